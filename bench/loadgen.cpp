@@ -1,0 +1,1473 @@
+// chatroom-loadgen: a single-threaded, epoll-driven load generator for
+// line-oriented chat servers (the chatroom line protocol, Redis pub/sub over
+// RESP3, NATS, and a raw byte relay).
+//
+// Load mode: N clients (split into R rooms) each send M payload lines of S
+// bytes and receive every other member's lines. Every payload carries the
+// sender id, a per-sender sequence number and the CLOCK_MONOTONIC send time,
+// so the receiver checks completeness and order and measures latency.
+// Flow control: a sender keeps at most W lines that one designated receiver
+// (the next member of its room) has not seen yet.
+//
+// Idle mode (--idle C): C connections sit idle; the server's RSS growth per
+// connection is reported, then one line is broadcast and the time until every
+// other connection received it is measured.
+//
+// Results: one JSON line on stdout, one human-readable line on stderr.
+// Exit status: 0 for a valid run, 1 for an invalid or failed run, 2 for
+// usage errors.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using u32 = std::uint32_t;
+using u64 = std::uint64_t;
+
+u64 now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1000000000ULL + static_cast<u64>(ts.tv_nsec);
+}
+
+// ---------------------------------------------------------------------------
+// Latency histogram: exact below 256 ns, then 128 sub-buckets per power of
+// two (relative error below 0.8 %).
+class Histogram {
+public:
+    Histogram() : buckets_(index(~u64{0}) + 1, 0) {}
+
+    void add(u64 v) {
+        ++buckets_[index(v)];
+        ++count_;
+        if (v > max_) max_ = v;
+    }
+    u64 count() const { return count_; }
+    u64 max() const { return max_; }
+
+    // Value at quantile q (0 < q <= 1): midpoint of the bucket holding it.
+    u64 quantile(double q) const {
+        if (count_ == 0) return 0;
+        u64 target = static_cast<u64>(std::ceil(q * static_cast<double>(count_)));
+        if (target < 1) target = 1;
+        u64 seen = 0;
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            seen += buckets_[i];
+            if (seen >= target) return std::min(max_, low(i) + width(i) / 2);
+        }
+        return max_;
+    }
+
+private:
+    static constexpr int kSubBits = 7;
+    static constexpr u64 kSub = u64{1} << kSubBits;
+
+    static std::size_t index(u64 v) {
+        if (v < 2 * kSub) return static_cast<std::size_t>(v);
+        const int msb = 63 - __builtin_clzll(v);
+        const int shift = msb - kSubBits;  // (v >> shift) is in [kSub, 2*kSub)
+        return static_cast<std::size_t>(2 * kSub + static_cast<u64>(shift - 1) * kSub +
+                                        ((v >> shift) - kSub));
+    }
+    static int shift_of(std::size_t i) {
+        return static_cast<int>((static_cast<u64>(i) - 2 * kSub) / kSub) + 1;
+    }
+    static u64 low(std::size_t i) {
+        if (i < 2 * kSub) return static_cast<u64>(i);
+        const u64 sub = (static_cast<u64>(i) - 2 * kSub) % kSub + kSub;
+        return sub << shift_of(i);
+    }
+    static u64 width(std::size_t i) {
+        if (i < 2 * kSub) return 1;
+        return u64{1} << shift_of(i);
+    }
+
+    std::vector<u64> buckets_;
+    u64 count_ = 0;
+    u64 max_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// /proc readers for the server under test.
+
+struct ProcCpu {
+    bool ok = false;
+    double seconds = 0;
+};
+
+ProcCpu read_proc_cpu(int pid) {
+    ProcCpu r;
+    if (pid <= 0) return r;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE* f = std::fopen(path, "r");
+    if (!f) return r;
+    char buf[4096];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // The command name may contain spaces: fields restart after the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    if (!p) return r;
+    ++p;
+    // After ')': field 3 (state) is token 0, utime (14) token 11, stime (15) token 12.
+    unsigned long long utime = 0, stime = 0;
+    int tok = -1;
+    while (*p && tok < 12) {
+        while (*p == ' ') ++p;
+        if (!*p) break;
+        ++tok;
+        char* end = nullptr;
+        if (tok == 11) utime = std::strtoull(p, &end, 10);
+        if (tok == 12) stime = std::strtoull(p, &end, 10);
+        while (*p && *p != ' ') ++p;
+    }
+    if (tok < 12) return r;
+    const long hz = sysconf(_SC_CLK_TCK);
+    r.ok = true;
+    r.seconds = static_cast<double>(utime + stime) / static_cast<double>(hz > 0 ? hz : 100);
+    return r;
+}
+
+// Reads a "Key:   123 kB" line of /proc/PID/status; -1 when unavailable.
+long long read_proc_status_kib(int pid, const char* key) {
+    if (pid <= 0) return -1;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE* f = std::fopen(path, "r");
+    if (!f) return -1;
+    char line[512];
+    const std::size_t klen = std::strlen(key);
+    long long v = -1;
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            v = std::strtoll(line + klen + 1, nullptr, 10);
+            break;
+        }
+    }
+    std::fclose(f);
+    return v;
+}
+
+double self_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---------------------------------------------------------------------------
+// One JSON object on one line.
+class JsonLine {
+public:
+    void str(const char* k, std::string_view v) {
+        key(k);
+        out_ += '"';
+        for (char c : v) {
+            if (c == '"' || c == '\\') {
+                out_ += '\\';
+                out_ += c;
+            } else if (static_cast<unsigned char>(c) < 0x20) {
+                char b[8];
+                std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
+                out_ += b;
+            } else {
+                out_ += c;
+            }
+        }
+        out_ += '"';
+    }
+    void num(const char* k, u64 v) {
+        key(k);
+        out_ += std::to_string(v);
+    }
+    void real(const char* k, double v, int decimals = 3) {
+        key(k);
+        if (!std::isfinite(v)) {
+            out_ += "null";
+            return;
+        }
+        char b[64];
+        std::snprintf(b, sizeof b, "%.*f", decimals, v);
+        out_ += b;
+    }
+    void boolean(const char* k, bool v) {
+        key(k);
+        out_ += v ? "true" : "false";
+    }
+    void null(const char* k) {
+        key(k);
+        out_ += "null";
+    }
+    std::string finish() const { return "{" + out_ + "}"; }
+
+private:
+    void key(const char* k) {
+        if (!out_.empty()) out_ += ',';
+        out_ += '"';
+        out_ += k;
+        out_ += "\":";
+    }
+    std::string out_;
+};
+
+// ---------------------------------------------------------------------------
+// Options.
+
+enum class Proto { chat, redis, nats, raw };
+
+const char* proto_name(Proto p) {
+    switch (p) {
+        case Proto::chat: return "chat";
+        case Proto::redis: return "redis";
+        case Proto::nats: return "nats";
+        case Proto::raw: return "raw";
+    }
+    return "?";
+}
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    Proto proto = Proto::chat;
+    u32 clients = 10;
+    u32 lines = 1000;
+    u32 size = 64;
+    u32 window = 64;
+    bool window_given = false;
+    u32 rooms = 1;
+    double timeout_s = 120;
+    double stall_s = 30;
+    int server_pid = 0;
+    u32 idle = 0;
+    u32 batch = 200;
+    u32 max_retries = 50;
+    double settle_max_s = 30;
+    std::vector<std::pair<std::string, std::string>> meta;
+};
+
+void usage(FILE* to) {
+    std::fprintf(to,
+        "usage: chatroom-loadgen --port P [options]\n"
+        "  --host ADDR        IPv4 address of the server (default 127.0.0.1)\n"
+        "  --port P           server port (required)\n"
+        "  --proto NAME       chat | redis | nats | raw (default chat)\n"
+        "  --clients N        number of clients (default 10)\n"
+        "  --lines M          lines sent per client (default 1000)\n"
+        "  --size S           payload bytes per line (default 64)\n"
+        "  --window W         lines in flight per sender, unseen by its designated\n"
+        "                     receiver (default 64; raw: capped so W*(S+1) < 4 KiB)\n"
+        "  --rooms R          split the clients into R rooms of N/R (default 1)\n"
+        "  --idle C           idle mode: C idle connections, RSS/conn and fan-out time\n"
+        "  --server-pid PID   sample the server's CPU time and memory from /proc\n"
+        "  --timeout SEC      give up (and fail) after SEC seconds (default 120)\n"
+        "  --stall SEC        fail when no line arrives for SEC seconds (default 30)\n"
+        "  --batch B          connections being set up at once (default 200)\n"
+        "  --meta KEY=VALUE   extra string field copied into the JSON line (repeatable)\n");
+}
+
+[[noreturn]] void usage_error(const std::string& msg) {
+    std::fprintf(stderr, "chatroom-loadgen: %s\n", msg.c_str());
+    usage(stderr);
+    std::exit(2);
+}
+
+u64 parse_uint(const std::string& name, const std::string& v, u64 lo, u64 hi) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || v[0] == '-' || errno != 0 || end == nullptr || *end != '\0' || x < lo ||
+        x > hi)
+        usage_error("bad value for " + name + ": '" + v + "'");
+    return x;
+}
+
+double parse_seconds(const std::string& name, const std::string& v) {
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || end == nullptr || *end != '\0' || !(x > 0) || x > 1e6)
+        usage_error("bad value for " + name + ": '" + v + "'");
+    return x;
+}
+
+Options parse_options(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string val;
+        bool has_val = false;
+        if (arg == "-h" || arg == "--help") {
+            usage(stdout);
+            std::exit(0);
+        }
+        const std::size_t eq = arg.find('=');
+        if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            val = arg.substr(eq + 1);
+            arg.resize(eq);
+            has_val = true;
+        }
+        auto value = [&]() -> std::string {
+            if (has_val) return val;
+            if (i + 1 >= argc) usage_error("missing value for " + arg);
+            return argv[++i];
+        };
+        if (arg == "--host") {
+            o.host = value();
+        } else if (arg == "--port") {
+            o.port = static_cast<int>(parse_uint(arg, value(), 1, 65535));
+        } else if (arg == "--proto") {
+            const std::string p = value();
+            if (p == "chat") o.proto = Proto::chat;
+            else if (p == "redis") o.proto = Proto::redis;
+            else if (p == "nats") o.proto = Proto::nats;
+            else if (p == "raw") o.proto = Proto::raw;
+            else usage_error("unknown protocol '" + p + "'");
+        } else if (arg == "--clients") {
+            o.clients = static_cast<u32>(parse_uint(arg, value(), 2, 1000000));
+        } else if (arg == "--lines") {
+            o.lines = static_cast<u32>(parse_uint(arg, value(), 1, 1000000000));
+        } else if (arg == "--size") {
+            o.size = static_cast<u32>(parse_uint(arg, value(), 1, 1 << 20));
+        } else if (arg == "--window") {
+            o.window = static_cast<u32>(parse_uint(arg, value(), 1, 1000000));
+            o.window_given = true;
+        } else if (arg == "--rooms") {
+            o.rooms = static_cast<u32>(parse_uint(arg, value(), 1, 1000000));
+        } else if (arg == "--idle") {
+            o.idle = static_cast<u32>(parse_uint(arg, value(), 2, 1000000));
+        } else if (arg == "--server-pid") {
+            o.server_pid = static_cast<int>(parse_uint(arg, value(), 1, 1u << 30));
+        } else if (arg == "--timeout") {
+            o.timeout_s = parse_seconds(arg, value());
+        } else if (arg == "--stall") {
+            o.stall_s = parse_seconds(arg, value());
+        } else if (arg == "--batch") {
+            o.batch = static_cast<u32>(parse_uint(arg, value(), 1, 1000000));
+        } else if (arg == "--meta") {
+            const std::string kv = value();
+            const std::size_t e = kv.find('=');
+            if (e == std::string::npos || e == 0) usage_error("--meta wants KEY=VALUE");
+            o.meta.emplace_back(kv.substr(0, e), kv.substr(e + 1));
+        } else {
+            usage_error("unknown option '" + arg + "'");
+        }
+    }
+    if (o.port == 0) usage_error("--port is required");
+    if (o.idle > 0) {
+        o.clients = o.idle;
+        o.rooms = 1;
+    }
+    if (o.rooms > 1 && o.proto == Proto::raw) usage_error("--proto raw supports one room only");
+    if (o.clients % o.rooms != 0) usage_error("--clients must be a multiple of --rooms");
+    if (o.clients / o.rooms < 2) usage_error("every room needs at least 2 clients");
+    if (o.proto == Proto::raw) {
+        // The raw relay forwards whatever one recv(4096) returned; keeping a
+        // sender's unread bytes below 4 KiB keeps its lines from being split
+        // and interleaved with another sender's bytes.
+        const u32 cap = std::max<u32>(1, (4096 - 64) / (o.size + 1));
+        if (!o.window_given) o.window = std::min(o.window, cap);
+        else if (o.window > cap)
+            std::fprintf(stderr,
+                         "chatroom-loadgen: warning: --window %u over %u may let a raw relay "
+                         "interleave partial lines\n",
+                         o.window, cap);
+    }
+    return o;
+}
+
+// ---------------------------------------------------------------------------
+// Load generator.
+
+enum class State : std::uint8_t { fresh, connecting, retry_wait, handshake, joining, ready, closed };
+enum class Phase : std::uint8_t { connect, sync, run, settle, fanout, done };
+
+struct Client {
+    int fd = -1;
+    u32 id = 0;
+    u32 room = 0;
+    u32 pos = 0;  // position inside the room
+    State state = State::fresh;
+    bool dirty = false;       // queued for fill_and_send
+    bool synced = false;      // raw: saw a sync probe
+    bool got_fanout = false;  // idle mode: received the broadcast line
+    u32 retries = 0;
+    u64 retry_at = 0;
+    u32 sent = 0;   // lines generated so far
+    u32 acked = 0;  // lines seen by the designated receiver
+    u32* next = nullptr;   // per sender position: next expected sequence number
+    u32* count = nullptr;  // per sender position: lines received
+    std::string prefix;    // protocol framing before a payload
+    std::string in;        // unparsed input tail
+    std::string out;       // unsent output
+    std::size_t out_off = 0;
+};
+
+class LoadGen {
+public:
+    explicit LoadGen(Options o) : opt_(std::move(o)) {}
+    int run();
+
+private:
+    // setup and connections
+    bool setup();
+    void start_connect(Client& c);
+    bool finish_connect(Client& c);
+    void schedule_retry(Client& c, int err);
+    void on_connected(Client& c);
+    void mark_ready(Client& c);
+    void close_client(Client& c);
+    // I/O
+    void handle_event(u32 id, u32 events);
+    void on_readable(Client& c);
+    void on_writable(Client& c);
+    void flush(Client& c);
+    void send_text(Client& c, std::string_view s);
+    void fill_and_send(Client& c);
+    void append_line(Client& c, u32 seq, u64 ts);
+    void process_dirty();
+    // parsing
+    std::size_t parse(Client& c, const char* p, std::size_t n, u64 t);
+    std::size_t parse_lines(Client& c, const char* p, std::size_t n, u64 t);
+    std::size_t parse_nats(Client& c, const char* p, std::size_t n, u64 t);
+    std::size_t parse_redis(Client& c, const char* p, std::size_t n, u64 t);
+    void on_chat_line(Client& c, const char* p, std::size_t n, u64 t);
+    void on_payload(Client& r, const char* p, std::size_t n, u64 t);
+    // phases
+    void tick(u64 now);
+    void after_all_ready(u64 now);
+    void start_run(u64 now);
+    void start_fanout(u64 now);
+    void finish(u64 now);
+    void fail(const std::string& why);
+    void note_error(u64& counter, const char* what, const char* p, std::size_t n);
+    int report();
+
+    std::string room_name(u32 room) const {
+        if (opt_.proto == Proto::chat && opt_.rooms == 1) return "lobby";
+        return "room" + std::to_string(room);
+    }
+    u32 designated_receiver(const Client& s) const {
+        const u32 k = opt_.clients / opt_.rooms;
+        return s.room * k + (s.pos + 1) % k;
+    }
+    bool idle_mode() const { return opt_.idle > 0; }
+
+    Options opt_;
+    int ep_ = -1;
+    sockaddr_in addr_{};
+    std::vector<Client> clients_;
+    std::vector<u32> pairs_;
+    std::vector<u32> dirty_;
+    std::vector<u32> retry_list_;
+    std::vector<char> rbuf_;
+    std::string pad_;
+    Histogram hist_;
+    Phase phase_ = Phase::connect;
+    bool failed_ = false;
+    std::string failure_;
+
+    u32 started_ = 0;  // connects begun (fresh clients consumed)
+    u32 ready_ = 0;
+    u32 synced_ = 0;
+    u64 next_probe_ = 0;
+
+    u64 deadline_ = 0;
+    u64 t_begin_ = 0;
+    u64 t_ready_ = 0;
+    u64 t_run_ = 0;
+    u64 t_end_ = 0;
+    u64 last_progress_ = 0;
+    u64 last_rx_ = 0;
+    u64 settle_begin_ = 0;
+
+    // counters
+    u64 expected_ = 0;
+    u64 deliveries_ = 0;
+    u64 out_of_order_ = 0;
+    u64 self_ = 0;
+    u64 bad_lines_ = 0;
+    u64 server_errors_ = 0;
+    u64 disconnects_ = 0;
+    u64 connect_failures_ = 0;
+    u64 fanout_received_ = 0;
+    u64 fanout_t0_ = 0;
+    u64 fanout_last_ = 0;
+
+    // server and self resources
+    ProcCpu cpu_before_, cpu_after_;
+    double self_cpu_before_ = 0, self_cpu_after_ = 0;
+    long long rss_before_ = -1, rss_after_ = -1, hwm_ = -1;
+    int printed_errors_ = 0;
+};
+
+bool LoadGen::setup() {
+    // File descriptors: raise the soft limit to the hard limit.
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < static_cast<rlim_t>(opt_.clients) + 16) {
+        std::fprintf(stderr,
+                     "chatroom-loadgen: warning: file descriptor limit %llu is below %u "
+                     "connections\n",
+                     static_cast<unsigned long long>(rl.rlim_cur), opt_.clients);
+    }
+
+    addr_.sin_family = AF_INET;
+    addr_.sin_port = htons(static_cast<std::uint16_t>(opt_.port));
+    if (inet_pton(AF_INET, opt_.host.c_str(), &addr_.sin_addr) != 1) {
+        std::fprintf(stderr, "chatroom-loadgen: --host must be an IPv4 address: %s\n",
+                     opt_.host.c_str());
+        return false;
+    }
+
+    // Smallest payload that holds the header of the largest id/seq/timestamp.
+    const u32 max_seq = idle_mode() ? 0 : opt_.lines - 1;
+    char probe[96];
+    const int hdr = std::snprintf(probe, sizeof probe, "m%u.%u.%llu.", opt_.clients - 1, max_seq,
+                                  18446744073709551615ULL);
+    if (opt_.size < static_cast<u32>(hdr)) {
+        std::fprintf(stderr, "chatroom-loadgen: --size must be at least %d for this run\n", hdr);
+        return false;
+    }
+    pad_.resize(opt_.size);
+    for (u32 i = 0; i < opt_.size; ++i) pad_[i] = static_cast<char>('a' + i % 26);
+
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) {
+        std::perror("epoll_create1");
+        return false;
+    }
+    rbuf_.resize(std::max<std::size_t>(256 * 1024, 4 * static_cast<std::size_t>(opt_.size) + 65536));
+
+    const u32 n = opt_.clients;
+    const u32 k = n / opt_.rooms;
+    clients_.resize(n);
+    if (!idle_mode()) pairs_.assign(static_cast<std::size_t>(n) * k * 2, 0);
+    for (u32 i = 0; i < n; ++i) {
+        Client& c = clients_[i];
+        c.id = i;
+        c.room = i / k;
+        c.pos = i % k;
+        if (!idle_mode()) {
+            c.next = &pairs_[static_cast<std::size_t>(i) * k * 2];
+            c.count = c.next + k;
+        }
+        const std::string room = room_name(c.room);
+        switch (opt_.proto) {
+            case Proto::chat:
+            case Proto::raw:
+                break;
+            case Proto::redis:
+                c.prefix = "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(room.size()) + "\r\n" + room +
+                           "\r\n$" + std::to_string(opt_.size) + "\r\n";
+                break;
+            case Proto::nats:
+                c.prefix = "PUB " + room + " " + std::to_string(opt_.size) + "\r\n";
+                break;
+        }
+    }
+    if (!idle_mode()) expected_ = static_cast<u64>(opt_.rooms) * k * (k - 1) * opt_.lines;
+    else expected_ = n - 1;
+    return true;
+}
+
+void LoadGen::start_connect(Client& c) {
+    c.in.clear();
+    c.out.clear();
+    c.out_off = 0;
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+        const int err = errno;
+        if (err == EMFILE || err == ENFILE) {
+            fail(std::string("socket: ") + std::strerror(err));
+            return;
+        }
+        schedule_retry(c, err);
+        return;
+    }
+    const int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u32 = c.id;
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) != 0) {
+        fail(std::string("epoll_ctl: ") + std::strerror(errno));
+        return;
+    }
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) == 0) {
+        on_connected(c);
+        return;
+    }
+    if (errno == EINPROGRESS) {
+        c.state = State::connecting;
+        return;
+    }
+    const int err = errno;
+    ::close(c.fd);
+    c.fd = -1;
+    schedule_retry(c, err);
+}
+
+void LoadGen::schedule_retry(Client& c, int err) {
+    const bool retryable = err == ECONNREFUSED || err == EAGAIN || err == ECONNRESET ||
+                           err == ETIMEDOUT || err == EADDRNOTAVAIL || err == EINTR ||
+                           err == ECONNABORTED || err == ENOBUFS;
+    if (!retryable || c.retries >= opt_.max_retries) {
+        ++connect_failures_;
+        fail(std::string("connect: ") + std::strerror(err) + " after " +
+             std::to_string(c.retries) + " retries");
+        return;
+    }
+    ++c.retries;
+    c.state = State::retry_wait;
+    c.retry_at = now_ns() + 50'000'000ULL * std::min<u32>(c.retries, 20);
+    retry_list_.push_back(c.id);
+}
+
+bool LoadGen::finish_connect(Client& c) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) {
+        on_connected(c);
+        return c.state != State::closed;
+    }
+    ::close(c.fd);
+    c.fd = -1;
+    schedule_retry(c, err);
+    return false;
+}
+
+void LoadGen::on_connected(Client& c) {
+    c.state = State::handshake;
+    const std::string room = room_name(c.room);
+    switch (opt_.proto) {
+        case Proto::chat:
+            break;  // wait for "* joined lobby"
+        case Proto::raw:
+            mark_ready(c);
+            break;
+        case Proto::redis:
+            send_text(c, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$" +
+                             std::to_string(room.size()) + "\r\n" + room + "\r\n");
+            break;
+        case Proto::nats:
+            send_text(c,
+                      "CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\nSUB " +
+                          room + " 1\r\nPING\r\n");
+            break;
+    }
+}
+
+void LoadGen::mark_ready(Client& c) {
+    if (c.state == State::ready) return;
+    c.state = State::ready;
+    ++ready_;
+}
+
+void LoadGen::close_client(Client& c) {
+    if (c.fd >= 0) ::close(c.fd);
+    c.fd = -1;
+    c.state = State::closed;
+}
+
+void LoadGen::fail(const std::string& why) {
+    if (!failed_) failure_ = why;
+    failed_ = true;
+    if (phase_ != Phase::done) {
+        if (t_end_ == 0) t_end_ = now_ns();
+        phase_ = Phase::done;
+    }
+}
+
+void LoadGen::note_error(u64& counter, const char* what, const char* p, std::size_t n) {
+    ++counter;
+    if (printed_errors_ < 5) {
+        ++printed_errors_;
+        std::fprintf(stderr, "chatroom-loadgen: %s: '%.*s'\n", what,
+                     static_cast<int>(std::min<std::size_t>(n, 160)), p);
+    }
+}
+
+// --- output ----------------------------------------------------------------
+
+void LoadGen::send_text(Client& c, std::string_view s) {
+    c.out.append(s.data(), s.size());
+    flush(c);
+}
+
+void LoadGen::flush(Client& c) {
+    while (c.fd >= 0 && c.out_off < c.out.size()) {
+        const ssize_t n =
+            ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.out_off += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;  // EPOLLOUT will call us again
+        } else {
+            ++disconnects_;
+            const int err = errno;
+            close_client(c);
+            fail(std::string("send failed on client ") + std::to_string(c.id) + ": " +
+                 std::strerror(err));
+            return;
+        }
+    }
+    c.out.clear();
+    c.out_off = 0;
+}
+
+void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
+    char hdr[96];
+    const int h = std::snprintf(hdr, sizeof hdr, "m%u.%u.%llu.", c.id, seq,
+                                static_cast<unsigned long long>(ts));
+    c.out += c.prefix;
+    c.out.append(hdr, static_cast<std::size_t>(h));
+    c.out.append(pad_, static_cast<std::size_t>(h), std::string::npos);
+    switch (opt_.proto) {
+        case Proto::chat:
+        case Proto::raw:
+            c.out += '\n';
+            break;
+        case Proto::redis:
+        case Proto::nats:
+            c.out += "\r\n";
+            break;
+    }
+}
+
+void LoadGen::fill_and_send(Client& c) {
+    if (phase_ != Phase::run || c.state != State::ready) return;
+    if (c.out_off < c.out.size()) return;  // still draining: keep timestamps fresh
+    const u64 ts = now_ns();
+    while (c.sent < opt_.lines && c.sent - c.acked < opt_.window) {
+        append_line(c, c.sent, ts);
+        ++c.sent;
+    }
+    flush(c);
+}
+
+void LoadGen::process_dirty() {
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        Client& c = clients_[dirty_[i]];
+        c.dirty = false;
+        fill_and_send(c);
+    }
+    dirty_.clear();
+}
+
+void LoadGen::on_writable(Client& c) {
+    if (c.out_off < c.out.size()) {
+        flush(c);
+        if (c.out_off >= c.out.size() && phase_ == Phase::run && !c.dirty &&
+            c.sent < opt_.lines) {
+            c.dirty = true;
+            dirty_.push_back(c.id);
+        }
+    }
+}
+
+// --- input -----------------------------------------------------------------
+
+void LoadGen::on_readable(Client& c) {
+    char* const buf = rbuf_.data();
+    const std::size_t cap = rbuf_.size();
+    for (;;) {
+        if (c.fd < 0) return;
+        std::size_t have = c.in.size();
+        if (have >= cap / 2) {
+            // A single frame larger than half the buffer: grow.
+            rbuf_.resize(rbuf_.size() * 2);
+            on_readable(c);
+            return;
+        }
+        if (have) std::memcpy(buf, c.in.data(), have);
+        const ssize_t n = ::recv(c.fd, buf + have, cap - have, 0);
+        if (n > 0) {
+            const u64 t = now_ns();
+            last_rx_ = t;
+            const std::size_t total = have + static_cast<std::size_t>(n);
+            const std::size_t used = parse(c, buf, total, t);
+            c.in.assign(buf + used, total - used);
+            // A short read drained the socket; edge-triggered epoll reports new data.
+            if (static_cast<std::size_t>(n) < cap - have) return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        const int err = n < 0 ? errno : 0;
+        ++disconnects_;
+        close_client(c);
+        if (phase_ != Phase::done)
+            fail("server closed client " + std::to_string(c.id) +
+                 (err ? std::string(": ") + std::strerror(err) : std::string()));
+        return;
+    }
+}
+
+std::size_t LoadGen::parse(Client& c, const char* p, std::size_t n, u64 t) {
+    switch (opt_.proto) {
+        case Proto::chat:
+        case Proto::raw:
+            return parse_lines(c, p, n, t);
+        case Proto::nats:
+            return parse_nats(c, p, n, t);
+        case Proto::redis:
+            return parse_redis(c, p, n, t);
+    }
+    return n;
+}
+
+std::size_t LoadGen::parse_lines(Client& c, const char* p, std::size_t n, u64 t) {
+    std::size_t off = 0;
+    while (off < n) {
+        const char* s = p + off;
+        const char* nl = static_cast<const char*>(std::memchr(s, '\n', n - off));
+        if (!nl) break;
+        std::size_t len = static_cast<std::size_t>(nl - s);
+        off += len + 1;
+        if (len && s[len - 1] == '\r') --len;
+        if (len == 0) continue;
+        if (opt_.proto == Proto::raw) on_payload(c, s, len, t);
+        else on_chat_line(c, s, len, t);
+    }
+    return off;
+}
+
+// "* joined NAME" followed by end of line or a space.
+bool joined_line(const char* p, std::size_t n, const std::string& room) {
+    static constexpr char kJoined[] = "* joined ";
+    constexpr std::size_t kj = sizeof kJoined - 1;
+    if (n < kj + room.size() || std::memcmp(p, kJoined, kj) != 0) return false;
+    if (std::memcmp(p + kj, room.data(), room.size()) != 0) return false;
+    return n == kj + room.size() || p[kj + room.size()] == ' ';
+}
+
+void LoadGen::on_chat_line(Client& c, const char* p, std::size_t n, u64 t) {
+    if (n >= 2 && p[0] == '*' && p[1] == ' ') {
+        if (c.state == State::handshake && joined_line(p, n, "lobby")) {
+            if (opt_.rooms == 1) {
+                mark_ready(c);
+            } else {
+                c.state = State::joining;
+                send_text(c, "/join " + room_name(c.room) + "\n");
+            }
+        } else if (c.state == State::joining && joined_line(p, n, room_name(c.room))) {
+            mark_ready(c);
+        }
+        return;
+    }
+    if (n >= 2 && p[0] == '!' && p[1] == ' ') {
+        note_error(server_errors_, "server error", p, n);
+        return;
+    }
+    if (p[0] == '<') {
+        const char* gt = static_cast<const char*>(std::memchr(p, '>', n));
+        if (gt && static_cast<std::size_t>(gt - p) + 2 <= n && gt[1] == ' ') {
+            const std::size_t skip = static_cast<std::size_t>(gt - p) + 2;
+            on_payload(c, p + skip, n - skip, t);
+            return;
+        }
+    }
+    note_error(bad_lines_, "unexpected line", p, n);
+}
+
+std::size_t LoadGen::parse_nats(Client& c, const char* p, std::size_t n, u64 t) {
+    std::size_t off = 0;
+    while (off < n) {
+        const char* s = p + off;
+        const std::size_t avail = n - off;
+        const char* cr = static_cast<const char*>(std::memchr(s, '\n', avail));
+        if (!cr) {
+            if (avail > 4096) {
+                note_error(bad_lines_, "nats: line too long", s, 80);
+                fail("nats protocol error");
+                return n;
+            }
+            break;
+        }
+        std::size_t len = static_cast<std::size_t>(cr - s);
+        const std::size_t line_total = len + 1;
+        if (len && s[len - 1] == '\r') --len;
+        if (len >= 4 && std::memcmp(s, "MSG ", 4) == 0) {
+            // MSG <subject> <sid> [reply-to] <#bytes>
+            std::size_t i = len;
+            while (i > 0 && s[i - 1] != ' ') --i;
+            u64 bytes = 0;
+            bool okn = i < len;
+            for (std::size_t j = i; j < len; ++j) {
+                if (s[j] < '0' || s[j] > '9') {
+                    okn = false;
+                    break;
+                }
+                bytes = bytes * 10 + static_cast<u64>(s[j] - '0');
+            }
+            if (!okn) {
+                note_error(bad_lines_, "nats: bad MSG", s, len);
+                fail("nats protocol error");
+                return n;
+            }
+            if (avail < line_total + bytes + 2) break;  // payload incomplete
+            on_payload(c, s + line_total, static_cast<std::size_t>(bytes), t);
+            off += line_total + static_cast<std::size_t>(bytes) + 2;
+            continue;
+        }
+        off += line_total;
+        if (len == 4 && std::memcmp(s, "PING", 4) == 0) {
+            send_text(c, "PONG\r\n");
+        } else if (len == 4 && std::memcmp(s, "PONG", 4) == 0) {
+            if (c.state == State::handshake) mark_ready(c);
+        } else if (len >= 3 && std::memcmp(s, "+OK", 3) == 0) {
+        } else if (len >= 5 && std::memcmp(s, "INFO ", 5) == 0) {
+        } else if (len >= 4 && std::memcmp(s, "-ERR", 4) == 0) {
+            note_error(server_errors_, "nats error", s, len);
+        } else if (len > 0) {
+            note_error(bad_lines_, "nats: unexpected line", s, len);
+        }
+    }
+    return off;
+}
+
+// --- RESP3 ------------------------------------------------------------------
+
+namespace resp {
+
+// Position of the CRLF ending the header line that starts at p, or nullptr.
+const char* line_end(const char* p, const char* end) {
+    const char* q = p;
+    while (q < end) {
+        const char* nl = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)));
+        if (!nl) return nullptr;
+        if (nl > p && nl[-1] == '\r') return nl - 1;
+        q = nl + 1;
+    }
+    return nullptr;
+}
+
+bool parse_int(const char* p, const char* e, long long& v) {
+    bool neg = false;
+    if (p < e && (*p == '-' || *p == '+')) {
+        neg = *p == '-';
+        ++p;
+    }
+    if (p == e) return false;
+    long long x = 0;
+    for (; p < e; ++p) {
+        if (*p < '0' || *p > '9') return false;
+        x = x * 10 + (*p - '0');
+    }
+    v = neg ? -x : x;
+    return true;
+}
+
+enum class Status { ok, incomplete, error };
+
+// Skips one value starting at p. On ok, *after points past it.
+Status skip(const char* p, const char* end, const char** after, int depth = 0) {
+    if (p >= end) return Status::incomplete;
+    if (depth > 32) return Status::error;
+    const char* e = line_end(p + 1, end);
+    if (!e) return Status::incomplete;
+    const char type = *p;
+    long long n = 0;
+    switch (type) {
+        case '+': case '-': case ':': case '_': case '#': case ',': case '(':
+            *after = e + 2;
+            return Status::ok;
+        case '$': case '!': case '=': {
+            if (!parse_int(p + 1, e, n)) return Status::error;
+            if (n < 0) {
+                *after = e + 2;
+                return Status::ok;
+            }
+            const char* q = e + 2;
+            if (end - q < n + 2) return Status::incomplete;
+            *after = q + n + 2;
+            return Status::ok;
+        }
+        case '*': case '~': case '>': case '%': case '|': {
+            if (!parse_int(p + 1, e, n)) return Status::error;
+            if (n < 0) {
+                *after = e + 2;
+                return Status::ok;
+            }
+            if (type == '%' || type == '|') n *= 2;
+            const char* q = e + 2;
+            for (long long i = 0; i < n; ++i) {
+                const Status st = skip(q, end, &q, depth + 1);
+                if (st != Status::ok) return st;
+            }
+            if (type == '|') return skip(q, end, after, depth + 1);  // attribute precedes a value
+            *after = q;
+            return Status::ok;
+        }
+        default:
+            return Status::error;
+    }
+}
+
+// Reads a string value ($ or +); other types are skipped and yield an empty view.
+Status string_value(const char* p, const char* end, const char** after, std::string_view& out) {
+    out = {};
+    if (p >= end) return Status::incomplete;
+    if (*p == '$') {
+        const char* e = line_end(p + 1, end);
+        if (!e) return Status::incomplete;
+        long long n = 0;
+        if (!parse_int(p + 1, e, n)) return Status::error;
+        if (n < 0) {
+            *after = e + 2;
+            return Status::ok;
+        }
+        const char* q = e + 2;
+        if (end - q < n + 2) return Status::incomplete;
+        out = std::string_view(q, static_cast<std::size_t>(n));
+        *after = q + n + 2;
+        return Status::ok;
+    }
+    if (*p == '+') {
+        const char* e = line_end(p + 1, end);
+        if (!e) return Status::incomplete;
+        out = std::string_view(p + 1, static_cast<std::size_t>(e - p - 1));
+        *after = e + 2;
+        return Status::ok;
+    }
+    return skip(p, end, after);
+}
+
+}  // namespace resp
+
+std::size_t LoadGen::parse_redis(Client& c, const char* p, std::size_t n, u64 t) {
+    const char* const end = p + n;
+    const char* cur = p;
+    while (cur < end) {
+        const char* after = nullptr;
+        resp::Status st;
+        if (*cur == '>') {
+            // Push: >N, kind, then N-1 values.
+            const char* e = resp::line_end(cur + 1, end);
+            if (!e) break;
+            long long cnt = 0;
+            if (!resp::parse_int(cur + 1, e, cnt) || cnt < 1) {
+                st = resp::Status::error;
+            } else {
+                const char* q = e + 2;
+                std::string_view kind;
+                st = resp::string_value(q, end, &q, kind);
+                if (st == resp::Status::ok && kind == "message" && cnt == 3) {
+                    std::string_view channel, payload;
+                    st = resp::string_value(q, end, &q, channel);
+                    if (st == resp::Status::ok) st = resp::string_value(q, end, &q, payload);
+                    if (st == resp::Status::ok) {
+                        on_payload(c, payload.data(), payload.size(), t);
+                        after = q;
+                    }
+                } else if (st == resp::Status::ok) {
+                    for (long long i = 1; i < cnt && st == resp::Status::ok; ++i)
+                        st = resp::skip(q, end, &q);
+                    if (st == resp::Status::ok) {
+                        after = q;
+                        if (kind == "subscribe" && c.state == State::handshake) mark_ready(c);
+                    }
+                }
+            }
+        } else if (*cur == '-' || *cur == '!') {
+            st = resp::skip(cur, end, &after);
+            if (st == resp::Status::ok)
+                note_error(server_errors_, "redis error", cur, static_cast<std::size_t>(after - cur));
+        } else {
+            st = resp::skip(cur, end, &after);  // HELLO map, PUBLISH integer replies, ...
+        }
+        if (st == resp::Status::incomplete) break;
+        if (st == resp::Status::error) {
+            note_error(bad_lines_, "redis: protocol error", cur,
+                       static_cast<std::size_t>(std::min<std::ptrdiff_t>(end - cur, 80)));
+            fail("redis protocol error");
+            return n;
+        }
+        cur = after;
+    }
+    return static_cast<std::size_t>(cur - p);
+}
+
+// --- payloads ------------------------------------------------------------------
+
+bool parse_header(const char* p, std::size_t n, u64& id, u64& seq, u64& ts) {
+    if (n < 2 || p[0] != 'm') return false;
+    std::size_t i = 1;
+    auto field = [&](u64& v) {
+        const std::size_t start = i;
+        v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 20) {
+            v = v * 10 + static_cast<u64>(p[i] - '0');
+            ++i;
+        }
+        if (i == start || i >= n || p[i] != '.') return false;
+        ++i;
+        return true;
+    };
+    return field(id) && field(seq) && field(ts);
+}
+
+void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
+    if (n >= 1 && p[0] == '#') {  // raw sync probe
+        if (!r.synced) {
+            r.synced = true;
+            if (r.id != 0) ++synced_;
+        }
+        return;
+    }
+    u64 id = 0, seq = 0, ts = 0;
+    if (n != opt_.size || !parse_header(p, n, id, seq, ts) || id >= opt_.clients) {
+        note_error(bad_lines_, "malformed payload", p, n);
+        return;
+    }
+    if (id == r.id) {
+        ++self_;
+        return;
+    }
+    Client& s = clients_[static_cast<std::size_t>(id)];
+    if (s.room != r.room) {
+        note_error(bad_lines_, "payload from another room", p, n);
+        return;
+    }
+    const u64 lat = t > ts ? t - ts : 0;
+    if (idle_mode()) {
+        if (id != 0 || seq != 0 || phase_ != Phase::fanout) {
+            note_error(bad_lines_, "unexpected payload in idle mode", p, n);
+            return;
+        }
+        if (r.got_fanout) {
+            ++out_of_order_;
+            return;
+        }
+        r.got_fanout = true;
+        hist_.add(lat);
+        ++fanout_received_;
+        ++deliveries_;
+        fanout_last_ = t;
+        if (fanout_received_ == expected_) finish(t);
+        return;
+    }
+    if (seq >= opt_.lines) {
+        note_error(bad_lines_, "sequence number out of range", p, n);
+        return;
+    }
+    u32& nx = r.next[s.pos];
+    if (seq != nx) ++out_of_order_;
+    if (seq + 1 > nx) nx = static_cast<u32>(seq + 1);
+    ++r.count[s.pos];
+    ++deliveries_;
+    hist_.add(lat);
+    last_progress_ = t;
+    if (designated_receiver(s) == r.id) {
+        if (seq + 1 > s.acked) s.acked = static_cast<u32>(seq + 1);
+        if (!s.dirty && s.sent < opt_.lines) {
+            s.dirty = true;
+            dirty_.push_back(s.id);
+        }
+    }
+    if (deliveries_ == expected_) finish(t);
+}
+
+// --- phases ------------------------------------------------------------------
+
+void LoadGen::tick(u64 now) {
+    if (now >= deadline_) {
+        fail("timeout after " + std::to_string(opt_.timeout_s) + " s");
+        return;
+    }
+    switch (phase_) {
+        case Phase::connect: {
+            if (!retry_list_.empty()) {
+                std::vector<u32> due;
+                std::vector<u32> later;
+                for (u32 id : retry_list_) (clients_[id].retry_at <= now ? due : later).push_back(id);
+                retry_list_.swap(later);  // start_connect may append new retries
+                for (u32 id : due) {
+                    start_connect(clients_[id]);
+                    if (phase_ == Phase::done) return;
+                }
+            }
+            while (started_ < opt_.clients && started_ - ready_ < opt_.batch) {
+                start_connect(clients_[started_++]);
+                if (phase_ == Phase::done) return;
+            }
+            if (ready_ == opt_.clients) after_all_ready(now);
+            break;
+        }
+        case Phase::sync:
+            // Every other client saw a probe relayed from client 0: all are accepted.
+            if (synced_ + 1 >= opt_.clients) {
+                after_all_ready(now);
+            } else if (now >= next_probe_) {
+                send_text(clients_[0], "#sync\n");
+                next_probe_ = now + 20'000'000ULL;
+            }
+            break;
+        case Phase::run:
+            if (now - last_progress_ > static_cast<u64>(opt_.stall_s * 1e9))
+                fail("stalled: no line for " + std::to_string(opt_.stall_s) + " s");
+            break;
+        case Phase::settle:
+            if (now - last_rx_ >= 300'000'000ULL ||
+                now - settle_begin_ >= static_cast<u64>(opt_.settle_max_s * 1e9))
+                start_fanout(now);
+            break;
+        case Phase::fanout:
+            if (now - fanout_t0_ > static_cast<u64>(opt_.stall_s * 1e9))
+                fail("fan-out line did not reach every connection");
+            break;
+        case Phase::done:
+            break;
+    }
+}
+
+void LoadGen::after_all_ready(u64 now) {
+    if (opt_.proto == Proto::raw && phase_ == Phase::connect) {
+        phase_ = Phase::sync;
+        next_probe_ = now;
+        return;
+    }
+    t_ready_ = now;
+    if (idle_mode()) {
+        phase_ = Phase::settle;
+        settle_begin_ = now;
+        last_rx_ = now;
+    } else {
+        start_run(now);
+    }
+}
+
+void LoadGen::start_run(u64 now) {
+    phase_ = Phase::run;
+    cpu_before_ = read_proc_cpu(opt_.server_pid);
+    self_cpu_before_ = self_cpu_seconds();
+    t_run_ = now_ns();
+    last_progress_ = t_run_;
+    (void)now;
+    for (Client& c : clients_) fill_and_send(c);
+}
+
+void LoadGen::start_fanout(u64 now) {
+    (void)now;
+    rss_after_ = read_proc_status_kib(opt_.server_pid, "VmRSS");
+    phase_ = Phase::fanout;
+    Client& c = clients_[0];
+    const u64 ts = now_ns();
+    fanout_t0_ = ts;
+    t_run_ = ts;
+    append_line(c, 0, ts);
+    flush(c);
+}
+
+void LoadGen::finish(u64 now) {
+    t_end_ = now;
+    phase_ = Phase::done;
+}
+
+int LoadGen::run() {
+    if (!setup()) return 2;
+    t_begin_ = now_ns();
+    deadline_ = t_begin_ + static_cast<u64>(opt_.timeout_s * 1e9);
+    if (idle_mode()) rss_before_ = read_proc_status_kib(opt_.server_pid, "VmRSS");
+
+    std::vector<epoll_event> events(1024);
+    while (phase_ != Phase::done) {
+        const u64 now = now_ns();
+        tick(now);
+        if (phase_ == Phase::done) break;
+        int wait_ms = (phase_ == Phase::run || phase_ == Phase::fanout) ? 100 : 10;
+        const u64 left_ms = (deadline_ - now) / 1'000'000ULL + 1;
+        if (left_ms < static_cast<u64>(wait_ms)) wait_ms = static_cast<int>(left_ms);
+        const int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), wait_ms);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail(std::string("epoll_wait: ") + std::strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n && phase_ != Phase::done; ++i)
+            handle_event(events[static_cast<std::size_t>(i)].data.u32,
+                         events[static_cast<std::size_t>(i)].events);
+        if (phase_ == Phase::run) process_dirty();
+    }
+    if (t_end_ == 0) t_end_ = now_ns();
+    cpu_after_ = read_proc_cpu(opt_.server_pid);
+    self_cpu_after_ = self_cpu_seconds();
+    hwm_ = read_proc_status_kib(opt_.server_pid, "VmHWM");
+    return report();
+}
+
+void LoadGen::handle_event(u32 id, u32 events) {
+    if (id >= clients_.size()) return;
+    Client& c = clients_[id];
+    if (c.state == State::connecting) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        if (!finish_connect(c)) return;
+    }
+    if (c.fd < 0 || c.state == State::retry_wait || c.state == State::closed) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+    if (c.fd >= 0 && (events & EPOLLOUT)) on_writable(c);
+}
+
+// --- report ------------------------------------------------------------------
+
+int LoadGen::report() {
+    const double us = 1e-3;  // ns -> us
+    JsonLine j;
+    for (const auto& kv : opt_.meta) j.str(kv.first.c_str(), kv.second);
+    j.str("mode", idle_mode() ? "idle" : "load");
+    j.str("proto", proto_name(opt_.proto));
+    j.num("clients", opt_.clients);
+    j.num("rooms", opt_.rooms);
+    if (!idle_mode()) {
+        j.num("lines", opt_.lines);
+        j.num("size", opt_.size);
+        j.num("window", opt_.window);
+    }
+
+    u64 missing = 0;
+    if (!idle_mode()) {
+        const u32 k = opt_.clients / opt_.rooms;
+        for (const Client& r : clients_) {
+            for (u32 pos = 0; pos < k; ++pos) {
+                if (pos == r.pos) continue;
+                const u32 got = r.count[pos];
+                if (got < opt_.lines) missing += opt_.lines - got;
+            }
+        }
+    } else {
+        missing = expected_ - std::min(expected_, fanout_received_);
+    }
+    const u64 errors = bad_lines_ + server_errors_ + disconnects_ + connect_failures_;
+    const bool ok = !failed_ && missing == 0 && out_of_order_ == 0 && deliveries_ == expected_;
+    j.boolean("ok", ok);
+    if (failed_) j.str("failure", failure_);
+    else j.null("failure");
+
+    const double setup_s = static_cast<double>((t_ready_ ? t_ready_ : t_end_) - t_begin_) / 1e9;
+    const double run_s = t_run_ ? static_cast<double>(t_end_ - t_run_) / 1e9 : 0.0;
+    const bool have_cpu = cpu_before_.ok && cpu_after_.ok;
+    const double cpu_s = have_cpu ? cpu_after_.seconds - cpu_before_.seconds : 0.0;
+    const double dps = run_s > 0 ? static_cast<double>(deliveries_) / run_s : 0.0;
+    const double cpu_per_1k =
+        have_cpu && deliveries_ ? cpu_s * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0;
+
+    j.num("deliveries", deliveries_);
+    j.num("expected", expected_);
+    j.num("missing", missing);
+    j.num("out_of_order", out_of_order_);
+    j.num("errors", errors);
+    j.num("server_errors", server_errors_);
+    j.num("bad_lines", bad_lines_);
+    j.num("disconnects", disconnects_);
+    j.num("self_ignored", self_);
+    j.real("setup_s", setup_s);
+    j.real("elapsed_s", run_s, 6);
+
+    char human[512];
+    if (!idle_mode()) {
+        j.real("deliveries_per_s", dps, 1);
+        j.real("lat_p50_us", static_cast<double>(hist_.quantile(0.50)) * us, 1);
+        j.real("lat_p99_us", static_cast<double>(hist_.quantile(0.99)) * us, 1);
+        j.real("lat_p999_us", static_cast<double>(hist_.quantile(0.999)) * us, 1);
+        j.real("lat_max_us", static_cast<double>(hist_.max()) * us, 1);
+        if (have_cpu) {
+            j.real("server_cpu_s", cpu_s, 2);
+            j.real("cpu_us_per_1k", cpu_per_1k, 2);
+        } else {
+            j.null("server_cpu_s");
+            j.null("cpu_us_per_1k");
+        }
+        if (hwm_ >= 0) j.num("server_peak_rss_kib", static_cast<u64>(hwm_));
+        else j.null("server_peak_rss_kib");
+        j.real("loadgen_cpu_s", self_cpu_after_ - self_cpu_before_, 2);
+        std::snprintf(human, sizeof human,
+                      "%s %s: %.0f deliveries/s, %llu/%llu delivered, missing %llu, "
+                      "out-of-order %llu, errors %llu, latency p50 %.1f p99 %.1f p99.9 %.1f max "
+                      "%.1f us, server cpu %s, peak rss %lld KiB, %.2f s",
+                      ok ? "OK" : "FAIL", proto_name(opt_.proto), dps,
+                      static_cast<unsigned long long>(deliveries_),
+                      static_cast<unsigned long long>(expected_),
+                      static_cast<unsigned long long>(missing),
+                      static_cast<unsigned long long>(out_of_order_),
+                      static_cast<unsigned long long>(errors),
+                      static_cast<double>(hist_.quantile(0.50)) * us,
+                      static_cast<double>(hist_.quantile(0.99)) * us,
+                      static_cast<double>(hist_.quantile(0.999)) * us,
+                      static_cast<double>(hist_.max()) * us,
+                      have_cpu ? (std::to_string(cpu_s).substr(0, 6) + " s (" +
+                                  std::to_string(static_cast<long long>(cpu_per_1k + 0.5)) +
+                                  " us/1k)").c_str()
+                               : "n/a",
+                      hwm_, run_s);
+    } else {
+        const double fan_us =
+            fanout_last_ > fanout_t0_ ? static_cast<double>(fanout_last_ - fanout_t0_) * us : 0.0;
+        j.num("connections", opt_.clients);
+        if (rss_before_ >= 0 && rss_after_ >= 0) {
+            j.num("rss_before_kib", static_cast<u64>(rss_before_));
+            j.num("rss_after_kib", static_cast<u64>(rss_after_));
+            j.real("kib_per_conn",
+                   static_cast<double>(rss_after_ - rss_before_) / static_cast<double>(opt_.clients),
+                   2);
+        } else {
+            j.null("rss_before_kib");
+            j.null("rss_after_kib");
+            j.null("kib_per_conn");
+        }
+        if (hwm_ >= 0) j.num("server_peak_rss_kib", static_cast<u64>(hwm_));
+        else j.null("server_peak_rss_kib");
+        j.real("fanout_us", fan_us, 1);
+        j.real("fanout_p50_us", static_cast<double>(hist_.quantile(0.50)) * us, 1);
+        std::snprintf(human, sizeof human,
+                      "%s %s idle: %u connections, rss %lld -> %lld KiB (%.2f KiB/conn), one line "
+                      "reached %llu/%llu in %.1f us (p50 %.1f us), setup %.2f s",
+                      ok ? "OK" : "FAIL", proto_name(opt_.proto), opt_.clients, rss_before_,
+                      rss_after_,
+                      rss_before_ >= 0 && rss_after_ >= 0
+                          ? static_cast<double>(rss_after_ - rss_before_) / opt_.clients
+                          : 0.0,
+                      static_cast<unsigned long long>(fanout_received_),
+                      static_cast<unsigned long long>(expected_), fan_us,
+                      static_cast<double>(hist_.quantile(0.50)) * us, setup_s);
+    }
+    std::printf("%s\n", j.finish().c_str());
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s%s%s\n", human, failed_ ? " -- " : "", failed_ ? failure_.c_str() : "");
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    LoadGen gen(parse_options(argc, argv));
+    return gen.run();
+}

@@ -1,0 +1,23 @@
+// chatroom: a header-only, embeddable chat-room component on standalone Asio.
+#ifndef CHATROOM_HPP
+#define CHATROOM_HPP
+
+#include <chatroom/version.hpp>
+#include <chatroom/options.hpp>
+#include <chatroom/events.hpp>
+#include <chatroom/stats.hpp>
+#include <chatroom/message.hpp>
+#include <chatroom/sanitize.hpp>
+#include <chatroom/line_framer.hpp>
+#include <chatroom/protocol.hpp>
+#include <chatroom/optional_mutex.hpp>
+#include <chatroom/outbox.hpp>
+#include <chatroom/member.hpp>
+#include <chatroom/room.hpp>
+#include <chatroom/hub.hpp>
+#include <chatroom/transport.hpp>
+#include <chatroom/session.hpp>
+#include <chatroom/server.hpp>
+#include <chatroom/client.hpp>
+
+#endif // CHATROOM_HPP

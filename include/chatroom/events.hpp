@@ -1,0 +1,45 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace chatroom {
+
+enum class event_kind {
+    connected,    // nick, address
+    joined,       // nick, room
+    left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
+    message,      // nick, room, text (chat lines and /me actions)
+    nick_changed, // nick (new), old_nick, room
+    disconnected, // nick, reason
+    error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+};
+
+struct event {
+    event_kind kind;
+    std::string nick;
+    std::string room;
+    std::string text;
+    std::string reason;
+    std::string old_nick;
+    std::string address;
+};
+
+// Called after the server's own locks are released, on the thread that ran
+// the handler; it may call any public server function.
+using event_handler = std::function<void(const event&)>;
+
+inline const char* to_string(event_kind k) noexcept {
+    switch (k) {
+    case event_kind::connected: return "connected";
+    case event_kind::joined: return "joined";
+    case event_kind::left: return "left";
+    case event_kind::message: return "message";
+    case event_kind::nick_changed: return "nick_changed";
+    case event_kind::disconnected: return "disconnected";
+    case event_kind::error: return "error";
+    }
+    return "?";
+}
+
+} // namespace chatroom

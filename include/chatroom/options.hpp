@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace chatroom {
+
+// Who runs the server's handlers.
+enum class threading {
+    multi,  // any number of threads: shared state is locked (always correct)
+    single, // exactly one thread runs the executor: the server takes no locks
+};
+
+struct server_options {
+    // Named in the welcome notice.
+    std::string name = "chatroom";
+    // Extra welcome text; each of its lines reaches a new client as a "* " notice.
+    std::string welcome;
+
+    // Longest line accepted, in bytes, CR and LF not counted.
+    std::size_t max_line_bytes = 4096;
+    // Output queued for one connection beyond this marks a slow consumer, who is disconnected.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    // Connections beyond this are answered "! server full" and closed.
+    std::size_t max_connections = 10000;
+    // Connections from one address beyond this are refused; 0: no limit.
+    std::size_t max_connections_per_address = 0;
+    // Chat lines each room keeps and replays to members who join; 0: none.
+    std::size_t history_lines = 0;
+
+    // Flood control: a token bucket per connection, refilled at this many lines
+    // per second, holding at most flood_burst. When it is empty the server stops
+    // reading that socket, so TCP pushes back on the sender; nothing is dropped.
+    // 0: off.
+    double flood_lines_per_second = 0;
+    std::size_t flood_burst = 100;
+
+    // A connection that sends no line for this long is closed; 0: never.
+    std::chrono::seconds idle_timeout{0};
+    // A connection whose first line does not arrive within this is closed; 0: never.
+    std::chrono::seconds first_line_timeout{0};
+    // TCP keepalive, so half-open connections of vanished peers go away.
+    bool tcp_keepalive = true;
+
+    // How long stop() and a departing client's final flush may take.
+    std::chrono::milliseconds shutdown_timeout{2000};
+
+    // Permissions of a Unix socket's file: who may connect.
+    unsigned unix_socket_mode = 0660;
+
+    threading concurrency = threading::multi;
+};
+
+struct client_options {
+    // Longest line accepted from the server; longer ones are cut.
+    std::size_t max_line_bytes = 64 * 1024;
+    // send() beyond this much unsent output fails the connection.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+};
+
+} // namespace chatroom

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chatroom/message.hpp>
+
+#include <asio/buffer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+namespace chatroom::detail {
+
+// The bounded queue of messages waiting to be written to one connection.
+// A ring of shared messages that starts empty and gives its slots back when it
+// drains, so an idle connection holds no queue memory at all.
+class outbox {
+public:
+    // Most iovecs handed to one gather write.
+    static constexpr std::size_t max_gather = 64;
+
+    struct gather {
+        asio::const_buffer buffers[max_gather];
+        std::size_t count = 0;
+        const asio::const_buffer* begin() const noexcept { return buffers; }
+        const asio::const_buffer* end() const noexcept { return buffers + count; }
+    };
+
+    std::size_t bytes() const noexcept { return bytes_; }
+    bool empty() const noexcept { return count_ == 0; }
+    std::size_t size() const noexcept { return count_; }
+
+    void push(message m) {
+        if (count_ == capacity_) grow();
+        bytes_ += m.size();
+        slots_[(head_ + count_) & (capacity_ - 1)] = std::move(m);
+        ++count_;
+    }
+
+    // The next bytes to write, as up to max_gather buffers.
+    void fill(gather& g) const noexcept {
+        g.count = 0;
+        std::size_t n = std::min(count_, max_gather);
+        for (std::size_t i = 0; i < n; ++i) {
+            const message& m = slots_[(head_ + i) & (capacity_ - 1)];
+            std::size_t skip = i == 0 ? offset_ : 0;
+            g.buffers[g.count++] = asio::const_buffer(m.data() + skip, m.size() - skip);
+        }
+    }
+
+    // Drops the first n bytes, which the socket has taken.
+    void consume(std::size_t n) noexcept {
+        bytes_ -= n;
+        while (n > 0 && count_ > 0) {
+            message& m = slots_[head_];
+            std::size_t left = m.size() - offset_;
+            if (n < left) {
+                offset_ += n;
+                return;
+            }
+            n -= left;
+            pop_front();
+        }
+        if (count_ == 0) release_if_large();
+    }
+
+    // True when a write stopped inside the first message, so the stream is mid-line.
+    bool mid_message() const noexcept { return offset_ != 0; }
+
+    void clear() noexcept {
+        while (count_ > 0) pop_front();
+        bytes_ = 0;
+        slots_.reset();
+        capacity_ = 0;
+    }
+
+private:
+    void pop_front() noexcept {
+        slots_[head_] = message();
+        head_ = (head_ + 1) & (capacity_ - 1);
+        --count_;
+        offset_ = 0;
+    }
+
+    void grow() {
+        std::size_t cap = capacity_ ? capacity_ * 2 : 4;
+        auto next = std::make_unique<message[]>(cap);
+        for (std::size_t i = 0; i < count_; ++i)
+            next[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
+        slots_ = std::move(next);
+        capacity_ = cap;
+        head_ = 0;
+    }
+
+    // A burst may grow the ring; once it drains, an idle connection gives the
+    // memory back rather than keeping its peak.
+    void release_if_large() noexcept {
+        if (capacity_ > 64) {
+            slots_.reset();
+            capacity_ = 0;
+        }
+        head_ = 0;
+        offset_ = 0;
+    }
+
+    std::unique_ptr<message[]> slots_;
+    std::size_t capacity_ = 0; // zero or a power of two
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    std::size_t offset_ = 0; // bytes of the first message already written
+    std::size_t bytes_ = 0;  // bytes queued, minus offset_
+};
+
+} // namespace chatroom::detail
