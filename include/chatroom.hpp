@@ -1,4 +1,5 @@
 // chatroom: a header-only, embeddable chat-room component on standalone Asio.
+// See README.md; the protocol is in docs/protocol.md.
 #ifndef CHATROOM_HPP
 #define CHATROOM_HPP
 
@@ -19,5 +20,11 @@
 #include <chatroom/session.hpp>
 #include <chatroom/server.hpp>
 #include <chatroom/client.hpp>
+
+// TLS is opt-in: define CHATROOM_USE_OPENSSL before including chatroom and
+// link OpenSSL (libssl, libcrypto).
+#if defined(CHATROOM_USE_OPENSSL)
+#include <chatroom/tls.hpp>
+#endif
 
 #endif // CHATROOM_HPP

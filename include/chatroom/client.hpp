@@ -128,6 +128,7 @@ private:
               options(opts) {}
 
         void resolve_and_connect(std::string host, std::string port) {
+            connecting = true;
             if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
                 host_name = host;
                 auto resolver = std::make_shared<asio::ip::tcp::resolver>(strand);
@@ -148,6 +149,7 @@ private:
         }
 
         void connect_endpoint(const endpoint_type& endpoint, std::string host) {
+            connecting = true;
             host_name = std::move(host);
             transport_type::socket(stream).async_connect(
                 endpoint, asio::bind_executor(strand, [self = this->shared_from_this()](std::error_code ec) {
@@ -241,7 +243,7 @@ private:
         void close() {
             if (done || closing) return;
             closing = true;
-            if (!connected) return finish({}, "closed");
+            if (!connected && !connecting) return finish({}, "closed");
             write();
         }
 
@@ -280,6 +282,7 @@ private:
         std::string host_name;
         std::array<char, 16384> input{};
         std::string line, shown, queued, writing;
+        bool connecting = false; // queued lines and close() wait for the connection
         bool connected = false;
         bool closing = false;
         bool done = false;

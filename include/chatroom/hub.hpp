@@ -506,8 +506,10 @@ private:
         if (m.registry_slot < registry_.size() && registry_[m.registry_slot].get() == &m) {
             std::size_t slot = m.registry_slot;
             graveyard_.push_back(std::move(registry_[slot]));
-            registry_[slot] = std::move(registry_.back());
-            registry_[slot]->registry_slot = slot;
+            if (slot + 1 != registry_.size()) {
+                registry_[slot] = std::move(registry_.back());
+                registry_[slot]->registry_slot = slot;
+            }
             registry_.pop_back();
         }
     }

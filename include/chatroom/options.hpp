@@ -40,6 +40,8 @@ struct server_options {
     std::chrono::seconds idle_timeout{0};
     // A connection whose first line does not arrive within this is closed; 0: never.
     std::chrono::seconds first_line_timeout{0};
+    // A TLS handshake that has not finished by then closes the connection.
+    std::chrono::milliseconds handshake_timeout{10000};
     // TCP keepalive, so half-open connections of vanished peers go away.
     bool tcp_keepalive = true;
 

@@ -41,6 +41,9 @@ struct session_factory {
     using traits = stream_transport<Transport>;
     using socket_type = typename Transport::socket::template rebind_executor<Executor>::other;
 
+    // The executor an accepted socket gets.
+    static Executor peer_executor(const Executor& ex) { return ex; }
+
     void start(socket_type socket, const std::shared_ptr<hub>& h, std::string address) const {
         std::make_shared<session<Transport, Executor>>(std::move(socket), h, std::move(address))->start();
     }
@@ -70,6 +73,7 @@ public:
     explicit basic_server(const executor_type& ex, server_options options = {}, TransportArgs&&... args)
         : impl_(std::make_shared<impl>(ex, std::move(options), std::forward<TransportArgs>(args)...)) {}
 
+    // The executor's context may be a thread_pool or an io_context.
     template <class ExecutionContext, class... TransportArgs,
               class = std::enable_if_t<std::is_convertible_v<ExecutionContext&, asio::execution_context&>>>
     explicit basic_server(ExecutionContext& context, server_options options = {}, TransportArgs&&... args)
@@ -201,7 +205,7 @@ private:
         }
 
         void accept() {
-            acceptor.async_accept(executor, [self = this->shared_from_this()](std::error_code ec, socket_type s) {
+            acceptor.async_accept(factory_type::peer_executor(executor), [self = this->shared_from_this()](std::error_code ec, socket_type s) {
                 self->on_accept(ec, std::move(s));
             });
         }

@@ -1,0 +1,179 @@
+// chatroom-server: a console chat server. `telnet localhost 5000` and
+// `nc localhost 5000` are clients; so is chatroom-client.
+#include <chatroom.hpp>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/signal_set.hpp>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct settings {
+    std::string bind = "0.0.0.0";
+    unsigned short port = 5000;
+    std::string unix_path;
+    unsigned unix_mode = 0660;
+    std::string tls_cert, tls_key;
+    unsigned threads = 1;
+    bool quiet = false;
+    chatroom::server_options options;
+};
+
+// Many clients need many descriptors; the soft limit is often far below the hard one.
+void raise_file_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+void log_line(const std::string& text) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+    std::fprintf(stderr, "%s %s\n", stamp, text.c_str());
+}
+
+void log_event(const chatroom::event& e) {
+    using chatroom::event_kind;
+    std::string reason = e.reason.empty() ? "" : " (" + e.reason + ")";
+    switch (e.kind) {
+    case event_kind::connected: log_line("connect " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
+    case event_kind::joined: log_line("join " + e.nick + " " + e.room); break;
+    case event_kind::left: log_line("leave " + e.nick + " " + e.room + reason); break;
+    case event_kind::nick_changed: log_line("nick " + e.old_nick + " -> " + e.nick); break;
+    case event_kind::disconnected: log_line("disconnect " + e.nick + reason); break;
+    case event_kind::error: log_line("error: " + e.text); break;
+    case event_kind::message: break; // chat is not logged
+    }
+}
+
+template <class Server, class Endpoint>
+int serve(asio::io_context& io, Server& server, const Endpoint& endpoint, const settings& s, const std::string& where) {
+    if (!s.quiet) server.on_event(log_event);
+    std::error_code ec;
+    server.listen(endpoint, ec);
+    if (ec) {
+        std::fprintf(stderr, "chatroom-server: cannot listen on %s: %s\n", where.c_str(), ec.message().c_str());
+        return 1;
+    }
+    // Tests and scripts read this line to learn the port (--port 0).
+    std::string bound = where;
+    if constexpr (std::is_same_v<typename Server::protocol_type, asio::ip::tcp>) {
+        auto ep = server.local_endpoint();
+        bound = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) + ":" +
+                std::to_string(ep.port());
+    }
+    log_line("chatroom-server " + std::string(chatroom::version_string) + " listening on " + bound + " (" +
+             std::to_string(s.threads) + (s.threads == 1 ? " thread)" : " threads)"));
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code error, int signo) {
+        if (error) return;
+        log_line(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+        server.stop();
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < s.threads; ++i) pool.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : pool) t.join();
+    auto st = server.stats();
+    log_line("stopped: " + std::to_string(st.accepted) + " connections, " + std::to_string(st.lines_in) +
+             " lines in, " + std::to_string(st.lines_delivered) + " delivered");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    auto& o = s.options;
+    CLI::App app{"chatroom-server: a chat server for telnet, nc and chatroom-client"};
+    app.set_version_flag("--version", std::string("chatroom-server ") + chatroom::version_string);
+    app.add_option("--bind", s.bind, "Address to listen on (:: for IPv6 and IPv4)")->capture_default_str();
+    app.add_option("--port", s.port, "TCP port (0: any free port)")->capture_default_str();
+    app.add_option("--unix", s.unix_path, "Listen on this Unix socket path instead of TCP");
+    app.add_option("--unix-mode", s.unix_mode, "Permissions of the Unix socket file (octal, e.g. 0660)")
+        ->capture_default_str();
+#if defined(CHATROOM_USE_OPENSSL)
+    app.add_option("--tls-cert", s.tls_cert, "Certificate chain file (PEM): serve TLS");
+    app.add_option("--tls-key", s.tls_key, "Private key file (PEM)");
+#endif
+    app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
+        CLI::Range(1u, 256u));
+    app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();
+    app.add_option("--welcome", o.welcome, "Extra welcome text");
+    app.add_option("--history", o.history_lines, "Lines of history replayed to joiners")->capture_default_str();
+    app.add_option("--max-line", o.max_line_bytes, "Longest line in bytes")->capture_default_str();
+    app.add_option("--max-queue", o.max_queue_bytes, "Output bytes queued per client before it is dropped as too slow")
+        ->capture_default_str();
+    app.add_option("--max-clients", o.max_connections, "Most connections at once")->capture_default_str();
+    app.add_option("--max-per-ip", o.max_connections_per_address, "Most connections from one address (0: no limit)")
+        ->capture_default_str();
+    app.add_option("--flood-rate", o.flood_lines_per_second, "Lines per second per client (0: no flood control)")
+        ->capture_default_str();
+    app.add_option("--flood-burst", o.flood_burst, "Lines a client may send at once before flood control")
+        ->capture_default_str();
+    long idle = 0, first_line = 0;
+    app.add_option("--idle-timeout", idle, "Seconds of silence before a client is dropped (0: never)")
+        ->capture_default_str();
+    app.add_option("--first-line-timeout", first_line,
+                   "Seconds a new client has to send its first line (0: no limit)")
+        ->capture_default_str();
+    app.add_flag("--quiet", s.quiet, "Do not log connects, joins and leaves");
+    CLI11_PARSE(app, argc, argv);
+
+    o.idle_timeout = std::chrono::seconds(idle);
+    o.first_line_timeout = std::chrono::seconds(first_line);
+    o.unix_socket_mode = s.unix_mode;
+    o.concurrency = s.threads == 1 ? chatroom::threading::single : chatroom::threading::multi;
+
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_file_limit();
+    asio::io_context io(static_cast<int>(s.threads));
+
+    try {
+        if (!s.unix_path.empty()) {
+            chatroom::basic_server<asio::local::stream_protocol> server(io, o);
+            return serve(io, server, asio::local::stream_protocol::endpoint(s.unix_path), s, s.unix_path);
+        }
+        std::error_code ec;
+        auto address = asio::ip::make_address(s.bind, ec);
+        if (ec) {
+            std::fprintf(stderr, "chatroom-server: bad --bind address '%s'\n", s.bind.c_str());
+            return 2;
+        }
+        asio::ip::tcp::endpoint endpoint(address, s.port);
+        std::string where = s.bind + ":" + std::to_string(s.port);
+#if defined(CHATROOM_USE_OPENSSL)
+        if (!s.tls_cert.empty() || !s.tls_key.empty()) {
+            if (s.tls_cert.empty() || s.tls_key.empty()) {
+                std::fprintf(stderr, "chatroom-server: --tls-cert and --tls-key go together\n");
+                return 2;
+            }
+            auto ctx = chatroom::make_server_tls_context(s.tls_cert, s.tls_key);
+            chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, o, ctx);
+            return serve(io, server, endpoint, s, where + " (TLS)");
+        }
+#endif
+        chatroom::server server(io, o);
+        return serve(io, server, endpoint, s, where);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "chatroom-server: %s\n", e.what());
+        return 1;
+    }
+}
