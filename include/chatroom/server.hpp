@@ -13,6 +13,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -132,8 +133,9 @@ public:
 
 private:
     void inject(std::string room, std::string from, std::string text) {
-        asio::post(impl_->executor, [h = impl_->hub, room = std::move(room), from = std::move(from),
-                                     text = std::move(text)] { h->inject(room, from, text); });
+        // Through a strand, so injections made in one order arrive in that order.
+        asio::post(impl_->injections, [h = impl_->hub, room = std::move(room), from = std::move(from),
+                                       text = std::move(text)] { h->inject(room, from, text); });
     }
 
     // Everything the accept loop's handlers share; they keep it alive.
@@ -144,6 +146,7 @@ private:
               factory{std::forward<TransportArgs>(args)...},
               hub(std::make_shared<detail::hub>(asio::any_io_executor(ex), std::move(options))),
               mutex(hub->locking()),
+              injections(asio::make_strand(ex)),
               acceptor(ex),
               backoff(ex) {}
 
@@ -282,6 +285,7 @@ private:
         factory_type factory;
         std::shared_ptr<detail::hub> hub;
         detail::optional_mutex mutex; // the acceptor, the backoff timer
+        asio::strand<Executor> injections;
         acceptor_type acceptor;
         asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                    Executor>

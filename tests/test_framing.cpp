@@ -1,0 +1,104 @@
+#include <chatroom.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+struct collected {
+    std::vector<std::string> lines;
+    int too_long = 0;
+};
+
+collected frame(chatroom::line_framer& f, const std::string& bytes, std::size_t chunk = 0) {
+    collected out;
+    auto on = [&](chatroom::frame_event ev, std::string_view line) {
+        if (ev == chatroom::frame_event::line) out.lines.emplace_back(line);
+        else ++out.too_long;
+        return true;
+    };
+    if (chunk == 0) chunk = bytes.size() ? bytes.size() : 1;
+    for (std::size_t i = 0; i < bytes.size(); i += chunk) {
+        std::string part = bytes.substr(i, chunk);
+        REQUIRE(f.feed(part.data(), part.size(), on) == part.size());
+        CHECK(f.buffered() <= f.max_line_bytes() + 1);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("framer splits on LF and drops one CR before it", "[framing]") {
+    chatroom::line_framer f(64);
+    auto out = frame(f, "one\r\ntwo\nthree\r\r\n\nfour");
+    CHECK(out.lines == std::vector<std::string>{"one", "two", "three\r", ""});
+    CHECK(f.buffered() == 4);
+    auto more = frame(f, "\n");
+    CHECK(more.lines == std::vector<std::string>{"four"});
+}
+
+TEST_CASE("framer gives the same lines however the bytes are split", "[framing]") {
+    const std::string input = "alpha\r\nbe\xFF\xFB\x01ta\ngam\xFF\xFFma\n" + std::string(70, 'x') + "\nlast\n";
+    chatroom::line_framer whole(64);
+    auto expected = frame(whole, input);
+    CHECK(expected.lines == std::vector<std::string>{"alpha", "beta", "gam\xFFma", "last"});
+    CHECK(expected.too_long == 1);
+    for (std::size_t chunk = 1; chunk <= 9; ++chunk) {
+        chatroom::line_framer f(64);
+        auto got = frame(f, input, chunk);
+        CHECK(got.lines == expected.lines);
+        CHECK(got.too_long == expected.too_long);
+    }
+}
+
+TEST_CASE("framer consumes telnet commands and options and subnegotiations", "[framing]") {
+    chatroom::line_framer f(64);
+    // IAC DO ECHO, IAC NOP, IAC SB NAWS 0 80 0 24 IAC SE, IAC IAC (literal 0xFF)
+    const char raw[] = "a\xFF\xFD\x01" "b\xFF\xF1" "c\xFF\xFA\x1F\x00\x50\x00\x18\xFF\xF0" "d\xFF\xFF" "e\n";
+    auto out = frame(f, std::string(raw, sizeof raw - 1));
+    REQUIRE(out.lines.size() == 1);
+    CHECK(out.lines[0] == "abcd\xFF" "e");
+    // An IAC inside a subnegotiation that is not SE stays inside it.
+    auto sub = frame(f, std::string("x\xFF\xFA\x01\xFF\x01y\xFF\xF0z\n", 11));
+    CHECK(sub.lines == std::vector<std::string>{"xz"});
+}
+
+TEST_CASE("framer refuses a too long line once and discards it up to LF", "[framing][limits]") {
+    chatroom::line_framer f(10);
+    auto exact = frame(f, "0123456789\r\n");
+    CHECK(exact.lines == std::vector<std::string>{"0123456789"});
+    auto over = frame(f, "0123456789A\nok\n");
+    CHECK(over.too_long == 1);
+    CHECK(over.lines == std::vector<std::string>{"ok"});
+
+    // Arriving a byte at a time, it is reported as soon as it passes the limit
+    // and memory stays bounded while the rest streams in.
+    chatroom::line_framer g(10);
+    int events = 0;
+    for (int i = 0; i < 100000; ++i) {
+        char c = 'z';
+        g.feed(&c, 1, [&](chatroom::frame_event, std::string_view) { ++events; return true; });
+        CHECK(g.buffered() <= 11);
+        if (i == 11) CHECK(events == 1);
+    }
+    CHECK(events == 1);
+    auto tail = frame(g, "\nnext\n");
+    CHECK(tail.lines == std::vector<std::string>{"next"});
+}
+
+TEST_CASE("framer stops where its consumer says and resumes from there", "[framing]") {
+    chatroom::line_framer f(64);
+    std::string input = "a\nb\nc\n";
+    std::vector<std::string> lines;
+    auto take_one = [&](chatroom::frame_event, std::string_view l) {
+        lines.emplace_back(l);
+        return false;
+    };
+    std::size_t used = f.feed(input.data(), input.size(), take_one);
+    CHECK(used == 2);
+    used += f.feed(input.data() + used, input.size() - used, take_one);
+    CHECK(used == 4);
+    CHECK(lines == std::vector<std::string>{"a", "b"});
+}

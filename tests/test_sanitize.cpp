@@ -1,0 +1,44 @@
+#include <chatroom.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using chatroom::sanitize;
+
+TEST_CASE("plain text and valid UTF-8 pass unchanged", "[sanitize]") {
+    CHECK(sanitize("hello, world ~!") == "hello, world ~!");
+    CHECK(sanitize("tab\there") == "tab\there");
+    const std::string utf8 = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBD";
+    CHECK(sanitize(utf8) == utf8);
+    CHECK(chatroom::is_plain_text("abc def"));
+    CHECK_FALSE(chatroom::is_plain_text("caf\xC3\xA9"));
+}
+
+TEST_CASE("controls are removed: C0 except TAB and DEL and C1", "[sanitize]") {
+    CHECK(sanitize("a\x1b[2Jb") == "a[2Jb");
+    CHECK(sanitize(std::string("n\0u\x01l\x7fl", 7)) == "null");
+    CHECK(sanitize("\r\n\x0b\x0c") == "");
+    CHECK(sanitize("x\xC2\x80y\xC2\x9Fz\xC2\xA0") == "xyz\xC2\xA0"); // U+0080, U+009F removed; U+00A0 kept
+}
+
+TEST_CASE("invalid UTF-8 becomes one U+FFFD per maximal broken subpart", "[sanitize]") {
+    const std::string r = "\xEF\xBF\xBD";
+    CHECK(sanitize("\x80") == r);                    // lone continuation
+    CHECK(sanitize("\xC0\xAF") == r + r);            // overlong lead bytes are never valid
+    CHECK(sanitize("\xE0\x80\xAF") == r + r + r);    // overlong 3-byte
+    CHECK(sanitize("\xED\xA0\x80") == r + r + r);    // surrogate
+    CHECK(sanitize("\xF4\x90\x80\x80") == r + r + r + r); // above U+10FFFF
+    CHECK(sanitize("\xE2\x82") == r);                // truncated at end
+    CHECK(sanitize("\xE2\x82x") == r + "x");         // truncated before ASCII
+    CHECK(sanitize("\xF0\x9F\x98") == r);
+    CHECK(sanitize("\xFF\xFE") == r + r);
+}
+
+TEST_CASE("sanitized text is clean and sanitizing again changes nothing", "[sanitize]") {
+    std::string all;
+    for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+    std::string once = sanitize(all + all);
+    CHECK(chatroom::is_clean_text(once));
+    CHECK(sanitize(once) == once);
+}
