@@ -18,6 +18,7 @@
 // usage errors.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,6 +51,59 @@ u64 now_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<u64>(ts.tv_sec) * 1000000000ULL + static_cast<u64>(ts.tv_nsec);
+}
+
+// ---------------------------------------------------------------------------
+// Payload header: "m" + sender id (8 digits) + "." + sequence number
+// (8 digits) + "." + send time (the low 16 decimal digits of CLOCK_MONOTONIC
+// in ns) + ".", then letters up to the payload size. Fixed width, so the
+// receiver parses it with a few word operations.
+constexpr std::size_t kHeaderLen = 36;
+constexpr u64 kTsModulus = 10000000000000000ULL;  // 10^16 ns, about 115 days
+constexpr u32 kMaxField = 99999999;
+
+void put_digits(char* out, u64 v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void write_header(char* out, u32 id, u32 seq, u64 ts) {
+    out[0] = 'm';
+    put_digits(out + 1, id, 8);
+    out[9] = '.';
+    put_digits(out + 10, seq, 8);
+    out[18] = '.';
+    put_digits(out + 19, ts % kTsModulus, 16);
+    out[35] = '.';
+}
+
+// Eight ASCII decimal digits to their value; false if any byte is not a digit.
+bool parse8(const char* p, u32& out) {
+    u64 x = 0;
+    std::memcpy(&x, p, 8);
+    const u64 hi = x & 0xF0F0F0F0F0F0F0F0ULL;
+    const u64 over = ((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4;
+    if ((hi | over) != 0x3333333333333333ULL) return false;
+    x -= 0x3030303030303030ULL;
+    // The first character is the most significant digit and sits in the
+    // lowest byte (little endian): fold neighbours into 2, then 8 digits.
+    x = x * 10 + (x >> 8);
+    x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    out = static_cast<u32>(x);
+    return true;
+}
+
+bool parse_header(const char* p, std::size_t n, u32& id, u32& seq, u64& ts) {
+    if (n < kHeaderLen || p[0] != 'm' || p[9] != '.' || p[18] != '.' || p[35] != '.') return false;
+    u32 hi = 0, lo = 0;
+    if (!parse8(p + 1, id) || !parse8(p + 10, seq) || !parse8(p + 19, hi) || !parse8(p + 27, lo))
+        return false;
+    ts = static_cast<u64>(hi) * 100000000ULL + lo;
+    return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -117,7 +171,33 @@ struct ProcCpu {
     double seconds = 0;
 };
 
-ProcCpu read_proc_cpu(int pid) {
+// CPU time of all threads of PID in ns from /proc/PID/task/*/schedstat
+// (precise, unlike the 10 ms ticks of /proc/PID/stat); -1 when unavailable.
+long long read_schedstat_ns(int pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR* dir = opendir(path);
+    if (!dir) return -1;
+    long long total = 0;
+    bool any = false;
+    while (const dirent* e = readdir(dir)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        const std::string file =
+            std::string(path) + "/" + e->d_name + "/schedstat";
+        FILE* f = std::fopen(file.c_str(), "r");
+        if (!f) continue;
+        unsigned long long ns = 0;
+        if (std::fscanf(f, "%llu", &ns) == 1) {
+            total += static_cast<long long>(ns);
+            any = true;
+        }
+        std::fclose(f);
+    }
+    closedir(dir);
+    return any ? total : -1;
+}
+
+ProcCpu read_proc_cpu_ticks(int pid) {
     ProcCpu r;
     if (pid <= 0) return r;
     char path[64];
@@ -169,6 +249,41 @@ long long read_proc_status_kib(int pid, const char* key) {
     }
     std::fclose(f);
     return v;
+}
+
+// Server CPU seconds: schedstat when available, else utime+stime ticks.
+struct CpuSample {
+    ProcCpu ticks;
+    long long sched_ns = -1;
+};
+
+CpuSample read_proc_cpu(int pid) {
+    CpuSample c;
+    if (pid <= 0) return c;
+    c.sched_ns = read_schedstat_ns(pid);
+    c.ticks = read_proc_cpu_ticks(pid);
+    return c;
+}
+
+// CPU seconds between two samples; false when neither source is usable.
+bool cpu_between(const CpuSample& a, const CpuSample& b, double& seconds, const char*& source) {
+    if (a.sched_ns >= 0 && b.sched_ns >= a.sched_ns) {
+        seconds = static_cast<double>(b.sched_ns - a.sched_ns) / 1e9;
+        source = "schedstat";
+        return true;
+    }
+    if (a.ticks.ok && b.ticks.ok) {
+        seconds = b.ticks.seconds - a.ticks.seconds;
+        source = "stat";
+        return true;
+    }
+    return false;
+}
+
+std::string seconds_text(double s) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g s", s);
+    return b;
 }
 
 double self_cpu_seconds() {
@@ -408,6 +523,7 @@ struct Client {
     u32 id = 0;
     u32 room = 0;
     u32 pos = 0;  // position inside the room
+    u32 receiver = 0;  // designated receiver: the next member of the room
     State state = State::fresh;
     bool dirty = false;       // queued for fill_and_send
     bool synced = false;      // raw: saw a sync probe
@@ -416,8 +532,8 @@ struct Client {
     u64 retry_at = 0;
     u32 sent = 0;   // lines generated so far
     u32 acked = 0;  // lines seen by the designated receiver
-    u32* next = nullptr;   // per sender position: next expected sequence number
-    u32* count = nullptr;  // per sender position: lines received
+    // Per sender position in the room: {next expected sequence, lines received}.
+    u32* track = nullptr;
     std::string prefix;    // protocol framing before a payload
     std::string in;        // unparsed input tail
     std::string out;       // unsent output
@@ -468,16 +584,16 @@ private:
         if (opt_.proto == Proto::chat && opt_.rooms == 1) return "lobby";
         return "room" + std::to_string(room);
     }
-    u32 designated_receiver(const Client& s) const {
-        const u32 k = opt_.clients / opt_.rooms;
-        return s.room * k + (s.pos + 1) % k;
-    }
     bool idle_mode() const { return opt_.idle > 0; }
 
     Options opt_;
     int ep_ = -1;
     sockaddr_in addr_{};
     std::vector<Client> clients_;
+    struct Sender {  // compact copy of what every delivery looks up
+        u32 room, pos, receiver;
+    };
+    std::vector<Sender> senders_;
     std::vector<u32> pairs_;
     std::vector<u32> dirty_;
     std::vector<u32> retry_list_;
@@ -500,6 +616,7 @@ private:
     u64 t_end_ = 0;
     u64 last_progress_ = 0;
     u64 last_rx_ = 0;
+    u64 rx_mod_ = 0;  // receive time modulo kTsModulus, as in payload headers
     u64 settle_begin_ = 0;
 
     // counters
@@ -516,7 +633,7 @@ private:
     u64 fanout_last_ = 0;
 
     // server and self resources
-    ProcCpu cpu_before_, cpu_after_;
+    CpuSample cpu_before_, cpu_after_;
     double self_cpu_before_ = 0, self_cpu_after_ = 0;
     long long rss_before_ = -1, rss_after_ = -1, hwm_ = -1;
     int printed_errors_ = 0;
@@ -545,13 +662,12 @@ bool LoadGen::setup() {
         return false;
     }
 
-    // Smallest payload that holds the header of the largest id/seq/timestamp.
-    const u32 max_seq = idle_mode() ? 0 : opt_.lines - 1;
-    char probe[96];
-    const int hdr = std::snprintf(probe, sizeof probe, "m%u.%u.%llu.", opt_.clients - 1, max_seq,
-                                  18446744073709551615ULL);
-    if (opt_.size < static_cast<u32>(hdr)) {
-        std::fprintf(stderr, "chatroom-loadgen: --size must be at least %d for this run\n", hdr);
+    if (opt_.size < kHeaderLen) {
+        std::fprintf(stderr, "chatroom-loadgen: --size must be at least %zu\n", kHeaderLen);
+        return false;
+    }
+    if (opt_.clients > kMaxField + 1 || opt_.lines > kMaxField + 1) {
+        std::fprintf(stderr, "chatroom-loadgen: at most %u clients and lines\n", kMaxField + 1);
         return false;
     }
     pad_.resize(opt_.size);
@@ -573,9 +689,10 @@ bool LoadGen::setup() {
         c.id = i;
         c.room = i / k;
         c.pos = i % k;
+        c.receiver = c.room * k + (c.pos + 1) % k;
+        senders_.push_back(Sender{c.room, c.pos, c.receiver});
         if (!idle_mode()) {
-            c.next = &pairs_[static_cast<std::size_t>(i) * k * 2];
-            c.count = c.next + k;
+            c.track = &pairs_[static_cast<std::size_t>(i) * k * 2];
         }
         const std::string room = room_name(c.room);
         switch (opt_.proto) {
@@ -745,12 +862,11 @@ void LoadGen::flush(Client& c) {
 }
 
 void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
-    char hdr[96];
-    const int h = std::snprintf(hdr, sizeof hdr, "m%u.%u.%llu.", c.id, seq,
-                                static_cast<unsigned long long>(ts));
+    char hdr[kHeaderLen];
+    write_header(hdr, c.id, seq, ts);
     c.out += c.prefix;
-    c.out.append(hdr, static_cast<std::size_t>(h));
-    c.out.append(pad_, static_cast<std::size_t>(h), std::string::npos);
+    c.out.append(hdr, kHeaderLen);
+    c.out.append(pad_, kHeaderLen, std::string::npos);
     switch (opt_.proto) {
         case Proto::chat:
         case Proto::raw:
@@ -813,6 +929,7 @@ void LoadGen::on_readable(Client& c) {
         if (n > 0) {
             const u64 t = now_ns();
             last_rx_ = t;
+            rx_mod_ = t % kTsModulus;
             const std::size_t total = have + static_cast<std::size_t>(n);
             const std::size_t used = parse(c, buf, total, t);
             c.in.assign(buf + used, total - used);
@@ -1119,23 +1236,6 @@ std::size_t LoadGen::parse_redis(Client& c, const char* p, std::size_t n, u64 t)
 
 // --- payloads ------------------------------------------------------------------
 
-bool parse_header(const char* p, std::size_t n, u64& id, u64& seq, u64& ts) {
-    if (n < 2 || p[0] != 'm') return false;
-    std::size_t i = 1;
-    auto field = [&](u64& v) {
-        const std::size_t start = i;
-        v = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 20) {
-            v = v * 10 + static_cast<u64>(p[i] - '0');
-            ++i;
-        }
-        if (i == start || i >= n || p[i] != '.') return false;
-        ++i;
-        return true;
-    };
-    return field(id) && field(seq) && field(ts);
-}
-
 void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
     if (n >= 1 && p[0] == '#') {  // raw sync probe
         if (!r.synced) {
@@ -1144,7 +1244,8 @@ void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
         }
         return;
     }
-    u64 id = 0, seq = 0, ts = 0;
+    u32 id = 0, seq = 0;
+    u64 ts = 0;
     if (n != opt_.size || !parse_header(p, n, id, seq, ts) || id >= opt_.clients) {
         note_error(bad_lines_, "malformed payload", p, n);
         return;
@@ -1153,12 +1254,12 @@ void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
         ++self_;
         return;
     }
-    Client& s = clients_[static_cast<std::size_t>(id)];
-    if (s.room != r.room) {
+    const Sender& sender = senders_[id];
+    if (sender.room != r.room) {
         note_error(bad_lines_, "payload from another room", p, n);
         return;
     }
-    const u64 lat = t > ts ? t - ts : 0;
+    const u64 lat = rx_mod_ >= ts ? rx_mod_ - ts : rx_mod_ + kTsModulus - ts;
     if (idle_mode()) {
         if (id != 0 || seq != 0 || phase_ != Phase::fanout) {
             note_error(bad_lines_, "unexpected payload in idle mode", p, n);
@@ -1180,15 +1281,16 @@ void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
         note_error(bad_lines_, "sequence number out of range", p, n);
         return;
     }
-    u32& nx = r.next[s.pos];
-    if (seq != nx) ++out_of_order_;
-    if (seq + 1 > nx) nx = static_cast<u32>(seq + 1);
-    ++r.count[s.pos];
+    u32* tr = r.track + 2 * static_cast<std::size_t>(sender.pos);
+    if (seq != tr[0]) ++out_of_order_;
+    if (seq + 1 > tr[0]) tr[0] = seq + 1;
+    ++tr[1];
     ++deliveries_;
     hist_.add(lat);
     last_progress_ = t;
-    if (designated_receiver(s) == r.id) {
-        if (seq + 1 > s.acked) s.acked = static_cast<u32>(seq + 1);
+    if (sender.receiver == r.id) {
+        Client& s = clients_[id];
+        if (seq + 1 > s.acked) s.acked = seq + 1;
         if (!s.dirty && s.sent < opt_.lines) {
             s.dirty = true;
             dirty_.push_back(s.id);
@@ -1201,7 +1303,7 @@ void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
 
 void LoadGen::tick(u64 now) {
     if (now >= deadline_) {
-        fail("timeout after " + std::to_string(opt_.timeout_s) + " s");
+        fail("timeout after " + seconds_text(opt_.timeout_s));
         return;
     }
     switch (phase_) {
@@ -1234,7 +1336,7 @@ void LoadGen::tick(u64 now) {
             break;
         case Phase::run:
             if (now - last_progress_ > static_cast<u64>(opt_.stall_s * 1e9))
-                fail("stalled: no line for " + std::to_string(opt_.stall_s) + " s");
+                fail("stalled: no line for " + seconds_text(opt_.stall_s));
             break;
         case Phase::settle:
             if (now - last_rx_ >= 300'000'000ULL ||
@@ -1359,7 +1461,7 @@ int LoadGen::report() {
         for (const Client& r : clients_) {
             for (u32 pos = 0; pos < k; ++pos) {
                 if (pos == r.pos) continue;
-                const u32 got = r.count[pos];
+                const u32 got = r.track[2 * static_cast<std::size_t>(pos) + 1];
                 if (got < opt_.lines) missing += opt_.lines - got;
             }
         }
@@ -1374,8 +1476,9 @@ int LoadGen::report() {
 
     const double setup_s = static_cast<double>((t_ready_ ? t_ready_ : t_end_) - t_begin_) / 1e9;
     const double run_s = t_run_ ? static_cast<double>(t_end_ - t_run_) / 1e9 : 0.0;
-    const bool have_cpu = cpu_before_.ok && cpu_after_.ok;
-    const double cpu_s = have_cpu ? cpu_after_.seconds - cpu_before_.seconds : 0.0;
+    double cpu_s = 0.0;
+    const char* cpu_source = "";
+    const bool have_cpu = cpu_between(cpu_before_, cpu_after_, cpu_s, cpu_source);
     const double dps = run_s > 0 ? static_cast<double>(deliveries_) / run_s : 0.0;
     const double cpu_per_1k =
         have_cpu && deliveries_ ? cpu_s * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0;
@@ -1400,8 +1503,9 @@ int LoadGen::report() {
         j.real("lat_p999_us", static_cast<double>(hist_.quantile(0.999)) * us, 1);
         j.real("lat_max_us", static_cast<double>(hist_.max()) * us, 1);
         if (have_cpu) {
-            j.real("server_cpu_s", cpu_s, 2);
+            j.real("server_cpu_s", cpu_s, 4);
             j.real("cpu_us_per_1k", cpu_per_1k, 2);
+            j.str("cpu_source", cpu_source);
         } else {
             j.null("server_cpu_s");
             j.null("cpu_us_per_1k");
@@ -1409,10 +1513,12 @@ int LoadGen::report() {
         if (hwm_ >= 0) j.num("server_peak_rss_kib", static_cast<u64>(hwm_));
         else j.null("server_peak_rss_kib");
         j.real("loadgen_cpu_s", self_cpu_after_ - self_cpu_before_, 2);
+        // Near 1.0: the load generator, not the server, limited the rate.
+        j.real("loadgen_busy", run_s > 0 ? (self_cpu_after_ - self_cpu_before_) / run_s : 0.0, 2);
         std::snprintf(human, sizeof human,
                       "%s %s: %.0f deliveries/s, %llu/%llu delivered, missing %llu, "
                       "out-of-order %llu, errors %llu, latency p50 %.1f p99 %.1f p99.9 %.1f max "
-                      "%.1f us, server cpu %s, peak rss %lld KiB, %.2f s",
+                      "%.1f us, server cpu %s, peak rss %s KiB, %.2f s",
                       ok ? "OK" : "FAIL", proto_name(opt_.proto), dps,
                       static_cast<unsigned long long>(deliveries_),
                       static_cast<unsigned long long>(expected_),
@@ -1427,7 +1533,7 @@ int LoadGen::report() {
                                   std::to_string(static_cast<long long>(cpu_per_1k + 0.5)) +
                                   " us/1k)").c_str()
                                : "n/a",
-                      hwm_, run_s);
+                      hwm_ >= 0 ? std::to_string(hwm_).c_str() : "n/a", run_s);
     } else {
         const double fan_us =
             fanout_last_ > fanout_t0_ ? static_cast<double>(fanout_last_ - fanout_t0_) * us : 0.0;

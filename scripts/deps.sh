@@ -1,0 +1,21 @@
+# Sourced by scripts/serve and scripts/test: installs the Debian packages
+# that are missing, and only those, so a second run on a ready machine is quick.
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q >/dev/null || return 1
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+# What building the library and its examples needs.
+BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev python3)
