@@ -2007,6 +2007,7 @@ private:
                     ::chmod(socket_file.c_str(), static_cast<mode_t>(hub->options().unix_socket_mode));
                 }
                 acceptor.listen(asio::socket_base::max_listen_connections, ec);
+                if (!ec) acceptor.non_blocking(true, ec);
             }
             if (ec) {
                 std::error_code ignored;
@@ -2076,6 +2077,14 @@ private:
             accept_failing = false;
             delay = min_delay;
             admit(std::move(socket));
+            // A burst of connections is taken in one go, so the join notices
+            // it causes leave in one flush pass rather than one pass each.
+            for (int i = 1; i < accept_batch; ++i) {
+                std::error_code e;
+                socket_type more = acceptor.accept(factory_type::peer_executor(executor), e);
+                if (e) break; // would block, or a failure the next async accept reports
+                admit(std::move(more));
+            }
             accept();
         }
 
@@ -2114,6 +2123,7 @@ private:
             hub->begin_shutdown();
         }
 
+        static constexpr int accept_batch = 64;
         static constexpr std::chrono::milliseconds min_delay{25};
         static constexpr std::chrono::milliseconds max_delay{1000};
 

@@ -74,7 +74,7 @@ class running_server {
 public:
     running_server(transport t, executor e, chatroom::server_options options = {},
                    chatroom::event_handler on_event = {})
-        : transport_(t) {
+    {
         options.concurrency = e == executor::single_thread ? chatroom::threading::single : chatroom::threading::multi;
         asio::any_io_executor ex;
         if (e == executor::thread_pool) {
@@ -203,7 +203,6 @@ private:
         for (int i = 0; i < n; ++i) threads_.emplace_back([this] { io_->run(); });
     }
 
-    transport transport_;
     target where_;
     std::string dir_;
     std::unique_ptr<asio::io_context> io_;

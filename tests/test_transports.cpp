@@ -1,0 +1,173 @@
+// What is particular to each transport: Unix socket files, IPv6 with IPv4,
+// and TLS facing clients that do not speak TLS or stall.
+#include "support/running_server.hpp"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace test;
+
+namespace {
+
+// One io_context thread for a server built in the test itself.
+struct server_thread {
+    asio::io_context io{1};
+    std::thread thread;
+    void run() {
+        thread = std::thread([this] { io.run(); });
+    }
+    ~server_thread() {
+        if (thread.joinable()) thread.join();
+    }
+};
+
+bool is_socket_file(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+} // namespace
+
+TEST_CASE("a Unix socket server replaces a stale socket file and never steals a live one", "[unix]") {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/chat.sock";
+    using unix_server = chatroom::basic_server<asio::local::stream_protocol>;
+    asio::local::stream_protocol::endpoint ep(path);
+
+    { // A crashed server leaves its file behind: a bound socket nobody listens on.
+        asio::io_context io;
+        asio::local::stream_protocol::acceptor stale(io, ep);
+        stale.close();
+    }
+    REQUIRE(is_socket_file(path));
+
+    chatroom::server_options o;
+    o.unix_socket_mode = 0600;
+    server_thread t;
+    unix_server first(t.io, o);
+    first.listen(ep);
+    t.run();
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
+    target where;
+    where.family = target::kind::unix_socket;
+    where.path = path;
+    line_client c;
+    c.join(where);
+
+    asio::io_context other;
+    unix_server second(other);
+    std::error_code ec;
+    second.listen(ep, ec);
+    CHECK(ec == asio::error::address_in_use);
+    // The first server is untouched; it saw the probe connect and go.
+    c.wait_for([](const std::string& l) { return l.find(" left") != std::string::npos; });
+    c.send("/who");
+    CHECK(c.wait_for_prefix("* in lobby:") == "* in lobby: " + c.nick);
+
+    first.stop();
+    CHECK(c.wait_closed());
+    t.thread.join();
+    CHECK_FALSE(is_socket_file(path)); // removed on stop
+    ::rmdir(dir.c_str());
+}
+
+TEST_CASE("a Unix socket server refuses a path that is not a socket", "[unix]") {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/not-a-socket";
+    FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs("precious data\n", f);
+    std::fclose(f);
+    asio::io_context io;
+    chatroom::basic_server<asio::local::stream_protocol> server(io);
+    std::error_code ec;
+    server.listen(asio::local::stream_protocol::endpoint(path), ec);
+    CHECK(ec == asio::error::address_in_use);
+    struct stat st {};
+    CHECK(::stat(path.c_str(), &st) == 0);
+    std::remove(path.c_str());
+    ::rmdir(dir.c_str());
+}
+
+TEST_CASE("a server bound to :: serves IPv6 and IPv4 clients", "[ipv6]") {
+    if (!ipv6_available()) return;
+    server_thread t;
+    chatroom::server server(t.io);
+    server.listen({asio::ip::make_address("::"), 0});
+    const unsigned short port = server.local_endpoint().port();
+    t.run();
+    target v6, v4;
+    v6.family = target::kind::tcp6;
+    v4.port = v6.port = port;
+    line_client a, b;
+    a.join(v6);
+    b.join(v4);
+    a.wait_for_prefix("* " + b.nick + " joined");
+    b.send("from IPv4");
+    CHECK(a.expect_line() == "<" + b.nick + "> from IPv4");
+    server.stop();
+}
+
+#if defined(CHATROOM_USE_OPENSSL)
+TEST_CASE("a plain-text client on the TLS port is closed and harms nobody", "[tls]") {
+    std::mutex m;
+    std::vector<std::string> errors;
+    auto srv = start<tls_threads>({}, [&](const chatroom::event& e) {
+        if (e.kind != chatroom::event_kind::error) return;
+        std::lock_guard<std::mutex> g(m);
+        errors.push_back(e.text);
+    });
+    line_client good = srv.join();
+    target plain = srv.where();
+    plain.tls = false;
+    line_client bad(plain);
+    bad.send("hello, is this chat?");
+    CHECK(bad.wait_closed());
+    good.send("/who");
+    CHECK(good.expect_line() == "* in lobby: " + good.nick);
+    std::lock_guard<std::mutex> g(m);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].rfind("TLS handshake from 127.0.0.1 failed", 0) == 0);
+}
+
+TEST_CASE("a client that stalls mid-handshake is closed at the handshake timeout", "[tls]") {
+    chatroom::server_options o;
+    o.handshake_timeout = std::chrono::milliseconds(300);
+    auto srv = start<tls_single>(o);
+    target plain = srv.where();
+    plain.tls = false;
+    line_client stalled(plain);
+    stalled.send_raw(std::string("\x16\x03\x01\x00\x05", 5)); // a TLS record header, then nothing
+    const auto started = test_clock::now();
+    CHECK(stalled.wait_closed());
+    CHECK(test_clock::now() - started >= 250ms);
+    line_client good = srv.join(); // the server still serves
+    CHECK_FALSE(good.nick.empty());
+}
+
+TEST_CASE("TLS clients with the wrong CA or host name fail the handshake", "[tls]") {
+    auto srv = start<tls_single>();
+    const tls_files& files = test_certificates();
+    target wrong_ca = srv.where();
+    wrong_ca.ca_file = files.other_ca;
+    std::string error;
+    line_client c;
+    CHECK_FALSE(c.try_connect(wrong_ca, error));
+    CHECK(error.find("certificate verify failed") != std::string::npos);
+
+    target wrong_name = srv.where();
+    wrong_name.host = "chat.example.org";
+    CHECK_FALSE(c.try_connect(wrong_name, error));
+    CHECK(error.find("certificate verify failed") != std::string::npos);
+
+    line_client ok = srv.join();
+    CHECK_FALSE(ok.nick.empty());
+}
+#endif
