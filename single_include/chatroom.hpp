@@ -757,7 +757,7 @@ private:
     // A burst may grow the ring; once it drains, an idle connection gives the
     // memory back rather than keeping its peak.
     void release_if_large() noexcept {
-        if (capacity_ > 64) {
+        if (capacity_ > 8) {
             slots_.reset();
             capacity_ = 0;
         }

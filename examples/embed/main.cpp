@@ -1,0 +1,21 @@
+#include <chatroom.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+
+int main() {
+    asio::io_context io(1);
+    chatroom::server_options options;
+    options.name = "lab";
+    options.history_lines = 20;
+    options.concurrency = chatroom::threading::single; // only this thread runs io
+    chatroom::server server(io, options);
+    server.on_event([](const chatroom::event& e) {
+        if (e.kind == chatroom::event_kind::joined) std::printf("%s joined %s\n", e.nick.c_str(), e.room.c_str());
+    });
+    server.listen({asio::ip::make_address("127.0.0.1"), 5000});
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code, int) { server.stop(); }); // io.run() returns once all is closed
+    io.run();
+}
