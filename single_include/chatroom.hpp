@@ -44,6 +44,10 @@ struct server_options {
     std::size_t max_connections = 10000;
     // Connections from one address beyond this are refused; 0: no limit.
     std::size_t max_connections_per_address = 0;
+    // Rooms with at least this many members announce no joins and leaves:
+    // each notice goes to every member, so a crowd arriving would cost
+    // members squared deliveries. 0: always announce.
+    std::size_t quiet_room_size = 1000;
     // Chat lines each room keeps and replays to members who join; 0: none.
     std::size_t history_lines = 0;
 
@@ -1351,7 +1355,7 @@ private:
             counters::add(count_.rooms);
         }
         room& r = *it->second;
-        broadcast(r, message::copy_of("* " + m.nick + " joined\r\n"), nullptr);
+        if (announces(r)) broadcast(r, message::copy_of("* " + m.nick + " joined\r\n"), nullptr);
         r.add(m);
         std::string hello = "* joined " + r.name() + " (" + std::to_string(r.size()) +
                             (r.size() == 1 ? " member)\r\n" : " members)\r\n");
@@ -1360,13 +1364,18 @@ private:
         emit(event_kind::joined, m, r.name(), {}, {});
     }
 
+    // Joins and leaves are announced in rooms smaller than quiet_room_size.
+    bool announces(const room& r) const noexcept {
+        return opts_.quiet_room_size == 0 || r.size() < opts_.quiet_room_size;
+    }
+
     void leave_room(member& m, std::string_view reason) {
         room* r = m.current;
         if (!r) return;
         r->remove(m);
         std::string line = "* " + m.nick + " left";
         if (!reason.empty()) line += " (" + std::string(reason) + ")";
-        if (!r->empty() && !stopping_.load(std::memory_order_relaxed))
+        if (!r->empty() && !stopping_.load(std::memory_order_relaxed) && announces(*r))
             broadcast(*r, message::copy_of(line + "\r\n"), nullptr);
         emit(event_kind::left, m, r->name(), {}, reason);
         if (r->empty()) {

@@ -388,3 +388,20 @@ TEMPLATE_TEST_CASE("the host program injects notices and messages", "[protocol][
         CHECK(x->expect_line() == "<bot> beep");
     }
 }
+
+TEMPLATE_TEST_CASE("large rooms do not announce joins and leaves", "[protocol][limits]", tcp4_single, tcp4_threads) {
+    chatroom::server_options o;
+    o.quiet_room_size = 3;
+    auto srv = start<TestType>(o);
+    auto c = join_all(srv, 3); // the third joined a room of 2: announced
+    line_client fourth = srv.join();
+    CHECK(fourth.nick != c[2].nick);
+    fourth.close(); // leaving a room of 4 (3 after): not announced
+    CHECK(eventually([&] { return srv.stats().connections == 3; }));
+    c[2].close();   // leaving a room of 3 (2 after): announced
+    CHECK(c[0].expect_line() == "* " + c[2].nick + " left");
+    CHECK(c[1].expect_line() == "* " + c[2].nick + " left");
+    c[0].send("/who");
+    CHECK(c[0].expect_line() == "* in lobby: " + (c[0].nick < c[1].nick ? c[0].nick + ", " + c[1].nick
+                                                                         : c[1].nick + ", " + c[0].nick));
+}

@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();
     app.add_option("--welcome", o.welcome, "Extra welcome text");
+    app.add_option("--quiet-room-size", o.quiet_room_size,
+                   "Rooms this large announce no joins and leaves (0: always announce)")
+        ->capture_default_str();
     app.add_option("--history", o.history_lines, "Lines of history replayed to joiners")->capture_default_str();
     app.add_option("--max-line", o.max_line_bytes, "Longest line in bytes")->capture_default_str();
     app.add_option("--max-queue", o.max_queue_bytes, "Output bytes queued per client before it is dropped as too slow")

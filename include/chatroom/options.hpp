@@ -26,6 +26,10 @@ struct server_options {
     std::size_t max_connections = 10000;
     // Connections from one address beyond this are refused; 0: no limit.
     std::size_t max_connections_per_address = 0;
+    // Rooms with at least this many members announce no joins and leaves:
+    // each notice goes to every member, so a crowd arriving would cost
+    // members squared deliveries. 0: always announce.
+    std::size_t quiet_room_size = 1000;
     // Chat lines each room keeps and replays to members who join; 0: none.
     std::size_t history_lines = 0;
 
