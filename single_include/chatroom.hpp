@@ -598,7 +598,7 @@ inline command parse(std::string_view line) noexcept {
     } else if (is("join")) {
         cmd.kind = command_kind::join;
         cmd.arg = trim(rest);
-        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg.remove_prefix(1);
+        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
     } else if (is("who")) {
         cmd.kind = command_kind::who;
     } else if (is("rooms")) {
@@ -999,7 +999,9 @@ public:
             m->attached = true;
             emit(event_kind::connected, *m, {}, {}, {});
 
-            std::string hello = "* welcome to " + opts_.name + ", you are " + m->nick + "\r\n";
+            std::string hello = "* welcome to ";
+            sanitize_append(hello, opts_.name);
+            hello += ", you are " + m->nick + "\r\n";
             std::string_view extra = opts_.welcome;
             while (!extra.empty()) {
                 std::size_t nl = extra.find('\n');
@@ -1122,6 +1124,9 @@ private:
         {
             optional_lock g(mutex_);
             f();
+            // Whatever f queued may have overflowed someone: drop them now,
+            // not at some later read that may never come.
+            reap();
             events.swap(events_);
             dead.swap(graveyard_);
             if (!events.empty()) handler = on_event_;
@@ -1190,9 +1195,9 @@ private:
             std::vector<std::shared_ptr<member>> now;
             now.swap(casualties_);
             for (auto& m : now) {
-                if (!m->attached) continue;
+                if (m->is_closed()) continue;
                 counters::add(count_.slow_consumer_disconnects);
-                leave_server(*m, leave_reason::too_slow);
+                leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
                 m->close_now("! disconnected: too slow");
             }
             graveyard_.insert(graveyard_.end(), now.begin(), now.end());

@@ -33,6 +33,7 @@ TEST_CASE("commands parse into kind and arguments", "[protocol]") {
     c = protocol::parse("/join #dev");
     CHECK(c.kind == command_kind::join);
     CHECK(c.arg == "dev");
+    CHECK(protocol::parse("/join # dev").arg == "dev");
     c = protocol::parse("/msg  bob  hi  there ");
     CHECK(c.kind == command_kind::msg);
     CHECK(c.arg == "bob");
@@ -87,4 +88,44 @@ TEST_CASE("the outbox gathers and consumes partial writes and gives memory back"
     box.consume(1000);
     CHECK(box.empty());
     CHECK(box.bytes() == 0);
+}
+
+namespace {
+
+// A member with no socket: it records what the hub asks of it.
+struct fake_member final : detail::member {
+    fake_member() : member(false, 4096) {}
+    void flush() override {}
+    void close_gracefully() override { closing = true; }
+    void close_now(std::string_view words) override {
+        closed = true;
+        last_words = std::string(words);
+    }
+    void resume_reading() override {}
+    bool is_closed() override { return closed; }
+    bool closing = false, closed = false;
+    std::string last_words;
+};
+
+} // namespace
+
+TEST_CASE("a member overflowed by any hub operation is dropped at once", "[hub][slow]") {
+    asio::io_context io; // never run: queued output is never written
+    server_options o;
+    o.max_queue_bytes = 200;
+    o.concurrency = threading::single;
+    auto h = std::make_shared<detail::hub>(io.get_executor(), o);
+    auto slow = std::make_shared<fake_member>();
+    h->attach(slow); // welcome and join notice: about 70 bytes queued
+    CHECK_FALSE(slow->closed);
+    std::vector<std::shared_ptr<fake_member>> others;
+    for (int i = 0; i < 10 && !slow->closed; ++i) {
+        others.push_back(std::make_shared<fake_member>());
+        h->attach(others.back()); // each join notice goes to slow
+    }
+    // Joins alone overflowed it: it was dropped by that attach, not later.
+    CHECK(slow->closed);
+    CHECK(slow->last_words == "! disconnected: too slow");
+    CHECK_FALSE(slow->attached);
+    CHECK(h->stats().slow_consumer_disconnects >= 1); // (the others never flush either)
 }

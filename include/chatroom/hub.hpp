@@ -105,7 +105,9 @@ public:
             m->attached = true;
             emit(event_kind::connected, *m, {}, {}, {});
 
-            std::string hello = "* welcome to " + opts_.name + ", you are " + m->nick + "\r\n";
+            std::string hello = "* welcome to ";
+            sanitize_append(hello, opts_.name);
+            hello += ", you are " + m->nick + "\r\n";
             std::string_view extra = opts_.welcome;
             while (!extra.empty()) {
                 std::size_t nl = extra.find('\n');
@@ -228,6 +230,9 @@ private:
         {
             optional_lock g(mutex_);
             f();
+            // Whatever f queued may have overflowed someone: drop them now,
+            // not at some later read that may never come.
+            reap();
             events.swap(events_);
             dead.swap(graveyard_);
             if (!events.empty()) handler = on_event_;
@@ -296,9 +301,9 @@ private:
             std::vector<std::shared_ptr<member>> now;
             now.swap(casualties_);
             for (auto& m : now) {
-                if (!m->attached) continue;
+                if (m->is_closed()) continue;
                 counters::add(count_.slow_consumer_disconnects);
-                leave_server(*m, leave_reason::too_slow);
+                leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
                 m->close_now("! disconnected: too slow");
             }
             graveyard_.insert(graveyard_.end(), now.begin(), now.end());

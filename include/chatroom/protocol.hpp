@@ -98,7 +98,7 @@ inline command parse(std::string_view line) noexcept {
     } else if (is("join")) {
         cmd.kind = command_kind::join;
         cmd.arg = trim(rest);
-        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg.remove_prefix(1);
+        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
     } else if (is("who")) {
         cmd.kind = command_kind::who;
     } else if (is("rooms")) {

@@ -15,7 +15,9 @@
 //               model of the documented behaviour, whatever the splits.
 //   sanitize  - the result is valid UTF-8 without C0 controls (TAB aside),
 //               DEL or C1 controls (judged by strict_text.hpp, not by the
-//               library's is_clean_text); sanitize is idempotent; clean
+//               library's is_clean_text) and equals the WHATWG-style
+//               reference of docs/protocol.md (one U+FFFD per maximal
+//               invalid subpart); sanitize is idempotent; clean
 //               text passes unchanged; sanitize_append agrees with sanitize;
 //               is_clean_text and is_plain_text agree with the validator.
 //   parse     - every view of the command points inside the parsed line, and
@@ -52,7 +54,7 @@ namespace {
         if (!(cond)) fail(#cond, __LINE__, (data));                                                                   \
     } while (0)
 
-bool only_printable_ascii(std::string_view s) {
+FUZZ_UNINSTRUMENTED bool only_printable_ascii(std::string_view s) {
     for (unsigned char c : s)
         if (!((c >= 0x20 && c < 0x7F) || c == '\t')) return false;
     return true;
@@ -71,7 +73,7 @@ struct frame {
 // 0xFF data byte; LF ends a line, one CR before it is dropped; a line longer
 // than max is reported once as too_long (as soon as it holds max + 2 bytes, or
 // at its LF) and the rest of it is discarded.
-std::vector<frame> model(const unsigned char* d, std::size_t n, std::size_t max) {
+FUZZ_UNINSTRUMENTED std::vector<frame> model(const unsigned char* d, std::size_t n, std::size_t max) {
     enum class st { data, iac, option, sub, sub_iac } state = st::data;
     constexpr unsigned char IAC = 255, SE = 240, SB = 250, WILL = 251, DONT = 254;
     std::vector<frame> out;
@@ -130,7 +132,7 @@ std::vector<frame> model(const unsigned char* d, std::size_t n, std::size_t max)
 // xorshift64*: the splits and the flow-control stops.
 struct dice {
     std::uint64_t s;
-    std::uint32_t next() {
+    FUZZ_UNINSTRUMENTED std::uint32_t next() {
         s ^= s >> 12;
         s ^= s << 25;
         s ^= s >> 27;
@@ -138,7 +140,7 @@ struct dice {
     }
 };
 
-std::uint64_t hash(const unsigned char* d, std::size_t n) {
+FUZZ_UNINSTRUMENTED std::uint64_t hash(const unsigned char* d, std::size_t n) {
     std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a
     for (std::size_t i = 0; i < n; ++i) h = (h ^ d[i]) * 0x100000001b3ULL;
     return h | 1;
@@ -204,6 +206,7 @@ std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t
 void check_sanitize(std::string_view in) {
     const std::string once = chatroom::sanitize(in);
     FUZZ_CHECK_DATA(fuzz::strictly_clean(once), once);
+    FUZZ_CHECK_DATA(once == fuzz::reference_sanitize(in), in); // U+FFFD per maximal invalid subpart
     FUZZ_CHECK(once.size() <= 3 * in.size()); // one U+FFFD at most per byte
     FUZZ_CHECK_DATA(chatroom::sanitize(once) == once, once);
 
@@ -222,7 +225,7 @@ void check_sanitize(std::string_view in) {
 
 // ---- parse ----------------------------------------------------------------------
 
-bool within(std::string_view part, std::string_view whole) {
+FUZZ_UNINSTRUMENTED bool within(std::string_view part, std::string_view whole) {
     const auto lo = reinterpret_cast<std::uintptr_t>(whole.data());
     const auto hi = lo + whole.size();
     const auto p = reinterpret_cast<std::uintptr_t>(part.data());
@@ -230,12 +233,12 @@ bool within(std::string_view part, std::string_view whole) {
     return p >= lo && p <= hi && part.size() <= hi - p;
 }
 
-bool has_blank(std::string_view s) { return s.find_first_of(" \t") != std::string_view::npos; }
-bool trimmed(std::string_view s) {
+FUZZ_UNINSTRUMENTED bool has_blank(std::string_view s) { return s.find_first_of(" \t") != std::string_view::npos; }
+FUZZ_UNINSTRUMENTED bool trimmed(std::string_view s) {
     return s.empty() || ((s.front() != ' ' && s.front() != '\t') && (s.back() != ' ' && s.back() != '\t'));
 }
 
-std::string lower(std::string_view s) {
+FUZZ_UNINSTRUMENTED std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
