@@ -86,6 +86,7 @@ struct client_options {
 } // namespace chatroom
 // #include <chatroom/events.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -110,6 +111,12 @@ struct event {
     std::string old_nick;
     std::string address;
 };
+
+// Which kinds of event a handler wants, as a bit set: a handler that does
+// not ask for `message` events costs nothing per chat line.
+using event_mask = std::uint32_t;
+constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+inline constexpr event_mask all_events = ~event_mask{0};
 
 // Called after the server's own locks are released, on the thread that ran
 // the handler; it may call any public server function.
@@ -825,6 +832,7 @@ public:
     // Guarded by the hub's lock.
     std::string nick;
     std::string nick_key; // nick folded to lower case
+    std::string chat_prefix; // "<nick> ", what starts each of its chat lines
     std::string address;  // the peer, for logs and per-address limits
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
@@ -939,9 +947,10 @@ public:
     counters& count() noexcept { return count_; }
     const asio::any_io_executor& executor() const noexcept { return ex_; }
 
-    void set_event_handler(event_handler h) {
+    void set_event_handler(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
         on_event_ = std::move(h);
+        wanted_ = on_event_ ? wanted : event_mask{0};
     }
 
     // Admission of a new connection. Returns the refusal line to send, or
@@ -977,7 +986,7 @@ public:
     // A server-side problem for the host program's log.
     void report(std::string text) {
         locked([&] {
-            if (on_event_) events_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
+            if (wanted_ & mask_of(event_kind::error)) events_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
         });
     }
 
@@ -993,6 +1002,7 @@ public:
             m->tokens = static_cast<double>(opts_.flood_burst);
             m->nick = next_guest_nick();
             m->nick_key = protocol::fold_case(m->nick);
+            m->chat_prefix = "<" + m->nick + "> ";
             nicks_.emplace(m->nick_key, m.get());
             m->registry_slot = registry_.size();
             registry_.push_back(m);
@@ -1137,7 +1147,7 @@ private:
 
     void emit(event_kind kind, const member& m, std::string_view room_name, std::string_view text,
               std::string_view reason, std::string_view old_nick = {}) {
-        if (!on_event_) return;
+        if (!(wanted_ & mask_of(kind))) return;
         event e{kind, m.nick, std::string(room_name), std::string(text), std::string(reason), std::string(old_nick),
                 m.address};
         events_.push_back(std::move(e));
@@ -1210,11 +1220,9 @@ private:
     // recipient; any other line flushes it first, so order is kept.
     void add_chat(member& m, std::string_view text) {
         const std::size_t start = batch_.size();
-        batch_ += '<';
-        batch_ += m.nick;
-        batch_ += "> ";
-        batch_ += text;
-        batch_ += "\r\n";
+        batch_.append(m.chat_prefix);
+        batch_.append(text.data(), text.size());
+        batch_.append("\r\n", 2);
         ++batch_lines_;
         m.current->remember(std::string_view(batch_).substr(start));
         emit(event_kind::message, m, m.current->name(), text, {});
@@ -1346,6 +1354,7 @@ private:
         nicks_.erase(m.nick_key);
         m.nick = std::string(name);
         m.nick_key = std::move(key);
+        m.chat_prefix = "<" + m.nick + "> ";
         nicks_.emplace(m.nick_key, &m);
         broadcast(*m.current, message::copy_of("* " + old + " is now known as " + m.nick + "\r\n"), nullptr);
         emit(event_kind::nick_changed, m, m.current->name(), {}, {}, old);
@@ -1523,6 +1532,7 @@ private:
     asio::steady_timer timer_;
     counters count_;
     event_handler on_event_;
+    event_mask wanted_ = 0;
 
     std::unordered_map<std::string, std::unique_ptr<room>> rooms_; // by folded name
     std::unordered_map<std::string, member*> nicks_;               // by folded nick
@@ -1965,9 +1975,12 @@ public:
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // Observes connects, joins, leaves, messages, nick changes and errors.
-    // Set it before listen(); the handler runs on the server's threads.
-    void on_event(event_handler handler) { impl_->hub->set_event_handler(std::move(handler)); }
+    // Observes connects, joins, leaves, messages, nick changes and errors
+    // (those in `kinds`). Set it before listen(); the handler runs on the
+    // server's threads.
+    void on_event(event_handler handler, event_mask kinds = all_events) {
+        impl_->hub->set_event_handler(std::move(handler), kinds);
+    }
 
     // Sends "* text" to every member of a room; from any thread.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }

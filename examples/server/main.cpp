@@ -63,7 +63,9 @@ void log_event(const chatroom::event& e) {
 
 template <class Server, class Endpoint>
 int serve(asio::io_context& io, Server& server, const Endpoint& endpoint, const settings& s, const std::string& where) {
-    if (!s.quiet) server.on_event(log_event);
+    // Chat itself is not logged, so message events are not asked for.
+    if (s.quiet) server.on_event(log_event, chatroom::mask_of(chatroom::event_kind::error));
+    else server.on_event(log_event, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
     std::error_code ec;
     server.listen(endpoint, ec);
     if (ec) {
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
     app.add_option("--first-line-timeout", first_line,
                    "Seconds a new client has to send its first line (0: no limit)")
         ->capture_default_str();
-    app.add_flag("--quiet", s.quiet, "Do not log connects, joins and leaves");
+    app.add_flag("--quiet", s.quiet, "Log only errors, not connects, joins and leaves");
     CLI11_PARSE(app, argc, argv);
 
     o.idle_timeout = std::chrono::seconds(idle);

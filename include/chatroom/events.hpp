@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -24,6 +25,12 @@ struct event {
     std::string old_nick;
     std::string address;
 };
+
+// Which kinds of event a handler wants, as a bit set: a handler that does
+// not ask for `message` events costs nothing per chat line.
+using event_mask = std::uint32_t;
+constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+inline constexpr event_mask all_events = ~event_mask{0};
 
 // Called after the server's own locks are released, on the thread that ran
 // the handler; it may call any public server function.

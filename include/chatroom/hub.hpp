@@ -45,9 +45,10 @@ public:
     counters& count() noexcept { return count_; }
     const asio::any_io_executor& executor() const noexcept { return ex_; }
 
-    void set_event_handler(event_handler h) {
+    void set_event_handler(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
         on_event_ = std::move(h);
+        wanted_ = on_event_ ? wanted : event_mask{0};
     }
 
     // Admission of a new connection. Returns the refusal line to send, or
@@ -83,7 +84,7 @@ public:
     // A server-side problem for the host program's log.
     void report(std::string text) {
         locked([&] {
-            if (on_event_) events_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
+            if (wanted_ & mask_of(event_kind::error)) events_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
         });
     }
 
@@ -99,6 +100,7 @@ public:
             m->tokens = static_cast<double>(opts_.flood_burst);
             m->nick = next_guest_nick();
             m->nick_key = protocol::fold_case(m->nick);
+            m->chat_prefix = "<" + m->nick + "> ";
             nicks_.emplace(m->nick_key, m.get());
             m->registry_slot = registry_.size();
             registry_.push_back(m);
@@ -243,7 +245,7 @@ private:
 
     void emit(event_kind kind, const member& m, std::string_view room_name, std::string_view text,
               std::string_view reason, std::string_view old_nick = {}) {
-        if (!on_event_) return;
+        if (!(wanted_ & mask_of(kind))) return;
         event e{kind, m.nick, std::string(room_name), std::string(text), std::string(reason), std::string(old_nick),
                 m.address};
         events_.push_back(std::move(e));
@@ -316,11 +318,9 @@ private:
     // recipient; any other line flushes it first, so order is kept.
     void add_chat(member& m, std::string_view text) {
         const std::size_t start = batch_.size();
-        batch_ += '<';
-        batch_ += m.nick;
-        batch_ += "> ";
-        batch_ += text;
-        batch_ += "\r\n";
+        batch_.append(m.chat_prefix);
+        batch_.append(text.data(), text.size());
+        batch_.append("\r\n", 2);
         ++batch_lines_;
         m.current->remember(std::string_view(batch_).substr(start));
         emit(event_kind::message, m, m.current->name(), text, {});
@@ -452,6 +452,7 @@ private:
         nicks_.erase(m.nick_key);
         m.nick = std::string(name);
         m.nick_key = std::move(key);
+        m.chat_prefix = "<" + m.nick + "> ";
         nicks_.emplace(m.nick_key, &m);
         broadcast(*m.current, message::copy_of("* " + old + " is now known as " + m.nick + "\r\n"), nullptr);
         emit(event_kind::nick_changed, m, m.current->name(), {}, {}, old);
@@ -629,6 +630,7 @@ private:
     asio::steady_timer timer_;
     counters count_;
     event_handler on_event_;
+    event_mask wanted_ = 0;
 
     std::unordered_map<std::string, std::unique_ptr<room>> rooms_; // by folded name
     std::unordered_map<std::string, member*> nicks_;               // by folded nick

@@ -49,6 +49,7 @@ public:
     // Guarded by the hub's lock.
     std::string nick;
     std::string nick_key; // nick folded to lower case
+    std::string chat_prefix; // "<nick> ", what starts each of its chat lines
     std::string address;  // the peer, for logs and per-address limits
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list

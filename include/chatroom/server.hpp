@@ -115,9 +115,12 @@ public:
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // Observes connects, joins, leaves, messages, nick changes and errors.
-    // Set it before listen(); the handler runs on the server's threads.
-    void on_event(event_handler handler) { impl_->hub->set_event_handler(std::move(handler)); }
+    // Observes connects, joins, leaves, messages, nick changes and errors
+    // (those in `kinds`). Set it before listen(); the handler runs on the
+    // server's threads.
+    void on_event(event_handler handler, event_mask kinds = all_events) {
+        impl_->hub->set_event_handler(std::move(handler), kinds);
+    }
 
     // Sends "* text" to every member of a room; from any thread.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }
