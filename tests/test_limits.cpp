@@ -8,20 +8,6 @@
 
 using namespace test;
 
-namespace {
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = patience) {
-    const auto deadline = test_clock::now() + timeout;
-    while (!pred()) {
-        if (test_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
-} // namespace
-
 #define LIMIT_CONFIGS tcp4_single, tcp4_threads, unix_pool, tls_single, tls_threads
 
 TEMPLATE_TEST_CASE("a client that never reads is dropped and nobody waits for it", "[limits][slow]",

@@ -31,17 +31,6 @@ std::vector<line_client> join_all(const running_server& srv, int n) {
     return c;
 }
 
-// Polls a condition that becomes true asynchronously, up to a deadline.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = patience) {
-    const auto deadline = test_clock::now() + timeout;
-    while (!pred()) {
-        if (test_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
 } // namespace
 
 TEMPLATE_TEST_CASE("a new client gets a guest nick and a welcome and the lobby", "[protocol]", ALL_CONFIGS) {

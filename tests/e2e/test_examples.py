@@ -62,7 +62,37 @@ class Server:
         os.unlink(self.log.name)
 
 
-class Raw:
+class LineReader:
+    """Lines from a byte source, each within PATIENCE seconds."""
+
+    buf = b""
+
+    def fill(self, timeout):
+        raise NotImplementedError
+
+    def raw_line(self):
+        deadline = time.time() + PATIENCE
+        while b"\n" not in self.buf:
+            chunk = self.fill(max(0, deadline - time.time()))
+            if not chunk:
+                raise AssertionError("no line in time or stream ended; have %r" % self.buf)
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\n", 1)
+        return raw
+
+    def wait_for(self, pred):
+        while True:
+            l = self.line()
+            if pred(l):
+                return l
+
+
+def read_ready(fd, timeout, read):
+    r, _, _ = select.select([fd], [], [], timeout)
+    return read() if r else b""
+
+
+class Raw(LineReader):
     """A telnet-like line client over a plain socket."""
 
     def __init__(self, port=None, path=None):
@@ -80,31 +110,19 @@ class Raw:
     def send(self, text):
         self.s.sendall(text.encode() + b"\r\n")
 
+    def fill(self, timeout):
+        return read_ready(self.s, timeout, lambda: self.s.recv(65536))
+
     def line(self):
-        deadline = time.time() + PATIENCE
-        while b"\n" not in self.buf:
-            r, _, _ = select.select([self.s], [], [], max(0, deadline - time.time()))
-            if not r:
-                raise AssertionError("no line in time; have %r" % self.buf)
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise AssertionError("closed; have %r" % self.buf)
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
+        raw = self.raw_line()
         assert raw.endswith(b"\r"), raw
         return raw[:-1].decode()
-
-    def wait_for(self, pred):
-        while True:
-            l = self.line()
-            if pred(l):
-                return l
 
     def close(self):
         self.s.close()
 
 
-class Client:
+class Client(LineReader):
     """chatroom-client as a process with pipes."""
 
     def __init__(self, *args):
@@ -116,25 +134,12 @@ class Client:
         self.proc.stdin.write(text.encode() + b"\n")
         self.proc.stdin.flush()
 
-    def line(self):
-        deadline = time.time() + PATIENCE
+    def fill(self, timeout):
         fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
-            if not r:
-                raise AssertionError("client printed no line in time; have %r" % self.buf)
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise AssertionError("client output ended; have %r" % self.buf)
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
-        return raw.decode()
+        return read_ready(fd, timeout, lambda: os.read(fd, 65536))
 
-    def wait_for(self, pred):
-        while True:
-            l = self.line()
-            if pred(l):
-                return l
+    def line(self):
+        return self.raw_line().decode()
 
     def finish(self):
         try:

@@ -49,6 +49,18 @@ using tls_single = config<transport::tls, executor::single_thread>;
 using tls_threads = config<transport::tls, executor::four_threads>;
 using tls_pool = config<transport::tls, executor::thread_pool>;
 
+// Polls a condition that becomes true asynchronously (a counter of the
+// server's), up to a deadline.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = patience) {
+    const auto deadline = test_clock::now() + timeout;
+    while (!pred()) {
+        if (test_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
 // True when this machine can listen on ::1 (some containers have no IPv6).
 inline bool ipv6_available() {
     static const bool ok = [] {
