@@ -14,7 +14,7 @@ import json
 import statistics
 import sys
 
-SERVERS = ["chatroom", "redis", "nats", "seed"]
+SERVERS = ["chatroom1", "chatroom", "redis", "nats", "seed"]
 
 
 def median(values):
@@ -115,6 +115,10 @@ def main():
                             "dps": median([r.get("deliveries_per_s") for r in good]),
                             "cpu": median([r.get("cpu_us_per_1k") for r in good]),
                         }
+        if kind == "mt" and medians.get("chatroom") and medians.get("chatroom1"):
+            one, many = medians["chatroom1"]["dps"], medians["chatroom"]["dps"]
+            if one and many:
+                out.append(f"  chatroom --threads N / --threads 1 (both unpinned): throughput {fmt(many / one, 2)}")
         chat = medians.get("chatroom")
         refs = {s: medians[s] for s in ("redis", "nats") if s in medians}
         suffix = " (vs S2, pinned single core)" if kind == "mt" else ""
