@@ -824,8 +824,9 @@ public:
     virtual void close_gracefully() = 0;
     // Drops queued output, tries to send last_words (may be empty), closes.
     virtual void close_now(std::string_view last_words) = 0;
-    // Flood control paused reading; the bucket has tokens again.
-    virtual void resume_reading() = 0;
+    // Flood control paused reading; the bucket has tokens again. unread is
+    // what the session had read but the hub had not yet consumed.
+    virtual void resume_reading(std::string unread) = 0;
     // True once the socket is closed.
     virtual bool is_closed() = 0;
 
@@ -846,6 +847,7 @@ public:
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
     double tokens = 0;                                     // flood control bucket
+    std::string stash; // read while throttled, not yet consumed
     clock::time_point refilled_at{};
 
     // Touched only by the session's read path, which is one chain of handlers.
@@ -1027,18 +1029,21 @@ public:
         });
     }
 
-    // Bytes a session read. Returns how many were consumed: fewer than size
-    // when flood control paused the reader (the session keeps the rest) or the
-    // member left midway (the rest is ignored).
-    std::size_t receive(member& m, const char* data, std::size_t size) {
-        std::size_t used = size;
+    // Bytes a session read. Returns true when the session should go on
+    // reading; false when the member left, or flood control paused it (the
+    // hub then keeps the unread rest and hands it back in resume_reading).
+    bool receive(member& m, const char* data, std::size_t size) {
+        bool keep_reading = true;
         locked([&] {
-            if (!m.attached) return;
+            if (!m.attached) {
+                keep_reading = false;
+                return;
+            }
             const auto now = clock::now();
             m.last_active = now;
             const bool flood = opts_.flood_lines_per_second > 0;
             if (flood) refill(m, now);
-            used = m.framer.feed(data, size, [&](frame_event ev, std::string_view raw) {
+            const std::size_t used = m.framer.feed(data, size, [&](frame_event ev, std::string_view raw) {
                 if (ev == frame_event::too_long) {
                     flush_batch(m);
                     counters::add(count_.lines_too_long);
@@ -1058,9 +1063,16 @@ public:
                 return true;
             });
             flush_batch(m);
-            if (!m.attached) used = size;
+            if (!m.attached) {
+                keep_reading = false;
+            } else if (m.throttled) {
+                // Kept under the lock, so the tick that resumes the reader
+                // can never run before the rest is saved.
+                m.stash.assign(data + used, size - used);
+                keep_reading = false;
+            }
         });
-        return used;
+        return keep_reading;
     }
 
     // A member is going: it leaves its room, the nick table and the registry
@@ -1469,7 +1481,7 @@ private:
     }
 
     void tick() {
-        std::vector<std::shared_ptr<member>> resume;
+        std::vector<std::pair<std::shared_ptr<member>, std::string>> resume;
         locked([&] {
             ticking_ = false;
             const auto now = clock::now();
@@ -1479,8 +1491,9 @@ private:
                 if (m.attached) refill(m, now);
                 if (!m.attached || m.tokens >= 2.0) {
                     m.throttled = false;
-                    if (m.attached) resume.push_back(std::move(throttled_[i]));
+                    if (m.attached) resume.emplace_back(std::move(throttled_[i]), std::move(m.stash));
                     else graveyard_.push_back(std::move(throttled_[i]));
+                    m.stash.clear();
                     throttled_[i] = std::move(throttled_.back());
                     throttled_.pop_back();
                 } else {
@@ -1505,7 +1518,7 @@ private:
             if (!throttled_.empty() || !draining_.empty() || (timeouts_enabled() && !registry_.empty()))
                 ensure_ticking();
         });
-        for (auto& m : resume) m->resume_reading();
+        for (auto& [m, unread] : resume) m->resume_reading(std::move(unread));
     }
 
     void expire_silent(clock::time_point now) {
@@ -1707,12 +1720,10 @@ public:
         close_socket();
     }
 
-    void resume_reading() override {
-        asio::post(socket_.get_executor(), [self = self_ptr()] {
-            std::string pending;
-            pending.swap(self->stash_);
-            if (!pending.empty()) {
-                self->consume(pending.data(), pending.size());
+    void resume_reading(std::string unread) override {
+        asio::post(socket_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (!unread.empty()) {
+                self->consume(unread.data(), unread.size());
                 return;
             }
             optional_lock g(self->mutex);
@@ -1774,15 +1785,11 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        const std::size_t used = hub_->receive(*this, data, size);
+        // false: the member left, or flood control paused it and the hub
+        // will call resume_reading.
+        if (!hub_->receive(*this, data, size)) return;
         optional_lock g(mutex);
-        if (closing_) return;
-        if (used < size) {
-            // Flood control paused this reader; the hub resumes it.
-            stash_.assign(data + used, size - used);
-            return;
-        }
-        wait_readable();
+        if (!closing_) wait_readable();
     }
 
     // ---- writing ------------------------------------------------------------
@@ -1856,7 +1863,6 @@ private:
 
     socket_type socket_;
     std::shared_ptr<hub> hub_;
-    std::string stash_; // read but not yet consumed: flood control paused the reader
     bool read_waiting_ = false;
     bool writing_ = false;
     bool closing_ = false;
@@ -2573,11 +2579,9 @@ public:
         asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->close_socket(); });
     }
 
-    void resume_reading() override {
-        asio::post(stream_.get_executor(), [self = self_ptr()] {
-            std::string pending;
-            pending.swap(self->stash_);
-            if (!pending.empty()) self->consume(pending.data(), pending.size());
+    void resume_reading(std::string unread) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (!unread.empty()) self->consume(unread.data(), unread.size());
             else if (!self->closing_) self->read();
         });
     }
@@ -2632,13 +2636,8 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        const std::size_t used = hub_->receive(*this, data, size);
-        if (closing_ || closed_) return;
-        if (used < size) {
-            stash_.assign(data + used, size - used);
-            return;
-        }
-        read();
+        if (!hub_->receive(*this, data, size)) return; // left, or paused by flood control
+        if (!closing_ && !closed_) read();
     }
 
     // SSL writes take one buffer, so queued messages are copied into one
@@ -2704,7 +2703,6 @@ private:
         timer_;
     std::unique_ptr<char[]> buffer_;
     std::string pending_; // the block being written
-    std::string stash_;   // read but not consumed: flood control paused the reader
     bool handshaken_ = false;
     bool writing_ = false;
     bool closing_ = false;

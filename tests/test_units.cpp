@@ -101,7 +101,7 @@ struct fake_member final : detail::member {
         closed = true;
         last_words = std::string(words);
     }
-    void resume_reading() override {}
+    void resume_reading(std::string) override {}
     bool is_closed() override { return closed; }
     bool closing = false, closed = false;
     std::string last_words;

@@ -125,18 +125,21 @@ public:
         });
     }
 
-    // Bytes a session read. Returns how many were consumed: fewer than size
-    // when flood control paused the reader (the session keeps the rest) or the
-    // member left midway (the rest is ignored).
-    std::size_t receive(member& m, const char* data, std::size_t size) {
-        std::size_t used = size;
+    // Bytes a session read. Returns true when the session should go on
+    // reading; false when the member left, or flood control paused it (the
+    // hub then keeps the unread rest and hands it back in resume_reading).
+    bool receive(member& m, const char* data, std::size_t size) {
+        bool keep_reading = true;
         locked([&] {
-            if (!m.attached) return;
+            if (!m.attached) {
+                keep_reading = false;
+                return;
+            }
             const auto now = clock::now();
             m.last_active = now;
             const bool flood = opts_.flood_lines_per_second > 0;
             if (flood) refill(m, now);
-            used = m.framer.feed(data, size, [&](frame_event ev, std::string_view raw) {
+            const std::size_t used = m.framer.feed(data, size, [&](frame_event ev, std::string_view raw) {
                 if (ev == frame_event::too_long) {
                     flush_batch(m);
                     counters::add(count_.lines_too_long);
@@ -156,9 +159,16 @@ public:
                 return true;
             });
             flush_batch(m);
-            if (!m.attached) used = size;
+            if (!m.attached) {
+                keep_reading = false;
+            } else if (m.throttled) {
+                // Kept under the lock, so the tick that resumes the reader
+                // can never run before the rest is saved.
+                m.stash.assign(data + used, size - used);
+                keep_reading = false;
+            }
         });
-        return used;
+        return keep_reading;
     }
 
     // A member is going: it leaves its room, the nick table and the registry
@@ -567,7 +577,7 @@ private:
     }
 
     void tick() {
-        std::vector<std::shared_ptr<member>> resume;
+        std::vector<std::pair<std::shared_ptr<member>, std::string>> resume;
         locked([&] {
             ticking_ = false;
             const auto now = clock::now();
@@ -577,8 +587,9 @@ private:
                 if (m.attached) refill(m, now);
                 if (!m.attached || m.tokens >= 2.0) {
                     m.throttled = false;
-                    if (m.attached) resume.push_back(std::move(throttled_[i]));
+                    if (m.attached) resume.emplace_back(std::move(throttled_[i]), std::move(m.stash));
                     else graveyard_.push_back(std::move(throttled_[i]));
+                    m.stash.clear();
                     throttled_[i] = std::move(throttled_.back());
                     throttled_.pop_back();
                 } else {
@@ -603,7 +614,7 @@ private:
             if (!throttled_.empty() || !draining_.empty() || (timeouts_enabled() && !registry_.empty()))
                 ensure_ticking();
         });
-        for (auto& m : resume) m->resume_reading();
+        for (auto& [m, unread] : resume) m->resume_reading(std::move(unread));
     }
 
     void expire_silent(clock::time_point now) {

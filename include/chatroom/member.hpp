@@ -41,8 +41,9 @@ public:
     virtual void close_gracefully() = 0;
     // Drops queued output, tries to send last_words (may be empty), closes.
     virtual void close_now(std::string_view last_words) = 0;
-    // Flood control paused reading; the bucket has tokens again.
-    virtual void resume_reading() = 0;
+    // Flood control paused reading; the bucket has tokens again. unread is
+    // what the session had read but the hub had not yet consumed.
+    virtual void resume_reading(std::string unread) = 0;
     // True once the socket is closed.
     virtual bool is_closed() = 0;
 
@@ -63,6 +64,7 @@ public:
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
     double tokens = 0;                                     // flood control bucket
+    std::string stash; // read while throttled, not yet consumed
     clock::time_point refilled_at{};
 
     // Touched only by the session's read path, which is one chain of handlers.

@@ -83,12 +83,10 @@ public:
         close_socket();
     }
 
-    void resume_reading() override {
-        asio::post(socket_.get_executor(), [self = self_ptr()] {
-            std::string pending;
-            pending.swap(self->stash_);
-            if (!pending.empty()) {
-                self->consume(pending.data(), pending.size());
+    void resume_reading(std::string unread) override {
+        asio::post(socket_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (!unread.empty()) {
+                self->consume(unread.data(), unread.size());
                 return;
             }
             optional_lock g(self->mutex);
@@ -150,15 +148,11 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        const std::size_t used = hub_->receive(*this, data, size);
+        // false: the member left, or flood control paused it and the hub
+        // will call resume_reading.
+        if (!hub_->receive(*this, data, size)) return;
         optional_lock g(mutex);
-        if (closing_) return;
-        if (used < size) {
-            // Flood control paused this reader; the hub resumes it.
-            stash_.assign(data + used, size - used);
-            return;
-        }
-        wait_readable();
+        if (!closing_) wait_readable();
     }
 
     // ---- writing ------------------------------------------------------------
@@ -232,7 +226,6 @@ private:
 
     socket_type socket_;
     std::shared_ptr<hub> hub_;
-    std::string stash_; // read but not yet consumed: flood control paused the reader
     bool read_waiting_ = false;
     bool writing_ = false;
     bool closing_ = false;

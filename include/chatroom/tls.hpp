@@ -107,11 +107,9 @@ public:
         asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->close_socket(); });
     }
 
-    void resume_reading() override {
-        asio::post(stream_.get_executor(), [self = self_ptr()] {
-            std::string pending;
-            pending.swap(self->stash_);
-            if (!pending.empty()) self->consume(pending.data(), pending.size());
+    void resume_reading(std::string unread) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (!unread.empty()) self->consume(unread.data(), unread.size());
             else if (!self->closing_) self->read();
         });
     }
@@ -166,13 +164,8 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        const std::size_t used = hub_->receive(*this, data, size);
-        if (closing_ || closed_) return;
-        if (used < size) {
-            stash_.assign(data + used, size - used);
-            return;
-        }
-        read();
+        if (!hub_->receive(*this, data, size)) return; // left, or paused by flood control
+        if (!closing_ && !closed_) read();
     }
 
     // SSL writes take one buffer, so queued messages are copied into one
@@ -238,7 +231,6 @@ private:
         timer_;
     std::unique_ptr<char[]> buffer_;
     std::string pending_; // the block being written
-    std::string stash_;   // read but not consumed: flood control paused the reader
     bool handshaken_ = false;
     bool writing_ = false;
     bool closing_ = false;
