@@ -171,3 +171,29 @@ TEST_CASE("TLS clients with the wrong CA or host name fail the handshake", "[tls
     CHECK_FALSE(ok.nick.empty());
 }
 #endif
+
+TEST_CASE("a server whose executor is a strand over four threads needs no locks", "[strand][threads]") {
+    asio::io_context io(4);
+    using strand_type = asio::strand<asio::io_context::executor_type>;
+    chatroom::server_options o;
+    o.concurrency = chatroom::threading::single; // the strand serializes every handler
+    chatroom::basic_server<asio::ip::tcp, strand_type> server(asio::make_strand(io.get_executor()), o);
+    server.listen({asio::ip::make_address("127.0.0.1"), 0});
+    target where;
+    where.port = server.local_endpoint().port();
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+
+    std::vector<line_client> c(6);
+    for (auto& x : c) x.join(where);
+    for (std::size_t i = 0; i + 1 < c.size(); ++i) c[i].wait_for_prefix("* " + c.back().nick + " joined");
+    for (int n = 0; n < 50; ++n)
+        for (auto& x : c) x.send("n" + std::to_string(n));
+    for (auto& x : c) {
+        int got = 0;
+        x.wait_for([&](const std::string& l) { return l.rfind("<", 0) == 0 && ++got == 50 * 5; });
+    }
+    server.stop();
+    for (auto& x : c) CHECK(x.wait_closed());
+    for (auto& t : threads) t.join(); // run() returns: nothing is left on the executor
+}
