@@ -1131,8 +1131,6 @@ public:
         });
     }
 
-    bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
-
 private:
     // ---- locking discipline -------------------------------------------------
 
