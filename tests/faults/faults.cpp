@@ -67,6 +67,16 @@ void stop_cleanly(server_process& srv, std::chrono::milliseconds timeout = 10s) 
     REQUIRE(srv.exited_cleanly());
 }
 
+// After a fault: two new clients still chat, then the server stops cleanly.
+void check_still_serves_then_stop(server_process& srv, const std::string& text) {
+    test::line_client a, b;
+    a.join(where(srv));
+    b.join(where(srv));
+    a.send(text);
+    CHECK(b.wait_for_prefix("<" + a.nick + "> ") == "<" + a.nick + "> " + text);
+    stop_cleanly(srv);
+}
+
 // Waits until the server holds exactly `fds` descriptors (its connections are gone).
 bool wait_fd_count(const server_process& srv, int fds, std::chrono::milliseconds timeout) {
     const auto deadline = proc_clock::now() + timeout;
@@ -418,13 +428,7 @@ TEST_CASE("peers that reset mid-write and a reader that stalls during a flood ha
         CHECK(hwm_kib * kib < baseline_kib * kib + rss_allowance);
     }
 
-    // The server still serves.
-    test::line_client a, b;
-    a.join(where(srv));
-    b.join(where(srv));
-    a.send("after the storm");
-    CHECK(b.wait_for_prefix("<" + a.nick + "> ") == "<" + a.nick + "> after the storm");
-    stop_cleanly(srv);
+    check_still_serves_then_stop(srv, "after the storm");
 }
 
 // ---------------------------------------------------------------------------
@@ -537,12 +541,7 @@ TEST_CASE("10000 connect and disconnect cycles leave the server memory where it 
     for (int v = 0; v < 5; ++v) CHECK(by_variant[v] == total / 5);
     if (!test::sanitized_build) CHECK((end_kib - warm_kib) * kib < growth_allowance);
 
-    test::line_client a, b;
-    a.join(where(srv));
-    b.join(where(srv));
-    a.send("still serving");
-    CHECK(b.wait_for_prefix("<" + a.nick + "> ") == "<" + a.nick + "> still serving");
-    stop_cleanly(srv);
+    check_still_serves_then_stop(srv, "still serving");
 }
 
 // ---------------------------------------------------------------------------
