@@ -24,6 +24,9 @@ collected frame(chatroom::line_framer& f, const std::string& bytes, std::size_t 
         std::string part = bytes.substr(i, chunk);
         REQUIRE(f.feed(part.data(), part.size(), on) == part.size());
         CHECK(f.buffered() <= f.max_line_bytes() + 1);
+        // Nothing is ever answered in ignore mode; answers are telnet-tests' business.
+        if (f.mode() == chatroom::telnet_mode::ignore) CHECK(f.replies().empty());
+        f.replies().clear();
     }
     return out;
 }
@@ -39,22 +42,42 @@ TEST_CASE("framer splits on LF and drops one CR before it", "[framing]") {
     CHECK(more.lines == std::vector<std::string>{"four"});
 }
 
+TEST_CASE("framer ends a line at CR NUL once the peer has sent a telnet command", "[framing]") {
+    const std::string nul(1, '\0');
+    for (auto mode : {chatroom::telnet_mode::answer, chatroom::telnet_mode::ignore}) {
+        chatroom::line_framer f(64, mode);
+        // Before: the bytes are data, as they always were for non-telnet clients.
+        auto before = frame(f, "a\r" + nul + "b\n");
+        CHECK(before.lines == std::vector<std::string>{"a\r" + nul + "b"});
+        auto after = frame(f, "\xFF\xF1one\r" + nul + "two\r\n" + nul + "x\r\r" + nul + "\r");
+        CHECK(after.lines == std::vector<std::string>{"one", "two", nul + "x\r"});
+        CHECK(f.buffered() == 1);
+        auto end = frame(f, nul);
+        CHECK(end.lines == std::vector<std::string>{""});
+    }
+}
+
 TEST_CASE("framer gives the same lines however the bytes are split", "[framing]") {
-    const std::string input = "alpha\r\nbe\xFF\xFB\x01ta\ngam\xFF\xFFma\n" + std::string(70, 'x') + "\nlast\n";
-    chatroom::line_framer whole(64);
-    auto expected = frame(whole, input);
-    CHECK(expected.lines == std::vector<std::string>{"alpha", "beta", "gam\xFFma", "last"});
-    CHECK(expected.too_long == 1);
-    for (std::size_t chunk = 1; chunk <= 9; ++chunk) {
-        chatroom::line_framer f(64);
-        auto got = frame(f, input, chunk);
-        CHECK(got.lines == expected.lines);
-        CHECK(got.too_long == expected.too_long);
+    const std::string input = "alpha\r\nbe\xFF\xFB\x01ta\ngam\xFF\xFFma\n" + std::string(70, 'x') +
+                              "\nlast\n" + "cr\r" + std::string(1, '\0') + std::string(70, 'y') + "\r" +
+                              std::string(1, '\0') + "end\n";
+    for (auto mode : {chatroom::telnet_mode::answer, chatroom::telnet_mode::ignore}) {
+        chatroom::line_framer whole(64, mode);
+        auto expected = frame(whole, input);
+        CHECK(expected.lines == std::vector<std::string>{"alpha", "beta", "gam\xFFma", "last", "cr", "end"});
+        CHECK(expected.too_long == 2);
+        for (std::size_t chunk = 1; chunk <= 9; ++chunk) {
+            chatroom::line_framer f(64, mode);
+            auto got = frame(f, input, chunk);
+            CHECK(got.lines == expected.lines);
+            CHECK(got.too_long == expected.too_long);
+        }
     }
 }
 
 TEST_CASE("framer consumes telnet commands and options and subnegotiations", "[framing]") {
-    chatroom::line_framer f(64);
+    auto mode = GENERATE(chatroom::telnet_mode::answer, chatroom::telnet_mode::ignore);
+    chatroom::line_framer f(64, mode);
     // IAC DO ECHO, IAC NOP, IAC SB NAWS 0 80 0 24 IAC SE, IAC IAC (literal 0xFF)
     const char raw[] = "a\xFF\xFD\x01" "b\xFF\xF1" "c\xFF\xFA\x1F\x00\x50\x00\x18\xFF\xF0" "d\xFF\xFF" "e\n";
     auto out = frame(f, std::string(raw, sizeof raw - 1));
@@ -86,6 +109,32 @@ TEST_CASE("framer refuses a too long line once and discards it up to LF", "[fram
     CHECK(events == 1);
     auto tail = frame(g, "\nnext\n");
     CHECK(tail.lines == std::vector<std::string>{"next"});
+}
+
+TEST_CASE("framer hands a last line without its end at finish", "[framing]") {
+    chatroom::line_framer f(10);
+    std::vector<std::string> lines;
+    int too_long = 0;
+    auto on = [&](chatroom::frame_event ev, std::string_view l) {
+        if (ev == chatroom::frame_event::line) lines.emplace_back(l);
+        else ++too_long;
+        return true;
+    };
+    f.finish(on); // nothing fed: nothing handed
+    const std::string input = "one\ntwo\r";
+    CHECK(f.feed(input.data(), input.size(), on) == input.size());
+    f.finish(on);
+    CHECK(lines == std::vector<std::string>{"one", "two"});
+    CHECK(f.buffered() == 0);
+    const std::string over = "0123456789A";
+    f.feed(over.data(), over.size(), on); // limit + 1: too long only once it is known to end
+    CHECK(too_long == 0);
+    f.finish(on);
+    CHECK(too_long == 1);
+    const std::string next = "next";
+    f.feed(next.data(), next.size(), on);
+    f.finish(on);
+    CHECK(lines == std::vector<std::string>{"one", "two", "next"});
 }
 
 TEST_CASE("framer stops where its consumer says and resumes from there", "[framing]") {

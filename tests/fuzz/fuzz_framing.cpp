@@ -11,8 +11,12 @@
 //               buffered() never exceeds max_line_bytes + 1;
 //               feed() consumes at least one byte per call, and everything
 //               unless the handler asked it to stop;
-//               the events equal those of an independent byte-at-a-time
-//               model of the documented behaviour, whatever the splits.
+//               the events (finish() included) and the telnet replies, in
+//               telnet_mode::answer and ::ignore, equal those of an
+//               independent byte-at-a-time model of the documented
+//               behaviour, whatever the splits; a BINARY peer's CR is in
+//               replies() before its line's event; one feed adds at most
+//               max_reply_bytes(consumed) bytes of replies, ignore none.
 //   sanitize  - the result is valid UTF-8 without C0 controls (TAB aside),
 //               DEL or C1 controls (judged by strict_text.hpp, not by the
 //               library's is_clean_text) and equals the WHATWG-style
@@ -68,64 +72,163 @@ struct frame {
     bool operator==(const frame& o) const { return too_long == o.too_long && text == o.text; }
 };
 
-// What line_framer is documented to do, one byte at a time: telnet commands
-// (IAC x, IAC WILL/WONT/DO/DONT x, IAC SB ... IAC SE) vanish and IAC IAC is a
-// 0xFF data byte; LF ends a line, one CR before it is dropped; a line longer
-// than max is reported once as too_long (as soon as it holds max + 2 bytes, or
-// at its LF) and the rest of it is discarded.
-FUZZ_UNINSTRUMENTED std::vector<frame> model(const unsigned char* d, std::size_t n, std::size_t max) {
+// The UTF-8 units of a line, decoded from its start: a lead byte and the
+// continuation bytes it announces (fewer if the line ends or another byte
+// cuts it short), or a single byte. Returns where the last unit starts and
+// whether it is a sequence cut short at the end of the line.
+struct last_unit {
+    std::size_t start = 0;
+    bool cut_short = false;
+};
+FUZZ_UNINSTRUMENTED last_unit last_utf8_unit(const std::string& s) {
+    last_unit u;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const unsigned char b = static_cast<unsigned char>(s[i]);
+        std::size_t want = 1;
+        if (b >= 0xC2 && b <= 0xDF) want = 2;
+        else if (b >= 0xE0 && b <= 0xEF) want = 3;
+        else if (b >= 0xF0 && b <= 0xF4) want = 4;
+        std::size_t got = 1;
+        while (got < want && i + got < s.size() && (static_cast<unsigned char>(s[i + got]) & 0xC0) == 0x80) ++got;
+        u.start = i;
+        u.cut_short = got < want && i + got == s.size();
+        i += got;
+    }
+    return u;
+}
+
+// What line_framer is documented to do, one byte at a time (docs/protocol.md):
+//   - telnet commands (IAC x, IAC WILL/WONT/DO/DONT x, IAC SB ... IAC SE)
+//     vanish, IAC IAC is a 0xFF data byte;
+//   - LF ends a line and one CR before it is dropped; once the peer has sent a
+//     telnet command (IAC IAC is none), CR NUL ends a line too (the CR
+//     dropped): a NUL whose line's last data byte is a CR;
+//   - a line longer than max is reported once as too_long (as soon as it holds
+//     max + 2 bytes, or at its end) and the rest of it is discarded;
+//   - at the end of input, an unfinished line is handed out like any other;
+//   - answering (telnet_mode::answer) only: the first command brings the
+//     offer IAC DO BINARY, IAC WILL BINARY; DO TIMING-MARK gets WILL
+//     TIMING-MARK every time; BINARY is RFC 1143 (the offer pending, or
+//     agreed to when asked, confirmed off once when turned off); every other
+//     DO gets WONT and WILL gets DONT, WONT and DONT get nothing; AYT gets
+//     ayt_reply; EC erases the line's last UTF-8 unit, EL the whole line (not
+//     a discarded one); IP, AO, BRK, SUSP while the line ends in a sequence cut
+//     short and the peer is not BINARY give back 0x83, 0x8f, 0x9c, 0x9a; each
+//     line end of a BINARY peer puts a CR in the replies, before the event.
+FUZZ_UNINSTRUMENTED std::vector<frame> model(const unsigned char* d, std::size_t n, std::size_t max, bool answer,
+                                             std::string& replies) {
     enum class st { data, iac, option, sub, sub_iac } state = st::data;
-    constexpr unsigned char IAC = 255, SE = 240, SB = 250, WILL = 251, DONT = 254;
+    enum class q { no, asked, yes };
+    constexpr unsigned char IAC = 255, SE = 240, SB = 250, WILL = 251, WONT = 252, DO = 253, DONT = 254;
     std::vector<frame> out;
     std::string line;
-    bool reported = false;
+    bool reported = false;   // the line is too long and being discarded
+    bool discarded_cr = false; // the discarded line's last data byte was a CR
+    bool telnet = false;
+    q peer = q::no, server = q::no; // BINARY from the peer, and from the server
+    unsigned char verb = 0;
+    auto say = [&](unsigned char v, unsigned char o) {
+        replies.push_back(static_cast<char>(IAC));
+        replies.push_back(static_cast<char>(v));
+        replies.push_back(static_cast<char>(o));
+    };
     auto add = [&](unsigned char c) {
-        if (reported) return;
+        if (reported) {
+            discarded_cr = c == '\r';
+            return;
+        }
         line.push_back(static_cast<char>(c));
         if (line.size() >= max + 2) {
             out.push_back({true, {}});
             reported = true;
+            discarded_cr = c == '\r';
             line.clear();
         }
+    };
+    auto line_end = [&] {
+        if (peer == q::yes) replies.push_back('\r');
+        if (!reported) {
+            std::size_t len = line.size();
+            if (len > 0 && line[len - 1] == '\r') --len;
+            if (len > max) out.push_back({true, {}});
+            else out.push_back({false, line.substr(0, len)});
+        }
+        line.clear();
+        reported = false;
+        discarded_cr = false;
     };
     for (std::size_t i = 0; i < n; ++i) {
         const unsigned char c = d[i];
         switch (state) {
-        case st::data:
-            if (c == IAC) {
-                state = st::iac;
-            } else if (c == '\n') {
-                if (!reported) {
-                    std::size_t len = line.size();
-                    if (len > 0 && line[len - 1] == '\r') --len;
-                    if (len > max) out.push_back({true, {}});
-                    else out.push_back({false, line.substr(0, len)});
-                }
-                line.clear();
-                reported = false;
-            } else {
-                add(c);
-            }
+        case st::data: {
+            const bool after_cr = reported ? discarded_cr : !line.empty() && line.back() == '\r';
+            if (c == IAC) state = st::iac;
+            else if (c == '\n' || (c == 0 && telnet && after_cr)) line_end();
+            else add(c);
             break;
+        }
         case st::iac:
+            state = st::data;
             if (c == IAC) {
                 add(c);
-                state = st::data;
-            } else if (c >= WILL && c <= DONT) {
-                state = st::option;
-            } else if (c == SB) {
+                break;
+            }
+            if (!telnet && answer) {
+                say(DO, 0);
+                say(WILL, 0);
+                peer = server = q::asked;
+            }
+            telnet = true;
+            if (c == SB) {
                 state = st::sub;
-            } else {
-                state = st::data;
+            } else if (c >= WILL) {
+                verb = c;
+                state = st::option;
+            } else if (answer) {
+                switch (c) {
+                case 246: replies += chatroom::detail::telnet::ayt_reply; break;
+                case 247:
+                    if (!reported) line.erase(last_utf8_unit(line).start);
+                    break;
+                case 248:
+                    if (!reported) line.clear();
+                    break;
+                case 244: case 245: case 243: case 237: {
+                    if (reported || peer == q::yes || line.empty() || !last_utf8_unit(line).cut_short) break;
+                    add(c == 244 ? 0x83 : c == 245 ? 0x8f : c == 243 ? 0x9c : 0x9a);
+                    break;
+                }
+                default: break;
+                }
             }
             break;
-        case st::option: state = st::data; break;
+        case st::option:
+            state = st::data;
+            if (!answer) break;
+            if (c == 0) {
+                q& side = verb == WILL || verb == WONT ? peer : server;
+                const bool on = verb == WILL || verb == DO;
+                if (on) {
+                    if (side == q::no) say(verb == WILL ? DO : WILL, 0);
+                    side = q::yes;
+                } else {
+                    if (side == q::yes) say(verb == WONT ? DONT : WONT, 0);
+                    side = q::no;
+                }
+            } else if (verb == DO) {
+                say(c == 6 ? WILL : WONT, c);
+            } else if (verb == WILL) {
+                say(DONT, c);
+            }
+            break;
         case st::sub:
             if (c == IAC) state = st::sub_iac;
             break;
         case st::sub_iac: state = c == SE ? st::data : st::sub; break;
         }
     }
+    if (!line.empty() && !reported) line_end(); // finish()
     return out;
 }
 
@@ -146,10 +249,26 @@ FUZZ_UNINSTRUMENTED std::uint64_t hash(const unsigned char* d, std::size_t n) {
     return h | 1;
 }
 
-std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t max, std::uint64_t seed) {
-    chatroom::line_framer framer(max);
+std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t max, bool answer, std::uint64_t seed,
+                              std::string& replies) {
+    chatroom::line_framer framer(max, answer ? chatroom::telnet_mode::answer : chatroom::telnet_mode::ignore);
     FUZZ_CHECK(framer.max_line_bytes() == max);
     FUZZ_CHECK(framer.buffered() == 0);
+    FUZZ_CHECK(framer.replies().empty());
+    // What the handler checks about each event; the replies it may see.
+    auto record = [&](std::vector<frame>& out, chatroom::frame_event ev, std::string_view text) {
+        FUZZ_CHECK(framer.buffered() <= max + 1);
+        if (ev == chatroom::frame_event::line) {
+            // A BINARY peer's line end is answered with a CR, queued before the line.
+            if (framer.peer_binary()) FUZZ_CHECK(!framer.replies().empty() && framer.replies().back() == '\r');
+            FUZZ_CHECK_DATA(text.size() <= max, text);
+            FUZZ_CHECK_DATA(text.find('\n') == std::string_view::npos, text);
+            out.push_back({false, std::string(text)});
+        } else {
+            FUZZ_CHECK(ev == chatroom::frame_event::too_long);
+            out.push_back({true, {}});
+        }
+    };
     dice r{seed};
     std::vector<frame> out;
     std::size_t pos = 0;
@@ -170,15 +289,7 @@ std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t
             bool stopped = false;
             const std::size_t used = framer.feed(p, left, [&](chatroom::frame_event ev, std::string_view text) {
                 FUZZ_CHECK(!stopped); // no event after the handler said stop
-                FUZZ_CHECK(framer.buffered() <= max + 1);
-                if (ev == chatroom::frame_event::line) {
-                    FUZZ_CHECK_DATA(text.size() <= max, text);
-                    FUZZ_CHECK_DATA(text.find('\n') == std::string_view::npos, text);
-                    out.push_back({false, std::string(text)});
-                } else {
-                    FUZZ_CHECK(ev == chatroom::frame_event::too_long);
-                    out.push_back({true, {}});
-                }
+                record(out, ev, text);
                 if ((r.next() & 7) == 0) {
                     stopped = true;
                     return false;
@@ -189,6 +300,9 @@ std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t
             FUZZ_CHECK(used <= left);
             if (!stopped) FUZZ_CHECK(used == left);
             FUZZ_CHECK(framer.buffered() <= max + 1);
+            FUZZ_CHECK(framer.replies().size() <= chatroom::detail::telnet::max_reply_bytes(used));
+            if (!answer) FUZZ_CHECK(framer.replies().empty());
+            replies += framer.take_replies();
             p += used;
             left -= used;
         }
@@ -198,6 +312,13 @@ std::vector<frame> run_framer(const unsigned char* d, std::size_t n, std::size_t
             FUZZ_CHECK(framer.buffered() <= max + 1);
         }
     }
+    framer.finish([&](chatroom::frame_event ev, std::string_view text) {
+        record(out, ev, text);
+        return (r.next() & 1) == 0; // what it returns does not matter: finish hands at most one line
+    });
+    FUZZ_CHECK(framer.buffered() == 0);
+    FUZZ_CHECK(framer.replies().size() <= 1);
+    replies += framer.take_replies();
     return out;
 }
 
@@ -309,8 +430,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The limit the fuzzer mostly works with, and a tiny one for the edges.
     const std::size_t limits[2] = {64, static_cast<std::size_t>(h >> 61)}; // 64 and 0..7
     for (std::size_t max : limits) {
-        const std::vector<frame> expected = model(d, size, max);
-        const std::vector<frame> got = run_framer(d, size, max, h ^ max);
+        // The server's mode with the usual limit; either with the tiny one.
+        const bool answer = max == 64 || ((h >> 60) & 1) == 0;
+        std::string expected_replies, got_replies;
+        const std::vector<frame> expected = model(d, size, max, answer, expected_replies);
+        const std::vector<frame> got = run_framer(d, size, max, answer, h ^ max, got_replies);
+        if (got_replies != expected_replies) {
+            std::fprintf(stderr, "fuzz_framing: max %zu, %s: replies differ\n  framer: %s\n  model:  %s\n", max,
+                         answer ? "answer" : "ignore", fuzz::hex(got_replies).c_str(),
+                         fuzz::hex(expected_replies).c_str());
+            fail("framer replies differ from the model of the documented behaviour", __LINE__);
+        }
         if (got != expected) {
             std::fprintf(stderr, "fuzz_framing: max %zu: framer gave %zu events, model %zu\n", max, got.size(),
                          expected.size());
