@@ -11,13 +11,10 @@
 #include <chatroom/sanitize.hpp>
 #include <chatroom/line_framer.hpp>
 #include <chatroom/protocol.hpp>
-#include <chatroom/optional_mutex.hpp>
-#include <chatroom/outbox.hpp>
-#include <chatroom/member.hpp>
-#include <chatroom/room.hpp>
-#include <chatroom/hub.hpp>
+#include <chatroom/room_event.hpp>
+#include <chatroom/room_log.hpp>
+#include <chatroom/renderer.hpp>
 #include <chatroom/transport.hpp>
-#include <chatroom/session.hpp>
 #include <chatroom/server.hpp>
 #include <chatroom/client.hpp>
 

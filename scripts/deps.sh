@@ -18,4 +18,4 @@ ensure_packages() {
 }
 
 # What building the library and its examples needs.
-BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev python3 openssl)
+BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedit-dev libhiredis-dev python3 openssl)

@@ -38,8 +38,17 @@ struct server_options {
 
     // Longest line accepted, in bytes, CR and LF not counted.
     std::size_t max_line_bytes = 4096;
-    // Output queued for one connection beyond this marks a slow consumer, who is disconnected.
+    // The slow-consumer policy (docs/reliability.md). Output queued for one
+    // connection beyond max_queue_bytes drops it at once: the hard limit that
+    // bounds memory. Past soft_queue_bytes (0: a quarter of the hard limit) the
+    // senders into its room stop being read for at most max_sender_pause, so a
+    // burst waits for a reader that keeps up instead of overflowing it; one that
+    // stays past the soft mark for write_deadline is dropped, and from then on
+    // (or once it has held senders for max_sender_pause) nobody waits for it.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    std::size_t soft_queue_bytes = 0;
+    std::chrono::milliseconds max_sender_pause{250};
+    std::chrono::milliseconds write_deadline{10000};
     // Connections beyond this are answered "! server full" and closed.
     std::size_t max_connections = 10000;
     // Connections from one address beyond this are refused; 0: no limit.
@@ -74,6 +83,12 @@ struct server_options {
     unsigned unix_socket_mode = 0660;
 
     threading concurrency = threading::multi;
+
+    // The soft mark in force.
+    std::size_t soft_limit() const noexcept {
+        const std::size_t soft = soft_queue_bytes ? soft_queue_bytes : max_queue_bytes / 4;
+        return soft < max_queue_bytes ? soft : max_queue_bytes;
+    }
 };
 
 struct client_options {
@@ -217,6 +232,17 @@ public:
         return message(h);
     }
 
+    // A block of size bytes, written once by fill(char*) before anyone shares it.
+    template <class Fill>
+    static message build(std::size_t size, Fill&& fill) {
+        void* raw = ::operator new(sizeof(header) + size);
+        auto* h = new (raw) header{};
+        h->size = size;
+        message m(h);
+        fill(h->bytes());
+        return m;
+    }
+
     message(const message& other) noexcept : h_(other.h_) {
         if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
     }
@@ -355,142 +381,409 @@ inline bool is_clean_text(std::string_view in) {
 } // namespace chatroom
 // #include <chatroom/line_framer.hpp>
 
+// #include <chatroom/detail/telnet.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// The server side of telnet (RFC 854, 855, 856, 860, 1143), as line_framer
+// uses it on its slow path: what to answer, and the byte-level repairs that
+// BSD telnet clients need. Nothing here runs for input without IAC bytes.
+namespace chatroom::detail::telnet {
+
+// Commands (RFC 854) and the options this server has an opinion about.
+inline constexpr unsigned char se = 240, nop = 241, data_mark = 242, brk = 243, ip = 244, ao = 245, ayt = 246,
+                               ec = 247, el = 248, ga = 249, sb = 250, will = 251, wont = 252, do_ = 253, dont = 254,
+                               iac = 255;
+inline constexpr unsigned char susp = 237;
+inline constexpr unsigned char opt_binary = 0, opt_timing_mark = 6;
+
+// The visible answer to Are You There: a notice line, like the server's own.
+inline constexpr std::string_view ayt_reply = "* yes, still here\r\n";
+
+// The most reply bytes `fed` input bytes can cause in one feed: an AYT (two
+// bytes) is answered with ayt_reply every time, every other answer is at most
+// as long as what it answers, and a command whose IAC came in an earlier feed
+// and the one-time BINARY offer add a constant. The peer's output queue limit
+// bounds the rest.
+constexpr std::size_t max_reply_bytes(std::size_t fed) noexcept {
+    return fed * ((ayt_reply.size() + 1) / 2) + ayt_reply.size() + 6;
+}
+
+// Bytes a UTF-8 sequence starting with lead announces, 0 for a byte that
+// cannot start one (ASCII counts as 1).
+constexpr std::size_t utf8_length(unsigned char lead) noexcept {
+    if (lead < 0x80) return 1;
+    if (lead >= 0xC2 && lead <= 0xDF) return 2;
+    if (lead >= 0xE0 && lead <= 0xEF) return 3;
+    if (lead >= 0xF0 && lead <= 0xF4) return 4;
+    return 0;
+}
+
+constexpr bool is_continuation(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
+
+// True when s ends inside a UTF-8 sequence: a lead byte followed by fewer
+// continuation bytes than it announces.
+constexpr bool ends_inside_utf8(std::string_view s) noexcept {
+    std::size_t tail = 0;
+    while (tail < 3 && tail < s.size() && is_continuation(static_cast<unsigned char>(s[s.size() - 1 - tail]))) ++tail;
+    if (tail == s.size()) return false;
+    const std::size_t need = utf8_length(static_cast<unsigned char>(s[s.size() - 1 - tail]));
+    return need > 1 && tail + 1 < need;
+}
+
+// Bytes of the last character of s, what erase-character removes: a UTF-8
+// sequence with its lead byte (also one cut short), else a single byte.
+constexpr std::size_t last_character_bytes(std::string_view s) noexcept {
+    if (s.empty()) return 0;
+    std::size_t tail = 0;
+    while (tail < 3 && tail < s.size() && is_continuation(static_cast<unsigned char>(s[s.size() - 1 - tail]))) ++tail;
+    if (tail == s.size()) return 1;
+    const std::size_t need = utf8_length(static_cast<unsigned char>(s[s.size() - 1 - tail]));
+    return need > 1 && tail < need ? tail + 1 : 1;
+}
+
+// Before BINARY, inetutils telnet compares each typed byte with bit 7 cleared
+// against its control keys, so a UTF-8 continuation byte 0x83 (^C), 0x8f
+// (^O), 0x9c (^\) or 0x9a (^Z) leaves as IP, AO, BRK or SUSP. Inside a UTF-8
+// sequence such a command can only be that byte; it is 0 for other commands.
+constexpr unsigned char mistaken_byte(unsigned char command) noexcept {
+    switch (command) {
+    case ip: return 0x83;
+    case ao: return 0x8f;
+    case brk: return 0x9c;
+    case susp: return 0x9a;
+    default: return 0;
+    }
+}
+
+// Option negotiation for one connection, with RFC 1143's Q method. The
+// server wants exactly one option, BINARY, in both directions, and offers it
+// once, when the peer shows it speaks telnet (its first command). Every other
+// option is refused; since the server never wants them, their state on both
+// sides is NO for good and is not stored. Not storing it is also what keeps
+// an IAC DONT x from ever being answered (no loops). TIMING-MARK is answered
+// WILL every time it is asked: it is a one-shot marker, and BSD telnets
+// discard all output after Ctrl-C until the answer comes, so recording it as
+// "on" would freeze them at the second Ctrl-C.
+class negotiation {
+public:
+    // The one-time offer; does nothing after the first call.
+    void begin(std::string& out) {
+        if (begun_) return;
+        begun_ = true;
+        out += {static_cast<char>(iac), static_cast<char>(do_), static_cast<char>(opt_binary)};
+        out += {static_cast<char>(iac), static_cast<char>(will), static_cast<char>(opt_binary)};
+        peer_ = side::wantyes;
+        ours_ = side::wantyes;
+    }
+
+    bool begun() const noexcept { return begun_; }
+
+    // The peer sends BINARY data (it said WILL BINARY and the server agreed).
+    bool peer_binary() const noexcept { return peer_ == side::yes; }
+    // The server may send BINARY data (the peer said DO BINARY).
+    bool our_binary() const noexcept { return ours_ == side::yes; }
+
+    // IAC verb option from the peer; appends the answer, if any, to out.
+    void receive(unsigned char verb, unsigned char option, std::string& out) {
+        switch (verb) {
+        case will: // the peer offers to enable its side
+            if (option != opt_binary) return send(out, dont, option);
+            if (peer_ == side::no) send(out, do_, option);
+            peer_ = side::yes; // from wantyes: our request accepted, not answered again
+            return;
+        case wont: // the peer's side is off, or refuses our request
+            if (option != opt_binary) return;
+            if (peer_ == side::yes) send(out, dont, option);
+            peer_ = side::no;
+            return;
+        case do_: // the peer asks the server to enable its side
+            if (option == opt_timing_mark) return send(out, will, option);
+            if (option != opt_binary) return send(out, wont, option);
+            if (ours_ == side::no) send(out, will, option);
+            ours_ = side::yes;
+            return;
+        case dont:
+            if (option != opt_binary) return;
+            if (ours_ == side::yes) send(out, wont, option);
+            ours_ = side::no;
+            return;
+        default: return;
+        }
+    }
+
+private:
+    // RFC 1143's states for one side of BINARY. WANTNO and the queue bit are
+    // not needed: the server never asks to disable anything, and never asks
+    // again while a request is pending.
+    enum class side : unsigned char { no, wantyes, yes };
+
+    static void send(std::string& out, unsigned char verb, unsigned char option) {
+        out += {static_cast<char>(iac), static_cast<char>(verb), static_cast<char>(option)};
+    }
+
+    side peer_ = side::no;
+    side ours_ = side::no;
+    bool begun_ = false;
+};
+
+} // namespace chatroom::detail::telnet
+
 #include <cstddef>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatroom {
 
 // What the framer hands to its consumer.
 enum class frame_event {
-    line,     // a complete line, LF and a preceding CR removed, telnet commands removed
-    too_long, // the current line passed the limit; the rest of it, up to LF, is discarded
+    line,     // a complete line, its end (LF, CR LF or CR NUL) and telnet commands removed
+    too_long, // the current line passed the limit; the rest of it, up to its end, is discarded
 };
 
-// Splits a byte stream into LF-terminated lines, consuming telnet IAC
-// sequences on the way. Holds at most max_line_bytes + 1 bytes of an
-// unfinished line whatever arrives, so a connection's input memory is bounded.
+// What the framer does with telnet beyond removing it from the text.
+enum class telnet_mode : unsigned char {
+    answer, // a server facing telnet clients: negotiates, answers, edits lines (docs/protocol.md, "Telnet")
+    ignore, // IAC sequences are removed and nothing else: nothing is answered or interpreted
+};
+
+// Splits a byte stream into lines, removing telnet IAC sequences on the way.
+// A line ends at LF (one CR right before it is dropped), and, once the peer
+// has sent a telnet command, at CR NUL too: telnet's end of line in character
+// mode (only telnet peers send it, and the others are spared a search for NUL
+// bytes). Any other CR is data. Holds at most
+// max_line_bytes + 1 bytes of an unfinished line whatever arrives, so a
+// connection's input memory is bounded.
+//
+// In telnet_mode::answer the framer also speaks the server side of telnet,
+// from the peer's first telnet command on (nothing before it, so plain
+// clients never see a telnet byte): the bytes the peer must get back collect
+// in replies(), which the caller sends to that peer and clears.
 class line_framer {
 public:
-    explicit line_framer(std::size_t max_line_bytes = 4096) : max_(max_line_bytes) {}
+    explicit line_framer(std::size_t max_line_bytes = 4096, telnet_mode mode = telnet_mode::answer)
+        : max_(max_line_bytes), answer_(mode == telnet_mode::answer) {}
 
     std::size_t max_line_bytes() const noexcept { return max_; }
+    telnet_mode mode() const noexcept { return answer_ ? telnet_mode::answer : telnet_mode::ignore; }
 
     // Feeds bytes; calls on(frame_event, std::string_view) for each event.
     // on returns false to stop early (flow control); feed then returns how many
     // bytes it consumed, and the caller feeds the rest later.
+    //
+    // Any reply a line causes (the bare CR for a BINARY peer) is in replies()
+    // before on sees the line, so a caller may send replies() first thing in
+    // on to keep them ahead of the output the line produces. One feed adds at
+    // most detail::telnet::max_reply_bytes(size) bytes to replies().
     template <class Handler>
     std::size_t feed(const char* data, std::size_t size, Handler&& on) {
         const char* p = data;
         const char* const end = data + size;
         while (p < end) {
-            if (state_ == state::data && !discarding_) {
-                // Bulk path: everything up to the next LF or IAC byte is plain data.
-                const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-                const char* stop = nl ? nl : end;
-                const auto* iac = static_cast<const char*>(std::memchr(p, '\xFF', static_cast<std::size_t>(stop - p)));
-                if (iac) stop = iac;
-                if (nl && stop == nl && partial_.empty()) {
+            if (state_ == state::data) {
+                // Bulk path: everything before the next LF, IAC or NUL is plain data.
+                const char* stop = next_special(p, end, telnet_peer_);
+                if (discarding_) {
+                    if (stop != p) {
+                        last_cr_ = stop[-1] == '\r';
+                        p = stop;
+                    }
+                } else if (stop != end && partial_.empty() &&
+                           (*stop == '\n' || (*stop == '\0' && stop != p && stop[-1] == '\r'))) {
                     // A whole line in view: handed out without copying.
-                    std::size_t len = static_cast<std::size_t>(nl - p);
+                    std::size_t len = static_cast<std::size_t>(stop - p);
                     if (len > 0 && p[len - 1] == '\r') --len;
                     const char* line = p;
-                    p = nl + 1;
-                    bool keep_going = len > max_ ? on(frame_event::too_long, std::string_view())
-                                                 : on(frame_event::line, std::string_view(line, len));
-                    if (!keep_going) return static_cast<std::size_t>(p - data);
+                    p = stop + 1;
+                    if (!deliver(on, std::string_view(line, len))) return static_cast<std::size_t>(p - data);
                     continue;
-                }
-                const auto take = static_cast<std::size_t>(stop - p);
-                if (take > 0) {
+                } else if (stop != p) {
+                    const auto take = static_cast<std::size_t>(stop - p);
                     p = stop;
                     // One byte of slack keeps a CR that may precede the LF.
                     if (partial_.size() + take > max_ + 1) {
                         discarding_ = true;
+                        last_cr_ = stop[-1] == '\r';
                         partial_.clear();
                         if (!on(frame_event::too_long, std::string_view())) return static_cast<std::size_t>(p - data);
                     } else {
                         partial_.append(stop - take, take);
                     }
-                    continue;
                 }
+                if (p == end) break;
+            } else if (state_ == state::sub) {
+                // Subnegotiation data is skipped up to its IAC, never stored.
+                const auto* iac = static_cast<const char*>(std::memchr(p, '\xFF', static_cast<std::size_t>(end - p)));
+                if (iac == nullptr) break;
+                p = iac;
             }
             const unsigned char c = static_cast<unsigned char>(*p++);
             const step_result r = step(c);
             if (r == step_result::more) continue;
             bool keep_going = true;
             if (r == step_result::overflow) {
-                // Reported as soon as it is known, not when the LF finally comes.
+                // Reported as soon as it is known, not when the line finally ends.
                 keep_going = on(frame_event::too_long, std::string_view());
-            } else if (discarding_) {
-                discarding_ = false;
             } else {
-                std::size_t len = partial_.size();
-                if (len > 0 && partial_[len - 1] == '\r') --len;
-                if (len > max_) keep_going = on(frame_event::too_long, std::string_view());
-                else keep_going = on(frame_event::line, std::string_view(partial_.data(), len));
-                partial_.clear();
+                keep_going = end_of_line(on);
             }
             if (!keep_going) return static_cast<std::size_t>(p - data);
         }
         return size;
     }
 
+    // End of input: a last line without its end is handed to on like any
+    // other (so `printf '/who' | nc -N host port` gets its answer); a telnet
+    // command cut short is dropped. Feed everything before calling it; the
+    // framer is then as new, telnet state aside.
+    template <class Handler>
+    void finish(Handler&& on) {
+        state_ = state::data;
+        if (!partial_.empty()) end_of_line(on); // empty while discarding: too_long was reported
+        discarding_ = false;
+        last_cr_ = false;
+    }
+
+    // Bytes the peer must be sent back (telnet_mode::answer only): option
+    // answers, the AYT reply, a bare CR after a BINARY peer's line. Empty
+    // unless the peer speaks telnet. The caller sends and clears them.
+    std::string& replies() noexcept { return replies_; }
+    const std::string& replies() const noexcept { return replies_; }
+    std::string take_replies() { return std::exchange(replies_, std::string()); }
+
+    // Whether the peer sends BINARY data (its telnet said WILL BINARY).
+    bool peer_binary() const noexcept { return telnet_.peer_binary(); }
+
     // Bytes of an unfinished line held right now.
     std::size_t buffered() const noexcept { return partial_.size(); }
 
-    // Gives back the memory of an unfinished line that has been consumed.
+    // Gives back the memory of an unfinished line that has been consumed,
+    // and of replies that have been sent.
     void shrink() {
         if (partial_.empty()) std::string().swap(partial_);
+        if (replies_.empty()) std::string().swap(replies_);
     }
 
 private:
     enum class state : unsigned char { data, iac, option, sub, sub_iac };
-    static constexpr unsigned char IAC = 255, SE = 240, SB = 250, WILL = 251, DONT = 254;
-
     enum class step_result : unsigned char { more, line_end, overflow };
+
+    // The first LF, IAC or (with_nul) NUL in [p, end), or end. Each search
+    // stops at the previous one's find, so a line costs two or three memchr.
+    static const char* next_special(const char* p, const char* end, bool with_nul) noexcept {
+        const char* stop = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        if (stop == nullptr) stop = end;
+        if (const auto* iac = static_cast<const char*>(std::memchr(p, '\xFF', static_cast<std::size_t>(stop - p))))
+            stop = iac;
+        if (!with_nul) return stop;
+        if (const auto* nul = static_cast<const char*>(std::memchr(p, '\0', static_cast<std::size_t>(stop - p))))
+            stop = nul;
+        return stop;
+    }
+
+    // A line's end: the reply that goes with it, then the line to on.
+    template <class Handler>
+    bool deliver(Handler& on, std::string_view line) {
+        if (telnet_.peer_binary()) replies_ += '\r';
+        return line.size() > max_ ? on(frame_event::too_long, std::string_view())
+                                  : on(frame_event::line, line);
+    }
+
+    // The end of the line held in partial_ (or of the one being discarded).
+    template <class Handler>
+    bool end_of_line(Handler& on) {
+        if (discarding_) {
+            discarding_ = false;
+            last_cr_ = false;
+            if (telnet_.peer_binary()) replies_ += '\r';
+            return true;
+        }
+        std::size_t len = partial_.size();
+        if (len > 0 && partial_[len - 1] == '\r') --len;
+        const bool keep_going = deliver(on, std::string_view(partial_.data(), len));
+        partial_.clear();
+        return keep_going;
+    }
+
+    bool ends_with_cr() const noexcept {
+        return discarding_ ? last_cr_ : !partial_.empty() && partial_.back() == '\r';
+    }
 
     // Consumes one byte of the slow path.
     step_result step(unsigned char c) {
+        namespace t = detail::telnet;
         switch (state_) {
         case state::data:
-            if (c == IAC) {
+            if (c == t::iac) {
                 state_ = state::iac;
                 return step_result::more;
             }
-            if (c == '\n') return step_result::line_end;
+            if (c == '\n' || (c == '\0' && telnet_peer_ && ends_with_cr())) return step_result::line_end;
             return append(c);
         case state::iac:
-            if (c == IAC) { // IAC IAC is a literal 0xFF data byte
-                state_ = state::data;
-                return append(c);
-            } else if (c >= WILL && c <= DONT) {
+            state_ = state::data;
+            if (c == t::iac) return append(c); // IAC IAC is a literal 0xFF data byte
+            telnet_peer_ = true;
+            if (answer_) telnet_.begin(replies_);
+            if (c >= t::will && c <= t::dont) {
+                verb_ = c;
                 state_ = state::option;
-            } else if (c == SB) {
+            } else if (c == t::sb) {
                 state_ = state::sub;
-            } else {
-                state_ = state::data; // a two-byte command: consumed
+            } else if (answer_) {
+                return command(c);
             }
             return step_result::more;
         case state::option:
             state_ = state::data;
+            if (answer_) telnet_.receive(verb_, c, replies_);
             return step_result::more;
-        case state::sub:
-            if (c == IAC) state_ = state::sub_iac;
+        case state::sub: // consumed without being stored, so bounded whatever its length
+            if (c == t::iac) state_ = state::sub_iac;
             return step_result::more;
         case state::sub_iac:
-            state_ = c == SE ? state::data : state::sub;
+            state_ = c == t::se ? state::data : state::sub;
             return step_result::more;
         }
         return step_result::more;
     }
 
+    // A two-byte command from a telnet peer (telnet_mode::answer).
+    step_result command(unsigned char c) {
+        namespace t = detail::telnet;
+        switch (c) {
+        case t::ayt:
+            replies_.append(t::ayt_reply.data(), t::ayt_reply.size());
+            return step_result::more;
+        case t::ec:
+            if (!discarding_) partial_.resize(partial_.size() - t::last_character_bytes(partial_));
+            return step_result::more;
+        case t::el:
+            if (!discarding_) partial_.clear();
+            return step_result::more;
+        default:
+            // A control key inetutils telnet thought it saw inside a UTF-8
+            // character: the byte it stands for goes back in its place.
+            if (const unsigned char b = t::mistaken_byte(c);
+                b != 0 && !discarding_ && !telnet_.peer_binary() && t::ends_inside_utf8(partial_))
+                return append(b);
+            return step_result::more; // NOP, GA, DM, IP, ... : consumed
+        }
+    }
+
     step_result append(unsigned char c) {
-        if (discarding_) return step_result::more;
+        if (discarding_) {
+            last_cr_ = c == '\r';
+            return step_result::more;
+        }
         // One byte of slack keeps a CR that may precede the LF.
         if (partial_.size() > max_) {
             discarding_ = true;
+            last_cr_ = c == '\r';
             partial_.clear();
             return step_result::overflow;
         }
@@ -499,9 +792,15 @@ private:
     }
 
     std::string partial_;
+    std::string replies_;
     std::size_t max_;
+    detail::telnet::negotiation telnet_;
     state state_ = state::data;
-    bool discarding_ = false;
+    unsigned char verb_ = 0;       // WILL, WONT, DO or DONT, while its option byte is awaited
+    bool answer_;
+    bool telnet_peer_ = false;     // the peer has sent a telnet command (IAC IAC is data, not one)
+    bool discarding_ = false;      // the line passed the limit; dropped up to its end
+    bool last_cr_ = false;         // while discarding: the last data byte was a CR
 };
 
 } // namespace chatroom
@@ -642,7 +941,437 @@ inline constexpr std::string_view help_text[] = {
 };
 
 } // namespace chatroom::protocol
-// #include <chatroom/optional_mutex.hpp>
+// #include <chatroom/room_event.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chatroom {
+
+// What can happen in a room, as data. The protocol turns members' lines into
+// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
+// turn them into what each kind of client reads.
+enum class room_event_kind : std::uint8_t {
+    chat,            // nick said the lines of text
+    action,          // /me: nick does text
+    joined,          // nick came in
+    left,            // nick went, for reason (may be empty)
+    renamed,         // old_nick is now nick
+    private_message, // nick said text to target only (room is empty)
+    notice,          // the host or the server says text to the room
+};
+
+struct room_event {
+    room_event_kind kind = room_event_kind::chat;
+    std::string room;      // the room's name as it was created
+    std::string nick;      // who: the speaker, the joiner, the new nick, the sender
+    std::string old_nick;  // renamed
+    std::string target;    // private_message: the recipient's nick
+    std::string text;      // chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string reason;    // left
+    std::uint64_t seq = 0; // its place in the room's log, given by append()
+    // The local member it came from, which is not sent its own event
+    // (0: the host, or another server); and the server that made it.
+    std::uint64_t origin = 0;
+    std::string node;
+    std::size_t line_count = 0; // chat: lines in text
+
+    // Adds one line (no '\n' in it) to a chat event.
+    void add_line(std::string_view line) {
+        text.append(line.data(), line.size());
+        text.push_back('\n');
+        ++line_count;
+    }
+
+    void clear_text() noexcept {
+        text.clear();
+        line_count = 0;
+    }
+};
+
+// Calls fn(line) for each line of a chat event's text.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        fn(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+inline const char* to_string(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return "chat";
+    case room_event_kind::action: return "action";
+    case room_event_kind::joined: return "joined";
+    case room_event_kind::left: return "left";
+    case room_event_kind::renamed: return "renamed";
+    case room_event_kind::private_message: return "private_message";
+    case room_event_kind::notice: return "notice";
+    }
+    return "?";
+}
+
+} // namespace chatroom
+// #include <chatroom/room_log.hpp>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace chatroom {
+
+// Where delivered events go: the server's members on this machine.
+class room_event_sink {
+public:
+    virtual ~room_event_sink() = default;
+    // Delivers one ordered event to the local members it concerns. Called
+    // with the server's lock held: from inside append() for logs that order
+    // at once, or through basic_server's delivery entry point for logs that
+    // order elsewhere (a backplane).
+    virtual void deliver(const room_event& event) = 0;
+};
+
+// The one place every room event passes on its way to every recipient: the
+// protocol appends, the log orders (assigning each room's sequence numbers)
+// and delivers each event exactly once to the sink of every server that
+// serves the room. Called with the server's lock held.
+class room_log {
+public:
+    virtual ~room_log() = default;
+    virtual void append(room_event& event) = 0;
+};
+
+// The in-process log of one server: ordering is the order of append calls,
+// so it delivers at once, with no copy and no lock of its own.
+class local_room_log final : public room_log {
+public:
+    explicit local_room_log(room_event_sink& sink) : sink_(sink) {}
+
+    void append(room_event& event) override {
+        event.seq = ++last_seq_;
+        sink_.deliver(event);
+    }
+
+private:
+    room_event_sink& sink_;
+    // One counter for every room: numbers increase within each room, which
+    // is all that the sequence promises.
+    std::uint64_t last_seq_ = 0;
+};
+
+} // namespace chatroom
+// #include <chatroom/renderer.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+// Every line the server sends, as text without a line end: docs/protocol.md
+// in code. Dialects (renderer below) decide how a line travels.
+namespace replies {
+
+inline std::string welcome(std::string_view server_name, std::string_view nick) {
+    return "* welcome to " + std::string(server_name) + ", you are " + std::string(nick);
+}
+inline std::string notice(std::string_view text) { return "* " + std::string(text); }
+inline std::string joined_room(std::string_view room, std::size_t members) {
+    return "* joined " + std::string(room) + " (" + std::to_string(members) +
+           (members == 1 ? " member)" : " members)");
+}
+inline std::string already_in(std::string_view room) { return "* you are already in " + std::string(room); }
+inline std::string who(std::string_view room, const std::vector<std::string_view>& nicks) {
+    std::string line = "* in " + std::string(room) + ":";
+    for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
+    return line;
+}
+struct room_count {
+    std::string_view name;
+    std::size_t members;
+};
+inline std::string rooms(const std::vector<room_count>& list) {
+    std::string line = "* rooms:";
+    for (std::size_t i = 0; i < list.size(); ++i)
+        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members) + ")";
+    return line;
+}
+
+inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view usage_me = "! usage: /me ACTION";
+inline constexpr std::string_view usage_msg = "! usage: /msg NICK TEXT";
+inline std::string nick_taken(std::string_view nick) { return "! nick taken: " + std::string(nick); }
+inline std::string no_such_nick(std::string_view nick) { return "! no such nick: " + std::string(nick); }
+inline std::string unknown_command(std::string_view name) {
+    return "! unknown command: /" + std::string(name) + " (try /help)";
+}
+inline std::string line_too_long(std::size_t limit) {
+    return "! line too long (limit " + std::to_string(limit) + " bytes)";
+}
+
+// Refusals at connect, and the last words of a connection the server drops.
+inline constexpr std::string_view server_full = "! server full";
+inline constexpr std::string_view too_many_from_address = "! too many connections from your address";
+inline constexpr std::string_view shutting_down_refusal = "! server shutting down";
+inline constexpr std::string_view shutting_down = "* server shutting down";
+inline constexpr std::string_view dropped_too_slow = "! disconnected: too slow";
+inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
+inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
+
+} // namespace replies
+
+// One dialect of the wire: how a line of the protocol travels (CRLF-ended
+// text for telnet and nc, one WebSocket text frame per line for browsers)
+// and how room events read. The server renders each event once per dialect
+// and shares the block with every recipient of that dialect.
+class renderer {
+public:
+    virtual ~renderer() = default;
+
+    // Bytes a line of line_size bytes takes on the wire.
+    virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
+    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
+    // bytes at out; returns the end.
+    virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
+
+    // Bytes that end a partly written line so another line can follow (the
+    // server's last words to a member it drops mid-line); empty when the
+    // dialect cannot do that, and then no last words are sent.
+    virtual std::string_view line_break() const noexcept { return {}; }
+
+    // The event's wire form. The line protocol's text: a dialect that reads
+    // differently (IRC, say) overrides it.
+    virtual message render(const room_event& e) const {
+        if (e.kind == room_event_kind::chat) return render_chat(e);
+        return line(event_text(e));
+    }
+
+    // Chat lines read "<nick> text"; the prefix is made once per event.
+    message render_chat(const room_event& e) const {
+        std::string prefix;
+        prefix.reserve(e.nick.size() + 3);
+        prefix += '<';
+        prefix += e.nick;
+        prefix += "> ";
+        std::size_t size = 0;
+        for_each_line(e.text, [&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            for_each_line(e.text, [&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    // The text of a non-chat event as one protocol line.
+    static std::string event_text(const room_event& e) {
+        switch (e.kind) {
+        case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
+        case room_event_kind::action: return "* " + e.nick + " " + e.text;
+        case room_event_kind::joined: return "* " + e.nick + " joined";
+        case room_event_kind::left:
+            return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
+        case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
+        case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
+        case room_event_kind::notice: return "* " + e.text;
+        }
+        return {};
+    }
+
+    // One line as a block of its own.
+    message line(std::string_view text) const {
+        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    }
+
+    // Appends one framed line to a block being built (several replies in one write).
+    void append(std::string& out, std::string_view text) const {
+        const std::size_t at = out.size();
+        out.resize(at + framed_size(text.size()));
+        frame(&out[at], text, {});
+    }
+};
+
+// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
+class line_renderer final : public renderer {
+public:
+    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        out += b.size();
+        *out++ = '\r';
+        *out++ = '\n';
+        return out;
+    }
+};
+
+} // namespace chatroom
+// #include <chatroom/transport.hpp>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include <asio/buffer.hpp>
+
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#endif
+
+namespace chatroom {
+
+// Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
+template <class Protocol>
+struct tls;
+
+// Transport tag: browsers over HTTP and WebSocket, on Stream (asio::ip::tcp
+// or tls<asio::ip::tcp>); defined in chatroom/web.hpp.
+template <class Stream>
+struct web;
+
+// What the server and client need to know about a plain Asio stream protocol.
+// TLS (chatroom/tls.hpp) adds its own.
+template <class Protocol>
+struct stream_transport {
+    using protocol_type = Protocol;
+    static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+    static constexpr bool is_local = std::is_same_v<Protocol, asio::local::stream_protocol>;
+#else
+    static constexpr bool is_local = false;
+#endif
+
+    // The peer's address, for logs and per-address limits (empty for Unix sockets).
+    template <class Socket>
+    static std::string peer_address(const Socket& socket) {
+        if constexpr (is_tcp) {
+            std::error_code ec;
+            auto ep = socket.remote_endpoint(ec);
+            return ec ? std::string("?") : ep.address().to_string();
+        } else {
+            (void)socket;
+            return {};
+        }
+    }
+
+    // Low latency, and keepalive probes so a vanished peer's half-open
+    // connection goes away within minutes rather than hours.
+    template <class Socket>
+    static void tune(Socket& socket, bool keepalive) {
+        if constexpr (is_tcp) {
+            std::error_code ec;
+            socket.set_option(asio::ip::tcp::no_delay(true), ec);
+            if (!keepalive) return;
+            socket.set_option(asio::socket_base::keep_alive(true), ec);
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+            const int idle = 60, interval = 10, count = 6;
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+#endif
+        } else {
+            (void)socket;
+            (void)keepalive;
+        }
+    }
+
+    // A refusal at connect: one line, best effort, then the socket closes.
+    template <class Socket>
+    static void refuse(Socket& socket, std::string_view line) {
+        std::string bytes(line);
+        bytes += "\r\n";
+        std::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(bytes), ignored);
+        socket.close(ignored);
+    }
+};
+
+} // namespace chatroom
+// #include <chatroom/server.hpp>
+
+// #include <chatroom/detail/hub.hpp>
+
+// #include <chatroom/detail/admission.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace chatroom::detail {
+
+// Who may connect: the connection limits, overall and per address. It has
+// its own lock, not the hub's: release() runs in session destructors, which
+// may run while the hub's lock is held.
+class admission {
+public:
+    admission(const server_options& opts, counters& count) : opts_(opts), count_(count) {}
+
+    // Returns the refusal line to send, or an empty view when the connection
+    // may stay (it is then counted until release()).
+    std::string_view admit(const std::string& address) {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (closed_.load(std::memory_order_relaxed)) return replies::shutting_down_refusal;
+        if (open_ >= opts_.max_connections) return replies::server_full;
+        const bool per_address = opts_.max_connections_per_address != 0 && !address.empty();
+        if (per_address && per_address_[address] >= opts_.max_connections_per_address)
+            return replies::too_many_from_address;
+        ++open_;
+        if (per_address) ++per_address_[address];
+        counters::add(count_.accepted);
+        counters::add(count_.connections);
+        return {};
+    }
+
+    // The other half of a successful admit(): the connection is gone.
+    void release(const std::string& address) noexcept {
+        std::lock_guard<std::mutex> g(mutex_);
+        --open_;
+        counters::sub(count_.connections);
+        if (opts_.max_connections_per_address != 0 && !address.empty()) {
+            auto it = per_address_.find(address);
+            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+        }
+    }
+
+    void reject() noexcept { counters::add(count_.rejected); }
+
+    // stop(): nobody new gets in.
+    void close() noexcept { closed_.store(true, std::memory_order_relaxed); }
+    bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
+
+private:
+    const server_options& opts_;
+    counters& count_;
+    std::mutex mutex_;
+    std::atomic<bool> closed_{false};
+    std::size_t open_ = 0;
+    std::unordered_map<std::string, std::size_t> per_address_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/detail/commands.hpp>
+
+// #include <chatroom/detail/fanout.hpp>
+
+// #include <chatroom/detail/member.hpp>
+
+// #include <chatroom/detail/optional_mutex.hpp>
 
 #include <mutex>
 
@@ -673,7 +1402,7 @@ private:
 using optional_lock = std::lock_guard<optional_mutex>;
 
 } // namespace chatroom::detail
-// #include <chatroom/outbox.hpp>
+// #include <chatroom/detail/outbox.hpp>
 
 #include <asio/buffer.hpp>
 
@@ -785,13 +1514,14 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/member.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatroom::detail {
 
@@ -803,75 +1533,182 @@ enum class leave_reason {
     eof,                // the client closed the connection
     quit,               // /quit
     connection_lost,    // reset, failed write, keepalive
-    too_slow,           // its output queue passed the limit
+    too_slow,           // its output queue passed the limit, or stayed past the soft mark
     idle_timeout,
     first_line_timeout,
     shutdown,           // the server is stopping; rooms are not told
 };
 
-// One connected client as the hub sees it, whatever carries its bytes.
-// The session (one per transport) derives from it and does the I/O.
-class member : public std::enable_shared_from_this<member> {
-public:
-    member(bool locking, std::size_t max_line_bytes) : framer(max_line_bytes), mutex(locking) {}
-    member(const member&) = delete;
-    member& operator=(const member&) = delete;
-    virtual ~member() = default;
-
-    // Writes queued output; the hub calls it once per batch of deliveries.
-    virtual void flush() = 0;
-    // Reads no more; closes once queued output is written (the hub bounds how long).
-    virtual void close_gracefully() = 0;
-    // Drops queued output, tries to send last_words (may be empty), closes.
-    virtual void close_now(std::string_view last_words) = 0;
-    // Flood control paused reading; the bucket has tokens again. unread is
-    // what the session had read but the hub had not yet consumed.
-    virtual void resume_reading(std::string unread) = 0;
-    // True once the socket is closed.
-    virtual bool is_closed() = 0;
-
-    // Guarded by the hub's lock.
+// What the hub knows of a member. Every field is read and written only with
+// the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
+// housekeeping, commands); the session never touches it.
+struct hub_state {
     std::string nick;
     std::string nick_key; // nick folded to lower case
-    std::string chat_prefix; // "<nick> ", what starts each of its chat lines
-    std::string address;  // the peer, for logs and per-address limits
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
-    std::size_t registry_slot = 0; // index in the hub's registry
+    std::size_t registry_slot = 0; // index in the registry
     bool attached = false;         // in the registry, a room and the nick table
     bool said_something = false;
     bool queued_for_flush = false;
-    bool throttled = false;
     bool draining = false;         // closing with a final flush, under a deadline
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
-    double tokens = 0;                                     // flood control bucket
-    std::string stash; // read while throttled, not yet consumed
+
+    // Reading is paused by flood control (an empty bucket) or because a line
+    // of its pushed a recipient past the soft mark (held); stash is what had
+    // been read but not yet consumed.
+    bool throttled = false;
+    bool held = false;
+    clock::time_point held_since{};
+    std::string stash;
+    double tokens = 0; // flood control bucket
     clock::time_point refilled_at{};
 
-    // Touched only by the session's read path, which is one chain of handlers.
-    line_framer framer;
+    // Its own queue is past the soft mark, since pressured_since; one still
+    // past it write_deadline later is dropped. While it is, it holds senders,
+    // but only within a budget: hold_spent is the time it has held them,
+    // which must stay under max_sender_pause and drains back at
+    // max_sender_pause per write_deadline. A reader that keeps up spends
+    // microseconds of it per burst; a stalled one spends it once.
+    bool pressured = false;
+    clock::time_point pressured_since{};
+    clock::duration hold_spent{};
+    clock::time_point hold_accounted{};
+};
 
-    // Guarded by mutex: the output queue and the socket's write side.
-    optional_mutex mutex;
-    outbox out;
-    bool slow = false; // overflowed; a disconnection is on its way
+// The queue between the hub, which fills it from any thread, and the
+// session, which writes it on its own executor. Every member function takes
+// the queue's own lock.
+class output_queue {
+public:
+    explicit output_queue(bool locking) : mutex_(locking) {}
+
+    enum class pushed {
+        below_soft,   // queued, under the soft mark
+        over_soft,    // queued, past the soft mark
+        overflow,     // not queued: it would pass the hard limit; the member is now slow
+        already_slow, // not queued: the member is being dropped
+    };
+
+    pushed push(const message& m, std::size_t hard, std::size_t soft) {
+        optional_lock g(mutex_);
+        if (slow_) return pushed::already_slow;
+        if (out_.bytes() + m.size() > hard) {
+            slow_ = true;
+            return pushed::overflow;
+        }
+        out_.push(m);
+        if (out_.bytes() > soft) {
+            over_soft_ = true;
+            return pushed::over_soft;
+        }
+        return pushed::below_soft;
+    }
+
+    // Queues bytes the session itself answers (telnet negotiation, pongs),
+    // outside the limits: they are few and bounded by what the peer sends.
+    void push_own(const message& m) {
+        optional_lock g(mutex_);
+        if (!slow_) out_.push(m);
+    }
+
+    void fill(outbox::gather& g) {
+        optional_lock g2(mutex_);
+        out_.fill(g);
+    }
+
+    // Drops n written bytes; true when that took the queue back under the
+    // soft mark it had passed.
+    bool consume(std::size_t n, std::size_t soft) {
+        optional_lock g(mutex_);
+        out_.consume(n);
+        if (over_soft_ && out_.bytes() <= soft) {
+            over_soft_ = false;
+            return true;
+        }
+        return false;
+    }
+
+    bool empty() {
+        optional_lock g(mutex_);
+        return out_.empty();
+    }
+    std::size_t bytes() {
+        optional_lock g(mutex_);
+        return out_.bytes();
+    }
+    bool mid_message() {
+        optional_lock g(mutex_);
+        return out_.mid_message();
+    }
+    void clear() {
+        optional_lock g(mutex_);
+        out_.clear();
+    }
+
+private:
+    optional_mutex mutex_;
+    outbox out_;
+    bool slow_ = false;      // overflowed; a disconnection is on its way
+    bool over_soft_ = false; // past the soft mark since the last time it drained
+};
+
+// One connected client as the hub sees it, whatever carries its bytes and
+// whichever dialect it speaks. The session (detail/session.hpp) derives from
+// it and does the I/O.
+class member : public std::enable_shared_from_this<member> {
+public:
+    member(bool locking, const renderer& dialect, std::string address)
+        : output(locking), dialect_(dialect), address_(std::move(address)) {}
+    member(const member&) = delete;
+    member& operator=(const member&) = delete;
+    virtual ~member() = default;
+
+    // Each may be called from any thread; the session runs it on its executor.
+    // Writes queued output; the hub calls it once per batch of deliveries.
+    virtual void flush() = 0;
+    // Reads no more; closes once queued output is written (the hub bounds
+    // how long). why is for dialects that tell the peer (a WebSocket close code).
+    virtual void close_gracefully(leave_reason why) = 0;
+    // Drops queued output, sends last_words (may be empty) if it can, closes.
+    virtual void close_now(std::string_view last_words, leave_reason why) = 0;
+    // Reading was paused; unread is what had been read but not consumed.
+    virtual void resume_reading(std::string unread) = 0;
+    // True once the connection is closed.
+    virtual bool is_closed() = 0;
+
+    const renderer& dialect() const noexcept { return dialect_; }
+    // Names this member in room events, so it is not sent its own.
+    std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
+    const std::string& address() const noexcept { return address_; }
+
+    hub_state state;     // the hub's lock
+    output_queue output; // its own lock
+
+private:
+    const renderer& dialect_;
+    const std::string address_; // the peer, for logs and per-address limits
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/room.hpp>
+// #include <chatroom/detail/room.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatroom::detail {
 
-// A named set of members and, when enabled, the last lines said in it.
-// It exists while it has members. Guarded by the hub's lock.
+// A named set of members and, when enabled, the last lines said in it, kept
+// as events so each joiner gets them in its own dialect. It exists while it
+// has members. Guarded by the hub's lock.
 class room {
 public:
     room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
@@ -882,45 +1719,321 @@ public:
     bool empty() const noexcept { return members_.empty(); }
 
     void add(member& m) {
-        m.current = this;
-        m.room_slot = members_.size();
+        m.state.current = this;
+        m.state.room_slot = members_.size();
         members_.push_back(&m);
     }
 
     // Order of members does not matter, so removal swaps in the last one.
     void remove(member& m) noexcept {
-        std::size_t slot = m.room_slot;
+        const std::size_t slot = m.state.room_slot;
         members_[slot] = members_.back();
-        members_[slot]->room_slot = slot;
+        members_[slot]->state.room_slot = slot;
         members_.pop_back();
-        m.current = nullptr;
+        m.state.current = nullptr;
     }
 
-    // Keeps one formatted line (CRLF included) for members who join later.
-    void remember(std::string_view line) {
+    // Chat lines and actions are kept for members who join later, one line each.
+    void remember(const room_event& e) {
         if (history_limit_ == 0) return;
-        if (history_.size() == history_limit_) history_.pop_front();
-        history_.emplace_back(line);
+        if (e.kind == room_event_kind::chat && e.line_count != 1) {
+            for_each_line(e.text, [&](std::string_view line) {
+                room_event one = e;
+                one.clear_text();
+                one.add_line(line);
+                keep(std::move(one));
+            });
+        } else if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action) {
+            keep(e);
+        }
     }
-    const std::deque<std::string>& history() const noexcept { return history_; }
+    const std::deque<room_event>& history() const noexcept { return history_; }
 
 private:
+    void keep(room_event e) {
+        if (history_.size() == history_limit_) history_.pop_front();
+        history_.push_back(std::move(e));
+    }
+
     std::string name_;
     std::vector<member*> members_;
-    std::deque<std::string> history_;
+    std::deque<room_event> history_;
+    std::size_t history_limit_;
+};
+
+// Every room of the server, by case-folded name. Guarded by the hub's lock.
+class room_directory {
+public:
+    explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
+
+    room* find(std::string_view name) {
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it == rooms_.end() ? nullptr : it->second.get();
+    }
+
+    // The room of that name, made if new; created says which.
+    room& find_or_create(std::string_view name, bool& created) {
+        std::string key = protocol::fold_case(name);
+        auto it = rooms_.find(key);
+        created = it == rooms_.end();
+        if (created) it = rooms_.emplace(std::move(key), std::make_unique<room>(std::string(name), history_limit_)).first;
+        return *it->second;
+    }
+
+    void erase(const room& r) { rooms_.erase(protocol::fold_case(r.name())); }
+
+    // By name, for /rooms.
+    std::vector<const room*> sorted() const {
+        std::vector<const room*> list;
+        list.reserve(rooms_.size());
+        for (auto& kv : rooms_) list.push_back(kv.second.get());
+        std::sort(list.begin(), list.end(), [](const room* a, const room* b) { return a->name() < b->name(); });
+        return list;
+    }
+
+private:
+    std::unordered_map<std::string, std::unique_ptr<room>> rooms_;
     std::size_t history_limit_;
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/hub.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <array>
 #include <memory>
-#include <mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Delivery: queues rendered blocks to members, writes them in one pass per
+// loop turn, and applies the slow-consumer policy (options.hpp,
+// docs/reliability.md):
+// - a push that would pass the hard limit makes the member a casualty, which
+//   the hub drops at the end of the operation; nobody waits for it;
+// - a push past the soft mark puts the member under pressure; for the first
+//   max_sender_pause of it, the sender whose line did it is held (its socket
+//   is not read, so TCP pushes back), giving a reader that keeps up time to
+//   drain a burst; a member still past the soft mark after write_deadline is
+//   dropped by housekeeping.
+// Guarded by the hub's lock, except flush_all, which takes it.
+class fanout {
+public:
+    fanout(const server_options& opts, optional_mutex& hub_mutex, asio::any_io_executor ex)
+        : opts_(opts), hub_mutex_(hub_mutex), ex_(std::move(ex)), hard_(opts.max_queue_bytes),
+          soft_(opts.soft_limit()) {}
+
+    // The hub, kept alive by posted flush passes.
+    void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+
+    std::size_t soft_limit() const noexcept { return soft_; }
+
+    void push(member& r, const message& msg) {
+        switch (r.output.push(msg, hard_, soft_)) {
+        case output_queue::pushed::already_slow: return;
+        case output_queue::pushed::overflow: casualties_.push_back(r.shared_from_this()); return;
+        case output_queue::pushed::over_soft: pressure(r); break;
+        case output_queue::pushed::below_soft: break;
+        }
+        schedule(r);
+    }
+
+    // One line of the protocol to one member, in its dialect.
+    void send(member& r, std::string_view line) { push(r, r.dialect().line(line)); }
+
+    // An event to every member of a room but the one it came from, rendered
+    // once per dialect among them. Returns the number of recipients.
+    std::size_t deliver(const room& r, const room_event& e) {
+        std::array<std::pair<const renderer*, message>, 4> rendered{};
+        std::size_t kinds = 0, recipients = 0;
+        for (member* m : r.members()) {
+            if (m->id() == e.origin) continue;
+            ++recipients;
+            const renderer* d = &m->dialect();
+            std::size_t i = 0;
+            while (i < kinds && rendered[i].first != d) ++i;
+            if (i == kinds) {
+                if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
+                    push(*m, d->render(e));
+                    continue;
+                }
+                rendered[kinds++] = {d, d->render(e)};
+            }
+            push(*m, rendered[i].second);
+        }
+        return recipients;
+    }
+
+    // ---- the slow-consumer policy ------------------------------------------
+
+    // Whether a push since the last call asked for its sender to be held.
+    bool take_hold_request() noexcept { return std::exchange(hold_wanted_, false); }
+
+    // A member's queue went back under the soft mark.
+    void relieved(member& r) {
+        hub_state& s = r.state;
+        if (!s.pressured) return;
+        s.pressured = false;
+        const auto now = clock::now();
+        s.hold_spent += now - s.hold_accounted;
+        s.hold_accounted = now;
+        auto it = std::find_if(pressured_.begin(), pressured_.end(),
+                               [&](const std::shared_ptr<member>& p) { return p.get() == &r; });
+        if (it != pressured_.end()) {
+            *it = std::move(pressured_.back());
+            pressured_.pop_back();
+        }
+    }
+
+    // True while some member under pressure may still hold senders.
+    bool holding(clock::time_point now) const {
+        for (const auto& p : pressured_)
+            if (may_hold(p->state, now)) return true;
+        return false;
+    }
+
+    bool under_pressure() const noexcept { return !pressured_.empty(); }
+
+    // Members past the soft mark for longer than write_deadline become
+    // casualties; members already closed are forgotten.
+    void expire_pressure(clock::time_point now) {
+        for (std::size_t i = 0; i < pressured_.size();) {
+            member& m = *pressured_[i];
+            const bool overdue = now - m.state.pressured_since >= opts_.write_deadline;
+            if (overdue || m.is_closed()) {
+                if (overdue && !m.is_closed()) casualties_.push_back(pressured_[i]);
+                m.state.pressured = false;
+                pressured_[i] = std::move(pressured_.back());
+                pressured_.pop_back();
+            } else {
+                ++i;
+            }
+        }
+    }
+
+    // Members that overflowed, to be dropped by the caller.
+    bool has_casualties() const noexcept { return !casualties_.empty(); }
+    std::vector<std::shared_ptr<member>> take_casualties() { return std::exchange(casualties_, {}); }
+
+    // ---- writing -----------------------------------------------------------
+
+    // Writes are deferred to one posted pass, so every delivery made by the
+    // handlers that ran before it leaves in one gather write per member.
+    void flush_all() {
+        std::vector<std::shared_ptr<member>> batch;
+        {
+            optional_lock g(hub_mutex_);
+            batch.swap(to_flush_);
+            for (auto& m : batch) m->state.queued_for_flush = false;
+            flush_posted_ = false;
+        }
+        for (auto& m : batch) m->flush();
+    }
+
+private:
+    bool may_hold(const hub_state& s, clock::time_point now) const {
+        return s.hold_spent + (now - s.hold_accounted) < opts_.max_sender_pause;
+    }
+
+    void pressure(member& r) {
+        const auto now = clock::now();
+        hub_state& s = r.state;
+        if (!s.pressured) {
+            s.pressured = true;
+            s.pressured_since = now;
+            // The budget drains back while the member is not holding anyone.
+            const auto idle = now - s.hold_accounted;
+            const auto refund = opts_.write_deadline.count() > 0
+                                    ? idle * opts_.max_sender_pause.count() / opts_.write_deadline.count()
+                                    : idle;
+            s.hold_spent = refund >= s.hold_spent ? clock::duration::zero() : s.hold_spent - refund;
+            s.hold_accounted = now;
+            pressured_.push_back(r.shared_from_this());
+        }
+        if (may_hold(s, now)) hold_wanted_ = true;
+    }
+
+    void schedule(member& r) {
+        if (r.state.queued_for_flush) return;
+        r.state.queued_for_flush = true;
+        to_flush_.push_back(r.shared_from_this());
+        if (flush_posted_) return;
+        flush_posted_ = true;
+        asio::post(ex_, [this, keep = owner_.lock()] {
+            if (keep) flush_all();
+        });
+    }
+
+    const server_options& opts_;
+    optional_mutex& hub_mutex_;
+    asio::any_io_executor ex_;
+    std::weak_ptr<void> owner_;
+    const std::size_t hard_;
+    const std::size_t soft_;
+    std::vector<std::shared_ptr<member>> to_flush_;
+    std::vector<std::shared_ptr<member>> casualties_;
+    std::vector<std::shared_ptr<member>> pressured_;
+    bool flush_posted_ = false;
+    bool hold_wanted_ = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/detail/host_events.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The events the host program asked for, collected under the hub's lock and
+// handed to its handler after the lock is released. Kinds it did not ask for
+// cost one test of a bit.
+class host_events {
+public:
+    void set_handler(event_handler h, event_mask wanted) {
+        handler_ = std::move(h);
+        wanted_ = handler_ ? wanted : event_mask{0};
+    }
+
+    bool wants(event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
+
+    void emit(event_kind kind, const member& m, std::string_view room, std::string_view text = {},
+              std::string_view reason = {}, std::string_view old_nick = {}) {
+        if (!wants(kind)) return;
+        pending_.push_back(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
+                                 std::string(old_nick), m.address()});
+    }
+
+    void error(std::string text) {
+        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
+    }
+
+    // What to deliver once unlocked: the events and a copy of the handler.
+    bool take(std::vector<event>& out, event_handler& handler) {
+        if (pending_.empty()) return false;
+        out.swap(pending_);
+        handler = handler_;
+        return true;
+    }
+
+private:
+    event_handler handler_;
+    event_mask wanted_ = 0;
+    std::vector<event> pending_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/detail/housekeeping.hpp>
+
+// #include <chatroom/detail/registry.hpp>
+
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -929,329 +2042,287 @@ private:
 
 namespace chatroom::detail {
 
-// The shared state of one server: members, rooms, nicks, counters, and the
-// protocol's commands. Transport-agnostic: sessions hand it bytes, it hands
-// sessions messages. Every public function takes the lock itself; user
-// callbacks run after it is released.
-class hub : public std::enable_shared_from_this<hub> {
+// Every attached member and the nick each one holds. Nicks are unique
+// case-insensitively. Guarded by the hub's lock.
+class registry {
 public:
-    hub(asio::any_io_executor ex, server_options opts)
-        : opts_(std::move(opts)),
-          mutex_(opts_.concurrency == threading::multi),
-          ex_(std::move(ex)),
-          timer_(ex_) {
-        if (opts_.max_line_bytes == 0) opts_.max_line_bytes = 1;
+    const std::vector<std::shared_ptr<member>>& members() const noexcept { return members_; }
+    bool empty() const noexcept { return members_.empty(); }
+
+    member* find_nick(std::string_view nick) const {
+        auto it = nicks_.find(protocol::fold_case(nick));
+        return it == nicks_.end() ? nullptr : it->second;
     }
 
-    const server_options& options() const noexcept { return opts_; }
-    bool locking() const noexcept { return opts_.concurrency == threading::multi; }
-    server_stats stats() const noexcept { return count_.snapshot(); }
-    counters& count() noexcept { return count_; }
-    const asio::any_io_executor& executor() const noexcept { return ex_; }
-
-    void set_event_handler(event_handler h, event_mask wanted) {
-        optional_lock g(mutex_);
-        on_event_ = std::move(h);
-        wanted_ = on_event_ ? wanted : event_mask{0};
+    // Registers a new member under a fresh guest nick.
+    void add(const std::shared_ptr<member>& m) {
+        hub_state& s = m->state;
+        s.nick = next_guest_nick();
+        s.nick_key = protocol::fold_case(s.nick);
+        nicks_.emplace(s.nick_key, m.get());
+        s.registry_slot = members_.size();
+        members_.push_back(m);
+        s.attached = true;
     }
 
-    // Admission of a new connection. Returns the refusal line to send, or
-    // an empty string when the connection may stay (and then counts it).
-    std::string admit(const std::string& address) {
-        std::lock_guard<std::mutex> g(address_mutex_);
-        if (stopping_.load(std::memory_order_relaxed)) return "! server shutting down";
-        if (open_ >= opts_.max_connections) return "! server full";
-        if (opts_.max_connections_per_address != 0 && !address.empty() &&
-            per_address_[address] >= opts_.max_connections_per_address)
-            return "! too many connections from your address";
-        ++open_;
-        if (opts_.max_connections_per_address != 0 && !address.empty()) ++per_address_[address];
-        counters::add(count_.accepted);
-        counters::add(count_.connections);
-        return {};
+    // Gives m the nick; the caller has checked it is free (or m's own).
+    void rename(member& m, std::string_view nick) {
+        nicks_.erase(m.state.nick_key);
+        m.state.nick = std::string(nick);
+        m.state.nick_key = protocol::fold_case(nick);
+        nicks_.emplace(m.state.nick_key, &m);
     }
 
-    // The other half of a successful admit(): the connection's socket is gone.
-    // Takes no hub lock, so a member may be destroyed anywhere.
-    void release(const std::string& address) noexcept {
-        std::lock_guard<std::mutex> g(address_mutex_);
-        --open_;
-        counters::sub(count_.connections);
-        if (opts_.max_connections_per_address != 0 && !address.empty()) {
-            auto it = per_address_.find(address);
-            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    // Unregisters m and hands back the registry's reference, which the
+    // caller drops once the lock is released (a member may die then).
+    std::shared_ptr<member> remove(member& m) {
+        nicks_.erase(m.state.nick_key);
+        m.state.attached = false;
+        const std::size_t slot = m.state.registry_slot;
+        if (slot >= members_.size() || members_[slot].get() != &m) return nullptr;
+        std::shared_ptr<member> ref = std::move(members_[slot]);
+        if (slot + 1 != members_.size()) {
+            members_[slot] = std::move(members_.back());
+            members_[slot]->state.registry_slot = slot;
         }
+        members_.pop_back();
+        return ref;
     }
 
-    void reject() noexcept { counters::add(count_.rejected); }
-
-    // A server-side problem for the host program's log.
-    void report(std::string text) {
-        locked([&] {
-            if (wanted_ & mask_of(event_kind::error)) events_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
-        });
-    }
-
-    // A new connection: gets a guest nick, the welcome and the lobby.
-    void attach(const std::shared_ptr<member>& m) {
-        locked([&] {
-            if (stopping_.load(std::memory_order_relaxed)) {
-                m->close_now("! server shutting down");
-                return;
-            }
-            const auto now = clock::now();
-            m->connected_at = m->last_active = m->refilled_at = now;
-            m->tokens = static_cast<double>(opts_.flood_burst);
-            m->nick = next_guest_nick();
-            m->nick_key = protocol::fold_case(m->nick);
-            m->chat_prefix = "<" + m->nick + "> ";
-            nicks_.emplace(m->nick_key, m.get());
-            m->registry_slot = registry_.size();
-            registry_.push_back(m);
-            m->attached = true;
-            emit(event_kind::connected, *m, {}, {}, {});
-
-            std::string hello = "* welcome to ";
-            sanitize_append(hello, opts_.name);
-            hello += ", you are " + m->nick + "\r\n";
-            std::string_view extra = opts_.welcome;
-            while (!extra.empty()) {
-                std::size_t nl = extra.find('\n');
-                std::string_view line = extra.substr(0, nl);
-                extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
-                hello += "* ";
-                sanitize_append(hello, line);
-                hello += "\r\n";
-            }
-            send(*m, std::move(hello));
-            enter(*m, std::string(protocol::lobby));
-            if (timeouts_enabled()) ensure_ticking();
-        });
-    }
-
-    // Bytes a session read. Returns true when the session should go on
-    // reading; false when the member left, or flood control paused it (the
-    // hub then keeps the unread rest and hands it back in resume_reading).
-    bool receive(member& m, const char* data, std::size_t size) {
-        bool keep_reading = true;
-        locked([&] {
-            if (!m.attached) {
-                keep_reading = false;
-                return;
-            }
-            const auto now = clock::now();
-            m.last_active = now;
-            const bool flood = opts_.flood_lines_per_second > 0;
-            if (flood) refill(m, now);
-            const std::size_t used = m.framer.feed(data, size, [&](frame_event ev, std::string_view raw) {
-                if (ev == frame_event::too_long) {
-                    flush_batch(m);
-                    counters::add(count_.lines_too_long);
-                    send(m, "! line too long (limit " + std::to_string(opts_.max_line_bytes) + " bytes)\r\n");
-                } else {
-                    on_line(m, raw);
-                }
-                if (!m.attached) return false;
-                if (flood && (m.tokens -= 1.0) < 1.0) {
-                    flush_batch(m);
-                    m.throttled = true;
-                    counters::add(count_.throttled);
-                    throttled_.push_back(m.shared_from_this());
-                    ensure_ticking();
-                    return false;
-                }
-                return true;
-            });
-            flush_batch(m);
-            if (!m.attached) {
-                keep_reading = false;
-            } else if (m.throttled) {
-                // Kept under the lock, so the tick that resumes the reader
-                // can never run before the rest is saved.
-                m.stash.assign(data + used, size - used);
-                keep_reading = false;
-            }
-        });
-        return keep_reading;
-    }
-
-    // A member is going: it leaves its room, the nick table and the registry
-    // (the room is told why), then its socket is closed, after its queued
-    // output is flushed when graceful. Idempotent.
-    void depart(member& m, leave_reason why, bool graceful) {
-        locked([&] {
-            leave_server(m, why);
-            if (graceful) begin_drain(m);
-            else m.close_now({});
-        });
-    }
-
-    // Sends a line from the host program to everyone in a room ("* text" for
-    // a notice, "<from> text" for a message). Returns false if no such room.
-    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
-        bool found = false;
-        locked([&] {
-            auto it = rooms_.find(protocol::fold_case(room_name));
-            if (it == rooms_.end()) return;
-            found = true;
-            std::string line;
-            if (from.empty()) {
-                line = "* ";
-                sanitize_append(line, text);
-            } else {
-                line = "<";
-                sanitize_append(line, from);
-                line += "> ";
-                sanitize_append(line, text);
-            }
-            line += "\r\n";
-            room& r = *it->second;
-            if (!from.empty()) r.remember(line);
-            broadcast(r, message::copy_of(line), nullptr);
-            reap();
-        });
-        return found;
-    }
-
-    // stop(): everyone is told, nobody new gets in, output is flushed within
-    // shutdown_timeout, then every socket is closed.
-    void begin_shutdown() {
-        locked([&] {
-            if (stopping_.exchange(true)) return;
-            const message bye = message::copy_of("* server shutting down\r\n");
-            std::vector<std::shared_ptr<member>> all;
-            all.swap(registry_);
-            for (auto& m : all) {
-                push(*m, bye);
-                leave_server(*m, leave_reason::shutdown);
-            }
-            for (auto& m : all) begin_drain(*m);
-            graveyard_.insert(graveyard_.end(), all.begin(), all.end());
-            ensure_ticking();
-        });
+    // Empties the registry, for shutdown.
+    std::vector<std::shared_ptr<member>> take_all() {
+        nicks_.clear();
+        return std::exchange(members_, {});
     }
 
 private:
-    // ---- locking discipline -------------------------------------------------
-
-    // Runs f under the lock; then, unlocked, delivers the events f produced and
-    // drops the member references f released (a member's destructor may run).
-    template <class F>
-    void locked(F&& f) {
-        std::vector<event> events;
-        std::vector<std::shared_ptr<member>> dead;
-        event_handler handler;
-        {
-            optional_lock g(mutex_);
-            f();
-            // Whatever f queued may have overflowed someone: drop them now,
-            // not at some later read that may never come.
-            reap();
-            events.swap(events_);
-            dead.swap(graveyard_);
-            if (!events.empty()) handler = on_event_;
+    std::string next_guest_nick() {
+        for (;;) {
+            std::string nick = "guest-" + std::to_string(++guest_counter_);
+            if (nicks_.find(nick) == nicks_.end()) return nick;
         }
-        if (handler)
-            for (const event& e : events) handler(e);
     }
 
-    void emit(event_kind kind, const member& m, std::string_view room_name, std::string_view text,
-              std::string_view reason, std::string_view old_nick = {}) {
-        if (!(wanted_ & mask_of(kind))) return;
-        event e{kind, m.nick, std::string(room_name), std::string(text), std::string(reason), std::string(old_nick),
-                m.address};
-        events_.push_back(std::move(e));
+    std::vector<std::shared_ptr<member>> members_;
+    std::unordered_map<std::string, member*> nicks_; // by folded nick
+    std::uint64_t guest_counter_ = 0;
+};
+
+} // namespace chatroom::detail
+
+#include <asio/any_io_executor.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// What happens with time: flood buckets refill, paused readers resume,
+// closing members meet their deadline, silent members time out, members past
+// the soft mark for too long are dropped. One timer ticks while any of that
+// is pending, and stops when nothing is. Guarded by the hub's lock; the tick
+// itself calls back into the hub, which takes it.
+class housekeeping {
+public:
+    static constexpr std::chrono::milliseconds tick_interval{100};
+
+    housekeeping(const server_options& opts, const asio::any_io_executor& ex) : opts_(opts), timer_(ex) {}
+
+    // The hub's tick, and the hub itself, kept alive by a pending wait.
+    void set_tick(std::function<void()> on_tick, std::weak_ptr<void> owner) {
+        on_tick_ = std::move(on_tick);
+        owner_ = std::move(owner);
     }
 
-    // ---- delivery -----------------------------------------------------------
+    bool timeouts_enabled() const noexcept {
+        return opts_.idle_timeout.count() > 0 || opts_.first_line_timeout.count() > 0;
+    }
+    bool flood_control() const noexcept { return opts_.flood_lines_per_second > 0; }
 
-    // Queues a message for one member. A member whose queue would pass the
-    // limit is marked slow and dropped by reap(); nobody waits for it.
-    void push(member& r, const message& msg) {
-        {
-            optional_lock g(r.mutex);
-            if (r.slow) return;
-            if (r.out.bytes() + msg.size() > opts_.max_queue_bytes) {
-                r.slow = true;
-                casualties_.push_back(r.shared_from_this());
-                return;
+    void refill(member& m, clock::time_point now) const {
+        const double elapsed = std::chrono::duration<double>(now - m.state.refilled_at).count();
+        m.state.refilled_at = now;
+        m.state.tokens = std::min(static_cast<double>(opts_.flood_burst) + 1.0,
+                                  m.state.tokens + elapsed * opts_.flood_lines_per_second);
+    }
+
+    // Reading of m stopped (throttled or held); the tick resumes it.
+    void pause(member& m) {
+        paused_.push_back(m.shared_from_this());
+        ensure_ticking();
+    }
+
+    // Closing with a final flush, which must end by the deadline.
+    void begin_drain(member& m, leave_reason why) {
+        if (m.state.draining) return;
+        m.state.draining = true;
+        m.state.deadline = clock::now() + opts_.shutdown_timeout;
+        draining_.push_back(m.shared_from_this());
+        ensure_ticking();
+        m.close_gracefully(why);
+    }
+
+    void ensure_ticking() {
+        if (ticking_) return;
+        ticking_ = true;
+        timer_.expires_after(tick_interval);
+        timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
+            if (!ec && keep) on_tick_();
+        });
+    }
+
+    // What a tick decided, for the hub to carry out.
+    struct decisions {
+        std::vector<std::pair<std::shared_ptr<member>, std::string>> resume; // reader, unread input
+        std::vector<std::pair<std::shared_ptr<member>, leave_reason>> expired;
+    };
+
+    // One tick; dead references go to the graveyard, dropped after unlocking.
+    void tick(clock::time_point now, fanout& out, const registry& members, decisions& d,
+              std::vector<std::shared_ptr<member>>& graveyard) {
+        ticking_ = false;
+        const bool holding = out.holding(now);
+        for (std::size_t i = 0; i < paused_.size();) {
+            member& m = *paused_[i];
+            hub_state& s = m.state;
+            if (s.attached && s.throttled) {
+                refill(m, now);
+                if (s.tokens >= 2.0) s.throttled = false;
             }
-            r.out.push(msg);
+            if (s.held && (!holding || now - s.held_since >= opts_.max_sender_pause)) s.held = false;
+            if (!s.attached || (!s.throttled && !s.held)) {
+                s.throttled = s.held = false;
+                if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
+                else graveyard.push_back(std::move(paused_[i]));
+                s.stash.clear();
+                paused_[i] = std::move(paused_.back());
+                paused_.pop_back();
+            } else {
+                ++i;
+            }
         }
-        if (!r.queued_for_flush) {
-            r.queued_for_flush = true;
-            to_flush_.push_back(r.shared_from_this());
-            if (!flush_posted_) {
-                flush_posted_ = true;
-                asio::post(ex_, [self = shared_from_this()] { self->flush_all(); });
+
+        for (std::size_t i = 0; i < draining_.size();) {
+            member& m = *draining_[i];
+            if (m.is_closed() || m.state.deadline <= now) {
+                if (!m.is_closed()) m.close_now({}, leave_reason::connection_lost);
+                graveyard.push_back(std::move(draining_[i]));
+                draining_[i] = std::move(draining_.back());
+                draining_.pop_back();
+            } else {
+                ++i;
+            }
+        }
+
+        out.expire_pressure(now);
+        if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now, members, d);
+
+        if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
+            (timeouts_enabled() && !members.empty()))
+            ensure_ticking();
+    }
+
+    // No member holds senders any more: the held readers resume now rather
+    // than at the next tick.
+    void release_held(decisions& d) {
+        for (std::size_t i = 0; i < paused_.size();) {
+            hub_state& s = paused_[i]->state;
+            if (s.held && !s.throttled && s.attached) {
+                s.held = false;
+                d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
+                s.stash.clear();
+                paused_[i] = std::move(paused_.back());
+                paused_.pop_back();
+            } else {
+                ++i;
             }
         }
     }
 
-    void send(member& m, std::string text) { push(m, message::copy_of(text)); }
-
-    void broadcast(room& r, const message& msg, const member* except) {
-        for (member* m : r.members())
-            if (m != except) push(*m, msg);
-    }
-
-    // Writes are deferred to one posted pass, so every delivery made by the
-    // handlers that ran before it leaves in one gather write per member.
-    void flush_all() {
-        std::vector<std::shared_ptr<member>> batch;
-        {
-            optional_lock g(mutex_);
-            batch.swap(to_flush_);
-            for (auto& m : batch) m->queued_for_flush = false;
-            flush_posted_ = false;
-        }
-        for (auto& m : batch) m->flush();
-    }
-
-    // Disconnects the members that overflowed; telling their rooms may
-    // overflow others, so it repeats until none is left.
-    void reap() {
-        while (!casualties_.empty()) {
-            std::vector<std::shared_ptr<member>> now;
-            now.swap(casualties_);
-            for (auto& m : now) {
-                if (m->is_closed()) continue;
-                counters::add(count_.slow_consumer_disconnects);
-                leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
-                m->close_now("! disconnected: too slow");
-            }
-            graveyard_.insert(graveyard_.end(), now.begin(), now.end());
+private:
+    void expire_silent(clock::time_point now, const registry& members, decisions& d) const {
+        for (const auto& m : members.members()) {
+            const hub_state& s = m->state;
+            if (opts_.first_line_timeout.count() > 0 && !s.said_something &&
+                now - s.connected_at >= opts_.first_line_timeout)
+                d.expired.emplace_back(m, leave_reason::first_line_timeout);
+            else if (opts_.idle_timeout.count() > 0 && now - s.last_active >= opts_.idle_timeout)
+                d.expired.emplace_back(m, leave_reason::idle_timeout);
         }
     }
 
-    // ---- chat batching ------------------------------------------------------
+    const server_options& opts_;
+    asio::steady_timer timer_;
+    std::function<void()> on_tick_;
+    std::weak_ptr<void> owner_;
+    std::vector<std::shared_ptr<member>> paused_;
+    std::vector<std::shared_ptr<member>> draining_;
+    std::uint64_t tick_count_ = 0;
+    bool ticking_ = false;
+};
 
-    // Consecutive chat lines of one read become one message shared by every
-    // recipient; any other line flushes it first, so order is kept.
-    void add_chat(member& m, std::string_view text) {
-        const std::size_t start = batch_.size();
-        batch_.append(m.chat_prefix);
-        batch_.append(text.data(), text.size());
-        batch_.append("\r\n", 2);
-        ++batch_lines_;
-        m.current->remember(std::string_view(batch_).substr(start));
-        emit(event_kind::message, m, m.current->name(), text, {});
+} // namespace chatroom::detail
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The protocol (docs/protocol.md): what a member's line means. Whatever
+// happens in a room becomes a room event appended to the room log; answers
+// meant for the member alone go straight to it. Consecutive chat lines of one
+// read become one event, so one block is shared by every recipient.
+// Guarded by the hub's lock.
+class commands {
+public:
+    struct parts {
+        const server_options& opts;
+        counters& count;
+        registry& members;
+        room_directory& rooms;
+        fanout& out;
+        housekeeping& house;
+        host_events& events;
+        std::vector<std::shared_ptr<member>>& graveyard; // references dropped after unlocking
+    };
+
+    explicit commands(parts p)
+        : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
+          events_(p.events), graveyard_(p.graveyard),
+          batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_stopping() noexcept { stopping_ = true; }
+
+    // A new member: the welcome, then the lobby.
+    void greet(member& m) {
+        std::string hello;
+        std::string name;
+        sanitize_append(name, opts_.name);
+        m.dialect().append(hello, replies::welcome(name, m.state.nick));
+        std::string_view extra = opts_.welcome;
+        while (!extra.empty()) {
+            const std::size_t nl = extra.find('\n');
+            std::string line;
+            sanitize_append(line, extra.substr(0, nl));
+            m.dialect().append(hello, replies::notice(line));
+            extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
+        }
+        out_.push(m, message::copy_of(hello));
+        enter(m, protocol::lobby);
     }
 
-    void flush_batch(member& m) {
-        if (batch_lines_ == 0) return;
-        room& r = *m.current;
-        counters::add(count_.lines_in, batch_lines_);
-        counters::add(count_.lines_delivered, batch_lines_ * (r.size() - 1));
-        if (r.size() > 1) broadcast(r, message::copy_of(batch_), &m);
-        batch_.clear();
-        batch_lines_ = 0;
-        reap();
-    }
-
-    // ---- the protocol -------------------------------------------------------
-
-    void on_line(member& m, std::string_view raw) {
+    // One line a member sent (its line end removed).
+    void line(member& m, std::string_view raw) {
         std::string_view text = raw;
         if (!is_plain_text(raw)) {
             scratch_.clear();
@@ -1259,158 +2330,35 @@ private:
             text = scratch_;
         }
         if (text.empty()) return;
-        m.said_something = true;
+        m.state.said_something = true;
         const protocol::command cmd = protocol::parse(text);
         if (cmd.kind == protocol::command_kind::chat) {
             add_chat(m, cmd.arg);
             return;
         }
-        flush_batch(m);
+        end_batch();
         run(m, cmd);
-        reap();
     }
 
-    void run(member& m, const protocol::command& cmd) {
-        using protocol::command_kind;
-        switch (cmd.kind) {
-        case command_kind::chat: break;
-        case command_kind::nick: rename(m, cmd.arg); break;
-        case command_kind::join:
-            if (!protocol::is_valid_name(cmd.arg)) {
-                send(m, "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -\r\n");
-            } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.current->name())) {
-                send(m, "* you are already in " + m.current->name() + "\r\n");
-            } else {
-                leave_room(m, {});
-                enter(m, std::string(cmd.arg));
-            }
-            break;
-        case command_kind::who: {
-            std::vector<const std::string*> names;
-            for (member* x : m.current->members()) names.push_back(&x->nick);
-            std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) {
-                return protocol::fold_case(*a) < protocol::fold_case(*b);
-            });
-            std::string line = "* in " + m.current->name() + ":";
-            for (std::size_t i = 0; i < names.size(); ++i) (line += i ? ", " : " ") += *names[i];
-            send(m, line + "\r\n");
-            break;
-        }
-        case command_kind::rooms: {
-            std::vector<const room*> list;
-            for (auto& kv : rooms_) list.push_back(kv.second.get());
-            std::sort(list.begin(), list.end(), [](const room* a, const room* b) { return a->name() < b->name(); });
-            std::string line = "* rooms:";
-            for (std::size_t i = 0; i < list.size(); ++i)
-                (line += i ? ", " : " ") += list[i]->name() + " (" + std::to_string(list[i]->size()) + ")";
-            send(m, line + "\r\n");
-            break;
-        }
-        case command_kind::me: {
-            if (cmd.arg.empty()) {
-                send(m, "! usage: /me ACTION\r\n");
-                break;
-            }
-            std::string line = "* " + m.nick + " " + std::string(cmd.arg) + "\r\n";
-            m.current->remember(line);
-            counters::add(count_.lines_in);
-            counters::add(count_.lines_delivered, m.current->size() - 1);
-            broadcast(*m.current, message::copy_of(line), &m);
-            emit(event_kind::message, m, m.current->name(), "/me " + std::string(cmd.arg), {});
-            break;
-        }
-        case command_kind::msg: {
-            if (cmd.arg.empty() || cmd.text.empty()) {
-                send(m, "! usage: /msg NICK TEXT\r\n");
-                break;
-            }
-            auto it = nicks_.find(protocol::fold_case(cmd.arg));
-            if (it == nicks_.end()) {
-                send(m, "! no such nick: " + std::string(cmd.arg) + "\r\n");
-                break;
-            }
-            send(*it->second, "*" + m.nick + "* " + std::string(cmd.text) + "\r\n");
-            break;
-        }
-        case command_kind::quit:
-            leave_server(m, leave_reason::quit, cmd.arg);
-            begin_drain(m);
-            break;
-        case command_kind::help: {
-            std::string text;
-            for (std::string_view line : protocol::help_text) (text += line) += "\r\n";
-            send(m, std::move(text));
-            break;
-        }
-        case command_kind::unknown:
-            send(m, "! unknown command: /" + std::string(cmd.name) + " (try /help)\r\n");
-            break;
-        }
+    void line_too_long(member& m) {
+        end_batch();
+        counters::add(count_.lines_too_long);
+        out_.send(m, replies::line_too_long(opts_.max_line_bytes));
     }
 
-    void rename(member& m, std::string_view name) {
-        if (!protocol::is_valid_name(name)) {
-            send(m, "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -\r\n");
-            return;
-        }
-        std::string key = protocol::fold_case(name);
-        auto it = nicks_.find(key);
-        if (it != nicks_.end() && it->second != &m) {
-            send(m, "! nick taken: " + std::string(name) + "\r\n");
-            return;
-        }
-        if (m.nick == name) return;
-        std::string old = std::move(m.nick);
-        nicks_.erase(m.nick_key);
-        m.nick = std::string(name);
-        m.nick_key = std::move(key);
-        m.chat_prefix = "<" + m.nick + "> ";
-        nicks_.emplace(m.nick_key, &m);
-        broadcast(*m.current, message::copy_of("* " + old + " is now known as " + m.nick + "\r\n"), nullptr);
-        emit(event_kind::nick_changed, m, m.current->name(), {}, {}, old);
+    // The chat lines gathered so far go out as one event.
+    void end_batch() {
+        if (batch_.line_count == 0) return;
+        counters::add(count_.lines_in, batch_.line_count);
+        log_->append(batch_);
+        batch_.clear_text();
     }
 
-    // Puts a member in a room, creating the room, and greets it.
-    void enter(member& m, std::string name) {
-        std::string key = protocol::fold_case(name);
-        auto it = rooms_.find(key);
-        if (it == rooms_.end()) {
-            it = rooms_.emplace(std::move(key), std::make_unique<room>(std::move(name), opts_.history_lines)).first;
-            counters::add(count_.rooms);
-        }
-        room& r = *it->second;
-        if (announces(r)) broadcast(r, message::copy_of("* " + m.nick + " joined\r\n"), nullptr);
-        r.add(m);
-        std::string hello = "* joined " + r.name() + " (" + std::to_string(r.size()) +
-                            (r.size() == 1 ? " member)\r\n" : " members)\r\n");
-        for (const std::string& line : r.history()) hello += line;
-        send(m, std::move(hello));
-        emit(event_kind::joined, m, r.name(), {}, {});
-    }
-
-    // Joins and leaves are announced in rooms smaller than quiet_room_size.
-    bool announces(const room& r) const noexcept {
-        return opts_.quiet_room_size == 0 || r.size() < opts_.quiet_room_size;
-    }
-
-    void leave_room(member& m, std::string_view reason) {
-        room* r = m.current;
-        if (!r) return;
-        r->remove(m);
-        std::string line = "* " + m.nick + " left";
-        if (!reason.empty()) line += " (" + std::string(reason) + ")";
-        if (!r->empty() && !stopping_.load(std::memory_order_relaxed) && announces(*r))
-            broadcast(*r, message::copy_of(line + "\r\n"), nullptr);
-        emit(event_kind::left, m, r->name(), {}, reason);
-        if (r->empty()) {
-            rooms_.erase(protocol::fold_case(r->name()));
-            counters::sub(count_.rooms);
-        }
-    }
-
+    // The member leaves its room and the server (the room is told why).
+    // Idempotent.
     void leave_server(member& m, leave_reason why, std::string_view detail = {}) {
-        if (!m.attached) return;
-        m.attached = false;
+        if (!m.state.attached) return;
+        if (batch_.line_count != 0 && batch_.origin == m.id()) end_batch();
         std::string reason;
         switch (why) {
         case leave_reason::eof: break;
@@ -1422,222 +2370,975 @@ private:
         case leave_reason::shutdown: reason = "server shutting down"; break;
         }
         leave_room(m, reason);
-        nicks_.erase(m.nick_key);
-        emit(event_kind::disconnected, m, {}, {}, reason);
-        // Registry removal swaps in the last member; the reference itself is
-        // dropped after the lock is released.
-        if (m.registry_slot < registry_.size() && registry_[m.registry_slot].get() == &m) {
-            std::size_t slot = m.registry_slot;
-            graveyard_.push_back(std::move(registry_[slot]));
-            if (slot + 1 != registry_.size()) {
-                registry_[slot] = std::move(registry_.back());
-                registry_[slot]->registry_slot = slot;
+        auto ref = members_.remove(m);
+        events_.emit(event_kind::disconnected, m, {}, {}, reason);
+        if (ref) graveyard_.push_back(std::move(ref));
+    }
+
+    // "* text" (from empty) or "<from> text" to a room, from the host.
+    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
+        room* r = rooms_.find(room_name);
+        if (!r) return false;
+        room_event e;
+        e.room = r->name();
+        if (from.empty()) {
+            e.kind = room_event_kind::notice;
+            sanitize_append(e.text, text);
+        } else {
+            e.kind = room_event_kind::chat;
+            sanitize_append(e.nick, from);
+            std::string line;
+            sanitize_append(line, text);
+            e.add_line(line);
+        }
+        log_->append(e);
+        return true;
+    }
+
+private:
+    void add_chat(member& m, std::string_view text) {
+        if (batch_.line_count == 0) {
+            batch_.room = m.state.current->name();
+            batch_.nick = m.state.nick;
+            batch_.origin = m.id();
+        }
+        batch_.add_line(text);
+        events_.emit(event_kind::message, m, batch_.room, text);
+        // A large burst goes out in pieces, so the slow-consumer policy can
+        // hold its sender before any reader's queue passes the soft mark.
+        if (batch_.text.size() >= batch_limit_) end_batch();
+    }
+
+    room_event event_of(room_event_kind kind, const member& m) const {
+        room_event e;
+        e.kind = kind;
+        e.room = m.state.current->name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        return e;
+    }
+
+    void run(member& m, const protocol::command& cmd) {
+        using protocol::command_kind;
+        switch (cmd.kind) {
+        case command_kind::chat: break;
+        case command_kind::nick: rename(m, cmd.arg); break;
+        case command_kind::join:
+            if (!protocol::is_valid_name(cmd.arg)) {
+                out_.send(m, replies::bad_room);
+            } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
+                out_.send(m, replies::already_in(m.state.current->name()));
+            } else {
+                leave_room(m, {});
+                enter(m, cmd.arg);
             }
-            registry_.pop_back();
+            break;
+        case command_kind::who: {
+            std::vector<std::string_view> nicks;
+            for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
+            std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
+                return protocol::fold_case(a) < protocol::fold_case(b);
+            });
+            out_.send(m, replies::who(m.state.current->name(), nicks));
+            break;
+        }
+        case command_kind::rooms: {
+            std::vector<replies::room_count> list;
+            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size()});
+            out_.send(m, replies::rooms(list));
+            break;
+        }
+        case command_kind::me: {
+            if (cmd.arg.empty()) {
+                out_.send(m, replies::usage_me);
+                break;
+            }
+            room_event e = event_of(room_event_kind::action, m);
+            e.text = std::string(cmd.arg);
+            counters::add(count_.lines_in);
+            log_->append(e);
+            events_.emit(event_kind::message, m, e.room, "/me " + e.text);
+            break;
+        }
+        case command_kind::msg: {
+            if (cmd.arg.empty() || cmd.text.empty()) {
+                out_.send(m, replies::usage_msg);
+                break;
+            }
+            if (!members_.find_nick(cmd.arg)) {
+                out_.send(m, replies::no_such_nick(cmd.arg));
+                break;
+            }
+            room_event e = event_of(room_event_kind::private_message, m);
+            e.room.clear();
+            e.target = std::string(cmd.arg);
+            e.text = std::string(cmd.text);
+            log_->append(e);
+            break;
+        }
+        case command_kind::quit:
+            leave_server(m, leave_reason::quit, cmd.arg);
+            house_.begin_drain(m, leave_reason::quit);
+            break;
+        case command_kind::help: {
+            std::string text;
+            for (std::string_view line : protocol::help_text) m.dialect().append(text, line);
+            out_.push(m, message::copy_of(text));
+            break;
+        }
+        case command_kind::unknown: out_.send(m, replies::unknown_command(cmd.name)); break;
         }
     }
 
-    // Closing with a final flush, which must end by the deadline.
-    void begin_drain(member& m) {
-        if (m.draining) return;
-        m.draining = true;
-        m.deadline = clock::now() + opts_.shutdown_timeout;
-        draining_.push_back(m.shared_from_this());
-        ensure_ticking();
-        m.close_gracefully();
+    void rename(member& m, std::string_view name) {
+        if (!protocol::is_valid_name(name)) {
+            out_.send(m, replies::bad_nick);
+            return;
+        }
+        const member* holder = members_.find_nick(name);
+        if (holder && holder != &m) {
+            out_.send(m, replies::nick_taken(name));
+            return;
+        }
+        if (m.state.nick == name) return;
+        std::string old = m.state.nick;
+        members_.rename(m, name);
+        room_event e = event_of(room_event_kind::renamed, m);
+        e.old_nick = old;
+        e.origin = 0; // the member reads its own rename too
+        log_->append(e);
+        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
     }
 
-    std::string next_guest_nick() {
-        for (;;) {
-            std::string nick = "guest-" + std::to_string(++guest_counter_);
-            if (nicks_.find(nick) == nicks_.end()) return nick;
+    // Puts a member in a room, creating the room, and greets it there.
+    void enter(member& m, std::string_view name) {
+        bool created = false;
+        room& r = rooms_.find_or_create(name, created);
+        if (created) counters::add(count_.rooms);
+        r.add(m);
+        if (announces(r.size() - 1)) {
+            room_event e = event_of(room_event_kind::joined, m);
+            log_->append(e);
+        }
+        std::string hello;
+        m.dialect().append(hello, replies::joined_room(r.name(), r.size()));
+        out_.push(m, message::copy_of(hello));
+        for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
+        events_.emit(event_kind::joined, m, r.name());
+    }
+
+    void leave_room(member& m, std::string_view reason) {
+        room* r = m.state.current;
+        if (!r) return;
+        room_event e = event_of(room_event_kind::left, m);
+        e.reason = std::string(reason);
+        r->remove(m);
+        if (!r->empty() && !stopping_ && announces(r->size())) log_->append(e);
+        events_.emit(event_kind::left, m, r->name(), {}, reason);
+        if (r->empty()) {
+            rooms_.erase(*r);
+            counters::sub(count_.rooms);
         }
     }
 
-    // ---- time: flood buckets, timeouts, closing deadlines -------------------
-
-    bool timeouts_enabled() const noexcept {
-        return opts_.idle_timeout.count() > 0 || opts_.first_line_timeout.count() > 0;
+    // Joins and leaves are announced in rooms smaller than quiet_room_size
+    // (counting the others: each announcement costs a delivery per member).
+    bool announces(std::size_t others) const noexcept {
+        return opts_.quiet_room_size == 0 || others < opts_.quiet_room_size;
     }
 
-    void refill(member& m, clock::time_point now) {
-        const double elapsed = std::chrono::duration<double>(now - m.refilled_at).count();
-        m.refilled_at = now;
-        m.tokens = std::min(static_cast<double>(opts_.flood_burst) + 1.0,
-                            m.tokens + elapsed * opts_.flood_lines_per_second);
+    const server_options& opts_;
+    counters& count_;
+    registry& members_;
+    room_directory& rooms_;
+    fanout& out_;
+    housekeeping& house_;
+    host_events& events_;
+    std::vector<std::shared_ptr<member>>& graveyard_;
+    room_log* log_ = nullptr;
+    room_event batch_;
+    std::string scratch_;
+    const std::size_t batch_limit_;
+    bool stopping_ = false;
+};
+
+} // namespace chatroom::detail
+
+#include <asio/any_io_executor.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The shared state of one server: its rooms, members and nicks, however many
+// listeners feed it. Threading, once for the whole server:
+// - everything here and every member's hub_state is guarded by the hub's
+//   lock, an optional_mutex that threading::single switches off;
+// - a member's output queue has its own lock (member.hpp), so the hub fills
+//   it while the session writes;
+// - each session's stream is touched only on the session's executor (a strand
+//   when several threads run the server), see session.hpp.
+// Every public function takes the lock itself; the host's event handler runs
+// after it is released, and so do the destructors of members that left.
+class hub : public std::enable_shared_from_this<hub>, private room_event_sink {
+public:
+    hub(asio::any_io_executor ex, server_options opts)
+        : opts_(sanitized(std::move(opts))),
+          mutex_(opts_.concurrency == threading::multi),
+          ex_(std::move(ex)),
+          admission_(opts_, count_),
+          rooms_(opts_.history_lines),
+          out_(opts_, mutex_, ex_),
+          house_(opts_, ex_),
+          commands_({opts_, count_, members_, rooms_, out_, house_, events_, graveyard_}),
+          local_log_(*this),
+          log_(&local_log_) {
+        commands_.set_log(*log_);
     }
 
-    static constexpr std::chrono::milliseconds tick_interval{100};
+    // Wires the parts that keep the hub alive in posted work; called once,
+    // right after make_shared.
+    void start() {
+        out_.set_owner(weak_from_this());
+        house_.set_tick([this] { tick(); }, weak_from_this());
+    }
 
-    void ensure_ticking() {
-        if (ticking_) return;
-        ticking_ = true;
-        timer_.expires_after(tick_interval);
-        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-            if (!ec) self->tick();
+    const server_options& options() const noexcept { return opts_; }
+    bool locking() const noexcept { return opts_.concurrency == threading::multi; }
+    server_stats stats() const noexcept { return count_.snapshot(); }
+    counters& count() noexcept { return count_; }
+    const asio::any_io_executor& executor() const noexcept { return ex_; }
+    admission& gate() noexcept { return admission_; }
+    const renderer& line_dialect() const noexcept { return line_renderer_; }
+
+    void set_event_handler(event_handler h, event_mask wanted) {
+        optional_lock g(mutex_);
+        events_.set_handler(std::move(h), wanted);
+    }
+
+    // Replaces the in-process log (a backplane). Before the first listener.
+    void set_log(room_log& log) {
+        optional_lock g(mutex_);
+        log_ = &log;
+        commands_.set_log(log);
+    }
+
+    // A backplane's reader hands over an event its log ordered.
+    void deliver_ordered(const room_event& e) {
+        locked([&] { deliver(e); });
+    }
+
+    // A server-side problem for the host program's log.
+    void report(std::string text) {
+        locked([&] { events_.error(std::move(text)); });
+    }
+
+    // A new connection: gets a guest nick, the welcome and the lobby.
+    void attach(const std::shared_ptr<member>& m) {
+        locked([&] {
+            if (admission_.closed()) {
+                m->close_now(replies::shutting_down_refusal, leave_reason::shutdown);
+                return;
+            }
+            hub_state& s = m->state;
+            s.connected_at = s.last_active = s.refilled_at = clock::now();
+            s.tokens = static_cast<double>(opts_.flood_burst);
+            members_.add(m);
+            events_.emit(event_kind::connected, *m, {});
+            commands_.greet(*m);
+            if (house_.timeouts_enabled()) house_.ensure_ticking();
         });
+    }
+
+    // Bytes a session read, handed to its decoder: feed(on) calls
+    // on(frame_event, line) for each line and returns how many bytes it used
+    // (on returning false stops it early). Returns true when the session
+    // should go on reading; false when the member left or is paused (flood
+    // control, or a recipient past the soft mark): the hub then keeps the
+    // unread rest and hands it back through resume_reading.
+    template <class Feed>
+    bool receive(member& m, const char* data, std::size_t size, Feed&& feed) {
+        bool keep_reading = true;
+        locked([&] {
+            hub_state& s = m.state;
+            if (!s.attached) {
+                keep_reading = false;
+                return;
+            }
+            const auto now = clock::now();
+            s.last_active = now;
+            const bool flood = house_.flood_control();
+            if (flood) house_.refill(m, now);
+            out_.take_hold_request();
+            const std::size_t used = feed([&](frame_event ev, std::string_view line) {
+                if (ev == frame_event::too_long) commands_.line_too_long(m);
+                else commands_.line(m, line);
+                if (!s.attached) return false;
+                if (flood && (s.tokens -= 1.0) < 1.0) {
+                    s.throttled = true;
+                    counters::add(count_.throttled);
+                    commands_.end_batch();
+                }
+                if (out_.take_hold_request()) {
+                    s.held = true;
+                    s.held_since = now;
+                }
+                if (!s.held && !s.throttled) return true;
+                commands_.end_batch();
+                house_.pause(m);
+                return false;
+            });
+            commands_.end_batch();
+            if (!s.attached) {
+                keep_reading = false;
+            } else if (s.held || s.throttled) {
+                // Kept under the lock, so the tick that resumes the reader
+                // can never run before the rest is saved.
+                s.stash.assign(data + used, size - used);
+                keep_reading = false;
+            } else if (out_.take_hold_request()) {
+                // The last batch of the read passed someone's soft mark.
+                s.held = true;
+                s.held_since = now;
+                house_.pause(m);
+                keep_reading = false;
+            }
+        });
+        return keep_reading;
+    }
+
+    // The session's queue went back under the soft mark.
+    void drained(member& m) {
+        housekeeping::decisions d;
+        locked([&] {
+            out_.relieved(m);
+            if (!out_.holding(clock::now())) house_.release_held(d);
+        });
+        for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
+    }
+
+    // A member is going: it leaves its room, the nick table and the registry
+    // (the room is told why), then its connection is closed, after its queued
+    // output is flushed when graceful. Idempotent.
+    void depart(member& m, leave_reason why, bool graceful) {
+        locked([&] {
+            commands_.leave_server(m, why);
+            if (graceful) house_.begin_drain(m, why);
+            else m.close_now({}, why);
+        });
+    }
+
+    // Sends a line from the host program to everyone in a room ("* text" for
+    // a notice, "<from> text" for a message). Returns false if no such room.
+    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
+        bool found = false;
+        locked([&] { found = commands_.inject(room_name, from, text); });
+        return found;
+    }
+
+    // stop(): everyone is told, nobody new gets in, output is flushed within
+    // shutdown_timeout, then every connection is closed.
+    void begin_shutdown() {
+        locked([&] {
+            if (admission_.closed()) return;
+            admission_.close();
+            commands_.set_stopping();
+            std::vector<std::shared_ptr<member>> all = members_.take_all();
+            for (auto& m : all) {
+                out_.send(*m, replies::shutting_down);
+                commands_.leave_server(*m, leave_reason::shutdown);
+            }
+            for (auto& m : all) house_.begin_drain(*m, leave_reason::shutdown);
+            graveyard_.insert(graveyard_.end(), all.begin(), all.end());
+            house_.ensure_ticking();
+        });
+    }
+
+private:
+    static server_options sanitized(server_options o) {
+        if (o.max_line_bytes == 0) o.max_line_bytes = 1;
+        return o;
+    }
+
+    // Runs f under the lock; then, unlocked, hands the host the events f
+    // produced and drops the member references f released.
+    template <class F>
+    void locked(F&& f) {
+        std::vector<event> events;
+        std::vector<std::shared_ptr<member>> dead;
+        event_handler handler;
+        {
+            optional_lock g(mutex_);
+            f();
+            // Whatever f queued may have overflowed someone: drop them now,
+            // not at some later read that may never come.
+            reap();
+            events_.take(events, handler);
+            dead.swap(graveyard_);
+        }
+        if (handler)
+            for (const event& e : events) handler(e);
+    }
+
+    // The sink of the room log: every event reaches local members here, once.
+    void deliver(const room_event& e) override {
+        if (e.kind == room_event_kind::private_message) {
+            if (member* target = members_.find_nick(e.target)) out_.push(*target, target->dialect().render(e));
+            return;
+        }
+        room* r = rooms_.find(e.room);
+        if (!r) return;
+        r->remember(e);
+        const std::size_t recipients = out_.deliver(*r, e);
+        if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
+        else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
+    }
+
+    // Disconnects the members that overflowed; telling their rooms may
+    // overflow others, so it repeats until none is left.
+    void reap() {
+        while (out_.has_casualties()) {
+            for (auto& m : out_.take_casualties()) {
+                if (m->is_closed()) continue;
+                counters::add(count_.slow_consumer_disconnects);
+                commands_.leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
+                m->close_now(replies::dropped_too_slow, leave_reason::too_slow);
+                graveyard_.push_back(std::move(m));
+            }
+        }
     }
 
     void tick() {
-        std::vector<std::pair<std::shared_ptr<member>, std::string>> resume;
+        housekeeping::decisions d;
         locked([&] {
-            ticking_ = false;
-            const auto now = clock::now();
-
-            for (std::size_t i = 0; i < throttled_.size();) {
-                member& m = *throttled_[i];
-                if (m.attached) refill(m, now);
-                if (!m.attached || m.tokens >= 2.0) {
-                    m.throttled = false;
-                    if (m.attached) resume.emplace_back(std::move(throttled_[i]), std::move(m.stash));
-                    else graveyard_.push_back(std::move(throttled_[i]));
-                    m.stash.clear();
-                    throttled_[i] = std::move(throttled_.back());
-                    throttled_.pop_back();
-                } else {
-                    ++i;
-                }
+            house_.tick(clock::now(), out_, members_, d, graveyard_);
+            for (auto& [m, why] : d.expired) {
+                counters::add(count_.timeouts);
+                commands_.leave_server(*m, why);
+                m->close_now(why == leave_reason::idle_timeout ? replies::dropped_idle : replies::dropped_no_first_line,
+                             why);
+                graveyard_.push_back(m);
             }
-
-            for (std::size_t i = 0; i < draining_.size();) {
-                member& m = *draining_[i];
-                if (m.is_closed() || m.deadline <= now) {
-                    if (!m.is_closed()) m.close_now({});
-                    graveyard_.push_back(std::move(draining_[i]));
-                    draining_[i] = std::move(draining_.back());
-                    draining_.pop_back();
-                } else {
-                    ++i;
-                }
-            }
-
-            if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now);
-
-            if (!throttled_.empty() || !draining_.empty() || (timeouts_enabled() && !registry_.empty()))
-                ensure_ticking();
         });
-        for (auto& [m, unread] : resume) m->resume_reading(std::move(unread));
-    }
-
-    void expire_silent(clock::time_point now) {
-        std::vector<std::pair<std::shared_ptr<member>, leave_reason>> expired;
-        for (auto& m : registry_) {
-            if (opts_.first_line_timeout.count() > 0 && !m->said_something &&
-                now - m->connected_at >= opts_.first_line_timeout)
-                expired.emplace_back(m, leave_reason::first_line_timeout);
-            else if (opts_.idle_timeout.count() > 0 && now - m->last_active >= opts_.idle_timeout)
-                expired.emplace_back(m, leave_reason::idle_timeout);
-        }
-        for (auto& [m, why] : expired) {
-            counters::add(count_.timeouts);
-            leave_server(*m, why);
-            m->close_now(why == leave_reason::idle_timeout ? "! disconnected: idle timeout"
-                                                           : "! disconnected: no line received in time");
-            graveyard_.push_back(m);
-        }
+        for (auto& [m, unread] : d.resume) m->resume_reading(std::move(unread));
     }
 
     server_options opts_;
     mutable optional_mutex mutex_;
     asio::any_io_executor ex_;
-    asio::steady_timer timer_;
     counters count_;
-    event_handler on_event_;
-    event_mask wanted_ = 0;
-
-    std::unordered_map<std::string, std::unique_ptr<room>> rooms_; // by folded name
-    std::unordered_map<std::string, member*> nicks_;               // by folded nick
-    std::vector<std::shared_ptr<member>> registry_;                // every attached member
-    std::vector<std::shared_ptr<member>> to_flush_;
-    std::vector<std::shared_ptr<member>> casualties_;
-    std::vector<std::shared_ptr<member>> throttled_;
-    std::vector<std::shared_ptr<member>> draining_;
-    std::vector<std::shared_ptr<member>> graveyard_; // released after unlocking
-    std::vector<event> events_;
-    std::string batch_;
-    std::size_t batch_lines_ = 0;
-    std::string scratch_;
-    std::uint64_t guest_counter_ = 0;
-    std::uint64_t tick_count_ = 0;
-    bool flush_posted_ = false;
-    bool ticking_ = false;
-    std::atomic<bool> stopping_{false};
-
-    // Connection accounting has its own lock: release() runs in destructors,
-    // which may happen while the hub's lock is held.
-    std::mutex address_mutex_;
-    std::size_t open_ = 0;
-    std::unordered_map<std::string, std::size_t> per_address_;
+    admission admission_;
+    registry members_;
+    room_directory rooms_;
+    fanout out_;
+    housekeeping house_;
+    host_events events_;
+    std::vector<std::shared_ptr<member>> graveyard_;
+    commands commands_;
+    local_room_log local_log_;
+    room_log* log_;
+    line_renderer line_renderer_;
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/transport.hpp>
+// #include <chatroom/detail/listener.hpp>
 
-#include <asio/ip/tcp.hpp>
-#include <asio/local/stream_protocol.hpp>
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
-#include <type_traits>
+#include <utility>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#endif
-
-namespace chatroom {
-
-// What the server and client need to know about a plain Asio stream protocol.
-// TLS (chatroom/tls.hpp) adds its own.
-template <class Protocol>
-struct stream_transport {
-    using protocol_type = Protocol;
-    static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
-    static constexpr bool is_local = std::is_same_v<Protocol, asio::local::stream_protocol>;
-#else
-    static constexpr bool is_local = false;
+#include <sys/stat.h>
+#include <unistd.h>
 #endif
 
-    // The peer's address, for logs and per-address limits (empty for Unix sockets).
-    template <class Socket>
-    static std::string peer_address(const Socket& socket) {
-        if constexpr (is_tcp) {
-            std::error_code ec;
-            auto ep = socket.remote_endpoint(ec);
-            return ec ? std::string("?") : ep.address().to_string();
-        } else {
-            (void)socket;
-            return {};
-        }
-    }
+namespace chatroom::detail {
 
-    // Low latency, and keepalive probes so a vanished peer's half-open
-    // connection goes away within minutes rather than hours.
-    template <class Socket>
-    static void tune(Socket& socket, bool keepalive) {
-        if constexpr (is_tcp) {
-            std::error_code ec;
-            socket.set_option(asio::ip::tcp::no_delay(true), ec);
-            if (!keepalive) return;
-            socket.set_option(asio::socket_base::keep_alive(true), ec);
-#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
-            const int idle = 60, interval = 10, count = 6;
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-#endif
-        } else {
-            (void)socket;
-            (void)keepalive;
-        }
-    }
+class listener_base {
+public:
+    virtual ~listener_base() = default;
+    // Stops accepting (and removes a Unix socket's file). Any thread.
+    virtual void close() = 0;
 };
 
-} // namespace chatroom
-// #include <chatroom/session.hpp>
+// One endpoint a server accepts on. Factory (a transport's session_factory)
+// turns each admitted socket into a running session of the shared hub.
+template <class Factory, class Executor>
+class listener final : public listener_base, public std::enable_shared_from_this<listener<Factory, Executor>> {
+public:
+    using protocol_type = typename Factory::protocol_type;
+    using traits = stream_transport<protocol_type>;
+    using endpoint_type = typename protocol_type::endpoint;
+    using acceptor_type = typename protocol_type::acceptor::template rebind_executor<Executor>::other;
+    // Accepted sockets run on a strand of their own when several threads run
+    // the server, on the executor itself when one does (session.hpp).
+    using socket_type = typename protocol_type::socket::template rebind_executor<asio::any_io_executor>::other;
 
+    listener(const Executor& ex, std::shared_ptr<hub> h, Factory factory)
+        : executor_(ex), hub_(std::move(h)), factory_(std::move(factory)), mutex_(hub_->locking()),
+          acceptor_(ex), backoff_(ex) {}
+
+    void open(const endpoint_type& endpoint, std::error_code& ec) {
+        optional_lock g(mutex_);
+        ec.clear();
+        if constexpr (traits::is_local) {
+            if (!prepare_socket_file(endpoint, ec)) return;
+        }
+        acceptor_.open(endpoint.protocol(), ec);
+        if (ec) return;
+        if constexpr (traits::is_tcp) {
+            acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+            // "::" serves IPv4 and IPv6 where the OS allows it.
+            if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false), ec);
+            ec.clear();
+        }
+        acceptor_.bind(endpoint, ec);
+        if (!ec) {
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+            if constexpr (traits::is_local) {
+                socket_file_ = endpoint.path();
+                ::chmod(socket_file_.c_str(), static_cast<mode_t>(hub_->options().unix_socket_mode));
+            }
+#endif
+            acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+            if (!ec) acceptor_.non_blocking(true, ec);
+        }
+        if (ec) {
+            std::error_code ignored;
+            acceptor_.close(ignored);
+        }
+    }
+
+    void start() {
+        optional_lock g(mutex_);
+        accept();
+    }
+
+    endpoint_type local_endpoint() const {
+        optional_lock g(mutex_);
+        std::error_code ec;
+        return acceptor_.local_endpoint(ec);
+    }
+
+    // Serves a connected socket as if it had been accepted.
+    void admit(socket_type socket) {
+        std::string address = traits::peer_address(socket);
+        const std::string_view refusal = hub_->gate().admit(address);
+        if (!refusal.empty()) {
+            hub_->gate().reject();
+            factory_.refuse(socket, refusal);
+            return;
+        }
+        traits::tune(socket, hub_->options().tcp_keepalive);
+        factory_.start(std::move(socket), hub_, std::move(address));
+    }
+
+    asio::any_io_executor peer_executor() const {
+        if (hub_->locking()) return asio::make_strand(executor_);
+        return executor_;
+    }
+
+    void close() override {
+        optional_lock g(mutex_);
+        std::error_code ignored;
+        acceptor_.close(ignored);
+        backoff_.cancel();
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+        if (!socket_file_.empty()) ::unlink(socket_file_.c_str());
+        socket_file_.clear();
+#endif
+    }
+
+private:
+    // A socket file left by a crashed server is replaced; one that a live
+    // server answers on is an error, never stolen.
+    bool prepare_socket_file(const endpoint_type& endpoint, std::error_code& ec) {
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+        if constexpr (traits::is_local) {
+            struct stat st {};
+            const std::string path = endpoint.path();
+            if (path.empty() || path[0] == '\0' || ::lstat(path.c_str(), &st) != 0) return true;
+            if (!S_ISSOCK(st.st_mode)) {
+                ec = asio::error::address_in_use;
+                return false;
+            }
+            typename protocol_type::socket probe(executor_);
+            std::error_code probe_ec;
+            probe.connect(endpoint, probe_ec);
+            if (!probe_ec) {
+                ec = asio::error::address_in_use;
+                return false;
+            }
+            ::unlink(path.c_str());
+        }
+#endif
+        (void)endpoint;
+        (void)ec;
+        return true;
+    }
+
+    // Mutex held.
+    void accept() {
+        acceptor_.async_accept(peer_executor(), [self = this->shared_from_this()](std::error_code ec, socket_type s) {
+            self->on_accept(ec, std::move(s));
+        });
+    }
+
+    void on_accept(std::error_code ec, socket_type socket) {
+        optional_lock g(mutex_);
+        if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+        if (ec) {
+            if (!out_of_resources(ec)) {
+                accept(); // e.g. the peer gave up before we took it
+                return;
+            }
+            // Out of file descriptors or memory: accepting again at once
+            // would spin. Log once per burst and back off, doubling.
+            counters::add(hub_->count().accept_errors);
+            if (!accept_failing_)
+                hub_->report("accept failed: " + ec.message() + "; backing off until descriptors free up");
+            accept_failing_ = true;
+            delay_ = std::min(delay_ * 2, max_delay);
+            backoff_.expires_after(delay_);
+            backoff_.async_wait([self = this->shared_from_this()](std::error_code e) {
+                if (e) return;
+                optional_lock g2(self->mutex_);
+                if (self->acceptor_.is_open()) self->accept();
+            });
+            return;
+        }
+        if (accept_failing_) hub_->report("accepting again");
+        accept_failing_ = false;
+        delay_ = min_delay;
+        admit(std::move(socket));
+        // A burst of connections is taken in one go, so the join notices it
+        // causes leave in one flush pass rather than one pass each.
+        for (int i = 1; i < accept_batch; ++i) {
+            std::error_code e;
+            socket_type more = acceptor_.accept(peer_executor(), e);
+            if (e) break; // would block, or a failure the next async accept reports
+            admit(std::move(more));
+        }
+        accept();
+    }
+
+    static bool out_of_resources(const std::error_code& ec) {
+        return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+               ec == asio::error::no_memory || ec == std::errc::too_many_files_open_in_system;
+    }
+
+    static constexpr int accept_batch = 64;
+    static constexpr std::chrono::milliseconds min_delay{25};
+    static constexpr std::chrono::milliseconds max_delay{1000};
+
+    Executor executor_;
+    std::shared_ptr<hub> hub_;
+    Factory factory_;
+    mutable optional_mutex mutex_; // the acceptor, the backoff timer
+    acceptor_type acceptor_;
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>
+        backoff_;
+    std::chrono::milliseconds delay_ = min_delay;
+    bool accept_failing_ = false;
+    std::string socket_file_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/detail/session.hpp>
+
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom::detail {
+
+// What a decoder may offer beyond feed(data, size, on): finish(on) hands
+// over a last line at the end of input; replies() holds bytes it wants sent
+// back to the peer (telnet negotiation, WebSocket pongs); ended() says the
+// peer ended the conversation (a WebSocket close), for end_reason().
+template <class D, class = void>
+struct has_finish : std::false_type {};
+template <class D>
+struct has_finish<D, std::void_t<decltype(std::declval<D&>().finish(
+                         std::declval<bool (*)(frame_event, std::string_view)>()))>> : std::true_type {};
+template <class D, class = void>
+struct has_ended : std::false_type {};
+template <class D>
+struct has_ended<D, std::void_t<decltype(std::declval<D&>().ended()), decltype(std::declval<D&>().end_reason())>>
+    : std::true_type {};
+template <class D, class = void>
+struct has_replies : std::false_type {};
+template <class D>
+struct has_replies<D, std::void_t<decltype(std::declval<D&>().replies().clear())>> : std::true_type {};
+
+// The life of one connection, whatever its transport and dialect: start (a
+// handshake), read and hand bytes to the hub through the decoder, write what
+// the hub queued, close gracefully or at once. Stream is a transport's stream
+// (the concept is in socket_stream.hpp); Decoder turns its bytes into lines
+// (line_framer for the line protocol).
+//
+// Every member function that touches the stream runs on the stream's
+// executor, which is a strand when several threads run the server and the
+// executor itself when one does: so a session needs no lock of its own, and
+// the hub reaches it only through the member interface, which dispatches
+// there.
+template <class Stream, class Decoder>
+class session final : public member {
+public:
+    template <class... DecoderArgs>
+    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
+            DecoderArgs&&... decoder_args)
+        : member(h->locking(), dialect, std::move(address)),
+          stream_(std::move(stream)),
+          decoder_(std::forward<DecoderArgs>(decoder_args)...),
+          hub_(std::move(h)),
+          soft_(hub_->options().soft_limit()) {}
+
+    ~session() override { hub_->gate().release(address()); }
+
+    Stream& stream() noexcept { return stream_; }
+
+    void start() {
+        stream_.set_owner(weak_from_this());
+        asio::dispatch(stream_.get_executor(), [self = self_ptr()] {
+            self->stream_.async_start([self](std::error_code ec) { self->on_started(ec); });
+        });
+    }
+
+    void flush() override {
+        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->write_queued(); });
+    }
+
+    // The hub calls these two with its lock held; posted, they never call
+    // back into it before it is released.
+    void close_gracefully(leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), why] {
+            if (self->closing_) return;
+            self->closing_ = true;
+            self->why_ = why;
+            self->write_queued();
+        });
+    }
+
+    void close_now(std::string_view last_words, leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::string(last_words), why] {
+            if (self->closed_) return;
+            // Best effort: a peer that does not read may never see it, and a
+            // write already under way cannot be interrupted.
+            if (!words.empty() && !self->writing_) {
+                const bool mid = self->output.mid_message();
+                const std::string_view resync = self->dialect().line_break();
+                if (!mid || !resync.empty()) {
+                    std::string bytes = mid ? std::string(resync) : std::string();
+                    self->dialect().append(bytes, words);
+                    self->stream_.write_last(bytes, why);
+                }
+            }
+            self->close_stream();
+        });
+    }
+
+    void resume_reading(std::string unread) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (self->closed_) return;
+            if (!unread.empty()) self->consume(unread.data(), unread.size());
+            else if (!self->closing_) self->read();
+        });
+    }
+
+    bool is_closed() override { return closed_.load(std::memory_order_acquire); }
+
+private:
+    std::shared_ptr<session> self_ptr() { return std::static_pointer_cast<session>(shared_from_this()); }
+
+    void on_started(std::error_code ec) {
+        if (closed_) return;
+        if (ec) {
+            close_stream();
+            return;
+        }
+        hub_->attach(shared_from_this());
+        if (!closing_) read();
+    }
+
+    // ---- reading ------------------------------------------------------------
+
+    void read() {
+        if (reading_ || closed_) return;
+        reading_ = true;
+        stream_.async_read([self = self_ptr()](std::error_code ec, const char* data, std::size_t n) {
+            self->on_read(ec, data, n);
+        });
+    }
+
+    void on_read(std::error_code ec, const char* data, std::size_t n) {
+        reading_ = false;
+        if (closed_) return;
+        if (lingering_) {
+            // Closing: input is read and dropped until the peer's EOF, so the
+            // close does not reset data still on its way to it.
+            if (ec) close_stream();
+            else read();
+            return;
+        }
+        if (closing_) {
+            if (ec) close_stream();
+            return; // output still flushing; input waits
+        }
+        if (ec == asio::error::eof || (ec && stream_.is_clean_end(ec))) {
+            finish_input();
+            hub_->depart(*this, leave_reason::eof, true);
+        } else if (ec) {
+            hub_->depart(*this, leave_reason::connection_lost, false);
+        } else {
+            consume(data, n);
+        }
+    }
+
+    void consume(const char* data, std::size_t size) {
+        const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
+            return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+                // What the decoder answers to a line (telnet's bare CR) goes
+                // before what the server answers to it.
+                queue_replies();
+                return on(ev, line);
+            });
+        });
+        queue_replies();
+        write_queued();
+        if (decoder_ended()) return;
+        // false: the member left, or it is paused and the hub will call resume_reading.
+        if (go_on && !closing_) read();
+    }
+
+    // A decoder may end the conversation (a WebSocket close, a protocol
+    // error): its last reply is queued, and the member leaves gracefully.
+    bool decoder_ended() {
+        if constexpr (has_ended<Decoder>::value) {
+            if (!decoder_.ended()) return false;
+            hub_->depart(*this, decoder_.end_reason(), true);
+            return true;
+        }
+        return false;
+    }
+
+    // A last line without a line end still counts.
+    void finish_input() {
+        if constexpr (has_finish<Decoder>::value) {
+            hub_->receive(*this, nullptr, 0, [&](auto&& on) {
+                decoder_.finish(on);
+                return std::size_t{0};
+            });
+            queue_replies();
+            write_queued();
+        }
+    }
+
+    void queue_replies() {
+        if constexpr (has_replies<Decoder>::value) {
+            auto& r = decoder_.replies();
+            if (r.empty()) return;
+            output.push_own(message::copy_of(r));
+            r.clear();
+        }
+    }
+
+    // ---- writing ------------------------------------------------------------
+
+    // Writes until the queue is empty or the stream is full.
+    void write_queued() {
+        if (writing_ || closed_) return;
+        outbox::gather g;
+        for (;;) {
+            output.fill(g);
+            if (g.count == 0) break;
+            std::size_t want = 0;
+            for (const auto& b : g) want += b.size();
+            std::error_code ec;
+            const std::size_t n = stream_.write(g, ec);
+            if (n > 0) {
+                counters::add(hub_->count().bytes_out, n);
+                if (output.consume(n, soft_)) hub_->drained(*this);
+            }
+            if (ec) return fail();
+            if (n < want) {
+                writing_ = true;
+                stream_.async_wait_writable([self = self_ptr()](std::error_code e) {
+                    self->writing_ = false;
+                    if (self->closed_) return;
+                    if (e) return self->fail();
+                    self->write_queued();
+                });
+                return;
+            }
+        }
+        if (closing_ && !shutting_down_) {
+            shutting_down_ = true;
+            stream_.async_shutdown(why_, [self = self_ptr()](std::error_code ec) {
+                if (self->closed_) return;
+                if (ec) return self->close_stream();
+                self->lingering_ = true;
+                self->read();
+            });
+        }
+    }
+
+    void fail() {
+        close_stream();
+        hub_->depart(*this, leave_reason::connection_lost, false);
+    }
+
+    // ---- closing ------------------------------------------------------------
+
+    void close_stream() {
+        if (closed_) return;
+        closing_ = true;
+        closed_.store(true, std::memory_order_release);
+        output.clear();
+        stream_.close();
+    }
+
+    Stream stream_;
+    Decoder decoder_;
+    std::shared_ptr<hub> hub_;
+    const std::size_t soft_;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool shutting_down_ = false;
+    bool lingering_ = false;
+    leave_reason why_ = leave_reason::eof;
+    std::atomic<bool> closed_{false};
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/detail/socket_stream.hpp>
+
+#include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -1645,7 +3346,6 @@ struct stream_transport {
 
 #include <cstddef>
 #include <memory>
-#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -1666,277 +3366,163 @@ inline bool would_block(const std::error_code& ec) noexcept {
     return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// The server side of one plain stream connection (TCP or Unix socket).
-// It reads and writes in the reactor style: wait for readiness, then a
-// non-blocking read into the thread's buffer, or a non-blocking gather write
-// of everything queued. Every socket call is made under the member's mutex,
-// so handlers of several threads never touch the socket at once.
-template <class Protocol, class Executor>
-class session final : public member {
+// A plain stream socket (TCP or Unix) as a session's stream, in the reactor
+// style: wait for readiness, then one non-blocking read into the thread's
+// buffer or one non-blocking gather write of everything queued.
+//
+// The stream concept, which every transport's stream models (TLS in tls.hpp,
+// WebSocket in web.hpp); the session makes every call on get_executor():
+//   set_owner(weak)        the session, for work the stream starts on its own
+//   async_start(h)         h(ec) once the stream is ready (handshakes)
+//   async_read(h)          h(ec, const char* data, size_t n); data valid during the call
+//   write(gather, ec)      takes what it can now, never blocks; returns bytes taken
+//   async_wait_writable(h) h(ec) once write() can take more
+//   write_last(bytes, why) best effort, non-blocking, for last words
+//   async_shutdown(why, h) all output written: end the sending side (FIN,
+//                          close_notify, a WebSocket close for why); h(ec);
+//                          the session then reads until EOF
+//   close()
+//   is_clean_end(ec)       whether an error is the peer's orderly end (besides eof)
+template <class Socket>
+class socket_stream {
 public:
-    using socket_type = typename Protocol::socket::template rebind_executor<Executor>::other;
+    using socket_type = Socket;
+    using executor_type = typename Socket::executor_type;
 
-    session(socket_type socket, std::shared_ptr<hub> h, std::string peer)
-        : member(h->locking(), h->options().max_line_bytes), socket_(std::move(socket)), hub_(std::move(h)) {
-        address = std::move(peer);
-    }
-
-    ~session() override { hub_->release(address); }
-
-    void start() {
+    explicit socket_stream(Socket socket) : socket_(std::move(socket)) {
         std::error_code ec;
         socket_.non_blocking(true, ec);
-        hub_->attach(shared_from_this());
-        optional_lock g(mutex);
-        if (!closing_) wait_readable();
     }
 
-    void flush() override {
-        optional_lock g(mutex);
-        if (!writing_ && !closed_) write_queued();
+    executor_type get_executor() noexcept { return socket_.get_executor(); }
+    Socket& socket() noexcept { return socket_; }
+
+    void set_owner(const std::weak_ptr<void>&) noexcept {}
+
+    template <class Handler>
+    void async_start(Handler&& h) {
+        std::forward<Handler>(h)(std::error_code());
     }
 
-    void close_gracefully() override {
-        optional_lock g(mutex);
-        if (closing_) return;
-        closing_ = true;
-        if (!writing_) write_queued();
-    }
-
-    void close_now(std::string_view last_words) override {
-        optional_lock g(mutex);
-        if (closed_) return;
-        if (!last_words.empty()) {
-            // Best effort: one non-blocking write; a peer that does not read
-            // may never see it.
-            std::string line = out.mid_message() ? "\r\n" : "";
-            line.append(last_words.data(), last_words.size());
-            line += "\r\n";
-            std::error_code ec;
-            socket_.write_some(asio::buffer(line), ec);
-        }
-        close_socket();
-    }
-
-    void resume_reading(std::string unread) override {
-        asio::post(socket_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
-            if (!unread.empty()) {
-                self->consume(unread.data(), unread.size());
-                return;
-            }
-            optional_lock g(self->mutex);
-            if (!self->closing_) self->wait_readable();
-        });
-    }
-
-    bool is_closed() override {
-        optional_lock g(mutex);
-        return closed_;
-    }
-
-private:
-    std::shared_ptr<session> self_ptr() { return std::static_pointer_cast<session>(shared_from_this()); }
-
-    // ---- reading ------------------------------------------------------------
-
-    void wait_readable() {
-        if (read_waiting_ || closed_) return;
-        read_waiting_ = true;
+    template <class Handler>
+    void async_read(Handler&& h) {
         socket_.async_wait(asio::socket_base::wait_read,
-                           [self = self_ptr()](std::error_code ec) { self->on_readable(ec); });
+                           [this, h = std::forward<Handler>(h)](std::error_code ec) mutable { on_readable(ec, h); });
     }
 
-    void on_readable(std::error_code ec) {
-        char* buffer = thread_read_buffer();
-        std::size_t n = 0;
-        {
-            optional_lock g(mutex);
-            read_waiting_ = false;
-            if (closed_) return;
-            if (ec && closing_) {
-                close_socket();
-                return;
-            }
-            if (!ec) {
-                if (closing_ && !lingering_) return; // output still flushing; input waits
-                n = socket_.read_some(asio::buffer(buffer, read_chunk_bytes), ec);
-                if (would_block(ec)) {
-                    wait_readable();
-                    return;
-                }
-                if (lingering_) {
-                    // Closing: input is read and dropped until the peer's EOF,
-                    // so the close does not reset data still on its way to it.
-                    if (ec) close_socket();
-                    else wait_readable();
-                    return;
-                }
-            }
+    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+        std::size_t n = socket_.write_some(g, ec);
+        if (ec && would_block(ec)) {
+            ec.clear();
+            n = 0;
         }
-        if (ec == asio::error::eof) {
-            hub_->depart(*this, leave_reason::eof, true);
-        } else if (ec) {
-            hub_->depart(*this, leave_reason::connection_lost, false);
-        } else {
-            consume(buffer, n);
-        }
+        return n;
     }
 
-    void consume(const char* data, std::size_t size) {
-        // false: the member left, or flood control paused it and the hub
-        // will call resume_reading.
-        if (!hub_->receive(*this, data, size)) return;
-        optional_lock g(mutex);
-        if (!closing_) wait_readable();
+    template <class Handler>
+    void async_wait_writable(Handler&& h) {
+        socket_.async_wait(asio::socket_base::wait_write, std::forward<Handler>(h));
     }
 
-    // ---- writing ------------------------------------------------------------
-
-    // Writes until the queue is empty or the socket is full. Mutex held.
-    void write_queued() {
-        outbox::gather g;
-        while (!out.empty()) {
-            out.fill(g);
-            std::size_t want = 0;
-            for (const auto& b : g) want += b.size();
-            std::error_code ec;
-            std::size_t n = socket_.write_some(g, ec);
-            if (ec && !would_block(ec)) {
-                close_socket();
-                asio::post(socket_.get_executor(), [self = self_ptr()] {
-                    self->hub_->depart(*self, leave_reason::connection_lost, false);
-                });
-                return;
-            }
-            if (ec) n = 0;
-            if (n > 0) {
-                out.consume(n);
-                counters::add(hub_->count().bytes_out, n);
-            }
-            if (n < want) {
-                writing_ = true;
-                socket_.async_wait(asio::socket_base::wait_write,
-                                   [self = self_ptr()](std::error_code e) { self->on_writable(e); });
-                return;
-            }
-        }
-        if (closing_ && !lingering_) linger();
+    template <class Reason>
+    void write_last(std::string_view bytes, Reason) {
+        std::error_code ec;
+        socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
     }
 
-    void on_writable(std::error_code ec) {
-        optional_lock g(mutex);
-        writing_ = false;
-        if (closed_) return;
-        if (ec) {
-            close_socket();
-            asio::post(socket_.get_executor(), [self = self_ptr()] {
-                self->hub_->depart(*self, leave_reason::connection_lost, false);
-            });
-            return;
-        }
-        write_queued();
-    }
-
-    // ---- closing ------------------------------------------------------------
-
-    // All output is written: send FIN, then drain input until the peer closes
-    // (or the hub's deadline closes the socket).
-    void linger() {
-        lingering_ = true;
+    template <class Reason, class Handler>
+    void async_shutdown(Reason, Handler&& h) {
         std::error_code ec;
         socket_.shutdown(asio::socket_base::shutdown_send, ec);
-        if (ec) {
-            close_socket();
-            return;
-        }
-        wait_readable();
+        asio::post(socket_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec); });
     }
 
-    void close_socket() {
-        closed_ = closing_ = true;
-        out.clear();
+    void close() {
         std::error_code ec;
         socket_.close(ec);
     }
 
-    socket_type socket_;
-    std::shared_ptr<hub> hub_;
-    bool read_waiting_ = false;
-    bool writing_ = false;
-    bool closing_ = false;
-    bool lingering_ = false;
-    bool closed_ = false;
+    bool is_clean_end(const std::error_code&) const noexcept { return false; }
+
+private:
+    template <class Handler>
+    void on_readable(std::error_code ec, Handler& h) {
+        if (ec) return h(ec, nullptr, 0);
+        char* buffer = thread_read_buffer();
+        const std::size_t n = socket_.read_some(asio::buffer(buffer, read_chunk_bytes), ec);
+        if (ec && would_block(ec)) return async_read(std::move(h));
+        h(ec, buffer, n);
+    }
+
+    Socket socket_;
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/server.hpp>
 
 #include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
-
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
+#include <vector>
 
 namespace chatroom {
 
 namespace detail {
 
-// How a transport turns an accepted socket into a running session. Plain
-// stream protocols need nothing more; TLS (chatroom/tls.hpp) specializes it.
-template <class Transport, class Executor>
+// How a transport turns an admitted socket into a running session. Plain
+// stream protocols speak the line protocol on the socket itself; TLS
+// (tls.hpp) and the web listener (web.hpp) specialize it.
+template <class Transport>
 struct session_factory {
     using protocol_type = Transport;
-    using traits = stream_transport<Transport>;
-    using socket_type = typename Transport::socket::template rebind_executor<Executor>::other;
 
-    // The executor an accepted socket gets.
-    static Executor peer_executor(const Executor& ex) { return ex; }
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        using stream_type = socket_stream<Socket>;
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, h->line_dialect(),
+                                                            std::move(address), h->options().max_line_bytes)
+            ->start();
+    }
 
-    void start(socket_type socket, const std::shared_ptr<hub>& h, std::string address) const {
-        std::make_shared<session<Transport, Executor>>(std::move(socket), h, std::move(address))->start();
+    template <class Socket>
+    void refuse(Socket& socket, std::string_view line) const {
+        stream_transport<Transport>::refuse(socket, line);
     }
 };
 
 } // namespace detail
 
-// A chat server: accepts connections on one endpoint and runs the protocol
-// (docs/protocol.md) for them. Transport is an Asio stream protocol
-// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>;
-// Executor runs every handler: set options.concurrency to threading::single
-// when exactly one thread runs it, and the server takes no locks.
+// A chat server: one set of rooms, nicks and limits, served on any number of
+// listeners of any transport at once (docs/protocol.md is the protocol).
+// Transport is what listen(endpoint) serves: an Asio stream protocol
+// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>, whose
+// extra constructor arguments it takes (TLS: the tls_context). Executor runs
+// every handler: set options.concurrency to threading::single when exactly
+// one thread runs it, and the server takes no locks.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_server {
-    using factory_type = detail::session_factory<Transport, Executor>;
-    using traits = typename factory_type::traits;
+    using factory_type = detail::session_factory<Transport>;
+    using default_listener = detail::listener<factory_type, Executor>;
 
 public:
     using executor_type = Executor;
     using protocol_type = typename factory_type::protocol_type;
     using endpoint_type = typename protocol_type::endpoint;
-    using socket_type = typename factory_type::socket_type;
-    using acceptor_type = typename protocol_type::acceptor::template rebind_executor<Executor>::other;
+    using socket_type = typename protocol_type::socket::template rebind_executor<Executor>::other;
 
-    // Extra arguments go to the transport (TLS: the asio::ssl::context).
     template <class... TransportArgs>
     explicit basic_server(const executor_type& ex, server_options options = {}, TransportArgs&&... args)
-        : impl_(std::make_shared<impl>(ex, std::move(options), std::forward<TransportArgs>(args)...)) {}
+        : impl_(std::make_shared<impl>(ex, std::move(options))),
+          factory_{std::forward<TransportArgs>(args)...} {}
 
     // The executor's context may be a thread_pool or an io_context.
     template <class ExecutionContext, class... TransportArgs,
@@ -1953,23 +3539,70 @@ public:
         if (impl_) stop();
     }
 
-    // Binds, listens and starts accepting. Throws std::system_error.
+    // Binds, listens and starts accepting with the server's own Transport.
+    // May be called again for more endpoints. Throws std::system_error.
     void listen(const endpoint_type& endpoint) {
         std::error_code ec;
         listen(endpoint, ec);
         if (ec) throw std::system_error(ec, "chatroom: listen");
     }
 
-    void listen(const endpoint_type& endpoint, std::error_code& ec) { impl_->listen(endpoint, ec); }
-
-    endpoint_type local_endpoint() const {
-        detail::optional_lock g(impl_->mutex);
-        std::error_code ec;
-        return impl_->acceptor.local_endpoint(ec);
+    void listen(const endpoint_type& endpoint, std::error_code& ec) {
+        auto l = open<factory_type>(endpoint, ec, factory_);
+        if (!ec && !first_) first_ = l;
     }
 
-    // Hands the server a connected socket, as if it had been accepted.
-    void adopt(socket_type socket) { impl_->admit(std::move(socket)); }
+    // The first endpoint listen() bound (the port, when 0 was asked for).
+    endpoint_type local_endpoint() const { return first_ ? first_->local_endpoint() : endpoint_type(); }
+
+    // More listeners into the same rooms, of other transports. Each returns
+    // the endpoint it bound and throws std::system_error on failure.
+    asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint) {
+        return listen_as<asio::ip::tcp>(endpoint);
+    }
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+    void listen_unix(const std::string& path) {
+        listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
+    }
+#endif
+    // Needs chatroom/tls.hpp (CHATROOM_USE_OPENSSL).
+    template <class Context>
+    asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint, Context context) {
+        return listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
+    }
+
+    // Browsers: the chat page, WebSocket and /healthz. Needs chatroom/web.hpp;
+    // Options is chatroom::web_options.
+    template <class Options>
+    asio::ip::tcp::endpoint listen_web(const asio::ip::tcp::endpoint& endpoint, Options options) {
+        return listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
+    }
+    // Browsers over https and wss. Needs chatroom/web.hpp and chatroom/tls.hpp.
+    template <class Options, class Context>
+    asio::ip::tcp::endpoint listen_web_tls(const asio::ip::tcp::endpoint& endpoint, Options options,
+                                           Context context) {
+        return listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
+    }
+
+    // The general form: a listener of transport T, whose factory takes args.
+    template <class T, class... FactoryArgs>
+    typename detail::session_factory<T>::protocol_type::endpoint listen_as(
+        const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, FactoryArgs&&... args) {
+        std::error_code ec;
+        auto l = open<detail::session_factory<T>>(endpoint, ec,
+                                                  detail::session_factory<T>{std::forward<FactoryArgs>(args)...});
+        if (ec) throw std::system_error(ec, "chatroom: listen");
+        return l->local_endpoint();
+    }
+
+    // Hands the server a connected socket, as if listen() had accepted it.
+    void adopt(socket_type socket) {
+        auto l = std::make_shared<default_listener>(impl_->executor, impl_->hub, factory_);
+        const auto protocol = socket.local_endpoint().protocol();
+        typename default_listener::socket_type own(l->peer_executor());
+        own.assign(protocol, socket.release());
+        l->admit(std::move(own));
+    }
 
     // Graceful stop, callable from any thread: stop accepting, tell every
     // client "* server shutting down", flush for up to
@@ -1994,185 +3627,69 @@ public:
         inject(std::move(room), std::move(from), std::move(text));
     }
 
+    // Replaces the in-process room log, e.g. with a backplane shared by
+    // several servers. Before the first listen(); the log must outlive the server.
+    void set_room_log(room_log& log) { impl_->hub->set_log(log); }
+
+    // The sink a backplane hands the events it ordered to; any thread.
+    void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }
+
     server_stats stats() const noexcept { return impl_->hub->stats(); }
     const server_options& options() const noexcept { return impl_->hub->options(); }
     executor_type get_executor() const noexcept { return impl_->executor; }
 
 private:
+    template <class Factory>
+    std::shared_ptr<detail::listener<Factory, Executor>> open(
+        const typename Factory::protocol_type::endpoint& endpoint, std::error_code& ec, Factory factory) {
+        auto l = std::make_shared<detail::listener<Factory, Executor>>(impl_->executor, impl_->hub, std::move(factory));
+        l->open(endpoint, ec);
+        if (ec) return nullptr;
+        impl_->add(l);
+        l->start();
+        return l;
+    }
+
     void inject(std::string room, std::string from, std::string text) {
         // Through a strand, so injections made in one order arrive in that order.
         asio::post(impl_->injections, [h = impl_->hub, room = std::move(room), from = std::move(from),
                                        text = std::move(text)] { h->inject(room, from, text); });
     }
 
-    // Everything the accept loop's handlers share; they keep it alive.
-    struct impl : std::enable_shared_from_this<impl> {
-        template <class... TransportArgs>
-        impl(const executor_type& ex, server_options options, TransportArgs&&... args)
+    // What outlives the server object while work is pending.
+    struct impl {
+        impl(const executor_type& ex, server_options options)
             : executor(ex),
-              factory{std::forward<TransportArgs>(args)...},
               hub(std::make_shared<detail::hub>(asio::any_io_executor(ex), std::move(options))),
-              mutex(hub->locking()),
-              injections(asio::make_strand(ex)),
-              acceptor(ex),
-              backoff(ex) {}
-
-        void listen(const endpoint_type& endpoint, std::error_code& ec) {
-            detail::optional_lock g(mutex);
-            ec.clear();
-            if constexpr (traits::is_local) {
-                if (!prepare_socket_file(endpoint, ec)) return;
-            }
-            acceptor.open(endpoint.protocol(), ec);
-            if (ec) return;
-            if constexpr (traits::is_tcp) {
-                acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-                // "::" serves IPv4 and IPv6 where the OS allows it.
-                if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false), ec);
-                ec.clear();
-            }
-            acceptor.bind(endpoint, ec);
-            if (!ec) {
-                if constexpr (traits::is_local) {
-                    socket_file = endpoint.path();
-                    ::chmod(socket_file.c_str(), static_cast<mode_t>(hub->options().unix_socket_mode));
-                }
-                acceptor.listen(asio::socket_base::max_listen_connections, ec);
-                if (!ec) acceptor.non_blocking(true, ec);
-            }
-            if (ec) {
-                std::error_code ignored;
-                acceptor.close(ignored);
-                return;
-            }
-            accept();
+              injections(asio::make_strand(ex)) {
+            hub->start();
         }
 
-        // A socket file left by a crashed server is replaced; one that a live
-        // server answers on is an error, never stolen.
-        bool prepare_socket_file(const endpoint_type& endpoint, std::error_code& ec) {
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-            if constexpr (traits::is_local) {
-                struct stat st {};
-                const std::string path = endpoint.path();
-                if (path.empty() || path[0] == '\0' || ::lstat(path.c_str(), &st) != 0) return true;
-                if (!S_ISSOCK(st.st_mode)) {
-                    ec = asio::error::address_in_use;
-                    return false;
-                }
-                typename protocol_type::socket probe(executor);
-                std::error_code probe_ec;
-                probe.connect(endpoint, probe_ec);
-                if (!probe_ec) {
-                    ec = asio::error::address_in_use;
-                    return false;
-                }
-                ::unlink(path.c_str());
-            }
-#endif
-            (void)endpoint;
-            (void)ec;
-            return true;
-        }
-
-        void accept() {
-            acceptor.async_accept(factory_type::peer_executor(executor), [self = this->shared_from_this()](std::error_code ec, socket_type s) {
-                self->on_accept(ec, std::move(s));
-            });
-        }
-
-        void on_accept(std::error_code ec, socket_type socket) {
-            detail::optional_lock g(mutex);
-            if (!acceptor.is_open() || ec == asio::error::operation_aborted) return;
-            if (ec) {
-                if (!out_of_resources(ec)) {
-                    accept(); // e.g. the peer gave up before we took it
-                    return;
-                }
-                // Out of file descriptors or memory: accepting again at once
-                // would spin. Log once per burst and back off, doubling.
-                detail::counters::add(hub->count().accept_errors);
-                if (!accept_failing)
-                    hub->report("accept failed: " + ec.message() + "; backing off until descriptors free up");
-                accept_failing = true;
-                delay = std::min(delay * 2, max_delay);
-                backoff.expires_after(delay);
-                backoff.async_wait([self = this->shared_from_this()](std::error_code e) {
-                    if (e) return;
-                    detail::optional_lock g2(self->mutex);
-                    if (self->acceptor.is_open()) self->accept();
-                });
-                return;
-            }
-            if (accept_failing) hub->report("accepting again");
-            accept_failing = false;
-            delay = min_delay;
-            admit(std::move(socket));
-            // A burst of connections is taken in one go, so the join notices
-            // it causes leave in one flush pass rather than one pass each.
-            for (int i = 1; i < accept_batch; ++i) {
-                std::error_code e;
-                socket_type more = acceptor.accept(factory_type::peer_executor(executor), e);
-                if (e) break; // would block, or a failure the next async accept reports
-                admit(std::move(more));
-            }
-            accept();
-        }
-
-        void admit(socket_type socket) {
-            std::string address = traits::peer_address(socket);
-            std::string refusal = hub->admit(address);
-            if (!refusal.empty()) {
-                hub->reject();
-                refusal += "\r\n";
-                std::error_code ignored;
-                socket.non_blocking(true, ignored);
-                socket.write_some(asio::buffer(refusal), ignored);
-                socket.close(ignored);
-                return;
-            }
-            traits::tune(socket, hub->options().tcp_keepalive);
-            factory.start(std::move(socket), hub, std::move(address));
-        }
-
-        static bool out_of_resources(const std::error_code& ec) {
-            return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
-                   ec == asio::error::no_memory || ec == std::errc::too_many_files_open_in_system;
+        void add(std::shared_ptr<detail::listener_base> l) {
+            std::lock_guard<std::mutex> g(mutex);
+            listeners.push_back(std::move(l));
         }
 
         void shutdown() {
+            std::vector<std::shared_ptr<detail::listener_base>> all;
             {
-                detail::optional_lock g(mutex);
-                std::error_code ignored;
-                acceptor.close(ignored);
-                backoff.cancel();
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-                if (!socket_file.empty()) ::unlink(socket_file.c_str());
-                socket_file.clear();
-#endif
+                std::lock_guard<std::mutex> g(mutex);
+                all.swap(listeners);
             }
+            for (auto& l : all) l->close();
             hub->begin_shutdown();
         }
 
-        static constexpr int accept_batch = 64;
-        static constexpr std::chrono::milliseconds min_delay{25};
-        static constexpr std::chrono::milliseconds max_delay{1000};
-
         executor_type executor;
-        factory_type factory;
         std::shared_ptr<detail::hub> hub;
-        detail::optional_mutex mutex; // the acceptor, the backoff timer
         asio::strand<Executor> injections;
-        acceptor_type acceptor;
-        asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                   Executor>
-            backoff;
-        std::chrono::milliseconds delay = min_delay;
-        bool accept_failing = false;
-        std::string socket_file;
+        std::mutex mutex; // the list of listeners
+        std::vector<std::shared_ptr<detail::listener_base>> listeners;
     };
 
     std::shared_ptr<impl> impl_;
+    factory_type factory_;
+    std::shared_ptr<default_listener> first_;
 };
 
 using server = basic_server<asio::ip::tcp>;
@@ -2187,12 +3704,17 @@ using server = basic_server<asio::ip::tcp>;
 #include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -2200,6 +3722,47 @@ using server = basic_server<asio::ip::tcp>;
 #include <utility>
 
 namespace chatroom {
+
+// Where a client is in its life; reported to on_state at each change.
+//   connecting -> connected -> disconnected -> waiting_to_reconnect -> connecting ...
+// A connection attempt that fails goes from connecting straight to
+// waiting_to_reconnect (or to closed when reconnecting is off); closed is last.
+enum class client_state {
+    connecting,           // resolving, connecting, TLS handshake
+    connected,            // lines flow
+    disconnected,         // a connection that was up has ended
+    waiting_to_reconnect, // next_try says how long until the next attempt
+    closed,               // for good: close(), or a loss with reconnecting off
+};
+
+constexpr std::string_view to_string(client_state s) noexcept {
+    switch (s) {
+    case client_state::connecting: return "connecting";
+    case client_state::connected: return "connected";
+    case client_state::disconnected: return "disconnected";
+    case client_state::waiting_to_reconnect: return "waiting_to_reconnect";
+    case client_state::closed: return "closed";
+    }
+    return "?";
+}
+
+// Reconnecting after a lost connection or a failed attempt, with exponential
+// backoff: attempt n waits d(n) = min(max_delay, initial_delay * multiplier^n),
+// shortened by a random part of up to jitter * d(n), so the clients of a
+// restarted server do not all come back in the same instant. The delay
+// starts from initial_delay again once a connection is up.
+struct reconnect_policy {
+    bool enabled = false;
+    std::chrono::milliseconds initial_delay{500};
+    std::chrono::milliseconds max_delay{30000};
+    double multiplier = 2.0; // below 1 counts as 1
+    double jitter = 0.25;    // a fraction in [0, 1]
+};
+
+// Sent to on_line in place of a line from the server longer than
+// client_options::max_line_bytes, which is dropped whole: a line cut short
+// could say something its sender did not.
+inline constexpr std::string_view line_too_long_marker = "! (a line longer than the client's limit was dropped)";
 
 namespace detail {
 
@@ -2220,11 +3783,55 @@ struct client_transport {
     }
 };
 
+// The delays of a reconnect_policy, one per attempt.
+class backoff {
+public:
+    // The seed picks the jitter; basic_client seeds each client differently.
+    explicit backoff(reconnect_policy p = {}, std::uint32_t seed = 1)
+        : policy_(p), random_(seed) {
+        policy_.multiplier = std::max(policy_.multiplier, 1.0);
+        policy_.jitter = std::clamp(policy_.jitter, 0.0, 1.0);
+        policy_.initial_delay = std::max(policy_.initial_delay, std::chrono::milliseconds(0));
+        policy_.max_delay = std::max(policy_.max_delay, policy_.initial_delay);
+        reset();
+    }
+
+    const reconnect_policy& policy() const noexcept { return policy_; }
+
+    // The delay before the next attempt; each call backs off further.
+    std::chrono::milliseconds next() {
+        const double full = current_;
+        // Kept as a double so that a long outage cannot overflow it.
+        current_ = std::min(current_ * policy_.multiplier, static_cast<double>(policy_.max_delay.count()));
+        const double cut = std::uniform_real_distribution<double>(0.0, policy_.jitter)(random_);
+        return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(full * (1.0 - cut)));
+    }
+
+    void reset() noexcept { current_ = static_cast<double>(policy_.initial_delay.count()); }
+
+private:
+    reconnect_policy policy_;
+    std::minstd_rand random_;
+    double current_ = 0;
+};
+
 } // namespace detail
 
 // A chat client: connects, reports each line the server sends, sends lines.
 // Every public function may be called from any thread; callbacks run on the
 // client's executor, one at a time.
+//
+// Every line received is sanitized (chatroom/sanitize.hpp) before on_line
+// sees it, so a hostile server cannot put escape sequences on a terminal.
+//
+// With a reconnect_policy, a lost connection is followed by new attempts
+// (host names are resolved again each time) until one succeeds or close()
+// is called. Output not yet written when a connection is lost stays queued
+// for the next one; what was being written is dropped, since nobody can
+// tell how much of it the server got. Lines sent while disconnected are
+// queued up to client_options::max_queue_bytes; beyond that they are
+// dropped. Lines sent by the on_connect or on_state(connected) handler go
+// out before that backlog, so a nick or room re-applied there comes first.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_client {
     using transport_type = detail::client_transport<Transport, Executor>;
@@ -2238,7 +3845,12 @@ public:
     using line_handler = std::function<void(std::string_view line)>;
     using connect_handler = std::function<void()>;
     // ec is empty after close() or a clean end by the server; reason says what happened.
+    // Called once, when the client is closed for good.
     using disconnect_handler = std::function<void(std::error_code ec, const std::string& reason)>;
+    // ec: why a connection ended or an attempt failed (empty for a clean end
+    // by either side); next_try: the delay before the next attempt, with
+    // waiting_to_reconnect, otherwise zero.
+    using state_handler = std::function<void(client_state state, std::error_code ec, std::chrono::milliseconds next_try)>;
 
     template <class... TransportArgs>
     explicit basic_client(const executor_type& ex, client_options options = {}, TransportArgs&&... args)
@@ -2256,37 +3868,61 @@ public:
         if (impl_) abort();
     }
 
-    // Set these before connecting.
+    // Set these before connecting. on_connect and on_state(connected) run
+    // each time a connection is up, the first one and every reconnection.
     void on_line(line_handler h) { impl_->on_line = std::move(h); }
     void on_connect(connect_handler h) { impl_->on_connect = std::move(h); }
     void on_disconnect(disconnect_handler h) { impl_->on_disconnect = std::move(h); }
+    void on_state(state_handler h) { impl_->on_state = std::move(h); }
+
+    // Reconnecting is off unless a policy with enabled = true is set. May be
+    // called at any time; it applies from the next loss or failed attempt.
+    void set_reconnect(reconnect_policy policy) {
+        const std::uint32_t seed = std::random_device{}();
+        asio::post(impl_->strand, [i = impl_, policy, seed] { i->delays = detail::backoff(policy, seed); });
+    }
 
     // Resolves host and port, connects, and starts reading (TCP and TLS).
     void connect(std::string host, std::string port) {
         asio::post(impl_->strand, [i = impl_, host = std::move(host), port = std::move(port)]() mutable {
-            i->resolve_and_connect(std::move(host), std::move(port));
+            i->by_name = true;
+            i->host_name = std::move(host);
+            i->port = std::move(port);
+            i->attempt();
         });
     }
 
     // Connects to an endpoint (any transport; a path for Unix sockets).
     void connect(endpoint_type endpoint, std::string host_name = {}) {
         asio::post(impl_->strand, [i = impl_, endpoint, host = std::move(host_name)]() mutable {
-            i->connect_endpoint(endpoint, std::move(host));
+            i->by_name = false;
+            i->endpoint = endpoint;
+            i->host_name = std::move(host);
+            i->attempt();
         });
     }
 
     // Queues one line (LF is added). Lines sent before the connection is up
-    // wait for it. Output beyond options.max_queue_bytes fails the connection.
+    // wait for it. Output beyond options.max_queue_bytes fails the connection
+    // (with reconnecting on, while disconnected, the line is dropped instead).
     void send(std::string line) {
+        // From the connect handlers (on the strand, so the flag may be read):
+        // ahead of the backlog. Anything else is queued in order of arrival.
+        if (impl_->strand.running_in_this_thread() && impl_->in_connect_handlers) {
+            impl_->front += line;
+            impl_->front += '\n';
+            return;
+        }
         asio::post(impl_->strand, [i = impl_, line = std::move(line)]() mutable { i->send(std::move(line)); });
     }
 
-    // Sends what is queued, then closes; on_disconnect follows with no error.
+    // Sends what is queued, then closes; stops reconnecting. on_disconnect
+    // follows with no error.
     void close() {
         asio::post(impl_->strand, [i = impl_] { i->close(); });
     }
 
-    // Closes at once, dropping queued output; on_disconnect is not called.
+    // Closes at once, dropping queued output; on_disconnect and on_state are not called.
     void abort() {
         asio::post(impl_->strand, [i = impl_] { i->abort(); });
     }
@@ -2295,107 +3931,135 @@ public:
 
 private:
     struct impl : std::enable_shared_from_this<impl> {
+        using stream_type = typename transport_type::stream_type;
+
         template <class... TransportArgs>
         impl(const executor_type& ex, client_options opts, TransportArgs&&... args)
             : executor(ex),
               strand(asio::make_strand(ex)),
               transport{std::forward<TransportArgs>(args)...},
-              stream(transport.make_stream(ex)),
-              options(opts) {}
+              options(opts),
+              framer(opts.max_line_bytes, telnet_mode::ignore),
+              retry_timer(strand) {}
 
-        void resolve_and_connect(std::string host, std::string port) {
-            connecting = true;
-            if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
-                host_name = host;
-                auto resolver = std::make_shared<asio::ip::tcp::resolver>(strand);
-                resolver->async_resolve(
-                    host, port,
-                    [self = this->shared_from_this(), resolver](std::error_code ec,
-                                                                asio::ip::tcp::resolver::results_type results) {
-                        if (ec) return self->finish(ec, "cannot resolve " + self->host_name + ": " + ec.message());
-                        asio::async_connect(
-                            transport_type::socket(self->stream), results,
-                            asio::bind_executor(self->strand, [self](std::error_code e, const endpoint_type&) {
-                                self->on_connected(e);
-                            }));
-                    });
-            } else {
-                finish(asio::error::operation_not_supported, "connect by host and port needs a TCP transport");
+        // Handlers of an earlier connection find a newer generation and do
+        // nothing. Each keeps the stream it was started on alive, since a TLS
+        // stream's pending operation still uses it while it completes.
+        template <class F>
+        struct guarded_handler {
+            std::shared_ptr<impl> self;
+            std::uint64_t gen;
+            std::shared_ptr<stream_type> keep;
+            F f;
+
+            // Constrained, so that Asio's checks of which signature a handler
+            // takes (async_connect has two) see a plain "no".
+            template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, impl&, Args&&...>>>
+            void operator()(Args&&... args) {
+                if (self->done || gen != self->generation) return;
+                f(*self, std::forward<Args>(args)...);
             }
+        };
+
+        template <class F>
+        auto guarded(F f) {
+            return asio::bind_executor(
+                strand, guarded_handler<F>{this->shared_from_this(), generation, stream, std::move(f)});
         }
 
-        void connect_endpoint(const endpoint_type& endpoint, std::string host) {
+        void attempt() {
+            if (done || connecting || connected) return;
+            ++generation;
+            // A fresh stream each time: a TLS stream cannot be reused after a failure.
+            stream = std::make_shared<stream_type>(transport.make_stream(executor));
+            framer = line_framer(options.max_line_bytes, telnet_mode::ignore);
             connecting = true;
-            host_name = std::move(host);
-            transport_type::socket(stream).async_connect(
-                endpoint, asio::bind_executor(strand, [self = this->shared_from_this()](std::error_code ec) {
-                    self->on_connected(ec);
-                }));
+            set_state(client_state::connecting, {});
+            if (by_name) {
+                if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
+                    auto resolver = std::make_shared<asio::ip::tcp::resolver>(strand);
+                    resolver->async_resolve(
+                        host_name, port,
+                        guarded([resolver](impl& self, std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+                            if (ec) return self.lost(ec, "cannot resolve " + self.host_name + ": " + ec.message());
+                            asio::async_connect(transport_type::socket(*self.stream), results,
+                                                self.guarded([](impl& s, std::error_code e, const endpoint_type&) {
+                                                    s.on_connected(e);
+                                                }));
+                        }));
+                } else {
+                    lost(asio::error::operation_not_supported, "connect by host and port needs a TCP transport");
+                }
+            } else {
+                transport_type::socket(*stream).async_connect(
+                    endpoint, guarded([](impl& self, std::error_code ec) { self.on_connected(ec); }));
+            }
         }
 
         void on_connected(std::error_code ec) {
-            if (done) return;
-            if (ec) return finish(ec, "cannot connect: " + ec.message());
+            if (ec) return lost(ec, "cannot connect: " + ec.message());
             if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
                 std::error_code ignored;
-                transport_type::socket(stream).set_option(asio::ip::tcp::no_delay(true), ignored);
+                transport_type::socket(*stream).set_option(asio::ip::tcp::no_delay(true), ignored);
             }
-            transport.async_handshake(stream, host_name,
-                                      asio::bind_executor(strand, [self = this->shared_from_this()](std::error_code e) {
-                                          self->on_handshake(e);
-                                      }));
+            transport.async_handshake(*stream, host_name,
+                                      guarded([](impl& self, std::error_code e) { self.on_handshake(e); }));
         }
 
         void on_handshake(std::error_code ec) {
-            if (done) return;
-            if (ec) return finish(ec, "handshake failed: " + ec.message());
+            if (ec) return lost(ec, "handshake failed: " + ec.message());
+            connecting = false;
             connected = true;
+            delays.reset();
+            // What these handlers send goes out before the backlog.
+            in_connect_handlers = true;
             if (on_connect) on_connect();
+            set_state(client_state::connected, {});
+            in_connect_handlers = false;
+            queued.insert(0, front);
+            front.clear();
             read();
+            if (queued.size() > options.max_queue_bytes)
+                return lost(asio::error::no_buffer_space, "send queue full");
             write();
         }
 
         void read() {
-            stream.async_read_some(asio::buffer(input), asio::bind_executor(strand, [self = this->shared_from_this()](
-                                                                                        std::error_code ec, std::size_t n) {
-                                       self->on_read(ec, n);
-                                   }));
+            stream->async_read_some(asio::buffer(input),
+                                    guarded([](impl& self, std::error_code ec, std::size_t n) { self.on_read(ec, n); }));
         }
 
         void on_read(std::error_code ec, std::size_t n) {
-            if (done) return;
-            for (std::size_t i = 0; i < n; ++i) {
-                char c = input[i];
-                if (c == '\n') {
-                    if (!line.empty() && line.back() == '\r') line.pop_back();
-                    deliver();
-                } else if (line.size() < options.max_line_bytes) {
-                    line += c;
-                }
-            }
+            auto on_frame = [this](frame_event e, std::string_view l) {
+                deliver(e == frame_event::line ? l : line_too_long_marker);
+                return true;
+            };
+            framer.feed(input.data(), n, on_frame);
             if (ec == asio::error::eof || (ec && closing)) {
-                if (!line.empty()) deliver();
-                return finish({}, closing ? "closed" : "server closed the connection");
+                framer.finish(on_frame); // a last line without LF still counts
+                if (closing) return finish({}, "closed");
+                return lost({}, "server closed the connection");
             }
-            if (ec) return finish(ec, "connection lost: " + ec.message());
+            if (ec) return lost(ec, "connection lost: " + ec.message());
             read();
         }
 
-        void deliver() {
-            if (on_line) {
-                shown.clear();
-                sanitize_append(shown, line);
-                on_line(shown);
-            }
-            line.clear();
+        void deliver(std::string_view line) {
+            if (!on_line) return;
+            shown.clear();
+            sanitize_append(shown, line);
+            on_line(shown);
         }
 
         void send(std::string text) {
             if (done || closing) return;
+            if (!connected && delays.policy().enabled &&
+                queued.size() + text.size() + 1 > options.max_queue_bytes)
+                return; // nowhere to send it and no room to keep it
             queued += text;
             queued += '\n';
             if (queued.size() + writing.size() > options.max_queue_bytes)
-                return finish(asio::error::no_buffer_space, "send queue full");
+                return lost(asio::error::no_buffer_space, "send queue full");
             write();
         }
 
@@ -2406,20 +4070,17 @@ private:
                 return;
             }
             writing.swap(queued);
-            asio::async_write(stream, asio::buffer(writing),
-                              asio::bind_executor(strand, [self = this->shared_from_this()](std::error_code ec,
-                                                                                            std::size_t) {
-                                  if (self->done) return;
-                                  self->writing.clear();
-                                  if (ec) return self->finish(ec, "connection lost: " + ec.message());
-                                  self->write();
+            asio::async_write(*stream, asio::buffer(writing), guarded([](impl& self, std::error_code ec, std::size_t) {
+                                  self.writing.clear();
+                                  if (ec) return self.lost(ec, "connection lost: " + ec.message());
+                                  self.write();
                               }));
         }
 
         void close() {
             if (done || closing) return;
             closing = true;
-            if (!connected && !connecting) return finish({}, "closed");
+            if (!connected && !connecting) return finish({}, "closed"); // also ends a wait to reconnect
             write();
         }
 
@@ -2427,37 +4088,83 @@ private:
         // the last lines it sends are not lost to a reset.
         void shutdown_send() {
             std::error_code ignored;
-            transport_type::socket(stream).shutdown(asio::socket_base::shutdown_send, ignored);
+            transport_type::socket(*stream).shutdown(asio::socket_base::shutdown_send, ignored);
         }
 
         void abort() {
             on_disconnect = nullptr;
+            on_state = nullptr;
             finish({}, "aborted");
+        }
+
+        void close_stream() {
+            if (!stream) return;
+            std::error_code ignored;
+            transport_type::socket(*stream).close(ignored);
+        }
+
+        // A connection ended or an attempt failed: try again or give up.
+        void lost(std::error_code ec, std::string reason) {
+            if (done) return;
+            const bool was_connected = connected;
+            connected = connecting = false;
+            ++generation; // what is still pending on the old stream is ignored
+            close_stream();
+            writing.clear();
+            if (was_connected) set_state(client_state::disconnected, ec);
+            if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
+            if (closing || !delays.policy().enabled) return finish(ec, std::move(reason));
+            const auto delay = delays.next();
+            set_state(client_state::waiting_to_reconnect, ec, delay);
+            retry_timer.expires_after(delay);
+            retry_timer.async_wait(guarded([](impl& self, std::error_code e) {
+                if (!e && !self.closing) self.attempt();
+            }));
         }
 
         void finish(std::error_code ec, std::string reason) {
             if (done) return;
+            if (connected) set_state(client_state::disconnected, ec);
             done = true;
-            std::error_code ignored;
-            transport_type::socket(stream).close(ignored);
+            connected = connecting = false;
+            close_stream();
+            retry_timer.cancel();
             auto handler = std::move(on_disconnect);
             on_disconnect = nullptr;
+            auto state = std::move(on_state);
+            on_state = nullptr;
             on_line = nullptr;
             on_connect = nullptr;
+            if (state) state(client_state::closed, ec, std::chrono::milliseconds(0));
             if (handler) handler(ec, reason);
+        }
+
+        void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
+            if (on_state) on_state(s, ec, next_try);
         }
 
         executor_type executor;
         strand_type strand;
         transport_type transport;
-        typename transport_type::stream_type stream;
+        std::shared_ptr<stream_type> stream;
         client_options options;
+        // Splits the server's lines. A chatroom server sends no telnet, so
+        // the framer answers none (ignore): it only never shows IAC bytes.
+        line_framer framer;
+        detail::backoff delays;
+        asio::steady_timer retry_timer;
         line_handler on_line;
         connect_handler on_connect;
         disconnect_handler on_disconnect;
-        std::string host_name;
+        state_handler on_state;
+        bool by_name = false; // connect(host, port): resolved again for each attempt
+        std::string host_name, port;
+        endpoint_type endpoint;
         std::array<char, 16384> input{};
-        std::string line, shown, queued, writing;
+        std::string shown, queued, writing;
+        std::uint64_t generation = 0;
+        std::string front; // sent by the connect handlers
+        bool in_connect_handlers = false;
         bool connecting = false; // queued lines and close() wait for the connection
         bool connected = false;
         bool closing = false;
@@ -2488,7 +4195,9 @@ using client = basic_client<asio::ip::tcp>;
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
-#include <atomic>
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -2535,189 +4244,161 @@ inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool
 
 namespace detail {
 
-// The server side of one TLS connection. An SSL stream is one state machine
-// that only one thread may drive, so everything this session does to it runs
-// on its own strand; the hub reaches it by posting there.
-template <class Protocol, class Executor>
-class tls_session final : public member {
+// A TLS connection as a session's stream (the concept is in
+// socket_stream.hpp). An SSL stream takes one write at a time and one
+// buffer, so write() copies up to a block of queued bytes and reports it
+// taken; the session waits for that block before the next. Everything runs
+// on the session's executor, which is what an SSL stream needs.
+template <class Socket>
+class tls_stream {
 public:
-    using strand_type = asio::strand<Executor>;
-    using socket_type = typename Protocol::socket::template rebind_executor<strand_type>::other;
-    using stream_type = asio::ssl::stream<socket_type>;
+    using executor_type = typename Socket::executor_type;
+    using ssl_stream = asio::ssl::stream<Socket>;
 
-    tls_session(socket_type socket, const tls_context& ctx, std::shared_ptr<hub> h, std::string peer)
-        : member(h->locking(), h->options().max_line_bytes),
-          stream_(std::move(socket), *ctx),
-          hub_(std::move(h)),
-          timer_(stream_.get_executor()) {
-        address = std::move(peer);
-    }
+    tls_stream(Socket socket, asio::ssl::context& ctx, std::shared_ptr<hub> h, std::string address)
+        : stream_(std::move(socket), ctx), hub_(std::move(h)), address_(std::move(address)),
+          timer_(stream_.get_executor()) {}
 
-    ~tls_session() override { hub_->release(address); }
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
 
-    void start() {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->handshake(); });
-    }
+    // Writes and timers run without a session handler to keep it alive.
+    void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
-    void flush() override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->write_queued(); });
-    }
-
-    void close_gracefully() override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] {
-            if (self->closing_) return;
-            self->closing_ = true;
-            self->write_queued();
+    template <class Handler>
+    void async_start(Handler&& h) {
+        timer_.expires_after(hub_->options().handshake_timeout);
+        timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
+            if (ec || handshaken_) return;
+            hub_->report("TLS handshake from " + address_ + " timed out");
+            close_socket();
         });
+        stream_.async_handshake(asio::ssl::stream_base::server,
+                                [this, h = std::forward<Handler>(h)](std::error_code ec) mutable {
+                                    timer_.cancel();
+                                    // A socket the timeout closed was reported already.
+                                    if (ec && stream_.lowest_layer().is_open())
+                                        hub_->report("TLS handshake from " + address_ + " failed: " + ec.message());
+                                    handshaken_ = !ec;
+                                    h(ec);
+                                });
     }
 
-    // An SSL stream cannot take a last line while another write may be under
-    // way, so a TLS client that is dropped just sees the connection end.
-    void close_now(std::string_view) override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->close_socket(); });
+    template <class Handler>
+    void async_read(Handler&& h) {
+        if (!buffer_) buffer_.reset(new char[block_size]);
+        stream_.async_read_some(asio::buffer(buffer_.get(), block_size),
+                                [this, h = std::forward<Handler>(h)](std::error_code ec, std::size_t n) mutable {
+                                    h(ec, buffer_.get(), n);
+                                });
     }
 
-    void resume_reading(std::string unread) override {
-        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
-            if (!unread.empty()) self->consume(unread.data(), unread.size());
-            else if (!self->closing_) self->read();
-        });
+    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+        ec = error_;
+        if (busy_ || ec) return 0;
+        pending_.clear();
+        for (const auto& b : g) {
+            const std::size_t room = block_size - pending_.size();
+            if (room == 0) break;
+            const std::size_t take = std::min(room, b.size());
+            pending_.append(static_cast<const char*>(b.data()), take);
+        }
+        if (pending_.empty()) return 0;
+        start_write();
+        return pending_.size();
     }
 
-    bool is_closed() override { return closed_.load(std::memory_order_acquire); }
+    template <class Handler>
+    void async_wait_writable(Handler&& h) {
+        if (!busy_) {
+            asio::post(stream_.get_executor(), [h = std::forward<Handler>(h), ec = error_]() mutable { h(ec); });
+            return;
+        }
+        on_writable_ = std::forward<Handler>(h);
+    }
+
+    // Last words go out as one more block; the socket closes once it is
+    // written or the handshake timeout passes, whichever comes first.
+    template <class Reason>
+    void write_last(std::string_view bytes, Reason) {
+        if (busy_ || error_ || !handshaken_) return;
+        pending_.assign(bytes.data(), bytes.size());
+        start_write();
+    }
+
+    template <class Reason, class Handler>
+    void async_shutdown(Reason, Handler&& h) {
+        stream_.async_shutdown([h = std::forward<Handler>(h)](std::error_code ec) mutable { h(ec); });
+    }
+
+    void close() {
+        if (busy_ && !error_) {
+            close_when_written_ = true;
+            timer_.expires_after(hub_->options().handshake_timeout);
+            timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
+                if (!ec) close_socket();
+            });
+            return;
+        }
+        close_socket();
+    }
+
+    bool is_clean_end(const std::error_code& ec) const noexcept { return ec == asio::ssl::error::stream_truncated; }
 
 private:
-    std::shared_ptr<tls_session> self_ptr() { return std::static_pointer_cast<tls_session>(shared_from_this()); }
-
-    void handshake() {
-        timer_.expires_after(hub_->options().handshake_timeout);
-        timer_.async_wait([self = self_ptr()](std::error_code ec) {
-            if (ec || self->handshaken_) return;
-            self->hub_->report("TLS handshake from " + self->address + " timed out");
-            self->close_socket();
+    void start_write() {
+        busy_ = true;
+        asio::async_write(stream_, asio::buffer(pending_), [this, keep = owner_.lock()](std::error_code ec, std::size_t) {
+            busy_ = false;
+            if (ec) error_ = ec;
+            if (close_when_written_) return close_socket();
+            if (on_writable_) {
+                auto h = std::move(on_writable_);
+                on_writable_ = nullptr;
+                h(error_);
+            }
         });
-        stream_.async_handshake(asio::ssl::stream_base::server, [self = self_ptr()](std::error_code ec) {
-            self->timer_.cancel();
-            if (self->closed_) return;
-            if (ec) {
-                self->hub_->report("TLS handshake from " + self->address + " failed: " + ec.message());
-                self->close_socket();
-                return;
-            }
-            self->handshaken_ = true;
-            self->hub_->attach(self);
-            if (!self->closing_) self->read();
-        });
-    }
-
-    void read() {
-        if (!buffer_) buffer_.reset(new char[buffer_size]);
-        stream_.async_read_some(asio::buffer(buffer_.get(), buffer_size),
-                                [self = self_ptr()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
-    }
-
-    void on_read(std::error_code ec, std::size_t n) {
-        if (closed_) return;
-        if (closing_) {
-            // Closing: drain until the peer closes or the deadline passes.
-            if (ec) close_socket();
-            else read();
-            return;
-        }
-        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-            hub_->depart(*this, leave_reason::eof, true);
-        } else if (ec) {
-            hub_->depart(*this, leave_reason::connection_lost, false);
-        } else {
-            consume(buffer_.get(), n);
-        }
-    }
-
-    void consume(const char* data, std::size_t size) {
-        if (!hub_->receive(*this, data, size)) return; // left, or paused by flood control
-        if (!closing_ && !closed_) read();
-    }
-
-    // SSL writes take one buffer, so queued messages are copied into one
-    // block of up to buffer_size bytes per write.
-    void write_queued() {
-        if (writing_ || closed_) return;
-        {
-            optional_lock g(mutex);
-            pending_.clear();
-            outbox::gather gather;
-            out.fill(gather);
-            for (const auto& b : gather) {
-                if (pending_.size() + b.size() > buffer_size && !pending_.empty()) break;
-                pending_.append(static_cast<const char*>(b.data()), b.size());
-            }
-        }
-        if (pending_.empty()) {
-            if (closing_ && !shutting_down_) finish();
-            return;
-        }
-        writing_ = true;
-        asio::async_write(stream_, asio::buffer(pending_), [self = self_ptr()](std::error_code ec, std::size_t n) {
-            self->writing_ = false;
-            if (self->closed_) return;
-            {
-                optional_lock g(self->mutex);
-                self->out.consume(n);
-            }
-            counters::add(self->hub_->count().bytes_out, n);
-            if (ec) {
-                self->close_socket();
-                self->hub_->depart(*self, leave_reason::connection_lost, false);
-                return;
-            }
-            self->write_queued();
-        });
-    }
-
-    // Everything is written: close_notify, then the socket.
-    void finish() {
-        shutting_down_ = true;
-        stream_.async_shutdown([self = self_ptr()](std::error_code) { self->close_socket(); });
     }
 
     void close_socket() {
-        if (closed_) return;
-        closing_ = true;
-        closed_.store(true, std::memory_order_release);
         timer_.cancel();
-        {
-            optional_lock g(mutex);
-            out.clear();
-        }
+        on_writable_ = nullptr;
         std::error_code ignored;
         stream_.lowest_layer().close(ignored);
     }
 
-    static constexpr std::size_t buffer_size = 16 * 1024;
+    static constexpr std::size_t block_size = 16 * 1024;
 
-    stream_type stream_;
+    ssl_stream stream_;
     std::shared_ptr<hub> hub_;
-    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, strand_type>
+    std::weak_ptr<void> owner_;
+    std::string address_;
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor_type>
         timer_;
-    std::unique_ptr<char[]> buffer_;
-    std::string pending_; // the block being written
+    std::unique_ptr<char[]> buffer_; // made at the first read
+    std::string pending_;            // the block being written
+    std::function<void(std::error_code)> on_writable_;
+    std::error_code error_;
+    bool busy_ = false;
     bool handshaken_ = false;
-    bool writing_ = false;
-    bool closing_ = false;
-    bool shutting_down_ = false;
-    std::atomic<bool> closed_{false};
+    bool close_when_written_ = false;
 };
 
-template <class Protocol, class Executor>
-struct session_factory<tls<Protocol>, Executor> {
+template <class Protocol>
+struct session_factory<tls<Protocol>> {
     using protocol_type = Protocol;
-    using traits = stream_transport<Protocol>;
-    using socket_type = typename tls_session<Protocol, Executor>::socket_type;
 
-    static asio::strand<Executor> peer_executor(const Executor& ex) { return asio::make_strand(ex); }
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        using stream_type = tls_stream<Socket>;
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket), *context, h, address), h,
+                                                            h->line_dialect(), address, h->options().max_line_bytes)
+            ->start();
+    }
 
-    void start(socket_type socket, const std::shared_ptr<hub>& h, std::string address) const {
-        std::make_shared<tls_session<Protocol, Executor>>(std::move(socket), context, h, std::move(address))->start();
+    // Before any handshake, so a TLS client sees the handshake fail.
+    template <class Socket>
+    void refuse(Socket& socket, std::string_view line) const {
+        stream_transport<Protocol>::refuse(socket, line);
     }
 
     tls_context context;

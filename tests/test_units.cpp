@@ -94,10 +94,10 @@ namespace {
 
 // A member with no socket: it records what the hub asks of it.
 struct fake_member final : detail::member {
-    fake_member() : member(false, 4096) {}
+    fake_member() : member(false, dialect, "") {}
     void flush() override {}
-    void close_gracefully() override { closing = true; }
-    void close_now(std::string_view words) override {
+    void close_gracefully(detail::leave_reason) override { closing = true; }
+    void close_now(std::string_view words, detail::leave_reason) override {
         closed = true;
         last_words = std::string(words);
     }
@@ -105,6 +105,7 @@ struct fake_member final : detail::member {
     bool is_closed() override { return closed; }
     bool closing = false, closed = false;
     std::string last_words;
+    static inline const line_renderer dialect{};
 };
 
 } // namespace
@@ -115,6 +116,7 @@ TEST_CASE("a member overflowed by any hub operation is dropped at once", "[hub][
     o.max_queue_bytes = 200;
     o.concurrency = threading::single;
     auto h = std::make_shared<detail::hub>(io.get_executor(), o);
+    h->start();
     auto slow = std::make_shared<fake_member>();
     h->attach(slow); // welcome and join notice: about 70 bytes queued
     CHECK_FALSE(slow->closed);
@@ -126,6 +128,6 @@ TEST_CASE("a member overflowed by any hub operation is dropped at once", "[hub][
     // Joins alone overflowed it: it was dropped by that attach, not later.
     CHECK(slow->closed);
     CHECK(slow->last_words == "! disconnected: too slow");
-    CHECK_FALSE(slow->attached);
+    CHECK_FALSE(slow->state.attached);
     CHECK(h->stats().slow_consumer_disconnects >= 1); // (the others never flush either)
 }

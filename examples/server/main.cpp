@@ -1,6 +1,12 @@
 // chatroom-server: a console chat server. `telnet localhost 5000` and
 // `nc localhost 5000` are clients; so is chatroom-client.
 #include <chatroom.hpp>
+#if __has_include(<chatroom/web.hpp>)
+#include <chatroom/web.hpp>
+#define CHATROOM_HAS_WEB 1
+#else
+#define CHATROOM_HAS_WEB 0
+#endif
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
@@ -14,7 +20,9 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -26,8 +34,15 @@ struct settings {
     std::string unix_path;
     unsigned unix_mode = 0660;
     std::string tls_cert, tls_key;
+    int tls_port = -1; // -1: TLS, if asked for, on --port instead of plain TCP
+    int web_port = -1; // -1: no web listener
+    std::string web_bind;
+    std::vector<std::string> web_origins;
+    std::vector<std::string> trusted_proxies;
+    bool metrics = false;
     unsigned threads = 1;
     bool quiet = false;
+    bool port_given = false;
     chatroom::server_options options;
 };
 
@@ -61,26 +76,89 @@ void log_event(const chatroom::event& e) {
     }
 }
 
-template <class Server, class Endpoint>
-int serve(asio::io_context& io, Server& server, const Endpoint& endpoint, const settings& s, const std::string& where) {
+std::string describe(const asio::ip::tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// Tests and scripts read these lines to learn the ports (--port 0).
+void announce(const std::string& where, const char* kind) {
+    log_line(std::string("chatroom-server ") + chatroom::version_string + " listening on " + where + " (" + kind + ")");
+}
+
+asio::ip::tcp::endpoint endpoint_of(const std::string& host, int port) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) throw std::invalid_argument("bad address '" + host + "'");
+    return {address, static_cast<unsigned short>(port)};
+}
+
+// Every listener the flags ask for, into one set of rooms.
+void listen_all(chatroom::server& server, const settings& s) {
+    const bool unix_only = !s.unix_path.empty() && !s.port_given;
+    const bool tls_on_port = (!s.tls_cert.empty() || !s.tls_key.empty()) && s.tls_port < 0;
+#if defined(CHATROOM_USE_OPENSSL)
+    chatroom::tls_context tls;
+    if (!s.tls_cert.empty() || !s.tls_key.empty()) {
+        if (s.tls_cert.empty() || s.tls_key.empty()) throw std::invalid_argument("--tls-cert and --tls-key go together");
+        tls = chatroom::make_server_tls_context(s.tls_cert, s.tls_key);
+    } else if (s.tls_port >= 0) {
+        throw std::invalid_argument("--tls-port needs --tls-cert and --tls-key");
+    }
+#else
+    if (tls_on_port || s.tls_port >= 0) throw std::invalid_argument("built without TLS");
+#endif
+    if (!unix_only) {
+        const auto ep = endpoint_of(s.bind, s.port);
+#if defined(CHATROOM_USE_OPENSSL)
+        if (tls_on_port) {
+            announce(describe(server.listen_tls(ep, tls)), "tls");
+        } else
+#endif
+        {
+            server.listen(ep);
+            announce(describe(server.local_endpoint()), "tcp");
+        }
+    }
+#if defined(CHATROOM_USE_OPENSSL)
+    if (s.tls_port >= 0) announce(describe(server.listen_tls(endpoint_of(s.bind, s.tls_port), tls)), "tls");
+#endif
+    if (!s.unix_path.empty()) {
+        server.listen_unix(s.unix_path);
+        announce(s.unix_path, "unix");
+    }
+    if (s.web_port >= 0) {
+#if !CHATROOM_HAS_WEB
+        throw std::invalid_argument("built without the web listener");
+#else
+        chatroom::web_options web;
+        web.allowed_origins = s.web_origins;
+        web.trusted_proxies = s.trusted_proxies;
+        web.metrics = s.metrics;
+        const auto ep = endpoint_of(s.web_bind.empty() ? s.bind : s.web_bind, s.web_port);
+#if defined(CHATROOM_USE_OPENSSL)
+        if (tls) {
+            announce("https://" + describe(server.listen_web_tls(ep, web, tls)), "web");
+            return;
+        }
+#endif
+        announce("http://" + describe(server.listen_web(ep, web)), "web");
+#endif
+    }
+}
+
+int serve(asio::io_context& io, const settings& s) {
+    chatroom::server server(io, s.options);
     // Chat itself is not logged, so message events are not asked for.
     if (s.quiet) server.on_event(log_event, chatroom::mask_of(chatroom::event_kind::error));
     else server.on_event(log_event, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
-    std::error_code ec;
-    server.listen(endpoint, ec);
-    if (ec) {
-        std::fprintf(stderr, "chatroom-server: cannot listen on %s: %s\n", where.c_str(), ec.message().c_str());
+    try {
+        listen_all(server, s);
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "chatroom-server: cannot listen: %s\n", e.code().message().c_str());
         return 1;
     }
-    // Tests and scripts read this line to learn the port (--port 0).
-    std::string bound = where;
-    if constexpr (std::is_same_v<typename Server::protocol_type, asio::ip::tcp>) {
-        auto ep = server.local_endpoint();
-        bound = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) + ":" +
-                std::to_string(ep.port());
-    }
-    log_line("chatroom-server " + std::string(chatroom::version_string) + " listening on " + bound + " (" +
-             std::to_string(s.threads) + (s.threads == 1 ? " thread)" : " threads)"));
+    log_line("serving with " + std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads"));
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code error, int signo) {
@@ -107,14 +185,24 @@ int main(int argc, char** argv) {
     CLI::App app{"chatroom-server: a chat server for telnet, nc and chatroom-client"};
     app.set_version_flag("--version", std::string("chatroom-server ") + chatroom::version_string);
     app.add_option("--bind", s.bind, "Address to listen on (:: for IPv6 and IPv4)")->capture_default_str();
-    app.add_option("--port", s.port, "TCP port (0: any free port)")->capture_default_str();
-    app.add_option("--unix", s.unix_path, "Listen on this Unix socket path instead of TCP");
+    auto* port = app.add_option("--port", s.port, "TCP port (0: any free port)")->capture_default_str();
+    app.add_option("--unix", s.unix_path, "Also listen on this Unix socket path (alone: instead of TCP)");
     app.add_option("--unix-mode", s.unix_mode, "Permissions of the Unix socket file (octal, e.g. 0660)")
         ->capture_default_str();
 #if defined(CHATROOM_USE_OPENSSL)
-    app.add_option("--tls-cert", s.tls_cert, "Certificate chain file (PEM): serve TLS");
+    app.add_option("--tls-cert", s.tls_cert, "Certificate chain file (PEM): serve TLS (on --port unless --tls-port)");
     app.add_option("--tls-key", s.tls_key, "Private key file (PEM)");
+    app.add_option("--tls-port", s.tls_port, "Serve TLS on this port too, beside plain TCP on --port")
+        ->check(CLI::Range(0, 65535));
 #endif
+    app.add_option("--web-port", s.web_port, "Serve browsers (chat page, WebSocket) on this port")
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--web-bind", s.web_bind, "Address of the web listener (default: --bind)");
+    app.add_option("--web-origin", s.web_origins,
+                   "Origin allowed to open a WebSocket (scheme://host:port; repeatable; default: the server's own)");
+    app.add_option("--trusted-proxy", s.trusted_proxies,
+                   "Address whose X-Forwarded-For header is believed (repeatable)");
+    app.add_flag("--metrics", s.metrics, "Serve GET /metrics (Prometheus text) on the web listener");
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();
@@ -141,6 +229,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--quiet", s.quiet, "Log only errors, not connects, joins and leaves");
     CLI11_PARSE(app, argc, argv);
+    s.port_given = port->count() > 0;
 
     o.idle_timeout = std::chrono::seconds(idle);
     o.first_line_timeout = std::chrono::seconds(first_line);
@@ -152,31 +241,10 @@ int main(int argc, char** argv) {
     asio::io_context io(static_cast<int>(s.threads));
 
     try {
-        if (!s.unix_path.empty()) {
-            chatroom::basic_server<asio::local::stream_protocol> server(io, o);
-            return serve(io, server, asio::local::stream_protocol::endpoint(s.unix_path), s, s.unix_path);
-        }
-        std::error_code ec;
-        auto address = asio::ip::make_address(s.bind, ec);
-        if (ec) {
-            std::fprintf(stderr, "chatroom-server: bad --bind address '%s'\n", s.bind.c_str());
-            return 2;
-        }
-        asio::ip::tcp::endpoint endpoint(address, s.port);
-        std::string where = s.bind + ":" + std::to_string(s.port);
-#if defined(CHATROOM_USE_OPENSSL)
-        if (!s.tls_cert.empty() || !s.tls_key.empty()) {
-            if (s.tls_cert.empty() || s.tls_key.empty()) {
-                std::fprintf(stderr, "chatroom-server: --tls-cert and --tls-key go together\n");
-                return 2;
-            }
-            auto ctx = chatroom::make_server_tls_context(s.tls_cert, s.tls_key);
-            chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, o, ctx);
-            return serve(io, server, endpoint, s, where + " (TLS)");
-        }
-#endif
-        chatroom::server server(io, o);
-        return serve(io, server, endpoint, s, where);
+        return serve(io, s);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "chatroom-server: %s\n", e.what());
+        return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "chatroom-server: %s\n", e.what());
         return 1;

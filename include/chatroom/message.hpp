@@ -24,6 +24,17 @@ public:
         return message(h);
     }
 
+    // A block of size bytes, written once by fill(char*) before anyone shares it.
+    template <class Fill>
+    static message build(std::size_t size, Fill&& fill) {
+        void* raw = ::operator new(sizeof(header) + size);
+        auto* h = new (raw) header{};
+        h->size = size;
+        message m(h);
+        fill(h->bytes());
+        return m;
+    }
+
     message(const message& other) noexcept : h_(other.h_) {
         if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
     }

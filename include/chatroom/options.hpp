@@ -20,8 +20,17 @@ struct server_options {
 
     // Longest line accepted, in bytes, CR and LF not counted.
     std::size_t max_line_bytes = 4096;
-    // Output queued for one connection beyond this marks a slow consumer, who is disconnected.
+    // The slow-consumer policy (docs/reliability.md). Output queued for one
+    // connection beyond max_queue_bytes drops it at once: the hard limit that
+    // bounds memory. Past soft_queue_bytes (0: a quarter of the hard limit) the
+    // senders into its room stop being read for at most max_sender_pause, so a
+    // burst waits for a reader that keeps up instead of overflowing it; one that
+    // stays past the soft mark for write_deadline is dropped, and from then on
+    // (or once it has held senders for max_sender_pause) nobody waits for it.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    std::size_t soft_queue_bytes = 0;
+    std::chrono::milliseconds max_sender_pause{250};
+    std::chrono::milliseconds write_deadline{10000};
     // Connections beyond this are answered "! server full" and closed.
     std::size_t max_connections = 10000;
     // Connections from one address beyond this are refused; 0: no limit.
@@ -56,6 +65,12 @@ struct server_options {
     unsigned unix_socket_mode = 0660;
 
     threading concurrency = threading::multi;
+
+    // The soft mark in force.
+    std::size_t soft_limit() const noexcept {
+        const std::size_t soft = soft_queue_bytes ? soft_queue_bytes : max_queue_bytes / 4;
+        return soft < max_queue_bytes ? soft : max_queue_bytes;
+    }
 };
 
 struct client_options {

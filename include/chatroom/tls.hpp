@@ -5,10 +5,10 @@
 // it is included; the rest of chatroom needs nothing beyond Asio.
 
 #include <chatroom/client.hpp>
-#include <chatroom/hub.hpp>
-#include <chatroom/member.hpp>
+#include <chatroom/detail/hub.hpp>
+#include <chatroom/detail/outbox.hpp>
+#include <chatroom/detail/session.hpp>
 #include <chatroom/server.hpp>
-#include <chatroom/session.hpp>
 
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
@@ -18,7 +18,9 @@
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
-#include <atomic>
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -65,189 +67,161 @@ inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool
 
 namespace detail {
 
-// The server side of one TLS connection. An SSL stream is one state machine
-// that only one thread may drive, so everything this session does to it runs
-// on its own strand; the hub reaches it by posting there.
-template <class Protocol, class Executor>
-class tls_session final : public member {
+// A TLS connection as a session's stream (the concept is in
+// socket_stream.hpp). An SSL stream takes one write at a time and one
+// buffer, so write() copies up to a block of queued bytes and reports it
+// taken; the session waits for that block before the next. Everything runs
+// on the session's executor, which is what an SSL stream needs.
+template <class Socket>
+class tls_stream {
 public:
-    using strand_type = asio::strand<Executor>;
-    using socket_type = typename Protocol::socket::template rebind_executor<strand_type>::other;
-    using stream_type = asio::ssl::stream<socket_type>;
+    using executor_type = typename Socket::executor_type;
+    using ssl_stream = asio::ssl::stream<Socket>;
 
-    tls_session(socket_type socket, const tls_context& ctx, std::shared_ptr<hub> h, std::string peer)
-        : member(h->locking(), h->options().max_line_bytes),
-          stream_(std::move(socket), *ctx),
-          hub_(std::move(h)),
-          timer_(stream_.get_executor()) {
-        address = std::move(peer);
-    }
+    tls_stream(Socket socket, asio::ssl::context& ctx, std::shared_ptr<hub> h, std::string address)
+        : stream_(std::move(socket), ctx), hub_(std::move(h)), address_(std::move(address)),
+          timer_(stream_.get_executor()) {}
 
-    ~tls_session() override { hub_->release(address); }
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
 
-    void start() {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->handshake(); });
-    }
+    // Writes and timers run without a session handler to keep it alive.
+    void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
-    void flush() override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->write_queued(); });
-    }
-
-    void close_gracefully() override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] {
-            if (self->closing_) return;
-            self->closing_ = true;
-            self->write_queued();
+    template <class Handler>
+    void async_start(Handler&& h) {
+        timer_.expires_after(hub_->options().handshake_timeout);
+        timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
+            if (ec || handshaken_) return;
+            hub_->report("TLS handshake from " + address_ + " timed out");
+            close_socket();
         });
+        stream_.async_handshake(asio::ssl::stream_base::server,
+                                [this, h = std::forward<Handler>(h)](std::error_code ec) mutable {
+                                    timer_.cancel();
+                                    // A socket the timeout closed was reported already.
+                                    if (ec && stream_.lowest_layer().is_open())
+                                        hub_->report("TLS handshake from " + address_ + " failed: " + ec.message());
+                                    handshaken_ = !ec;
+                                    h(ec);
+                                });
     }
 
-    // An SSL stream cannot take a last line while another write may be under
-    // way, so a TLS client that is dropped just sees the connection end.
-    void close_now(std::string_view) override {
-        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->close_socket(); });
+    template <class Handler>
+    void async_read(Handler&& h) {
+        if (!buffer_) buffer_.reset(new char[block_size]);
+        stream_.async_read_some(asio::buffer(buffer_.get(), block_size),
+                                [this, h = std::forward<Handler>(h)](std::error_code ec, std::size_t n) mutable {
+                                    h(ec, buffer_.get(), n);
+                                });
     }
 
-    void resume_reading(std::string unread) override {
-        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
-            if (!unread.empty()) self->consume(unread.data(), unread.size());
-            else if (!self->closing_) self->read();
-        });
+    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+        ec = error_;
+        if (busy_ || ec) return 0;
+        pending_.clear();
+        for (const auto& b : g) {
+            const std::size_t room = block_size - pending_.size();
+            if (room == 0) break;
+            const std::size_t take = std::min(room, b.size());
+            pending_.append(static_cast<const char*>(b.data()), take);
+        }
+        if (pending_.empty()) return 0;
+        start_write();
+        return pending_.size();
     }
 
-    bool is_closed() override { return closed_.load(std::memory_order_acquire); }
+    template <class Handler>
+    void async_wait_writable(Handler&& h) {
+        if (!busy_) {
+            asio::post(stream_.get_executor(), [h = std::forward<Handler>(h), ec = error_]() mutable { h(ec); });
+            return;
+        }
+        on_writable_ = std::forward<Handler>(h);
+    }
+
+    // Last words go out as one more block; the socket closes once it is
+    // written or the handshake timeout passes, whichever comes first.
+    template <class Reason>
+    void write_last(std::string_view bytes, Reason) {
+        if (busy_ || error_ || !handshaken_) return;
+        pending_.assign(bytes.data(), bytes.size());
+        start_write();
+    }
+
+    template <class Reason, class Handler>
+    void async_shutdown(Reason, Handler&& h) {
+        stream_.async_shutdown([h = std::forward<Handler>(h)](std::error_code ec) mutable { h(ec); });
+    }
+
+    void close() {
+        if (busy_ && !error_) {
+            close_when_written_ = true;
+            timer_.expires_after(hub_->options().handshake_timeout);
+            timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
+                if (!ec) close_socket();
+            });
+            return;
+        }
+        close_socket();
+    }
+
+    bool is_clean_end(const std::error_code& ec) const noexcept { return ec == asio::ssl::error::stream_truncated; }
 
 private:
-    std::shared_ptr<tls_session> self_ptr() { return std::static_pointer_cast<tls_session>(shared_from_this()); }
-
-    void handshake() {
-        timer_.expires_after(hub_->options().handshake_timeout);
-        timer_.async_wait([self = self_ptr()](std::error_code ec) {
-            if (ec || self->handshaken_) return;
-            self->hub_->report("TLS handshake from " + self->address + " timed out");
-            self->close_socket();
+    void start_write() {
+        busy_ = true;
+        asio::async_write(stream_, asio::buffer(pending_), [this, keep = owner_.lock()](std::error_code ec, std::size_t) {
+            busy_ = false;
+            if (ec) error_ = ec;
+            if (close_when_written_) return close_socket();
+            if (on_writable_) {
+                auto h = std::move(on_writable_);
+                on_writable_ = nullptr;
+                h(error_);
+            }
         });
-        stream_.async_handshake(asio::ssl::stream_base::server, [self = self_ptr()](std::error_code ec) {
-            self->timer_.cancel();
-            if (self->closed_) return;
-            if (ec) {
-                self->hub_->report("TLS handshake from " + self->address + " failed: " + ec.message());
-                self->close_socket();
-                return;
-            }
-            self->handshaken_ = true;
-            self->hub_->attach(self);
-            if (!self->closing_) self->read();
-        });
-    }
-
-    void read() {
-        if (!buffer_) buffer_.reset(new char[buffer_size]);
-        stream_.async_read_some(asio::buffer(buffer_.get(), buffer_size),
-                                [self = self_ptr()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
-    }
-
-    void on_read(std::error_code ec, std::size_t n) {
-        if (closed_) return;
-        if (closing_) {
-            // Closing: drain until the peer closes or the deadline passes.
-            if (ec) close_socket();
-            else read();
-            return;
-        }
-        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-            hub_->depart(*this, leave_reason::eof, true);
-        } else if (ec) {
-            hub_->depart(*this, leave_reason::connection_lost, false);
-        } else {
-            consume(buffer_.get(), n);
-        }
-    }
-
-    void consume(const char* data, std::size_t size) {
-        if (!hub_->receive(*this, data, size)) return; // left, or paused by flood control
-        if (!closing_ && !closed_) read();
-    }
-
-    // SSL writes take one buffer, so queued messages are copied into one
-    // block of up to buffer_size bytes per write.
-    void write_queued() {
-        if (writing_ || closed_) return;
-        {
-            optional_lock g(mutex);
-            pending_.clear();
-            outbox::gather gather;
-            out.fill(gather);
-            for (const auto& b : gather) {
-                if (pending_.size() + b.size() > buffer_size && !pending_.empty()) break;
-                pending_.append(static_cast<const char*>(b.data()), b.size());
-            }
-        }
-        if (pending_.empty()) {
-            if (closing_ && !shutting_down_) finish();
-            return;
-        }
-        writing_ = true;
-        asio::async_write(stream_, asio::buffer(pending_), [self = self_ptr()](std::error_code ec, std::size_t n) {
-            self->writing_ = false;
-            if (self->closed_) return;
-            {
-                optional_lock g(self->mutex);
-                self->out.consume(n);
-            }
-            counters::add(self->hub_->count().bytes_out, n);
-            if (ec) {
-                self->close_socket();
-                self->hub_->depart(*self, leave_reason::connection_lost, false);
-                return;
-            }
-            self->write_queued();
-        });
-    }
-
-    // Everything is written: close_notify, then the socket.
-    void finish() {
-        shutting_down_ = true;
-        stream_.async_shutdown([self = self_ptr()](std::error_code) { self->close_socket(); });
     }
 
     void close_socket() {
-        if (closed_) return;
-        closing_ = true;
-        closed_.store(true, std::memory_order_release);
         timer_.cancel();
-        {
-            optional_lock g(mutex);
-            out.clear();
-        }
+        on_writable_ = nullptr;
         std::error_code ignored;
         stream_.lowest_layer().close(ignored);
     }
 
-    static constexpr std::size_t buffer_size = 16 * 1024;
+    static constexpr std::size_t block_size = 16 * 1024;
 
-    stream_type stream_;
+    ssl_stream stream_;
     std::shared_ptr<hub> hub_;
-    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, strand_type>
+    std::weak_ptr<void> owner_;
+    std::string address_;
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor_type>
         timer_;
-    std::unique_ptr<char[]> buffer_;
-    std::string pending_; // the block being written
+    std::unique_ptr<char[]> buffer_; // made at the first read
+    std::string pending_;            // the block being written
+    std::function<void(std::error_code)> on_writable_;
+    std::error_code error_;
+    bool busy_ = false;
     bool handshaken_ = false;
-    bool writing_ = false;
-    bool closing_ = false;
-    bool shutting_down_ = false;
-    std::atomic<bool> closed_{false};
+    bool close_when_written_ = false;
 };
 
-template <class Protocol, class Executor>
-struct session_factory<tls<Protocol>, Executor> {
+template <class Protocol>
+struct session_factory<tls<Protocol>> {
     using protocol_type = Protocol;
-    using traits = stream_transport<Protocol>;
-    using socket_type = typename tls_session<Protocol, Executor>::socket_type;
 
-    static asio::strand<Executor> peer_executor(const Executor& ex) { return asio::make_strand(ex); }
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        using stream_type = tls_stream<Socket>;
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket), *context, h, address), h,
+                                                            h->line_dialect(), address, h->options().max_line_bytes)
+            ->start();
+    }
 
-    void start(socket_type socket, const std::shared_ptr<hub>& h, std::string address) const {
-        std::make_shared<tls_session<Protocol, Executor>>(std::move(socket), context, h, std::move(address))->start();
+    // Before any handshake, so a TLS client sees the handshake fail.
+    template <class Socket>
+    void refuse(Socket& socket, std::string_view line) const {
+        stream_transport<Protocol>::refuse(socket, line);
     }
 
     tls_context context;

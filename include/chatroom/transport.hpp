@@ -3,7 +3,10 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
 
+#include <asio/buffer.hpp>
+
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
@@ -14,6 +17,15 @@
 #endif
 
 namespace chatroom {
+
+// Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
+template <class Protocol>
+struct tls;
+
+// Transport tag: browsers over HTTP and WebSocket, on Stream (asio::ip::tcp
+// or tls<asio::ip::tcp>); defined in chatroom/web.hpp.
+template <class Stream>
+struct web;
 
 // What the server and client need to know about a plain Asio stream protocol.
 // TLS (chatroom/tls.hpp) adds its own.
@@ -59,6 +71,17 @@ struct stream_transport {
             (void)socket;
             (void)keepalive;
         }
+    }
+
+    // A refusal at connect: one line, best effort, then the socket closes.
+    template <class Socket>
+    static void refuse(Socket& socket, std::string_view line) {
+        std::string bytes(line);
+        bytes += "\r\n";
+        std::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(bytes), ignored);
+        socket.close(ignored);
     }
 };
 

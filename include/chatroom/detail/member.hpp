@@ -1,14 +1,17 @@
 #pragma once
 
-#include <chatroom/line_framer.hpp>
-#include <chatroom/optional_mutex.hpp>
-#include <chatroom/outbox.hpp>
+#include <chatroom/detail/optional_mutex.hpp>
+#include <chatroom/detail/outbox.hpp>
+#include <chatroom/message.hpp>
+#include <chatroom/renderer.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatroom::detail {
 
@@ -20,60 +23,163 @@ enum class leave_reason {
     eof,                // the client closed the connection
     quit,               // /quit
     connection_lost,    // reset, failed write, keepalive
-    too_slow,           // its output queue passed the limit
+    too_slow,           // its output queue passed the limit, or stayed past the soft mark
     idle_timeout,
     first_line_timeout,
     shutdown,           // the server is stopping; rooms are not told
 };
 
-// One connected client as the hub sees it, whatever carries its bytes.
-// The session (one per transport) derives from it and does the I/O.
-class member : public std::enable_shared_from_this<member> {
-public:
-    member(bool locking, std::size_t max_line_bytes) : framer(max_line_bytes), mutex(locking) {}
-    member(const member&) = delete;
-    member& operator=(const member&) = delete;
-    virtual ~member() = default;
-
-    // Writes queued output; the hub calls it once per batch of deliveries.
-    virtual void flush() = 0;
-    // Reads no more; closes once queued output is written (the hub bounds how long).
-    virtual void close_gracefully() = 0;
-    // Drops queued output, tries to send last_words (may be empty), closes.
-    virtual void close_now(std::string_view last_words) = 0;
-    // Flood control paused reading; the bucket has tokens again. unread is
-    // what the session had read but the hub had not yet consumed.
-    virtual void resume_reading(std::string unread) = 0;
-    // True once the socket is closed.
-    virtual bool is_closed() = 0;
-
-    // Guarded by the hub's lock.
+// What the hub knows of a member. Every field is read and written only with
+// the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
+// housekeeping, commands); the session never touches it.
+struct hub_state {
     std::string nick;
     std::string nick_key; // nick folded to lower case
-    std::string chat_prefix; // "<nick> ", what starts each of its chat lines
-    std::string address;  // the peer, for logs and per-address limits
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
-    std::size_t registry_slot = 0; // index in the hub's registry
+    std::size_t registry_slot = 0; // index in the registry
     bool attached = false;         // in the registry, a room and the nick table
     bool said_something = false;
     bool queued_for_flush = false;
-    bool throttled = false;
     bool draining = false;         // closing with a final flush, under a deadline
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
-    double tokens = 0;                                     // flood control bucket
-    std::string stash; // read while throttled, not yet consumed
+
+    // Reading is paused by flood control (an empty bucket) or because a line
+    // of its pushed a recipient past the soft mark (held); stash is what had
+    // been read but not yet consumed.
+    bool throttled = false;
+    bool held = false;
+    clock::time_point held_since{};
+    std::string stash;
+    double tokens = 0; // flood control bucket
     clock::time_point refilled_at{};
 
-    // Touched only by the session's read path, which is one chain of handlers.
-    line_framer framer;
+    // Its own queue is past the soft mark, since pressured_since; one still
+    // past it write_deadline later is dropped. While it is, it holds senders,
+    // but only within a budget: hold_spent is the time it has held them,
+    // which must stay under max_sender_pause and drains back at
+    // max_sender_pause per write_deadline. A reader that keeps up spends
+    // microseconds of it per burst; a stalled one spends it once.
+    bool pressured = false;
+    clock::time_point pressured_since{};
+    clock::duration hold_spent{};
+    clock::time_point hold_accounted{};
+};
 
-    // Guarded by mutex: the output queue and the socket's write side.
-    optional_mutex mutex;
-    outbox out;
-    bool slow = false; // overflowed; a disconnection is on its way
+// The queue between the hub, which fills it from any thread, and the
+// session, which writes it on its own executor. Every member function takes
+// the queue's own lock.
+class output_queue {
+public:
+    explicit output_queue(bool locking) : mutex_(locking) {}
+
+    enum class pushed {
+        below_soft,   // queued, under the soft mark
+        over_soft,    // queued, past the soft mark
+        overflow,     // not queued: it would pass the hard limit; the member is now slow
+        already_slow, // not queued: the member is being dropped
+    };
+
+    pushed push(const message& m, std::size_t hard, std::size_t soft) {
+        optional_lock g(mutex_);
+        if (slow_) return pushed::already_slow;
+        if (out_.bytes() + m.size() > hard) {
+            slow_ = true;
+            return pushed::overflow;
+        }
+        out_.push(m);
+        if (out_.bytes() > soft) {
+            over_soft_ = true;
+            return pushed::over_soft;
+        }
+        return pushed::below_soft;
+    }
+
+    // Queues bytes the session itself answers (telnet negotiation, pongs),
+    // outside the limits: they are few and bounded by what the peer sends.
+    void push_own(const message& m) {
+        optional_lock g(mutex_);
+        if (!slow_) out_.push(m);
+    }
+
+    void fill(outbox::gather& g) {
+        optional_lock g2(mutex_);
+        out_.fill(g);
+    }
+
+    // Drops n written bytes; true when that took the queue back under the
+    // soft mark it had passed.
+    bool consume(std::size_t n, std::size_t soft) {
+        optional_lock g(mutex_);
+        out_.consume(n);
+        if (over_soft_ && out_.bytes() <= soft) {
+            over_soft_ = false;
+            return true;
+        }
+        return false;
+    }
+
+    bool empty() {
+        optional_lock g(mutex_);
+        return out_.empty();
+    }
+    std::size_t bytes() {
+        optional_lock g(mutex_);
+        return out_.bytes();
+    }
+    bool mid_message() {
+        optional_lock g(mutex_);
+        return out_.mid_message();
+    }
+    void clear() {
+        optional_lock g(mutex_);
+        out_.clear();
+    }
+
+private:
+    optional_mutex mutex_;
+    outbox out_;
+    bool slow_ = false;      // overflowed; a disconnection is on its way
+    bool over_soft_ = false; // past the soft mark since the last time it drained
+};
+
+// One connected client as the hub sees it, whatever carries its bytes and
+// whichever dialect it speaks. The session (detail/session.hpp) derives from
+// it and does the I/O.
+class member : public std::enable_shared_from_this<member> {
+public:
+    member(bool locking, const renderer& dialect, std::string address)
+        : output(locking), dialect_(dialect), address_(std::move(address)) {}
+    member(const member&) = delete;
+    member& operator=(const member&) = delete;
+    virtual ~member() = default;
+
+    // Each may be called from any thread; the session runs it on its executor.
+    // Writes queued output; the hub calls it once per batch of deliveries.
+    virtual void flush() = 0;
+    // Reads no more; closes once queued output is written (the hub bounds
+    // how long). why is for dialects that tell the peer (a WebSocket close code).
+    virtual void close_gracefully(leave_reason why) = 0;
+    // Drops queued output, sends last_words (may be empty) if it can, closes.
+    virtual void close_now(std::string_view last_words, leave_reason why) = 0;
+    // Reading was paused; unread is what had been read but not consumed.
+    virtual void resume_reading(std::string unread) = 0;
+    // True once the connection is closed.
+    virtual bool is_closed() = 0;
+
+    const renderer& dialect() const noexcept { return dialect_; }
+    // Names this member in room events, so it is not sent its own.
+    std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
+    const std::string& address() const noexcept { return address_; }
+
+    hub_state state;     // the hub's lock
+    output_queue output; // its own lock
+
+private:
+    const renderer& dialect_;
+    const std::string address_; // the peer, for logs and per-address limits
 };
 
 } // namespace chatroom::detail

@@ -1,17 +1,23 @@
 #pragma once
 
-#include <chatroom/member.hpp>
+#include <chatroom/detail/member.hpp>
+#include <chatroom/protocol.hpp>
+#include <chatroom/room_event.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatroom::detail {
 
-// A named set of members and, when enabled, the last lines said in it.
-// It exists while it has members. Guarded by the hub's lock.
+// A named set of members and, when enabled, the last lines said in it, kept
+// as events so each joiner gets them in its own dialect. It exists while it
+// has members. Guarded by the hub's lock.
 class room {
 public:
     room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
@@ -22,32 +28,80 @@ public:
     bool empty() const noexcept { return members_.empty(); }
 
     void add(member& m) {
-        m.current = this;
-        m.room_slot = members_.size();
+        m.state.current = this;
+        m.state.room_slot = members_.size();
         members_.push_back(&m);
     }
 
     // Order of members does not matter, so removal swaps in the last one.
     void remove(member& m) noexcept {
-        std::size_t slot = m.room_slot;
+        const std::size_t slot = m.state.room_slot;
         members_[slot] = members_.back();
-        members_[slot]->room_slot = slot;
+        members_[slot]->state.room_slot = slot;
         members_.pop_back();
-        m.current = nullptr;
+        m.state.current = nullptr;
     }
 
-    // Keeps one formatted line (CRLF included) for members who join later.
-    void remember(std::string_view line) {
+    // Chat lines and actions are kept for members who join later, one line each.
+    void remember(const room_event& e) {
         if (history_limit_ == 0) return;
-        if (history_.size() == history_limit_) history_.pop_front();
-        history_.emplace_back(line);
+        if (e.kind == room_event_kind::chat && e.line_count != 1) {
+            for_each_line(e.text, [&](std::string_view line) {
+                room_event one = e;
+                one.clear_text();
+                one.add_line(line);
+                keep(std::move(one));
+            });
+        } else if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action) {
+            keep(e);
+        }
     }
-    const std::deque<std::string>& history() const noexcept { return history_; }
+    const std::deque<room_event>& history() const noexcept { return history_; }
 
 private:
+    void keep(room_event e) {
+        if (history_.size() == history_limit_) history_.pop_front();
+        history_.push_back(std::move(e));
+    }
+
     std::string name_;
     std::vector<member*> members_;
-    std::deque<std::string> history_;
+    std::deque<room_event> history_;
+    std::size_t history_limit_;
+};
+
+// Every room of the server, by case-folded name. Guarded by the hub's lock.
+class room_directory {
+public:
+    explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
+
+    room* find(std::string_view name) {
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it == rooms_.end() ? nullptr : it->second.get();
+    }
+
+    // The room of that name, made if new; created says which.
+    room& find_or_create(std::string_view name, bool& created) {
+        std::string key = protocol::fold_case(name);
+        auto it = rooms_.find(key);
+        created = it == rooms_.end();
+        if (created) it = rooms_.emplace(std::move(key), std::make_unique<room>(std::string(name), history_limit_)).first;
+        return *it->second;
+    }
+
+    void erase(const room& r) { rooms_.erase(protocol::fold_case(r.name())); }
+
+    // By name, for /rooms.
+    std::vector<const room*> sorted() const {
+        std::vector<const room*> list;
+        list.reserve(rooms_.size());
+        for (auto& kv : rooms_) list.push_back(kv.second.get());
+        std::sort(list.begin(), list.end(), [](const room* a, const room* b) { return a->name() < b->name(); });
+        return list;
+    }
+
+private:
+    std::unordered_map<std::string, std::unique_ptr<room>> rooms_;
     std::size_t history_limit_;
 };
 

@@ -1,236 +1,284 @@
 #pragma once
 
-#include <chatroom/hub.hpp>
-#include <chatroom/member.hpp>
+#include <chatroom/detail/hub.hpp>
+#include <chatroom/detail/member.hpp>
+#include <chatroom/detail/outbox.hpp>
+#include <chatroom/line_framer.hpp>
+#include <chatroom/message.hpp>
+#include <chatroom/renderer.hpp>
 
-#include <asio/buffer.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
-#include <asio/socket_base.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace chatroom::detail {
 
-inline constexpr std::size_t read_chunk_bytes = 64 * 1024;
+// What a decoder may offer beyond feed(data, size, on): finish(on) hands
+// over a last line at the end of input; replies() holds bytes it wants sent
+// back to the peer (telnet negotiation, WebSocket pongs); ended() says the
+// peer ended the conversation (a WebSocket close), for end_reason().
+template <class D, class = void>
+struct has_finish : std::false_type {};
+template <class D>
+struct has_finish<D, std::void_t<decltype(std::declval<D&>().finish(
+                         std::declval<bool (*)(frame_event, std::string_view)>()))>> : std::true_type {};
+template <class D, class = void>
+struct has_ended : std::false_type {};
+template <class D>
+struct has_ended<D, std::void_t<decltype(std::declval<D&>().ended()), decltype(std::declval<D&>().end_reason())>>
+    : std::true_type {};
+template <class D, class = void>
+struct has_replies : std::false_type {};
+template <class D>
+struct has_replies<D, std::void_t<decltype(std::declval<D&>().replies().clear())>> : std::true_type {};
 
-// One read buffer per thread, shared by every connection that thread serves:
-// a connection waits for readability and reads only when bytes are there, so
-// an idle connection holds no read buffer at all.
-inline char* thread_read_buffer() {
-    thread_local std::unique_ptr<char[]> buffer(new char[read_chunk_bytes]);
-    return buffer.get();
-}
-
-inline bool would_block(const std::error_code& ec) noexcept {
-    return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
-// The server side of one plain stream connection (TCP or Unix socket).
-// It reads and writes in the reactor style: wait for readiness, then a
-// non-blocking read into the thread's buffer, or a non-blocking gather write
-// of everything queued. Every socket call is made under the member's mutex,
-// so handlers of several threads never touch the socket at once.
-template <class Protocol, class Executor>
+// The life of one connection, whatever its transport and dialect: start (a
+// handshake), read and hand bytes to the hub through the decoder, write what
+// the hub queued, close gracefully or at once. Stream is a transport's stream
+// (the concept is in socket_stream.hpp); Decoder turns its bytes into lines
+// (line_framer for the line protocol).
+//
+// Every member function that touches the stream runs on the stream's
+// executor, which is a strand when several threads run the server and the
+// executor itself when one does: so a session needs no lock of its own, and
+// the hub reaches it only through the member interface, which dispatches
+// there.
+template <class Stream, class Decoder>
 class session final : public member {
 public:
-    using socket_type = typename Protocol::socket::template rebind_executor<Executor>::other;
+    template <class... DecoderArgs>
+    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
+            DecoderArgs&&... decoder_args)
+        : member(h->locking(), dialect, std::move(address)),
+          stream_(std::move(stream)),
+          decoder_(std::forward<DecoderArgs>(decoder_args)...),
+          hub_(std::move(h)),
+          soft_(hub_->options().soft_limit()) {}
 
-    session(socket_type socket, std::shared_ptr<hub> h, std::string peer)
-        : member(h->locking(), h->options().max_line_bytes), socket_(std::move(socket)), hub_(std::move(h)) {
-        address = std::move(peer);
-    }
+    ~session() override { hub_->gate().release(address()); }
 
-    ~session() override { hub_->release(address); }
+    Stream& stream() noexcept { return stream_; }
 
     void start() {
-        std::error_code ec;
-        socket_.non_blocking(true, ec);
-        hub_->attach(shared_from_this());
-        optional_lock g(mutex);
-        if (!closing_) wait_readable();
-    }
-
-    void flush() override {
-        optional_lock g(mutex);
-        if (!writing_ && !closed_) write_queued();
-    }
-
-    void close_gracefully() override {
-        optional_lock g(mutex);
-        if (closing_) return;
-        closing_ = true;
-        if (!writing_) write_queued();
-    }
-
-    void close_now(std::string_view last_words) override {
-        optional_lock g(mutex);
-        if (closed_) return;
-        if (!last_words.empty()) {
-            // Best effort: one non-blocking write; a peer that does not read
-            // may never see it.
-            std::string line = out.mid_message() ? "\r\n" : "";
-            line.append(last_words.data(), last_words.size());
-            line += "\r\n";
-            std::error_code ec;
-            socket_.write_some(asio::buffer(line), ec);
-        }
-        close_socket();
-    }
-
-    void resume_reading(std::string unread) override {
-        asio::post(socket_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
-            if (!unread.empty()) {
-                self->consume(unread.data(), unread.size());
-                return;
-            }
-            optional_lock g(self->mutex);
-            if (!self->closing_) self->wait_readable();
+        stream_.set_owner(weak_from_this());
+        asio::dispatch(stream_.get_executor(), [self = self_ptr()] {
+            self->stream_.async_start([self](std::error_code ec) { self->on_started(ec); });
         });
     }
 
-    bool is_closed() override {
-        optional_lock g(mutex);
-        return closed_;
+    void flush() override {
+        asio::dispatch(stream_.get_executor(), [self = self_ptr()] { self->write_queued(); });
     }
+
+    // The hub calls these two with its lock held; posted, they never call
+    // back into it before it is released.
+    void close_gracefully(leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), why] {
+            if (self->closing_) return;
+            self->closing_ = true;
+            self->why_ = why;
+            self->write_queued();
+        });
+    }
+
+    void close_now(std::string_view last_words, leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::string(last_words), why] {
+            if (self->closed_) return;
+            // Best effort: a peer that does not read may never see it, and a
+            // write already under way cannot be interrupted.
+            if (!words.empty() && !self->writing_) {
+                const bool mid = self->output.mid_message();
+                const std::string_view resync = self->dialect().line_break();
+                if (!mid || !resync.empty()) {
+                    std::string bytes = mid ? std::string(resync) : std::string();
+                    self->dialect().append(bytes, words);
+                    self->stream_.write_last(bytes, why);
+                }
+            }
+            self->close_stream();
+        });
+    }
+
+    void resume_reading(std::string unread) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), unread = std::move(unread)] {
+            if (self->closed_) return;
+            if (!unread.empty()) self->consume(unread.data(), unread.size());
+            else if (!self->closing_) self->read();
+        });
+    }
+
+    bool is_closed() override { return closed_.load(std::memory_order_acquire); }
 
 private:
     std::shared_ptr<session> self_ptr() { return std::static_pointer_cast<session>(shared_from_this()); }
 
-    // ---- reading ------------------------------------------------------------
-
-    void wait_readable() {
-        if (read_waiting_ || closed_) return;
-        read_waiting_ = true;
-        socket_.async_wait(asio::socket_base::wait_read,
-                           [self = self_ptr()](std::error_code ec) { self->on_readable(ec); });
+    void on_started(std::error_code ec) {
+        if (closed_) return;
+        if (ec) {
+            close_stream();
+            return;
+        }
+        hub_->attach(shared_from_this());
+        if (!closing_) read();
     }
 
-    void on_readable(std::error_code ec) {
-        char* buffer = thread_read_buffer();
-        std::size_t n = 0;
-        {
-            optional_lock g(mutex);
-            read_waiting_ = false;
-            if (closed_) return;
-            if (ec && closing_) {
-                close_socket();
-                return;
-            }
-            if (!ec) {
-                if (closing_ && !lingering_) return; // output still flushing; input waits
-                n = socket_.read_some(asio::buffer(buffer, read_chunk_bytes), ec);
-                if (would_block(ec)) {
-                    wait_readable();
-                    return;
-                }
-                if (lingering_) {
-                    // Closing: input is read and dropped until the peer's EOF,
-                    // so the close does not reset data still on its way to it.
-                    if (ec) close_socket();
-                    else wait_readable();
-                    return;
-                }
-            }
+    // ---- reading ------------------------------------------------------------
+
+    void read() {
+        if (reading_ || closed_) return;
+        reading_ = true;
+        stream_.async_read([self = self_ptr()](std::error_code ec, const char* data, std::size_t n) {
+            self->on_read(ec, data, n);
+        });
+    }
+
+    void on_read(std::error_code ec, const char* data, std::size_t n) {
+        reading_ = false;
+        if (closed_) return;
+        if (lingering_) {
+            // Closing: input is read and dropped until the peer's EOF, so the
+            // close does not reset data still on its way to it.
+            if (ec) close_stream();
+            else read();
+            return;
         }
-        if (ec == asio::error::eof) {
+        if (closing_) {
+            if (ec) close_stream();
+            return; // output still flushing; input waits
+        }
+        if (ec == asio::error::eof || (ec && stream_.is_clean_end(ec))) {
+            finish_input();
             hub_->depart(*this, leave_reason::eof, true);
         } else if (ec) {
             hub_->depart(*this, leave_reason::connection_lost, false);
         } else {
-            consume(buffer, n);
+            consume(data, n);
         }
     }
 
     void consume(const char* data, std::size_t size) {
-        // false: the member left, or flood control paused it and the hub
-        // will call resume_reading.
-        if (!hub_->receive(*this, data, size)) return;
-        optional_lock g(mutex);
-        if (!closing_) wait_readable();
+        const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
+            return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+                // What the decoder answers to a line (telnet's bare CR) goes
+                // before what the server answers to it.
+                queue_replies();
+                return on(ev, line);
+            });
+        });
+        queue_replies();
+        write_queued();
+        if (decoder_ended()) return;
+        // false: the member left, or it is paused and the hub will call resume_reading.
+        if (go_on && !closing_) read();
+    }
+
+    // A decoder may end the conversation (a WebSocket close, a protocol
+    // error): its last reply is queued, and the member leaves gracefully.
+    bool decoder_ended() {
+        if constexpr (has_ended<Decoder>::value) {
+            if (!decoder_.ended()) return false;
+            hub_->depart(*this, decoder_.end_reason(), true);
+            return true;
+        }
+        return false;
+    }
+
+    // A last line without a line end still counts.
+    void finish_input() {
+        if constexpr (has_finish<Decoder>::value) {
+            hub_->receive(*this, nullptr, 0, [&](auto&& on) {
+                decoder_.finish(on);
+                return std::size_t{0};
+            });
+            queue_replies();
+            write_queued();
+        }
+    }
+
+    void queue_replies() {
+        if constexpr (has_replies<Decoder>::value) {
+            auto& r = decoder_.replies();
+            if (r.empty()) return;
+            output.push_own(message::copy_of(r));
+            r.clear();
+        }
     }
 
     // ---- writing ------------------------------------------------------------
 
-    // Writes until the queue is empty or the socket is full. Mutex held.
+    // Writes until the queue is empty or the stream is full.
     void write_queued() {
+        if (writing_ || closed_) return;
         outbox::gather g;
-        while (!out.empty()) {
-            out.fill(g);
+        for (;;) {
+            output.fill(g);
+            if (g.count == 0) break;
             std::size_t want = 0;
             for (const auto& b : g) want += b.size();
             std::error_code ec;
-            std::size_t n = socket_.write_some(g, ec);
-            if (ec && !would_block(ec)) {
-                close_socket();
-                asio::post(socket_.get_executor(), [self = self_ptr()] {
-                    self->hub_->depart(*self, leave_reason::connection_lost, false);
+            const std::size_t n = stream_.write(g, ec);
+            if (n > 0) {
+                counters::add(hub_->count().bytes_out, n);
+                if (output.consume(n, soft_)) hub_->drained(*this);
+            }
+            if (ec) return fail();
+            if (n < want) {
+                writing_ = true;
+                stream_.async_wait_writable([self = self_ptr()](std::error_code e) {
+                    self->writing_ = false;
+                    if (self->closed_) return;
+                    if (e) return self->fail();
+                    self->write_queued();
                 });
                 return;
             }
-            if (ec) n = 0;
-            if (n > 0) {
-                out.consume(n);
-                counters::add(hub_->count().bytes_out, n);
-            }
-            if (n < want) {
-                writing_ = true;
-                socket_.async_wait(asio::socket_base::wait_write,
-                                   [self = self_ptr()](std::error_code e) { self->on_writable(e); });
-                return;
-            }
         }
-        if (closing_ && !lingering_) linger();
+        if (closing_ && !shutting_down_) {
+            shutting_down_ = true;
+            stream_.async_shutdown(why_, [self = self_ptr()](std::error_code ec) {
+                if (self->closed_) return;
+                if (ec) return self->close_stream();
+                self->lingering_ = true;
+                self->read();
+            });
+        }
     }
 
-    void on_writable(std::error_code ec) {
-        optional_lock g(mutex);
-        writing_ = false;
-        if (closed_) return;
-        if (ec) {
-            close_socket();
-            asio::post(socket_.get_executor(), [self = self_ptr()] {
-                self->hub_->depart(*self, leave_reason::connection_lost, false);
-            });
-            return;
-        }
-        write_queued();
+    void fail() {
+        close_stream();
+        hub_->depart(*this, leave_reason::connection_lost, false);
     }
 
     // ---- closing ------------------------------------------------------------
 
-    // All output is written: send FIN, then drain input until the peer closes
-    // (or the hub's deadline closes the socket).
-    void linger() {
-        lingering_ = true;
-        std::error_code ec;
-        socket_.shutdown(asio::socket_base::shutdown_send, ec);
-        if (ec) {
-            close_socket();
-            return;
-        }
-        wait_readable();
+    void close_stream() {
+        if (closed_) return;
+        closing_ = true;
+        closed_.store(true, std::memory_order_release);
+        output.clear();
+        stream_.close();
     }
 
-    void close_socket() {
-        closed_ = closing_ = true;
-        out.clear();
-        std::error_code ec;
-        socket_.close(ec);
-    }
-
-    socket_type socket_;
+    Stream stream_;
+    Decoder decoder_;
     std::shared_ptr<hub> hub_;
-    bool read_waiting_ = false;
+    const std::size_t soft_;
+    bool reading_ = false;
     bool writing_ = false;
     bool closing_ = false;
+    bool shutting_down_ = false;
     bool lingering_ = false;
-    bool closed_ = false;
+    leave_reason why_ = leave_reason::eof;
+    std::atomic<bool> closed_{false};
 };
 
 } // namespace chatroom::detail

@@ -1,0 +1,195 @@
+#pragma once
+
+#include <chatroom/detail/member.hpp>
+#include <chatroom/detail/optional_mutex.hpp>
+#include <chatroom/detail/room.hpp>
+#include <chatroom/message.hpp>
+#include <chatroom/options.hpp>
+#include <chatroom/renderer.hpp>
+#include <chatroom/room_event.hpp>
+#include <chatroom/stats.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Delivery: queues rendered blocks to members, writes them in one pass per
+// loop turn, and applies the slow-consumer policy (options.hpp,
+// docs/reliability.md):
+// - a push that would pass the hard limit makes the member a casualty, which
+//   the hub drops at the end of the operation; nobody waits for it;
+// - a push past the soft mark puts the member under pressure; for the first
+//   max_sender_pause of it, the sender whose line did it is held (its socket
+//   is not read, so TCP pushes back), giving a reader that keeps up time to
+//   drain a burst; a member still past the soft mark after write_deadline is
+//   dropped by housekeeping.
+// Guarded by the hub's lock, except flush_all, which takes it.
+class fanout {
+public:
+    fanout(const server_options& opts, optional_mutex& hub_mutex, asio::any_io_executor ex)
+        : opts_(opts), hub_mutex_(hub_mutex), ex_(std::move(ex)), hard_(opts.max_queue_bytes),
+          soft_(opts.soft_limit()) {}
+
+    // The hub, kept alive by posted flush passes.
+    void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+
+    std::size_t soft_limit() const noexcept { return soft_; }
+
+    void push(member& r, const message& msg) {
+        switch (r.output.push(msg, hard_, soft_)) {
+        case output_queue::pushed::already_slow: return;
+        case output_queue::pushed::overflow: casualties_.push_back(r.shared_from_this()); return;
+        case output_queue::pushed::over_soft: pressure(r); break;
+        case output_queue::pushed::below_soft: break;
+        }
+        schedule(r);
+    }
+
+    // One line of the protocol to one member, in its dialect.
+    void send(member& r, std::string_view line) { push(r, r.dialect().line(line)); }
+
+    // An event to every member of a room but the one it came from, rendered
+    // once per dialect among them. Returns the number of recipients.
+    std::size_t deliver(const room& r, const room_event& e) {
+        std::array<std::pair<const renderer*, message>, 4> rendered{};
+        std::size_t kinds = 0, recipients = 0;
+        for (member* m : r.members()) {
+            if (m->id() == e.origin) continue;
+            ++recipients;
+            const renderer* d = &m->dialect();
+            std::size_t i = 0;
+            while (i < kinds && rendered[i].first != d) ++i;
+            if (i == kinds) {
+                if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
+                    push(*m, d->render(e));
+                    continue;
+                }
+                rendered[kinds++] = {d, d->render(e)};
+            }
+            push(*m, rendered[i].second);
+        }
+        return recipients;
+    }
+
+    // ---- the slow-consumer policy ------------------------------------------
+
+    // Whether a push since the last call asked for its sender to be held.
+    bool take_hold_request() noexcept { return std::exchange(hold_wanted_, false); }
+
+    // A member's queue went back under the soft mark.
+    void relieved(member& r) {
+        hub_state& s = r.state;
+        if (!s.pressured) return;
+        s.pressured = false;
+        const auto now = clock::now();
+        s.hold_spent += now - s.hold_accounted;
+        s.hold_accounted = now;
+        auto it = std::find_if(pressured_.begin(), pressured_.end(),
+                               [&](const std::shared_ptr<member>& p) { return p.get() == &r; });
+        if (it != pressured_.end()) {
+            *it = std::move(pressured_.back());
+            pressured_.pop_back();
+        }
+    }
+
+    // True while some member under pressure may still hold senders.
+    bool holding(clock::time_point now) const {
+        for (const auto& p : pressured_)
+            if (may_hold(p->state, now)) return true;
+        return false;
+    }
+
+    bool under_pressure() const noexcept { return !pressured_.empty(); }
+
+    // Members past the soft mark for longer than write_deadline become
+    // casualties; members already closed are forgotten.
+    void expire_pressure(clock::time_point now) {
+        for (std::size_t i = 0; i < pressured_.size();) {
+            member& m = *pressured_[i];
+            const bool overdue = now - m.state.pressured_since >= opts_.write_deadline;
+            if (overdue || m.is_closed()) {
+                if (overdue && !m.is_closed()) casualties_.push_back(pressured_[i]);
+                m.state.pressured = false;
+                pressured_[i] = std::move(pressured_.back());
+                pressured_.pop_back();
+            } else {
+                ++i;
+            }
+        }
+    }
+
+    // Members that overflowed, to be dropped by the caller.
+    bool has_casualties() const noexcept { return !casualties_.empty(); }
+    std::vector<std::shared_ptr<member>> take_casualties() { return std::exchange(casualties_, {}); }
+
+    // ---- writing -----------------------------------------------------------
+
+    // Writes are deferred to one posted pass, so every delivery made by the
+    // handlers that ran before it leaves in one gather write per member.
+    void flush_all() {
+        std::vector<std::shared_ptr<member>> batch;
+        {
+            optional_lock g(hub_mutex_);
+            batch.swap(to_flush_);
+            for (auto& m : batch) m->state.queued_for_flush = false;
+            flush_posted_ = false;
+        }
+        for (auto& m : batch) m->flush();
+    }
+
+private:
+    bool may_hold(const hub_state& s, clock::time_point now) const {
+        return s.hold_spent + (now - s.hold_accounted) < opts_.max_sender_pause;
+    }
+
+    void pressure(member& r) {
+        const auto now = clock::now();
+        hub_state& s = r.state;
+        if (!s.pressured) {
+            s.pressured = true;
+            s.pressured_since = now;
+            // The budget drains back while the member is not holding anyone.
+            const auto idle = now - s.hold_accounted;
+            const auto refund = opts_.write_deadline.count() > 0
+                                    ? idle * opts_.max_sender_pause.count() / opts_.write_deadline.count()
+                                    : idle;
+            s.hold_spent = refund >= s.hold_spent ? clock::duration::zero() : s.hold_spent - refund;
+            s.hold_accounted = now;
+            pressured_.push_back(r.shared_from_this());
+        }
+        if (may_hold(s, now)) hold_wanted_ = true;
+    }
+
+    void schedule(member& r) {
+        if (r.state.queued_for_flush) return;
+        r.state.queued_for_flush = true;
+        to_flush_.push_back(r.shared_from_this());
+        if (flush_posted_) return;
+        flush_posted_ = true;
+        asio::post(ex_, [this, keep = owner_.lock()] {
+            if (keep) flush_all();
+        });
+    }
+
+    const server_options& opts_;
+    optional_mutex& hub_mutex_;
+    asio::any_io_executor ex_;
+    std::weak_ptr<void> owner_;
+    const std::size_t hard_;
+    const std::size_t soft_;
+    std::vector<std::shared_ptr<member>> to_flush_;
+    std::vector<std::shared_ptr<member>> casualties_;
+    std::vector<std::shared_ptr<member>> pressured_;
+    bool flush_posted_ = false;
+    bool hold_wanted_ = false;
+};
+
+} // namespace chatroom::detail

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <chatroom/message.hpp>
+#include <chatroom/protocol.hpp>
+#include <chatroom/room_event.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+// Every line the server sends, as text without a line end: docs/protocol.md
+// in code. Dialects (renderer below) decide how a line travels.
+namespace replies {
+
+inline std::string welcome(std::string_view server_name, std::string_view nick) {
+    return "* welcome to " + std::string(server_name) + ", you are " + std::string(nick);
+}
+inline std::string notice(std::string_view text) { return "* " + std::string(text); }
+inline std::string joined_room(std::string_view room, std::size_t members) {
+    return "* joined " + std::string(room) + " (" + std::to_string(members) +
+           (members == 1 ? " member)" : " members)");
+}
+inline std::string already_in(std::string_view room) { return "* you are already in " + std::string(room); }
+inline std::string who(std::string_view room, const std::vector<std::string_view>& nicks) {
+    std::string line = "* in " + std::string(room) + ":";
+    for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
+    return line;
+}
+struct room_count {
+    std::string_view name;
+    std::size_t members;
+};
+inline std::string rooms(const std::vector<room_count>& list) {
+    std::string line = "* rooms:";
+    for (std::size_t i = 0; i < list.size(); ++i)
+        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members) + ")";
+    return line;
+}
+
+inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view usage_me = "! usage: /me ACTION";
+inline constexpr std::string_view usage_msg = "! usage: /msg NICK TEXT";
+inline std::string nick_taken(std::string_view nick) { return "! nick taken: " + std::string(nick); }
+inline std::string no_such_nick(std::string_view nick) { return "! no such nick: " + std::string(nick); }
+inline std::string unknown_command(std::string_view name) {
+    return "! unknown command: /" + std::string(name) + " (try /help)";
+}
+inline std::string line_too_long(std::size_t limit) {
+    return "! line too long (limit " + std::to_string(limit) + " bytes)";
+}
+
+// Refusals at connect, and the last words of a connection the server drops.
+inline constexpr std::string_view server_full = "! server full";
+inline constexpr std::string_view too_many_from_address = "! too many connections from your address";
+inline constexpr std::string_view shutting_down_refusal = "! server shutting down";
+inline constexpr std::string_view shutting_down = "* server shutting down";
+inline constexpr std::string_view dropped_too_slow = "! disconnected: too slow";
+inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
+inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
+
+} // namespace replies
+
+// One dialect of the wire: how a line of the protocol travels (CRLF-ended
+// text for telnet and nc, one WebSocket text frame per line for browsers)
+// and how room events read. The server renders each event once per dialect
+// and shares the block with every recipient of that dialect.
+class renderer {
+public:
+    virtual ~renderer() = default;
+
+    // Bytes a line of line_size bytes takes on the wire.
+    virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
+    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
+    // bytes at out; returns the end.
+    virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
+
+    // Bytes that end a partly written line so another line can follow (the
+    // server's last words to a member it drops mid-line); empty when the
+    // dialect cannot do that, and then no last words are sent.
+    virtual std::string_view line_break() const noexcept { return {}; }
+
+    // The event's wire form. The line protocol's text: a dialect that reads
+    // differently (IRC, say) overrides it.
+    virtual message render(const room_event& e) const {
+        if (e.kind == room_event_kind::chat) return render_chat(e);
+        return line(event_text(e));
+    }
+
+    // Chat lines read "<nick> text"; the prefix is made once per event.
+    message render_chat(const room_event& e) const {
+        std::string prefix;
+        prefix.reserve(e.nick.size() + 3);
+        prefix += '<';
+        prefix += e.nick;
+        prefix += "> ";
+        std::size_t size = 0;
+        for_each_line(e.text, [&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            for_each_line(e.text, [&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    // The text of a non-chat event as one protocol line.
+    static std::string event_text(const room_event& e) {
+        switch (e.kind) {
+        case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
+        case room_event_kind::action: return "* " + e.nick + " " + e.text;
+        case room_event_kind::joined: return "* " + e.nick + " joined";
+        case room_event_kind::left:
+            return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
+        case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
+        case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
+        case room_event_kind::notice: return "* " + e.text;
+        }
+        return {};
+    }
+
+    // One line as a block of its own.
+    message line(std::string_view text) const {
+        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    }
+
+    // Appends one framed line to a block being built (several replies in one write).
+    void append(std::string& out, std::string_view text) const {
+        const std::size_t at = out.size();
+        out.resize(at + framed_size(text.size()));
+        frame(&out[at], text, {});
+    }
+};
+
+// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
+class line_renderer final : public renderer {
+public:
+    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        out += b.size();
+        *out++ = '\r';
+        *out++ = '\n';
+        return out;
+    }
+};
+
+} // namespace chatroom
