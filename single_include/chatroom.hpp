@@ -2566,6 +2566,7 @@ private:
 
 #include <asio/any_io_executor.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -2620,11 +2621,13 @@ public:
         events_.set_handler(std::move(h), wanted);
     }
 
-    // Replaces the in-process log (a backplane). Before the first listener.
-    void set_log(room_log& log) {
+    // Replaces the in-process log (a backplane), made by make(sink): the log
+    // delivers to sink with the hub's lock held. Before the first listener.
+    void set_log(const std::function<std::unique_ptr<room_log>(room_event_sink&)>& make) {
         optional_lock g(mutex_);
-        log_ = &log;
-        commands_.set_log(log);
+        own_log_ = make(*this);
+        log_ = own_log_ ? own_log_.get() : &local_log_;
+        commands_.set_log(*log_);
     }
 
     // A backplane's reader hands over an event its log ordered.
@@ -2840,6 +2843,7 @@ private:
     std::vector<std::shared_ptr<member>> graveyard_;
     commands commands_;
     local_room_log local_log_;
+    std::unique_ptr<room_log> own_log_;
     room_log* log_;
     line_renderer line_renderer_;
 };
@@ -3465,6 +3469,7 @@ private:
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -3628,8 +3633,13 @@ public:
     }
 
     // Replaces the in-process room log, e.g. with a backplane shared by
-    // several servers. Before the first listen(); the log must outlive the server.
-    void set_room_log(room_log& log) { impl_->hub->set_log(log); }
+    // several servers: make(sink) builds it, and the server keeps it. A log
+    // that orders events at once delivers them to sink from inside append();
+    // one that orders them elsewhere hands them to deliver_ordered(). Before
+    // the first listen().
+    void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
+        impl_->hub->set_log(make);
+    }
 
     // The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }

@@ -162,3 +162,60 @@ TEMPLATE_TEST_CASE("a slowloris trickling bytes without LF holds bounded memory"
     CHECK(reader.wait_for_prefix("<" + slow.nick + ">") == "<" + slow.nick + "> ok");
     CHECK(srv.stats().lines_too_long == 1);
 }
+
+// The slow-consumer policy tells a burst from a stalled reader: a reader
+// that keeps up is never dropped, however large the burst, and one that
+// stops reading is, without the others waiting for it past a bound.
+TEMPLATE_TEST_CASE("a reader that keeps up survives a burst of ten times the queue limit, in order",
+                   "[limits][slow][burst]", tcp4_single, tcp4_threads, tls_single) {
+    if (!transport_available<TestType>()) return;
+    chatroom::server_options o;
+    o.max_queue_bytes = 64 * 1024;
+    auto srv = start<TestType>(o);
+    line_client sender = srv.join(), reader = srv.join(), stalled = srv.join();
+    stalled.set_receive_buffer(4096);
+    reader.wait_for_prefix("* " + stalled.nick + " joined");
+
+    const std::string payload(190, 'b');
+    const int lines = static_cast<int>(10 * o.max_queue_bytes / (payload.size() + 10));
+    std::string burst;
+    for (int i = 0; i < lines; ++i) burst += std::to_string(i) + " " + payload + "\n";
+    // One write; the reader reads all the while, from this thread.
+    std::thread writer([&] { sender.send_raw(burst); });
+    int got = 0;
+    std::string first_wrong;
+    while (got < lines) {
+        std::string l = reader.wait_for([](const std::string& x) { return x.rfind("<", 0) == 0; });
+        if (l != "<" + sender.nick + "> " + std::to_string(got) + " " + payload && first_wrong.empty())
+            first_wrong = l.substr(0, 80);
+        ++got;
+    }
+    writer.join();
+    CHECK(first_wrong.empty());
+    // The reader was never taken for a slow consumer.
+    reader.send("/who");
+    CHECK(reader.wait_for_prefix("* in lobby:").find(reader.nick) != std::string::npos);
+}
+
+TEMPLATE_TEST_CASE("a reader that never reads is dropped within the write deadline once past the soft mark",
+                   "[limits][slow][deadline]", tcp4_single, tcp4_threads) {
+    chatroom::server_options o;
+    o.max_queue_bytes = 64 * 1024 * 1024; // never reached: the deadline drops it
+    o.soft_queue_bytes = 16 * 1024;
+    o.write_deadline = std::chrono::milliseconds(1000);
+    auto srv = start<TestType>(o);
+    line_client sender = srv.join(), stalled = srv.join();
+    stalled.set_receive_buffer(4096);
+    sender.wait_for_prefix("* " + stalled.nick + " joined");
+    const std::string payload(500, 'd');
+    // Enough to fill the kernel's buffers and pass the soft mark; then quiet.
+    std::string left;
+    std::thread watching([&] { left = sender.wait_for_prefix("* " + stalled.nick + " left"); });
+    for (int i = 0; i < 40000 && srv.stats().slow_consumer_disconnects == 0; ++i) {
+        sender.send(payload);
+        if (i % 1000 == 999) std::this_thread::yield();
+    }
+    watching.join();
+    CHECK(left == "* " + stalled.nick + " left (too slow)");
+    CHECK(srv.stats().slow_consumer_disconnects == 1);
+}

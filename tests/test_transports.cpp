@@ -197,3 +197,112 @@ TEST_CASE("a server whose executor is a strand over four threads needs no locks"
     for (auto& x : c) CHECK(x.wait_closed());
     for (auto& t : threads) t.join(); // run() returns: nothing is left on the executor
 }
+
+#if defined(CHATROOM_USE_OPENSSL)
+TEST_CASE("one server serves the same rooms on TCP, Unix and TLS listeners at once", "[listeners]") {
+    const std::string dir = temp_dir();
+    const tls_files& files = test_certificates();
+    server_thread t;
+    chatroom::server server(t.io);
+    server.listen({asio::ip::make_address("127.0.0.1"), 0});
+    server.listen_unix(dir + "/chat.sock");
+    const auto tls_ep =
+        server.listen_tls({asio::ip::make_address("127.0.0.1"), 0},
+                          chatroom::make_server_tls_context(files.cert_chain, files.key));
+    t.run();
+
+    target tcp, unix_socket, tls;
+    tcp.port = server.local_endpoint().port();
+    unix_socket.family = target::kind::unix_socket;
+    unix_socket.path = dir + "/chat.sock";
+    tls.port = tls_ep.port();
+    tls.tls = true;
+    tls.ca_file = files.ca;
+    line_client a, b, c;
+    a.join(tcp);
+    b.join(unix_socket);
+    c.join(tls);
+    a.wait_for_prefix("* " + c.nick + " joined");
+    b.wait_for_prefix("* " + c.nick + " joined");
+
+    a.send("over tcp");
+    CHECK(b.expect_line() == "<" + a.nick + "> over tcp");
+    CHECK(c.expect_line() == "<" + a.nick + "> over tcp");
+    b.send("over unix");
+    CHECK(a.expect_line() == "<" + b.nick + "> over unix");
+    CHECK(c.expect_line() == "<" + b.nick + "> over unix");
+    c.send("over tls");
+    CHECK(a.expect_line() == "<" + c.nick + "> over tls");
+    CHECK(b.expect_line() == "<" + c.nick + "> over tls");
+    // One nick table for all of them.
+    b.send("/nick " + c.nick);
+    CHECK(b.expect_line() == "! nick taken: " + c.nick);
+    a.send("/who");
+    const std::string who = a.expect_line();
+    for (const auto* n : {&a.nick, &b.nick, &c.nick}) CHECK(who.find(*n) != std::string::npos);
+    server.stop();
+    t.thread.join();
+    CHECK_FALSE(is_socket_file(dir + "/chat.sock")); // removed on stop
+    ::rmdir(dir.c_str());
+}
+#endif
+
+namespace {
+
+// A room log that counts: every event must be appended once and delivered
+// once, however many members receive it.
+struct counting_log final : chatroom::room_log {
+    explicit counting_log(chatroom::room_event_sink& s) : sink(s) {}
+    void append(chatroom::room_event& e) override {
+        ++appended;
+        e.seq = ++last;
+        kinds.push_back(e.kind);
+        sink.deliver(e);
+        ++delivered;
+    }
+    chatroom::room_event_sink& sink;
+    std::atomic<int> appended{0}, delivered{0};
+    std::uint64_t last = 0;
+    std::vector<chatroom::room_event_kind> kinds;
+};
+
+} // namespace
+
+TEST_CASE("every room event passes through one append and one deliver to reach all its recipients", "[log]") {
+    server_thread t;
+    chatroom::server_options o;
+    o.concurrency = chatroom::threading::single;
+    chatroom::server server(t.io, o);
+    counting_log* log = nullptr;
+    server.set_room_log([&](chatroom::room_event_sink& sink) {
+        auto l = std::make_unique<counting_log>(sink);
+        log = l.get();
+        return l;
+    });
+    server.listen({asio::ip::make_address("127.0.0.1"), 0});
+    t.run();
+    target where;
+    where.port = server.local_endpoint().port();
+    line_client a, b, c;
+    a.join(where);
+    b.join(where);
+    c.join(where);
+    a.wait_for_prefix("* " + c.nick + " joined");
+    b.wait_for_prefix("* " + c.nick + " joined");
+    const int before = log->appended;
+    // Three lines in one write: one chat event for both recipients.
+    a.send_raw("one\ntwo\nthree\n");
+    for (auto* r : {&b, &c})
+        for (const char* text : {"one", "two", "three"}) CHECK(r->expect_line() == "<" + a.nick + "> " + text);
+    a.send("/me waves");
+    CHECK(b.expect_line() == "* " + a.nick + " waves");
+    CHECK(c.expect_line() == "* " + a.nick + " waves");
+    a.send("/who"); // a reply, not a room event
+    a.wait_for_prefix("* in lobby:");
+    server.stop();
+    t.thread.join();
+    // The chat event, the action; then the three leaving at shutdown are not announced.
+    CHECK(log->appended - before == 2);
+    CHECK(log->delivered == log->appended);
+    CHECK(log->kinds[static_cast<std::size_t>(before)] == chatroom::room_event_kind::chat);
+}

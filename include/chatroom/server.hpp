@@ -17,6 +17,7 @@
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -180,8 +181,13 @@ public:
     }
 
     // Replaces the in-process room log, e.g. with a backplane shared by
-    // several servers. Before the first listen(); the log must outlive the server.
-    void set_room_log(room_log& log) { impl_->hub->set_log(log); }
+    // several servers: make(sink) builds it, and the server keeps it. A log
+    // that orders events at once delivers them to sink from inside append();
+    // one that orders them elsewhere hands them to deliver_ordered(). Before
+    // the first listen().
+    void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
+        impl_->hub->set_log(make);
+    }
 
     // The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }

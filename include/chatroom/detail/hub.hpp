@@ -19,6 +19,7 @@
 
 #include <asio/any_io_executor.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,11 +74,13 @@ public:
         events_.set_handler(std::move(h), wanted);
     }
 
-    // Replaces the in-process log (a backplane). Before the first listener.
-    void set_log(room_log& log) {
+    // Replaces the in-process log (a backplane), made by make(sink): the log
+    // delivers to sink with the hub's lock held. Before the first listener.
+    void set_log(const std::function<std::unique_ptr<room_log>(room_event_sink&)>& make) {
         optional_lock g(mutex_);
-        log_ = &log;
-        commands_.set_log(log);
+        own_log_ = make(*this);
+        log_ = own_log_ ? own_log_.get() : &local_log_;
+        commands_.set_log(*log_);
     }
 
     // A backplane's reader hands over an event its log ordered.
@@ -293,6 +296,7 @@ private:
     std::vector<std::shared_ptr<member>> graveyard_;
     commands commands_;
     local_room_log local_log_;
+    std::unique_ptr<room_log> own_log_;
     room_log* log_;
     line_renderer line_renderer_;
 };
