@@ -19,3 +19,9 @@ ensure_packages() {
 
 # What building the library and its examples needs.
 BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedit-dev libhiredis-dev python3 openssl)
+
+# What the tests need besides: the test framework, clang's sanitizers and
+# libFuzzer, redis-server for the backplane's tests, and the real clients the
+# end-to-end suites drive (telnets, busybox, nc, socat, tmux, Chromium).
+TEST_PACKAGES=(catch2 clang libclang-rt-14-dev llvm netcat-openbsd redis-server tmux socat busybox
+               inetutils-telnet telnet-ssl chromium chromium-driver python3-selenium python3-websockets)

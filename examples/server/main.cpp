@@ -214,6 +214,14 @@ int main(int argc, char** argv) {
     app.add_option("--max-line", o.max_line_bytes, "Longest line in bytes")->capture_default_str();
     app.add_option("--max-queue", o.max_queue_bytes, "Output bytes queued per client before it is dropped as too slow")
         ->capture_default_str();
+    app.add_option("--soft-queue", o.soft_queue_bytes,
+                   "Output queued per client past which its room's senders pause (0: a quarter of --max-queue)")
+        ->capture_default_str();
+    double write_deadline = std::chrono::duration<double>(o.write_deadline).count();
+    app.add_option("--write-deadline", write_deadline,
+                   "Seconds a client may stay past the soft mark before it is dropped as too slow")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-clients", o.max_connections, "Most connections at once")->capture_default_str();
     app.add_option("--max-per-ip", o.max_connections_per_address, "Most connections from one address (0: no limit)")
         ->capture_default_str();
@@ -231,6 +239,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     s.port_given = port->count() > 0;
 
+    o.write_deadline = std::chrono::milliseconds(static_cast<long long>(write_deadline * 1000));
     o.idle_timeout = std::chrono::seconds(idle);
     o.first_line_timeout = std::chrono::seconds(first_line);
     o.unix_socket_mode = s.unix_mode;
