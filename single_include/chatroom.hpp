@@ -4335,9 +4335,18 @@ public:
         start_write();
     }
 
+    // close_notify, once the block being written is out: an SSL stream must
+    // not shut down while a write is under way.
     template <class Reason, class Handler>
     void async_shutdown(Reason, Handler&& h) {
-        stream_.async_shutdown([h = std::forward<Handler>(h)](std::error_code ec) mutable { h(ec); });
+        if (busy_) {
+            on_writable_ = [this, h = std::forward<Handler>(h)](std::error_code ec) mutable {
+                if (ec) return h(ec);
+                stream_.async_shutdown(std::move(h));
+            };
+            return;
+        }
+        stream_.async_shutdown(std::forward<Handler>(h));
     }
 
     void close() {

@@ -86,10 +86,10 @@ void announce(const std::string& where, const char* kind) {
     log_line(std::string("chatroom-server ") + chatroom::version_string + " listening on " + where + " (" + kind + ")");
 }
 
-asio::ip::tcp::endpoint endpoint_of(const std::string& host, int port) {
+asio::ip::tcp::endpoint endpoint_of(const std::string& host, int port, const char* flag = "--bind") {
     std::error_code ec;
     auto address = asio::ip::make_address(host, ec);
-    if (ec) throw std::invalid_argument("bad address '" + host + "'");
+    if (ec) throw std::invalid_argument(std::string("bad ") + flag + " address '" + host + "'");
     return {address, static_cast<unsigned short>(port)};
 }
 
@@ -135,7 +135,8 @@ void listen_all(chatroom::server& server, const settings& s) {
         web.allowed_origins = s.web_origins;
         web.trusted_proxies = s.trusted_proxies;
         web.metrics = s.metrics;
-        const auto ep = endpoint_of(s.web_bind.empty() ? s.bind : s.web_bind, s.web_port);
+        const auto ep = s.web_bind.empty() ? endpoint_of(s.bind, s.web_port)
+                                            : endpoint_of(s.web_bind, s.web_port, "--web-bind");
 #if defined(CHATROOM_USE_OPENSSL)
         if (tls) {
             announce("https://" + describe(server.listen_web_tls(ep, web, tls)), "web");
