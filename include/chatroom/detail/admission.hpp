@@ -36,6 +36,22 @@ public:
         return {};
     }
 
+    // The connection turned out to come from another address (a trusted
+    // proxy's X-Forwarded-For): it is counted under that one instead, if
+    // that one's limit allows. Returns the refusal line, or empty.
+    std::string_view move(const std::string& from, const std::string& to) {
+        if (from == to || opts_.max_connections_per_address == 0) return {};
+        std::lock_guard<std::mutex> g(mutex_);
+        if (!to.empty() && per_address_[to] >= opts_.max_connections_per_address)
+            return replies::too_many_from_address;
+        if (!from.empty()) {
+            auto it = per_address_.find(from);
+            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+        }
+        if (!to.empty()) ++per_address_[to];
+        return {};
+    }
+
     // The other half of a successful admit(): the connection is gone.
     void release(const std::string& address) noexcept {
         std::lock_guard<std::mutex> g(mutex_);

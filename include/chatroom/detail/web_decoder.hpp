@@ -1,0 +1,133 @@
+#pragma once
+
+#include <chatroom/detail/member.hpp>
+#include <chatroom/detail/websocket_frame.hpp>
+#include <chatroom/line_framer.hpp>
+#include <chatroom/renderer.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// What the decoder and the stream of one WebSocket connection tell each
+// other; both live in the same session and run on its executor.
+struct web_link {
+    // The close code the conversation ends with, once the decoder knows it:
+    // the echo of the peer's close, or the code of its protocol error. 0:
+    // the stream picks one from the reason the member leaves.
+    std::uint16_t close_code = 0;
+    // The peer sent its close: once the server's is out, nothing more is due.
+    bool peer_closed = false;
+    // The member, for the size of its output queue (the decoder answers no
+    // pings while its peer lets output pile up). Set before the session starts.
+    member* owner = nullptr;
+};
+
+// Server frames are unmasked, so a line framed once is the same bytes for
+// every browser: one rendered block shared by all of them, header included.
+class web_renderer final : public renderer {
+public:
+    std::size_t framed_size(std::size_t n) const noexcept override { return frame_header(ws_opcode::text, n).size() + n; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
+        std::memcpy(out, h.data(), h.size());
+        out += h.size();
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        return out + b.size();
+    }
+    // A frame cut short cannot be ended: no last words after a partial write.
+    std::string_view line_break() const noexcept override { return {}; }
+};
+
+// The one instance, so fan-out renders an event once for every browser.
+inline const web_renderer& web_dialect() noexcept {
+    static const web_renderer r;
+    return r;
+}
+
+// The session's decoder for WebSocket (session.hpp): one text message is one
+// line of the protocol, with CR and LF inside it turned into spaces (the
+// page sends what was typed on one input line; a message is never split, so
+// flow control can stop between any two lines). Pings are answered with a
+// pong of the last one in each read, and not at all while the peer's output
+// queue is past pong_cutoff: a peer that sends pings but never reads cannot
+// grow it. The peer's close is echoed, a protocol error answered with its
+// code, by the stream when the session shuts it down (web_link::close_code);
+// either ends the conversation (ended()). A message over the line limit is
+// refused with "! line too long" and 1009.
+class web_decoder {
+public:
+    static constexpr std::size_t pong_cutoff = 64 * 1024;
+
+    web_decoder(std::size_t max_message_bytes, std::shared_ptr<web_link> link)
+        : ws_(max_message_bytes), link_(std::move(link)) {}
+
+    template <class On>
+    std::size_t feed(const char* data, std::size_t size, On&& on) {
+        if (ended_) return size;
+        bool pong_wanted = false;
+        const std::size_t used = ws_.feed(data, size, [&](const ws_event& e) {
+            switch (e.kind) {
+            case ws_event_kind::text: return on(frame_event::line, one_line(e.payload));
+            case ws_event_kind::ping:
+                // The payload lives only during the call.
+                ping_.assign(e.payload.data(), e.payload.size());
+                pong_wanted = true;
+                return true;
+            case ws_event_kind::pong: return true;
+            case ws_event_kind::close:
+                end(e.code, leave_reason::eof);
+                link_->peer_closed = true;
+                return false;
+            case ws_event_kind::error:
+                if (e.code == ws_close::message_too_big) on(frame_event::too_long, std::string_view());
+                end(e.code, leave_reason::connection_lost);
+                return false;
+            }
+            return true;
+        });
+        if (pong_wanted && !ended_ && (!link_->owner || link_->owner->output.bytes() < pong_cutoff)) {
+            replies_.clear();
+            replies_.append(pong_frame(ping_).view());
+        }
+        if (!ws_.in_message()) ws_.shrink();
+        return ended_ ? size : used;
+    }
+
+    std::string& replies() noexcept { return replies_; }
+    bool ended() const noexcept { return ended_; }
+    leave_reason end_reason() const noexcept { return why_; }
+
+private:
+    std::string_view one_line(std::string_view text) {
+        if (std::memchr(text.data(), '\n', text.size()) == nullptr && std::memchr(text.data(), '\r', text.size()) == nullptr)
+            return text;
+        scratch_.assign(text.data(), text.size());
+        for (char& c : scratch_)
+            if (c == '\r' || c == '\n') c = ' ';
+        return scratch_;
+    }
+
+    void end(std::uint16_t code, leave_reason why) {
+        ended_ = true;
+        why_ = why;
+        link_->close_code = code;
+    }
+
+    websocket_decoder ws_;
+    std::shared_ptr<web_link> link_;
+    std::string replies_;
+    std::string ping_;
+    std::string scratch_;
+    leave_reason why_ = leave_reason::eof;
+    bool ended_ = false;
+};
+
+} // namespace chatroom::detail

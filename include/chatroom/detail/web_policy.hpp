@@ -1,0 +1,194 @@
+#pragma once
+
+#include <chatroom/detail/http_request.hpp>
+#include <chatroom/stats.hpp>
+
+#include <asio/ip/address.hpp>
+#include <asio/ip/host_name.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace chatroom {
+
+// What a web listener (chatroom/web.hpp) lets in and how it keeps browsers
+// alive. Defined here so the policy functions below can take it.
+struct web_options {
+    // Origins (exact "scheme://host[:port]", as browsers send them) whose
+    // pages may open the WebSocket. Empty: only the server's own origin, the
+    // scheme of the listener and the request's Host. A request without an
+    // Origin is not from a browser page and is let in: Origin protects
+    // browsers' users from other sites, it is no authentication.
+    std::vector<std::string> allowed_origins;
+    // Host header values the server answers to (compared without case). Empty:
+    // the address and port the connection reached, and localhost, 127.0.0.1,
+    // [::1] and the machine's host name with that port (without the port when
+    // it is the scheme's default). A server reached by another DNS name lists
+    // all its names here. Checked on every request: it is what defeats DNS
+    // rebinding.
+    std::vector<std::string> allowed_hosts;
+    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
+    // member's address, used for per-address limits and logs, is the last hop
+    // in that header that is not itself a trusted proxy.
+    std::vector<std::string> trusted_proxies;
+    // Serve GET /metrics (the server's stats in the Prometheus text format).
+    bool metrics = false;
+    // A connection nothing was heard from for ping_interval is pinged; one
+    // that still sends nothing within pong_timeout is dropped. 0: no pings.
+    std::chrono::seconds ping_interval{30};
+    std::chrono::seconds pong_timeout{30};
+    // The largest request head (431 beyond).
+    std::size_t max_request_bytes = 8192;
+};
+
+namespace detail {
+
+// An address as text in its canonical form, IPv4-mapped IPv6 as IPv4;
+// nullopt when the text is not an address.
+inline std::optional<asio::ip::address> canonical_address(std::string_view text) {
+    std::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()));
+    return a;
+}
+
+inline bool is_trusted_proxy(const web_options& o, const asio::ip::address& a) {
+    for (const auto& p : o.trusted_proxies)
+        if (auto t = canonical_address(p); t && *t == a) return true;
+    return false;
+}
+
+// The client's address: the peer's, unless the peer is a trusted proxy; then
+// X-Forwarded-For (all its fields, in order) is read from the right, past
+// the hops that are trusted proxies themselves, to the first one that is
+// not. A hop that is not an address ends the walk: what lies left of it
+// cannot be trusted, so the nearest hop vouched for is the answer.
+inline std::string client_address(const web_options& o, const std::string& peer, const http_request_parser& req) {
+    auto here = canonical_address(peer);
+    if (!here || !is_trusted_proxy(o, *here) || req.count("X-Forwarded-For") == 0) return peer;
+    std::vector<std::string_view> hops;
+    for (std::size_t i = 0; i < req.field_count(); ++i) {
+        const http_field f = req.field(i);
+        if (!ascii_iequals(f.name, "X-Forwarded-For")) continue;
+        std::string_view v = f.value;
+        while (!v.empty()) {
+            const std::size_t comma = v.find(',');
+            hops.push_back(trim_ows(v.substr(0, comma)));
+            if (comma == std::string_view::npos) break;
+            v.remove_prefix(comma + 1);
+        }
+    }
+    asio::ip::address best = *here;
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+        auto a = canonical_address(*it);
+        if (!a) break;
+        best = *a;
+        if (!is_trusted_proxy(o, *a)) break;
+    }
+    return best.to_string();
+}
+
+// "host:port" as a Host header names it, IPv6 in brackets.
+inline std::string host_port(const asio::ip::address& a, unsigned short port) {
+    const std::string h = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+    return h + ":" + std::to_string(port);
+}
+
+// Whether the Host header names this server (web_options::allowed_hosts).
+inline bool host_allowed(const web_options& o, std::string_view host, const asio::ip::tcp::endpoint& local, bool tls) {
+    if (!o.allowed_hosts.empty()) {
+        for (const auto& h : o.allowed_hosts)
+            if (ascii_iequals(h, host)) return true;
+        return false;
+    }
+    const unsigned short port = local.port();
+    const bool default_port = port == (tls ? 443 : 80);
+    auto local_address = canonical_address(local.address().to_string());
+    const std::string port_text = ":" + std::to_string(port);
+    for (std::string_view name : {std::string_view("localhost"), std::string_view("127.0.0.1"), std::string_view("[::1]")}) {
+        if (ascii_iequals(host, std::string(name) + port_text)) return true;
+        if (default_port && ascii_iequals(host, name)) return true;
+    }
+    // The machine's own name, so http://NAME:PORT/ works on a LAN as is.
+    std::error_code ec;
+    const std::string own_name = asio::ip::host_name(ec);
+    if (!ec && !own_name.empty()) {
+        if (ascii_iequals(host, own_name + port_text)) return true;
+        if (default_port && ascii_iequals(host, own_name)) return true;
+    }
+    if (local_address) {
+        const std::string hp = host_port(*local_address, port);
+        if (ascii_iequals(host, hp)) return true;
+        if (default_port && ascii_iequals(host, hp.substr(0, hp.size() - port_text.size()))) return true;
+    }
+    return false;
+}
+
+// Whether a page of this Origin may open the WebSocket (absent: yes).
+inline bool origin_allowed(const web_options& o, std::optional<std::string_view> origin, std::string_view host, bool tls) {
+    if (!origin) return true;
+    if (o.allowed_origins.empty()) return ascii_iequals(*origin, std::string(tls ? "https://" : "http://") + std::string(host));
+    for (const auto& a : o.allowed_origins)
+        if (ascii_iequals(a, *origin)) return true;
+    return false;
+}
+
+// The server's stats in the Prometheus text exposition format (0.0.4).
+inline std::string metrics_text(const server_stats& s) {
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, std::uint64_t value) {
+        out += "# HELP chatroom_";
+        out += name;
+        out += ' ';
+        out += help;
+        out += "\n# TYPE chatroom_";
+        out += name;
+        out += ' ';
+        out += type;
+        out += "\nchatroom_";
+        out += name;
+        out += ' ';
+        out += std::to_string(value);
+        out += '\n';
+    };
+    metric("connections", "gauge", "Connections open now, web requests included.", s.connections);
+    metric("rooms", "gauge", "Rooms existing now.", s.rooms);
+    metric("accepted_total", "counter", "Connections accepted.", s.accepted);
+    metric("rejected_total", "counter", "Connections refused: server full or too many from one address.", s.rejected);
+    metric("lines_in_total", "counter", "Chat lines received.", s.lines_in);
+    metric("lines_delivered_total", "counter", "Chat lines queued to recipients.", s.lines_delivered);
+    metric("bytes_out_total", "counter", "Bytes written to connections.", s.bytes_out);
+    metric("slow_consumer_disconnects_total", "counter", "Members dropped as too slow.", s.slow_consumer_disconnects);
+    metric("lines_too_long_total", "counter", "Lines refused for their length.", s.lines_too_long);
+    metric("throttled_total", "counter", "Times flood control paused a reader.", s.throttled);
+    metric("timeouts_total", "counter", "Idle and first-line timeouts.", s.timeouts);
+    metric("accept_errors_total", "counter", "Failed accepts.", s.accept_errors);
+    return out;
+}
+
+// A response that ends the exchange; the connection closes after it.
+inline std::string closing_response(int status, std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
+                                    std::initializer_list<http_field> extra = {}) {
+    std::vector<http_field> fields = {{"Content-Type", content_type},
+                                      {"X-Content-Type-Options", "nosniff"},
+                                      {"Cache-Control", "no-store"},
+                                      {"Connection", "close"}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return render_response(status, fields, body);
+}
+
+inline std::string status_response(int status) {
+    std::string body(http_status_reason(status));
+    body += '\n';
+    return closing_response(status, body);
+}
+
+} // namespace detail
+} // namespace chatroom
