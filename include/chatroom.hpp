@@ -6,6 +6,7 @@
 #include <chatroom/version.hpp>
 #include <chatroom/options.hpp>
 #include <chatroom/events.hpp>
+#include <chatroom/access.hpp>
 #include <chatroom/stats.hpp>
 #include <chatroom/message.hpp>
 #include <chatroom/sanitize.hpp>

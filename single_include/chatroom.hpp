@@ -115,6 +115,14 @@ enum class event_kind {
     nick_changed, // nick (new), old_nick, room
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+    logged_in,    // nick (the account), address
+    login_failed, // nick (the name tried), address, reason
+    kicked,       // nick, room, reason, by
+    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
+    unbanned,     // text (the key), by
+    muted,        // nick, room, by
+    unmuted,      // nick, room, by
+    topic_changed, // room, text, by (empty: the host)
 };
 
 struct event {
@@ -125,6 +133,7 @@ struct event {
     std::string reason;
     std::string old_nick;
     std::string address;
+    std::string by; // who did it: the operator of a moderation action
 };
 
 // Which kinds of event a handler wants, as a bit set: a handler that does
@@ -146,9 +155,138 @@ inline const char* to_string(event_kind k) noexcept {
     case event_kind::nick_changed: return "nick_changed";
     case event_kind::disconnected: return "disconnected";
     case event_kind::error: return "error";
+    case event_kind::logged_in: return "logged_in";
+    case event_kind::login_failed: return "login_failed";
+    case event_kind::kicked: return "kicked";
+    case event_kind::banned: return "banned";
+    case event_kind::unbanned: return "unbanned";
+    case event_kind::muted: return "muted";
+    case event_kind::unmuted: return "unmuted";
+    case event_kind::topic_changed: return "topic_changed";
     }
     return "?";
 }
+
+} // namespace chatroom
+// #include <chatroom/access.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Who may do what: the host program's hooks into admission, login and each
+// member's actions, its custom commands, and the snapshots it reads the
+// rooms by (docs/protocol.md, "Accounts and moderation").
+namespace chatroom {
+
+// A yes, or a no with the reason the member is shown ("! reason").
+struct verdict {
+    bool allowed = true;
+    std::string reason;
+
+    static verdict allow() { return {}; }
+    static verdict refuse(std::string why) { return {false, std::move(why)}; }
+};
+
+// A connection before it is a member.
+struct peer_info {
+    std::string address;             // empty for Unix sockets
+    std::string transport;           // "tcp", "unix", "tls", "web"
+    std::string certificate_subject; // TLS with client certificates: the verified subject
+};
+
+// A member as the host sees it: a snapshot, safe to keep.
+struct member_info {
+    std::string nick;
+    std::string account; // empty for guests
+    std::string room;    // empty before login when login is required
+    std::string address;
+    std::string transport;
+    std::chrono::system_clock::time_point connected_since{};
+    bool op = false;
+    bool muted = false;
+};
+
+struct room_info {
+    std::string name;
+    std::size_t members = 0;
+    std::string topic;
+};
+
+// /login NAME SECRET. The verifier is called with no server lock held; it
+// calls done exactly once, from any thread, now or later (a password hash is
+// slow on purpose: do it on a worker, never on the server's threads).
+struct login_request {
+    std::string name;
+    std::string secret;
+    std::string address;
+};
+struct login_result {
+    bool ok = false;
+    bool op = false;    // the account has the operator role
+    std::string reason; // shown when !ok; default "login failed"
+};
+using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
+
+// What a member is about to do, for the authorizer.
+enum class action_kind {
+    join, // enter room
+    say,  // a chat line or /me in room
+};
+struct action {
+    action_kind kind;
+    std::string_view room;
+    std::string_view text;
+};
+
+struct access_hooks {
+    // At connect, before the welcome; a refusal closes the connection.
+    std::function<verdict(const peer_info&)> admit;
+    // /login; without it, /login answers "! logins are not enabled".
+    login_verifier verify;
+    // Whether a name belongs to an account, so no guest and no /nick may take it.
+    std::function<bool(std::string_view name)> is_registered;
+    // Before each join and each line said; a refusal is shown to the member alone.
+    std::function<verdict(const member_info&, const action&)> authorize;
+    // Until it has logged in a member is in no room, and every line but
+    // /login, /help and /quit gets "! log in first: /login NAME SECRET".
+    bool require_login = false;
+    // Failed logins one address may make per minute; more are refused unchecked.
+    std::size_t failed_logins_per_minute = 5;
+};
+
+// The caller of a custom command, and what the handler may do about it.
+class command_call {
+public:
+    command_call(member_info caller, std::string args) : caller_(std::move(caller)), args_(std::move(args)) {}
+
+    const member_info& caller() const noexcept { return caller_; }
+    const std::string& args() const noexcept { return args_; }
+
+    // "* text" to the caller alone.
+    void reply(std::string text) { replies_.push_back(std::move(text)); }
+    // "<nick> text" from the caller to its room.
+    void say(std::string text) { says_.push_back(std::move(text)); }
+    // "! reason" to the caller alone; nothing else the handler asked for is sent.
+    void refuse(std::string reason) { refusal_ = std::move(reason); }
+
+    const std::vector<std::string>& replies() const noexcept { return replies_; }
+    const std::vector<std::string>& says() const noexcept { return says_; }
+    const std::string& refusal() const noexcept { return refusal_; }
+
+private:
+    member_info caller_;
+    std::string args_;
+    std::vector<std::string> replies_, says_;
+    std::string refusal_;
+};
+
+// Runs on a server thread with no server lock held; keep it short.
+using command_handler = std::function<void(command_call&)>;
 
 } // namespace chatroom
 // #include <chatroom/stats.hpp>
@@ -172,6 +310,7 @@ struct server_stats {
     std::uint64_t throttled = 0;         // times flood control paused a reader
     std::uint64_t timeouts = 0;          // idle and first-line timeouts
     std::uint64_t accept_errors = 0;     // failed accepts (e.g. out of file descriptors)
+    std::uint64_t failed_logins = 0;     // wrong secrets, and attempts refused by the rate limit
 };
 
 namespace detail {
@@ -180,7 +319,7 @@ namespace detail {
 struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
-        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0};
+        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }
@@ -200,6 +339,7 @@ struct counters {
         s.throttled = get(throttled);
         s.timeouts = get(timeouts);
         s.accept_errors = get(accept_errors);
+        s.failed_logins = get(failed_logins);
         return s;
     }
 };
@@ -847,6 +987,13 @@ enum class command_kind {
     msg,
     quit,
     help,
+    login,  // /login NAME SECRET
+    kick,   // operators: /kick NICK [REASON]
+    ban,    // operators: /ban NICK [MINUTES]
+    unban,  // operators: /unban NICK-OR-ADDRESS
+    mute,   // operators: /mute NICK
+    unmute, // operators: /unmute NICK
+    topic,  // operators: /topic TEXT
     unknown,
 };
 
@@ -854,7 +1001,8 @@ struct command {
     command_kind kind = command_kind::chat;
     std::string_view name; // the command word as typed, for "unknown command"
     std::string_view arg;  // first argument (nick, room, target) or the text
-    std::string_view text; // /msg's text
+    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
+    std::string_view rest; // everything after the command word, for custom commands
 };
 
 inline std::string_view trim(std::string_view s) noexcept {
@@ -887,6 +1035,7 @@ inline command parse(std::string_view line) noexcept {
     std::size_t end = rest.find_first_of(" \t");
     cmd.name = rest.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    cmd.rest = trim(rest);
 
     const std::string_view w = cmd.name;
     auto is = [w](std::string_view candidate) {
@@ -921,6 +1070,16 @@ inline command parse(std::string_view line) noexcept {
         cmd.arg = trim(rest);
     } else if (is("help")) {
         cmd.kind = command_kind::help;
+    } else if (is("login") || is("kick") || is("ban")) {
+        cmd.kind = is("login") ? command_kind::login : is("kick") ? command_kind::kick : command_kind::ban;
+        cmd.arg = next_word(rest);
+        cmd.text = rest;
+    } else if (is("unban") || is("mute") || is("unmute")) {
+        cmd.kind = is("unban") ? command_kind::unban : is("mute") ? command_kind::mute : command_kind::unmute;
+        cmd.arg = trim(rest);
+    } else if (is("topic")) {
+        cmd.kind = command_kind::topic;
+        cmd.arg = trim(rest);
     } else {
         cmd.kind = command_kind::unknown;
     }
@@ -936,9 +1095,25 @@ inline constexpr std::string_view help_text[] = {
     "*   /me ACTION       tell the room what you are doing",
     "*   /msg NICK TEXT   send TEXT to NICK only",
     "*   /quit [REASON]   leave the server",
+    "*   /login NAME SECRET  log in to your account",
     "*   /help            this list",
     "*   //text           send a line that starts with /",
 };
+
+// The operators' part of /help, shown to operators only.
+inline constexpr std::string_view operator_help_text[] = {
+    "* operators:",
+    "*   /kick NICK [REASON]    disconnect NICK",
+    "*   /ban NICK [MINUTES]    disconnect NICK and refuse its account (or address) for MINUTES (0: until unbanned)",
+    "*   /unban NAME-OR-ADDRESS lift a ban",
+    "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
+    "*   /topic TEXT            set this room's topic",
+};
+
+// Built-in command words, which custom commands may not shadow unless asked to.
+inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
+                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
+                                                        "topic"};
 
 } // namespace chatroom::protocol
 // #include <chatroom/room_event.hpp>
@@ -947,6 +1122,7 @@ inline constexpr std::string_view help_text[] = {
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatroom {
 
@@ -963,6 +1139,17 @@ enum class room_event_kind : std::uint8_t {
     notice,          // the host or the server says text to the room
 };
 
+// Calls fn(line) for each '\n'-ended line of text.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        fn(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
+
 struct room_event {
     room_event_kind kind = room_event_kind::chat;
     std::string room;      // the room's name as it was created
@@ -977,30 +1164,43 @@ struct room_event {
     std::uint64_t origin = 0;
     std::string node;
     std::size_t line_count = 0; // chat: lines in text
+    // chat: where each line of text ends (its '\n'), so renderers need not
+    // search for them; add_line keeps it, index_lines() rebuilds it.
+    std::vector<std::uint32_t> line_ends;
 
     // Adds one line (no '\n' in it) to a chat event.
     void add_line(std::string_view line) {
         text.append(line.data(), line.size());
-        text.push_back('\n');
+        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
+        text += '\n';
         ++line_count;
     }
 
     void clear_text() noexcept {
         text.clear();
+        line_ends.clear();
         line_count = 0;
     }
-};
 
-// Calls fn(line) for each line of a chat event's text.
-template <class Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        fn(text.substr(0, nl));
-        if (nl == std::string_view::npos) return;
-        text.remove_prefix(nl + 1);
+    // For a chat event whose text was set directly (read from a backplane).
+    void index_lines() {
+        line_ends.clear();
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
+        line_count = line_ends.size();
     }
-}
+
+    // Calls fn(line) for each line of a chat event's text.
+    template <class Fn>
+    void for_each_line(Fn&& fn) const {
+        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
+        std::size_t from = 0;
+        for (const std::uint32_t end : line_ends) {
+            fn(std::string_view(text.data() + from, end - from));
+            from = end + 1;
+        }
+    }
+};
 
 inline const char* to_string(room_event_kind k) noexcept {
     switch (k) {
@@ -1095,13 +1295,18 @@ inline std::string who(std::string_view room, const std::vector<std::string_view
 struct room_count {
     std::string_view name;
     std::size_t members;
+    std::string_view topic;
 };
 inline std::string rooms(const std::vector<room_count>& list) {
     std::string line = "* rooms:";
-    for (std::size_t i = 0; i < list.size(); ++i)
-        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members) + ")";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members);
+        if (!list[i].topic.empty()) (line += ", topic: ").append(list[i].topic);
+        line += ")";
+    }
     return line;
 }
+inline std::string topic(std::string_view text) { return "* topic: " + std::string(text); }
 
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
@@ -1112,6 +1317,50 @@ inline std::string no_such_nick(std::string_view nick) { return "! no such nick:
 inline std::string unknown_command(std::string_view name) {
     return "! unknown command: /" + std::string(name) + " (try /help)";
 }
+// Accounts and moderation.
+inline constexpr std::string_view login_first = "! log in first: /login NAME SECRET";
+inline constexpr std::string_view logins_disabled = "! logins are not enabled";
+inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
+inline constexpr std::string_view login_under_way = "! a login is already under way";
+inline constexpr std::string_view already_logged_in = "! you are logged in already";
+inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
+inline constexpr std::string_view not_permitted = "! not permitted";
+inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
+inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES]";
+inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
+inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
+inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
+inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
+inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
+inline std::string nick_registered(std::string_view nick) {
+    return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
+}
+inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
+inline std::string kicked_by(std::string_view op, std::string_view reason) {
+    return "! kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string banned_by(std::string_view op, std::string_view how_long) {
+    return "! banned by " + std::string(op) + " " + std::string(how_long);
+}
+inline std::string unbanned(std::string_view key) { return "* unbanned " + std::string(key); }
+inline std::string no_ban_on(std::string_view name) { return "! no ban on " + std::string(name); }
+// What rooms hear (as notices) of moderation.
+// Kicks and bans are the reason in "* nick left (...)".
+inline std::string was_kicked(std::string_view op, std::string_view reason) {
+    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string was_banned(std::string_view op, std::string_view how_long) {
+    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
+}
+inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
+    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
+}
+inline std::string set_topic(std::string_view op, std::string_view text) {
+    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
+           std::string(text);
+}
+
 inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
@@ -1155,16 +1404,21 @@ public:
 
     // Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
+        const std::string prefix = chat_prefix(e);
+        std::size_t size = 0;
+        e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    static std::string chat_prefix(const room_event& e) {
         std::string prefix;
         prefix.reserve(e.nick.size() + 3);
         prefix += '<';
         prefix += e.nick;
         prefix += "> ";
-        std::size_t size = 0;
-        for_each_line(e.text, [&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
-        return message::build(size, [&](char* out) {
-            for_each_line(e.text, [&](std::string_view l) { out = frame(out, prefix, l); });
-        });
+        return prefix;
     }
 
     // The text of a non-chat event as one protocol line.
@@ -1198,9 +1452,22 @@ public:
 // The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
 class line_renderer final : public renderer {
 public:
+    // The hot path: a batch of chat lines, sized without a pass and copied once.
+    message render(const room_event& e) const override {
+        if (e.kind != room_event_kind::chat) return renderer::render(e);
+        const std::string prefix = chat_prefix(e);
+        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
+        });
+    }
+
     std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
     std::string_view line_break() const noexcept override { return "\r\n"; }
-    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
+
+private:
+    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
         if (!a.empty()) std::memcpy(out, a.data(), a.size());
         out += a.size();
         if (!b.empty()) std::memcpy(out, b.data(), b.size());
@@ -1335,6 +1602,22 @@ public:
         if (per_address) ++per_address_[address];
         counters::add(count_.accepted);
         counters::add(count_.connections);
+        return {};
+    }
+
+    // The connection turned out to come from another address (a trusted
+    // proxy's X-Forwarded-For): it is counted under that one instead, if
+    // that one's limit allows. Returns the refusal line, or empty.
+    std::string_view move(const std::string& from, const std::string& to) {
+        if (from == to || opts_.max_connections_per_address == 0) return {};
+        std::lock_guard<std::mutex> g(mutex_);
+        if (!to.empty() && per_address_[to] >= opts_.max_connections_per_address)
+            return replies::too_many_from_address;
+        if (!from.empty()) {
+            auto it = per_address_.find(from);
+            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+        }
+        if (!to.empty()) ++per_address_[to];
         return {};
     }
 
@@ -1537,6 +1820,8 @@ enum class leave_reason {
     idle_timeout,
     first_line_timeout,
     shutdown,           // the server is stopping; rooms are not told
+    kicked,             // an operator or the host removed it
+    banned,             // an operator banned it
 };
 
 // What the hub knows of a member. Every field is read and written only with
@@ -1545,6 +1830,11 @@ enum class leave_reason {
 struct hub_state {
     std::string nick;
     std::string nick_key; // nick folded to lower case
+    std::string account;  // after /login; empty for guests
+    bool op = false;      // the account's operator role
+    bool muted = false;
+    bool login_pending = false; // a /login is being verified
+    std::chrono::system_clock::time_point connected_since{};
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
     std::size_t registry_slot = 0; // index in the registry
@@ -1660,8 +1950,8 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address)
-        : output(locking), dialect_(dialect), address_(std::move(address)) {}
+    member(bool locking, const renderer& dialect, std::string address, std::string transport = "tcp")
+        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(std::move(transport)) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -1683,6 +1973,10 @@ public:
     // Names this member in room events, so it is not sent its own.
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
+    // "tcp", "unix", "tls", "web": for the host's admission hook and snapshots.
+    const std::string& transport() const noexcept { return transport_; }
+    // The verified subject of a TLS client certificate, when the server asked for one.
+    virtual std::string certificate_subject() { return {}; }
 
     hub_state state;     // the hub's lock
     output_queue output; // its own lock
@@ -1690,6 +1984,7 @@ public:
 private:
     const renderer& dialect_;
     const std::string address_; // the peer, for logs and per-address limits
+    const std::string transport_;
 };
 
 } // namespace chatroom::detail
@@ -1714,6 +2009,8 @@ public:
     room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
 
     const std::string& name() const noexcept { return name_; }
+    const std::string& topic() const noexcept { return topic_; }
+    void set_topic(std::string text) { topic_ = std::move(text); }
     const std::vector<member*>& members() const noexcept { return members_; }
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
@@ -1737,7 +2034,7 @@ public:
     void remember(const room_event& e) {
         if (history_limit_ == 0) return;
         if (e.kind == room_event_kind::chat && e.line_count != 1) {
-            for_each_line(e.text, [&](std::string_view line) {
+            e.for_each_line([&](std::string_view line) {
                 room_event one = e;
                 one.clear_text();
                 one.add_line(line);
@@ -1756,6 +2053,7 @@ private:
     }
 
     std::string name_;
+    std::string topic_;
     std::vector<member*> members_;
     std::deque<room_event> history_;
     std::size_t history_limit_;
@@ -1767,8 +2065,11 @@ public:
     explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
 
     room* find(std::string_view name) {
+        // Deliveries come in runs for one room: the last one found is asked first.
+        if (last_ && last_->name() == name) return last_;
         auto it = rooms_.find(protocol::fold_case(name));
-        return it == rooms_.end() ? nullptr : it->second.get();
+        if (it == rooms_.end()) return nullptr;
+        return last_ = it->second.get();
     }
 
     // The room of that name, made if new; created says which.
@@ -1780,7 +2081,10 @@ public:
         return *it->second;
     }
 
-    void erase(const room& r) { rooms_.erase(protocol::fold_case(r.name())); }
+    void erase(const room& r) {
+        if (last_ == &r) last_ = nullptr;
+        rooms_.erase(protocol::fold_case(r.name()));
+    }
 
     // By name, for /rooms.
     std::vector<const room*> sorted() const {
@@ -1793,6 +2097,7 @@ public:
 
 private:
     std::unordered_map<std::string, std::unique_ptr<room>> rooms_;
+    room* last_ = nullptr;
     std::size_t history_limit_;
 };
 
@@ -2005,13 +2310,25 @@ public:
 
     void emit(event_kind kind, const member& m, std::string_view room, std::string_view text = {},
               std::string_view reason = {}, std::string_view old_nick = {}) {
-        if (!wants(kind)) return;
+        last_wanted_ = wants(kind);
+        if (!last_wanted_) return;
         pending_.push_back(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
-                                 std::string(old_nick), m.address()});
+                                 std::string(old_nick), m.address(), {}});
+    }
+
+    // An event built by the caller (moderation, which names who did it).
+    void push(event e) {
+        if (wants(e.kind)) pending_.push_back(std::move(e));
+    }
+
+    // The event emit() just made, to add to it; a scratch one when it was not wanted.
+    event& pending_back() {
+        if (pending_.empty() || !last_wanted_) return scratch_;
+        return pending_.back();
     }
 
     void error(std::string text) {
-        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
+        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}, {}});
     }
 
     // What to deliver once unlocked: the events and a copy of the handler.
@@ -2026,6 +2343,8 @@ private:
     event_handler handler_;
     event_mask wanted_ = 0;
     std::vector<event> pending_;
+    event scratch_{};
+    bool last_wanted_ = false;
 };
 
 } // namespace chatroom::detail
@@ -2094,6 +2413,9 @@ public:
         nicks_.clear();
         return std::exchange(members_, {});
     }
+
+    // A free guest nick.
+    std::string guest_nick() { return next_guest_nick(); }
 
 private:
     std::string next_guest_nick() {
@@ -2268,8 +2590,84 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/detail/moderation.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace chatroom::detail {
+
+// Bans by account or by address, with an end or none, and the per-address
+// limit on failed logins. Guarded by the hub's lock.
+class moderation {
+public:
+    using clock = std::chrono::steady_clock;
+
+    static std::string account_key(std::string_view account) { return "account " + protocol::fold_case(account); }
+    static std::string address_key(std::string_view address) { return "address " + std::string(address); }
+
+    // minutes == 0: until unbanned.
+    void ban(const std::string& key, unsigned minutes) {
+        bans_[key] = minutes == 0 ? clock::time_point::max() : clock::now() + std::chrono::minutes(minutes);
+    }
+
+    bool unban(const std::string& key) { return bans_.erase(key) > 0; }
+
+    // The time left of a ban on key (max() for one without an end), if any.
+    std::optional<clock::duration> banned(const std::string& key) {
+        auto it = bans_.find(key);
+        if (it == bans_.end()) return std::nullopt;
+        const auto now = clock::now();
+        if (it->second <= now) {
+            bans_.erase(it);
+            return std::nullopt;
+        }
+        if (it->second == clock::time_point::max()) return clock::duration::max();
+        return it->second - now;
+    }
+
+    // "for 3 more minutes" / "until unbanned", for refusals.
+    static std::string time_left(clock::duration left) {
+        if (left == clock::duration::max()) return "until unbanned";
+        const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(left).count() + 1;
+        return "for " + std::to_string(minutes) + (minutes == 1 ? " more minute" : " more minutes");
+    }
+
+    // Whether address may try another login: fewer than limit failures in the
+    // last minute.
+    bool may_try_login(const std::string& address, std::size_t limit) {
+        auto& times = failures_[address];
+        const auto now = clock::now();
+        while (!times.empty() && now - times.front() >= std::chrono::minutes(1)) times.pop_front();
+        if (times.empty()) {
+            failures_.erase(address);
+            return limit > 0;
+        }
+        return times.size() < limit;
+    }
+
+    void login_failed(const std::string& address) {
+        auto& times = failures_[address];
+        times.push_back(clock::now());
+        // Bounded whatever the limit: only the last minute's count matters.
+        if (times.size() > 1024) times.pop_front();
+    }
+
+private:
+    std::unordered_map<std::string, clock::time_point> bans_;
+    std::unordered_map<std::string, std::deque<clock::time_point>> failures_;
+};
+
+} // namespace chatroom::detail
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -2292,16 +2690,73 @@ public:
         fanout& out;
         housekeeping& house;
         host_events& events;
+        moderation& mod;
         std::vector<std::shared_ptr<member>>& graveyard; // references dropped after unlocking
+    };
+
+    // Work that must run with the hub's lock released (host code: a login
+    // verifier, a custom command's handler); the hub runs it after unlocking.
+    struct login_job {
+        std::weak_ptr<member> who;
+        login_request request;
+    };
+    struct command_job {
+        std::weak_ptr<member> who;
+        command_handler handler;
+        command_call call;
     };
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), graveyard_(p.graveyard),
+          events_(p.events), mod_(p.mod), graveyard_(p.graveyard),
           batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
 
     void set_log(room_log& log) noexcept { log_ = &log; }
     void set_stopping() noexcept { stopping_ = true; }
+    void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
+    const access_hooks& access() const noexcept { return hooks_; }
+    void set_motd(std::string text) { motd_ = std::move(text); }
+
+    // Custom commands. A name that a built-in has is refused unless replace.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        if (!protocol::is_valid_name(name) || !handler) return false;
+        const std::string key = protocol::fold_case(name);
+        const bool builtin = std::find(std::begin(protocol::builtin_commands), std::end(protocol::builtin_commands),
+                                       key) != std::end(protocol::builtin_commands);
+        if (builtin && !replace) return false;
+        custom_[key] = custom_command{std::move(name), std::move(help), std::move(handler)};
+        return true;
+    }
+
+    std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
+    std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
+
+    member_info info(const member& m) const {
+        member_info i;
+        i.nick = m.state.nick;
+        i.account = m.state.account;
+        i.room = m.state.current ? m.state.current->name() : std::string();
+        i.address = m.address();
+        i.transport = m.transport();
+        i.connected_since = m.state.connected_since;
+        i.op = m.state.op;
+        i.muted = m.state.muted;
+        return i;
+    }
+
+    // A connection's first moment as a member: the host's admission hook,
+    // then bans by address. Returns the refusal line, or empty.
+    std::string admission_refusal(member& m) {
+        if (!m.address().empty()) {
+            if (auto left = mod_.banned(moderation::address_key(m.address())))
+                return replies::banned(moderation::time_left(*left));
+        }
+        if (hooks_.admit) {
+            const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            if (!v.allowed) return replies::refused(v.reason.empty() ? "not admitted" : v.reason);
+        }
+        return {};
+    }
 
     // A new member: the welcome, then the lobby.
     void greet(member& m) {
@@ -2309,7 +2764,7 @@ public:
         std::string name;
         sanitize_append(name, opts_.name);
         m.dialect().append(hello, replies::welcome(name, m.state.nick));
-        std::string_view extra = opts_.welcome;
+        std::string_view extra = motd_.empty() ? std::string_view(opts_.welcome) : std::string_view(motd_);
         while (!extra.empty()) {
             const std::size_t nl = extra.find('\n');
             std::string line;
@@ -2317,8 +2772,9 @@ public:
             m.dialect().append(hello, replies::notice(line));
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
+        if (hooks_.require_login) m.dialect().append(hello, replies::login_first);
         out_.push(m, message::copy_of(hello));
-        enter(m, protocol::lobby);
+        if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
 
     // One line a member sent (its line end removed).
@@ -2332,8 +2788,15 @@ public:
         if (text.empty()) return;
         m.state.said_something = true;
         const protocol::command cmd = protocol::parse(text);
-        if (cmd.kind == protocol::command_kind::chat) {
-            add_chat(m, cmd.arg);
+        using protocol::command_kind;
+        if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
+            cmd.kind != command_kind::quit) {
+            end_batch();
+            out_.send(m, replies::login_first); // not in a room yet: login required
+            return;
+        }
+        if (cmd.kind == command_kind::chat) {
+            if (may_say(m, cmd.arg)) add_chat(m, cmd.arg);
             return;
         }
         end_batch();
@@ -2368,6 +2831,8 @@ public:
         case leave_reason::idle_timeout: reason = "idle timeout"; break;
         case leave_reason::first_line_timeout: reason = "no first line"; break;
         case leave_reason::shutdown: reason = "server shutting down"; break;
+        case leave_reason::kicked:
+        case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
         auto ref = members_.remove(m);
@@ -2403,7 +2868,7 @@ private:
             batch_.origin = m.id();
         }
         batch_.add_line(text);
-        events_.emit(event_kind::message, m, batch_.room, text);
+        if (events_.wants(event_kind::message)) events_.emit(event_kind::message, m, batch_.room, text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (batch_.text.size() >= batch_limit_) end_batch();
@@ -2420,6 +2885,16 @@ private:
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
+        if (cmd.kind != command_kind::chat && !custom_.empty()) {
+            auto it = custom_.find(protocol::fold_case(cmd.name));
+            if (it != custom_.end()) {
+                std::string args;
+                sanitize_append(args, cmd.rest);
+                calls_.push_back(command_job{m.shared_from_this(), it->second.handler, command_call(info(m), args)});
+                return;
+            }
+        }
+        if (cmd.kind == command_kind::unknown) return out_.send(m, replies::unknown_command(cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
@@ -2428,7 +2903,7 @@ private:
                 out_.send(m, replies::bad_room);
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
                 out_.send(m, replies::already_in(m.state.current->name()));
-            } else {
+            } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
             }
@@ -2444,7 +2919,7 @@ private:
         }
         case command_kind::rooms: {
             std::vector<replies::room_count> list;
-            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size()});
+            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             out_.send(m, replies::rooms(list));
             break;
         }
@@ -2453,6 +2928,7 @@ private:
                 out_.send(m, replies::usage_me);
                 break;
             }
+            if (!may_say(m, cmd.arg)) break;
             room_event e = event_of(room_event_kind::action, m);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
@@ -2483,11 +2959,255 @@ private:
         case command_kind::help: {
             std::string text;
             for (std::string_view line : protocol::help_text) m.dialect().append(text, line);
+            if (m.state.op)
+                for (std::string_view line : protocol::operator_help_text) m.dialect().append(text, line);
+            for (const auto& [key, c] : custom_) {
+                std::string line = "*   /" + c.name;
+                line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
+                sanitize_append(line, c.help);
+                m.dialect().append(text, line);
+            }
             out_.push(m, message::copy_of(text));
             break;
         }
-        case command_kind::unknown: out_.send(m, replies::unknown_command(cmd.name)); break;
+        case command_kind::login: login(m, cmd); break;
+        case command_kind::kick:
+        case command_kind::ban:
+        case command_kind::unban:
+        case command_kind::mute:
+        case command_kind::unmute:
+        case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::unknown: break;
         }
+    }
+
+    // ---- accounts and moderation ---------------------------------------------
+
+    // Muted members and the host's authorizer may refuse a line.
+    bool may_say(member& m, std::string_view text) {
+        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
+        if (m.state.muted) {
+            out_.send(m, replies::you_are_muted);
+            return false;
+        }
+        return authorized(m, action_kind::say, m.state.current->name(), text);
+    }
+
+    bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
+        if (!hooks_.authorize) return true;
+        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
+        if (!v.allowed) out_.send(m, replies::refused(v.reason.empty() ? "not permitted" : v.reason));
+        return v.allowed;
+    }
+
+    void enter_allowed(member& m, std::string_view room_name) {
+        if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
+    }
+
+    void login(member& m, const protocol::command& cmd) {
+        if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
+        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
+        if (!m.state.account.empty()) return out_.send(m, replies::already_logged_in);
+        if (m.state.login_pending) return out_.send(m, replies::login_under_way);
+        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
+        if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
+            return out_.send(m, replies::banned(moderation::time_left(*left)));
+        if (!mod_.may_try_login(m.address(), hooks_.failed_logins_per_minute)) {
+            counters::add(count_.failed_logins);
+            return out_.send(m, replies::too_many_failed_logins);
+        }
+        m.state.login_pending = true;
+        logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
+                                                                        m.address()}});
+    }
+
+  public:
+    // The verifier's answer, with the hub's lock held again.
+    void finish_login(member& m, const std::string& name, const login_result& r) {
+        m.state.login_pending = false;
+        if (!m.state.attached) return;
+        if (!r.ok) {
+            mod_.login_failed(m.address());
+            counters::add(count_.failed_logins);
+            const std::string why = r.reason.empty() ? "login failed" : r.reason;
+            events_.emit(event_kind::login_failed, m, {}, {}, why);
+            events_.pending_back().nick = name;
+            return out_.send(m, replies::refused(why));
+        }
+        // The account's name becomes the nick; a guest holding it gives it up.
+        if (member* holder = members_.find_nick(name); holder && holder != &m) {
+            if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
+            rename_to(*holder, members_.guest_nick());
+        }
+        m.state.account = name;
+        m.state.op = r.op;
+        out_.send(m, replies::logged_in(name));
+        if (m.state.nick != name) rename_to(m, name);
+        events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        if (!m.state.current) enter_allowed(m, protocol::lobby);
+    }
+
+    // A custom command's handler ran; what it asked for goes out now.
+    void finish_call(member& m, const command_call& call) {
+        if (!m.state.attached) return;
+        if (!call.refusal().empty()) return out_.send(m, replies::refused(call.refusal()));
+        for (const std::string& text : call.replies()) {
+            std::string line;
+            sanitize_append(line, text);
+            out_.send(m, replies::notice(line));
+        }
+        if (!m.state.current) return;
+        for (const std::string& text : call.says()) {
+            std::string line;
+            sanitize_append(line, text);
+            if (line.empty()) continue;
+            room_event e = event_of(room_event_kind::chat, m);
+            e.add_line(line);
+            counters::add(count_.lines_in);
+            log_->append(e);
+        }
+    }
+
+    // ---- the host's controls (hub.hpp) ------------------------------------
+
+    bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
+        member* t = members_.find_nick(nick);
+        if (!t) return false;
+        remove_member(*t, leave_reason::kicked, replies::was_kicked(by, reason),
+                      replies::kicked_by(by, reason), event_kind::kicked, reason, by);
+        return true;
+    }
+
+    bool move(std::string_view nick, std::string_view room_name) {
+        member* t = members_.find_nick(nick);
+        if (!t || !protocol::is_valid_name(room_name)) return false;
+        if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
+            return true;
+        leave_room(*t, {});
+        enter(*t, room_name);
+        return true;
+    }
+
+    bool rename(std::string_view nick, std::string_view new_nick) {
+        member* t = members_.find_nick(nick);
+        if (!t || !protocol::is_valid_name(new_nick)) return false;
+        const member* holder = members_.find_nick(new_nick);
+        if (holder && holder != t) return false;
+        rename_to(*t, new_nick);
+        return true;
+    }
+
+    bool set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+        room* r = rooms_.find(room_name);
+        if (!r) return false;
+        std::string clean;
+        sanitize_append(clean, text);
+        r->set_topic(clean);
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = r->name();
+        e.text = replies::set_topic(by, clean);
+        log_->append(e);
+        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
+        events_.push(std::move(ev));
+        return true;
+    }
+
+  private:
+    void moderate(member& m, const protocol::command& cmd) {
+        using protocol::command_kind;
+        if (!m.state.op) return out_.send(m, replies::not_permitted);
+        const std::string& by = m.state.nick;
+        switch (cmd.kind) {
+        case command_kind::kick:
+            if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
+                out_.send(m, cmd.arg.empty() ? std::string(replies::usage_kick) : replies::no_such_nick(cmd.arg));
+            }
+            break;
+        case command_kind::ban: {
+            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
+            unsigned minutes = 0;
+            bool number = true;
+            for (char c : cmd.text) number = number && c >= '0' && c <= '9';
+            if (cmd.arg.empty() || !number || cmd.text.size() > 6) return out_.send(m, replies::usage_ban);
+            if (!cmd.text.empty()) minutes = static_cast<unsigned>(std::stoul(std::string(cmd.text)));
+            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
+                                                             : moderation::account_key(t->state.account);
+            mod_.ban(key, minutes);
+            const std::string how_long = minutes == 0 ? std::string("until unbanned")
+                                                      : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
+            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
+                          replies::banned_by(by, minutes == 0 ? how_long : "for " + how_long), event_kind::banned,
+                          how_long, by, key);
+            break;
+        }
+        case command_kind::unban: {
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
+            const std::string by_account = moderation::account_key(cmd.arg);
+            const std::string by_address = moderation::address_key(cmd.arg);
+            const bool by_name = mod_.unban(by_account);
+            const bool found = mod_.unban(by_address) || by_name;
+            if (!found) return out_.send(m, replies::no_ban_on(cmd.arg));
+            out_.send(m, replies::unbanned(cmd.arg));
+            event ev{event_kind::unbanned, {}, {}, std::string(cmd.arg), {}, {}, {}, by};
+            events_.push(std::move(ev));
+            break;
+        }
+        case command_kind::mute:
+        case command_kind::unmute: {
+            const bool mute = cmd.kind == command_kind::mute;
+            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_mute);
+            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            t->state.muted = mute;
+            announce(*t, replies::was_muted(t->state.nick, by, mute));
+            if (!t->state.current || t->state.current != m.state.current) out_.send(m, replies::notice(replies::was_muted(t->state.nick, by, mute)));
+            events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
+                         t->state.current ? t->state.current->name() : std::string());
+            events_.pending_back().by = by;
+            break;
+        }
+        case command_kind::topic:
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_topic);
+            set_topic(m.state.current->name(), cmd.arg, by);
+            break;
+        default: break;
+        }
+    }
+
+    // A notice to the target's room (everyone there, the target included).
+    void announce(member& t, std::string text) {
+        if (!t.state.current) return;
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = t.state.current->name();
+        e.text = std::move(text);
+        log_->append(e);
+    }
+
+    // Kicked or banned: the room is told, the member gets its last words and goes.
+    void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
+                       std::string_view reason, std::string_view by, std::string_view key = {}) {
+        auto keep = t.shared_from_this();
+        const std::string room_name = t.state.current ? t.state.current->name() : std::string();
+        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
+        events_.push(std::move(ev));
+        // The room hears it as the reason the member left.
+        leave_server(t, why, room_text);
+        t.close_now(last_words, why);
+        graveyard_.push_back(std::move(keep));
+    }
+
+    void rename_to(member& m, std::string_view name) {
+        std::string old = m.state.nick;
+        members_.rename(m, name);
+        if (!m.state.current) return;
+        room_event e = event_of(room_event_kind::renamed, m);
+        e.old_nick = old;
+        e.origin = 0; // the member reads its own rename too
+        log_->append(e);
+        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
     }
 
     void rename(member& m, std::string_view name) {
@@ -2501,13 +3221,10 @@ private:
             return;
         }
         if (m.state.nick == name) return;
-        std::string old = m.state.nick;
-        members_.rename(m, name);
-        room_event e = event_of(room_event_kind::renamed, m);
-        e.old_nick = old;
-        e.origin = 0; // the member reads its own rename too
-        log_->append(e);
-        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
+            hooks_.is_registered(name))
+            return out_.send(m, replies::nick_registered(name));
+        rename_to(m, name);
     }
 
     // Puts a member in a room, creating the room, and greets it there.
@@ -2522,6 +3239,7 @@ private:
         }
         std::string hello;
         m.dialect().append(hello, replies::joined_room(r.name(), r.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
         events_.emit(event_kind::joined, m, r.name());
@@ -2554,7 +3272,19 @@ private:
     fanout& out_;
     housekeeping& house_;
     host_events& events_;
+    moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
+    struct custom_command {
+        std::string name;
+        std::string help;
+        command_handler handler;
+    };
+
+    access_hooks hooks_;
+    std::string motd_;
+    std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
+    std::vector<login_job> logins_;
+    std::vector<command_job> calls_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;
@@ -2565,6 +3295,7 @@ private:
 } // namespace chatroom::detail
 
 #include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
 
 #include <functional>
 #include <memory>
@@ -2595,7 +3326,7 @@ public:
           rooms_(opts_.history_lines),
           out_(opts_, mutex_, ex_),
           house_(opts_, ex_),
-          commands_({opts_, count_, members_, rooms_, out_, house_, events_, graveyard_}),
+          commands_({opts_, count_, members_, rooms_, out_, house_, events_, mod_, graveyard_}),
           local_log_(*this),
           log_(&local_log_) {
         commands_.set_log(*log_);
@@ -2647,8 +3378,14 @@ public:
                 m->close_now(replies::shutting_down_refusal, leave_reason::shutdown);
                 return;
             }
+            if (std::string refusal = commands_.admission_refusal(*m); !refusal.empty()) {
+                admission_.reject();
+                m->close_now(refusal, leave_reason::kicked);
+                return;
+            }
             hub_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
+            s.connected_since = std::chrono::system_clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
             events_.emit(event_kind::connected, *m, {});
@@ -2673,11 +3410,12 @@ public:
                 return;
             }
             const auto now = clock::now();
-            s.last_active = now;
             const bool flood = house_.flood_control();
             if (flood) house_.refill(m, now);
             out_.take_hold_request();
             const std::size_t used = feed([&](frame_event ev, std::string_view line) {
+                // Lines keep a member from timing out; negotiation and pongs do not.
+                s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
                 else commands_.line(m, line);
                 if (!s.attached) return false;
@@ -2761,6 +3499,59 @@ public:
         });
     }
 
+    // ---- access and the host's controls ---------------------------------------
+
+    void set_access(access_hooks hooks) {
+        optional_lock g(mutex_);
+        commands_.set_access(std::move(hooks));
+    }
+
+    void set_motd(std::string text) {
+        optional_lock g(mutex_);
+        commands_.set_motd(std::move(text));
+    }
+
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        optional_lock g(mutex_);
+        return commands_.add_command(std::move(name), std::move(help), std::move(handler), replace);
+    }
+
+    std::vector<room_info> room_snapshot() {
+        std::vector<room_info> list;
+        optional_lock g(mutex_);
+        for (const room* r : rooms_.sorted()) list.push_back(room_info{r->name(), r->size(), r->topic()});
+        return list;
+    }
+
+    std::vector<member_info> member_snapshot(std::string_view room_name) {
+        std::vector<member_info> list;
+        optional_lock g(mutex_);
+        if (room* r = rooms_.find(room_name))
+            for (member* m : r->members()) list.push_back(commands_.info(*m));
+        return list;
+    }
+
+    bool kick(std::string_view nick, std::string_view reason) {
+        bool found = false;
+        locked([&] { found = commands_.kick(nick, reason, "the host"); });
+        return found;
+    }
+    bool move(std::string_view nick, std::string_view room_name) {
+        bool found = false;
+        locked([&] { found = commands_.move(nick, room_name); });
+        return found;
+    }
+    bool rename(std::string_view nick, std::string_view new_nick) {
+        bool found = false;
+        locked([&] { found = commands_.rename(nick, new_nick); });
+        return found;
+    }
+    bool set_topic(std::string_view room_name, std::string_view text) {
+        bool found = false;
+        locked([&] { found = commands_.set_topic(room_name, text, {}); });
+        return found;
+    }
+
 private:
     static server_options sanitized(server_options o) {
         if (o.max_line_bytes == 0) o.max_line_bytes = 1;
@@ -2773,7 +3564,10 @@ private:
     void locked(F&& f) {
         std::vector<event> events;
         std::vector<std::shared_ptr<member>> dead;
+        std::vector<commands::login_job> logins;
+        std::vector<commands::command_job> calls;
         event_handler handler;
+        login_verifier verify;
         {
             optional_lock g(mutex_);
             f();
@@ -2782,9 +3576,31 @@ private:
             reap();
             events_.take(events, handler);
             dead.swap(graveyard_);
+            logins = commands_.take_logins();
+            calls = commands_.take_calls();
+            if (!logins.empty()) verify = commands_.access().verify;
         }
         if (handler)
             for (const event& e : events) handler(e);
+        for (auto& job : logins) start_login(verify, std::move(job));
+        for (auto& job : calls) run_command(std::move(job));
+    }
+
+    // The host's verifier, unlocked; its answer comes back on the executor.
+    void start_login(const login_verifier& verify, commands::login_job job) {
+        std::string name = job.request.name;
+        verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
+                                        name = std::move(name)](login_result r) {
+            asio::post(self->ex_, [self, who, name, r = std::move(r)] {
+                if (auto m = who.lock()) self->locked([&] { self->commands_.finish_login(*m, name, r); });
+            });
+        });
+    }
+
+    // A custom command's handler, unlocked; what it asked for goes out locked.
+    void run_command(commands::command_job job) {
+        job.handler(job.call);
+        if (auto m = job.who.lock()) locked([&] { commands_.finish_call(*m, job.call); });
     }
 
     // The sink of the room log: every event reaches local members here, once.
@@ -2840,6 +3656,7 @@ private:
     fanout out_;
     housekeeping house_;
     host_events events_;
+    moderation mod_;
     std::vector<std::shared_ptr<member>> graveyard_;
     commands commands_;
     local_room_log local_log_;
@@ -3099,6 +3916,21 @@ struct has_replies : std::false_type {};
 template <class D>
 struct has_replies<D, std::void_t<decltype(std::declval<D&>().replies().clear())>> : std::true_type {};
 
+// "tcp", "unix", "tls", "web": what a stream calls its transport.
+template <class S, class = void>
+struct has_transport_name : std::false_type {};
+template <class S>
+struct has_transport_name<S, std::void_t<decltype(S::transport_name())>> : std::true_type {};
+template <class S>
+std::string transport_name_of() {
+    if constexpr (has_transport_name<S>::value) return S::transport_name();
+    else return "tcp";
+}
+template <class S, class = void>
+struct has_peer_subject : std::false_type {};
+template <class S>
+struct has_peer_subject<S, std::void_t<decltype(std::declval<S&>().peer_subject())>> : std::true_type {};
+
 // The life of one connection, whatever its transport and dialect: start (a
 // handshake), read and hand bytes to the hub through the decoder, write what
 // the hub queued, close gracefully or at once. Stream is a transport's stream
@@ -3116,7 +3948,7 @@ public:
     template <class... DecoderArgs>
     session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
             DecoderArgs&&... decoder_args)
-        : member(h->locking(), dialect, std::move(address)),
+        : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
           hub_(std::move(h)),
@@ -3175,6 +4007,11 @@ public:
     }
 
     bool is_closed() override { return closed_.load(std::memory_order_acquire); }
+
+    std::string certificate_subject() override {
+        if constexpr (has_peer_subject<Stream>::value) return stream_.peer_subject();
+        else return {};
+    }
 
 private:
     std::shared_ptr<session> self_ptr() { return std::static_pointer_cast<session>(shared_from_this()); }
@@ -3262,13 +4099,17 @@ private:
         }
     }
 
+    // Inline, since it runs for every line and almost never has work.
     void queue_replies() {
         if constexpr (has_replies<Decoder>::value) {
-            auto& r = decoder_.replies();
-            if (r.empty()) return;
-            output.push_own(message::copy_of(r));
-            r.clear();
+            if (!decoder_.replies().empty()) push_replies();
         }
+    }
+
+    void push_replies() {
+        auto& r = decoder_.replies();
+        output.push_own(message::copy_of(r));
+        r.clear();
     }
 
     // ---- writing ------------------------------------------------------------
@@ -3346,12 +4187,14 @@ private:
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
 
 #include <cstddef>
 #include <memory>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace chatroom::detail {
@@ -3399,6 +4242,11 @@ public:
     }
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
+
+    static const char* transport_name() noexcept {
+        if constexpr (std::is_same_v<typename Socket::protocol_type, asio::ip::tcp>) return "tcp";
+        else return "unix";
+    }
     Socket& socket() noexcept { return socket_; }
 
     void set_owner(const std::weak_ptr<void>&) noexcept {}
@@ -3643,6 +4491,31 @@ public:
 
     // The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }
+
+    // ---- who may do what (access.hpp, docs/protocol.md) -----------------------
+
+    // The host's hooks: admission, login, registered names, authorization.
+    void set_access(access_hooks hooks) { impl_->hub->set_access(std::move(hooks)); }
+
+    // Replaces the welcome text new members get; any thread.
+    void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
+
+    // A command of the host's: /name ARGS runs handler, and /help shows help.
+    // Refused (false) for a bad name, or one a built-in command has unless
+    // replace_builtin.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace_builtin = false) {
+        return impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace_builtin);
+    }
+
+    // Snapshots and controls, from any thread (not from inside the hooks,
+    // which run with the server's lock held). Each control returns whether
+    // it found its target.
+    std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
+    std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
+    bool kick(std::string_view nick, std::string_view reason = {}) { return impl_->hub->kick(nick, reason); }
+    bool move(std::string_view nick, std::string_view room) { return impl_->hub->move(nick, room); }
+    bool rename(std::string_view nick, std::string_view new_nick) { return impl_->hub->rename(nick, new_nick); }
+    bool set_topic(std::string_view room, std::string_view text) { return impl_->hub->set_topic(room, text); }
 
     server_stats stats() const noexcept { return impl_->hub->stats(); }
     const server_options& options() const noexcept { return impl_->hub->options(); }
@@ -4270,6 +5143,24 @@ public:
           timer_(stream_.get_executor()) {}
 
     executor_type get_executor() noexcept { return stream_.get_executor(); }
+
+    static const char* transport_name() noexcept { return "tls"; }
+
+    // The verified subject of the client's certificate, when the server's
+    // context asks for one (verify_peer); empty otherwise.
+    std::string peer_subject() {
+        if (!handshaken_) return {};
+        X509* cert = SSL_get_peer_certificate(stream_.native_handle());
+        if (!cert) return {};
+        std::string subject;
+        if (SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
+            char buf[512];
+            X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+            subject = buf;
+        }
+        X509_free(cert);
+        return subject;
+    }
 
     // Writes and timers run without a session handler to keep it alive.
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }

@@ -14,6 +14,14 @@ enum class event_kind {
     nick_changed, // nick (new), old_nick, room
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+    logged_in,    // nick (the account), address
+    login_failed, // nick (the name tried), address, reason
+    kicked,       // nick, room, reason, by
+    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
+    unbanned,     // text (the key), by
+    muted,        // nick, room, by
+    unmuted,      // nick, room, by
+    topic_changed, // room, text, by (empty: the host)
 };
 
 struct event {
@@ -24,6 +32,7 @@ struct event {
     std::string reason;
     std::string old_nick;
     std::string address;
+    std::string by; // who did it: the operator of a moderation action
 };
 
 // Which kinds of event a handler wants, as a bit set: a handler that does
@@ -45,6 +54,14 @@ inline const char* to_string(event_kind k) noexcept {
     case event_kind::nick_changed: return "nick_changed";
     case event_kind::disconnected: return "disconnected";
     case event_kind::error: return "error";
+    case event_kind::logged_in: return "logged_in";
+    case event_kind::login_failed: return "login_failed";
+    case event_kind::kicked: return "kicked";
+    case event_kind::banned: return "banned";
+    case event_kind::unbanned: return "unbanned";
+    case event_kind::muted: return "muted";
+    case event_kind::unmuted: return "unmuted";
+    case event_kind::topic_changed: return "topic_changed";
     }
     return "?";
 }

@@ -41,6 +41,13 @@ enum class command_kind {
     msg,
     quit,
     help,
+    login,  // /login NAME SECRET
+    kick,   // operators: /kick NICK [REASON]
+    ban,    // operators: /ban NICK [MINUTES]
+    unban,  // operators: /unban NICK-OR-ADDRESS
+    mute,   // operators: /mute NICK
+    unmute, // operators: /unmute NICK
+    topic,  // operators: /topic TEXT
     unknown,
 };
 
@@ -48,7 +55,8 @@ struct command {
     command_kind kind = command_kind::chat;
     std::string_view name; // the command word as typed, for "unknown command"
     std::string_view arg;  // first argument (nick, room, target) or the text
-    std::string_view text; // /msg's text
+    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
+    std::string_view rest; // everything after the command word, for custom commands
 };
 
 inline std::string_view trim(std::string_view s) noexcept {
@@ -81,6 +89,7 @@ inline command parse(std::string_view line) noexcept {
     std::size_t end = rest.find_first_of(" \t");
     cmd.name = rest.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    cmd.rest = trim(rest);
 
     const std::string_view w = cmd.name;
     auto is = [w](std::string_view candidate) {
@@ -115,6 +124,16 @@ inline command parse(std::string_view line) noexcept {
         cmd.arg = trim(rest);
     } else if (is("help")) {
         cmd.kind = command_kind::help;
+    } else if (is("login") || is("kick") || is("ban")) {
+        cmd.kind = is("login") ? command_kind::login : is("kick") ? command_kind::kick : command_kind::ban;
+        cmd.arg = next_word(rest);
+        cmd.text = rest;
+    } else if (is("unban") || is("mute") || is("unmute")) {
+        cmd.kind = is("unban") ? command_kind::unban : is("mute") ? command_kind::mute : command_kind::unmute;
+        cmd.arg = trim(rest);
+    } else if (is("topic")) {
+        cmd.kind = command_kind::topic;
+        cmd.arg = trim(rest);
     } else {
         cmd.kind = command_kind::unknown;
     }
@@ -130,8 +149,24 @@ inline constexpr std::string_view help_text[] = {
     "*   /me ACTION       tell the room what you are doing",
     "*   /msg NICK TEXT   send TEXT to NICK only",
     "*   /quit [REASON]   leave the server",
+    "*   /login NAME SECRET  log in to your account",
     "*   /help            this list",
     "*   //text           send a line that starts with /",
 };
+
+// The operators' part of /help, shown to operators only.
+inline constexpr std::string_view operator_help_text[] = {
+    "* operators:",
+    "*   /kick NICK [REASON]    disconnect NICK",
+    "*   /ban NICK [MINUTES]    disconnect NICK and refuse its account (or address) for MINUTES (0: until unbanned)",
+    "*   /unban NAME-OR-ADDRESS lift a ban",
+    "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
+    "*   /topic TEXT            set this room's topic",
+};
+
+// Built-in command words, which custom commands may not shadow unless asked to.
+inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
+                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
+                                                        "topic"};
 
 } // namespace chatroom::protocol

@@ -33,13 +33,18 @@ inline std::string who(std::string_view room, const std::vector<std::string_view
 struct room_count {
     std::string_view name;
     std::size_t members;
+    std::string_view topic;
 };
 inline std::string rooms(const std::vector<room_count>& list) {
     std::string line = "* rooms:";
-    for (std::size_t i = 0; i < list.size(); ++i)
-        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members) + ")";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members);
+        if (!list[i].topic.empty()) (line += ", topic: ").append(list[i].topic);
+        line += ")";
+    }
     return line;
 }
+inline std::string topic(std::string_view text) { return "* topic: " + std::string(text); }
 
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
@@ -50,6 +55,50 @@ inline std::string no_such_nick(std::string_view nick) { return "! no such nick:
 inline std::string unknown_command(std::string_view name) {
     return "! unknown command: /" + std::string(name) + " (try /help)";
 }
+// Accounts and moderation.
+inline constexpr std::string_view login_first = "! log in first: /login NAME SECRET";
+inline constexpr std::string_view logins_disabled = "! logins are not enabled";
+inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
+inline constexpr std::string_view login_under_way = "! a login is already under way";
+inline constexpr std::string_view already_logged_in = "! you are logged in already";
+inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
+inline constexpr std::string_view not_permitted = "! not permitted";
+inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
+inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES]";
+inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
+inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
+inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
+inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
+inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
+inline std::string nick_registered(std::string_view nick) {
+    return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
+}
+inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
+inline std::string kicked_by(std::string_view op, std::string_view reason) {
+    return "! kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string banned_by(std::string_view op, std::string_view how_long) {
+    return "! banned by " + std::string(op) + " " + std::string(how_long);
+}
+inline std::string unbanned(std::string_view key) { return "* unbanned " + std::string(key); }
+inline std::string no_ban_on(std::string_view name) { return "! no ban on " + std::string(name); }
+// What rooms hear (as notices) of moderation.
+// Kicks and bans are the reason in "* nick left (...)".
+inline std::string was_kicked(std::string_view op, std::string_view reason) {
+    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string was_banned(std::string_view op, std::string_view how_long) {
+    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
+}
+inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
+    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
+}
+inline std::string set_topic(std::string_view op, std::string_view text) {
+    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
+           std::string(text);
+}
+
 inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
@@ -93,16 +142,21 @@ public:
 
     // Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
+        const std::string prefix = chat_prefix(e);
+        std::size_t size = 0;
+        e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    static std::string chat_prefix(const room_event& e) {
         std::string prefix;
         prefix.reserve(e.nick.size() + 3);
         prefix += '<';
         prefix += e.nick;
         prefix += "> ";
-        std::size_t size = 0;
-        for_each_line(e.text, [&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
-        return message::build(size, [&](char* out) {
-            for_each_line(e.text, [&](std::string_view l) { out = frame(out, prefix, l); });
-        });
+        return prefix;
     }
 
     // The text of a non-chat event as one protocol line.
@@ -136,9 +190,22 @@ public:
 // The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
 class line_renderer final : public renderer {
 public:
+    // The hot path: a batch of chat lines, sized without a pass and copied once.
+    message render(const room_event& e) const override {
+        if (e.kind != room_event_kind::chat) return renderer::render(e);
+        const std::string prefix = chat_prefix(e);
+        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
+        });
+    }
+
     std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
     std::string_view line_break() const noexcept override { return "\r\n"; }
-    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
+
+private:
+    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
         if (!a.empty()) std::memcpy(out, a.data(), a.size());
         out += a.size();
         if (!b.empty()) std::memcpy(out, b.data(), b.size());

@@ -4,6 +4,7 @@
 #include <chatroom/detail/listener.hpp>
 #include <chatroom/detail/session.hpp>
 #include <chatroom/detail/socket_stream.hpp>
+#include <chatroom/access.hpp>
 #include <chatroom/events.hpp>
 #include <chatroom/line_framer.hpp>
 #include <chatroom/options.hpp>
@@ -191,6 +192,31 @@ public:
 
     // The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }
+
+    // ---- who may do what (access.hpp, docs/protocol.md) -----------------------
+
+    // The host's hooks: admission, login, registered names, authorization.
+    void set_access(access_hooks hooks) { impl_->hub->set_access(std::move(hooks)); }
+
+    // Replaces the welcome text new members get; any thread.
+    void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
+
+    // A command of the host's: /name ARGS runs handler, and /help shows help.
+    // Refused (false) for a bad name, or one a built-in command has unless
+    // replace_builtin.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace_builtin = false) {
+        return impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace_builtin);
+    }
+
+    // Snapshots and controls, from any thread (not from inside the hooks,
+    // which run with the server's lock held). Each control returns whether
+    // it found its target.
+    std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
+    std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
+    bool kick(std::string_view nick, std::string_view reason = {}) { return impl_->hub->kick(nick, reason); }
+    bool move(std::string_view nick, std::string_view room) { return impl_->hub->move(nick, room); }
+    bool rename(std::string_view nick, std::string_view new_nick) { return impl_->hub->rename(nick, new_nick); }
+    bool set_topic(std::string_view room, std::string_view text) { return impl_->hub->set_topic(room, text); }
 
     server_stats stats() const noexcept { return impl_->hub->stats(); }
     const server_options& options() const noexcept { return impl_->hub->options(); }

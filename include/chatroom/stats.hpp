@@ -19,6 +19,7 @@ struct server_stats {
     std::uint64_t throttled = 0;         // times flood control paused a reader
     std::uint64_t timeouts = 0;          // idle and first-line timeouts
     std::uint64_t accept_errors = 0;     // failed accepts (e.g. out of file descriptors)
+    std::uint64_t failed_logins = 0;     // wrong secrets, and attempts refused by the rate limit
 };
 
 namespace detail {
@@ -27,7 +28,7 @@ namespace detail {
 struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
-        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0};
+        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }
@@ -47,6 +48,7 @@ struct counters {
         s.throttled = get(throttled);
         s.timeouts = get(timeouts);
         s.accept_errors = get(accept_errors);
+        s.failed_logins = get(failed_logins);
         return s;
     }
 };

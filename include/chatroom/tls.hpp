@@ -84,6 +84,24 @@ public:
 
     executor_type get_executor() noexcept { return stream_.get_executor(); }
 
+    static const char* transport_name() noexcept { return "tls"; }
+
+    // The verified subject of the client's certificate, when the server's
+    // context asks for one (verify_peer); empty otherwise.
+    std::string peer_subject() {
+        if (!handshaken_) return {};
+        X509* cert = SSL_get_peer_certificate(stream_.native_handle());
+        if (!cert) return {};
+        std::string subject;
+        if (SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
+            char buf[512];
+            X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+            subject = buf;
+        }
+        X509_free(cert);
+        return subject;
+    }
+
     // Writes and timers run without a session handler to keep it alive.
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 

@@ -4,8 +4,10 @@
 #include <chatroom/detail/host_events.hpp>
 #include <chatroom/detail/housekeeping.hpp>
 #include <chatroom/detail/member.hpp>
+#include <chatroom/detail/moderation.hpp>
 #include <chatroom/detail/registry.hpp>
 #include <chatroom/detail/room.hpp>
+#include <chatroom/access.hpp>
 #include <chatroom/options.hpp>
 #include <chatroom/protocol.hpp>
 #include <chatroom/renderer.hpp>
@@ -15,6 +17,8 @@
 #include <chatroom/stats.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,16 +41,73 @@ public:
         fanout& out;
         housekeeping& house;
         host_events& events;
+        moderation& mod;
         std::vector<std::shared_ptr<member>>& graveyard; // references dropped after unlocking
+    };
+
+    // Work that must run with the hub's lock released (host code: a login
+    // verifier, a custom command's handler); the hub runs it after unlocking.
+    struct login_job {
+        std::weak_ptr<member> who;
+        login_request request;
+    };
+    struct command_job {
+        std::weak_ptr<member> who;
+        command_handler handler;
+        command_call call;
     };
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), graveyard_(p.graveyard),
+          events_(p.events), mod_(p.mod), graveyard_(p.graveyard),
           batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
 
     void set_log(room_log& log) noexcept { log_ = &log; }
     void set_stopping() noexcept { stopping_ = true; }
+    void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
+    const access_hooks& access() const noexcept { return hooks_; }
+    void set_motd(std::string text) { motd_ = std::move(text); }
+
+    // Custom commands. A name that a built-in has is refused unless replace.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        if (!protocol::is_valid_name(name) || !handler) return false;
+        const std::string key = protocol::fold_case(name);
+        const bool builtin = std::find(std::begin(protocol::builtin_commands), std::end(protocol::builtin_commands),
+                                       key) != std::end(protocol::builtin_commands);
+        if (builtin && !replace) return false;
+        custom_[key] = custom_command{std::move(name), std::move(help), std::move(handler)};
+        return true;
+    }
+
+    std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
+    std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
+
+    member_info info(const member& m) const {
+        member_info i;
+        i.nick = m.state.nick;
+        i.account = m.state.account;
+        i.room = m.state.current ? m.state.current->name() : std::string();
+        i.address = m.address();
+        i.transport = m.transport();
+        i.connected_since = m.state.connected_since;
+        i.op = m.state.op;
+        i.muted = m.state.muted;
+        return i;
+    }
+
+    // A connection's first moment as a member: the host's admission hook,
+    // then bans by address. Returns the refusal line, or empty.
+    std::string admission_refusal(member& m) {
+        if (!m.address().empty()) {
+            if (auto left = mod_.banned(moderation::address_key(m.address())))
+                return replies::banned(moderation::time_left(*left));
+        }
+        if (hooks_.admit) {
+            const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            if (!v.allowed) return replies::refused(v.reason.empty() ? "not admitted" : v.reason);
+        }
+        return {};
+    }
 
     // A new member: the welcome, then the lobby.
     void greet(member& m) {
@@ -54,7 +115,7 @@ public:
         std::string name;
         sanitize_append(name, opts_.name);
         m.dialect().append(hello, replies::welcome(name, m.state.nick));
-        std::string_view extra = opts_.welcome;
+        std::string_view extra = motd_.empty() ? std::string_view(opts_.welcome) : std::string_view(motd_);
         while (!extra.empty()) {
             const std::size_t nl = extra.find('\n');
             std::string line;
@@ -62,8 +123,9 @@ public:
             m.dialect().append(hello, replies::notice(line));
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
+        if (hooks_.require_login) m.dialect().append(hello, replies::login_first);
         out_.push(m, message::copy_of(hello));
-        enter(m, protocol::lobby);
+        if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
 
     // One line a member sent (its line end removed).
@@ -77,8 +139,15 @@ public:
         if (text.empty()) return;
         m.state.said_something = true;
         const protocol::command cmd = protocol::parse(text);
-        if (cmd.kind == protocol::command_kind::chat) {
-            add_chat(m, cmd.arg);
+        using protocol::command_kind;
+        if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
+            cmd.kind != command_kind::quit) {
+            end_batch();
+            out_.send(m, replies::login_first); // not in a room yet: login required
+            return;
+        }
+        if (cmd.kind == command_kind::chat) {
+            if (may_say(m, cmd.arg)) add_chat(m, cmd.arg);
             return;
         }
         end_batch();
@@ -113,6 +182,8 @@ public:
         case leave_reason::idle_timeout: reason = "idle timeout"; break;
         case leave_reason::first_line_timeout: reason = "no first line"; break;
         case leave_reason::shutdown: reason = "server shutting down"; break;
+        case leave_reason::kicked:
+        case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
         auto ref = members_.remove(m);
@@ -148,7 +219,7 @@ private:
             batch_.origin = m.id();
         }
         batch_.add_line(text);
-        events_.emit(event_kind::message, m, batch_.room, text);
+        if (events_.wants(event_kind::message)) events_.emit(event_kind::message, m, batch_.room, text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (batch_.text.size() >= batch_limit_) end_batch();
@@ -165,6 +236,16 @@ private:
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
+        if (cmd.kind != command_kind::chat && !custom_.empty()) {
+            auto it = custom_.find(protocol::fold_case(cmd.name));
+            if (it != custom_.end()) {
+                std::string args;
+                sanitize_append(args, cmd.rest);
+                calls_.push_back(command_job{m.shared_from_this(), it->second.handler, command_call(info(m), args)});
+                return;
+            }
+        }
+        if (cmd.kind == command_kind::unknown) return out_.send(m, replies::unknown_command(cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
@@ -173,7 +254,7 @@ private:
                 out_.send(m, replies::bad_room);
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
                 out_.send(m, replies::already_in(m.state.current->name()));
-            } else {
+            } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
             }
@@ -189,7 +270,7 @@ private:
         }
         case command_kind::rooms: {
             std::vector<replies::room_count> list;
-            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size()});
+            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             out_.send(m, replies::rooms(list));
             break;
         }
@@ -198,6 +279,7 @@ private:
                 out_.send(m, replies::usage_me);
                 break;
             }
+            if (!may_say(m, cmd.arg)) break;
             room_event e = event_of(room_event_kind::action, m);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
@@ -228,11 +310,255 @@ private:
         case command_kind::help: {
             std::string text;
             for (std::string_view line : protocol::help_text) m.dialect().append(text, line);
+            if (m.state.op)
+                for (std::string_view line : protocol::operator_help_text) m.dialect().append(text, line);
+            for (const auto& [key, c] : custom_) {
+                std::string line = "*   /" + c.name;
+                line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
+                sanitize_append(line, c.help);
+                m.dialect().append(text, line);
+            }
             out_.push(m, message::copy_of(text));
             break;
         }
-        case command_kind::unknown: out_.send(m, replies::unknown_command(cmd.name)); break;
+        case command_kind::login: login(m, cmd); break;
+        case command_kind::kick:
+        case command_kind::ban:
+        case command_kind::unban:
+        case command_kind::mute:
+        case command_kind::unmute:
+        case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::unknown: break;
         }
+    }
+
+    // ---- accounts and moderation ---------------------------------------------
+
+    // Muted members and the host's authorizer may refuse a line.
+    bool may_say(member& m, std::string_view text) {
+        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
+        if (m.state.muted) {
+            out_.send(m, replies::you_are_muted);
+            return false;
+        }
+        return authorized(m, action_kind::say, m.state.current->name(), text);
+    }
+
+    bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
+        if (!hooks_.authorize) return true;
+        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
+        if (!v.allowed) out_.send(m, replies::refused(v.reason.empty() ? "not permitted" : v.reason));
+        return v.allowed;
+    }
+
+    void enter_allowed(member& m, std::string_view room_name) {
+        if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
+    }
+
+    void login(member& m, const protocol::command& cmd) {
+        if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
+        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
+        if (!m.state.account.empty()) return out_.send(m, replies::already_logged_in);
+        if (m.state.login_pending) return out_.send(m, replies::login_under_way);
+        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
+        if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
+            return out_.send(m, replies::banned(moderation::time_left(*left)));
+        if (!mod_.may_try_login(m.address(), hooks_.failed_logins_per_minute)) {
+            counters::add(count_.failed_logins);
+            return out_.send(m, replies::too_many_failed_logins);
+        }
+        m.state.login_pending = true;
+        logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
+                                                                        m.address()}});
+    }
+
+  public:
+    // The verifier's answer, with the hub's lock held again.
+    void finish_login(member& m, const std::string& name, const login_result& r) {
+        m.state.login_pending = false;
+        if (!m.state.attached) return;
+        if (!r.ok) {
+            mod_.login_failed(m.address());
+            counters::add(count_.failed_logins);
+            const std::string why = r.reason.empty() ? "login failed" : r.reason;
+            events_.emit(event_kind::login_failed, m, {}, {}, why);
+            events_.pending_back().nick = name;
+            return out_.send(m, replies::refused(why));
+        }
+        // The account's name becomes the nick; a guest holding it gives it up.
+        if (member* holder = members_.find_nick(name); holder && holder != &m) {
+            if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
+            rename_to(*holder, members_.guest_nick());
+        }
+        m.state.account = name;
+        m.state.op = r.op;
+        out_.send(m, replies::logged_in(name));
+        if (m.state.nick != name) rename_to(m, name);
+        events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        if (!m.state.current) enter_allowed(m, protocol::lobby);
+    }
+
+    // A custom command's handler ran; what it asked for goes out now.
+    void finish_call(member& m, const command_call& call) {
+        if (!m.state.attached) return;
+        if (!call.refusal().empty()) return out_.send(m, replies::refused(call.refusal()));
+        for (const std::string& text : call.replies()) {
+            std::string line;
+            sanitize_append(line, text);
+            out_.send(m, replies::notice(line));
+        }
+        if (!m.state.current) return;
+        for (const std::string& text : call.says()) {
+            std::string line;
+            sanitize_append(line, text);
+            if (line.empty()) continue;
+            room_event e = event_of(room_event_kind::chat, m);
+            e.add_line(line);
+            counters::add(count_.lines_in);
+            log_->append(e);
+        }
+    }
+
+    // ---- the host's controls (hub.hpp) ------------------------------------
+
+    bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
+        member* t = members_.find_nick(nick);
+        if (!t) return false;
+        remove_member(*t, leave_reason::kicked, replies::was_kicked(by, reason),
+                      replies::kicked_by(by, reason), event_kind::kicked, reason, by);
+        return true;
+    }
+
+    bool move(std::string_view nick, std::string_view room_name) {
+        member* t = members_.find_nick(nick);
+        if (!t || !protocol::is_valid_name(room_name)) return false;
+        if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
+            return true;
+        leave_room(*t, {});
+        enter(*t, room_name);
+        return true;
+    }
+
+    bool rename(std::string_view nick, std::string_view new_nick) {
+        member* t = members_.find_nick(nick);
+        if (!t || !protocol::is_valid_name(new_nick)) return false;
+        const member* holder = members_.find_nick(new_nick);
+        if (holder && holder != t) return false;
+        rename_to(*t, new_nick);
+        return true;
+    }
+
+    bool set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+        room* r = rooms_.find(room_name);
+        if (!r) return false;
+        std::string clean;
+        sanitize_append(clean, text);
+        r->set_topic(clean);
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = r->name();
+        e.text = replies::set_topic(by, clean);
+        log_->append(e);
+        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
+        events_.push(std::move(ev));
+        return true;
+    }
+
+  private:
+    void moderate(member& m, const protocol::command& cmd) {
+        using protocol::command_kind;
+        if (!m.state.op) return out_.send(m, replies::not_permitted);
+        const std::string& by = m.state.nick;
+        switch (cmd.kind) {
+        case command_kind::kick:
+            if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
+                out_.send(m, cmd.arg.empty() ? std::string(replies::usage_kick) : replies::no_such_nick(cmd.arg));
+            }
+            break;
+        case command_kind::ban: {
+            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
+            unsigned minutes = 0;
+            bool number = true;
+            for (char c : cmd.text) number = number && c >= '0' && c <= '9';
+            if (cmd.arg.empty() || !number || cmd.text.size() > 6) return out_.send(m, replies::usage_ban);
+            if (!cmd.text.empty()) minutes = static_cast<unsigned>(std::stoul(std::string(cmd.text)));
+            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
+                                                             : moderation::account_key(t->state.account);
+            mod_.ban(key, minutes);
+            const std::string how_long = minutes == 0 ? std::string("until unbanned")
+                                                      : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
+            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
+                          replies::banned_by(by, minutes == 0 ? how_long : "for " + how_long), event_kind::banned,
+                          how_long, by, key);
+            break;
+        }
+        case command_kind::unban: {
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
+            const std::string by_account = moderation::account_key(cmd.arg);
+            const std::string by_address = moderation::address_key(cmd.arg);
+            const bool by_name = mod_.unban(by_account);
+            const bool found = mod_.unban(by_address) || by_name;
+            if (!found) return out_.send(m, replies::no_ban_on(cmd.arg));
+            out_.send(m, replies::unbanned(cmd.arg));
+            event ev{event_kind::unbanned, {}, {}, std::string(cmd.arg), {}, {}, {}, by};
+            events_.push(std::move(ev));
+            break;
+        }
+        case command_kind::mute:
+        case command_kind::unmute: {
+            const bool mute = cmd.kind == command_kind::mute;
+            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_mute);
+            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            t->state.muted = mute;
+            announce(*t, replies::was_muted(t->state.nick, by, mute));
+            if (!t->state.current || t->state.current != m.state.current) out_.send(m, replies::notice(replies::was_muted(t->state.nick, by, mute)));
+            events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
+                         t->state.current ? t->state.current->name() : std::string());
+            events_.pending_back().by = by;
+            break;
+        }
+        case command_kind::topic:
+            if (cmd.arg.empty()) return out_.send(m, replies::usage_topic);
+            set_topic(m.state.current->name(), cmd.arg, by);
+            break;
+        default: break;
+        }
+    }
+
+    // A notice to the target's room (everyone there, the target included).
+    void announce(member& t, std::string text) {
+        if (!t.state.current) return;
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = t.state.current->name();
+        e.text = std::move(text);
+        log_->append(e);
+    }
+
+    // Kicked or banned: the room is told, the member gets its last words and goes.
+    void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
+                       std::string_view reason, std::string_view by, std::string_view key = {}) {
+        auto keep = t.shared_from_this();
+        const std::string room_name = t.state.current ? t.state.current->name() : std::string();
+        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
+        events_.push(std::move(ev));
+        // The room hears it as the reason the member left.
+        leave_server(t, why, room_text);
+        t.close_now(last_words, why);
+        graveyard_.push_back(std::move(keep));
+    }
+
+    void rename_to(member& m, std::string_view name) {
+        std::string old = m.state.nick;
+        members_.rename(m, name);
+        if (!m.state.current) return;
+        room_event e = event_of(room_event_kind::renamed, m);
+        e.old_nick = old;
+        e.origin = 0; // the member reads its own rename too
+        log_->append(e);
+        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
     }
 
     void rename(member& m, std::string_view name) {
@@ -246,13 +572,10 @@ private:
             return;
         }
         if (m.state.nick == name) return;
-        std::string old = m.state.nick;
-        members_.rename(m, name);
-        room_event e = event_of(room_event_kind::renamed, m);
-        e.old_nick = old;
-        e.origin = 0; // the member reads its own rename too
-        log_->append(e);
-        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
+            hooks_.is_registered(name))
+            return out_.send(m, replies::nick_registered(name));
+        rename_to(m, name);
     }
 
     // Puts a member in a room, creating the room, and greets it there.
@@ -267,6 +590,7 @@ private:
         }
         std::string hello;
         m.dialect().append(hello, replies::joined_room(r.name(), r.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
         events_.emit(event_kind::joined, m, r.name());
@@ -299,7 +623,19 @@ private:
     fanout& out_;
     housekeeping& house_;
     host_events& events_;
+    moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
+    struct custom_command {
+        std::string name;
+        std::string help;
+        command_handler handler;
+    };
+
+    access_hooks hooks_;
+    std::string motd_;
+    std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
+    std::vector<login_job> logins_;
+    std::vector<command_job> calls_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;

@@ -24,13 +24,25 @@ public:
 
     void emit(event_kind kind, const member& m, std::string_view room, std::string_view text = {},
               std::string_view reason = {}, std::string_view old_nick = {}) {
-        if (!wants(kind)) return;
+        last_wanted_ = wants(kind);
+        if (!last_wanted_) return;
         pending_.push_back(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
-                                 std::string(old_nick), m.address()});
+                                 std::string(old_nick), m.address(), {}});
+    }
+
+    // An event built by the caller (moderation, which names who did it).
+    void push(event e) {
+        if (wants(e.kind)) pending_.push_back(std::move(e));
+    }
+
+    // The event emit() just made, to add to it; a scratch one when it was not wanted.
+    event& pending_back() {
+        if (pending_.empty() || !last_wanted_) return scratch_;
+        return pending_.back();
     }
 
     void error(std::string text) {
-        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}});
+        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}, {}});
     }
 
     // What to deliver once unlocked: the events and a copy of the handler.
@@ -45,6 +57,8 @@ private:
     event_handler handler_;
     event_mask wanted_ = 0;
     std::vector<event> pending_;
+    event scratch_{};
+    bool last_wanted_ = false;
 };
 
 } // namespace chatroom::detail

@@ -6,9 +6,11 @@
 #include <chatroom/detail/host_events.hpp>
 #include <chatroom/detail/housekeeping.hpp>
 #include <chatroom/detail/member.hpp>
+#include <chatroom/detail/moderation.hpp>
 #include <chatroom/detail/optional_mutex.hpp>
 #include <chatroom/detail/registry.hpp>
 #include <chatroom/detail/room.hpp>
+#include <chatroom/access.hpp>
 #include <chatroom/events.hpp>
 #include <chatroom/line_framer.hpp>
 #include <chatroom/options.hpp>
@@ -18,6 +20,7 @@
 #include <chatroom/stats.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
 
 #include <functional>
 #include <memory>
@@ -48,7 +51,7 @@ public:
           rooms_(opts_.history_lines),
           out_(opts_, mutex_, ex_),
           house_(opts_, ex_),
-          commands_({opts_, count_, members_, rooms_, out_, house_, events_, graveyard_}),
+          commands_({opts_, count_, members_, rooms_, out_, house_, events_, mod_, graveyard_}),
           local_log_(*this),
           log_(&local_log_) {
         commands_.set_log(*log_);
@@ -100,8 +103,14 @@ public:
                 m->close_now(replies::shutting_down_refusal, leave_reason::shutdown);
                 return;
             }
+            if (std::string refusal = commands_.admission_refusal(*m); !refusal.empty()) {
+                admission_.reject();
+                m->close_now(refusal, leave_reason::kicked);
+                return;
+            }
             hub_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
+            s.connected_since = std::chrono::system_clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
             events_.emit(event_kind::connected, *m, {});
@@ -126,11 +135,12 @@ public:
                 return;
             }
             const auto now = clock::now();
-            s.last_active = now;
             const bool flood = house_.flood_control();
             if (flood) house_.refill(m, now);
             out_.take_hold_request();
             const std::size_t used = feed([&](frame_event ev, std::string_view line) {
+                // Lines keep a member from timing out; negotiation and pongs do not.
+                s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
                 else commands_.line(m, line);
                 if (!s.attached) return false;
@@ -214,6 +224,59 @@ public:
         });
     }
 
+    // ---- access and the host's controls ---------------------------------------
+
+    void set_access(access_hooks hooks) {
+        optional_lock g(mutex_);
+        commands_.set_access(std::move(hooks));
+    }
+
+    void set_motd(std::string text) {
+        optional_lock g(mutex_);
+        commands_.set_motd(std::move(text));
+    }
+
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        optional_lock g(mutex_);
+        return commands_.add_command(std::move(name), std::move(help), std::move(handler), replace);
+    }
+
+    std::vector<room_info> room_snapshot() {
+        std::vector<room_info> list;
+        optional_lock g(mutex_);
+        for (const room* r : rooms_.sorted()) list.push_back(room_info{r->name(), r->size(), r->topic()});
+        return list;
+    }
+
+    std::vector<member_info> member_snapshot(std::string_view room_name) {
+        std::vector<member_info> list;
+        optional_lock g(mutex_);
+        if (room* r = rooms_.find(room_name))
+            for (member* m : r->members()) list.push_back(commands_.info(*m));
+        return list;
+    }
+
+    bool kick(std::string_view nick, std::string_view reason) {
+        bool found = false;
+        locked([&] { found = commands_.kick(nick, reason, "the host"); });
+        return found;
+    }
+    bool move(std::string_view nick, std::string_view room_name) {
+        bool found = false;
+        locked([&] { found = commands_.move(nick, room_name); });
+        return found;
+    }
+    bool rename(std::string_view nick, std::string_view new_nick) {
+        bool found = false;
+        locked([&] { found = commands_.rename(nick, new_nick); });
+        return found;
+    }
+    bool set_topic(std::string_view room_name, std::string_view text) {
+        bool found = false;
+        locked([&] { found = commands_.set_topic(room_name, text, {}); });
+        return found;
+    }
+
 private:
     static server_options sanitized(server_options o) {
         if (o.max_line_bytes == 0) o.max_line_bytes = 1;
@@ -226,7 +289,10 @@ private:
     void locked(F&& f) {
         std::vector<event> events;
         std::vector<std::shared_ptr<member>> dead;
+        std::vector<commands::login_job> logins;
+        std::vector<commands::command_job> calls;
         event_handler handler;
+        login_verifier verify;
         {
             optional_lock g(mutex_);
             f();
@@ -235,9 +301,31 @@ private:
             reap();
             events_.take(events, handler);
             dead.swap(graveyard_);
+            logins = commands_.take_logins();
+            calls = commands_.take_calls();
+            if (!logins.empty()) verify = commands_.access().verify;
         }
         if (handler)
             for (const event& e : events) handler(e);
+        for (auto& job : logins) start_login(verify, std::move(job));
+        for (auto& job : calls) run_command(std::move(job));
+    }
+
+    // The host's verifier, unlocked; its answer comes back on the executor.
+    void start_login(const login_verifier& verify, commands::login_job job) {
+        std::string name = job.request.name;
+        verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
+                                        name = std::move(name)](login_result r) {
+            asio::post(self->ex_, [self, who, name, r = std::move(r)] {
+                if (auto m = who.lock()) self->locked([&] { self->commands_.finish_login(*m, name, r); });
+            });
+        });
+    }
+
+    // A custom command's handler, unlocked; what it asked for goes out locked.
+    void run_command(commands::command_job job) {
+        job.handler(job.call);
+        if (auto m = job.who.lock()) locked([&] { commands_.finish_call(*m, job.call); });
     }
 
     // The sink of the room log: every event reaches local members here, once.
@@ -293,6 +381,7 @@ private:
     fanout out_;
     housekeeping house_;
     host_events events_;
+    moderation mod_;
     std::vector<std::shared_ptr<member>> graveyard_;
     commands commands_;
     local_room_log local_log_;

@@ -27,6 +27,8 @@ enum class leave_reason {
     idle_timeout,
     first_line_timeout,
     shutdown,           // the server is stopping; rooms are not told
+    kicked,             // an operator or the host removed it
+    banned,             // an operator banned it
 };
 
 // What the hub knows of a member. Every field is read and written only with
@@ -35,6 +37,11 @@ enum class leave_reason {
 struct hub_state {
     std::string nick;
     std::string nick_key; // nick folded to lower case
+    std::string account;  // after /login; empty for guests
+    bool op = false;      // the account's operator role
+    bool muted = false;
+    bool login_pending = false; // a /login is being verified
+    std::chrono::system_clock::time_point connected_since{};
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
     std::size_t registry_slot = 0; // index in the registry
@@ -150,8 +157,8 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address)
-        : output(locking), dialect_(dialect), address_(std::move(address)) {}
+    member(bool locking, const renderer& dialect, std::string address, std::string transport = "tcp")
+        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(std::move(transport)) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -173,6 +180,10 @@ public:
     // Names this member in room events, so it is not sent its own.
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
+    // "tcp", "unix", "tls", "web": for the host's admission hook and snapshots.
+    const std::string& transport() const noexcept { return transport_; }
+    // The verified subject of a TLS client certificate, when the server asked for one.
+    virtual std::string certificate_subject() { return {}; }
 
     hub_state state;     // the hub's lock
     output_queue output; // its own lock
@@ -180,6 +191,7 @@ public:
 private:
     const renderer& dialect_;
     const std::string address_; // the peer, for logs and per-address limits
+    const std::string transport_;
 };
 
 } // namespace chatroom::detail

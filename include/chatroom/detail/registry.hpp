@@ -65,6 +65,9 @@ public:
         return std::exchange(members_, {});
     }
 
+    // A free guest nick.
+    std::string guest_nick() { return next_guest_nick(); }
+
 private:
     std::string next_guest_nick() {
         for (;;) {

@@ -23,6 +23,8 @@ public:
     room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
 
     const std::string& name() const noexcept { return name_; }
+    const std::string& topic() const noexcept { return topic_; }
+    void set_topic(std::string text) { topic_ = std::move(text); }
     const std::vector<member*>& members() const noexcept { return members_; }
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
@@ -46,7 +48,7 @@ public:
     void remember(const room_event& e) {
         if (history_limit_ == 0) return;
         if (e.kind == room_event_kind::chat && e.line_count != 1) {
-            for_each_line(e.text, [&](std::string_view line) {
+            e.for_each_line([&](std::string_view line) {
                 room_event one = e;
                 one.clear_text();
                 one.add_line(line);
@@ -65,6 +67,7 @@ private:
     }
 
     std::string name_;
+    std::string topic_;
     std::vector<member*> members_;
     std::deque<room_event> history_;
     std::size_t history_limit_;
@@ -76,8 +79,11 @@ public:
     explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
 
     room* find(std::string_view name) {
+        // Deliveries come in runs for one room: the last one found is asked first.
+        if (last_ && last_->name() == name) return last_;
         auto it = rooms_.find(protocol::fold_case(name));
-        return it == rooms_.end() ? nullptr : it->second.get();
+        if (it == rooms_.end()) return nullptr;
+        return last_ = it->second.get();
     }
 
     // The room of that name, made if new; created says which.
@@ -89,7 +95,10 @@ public:
         return *it->second;
     }
 
-    void erase(const room& r) { rooms_.erase(protocol::fold_case(r.name())); }
+    void erase(const room& r) {
+        if (last_ == &r) last_ = nullptr;
+        rooms_.erase(protocol::fold_case(r.name()));
+    }
 
     // By name, for /rooms.
     std::vector<const room*> sorted() const {
@@ -102,6 +111,7 @@ public:
 
 private:
     std::unordered_map<std::string, std::unique_ptr<room>> rooms_;
+    room* last_ = nullptr;
     std::size_t history_limit_;
 };
 

@@ -41,6 +41,21 @@ struct has_replies : std::false_type {};
 template <class D>
 struct has_replies<D, std::void_t<decltype(std::declval<D&>().replies().clear())>> : std::true_type {};
 
+// "tcp", "unix", "tls", "web": what a stream calls its transport.
+template <class S, class = void>
+struct has_transport_name : std::false_type {};
+template <class S>
+struct has_transport_name<S, std::void_t<decltype(S::transport_name())>> : std::true_type {};
+template <class S>
+std::string transport_name_of() {
+    if constexpr (has_transport_name<S>::value) return S::transport_name();
+    else return "tcp";
+}
+template <class S, class = void>
+struct has_peer_subject : std::false_type {};
+template <class S>
+struct has_peer_subject<S, std::void_t<decltype(std::declval<S&>().peer_subject())>> : std::true_type {};
+
 // The life of one connection, whatever its transport and dialect: start (a
 // handshake), read and hand bytes to the hub through the decoder, write what
 // the hub queued, close gracefully or at once. Stream is a transport's stream
@@ -58,7 +73,7 @@ public:
     template <class... DecoderArgs>
     session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
             DecoderArgs&&... decoder_args)
-        : member(h->locking(), dialect, std::move(address)),
+        : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
           hub_(std::move(h)),
@@ -117,6 +132,11 @@ public:
     }
 
     bool is_closed() override { return closed_.load(std::memory_order_acquire); }
+
+    std::string certificate_subject() override {
+        if constexpr (has_peer_subject<Stream>::value) return stream_.peer_subject();
+        else return {};
+    }
 
 private:
     std::shared_ptr<session> self_ptr() { return std::static_pointer_cast<session>(shared_from_this()); }
@@ -204,13 +224,17 @@ private:
         }
     }
 
+    // Inline, since it runs for every line and almost never has work.
     void queue_replies() {
         if constexpr (has_replies<Decoder>::value) {
-            auto& r = decoder_.replies();
-            if (r.empty()) return;
-            output.push_own(message::copy_of(r));
-            r.clear();
+            if (!decoder_.replies().empty()) push_replies();
         }
+    }
+
+    void push_replies() {
+        auto& r = decoder_.replies();
+        output.push_own(message::copy_of(r));
+        r.clear();
     }
 
     // ---- writing ------------------------------------------------------------

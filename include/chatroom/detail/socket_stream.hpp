@@ -6,12 +6,14 @@
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
 
 #include <cstddef>
 #include <memory>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace chatroom::detail {
@@ -59,6 +61,11 @@ public:
     }
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
+
+    static const char* transport_name() noexcept {
+        if constexpr (std::is_same_v<typename Socket::protocol_type, asio::ip::tcp>) return "tcp";
+        else return "unix";
+    }
     Socket& socket() noexcept { return socket_; }
 
     void set_owner(const std::weak_ptr<void>&) noexcept {}
