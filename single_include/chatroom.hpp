@@ -47,7 +47,7 @@ struct server_options {
     // (or once it has held senders for max_sender_pause) nobody waits for it.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
     std::size_t soft_queue_bytes = 0;
-    std::chrono::milliseconds max_sender_pause{250};
+    std::chrono::milliseconds max_sender_pause{100};
     std::chrono::milliseconds write_deadline{10000};
     // Connections beyond this are answered "! server full" and closed.
     std::size_t max_connections = 10000;
@@ -1829,28 +1829,17 @@ enum class leave_reason {
 // housekeeping, commands); the session never touches it.
 struct hub_state {
     std::string nick;
-    std::string nick_key; // nick folded to lower case
-    std::string account;  // after /login; empty for guests
-    bool op = false;      // the account's operator role
-    bool muted = false;
-    bool login_pending = false; // a /login is being verified
-    std::chrono::system_clock::time_point connected_since{};
+    std::string account; // after /login; empty for guests
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
     std::size_t registry_slot = 0; // index in the registry
-    bool attached = false;         // in the registry, a room and the nick table
-    bool said_something = false;
-    bool queued_for_flush = false;
-    bool draining = false;         // closing with a final flush, under a deadline
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
 
     // Reading is paused by flood control (an empty bucket) or because a line
-    // of its pushed a recipient past the soft mark (held); stash is what had
-    // been read but not yet consumed.
-    bool throttled = false;
-    bool held = false;
+    // of its pushed a recipient past the soft mark (held, since held_since);
+    // stash is what had been read but not yet consumed.
     clock::time_point held_since{};
     std::string stash;
     double tokens = 0; // flood control bucket
@@ -1862,10 +1851,21 @@ struct hub_state {
     // which must stay under max_sender_pause and drains back at
     // max_sender_pause per write_deadline. A reader that keeps up spends
     // microseconds of it per burst; a stalled one spends it once.
-    bool pressured = false;
     clock::time_point pressured_since{};
     clock::duration hold_spent{};
     clock::time_point hold_accounted{};
+
+    // Flags together, so they pack (there is one hub_state per connection).
+    bool attached = false; // in the registry, a room and the nick table
+    bool said_something = false;
+    bool queued_for_flush = false;
+    bool draining = false; // closing with a final flush, under a deadline
+    bool throttled = false;
+    bool held = false;
+    bool pressured = false;
+    bool op = false; // the account's operator role
+    bool muted = false;
+    bool login_pending = false; // a /login is being verified
 };
 
 // The queue between the hub, which fills it from any thread, and the
@@ -1950,8 +1950,8 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address, std::string transport = "tcp")
-        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(std::move(transport)) {}
+    member(bool locking, const renderer& dialect, std::string address, const char* transport = "tcp")
+        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(transport) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -1974,7 +1974,7 @@ public:
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
     // "tcp", "unix", "tls", "web": for the host's admission hook and snapshots.
-    const std::string& transport() const noexcept { return transport_; }
+    const char* transport() const noexcept { return transport_; }
     // The verified subject of a TLS client certificate, when the server asked for one.
     virtual std::string certificate_subject() { return {}; }
 
@@ -1984,7 +1984,7 @@ public:
 private:
     const renderer& dialect_;
     const std::string address_; // the peer, for logs and per-address limits
-    const std::string transport_;
+    const char* const transport_; // a string literal
 };
 
 } // namespace chatroom::detail
@@ -2377,8 +2377,7 @@ public:
     void add(const std::shared_ptr<member>& m) {
         hub_state& s = m->state;
         s.nick = next_guest_nick();
-        s.nick_key = protocol::fold_case(s.nick);
-        nicks_.emplace(s.nick_key, m.get());
+        nicks_.emplace(protocol::fold_case(s.nick), m.get());
         s.registry_slot = members_.size();
         members_.push_back(m);
         s.attached = true;
@@ -2386,16 +2385,15 @@ public:
 
     // Gives m the nick; the caller has checked it is free (or m's own).
     void rename(member& m, std::string_view nick) {
-        nicks_.erase(m.state.nick_key);
+        nicks_.erase(protocol::fold_case(m.state.nick));
         m.state.nick = std::string(nick);
-        m.state.nick_key = protocol::fold_case(nick);
-        nicks_.emplace(m.state.nick_key, &m);
+        nicks_.emplace(protocol::fold_case(nick), &m);
     }
 
     // Unregisters m and hands back the registry's reference, which the
     // caller drops once the lock is released (a member may die then).
     std::shared_ptr<member> remove(member& m) {
-        nicks_.erase(m.state.nick_key);
+        nicks_.erase(protocol::fold_case(m.state.nick));
         m.state.attached = false;
         const std::size_t slot = m.state.registry_slot;
         if (slot >= members_.size() || members_[slot].get() != &m) return nullptr;
@@ -2453,6 +2451,8 @@ namespace chatroom::detail {
 class housekeeping {
 public:
     static constexpr std::chrono::milliseconds tick_interval{100};
+    // While a sender is held, so it resumes soon after the budget that holds it runs out.
+    static constexpr std::chrono::milliseconds hold_tick_interval{10};
 
     housekeeping(const server_options& opts, const asio::any_io_executor& ex) : opts_(opts), timer_(ex) {}
 
@@ -2477,7 +2477,7 @@ public:
     // Reading of m stopped (throttled or held); the tick resumes it.
     void pause(member& m) {
         paused_.push_back(m.shared_from_this());
-        ensure_ticking();
+        ensure_ticking(m.state.held ? hold_tick_interval : tick_interval);
     }
 
     // Closing with a final flush, which must end by the deadline.
@@ -2490,10 +2490,13 @@ public:
         m.close_gracefully(why);
     }
 
-    void ensure_ticking() {
-        if (ticking_) return;
+    // The next tick comes within `within` (re-arming a later one sooner).
+    void ensure_ticking(std::chrono::milliseconds within = tick_interval) {
+        const auto due = clock::now() + within;
+        if (ticking_ && next_tick_ <= due) return;
         ticking_ = true;
-        timer_.expires_after(tick_interval);
+        next_tick_ = due;
+        timer_.expires_at(due); // a later wait still pending is cancelled
         timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
             if (!ec && keep) on_tick_();
         });
@@ -2545,8 +2548,10 @@ public:
         out.expire_pressure(now);
         if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now, members, d);
 
-        if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
-            (timeouts_enabled() && !members.empty()))
+        const bool any_held = std::any_of(paused_.begin(), paused_.end(), [](const auto& m) { return m->state.held; });
+        if (any_held) ensure_ticking(hold_tick_interval);
+        else if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
+                 (timeouts_enabled() && !members.empty()))
             ensure_ticking();
     }
 
@@ -2586,6 +2591,7 @@ private:
     std::vector<std::shared_ptr<member>> paused_;
     std::vector<std::shared_ptr<member>> draining_;
     std::uint64_t tick_count_ = 0;
+    clock::time_point next_tick_{};
     bool ticking_ = false;
 };
 
@@ -2738,7 +2744,10 @@ public:
         i.room = m.state.current ? m.state.current->name() : std::string();
         i.address = m.address();
         i.transport = m.transport();
-        i.connected_since = m.state.connected_since;
+        // Told in wall-clock time, kept in steady time.
+        i.connected_since = std::chrono::system_clock::now() -
+                            std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() -
+                                                                                            m.state.connected_at);
         i.op = m.state.op;
         i.muted = m.state.muted;
         return i;
@@ -3340,6 +3349,7 @@ public:
     }
 
     const server_options& options() const noexcept { return opts_; }
+    std::size_t soft_limit() const noexcept { return out_.soft_limit(); }
     bool locking() const noexcept { return opts_.concurrency == threading::multi; }
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
@@ -3385,7 +3395,6 @@ public:
             }
             hub_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
-            s.connected_since = std::chrono::system_clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
             events_.emit(event_kind::connected, *m, {});
@@ -3922,7 +3931,7 @@ struct has_transport_name : std::false_type {};
 template <class S>
 struct has_transport_name<S, std::void_t<decltype(S::transport_name())>> : std::true_type {};
 template <class S>
-std::string transport_name_of() {
+const char* transport_name_of() {
     if constexpr (has_transport_name<S>::value) return S::transport_name();
     else return "tcp";
 }
@@ -3951,8 +3960,7 @@ public:
         : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
-          hub_(std::move(h)),
-          soft_(hub_->options().soft_limit()) {}
+          hub_(std::move(h)) {}
 
     ~session() override { hub_->gate().release(address()); }
 
@@ -4061,16 +4069,19 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
+        bool answered = false;
         const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
             return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
                 // What the decoder answers to a line (telnet's bare CR) goes
                 // before what the server answers to it.
-                queue_replies();
+                answered = queue_replies() || answered;
                 return on(ev, line);
             });
         });
-        queue_replies();
-        write_queued();
+        // Output waits for the flush pass (one gather write per loop turn),
+        // unless the decoder has something to answer.
+        answered = queue_replies() || answered;
+        if (answered) write_queued();
         if (decoder_ended()) return;
         // false: the member left, or it is paused and the hub will call resume_reading.
         if (go_on && !closing_) read();
@@ -4094,16 +4105,19 @@ private:
                 decoder_.finish(on);
                 return std::size_t{0};
             });
-            queue_replies();
-            write_queued();
+            if (queue_replies()) write_queued();
         }
     }
 
     // Inline, since it runs for every line and almost never has work.
-    void queue_replies() {
+    bool queue_replies() {
         if constexpr (has_replies<Decoder>::value) {
-            if (!decoder_.replies().empty()) push_replies();
+            if (!decoder_.replies().empty()) {
+                push_replies();
+                return true;
+            }
         }
+        return false;
     }
 
     void push_replies() {
@@ -4127,7 +4141,7 @@ private:
             const std::size_t n = stream_.write(g, ec);
             if (n > 0) {
                 counters::add(hub_->count().bytes_out, n);
-                if (output.consume(n, soft_)) hub_->drained(*this);
+                if (output.consume(n, hub_->soft_limit())) hub_->drained(*this);
             }
             if (ec) return fail();
             if (n < want) {
@@ -4170,7 +4184,6 @@ private:
     Stream stream_;
     Decoder decoder_;
     std::shared_ptr<hub> hub_;
-    const std::size_t soft_;
     bool reading_ = false;
     bool writing_ = false;
     bool closing_ = false;

@@ -29,7 +29,7 @@ struct server_options {
     // (or once it has held senders for max_sender_pause) nobody waits for it.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
     std::size_t soft_queue_bytes = 0;
-    std::chrono::milliseconds max_sender_pause{250};
+    std::chrono::milliseconds max_sender_pause{100};
     std::chrono::milliseconds write_deadline{10000};
     // Connections beyond this are answered "! server full" and closed.
     std::size_t max_connections = 10000;

@@ -89,7 +89,10 @@ public:
         i.room = m.state.current ? m.state.current->name() : std::string();
         i.address = m.address();
         i.transport = m.transport();
-        i.connected_since = m.state.connected_since;
+        // Told in wall-clock time, kept in steady time.
+        i.connected_since = std::chrono::system_clock::now() -
+                            std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() -
+                                                                                            m.state.connected_at);
         i.op = m.state.op;
         i.muted = m.state.muted;
         return i;

@@ -26,6 +26,8 @@ namespace chatroom::detail {
 class housekeeping {
 public:
     static constexpr std::chrono::milliseconds tick_interval{100};
+    // While a sender is held, so it resumes soon after the budget that holds it runs out.
+    static constexpr std::chrono::milliseconds hold_tick_interval{10};
 
     housekeeping(const server_options& opts, const asio::any_io_executor& ex) : opts_(opts), timer_(ex) {}
 
@@ -50,7 +52,7 @@ public:
     // Reading of m stopped (throttled or held); the tick resumes it.
     void pause(member& m) {
         paused_.push_back(m.shared_from_this());
-        ensure_ticking();
+        ensure_ticking(m.state.held ? hold_tick_interval : tick_interval);
     }
 
     // Closing with a final flush, which must end by the deadline.
@@ -63,10 +65,13 @@ public:
         m.close_gracefully(why);
     }
 
-    void ensure_ticking() {
-        if (ticking_) return;
+    // The next tick comes within `within` (re-arming a later one sooner).
+    void ensure_ticking(std::chrono::milliseconds within = tick_interval) {
+        const auto due = clock::now() + within;
+        if (ticking_ && next_tick_ <= due) return;
         ticking_ = true;
-        timer_.expires_after(tick_interval);
+        next_tick_ = due;
+        timer_.expires_at(due); // a later wait still pending is cancelled
         timer_.async_wait([this, keep = owner_.lock()](std::error_code ec) {
             if (!ec && keep) on_tick_();
         });
@@ -118,8 +123,10 @@ public:
         out.expire_pressure(now);
         if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now, members, d);
 
-        if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
-            (timeouts_enabled() && !members.empty()))
+        const bool any_held = std::any_of(paused_.begin(), paused_.end(), [](const auto& m) { return m->state.held; });
+        if (any_held) ensure_ticking(hold_tick_interval);
+        else if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
+                 (timeouts_enabled() && !members.empty()))
             ensure_ticking();
     }
 
@@ -159,6 +166,7 @@ private:
     std::vector<std::shared_ptr<member>> paused_;
     std::vector<std::shared_ptr<member>> draining_;
     std::uint64_t tick_count_ = 0;
+    clock::time_point next_tick_{};
     bool ticking_ = false;
 };
 

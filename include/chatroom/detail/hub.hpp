@@ -65,6 +65,7 @@ public:
     }
 
     const server_options& options() const noexcept { return opts_; }
+    std::size_t soft_limit() const noexcept { return out_.soft_limit(); }
     bool locking() const noexcept { return opts_.concurrency == threading::multi; }
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
@@ -110,7 +111,6 @@ public:
             }
             hub_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
-            s.connected_since = std::chrono::system_clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
             events_.emit(event_kind::connected, *m, {});

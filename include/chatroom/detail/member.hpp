@@ -36,28 +36,17 @@ enum class leave_reason {
 // housekeeping, commands); the session never touches it.
 struct hub_state {
     std::string nick;
-    std::string nick_key; // nick folded to lower case
-    std::string account;  // after /login; empty for guests
-    bool op = false;      // the account's operator role
-    bool muted = false;
-    bool login_pending = false; // a /login is being verified
-    std::chrono::system_clock::time_point connected_since{};
+    std::string account; // after /login; empty for guests
     room* current = nullptr;
     std::size_t room_slot = 0;     // index in current's member list
     std::size_t registry_slot = 0; // index in the registry
-    bool attached = false;         // in the registry, a room and the nick table
-    bool said_something = false;
-    bool queued_for_flush = false;
-    bool draining = false;         // closing with a final flush, under a deadline
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
 
     // Reading is paused by flood control (an empty bucket) or because a line
-    // of its pushed a recipient past the soft mark (held); stash is what had
-    // been read but not yet consumed.
-    bool throttled = false;
-    bool held = false;
+    // of its pushed a recipient past the soft mark (held, since held_since);
+    // stash is what had been read but not yet consumed.
     clock::time_point held_since{};
     std::string stash;
     double tokens = 0; // flood control bucket
@@ -69,10 +58,21 @@ struct hub_state {
     // which must stay under max_sender_pause and drains back at
     // max_sender_pause per write_deadline. A reader that keeps up spends
     // microseconds of it per burst; a stalled one spends it once.
-    bool pressured = false;
     clock::time_point pressured_since{};
     clock::duration hold_spent{};
     clock::time_point hold_accounted{};
+
+    // Flags together, so they pack (there is one hub_state per connection).
+    bool attached = false; // in the registry, a room and the nick table
+    bool said_something = false;
+    bool queued_for_flush = false;
+    bool draining = false; // closing with a final flush, under a deadline
+    bool throttled = false;
+    bool held = false;
+    bool pressured = false;
+    bool op = false; // the account's operator role
+    bool muted = false;
+    bool login_pending = false; // a /login is being verified
 };
 
 // The queue between the hub, which fills it from any thread, and the
@@ -157,8 +157,8 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address, std::string transport = "tcp")
-        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(std::move(transport)) {}
+    member(bool locking, const renderer& dialect, std::string address, const char* transport = "tcp")
+        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(transport) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -181,7 +181,7 @@ public:
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
     // "tcp", "unix", "tls", "web": for the host's admission hook and snapshots.
-    const std::string& transport() const noexcept { return transport_; }
+    const char* transport() const noexcept { return transport_; }
     // The verified subject of a TLS client certificate, when the server asked for one.
     virtual std::string certificate_subject() { return {}; }
 
@@ -191,7 +191,7 @@ public:
 private:
     const renderer& dialect_;
     const std::string address_; // the peer, for logs and per-address limits
-    const std::string transport_;
+    const char* const transport_; // a string literal
 };
 
 } // namespace chatroom::detail

@@ -28,8 +28,7 @@ public:
     void add(const std::shared_ptr<member>& m) {
         hub_state& s = m->state;
         s.nick = next_guest_nick();
-        s.nick_key = protocol::fold_case(s.nick);
-        nicks_.emplace(s.nick_key, m.get());
+        nicks_.emplace(protocol::fold_case(s.nick), m.get());
         s.registry_slot = members_.size();
         members_.push_back(m);
         s.attached = true;
@@ -37,16 +36,15 @@ public:
 
     // Gives m the nick; the caller has checked it is free (or m's own).
     void rename(member& m, std::string_view nick) {
-        nicks_.erase(m.state.nick_key);
+        nicks_.erase(protocol::fold_case(m.state.nick));
         m.state.nick = std::string(nick);
-        m.state.nick_key = protocol::fold_case(nick);
-        nicks_.emplace(m.state.nick_key, &m);
+        nicks_.emplace(protocol::fold_case(nick), &m);
     }
 
     // Unregisters m and hands back the registry's reference, which the
     // caller drops once the lock is released (a member may die then).
     std::shared_ptr<member> remove(member& m) {
-        nicks_.erase(m.state.nick_key);
+        nicks_.erase(protocol::fold_case(m.state.nick));
         m.state.attached = false;
         const std::size_t slot = m.state.registry_slot;
         if (slot >= members_.size() || members_[slot].get() != &m) return nullptr;

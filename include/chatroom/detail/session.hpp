@@ -47,7 +47,7 @@ struct has_transport_name : std::false_type {};
 template <class S>
 struct has_transport_name<S, std::void_t<decltype(S::transport_name())>> : std::true_type {};
 template <class S>
-std::string transport_name_of() {
+const char* transport_name_of() {
     if constexpr (has_transport_name<S>::value) return S::transport_name();
     else return "tcp";
 }
@@ -76,8 +76,7 @@ public:
         : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
-          hub_(std::move(h)),
-          soft_(hub_->options().soft_limit()) {}
+          hub_(std::move(h)) {}
 
     ~session() override { hub_->gate().release(address()); }
 
@@ -186,16 +185,19 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
+        bool answered = false;
         const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
             return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
                 // What the decoder answers to a line (telnet's bare CR) goes
                 // before what the server answers to it.
-                queue_replies();
+                answered = queue_replies() || answered;
                 return on(ev, line);
             });
         });
-        queue_replies();
-        write_queued();
+        // Output waits for the flush pass (one gather write per loop turn),
+        // unless the decoder has something to answer.
+        answered = queue_replies() || answered;
+        if (answered) write_queued();
         if (decoder_ended()) return;
         // false: the member left, or it is paused and the hub will call resume_reading.
         if (go_on && !closing_) read();
@@ -219,16 +221,19 @@ private:
                 decoder_.finish(on);
                 return std::size_t{0};
             });
-            queue_replies();
-            write_queued();
+            if (queue_replies()) write_queued();
         }
     }
 
     // Inline, since it runs for every line and almost never has work.
-    void queue_replies() {
+    bool queue_replies() {
         if constexpr (has_replies<Decoder>::value) {
-            if (!decoder_.replies().empty()) push_replies();
+            if (!decoder_.replies().empty()) {
+                push_replies();
+                return true;
+            }
         }
+        return false;
     }
 
     void push_replies() {
@@ -252,7 +257,7 @@ private:
             const std::size_t n = stream_.write(g, ec);
             if (n > 0) {
                 counters::add(hub_->count().bytes_out, n);
-                if (output.consume(n, soft_)) hub_->drained(*this);
+                if (output.consume(n, hub_->soft_limit())) hub_->drained(*this);
             }
             if (ec) return fail();
             if (n < want) {
@@ -295,7 +300,6 @@ private:
     Stream stream_;
     Decoder decoder_;
     std::shared_ptr<hub> hub_;
-    const std::size_t soft_;
     bool reading_ = false;
     bool writing_ = false;
     bool closing_ = false;
