@@ -9,6 +9,13 @@
 // Flow control: a sender keeps at most W lines that one designated receiver
 // (the next member of its room) has not seen yet.
 //
+// Stalled readers (--stalled K): K extra members join the first room and,
+// once joined, never read again, like a client whose user walked away. The
+// other members' deliveries/s against a run without them shows what one
+// stalled reader costs everyone else (the server's slow-consumer policy).
+// Their receive buffer is small (--stalled-rcvbuf), so what they do not read
+// piles up in the server rather than in the kernel.
+//
 // Idle mode (--idle C): C connections sit idle; the server's RSS growth per
 // connection is reported, then one line is broadcast and the time until every
 // other connection received it is measured.
@@ -22,6 +29,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -377,6 +385,8 @@ struct Options {
     double stall_s = 30;
     int server_pid = 0;
     u32 idle = 0;
+    u32 stalled = 0;
+    u32 stalled_rcvbuf = 16384;
     u32 batch = 200;
     u32 max_retries = 50;
     double settle_max_s = 30;
@@ -396,6 +406,8 @@ void usage(FILE* to) {
         "                     receiver (default 64; raw: capped so W*(S+1) < 4 KiB)\n"
         "  --rooms R          split the clients into R rooms of N/R (default 1)\n"
         "  --idle C           idle mode: C idle connections, RSS/conn and fan-out time\n"
+        "  --stalled K        K extra members of the first room that never read once joined\n"
+        "  --stalled-rcvbuf B SO_RCVBUF of a stalled member (default 16384; 0: the kernel's)\n"
         "  --server-pid PID   sample the server's CPU time and memory from /proc\n"
         "  --timeout SEC      give up (and fail) after SEC seconds (default 120)\n"
         "  --stall SEC        fail when no line arrives for SEC seconds (default 30)\n"
@@ -472,6 +484,10 @@ Options parse_options(int argc, char** argv) {
             o.rooms = static_cast<u32>(parse_uint(arg, value(), 1, 1000000));
         } else if (arg == "--idle") {
             o.idle = static_cast<u32>(parse_uint(arg, value(), 2, 1000000));
+        } else if (arg == "--stalled") {
+            o.stalled = static_cast<u32>(parse_uint(arg, value(), 0, 100000));
+        } else if (arg == "--stalled-rcvbuf") {
+            o.stalled_rcvbuf = static_cast<u32>(parse_uint(arg, value(), 0, 1u << 30));
         } else if (arg == "--server-pid") {
             o.server_pid = static_cast<int>(parse_uint(arg, value(), 1, 1u << 30));
         } else if (arg == "--timeout") {
@@ -493,6 +509,7 @@ Options parse_options(int argc, char** argv) {
     if (o.idle > 0) {
         o.clients = o.idle;
         o.rooms = 1;
+        if (o.stalled > 0) usage_error("--stalled is for load mode, not --idle");
     }
     if (o.rooms > 1 && o.proto == Proto::raw) usage_error("--proto raw supports one room only");
     if (o.clients % o.rooms != 0) usage_error("--clients must be a multiple of --rooms");
@@ -528,6 +545,7 @@ struct Client {
     bool dirty = false;       // queued for fill_and_send
     bool synced = false;      // raw: saw a sync probe
     bool got_fanout = false;  // idle mode: received the broadcast line
+    bool stalled = false;     // --stalled: never reads once joined
     u32 retries = 0;
     u64 retry_at = 0;
     u32 sent = 0;   // lines generated so far
@@ -585,6 +603,8 @@ private:
         return "room" + std::to_string(room);
     }
     bool idle_mode() const { return opt_.idle > 0; }
+    u32 total_clients() const { return opt_.clients + opt_.stalled; }
+    void probe_stalled();
 
     Options opt_;
     int ep_ = -1;
@@ -637,6 +657,10 @@ private:
     double self_cpu_before_ = 0, self_cpu_after_ = 0;
     long long rss_before_ = -1, rss_after_ = -1, hwm_ = -1;
     int printed_errors_ = 0;
+    // --stalled: how many the server had closed by the end of the run, and
+    // the bytes each had waiting in its socket then (read after measuring).
+    u32 stalled_dropped_ = 0;
+    u64 stalled_unread_ = 0;
 };
 
 bool LoadGen::setup() {
@@ -647,11 +671,11 @@ bool LoadGen::setup() {
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < static_cast<rlim_t>(opt_.clients) + 16) {
+        rl.rlim_cur < static_cast<rlim_t>(total_clients()) + 16) {
         std::fprintf(stderr,
                      "chatroom-loadgen: warning: file descriptor limit %llu is below %u "
                      "connections\n",
-                     static_cast<unsigned long long>(rl.rlim_cur), opt_.clients);
+                     static_cast<unsigned long long>(rl.rlim_cur), total_clients());
     }
 
     addr_.sin_family = AF_INET;
@@ -682,7 +706,7 @@ bool LoadGen::setup() {
 
     const u32 n = opt_.clients;
     const u32 k = n / opt_.rooms;
-    clients_.resize(n);
+    clients_.resize(total_clients());
     if (!idle_mode()) pairs_.assign(static_cast<std::size_t>(n) * k * 2, 0);
     for (u32 i = 0; i < n; ++i) {
         Client& c = clients_[i];
@@ -708,6 +732,15 @@ bool LoadGen::setup() {
                 break;
         }
     }
+    for (u32 j = 0; j < opt_.stalled; ++j) {
+        // Members of room 0 past its senders: nobody's designated receiver.
+        Client& c = clients_[n + j];
+        c.id = n + j;
+        c.room = 0;
+        c.pos = k + j;
+        c.receiver = c.id;
+        c.stalled = true;
+    }
     if (!idle_mode()) expected_ = static_cast<u64>(opt_.rooms) * k * (k - 1) * opt_.lines;
     else expected_ = n - 1;
     return true;
@@ -729,6 +762,14 @@ void LoadGen::start_connect(Client& c) {
     }
     const int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (c.stalled && opt_.stalled_rcvbuf > 0) {
+        // Before connect, so the window is sized by it: without this, loopback
+        // autotuning lets the kernel absorb megabytes for a reader that never
+        // reads, and the server's own queue (its slow-consumer policy) is
+        // never exercised.
+        const int rcv = static_cast<int>(opt_.stalled_rcvbuf);
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u32 = c.id;
@@ -805,6 +846,9 @@ void LoadGen::mark_ready(Client& c) {
     if (c.state == State::ready) return;
     c.state = State::ready;
     ++ready_;
+    // A stalled reader stops reading here: out of the epoll set, its socket
+    // buffer fills and the server's queue for it grows.
+    if (c.stalled) epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
 }
 
 void LoadGen::close_client(Client& c) {
@@ -880,7 +924,7 @@ void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
 }
 
 void LoadGen::fill_and_send(Client& c) {
-    if (phase_ != Phase::run || c.state != State::ready) return;
+    if (phase_ != Phase::run || c.state != State::ready || c.stalled) return;
     if (c.out_off < c.out.size()) return;  // still draining: keep timestamps fresh
     const u64 ts = now_ns();
     while (c.sent < opt_.lines && c.sent - c.acked < opt_.window) {
@@ -916,7 +960,7 @@ void LoadGen::on_readable(Client& c) {
     char* const buf = rbuf_.data();
     const std::size_t cap = rbuf_.size();
     for (;;) {
-        if (c.fd < 0) return;
+        if (c.fd < 0 || (c.stalled && c.state == State::ready)) return;
         std::size_t have = c.in.size();
         if (have >= cap / 2) {
             // A single frame larger than half the buffer: grow.
@@ -1318,11 +1362,11 @@ void LoadGen::tick(u64 now) {
                     if (phase_ == Phase::done) return;
                 }
             }
-            while (started_ < opt_.clients && started_ - ready_ < opt_.batch) {
+            while (started_ < total_clients() && started_ - ready_ < opt_.batch) {
                 start_connect(clients_[started_++]);
                 if (phase_ == Phase::done) return;
             }
-            if (ready_ == opt_.clients) after_all_ready(now);
+            if (ready_ == total_clients()) after_all_ready(now);
             break;
         }
         case Phase::sync:
@@ -1424,7 +1468,34 @@ int LoadGen::run() {
     cpu_after_ = read_proc_cpu(opt_.server_pid);
     self_cpu_after_ = self_cpu_seconds();
     hwm_ = read_proc_status_kib(opt_.server_pid, "VmHWM");
+    probe_stalled();
     return report();
+}
+
+// Reads what each stalled reader has waiting, after the measurement: a
+// server that dropped it shows end of file (or a reset) behind the data.
+void LoadGen::probe_stalled() {
+    for (Client& c : clients_) {
+        if (!c.stalled || c.fd < 0) continue;
+        for (u64 got = 0; got < (1ULL << 30);) {
+            const ssize_t n = ::recv(c.fd, rbuf_.data(), rbuf_.size(), MSG_DONTWAIT);
+            if (n > 0) {
+                got += static_cast<u64>(n);
+                stalled_unread_ += static_cast<u64>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                // The server may still be sending what it had queued: wait a
+                // little for more (or for its close) before calling it open.
+                pollfd pfd{c.fd, POLLIN, 0};
+                if (::poll(&pfd, 1, 100) > 0) continue;
+                break;
+            }
+            ++stalled_dropped_;  // end of file or a reset: the server closed it
+            break;
+        }
+    }
 }
 
 void LoadGen::handle_event(u32 id, u32 events) {
@@ -1450,6 +1521,12 @@ int LoadGen::report() {
     j.num("clients", opt_.clients);
     j.num("rooms", opt_.rooms);
     if (!idle_mode()) {
+        j.num("stalled", opt_.stalled);
+        if (opt_.stalled > 0) {
+            j.num("stalled_rcvbuf", opt_.stalled_rcvbuf);
+            j.num("stalled_dropped", stalled_dropped_);
+            j.num("stalled_unread_bytes", stalled_unread_);
+        }
         j.num("lines", opt_.lines);
         j.num("size", opt_.size);
         j.num("window", opt_.window);
@@ -1459,6 +1536,7 @@ int LoadGen::report() {
     if (!idle_mode()) {
         const u32 k = opt_.clients / opt_.rooms;
         for (const Client& r : clients_) {
+            if (r.stalled) continue;
             for (u32 pos = 0; pos < k; ++pos) {
                 if (pos == r.pos) continue;
                 const u32 got = r.track[2 * static_cast<std::size_t>(pos) + 1];

@@ -8,18 +8,37 @@ server CPU-us per 1,000 deliveries, latency p50/p99 and peak RSS (idle
 scenario: KiB per connection and the time for one line to reach every
 connection). Ratios compare chatroom with the best of redis and nats:
 throughput ratio = chatroom / best (higher is better), cpu ratio =
-chatroom / best (lower is better).
+chatroom / best (lower is better); chatroom's (and every --extra chatroom
+binary's) CPU per delivery against the floor relay; chatroom against each
+--extra binary (e.g. chatroom10, the 1.0 baseline); and in the stalled-reader
+scenario, each server's deliveries/s with the stalled reader against without.
+"spread" is (max - min) / median over the valid repetitions, in percent: the
+noise of that row.
 """
 import json
 import statistics
 import sys
 
-SERVERS = ["chatroom1", "chatroom", "redis", "nats", "seed"]
+FIRST = ["chatroom1", "chatroom"]
+LAST = ["redis", "nats", "seed", "floor"]
+STALL = "+stall"  # row suffix: the run with stalled readers
 
 
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return None
+    mid = statistics.median(values)
+    return (max(values) - min(values)) / mid * 100 if mid else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
 
 
 def fmt(v, digits=0, thousands=True):
@@ -28,6 +47,101 @@ def fmt(v, digits=0, thousands=True):
     if digits == 0:
         return f"{v:,.0f}" if thousands else f"{v:.0f}"
     return f"{v:,.{digits}f}"
+
+
+def comparisons(kind, medians, chat_like, extras):
+    """Lines comparing chatroom with the floor relay, with each --extra
+    binary (A/B), and each server with and without its stalled reader."""
+    lines = []
+    if kind == "idle":
+        for x in extras:
+            a, b = medians.get("chatroom"), medians.get(x)
+            if a and b:
+                lines.append(f"  chatroom / {x}: KiB/conn {fmt(ratio(a['kib'], b['kib']), 2)}, "
+                             f"fan-out time {fmt(ratio(a['fan'], b['fan']), 2)}")
+        return lines
+    floor = medians.get("floor")
+    if floor and kind != "mt":
+        for name in chat_like:
+            c = medians.get(name)
+            if c:
+                lines.append(f"  {name} / floor: cpu per delivery {fmt(ratio(c['cpu'], floor['cpu']), 2)}, "
+                             f"throughput {fmt(ratio(c['dps'], floor['dps']), 2)}")
+    for x in extras:
+        for suffix in ("", STALL):
+            a, b = medians.get("chatroom" + suffix), medians.get(x + suffix)
+            if a and b:
+                lines.append(f"  chatroom{suffix} / {x}{suffix}: deliveries/s {fmt(ratio(a['dps'], b['dps']), 2)}, "
+                             f"cpu per delivery {fmt(ratio(a['cpu'], b['cpu']), 2)}")
+    if kind == "stall":
+        for name, row in medians.items():
+            if not name.endswith(STALL):
+                continue
+            base = medians.get(name[:-len(STALL)])
+            if base:
+                extra = None
+                if row.get("elapsed") is not None and base.get("elapsed") is not None:
+                    extra = (row["elapsed"] - base["elapsed"]) * 1e3
+                lines.append(f"  {name[:-len(STALL)]}: with a stalled reader / without: deliveries/s "
+                             f"{fmt(ratio(row['dps'], base['dps']), 2)}, cpu per delivery "
+                             f"{fmt(ratio(row['cpu'], base['cpu']), 2)}, run time {extra:+,.0f} ms; "
+                             f"stalled reader dropped in {row['dropped']}/{row['runs']} runs"
+                             if extra is not None else
+                             f"  {name[:-len(STALL)]}: with a stalled reader / without: deliveries/s "
+                             f"{fmt(ratio(row['dps'], base['dps']), 2)}; stalled reader dropped "
+                             f"in {row['dropped']}/{row['runs']} runs")
+    return lines
+
+
+def paired(sc, kind, runs, chat_like, extras):
+    """chatroom against each --extra binary and the chatroom binaries against
+    the floor, repetition by repetition: they ran next to each other
+    (interleaved), so their ratio cancels most of the drift of a shared
+    machine; the median of those ratios."""
+    def by_rep(server):
+        return {(r.get("run", ""), r.get("rep")): r for r in runs.get((sc, server), []) if r.get("ok")}
+    keys = [("kib_per_conn", "KiB/conn")] if kind == "idle" else \
+        [("deliveries_per_s", "deliveries/s"), ("cpu_us_per_1k", "cpu per delivery")]
+    lines = []
+    for x in extras:
+        for suffix in ("",) if kind == "idle" else ("", STALL):
+            a, b = by_rep("chatroom" + suffix), by_rep(x + suffix)
+            common = sorted(set(a) & set(b), key=str)
+            if len(common) < 2:
+                continue
+            parts = []
+            for k, label in keys:
+                rs = [ratio(a[c].get(k), b[c].get(k)) for c in common]
+                rs = [r for r in rs if r is not None]
+                if rs:
+                    parts.append(f"{label} {fmt(median(rs), 2)} ({fmt(min(rs), 2)}-{fmt(max(rs), 2)})")
+            if parts:
+                lines.append(f"  chatroom{suffix} / {x}{suffix}, paired by repetition (median of "
+                             f"{len(common)}, range): " + ", ".join(parts))
+    if kind in ("load", "stall"):
+        floor = by_rep("floor")
+        for name in chat_like:
+            a = by_rep(name)
+            rs = [ratio(a[c].get("cpu_us_per_1k"), floor[c].get("cpu_us_per_1k"))
+                  for c in sorted(set(a) & set(floor), key=str)]
+            rs = [r for r in rs if r is not None]
+            if len(rs) >= 2:
+                lines.append(f"  {name} / floor, paired by repetition (median of {len(rs)}, range): "
+                             f"cpu per delivery {fmt(median(rs), 2)} ({fmt(min(rs), 2)}-{fmt(max(rs), 2)})")
+    if kind == "stall":
+        for server in sorted({s for (c, s) in runs if c == sc and not s.endswith(STALL)}):
+            a, b = by_rep(server + STALL), by_rep(server)
+            common = sorted(set(a) & set(b), key=str)
+            rs = [ratio(a[c].get("deliveries_per_s"), b[c].get("deliveries_per_s")) for c in common]
+            rs = [r for r in rs if r is not None]
+            extra = [(a[c]["elapsed_s"] - b[c]["elapsed_s"]) * 1e3 for c in common
+                     if a[c].get("elapsed_s") is not None and b[c].get("elapsed_s") is not None]
+            if len(rs) >= 2:
+                lines.append(f"  {server}: with a stalled reader / without, paired by repetition "
+                             f"(median of {len(rs)}, range): deliveries/s {fmt(median(rs), 2)} "
+                             f"({fmt(min(rs), 2)}-{fmt(max(rs), 2)}), run time "
+                             f"{median(extra):+,.0f} ms")
+    return lines
 
 
 def main():
@@ -54,10 +168,25 @@ def main():
                 order.append(sc)
                 info[sc] = {"description": "", "kind": rec.get("mode", "load")}
             server = rec.get("server", "?")
+            if rec.get("stalled"):
+                server += STALL
             if "skipped" in rec:
                 skipped[(sc, server)] = rec["skipped"]
                 continue
             runs.setdefault((sc, server), []).append(rec)
+
+    seen = []
+    for _, server in list(runs) + list(skipped):
+        base = server[:-len(STALL)] if server.endswith(STALL) else server
+        if base not in seen:
+            seen.append(base)
+    extras = [s for s in seen if s not in FIRST and s not in LAST]
+    bases = FIRST + extras + LAST
+    servers = []
+    for b in bases:
+        servers += [b, b + STALL]
+    chat_like = ["chatroom"] + extras
+    have_peers = any(s in ("redis", "nats") for _, s in runs)
 
     out = []
     saturated = False
@@ -66,16 +195,18 @@ def main():
         out.append("")
         out.append(f"{sc}: {info[sc].get('description', '')}")
         medians = {}
+        w = max([9] + [len(x) for x in servers if (sc, x) in runs or (sc, x) in skipped])
         if kind == "idle":
-            out.append(f"  {'server':<9} {'valid':>5} {'KiB/conn':>9} {'fan-out us':>11} "
-                       f"{'fan-out p50':>11} {'RSS after KiB':>14}")
+            out.append(f"  {'server':<{w}} {'valid':>5} {'KiB/conn':>9} {'fan-out us':>11} "
+                       f"{'fan-out p50':>11} {'RSS after KiB':>14} {'spread %':>9}")
         else:
-            out.append(f"  {'server':<9} {'valid':>5} {'deliveries/s':>13} {'cpu-us/1k':>10} "
-                       f"{'p50 us':>10} {'p99 us':>10} {'peak RSS KiB':>13} {'lg busy':>8}")
-        for server in SERVERS:
+            out.append(f"  {'server':<{w}} {'valid':>5} {'deliveries/s':>13} {'cpu-us/1k':>10} "
+                       f"{'p50 us':>10} {'p99 us':>10} {'peak RSS KiB':>13} {'lg busy':>8} "
+                       f"{'spread %':>9}")
+        for server in servers:
             key = (sc, server)
             if key in skipped:
-                out.append(f"  {server:<9} {'n/a':>5}  ({skipped[key]})")
+                out.append(f"  {server:<{w}} {'n/a':>5}  ({skipped[key]})")
                 continue
             recs = runs.get(key)
             if not recs:
@@ -86,23 +217,30 @@ def main():
                 why = "; ".join(sorted({str(r.get("failure") or
                                             f"missing {r.get('missing')}, out of order {r.get('out_of_order')}")
                                         for r in recs}))
-                out.append(f"  {server:<9} {valid:>5}  FAILED: {why}")
+                out.append(f"  {server:<{w}} {valid:>5}  FAILED: {why}")
                 continue
             m = lambda k: median([r.get(k) for r in good])  # noqa: E731
             if kind == "idle":
                 row = {"kib": m("kib_per_conn"), "fan": m("fanout_us")}
                 medians[server] = row
-                out.append(f"  {server:<9} {valid:>5} {fmt(row['kib'], 2):>9} {fmt(row['fan']):>11} "
-                           f"{fmt(m('fanout_p50_us')):>11} {fmt(m('rss_after_kib')):>14}")
+                sp = spread([r.get("kib_per_conn") for r in good])
+                out.append(f"  {server:<{w}} {valid:>5} {fmt(row['kib'], 2):>9} {fmt(row['fan']):>11} "
+                           f"{fmt(m('fanout_p50_us')):>11} {fmt(m('rss_after_kib')):>14} "
+                           f"{fmt(sp):>9}")
             else:
-                row = {"dps": m("deliveries_per_s"), "cpu": m("cpu_us_per_1k")}
+                row = {"dps": m("deliveries_per_s"), "cpu": m("cpu_us_per_1k"), "elapsed": m("elapsed_s")}
+                if server.endswith(STALL):
+                    row["dropped"] = sum(1 for r in good if r.get("stalled_dropped"))
+                    row["runs"] = len(good)
                 medians[server] = row
+                sp = f"{fmt(spread([r.get('deliveries_per_s') for r in good]))}/" \
+                     f"{fmt(spread([r.get('cpu_us_per_1k') for r in good]))}"
                 busy = m("loadgen_busy")
                 mark = "*" if busy is not None and busy >= 0.9 else " "
                 saturated = saturated or mark == "*"
-                out.append(f"  {server:<9} {valid:>5} {fmt(row['dps']):>12}{mark} {fmt(row['cpu'], 1):>10} "
+                out.append(f"  {server:<{w}} {valid:>5} {fmt(row['dps']):>12}{mark} {fmt(row['cpu'], 1):>10} "
                            f"{fmt(m('lat_p50_us')):>10} {fmt(m('lat_p99_us')):>10} "
-                           f"{fmt(m('server_peak_rss_kib')):>13} {fmt(busy, 2):>8}")
+                           f"{fmt(m('server_peak_rss_kib')):>13} {fmt(busy, 2):>8} {sp:>9}")
         # Ratios of chatroom against the best of redis/nats.
         ref_sc = sc
         if kind == "mt":
@@ -119,6 +257,8 @@ def main():
             one, many = medians["chatroom1"]["dps"], medians["chatroom"]["dps"]
             if one and many:
                 out.append(f"  chatroom --threads N / --threads 1 (both unpinned): throughput {fmt(many / one, 2)}")
+        out.extend(comparisons(kind, medians, chat_like, extras))
+        out.extend(paired(sc, kind, runs, chat_like, extras))
         chat = medians.get("chatroom")
         refs = {s: medians[s] for s in ("redis", "nats") if s in medians}
         suffix = " (vs S2, pinned single core)" if kind == "mt" else ""
@@ -140,8 +280,12 @@ def main():
                     r2 = chat["cpu"] / cbest[0] if cbest[0] else None
                     line += f", cpu {fmt(r2, 2)} (best {cbest[1]})"
                 out.append(line + suffix)
-        elif ref_sc == sc or kind == "mt":
+        elif have_peers and (ref_sc == sc or kind == "mt"):
             out.append("  chatroom / best: n/a")
+    if any(info[sc].get("kind") not in ("idle",) for sc in order):
+        out.append("")
+        out.append("spread %: (max - min) / median of the valid repetitions (deliveries/s / cpu;")
+        out.append("  idle: KiB/conn), the noise of that row.")
     if saturated:
         out.append("")
         out.append("* load generator busy >= 90% of the run (lg busy = its CPU time / run time):")
