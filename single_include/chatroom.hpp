@@ -1104,7 +1104,8 @@ inline constexpr std::string_view help_text[] = {
 inline constexpr std::string_view operator_help_text[] = {
     "* operators:",
     "*   /kick NICK [REASON]    disconnect NICK",
-    "*   /ban NICK [MINUTES]    disconnect NICK and refuse its account (or address) for MINUTES (0: until unbanned)",
+    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account (or address) for LENGTH",
+    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned)",
     "*   /unban NAME-OR-ADDRESS lift a ban",
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",
@@ -1327,7 +1328,7 @@ inline constexpr std::string_view too_many_failed_logins = "! too many failed lo
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
-inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES]";
+inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES, or a number with s, m, h or d]";
 inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
 inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
 inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
@@ -2617,9 +2618,43 @@ public:
     static std::string account_key(std::string_view account) { return "account " + protocol::fold_case(account); }
     static std::string address_key(std::string_view address) { return "address " + std::string(address); }
 
-    // minutes == 0: until unbanned.
-    void ban(const std::string& key, unsigned minutes) {
-        bans_[key] = minutes == 0 ? clock::time_point::max() : clock::now() + std::chrono::minutes(minutes);
+    // A ban's length as an operator types it: MINUTES, or a number with s,
+    // m, h or d; empty or 0: until unbanned (0 s). Nothing for anything else.
+    static std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+        if (text.empty()) return std::chrono::seconds(0);
+        std::chrono::seconds unit = std::chrono::minutes(1);
+        switch (text.back()) {
+        case 's': unit = std::chrono::seconds(1); text.remove_suffix(1); break;
+        case 'm': text.remove_suffix(1); break;
+        case 'h': unit = std::chrono::hours(1); text.remove_suffix(1); break;
+        case 'd': unit = std::chrono::hours(24); text.remove_suffix(1); break;
+        default: break;
+        }
+        if (text.empty() || text.size() > 6) return std::nullopt;
+        long long n = 0;
+        for (char c : text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            n = n * 10 + (c - '0');
+        }
+        return unit * n;
+    }
+
+    // "5 minutes", "30 seconds", "until unbanned".
+    static std::string describe(std::chrono::seconds length) {
+        const long long n = length.count();
+        if (n == 0) return "until unbanned";
+        auto plural = [](long long k, const char* what) {
+            return std::to_string(k) + " " + what + (k == 1 ? "" : "s");
+        };
+        if (n % 86400 == 0) return plural(n / 86400, "day");
+        if (n % 3600 == 0) return plural(n / 3600, "hour");
+        if (n % 60 == 0) return plural(n / 60, "minute");
+        return plural(n, "second");
+    }
+
+    // length 0: until unbanned.
+    void ban(const std::string& key, std::chrono::seconds length) {
+        bans_[key] = length.count() == 0 ? clock::time_point::max() : clock::now() + length;
     }
 
     bool unban(const std::string& key) { return bans_.erase(key) > 0; }
@@ -2640,7 +2675,10 @@ public:
     // "for 3 more minutes" / "until unbanned", for refusals.
     static std::string time_left(clock::duration left) {
         if (left == clock::duration::max()) return "until unbanned";
-        const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(left).count() + 1;
+        // Rounded up: a ban is never said to end sooner than it does.
+        const auto seconds = (std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 999) / 1000;
+        if (seconds < 60) return "for " + std::to_string(seconds) + (seconds == 1 ? " more second" : " more seconds");
+        const auto minutes = (seconds + 59) / 60;
         return "for " + std::to_string(minutes) + (minutes == 1 ? " more minute" : " more minutes");
     }
 
@@ -3135,19 +3173,16 @@ private:
             break;
         case command_kind::ban: {
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            unsigned minutes = 0;
-            bool number = true;
-            for (char c : cmd.text) number = number && c >= '0' && c <= '9';
-            if (cmd.arg.empty() || !number || cmd.text.size() > 6) return out_.send(m, replies::usage_ban);
-            if (!cmd.text.empty()) minutes = static_cast<unsigned>(std::stoul(std::string(cmd.text)));
+            const auto length = moderation::parse_duration(cmd.text);
+            if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
             if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
             const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
                                                              : moderation::account_key(t->state.account);
-            mod_.ban(key, minutes);
-            const std::string how_long = minutes == 0 ? std::string("until unbanned")
-                                                      : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
+            mod_.ban(key, *length);
+            const std::string how_long = moderation::describe(*length);
+            const bool forever = length->count() == 0;
             remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
-                          replies::banned_by(by, minutes == 0 ? how_long : "for " + how_long), event_kind::banned,
+                          replies::banned_by(by, forever ? how_long : "for " + how_long), event_kind::banned,
                           how_long, by, key);
             break;
         }

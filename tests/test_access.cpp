@@ -200,6 +200,23 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     CHECK(refused.wait_closed());
     op.send("/unban 127.0.0.1");
     CHECK(op.wait_for_prefix("* unbanned") == "* unbanned 127.0.0.1");
+
+    // A ban with an end ends by itself.
+    line_client brief = s.join();
+    op.send("/ban " + brief.nick + " 1s");
+    CHECK(brief.wait_for_prefix("! banned") == "! banned by op for 1 second");
+    line_client during;
+    during.connect(s.where);
+    CHECK(during.expect_line() == "! you are banned for 1 more second");
+    CHECK(eventually([&] {
+        line_client after;
+        std::string error;
+        if (!after.try_connect(s.where, error)) return false;
+        const auto first = after.read_line(2s);
+        return first && first->rfind("* welcome", 0) == 0;
+    }, 10s));
+    op.send("/ban " + brief.nick + " soon");
+    CHECK(op.wait_for_prefix("! usage: /ban") != "");
 }
 
 TEST_CASE("custom commands run with the caller and show in /help; built-ins are not shadowed by accident",

@@ -158,7 +158,8 @@ inline constexpr std::string_view help_text[] = {
 inline constexpr std::string_view operator_help_text[] = {
     "* operators:",
     "*   /kick NICK [REASON]    disconnect NICK",
-    "*   /ban NICK [MINUTES]    disconnect NICK and refuse its account (or address) for MINUTES (0: until unbanned)",
+    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account (or address) for LENGTH",
+    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned)",
     "*   /unban NAME-OR-ADDRESS lift a ban",
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",

@@ -480,19 +480,16 @@ private:
             break;
         case command_kind::ban: {
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            unsigned minutes = 0;
-            bool number = true;
-            for (char c : cmd.text) number = number && c >= '0' && c <= '9';
-            if (cmd.arg.empty() || !number || cmd.text.size() > 6) return out_.send(m, replies::usage_ban);
-            if (!cmd.text.empty()) minutes = static_cast<unsigned>(std::stoul(std::string(cmd.text)));
+            const auto length = moderation::parse_duration(cmd.text);
+            if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
             if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
             const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
                                                              : moderation::account_key(t->state.account);
-            mod_.ban(key, minutes);
-            const std::string how_long = minutes == 0 ? std::string("until unbanned")
-                                                      : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
+            mod_.ban(key, *length);
+            const std::string how_long = moderation::describe(*length);
+            const bool forever = length->count() == 0;
             remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
-                          replies::banned_by(by, minutes == 0 ? how_long : "for " + how_long), event_kind::banned,
+                          replies::banned_by(by, forever ? how_long : "for " + how_long), event_kind::banned,
                           how_long, by, key);
             break;
         }

@@ -21,9 +21,43 @@ public:
     static std::string account_key(std::string_view account) { return "account " + protocol::fold_case(account); }
     static std::string address_key(std::string_view address) { return "address " + std::string(address); }
 
-    // minutes == 0: until unbanned.
-    void ban(const std::string& key, unsigned minutes) {
-        bans_[key] = minutes == 0 ? clock::time_point::max() : clock::now() + std::chrono::minutes(minutes);
+    // A ban's length as an operator types it: MINUTES, or a number with s,
+    // m, h or d; empty or 0: until unbanned (0 s). Nothing for anything else.
+    static std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+        if (text.empty()) return std::chrono::seconds(0);
+        std::chrono::seconds unit = std::chrono::minutes(1);
+        switch (text.back()) {
+        case 's': unit = std::chrono::seconds(1); text.remove_suffix(1); break;
+        case 'm': text.remove_suffix(1); break;
+        case 'h': unit = std::chrono::hours(1); text.remove_suffix(1); break;
+        case 'd': unit = std::chrono::hours(24); text.remove_suffix(1); break;
+        default: break;
+        }
+        if (text.empty() || text.size() > 6) return std::nullopt;
+        long long n = 0;
+        for (char c : text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            n = n * 10 + (c - '0');
+        }
+        return unit * n;
+    }
+
+    // "5 minutes", "30 seconds", "until unbanned".
+    static std::string describe(std::chrono::seconds length) {
+        const long long n = length.count();
+        if (n == 0) return "until unbanned";
+        auto plural = [](long long k, const char* what) {
+            return std::to_string(k) + " " + what + (k == 1 ? "" : "s");
+        };
+        if (n % 86400 == 0) return plural(n / 86400, "day");
+        if (n % 3600 == 0) return plural(n / 3600, "hour");
+        if (n % 60 == 0) return plural(n / 60, "minute");
+        return plural(n, "second");
+    }
+
+    // length 0: until unbanned.
+    void ban(const std::string& key, std::chrono::seconds length) {
+        bans_[key] = length.count() == 0 ? clock::time_point::max() : clock::now() + length;
     }
 
     bool unban(const std::string& key) { return bans_.erase(key) > 0; }
@@ -44,7 +78,10 @@ public:
     // "for 3 more minutes" / "until unbanned", for refusals.
     static std::string time_left(clock::duration left) {
         if (left == clock::duration::max()) return "until unbanned";
-        const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(left).count() + 1;
+        // Rounded up: a ban is never said to end sooner than it does.
+        const auto seconds = (std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 999) / 1000;
+        if (seconds < 60) return "for " + std::to_string(seconds) + (seconds == 1 ? " more second" : " more seconds");
+        const auto minutes = (seconds + 59) / 60;
         return "for " + std::to_string(minutes) + (minutes == 1 ? " more minute" : " more minutes");
     }
 
