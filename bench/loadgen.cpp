@@ -1,6 +1,6 @@
 // chatroom-loadgen: a single-threaded, epoll-driven load generator for
-// line-oriented chat servers (the chatroom line protocol, Redis pub/sub over
-// RESP3, NATS, and a raw byte relay).
+// line-oriented chat servers (the chatroom line protocol, the same protocol
+// over WebSocket, Redis pub/sub over RESP3, NATS, and a raw byte relay).
 //
 // Load mode: N clients (split into R rooms) each send M payload lines of S
 // bytes and receive every other member's lines. Every payload carries the
@@ -15,6 +15,11 @@
 // stalled reader costs everyone else (the server's slow-consumer policy).
 // Their receive buffer is small (--stalled-rcvbuf), so what they do not read
 // piles up in the server rather than in the kernel.
+//
+// WebSocket (--proto ws): each client upgrades GET /ws, then sends every line
+// as one masked text frame and reads one text frame per line; the lines are
+// the chat protocol's, so the chat adapter's parsing and flow control apply
+// unchanged and the figures compare with --proto chat on the same server.
 //
 // Idle mode (--idle C): C connections sit idle; the server's RSS growth per
 // connection is reported, then one line is broadcast and the time until every
@@ -45,6 +50,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -359,11 +365,12 @@ private:
 // ---------------------------------------------------------------------------
 // Options.
 
-enum class Proto { chat, redis, nats, raw };
+enum class Proto { chat, ws, redis, nats, raw };
 
 const char* proto_name(Proto p) {
     switch (p) {
         case Proto::chat: return "chat";
+        case Proto::ws: return "ws";
         case Proto::redis: return "redis";
         case Proto::nats: return "nats";
         case Proto::raw: return "raw";
@@ -398,7 +405,8 @@ void usage(FILE* to) {
         "usage: chatroom-loadgen --port P [options]\n"
         "  --host ADDR        IPv4 address of the server (default 127.0.0.1)\n"
         "  --port P           server port (required)\n"
-        "  --proto NAME       chat | redis | nats | raw (default chat)\n"
+        "  --proto NAME       chat | ws | redis | nats | raw (default chat); ws: the chat\n"
+        "                     protocol over WebSocket, --port being the web listener's\n"
         "  --clients N        number of clients (default 10)\n"
         "  --lines M          lines sent per client (default 1000)\n"
         "  --size S           payload bytes per line (default 64)\n"
@@ -467,6 +475,7 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--proto") {
             const std::string p = value();
             if (p == "chat") o.proto = Proto::chat;
+            else if (p == "ws" || p == "web") o.proto = Proto::ws;
             else if (p == "redis") o.proto = Proto::redis;
             else if (p == "nats") o.proto = Proto::nats;
             else if (p == "raw") o.proto = Proto::raw;
@@ -546,6 +555,8 @@ struct Client {
     bool synced = false;      // raw: saw a sync probe
     bool got_fanout = false;  // idle mode: received the broadcast line
     bool stalled = false;     // --stalled: never reads once joined
+    bool upgraded = false;    // ws: the 101 response has been read
+    bool fragmented = false;  // ws: inside a message sent in several frames
     u32 retries = 0;
     u64 retry_at = 0;
     u32 sent = 0;   // lines generated so far
@@ -554,6 +565,7 @@ struct Client {
     u32* track = nullptr;
     std::string prefix;    // protocol framing before a payload
     std::string in;        // unparsed input tail
+    std::string frag;      // ws: the fragments of a message so far
     std::string out;       // unsent output
     std::size_t out_off = 0;
 };
@@ -578,6 +590,9 @@ private:
     void on_writable(Client& c);
     void flush(Client& c);
     void send_text(Client& c, std::string_view s);
+    void send_line(Client& c, std::string_view line);
+    void append_ws_frame(std::string& out, unsigned opcode, std::string_view a,
+                         std::string_view b = {});
     void fill_and_send(Client& c);
     void append_line(Client& c, u32 seq, u64 ts);
     void process_dirty();
@@ -586,6 +601,8 @@ private:
     std::size_t parse_lines(Client& c, const char* p, std::size_t n, u64 t);
     std::size_t parse_nats(Client& c, const char* p, std::size_t n, u64 t);
     std::size_t parse_redis(Client& c, const char* p, std::size_t n, u64 t);
+    std::size_t parse_ws(Client& c, const char* p, std::size_t n, u64 t);
+    void on_ws_text(Client& c, const char* p, std::size_t n, u64 t);
     void on_chat_line(Client& c, const char* p, std::size_t n, u64 t);
     void on_payload(Client& r, const char* p, std::size_t n, u64 t);
     // phases
@@ -599,7 +616,8 @@ private:
     int report();
 
     std::string room_name(u32 room) const {
-        if (opt_.proto == Proto::chat && opt_.rooms == 1) return "lobby";
+        if ((opt_.proto == Proto::chat || opt_.proto == Proto::ws) && opt_.rooms == 1)
+            return "lobby";
         return "room" + std::to_string(room);
     }
     bool idle_mode() const { return opt_.idle > 0; }
@@ -619,6 +637,8 @@ private:
     std::vector<u32> retry_list_;
     std::vector<char> rbuf_;
     std::string pad_;
+    u64 rng_ = 0;  // xorshift64 state: WebSocket keys and masks
+    u64 next_random();
     Histogram hist_;
     Phase phase_ = Phase::connect;
     bool failed_ = false;
@@ -694,6 +714,9 @@ bool LoadGen::setup() {
         std::fprintf(stderr, "chatroom-loadgen: at most %u clients and lines\n", kMaxField + 1);
         return false;
     }
+    // Masks need only be unpredictable to the server, not cryptographic.
+    rng_ = (static_cast<u64>(std::random_device{}()) << 32) ^ now_ns() ^ 0x9E3779B97F4A7C15ULL;
+    if (rng_ == 0) rng_ = 1;
     pad_.resize(opt_.size);
     for (u32 i = 0; i < opt_.size; ++i) pad_[i] = static_cast<char>('a' + i % 26);
 
@@ -721,6 +744,7 @@ bool LoadGen::setup() {
         const std::string room = room_name(c.room);
         switch (opt_.proto) {
             case Proto::chat:
+            case Proto::ws:
             case Proto::raw:
                 break;
             case Proto::redis:
@@ -750,6 +774,9 @@ void LoadGen::start_connect(Client& c) {
     c.in.clear();
     c.out.clear();
     c.out_off = 0;
+    c.upgraded = false;
+    c.fragmented = false;
+    c.frag.clear();
     c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
         const int err = errno;
@@ -827,6 +854,31 @@ void LoadGen::on_connected(Client& c) {
     switch (opt_.proto) {
         case Proto::chat:
             break;  // wait for "* joined lobby"
+        case Proto::ws: {
+            // Sec-WebSocket-Key: 16 random bytes in base64 (RFC 6455 4.1).
+            static constexpr char kB64[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            unsigned char raw[16];
+            for (std::size_t i = 0; i < sizeof raw; i += 8) {
+                const u64 r = next_random();
+                std::memcpy(raw + i, &r, 8);
+            }
+            std::string key;
+            for (std::size_t i = 0; i < sizeof raw; i += 3) {
+                const u32 v = static_cast<u32>(raw[i]) << 16 |
+                              (i + 1 < sizeof raw ? static_cast<u32>(raw[i + 1]) << 8 : 0) |
+                              (i + 2 < sizeof raw ? static_cast<u32>(raw[i + 2]) : 0);
+                key += kB64[v >> 18 & 63];
+                key += kB64[v >> 12 & 63];
+                key += i + 1 < sizeof raw ? kB64[v >> 6 & 63] : '=';
+                key += i + 2 < sizeof raw ? kB64[v & 63] : '=';
+            }
+            send_text(c, "GET /ws HTTP/1.1\r\nHost: " + opt_.host + ":" + std::to_string(opt_.port) +
+                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: " + key +
+                             "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            break;  // then the 101 response, then "* joined lobby"
+        }
         case Proto::raw:
             mark_ready(c);
             break;
@@ -882,6 +934,50 @@ void LoadGen::send_text(Client& c, std::string_view s) {
     flush(c);
 }
 
+u64 LoadGen::next_random() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return rng_;
+}
+
+// One client frame: FIN, OPCODE, the masked length form of RFC 6455 5.2, a
+// fresh mask, then A and B (one payload in two pieces) masked.
+void LoadGen::append_ws_frame(std::string& out, unsigned opcode, std::string_view a,
+                              std::string_view b) {
+    const u64 len = a.size() + b.size();
+    out += static_cast<char>(0x80 | opcode);
+    if (len < 126) {
+        out += static_cast<char>(0x80 | len);
+    } else if (len < 65536) {
+        out += static_cast<char>(0x80 | 126);
+        out += static_cast<char>(len >> 8);
+        out += static_cast<char>(len & 0xFF);
+    } else {
+        out += static_cast<char>(0x80 | 127);
+        for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(len >> shift & 0xFF);
+    }
+    char mask[4];
+    const u64 r = next_random();
+    std::memcpy(mask, &r, sizeof mask);
+    out.append(mask, sizeof mask);
+    const std::size_t start = out.size();
+    out.append(a.data(), a.size());
+    out.append(b.data(), b.size());
+    for (std::size_t i = 0; i < len; ++i) out[start + i] ^= mask[i & 3];
+}
+
+// A command line of the chat protocol, framed as the transport wants it.
+void LoadGen::send_line(Client& c, std::string_view line) {
+    if (opt_.proto == Proto::ws) {
+        append_ws_frame(c.out, 0x1, line);
+    } else {
+        c.out.append(line.data(), line.size());
+        c.out += '\n';
+    }
+    flush(c);
+}
+
 void LoadGen::flush(Client& c) {
     while (c.fd >= 0 && c.out_off < c.out.size()) {
         const ssize_t n =
@@ -908,6 +1004,11 @@ void LoadGen::flush(Client& c) {
 void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
     char hdr[kHeaderLen];
     write_header(hdr, c.id, seq, ts);
+    if (opt_.proto == Proto::ws) {
+        append_ws_frame(c.out, 0x1, std::string_view(hdr, kHeaderLen),
+                        std::string_view(pad_).substr(kHeaderLen));
+        return;
+    }
     c.out += c.prefix;
     c.out.append(hdr, kHeaderLen);
     c.out.append(pad_, kHeaderLen, std::string::npos);
@@ -919,6 +1020,8 @@ void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
         case Proto::redis:
         case Proto::nats:
             c.out += "\r\n";
+            break;
+        case Proto::ws:
             break;
     }
 }
@@ -1002,6 +1105,8 @@ std::size_t LoadGen::parse(Client& c, const char* p, std::size_t n, u64 t) {
             return parse_nats(c, p, n, t);
         case Proto::redis:
             return parse_redis(c, p, n, t);
+        case Proto::ws:
+            return parse_ws(c, p, n, t);
     }
     return n;
 }
@@ -1038,7 +1143,7 @@ void LoadGen::on_chat_line(Client& c, const char* p, std::size_t n, u64 t) {
                 mark_ready(c);
             } else {
                 c.state = State::joining;
-                send_text(c, "/join " + room_name(c.room) + "\n");
+                send_line(c, "/join " + room_name(c.room));
             }
         } else if (c.state == State::joining && joined_line(p, n, room_name(c.room))) {
             mark_ready(c);
@@ -1058,6 +1163,121 @@ void LoadGen::on_chat_line(Client& c, const char* p, std::size_t n, u64 t) {
         }
     }
     note_error(bad_lines_, "unexpected line", p, n);
+}
+
+// --- WebSocket ------------------------------------------------------------------
+
+// The 101 response, then server frames (RFC 6455 5.2): never masked, text
+// frames carry chat lines, pings are answered, a close ends the client.
+std::size_t LoadGen::parse_ws(Client& c, const char* p, std::size_t n, u64 t) {
+    std::size_t off = 0;
+    if (!c.upgraded) {
+        const std::string_view v(p, n);
+        const std::size_t end = v.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+            if (n > 16384) {
+                note_error(bad_lines_, "ws: handshake response too long", p, 80);
+                fail("ws: no end to the handshake response of client " + std::to_string(c.id));
+                return n;
+            }
+            return 0;
+        }
+        static constexpr std::string_view kSwitching = "HTTP/1.1 101";
+        if (v.substr(0, kSwitching.size()) != kSwitching ||
+            (end > kSwitching.size() && v[kSwitching.size()] != ' ' &&
+             v[kSwitching.size()] != '\r')) {
+            const std::size_t eol = v.find('\r');
+            note_error(bad_lines_, "ws: upgrade refused", p, eol);
+            fail("ws: upgrade refused: " + std::string(v.substr(0, std::min<std::size_t>(eol, 120))));
+            return n;
+        }
+        c.upgraded = true;
+        off = end + 4;
+    }
+    const auto byte = [p](std::size_t i) { return static_cast<unsigned char>(p[i]); };
+    while (n - off >= 2) {
+        const unsigned b0 = byte(off), b1 = byte(off + 1);
+        std::size_t hdr = 2;
+        u64 len = b1 & 0x7F;
+        if (len == 126) {
+            if (n - off < 4) break;
+            len = static_cast<u64>(byte(off + 2)) << 8 | byte(off + 3);
+            hdr = 4;
+        } else if (len == 127) {
+            if (n - off < 10) break;
+            len = 0;
+            for (std::size_t i = 2; i < 10; ++i) len = len << 8 | byte(off + i);
+            hdr = 10;
+        }
+        const unsigned op = b0 & 0x0F;
+        const bool fin = (b0 & 0x80) != 0;
+        const char* why = nullptr;
+        if (b1 & 0x80) why = "masked server frame";
+        else if (b0 & 0x70) why = "RSV bits set";
+        else if (len > (u64{1} << 26)) why = "frame over 64 MiB";
+        else if (op >= 0x8 && (!fin || len > 125)) why = "bad control frame";
+        if (why) {
+            note_error(bad_lines_, "ws: protocol error", p + off, std::min<std::size_t>(n - off, 16));
+            fail(std::string("ws: ") + why + " to client " + std::to_string(c.id));
+            return n;
+        }
+        if (n - off - hdr < len) break;  // payload incomplete
+        const char* payload = p + off + hdr;
+        const std::size_t plen = static_cast<std::size_t>(len);
+        off += hdr + plen;
+        switch (op) {
+            case 0x1:  // text
+            case 0x0:  // continuation
+                if ((op == 0x0) != c.fragmented) {
+                    note_error(bad_lines_, "ws: bad continuation", payload, plen);
+                    fail("ws: frames out of order to client " + std::to_string(c.id));
+                    return n;
+                }
+                if (fin && !c.fragmented) {
+                    on_ws_text(c, payload, plen, t);
+                } else {
+                    c.frag.append(payload, plen);
+                    c.fragmented = !fin;
+                    if (fin) {
+                        const std::string msg = std::move(c.frag);
+                        c.frag.clear();
+                        on_ws_text(c, msg.data(), msg.size(), t);
+                    }
+                }
+                break;
+            case 0x8: {  // close: the server ended this client
+                const unsigned code = plen >= 2 ? static_cast<unsigned>(byte(off - plen)) << 8 |
+                                                      byte(off - plen + 1)
+                                                : 0;
+                ++disconnects_;
+                close_client(c);
+                if (phase_ != Phase::done)
+                    fail("server closed client " + std::to_string(c.id) + " (WebSocket close " +
+                         std::to_string(code) + ")");
+                return n;
+            }
+            case 0x9:  // ping: the same payload back, masked
+                append_ws_frame(c.out, 0xA, std::string_view(payload, plen));
+                flush(c);
+                break;
+            case 0xA:  // pong to a ping we never send: ignored
+                break;
+            default:
+                note_error(bad_lines_, "ws: unknown opcode", payload, plen);
+                fail("ws: unknown opcode " + std::to_string(op) + " to client " +
+                     std::to_string(c.id));
+                return n;
+        }
+        if (c.fd < 0 || phase_ == Phase::done) return n;
+    }
+    return off;
+}
+
+// One text message is one chat line, without its end of line: the length
+// comes from the frame, so no search for a newline (a message holding one
+// fails the payload check, as the protocol allows no such message).
+void LoadGen::on_ws_text(Client& c, const char* p, std::size_t n, u64 t) {
+    if (n > 0) on_chat_line(c, p, n, t);
 }
 
 std::size_t LoadGen::parse_nats(Client& c, const char* p, std::size_t n, u64 t) {

@@ -12,6 +12,10 @@ chatroom / best (lower is better); chatroom's (and every --extra chatroom
 binary's) CPU per delivery against the floor relay; chatroom against each
 --extra binary (e.g. chatroom10, the 1.0 baseline); and in the stalled-reader
 scenario, each server's deliveries/s with the stalled reader against without.
+A WebSocket scenario (kind "web", e.g. S2w) also shows the plain-TCP rows of
+its twin (the same name without the "w", e.g. S2) and the ratio WebSocket /
+TCP of CPU per delivery and deliveries/s, from the medians and paired by
+repetition.
 "spread" is (max - min) / median over the valid repetitions, in percent: the
 noise of that row.
 """
@@ -47,6 +51,43 @@ def fmt(v, digits=0, thousands=True):
     if digits == 0:
         return f"{v:,.0f}" if thousands else f"{v:.0f}"
     return f"{v:,.{digits}f}"
+
+
+def tcp_twin(sc):
+    """The plain-TCP scenario a WebSocket scenario repeats: S2w -> S2."""
+    return sc[:-1] if sc.endswith("w") else None
+
+
+def web_lines(sc, runs, medians, chat_like, row_line):
+    """Beside a WebSocket scenario: its TCP twin's rows, then WebSocket / TCP
+    per chatroom binary, from the medians and paired by repetition (the
+    twin's repetition of the same number in the same run)."""
+    twin = tcp_twin(sc)
+    lines = []
+    for name in chat_like:
+        ws = medians.get(name)
+        good = [r for r in runs.get((twin, name), []) if r.get("ok")]
+        if not ws or not good:
+            continue
+        tcp, text = row_line(f"{name} ({twin}, tcp)", good, len(runs.get((twin, name), [])))
+        lines.append(text)
+        lines.append(f"  {name} {sc} / {twin} (WebSocket / TCP): cpu per delivery "
+                     f"{fmt(ratio(ws['cpu'], tcp['cpu']), 2)}, deliveries/s "
+                     f"{fmt(ratio(ws['dps'], tcp['dps']), 2)}")
+        a = {(r.get("run", ""), r.get("rep")): r for r in runs.get((sc, name), []) if r.get("ok")}
+        b = {(r.get("run", ""), r.get("rep")): r for r in good}
+        common = sorted(set(a) & set(b), key=str)
+        if len(common) >= 2:
+            parts = []
+            for k, label in (("cpu_us_per_1k", "cpu per delivery"), ("deliveries_per_s", "deliveries/s")):
+                rs = [ratio(a[c].get(k), b[c].get(k)) for c in common]
+                rs = [r for r in rs if r is not None]
+                if rs:
+                    parts.append(f"{label} {fmt(median(rs), 2)} ({fmt(min(rs), 2)}-{fmt(max(rs), 2)})")
+            if parts:
+                lines.append(f"  {name} {sc} / {twin}, paired by repetition (median of {len(common)}, "
+                             f"range): " + ", ".join(parts))
+    return lines
 
 
 def comparisons(kind, medians, chat_like, extras):
@@ -196,6 +237,24 @@ def main():
         out.append(f"{sc}: {info[sc].get('description', '')}")
         medians = {}
         w = max([9] + [len(x) for x in servers if (sc, x) in runs or (sc, x) in skipped])
+        if kind == "web":
+            w = max([w] + [len(f"{x} ({tcp_twin(sc)}, tcp)") for x in chat_like
+                           if (tcp_twin(sc), x) in runs])
+
+        def row_line(label, good, total):
+            """Medians of one load row and its table line."""
+            nonlocal saturated
+            m = lambda k: median([r.get(k) for r in good])  # noqa: E731
+            row = {"dps": m("deliveries_per_s"), "cpu": m("cpu_us_per_1k"), "elapsed": m("elapsed_s")}
+            sp = f"{fmt(spread([r.get('deliveries_per_s') for r in good]))}/" \
+                 f"{fmt(spread([r.get('cpu_us_per_1k') for r in good]))}"
+            busy = m("loadgen_busy")
+            mark = "*" if busy is not None and busy >= 0.9 else " "
+            saturated = saturated or mark == "*"
+            valid = f"{len(good)}/{total}"
+            return row, (f"  {label:<{w}} {valid:>5} {fmt(row['dps']):>12}{mark} {fmt(row['cpu'], 1):>10} "
+                         f"{fmt(m('lat_p50_us')):>10} {fmt(m('lat_p99_us')):>10} "
+                         f"{fmt(m('server_peak_rss_kib')):>13} {fmt(busy, 2):>8} {sp:>9}")
         if kind == "idle":
             out.append(f"  {'server':<{w}} {'valid':>5} {'KiB/conn':>9} {'fan-out us':>11} "
                        f"{'fan-out p50':>11} {'RSS after KiB':>14} {'spread %':>9}")
@@ -228,19 +287,12 @@ def main():
                            f"{fmt(m('fanout_p50_us')):>11} {fmt(m('rss_after_kib')):>14} "
                            f"{fmt(sp):>9}")
             else:
-                row = {"dps": m("deliveries_per_s"), "cpu": m("cpu_us_per_1k"), "elapsed": m("elapsed_s")}
+                row, text = row_line(server, good, len(recs))
                 if server.endswith(STALL):
                     row["dropped"] = sum(1 for r in good if r.get("stalled_dropped"))
                     row["runs"] = len(good)
                 medians[server] = row
-                sp = f"{fmt(spread([r.get('deliveries_per_s') for r in good]))}/" \
-                     f"{fmt(spread([r.get('cpu_us_per_1k') for r in good]))}"
-                busy = m("loadgen_busy")
-                mark = "*" if busy is not None and busy >= 0.9 else " "
-                saturated = saturated or mark == "*"
-                out.append(f"  {server:<{w}} {valid:>5} {fmt(row['dps']):>12}{mark} {fmt(row['cpu'], 1):>10} "
-                           f"{fmt(m('lat_p50_us')):>10} {fmt(m('lat_p99_us')):>10} "
-                           f"{fmt(m('server_peak_rss_kib')):>13} {fmt(busy, 2):>8} {sp:>9}")
+                out.append(text)
         # Ratios of chatroom against the best of redis/nats.
         ref_sc = sc
         if kind == "mt":
@@ -257,6 +309,8 @@ def main():
             one, many = medians["chatroom1"]["dps"], medians["chatroom"]["dps"]
             if one and many:
                 out.append(f"  chatroom --threads N / --threads 1 (both unpinned): throughput {fmt(many / one, 2)}")
+        if kind == "web":
+            out.extend(web_lines(sc, runs, medians, chat_like, row_line))
         out.extend(comparisons(kind, medians, chat_like, extras))
         out.extend(paired(sc, kind, runs, chat_like, extras))
         chat = medians.get("chatroom")
@@ -280,7 +334,7 @@ def main():
                     r2 = chat["cpu"] / cbest[0] if cbest[0] else None
                     line += f", cpu {fmt(r2, 2)} (best {cbest[1]})"
                 out.append(line + suffix)
-        elif have_peers and (ref_sc == sc or kind == "mt"):
+        elif have_peers and kind != "web" and (ref_sc == sc or kind == "mt"):
             out.append("  chatroom / best: n/a")
     if any(info[sc].get("kind") not in ("idle",) for sc in order):
         out.append("")
