@@ -1,12 +1,9 @@
 // chatroom-server: a console chat server. `telnet localhost 5000` and
 // `nc localhost 5000` are clients; so is chatroom-client.
+#include "accounts.hpp"
+
 #include <chatroom.hpp>
-#if __has_include(<chatroom/web.hpp>)
 #include <chatroom/web.hpp>
-#define CHATROOM_HAS_WEB 1
-#else
-#define CHATROOM_HAS_WEB 0
-#endif
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
@@ -14,12 +11,16 @@
 #include <asio/signal_set.hpp>
 
 #include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -39,10 +40,14 @@ struct settings {
     std::string web_bind;
     std::vector<std::string> web_origins;
     std::vector<std::string> trusted_proxies;
+    std::vector<std::string> web_hosts;
     bool metrics = false;
     unsigned threads = 1;
     bool quiet = false;
     bool port_given = false;
+    std::string users_file; // --users: accounts, and /login
+    std::string motd_file;  // --motd: the welcome text, reread on SIGHUP
+    bool require_login = false;
     chatroom::server_options options;
 };
 
@@ -73,7 +78,140 @@ void log_event(const chatroom::event& e) {
     case event_kind::disconnected: log_line("disconnect " + e.nick + reason); break;
     case event_kind::error: log_line("error: " + e.text); break;
     case event_kind::message: break; // chat is not logged
+    // Secrets never reach an event, so none reaches the log; a failed login
+    // names the account tried, as an sshd log does.
+    case event_kind::logged_in: log_line("login " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
+    case event_kind::login_failed:
+        log_line("login failed for " + e.nick + (e.address.empty() ? "" : " from " + e.address) +
+                 (e.reason == accounts::login_failed ? "" : reason));
+        break;
+    case event_kind::kicked: log_line("kick " + e.nick + " " + e.room + " by " + e.by + reason); break;
+    case event_kind::banned: log_line("ban " + e.nick + " (" + e.text + ") by " + e.by + reason); break;
+    case event_kind::unbanned: log_line("unban " + e.text + " by " + e.by); break;
+    case event_kind::muted: log_line("mute " + e.nick + " " + e.room + " by " + e.by); break;
+    case event_kind::unmuted: log_line("unmute " + e.nick + " " + e.room + " by " + e.by); break;
+    case event_kind::topic_changed:
+        log_line("topic " + e.room + " by " + (e.by.empty() ? std::string("the host") : e.by) + ": " + e.text);
+        break;
     }
+}
+
+// ---- accounts ----------------------------------------------------------------
+
+// Reads one line of stdin into a buffer that is wiped; on a terminal the
+// prompt goes to stderr and the typing is not echoed.
+bool read_secret(const char* prompt, accounts::secret& out, std::string& why) {
+    const bool tty = isatty(STDIN_FILENO) == 1;
+    termios saved{};
+    bool echo_off = false;
+    if (tty) {
+        // Echo goes off before the prompt, so nothing typed after it shows.
+        if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+            echo_off = true;
+            termios quiet = saved;
+            quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        }
+        std::fputs(prompt, stderr);
+        std::fflush(stderr);
+    }
+    char buf[1024];
+    std::size_t n = 0;
+    bool too_long = false, ended = false;
+    for (;;) {
+        char c = 0;
+        const ssize_t got = ::read(STDIN_FILENO, &c, 1);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        if (c == '\n') {
+            ended = true;
+            break;
+        }
+        if (n < sizeof buf) buf[n++] = c;
+        else too_long = true;
+    }
+    if (echo_off) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (tty) std::fputc('\n', stderr);
+    if (n > 0 && buf[n - 1] == '\r') --n;
+    const std::string_view text(buf, n);
+    bool control = false;
+    for (char c : text) control = control || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    if (too_long) why = "the secret is longer than " + std::to_string(sizeof buf) + " bytes";
+    else if (text.empty()) why = ended || n ? "the secret is empty" : "no secret on standard input";
+    else if (control) why = "the secret has control characters, which a chat line cannot carry";
+    else if (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' || text.back() == '\t')
+        why = "the secret begins or ends with a blank, which /login NAME SECRET cannot carry";
+    else out = accounts::secret(text);
+    sodium_memzero(buf, sizeof buf);
+    return why.empty();
+}
+
+// --hash-password: the secret from stdin (never from the command line, where
+// ps and shell history would see it), its Argon2id string on stdout.
+int hash_password() {
+    accounts::init_sodium();
+    accounts::secret first, again;
+    std::string why;
+    if (!read_secret("secret: ", first, why)) {
+        std::fprintf(stderr, "chatroom-server: %s\n", why.c_str());
+        return 1;
+    }
+    if (isatty(STDIN_FILENO) == 1) {
+        if (!read_secret("again: ", again, why)) {
+            std::fprintf(stderr, "chatroom-server: %s\n", why.c_str());
+            return 1;
+        }
+        if (again.size() != first.size() || sodium_memcmp(again.data(), first.data(), first.size()) != 0) {
+            std::fprintf(stderr, "chatroom-server: the two secrets differ\n");
+            return 1;
+        }
+    }
+    std::printf("%s\n", accounts::hash_secret(first.data(), first.size()).c_str());
+    return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+// The users file, read at start (where a failure stops the server) and on
+// SIGHUP (where it keeps the accounts in force).
+class users_file {
+public:
+    explicit users_file(std::string path) : path_(std::move(path)) {}
+
+    const std::shared_ptr<accounts::store>& store() const noexcept { return store_; }
+
+    // False (and why) when the file cannot be used; bad lines are logged and skipped.
+    bool load(std::string& why) {
+        auto r = accounts::load_users(path_);
+        for (const auto& p : r.parsed.problems) log_line("users file " + path_ + " " + p + " (line skipped)");
+        for (const auto& w : r.parsed.warnings) log_line("users file " + path_ + " " + w);
+        if (!r.ok) {
+            why = r.why;
+            return false;
+        }
+        count_ = store_->replace(std::move(r.parsed.accounts));
+        return true;
+    }
+
+    void reload() {
+        std::string why;
+        if (load(why)) log_line("reloaded " + std::to_string(count_) + (count_ == 1 ? " user" : " users"));
+        else log_line("users file not reloaded: " + why + "; keeping " + std::to_string(count_) +
+                      (count_ == 1 ? " user" : " users"));
+    }
+
+    std::size_t size() const noexcept { return count_; }
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+    std::shared_ptr<accounts::store> store_ = std::make_shared<accounts::store>();
+    std::size_t count_ = 0;
+};
+
+// The message of the day: the file's text, its last line end dropped.
+bool read_motd(const std::string& path, std::string& text, std::string& why) {
+    if (!accounts::read_text_file(path, text, why, 64 * 1024)) return false;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return true;
 }
 
 std::string describe(const asio::ip::tcp::endpoint& ep) {
@@ -128,12 +266,10 @@ void listen_all(chatroom::server& server, const settings& s) {
         announce(s.unix_path, "unix");
     }
     if (s.web_port >= 0) {
-#if !CHATROOM_HAS_WEB
-        throw std::invalid_argument("built without the web listener");
-#else
         chatroom::web_options web;
         web.allowed_origins = s.web_origins;
         web.trusted_proxies = s.trusted_proxies;
+        web.allowed_hosts = s.web_hosts;
         web.metrics = s.metrics;
         const auto ep = s.web_bind.empty() ? endpoint_of(s.bind, s.web_port)
                                             : endpoint_of(s.web_bind, s.web_port, "--web-bind");
@@ -144,14 +280,61 @@ void listen_all(chatroom::server& server, const settings& s) {
         }
 #endif
         announce("http://" + describe(server.listen_web(ep, web)), "web");
-#endif
     }
 }
 
-int serve(asio::io_context& io, const settings& s) {
+// SIGHUP: the users file and the motd, each kept as it was if it cannot be read.
+void reload(users_file* users, const std::string& motd_file, chatroom::server& server) {
+    log_line("received SIGHUP, reloading");
+    if (users) users->reload();
+    if (motd_file.empty()) return;
+    std::string text, why;
+    if (read_motd(motd_file, text, why)) {
+        server.set_motd(std::move(text));
+        log_line("reloaded the motd from " + motd_file);
+    } else {
+        log_line("motd not reloaded: " + why);
+    }
+}
+
+int serve(asio::io_context& io, settings& s) {
+    // The accounts and their verifier outlive the server, whose hooks call them.
+    std::unique_ptr<users_file> users;
+    std::unique_ptr<accounts::verifier> verifier;
+    if (!s.users_file.empty()) {
+        users = std::make_unique<users_file>(s.users_file);
+        std::string why;
+        if (!users->load(why)) throw std::invalid_argument("--users: " + why);
+        log_line("loaded " + std::to_string(users->size()) + (users->size() == 1 ? " user" : " users") + " from " +
+                 users->path());
+        verifier = std::make_unique<accounts::verifier>(users->store());
+    }
+    if (!s.motd_file.empty()) {
+        std::string why;
+        if (!read_motd(s.motd_file, s.options.welcome, why)) throw std::invalid_argument("--motd: " + why);
+    }
+
     chatroom::server server(io, s.options);
-    // Chat itself is not logged, so message events are not asked for.
-    if (s.quiet) server.on_event(log_event, chatroom::mask_of(chatroom::event_kind::error));
+    if (users) {
+        chatroom::access_hooks hooks;
+        hooks.verify = [v = verifier.get()](chatroom::login_request request,
+                                            std::function<void(chatroom::login_result)> done) {
+            v->verify(std::move(request), std::move(done));
+        };
+        hooks.is_registered = [st = users->store()](std::string_view name) { return st->is_registered(name); };
+        hooks.require_login = s.require_login;
+        server.set_access(std::move(hooks));
+    }
+    // Chat itself is not logged, so message events are not asked for. Quiet
+    // still logs what an administrator answers for: logins and moderation.
+    using chatroom::event_kind;
+    constexpr chatroom::event_mask accountable =
+        chatroom::mask_of(event_kind::error) | chatroom::mask_of(event_kind::logged_in) |
+        chatroom::mask_of(event_kind::login_failed) | chatroom::mask_of(event_kind::kicked) |
+        chatroom::mask_of(event_kind::banned) | chatroom::mask_of(event_kind::unbanned) |
+        chatroom::mask_of(event_kind::muted) | chatroom::mask_of(event_kind::unmuted) |
+        chatroom::mask_of(event_kind::topic_changed);
+    if (s.quiet) server.on_event(log_event, accountable);
     else server.on_event(log_event, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
     try {
         listen_all(server, s);
@@ -161,12 +344,24 @@ int serve(asio::io_context& io, const settings& s) {
     }
     log_line("serving with " + std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads"));
 
+    // SIGHUP rereads the users file and the motd; without either it keeps
+    // its default meaning (the terminal went away: stop). One signal_set and
+    // one wait at a time, so no two handlers race on it.
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code error, int signo) {
-        if (error) return;
-        log_line(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
-        server.stop();
-    });
+    if (users || !s.motd_file.empty()) signals.add(SIGHUP);
+    std::function<void()> await_signal = [&] {
+        signals.async_wait([&](std::error_code error, int signo) {
+            if (error) return;
+            if (signo == SIGHUP) {
+                reload(users.get(), s.motd_file, server);
+                await_signal();
+                return;
+            }
+            log_line(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+            server.stop();
+        });
+    };
+    await_signal();
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < s.threads; ++i) pool.emplace_back([&io] { io.run(); });
@@ -174,7 +369,8 @@ int serve(asio::io_context& io, const settings& s) {
     for (auto& t : pool) t.join();
     auto st = server.stats();
     log_line("stopped: " + std::to_string(st.accepted) + " connections, " + std::to_string(st.lines_in) +
-             " lines in, " + std::to_string(st.lines_delivered) + " delivered");
+             " lines in, " + std::to_string(st.lines_delivered) + " delivered" +
+             (users ? ", " + std::to_string(st.failed_logins) + " failed logins" : std::string()));
     return 0;
 }
 
@@ -201,13 +397,28 @@ int main(int argc, char** argv) {
     app.add_option("--web-bind", s.web_bind, "Address of the web listener (default: --bind)");
     app.add_option("--web-origin", s.web_origins,
                    "Origin allowed to open a WebSocket (scheme://host:port; repeatable; default: the server's own)");
+    app.add_option("--web-host", s.web_hosts,
+                   "Host header the web listener answers to, e.g. chat.example.org or chat.example.org:8080 "
+                   "(repeatable; default: its own address, localhost and this machine's name)");
     app.add_option("--trusted-proxy", s.trusted_proxies,
                    "Address whose X-Forwarded-For header is believed (repeatable)");
     app.add_flag("--metrics", s.metrics, "Serve GET /metrics (Prometheus text) on the web listener");
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();
-    app.add_option("--welcome", o.welcome, "Extra welcome text");
+    auto* welcome = app.add_option("--welcome", o.welcome, "Extra welcome text");
+    app.add_option("--motd", s.motd_file, "Welcome text from this file (reread on SIGHUP)")
+        ->check(CLI::ExistingFile)
+        ->excludes(welcome);
+    auto* users = app.add_option("--users", s.users_file,
+                                 "Accounts file, one name:hash[:op] a line (reread on SIGHUP): /login, "
+                                 "registered nicks, operators")
+                      ->check(CLI::ExistingFile);
+    app.add_flag("--require-login", s.require_login, "Members must /login before they join or speak")
+        ->needs(users);
+    bool hash_only = false;
+    app.add_flag("--hash-password", hash_only,
+                 "Read a secret from standard input, print its Argon2id hash for --users, exit");
     app.add_option("--quiet-room-size", o.quiet_room_size,
                    "Rooms this large announce no joins and leaves (0: always announce)")
         ->capture_default_str();
@@ -236,8 +447,16 @@ int main(int argc, char** argv) {
     app.add_option("--first-line-timeout", first_line,
                    "Seconds a new client has to send its first line (0: no limit)")
         ->capture_default_str();
-    app.add_flag("--quiet", s.quiet, "Log only errors, not connects, joins and leaves");
+    app.add_flag("--quiet", s.quiet, "Log only errors, logins and moderation, not connects, joins and leaves");
     CLI11_PARSE(app, argc, argv);
+    if (hash_only) {
+        try {
+            return hash_password();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "chatroom-server: %s\n", e.what());
+            return 1;
+        }
+    }
     s.port_given = port->count() > 0;
 
     o.write_deadline = std::chrono::milliseconds(static_cast<long long>(write_deadline * 1000));

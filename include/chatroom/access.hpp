@@ -57,8 +57,12 @@ struct login_request {
 };
 struct login_result {
     bool ok = false;
-    bool op = false;    // the account has the operator role
-    std::string reason; // shown when !ok; default "login failed"
+    bool op = false;     // the account has the operator role
+    std::string reason;  // shown when !ok; default "login failed"
+    std::string account; // the account's own spelling of its name; empty: as typed
+    // Whether a refusal counts toward the address's failed-login limit (not
+    // for "server busy": that says nothing about the secret).
+    bool counts_as_failure = true;
 };
 using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
 

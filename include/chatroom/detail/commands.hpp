@@ -375,19 +375,22 @@ private:
                                                                         m.address()}});
     }
 
-  public:
+public:
     // The verifier's answer, with the hub's lock held again.
-    void finish_login(member& m, const std::string& name, const login_result& r) {
+    void finish_login(member& m, const std::string& typed, const login_result& r) {
         m.state.login_pending = false;
         if (!m.state.attached) return;
         if (!r.ok) {
-            mod_.login_failed(m.address());
-            counters::add(count_.failed_logins);
+            if (r.counts_as_failure) {
+                mod_.login_failed(m.address());
+                counters::add(count_.failed_logins);
+            }
             const std::string why = r.reason.empty() ? "login failed" : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            events_.pending_back().nick = name;
+            events_.pending_back().nick = typed;
             return out_.send(m, replies::refused(why));
         }
+        const std::string& name = r.account.empty() ? typed : r.account;
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
@@ -467,7 +470,7 @@ private:
         return true;
     }
 
-  private:
+private:
     void moderate(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
         if (!m.state.op) return out_.send(m, replies::not_permitted);

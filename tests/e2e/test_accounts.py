@@ -1,0 +1,626 @@
+#!/usr/bin/env python3
+"""End to end: chatroom-server's accounts and operators over the line protocol.
+
+Usage: test_accounts.py SERVER [WORD...]   (WORDs: run only the checks whose names contain one)
+
+--hash-password, --users (name:hash[:op]), --require-login, --motd, SIGHUP
+reloads, impersonation, logins, the failed-login limit, a /login flood, and
+an operator's /kick, /ban, /unban, /mute, /unmute and /topic. Each check
+starts its own server on 127.0.0.1 (port 0, read from its log), stops it by
+PID, and waits on conditions with deadlines. Prints "N passed, M failed" last.
+"""
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SERVER = sys.argv[1]
+PATIENCE = 20.0
+
+# Every secret a check types; none may ever reach a server's log.
+SECRETS = {"alice": "alice's secret 1", "bob": "b0b-pw", "carol": "carol pass phrase"}
+WRONG = "wrong-secret-%d"
+USED_SECRETS = set(SECRETS.values())
+
+LOGIN_FIRST = "! log in first: /login NAME SECRET"
+NOT_PERMITTED = "! not permitted"
+LOGIN_FAILED = "! login failed"
+TOO_MANY = "! too many failed logins; try again in a minute"
+BUSY = "! server busy, try again"
+ARGON2ID = re.compile(r"^\$argon2id\$v=19\$m=65536,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+
+
+def wrong(n):
+    s = WRONG % n
+    USED_SECRETS.add(s)
+    return s
+
+
+def hash_password(secret):
+    r = subprocess.run([SERVER, "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                       timeout=PATIENCE)
+    assert r.returncode == 0, r
+    out = r.stdout.decode()
+    assert secret not in out and secret.encode() not in r.stderr, r
+    assert out.endswith("\n") and out.count("\n") == 1, out
+    return out.strip()
+
+
+HASHES = {}
+
+
+def hashed(name):
+    if name not in HASHES:
+        HASHES[name] = hash_password(SECRETS[name])
+    return HASHES[name]
+
+
+def write(path, text):
+    # Written aside and renamed, so a reload never reads half a file.
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def users_text(*names, ops=("alice",)):
+    lines = ["# name:hash[:op]"]
+    for n in names:
+        lines.append("%s:%s%s" % (n, hashed(n), ":op" if n in ops else ""))
+    return "\n".join(lines) + "\n"
+
+
+class Server:
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="chatroom-accounts-")
+        self.args = args
+        self.proc = None
+        self.conns = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, *more):
+        self.log = self.path("server.log")
+        self.logf = open(self.log, "wb")
+        self.proc = subprocess.Popen([SERVER, "--bind", "127.0.0.1", "--port", "0", *self.args, *more],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.logf)
+        m = self.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(tcp\)")
+        self.port = int(m.group(1))
+        return self
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, after=0):
+        """Waits until the log (from offset after) matches pattern."""
+        deadline = time.time() + PATIENCE
+        while time.time() < deadline:
+            m = re.search(pattern, self.text()[after:], re.M)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError("log never matched %r:\n%s" % (pattern, self.text()))
+
+    def hup(self):
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    def stop(self):
+        # Clients gone first, so the server's shutdown has nobody to flush to.
+        for c in self.conns:
+            c.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(PATIENCE)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop in time")
+        self.check_no_secret_logged()
+        return rc
+
+    def check_no_secret_logged(self):
+        log = self.text()
+        for s in USED_SECRETS:
+            assert s not in log, ("a secret reached the log", s, log)
+
+    def connect(self, **kw):
+        c = Conn(self.port, **kw)
+        self.conns.append(c)
+        return c
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for f in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, f))
+        os.rmdir(self.dir)
+
+
+class Conn:
+    """A telnet-like client: CRLF lines, each within PATIENCE seconds."""
+
+    def __init__(self, port, login_first=False, greet=True):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        self.buf = b""
+        self.nick = None
+        self.greeting = []
+        if not greet:
+            return
+        hello = self.line()
+        assert hello.startswith("* welcome to "), hello
+        self.nick = hello.rsplit(" ", 1)[1]
+        end = (lambda l: l == LOGIN_FIRST) if login_first else (lambda l: l.startswith("* joined lobby"))
+        _, self.greeting = self.wait_for(end)
+
+    def send(self, text):
+        self.s.sendall(text.encode() + b"\r\n")
+
+    def fill(self, timeout):
+        r, _, _ = select.select([self.s], [], [], timeout)
+        return self.s.recv(65536) if r else b""
+
+    def line(self, patience=PATIENCE):
+        deadline = time.time() + patience
+        while b"\n" not in self.buf:
+            chunk = self.fill(max(0, deadline - time.time()))
+            if not chunk:
+                raise AssertionError("no line in time or stream ended; have %r" % self.buf)
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\n", 1)
+        assert raw.endswith(b"\r"), raw
+        return raw[:-1].decode()
+
+    def wait_for(self, pred):
+        """The first line pred accepts, and the lines before it."""
+        skipped = []
+        while True:
+            l = self.line()
+            if pred(l):
+                return l, skipped
+            skipped.append(l)
+
+    def expect(self, text):
+        l, skipped = self.wait_for(lambda l: l == text)
+        return skipped
+
+    def answer(self, command, want):
+        """Sends a command and waits for its answer, want; a refusal ("! ...")
+        other than want fails at once. Room lines before it are returned."""
+        self.send(command)
+        l, skipped = self.wait_for(lambda l: l == want or l.startswith("! "))
+        assert l == want, (command, want, l)
+        return skipped
+
+    def login(self, name, secret):
+        self.send("/login %s %s" % (name, secret))
+        l, _ = self.wait_for(lambda l: l.startswith("! ") or l.startswith("* logged in as "))
+        if l == "* logged in as " + name:
+            self.nick = name
+        return l
+
+    def closed(self):
+        """Reads to the end of the stream; the lines it had left."""
+        rest = []
+        deadline = time.time() + PATIENCE
+        while time.time() < deadline:
+            chunk = self.fill(max(0, deadline - time.time()))
+            if not chunk:
+                rest += [l.rstrip("\r") for l in self.buf.decode().split("\n") if l]
+                return rest
+            self.buf += chunk
+        raise AssertionError("connection not closed in time; have %r" % self.buf)
+
+    def close(self):
+        self.s.close()
+
+
+def users_server(*args, names=("alice", "bob")):
+    srv = Server(*args)
+    write(srv.path("users"), users_text(*names))
+    return srv
+
+
+# ---- checks ----------------------------------------------------------------
+
+
+def check_hash_password_round_trip():
+    h1, h2 = hash_password("same secret here"), hash_password("same secret here")
+    USED_SECRETS.add("same secret here")
+    assert ARGON2ID.match(h1) and ARGON2ID.match(h2), (h1, h2)
+    assert h1 != h2, "hashes are salted"
+    # Never from the command line, and never an empty secret.
+    r = subprocess.run([SERVER, "--hash-password", "a-secret-argument"], input=b"x\n", capture_output=True,
+                       timeout=PATIENCE)
+    assert r.returncode != 0 and b"$argon2id$" not in r.stdout, r
+    for given in (b"", b"\n", b" padded\n"):
+        r = subprocess.run([SERVER, "--hash-password"], input=given, capture_output=True, timeout=PATIENCE)
+        assert r.returncode != 0 and r.stdout == b"" and r.stderr.startswith(b"chatroom-server: "), (given, r)
+    srv = Server()
+    with srv:
+        write(srv.path("users"), "dave:%s\n" % h1)
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        c = srv.connect()
+        assert c.login("dave", "same secret here") == "* logged in as dave"
+        c.close()
+        assert srv.stop() == 0
+
+
+def check_hash_password_on_a_terminal_does_not_echo():
+    secret = "typed on a tty"
+    USED_SECRETS.add(secret)
+    for second, ok in ((secret, True), ("something else", False)):
+        master, slave = os.openpty()
+        proc = subprocess.Popen([SERVER, "--hash-password"], stdin=slave, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        seen = b""
+
+        def until(text):
+            nonlocal seen
+            deadline = time.time() + PATIENCE
+            while text not in seen:
+                r, _, _ = select.select([master], [], [], max(0, deadline - time.time()))
+                if not r:
+                    raise AssertionError("no %r on the terminal; have %r" % (text, seen))
+                seen += os.read(master, 4096)
+
+        try:
+            until(b"secret: ")
+            os.write(master, secret.encode() + b"\n")
+            until(b"again: ")
+            os.write(master, second.encode() + b"\n")
+            out, _ = proc.communicate(timeout=PATIENCE)
+            try:
+                while select.select([master], [], [], 0)[0]:
+                    seen += os.read(master, 4096)
+            except OSError:
+                pass  # the terminal closed with the process
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+        assert secret.encode() not in seen and second.encode() not in seen, ("echoed", seen)
+        if ok:
+            assert proc.returncode == 0 and ARGON2ID.match(out.decode().strip()), (proc.returncode, out)
+        else:
+            assert proc.returncode == 1 and out == b"" and b"the two secrets differ" in seen, (out, seen)
+
+
+def check_quiet_still_logs_logins_and_moderation():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"), "--quiet")
+        srv.start()
+        alice, guest = srv.connect(), srv.connect()
+        assert alice.login("alice", wrong(4)) == LOGIN_FAILED
+        assert alice.login("alice", SECRETS["alice"]) == "* logged in as alice"
+        alice.send("/kick %s out" % guest.nick)
+        guest.closed()
+        assert srv.stop() == 0
+        log = srv.text()
+        for entry in ("login failed for alice from 127.0.0.1", "login alice from 127.0.0.1",
+                      "kick %s lobby by alice (out)" % guest.nick):
+            assert entry in log, (entry, log)
+        assert "connect " not in log and "join " not in log, log
+
+
+def check_users_file_problems_are_reported_by_line():
+    srv = Server()
+    with srv:
+        text = ("# comment\n\nalice:%s:op\nnot a name:%s\neve:plaintext-by-mistake\nbob:%s:admin\nALICE:%s\n"
+                % (hashed("alice"), hashed("bob"), hashed("bob"), hashed("bob")))
+        USED_SECRETS.add("plaintext-by-mistake")
+        write(srv.path("users"), text)
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        log = srv.text()
+        assert re.search(r"line 4: bad name", log), log
+        assert re.search(r"line 5: eve: the hash is not an Argon2id string", log), log
+        assert re.search(r"line 6: bob: the third field may only be \"op\"", log), log
+        assert re.search(r"line 7: ALICE is already on line 3", log), log
+        assert "loaded 1 user from" in log, log
+        assert "$argon2id$" not in log, log
+        assert srv.stop() == 0
+        # A file with no usable line does not start a server; nor does a missing one.
+        write(srv.path("junk"), "junk\nmore junk\n")
+        for path in (srv.path("junk"), srv.path("missing")):
+            r = subprocess.run([SERVER, "--bind", "127.0.0.1", "--port", "0", "--users", path],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=PATIENCE)
+            assert r.returncode != 0 and b"listening" not in r.stderr, r
+        r = subprocess.run([SERVER, "--require-login"], capture_output=True, timeout=PATIENCE)
+        assert r.returncode != 0 and b"--users" in r.stderr, r
+
+
+def check_impersonation_refused():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        guest, other = srv.connect(), srv.connect()
+        for name in ("alice", "ALICE", "bob"):
+            guest.answer("/nick " + name, "! nick registered: log in with /login %s SECRET" % name)
+        # Refused, and the connection still works under its own nick.
+        guest.send("/nick guesty")
+        guest.expect("* %s is now known as guesty" % guest.nick)
+        guest.send("still here")
+        skipped = other.expect("<guesty> still here")
+        assert not any("alice" in l or "bob" in l for l in skipped), skipped
+        assert srv.stop() == 0
+
+
+def check_login_with_right_and_wrong_secret():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        c, other = srv.connect(), srv.connect()
+        guest_nick = c.nick
+        assert c.login("alice", wrong(1)) == LOGIN_FAILED
+        # An unknown name reads the same as a wrong secret.
+        assert c.login("nobody", wrong(2)) == LOGIN_FAILED
+        c.answer("/login alice", "! usage: /login NAME SECRET")
+        assert c.login("alice", SECRETS["alice"]) == "* logged in as alice"
+        other.expect("* %s is now known as alice" % guest_nick)
+        c.send("hello as alice")
+        other.expect("<alice> hello as alice")
+        assert c.login("alice", SECRETS["alice"]) == "! you are logged in already"
+        second = srv.connect()
+        assert second.login("alice", SECRETS["alice"]) == "! alice is logged in elsewhere"
+        # The account name may be taken back from nobody: bob logs in elsewhere as himself.
+        assert second.login("bob", SECRETS["bob"]) == "* logged in as bob"
+        second.send("and bob")
+        other.expect("<bob> and bob")
+        assert srv.stop() == 0
+        log = srv.text()
+        assert "login alice from 127.0.0.1" in log and "login failed for alice from 127.0.0.1" in log, log
+        assert "login failed for nobody" in log, log
+        assert re.search(r"stopped: .*, 2 failed logins", log), log
+
+
+def check_login_required_before_anything_else():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"), "--require-login")
+        srv.start()
+        alice = srv.connect(login_first=True)
+        assert alice.login("alice", SECRETS["alice"]) == "* logged in as alice"
+        alice.wait_for(lambda l: l.startswith("* joined lobby (1 member"))
+        c = srv.connect(login_first=True)
+        for line in ("hello?", "/join elsewhere", "/nick sneaky", "/who", "/rooms", "/me waves", "/msg alice hi"):
+            c.answer(line, LOGIN_FIRST)
+        c.answer("/help", "* commands:")
+        c.wait_for(lambda l: l.startswith("*   //text"))
+        # Not yet in a room: nobody saw it arrive or speak.
+        alice.send("/who")
+        l, skipped = alice.wait_for(lambda l: l.startswith("* in lobby:"))
+        assert l == "* in lobby: alice", (l, skipped)
+        assert c.login("bob", wrong(3)) == LOGIN_FAILED
+        c.answer("still nothing", LOGIN_FIRST)
+        assert c.login("bob", SECRETS["bob"]) == "* logged in as bob"
+        c.wait_for(lambda l: l.startswith("* joined lobby (2 members"))
+        c.send("now I can")
+        skipped = alice.expect("<bob> now I can")
+        assert not any("hello?" in l or "sneaky" in l or "waves" in l for l in skipped), skipped
+        c.send("/quit bye")
+        assert c.closed() == []
+        assert srv.stop() == 0
+
+
+def check_motd_from_file():
+    srv = Server()
+    with srv:
+        write(srv.path("motd"), "Welcome to the lab.\nBe nice.\n")
+        srv.args = ("--motd", srv.path("motd"))
+        srv.start()
+        c = srv.connect()
+        assert c.greeting[:2] == ["* Welcome to the lab.", "* Be nice."], c.greeting
+        assert srv.stop() == 0
+
+
+def check_operator_moderation():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        alice, bob, guest = srv.connect(), srv.connect(), srv.connect()
+        assert alice.login("alice", SECRETS["alice"]) == "* logged in as alice"
+        assert bob.login("bob", SECRETS["bob"]) == "* logged in as bob"
+        bob.send("ready")
+        guest.expect("<bob> ready")
+
+        # Only operators moderate; an account is not enough.
+        for who, cmd in ((guest, "/kick bob"), (guest, "/ban bob 1"), (guest, "/mute bob"), (guest, "/unban bob"),
+                         (guest, "/topic mine now"), (bob, "/kick alice"), (bob, "/topic mine")):
+            who.answer(cmd, NOT_PERMITTED)
+        alice.answer("/kick nobody", "! no such nick: nobody")
+
+        # A topic: announced, shown to joiners and in /rooms.
+        alice.send("/topic Be kind here")
+        guest.expect("* alice set the topic: Be kind here")
+        joiner = srv.connect()
+        assert "* topic: Be kind here" in joiner.line(), "topic after the join line"
+        joiner.answer("/rooms", "* rooms: lobby (4, topic: Be kind here)")
+
+        # Mute: the muted member's lines are refused to it alone, until unmuted.
+        alice.send("/mute bob")
+        guest.expect("* bob was muted by alice")
+        bob.expect("* bob was muted by alice")
+        bob.answer("muted words", "! you are muted")
+        alice.send("/unmute bob")
+        bob.expect("* bob was unmuted by alice")
+        bob.send("free words")
+        skipped = guest.expect("<bob> free words")
+        assert not any("muted words" in l or l.startswith("! ") for l in skipped), skipped
+        assert "* bob was unmuted by alice" in skipped, skipped
+
+        # Kick: gone with a reason, and back at will.
+        alice.send("/kick bob calm down")
+        rest = bob.closed()
+        assert rest and rest[-1] == "! kicked by alice: calm down", rest
+        guest.expect("* bob left (kicked by alice: calm down)")
+        bob = srv.connect()
+        assert bob.login("bob", SECRETS["bob"]) == "* logged in as bob"
+
+        # Ban: the account is refused at login with the time left, until unbanned.
+        alice.send("/ban bob 1")
+        rest = bob.closed()
+        assert rest and rest[-1] == "! banned by alice for 1 minute", rest
+        guest.expect("* bob left (banned by alice (1 minute))")
+        bob = srv.connect()
+        assert bob.login("bob", SECRETS["bob"]) == "! you are banned for 1 more minute"
+        alice.answer("/unban bob", "* unbanned bob")
+        alice.answer("/unban bob", "! no ban on bob")
+        assert bob.login("bob", SECRETS["bob"]) == "* logged in as bob"
+        bob.send("back again")
+        guest.expect("<bob> back again")
+        assert srv.stop() == 0
+        log = srv.text()
+        for entry in ("topic lobby by alice: Be kind here", "mute bob lobby by alice", "unmute bob lobby by alice",
+                      "kick bob lobby by alice (calm down)", "ban bob (account bob) by alice (1 minute)",
+                      "unban bob by alice"):
+            assert entry in log, (entry, log)
+
+
+def check_guest_banned_by_address():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        alice, guest = srv.connect(), srv.connect()
+        assert alice.login("alice", SECRETS["alice"]) == "* logged in as alice"
+        alice.send("/ban %s 2" % guest.nick)
+        rest = guest.closed()
+        assert rest and rest[-1] == "! banned by alice for 2 minutes", rest
+        alice.expect("* %s left (banned by alice (2 minutes))" % guest.nick)
+        # Refused at connect, with the time left.
+        again = srv.connect(greet=False)
+        assert again.closed() == ["! you are banned for 2 more minutes"]
+        alice.answer("/unban 127.0.0.1", "* unbanned 127.0.0.1")
+        srv.connect().close()
+        assert srv.stop() == 0
+        assert "ban %s (address 127.0.0.1) by alice (2 minutes)" % guest.nick in srv.text(), srv.text()
+
+
+def check_failed_logins_are_limited_per_address():
+    with users_server() as srv:
+        srv.args = ("--users", srv.path("users"))
+        srv.start()
+        c = srv.connect()
+        for i in range(5):
+            assert c.login("alice", wrong(10 + i)) == LOGIN_FAILED, i
+        # The sixth is refused unchecked: even the right secret does not get in.
+        assert c.login("alice", SECRETS["alice"]) == TOO_MANY
+        # Per address, not per connection.
+        d = srv.connect()
+        assert d.login("bob", SECRETS["bob"]) == TOO_MANY
+        c.send("chat still works")
+        d.expect("<%s> chat still works" % c.nick)
+        assert srv.stop() == 0
+        assert re.search(r"stopped: .*, 7 failed logins", srv.text()), srv.text()
+
+
+def check_sighup_reloads_users_and_motd():
+    with users_server() as srv:
+        write(srv.path("motd"), "first motd\n")
+        srv.args = ("--users", srv.path("users"), "--motd", srv.path("motd"))
+        srv.start()
+        c = srv.connect()
+        assert c.greeting[0] == "* first motd", c.greeting
+        assert c.login("carol", SECRETS["carol"]) == LOGIN_FAILED
+        write(srv.path("users"), users_text("alice", "bob", "carol"))
+        write(srv.path("motd"), "second motd\nwith two lines\n")
+        mark = len(srv.text())
+        srv.hup()
+        srv.wait_log(r"reloaded 3 users", mark)
+        srv.wait_log(r"reloaded the motd", mark)
+        d = srv.connect()
+        assert d.greeting[:2] == ["* second motd", "* with two lines"], d.greeting
+        d.answer("/nick carol", "! nick registered: log in with /login carol SECRET")
+        assert d.login("carol", SECRETS["carol"]) == "* logged in as carol"
+
+        # A broken file keeps the accounts in force; a missing motd keeps the text.
+        write(srv.path("users"), "this is not a users file\n")
+        os.unlink(srv.path("motd"))
+        mark = len(srv.text())
+        srv.hup()
+        srv.wait_log(r"users file not reloaded: .*no valid account line; keeping 3 users", mark)
+        srv.wait_log(r"motd not reloaded: cannot open", mark)
+        e = srv.connect()
+        assert e.greeting[0] == "* second motd", e.greeting
+        assert e.login("bob", SECRETS["bob"]) == "* logged in as bob"
+
+        # Bad lines in a reload are skipped, the rest applies: carol is gone.
+        write(srv.path("users"), users_text("alice") + "bad line\n")
+        mark = len(srv.text())
+        srv.hup()
+        srv.wait_log(r"line 3: expected name:hash or name:hash:op", mark)
+        srv.wait_log(r"reloaded 1 user\b", mark)
+        f = srv.connect()
+        assert f.login("carol", SECRETS["carol"]) == LOGIN_FAILED
+        assert srv.stop() == 0
+
+
+def check_login_flood_does_not_stall_chat():
+    with users_server() as srv:
+        # Two server threads: the verifier's answers arrive while both serve.
+        srv.args = ("--users", srv.path("users"), "--threads", "2")
+        srv.start()
+        receiver, sender = srv.connect(), srv.connect()
+        # One connection: 50 logins in one write. One is checked at a time.
+        flood = srv.connect()
+        flood.s.sendall(b"".join(b"/login alice %s\r\n" % wrong(100 + i).encode() for i in range(50)))
+        # Many connections, a login each, all at once: more than the verifier queues.
+        attackers = [srv.connect() for _ in range(80)]
+        for i, a in enumerate(attackers):
+            a.send("/login %s %s" % ("alice" if i % 2 else "nobody%d" % i, wrong(200 + i)))
+        start = time.time()
+        sender.send("chat goes on")
+        skipped = receiver.expect("<%s> chat goes on" % sender.nick)
+        latency = time.time() - start
+        assert latency < 3.0, ("chat stalled behind the logins", latency)
+        # Every login gets one clear answer, and the connections stay usable.
+        answers = {}
+        for a in attackers:
+            l, _ = a.wait_for(lambda l: l.startswith("! "))
+            answers[l] = answers.get(l, 0) + 1
+        assert set(answers) <= {LOGIN_FAILED, BUSY, TOO_MANY}, answers
+        assert answers.get(BUSY, 0) >= 1, ("the verifier's queue is bounded", answers)
+        flood_answers = [flood.wait_for(lambda l: l.startswith("! "))[0] for _ in range(50)]
+        assert set(flood_answers) <= {LOGIN_FAILED, BUSY, TOO_MANY, "! a login is already under way"}, flood_answers
+        attackers[0].send("/who")
+        attackers[0].wait_for(lambda l: l.startswith("* in lobby: "))
+        print("     chat latency during the flood %.3f s; answers %s" % (latency, answers))
+        assert srv.stop() == 0
+
+
+def main():
+    only = sys.argv[2:]
+    checks = [v for k, v in sorted(globals().items())
+              if k.startswith("check_") and (not only or any(w in k for w in only))]
+    passed = failed = 0
+    for check in checks:
+        try:
+            check()
+            passed += 1
+            print("PASS", check.__name__)
+        except Exception:
+            failed += 1
+            print("FAIL", check.__name__)
+            traceback.print_exc()
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
