@@ -227,8 +227,12 @@ struct login_request {
 };
 struct login_result {
     bool ok = false;
-    bool op = false;    // the account has the operator role
-    std::string reason; // shown when !ok; default "login failed"
+    bool op = false;     // the account has the operator role
+    std::string reason;  // shown when !ok; default "login failed"
+    std::string account; // the account's own spelling of its name; empty: as typed
+    // Whether a refusal counts toward the address's failed-login limit (not
+    // for "server busy": that says nothing about the secret).
+    bool counts_as_failure = true;
 };
 using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
 
@@ -3068,19 +3072,22 @@ private:
                                                                         m.address()}});
     }
 
-  public:
+public:
     // The verifier's answer, with the hub's lock held again.
-    void finish_login(member& m, const std::string& name, const login_result& r) {
+    void finish_login(member& m, const std::string& typed, const login_result& r) {
         m.state.login_pending = false;
         if (!m.state.attached) return;
         if (!r.ok) {
-            mod_.login_failed(m.address());
-            counters::add(count_.failed_logins);
+            if (r.counts_as_failure) {
+                mod_.login_failed(m.address());
+                counters::add(count_.failed_logins);
+            }
             const std::string why = r.reason.empty() ? "login failed" : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            events_.pending_back().nick = name;
+            events_.pending_back().nick = typed;
             return out_.send(m, replies::refused(why));
         }
+        const std::string& name = r.account.empty() ? typed : r.account;
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
@@ -3160,7 +3167,7 @@ private:
         return true;
     }
 
-  private:
+private:
     void moderate(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
         if (!m.state.op) return out_.send(m, replies::not_permitted);
@@ -4645,6 +4652,7 @@ using server = basic_server<asio::ip::tcp>;
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -4795,8 +4803,16 @@ public:
     basic_client(const basic_client&) = delete;
     basic_client& operator=(const basic_client&) = delete;
 
+    // No callback runs once the destructor has returned (it waits for one
+    // that is running on another thread), so they may capture what dies with
+    // the client's owner.
     ~basic_client() {
-        if (impl_) abort();
+        if (!impl_) return;
+        {
+            std::lock_guard<std::recursive_mutex> g(impl_->callbacks);
+            impl_->detached = true;
+        }
+        abort();
     }
 
     // Set these before connecting. on_connect and on_state(connected) run
@@ -4944,7 +4960,7 @@ private:
             delays.reset();
             // What these handlers send goes out before the backlog.
             in_connect_handlers = true;
-            if (on_connect) on_connect();
+            if (on_connect) call(on_connect);
             set_state(client_state::connected, {});
             in_connect_handlers = false;
             queued.insert(0, front);
@@ -4979,7 +4995,7 @@ private:
             if (!on_line) return;
             shown.clear();
             sanitize_append(shown, line);
-            on_line(shown);
+            call([&] { on_line(shown); });
         }
 
         void send(std::string text) {
@@ -5066,12 +5082,19 @@ private:
             on_state = nullptr;
             on_line = nullptr;
             on_connect = nullptr;
-            if (state) state(client_state::closed, ec, std::chrono::milliseconds(0));
-            if (handler) handler(ec, reason);
+            if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
+            if (handler) call([&] { handler(ec, reason); });
         }
 
         void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
-            if (on_state) on_state(s, ec, next_try);
+            if (on_state) call([&] { on_state(s, ec, next_try); });
+        }
+
+        // Every user callback runs through here: never after the destructor.
+        template <class F>
+        void call(F&& f) {
+            std::lock_guard<std::recursive_mutex> g(callbacks);
+            if (!detached) f();
         }
 
         executor_type executor;
@@ -5084,6 +5107,8 @@ private:
         line_framer framer;
         detail::backoff delays;
         asio::steady_timer retry_timer;
+        std::recursive_mutex callbacks; // held while a callback runs
+        bool detached = false;          // the basic_client is gone: no more callbacks
         line_handler on_line;
         connect_handler on_connect;
         disconnect_handler on_disconnect;

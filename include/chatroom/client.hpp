@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -172,8 +173,16 @@ public:
     basic_client(const basic_client&) = delete;
     basic_client& operator=(const basic_client&) = delete;
 
+    // No callback runs once the destructor has returned (it waits for one
+    // that is running on another thread), so they may capture what dies with
+    // the client's owner.
     ~basic_client() {
-        if (impl_) abort();
+        if (!impl_) return;
+        {
+            std::lock_guard<std::recursive_mutex> g(impl_->callbacks);
+            impl_->detached = true;
+        }
+        abort();
     }
 
     // Set these before connecting. on_connect and on_state(connected) run
@@ -321,7 +330,7 @@ private:
             delays.reset();
             // What these handlers send goes out before the backlog.
             in_connect_handlers = true;
-            if (on_connect) on_connect();
+            if (on_connect) call(on_connect);
             set_state(client_state::connected, {});
             in_connect_handlers = false;
             queued.insert(0, front);
@@ -356,7 +365,7 @@ private:
             if (!on_line) return;
             shown.clear();
             sanitize_append(shown, line);
-            on_line(shown);
+            call([&] { on_line(shown); });
         }
 
         void send(std::string text) {
@@ -443,12 +452,19 @@ private:
             on_state = nullptr;
             on_line = nullptr;
             on_connect = nullptr;
-            if (state) state(client_state::closed, ec, std::chrono::milliseconds(0));
-            if (handler) handler(ec, reason);
+            if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
+            if (handler) call([&] { handler(ec, reason); });
         }
 
         void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
-            if (on_state) on_state(s, ec, next_try);
+            if (on_state) call([&] { on_state(s, ec, next_try); });
+        }
+
+        // Every user callback runs through here: never after the destructor.
+        template <class F>
+        void call(F&& f) {
+            std::lock_guard<std::recursive_mutex> g(callbacks);
+            if (!detached) f();
         }
 
         executor_type executor;
@@ -461,6 +477,8 @@ private:
         line_framer framer;
         detail::backoff delays;
         asio::steady_timer retry_timer;
+        std::recursive_mutex callbacks; // held while a callback runs
+        bool detached = false;          // the basic_client is gone: no more callbacks
         line_handler on_line;
         connect_handler on_connect;
         disconnect_handler on_disconnect;
