@@ -398,12 +398,23 @@ void check_parse(std::string_view line) {
     else if (w == "msg") expect = command_kind::msg;
     else if (w == "quit") expect = command_kind::quit;
     else if (w == "help") expect = command_kind::help;
+    else if (w == "login") expect = command_kind::login;
+    else if (w == "kick") expect = command_kind::kick;
+    else if (w == "ban") expect = command_kind::ban;
+    else if (w == "unban") expect = command_kind::unban;
+    else if (w == "mute") expect = command_kind::mute;
+    else if (w == "unmute") expect = command_kind::unmute;
+    else if (w == "topic") expect = command_kind::topic;
     FUZZ_CHECK_DATA(cmd.kind == expect, line);
 
     switch (cmd.kind) {
     case command_kind::nick:
     case command_kind::me:
     case command_kind::quit:
+    case command_kind::unban:
+    case command_kind::mute:
+    case command_kind::unmute:
+    case command_kind::topic:
         FUZZ_CHECK_DATA(trimmed(cmd.arg), line);
         FUZZ_CHECK_DATA(cmd.text.empty(), line);
         break;
@@ -411,6 +422,9 @@ void check_parse(std::string_view line) {
         FUZZ_CHECK_DATA(cmd.text.empty(), line);
         break;
     case command_kind::msg:
+    case command_kind::login:
+    case command_kind::kick:
+    case command_kind::ban:
         FUZZ_CHECK_DATA(!has_blank(cmd.arg), line);
         FUZZ_CHECK_DATA(trimmed(cmd.text), line);
         if (cmd.arg.empty()) FUZZ_CHECK_DATA(cmd.text.empty(), line);

@@ -175,9 +175,29 @@ FUZZ_UNINSTRUMENTED void show(const char* who, std::size_t n, const std::string&
     std::fprintf(stderr, "  %s %zu received %zu bytes:\n    %s\n", who, n, s.size(), text.c_str());
 }
 
+// What a telnet client shows of a stream: a client whose bytes held an IAC
+// is answered as a telnet client (IAC WILL/WONT/DO/DONT option, and a bare
+// CR after each line once it is BINARY), so that is taken out first.
+FUZZ_UNINSTRUMENTED std::string without_telnet(const std::string& in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const auto c = static_cast<unsigned char>(in[i]);
+        if (c == 0xFF && i + 2 < in.size() && static_cast<unsigned char>(in[i + 1]) >= 0xFB) {
+            i += 2;
+        } else if (c == '\r' && !(i + 1 < in.size() && in[i + 1] == '\n')) {
+            continue; // a bare CR
+        } else {
+            out += in[i];
+        }
+    }
+    return out;
+}
+
 // Every CRLF-terminated line must be clean; an unterminated rest only when
 // the stream was cut.
-FUZZ_UNINSTRUMENTED void check_stream(const std::string& s, bool may_be_cut) {
+FUZZ_UNINSTRUMENTED void check_stream(const std::string& raw, bool may_be_cut) {
+    const std::string s = without_telnet(raw);
     std::size_t pos = 0;
     for (;;) {
         const std::size_t end = s.find("\r\n", pos);
