@@ -123,6 +123,7 @@ enum class event_kind {
     muted,        // nick, room, by
     unmuted,      // nick, room, by
     topic_changed, // room, text, by (empty: the host)
+    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
 };
 
 struct event {
@@ -163,6 +164,7 @@ inline const char* to_string(event_kind k) noexcept {
     case event_kind::muted: return "muted";
     case event_kind::unmuted: return "unmuted";
     case event_kind::topic_changed: return "topic_changed";
+    case event_kind::backplane_changed: return "backplane_changed";
     }
     return "?";
 }
@@ -300,6 +302,25 @@ using command_handler = std::function<void(command_call&)>;
 
 namespace chatroom {
 
+// The link of a log shared by several servers (redis.hpp); none for the
+// in-process log.
+enum class backplane_state : std::uint8_t {
+    none,      // the in-process log: this server alone
+    connected, // events go through the shared log
+    holding,   // the shared log is unreachable: lines are held until it is back
+    degraded,  // unreachable for longer: local members chat among themselves
+};
+
+inline const char* to_string(backplane_state s) noexcept {
+    switch (s) {
+    case backplane_state::none: return "none";
+    case backplane_state::connected: return "connected";
+    case backplane_state::holding: return "holding";
+    case backplane_state::degraded: return "degraded";
+    }
+    return "?";
+}
+
 // A snapshot of a server's counters.
 struct server_stats {
     std::uint64_t connections = 0;       // open now
@@ -315,6 +336,9 @@ struct server_stats {
     std::uint64_t timeouts = 0;          // idle and first-line timeouts
     std::uint64_t accept_errors = 0;     // failed accepts (e.g. out of file descriptors)
     std::uint64_t failed_logins = 0;     // wrong secrets, and attempts refused by the rate limit
+    backplane_state backplane = backplane_state::none;
+    std::uint64_t backplane_outages = 0; // times the shared log became unreachable
+    std::uint64_t missed_gaps = 0;       // times a room was told it missed events (trimmed streams)
 };
 
 namespace detail {
@@ -323,7 +347,9 @@ namespace detail {
 struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
-        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0};
+        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0},
+        backplane_outages{0}, missed_gaps{0};
+    std::atomic<backplane_state> backplane{backplane_state::none};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }
@@ -344,6 +370,9 @@ struct counters {
         s.timeouts = get(timeouts);
         s.accept_errors = get(accept_errors);
         s.failed_logins = get(failed_logins);
+        s.backplane = backplane.load(std::memory_order_relaxed);
+        s.backplane_outages = get(backplane_outages);
+        s.missed_gaps = get(missed_gaps);
         return s;
     }
 };
@@ -1223,9 +1252,15 @@ inline const char* to_string(room_event_kind k) noexcept {
 } // namespace chatroom
 // #include <chatroom/room_log.hpp>
 
+#include <asio/any_io_executor.hpp>
+
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace chatroom {
 
@@ -1233,21 +1268,80 @@ namespace chatroom {
 class room_event_sink {
 public:
     virtual ~room_event_sink() = default;
-    // Delivers one ordered event to the local members it concerns. Called
-    // with the server's lock held: from inside append() for logs that order
-    // at once, or through basic_server's delivery entry point for logs that
-    // order elsewhere (a backplane).
+
+    // Delivers one ordered event to the local members it concerns, with the
+    // server's lock held: for logs that order at once, from inside append().
     virtual void deliver(const room_event& event) = 0;
+
+    // The entry points of a log that orders elsewhere (a backplane). Each
+    // takes the server's lock itself, so call them from the log's own
+    // handlers, never from inside a room_log call.
+    virtual void deliver_ordered(const std::vector<room_event>& events) = 0;
+    // A room's past, read from the log when it opened here: kept as the
+    // room's history and sent to the members already in it.
+    virtual void replay(const std::string& room, const std::vector<room_event>& past) = 0;
+    // The log's link changed: counted in stats(), told to the host as an
+    // event, and, when notice is not empty, to every local member as "* notice".
+    virtual void link_changed(backplane_state state, std::string notice) = 0;
+    // A room's members missed events (its stream was trimmed past where
+    // this server had read): counted, and the room is told.
+    virtual void missed(const std::string& room) = 0;
+    // A problem for the host's log (an error event).
+    virtual void report(std::string text) = 0;
+    // The executor the server runs on, for the log's own I/O.
+    virtual asio::any_io_executor executor() const = 0;
+};
+
+// A member of another server, as a shared log knows it.
+struct remote_member {
+    std::string nick;
+    std::string room;
 };
 
 // The one place every room event passes on its way to every recipient: the
 // protocol appends, the log orders (assigning each room's sequence numbers)
 // and delivers each event exactly once to the sink of every server that
 // serves the room. Called with the server's lock held.
+//
+// A log shared by several servers also hears of the local rooms and members
+// (to read the rooms that have local members, and to publish who is where),
+// claims nicks for the whole cluster and answers for the other servers'
+// members. The defaults are those of a log that serves one server.
 class room_log {
 public:
     virtual ~room_log() = default;
     virtual void append(room_event& event) = 0;
+
+    // The first local member entered the room; the last one left it.
+    virtual void room_opened(const std::string& /*room*/) {}
+    virtual void room_closed(const std::string& /*room*/) {}
+    // A local member holds nick, in room (empty: in none yet); a local
+    // member gave nick up (renamed, or left the server).
+    virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
+    virtual void gone(std::string_view /*nick*/) {}
+
+    // Whether nicks are claimed through claim_nick() before a member takes
+    // one. claim_nick runs without the server's lock and calls done(won)
+    // once, from any thread.
+    virtual bool claims_nicks() const { return false; }
+    virtual void claim_nick(const std::string& /*nick*/, std::function<void(bool)> done) { done(true); }
+    // The nick of a member of another server, and where it is.
+    virtual bool find_remote(std::string_view /*nick*/, remote_member* /*found*/ = nullptr) const { return false; }
+    // The members of other servers in a room; the other servers' rooms with
+    // their member counts (adds to counts, by room name).
+    virtual void remote_members(std::string_view /*room*/, std::vector<std::string>& /*nicks*/) const {}
+    virtual void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& /*counts*/) const {}
+    // Guest nicks made on this server start with this (a shared log makes
+    // them unique across servers).
+    virtual std::string guest_prefix() const { return "guest-"; }
+
+    // False while the log holds as much unsent as it may: senders are then
+    // paused, as flood control pauses them, until it is true again.
+    virtual bool accepting() const { return true; }
+
+    // The server is stopping: the log ends its own I/O, so the executor
+    // can run out of work. Nothing is appended after this.
+    virtual void stop() {}
 };
 
 // The in-process log of one server: ordering is the order of append calls,
@@ -1368,6 +1462,17 @@ inline std::string set_topic(std::string_view op, std::string_view text) {
 
 inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
+}
+
+// A backplane (redis.hpp): what local members are told of the cluster link.
+inline constexpr std::string_view missed_events =
+    "some events of this room were missed: the log was trimmed past them before this server read them";
+inline constexpr std::string_view cluster_degraded =
+    "the cluster is unreachable: until it is back you chat with this server's members only";
+inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
+inline std::string nick_elsewhere(std::string_view nick) {
+    return "! nick taken: " + std::string(nick) + " (on another server)";
 }
 
 // Refusals at connect, and the last words of a connection the server drops.
@@ -1867,10 +1972,12 @@ struct hub_state {
     bool draining = false; // closing with a final flush, under a deadline
     bool throttled = false;
     bool held = false;
+    bool backlogged = false; // paused until a shared room log takes lines again
     bool pressured = false;
     bool op = false; // the account's operator role
     bool muted = false;
     bool login_pending = false; // a /login is being verified
+    bool nick_pending = false;  // a nick is being claimed across servers
 };
 
 // The queue between the hub, which fills it from any thread, and the
@@ -2419,17 +2526,20 @@ public:
 
     // A free guest nick.
     std::string guest_nick() { return next_guest_nick(); }
+    // A shared room log makes guest nicks unique across servers.
+    void set_guest_prefix(std::string prefix) { guest_prefix_ = std::move(prefix); }
 
 private:
     std::string next_guest_nick() {
         for (;;) {
-            std::string nick = "guest-" + std::to_string(++guest_counter_);
+            std::string nick = guest_prefix_ + std::to_string(++guest_counter_);
             if (nicks_.find(nick) == nicks_.end()) return nick;
         }
     }
 
     std::vector<std::shared_ptr<member>> members_;
     std::unordered_map<std::string, member*> nicks_; // by folded nick
+    std::string guest_prefix_ = "guest-";
     std::uint64_t guest_counter_ = 0;
 };
 
@@ -2467,6 +2577,10 @@ public:
         owner_ = std::move(owner);
     }
 
+    // Whether the room log takes lines (room_log::accepting): backlogged
+    // readers resume only when it does.
+    void set_log_gate(std::function<bool()> accepting) { log_accepting_ = std::move(accepting); }
+
     bool timeouts_enabled() const noexcept {
         return opts_.idle_timeout.count() > 0 || opts_.first_line_timeout.count() > 0;
     }
@@ -2482,7 +2596,7 @@ public:
     // Reading of m stopped (throttled or held); the tick resumes it.
     void pause(member& m) {
         paused_.push_back(m.shared_from_this());
-        ensure_ticking(m.state.held ? hold_tick_interval : tick_interval);
+        ensure_ticking(m.state.held || m.state.backlogged ? hold_tick_interval : tick_interval);
     }
 
     // Closing with a final flush, which must end by the deadline.
@@ -2518,6 +2632,7 @@ public:
               std::vector<std::shared_ptr<member>>& graveyard) {
         ticking_ = false;
         const bool holding = out.holding(now);
+        const bool log_open = !log_accepting_ || log_accepting_();
         for (std::size_t i = 0; i < paused_.size();) {
             member& m = *paused_[i];
             hub_state& s = m.state;
@@ -2526,8 +2641,9 @@ public:
                 if (s.tokens >= 2.0) s.throttled = false;
             }
             if (s.held && (!holding || now - s.held_since >= opts_.max_sender_pause)) s.held = false;
-            if (!s.attached || (!s.throttled && !s.held)) {
-                s.throttled = s.held = false;
+            if (s.backlogged && log_open) s.backlogged = false;
+            if (!s.attached || (!s.throttled && !s.held && !s.backlogged)) {
+                s.throttled = s.held = s.backlogged = false;
                 if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 else graveyard.push_back(std::move(paused_[i]));
                 s.stash.clear();
@@ -2553,7 +2669,8 @@ public:
         out.expire_pressure(now);
         if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now, members, d);
 
-        const bool any_held = std::any_of(paused_.begin(), paused_.end(), [](const auto& m) { return m->state.held; });
+        const bool any_held = std::any_of(paused_.begin(), paused_.end(),
+                                          [](const auto& m) { return m->state.held || m->state.backlogged; });
         if (any_held) ensure_ticking(hold_tick_interval);
         else if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
                  (timeouts_enabled() && !members.empty()))
@@ -2565,7 +2682,7 @@ public:
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
             hub_state& s = paused_[i]->state;
-            if (s.held && !s.throttled && s.attached) {
+            if (s.held && !s.throttled && !s.backlogged && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 s.stash.clear();
@@ -2592,6 +2709,7 @@ private:
     const server_options& opts_;
     asio::steady_timer timer_;
     std::function<void()> on_tick_;
+    std::function<bool()> log_accepting_;
     std::weak_ptr<void> owner_;
     std::vector<std::shared_ptr<member>> paused_;
     std::vector<std::shared_ptr<member>> draining_;
@@ -2753,6 +2871,14 @@ public:
         command_handler handler;
         command_call call;
     };
+    // A nick claimed across servers before the member takes it: a /nick,
+    // the host's rename, or a login's account name (with the account's role).
+    struct nick_job {
+        std::weak_ptr<member> who;
+        std::string nick;
+        bool login = false;
+        bool op = false;
+    };
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
@@ -2778,6 +2904,15 @@ public:
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
+    std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+
+    static room_event notice_event(const std::string& room_name, std::string text) {
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = room_name;
+        e.text = std::move(text);
+        return e;
+    }
 
     member_info info(const member& m) const {
         member_info i;
@@ -2886,6 +3021,7 @@ public:
         case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
+        log_->gone(m.state.nick);
         auto ref = members_.remove(m);
         events_.emit(event_kind::disconnected, m, {}, {}, reason);
         if (ref) graveyard_.push_back(std::move(ref));
@@ -2962,6 +3098,9 @@ private:
         case command_kind::who: {
             std::vector<std::string_view> nicks;
             for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
+            std::vector<std::string> remote;
+            log_->remote_members(m.state.current->name(), remote);
+            nicks.insert(nicks.end(), remote.begin(), remote.end());
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
@@ -2971,6 +3110,9 @@ private:
         case command_kind::rooms: {
             std::vector<replies::room_count> list;
             for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+            std::vector<std::pair<std::string, std::size_t>> remote;
+            log_->remote_rooms(remote);
+            if (!remote.empty()) merge_counts(list, remote);
             out_.send(m, replies::rooms(list));
             break;
         }
@@ -2992,7 +3134,7 @@ private:
                 out_.send(m, replies::usage_msg);
                 break;
             }
-            if (!members_.find_nick(cmd.arg)) {
+            if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
                 out_.send(m, replies::no_such_nick(cmd.arg));
                 break;
             }
@@ -3088,19 +3230,59 @@ public:
             return out_.send(m, replies::refused(why));
         }
         const std::string& name = r.account.empty() ? typed : r.account;
+        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
+            return;
+        }
+        complete_login(m, name, r.op);
+    }
+
+    // A claim across servers was decided.
+    void finish_claim(member& m, const nick_job& job, bool won) {
+        m.state.nick_pending = false;
+        if (!m.state.attached) return;
+        if (job.login) {
+            if (!won) return out_.send(m, replies::refused(job.nick + " is logged in elsewhere"));
+            return complete_login(m, job.nick, job.op);
+        }
+        if (!won) return out_.send(m, replies::nick_elsewhere(job.nick));
+        if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
+            log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
+            return out_.send(m, replies::nick_taken(job.nick));
+        }
+        rename_to(m, job.nick);
+    }
+
+private:
+    void complete_login(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
             rename_to(*holder, members_.guest_nick());
         }
         m.state.account = name;
-        m.state.op = r.op;
+        m.state.op = op;
         out_.send(m, replies::logged_in(name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
+    // Adds the other servers' rooms to /rooms' list (by folded name).
+    static void merge_counts(std::vector<replies::room_count>& list,
+                             const std::vector<std::pair<std::string, std::size_t>>& remote) {
+        for (const auto& [name, count] : remote) {
+            const std::string key = protocol::fold_case(name);
+            auto it = std::find_if(list.begin(), list.end(),
+                                   [&](const replies::room_count& c) { return protocol::fold_case(c.name) == key; });
+            if (it != list.end()) it->members += count;
+            else list.push_back({name, count, {}});
+        }
+        std::sort(list.begin(), list.end(),
+                  [](const replies::room_count& a, const replies::room_count& b) { return a.name < b.name; });
+    }
+
+public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
         if (!m.state.attached) return;
@@ -3147,6 +3329,10 @@ public:
         if (!t || !protocol::is_valid_name(new_nick)) return false;
         const member* holder = members_.find_nick(new_nick);
         if (holder && holder != t) return false;
+        if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
+            claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
+            return true;
+        }
         rename_to(*t, new_nick);
         return true;
     }
@@ -3253,6 +3439,8 @@ private:
     void rename_to(member& m, std::string_view name) {
         std::string old = m.state.nick;
         members_.rename(m, name);
+        log_->presence(name, m.state.current ? std::string_view(m.state.current->name()) : std::string_view());
+        log_->gone(old);
         if (!m.state.current) return;
         room_event e = event_of(room_event_kind::renamed, m);
         e.old_nick = old;
@@ -3275,6 +3463,14 @@ private:
         if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
             hooks_.is_registered(name))
             return out_.send(m, replies::nick_registered(name));
+        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            // The claim decides, atomically in the shared log: a view of
+            // the other servers may be a heartbeat old.
+            if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
+            m.state.nick_pending = true;
+            claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
+            return;
+        }
         rename_to(m, name);
     }
 
@@ -3282,14 +3478,20 @@ private:
     void enter(member& m, std::string_view name) {
         bool created = false;
         room& r = rooms_.find_or_create(name, created);
-        if (created) counters::add(count_.rooms);
+        if (created) {
+            counters::add(count_.rooms);
+            log_->room_opened(r.name());
+        }
         r.add(m);
+        log_->presence(m.state.nick, r.name());
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m);
             log_->append(e);
         }
         std::string hello;
-        m.dialect().append(hello, replies::joined_room(r.name(), r.size()));
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        m.dialect().append(hello, replies::joined_room(r.name(), r.size() + elsewhere.size()));
         if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
@@ -3305,6 +3507,7 @@ private:
         if (!r->empty() && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
         if (r->empty()) {
+            log_->room_closed(r->name());
             rooms_.erase(*r);
             counters::sub(count_.rooms);
         }
@@ -3336,6 +3539,7 @@ private:
     std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
+    std::vector<nick_job> claims_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;
@@ -3367,7 +3571,7 @@ namespace chatroom::detail {
 //   when several threads run the server), see session.hpp.
 // Every public function takes the lock itself; the host's event handler runs
 // after it is released, and so do the destructors of members that left.
-class hub : public std::enable_shared_from_this<hub>, private room_event_sink {
+class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
 public:
     hub(asio::any_io_executor ex, server_options opts)
         : opts_(sanitized(std::move(opts))),
@@ -3381,6 +3585,7 @@ public:
           local_log_(*this),
           log_(&local_log_) {
         commands_.set_log(*log_);
+        house_.set_log_gate([this] { return log_->accepting(); });
     }
 
     // Wires the parts that keep the hub alive in posted work; called once,
@@ -3395,7 +3600,6 @@ public:
     bool locking() const noexcept { return opts_.concurrency == threading::multi; }
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
-    const asio::any_io_executor& executor() const noexcept { return ex_; }
     admission& gate() noexcept { return admission_; }
     const renderer& line_dialect() const noexcept { return line_renderer_; }
 
@@ -3411,17 +3615,53 @@ public:
         own_log_ = make(*this);
         log_ = own_log_ ? own_log_.get() : &local_log_;
         commands_.set_log(*log_);
+        members_.set_guest_prefix(log_->guest_prefix());
     }
 
     // A backplane's reader hands over an event its log ordered.
     void deliver_ordered(const room_event& e) {
         locked([&] { deliver(e); });
     }
+    void deliver_ordered(const std::vector<room_event>& events) override {
+        locked([&] {
+            for (const room_event& e : events) deliver(e);
+        });
+    }
 
-    // A server-side problem for the host program's log.
-    void report(std::string text) {
+    void replay(const std::string& room_name, const std::vector<room_event>& past) override {
+        locked([&] {
+            room* r = rooms_.find(room_name);
+            if (!r) return;
+            for (const room_event& e : past) r->remember(e);
+            for (member* m : r->members())
+                for (const room_event& e : r->history()) out_.push(*m, m->dialect().render(e));
+        });
+    }
+
+    void link_changed(backplane_state state, std::string notice) override {
+        locked([&] {
+            const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
+            if (was == backplane_state::connected && state != backplane_state::connected)
+                counters::add(count_.backplane_outages);
+            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}};
+            events_.push(std::move(ev));
+            if (notice.empty()) return;
+            for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
+        });
+    }
+
+    void missed(const std::string& room_name) override {
+        locked([&] {
+            counters::add(count_.missed_gaps);
+            deliver(commands::notice_event(room_name, std::string(replies::missed_events)));
+        });
+    }
+
+    void report(std::string text) override {
         locked([&] { events_.error(std::move(text)); });
     }
+
+    asio::any_io_executor executor() const override { return ex_; }
 
     // A new connection: gets a guest nick, the welcome and the lobby.
     void attach(const std::shared_ptr<member>& m) {
@@ -3479,7 +3719,11 @@ public:
                     s.held = true;
                     s.held_since = now;
                 }
-                if (!s.held && !s.throttled) return true;
+                if (!log_->accepting()) {
+                    commands_.end_batch();
+                    s.backlogged = true;
+                }
+                if (!s.held && !s.throttled && !s.backlogged) return true;
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
@@ -3487,7 +3731,7 @@ public:
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
-            } else if (s.held || s.throttled) {
+            } else if (s.held || s.throttled || s.backlogged) {
                 // Kept under the lock, so the tick that resumes the reader
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
@@ -3535,6 +3779,11 @@ public:
     // stop(): everyone is told, nobody new gets in, output is flushed within
     // shutdown_timeout, then every connection is closed.
     void begin_shutdown() {
+        // First, and unlocked (a log stopping waits for its handlers, which
+        // may be waiting for the lock): a shared log's view of this server's
+        // members then stays as it was, and the other servers announce
+        // their leaving as they would after a crash.
+        log_->stop();
         locked([&] {
             if (admission_.closed()) return;
             admission_.close();
@@ -3548,6 +3797,7 @@ public:
             graveyard_.insert(graveyard_.end(), all.begin(), all.end());
             house_.ensure_ticking();
         });
+
     }
 
     // ---- access and the host's controls ---------------------------------------
@@ -3617,6 +3867,7 @@ private:
         std::vector<std::shared_ptr<member>> dead;
         std::vector<commands::login_job> logins;
         std::vector<commands::command_job> calls;
+        std::vector<commands::nick_job> claims;
         event_handler handler;
         login_verifier verify;
         {
@@ -3629,12 +3880,24 @@ private:
             dead.swap(graveyard_);
             logins = commands_.take_logins();
             calls = commands_.take_calls();
+            claims = commands_.take_claims();
             if (!logins.empty()) verify = commands_.access().verify;
         }
         if (handler)
             for (const event& e : events) handler(e);
         for (auto& job : logins) start_login(verify, std::move(job));
         for (auto& job : calls) run_command(std::move(job));
+        for (auto& job : claims) start_claim(std::move(job));
+    }
+
+    // A nick claimed across servers (room_log::claims_nicks); the answer
+    // comes back on the executor.
+    void start_claim(commands::nick_job job) {
+        log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
+            asio::post(self->ex_, [self, job, won] {
+                if (auto m = job.who.lock()) self->locked([&] { self->commands_.finish_claim(*m, job, won); });
+            });
+        });
     }
 
     // The host's verifier, unlocked; its answer comes back on the executor.
@@ -3657,7 +3920,8 @@ private:
     // The sink of the room log: every event reaches local members here, once.
     void deliver(const room_event& e) override {
         if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target)) out_.push(*target, target->dialect().render(e));
+            if (member* target = members_.find_nick(e.target); target && target->state.attached)
+                out_.push(*target, target->dialect().render(e));
             return;
         }
         room* r = rooms_.find(e.room);

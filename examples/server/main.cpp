@@ -4,6 +4,9 @@
 
 #include <chatroom.hpp>
 #include <chatroom/web.hpp>
+#if defined(CHATROOM_WITH_REDIS)
+#include <chatroom/redis.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
@@ -48,6 +51,11 @@ struct settings {
     std::string users_file; // --users: accounts, and /login
     std::string motd_file;  // --motd: the welcome text, reread on SIGHUP
     bool require_login = false;
+    std::vector<std::string> redis;  // --redis HOST:PORT, in order: the cluster's instances
+    std::string node_id;
+    double redis_outage = 5;
+    std::size_t redis_maxlen = 10000;
+    std::string redis_prefix = "chatroom:";
     chatroom::server_options options;
 };
 
@@ -93,6 +101,7 @@ void log_event(const chatroom::event& e) {
     case event_kind::topic_changed:
         log_line("topic " + e.room + " by " + (e.by.empty() ? std::string("the host") : e.by) + ": " + e.text);
         break;
+    case event_kind::backplane_changed: log_line("backplane " + e.text + (e.reason.empty() ? "" : ": " + e.reason)); break;
     }
 }
 
@@ -315,6 +324,28 @@ int serve(asio::io_context& io, settings& s) {
     }
 
     chatroom::server server(io, s.options);
+    if (!s.redis.empty()) {
+#if defined(CHATROOM_WITH_REDIS)
+        chatroom::redis_options r;
+        for (const auto& text : s.redis) {
+            auto ep = chatroom::parse_redis_endpoint(text);
+            if (!ep) throw std::invalid_argument("bad --redis '" + text + "' (HOST:PORT)");
+            r.instances.push_back(*ep);
+        }
+        r.node_id = s.node_id;
+        r.outage_timeout = std::chrono::milliseconds(static_cast<long long>(s.redis_outage * 1000));
+        r.stream_length = s.redis_maxlen;
+        r.key_prefix = s.redis_prefix;
+        server.set_room_log(chatroom::redis_backplane_factory(r));
+        log_line("cluster through Redis at " + [&] {
+            std::string list;
+            for (const auto& text : s.redis) list += (list.empty() ? "" : ", ") + text;
+            return list;
+        }() + (s.node_id.empty() ? std::string() : " as node " + s.node_id));
+#else
+        throw std::invalid_argument("--redis: built without hiredis");
+#endif
+    }
     if (users) {
         chatroom::access_hooks hooks;
         hooks.verify = [v = verifier.get()](chatroom::login_request request,
@@ -333,7 +364,7 @@ int serve(asio::io_context& io, settings& s) {
         chatroom::mask_of(event_kind::login_failed) | chatroom::mask_of(event_kind::kicked) |
         chatroom::mask_of(event_kind::banned) | chatroom::mask_of(event_kind::unbanned) |
         chatroom::mask_of(event_kind::muted) | chatroom::mask_of(event_kind::unmuted) |
-        chatroom::mask_of(event_kind::topic_changed);
+        chatroom::mask_of(event_kind::topic_changed) | chatroom::mask_of(event_kind::backplane_changed);
     if (s.quiet) server.on_event(log_event, accountable);
     else server.on_event(log_event, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
     try {
@@ -403,6 +434,15 @@ int main(int argc, char** argv) {
     app.add_option("--trusted-proxy", s.trusted_proxies,
                    "Address whose X-Forwarded-For header is believed (repeatable)");
     app.add_flag("--metrics", s.metrics, "Serve GET /metrics (Prometheus text) on the web listener");
+    app.add_option("--redis", s.redis,
+                   "Join a cluster through this Redis (HOST:PORT; repeat for more instances, same order on every server)");
+    app.add_option("--node-id", s.node_id, "This server's name in the cluster (default: made up, unique per process)");
+    app.add_option("--redis-outage", s.redis_outage,
+                   "Seconds lines are held while Redis is unreachable before this server chats alone")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--redis-maxlen", s.redis_maxlen, "Entries each room's stream keeps (XADD MAXLEN ~)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--redis-prefix", s.redis_prefix, "Prefix of every Redis key")->capture_default_str();
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();

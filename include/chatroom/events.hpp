@@ -22,6 +22,7 @@ enum class event_kind {
     muted,        // nick, room, by
     unmuted,      // nick, room, by
     topic_changed, // room, text, by (empty: the host)
+    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
 };
 
 struct event {
@@ -62,6 +63,7 @@ inline const char* to_string(event_kind k) noexcept {
     case event_kind::muted: return "muted";
     case event_kind::unmuted: return "unmuted";
     case event_kind::topic_changed: return "topic_changed";
+    case event_kind::backplane_changed: return "backplane_changed";
     }
     return "?";
 }

@@ -103,6 +103,17 @@ inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
 
+// A backplane (redis.hpp): what local members are told of the cluster link.
+inline constexpr std::string_view missed_events =
+    "some events of this room were missed: the log was trimmed past them before this server read them";
+inline constexpr std::string_view cluster_degraded =
+    "the cluster is unreachable: until it is back you chat with this server's members only";
+inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
+inline std::string nick_elsewhere(std::string_view nick) {
+    return "! nick taken: " + std::string(nick) + " (on another server)";
+}
+
 // Refusals at connect, and the last words of a connection the server drops.
 inline constexpr std::string_view server_full = "! server full";
 inline constexpr std::string_view too_many_from_address = "! too many connections from your address";

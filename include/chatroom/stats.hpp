@@ -5,6 +5,25 @@
 
 namespace chatroom {
 
+// The link of a log shared by several servers (redis.hpp); none for the
+// in-process log.
+enum class backplane_state : std::uint8_t {
+    none,      // the in-process log: this server alone
+    connected, // events go through the shared log
+    holding,   // the shared log is unreachable: lines are held until it is back
+    degraded,  // unreachable for longer: local members chat among themselves
+};
+
+inline const char* to_string(backplane_state s) noexcept {
+    switch (s) {
+    case backplane_state::none: return "none";
+    case backplane_state::connected: return "connected";
+    case backplane_state::holding: return "holding";
+    case backplane_state::degraded: return "degraded";
+    }
+    return "?";
+}
+
 // A snapshot of a server's counters.
 struct server_stats {
     std::uint64_t connections = 0;       // open now
@@ -20,6 +39,9 @@ struct server_stats {
     std::uint64_t timeouts = 0;          // idle and first-line timeouts
     std::uint64_t accept_errors = 0;     // failed accepts (e.g. out of file descriptors)
     std::uint64_t failed_logins = 0;     // wrong secrets, and attempts refused by the rate limit
+    backplane_state backplane = backplane_state::none;
+    std::uint64_t backplane_outages = 0; // times the shared log became unreachable
+    std::uint64_t missed_gaps = 0;       // times a room was told it missed events (trimmed streams)
 };
 
 namespace detail {
@@ -28,7 +50,9 @@ namespace detail {
 struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
-        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0};
+        slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0},
+        backplane_outages{0}, missed_gaps{0};
+    std::atomic<backplane_state> backplane{backplane_state::none};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }
@@ -49,6 +73,9 @@ struct counters {
         s.timeouts = get(timeouts);
         s.accept_errors = get(accept_errors);
         s.failed_logins = get(failed_logins);
+        s.backplane = backplane.load(std::memory_order_relaxed);
+        s.backplane_outages = get(backplane_outages);
+        s.missed_gaps = get(missed_gaps);
         return s;
     }
 };

@@ -56,6 +56,14 @@ public:
         command_handler handler;
         command_call call;
     };
+    // A nick claimed across servers before the member takes it: a /nick,
+    // the host's rename, or a login's account name (with the account's role).
+    struct nick_job {
+        std::weak_ptr<member> who;
+        std::string nick;
+        bool login = false;
+        bool op = false;
+    };
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
@@ -81,6 +89,15 @@ public:
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
+    std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+
+    static room_event notice_event(const std::string& room_name, std::string text) {
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = room_name;
+        e.text = std::move(text);
+        return e;
+    }
 
     member_info info(const member& m) const {
         member_info i;
@@ -189,6 +206,7 @@ public:
         case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
+        log_->gone(m.state.nick);
         auto ref = members_.remove(m);
         events_.emit(event_kind::disconnected, m, {}, {}, reason);
         if (ref) graveyard_.push_back(std::move(ref));
@@ -265,6 +283,9 @@ private:
         case command_kind::who: {
             std::vector<std::string_view> nicks;
             for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
+            std::vector<std::string> remote;
+            log_->remote_members(m.state.current->name(), remote);
+            nicks.insert(nicks.end(), remote.begin(), remote.end());
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
@@ -274,6 +295,9 @@ private:
         case command_kind::rooms: {
             std::vector<replies::room_count> list;
             for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+            std::vector<std::pair<std::string, std::size_t>> remote;
+            log_->remote_rooms(remote);
+            if (!remote.empty()) merge_counts(list, remote);
             out_.send(m, replies::rooms(list));
             break;
         }
@@ -295,7 +319,7 @@ private:
                 out_.send(m, replies::usage_msg);
                 break;
             }
-            if (!members_.find_nick(cmd.arg)) {
+            if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
                 out_.send(m, replies::no_such_nick(cmd.arg));
                 break;
             }
@@ -391,19 +415,59 @@ public:
             return out_.send(m, replies::refused(why));
         }
         const std::string& name = r.account.empty() ? typed : r.account;
+        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
+            return;
+        }
+        complete_login(m, name, r.op);
+    }
+
+    // A claim across servers was decided.
+    void finish_claim(member& m, const nick_job& job, bool won) {
+        m.state.nick_pending = false;
+        if (!m.state.attached) return;
+        if (job.login) {
+            if (!won) return out_.send(m, replies::refused(job.nick + " is logged in elsewhere"));
+            return complete_login(m, job.nick, job.op);
+        }
+        if (!won) return out_.send(m, replies::nick_elsewhere(job.nick));
+        if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
+            log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
+            return out_.send(m, replies::nick_taken(job.nick));
+        }
+        rename_to(m, job.nick);
+    }
+
+private:
+    void complete_login(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
             rename_to(*holder, members_.guest_nick());
         }
         m.state.account = name;
-        m.state.op = r.op;
+        m.state.op = op;
         out_.send(m, replies::logged_in(name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
+    // Adds the other servers' rooms to /rooms' list (by folded name).
+    static void merge_counts(std::vector<replies::room_count>& list,
+                             const std::vector<std::pair<std::string, std::size_t>>& remote) {
+        for (const auto& [name, count] : remote) {
+            const std::string key = protocol::fold_case(name);
+            auto it = std::find_if(list.begin(), list.end(),
+                                   [&](const replies::room_count& c) { return protocol::fold_case(c.name) == key; });
+            if (it != list.end()) it->members += count;
+            else list.push_back({name, count, {}});
+        }
+        std::sort(list.begin(), list.end(),
+                  [](const replies::room_count& a, const replies::room_count& b) { return a.name < b.name; });
+    }
+
+public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
         if (!m.state.attached) return;
@@ -450,6 +514,10 @@ public:
         if (!t || !protocol::is_valid_name(new_nick)) return false;
         const member* holder = members_.find_nick(new_nick);
         if (holder && holder != t) return false;
+        if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
+            claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
+            return true;
+        }
         rename_to(*t, new_nick);
         return true;
     }
@@ -556,6 +624,8 @@ private:
     void rename_to(member& m, std::string_view name) {
         std::string old = m.state.nick;
         members_.rename(m, name);
+        log_->presence(name, m.state.current ? std::string_view(m.state.current->name()) : std::string_view());
+        log_->gone(old);
         if (!m.state.current) return;
         room_event e = event_of(room_event_kind::renamed, m);
         e.old_nick = old;
@@ -578,6 +648,14 @@ private:
         if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
             hooks_.is_registered(name))
             return out_.send(m, replies::nick_registered(name));
+        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            // The claim decides, atomically in the shared log: a view of
+            // the other servers may be a heartbeat old.
+            if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
+            m.state.nick_pending = true;
+            claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
+            return;
+        }
         rename_to(m, name);
     }
 
@@ -585,14 +663,20 @@ private:
     void enter(member& m, std::string_view name) {
         bool created = false;
         room& r = rooms_.find_or_create(name, created);
-        if (created) counters::add(count_.rooms);
+        if (created) {
+            counters::add(count_.rooms);
+            log_->room_opened(r.name());
+        }
         r.add(m);
+        log_->presence(m.state.nick, r.name());
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m);
             log_->append(e);
         }
         std::string hello;
-        m.dialect().append(hello, replies::joined_room(r.name(), r.size()));
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        m.dialect().append(hello, replies::joined_room(r.name(), r.size() + elsewhere.size()));
         if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
@@ -608,6 +692,7 @@ private:
         if (!r->empty() && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
         if (r->empty()) {
+            log_->room_closed(r->name());
             rooms_.erase(*r);
             counters::sub(count_.rooms);
         }
@@ -639,6 +724,7 @@ private:
     std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
+    std::vector<nick_job> claims_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;

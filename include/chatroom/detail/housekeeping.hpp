@@ -37,6 +37,10 @@ public:
         owner_ = std::move(owner);
     }
 
+    // Whether the room log takes lines (room_log::accepting): backlogged
+    // readers resume only when it does.
+    void set_log_gate(std::function<bool()> accepting) { log_accepting_ = std::move(accepting); }
+
     bool timeouts_enabled() const noexcept {
         return opts_.idle_timeout.count() > 0 || opts_.first_line_timeout.count() > 0;
     }
@@ -52,7 +56,7 @@ public:
     // Reading of m stopped (throttled or held); the tick resumes it.
     void pause(member& m) {
         paused_.push_back(m.shared_from_this());
-        ensure_ticking(m.state.held ? hold_tick_interval : tick_interval);
+        ensure_ticking(m.state.held || m.state.backlogged ? hold_tick_interval : tick_interval);
     }
 
     // Closing with a final flush, which must end by the deadline.
@@ -88,6 +92,7 @@ public:
               std::vector<std::shared_ptr<member>>& graveyard) {
         ticking_ = false;
         const bool holding = out.holding(now);
+        const bool log_open = !log_accepting_ || log_accepting_();
         for (std::size_t i = 0; i < paused_.size();) {
             member& m = *paused_[i];
             hub_state& s = m.state;
@@ -96,8 +101,9 @@ public:
                 if (s.tokens >= 2.0) s.throttled = false;
             }
             if (s.held && (!holding || now - s.held_since >= opts_.max_sender_pause)) s.held = false;
-            if (!s.attached || (!s.throttled && !s.held)) {
-                s.throttled = s.held = false;
+            if (s.backlogged && log_open) s.backlogged = false;
+            if (!s.attached || (!s.throttled && !s.held && !s.backlogged)) {
+                s.throttled = s.held = s.backlogged = false;
                 if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 else graveyard.push_back(std::move(paused_[i]));
                 s.stash.clear();
@@ -123,7 +129,8 @@ public:
         out.expire_pressure(now);
         if (timeouts_enabled() && ++tick_count_ % 10 == 0) expire_silent(now, members, d);
 
-        const bool any_held = std::any_of(paused_.begin(), paused_.end(), [](const auto& m) { return m->state.held; });
+        const bool any_held = std::any_of(paused_.begin(), paused_.end(),
+                                          [](const auto& m) { return m->state.held || m->state.backlogged; });
         if (any_held) ensure_ticking(hold_tick_interval);
         else if (!paused_.empty() || !draining_.empty() || out.under_pressure() ||
                  (timeouts_enabled() && !members.empty()))
@@ -135,7 +142,7 @@ public:
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
             hub_state& s = paused_[i]->state;
-            if (s.held && !s.throttled && s.attached) {
+            if (s.held && !s.throttled && !s.backlogged && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 s.stash.clear();
@@ -162,6 +169,7 @@ private:
     const server_options& opts_;
     asio::steady_timer timer_;
     std::function<void()> on_tick_;
+    std::function<bool()> log_accepting_;
     std::weak_ptr<void> owner_;
     std::vector<std::shared_ptr<member>> paused_;
     std::vector<std::shared_ptr<member>> draining_;

@@ -41,7 +41,7 @@ namespace chatroom::detail {
 //   when several threads run the server), see session.hpp.
 // Every public function takes the lock itself; the host's event handler runs
 // after it is released, and so do the destructors of members that left.
-class hub : public std::enable_shared_from_this<hub>, private room_event_sink {
+class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
 public:
     hub(asio::any_io_executor ex, server_options opts)
         : opts_(sanitized(std::move(opts))),
@@ -55,6 +55,7 @@ public:
           local_log_(*this),
           log_(&local_log_) {
         commands_.set_log(*log_);
+        house_.set_log_gate([this] { return log_->accepting(); });
     }
 
     // Wires the parts that keep the hub alive in posted work; called once,
@@ -69,7 +70,6 @@ public:
     bool locking() const noexcept { return opts_.concurrency == threading::multi; }
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
-    const asio::any_io_executor& executor() const noexcept { return ex_; }
     admission& gate() noexcept { return admission_; }
     const renderer& line_dialect() const noexcept { return line_renderer_; }
 
@@ -85,17 +85,53 @@ public:
         own_log_ = make(*this);
         log_ = own_log_ ? own_log_.get() : &local_log_;
         commands_.set_log(*log_);
+        members_.set_guest_prefix(log_->guest_prefix());
     }
 
     // A backplane's reader hands over an event its log ordered.
     void deliver_ordered(const room_event& e) {
         locked([&] { deliver(e); });
     }
+    void deliver_ordered(const std::vector<room_event>& events) override {
+        locked([&] {
+            for (const room_event& e : events) deliver(e);
+        });
+    }
 
-    // A server-side problem for the host program's log.
-    void report(std::string text) {
+    void replay(const std::string& room_name, const std::vector<room_event>& past) override {
+        locked([&] {
+            room* r = rooms_.find(room_name);
+            if (!r) return;
+            for (const room_event& e : past) r->remember(e);
+            for (member* m : r->members())
+                for (const room_event& e : r->history()) out_.push(*m, m->dialect().render(e));
+        });
+    }
+
+    void link_changed(backplane_state state, std::string notice) override {
+        locked([&] {
+            const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
+            if (was == backplane_state::connected && state != backplane_state::connected)
+                counters::add(count_.backplane_outages);
+            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}};
+            events_.push(std::move(ev));
+            if (notice.empty()) return;
+            for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
+        });
+    }
+
+    void missed(const std::string& room_name) override {
+        locked([&] {
+            counters::add(count_.missed_gaps);
+            deliver(commands::notice_event(room_name, std::string(replies::missed_events)));
+        });
+    }
+
+    void report(std::string text) override {
         locked([&] { events_.error(std::move(text)); });
     }
+
+    asio::any_io_executor executor() const override { return ex_; }
 
     // A new connection: gets a guest nick, the welcome and the lobby.
     void attach(const std::shared_ptr<member>& m) {
@@ -153,7 +189,11 @@ public:
                     s.held = true;
                     s.held_since = now;
                 }
-                if (!s.held && !s.throttled) return true;
+                if (!log_->accepting()) {
+                    commands_.end_batch();
+                    s.backlogged = true;
+                }
+                if (!s.held && !s.throttled && !s.backlogged) return true;
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
@@ -161,7 +201,7 @@ public:
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
-            } else if (s.held || s.throttled) {
+            } else if (s.held || s.throttled || s.backlogged) {
                 // Kept under the lock, so the tick that resumes the reader
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
@@ -209,6 +249,11 @@ public:
     // stop(): everyone is told, nobody new gets in, output is flushed within
     // shutdown_timeout, then every connection is closed.
     void begin_shutdown() {
+        // First, and unlocked (a log stopping waits for its handlers, which
+        // may be waiting for the lock): a shared log's view of this server's
+        // members then stays as it was, and the other servers announce
+        // their leaving as they would after a crash.
+        log_->stop();
         locked([&] {
             if (admission_.closed()) return;
             admission_.close();
@@ -222,6 +267,7 @@ public:
             graveyard_.insert(graveyard_.end(), all.begin(), all.end());
             house_.ensure_ticking();
         });
+
     }
 
     // ---- access and the host's controls ---------------------------------------
@@ -291,6 +337,7 @@ private:
         std::vector<std::shared_ptr<member>> dead;
         std::vector<commands::login_job> logins;
         std::vector<commands::command_job> calls;
+        std::vector<commands::nick_job> claims;
         event_handler handler;
         login_verifier verify;
         {
@@ -303,12 +350,24 @@ private:
             dead.swap(graveyard_);
             logins = commands_.take_logins();
             calls = commands_.take_calls();
+            claims = commands_.take_claims();
             if (!logins.empty()) verify = commands_.access().verify;
         }
         if (handler)
             for (const event& e : events) handler(e);
         for (auto& job : logins) start_login(verify, std::move(job));
         for (auto& job : calls) run_command(std::move(job));
+        for (auto& job : claims) start_claim(std::move(job));
+    }
+
+    // A nick claimed across servers (room_log::claims_nicks); the answer
+    // comes back on the executor.
+    void start_claim(commands::nick_job job) {
+        log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
+            asio::post(self->ex_, [self, job, won] {
+                if (auto m = job.who.lock()) self->locked([&] { self->commands_.finish_claim(*m, job, won); });
+            });
+        });
     }
 
     // The host's verifier, unlocked; its answer comes back on the executor.
@@ -331,7 +390,8 @@ private:
     // The sink of the room log: every event reaches local members here, once.
     void deliver(const room_event& e) override {
         if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target)) out_.push(*target, target->dialect().render(e));
+            if (member* target = members_.find_nick(e.target); target && target->state.attached)
+                out_.push(*target, target->dialect().render(e));
             return;
         }
         room* r = rooms_.find(e.room);

@@ -69,10 +69,12 @@ struct hub_state {
     bool draining = false; // closing with a final flush, under a deadline
     bool throttled = false;
     bool held = false;
+    bool backlogged = false; // paused until a shared room log takes lines again
     bool pressured = false;
     bool op = false; // the account's operator role
     bool muted = false;
     bool login_pending = false; // a /login is being verified
+    bool nick_pending = false;  // a nick is being claimed across servers
 };
 
 // The queue between the hub, which fills it from any thread, and the

@@ -65,17 +65,20 @@ public:
 
     // A free guest nick.
     std::string guest_nick() { return next_guest_nick(); }
+    // A shared room log makes guest nicks unique across servers.
+    void set_guest_prefix(std::string prefix) { guest_prefix_ = std::move(prefix); }
 
 private:
     std::string next_guest_nick() {
         for (;;) {
-            std::string nick = "guest-" + std::to_string(++guest_counter_);
+            std::string nick = guest_prefix_ + std::to_string(++guest_counter_);
             if (nicks_.find(nick) == nicks_.end()) return nick;
         }
     }
 
     std::vector<std::shared_ptr<member>> members_;
     std::unordered_map<std::string, member*> nicks_; // by folded nick
+    std::string guest_prefix_ = "guest-";
     std::uint64_t guest_counter_ = 0;
 };
 

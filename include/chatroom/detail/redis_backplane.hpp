@@ -1,0 +1,1056 @@
+#pragma once
+
+// The Redis Streams backplane: a room log shared by every server of a
+// cluster (docs/scale-out.md). In short:
+// - append() turns an event into a stream entry and queues it on the
+//   writer connection of the instance the room hashes to; nothing is
+//   delivered then. Each instance's reader connection XREADs the streams of
+//   the rooms that have local members, from the last ID it delivered, and
+//   hands what it reads to the sink: every server delivers only what it read
+//   back, so every member everywhere sees one order per room.
+// - An entry is taken off the writer's queue when Redis acknowledges it;
+//   after a lost connection the rest is sent again, in order, and readers
+//   drop the entries they have seen (by writer epoch and count), so a reply
+//   lost in flight never becomes a duplicate.
+// - While an instance is unreachable lines are held (bounded: senders wait,
+//   see accepting()); past the outage timeout the server is degraded: it
+//   delivers at once to its own members and still queues for the cluster.
+// - The home instance (the first) holds the nick claims, the liveness keys,
+//   each server's roster and private-message stream; a control connection
+//   beats the heart, refreshes the view of the other servers and announces
+//   the members of a server that died (once: a lock says who does it).
+//
+// Threading: one mutex guards the state below; it is taken under the
+// server's lock (room_log calls) or alone (handlers), never the other way
+// round: handlers release it before calling the sink, which takes the
+// server's lock.
+
+#include <chatroom/detail/redis_connection.hpp>
+#include <chatroom/detail/redis_entry.hpp>
+#include <chatroom/protocol.hpp>
+#include <chatroom/renderer.hpp>
+#include <chatroom/redis_options.hpp>
+#include <chatroom/room_log.hpp>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// FNV-1a: every server must put a room on the same instance.
+inline std::size_t instance_of(std::string_view folded_room, std::size_t instances) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : folded_room) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return instances ? static_cast<std::size_t>(h % instances) : 0;
+}
+
+inline std::string random_token(std::size_t length) {
+    static constexpr char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::uniform_int_distribution<std::size_t> pick(0, sizeof(digits) - 2);
+    std::string s;
+    for (std::size_t i = 0; i < length; ++i) s += digits[pick(gen)];
+    return s;
+}
+
+// Lua, so each check-and-set is one atomic step in Redis.
+namespace redis_scripts {
+// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. Wins if free, ours,
+// or held by a server whose heartbeat is gone.
+inline constexpr std::string_view claim = R"(
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] and redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1)";
+// KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
+inline constexpr std::string_view release = R"(
+for i = 2, #ARGV do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 0)";
+// ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
+// each, its id, 1 if alive, and its roster (nick, room, ...). Returns whether
+// this node was missing from the member list (new, or taken for dead).
+inline constexpr std::string_view beat = R"(
+local p, me = ARGV[1], ARGV[2]
+local fresh = redis.call('HSET', p .. 'nodes', me, ARGV[3])
+redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
+local out = {fresh}
+local nodes = redis.call('HKEYS', p .. 'nodes')
+for _, id in ipairs(nodes) do
+  if id ~= me then
+    local alive = redis.call('EXISTS', p .. 'alive:' .. id)
+    table.insert(out, id)
+    table.insert(out, alive)
+    if alive == 1 then table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id)) else table.insert(out, {}) end
+  end
+end
+return out)";
+// ARGV: prefix, dead node, reaper. Takes the dead node's roster (nick, room,
+// ...) and forgets the node, its nicks and its private stream, if this
+// reaper holds the lock; else an empty list.
+inline constexpr std::string_view reap = R"(
+local p, dead = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
+if not redis.call('SET', p .. 'reap:' .. dead, ARGV[3], 'NX', 'PX', 30000) then return {} end
+local roster = redis.call('HGETALL', p .. 'roster:' .. dead)
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
+redis.call('HDEL', p .. 'nodes', dead)
+return roster)";
+// ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
+inline constexpr std::string_view publish_roster = R"(
+local key = ARGV[1] .. 'roster:' .. ARGV[2]
+redis.call('DEL', key)
+for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+return 0)";
+} // namespace redis_scripts
+
+class redis_backplane_core : public std::enable_shared_from_this<redis_backplane_core> {
+public:
+    using clock = std::chrono::steady_clock;
+    using connection = std::shared_ptr<redis_connection>;
+
+    redis_backplane_core(room_event_sink& sink, redis_options o)
+        : opts_(std::move(o)), sink_(&sink), ex_(asio::make_strand(sink.executor())),
+          heartbeat_timer_(ex_), node_(opts_.node_id.empty() ? random_token(8) : opts_.node_id),
+          epoch_(random_token(12)) {
+        if (opts_.instances.empty()) opts_.instances.push_back(redis_endpoint{});
+        for (std::size_t i = 0; i < opts_.instances.size(); ++i) shards_.push_back(std::make_unique<shard>(ex_, i));
+        node_stream_ = opts_.key_prefix + "node:" + node_;
+        down_since_ = clock::now();
+    }
+
+    const std::string& node() const noexcept { return node_; }
+
+    void start() {
+        std::lock_guard<std::mutex> g(mu_);
+        // The private-message stream is read from its end as it is now.
+        queue_marker(*shards_[0], node_stream_, 0, {});
+        for (auto& s : shards_) {
+            connect_writer(*s);
+            connect_reader(*s);
+        }
+        connect_control();
+        arm_heartbeat(std::chrono::milliseconds(0));
+    }
+
+    // The owner is going: no handler touches the sink after this returns.
+    // Its members are then left to the others' reaping: stopping announces
+    // no leaves, as a crash cannot either.
+    void stop() {
+        {
+            std::unique_lock<std::shared_mutex> g(sink_guard_);
+            sink_ = nullptr;
+        }
+        std::vector<connection> ending;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopped_) return;
+            stopped_ = true;
+            for (auto& s : shards_) {
+                ending.push_back(std::move(s->writer));
+                ending.push_back(std::move(s->reader));
+                s->writer_up = s->reader_up = false;
+                s->retry.cancel();
+            }
+            ending.push_back(std::move(control_));
+            control_up_ = false;
+            heartbeat_timer_.cancel();
+            if (control_retry_) control_retry_->cancel();
+            if (outage_timer_) outage_timer_->cancel();
+        }
+        // Unlocked: closing may complete what was in flight at once, and
+        // those handlers take the lock (and then find the core stopped).
+        for (auto& c : ending)
+            if (c) c->close();
+    }
+
+    // ---- room_log, under the server's lock -----------------------------------
+
+    void append(room_event& e) {
+        std::unique_lock<std::mutex> g(mu_);
+        if (stopped_) return;
+        if (e.kind == room_event_kind::private_message) return send_private(e, g);
+        const std::string key = room_key(e.room);
+        shard& s = shard_of_key(key);
+        const std::uint64_t count = ++counts_[key];
+        if (degraded_) {
+            // Local members hear it now; the cluster when the link is back,
+            // and this server then drops its own copy as one it has seen.
+            auto it = rooms_.find(key);
+            if (it != rooms_.end()) it->second.seen[epoch_] = count;
+            const bool queued = held_bytes_ < opts_.max_held_bytes;
+            if (queued) queue_entry(s, key, e, count);
+            g.unlock();
+            e.seq = ++local_seq_;
+            if (sink_) sink_->deliver(e);
+            return;
+        }
+        queue_entry(s, key, e, count);
+    }
+
+    void room_opened(const std::string& name) {
+        std::lock_guard<std::mutex> g(mu_);
+        const std::string key = room_key(name);
+        room_state& r = rooms_[key];
+        r.name = name;
+        r.open = true;
+        r.readable = false;
+        r.seen.clear();
+        const std::uint64_t generation = r.generation = ++generations_;
+        queue_marker(shard_of_key(key), key, generation, name);
+    }
+
+    void room_closed(const std::string& name) {
+        std::lock_guard<std::mutex> g(mu_);
+        auto it = rooms_.find(room_key(name));
+        if (it == rooms_.end()) return;
+        // A reply about it still on its way finds it gone, or reopened
+        // under a new generation, and is ignored.
+        rooms_.erase(it);
+    }
+
+    void presence(std::string_view nick, std::string_view room) {
+        std::lock_guard<std::mutex> g(mu_);
+        local_[protocol::fold_case(nick)] = local_member{std::string(nick), std::string(room)};
+        if (control_up_) control_->command({"HSET", roster_key(), nick, room}, {});
+    }
+
+    void gone(std::string_view nick) {
+        std::lock_guard<std::mutex> g(mu_);
+        const std::string folded = protocol::fold_case(nick);
+        local_.erase(folded);
+        if (!control_up_) return; // the roster and claims are set right on reconnecting
+        control_->command({"HDEL", roster_key(), nick}, {});
+        control_->command({"EVAL", redis_scripts::release, "1", nicks_key(), node_, folded}, {});
+    }
+
+    void claim_nick(const std::string& nick, std::function<void(bool)> done) {
+        std::unique_lock<std::mutex> g(mu_);
+        if (!control_up_) {
+            g.unlock();
+            return done(false); // uniqueness cannot be checked: refused rather than risked
+        }
+        control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), protocol::fold_case(nick), node_,
+                           opts_.key_prefix},
+                          [done = std::move(done)](std::error_code ec, redis_reply r) {
+                              done(!ec && r.is_integer() && r.integer == 1);
+                          });
+    }
+
+    bool find_remote(std::string_view nick, remote_member* found) const {
+        std::lock_guard<std::mutex> g(mu_);
+        auto it = remote_.find(protocol::fold_case(nick));
+        if (it == remote_.end()) return false;
+        if (found) *found = remote_member{it->second.nick, it->second.room};
+        return true;
+    }
+
+    void remote_members(std::string_view room, std::vector<std::string>& nicks) const {
+        std::lock_guard<std::mutex> g(mu_);
+        const std::string folded = protocol::fold_case(room);
+        for (const auto& [key, m] : remote_)
+            if (protocol::fold_case(m.room) == folded) nicks.push_back(m.nick);
+    }
+
+    void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
+        std::lock_guard<std::mutex> g(mu_);
+        std::map<std::string, std::pair<std::string, std::size_t>> by_key;
+        for (const auto& [key, m] : remote_) {
+            if (m.room.empty()) continue;
+            auto& slot = by_key[protocol::fold_case(m.room)];
+            if (slot.first.empty()) slot.first = m.room;
+            ++slot.second;
+        }
+        for (auto& [key, v] : by_key) counts.push_back(std::move(v));
+    }
+
+    bool accepting() const {
+        std::lock_guard<std::mutex> g(mu_);
+        return degraded_ || held_bytes_ < opts_.max_held_bytes;
+    }
+
+private:
+    // An entry waiting for Redis to take it: an XADD, or a marker (XREVRANGE)
+    // that opens a room's reading at the stream's end as it was then.
+    struct pending {
+        std::vector<std::string> args;
+        std::string key;
+        std::size_t bytes = 0;
+        bool marker = false;
+        std::uint64_t generation = 0; // marker: which opening of the room
+    };
+
+    struct shard {
+        shard(const asio::strand<asio::any_io_executor>& ex, std::size_t i) : retry(ex), index(i) {}
+        connection writer;
+        connection reader;
+        std::uint64_t writer_generation = 0;
+        std::uint64_t reader_generation = 0;
+        bool writer_up = false;
+        bool reader_up = false;
+        bool reader_was_up = false; // a reconnect checks for trimmed gaps
+        bool reading = false;       // an XREAD is in flight
+        long long reader_id = -1;   // CLIENT ID, to unblock its XREAD when a room opens
+        std::deque<pending> queue;
+        std::size_t sent = 0; // entries of queue sent on the current writer
+        unsigned failures = 0;
+        asio::steady_timer retry;
+        std::size_t index;
+    };
+
+    struct room_state {
+        std::string name;
+        std::string cursor = "0-0"; // the last ID delivered here
+        std::uint64_t generation = 0;
+        bool open = false;
+        bool readable = false; // cursor known
+        std::unordered_map<std::string, std::uint64_t> seen; // writer epoch -> last count delivered
+    };
+
+    struct local_member {
+        std::string nick;
+        std::string room;
+    };
+
+    // ---- keys -----------------------------------------------------------------
+
+    std::string room_key(std::string_view room) const { return opts_.key_prefix + "room:" + protocol::fold_case(room); }
+    std::string roster_key() const { return opts_.key_prefix + "roster:" + node_; }
+    std::string nicks_key() const { return opts_.key_prefix + "nicks"; }
+    shard& shard_of_key(const std::string& key) {
+        if (key == node_stream_ || key.rfind(opts_.key_prefix + "node:", 0) == 0) return *shards_[0];
+        const std::string_view folded = std::string_view(key).substr(opts_.key_prefix.size() + 5);
+        return *shards_[instance_of(folded, shards_.size())];
+    }
+
+    // ---- writing ----------------------------------------------------------------
+
+    void queue_entry(shard& s, const std::string& key, const room_event& e, std::uint64_t count) {
+        pending p;
+        p.key = key;
+        p.args = {"XADD", key, "MAXLEN", "~", std::to_string(opts_.stream_length), "*"};
+        stream_entry entry{e, node_, epoch_, count, e.origin};
+        entry.event.node.clear();
+        append_fields(p.args, entry);
+        for (const auto& a : p.args) p.bytes += a.size();
+        held_bytes_ += p.bytes;
+        s.queue.push_back(std::move(p));
+        pump_soon(s);
+    }
+
+    void queue_marker(shard& s, const std::string& key, std::uint64_t generation, const std::string&) {
+        pending p;
+        p.key = key;
+        p.marker = true;
+        p.generation = generation;
+        p.args = {"XREVRANGE", key, "+", "-", "COUNT", std::to_string(std::max<std::size_t>(1, opts_.replay_entries))};
+        s.queue.push_back(std::move(p));
+        pump_soon(s);
+    }
+
+    void send_private(room_event& e, std::unique_lock<std::mutex>& g) {
+        const std::string target = protocol::fold_case(e.target);
+        if (local_.count(target) || degraded_) {
+            g.unlock();
+            e.seq = ++local_seq_;
+            if (sink_) sink_->deliver(e);
+            return;
+        }
+        auto it = remote_.find(target);
+        if (it == remote_.end()) return; // gone meanwhile
+        const std::string key = opts_.key_prefix + "node:" + it->second.node;
+        queue_entry(*shards_[0], key, e, ++counts_[key]);
+    }
+
+    // Sends what is queued and unsent, on the writer's strand.
+    void pump_soon(shard& s) {
+        if (!s.writer_up || s.sent == s.queue.size()) return;
+        asio::post(ex_, [w = weak_from_this(), i = s.index] {
+            if (auto self = w.lock()) self->pump(*self->shards_[i]);
+        });
+    }
+
+    void pump(shard& s) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || !s.writer_up) return;
+        while (s.sent < s.queue.size()) {
+            const pending& p = s.queue[s.sent++];
+            s.writer->command(p.args, [w = weak_from_this(), i = s.index, gen = s.writer_generation](
+                                          std::error_code ec, redis_reply r) {
+                if (auto self = w.lock()) self->acknowledged(*self->shards_[i], gen, ec, std::move(r));
+            });
+        }
+    }
+
+    void acknowledged(shard& s, std::uint64_t generation, std::error_code ec, redis_reply r) {
+        std::unique_lock<std::mutex> g(mu_);
+        if (stopped_ || generation != s.writer_generation || ec || s.queue.empty() || s.sent == 0) return;
+        pending p = std::move(s.queue.front());
+        s.queue.pop_front();
+        --s.sent;
+        held_bytes_ -= std::min(held_bytes_, p.bytes);
+        if (r.is_error()) {
+            g.unlock();
+            report("Redis refused " + p.args[0] + " on " + p.key + ": " + r.text);
+            return;
+        }
+        if (p.marker) opened(s, p, r, g);
+    }
+
+    // A room's reading starts after the stream's last entry when it opened
+    // here; the entries before it are the joiners' history.
+    void opened(shard& s, const pending& p, const redis_reply& r, std::unique_lock<std::mutex>& g) {
+        std::vector<stream_entry> past; // newest first
+        if (r.is_array())
+            for (const redis_reply& item : r.elements) {
+                stream_id id;
+                if (auto entry = parse_entry(item, id)) past.push_back(std::move(*entry));
+            }
+        std::string newest = "0-0";
+        if (r.is_array() && !r.elements.empty() && r.elements.front().is_array() &&
+            !r.elements.front().elements.empty())
+            newest = r.elements.front().elements[0].text;
+        if (p.key == node_stream_) {
+            node_cursor_ = newest;
+            node_readable_ = true;
+            for (const stream_entry& entry : past) {
+                std::uint64_t& last = node_seen_[entry.epoch];
+                last = std::max(last, entry.count);
+            }
+            wake_reader(s);
+            return;
+        }
+        auto it = rooms_.find(p.key);
+        if (it == rooms_.end() || it->second.generation != p.generation || !it->second.open) return;
+        room_state& room = it->second;
+        room.cursor = newest;
+        room.readable = true;
+        std::vector<room_event> history;
+        for (auto rit = past.rbegin(); rit != past.rend(); ++rit) {
+            stream_entry& entry = *rit;
+            std::uint64_t& last = room.seen[entry.epoch];
+            last = std::max(last, entry.count);
+            if (entry.event.kind == room_event_kind::chat || entry.event.kind == room_event_kind::action) {
+                entry.event.origin = 0;
+                history.push_back(std::move(entry.event));
+            }
+        }
+        const std::string name = room.name;
+        wake_reader(s);
+        g.unlock();
+        if (!history.empty()) replay(name, history);
+    }
+
+    // ---- reading ----------------------------------------------------------------
+
+    // A room became readable: a reader blocked in XREAD is unblocked (from
+    // the writer's connection), so the new stream is read at once.
+    void wake_reader(shard& s) {
+        if (s.reading && s.reader_id >= 0 && s.writer_up)
+            s.writer->command({"CLIENT", "UNBLOCK", std::to_string(s.reader_id)}, {});
+        else read_soon(s);
+    }
+
+    void read_soon(shard& s) {
+        if (!s.reader_up || s.reading) return;
+        asio::post(ex_, [w = weak_from_this(), i = s.index] {
+            if (auto self = w.lock()) self->read(*self->shards_[i]);
+        });
+    }
+
+    struct read_target {
+        std::string key;
+        std::uint64_t generation;
+    };
+
+    void read(shard& s) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || !s.reader_up || s.reading) return;
+        std::vector<std::string> args{"XREAD", "COUNT", std::to_string(opts_.read_count), "BLOCK", "1000", "STREAMS"};
+        std::vector<read_target> targets;
+        std::vector<std::string> ids;
+        if (s.index == 0 && node_readable_) {
+            targets.push_back({node_stream_, 0});
+            ids.push_back(node_cursor_);
+        }
+        for (const auto& [key, r] : rooms_) {
+            if (!r.readable || &shard_of_key(key) != &s) continue;
+            targets.push_back({key, r.generation});
+            ids.push_back(r.cursor);
+        }
+        if (targets.empty()) return; // a room opening calls again
+        for (const auto& t : targets) args.push_back(t.key);
+        for (auto& id : ids) args.push_back(std::move(id));
+        s.reading = true;
+        s.reader->command(args,
+                          [w = weak_from_this(), i = s.index, gen = s.reader_generation,
+                           targets = std::move(targets)](std::error_code ec, redis_reply r) {
+                              if (auto self = w.lock()) self->got(*self->shards_[i], gen, targets, ec, std::move(r));
+                          },
+                          std::chrono::milliseconds(1000) + opts_.command_timeout);
+    }
+
+    void got(shard& s, std::uint64_t generation, const std::vector<read_target>& targets, std::error_code ec,
+             redis_reply r) {
+        std::vector<room_event> events;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopped_ || generation != s.reader_generation) return;
+            s.reading = false;
+            if (ec) return; // the disconnect handler reconnects
+            if (r.is_array())
+                for (const redis_reply& stream : r.elements) take_stream(stream, targets, events);
+            read_soon(s);
+        }
+        deliver(events);
+    }
+
+    void take_stream(const redis_reply& stream, const std::vector<read_target>& targets, std::vector<room_event>& out) {
+        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
+        const std::string& key = stream.elements[0].text;
+        auto t = std::find_if(targets.begin(), targets.end(), [&](const read_target& x) { return x.key == key; });
+        if (t == targets.end()) return;
+        const bool private_stream = key == node_stream_;
+        room_state* room = nullptr;
+        auto* seen = &node_seen_;
+        if (!private_stream) {
+            auto it = rooms_.find(key);
+            if (it == rooms_.end() || it->second.generation != t->generation || !it->second.readable) return;
+            room = &it->second;
+            seen = &room->seen;
+        }
+        for (const redis_reply& item : stream.elements[1].elements) {
+            stream_id id;
+            auto entry = parse_entry(item, id);
+            const std::string id_text = id.str();
+            if (private_stream) node_cursor_ = id_text;
+            else room->cursor = id_text;
+            if (!entry) continue;
+            std::uint64_t& last = (*seen)[entry->epoch];
+            if (entry->count != 0 && entry->count <= last) continue; // sent twice
+            last = entry->count;
+            room_event& e = entry->event;
+            e.origin = entry->node == node_ && entry->epoch == epoch_ ? entry->member : 0;
+            if (!private_stream) e.room = room->name;
+            e.seq = ++local_seq_;
+            out.push_back(std::move(e));
+        }
+    }
+
+    // ---- connections ------------------------------------------------------------
+
+    redis_connection_options connection_options(std::size_t i) const {
+        redis_connection_options o;
+        o.host = opts_.instances[i].host;
+        o.port = opts_.instances[i].port;
+        o.command_timeout = opts_.command_timeout;
+        o.connect_timeout = opts_.command_timeout;
+        return o;
+    }
+
+    void connect_writer(shard& s) {
+        s.writer = redis_connection::create(ex_, connection_options(s.index));
+        const std::uint64_t gen = ++s.writer_generation;
+        auto w = weak_from_this();
+        s.writer->on_disconnect([w, i = s.index, gen](std::error_code ec) {
+            if (auto self = w.lock()) self->writer_lost(*self->shards_[i], gen, ec);
+        });
+        s.writer->connect([w, i = s.index, gen](std::error_code ec) {
+            auto self = w.lock();
+            if (!self) return;
+            if (ec) return self->writer_lost(*self->shards_[i], gen, ec);
+            std::lock_guard<std::mutex> g(self->mu_);
+            shard& sh = *self->shards_[i];
+            if (self->stopped_ || gen != sh.writer_generation) return;
+            sh.writer_up = true;
+            sh.failures = 0;
+            sh.sent = 0;
+            self->pump_soon(sh);
+            self->link_check();
+        });
+    }
+
+    void connect_reader(shard& s) {
+        s.reader = redis_connection::create(ex_, connection_options(s.index));
+        const std::uint64_t gen = ++s.reader_generation;
+        auto w = weak_from_this();
+        s.reader->on_disconnect([w, i = s.index, gen](std::error_code ec) {
+            if (auto self = w.lock()) self->reader_lost(*self->shards_[i], gen, ec);
+        });
+        s.reader->connect([w, i = s.index, gen](std::error_code ec) {
+            auto self = w.lock();
+            if (!self) return;
+            if (ec) return self->reader_lost(*self->shards_[i], gen, ec);
+            std::lock_guard<std::mutex> g(self->mu_);
+            shard& sh = *self->shards_[i];
+            if (self->stopped_ || gen != sh.reader_generation) return;
+            sh.reader->command({"CLIENT", "ID"}, [w, i, gen](std::error_code ec2, redis_reply r) {
+                if (auto me = w.lock()) me->reader_ready(*me->shards_[i], gen, ec2, r);
+            });
+        });
+    }
+
+    void reader_ready(shard& s, std::uint64_t gen, std::error_code ec, const redis_reply& r) {
+        std::unique_lock<std::mutex> g(mu_);
+        if (stopped_ || gen != s.reader_generation || ec) return;
+        s.reader_id = r.is_integer() ? r.integer : -1;
+        const bool resumed = s.reader_was_up;
+        s.reader_up = s.reader_was_up = true;
+        s.failures = 0;
+        if (!resumed) {
+            read_soon(s);
+            link_check();
+            return;
+        }
+        // Back after a lost connection: a stream trimmed past where this
+        // server had read lost events for its members, who are told.
+        std::vector<std::pair<std::string, std::string>> check; // key, cursor
+        for (const auto& [key, room] : rooms_)
+            if (room.readable && &shard_of_key(key) == &s && room.cursor != "0-0") check.emplace_back(key, room.cursor);
+        s.reading = true; // the XRANGEs go first, then reading resumes
+        auto remaining = std::make_shared<std::size_t>(check.size());
+        auto finish = [w = weak_from_this(), i = s.index, gen] {
+            if (auto self = w.lock()) {
+                std::lock_guard<std::mutex> g2(self->mu_);
+                shard& sh = *self->shards_[i];
+                if (gen != sh.reader_generation) return;
+                sh.reading = false;
+                self->read_soon(sh);
+            }
+        };
+        if (check.empty()) {
+            s.reading = false;
+            read_soon(s);
+        }
+        for (auto& [key, cursor] : check) {
+            s.reader->command({"XRANGE", key, "-", "+", "COUNT", "1"},
+                              [w = weak_from_this(), key = key, cursor = cursor, remaining, finish](std::error_code e2,
+                                                                                                  redis_reply first) {
+                                  auto self = w.lock();
+                                  if (!self) return;
+                                  if (!e2) self->check_gap(key, cursor, first);
+                                  if (--*remaining == 0) finish();
+                              });
+        }
+        link_check();
+    }
+
+    void check_gap(const std::string& key, const std::string& cursor, const redis_reply& first) {
+        std::string room_name;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            auto it = rooms_.find(key);
+            if (it == rooms_.end() || !it->second.readable || it->second.cursor != cursor) return;
+            const auto at = stream_id::parse(cursor);
+            std::optional<stream_id> oldest;
+            if (first.is_array() && !first.elements.empty() && first.elements[0].is_array() &&
+                !first.elements[0].elements.empty())
+                oldest = stream_id::parse(first.elements[0].elements[0].text);
+            // Gone entirely (a Redis without persistence restarted), or its
+            // oldest entry is past the next one this server would read.
+            const bool gap = at && (!oldest || *at < *oldest);
+            if (!gap) return;
+            room_name = it->second.name;
+            // Reading goes on from what is there now.
+            if (oldest) {
+                stream_id before = *oldest;
+                if (before.seq > 0) --before.seq;
+                else if (before.ms > 0) {
+                    --before.ms;
+                    before.seq = ~std::uint64_t{0};
+                }
+                it->second.cursor = before.str();
+            } else {
+                it->second.cursor = "0-0";
+            }
+        }
+        std::shared_lock<std::shared_mutex> g(sink_guard_);
+        if (sink_) sink_->missed(room_name);
+    }
+
+    void writer_lost(shard& s, std::uint64_t gen, std::error_code ec) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || gen != s.writer_generation) return;
+        if (s.writer_up) note("lost the Redis connection to " + where(s) + ": " + describe(ec, s.writer));
+        s.writer_up = false;
+        s.sent = 0;
+        s.writer.reset();
+        link_check();
+        retry_later(s);
+    }
+
+    void reader_lost(shard& s, std::uint64_t gen, std::error_code ec) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || gen != s.reader_generation) return;
+        (void)ec;
+        s.reader_up = false;
+        s.reading = false;
+        s.reader.reset();
+        link_check();
+        retry_later(s);
+    }
+
+    // Reconnects with exponential backoff (100 ms doubling to 2 s) and jitter,
+    // so a cluster coming back does not reconnect in lockstep.
+    void retry_later(shard& s) {
+        ++s.failures;
+        const auto base = std::min<long long>(2000, 100LL << std::min(s.failures - 1, 5u));
+        std::uniform_int_distribution<long long> jitter(base / 2, base);
+        s.retry.expires_after(std::chrono::milliseconds(jitter(rng_)));
+        s.retry.async_wait([w = weak_from_this(), i = s.index](std::error_code ec) {
+            if (ec) return;
+            auto self = w.lock();
+            if (!self) return;
+            std::lock_guard<std::mutex> g(self->mu_);
+            shard& sh = *self->shards_[i];
+            if (self->stopped_) return;
+            if (!sh.writer) self->connect_writer(sh);
+            if (!sh.reader) self->connect_reader(sh);
+        });
+    }
+
+    // ---- the link's state -------------------------------------------------------
+
+    // Called with mu_ held whenever a connection comes or goes.
+    void link_check() {
+        const bool all_up = std::all_of(shards_.begin(), shards_.end(),
+                                        [](const auto& s) { return s->writer_up && s->reader_up; });
+        const auto now = clock::now();
+        if (all_up) {
+            if (state_ == backplane_state::connected) return;
+            const bool was_degraded = degraded_;
+            degraded_ = false;
+            outage_timer_.reset();
+            set_state(backplane_state::connected, was_degraded ? std::string(replies::cluster_restored) : std::string());
+            return;
+        }
+        if (state_ == backplane_state::connected || state_ == backplane_state::none) {
+            down_since_ = now;
+            set_state(backplane_state::holding, {});
+        }
+        if (!degraded_ && !outage_timer_) {
+            outage_timer_ = std::make_unique<asio::steady_timer>(ex_);
+            outage_timer_->expires_at(down_since_ + opts_.outage_timeout);
+            outage_timer_->async_wait([w = weak_from_this()](std::error_code ec) {
+                if (ec) return;
+                if (auto self = w.lock()) self->outage_expired();
+            });
+        }
+    }
+
+    void outage_expired() {
+        std::vector<room_event> held;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopped_ || state_ == backplane_state::connected || degraded_) return;
+            degraded_ = true;
+            // What local members said while it was held, they hear now; the
+            // cluster hears it when the link is back.
+            for (auto& s : shards_)
+                for (const pending& p : s->queue) {
+                    if (p.marker || p.key == node_stream_ || p.key.rfind(opts_.key_prefix + "node:", 0) == 0) continue;
+                    auto room = rooms_.find(p.key);
+                    redis_reply fake = fields_reply(p);
+                    stream_id id;
+                    auto entry = parse_entry(fake, id);
+                    if (!entry || room == rooms_.end() || !room->second.open) continue;
+                    room->second.seen[epoch_] = std::max(room->second.seen[epoch_], entry->count);
+                    entry->event.origin = entry->member;
+                    entry->event.seq = ++local_seq_;
+                    held.push_back(std::move(entry->event));
+                }
+            set_state(backplane_state::degraded, std::string(replies::cluster_degraded));
+        }
+        deliver(held);
+    }
+
+    // A queued XADD as the entry a reader would get.
+    static redis_reply fields_reply(const pending& p) {
+        redis_reply r;
+        r.type = redis_reply::kind::array;
+        redis_reply id;
+        id.type = redis_reply::kind::string;
+        id.text = "0-0";
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (std::size_t i = 6; i < p.args.size(); ++i) {
+            redis_reply f;
+            f.type = redis_reply::kind::string;
+            f.text = p.args[i];
+            fields.elements.push_back(std::move(f));
+        }
+        r.elements.push_back(std::move(id));
+        r.elements.push_back(std::move(fields));
+        return r;
+    }
+
+    // With mu_ held; the sink is told from the strand, unlocked.
+    void set_state(backplane_state state, std::string notice) {
+        state_ = state;
+        asio::post(ex_, [w = weak_from_this(), state, notice = std::move(notice)]() mutable {
+            auto self = w.lock();
+            if (!self) return;
+            std::shared_lock<std::shared_mutex> g(self->sink_guard_);
+            if (self->sink_) self->sink_->link_changed(state, std::move(notice));
+        });
+    }
+
+    // ---- the control connection: heartbeat, view, reaping ------------------------
+
+    void connect_control() {
+        control_ = redis_connection::create(ex_, connection_options(0));
+        const std::uint64_t gen = ++control_generation_;
+        auto w = weak_from_this();
+        control_->on_disconnect([w, gen](std::error_code) {
+            if (auto self = w.lock()) self->control_lost(gen);
+        });
+        control_->connect([w, gen](std::error_code ec) {
+            auto self = w.lock();
+            if (!self) return;
+            if (ec) return self->control_lost(gen);
+            std::lock_guard<std::mutex> g(self->mu_);
+            if (self->stopped_ || gen != self->control_generation_) return;
+            self->control_up_ = true;
+            self->control_up_since_ = clock::now();
+            // Registered and alive before any claim of this server's is
+            // judged (commands on one connection run in order): a claim
+            // against a server not yet alive would steal its nicks.
+            self->send_beat();
+            self->republish();
+        });
+    }
+
+    void control_lost(std::uint64_t gen) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || gen != control_generation_) return;
+        control_up_ = false;
+        control_.reset();
+        control_retry_ = std::make_unique<asio::steady_timer>(ex_);
+        std::uniform_int_distribution<int> jitter(100, 500);
+        control_retry_->expires_after(std::chrono::milliseconds(jitter(rng_)));
+        control_retry_->async_wait([w = weak_from_this()](std::error_code ec) {
+            if (ec) return;
+            if (auto self = w.lock()) {
+                std::lock_guard<std::mutex> g2(self->mu_);
+                if (!self->stopped_ && !self->control_) self->connect_control();
+            }
+        });
+    }
+
+    // After (re)connecting, or being taken for dead: this server's roster
+    // anew, and its members' nicks claimed again (a clash, from a claim made
+    // while this server was away, is reported).
+    void republish() {
+        std::vector<std::string> roster{"EVAL", std::string(redis_scripts::publish_roster), "0", opts_.key_prefix, node_};
+        for (const auto& [folded, m] : local_) {
+            roster.push_back(m.nick);
+            roster.push_back(m.room);
+        }
+        control_->command(roster, {});
+        for (const auto& [folded, m] : local_) {
+            if (m.nick.rfind(guest_prefix(), 0) == 0) continue;
+            control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), folded, node_, opts_.key_prefix},
+                              [w = weak_from_this(), nick = m.nick](std::error_code ec, redis_reply r) {
+                                  if (ec || !r.is_integer() || r.integer == 1) return;
+                                  if (auto self = w.lock())
+                                      self->report("nick " + nick + " was claimed by another server while this one "
+                                                                    "was away; both now hold it");
+                              });
+        }
+    }
+
+public:
+    std::string guest_prefix() const { return "guest-" + node_ + "-"; }
+
+private:
+    void arm_heartbeat(std::chrono::milliseconds after) {
+        heartbeat_timer_.expires_after(after);
+        heartbeat_timer_.async_wait([w = weak_from_this()](std::error_code ec) {
+            if (ec) return;
+            if (auto self = w.lock()) self->beat();
+        });
+    }
+
+    void beat() {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_) return;
+        arm_heartbeat(opts_.heartbeat);
+        if (control_up_) send_beat();
+    }
+
+    void send_beat() {
+        control_->command({"EVAL", redis_scripts::beat, "0", opts_.key_prefix, node_, epoch_,
+                           std::to_string(opts_.node_ttl.count())},
+                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply r) {
+                              if (auto self = w.lock()) self->viewed(gen, ec, r);
+                          });
+    }
+
+    // The heartbeat's answer: the other servers, alive or not, and rosters.
+    void viewed(std::uint64_t gen, std::error_code ec, const redis_reply& r) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || gen != control_generation_ || ec || !r.is_array() || r.elements.empty()) return;
+        const auto now = clock::now();
+        if (r.elements[0].integer == 1 && beats_ > 0) {
+            note("this server was taken for dead by the cluster (no heartbeat for " +
+                 std::to_string(opts_.node_ttl.count()) + " ms); its roster is published again");
+            republish();
+        }
+        ++beats_;
+        std::unordered_map<std::string, remote_entry> view;
+        std::set<std::string> missing;
+        for (std::size_t i = 1; i + 2 < r.elements.size(); i += 3) {
+            const std::string& id = r.elements[i].text;
+            const bool alive = r.elements[i + 1].integer == 1;
+            const redis_reply& roster = r.elements[i + 2];
+            if (!alive) {
+                missing.insert(id);
+                continue;
+            }
+            for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2)
+                view[protocol::fold_case(roster.elements[k].text)] =
+                    remote_entry{roster.elements[k].text, roster.elements[k + 1].text, id};
+        }
+        remote_ = std::move(view);
+        // Dead: missing from two views a heartbeat apart, with this server's
+        // own link up for longer than a heartbeat key lives (after Redis
+        // itself paused, every key may be stale at once).
+        const bool trusted = now - control_up_since_ > opts_.node_ttl + opts_.heartbeat;
+        for (const std::string& id : missing)
+            if (trusted && suspects_.count(id)) reap(id);
+        suspects_ = std::move(missing);
+    }
+
+    void reap(const std::string& dead) {
+        control_->command({"EVAL", redis_scripts::reap, "0", opts_.key_prefix, dead, node_},
+                          [w = weak_from_this(), dead](std::error_code ec, redis_reply roster) {
+                              if (ec || !roster.is_array() || roster.elements.empty()) return;
+                              if (auto self = w.lock()) self->reaped(dead, roster);
+                          });
+    }
+
+    // This server won the lock: it tells every room of the dead server that
+    // its members left, through the rooms' streams, so everyone hears it once.
+    void reaped(const std::string& dead, const redis_reply& roster) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_) return;
+        note("server " + dead + " is gone: its " + std::to_string(roster.elements.size() / 2) +
+             " members leave");
+        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+            remote_.erase(protocol::fold_case(roster.elements[k].text));
+            if (roster.elements[k + 1].text.empty()) continue;
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = roster.elements[k].text;
+            e.room = roster.elements[k + 1].text;
+            e.reason = "server lost";
+            const std::string key = room_key(e.room);
+            queue_entry(shard_of_key(key), key, e, ++counts_[key]);
+        }
+    }
+
+    // ---- to the sink ------------------------------------------------------------
+
+    void deliver(const std::vector<room_event>& events) {
+        if (events.empty()) return;
+        std::shared_lock<std::shared_mutex> g(sink_guard_);
+        if (sink_) sink_->deliver_ordered(events);
+    }
+
+    void replay(const std::string& room, const std::vector<room_event>& past) {
+        std::shared_lock<std::shared_mutex> g(sink_guard_);
+        if (sink_) sink_->replay(room, past);
+    }
+
+    // Called with mu_ held: the report goes out from the strand.
+    void note(std::string text) {
+        asio::post(ex_, [w = weak_from_this(), text = std::move(text)]() mutable {
+            if (auto self = w.lock()) self->report(std::move(text));
+        });
+    }
+
+    void report(std::string text) {
+        std::shared_lock<std::shared_mutex> g(sink_guard_);
+        if (sink_) sink_->report(std::move(text));
+    }
+
+    static std::string describe(std::error_code ec, const connection& c) {
+        std::string text = ec.message();
+        if (c && !c->error_message().empty()) text += " (" + c->error_message() + ")";
+        return text;
+    }
+    std::string where(const shard& s) const {
+        return opts_.instances[s.index].host + ":" + std::to_string(opts_.instances[s.index].port);
+    }
+
+    struct remote_entry {
+        std::string nick;
+        std::string room;
+        std::string node;
+    };
+
+    redis_options opts_;
+    mutable std::mutex mu_;
+    std::shared_mutex sink_guard_;
+    room_event_sink* sink_;
+    asio::strand<asio::any_io_executor> ex_;
+    asio::steady_timer heartbeat_timer_;
+    std::unique_ptr<asio::steady_timer> outage_timer_;
+    std::unique_ptr<asio::steady_timer> control_retry_;
+    const std::string node_;
+    const std::string epoch_;
+    std::string node_stream_;
+    std::string node_cursor_ = "0-0";
+    bool node_readable_ = false;
+    std::vector<std::unique_ptr<shard>> shards_;
+    std::unordered_map<std::string, room_state> rooms_;           // open here, by stream key
+    std::uint64_t generations_ = 0;                                // openings of rooms, numbered
+    std::unordered_map<std::string, std::uint64_t> node_seen_;    // private stream: epoch -> last count
+    std::unordered_map<std::string, std::uint64_t> counts_;       // this epoch's entries, per stream key
+    std::unordered_map<std::string, local_member> local_;         // by folded nick
+    std::unordered_map<std::string, remote_entry> remote_;        // by folded nick
+    std::set<std::string> suspects_;                              // servers missing from the last view
+    connection control_;
+    std::uint64_t control_generation_ = 0;
+    bool control_up_ = false;
+    clock::time_point control_up_since_{};
+    std::uint64_t beats_ = 0;
+    std::size_t held_bytes_ = 0;
+    std::uint64_t local_seq_ = 0;
+    backplane_state state_ = backplane_state::none;
+    bool degraded_ = false;
+    clock::time_point down_since_{};
+    bool stopped_ = false;
+    std::mt19937 rng_{std::random_device{}()};
+};
+
+} // namespace chatroom::detail

@@ -1,0 +1,105 @@
+#pragma once
+
+// Opt-in: many servers act as one through Redis Streams (docs/scale-out.md).
+// Needs hiredis (link chatroom::redis, or -lhiredis); the rest of chatroom
+// does not.
+//
+//     server.set_room_log(chatroom::redis_backplane_factory(options));
+
+#include <chatroom/detail/redis_backplane.hpp>
+#include <chatroom/protocol.hpp>
+#include <chatroom/redis_options.hpp>
+#include <chatroom/room_log.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace chatroom {
+
+// The room log of a server in a cluster (install it with make_redis_backplane).
+class redis_backplane final : public room_log {
+public:
+    redis_backplane(room_event_sink& sink, redis_options options)
+        : core_(std::make_shared<detail::redis_backplane_core>(sink, std::move(options))) {
+        core_->start();
+    }
+    ~redis_backplane() override { core_->stop(); }
+    redis_backplane(const redis_backplane&) = delete;
+    redis_backplane& operator=(const redis_backplane&) = delete;
+
+    const std::string& node_id() const noexcept { return core_->node(); }
+
+    void append(room_event& e) override { core_->append(e); }
+    void room_opened(const std::string& room) override { core_->room_opened(room); }
+    void room_closed(const std::string& room) override { core_->room_closed(room); }
+    void presence(std::string_view nick, std::string_view room) override { core_->presence(nick, room); }
+    void gone(std::string_view nick) override { core_->gone(nick); }
+    bool claims_nicks() const override { return true; }
+    void claim_nick(const std::string& nick, std::function<void(bool)> done) override {
+        core_->claim_nick(nick, std::move(done));
+    }
+    bool find_remote(std::string_view nick, remote_member* found) const override {
+        return core_->find_remote(nick, found);
+    }
+    void remote_members(std::string_view room, std::vector<std::string>& nicks) const override {
+        core_->remote_members(room, nicks);
+    }
+    void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const override {
+        core_->remote_rooms(counts);
+    }
+    std::string guest_prefix() const override { return core_->guest_prefix(); }
+    bool accepting() const override { return core_->accepting(); }
+    void stop() override { core_->stop(); }
+
+private:
+    std::shared_ptr<detail::redis_backplane_core> core_;
+};
+
+// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
+inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
+    redis_endpoint e;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        e.host = std::string(text.substr(1, close - 1));
+        text.remove_prefix(close + 1);
+        if (!text.empty()) {
+            if (text.front() != ':') return std::nullopt;
+            port = text.substr(1);
+        }
+    } else {
+        const std::size_t colon = text.rfind(':');
+        e.host = std::string(text.substr(0, colon));
+        if (colon != std::string_view::npos) port = text.substr(colon + 1);
+    }
+    if (e.host.empty()) return std::nullopt;
+    if (!port.empty() || text.find(':') != std::string_view::npos) {
+        if (port.empty() || port.size() > 5) return std::nullopt;
+        unsigned long v = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + static_cast<unsigned long>(c - '0');
+        }
+        if (v == 0 || v > 65535) return std::nullopt;
+        e.port = static_cast<unsigned short>(v);
+    }
+    return e;
+}
+
+// What basic_server::set_room_log takes. A node id must be a valid nick
+// part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it.
+inline std::function<std::unique_ptr<room_log>(room_event_sink&)> redis_backplane_factory(redis_options options) {
+    if (!options.node_id.empty() &&
+        (options.node_id.size() > 16 || !protocol::is_valid_name(options.node_id)))
+        throw std::invalid_argument("redis backplane: bad node id (use 1-16 of A-Z a-z 0-9 _ . -)");
+    return [options = std::move(options)](room_event_sink& sink) -> std::unique_ptr<room_log> {
+        return std::make_unique<redis_backplane>(sink, options);
+    };
+}
+
+} // namespace chatroom

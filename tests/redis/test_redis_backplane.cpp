@@ -1,0 +1,364 @@
+// The Redis Streams backplane (include/chatroom/redis.hpp): servers in this
+// process joined through real redis-server processes, reached by raw line
+// clients. What must hold through every fault: each line reaches every other
+// member exactly once, and every member sees one order per room.
+
+#include "../support/line_client.hpp"
+#include "../support/redis_server.hpp"
+
+#include <chatroom.hpp>
+#include <chatroom/redis.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using test::line_client;
+
+namespace {
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = test::patience) {
+    const auto deadline = test::test_clock::now() + timeout;
+    while (!pred()) {
+        if (test::test_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
+
+chatroom::redis_options cluster_options(std::vector<unsigned short> ports, std::string node) {
+    chatroom::redis_options o;
+    for (unsigned short p : ports) o.instances.push_back(chatroom::redis_endpoint{"127.0.0.1", p});
+    o.node_id = std::move(node);
+    o.command_timeout = 700ms;
+    o.heartbeat = 200ms;
+    o.node_ttl = 1000ms;
+    return o;
+}
+
+// One server of the cluster, with its own threads.
+class node {
+public:
+    node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2)
+        : io_(threads), server_(io_.get_executor(), so) {
+        server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));
+        server_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        where_.port = server_.local_endpoint().port();
+        for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
+        REQUIRE(eventually([&] { return stats().backplane == chatroom::backplane_state::connected; }));
+    }
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    ~node() { stop(); }
+
+    void stop() {
+        if (stopped_) return;
+        stopped_ = true;
+        server_.stop();
+        for (auto& t : threads_) t.join();
+    }
+
+    chatroom::server_stats stats() const { return server_.stats(); }
+    const test::target& where() const { return where_; }
+
+    line_client join_as(const std::string& nick) {
+        line_client c;
+        c.join(where_);
+        c.send_raw("/nick " + nick + "\r\n");
+        c.wait_for_prefix("* " + c.nick + " is now known as " + nick);
+        c.nick = nick;
+        return c;
+    }
+
+private:
+    asio::io_context io_;
+    chatroom::server server_;
+    test::target where_;
+    std::vector<std::thread> threads_;
+    bool stopped_ = false;
+};
+
+// Reads until every line of `want` senders' numbered lines has come, or a
+// deadline; returns the chat lines in the order they came.
+std::vector<std::string> read_chat(line_client& c, std::size_t count) {
+    std::vector<std::string> got;
+    const auto deadline = test::test_clock::now() + 60s;
+    while (got.size() < count && test::test_clock::now() < deadline) {
+        auto line = c.read_line(5s);
+        if (!line) continue;
+        if (!line->empty() && line->front() == '<') got.push_back(*line);
+    }
+    return got;
+}
+
+// The members of one room are on every node before anyone speaks: each
+// node's first member waits until it sees the others' joins counted.
+void wait_members(line_client& c, std::size_t members) {
+    REQUIRE(eventually([&] {
+        c.send_raw("/who\r\n");
+        auto line = c.wait_for_prefix("* in lobby:");
+        return static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1 == members;
+    }));
+}
+
+void send_numbered(line_client& c, const std::string& tag, int from, int to) {
+    std::string burst;
+    for (int i = from; i < to; ++i) burst += tag + " " + std::to_string(i) + "\r\n";
+    c.send_raw(burst);
+}
+
+// Every sender's lines, once each and in the sender's order.
+void check_complete(const std::vector<std::string>& got, const std::map<std::string, int>& senders) {
+    std::map<std::string, int> next;
+    for (const auto& line : got) {
+        const auto close = line.find("> ");
+        REQUIRE(close != std::string::npos);
+        const std::string nick = line.substr(1, close - 1);
+        const std::string text = line.substr(close + 2);
+        const auto space = text.rfind(' ');
+        const int n = std::stoi(text.substr(space + 1));
+        INFO(line);
+        REQUIRE(n == next[nick]);
+        ++next[nick];
+    }
+    for (const auto& [nick, count] : senders) CHECK(next[nick] == count);
+}
+
+std::string redis_cli(unsigned short port, const std::string& args) {
+    const std::string cmd = "redis-cli -p " + std::to_string(port) + " " + args + " 2>&1";
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+        char buf[4096];
+        while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+        ::pclose(p);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("backplane: stream ids and entries", "[backplane]") {
+    using chatroom::detail::stream_id;
+    auto a = stream_id::parse("1700000000000-5");
+    REQUIRE(a);
+    CHECK(a->str() == "1700000000000-5");
+    CHECK(*stream_id::parse("1-9") < *stream_id::parse("2-0"));
+    CHECK(*stream_id::parse("2-0") < *stream_id::parse("2-1"));
+    CHECK_FALSE(stream_id::parse("12"));
+    CHECK_FALSE(stream_id::parse("x-1"));
+    CHECK_FALSE(stream_id::parse("99999999999999999999999-1"));
+
+    chatroom::detail::stream_entry in;
+    in.event.kind = chatroom::room_event_kind::chat;
+    in.event.room = "Lobby";
+    in.event.nick = "alice";
+    in.event.add_line("one");
+    in.event.add_line("two");
+    in.node = "n1";
+    in.epoch = "e";
+    in.count = 7;
+    in.member = 3;
+    std::vector<std::string> args;
+    chatroom::detail::append_fields(args, in);
+    chatroom::detail::redis_reply entry;
+    entry.type = chatroom::detail::redis_reply::kind::array;
+    entry.elements.resize(2);
+    entry.elements[0].type = chatroom::detail::redis_reply::kind::string;
+    entry.elements[0].text = "5-1";
+    entry.elements[1].type = chatroom::detail::redis_reply::kind::array;
+    for (const auto& a2 : args) {
+        chatroom::detail::redis_reply f;
+        f.type = chatroom::detail::redis_reply::kind::string;
+        f.text = a2;
+        entry.elements[1].elements.push_back(f);
+    }
+    stream_id id;
+    auto out = chatroom::detail::parse_entry(entry, id);
+    REQUIRE(out);
+    CHECK(id.str() == "5-1");
+    CHECK(out->event.room == "Lobby");
+    CHECK(out->event.nick == "alice");
+    CHECK(out->event.line_count == 2);
+    CHECK(out->count == 7);
+    CHECK(out->member == 3);
+    CHECK(out->node == "n1");
+    // What this backplane did not write is skipped, not trusted.
+    entry.elements[1].elements.clear();
+    CHECK_FALSE(chatroom::detail::parse_entry(entry, id));
+    CHECK(chatroom::parse_redis_endpoint("10.0.0.1:6380")->port == 6380);
+    CHECK(chatroom::parse_redis_endpoint("[::1]:7000")->host == "::1");
+    CHECK(chatroom::parse_redis_endpoint("redis")->port == 6379);
+    CHECK_FALSE(chatroom::parse_redis_endpoint("host:0"));
+    CHECK_FALSE(chatroom::parse_redis_endpoint(":6379"));
+    CHECK_THROWS(chatroom::redis_backplane_factory([] {
+        chatroom::redis_options o;
+        o.node_id = "bad id";
+        return o;
+    }()));
+}
+
+TEST_CASE("backplane: senders on three servers see one order everywhere", "[backplane]") {
+    test::redis_server redis;
+    node a(cluster_options({redis.port()}, "a")), b(cluster_options({redis.port()}, "b")),
+        c(cluster_options({redis.port()}, "c"));
+    std::vector<line_client> readers;
+    readers.push_back(a.join_as("ra"));
+    readers.push_back(b.join_as("rb"));
+    readers.push_back(c.join_as("rc"));
+    line_client sa = a.join_as("sa"), sb = b.join_as("sb"), sc = c.join_as("sc");
+    wait_members(readers[0], 6);
+    wait_members(readers[2], 6);
+    constexpr int lines = 300;
+    std::thread t1([&] { send_numbered(sa, "a", 0, lines); });
+    std::thread t2([&] { send_numbered(sb, "b", 0, lines); });
+    std::thread t3([&] { send_numbered(sc, "c", 0, lines); });
+    t1.join();
+    t2.join();
+    t3.join();
+    std::vector<std::vector<std::string>> seen;
+    for (auto& r : readers) seen.push_back(read_chat(r, 3 * lines));
+    for (const auto& s : seen) check_complete(s, {{"sa", lines}, {"sb", lines}, {"sc", lines}});
+    CHECK(seen[0] == seen[1]);
+    CHECK(seen[1] == seen[2]);
+    // The sender does not hear its own lines back.
+    sa.send_raw("/who\r\n");
+    std::vector<std::string> before;
+    sa.wait_for_prefix("* in lobby:", &before);
+    for (const auto& line : before) CHECK(line.rfind("<sa>", 0) != 0);
+}
+
+TEST_CASE("backplane: CLIENT KILL mid-traffic loses and repeats nothing", "[backplane]") {
+    test::redis_server redis;
+    node a(cluster_options({redis.port()}, "a")), b(cluster_options({redis.port()}, "b"));
+    line_client reader = b.join_as("reader");
+    line_client sender = a.join_as("sender");
+    wait_members(reader, 2);
+    constexpr int lines = 3000;
+    std::atomic<bool> done{false};
+    std::thread killer([&] {
+        for (int i = 0; i < 6 && !done; ++i) {
+            std::this_thread::sleep_for(60ms);
+            redis_cli(redis.port(), "CLIENT KILL TYPE normal");
+        }
+    });
+    for (int i = 0; i < lines; i += 100) send_numbered(sender, "x", i, i + 100);
+    auto got = read_chat(reader, lines);
+    done = true;
+    killer.join();
+    check_complete(got, {{"sender", lines}});
+    CHECK(a.stats().backplane_outages + b.stats().backplane_outages > 0);
+}
+
+TEST_CASE("backplane: lines are held while Redis is paused past the command timeout", "[backplane]") {
+    test::redis_server redis;
+    auto o = cluster_options({redis.port()}, "a");
+    o.outage_timeout = 60s;
+    auto ob = o;
+    ob.node_id = "b";
+    node a(o), b(ob);
+    line_client reader = b.join_as("reader");
+    line_client sender = a.join_as("sender");
+    wait_members(reader, 2);
+    send_numbered(sender, "x", 0, 50);
+    REQUIRE(read_chat(reader, 50).size() == 50);
+    redis.pause();
+    send_numbered(sender, "x", 50, 100);
+    CHECK(eventually([&] { return a.stats().backplane == chatroom::backplane_state::holding; }, 10s));
+    std::this_thread::sleep_for(1500ms); // past the command timeout: connections fail and are retried
+    redis.resume();
+    auto got = read_chat(reader, 50);
+    REQUIRE(got.size() == 50);
+    CHECK(got.front() == "<sender> x 50");
+    CHECK(got.back() == "<sender> x 99");
+    CHECK(eventually([&] { return a.stats().backplane == chatroom::backplane_state::connected; }));
+}
+
+TEST_CASE("backplane: past the outage timeout members chat locally until the cluster is back", "[backplane]") {
+    test::redis_server redis;
+    auto o = cluster_options({redis.port()}, "a");
+    o.outage_timeout = 1s;
+    node a(o);
+    line_client one = a.join_as("one");
+    line_client two = a.join_as("two");
+    redis.pause();
+    one.wait_for_prefix("* the cluster is unreachable");
+    two.wait_for_prefix("* the cluster is unreachable");
+    CHECK(a.stats().backplane == chatroom::backplane_state::degraded);
+    one.send_raw("alone\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> alone");
+    redis.resume();
+    two.wait_for_prefix("* the cluster is back");
+    CHECK(eventually([&] { return a.stats().backplane == chatroom::backplane_state::connected; }));
+    // The line said while degraded reached the stream, and was not delivered twice here.
+    one.send_raw("together\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> together");
+    CHECK(redis_cli(redis.port(), "XLEN chatroom:room:lobby").find_first_not_of("0\n") != std::string::npos);
+}
+
+TEST_CASE("backplane: a Redis that lost its data tells members events were missed", "[backplane]") {
+    test::redis_server redis; // no persistence: a restart loses every stream
+    auto o = cluster_options({redis.port()}, "a");
+    o.outage_timeout = 60s;
+    node a(o);
+    line_client one = a.join_as("one");
+    line_client two = a.join_as("two");
+    one.send_raw("before\r\n");
+    two.wait_for_prefix("<one> before");
+    redis.restart();
+    two.wait_for_prefix("* some events of this room were missed");
+    CHECK(eventually([&] { return a.stats().missed_gaps >= 1; }));
+    one.send_raw("after\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> after");
+}
+
+TEST_CASE("backplane: a server that stops beating leaves for everyone once and frees its nicks", "[backplane]") {
+    test::redis_server redis;
+    node a(cluster_options({redis.port()}, "a"));
+    auto b = std::make_unique<node>(cluster_options({redis.port()}, "b"));
+    node c(cluster_options({redis.port()}, "c"));
+    line_client on_a = a.join_as("watcher");
+    line_client on_c = c.join_as("other");
+    line_client doomed = b->join_as("doomed");
+    wait_members(on_a, 3);
+    b->stop(); // stopping announces no leaves: only the heartbeat's end tells the cluster
+    CHECK(on_a.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
+    CHECK(on_c.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
+    on_a.send_raw("/nick doomed\r\n");
+    CHECK(on_a.wait_for_prefix("* watcher is now") == "* watcher is now known as doomed");
+    // Once: a later line is the next thing either hears of doomed.
+    on_c.send_raw("/who\r\n");
+    std::vector<std::string> between;
+    on_c.wait_for_prefix("* in lobby:", &between);
+    for (const auto& line : between) CHECK(line.find("doomed left") == std::string::npos);
+}
+
+TEST_CASE("backplane: rooms spread over two Redis instances", "[backplane]") {
+    test::redis_server r1, r2;
+    node a(cluster_options({r1.port(), r2.port()}, "a")), b(cluster_options({r1.port(), r2.port()}, "b"));
+    line_client x = a.join_as("x");
+    line_client y = b.join_as("y");
+    for (int i = 0; i < 6; ++i) {
+        const std::string room = "room" + std::to_string(i);
+        x.send_raw("/join " + room + "\r\n");
+        x.wait_for_prefix("* joined " + room);
+        y.send_raw("/join " + room + "\r\n");
+        y.wait_for_prefix("* joined " + room);
+        x.wait_for_prefix("* y joined");
+        y.send_raw("hi " + room + "\r\n");
+        CHECK(x.wait_for_prefix("<y>") == "<y> hi " + room);
+    }
+    const std::string on1 = redis_cli(r1.port(), "--scan --pattern 'chatroom:room:*'");
+    const std::string on2 = redis_cli(r2.port(), "--scan --pattern 'chatroom:room:*'");
+    CHECK(on1.find("chatroom:room:") != std::string::npos);
+    CHECK(on2.find("chatroom:room:") != std::string::npos);
+}
