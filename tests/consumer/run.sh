@@ -16,4 +16,5 @@ cmake -S "$src/tests/consumer" -B "$work/build" "${args[@]}" >"$work/configure.l
 ninja -C "$work/build" >"$work/build.log" || { tail -40 "$work/build.log"; exit 1; }
 "$work/build/consumer"
 "$work/build/two_units"
+if [ -x "$work/build/redis_consumer" ]; then "$work/build/redis_consumer"; fi
 echo "consumer ($mode): ok"

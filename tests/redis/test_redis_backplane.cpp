@@ -283,6 +283,24 @@ TEST_CASE("backplane: lines are held while Redis is paused past the command time
     CHECK(eventually([&] { return a.stats().backplane == chatroom::backplane_state::connected; }));
 }
 
+TEST_CASE("backplane: past the bound on held lines senders wait and nothing is lost", "[backplane]") {
+    test::redis_server redis;
+    auto o = cluster_options({redis.port()}, "a");
+    o.outage_timeout = 60s;
+    o.max_held_bytes = 2048; // a few dozen lines
+    auto ob = o;
+    ob.node_id = "b";
+    node a(o), b(ob);
+    line_client reader = b.join_as("reader");
+    line_client sender = a.join_as("sender");
+    wait_members(reader, 2);
+    redis.pause();
+    send_numbered(sender, "x", 0, 600);
+    std::this_thread::sleep_for(1500ms);
+    redis.resume();
+    check_complete(read_chat(reader, 600), {{"sender", 600}});
+}
+
 TEST_CASE("backplane: past the outage timeout members chat locally until the cluster is back", "[backplane]") {
     test::redis_server redis;
     auto o = cluster_options({redis.port()}, "a");
