@@ -1320,6 +1320,10 @@ public:
     virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
     virtual void gone(std::string_view /*nick*/) {}
 
+    // Whether other servers read this log: a room then has members beyond
+    // this server's, who hear leaves even when its last local member goes.
+    virtual bool shared() const { return false; }
+
     // Whether nicks are claimed through claim_nick() before a member takes
     // one. claim_nick runs without the server's lock and calls done(won)
     // once, from any thread.
@@ -1470,6 +1474,7 @@ inline constexpr std::string_view missed_events =
 inline constexpr std::string_view cluster_degraded =
     "the cluster is unreachable: until it is back you chat with this server's members only";
 inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
 inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
 inline std::string nick_elsewhere(std::string_view nick) {
     return "! nick taken: " + std::string(nick) + " (on another server)";
@@ -3464,6 +3469,8 @@ private:
             hooks_.is_registered(name))
             return out_.send(m, replies::nick_registered(name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            // Guest nicks are the servers' to give (each its own), never claimed.
+            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, replies::guest_nick_reserved);
             // The claim decides, atomically in the shared log: a view of
             // the other servers may be a heartbeat old.
             if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
@@ -3504,7 +3511,7 @@ private:
         room_event e = event_of(room_event_kind::left, m);
         e.reason = std::string(reason);
         r->remove(m);
-        if (!r->empty() && !stopping_ && announces(r->size())) log_->append(e);
+        if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
         if (r->empty()) {
             log_->room_closed(r->name());

@@ -38,6 +38,7 @@ public:
     void room_closed(const std::string& room) override { core_->room_closed(room); }
     void presence(std::string_view nick, std::string_view room) override { core_->presence(nick, room); }
     void gone(std::string_view nick) override { core_->gone(nick); }
+    bool shared() const override { return true; }
     bool claims_nicks() const override { return true; }
     void claim_nick(const std::string& nick, std::function<void(bool)> done) override {
         core_->claim_nick(nick, std::move(done));

@@ -109,6 +109,7 @@ inline constexpr std::string_view missed_events =
 inline constexpr std::string_view cluster_degraded =
     "the cluster is unreachable: until it is back you chat with this server's members only";
 inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
 inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
 inline std::string nick_elsewhere(std::string_view nick) {
     return "! nick taken: " + std::string(nick) + " (on another server)";

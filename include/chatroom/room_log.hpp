@@ -71,6 +71,10 @@ public:
     virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
     virtual void gone(std::string_view /*nick*/) {}
 
+    // Whether other servers read this log: a room then has members beyond
+    // this server's, who hear leaves even when its last local member goes.
+    virtual bool shared() const { return false; }
+
     // Whether nicks are claimed through claim_nick() before a member takes
     // one. claim_nick runs without the server's lock and calls done(won)
     // once, from any thread.

@@ -68,6 +68,14 @@ public:
         for (auto& t : threads_) t.join();
     }
 
+    // As if the process died: nothing more runs, nothing is said.
+    void crash() {
+        if (stopped_) return;
+        stopped_ = true;
+        io_.stop();
+        for (auto& t : threads_) t.join();
+    }
+
     chatroom::server_stats stats() const { return server_.stats(); }
     const test::target& where() const { return where_; }
 
@@ -339,7 +347,7 @@ TEST_CASE("backplane: a Redis that lost its data tells members events were misse
     CHECK(two.wait_for_prefix("<one>") == "<one> after");
 }
 
-TEST_CASE("backplane: a server that stops beating leaves for everyone once and frees its nicks", "[backplane]") {
+TEST_CASE("backplane: a server that dies leaves for everyone once and frees its nicks", "[backplane]") {
     test::redis_server redis;
     node a(cluster_options({redis.port()}, "a"));
     auto b = std::make_unique<node>(cluster_options({redis.port()}, "b"));
@@ -348,7 +356,7 @@ TEST_CASE("backplane: a server that stops beating leaves for everyone once and f
     line_client on_c = c.join_as("other");
     line_client doomed = b->join_as("doomed");
     wait_members(on_a, 3);
-    b->stop(); // stopping announces no leaves: only the heartbeat's end tells the cluster
+    b->crash(); // only the heartbeat's end tells the cluster
     CHECK(on_a.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
     CHECK(on_c.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
     on_a.send_raw("/nick doomed\r\n");
@@ -379,4 +387,34 @@ TEST_CASE("backplane: rooms spread over two Redis instances", "[backplane]") {
     const std::string on2 = redis_cli(r2.port(), "--scan --pattern 'chatroom:room:*'");
     CHECK(on1.find("chatroom:room:") != std::string::npos);
     CHECK(on2.find("chatroom:room:") != std::string::npos);
+}
+
+TEST_CASE("backplane: a server that stops tells the cluster its members left", "[backplane]") {
+    test::redis_server redis;
+    node a(cluster_options({redis.port()}, "a"));
+    auto b = std::make_unique<node>(cluster_options({redis.port()}, "b"));
+    line_client watcher = a.join_as("watcher");
+    line_client leaving = b->join_as("leaving");
+    wait_members(watcher, 2);
+    b->stop();
+    CHECK(watcher.wait_for_prefix("* leaving left") == "* leaving left (server shutting down)");
+    // Forgotten at once, not after a heartbeat's TTL: the nick is free.
+    CHECK(redis_cli(redis.port(), "HEXISTS chatroom:nodes b").find('0') != std::string::npos);
+    watcher.send_raw("/nick leaving\r\n");
+    CHECK(watcher.wait_for_prefix("* watcher is now") == "* watcher is now known as leaving");
+}
+
+TEST_CASE("backplane: the last member of a room on a server is heard leaving elsewhere", "[backplane]") {
+    test::redis_server redis;
+    node a(cluster_options({redis.port()}, "a")), b(cluster_options({redis.port()}, "b"));
+    line_client stays = a.join_as("stays");
+    line_client goes = b.join_as("goes");
+    wait_members(stays, 2);
+    goes.send_raw("/join elsewhere\r\n");
+    CHECK(stays.wait_for_prefix("* goes left") == "* goes left");
+    // Guest nicks are each server's own: nobody takes another server's.
+    stays.send_raw("/nick guest-b-1\r\n");
+    CHECK(stays.wait_for_prefix("! ") == "! nicks starting with guest- are given by the servers");
+    goes.send_raw("/quit\r\n");
+    goes.wait_closed();
 }

@@ -649,6 +649,8 @@ private:
             hooks_.is_registered(name))
             return out_.send(m, replies::nick_registered(name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            // Guest nicks are the servers' to give (each its own), never claimed.
+            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, replies::guest_nick_reserved);
             // The claim decides, atomically in the shared log: a view of
             // the other servers may be a heartbeat old.
             if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
@@ -689,7 +691,7 @@ private:
         room_event e = event_of(room_event_kind::left, m);
         e.reason = std::string(reason);
         r->remove(m);
-        if (!r->empty() && !stopping_ && announces(r->size())) log_->append(e);
+        if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
         if (r->empty()) {
             log_->room_closed(r->name());

@@ -109,13 +109,67 @@ public:
     }
 
     // The owner is going: no handler touches the sink after this returns.
-    // Its members are then left to the others' reaping: stopping announces
-    // no leaves, as a crash cannot either.
+    // While the link is up, the cluster hears its members leave ("server
+    // shutting down") and this server forgets itself in Redis, within
+    // farewell_time; else the others' reaping announces them, as after a crash.
     void stop() {
         {
             std::unique_lock<std::shared_mutex> g(sink_guard_);
             sink_ = nullptr;
         }
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopping_ || stopped_) return;
+            stopping_ = true;
+            const bool linked = control_up_ && !degraded_ &&
+                                std::all_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->writer_up; });
+            if (linked) return say_farewell();
+        }
+        finish();
+    }
+
+private:
+    static constexpr std::chrono::milliseconds farewell_time{1000};
+
+    void say_farewell() {
+        for (const auto& [folded, m] : local_) {
+            if (m.room.empty()) continue;
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = m.nick;
+            e.room = m.room;
+            e.reason = "server shutting down";
+            const std::string key = room_key(e.room);
+            queue_entry(shard_of_key(key), key, e, ++counts_[key]);
+        }
+        control_->command({"EVAL", redis_scripts::farewell, "0", opts_.key_prefix, node_},
+                          [w = weak_from_this()](std::error_code, redis_reply) {
+                              if (auto self = w.lock()) {
+                                  std::lock_guard<std::mutex> g(self->mu_);
+                                  self->forgotten_ = true;
+                                  self->farewell_check();
+                              }
+                          });
+        farewell_timer_ = std::make_unique<asio::steady_timer>(ex_);
+        farewell_timer_->expires_after(farewell_time);
+        farewell_timer_->async_wait([w = weak_from_this()](std::error_code ec) {
+            if (ec) return;
+            if (auto self = w.lock()) self->finish();
+        });
+    }
+
+    // With mu_ held: once every leave is in the streams and the server is
+    // forgotten, the connections close.
+    void farewell_check() {
+        if (!stopping_ || stopped_ || !forgotten_) return;
+        for (const auto& s : shards_)
+            if (!s->queue.empty()) return;
+        asio::post(ex_, [w = weak_from_this()] {
+            if (auto self = w.lock()) self->finish();
+        });
+    }
+
+    void finish() {
         std::vector<connection> ending;
         {
             std::lock_guard<std::mutex> g(mu_);
@@ -132,6 +186,7 @@ public:
             heartbeat_timer_.cancel();
             if (control_retry_) control_retry_->cancel();
             if (outage_timer_) outage_timer_->cancel();
+            if (farewell_timer_) farewell_timer_->cancel();
         }
         // Unlocked: closing may complete what was in flight at once, and
         // those handlers take the lock (and then find the core stopped).
@@ -139,11 +194,13 @@ public:
             if (c) c->close();
     }
 
+public:
+
     // ---- room_log, under the server's lock -----------------------------------
 
     void append(room_event& e) {
         std::unique_lock<std::mutex> g(mu_);
-        if (stopped_) return;
+        if (stopping_ || stopped_) return;
         if (e.kind == room_event_kind::private_message) return send_private(e, g);
         const std::string key = room_key(e.room);
         shard& s = shard_of_key(key);
@@ -186,12 +243,14 @@ public:
 
     void presence(std::string_view nick, std::string_view room) {
         std::lock_guard<std::mutex> g(mu_);
+        if (stopping_) return;
         local_[protocol::fold_case(nick)] = local_member{std::string(nick), std::string(room)};
         if (control_up_) control_->command({"HSET", roster_key(), nick, room}, {});
     }
 
     void gone(std::string_view nick) {
         std::lock_guard<std::mutex> g(mu_);
+        if (stopping_) return; // the farewell forgets them all
         const std::string folded = protocol::fold_case(nick);
         local_.erase(folded);
         if (!control_up_) return; // the roster and claims are set right on reconnecting
@@ -325,7 +384,7 @@ private:
 
     void send_private(room_event& e, std::unique_lock<std::mutex>& g) {
         const std::string target = protocol::fold_case(e.target);
-        if (local_.count(target) || degraded_) {
+        if (local_.count(target)) {
             g.unlock();
             e.seq = ++local_seq_;
             if (sink_) sink_->deliver(e);
@@ -364,6 +423,7 @@ private:
         s.queue.pop_front();
         --s.sent;
         held_bytes_ -= std::min(held_bytes_, p.bytes);
+        farewell_check();
         if (r.is_error()) {
             g.unlock();
             report("Redis refused " + p.args[0] + " on " + p.key + ": " + r.text);
@@ -995,7 +1055,10 @@ private:
     backplane_state state_ = backplane_state::none;
     bool degraded_ = false;
     clock::time_point down_since_{};
-    bool stopped_ = false;
+    bool stopping_ = false;  // saying farewell
+    bool forgotten_ = false; // the farewell script ran
+    bool stopped_ = false;   // connections closed
+    std::unique_ptr<asio::steady_timer> farewell_timer_;
     std::mt19937 rng_{std::random_device{}()};
 };
 

@@ -55,6 +55,17 @@ end
 redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
 redis.call('HDEL', p .. 'nodes', dead)
 return roster)";
+// ARGV: prefix, node. A server stopping forgets itself: its nicks, roster,
+// private stream and liveness.
+inline constexpr std::string_view farewell = R"(
+local p, me = ARGV[1], ARGV[2]
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+redis.call('DEL', p .. 'roster:' .. me, p .. 'node:' .. me, p .. 'alive:' .. me)
+redis.call('HDEL', p .. 'nodes', me)
+return 0)";
 // ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
 inline constexpr std::string_view publish_roster = R"(
 local key = ARGV[1] .. 'roster:' .. ARGV[2]

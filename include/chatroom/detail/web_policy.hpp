@@ -170,6 +170,12 @@ inline std::string metrics_text(const server_stats& s) {
     metric("throttled_total", "counter", "Times flood control paused a reader.", s.throttled);
     metric("timeouts_total", "counter", "Idle and first-line timeouts.", s.timeouts);
     metric("accept_errors_total", "counter", "Failed accepts.", s.accept_errors);
+    metric("failed_logins_total", "counter", "Wrong secrets, and logins refused by the rate limit.", s.failed_logins);
+    metric("backplane_state", "gauge", "The shared room log's link: 0 none, 1 connected, 2 holding, 3 degraded.",
+           static_cast<std::uint64_t>(s.backplane));
+    metric("backplane_outages_total", "counter", "Times the shared room log became unreachable.", s.backplane_outages);
+    metric("missed_gaps_total", "counter", "Times a room was told it missed events of a trimmed stream.",
+           s.missed_gaps);
     return out;
 }
 
