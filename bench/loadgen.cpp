@@ -21,6 +21,21 @@
 // the chat protocol's, so the chat adapter's parsing and flow control apply
 // unchanged and the figures compare with --proto chat on the same server.
 //
+// Several servers (--port P1,P2,...): client i connects to the (i mod n)-th
+// port, so a room spans servers that share it through a backplane (bench/run
+// S7: two chatroom-server --redis nodes). Deliveries between clients of
+// different ports are also counted apart (cross_deliveries). --server-pid
+// may be given once per process (NAME=PID): the CPU time of each over the
+// measured phase is reported, and their sum is the server CPU.
+// --sync waits, before measuring, until a probe line from the first client
+// of every port has reached every client (a backplane's subscriptions are
+// asynchronous: a member may be joined before its server reads the room).
+// --exact tracks every line of every sender at every receiver, so lost,
+// duplicated and reordered lines are counted apart; --drain ends a run that
+// lost lines that long after the last delivery instead of failing it as
+// stalled, so what was lost is counted; --window-timeout keeps a sender
+// whose whole window was lost from waiting for its acks forever.
+//
 // Idle mode (--idle C): C connections sit idle; the server's RSS growth per
 // connection is reported, then one line is broadcast and the time until every
 // other connection received it is measured.
@@ -38,7 +53,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <spawn.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -390,7 +407,15 @@ struct Options {
     u32 rooms = 1;
     double timeout_s = 120;
     double stall_s = 30;
-    int server_pid = 0;
+    int server_pid = 0;  // the first --server-pid: also the one whose memory is read
+    std::vector<int> ports;  // --port: one or more, clients spread round-robin
+    std::vector<std::pair<std::string, int>> server_pids;  // --server-pid [NAME=]PID
+    bool sync = false;
+    bool exact = false;
+    double drain_s = 0;  // 0: none (a missing line fails the run as stalled)
+    double window_timeout_s = 0;  // 0: a sender waits for its acks forever
+    double fault_at = 0;          // --fault-at: fraction of the expected deliveries
+    std::string fault_cmd;        // --fault-cmd: run by /bin/sh then, not waited for
     u32 idle = 0;
     u32 stalled = 0;
     u32 stalled_rcvbuf = 16384;
@@ -404,7 +429,8 @@ void usage(FILE* to) {
     std::fprintf(to,
         "usage: chatroom-loadgen --port P [options]\n"
         "  --host ADDR        IPv4 address of the server (default 127.0.0.1)\n"
-        "  --port P           server port (required)\n"
+        "  --port P[,P2,...]  server port (required); with several, client i connects\n"
+        "                     to the (i mod n)-th (servers sharing rooms through a backplane)\n"
         "  --proto NAME       chat | ws | redis | nats | raw (default chat); ws: the chat\n"
         "                     protocol over WebSocket, --port being the web listener's\n"
         "  --clients N        number of clients (default 10)\n"
@@ -416,7 +442,18 @@ void usage(FILE* to) {
         "  --idle C           idle mode: C idle connections, RSS/conn and fan-out time\n"
         "  --stalled K        K extra members of the first room that never read once joined\n"
         "  --stalled-rcvbuf B SO_RCVBUF of a stalled member (default 16384; 0: the kernel's)\n"
-        "  --server-pid PID   sample the server's CPU time and memory from /proc\n"
+        "  --server-pid [NAME=]PID  sample the server's CPU time and memory from /proc;\n"
+        "                     repeatable (each process reported by NAME, CPU summed)\n"
+        "  --sync             before measuring, wait until a probe from the first client\n"
+        "                     of every port reached every client (always on for raw)\n"
+        "  --exact            track each line at each receiver: lost, duplicated and\n"
+        "                     reordered lines apart (one bit per line and receiver)\n"
+        "  --drain SEC        once every line is sent, end the run SEC after the last\n"
+        "                     delivery, counting what is missing, instead of stalling\n"
+        "  --window-timeout SEC  a sender whose window stayed full that long takes its\n"
+        "                     lines in flight for lost and sends on (for lossy servers)\n"
+        "  --fault-cmd CMD    run CMD (/bin/sh -c, stdout to stderr) once, when --fault-at\n"
+        "  --fault-at F       of the expected deliveries have arrived (default 0.3)\n"
         "  --timeout SEC      give up (and fail) after SEC seconds (default 120)\n"
         "  --stall SEC        fail when no line arrives for SEC seconds (default 30)\n"
         "  --batch B          connections being set up at once (default 200)\n"
@@ -471,7 +508,15 @@ Options parse_options(int argc, char** argv) {
         if (arg == "--host") {
             o.host = value();
         } else if (arg == "--port") {
-            o.port = static_cast<int>(parse_uint(arg, value(), 1, 65535));
+            const std::string list = value();
+            o.ports.clear();
+            for (std::size_t from = 0; from <= list.size();) {
+                std::size_t comma = list.find(',', from);
+                if (comma == std::string::npos) comma = list.size();
+                o.ports.push_back(static_cast<int>(parse_uint(arg, list.substr(from, comma - from), 1, 65535)));
+                from = comma + 1;
+            }
+            o.port = o.ports.front();
         } else if (arg == "--proto") {
             const std::string p = value();
             if (p == "chat") o.proto = Proto::chat;
@@ -498,7 +543,36 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--stalled-rcvbuf") {
             o.stalled_rcvbuf = static_cast<u32>(parse_uint(arg, value(), 0, 1u << 30));
         } else if (arg == "--server-pid") {
-            o.server_pid = static_cast<int>(parse_uint(arg, value(), 1, 1u << 30));
+            const std::string v = value();
+            const std::size_t e = v.find('=');
+            std::string name = e == std::string::npos ? std::string() : v.substr(0, e);
+            const int pid = static_cast<int>(
+                parse_uint(arg, e == std::string::npos ? v : v.substr(e + 1), 1, 1u << 30));
+            if (e != std::string::npos) {
+                if (name.empty()) usage_error("--server-pid wants PID or NAME=PID");
+                for (char ch : name)
+                    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                          ch == '_'))
+                        usage_error("--server-pid NAME takes [A-Za-z0-9_] only");
+            }
+            if (name.empty()) name = o.server_pids.empty() ? "server" : "server" + std::to_string(o.server_pids.size());
+            for (const auto& np : o.server_pids)
+                if (np.first == name) usage_error("--server-pid name '" + name + "' given twice");
+            o.server_pids.emplace_back(std::move(name), pid);
+            o.server_pid = o.server_pids.front().second;
+        } else if (arg == "--sync") {
+            o.sync = true;
+        } else if (arg == "--exact") {
+            o.exact = true;
+        } else if (arg == "--drain") {
+            o.drain_s = parse_seconds(arg, value());
+        } else if (arg == "--window-timeout") {
+            o.window_timeout_s = parse_seconds(arg, value());
+        } else if (arg == "--fault-at") {
+            o.fault_at = parse_seconds(arg, value());
+            if (o.fault_at >= 1) usage_error("--fault-at takes a fraction below 1");
+        } else if (arg == "--fault-cmd") {
+            o.fault_cmd = value();
         } else if (arg == "--timeout") {
             o.timeout_s = parse_seconds(arg, value());
         } else if (arg == "--stall") {
@@ -515,12 +589,21 @@ Options parse_options(int argc, char** argv) {
         }
     }
     if (o.port == 0) usage_error("--port is required");
+    if (o.ports.size() > 64) usage_error("at most 64 ports");
+
     if (o.idle > 0) {
         o.clients = o.idle;
         o.rooms = 1;
         if (o.stalled > 0) usage_error("--stalled is for load mode, not --idle");
     }
     if (o.rooms > 1 && o.proto == Proto::raw) usage_error("--proto raw supports one room only");
+    if (o.proto == Proto::raw) o.sync = true;
+    if (o.sync && o.rooms > 1) usage_error("--sync supports one room only");
+    if (o.sync && (o.proto == Proto::redis || o.proto == Proto::nats))
+        usage_error("--sync is for the chat, ws and raw protocols");
+    if (o.exact && o.idle > 0) usage_error("--exact is for load mode, not --idle");
+    if (!o.fault_cmd.empty() && o.idle > 0) usage_error("--fault-cmd is for load mode, not --idle");
+    if (o.fault_at == 0) o.fault_at = 0.3;
     if (o.clients % o.rooms != 0) usage_error("--clients must be a multiple of --rooms");
     if (o.clients / o.rooms < 2) usage_error("every room needs at least 2 clients");
     if (o.proto == Proto::raw) {
@@ -550,9 +633,11 @@ struct Client {
     u32 room = 0;
     u32 pos = 0;  // position inside the room
     u32 receiver = 0;  // designated receiver: the next member of the room
+    u32 node = 0;      // which of the --port servers it is connected to
+    u64 sync_seen = 0; // --sync: bit K set once a probe of client K arrived
     State state = State::fresh;
     bool dirty = false;       // queued for fill_and_send
-    bool synced = false;      // raw: saw a sync probe
+    bool synced = false;      // --sync: saw the probe of every prober (but itself)
     bool got_fanout = false;  // idle mode: received the broadcast line
     bool stalled = false;     // --stalled: never reads once joined
     bool upgraded = false;    // ws: the 101 response has been read
@@ -561,6 +646,7 @@ struct Client {
     u64 retry_at = 0;
     u32 sent = 0;   // lines generated so far
     u32 acked = 0;  // lines seen by the designated receiver
+    u64 acked_at = 0;  // when acked last advanced (--window-timeout)
     // Per sender position in the room: {next expected sequence, lines received}.
     u32* track = nullptr;
     std::string prefix;    // protocol framing before a payload
@@ -626,11 +712,20 @@ private:
 
     Options opt_;
     int ep_ = -1;
-    sockaddr_in addr_{};
+    std::vector<sockaddr_in> addrs_;  // one per --port
     std::vector<Client> clients_;
     struct Sender {  // compact copy of what every delivery looks up
-        u32 room, pos, receiver;
+        u32 room, pos, receiver, node;
     };
+    // --sync: the probers are clients 0..n-1, one per port (client K is on port K).
+    u32 probers() const {
+        return static_cast<u32>(std::min<std::size_t>(opt_.ports.size(), opt_.clients));
+    }
+    u64 sync_needed(const Client& c) const {
+        const u64 all = probers() >= 64 ? ~u64{0} : (u64{1} << probers()) - 1;
+        return c.id < probers() ? all & ~(u64{1} << c.id) : all;
+    }
+    void note_probe(Client& r, const char* p, std::size_t n);
     std::vector<Sender> senders_;
     std::vector<u32> pairs_;
     std::vector<u32> dirty_;
@@ -669,11 +764,24 @@ private:
     u64 disconnects_ = 0;
     u64 connect_failures_ = 0;
     u64 fanout_received_ = 0;
+    u64 cross_ = 0;       // deliveries between clients of different ports
+    u64 duplicates_ = 0;  // --exact: lines a receiver got again
+    bool drained_ = false;  // --drain ended the run with lines missing
+    u64 window_timeouts_ = 0;  // --window-timeout: windows given up on
+    // --fault-cmd: started once deliveries_ reaches fault_threshold_.
+    u64 fault_threshold_ = ~u64{0};
+    pid_t fault_pid_ = -1;
+    u64 fault_t_ = 0;
+    void start_fault(u64 t);
+    // --exact: bit (receiver, sender position, seq), set on arrival.
+    std::vector<u64> seen_;
     u64 fanout_t0_ = 0;
     u64 fanout_last_ = 0;
 
     // server and self resources
     CpuSample cpu_before_, cpu_after_;
+    std::vector<CpuSample> procs_before_, procs_after_;  // one per --server-pid
+    std::vector<long long> procs_hwm_;
     double self_cpu_before_ = 0, self_cpu_after_ = 0;
     long long rss_before_ = -1, rss_after_ = -1, hwm_ = -1;
     int printed_errors_ = 0;
@@ -698,12 +806,16 @@ bool LoadGen::setup() {
                      static_cast<unsigned long long>(rl.rlim_cur), total_clients());
     }
 
-    addr_.sin_family = AF_INET;
-    addr_.sin_port = htons(static_cast<std::uint16_t>(opt_.port));
-    if (inet_pton(AF_INET, opt_.host.c_str(), &addr_.sin_addr) != 1) {
-        std::fprintf(stderr, "chatroom-loadgen: --host must be an IPv4 address: %s\n",
-                     opt_.host.c_str());
-        return false;
+    for (const int port : opt_.ports) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        if (inet_pton(AF_INET, opt_.host.c_str(), &a.sin_addr) != 1) {
+            std::fprintf(stderr, "chatroom-loadgen: --host must be an IPv4 address: %s\n",
+                         opt_.host.c_str());
+            return false;
+        }
+        addrs_.push_back(a);
     }
 
     if (opt_.size < kHeaderLen) {
@@ -737,7 +849,8 @@ bool LoadGen::setup() {
         c.room = i / k;
         c.pos = i % k;
         c.receiver = c.room * k + (c.pos + 1) % k;
-        senders_.push_back(Sender{c.room, c.pos, c.receiver});
+        c.node = i % static_cast<u32>(addrs_.size());
+        senders_.push_back(Sender{c.room, c.pos, c.receiver, c.node});
         if (!idle_mode()) {
             c.track = &pairs_[static_cast<std::size_t>(i) * k * 2];
         }
@@ -763,10 +876,14 @@ bool LoadGen::setup() {
         c.room = 0;
         c.pos = k + j;
         c.receiver = c.id;
+        c.node = c.id % static_cast<u32>(addrs_.size());
         c.stalled = true;
     }
+    if (opt_.exact) seen_.assign((static_cast<std::size_t>(n) * k * opt_.lines + 63) / 64, 0);
     if (!idle_mode()) expected_ = static_cast<u64>(opt_.rooms) * k * (k - 1) * opt_.lines;
     else expected_ = n - 1;
+    if (!opt_.fault_cmd.empty())
+        fault_threshold_ = std::max<u64>(1, static_cast<u64>(opt_.fault_at * static_cast<double>(expected_)));
     return true;
 }
 
@@ -804,7 +921,8 @@ void LoadGen::start_connect(Client& c) {
         fail(std::string("epoll_ctl: ") + std::strerror(errno));
         return;
     }
-    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) == 0) {
+    const sockaddr_in& addr = addrs_[c.node];
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
         on_connected(c);
         return;
     }
@@ -873,7 +991,7 @@ void LoadGen::on_connected(Client& c) {
                 key += i + 1 < sizeof raw ? kB64[v >> 6 & 63] : '=';
                 key += i + 2 < sizeof raw ? kB64[v & 63] : '=';
             }
-            send_text(c, "GET /ws HTTP/1.1\r\nHost: " + opt_.host + ":" + std::to_string(opt_.port) +
+            send_text(c, "GET /ws HTTP/1.1\r\nHost: " + opt_.host + ":" + std::to_string(opt_.ports[c.node]) +
                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "Sec-WebSocket-Key: " + key +
                              "\r\nSec-WebSocket-Version: 13\r\n\r\n");
@@ -1500,12 +1618,39 @@ std::size_t LoadGen::parse_redis(Client& c, const char* p, std::size_t n, u64 t)
 
 // --- payloads ------------------------------------------------------------------
 
+// The fault, without waiting for it: the run goes on meanwhile. Its output
+// goes to stderr, keeping stdout for the JSON line.
+void LoadGen::start_fault(u64 t) {
+    fault_t_ = t;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    std::string cmd = opt_.fault_cmd;
+    char sh[] = "/bin/sh", dash_c[] = "-c";
+    char* argv[] = {sh, dash_c, cmd.data(), nullptr};
+    const int err = posix_spawn(&fault_pid_, "/bin/sh", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) {
+        fault_pid_ = -1;
+        fail(std::string("--fault-cmd: posix_spawn: ") + std::strerror(err));
+    }
+}
+
+// "#sync" (client 0's) or "#sync K" (client K's).
+void LoadGen::note_probe(Client& r, const char* p, std::size_t n) {
+    u32 from = 0;
+    for (std::size_t i = 6; i < n && p[i] >= '0' && p[i] <= '9' && from < 64; ++i)
+        from = from * 10 + static_cast<u32>(p[i] - '0');
+    if (from < 64) r.sync_seen |= u64{1} << from;
+    if (!r.synced && !r.stalled && (r.sync_seen & sync_needed(r)) == sync_needed(r)) {
+        r.synced = true;
+        ++synced_;
+    }
+}
+
 void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
-    if (n >= 1 && p[0] == '#') {  // raw sync probe
-        if (!r.synced) {
-            r.synced = true;
-            if (r.id != 0) ++synced_;
-        }
+    if (n >= 1 && p[0] == '#') {  // sync probe
+        note_probe(r, p, n);
         return;
     }
     u32 id = 0, seq = 0;
@@ -1546,15 +1691,36 @@ void LoadGen::on_payload(Client& r, const char* p, std::size_t n, u64 t) {
         return;
     }
     u32* tr = r.track + 2 * static_cast<std::size_t>(sender.pos);
-    if (seq != tr[0]) ++out_of_order_;
+    if (opt_.exact) {
+        // Lost lines are no reordering: only a line older than one already
+        // seen counts as out of order, and one seen before as a duplicate.
+        const std::size_t k = opt_.clients / opt_.rooms;
+        const std::size_t bit =
+            (static_cast<std::size_t>(r.id) * k + sender.pos) * opt_.lines + seq;
+        u64& word = seen_[bit / 64];
+        const u64 mask = u64{1} << (bit % 64);
+        if (word & mask) {
+            ++duplicates_;
+            return;
+        }
+        word |= mask;
+        if (seq < tr[0]) ++out_of_order_;
+    } else if (seq != tr[0]) {
+        ++out_of_order_;
+    }
     if (seq + 1 > tr[0]) tr[0] = seq + 1;
     ++tr[1];
     ++deliveries_;
+    if (sender.node != r.node) ++cross_;
+    if (deliveries_ == fault_threshold_) start_fault(t);
     hist_.add(lat);
     last_progress_ = t;
     if (sender.receiver == r.id) {
         Client& s = clients_[id];
-        if (seq + 1 > s.acked) s.acked = seq + 1;
+        if (seq + 1 > s.acked) {
+            s.acked = seq + 1;
+            if (opt_.window_timeout_s > 0) s.acked_at = t;
+        }
         if (!s.dirty && s.sent < opt_.lines) {
             s.dirty = true;
             dirty_.push_back(s.id);
@@ -1590,17 +1756,48 @@ void LoadGen::tick(u64 now) {
             break;
         }
         case Phase::sync:
-            // Every other client saw a probe relayed from client 0: all are accepted.
-            if (synced_ + 1 >= opt_.clients) {
+            // Every client saw a probe relayed from each prober (but itself):
+            // all are accepted, and every server delivers the room.
+            if (synced_ >= opt_.clients) {
                 after_all_ready(now);
             } else if (now >= next_probe_) {
-                send_text(clients_[0], "#sync\n");
+                for (u32 k = 0; k < probers(); ++k) {
+                    const std::string probe = "#sync " + std::to_string(k);
+                    if (opt_.proto == Proto::raw) send_text(clients_[k], probe + "\n");
+                    else send_line(clients_[k], probe);
+                    if (phase_ == Phase::done) return;
+                }
                 next_probe_ = now + 20'000'000ULL;
             }
             break;
         case Phase::run:
-            if (now - last_progress_ > static_cast<u64>(opt_.stall_s * 1e9))
+            if (opt_.window_timeout_s > 0) {
+                const u64 limit = static_cast<u64>(opt_.window_timeout_s * 1e9);
+                for (Client& c : clients_) {
+                    if (c.stalled || c.state != State::ready || c.sent >= opt_.lines ||
+                        c.sent - c.acked < opt_.window || now < c.acked_at + limit)
+                        continue;
+                    c.acked = c.sent;
+                    c.acked_at = now;
+                    ++window_timeouts_;
+                    if (!c.dirty) {
+                        c.dirty = true;
+                        dirty_.push_back(c.id);
+                    }
+                }
+            }
+            if (opt_.drain_s > 0 && now - last_progress_ > static_cast<u64>(opt_.drain_s * 1e9) &&
+                std::all_of(clients_.begin(), clients_.end(), [this](const Client& c) {
+                    return c.stalled || (c.sent == opt_.lines && c.out_off >= c.out.size());
+                })) {
+                // Everything was sent and nothing came for a while: what is
+                // missing now is lost (report counts it). Measured to the
+                // last delivery, not to this.
+                drained_ = true;
+                finish(last_progress_);
+            } else if (now - last_progress_ > static_cast<u64>(opt_.stall_s * 1e9)) {
                 fail("stalled: no line for " + seconds_text(opt_.stall_s));
+            }
             break;
         case Phase::settle:
             if (now - last_rx_ >= 300'000'000ULL ||
@@ -1617,9 +1814,16 @@ void LoadGen::tick(u64 now) {
 }
 
 void LoadGen::after_all_ready(u64 now) {
-    if (opt_.proto == Proto::raw && phase_ == Phase::connect) {
+    if (opt_.sync && phase_ == Phase::connect) {
         phase_ = Phase::sync;
         next_probe_ = now;
+        // Those that need no probe (raw: client 0 is the only prober) are
+        // synced already; probes that arrived while connecting count.
+        for (Client& c : clients_)
+            if (!c.synced && !c.stalled && (c.sync_seen & sync_needed(c)) == sync_needed(c)) {
+                c.synced = true;
+                ++synced_;
+            }
         return;
     }
     t_ready_ = now;
@@ -1635,9 +1839,12 @@ void LoadGen::after_all_ready(u64 now) {
 void LoadGen::start_run(u64 now) {
     phase_ = Phase::run;
     cpu_before_ = read_proc_cpu(opt_.server_pid);
+    procs_before_.clear();
+    for (const auto& np : opt_.server_pids) procs_before_.push_back(read_proc_cpu(np.second));
     self_cpu_before_ = self_cpu_seconds();
     t_run_ = now_ns();
     last_progress_ = t_run_;
+    for (Client& c : clients_) c.acked_at = t_run_;
     (void)now;
     for (Client& c : clients_) fill_and_send(c);
 }
@@ -1686,6 +1893,11 @@ int LoadGen::run() {
     }
     if (t_end_ == 0) t_end_ = now_ns();
     cpu_after_ = read_proc_cpu(opt_.server_pid);
+    procs_after_.clear();
+    for (const auto& np : opt_.server_pids) {
+        procs_after_.push_back(read_proc_cpu(np.second));
+        procs_hwm_.push_back(read_proc_status_kib(np.second, "VmHWM"));
+    }
     self_cpu_after_ = self_cpu_seconds();
     hwm_ = read_proc_status_kib(opt_.server_pid, "VmHWM");
     probe_stalled();
@@ -1767,7 +1979,8 @@ int LoadGen::report() {
         missing = expected_ - std::min(expected_, fanout_received_);
     }
     const u64 errors = bad_lines_ + server_errors_ + disconnects_ + connect_failures_;
-    const bool ok = !failed_ && missing == 0 && out_of_order_ == 0 && deliveries_ == expected_;
+    const bool ok = !failed_ && missing == 0 && out_of_order_ == 0 && duplicates_ == 0 &&
+                    deliveries_ == expected_;
     j.boolean("ok", ok);
     if (failed_) j.str("failure", failure_);
     else j.null("failure");
@@ -1776,7 +1989,24 @@ int LoadGen::report() {
     const double run_s = t_run_ ? static_cast<double>(t_end_ - t_run_) / 1e9 : 0.0;
     double cpu_s = 0.0;
     const char* cpu_source = "";
-    const bool have_cpu = cpu_between(cpu_before_, cpu_after_, cpu_s, cpu_source);
+    bool have_cpu = cpu_between(cpu_before_, cpu_after_, cpu_s, cpu_source);
+    // Several processes (a cluster and its backplane): each one's CPU time,
+    // and their sum as the server's.
+    std::vector<double> proc_cpu(opt_.server_pids.size(), -1.0);
+    if (opt_.server_pids.size() > 1 && !procs_before_.empty()) {
+        cpu_s = 0.0;
+        for (std::size_t i = 0; i < opt_.server_pids.size(); ++i) {
+            double s = 0.0;
+            const char* source = "";
+            if (cpu_between(procs_before_[i], procs_after_[i], s, source)) {
+                proc_cpu[i] = s;
+                cpu_s += s;
+                cpu_source = source;
+            } else {
+                have_cpu = false;
+            }
+        }
+    }
     const double dps = run_s > 0 ? static_cast<double>(deliveries_) / run_s : 0.0;
     const double cpu_per_1k =
         have_cpu && deliveries_ ? cpu_s * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0;
@@ -1785,6 +2015,18 @@ int LoadGen::report() {
     j.num("expected", expected_);
     j.num("missing", missing);
     j.num("out_of_order", out_of_order_);
+    if (opt_.exact) j.num("duplicates", duplicates_);
+    if (opt_.drain_s > 0) j.boolean("drained", drained_);
+    if (opt_.window_timeout_s > 0) j.num("window_timeouts", window_timeouts_);
+    if (!opt_.fault_cmd.empty()) {
+        int status = 0;
+        if (fault_pid_ > 0 && waitpid(fault_pid_, &status, 0) == fault_pid_) {
+            j.real("fault_at_s", static_cast<double>(fault_t_ - t_run_) / 1e9, 3);
+            j.num("fault_status", WIFEXITED(status) ? static_cast<u64>(WEXITSTATUS(status)) : 128);
+        } else {
+            j.null("fault_at_s");  // the run ended before the fault's turn
+        }
+    }
     j.num("errors", errors);
     j.num("server_errors", server_errors_);
     j.num("bad_lines", bad_lines_);
@@ -1810,6 +2052,31 @@ int LoadGen::report() {
         }
         if (hwm_ >= 0) j.num("server_peak_rss_kib", static_cast<u64>(hwm_));
         else j.null("server_peak_rss_kib");
+        if (opt_.ports.size() > 1) {
+            j.num("servers", opt_.ports.size());
+            j.num("cross_deliveries", cross_);
+            j.real("cross_deliveries_per_s", run_s > 0 ? static_cast<double>(cross_) / run_s : 0.0, 1);
+        }
+        if (opt_.server_pids.size() > 1) {
+            for (std::size_t i = 0; i < opt_.server_pids.size(); ++i) {
+                const std::string& name = opt_.server_pids[i].first;
+                const std::string cpu_key = "cpu_" + name + "_s";
+                const std::string per_key = "cpu_" + name + "_us_per_1k";
+                const std::string rss_key = "peak_rss_" + name + "_kib";
+                if (proc_cpu[i] >= 0) {
+                    j.real(cpu_key.c_str(), proc_cpu[i], 4);
+                    j.real(per_key.c_str(),
+                           deliveries_ ? proc_cpu[i] * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0,
+                           2);
+                } else {
+                    j.null(cpu_key.c_str());
+                    j.null(per_key.c_str());
+                }
+                const long long hwm = i < procs_hwm_.size() ? procs_hwm_[i] : -1;
+                if (hwm >= 0) j.num(rss_key.c_str(), static_cast<u64>(hwm));
+                else j.null(rss_key.c_str());
+            }
+        }
         j.real("loadgen_cpu_s", self_cpu_after_ - self_cpu_before_, 2);
         // Near 1.0: the load generator, not the server, limited the rate.
         j.real("loadgen_busy", run_s > 0 ? (self_cpu_after_ - self_cpu_before_) / run_s : 0.0, 2);
@@ -1863,9 +2130,14 @@ int LoadGen::report() {
                       static_cast<unsigned long long>(expected_), fan_us,
                       static_cast<double>(hist_.quantile(0.50)) * us, setup_s);
     }
+    std::string more;
+    if (opt_.exact) more += ", duplicates " + std::to_string(duplicates_);
+    if (opt_.ports.size() > 1 && !idle_mode())
+        more += ", " + std::to_string(cross_) + " across " + std::to_string(opt_.ports.size()) + " servers";
+    if (drained_) more += " (drained: lines still missing were lost)";
     std::printf("%s\n", j.finish().c_str());
     std::fflush(stdout);
-    std::fprintf(stderr, "%s%s%s\n", human, failed_ ? " -- " : "", failed_ ? failure_.c_str() : "");
+    std::fprintf(stderr, "%s%s%s%s\n", human, more.c_str(), failed_ ? " -- " : "", failed_ ? failure_.c_str() : "");
     return ok ? 0 : 1;
 }
 
