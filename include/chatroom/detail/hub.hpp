@@ -86,6 +86,7 @@ public:
         log_ = own_log_ ? own_log_.get() : &local_log_;
         commands_.set_log(*log_);
         members_.set_guest_prefix(log_->guest_prefix());
+        log_may_refuse_ = log_->shared();
     }
 
     // A backplane's reader hands over an event its log ordered.
@@ -171,6 +172,15 @@ public:
                 return;
             }
             const auto now = clock::now();
+            // A shared log holding all it may: the read waits, whole (checked
+            // per read, not per line, so a read may overshoot the bound once).
+            if (log_may_refuse_ && !log_->accepting()) {
+                s.backlogged = true;
+                s.stash.assign(data, size);
+                house_.pause(m);
+                keep_reading = false;
+                return;
+            }
             const bool flood = house_.flood_control();
             if (flood) house_.refill(m, now);
             out_.take_hold_request();
@@ -189,11 +199,7 @@ public:
                     s.held = true;
                     s.held_since = now;
                 }
-                if (!log_->accepting()) {
-                    commands_.end_batch();
-                    s.backlogged = true;
-                }
-                if (!s.held && !s.throttled && !s.backlogged) return true;
+                if (!s.held && !s.throttled) return true;
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
@@ -201,7 +207,7 @@ public:
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
-            } else if (s.held || s.throttled || s.backlogged) {
+            } else if (s.held || s.throttled) {
                 // Kept under the lock, so the tick that resumes the reader
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
@@ -447,6 +453,8 @@ private:
     local_room_log local_log_;
     std::unique_ptr<room_log> own_log_;
     room_log* log_;
+    // Only a shared log ever refuses lines: the in-process one costs no call per line.
+    bool log_may_refuse_ = false;
     line_renderer line_renderer_;
 };
 
