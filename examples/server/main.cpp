@@ -56,6 +56,7 @@ struct settings {
     double redis_outage = 5;
     std::size_t redis_maxlen = 10000;
     std::string redis_prefix = "chatroom:";
+    std::string redis_password_file;
     chatroom::server_options options;
 };
 
@@ -336,6 +337,12 @@ int serve(asio::io_context& io, settings& s) {
         r.outage_timeout = std::chrono::milliseconds(static_cast<long long>(s.redis_outage * 1000));
         r.stream_length = s.redis_maxlen;
         r.key_prefix = s.redis_prefix;
+        if (!s.redis_password_file.empty()) {
+            std::string why;
+            if (!accounts::read_text_file(s.redis_password_file, r.password, why, 4096))
+                throw std::invalid_argument("--redis-password-file: " + why);
+            while (!r.password.empty() && (r.password.back() == '\n' || r.password.back() == '\r')) r.password.pop_back();
+        }
         server.set_room_log(chatroom::redis_backplane_factory(r));
         log_line("cluster through Redis at " + [&] {
             std::string list;
@@ -443,6 +450,8 @@ int main(int argc, char** argv) {
     app.add_option("--redis-maxlen", s.redis_maxlen, "Entries each room's stream keeps (XADD MAXLEN ~)")
         ->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--redis-prefix", s.redis_prefix, "Prefix of every Redis key")->capture_default_str();
+    app.add_option("--redis-password-file", s.redis_password_file,
+                   "Read the Redis password (requirepass, or \"USER PASSWORD\") from this file");
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();

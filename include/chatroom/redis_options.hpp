@@ -20,6 +20,9 @@ struct redis_options {
     // This server's name in the cluster; empty: made up, unique per process.
     std::string node_id;
     std::string key_prefix = "chatroom:";
+    // Sent with AUTH on every connection first, when not empty (Redis
+    // requirepass; "USER PASSWORD" for an ACL user).
+    std::string password;
     // Each room's stream is trimmed to about this many entries (XADD MAXLEN ~).
     std::size_t stream_length = 10000;
     std::chrono::milliseconds command_timeout{2000};

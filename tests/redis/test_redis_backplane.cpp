@@ -49,13 +49,14 @@ chatroom::redis_options cluster_options(std::vector<unsigned short> ports, std::
 // One server of the cluster, with its own threads.
 class node {
 public:
-    node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2)
+    node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2, bool must_connect = true)
         : io_(threads), server_(io_.get_executor(), so) {
         server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));
         server_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         where_.port = server_.local_endpoint().port();
         for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
-        REQUIRE(eventually([&] { return stats().backplane == chatroom::backplane_state::connected; }));
+        if (must_connect)
+            REQUIRE(eventually([&] { return stats().backplane == chatroom::backplane_state::connected; }));
     }
     node(const node&) = delete;
     node& operator=(const node&) = delete;
@@ -417,4 +418,21 @@ TEST_CASE("backplane: the last member of a room on a server is heard leaving els
     CHECK(stays.wait_for_prefix("! ") == "! nicks starting with guest- are given by the servers");
     goes.send_raw("/quit\r\n");
     goes.wait_closed();
+}
+
+TEST_CASE("backplane: a Redis that requires a password", "[backplane]") {
+    test::redis_server redis;
+    REQUIRE(redis_cli(redis.port(), "CONFIG SET requirepass s3cret").find("OK") != std::string::npos);
+    auto o = cluster_options({redis.port()}, "a");
+    o.password = "s3cret";
+    node a(o);
+    line_client one = a.join_as("one");
+    line_client two = a.join_as("two");
+    one.send_raw("through the stream\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> through the stream");
+    auto wrong = cluster_options({redis.port()}, "b");
+    wrong.password = "guess";
+    node b(wrong, {}, 1, false);
+    std::this_thread::sleep_for(1500ms);
+    CHECK(b.stats().backplane != chatroom::backplane_state::connected);
 }

@@ -583,6 +583,31 @@ private:
         return o;
     }
 
+    // With a password, AUTH goes first and the connection counts as up only
+    // once Redis accepted it; a refusal is a failed connection (retried, and
+    // reported). Called with mu_ held; then(ok) runs on the strand, unlocked.
+    void authenticate(const connection& c, std::function<void(bool)> then) {
+        if (opts_.password.empty()) {
+            asio::post(ex_, [then = std::move(then)] { then(true); });
+            return;
+        }
+        std::vector<std::string> args{"AUTH"};
+        const std::size_t space = opts_.password.find(' ');
+        if (space == std::string::npos) args.push_back(opts_.password);
+        else {
+            args.push_back(opts_.password.substr(0, space));
+            args.push_back(opts_.password.substr(space + 1));
+        }
+        c->command(args, [w = weak_from_this(), then = std::move(then),
+                          where = c->options().host + ":" + std::to_string(c->options().port)](std::error_code ec,
+                                                                                                redis_reply r) {
+            auto self = w.lock();
+            if (!self) return;
+            if (!ec && r.is_error()) self->report("Redis at " + where + " refused AUTH: " + r.text);
+            then(!ec && !r.is_error());
+        });
+    }
+
     void connect_writer(shard& s) {
         s.writer = redis_connection::create(ex_, connection_options(s.index));
         const std::uint64_t gen = ++s.writer_generation;
@@ -597,12 +622,32 @@ private:
             std::lock_guard<std::mutex> g(self->mu_);
             shard& sh = *self->shards_[i];
             if (self->stopped_ || gen != sh.writer_generation) return;
-            sh.writer_up = true;
-            sh.failures = 0;
-            sh.sent = 0;
-            self->pump_soon(sh);
-            self->link_check();
+            self->authenticate(sh.writer, [w, i, gen](bool ok) {
+                auto me = w.lock();
+                if (!me) return;
+                shard& s2 = *me->shards_[i];
+                if (!ok) return me->refused(s2, gen, true);
+                std::lock_guard<std::mutex> g2(me->mu_);
+                if (me->stopped_ || gen != s2.writer_generation) return;
+                s2.writer_up = true;
+                s2.failures = 0;
+                s2.sent = 0;
+                me->pump_soon(s2);
+                me->link_check();
+            });
         });
+    }
+
+    // AUTH refused: closed and retried as a lost connection.
+    void refused(shard& s, std::uint64_t gen, bool writer) {
+        connection c;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            c = writer ? s.writer : s.reader;
+        }
+        if (c) c->close();
+        if (writer) writer_lost(s, gen, std::make_error_code(std::errc::permission_denied));
+        else reader_lost(s, gen, std::make_error_code(std::errc::permission_denied));
     }
 
     void connect_reader(shard& s) {
@@ -619,8 +664,16 @@ private:
             std::lock_guard<std::mutex> g(self->mu_);
             shard& sh = *self->shards_[i];
             if (self->stopped_ || gen != sh.reader_generation) return;
-            sh.reader->command({"CLIENT", "ID"}, [w, i, gen](std::error_code ec2, redis_reply r) {
-                if (auto me = w.lock()) me->reader_ready(*me->shards_[i], gen, ec2, r);
+            self->authenticate(sh.reader, [w, i, gen](bool ok) {
+                auto me = w.lock();
+                if (!me) return;
+                shard& s2 = *me->shards_[i];
+                if (!ok) return me->refused(s2, gen, false);
+                std::lock_guard<std::mutex> g2(me->mu_);
+                if (me->stopped_ || gen != s2.reader_generation || !s2.reader) return;
+                s2.reader->command({"CLIENT", "ID"}, [w, i, gen](std::error_code ec2, redis_reply r) {
+                    if (auto me2 = w.lock()) me2->reader_ready(*me2->shards_[i], gen, ec2, r);
+                });
             });
         });
     }
@@ -845,13 +898,25 @@ private:
             if (ec) return self->control_lost(gen);
             std::lock_guard<std::mutex> g(self->mu_);
             if (self->stopped_ || gen != self->control_generation_) return;
-            self->control_up_ = true;
-            self->control_up_since_ = clock::now();
-            // Registered and alive before any claim of this server's is
-            // judged (commands on one connection run in order): a claim
-            // against a server not yet alive would steal its nicks.
-            self->send_beat();
-            self->republish();
+            self->authenticate(self->control_, [w, gen](bool ok) {
+                auto me = w.lock();
+                if (!me) return;
+                std::unique_lock<std::mutex> g2(me->mu_);
+                if (me->stopped_ || gen != me->control_generation_ || !me->control_) return;
+                if (!ok) {
+                    connection c = me->control_;
+                    g2.unlock();
+                    c->close();
+                    return me->control_lost(gen);
+                }
+                me->control_up_ = true;
+                me->control_up_since_ = clock::now();
+                // Registered and alive before any claim of this server's is
+                // judged (commands on one connection run in order): a claim
+                // against a server not yet alive would steal its nicks.
+                me->send_beat();
+                me->republish();
+            });
         });
     }
 
@@ -1011,7 +1076,7 @@ private:
 
     static std::string describe(std::error_code ec, const connection& c) {
         std::string text = ec.message();
-        if (c && !c->error_message().empty()) text += " (" + c->error_message() + ")";
+        if (c && !c->error_message().empty() && c->error_message() != text) text += " (" + c->error_message() + ")";
         return text;
     }
     std::string where(const shard& s) const {
