@@ -60,7 +60,13 @@ public:
     }
     node(const node&) = delete;
     node& operator=(const node&) = delete;
-    ~node() { stop(); }
+    ~node() {
+        if (frozen_) {
+            io_.restart();
+            for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+        }
+        stop();
+    }
 
     void stop() {
         if (stopped_) return;
@@ -69,12 +75,14 @@ public:
         for (auto& t : threads_) t.join();
     }
 
-    // As if the process died: nothing more runs, nothing is said.
-    void crash() {
-        if (stopped_) return;
-        stopped_ = true;
+    // As if the process died: nothing more runs, nothing is said (until
+    // the destructor thaws and stops it, as the rest of the test is done).
+    void freeze() {
+        if (stopped_ || frozen_) return;
+        frozen_ = true;
         io_.stop();
         for (auto& t : threads_) t.join();
+        threads_.clear();
     }
 
     chatroom::server_stats stats() const { return server_.stats(); }
@@ -95,6 +103,7 @@ private:
     test::target where_;
     std::vector<std::thread> threads_;
     bool stopped_ = false;
+    bool frozen_ = false;
 };
 
 // Reads until every line of `want` senders' numbered lines has come, or a
@@ -357,7 +366,7 @@ TEST_CASE("backplane: a server that dies leaves for everyone once and frees its 
     line_client on_c = c.join_as("other");
     line_client doomed = b->join_as("doomed");
     wait_members(on_a, 3);
-    b->crash(); // only the heartbeat's end tells the cluster
+    b->freeze(); // only the heartbeat's end tells the cluster
     CHECK(on_a.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
     CHECK(on_c.wait_for_prefix("* doomed left") == "* doomed left (server lost)");
     on_a.send_raw("/nick doomed\r\n");
