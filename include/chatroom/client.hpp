@@ -430,6 +430,9 @@ private:
             writing.clear();
             if (was_connected) set_state(client_state::disconnected, ec);
             if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
+            // close() during a connect attempt: the attempt's failure is not
+            // the close's outcome.
+            if (closing && !was_connected) return finish({}, "closed");
             if (closing || !delays.policy().enabled) return finish(ec, std::move(reason));
             const auto delay = delays.next();
             set_state(client_state::waiting_to_reconnect, ec, delay);
