@@ -430,9 +430,10 @@ private:
             writing.clear();
             if (was_connected) set_state(client_state::disconnected, ec);
             if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
-            // close() during a connect attempt: the attempt's failure is not
-            // the close's outcome.
-            if (closing && !was_connected) return finish({}, "closed");
+            // close() while reconnecting: a retry's failure is routine (told
+            // through on_state), so it is not the close's outcome. Without
+            // reconnects the first attempt's failure is, and is reported.
+            if (closing && !was_connected && delays.policy().enabled) return finish({}, "closed");
             if (closing || !delays.policy().enabled) return finish(ec, std::move(reason));
             const auto delay = delays.next();
             set_state(client_state::waiting_to_reconnect, ec, delay);
