@@ -197,6 +197,43 @@ TEMPLATE_TEST_CASE("a reader that keeps up survives a burst of ten times the que
     CHECK(reader.wait_for_prefix("* in lobby:").find(reader.nick) != std::string::npos);
 }
 
+// However many members stall, each spends only its own budget: the reader
+// that keeps up still holds the sender when its own queue passes the mark.
+TEMPLATE_TEST_CASE("a reader that keeps up survives a burst beside fifty members that never read",
+                   "[limits][slow][burst]", tcp4_single, tcp4_threads) {
+    chatroom::server_options o;
+    o.max_queue_bytes = 64 * 1024;
+    o.quiet_room_size = 0;
+    auto srv = start<TestType>(o);
+    line_client sender = srv.join(), reader = srv.join();
+    std::vector<line_client> stalled;
+    for (int i = 0; i < 50; ++i) {
+        stalled.push_back(srv.join());
+        stalled.back().set_receive_buffer(4096);
+    }
+    reader.wait_for_prefix("* " + stalled.back().nick + " joined");
+
+    const std::string payload(190, 'b');
+    const int lines = static_cast<int>(100 * o.max_queue_bytes / (payload.size() + 10));
+    std::string burst;
+    for (int i = 0; i < lines; ++i) burst += std::to_string(i) + " " + payload + "\n";
+    std::thread writer([&] { sender.send_raw(burst); });
+    int got = 0;
+    std::string first_wrong;
+    while (got < lines) {
+        std::string l = reader.wait_for([](const std::string& x) { return x.rfind("<", 0) == 0; });
+        if (l != "<" + sender.nick + "> " + std::to_string(got) + " " + payload && first_wrong.empty())
+            first_wrong = l.substr(0, 80);
+        ++got;
+    }
+    writer.join();
+    CHECK(first_wrong.empty());
+    reader.send("/who");
+    CHECK(reader.wait_for_prefix("* in lobby:").find(reader.nick) != std::string::npos);
+    // The stalled ones are dropped, as before.
+    CHECK(eventually([&] { return srv.stats().slow_consumer_disconnects >= 50; }));
+}
+
 TEMPLATE_TEST_CASE("a reader that never reads is dropped within the write deadline once past the soft mark",
                    "[limits][slow][deadline]", tcp4_single, tcp4_threads) {
     chatroom::server_options o;

@@ -90,7 +90,7 @@ public:
         if (!s.pressured) return;
         s.pressured = false;
         const auto now = clock::now();
-        s.hold_spent += now - s.hold_accounted;
+        s.hold_spent += r.output.blocked_time(now) - s.blocked_mark;
         s.hold_accounted = now;
         auto it = std::find_if(pressured_.begin(), pressured_.end(),
                                [&](const std::shared_ptr<member>& p) { return p.get() == &r; });
@@ -103,7 +103,7 @@ public:
     // True while some member under pressure may still hold senders.
     bool holding(clock::time_point now) const {
         for (const auto& p : pressured_)
-            if (may_hold(p->state, now)) return true;
+            if (may_hold(*p, now)) return true;
         return false;
     }
 
@@ -146,8 +146,11 @@ public:
     }
 
 private:
-    bool may_hold(const hub_state& s, clock::time_point now) const {
-        return s.hold_spent + (now - s.hold_accounted) < opts_.max_sender_pause;
+    // Within its budget: the time its connection refused bytes since it
+    // passed the mark, added to what earlier episodes spent.
+    bool may_hold(member& m, clock::time_point now) const {
+        const hub_state& s = m.state;
+        return s.hold_spent + (m.output.blocked_time(now) - s.blocked_mark) < opts_.max_sender_pause;
     }
 
     void pressure(member& r) {
@@ -163,9 +166,10 @@ private:
                                     : idle;
             s.hold_spent = refund >= s.hold_spent ? clock::duration::zero() : s.hold_spent - refund;
             s.hold_accounted = now;
+            s.blocked_mark = r.output.blocked_time(now);
             pressured_.push_back(r.shared_from_this());
         }
-        if (may_hold(s, now)) hold_wanted_ = true;
+        if (may_hold(r, now)) hold_wanted_ = true;
     }
 
     void schedule(member& r) {

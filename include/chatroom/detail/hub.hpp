@@ -31,6 +31,16 @@
 
 namespace chatroom::detail {
 
+// What a session's decoder hands the hub while it is fed: lines (call) and
+// the bytes it answers the peer with (reply).
+template <class OnLine, class OnReply>
+struct decoder_output {
+    OnLine& on_line;
+    OnReply& on_reply;
+    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
+    void reply(std::string_view bytes) { on_reply(bytes); }
+};
+
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
 // - everything here and every member's hub_state is guarded by the hub's
@@ -157,11 +167,13 @@ public:
     }
 
     // Bytes a session read, handed to its decoder: feed(on) calls
-    // on(frame_event, line) for each line and returns how many bytes it used
-    // (on returning false stops it early). Returns true when the session
-    // should go on reading; false when the member left or is paused (flood
-    // control, or a recipient past the soft mark): the hub then keeps the
-    // unread rest and hands it back through resume_reading.
+    // on(frame_event, line) for each line and on.reply(bytes) for what the
+    // decoder answers the peer (telnet negotiation, WebSocket pongs), and
+    // returns how many bytes it used (on returning false stops it early).
+    // Returns true when the session should go on reading; false when the
+    // member left or is paused (flood control, or a recipient past the soft
+    // mark): the hub then keeps the unread rest and hands it back through
+    // resume_reading.
     template <class Feed>
     bool receive(member& m, const char* data, std::size_t size, Feed&& feed) {
         bool keep_reading = true;
@@ -184,7 +196,7 @@ public:
             const bool flood = house_.flood_control();
             if (flood) house_.refill(m, now);
             out_.take_hold_request();
-            const std::size_t used = feed([&](frame_event ev, std::string_view line) {
+            auto on_line = [&](frame_event ev, std::string_view line) {
                 // Lines keep a member from timing out; negotiation and pongs do not.
                 s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
@@ -203,7 +215,18 @@ public:
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
-            });
+            };
+            // Answers go through the member's bounded queue like everything
+            // else (a peer that negotiates and never reads is dropped as too
+            // slow), and cost flood tokens by their size: a line's worth per
+            // 64 bytes, so a telnet client's bare CR after each line costs
+            // next to nothing and a negotiation flood empties the bucket.
+            auto on_reply = [&](std::string_view bytes) {
+                commands_.end_batch();
+                out_.push(m, message::copy_of(bytes));
+                if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
+            };
+            const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
@@ -212,10 +235,17 @@ public:
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
                 keep_reading = false;
-            } else if (out_.take_hold_request()) {
-                // The last batch of the read passed someone's soft mark.
-                s.held = true;
-                s.held_since = now;
+            } else if (out_.take_hold_request() || (flood && s.tokens < 1.0)) {
+                // The last batch of the read passed someone's soft mark, or
+                // the read's answers emptied the flood bucket.
+                if (flood && s.tokens < 1.0) {
+                    s.throttled = true;
+                    counters::add(count_.throttled);
+                } else {
+                    s.held = true;
+                    s.held_since = now;
+                }
+                s.stash.assign(data + used, size - used);
                 house_.pause(m);
                 keep_reading = false;
             }

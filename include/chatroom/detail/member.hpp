@@ -54,12 +54,15 @@ struct hub_state {
 
     // Its own queue is past the soft mark, since pressured_since; one still
     // past it write_deadline later is dropped. While it is, it holds senders,
-    // but only within a budget: hold_spent is the time it has held them,
-    // which must stay under max_sender_pause and drains back at
-    // max_sender_pause per write_deadline. A reader that keeps up spends
-    // microseconds of it per burst; a stalled one spends it once.
+    // but only within a budget: hold_spent is the time its own connection
+    // refused bytes while it was past the mark (output_queue::blocked_time,
+    // counted from blocked_mark), which must stay under max_sender_pause and
+    // drains back at max_sender_pause per write_deadline. A reader that keeps
+    // up spends microseconds of it per burst, however long the server is busy
+    // with others (fifty stalled members, say); a stalled one spends it once.
     clock::time_point pressured_since{};
     clock::duration hold_spent{};
+    clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
     // Flags together, so they pack (there is one hub_state per connection).
@@ -106,8 +109,9 @@ public:
         return pushed::below_soft;
     }
 
-    // Queues bytes the session itself answers (telnet negotiation, pongs),
-    // outside the limits: they are few and bounded by what the peer sends.
+    // Queues bytes the server sends on its own clock (a WebSocket keepalive
+    // ping), outside the limits: one small frame per interval, whatever the
+    // peer does. What answers the peer's input goes through push().
     void push_own(const message& m) {
         optional_lock g(mutex_);
         if (!slow_) out_.push(m);
@@ -147,9 +151,33 @@ public:
         out_.clear();
     }
 
+    // The connection refused bytes (a write would block) until unblocked():
+    // the time a member's own socket holds its queue up, which is what the
+    // slow-consumer policy charges it for (fanout.hpp), rather than time
+    // the server spent elsewhere.
+    void blocked(clock::time_point now) {
+        optional_lock g(mutex_);
+        if (!blocked_) blocked_since_ = now;
+        blocked_ = true;
+    }
+    void unblocked(clock::time_point now) {
+        optional_lock g(mutex_);
+        if (!blocked_) return;
+        blocked_total_ += now - blocked_since_;
+        blocked_ = false;
+    }
+    // The time spent blocked so far, the present stretch included.
+    clock::duration blocked_time(clock::time_point now) {
+        optional_lock g(mutex_);
+        return blocked_total_ + (blocked_ ? now - blocked_since_ : clock::duration::zero());
+    }
+
 private:
     optional_mutex mutex_;
     outbox out_;
+    clock::duration blocked_total_{};
+    clock::time_point blocked_since_{};
+    bool blocked_ = false;
     bool slow_ = false;      // overflowed; a disconnection is on its way
     bool over_soft_ = false; // past the soft mark since the last time it drained
 };

@@ -185,19 +185,16 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        bool answered = false;
-        const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
-            return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+        const bool go_on = hub_->receive(*this, data, size, [&](auto&& out) {
+            const std::size_t used = decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
                 // What the decoder answers to a line (telnet's bare CR) goes
                 // before what the server answers to it.
-                answered = queue_replies() || answered;
-                return on(ev, line);
+                answer(out);
+                return out(ev, line);
             });
+            answer(out);
+            return used;
         });
-        // Output waits for the flush pass (one gather write per loop turn),
-        // unless the decoder has something to answer.
-        answered = queue_replies() || answered;
-        if (answered) write_queued();
         if (decoder_ended()) return;
         // false: the member left, or it is paused and the hub will call resume_reading.
         if (go_on && !closing_) read();
@@ -217,29 +214,25 @@ private:
     // A last line without a line end still counts.
     void finish_input() {
         if constexpr (has_finish<Decoder>::value) {
-            hub_->receive(*this, nullptr, 0, [&](auto&& on) {
-                decoder_.finish(on);
+            hub_->receive(*this, nullptr, 0, [&](auto&& out) {
+                decoder_.finish(out);
+                answer(out);
                 return std::size_t{0};
             });
-            if (queue_replies()) write_queued();
         }
     }
 
-    // Inline, since it runs for every line and almost never has work.
-    bool queue_replies() {
+    // Hands what the decoder wants sent back to the peer to the hub, which
+    // queues it within the output limits. Inline, since it runs for every
+    // line and almost never has work.
+    template <class Out>
+    void answer(Out& out) {
         if constexpr (has_replies<Decoder>::value) {
-            if (!decoder_.replies().empty()) {
-                push_replies();
-                return true;
-            }
+            auto& r = decoder_.replies();
+            if (r.empty()) return;
+            out.reply(r);
+            r.clear();
         }
-        return false;
-    }
-
-    void push_replies() {
-        auto& r = decoder_.replies();
-        output.push_own(message::copy_of(r));
-        r.clear();
     }
 
     // ---- writing ------------------------------------------------------------
@@ -262,8 +255,10 @@ private:
             if (ec) return fail();
             if (n < want) {
                 writing_ = true;
+                output.blocked(clock::now());
                 stream_.async_wait_writable([self = self_ptr()](std::error_code e) {
                     self->writing_ = false;
+                    self->output.unblocked(clock::now());
                     if (self->closed_) return;
                     if (e) return self->fail();
                     self->write_queued();
