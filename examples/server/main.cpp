@@ -1,6 +1,7 @@
 // chatroom-server: a console chat server. `telnet localhost 5000` and
 // `nc localhost 5000` are clients; so is chatroom-client.
 #include "accounts.hpp"
+#include "log_limit.hpp"
 
 #include <chatroom.hpp>
 #include <chatroom/web.hpp>
@@ -372,8 +373,28 @@ int serve(asio::io_context& io, settings& s) {
         chatroom::mask_of(event_kind::banned) | chatroom::mask_of(event_kind::unbanned) |
         chatroom::mask_of(event_kind::muted) | chatroom::mask_of(event_kind::unmuted) |
         chatroom::mask_of(event_kind::topic_changed) | chatroom::mask_of(event_kind::backplane_changed);
-    if (s.quiet) server.on_event(log_event, accountable);
-    else server.on_event(log_event, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
+    // What members do by the thousand (connect, join, leave, rename, log
+    // in) is logged at most 20 lines a second per address, with a count of
+    // what was held back; what the host and operators do is always logged.
+    auto limiter = std::make_shared<log_limit::per_address>(20.0, 100.0);
+    auto log_limited = [limiter](const chatroom::event& e) {
+        switch (e.kind) {
+        case event_kind::connected: case event_kind::joined: case event_kind::left:
+        case event_kind::nick_changed: case event_kind::disconnected: case event_kind::logged_in:
+        case event_kind::login_failed: {
+            std::size_t held_back = 0;
+            if (!limiter->allow(e.address, held_back)) return;
+            if (held_back > 0)
+                log_line(std::to_string(held_back) + " log lines about " + e.address +
+                         " held back (more than 20 a second)");
+            break;
+        }
+        default: break;
+        }
+        log_event(e);
+    };
+    if (s.quiet) server.on_event(log_limited, accountable);
+    else server.on_event(log_limited, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
     try {
         listen_all(server, s);
     } catch (const std::system_error& e) {

@@ -723,3 +723,141 @@ TEST_CASE("slowloris connections are closed at the first-line timeout and well-b
     for (auto& l : seen_by_1) CHECK(l.find("! disconnected") == std::string::npos);
     stop_cleanly(srv);
 }
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// A peer that sends one telnet command over and over as fast as the server
+// takes it and never reads; returns how it ended. The server's resident
+// memory is sampled meanwhile, and two members chat throughout.
+struct negotiation_flood {
+    bool dropped = false;     // the server closed the flooder's connection
+    double seconds = 0;       // until then
+    long peak_growth_kib = 0; // most resident memory above the start
+    std::size_t bytes_sent = 0;
+};
+
+negotiation_flood flood_negotiation(server_process& srv, std::vector<test::line_client>& members,
+                                    std::string_view command, std::chrono::seconds limit) {
+    negotiation_flood r;
+    const long rss_start = srv.rss_kib();
+    raw_socket flooder;
+    REQUIRE(flooder.connect_within(srv.port(), 10s, 4096));
+    std::string block;
+    while (block.size() < 64 * 1024) block.append(command.data(), command.size());
+    const auto start = proc_clock::now();
+    auto next_chat = start;
+    int said = 0;
+    while (proc_clock::now() - start < limit) {
+        r.peak_growth_kib = std::max(r.peak_growth_kib, srv.rss_kib() - rss_start);
+        // Sends whatever the socket takes; the flooder never reads.
+        if (flooder.queued() == 0) flooder.queue(block);
+        const auto sent_before = flooder.bytes_out;
+        const auto io = flooder.flush(block.size());
+        r.bytes_sent += flooder.bytes_out - sent_before;
+        pollfd p{flooder.fd(), POLLOUT, 0};
+        if (io == raw_socket::io::error || io == raw_socket::io::eof ||
+            (::poll(&p, 1, 20) > 0 && (p.revents & (POLLERR | POLLHUP)))) {
+            r.dropped = true;
+            break;
+        }
+        if (proc_clock::now() >= next_chat) { // the others are not harmed meanwhile
+            const std::string text = "during the flood " + std::to_string(++said);
+            members[0].send(text);
+            members[1].wait_for([&](const std::string& l) { return l == "<" + members[0].nick + "> " + text; });
+            next_chat = proc_clock::now() + 200ms;
+        }
+    }
+    r.seconds = seconds_since(start);
+    r.peak_growth_kib = std::max(r.peak_growth_kib, srv.rss_kib() - rss_start);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("a peer that floods telnet negotiation and never reads is dropped and memory stays bounded",
+          "[faults][telnet]") {
+    // The default limits: a 4 MiB output queue, no flood control.
+    server_process srv({"--quiet"});
+    std::vector<test::line_client> members(2);
+    for (auto& m : members) m.join(where(srv));
+
+    // IAC AYT (answered with a notice line), IAC DO TIMING-MARK, IAC WILL NAWS.
+    for (std::string_view command : {std::string_view("\xff\xf6"), std::string_view("\xff\xfd\x06"),
+                                     std::string_view("\xff\xfb\x1f")}) {
+        const negotiation_flood r = flood_negotiation(srv, members, command, 30s);
+        std::printf("telnet answer flood (command %02x %02x): %s after %.2f s and %zu bytes sent; "
+                    "server RSS grew at most %.1f MiB\n",
+                    static_cast<unsigned char>(command[0]), static_cast<unsigned char>(command[1]),
+                    r.dropped ? "dropped" : "NOT dropped", r.seconds, r.bytes_sent,
+                    static_cast<double>(r.peak_growth_kib) / 1024.0);
+        std::fflush(stdout);
+        INFO("server log:\n" << srv.log_tail());
+        CHECK(r.dropped);
+        // The queue limit (4 MiB) and one read's answers, with room for the allocator.
+        CHECK(r.peak_growth_kib < 24 * 1024);
+    }
+    check_still_serves_then_stop(srv, "after the floods");
+}
+
+TEST_CASE("flood control counts telnet negotiation from a peer that sends no lines", "[faults][telnet]") {
+    server_process srv({"--quiet", "--flood-rate", "10", "--flood-burst", "10"});
+    raw_socket flooder;
+    REQUIRE(flooder.connect_within(srv.port(), 10s));
+    // The flooder reads every answer, so no queue limit stops it: only flood
+    // control can. It sends IAC AYT in blocks of 100 for 3 s.
+    std::string block;
+    for (int i = 0; i < 100; ++i) block += "\xff\xf6";
+    std::size_t answers = 0;
+    const auto start = proc_clock::now();
+    std::string line;
+    while (proc_clock::now() - start < 3s) {
+        if (flooder.queued() == 0) flooder.queue(block);
+        if (flooder.flush() == raw_socket::io::error) break;
+        pollfd p{flooder.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 5) > 0) flooder.read_available();
+        while (flooder.next_line(line))
+            if (line.find("* yes, still here") != std::string::npos) ++answers;
+    }
+    std::printf("negotiation flood under flood control (10 lines/s, burst 10): %zu answers in 3 s\n", answers);
+    std::fflush(stdout);
+    INFO("server log:\n" << srv.log_tail());
+    // Answers cost a line's worth of tokens per 64 bytes: the bucket (10 + 10/s
+    // for 3 s) pays for about 100 answers; one read's worth (at most 64 KiB of
+    // input, 32,768 commands) may pass before the bucket is checked.
+    CHECK(answers <= 33000);
+    CHECK(answers >= 1);
+    check_still_serves_then_stop(srv, "after the negotiation flood");
+}
+
+TEST_CASE("a client churning through joins cannot flood the server's log", "[faults][log]") {
+    // Not --quiet: joins and leaves are logged, at most 20 lines a second
+    // (and a burst of 100) per address.
+    server_process srv({});
+    test::line_client churner, other;
+    churner.join(where(srv));
+    other.join(where(srv));
+    const std::size_t log_before = test::count_lines_with(srv.log(), "");
+    std::string burst;
+    constexpr int joins = 20000;
+    for (int i = 0; i < joins; ++i) burst += "/join r" + std::to_string(i % 2) + "\n";
+    const auto start = proc_clock::now();
+    churner.send_raw(burst);
+    churner.send("/who");
+    churner.wait_for([](const std::string& l) { return starts_with(l, "* in r1:"); }, nullptr, 60s);
+    const double took = seconds_since(start);
+    // One more line from the churner's address after a pause: the count of
+    // what was held back comes with it.
+    std::this_thread::sleep_for(200ms); // the bucket refills a few tokens
+    churner.send("/join lobby");
+    REQUIRE(srv.wait_log("held back", 1, 10s));
+    const std::size_t logged = test::count_lines_with(srv.log(), "") - log_before;
+    std::printf("log flood: %d joins in %.2f s made %zu log lines\n", joins, took, logged);
+    std::fflush(stdout);
+    INFO("server log:\n" << srv.log_tail());
+    // 40,000 joins and leaves without the limit; the bucket lets through its
+    // burst and 20 a second, plus the counts.
+    CHECK(logged < 100 + 20 * (took + 1) + 20);
+    check_still_serves_then_stop(srv, "after the churn");
+}
