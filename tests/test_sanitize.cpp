@@ -42,3 +42,27 @@ TEST_CASE("sanitized text is clean and sanitizing again changes nothing", "[sani
     CHECK(chatroom::is_clean_text(once));
     CHECK(sanitize(once) == once);
 }
+
+TEST_CASE("invisible characters that reorder or disguise text are removed", "[sanitize]") {
+    // Bidi embeddings and overrides U+202A..U+202E, isolates U+2066..U+2069.
+    CHECK(sanitize("a\xE2\x80\xAE" "cba\xE2\x80\xAC" "d") == "acbad");
+    CHECK(sanitize("\xE2\x80\xAA\xE2\x80\xAB\xE2\x80\xAD") == "");
+    CHECK(sanitize("x\xE2\x81\xA6y\xE2\x81\xA7z\xE2\x81\xA8w\xE2\x81\xA9") == "xyzw");
+    // Zero width space and non-joiner, the byte order mark.
+    CHECK(sanitize("ad\xE2\x80\x8Bmin\xE2\x80\x8C\xEF\xBB\xBF") == "admin");
+    // A zero width joiner inside plain words goes; between emoji it stays.
+    CHECK(sanitize("ad\xE2\x80\x8Dmin") == "admin");
+    const std::string technologist = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB"; // woman, ZWJ, laptop
+    CHECK(sanitize(technologist) == technologist);
+    const std::string rainbow_flag = "\xF0\x9F\x8F\xB3\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x8C\x88"; // flag, VS16, ZWJ, rainbow
+    CHECK(sanitize(rainbow_flag) == rainbow_flag);
+    // Marks that only hint a direction, and other format characters, stay.
+    CHECK(sanitize("\xE2\x80\x8E\xE2\x80\x8F") == "\xE2\x80\x8E\xE2\x80\x8F");
+    CHECK_FALSE(chatroom::is_clean_text("a\xE2\x80\xAE" "b"));
+    // Sanitizing twice changes nothing, even around removed characters.
+    for (const std::string& s : {std::string("\xF0\x9F\x98\x80\xE2\x80\x8B\xE2\x80\x8D"),
+                                std::string("\xF0\x9F\x98\x80\x01\xE2\x80\x8D"), technologist + "\xE2\x80\x8D\xE2\x80\x8D"}) {
+        const std::string once = sanitize(s);
+        CHECK(sanitize(once) == once);
+    }
+}

@@ -84,8 +84,17 @@ FUZZ_UNINSTRUMENTED inline bool clean_prefix(std::string_view s) {
 // sequences), then C0 controls but TAB, DEL and C1 controls are dropped.
 FUZZ_UNINSTRUMENTED inline std::string reference_sanitize(std::string_view in) {
     std::string out;
-    auto emit = [&out](std::uint32_t cp) {
+    bool after_emoji = false; // the last character, kept or not, was a kept emoji (four bytes, or U+FE0F)
+    auto emit = [&out, &after_emoji](std::uint32_t cp) {
+        const bool joins = after_emoji;
+        after_emoji = false;
         if ((cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp <= 0x9F)) return;
+        // Invisible characters that reorder or disguise text; the zero width
+        // joiner stays right after an emoji.
+        if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200B || cp == 0x200C ||
+            cp == 0xFEFF || (cp == 0x200D && !joins))
+            return;
+        after_emoji = cp >= 0x10000 || cp == 0xFE0F;
         if (cp < 0x80) {
             out += static_cast<char>(cp);
         } else if (cp < 0x800) {
