@@ -647,6 +647,20 @@ TEST_CASE("malformed upgrade requests are answered 400", "[websocket][http]") {
     CHECK(check_websocket_upgrade(incomplete).status == 400);
 }
 
+TEST_CASE("a request in an HTTP version other than 1.x is answered 505", "[websocket][http]") {
+    for (const char* version : {"HTTP/9.9", "HTTP/2.0", "HTTP/0.9"}) {
+        std::string r = good_upgrade;
+        r.replace(r.find("HTTP/1.1"), 8, version);
+        const http_request_parser p = parse(r);
+        INFO(version);
+        CHECK(p.status() == http_parse_status::error);
+        CHECK(p.error_status() == 505);
+    }
+    std::string http10 = good_upgrade;
+    http10.replace(http10.find("HTTP/1.1"), 8, "HTTP/1.0");
+    CHECK(parse(http10).status() == http_parse_status::complete);
+}
+
 TEST_CASE("methods other than GET parse but do not upgrade", "[websocket][http]") {
     for (const char* method : {"POST", "PUT", "HEAD", "OPTIONS", "get"}) {
         std::string r = good_upgrade;

@@ -10,7 +10,7 @@
 // Properties (a violation prints what failed and traps):
 //   - chunked and one-feed parses agree in status, error status, head size,
 //     bytes consumed and every part of the request, and both equal the
-//     reference (status, 400/431, method, target, version, fields);
+//     reference (status, 400/431/505, method, target, version, fields);
 //   - the parser never holds more than max_head_bytes; a feed consumes
 //     everything while more is needed, and once complete nothing more;
 //   - a complete head re-parsed alone gives the same request;
@@ -141,6 +141,7 @@ FUZZ_UNINSTRUMENTED reference reference_parse(std::string_view in, http_limits l
             if (!(v.size() == 8 && v.compare(0, 5, "HTTP/") == 0 && std::isdigit(static_cast<unsigned char>(v[5])) &&
                   v[6] == '.' && std::isdigit(static_cast<unsigned char>(v[7]))))
                 return err(400);
+            if (v[5] != '1') return err(505); // well formed, but only HTTP/1.x is spoken
             r.method = parts[0];
             r.target = parts[1];
             r.version = v;

@@ -228,6 +228,8 @@ private:
         const bool version_ok = version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[5] >= '0' &&
                                 version[5] <= '9' && version[6] == '.' && version[7] >= '0' && version[7] <= '9';
         if (!version_ok) return fail(400, "malformed HTTP version");
+        // HTTP/0.9, 2 and 9.9 are well formed but not what this parser speaks.
+        if (version[5] != '1') return fail(505, "HTTP version not supported");
         method_ = {offset, sp1};
         target_ = {offset + sp1 + 1, target.size()};
         version_ = {offset + sp2 + 1, version.size()};
