@@ -22,7 +22,9 @@
 namespace fuzz {
 
 // Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
-// holding no C0 control but TAB, no DEL and no C1 control.
+// holding no C0 control but TAB, no DEL, no C1 control, no bidi embedding,
+// override or isolate, no zero width space or non-joiner and no BOM (a zero
+// width joiner is judged by its neighbours, which this does not look at).
 FUZZ_UNINSTRUMENTED inline bool strictly_clean(std::string_view s) {
     static constexpr std::uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
     std::size_t i = 0;
@@ -56,6 +58,8 @@ FUZZ_UNINSTRUMENTED inline bool strictly_clean(std::string_view s) {
         if (cp >= 0xD800 && cp <= 0xDFFF) return false; // surrogate
         if (cp < 0x20 && cp != '\t') return false;      // C0 control
         if (cp >= 0x7F && cp <= 0x9F) return false;     // DEL, C1 control
+        if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) return false; // bidi
+        if (cp == 0x200B || cp == 0x200C || cp == 0xFEFF) return false; // zero width, BOM
         i += len;
     }
     return true;
