@@ -42,6 +42,7 @@ struct server_stats {
     backplane_state backplane = backplane_state::none;
     std::uint64_t backplane_outages = 0; // times the shared log became unreachable
     std::uint64_t missed_gaps = 0;       // times a room was told it missed events (trimmed streams)
+    std::uint64_t backplane_rejected = 0; // entries read from the shared log dropped as invalid (redis.hpp)
 };
 
 namespace detail {
@@ -51,7 +52,7 @@ struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
         slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0},
-        backplane_outages{0}, missed_gaps{0};
+        backplane_outages{0}, missed_gaps{0}, backplane_rejected{0};
     std::atomic<backplane_state> backplane{backplane_state::none};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
@@ -76,6 +77,7 @@ struct counters {
         s.backplane = backplane.load(std::memory_order_relaxed);
         s.backplane_outages = get(backplane_outages);
         s.missed_gaps = get(missed_gaps);
+        s.backplane_rejected = get(backplane_rejected);
         return s;
     }
 };

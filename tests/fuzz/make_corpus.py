@@ -2,7 +2,9 @@
 """Writes the seed corpora of the fuzzers: tests/fuzz/corpus/<harness>/.
 
 fuzz_framing takes raw client bytes; fuzz_session takes control-byte chunks
-(the format is described at the top of fuzz_session.cpp). Run it again after
+(the format is described at the top of fuzz_session.cpp); fuzz_redis_entry
+takes Redis stream entries as field maps (format at the top of
+fuzz_redis_entry.cpp). Run it again after
 changing a seed; it rewrites the files it owns and leaves others alone.
 """
 
@@ -87,6 +89,49 @@ SESSIONS = {
 }
 
 
+# ---- fuzz_redis_entry field maps ---------------------------------------------
+
+FIELD = {name: i for i, name in enumerate("k n e s w u x m o r t".split())}
+ANY, ROOM, NODE = 0, 1, 2
+MAX_LINES = [1, 2, 3, 8, 16, 64, 512, 4096]
+
+
+def entry(fields, stream=ROOM, max_line=4096, writer=True, entry_id=1):
+    """An entry: rules, an ID, then (name, value) fields."""
+    out = bytearray([stream | (MAX_LINES.index(max_line) << 2) | (0x20 if writer else 0), entry_id])
+    for name, value in fields:
+        long = len(value) > 255
+        out.append(FIELD[name] | (0x40 if long else 0))
+        out += len(value).to_bytes(2, "big") if long else bytes([len(value)])
+        out += value
+    return bytes(out)
+
+
+HOSTILE = b"\x1b]0;pwned\x07title\x1b[2J nul\x00byte c1\xc2\x9b bare\rcr ff\xff bad\xc0\xaf\xed\xa0\x80 end"
+
+ENTRIES = {
+    "chat": entry([("k", b"c"), ("w", b"Lobby"), ("u", b"alice"), ("x", b"hello\nworld\n"), ("m", b"42")]),
+    "chat_hostile": entry([("k", b"c"), ("u", b"mallory"), ("x", HOSTILE + b"\n\r\n" + HOSTILE)]),
+    "chat_long_lines": entry([("k", b"c"), ("u", b"a"), ("x", b"x" * 16 + b"\n" + b"y" * 17 + b"\n")], max_line=16),
+    "chat_utf8": entry([("k", b"c"), ("u", b"a"), ("x", b"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\t\xe2\x80\xae\n")],
+                       max_line=64),
+    "action": entry([("k", b"a"), ("u", b"bob"), ("x", b"waves \x1b[1m\x9b")]),
+    "joined": entry([("k", b"j"), ("w", b"dev"), ("u", b"carol")]),
+    "left": entry([("k", b"l"), ("u", b"carol"), ("r", b"quit: \x1b[2Jbye\xff")]),
+    "renamed": entry([("k", b"r"), ("u", b"bob"), ("o", b"guest-zz-2")]),
+    "notice": entry([("k", b"n"), ("x", b"\x1b[5mnotice\x9b")]),
+    "private": entry([("k", b"p"), ("u", b"alice"), ("t", b"bob"), ("x", b"psst\x07")], stream=NODE),
+    "private_in_room": entry([("k", b"p"), ("u", b"alice"), ("t", b"bob"), ("x", b"psst")]),
+    "fake_nick": entry([("k", b"c"), ("u", b"alice> fake"), ("x", b"hi\n")]),
+    "empty_nick": entry([("k", b"j"), ("u", b"")], stream=ANY),
+    "unknown_kind": entry([("k", b"z"), ("u", b"a"), ("x", b"hi\n")]),
+    "no_writer": entry([("k", b"c"), ("u", b"a"), ("x", b"hi\n")], writer=False),
+    "bad_writer": entry([("k", b"j"), ("u", b"a"), ("s", b"99999999999999999999999"), ("e", b"a b")]),
+    "big_line": entry([("k", b"a"), ("u", b"a"), ("x", b"A" * 3000)], max_line=512),
+    "bad_id": entry([("k", b"j"), ("u", b"a")], entry_id=0xF8),
+}
+
+
 def write(harness, name, payload):
     d = HERE / "corpus" / harness
     d.mkdir(parents=True, exist_ok=True)
@@ -98,6 +143,8 @@ def main():
         write("fuzz_framing", name, payload)
     for name, payload in SESSIONS.items():
         write("fuzz_session", name, payload)
+    for name, payload in ENTRIES.items():
+        write("fuzz_redis_entry", name, payload)
 
 
 if __name__ == "__main__":

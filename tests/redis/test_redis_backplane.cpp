@@ -5,6 +5,7 @@
 
 #include "../support/line_client.hpp"
 #include "../support/redis_server.hpp"
+#include "redis_test_support.hpp"
 
 #include <chatroom.hpp>
 #include <chatroom/redis.hpp>
@@ -13,8 +14,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <string>
@@ -49,8 +52,10 @@ chatroom::redis_options cluster_options(std::vector<unsigned short> ports, std::
 // One server of the cluster, with its own threads.
 class node {
 public:
-    node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2, bool must_connect = true)
+    node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2, bool must_connect = true,
+         chatroom::event_handler on_event = {})
         : io_(threads), server_(io_.get_executor(), so) {
+        if (on_event) server_.on_event(std::move(on_event));
         server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));
         server_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         where_.port = server_.local_endpoint().port();
@@ -451,4 +456,164 @@ TEST_CASE("backplane: a Redis that requires a password", "[backplane]") {
     node b(wrong, {}, 1, false);
     std::this_thread::sleep_for(1500ms);
     CHECK(b.stats().backplane != chatroom::backplane_state::connected);
+}
+
+// Anyone who can write to Redis can add entries to a room's stream, a
+// server's private stream and the rosters. None of it reaches a member
+// unchecked: what fails the checks is dropped (counted, and reported at most
+// once per interval), the rest is cleaned like client input, on every path.
+TEST_CASE("backplane: hostile entries written straight into Redis reach members clean or not at all", "[backplane]") {
+    using namespace std::string_literals;
+    test::redis_server redis;
+    chatroom::server_options so;
+    so.max_line_bytes = 512;
+    so.history_lines = 50;
+    struct reports {
+        std::mutex mutex;
+        std::vector<std::pair<test::test_clock::time_point, std::string>> seen;
+    };
+    auto errors = std::make_shared<reports>();
+    node a(cluster_options({redis.port()}, "a"), so, 2, true, [errors](const chatroom::event& ev) {
+        if (ev.kind != chatroom::event_kind::error || ev.text.find("failed validation") == std::string::npos) return;
+        std::lock_guard<std::mutex> g(errors->mutex);
+        errors->seen.emplace_back(test::test_clock::now(), ev.text);
+    });
+    line_client reader = a.join_as("reader");
+    line_client writer = a.join_as("writer");
+    // The room is read from the stream once a line goes round through it.
+    writer.send_raw("ready\r\n");
+    reader.wait_for_prefix("<writer> ready");
+
+    redis_test::event_loop loop(1);
+    auto raw = redis_test::make_connection(loop, redis.port());
+    REQUIRE_FALSE(redis_test::connect_now(*raw));
+    int count = 0;
+    auto xadd = [&](const std::string& key, std::vector<std::string> fields, bool writer_fields = true) {
+        std::vector<std::string> args{"XADD", key, "*"};
+        if (writer_fields) args.insert(args.end(), {"n", "zz", "e", "zz1", "s", std::to_string(++count)});
+        args.insert(args.end(), fields.begin(), fields.end());
+        const auto r = redis_test::call(*raw, args);
+        REQUIRE_FALSE(r.ec);
+        REQUIRE(r.reply.is_string());
+    };
+    const std::string hostile = "\x1b]0;pwned\x07title\x1b[2J nul\0byte c1\xC2\x9B bare\rcr ff\xFF bad\xC0\xAF\xED\xA0\x80 end"s;
+    const std::string mib(1 << 20, 'A');
+    const std::string lobby = "chatroom:room:lobby";
+
+    // Into the room being read: 9 to drop, 6 delivered clean.
+    xadd(lobby, {"k", "c", "u", "mallory", "x", hostile + "\n"});                    // clean
+    xadd(lobby, {"k", "c", "u", "alice> fake", "x", "spoofed\n"});                   // dropped
+    xadd(lobby, {"k", "c", "u", "", "x", "no nick\n"});                              // dropped
+    xadd(lobby, {"k", "z", "u", "mallory", "x", "unknown kind\n"});                  // dropped
+    xadd(lobby, {"k", "c", "u", "mallory", "x", mib + "\n"});                        // dropped
+    xadd(lobby, {"k", "j", "u", "bob\x1b[31m"});                                      // dropped
+    xadd(lobby, {"k", "r", "u", "mallory", "o", "x y"});                             // dropped
+    xadd(lobby, {"k", "l", "u", "mallory", "r", "quit: \x1b[2Jbye\xFF"});             // clean
+    xadd(lobby, {"k", "n", "x", "\x1b[5mnotice\x9b"});                                // clean
+    xadd(lobby, {"k", "p", "u", "mallory", "t", "reader", "x", "psst in a room"});  // dropped
+    xadd(lobby, {"k", "a", "u", "mallory", "x", "waves \x1b[1m"});                   // clean
+    xadd(lobby, {"k", "c", "u", "mallory", "x", std::string(512, 'B') + "\n"});      // clean: just fits
+    xadd(lobby, {"k", "c", "u", "mallory", "x", std::string(513, 'C') + "\n"});      // dropped
+    xadd(lobby, {"k", "c", "u", "mallory", "x", "no writer\n"}, false);              // dropped
+    xadd(lobby, {"k", "c", "u", "mallory", "x", "end-marker\n"});
+    // Into the private stream of server a: 2 to drop.
+    const std::string private_stream = "chatroom:node:a";
+    xadd(private_stream, {"k", "p", "u", "mallory", "t", "reader", "x", "\x1b]0;pm\x07psst\xFF"}); // clean
+    xadd(private_stream, {"k", "p", "u", "alice> fake", "t", "reader", "x", "spoofed"});            // dropped
+    xadd(private_stream, {"k", "c", "u", "mallory", "x", "chat in a private stream\n"});          // dropped
+    xadd(private_stream, {"k", "p", "u", "mallory", "t", "reader", "x", "pm-marker"});
+
+    // The two streams are read side by side: their lines may interleave.
+    std::vector<std::string> got;
+    bool room_done = false, private_done = false;
+    const auto deadline = test::test_clock::now() + test::patience;
+    while (!(room_done && private_done) && test::test_clock::now() < deadline) {
+        auto line = reader.read_line(1s);
+        if (!line) continue;
+        room_done = room_done || *line == "<mallory> end-marker";
+        private_done = private_done || *line == "*mallory* pm-marker";
+        got.push_back(*line);
+    }
+    REQUIRE(room_done);
+    REQUIRE(private_done);
+
+    // A server that claims to be alive, with names /who and /rooms must not show: 2 to drop.
+    REQUIRE(redis_cli(redis.port(), "HSET chatroom:nodes zz 1").find("ERR") == std::string::npos);
+    REQUIRE(redis_cli(redis.port(), "SET chatroom:alive:zz 1").find("OK") != std::string::npos);
+    REQUIRE(redis_cli(redis.port(), "HSET chatroom:roster:zz 'evil, nick' lobby ghost 'bad room!' okguest lobby")
+                .find("ERR") == std::string::npos);
+    std::string who;
+    CHECK(eventually([&] {
+        reader.send_raw("/who\r\n");
+        who = reader.wait_for_prefix("* in lobby:", &got);
+        return who.find("okguest") != std::string::npos;
+    }));
+    CHECK(who.find("evil") == std::string::npos);
+    reader.send_raw("/rooms\r\n");
+    const std::string rooms = reader.wait_for_prefix("* rooms:", &got);
+    CHECK(rooms.find("bad room") == std::string::npos);
+
+    // A room's history, read from its stream when it opens here: 3 to drop.
+    const std::string history = "chatroom:room:hist";
+    xadd(history, {"k", "c", "u", "mallory", "x", "old \x1b[2J\x9b\xFF line\n"});  // clean
+    xadd(history, {"k", "c", "u", "alice> fake", "x", "spoofed\n"});            // dropped
+    xadd(history, {"k", "c", "u", "mallory", "x", mib + "\n"});                  // dropped
+    xadd(history, {"k", "a", "u", "mallory", "x", std::string(600, 'D')});      // dropped
+    xadd(history, {"k", "c", "u", "mallory", "x", "history-marker\n"});
+    reader.send_raw("/join hist\r\n");
+    std::vector<std::string> history_lines = reader.lines_until("<mallory> history-marker");
+    got.insert(got.end(), history_lines.begin(), history_lines.end());
+
+    // Every line the member got is clean, none longer than the limit (and
+    // its "<nick> " prefix); nothing refused came through.
+    for (const auto& line : got) {
+        INFO(line.substr(0, 200));
+        CHECK(chatroom::is_clean_text(line));
+        CHECK(line.size() <= 512 + 64);
+        CHECK(line.find("fake") == std::string::npos);
+        CHECK(line.find("spoofed") == std::string::npos);
+        CHECK(line.find("psst in a room") == std::string::npos);
+        CHECK(line.find("kind") == std::string::npos);
+        CHECK(line.find("no nick") == std::string::npos);
+        CHECK(line.find("no writer") == std::string::npos);
+        CHECK(line.find("bob") == std::string::npos);
+        CHECK(line.find("private stream") == std::string::npos);
+        CHECK(line.find("CCCC") == std::string::npos);
+        CHECK(line.find("DDDD") == std::string::npos);
+    }
+    auto has = [&](const std::string& want) { return std::find(got.begin(), got.end(), want) != got.end(); };
+    CHECK(has("<mallory> ]0;pwnedtitle[2J nulbyte c1 barecr ff\xEF\xBF\xBD bad\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end"));
+    CHECK(has("* mallory left (quit: [2Jbye\xEF\xBF\xBD)"));
+    CHECK(has("* [5mnotice\xEF\xBF\xBD"));
+    CHECK(has("* mallory waves [1m"));
+    CHECK(has("<mallory> " + std::string(512, 'B')));
+    CHECK(has("*mallory* ]0;pmpsst\xEF\xBF\xBD"));
+    CHECK(has("<mallory> old [2J\xEF\xBF\xBD\xEF\xBF\xBD line"));
+
+    // Counted once each: the roster's bad names stay in Redis, and are not
+    // counted again at every heartbeat; refused entries are not read twice.
+    constexpr std::uint64_t refused = 9 + 2 + 2 + 3;
+    CHECK(eventually([&] { return a.stats().backplane_rejected >= refused; }));
+    std::this_thread::sleep_for(1s); // five heartbeats (200 ms): a recount would show
+    CHECK(a.stats().backplane_rejected == refused);
+
+    // Reported, never once per entry: the first at once, the rest together
+    // one interval later, each report with the count since the last.
+    auto reported = [&] {
+        std::lock_guard<std::mutex> g(errors->mutex);
+        std::uint64_t sum = 0;
+        for (const auto& [when, text] : errors->seen) sum += std::stoull(text.substr(text.find("dropped ") + 8));
+        return sum;
+    };
+    CHECK(eventually([&] { return reported() == refused; },
+                     chatroom::detail::redis_backplane_core::rejection_report_interval + test::patience));
+    std::lock_guard<std::mutex> g(errors->mutex);
+    CHECK(errors->seen.size() >= 2);
+    CHECK(errors->seen.size() < refused);
+    for (std::size_t i = 1; i < errors->seen.size(); ++i) // the interval (10 s), less generous scheduling slack
+        CHECK(errors->seen[i].first - errors->seen[i - 1].first > 5s);
+    for (const auto& [when, text] : errors->seen) {
+        INFO(text);
+        CHECK(chatroom::is_clean_text(text));
+    }
 }

@@ -15,6 +15,12 @@
 // - While an instance is unreachable lines are held (bounded: senders wait,
 //   see accepting()); past the outage timeout the server is degraded: it
 //   delivers at once to its own members and still queues for the cluster.
+// - Everything read back is untrusted: each entry passes parse_entry
+//   (redis_entry.hpp), which drops what fails its checks and cleans the
+//   text, on every path (live reads, history, private messages), and roster
+//   names are checked before /who or /rooms shows them. What is dropped is
+//   counted (stats().backplane_rejected) and reported at most once per
+//   rejection_report_interval.
 // - The home instance (the first) holds the nick claims, the liveness keys,
 //   each server's roster and private-message stream; a control connection
 //   beats the heart, refreshes the view of the other servers and announces
@@ -86,8 +92,9 @@ public:
 
     redis_backplane_core(room_event_sink& sink, redis_options o)
         : opts_(std::move(o)), sink_(&sink), ex_(asio::make_strand(sink.executor())),
-          heartbeat_timer_(ex_), node_(opts_.node_id.empty() ? random_token(8) : opts_.node_id),
-          epoch_(random_token(12)) {
+          heartbeat_timer_(ex_), rejection_timer_(ex_),
+          node_(opts_.node_id.empty() ? random_token(8) : opts_.node_id), epoch_(random_token(12)),
+          max_line_(sink.max_line_bytes()) {
         if (opts_.instances.empty()) opts_.instances.push_back(redis_endpoint{});
         for (std::size_t i = 0; i < opts_.instances.size(); ++i) shards_.push_back(std::make_unique<shard>(ex_, i));
         node_stream_ = opts_.key_prefix + "node:" + node_;
@@ -184,6 +191,7 @@ private:
             ending.push_back(std::move(control_));
             control_up_ = false;
             heartbeat_timer_.cancel();
+            rejection_timer_.cancel();
             if (control_retry_) control_retry_->cancel();
             if (outage_timer_) outage_timer_->cancel();
             if (farewell_timer_) farewell_timer_->cancel();
@@ -304,6 +312,21 @@ public:
     }
 
 private:
+    // Entries (and roster names) read from Redis and refused, with the last
+    // one's where and why for the report (never the refused bytes).
+    struct rejections {
+        std::uint64_t count = 0;
+        std::string last;
+
+        void add(std::string what) {
+            ++count;
+            last = std::move(what);
+        }
+        void add(const std::string& key, const stream_id& id, entry_error why) {
+            add(key + (id.zero() ? std::string() : " " + id.str()) + ": " + to_string(why));
+        }
+    };
+
     // An entry waiting for Redis to take it: an XADD, or a marker (XREVRANGE)
     // that opens a room's reading at the stream's end as it was then.
     struct pending {
@@ -349,7 +372,8 @@ private:
     // ---- keys -----------------------------------------------------------------
 
     std::string room_key(std::string_view room) const { return opts_.key_prefix + "room:" + protocol::fold_case(room); }
-    std::string roster_key() const { return opts_.key_prefix + "roster:" + node_; }
+    std::string roster_key(std::string_view node) const { return opts_.key_prefix + "roster:" + std::string(node); }
+    std::string roster_key() const { return roster_key(node_); }
     std::string nicks_key() const { return opts_.key_prefix + "nicks"; }
     shard& shard_of_key(const std::string& key) {
         if (key == node_stream_ || key.rfind(opts_.key_prefix + "node:", 0) == 0) return *shards_[0];
@@ -436,11 +460,16 @@ private:
     // here; the entries before it are the joiners' history.
     void opened(shard& s, const pending& p, const redis_reply& r, std::unique_lock<std::mutex>& g) {
         std::vector<stream_entry> past; // newest first
+        const entry_rules rules{max_line_, p.key == node_stream_ ? entry_stream::node : entry_stream::room};
+        rejections bad;
         if (r.is_array())
             for (const redis_reply& item : r.elements) {
                 stream_id id;
-                if (auto entry = parse_entry(item, id)) past.push_back(std::move(*entry));
+                entry_error why = entry_error::none;
+                if (auto entry = parse_entry(item, id, rules, &why)) past.push_back(std::move(*entry));
+                else bad.add(p.key, id, why);
             }
+        rejected(std::move(bad));
         std::string newest = "0-0";
         if (r.is_array() && !r.elements.empty() && r.elements.front().is_array() &&
             !r.elements.front().elements.empty())
@@ -467,6 +496,7 @@ private:
             last = std::max(last, entry.count);
             if (entry.event.kind == room_event_kind::chat || entry.event.kind == room_event_kind::action) {
                 entry.event.origin = 0;
+                entry.event.room = room.name;
                 history.push_back(std::move(entry.event));
             }
         }
@@ -533,14 +563,17 @@ private:
             if (stopped_ || generation != s.reader_generation) return;
             s.reading = false;
             if (ec) return; // the disconnect handler reconnects
+            rejections bad;
             if (r.is_array())
-                for (const redis_reply& stream : r.elements) take_stream(stream, targets, events);
+                for (const redis_reply& stream : r.elements) take_stream(stream, targets, events, bad);
+            rejected(std::move(bad));
             read_soon(s);
         }
         deliver(events);
     }
 
-    void take_stream(const redis_reply& stream, const std::vector<read_target>& targets, std::vector<room_event>& out) {
+    void take_stream(const redis_reply& stream, const std::vector<read_target>& targets, std::vector<room_event>& out,
+                     rejections& bad) {
         if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
         const std::string& key = stream.elements[0].text;
         auto t = std::find_if(targets.begin(), targets.end(), [&](const read_target& x) { return x.key == key; });
@@ -554,13 +587,20 @@ private:
             room = &it->second;
             seen = &room->seen;
         }
+        const entry_rules rules{max_line_, private_stream ? entry_stream::node : entry_stream::room};
         for (const redis_reply& item : stream.elements[1].elements) {
             stream_id id;
-            auto entry = parse_entry(item, id);
-            const std::string id_text = id.str();
-            if (private_stream) node_cursor_ = id_text;
-            else room->cursor = id_text;
-            if (!entry) continue;
+            entry_error why = entry_error::none;
+            auto entry = parse_entry(item, id, rules, &why);
+            if (!id.zero()) { // reading goes on past an entry refused
+                const std::string id_text = id.str();
+                if (private_stream) node_cursor_ = id_text;
+                else room->cursor = id_text;
+            }
+            if (!entry) {
+                bad.add(key, id, why);
+                continue;
+            }
             std::uint64_t& last = (*seen)[entry->epoch];
             if (entry->count != 0 && entry->count <= last) continue; // sent twice
             last = entry->count;
@@ -838,9 +878,10 @@ private:
                 for (const pending& p : s->queue) {
                     if (p.marker || p.key == node_stream_ || p.key.rfind(opts_.key_prefix + "node:", 0) == 0) continue;
                     auto room = rooms_.find(p.key);
-                    redis_reply fake = fields_reply(p);
-                    stream_id id;
-                    auto entry = parse_entry(fake, id);
+                    std::vector<entry_field> fields;
+                    for (std::size_t i = 7; i < p.args.size(); i += 2) fields.emplace_back(p.args[i - 1], p.args[i]);
+                    // As a reader would get it (what fails here fails there too).
+                    auto entry = decode_entry(fields, entry_rules{max_line_, entry_stream::room});
                     if (!entry || room == rooms_.end() || !room->second.open) continue;
                     room->second.seen[epoch_] = std::max(room->second.seen[epoch_], entry->count);
                     entry->event.origin = entry->member;
@@ -850,26 +891,6 @@ private:
             set_state(backplane_state::degraded, std::string(replies::cluster_degraded));
         }
         deliver(held);
-    }
-
-    // A queued XADD as the entry a reader would get.
-    static redis_reply fields_reply(const pending& p) {
-        redis_reply r;
-        r.type = redis_reply::kind::array;
-        redis_reply id;
-        id.type = redis_reply::kind::string;
-        id.text = "0-0";
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (std::size_t i = 6; i < p.args.size(); ++i) {
-            redis_reply f;
-            f.type = redis_reply::kind::string;
-            f.text = p.args[i];
-            fields.elements.push_back(std::move(f));
-        }
-        r.elements.push_back(std::move(id));
-        r.elements.push_back(std::move(fields));
-        return r;
     }
 
     // With mu_ held; the sink is told from the strand, unlocked.
@@ -999,18 +1020,39 @@ private:
         ++beats_;
         std::unordered_map<std::string, remote_entry> view;
         std::set<std::string> missing;
+        // Names that /who and /rooms would show are checked like entries;
+        // one that stays in Redis is counted once, not at every heartbeat.
+        rejections bad;
+        std::set<std::string> bad_now;
+        auto refuse = [&](const std::string& id, const std::string& nick, const std::string& room, std::string why) {
+            std::string key = id + '\n' + nick + '\n' + room;
+            if (!bad_roster_.count(key)) bad.add(std::move(why));
+            bad_now.insert(std::move(key));
+        };
         for (std::size_t i = 1; i + 2 < r.elements.size(); i += 3) {
             const std::string& id = r.elements[i].text;
             const bool alive = r.elements[i + 1].integer == 1;
             const redis_reply& roster = r.elements[i + 2];
+            if (!protocol::is_valid_name(id)) {
+                refuse(id, {}, {}, opts_.key_prefix + "nodes: a server id that is not a valid name");
+                continue;
+            }
             if (!alive) {
                 missing.insert(id);
                 continue;
             }
-            for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2)
-                view[protocol::fold_case(roster.elements[k].text)] =
-                    remote_entry{roster.elements[k].text, roster.elements[k + 1].text, id};
+            for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+                const std::string& nick = roster.elements[k].text;
+                const std::string& room = roster.elements[k + 1].text;
+                if (!valid_roster_entry(nick, room)) {
+                    refuse(id, nick, room, roster_key(id) + ": a nick or room that is not a valid name");
+                    continue;
+                }
+                view[protocol::fold_case(nick)] = remote_entry{nick, room, id};
+            }
         }
+        bad_roster_ = std::move(bad_now);
+        rejected(std::move(bad));
         remote_ = std::move(view);
         // Dead: missing from two views a heartbeat apart, with this server's
         // own link up for longer than a heartbeat key lives (after Redis
@@ -1037,6 +1079,8 @@ private:
         note("server " + dead + " is gone: its " + std::to_string(roster.elements.size() / 2) +
              " members leave");
         for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+            // Names that fail the checks were refused (and counted) in the view.
+            if (!valid_roster_entry(roster.elements[k].text, roster.elements[k + 1].text)) continue;
             remote_.erase(protocol::fold_case(roster.elements[k].text));
             if (roster.elements[k + 1].text.empty()) continue;
             room_event e;
@@ -1047,6 +1091,69 @@ private:
             const std::string key = room_key(e.room);
             queue_entry(shard_of_key(key), key, e, ++counts_[key]);
         }
+    }
+
+    // ---- what fails the checks -------------------------------------------------------
+
+    // With mu_ held or not: counted in the server's stats, and reported
+    // from the strand, unlocked.
+    void rejected(rejections r) {
+        if (r.count == 0) return;
+        asio::post(ex_, [w = weak_from_this(), r = std::move(r)]() mutable {
+            if (auto self = w.lock()) self->count_rejected(std::move(r));
+        });
+    }
+
+    // The first refusal is reported at once; the ones after it, together,
+    // one rejection_report_interval after the last report.
+    void count_rejected(rejections r) {
+        {
+            std::shared_lock<std::shared_mutex> g(sink_guard_);
+            if (sink_) sink_->rejected_entries(r.count);
+        }
+        std::string text;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopped_) return;
+            unreported_rejections_ += r.count;
+            last_rejection_ = std::move(r.last);
+            if (rejection_timer_armed_) return;
+            const auto now = clock::now();
+            if (now < next_rejection_report_) {
+                rejection_timer_armed_ = true;
+                rejection_timer_.expires_at(next_rejection_report_);
+                rejection_timer_.async_wait([w = weak_from_this()](std::error_code ec) {
+                    if (ec) return;
+                    if (auto self = w.lock()) self->report_rejections();
+                });
+                return;
+            }
+            text = take_rejection_report(now);
+        }
+        report(std::move(text));
+    }
+
+    void report_rejections() {
+        std::string text;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            rejection_timer_armed_ = false;
+            if (stopped_ || unreported_rejections_ == 0) return;
+            text = take_rejection_report(clock::now());
+        }
+        report(std::move(text));
+    }
+
+    // With mu_ held.
+    std::string take_rejection_report(clock::time_point now) {
+        const std::uint64_t n = std::exchange(unreported_rejections_, 0);
+        std::string text = "dropped " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
+                           " read from Redis that failed validation" +
+                           (reported_rejections_ ? " since the last report" : "") + " (the last: " + last_rejection_ +
+                           ")";
+        reported_rejections_ = true;
+        next_rejection_report_ = now + rejection_report_interval;
+        return text;
     }
 
     // ---- to the sink ------------------------------------------------------------
@@ -1089,16 +1196,22 @@ private:
         std::string node;
     };
 
+public:
+    static constexpr std::chrono::seconds rejection_report_interval{10};
+
+private:
     redis_options opts_;
     mutable std::mutex mu_;
     std::shared_mutex sink_guard_;
     room_event_sink* sink_;
     asio::strand<asio::any_io_executor> ex_;
     asio::steady_timer heartbeat_timer_;
+    asio::steady_timer rejection_timer_;
     std::unique_ptr<asio::steady_timer> outage_timer_;
     std::unique_ptr<asio::steady_timer> control_retry_;
     const std::string node_;
     const std::string epoch_;
+    const std::size_t max_line_; // the server's: no line read back is longer
     std::string node_stream_;
     std::string node_cursor_ = "0-0";
     bool node_readable_ = false;
@@ -1110,6 +1223,12 @@ private:
     std::unordered_map<std::string, local_member> local_;         // by folded nick
     std::unordered_map<std::string, remote_entry> remote_;        // by folded nick
     std::set<std::string> suspects_;                              // servers missing from the last view
+    std::set<std::string> bad_roster_;                            // refused in the last view: counted once
+    std::uint64_t unreported_rejections_ = 0;
+    std::string last_rejection_;
+    bool reported_rejections_ = false;
+    bool rejection_timer_armed_ = false;
+    clock::time_point next_rejection_report_{};
     connection control_;
     std::uint64_t control_generation_ = 0;
     bool control_up_ = false;

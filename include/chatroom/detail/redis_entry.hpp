@@ -1,15 +1,29 @@
 #pragma once
 
 // How a room event is kept in a Redis stream entry, and stream IDs as
-// numbers. Pure code: no I/O, so it is tested on its own (tests/redis).
+// numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
+// fuzzed (tests/fuzz/fuzz_redis_entry.cpp).
+//
+// What is read back from Redis is untrusted input: anyone who can write to
+// it, or a buggy or older server, may have put anything in a stream.
+// parse_entry is the one gate every entry passes on its way to members (live
+// reads, a room's history, private messages): it checks the kind against the
+// stream, the writer's fields, every name with the rules of /nick and /join,
+// cleans every line of text with sanitize_append, as client input is
+// cleaned, and holds each line to the server's max_line_bytes. An entry that
+// fails a check is dropped whole, never delivered in part.
 
 #include <chatroom/detail/redis_connection.hpp>
+#include <chatroom/protocol.hpp>
 #include <chatroom/room_event.hpp>
+#include <chatroom/sanitize.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatroom::detail {
@@ -106,50 +120,188 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (!e.target.empty()) field("t", e.target);
 }
 
-// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]]. Nothing
-// for what this backplane did not write (wrong shape or kind): a stream is
-// shared data, and a reader must survive whatever is in it.
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id) {
-    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) return std::nullopt;
-    auto parsed_id = stream_id::parse(r.elements[0].text);
-    if (!parsed_id) return std::nullopt;
-    id = *parsed_id;
-    const auto& fields = r.elements[1].elements;
+// Which stream an entry was read from: each holds only its own kinds.
+enum class entry_stream : std::uint8_t {
+    any,  // no check (an entry this server queued itself)
+    room, // P room:<name>: every kind but private messages
+    node, // P node:<id>: private messages only
+};
+
+// What parse_entry holds an entry to.
+struct entry_rules {
+    std::size_t max_line_bytes = 4096; // the server's max_line_bytes: the longest line of text, once cleaned
+    entry_stream stream = entry_stream::any;
+};
+
+// Why parse_entry refused an entry.
+enum class entry_error : std::uint8_t {
+    none,
+    malformed,     // not [id, [field, value, ...]] of strings with a valid ID
+    kind,          // no kind, or one this backplane does not write
+    wrong_stream,  // a private message in a room's stream, or the reverse
+    writer,        // node, epoch, count or member missing or not well formed
+    room,          // a room name that /join would refuse
+    nick,          // a nick (sender, joiner, new nick) that /nick would refuse
+    old_nick,      // the old nick of a rename, likewise
+    target,        // the recipient of a private message, likewise
+    no_text,       // no text left once cleaned, where the kind needs some
+    line_too_long, // a line of text longer than max_line_bytes once cleaned
+};
+
+inline const char* to_string(entry_error e) noexcept {
+    switch (e) {
+    case entry_error::none: return "valid";
+    case entry_error::malformed: return "not a stream entry";
+    case entry_error::kind: return "unknown kind";
+    case entry_error::wrong_stream: return "a kind this stream does not hold";
+    case entry_error::writer: return "bad node, epoch, count or member";
+    case entry_error::room: return "a room name that is not a valid name";
+    case entry_error::nick: return "a nick that is not a valid name";
+    case entry_error::old_nick: return "an old nick that is not a valid name";
+    case entry_error::target: return "a target that is not a valid name";
+    case entry_error::no_text: return "no text";
+    case entry_error::line_too_long: return "a line longer than the server's max line";
+    }
+    return "?";
+}
+
+// A count or member id: 1-20 decimal digits that fit in 64 bits.
+inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept {
+    if (digits.empty() || digits.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+        if (v > (~std::uint64_t{0} - d) / 10) return false; // overflow
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
+// One line of text, cleaned as client input is, appended to out; false
+// when what it adds is longer than max.
+inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
+    const std::size_t before = out.size();
+    sanitize_append(out, raw);
+    return out.size() - before <= max;
+}
+
+// A field of an entry as Redis returns it: one letter, and its value.
+using entry_field = std::pair<std::string_view, std::string_view>;
+
+// The checks and cleaning of parse_entry, on an entry's fields. Fields with
+// an empty value are written as absent, and are read so; fields a kind does
+// not use are ignored (they reach nobody); of a field given twice the last
+// counts. Nothing when the entry fails a check (why says which).
+inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+                                                entry_error* why = nullptr) {
+    auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
+        if (why) *why = e;
+        return std::nullopt;
+    };
+    if (why) *why = entry_error::none;
+    std::string_view f[26] = {};
+    for (const auto& [name, value] : fields)
+        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
+    auto field = [&f](char letter) { return f[letter - 'a']; };
+
+    const auto kind = kind_of(field('k'));
+    if (!kind) return refuse(entry_error::kind);
+    const bool private_message = *kind == room_event_kind::private_message;
+    if ((rules.stream == entry_stream::room && private_message) ||
+        (rules.stream == entry_stream::node && !private_message))
+        return refuse(entry_error::wrong_stream);
+
     stream_entry s;
-    bool have_kind = false;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        const std::string& name = fields[i].text;
-        const std::string& value = fields[i + 1].text;
-        if (name.size() != 1) continue;
-        switch (name[0]) {
-        case 'k':
-            if (auto k = kind_of(value)) {
-                s.event.kind = *k;
-                have_kind = true;
-            }
-            break;
-        case 'n': s.node = value; break;
-        case 'e': s.epoch = value; break;
-        case 's': s.count = std::strtoull(value.c_str(), nullptr, 10); break;
-        case 'w': s.event.room = value; break;
-        case 'u': s.event.nick = value; break;
-        case 'x': s.event.text = value; break;
-        case 'm': s.member = std::strtoull(value.c_str(), nullptr, 10); break;
-        case 'o': s.event.old_nick = value; break;
-        case 'r': s.event.reason = value; break;
-        case 't': s.event.target = value; break;
-        default: break;
-        }
+    s.event.kind = *kind;
+    // The writer: compared and kept as map keys, never shown, but bounded.
+    if (!protocol::is_valid_name(field('n')) || !protocol::is_valid_name(field('e')) ||
+        !parse_decimal(field('s'), s.count) || (!field('m').empty() && !parse_decimal(field('m'), s.member)))
+        return refuse(entry_error::writer);
+    s.node = std::string(field('n'));
+    s.epoch = std::string(field('e'));
+
+    room_event& e = s.event;
+    if (!private_message && !field('w').empty()) {
+        if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
+        e.room = std::string(field('w'));
     }
-    if (!have_kind) return std::nullopt;
-    if (s.event.kind == room_event_kind::chat) {
-        // Every line '\n'-ended, as renderers expect.
-        if (s.event.text.empty()) return std::nullopt;
-        if (s.event.text.back() != '\n') s.event.text += '\n';
-        s.event.index_lines();
+    if (*kind != room_event_kind::notice) {
+        if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
+        e.nick = std::string(field('u'));
     }
-    s.event.node = s.node;
+    if (*kind == room_event_kind::renamed) {
+        if (!protocol::is_valid_name(field('o'))) return refuse(entry_error::old_nick);
+        e.old_nick = std::string(field('o'));
+    }
+    if (private_message) {
+        if (!protocol::is_valid_name(field('t'))) return refuse(entry_error::target);
+        e.target = std::string(field('t'));
+    }
+    const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
+    switch (*kind) {
+    case room_event_kind::chat: {
+        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
+        // the other controls); a line that cleans to nothing carries nothing.
+        std::string line;
+        bool too_long = false;
+        for_each_line(field('x'), [&](std::string_view raw) {
+            if (too_long) return;
+            line.clear();
+            if (!append_clean_line(line, raw, max)) too_long = true;
+            else if (!line.empty()) e.add_line(line);
+        });
+        if (too_long) return refuse(entry_error::line_too_long);
+        if (e.line_count == 0) return refuse(entry_error::no_text);
+        break;
+    }
+    case room_event_kind::action:
+    case room_event_kind::private_message:
+    case room_event_kind::notice:
+        // One line: a '\n' in it is dropped with the other controls.
+        if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (e.text.empty()) return refuse(entry_error::no_text);
+        break;
+    case room_event_kind::left:
+        // A reason past the limit is left out, not the leave: a kick's
+        // reason may take "kicked by NICK: " past it legitimately.
+        if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
+        break;
+    case room_event_kind::joined:
+    case room_event_kind::renamed: break;
+    }
+    e.node = s.node;
     return s;
+}
+
+// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
+// and cleaned by decode_entry. Nothing when it fails (why says why); id is
+// set whenever the reply held a valid ID, so a reader moves past an entry it
+// refused (stream IDs are never 0-0).
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    if (why) *why = entry_error::malformed;
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
+        return std::nullopt;
+    auto parsed_id = stream_id::parse(r.elements[0].text);
+    if (!parsed_id || parsed_id->zero()) return std::nullopt;
+    id = *parsed_id;
+    const auto& items = r.elements[1].elements;
+    if (items.size() % 2 != 0) return std::nullopt;
+    std::vector<entry_field> fields;
+    fields.reserve(items.size() / 2);
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
+        fields.emplace_back(items[i].text, items[i + 1].text);
+    }
+    return decode_entry(fields, rules, why);
+}
+
+// A member of another server as its roster in Redis names it: a valid nick,
+// in a valid room or in none (empty) yet.
+inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
+    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
 }
 
 } // namespace chatroom::detail

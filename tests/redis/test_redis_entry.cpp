@@ -1,0 +1,244 @@
+// The stream entry codec (include/chatroom/detail/redis_entry.hpp), without
+// sockets: what is read back from Redis is untrusted, and parse_entry is
+// the one gate on its way to members. Whatever it lets through must be what
+// a member may receive: valid names, clean text, no line past max_line.
+
+#include <chatroom.hpp>
+#include <chatroom/detail/redis_entry.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace std::string_literals;
+using chatroom::detail::parse_entry;
+using chatroom::detail::redis_reply;
+using chatroom::detail::stream_entry;
+using chatroom::detail::stream_id;
+
+namespace {
+
+redis_reply string_reply(std::string text) {
+    redis_reply r;
+    r.type = redis_reply::kind::string;
+    r.text = std::move(text);
+    return r;
+}
+
+// [id, [field, value, ...]] as XREAD returns it.
+redis_reply entry_reply(const std::string& id, std::initializer_list<std::pair<std::string, std::string>> fields) {
+    redis_reply r;
+    r.type = redis_reply::kind::array;
+    r.elements.push_back(string_reply(id));
+    redis_reply list;
+    list.type = redis_reply::kind::array;
+    for (const auto& [name, value] : fields) {
+        list.elements.push_back(string_reply(name));
+        list.elements.push_back(string_reply(value));
+    }
+    r.elements.push_back(std::move(list));
+    return r;
+}
+
+bool name_or_empty(const std::string& s) { return s.empty() || chatroom::protocol::is_valid_name(s); }
+
+// What every member may receive, whatever the entry said.
+void check_deliverable(const stream_entry& s, std::size_t max_line) {
+    const chatroom::room_event& e = s.event;
+    INFO("kind " << chatroom::to_string(e.kind) << ", nick '" << e.nick << "', text '" << e.text << "'");
+    CHECK(name_or_empty(e.room));
+    CHECK(name_or_empty(e.old_nick));
+    CHECK(name_or_empty(e.target));
+    if (e.kind == chatroom::room_event_kind::notice) CHECK(name_or_empty(e.nick));
+    else CHECK(chatroom::protocol::is_valid_name(e.nick));
+    CHECK(chatroom::is_clean_text(e.reason));
+    CHECK(e.reason.size() <= max_line);
+    if (e.kind == chatroom::room_event_kind::chat) {
+        REQUIRE(!e.text.empty());
+        CHECK(e.text.back() == '\n');
+        std::size_t lines = 0;
+        e.for_each_line([&](std::string_view line) {
+            ++lines;
+            CHECK(chatroom::is_clean_text(line));
+            CHECK(line.size() <= max_line);
+        });
+        CHECK(lines == e.line_count);
+    } else {
+        CHECK(chatroom::is_clean_text(e.text));
+        CHECK(e.text.size() <= max_line);
+    }
+}
+
+// Writer fields every backplane entry carries.
+const std::pair<std::string, std::string> node{"n", "zz"}, epoch{"e", "zz1"}, count{"s", "1"};
+
+} // namespace
+
+TEST_CASE("backplane: entries read back are checked and cleaned before anyone sees them", "[backplane][entry]") {
+    const std::size_t max_line = 4096; // the default, as parse_entry(entry, id) applies it
+    const std::string hostile = "\x1b]0;pwned\x07title\x1b[2J nul\0byte c1\xC2\x9B bare\rcr ff\xFF bad\xC0\xAF\xED\xA0\x80 end"s;
+    stream_id id;
+
+    SECTION("control bytes, C1, bare CR, 0xFF and invalid UTF-8 in text are cleaned away") {
+        for (const char* kind : {"c", "a", "p", "n"}) {
+            auto out = parse_entry(
+                entry_reply("5-1", {{"k", kind}, node, epoch, count, {"u", "mallory"}, {"t", "reader"}, {"x", hostile}}),
+                id);
+            INFO("kind " << kind);
+            if (out) check_deliverable(*out, max_line);
+        }
+        auto chat = parse_entry(entry_reply("5-2", {{"k", "c"}, node, epoch, count, {"u", "mallory"}, {"x", hostile + "\n"}}), id);
+        REQUIRE(chat);
+        CHECK(chat->event.text == "]0;pwnedtitle[2J nulbyte c1 barecr ff\xEF\xBF\xBD bad\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end\n");
+        CHECK(chat->event.line_count == 1);
+        auto left = parse_entry(
+            entry_reply("5-3", {{"k", "l"}, node, epoch, count, {"u", "mallory"}, {"r", "quit: \x1b[2Jbye\xFF"}}), id);
+        REQUIRE(left);
+        check_deliverable(*left, max_line);
+        CHECK(left->event.reason == "quit: [2Jbye\xEF\xBF\xBD");
+    }
+
+    SECTION("names that /nick or /join would refuse drop the entry") {
+        CHECK_FALSE(parse_entry(entry_reply("6-1", {{"k", "c"}, node, epoch, count, {"u", "alice> fake"}, {"x", "hi\n"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-2", {{"k", "c"}, node, epoch, count, {"u", ""}, {"x", "hi\n"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-3", {{"k", "c"}, node, epoch, count, {"x", "no nick\n"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-4", {{"k", "j"}, node, epoch, count, {"u", "bob\x1b[31m"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-5", {{"k", "r"}, node, epoch, count, {"u", "mallory"}, {"o", "x y"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-6", {{"k", "p"}, node, epoch, count, {"u", "mallory"}, {"t", "a\tb"}, {"x", "psst"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-7", {{"k", "c"}, node, epoch, count, {"w", "lob by"}, {"u", "mallory"}, {"x", "hi\n"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("6-8", {{"k", "c"}, node, epoch, count, {"u", std::string(33, 'a')}, {"x", "hi\n"}}), id));
+    }
+
+    SECTION("unknown kinds and a line past max_line drop the entry") {
+        CHECK_FALSE(parse_entry(entry_reply("7-1", {{"k", "z"}, node, epoch, count, {"u", "mallory"}, {"x", "hi\n"}}), id));
+        CHECK_FALSE(parse_entry(entry_reply("7-2", {{"k", "cc"}, node, epoch, count, {"u", "mallory"}, {"x", "hi\n"}}), id));
+        const std::string mib(1 << 20, 'A');
+        for (const char* kind : {"c", "a", "p", "n"}) {
+            INFO("kind " << kind);
+            auto out = parse_entry(
+                entry_reply("7-3", {{"k", kind}, node, epoch, count, {"u", "mallory"}, {"t", "reader"}, {"x", mib + "\n"}}), id);
+            if (out) check_deliverable(*out, max_line);
+        }
+        auto left = parse_entry(entry_reply("7-4", {{"k", "l"}, node, epoch, count, {"u", "mallory"}, {"r", mib}}), id);
+        if (left) check_deliverable(*left, max_line);
+        // Several lines in one chat entry: each is held to the limit.
+        auto many = parse_entry(entry_reply("7-5", {{"k", "c"}, node, epoch, count, {"u", "mallory"},
+                                                    {"x", "short\n" + std::string(max_line + 1, 'B') + "\nshort\n"}}), id);
+        if (many) check_deliverable(*many, max_line);
+    }
+
+    SECTION("what a server writes comes back as it was") {
+        auto out = parse_entry(entry_reply("8-1", {{"k", "r"}, node, epoch, count, {"w", "Lobby"}, {"u", "bob"}, {"o", "guest-zz-2"}}), id);
+        REQUIRE(out);
+        CHECK(out->event.kind == chatroom::room_event_kind::renamed);
+        CHECK(out->event.nick == "bob");
+        CHECK(out->event.old_nick == "guest-zz-2");
+        CHECK(out->event.room == "Lobby");
+        auto chat = parse_entry(entry_reply("8-2", {{"k", "c"}, node, epoch, count, {"u", "alice"},
+                                                    {"x", "caf\xC3\xA9 \xE2\x82\xAC\ttab\n" + std::string(max_line, 'x') + "\n"}}), id);
+        REQUIRE(chat);
+        CHECK(chat->event.line_count == 2);
+        CHECK(chat->event.text == "caf\xC3\xA9 \xE2\x82\xAC\ttab\n" + std::string(max_line, 'x') + "\n");
+        check_deliverable(*chat, max_line);
+    }
+}
+
+TEST_CASE("backplane: the entry decoder's rules", "[backplane][entry]") {
+    using chatroom::detail::entry_error;
+    using chatroom::detail::entry_rules;
+    using chatroom::detail::entry_stream;
+    const entry_rules room{16, entry_stream::room};
+    const entry_rules node_stream{16, entry_stream::node};
+    entry_error why = entry_error::none;
+    auto parse = [&](const redis_reply& r, const entry_rules& rules, stream_id& id) {
+        return parse_entry(r, id, rules, &why);
+    };
+    stream_id id;
+
+    // A line of exactly max_line bytes passes; one byte more drops the entry.
+    CHECK(parse(entry_reply("1-1", {{"k", "c"}, node, epoch, count, {"u", "a"}, {"x", std::string(16, 'x') + "\n"}}), room, id));
+    CHECK(why == entry_error::none);
+    CHECK_FALSE(parse(entry_reply("1-2", {{"k", "c"}, node, epoch, count, {"u", "a"}, {"x", std::string(17, 'x') + "\n"}}), room, id));
+    CHECK(why == entry_error::line_too_long);
+    // The limit is on the cleaned line: U+FFFD takes three bytes.
+    CHECK_FALSE(parse(entry_reply("1-3", {{"k", "a"}, node, epoch, count, {"u", "a"}, {"x", std::string(6, '\xFF')}}), room, id));
+    CHECK(why == entry_error::line_too_long);
+    CHECK(parse(entry_reply("1-4", {{"k", "n"}, node, epoch, count, {"x", std::string(40, '\x1b') + "notice"}}), room, id));
+    // The refused entry's ID is still read, so a reader moves past it.
+    CHECK(id.str() == "1-4");
+    CHECK_FALSE(parse(entry_reply("1-5", {{"k", "z"}}), room, id));
+    CHECK(why == entry_error::kind);
+    CHECK(id.str() == "1-5");
+
+    // Each stream holds its own kinds.
+    const auto pm = entry_reply("2-1", {{"k", "p"}, node, epoch, count, {"u", "a"}, {"t", "b"}, {"x", "psst"}});
+    CHECK_FALSE(parse(pm, room, id));
+    CHECK(why == entry_error::wrong_stream);
+    auto private_message = parse(pm, node_stream, id);
+    REQUIRE(private_message);
+    CHECK(private_message->event.target == "b");
+    CHECK_FALSE(parse(entry_reply("2-2", {{"k", "c"}, node, epoch, count, {"u", "a"}, {"x", "hi\n"}}), node_stream, id));
+    CHECK(why == entry_error::wrong_stream);
+
+    // The writer's fields: a node and epoch that are names, decimal counts.
+    for (auto bad : {std::pair<std::string, std::string>{"n", ""}, {"n", "a b"}, {"e", std::string(100, 'e')},
+                     {"s", "12x"}, {"s", "99999999999999999999999"}, {"m", "-1"}}) {
+        auto r = entry_reply("3-1", {{"k", "j"}, node, epoch, count, {"u", "a"}, bad});
+        CHECK_FALSE(parse(r, room, id));
+        CHECK(why == entry_error::writer);
+    }
+    auto counted = parse(entry_reply("3-2", {{"k", "j"}, node, epoch, {"s", "18446744073709551615"}, {"m", "42"}, {"u", "a"}}), room, id);
+    REQUIRE(counted);
+    CHECK(counted->count == 18446744073709551615ull);
+    CHECK(counted->member == 42);
+
+    // A leave is delivered without a reason past the limit (a kick's reason
+    // may legitimately pass it), not dropped.
+    auto left = parse(entry_reply("3-3", {{"k", "l"}, node, epoch, count, {"u", "a"}, {"r", std::string(17, 'r')}}), room, id);
+    REQUIRE(left);
+    CHECK(left->event.reason.empty());
+    left = parse(entry_reply("3-4", {{"k", "l"}, node, epoch, count, {"u", "a"}, {"r", "kicked: \x1b[1mx"}}), room, id);
+    REQUIRE(left);
+    CHECK(left->event.reason == "kicked: [1mx");
+
+    // Chat lines: CR and other controls dropped, empty lines dropped, none left refused.
+    auto chat = parse(entry_reply("4-1", {{"k", "c"}, node, epoch, count, {"u", "a"}, {"x", "one\r\n\n\x1b\ntwo"}}), room, id);
+    REQUIRE(chat);
+    CHECK(chat->event.text == "one\ntwo\n");
+    CHECK(chat->event.line_count == 2);
+    CHECK_FALSE(parse(entry_reply("4-2", {{"k", "c"}, node, epoch, count, {"u", "a"}, {"x", "\r\n\x07\n"}}), room, id));
+    CHECK(why == entry_error::no_text);
+    CHECK_FALSE(parse(entry_reply("4-3", {{"k", "a"}, node, epoch, count, {"u", "a"}}), room, id));
+    CHECK(why == entry_error::no_text);
+    // Fields a kind does not use reach nobody.
+    auto joined = parse(entry_reply("4-4", {{"k", "j"}, node, epoch, count, {"u", "a"}, {"x", "\x1b[2J"}, {"o", "x y"}}), room, id);
+    REQUIRE(joined);
+    CHECK(joined->event.text.empty());
+    CHECK(joined->event.old_nick.empty());
+
+    // Not an entry: the ID is taken when it is one.
+    stream_id untouched;
+    redis_reply odd = entry_reply("9-9", {{"k", "j"}});
+    odd.elements[1].elements.pop_back();
+    CHECK_FALSE(parse(odd, room, id));
+    CHECK(why == entry_error::malformed);
+    CHECK(id.str() == "9-9"); // a valid ID: read past
+    CHECK_FALSE(parse(entry_reply("0-0", {{"k", "j"}, node, epoch, count, {"u", "a"}}), room, untouched));
+    CHECK_FALSE(parse(entry_reply("x", {{"k", "j"}, node, epoch, count, {"u", "a"}}), room, untouched));
+    CHECK(untouched.zero());
+    redis_reply integer_field = entry_reply("9-8", {{"k", "j"}, node, epoch, count, {"u", "a"}});
+    integer_field.elements[1].elements[1].type = redis_reply::kind::integer;
+    CHECK_FALSE(parse(integer_field, room, id));
+    CHECK(why == entry_error::malformed);
+
+    // Roster names, for /who and /rooms.
+    CHECK(chatroom::detail::valid_roster_entry("alice", ""));
+    CHECK(chatroom::detail::valid_roster_entry("alice", "Lobby"));
+    CHECK_FALSE(chatroom::detail::valid_roster_entry("evil, nick", "lobby"));
+    CHECK_FALSE(chatroom::detail::valid_roster_entry("ghost", "bad room!"));
+    CHECK_FALSE(chatroom::detail::valid_roster_entry("", "lobby"));
+}
