@@ -39,6 +39,11 @@ public:
     virtual void missed(const std::string& room) = 0;
     // A problem for the host's log (an error event).
     virtual void report(std::string text) = 0;
+    // What a log reads from elsewhere is untrusted: it holds each line of
+    // text to this (the server's max_line_bytes), and the entries it drops
+    // as invalid are counted here (stats().backplane_rejected).
+    virtual std::size_t max_line_bytes() const { return 4096; }
+    virtual void rejected_entries(std::uint64_t count) { (void)count; }
     // The executor the server runs on, for the log's own I/O.
     virtual asio::any_io_executor executor() const = 0;
 };

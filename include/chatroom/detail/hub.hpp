@@ -142,6 +142,9 @@ public:
         locked([&] { events_.error(std::move(text)); });
     }
 
+    std::size_t max_line_bytes() const override { return opts_.max_line_bytes; }
+    void rejected_entries(std::uint64_t n) override { counters::add(count_.backplane_rejected, n); }
+
     asio::any_io_executor executor() const override { return ex_; }
 
     // A new connection: gets a guest nick, the welcome and the lobby.

@@ -176,6 +176,8 @@ inline std::string metrics_text(const server_stats& s) {
     metric("backplane_outages_total", "counter", "Times the shared room log became unreachable.", s.backplane_outages);
     metric("missed_gaps_total", "counter", "Times a room was told it missed events of a trimmed stream.",
            s.missed_gaps);
+    metric("backplane_rejected_total", "counter", "Entries read from the shared room log dropped as invalid.",
+           s.backplane_rejected);
     return out;
 }
 
