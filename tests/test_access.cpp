@@ -14,7 +14,10 @@ using namespace test;
 namespace {
 
 // A server built in the test, so the test can set its hooks, run by two
-// threads (the hooks and controls must be safe with several).
+// threads (the hooks and controls must be safe with several). It listens on
+// 127.0.0.1 (where) and, dual stack, on :: too: where6 reaches that one from
+// ::1, and mapped from 127.0.0.1, which the listener sees as
+// ::ffff:127.0.0.1. Two addresses, then: 127.0.0.1 and ::1.
 struct access_server {
     explicit access_server(chatroom::access_hooks hooks = {}, chatroom::server_options o = {}) : server(io, o) {
         server.set_access(std::move(hooks));
@@ -26,6 +29,11 @@ struct access_server {
     void start() {
         server.listen({asio::ip::make_address("127.0.0.1"), 0});
         where.port = server.local_endpoint().port();
+        if (ipv6_available()) {
+            const auto ep = server.listen_tcp({asio::ip::make_address("::"), 0});
+            where6.family = target::kind::tcp6;
+            where6.port = mapped.port = ep.port();
+        }
         for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
     }
     ~access_server() {
@@ -38,16 +46,34 @@ struct access_server {
             if (e.kind == k && e.nick == nick) return true;
         return false;
     }
-    line_client join() {
+    // Whether any event's field holds text.
+    bool any_event_holds(const std::string& text) {
+        std::lock_guard<std::mutex> g(m);
+        for (const auto& e : events)
+            for (const std::string* f : {&e.nick, &e.room, &e.text, &e.reason, &e.old_nick, &e.address, &e.by})
+                if (f->find(text) != std::string::npos) return true;
+        return false;
+    }
+    line_client join(const target& t) {
         line_client c;
-        c.join(where);
+        c.join(t);
         return c;
+    }
+    line_client join() { return join(where); }
+    // From ::1, the other address.
+    line_client join6() { return join(where6); }
+    // The address a member's snapshot shows.
+    std::string address_of(const std::string& nick) {
+        for (const auto& r : server.rooms())
+            for (const auto& mi : server.members(r.name))
+                if (mi.nick == nick) return mi.address;
+        return "(not a member)";
     }
 
     asio::io_context io{2};
     chatroom::server server;
     std::vector<std::thread> threads;
-    target where;
+    target where, where6, mapped;
     std::mutex m;
     std::vector<chatroom::event> events;
 };
@@ -71,6 +97,71 @@ chatroom::access_hooks accounts(std::map<std::string, std::pair<std::string, boo
     };
     return h;
 }
+
+// A verifier that answers when the test says so: logins stay under way
+// meanwhile. Its answers: ok when the secret is "secret" (op when the name
+// is "op"), else a refusal with no reason of its own.
+struct held_verifier {
+    struct call {
+        chatroom::login_request request;
+        std::function<void(chatroom::login_result)> done;
+    };
+    std::mutex m;
+    std::vector<call> calls;
+
+    chatroom::login_verifier hook() {
+        return [this](chatroom::login_request r, std::function<void(chatroom::login_result)> done) {
+            std::lock_guard<std::mutex> g(m);
+            calls.push_back({std::move(r), std::move(done)});
+        };
+    }
+    std::size_t count() {
+        std::lock_guard<std::mutex> g(m);
+        return calls.size();
+    }
+    void answer(std::size_t i) {
+        std::function<void(chatroom::login_result)> done;
+        chatroom::login_result res;
+        {
+            std::lock_guard<std::mutex> g(m);
+            REQUIRE(i < calls.size());
+            done = std::move(calls[i].done);
+            res.ok = calls[i].request.secret == "secret";
+            res.op = res.ok && calls[i].request.name == "op";
+        }
+        REQUIRE(done);
+        done(res);
+    }
+    // Unanswered calls hold the server: dropped before it goes.
+    void drop() {
+        std::lock_guard<std::mutex> g(m);
+        calls.clear();
+    }
+};
+
+struct drop_on_exit {
+    held_verifier& v;
+    ~drop_on_exit() { v.drop(); }
+};
+
+// The first line of a fresh connection to t, once it is not "! too many
+// connections from your address" (the previous one's slot is released when
+// its session goes, a moment after it closed).
+std::string first_line_when_admitted(line_client& c, const target& t) {
+    std::string first;
+    const bool ok = eventually([&] {
+        std::string error;
+        if (!c.try_connect(t, error)) return false;
+        auto line = c.read_line(5s);
+        first = line ? *line : std::string();
+        return line && *line != "! too many connections from your address";
+    });
+    REQUIRE(ok);
+    return first;
+}
+
+const std::string only_operators_5 =
+    "! you are banned for 5 more minutes; only an operator may log in here: /login NAME SECRET";
 
 } // namespace
 
@@ -146,9 +237,11 @@ TEST_CASE("failed logins are limited per address and cost no check past the limi
 }
 
 TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not permitted", "[access][moderation]") {
+    if (!ipv6_available()) return;
     access_server s(accounts({{"op", {"pw", true}}, {"bob", {"pw2", false}}}));
     s.start();
-    line_client op = s.join(), bob = s.join(), carol = s.join();
+    // The operator and carol on ::1, bob on 127.0.0.1: bob's ban bans his address, not theirs.
+    line_client op = s.join6(), bob = s.join(), carol = s.join6();
     op.send("/login op pw");
     op.wait_for_prefix("* logged in as op");
     bob.send("/login bob pw2");
@@ -176,11 +269,17 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     CHECK(bob.wait_for_prefix("! banned") == "! banned by op for 5 minutes");
     CHECK(bob.wait_closed());
     CHECK(carol.wait_for_prefix("* bob left") == "* bob left (banned by op (5 minutes))");
-    line_client again = s.join();
+    // The account, and the address it was on: from there only an operator may log in.
+    line_client again;
+    again.connect(s.where);
+    CHECK(again.expect_line() == only_operators_5);
     again.send("/login bob pw2");
-    CHECK(again.wait_for_prefix("! ") == "! you are banned for 5 more minutes");
+    CHECK(again.expect_line() == "! you are banned for 5 more minutes");
     op.send("/unban bob");
     CHECK(op.wait_for_prefix("* unbanned") == "* unbanned bob");
+    // The address's ban came with the account's and goes with it: welcome now.
+    CHECK(again.wait_for_prefix("* welcome to chatroom, you are ") != "");
+    again.wait_for_prefix("* joined lobby");
     again.send("/login bob pw2");
     CHECK(again.wait_for_prefix("* logged in as") == "* logged in as bob");
 
@@ -190,16 +289,20 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     CHECK(eventually([&] { return s.saw(chatroom::event_kind::kicked, carol.nick); }));
     CHECK(s.saw(chatroom::event_kind::banned, "bob"));
 
-    // A guest banned goes by address: the next connection from it is refused.
+    // A guest banned goes by address: bob, on it too, goes with it; the next
+    // connection from it may only log in as an operator.
     line_client guest = s.join();
     op.send("/ban " + guest.nick + " 1");
-    guest.wait_closed();
+    CHECK(guest.wait_for_prefix("! banned") == "! banned by op for 1 minute");
+    CHECK(again.wait_for_prefix("! banned") == "! banned by op for 1 minute");
+    CHECK(again.wait_closed());
     line_client refused;
     refused.connect(s.where);
-    CHECK(refused.expect_line() == "! you are banned for 1 more minute");
-    CHECK(refused.wait_closed());
+    CHECK(refused.expect_line() ==
+          "! you are banned for 1 more minute; only an operator may log in here: /login NAME SECRET");
     op.send("/unban 127.0.0.1");
     CHECK(op.wait_for_prefix("* unbanned") == "* unbanned 127.0.0.1");
+    CHECK(refused.wait_for_prefix("* welcome to chatroom") != "");
 
     // A ban with an end ends by itself.
     line_client brief = s.join();
@@ -207,7 +310,7 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     CHECK(brief.wait_for_prefix("! banned") == "! banned by op for 1 second");
     line_client during;
     during.connect(s.where);
-    CHECK(during.expect_line() == "! you are banned for 1 more second");
+    CHECK(during.expect_line().rfind("! you are banned for 1 more second;", 0) == 0);
     CHECK(eventually([&] {
         line_client after;
         std::string error;
@@ -217,6 +320,237 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     }, 10s));
     op.send("/ban " + brief.nick + " soon");
     CHECK(op.wait_for_prefix("! usage: /ban") != "");
+}
+
+TEST_CASE("an IPv4 client is one address on every listener: ::ffff:127.0.0.1 is 127.0.0.1", "[access][address]") {
+    if (!ipv6_available()) return;
+    chatroom::server_options o;
+    o.max_connections_per_address = 1;
+    chatroom::access_hooks h = accounts({{"op", {"pw", true}}});
+    h.failed_logins_per_minute = 1;
+    access_server s(h, o);
+    s.start();
+    line_client op = s.join6(); // ::1, the other address
+    op.send("/login op pw");
+    op.wait_for_prefix("* logged in as op");
+
+    // One connection per address, whichever listener it came through.
+    line_client first = s.join();
+    CHECK(s.address_of(first.nick) == "127.0.0.1");
+    line_client second;
+    second.connect(s.mapped);
+    CHECK(second.expect_line() == "! too many connections from your address");
+    CHECK(second.wait_closed());
+    first.close();
+    line_client via_mapped;
+    const std::string hello = first_line_when_admitted(via_mapped, s.mapped);
+    REQUIRE(hello.rfind("* welcome to chatroom, you are ", 0) == 0);
+    via_mapped.wait_for_prefix("* joined lobby");
+    CHECK(s.address_of(hello.substr(hello.rfind(' ') + 1)) == "127.0.0.1");
+
+    // One failed-login budget.
+    via_mapped.send("/login op wrong");
+    CHECK(via_mapped.wait_for_prefix("! ") == "! wrong name or secret");
+    via_mapped.close();
+    line_client via_v4;
+    const std::string hello4 = first_line_when_admitted(via_v4, s.where);
+    REQUIRE(hello4.rfind("* welcome to chatroom, you are ", 0) == 0);
+    const std::string v4_nick = hello4.substr(hello4.rfind(' ') + 1);
+    via_v4.wait_for_prefix("* joined lobby");
+    via_v4.send("/login op pw");
+    CHECK(via_v4.wait_for_prefix("! ") == "! too many failed logins; try again in a minute");
+
+    // One ban: made through one listener, it holds on the other, and
+    // /unban lifts it typed in either form.
+    op.send("/ban " + v4_nick + " 5");
+    CHECK(via_v4.wait_for_prefix("! banned") == "! banned by op for 5 minutes");
+    CHECK(via_v4.wait_closed());
+    CHECK(eventually([&] { return s.saw(chatroom::event_kind::banned, v4_nick); }));
+    line_client banned;
+    CHECK(first_line_when_admitted(banned, s.mapped) == only_operators_5);
+    op.send("/unban ::ffff:127.0.0.1");
+    CHECK(op.wait_for_prefix("* unbanned") == "* unbanned 127.0.0.1");
+    CHECK(banned.wait_for_prefix("* welcome to chatroom") != "");
+    CHECK_FALSE(s.any_event_holds("::ffff:"));
+}
+
+TEST_CASE("a login counts against its address when it starts, and at most two are checked at once",
+          "[access][login]") {
+    held_verifier v;
+    chatroom::access_hooks h;
+    h.verify = v.hook();
+    h.failed_logins_per_minute = 3;
+    access_server s(h);
+    drop_on_exit dropper{v};
+    s.start();
+    line_client c0 = s.join(), c1 = s.join(), c2 = s.join(), c3 = s.join();
+    c0.send("/login carol wrong0");
+    REQUIRE(eventually([&] { return v.count() == 1; }));
+    c1.send("/login carol secret");
+    REQUIRE(eventually([&] { return v.count() == 2; }));
+    // A third from the address is refused at once, not queued.
+    c2.send("/login carol wrong2");
+    CHECK(c2.wait_for_prefix("! ") ==
+          "! too many logins under way from your address; try again when they are answered");
+    CHECK(v.count() == 2);
+    // A refusal with no reason of the verifier's reads as the docs say.
+    v.answer(0);
+    CHECK(c0.wait_for_prefix("! ") == "! wrong name or secret");
+    // c0's failure and c1's check under way: two charges of three.
+    c2.send("/login carol wrong2");
+    REQUIRE(eventually([&] { return v.count() == 3; }));
+    c3.send("/login carol wrong3");
+    CHECK(c3.wait_for_prefix("! ") == "! too many failed logins; try again in a minute");
+    CHECK(v.count() == 3);
+    // A login that succeeds gives its charge back.
+    v.answer(1);
+    CHECK(c1.wait_for_prefix("* logged in as") == "* logged in as carol");
+    c3.send("/login carol wrong3");
+    REQUIRE(eventually([&] { return v.count() == 4; }));
+    v.answer(2);
+    v.answer(3);
+    CHECK(c2.wait_for_prefix("! ") == "! wrong name or secret");
+    CHECK(c3.wait_for_prefix("! ") == "! wrong name or secret");
+    // Three failures now: nothing more from this address for a minute.
+    c0.send("/login carol secret");
+    CHECK(c0.wait_for_prefix("! ") == "! too many failed logins; try again in a minute");
+    CHECK(v.count() == 4);
+    CHECK(s.server.stats().failed_logins == 6);
+}
+
+TEST_CASE("a failed login's event names the member and its address, never what was typed", "[access][login]") {
+    access_server s(accounts({{"alice", {"wonderland", false}}}));
+    s.start();
+    line_client c = s.join();
+    c.send("/login s3cret alice"); // swapped: the secret where the name goes
+    CHECK(c.wait_for_prefix("! ") == "! wrong name or secret");
+    CHECK(eventually([&] { return s.saw(chatroom::event_kind::login_failed, c.nick); }));
+    CHECK_FALSE(s.any_event_holds("s3cret"));
+    std::lock_guard<std::mutex> g(s.m);
+    for (const auto& e : s.events)
+        if (e.kind == chatroom::event_kind::login_failed) CHECK(e.address == "127.0.0.1");
+}
+
+TEST_CASE("a banned address still lets an operator log in to lift the ban; its guests stay refused",
+          "[access][moderation]") {
+    if (!ipv6_available()) return;
+    access_server s(accounts({{"op", {"pw", true}}, {"op2", {"pw", true}}, {"bob", {"pw2", false}}}));
+    s.start();
+    line_client op = s.join6(), guest = s.join();
+    op.send("/login op pw");
+    op.wait_for_prefix("* logged in as op");
+    op.send("/ban " + guest.nick + " 5");
+    CHECK(guest.wait_closed());
+
+    // Let in, told why, in no room: anything but /login, /help and /quit is refused.
+    line_client c;
+    c.connect(s.where);
+    CHECK(c.expect_line() == only_operators_5);
+    for (const char* line : {"hello?", "/who", "/nick sneaky", "/join elsewhere", "/msg op hi"}) {
+        c.send(line);
+        CHECK(c.expect_line() == only_operators_5);
+    }
+    c.send("/help");
+    CHECK(c.expect_line() == "* commands:");
+    op.send("/who");
+    CHECK(op.wait_for_prefix("* in lobby:") == "* in lobby: op");
+
+    // A login that is not an operator's, or that fails, closes the connection.
+    line_client not_op;
+    not_op.connect(s.where);
+    not_op.expect_line();
+    not_op.send("/login bob pw2");
+    CHECK(not_op.wait_for_prefix("! ") == "! you are banned for 5 more minutes");
+    CHECK(not_op.wait_closed());
+    line_client wrong;
+    wrong.connect(s.where);
+    wrong.expect_line();
+    wrong.send("/login op2 nope");
+    CHECK(wrong.expect_line() == "! wrong name or secret");
+    CHECK(wrong.expect_line() == "! you are banned for 5 more minutes");
+    CHECK(wrong.wait_closed());
+
+    // An operator's login gets in, and lifts the ban.
+    c.send("/login op2 pw");
+    CHECK(c.wait_for_prefix("* logged in as") == "* logged in as op2");
+    CHECK(c.wait_for_prefix("* joined lobby") == "* joined lobby (2 members)");
+    c.send("/unban 127.0.0.1");
+    CHECK(c.wait_for_prefix("* unbanned") == "* unbanned 127.0.0.1");
+    line_client welcome;
+    welcome.join(s.where);
+}
+
+TEST_CASE("an operator bans her own address only when she confirms it", "[access][moderation]") {
+    if (!ipv6_available()) return;
+    access_server s(accounts({{"op", {"pw", true}}}));
+    s.start();
+    line_client op = s.join(), guest = s.join(), watcher = s.join6();
+    op.send("/login op pw");
+    op.wait_for_prefix("* logged in as op");
+    op.send("/ban " + guest.nick + " 2");
+    CHECK(op.wait_for_prefix("! ") == "! " + guest.nick +
+                                          " is on your own address 127.0.0.1: banning it refuses everyone there but "
+                                          "operators; to ban it anyway: /ban " + guest.nick + " 2 confirm");
+    guest.send("still here");
+    CHECK(watcher.wait_for_prefix("<" + guest.nick + ">") == "<" + guest.nick + "> still here");
+    op.send("/ban " + guest.nick + " 2 CONFIRM");
+    CHECK(guest.wait_for_prefix("! banned") == "! banned by op for 2 minutes");
+    CHECK(guest.wait_closed());
+    // She stays (an operator), her guests' address is banned.
+    op.send("still here too");
+    CHECK(watcher.wait_for_prefix("<op>") == "<op> still here too");
+    line_client next;
+    next.connect(s.where);
+    CHECK(next.expect_line().rfind("! you are banned for 2 more minutes;", 0) == 0);
+}
+
+TEST_CASE("a ban removes every member on the address but operators", "[access][moderation]") {
+    if (!ipv6_available()) return;
+    access_server s(accounts({{"op", {"pw", true}}, {"op2", {"pw", true}}, {"bob", {"pw2", false}}}));
+    s.start();
+    line_client op = s.join6(), g1 = s.join(), g2 = s.join(), bob = s.join(), op2 = s.join();
+    op.send("/login op pw");
+    op.wait_for_prefix("* logged in as op");
+    bob.send("/login bob pw2");
+    bob.wait_for_prefix("* logged in as bob");
+    op2.send("/login op2 pw");
+    op2.wait_for_prefix("* logged in as op2");
+    op.send("/ban " + g1.nick + " 2");
+    for (line_client* gone : {&g1, &g2, &bob}) {
+        CHECK(gone->wait_for_prefix("! banned") == "! banned by op for 2 minutes");
+        CHECK(gone->wait_closed());
+    }
+    CHECK(op.wait_for_prefix("* bob left") == "* bob left (banned by op (2 minutes))");
+    op2.send("/who");
+    CHECK(op2.wait_for_prefix("* in lobby:") == "* in lobby: op, op2");
+}
+
+TEST_CASE("an account's ban bans its address too: the banned cannot come back as a guest", "[access][moderation]") {
+    if (!ipv6_available()) return;
+    access_server s(accounts({{"op", {"pw", true}}, {"bob", {"pw2", false}}}));
+    s.start();
+    line_client op = s.join6(), bob = s.join();
+    op.send("/login op pw");
+    op.wait_for_prefix("* logged in as op");
+    bob.send("/login bob pw2");
+    bob.wait_for_prefix("* logged in as bob");
+    op.send("/ban bob 5");
+    CHECK(bob.wait_closed());
+    line_client back;
+    back.connect(s.where);
+    CHECK(back.expect_line() == only_operators_5);
+    back.send("it is me again");
+    CHECK(back.expect_line() == only_operators_5);
+    back.send("/nick b0b");
+    CHECK(back.expect_line() == only_operators_5);
+    op.send("/who");
+    CHECK(op.wait_for_prefix("* in lobby:") == "* in lobby: op");
+    // Lifting the account's ban lifts the address's that came with it.
+    op.send("/unban bob");
+    CHECK(op.wait_for_prefix("* unbanned") == "* unbanned bob");
+    CHECK(back.wait_for_prefix("* welcome to chatroom") != "");
+    line_client later;
+    later.join(s.where);
 }
 
 TEST_CASE("custom commands run with the caller and show in /help; built-ins are not shadowed by accident",

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <algorithm>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -107,8 +109,9 @@ TEST_CASE("the verifier: right and wrong secrets, unknown names, reloads", "[acc
     const auto b = login(v, "BOB", "bob pw");
     CHECK(b.ok);
     CHECK_FALSE(b.op);
-    CHECK(login(v, "bob", "wrong").reason == "login failed");
-    CHECK(login(v, "nobody", "x").reason == "login failed");
+    // What docs/protocol.md says a wrong secret gets.
+    CHECK(login(v, "bob", "wrong").reason == "wrong name or secret");
+    CHECK(login(v, "nobody", "x").reason == "wrong name or secret");
 
     store->replace(accounts::parse_users("carol:" + hash_of("bob pw") + "\n").accounts);
     CHECK(login(v, "carol", "bob pw").ok);
@@ -123,7 +126,7 @@ TEST_CASE("the verifier's queue is bounded: beyond it, busy at once", "[accounts
     std::condition_variable cv;
     int answered = 0, busy = 0;
     for (int i = 0; i < 10; ++i)
-        v.verify({"alice", "nope", ""}, [&](chatroom::login_result r) {
+        v.verify({"alice", "nope", "10.0.0." + std::to_string(i)}, [&](chatroom::login_result r) {
             std::lock_guard<std::mutex> g(m);
             ++answered;
             if (r.reason == "server busy, try again") ++busy;
@@ -133,6 +136,54 @@ TEST_CASE("the verifier's queue is bounded: beyond it, busy at once", "[accounts
     REQUIRE(cv.wait_for(g, std::chrono::seconds(30), [&] { return answered == 10; }));
     CHECK(busy == 7);
     CHECK(v.busy_refusals() == 7);
+}
+
+TEST_CASE("the verifier takes at most two checks per address; the rest are busy at once", "[accounts]") {
+    accounts::init_sodium();
+    auto store = std::make_shared<accounts::store>();
+    accounts::verifier v(store, 1, 64);
+    std::mutex m;
+    std::condition_variable cv;
+    int answered = 0, busy = 0;
+    for (int i = 0; i < 10; ++i)
+        v.verify({"alice", "nope", "10.0.0.1"}, [&](chatroom::login_result r) {
+            std::lock_guard<std::mutex> g(m);
+            ++answered;
+            if (r.reason == "server busy, try again") {
+                ++busy;
+                CHECK_FALSE(r.counts_as_failure);
+            }
+            cv.notify_all();
+        });
+    std::unique_lock<std::mutex> g(m);
+    REQUIRE(cv.wait_for(g, std::chrono::seconds(30), [&] { return answered == 10; }));
+    CHECK(busy == 8);
+}
+
+TEST_CASE("one address's flood does not starve another's login: checks are taken in turn by address",
+          "[accounts]") {
+    accounts::init_sodium();
+    auto store = std::make_shared<accounts::store>();
+    store->replace(accounts::parse_users("alice:" + hash_of("alice-pw") + "\n").accounts);
+    // Room for the whole flood, so only the order of the checks is at stake.
+    accounts::verifier v(store, 1, 64, 8);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> order; // addresses, in the order their checks were answered
+    auto record = [&](std::string who) {
+        return [&, who](chatroom::login_result) {
+            std::lock_guard<std::mutex> g(m);
+            order.push_back(who);
+            cv.notify_all();
+        };
+    };
+    for (int i = 0; i < 8; ++i) v.verify({"alice", "guess", "10.0.0.1"}, record("flood"));
+    v.verify({"alice", "alice-pw", "10.0.0.2"}, record("alice"));
+    std::unique_lock<std::mutex> g(m);
+    REQUIRE(cv.wait_for(g, std::chrono::seconds(60), [&] { return order.size() == 9; }));
+    // At most the check running and one more of the flood's go first.
+    const auto at = std::find(order.begin(), order.end(), "alice") - order.begin();
+    CHECK(at <= 2);
 }
 
 TEST_CASE("an unknown name costs about what a known one does", "[accounts]") {

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -39,8 +40,9 @@ inline constexpr unsigned long long hash_opslimit = crypto_pwhash_OPSLIMIT_INTER
 inline constexpr std::size_t hash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 inline constexpr std::string_view hash_prefix = "$argon2id$";
 
-// Refusals the verifier gives; the server shows them as "! reason".
-inline constexpr std::string_view login_failed = "login failed";
+// Refusals the verifier gives; the server shows them as "! reason"
+// (docs/protocol.md: "! wrong name or secret").
+inline constexpr std::string_view wrong_name_or_secret = chatroom::replies::wrong_name_or_secret;
 inline constexpr std::string_view server_busy = "server busy, try again";
 
 // libsodium must be initialised once before any other call; safe to repeat.
@@ -249,10 +251,14 @@ private:
 
 // Checks /login secrets against the store on a worker pool of its own: a
 // hash takes tens of milliseconds on purpose and must not run on a thread
-// that serves connections. At most max_pending checks wait or run; beyond
-// that a login is answered "server busy" at once, so a flood of logins costs
-// a bounded queue, not a growing one. A name with no account is checked
-// against a dummy hash, so the time taken does not tell names apart.
+// that serves connections. At most max_pending checks wait or run, and at
+// most max_per_address of them for one address (login_request::address);
+// beyond either a login is answered "server busy" at once, so a flood of
+// logins costs a bounded queue, not a growing one. Waiting checks are taken
+// in turn by address (round robin), so one address's flood delays another
+// address's login by at most one check per address waiting, never by the
+// flood's length. A name with no account is checked against a dummy hash,
+// so the time taken does not tell names apart.
 class verifier {
 public:
     static unsigned default_threads() {
@@ -261,9 +267,9 @@ public:
     }
 
     explicit verifier(std::shared_ptr<const store> accounts, unsigned threads = default_threads(),
-                      std::size_t max_pending = 64)
+                      std::size_t max_pending = 64, std::size_t max_per_address = 2)
         : accounts_(std::move(accounts)), max_pending_(std::max<std::size_t>(1, max_pending)),
-          pool_(std::clamp(threads, 1u, 2u)) {
+          max_per_address_(std::max<std::size_t>(1, max_per_address)), pool_(std::clamp(threads, 1u, 2u)) {
         init_sodium();
         // A secret nobody knows, hashed as a real one is.
         unsigned char random[32];
@@ -288,28 +294,72 @@ public:
     // The access_hooks::verify signature; done runs on a worker thread (or at
     // once, when busy).
     void verify(chatroom::login_request request, std::function<void(chatroom::login_result)> done) {
-        secret key(request.secret);
+        job j{std::move(request.name), secret(request.secret), std::move(done)};
         wipe(request.secret);
-        if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_pending_) {
-            pending_.fetch_sub(1, std::memory_order_relaxed);
-            busy_.fetch_add(1, std::memory_order_relaxed);
+        bool queued = false;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            std::size_t& mine = per_address_[request.address];
+            if (pending_.load(std::memory_order_relaxed) < max_pending_ && mine < max_per_address_) {
+                ++mine;
+                pending_.fetch_add(1, std::memory_order_relaxed);
+                auto& queue = waiting_[request.address];
+                if (queue.empty()) turns_.push_back(request.address);
+                queue.push_back(std::move(j));
+                queued = true;
+            } else {
+                if (mine == 0) per_address_.erase(request.address);
+                busy_.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+        if (!queued) {
+            j.key = secret(); // wiped now
             chatroom::login_result busy;
             busy.reason = std::string(server_busy);
             busy.counts_as_failure = false; // says nothing about the secret
-            done(std::move(busy));
+            j.done(std::move(busy));
             return;
         }
-        asio::post(pool_, [this, name = std::move(request.name), key = std::move(key), done = std::move(done)] {
-            chatroom::login_result result = check(name, key);
-            pending_.fetch_sub(1, std::memory_order_relaxed);
-            done(std::move(result));
-        });
+        // One task per check queued; each runs whichever check's turn it is.
+        asio::post(pool_, [this] { run_next(); });
     }
 
     std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
     std::size_t busy_refusals() const noexcept { return busy_.load(std::memory_order_relaxed); }
 
 private:
+    struct job {
+        std::string name;
+        secret key;
+        std::function<void(chatroom::login_result)> done;
+    };
+
+    void run_next() {
+        std::string address;
+        job j;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (turns_.empty()) return;
+            address = std::move(turns_.front());
+            turns_.pop_front();
+            auto it = waiting_.find(address);
+            j = std::move(it->second.front());
+            it->second.pop_front();
+            // The address waits for its next turn behind every other one.
+            if (it->second.empty()) waiting_.erase(it);
+            else turns_.push_back(address);
+        }
+        chatroom::login_result result = check(j.name, j.key);
+        j.key = secret(); // wiped now, not when the callback is done with
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0)
+                per_address_.erase(it);
+            pending_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        j.done(std::move(result));
+    }
+
     chatroom::login_result check(const std::string& name, const secret& key) const {
         const auto accounts = accounts_->snapshot();
         const auto found = chatroom::protocol::is_valid_name(name)
@@ -324,16 +374,21 @@ private:
             result.op = found->second.op;
             result.account = found->second.name; // the file's spelling, whatever was typed
         } else {
-            result.reason = std::string(login_failed);
+            result.reason = std::string(wrong_name_or_secret);
         }
         return result;
     }
 
     std::shared_ptr<const store> accounts_;
     const std::size_t max_pending_;
+    const std::size_t max_per_address_;
     std::atomic<std::size_t> pending_{0};
     std::atomic<std::size_t> busy_{0};
     std::string dummy_hash_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::deque<job>> waiting_;     // by address, oldest first
+    std::deque<std::string> turns_;                                 // addresses with checks waiting, in turn
+    std::unordered_map<std::string, std::size_t> per_address_;     // checks waiting or running, by address
     asio::thread_pool pool_; // last: stopped and joined before the rest goes
 };
 

@@ -24,7 +24,7 @@ struct verdict {
 
 // A connection before it is a member.
 struct peer_info {
-    std::string address;             // empty for Unix sockets
+    std::string address;             // canonical (chatroom::canonical_address); empty for Unix sockets
     std::string transport;           // "tcp", "unix", "tls", "web"
     std::string certificate_subject; // TLS with client certificates: the verified subject
 };
@@ -58,10 +58,11 @@ struct login_request {
 struct login_result {
     bool ok = false;
     bool op = false;     // the account has the operator role
-    std::string reason;  // shown when !ok; default "login failed"
+    std::string reason;  // shown when !ok; default "wrong name or secret"
     std::string account; // the account's own spelling of its name; empty: as typed
     // Whether a refusal counts toward the address's failed-login limit (not
-    // for "server busy": that says nothing about the secret).
+    // for "server busy": that says nothing about the secret, and the login
+    // gets back the charge it made when it started).
     bool counts_as_failure = true;
 };
 using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
@@ -89,8 +90,14 @@ struct access_hooks {
     // Until it has logged in a member is in no room, and every line but
     // /login, /help and /quit gets "! log in first: /login NAME SECRET".
     bool require_login = false;
-    // Failed logins one address may make per minute; more are refused unchecked.
+    // Failed logins one address may make per minute; more are refused
+    // unchecked. A login counts when it starts, so checks under way count
+    // too; one that succeeds does not.
     std::size_t failed_logins_per_minute = 5;
+    // Logins from one address being checked at once; more are refused
+    // unchecked ("! too many logins under way from your address"), not
+    // queued. 0: no bound.
+    std::size_t logins_under_way_per_address = 2;
 };
 
 // The caller of a custom command, and what the handler may do about it.

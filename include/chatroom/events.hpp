@@ -15,7 +15,7 @@ enum class event_kind {
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
     logged_in,    // nick (the account), address
-    login_failed, // nick (the name tried), address, reason
+    login_failed, // nick (the member's own, never what was typed), address, reason
     kicked,       // nick, room, reason, by
     banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
     unbanned,     // text (the key), by

@@ -43,7 +43,7 @@ enum class command_kind {
     help,
     login,  // /login NAME SECRET
     kick,   // operators: /kick NICK [REASON]
-    ban,    // operators: /ban NICK [MINUTES]
+    ban,    // operators: /ban NICK [LENGTH] [confirm]
     unban,  // operators: /unban NICK-OR-ADDRESS
     mute,   // operators: /mute NICK
     unmute, // operators: /unmute NICK
@@ -158,8 +158,9 @@ inline constexpr std::string_view help_text[] = {
 inline constexpr std::string_view operator_help_text[] = {
     "* operators:",
     "*   /kick NICK [REASON]    disconnect NICK",
-    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account (or address) for LENGTH",
-    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned)",
+    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account and address for LENGTH",
+    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned);",
+    "*                          add confirm to ban your own address",
     "*   /unban NAME-OR-ADDRESS lift a ban",
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",

@@ -62,10 +62,15 @@ inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
 inline constexpr std::string_view login_under_way = "! a login is already under way";
 inline constexpr std::string_view already_logged_in = "! you are logged in already";
 inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
+inline constexpr std::string_view too_many_logins_under_way =
+    "! too many logins under way from your address; try again when they are answered";
+// The reason a refused login gives when the verifier names none.
+inline constexpr std::string_view wrong_name_or_secret = "wrong name or secret";
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
-inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES, or a number with s, m, h or d]";
+inline constexpr std::string_view usage_ban =
+    "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
 inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
 inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
 inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
@@ -75,6 +80,16 @@ inline std::string nick_registered(std::string_view nick) {
     return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
 }
 inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
+// A connection from a banned address, let in to log in as an operator only.
+inline std::string banned_login_only(std::string_view time_left) {
+    return "! you are banned " + std::string(time_left) + "; only an operator may log in here: /login NAME SECRET";
+}
+// /ban of a member on the operator's own address waits for a confirmation.
+inline std::string ban_own_address(std::string_view nick, std::string_view address, std::string_view length) {
+    return "! " + std::string(nick) + " is on your own address " + std::string(address) +
+           ": banning it refuses everyone there but operators; to ban it anyway: /ban " + std::string(nick) +
+           (length.empty() ? std::string() : " " + std::string(length)) + " confirm";
+}
 inline std::string kicked_by(std::string_view op, std::string_view reason) {
     return "! kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
 }

@@ -4,7 +4,9 @@
 #include <asio/local/stream_protocol.hpp>
 
 #include <asio/buffer.hpp>
+#include <asio/ip/address.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -17,6 +19,34 @@
 #endif
 
 namespace chatroom {
+
+// Addresses have one form wherever they are a key (per-address limits, bans,
+// failed-login budgets) or are shown (logs, events, the host's snapshots):
+// an IPv4-mapped IPv6 address, as a dual-stack listener on :: sees IPv4
+// clients (::ffff:127.0.0.1), is the IPv4 address (127.0.0.1); IPv6 is in
+// the compressed form Asio prints. Everything that turns an address into a
+// key calls one of these two.
+inline asio::ip::address canonical_address(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+namespace detail {
+// Text as an address in its canonical form; nullopt when it is not one.
+inline std::optional<asio::ip::address> parse_address(std::string_view text) {
+    std::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return canonical_address(a);
+}
+} // namespace detail
+
+// The same for text (an address typed in /unban, one from a header): text
+// that is not an IP address comes back as it is.
+inline std::string canonical_address(std::string_view text) {
+    if (auto a = detail::parse_address(text)) return a->to_string();
+    return std::string(text);
+}
 
 // Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
 template <class Protocol>
@@ -39,13 +69,15 @@ struct stream_transport {
     static constexpr bool is_local = false;
 #endif
 
-    // The peer's address, for logs and per-address limits (empty for Unix sockets).
+    // The peer's address, for logs and per-address limits (empty for Unix
+    // sockets), in its canonical form: every TCP listener (plain, TLS, web)
+    // names its peers here.
     template <class Socket>
     static std::string peer_address(const Socket& socket) {
         if constexpr (is_tcp) {
             std::error_code ec;
             auto ep = socket.remote_endpoint(ec);
-            return ec ? std::string("?") : ep.address().to_string();
+            return ec ? std::string("?") : canonical_address(ep.address()).to_string();
         } else {
             (void)socket;
             return {};

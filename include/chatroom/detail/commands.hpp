@@ -20,8 +20,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace chatroom::detail {
@@ -115,12 +117,13 @@ public:
         return i;
     }
 
-    // A connection's first moment as a member: the host's admission hook,
-    // then bans by address. Returns the refusal line, or empty.
+    // A connection's first moment as a member: bans by address, then the
+    // host's admission hook. Returns the refusal line, or empty. With logins
+    // enabled a banned address is let in, but only to log in as an operator
+    // (greet).
     std::string admission_refusal(member& m) {
-        if (!m.address().empty()) {
-            if (auto left = mod_.banned(moderation::address_key(m.address())))
-                return replies::banned(moderation::time_left(*left));
+        if (!hooks_.verify) {
+            if (auto left = address_ban(m)) return replies::banned(moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
@@ -129,8 +132,15 @@ public:
         return {};
     }
 
-    // A new member: the welcome, then the lobby.
+    // A new member: the welcome, then the lobby. From a banned address: the
+    // ban and no room; only /login (as an operator), /help and /quit work.
     void greet(member& m) {
+        if (auto left = address_ban(m)) {
+            probation_.insert(&m);
+            out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            return;
+        }
+        probation_.erase(&m);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
@@ -160,10 +170,17 @@ public:
         m.state.said_something = true;
         const protocol::command cmd = protocol::parse(text);
         using protocol::command_kind;
+        if (!m.state.current) {
+            end_batch();
+            // From a banned address whose ban ended meanwhile: welcome after all.
+            if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
+        }
         if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
-            end_batch();
-            out_.send(m, replies::login_first); // not in a room yet: login required
+            if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
+                out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            else
+                out_.send(m, replies::login_first); // not in a room yet: login required
             return;
         }
         if (cmd.kind == command_kind::chat) {
@@ -192,6 +209,8 @@ public:
     // Idempotent.
     void leave_server(member& m, leave_reason why, std::string_view detail = {}) {
         if (!m.state.attached) return;
+        end_login(m, false); // a check under way keeps its charge
+        probation_.erase(&m);
         if (batch_.line_count != 0 && batch_.origin == m.id()) end_batch();
         std::string reason;
         switch (why) {
@@ -382,6 +401,27 @@ private:
         if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
     }
 
+    // The time left of a ban on m's address, if any (never for Unix sockets).
+    std::optional<moderation::clock::duration> address_ban(const member& m) {
+        if (m.address().empty()) return std::nullopt;
+        return mod_.banned(moderation::address_key(m.address()));
+    }
+
+    // The login m had under way is over; refund gives its charge back.
+    void end_login(member& m, bool refund) {
+        if (!m.state.login_pending) return;
+        m.state.login_pending = false;
+        mod_.end_login(m.address(), refund);
+    }
+
+    // A connection from a banned address failed to log in as an operator:
+    // what it was told is flushed, with the ban, and it closes.
+    void close_banned(member& m, moderation::clock::duration left) {
+        out_.send(m, replies::banned(moderation::time_left(left)));
+        leave_server(m, leave_reason::banned, "banned address");
+        house_.begin_drain(m, leave_reason::banned);
+    }
+
     void login(member& m, const protocol::command& cmd) {
         if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
         if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
@@ -390,9 +430,16 @@ private:
         if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
         if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
             return out_.send(m, replies::banned(moderation::time_left(*left)));
-        if (!mod_.may_try_login(m.address(), hooks_.failed_logins_per_minute)) {
+        // Charged to the address now, not when it fails: checks under way
+        // count, and only a few run at once per address.
+        switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
+        case moderation::login_gate::go: break;
+        case moderation::login_gate::too_many_failed:
             counters::add(count_.failed_logins);
             return out_.send(m, replies::too_many_failed_logins);
+        case moderation::login_gate::too_many_under_way:
+            counters::add(count_.failed_logins);
+            return out_.send(m, replies::too_many_logins_under_way);
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
@@ -400,19 +447,27 @@ private:
     }
 
 public:
-    // The verifier's answer, with the hub's lock held again.
+    // The verifier's answer, with the hub's lock held again. What was typed
+    // after /login (typed is its name) never reaches an event: the
+    // login_failed event names the member by its nick, with its address.
     void finish_login(member& m, const std::string& typed, const login_result& r) {
-        m.state.login_pending = false;
+        // A success, or a refusal that says nothing about the secret, gives
+        // back the charge the login made when it started.
+        end_login(m, r.ok || !r.counts_as_failure);
         if (!m.state.attached) return;
+        // From a banned address: an operator's login or nothing.
+        const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
-            if (r.counts_as_failure) {
-                mod_.login_failed(m.address());
-                counters::add(count_.failed_logins);
-            }
-            const std::string why = r.reason.empty() ? "login failed" : r.reason;
+            if (r.counts_as_failure) counters::add(count_.failed_logins);
+            const std::string why = r.reason.empty() ? std::string(replies::wrong_name_or_secret) : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            events_.pending_back().nick = typed;
-            return out_.send(m, replies::refused(why));
+            out_.send(m, replies::refused(why));
+            if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
+            return;
+        }
+        if (ban_left && !r.op) {
+            events_.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
+            return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
@@ -447,6 +502,7 @@ private:
         }
         m.state.account = name;
         m.state.op = op;
+        probation_.erase(&m);
         out_.send(m, replies::logged_in(name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
@@ -550,30 +606,63 @@ private:
             }
             break;
         case command_kind::ban: {
+            // /ban NICK [LENGTH] [confirm]
+            std::string_view length_text = cmd.text;
+            const std::size_t sp = length_text.find_last_of(" \t");
+            const std::string_view last = sp == std::string_view::npos ? length_text : length_text.substr(sp + 1);
+            const bool confirmed = protocol::fold_case(last) == "confirm";
+            if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            const auto length = moderation::parse_duration(cmd.text);
+            const auto length = moderation::parse_duration(length_text);
             if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
             if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
-            const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
-                                                             : moderation::account_key(t->state.account);
-            mod_.ban(key, *length);
+            const std::string address = t->address();
+            // An operator's own address is not banned by her hand unasked.
+            if (!confirmed && !address.empty() && address == m.address())
+                return out_.send(m, replies::ban_own_address(t->state.nick, address, length_text));
+            // A guest is banned by address; an account by name and, for the
+            // same time, by the address it last used (it is on it now), so
+            // it cannot come back as a guest.
+            const std::string address_key = moderation::address_key(address);
+            std::string key = address_key;
+            if (!t->state.account.empty()) {
+                key = moderation::account_key(t->state.account);
+                const bool link = !address.empty() && mod_.ban_at_least(address_key, *length);
+                mod_.ban(key, *length, link ? address_key : std::string());
+            } else {
+                mod_.ban(key, *length);
+            }
             const std::string how_long = moderation::describe(*length);
             const bool forever = length->count() == 0;
-            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
-                          replies::banned_by(by, forever ? how_long : "for " + how_long), event_kind::banned,
-                          how_long, by, key);
+            const std::string last_words = replies::banned_by(by, forever ? how_long : "for " + how_long);
+            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                          event_kind::banned, how_long, by, key);
+            // Whoever else is on that address goes too (operators stay), as
+            // new connections from it are refused.
+            if (address.empty()) break;
+            std::vector<std::shared_ptr<member>> also;
+            for (const auto& x : members_.members())
+                if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
+            for (const auto& x : also)
+                if (x->state.attached)
+                    remove_member(*x, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                                  event_kind::banned, how_long, by, address_key, true);
             break;
         }
         case command_kind::unban: {
             if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
-            const std::string by_account = moderation::account_key(cmd.arg);
-            const std::string by_address = moderation::address_key(cmd.arg);
-            const bool by_name = mod_.unban(by_account);
-            const bool found = mod_.unban(by_address) || by_name;
-            if (!found) return out_.send(m, replies::no_ban_on(cmd.arg));
-            out_.send(m, replies::unbanned(cmd.arg));
-            event ev{event_kind::unbanned, {}, {}, std::string(cmd.arg), {}, {}, {}, by};
+            const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
+            const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
+            if (!by_name && !by_address) return out_.send(m, replies::no_ban_on(cmd.arg));
+            // An address is shown in its one form, whichever was typed.
+            const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
+            out_.send(m, replies::unbanned(shown));
+            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
             events_.push(std::move(ev));
+            // Connections waiting on a ban that is lifted are welcome now.
+            std::vector<member*> waiting(probation_.begin(), probation_.end());
+            for (member* x : waiting)
+                if (!address_ban(*x)) greet(*x);
             break;
         }
         case command_kind::mute:
@@ -608,16 +697,22 @@ private:
         log_->append(e);
     }
 
-    // Kicked or banned: the room is told, the member gets its last words and goes.
+    // Kicked or banned: the room is told, the member gets its last words and
+    // goes. Graceful (those removed with a ban's target): what it was sent
+    // before, the room's news of the target included, is flushed first, so
+    // its last words are not lost behind a write under way.
     void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
-                       std::string_view reason, std::string_view by, std::string_view key = {}) {
+                       std::string_view reason, std::string_view by, std::string_view key = {},
+                       bool graceful = false) {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
         event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
         events_.push(std::move(ev));
+        if (graceful) out_.send(t, last_words);
         // The room hears it as the reason the member left.
         leave_server(t, why, room_text);
-        t.close_now(last_words, why);
+        if (graceful) house_.begin_drain(t, why);
+        else t.close_now(last_words, why);
         graveyard_.push_back(std::move(keep));
     }
 
@@ -727,6 +822,8 @@ private:
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
     std::vector<nick_job> claims_;
+    // Connections from a banned address, let in to log in as operators only.
+    std::unordered_set<member*> probation_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;

@@ -2,6 +2,7 @@
 
 #include <chatroom/detail/http_request.hpp>
 #include <chatroom/stats.hpp>
+#include <chatroom/transport.hpp>
 
 #include <asio/ip/address.hpp>
 #include <asio/ip/host_name.hpp>
@@ -49,19 +50,9 @@ struct web_options {
 
 namespace detail {
 
-// An address as text in its canonical form, IPv4-mapped IPv6 as IPv4;
-// nullopt when the text is not an address.
-inline std::optional<asio::ip::address> canonical_address(std::string_view text) {
-    std::error_code ec;
-    auto a = asio::ip::make_address(std::string(text), ec);
-    if (ec) return std::nullopt;
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()));
-    return a;
-}
-
 inline bool is_trusted_proxy(const web_options& o, const asio::ip::address& a) {
     for (const auto& p : o.trusted_proxies)
-        if (auto t = canonical_address(p); t && *t == a) return true;
+        if (auto t = parse_address(p); t && *t == a) return true;
     return false;
 }
 
@@ -69,10 +60,13 @@ inline bool is_trusted_proxy(const web_options& o, const asio::ip::address& a) {
 // X-Forwarded-For (all its fields, in order) is read from the right, past
 // the hops that are trusted proxies themselves, to the first one that is
 // not. A hop that is not an address ends the walk: what lies left of it
-// cannot be trusted, so the nearest hop vouched for is the answer.
+// cannot be trusted, so the nearest hop vouched for is the answer. Always
+// in the canonical form (chatroom::canonical_address): a proxy may name an
+// IPv4 client as ::ffff:a.b.c.d.
 inline std::string client_address(const web_options& o, const std::string& peer, const http_request_parser& req) {
-    auto here = canonical_address(peer);
-    if (!here || !is_trusted_proxy(o, *here) || req.count("X-Forwarded-For") == 0) return peer;
+    auto here = parse_address(peer);
+    if (!here) return peer;
+    if (!is_trusted_proxy(o, *here) || req.count("X-Forwarded-For") == 0) return here->to_string();
     std::vector<std::string_view> hops;
     for (std::size_t i = 0; i < req.field_count(); ++i) {
         const http_field f = req.field(i);
@@ -87,7 +81,7 @@ inline std::string client_address(const web_options& o, const std::string& peer,
     }
     asio::ip::address best = *here;
     for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-        auto a = canonical_address(*it);
+        auto a = parse_address(*it);
         if (!a) break;
         best = *a;
         if (!is_trusted_proxy(o, *a)) break;
@@ -110,7 +104,7 @@ inline bool host_allowed(const web_options& o, std::string_view host, const asio
     }
     const unsigned short port = local.port();
     const bool default_port = port == (tls ? 443 : 80);
-    auto local_address = canonical_address(local.address().to_string());
+    auto local_address = parse_address(local.address().to_string());
     const std::string port_text = ":" + std::to_string(port);
     for (std::string_view name : {std::string_view("localhost"), std::string_view("127.0.0.1"), std::string_view("[::1]")}) {
         if (ascii_iequals(host, std::string(name) + port_text)) return true;
