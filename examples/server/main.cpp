@@ -88,15 +88,21 @@ void log_event(const chatroom::event& e) {
     case event_kind::disconnected: log_line("disconnect " + e.nick + reason); break;
     case event_kind::error: log_line("error: " + e.text); break;
     case event_kind::message: break; // chat is not logged
-    // Secrets never reach an event, so none reaches the log; a failed login
-    // names the account tried, as an sshd log does.
+    // Nothing typed after /login reaches the log: a secret typed in the
+    // name's place would. A failed login names the connection (its nick and
+    // address) and the outcome; a success, the account.
     case event_kind::logged_in: log_line("login " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
     case event_kind::login_failed:
-        log_line("login failed for " + e.nick + (e.address.empty() ? "" : " from " + e.address) +
-                 (e.reason == accounts::login_failed ? "" : reason));
+        log_line("login failed: " + e.nick + (e.address.empty() ? "" : " from " + e.address) + reason);
         break;
     case event_kind::kicked: log_line("kick " + e.nick + " " + e.room + " by " + e.by + reason); break;
-    case event_kind::banned: log_line("ban " + e.nick + " (" + e.text + ") by " + e.by + reason); break;
+    case event_kind::banned: {
+        // An account's ban bans the address it is on too (docs/protocol.md).
+        const bool account = e.text.rfind("account ", 0) == 0 && !e.address.empty();
+        log_line("ban " + e.nick + " (" + e.text + (account ? ", address " + e.address : std::string()) + ") by " +
+                 e.by + reason);
+        break;
+    }
     case event_kind::unbanned: log_line("unban " + e.text + " by " + e.by); break;
     case event_kind::muted: log_line("mute " + e.nick + " " + e.room + " by " + e.by); break;
     case event_kind::unmuted: log_line("unmute " + e.nick + " " + e.room + " by " + e.by); break;
