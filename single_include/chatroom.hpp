@@ -116,7 +116,7 @@ enum class event_kind {
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
     logged_in,    // nick (the account), address
-    login_failed, // nick (the name tried), address, reason
+    login_failed, // nick (the member's own, never what was typed), address, reason
     kicked,       // nick, room, reason, by
     banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
     unbanned,     // text (the key), by
@@ -196,7 +196,7 @@ struct verdict {
 
 // A connection before it is a member.
 struct peer_info {
-    std::string address;             // empty for Unix sockets
+    std::string address;             // canonical (chatroom::canonical_address); empty for Unix sockets
     std::string transport;           // "tcp", "unix", "tls", "web"
     std::string certificate_subject; // TLS with client certificates: the verified subject
 };
@@ -230,10 +230,11 @@ struct login_request {
 struct login_result {
     bool ok = false;
     bool op = false;     // the account has the operator role
-    std::string reason;  // shown when !ok; default "login failed"
+    std::string reason;  // shown when !ok; default "wrong name or secret"
     std::string account; // the account's own spelling of its name; empty: as typed
     // Whether a refusal counts toward the address's failed-login limit (not
-    // for "server busy": that says nothing about the secret).
+    // for "server busy": that says nothing about the secret, and the login
+    // gets back the charge it made when it started).
     bool counts_as_failure = true;
 };
 using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
@@ -261,8 +262,14 @@ struct access_hooks {
     // Until it has logged in a member is in no room, and every line but
     // /login, /help and /quit gets "! log in first: /login NAME SECRET".
     bool require_login = false;
-    // Failed logins one address may make per minute; more are refused unchecked.
+    // Failed logins one address may make per minute; more are refused
+    // unchecked. A login counts when it starts, so checks under way count
+    // too; one that succeeds does not.
     std::size_t failed_logins_per_minute = 5;
+    // Logins from one address being checked at once; more are refused
+    // unchecked ("! too many logins under way from your address"), not
+    // queued. 0: no bound.
+    std::size_t logins_under_way_per_address = 2;
 };
 
 // The caller of a custom command, and what the handler may do about it.
@@ -339,6 +346,7 @@ struct server_stats {
     backplane_state backplane = backplane_state::none;
     std::uint64_t backplane_outages = 0; // times the shared log became unreachable
     std::uint64_t missed_gaps = 0;       // times a room was told it missed events (trimmed streams)
+    std::uint64_t backplane_rejected = 0; // entries read from the shared log dropped as invalid (redis.hpp)
 };
 
 namespace detail {
@@ -348,7 +356,7 @@ struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},
         slow_consumer_disconnects{0}, lines_too_long{0}, throttled{0}, timeouts{0}, accept_errors{0}, failed_logins{0},
-        backplane_outages{0}, missed_gaps{0};
+        backplane_outages{0}, missed_gaps{0}, backplane_rejected{0};
     std::atomic<backplane_state> backplane{backplane_state::none};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
@@ -373,6 +381,7 @@ struct counters {
         s.backplane = backplane.load(std::memory_order_relaxed);
         s.backplane_outages = get(backplane_outages);
         s.missed_gaps = get(missed_gaps);
+        s.backplane_rejected = get(backplane_rejected);
         return s;
     }
 };
@@ -464,24 +473,53 @@ private:
 
 namespace chatroom {
 
-// Turns one received line into text that is safe to show on anyone's terminal:
-// invalid UTF-8 becomes U+FFFD, and C0 controls (except TAB), DEL and C1
+namespace detail {
+
+// Invisible characters that change how the text around them is shown:
+// the bidi embeddings and overrides U+202A..U+202E and isolates
+// U+2066..U+2069 (they reorder what others read, "Trojan Source"), the zero
+// width space and non-joiner U+200B, U+200C and the byte order mark U+FEFF
+// (they hide inside look-alike words). p points at a valid three-byte
+// sequence. The zero width joiner U+200D is one too, except right after an
+// emoji (a four-byte character or the emoji presentation selector U+FE0F),
+// where it joins emoji sequences such as a person and a laptop.
+inline bool is_invisible_format(const unsigned char* p, bool after_emoji) noexcept {
+    if (p[0] == 0xE2 && p[1] == 0x80) {
+        if (p[2] == 0x8D) return !after_emoji;
+        return p[2] == 0x8B || p[2] == 0x8C || (p[2] >= 0xAA && p[2] <= 0xAE);
+    }
+    if (p[0] == 0xE2 && p[1] == 0x81) return p[2] >= 0xA6 && p[2] <= 0xA9;
+    return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF;
+}
+
+} // namespace detail
+
+// Turns one received line into text that is safe to show on anyone's terminal
+// or page: invalid UTF-8 becomes U+FFFD; C0 controls (except TAB), DEL and C1
 // controls are removed, so no client can put escape sequences on another's
-// screen. Appends to out and returns the number of bytes appended.
+// screen; and so are the invisible characters that reorder or disguise text
+// (detail::is_invisible_format). Appends to out and returns the number of
+// bytes appended.
 inline std::size_t sanitize_append(std::string& out, std::string_view in) {
     static constexpr char replacement[] = "\xEF\xBF\xBD"; // U+FFFD
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const auto* end = p + in.size();
     const std::size_t before = out.size();
+    bool after_emoji = false; // the last character kept was a four-byte one or U+FE0F
 
     while (p < end) {
         // Runs of printable ASCII are copied in one go.
         const auto* run = p;
         while (p < end && ((*p >= 0x20 && *p < 0x7F) || *p == '\t')) ++p;
-        if (p != run) out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+        if (p != run) {
+            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+            after_emoji = false;
+        }
         if (p == end) break;
 
         const unsigned char lead = *p;
+        const bool was_after_emoji = after_emoji;
+        after_emoji = false;
         if (lead < 0x80) { // C0 control or DEL: dropped
             ++p;
             continue;
@@ -521,8 +559,12 @@ inline std::size_t sanitize_append(std::string& out, std::string_view in) {
             continue;
         }
         // C1 controls U+0080..U+009F are encoded C2 80..C2 9F.
-        if (!(lead == 0xC2 && p[1] < 0xA0))
+        const bool c1 = lead == 0xC2 && p[1] < 0xA0;
+        const bool invisible = len == 3 && detail::is_invisible_format(p, was_after_emoji);
+        if (!c1 && !invisible) {
             out.append(reinterpret_cast<const char*>(p), len);
+            after_emoji = len == 4 || (len == 3 && p[0] == 0xEF && p[1] == 0xB8 && p[2] == 0x8F);
+        }
         p += len;
     }
     return out.size() - before;
@@ -1022,7 +1064,7 @@ enum class command_kind {
     help,
     login,  // /login NAME SECRET
     kick,   // operators: /kick NICK [REASON]
-    ban,    // operators: /ban NICK [MINUTES]
+    ban,    // operators: /ban NICK [LENGTH] [confirm]
     unban,  // operators: /unban NICK-OR-ADDRESS
     mute,   // operators: /mute NICK
     unmute, // operators: /unmute NICK
@@ -1137,8 +1179,9 @@ inline constexpr std::string_view help_text[] = {
 inline constexpr std::string_view operator_help_text[] = {
     "* operators:",
     "*   /kick NICK [REASON]    disconnect NICK",
-    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account (or address) for LENGTH",
-    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned)",
+    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account and address for LENGTH",
+    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned);",
+    "*                          add confirm to ban your own address",
     "*   /unban NAME-OR-ADDRESS lift a ban",
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",
@@ -1252,6 +1295,7 @@ inline const char* to_string(room_event_kind k) noexcept {
 } // namespace chatroom
 // #include <chatroom/room_log.hpp>
 
+
 #include <asio/any_io_executor.hpp>
 
 #include <cstddef>
@@ -1288,6 +1332,11 @@ public:
     virtual void missed(const std::string& room) = 0;
     // A problem for the host's log (an error event).
     virtual void report(std::string text) = 0;
+    // What a log reads from elsewhere is untrusted: it holds each line of
+    // text to this (the server's max_line_bytes), and the entries it drops
+    // as invalid are counted here (stats().backplane_rejected).
+    virtual std::size_t max_line_bytes() const { return 4096; }
+    virtual void rejected_entries(std::uint64_t count) { (void)count; }
     // The executor the server runs on, for the log's own I/O.
     virtual asio::any_io_executor executor() const = 0;
 };
@@ -1369,6 +1418,7 @@ private:
 } // namespace chatroom
 // #include <chatroom/renderer.hpp>
 
+
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -1427,10 +1477,15 @@ inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
 inline constexpr std::string_view login_under_way = "! a login is already under way";
 inline constexpr std::string_view already_logged_in = "! you are logged in already";
 inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
+inline constexpr std::string_view too_many_logins_under_way =
+    "! too many logins under way from your address; try again when they are answered";
+// The reason a refused login gives when the verifier names none.
+inline constexpr std::string_view wrong_name_or_secret = "wrong name or secret";
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
-inline constexpr std::string_view usage_ban = "! usage: /ban NICK [MINUTES, or a number with s, m, h or d]";
+inline constexpr std::string_view usage_ban =
+    "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
 inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
 inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
 inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
@@ -1440,6 +1495,16 @@ inline std::string nick_registered(std::string_view nick) {
     return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
 }
 inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
+// A connection from a banned address, let in to log in as an operator only.
+inline std::string banned_login_only(std::string_view time_left) {
+    return "! you are banned " + std::string(time_left) + "; only an operator may log in here: /login NAME SECRET";
+}
+// /ban of a member on the operator's own address waits for a confirmation.
+inline std::string ban_own_address(std::string_view nick, std::string_view address, std::string_view length) {
+    return "! " + std::string(nick) + " is on your own address " + std::string(address) +
+           ": banning it refuses everyone there but operators; to ban it anyway: /ban " + std::string(nick) +
+           (length.empty() ? std::string() : " " + std::string(length)) + " confirm";
+}
 inline std::string kicked_by(std::string_view op, std::string_view reason) {
     return "! kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
 }
@@ -1600,7 +1665,9 @@ private:
 #include <asio/local/stream_protocol.hpp>
 
 #include <asio/buffer.hpp>
+#include <asio/ip/address.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -1613,6 +1680,34 @@ private:
 #endif
 
 namespace chatroom {
+
+// Addresses have one form wherever they are a key (per-address limits, bans,
+// failed-login budgets) or are shown (logs, events, the host's snapshots):
+// an IPv4-mapped IPv6 address, as a dual-stack listener on :: sees IPv4
+// clients (::ffff:127.0.0.1), is the IPv4 address (127.0.0.1); IPv6 is in
+// the compressed form Asio prints. Everything that turns an address into a
+// key calls one of these two.
+inline asio::ip::address canonical_address(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+namespace detail {
+// Text as an address in its canonical form; nullopt when it is not one.
+inline std::optional<asio::ip::address> parse_address(std::string_view text) {
+    std::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return canonical_address(a);
+}
+} // namespace detail
+
+// The same for text (an address typed in /unban, one from a header): text
+// that is not an IP address comes back as it is.
+inline std::string canonical_address(std::string_view text) {
+    if (auto a = detail::parse_address(text)) return a->to_string();
+    return std::string(text);
+}
 
 // Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
 template <class Protocol>
@@ -1635,13 +1730,15 @@ struct stream_transport {
     static constexpr bool is_local = false;
 #endif
 
-    // The peer's address, for logs and per-address limits (empty for Unix sockets).
+    // The peer's address, for logs and per-address limits (empty for Unix
+    // sockets), in its canonical form: every TCP listener (plain, TLS, web)
+    // names its peers here.
     template <class Socket>
     static std::string peer_address(const Socket& socket) {
         if constexpr (is_tcp) {
             std::error_code ec;
             auto ep = socket.remote_endpoint(ec);
-            return ec ? std::string("?") : ep.address().to_string();
+            return ec ? std::string("?") : canonical_address(ep.address()).to_string();
         } else {
             (void)socket;
             return {};
@@ -1687,6 +1784,7 @@ struct stream_transport {
 // #include <chatroom/detail/hub.hpp>
 
 // #include <chatroom/detail/admission.hpp>
+
 
 #include <atomic>
 #include <cstddef>
@@ -1801,6 +1899,7 @@ using optional_lock = std::lock_guard<optional_mutex>;
 
 } // namespace chatroom::detail
 // #include <chatroom/detail/outbox.hpp>
+
 
 #include <asio/buffer.hpp>
 
@@ -1962,12 +2061,15 @@ struct hub_state {
 
     // Its own queue is past the soft mark, since pressured_since; one still
     // past it write_deadline later is dropped. While it is, it holds senders,
-    // but only within a budget: hold_spent is the time it has held them,
-    // which must stay under max_sender_pause and drains back at
-    // max_sender_pause per write_deadline. A reader that keeps up spends
-    // microseconds of it per burst; a stalled one spends it once.
+    // but only within a budget: hold_spent is the time its own connection
+    // refused bytes while it was past the mark (output_queue::blocked_time,
+    // counted from blocked_mark), which must stay under max_sender_pause and
+    // drains back at max_sender_pause per write_deadline. A reader that keeps
+    // up spends microseconds of it per burst, however long the server is busy
+    // with others (fifty stalled members, say); a stalled one spends it once.
     clock::time_point pressured_since{};
     clock::duration hold_spent{};
+    clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
     // Flags together, so they pack (there is one hub_state per connection).
@@ -2014,8 +2116,9 @@ public:
         return pushed::below_soft;
     }
 
-    // Queues bytes the session itself answers (telnet negotiation, pongs),
-    // outside the limits: they are few and bounded by what the peer sends.
+    // Queues bytes the server sends on its own clock (a WebSocket keepalive
+    // ping), outside the limits: one small frame per interval, whatever the
+    // peer does. What answers the peer's input goes through push().
     void push_own(const message& m) {
         optional_lock g(mutex_);
         if (!slow_) out_.push(m);
@@ -2055,9 +2158,33 @@ public:
         out_.clear();
     }
 
+    // The connection refused bytes (a write would block) until unblocked():
+    // the time a member's own socket holds its queue up, which is what the
+    // slow-consumer policy charges it for (fanout.hpp), rather than time
+    // the server spent elsewhere.
+    void blocked(clock::time_point now) {
+        optional_lock g(mutex_);
+        if (!blocked_) blocked_since_ = now;
+        blocked_ = true;
+    }
+    void unblocked(clock::time_point now) {
+        optional_lock g(mutex_);
+        if (!blocked_) return;
+        blocked_total_ += now - blocked_since_;
+        blocked_ = false;
+    }
+    // The time spent blocked so far, the present stretch included.
+    clock::duration blocked_time(clock::time_point now) {
+        optional_lock g(mutex_);
+        return blocked_total_ + (blocked_ ? now - blocked_since_ : clock::duration::zero());
+    }
+
 private:
     optional_mutex mutex_;
     outbox out_;
+    clock::duration blocked_total_{};
+    clock::time_point blocked_since_{};
+    bool blocked_ = false;
     bool slow_ = false;      // overflowed; a disconnection is on its way
     bool over_soft_ = false; // past the soft mark since the last time it drained
 };
@@ -2106,6 +2233,7 @@ private:
 
 } // namespace chatroom::detail
 // #include <chatroom/detail/room.hpp>
+
 
 #include <algorithm>
 #include <cstddef>
@@ -2301,7 +2429,7 @@ public:
         if (!s.pressured) return;
         s.pressured = false;
         const auto now = clock::now();
-        s.hold_spent += now - s.hold_accounted;
+        s.hold_spent += r.output.blocked_time(now) - s.blocked_mark;
         s.hold_accounted = now;
         auto it = std::find_if(pressured_.begin(), pressured_.end(),
                                [&](const std::shared_ptr<member>& p) { return p.get() == &r; });
@@ -2314,7 +2442,7 @@ public:
     // True while some member under pressure may still hold senders.
     bool holding(clock::time_point now) const {
         for (const auto& p : pressured_)
-            if (may_hold(p->state, now)) return true;
+            if (may_hold(*p, now)) return true;
         return false;
     }
 
@@ -2357,8 +2485,11 @@ public:
     }
 
 private:
-    bool may_hold(const hub_state& s, clock::time_point now) const {
-        return s.hold_spent + (now - s.hold_accounted) < opts_.max_sender_pause;
+    // Within its budget: the time its connection refused bytes since it
+    // passed the mark, added to what earlier episodes spent.
+    bool may_hold(member& m, clock::time_point now) const {
+        const hub_state& s = m.state;
+        return s.hold_spent + (m.output.blocked_time(now) - s.blocked_mark) < opts_.max_sender_pause;
     }
 
     void pressure(member& r) {
@@ -2374,9 +2505,10 @@ private:
                                     : idle;
             s.hold_spent = refund >= s.hold_spent ? clock::duration::zero() : s.hold_spent - refund;
             s.hold_accounted = now;
+            s.blocked_mark = r.output.blocked_time(now);
             pressured_.push_back(r.shared_from_this());
         }
-        if (may_hold(s, now)) hold_wanted_ = true;
+        if (may_hold(r, now)) hold_wanted_ = true;
     }
 
     void schedule(member& r) {
@@ -2405,6 +2537,7 @@ private:
 
 } // namespace chatroom::detail
 // #include <chatroom/detail/host_events.hpp>
+
 
 #include <string>
 #include <string_view>
@@ -2468,6 +2601,7 @@ private:
 // #include <chatroom/detail/housekeeping.hpp>
 
 // #include <chatroom/detail/registry.hpp>
+
 
 #include <memory>
 #include <string>
@@ -2726,6 +2860,8 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/detail/moderation.hpp>
 
+
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -2737,13 +2873,15 @@ private:
 namespace chatroom::detail {
 
 // Bans by account or by address, with an end or none, and the per-address
-// limit on failed logins. Guarded by the hub's lock.
+// limits on logins. Addresses are keys in their canonical form
+// (chatroom::canonical_address), whichever form they were typed or seen in.
+// Guarded by the hub's lock.
 class moderation {
 public:
     using clock = std::chrono::steady_clock;
 
     static std::string account_key(std::string_view account) { return "account " + protocol::fold_case(account); }
-    static std::string address_key(std::string_view address) { return "address " + std::string(address); }
+    static std::string address_key(std::string_view address) { return "address " + canonical_address(address); }
 
     // A ban's length as an operator types it: MINUTES, or a number with s,
     // m, h or d; empty or 0: until unbanned (0 s). Nothing for anything else.
@@ -2779,20 +2917,46 @@ public:
         return plural(n, "second");
     }
 
-    // length 0: until unbanned.
-    void ban(const std::string& key, std::chrono::seconds length) {
+    // length 0: until unbanned. An account's ban may bring an address's
+    // with it (linked): lifting the account's lifts that one too.
+    void ban(const std::string& key, std::chrono::seconds length, const std::string& linked = {}) {
         bans_[key] = length.count() == 0 ? clock::time_point::max() : clock::now() + length;
+        unlink(key); // a ban of its own now
+        if (linked.empty()) links_.erase(key);
+        else links_[key] = linked;
     }
 
-    bool unban(const std::string& key) { return bans_.erase(key) > 0; }
+    // Bans key for length unless a ban on it already ends later; whether it
+    // did.
+    bool ban_at_least(const std::string& key, std::chrono::seconds length) {
+        const auto until = length.count() == 0 ? clock::time_point::max() : clock::now() + length;
+        auto it = bans_.find(key);
+        if (it != bans_.end() && it->second > until) return false;
+        bans_[key] = until;
+        unlink(key);
+        return true;
+    }
+
+    // Lifts the ban on key, and the one that came with it.
+    bool unban(const std::string& key) {
+        if (bans_.erase(key) == 0) return false;
+        unlink(key);
+        if (auto it = links_.find(key); it != links_.end()) {
+            bans_.erase(it->second);
+            links_.erase(it);
+        }
+        return true;
+    }
 
     // The time left of a ban on key (max() for one without an end), if any.
     std::optional<clock::duration> banned(const std::string& key) {
+        if (bans_.empty()) return std::nullopt;
         auto it = bans_.find(key);
         if (it == bans_.end()) return std::nullopt;
         const auto now = clock::now();
         if (it->second <= now) {
             bans_.erase(it);
+            links_.erase(key);
             return std::nullopt;
         }
         if (it->second == clock::time_point::max()) return clock::duration::max();
@@ -2809,29 +2973,85 @@ public:
         return "for " + std::to_string(minutes) + (minutes == 1 ? " more minute" : " more minutes");
     }
 
-    // Whether address may try another login: fewer than limit failures in the
-    // last minute.
-    bool may_try_login(const std::string& address, std::size_t limit) {
-        auto& times = failures_[address];
-        const auto now = clock::now();
-        while (!times.empty() && now - times.front() >= std::chrono::minutes(1)) times.pop_front();
-        if (times.empty()) {
-            failures_.erase(address);
-            return limit > 0;
+    // Logins from one address: each is charged to the address when it
+    // starts (not when it fails), so checks under way count; a login that
+    // succeeds, or is refused for a reason that says nothing about the
+    // secret, gets its charge back. At most limit charges a minute, and at
+    // most in_flight logins being checked at once (0: no bound).
+    enum class login_gate { go, too_many_failed, too_many_under_way };
+
+    login_gate start_login(const std::string& address, std::size_t limit, std::size_t in_flight) {
+        sweep();
+        auto& b = logins_[address];
+        prune(b, clock::now());
+        if (b.charges.size() >= limit) {
+            forget_if_idle(address);
+            return login_gate::too_many_failed;
         }
-        return times.size() < limit;
+        if (in_flight != 0 && b.in_flight >= in_flight) return login_gate::too_many_under_way;
+        b.charges.push_back(clock::now());
+        ++b.in_flight;
+        return login_gate::go;
     }
 
-    void login_failed(const std::string& address) {
-        auto& times = failures_[address];
-        times.push_back(clock::now());
-        // Bounded whatever the limit: only the last minute's count matters.
-        if (times.size() > 1024) times.pop_front();
+    // A login that start_login let go was answered (or its member left):
+    // refund gives its charge back.
+    void end_login(const std::string& address, bool refund) {
+        auto it = logins_.find(address);
+        if (it == logins_.end()) return;
+        login_budget& b = it->second;
+        if (b.in_flight > 0) --b.in_flight;
+        // The newest charge: the count is what matters, not which one.
+        if (refund && !b.charges.empty()) b.charges.pop_back();
+        forget_if_idle(address);
+    }
+
+    std::size_t logins_under_way(const std::string& address) const {
+        auto it = logins_.find(address);
+        return it == logins_.end() ? 0 : it->second.in_flight;
     }
 
 private:
+    struct login_budget {
+        std::deque<clock::time_point> charges; // the last minute's, oldest first
+        std::size_t in_flight = 0;
+    };
+
+    // No account's ban brings key with it any more.
+    void unlink(const std::string& key) {
+        if (links_.empty()) return;
+        for (auto it = links_.begin(); it != links_.end();) {
+            if (it->second == key) it = links_.erase(it);
+            else ++it;
+        }
+    }
+
+    static void prune(login_budget& b, clock::time_point now) {
+        while (!b.charges.empty() && now - b.charges.front() >= std::chrono::minutes(1)) b.charges.pop_front();
+    }
+
+    void forget_if_idle(const std::string& address) {
+        auto it = logins_.find(address);
+        if (it != logins_.end() && it->second.charges.empty() && it->second.in_flight == 0) logins_.erase(it);
+    }
+
+    // Budgets of addresses that stopped trying go, a whole pass now and
+    // then, so the table holds about the last minute's addresses.
+    void sweep() {
+        if (logins_.size() < sweep_at_) return;
+        const auto now = clock::now();
+        for (auto it = logins_.begin(); it != logins_.end();) {
+            prune(it->second, now);
+            if (it->second.charges.empty() && it->second.in_flight == 0) it = logins_.erase(it);
+            else ++it;
+        }
+        sweep_at_ = std::max<std::size_t>(1024, 2 * logins_.size());
+    }
+
     std::unordered_map<std::string, clock::time_point> bans_;
-    std::unordered_map<std::string, std::deque<clock::time_point>> failures_;
+    std::unordered_map<std::string, std::string> links_; // an account's key: the address key banned with it
+    std::unordered_map<std::string, login_budget> logins_;
+    std::size_t sweep_at_ = 1024;
 };
 
 } // namespace chatroom::detail
@@ -2840,8 +3060,10 @@ private:
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace chatroom::detail {
@@ -2935,12 +3157,13 @@ public:
         return i;
     }
 
-    // A connection's first moment as a member: the host's admission hook,
-    // then bans by address. Returns the refusal line, or empty.
+    // A connection's first moment as a member: bans by address, then the
+    // host's admission hook. Returns the refusal line, or empty. With logins
+    // enabled a banned address is let in, but only to log in as an operator
+    // (greet).
     std::string admission_refusal(member& m) {
-        if (!m.address().empty()) {
-            if (auto left = mod_.banned(moderation::address_key(m.address())))
-                return replies::banned(moderation::time_left(*left));
+        if (!hooks_.verify) {
+            if (auto left = address_ban(m)) return replies::banned(moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
@@ -2949,8 +3172,15 @@ public:
         return {};
     }
 
-    // A new member: the welcome, then the lobby.
+    // A new member: the welcome, then the lobby. From a banned address: the
+    // ban and no room; only /login (as an operator), /help and /quit work.
     void greet(member& m) {
+        if (auto left = address_ban(m)) {
+            probation_.insert(&m);
+            out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            return;
+        }
+        probation_.erase(&m);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
@@ -2980,10 +3210,17 @@ public:
         m.state.said_something = true;
         const protocol::command cmd = protocol::parse(text);
         using protocol::command_kind;
+        if (!m.state.current) {
+            end_batch();
+            // From a banned address whose ban ended meanwhile: welcome after all.
+            if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
+        }
         if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
-            end_batch();
-            out_.send(m, replies::login_first); // not in a room yet: login required
+            if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
+                out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            else
+                out_.send(m, replies::login_first); // not in a room yet: login required
             return;
         }
         if (cmd.kind == command_kind::chat) {
@@ -3012,6 +3249,8 @@ public:
     // Idempotent.
     void leave_server(member& m, leave_reason why, std::string_view detail = {}) {
         if (!m.state.attached) return;
+        end_login(m, false); // a check under way keeps its charge
+        probation_.erase(&m);
         if (batch_.line_count != 0 && batch_.origin == m.id()) end_batch();
         std::string reason;
         switch (why) {
@@ -3202,6 +3441,27 @@ private:
         if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
     }
 
+    // The time left of a ban on m's address, if any (never for Unix sockets).
+    std::optional<moderation::clock::duration> address_ban(const member& m) {
+        if (m.address().empty()) return std::nullopt;
+        return mod_.banned(moderation::address_key(m.address()));
+    }
+
+    // The login m had under way is over; refund gives its charge back.
+    void end_login(member& m, bool refund) {
+        if (!m.state.login_pending) return;
+        m.state.login_pending = false;
+        mod_.end_login(m.address(), refund);
+    }
+
+    // A connection from a banned address failed to log in as an operator:
+    // what it was told is flushed, with the ban, and it closes.
+    void close_banned(member& m, moderation::clock::duration left) {
+        out_.send(m, replies::banned(moderation::time_left(left)));
+        leave_server(m, leave_reason::banned, "banned address");
+        house_.begin_drain(m, leave_reason::banned);
+    }
+
     void login(member& m, const protocol::command& cmd) {
         if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
         if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
@@ -3210,9 +3470,16 @@ private:
         if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
         if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
             return out_.send(m, replies::banned(moderation::time_left(*left)));
-        if (!mod_.may_try_login(m.address(), hooks_.failed_logins_per_minute)) {
+        // Charged to the address now, not when it fails: checks under way
+        // count, and only a few run at once per address.
+        switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
+        case moderation::login_gate::go: break;
+        case moderation::login_gate::too_many_failed:
             counters::add(count_.failed_logins);
             return out_.send(m, replies::too_many_failed_logins);
+        case moderation::login_gate::too_many_under_way:
+            counters::add(count_.failed_logins);
+            return out_.send(m, replies::too_many_logins_under_way);
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
@@ -3220,19 +3487,27 @@ private:
     }
 
 public:
-    // The verifier's answer, with the hub's lock held again.
+    // The verifier's answer, with the hub's lock held again. What was typed
+    // after /login (typed is its name) never reaches an event: the
+    // login_failed event names the member by its nick, with its address.
     void finish_login(member& m, const std::string& typed, const login_result& r) {
-        m.state.login_pending = false;
+        // A success, or a refusal that says nothing about the secret, gives
+        // back the charge the login made when it started.
+        end_login(m, r.ok || !r.counts_as_failure);
         if (!m.state.attached) return;
+        // From a banned address: an operator's login or nothing.
+        const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
-            if (r.counts_as_failure) {
-                mod_.login_failed(m.address());
-                counters::add(count_.failed_logins);
-            }
-            const std::string why = r.reason.empty() ? "login failed" : r.reason;
+            if (r.counts_as_failure) counters::add(count_.failed_logins);
+            const std::string why = r.reason.empty() ? std::string(replies::wrong_name_or_secret) : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            events_.pending_back().nick = typed;
-            return out_.send(m, replies::refused(why));
+            out_.send(m, replies::refused(why));
+            if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
+            return;
+        }
+        if (ban_left && !r.op) {
+            events_.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
+            return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
@@ -3267,6 +3542,7 @@ private:
         }
         m.state.account = name;
         m.state.op = op;
+        probation_.erase(&m);
         out_.send(m, replies::logged_in(name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
@@ -3370,30 +3646,63 @@ private:
             }
             break;
         case command_kind::ban: {
+            // /ban NICK [LENGTH] [confirm]
+            std::string_view length_text = cmd.text;
+            const std::size_t sp = length_text.find_last_of(" \t");
+            const std::string_view last = sp == std::string_view::npos ? length_text : length_text.substr(sp + 1);
+            const bool confirmed = protocol::fold_case(last) == "confirm";
+            if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            const auto length = moderation::parse_duration(cmd.text);
+            const auto length = moderation::parse_duration(length_text);
             if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
             if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
-            const std::string key = t->state.account.empty() ? moderation::address_key(t->address())
-                                                             : moderation::account_key(t->state.account);
-            mod_.ban(key, *length);
+            const std::string address = t->address();
+            // An operator's own address is not banned by her hand unasked.
+            if (!confirmed && !address.empty() && address == m.address())
+                return out_.send(m, replies::ban_own_address(t->state.nick, address, length_text));
+            // A guest is banned by address; an account by name and, for the
+            // same time, by the address it last used (it is on it now), so
+            // it cannot come back as a guest.
+            const std::string address_key = moderation::address_key(address);
+            std::string key = address_key;
+            if (!t->state.account.empty()) {
+                key = moderation::account_key(t->state.account);
+                const bool link = !address.empty() && mod_.ban_at_least(address_key, *length);
+                mod_.ban(key, *length, link ? address_key : std::string());
+            } else {
+                mod_.ban(key, *length);
+            }
             const std::string how_long = moderation::describe(*length);
             const bool forever = length->count() == 0;
-            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long),
-                          replies::banned_by(by, forever ? how_long : "for " + how_long), event_kind::banned,
-                          how_long, by, key);
+            const std::string last_words = replies::banned_by(by, forever ? how_long : "for " + how_long);
+            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                          event_kind::banned, how_long, by, key);
+            // Whoever else is on that address goes too (operators stay), as
+            // new connections from it are refused.
+            if (address.empty()) break;
+            std::vector<std::shared_ptr<member>> also;
+            for (const auto& x : members_.members())
+                if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
+            for (const auto& x : also)
+                if (x->state.attached)
+                    remove_member(*x, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                                  event_kind::banned, how_long, by, address_key, true);
             break;
         }
         case command_kind::unban: {
             if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
-            const std::string by_account = moderation::account_key(cmd.arg);
-            const std::string by_address = moderation::address_key(cmd.arg);
-            const bool by_name = mod_.unban(by_account);
-            const bool found = mod_.unban(by_address) || by_name;
-            if (!found) return out_.send(m, replies::no_ban_on(cmd.arg));
-            out_.send(m, replies::unbanned(cmd.arg));
-            event ev{event_kind::unbanned, {}, {}, std::string(cmd.arg), {}, {}, {}, by};
+            const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
+            const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
+            if (!by_name && !by_address) return out_.send(m, replies::no_ban_on(cmd.arg));
+            // An address is shown in its one form, whichever was typed.
+            const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
+            out_.send(m, replies::unbanned(shown));
+            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
             events_.push(std::move(ev));
+            // Connections waiting on a ban that is lifted are welcome now.
+            std::vector<member*> waiting(probation_.begin(), probation_.end());
+            for (member* x : waiting)
+                if (!address_ban(*x)) greet(*x);
             break;
         }
         case command_kind::mute:
@@ -3428,16 +3737,22 @@ private:
         log_->append(e);
     }
 
-    // Kicked or banned: the room is told, the member gets its last words and goes.
+    // Kicked or banned: the room is told, the member gets its last words and
+    // goes. Graceful (those removed with a ban's target): what it was sent
+    // before, the room's news of the target included, is flushed first, so
+    // its last words are not lost behind a write under way.
     void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
-                       std::string_view reason, std::string_view by, std::string_view key = {}) {
+                       std::string_view reason, std::string_view by, std::string_view key = {},
+                       bool graceful = false) {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
         event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
         events_.push(std::move(ev));
+        if (graceful) out_.send(t, last_words);
         // The room hears it as the reason the member left.
         leave_server(t, why, room_text);
-        t.close_now(last_words, why);
+        if (graceful) house_.begin_drain(t, why);
+        else t.close_now(last_words, why);
         graveyard_.push_back(std::move(keep));
     }
 
@@ -3547,6 +3862,8 @@ private:
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
     std::vector<nick_job> claims_;
+    // Connections from a banned address, let in to log in as operators only.
+    std::unordered_set<member*> probation_;
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;
@@ -3567,6 +3884,16 @@ private:
 #include <vector>
 
 namespace chatroom::detail {
+
+// What a session's decoder hands the hub while it is fed: lines (call) and
+// the bytes it answers the peer with (reply).
+template <class OnLine, class OnReply>
+struct decoder_output {
+    OnLine& on_line;
+    OnReply& on_reply;
+    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
+    void reply(std::string_view bytes) { on_reply(bytes); }
+};
 
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
@@ -3669,6 +3996,9 @@ public:
         locked([&] { events_.error(std::move(text)); });
     }
 
+    std::size_t max_line_bytes() const override { return opts_.max_line_bytes; }
+    void rejected_entries(std::uint64_t n) override { counters::add(count_.backplane_rejected, n); }
+
     asio::any_io_executor executor() const override { return ex_; }
 
     // A new connection: gets a guest nick, the welcome and the lobby.
@@ -3694,11 +4024,13 @@ public:
     }
 
     // Bytes a session read, handed to its decoder: feed(on) calls
-    // on(frame_event, line) for each line and returns how many bytes it used
-    // (on returning false stops it early). Returns true when the session
-    // should go on reading; false when the member left or is paused (flood
-    // control, or a recipient past the soft mark): the hub then keeps the
-    // unread rest and hands it back through resume_reading.
+    // on(frame_event, line) for each line and on.reply(bytes) for what the
+    // decoder answers the peer (telnet negotiation, WebSocket pongs), and
+    // returns how many bytes it used (on returning false stops it early).
+    // Returns true when the session should go on reading; false when the
+    // member left or is paused (flood control, or a recipient past the soft
+    // mark): the hub then keeps the unread rest and hands it back through
+    // resume_reading.
     template <class Feed>
     bool receive(member& m, const char* data, std::size_t size, Feed&& feed) {
         bool keep_reading = true;
@@ -3721,7 +4053,7 @@ public:
             const bool flood = house_.flood_control();
             if (flood) house_.refill(m, now);
             out_.take_hold_request();
-            const std::size_t used = feed([&](frame_event ev, std::string_view line) {
+            auto on_line = [&](frame_event ev, std::string_view line) {
                 // Lines keep a member from timing out; negotiation and pongs do not.
                 s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
@@ -3740,7 +4072,18 @@ public:
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
-            });
+            };
+            // Answers go through the member's bounded queue like everything
+            // else (a peer that negotiates and never reads is dropped as too
+            // slow), and cost flood tokens by their size: a line's worth per
+            // 64 bytes, so a telnet client's bare CR after each line costs
+            // next to nothing and a negotiation flood empties the bucket.
+            auto on_reply = [&](std::string_view bytes) {
+                commands_.end_batch();
+                out_.push(m, message::copy_of(bytes));
+                if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
+            };
+            const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
@@ -3749,10 +4092,17 @@ public:
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
                 keep_reading = false;
-            } else if (out_.take_hold_request()) {
-                // The last batch of the read passed someone's soft mark.
-                s.held = true;
-                s.held_since = now;
+            } else if (out_.take_hold_request() || (flood && s.tokens < 1.0)) {
+                // The last batch of the read passed someone's soft mark, or
+                // the read's answers emptied the flood bucket.
+                if (flood && s.tokens < 1.0) {
+                    s.throttled = true;
+                    counters::add(count_.throttled);
+                } else {
+                    s.held = true;
+                    s.held_since = now;
+                }
+                s.stash.assign(data + used, size - used);
                 house_.pause(m);
                 keep_reading = false;
             }
@@ -3998,6 +4348,7 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/detail/listener.hpp>
 
+
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
@@ -4212,6 +4563,7 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/detail/session.hpp>
 
+
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -4390,19 +4742,16 @@ private:
     }
 
     void consume(const char* data, std::size_t size) {
-        bool answered = false;
-        const bool go_on = hub_->receive(*this, data, size, [&](auto&& on) {
-            return decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+        const bool go_on = hub_->receive(*this, data, size, [&](auto&& out) {
+            const std::size_t used = decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
                 // What the decoder answers to a line (telnet's bare CR) goes
                 // before what the server answers to it.
-                answered = queue_replies() || answered;
-                return on(ev, line);
+                answer(out);
+                return out(ev, line);
             });
+            answer(out);
+            return used;
         });
-        // Output waits for the flush pass (one gather write per loop turn),
-        // unless the decoder has something to answer.
-        answered = queue_replies() || answered;
-        if (answered) write_queued();
         if (decoder_ended()) return;
         // false: the member left, or it is paused and the hub will call resume_reading.
         if (go_on && !closing_) read();
@@ -4422,29 +4771,25 @@ private:
     // A last line without a line end still counts.
     void finish_input() {
         if constexpr (has_finish<Decoder>::value) {
-            hub_->receive(*this, nullptr, 0, [&](auto&& on) {
-                decoder_.finish(on);
+            hub_->receive(*this, nullptr, 0, [&](auto&& out) {
+                decoder_.finish(out);
+                answer(out);
                 return std::size_t{0};
             });
-            if (queue_replies()) write_queued();
         }
     }
 
-    // Inline, since it runs for every line and almost never has work.
-    bool queue_replies() {
+    // Hands what the decoder wants sent back to the peer to the hub, which
+    // queues it within the output limits. Inline, since it runs for every
+    // line and almost never has work.
+    template <class Out>
+    void answer(Out& out) {
         if constexpr (has_replies<Decoder>::value) {
-            if (!decoder_.replies().empty()) {
-                push_replies();
-                return true;
-            }
+            auto& r = decoder_.replies();
+            if (r.empty()) return;
+            out.reply(r);
+            r.clear();
         }
-        return false;
-    }
-
-    void push_replies() {
-        auto& r = decoder_.replies();
-        output.push_own(message::copy_of(r));
-        r.clear();
     }
 
     // ---- writing ------------------------------------------------------------
@@ -4467,8 +4812,10 @@ private:
             if (ec) return fail();
             if (n < want) {
                 writing_ = true;
+                output.blocked(clock::now());
                 stream_.async_wait_writable([self = self_ptr()](std::error_code e) {
                     self->writing_ = false;
+                    self->output.unblocked(clock::now());
                     if (self->closed_) return;
                     if (e) return self->fail();
                     self->write_queued();
@@ -4516,6 +4863,7 @@ private:
 
 } // namespace chatroom::detail
 // #include <chatroom/detail/socket_stream.hpp>
+
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
@@ -4913,6 +5261,7 @@ using server = basic_server<asio::ip::tcp>;
 
 } // namespace chatroom
 // #include <chatroom/client.hpp>
+
 
 #include <asio/any_io_executor.hpp>
 #include <asio/bind_executor.hpp>
@@ -5425,6 +5774,7 @@ using client = basic_client<asio::ip::tcp>;
 // TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
 // header includes this part only when CHATROOM_USE_OPENSSL is defined before
 // it is included; the rest of chatroom needs nothing beyond Asio.
+
 
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>

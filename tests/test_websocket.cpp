@@ -2,10 +2,7 @@
 // the UTF-8 validator, the RFC 6455 frame decoder and encoders, and the
 // HTTP request-head parser with the WebSocket upgrade checks.
 
-#include <chatroom/detail/http_request.hpp>
-#include <chatroom/detail/sha1.hpp>
-#include <chatroom/detail/utf8_validator.hpp>
-#include <chatroom/detail/websocket_frame.hpp>
+#include <chatroom/web.hpp> // the codecs are its detail/ parts
 
 #include <catch2/catch.hpp>
 
