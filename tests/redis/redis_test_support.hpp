@@ -5,7 +5,7 @@
 // a window of commands in flight, and a loopback listener that never answers
 // a connect.
 
-#include <chatroom/detail/redis_connection.hpp>
+#include <chatroom/redis/detail/connection.hpp>
 
 #include <catch2/catch.hpp>
 

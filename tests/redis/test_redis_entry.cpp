@@ -1,10 +1,10 @@
-// The stream entry codec (include/chatroom/detail/redis_entry.hpp), without
+// The stream entry codec (include/chatroom/redis/detail/entry.hpp), without
 // sockets: what is read back from Redis is untrusted, and parse_entry is
 // the one gate on its way to members. Whatever it lets through must be what
 // a member may receive: valid names, clean text, no line past max_line.
 
 #include <chatroom.hpp>
-#include <chatroom/detail/redis_entry.hpp>
+#include <chatroom/redis/detail/entry.hpp>
 
 #include <catch2/catch.hpp>
 

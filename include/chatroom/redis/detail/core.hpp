@@ -16,7 +16,7 @@
 //   see accepting()); past the outage timeout the server is degraded: it
 //   delivers at once to its own members and still queues for the cluster.
 // - Everything read back is untrusted: each entry passes parse_entry
-//   (redis_entry.hpp), which drops what fails its checks and cleans the
+//   (entry.hpp), which drops what fails its checks and cleans the
 //   text, on every path (live reads, history, private messages), and roster
 //   names are checked before /who or /rooms shows them. What is dropped is
 //   counted (stats().backplane_rejected) and reported at most once per
@@ -31,12 +31,12 @@
 // round: handlers release it before calling the sink, which takes the
 // server's lock.
 
-#include <chatroom/detail/redis_connection.hpp>
-#include <chatroom/detail/redis_entry.hpp>
-#include <chatroom/detail/redis_scripts.hpp>
+#include <chatroom/redis/detail/connection.hpp>
+#include <chatroom/redis/detail/entry.hpp>
+#include <chatroom/redis/detail/scripts.hpp>
 #include <chatroom/protocol.hpp>
 #include <chatroom/renderer.hpp>
-#include <chatroom/redis_options.hpp>
+#include <chatroom/redis/options.hpp>
 #include <chatroom/room_log.hpp>
 
 #include <asio/post.hpp>

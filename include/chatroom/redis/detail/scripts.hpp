@@ -1,6 +1,6 @@
 #pragma once
 
-// The backplane's Lua scripts (redis_backplane.hpp): each check-and-set on
+// The backplane's Lua scripts (core.hpp): each check-and-set on
 // the home instance is one atomic step, whatever the other servers do.
 
 #include <string_view>

@@ -1,14 +1,13 @@
 #pragma once
 
-// Opt-in: many servers act as one through Redis Streams (docs/scale-out.md).
-// Needs hiredis (link chatroom::redis, or -lhiredis); the rest of chatroom
-// does not.
+// The Redis Streams backplane as a room log (docs/scale-out.md): what
+// basic_server::set_room_log takes to join a cluster.
 //
 //     server.set_room_log(chatroom::redis_backplane_factory(options));
 
-#include <chatroom/detail/redis_backplane.hpp>
+#include <chatroom/redis/detail/core.hpp>
 #include <chatroom/protocol.hpp>
-#include <chatroom/redis_options.hpp>
+#include <chatroom/redis/options.hpp>
 #include <chatroom/room_log.hpp>
 
 #include <functional>

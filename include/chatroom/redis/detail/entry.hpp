@@ -13,7 +13,7 @@
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
-#include <chatroom/detail/redis_connection.hpp>
+#include <chatroom/redis/detail/connection.hpp>
 #include <chatroom/protocol.hpp>
 #include <chatroom/room_event.hpp>
 #include <chatroom/sanitize.hpp>
