@@ -1,0 +1,5 @@
+#pragma once
+
+// Deprecated: chatroom 3.0 moved this header to <chatroom/redis/options.hpp>
+// (docs/migrating-to-3.0.md). This forwarding header goes away in 3.1.
+#include <chatroom/redis/options.hpp>
