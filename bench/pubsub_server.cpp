@@ -22,9 +22,9 @@
 // or SIGTERM with a summary line.
 
 #include <chatroom/detail/redis_connection.hpp>
-#include <chatroom/protocol.hpp>
-#include <chatroom/room_event.hpp>
-#include <chatroom/room_log.hpp>
+#include <chatroom/line/command.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/room_log.hpp>
 #include <chatroom/server.hpp>
 
 #include <asio/io_context.hpp>

@@ -4,21 +4,13 @@
 #define CHATROOM_HPP
 
 #include <chatroom/version.hpp>
-#include <chatroom/options.hpp>
-#include <chatroom/events.hpp>
-#include <chatroom/access.hpp>
-#include <chatroom/stats.hpp>
-#include <chatroom/message.hpp>
-#include <chatroom/sanitize.hpp>
-#include <chatroom/line_framer.hpp>
-#include <chatroom/protocol.hpp>
-#include <chatroom/room_event.hpp>
-#include <chatroom/room_log.hpp>
-#include <chatroom/renderer.hpp>
-#include <chatroom/transport.hpp>
-#include <chatroom/server.hpp>
-#include <chatroom/client.hpp>
+#include <chatroom/core.hpp>   // rooms, members, the log, delivery, connections
+#include <chatroom/line.hpp>   // the line protocol of telnet, nc and chatroom-client
+#include <chatroom/server.hpp> // basic_server: the core with the line protocol over plain sockets
+#include <chatroom/client.hpp> // basic_client
 
+// Browsers (chatroom/web.hpp) and the Redis backplane (chatroom/redis.hpp)
+// are opt-in parts with headers of their own.
 // TLS is opt-in: define CHATROOM_USE_OPENSSL before including chatroom and
 // link OpenSSL (libssl, libcrypto).
 #if defined(CHATROOM_USE_OPENSSL)

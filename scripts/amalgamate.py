@@ -22,7 +22,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE = ROOT / "include"
 SINGLE = ROOT / "single_include"
-LOCAL = re.compile(r'^\s*#\s*include\s*<(chatroom/[^>]+)>\s*$')
+LOCAL = re.compile(r'^\s*#\s*include\s*<(chatroom/[^>]+)>\s*(//.*)?$')
 PRAGMA_ONCE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 
 # (root header under include/, output under single_include/, the single header it builds on)

@@ -3,7 +3,7 @@
 // netkit telnet-ssl 0.17 and busybox telnet in issue 12) and exactly what the
 // server must send back.
 
-#include <chatroom/line_framer.hpp>
+#include <chatroom/line/framer.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,16 +1,16 @@
 #pragma once
 
-#include <chatroom/detail/hub.hpp>
-#include <chatroom/detail/listener.hpp>
-#include <chatroom/detail/session.hpp>
-#include <chatroom/detail/socket_stream.hpp>
-#include <chatroom/access.hpp>
-#include <chatroom/events.hpp>
-#include <chatroom/line_framer.hpp>
-#include <chatroom/options.hpp>
-#include <chatroom/room_log.hpp>
-#include <chatroom/stats.hpp>
-#include <chatroom/transport.hpp>
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/listener.hpp>
+#include <chatroom/core/detail/session.hpp>
+#include <chatroom/core/detail/socket_stream.hpp>
+#include <chatroom/core/access.hpp>
+#include <chatroom/core/events.hpp>
+#include <chatroom/line/framer.hpp>
+#include <chatroom/core/options.hpp>
+#include <chatroom/core/room_log.hpp>
+#include <chatroom/core/stats.hpp>
+#include <chatroom/core/transport.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>

@@ -22,7 +22,7 @@
 //     CRLF with no other CR or LF (whatever bytes the fields held), an empty
 //     line and a body of the announced Content-Length.
 
-#include <chatroom/detail/http_request.hpp>
+#include <chatroom/web/detail/http_request.hpp>
 
 #include "strict_text.hpp"
 

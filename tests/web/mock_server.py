@@ -9,7 +9,7 @@ a built chatroom-server. It takes the same flags the browser test passes:
 
 and logs the same startup lines on stderr ("listening on ADDR:PORT (tcp)",
 "listening on http://ADDR:PORT (web)"). The web listener serves the page
-extracted from include/chatroom/detail/web_page.hpp with its
+extracted from include/chatroom/web/detail/page.hpp with its
 Content-Security-Policy at GET /, "ok" at GET /healthz, 404 otherwise, and
 upgrades GET /ws (same-origin only) to a WebSocket carrying one line per text
 message. The TCP listener speaks CRLF lines. Both share rooms implementing a

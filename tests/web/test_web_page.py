@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Static checks of the built-in chat page (include/chatroom/detail/web_page.hpp).
+"""Static checks of the built-in chat page (include/chatroom/web/detail/page.hpp).
 
 Usage: test_web_page.py PATH/TO/web_page.hpp [--print-csp]
 
@@ -258,16 +258,16 @@ MUTATIONS = [
 
 
 def compile_check(header_path, html, csp):
-    """Problems, or None when no compiler is available or the path is not include/chatroom/detail/."""
+    """Problems, or None when no compiler is available or the path is not include/chatroom/web/detail/."""
     compiler = shutil.which("g++") or shutil.which("clang++") or shutil.which("c++")
     p = pathlib.Path(header_path).resolve()
-    if not compiler or p.parts[-3:] != ("chatroom", "detail", "web_page.hpp"):
+    if not compiler or p.parts[-4:] != ("chatroom", "web", "detail", "page.hpp"):
         return None
-    include_root = p.parents[2]
+    include_root = p.parents[3]
     problems = []
     source = (
-        "#include <chatroom/detail/web_page.hpp>\n"
-        "#include <chatroom/detail/web_page.hpp>\n"
+        "#include <chatroom/web/detail/page.hpp>\n"
+        "#include <chatroom/web/detail/page.hpp>\n"
         "#include <cstdio>\n"
         "static_assert(chatroom::detail::web_page_html.size() > 0, \"empty page\");\n"
         "static_assert(chatroom::detail::web_page_csp.find('\\n') == std::string_view::npos, \"CSP spans lines\");\n"
@@ -337,7 +337,7 @@ def main(argv):
 
     compiled = compile_check(header_path, html, csp)
     if compiled is None:
-        print("SKIP compiled strings equal the extracted ones (no C++ compiler, or not include/chatroom/detail/)")
+        print("SKIP compiled strings equal the extracted ones (no C++ compiler, or not include/chatroom/web/detail/)")
     else:
         report("compiled strings equal the extracted ones (C++17, C++20, -Werror)", compiled)
 

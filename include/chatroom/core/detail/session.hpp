@@ -1,11 +1,11 @@
 #pragma once
 
-#include <chatroom/detail/hub.hpp>
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/outbox.hpp>
-#include <chatroom/line_framer.hpp>
-#include <chatroom/message.hpp>
-#include <chatroom/renderer.hpp>
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/decoder.hpp>
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/renderer.hpp>
 
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>

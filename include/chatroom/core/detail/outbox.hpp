@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/message.hpp>
+#include <chatroom/core/message.hpp>
 
 #include <asio/buffer.hpp>
 

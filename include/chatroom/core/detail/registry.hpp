@@ -1,7 +1,7 @@
 #pragma once
 
-#include <chatroom/detail/member.hpp>
-#include <chatroom/protocol.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/names.hpp>
 
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <chatroom/protocol.hpp>
-#include <chatroom/transport.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/transport.hpp>
 
 #include <algorithm>
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/detail/sha1.hpp>
+#include <chatroom/web/detail/sha1.hpp>
 
 #include <cstddef>
 #include <cstring>

@@ -1,13 +1,13 @@
 #pragma once
 
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/optional_mutex.hpp>
-#include <chatroom/detail/room.hpp>
-#include <chatroom/message.hpp>
-#include <chatroom/options.hpp>
-#include <chatroom/renderer.hpp>
-#include <chatroom/room_event.hpp>
-#include <chatroom/stats.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/optional_mutex.hpp>
+#include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/options.hpp>
+#include <chatroom/core/renderer.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/stats.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/detail/outbox.hpp>
+#include <chatroom/core/detail/outbox.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>

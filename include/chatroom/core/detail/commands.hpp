@@ -1,20 +1,21 @@
 #pragma once
 
-#include <chatroom/detail/fanout.hpp>
-#include <chatroom/detail/host_events.hpp>
-#include <chatroom/detail/housekeeping.hpp>
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/moderation.hpp>
-#include <chatroom/detail/registry.hpp>
-#include <chatroom/detail/room.hpp>
-#include <chatroom/access.hpp>
-#include <chatroom/options.hpp>
-#include <chatroom/protocol.hpp>
-#include <chatroom/renderer.hpp>
-#include <chatroom/room_event.hpp>
-#include <chatroom/room_log.hpp>
-#include <chatroom/sanitize.hpp>
-#include <chatroom/stats.hpp>
+#include <chatroom/core/detail/fanout.hpp>
+#include <chatroom/core/detail/host_events.hpp>
+#include <chatroom/core/detail/housekeeping.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/moderation.hpp>
+#include <chatroom/core/detail/registry.hpp>
+#include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/access.hpp>
+#include <chatroom/core/options.hpp>
+#include <chatroom/line/command.hpp>
+#include <chatroom/core/renderer.hpp>
+#include <chatroom/line/replies.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/room_log.hpp>
+#include <chatroom/core/sanitize.hpp>
+#include <chatroom/core/stats.hpp>
 
 #include <algorithm>
 #include <functional>

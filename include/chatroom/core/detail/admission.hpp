@@ -1,8 +1,8 @@
 #pragma once
 
-#include <chatroom/options.hpp>
-#include <chatroom/renderer.hpp>
-#include <chatroom/stats.hpp>
+#include <chatroom/core/options.hpp>
+#include <chatroom/line/replies.hpp>
+#include <chatroom/core/stats.hpp>
 
 #include <atomic>
 #include <cstddef>

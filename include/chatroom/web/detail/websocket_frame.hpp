@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/detail/utf8_validator.hpp>
+#include <chatroom/web/detail/utf8_validator.hpp>
 
 #include <array>
 #include <cstddef>

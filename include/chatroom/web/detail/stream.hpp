@@ -1,14 +1,15 @@
 #pragma once
 
-#include <chatroom/detail/http_request.hpp>
-#include <chatroom/detail/hub.hpp>
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/outbox.hpp>
-#include <chatroom/detail/web_decoder.hpp>
-#include <chatroom/detail/web_page.hpp>
-#include <chatroom/detail/web_policy.hpp>
-#include <chatroom/detail/websocket_frame.hpp>
-#include <chatroom/message.hpp>
+#include <chatroom/web/detail/http_request.hpp>
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/web/detail/decoder.hpp>
+#include <chatroom/web/detail/page.hpp>
+#include <chatroom/web/options.hpp>
+#include <chatroom/web/detail/policy.hpp>
+#include <chatroom/web/detail/websocket_frame.hpp>
+#include <chatroom/core/message.hpp>
 
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>

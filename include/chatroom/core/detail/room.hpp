@@ -1,8 +1,8 @@
 #pragma once
 
-#include <chatroom/detail/member.hpp>
-#include <chatroom/protocol.hpp>
-#include <chatroom/room_event.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/room_event.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <chatroom/detail/hub.hpp>
-#include <chatroom/detail/optional_mutex.hpp>
-#include <chatroom/transport.hpp>
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/optional_mutex.hpp>
+#include <chatroom/core/transport.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <chatroom/detail/optional_mutex.hpp>
-#include <chatroom/detail/outbox.hpp>
-#include <chatroom/message.hpp>
-#include <chatroom/renderer.hpp>
+#include <chatroom/core/detail/optional_mutex.hpp>
+#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/renderer.hpp>
 
 #include <chrono>
 #include <cstddef>

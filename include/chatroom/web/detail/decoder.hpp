@@ -1,9 +1,11 @@
 #pragma once
 
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/websocket_frame.hpp>
-#include <chatroom/line_framer.hpp>
-#include <chatroom/renderer.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/web/detail/websocket_frame.hpp>
+#include <chatroom/core/decoder.hpp>
+#include <chatroom/core/renderer.hpp>
+#include <chatroom/line/renderer.hpp>
+#include <chatroom/line/replies.hpp>
 
 #include <cstddef>
 #include <cstdint>

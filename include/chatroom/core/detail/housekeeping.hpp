@@ -1,9 +1,9 @@
 #pragma once
 
-#include <chatroom/detail/fanout.hpp>
-#include <chatroom/detail/member.hpp>
-#include <chatroom/detail/registry.hpp>
-#include <chatroom/options.hpp>
+#include <chatroom/core/detail/fanout.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/registry.hpp>
+#include <chatroom/core/options.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/steady_timer.hpp>

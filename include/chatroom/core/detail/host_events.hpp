@@ -1,7 +1,7 @@
 #pragma once
 
-#include <chatroom/detail/member.hpp>
-#include <chatroom/events.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/events.hpp>
 
 #include <string>
 #include <string_view>

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Who may do what: the host program's hooks into admission, login and each
+// member's actions, its custom commands, and the snapshots it reads the
+// rooms by (docs/protocol.md, "Accounts and moderation").
+namespace chatroom {
+
+// A yes, or a no with the reason the member is shown ("! reason").
+struct verdict {
+    bool allowed = true;
+    std::string reason;
+
+    static verdict allow() { return {}; }
+    static verdict refuse(std::string why) { return {false, std::move(why)}; }
+};
+
+// A connection before it is a member.
+struct peer_info {
+    std::string address;             // canonical (chatroom::canonical_address); empty for Unix sockets
+    std::string transport;           // "tcp", "unix", "tls", "web"
+    std::string certificate_subject; // TLS with client certificates: the verified subject
+};
+
+// A member as the host sees it: a snapshot, safe to keep.
+struct member_info {
+    std::string nick;
+    std::string account; // empty for guests
+    std::string room;    // empty before login when login is required
+    std::string address;
+    std::string transport;
+    std::chrono::system_clock::time_point connected_since{};
+    bool op = false;
+    bool muted = false;
+};
+
+struct room_info {
+    std::string name;
+    std::size_t members = 0;
+    std::string topic;
+};
+
+// /login NAME SECRET. The verifier is called with no server lock held; it
+// calls done exactly once, from any thread, now or later (a password hash is
+// slow on purpose: do it on a worker, never on the server's threads).
+struct login_request {
+    std::string name;
+    std::string secret;
+    std::string address;
+};
+struct login_result {
+    bool ok = false;
+    bool op = false;     // the account has the operator role
+    std::string reason;  // shown when !ok; default "wrong name or secret"
+    std::string account; // the account's own spelling of its name; empty: as typed
+    // Whether a refusal counts toward the address's failed-login limit (not
+    // for "server busy": that says nothing about the secret, and the login
+    // gets back the charge it made when it started).
+    bool counts_as_failure = true;
+};
+using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
+
+// What a member is about to do, for the authorizer.
+enum class action_kind {
+    join, // enter room
+    say,  // a chat line or /me in room
+};
+struct action {
+    action_kind kind;
+    std::string_view room;
+    std::string_view text;
+};
+
+struct access_hooks {
+    // At connect, before the welcome; a refusal closes the connection.
+    std::function<verdict(const peer_info&)> admit;
+    // /login; without it, /login answers "! logins are not enabled".
+    login_verifier verify;
+    // Whether a name belongs to an account, so no guest and no /nick may take it.
+    std::function<bool(std::string_view name)> is_registered;
+    // Before each join and each line said; a refusal is shown to the member alone.
+    std::function<verdict(const member_info&, const action&)> authorize;
+    // Until it has logged in a member is in no room, and every line but
+    // /login, /help and /quit gets "! log in first: /login NAME SECRET".
+    bool require_login = false;
+    // Failed logins one address may make per minute; more are refused
+    // unchecked. A login counts when it starts, so checks under way count
+    // too; one that succeeds does not.
+    std::size_t failed_logins_per_minute = 5;
+    // Logins from one address being checked at once; more are refused
+    // unchecked ("! too many logins under way from your address"), not
+    // queued. 0: no bound.
+    std::size_t logins_under_way_per_address = 2;
+};
+
+// The caller of a custom command, and what the handler may do about it.
+class command_call {
+public:
+    command_call(member_info caller, std::string args) : caller_(std::move(caller)), args_(std::move(args)) {}
+
+    const member_info& caller() const noexcept { return caller_; }
+    const std::string& args() const noexcept { return args_; }
+
+    // "* text" to the caller alone.
+    void reply(std::string text) { replies_.push_back(std::move(text)); }
+    // "<nick> text" from the caller to its room.
+    void say(std::string text) { says_.push_back(std::move(text)); }
+    // "! reason" to the caller alone; nothing else the handler asked for is sent.
+    void refuse(std::string reason) { refusal_ = std::move(reason); }
+
+    const std::vector<std::string>& replies() const noexcept { return replies_; }
+    const std::vector<std::string>& says() const noexcept { return says_; }
+    const std::string& refusal() const noexcept { return refusal_; }
+
+private:
+    member_info caller_;
+    std::string args_;
+    std::vector<std::string> replies_, says_;
+    std::string refusal_;
+};
+
+// Runs on a server thread with no server lock held; keep it short.
+using command_handler = std::function<void(command_call&)>;
+
+} // namespace chatroom

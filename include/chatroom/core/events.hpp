@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace chatroom {
+
+enum class event_kind {
+    connected,    // nick, address
+    joined,       // nick, room
+    left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
+    message,      // nick, room, text (chat lines and /me actions)
+    nick_changed, // nick (new), old_nick, room
+    disconnected, // nick, reason
+    error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+    logged_in,    // nick (the account), address
+    login_failed, // nick (the member's own, never what was typed), address, reason
+    kicked,       // nick, room, reason, by
+    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
+    unbanned,     // text (the key), by
+    muted,        // nick, room, by
+    unmuted,      // nick, room, by
+    topic_changed, // room, text, by (empty: the host)
+    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
+};
+
+struct event {
+    event_kind kind;
+    std::string nick;
+    std::string room;
+    std::string text;
+    std::string reason;
+    std::string old_nick;
+    std::string address;
+    std::string by; // who did it: the operator of a moderation action
+};
+
+// Which kinds of event a handler wants, as a bit set: a handler that does
+// not ask for `message` events costs nothing per chat line.
+using event_mask = std::uint32_t;
+constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+inline constexpr event_mask all_events = ~event_mask{0};
+
+// Called after the server's own locks are released, on the thread that ran
+// the handler; it may call any public server function.
+using event_handler = std::function<void(const event&)>;
+
+inline const char* to_string(event_kind k) noexcept {
+    switch (k) {
+    case event_kind::connected: return "connected";
+    case event_kind::joined: return "joined";
+    case event_kind::left: return "left";
+    case event_kind::message: return "message";
+    case event_kind::nick_changed: return "nick_changed";
+    case event_kind::disconnected: return "disconnected";
+    case event_kind::error: return "error";
+    case event_kind::logged_in: return "logged_in";
+    case event_kind::login_failed: return "login_failed";
+    case event_kind::kicked: return "kicked";
+    case event_kind::banned: return "banned";
+    case event_kind::unbanned: return "unbanned";
+    case event_kind::muted: return "muted";
+    case event_kind::unmuted: return "unmuted";
+    case event_kind::topic_changed: return "topic_changed";
+    case event_kind::backplane_changed: return "backplane_changed";
+    }
+    return "?";
+}
+
+} // namespace chatroom

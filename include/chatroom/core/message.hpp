@@ -1,0 +1,76 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <utility>
+
+namespace chatroom {
+
+// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
+// shared by every recipient: fan-out copies a pointer, never the text.
+// A single allocation holds the reference count, the size and the bytes.
+class message {
+public:
+    message() noexcept = default;
+
+    static message copy_of(std::string_view text) {
+        void* raw = ::operator new(sizeof(header) + text.size());
+        auto* h = new (raw) header{};
+        h->size = text.size();
+        if (!text.empty()) std::memcpy(h->bytes(), text.data(), text.size());
+        return message(h);
+    }
+
+    // A block of size bytes, written once by fill(char*) before anyone shares it.
+    template <class Fill>
+    static message build(std::size_t size, Fill&& fill) {
+        void* raw = ::operator new(sizeof(header) + size);
+        auto* h = new (raw) header{};
+        h->size = size;
+        message m(h);
+        fill(h->bytes());
+        return m;
+    }
+
+    message(const message& other) noexcept : h_(other.h_) {
+        if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    message(message&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    message& operator=(message other) noexcept {
+        std::swap(h_, other.h_);
+        return *this;
+    }
+    ~message() { release(); }
+
+    std::string_view view() const noexcept {
+        return h_ ? std::string_view(h_->bytes(), h_->size) : std::string_view();
+    }
+    const char* data() const noexcept { return h_ ? h_->bytes() : nullptr; }
+    std::size_t size() const noexcept { return h_ ? h_->size : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+
+private:
+    struct header {
+        std::atomic<std::size_t> refs{1};
+        std::size_t size = 0;
+        char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+    };
+
+    explicit message(header* h) noexcept : h_(h) {}
+
+    void release() noexcept {
+        if (h_ && h_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            h_->~header();
+            ::operator delete(h_);
+        }
+        h_ = nullptr;
+    }
+
+    header* h_ = nullptr;
+};
+
+} // namespace chatroom

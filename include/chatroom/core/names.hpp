@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// Names of members and rooms, whatever the dialect: which are valid, and the
+// case-insensitive key they are unique by.
+namespace chatroom::protocol {
+
+inline constexpr std::size_t max_name_length = 32;
+inline constexpr std::string_view lobby = "lobby";
+
+// Nicks and room names: 1-32 of A-Z a-z 0-9 _ . -
+inline bool is_valid_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_name_length) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Names are unique case-insensitively; this is the key they are compared by.
+inline std::string fold_case(std::string_view name) {
+    std::string key(name);
+    for (char& c : key)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return key;
+}
+
+} // namespace chatroom::protocol

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/room_event.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chatroom {
+
+// One dialect of the wire: how a line of the protocol travels (CRLF-ended
+// text for telnet and nc, one WebSocket text frame per line for browsers)
+// and how room events read. The server renders each event once per dialect
+// and shares the block with every recipient of that dialect.
+class renderer {
+public:
+    virtual ~renderer() = default;
+
+    // Bytes a line of line_size bytes takes on the wire.
+    virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
+    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
+    // bytes at out; returns the end.
+    virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
+
+    // Bytes that end a partly written line so another line can follow (the
+    // server's last words to a member it drops mid-line); empty when the
+    // dialect cannot do that, and then no last words are sent.
+    virtual std::string_view line_break() const noexcept { return {}; }
+
+    // The event's wire form. The line protocol's text: a dialect that reads
+    // differently (IRC, say) overrides it.
+    virtual message render(const room_event& e) const {
+        if (e.kind == room_event_kind::chat) return render_chat(e);
+        return line(event_text(e));
+    }
+
+    // Chat lines read "<nick> text"; the prefix is made once per event.
+    message render_chat(const room_event& e) const {
+        const std::string prefix = chat_prefix(e);
+        std::size_t size = 0;
+        e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    static std::string chat_prefix(const room_event& e) {
+        std::string prefix;
+        prefix.reserve(e.nick.size() + 3);
+        prefix += '<';
+        prefix += e.nick;
+        prefix += "> ";
+        return prefix;
+    }
+
+    // The text of a non-chat event as one protocol line.
+    static std::string event_text(const room_event& e) {
+        switch (e.kind) {
+        case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
+        case room_event_kind::action: return "* " + e.nick + " " + e.text;
+        case room_event_kind::joined: return "* " + e.nick + " joined";
+        case room_event_kind::left:
+            return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
+        case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
+        case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
+        case room_event_kind::notice: return "* " + e.text;
+        }
+        return {};
+    }
+
+    // One line as a block of its own.
+    message line(std::string_view text) const {
+        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    }
+
+    // Appends one framed line to a block being built (several replies in one write).
+    void append(std::string& out, std::string_view text) const {
+        const std::size_t at = out.size();
+        out.resize(at + framed_size(text.size()));
+        frame(&out[at], text, {});
+    }
+};
+
+} // namespace chatroom

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+// What can happen in a room, as data. The protocol turns members' lines into
+// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
+// turn them into what each kind of client reads.
+enum class room_event_kind : std::uint8_t {
+    chat,            // nick said the lines of text
+    action,          // /me: nick does text
+    joined,          // nick came in
+    left,            // nick went, for reason (may be empty)
+    renamed,         // old_nick is now nick
+    private_message, // nick said text to target only (room is empty)
+    notice,          // the host or the server says text to the room
+};
+
+// Calls fn(line) for each '\n'-ended line of text.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        fn(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+struct room_event {
+    room_event_kind kind = room_event_kind::chat;
+    std::string room;      // the room's name as it was created
+    std::string nick;      // who: the speaker, the joiner, the new nick, the sender
+    std::string old_nick;  // renamed
+    std::string target;    // private_message: the recipient's nick
+    std::string text;      // chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string reason;    // left
+    std::uint64_t seq = 0; // its place in the room's log, given by append()
+    // The local member it came from, which is not sent its own event
+    // (0: the host, or another server); and the server that made it.
+    std::uint64_t origin = 0;
+    std::string node;
+    std::size_t line_count = 0; // chat: lines in text
+    // chat: where each line of text ends (its '\n'), so renderers need not
+    // search for them; add_line keeps it, index_lines() rebuilds it.
+    std::vector<std::uint32_t> line_ends;
+
+    // Adds one line (no '\n' in it) to a chat event.
+    void add_line(std::string_view line) {
+        text.append(line.data(), line.size());
+        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
+        text += '\n';
+        ++line_count;
+    }
+
+    void clear_text() noexcept {
+        text.clear();
+        line_ends.clear();
+        line_count = 0;
+    }
+
+    // For a chat event whose text was set directly (read from a backplane).
+    void index_lines() {
+        line_ends.clear();
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
+        line_count = line_ends.size();
+    }
+
+    // Calls fn(line) for each line of a chat event's text.
+    template <class Fn>
+    void for_each_line(Fn&& fn) const {
+        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
+        std::size_t from = 0;
+        for (const std::uint32_t end : line_ends) {
+            fn(std::string_view(text.data() + from, end - from));
+            from = end + 1;
+        }
+    }
+};
+
+inline const char* to_string(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return "chat";
+    case room_event_kind::action: return "action";
+    case room_event_kind::joined: return "joined";
+    case room_event_kind::left: return "left";
+    case room_event_kind::renamed: return "renamed";
+    case room_event_kind::private_message: return "private_message";
+    case room_event_kind::notice: return "notice";
+    }
+    return "?";
+}
+
+} // namespace chatroom

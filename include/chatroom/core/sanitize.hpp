@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chatroom {
+
+namespace detail {
+
+// Invisible characters that change how the text around them is shown:
+// the bidi embeddings and overrides U+202A..U+202E and isolates
+// U+2066..U+2069 (they reorder what others read, "Trojan Source"), the zero
+// width space and non-joiner U+200B, U+200C and the byte order mark U+FEFF
+// (they hide inside look-alike words). p points at a valid three-byte
+// sequence. The zero width joiner U+200D is one too, except right after an
+// emoji (a four-byte character or the emoji presentation selector U+FE0F),
+// where it joins emoji sequences such as a person and a laptop.
+inline bool is_invisible_format(const unsigned char* p, bool after_emoji) noexcept {
+    if (p[0] == 0xE2 && p[1] == 0x80) {
+        if (p[2] == 0x8D) return !after_emoji;
+        return p[2] == 0x8B || p[2] == 0x8C || (p[2] >= 0xAA && p[2] <= 0xAE);
+    }
+    if (p[0] == 0xE2 && p[1] == 0x81) return p[2] >= 0xA6 && p[2] <= 0xA9;
+    return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF;
+}
+
+} // namespace detail
+
+// Turns one received line into text that is safe to show on anyone's terminal
+// or page: invalid UTF-8 becomes U+FFFD; C0 controls (except TAB), DEL and C1
+// controls are removed, so no client can put escape sequences on another's
+// screen; and so are the invisible characters that reorder or disguise text
+// (detail::is_invisible_format). Appends to out and returns the number of
+// bytes appended.
+inline std::size_t sanitize_append(std::string& out, std::string_view in) {
+    static constexpr char replacement[] = "\xEF\xBF\xBD"; // U+FFFD
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const auto* end = p + in.size();
+    const std::size_t before = out.size();
+    bool after_emoji = false; // the last character kept was a four-byte one or U+FE0F
+
+    while (p < end) {
+        // Runs of printable ASCII are copied in one go.
+        const auto* run = p;
+        while (p < end && ((*p >= 0x20 && *p < 0x7F) || *p == '\t')) ++p;
+        if (p != run) {
+            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+            after_emoji = false;
+        }
+        if (p == end) break;
+
+        const unsigned char lead = *p;
+        const bool was_after_emoji = after_emoji;
+        after_emoji = false;
+        if (lead < 0x80) { // C0 control or DEL: dropped
+            ++p;
+            continue;
+        }
+
+        // Expected length and the allowed range of the first continuation
+        // byte, which rules out overlong forms, surrogates and > U+10FFFF.
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (lead >= 0xC2 && lead <= 0xDF) len = 2;
+        else if (lead == 0xE0) { len = 3; lo = 0xA0; }
+        else if (lead >= 0xE1 && lead <= 0xEC) len = 3;
+        else if (lead == 0xED) { len = 3; hi = 0x9F; }
+        else if (lead >= 0xEE && lead <= 0xEF) len = 3;
+        else if (lead == 0xF0) { len = 4; lo = 0x90; }
+        else if (lead >= 0xF1 && lead <= 0xF3) len = 4;
+        else if (lead == 0xF4) { len = 4; hi = 0x8F; }
+
+        if (len == 0) { // not a lead byte
+            out.append(replacement, 3);
+            ++p;
+            continue;
+        }
+
+        // Consume the maximal valid prefix; a broken sequence becomes one U+FFFD.
+        std::size_t got = 1;
+        while (got < len && p + got < end) {
+            const unsigned char c = p[got];
+            const unsigned char min = got == 1 ? lo : 0x80;
+            const unsigned char max = got == 1 ? hi : 0xBF;
+            if (c < min || c > max) break;
+            ++got;
+        }
+        if (got < len) {
+            out.append(replacement, 3);
+            p += got;
+            continue;
+        }
+        // C1 controls U+0080..U+009F are encoded C2 80..C2 9F.
+        const bool c1 = lead == 0xC2 && p[1] < 0xA0;
+        const bool invisible = len == 3 && detail::is_invisible_format(p, was_after_emoji);
+        if (!c1 && !invisible) {
+            out.append(reinterpret_cast<const char*>(p), len);
+            after_emoji = len == 4 || (len == 3 && p[0] == 0xEF && p[1] == 0xB8 && p[2] == 0x8F);
+        }
+        p += len;
+    }
+    return out.size() - before;
+}
+
+// True when sanitize_append would copy the line unchanged: the common case,
+// which lets the hot path skip the copy.
+inline bool is_plain_text(std::string_view in) noexcept {
+    for (unsigned char c : in)
+        if (!((c >= 0x20 && c < 0x7F) || c == '\t')) return false;
+    return true;
+}
+
+inline std::string sanitize(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    sanitize_append(out, in);
+    return out;
+}
+
+// True when text is valid UTF-8 holding no C0 control but TAB, no DEL and no
+// C1 control: what every line the server sends must satisfy.
+inline bool is_clean_text(std::string_view in) {
+    std::string copy;
+    sanitize_append(copy, in);
+    return copy == in;
+}
+
+} // namespace chatroom

@@ -1,0 +1,144 @@
+#pragma once
+
+#include <chatroom/core/message.hpp>
+#include <chatroom/line/command.hpp>
+#include <chatroom/core/room_event.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+// Every line the server sends, as text without a line end: docs/protocol.md
+// in code. Dialects (renderer below) decide how a line travels.
+namespace replies {
+
+inline std::string welcome(std::string_view server_name, std::string_view nick) {
+    return "* welcome to " + std::string(server_name) + ", you are " + std::string(nick);
+}
+inline std::string notice(std::string_view text) { return "* " + std::string(text); }
+inline std::string joined_room(std::string_view room, std::size_t members) {
+    return "* joined " + std::string(room) + " (" + std::to_string(members) +
+           (members == 1 ? " member)" : " members)");
+}
+inline std::string already_in(std::string_view room) { return "* you are already in " + std::string(room); }
+inline std::string who(std::string_view room, const std::vector<std::string_view>& nicks) {
+    std::string line = "* in " + std::string(room) + ":";
+    for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
+    return line;
+}
+struct room_count {
+    std::string_view name;
+    std::size_t members;
+    std::string_view topic;
+};
+inline std::string rooms(const std::vector<room_count>& list) {
+    std::string line = "* rooms:";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        (line += i ? ", " : " ").append(list[i].name) += " (" + std::to_string(list[i].members);
+        if (!list[i].topic.empty()) (line += ", topic: ").append(list[i].topic);
+        line += ")";
+    }
+    return line;
+}
+inline std::string topic(std::string_view text) { return "* topic: " + std::string(text); }
+
+inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
+inline constexpr std::string_view usage_me = "! usage: /me ACTION";
+inline constexpr std::string_view usage_msg = "! usage: /msg NICK TEXT";
+inline std::string nick_taken(std::string_view nick) { return "! nick taken: " + std::string(nick); }
+inline std::string no_such_nick(std::string_view nick) { return "! no such nick: " + std::string(nick); }
+inline std::string unknown_command(std::string_view name) {
+    return "! unknown command: /" + std::string(name) + " (try /help)";
+}
+// Accounts and moderation.
+inline constexpr std::string_view login_first = "! log in first: /login NAME SECRET";
+inline constexpr std::string_view logins_disabled = "! logins are not enabled";
+inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
+inline constexpr std::string_view login_under_way = "! a login is already under way";
+inline constexpr std::string_view already_logged_in = "! you are logged in already";
+inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
+inline constexpr std::string_view too_many_logins_under_way =
+    "! too many logins under way from your address; try again when they are answered";
+// The reason a refused login gives when the verifier names none.
+inline constexpr std::string_view wrong_name_or_secret = "wrong name or secret";
+inline constexpr std::string_view not_permitted = "! not permitted";
+inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
+inline constexpr std::string_view usage_ban =
+    "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
+inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
+inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
+inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
+inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
+inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
+inline std::string nick_registered(std::string_view nick) {
+    return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
+}
+inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
+// A connection from a banned address, let in to log in as an operator only.
+inline std::string banned_login_only(std::string_view time_left) {
+    return "! you are banned " + std::string(time_left) + "; only an operator may log in here: /login NAME SECRET";
+}
+// /ban of a member on the operator's own address waits for a confirmation.
+inline std::string ban_own_address(std::string_view nick, std::string_view address, std::string_view length) {
+    return "! " + std::string(nick) + " is on your own address " + std::string(address) +
+           ": banning it refuses everyone there but operators; to ban it anyway: /ban " + std::string(nick) +
+           (length.empty() ? std::string() : " " + std::string(length)) + " confirm";
+}
+inline std::string kicked_by(std::string_view op, std::string_view reason) {
+    return "! kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string banned_by(std::string_view op, std::string_view how_long) {
+    return "! banned by " + std::string(op) + " " + std::string(how_long);
+}
+inline std::string unbanned(std::string_view key) { return "* unbanned " + std::string(key); }
+inline std::string no_ban_on(std::string_view name) { return "! no ban on " + std::string(name); }
+// What rooms hear (as notices) of moderation.
+// Kicks and bans are the reason in "* nick left (...)".
+inline std::string was_kicked(std::string_view op, std::string_view reason) {
+    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string was_banned(std::string_view op, std::string_view how_long) {
+    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
+}
+inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
+    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
+}
+inline std::string set_topic(std::string_view op, std::string_view text) {
+    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
+           std::string(text);
+}
+
+inline std::string line_too_long(std::size_t limit) {
+    return "! line too long (limit " + std::to_string(limit) + " bytes)";
+}
+
+// A backplane (redis.hpp): what local members are told of the cluster link.
+inline constexpr std::string_view missed_events =
+    "some events of this room were missed: the log was trimmed past them before this server read them";
+inline constexpr std::string_view cluster_degraded =
+    "the cluster is unreachable: until it is back you chat with this server's members only";
+inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
+inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
+inline std::string nick_elsewhere(std::string_view nick) {
+    return "! nick taken: " + std::string(nick) + " (on another server)";
+}
+
+// Refusals at connect, and the last words of a connection the server drops.
+inline constexpr std::string_view server_full = "! server full";
+inline constexpr std::string_view too_many_from_address = "! too many connections from your address";
+inline constexpr std::string_view shutting_down_refusal = "! server shutting down";
+inline constexpr std::string_view shutting_down = "* server shutting down";
+inline constexpr std::string_view dropped_too_slow = "! disconnected: too slow";
+inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
+inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
+
+} // namespace replies
+
+} // namespace chatroom

@@ -1,0 +1,146 @@
+#pragma once
+
+// Browsers in the same rooms: a web listener that serves the chat page at
+// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
+// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
+// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
+// https/wss when CHATROOM_USE_OPENSSL is defined.
+//
+//   chatroom::server server(io);
+//   server.listen(tcp_endpoint);                          // telnet, nc
+//   server.listen_web(web_endpoint, chatroom::web_options{});  // browsers
+//   server.listen_web_tls(endpoint, options, chatroom::make_server_tls_context(cert, key));
+//
+// One browser message is one line of the protocol (CR and LF in it become
+// spaces), with the same sanitizing, line limit, flood control and commands;
+// every line the server sends is one text frame, framed once per event and
+// shared by every browser that receives it. A connection becomes a member
+// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
+// pings) is web_options' (detail/web_policy.hpp); the HTTP exchange and the
+// stream are in detail/web_stream.hpp, the decoder and the wire dialect in
+// detail/web_decoder.hpp.
+
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/session.hpp>
+#include <chatroom/core/detail/socket_stream.hpp>
+#include <chatroom/web/detail/decoder.hpp>
+#include <chatroom/web/options.hpp>
+#include <chatroom/web/detail/policy.hpp>
+#include <chatroom/web/detail/stream.hpp>
+#include <chatroom/server.hpp>
+#include <chatroom/core/transport.hpp>
+
+#if defined(CHATROOM_USE_OPENSSL)
+#include <chatroom/tls.hpp>
+#endif
+
+#include <asio/dispatch.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom {
+
+// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
+// or tls<asio::ip::tcp> for https and wss).
+template <class Stream>
+struct web {};
+
+namespace detail {
+
+// What the two web factories share: the options, and the start of a
+// session once a connection's exchange ended in a 101.
+struct web_factory_base {
+    explicit web_factory_base(web_options o) : options(std::make_shared<const web_options>(std::move(o))) {}
+
+    // The local endpoint is the connection's own, which is what a Host
+    // header names (a listener bound to 0.0.0.0 answers on several).
+    template <class Socket>
+    static asio::ip::tcp::endpoint local_of(const Socket& socket) {
+        std::error_code ec;
+        return socket.local_endpoint(ec);
+    }
+
+    template <class Inner>
+    void start_web(Inner inner, const asio::ip::tcp::endpoint& local, const std::shared_ptr<hub>& h,
+                   std::string address, bool tls) const {
+        auto c = std::make_shared<web_connection<Inner>>(std::move(inner), h, options, tls, std::move(address), local);
+        asio::dispatch(c->get_executor(), [c, h] {
+            c->start_handshake([weak = std::weak_ptr<web_connection<Inner>>(c), h] {
+                auto conn = weak.lock();
+                if (!conn) return;
+                using session_type = session<web_stream<Inner>, web_decoder>;
+                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, web_dialect(), conn->address(),
+                                                        h->options().max_line_bytes, conn->link());
+                conn->bind(s);
+                s->start();
+            });
+        });
+    }
+
+    // A refusal at connect (server full, too many from one address) as an
+    // HTTP response, best effort, before reading the request.
+    template <class Socket>
+    static void refuse_plain(Socket& socket, std::string_view line) {
+        const std::string bytes = closing_response(503, std::string(line) + "\n");
+        std::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(bytes), ignored);
+        socket.close(ignored);
+    }
+
+    std::shared_ptr<const web_options> options;
+};
+
+template <class Protocol>
+struct session_factory<web<Protocol>> : web_factory_base {
+    static_assert(std::is_same_v<Protocol, asio::ip::tcp>, "the web listener serves TCP (or tls<asio::ip::tcp>)");
+    using protocol_type = Protocol;
+
+    explicit session_factory(web_options o = {}) : web_factory_base(std::move(o)) {}
+
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        const asio::ip::tcp::endpoint local = local_of(socket);
+        start_web(socket_stream<Socket>(std::move(socket)), local, h, std::move(address), false);
+    }
+
+    template <class Socket>
+    void refuse(Socket& socket, std::string_view line) const {
+        refuse_plain(socket, line);
+    }
+};
+
+#if defined(CHATROOM_USE_OPENSSL)
+template <class Protocol>
+struct session_factory<web<tls<Protocol>>> : web_factory_base {
+    static_assert(std::is_same_v<Protocol, asio::ip::tcp>, "the web listener serves TCP (or tls<asio::ip::tcp>)");
+    using protocol_type = Protocol;
+
+    session_factory(web_options o, tls_context ctx) : web_factory_base(std::move(o)), context(std::move(ctx)) {}
+
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        const asio::ip::tcp::endpoint local = local_of(socket);
+        start_web(tls_stream<Socket>(std::move(socket), *context, h, address), local, h, std::move(address), true);
+    }
+
+    // Before the TLS handshake: a TLS client would read HTTP as garbage, so
+    // it just sees the connection close.
+    template <class Socket>
+    void refuse(Socket& socket, std::string_view) const {
+        std::error_code ignored;
+        socket.close(ignored);
+    }
+
+    tls_context context;
+};
+#endif
+
+} // namespace detail
+} // namespace chatroom
