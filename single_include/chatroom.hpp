@@ -16,161 +16,12 @@ inline constexpr int version_patch = 0;
 inline constexpr const char* version_string = "2.0.0";
 
 } // namespace chatroom
-// #include <chatroom/options.hpp>
+// #include <chatroom/core.hpp>
 
-#include <chrono>
-#include <cstddef>
-#include <string>
-
-namespace chatroom {
-
-// Who runs the server's handlers.
-enum class threading {
-    multi,  // any number of threads: shared state is locked (always correct)
-    single, // exactly one thread runs the executor: the server takes no locks
-};
-
-struct server_options {
-    // Named in the welcome notice.
-    std::string name = "chatroom";
-    // Extra welcome text; each of its lines reaches a new client as a "* " notice.
-    std::string welcome;
-
-    // Longest line accepted, in bytes, CR and LF not counted.
-    std::size_t max_line_bytes = 4096;
-    // The slow-consumer policy (docs/reliability.md). Output queued for one
-    // connection beyond max_queue_bytes drops it at once: the hard limit that
-    // bounds memory. Past soft_queue_bytes (0: a quarter of the hard limit) the
-    // senders into its room stop being read for at most max_sender_pause, so a
-    // burst waits for a reader that keeps up instead of overflowing it; one that
-    // stays past the soft mark for write_deadline is dropped, and from then on
-    // (or once it has held senders for max_sender_pause) nobody waits for it.
-    std::size_t max_queue_bytes = 4 * 1024 * 1024;
-    std::size_t soft_queue_bytes = 0;
-    std::chrono::milliseconds max_sender_pause{100};
-    std::chrono::milliseconds write_deadline{10000};
-    // Connections beyond this are answered "! server full" and closed.
-    std::size_t max_connections = 10000;
-    // Connections from one address beyond this are refused; 0: no limit.
-    std::size_t max_connections_per_address = 0;
-    // Rooms with at least this many members announce no joins and leaves:
-    // each notice goes to every member, so a crowd arriving would cost
-    // members squared deliveries. 0: always announce.
-    std::size_t quiet_room_size = 1000;
-    // Chat lines each room keeps and replays to members who join; 0: none.
-    std::size_t history_lines = 0;
-
-    // Flood control: a token bucket per connection, refilled at this many lines
-    // per second, holding at most flood_burst. When it is empty the server stops
-    // reading that socket, so TCP pushes back on the sender; nothing is dropped.
-    // 0: off.
-    double flood_lines_per_second = 0;
-    std::size_t flood_burst = 100;
-
-    // A connection that sends no line for this long is closed; 0: never.
-    std::chrono::seconds idle_timeout{0};
-    // A connection whose first line does not arrive within this is closed; 0: never.
-    std::chrono::seconds first_line_timeout{0};
-    // A TLS handshake that has not finished by then closes the connection.
-    std::chrono::milliseconds handshake_timeout{10000};
-    // TCP keepalive, so half-open connections of vanished peers go away.
-    bool tcp_keepalive = true;
-
-    // How long stop() and a departing client's final flush may take.
-    std::chrono::milliseconds shutdown_timeout{2000};
-
-    // Permissions of a Unix socket's file: who may connect.
-    unsigned unix_socket_mode = 0660;
-
-    threading concurrency = threading::multi;
-
-    // The soft mark in force.
-    std::size_t soft_limit() const noexcept {
-        const std::size_t soft = soft_queue_bytes ? soft_queue_bytes : max_queue_bytes / 4;
-        return soft < max_queue_bytes ? soft : max_queue_bytes;
-    }
-};
-
-struct client_options {
-    // Longest line accepted from the server; longer ones are cut.
-    std::size_t max_line_bytes = 64 * 1024;
-    // send() beyond this much unsent output fails the connection.
-    std::size_t max_queue_bytes = 4 * 1024 * 1024;
-};
-
-} // namespace chatroom
-// #include <chatroom/events.hpp>
-
-#include <cstdint>
-#include <functional>
-#include <string>
-
-namespace chatroom {
-
-enum class event_kind {
-    connected,    // nick, address
-    joined,       // nick, room
-    left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
-    message,      // nick, room, text (chat lines and /me actions)
-    nick_changed, // nick (new), old_nick, room
-    disconnected, // nick, reason
-    error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
-    logged_in,    // nick (the account), address
-    login_failed, // nick (the member's own, never what was typed), address, reason
-    kicked,       // nick, room, reason, by
-    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
-    unbanned,     // text (the key), by
-    muted,        // nick, room, by
-    unmuted,      // nick, room, by
-    topic_changed, // room, text, by (empty: the host)
-    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
-};
-
-struct event {
-    event_kind kind;
-    std::string nick;
-    std::string room;
-    std::string text;
-    std::string reason;
-    std::string old_nick;
-    std::string address;
-    std::string by; // who did it: the operator of a moderation action
-};
-
-// Which kinds of event a handler wants, as a bit set: a handler that does
-// not ask for `message` events costs nothing per chat line.
-using event_mask = std::uint32_t;
-constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
-inline constexpr event_mask all_events = ~event_mask{0};
-
-// Called after the server's own locks are released, on the thread that ran
-// the handler; it may call any public server function.
-using event_handler = std::function<void(const event&)>;
-
-inline const char* to_string(event_kind k) noexcept {
-    switch (k) {
-    case event_kind::connected: return "connected";
-    case event_kind::joined: return "joined";
-    case event_kind::left: return "left";
-    case event_kind::message: return "message";
-    case event_kind::nick_changed: return "nick_changed";
-    case event_kind::disconnected: return "disconnected";
-    case event_kind::error: return "error";
-    case event_kind::logged_in: return "logged_in";
-    case event_kind::login_failed: return "login_failed";
-    case event_kind::kicked: return "kicked";
-    case event_kind::banned: return "banned";
-    case event_kind::unbanned: return "unbanned";
-    case event_kind::muted: return "muted";
-    case event_kind::unmuted: return "unmuted";
-    case event_kind::topic_changed: return "topic_changed";
-    case event_kind::backplane_changed: return "backplane_changed";
-    }
-    return "?";
-}
-
-} // namespace chatroom
-// #include <chatroom/access.hpp>
+// The core: rooms, members, the room log, delivery and the connection
+// lifecycle, whatever the dialect or transport. It includes nothing outside
+// chatroom/core/ (a test enforces it).
+// #include <chatroom/core/access.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -302,7 +153,461 @@ private:
 using command_handler = std::function<void(command_call&)>;
 
 } // namespace chatroom
-// #include <chatroom/stats.hpp>
+// #include <chatroom/core/decoder.hpp>
+
+// What a decoder (a dialect's bytes-to-lines half: line/framer.hpp for the
+// line protocol, the WebSocket decoder for browsers) hands to the core.
+namespace chatroom {
+
+// What a decoder hands to its consumer.
+enum class frame_event {
+    line,     // a complete line, its end (LF, CR LF or CR NUL) and telnet commands removed
+    too_long, // the current line passed the limit; the rest of it, up to its end, is discarded
+};
+
+} // namespace chatroom
+// #include <chatroom/core/events.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace chatroom {
+
+enum class event_kind {
+    connected,    // nick, address
+    joined,       // nick, room
+    left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
+    message,      // nick, room, text (chat lines and /me actions)
+    nick_changed, // nick (new), old_nick, room
+    disconnected, // nick, reason
+    error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+    logged_in,    // nick (the account), address
+    login_failed, // nick (the member's own, never what was typed), address, reason
+    kicked,       // nick, room, reason, by
+    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
+    unbanned,     // text (the key), by
+    muted,        // nick, room, by
+    unmuted,      // nick, room, by
+    topic_changed, // room, text, by (empty: the host)
+    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
+};
+
+struct event {
+    event_kind kind;
+    std::string nick;
+    std::string room;
+    std::string text;
+    std::string reason;
+    std::string old_nick;
+    std::string address;
+    std::string by; // who did it: the operator of a moderation action
+};
+
+// Which kinds of event a handler wants, as a bit set: a handler that does
+// not ask for `message` events costs nothing per chat line.
+using event_mask = std::uint32_t;
+constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+inline constexpr event_mask all_events = ~event_mask{0};
+
+// Called after the server's own locks are released, on the thread that ran
+// the handler; it may call any public server function.
+using event_handler = std::function<void(const event&)>;
+
+inline const char* to_string(event_kind k) noexcept {
+    switch (k) {
+    case event_kind::connected: return "connected";
+    case event_kind::joined: return "joined";
+    case event_kind::left: return "left";
+    case event_kind::message: return "message";
+    case event_kind::nick_changed: return "nick_changed";
+    case event_kind::disconnected: return "disconnected";
+    case event_kind::error: return "error";
+    case event_kind::logged_in: return "logged_in";
+    case event_kind::login_failed: return "login_failed";
+    case event_kind::kicked: return "kicked";
+    case event_kind::banned: return "banned";
+    case event_kind::unbanned: return "unbanned";
+    case event_kind::muted: return "muted";
+    case event_kind::unmuted: return "unmuted";
+    case event_kind::topic_changed: return "topic_changed";
+    case event_kind::backplane_changed: return "backplane_changed";
+    }
+    return "?";
+}
+
+} // namespace chatroom
+// #include <chatroom/core/message.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <utility>
+
+namespace chatroom {
+
+// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
+// shared by every recipient: fan-out copies a pointer, never the text.
+// A single allocation holds the reference count, the size and the bytes.
+class message {
+public:
+    message() noexcept = default;
+
+    static message copy_of(std::string_view text) {
+        void* raw = ::operator new(sizeof(header) + text.size());
+        auto* h = new (raw) header{};
+        h->size = text.size();
+        if (!text.empty()) std::memcpy(h->bytes(), text.data(), text.size());
+        return message(h);
+    }
+
+    // A block of size bytes, written once by fill(char*) before anyone shares it.
+    template <class Fill>
+    static message build(std::size_t size, Fill&& fill) {
+        void* raw = ::operator new(sizeof(header) + size);
+        auto* h = new (raw) header{};
+        h->size = size;
+        message m(h);
+        fill(h->bytes());
+        return m;
+    }
+
+    message(const message& other) noexcept : h_(other.h_) {
+        if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    message(message&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    message& operator=(message other) noexcept {
+        std::swap(h_, other.h_);
+        return *this;
+    }
+    ~message() { release(); }
+
+    std::string_view view() const noexcept {
+        return h_ ? std::string_view(h_->bytes(), h_->size) : std::string_view();
+    }
+    const char* data() const noexcept { return h_ ? h_->bytes() : nullptr; }
+    std::size_t size() const noexcept { return h_ ? h_->size : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+
+private:
+    struct header {
+        std::atomic<std::size_t> refs{1};
+        std::size_t size = 0;
+        char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+    };
+
+    explicit message(header* h) noexcept : h_(h) {}
+
+    void release() noexcept {
+        if (h_ && h_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            h_->~header();
+            ::operator delete(h_);
+        }
+        h_ = nullptr;
+    }
+
+    header* h_ = nullptr;
+};
+
+} // namespace chatroom
+// #include <chatroom/core/names.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// Names of members and rooms, whatever the dialect: which are valid, and the
+// case-insensitive key they are unique by.
+namespace chatroom::protocol {
+
+inline constexpr std::size_t max_name_length = 32;
+inline constexpr std::string_view lobby = "lobby";
+
+// Nicks and room names: 1-32 of A-Z a-z 0-9 _ . -
+inline bool is_valid_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_name_length) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Names are unique case-insensitively; this is the key they are compared by.
+inline std::string fold_case(std::string_view name) {
+    std::string key(name);
+    for (char& c : key)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return key;
+}
+
+} // namespace chatroom::protocol
+// #include <chatroom/core/options.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace chatroom {
+
+// Who runs the server's handlers.
+enum class threading {
+    multi,  // any number of threads: shared state is locked (always correct)
+    single, // exactly one thread runs the executor: the server takes no locks
+};
+
+struct server_options {
+    // Named in the welcome notice.
+    std::string name = "chatroom";
+    // Extra welcome text; each of its lines reaches a new client as a "* " notice.
+    std::string welcome;
+
+    // Longest line accepted, in bytes, CR and LF not counted.
+    std::size_t max_line_bytes = 4096;
+    // The slow-consumer policy (docs/reliability.md). Output queued for one
+    // connection beyond max_queue_bytes drops it at once: the hard limit that
+    // bounds memory. Past soft_queue_bytes (0: a quarter of the hard limit) the
+    // senders into its room stop being read for at most max_sender_pause, so a
+    // burst waits for a reader that keeps up instead of overflowing it; one that
+    // stays past the soft mark for write_deadline is dropped, and from then on
+    // (or once it has held senders for max_sender_pause) nobody waits for it.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    std::size_t soft_queue_bytes = 0;
+    std::chrono::milliseconds max_sender_pause{100};
+    std::chrono::milliseconds write_deadline{10000};
+    // Connections beyond this are answered "! server full" and closed.
+    std::size_t max_connections = 10000;
+    // Connections from one address beyond this are refused; 0: no limit.
+    std::size_t max_connections_per_address = 0;
+    // Rooms with at least this many members announce no joins and leaves:
+    // each notice goes to every member, so a crowd arriving would cost
+    // members squared deliveries. 0: always announce.
+    std::size_t quiet_room_size = 1000;
+    // Chat lines each room keeps and replays to members who join; 0: none.
+    std::size_t history_lines = 0;
+
+    // Flood control: a token bucket per connection, refilled at this many lines
+    // per second, holding at most flood_burst. When it is empty the server stops
+    // reading that socket, so TCP pushes back on the sender; nothing is dropped.
+    // 0: off.
+    double flood_lines_per_second = 0;
+    std::size_t flood_burst = 100;
+
+    // A connection that sends no line for this long is closed; 0: never.
+    std::chrono::seconds idle_timeout{0};
+    // A connection whose first line does not arrive within this is closed; 0: never.
+    std::chrono::seconds first_line_timeout{0};
+    // A TLS handshake that has not finished by then closes the connection.
+    std::chrono::milliseconds handshake_timeout{10000};
+    // TCP keepalive, so half-open connections of vanished peers go away.
+    bool tcp_keepalive = true;
+
+    // How long stop() and a departing client's final flush may take.
+    std::chrono::milliseconds shutdown_timeout{2000};
+
+    // Permissions of a Unix socket's file: who may connect.
+    unsigned unix_socket_mode = 0660;
+
+    threading concurrency = threading::multi;
+
+    // The soft mark in force.
+    std::size_t soft_limit() const noexcept {
+        const std::size_t soft = soft_queue_bytes ? soft_queue_bytes : max_queue_bytes / 4;
+        return soft < max_queue_bytes ? soft : max_queue_bytes;
+    }
+};
+
+} // namespace chatroom
+// #include <chatroom/core/renderer.hpp>
+
+// #include <chatroom/core/room_event.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+// What can happen in a room, as data. The protocol turns members' lines into
+// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
+// turn them into what each kind of client reads.
+enum class room_event_kind : std::uint8_t {
+    chat,            // nick said the lines of text
+    action,          // /me: nick does text
+    joined,          // nick came in
+    left,            // nick went, for reason (may be empty)
+    renamed,         // old_nick is now nick
+    private_message, // nick said text to target only (room is empty)
+    notice,          // the host or the server says text to the room
+};
+
+// Calls fn(line) for each '\n'-ended line of text.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        fn(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+struct room_event {
+    room_event_kind kind = room_event_kind::chat;
+    std::string room;      // the room's name as it was created
+    std::string nick;      // who: the speaker, the joiner, the new nick, the sender
+    std::string old_nick;  // renamed
+    std::string target;    // private_message: the recipient's nick
+    std::string text;      // chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string reason;    // left
+    std::uint64_t seq = 0; // its place in the room's log, given by append()
+    // The local member it came from, which is not sent its own event
+    // (0: the host, or another server); and the server that made it.
+    std::uint64_t origin = 0;
+    std::string node;
+    std::size_t line_count = 0; // chat: lines in text
+    // chat: where each line of text ends (its '\n'), so renderers need not
+    // search for them; add_line keeps it, index_lines() rebuilds it.
+    std::vector<std::uint32_t> line_ends;
+
+    // Adds one line (no '\n' in it) to a chat event.
+    void add_line(std::string_view line) {
+        text.append(line.data(), line.size());
+        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
+        text += '\n';
+        ++line_count;
+    }
+
+    void clear_text() noexcept {
+        text.clear();
+        line_ends.clear();
+        line_count = 0;
+    }
+
+    // For a chat event whose text was set directly (read from a backplane).
+    void index_lines() {
+        line_ends.clear();
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
+        line_count = line_ends.size();
+    }
+
+    // Calls fn(line) for each line of a chat event's text.
+    template <class Fn>
+    void for_each_line(Fn&& fn) const {
+        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
+        std::size_t from = 0;
+        for (const std::uint32_t end : line_ends) {
+            fn(std::string_view(text.data() + from, end - from));
+            from = end + 1;
+        }
+    }
+};
+
+inline const char* to_string(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return "chat";
+    case room_event_kind::action: return "action";
+    case room_event_kind::joined: return "joined";
+    case room_event_kind::left: return "left";
+    case room_event_kind::renamed: return "renamed";
+    case room_event_kind::private_message: return "private_message";
+    case room_event_kind::notice: return "notice";
+    }
+    return "?";
+}
+
+} // namespace chatroom
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chatroom {
+
+// One dialect of the wire: how a line of the protocol travels (CRLF-ended
+// text for telnet and nc, one WebSocket text frame per line for browsers)
+// and how room events read. The server renders each event once per dialect
+// and shares the block with every recipient of that dialect.
+class renderer {
+public:
+    virtual ~renderer() = default;
+
+    // Bytes a line of line_size bytes takes on the wire.
+    virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
+    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
+    // bytes at out; returns the end.
+    virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
+
+    // Bytes that end a partly written line so another line can follow (the
+    // server's last words to a member it drops mid-line); empty when the
+    // dialect cannot do that, and then no last words are sent.
+    virtual std::string_view line_break() const noexcept { return {}; }
+
+    // The event's wire form. The line protocol's text: a dialect that reads
+    // differently (IRC, say) overrides it.
+    virtual message render(const room_event& e) const {
+        if (e.kind == room_event_kind::chat) return render_chat(e);
+        return line(event_text(e));
+    }
+
+    // Chat lines read "<nick> text"; the prefix is made once per event.
+    message render_chat(const room_event& e) const {
+        const std::string prefix = chat_prefix(e);
+        std::size_t size = 0;
+        e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
+        });
+    }
+
+    static std::string chat_prefix(const room_event& e) {
+        std::string prefix;
+        prefix.reserve(e.nick.size() + 3);
+        prefix += '<';
+        prefix += e.nick;
+        prefix += "> ";
+        return prefix;
+    }
+
+    // The text of a non-chat event as one protocol line.
+    static std::string event_text(const room_event& e) {
+        switch (e.kind) {
+        case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
+        case room_event_kind::action: return "* " + e.nick + " " + e.text;
+        case room_event_kind::joined: return "* " + e.nick + " joined";
+        case room_event_kind::left:
+            return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
+        case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
+        case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
+        case room_event_kind::notice: return "* " + e.text;
+        }
+        return {};
+    }
+
+    // One line as a block of its own.
+    message line(std::string_view text) const {
+        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    }
+
+    // Appends one framed line to a block being built (several replies in one write).
+    void append(std::string& out, std::string_view text) const {
+        const std::size_t at = out.size();
+        out.resize(at + framed_size(text.size()));
+        frame(&out[at], text, {});
+    }
+};
+
+} // namespace chatroom
+// #include <chatroom/core/room_log.hpp>
+
+// #include <chatroom/core/stats.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -388,83 +693,128 @@ struct counters {
 
 } // namespace detail
 } // namespace chatroom
-// #include <chatroom/message.hpp>
 
-#include <atomic>
+#include <asio/any_io_executor.hpp>
+
 #include <cstddef>
-#include <cstring>
-#include <new>
+#include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace chatroom {
 
-// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
-// shared by every recipient: fan-out copies a pointer, never the text.
-// A single allocation holds the reference count, the size and the bytes.
-class message {
+// Where delivered events go: the server's members on this machine.
+class room_event_sink {
 public:
-    message() noexcept = default;
+    virtual ~room_event_sink() = default;
 
-    static message copy_of(std::string_view text) {
-        void* raw = ::operator new(sizeof(header) + text.size());
-        auto* h = new (raw) header{};
-        h->size = text.size();
-        if (!text.empty()) std::memcpy(h->bytes(), text.data(), text.size());
-        return message(h);
-    }
+    // Delivers one ordered event to the local members it concerns, with the
+    // server's lock held: for logs that order at once, from inside append().
+    virtual void deliver(const room_event& event) = 0;
 
-    // A block of size bytes, written once by fill(char*) before anyone shares it.
-    template <class Fill>
-    static message build(std::size_t size, Fill&& fill) {
-        void* raw = ::operator new(sizeof(header) + size);
-        auto* h = new (raw) header{};
-        h->size = size;
-        message m(h);
-        fill(h->bytes());
-        return m;
-    }
+    // The entry points of a log that orders elsewhere (a backplane). Each
+    // takes the server's lock itself, so call them from the log's own
+    // handlers, never from inside a room_log call.
+    virtual void deliver_ordered(const std::vector<room_event>& events) = 0;
+    // A room's past, read from the log when it opened here: kept as the
+    // room's history and sent to the members already in it.
+    virtual void replay(const std::string& room, const std::vector<room_event>& past) = 0;
+    // The log's link changed: counted in stats(), told to the host as an
+    // event, and, when notice is not empty, to every local member as "* notice".
+    virtual void link_changed(backplane_state state, std::string notice) = 0;
+    // A room's members missed events (its stream was trimmed past where
+    // this server had read): counted, and the room is told.
+    virtual void missed(const std::string& room) = 0;
+    // A problem for the host's log (an error event).
+    virtual void report(std::string text) = 0;
+    // What a log reads from elsewhere is untrusted: it holds each line of
+    // text to this (the server's max_line_bytes), and the entries it drops
+    // as invalid are counted here (stats().backplane_rejected).
+    virtual std::size_t max_line_bytes() const { return 4096; }
+    virtual void rejected_entries(std::uint64_t count) { (void)count; }
+    // The executor the server runs on, for the log's own I/O.
+    virtual asio::any_io_executor executor() const = 0;
+};
 
-    message(const message& other) noexcept : h_(other.h_) {
-        if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    message(message&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
-    message& operator=(message other) noexcept {
-        std::swap(h_, other.h_);
-        return *this;
-    }
-    ~message() { release(); }
+// A member of another server, as a shared log knows it.
+struct remote_member {
+    std::string nick;
+    std::string room;
+};
 
-    std::string_view view() const noexcept {
-        return h_ ? std::string_view(h_->bytes(), h_->size) : std::string_view();
+// The one place every room event passes on its way to every recipient: the
+// protocol appends, the log orders (assigning each room's sequence numbers)
+// and delivers each event exactly once to the sink of every server that
+// serves the room. Called with the server's lock held.
+//
+// A log shared by several servers also hears of the local rooms and members
+// (to read the rooms that have local members, and to publish who is where),
+// claims nicks for the whole cluster and answers for the other servers'
+// members. The defaults are those of a log that serves one server.
+class room_log {
+public:
+    virtual ~room_log() = default;
+    virtual void append(room_event& event) = 0;
+
+    // The first local member entered the room; the last one left it.
+    virtual void room_opened(const std::string& /*room*/) {}
+    virtual void room_closed(const std::string& /*room*/) {}
+    // A local member holds nick, in room (empty: in none yet); a local
+    // member gave nick up (renamed, or left the server).
+    virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
+    virtual void gone(std::string_view /*nick*/) {}
+
+    // Whether other servers read this log: a room then has members beyond
+    // this server's, who hear leaves even when its last local member goes.
+    virtual bool shared() const { return false; }
+
+    // Whether nicks are claimed through claim_nick() before a member takes
+    // one. claim_nick runs without the server's lock and calls done(won)
+    // once, from any thread.
+    virtual bool claims_nicks() const { return false; }
+    virtual void claim_nick(const std::string& /*nick*/, std::function<void(bool)> done) { done(true); }
+    // The nick of a member of another server, and where it is.
+    virtual bool find_remote(std::string_view /*nick*/, remote_member* /*found*/ = nullptr) const { return false; }
+    // The members of other servers in a room; the other servers' rooms with
+    // their member counts (adds to counts, by room name).
+    virtual void remote_members(std::string_view /*room*/, std::vector<std::string>& /*nicks*/) const {}
+    virtual void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& /*counts*/) const {}
+    // Guest nicks made on this server start with this (a shared log makes
+    // them unique across servers).
+    virtual std::string guest_prefix() const { return "guest-"; }
+
+    // False while the log holds as much unsent as it may: senders are then
+    // paused, as flood control pauses them, until it is true again.
+    virtual bool accepting() const { return true; }
+
+    // The server is stopping: the log ends its own I/O, so the executor
+    // can run out of work. Nothing is appended after this.
+    virtual void stop() {}
+};
+
+// The in-process log of one server: ordering is the order of append calls,
+// so it delivers at once, with no copy and no lock of its own.
+class local_room_log final : public room_log {
+public:
+    explicit local_room_log(room_event_sink& sink) : sink_(sink) {}
+
+    void append(room_event& event) override {
+        event.seq = ++last_seq_;
+        sink_.deliver(event);
     }
-    const char* data() const noexcept { return h_ ? h_->bytes() : nullptr; }
-    std::size_t size() const noexcept { return h_ ? h_->size : 0; }
-    bool empty() const noexcept { return size() == 0; }
-    explicit operator bool() const noexcept { return h_ != nullptr; }
 
 private:
-    struct header {
-        std::atomic<std::size_t> refs{1};
-        std::size_t size = 0;
-        char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
-    };
-
-    explicit message(header* h) noexcept : h_(h) {}
-
-    void release() noexcept {
-        if (h_ && h_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            h_->~header();
-            ::operator delete(h_);
-        }
-        h_ = nullptr;
-    }
-
-    header* h_ = nullptr;
+    room_event_sink& sink_;
+    // One counter for every room: numbers increase within each room, which
+    // is all that the sequence promises.
+    std::uint64_t last_seq_ = 0;
 };
 
 } // namespace chatroom
-// #include <chatroom/sanitize.hpp>
+// #include <chatroom/core/sanitize.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -594,9 +944,288 @@ inline bool is_clean_text(std::string_view in) {
 }
 
 } // namespace chatroom
-// #include <chatroom/line_framer.hpp>
+// #include <chatroom/core/transport.hpp>
 
-// #include <chatroom/detail/telnet.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/ip/address.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#endif
+
+namespace chatroom {
+
+// Addresses have one form wherever they are a key (per-address limits, bans,
+// failed-login budgets) or are shown (logs, events, the host's snapshots):
+// an IPv4-mapped IPv6 address, as a dual-stack listener on :: sees IPv4
+// clients (::ffff:127.0.0.1), is the IPv4 address (127.0.0.1); IPv6 is in
+// the compressed form Asio prints. Everything that turns an address into a
+// key calls one of these two.
+inline asio::ip::address canonical_address(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+namespace detail {
+// Text as an address in its canonical form; nullopt when it is not one.
+inline std::optional<asio::ip::address> parse_address(std::string_view text) {
+    std::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return canonical_address(a);
+}
+} // namespace detail
+
+// The same for text (an address typed in /unban, one from a header): text
+// that is not an IP address comes back as it is.
+inline std::string canonical_address(std::string_view text) {
+    if (auto a = detail::parse_address(text)) return a->to_string();
+    return std::string(text);
+}
+
+// Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
+template <class Protocol>
+struct tls;
+
+// Transport tag: browsers over HTTP and WebSocket, on Stream (asio::ip::tcp
+// or tls<asio::ip::tcp>); defined in chatroom/web.hpp.
+template <class Stream>
+struct web;
+
+// What the server and client need to know about a plain Asio stream protocol.
+// TLS (chatroom/tls.hpp) adds its own.
+template <class Protocol>
+struct stream_transport {
+    using protocol_type = Protocol;
+    static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+    static constexpr bool is_local = std::is_same_v<Protocol, asio::local::stream_protocol>;
+#else
+    static constexpr bool is_local = false;
+#endif
+
+    // The peer's address, for logs and per-address limits (empty for Unix
+    // sockets), in its canonical form: every TCP listener (plain, TLS, web)
+    // names its peers here.
+    template <class Socket>
+    static std::string peer_address(const Socket& socket) {
+        if constexpr (is_tcp) {
+            std::error_code ec;
+            auto ep = socket.remote_endpoint(ec);
+            return ec ? std::string("?") : canonical_address(ep.address()).to_string();
+        } else {
+            (void)socket;
+            return {};
+        }
+    }
+
+    // Low latency, and keepalive probes so a vanished peer's half-open
+    // connection goes away within minutes rather than hours.
+    template <class Socket>
+    static void tune(Socket& socket, bool keepalive) {
+        if constexpr (is_tcp) {
+            std::error_code ec;
+            socket.set_option(asio::ip::tcp::no_delay(true), ec);
+            if (!keepalive) return;
+            socket.set_option(asio::socket_base::keep_alive(true), ec);
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+            const int idle = 60, interval = 10, count = 6;
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+#endif
+        } else {
+            (void)socket;
+            (void)keepalive;
+        }
+    }
+
+    // A refusal at connect: one line, best effort, then the socket closes.
+    template <class Socket>
+    static void refuse(Socket& socket, std::string_view line) {
+        std::string bytes(line);
+        bytes += "\r\n";
+        std::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(bytes), ignored);
+        socket.close(ignored);
+    }
+};
+
+} // namespace chatroom
+// #include <chatroom/line.hpp>
+
+// The line protocol of telnet, nc and chatroom-client (docs/protocol.md):
+// the framer (with the server side of telnet), commands, reply texts and the
+// CRLF renderer.
+// #include <chatroom/line/command.hpp>
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// The line protocol: what a client may say and how replies read.
+// docs/protocol.md is the prose form of this file.
+namespace chatroom::protocol {
+
+inline constexpr std::string_view crlf = "\r\n";
+
+enum class command_kind {
+    chat,    // not a command: text to the room (also "//text", which sends "/text")
+    nick,
+    join,
+    who,
+    rooms,
+    me,
+    msg,
+    quit,
+    help,
+    login,  // /login NAME SECRET
+    kick,   // operators: /kick NICK [REASON]
+    ban,    // operators: /ban NICK [LENGTH] [confirm]
+    unban,  // operators: /unban NICK-OR-ADDRESS
+    mute,   // operators: /mute NICK
+    unmute, // operators: /unmute NICK
+    topic,  // operators: /topic TEXT
+    unknown,
+};
+
+struct command {
+    command_kind kind = command_kind::chat;
+    std::string_view name; // the command word as typed, for "unknown command"
+    std::string_view arg;  // first argument (nick, room, target) or the text
+    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
+    std::string_view rest; // everything after the command word, for custom commands
+};
+
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Splits off the first space-separated word.
+inline std::string_view next_word(std::string_view& s) noexcept {
+    s = trim(s);
+    std::size_t end = s.find_first_of(" \t");
+    std::string_view word = s.substr(0, end);
+    s = end == std::string_view::npos ? std::string_view() : trim(s.substr(end));
+    return word;
+}
+
+// Parses one sanitized, non-empty line. The views point into line.
+inline command parse(std::string_view line) noexcept {
+    command cmd;
+    if (line.empty() || line.front() != '/') {
+        cmd.arg = line;
+        return cmd;
+    }
+    if (line.size() > 1 && line[1] == '/') { // "//text" is the chat line "/text"
+        cmd.arg = line.substr(1);
+        return cmd;
+    }
+    std::string_view rest = line.substr(1);
+    std::size_t end = rest.find_first_of(" \t");
+    cmd.name = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    cmd.rest = trim(rest);
+
+    const std::string_view w = cmd.name;
+    auto is = [w](std::string_view candidate) {
+        if (w.size() != candidate.size()) return false;
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            char c = w[i];
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if (c != candidate[i]) return false;
+        }
+        return true;
+    };
+    if (is("nick")) {
+        cmd.kind = command_kind::nick;
+        cmd.arg = trim(rest);
+    } else if (is("join")) {
+        cmd.kind = command_kind::join;
+        cmd.arg = trim(rest);
+        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
+    } else if (is("who")) {
+        cmd.kind = command_kind::who;
+    } else if (is("rooms")) {
+        cmd.kind = command_kind::rooms;
+    } else if (is("me")) {
+        cmd.kind = command_kind::me;
+        cmd.arg = trim(rest);
+    } else if (is("msg")) {
+        cmd.kind = command_kind::msg;
+        cmd.arg = next_word(rest);
+        cmd.text = rest;
+    } else if (is("quit")) {
+        cmd.kind = command_kind::quit;
+        cmd.arg = trim(rest);
+    } else if (is("help")) {
+        cmd.kind = command_kind::help;
+    } else if (is("login") || is("kick") || is("ban")) {
+        cmd.kind = is("login") ? command_kind::login : is("kick") ? command_kind::kick : command_kind::ban;
+        cmd.arg = next_word(rest);
+        cmd.text = rest;
+    } else if (is("unban") || is("mute") || is("unmute")) {
+        cmd.kind = is("unban") ? command_kind::unban : is("mute") ? command_kind::mute : command_kind::unmute;
+        cmd.arg = trim(rest);
+    } else if (is("topic")) {
+        cmd.kind = command_kind::topic;
+        cmd.arg = trim(rest);
+    } else {
+        cmd.kind = command_kind::unknown;
+    }
+    return cmd;
+}
+
+inline constexpr std::string_view help_text[] = {
+    "* commands:",
+    "*   /nick NAME       change your nick (1-32 of A-Z a-z 0-9 _ . -)",
+    "*   /join ROOM       leave this room and join ROOM (created if new)",
+    "*   /who             list the members of this room",
+    "*   /rooms           list the rooms and their member counts",
+    "*   /me ACTION       tell the room what you are doing",
+    "*   /msg NICK TEXT   send TEXT to NICK only",
+    "*   /quit [REASON]   leave the server",
+    "*   /login NAME SECRET  log in to your account",
+    "*   /help            this list",
+    "*   //text           send a line that starts with /",
+};
+
+// The operators' part of /help, shown to operators only.
+inline constexpr std::string_view operator_help_text[] = {
+    "* operators:",
+    "*   /kick NICK [REASON]    disconnect NICK",
+    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account and address for LENGTH",
+    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned);",
+    "*                          add confirm to ban your own address",
+    "*   /unban NAME-OR-ADDRESS lift a ban",
+    "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
+    "*   /topic TEXT            set this room's topic",
+};
+
+// Built-in command words, which custom commands may not shadow unless asked to.
+inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
+                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
+                                                        "topic"};
+
+} // namespace chatroom::protocol
+// #include <chatroom/line/framer.hpp>
+
+// #include <chatroom/line/detail/telnet.hpp>
 
 #include <cstddef>
 #include <string>
@@ -753,12 +1382,6 @@ private:
 #include <utility>
 
 namespace chatroom {
-
-// What the framer hands to its consumer.
-enum class frame_event {
-    line,     // a complete line, its end (LF, CR LF or CR NUL) and telnet commands removed
-    too_long, // the current line passed the limit; the rest of it, up to its end, is discarded
-};
 
 // What the framer does with telnet beyond removing it from the text.
 enum class telnet_mode : unsigned char {
@@ -1019,404 +1642,45 @@ private:
 };
 
 } // namespace chatroom
-// #include <chatroom/protocol.hpp>
+// #include <chatroom/line/renderer.hpp>
 
-#include <cstddef>
-#include <string>
+
+#include <cstring>
 #include <string_view>
-
-// The line protocol: what a client may say and how replies read.
-// docs/protocol.md is the prose form of this file.
-namespace chatroom::protocol {
-
-inline constexpr std::size_t max_name_length = 32;
-inline constexpr std::string_view lobby = "lobby";
-inline constexpr std::string_view crlf = "\r\n";
-
-// Nicks and room names: 1-32 of A-Z a-z 0-9 _ . -
-inline bool is_valid_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > max_name_length) return false;
-    for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '.' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// Names are unique case-insensitively; this is the key they are compared by.
-inline std::string fold_case(std::string_view name) {
-    std::string key(name);
-    for (char& c : key)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return key;
-}
-
-enum class command_kind {
-    chat,    // not a command: text to the room (also "//text", which sends "/text")
-    nick,
-    join,
-    who,
-    rooms,
-    me,
-    msg,
-    quit,
-    help,
-    login,  // /login NAME SECRET
-    kick,   // operators: /kick NICK [REASON]
-    ban,    // operators: /ban NICK [LENGTH] [confirm]
-    unban,  // operators: /unban NICK-OR-ADDRESS
-    mute,   // operators: /mute NICK
-    unmute, // operators: /unmute NICK
-    topic,  // operators: /topic TEXT
-    unknown,
-};
-
-struct command {
-    command_kind kind = command_kind::chat;
-    std::string_view name; // the command word as typed, for "unknown command"
-    std::string_view arg;  // first argument (nick, room, target) or the text
-    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
-    std::string_view rest; // everything after the command word, for custom commands
-};
-
-inline std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-// Splits off the first space-separated word.
-inline std::string_view next_word(std::string_view& s) noexcept {
-    s = trim(s);
-    std::size_t end = s.find_first_of(" \t");
-    std::string_view word = s.substr(0, end);
-    s = end == std::string_view::npos ? std::string_view() : trim(s.substr(end));
-    return word;
-}
-
-// Parses one sanitized, non-empty line. The views point into line.
-inline command parse(std::string_view line) noexcept {
-    command cmd;
-    if (line.empty() || line.front() != '/') {
-        cmd.arg = line;
-        return cmd;
-    }
-    if (line.size() > 1 && line[1] == '/') { // "//text" is the chat line "/text"
-        cmd.arg = line.substr(1);
-        return cmd;
-    }
-    std::string_view rest = line.substr(1);
-    std::size_t end = rest.find_first_of(" \t");
-    cmd.name = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    cmd.rest = trim(rest);
-
-    const std::string_view w = cmd.name;
-    auto is = [w](std::string_view candidate) {
-        if (w.size() != candidate.size()) return false;
-        for (std::size_t i = 0; i < w.size(); ++i) {
-            char c = w[i];
-            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-            if (c != candidate[i]) return false;
-        }
-        return true;
-    };
-    if (is("nick")) {
-        cmd.kind = command_kind::nick;
-        cmd.arg = trim(rest);
-    } else if (is("join")) {
-        cmd.kind = command_kind::join;
-        cmd.arg = trim(rest);
-        if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
-    } else if (is("who")) {
-        cmd.kind = command_kind::who;
-    } else if (is("rooms")) {
-        cmd.kind = command_kind::rooms;
-    } else if (is("me")) {
-        cmd.kind = command_kind::me;
-        cmd.arg = trim(rest);
-    } else if (is("msg")) {
-        cmd.kind = command_kind::msg;
-        cmd.arg = next_word(rest);
-        cmd.text = rest;
-    } else if (is("quit")) {
-        cmd.kind = command_kind::quit;
-        cmd.arg = trim(rest);
-    } else if (is("help")) {
-        cmd.kind = command_kind::help;
-    } else if (is("login") || is("kick") || is("ban")) {
-        cmd.kind = is("login") ? command_kind::login : is("kick") ? command_kind::kick : command_kind::ban;
-        cmd.arg = next_word(rest);
-        cmd.text = rest;
-    } else if (is("unban") || is("mute") || is("unmute")) {
-        cmd.kind = is("unban") ? command_kind::unban : is("mute") ? command_kind::mute : command_kind::unmute;
-        cmd.arg = trim(rest);
-    } else if (is("topic")) {
-        cmd.kind = command_kind::topic;
-        cmd.arg = trim(rest);
-    } else {
-        cmd.kind = command_kind::unknown;
-    }
-    return cmd;
-}
-
-inline constexpr std::string_view help_text[] = {
-    "* commands:",
-    "*   /nick NAME       change your nick (1-32 of A-Z a-z 0-9 _ . -)",
-    "*   /join ROOM       leave this room and join ROOM (created if new)",
-    "*   /who             list the members of this room",
-    "*   /rooms           list the rooms and their member counts",
-    "*   /me ACTION       tell the room what you are doing",
-    "*   /msg NICK TEXT   send TEXT to NICK only",
-    "*   /quit [REASON]   leave the server",
-    "*   /login NAME SECRET  log in to your account",
-    "*   /help            this list",
-    "*   //text           send a line that starts with /",
-};
-
-// The operators' part of /help, shown to operators only.
-inline constexpr std::string_view operator_help_text[] = {
-    "* operators:",
-    "*   /kick NICK [REASON]    disconnect NICK",
-    "*   /ban NICK [LENGTH]     disconnect NICK and refuse its account and address for LENGTH",
-    "*                          (minutes, or 30s, 2h, 1d; none or 0: until unbanned);",
-    "*                          add confirm to ban your own address",
-    "*   /unban NAME-OR-ADDRESS lift a ban",
-    "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
-    "*   /topic TEXT            set this room's topic",
-};
-
-// Built-in command words, which custom commands may not shadow unless asked to.
-inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
-                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
-                                                        "topic"};
-
-} // namespace chatroom::protocol
-// #include <chatroom/room_event.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
 
 namespace chatroom {
 
-// What can happen in a room, as data. The protocol turns members' lines into
-// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
-// turn them into what each kind of client reads.
-enum class room_event_kind : std::uint8_t {
-    chat,            // nick said the lines of text
-    action,          // /me: nick does text
-    joined,          // nick came in
-    left,            // nick went, for reason (may be empty)
-    renamed,         // old_nick is now nick
-    private_message, // nick said text to target only (room is empty)
-    notice,          // the host or the server says text to the room
-};
-
-// Calls fn(line) for each '\n'-ended line of text.
-template <class Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        fn(text.substr(0, nl));
-        if (nl == std::string_view::npos) return;
-        text.remove_prefix(nl + 1);
-    }
-}
-
-struct room_event {
-    room_event_kind kind = room_event_kind::chat;
-    std::string room;      // the room's name as it was created
-    std::string nick;      // who: the speaker, the joiner, the new nick, the sender
-    std::string old_nick;  // renamed
-    std::string target;    // private_message: the recipient's nick
-    std::string text;      // chat: lines, each ended by '\n'; others: one line, no '\n'
-    std::string reason;    // left
-    std::uint64_t seq = 0; // its place in the room's log, given by append()
-    // The local member it came from, which is not sent its own event
-    // (0: the host, or another server); and the server that made it.
-    std::uint64_t origin = 0;
-    std::string node;
-    std::size_t line_count = 0; // chat: lines in text
-    // chat: where each line of text ends (its '\n'), so renderers need not
-    // search for them; add_line keeps it, index_lines() rebuilds it.
-    std::vector<std::uint32_t> line_ends;
-
-    // Adds one line (no '\n' in it) to a chat event.
-    void add_line(std::string_view line) {
-        text.append(line.data(), line.size());
-        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
-        text += '\n';
-        ++line_count;
-    }
-
-    void clear_text() noexcept {
-        text.clear();
-        line_ends.clear();
-        line_count = 0;
-    }
-
-    // For a chat event whose text was set directly (read from a backplane).
-    void index_lines() {
-        line_ends.clear();
-        for (std::size_t i = 0; i < text.size(); ++i)
-            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
-        line_count = line_ends.size();
-    }
-
-    // Calls fn(line) for each line of a chat event's text.
-    template <class Fn>
-    void for_each_line(Fn&& fn) const {
-        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
-        std::size_t from = 0;
-        for (const std::uint32_t end : line_ends) {
-            fn(std::string_view(text.data() + from, end - from));
-            from = end + 1;
-        }
-    }
-};
-
-inline const char* to_string(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return "chat";
-    case room_event_kind::action: return "action";
-    case room_event_kind::joined: return "joined";
-    case room_event_kind::left: return "left";
-    case room_event_kind::renamed: return "renamed";
-    case room_event_kind::private_message: return "private_message";
-    case room_event_kind::notice: return "notice";
-    }
-    return "?";
-}
-
-} // namespace chatroom
-// #include <chatroom/room_log.hpp>
-
-
-#include <asio/any_io_executor.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace chatroom {
-
-// Where delivered events go: the server's members on this machine.
-class room_event_sink {
+// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
+class line_renderer final : public renderer {
 public:
-    virtual ~room_event_sink() = default;
-
-    // Delivers one ordered event to the local members it concerns, with the
-    // server's lock held: for logs that order at once, from inside append().
-    virtual void deliver(const room_event& event) = 0;
-
-    // The entry points of a log that orders elsewhere (a backplane). Each
-    // takes the server's lock itself, so call them from the log's own
-    // handlers, never from inside a room_log call.
-    virtual void deliver_ordered(const std::vector<room_event>& events) = 0;
-    // A room's past, read from the log when it opened here: kept as the
-    // room's history and sent to the members already in it.
-    virtual void replay(const std::string& room, const std::vector<room_event>& past) = 0;
-    // The log's link changed: counted in stats(), told to the host as an
-    // event, and, when notice is not empty, to every local member as "* notice".
-    virtual void link_changed(backplane_state state, std::string notice) = 0;
-    // A room's members missed events (its stream was trimmed past where
-    // this server had read): counted, and the room is told.
-    virtual void missed(const std::string& room) = 0;
-    // A problem for the host's log (an error event).
-    virtual void report(std::string text) = 0;
-    // What a log reads from elsewhere is untrusted: it holds each line of
-    // text to this (the server's max_line_bytes), and the entries it drops
-    // as invalid are counted here (stats().backplane_rejected).
-    virtual std::size_t max_line_bytes() const { return 4096; }
-    virtual void rejected_entries(std::uint64_t count) { (void)count; }
-    // The executor the server runs on, for the log's own I/O.
-    virtual asio::any_io_executor executor() const = 0;
-};
-
-// A member of another server, as a shared log knows it.
-struct remote_member {
-    std::string nick;
-    std::string room;
-};
-
-// The one place every room event passes on its way to every recipient: the
-// protocol appends, the log orders (assigning each room's sequence numbers)
-// and delivers each event exactly once to the sink of every server that
-// serves the room. Called with the server's lock held.
-//
-// A log shared by several servers also hears of the local rooms and members
-// (to read the rooms that have local members, and to publish who is where),
-// claims nicks for the whole cluster and answers for the other servers'
-// members. The defaults are those of a log that serves one server.
-class room_log {
-public:
-    virtual ~room_log() = default;
-    virtual void append(room_event& event) = 0;
-
-    // The first local member entered the room; the last one left it.
-    virtual void room_opened(const std::string& /*room*/) {}
-    virtual void room_closed(const std::string& /*room*/) {}
-    // A local member holds nick, in room (empty: in none yet); a local
-    // member gave nick up (renamed, or left the server).
-    virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
-    virtual void gone(std::string_view /*nick*/) {}
-
-    // Whether other servers read this log: a room then has members beyond
-    // this server's, who hear leaves even when its last local member goes.
-    virtual bool shared() const { return false; }
-
-    // Whether nicks are claimed through claim_nick() before a member takes
-    // one. claim_nick runs without the server's lock and calls done(won)
-    // once, from any thread.
-    virtual bool claims_nicks() const { return false; }
-    virtual void claim_nick(const std::string& /*nick*/, std::function<void(bool)> done) { done(true); }
-    // The nick of a member of another server, and where it is.
-    virtual bool find_remote(std::string_view /*nick*/, remote_member* /*found*/ = nullptr) const { return false; }
-    // The members of other servers in a room; the other servers' rooms with
-    // their member counts (adds to counts, by room name).
-    virtual void remote_members(std::string_view /*room*/, std::vector<std::string>& /*nicks*/) const {}
-    virtual void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& /*counts*/) const {}
-    // Guest nicks made on this server start with this (a shared log makes
-    // them unique across servers).
-    virtual std::string guest_prefix() const { return "guest-"; }
-
-    // False while the log holds as much unsent as it may: senders are then
-    // paused, as flood control pauses them, until it is true again.
-    virtual bool accepting() const { return true; }
-
-    // The server is stopping: the log ends its own I/O, so the executor
-    // can run out of work. Nothing is appended after this.
-    virtual void stop() {}
-};
-
-// The in-process log of one server: ordering is the order of append calls,
-// so it delivers at once, with no copy and no lock of its own.
-class local_room_log final : public room_log {
-public:
-    explicit local_room_log(room_event_sink& sink) : sink_(sink) {}
-
-    void append(room_event& event) override {
-        event.seq = ++last_seq_;
-        sink_.deliver(event);
+    // The hot path: a batch of chat lines, sized without a pass and copied once.
+    message render(const room_event& e) const override {
+        if (e.kind != room_event_kind::chat) return renderer::render(e);
+        const std::string prefix = chat_prefix(e);
+        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
+        });
     }
+
+    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
 
 private:
-    room_event_sink& sink_;
-    // One counter for every room: numbers increase within each room, which
-    // is all that the sequence promises.
-    std::uint64_t last_seq_ = 0;
+    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        out += b.size();
+        *out++ = '\r';
+        *out++ = '\n';
+        return out;
+    }
 };
 
 } // namespace chatroom
-// #include <chatroom/renderer.hpp>
+// #include <chatroom/line/replies.hpp>
 
 
 #include <cstddef>
@@ -1556,234 +1820,12 @@ inline constexpr std::string_view dropped_no_first_line = "! disconnected: no li
 
 } // namespace replies
 
-// One dialect of the wire: how a line of the protocol travels (CRLF-ended
-// text for telnet and nc, one WebSocket text frame per line for browsers)
-// and how room events read. The server renders each event once per dialect
-// and shares the block with every recipient of that dialect.
-class renderer {
-public:
-    virtual ~renderer() = default;
-
-    // Bytes a line of line_size bytes takes on the wire.
-    virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
-    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
-    // bytes at out; returns the end.
-    virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
-
-    // Bytes that end a partly written line so another line can follow (the
-    // server's last words to a member it drops mid-line); empty when the
-    // dialect cannot do that, and then no last words are sent.
-    virtual std::string_view line_break() const noexcept { return {}; }
-
-    // The event's wire form. The line protocol's text: a dialect that reads
-    // differently (IRC, say) overrides it.
-    virtual message render(const room_event& e) const {
-        if (e.kind == room_event_kind::chat) return render_chat(e);
-        return line(event_text(e));
-    }
-
-    // Chat lines read "<nick> text"; the prefix is made once per event.
-    message render_chat(const room_event& e) const {
-        const std::string prefix = chat_prefix(e);
-        std::size_t size = 0;
-        e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
-        return message::build(size, [&](char* out) {
-            e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
-        });
-    }
-
-    static std::string chat_prefix(const room_event& e) {
-        std::string prefix;
-        prefix.reserve(e.nick.size() + 3);
-        prefix += '<';
-        prefix += e.nick;
-        prefix += "> ";
-        return prefix;
-    }
-
-    // The text of a non-chat event as one protocol line.
-    static std::string event_text(const room_event& e) {
-        switch (e.kind) {
-        case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
-        case room_event_kind::action: return "* " + e.nick + " " + e.text;
-        case room_event_kind::joined: return "* " + e.nick + " joined";
-        case room_event_kind::left:
-            return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
-        case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
-        case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
-        case room_event_kind::notice: return "* " + e.text;
-        }
-        return {};
-    }
-
-    // One line as a block of its own.
-    message line(std::string_view text) const {
-        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
-    }
-
-    // Appends one framed line to a block being built (several replies in one write).
-    void append(std::string& out, std::string_view text) const {
-        const std::size_t at = out.size();
-        out.resize(at + framed_size(text.size()));
-        frame(&out[at], text, {});
-    }
-};
-
-// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
-class line_renderer final : public renderer {
-public:
-    // The hot path: a batch of chat lines, sized without a pass and copied once.
-    message render(const room_event& e) const override {
-        if (e.kind != room_event_kind::chat) return renderer::render(e);
-        const std::string prefix = chat_prefix(e);
-        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
-        return message::build(size, [&](char* out) {
-            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
-        });
-    }
-
-    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
-    std::string_view line_break() const noexcept override { return "\r\n"; }
-    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
-
-private:
-    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
-        if (!a.empty()) std::memcpy(out, a.data(), a.size());
-        out += a.size();
-        if (!b.empty()) std::memcpy(out, b.data(), b.size());
-        out += b.size();
-        *out++ = '\r';
-        *out++ = '\n';
-        return out;
-    }
-};
-
-} // namespace chatroom
-// #include <chatroom/transport.hpp>
-
-#include <asio/ip/tcp.hpp>
-#include <asio/local/stream_protocol.hpp>
-
-#include <asio/buffer.hpp>
-#include <asio/ip/address.hpp>
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <type_traits>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#endif
-
-namespace chatroom {
-
-// Addresses have one form wherever they are a key (per-address limits, bans,
-// failed-login budgets) or are shown (logs, events, the host's snapshots):
-// an IPv4-mapped IPv6 address, as a dual-stack listener on :: sees IPv4
-// clients (::ffff:127.0.0.1), is the IPv4 address (127.0.0.1); IPv6 is in
-// the compressed form Asio prints. Everything that turns an address into a
-// key calls one of these two.
-inline asio::ip::address canonical_address(const asio::ip::address& a) {
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a;
-}
-
-namespace detail {
-// Text as an address in its canonical form; nullopt when it is not one.
-inline std::optional<asio::ip::address> parse_address(std::string_view text) {
-    std::error_code ec;
-    auto a = asio::ip::make_address(std::string(text), ec);
-    if (ec) return std::nullopt;
-    return canonical_address(a);
-}
-} // namespace detail
-
-// The same for text (an address typed in /unban, one from a header): text
-// that is not an IP address comes back as it is.
-inline std::string canonical_address(std::string_view text) {
-    if (auto a = detail::parse_address(text)) return a->to_string();
-    return std::string(text);
-}
-
-// Transport tag: TLS over Protocol (asio::ip::tcp); defined in chatroom/tls.hpp.
-template <class Protocol>
-struct tls;
-
-// Transport tag: browsers over HTTP and WebSocket, on Stream (asio::ip::tcp
-// or tls<asio::ip::tcp>); defined in chatroom/web.hpp.
-template <class Stream>
-struct web;
-
-// What the server and client need to know about a plain Asio stream protocol.
-// TLS (chatroom/tls.hpp) adds its own.
-template <class Protocol>
-struct stream_transport {
-    using protocol_type = Protocol;
-    static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-    static constexpr bool is_local = std::is_same_v<Protocol, asio::local::stream_protocol>;
-#else
-    static constexpr bool is_local = false;
-#endif
-
-    // The peer's address, for logs and per-address limits (empty for Unix
-    // sockets), in its canonical form: every TCP listener (plain, TLS, web)
-    // names its peers here.
-    template <class Socket>
-    static std::string peer_address(const Socket& socket) {
-        if constexpr (is_tcp) {
-            std::error_code ec;
-            auto ep = socket.remote_endpoint(ec);
-            return ec ? std::string("?") : canonical_address(ep.address()).to_string();
-        } else {
-            (void)socket;
-            return {};
-        }
-    }
-
-    // Low latency, and keepalive probes so a vanished peer's half-open
-    // connection goes away within minutes rather than hours.
-    template <class Socket>
-    static void tune(Socket& socket, bool keepalive) {
-        if constexpr (is_tcp) {
-            std::error_code ec;
-            socket.set_option(asio::ip::tcp::no_delay(true), ec);
-            if (!keepalive) return;
-            socket.set_option(asio::socket_base::keep_alive(true), ec);
-#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
-            const int idle = 60, interval = 10, count = 6;
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-#endif
-        } else {
-            (void)socket;
-            (void)keepalive;
-        }
-    }
-
-    // A refusal at connect: one line, best effort, then the socket closes.
-    template <class Socket>
-    static void refuse(Socket& socket, std::string_view line) {
-        std::string bytes(line);
-        bytes += "\r\n";
-        std::error_code ignored;
-        socket.non_blocking(true, ignored);
-        socket.write_some(asio::buffer(bytes), ignored);
-        socket.close(ignored);
-    }
-};
-
 } // namespace chatroom
 // #include <chatroom/server.hpp>
 
-// #include <chatroom/detail/hub.hpp>
+// #include <chatroom/core/detail/hub.hpp>
 
-// #include <chatroom/detail/admission.hpp>
+// #include <chatroom/core/detail/admission.hpp>
 
 
 #include <atomic>
@@ -1861,13 +1903,13 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/commands.hpp>
+// #include <chatroom/core/detail/commands.hpp>
 
-// #include <chatroom/detail/fanout.hpp>
+// #include <chatroom/core/detail/fanout.hpp>
 
-// #include <chatroom/detail/member.hpp>
+// #include <chatroom/core/detail/member.hpp>
 
-// #include <chatroom/detail/optional_mutex.hpp>
+// #include <chatroom/core/detail/optional_mutex.hpp>
 
 #include <mutex>
 
@@ -1898,7 +1940,7 @@ private:
 using optional_lock = std::lock_guard<optional_mutex>;
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/outbox.hpp>
+// #include <chatroom/core/detail/outbox.hpp>
 
 
 #include <asio/buffer.hpp>
@@ -2232,7 +2274,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/room.hpp>
+// #include <chatroom/core/detail/room.hpp>
 
 
 #include <algorithm>
@@ -2536,7 +2578,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/host_events.hpp>
+// #include <chatroom/core/detail/host_events.hpp>
 
 
 #include <string>
@@ -2598,9 +2640,9 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/housekeeping.hpp>
+// #include <chatroom/core/detail/housekeeping.hpp>
 
-// #include <chatroom/detail/registry.hpp>
+// #include <chatroom/core/detail/registry.hpp>
 
 
 #include <memory>
@@ -2858,7 +2900,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/moderation.hpp>
+// #include <chatroom/core/detail/moderation.hpp>
 
 
 #include <algorithm>
@@ -4346,7 +4388,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/listener.hpp>
+// #include <chatroom/core/detail/listener.hpp>
 
 
 #include <asio/any_io_executor.hpp>
@@ -4561,7 +4603,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/session.hpp>
+// #include <chatroom/core/detail/session.hpp>
 
 
 #include <asio/dispatch.hpp>
@@ -4862,7 +4904,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/socket_stream.hpp>
+// #include <chatroom/core/detail/socket_stream.hpp>
 
 
 #include <asio/any_io_executor.hpp>
@@ -5262,6 +5304,23 @@ using server = basic_server<asio::ip::tcp>;
 } // namespace chatroom
 // #include <chatroom/client.hpp>
 
+// basic_client: the line protocol's client, on any executor and transport.
+// #include <chatroom/client/client.hpp>
+
+// #include <chatroom/client/options.hpp>
+
+#include <cstddef>
+
+namespace chatroom {
+
+struct client_options {
+    // Longest line accepted from the server; longer ones are cut.
+    std::size_t max_line_bytes = 64 * 1024;
+    // send() beyond this much unsent output fails the connection.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+};
+
+} // namespace chatroom
 
 #include <asio/any_io_executor.hpp>
 #include <asio/bind_executor.hpp>
@@ -5766,10 +5825,15 @@ using client = basic_client<asio::ip::tcp>;
 
 } // namespace chatroom
 
+// Browsers (chatroom/web.hpp) and the Redis backplane (chatroom/redis.hpp)
+// are opt-in parts with headers of their own.
 // TLS is opt-in: define CHATROOM_USE_OPENSSL before including chatroom and
 // link OpenSSL (libssl, libcrypto).
 #if defined(CHATROOM_USE_OPENSSL)
 // #include <chatroom/tls.hpp>
+
+// TLS (OpenSSL): tls<Protocol> for servers and clients. Opt-in: link OpenSSL.
+// #include <chatroom/tls/tls.hpp>
 
 // TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
 // header includes this part only when CHATROOM_USE_OPENSSL is defined before

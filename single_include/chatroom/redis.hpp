@@ -11,8 +11,20 @@
 // does not.
 //
 //     server.set_room_log(chatroom::redis_backplane_factory(options));
+//
+// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint)
+// and redis/backplane.hpp (redis_backplane, redis_backplane_factory); its
+// internals are in redis/detail/. It includes nothing of chatroom but the
+// core and itself.
 
-// #include <chatroom/detail/redis_backplane.hpp>
+// #include <chatroom/redis/backplane.hpp>
+
+// The Redis Streams backplane as a room log (docs/scale-out.md): what
+// basic_server::set_room_log takes to join a cluster.
+//
+//     server.set_room_log(chatroom::redis_backplane_factory(options));
+
+// #include <chatroom/redis/detail/core.hpp>
 
 // The Redis Streams backplane: a room log shared by every server of a
 // cluster (docs/scale-out.md). In short:
@@ -30,7 +42,7 @@
 //   see accepting()); past the outage timeout the server is degraded: it
 //   delivers at once to its own members and still queues for the cluster.
 // - Everything read back is untrusted: each entry passes parse_entry
-//   (redis_entry.hpp), which drops what fails its checks and cleans the
+//   (entry.hpp), which drops what fails its checks and cleans the
 //   text, on every path (live reads, history, private messages), and roster
 //   names are checked before /who or /rooms shows them. What is dropped is
 //   counted (stats().backplane_rejected) and reported at most once per
@@ -45,7 +57,7 @@
 // round: handlers release it before calling the sink, which takes the
 // server's lock.
 
-// #include <chatroom/detail/redis_connection.hpp>
+// #include <chatroom/redis/detail/connection.hpp>
 
 // One hiredis asynchronous connection driven by an Asio executor: hiredis
 // speaks the protocol, this adapter gives it readiness events, deadlines and
@@ -806,7 +818,7 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/redis_entry.hpp>
+// #include <chatroom/redis/detail/entry.hpp>
 
 // How a room event is kept in a Redis stream entry, and stream IDs as
 // numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
@@ -821,6 +833,18 @@ private:
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+// #include <chatroom/protocol.hpp>
+
+// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// This forwarding header goes away in 3.1.
+// #include <chatroom/room_event.hpp>
+
+// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// This forwarding header goes away in 3.1.
+// #include <chatroom/sanitize.hpp>
+
+// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// This forwarding header goes away in 3.1.
 
 #include <cstddef>
 #include <cstdint>
@@ -1109,9 +1133,9 @@ inline bool valid_roster_entry(std::string_view nick, std::string_view room) noe
 }
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/redis_scripts.hpp>
+// #include <chatroom/redis/detail/scripts.hpp>
 
-// The backplane's Lua scripts (redis_backplane.hpp): each check-and-set on
+// The backplane's Lua scripts (core.hpp): each check-and-set on
 // the home instance is one atomic step, whatever the other servers do.
 
 #include <string_view>
@@ -1120,11 +1144,18 @@ namespace chatroom::detail {
 
 // Lua, so each check-and-set is one atomic step in Redis.
 namespace redis_scripts {
-// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. Wins if free, ours,
-// or held by a server whose heartbeat is gone.
+// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
+// is free or already this server's). 0: taken (its holder's server is
+// alive). 2: not yet: its holder's server is dead or being cleaned up after,
+// and the nick is free only once its members' leaves are in the rooms'
+// streams (reap_end); ask again.
 inline constexpr std::string_view claim = R"(
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if owner and owner ~= ARGV[2] and redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
+if owner and owner ~= ARGV[2] then
+  if redis.call('EXISTS', ARGV[3] .. 'reap:' .. owner) == 1 then return 2 end
+  if redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
+  if redis.call('HEXISTS', ARGV[3] .. 'nodes', owner) == 1 then return 2 end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1)";
 // KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
@@ -1133,12 +1164,43 @@ for i = 2, #ARGV do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
 end
 return 0)";
+// ARGV: prefix, node, epoch, ttl ms, lock ms. A process's first word to the
+// cluster: it registers its incarnation (epoch) under its node id and, when
+// an earlier incarnation of that id is still registered (a node restarted
+// before anyone saw it die), takes over the cleanup after it: returns that
+// epoch and its roster (nick, room, ...), holding the lock reap:<node> so
+// that other servers' claims of its nicks wait (claim answers 2) until
+// reap_end, once the leaves are in the streams. Else returns {''}. Asked
+// again by the same incarnation (its answer was lost), it answers the same.
+inline constexpr std::string_view takeover = R"(
+local p, me, ep = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HGET', p .. 'nodes', me)
+local lock = redis.call('GET', p .. 'reap:' .. me)
+local out = {''}
+if old and old ~= ep then
+  redis.call('SET', p .. 'reap:' .. me, old .. ' ' .. me .. ' ' .. ep, 'PX', ARGV[5])
+  out = {old, redis.call('HGETALL', p .. 'roster:' .. me)}
+elseif lock and string.sub(lock, -(#me + #ep + 2)) == ' ' .. me .. ' ' .. ep then
+  out = {string.match(lock, '^%S+'), redis.call('HGETALL', p .. 'roster:' .. me)}
+end
+redis.call('HSET', p .. 'nodes', me, ep)
+redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
+return out)";
 // ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
-// each, its id, 1 if alive, and its roster (nick, room, ...). Returns whether
-// this node was missing from the member list (new, or taken for dead).
+// each, its id, 1 if alive, and its roster (nick, room, ...). The first
+// element: 0, or 1 when this incarnation was missing from the member list
+// (taken for dead), or 2 when another incarnation of this node id
+// registered since (a second process under the same id): then nothing is
+// written.
 inline constexpr std::string_view beat = R"(
 local p, me = ARGV[1], ARGV[2]
-local fresh = redis.call('HSET', p .. 'nodes', me, ARGV[3])
+local registered = redis.call('HGET', p .. 'nodes', me)
+if registered and registered ~= ARGV[3] then return {2} end
+local fresh = 0
+if not registered then
+  fresh = 1
+  redis.call('HSET', p .. 'nodes', me, ARGV[3])
+end
 redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
 local out = {fresh}
 local nodes = redis.call('HKEYS', p .. 'nodes')
@@ -1151,25 +1213,54 @@ for _, id in ipairs(nodes) do
   end
 end
 return out)";
-// ARGV: prefix, dead node, reaper. Takes the dead node's roster (nick, room,
-// ...) and forgets the node, its nicks and its private stream, if this
-// reaper holds the lock; else an empty list.
-inline constexpr std::string_view reap = R"(
+// ARGV: prefix, dead node, reaper node, reaper epoch, lock ms. The first
+// step of announcing a dead node's members: if its heartbeat is gone and
+// nobody is at it for this incarnation (the lock reap:<node> names the dead
+// epoch and who holds it), takes the lock and returns the dead incarnation's
+// epoch and roster (nick, room, ...); else an empty list. The lock is
+// for one incarnation, released by reap_end and expiring after lock ms (a
+// reaper that died at it), so it never holds back the next death.
+inline constexpr std::string_view reap_begin = R"(
 local p, dead = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
-if not redis.call('SET', p .. 'reap:' .. dead, ARGV[3], 'NX', 'PX', 30000) then return {} end
-local roster = redis.call('HGETALL', p .. 'roster:' .. dead)
+local ep = redis.call('HGET', p .. 'nodes', dead)
+if not ep then return {} end
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+if lock and string.match(lock, '^%S+') == ep then return {} end
+redis.call('SET', p .. 'reap:' .. dead, ep .. ' ' .. ARGV[3] .. ' ' .. ARGV[4], 'PX', ARGV[5])
+return {ep, redis.call('HGETALL', p .. 'roster:' .. dead)}
+)";
+// ARGV: prefix, dead node, dead epoch, holder node, holder epoch. The last
+// step, once the leaves are in the streams: frees the dead incarnation's
+// nicks and forgets the node (its roster and private stream), by whoever
+// holds the lock; or, by the node's successor (holder = the dead node's id,
+// registered under the holder epoch), frees the nicks and the roster, lock
+// or not (its own members claim nothing before this). 1 if done, else 0.
+inline constexpr std::string_view reap_end = R"(
+local p, dead, ep = ARGV[1], ARGV[2], ARGV[3]
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+local mine = lock == ep .. ' ' .. ARGV[4] .. ' ' .. ARGV[5]
+local registered = redis.call('HGET', p .. 'nodes', dead)
+local successor = ARGV[4] == dead and registered == ARGV[5]
+if not mine and not successor then return 0 end
 local nicks = redis.call('HGETALL', p .. 'nicks')
 for i = 1, #nicks, 2 do
   if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
 end
-redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
-redis.call('HDEL', p .. 'nodes', dead)
-return roster)";
-// ARGV: prefix, node. A server stopping forgets itself: its nicks, roster,
-// private stream and liveness.
+if registered == ep then
+  redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
+  redis.call('HDEL', p .. 'nodes', dead)
+elseif successor then
+  redis.call('DEL', p .. 'roster:' .. dead)
+end
+if mine then redis.call('DEL', p .. 'reap:' .. dead) end
+return 1)";
+// ARGV: prefix, node, epoch. A server stopping forgets itself: its nicks,
+// roster, private stream and liveness; not when another incarnation of its
+// node id registered since (then they are that one's).
 inline constexpr std::string_view farewell = R"(
 local p, me = ARGV[1], ARGV[2]
+if redis.call('HGET', p .. 'nodes', me) ~= ARGV[3] then return 0 end
 local nicks = redis.call('HGETALL', p .. 'nicks')
 for i = 1, #nicks, 2 do
   if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
@@ -1186,7 +1277,11 @@ return 0)";
 } // namespace redis_scripts
 
 } // namespace chatroom::detail
-// #include <chatroom/redis_options.hpp>
+// #include <chatroom/renderer.hpp>
+
+// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// This forwarding header goes away in 3.1.
+// #include <chatroom/redis/options.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -1230,6 +1325,10 @@ struct redis_options {
 };
 
 } // namespace chatroom
+// #include <chatroom/room_log.hpp>
+
+// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// This forwarding header goes away in 3.1.
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -1320,7 +1419,8 @@ public:
             std::lock_guard<std::mutex> g(mu_);
             if (stopping_ || stopped_) return;
             stopping_ = true;
-            const bool linked = control_up_ && !degraded_ &&
+            // A superseded process's members were announced by its successor.
+            const bool linked = control_up_ && !degraded_ && !superseded_ &&
                                 std::all_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->writer_up; });
             if (linked) return say_farewell();
         }
@@ -1341,7 +1441,7 @@ private:
             const std::string key = room_key(e.room);
             queue_entry(shard_of_key(key), key, e, ++counts_[key]);
         }
-        control_->command({"EVAL", redis_scripts::farewell, "0", opts_.key_prefix, node_},
+        control_->command({"EVAL", redis_scripts::farewell, "0", opts_.key_prefix, node_, epoch_},
                           [w = weak_from_this()](std::error_code, redis_reply) {
                               if (auto self = w.lock()) {
                                   std::lock_guard<std::mutex> g(self->mu_);
@@ -1370,10 +1470,13 @@ private:
 
     void finish() {
         std::vector<connection> ending;
+        std::deque<waiting_claim> undecided;
         {
             std::lock_guard<std::mutex> g(mu_);
             if (stopped_) return;
             stopped_ = true;
+            undecided = std::move(claims_);
+            claims_.clear();
             for (auto& s : shards_) {
                 ending.push_back(std::move(s->writer));
                 ending.push_back(std::move(s->reader));
@@ -1392,6 +1495,7 @@ private:
         // those handlers take the lock (and then find the core stopped).
         for (auto& c : ending)
             if (c) c->close();
+        for (auto& c : undecided) c.done(false);
     }
 
 public:
@@ -1445,7 +1549,7 @@ public:
         std::lock_guard<std::mutex> g(mu_);
         if (stopping_) return;
         local_[protocol::fold_case(nick)] = local_member{std::string(nick), std::string(room)};
-        if (control_up_) control_->command({"HSET", roster_key(), nick, room}, {});
+        if (open_for_claims()) control_->command({"HSET", roster_key(), nick, room}, {});
     }
 
     void gone(std::string_view nick) {
@@ -1453,22 +1557,24 @@ public:
         if (stopping_) return; // the farewell forgets them all
         const std::string folded = protocol::fold_case(nick);
         local_.erase(folded);
-        if (!control_up_) return; // the roster and claims are set right on reconnecting
+        if (!open_for_claims()) return; // the roster and claims are set right on reconnecting
         control_->command({"HDEL", roster_key(), nick}, {});
         control_->command({"EVAL", redis_scripts::release, "1", nicks_key(), node_, folded}, {});
     }
 
+    // A claim waits for the home's control link (down, just back, or this
+    // process still cleaning up after its predecessor), and for a dead
+    // holder's leaves to be announced (the script answers 2), up to
+    // claim_patience(); it is refused only when another server's member holds
+    // the nick, or when that time passes.
     void claim_nick(const std::string& nick, std::function<void(bool)> done) {
         std::unique_lock<std::mutex> g(mu_);
-        if (!control_up_) {
+        if (stopping_ || stopped_) {
             g.unlock();
-            return done(false); // uniqueness cannot be checked: refused rather than risked
+            return done(false);
         }
-        control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), protocol::fold_case(nick), node_,
-                           opts_.key_prefix},
-                          [done = std::move(done)](std::error_code ec, redis_reply r) {
-                              done(!ec && r.is_integer() && r.integer == 1);
-                          });
+        claims_.push_back(waiting_claim{protocol::fold_case(nick), std::move(done), clock::now() + claim_patience()});
+        if (open_for_claims()) send_claims();
     }
 
     bool find_remote(std::string_view nick, remote_member* found) const {
@@ -1519,6 +1625,13 @@ private:
         }
     };
 
+    // Leaves announced for a dead incarnation: when Redis has taken them all,
+    // its nicks may be freed.
+    struct leave_job {
+        std::size_t remaining = 0;
+        std::function<void()> then; // called with mu_ not held, from the strand
+    };
+
     // An entry waiting for Redis to take it: an XADD, or a marker (XREVRANGE)
     // that opens a room's reading at the stream's end as it was then.
     struct pending {
@@ -1527,6 +1640,7 @@ private:
         std::size_t bytes = 0;
         bool marker = false;
         std::uint64_t generation = 0; // marker: which opening of the room
+        std::shared_ptr<leave_job> job; // told when Redis took it
     };
 
     struct shard {
@@ -1545,6 +1659,14 @@ private:
         unsigned failures = 0;
         asio::steady_timer retry;
         std::size_t index;
+    };
+
+    struct waiting_claim {
+        std::string folded;
+        std::function<void(bool)> done;
+        clock::time_point deadline;
+        bool in_flight = false;
+        std::uint64_t id = 0;
     };
 
     struct room_state {
@@ -1576,10 +1698,17 @@ private:
     // ---- writing ----------------------------------------------------------------
 
     void queue_entry(shard& s, const std::string& key, const room_event& e, std::uint64_t count) {
+        queue_entry(s, key, e, count, node_, epoch_, nullptr);
+    }
+
+    // An entry written under another writer's name: a dead incarnation's leaves.
+    void queue_entry(shard& s, const std::string& key, const room_event& e, std::uint64_t count,
+                     const std::string& node, const std::string& epoch, std::shared_ptr<leave_job> job) {
         pending p;
         p.key = key;
+        p.job = std::move(job);
         p.args = {"XADD", key, "MAXLEN", "~", std::to_string(opts_.stream_length), "*"};
-        stream_entry entry{e, node_, epoch_, count, e.origin};
+        stream_entry entry{e, node, epoch, count, node == node_ && epoch == epoch_ ? e.origin : 0};
         entry.event.node.clear();
         append_fields(p.args, entry);
         for (const auto& a : p.args) p.bytes += a.size();
@@ -1645,6 +1774,8 @@ private:
             report("Redis refused " + p.args[0] + " on " + p.key + ": " + r.text);
             return;
         }
+        if (p.job && --p.job->remaining == 0 && p.job->then)
+            asio::post(ex_, std::move(p.job->then));
         if (p.marker) opened(s, p, r, g);
     }
 
@@ -2033,8 +2164,8 @@ private:
 
     // Called with mu_ held whenever a connection comes or goes.
     void link_check() {
-        const bool all_up = std::all_of(shards_.begin(), shards_.end(),
-                                        [](const auto& s) { return s->writer_up && s->reader_up; });
+        const bool all_up = !superseded_ && std::all_of(shards_.begin(), shards_.end(),
+                                                        [](const auto& s) { return s->writer_up && s->reader_up; });
         const auto now = clock::now();
         if (all_up) {
             if (state_ == backplane_state::connected) return;
@@ -2127,8 +2258,11 @@ private:
                 // Registered and alive before any claim of this server's is
                 // judged (commands on one connection run in order): a claim
                 // against a server not yet alive would steal its nicks.
+                if (!me->registered_) return me->send_takeover();
                 me->send_beat();
+                if (!me->cleanup_.done) return me->end_cleanup();
                 me->republish();
+                me->send_claims();
             });
         });
     }
@@ -2138,6 +2272,8 @@ private:
         if (stopped_ || gen != control_generation_) return;
         control_up_ = false;
         control_.reset();
+        // Claims in flight on it are asked again on the next connection.
+        for (auto& c : claims_) c.in_flight = false;
         control_retry_ = std::make_unique<asio::steady_timer>(ex_);
         std::uniform_int_distribution<int> jitter(100, 500);
         control_retry_->expires_after(std::chrono::milliseconds(jitter(rng_)));
@@ -2185,11 +2321,165 @@ private:
     }
 
     void beat() {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_) return;
-        arm_heartbeat(opts_.heartbeat);
-        if (control_up_) send_beat();
+        std::vector<std::function<void(bool)>> refused;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (stopped_) return;
+            arm_heartbeat(opts_.heartbeat);
+            if (control_up_ && registered_) send_beat();
+            // Claims past their patience are refused; the others asked again.
+            const auto now = clock::now();
+            for (auto it = claims_.begin(); it != claims_.end();) {
+                if (!it->in_flight && now >= it->deadline) {
+                    refused.push_back(std::move(it->done));
+                    it = claims_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (open_for_claims()) send_claims();
+        }
+        for (auto& done : refused) done(false);
     }
+
+    // ---- this process's incarnation and its predecessor's members ------------------
+
+    bool open_for_claims() const noexcept { return control_up_ && registered_ && cleanup_.done && !superseded_; }
+
+    std::chrono::milliseconds claim_patience() const {
+        return std::max(opts_.outage_timeout, opts_.node_ttl + 4 * opts_.heartbeat);
+    }
+    std::chrono::milliseconds reap_lock_time() const {
+        return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5000), 10 * opts_.node_ttl);
+    }
+
+    // With mu_ held, the control link up and open: every waiting claim not
+    // already on its way is asked.
+    void send_claims() {
+        for (auto& c : claims_) {
+            if (c.in_flight) continue;
+            c.in_flight = true;
+            control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), c.folded, node_, opts_.key_prefix},
+                              [w = weak_from_this(), id = c.id = ++claim_ids_](std::error_code ec, redis_reply r) {
+                                  if (auto self = w.lock()) self->claim_answered(id, ec, r);
+                              });
+        }
+    }
+
+    void claim_answered(std::uint64_t id, std::error_code ec, const redis_reply& r) {
+        std::function<void(bool)> done;
+        bool won = false;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            auto it = std::find_if(claims_.begin(), claims_.end(), [id](const waiting_claim& c) { return c.id == id; });
+            if (it == claims_.end()) return;
+            it->in_flight = false;
+            // No answer, an error reply, or "not yet": asked again at the next
+            // heartbeat (or connection), until its patience runs out.
+            if (ec || !r.is_integer() || r.integer == 2) return;
+            won = r.integer == 1;
+            done = std::move(it->done);
+            claims_.erase(it);
+        }
+        done(won);
+    }
+
+    // The first command on the control link: this incarnation registers, and
+    // learns whether an earlier one of its node id left members behind.
+    void send_takeover() {
+        control_->command({"EVAL", redis_scripts::takeover, "0", opts_.key_prefix, node_, epoch_,
+                           std::to_string(opts_.node_ttl.count()), std::to_string(reap_lock_time().count())},
+                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply r) {
+                              if (auto self = w.lock()) self->taken_over(gen, ec, r);
+                          });
+    }
+
+    void taken_over(std::uint64_t gen, std::error_code ec, const redis_reply& r) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (stopped_ || gen != control_generation_ || registered_) return;
+        if (ec || !r.is_array() || r.elements.empty() || !r.elements[0].is_string()) {
+            if (!ec) report("Redis refused this server's registration: " + r.text);
+            return; // asked again on the next connection
+        }
+        registered_ = true;
+        send_beat();
+        const std::string old_epoch = r.elements[0].text;
+        if (old_epoch.empty() || r.elements.size() < 2) {
+            cleanup_.done = true;
+            republish();
+            send_claims();
+            return;
+        }
+        note("an earlier process of node " + node_ + " did not stop cleanly: its " +
+             std::to_string(r.elements[1].elements.size() / 2) + " members leave");
+        cleanup_.dead_epoch = old_epoch;
+        cleanup_.job = announce_leaves(node_, old_epoch, r.elements[1], [w = weak_from_this()] {
+            if (auto self = w.lock()) self->end_cleanup_locked();
+        });
+        if (!cleanup_.job) end_cleanup();
+    }
+
+    void end_cleanup_locked() {
+        std::lock_guard<std::mutex> g(mu_);
+        end_cleanup();
+    }
+
+    // With mu_ held: the predecessor's leaves are in the streams; its nicks
+    // and roster go, then this server's own roster and claims.
+    void end_cleanup() {
+        if (stopped_ || cleanup_.done || !control_up_ || (cleanup_.job && cleanup_.job->remaining > 0)) return;
+        control_->command({"EVAL", redis_scripts::reap_end, "0", opts_.key_prefix, node_, cleanup_.dead_epoch, node_,
+                           epoch_},
+                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply) {
+                              auto self = w.lock();
+                              if (!self) return;
+                              std::lock_guard<std::mutex> g(self->mu_);
+                              if (self->stopped_ || gen != self->control_generation_ || ec || self->cleanup_.done) return;
+                              self->cleanup_.done = true;
+                              self->republish();
+                              self->send_claims();
+                          });
+    }
+
+    // Queues one "left (server lost)" entry per member of a dead incarnation
+    // that was in a room, with the given roster (nick, room, ...). The
+    // entries are the same whoever writes them (the dead epoch, marked, and
+    // a count per room by folded nick), so when a survivor and the node's
+    // successor both announce, readers drop the second copy. Returns the job
+    // whose acknowledgements call then(), or nothing when no room hears of it.
+    std::shared_ptr<leave_job> announce_leaves(const std::string& dead, const std::string& dead_epoch,
+                                               const redis_reply& roster, std::function<void()> then) {
+        std::map<std::string, std::map<std::string, std::pair<std::string, std::string>>> by_room; // key -> folded -> nick, room
+        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+            const std::string& nick = roster.elements[k].text;
+            const std::string& room = roster.elements[k + 1].text;
+            // Names that fail the checks were refused (and counted) in the view.
+            if (!valid_roster_entry(nick, room)) continue;
+            remote_.erase(protocol::fold_case(nick));
+            if (room.empty()) continue;
+            by_room[room_key(room)][protocol::fold_case(nick)] = {nick, room};
+        }
+        if (by_room.empty()) return nullptr;
+        auto job = std::make_shared<leave_job>();
+        job->then = std::move(then);
+        const std::string epoch = leave_epoch(dead_epoch);
+        for (const auto& [key, members] : by_room) {
+            std::uint64_t count = 0;
+            for (const auto& [folded, who] : members) {
+                room_event e;
+                e.kind = room_event_kind::left;
+                e.nick = who.first;
+                e.room = who.second;
+                e.reason = "server lost";
+                ++job->remaining;
+                queue_entry(shard_of_key(key), key, e, ++count, dead, epoch, job);
+            }
+        }
+        return job;
+    }
+
+    // The epoch the leaves of a dead incarnation are written under.
+    static std::string leave_epoch(const std::string& dead_epoch) { return dead_epoch + ".gone"; }
 
     void send_beat() {
         control_->command({"EVAL", redis_scripts::beat, "0", opts_.key_prefix, node_, epoch_,
@@ -2204,6 +2494,14 @@ private:
         std::lock_guard<std::mutex> g(mu_);
         if (stopped_ || gen != control_generation_ || ec || !r.is_array() || r.elements.empty()) return;
         const auto now = clock::now();
+        if (r.elements[0].integer == 2) {
+            if (!superseded_)
+                report("another process registered as node " + node_ +
+                       " (a second server with this --node-id, or this one's successor): this one leaves the cluster");
+            superseded_ = true;
+            link_check();
+            return;
+        }
         if (r.elements[0].integer == 1 && beats_ > 0) {
             note("this server was taken for dead by the cluster (no heartbeat for " +
                  std::to_string(opts_.node_ttl.count()) + " ms); its roster is published again");
@@ -2256,33 +2554,46 @@ private:
     }
 
     void reap(const std::string& dead) {
-        control_->command({"EVAL", redis_scripts::reap, "0", opts_.key_prefix, dead, node_},
-                          [w = weak_from_this(), dead](std::error_code ec, redis_reply roster) {
-                              if (ec || !roster.is_array() || roster.elements.empty()) return;
-                              if (auto self = w.lock()) self->reaped(dead, roster);
+        if (reaping_.count(dead)) return; // this server is at it
+        reaping_.insert(dead);
+        control_->command({"EVAL", redis_scripts::reap_begin, "0", opts_.key_prefix, dead, node_, epoch_,
+                           std::to_string(reap_lock_time().count())},
+                          [w = weak_from_this(), dead](std::error_code ec, redis_reply r) {
+                              auto self = w.lock();
+                              if (!self) return;
+                              if (ec || !r.is_array() || r.elements.size() < 2 || !r.elements[0].is_string()) {
+                                  std::lock_guard<std::mutex> g(self->mu_);
+                                  self->reaping_.erase(dead);
+                                  return;
+                              }
+                              self->reaped(dead, r.elements[0].text, r.elements[1]);
                           });
     }
 
     // This server won the lock: it tells every room of the dead server that
-    // its members left, through the rooms' streams, so everyone hears it once.
-    void reaped(const std::string& dead, const redis_reply& roster) {
+    // its members left, through the rooms' streams, so everyone hears it once;
+    // once those leaves are in Redis, the dead server's nicks are freed.
+    void reaped(const std::string& dead, const std::string& dead_epoch, const redis_reply& roster) {
         std::lock_guard<std::mutex> g(mu_);
         if (stopped_) return;
-        note("server " + dead + " is gone: its " + std::to_string(roster.elements.size() / 2) +
-             " members leave");
-        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
-            // Names that fail the checks were refused (and counted) in the view.
-            if (!valid_roster_entry(roster.elements[k].text, roster.elements[k + 1].text)) continue;
-            remote_.erase(protocol::fold_case(roster.elements[k].text));
-            if (roster.elements[k + 1].text.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = roster.elements[k].text;
-            e.room = roster.elements[k + 1].text;
-            e.reason = "server lost";
-            const std::string key = room_key(e.room);
-            queue_entry(shard_of_key(key), key, e, ++counts_[key]);
-        }
+        note("server " + dead + " is gone: its " + std::to_string(roster.elements.size() / 2) + " members leave");
+        auto end = [w = weak_from_this(), dead, dead_epoch] {
+            auto self = w.lock();
+            if (!self) return;
+            std::lock_guard<std::mutex> g2(self->mu_);
+            self->end_reap(dead, dead_epoch);
+        };
+        if (!announce_leaves(dead, dead_epoch, roster, end)) end_reap(dead, dead_epoch);
+    }
+
+    // With mu_ held. When the control link is down now, the lock runs out
+    // and the dead server is reaped again (its leaves are then dropped as
+    // seen).
+    void end_reap(const std::string& dead, const std::string& dead_epoch) {
+        reaping_.erase(dead);
+        if (stopped_ || !control_up_) return;
+        control_->command({"EVAL", redis_scripts::reap_end, "0", opts_.key_prefix, dead, dead_epoch, node_, epoch_},
+                          {});
     }
 
     // ---- what fails the checks -------------------------------------------------------
@@ -2415,6 +2726,16 @@ private:
     std::unordered_map<std::string, local_member> local_;         // by folded nick
     std::unordered_map<std::string, remote_entry> remote_;        // by folded nick
     std::set<std::string> suspects_;                              // servers missing from the last view
+    std::set<std::string> reaping_;                               // dead servers this one is announcing
+    std::deque<waiting_claim> claims_;                            // nick claims not yet decided
+    std::uint64_t claim_ids_ = 0;
+    bool registered_ = false;  // the takeover script ran: this incarnation is the node's
+    bool superseded_ = false;  // another incarnation registered under this node id since
+    struct {
+        bool done = false;            // the predecessor's leaves are in, its nicks freed
+        std::string dead_epoch;
+        std::shared_ptr<leave_job> job;
+    } cleanup_;
     std::set<std::string> bad_roster_;                            // refused in the last view: counted once
     std::uint64_t unreported_rejections_ = 0;
     std::string last_rejection_;

@@ -6,6 +6,11 @@
 #include <chatroom.hpp>
 
 
+// Browsers in the same rooms: the web listener (chat page, WebSocket,
+// /healthz, /metrics). Opt-in; Asio only (and OpenSSL for https/wss when
+// CHATROOM_USE_OPENSSL is defined).
+// #include <chatroom/web/listener.hpp>
+
 // Browsers in the same rooms: a web listener that serves the chat page at
 // GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
 // web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
@@ -26,11 +31,11 @@
 // stream are in detail/web_stream.hpp, the decoder and the wire dialect in
 // detail/web_decoder.hpp.
 
-// #include <chatroom/detail/web_decoder.hpp>
+// #include <chatroom/web/detail/decoder.hpp>
 
-// #include <chatroom/detail/websocket_frame.hpp>
+// #include <chatroom/web/detail/websocket_frame.hpp>
 
-// #include <chatroom/detail/utf8_validator.hpp>
+// #include <chatroom/web/detail/utf8_validator.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -703,11 +708,51 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/detail/web_policy.hpp>
+// #include <chatroom/web/options.hpp>
 
-// #include <chatroom/detail/http_request.hpp>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
 
-// #include <chatroom/detail/sha1.hpp>
+namespace chatroom {
+
+// What a web listener (listen_web, chatroom/web.hpp) lets in and how it
+// keeps browsers alive.
+struct web_options {
+    // Origins (exact "scheme://host[:port]", as browsers send them) whose
+    // pages may open the WebSocket. Empty: only the server's own origin, the
+    // scheme of the listener and the request's Host. A request without an
+    // Origin is not from a browser page and is let in: Origin protects
+    // browsers' users from other sites, it is no authentication.
+    std::vector<std::string> allowed_origins;
+    // Host header values the server answers to (compared without case). Empty:
+    // the address and port the connection reached, and localhost, 127.0.0.1,
+    // [::1] and the machine's host name with that port (without the port when
+    // it is the scheme's default). A server reached by another DNS name lists
+    // all its names here. Checked on every request: it is what defeats DNS
+    // rebinding.
+    std::vector<std::string> allowed_hosts;
+    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
+    // member's address, used for per-address limits and logs, is the last hop
+    // in that header that is not itself a trusted proxy.
+    std::vector<std::string> trusted_proxies;
+    // Serve GET /metrics (the server's stats in the Prometheus text format).
+    bool metrics = false;
+    // A connection nothing was heard from for ping_interval is pinged; one
+    // that still sends nothing within pong_timeout is dropped. 0: no pings.
+    std::chrono::seconds ping_interval{30};
+    std::chrono::seconds pong_timeout{30};
+    // The largest request head (431 beyond).
+    std::size_t max_request_bytes = 8192;
+};
+
+} // namespace chatroom
+// #include <chatroom/web/detail/policy.hpp>
+
+// #include <chatroom/web/detail/http_request.hpp>
+
+// #include <chatroom/web/detail/sha1.hpp>
 
 #include <array>
 #include <cstddef>
@@ -1271,36 +1316,6 @@ inline std::string render_handshake_response(const websocket_upgrade& u) {
 
 namespace chatroom {
 
-// What a web listener (chatroom/web.hpp) lets in and how it keeps browsers
-// alive. Defined here so the policy functions below can take it.
-struct web_options {
-    // Origins (exact "scheme://host[:port]", as browsers send them) whose
-    // pages may open the WebSocket. Empty: only the server's own origin, the
-    // scheme of the listener and the request's Host. A request without an
-    // Origin is not from a browser page and is let in: Origin protects
-    // browsers' users from other sites, it is no authentication.
-    std::vector<std::string> allowed_origins;
-    // Host header values the server answers to (compared without case). Empty:
-    // the address and port the connection reached, and localhost, 127.0.0.1,
-    // [::1] and the machine's host name with that port (without the port when
-    // it is the scheme's default). A server reached by another DNS name lists
-    // all its names here. Checked on every request: it is what defeats DNS
-    // rebinding.
-    std::vector<std::string> allowed_hosts;
-    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
-    // member's address, used for per-address limits and logs, is the last hop
-    // in that header that is not itself a trusted proxy.
-    std::vector<std::string> trusted_proxies;
-    // Serve GET /metrics (the server's stats in the Prometheus text format).
-    bool metrics = false;
-    // A connection nothing was heard from for ping_interval is pinged; one
-    // that still sends nothing within pong_timeout is dropped. 0: no pings.
-    std::chrono::seconds ping_interval{30};
-    std::chrono::seconds pong_timeout{30};
-    // The largest request head (431 beyond).
-    std::size_t max_request_bytes = 8192;
-};
-
 namespace detail {
 
 inline bool is_trusted_proxy(const web_options& o, const asio::ip::address& a) {
@@ -1447,9 +1462,9 @@ inline std::string status_response(int status) {
 
 } // namespace detail
 } // namespace chatroom
-// #include <chatroom/detail/web_stream.hpp>
+// #include <chatroom/web/detail/stream.hpp>
 
-// #include <chatroom/detail/web_page.hpp>
+// #include <chatroom/web/detail/page.hpp>
 
 #include <string_view>
 
