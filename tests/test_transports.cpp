@@ -206,9 +206,8 @@ TEST_CASE("one server serves the same rooms on TCP, Unix and TLS listeners at on
     chatroom::server server(t.io);
     server.listen({asio::ip::make_address("127.0.0.1"), 0});
     server.listen_unix(dir + "/chat.sock");
-    const auto tls_ep =
-        server.listen_tls({asio::ip::make_address("127.0.0.1"), 0},
-                          chatroom::make_server_tls_context(files.cert_chain, files.key));
+    const auto tls_ep = chatroom::listen_tls(server, {asio::ip::make_address("127.0.0.1"), 0},
+                                             chatroom::make_server_tls_context(files.cert_chain, files.key));
     t.run();
 
     target tcp, unix_socket, tls;

@@ -61,13 +61,12 @@ public:
         const auto loopback = asio::ip::make_address("127.0.0.1");
         server_->listen(asio::ip::tcp::endpoint(loopback, 0));
         tcp_port = server_->local_endpoint().port();
-        web_port = server_->listen_web(asio::ip::tcp::endpoint(loopback, 0), web).port();
+        web_port = chatroom::listen_web(*server_, asio::ip::tcp::endpoint(loopback, 0), web).port();
 #if defined(CHATROOM_USE_OPENSSL)
         const test::tls_files& files = test::test_certificates();
         ca_file = files.ca;
-        wss_port = server_
-                       ->listen_web_tls(asio::ip::tcp::endpoint(loopback, 0), web,
-                                        chatroom::make_server_tls_context(files.cert_chain, files.key))
+        wss_port = chatroom::listen_web_tls(*server_, asio::ip::tcp::endpoint(loopback, 0), web,
+                                            chatroom::make_server_tls_context(files.cert_chain, files.key))
                        .port();
 #endif
         for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -354,6 +353,27 @@ TEST_CASE("web: GET / serves the page with its security headers, then closes", "
     // Nobody joined: a page fetch is not a member.
     CHECK_FALSE(std::any_of(s.events().begin(), s.events().end(),
                             [](const chatroom::event& e) { return e.kind == chatroom::event_kind::connected; }));
+}
+
+TEST_CASE("web: the 2.x member forms listen_web and listen_web_tls still serve, as the free functions do", "[web]") {
+    asio::io_context io;
+    chatroom::server server(io);
+    const auto loopback = asio::ip::make_address("127.0.0.1");
+    const auto web_ep = server.listen_web(asio::ip::tcp::endpoint(loopback, 0), chatroom::web_options{});
+    CHECK(web_ep.port() != 0);
+#if defined(CHATROOM_USE_OPENSSL)
+    const test::tls_files& files = test::test_certificates();
+    const auto wss_ep = server.listen_web_tls(asio::ip::tcp::endpoint(loopback, 0), chatroom::web_options{},
+                                              chatroom::make_server_tls_context(files.cert_chain, files.key));
+    CHECK(wss_ep.port() != 0);
+    CHECK(wss_ep.port() != web_ep.port());
+#endif
+    std::thread runner([&] { io.run(); });
+    raw_client c(web_ep.port());
+    REQUIRE(c.send(get_request(web_ep.port(), "/healthz")));
+    CHECK(status_of(c.read_response().first) == 200);
+    server.stop();
+    runner.join();
 }
 
 TEST_CASE("web: /healthz, 404, HEAD, 405 and /metrics only when asked for", "[web]") {

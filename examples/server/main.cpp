@@ -267,7 +267,7 @@ void listen_all(chatroom::server& server, const settings& s) {
         const auto ep = endpoint_of(s.bind, s.port);
 #if defined(CHATROOM_USE_OPENSSL)
         if (tls_on_port) {
-            announce(describe(server.listen_tls(ep, tls)), "tls");
+            announce(describe(chatroom::listen_tls(server, ep, tls)), "tls");
         } else
 #endif
         {
@@ -276,7 +276,7 @@ void listen_all(chatroom::server& server, const settings& s) {
         }
     }
 #if defined(CHATROOM_USE_OPENSSL)
-    if (s.tls_port >= 0) announce(describe(server.listen_tls(endpoint_of(s.bind, s.tls_port), tls)), "tls");
+    if (s.tls_port >= 0) announce(describe(chatroom::listen_tls(server, endpoint_of(s.bind, s.tls_port), tls)), "tls");
 #endif
     if (!s.unix_path.empty()) {
         server.listen_unix(s.unix_path);
@@ -292,11 +292,11 @@ void listen_all(chatroom::server& server, const settings& s) {
                                             : endpoint_of(s.web_bind, s.web_port, "--web-bind");
 #if defined(CHATROOM_USE_OPENSSL)
         if (tls) {
-            announce("https://" + describe(server.listen_web_tls(ep, web, tls)), "web");
+            announce("https://" + describe(chatroom::listen_web_tls(server, ep, web, tls)), "web");
             return;
         }
 #endif
-        announce("http://" + describe(server.listen_web(ep, web)), "web");
+        announce("http://" + describe(chatroom::listen_web(server, ep, web)), "web");
     }
 }
 

@@ -119,19 +119,18 @@ public:
         listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
     }
 #endif
-    // Needs chatroom/tls.hpp (CHATROOM_USE_OPENSSL).
+    // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
+    // come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
+    // each needs its subsystem's header included all the same.
     template <class Context>
     asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint, Context context) {
         return listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
     }
 
-    // Browsers: the chat page, WebSocket and /healthz. Needs chatroom/web.hpp;
-    // Options is chatroom::web_options.
     template <class Options>
     asio::ip::tcp::endpoint listen_web(const asio::ip::tcp::endpoint& endpoint, Options options) {
         return listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
     }
-    // Browsers over https and wss. Needs chatroom/web.hpp and chatroom/tls.hpp.
     template <class Options, class Context>
     asio::ip::tcp::endpoint listen_web_tls(const asio::ip::tcp::endpoint& endpoint, Options options,
                                            Context context) {

@@ -278,4 +278,14 @@ struct client_transport<tls<Protocol>, Executor> {
 };
 
 } // namespace detail
+
+// Serves the line protocol over TLS on endpoint, into the same rooms as the
+// server's other listeners; returns the endpoint it bound (the port, when 0
+// was asked for). Throws std::system_error.
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   tls_context context) {
+    return server.template listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
+}
+
 } // namespace chatroom
