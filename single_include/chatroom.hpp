@@ -5142,19 +5142,18 @@ public:
         listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
     }
 #endif
-    // Needs chatroom/tls.hpp (CHATROOM_USE_OPENSSL).
+    // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
+    // come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
+    // each needs its subsystem's header included all the same.
     template <class Context>
     asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint, Context context) {
         return listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
     }
 
-    // Browsers: the chat page, WebSocket and /healthz. Needs chatroom/web.hpp;
-    // Options is chatroom::web_options.
     template <class Options>
     asio::ip::tcp::endpoint listen_web(const asio::ip::tcp::endpoint& endpoint, Options options) {
         return listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
     }
-    // Browsers over https and wss. Needs chatroom/web.hpp and chatroom/tls.hpp.
     template <class Options, class Context>
     asio::ip::tcp::endpoint listen_web_tls(const asio::ip::tcp::endpoint& endpoint, Options options,
                                            Context context) {
@@ -6108,6 +6107,16 @@ struct client_transport<tls<Protocol>, Executor> {
 };
 
 } // namespace detail
+
+// Serves the line protocol over TLS on endpoint, into the same rooms as the
+// server's other listeners; returns the endpoint it bound (the port, when 0
+// was asked for). Throws std::system_error.
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   tls_context context) {
+    return server.template listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
+}
+
 } // namespace chatroom
 #endif
 

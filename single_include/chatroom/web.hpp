@@ -19,8 +19,8 @@
 //
 //   chatroom::server server(io);
 //   server.listen(tcp_endpoint);                          // telnet, nc
-//   server.listen_web(web_endpoint, chatroom::web_options{});  // browsers
-//   server.listen_web_tls(endpoint, options, chatroom::make_server_tls_context(cert, key));
+//   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
+//   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
 //
 // One browser message is one line of the protocol (CR and LF in it become
 // spaces), with the same sanitizing, line limit, flood control and commands;
@@ -2309,4 +2309,23 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
 #endif
 
 } // namespace detail
+
+// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
+// /metrics) on endpoint, into the same rooms as the server's other
+// listeners; returns the endpoint it bound. Throws std::system_error.
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   web_options options = {}) {
+    return server.template listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
+}
+
+#if defined(CHATROOM_USE_OPENSSL)
+// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
+                                       const asio::ip::tcp::endpoint& endpoint, web_options options,
+                                       tls_context context) {
+    return server.template listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
+}
+#endif
 } // namespace chatroom
