@@ -10,125 +10,37 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
 
 SERVER, CLIENT = sys.argv[1], sys.argv[2]
 PATIENCE = 20.0
 
 
-class Server:
-    def __init__(self, *args):
-        self.log = tempfile.NamedTemporaryFile(prefix="chatroom-e2e-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([SERVER, *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        self.port = None
-        deadline = time.time() + PATIENCE
-        while time.time() < deadline:
-            m = re.search(r"listening on (\S+?)(?::(\d+))?(?: \(|$)", self.text(), re.M)
-            if m:
-                self.port = int(m.group(2)) if m.group(2) else None
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise AssertionError("server did not start:\n" + self.text())
-
-    def text(self):
-        with open(self.log.name, errors="replace") as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(PATIENCE)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop in time")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.unlink(self.log.name)
+def Server(*args):
+    """chatroom-server with args, started and listening; `with` kills it and removes its log."""
+    return kit.ServerProcess([SERVER], PATIENCE, prefix="chatroom-e2e-").start(*args)
 
 
-class LineReader:
-    """Lines from a byte source, each within PATIENCE seconds."""
-
-    buf = b""
-
-    def fill(self, timeout):
-        raise NotImplementedError
-
-    def raw_line(self):
-        deadline = time.time() + PATIENCE
-        while b"\n" not in self.buf:
-            chunk = self.fill(max(0, deadline - time.time()))
-            if not chunk:
-                raise AssertionError("no line in time or stream ended; have %r" % self.buf)
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
-        return raw
-
-    def wait_for(self, pred):
-        while True:
-            l = self.line()
-            if pred(l):
-                return l
+def Raw(port=None, path=None):
+    """A telnet-like line client over a plain socket, greeted and in the lobby."""
+    c = kit.LineClient(port, PATIENCE, path=path, require_cr=True)
+    c.greet()
+    return c
 
 
-def read_ready(fd, timeout, read):
-    r, _, _ = select.select([fd], [], [], timeout)
-    return read() if r else b""
+class Client(kit.LineReader):
+    """chatroom-client (or any line program) as a process with pipes."""
 
-
-class Raw(LineReader):
-    """A telnet-like line client over a plain socket."""
-
-    def __init__(self, port=None, path=None):
-        if path:
-            self.s = socket.socket(socket.AF_UNIX)
-            self.s.connect(path)
-        else:
-            self.s = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buf = b""
-        hello = self.line()
-        assert hello.startswith("* welcome to "), hello
-        self.nick = hello.rsplit(" ", 1)[1]
-        self.wait_for(lambda l: l.startswith("* joined lobby"))
-
-    def send(self, text):
-        self.s.sendall(text.encode() + b"\r\n")
-
-    def fill(self, timeout):
-        return read_ready(self.s, timeout, lambda: self.s.recv(65536))
-
-    def line(self):
-        raw = self.raw_line()
-        assert raw.endswith(b"\r"), raw
-        return raw[:-1].decode()
-
-    def close(self):
-        self.s.close()
-
-
-class Client(LineReader):
-    """chatroom-client as a process with pipes."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([CLIENT, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def __init__(self, *args, argv=None):
+        super().__init__(PATIENCE, name="client")
+        self.proc = subprocess.Popen(argv or [CLIENT, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
-        self.buf = b""
 
     def type(self, text):
         self.proc.stdin.write(text.encode() + b"\n")
@@ -136,10 +48,8 @@ class Client(LineReader):
 
     def fill(self, timeout):
         fd = self.proc.stdout.fileno()
-        return read_ready(fd, timeout, lambda: os.read(fd, 65536))
-
-    def line(self):
-        return self.raw_line().decode()
+        r, _, _ = select.select([fd], [], [], timeout)
+        return os.read(fd, 65536) if r else None
 
     def finish(self):
         try:
@@ -224,11 +134,9 @@ def check_tls_with_chatroom_client_and_openssl_s_client():
         cl = Client("--tls", "--ca", cert, "localhost", str(srv.port))
         cl.wait_for(lambda l: l.startswith("* joined lobby"))
         # openssl s_client as a real chat client: lines in, lines out.
-        s = subprocess.Popen(["openssl", "s_client", "-quiet", "-no_ign_eof", "-connect", "127.0.0.1:%d" % srv.port,
-                              "-CAfile", cert, "-verify_return_error", "-servername", "localhost"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        sc = Client.__new__(Client)
-        sc.proc, sc.buf = s, b""
+        sc = Client(argv=["openssl", "s_client", "-quiet", "-no_ign_eof", "-connect", "127.0.0.1:%d" % srv.port,
+                          "-CAfile", cert, "-verify_return_error", "-servername", "localhost"])
+        s = sc.proc
         sc.wait_for(lambda l: l.startswith("* joined lobby"))
         sc.type("from s_client")
         cl.wait_for(lambda l: re.match(r"<guest-\d+> from s_client$", l))
@@ -264,19 +172,11 @@ def check_help_version_and_bad_arguments():
 
 
 def main():
-    checks = [v for k, v in sorted(globals().items()) if k.startswith("check_")]
-    passed = failed = 0
-    for check in checks:
-        try:
-            check()
-            passed += 1
-            print("ok  ", check.__name__)
-        except Exception:
-            failed += 1
-            print("FAIL", check.__name__)
-            traceback.print_exc()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    runner = kit.CheckRunner()
+    for name, check in sorted(globals().items()):
+        if name.startswith("check_"):
+            runner.run(name, check)
+    return runner.summary()
 
 
 if __name__ == "__main__":
