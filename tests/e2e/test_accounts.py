@@ -16,12 +16,14 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
 
 SERVER = sys.argv[1]
 PATIENCE = 20.0
@@ -88,57 +90,42 @@ def users_text(*names, ops=("alice",)):
     return "\n".join(lines) + "\n"
 
 
-class Server:
+class Server(kit.ServerProcess):
+    """A server with a directory for its users file and motd; args are set before start()."""
+
     def __init__(self, *args):
         self.dir = tempfile.mkdtemp(prefix="chatroom-accounts-")
+        super().__init__([SERVER], PATIENCE, log_dir=self.dir)
         self.args = args
-        self.proc = None
         self.conns = []
 
     def path(self, name):
         return os.path.join(self.dir, name)
 
     def start(self, *more, bind="127.0.0.1"):
-        self.log = self.path("server.log")
-        self.logf = open(self.log, "wb")
-        self.proc = subprocess.Popen([SERVER, "--bind", bind, "--port", "0", *self.args, *more],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.logf)
+        super().start("--bind", bind, "--port", "0", *self.args, *more, want=("tcp",))
         shown = "[%s]" % bind if ":" in bind else bind
-        m = self.wait_log(r"listening on %s:(\d+) \(tcp\)" % re.escape(shown))
-        self.port = int(m.group(1))
+        tcp = [l for l in self.listeners if l.kind == "tcp"][0]
+        assert tcp.address == shown, (tcp, shown)
         return self
-
-    def text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
 
     def wait_log(self, pattern, after=0):
         """Waits until the log (from offset after) matches pattern."""
-        deadline = time.time() + PATIENCE
-        while time.time() < deadline:
+        def matched():
             m = re.search(pattern, self.text()[after:], re.M)
-            if m:
-                return m
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise AssertionError("log never matched %r:\n%s" % (pattern, self.text()))
+            if not m and self.proc.poll() is not None:
+                raise AssertionError("server exited; log never matched %r:\n%s" % (pattern, self.text()))
+            return m
+        return kit.eventually(matched, PATIENCE, "the log to match %r" % pattern, detail=self.text)
 
     def hup(self):
-        os.kill(self.proc.pid, signal.SIGHUP)
+        self.send_signal(signal.SIGHUP)
 
     def stop(self):
         # Clients gone first, so the server's shutdown has nobody to flush to.
         for c in self.conns:
             c.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(PATIENCE)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop in time")
+        rc = super().stop()
         self.check_no_secret_logged()
         return rc
 
@@ -153,95 +140,45 @@ class Server:
         self.conns.append(c)
         return c
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def close(self):
+        super().close()
         for f in os.listdir(self.dir):
             os.unlink(os.path.join(self.dir, f))
         os.rmdir(self.dir)
 
 
-class Conn:
+class Conn(kit.LineClient):
     """A telnet-like client: CRLF lines, each within PATIENCE seconds."""
 
     def __init__(self, port, login_first=False, greet=True, source=None):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE,
-                                          source_address=(source, 0) if source else None)
-        self.buf = b""
-        self.nick = None
+        super().__init__(port, PATIENCE, source=source, require_cr=True)
         self.greeting = []
-        if not greet:
-            return
-        hello = self.line()
-        assert hello.startswith("* welcome to "), hello
-        self.nick = hello.rsplit(" ", 1)[1]
-        end = (lambda l: l == LOGIN_FIRST) if login_first else (lambda l: l.startswith("* joined lobby"))
-        _, self.greeting = self.wait_for(end)
-
-    def send(self, text):
-        self.s.sendall(text.encode() + b"\r\n")
-
-    def fill(self, timeout):
-        r, _, _ = select.select([self.s], [], [], timeout)
-        return self.s.recv(65536) if r else b""
-
-    def line(self, patience=PATIENCE):
-        deadline = time.time() + patience
-        while b"\n" not in self.buf:
-            chunk = self.fill(max(0, deadline - time.time()))
-            if not chunk:
-                raise AssertionError("no line in time or stream ended; have %r" % self.buf)
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
-        assert raw.endswith(b"\r"), raw
-        return raw[:-1].decode()
-
-    def wait_for(self, pred):
-        """The first line pred accepts, and the lines before it."""
-        skipped = []
-        while True:
-            l = self.line()
-            if pred(l):
-                return l, skipped
-            skipped.append(l)
+        if greet:
+            self.greeting = self.greet((lambda l: l == LOGIN_FIRST) if login_first
+                                       else (lambda l: l.startswith("* joined lobby")))
 
     def expect(self, text):
-        l, skipped = self.wait_for(lambda l: l == text)
+        l, skipped = self.read_until(lambda l: l == text)
         return skipped
 
     def answer(self, command, want):
         """Sends a command and waits for its answer, want; a refusal ("! ...")
         other than want fails at once. Room lines before it are returned."""
         self.send(command)
-        l, skipped = self.wait_for(lambda l: l == want or l.startswith("! "))
+        l, skipped = self.read_until(lambda l: l == want or l.startswith("! "))
         assert l == want, (command, want, l)
         return skipped
 
     def login(self, name, secret):
         self.send("/login %s %s" % (name, secret))
-        l, _ = self.wait_for(lambda l: l.startswith("! ") or l.startswith("* logged in as "))
+        l = self.wait_for(lambda l: l.startswith("! ") or l.startswith("* logged in as "))
         if l == "* logged in as " + name:
             self.nick = name
         return l
 
     def closed(self):
         """Reads to the end of the stream; the lines it had left."""
-        rest = []
-        deadline = time.time() + PATIENCE
-        while time.time() < deadline:
-            chunk = self.fill(max(0, deadline - time.time()))
-            if not chunk:
-                rest += [l.rstrip("\r") for l in self.buf.decode().split("\n") if l]
-                return rest
-            self.buf += chunk
-        raise AssertionError("connection not closed in time; have %r" % self.buf)
-
-    def close(self):
-        self.s.close()
+        return self.until_closed()
 
 
 def users_server(*args, names=("alice", "bob")):
@@ -422,7 +359,7 @@ def check_login_required_before_anything_else():
         c.wait_for(lambda l: l.startswith("*   //text"))
         # Not yet in a room: nobody saw it arrive or speak.
         alice.send("/who")
-        l, skipped = alice.wait_for(lambda l: l.startswith("* in lobby:"))
+        l, skipped = alice.read_until(lambda l: l.startswith("* in lobby:"))
         assert l == "* in lobby: alice", (l, skipped)
         assert c.login("bob", wrong(3)) == LOGIN_FAILED
         c.answer("still nothing", LOGIN_FIRST)
@@ -571,7 +508,7 @@ def check_operator_on_a_banned_address_logs_in_to_unban():
         assert alice.login("alice", SECRETS["alice"]) == "* logged in as alice"
         # Her own address: not without a confirmation.
         alice.send("/ban %s 5" % guest.nick)
-        l, _ = alice.wait_for(lambda l: l.startswith("! "))
+        l, _ = alice.read_until(lambda l: l.startswith("! "))
         assert l == ("! %s is on your own address 127.0.0.1: banning it refuses everyone there but operators; "
                      "to ban it anyway: /ban %s 5 confirm" % (guest.nick, guest.nick)), l
         guest.send("not banned yet")
@@ -600,7 +537,7 @@ def check_operator_on_a_banned_address_logs_in_to_unban():
         alice.answer("/unban 127.0.0.1", "* unbanned 127.0.0.1")
         srv.connect().close()
         watcher.send("/who")
-        l, skipped = watcher.wait_for(lambda l: l.startswith("* in lobby: "))
+        l, skipped = watcher.read_until(lambda l: l.startswith("* in lobby: "))
         assert not any("sneaky" in x or "hello" in x for x in skipped), skipped
         assert srv.stop() == 0
 
@@ -620,7 +557,7 @@ def check_account_ban_bans_its_address_too():
         b0b.answer("it is me again", only_operators("for 10 more minutes"))
         b0b.answer("/nick b0b", only_operators("for 10 more minutes"))
         alice.send("/who")
-        l, skipped = alice.wait_for(lambda l: l.startswith("* in lobby: "))
+        l, skipped = alice.read_until(lambda l: l.startswith("* in lobby: "))
         assert l == "* in lobby: alice" and not any("again" in x or "b0b" in x for x in skipped), (l, skipped)
         # Lifting the account's ban lifts its address's too.
         alice.answer("/unban bob", "* unbanned bob")
@@ -709,7 +646,7 @@ def check_login_flood_does_not_stall_chat():
         receiver, sender = srv.connect(), srv.connect()
         # One connection: 50 logins in one write. One is checked at a time.
         flood = srv.connect()
-        flood.s.sendall(b"".join(b"/login alice %s\r\n" % wrong(100 + i).encode() for i in range(50)))
+        flood.send_raw(b"".join(b"/login alice %s\r\n" % wrong(100 + i).encode() for i in range(50)))
         # Many connections, a login each, all at once: more than the verifier queues.
         attackers = [srv.connect() for _ in range(80)]
         for i, a in enumerate(attackers):
@@ -722,10 +659,10 @@ def check_login_flood_does_not_stall_chat():
         # Every login gets one clear answer, and the connections stay usable.
         answers = {}
         for a in attackers:
-            l, _ = a.wait_for(lambda l: l.startswith("! "))
+            l, _ = a.read_until(lambda l: l.startswith("! "))
             answers[l] = answers.get(l, 0) + 1
         assert set(answers) <= {LOGIN_FAILED, BUSY, TOO_MANY, UNDER_WAY}, answers
-        flood_answers = [flood.wait_for(lambda l: l.startswith("! "))[0] for _ in range(50)]
+        flood_answers = [flood.wait_for(lambda l: l.startswith("! ")) for _ in range(50)]
         assert set(flood_answers) <= {LOGIN_FAILED, BUSY, TOO_MANY, UNDER_WAY, ALREADY}, flood_answers
         # One address: at most five real checks a minute, however many at once.
         checked = answers.get(LOGIN_FAILED, 0) + flood_answers.count(LOGIN_FAILED)
@@ -758,7 +695,7 @@ def check_login_flood_from_one_address_does_not_delay_another():
         waited = timed_login(alice, "alice", SECRETS["alice"], "* logged in as alice")
         answers = {}
         for f in flooders:
-            l, _ = f.wait_for(lambda l: l.startswith("! "))
+            l, _ = f.read_until(lambda l: l.startswith("! "))
             answers[l] = answers.get(l, 0) + 1
         # Counted when they start: five real checks, the rest refused unchecked.
         assert set(answers) <= {LOGIN_FAILED, TOO_MANY, UNDER_WAY}, answers
@@ -771,21 +708,11 @@ def check_login_flood_from_one_address_does_not_delay_another():
 
 def main():
     only = sys.argv[2:]
-    checks = [v for k, v in sorted(globals().items())
-              if k.startswith("check_") and (not only or any(w in k for w in only))]
-    passed = failed = 0
-    for check in checks:
-        try:
-            check()
-            passed += 1
-            print("PASS", check.__name__)
-        except Exception:
-            failed += 1
-            print("FAIL", check.__name__)
-            traceback.print_exc()
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    runner = kit.CheckRunner()
+    for name, check in sorted(globals().items()):
+        if name.startswith("check_") and (not only or any(w in name for w in only)):
+            runner.run(name, check)
+    return runner.summary()
 
 
 if __name__ == "__main__":
