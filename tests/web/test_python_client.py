@@ -19,98 +19,29 @@ import argparse
 import asyncio
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 
 import websockets
 import websockets.exceptions
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
+
 PATIENCE = 20.0  # seconds for any one condition; generous for a loaded 2-core machine
 
-results = {"passed": 0, "failed": 0}
+runner = kit.CheckRunner()
+check = runner.record
 
 
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(("PASS " if ok else "FAIL ") + name + ("" if ok or not detail else ": " + detail), flush=True)
-    return ok
-
-
-def parse_ports(text):
-    tcp = web = None
-    for line in text.splitlines():
-        m = re.search(r"listening on (https?://)?(?:\[[^\]\s]*\]|[^\s\[\]/:]+):(\d+)", line)
-        if not m:
-            continue
-        if m.group(1) or re.search(r"\(web\b", line):
-            web = int(m.group(2))
-        else:
-            tcp = int(m.group(2))
-    return tcp, web
-
-
-class Server:
-    def __init__(self, binary):
-        self.log = tempfile.NamedTemporaryFile(prefix="chatroom-pyws-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--web-port", "0", "--bind", "127.0.0.1", "--web-bind", "127.0.0.1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + PATIENCE
-        self.tcp_port = self.web_port = None
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with open(self.log.name, encoding="utf-8", errors="replace") as f:
-                self.tcp_port, self.web_port = parse_ports(f.read())
-            if self.tcp_port and self.web_port:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("server did not report both ports:\n" + open(self.log.name).read())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(PATIENCE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        os.unlink(self.log.name)
-
-
-class LineClient:
+class LineClient(kit.LineClient):
     """A telnet-style client: CRLF lines out, lines in, each wait bounded."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buf = b""
-
-    def send(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-
-    def read_line(self):
-        deadline = time.monotonic() + PATIENCE
-        while b"\n" not in self.buf:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8")
+        super().__init__(port, PATIENCE, name="TCP client")
 
     def expect(self, pattern):
-        deadline = time.monotonic() + PATIENCE
-        while time.monotonic() < deadline:
-            line = self.read_line()
-            if re.search(pattern, line):
-                return line
-        raise TimeoutError("no line matching " + pattern)
-
-    def close(self):
-        self.sock.close()
+        return self.wait_for(lambda line: re.search(pattern, line), PATIENCE)
 
 
 async def ws_expect(ws, pattern):
@@ -123,12 +54,12 @@ async def ws_expect(ws, pattern):
 
 
 async def chat(server):
-    tcp = LineClient(server.tcp_port)
+    tcp = LineClient(server.ports["tcp"])
     hello = tcp.expect(r"^\* welcome to ")
     tcp_nick = hello.rsplit(" ", 1)[1]
     tcp.expect(r"^\* joined lobby")
 
-    url = "ws://127.0.0.1:%d/ws" % server.web_port
+    url = "ws://127.0.0.1:%d/ws" % server.ports["web"]
     async with websockets.connect(url, open_timeout=PATIENCE, close_timeout=PATIENCE) as ws:
         line = await ws_expect(ws, r"^\* welcome to ")
         ws_nick = line.rsplit(" ", 1)[1]
@@ -183,15 +114,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     args = ap.parse_args()
-    server = Server(args.server)
+    server = kit.ServerProcess([args.server], PATIENCE, prefix="chatroom-pyws-")
     try:
+        server.start("--port", "0", "--web-port", "0", "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
+                     want=("tcp", "web"))
         asyncio.run(chat(server))
     except Exception as e:  # noqa: BLE001 - reported, then the run fails
         check("the conversation ran to its end", False, repr(e))
     finally:
-        server.stop()
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+        server.stop(must_stop=False)
+        server.close()
+    return runner.summary()
 
 
 if __name__ == "__main__":
