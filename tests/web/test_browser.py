@@ -3,10 +3,9 @@
 
 Usage:
     test_browser.py --server PATH/TO/chatroom-server [--screenshot-dir DIR]
-    test_browser.py --mock [--screenshot-dir DIR]     (tests/web/mock_server.py stands in)
 
 Starts `SERVER --port 0 --web-port 0 --bind 127.0.0.1 --web-bind 127.0.0.1`
-and reads both ports from its log (parse_ports). Two browser sessions (a
+and reads both ports from its log (tests/support/chatroom_testkit.py). Two browser sessions (a
 desktop window and a phone-sized one) and a raw TCP client then chat in every
 direction; /nick, /join, /who and /quit are typed into the page; lines with
 HTML show literally; the server is stopped with SIGTERM and started again on
@@ -23,12 +22,8 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import traceback
 import urllib.error
 import urllib.request
 
@@ -40,7 +35,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
 import test_web_page  # noqa: E402
 
 PATIENCE = 30.0  # seconds for any one condition; generous for a loaded 2-core machine
@@ -49,132 +47,19 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 GUEST = re.compile(r"^guest-\d+$")
 
 
-def parse_ports(log_text):
-    """(tcp_port, web_port) from the server's startup lines; None for one not logged yet.
-
-    Expects lines like "... listening on 127.0.0.1:5000 (tcp)" and
-    "... listening on http://127.0.0.1:8080 (web)": a URL scheme or "(web" marks
-    the web listener; any other "listening on HOST:PORT" is the TCP one.
-    """
-    tcp = web = None
-    for line in log_text.splitlines():
-        m = re.search(r"listening on (https?://)?(?:\[[^\]\s]*\]|[^\s\[\]/:]+):(\d+)", line)
-        if not m:
-            continue
-        if m.group(1) or re.search(r"\(web\b", line):
-            web = int(m.group(2))
-        else:
-            tcp = int(m.group(2))
-    return tcp, web
-
-
-class Server:
-    """chatroom-server (or the mock) as a process, with its log in a file."""
-
-    def __init__(self, command):
-        self.command = command
-        self.proc = None
-        self.log = tempfile.NamedTemporaryFile(prefix="chatroom-web-", suffix=".log", delete=False)
-        self.tcp_port = self.web_port = 0
-
-    def text(self):
-        with open(self.log.name, errors="replace") as f:
-            return f.read()
-
-    def start(self):
-        """Starts on the ports of the previous run (0 the first time); retried while the port is busy."""
-        deadline = time.monotonic() + PATIENCE
-        while True:
-            start_offset = len(self.text())
-            self.proc = subprocess.Popen(
-                self.command + ["--port", str(self.tcp_port), "--web-port", str(self.web_port),
-                                "--bind", "127.0.0.1", "--web-bind", "127.0.0.1"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
-            while time.monotonic() < deadline:
-                tcp, web = parse_ports(self.text()[start_offset:])
-                if tcp and web:
-                    self.tcp_port, self.web_port = tcp, web
-                    return
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.02)  # polling the log file, bounded by the deadline
-            self.stop()
-            if time.monotonic() >= deadline:
-                raise AssertionError("server did not start:\n" + self.text()[-3000:])
-
-    def stop(self):
-        """SIGTERM by PID; SIGKILL if it does not exit within PATIENCE. Returns the exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(PATIENCE)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop within %.0f s of SIGTERM" % PATIENCE)
-
-    def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.unlink(self.log.name)
-
-    def url(self, path="/"):
-        return "http://127.0.0.1:%d%s" % (self.web_port, path)
-
-
-class TcpClient:
+class TcpClient(kit.LineClient):
     """A telnet-style client: CRLF lines out, lines in, each wait bounded."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buf = b""
-        self.seen = []  # every line read, in order
-
-    def send(self, line):
-        self.sock.sendall(line.encode("utf-8") + b"\r\n")
-
-    def read_line(self, deadline):
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("TCP client: no line in time; read so far: %r" % self.seen[-10:])
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                raise EOFError("TCP client: connection closed; read so far: %r" % self.seen[-10:])
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
-        line = raw.rstrip(b"\r").decode("utf-8", "replace")
-        self.seen.append(line)
-        return line
+        super().__init__(port, PATIENCE, errors="replace", name="TCP client")
 
     def expect(self, pattern):
         """Reads until a line fully matches pattern (a regex); returns (match, lines skipped before it)."""
-        deadline = time.monotonic() + PATIENCE
-        skipped = []
-        while True:
-            line = self.read_line(deadline)
-            m = re.fullmatch(pattern, line)
-            if m:
-                return m, skipped
-            skipped.append(line)
+        line, skipped = self.read_until(lambda l: re.fullmatch(pattern, l), PATIENCE)
+        return re.fullmatch(pattern, line), skipped
 
     def expect_eof(self):
-        deadline = time.monotonic() + PATIENCE
-        try:
-            while True:
-                self.read_line(deadline)
-        except EOFError:
-            return
-
-    def close(self):
-        self.sock.close()
+        self.until_closed(PATIENCE)
 
 
 # The page's contract with this test: #log holds .l rows whose .m is the
@@ -316,30 +201,6 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-class Run:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.fatal = False
-
-    def check(self, name, fn, fatal=False, always=False):
-        if self.fatal and not always:
-            print("SKIP %s (an earlier step failed)" % name)
-            self.failed += 1
-            return
-        try:
-            fn()
-        except Exception as e:  # a failed check is reported and the run goes on
-            self.failed += 1
-            print("FAIL %s\n     %s" % (name, str(e).replace("\n", "\n     ")))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            if fatal:
-                self.fatal = True
-            return
-        self.passed += 1
-        print("PASS %s" % name)
-
-
 def http_get(url):
     try:
         with urllib.request.urlopen(url, timeout=PATIENCE) as r:
@@ -350,51 +211,50 @@ def http_get(url):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--server", help="path to chatroom-server")
-    group.add_argument("--mock", action="store_true", help="run against tests/web/mock_server.py")
+    parser.add_argument("--server", required=True, help="path to chatroom-server")
     parser.add_argument("--screenshot-dir", help="where to save screenshots (default: a new /tmp directory)")
-    parser.add_argument("--header", default=os.path.join(HERE, "..", "..", "include", "chatroom", "detail",
-                                                         "web_page.hpp"),
-                        help="web_page.hpp, for the page and policy the server must send")
+    parser.add_argument("--header", default=os.path.join(HERE, "..", "..", "include", "chatroom", "web", "detail",
+                                                         "page.hpp"),
+                        help="web/detail/page.hpp, for the page and policy the server must send")
     args = parser.parse_args()
     shots = args.screenshot_dir or tempfile.mkdtemp(prefix="chatroom-screenshots-")
     os.makedirs(shots, exist_ok=True)
     with open(args.header, encoding="utf-8") as f:
         page, csp = test_web_page.extract(f.read())
 
-    if args.mock:
-        command = [sys.executable, os.path.join(HERE, "mock_server.py"), "--header", os.path.abspath(args.header)]
-    else:
-        command = [os.path.abspath(args.server)]
-    server = Server(command)
-    run = Run()
+    server = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-")
+    run = kit.CheckRunner(tracebacks=False)
+
+    def url(path="/"):
+        return "http://127.0.0.1:%d%s" % (server.ports["web"], path)
     browsers = []
     clients = []
     s = {}  # state shared by the steps
 
     def tcp():
-        c = TcpClient(server.tcp_port)
+        c = TcpClient(server.ports["tcp"])
         clients.append(c)
         m, _ = c.expect(r"\* welcome to .*, you are (\S+)")
         c.expect(r"\* joined lobby \(\d+ members?\)")
         return c, m.group(1)
 
     def start_server():
-        server.start()
-        print("     server: tcp port %d, web port %d" % (server.tcp_port, server.web_port))
+        """On the ports of the previous run (0 the first time); started again while a port is still taken."""
+        server.start("--port", server.ports.get("tcp", 0), "--web-port", server.ports.get("web", 0),
+                     "--bind", "127.0.0.1", "--web-bind", "127.0.0.1", want=("tcp", "web"), retry=True)
+        print("     server: tcp port %d, web port %d" % (server.ports["tcp"], server.ports["web"]))
 
     def serves_page():
-        status, headers, body = http_get(server.url("/"))
+        status, headers, body = http_get(url("/"))
         assert status == 200, "GET / gave %d" % status
         assert headers.get("Content-Type", "").startswith("text/html"), headers.get("Content-Type")
         assert headers.get("Content-Security-Policy") == csp, \
             "Content-Security-Policy is %r, web_page_csp is %r" % (headers.get("Content-Security-Policy"), csp)
         assert headers.get("X-Content-Type-Options") == "nosniff", headers.get("X-Content-Type-Options")
         assert body.decode("utf-8") == page, "GET / is not web_page_html"
-        status, _, body = http_get(server.url("/healthz"))
+        status, _, body = http_get(url("/healthz"))
         assert status == 200, "GET /healthz gave %d" % status
-        status, _, _ = http_get(server.url("/no-such-file"))
+        status, _, _ = http_get(url("/no-such-file"))
         assert status == 404, "GET /no-such-file gave %d" % status
 
     def arrive():
@@ -402,10 +262,10 @@ def main():
         browsers.append(a)
         b = Browser("phone", phone=True)
         browsers.append(b)
-        a.open(server.url("/"))
+        a.open(url("/"))
         ha = a.wait_header(nick=GUEST, room="lobby", state="open")
         a.wait_line("* joined lobby (1 member)")
-        b.open(server.url("/"))
+        b.open(url("/"))
         hb = b.wait_header(nick=GUEST, room="lobby", state="open")
         b.wait_line("* joined lobby (2 members)")
         a.wait_line("* %s joined" % hb["nick"])
@@ -587,7 +447,7 @@ def main():
 
     def bounded_dom():
         a, t = s["a"], s["t"]
-        t.sock.sendall(b"".join(b"flood %04d\r\n" % i for i in range(2100)))
+        t.send_raw(b"".join(b"flood %04d\r\n" % i for i in range(2100)))
         a.wait_line("<tom> flood 2099")
         n, first = a.driver.execute_script(
             "const l = document.querySelectorAll('#log .l'); return [l.length, l[0].querySelector('.m').textContent];")
@@ -607,22 +467,22 @@ def main():
         assert not bad, "\n".join(bad)
 
     try:
-        run.check("server starts and logs its TCP and web ports", start_server, fatal=True)
-        run.check("GET / serves the page with its CSP and nosniff; /healthz is 200; others 404", serves_page)
-        run.check("two browsers and a TCP client arrive in the lobby", arrive, fatal=True)
-        run.check("/nick from the page renames everywhere and the header follows", rename, fatal=True)
-        run.check("chat goes browser->browser, browser->telnet, telnet->browsers", chat_all_directions)
-        run.check("a nick has the same colour in every browser", stable_colours)
-        run.check("lines with HTML show literally and create no elements", html_literal)
-        run.check("private messages are highlighted, errors red, notices dim", styles)
-        run.check("/who from the page lists the room", who)
-        run.check("/join from the page moves it and the header follows; rooms stay apart", join, fatal=True)
-        run.check("screenshots saved; the phone layout fits 390 px with the input at the bottom", screenshots)
-        run.check("after a restart on the same ports the pages reconnect and re-apply nick and room", restart,
-                  fatal=True)
-        run.check("/quit from the page leaves; the page stays closed until Send", quit_and_come_back)
-        run.check("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
-        run.check("no CSP violations or script errors in the consoles", clean_console, always=True)
+        run.run("server starts and logs its TCP and web ports", start_server, fatal=True)
+        run.run("GET / serves the page with its CSP and nosniff; /healthz is 200; others 404", serves_page)
+        run.run("two browsers and a TCP client arrive in the lobby", arrive, fatal=True)
+        run.run("/nick from the page renames everywhere and the header follows", rename, fatal=True)
+        run.run("chat goes browser->browser, browser->telnet, telnet->browsers", chat_all_directions)
+        run.run("a nick has the same colour in every browser", stable_colours)
+        run.run("lines with HTML show literally and create no elements", html_literal)
+        run.run("private messages are highlighted, errors red, notices dim", styles)
+        run.run("/who from the page lists the room", who)
+        run.run("/join from the page moves it and the header follows; rooms stay apart", join, fatal=True)
+        run.run("screenshots saved; the phone layout fits 390 px with the input at the bottom", screenshots)
+        run.run("after a restart on the same ports the pages reconnect and re-apply nick and room", restart,
+                fatal=True)
+        run.run("/quit from the page leaves; the page stays closed until Send", quit_and_come_back)
+        run.run("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
+        run.run("no CSP violations or script errors in the consoles", clean_console, always=True)
     finally:
         for c in clients:
             c.close()
@@ -632,8 +492,7 @@ def main():
             server.stop()
         finally:
             server.close()
-    print("%d passed, %d failed" % (run.passed, run.failed))
-    return 1 if run.failed else 0
+    return run.summary()
 
 
 if __name__ == "__main__":
