@@ -11,115 +11,41 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
 
 SERVER, CLIENT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PATIENCE = 20.0
-TMUX_SOCKET = "chatroom-console-%d" % os.getpid()
+TMUX = kit.Tmux("chatroom-console-%d" % os.getpid(), PATIENCE)
 WORK = tempfile.mkdtemp(prefix="chatroom-console-")
 
 
-def eventually(pred, what, timeout=PATIENCE):
-    deadline = time.time() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.03)
+def Server(port=0, server=None):
+    """chatroom-server on 127.0.0.1:port (a stopped server is started again when given)."""
+    server = server or kit.ServerProcess([SERVER], PATIENCE, log_dir=WORK, prefix="server-")
+    return server.start("--port", port, "--bind", "127.0.0.1", want=("tcp",))
 
 
-class Server:
-    def __init__(self, port=0):
-        self.log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", dir=WORK, delete=False)
-        self.proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.time() + PATIENCE
-        while True:
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text())
-            if m:
-                break
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise AssertionError("server did not start:\n" + self.text())
-            time.sleep(0.02)
-        self.port = int(m.group(1))
-
-    def text(self):
-        with open(self.log.name, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(PATIENCE)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop in time")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-class Peer:
+class Peer(kit.LineClient):
     """Another member, over a plain socket."""
 
     def __init__(self, port, nick=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buf = b""
+        super().__init__(port, PATIENCE, eol="\n", errors="replace", name="peer")
         self.wait_for(lambda l: l.startswith("* joined "))
         if nick:
             self.send("/nick " + nick)
             self.wait_for(lambda l: l.endswith(" is now known as " + nick))
 
-    def send(self, line):
-        self.sock.sendall(line.encode() + b"\n")
-
-    def line(self, deadline):
-        while b"\n" not in self.buf:
-            self.sock.settimeout(max(0.01, deadline - time.time()))
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                raise AssertionError("no line in time; have %r" % self.buf)
-            if not chunk:
-                raise AssertionError("connection closed; have %r" % self.buf)
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b"\n", 1)
-        return raw.decode(errors="replace").rstrip("\r")
-
-    def wait_for(self, pred):
-        deadline = time.time() + PATIENCE
-        seen = []
-        while time.time() < deadline:
-            l = self.line(deadline)
-            if pred(l):
-                return l
-            seen.append(l)
-        raise AssertionError("line not seen; saw %r" % seen)
-
-    def close(self):
-        self.sock.close()
+    def wait_for(self, pred, timeout=PATIENCE):
+        return super().wait_for(pred, timeout)
 
 
-def tmux(*args, check=True):
-    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], check=check,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
-
-
-class Pane:
+class Pane(kit.TmuxPane):
     """One tmux window running an interactive shell, 100x30."""
 
     count = 0
@@ -127,27 +53,16 @@ class Pane:
 
     def __init__(self, env=None):
         Pane.count += 1
-        self.name = "case%d" % Pane.count
         self.state = tempfile.mkdtemp(prefix="state-", dir=WORK)
         environment = {"XDG_STATE_HOME": self.state, "PS1": "$ ", "LANG": "C.UTF-8"}
         environment.update(env or {})
         exports = " ".join("%s=%s" % (k, shquote(v)) for k, v in environment.items())
         # A shell without rc files, so that the prompt and settings are known.
-        tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30",
+        name = "case%d" % Pane.count
+        TMUX("new-session", "-d", "-s", name, "-x", "100", "-y", "30",
              "env -u NO_COLOR %s bash --norc --noprofile -i" % exports)
+        super().__init__(TMUX, name)
         self.wait(lambda t: t.rstrip().endswith("$"), "the shell prompt")
-
-    def keys(self, *keys):
-        tmux("send-keys", "-t", self.name, *keys)
-
-    def type(self, text):
-        tmux("send-keys", "-t", self.name, "-l", text)
-
-    def text(self, escapes=False):
-        args = ["capture-pane", "-p", "-t", self.name]
-        if escapes:
-            args.append("-e")
-        return tmux(*args)
 
     def lines(self):
         return [l.rstrip() for l in self.text().splitlines()]
@@ -155,12 +70,6 @@ class Pane:
     def last_line(self):
         ls = [l for l in self.lines() if l]
         return ls[-1] if ls else ""
-
-    def wait(self, pred, what, timeout=PATIENCE):
-        try:
-            return eventually(lambda: pred(self.text()), what, timeout)
-        except AssertionError:
-            raise AssertionError("timed out waiting for %s; the pane shows:\n%s" % (what, self.text()))
 
     def wait_line(self, pred, what):
         return self.wait(lambda t: any(pred(l.rstrip()) for l in t.splitlines()), what)
@@ -175,14 +84,16 @@ class Pane:
         self.stty_files = (before, after)
         self.type("stty -g > %s" % before)
         self.keys("Enter")
-        eventually(lambda: os.path.exists(before) and os.path.getsize(before) > 0, "stty before the client")
+        kit.eventually(lambda: os.path.exists(before) and os.path.getsize(before) > 0, PATIENCE,
+                       "stty before the client")
         self.wait(lambda t: self.last_line() == "$", "the shell prompt")
         # Alone on its command line (sh execs it), so that the shell waits for
         # the client itself: Ctrl-Z then stops the client, not a subshell.
         self.type("%s sh -c 'echo $$ > %s; exec \"$0\" \"$@\"' %s %s 127.0.0.1 %d" %
                   (env_prefix, self.pidfile, shquote(CLIENT), " ".join(map(shquote, args)), port))
         self.keys("Enter")
-        eventually(lambda: os.path.exists(self.pidfile) and open(self.pidfile).read().strip(), "the client's PID")
+        kit.eventually(lambda: os.path.exists(self.pidfile) and open(self.pidfile).read().strip(), PATIENCE,
+                       "the client's PID")
         self.pid = int(open(self.pidfile).read())
 
     def exit_status(self):
@@ -191,8 +102,8 @@ class Pane:
         self.type("echo \"exit%d=$?\"; stty -g > %s" % (self.run, self.stty_files[1]))
         self.keys("Enter")
         m = self.wait(lambda t: re.search(r'(?<!")exit%d=(\d+)' % self.run, t), "the exit status")
-        eventually(lambda: os.path.exists(self.stty_files[1]) and os.path.getsize(self.stty_files[1]) > 0,
-                   "stty after the client")
+        kit.eventually(lambda: os.path.exists(self.stty_files[1]) and os.path.getsize(self.stty_files[1]) > 0,
+                       PATIENCE, "stty after the client")
         return int(m.group(1))
 
     def terminal_restored(self):
@@ -205,7 +116,7 @@ class Pane:
         self.wait_line(lambda l: l == "$ echo echo-$((6*7))", "the typed command to be echoed")
 
     def close(self):
-        tmux("kill-session", "-t", self.name, check=False)
+        TMUX("kill-session", "-t", self.target, check=False)
 
 
 def shquote(s):
@@ -356,7 +267,8 @@ def case_ctrl_c_clears_the_line_ctrl_z_suspends_and_the_terminal_is_restored():
             stopped = os.path.join(pane.state, "stty-stopped")
             pane.type("stty -g > %s; fg" % stopped)
             pane.keys("Enter")
-            eventually(lambda: os.path.exists(stopped) and os.path.getsize(stopped) > 0, "stty while stopped")
+            kit.eventually(lambda: os.path.exists(stopped) and os.path.getsize(stopped) > 0, PATIENCE,
+                           "stty while stopped")
             assert open(stopped).read() == open(pane.stty_files[0]).read(), "terminal not cooked while stopped"
             pane.wait(lambda t: prompt_line(pane) == "> half", "the line back after fg")
             pane.type(" more")
@@ -397,7 +309,7 @@ def case_reconnect_comes_back_with_the_same_nick():
             pane.wait_line(lambda l: "reconnecting in " in l and re.search(r"in \d+\.\d s$", l),
                            "the client to say it reconnects")
             pane.type("typed while away")
-            server = Server(port)
+            Server(port, server)
             pane.wait_line(lambda l: l == "* reconnected", "the client to reconnect")
             pane.wait(lambda t: t.count(" is now known as comeback") == 2, "the nick to be taken again")
             pane.wait(lambda t: len(re.findall(r"^\* joined dev", t, re.M)) == 2, "the room to be joined again")
@@ -427,7 +339,7 @@ def case_reconnect_comes_back_with_the_same_nick():
         finally:
             pane.close()
     finally:
-        server.__exit__()
+        server.close()
 
 
 CASES = [
@@ -444,28 +356,19 @@ def main():
     if not shutil.which("tmux"):
         print("FAIL: tmux is not installed (apt-get install tmux)")
         return 1
-    passed = failed = 0
+    runner = kit.CheckRunner()
     only = sys.argv[3:]
     # A session that outlives the cases, so the tmux server stays up between them.
-    tmux("new-session", "-d", "-s", "keeper", "cat")
+    TMUX("new-session", "-d", "-s", "keeper", "cat")
     try:
         for case in CASES:
             if only and not any(o in case.__name__ for o in only):
                 continue
-            name = case.__name__[len("case_"):]
-            try:
-                case()
-                print("PASS", name, flush=True)
-                passed += 1
-            except Exception:
-                print("FAIL", name, flush=True)
-                traceback.print_exc()
-                failed += 1
+            runner.run(case.__name__[len("case_"):], case)
     finally:
-        tmux("kill-server", check=False)
+        TMUX.kill_server()
         shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return runner.summary()
 
 
 if __name__ == "__main__":
