@@ -24,16 +24,15 @@ import functools
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
 from byte_listener import Proxy  # noqa: E402
 
 ARGS = argparse.ArgumentParser(description="real clients against chatroom-server")
@@ -47,8 +46,8 @@ SERVER = os.path.abspath(OPTS.server)
 PATIENCE = 10.0   # seconds any one expected thing may take on a loaded machine
 PROMPT = 5.0      # "within a few seconds": how long output may take after Ctrl-C
 WORK = tempfile.mkdtemp(prefix="chatroom-real-clients-")
-TMUX = ["tmux", "-u", "-f", "/dev/null", "-L", "chatroom-test-%d" % os.getpid()]
 LOCALE = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+TMUX = kit.Tmux("chatroom-test-%d" % os.getpid(), PATIENCE, flags=("-u", "-f", "/dev/null"), env=LOCALE)
 # The terminal echoes ^C, ^\ and ^Z where they were typed, so the next line
 # shown may follow them on the same row.
 ECHOED_KEYS = r"^(?:\^[C\\Z])*"
@@ -77,26 +76,6 @@ UTF8_FIRST = "日本語 é у я σ Ě 😀"
 UTF8_NETKIT = "日本語 é у я σ Ě 京都 😀"
 
 
-def eventually(pred, what, timeout=PATIENCE, detail=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            more = detail()
-            raise AssertionError("timed out (%.0f s) waiting for %s%s" % (timeout, what, "\n" + more if more else ""))
-        time.sleep(0.03)
-
-
-def tmux(*args, check=True):
-    r = subprocess.run(TMUX + list(args), capture_output=True, timeout=PATIENCE,
-                       env=dict(os.environ, **LOCALE))
-    if check and r.returncode != 0:
-        raise AssertionError("tmux %s: %s" % (" ".join(args), r.stderr.decode(errors="replace").strip()))
-    return r.stdout.decode("utf-8", errors="replace")
-
-
 def have(program):
     return shutil.which(program) is not None
 
@@ -108,7 +87,7 @@ def supports_tls_port():
             return subprocess.run([SERVER, "--help"], capture_output=True, timeout=PATIENCE).stdout
         except OSError:  # being rebuilt
             return None
-    return b"--tls-port" in eventually(help_text, "the server binary to be there (being rebuilt?)")
+    return b"--tls-port" in kit.eventually(help_text, PATIENCE, "the server binary to be there (being rebuilt?)")
 
 
 _cert = None
@@ -136,49 +115,26 @@ def on_cleanup(fn):
     _cleanups.append(fn)
 
 
-class Server:
+class Server(kit.ServerProcess):
+    """chatroom-server on 127.0.0.1 port 0 (and a TLS port), stopped and killed when the case ends."""
+
     def __init__(self, tls=False):
-        args = [SERVER, "--bind", "127.0.0.1", "--port", "0"]
+        args = ["--bind", "127.0.0.1", "--port", "0"]
         if tls:
             if not supports_tls_port():
                 raise AssertionError("server has no --tls-port option (TLS listener next to the plain one)")
             cert, key = certificate()
             args += ["--tls-port", "0", "--tls-cert", cert, "--tls-key", key]
-        self.log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", dir=WORK, delete=False)
-        self.proc = eventually(lambda: self._start(args), "the server binary to be there (being rebuilt?)")
-        on_cleanup(self.stop)
+        super().__init__([SERVER], PATIENCE, log_dir=WORK, prefix="server-")
+        on_cleanup(self.stop_and_close)
         _servers.append(self)
-        self.port = self.tls_port = None
+        # retry: the binary may be missing or busy for a moment while it is relinked.
+        self.start(*args, want=("tcp", "tls") if tls else ("tcp",), retry=True)
+        self.port, self.tls_port = self.ports["tcp"], self.ports.get("tls")
 
-        def listening():
-            if self.proc.poll() is not None:
-                raise AssertionError("server exited with %s:\n%s" % (self.proc.returncode, self.text()))
-            for m in re.finditer(r"listening on 127\.0\.0\.1:(\d+)(.*)", self.text()):
-                if "tls" in m.group(2).lower():
-                    self.tls_port = self.tls_port or int(m.group(1))
-                else:
-                    self.port = self.port or int(m.group(1))
-            return self.port and (self.tls_port or not tls)
-        eventually(listening, "the server's listening line(s)", detail=self.text)
-
-    def _start(self, args):
-        try:
-            return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
-        except OSError:  # missing, or "text file busy" while the linker writes it
-            return None
-
-    def text(self):
-        with open(self.log.name, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(PATIENCE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def stop_and_close(self):
+        self.stop(must_stop=False)
+        self.close()
 
 
 def relay(label, port):
@@ -189,95 +145,66 @@ def relay(label, port):
     return p
 
 
-class Peer:
-    """A raw-socket member of the room: sends lines, keeps every byte it got."""
+class Peer(kit.LineClient):
+    """A raw-socket member of the room: sends lines, keeps every byte it got (raw)."""
 
     def __init__(self, port, nick="peer"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        on_cleanup(self.sock.close)
-        self.raw = bytearray()
-        self.cursor = 0  # lines before it were already matched
+        # surrogateescape: a line's text encodes back to exactly the bytes that came.
+        super().__init__(port, PATIENCE, eol="\n", errors="surrogateescape", name="peer")
+        on_cleanup(self.close)
         self.wait_line(rb"\* joined lobby")
         self.say("/nick " + nick)
         self.wait_line(rb"\* \S+ is now known as " + nick.encode())
         self.nick = nick
 
-    def pump(self, timeout):
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return
-        if not data:
-            raise AssertionError("the server closed the peer's connection; it got:\n%r" % bytes(self.raw[-600:]))
-        self.raw += data
-
-    def lines(self):
-        return [l[:-1] if l.endswith(b"\r") else l for l in bytes(self.raw).split(b"\n")[:-1]]
+    say = kit.LineClient.send
 
     def wait_line(self, pattern, timeout=PATIENCE):
-        """The first line after the last one matched that matches pattern (bytes regex)."""
+        """The next line that matches pattern (a bytes regex), as bytes."""
         rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.lines()
-            for i in range(self.cursor, len(lines)):
-                if rx.match(lines[i]):
-                    self.cursor = i + 1
-                    return lines[i]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("peer: timed out waiting for a line matching %r; its last lines:\n%s"
-                                     % (pattern, b"\n".join(lines[-8:]).decode("utf-8", "backslashreplace")))
-            self.pump(min(left, 0.2))
+        try:
+            line = self.wait_for(lambda l: rx.match(l.encode("utf-8", "surrogateescape")), timeout)
+        except kit.ConnectionClosed:
+            raise
+        except AssertionError as e:
+            raise AssertionError("peer: timed out waiting for a line matching %r; %s" % (pattern, e)) from None
+        return line.encode("utf-8", "surrogateescape")
 
     def said_by(self, nick, timeout=PATIENCE):
         """The text of the next chat line from nick, as the raw bytes after "<nick> "."""
         line = self.wait_line(rb"<" + re.escape(nick.encode()) + rb"> ", timeout)
         return line[len(nick) + 3:]
 
-    def say(self, text):
-        self.sock.sendall(text.encode() + b"\n")
 
-
-class Pane:
+class Pane(kit.TmuxPane):
     """One client running in a tmux window, in a UTF-8 locale."""
 
     def __init__(self, command):
+        super().__init__(TMUX, TMUX("new-window", "-d", "-P", "-F", "#{pane_id}", "-e", "LANG=C.UTF-8",
+                                    "-e", "LC_ALL=C.UTF-8", command).strip(), command)
         self.command = command
-        self.id = tmux("new-window", "-d", "-P", "-F", "#{pane_id}", "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8",
-                       command).strip()
-        on_cleanup(lambda: tmux("kill-pane", "-t", self.id, check=False))
-
-    def keys(self, *keys):
-        tmux("send-keys", "-t", self.id, *keys)
-
-    def type(self, text):
-        tmux("send-keys", "-t", self.id, "-l", text)
+        on_cleanup(self.kill)
 
     def line(self, text):
         self.type(text)
         self.keys("Enter")
 
     def text(self):
-        return tmux("capture-pane", "-p", "-t", self.id, "-S", "-2000")
+        return super().text(history=2000)
 
     def rows(self):
         return self.text().rstrip("\n").split("\n")
 
-    def dead(self):
-        return tmux("display-message", "-p", "-t", self.id, "#{pane_dead}").strip() == "1"
-
     def wait(self, pattern, what=None, timeout=PATIENCE):
         rx = re.compile(pattern, re.M)
-        return eventually(lambda: rx.search(self.text()), what or "pane to show %r" % pattern, timeout,
-                          detail=lambda: "pane (%s):\n%s" % (self.command, self.text().rstrip()))
+        return super().wait(rx.search, what or "pane to show %r" % pattern, timeout)
 
     def prompt(self):
         """Ctrl-] and wait for the telnet> prompt on the last row."""
         self.keys("C-]")
-        eventually(lambda: re.match(r"(inetutils-)?telnet(-ssl)?> *$", self.text().rstrip("\n ").split("\n")[-1]),
-                   "the telnet> prompt", detail=self.text)
+        kit.eventually(lambda: re.match(r"(inetutils-)?telnet(-ssl)?> *$",
+                                        self.text().rstrip("\n ").split("\n")[-1]),
+                       PATIENCE, "the telnet> prompt", detail=self.text)
 
 
 class Client:
@@ -380,7 +307,7 @@ def answered_every_timing_mark(s):
 
     def done():
         return s.server_sent().count(b"\xff\xfb\x06") >= asked
-    eventually(done, "a WILL TIMING-MARK for each of the %d DO TIMING-MARK" % asked)
+    kit.eventually(done, PATIENCE, "a WILL TIMING-MARK for each of the %d DO TIMING-MARK" % asked)
     got = s.server_sent().count(b"\xff\xfb\x06")
     if got != asked:
         raise AssertionError("%d DO TIMING-MARK answered with %d WILL TIMING-MARK" % (asked, got))
@@ -390,7 +317,7 @@ def binary_on(s):
     """Waits until BINARY is agreed both ways (plain sessions; TLS ones cannot be watched)."""
     if s.relay is None:
         return
-    eventually(lambda: b"\xff\xfb\x00" in s.client_sent() and b"\xff\xfd\x00" in s.client_sent(),
+    kit.eventually(lambda: b"\xff\xfb\x00" in s.client_sent() and b"\xff\xfd\x00" in s.client_sent(), PATIENCE,
                "the client to accept BINARY (IAC WILL BINARY, IAC DO BINARY)")
 
 
@@ -407,7 +334,8 @@ def telnet_control_keys(t):
     for n in (1, 2):
         s.pane.keys("C-c")
         if s.relay:
-            eventually(lambda: s.client_sent().count(b"\xff\xfd\x06") >= n, "DO TIMING-MARK #%d from the client" % n)
+            kit.eventually(lambda: s.client_sent().count(b"\xff\xfd\x06") >= n, PATIENCE,
+                           "DO TIMING-MARK #%d from the client" % n)
         s.pane_sees_after_interrupt("after ctrl-c %d" % n)
     s.pane.line("typed after ctrl-c")
     s.peer_sees("typed after ctrl-c")
@@ -417,7 +345,8 @@ def telnet_control_keys(t):
                                ("C-z", "ctrl-z", b"\xff\xed\xff\xfd\x06")):
         s.pane.keys(key)
         if s.relay:
-            eventually(lambda: command in s.client_sent(), "%s as %s from the client" % (name, command.hex(" ")))
+            kit.eventually(lambda: command in s.client_sent(), PATIENCE,
+                           "%s as %s from the client" % (name, command.hex(" ")))
         s.pane_sees_after_interrupt("after " + name)
     s.pane.keys("C-c")
     s.pane_sees_after_interrupt("after a third ctrl-c")
@@ -544,8 +473,8 @@ def telnet_staircase(t):
 def cursor_at_column_0(s, after):
     """The echo of Enter is a bare LF with BINARY on; only the server's CR,
     which comes after the peer got the line, puts the cursor back."""
-    eventually(lambda: tmux("display-message", "-p", "-t", s.pane.id, "#{cursor_x}").strip() == "0",
-               "staircase: the cursor back at column 0 after %s" % after, detail=s.pane.text)
+    kit.eventually(lambda: s.pane.cursor_x() == 0, PATIENCE,
+                   "staircase: the cursor back at column 0 after %s" % after, detail=s.pane.text)
 
 
 def telnet_character_mode(t):
@@ -555,8 +484,8 @@ def telnet_character_mode(t):
     s.pane.line("mode character")
     if s.relay:
         # The client asks for SGA and ECHO; the server must refuse both.
-        eventually(lambda: b"\xff\xfd\x03" in s.client_sent(), "the client's DO SUPPRESS-GO-AHEAD")
-        eventually(lambda: b"\xff\xfc\x03" in s.server_sent() and b"\xff\xfc\x01" in s.server_sent(),
+        kit.eventually(lambda: b"\xff\xfd\x03" in s.client_sent(), PATIENCE, "the client's DO SUPPRESS-GO-AHEAD")
+        kit.eventually(lambda: b"\xff\xfc\x03" in s.server_sent() and b"\xff\xfc\x01" in s.server_sent(), PATIENCE,
                    "the server's WONT SUPPRESS-GO-AHEAD and WONT ECHO",
                    detail=lambda: s.relay.trace())
     s.pane.line("typed in character mode")
@@ -590,11 +519,11 @@ def telnet_negotiating(t):
     s.pane.wait(r"^\* joined lobby")
     if s.relay:
         will, wont, do, dont = 251, 252, 253, 254
-        eventually(lambda: negotiations(s.client_sent()), "the client's offers")
+        kit.eventually(lambda: negotiations(s.client_sent()), PATIENCE, "the client's offers")
         binary_on(s)
         offers = [n for n in negotiations(s.client_sent()) if n[1] != 0]
         want = [(dont if v == will else wont, o) for v, o in offers if v in (will, do)]
-        eventually(lambda: all(n in negotiations(s.server_sent()) for n in want),
+        kit.eventually(lambda: all(n in negotiations(s.server_sent()) for n in want), PATIENCE,
                    "a refusal of each offer", detail=s.relay.trace)
     s.pane.line(t.typable)  # BINARY came with the first answer: even the first line passes
     s.peer_sees(t.typable)
@@ -657,7 +586,8 @@ def busybox_character_mode(_):
     s.pane.keys("C-c")
     s.pane.wait(r"Console escape", "busybox's console menu")
     s.pane.keys("c")
-    eventually(lambda: b"\xff" in s.client_sent(), "busybox to send a telnet command", detail=s.relay.trace)
+    kit.eventually(lambda: b"\xff" in s.client_sent(), PATIENCE, "busybox to send a telnet command",
+                   detail=s.relay.trace)
     s.pane.line("typed after asking for character mode")
     s.peer_sees("typed after asking for character mode")
     s.pane.line("/who")
@@ -765,7 +695,7 @@ def plain_clients_get_no_telnet(_):
     a.wait_line(rb"\* in lobby: alice, bob$")
     # IAC IAC is data, not a telnet command: no negotiation starts, and the
     # byte is invalid UTF-8, so bob gets U+FFFD for it.
-    a.sock.sendall(b"caf\xff\xff\xc3\xa9 ok\n")
+    a.send_raw(b"caf\xff\xff\xc3\xa9 ok\n")
     got = b.said_by("alice")
     if got != "caf\ufffd\u00e9 ok".encode():
         raise AssertionError("bob got %s for caf IAC IAC \u00e9 ok" % got.hex(" "))
@@ -816,71 +746,60 @@ CASES += [
 ]
 
 
+def run_case(fn, client):
+    fn(client)
+    for srv in _servers:
+        if srv.proc.poll() is not None:
+            raise AssertionError("the server exited (status %s) during the case:\n%s"
+                                 % (srv.proc.returncode, srv.text()[-2000:]))
+
+
+def print_traces_and_logs(_name):
+    for label, p in _traces:
+        print("  bytes %s (c>s client to server, s>c server to client):\n    %s"
+              % (label, p.trace().replace("\n", "\n    ")), flush=True)
+    for srv in _servers:
+        print("  server log (last lines):\n    %s"
+              % "\n    ".join(srv.text().rstrip().split("\n")[-10:]), flush=True)
+
+
+def run_cleanups(_name):
+    for fn_ in reversed(_cleanups):
+        try:
+            fn_()
+        except Exception:
+            pass
+
+
 def main():
     if not have("tmux"):
         print("FAIL all: tmux is not installed")
         print("0 passed, %d failed" % len(CASES))
         return 1
-    tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "60")
-    tmux("set-option", "-g", "remain-on-exit", "on")
-    tmux("set-option", "-g", "history-limit", "5000")
-    tmux("set-option", "-g", "default-size", "160x60")
-    passed = failed = 0
-    known = []
+    TMUX("new-session", "-d", "-s", "main", "-x", "160", "-y", "60")
+    TMUX("set-option", "-g", "remain-on-exit", "on")
+    TMUX("set-option", "-g", "history-limit", "5000")
+    TMUX("set-option", "-g", "default-size", "160x60")
+    runner = kit.CheckRunner(tracebacks=False, timed=True, known=Known, strict=OPTS.strict,
+                             on_failure=print_traces_and_logs, after=run_cleanups)
     try:
         for name, fn, client in CASES:
             if OPTS.only and OPTS.only not in name:
                 continue
             missing = client.missing()
             if missing:
-                print("FAIL %s: skipped, %s" % (name, missing), flush=True)
-                failed += 1
+                runner.fail(name, "skipped, " + missing)
                 continue
             del _cleanups[:]
             del _traces[:]
             del _servers[:]
-            started = time.monotonic()
-            try:
-                fn(client)
-                for srv in _servers:
-                    if srv.proc.poll() is not None:
-                        raise AssertionError("the server exited (status %s) during the case:\n%s"
-                                             % (srv.proc.returncode, srv.text()[-2000:]))
-                print("PASS %s (%.1f s)" % (name, time.monotonic() - started), flush=True)
-                passed += 1
-            except Known as e:
-                known.append(name)
-                if OPTS.strict:
-                    failed += 1
-                print("KNOWN %s: %s" % (name, e), flush=True)
-            except Exception as e:
-                failed += 1
-                why = str(e) if isinstance(e, AssertionError) else traceback.format_exc()
-                print("FAIL %s: %s" % (name, why), flush=True)
+            if runner.run(name, run_case, fn, client) and OPTS.trace:
                 for label, p in _traces:
-                    print("  bytes %s (c>s client to server, s>c server to client):\n    %s"
-                          % (label, p.trace().replace("\n", "\n    ")), flush=True)
-                for srv in _servers:
-                    print("  server log (last lines):\n    %s"
-                          % "\n    ".join(srv.text().rstrip().split("\n")[-10:]), flush=True)
-            else:
-                if OPTS.trace:
-                    for label, p in _traces:
-                        print("  bytes %s:\n    %s" % (label, p.trace().replace("\n", "\n    ")), flush=True)
-            finally:
-                for fn_ in reversed(_cleanups):
-                    try:
-                        fn_()
-                    except Exception:
-                        pass
+                    print("  bytes %s:\n    %s" % (label, p.trace().replace("\n", "\n    ")), flush=True)
     finally:
-        tmux("kill-server", check=False)
+        TMUX.kill_server()
         shutil.rmtree(WORK, ignore_errors=True)
-    if known:
-        print("%d known limitation(s)%s: %s" % (len(known), " (counted as failures: --strict)" if OPTS.strict
-                                                else " (not counted; --strict counts them)", "; ".join(known)))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return runner.summary()
 
 
 if __name__ == "__main__":

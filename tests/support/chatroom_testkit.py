@@ -122,17 +122,13 @@ class ServerProcess:
         self.proc = None
         self.listeners = []
         self.ports = {}
+        self.port = None  # the first listener's port (None for a Unix socket)
         self.log_offset = 0  # where the latest run's lines begin
         _running.add(self)
 
     @property
     def pid(self):
         return self.proc.pid
-
-    @property
-    def port(self):
-        """The port of the first listener the latest run announced (None for a Unix socket)."""
-        return self.listeners[0].port
 
     def text(self):
         """The whole log, every run."""
@@ -180,6 +176,7 @@ class ServerProcess:
             if got != "exited":
                 self.listeners = got
                 self.ports = ports(self.run_text())
+                self.port = got[0].port
                 return self
             if not retry or time.monotonic() > deadline:
                 raise AssertionError("server exited with %s before listening:\n%s"
@@ -399,17 +396,6 @@ class TmuxPane:
 
     def __init__(self, tmux, target, label=""):
         self.tmux, self.target, self.label = tmux, target, label
-
-    @classmethod
-    def new_session(cls, tmux, name, command, width, height):
-        tmux("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command)
-        return cls(tmux, name, command)
-
-    @classmethod
-    def new_window(cls, tmux, command, env=None):
-        extra = [a for k, v in (env or {}).items() for a in ("-e", "%s=%s" % (k, v))]
-        pane_id = tmux("new-window", "-d", "-P", "-F", "#{pane_id}", *extra, command).strip()
-        return cls(tmux, pane_id, command)
 
     def keys(self, *keys):
         """send-keys: key names (Enter, C-c, Up, ...)."""
