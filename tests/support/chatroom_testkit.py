@@ -69,7 +69,8 @@ Listener = collections.namedtuple("Listener", "kind address port")
 
 # "... listening on 127.0.0.1:5000 (tcp)", "[::]:5000 (tcp)", "127.0.0.1:5001 (tls)",
 # "http://127.0.0.1:8080 (web)", "https://...", "/tmp/chat.sock (unix)".
-_LISTENING = re.compile(r"listening on (?:(https?)://)?(\[[^\]\s]*\]|/\S+|[^\s\[\]/:]+)(?::(\d+))?(?: \((\w+)\))?")
+_LISTENING = re.compile(r"listening on (?:(https?)://)?(\[[^\]\s]*\]|/[^\n]*?(?= \(\w+\)$|$)|[^\s\[\]/:]+)"
+                        r"(?::(\d+))?(?: \((\w+)\))?$", re.M)
 
 
 def listeners(log_text):
@@ -79,7 +80,8 @@ def listeners(log_text):
     URL scheme means web and anything else tcp. port is None for a Unix socket.
     """
     found = []
-    for m in _LISTENING.finditer(log_text):
+    complete = log_text[:log_text.rfind("\n") + 1]  # a line still being written may lack digits of its port
+    for m in _LISTENING.finditer(complete):
         scheme, address, port, kind = m.groups()
         kind = kind or ("web" if scheme else "tcp")
         found.append(Listener(kind, address, int(port) if port else None))
