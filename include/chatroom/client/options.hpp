@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <string_view>
 
 namespace chatroom {
 
@@ -10,5 +12,23 @@ struct client_options {
     // send() beyond this much unsent output fails the connection.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
 };
+
+// Reconnecting after a lost connection or a failed attempt, with exponential
+// backoff: attempt n waits d(n) = min(max_delay, initial_delay * multiplier^n),
+// shortened by a random part of up to jitter * d(n), so the clients of a
+// restarted server do not all come back in the same instant. The delay
+// starts from initial_delay again once a connection is up.
+struct reconnect_policy {
+    bool enabled = false;
+    std::chrono::milliseconds initial_delay{500};
+    std::chrono::milliseconds max_delay{30000};
+    double multiplier = 2.0; // below 1 counts as 1
+    double jitter = 0.25;    // a fraction in [0, 1]
+};
+
+// Sent to on_line in place of a line from the server longer than
+// client_options::max_line_bytes, which is dropped whole: a line cut short
+// could say something its sender did not.
+inline constexpr std::string_view line_too_long_marker = "! (a line longer than the client's limit was dropped)";
 
 } // namespace chatroom
