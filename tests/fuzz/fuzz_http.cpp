@@ -22,7 +22,9 @@
 //     CRLF with no other CR or LF (whatever bytes the fields held), an empty
 //     line and a body of the announced Content-Length.
 
+#include <chatroom/web/detail/handshake.hpp>
 #include <chatroom/web/detail/http_request.hpp>
+#include <chatroom/web/detail/http_response.hpp>
 
 #include "strict_text.hpp"
 

@@ -31,7 +31,8 @@
 //     bytes are well-formed, never carry 1005/1006/1015, and a masked copy
 //     decodes back to what was asked.
 
-#include <chatroom/web/detail/websocket_frame.hpp>
+#include <chatroom/web/detail/frame_decoder.hpp>
+#include <chatroom/web/detail/frame_encoder.hpp>
 
 #include "strict_text.hpp"
 

@@ -63,9 +63,6 @@ MAX_LINES = 350
 LONG = {
     "chatroom/core/detail/commands.hpp": 840,
     "chatroom/core/detail/hub.hpp": 500,
-    "chatroom/web/detail/stream.hpp": 480,
-    "chatroom/web/detail/websocket_frame.hpp": 460,
-    "chatroom/web/detail/http_request.hpp": 390,
 }
 
 

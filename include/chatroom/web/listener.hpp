@@ -16,14 +16,15 @@
 // every line the server sends is one text frame, framed once per event and
 // shared by every browser that receives it. A connection becomes a member
 // only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
-// pings) is web_options' (detail/web_policy.hpp); the HTTP exchange and the
-// stream are in detail/web_stream.hpp, the decoder and the wire dialect in
-// detail/web_decoder.hpp.
+// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
+// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
+// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/session.hpp>
 #include <chatroom/core/detail/socket_stream.hpp>
 #include <chatroom/web/detail/decoder.hpp>
+#include <chatroom/web/detail/http_response.hpp>
 #include <chatroom/web/options.hpp>
 #include <chatroom/web/detail/policy.hpp>
 #include <chatroom/web/detail/stream.hpp>

@@ -1,7 +1,8 @@
 #pragma once
 
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/web/detail/websocket_frame.hpp>
+#include <chatroom/web/detail/frame_decoder.hpp>
+#include <chatroom/web/detail/frame_encoder.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/line/renderer.hpp>

@@ -1,19 +1,17 @@
 #pragma once
 
-#include <chatroom/web/detail/sha1.hpp>
-
 #include <cstddef>
 #include <cstring>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 // Just enough HTTP/1.1 (RFC 9110/9112) for the web listener: an incremental,
-// bounded parser of a request head, the checks of a WebSocket opening
-// handshake (RFC 6455 section 4.2) and a response renderer. No I/O, no
-// bodies: the listener answers GETs only, so a request body is never read.
+// bounded parser of a request head (here), the checks of a WebSocket opening
+// handshake (RFC 6455 section 4.2, handshake.hpp) and a response renderer
+// (http_response.hpp). No I/O, no bodies: the listener answers GETs only, so
+// a request body is never read.
 
 namespace chatroom::detail {
 
@@ -246,143 +244,5 @@ private:
     std::string_view error_reason_;
     bool seen_request_line_ = false;
 };
-
-// ---- the WebSocket opening handshake ---------------------------------------
-
-// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2).
-inline std::string websocket_accept_key(std::string_view key) {
-    sha1 h;
-    h.update(key);
-    h.update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    const sha1_digest d = h.finish();
-    return base64_encode(d.data(), d.size());
-}
-
-// What check_websocket_upgrade found.
-struct websocket_upgrade {
-    int status = 400;          // 101: a valid upgrade; else the status to answer with (400 or 426)
-    std::string_view reason;   // what is wrong, for logs (empty on success)
-    std::string_view key;      // Sec-WebSocket-Key
-    std::string_view host;     // Host, for the caller's policy
-    std::optional<std::string_view> origin; // Origin, absent for non-browser clients
-};
-
-// Checks a complete request against RFC 6455 section 4.2.1. The caller
-// decides the path and the Origin/Host policy (403); this decides 400 for a
-// malformed handshake and 426 for a Sec-WebSocket-Version other than 13.
-// A request body is refused (400): its bytes would be read as frames.
-inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req) {
-    websocket_upgrade r;
-    auto refuse = [&](int status, std::string_view why) {
-        r.status = status;
-        r.reason = why;
-        return r;
-    };
-    if (req.status() != http_parse_status::complete) return refuse(400, "incomplete or malformed request");
-    if (req.method() != "GET") return refuse(400, "a WebSocket upgrade must be a GET");
-    if (req.version_major() != 1 || req.version_minor() < 1) return refuse(400, "a WebSocket upgrade needs HTTP/1.1");
-    if (req.count("Host") != 1) return refuse(400, "no Host or more than one");
-    r.host = *req.find("Host");
-    if (req.count("Origin") > 1) return refuse(400, "more than one Origin");
-    r.origin = req.find("Origin");
-    if (req.count("Transfer-Encoding") != 0) return refuse(400, "a body on an upgrade request");
-    if (req.count("Content-Length") > 1 || req.find("Content-Length").value_or("0") != "0")
-        return refuse(400, "a body on an upgrade request");
-    if (!req.has_token("Upgrade", "websocket")) return refuse(400, "no Upgrade: websocket");
-    if (!req.has_token("Connection", "upgrade")) return refuse(400, "no Connection: Upgrade");
-    if (req.count("Sec-WebSocket-Version") != 1) return refuse(400, "no Sec-WebSocket-Version or more than one");
-    if (*req.find("Sec-WebSocket-Version") != "13") return refuse(426, "unsupported Sec-WebSocket-Version");
-    if (req.count("Sec-WebSocket-Key") != 1) return refuse(400, "no Sec-WebSocket-Key or more than one");
-    r.key = *req.find("Sec-WebSocket-Key");
-    if (base64_decoded_size(r.key) != 16) return refuse(400, "Sec-WebSocket-Key is not a base64 16-byte nonce");
-    r.status = 101;
-    return r;
-}
-
-// ---- responses ---------------------------------------------------------------
-
-inline std::string_view http_status_reason(int status) noexcept {
-    switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
-}
-
-namespace http_detail {
-// Appends s without CR, LF or NUL, so no value can split the response.
-inline void append_field_text(std::string& out, std::string_view s) {
-    for (const char c : s)
-        if (c != '\r' && c != '\n' && c != '\0') out += c;
-}
-} // namespace http_detail
-
-// An HTTP/1.1 response. Content-Length is added (and any given one
-// ignored) except for 1xx, 204 and 304, which carry no body.
-template <class Fields>
-std::string render_response(int status, const Fields& fields, std::string_view body = {}) {
-    const bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
-    std::string out;
-    out.reserve(128 + body.size());
-    out += "HTTP/1.1 ";
-    out += std::to_string(status);
-    out += ' ';
-    out += http_status_reason(status);
-    out += "\r\n";
-    for (const http_field& f : fields) {
-        if (ascii_iequals(f.name, "Content-Length")) continue;
-        http_detail::append_field_text(out, f.name);
-        out += ": ";
-        http_detail::append_field_text(out, f.value);
-        out += "\r\n";
-    }
-    if (!bodyless) {
-        out += "Content-Length: ";
-        out += std::to_string(body.size());
-        out += "\r\n";
-    }
-    out += "\r\n";
-    if (!bodyless) out.append(body.data(), body.size());
-    return out;
-}
-
-inline std::string render_response(int status, std::initializer_list<http_field> fields, std::string_view body = {}) {
-    return render_response<std::initializer_list<http_field>>(status, fields, body);
-}
-
-// The answer to a handshake that check_websocket_upgrade judged (or that the
-// caller's policy refused with 403): the 101 with Sec-WebSocket-Accept, or an
-// error that closes the connection; 426 names the protocol and version this
-// server speaks (RFC 9110 section 15.5.22, RFC 6455 section 4.4).
-// No extension or subprotocol is ever accepted.
-inline std::string render_handshake_response(const websocket_upgrade& u) {
-    if (u.status == 101) {
-        const std::string accept = websocket_accept_key(u.key);
-        return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}});
-    }
-    std::string body(http_status_reason(u.status));
-    body += '\n';
-    if (u.status == 426)
-        return render_response(426, {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
-                                     {"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}},
-                               body);
-    return render_response(u.status, {{"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}}, body);
-}
 
 } // namespace chatroom::detail

@@ -146,22 +146,5 @@ inline std::string metrics_text(const server_stats& s) {
     return out;
 }
 
-// A response that ends the exchange; the connection closes after it.
-inline std::string closing_response(int status, std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
-                                    std::initializer_list<http_field> extra = {}) {
-    std::vector<http_field> fields = {{"Content-Type", content_type},
-                                      {"X-Content-Type-Options", "nosniff"},
-                                      {"Cache-Control", "no-store"},
-                                      {"Connection", "close"}};
-    fields.insert(fields.end(), extra.begin(), extra.end());
-    return render_response(status, fields, body);
-}
-
-inline std::string status_response(int status) {
-    std::string body(http_status_reason(status));
-    body += '\n';
-    return closing_response(status, body);
-}
-
 } // namespace detail
 } // namespace chatroom

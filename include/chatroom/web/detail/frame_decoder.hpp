@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatroom/web/detail/frame.hpp>
 #include <chatroom/web/detail/utf8_validator.hpp>
 
 #include <array>
@@ -9,44 +10,9 @@
 #include <string>
 #include <string_view>
 
-// The server side of RFC 6455 framing, without I/O: a decoder for what
-// clients send and encoders for what the server sends. The session owns the
-// socket and the buffers; these only turn bytes into events and back.
+// What clients send, decoded without I/O (frame.hpp says more).
 
 namespace chatroom::detail {
-
-enum class ws_opcode : unsigned char {
-    continuation = 0x0,
-    text = 0x1,
-    binary = 0x2,
-    close = 0x8,
-    ping = 0x9,
-    pong = 0xA,
-};
-
-// Close status codes (RFC 6455 section 7.4.1) that this code uses.
-namespace ws_close {
-inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;
-inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t unsupported_data = 1003;
-inline constexpr std::uint16_t no_status = 1005; // never on the wire: "the close frame had no code"
-inline constexpr std::uint16_t abnormal = 1006;  // never on the wire: "the connection dropped"
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t policy_violation = 1008;
-inline constexpr std::uint16_t message_too_big = 1009;
-inline constexpr std::uint16_t internal_error = 1011;
-inline constexpr std::uint16_t tls_handshake = 1015; // never on the wire
-} // namespace ws_close
-
-// Whether a code may appear in a close frame: the codes RFC 6455 defines for
-// use on the wire, those registered with IANA since (1012-1014), and the
-// ranges for libraries (3000-3999) and applications (4000-4999).
-constexpr bool is_wire_close_code(std::uint16_t code) noexcept {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
-
-constexpr bool is_control(ws_opcode op) noexcept { return (static_cast<unsigned char>(op) & 0x8) != 0; }
 
 enum class ws_event_kind : unsigned char {
     text,  // a complete text message: valid UTF-8, unmasked, fragments joined
@@ -355,106 +321,5 @@ private:
     std::uint16_t error_code_ = 0;
     std::uint16_t failure_code_ = ws_close::protocol_error;
 };
-
-// ---- encoding (server to client: never masked) -----------------------------
-
-// A frame header, sent in one gather write before a payload that stays where
-// it is (the shared message buffer), so no payload is copied per recipient.
-struct ws_frame_header {
-    std::array<unsigned char, 10> bytes{};
-    std::size_t length = 0;
-
-    const unsigned char* data() const noexcept { return bytes.data(); }
-    std::size_t size() const noexcept { return length; }
-};
-
-// A 2, 4 or 10 byte header, the minimal form for payload_size.
-inline ws_frame_header frame_header(ws_opcode op, std::uint64_t payload_size, bool fin = true) noexcept {
-    ws_frame_header h;
-    h.bytes[0] = static_cast<unsigned char>((fin ? 0x80 : 0x00) | static_cast<unsigned char>(op));
-    if (payload_size < 126) {
-        h.bytes[1] = static_cast<unsigned char>(payload_size);
-        h.length = 2;
-    } else if (payload_size <= 0xFFFF) {
-        h.bytes[1] = 126;
-        h.bytes[2] = static_cast<unsigned char>(payload_size >> 8);
-        h.bytes[3] = static_cast<unsigned char>(payload_size);
-        h.length = 4;
-    } else {
-        h.bytes[1] = 127;
-        for (std::size_t i = 0; i < 8; ++i) h.bytes[2 + i] = static_cast<unsigned char>(payload_size >> (56 - 8 * i));
-        h.length = 10;
-    }
-    return h;
-}
-
-// A whole control frame (header and at most 125 bytes of payload), small
-// enough to live in the session rather than on the heap.
-struct ws_control_frame {
-    std::array<unsigned char, 2 + 125> bytes{};
-    std::size_t length = 0;
-
-    const unsigned char* data() const noexcept { return bytes.data(); }
-    std::size_t size() const noexcept { return length; }
-    std::string_view view() const noexcept { return {reinterpret_cast<const char*>(bytes.data()), length}; }
-};
-
-namespace ws_detail {
-inline ws_control_frame control_frame(ws_opcode op, std::string_view prefix, std::string_view payload) noexcept {
-    ws_control_frame f;
-    const std::size_t n = prefix.size() + payload.size();
-    f.bytes[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned char>(op));
-    f.bytes[1] = static_cast<unsigned char>(n);
-    if (!prefix.empty()) std::memcpy(f.bytes.data() + 2, prefix.data(), prefix.size());
-    if (!payload.empty()) std::memcpy(f.bytes.data() + 2 + prefix.size(), payload.data(), payload.size());
-    f.length = 2 + n;
-    return f;
-}
-
-// The longest prefix of s of at most max bytes that does not end inside a
-// UTF-8 sequence (s is assumed valid).
-inline std::string_view utf8_prefix(std::string_view s, std::size_t max) noexcept {
-    if (s.size() <= max) return s;
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    return s.substr(0, n);
-}
-} // namespace ws_detail
-
-// A close frame. The codes that must never be sent are not: no_status (1005,
-// what the decoder reports when the peer's close had no code) gives a close
-// frame without a body, which is the right echo of such a close; any other
-// code not allowed on the wire (1006, 1015, unassigned ones) becomes 1011,
-// since asking for it is a bug here, not the peer's doing. The reason is cut
-// to the 123 bytes that fit, at a character boundary, and dropped when it is
-// not UTF-8 (the peer would fail the connection over it).
-inline ws_control_frame close_frame(std::uint16_t code, std::string_view reason = {}) noexcept {
-    if (code == ws_close::no_status) return ws_detail::control_frame(ws_opcode::close, {}, {});
-    if (!is_wire_close_code(code)) code = ws_close::internal_error;
-    if (!utf8_validator::valid(reason)) reason = {};
-    const char be[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-    return ws_detail::control_frame(ws_opcode::close, std::string_view(be, 2), ws_detail::utf8_prefix(reason, 123));
-}
-
-// Ping and pong payloads are cut to the 125 bytes a control frame allows.
-inline ws_control_frame ping_frame(std::string_view payload = {}) noexcept {
-    return ws_detail::control_frame(ws_opcode::ping, {}, payload.substr(0, 125));
-}
-
-inline ws_control_frame pong_frame(std::string_view payload = {}) noexcept {
-    return ws_detail::control_frame(ws_opcode::pong, {}, payload.substr(0, 125));
-}
-
-// A masked frame as a client sends it: for tests, fuzzers and clients.
-inline std::string client_frame(ws_opcode op, std::string_view payload, std::array<unsigned char, 4> mask,
-                                bool fin = true) {
-    const ws_frame_header h = frame_header(op, payload.size(), fin);
-    std::string out(reinterpret_cast<const char*>(h.data()), h.size());
-    out[1] = static_cast<char>(static_cast<unsigned char>(out[1]) | 0x80);
-    out.append(reinterpret_cast<const char*>(mask.data()), 4);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        out += static_cast<char>(static_cast<unsigned char>(payload[i]) ^ mask[i & 3]);
-    return out;
-}
 
 } // namespace chatroom::detail
