@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +24,7 @@ public:
     fake_member() : member(false, renderer_, "192.0.2.1") {}
     void flush() override {}
     void close_gracefully(chatroom::detail::leave_reason) override {}
-    void close_now(std::string_view, chatroom::detail::leave_reason) override { closed_ = true; }
+    void close_now(std::optional<chatroom::reply>, chatroom::detail::leave_reason) override { closed_ = true; }
     void resume_reading(std::string) override {}
     bool is_closed() override { return closed_; }
 

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 
 using namespace chatroom;
@@ -97,9 +98,9 @@ struct fake_member final : detail::member {
     fake_member() : member(false, dialect, "") {}
     void flush() override {}
     void close_gracefully(detail::leave_reason) override { closing = true; }
-    void close_now(std::string_view words, detail::leave_reason) override {
+    void close_now(std::optional<reply> words, detail::leave_reason) override {
         closed = true;
-        last_words = std::string(words);
+        last_words = words ? text_of(*words) : std::string();
     }
     void resume_reading(std::string) override {}
     bool is_closed() override { return closed; }

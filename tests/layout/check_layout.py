@@ -44,9 +44,6 @@ RULES = {  # folder (or top-level file) -> prefixes it may include
 # The test fails when one is no longer needed, so the list stays true.
 ALLOWED = {
     ("chatroom/core/detail/commands.hpp", "chatroom/line/command.hpp"): "the line protocol's interpreter moves to line/",
-    ("chatroom/core/detail/commands.hpp", "chatroom/line/replies.hpp"): "typed replies, worded by each dialect",
-    ("chatroom/core/detail/hub.hpp", "chatroom/line/renderer.hpp"): "the line dialect chosen by its session factory",
-    ("chatroom/core/detail/hub.hpp", "chatroom/line/replies.hpp"): "typed replies, worded by each dialect",
     ("chatroom/core/detail/admission.hpp", "chatroom/line/replies.hpp"): "typed admission refusals",
     ("chatroom/web/listener.hpp", "chatroom/tls.hpp"): "web/tls.hpp, the https/wss glue, of its own",
 }

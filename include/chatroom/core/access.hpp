@@ -56,6 +56,9 @@ struct login_request {
     std::string address;
 };
 struct login_result {
+    // The reason a refusal gives when the verifier names none.
+    static constexpr std::string_view default_reason = "wrong name or secret";
+
     bool ok = false;
     bool op = false;     // the account has the operator role
     std::string reason;  // shown when !ok; default "wrong name or secret"

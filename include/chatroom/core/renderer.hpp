@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatroom/core/message.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 
 #include <cstddef>
@@ -68,6 +69,17 @@ public:
         }
         return {};
     }
+
+    // How the dialect words a reply to one member, as one line of its text
+    // (the line protocol's: line/replies.hpp). A dialect that answers in
+    // another shape (IRC numerics, structured messages) overrides word().
+    virtual std::string wording(const reply& r) const = 0;
+
+    // A reply as a block of its own.
+    virtual message word(const reply& r) const { return line(wording(r)); }
+
+    // Appends a reply to a block being built (several replies in one write).
+    void append(std::string& out, const reply& r) const { append(out, wording(r)); }
 
     // One line as a block of its own.
     message line(std::string_view text) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatroom/core/renderer.hpp>
+#include <chatroom/line/replies.hpp>
 
 #include <cstring>
 #include <string_view>
@@ -20,6 +21,8 @@ public:
         });
     }
 
+    std::string wording(const reply& r) const override { return text_of(r); }
+
     std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
     std::string_view line_break() const noexcept override { return "\r\n"; }
     char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
@@ -35,5 +38,11 @@ private:
         return out;
     }
 };
+
+// The one instance, so fan-out renders an event once for every line client.
+inline const line_renderer& line_dialect() noexcept {
+    static const line_renderer r;
+    return r;
+}
 
 } // namespace chatroom

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <chatroom/core/message.hpp>
-#include <chatroom/line/command.hpp>
-#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/access.hpp>
+#include <chatroom/core/reply.hpp>
 
 #include <cstddef>
 #include <cstring>
@@ -13,7 +12,7 @@
 namespace chatroom {
 
 // Every line the server sends, as text without a line end: docs/protocol.md
-// in code. Dialects (renderer below) decide how a line travels.
+// in code. text_of(reply) at the end words the core's typed replies with them.
 namespace replies {
 
 inline std::string welcome(std::string_view server_name, std::string_view nick) {
@@ -65,7 +64,7 @@ inline constexpr std::string_view too_many_failed_logins = "! too many failed lo
 inline constexpr std::string_view too_many_logins_under_way =
     "! too many logins under way from your address; try again when they are answered";
 // The reason a refused login gives when the verifier names none.
-inline constexpr std::string_view wrong_name_or_secret = "wrong name or secret";
+inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
@@ -98,32 +97,10 @@ inline std::string banned_by(std::string_view op, std::string_view how_long) {
 }
 inline std::string unbanned(std::string_view key) { return "* unbanned " + std::string(key); }
 inline std::string no_ban_on(std::string_view name) { return "! no ban on " + std::string(name); }
-// What rooms hear (as notices) of moderation.
-// Kicks and bans are the reason in "* nick left (...)".
-inline std::string was_kicked(std::string_view op, std::string_view reason) {
-    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
-}
-inline std::string was_banned(std::string_view op, std::string_view how_long) {
-    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
-}
-inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
-    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
-}
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
-
 inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
 
-// A backplane (redis.hpp): what local members are told of the cluster link.
-inline constexpr std::string_view missed_events =
-    "some events of this room were missed: the log was trimmed past them before this server read them";
-inline constexpr std::string_view cluster_degraded =
-    "the cluster is unreachable: until it is back you chat with this server's members only";
-inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
 inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
 inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
 inline std::string nick_elsewhere(std::string_view nick) {
@@ -140,5 +117,67 @@ inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
 inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
 
 } // namespace replies
+
+// The line protocol's wording of a typed reply: one line of text, without
+// its line end.
+inline std::string text_of(const reply& r) {
+    switch (r.kind) {
+    case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
+    case reply_kind::notice: return replies::notice(r.detail);
+    case reply_kind::joined_room: return replies::joined_room(r.subject, r.count);
+    case reply_kind::already_in: return replies::already_in(r.subject);
+    case reply_kind::who: return replies::who(r.subject, std::vector<std::string_view>(r.names.begin(), r.names.end()));
+    case reply_kind::rooms: {
+        std::vector<replies::room_count> list;
+        list.reserve(r.rooms.size());
+        for (const room_summary& room : r.rooms) list.push_back({room.name, room.members, room.topic});
+        return replies::rooms(list);
+    }
+    case reply_kind::topic: return replies::topic(r.detail);
+    case reply_kind::bad_nick: return std::string(replies::bad_nick);
+    case reply_kind::bad_room: return std::string(replies::bad_room);
+    case reply_kind::usage:
+        if (r.subject == "me") return std::string(replies::usage_me);
+        if (r.subject == "msg") return std::string(replies::usage_msg);
+        if (r.subject == "login") return std::string(replies::usage_login);
+        if (r.subject == "kick") return std::string(replies::usage_kick);
+        if (r.subject == "ban") return std::string(replies::usage_ban);
+        if (r.subject == "unban") return std::string(replies::usage_unban);
+        if (r.subject == "mute") return std::string(replies::usage_mute);
+        if (r.subject == "topic") return std::string(replies::usage_topic);
+        return "! usage: /" + r.subject;
+    case reply_kind::unknown_command: return replies::unknown_command(r.subject);
+    case reply_kind::nick_taken: return replies::nick_taken(r.subject);
+    case reply_kind::nick_elsewhere: return replies::nick_elsewhere(r.subject);
+    case reply_kind::nick_under_way: return std::string(replies::nick_under_way);
+    case reply_kind::guest_nick_reserved: return std::string(replies::guest_nick_reserved);
+    case reply_kind::nick_registered: return replies::nick_registered(r.subject);
+    case reply_kind::no_such_nick: return replies::no_such_nick(r.subject);
+    case reply_kind::line_too_long: return replies::line_too_long(r.count);
+    case reply_kind::login_first: return std::string(replies::login_first);
+    case reply_kind::logins_disabled: return std::string(replies::logins_disabled);
+    case reply_kind::login_under_way: return std::string(replies::login_under_way);
+    case reply_kind::already_logged_in: return std::string(replies::already_logged_in);
+    case reply_kind::too_many_failed_logins: return std::string(replies::too_many_failed_logins);
+    case reply_kind::too_many_logins_under_way: return std::string(replies::too_many_logins_under_way);
+    case reply_kind::logged_in: return replies::logged_in(r.subject);
+    case reply_kind::refused: return replies::refused(r.detail);
+    case reply_kind::not_permitted: return std::string(replies::not_permitted);
+    case reply_kind::muted: return std::string(replies::you_are_muted);
+    case reply_kind::banned: return replies::banned(r.detail);
+    case reply_kind::banned_login_only: return replies::banned_login_only(r.detail);
+    case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);
+    case reply_kind::unbanned: return replies::unbanned(r.subject);
+    case reply_kind::no_ban_on: return replies::no_ban_on(r.subject);
+    case reply_kind::shutting_down: return std::string(replies::shutting_down);
+    case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
+    case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);
+    case reply_kind::banned_by: return replies::banned_by(r.subject, r.detail);
+    case reply_kind::dropped_too_slow: return std::string(replies::dropped_too_slow);
+    case reply_kind::dropped_idle: return std::string(replies::dropped_idle);
+    case reply_kind::dropped_no_first_line: return std::string(replies::dropped_no_first_line);
+    }
+    return {};
+}
 
 } // namespace chatroom

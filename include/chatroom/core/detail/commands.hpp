@@ -11,7 +11,8 @@
 #include <chatroom/core/options.hpp>
 #include <chatroom/line/command.hpp>
 #include <chatroom/core/renderer.hpp>
-#include <chatroom/line/replies.hpp>
+#include <chatroom/core/detail/event_text.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/sanitize.hpp>
@@ -119,16 +120,16 @@ public:
     }
 
     // A connection's first moment as a member: bans by address, then the
-    // host's admission hook. Returns the refusal line, or empty. With logins
+    // host's admission hook. Returns the refusal, or nothing. With logins
     // enabled a banned address is let in, but only to log in as an operator
     // (greet).
-    std::string admission_refusal(member& m) {
+    std::optional<reply> admission_refusal(member& m) {
         if (!hooks_.verify) {
-            if (auto left = address_ban(m)) return replies::banned(moderation::time_left(*left));
+            if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
-            if (!v.allowed) return replies::refused(v.reason.empty() ? "not admitted" : v.reason);
+            if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
         }
         return {};
     }
@@ -138,23 +139,23 @@ public:
     void greet(member& m) {
         if (auto left = address_ban(m)) {
             probation_.insert(&m);
-            out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             return;
         }
         probation_.erase(&m);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
-        m.dialect().append(hello, replies::welcome(name, m.state.nick));
+        m.dialect().append(hello, reply::welcome(name, m.state.nick));
         std::string_view extra = motd_.empty() ? std::string_view(opts_.welcome) : std::string_view(motd_);
         while (!extra.empty()) {
             const std::size_t nl = extra.find('\n');
             std::string line;
             sanitize_append(line, extra.substr(0, nl));
-            m.dialect().append(hello, replies::notice(line));
+            m.dialect().append(hello, reply::notice(line));
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
-        if (hooks_.require_login) m.dialect().append(hello, replies::login_first);
+        if (hooks_.require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
         out_.push(m, message::copy_of(hello));
         if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
@@ -179,9 +180,9 @@ public:
         if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
             if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
-                out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+                out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             else
-                out_.send(m, replies::login_first); // not in a room yet: login required
+                out_.send(m, reply::of(reply_kind::login_first)); // not in a room yet: login required
             return;
         }
         if (cmd.kind == command_kind::chat) {
@@ -195,7 +196,7 @@ public:
     void line_too_long(member& m) {
         end_batch();
         counters::add(count_.lines_too_long);
-        out_.send(m, replies::line_too_long(opts_.max_line_bytes));
+        out_.send(m, reply::line_too_long(opts_.max_line_bytes));
     }
 
     // The chat lines gathered so far go out as one event.
@@ -286,44 +287,42 @@ private:
                 return;
             }
         }
-        if (cmd.kind == command_kind::unknown) return out_.send(m, replies::unknown_command(cmd.name));
+        if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
         case command_kind::join:
             if (!protocol::is_valid_name(cmd.arg)) {
-                out_.send(m, replies::bad_room);
+                out_.send(m, reply::of(reply_kind::bad_room));
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
-                out_.send(m, replies::already_in(m.state.current->name()));
+                out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
             }
             break;
         case command_kind::who: {
-            std::vector<std::string_view> nicks;
+            std::vector<std::string> nicks;
+            log_->remote_members(m.state.current->name(), nicks);
             for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
-            std::vector<std::string> remote;
-            log_->remote_members(m.state.current->name(), remote);
-            nicks.insert(nicks.end(), remote.begin(), remote.end());
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
-            out_.send(m, replies::who(m.state.current->name(), nicks));
+            out_.send(m, reply::who(m.state.current->name(), std::move(nicks)));
             break;
         }
         case command_kind::rooms: {
-            std::vector<replies::room_count> list;
+            std::vector<room_summary> list;
             for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             std::vector<std::pair<std::string, std::size_t>> remote;
             log_->remote_rooms(remote);
             if (!remote.empty()) merge_counts(list, remote);
-            out_.send(m, replies::rooms(list));
+            out_.send(m, reply::room_list(std::move(list)));
             break;
         }
         case command_kind::me: {
             if (cmd.arg.empty()) {
-                out_.send(m, replies::usage_me);
+                out_.send(m, reply::usage("me"));
                 break;
             }
             if (!may_say(m, cmd.arg)) break;
@@ -336,11 +335,11 @@ private:
         }
         case command_kind::msg: {
             if (cmd.arg.empty() || cmd.text.empty()) {
-                out_.send(m, replies::usage_msg);
+                out_.send(m, reply::usage("msg"));
                 break;
             }
             if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
-                out_.send(m, replies::no_such_nick(cmd.arg));
+                out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
             }
             room_event e = event_of(room_event_kind::private_message, m);
@@ -385,7 +384,7 @@ private:
     bool may_say(member& m, std::string_view text) {
         if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
         if (m.state.muted) {
-            out_.send(m, replies::you_are_muted);
+            out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
         return authorized(m, action_kind::say, m.state.current->name(), text);
@@ -394,7 +393,7 @@ private:
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
         const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
-        if (!v.allowed) out_.send(m, replies::refused(v.reason.empty() ? "not permitted" : v.reason));
+        if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
 
@@ -418,29 +417,29 @@ private:
     // A connection from a banned address failed to log in as an operator:
     // what it was told is flushed, with the ban, and it closes.
     void close_banned(member& m, moderation::clock::duration left) {
-        out_.send(m, replies::banned(moderation::time_left(left)));
+        out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(left)));
         leave_server(m, leave_reason::banned, "banned address");
         house_.begin_drain(m, leave_reason::banned);
     }
 
     void login(member& m, const protocol::command& cmd) {
-        if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
-        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
-        if (!m.state.account.empty()) return out_.send(m, replies::already_logged_in);
-        if (m.state.login_pending) return out_.send(m, replies::login_under_way);
-        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
+        if (!hooks_.verify) return out_.send(m, reply::of(reply_kind::logins_disabled));
+        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("login"));
+        if (!m.state.account.empty()) return out_.send(m, reply::of(reply_kind::already_logged_in));
+        if (m.state.login_pending) return out_.send(m, reply::of(reply_kind::login_under_way));
+        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, reply::of(reply_kind::bad_nick));
         if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
-            return out_.send(m, replies::banned(moderation::time_left(*left)));
+            return out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(*left)));
         // Charged to the address now, not when it fails: checks under way
         // count, and only a few run at once per address.
         switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
         case moderation::login_gate::go: break;
         case moderation::login_gate::too_many_failed:
             counters::add(count_.failed_logins);
-            return out_.send(m, replies::too_many_failed_logins);
+            return out_.send(m, reply::of(reply_kind::too_many_failed_logins));
         case moderation::login_gate::too_many_under_way:
             counters::add(count_.failed_logins);
-            return out_.send(m, replies::too_many_logins_under_way);
+            return out_.send(m, reply::of(reply_kind::too_many_logins_under_way));
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
@@ -460,9 +459,9 @@ public:
         const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
             if (r.counts_as_failure) counters::add(count_.failed_logins);
-            const std::string why = r.reason.empty() ? std::string(replies::wrong_name_or_secret) : r.reason;
+            const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            out_.send(m, replies::refused(why));
+            out_.send(m, reply::refused(why));
             if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
             return;
         }
@@ -483,13 +482,13 @@ public:
         m.state.nick_pending = false;
         if (!m.state.attached) return;
         if (job.login) {
-            if (!won) return out_.send(m, replies::refused(job.nick + " is logged in elsewhere"));
+            if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
             return complete_login(m, job.nick, job.op);
         }
-        if (!won) return out_.send(m, replies::nick_elsewhere(job.nick));
+        if (!won) return out_.send(m, reply::of(reply_kind::nick_elsewhere, job.nick));
         if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
             log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
-            return out_.send(m, replies::nick_taken(job.nick));
+            return out_.send(m, reply::of(reply_kind::nick_taken, job.nick));
         }
         rename_to(m, job.nick);
     }
@@ -498,41 +497,41 @@ private:
     void complete_login(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
-            if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
+            if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
             rename_to(*holder, members_.guest_nick());
         }
         m.state.account = name;
         m.state.op = op;
         probation_.erase(&m);
-        out_.send(m, replies::logged_in(name));
+        out_.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
     // Adds the other servers' rooms to /rooms' list (by folded name).
-    static void merge_counts(std::vector<replies::room_count>& list,
+    static void merge_counts(std::vector<room_summary>& list,
                              const std::vector<std::pair<std::string, std::size_t>>& remote) {
         for (const auto& [name, count] : remote) {
             const std::string key = protocol::fold_case(name);
             auto it = std::find_if(list.begin(), list.end(),
-                                   [&](const replies::room_count& c) { return protocol::fold_case(c.name) == key; });
+                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
             if (it != list.end()) it->members += count;
             else list.push_back({name, count, {}});
         }
         std::sort(list.begin(), list.end(),
-                  [](const replies::room_count& a, const replies::room_count& b) { return a.name < b.name; });
+                  [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
     }
 
 public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
         if (!m.state.attached) return;
-        if (!call.refusal().empty()) return out_.send(m, replies::refused(call.refusal()));
+        if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
         for (const std::string& text : call.replies()) {
             std::string line;
             sanitize_append(line, text);
-            out_.send(m, replies::notice(line));
+            out_.send(m, reply::notice(line));
         }
         if (!m.state.current) return;
         for (const std::string& text : call.says()) {
@@ -551,8 +550,8 @@ public:
     bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
         member* t = members_.find_nick(nick);
         if (!t) return false;
-        remove_member(*t, leave_reason::kicked, replies::was_kicked(by, reason),
-                      replies::kicked_by(by, reason), event_kind::kicked, reason, by);
+        remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
+                      reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
         return true;
     }
 
@@ -588,7 +587,7 @@ public:
         room_event e;
         e.kind = room_event_kind::notice;
         e.room = r->name();
-        e.text = replies::set_topic(by, clean);
+        e.text = event_text::set_topic(by, clean);
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
         events_.push(std::move(ev));
@@ -598,12 +597,12 @@ public:
 private:
     void moderate(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
-        if (!m.state.op) return out_.send(m, replies::not_permitted);
+        if (!m.state.op) return out_.send(m, reply::of(reply_kind::not_permitted));
         const std::string& by = m.state.nick;
         switch (cmd.kind) {
         case command_kind::kick:
             if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
-                out_.send(m, cmd.arg.empty() ? std::string(replies::usage_kick) : replies::no_such_nick(cmd.arg));
+                out_.send(m, cmd.arg.empty() ? reply::usage("kick") : reply::of(reply_kind::no_such_nick, cmd.arg));
             }
             break;
         case command_kind::ban: {
@@ -615,12 +614,12 @@ private:
             if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
             const auto length = moderation::parse_duration(length_text);
-            if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
-            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            if (cmd.arg.empty() || !length) return out_.send(m, reply::usage("ban"));
+            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             const std::string address = t->address();
             // An operator's own address is not banned by her hand unasked.
             if (!confirmed && !address.empty() && address == m.address())
-                return out_.send(m, replies::ban_own_address(t->state.nick, address, length_text));
+                return out_.send(m, reply::ban_own_address(t->state.nick, address, length_text));
             // A guest is banned by address; an account by name and, for the
             // same time, by the address it last used (it is on it now), so
             // it cannot come back as a guest.
@@ -635,8 +634,8 @@ private:
             }
             const std::string how_long = moderation::describe(*length);
             const bool forever = length->count() == 0;
-            const std::string last_words = replies::banned_by(by, forever ? how_long : "for " + how_long);
-            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+            const reply last_words = reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long);
+            remove_member(*t, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
                           event_kind::banned, how_long, by, key);
             // Whoever else is on that address goes too (operators stay), as
             // new connections from it are refused.
@@ -646,18 +645,18 @@ private:
                 if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
             for (const auto& x : also)
                 if (x->state.attached)
-                    remove_member(*x, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                    remove_member(*x, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
                                   event_kind::banned, how_long, by, address_key, true);
             break;
         }
         case command_kind::unban: {
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("unban"));
             const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
             const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
-            if (!by_name && !by_address) return out_.send(m, replies::no_ban_on(cmd.arg));
+            if (!by_name && !by_address) return out_.send(m, reply::of(reply_kind::no_ban_on, cmd.arg));
             // An address is shown in its one form, whichever was typed.
             const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
-            out_.send(m, replies::unbanned(shown));
+            out_.send(m, reply::of(reply_kind::unbanned, shown));
             event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
             events_.push(std::move(ev));
             // Connections waiting on a ban that is lifted are welcome now.
@@ -670,18 +669,18 @@ private:
         case command_kind::unmute: {
             const bool mute = cmd.kind == command_kind::mute;
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_mute);
-            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("mute"));
+            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             t->state.muted = mute;
-            announce(*t, replies::was_muted(t->state.nick, by, mute));
-            if (!t->state.current || t->state.current != m.state.current) out_.send(m, replies::notice(replies::was_muted(t->state.nick, by, mute)));
+            announce(*t, event_text::was_muted(t->state.nick, by, mute));
+            if (!t->state.current || t->state.current != m.state.current) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
             events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
                          t->state.current ? t->state.current->name() : std::string());
             events_.pending_back().by = by;
             break;
         }
         case command_kind::topic:
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_topic);
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
             set_topic(m.state.current->name(), cmd.arg, by);
             break;
         default: break;
@@ -702,7 +701,7 @@ private:
     // goes. Graceful (those removed with a ban's target): what it was sent
     // before, the room's news of the target included, is flushed first, so
     // its last words are not lost behind a write under way.
-    void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
+    void remove_member(member& t, leave_reason why, std::string room_text, const reply& last_words, event_kind kind,
                        std::string_view reason, std::string_view by, std::string_view key = {},
                        bool graceful = false) {
         auto keep = t.shared_from_this();
@@ -732,24 +731,24 @@ private:
 
     void rename(member& m, std::string_view name) {
         if (!protocol::is_valid_name(name)) {
-            out_.send(m, replies::bad_nick);
+            out_.send(m, reply::of(reply_kind::bad_nick));
             return;
         }
         const member* holder = members_.find_nick(name);
         if (holder && holder != &m) {
-            out_.send(m, replies::nick_taken(name));
+            out_.send(m, reply::of(reply_kind::nick_taken, name));
             return;
         }
         if (m.state.nick == name) return;
         if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
             hooks_.is_registered(name))
-            return out_.send(m, replies::nick_registered(name));
+            return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
-            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, replies::guest_nick_reserved);
+            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, reply::of(reply_kind::guest_nick_reserved));
             // The claim decides, atomically in the shared log: a view of
             // the other servers may be a heartbeat old.
-            if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
+            if (m.state.nick_pending) return out_.send(m, reply::of(reply_kind::nick_under_way));
             m.state.nick_pending = true;
             claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
             return;
@@ -774,8 +773,8 @@ private:
         std::string hello;
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
-        m.dialect().append(hello, replies::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
+        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
         events_.emit(event_kind::joined, m, r.name());

@@ -6,6 +6,7 @@
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/stats.hpp>
 
@@ -53,8 +54,8 @@ public:
         schedule(r);
     }
 
-    // One line of the protocol to one member, in its dialect.
-    void send(member& r, std::string_view line) { push(r, r.dialect().line(line)); }
+    // A reply to one member, in its dialect's words.
+    void send(member& r, const reply& answer) { push(r, r.dialect().word(answer)); }
 
     // An event to every member of a room but the one it came from, rendered
     // once per dialect among them. Returns the number of recipients.

@@ -15,8 +15,8 @@
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
-#include <chatroom/line/renderer.hpp>
-#include <chatroom/line/replies.hpp>
+#include <chatroom/core/detail/event_text.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/stats.hpp>
@@ -26,6 +26,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,7 +84,6 @@ public:
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
     admission& gate() noexcept { return admission_; }
-    const renderer& line_dialect() const noexcept { return line_renderer_; }
 
     void set_event_handler(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
@@ -136,7 +136,7 @@ public:
     void missed(const std::string& room_name) override {
         locked([&] {
             counters::add(count_.missed_gaps);
-            deliver(commands::notice_event(room_name, std::string(replies::missed_events)));
+            deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
         });
     }
 
@@ -153,12 +153,12 @@ public:
     void attach(const std::shared_ptr<member>& m) {
         locked([&] {
             if (admission_.closed()) {
-                m->close_now(replies::shutting_down_refusal, leave_reason::shutdown);
+                m->close_now(reply::of(reply_kind::refused_stopping), leave_reason::shutdown);
                 return;
             }
-            if (std::string refusal = commands_.admission_refusal(*m); !refusal.empty()) {
+            if (std::optional<reply> refusal = commands_.admission_refusal(*m)) {
                 admission_.reject();
-                m->close_now(refusal, leave_reason::kicked);
+                m->close_now(std::move(refusal), leave_reason::kicked);
                 return;
             }
             hub_state& s = m->state;
@@ -301,7 +301,7 @@ public:
             commands_.set_stopping();
             std::vector<std::shared_ptr<member>> all = members_.take_all();
             for (auto& m : all) {
-                out_.send(*m, replies::shutting_down);
+                out_.send(*m, reply::of(reply_kind::shutting_down));
                 commands_.leave_server(*m, leave_reason::shutdown);
             }
             for (auto& m : all) house_.begin_drain(*m, leave_reason::shutdown);
@@ -451,7 +451,7 @@ private:
                 if (m->is_closed()) continue;
                 counters::add(count_.slow_consumer_disconnects);
                 commands_.leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
-                m->close_now(replies::dropped_too_slow, leave_reason::too_slow);
+                m->close_now(reply::of(reply_kind::dropped_too_slow), leave_reason::too_slow);
                 graveyard_.push_back(std::move(m));
             }
         }
@@ -464,7 +464,7 @@ private:
             for (auto& [m, why] : d.expired) {
                 counters::add(count_.timeouts);
                 commands_.leave_server(*m, why);
-                m->close_now(why == leave_reason::idle_timeout ? replies::dropped_idle : replies::dropped_no_first_line,
+                m->close_now(reply::of(why == leave_reason::idle_timeout ? reply_kind::dropped_idle : reply_kind::dropped_no_first_line),
                              why);
                 graveyard_.push_back(m);
             }
@@ -490,7 +490,6 @@ private:
     room_log* log_;
     // Only a shared log ever refuses lines: the in-process one costs no call per line.
     bool log_may_refuse_ = false;
-    line_renderer line_renderer_;
 };
 
 } // namespace chatroom::detail

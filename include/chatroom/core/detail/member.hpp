@@ -4,11 +4,13 @@
 #include <chatroom/core/detail/outbox.hpp>
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/renderer.hpp>
+#include <chatroom/core/reply.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -200,7 +202,7 @@ public:
     // how long). why is for dialects that tell the peer (a WebSocket close code).
     virtual void close_gracefully(leave_reason why) = 0;
     // Drops queued output, sends last_words (may be empty) if it can, closes.
-    virtual void close_now(std::string_view last_words, leave_reason why) = 0;
+    virtual void close_now(std::optional<reply> last_words, leave_reason why) = 0;
     // Reading was paused; unread is what had been read but not consumed.
     virtual void resume_reading(std::string unread) = 0;
     // True once the connection is closed.

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -104,17 +105,17 @@ public:
         });
     }
 
-    void close_now(std::string_view last_words, leave_reason why) override {
-        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::string(last_words), why] {
+    void close_now(std::optional<reply> last_words, leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::move(last_words), why] {
             if (self->closed_) return;
             // Best effort: a peer that does not read may never see it, and a
             // write already under way cannot be interrupted.
-            if (!words.empty() && !self->writing_) {
+            if (words && !self->writing_) {
                 const bool mid = self->output.mid_message();
                 const std::string_view resync = self->dialect().line_break();
                 if (!mid || !resync.empty()) {
                     std::string bytes = mid ? std::string(resync) : std::string();
-                    self->dialect().append(bytes, words);
+                    self->dialect().append(bytes, *words);
                     self->stream_.write_last(bytes, why);
                 }
             }

@@ -45,6 +45,8 @@ public:
         if (!b.empty()) std::memcpy(out, b.data(), b.size());
         return out + b.size();
     }
+    // Browsers read the line protocol's wording, one line per frame.
+    std::string wording(const reply& r) const override { return text_of(r); }
     // A frame cut short cannot be ended: no last words after a partial write.
     std::string_view line_break() const noexcept override { return {}; }
 };
