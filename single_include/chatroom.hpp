@@ -79,6 +79,9 @@ struct login_request {
     std::string address;
 };
 struct login_result {
+    // The reason a refusal gives when the verifier names none.
+    static constexpr std::string_view default_reason = "wrong name or secret";
+
     bool ok = false;
     bool op = false;     // the account has the operator role
     std::string reason;  // shown when !ok; default "wrong name or secret"
@@ -424,6 +427,128 @@ struct server_options {
 } // namespace chatroom
 // #include <chatroom/core/renderer.hpp>
 
+// #include <chatroom/core/reply.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom {
+
+// What the core answers one member, as data. Each dialect words it: the line
+// protocol with the texts of docs/protocol.md (line/replies.hpp), a browser
+// dialect as an object with a machine-readable code, IRC as a numeric. The
+// core never decides how an answer reads.
+enum class reply_kind : unsigned char {
+    // Greeting and rooms.
+    welcome,          // subject: the server's name, detail: the member's nick
+    notice,           // detail: a line of text from the host or the server (the welcome text, /help)
+    joined_room,      // subject: the room, count: its members
+    already_in,       // subject: the room
+    who,              // subject: the room, names: the members
+    rooms,            // rooms: every room with its members and topic
+    topic,            // detail: the room's topic
+    // Refusals of a command's arguments.
+    bad_nick,
+    bad_room,
+    usage,            // subject: the command ("me", "msg", "login", "kick", "ban", "unban", "mute", "topic")
+    unknown_command,  // subject: the command as typed
+    nick_taken,       // subject: the nick
+    nick_elsewhere,   // subject: the nick, taken on another server of the cluster
+    nick_under_way,   // a nick change is already being decided
+    guest_nick_reserved,
+    nick_registered,  // subject: the nick, an account's: log in to take it
+    no_such_nick,     // subject: the nick
+    line_too_long,    // count: the limit in bytes
+    // Accounts.
+    login_first,
+    logins_disabled,
+    login_under_way,
+    already_logged_in,
+    too_many_failed_logins,
+    too_many_logins_under_way,
+    logged_in,        // subject: the account
+    refused,          // detail: why (the host's hooks, a verifier's reason)
+    // Moderation.
+    not_permitted,
+    muted,            // the member is muted and may not speak
+    banned,           // detail: the time left ("for 3 more minutes", "until unbanned")
+    banned_login_only, // detail: the time left; an operator may still log in from here
+    ban_own_address,  // subject: the nick, detail: the address, extra: the ban's length as typed
+    unbanned,         // subject: the name or address
+    no_ban_on,        // subject: the name or address
+    // Leaving: the last words of a connection the server closes.
+    shutting_down,    // the server is stopping (to a member)
+    refused_stopping, // the server is stopping (to a connection it does not admit)
+    kicked_by,        // subject: the operator (or "the host"), detail: the reason
+    banned_by,        // subject: the operator, detail: for how long
+    dropped_too_slow,
+    dropped_idle,
+    dropped_no_first_line,
+};
+
+// A room and its members, for reply_kind::rooms.
+struct room_summary {
+    std::string name;
+    std::size_t members = 0;
+    std::string topic;
+};
+
+// One answer: a kind and the few values its wording needs (which ones, the
+// comments of reply_kind say). Made by the named functions below.
+struct reply {
+    reply_kind kind = reply_kind::notice;
+    std::string subject;
+    std::string detail;
+    std::string extra;
+    std::size_t count = 0;
+    std::vector<std::string> names;
+    std::vector<room_summary> rooms;
+
+    static reply of(reply_kind k, std::string_view subject = {}, std::string_view detail = {}) {
+        reply r;
+        r.kind = k;
+        r.subject = std::string(subject);
+        r.detail = std::string(detail);
+        return r;
+    }
+    static reply welcome(std::string_view server_name, std::string_view nick) {
+        return of(reply_kind::welcome, server_name, nick);
+    }
+    static reply notice(std::string_view text) { return of(reply_kind::notice, {}, text); }
+    static reply joined_room(std::string_view room, std::size_t members) {
+        reply r = of(reply_kind::joined_room, room);
+        r.count = members;
+        return r;
+    }
+    static reply who(std::string_view room, std::vector<std::string> nicks) {
+        reply r = of(reply_kind::who, room);
+        r.names = std::move(nicks);
+        return r;
+    }
+    static reply room_list(std::vector<room_summary> list) {
+        reply r = of(reply_kind::rooms);
+        r.rooms = std::move(list);
+        return r;
+    }
+    static reply topic(std::string_view text) { return of(reply_kind::topic, {}, text); }
+    static reply usage(std::string_view command) { return of(reply_kind::usage, command); }
+    static reply line_too_long(std::size_t limit) {
+        reply r = of(reply_kind::line_too_long);
+        r.count = limit;
+        return r;
+    }
+    static reply refused(std::string_view why) { return of(reply_kind::refused, {}, why); }
+    static reply ban_own_address(std::string_view nick, std::string_view address, std::string_view length) {
+        reply r = of(reply_kind::ban_own_address, nick, address);
+        r.extra = std::string(length);
+        return r;
+    }
+};
+
+} // namespace chatroom
 // #include <chatroom/core/room_event.hpp>
 
 #include <cstddef>
@@ -590,6 +715,17 @@ public:
         }
         return {};
     }
+
+    // How the dialect words a reply to one member, as one line of its text
+    // (the line protocol's: line/replies.hpp). A dialect that answers in
+    // another shape (IRC numerics, structured messages) overrides word().
+    virtual std::string wording(const reply& r) const = 0;
+
+    // A reply as a block of its own.
+    virtual message word(const reply& r) const { return line(wording(r)); }
+
+    // Appends a reply to a block being built (several replies in one write).
+    void append(std::string& out, const reply& r) const { append(out, wording(r)); }
 
     // One line as a block of its own.
     message line(std::string_view text) const {
@@ -1644,42 +1780,6 @@ private:
 } // namespace chatroom
 // #include <chatroom/line/renderer.hpp>
 
-
-#include <cstring>
-#include <string_view>
-
-namespace chatroom {
-
-// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
-class line_renderer final : public renderer {
-public:
-    // The hot path: a batch of chat lines, sized without a pass and copied once.
-    message render(const room_event& e) const override {
-        if (e.kind != room_event_kind::chat) return renderer::render(e);
-        const std::string prefix = chat_prefix(e);
-        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
-        return message::build(size, [&](char* out) {
-            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
-        });
-    }
-
-    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
-    std::string_view line_break() const noexcept override { return "\r\n"; }
-    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
-
-private:
-    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
-        if (!a.empty()) std::memcpy(out, a.data(), a.size());
-        out += a.size();
-        if (!b.empty()) std::memcpy(out, b.data(), b.size());
-        out += b.size();
-        *out++ = '\r';
-        *out++ = '\n';
-        return out;
-    }
-};
-
-} // namespace chatroom
 // #include <chatroom/line/replies.hpp>
 
 
@@ -1692,7 +1792,7 @@ private:
 namespace chatroom {
 
 // Every line the server sends, as text without a line end: docs/protocol.md
-// in code. Dialects (renderer below) decide how a line travels.
+// in code. text_of(reply) at the end words the core's typed replies with them.
 namespace replies {
 
 inline std::string welcome(std::string_view server_name, std::string_view nick) {
@@ -1744,7 +1844,7 @@ inline constexpr std::string_view too_many_failed_logins = "! too many failed lo
 inline constexpr std::string_view too_many_logins_under_way =
     "! too many logins under way from your address; try again when they are answered";
 // The reason a refused login gives when the verifier names none.
-inline constexpr std::string_view wrong_name_or_secret = "wrong name or secret";
+inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
@@ -1777,32 +1877,10 @@ inline std::string banned_by(std::string_view op, std::string_view how_long) {
 }
 inline std::string unbanned(std::string_view key) { return "* unbanned " + std::string(key); }
 inline std::string no_ban_on(std::string_view name) { return "! no ban on " + std::string(name); }
-// What rooms hear (as notices) of moderation.
-// Kicks and bans are the reason in "* nick left (...)".
-inline std::string was_kicked(std::string_view op, std::string_view reason) {
-    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
-}
-inline std::string was_banned(std::string_view op, std::string_view how_long) {
-    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
-}
-inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
-    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
-}
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
-
 inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
 
-// A backplane (redis.hpp): what local members are told of the cluster link.
-inline constexpr std::string_view missed_events =
-    "some events of this room were missed: the log was trimmed past them before this server read them";
-inline constexpr std::string_view cluster_degraded =
-    "the cluster is unreachable: until it is back you chat with this server's members only";
-inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
 inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
 inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
 inline std::string nick_elsewhere(std::string_view nick) {
@@ -1819,6 +1897,112 @@ inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
 inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
 
 } // namespace replies
+
+// The line protocol's wording of a typed reply: one line of text, without
+// its line end.
+inline std::string text_of(const reply& r) {
+    switch (r.kind) {
+    case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
+    case reply_kind::notice: return replies::notice(r.detail);
+    case reply_kind::joined_room: return replies::joined_room(r.subject, r.count);
+    case reply_kind::already_in: return replies::already_in(r.subject);
+    case reply_kind::who: return replies::who(r.subject, std::vector<std::string_view>(r.names.begin(), r.names.end()));
+    case reply_kind::rooms: {
+        std::vector<replies::room_count> list;
+        list.reserve(r.rooms.size());
+        for (const room_summary& room : r.rooms) list.push_back({room.name, room.members, room.topic});
+        return replies::rooms(list);
+    }
+    case reply_kind::topic: return replies::topic(r.detail);
+    case reply_kind::bad_nick: return std::string(replies::bad_nick);
+    case reply_kind::bad_room: return std::string(replies::bad_room);
+    case reply_kind::usage:
+        if (r.subject == "me") return std::string(replies::usage_me);
+        if (r.subject == "msg") return std::string(replies::usage_msg);
+        if (r.subject == "login") return std::string(replies::usage_login);
+        if (r.subject == "kick") return std::string(replies::usage_kick);
+        if (r.subject == "ban") return std::string(replies::usage_ban);
+        if (r.subject == "unban") return std::string(replies::usage_unban);
+        if (r.subject == "mute") return std::string(replies::usage_mute);
+        if (r.subject == "topic") return std::string(replies::usage_topic);
+        return "! usage: /" + r.subject;
+    case reply_kind::unknown_command: return replies::unknown_command(r.subject);
+    case reply_kind::nick_taken: return replies::nick_taken(r.subject);
+    case reply_kind::nick_elsewhere: return replies::nick_elsewhere(r.subject);
+    case reply_kind::nick_under_way: return std::string(replies::nick_under_way);
+    case reply_kind::guest_nick_reserved: return std::string(replies::guest_nick_reserved);
+    case reply_kind::nick_registered: return replies::nick_registered(r.subject);
+    case reply_kind::no_such_nick: return replies::no_such_nick(r.subject);
+    case reply_kind::line_too_long: return replies::line_too_long(r.count);
+    case reply_kind::login_first: return std::string(replies::login_first);
+    case reply_kind::logins_disabled: return std::string(replies::logins_disabled);
+    case reply_kind::login_under_way: return std::string(replies::login_under_way);
+    case reply_kind::already_logged_in: return std::string(replies::already_logged_in);
+    case reply_kind::too_many_failed_logins: return std::string(replies::too_many_failed_logins);
+    case reply_kind::too_many_logins_under_way: return std::string(replies::too_many_logins_under_way);
+    case reply_kind::logged_in: return replies::logged_in(r.subject);
+    case reply_kind::refused: return replies::refused(r.detail);
+    case reply_kind::not_permitted: return std::string(replies::not_permitted);
+    case reply_kind::muted: return std::string(replies::you_are_muted);
+    case reply_kind::banned: return replies::banned(r.detail);
+    case reply_kind::banned_login_only: return replies::banned_login_only(r.detail);
+    case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);
+    case reply_kind::unbanned: return replies::unbanned(r.subject);
+    case reply_kind::no_ban_on: return replies::no_ban_on(r.subject);
+    case reply_kind::shutting_down: return std::string(replies::shutting_down);
+    case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
+    case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);
+    case reply_kind::banned_by: return replies::banned_by(r.subject, r.detail);
+    case reply_kind::dropped_too_slow: return std::string(replies::dropped_too_slow);
+    case reply_kind::dropped_idle: return std::string(replies::dropped_idle);
+    case reply_kind::dropped_no_first_line: return std::string(replies::dropped_no_first_line);
+    }
+    return {};
+}
+
+} // namespace chatroom
+
+#include <cstring>
+#include <string_view>
+
+namespace chatroom {
+
+// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
+class line_renderer final : public renderer {
+public:
+    // The hot path: a batch of chat lines, sized without a pass and copied once.
+    message render(const room_event& e) const override {
+        if (e.kind != room_event_kind::chat) return renderer::render(e);
+        const std::string prefix = chat_prefix(e);
+        const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
+        return message::build(size, [&](char* out) {
+            e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
+        });
+    }
+
+    std::string wording(const reply& r) const override { return text_of(r); }
+
+    std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override { return put(out, a, b); }
+
+private:
+    static char* put(char* out, std::string_view a, std::string_view b) noexcept {
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        out += b.size();
+        *out++ = '\r';
+        *out++ = '\n';
+        return out;
+    }
+};
+
+// The one instance, so fan-out renders an event once for every line client.
+inline const line_renderer& line_dialect() noexcept {
+    static const line_renderer r;
+    return r;
+}
 
 } // namespace chatroom
 // #include <chatroom/server.hpp>
@@ -2058,6 +2242,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -2249,7 +2434,7 @@ public:
     // how long). why is for dialects that tell the peer (a WebSocket close code).
     virtual void close_gracefully(leave_reason why) = 0;
     // Drops queued output, sends last_words (may be empty) if it can, closes.
-    virtual void close_now(std::string_view last_words, leave_reason why) = 0;
+    virtual void close_now(std::optional<reply> last_words, leave_reason why) = 0;
     // Reading was paused; unread is what had been read but not consumed.
     virtual void resume_reading(std::string unread) = 0;
     // True once the connection is closed.
@@ -2434,8 +2619,8 @@ public:
         schedule(r);
     }
 
-    // One line of the protocol to one member, in its dialect.
-    void send(member& r, std::string_view line) { push(r, r.dialect().line(line)); }
+    // A reply to one member, in its dialect's words.
+    void send(member& r, const reply& answer) { push(r, r.dialect().word(answer)); }
 
     // An event to every member of a room but the one it came from, rendered
     // once per dialect among them. Returns the number of recipients.
@@ -3097,6 +3282,38 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/event_text.hpp>
+
+#include <string>
+#include <string_view>
+
+// Texts the core puts into room events (a leave's reason, a notice), which
+// every member receives as they are, whatever its dialect, and which a
+// shared room log stores. What the core answers one member is typed instead
+// (core/reply.hpp) and worded by each dialect.
+namespace chatroom::detail::event_text {
+
+// What rooms hear of moderation.
+// Kicks and bans are the reason in "* nick left (...)".
+inline std::string was_kicked(std::string_view op, std::string_view reason) {
+    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string was_banned(std::string_view op, std::string_view how_long) {
+    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
+}
+inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
+    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
+}
+inline std::string set_topic(std::string_view op, std::string_view text) {
+    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
+           std::string(text);
+}
+
+// The room is told when a shared log lost events before this server read them.
+inline constexpr std::string_view missed_events =
+    "some events of this room were missed: the log was trimmed past them before this server read them";
+
+} // namespace chatroom::detail::event_text
 
 #include <algorithm>
 #include <functional>
@@ -3200,16 +3417,16 @@ public:
     }
 
     // A connection's first moment as a member: bans by address, then the
-    // host's admission hook. Returns the refusal line, or empty. With logins
+    // host's admission hook. Returns the refusal, or nothing. With logins
     // enabled a banned address is let in, but only to log in as an operator
     // (greet).
-    std::string admission_refusal(member& m) {
+    std::optional<reply> admission_refusal(member& m) {
         if (!hooks_.verify) {
-            if (auto left = address_ban(m)) return replies::banned(moderation::time_left(*left));
+            if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
-            if (!v.allowed) return replies::refused(v.reason.empty() ? "not admitted" : v.reason);
+            if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
         }
         return {};
     }
@@ -3219,23 +3436,23 @@ public:
     void greet(member& m) {
         if (auto left = address_ban(m)) {
             probation_.insert(&m);
-            out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+            out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             return;
         }
         probation_.erase(&m);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
-        m.dialect().append(hello, replies::welcome(name, m.state.nick));
+        m.dialect().append(hello, reply::welcome(name, m.state.nick));
         std::string_view extra = motd_.empty() ? std::string_view(opts_.welcome) : std::string_view(motd_);
         while (!extra.empty()) {
             const std::size_t nl = extra.find('\n');
             std::string line;
             sanitize_append(line, extra.substr(0, nl));
-            m.dialect().append(hello, replies::notice(line));
+            m.dialect().append(hello, reply::notice(line));
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
-        if (hooks_.require_login) m.dialect().append(hello, replies::login_first);
+        if (hooks_.require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
         out_.push(m, message::copy_of(hello));
         if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
@@ -3260,9 +3477,9 @@ public:
         if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
             if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
-                out_.send(m, replies::banned_login_only(moderation::time_left(*left)));
+                out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             else
-                out_.send(m, replies::login_first); // not in a room yet: login required
+                out_.send(m, reply::of(reply_kind::login_first)); // not in a room yet: login required
             return;
         }
         if (cmd.kind == command_kind::chat) {
@@ -3276,7 +3493,7 @@ public:
     void line_too_long(member& m) {
         end_batch();
         counters::add(count_.lines_too_long);
-        out_.send(m, replies::line_too_long(opts_.max_line_bytes));
+        out_.send(m, reply::line_too_long(opts_.max_line_bytes));
     }
 
     // The chat lines gathered so far go out as one event.
@@ -3367,44 +3584,42 @@ private:
                 return;
             }
         }
-        if (cmd.kind == command_kind::unknown) return out_.send(m, replies::unknown_command(cmd.name));
+        if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
         case command_kind::join:
             if (!protocol::is_valid_name(cmd.arg)) {
-                out_.send(m, replies::bad_room);
+                out_.send(m, reply::of(reply_kind::bad_room));
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
-                out_.send(m, replies::already_in(m.state.current->name()));
+                out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
             }
             break;
         case command_kind::who: {
-            std::vector<std::string_view> nicks;
+            std::vector<std::string> nicks;
+            log_->remote_members(m.state.current->name(), nicks);
             for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
-            std::vector<std::string> remote;
-            log_->remote_members(m.state.current->name(), remote);
-            nicks.insert(nicks.end(), remote.begin(), remote.end());
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
-            out_.send(m, replies::who(m.state.current->name(), nicks));
+            out_.send(m, reply::who(m.state.current->name(), std::move(nicks)));
             break;
         }
         case command_kind::rooms: {
-            std::vector<replies::room_count> list;
+            std::vector<room_summary> list;
             for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             std::vector<std::pair<std::string, std::size_t>> remote;
             log_->remote_rooms(remote);
             if (!remote.empty()) merge_counts(list, remote);
-            out_.send(m, replies::rooms(list));
+            out_.send(m, reply::room_list(std::move(list)));
             break;
         }
         case command_kind::me: {
             if (cmd.arg.empty()) {
-                out_.send(m, replies::usage_me);
+                out_.send(m, reply::usage("me"));
                 break;
             }
             if (!may_say(m, cmd.arg)) break;
@@ -3417,11 +3632,11 @@ private:
         }
         case command_kind::msg: {
             if (cmd.arg.empty() || cmd.text.empty()) {
-                out_.send(m, replies::usage_msg);
+                out_.send(m, reply::usage("msg"));
                 break;
             }
             if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
-                out_.send(m, replies::no_such_nick(cmd.arg));
+                out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
             }
             room_event e = event_of(room_event_kind::private_message, m);
@@ -3466,7 +3681,7 @@ private:
     bool may_say(member& m, std::string_view text) {
         if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
         if (m.state.muted) {
-            out_.send(m, replies::you_are_muted);
+            out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
         return authorized(m, action_kind::say, m.state.current->name(), text);
@@ -3475,7 +3690,7 @@ private:
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
         const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
-        if (!v.allowed) out_.send(m, replies::refused(v.reason.empty() ? "not permitted" : v.reason));
+        if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
 
@@ -3499,29 +3714,29 @@ private:
     // A connection from a banned address failed to log in as an operator:
     // what it was told is flushed, with the ban, and it closes.
     void close_banned(member& m, moderation::clock::duration left) {
-        out_.send(m, replies::banned(moderation::time_left(left)));
+        out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(left)));
         leave_server(m, leave_reason::banned, "banned address");
         house_.begin_drain(m, leave_reason::banned);
     }
 
     void login(member& m, const protocol::command& cmd) {
-        if (!hooks_.verify) return out_.send(m, replies::logins_disabled);
-        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, replies::usage_login);
-        if (!m.state.account.empty()) return out_.send(m, replies::already_logged_in);
-        if (m.state.login_pending) return out_.send(m, replies::login_under_way);
-        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, replies::bad_nick);
+        if (!hooks_.verify) return out_.send(m, reply::of(reply_kind::logins_disabled));
+        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("login"));
+        if (!m.state.account.empty()) return out_.send(m, reply::of(reply_kind::already_logged_in));
+        if (m.state.login_pending) return out_.send(m, reply::of(reply_kind::login_under_way));
+        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, reply::of(reply_kind::bad_nick));
         if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
-            return out_.send(m, replies::banned(moderation::time_left(*left)));
+            return out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(*left)));
         // Charged to the address now, not when it fails: checks under way
         // count, and only a few run at once per address.
         switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
         case moderation::login_gate::go: break;
         case moderation::login_gate::too_many_failed:
             counters::add(count_.failed_logins);
-            return out_.send(m, replies::too_many_failed_logins);
+            return out_.send(m, reply::of(reply_kind::too_many_failed_logins));
         case moderation::login_gate::too_many_under_way:
             counters::add(count_.failed_logins);
-            return out_.send(m, replies::too_many_logins_under_way);
+            return out_.send(m, reply::of(reply_kind::too_many_logins_under_way));
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
@@ -3541,9 +3756,9 @@ public:
         const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
             if (r.counts_as_failure) counters::add(count_.failed_logins);
-            const std::string why = r.reason.empty() ? std::string(replies::wrong_name_or_secret) : r.reason;
+            const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
             events_.emit(event_kind::login_failed, m, {}, {}, why);
-            out_.send(m, replies::refused(why));
+            out_.send(m, reply::refused(why));
             if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
             return;
         }
@@ -3564,13 +3779,13 @@ public:
         m.state.nick_pending = false;
         if (!m.state.attached) return;
         if (job.login) {
-            if (!won) return out_.send(m, replies::refused(job.nick + " is logged in elsewhere"));
+            if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
             return complete_login(m, job.nick, job.op);
         }
-        if (!won) return out_.send(m, replies::nick_elsewhere(job.nick));
+        if (!won) return out_.send(m, reply::of(reply_kind::nick_elsewhere, job.nick));
         if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
             log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
-            return out_.send(m, replies::nick_taken(job.nick));
+            return out_.send(m, reply::of(reply_kind::nick_taken, job.nick));
         }
         rename_to(m, job.nick);
     }
@@ -3579,41 +3794,41 @@ private:
     void complete_login(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
-            if (!holder->state.account.empty()) return out_.send(m, replies::refused(name + " is logged in elsewhere"));
+            if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
             rename_to(*holder, members_.guest_nick());
         }
         m.state.account = name;
         m.state.op = op;
         probation_.erase(&m);
-        out_.send(m, replies::logged_in(name));
+        out_.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
     // Adds the other servers' rooms to /rooms' list (by folded name).
-    static void merge_counts(std::vector<replies::room_count>& list,
+    static void merge_counts(std::vector<room_summary>& list,
                              const std::vector<std::pair<std::string, std::size_t>>& remote) {
         for (const auto& [name, count] : remote) {
             const std::string key = protocol::fold_case(name);
             auto it = std::find_if(list.begin(), list.end(),
-                                   [&](const replies::room_count& c) { return protocol::fold_case(c.name) == key; });
+                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
             if (it != list.end()) it->members += count;
             else list.push_back({name, count, {}});
         }
         std::sort(list.begin(), list.end(),
-                  [](const replies::room_count& a, const replies::room_count& b) { return a.name < b.name; });
+                  [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
     }
 
 public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
         if (!m.state.attached) return;
-        if (!call.refusal().empty()) return out_.send(m, replies::refused(call.refusal()));
+        if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
         for (const std::string& text : call.replies()) {
             std::string line;
             sanitize_append(line, text);
-            out_.send(m, replies::notice(line));
+            out_.send(m, reply::notice(line));
         }
         if (!m.state.current) return;
         for (const std::string& text : call.says()) {
@@ -3632,8 +3847,8 @@ public:
     bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
         member* t = members_.find_nick(nick);
         if (!t) return false;
-        remove_member(*t, leave_reason::kicked, replies::was_kicked(by, reason),
-                      replies::kicked_by(by, reason), event_kind::kicked, reason, by);
+        remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
+                      reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
         return true;
     }
 
@@ -3669,7 +3884,7 @@ public:
         room_event e;
         e.kind = room_event_kind::notice;
         e.room = r->name();
-        e.text = replies::set_topic(by, clean);
+        e.text = event_text::set_topic(by, clean);
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
         events_.push(std::move(ev));
@@ -3679,12 +3894,12 @@ public:
 private:
     void moderate(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
-        if (!m.state.op) return out_.send(m, replies::not_permitted);
+        if (!m.state.op) return out_.send(m, reply::of(reply_kind::not_permitted));
         const std::string& by = m.state.nick;
         switch (cmd.kind) {
         case command_kind::kick:
             if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
-                out_.send(m, cmd.arg.empty() ? std::string(replies::usage_kick) : replies::no_such_nick(cmd.arg));
+                out_.send(m, cmd.arg.empty() ? reply::usage("kick") : reply::of(reply_kind::no_such_nick, cmd.arg));
             }
             break;
         case command_kind::ban: {
@@ -3696,12 +3911,12 @@ private:
             if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
             const auto length = moderation::parse_duration(length_text);
-            if (cmd.arg.empty() || !length) return out_.send(m, replies::usage_ban);
-            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            if (cmd.arg.empty() || !length) return out_.send(m, reply::usage("ban"));
+            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             const std::string address = t->address();
             // An operator's own address is not banned by her hand unasked.
             if (!confirmed && !address.empty() && address == m.address())
-                return out_.send(m, replies::ban_own_address(t->state.nick, address, length_text));
+                return out_.send(m, reply::ban_own_address(t->state.nick, address, length_text));
             // A guest is banned by address; an account by name and, for the
             // same time, by the address it last used (it is on it now), so
             // it cannot come back as a guest.
@@ -3716,8 +3931,8 @@ private:
             }
             const std::string how_long = moderation::describe(*length);
             const bool forever = length->count() == 0;
-            const std::string last_words = replies::banned_by(by, forever ? how_long : "for " + how_long);
-            remove_member(*t, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+            const reply last_words = reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long);
+            remove_member(*t, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
                           event_kind::banned, how_long, by, key);
             // Whoever else is on that address goes too (operators stay), as
             // new connections from it are refused.
@@ -3727,18 +3942,18 @@ private:
                 if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
             for (const auto& x : also)
                 if (x->state.attached)
-                    remove_member(*x, leave_reason::banned, replies::was_banned(by, how_long), last_words,
+                    remove_member(*x, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
                                   event_kind::banned, how_long, by, address_key, true);
             break;
         }
         case command_kind::unban: {
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_unban);
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("unban"));
             const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
             const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
-            if (!by_name && !by_address) return out_.send(m, replies::no_ban_on(cmd.arg));
+            if (!by_name && !by_address) return out_.send(m, reply::of(reply_kind::no_ban_on, cmd.arg));
             // An address is shown in its one form, whichever was typed.
             const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
-            out_.send(m, replies::unbanned(shown));
+            out_.send(m, reply::of(reply_kind::unbanned, shown));
             event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
             events_.push(std::move(ev));
             // Connections waiting on a ban that is lifted are welcome now.
@@ -3751,18 +3966,18 @@ private:
         case command_kind::unmute: {
             const bool mute = cmd.kind == command_kind::mute;
             member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_mute);
-            if (!t) return out_.send(m, replies::no_such_nick(cmd.arg));
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("mute"));
+            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             t->state.muted = mute;
-            announce(*t, replies::was_muted(t->state.nick, by, mute));
-            if (!t->state.current || t->state.current != m.state.current) out_.send(m, replies::notice(replies::was_muted(t->state.nick, by, mute)));
+            announce(*t, event_text::was_muted(t->state.nick, by, mute));
+            if (!t->state.current || t->state.current != m.state.current) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
             events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
                          t->state.current ? t->state.current->name() : std::string());
             events_.pending_back().by = by;
             break;
         }
         case command_kind::topic:
-            if (cmd.arg.empty()) return out_.send(m, replies::usage_topic);
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
             set_topic(m.state.current->name(), cmd.arg, by);
             break;
         default: break;
@@ -3783,7 +3998,7 @@ private:
     // goes. Graceful (those removed with a ban's target): what it was sent
     // before, the room's news of the target included, is flushed first, so
     // its last words are not lost behind a write under way.
-    void remove_member(member& t, leave_reason why, std::string room_text, std::string last_words, event_kind kind,
+    void remove_member(member& t, leave_reason why, std::string room_text, const reply& last_words, event_kind kind,
                        std::string_view reason, std::string_view by, std::string_view key = {},
                        bool graceful = false) {
         auto keep = t.shared_from_this();
@@ -3813,24 +4028,24 @@ private:
 
     void rename(member& m, std::string_view name) {
         if (!protocol::is_valid_name(name)) {
-            out_.send(m, replies::bad_nick);
+            out_.send(m, reply::of(reply_kind::bad_nick));
             return;
         }
         const member* holder = members_.find_nick(name);
         if (holder && holder != &m) {
-            out_.send(m, replies::nick_taken(name));
+            out_.send(m, reply::of(reply_kind::nick_taken, name));
             return;
         }
         if (m.state.nick == name) return;
         if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
             hooks_.is_registered(name))
-            return out_.send(m, replies::nick_registered(name));
+            return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
-            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, replies::guest_nick_reserved);
+            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, reply::of(reply_kind::guest_nick_reserved));
             // The claim decides, atomically in the shared log: a view of
             // the other servers may be a heartbeat old.
-            if (m.state.nick_pending) return out_.send(m, replies::nick_under_way);
+            if (m.state.nick_pending) return out_.send(m, reply::of(reply_kind::nick_under_way));
             m.state.nick_pending = true;
             claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
             return;
@@ -3855,8 +4070,8 @@ private:
         std::string hello;
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
-        m.dialect().append(hello, replies::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, replies::topic(r.topic()));
+        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
         out_.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
         events_.emit(event_kind::joined, m, r.name());
@@ -3920,6 +4135,7 @@ private:
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3977,7 +4193,6 @@ public:
     server_stats stats() const noexcept { return count_.snapshot(); }
     counters& count() noexcept { return count_; }
     admission& gate() noexcept { return admission_; }
-    const renderer& line_dialect() const noexcept { return line_renderer_; }
 
     void set_event_handler(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
@@ -4030,7 +4245,7 @@ public:
     void missed(const std::string& room_name) override {
         locked([&] {
             counters::add(count_.missed_gaps);
-            deliver(commands::notice_event(room_name, std::string(replies::missed_events)));
+            deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
         });
     }
 
@@ -4047,12 +4262,12 @@ public:
     void attach(const std::shared_ptr<member>& m) {
         locked([&] {
             if (admission_.closed()) {
-                m->close_now(replies::shutting_down_refusal, leave_reason::shutdown);
+                m->close_now(reply::of(reply_kind::refused_stopping), leave_reason::shutdown);
                 return;
             }
-            if (std::string refusal = commands_.admission_refusal(*m); !refusal.empty()) {
+            if (std::optional<reply> refusal = commands_.admission_refusal(*m)) {
                 admission_.reject();
-                m->close_now(refusal, leave_reason::kicked);
+                m->close_now(std::move(refusal), leave_reason::kicked);
                 return;
             }
             hub_state& s = m->state;
@@ -4195,7 +4410,7 @@ public:
             commands_.set_stopping();
             std::vector<std::shared_ptr<member>> all = members_.take_all();
             for (auto& m : all) {
-                out_.send(*m, replies::shutting_down);
+                out_.send(*m, reply::of(reply_kind::shutting_down));
                 commands_.leave_server(*m, leave_reason::shutdown);
             }
             for (auto& m : all) house_.begin_drain(*m, leave_reason::shutdown);
@@ -4345,7 +4560,7 @@ private:
                 if (m->is_closed()) continue;
                 counters::add(count_.slow_consumer_disconnects);
                 commands_.leave_server(*m, leave_reason::too_slow); // no-op for one already leaving
-                m->close_now(replies::dropped_too_slow, leave_reason::too_slow);
+                m->close_now(reply::of(reply_kind::dropped_too_slow), leave_reason::too_slow);
                 graveyard_.push_back(std::move(m));
             }
         }
@@ -4358,7 +4573,7 @@ private:
             for (auto& [m, why] : d.expired) {
                 counters::add(count_.timeouts);
                 commands_.leave_server(*m, why);
-                m->close_now(why == leave_reason::idle_timeout ? replies::dropped_idle : replies::dropped_no_first_line,
+                m->close_now(reply::of(why == leave_reason::idle_timeout ? reply_kind::dropped_idle : reply_kind::dropped_no_first_line),
                              why);
                 graveyard_.push_back(m);
             }
@@ -4384,7 +4599,6 @@ private:
     room_log* log_;
     // Only a shared log ever refuses lines: the in-process one costs no call per line.
     bool log_may_refuse_ = false;
-    line_renderer line_renderer_;
 };
 
 } // namespace chatroom::detail
@@ -4613,6 +4827,7 @@ private:
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -4703,17 +4918,17 @@ public:
         });
     }
 
-    void close_now(std::string_view last_words, leave_reason why) override {
-        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::string(last_words), why] {
+    void close_now(std::optional<reply> last_words, leave_reason why) override {
+        asio::post(stream_.get_executor(), [self = self_ptr(), words = std::move(last_words), why] {
             if (self->closed_) return;
             // Best effort: a peer that does not read may never see it, and a
             // write already under way cannot be interrupted.
-            if (!words.empty() && !self->writing_) {
+            if (words && !self->writing_) {
                 const bool mid = self->output.mid_message();
                 const std::string_view resync = self->dialect().line_break();
                 if (!mid || !resync.empty()) {
                     std::string bytes = mid ? std::string(resync) : std::string();
-                    self->dialect().append(bytes, words);
+                    self->dialect().append(bytes, *words);
                     self->stream_.write_last(bytes, why);
                 }
             }
@@ -5065,7 +5280,7 @@ struct session_factory {
     template <class Socket>
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = socket_stream<Socket>;
-        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, h->line_dialect(),
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(),
                                                             std::move(address), h->options().max_line_bytes)
             ->start();
     }
@@ -5306,9 +5521,13 @@ using server = basic_server<asio::ip::tcp>;
 // basic_client: the line protocol's client, on any executor and transport.
 // #include <chatroom/client/client.hpp>
 
+// #include <chatroom/client/detail/backoff.hpp>
+
 // #include <chatroom/client/options.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <string_view>
 
 namespace chatroom {
 
@@ -5318,58 +5537,6 @@ struct client_options {
     // send() beyond this much unsent output fails the connection.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
 };
-
-} // namespace chatroom
-
-#include <asio/any_io_executor.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/buffer.hpp>
-#include <asio/connect.hpp>
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/write.hpp>
-
-#include <algorithm>
-#include <array>
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <random>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
-namespace chatroom {
-
-// Where a client is in its life; reported to on_state at each change.
-//   connecting -> connected -> disconnected -> waiting_to_reconnect -> connecting ...
-// A connection attempt that fails goes from connecting straight to
-// waiting_to_reconnect (or to closed when reconnecting is off); closed is last.
-enum class client_state {
-    connecting,           // resolving, connecting, TLS handshake
-    connected,            // lines flow
-    disconnected,         // a connection that was up has ended
-    waiting_to_reconnect, // next_try says how long until the next attempt
-    closed,               // for good: close(), or a loss with reconnecting off
-};
-
-constexpr std::string_view to_string(client_state s) noexcept {
-    switch (s) {
-    case client_state::connecting: return "connecting";
-    case client_state::connected: return "connected";
-    case client_state::disconnected: return "disconnected";
-    case client_state::waiting_to_reconnect: return "waiting_to_reconnect";
-    case client_state::closed: return "closed";
-    }
-    return "?";
-}
 
 // Reconnecting after a lost connection or a failed attempt, with exponential
 // backoff: attempt n waits d(n) = min(max_delay, initial_delay * multiplier^n),
@@ -5389,24 +5556,14 @@ struct reconnect_policy {
 // could say something its sender did not.
 inline constexpr std::string_view line_too_long_marker = "! (a line longer than the client's limit was dropped)";
 
-namespace detail {
+} // namespace chatroom
 
-// How the client opens, secures and closes its stream. Plain stream
-// protocols use the socket itself; TLS (chatroom/tls.hpp) specializes it.
-template <class Transport, class Executor>
-struct client_transport {
-    using protocol_type = Transport;
-    using socket_type = typename Transport::socket::template rebind_executor<Executor>::other;
-    using stream_type = socket_type;
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
 
-    stream_type make_stream(const Executor& ex) const { return stream_type(ex); }
-    static socket_type& socket(stream_type& s) { return s; }
-
-    template <class Handler>
-    void async_handshake(stream_type&, const std::string& /*host*/, Handler&& h) const {
-        h(std::error_code());
-    }
-};
+namespace chatroom::detail {
 
 // The delays of a reconnect_policy, one per attempt.
 class backoff {
@@ -5440,7 +5597,377 @@ private:
     double current_ = 0;
 };
 
-} // namespace detail
+} // namespace chatroom::detail
+// #include <chatroom/client/detail/connection.hpp>
+
+// #include <chatroom/client/state.hpp>
+
+#include <string_view>
+
+namespace chatroom {
+
+// Where a client is in its life; reported to on_state at each change.
+//   connecting -> connected -> disconnected -> waiting_to_reconnect -> connecting ...
+// A connection attempt that fails goes from connecting straight to
+// waiting_to_reconnect (or to closed when reconnecting is off); closed is last.
+enum class client_state {
+    connecting,           // resolving, connecting, TLS handshake
+    connected,            // lines flow
+    disconnected,         // a connection that was up has ended
+    waiting_to_reconnect, // next_try says how long until the next attempt
+    closed,               // for good: close(), or a loss with reconnecting off
+};
+
+constexpr std::string_view to_string(client_state s) noexcept {
+    switch (s) {
+    case client_state::connecting: return "connecting";
+    case client_state::connected: return "connected";
+    case client_state::disconnected: return "disconnected";
+    case client_state::waiting_to_reconnect: return "waiting_to_reconnect";
+    case client_state::closed: return "closed";
+    }
+    return "?";
+}
+
+} // namespace chatroom
+
+#include <asio/bind_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/connect.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom::detail {
+
+// What a basic_client is: its connection, its reconnects and its queued
+// output, shared with the handlers pending on it. It runs on the client's
+// strand (basic_client posts to it). Client is the basic_client, whose types
+// name the executor, the transport and the callbacks.
+template <class Client>
+struct client_connection : std::enable_shared_from_this<client_connection<Client>> {
+    using impl = client_connection; // as basic_client calls it
+    using executor_type = typename Client::executor_type;
+    using strand_type = typename Client::strand_type;
+    using transport_type = typename Client::transport_type;
+    using protocol_type = typename Client::protocol_type;
+    using endpoint_type = typename Client::endpoint_type;
+    using line_handler = typename Client::line_handler;
+    using connect_handler = typename Client::connect_handler;
+    using disconnect_handler = typename Client::disconnect_handler;
+    using state_handler = typename Client::state_handler;
+    using stream_type = typename transport_type::stream_type;
+
+    template <class... TransportArgs>
+    client_connection(const executor_type& ex, client_options opts, TransportArgs&&... args)
+        : executor(ex),
+          strand(asio::make_strand(ex)),
+          transport{std::forward<TransportArgs>(args)...},
+          options(opts),
+          framer(opts.max_line_bytes, telnet_mode::ignore),
+          retry_timer(strand) {}
+
+    // Handlers of an earlier connection find a newer generation and do
+    // nothing. Each keeps the stream it was started on alive, since a TLS
+    // stream's pending operation still uses it while it completes.
+    template <class F>
+    struct guarded_handler {
+        std::shared_ptr<impl> self;
+        std::uint64_t gen;
+        std::shared_ptr<stream_type> keep;
+        F f;
+
+        // Constrained, so that Asio's checks of which signature a handler
+        // takes (async_connect has two) see a plain "no".
+        template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, impl&, Args&&...>>>
+        void operator()(Args&&... args) {
+            if (self->done || gen != self->generation) return;
+            f(*self, std::forward<Args>(args)...);
+        }
+    };
+
+    template <class F>
+    auto guarded(F f) {
+        return asio::bind_executor(
+            strand, guarded_handler<F>{this->shared_from_this(), generation, stream, std::move(f)});
+    }
+
+    void attempt() {
+        if (done || connecting || connected) return;
+        ++generation;
+        // A fresh stream each time: a TLS stream cannot be reused after a failure.
+        stream = std::make_shared<stream_type>(transport.make_stream(executor));
+        framer = line_framer(options.max_line_bytes, telnet_mode::ignore);
+        connecting = true;
+        set_state(client_state::connecting, {});
+        if (by_name) {
+            if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
+                auto resolver = std::make_shared<asio::ip::tcp::resolver>(strand);
+                resolver->async_resolve(
+                    host_name, port,
+                    guarded([resolver](impl& self, std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+                        if (ec) return self.lost(ec, "cannot resolve " + self.host_name + ": " + ec.message());
+                        asio::async_connect(transport_type::socket(*self.stream), results,
+                                            self.guarded([](impl& s, std::error_code e, const endpoint_type&) {
+                                                s.on_connected(e);
+                                            }));
+                    }));
+            } else {
+                lost(asio::error::operation_not_supported, "connect by host and port needs a TCP transport");
+            }
+        } else {
+            transport_type::socket(*stream).async_connect(
+                endpoint, guarded([](impl& self, std::error_code ec) { self.on_connected(ec); }));
+        }
+    }
+
+    void on_connected(std::error_code ec) {
+        if (ec) return lost(ec, "cannot connect: " + ec.message());
+        if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
+            std::error_code ignored;
+            transport_type::socket(*stream).set_option(asio::ip::tcp::no_delay(true), ignored);
+        }
+        transport.async_handshake(*stream, host_name,
+                                  guarded([](impl& self, std::error_code e) { self.on_handshake(e); }));
+    }
+
+    void on_handshake(std::error_code ec) {
+        if (ec) return lost(ec, "handshake failed: " + ec.message());
+        connecting = false;
+        connected = true;
+        delays.reset();
+        // What these handlers send goes out before the backlog.
+        in_connect_handlers = true;
+        if (on_connect) call(on_connect);
+        set_state(client_state::connected, {});
+        in_connect_handlers = false;
+        queued.insert(0, front);
+        front.clear();
+        read();
+        if (queued.size() > options.max_queue_bytes)
+            return lost(asio::error::no_buffer_space, "send queue full");
+        write();
+    }
+
+    void read() {
+        stream->async_read_some(asio::buffer(input),
+                                guarded([](impl& self, std::error_code ec, std::size_t n) { self.on_read(ec, n); }));
+    }
+
+    void on_read(std::error_code ec, std::size_t n) {
+        auto on_frame = [this](frame_event e, std::string_view l) {
+            deliver(e == frame_event::line ? l : line_too_long_marker);
+            return true;
+        };
+        framer.feed(input.data(), n, on_frame);
+        if (ec == asio::error::eof || (ec && closing)) {
+            framer.finish(on_frame); // a last line without LF still counts
+            if (closing) return finish({}, "closed");
+            return lost({}, "server closed the connection");
+        }
+        if (ec) return lost(ec, "connection lost: " + ec.message());
+        read();
+    }
+
+    void deliver(std::string_view line) {
+        if (!on_line) return;
+        shown.clear();
+        sanitize_append(shown, line);
+        call([&] { on_line(shown); });
+    }
+
+    void send(std::string text) {
+        if (done || closing) return;
+        if (!connected && delays.policy().enabled &&
+            queued.size() + text.size() + 1 > options.max_queue_bytes)
+            return; // nowhere to send it and no room to keep it
+        queued += text;
+        queued += '\n';
+        if (queued.size() + writing.size() > options.max_queue_bytes)
+            return lost(asio::error::no_buffer_space, "send queue full");
+        write();
+    }
+
+    void write() {
+        if (!connected || done || !writing.empty()) return;
+        if (queued.empty()) {
+            if (closing) shutdown_send();
+            return;
+        }
+        writing.swap(queued);
+        asio::async_write(*stream, asio::buffer(writing), guarded([](impl& self, std::error_code ec, std::size_t) {
+                              self.writing.clear();
+                              if (ec) return self.lost(ec, "connection lost: " + ec.message());
+                              self.write();
+                          }));
+    }
+
+    void close() {
+        if (done || closing) return;
+        closing = true;
+        if (!connected && !connecting) return finish({}, "closed"); // also ends a wait to reconnect
+        write();
+    }
+
+    // Everything is sent: FIN, then read until the server closes too, so
+    // the last lines it sends are not lost to a reset.
+    void shutdown_send() {
+        std::error_code ignored;
+        transport_type::socket(*stream).shutdown(asio::socket_base::shutdown_send, ignored);
+    }
+
+    void abort() {
+        on_disconnect = nullptr;
+        on_state = nullptr;
+        finish({}, "aborted");
+    }
+
+    void close_stream() {
+        if (!stream) return;
+        std::error_code ignored;
+        transport_type::socket(*stream).close(ignored);
+    }
+
+    // A connection ended or an attempt failed: try again or give up.
+    void lost(std::error_code ec, std::string reason) {
+        if (done) return;
+        const bool was_connected = connected;
+        connected = connecting = false;
+        ++generation; // what is still pending on the old stream is ignored
+        close_stream();
+        writing.clear();
+        if (was_connected) set_state(client_state::disconnected, ec);
+        if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
+        // close() while reconnecting: a retry's failure is routine (told
+        // through on_state), so it is not the close's outcome. Without
+        // reconnects the first attempt's failure is, and is reported.
+        if (closing && !was_connected && delays.policy().enabled) return finish({}, "closed");
+        if (closing || !delays.policy().enabled) return finish(ec, std::move(reason));
+        const auto delay = delays.next();
+        set_state(client_state::waiting_to_reconnect, ec, delay);
+        retry_timer.expires_after(delay);
+        retry_timer.async_wait(guarded([](impl& self, std::error_code e) {
+            if (!e && !self.closing) self.attempt();
+        }));
+    }
+
+    void finish(std::error_code ec, std::string reason) {
+        if (done) return;
+        if (connected) set_state(client_state::disconnected, ec);
+        done = true;
+        connected = connecting = false;
+        close_stream();
+        retry_timer.cancel();
+        auto handler = std::move(on_disconnect);
+        on_disconnect = nullptr;
+        auto state = std::move(on_state);
+        on_state = nullptr;
+        on_line = nullptr;
+        on_connect = nullptr;
+        if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
+        if (handler) call([&] { handler(ec, reason); });
+    }
+
+    void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
+        if (on_state) call([&] { on_state(s, ec, next_try); });
+    }
+
+    // Every user callback runs through here: never after the destructor.
+    template <class F>
+    void call(F&& f) {
+        std::lock_guard<std::recursive_mutex> g(callbacks);
+        if (!detached) f();
+    }
+
+    executor_type executor;
+    strand_type strand;
+    transport_type transport;
+    std::shared_ptr<stream_type> stream;
+    client_options options;
+    // Splits the server's lines. A chatroom server sends no telnet, so
+    // the framer answers none (ignore): it only never shows IAC bytes.
+    line_framer framer;
+    detail::backoff delays;
+    asio::steady_timer retry_timer;
+    std::recursive_mutex callbacks; // held while a callback runs
+    bool detached = false;          // the basic_client is gone: no more callbacks
+    line_handler on_line;
+    connect_handler on_connect;
+    disconnect_handler on_disconnect;
+    state_handler on_state;
+    bool by_name = false; // connect(host, port): resolved again for each attempt
+    std::string host_name, port;
+    endpoint_type endpoint;
+    std::array<char, 16384> input{};
+    std::string shown, queued, writing;
+    std::uint64_t generation = 0;
+    std::string front; // sent by the connect handlers
+    bool in_connect_handlers = false;
+    bool connecting = false; // queued lines and close() wait for the connection
+    bool connected = false;
+    bool closing = false;
+    bool done = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/client/detail/transport.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace chatroom::detail {
+
+// How the client opens, secures and closes its stream. Plain stream
+// protocols use the socket itself; TLS (chatroom/tls.hpp) specializes it.
+template <class Transport, class Executor>
+struct client_transport {
+    using protocol_type = Transport;
+    using socket_type = typename Transport::socket::template rebind_executor<Executor>::other;
+    using stream_type = socket_type;
+
+    stream_type make_stream(const Executor& ex) const { return stream_type(ex); }
+    static socket_type& socket(stream_type& s) { return s; }
+
+    template <class Handler>
+    void async_handshake(stream_type&, const std::string& /*host*/, Handler&& h) const {
+        h(std::error_code());
+    }
+};
+
+} // namespace chatroom::detail
+
+#include <asio/any_io_executor.hpp>
+#include <asio/execution_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom {
 
 // A chat client: connects, reports each line the server sends, sends lines.
 // Every public function may be called from any thread; callbacks run on the
@@ -5563,259 +6090,8 @@ public:
     executor_type get_executor() const noexcept { return impl_->executor; }
 
 private:
-    struct impl : std::enable_shared_from_this<impl> {
-        using stream_type = typename transport_type::stream_type;
-
-        template <class... TransportArgs>
-        impl(const executor_type& ex, client_options opts, TransportArgs&&... args)
-            : executor(ex),
-              strand(asio::make_strand(ex)),
-              transport{std::forward<TransportArgs>(args)...},
-              options(opts),
-              framer(opts.max_line_bytes, telnet_mode::ignore),
-              retry_timer(strand) {}
-
-        // Handlers of an earlier connection find a newer generation and do
-        // nothing. Each keeps the stream it was started on alive, since a TLS
-        // stream's pending operation still uses it while it completes.
-        template <class F>
-        struct guarded_handler {
-            std::shared_ptr<impl> self;
-            std::uint64_t gen;
-            std::shared_ptr<stream_type> keep;
-            F f;
-
-            // Constrained, so that Asio's checks of which signature a handler
-            // takes (async_connect has two) see a plain "no".
-            template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, impl&, Args&&...>>>
-            void operator()(Args&&... args) {
-                if (self->done || gen != self->generation) return;
-                f(*self, std::forward<Args>(args)...);
-            }
-        };
-
-        template <class F>
-        auto guarded(F f) {
-            return asio::bind_executor(
-                strand, guarded_handler<F>{this->shared_from_this(), generation, stream, std::move(f)});
-        }
-
-        void attempt() {
-            if (done || connecting || connected) return;
-            ++generation;
-            // A fresh stream each time: a TLS stream cannot be reused after a failure.
-            stream = std::make_shared<stream_type>(transport.make_stream(executor));
-            framer = line_framer(options.max_line_bytes, telnet_mode::ignore);
-            connecting = true;
-            set_state(client_state::connecting, {});
-            if (by_name) {
-                if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
-                    auto resolver = std::make_shared<asio::ip::tcp::resolver>(strand);
-                    resolver->async_resolve(
-                        host_name, port,
-                        guarded([resolver](impl& self, std::error_code ec, asio::ip::tcp::resolver::results_type results) {
-                            if (ec) return self.lost(ec, "cannot resolve " + self.host_name + ": " + ec.message());
-                            asio::async_connect(transport_type::socket(*self.stream), results,
-                                                self.guarded([](impl& s, std::error_code e, const endpoint_type&) {
-                                                    s.on_connected(e);
-                                                }));
-                        }));
-                } else {
-                    lost(asio::error::operation_not_supported, "connect by host and port needs a TCP transport");
-                }
-            } else {
-                transport_type::socket(*stream).async_connect(
-                    endpoint, guarded([](impl& self, std::error_code ec) { self.on_connected(ec); }));
-            }
-        }
-
-        void on_connected(std::error_code ec) {
-            if (ec) return lost(ec, "cannot connect: " + ec.message());
-            if constexpr (std::is_same_v<protocol_type, asio::ip::tcp>) {
-                std::error_code ignored;
-                transport_type::socket(*stream).set_option(asio::ip::tcp::no_delay(true), ignored);
-            }
-            transport.async_handshake(*stream, host_name,
-                                      guarded([](impl& self, std::error_code e) { self.on_handshake(e); }));
-        }
-
-        void on_handshake(std::error_code ec) {
-            if (ec) return lost(ec, "handshake failed: " + ec.message());
-            connecting = false;
-            connected = true;
-            delays.reset();
-            // What these handlers send goes out before the backlog.
-            in_connect_handlers = true;
-            if (on_connect) call(on_connect);
-            set_state(client_state::connected, {});
-            in_connect_handlers = false;
-            queued.insert(0, front);
-            front.clear();
-            read();
-            if (queued.size() > options.max_queue_bytes)
-                return lost(asio::error::no_buffer_space, "send queue full");
-            write();
-        }
-
-        void read() {
-            stream->async_read_some(asio::buffer(input),
-                                    guarded([](impl& self, std::error_code ec, std::size_t n) { self.on_read(ec, n); }));
-        }
-
-        void on_read(std::error_code ec, std::size_t n) {
-            auto on_frame = [this](frame_event e, std::string_view l) {
-                deliver(e == frame_event::line ? l : line_too_long_marker);
-                return true;
-            };
-            framer.feed(input.data(), n, on_frame);
-            if (ec == asio::error::eof || (ec && closing)) {
-                framer.finish(on_frame); // a last line without LF still counts
-                if (closing) return finish({}, "closed");
-                return lost({}, "server closed the connection");
-            }
-            if (ec) return lost(ec, "connection lost: " + ec.message());
-            read();
-        }
-
-        void deliver(std::string_view line) {
-            if (!on_line) return;
-            shown.clear();
-            sanitize_append(shown, line);
-            call([&] { on_line(shown); });
-        }
-
-        void send(std::string text) {
-            if (done || closing) return;
-            if (!connected && delays.policy().enabled &&
-                queued.size() + text.size() + 1 > options.max_queue_bytes)
-                return; // nowhere to send it and no room to keep it
-            queued += text;
-            queued += '\n';
-            if (queued.size() + writing.size() > options.max_queue_bytes)
-                return lost(asio::error::no_buffer_space, "send queue full");
-            write();
-        }
-
-        void write() {
-            if (!connected || done || !writing.empty()) return;
-            if (queued.empty()) {
-                if (closing) shutdown_send();
-                return;
-            }
-            writing.swap(queued);
-            asio::async_write(*stream, asio::buffer(writing), guarded([](impl& self, std::error_code ec, std::size_t) {
-                                  self.writing.clear();
-                                  if (ec) return self.lost(ec, "connection lost: " + ec.message());
-                                  self.write();
-                              }));
-        }
-
-        void close() {
-            if (done || closing) return;
-            closing = true;
-            if (!connected && !connecting) return finish({}, "closed"); // also ends a wait to reconnect
-            write();
-        }
-
-        // Everything is sent: FIN, then read until the server closes too, so
-        // the last lines it sends are not lost to a reset.
-        void shutdown_send() {
-            std::error_code ignored;
-            transport_type::socket(*stream).shutdown(asio::socket_base::shutdown_send, ignored);
-        }
-
-        void abort() {
-            on_disconnect = nullptr;
-            on_state = nullptr;
-            finish({}, "aborted");
-        }
-
-        void close_stream() {
-            if (!stream) return;
-            std::error_code ignored;
-            transport_type::socket(*stream).close(ignored);
-        }
-
-        // A connection ended or an attempt failed: try again or give up.
-        void lost(std::error_code ec, std::string reason) {
-            if (done) return;
-            const bool was_connected = connected;
-            connected = connecting = false;
-            ++generation; // what is still pending on the old stream is ignored
-            close_stream();
-            writing.clear();
-            if (was_connected) set_state(client_state::disconnected, ec);
-            if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
-            // close() while reconnecting: a retry's failure is routine (told
-            // through on_state), so it is not the close's outcome. Without
-            // reconnects the first attempt's failure is, and is reported.
-            if (closing && !was_connected && delays.policy().enabled) return finish({}, "closed");
-            if (closing || !delays.policy().enabled) return finish(ec, std::move(reason));
-            const auto delay = delays.next();
-            set_state(client_state::waiting_to_reconnect, ec, delay);
-            retry_timer.expires_after(delay);
-            retry_timer.async_wait(guarded([](impl& self, std::error_code e) {
-                if (!e && !self.closing) self.attempt();
-            }));
-        }
-
-        void finish(std::error_code ec, std::string reason) {
-            if (done) return;
-            if (connected) set_state(client_state::disconnected, ec);
-            done = true;
-            connected = connecting = false;
-            close_stream();
-            retry_timer.cancel();
-            auto handler = std::move(on_disconnect);
-            on_disconnect = nullptr;
-            auto state = std::move(on_state);
-            on_state = nullptr;
-            on_line = nullptr;
-            on_connect = nullptr;
-            if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
-            if (handler) call([&] { handler(ec, reason); });
-        }
-
-        void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
-            if (on_state) call([&] { on_state(s, ec, next_try); });
-        }
-
-        // Every user callback runs through here: never after the destructor.
-        template <class F>
-        void call(F&& f) {
-            std::lock_guard<std::recursive_mutex> g(callbacks);
-            if (!detached) f();
-        }
-
-        executor_type executor;
-        strand_type strand;
-        transport_type transport;
-        std::shared_ptr<stream_type> stream;
-        client_options options;
-        // Splits the server's lines. A chatroom server sends no telnet, so
-        // the framer answers none (ignore): it only never shows IAC bytes.
-        line_framer framer;
-        detail::backoff delays;
-        asio::steady_timer retry_timer;
-        std::recursive_mutex callbacks; // held while a callback runs
-        bool detached = false;          // the basic_client is gone: no more callbacks
-        line_handler on_line;
-        connect_handler on_connect;
-        disconnect_handler on_disconnect;
-        state_handler on_state;
-        bool by_name = false; // connect(host, port): resolved again for each attempt
-        std::string host_name, port;
-        endpoint_type endpoint;
-        std::array<char, 16384> input{};
-        std::string shown, queued, writing;
-        std::uint64_t generation = 0;
-        std::string front; // sent by the connect handlers
-        bool in_connect_handlers = false;
-        bool connecting = false; // queued lines and close() wait for the connection
-        bool connected = false;
-        bool closing = false;
-        bool done = false;
-    };
+    friend struct detail::client_connection<basic_client>;
+    using impl = detail::client_connection<basic_client>;
 
     std::shared_ptr<impl> impl_;
 };
@@ -6070,7 +6346,7 @@ struct session_factory<tls<Protocol>> {
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = tls_stream<Socket>;
         std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket), *context, h, address), h,
-                                                            h->line_dialect(), address, h->options().max_line_bytes)
+                                                            line_dialect(), address, h->options().max_line_bytes)
             ->start();
     }
 

@@ -27,14 +27,59 @@
 // every line the server sends is one text frame, framed once per event and
 // shared by every browser that receives it. A connection becomes a member
 // only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
-// pings) is web_options' (detail/web_policy.hpp); the HTTP exchange and the
-// stream are in detail/web_stream.hpp, the decoder and the wire dialect in
-// detail/web_decoder.hpp.
+// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
+// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
+// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
 
 // #include <chatroom/web/detail/decoder.hpp>
 
-// #include <chatroom/web/detail/websocket_frame.hpp>
+// #include <chatroom/web/detail/frame_decoder.hpp>
 
+// #include <chatroom/web/detail/frame.hpp>
+
+#include <cstdint>
+
+// The server side of RFC 6455 framing, without I/O: a decoder for what
+// clients send (frame_decoder.hpp) and encoders for what the server sends
+// (frame_encoder.hpp). The session owns the socket and the buffers; these
+// only turn bytes into events and back. Here: what both speak of.
+
+namespace chatroom::detail {
+
+enum class ws_opcode : unsigned char {
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xA,
+};
+
+// Close status codes (RFC 6455 section 7.4.1) that this code uses.
+namespace ws_close {
+inline constexpr std::uint16_t normal = 1000;
+inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t protocol_error = 1002;
+inline constexpr std::uint16_t unsupported_data = 1003;
+inline constexpr std::uint16_t no_status = 1005; // never on the wire: "the close frame had no code"
+inline constexpr std::uint16_t abnormal = 1006;  // never on the wire: "the connection dropped"
+inline constexpr std::uint16_t invalid_payload = 1007;
+inline constexpr std::uint16_t policy_violation = 1008;
+inline constexpr std::uint16_t message_too_big = 1009;
+inline constexpr std::uint16_t internal_error = 1011;
+inline constexpr std::uint16_t tls_handshake = 1015; // never on the wire
+} // namespace ws_close
+
+// Whether a code may appear in a close frame: the codes RFC 6455 defines for
+// use on the wire, those registered with IANA since (1012-1014), and the
+// ranges for libraries (3000-3999) and applications (4000-4999).
+constexpr bool is_wire_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+constexpr bool is_control(ws_opcode op) noexcept { return (static_cast<unsigned char>(op) & 0x8) != 0; }
+
+} // namespace chatroom::detail
 // #include <chatroom/web/detail/utf8_validator.hpp>
 
 #include <cstddef>
@@ -132,44 +177,9 @@ private:
 #include <string>
 #include <string_view>
 
-// The server side of RFC 6455 framing, without I/O: a decoder for what
-// clients send and encoders for what the server sends. The session owns the
-// socket and the buffers; these only turn bytes into events and back.
+// What clients send, decoded without I/O (frame.hpp says more).
 
 namespace chatroom::detail {
-
-enum class ws_opcode : unsigned char {
-    continuation = 0x0,
-    text = 0x1,
-    binary = 0x2,
-    close = 0x8,
-    ping = 0x9,
-    pong = 0xA,
-};
-
-// Close status codes (RFC 6455 section 7.4.1) that this code uses.
-namespace ws_close {
-inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;
-inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t unsupported_data = 1003;
-inline constexpr std::uint16_t no_status = 1005; // never on the wire: "the close frame had no code"
-inline constexpr std::uint16_t abnormal = 1006;  // never on the wire: "the connection dropped"
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t policy_violation = 1008;
-inline constexpr std::uint16_t message_too_big = 1009;
-inline constexpr std::uint16_t internal_error = 1011;
-inline constexpr std::uint16_t tls_handshake = 1015; // never on the wire
-} // namespace ws_close
-
-// Whether a code may appear in a close frame: the codes RFC 6455 defines for
-// use on the wire, those registered with IANA since (1012-1014), and the
-// ranges for libraries (3000-3999) and applications (4000-4999).
-constexpr bool is_wire_close_code(std::uint16_t code) noexcept {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
-
-constexpr bool is_control(ws_opcode op) noexcept { return (static_cast<unsigned char>(op) & 0x8) != 0; }
 
 enum class ws_event_kind : unsigned char {
     text,  // a complete text message: valid UTF-8, unmasked, fragments joined
@@ -479,7 +489,21 @@ private:
     std::uint16_t failure_code_ = ws_close::protocol_error;
 };
 
-// ---- encoding (server to client: never masked) -----------------------------
+} // namespace chatroom::detail
+// #include <chatroom/web/detail/frame_encoder.hpp>
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+// What the server sends, encoded without I/O (frame.hpp says more): server
+// to client, frames are never masked.
+
+namespace chatroom::detail {
 
 // A frame header, sent in one gather write before a payload that stays where
 // it is (the shared message buffer), so no payload is copied per recipient.
@@ -619,6 +643,8 @@ public:
         if (!b.empty()) std::memcpy(out, b.data(), b.size());
         return out + b.size();
     }
+    // Browsers read the line protocol's wording, one line per frame.
+    std::string wording(const reply& r) const override { return text_of(r); }
     // A frame cut short cannot be ended: no last words after a partial write.
     std::string_view line_break() const noexcept override { return {}; }
 };
@@ -708,227 +734,22 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/web/options.hpp>
-
-#include <chrono>
-#include <cstddef>
-#include <string>
-#include <vector>
-
-namespace chatroom {
-
-// What a web listener (listen_web, chatroom/web.hpp) lets in and how it
-// keeps browsers alive.
-struct web_options {
-    // Origins (exact "scheme://host[:port]", as browsers send them) whose
-    // pages may open the WebSocket. Empty: only the server's own origin, the
-    // scheme of the listener and the request's Host. A request without an
-    // Origin is not from a browser page and is let in: Origin protects
-    // browsers' users from other sites, it is no authentication.
-    std::vector<std::string> allowed_origins;
-    // Host header values the server answers to (compared without case). Empty:
-    // the address and port the connection reached, and localhost, 127.0.0.1,
-    // [::1] and the machine's host name with that port (without the port when
-    // it is the scheme's default). A server reached by another DNS name lists
-    // all its names here. Checked on every request: it is what defeats DNS
-    // rebinding.
-    std::vector<std::string> allowed_hosts;
-    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
-    // member's address, used for per-address limits and logs, is the last hop
-    // in that header that is not itself a trusted proxy.
-    std::vector<std::string> trusted_proxies;
-    // Serve GET /metrics (the server's stats in the Prometheus text format).
-    bool metrics = false;
-    // A connection nothing was heard from for ping_interval is pinged; one
-    // that still sends nothing within pong_timeout is dropped. 0: no pings.
-    std::chrono::seconds ping_interval{30};
-    std::chrono::seconds pong_timeout{30};
-    // The largest request head (431 beyond).
-    std::size_t max_request_bytes = 8192;
-};
-
-} // namespace chatroom
-// #include <chatroom/web/detail/policy.hpp>
+// #include <chatroom/web/detail/http_response.hpp>
 
 // #include <chatroom/web/detail/http_request.hpp>
 
-// #include <chatroom/web/detail/sha1.hpp>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-// SHA-1 (FIPS 180-4) and base64 (RFC 4648), only as much as the WebSocket
-// handshake needs to compute Sec-WebSocket-Accept. SHA-1 is not used for
-// anything where collision resistance matters: RFC 6455 uses it only to prove
-// that the server understood the handshake, so a small portable version here
-// keeps the web listener free of an OpenSSL dependency when TLS is off.
-
-namespace chatroom::detail {
-
-using sha1_digest = std::array<unsigned char, 20>;
-
-class sha1 {
-public:
-    void update(const void* data, std::size_t size) noexcept {
-        const auto* p = static_cast<const unsigned char*>(data);
-        total_bytes_ += size;
-        while (size > 0) {
-            const std::size_t take = size < 64 - fill_ ? size : 64 - fill_;
-            for (std::size_t i = 0; i < take; ++i) block_[fill_ + i] = p[i];
-            fill_ += take;
-            p += take;
-            size -= take;
-            if (fill_ == 64) {
-                compress();
-                fill_ = 0;
-            }
-        }
-    }
-
-    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
-
-    // Pads, finishes and returns the digest; the object is spent afterwards
-    // (call reset() to hash something else).
-    sha1_digest finish() noexcept {
-        const std::uint64_t bits = total_bytes_ * 8;
-        block_[fill_++] = 0x80;
-        if (fill_ > 56) {
-            while (fill_ < 64) block_[fill_++] = 0;
-            compress();
-            fill_ = 0;
-        }
-        while (fill_ < 56) block_[fill_++] = 0;
-        for (int i = 7; i >= 0; --i) block_[fill_++] = static_cast<unsigned char>(bits >> (8 * i));
-        compress();
-        fill_ = 0;
-        sha1_digest out{};
-        for (std::size_t i = 0; i < 5; ++i) {
-            out[4 * i] = static_cast<unsigned char>(h_[i] >> 24);
-            out[4 * i + 1] = static_cast<unsigned char>(h_[i] >> 16);
-            out[4 * i + 2] = static_cast<unsigned char>(h_[i] >> 8);
-            out[4 * i + 3] = static_cast<unsigned char>(h_[i]);
-        }
-        return out;
-    }
-
-    void reset() noexcept { *this = sha1(); }
-
-private:
-    static constexpr std::uint32_t rotl(std::uint32_t v, int n) noexcept { return (v << n) | (v >> (32 - n)); }
-
-    void compress() noexcept {
-        std::uint32_t w[80];
-        for (std::size_t i = 0; i < 16; ++i)
-            w[i] = std::uint32_t{block_[4 * i]} << 24 | std::uint32_t{block_[4 * i + 1]} << 16 |
-                   std::uint32_t{block_[4 * i + 2]} << 8 | std::uint32_t{block_[4 * i + 3]};
-        for (std::size_t i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
-        for (std::size_t i = 0; i < 80; ++i) {
-            std::uint32_t f, k;
-            if (i < 20) {
-                f = (b & c) | (~b & d);
-                k = 0x5A827999;
-            } else if (i < 40) {
-                f = b ^ c ^ d;
-                k = 0x6ED9EBA1;
-            } else if (i < 60) {
-                f = (b & c) | (b & d) | (c & d);
-                k = 0x8F1BBCDC;
-            } else {
-                f = b ^ c ^ d;
-                k = 0xCA62C1D6;
-            }
-            const std::uint32_t t = rotl(a, 5) + f + e + k + w[i];
-            e = d;
-            d = c;
-            c = rotl(b, 30);
-            b = a;
-            a = t;
-        }
-        h_[0] += a;
-        h_[1] += b;
-        h_[2] += c;
-        h_[3] += d;
-        h_[4] += e;
-    }
-
-    std::uint32_t h_[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-    unsigned char block_[64] = {};
-    std::size_t fill_ = 0;
-    std::uint64_t total_bytes_ = 0;
-};
-
-inline sha1_digest sha1_of(std::string_view s) noexcept {
-    sha1 h;
-    h.update(s);
-    return h.finish();
-}
-
-// Standard alphabet, with '=' padding.
-inline std::string base64_encode(const unsigned char* data, std::size_t size) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((size + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= size; i += 3) {
-        const std::uint32_t v = std::uint32_t{data[i]} << 16 | std::uint32_t{data[i + 1]} << 8 | data[i + 2];
-        out += alphabet[v >> 18];
-        out += alphabet[(v >> 12) & 63];
-        out += alphabet[(v >> 6) & 63];
-        out += alphabet[v & 63];
-    }
-    if (size - i == 1) {
-        const std::uint32_t v = std::uint32_t{data[i]} << 16;
-        out += alphabet[v >> 18];
-        out += alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (size - i == 2) {
-        const std::uint32_t v = std::uint32_t{data[i]} << 16 | std::uint32_t{data[i + 1]} << 8;
-        out += alphabet[v >> 18];
-        out += alphabet[(v >> 12) & 63];
-        out += alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
-inline std::string base64_encode(std::string_view s) {
-    return base64_encode(reinterpret_cast<const unsigned char*>(s.data()), s.size());
-}
-
-// Length in bytes of what a base64 text decodes to, or -1 when it is not
-// padded base64 of the standard alphabet. Used to check that a
-// Sec-WebSocket-Key is a 16-byte nonce without decoding it.
-inline long base64_decoded_size(std::string_view s) noexcept {
-    if (s.size() % 4 != 0) return -1;
-    std::size_t pad = 0;
-    if (!s.empty() && s.back() == '=') ++pad;
-    if (s.size() >= 2 && s[s.size() - 2] == '=') ++pad;
-    for (std::size_t i = 0; i < s.size() - pad; ++i) {
-        const char c = s[i];
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-        if (!ok) return -1;
-    }
-    return static_cast<long>(s.size() / 4 * 3 - pad);
-}
-
-} // namespace chatroom::detail
-
 #include <cstddef>
 #include <cstring>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 // Just enough HTTP/1.1 (RFC 9110/9112) for the web listener: an incremental,
-// bounded parser of a request head, the checks of a WebSocket opening
-// handshake (RFC 6455 section 4.2) and a response renderer. No I/O, no
-// bodies: the listener answers GETs only, so a request body is never read.
+// bounded parser of a request head (here), the checks of a WebSocket opening
+// handshake (RFC 6455 section 4.2, handshake.hpp) and a response renderer
+// (http_response.hpp). No I/O, no bodies: the listener answers GETs only, so
+// a request body is never read.
 
 namespace chatroom::detail {
 
@@ -1162,59 +983,17 @@ private:
     bool seen_request_line_ = false;
 };
 
-// ---- the WebSocket opening handshake ---------------------------------------
+} // namespace chatroom::detail
 
-// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2).
-inline std::string websocket_accept_key(std::string_view key) {
-    sha1 h;
-    h.update(key);
-    h.update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    const sha1_digest d = h.finish();
-    return base64_encode(d.data(), d.size());
-}
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
 
-// What check_websocket_upgrade found.
-struct websocket_upgrade {
-    int status = 400;          // 101: a valid upgrade; else the status to answer with (400 or 426)
-    std::string_view reason;   // what is wrong, for logs (empty on success)
-    std::string_view key;      // Sec-WebSocket-Key
-    std::string_view host;     // Host, for the caller's policy
-    std::optional<std::string_view> origin; // Origin, absent for non-browser clients
-};
+// The responses of the web listener: an HTTP/1.1 response renderer, and the
+// responses that end the exchange (http_request.hpp says what HTTP this is).
 
-// Checks a complete request against RFC 6455 section 4.2.1. The caller
-// decides the path and the Origin/Host policy (403); this decides 400 for a
-// malformed handshake and 426 for a Sec-WebSocket-Version other than 13.
-// A request body is refused (400): its bytes would be read as frames.
-inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req) {
-    websocket_upgrade r;
-    auto refuse = [&](int status, std::string_view why) {
-        r.status = status;
-        r.reason = why;
-        return r;
-    };
-    if (req.status() != http_parse_status::complete) return refuse(400, "incomplete or malformed request");
-    if (req.method() != "GET") return refuse(400, "a WebSocket upgrade must be a GET");
-    if (req.version_major() != 1 || req.version_minor() < 1) return refuse(400, "a WebSocket upgrade needs HTTP/1.1");
-    if (req.count("Host") != 1) return refuse(400, "no Host or more than one");
-    r.host = *req.find("Host");
-    if (req.count("Origin") > 1) return refuse(400, "more than one Origin");
-    r.origin = req.find("Origin");
-    if (req.count("Transfer-Encoding") != 0) return refuse(400, "a body on an upgrade request");
-    if (req.count("Content-Length") > 1 || req.find("Content-Length").value_or("0") != "0")
-        return refuse(400, "a body on an upgrade request");
-    if (!req.has_token("Upgrade", "websocket")) return refuse(400, "no Upgrade: websocket");
-    if (!req.has_token("Connection", "upgrade")) return refuse(400, "no Connection: Upgrade");
-    if (req.count("Sec-WebSocket-Version") != 1) return refuse(400, "no Sec-WebSocket-Version or more than one");
-    if (*req.find("Sec-WebSocket-Version") != "13") return refuse(426, "unsupported Sec-WebSocket-Version");
-    if (req.count("Sec-WebSocket-Key") != 1) return refuse(400, "no Sec-WebSocket-Key or more than one");
-    r.key = *req.find("Sec-WebSocket-Key");
-    if (base64_decoded_size(r.key) != 16) return refuse(400, "Sec-WebSocket-Key is not a base64 16-byte nonce");
-    r.status = 101;
-    return r;
-}
-
-// ---- responses ---------------------------------------------------------------
+namespace chatroom::detail {
 
 inline std::string_view http_status_reason(int status) noexcept {
     switch (status) {
@@ -1281,26 +1060,66 @@ inline std::string render_response(int status, std::initializer_list<http_field>
     return render_response<std::initializer_list<http_field>>(status, fields, body);
 }
 
-// The answer to a handshake that check_websocket_upgrade judged (or that the
-// caller's policy refused with 403): the 101 with Sec-WebSocket-Accept, or an
-// error that closes the connection; 426 names the protocol and version this
-// server speaks (RFC 9110 section 15.5.22, RFC 6455 section 4.4).
-// No extension or subprotocol is ever accepted.
-inline std::string render_handshake_response(const websocket_upgrade& u) {
-    if (u.status == 101) {
-        const std::string accept = websocket_accept_key(u.key);
-        return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}});
-    }
-    std::string body(http_status_reason(u.status));
+// A response that ends the exchange; the connection closes after it.
+inline std::string closing_response(int status, std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
+                                    std::initializer_list<http_field> extra = {}) {
+    std::vector<http_field> fields = {{"Content-Type", content_type},
+                                      {"X-Content-Type-Options", "nosniff"},
+                                      {"Cache-Control", "no-store"},
+                                      {"Connection", "close"}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return render_response(status, fields, body);
+}
+
+inline std::string status_response(int status) {
+    std::string body(http_status_reason(status));
     body += '\n';
-    if (u.status == 426)
-        return render_response(426, {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
-                                     {"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}},
-                               body);
-    return render_response(u.status, {{"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}}, body);
+    return closing_response(status, body);
 }
 
 } // namespace chatroom::detail
+// #include <chatroom/web/options.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace chatroom {
+
+// What a web listener (listen_web, chatroom/web.hpp) lets in and how it
+// keeps browsers alive.
+struct web_options {
+    // Origins (exact "scheme://host[:port]", as browsers send them) whose
+    // pages may open the WebSocket. Empty: only the server's own origin, the
+    // scheme of the listener and the request's Host. A request without an
+    // Origin is not from a browser page and is let in: Origin protects
+    // browsers' users from other sites, it is no authentication.
+    std::vector<std::string> allowed_origins;
+    // Host header values the server answers to (compared without case). Empty:
+    // the address and port the connection reached, and localhost, 127.0.0.1,
+    // [::1] and the machine's host name with that port (without the port when
+    // it is the scheme's default). A server reached by another DNS name lists
+    // all its names here. Checked on every request: it is what defeats DNS
+    // rebinding.
+    std::vector<std::string> allowed_hosts;
+    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
+    // member's address, used for per-address limits and logs, is the last hop
+    // in that header that is not itself a trusted proxy.
+    std::vector<std::string> trusted_proxies;
+    // Serve GET /metrics (the server's stats in the Prometheus text format).
+    bool metrics = false;
+    // A connection nothing was heard from for ping_interval is pinged; one
+    // that still sends nothing within pong_timeout is dropped. 0: no pings.
+    std::chrono::seconds ping_interval{30};
+    std::chrono::seconds pong_timeout{30};
+    // The largest request head (431 beyond).
+    std::size_t max_request_bytes = 8192;
+};
+
+} // namespace chatroom
+// #include <chatroom/web/detail/policy.hpp>
+
 
 #include <asio/ip/address.hpp>
 #include <asio/ip/host_name.hpp>
@@ -1443,27 +1262,258 @@ inline std::string metrics_text(const server_stats& s) {
     return out;
 }
 
-// A response that ends the exchange; the connection closes after it.
-inline std::string closing_response(int status, std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
-                                    std::initializer_list<http_field> extra = {}) {
-    std::vector<http_field> fields = {{"Content-Type", content_type},
-                                      {"X-Content-Type-Options", "nosniff"},
-                                      {"Cache-Control", "no-store"},
-                                      {"Connection", "close"}};
-    fields.insert(fields.end(), extra.begin(), extra.end());
-    return render_response(status, fields, body);
-}
-
-inline std::string status_response(int status) {
-    std::string body(http_status_reason(status));
-    body += '\n';
-    return closing_response(status, body);
-}
-
 } // namespace detail
 } // namespace chatroom
 // #include <chatroom/web/detail/stream.hpp>
 
+// #include <chatroom/web/detail/exchange.hpp>
+
+// #include <chatroom/web/detail/handshake.hpp>
+
+// #include <chatroom/web/detail/sha1.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// SHA-1 (FIPS 180-4) and base64 (RFC 4648), only as much as the WebSocket
+// handshake needs to compute Sec-WebSocket-Accept. SHA-1 is not used for
+// anything where collision resistance matters: RFC 6455 uses it only to prove
+// that the server understood the handshake, so a small portable version here
+// keeps the web listener free of an OpenSSL dependency when TLS is off.
+
+namespace chatroom::detail {
+
+using sha1_digest = std::array<unsigned char, 20>;
+
+class sha1 {
+public:
+    void update(const void* data, std::size_t size) noexcept {
+        const auto* p = static_cast<const unsigned char*>(data);
+        total_bytes_ += size;
+        while (size > 0) {
+            const std::size_t take = size < 64 - fill_ ? size : 64 - fill_;
+            for (std::size_t i = 0; i < take; ++i) block_[fill_ + i] = p[i];
+            fill_ += take;
+            p += take;
+            size -= take;
+            if (fill_ == 64) {
+                compress();
+                fill_ = 0;
+            }
+        }
+    }
+
+    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
+
+    // Pads, finishes and returns the digest; the object is spent afterwards
+    // (call reset() to hash something else).
+    sha1_digest finish() noexcept {
+        const std::uint64_t bits = total_bytes_ * 8;
+        block_[fill_++] = 0x80;
+        if (fill_ > 56) {
+            while (fill_ < 64) block_[fill_++] = 0;
+            compress();
+            fill_ = 0;
+        }
+        while (fill_ < 56) block_[fill_++] = 0;
+        for (int i = 7; i >= 0; --i) block_[fill_++] = static_cast<unsigned char>(bits >> (8 * i));
+        compress();
+        fill_ = 0;
+        sha1_digest out{};
+        for (std::size_t i = 0; i < 5; ++i) {
+            out[4 * i] = static_cast<unsigned char>(h_[i] >> 24);
+            out[4 * i + 1] = static_cast<unsigned char>(h_[i] >> 16);
+            out[4 * i + 2] = static_cast<unsigned char>(h_[i] >> 8);
+            out[4 * i + 3] = static_cast<unsigned char>(h_[i]);
+        }
+        return out;
+    }
+
+    void reset() noexcept { *this = sha1(); }
+
+private:
+    static constexpr std::uint32_t rotl(std::uint32_t v, int n) noexcept { return (v << n) | (v >> (32 - n)); }
+
+    void compress() noexcept {
+        std::uint32_t w[80];
+        for (std::size_t i = 0; i < 16; ++i)
+            w[i] = std::uint32_t{block_[4 * i]} << 24 | std::uint32_t{block_[4 * i + 1]} << 16 |
+                   std::uint32_t{block_[4 * i + 2]} << 8 | std::uint32_t{block_[4 * i + 3]};
+        for (std::size_t i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+        for (std::size_t i = 0; i < 80; ++i) {
+            std::uint32_t f, k;
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDC;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6;
+            }
+            const std::uint32_t t = rotl(a, 5) + f + e + k + w[i];
+            e = d;
+            d = c;
+            c = rotl(b, 30);
+            b = a;
+            a = t;
+        }
+        h_[0] += a;
+        h_[1] += b;
+        h_[2] += c;
+        h_[3] += d;
+        h_[4] += e;
+    }
+
+    std::uint32_t h_[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    unsigned char block_[64] = {};
+    std::size_t fill_ = 0;
+    std::uint64_t total_bytes_ = 0;
+};
+
+inline sha1_digest sha1_of(std::string_view s) noexcept {
+    sha1 h;
+    h.update(s);
+    return h.finish();
+}
+
+// Standard alphabet, with '=' padding.
+inline std::string base64_encode(const unsigned char* data, std::size_t size) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((size + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= size; i += 3) {
+        const std::uint32_t v = std::uint32_t{data[i]} << 16 | std::uint32_t{data[i + 1]} << 8 | data[i + 2];
+        out += alphabet[v >> 18];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+        out += alphabet[v & 63];
+    }
+    if (size - i == 1) {
+        const std::uint32_t v = std::uint32_t{data[i]} << 16;
+        out += alphabet[v >> 18];
+        out += alphabet[(v >> 12) & 63];
+        out += "==";
+    } else if (size - i == 2) {
+        const std::uint32_t v = std::uint32_t{data[i]} << 16 | std::uint32_t{data[i + 1]} << 8;
+        out += alphabet[v >> 18];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+inline std::string base64_encode(std::string_view s) {
+    return base64_encode(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+}
+
+// Length in bytes of what a base64 text decodes to, or -1 when it is not
+// padded base64 of the standard alphabet. Used to check that a
+// Sec-WebSocket-Key is a 16-byte nonce without decoding it.
+inline long base64_decoded_size(std::string_view s) noexcept {
+    if (s.size() % 4 != 0) return -1;
+    std::size_t pad = 0;
+    if (!s.empty() && s.back() == '=') ++pad;
+    if (s.size() >= 2 && s[s.size() - 2] == '=') ++pad;
+    for (std::size_t i = 0; i < s.size() - pad; ++i) {
+        const char c = s[i];
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (!ok) return -1;
+    }
+    return static_cast<long>(s.size() / 4 * 3 - pad);
+}
+
+} // namespace chatroom::detail
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+// The WebSocket opening handshake (RFC 6455 section 4.2), without I/O: the
+// checks of an upgrade request, the accept key and the answer.
+
+namespace chatroom::detail {
+
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2).
+inline std::string websocket_accept_key(std::string_view key) {
+    sha1 h;
+    h.update(key);
+    h.update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    const sha1_digest d = h.finish();
+    return base64_encode(d.data(), d.size());
+}
+
+// What check_websocket_upgrade found.
+struct websocket_upgrade {
+    int status = 400;          // 101: a valid upgrade; else the status to answer with (400 or 426)
+    std::string_view reason;   // what is wrong, for logs (empty on success)
+    std::string_view key;      // Sec-WebSocket-Key
+    std::string_view host;     // Host, for the caller's policy
+    std::optional<std::string_view> origin; // Origin, absent for non-browser clients
+};
+
+// Checks a complete request against RFC 6455 section 4.2.1. The caller
+// decides the path and the Origin/Host policy (403); this decides 400 for a
+// malformed handshake and 426 for a Sec-WebSocket-Version other than 13.
+// A request body is refused (400): its bytes would be read as frames.
+inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req) {
+    websocket_upgrade r;
+    auto refuse = [&](int status, std::string_view why) {
+        r.status = status;
+        r.reason = why;
+        return r;
+    };
+    if (req.status() != http_parse_status::complete) return refuse(400, "incomplete or malformed request");
+    if (req.method() != "GET") return refuse(400, "a WebSocket upgrade must be a GET");
+    if (req.version_major() != 1 || req.version_minor() < 1) return refuse(400, "a WebSocket upgrade needs HTTP/1.1");
+    if (req.count("Host") != 1) return refuse(400, "no Host or more than one");
+    r.host = *req.find("Host");
+    if (req.count("Origin") > 1) return refuse(400, "more than one Origin");
+    r.origin = req.find("Origin");
+    if (req.count("Transfer-Encoding") != 0) return refuse(400, "a body on an upgrade request");
+    if (req.count("Content-Length") > 1 || req.find("Content-Length").value_or("0") != "0")
+        return refuse(400, "a body on an upgrade request");
+    if (!req.has_token("Upgrade", "websocket")) return refuse(400, "no Upgrade: websocket");
+    if (!req.has_token("Connection", "upgrade")) return refuse(400, "no Connection: Upgrade");
+    if (req.count("Sec-WebSocket-Version") != 1) return refuse(400, "no Sec-WebSocket-Version or more than one");
+    if (*req.find("Sec-WebSocket-Version") != "13") return refuse(426, "unsupported Sec-WebSocket-Version");
+    if (req.count("Sec-WebSocket-Key") != 1) return refuse(400, "no Sec-WebSocket-Key or more than one");
+    r.key = *req.find("Sec-WebSocket-Key");
+    if (base64_decoded_size(r.key) != 16) return refuse(400, "Sec-WebSocket-Key is not a base64 16-byte nonce");
+    r.status = 101;
+    return r;
+}
+
+// The answer to a handshake that check_websocket_upgrade judged (or that the
+// caller's policy refused with 403): the 101 with Sec-WebSocket-Accept, or an
+// error that closes the connection; 426 names the protocol and version this
+// server speaks (RFC 9110 section 15.5.22, RFC 6455 section 4.4).
+// No extension or subprotocol is ever accepted.
+inline std::string render_handshake_response(const websocket_upgrade& u) {
+    if (u.status == 101) {
+        const std::string accept = websocket_accept_key(u.key);
+        return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}});
+    }
+    std::string body(http_status_reason(u.status));
+    body += '\n';
+    if (u.status == 426)
+        return render_response(426, {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
+                                     {"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}},
+                               body);
+    return render_response(u.status, {{"Content-Type", "text/plain; charset=utf-8"}, {"Connection", "close"}}, body);
+}
+
+} // namespace chatroom::detail
 // #include <chatroom/web/detail/page.hpp>
 
 #include <string_view>
@@ -1734,12 +1784,10 @@ inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-sr
 
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -1749,9 +1797,11 @@ inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-sr
 
 namespace chatroom::detail {
 
-// One browser connection over Inner (socket_stream or tls_stream): first the
-// HTTP exchange, then, once upgraded, the session's stream (through the
-// web_stream handle below). Everything runs on Inner's executor.
+template <class Inner>
+class web_connection; // stream.hpp: this exchange, kept alive (keepalive.hpp), then the session's stream
+
+// The first layer of a web_connection: the HTTP exchange, and the router of
+// its requests.
 //
 // The HTTP exchange runs before any session exists: the factory (web.hpp)
 // makes the session only after the 101, with the address X-Forwarded-For
@@ -1764,26 +1814,25 @@ namespace chatroom::detail {
 // server_options::handshake_timeout, and ends early when the server stops.
 // Every response but the 101 closes the connection.
 template <class Inner>
-class web_connection : public std::enable_shared_from_this<web_connection<Inner>> {
+class web_exchange : public std::enable_shared_from_this<web_connection<Inner>> {
 public:
     using executor_type = typename Inner::executor_type;
 
-    web_connection(Inner inner, std::shared_ptr<hub> h, std::shared_ptr<const web_options> options, bool tls,
-                   std::string address, asio::ip::tcp::endpoint local)
+    web_exchange(Inner inner, std::shared_ptr<hub> h, std::shared_ptr<const web_options> options, bool tls,
+                 std::string address, asio::ip::tcp::endpoint local)
         : inner_(std::move(inner)), hub_(std::move(h)), opts_(std::move(options)), address_(std::move(address)),
           local_(local), tls_(tls), timer_(inner_.get_executor()) {}
 
-    web_connection(const web_connection&) = delete;
-    web_connection& operator=(const web_connection&) = delete;
+    web_exchange(const web_exchange&) = delete;
+    web_exchange& operator=(const web_exchange&) = delete;
 
-    ~web_connection() {
+    ~web_exchange() {
         if (!handed_over_) hub_->gate().release(address_);
     }
 
     executor_type get_executor() noexcept { return inner_.get_executor(); }
     Inner& inner() noexcept { return inner_; }
     const std::string& address() const noexcept { return address_; }
-    std::shared_ptr<web_link> link() { return std::shared_ptr<web_link>(this->shared_from_this(), &link_); }
 
     // Runs the exchange; on_upgraded() after a 101 was written. On the executor.
     void start_handshake(std::function<void()> on_upgraded) {
@@ -1798,6 +1847,288 @@ public:
             self->read_request();
         });
     }
+
+protected:
+    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  asio::wait_traits<std::chrono::steady_clock>, executor_type>;
+
+    // All of bytes through the inner stream, then done(ec) once it has
+    // written them (TLS writes a block at a time, asynchronously).
+    void write_all(std::string bytes, std::function<void(std::error_code)> done) {
+        out_ = std::move(bytes);
+        out_at_ = 0;
+        after_write_ = std::move(done);
+        continue_write();
+    }
+
+    void continue_write() {
+        while (out_at_ < out_.size()) {
+            outbox::gather g;
+            g.buffers[0] = asio::const_buffer(out_.data() + out_at_, out_.size() - out_at_);
+            g.count = 1;
+            std::error_code ec;
+            const std::size_t n = inner_.write(g, ec);
+            if (ec) return finish_write(ec);
+            out_at_ += n;
+            if (out_at_ < out_.size()) {
+                inner_.async_wait_writable([self = this->shared_from_this()](std::error_code e) {
+                    if (e) return self->finish_write(e);
+                    self->continue_write();
+                });
+                return;
+            }
+        }
+        inner_.async_wait_writable([self = this->shared_from_this()](std::error_code e) { self->finish_write(e); });
+    }
+
+    void finish_write(std::error_code ec) {
+        out_.clear();
+        out_.shrink_to_fit();
+        auto done = std::move(after_write_);
+        after_write_ = nullptr;
+        done(ec);
+    }
+
+private:
+    enum class phase : unsigned char { exchange, responding, upgraded, done };
+
+    static constexpr std::chrono::milliseconds stop_poll{200};
+
+    // Wakes at the deadline, and every stop_poll before it to see whether
+    // the server is stopping (nobody else knows of this connection yet).
+    void watch_handshake() {
+        const auto now = clock::now();
+        if (now >= deadline_ || hub_->gate().closed()) return abort();
+        timer_.expires_after(std::min<clock::duration>(deadline_ - now, stop_poll));
+        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
+            auto self = weak.lock();
+            if (!self || ec) return;
+            if (self->phase_ == phase::exchange || self->phase_ == phase::responding) self->watch_handshake();
+        });
+    }
+
+    void abort() {
+        if (phase_ == phase::done) return;
+        phase_ = phase::done;
+        timer_.cancel();
+        inner_.close();
+    }
+
+    void read_request() {
+        inner_.async_read([self = this->shared_from_this()](std::error_code ec, const char* data, std::size_t n) {
+            if (self->phase_ != phase::exchange) return;
+            if (ec) return self->abort();
+            http_request_parser& req = *self->parser_;
+            switch (req.feed(data, n)) {
+            case http_parse_status::needs_more: return self->read_request();
+            case http_parse_status::error: return self->respond(status_response(req.error_status()));
+            case http_parse_status::complete:
+                self->leftover_.assign(data + req.consumed(), n - req.consumed());
+                return self->route();
+            }
+        });
+    }
+
+    void route() {
+        const http_request_parser& req = *parser_;
+        const web_options& o = *opts_;
+        if (req.count("Host") != 1) return respond(status_response(400));
+        if (!host_allowed(o, *req.find("Host"), local_, tls_)) return respond(status_response(403));
+        const std::string_view path = req.path();
+        if (path == "/ws") return upgrade();
+        const bool head = req.method() == "HEAD";
+        if (req.method() != "GET" && !head)
+            return respond(closing_response(405, "Method Not Allowed\n", "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}}));
+        std::string response;
+        if (path == "/")
+            response = closing_response(200, web_page_html, "text/html; charset=utf-8",
+                                        {{"Content-Security-Policy", web_page_csp}, {"Referrer-Policy", "no-referrer"}});
+        else if (path == "/healthz")
+            response = closing_response(200, "ok\n");
+        else if (path == "/metrics" && o.metrics)
+            response = closing_response(200, metrics_text(hub_->stats()), "text/plain; version=0.0.4; charset=utf-8");
+        else
+            response = status_response(404);
+        if (head) response.resize(response.find("\r\n\r\n") + 4);
+        respond(std::move(response));
+    }
+
+    void upgrade() {
+        const http_request_parser& req = *parser_;
+        const websocket_upgrade u = check_websocket_upgrade(req);
+        if (u.status != 101) return respond(render_handshake_response(u));
+        if (!origin_allowed(*opts_, u.origin, u.host, tls_)) return respond(status_response(403));
+        std::string who = client_address(*opts_, address_, req);
+        if (who != address_) {
+            // Admission moves to the address the proxy vouches for.
+            const std::string_view refusal = hub_->gate().move(address_, who);
+            if (!refusal.empty()) {
+                hub_->gate().reject();
+                return respond(closing_response(503, std::string(refusal) + "\n"));
+            }
+            address_ = std::move(who);
+        }
+        std::string response = render_handshake_response(u);
+        parser_.reset();
+        phase_ = phase::responding;
+        write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
+            if (self->phase_ != phase::responding) return;
+            if (ec) return self->abort();
+            self->phase_ = phase::upgraded;
+            self->timer_.cancel();
+            auto next = std::move(self->on_upgraded_);
+            self->on_upgraded_ = nullptr;
+            next();
+        });
+    }
+
+    // Writes a response that ends the exchange, ends the sending side, and
+    // reads until the peer closes (or the deadline), so the close does not
+    // reset a response still on its way.
+    void respond(std::string response) {
+        phase_ = phase::responding;
+        parser_.reset();
+        leftover_.clear();
+        write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
+            if (self->phase_ != phase::responding) return;
+            if (ec) return self->abort();
+            self->inner_.async_shutdown(leave_reason::eof, [self](std::error_code e) {
+                if (self->phase_ != phase::responding) return;
+                if (e) return self->abort();
+                self->discard_input();
+            });
+        });
+    }
+
+    void discard_input() {
+        inner_.async_read([self = this->shared_from_this()](std::error_code ec, const char*, std::size_t) {
+            if (self->phase_ != phase::responding) return;
+            if (ec) return self->abort();
+            self->discard_input();
+        });
+    }
+
+protected:
+    Inner inner_;
+    std::shared_ptr<hub> hub_;
+    std::shared_ptr<const web_options> opts_;
+    std::string address_;
+    asio::ip::tcp::endpoint local_;
+    bool tls_;
+    timer_type timer_;
+    clock::time_point deadline_{};
+    std::unique_ptr<http_request_parser> parser_; // during the exchange only
+    std::string leftover_;                        // frames that came with the request head
+    std::function<void()> on_upgraded_;
+    std::string out_;                             // a response, or a close frame, being written
+    std::size_t out_at_ = 0;
+    std::function<void(std::error_code)> after_write_;
+    phase phase_ = phase::exchange;
+    bool handed_over_ = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/web/detail/keepalive.hpp>
+
+
+#include <chrono>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+namespace chatroom::detail {
+
+// The second layer of a web_connection (stream.hpp): keeping an upgraded
+// connection alive, on the exchange's timer, which the 101 has freed.
+//
+// Every ping_interval without a byte from the peer, a ping goes into the
+// member's queue (so it never lands inside a frame being written); with
+// still no byte pong_timeout later, the member is dropped.
+template <class Inner>
+class web_keepalive : public web_exchange<Inner> {
+public:
+    using web_exchange<Inner>::web_exchange;
+
+protected:
+    using web_exchange<Inner>::hub_;
+    using web_exchange<Inner>::opts_;
+    using web_exchange<Inner>::timer_;
+
+    void start_pinging() {
+        if (opts_->ping_interval.count() <= 0 || closed_) return;
+        pinging_ = true;
+        arm_ping(opts_->ping_interval);
+    }
+
+    void stop_pinging() {
+        if (!pinging_) return;
+        pinging_ = false;
+        timer_.cancel();
+    }
+
+private:
+    void arm_ping(std::chrono::seconds after) {
+        timer_.expires_after(after);
+        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
+            auto self = weak.lock();
+            if (!self || ec || !self->pinging_ || self->closed_) return;
+            self->ping_due();
+        });
+    }
+
+    void ping_due() {
+        auto m = member_.lock();
+        if (!m) return;
+        if (std::exchange(heard_, false)) {
+            awaiting_pong_ = false;
+            return arm_ping(opts_->ping_interval);
+        }
+        if (awaiting_pong_) {
+            pinging_ = false;
+            hub_->depart(*m, leave_reason::connection_lost, false);
+            return;
+        }
+        awaiting_pong_ = true;
+        m->output.push_own(message::copy_of(ping_frame().view()));
+        m->flush();
+        arm_ping(opts_->pong_timeout.count() > 0 ? opts_->pong_timeout : opts_->ping_interval);
+    }
+
+protected:
+    bool closed_ = false;
+    bool pinging_ = false;
+    bool heard_ = false;
+    bool awaiting_pong_ = false;
+    std::weak_ptr<member> member_; // the session's, from bind()
+};
+
+} // namespace chatroom::detail
+
+#include <asio/post.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace chatroom::detail {
+
+// One browser connection over Inner (socket_stream or tls_stream): first the
+// HTTP exchange, then, once upgraded, the session's stream (through the
+// web_stream handle below). Everything runs on Inner's executor.
+//
+// It is built in layers, one object: web_exchange (exchange.hpp), then
+// web_keepalive (keepalive.hpp), then the stream here.
+template <class Inner>
+class web_connection : public web_keepalive<Inner> {
+public:
+    using web_keepalive<Inner>::web_keepalive;
+    using web_exchange<Inner>::get_executor;
+
+    std::shared_ptr<web_link> link() { return std::shared_ptr<web_link>(this->shared_from_this(), &link_); }
 
     // The session's member, bound before it starts: pings go into its queue.
     void bind(const std::shared_ptr<member>& m) {
@@ -1921,236 +2252,28 @@ public:
     }
 
 private:
-    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                  asio::wait_traits<std::chrono::steady_clock>, executor_type>;
-    enum class phase : unsigned char { exchange, responding, upgraded, done };
+    // The layers below reach their members through shared_from_this(), a
+    // web_connection, where the using-declarations here would hide them.
+    friend class web_exchange<Inner>;
+    friend class web_keepalive<Inner>;
 
-    static constexpr std::chrono::milliseconds stop_poll{200};
+    using web_exchange<Inner>::inner_;
+    using web_exchange<Inner>::leftover_;
+    using web_exchange<Inner>::handed_over_;
+    using web_exchange<Inner>::write_all;
+    using web_keepalive<Inner>::member_;
+    using web_keepalive<Inner>::closed_;
+    using web_keepalive<Inner>::heard_;
+    using web_keepalive<Inner>::start_pinging;
+    using web_keepalive<Inner>::stop_pinging;
+
     // What the decoder reading the peer's close holds of a message meanwhile;
     // longer ones end the wait as an error would.
     static constexpr std::size_t ws_close_reason_bytes = 4096;
 
-    // ---- the HTTP exchange ----------------------------------------------------
-
-    // Wakes at the deadline, and every stop_poll before it to see whether
-    // the server is stopping (nobody else knows of this connection yet).
-    void watch_handshake() {
-        const auto now = clock::now();
-        if (now >= deadline_ || hub_->gate().closed()) return abort();
-        timer_.expires_after(std::min<clock::duration>(deadline_ - now, stop_poll));
-        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
-            auto self = weak.lock();
-            if (!self || ec) return;
-            if (self->phase_ == phase::exchange || self->phase_ == phase::responding) self->watch_handshake();
-        });
-    }
-
-    void abort() {
-        if (phase_ == phase::done) return;
-        phase_ = phase::done;
-        timer_.cancel();
-        inner_.close();
-    }
-
-    void read_request() {
-        inner_.async_read([self = this->shared_from_this()](std::error_code ec, const char* data, std::size_t n) {
-            if (self->phase_ != phase::exchange) return;
-            if (ec) return self->abort();
-            http_request_parser& req = *self->parser_;
-            switch (req.feed(data, n)) {
-            case http_parse_status::needs_more: return self->read_request();
-            case http_parse_status::error: return self->respond(status_response(req.error_status()));
-            case http_parse_status::complete:
-                self->leftover_.assign(data + req.consumed(), n - req.consumed());
-                return self->route();
-            }
-        });
-    }
-
-    void route() {
-        const http_request_parser& req = *parser_;
-        const web_options& o = *opts_;
-        if (req.count("Host") != 1) return respond(status_response(400));
-        if (!host_allowed(o, *req.find("Host"), local_, tls_)) return respond(status_response(403));
-        const std::string_view path = req.path();
-        if (path == "/ws") return upgrade();
-        const bool head = req.method() == "HEAD";
-        if (req.method() != "GET" && !head)
-            return respond(closing_response(405, "Method Not Allowed\n", "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}}));
-        std::string response;
-        if (path == "/")
-            response = closing_response(200, web_page_html, "text/html; charset=utf-8",
-                                        {{"Content-Security-Policy", web_page_csp}, {"Referrer-Policy", "no-referrer"}});
-        else if (path == "/healthz")
-            response = closing_response(200, "ok\n");
-        else if (path == "/metrics" && o.metrics)
-            response = closing_response(200, metrics_text(hub_->stats()), "text/plain; version=0.0.4; charset=utf-8");
-        else
-            response = status_response(404);
-        if (head) response.resize(response.find("\r\n\r\n") + 4);
-        respond(std::move(response));
-    }
-
-    void upgrade() {
-        const http_request_parser& req = *parser_;
-        const websocket_upgrade u = check_websocket_upgrade(req);
-        if (u.status != 101) return respond(render_handshake_response(u));
-        if (!origin_allowed(*opts_, u.origin, u.host, tls_)) return respond(status_response(403));
-        std::string who = client_address(*opts_, address_, req);
-        if (who != address_) {
-            // Admission moves to the address the proxy vouches for.
-            const std::string_view refusal = hub_->gate().move(address_, who);
-            if (!refusal.empty()) {
-                hub_->gate().reject();
-                return respond(closing_response(503, std::string(refusal) + "\n"));
-            }
-            address_ = std::move(who);
-        }
-        std::string response = render_handshake_response(u);
-        parser_.reset();
-        phase_ = phase::responding;
-        write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
-            if (self->phase_ != phase::responding) return;
-            if (ec) return self->abort();
-            self->phase_ = phase::upgraded;
-            self->timer_.cancel();
-            auto next = std::move(self->on_upgraded_);
-            self->on_upgraded_ = nullptr;
-            next();
-        });
-    }
-
-    // Writes a response that ends the exchange, ends the sending side, and
-    // reads until the peer closes (or the deadline), so the close does not
-    // reset a response still on its way.
-    void respond(std::string response) {
-        phase_ = phase::responding;
-        parser_.reset();
-        leftover_.clear();
-        write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
-            if (self->phase_ != phase::responding) return;
-            if (ec) return self->abort();
-            self->inner_.async_shutdown(leave_reason::eof, [self](std::error_code e) {
-                if (self->phase_ != phase::responding) return;
-                if (e) return self->abort();
-                self->discard_input();
-            });
-        });
-    }
-
-    void discard_input() {
-        inner_.async_read([self = this->shared_from_this()](std::error_code ec, const char*, std::size_t) {
-            if (self->phase_ != phase::responding) return;
-            if (ec) return self->abort();
-            self->discard_input();
-        });
-    }
-
-    // All of bytes through the inner stream, then done(ec) once it has
-    // written them (TLS writes a block at a time, asynchronously).
-    void write_all(std::string bytes, std::function<void(std::error_code)> done) {
-        out_ = std::move(bytes);
-        out_at_ = 0;
-        after_write_ = std::move(done);
-        continue_write();
-    }
-
-    void continue_write() {
-        while (out_at_ < out_.size()) {
-            outbox::gather g;
-            g.buffers[0] = asio::const_buffer(out_.data() + out_at_, out_.size() - out_at_);
-            g.count = 1;
-            std::error_code ec;
-            const std::size_t n = inner_.write(g, ec);
-            if (ec) return finish_write(ec);
-            out_at_ += n;
-            if (out_at_ < out_.size()) {
-                inner_.async_wait_writable([self = this->shared_from_this()](std::error_code e) {
-                    if (e) return self->finish_write(e);
-                    self->continue_write();
-                });
-                return;
-            }
-        }
-        inner_.async_wait_writable([self = this->shared_from_this()](std::error_code e) { self->finish_write(e); });
-    }
-
-    void finish_write(std::error_code ec) {
-        out_.clear();
-        out_.shrink_to_fit();
-        auto done = std::move(after_write_);
-        after_write_ = nullptr;
-        done(ec);
-    }
-
-    // ---- keeping an upgraded connection alive ---------------------------------
-
-    // Every ping_interval without a byte from the peer, a ping goes into the
-    // member's queue (so it never lands inside a frame being written); with
-    // still no byte pong_timeout later, the member is dropped.
-    void start_pinging() {
-        if (opts_->ping_interval.count() <= 0 || closed_) return;
-        pinging_ = true;
-        arm_ping(opts_->ping_interval);
-    }
-
-    void stop_pinging() {
-        if (!pinging_) return;
-        pinging_ = false;
-        timer_.cancel();
-    }
-
-    void arm_ping(std::chrono::seconds after) {
-        timer_.expires_after(after);
-        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
-            auto self = weak.lock();
-            if (!self || ec || !self->pinging_ || self->closed_) return;
-            self->ping_due();
-        });
-    }
-
-    void ping_due() {
-        auto m = member_.lock();
-        if (!m) return;
-        if (std::exchange(heard_, false)) {
-            awaiting_pong_ = false;
-            return arm_ping(opts_->ping_interval);
-        }
-        if (awaiting_pong_) {
-            pinging_ = false;
-            hub_->depart(*m, leave_reason::connection_lost, false);
-            return;
-        }
-        awaiting_pong_ = true;
-        m->output.push_own(message::copy_of(ping_frame().view()));
-        m->flush();
-        arm_ping(opts_->pong_timeout.count() > 0 ? opts_->pong_timeout : opts_->ping_interval);
-    }
-
-    Inner inner_;
-    std::shared_ptr<hub> hub_;
-    std::shared_ptr<const web_options> opts_;
-    std::string address_;
-    asio::ip::tcp::endpoint local_;
-    bool tls_;
-    timer_type timer_;
-    clock::time_point deadline_{};
-    std::unique_ptr<http_request_parser> parser_; // during the exchange only
     std::unique_ptr<websocket_decoder> closing_;   // reads the peer's close after the server's
-    std::string leftover_;                        // frames that came with the request head
-    std::function<void()> on_upgraded_;
-    std::string out_;                             // a response, or a close frame, being written
-    std::size_t out_at_ = 0;
-    std::function<void(std::error_code)> after_write_;
     web_link link_;
-    std::weak_ptr<member> member_;
-    phase phase_ = phase::exchange;
-    bool handed_over_ = false;
     bool close_sent_ = false;
-    bool closed_ = false;
-    bool pinging_ = false;
-    bool heard_ = false;
-    bool awaiting_pong_ = false;
 };
 
 // The session's stream for a browser: a handle on the connection above,
