@@ -21,7 +21,7 @@ using chatroom::detail::clock;
 // A member with no connection: it records what the core asks of it.
 class fake_member final : public chatroom::detail::member {
 public:
-    fake_member() : member(false, renderer_, "192.0.2.1") {}
+    fake_member() : member(false, renderer_, chatroom::detail::line_interpreter_instance(), "192.0.2.1") {}
     void flush() override {}
     void close_gracefully(chatroom::detail::leave_reason) override {}
     void close_now(std::optional<chatroom::reply>, chatroom::detail::leave_reason) override { closed_ = true; }

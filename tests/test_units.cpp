@@ -95,7 +95,7 @@ namespace {
 
 // A member with no socket: it records what the hub asks of it.
 struct fake_member final : detail::member {
-    fake_member() : member(false, dialect, "") {}
+    fake_member() : member(false, dialect, detail::line_interpreter_instance(), "") {}
     void flush() override {}
     void close_gracefully(detail::leave_reason) override { closing = true; }
     void close_now(std::optional<reply> words, detail::leave_reason) override {

@@ -6,6 +6,7 @@
 #include <chatroom/core/detail/socket_stream.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/events.hpp>
+#include <chatroom/line/detail/interpreter.hpp>
 #include <chatroom/line/framer.hpp>
 #include <chatroom/line/renderer.hpp>
 #include <chatroom/core/options.hpp>
@@ -43,7 +44,7 @@ struct session_factory {
     template <class Socket>
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = socket_stream<Socket>;
-        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(),
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(), line_interpreter_instance(),
                                                             std::move(address), h->options().max_line_bytes)
             ->start();
     }

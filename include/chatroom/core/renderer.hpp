@@ -70,16 +70,31 @@ public:
         return {};
     }
 
-    // How the dialect words a reply to one member, as one line of its text
-    // (the line protocol's: line/replies.hpp). A dialect that answers in
-    // another shape (IRC numerics, structured messages) overrides word().
+    // How the dialect words a reply to one member: its lines of text, LF
+    // between them (the line protocol's: line/replies.hpp). Text from
+    // outside is sanitized, so it holds no LF of its own. A dialect that
+    // answers in another shape (IRC numerics, structured messages)
+    // overrides word().
     virtual std::string wording(const reply& r) const = 0;
 
     // A reply as a block of its own.
-    virtual message word(const reply& r) const { return line(wording(r)); }
+    virtual message word(const reply& r) const {
+        std::string block;
+        append(block, r);
+        return message::copy_of(block);
+    }
 
-    // Appends a reply to a block being built (several replies in one write).
-    void append(std::string& out, const reply& r) const { append(out, wording(r)); }
+    // Appends a reply's lines to a block being built (several replies in one write).
+    void append(std::string& out, const reply& r) const {
+        const std::string text = wording(r);
+        std::string_view rest = text;
+        for (;;) {
+            const std::size_t lf = rest.find('\n');
+            append(out, rest.substr(0, lf));
+            if (lf == std::string_view::npos) break;
+            rest.remove_prefix(lf + 1);
+        }
+    }
 
     // One line as a block of its own.
     message line(std::string_view text) const {

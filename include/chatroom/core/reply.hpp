@@ -50,6 +50,7 @@ enum class reply_kind : unsigned char {
     ban_own_address,  // subject: the nick, detail: the address, extra: the ban's length as typed
     unbanned,         // subject: the name or address
     no_ban_on,        // subject: the name or address
+    help,             // count: 1 for an operator; commands: the host's commands with their help
     // Leaving: the last words of a connection the server closes.
     shutting_down,    // the server is stopping (to a member)
     refused_stopping, // the server is stopping (to a connection it does not admit)
@@ -77,6 +78,7 @@ struct reply {
     std::size_t count = 0;
     std::vector<std::string> names;
     std::vector<room_summary> rooms;
+    std::vector<std::pair<std::string, std::string>> commands; // name, help
 
     static reply of(reply_kind k, std::string_view subject = {}, std::string_view detail = {}) {
         reply r;

@@ -1,50 +1,18 @@
 #pragma once
 
+#include <chatroom/core/command.hpp>
 #include <chatroom/core/names.hpp>
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-// The line protocol: what a client may say and how replies read.
-// docs/protocol.md is the prose form of this file.
+// The line protocol's syntax: how a typed line becomes a command request
+// (core/command.hpp), and its /help texts. docs/protocol.md is the prose
+// form of this file.
 namespace chatroom::protocol {
 
 inline constexpr std::string_view crlf = "\r\n";
-
-enum class command_kind {
-    chat,    // not a command: text to the room (also "//text", which sends "/text")
-    nick,
-    join,
-    who,
-    rooms,
-    me,
-    msg,
-    quit,
-    help,
-    login,  // /login NAME SECRET
-    kick,   // operators: /kick NICK [REASON]
-    ban,    // operators: /ban NICK [LENGTH] [confirm]
-    unban,  // operators: /unban NICK-OR-ADDRESS
-    mute,   // operators: /mute NICK
-    unmute, // operators: /unmute NICK
-    topic,  // operators: /topic TEXT
-    unknown,
-};
-
-struct command {
-    command_kind kind = command_kind::chat;
-    std::string_view name; // the command word as typed, for "unknown command"
-    std::string_view arg;  // first argument (nick, room, target) or the text
-    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
-    std::string_view rest; // everything after the command word, for custom commands
-};
-
-inline std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // Splits off the first space-separated word.
 inline std::string_view next_word(std::string_view& s) noexcept {
@@ -146,10 +114,5 @@ inline constexpr std::string_view operator_help_text[] = {
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",
 };
-
-// Built-in command words, which custom commands may not shadow unless asked to.
-inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
-                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
-                                                        "topic"};
 
 } // namespace chatroom::protocol

@@ -2,7 +2,9 @@
 
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/reply.hpp>
+#include <chatroom/line/command.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -118,8 +120,8 @@ inline constexpr std::string_view dropped_no_first_line = "! disconnected: no li
 
 } // namespace replies
 
-// The line protocol's wording of a typed reply: one line of text, without
-// its line end.
+// The line protocol's wording of a typed reply: its lines of text, without
+// line ends, separated by LF (only /help has more than one).
 inline std::string text_of(const reply& r) {
     switch (r.kind) {
     case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
@@ -169,6 +171,19 @@ inline std::string text_of(const reply& r) {
     case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);
     case reply_kind::unbanned: return replies::unbanned(r.subject);
     case reply_kind::no_ban_on: return replies::no_ban_on(r.subject);
+    case reply_kind::help: {
+        std::string text;
+        auto add = [&](std::string_view line) { (text.empty() ? text : text += '\n').append(line); };
+        for (std::string_view line : protocol::help_text) add(line);
+        if (r.count != 0)
+            for (std::string_view line : protocol::operator_help_text) add(line);
+        for (const auto& [name, help] : r.commands) {
+            std::string line = "*   /" + name;
+            line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
+            add(line + help);
+        }
+        return text;
+    }
     case reply_kind::shutting_down: return std::string(replies::shutting_down);
     case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
     case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);

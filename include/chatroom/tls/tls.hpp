@@ -241,7 +241,7 @@ struct session_factory<tls<Protocol>> {
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = tls_stream<Socket>;
         std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket), *context, h, address), h,
-                                                            line_dialect(), address, h->options().max_line_bytes)
+                                                            line_dialect(), line_interpreter_instance(), address, h->options().max_line_bytes)
             ->start();
     }
 

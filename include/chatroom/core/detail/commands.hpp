@@ -9,7 +9,8 @@
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/options.hpp>
-#include <chatroom/line/command.hpp>
+#include <chatroom/core/command.hpp>
+#include <chatroom/core/names.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/detail/event_text.hpp>
 #include <chatroom/core/reply.hpp>
@@ -160,17 +161,10 @@ public:
         if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
 
-    // One line a member sent (its line end removed).
-    void line(member& m, std::string_view raw) {
-        std::string_view text = raw;
-        if (!is_plain_text(raw)) {
-            scratch_.clear();
-            sanitize_append(scratch_, raw);
-            text = scratch_;
-        }
-        if (text.empty()) return;
+    // A request a member's interpreter made of one of its lines (sanitized,
+    // not empty): chat for its room, or a command.
+    void request(member& m, const protocol::command& cmd) {
         m.state.said_something = true;
-        const protocol::command cmd = protocol::parse(text);
         using protocol::command_kind;
         if (!m.state.current) {
             end_batch();
@@ -192,6 +186,9 @@ public:
         end_batch();
         run(m, cmd);
     }
+
+    // A buffer the interpreter may sanitize a line into (the hub's lock held).
+    std::string& scratch() noexcept { return scratch_; }
 
     void line_too_long(member& m) {
         end_batch();
@@ -354,17 +351,14 @@ private:
             house_.begin_drain(m, leave_reason::quit);
             break;
         case command_kind::help: {
-            std::string text;
-            for (std::string_view line : protocol::help_text) m.dialect().append(text, line);
-            if (m.state.op)
-                for (std::string_view line : protocol::operator_help_text) m.dialect().append(text, line);
+            reply help = reply::of(reply_kind::help);
+            help.count = m.state.op ? 1 : 0;
             for (const auto& [key, c] : custom_) {
-                std::string line = "*   /" + c.name;
-                line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
-                sanitize_append(line, c.help);
-                m.dialect().append(text, line);
+                std::string text;
+                sanitize_append(text, c.help);
+                help.commands.emplace_back(c.name, std::move(text));
             }
-            out_.push(m, message::copy_of(text));
+            out_.send(m, help);
             break;
         }
         case command_kind::login: login(m, cmd); break;

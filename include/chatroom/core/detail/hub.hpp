@@ -205,7 +205,7 @@ public:
                 // Lines keep a member from timing out; negotiation and pongs do not.
                 s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
-                else commands_.line(m, line);
+                else m.interpreter().line(commands_, m, line);
                 if (!s.attached) return false;
                 if (flood && (s.tokens -= 1.0) < 1.0) {
                     s.throttled = true;

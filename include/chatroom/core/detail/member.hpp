@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatroom/core/detail/interpreter.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
 #include <chatroom/core/detail/outbox.hpp>
 #include <chatroom/core/message.hpp>
@@ -189,8 +190,10 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address, const char* transport = "tcp")
-        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(transport) {}
+    member(bool locking, const renderer& dialect, const detail::interpreter& interpreter, std::string address,
+           const char* transport = "tcp")
+        : output(locking), dialect_(dialect), interpreter_(interpreter), address_(std::move(address)),
+          transport_(transport) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -209,6 +212,8 @@ public:
     virtual bool is_closed() = 0;
 
     const renderer& dialect() const noexcept { return dialect_; }
+    // What its lines mean: its dialect's interpreter.
+    const detail::interpreter& interpreter() const noexcept { return interpreter_; }
     // Names this member in room events, so it is not sent its own.
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
@@ -222,6 +227,7 @@ public:
 
 private:
     const renderer& dialect_;
+    const detail::interpreter& interpreter_;
     const std::string address_; // the peer, for logs and per-address limits
     const char* const transport_; // a string literal
 };

@@ -72,9 +72,9 @@ template <class Stream, class Decoder>
 class session final : public member {
 public:
     template <class... DecoderArgs>
-    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
-            DecoderArgs&&... decoder_args)
-        : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
+    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, const detail::interpreter& interpreter,
+            std::string address, DecoderArgs&&... decoder_args)
+        : member(h->locking(), dialect, interpreter, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
           hub_(std::move(h)) {}

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <string_view>
+
+// What a member asks the core to do, whatever the dialect it typed it in:
+// the line protocol parses "/join dev" into one (line/command.hpp), an IRC
+// front would parse "JOIN #dev" into the same. The core executes requests
+// (core/detail/commands.hpp) and never sees the syntax.
+namespace chatroom::protocol {
+
+enum class command_kind {
+    chat,    // not a command: text to the room (also "//text", which sends "/text")
+    nick,
+    join,
+    who,
+    rooms,
+    me,
+    msg,
+    quit,
+    help,
+    login,  // /login NAME SECRET
+    kick,   // operators: /kick NICK [REASON]
+    ban,    // operators: /ban NICK [LENGTH] [confirm]
+    unban,  // operators: /unban NICK-OR-ADDRESS
+    mute,   // operators: /mute NICK
+    unmute, // operators: /unmute NICK
+    topic,  // operators: /topic TEXT
+    unknown,
+};
+
+struct command {
+    command_kind kind = command_kind::chat;
+    std::string_view name; // the command word as typed, for "unknown command"
+    std::string_view arg;  // first argument (nick, room, target) or the text
+    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
+    std::string_view rest; // everything after the command word, for custom commands
+};
+
+// Built-in command words, which custom commands may not shadow unless asked to.
+inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
+                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
+                                                        "topic"};
+
+// A request's text without the blanks around it.
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+} // namespace chatroom::protocol
