@@ -479,6 +479,7 @@ enum class reply_kind : unsigned char {
     ban_own_address,  // subject: the nick, detail: the address, extra: the ban's length as typed
     unbanned,         // subject: the name or address
     no_ban_on,        // subject: the name or address
+    help,             // count: 1 for an operator; commands: the host's commands with their help
     // Leaving: the last words of a connection the server closes.
     shutting_down,    // the server is stopping (to a member)
     refused_stopping, // the server is stopping (to a connection it does not admit)
@@ -506,6 +507,7 @@ struct reply {
     std::size_t count = 0;
     std::vector<std::string> names;
     std::vector<room_summary> rooms;
+    std::vector<std::pair<std::string, std::string>> commands; // name, help
 
     static reply of(reply_kind k, std::string_view subject = {}, std::string_view detail = {}) {
         reply r;
@@ -716,16 +718,31 @@ public:
         return {};
     }
 
-    // How the dialect words a reply to one member, as one line of its text
-    // (the line protocol's: line/replies.hpp). A dialect that answers in
-    // another shape (IRC numerics, structured messages) overrides word().
+    // How the dialect words a reply to one member: its lines of text, LF
+    // between them (the line protocol's: line/replies.hpp). Text from
+    // outside is sanitized, so it holds no LF of its own. A dialect that
+    // answers in another shape (IRC numerics, structured messages)
+    // overrides word().
     virtual std::string wording(const reply& r) const = 0;
 
     // A reply as a block of its own.
-    virtual message word(const reply& r) const { return line(wording(r)); }
+    virtual message word(const reply& r) const {
+        std::string block;
+        append(block, r);
+        return message::copy_of(block);
+    }
 
-    // Appends a reply to a block being built (several replies in one write).
-    void append(std::string& out, const reply& r) const { append(out, wording(r)); }
+    // Appends a reply's lines to a block being built (several replies in one write).
+    void append(std::string& out, const reply& r) const {
+        const std::string text = wording(r);
+        std::string_view rest = text;
+        for (;;) {
+            const std::size_t lf = rest.find('\n');
+            append(out, rest.substr(0, lf));
+            if (lf == std::string_view::npos) break;
+            rest.remove_prefix(lf + 1);
+        }
+    }
 
     // One line as a block of its own.
     message line(std::string_view text) const {
@@ -1207,16 +1224,15 @@ struct stream_transport {
 // CRLF renderer.
 // #include <chatroom/line/command.hpp>
 
+// #include <chatroom/core/command.hpp>
 
-#include <cstddef>
-#include <string>
 #include <string_view>
 
-// The line protocol: what a client may say and how replies read.
-// docs/protocol.md is the prose form of this file.
+// What a member asks the core to do, whatever the dialect it typed it in:
+// the line protocol parses "/join dev" into one (line/command.hpp), an IRC
+// front would parse "JOIN #dev" into the same. The core executes requests
+// (core/detail/commands.hpp) and never sees the syntax.
 namespace chatroom::protocol {
-
-inline constexpr std::string_view crlf = "\r\n";
 
 enum class command_kind {
     chat,    // not a command: text to the room (also "//text", which sends "/text")
@@ -1246,11 +1262,30 @@ struct command {
     std::string_view rest; // everything after the command word, for custom commands
 };
 
+// Built-in command words, which custom commands may not shadow unless asked to.
+inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
+                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
+                                                        "topic"};
+
+// A request's text without the blanks around it.
 inline std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
 }
+
+} // namespace chatroom::protocol
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// The line protocol's syntax: how a typed line becomes a command request
+// (core/command.hpp), and its /help texts. docs/protocol.md is the prose
+// form of this file.
+namespace chatroom::protocol {
+
+inline constexpr std::string_view crlf = "\r\n";
 
 // Splits off the first space-separated word.
 inline std::string_view next_word(std::string_view& s) noexcept {
@@ -1352,11 +1387,6 @@ inline constexpr std::string_view operator_help_text[] = {
     "*   /mute NICK, /unmute NICK  stop or allow NICK's lines",
     "*   /topic TEXT            set this room's topic",
 };
-
-// Built-in command words, which custom commands may not shadow unless asked to.
-inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
-                                                        "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
-                                                        "topic"};
 
 } // namespace chatroom::protocol
 // #include <chatroom/line/framer.hpp>
@@ -1783,6 +1813,7 @@ private:
 // #include <chatroom/line/replies.hpp>
 
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -1898,8 +1929,8 @@ inline constexpr std::string_view dropped_no_first_line = "! disconnected: no li
 
 } // namespace replies
 
-// The line protocol's wording of a typed reply: one line of text, without
-// its line end.
+// The line protocol's wording of a typed reply: its lines of text, without
+// line ends, separated by LF (only /help has more than one).
 inline std::string text_of(const reply& r) {
     switch (r.kind) {
     case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
@@ -1949,6 +1980,19 @@ inline std::string text_of(const reply& r) {
     case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);
     case reply_kind::unbanned: return replies::unbanned(r.subject);
     case reply_kind::no_ban_on: return replies::no_ban_on(r.subject);
+    case reply_kind::help: {
+        std::string text;
+        auto add = [&](std::string_view line) { (text.empty() ? text : text += '\n').append(line); };
+        for (std::string_view line : protocol::help_text) add(line);
+        if (r.count != 0)
+            for (std::string_view line : protocol::operator_help_text) add(line);
+        for (const auto& [name, help] : r.commands) {
+            std::string line = "*   /" + name;
+            line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
+            add(line + help);
+        }
+        return text;
+    }
     case reply_kind::shutting_down: return std::string(replies::shutting_down);
     case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
     case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);
@@ -2093,6 +2137,29 @@ private:
 
 // #include <chatroom/core/detail/member.hpp>
 
+// #include <chatroom/core/detail/interpreter.hpp>
+
+#include <string_view>
+
+namespace chatroom::detail {
+
+class commands;
+class member;
+
+// A dialect's interpreter: what a member's line means. Each member carries
+// one beside its renderer (member.hpp), chosen by its session factory: the
+// line protocol's (line/detail/interpreter.hpp) for telnet, nc, TLS and
+// browsers today. It turns a line into requests to the core's operations
+// (commands.hpp), which answer with typed replies that the member's renderer
+// words. Called with the hub's lock held, once per line: the one virtual
+// call a line costs for the seam.
+class interpreter {
+public:
+    virtual ~interpreter() = default;
+    virtual void line(commands& core, member& m, std::string_view text) const = 0;
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/detail/optional_mutex.hpp>
 
 #include <mutex>
@@ -2421,8 +2488,10 @@ private:
 // it and does the I/O.
 class member : public std::enable_shared_from_this<member> {
 public:
-    member(bool locking, const renderer& dialect, std::string address, const char* transport = "tcp")
-        : output(locking), dialect_(dialect), address_(std::move(address)), transport_(transport) {}
+    member(bool locking, const renderer& dialect, const detail::interpreter& interpreter, std::string address,
+           const char* transport = "tcp")
+        : output(locking), dialect_(dialect), interpreter_(interpreter), address_(std::move(address)),
+          transport_(transport) {}
     member(const member&) = delete;
     member& operator=(const member&) = delete;
     virtual ~member() = default;
@@ -2441,6 +2510,8 @@ public:
     virtual bool is_closed() = 0;
 
     const renderer& dialect() const noexcept { return dialect_; }
+    // What its lines mean: its dialect's interpreter.
+    const detail::interpreter& interpreter() const noexcept { return interpreter_; }
     // Names this member in room events, so it is not sent its own.
     std::uint64_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     const std::string& address() const noexcept { return address_; }
@@ -2454,6 +2525,7 @@ public:
 
 private:
     const renderer& dialect_;
+    const detail::interpreter& interpreter_;
     const std::string address_; // the peer, for logs and per-address limits
     const char* const transport_; // a string literal
 };
@@ -3457,17 +3529,10 @@ public:
         if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
     }
 
-    // One line a member sent (its line end removed).
-    void line(member& m, std::string_view raw) {
-        std::string_view text = raw;
-        if (!is_plain_text(raw)) {
-            scratch_.clear();
-            sanitize_append(scratch_, raw);
-            text = scratch_;
-        }
-        if (text.empty()) return;
+    // A request a member's interpreter made of one of its lines (sanitized,
+    // not empty): chat for its room, or a command.
+    void request(member& m, const protocol::command& cmd) {
         m.state.said_something = true;
-        const protocol::command cmd = protocol::parse(text);
         using protocol::command_kind;
         if (!m.state.current) {
             end_batch();
@@ -3489,6 +3554,9 @@ public:
         end_batch();
         run(m, cmd);
     }
+
+    // A buffer the interpreter may sanitize a line into (the hub's lock held).
+    std::string& scratch() noexcept { return scratch_; }
 
     void line_too_long(member& m) {
         end_batch();
@@ -3651,17 +3719,14 @@ private:
             house_.begin_drain(m, leave_reason::quit);
             break;
         case command_kind::help: {
-            std::string text;
-            for (std::string_view line : protocol::help_text) m.dialect().append(text, line);
-            if (m.state.op)
-                for (std::string_view line : protocol::operator_help_text) m.dialect().append(text, line);
+            reply help = reply::of(reply_kind::help);
+            help.count = m.state.op ? 1 : 0;
             for (const auto& [key, c] : custom_) {
-                std::string line = "*   /" + c.name;
-                line.resize(std::max<std::size_t>(line.size() + 1, 21), ' ');
-                sanitize_append(line, c.help);
-                m.dialect().append(text, line);
+                std::string text;
+                sanitize_append(text, c.help);
+                help.commands.emplace_back(c.name, std::move(text));
             }
-            out_.push(m, message::copy_of(text));
+            out_.send(m, help);
             break;
         }
         case command_kind::login: login(m, cmd); break;
@@ -4314,7 +4379,7 @@ public:
                 // Lines keep a member from timing out; negotiation and pongs do not.
                 s.last_active = now;
                 if (ev == frame_event::too_long) commands_.line_too_long(m);
-                else commands_.line(m, line);
+                else m.interpreter().line(commands_, m, line);
                 if (!s.attached) return false;
                 if (flood && (s.tokens -= 1.0) < 1.0) {
                     s.throttled = true;
@@ -4885,9 +4950,9 @@ template <class Stream, class Decoder>
 class session final : public member {
 public:
     template <class... DecoderArgs>
-    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, std::string address,
-            DecoderArgs&&... decoder_args)
-        : member(h->locking(), dialect, std::move(address), transport_name_of<Stream>()),
+    session(Stream stream, std::shared_ptr<hub> h, const renderer& dialect, const detail::interpreter& interpreter,
+            std::string address, DecoderArgs&&... decoder_args)
+        : member(h->locking(), dialect, interpreter, std::move(address), transport_name_of<Stream>()),
           stream_(std::move(stream)),
           decoder_(std::forward<DecoderArgs>(decoder_args)...),
           hub_(std::move(h)) {}
@@ -5249,6 +5314,37 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/line/detail/interpreter.hpp>
+
+
+#include <string_view>
+
+namespace chatroom::detail {
+
+// The line protocol's interpreter (docs/protocol.md): a line is sanitized,
+// then "/word ..." is a command and anything else is chat for the room.
+class line_interpreter final : public interpreter {
+public:
+    void line(commands& core, member& m, std::string_view raw) const override {
+        std::string_view text = raw;
+        if (!is_plain_text(raw)) { // the common case skips the copy
+            std::string& clean = core.scratch();
+            clean.clear();
+            sanitize_append(clean, raw);
+            text = clean;
+        }
+        if (text.empty()) return;
+        core.request(m, protocol::parse(text));
+    }
+};
+
+// The one instance, shared by every line-protocol member.
+inline const line_interpreter& line_interpreter_instance() noexcept {
+    static const line_interpreter i;
+    return i;
+}
+
+} // namespace chatroom::detail
 
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>
@@ -5280,7 +5376,7 @@ struct session_factory {
     template <class Socket>
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = socket_stream<Socket>;
-        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(),
+        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(), line_interpreter_instance(),
                                                             std::move(address), h->options().max_line_bytes)
             ->start();
     }
@@ -6346,7 +6442,7 @@ struct session_factory<tls<Protocol>> {
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = tls_stream<Socket>;
         std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket), *context, h, address), h,
-                                                            line_dialect(), address, h->options().max_line_bytes)
+                                                            line_dialect(), line_interpreter_instance(), address, h->options().max_line_bytes)
             ->start();
     }
 

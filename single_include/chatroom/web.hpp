@@ -2364,7 +2364,8 @@ struct web_factory_base {
                 auto conn = weak.lock();
                 if (!conn) return;
                 using session_type = session<web_stream<Inner>, web_decoder>;
-                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, web_dialect(), conn->address(),
+                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, web_dialect(), line_interpreter_instance(),
+                                                        conn->address(),
                                                         h->options().max_line_bytes, conn->link());
                 conn->bind(s);
                 s->start();
