@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,11 @@ public:
          chatroom::event_handler on_event = {})
         : io_(threads), server_(io_.get_executor(), so) {
         if (on_event) server_.on_event(std::move(on_event));
+        else if (std::getenv("CHATROOM_TEST_VERBOSE")) // the backplane's log lines, to stderr
+            server_.on_event([id = o.node_id](const chatroom::event& e) {
+                if (e.kind == chatroom::event_kind::error || e.kind == chatroom::event_kind::backplane_changed)
+                    std::fprintf(stderr, "[%s] %s %s\n", id.c_str(), e.text.c_str(), e.reason.c_str());
+            });
         server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));
         server_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         where_.port = server_.local_endpoint().port();

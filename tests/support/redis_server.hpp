@@ -103,11 +103,13 @@ public:
     }
 
     // Starts the server (again) on the same port and directory and waits until
-    // it answers PING. The previous process must be gone (kill() or stop()).
-    void start() {
+    // it answers PING (unless wait is false: then wait_ready() does, e.g.
+    // once a test has acted while the server loads its data). The previous
+    // process must be gone (kill() or stop()).
+    void start(bool wait = true) {
         if (pid_ > 0) throw std::runtime_error("redis_server: already running");
         spawn();
-        wait_ready();
+        if (wait) wait_ready();
     }
 
     void pause() { signal(SIGSTOP); }
@@ -240,6 +242,7 @@ private:
         ::close(log_fd);
     }
 
+public:
     void wait_ready() {
         const auto deadline = clock::now() + options_.startup_timeout;
         for (;;) {
@@ -257,6 +260,7 @@ private:
         }
     }
 
+private:
     static int remaining_ms(clock::time_point deadline) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
         return left > 0 ? static_cast<int>(left) : 0;

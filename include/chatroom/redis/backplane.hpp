@@ -6,9 +6,9 @@
 //     server.set_room_log(chatroom::redis_backplane_factory(options));
 
 #include <chatroom/redis/detail/core.hpp>
-#include <chatroom/protocol.hpp>
+#include <chatroom/core/names.hpp>
 #include <chatroom/redis/options.hpp>
-#include <chatroom/room_log.hpp>
+#include <chatroom/core/room_log.hpp>
 
 #include <functional>
 #include <memory>
@@ -30,7 +30,7 @@ public:
     redis_backplane(const redis_backplane&) = delete;
     redis_backplane& operator=(const redis_backplane&) = delete;
 
-    const std::string& node_id() const noexcept { return core_->node(); }
+    const std::string& node_id() const noexcept { return core_->node_id(); }
 
     void append(room_event& e) override { core_->append(e); }
     void room_opened(const std::string& room) override { core_->room_opened(room); }
@@ -58,38 +58,6 @@ public:
 private:
     std::shared_ptr<detail::redis_backplane_core> core_;
 };
-
-// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
-inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
-    redis_endpoint e;
-    std::string_view port;
-    if (!text.empty() && text.front() == '[') {
-        const std::size_t close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        e.host = std::string(text.substr(1, close - 1));
-        text.remove_prefix(close + 1);
-        if (!text.empty()) {
-            if (text.front() != ':') return std::nullopt;
-            port = text.substr(1);
-        }
-    } else {
-        const std::size_t colon = text.rfind(':');
-        e.host = std::string(text.substr(0, colon));
-        if (colon != std::string_view::npos) port = text.substr(colon + 1);
-    }
-    if (e.host.empty()) return std::nullopt;
-    if (!port.empty() || text.find(':') != std::string_view::npos) {
-        if (port.empty() || port.size() > 5) return std::nullopt;
-        unsigned long v = 0;
-        for (char c : port) {
-            if (c < '0' || c > '9') return std::nullopt;
-            v = v * 10 + static_cast<unsigned long>(c - '0');
-        }
-        if (v == 0 || v > 65535) return std::nullopt;
-        e.port = static_cast<unsigned short>(v);
-    }
-    return e;
-}
 
 // What basic_server::set_room_log takes. A node id must be a valid nick
 // part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it.

@@ -1,8 +1,12 @@
 #pragma once
 
+// How a server joins a cluster through Redis (docs/scale-out.md#options).
+
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chatroom {
@@ -39,6 +43,48 @@ struct redis_options {
     // Entries read back when a room opens here: its history, and what lets
     // the reader drop an entry sent twice across that point.
     std::size_t replay_entries = 200;
+    // Redis Sentinel: with masters given, the instances are the primaries of
+    // those names (in order, the first is home), whose addresses the
+    // sentinels are asked for, and followed through failovers
+    // (+switch-master); instances is then unused.
+    std::vector<redis_endpoint> sentinels;
+    std::vector<std::string> masters;
+    // A canary entry is written to each instance this often and read back as
+    // room events are; one that does not come back within the command
+    // timeout and a read's block time degrades the server until it does.
+    std::chrono::milliseconds canary_interval{2000};
 };
+
+// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
+inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
+    redis_endpoint e;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        e.host = std::string(text.substr(1, close - 1));
+        text.remove_prefix(close + 1);
+        if (!text.empty()) {
+            if (text.front() != ':') return std::nullopt;
+            port = text.substr(1);
+        }
+    } else {
+        const std::size_t colon = text.rfind(':');
+        e.host = std::string(text.substr(0, colon));
+        if (colon != std::string_view::npos) port = text.substr(colon + 1);
+    }
+    if (e.host.empty()) return std::nullopt;
+    if (!port.empty() || text.find(':') != std::string_view::npos) {
+        if (port.empty() || port.size() > 5) return std::nullopt;
+        unsigned long v = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + static_cast<unsigned long>(c - '0');
+        }
+        if (v == 0 || v > 65535) return std::nullopt;
+        e.port = static_cast<unsigned short>(v);
+    }
+    return e;
+}
 
 } // namespace chatroom

@@ -24,6 +24,9 @@
 // are given to commands that were never sent. A Redis error reply (-ERR ...)
 // is not an error code: it is a reply of kind error.
 
+#include <chatroom/redis/detail/error.hpp>
+#include <chatroom/redis/detail/reply.hpp>
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -54,99 +57,6 @@
 #include <vector>
 
 namespace chatroom::detail {
-
-enum class redis_error {
-    command_timeout = 1, // a command in flight passed its deadline; the connection failed
-    connect_timeout,     // the TCP connection was not established within the connect timeout
-    connection_lost,     // the connection failed for a reason without a better code
-    protocol_error,      // hiredis could not parse what the server sent
-    not_connected,       // the command was not sent: connect() not called, or the connection is over
-    unsupported_command, // the command was not sent: empty, one that breaks one-reply-per-command
-                         // (SUBSCRIBE, MONITOR...: see subscribe()), or any on a subscriber connection
-};
-
-class redis_error_category final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "chatroom.redis"; }
-    std::string message(int value) const override {
-        switch (static_cast<redis_error>(value)) {
-        case redis_error::command_timeout: return "redis command timed out";
-        case redis_error::connect_timeout: return "redis connect timed out";
-        case redis_error::connection_lost: return "redis connection lost";
-        case redis_error::protocol_error: return "redis protocol error";
-        case redis_error::not_connected: return "redis connection not established or already over";
-        case redis_error::unsupported_command: return "redis command not supported by this connection";
-        }
-        return "unknown redis error";
-    }
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<redis_error>(value)) {
-        case redis_error::command_timeout:
-        case redis_error::connect_timeout: return std::errc::timed_out;
-        case redis_error::not_connected: return std::errc::not_connected;
-        default: return {value, *this};
-        }
-    }
-};
-
-inline const std::error_category& redis_category() noexcept {
-    static const redis_error_category category;
-    return category;
-}
-
-inline std::error_code make_error_code(redis_error e) noexcept { return {static_cast<int>(e), redis_category()}; }
-
-} // namespace chatroom::detail
-
-namespace std {
-template <>
-struct is_error_code_enum<chatroom::detail::redis_error> : true_type {};
-} // namespace std
-
-namespace chatroom::detail {
-
-// A reply owned by C++ (hiredis frees its redisReply as soon as the reply
-// callback returns). RESP2 kinds only, as hiredis 0.14 knows no others; a
-// nil array (a BLOCK that timed out) is nil.
-struct redis_reply {
-    enum class kind : unsigned char { nil, integer, status, error, string, array };
-
-    kind type = kind::nil;
-    long long integer = 0;
-    std::string text;                  // string, status and error replies (binary-safe)
-    std::vector<redis_reply> elements; // array replies
-
-    bool is_nil() const noexcept { return type == kind::nil; }
-    bool is_integer() const noexcept { return type == kind::integer; }
-    bool is_status() const noexcept { return type == kind::status; }
-    bool is_error() const noexcept { return type == kind::error; }
-    bool is_string() const noexcept { return type == kind::string; }
-    bool is_array() const noexcept { return type == kind::array; }
-
-    static redis_reply from_hiredis(const redisReply& r) {
-        redis_reply out;
-        switch (r.type) {
-        case REDIS_REPLY_INTEGER:
-            out.type = kind::integer;
-            out.integer = r.integer;
-            break;
-        case REDIS_REPLY_STATUS:
-        case REDIS_REPLY_ERROR:
-        case REDIS_REPLY_STRING:
-            out.type = r.type == REDIS_REPLY_STATUS ? kind::status : r.type == REDIS_REPLY_ERROR ? kind::error : kind::string;
-            if (r.str) out.text.assign(r.str, r.len);
-            break;
-        case REDIS_REPLY_ARRAY:
-            out.type = kind::array;
-            out.elements.reserve(r.elements);
-            for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(from_hiredis(*r.element[i]));
-            break;
-        default: // REDIS_REPLY_NIL
-            break;
-        }
-        return out;
-    }
-};
 
 struct redis_connection_options {
     std::string host = "127.0.0.1"; // resolved by hiredis (blocking getaddrinfo): give an address

@@ -13,10 +13,10 @@
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
-#include <chatroom/redis/detail/connection.hpp>
-#include <chatroom/protocol.hpp>
-#include <chatroom/room_event.hpp>
-#include <chatroom/sanitize.hpp>
+#include <chatroom/redis/detail/reply.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/sanitize.hpp>
 
 #include <cstddef>
 #include <cstdint>

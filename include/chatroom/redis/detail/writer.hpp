@@ -1,0 +1,194 @@
+#pragma once
+
+// The writer of one instance: what this server appends there, in order,
+// through one connection.
+//
+// Operations wait in a queue and go as one batch at a time (the append
+// script), so Redis takes a prefix of them or nothing: an operation leaves
+// the queue only when Redis ran it. An error reply (the whole batch, or one
+// operation of it) is a fault: the rest stays queued and is sent again,
+// from the first operation that did not run, after backoff (or once the
+// link is back, for faults that restart it). A lost connection leaves the
+// outcome unknown: everything unconfirmed is sent again, and readers drop
+// what they have seen. So what is held is written once the fault clears,
+// in order, never twice for anyone.
+
+#include <chatroom/redis/detail/entry.hpp>
+#include <chatroom/redis/detail/link.hpp>
+#include <chatroom/redis/detail/scripts.hpp>
+
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Leaves announced for a dead incarnation: once Redis has them all, its
+// nicks may be freed.
+struct leave_job {
+    std::size_t remaining = 0;
+    std::function<void()> then; // with mu held
+};
+
+struct write_op {
+    enum class kind : unsigned char { entry, marker, canary };
+    kind what = kind::entry;
+    std::string key;
+    std::vector<std::string> fields; // entry, canary: field, value, ...
+    std::size_t bytes = 0;
+    std::uint64_t generation = 0; // marker: which opening of the room
+    std::uint64_t count = 0;      // entry: its count; canary: its sequence
+    std::shared_ptr<leave_job> job;
+};
+
+// An event as an entry of the stream key, written under a writer's name:
+// this process's (node, epoch, count, origin member), or a dead
+// incarnation's for its leaves.
+inline write_op entry_op(std::string key, const room_event& e, std::uint64_t count, const std::string& node,
+                         const std::string& epoch, std::uint64_t member, std::shared_ptr<leave_job> job = nullptr) {
+    write_op op;
+    op.key = std::move(key);
+    op.count = count;
+    op.job = std::move(job);
+    stream_entry entry{e, node, epoch, count, member};
+    entry.event.node.clear();
+    append_fields(op.fields, entry);
+    op.bytes = op.key.size();
+    for (const auto& f : op.fields) op.bytes += f.size();
+    return op;
+}
+
+class stream_writer {
+public:
+    static constexpr std::size_t max_batch_ops = 512;
+    static constexpr std::size_t max_batch_bytes = 512 * 1024;
+    static constexpr long long canary_ttl_ms = 60000;
+
+    stream_writer(backplane_context& ctx, std::size_t instance)
+        : link(ctx, instance, "writer"), ctx_(ctx), retry_(ctx.ex) {
+        link.on_up = [this] { pump(); };
+        link.on_down = [this] {
+            sent_ = 0;
+            waiting_ = false;
+            retry_.cancel();
+        };
+    }
+
+    redis_link link;
+    // With mu held, for each operation Redis ran (its result).
+    std::function<void(write_op&, redis_reply&)> on_done;
+
+    // With mu held.
+    void push(write_op op) {
+        held_ += op.bytes;
+        queue_.push_back(std::move(op));
+        pump();
+    }
+    std::size_t held_bytes() const noexcept { return held_; }
+    bool idle() const noexcept { return queue_.empty(); }
+    const std::deque<write_op>& queue() const noexcept { return queue_; }
+    void stop() { retry_.cancel(); }
+
+    // The entries of rooms queued under this process's name, as a reader
+    // would get them (what fails here fails there too): what the members
+    // here hear at once when the server degrades.
+    std::vector<stream_entry> own_entries(const std::string& node, const std::string& epoch, std::size_t max_line) const {
+        std::vector<stream_entry> out;
+        for (const write_op& op : queue_) {
+            if (op.what != write_op::kind::entry) continue;
+            std::vector<entry_field> fields;
+            for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
+            auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
+            if (entry && entry->node == node && entry->epoch == epoch && !entry->event.room.empty())
+                out.push_back(std::move(*entry));
+        }
+        return out;
+    }
+
+    // A command beside the batches (CLIENT UNBLOCK): fire and forget.
+    void aside(std::initializer_list<std::string_view> args) {
+        if (link.up()) link.conn()->command(args, {});
+    }
+
+private:
+    void pump() {
+        if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
+        std::vector<std::string_view> keys;
+        std::vector<std::string> argv;
+        std::size_t bytes = 0;
+        const std::string maxlen = std::to_string(ctx_.opts.stream_length);
+        for (const write_op& op : queue_) {
+            if (keys.size() == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
+            keys.push_back(op.key);
+            bytes += op.bytes;
+            if (op.what == write_op::kind::marker) {
+                argv.insert(argv.end(), {"r", std::to_string(std::max<std::size_t>(1, ctx_.opts.replay_entries))});
+                continue;
+            }
+            if (op.what == write_op::kind::canary) argv.insert(argv.end(), {"c", "16", std::to_string(canary_ttl_ms)});
+            else argv.insert(argv.end(), {"x", maxlen});
+            argv.push_back(std::to_string(op.fields.size()));
+            argv.insert(argv.end(), op.fields.begin(), op.fields.end());
+        }
+        sent_ = keys.size();
+        std::vector<std::string_view> args{"EVAL", redis_scripts::append};
+        const std::string numkeys = std::to_string(keys.size());
+        args.push_back(numkeys);
+        args.insert(args.end(), keys.begin(), keys.end());
+        args.insert(args.end(), argv.begin(), argv.end());
+        link.conn()->command(args, link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+    }
+
+    // With mu held: the batch's answer.
+    void answered(std::error_code ec, redis_reply& r) {
+        const std::size_t sent = std::exchange(sent_, 0);
+        if (ec) return; // lost: the link goes down and everything unconfirmed is sent again
+        if (r.is_error()) return refused(r.text);
+        if (!r.is_array() || r.elements.size() < 2 || !r.elements[0].is_integer() || !r.elements[1].is_array())
+            return refused("ERR unexpected reply to the append script");
+        const auto done = static_cast<std::size_t>(std::clamp<long long>(r.elements[0].integer, 0, static_cast<long long>(sent)));
+        auto& results = r.elements[1].elements;
+        for (std::size_t i = 0; i < done && !queue_.empty(); ++i) {
+            write_op op = std::move(queue_.front());
+            queue_.pop_front();
+            held_ -= std::min(held_, op.bytes);
+            redis_reply none;
+            if (on_done) on_done(op, i < results.size() ? results[i] : none);
+        }
+        if (r.elements.size() > 2) return refused(r.elements[2].text);
+        link.ok();
+        pump();
+    }
+
+    // An error reply: the operations not run wait, and go again after
+    // backoff (a fault that restarts the link sends them once it is back).
+    void refused(const std::string& text) {
+        const reply_fault f = classify_error(text);
+        link.failed();
+        link.fault(f, text);
+        if (!link.up()) return;
+        waiting_ = true;
+        retry_.expires_after(ctx_.backoff(link.failures()));
+        retry_.async_wait(ctx_.guarded([this](std::error_code ec) {
+            waiting_ = false;
+            if (!ec) pump();
+        }));
+    }
+
+    backplane_context& ctx_;
+    asio::steady_timer retry_;
+    std::deque<write_op> queue_;
+    std::size_t sent_ = 0; // operations of the batch in flight (the queue's first ones)
+    std::size_t held_ = 0; // bytes queued
+    bool waiting_ = false; // backing off after a fault
+};
+
+} // namespace chatroom::detail
