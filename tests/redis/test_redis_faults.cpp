@@ -275,3 +275,37 @@ TEST_CASE("backplane: a degraded server delivers its own lines that reached Redi
     for (const auto& line : numbered("one", "acked", 0, 5)) CHECK(seen.count(line) == 1);
     CHECK(seen.count("<one> alone") == 1);
 }
+
+TEST_CASE("backplane: a server whose reads stop bringing its canary back says so, degrades, and heals by itself",
+          "[backplane][faults][canary]") {
+    test::redis_server redis;
+    auto o = cluster_options({redis.port()}, "a");
+    o.canary_interval = 200ms;
+    o.outage_timeout = 60s; // not the outage: a deaf server degrades at once
+    node a(o);
+    line_client one = a.join_as("one");
+    line_client two = a.join_as("two");
+    // The reader is moved past an entry far in the future, then the stream
+    // is recreated: every new entry's ID is behind where it reads, so the
+    // links stay up and nothing comes back (as after a failover whose IDs
+    // went back while the reader held its connection).
+    const std::string canary = "chatroom:canary:a:0";
+    REQUIRE(redis_cli(redis.port(), "XADD " + canary + " 99999999999999-0 e zz q 0").find("99999999999999-0") !=
+            std::string::npos);
+    REQUIRE(eventually([&] {
+        return redis_cli(redis.port(), "XREVRANGE " + canary + " + - COUNT 1").find("99999999999999-1") !=
+               std::string::npos;
+    }));
+    std::this_thread::sleep_for(300ms); // the reader has read it (at once, as it reads every canary)
+    REQUIRE(redis_cli(redis.port(), "DEL " + canary).find('1') != std::string::npos);
+    const auto cut = test::test_clock::now();
+    two.wait_for_prefix("* the cluster is unreachable");
+    const auto noticed = test::test_clock::now() - cut;
+    CHECK(noticed < 5s); // a canary's patience (command timeout + a read's block) and an interval
+    one.send_raw("meanwhile\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> meanwhile");
+    two.wait_for_prefix("* the cluster is back"); // its reader restarted and found where the stream is
+    CHECK(a.stats().backplane == chatroom::backplane_state::connected);
+    one.send_raw("after\r\n");
+    CHECK(two.wait_for_prefix("<one>") == "<one> after");
+}

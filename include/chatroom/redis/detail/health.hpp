@@ -71,8 +71,9 @@ public:
         return op;
     }
     void acked(std::size_t i, std::uint64_t seq) {
-        of_[i].acked = seq;
-        of_[i].acked_at = backplane_context::clock::now();
+        one& c = of_[i];
+        if (c.read >= c.acked) c.acked_at = backplane_context::clock::now(); // the oldest one not read back
+        c.acked = seq;
     }
     // Read back: whether a deaf instance is heard again.
     bool heard(std::size_t i, std::uint64_t seq) {
@@ -88,7 +89,7 @@ private:
         std::uint64_t sent = 0;  // the last one queued
         std::uint64_t acked = 0; // the last one Redis took
         std::uint64_t read = 0;  // the last one read back
-        backplane_context::clock::time_point acked_at{};
+        backplane_context::clock::time_point acked_at{}; // when the oldest one not read back was taken
         bool deaf = false;
     };
     backplane_context& ctx_;

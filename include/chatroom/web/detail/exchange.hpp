@@ -171,8 +171,10 @@ private:
         if (path == "/")
             response = closing_response(200, web_page_html, "text/html; charset=utf-8",
                                         {{"Content-Security-Policy", web_page_csp}, {"Referrer-Policy", "no-referrer"}});
-        else if (path == "/healthz")
-            response = closing_response(200, "ok\n");
+        else if (path == "/healthz") // 503 while a cluster's link is degraded (docs/scale-out.md)
+            response = hub_->stats().backplane == backplane_state::degraded
+                           ? closing_response(503, "degraded: this server's cluster is unreachable\n")
+                           : closing_response(200, "ok\n");
         else if (path == "/metrics" && o.metrics)
             response = closing_response(200, metrics_text(hub_->stats()), "text/plain; version=0.0.4; charset=utf-8");
         else
