@@ -50,8 +50,8 @@ struct session_factory {
     }
 
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        stream_transport<Transport>::refuse(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        stream_transport<Transport>::refuse(socket, text_of(refusal));
     }
 };
 

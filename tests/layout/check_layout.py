@@ -43,7 +43,6 @@ RULES = {  # folder (or top-level file) -> prefixes it may include
 # Edges the 3.0 structure has not removed yet, each with what removes it.
 # The test fails when one is no longer needed, so the list stays true.
 ALLOWED = {
-    ("chatroom/core/detail/admission.hpp", "chatroom/line/replies.hpp"): "typed admission refusals",
     ("chatroom/web/listener.hpp", "chatroom/tls.hpp"): "web/tls.hpp, the https/wss glue, of its own",
 }
 

@@ -54,6 +54,8 @@ enum class reply_kind : unsigned char {
     // Leaving: the last words of a connection the server closes.
     shutting_down,    // the server is stopping (to a member)
     refused_stopping, // the server is stopping (to a connection it does not admit)
+    server_full,      // max_connections reached (to a connection it does not admit)
+    too_many_from_address, // max_connections_per_address reached (likewise)
     kicked_by,        // subject: the operator (or "the host"), detail: the reason
     banned_by,        // subject: the operator, detail: for how long
     dropped_too_slow,

@@ -191,6 +191,8 @@ inline std::string text_of(const reply& r) {
     }
     case reply_kind::shutting_down: return std::string(replies::shutting_down);
     case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
+    case reply_kind::server_full: return std::string(replies::server_full);
+    case reply_kind::too_many_from_address: return std::string(replies::too_many_from_address);
     case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);
     case reply_kind::banned_by: return replies::banned_by(r.subject, r.detail);
     case reply_kind::dropped_too_slow: return std::string(replies::dropped_too_slow);

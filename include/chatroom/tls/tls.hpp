@@ -247,8 +247,8 @@ struct session_factory<tls<Protocol>> {
 
     // Before any handshake, so a TLS client sees the handshake fail.
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        stream_transport<Protocol>::refuse(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        stream_transport<Protocol>::refuse(socket, text_of(refusal));
     }
 
     tls_context context;

@@ -113,8 +113,8 @@ struct session_factory<web<Protocol>> : web_factory_base {
     }
 
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        refuse_plain(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        refuse_plain(socket, text_of(refusal));
     }
 };
 
@@ -135,7 +135,7 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
     // Before the TLS handshake: a TLS client would read HTTP as garbage, so
     // it just sees the connection close.
     template <class Socket>
-    void refuse(Socket& socket, std::string_view) const {
+    void refuse(Socket& socket, const reply&) const {
         std::error_code ignored;
         socket.close(ignored);
     }

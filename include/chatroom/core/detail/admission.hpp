@@ -1,12 +1,13 @@
 #pragma once
 
 #include <chatroom/core/options.hpp>
-#include <chatroom/line/replies.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/stats.hpp>
 
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,36 +21,36 @@ class admission {
 public:
     admission(const server_options& opts, counters& count) : opts_(opts), count_(count) {}
 
-    // Returns the refusal line to send, or an empty view when the connection
-    // may stay (it is then counted until release()).
-    std::string_view admit(const std::string& address) {
+    // Returns the refusal to send, or nothing when the connection may stay
+    // (it is then counted until release()).
+    std::optional<reply> admit(const std::string& address) {
         std::lock_guard<std::mutex> g(mutex_);
-        if (closed_.load(std::memory_order_relaxed)) return replies::shutting_down_refusal;
-        if (open_ >= opts_.max_connections) return replies::server_full;
+        if (closed_.load(std::memory_order_relaxed)) return reply::of(reply_kind::refused_stopping);
+        if (open_ >= opts_.max_connections) return reply::of(reply_kind::server_full);
         const bool per_address = opts_.max_connections_per_address != 0 && !address.empty();
         if (per_address && per_address_[address] >= opts_.max_connections_per_address)
-            return replies::too_many_from_address;
+            return reply::of(reply_kind::too_many_from_address);
         ++open_;
         if (per_address) ++per_address_[address];
         counters::add(count_.accepted);
         counters::add(count_.connections);
-        return {};
+        return std::nullopt;
     }
 
     // The connection turned out to come from another address (a trusted
     // proxy's X-Forwarded-For): it is counted under that one instead, if
-    // that one's limit allows. Returns the refusal line, or empty.
-    std::string_view move(const std::string& from, const std::string& to) {
-        if (from == to || opts_.max_connections_per_address == 0) return {};
+    // that one's limit allows. Returns the refusal, or nothing.
+    std::optional<reply> move(const std::string& from, const std::string& to) {
+        if (from == to || opts_.max_connections_per_address == 0) return std::nullopt;
         std::lock_guard<std::mutex> g(mutex_);
         if (!to.empty() && per_address_[to] >= opts_.max_connections_per_address)
-            return replies::too_many_from_address;
+            return reply::of(reply_kind::too_many_from_address);
         if (!from.empty()) {
             auto it = per_address_.find(from);
             if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
         }
         if (!to.empty()) ++per_address_[to];
-        return {};
+        return std::nullopt;
     }
 
     // The other half of a successful admit(): the connection is gone.

@@ -2,6 +2,7 @@
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
+#include <chatroom/core/reply.hpp>
 #include <chatroom/core/transport.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -12,6 +13,7 @@
 #include <asio/strand.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -95,10 +97,9 @@ public:
     // Serves a connected socket as if it had been accepted.
     void admit(socket_type socket) {
         std::string address = traits::peer_address(socket);
-        const std::string_view refusal = hub_->gate().admit(address);
-        if (!refusal.empty()) {
+        if (const std::optional<reply> refusal = hub_->gate().admit(address)) {
             hub_->gate().reject();
-            factory_.refuse(socket, refusal);
+            factory_.refuse(socket, *refusal);
             return;
         }
         traits::tune(socket, hub_->options().tcp_keepalive);

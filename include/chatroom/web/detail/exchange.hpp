@@ -9,6 +9,7 @@
 #include <chatroom/web/detail/page.hpp>
 #include <chatroom/web/detail/policy.hpp>
 #include <chatroom/web/options.hpp>
+#include <chatroom/line/replies.hpp>
 
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -191,10 +193,9 @@ private:
         std::string who = client_address(*opts_, address_, req);
         if (who != address_) {
             // Admission moves to the address the proxy vouches for.
-            const std::string_view refusal = hub_->gate().move(address_, who);
-            if (!refusal.empty()) {
+            if (const std::optional<reply> refusal = hub_->gate().move(address_, who)) {
                 hub_->gate().reject();
-                return respond(closing_response(503, std::string(refusal) + "\n"));
+                return respond(closing_response(503, text_of(*refusal) + "\n"));
             }
             address_ = std::move(who);
         }
