@@ -483,6 +483,8 @@ enum class reply_kind : unsigned char {
     // Leaving: the last words of a connection the server closes.
     shutting_down,    // the server is stopping (to a member)
     refused_stopping, // the server is stopping (to a connection it does not admit)
+    server_full,      // max_connections reached (to a connection it does not admit)
+    too_many_from_address, // max_connections_per_address reached (likewise)
     kicked_by,        // subject: the operator (or "the host"), detail: the reason
     banned_by,        // subject: the operator, detail: for how long
     dropped_too_slow,
@@ -2000,6 +2002,8 @@ inline std::string text_of(const reply& r) {
     }
     case reply_kind::shutting_down: return std::string(replies::shutting_down);
     case reply_kind::refused_stopping: return std::string(replies::shutting_down_refusal);
+    case reply_kind::server_full: return std::string(replies::server_full);
+    case reply_kind::too_many_from_address: return std::string(replies::too_many_from_address);
     case reply_kind::kicked_by: return replies::kicked_by(r.subject, r.detail);
     case reply_kind::banned_by: return replies::banned_by(r.subject, r.detail);
     case reply_kind::dropped_too_slow: return std::string(replies::dropped_too_slow);
@@ -2064,6 +2068,7 @@ inline const line_renderer& line_dialect() noexcept {
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -2077,36 +2082,36 @@ class admission {
 public:
     admission(const server_options& opts, counters& count) : opts_(opts), count_(count) {}
 
-    // Returns the refusal line to send, or an empty view when the connection
-    // may stay (it is then counted until release()).
-    std::string_view admit(const std::string& address) {
+    // Returns the refusal to send, or nothing when the connection may stay
+    // (it is then counted until release()).
+    std::optional<reply> admit(const std::string& address) {
         std::lock_guard<std::mutex> g(mutex_);
-        if (closed_.load(std::memory_order_relaxed)) return replies::shutting_down_refusal;
-        if (open_ >= opts_.max_connections) return replies::server_full;
+        if (closed_.load(std::memory_order_relaxed)) return reply::of(reply_kind::refused_stopping);
+        if (open_ >= opts_.max_connections) return reply::of(reply_kind::server_full);
         const bool per_address = opts_.max_connections_per_address != 0 && !address.empty();
         if (per_address && per_address_[address] >= opts_.max_connections_per_address)
-            return replies::too_many_from_address;
+            return reply::of(reply_kind::too_many_from_address);
         ++open_;
         if (per_address) ++per_address_[address];
         counters::add(count_.accepted);
         counters::add(count_.connections);
-        return {};
+        return std::nullopt;
     }
 
     // The connection turned out to come from another address (a trusted
     // proxy's X-Forwarded-For): it is counted under that one instead, if
-    // that one's limit allows. Returns the refusal line, or empty.
-    std::string_view move(const std::string& from, const std::string& to) {
-        if (from == to || opts_.max_connections_per_address == 0) return {};
+    // that one's limit allows. Returns the refusal, or nothing.
+    std::optional<reply> move(const std::string& from, const std::string& to) {
+        if (from == to || opts_.max_connections_per_address == 0) return std::nullopt;
         std::lock_guard<std::mutex> g(mutex_);
         if (!to.empty() && per_address_[to] >= opts_.max_connections_per_address)
-            return replies::too_many_from_address;
+            return reply::of(reply_kind::too_many_from_address);
         if (!from.empty()) {
             auto it = per_address_.find(from);
             if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
         }
         if (!to.empty()) ++per_address_[to];
-        return {};
+        return std::nullopt;
     }
 
     // The other half of a successful admit(): the connection is gone.
@@ -4683,6 +4688,7 @@ private:
 #include <asio/strand.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -4766,10 +4772,9 @@ public:
     // Serves a connected socket as if it had been accepted.
     void admit(socket_type socket) {
         std::string address = traits::peer_address(socket);
-        const std::string_view refusal = hub_->gate().admit(address);
-        if (!refusal.empty()) {
+        if (const std::optional<reply> refusal = hub_->gate().admit(address)) {
             hub_->gate().reject();
-            factory_.refuse(socket, refusal);
+            factory_.refuse(socket, *refusal);
             return;
         }
         traits::tune(socket, hub_->options().tcp_keepalive);
@@ -5387,8 +5392,8 @@ struct session_factory {
     }
 
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        stream_transport<Transport>::refuse(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        stream_transport<Transport>::refuse(socket, text_of(refusal));
     }
 };
 
@@ -6453,8 +6458,8 @@ struct session_factory<tls<Protocol>> {
 
     // Before any handshake, so a TLS client sees the handshake fail.
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        stream_transport<Protocol>::refuse(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        stream_transport<Protocol>::refuse(socket, text_of(refusal));
     }
 
     tls_context context;

@@ -27,35 +27,108 @@
 // #include <chatroom/redis/detail/core.hpp>
 
 // The Redis Streams backplane: a room log shared by every server of a
-// cluster (docs/scale-out.md). In short:
-// - append() turns an event into a stream entry and queues it on the
-//   writer connection of the instance the room hashes to; nothing is
-//   delivered then. Each instance's reader connection XREADs the streams of
-//   the rooms that have local members, from the last ID it delivered, and
-//   hands what it reads to the sink: every server delivers only what it read
-//   back, so every member everywhere sees one order per room.
-// - An entry is taken off the writer's queue when Redis acknowledges it;
-//   after a lost connection the rest is sent again, in order, and readers
-//   drop the entries they have seen (by writer epoch and count), so a reply
-//   lost in flight never becomes a duplicate.
-// - While an instance is unreachable lines are held (bounded: senders wait,
-//   see accepting()); past the outage timeout the server is degraded: it
-//   delivers at once to its own members and still queues for the cluster.
-// - Everything read back is untrusted: each entry passes parse_entry
-//   (entry.hpp), which drops what fails its checks and cleans the
-//   text, on every path (live reads, history, private messages), and roster
-//   names are checked before /who or /rooms shows them. What is dropped is
-//   counted (stats().backplane_rejected) and reported at most once per
-//   rejection_report_interval.
-// - The home instance (the first) holds the nick claims, the liveness keys,
-//   each server's roster and private-message stream; a control connection
-//   beats the heart, refreshes the view of the other servers and announces
-//   the members of a server that died (once: a lock says who does it).
+// cluster (docs/scale-out.md). The parts, each in its own header:
+// - stream_writer (writer.hpp), one per instance: appends, in order, in
+//   batches Redis takes whole or up to a fault; nothing is delivered then.
+// - stream_reader (reader.hpp), one per instance: reads back the streams of
+//   the rooms with local members (stream_catalog, streams.hpp), so every
+//   server delivers only what it read back and every member everywhere sees
+//   one order per room.
+// - cluster_view (cluster_view.hpp): the control link to the home, this
+//   server's incarnation, heartbeat, roster and nick claims, and the other
+//   servers.
+// - redis_link (link.hpp) under each of them: up only after a round trip,
+//   faults kept until a command succeeds.
+// - backplane_links (links.hpp): those parts, and the link's state
+//   (connected, holding, degraded) with the canaries (health.hpp).
+// This class answers the room_log calls (under the server's lock), and says
+// farewell when the server stops.
+
+// #include <chatroom/redis/detail/links.hpp>
+
+// The parts of the backplane and the state of their links (the base of
+// redis_backplane_core, core.hpp): one writer and one reader per instance,
+// the streams read, the cluster view on the home, the canaries; what Redis
+// ran and what was read is handed on here, and the link's state decided:
 //
-// Threading: one mutex guards the state below; it is taken under the
-// server's lock (room_log calls) or alone (handlers), never the other way
-// round: handlers release it before calling the sink, which takes the
-// server's lock.
+// - Connected: every link healthy (a command round trip succeeded and no
+//   error reply since), this incarnation registered and cleaned up after its
+//   predecessor, every canary back.
+// - Holding, from the first thing that is not: lines wait. The outage clock
+//   starts then, and only a return to connected stops it.
+// - Degraded, after outage_timeout, or at once for a fault that does not
+//   pass by itself (health.hpp): local members hear each other at once, are
+//   told, and the server heals by itself once everything is healthy again.
+// Called with mu held.
+
+// #include <chatroom/redis/detail/health.hpp>
+
+// The backplane's state as members and the host see it (stats().backplane):
+// connected, holding (lines wait, members notice a delay) or degraded
+// (members chat within this server and are told). And the canaries that
+// prove each instance is heard: a server whose reads stopped bringing
+// anything back is deaf, not idle.
+//
+// - Connected: every link healthy (a command round trip succeeded and no
+//   error reply since), this incarnation registered and cleaned up after its
+//   predecessor, and every canary back.
+// - Holding, from the first thing that is not: transient faults and lost
+//   connections. The outage clock starts then, and only a return to
+//   connected stops it.
+// - Degraded: held for outage_timeout; or at once for a fault that does not
+//   pass by itself (authentication, a refused command: WRONGTYPE, OOM,
+//   MISCONF..., a lost canary, another process under this node id). It
+//   heals by itself when everything is healthy again.
+
+// #include <chatroom/redis/detail/cluster_view.hpp>
+
+// This server in the cluster, through the control link to the home: its
+// incarnation, its heartbeat, its roster, its nick claims, the view of the
+// other servers (for /who, /rooms and /msg), and the announcing of dead ones.
+//
+// - Incarnations: the first command of a process registers its epoch under
+//   its node id (scripts::takeover). A predecessor still registered (a node
+//   restarted before anyone saw it die) is cleaned up after at once: its
+//   members' leaves are appended, then its nicks are freed (reap_end); this
+//   server claims nothing before that.
+// - Reaping: a server missing from two views a heartbeat apart (with this
+//   server's own link up for longer than a heartbeat key lives) is reaped
+//   by one survivor (reap_begin's lock, per dead incarnation): leaves
+//   first, then its nicks are freed, so a member back elsewhere is never
+//   announced after it returned. The leaves are the same whoever writes them
+//   (the dead epoch, marked, and a count per room by nick), so readers drop
+//   a second copy.
+// Called with mu held.
+
+// #include <chatroom/redis/detail/nick_claims.hpp>
+
+// Nick claims across the cluster (scripts::claim on the home). A claim is
+// decided only by Redis, and only when it can be: while the control link is
+// down or not yet ready (just back, or this process still cleaning up after
+// its predecessor) it waits; while the nick's holder is a dead server whose
+// leaves are not yet announced (the script answers 2) it is asked again at
+// every heartbeat. It is refused when another live server's member holds
+// the nick, or when its patience runs out (then uniqueness could not be
+// checked: refused rather than risked). A claim lost in flight is asked
+// again (the script counts a nick this server already holds as won).
+
+// #include <chatroom/redis/detail/link.hpp>
+
+// One connection of the backplane and its lifecycle (the writer's, the
+// reader's and the control connection each are one).
+//
+// A link is up only once a command round trip succeeded: AUTH when there
+// is a password, then PING (refused with LOADING while Redis reads its data
+// back, BUSY while a script runs), then ROLE, which must say "master" (a
+// replica cannot take entries). An open socket is not enough: a Redis that
+// is stopped (SIGSTOP) still accepts connections. Until then, and after a
+// lost connection, the link is down and tries again with backoff.
+//
+// Its owner reports what its commands meet: an error reply is a fault
+// (reply.hpp), kept with its text until a command succeeds again (ok()).
+// Transient faults keep the connection (the owner asks again with
+// backoff); authentication faults and a read-only replica restart it, the
+// latter after asking the address again (Sentinel).
 
 // #include <chatroom/redis/detail/connection.hpp>
 
@@ -83,34 +156,14 @@
 // are given to commands that were never sent. A Redis error reply (-ERR ...)
 // is not an error code: it is a reply of kind error.
 
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
+// #include <chatroom/redis/detail/error.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+// The error codes of the hiredis adapter (connection.hpp): how a command or
+// a connection failed when no reply came. A Redis error reply (-ERR ...) is
+// not one of these: it is a reply (reply.hpp), classified there.
 
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <cstddef>
-#include <deque>
-#include <functional>
-#include <initializer_list>
-#include <iterator>
-#include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <system_error>
-#include <utility>
-#include <vector>
 
 namespace chatroom::detail {
 
@@ -161,6 +214,18 @@ namespace std {
 template <>
 struct is_error_code_enum<chatroom::detail::redis_error> : true_type {};
 } // namespace std
+// #include <chatroom/redis/detail/reply.hpp>
+
+// A Redis reply owned by C++, and what an error reply means for the link
+// that got it. Every error reply is a fault, never a success: the caller
+// holds what it was writing and asks again as the fault's class says.
+
+#include <hiredis/hiredis.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace chatroom::detail {
 
@@ -206,6 +271,79 @@ struct redis_reply {
         return out;
     }
 };
+
+// What an error reply says about the server that sent it.
+enum class reply_fault : unsigned char {
+    none,      // not an error reply
+    transient, // LOADING, BUSY, TRYAGAIN, MASTERDOWN...: the same command succeeds later; ask again with backoff
+    readonly,  // READONLY: this is (now) a replica; find the primary again (Sentinel), then ask again
+    auth,      // NOAUTH, WRONGPASS, NOPERM: the connection must authenticate (again) or has no right
+    refused,   // anything else (WRONGTYPE, OOM, MISCONF, ERR...): refused until someone fixes it
+};
+
+// The error code: the reply's first word (LOADING, WRONGTYPE, ERR...).
+inline std::string_view error_code_of(std::string_view text) noexcept {
+    const std::size_t space = text.find(' ');
+    return space == std::string_view::npos ? text : text.substr(0, space);
+}
+
+inline reply_fault classify_error(std::string_view text) noexcept {
+    const std::string_view code = error_code_of(text);
+    if (code == "LOADING" || code == "BUSY" || code == "TRYAGAIN" || code == "MASTERDOWN" || code == "CLUSTERDOWN" ||
+        code == "MASTER_DOWN" || code == "UNBLOCKED")
+        return reply_fault::transient;
+    if (code == "READONLY") return reply_fault::readonly;
+    if (code == "NOAUTH" || code == "WRONGPASS" || code == "NOPERM") return reply_fault::auth;
+    return reply_fault::refused;
+}
+
+inline reply_fault classify(const redis_reply& r) noexcept {
+    return r.is_error() ? classify_error(r.text) : reply_fault::none;
+}
+
+inline const char* to_string(reply_fault f) noexcept {
+    switch (f) {
+    case reply_fault::none: return "none";
+    case reply_fault::transient: return "transient";
+    case reply_fault::readonly: return "read-only replica";
+    case reply_fault::auth: return "authentication";
+    case reply_fault::refused: return "refused";
+    }
+    return "?";
+}
+
+} // namespace chatroom::detail
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
 
 struct redis_connection_options {
     std::string host = "127.0.0.1"; // resolved by hiredis (blocking getaddrinfo): give an address
@@ -818,6 +956,755 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/context.hpp>
+
+// What the parts of the backplane share (core.hpp owns them all): one lock,
+// the options, the strand, this process's identity, and the few things a
+// part asks of the whole.
+//
+// Threading: every part's state is guarded by mu. It is taken under the
+// server's lock (room_log calls) or alone (handlers), never the other way
+// round: what must reach the server (the sink) is posted to the strand and
+// runs unlocked (to_sink). Handlers are made with guarded(), which locks
+// mu and does nothing once the backplane is gone or stopped.
+
+// #include <chatroom/redis/detail/keys.hpp>
+
+// The backplane's Redis keys (docs/scale-out.md#redis-keys), which instance
+// holds each, and the random names of processes.
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// FNV-1a: every server must put a room on the same instance.
+inline std::size_t instance_of(std::string_view folded_room, std::size_t instances) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : folded_room) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return instances ? static_cast<std::size_t>(h % instances) : 0;
+}
+
+inline std::string random_token(std::size_t length) {
+    static constexpr char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::uniform_int_distribution<std::size_t> pick(0, sizeof(digits) - 2);
+    std::string s;
+    for (std::size_t i = 0; i < length; ++i) s += digits[pick(gen)];
+    return s;
+}
+
+// Every key starts with the prefix; names are folded where the server
+// compares them ignoring case. The home (instance 0) holds everything but
+// the rooms' streams, which hash over the instances, and the canaries, one
+// per node on each instance (the stream's owner says which).
+struct redis_keys {
+    std::string prefix;
+    std::string node;
+
+    std::string room(std::string_view name) const { return prefix + "room:" + protocol::fold_case(name); }
+    std::string roster(std::string_view id) const { return prefix + "roster:" + std::string(id); }
+    std::string roster() const { return roster(node); }
+    std::string nicks() const { return prefix + "nicks"; }
+    std::string node_stream(std::string_view id) const { return prefix + "node:" + std::string(id); }
+    std::string node_stream() const { return node_stream(node); }
+    std::string canary(std::size_t instance) const {
+        return prefix + "canary:" + node + ":" + std::to_string(instance);
+    }
+
+    bool is_room(std::string_view key) const {
+        return key.size() > prefix.size() + 5 && key.compare(0, prefix.size(), prefix) == 0 &&
+               key.compare(prefix.size(), 5, "room:") == 0;
+    }
+    // The instance a room's stream lives on.
+    std::size_t instance(std::string_view room_key, std::size_t instances) const {
+        return is_room(room_key) ? instance_of(room_key.substr(prefix.size() + 5), instances) : 0;
+    }
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/options.hpp>
+
+// How a server joins a cluster through Redis (docs/scale-out.md#options).
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+struct redis_endpoint {
+    std::string host = "127.0.0.1";
+    unsigned short port = 6379;
+};
+
+struct redis_options {
+    // The instances; the first is home (nicks, liveness, rosters, private
+    // messages). A room's stream lives on the instance its name hashes to,
+    // so every server must list the same instances in the same order.
+    std::vector<redis_endpoint> instances;
+    // This server's name in the cluster; empty: made up, unique per process.
+    std::string node_id;
+    std::string key_prefix = "chatroom:";
+    // Sent with AUTH on every connection first, when not empty (Redis
+    // requirepass; "USER PASSWORD" for an ACL user).
+    std::string password;
+    // Each room's stream is trimmed to about this many entries (XADD MAXLEN ~).
+    std::size_t stream_length = 10000;
+    std::chrono::milliseconds command_timeout{2000};
+    // Lines are held this long while Redis is unreachable; then the server
+    // is degraded (its members chat among themselves) until it is back.
+    std::chrono::milliseconds outage_timeout{5000};
+    std::chrono::milliseconds heartbeat{1000};
+    // A server whose heartbeat key is this old is dead.
+    std::chrono::milliseconds node_ttl{3000};
+    // Unsent bytes past which senders wait.
+    std::size_t max_held_bytes = 4 * 1024 * 1024;
+    // Entries per stream read at once.
+    std::size_t read_count = 1000;
+    // Entries read back when a room opens here: its history, and what lets
+    // the reader drop an entry sent twice across that point.
+    std::size_t replay_entries = 200;
+    // Redis Sentinel: with masters given, the instances are the primaries of
+    // those names (in order, the first is home), whose addresses the
+    // sentinels are asked for, and followed through failovers
+    // (+switch-master); instances is then unused.
+    std::vector<redis_endpoint> sentinels;
+    std::vector<std::string> masters;
+    // A canary entry is written to each instance this often and read back as
+    // room events are; one that does not come back within the command
+    // timeout and a read's block time degrades the server until it does.
+    std::chrono::milliseconds canary_interval{2000};
+};
+
+// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
+inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
+    redis_endpoint e;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        e.host = std::string(text.substr(1, close - 1));
+        text.remove_prefix(close + 1);
+        if (!text.empty()) {
+            if (text.front() != ':') return std::nullopt;
+            port = text.substr(1);
+        }
+    } else {
+        const std::size_t colon = text.rfind(':');
+        e.host = std::string(text.substr(0, colon));
+        if (colon != std::string_view::npos) port = text.substr(colon + 1);
+    }
+    if (e.host.empty()) return std::nullopt;
+    if (!port.empty() || text.find(':') != std::string_view::npos) {
+        if (port.empty() || port.size() > 5) return std::nullopt;
+        unsigned long v = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + static_cast<unsigned long>(c - '0');
+        }
+        if (v == 0 || v > 65535) return std::nullopt;
+        e.port = static_cast<unsigned short>(v);
+    }
+    return e;
+}
+
+} // namespace chatroom
+
+#include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+
+namespace chatroom::detail {
+
+class backplane_context {
+public:
+    using clock = std::chrono::steady_clock;
+    using strand = asio::strand<asio::any_io_executor>;
+
+    backplane_context(redis_options o, const asio::any_io_executor& executor, std::size_t max_line_bytes)
+        : opts(with_defaults(std::move(o))), ex(asio::make_strand(executor)),
+          node(opts.node_id.empty() ? random_token(8) : opts.node_id), epoch(random_token(12)),
+          keys{opts.key_prefix, node}, max_line(max_line_bytes) {}
+    virtual ~backplane_context() = default;
+    backplane_context(const backplane_context&) = delete;
+    backplane_context& operator=(const backplane_context&) = delete;
+
+    mutable std::mutex mu;
+    const redis_options opts;
+    const strand ex;
+    const std::string node;  // the node id: this server's name in the cluster
+    const std::string epoch; // this process: a new incarnation of the node each start
+    const redis_keys keys;
+    const std::size_t max_line; // the server's: no line read back is longer
+    std::mt19937 rng{std::random_device{}()};
+    bool stopped = false; // the connections are closed: handlers do nothing
+
+    // With mu held: a part's link came up, went down, or its fault changed.
+    virtual void links_changed() = 0;
+    // From the strand, unlocked: runs f with the server's sink, if it is
+    // still there (the owner is not stopping).
+    virtual void with_sink(const std::function<void(room_event_sink&)>& f) = 0;
+
+    // Calls f(sink) later, from the strand, unlocked; in the order posted.
+    template <class F>
+    void to_sink(F f) {
+        asio::post(ex, [w = weak_, f = std::move(f)]() mutable {
+            if (auto self = w.lock()) self->with_sink(f);
+        });
+    }
+    // A line for the host's log (an error event).
+    void note(std::string text) {
+        to_sink([text = std::move(text)](room_event_sink& s) mutable { s.report(std::move(text)); });
+    }
+
+    // A handler that runs f(args...) with mu held, unless the backplane is
+    // gone or stopped.
+    template <class F>
+    auto guarded(F f) const {
+        return [w = weak_, f = std::move(f)](auto&&... args) mutable {
+            auto self = w.lock();
+            if (!self) return;
+            std::lock_guard<std::mutex> g(self->mu);
+            if (self->stopped) return;
+            f(std::forward<decltype(args)>(args)...);
+        };
+    }
+
+    // Reconnection delays: 100 ms doubling to 2 s, each with jitter (between
+    // half of it and all of it), so a cluster coming back does not reconnect
+    // in lockstep. With mu held (the generator).
+    std::chrono::milliseconds backoff(unsigned failures) {
+        const long long base = std::min<long long>(2000, 100LL << std::min(failures ? failures - 1 : 0u, 5u));
+        std::uniform_int_distribution<long long> jitter(base / 2, base);
+        return std::chrono::milliseconds(jitter(rng));
+    }
+
+    // Through Sentinel: the instances are the masters named.
+    bool sentinel() const noexcept { return !opts.masters.empty(); }
+    std::string where(std::size_t instance) const {
+        if (sentinel()) return "master " + opts.masters[instance];
+        const redis_endpoint& e = opts.instances[instance];
+        return e.host + ":" + std::to_string(e.port);
+    }
+
+protected:
+    // Set by the owner once it is held by a shared_ptr.
+    std::weak_ptr<backplane_context> weak_;
+
+private:
+    static redis_options with_defaults(redis_options o) {
+        if (!o.masters.empty()) o.instances.assign(o.masters.size(), redis_endpoint{});
+        if (o.instances.empty()) o.instances.push_back(redis_endpoint{});
+        return o;
+    }
+};
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class redis_link {
+public:
+    using connection = std::shared_ptr<redis_connection>;
+    // Where the instance is now: its address, or nothing while Sentinel has
+    // not said (then the link asks again later).
+    using address_source = std::function<std::optional<redis_endpoint>()>;
+
+    redis_link(backplane_context& ctx, std::size_t instance, std::string name)
+        : ctx_(ctx), instance_(instance), name_(std::move(name)), retry_(ctx.ex) {}
+
+    // Set before start(); each is called with mu held.
+    std::function<void()> on_up;               // up: a round trip succeeded
+    std::function<void()> on_down;             // was up, is not
+    std::function<void()> on_replica;          // the address was a replica: ask Sentinel again
+    address_source address;
+
+    // With mu held.
+    void start() { connect(); }
+
+    // With mu held: ends the link; the connection is returned to be closed
+    // unlocked (closing completes what was in flight, whose handlers lock).
+    connection stop() {
+        retry_.cancel();
+        up_ = false;
+        ++generation_;
+        return std::exchange(conn_, nullptr);
+    }
+
+    // With mu held: drops the connection and connects again after backoff
+    // (an authentication fault, a replica, the address moved, a deaf reader).
+    void restart(std::string why) {
+        if (!conn_ && !up_) return; // already waiting to reconnect
+        if (!why.empty()) ctx_.note("the " + name_ + " connection to " + ctx_.where(instance_) + " restarts: " + why);
+        if (connection c = std::exchange(conn_, nullptr)) asio::post(ctx_.ex, [c] { c->close(); });
+        lost();
+    }
+
+    // With mu held: an error reply to one of the owner's commands.
+    void fault(reply_fault f, std::string text) {
+        const bool changed = f != fault_ || text != fault_text_;
+        fault_ = f;
+        fault_text_ = std::move(text);
+        if (changed) {
+            ctx_.note("Redis at " + ctx_.where(instance_) + " refused the " + name_ + " (" + to_string(f) +
+                      "): " + fault_text_);
+            ctx_.links_changed();
+        }
+        if (f == reply_fault::readonly && on_replica) on_replica();
+        if (f == reply_fault::readonly || f == reply_fault::auth) restart({});
+    }
+    // With mu held: a command succeeded; a fault is over.
+    void ok() {
+        failures_ = 0;
+        if (fault_ == reply_fault::none) return;
+        fault_ = reply_fault::none;
+        fault_text_.clear();
+        ctx_.links_changed();
+    }
+
+    bool up() const noexcept { return up_; }
+    bool healthy() const noexcept { return up_ && fault_ == reply_fault::none; }
+    reply_fault fault() const noexcept { return fault_; }
+    const std::string& fault_text() const noexcept { return fault_text_; }
+    const connection& conn() const noexcept { return conn_; }
+    std::uint64_t generation() const noexcept { return generation_; }
+    std::size_t instance() const noexcept { return instance_; }
+    // Consecutive failures, for the owner's own backoff.
+    unsigned failures() const noexcept { return failures_; }
+    void failed() noexcept { ++failures_; }
+
+    // A handler for a command on this link's current connection: runs
+    // f(ec, reply) with mu held, unless the link moved on since.
+    template <class F>
+    redis_connection::command_handler handler(F f) {
+        return ctx_.guarded([this, gen = generation_, f = std::move(f)](std::error_code ec, redis_reply r) mutable {
+            if (gen == generation_) f(ec, std::move(r));
+        });
+    }
+
+private:
+    void connect() {
+        std::optional<redis_endpoint> at = address ? address() : std::optional<redis_endpoint>(ctx_.opts.instances[instance_]);
+        if (!at) return lost(); // Sentinel has not said yet
+        redis_connection_options o;
+        o.host = at->host;
+        o.port = at->port;
+        o.command_timeout = ctx_.opts.command_timeout;
+        o.connect_timeout = ctx_.opts.command_timeout;
+        conn_ = redis_connection::create(ctx_.ex.get_inner_executor(), o);
+        const std::uint64_t gen = ++generation_;
+        auto on_lost = ctx_.guarded([this, gen](std::error_code) {
+            if (gen == generation_) lost();
+        });
+        conn_->on_disconnect(on_lost);
+        conn_->connect(ctx_.guarded([this, gen](std::error_code ec) {
+            if (gen != generation_) return;
+            if (ec) return lost();
+            probe();
+        }));
+    }
+
+    // AUTH (if any), PING, ROLE, in order on the new connection.
+    void probe() {
+        if (!ctx_.opts.password.empty()) {
+            std::vector<std::string> args{"AUTH"};
+            const std::string& p = ctx_.opts.password;
+            const std::size_t space = p.find(' ');
+            if (space == std::string::npos) args.push_back(p);
+            else {
+                args.push_back(p.substr(0, space));
+                args.push_back(p.substr(space + 1));
+            }
+            conn_->command(args, handler([this](std::error_code ec, const redis_reply& r) {
+                if (!ec && r.is_error()) fault(reply_fault::auth, "AUTH: " + r.text);
+            }));
+        }
+        auto pinged = std::make_shared<bool>(false);
+        conn_->command({"PING"}, handler([this, pinged](std::error_code ec, const redis_reply& r) {
+            if (ec) return;
+            if (!r.is_error()) return void(*pinged = true);
+            const reply_fault f = classify(r);
+            if (f == reply_fault::transient) { // loading: ask again on this connection
+                fault(f, "PING: " + r.text);
+                failed();
+                retry_.expires_after(ctx_.backoff(failures_));
+                retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code e) {
+                    if (!e && gen == generation_ && conn_) probe();
+                }));
+                return;
+            }
+            fault(f, "PING: " + r.text);
+            restart({}); // refused (ERR max clients...): a new connection, after backoff
+        }));
+        conn_->command({"ROLE"}, handler([this, pinged](std::error_code ec, const redis_reply& r) {
+            if (ec || !*pinged || !conn_) return; // PING refused: asked again, or the link restarts
+            if (r.is_error()) {
+                fault(classify(r), "ROLE: " + r.text);
+                return restart({});
+            }
+            const bool primary = r.is_array() && !r.elements.empty() && r.elements[0].text == "master";
+            if (!primary) return fault(reply_fault::readonly, "the address is a replica, not the primary");
+            became_up();
+        }));
+    }
+
+    void became_up() {
+        up_ = true;
+        failures_ = 0;
+        if (fault_ != reply_fault::none) {
+            fault_ = reply_fault::none;
+            fault_text_.clear();
+        }
+        if (on_up) on_up();
+        ctx_.links_changed();
+    }
+
+    // With mu held: down; the owner hears it once, and a new connection is
+    // tried after backoff.
+    void lost() {
+        const bool was = up_;
+        up_ = false;
+        ++generation_;
+        conn_.reset();
+        if (was && on_down) on_down();
+        if (was) ctx_.links_changed();
+        ++failures_;
+        retry_.expires_after(ctx_.backoff(failures_));
+        retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code ec) {
+            if (!ec && gen == generation_ && !conn_) connect();
+        }));
+    }
+
+    backplane_context& ctx_;
+    const std::size_t instance_;
+    const std::string name_;
+    asio::steady_timer retry_;
+    connection conn_;
+    std::uint64_t generation_ = 0;
+    unsigned failures_ = 0;
+    bool up_ = false;
+    reply_fault fault_ = reply_fault::none;
+    std::string fault_text_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/scripts.hpp>
+
+// The backplane's Lua scripts (core.hpp): each check-and-set on
+// the home instance is one atomic step, whatever the other servers do.
+
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Lua, so each check-and-set is one atomic step in Redis.
+namespace redis_scripts {
+// The writer's one command (writer.hpp): a batch of operations, each on the
+// stream KEYS[i], run in order until one fails. ARGV, per operation:
+//   'x', maxlen, n, n field/value arguments: XADD key MAXLEN ~ maxlen * ...
+//   'c', maxlen, ttl ms, n, fields: the same, then PEXPIRE (a canary)
+//   'r', count: XREVRANGE key + - COUNT count (a room's end, and its past)
+// Returns {done, {result, ...}} or {done, {result, ...}, error}: exactly the
+// first `done` operations ran, so a batch refused halfway (a Redis loading,
+// read-only, out of memory, a key of the wrong type) is taken up again at
+// the first one that did not run: nothing twice, nothing out of order.
+inline constexpr std::string_view append = R"(
+local out, a = {}, 1
+for i = 1, #KEYS do
+  local op, r = ARGV[a], nil
+  if op == 'r' then
+    r = redis.pcall('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[a + 1])
+    a = a + 2
+  else
+    local at = op == 'c' and a + 3 or a + 2
+    local n = tonumber(ARGV[at])
+    local args = {'XADD', KEYS[i], 'MAXLEN', '~', ARGV[a + 1], '*'}
+    for j = 1, n do args[6 + j] = ARGV[at + j] end
+    r = redis.pcall(unpack(args))
+    if op == 'c' and type(r) ~= 'table' then redis.pcall('PEXPIRE', KEYS[i], ARGV[a + 2]) end
+    a = at + n + 1
+  end
+  if type(r) == 'table' and r.err then return {i - 1, out, r.err} end
+  out[i] = r
+end
+return {#KEYS, out})";
+// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
+// is free or already this server's). 0: taken (its holder's server is
+// alive). 2: not yet: its holder's server is dead or being cleaned up after,
+// and the nick is free only once its members' leaves are in the rooms'
+// streams (reap_end); ask again.
+inline constexpr std::string_view claim = R"(
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] then
+  if redis.call('EXISTS', ARGV[3] .. 'reap:' .. owner) == 1 then return 2 end
+  if redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
+  if redis.call('HEXISTS', ARGV[3] .. 'nodes', owner) == 1 then return 2 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1)";
+// KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
+inline constexpr std::string_view release = R"(
+for i = 2, #ARGV do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 0)";
+// ARGV: prefix, node, epoch, ttl ms, lock ms. A process's first word to the
+// cluster: it registers its incarnation (epoch) under its node id and, when
+// an earlier incarnation of that id is still registered (a node restarted
+// before anyone saw it die), takes over the cleanup after it: returns that
+// epoch and its roster (nick, room, ...), holding the lock reap:<node> so
+// that other servers' claims of its nicks wait (claim answers 2) until
+// reap_end, once the leaves are in the streams. Else returns {''}. Asked
+// again by the same incarnation (its answer was lost), it answers the same.
+inline constexpr std::string_view takeover = R"(
+local p, me, ep = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HGET', p .. 'nodes', me)
+local lock = redis.call('GET', p .. 'reap:' .. me)
+local out = {''}
+if old and old ~= ep then
+  redis.call('SET', p .. 'reap:' .. me, old .. ' ' .. me .. ' ' .. ep, 'PX', ARGV[5])
+  out = {old, redis.call('HGETALL', p .. 'roster:' .. me)}
+elseif lock and string.sub(lock, -(#me + #ep + 2)) == ' ' .. me .. ' ' .. ep then
+  out = {string.match(lock, '^%S+'), redis.call('HGETALL', p .. 'roster:' .. me)}
+end
+redis.call('HSET', p .. 'nodes', me, ep)
+redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
+return out)";
+// ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
+// each, its id, 1 if alive, and its roster (nick, room, ...). The first
+// element: 0, or 1 when this incarnation was missing from the member list
+// (taken for dead), or 2 when another incarnation of this node id
+// registered since (a second process under the same id): then nothing is
+// written.
+inline constexpr std::string_view beat = R"(
+local p, me = ARGV[1], ARGV[2]
+local registered = redis.call('HGET', p .. 'nodes', me)
+if registered and registered ~= ARGV[3] then return {2} end
+local fresh = 0
+if not registered then
+  fresh = 1
+  redis.call('HSET', p .. 'nodes', me, ARGV[3])
+end
+redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
+local out = {fresh}
+local nodes = redis.call('HKEYS', p .. 'nodes')
+for _, id in ipairs(nodes) do
+  if id ~= me then
+    local alive = redis.call('EXISTS', p .. 'alive:' .. id)
+    table.insert(out, id)
+    table.insert(out, alive)
+    if alive == 1 then table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id)) else table.insert(out, {}) end
+  end
+end
+return out)";
+// ARGV: prefix, dead node, reaper node, reaper epoch, lock ms. The first
+// step of announcing a dead node's members: if its heartbeat is gone and
+// nobody is at it for this incarnation (the lock reap:<node> names the dead
+// epoch and who holds it), takes the lock and returns the dead incarnation's
+// epoch and roster (nick, room, ...); else an empty list. The lock is
+// for one incarnation, released by reap_end and expiring after lock ms (a
+// reaper that died at it), so it never holds back the next death.
+inline constexpr std::string_view reap_begin = R"(
+local p, dead = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
+local ep = redis.call('HGET', p .. 'nodes', dead)
+if not ep then return {} end
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+if lock and string.match(lock, '^%S+') == ep then return {} end
+redis.call('SET', p .. 'reap:' .. dead, ep .. ' ' .. ARGV[3] .. ' ' .. ARGV[4], 'PX', ARGV[5])
+return {ep, redis.call('HGETALL', p .. 'roster:' .. dead)}
+)";
+// ARGV: prefix, dead node, dead epoch, holder node, holder epoch. The last
+// step, once the leaves are in the streams: frees the dead incarnation's
+// nicks and forgets the node (its roster and private stream), by whoever
+// holds the lock; or, by the node's successor (holder = the dead node's id,
+// registered under the holder epoch), frees the nicks and the roster, lock
+// or not (its own members claim nothing before this). 1 if done, else 0.
+inline constexpr std::string_view reap_end = R"(
+local p, dead, ep = ARGV[1], ARGV[2], ARGV[3]
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+local mine = lock == ep .. ' ' .. ARGV[4] .. ' ' .. ARGV[5]
+local registered = redis.call('HGET', p .. 'nodes', dead)
+local successor = ARGV[4] == dead and registered == ARGV[5]
+if not mine and not successor then return 0 end
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+if registered == ep then
+  redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
+  redis.call('HDEL', p .. 'nodes', dead)
+elseif successor then
+  redis.call('DEL', p .. 'roster:' .. dead)
+end
+if mine then redis.call('DEL', p .. 'reap:' .. dead) end
+return 1)";
+// ARGV: prefix, node, epoch. A server stopping forgets itself: its nicks,
+// roster, private stream and liveness; not when another incarnation of its
+// node id registered since (then they are that one's).
+inline constexpr std::string_view farewell = R"(
+local p, me = ARGV[1], ARGV[2]
+if redis.call('HGET', p .. 'nodes', me) ~= ARGV[3] then return 0 end
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+redis.call('DEL', p .. 'roster:' .. me, p .. 'node:' .. me, p .. 'alive:' .. me)
+redis.call('HDEL', p .. 'nodes', me)
+return 0)";
+// ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
+inline constexpr std::string_view publish_roster = R"(
+local key = ARGV[1] .. 'roster:' .. ARGV[2]
+redis.call('DEL', key)
+for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+return 0)";
+} // namespace redis_scripts
+
+} // namespace chatroom::detail
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class nick_claims {
+public:
+    using done_handler = std::function<void(bool)>;
+
+    explicit nick_claims(backplane_context& ctx) : ctx_(ctx) {}
+
+    // How long a claim may wait: a link's outage, or a dead holder's
+    // reaping (its heartbeat's TTL and two views).
+    std::chrono::milliseconds patience() const {
+        return std::max(ctx_.opts.outage_timeout, ctx_.opts.node_ttl + 4 * ctx_.opts.heartbeat);
+    }
+
+    // With mu held.
+    void add(const std::string& folded, done_handler done) {
+        waiting_.push_back(claim{folded, std::move(done), backplane_context::clock::now() + patience()});
+    }
+
+    // With mu held, the link up and ready: each waiting claim not on its way
+    // is asked.
+    void send(redis_link& link) {
+        for (claim& c : waiting_) {
+            if (c.in_flight) continue;
+            c.in_flight = true;
+            c.id = ++ids_;
+            link.conn()->command({"EVAL", redis_scripts::claim, "1", ctx_.keys.nicks(), c.folded, ctx_.node,
+                                  ctx_.opts.key_prefix},
+                                 link.handler([this, &link, id = c.id](std::error_code ec, const redis_reply& r) {
+                                     if (!ec && r.is_error()) link.fault(classify(r), "claim: " + r.text);
+                                     answered(id, ec, r);
+                                 }));
+        }
+    }
+
+    // With mu held: the link was lost; what was on its way is asked again.
+    void lost() {
+        for (claim& c : waiting_) c.in_flight = false;
+    }
+
+    // With mu held, every heartbeat: claims past their patience are refused.
+    void expire() {
+        const auto now = backplane_context::clock::now();
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+            if (!it->in_flight && now >= it->deadline) {
+                finish(std::move(it->done), false);
+                it = waiting_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // With mu held: the backplane stops; every claim is refused.
+    void refuse_all() {
+        for (claim& c : waiting_) finish(std::move(c.done), false);
+        waiting_.clear();
+    }
+
+private:
+    struct claim {
+        std::string folded;
+        done_handler done;
+        backplane_context::clock::time_point deadline;
+        bool in_flight = false;
+        std::uint64_t id = 0;
+    };
+
+    void answered(std::uint64_t id, std::error_code ec, const redis_reply& r) {
+        auto it = std::find_if(waiting_.begin(), waiting_.end(), [id](const claim& c) { return c.id == id; });
+        if (it == waiting_.end()) return;
+        it->in_flight = false;
+        // No answer, an error reply, or "not yet": asked again later.
+        if (ec || !r.is_integer() || r.integer == 2) return;
+        finish(std::move(it->done), r.integer == 1);
+        waiting_.erase(it);
+    }
+
+    // The server's handler runs unlocked, from the strand.
+    void finish(done_handler done, bool won) {
+        if (done) asio::post(ctx_.ex, [done = std::move(done), won] { done(won); });
+    }
+
+    backplane_context& ctx_;
+    std::deque<claim> waiting_;
+    std::uint64_t ids_ = 0;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/rejections.hpp>
+
+// Entries (and roster names) read from Redis that failed validation: each is
+// counted in the server's stats at once (backplane_rejected); the first is
+// reported to the host's log at once, the ones after it together at most
+// once per interval, with their count and where and why the last one
+// failed, never its bytes.
+
 // #include <chatroom/redis/detail/entry.hpp>
 
 // How a room event is kept in a Redis stream entry, and stream IDs as
@@ -833,18 +1720,6 @@ private:
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
-// #include <chatroom/protocol.hpp>
-
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
-// This forwarding header goes away in 3.1.
-// #include <chatroom/room_event.hpp>
-
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
-// This forwarding header goes away in 3.1.
-// #include <chatroom/sanitize.hpp>
-
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
-// This forwarding header goes away in 3.1.
 
 #include <cstddef>
 #include <cstdint>
@@ -1133,219 +2008,278 @@ inline bool valid_roster_entry(std::string_view nick, std::string_view room) noe
 }
 
 } // namespace chatroom::detail
-// #include <chatroom/redis/detail/scripts.hpp>
 
-// The backplane's Lua scripts (core.hpp): each check-and-set on
-// the home instance is one atomic step, whatever the other servers do.
+#include <asio/steady_timer.hpp>
 
-#include <string_view>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
 
 namespace chatroom::detail {
 
-// Lua, so each check-and-set is one atomic step in Redis.
-namespace redis_scripts {
-// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
-// is free or already this server's). 0: taken (its holder's server is
-// alive). 2: not yet: its holder's server is dead or being cleaned up after,
-// and the nick is free only once its members' leaves are in the rooms'
-// streams (reap_end); ask again.
-inline constexpr std::string_view claim = R"(
-local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if owner and owner ~= ARGV[2] then
-  if redis.call('EXISTS', ARGV[3] .. 'reap:' .. owner) == 1 then return 2 end
-  if redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
-  if redis.call('HEXISTS', ARGV[3] .. 'nodes', owner) == 1 then return 2 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1)";
-// KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
-inline constexpr std::string_view release = R"(
-for i = 2, #ARGV do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
-end
-return 0)";
-// ARGV: prefix, node, epoch, ttl ms, lock ms. A process's first word to the
-// cluster: it registers its incarnation (epoch) under its node id and, when
-// an earlier incarnation of that id is still registered (a node restarted
-// before anyone saw it die), takes over the cleanup after it: returns that
-// epoch and its roster (nick, room, ...), holding the lock reap:<node> so
-// that other servers' claims of its nicks wait (claim answers 2) until
-// reap_end, once the leaves are in the streams. Else returns {''}. Asked
-// again by the same incarnation (its answer was lost), it answers the same.
-inline constexpr std::string_view takeover = R"(
-local p, me, ep = ARGV[1], ARGV[2], ARGV[3]
-local old = redis.call('HGET', p .. 'nodes', me)
-local lock = redis.call('GET', p .. 'reap:' .. me)
-local out = {''}
-if old and old ~= ep then
-  redis.call('SET', p .. 'reap:' .. me, old .. ' ' .. me .. ' ' .. ep, 'PX', ARGV[5])
-  out = {old, redis.call('HGETALL', p .. 'roster:' .. me)}
-elseif lock and string.sub(lock, -(#me + #ep + 2)) == ' ' .. me .. ' ' .. ep then
-  out = {string.match(lock, '^%S+'), redis.call('HGETALL', p .. 'roster:' .. me)}
-end
-redis.call('HSET', p .. 'nodes', me, ep)
-redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
-return out)";
-// ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
-// each, its id, 1 if alive, and its roster (nick, room, ...). The first
-// element: 0, or 1 when this incarnation was missing from the member list
-// (taken for dead), or 2 when another incarnation of this node id
-// registered since (a second process under the same id): then nothing is
-// written.
-inline constexpr std::string_view beat = R"(
-local p, me = ARGV[1], ARGV[2]
-local registered = redis.call('HGET', p .. 'nodes', me)
-if registered and registered ~= ARGV[3] then return {2} end
-local fresh = 0
-if not registered then
-  fresh = 1
-  redis.call('HSET', p .. 'nodes', me, ARGV[3])
-end
-redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
-local out = {fresh}
-local nodes = redis.call('HKEYS', p .. 'nodes')
-for _, id in ipairs(nodes) do
-  if id ~= me then
-    local alive = redis.call('EXISTS', p .. 'alive:' .. id)
-    table.insert(out, id)
-    table.insert(out, alive)
-    if alive == 1 then table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id)) else table.insert(out, {}) end
-  end
-end
-return out)";
-// ARGV: prefix, dead node, reaper node, reaper epoch, lock ms. The first
-// step of announcing a dead node's members: if its heartbeat is gone and
-// nobody is at it for this incarnation (the lock reap:<node> names the dead
-// epoch and who holds it), takes the lock and returns the dead incarnation's
-// epoch and roster (nick, room, ...); else an empty list. The lock is
-// for one incarnation, released by reap_end and expiring after lock ms (a
-// reaper that died at it), so it never holds back the next death.
-inline constexpr std::string_view reap_begin = R"(
-local p, dead = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
-local ep = redis.call('HGET', p .. 'nodes', dead)
-if not ep then return {} end
-local lock = redis.call('GET', p .. 'reap:' .. dead)
-if lock and string.match(lock, '^%S+') == ep then return {} end
-redis.call('SET', p .. 'reap:' .. dead, ep .. ' ' .. ARGV[3] .. ' ' .. ARGV[4], 'PX', ARGV[5])
-return {ep, redis.call('HGETALL', p .. 'roster:' .. dead)}
-)";
-// ARGV: prefix, dead node, dead epoch, holder node, holder epoch. The last
-// step, once the leaves are in the streams: frees the dead incarnation's
-// nicks and forgets the node (its roster and private stream), by whoever
-// holds the lock; or, by the node's successor (holder = the dead node's id,
-// registered under the holder epoch), frees the nicks and the roster, lock
-// or not (its own members claim nothing before this). 1 if done, else 0.
-inline constexpr std::string_view reap_end = R"(
-local p, dead, ep = ARGV[1], ARGV[2], ARGV[3]
-local lock = redis.call('GET', p .. 'reap:' .. dead)
-local mine = lock == ep .. ' ' .. ARGV[4] .. ' ' .. ARGV[5]
-local registered = redis.call('HGET', p .. 'nodes', dead)
-local successor = ARGV[4] == dead and registered == ARGV[5]
-if not mine and not successor then return 0 end
-local nicks = redis.call('HGETALL', p .. 'nicks')
-for i = 1, #nicks, 2 do
-  if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
-end
-if registered == ep then
-  redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
-  redis.call('HDEL', p .. 'nodes', dead)
-elseif successor then
-  redis.call('DEL', p .. 'roster:' .. dead)
-end
-if mine then redis.call('DEL', p .. 'reap:' .. dead) end
-return 1)";
-// ARGV: prefix, node, epoch. A server stopping forgets itself: its nicks,
-// roster, private stream and liveness; not when another incarnation of its
-// node id registered since (then they are that one's).
-inline constexpr std::string_view farewell = R"(
-local p, me = ARGV[1], ARGV[2]
-if redis.call('HGET', p .. 'nodes', me) ~= ARGV[3] then return 0 end
-local nicks = redis.call('HGETALL', p .. 'nicks')
-for i = 1, #nicks, 2 do
-  if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
-end
-redis.call('DEL', p .. 'roster:' .. me, p .. 'node:' .. me, p .. 'alive:' .. me)
-redis.call('HDEL', p .. 'nodes', me)
-return 0)";
-// ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
-inline constexpr std::string_view publish_roster = R"(
-local key = ARGV[1] .. 'roster:' .. ARGV[2]
-redis.call('DEL', key)
-for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-return 0)";
-} // namespace redis_scripts
+// What one read refused.
+struct rejections {
+    std::uint64_t count = 0;
+    std::string last;
+
+    void add(std::string what) {
+        ++count;
+        last = std::move(what);
+    }
+    void add(const std::string& key, const stream_id& id, entry_error why) {
+        add(key + (id.zero() ? std::string() : " " + id.str()) + ": " + to_string(why));
+    }
+};
+
+class rejection_report {
+public:
+    static constexpr std::chrono::seconds interval{10};
+
+    explicit rejection_report(backplane_context& ctx) : ctx_(ctx), timer_(ctx.ex) {}
+
+    // With mu held.
+    void add(rejections r) {
+        if (r.count == 0) return;
+        ctx_.to_sink([n = r.count](room_event_sink& s) { s.rejected_entries(n); });
+        unreported_ += r.count;
+        last_ = std::move(r.last);
+        if (armed_) return;
+        const auto now = backplane_context::clock::now();
+        if (now < next_) {
+            armed_ = true;
+            timer_.expires_at(next_);
+            timer_.async_wait(ctx_.guarded([this](std::error_code ec) {
+                armed_ = false;
+                if (!ec && unreported_ > 0) report(backplane_context::clock::now());
+            }));
+            return;
+        }
+        report(now);
+    }
+
+    void cancel() { timer_.cancel(); }
+
+private:
+    void report(backplane_context::clock::time_point now) {
+        const std::uint64_t n = std::exchange(unreported_, 0);
+        ctx_.note("dropped " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
+                  " read from Redis that failed validation" + (reported_ ? " since the last report" : "") +
+                  " (the last: " + last_ + ")");
+        reported_ = true;
+        next_ = now + interval;
+    }
+
+    backplane_context& ctx_;
+    asio::steady_timer timer_;
+    std::uint64_t unreported_ = 0;
+    std::string last_;
+    bool reported_ = false;
+    bool armed_ = false;
+    backplane_context::clock::time_point next_{};
+};
 
 } // namespace chatroom::detail
-// #include <chatroom/renderer.hpp>
+// #include <chatroom/redis/detail/writer.hpp>
 
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
-// This forwarding header goes away in 3.1.
-// #include <chatroom/redis/options.hpp>
+// The writer of one instance: what this server appends there, in order,
+// through one connection.
+//
+// Operations wait in a queue and go as one batch at a time (the append
+// script), so Redis takes a prefix of them or nothing: an operation leaves
+// the queue only when Redis ran it. An error reply (the whole batch, or one
+// operation of it) is a fault: the rest stays queued and is sent again,
+// from the first operation that did not run, after backoff (or once the
+// link is back, for faults that restart it). A lost connection leaves the
+// outcome unknown: everything unconfirmed is sent again, and readers drop
+// what they have seen. So what is held is written once the fault clears,
+// in order, never twice for anyone.
 
-#include <chrono>
-#include <cstddef>
-#include <string>
-#include <vector>
 
-namespace chatroom {
-
-struct redis_endpoint {
-    std::string host = "127.0.0.1";
-    unsigned short port = 6379;
-};
-
-struct redis_options {
-    // The instances; the first is home (nicks, liveness, rosters, private
-    // messages). A room's stream lives on the instance its name hashes to,
-    // so every server must list the same instances in the same order.
-    std::vector<redis_endpoint> instances;
-    // This server's name in the cluster; empty: made up, unique per process.
-    std::string node_id;
-    std::string key_prefix = "chatroom:";
-    // Sent with AUTH on every connection first, when not empty (Redis
-    // requirepass; "USER PASSWORD" for an ACL user).
-    std::string password;
-    // Each room's stream is trimmed to about this many entries (XADD MAXLEN ~).
-    std::size_t stream_length = 10000;
-    std::chrono::milliseconds command_timeout{2000};
-    // Lines are held this long while Redis is unreachable; then the server
-    // is degraded (its members chat among themselves) until it is back.
-    std::chrono::milliseconds outage_timeout{5000};
-    std::chrono::milliseconds heartbeat{1000};
-    // A server whose heartbeat key is this old is dead.
-    std::chrono::milliseconds node_ttl{3000};
-    // Unsent bytes past which senders wait.
-    std::size_t max_held_bytes = 4 * 1024 * 1024;
-    // Entries per stream read at once.
-    std::size_t read_count = 1000;
-    // Entries read back when a room opens here: its history, and what lets
-    // the reader drop an entry sent twice across that point.
-    std::size_t replay_entries = 200;
-};
-
-} // namespace chatroom
-// #include <chatroom/room_log.hpp>
-
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
-// This forwarding header goes away in 3.1.
-
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
 
 #include <algorithm>
-#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Leaves announced for a dead incarnation: once Redis has them all, its
+// nicks may be freed.
+struct leave_job {
+    std::size_t remaining = 0;
+    std::function<void()> then; // with mu held
+};
+
+struct write_op {
+    enum class kind : unsigned char { entry, marker, canary };
+    kind what = kind::entry;
+    std::string key;
+    std::vector<std::string> fields; // entry, canary: field, value, ...
+    std::size_t bytes = 0;
+    std::uint64_t generation = 0; // marker: which opening of the room
+    std::uint64_t count = 0;      // entry: its count; canary: its sequence
+    std::shared_ptr<leave_job> job;
+};
+
+// An event as an entry of the stream key, written under a writer's name:
+// this process's (node, epoch, count, origin member), or a dead
+// incarnation's for its leaves.
+inline write_op entry_op(std::string key, const room_event& e, std::uint64_t count, const std::string& node,
+                         const std::string& epoch, std::uint64_t member, std::shared_ptr<leave_job> job = nullptr) {
+    write_op op;
+    op.key = std::move(key);
+    op.count = count;
+    op.job = std::move(job);
+    stream_entry entry{e, node, epoch, count, member};
+    entry.event.node.clear();
+    append_fields(op.fields, entry);
+    op.bytes = op.key.size();
+    for (const auto& f : op.fields) op.bytes += f.size();
+    return op;
+}
+
+class stream_writer {
+public:
+    static constexpr std::size_t max_batch_ops = 512;
+    static constexpr std::size_t max_batch_bytes = 512 * 1024;
+    static constexpr long long canary_ttl_ms = 60000;
+
+    stream_writer(backplane_context& ctx, std::size_t instance)
+        : link(ctx, instance, "writer"), ctx_(ctx), retry_(ctx.ex) {
+        link.on_up = [this] { pump(); };
+        link.on_down = [this] {
+            sent_ = 0;
+            waiting_ = false;
+            retry_.cancel();
+        };
+    }
+
+    redis_link link;
+    // With mu held, for each operation Redis ran (its result).
+    std::function<void(write_op&, redis_reply&)> on_done;
+
+    // With mu held.
+    void push(write_op op) {
+        held_ += op.bytes;
+        queue_.push_back(std::move(op));
+        pump();
+    }
+    std::size_t held_bytes() const noexcept { return held_; }
+    bool idle() const noexcept { return queue_.empty(); }
+    const std::deque<write_op>& queue() const noexcept { return queue_; }
+    void stop() { retry_.cancel(); }
+
+    // The entries of rooms queued under this process's name, as a reader
+    // would get them (what fails here fails there too): what the members
+    // here hear at once when the server degrades.
+    std::vector<stream_entry> own_entries(const std::string& node, const std::string& epoch, std::size_t max_line) const {
+        std::vector<stream_entry> out;
+        for (const write_op& op : queue_) {
+            if (op.what != write_op::kind::entry) continue;
+            std::vector<entry_field> fields;
+            for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
+            auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
+            if (entry && entry->node == node && entry->epoch == epoch && !entry->event.room.empty())
+                out.push_back(std::move(*entry));
+        }
+        return out;
+    }
+
+    // A command beside the batches (CLIENT UNBLOCK): fire and forget.
+    void aside(std::initializer_list<std::string_view> args) {
+        if (link.up()) link.conn()->command(args, {});
+    }
+
+private:
+    void pump() {
+        if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
+        std::vector<std::string_view> keys;
+        std::vector<std::string> argv;
+        std::size_t bytes = 0;
+        const std::string maxlen = std::to_string(ctx_.opts.stream_length);
+        for (const write_op& op : queue_) {
+            if (keys.size() == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
+            keys.push_back(op.key);
+            bytes += op.bytes;
+            if (op.what == write_op::kind::marker) {
+                argv.insert(argv.end(), {"r", std::to_string(std::max<std::size_t>(1, ctx_.opts.replay_entries))});
+                continue;
+            }
+            if (op.what == write_op::kind::canary) argv.insert(argv.end(), {"c", "16", std::to_string(canary_ttl_ms)});
+            else argv.insert(argv.end(), {"x", maxlen});
+            argv.push_back(std::to_string(op.fields.size()));
+            argv.insert(argv.end(), op.fields.begin(), op.fields.end());
+        }
+        sent_ = keys.size();
+        std::vector<std::string_view> args{"EVAL", redis_scripts::append};
+        const std::string numkeys = std::to_string(keys.size());
+        args.push_back(numkeys);
+        args.insert(args.end(), keys.begin(), keys.end());
+        args.insert(args.end(), argv.begin(), argv.end());
+        link.conn()->command(args, link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+    }
+
+    // With mu held: the batch's answer.
+    void answered(std::error_code ec, redis_reply& r) {
+        const std::size_t sent = std::exchange(sent_, 0);
+        if (ec) return; // lost: the link goes down and everything unconfirmed is sent again
+        if (r.is_error()) return refused(r.text);
+        if (!r.is_array() || r.elements.size() < 2 || !r.elements[0].is_integer() || !r.elements[1].is_array())
+            return refused("ERR unexpected reply to the append script");
+        const auto done = static_cast<std::size_t>(std::clamp<long long>(r.elements[0].integer, 0, static_cast<long long>(sent)));
+        auto& results = r.elements[1].elements;
+        for (std::size_t i = 0; i < done && !queue_.empty(); ++i) {
+            write_op op = std::move(queue_.front());
+            queue_.pop_front();
+            held_ -= std::min(held_, op.bytes);
+            redis_reply none;
+            if (on_done) on_done(op, i < results.size() ? results[i] : none);
+        }
+        if (r.elements.size() > 2) return refused(r.elements[2].text);
+        link.ok();
+        pump();
+    }
+
+    // An error reply: the operations not run wait, and go again after
+    // backoff (a fault that restarts the link sends them once it is back).
+    void refused(const std::string& text) {
+        const reply_fault f = classify_error(text);
+        link.failed();
+        link.fault(f, text);
+        if (!link.up()) return;
+        waiting_ = true;
+        retry_.expires_after(ctx_.backoff(link.failures()));
+        retry_.async_wait(ctx_.guarded([this](std::error_code ec) {
+            waiting_ = false;
+            if (!ec) pump();
+        }));
+    }
+
+    backplane_context& ctx_;
+    asio::steady_timer retry_;
+    std::deque<write_op> queue_;
+    std::size_t sent_ = 0; // operations of the batch in flight (the queue's first ones)
+    std::size_t held_ = 0; // bytes queued
+    bool waiting_ = false; // backing off after a fault
+};
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <random>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -1354,248 +2288,73 @@ struct redis_options {
 
 namespace chatroom::detail {
 
-// FNV-1a: every server must put a room on the same instance.
-inline std::size_t instance_of(std::string_view folded_room, std::size_t instances) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : folded_room) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return instances ? static_cast<std::size_t>(h % instances) : 0;
-}
-
-inline std::string random_token(std::size_t length) {
-    static constexpr char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::random_device rd;
-    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::uniform_int_distribution<std::size_t> pick(0, sizeof(digits) - 2);
-    std::string s;
-    for (std::size_t i = 0; i < length; ++i) s += digits[pick(gen)];
-    return s;
-}
-
-
-class redis_backplane_core : public std::enable_shared_from_this<redis_backplane_core> {
+class cluster_view {
 public:
-    using clock = std::chrono::steady_clock;
-    using connection = std::shared_ptr<redis_connection>;
+    struct member_at {
+        std::string nick;
+        std::string room;
+        std::string node;
+    };
 
-    redis_backplane_core(room_event_sink& sink, redis_options o)
-        : opts_(std::move(o)), sink_(&sink), ex_(asio::make_strand(sink.executor())),
-          heartbeat_timer_(ex_), rejection_timer_(ex_),
-          node_(opts_.node_id.empty() ? random_token(8) : opts_.node_id), epoch_(random_token(12)),
-          max_line_(sink.max_line_bytes()) {
-        if (opts_.instances.empty()) opts_.instances.push_back(redis_endpoint{});
-        for (std::size_t i = 0; i < opts_.instances.size(); ++i) shards_.push_back(std::make_unique<shard>(ex_, i));
-        node_stream_ = opts_.key_prefix + "node:" + node_;
-        down_since_ = clock::now();
+    cluster_view(backplane_context& ctx, rejection_report& rejected)
+        : link(ctx, 0, "control"), claims(ctx), ctx_(ctx), rejected_(rejected), heartbeat_(ctx.ex) {
+        link.on_up = [this] { linked(); };
+        link.on_down = [this] {
+            // What was on its way is asked again on the next connection.
+            claims.lost();
+            asking_ = false;
+            reaping_.clear();
+        };
     }
 
-    const std::string& node() const noexcept { return node_; }
+    redis_link link;
+    nick_claims claims;
+    std::function<void(write_op)> write; // queues an entry on its instance's writer
+    std::unordered_map<std::string, member_at> local;  // this server's members, by folded nick
+    std::unordered_map<std::string, member_at> remote; // the others', by folded nick (the last view)
 
     void start() {
-        std::lock_guard<std::mutex> g(mu_);
-        // The private-message stream is read from its end as it is now.
-        queue_marker(*shards_[0], node_stream_, 0, {});
-        for (auto& s : shards_) {
-            connect_writer(*s);
-            connect_reader(*s);
-        }
-        connect_control();
-        arm_heartbeat(std::chrono::milliseconds(0));
+        link.start();
+        arm(std::chrono::milliseconds(0));
     }
+    void stop() { heartbeat_.cancel(); }
 
-    // The owner is going: no handler touches the sink after this returns.
-    // While the link is up, the cluster hears its members leave ("server
-    // shutting down") and this server forgets itself in Redis, within
-    // farewell_time; else the others' reaping announces them, as after a crash.
-    void stop() {
-        {
-            std::unique_lock<std::shared_mutex> g(sink_guard_);
-            sink_ = nullptr;
-        }
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopping_ || stopped_) return;
-            stopping_ = true;
-            // A superseded process's members were announced by its successor.
-            const bool linked = control_up_ && !degraded_ && !superseded_ &&
-                                std::all_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->writer_up; });
-            if (linked) return say_farewell();
-        }
-        finish();
-    }
-
-private:
-    static constexpr std::chrono::milliseconds farewell_time{1000};
-
-    void say_farewell() {
-        for (const auto& [folded, m] : local_) {
-            if (m.room.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = m.nick;
-            e.room = m.room;
-            e.reason = "server shutting down";
-            const std::string key = room_key(e.room);
-            queue_entry(shard_of_key(key), key, e, ++counts_[key]);
-        }
-        control_->command({"EVAL", redis_scripts::farewell, "0", opts_.key_prefix, node_, epoch_},
-                          [w = weak_from_this()](std::error_code, redis_reply) {
-                              if (auto self = w.lock()) {
-                                  std::lock_guard<std::mutex> g(self->mu_);
-                                  self->forgotten_ = true;
-                                  self->farewell_check();
-                              }
-                          });
-        farewell_timer_ = std::make_unique<asio::steady_timer>(ex_);
-        farewell_timer_->expires_after(farewell_time);
-        farewell_timer_->async_wait([w = weak_from_this()](std::error_code ec) {
-            if (ec) return;
-            if (auto self = w.lock()) self->finish();
-        });
-    }
-
-    // With mu_ held: once every leave is in the streams and the server is
-    // forgotten, the connections close.
-    void farewell_check() {
-        if (!stopping_ || stopped_ || !forgotten_) return;
-        for (const auto& s : shards_)
-            if (!s->queue.empty()) return;
-        asio::post(ex_, [w = weak_from_this()] {
-            if (auto self = w.lock()) self->finish();
-        });
-    }
-
-    void finish() {
-        std::vector<connection> ending;
-        std::deque<waiting_claim> undecided;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopped_) return;
-            stopped_ = true;
-            undecided = std::move(claims_);
-            claims_.clear();
-            for (auto& s : shards_) {
-                ending.push_back(std::move(s->writer));
-                ending.push_back(std::move(s->reader));
-                s->writer_up = s->reader_up = false;
-                s->retry.cancel();
-            }
-            ending.push_back(std::move(control_));
-            control_up_ = false;
-            heartbeat_timer_.cancel();
-            rejection_timer_.cancel();
-            if (control_retry_) control_retry_->cancel();
-            if (outage_timer_) outage_timer_->cancel();
-            if (farewell_timer_) farewell_timer_->cancel();
-        }
-        // Unlocked: closing may complete what was in flight at once, and
-        // those handlers take the lock (and then find the core stopped).
-        for (auto& c : ending)
-            if (c) c->close();
-        for (auto& c : undecided) c.done(false);
-    }
-
-public:
-
-    // ---- room_log, under the server's lock -----------------------------------
-
-    void append(room_event& e) {
-        std::unique_lock<std::mutex> g(mu_);
-        if (stopping_ || stopped_) return;
-        if (e.kind == room_event_kind::private_message) return send_private(e, g);
-        const std::string key = room_key(e.room);
-        shard& s = shard_of_key(key);
-        const std::uint64_t count = ++counts_[key];
-        if (degraded_) {
-            // Local members hear it now; the cluster when the link is back,
-            // and this server then drops its own copy as one it has seen.
-            auto it = rooms_.find(key);
-            if (it != rooms_.end()) it->second.seen[epoch_] = count;
-            const bool queued = held_bytes_ < opts_.max_held_bytes;
-            if (queued) queue_entry(s, key, e, count);
-            g.unlock();
-            e.seq = ++local_seq_;
-            if (sink_) sink_->deliver(e);
-            return;
-        }
-        queue_entry(s, key, e, count);
-    }
-
-    void room_opened(const std::string& name) {
-        std::lock_guard<std::mutex> g(mu_);
-        const std::string key = room_key(name);
-        room_state& r = rooms_[key];
-        r.name = name;
-        r.open = true;
-        r.readable = false;
-        r.seen.clear();
-        const std::uint64_t generation = r.generation = ++generations_;
-        queue_marker(shard_of_key(key), key, generation, name);
-    }
-
-    void room_closed(const std::string& name) {
-        std::lock_guard<std::mutex> g(mu_);
-        auto it = rooms_.find(room_key(name));
-        if (it == rooms_.end()) return;
-        // A reply about it still on its way finds it gone, or reopened
-        // under a new generation, and is ignored.
-        rooms_.erase(it);
-    }
+    // Registered, cleaned up after its predecessor, still the node's one
+    // incarnation, and the link healthy.
+    bool ready() const noexcept { return link.healthy() && registered_ && cleaned_ && !superseded_; }
+    bool superseded() const noexcept { return superseded_; }
 
     void presence(std::string_view nick, std::string_view room) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopping_) return;
-        local_[protocol::fold_case(nick)] = local_member{std::string(nick), std::string(room)};
-        if (open_for_claims()) control_->command({"HSET", roster_key(), nick, room}, {});
+        local[protocol::fold_case(nick)] = member_at{std::string(nick), std::string(room), ctx_.node};
+        if (ready()) link.conn()->command({"HSET", ctx_.keys.roster(), nick, room}, {});
     }
-
     void gone(std::string_view nick) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopping_) return; // the farewell forgets them all
         const std::string folded = protocol::fold_case(nick);
-        local_.erase(folded);
-        if (!open_for_claims()) return; // the roster and claims are set right on reconnecting
-        control_->command({"HDEL", roster_key(), nick}, {});
-        control_->command({"EVAL", redis_scripts::release, "1", nicks_key(), node_, folded}, {});
+        local.erase(folded);
+        if (!ready()) return; // the roster and claims are set right once it is
+        link.conn()->command({"HDEL", ctx_.keys.roster(), nick}, {});
+        link.conn()->command({"EVAL", redis_scripts::release, "1", ctx_.keys.nicks(), ctx_.node, folded}, {});
+    }
+    void claim(const std::string& nick, nick_claims::done_handler done) {
+        claims.add(protocol::fold_case(nick), std::move(done));
+        if (ready()) claims.send(link);
     }
 
-    // A claim waits for the home's control link (down, just back, or this
-    // process still cleaning up after its predecessor), and for a dead
-    // holder's leaves to be announced (the script answers 2), up to
-    // claim_patience(); it is refused only when another server's member holds
-    // the nick, or when that time passes.
-    void claim_nick(const std::string& nick, std::function<void(bool)> done) {
-        std::unique_lock<std::mutex> g(mu_);
-        if (stopping_ || stopped_) {
-            g.unlock();
-            return done(false);
-        }
-        claims_.push_back(waiting_claim{protocol::fold_case(nick), std::move(done), clock::now() + claim_patience()});
-        if (open_for_claims()) send_claims();
-    }
-
-    bool find_remote(std::string_view nick, remote_member* found) const {
-        std::lock_guard<std::mutex> g(mu_);
-        auto it = remote_.find(protocol::fold_case(nick));
-        if (it == remote_.end()) return false;
+    // The other servers' members, as the last view saw them.
+    bool find(std::string_view nick, remote_member* found) const {
+        auto it = remote.find(protocol::fold_case(nick));
+        if (it == remote.end()) return false;
         if (found) *found = remote_member{it->second.nick, it->second.room};
         return true;
     }
-
-    void remote_members(std::string_view room, std::vector<std::string>& nicks) const {
-        std::lock_guard<std::mutex> g(mu_);
+    void members_in(std::string_view room, std::vector<std::string>& nicks) const {
         const std::string folded = protocol::fold_case(room);
-        for (const auto& [key, m] : remote_)
+        for (const auto& [key, m] : remote)
             if (protocol::fold_case(m.room) == folded) nicks.push_back(m.nick);
     }
-
-    void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
-        std::lock_guard<std::mutex> g(mu_);
+    void rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
         std::map<std::string, std::pair<std::string, std::size_t>> by_key;
-        for (const auto& [key, m] : remote_) {
+        for (const auto& [key, m] : remote) {
             if (m.room.empty()) continue;
             auto& slot = by_key[protocol::fold_case(m.room)];
             if (slot.first.empty()) slot.first = m.room;
@@ -1604,911 +2363,143 @@ public:
         for (auto& [key, v] : by_key) counts.push_back(std::move(v));
     }
 
-    bool accepting() const {
-        std::lock_guard<std::mutex> g(mu_);
-        return degraded_ || held_bytes_ < opts_.max_held_bytes;
+    // This server forgets itself in Redis (its nicks, roster, liveness);
+    // then() once Redis answered (or never, when the link is down).
+    void farewell(std::function<void()> then) {
+        if (!ready()) return;
+        link.conn()->command({"EVAL", redis_scripts::farewell, "0", ctx_.opts.key_prefix, ctx_.node, ctx_.epoch},
+                             link.handler([then = std::move(then)](std::error_code, const redis_reply&) { then(); }));
     }
 
 private:
-    // Entries (and roster names) read from Redis and refused, with the last
-    // one's where and why for the report (never the refused bytes).
-    struct rejections {
-        std::uint64_t count = 0;
-        std::string last;
-
-        void add(std::string what) {
-            ++count;
-            last = std::move(what);
-        }
-        void add(const std::string& key, const stream_id& id, entry_error why) {
-            add(key + (id.zero() ? std::string() : " " + id.str()) + ": " + to_string(why));
-        }
-    };
-
-    // Leaves announced for a dead incarnation: when Redis has taken them all,
-    // its nicks may be freed.
-    struct leave_job {
-        std::size_t remaining = 0;
-        std::function<void()> then; // called with mu_ not held, from the strand
-    };
-
-    // An entry waiting for Redis to take it: an XADD, or a marker (XREVRANGE)
-    // that opens a room's reading at the stream's end as it was then.
-    struct pending {
-        std::vector<std::string> args;
-        std::string key;
-        std::size_t bytes = 0;
-        bool marker = false;
-        std::uint64_t generation = 0; // marker: which opening of the room
-        std::shared_ptr<leave_job> job; // told when Redis took it
-    };
-
-    struct shard {
-        shard(const asio::strand<asio::any_io_executor>& ex, std::size_t i) : retry(ex), index(i) {}
-        connection writer;
-        connection reader;
-        std::uint64_t writer_generation = 0;
-        std::uint64_t reader_generation = 0;
-        bool writer_up = false;
-        bool reader_up = false;
-        bool reader_was_up = false; // a reconnect checks for trimmed gaps
-        bool reading = false;       // an XREAD is in flight
-        long long reader_id = -1;   // CLIENT ID, to unblock its XREAD when a room opens
-        std::deque<pending> queue;
-        std::size_t sent = 0; // entries of queue sent on the current writer
-        unsigned failures = 0;
-        asio::steady_timer retry;
-        std::size_t index;
-    };
-
-    struct waiting_claim {
-        std::string folded;
-        std::function<void(bool)> done;
-        clock::time_point deadline;
-        bool in_flight = false;
-        std::uint64_t id = 0;
-    };
-
-    struct room_state {
-        std::string name;
-        std::string cursor = "0-0"; // the last ID delivered here
-        std::uint64_t generation = 0;
-        bool open = false;
-        bool readable = false; // cursor known
-        std::unordered_map<std::string, std::uint64_t> seen; // writer epoch -> last count delivered
-    };
-
-    struct local_member {
-        std::string nick;
-        std::string room;
-    };
-
-    // ---- keys -----------------------------------------------------------------
-
-    std::string room_key(std::string_view room) const { return opts_.key_prefix + "room:" + protocol::fold_case(room); }
-    std::string roster_key(std::string_view node) const { return opts_.key_prefix + "roster:" + std::string(node); }
-    std::string roster_key() const { return roster_key(node_); }
-    std::string nicks_key() const { return opts_.key_prefix + "nicks"; }
-    shard& shard_of_key(const std::string& key) {
-        if (key == node_stream_ || key.rfind(opts_.key_prefix + "node:", 0) == 0) return *shards_[0];
-        const std::string_view folded = std::string_view(key).substr(opts_.key_prefix.size() + 5);
-        return *shards_[instance_of(folded, shards_.size())];
+    std::chrono::milliseconds lock_time() const {
+        return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5000), 10 * ctx_.opts.node_ttl);
     }
 
-    // ---- writing ----------------------------------------------------------------
-
-    void queue_entry(shard& s, const std::string& key, const room_event& e, std::uint64_t count) {
-        queue_entry(s, key, e, count, node_, epoch_, nullptr);
-    }
-
-    // An entry written under another writer's name: a dead incarnation's leaves.
-    void queue_entry(shard& s, const std::string& key, const room_event& e, std::uint64_t count,
-                     const std::string& node, const std::string& epoch, std::shared_ptr<leave_job> job) {
-        pending p;
-        p.key = key;
-        p.job = std::move(job);
-        p.args = {"XADD", key, "MAXLEN", "~", std::to_string(opts_.stream_length), "*"};
-        stream_entry entry{e, node, epoch, count, node == node_ && epoch == epoch_ ? e.origin : 0};
-        entry.event.node.clear();
-        append_fields(p.args, entry);
-        for (const auto& a : p.args) p.bytes += a.size();
-        held_bytes_ += p.bytes;
-        s.queue.push_back(std::move(p));
-        pump_soon(s);
-    }
-
-    void queue_marker(shard& s, const std::string& key, std::uint64_t generation, const std::string&) {
-        pending p;
-        p.key = key;
-        p.marker = true;
-        p.generation = generation;
-        p.args = {"XREVRANGE", key, "+", "-", "COUNT", std::to_string(std::max<std::size_t>(1, opts_.replay_entries))};
-        s.queue.push_back(std::move(p));
-        pump_soon(s);
-    }
-
-    void send_private(room_event& e, std::unique_lock<std::mutex>& g) {
-        const std::string target = protocol::fold_case(e.target);
-        if (local_.count(target)) {
-            g.unlock();
-            e.seq = ++local_seq_;
-            if (sink_) sink_->deliver(e);
-            return;
-        }
-        auto it = remote_.find(target);
-        if (it == remote_.end()) return; // gone meanwhile
-        const std::string key = opts_.key_prefix + "node:" + it->second.node;
-        queue_entry(*shards_[0], key, e, ++counts_[key]);
-    }
-
-    // Sends what is queued and unsent, on the writer's strand.
-    void pump_soon(shard& s) {
-        if (!s.writer_up || s.sent == s.queue.size()) return;
-        asio::post(ex_, [w = weak_from_this(), i = s.index] {
-            if (auto self = w.lock()) self->pump(*self->shards_[i]);
-        });
-    }
-
-    void pump(shard& s) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || !s.writer_up) return;
-        while (s.sent < s.queue.size()) {
-            const pending& p = s.queue[s.sent++];
-            s.writer->command(p.args, [w = weak_from_this(), i = s.index, gen = s.writer_generation](
-                                          std::error_code ec, redis_reply r) {
-                if (auto self = w.lock()) self->acknowledged(*self->shards_[i], gen, ec, std::move(r));
-            });
-        }
-    }
-
-    void acknowledged(shard& s, std::uint64_t generation, std::error_code ec, redis_reply r) {
-        std::unique_lock<std::mutex> g(mu_);
-        if (stopped_ || generation != s.writer_generation || ec || s.queue.empty() || s.sent == 0) return;
-        pending p = std::move(s.queue.front());
-        s.queue.pop_front();
-        --s.sent;
-        held_bytes_ -= std::min(held_bytes_, p.bytes);
-        farewell_check();
-        if (r.is_error()) {
-            g.unlock();
-            report("Redis refused " + p.args[0] + " on " + p.key + ": " + r.text);
-            return;
-        }
-        if (p.job && --p.job->remaining == 0 && p.job->then)
-            asio::post(ex_, std::move(p.job->then));
-        if (p.marker) opened(s, p, r, g);
-    }
-
-    // A room's reading starts after the stream's last entry when it opened
-    // here; the entries before it are the joiners' history.
-    void opened(shard& s, const pending& p, const redis_reply& r, std::unique_lock<std::mutex>& g) {
-        std::vector<stream_entry> past; // newest first
-        const entry_rules rules{max_line_, p.key == node_stream_ ? entry_stream::node : entry_stream::room};
-        rejections bad;
-        if (r.is_array())
-            for (const redis_reply& item : r.elements) {
-                stream_id id;
-                entry_error why = entry_error::none;
-                if (auto entry = parse_entry(item, id, rules, &why)) past.push_back(std::move(*entry));
-                else bad.add(p.key, id, why);
-            }
-        rejected(std::move(bad));
-        std::string newest = "0-0";
-        if (r.is_array() && !r.elements.empty() && r.elements.front().is_array() &&
-            !r.elements.front().elements.empty())
-            newest = r.elements.front().elements[0].text;
-        if (p.key == node_stream_) {
-            node_cursor_ = newest;
-            node_readable_ = true;
-            for (const stream_entry& entry : past) {
-                std::uint64_t& last = node_seen_[entry.epoch];
-                last = std::max(last, entry.count);
-            }
-            wake_reader(s);
-            return;
-        }
-        auto it = rooms_.find(p.key);
-        if (it == rooms_.end() || it->second.generation != p.generation || !it->second.open) return;
-        room_state& room = it->second;
-        room.cursor = newest;
-        room.readable = true;
-        std::vector<room_event> history;
-        for (auto rit = past.rbegin(); rit != past.rend(); ++rit) {
-            stream_entry& entry = *rit;
-            std::uint64_t& last = room.seen[entry.epoch];
-            last = std::max(last, entry.count);
-            if (entry.event.kind == room_event_kind::chat || entry.event.kind == room_event_kind::action) {
-                entry.event.origin = 0;
-                entry.event.room = room.name;
-                history.push_back(std::move(entry.event));
-            }
-        }
-        const std::string name = room.name;
-        wake_reader(s);
-        g.unlock();
-        if (!history.empty()) replay(name, history);
-    }
-
-    // ---- reading ----------------------------------------------------------------
-
-    // A room became readable: a reader blocked in XREAD is unblocked (from
-    // the writer's connection), so the new stream is read at once.
-    void wake_reader(shard& s) {
-        if (s.reading && s.reader_id >= 0 && s.writer_up)
-            s.writer->command({"CLIENT", "UNBLOCK", std::to_string(s.reader_id)}, {});
-        else read_soon(s);
-    }
-
-    void read_soon(shard& s) {
-        if (!s.reader_up || s.reading) return;
-        asio::post(ex_, [w = weak_from_this(), i = s.index] {
-            if (auto self = w.lock()) self->read(*self->shards_[i]);
-        });
-    }
-
-    struct read_target {
-        std::string key;
-        std::uint64_t generation;
-    };
-
-    void read(shard& s) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || !s.reader_up || s.reading) return;
-        std::vector<std::string> args{"XREAD", "COUNT", std::to_string(opts_.read_count), "BLOCK", "1000", "STREAMS"};
-        std::vector<read_target> targets;
-        std::vector<std::string> ids;
-        if (s.index == 0 && node_readable_) {
-            targets.push_back({node_stream_, 0});
-            ids.push_back(node_cursor_);
-        }
-        for (const auto& [key, r] : rooms_) {
-            if (!r.readable || &shard_of_key(key) != &s) continue;
-            targets.push_back({key, r.generation});
-            ids.push_back(r.cursor);
-        }
-        if (targets.empty()) return; // a room opening calls again
-        for (const auto& t : targets) args.push_back(t.key);
-        for (auto& id : ids) args.push_back(std::move(id));
-        s.reading = true;
-        s.reader->command(args,
-                          [w = weak_from_this(), i = s.index, gen = s.reader_generation,
-                           targets = std::move(targets)](std::error_code ec, redis_reply r) {
-                              if (auto self = w.lock()) self->got(*self->shards_[i], gen, targets, ec, std::move(r));
-                          },
-                          std::chrono::milliseconds(1000) + opts_.command_timeout);
-    }
-
-    void got(shard& s, std::uint64_t generation, const std::vector<read_target>& targets, std::error_code ec,
-             redis_reply r) {
-        std::vector<room_event> events;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopped_ || generation != s.reader_generation) return;
-            s.reading = false;
-            if (ec) return; // the disconnect handler reconnects
-            rejections bad;
-            if (r.is_array())
-                for (const redis_reply& stream : r.elements) take_stream(stream, targets, events, bad);
-            rejected(std::move(bad));
-            read_soon(s);
-        }
-        deliver(events);
-    }
-
-    void take_stream(const redis_reply& stream, const std::vector<read_target>& targets, std::vector<room_event>& out,
-                     rejections& bad) {
-        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
-        const std::string& key = stream.elements[0].text;
-        auto t = std::find_if(targets.begin(), targets.end(), [&](const read_target& x) { return x.key == key; });
-        if (t == targets.end()) return;
-        const bool private_stream = key == node_stream_;
-        room_state* room = nullptr;
-        auto* seen = &node_seen_;
-        if (!private_stream) {
-            auto it = rooms_.find(key);
-            if (it == rooms_.end() || it->second.generation != t->generation || !it->second.readable) return;
-            room = &it->second;
-            seen = &room->seen;
-        }
-        const entry_rules rules{max_line_, private_stream ? entry_stream::node : entry_stream::room};
-        for (const redis_reply& item : stream.elements[1].elements) {
-            stream_id id;
-            entry_error why = entry_error::none;
-            auto entry = parse_entry(item, id, rules, &why);
-            if (!id.zero()) { // reading goes on past an entry refused
-                const std::string id_text = id.str();
-                if (private_stream) node_cursor_ = id_text;
-                else room->cursor = id_text;
-            }
-            if (!entry) {
-                bad.add(key, id, why);
-                continue;
-            }
-            std::uint64_t& last = (*seen)[entry->epoch];
-            if (entry->count != 0 && entry->count <= last) continue; // sent twice
-            last = entry->count;
-            room_event& e = entry->event;
-            e.origin = entry->node == node_ && entry->epoch == epoch_ ? entry->member : 0;
-            if (!private_stream) e.room = room->name;
-            e.seq = ++local_seq_;
-            out.push_back(std::move(e));
-        }
-    }
-
-    // ---- connections ------------------------------------------------------------
-
-    redis_connection_options connection_options(std::size_t i) const {
-        redis_connection_options o;
-        o.host = opts_.instances[i].host;
-        o.port = opts_.instances[i].port;
-        o.command_timeout = opts_.command_timeout;
-        o.connect_timeout = opts_.command_timeout;
-        return o;
-    }
-
-    // With a password, AUTH goes first and the connection counts as up only
-    // once Redis accepted it; a refusal is a failed connection (retried, and
-    // reported). Called with mu_ held; then(ok) runs on the strand, unlocked.
-    void authenticate(const connection& c, std::function<void(bool)> then) {
-        if (opts_.password.empty()) {
-            asio::post(ex_, [then = std::move(then)] { then(true); });
-            return;
-        }
-        std::vector<std::string> args{"AUTH"};
-        const std::size_t space = opts_.password.find(' ');
-        if (space == std::string::npos) args.push_back(opts_.password);
-        else {
-            args.push_back(opts_.password.substr(0, space));
-            args.push_back(opts_.password.substr(space + 1));
-        }
-        c->command(args, [w = weak_from_this(), then = std::move(then),
-                          where = c->options().host + ":" + std::to_string(c->options().port)](std::error_code ec,
-                                                                                                redis_reply r) {
-            auto self = w.lock();
-            if (!self) return;
-            if (!ec && r.is_error()) self->report("Redis at " + where + " refused AUTH: " + r.text);
-            then(!ec && !r.is_error());
-        });
-    }
-
-    void connect_writer(shard& s) {
-        s.writer = redis_connection::create(ex_, connection_options(s.index));
-        const std::uint64_t gen = ++s.writer_generation;
-        auto w = weak_from_this();
-        s.writer->on_disconnect([w, i = s.index, gen](std::error_code ec) {
-            if (auto self = w.lock()) self->writer_lost(*self->shards_[i], gen, ec);
-        });
-        s.writer->connect([w, i = s.index, gen](std::error_code ec) {
-            auto self = w.lock();
-            if (!self) return;
-            if (ec) return self->writer_lost(*self->shards_[i], gen, ec);
-            std::lock_guard<std::mutex> g(self->mu_);
-            shard& sh = *self->shards_[i];
-            if (self->stopped_ || gen != sh.writer_generation) return;
-            self->authenticate(sh.writer, [w, i, gen](bool ok) {
-                auto me = w.lock();
-                if (!me) return;
-                shard& s2 = *me->shards_[i];
-                if (!ok) return me->refused(s2, gen, true);
-                std::lock_guard<std::mutex> g2(me->mu_);
-                if (me->stopped_ || gen != s2.writer_generation) return;
-                s2.writer_up = true;
-                s2.failures = 0;
-                s2.sent = 0;
-                me->pump_soon(s2);
-                me->link_check();
-            });
-        });
-    }
-
-    // AUTH refused: closed and retried as a lost connection.
-    void refused(shard& s, std::uint64_t gen, bool writer) {
-        connection c;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            c = writer ? s.writer : s.reader;
-        }
-        if (c) c->close();
-        if (writer) writer_lost(s, gen, std::make_error_code(std::errc::permission_denied));
-        else reader_lost(s, gen, std::make_error_code(std::errc::permission_denied));
-    }
-
-    void connect_reader(shard& s) {
-        s.reader = redis_connection::create(ex_, connection_options(s.index));
-        const std::uint64_t gen = ++s.reader_generation;
-        auto w = weak_from_this();
-        s.reader->on_disconnect([w, i = s.index, gen](std::error_code ec) {
-            if (auto self = w.lock()) self->reader_lost(*self->shards_[i], gen, ec);
-        });
-        s.reader->connect([w, i = s.index, gen](std::error_code ec) {
-            auto self = w.lock();
-            if (!self) return;
-            if (ec) return self->reader_lost(*self->shards_[i], gen, ec);
-            std::lock_guard<std::mutex> g(self->mu_);
-            shard& sh = *self->shards_[i];
-            if (self->stopped_ || gen != sh.reader_generation) return;
-            self->authenticate(sh.reader, [w, i, gen](bool ok) {
-                auto me = w.lock();
-                if (!me) return;
-                shard& s2 = *me->shards_[i];
-                if (!ok) return me->refused(s2, gen, false);
-                std::lock_guard<std::mutex> g2(me->mu_);
-                if (me->stopped_ || gen != s2.reader_generation || !s2.reader) return;
-                s2.reader->command({"CLIENT", "ID"}, [w, i, gen](std::error_code ec2, redis_reply r) {
-                    if (auto me2 = w.lock()) me2->reader_ready(*me2->shards_[i], gen, ec2, r);
-                });
-            });
-        });
-    }
-
-    void reader_ready(shard& s, std::uint64_t gen, std::error_code ec, const redis_reply& r) {
-        std::unique_lock<std::mutex> g(mu_);
-        if (stopped_ || gen != s.reader_generation || ec) return;
-        s.reader_id = r.is_integer() ? r.integer : -1;
-        const bool resumed = s.reader_was_up;
-        s.reader_up = s.reader_was_up = true;
-        s.failures = 0;
-        if (!resumed) {
-            read_soon(s);
-            link_check();
-            return;
-        }
-        // Back after a lost connection: a stream trimmed past where this
-        // server had read lost events for its members, who are told.
-        std::vector<std::pair<std::string, std::string>> check; // key, cursor
-        for (const auto& [key, room] : rooms_)
-            if (room.readable && &shard_of_key(key) == &s && room.cursor != "0-0") check.emplace_back(key, room.cursor);
-        s.reading = true; // the XRANGEs go first, then reading resumes
-        auto remaining = std::make_shared<std::size_t>(check.size());
-        auto finish = [w = weak_from_this(), i = s.index, gen] {
-            if (auto self = w.lock()) {
-                std::lock_guard<std::mutex> g2(self->mu_);
-                shard& sh = *self->shards_[i];
-                if (gen != sh.reader_generation) return;
-                sh.reading = false;
-                self->read_soon(sh);
-            }
-        };
-        if (check.empty()) {
-            s.reading = false;
-            read_soon(s);
-        }
-        for (auto& [key, cursor] : check) {
-            s.reader->command({"XRANGE", key, "-", "+", "COUNT", "1"},
-                              [w = weak_from_this(), key = key, cursor = cursor, remaining, finish](std::error_code e2,
-                                                                                                  redis_reply first) {
-                                  auto self = w.lock();
-                                  if (!self) return;
-                                  if (!e2) self->check_gap(key, cursor, first);
-                                  if (--*remaining == 0) finish();
-                              });
-        }
-        link_check();
-    }
-
-    void check_gap(const std::string& key, const std::string& cursor, const redis_reply& first) {
-        std::string room_name;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            auto it = rooms_.find(key);
-            if (it == rooms_.end() || !it->second.readable || it->second.cursor != cursor) return;
-            const auto at = stream_id::parse(cursor);
-            std::optional<stream_id> oldest;
-            if (first.is_array() && !first.elements.empty() && first.elements[0].is_array() &&
-                !first.elements[0].elements.empty())
-                oldest = stream_id::parse(first.elements[0].elements[0].text);
-            // Gone entirely (a Redis without persistence restarted), or its
-            // oldest entry is past the next one this server would read.
-            const bool gap = at && (!oldest || *at < *oldest);
-            if (!gap) return;
-            room_name = it->second.name;
-            // Reading goes on from what is there now.
-            if (oldest) {
-                stream_id before = *oldest;
-                if (before.seq > 0) --before.seq;
-                else if (before.ms > 0) {
-                    --before.ms;
-                    before.seq = ~std::uint64_t{0};
-                }
-                it->second.cursor = before.str();
-            } else {
-                it->second.cursor = "0-0";
-            }
-        }
-        std::shared_lock<std::shared_mutex> g(sink_guard_);
-        if (sink_) sink_->missed(room_name);
-    }
-
-    void writer_lost(shard& s, std::uint64_t gen, std::error_code ec) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || gen != s.writer_generation) return;
-        if (s.writer_up) note("lost the Redis connection to " + where(s) + ": " + describe(ec, s.writer));
-        s.writer_up = false;
-        s.sent = 0;
-        s.writer.reset();
-        link_check();
-        retry_later(s);
-    }
-
-    void reader_lost(shard& s, std::uint64_t gen, std::error_code ec) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || gen != s.reader_generation) return;
-        (void)ec;
-        s.reader_up = false;
-        s.reading = false;
-        s.reader.reset();
-        link_check();
-        retry_later(s);
-    }
-
-    // Reconnects with exponential backoff (100 ms doubling to 2 s) and jitter,
-    // so a cluster coming back does not reconnect in lockstep.
-    void retry_later(shard& s) {
-        ++s.failures;
-        const auto base = std::min<long long>(2000, 100LL << std::min(s.failures - 1, 5u));
-        std::uniform_int_distribution<long long> jitter(base / 2, base);
-        s.retry.expires_after(std::chrono::milliseconds(jitter(rng_)));
-        s.retry.async_wait([w = weak_from_this(), i = s.index](std::error_code ec) {
-            if (ec) return;
-            auto self = w.lock();
-            if (!self) return;
-            std::lock_guard<std::mutex> g(self->mu_);
-            shard& sh = *self->shards_[i];
-            if (self->stopped_) return;
-            if (!sh.writer) self->connect_writer(sh);
-            if (!sh.reader) self->connect_reader(sh);
-        });
-    }
-
-    // ---- the link's state -------------------------------------------------------
-
-    // Called with mu_ held whenever a connection comes or goes.
-    void link_check() {
-        const bool all_up = !superseded_ && std::all_of(shards_.begin(), shards_.end(),
-                                                        [](const auto& s) { return s->writer_up && s->reader_up; });
-        const auto now = clock::now();
-        if (all_up) {
-            if (state_ == backplane_state::connected) return;
-            const bool was_degraded = degraded_;
-            degraded_ = false;
-            outage_timer_.reset();
-            set_state(backplane_state::connected, was_degraded ? std::string(replies::cluster_restored) : std::string());
-            return;
-        }
-        if (state_ == backplane_state::connected || state_ == backplane_state::none) {
-            down_since_ = now;
-            set_state(backplane_state::holding, {});
-        }
-        if (!degraded_ && !outage_timer_) {
-            outage_timer_ = std::make_unique<asio::steady_timer>(ex_);
-            outage_timer_->expires_at(down_since_ + opts_.outage_timeout);
-            outage_timer_->async_wait([w = weak_from_this()](std::error_code ec) {
-                if (ec) return;
-                if (auto self = w.lock()) self->outage_expired();
-            });
-        }
-    }
-
-    void outage_expired() {
-        std::vector<room_event> held;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopped_ || state_ == backplane_state::connected || degraded_) return;
-            degraded_ = true;
-            // What local members said while it was held, they hear now; the
-            // cluster hears it when the link is back.
-            for (auto& s : shards_)
-                for (const pending& p : s->queue) {
-                    if (p.marker || p.key == node_stream_ || p.key.rfind(opts_.key_prefix + "node:", 0) == 0) continue;
-                    auto room = rooms_.find(p.key);
-                    std::vector<entry_field> fields;
-                    for (std::size_t i = 7; i < p.args.size(); i += 2) fields.emplace_back(p.args[i - 1], p.args[i]);
-                    // As a reader would get it (what fails here fails there too).
-                    auto entry = decode_entry(fields, entry_rules{max_line_, entry_stream::room});
-                    if (!entry || room == rooms_.end() || !room->second.open) continue;
-                    room->second.seen[epoch_] = std::max(room->second.seen[epoch_], entry->count);
-                    entry->event.origin = entry->member;
-                    entry->event.seq = ++local_seq_;
-                    held.push_back(std::move(entry->event));
-                }
-            set_state(backplane_state::degraded, std::string(replies::cluster_degraded));
-        }
-        deliver(held);
-    }
-
-    // With mu_ held; the sink is told from the strand, unlocked.
-    void set_state(backplane_state state, std::string notice) {
-        state_ = state;
-        asio::post(ex_, [w = weak_from_this(), state, notice = std::move(notice)]() mutable {
-            auto self = w.lock();
-            if (!self) return;
-            std::shared_lock<std::shared_mutex> g(self->sink_guard_);
-            if (self->sink_) self->sink_->link_changed(state, std::move(notice));
-        });
-    }
-
-    // ---- the control connection: heartbeat, view, reaping ------------------------
-
-    void connect_control() {
-        control_ = redis_connection::create(ex_, connection_options(0));
-        const std::uint64_t gen = ++control_generation_;
-        auto w = weak_from_this();
-        control_->on_disconnect([w, gen](std::error_code) {
-            if (auto self = w.lock()) self->control_lost(gen);
-        });
-        control_->connect([w, gen](std::error_code ec) {
-            auto self = w.lock();
-            if (!self) return;
-            if (ec) return self->control_lost(gen);
-            std::lock_guard<std::mutex> g(self->mu_);
-            if (self->stopped_ || gen != self->control_generation_) return;
-            self->authenticate(self->control_, [w, gen](bool ok) {
-                auto me = w.lock();
-                if (!me) return;
-                std::unique_lock<std::mutex> g2(me->mu_);
-                if (me->stopped_ || gen != me->control_generation_ || !me->control_) return;
-                if (!ok) {
-                    connection c = me->control_;
-                    g2.unlock();
-                    c->close();
-                    return me->control_lost(gen);
-                }
-                me->control_up_ = true;
-                me->control_up_since_ = clock::now();
-                // Registered and alive before any claim of this server's is
-                // judged (commands on one connection run in order): a claim
-                // against a server not yet alive would steal its nicks.
-                if (!me->registered_) return me->send_takeover();
-                me->send_beat();
-                if (!me->cleanup_.done) return me->end_cleanup();
-                me->republish();
-                me->send_claims();
-            });
-        });
-    }
-
-    void control_lost(std::uint64_t gen) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || gen != control_generation_) return;
-        control_up_ = false;
-        control_.reset();
-        // Claims in flight on it are asked again on the next connection.
-        for (auto& c : claims_) c.in_flight = false;
-        control_retry_ = std::make_unique<asio::steady_timer>(ex_);
-        std::uniform_int_distribution<int> jitter(100, 500);
-        control_retry_->expires_after(std::chrono::milliseconds(jitter(rng_)));
-        control_retry_->async_wait([w = weak_from_this()](std::error_code ec) {
-            if (ec) return;
-            if (auto self = w.lock()) {
-                std::lock_guard<std::mutex> g2(self->mu_);
-                if (!self->stopped_ && !self->control_) self->connect_control();
-            }
-        });
-    }
-
-    // After (re)connecting, or being taken for dead: this server's roster
-    // anew, and its members' nicks claimed again (a clash, from a claim made
-    // while this server was away, is reported).
-    void republish() {
-        std::vector<std::string> roster{"EVAL", std::string(redis_scripts::publish_roster), "0", opts_.key_prefix, node_};
-        for (const auto& [folded, m] : local_) {
-            roster.push_back(m.nick);
-            roster.push_back(m.room);
-        }
-        control_->command(roster, {});
-        for (const auto& [folded, m] : local_) {
-            if (m.nick.rfind(guest_prefix(), 0) == 0) continue;
-            control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), folded, node_, opts_.key_prefix},
-                              [w = weak_from_this(), nick = m.nick](std::error_code ec, redis_reply r) {
-                                  if (ec || !r.is_integer() || r.integer == 1) return;
-                                  if (auto self = w.lock())
-                                      self->report("nick " + nick + " was claimed by another server while this one "
-                                                                    "was away; both now hold it");
-                              });
-        }
-    }
-
-public:
-    std::string guest_prefix() const { return "guest-" + node_ + "-"; }
-
-private:
-    void arm_heartbeat(std::chrono::milliseconds after) {
-        heartbeat_timer_.expires_after(after);
-        heartbeat_timer_.async_wait([w = weak_from_this()](std::error_code ec) {
-            if (ec) return;
-            if (auto self = w.lock()) self->beat();
-        });
-    }
-
-    void beat() {
-        std::vector<std::function<void(bool)>> refused;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopped_) return;
-            arm_heartbeat(opts_.heartbeat);
-            if (control_up_ && registered_) send_beat();
-            // Claims past their patience are refused; the others asked again.
-            const auto now = clock::now();
-            for (auto it = claims_.begin(); it != claims_.end();) {
-                if (!it->in_flight && now >= it->deadline) {
-                    refused.push_back(std::move(it->done));
-                    it = claims_.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            if (open_for_claims()) send_claims();
-        }
-        for (auto& done : refused) done(false);
-    }
-
-    // ---- this process's incarnation and its predecessor's members ------------------
-
-    bool open_for_claims() const noexcept { return control_up_ && registered_ && cleanup_.done && !superseded_; }
-
-    std::chrono::milliseconds claim_patience() const {
-        return std::max(opts_.outage_timeout, opts_.node_ttl + 4 * opts_.heartbeat);
-    }
-    std::chrono::milliseconds reap_lock_time() const {
-        return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5000), 10 * opts_.node_ttl);
-    }
-
-    // With mu_ held, the control link up and open: every waiting claim not
-    // already on its way is asked.
-    void send_claims() {
-        for (auto& c : claims_) {
-            if (c.in_flight) continue;
-            c.in_flight = true;
-            control_->command({"EVAL", redis_scripts::claim, "1", nicks_key(), c.folded, node_, opts_.key_prefix},
-                              [w = weak_from_this(), id = c.id = ++claim_ids_](std::error_code ec, redis_reply r) {
-                                  if (auto self = w.lock()) self->claim_answered(id, ec, r);
-                              });
-        }
-    }
-
-    void claim_answered(std::uint64_t id, std::error_code ec, const redis_reply& r) {
-        std::function<void(bool)> done;
-        bool won = false;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            auto it = std::find_if(claims_.begin(), claims_.end(), [id](const waiting_claim& c) { return c.id == id; });
-            if (it == claims_.end()) return;
-            it->in_flight = false;
-            // No answer, an error reply, or "not yet": asked again at the next
-            // heartbeat (or connection), until its patience runs out.
-            if (ec || !r.is_integer() || r.integer == 2) return;
-            won = r.integer == 1;
-            done = std::move(it->done);
-            claims_.erase(it);
-        }
-        done(won);
-    }
-
-    // The first command on the control link: this incarnation registers, and
-    // learns whether an earlier one of its node id left members behind.
-    void send_takeover() {
-        control_->command({"EVAL", redis_scripts::takeover, "0", opts_.key_prefix, node_, epoch_,
-                           std::to_string(opts_.node_ttl.count()), std::to_string(reap_lock_time().count())},
-                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply r) {
-                              if (auto self = w.lock()) self->taken_over(gen, ec, r);
-                          });
-    }
-
-    void taken_over(std::uint64_t gen, std::error_code ec, const redis_reply& r) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || gen != control_generation_ || registered_) return;
-        if (ec || !r.is_array() || r.elements.empty() || !r.elements[0].is_string()) {
-            if (!ec) report("Redis refused this server's registration: " + r.text);
-            return; // asked again on the next connection
-        }
-        registered_ = true;
+    void linked() {
+        up_since_ = backplane_context::clock::now();
+        // Registered and alive before any claim of this server's is judged
+        // (commands on one connection run in order).
+        if (!registered_) return takeover();
         send_beat();
-        const std::string old_epoch = r.elements[0].text;
-        if (old_epoch.empty() || r.elements.size() < 2) {
-            cleanup_.done = true;
-            republish();
-            send_claims();
-            return;
+        if (!cleaned_) return end_cleanup();
+        open();
+    }
+
+    // Ready: this server's roster anew, its members' nicks claimed again (a
+    // clash, from a claim made while it was away, is reported), and the
+    // claims that waited.
+    void open() {
+        std::vector<std::string> roster{"EVAL", std::string(redis_scripts::publish_roster), "0", ctx_.opts.key_prefix,
+                                        ctx_.node};
+        for (const auto& [folded, m] : local) roster.insert(roster.end(), {m.nick, m.room});
+        link.conn()->command(roster, {});
+        const std::string guests = "guest-" + ctx_.node + "-";
+        for (const auto& [folded, m] : local) {
+            if (m.nick.rfind(guests, 0) == 0) continue;
+            link.conn()->command({"EVAL", redis_scripts::claim, "1", ctx_.keys.nicks(), folded, ctx_.node,
+                                  ctx_.opts.key_prefix},
+                                 link.handler([this, nick = m.nick](std::error_code ec, const redis_reply& r) {
+                                     if (!ec && r.is_integer() && r.integer == 0)
+                                         ctx_.note("nick " + nick + " was claimed by another server while this one "
+                                                                    "was away; both now hold it");
+                                 }));
         }
-        note("an earlier process of node " + node_ + " did not stop cleanly: its " +
-             std::to_string(r.elements[1].elements.size() / 2) + " members leave");
-        cleanup_.dead_epoch = old_epoch;
-        cleanup_.job = announce_leaves(node_, old_epoch, r.elements[1], [w = weak_from_this()] {
-            if (auto self = w.lock()) self->end_cleanup_locked();
-        });
-        if (!cleanup_.job) end_cleanup();
+        claims.send(link);
     }
 
-    void end_cleanup_locked() {
-        std::lock_guard<std::mutex> g(mu_);
-        end_cleanup();
+    void arm(std::chrono::milliseconds after) {
+        heartbeat_.expires_after(after);
+        heartbeat_.async_wait(ctx_.guarded([this](std::error_code ec) {
+            if (ec) return;
+            arm(ctx_.opts.heartbeat);
+            claims.expire();
+            if (!link.up()) return;
+            if (!registered_) return takeover();
+            send_beat();
+            if (!cleaned_) end_cleanup();
+            else if (ready()) claims.send(link);
+        }));
     }
 
-    // With mu_ held: the predecessor's leaves are in the streams; its nicks
-    // and roster go, then this server's own roster and claims.
+    // ---- this incarnation and its predecessor ------------------------------------
+
+    void takeover() {
+        if (asking_) return;
+        asking_ = true;
+        link.conn()->command({"EVAL", redis_scripts::takeover, "0", ctx_.opts.key_prefix, ctx_.node, ctx_.epoch,
+                              std::to_string(ctx_.opts.node_ttl.count()), std::to_string(lock_time().count())},
+                             link.handler([this](std::error_code ec, const redis_reply& r) {
+                                 asking_ = false;
+                                 if (!ec) taken_over(r);
+                             }));
+    }
+
+    void taken_over(const redis_reply& r) {
+        if (registered_) return;
+        if (r.is_error()) return link.fault(classify(r), "registering: " + r.text); // asked again next heartbeat
+        if (!r.is_array() || r.elements.empty()) return;
+        registered_ = true;
+        link.ok();
+        send_beat();
+        dead_epoch_ = r.elements[0].text;
+        if (dead_epoch_.empty() || r.elements.size() < 2) {
+            cleaned_ = true;
+            ctx_.links_changed();
+            return open();
+        }
+        ctx_.note("an earlier process of node " + ctx_.node + " did not stop cleanly: its " +
+                  std::to_string(r.elements[1].elements.size() / 2) + " members leave");
+        cleanup_ = announce(ctx_.node, dead_epoch_, r.elements[1], [this] { end_cleanup(); });
+        if (!cleanup_) end_cleanup();
+    }
+
+    // The predecessor's leaves are in the streams: its nicks and roster go.
     void end_cleanup() {
-        if (stopped_ || cleanup_.done || !control_up_ || (cleanup_.job && cleanup_.job->remaining > 0)) return;
-        control_->command({"EVAL", redis_scripts::reap_end, "0", opts_.key_prefix, node_, cleanup_.dead_epoch, node_,
-                           epoch_},
-                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply) {
-                              auto self = w.lock();
-                              if (!self) return;
-                              std::lock_guard<std::mutex> g(self->mu_);
-                              if (self->stopped_ || gen != self->control_generation_ || ec || self->cleanup_.done) return;
-                              self->cleanup_.done = true;
-                              self->republish();
-                              self->send_claims();
-                          });
+        if (cleaned_ || asking_ || !link.up() || (cleanup_ && cleanup_->remaining > 0)) return;
+        asking_ = true;
+        link.conn()->command({"EVAL", redis_scripts::reap_end, "0", ctx_.opts.key_prefix, ctx_.node, dead_epoch_,
+                              ctx_.node, ctx_.epoch},
+                             link.handler([this](std::error_code ec, const redis_reply& r) {
+                                 asking_ = false;
+                                 if (ec || cleaned_) return;
+                                 if (r.is_error()) return link.fault(classify(r), "cleaning up: " + r.text);
+                                 cleaned_ = true;
+                                 ctx_.links_changed();
+                                 open();
+                             }));
     }
 
-    // Queues one "left (server lost)" entry per member of a dead incarnation
-    // that was in a room, with the given roster (nick, room, ...). The
-    // entries are the same whoever writes them (the dead epoch, marked, and
-    // a count per room by folded nick), so when a survivor and the node's
-    // successor both announce, readers drop the second copy. Returns the job
-    // whose acknowledgements call then(), or nothing when no room hears of it.
-    std::shared_ptr<leave_job> announce_leaves(const std::string& dead, const std::string& dead_epoch,
-                                               const redis_reply& roster, std::function<void()> then) {
-        std::map<std::string, std::map<std::string, std::pair<std::string, std::string>>> by_room; // key -> folded -> nick, room
-        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
-            const std::string& nick = roster.elements[k].text;
-            const std::string& room = roster.elements[k + 1].text;
-            // Names that fail the checks were refused (and counted) in the view.
-            if (!valid_roster_entry(nick, room)) continue;
-            remote_.erase(protocol::fold_case(nick));
-            if (room.empty()) continue;
-            by_room[room_key(room)][protocol::fold_case(nick)] = {nick, room};
-        }
-        if (by_room.empty()) return nullptr;
-        auto job = std::make_shared<leave_job>();
-        job->then = std::move(then);
-        const std::string epoch = leave_epoch(dead_epoch);
-        for (const auto& [key, members] : by_room) {
-            std::uint64_t count = 0;
-            for (const auto& [folded, who] : members) {
-                room_event e;
-                e.kind = room_event_kind::left;
-                e.nick = who.first;
-                e.room = who.second;
-                e.reason = "server lost";
-                ++job->remaining;
-                queue_entry(shard_of_key(key), key, e, ++count, dead, epoch, job);
-            }
-        }
-        return job;
-    }
-
-    // The epoch the leaves of a dead incarnation are written under.
-    static std::string leave_epoch(const std::string& dead_epoch) { return dead_epoch + ".gone"; }
+    // ---- heartbeat and view -------------------------------------------------------
 
     void send_beat() {
-        control_->command({"EVAL", redis_scripts::beat, "0", opts_.key_prefix, node_, epoch_,
-                           std::to_string(opts_.node_ttl.count())},
-                          [w = weak_from_this(), gen = control_generation_](std::error_code ec, redis_reply r) {
-                              if (auto self = w.lock()) self->viewed(gen, ec, r);
-                          });
+        link.conn()->command({"EVAL", redis_scripts::beat, "0", ctx_.opts.key_prefix, ctx_.node, ctx_.epoch,
+                              std::to_string(ctx_.opts.node_ttl.count())},
+                             link.handler([this](std::error_code ec, const redis_reply& r) {
+                                 if (!ec) viewed(r);
+                             }));
     }
 
     // The heartbeat's answer: the other servers, alive or not, and rosters.
-    void viewed(std::uint64_t gen, std::error_code ec, const redis_reply& r) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_ || gen != control_generation_ || ec || !r.is_array() || r.elements.empty()) return;
-        const auto now = clock::now();
+    void viewed(const redis_reply& r) {
+        if (r.is_error()) return link.fault(classify(r), "heartbeat: " + r.text);
+        if (!r.is_array() || r.elements.empty()) return;
+        link.ok();
         if (r.elements[0].integer == 2) {
             if (!superseded_)
-                report("another process registered as node " + node_ +
-                       " (a second server with this --node-id, or this one's successor): this one leaves the cluster");
+                ctx_.note("another process registered as node " + ctx_.node +
+                          " (a second server with this --node-id, or this one's successor): this one leaves the "
+                          "cluster");
             superseded_ = true;
-            link_check();
-            return;
+            return ctx_.links_changed();
         }
         if (r.elements[0].integer == 1 && beats_ > 0) {
-            note("this server was taken for dead by the cluster (no heartbeat for " +
-                 std::to_string(opts_.node_ttl.count()) + " ms); its roster is published again");
-            republish();
+            ctx_.note("this server was taken for dead by the cluster (no heartbeat for " +
+                      std::to_string(ctx_.opts.node_ttl.count()) + " ms); its roster is published again");
+            if (ready()) open();
         }
         ++beats_;
-        std::unordered_map<std::string, remote_entry> view;
+        std::unordered_map<std::string, member_at> view;
         std::set<std::string> missing;
         // Names that /who and /rooms would show are checked like entries;
         // one that stays in Redis is counted once, not at every heartbeat.
@@ -2521,13 +2512,12 @@ private:
         };
         for (std::size_t i = 1; i + 2 < r.elements.size(); i += 3) {
             const std::string& id = r.elements[i].text;
-            const bool alive = r.elements[i + 1].integer == 1;
             const redis_reply& roster = r.elements[i + 2];
             if (!protocol::is_valid_name(id)) {
-                refuse(id, {}, {}, opts_.key_prefix + "nodes: a server id that is not a valid name");
+                refuse(id, {}, {}, ctx_.opts.key_prefix + "nodes: a server id that is not a valid name");
                 continue;
             }
-            if (!alive) {
+            if (r.elements[i + 1].integer != 1) {
                 missing.insert(id);
                 continue;
             }
@@ -2535,228 +2525,979 @@ private:
                 const std::string& nick = roster.elements[k].text;
                 const std::string& room = roster.elements[k + 1].text;
                 if (!valid_roster_entry(nick, room)) {
-                    refuse(id, nick, room, roster_key(id) + ": a nick or room that is not a valid name");
+                    refuse(id, nick, room, ctx_.keys.roster(id) + ": a nick or room that is not a valid name");
                     continue;
                 }
-                view[protocol::fold_case(nick)] = remote_entry{nick, room, id};
+                view[protocol::fold_case(nick)] = member_at{nick, room, id};
             }
         }
         bad_roster_ = std::move(bad_now);
-        rejected(std::move(bad));
-        remote_ = std::move(view);
+        rejected_.add(std::move(bad));
+        remote = std::move(view);
         // Dead: missing from two views a heartbeat apart, with this server's
         // own link up for longer than a heartbeat key lives (after Redis
         // itself paused, every key may be stale at once).
-        const bool trusted = now - control_up_since_ > opts_.node_ttl + opts_.heartbeat;
+        const bool trusted = backplane_context::clock::now() - up_since_ > ctx_.opts.node_ttl + ctx_.opts.heartbeat;
         for (const std::string& id : missing)
             if (trusted && suspects_.count(id)) reap(id);
         suspects_ = std::move(missing);
     }
 
+    // ---- the dead -------------------------------------------------------------------
+
     void reap(const std::string& dead) {
-        if (reaping_.count(dead)) return; // this server is at it
-        reaping_.insert(dead);
-        control_->command({"EVAL", redis_scripts::reap_begin, "0", opts_.key_prefix, dead, node_, epoch_,
-                           std::to_string(reap_lock_time().count())},
-                          [w = weak_from_this(), dead](std::error_code ec, redis_reply r) {
-                              auto self = w.lock();
-                              if (!self) return;
-                              if (ec || !r.is_array() || r.elements.size() < 2 || !r.elements[0].is_string()) {
-                                  std::lock_guard<std::mutex> g(self->mu_);
-                                  self->reaping_.erase(dead);
-                                  return;
-                              }
-                              self->reaped(dead, r.elements[0].text, r.elements[1]);
-                          });
+        if (!reaping_.insert(dead).second) return; // this server is at it
+        link.conn()->command({"EVAL", redis_scripts::reap_begin, "0", ctx_.opts.key_prefix, dead, ctx_.node,
+                              ctx_.epoch, std::to_string(lock_time().count())},
+                             link.handler([this, dead](std::error_code ec, const redis_reply& r) {
+                                 if (ec || !r.is_array() || r.elements.size() < 2) return void(reaping_.erase(dead));
+                                 // This server won the lock: leaves first, then the nicks.
+                                 const std::string epoch = r.elements[0].text;
+                                 ctx_.note("server " + dead + " is gone: its " +
+                                           std::to_string(r.elements[1].elements.size() / 2) + " members leave");
+                                 auto end = [this, dead, epoch] { end_reap(dead, epoch); };
+                                 if (!announce(dead, epoch, r.elements[1], end)) end_reap(dead, epoch);
+                             }));
     }
 
-    // This server won the lock: it tells every room of the dead server that
-    // its members left, through the rooms' streams, so everyone hears it once;
-    // once those leaves are in Redis, the dead server's nicks are freed.
-    void reaped(const std::string& dead, const std::string& dead_epoch, const redis_reply& roster) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (stopped_) return;
-        note("server " + dead + " is gone: its " + std::to_string(roster.elements.size() / 2) + " members leave");
-        auto end = [w = weak_from_this(), dead, dead_epoch] {
-            auto self = w.lock();
-            if (!self) return;
-            std::lock_guard<std::mutex> g2(self->mu_);
-            self->end_reap(dead, dead_epoch);
-        };
-        if (!announce_leaves(dead, dead_epoch, roster, end)) end_reap(dead, dead_epoch);
-    }
-
-    // With mu_ held. When the control link is down now, the lock runs out
-    // and the dead server is reaped again (its leaves are then dropped as
-    // seen).
-    void end_reap(const std::string& dead, const std::string& dead_epoch) {
+    // When the link is down now, the lock runs out and the dead server is
+    // reaped again (its leaves then dropped as seen).
+    void end_reap(const std::string& dead, const std::string& epoch) {
         reaping_.erase(dead);
-        if (stopped_ || !control_up_) return;
-        control_->command({"EVAL", redis_scripts::reap_end, "0", opts_.key_prefix, dead, dead_epoch, node_, epoch_},
-                          {});
+        if (!link.up()) return;
+        link.conn()->command(
+            {"EVAL", redis_scripts::reap_end, "0", ctx_.opts.key_prefix, dead, epoch, ctx_.node, ctx_.epoch}, {});
     }
 
-    // ---- what fails the checks -------------------------------------------------------
-
-    // With mu_ held or not: counted in the server's stats, and reported
-    // from the strand, unlocked.
-    void rejected(rejections r) {
-        if (r.count == 0) return;
-        asio::post(ex_, [w = weak_from_this(), r = std::move(r)]() mutable {
-            if (auto self = w.lock()) self->count_rejected(std::move(r));
-        });
-    }
-
-    // The first refusal is reported at once; the ones after it, together,
-    // one rejection_report_interval after the last report.
-    void count_rejected(rejections r) {
-        {
-            std::shared_lock<std::shared_mutex> g(sink_guard_);
-            if (sink_) sink_->rejected_entries(r.count);
+    // One "left (server lost)" entry per member of a dead incarnation that
+    // was in a room; the job calls then() once Redis has them all (nothing
+    // when no room hears of it).
+    std::shared_ptr<leave_job> announce(const std::string& dead, const std::string& dead_epoch,
+                                        const redis_reply& roster, std::function<void()> then) {
+        std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
+        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+            const std::string& nick = roster.elements[k].text;
+            const std::string& room = roster.elements[k + 1].text;
+            if (!valid_roster_entry(nick, room)) continue; // refused (and counted) in the view
+            remote.erase(protocol::fold_case(nick));
+            if (room.empty()) continue;
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = nick;
+            e.room = room;
+            e.reason = "server lost";
+            by_room[ctx_.keys.room(room)][protocol::fold_case(nick)] = std::move(e);
         }
-        std::string text;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            if (stopped_) return;
-            unreported_rejections_ += r.count;
-            last_rejection_ = std::move(r.last);
-            if (rejection_timer_armed_) return;
-            const auto now = clock::now();
-            if (now < next_rejection_report_) {
-                rejection_timer_armed_ = true;
-                rejection_timer_.expires_at(next_rejection_report_);
-                rejection_timer_.async_wait([w = weak_from_this()](std::error_code ec) {
-                    if (ec) return;
-                    if (auto self = w.lock()) self->report_rejections();
-                });
-                return;
+        if (by_room.empty()) return nullptr;
+        auto job = std::make_shared<leave_job>();
+        job->then = std::move(then);
+        for (const auto& [key, leaves] : by_room) {
+            std::uint64_t count = 0;
+            for (const auto& [folded, e] : leaves) {
+                ++job->remaining;
+                write(entry_op(key, e, ++count, dead, dead_epoch + ".gone", 0, job));
             }
-            text = take_rejection_report(now);
         }
-        report(std::move(text));
+        return job;
     }
 
-    void report_rejections() {
-        std::string text;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            rejection_timer_armed_ = false;
-            if (stopped_ || unreported_rejections_ == 0) return;
-            text = take_rejection_report(clock::now());
-        }
-        report(std::move(text));
-    }
+    backplane_context& ctx_;
+    rejection_report& rejected_;
+    asio::steady_timer heartbeat_;
+    backplane_context::clock::time_point up_since_{};
+    std::set<std::string> suspects_; // servers missing from the last view
+    std::set<std::string> reaping_;  // dead servers this one is announcing
+    std::set<std::string> bad_roster_;
+    std::shared_ptr<leave_job> cleanup_;
+    std::string dead_epoch_; // the predecessor's
+    std::uint64_t beats_ = 0;
+    bool registered_ = false; // the takeover script ran: this incarnation is the node's
+    bool cleaned_ = false;    // the predecessor's leaves are in, its nicks freed
+    bool superseded_ = false; // another incarnation registered under this node id since
+    bool asking_ = false;     // a takeover or cleanup command is on its way
+};
 
-    // With mu_ held.
-    std::string take_rejection_report(clock::time_point now) {
-        const std::uint64_t n = std::exchange(unreported_rejections_, 0);
-        std::string text = "dropped " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
-                           " read from Redis that failed validation" +
-                           (reported_rejections_ ? " since the last report" : "") + " (the last: " + last_rejection_ +
-                           ")";
-        reported_rejections_ = true;
-        next_rejection_report_ = now + rejection_report_interval;
-        return text;
-    }
+} // namespace chatroom::detail
 
-    // ---- to the sink ------------------------------------------------------------
 
-    void deliver(const std::vector<room_event>& events) {
-        if (events.empty()) return;
-        std::shared_lock<std::shared_mutex> g(sink_guard_);
-        if (sink_) sink_->deliver_ordered(events);
-    }
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
-    void replay(const std::string& room, const std::vector<room_event>& past) {
-        std::shared_lock<std::shared_mutex> g(sink_guard_);
-        if (sink_) sink_->replay(room, past);
-    }
+namespace chatroom::detail {
 
-    // Called with mu_ held: the report goes out from the strand.
-    void note(std::string text) {
-        asio::post(ex_, [w = weak_from_this(), text = std::move(text)]() mutable {
-            if (auto self = w.lock()) self->report(std::move(text));
-        });
-    }
+// The member notices of the backplane's states.
+namespace notices {
+inline constexpr std::string_view cluster_degraded =
+    "the cluster is unreachable: until it is back you chat with this server's members only";
+inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
+} // namespace notices
 
-    void report(std::string text) {
-        std::shared_lock<std::shared_mutex> g(sink_guard_);
-        if (sink_) sink_->report(std::move(text));
-    }
-
-    static std::string describe(std::error_code ec, const connection& c) {
-        std::string text = ec.message();
-        if (c && !c->error_message().empty() && c->error_message() != text) text += " (" + c->error_message() + ")";
-        return text;
-    }
-    std::string where(const shard& s) const {
-        return opts_.instances[s.index].host + ":" + std::to_string(opts_.instances[s.index].port);
-    }
-
-    struct remote_entry {
-        std::string nick;
-        std::string room;
-        std::string node;
-    };
-
+// The canaries of every instance: a sequence written through each writer
+// as room entries are, and read back through the reader. One taken and not
+// read back in time makes the server deaf (degraded) until it is.
+class canary_watch {
 public:
-    static constexpr std::chrono::seconds rejection_report_interval{10};
+    explicit canary_watch(backplane_context& ctx) : ctx_(ctx), of_(ctx.opts.instances.size()) {}
+
+    bool deaf(std::size_t i) const noexcept { return of_[i].deaf; }
+
+    // With mu held, every canary_interval: whether instance i just went deaf.
+    bool lost(std::size_t i, bool listening, std::chrono::milliseconds patience) {
+        one& c = of_[i];
+        const auto now = backplane_context::clock::now();
+        if (!listening || c.deaf || c.acked <= c.read || now - c.acked_at <= patience) return false;
+        c.deaf = true;
+        ctx_.note("Redis at " + ctx_.where(i) + " is not heard: a canary written " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - c.acked_at).count()) +
+                  " ms ago was not read back");
+        return true;
+    }
+    // The next canary of instance i, unless one is on its way.
+    std::optional<write_op> next(std::size_t i) {
+        one& c = of_[i];
+        if (c.sent != c.acked) return std::nullopt;
+        write_op op;
+        op.what = write_op::kind::canary;
+        op.key = ctx_.keys.canary(i);
+        op.count = ++c.sent;
+        op.fields = {"e", ctx_.epoch, "q", std::to_string(op.count)};
+        return op;
+    }
+    void acked(std::size_t i, std::uint64_t seq) {
+        one& c = of_[i];
+        if (c.read >= c.acked) c.acked_at = backplane_context::clock::now(); // the oldest one not read back
+        c.acked = seq;
+    }
+    // Read back: whether a deaf instance is heard again.
+    bool heard(std::size_t i, std::uint64_t seq) {
+        one& c = of_[i];
+        c.read = std::max(c.read, seq);
+        if (!c.deaf || c.read < c.acked) return false;
+        c.deaf = false;
+        return true;
+    }
 
 private:
-    redis_options opts_;
-    mutable std::mutex mu_;
-    std::shared_mutex sink_guard_;
-    room_event_sink* sink_;
-    asio::strand<asio::any_io_executor> ex_;
-    asio::steady_timer heartbeat_timer_;
-    asio::steady_timer rejection_timer_;
-    std::unique_ptr<asio::steady_timer> outage_timer_;
-    std::unique_ptr<asio::steady_timer> control_retry_;
-    const std::string node_;
-    const std::string epoch_;
-    const std::size_t max_line_; // the server's: no line read back is longer
-    std::string node_stream_;
-    std::string node_cursor_ = "0-0";
-    bool node_readable_ = false;
-    std::vector<std::unique_ptr<shard>> shards_;
-    std::unordered_map<std::string, room_state> rooms_;           // open here, by stream key
-    std::uint64_t generations_ = 0;                                // openings of rooms, numbered
-    std::unordered_map<std::string, std::uint64_t> node_seen_;    // private stream: epoch -> last count
-    std::unordered_map<std::string, std::uint64_t> counts_;       // this epoch's entries, per stream key
-    std::unordered_map<std::string, local_member> local_;         // by folded nick
-    std::unordered_map<std::string, remote_entry> remote_;        // by folded nick
-    std::set<std::string> suspects_;                              // servers missing from the last view
-    std::set<std::string> reaping_;                               // dead servers this one is announcing
-    std::deque<waiting_claim> claims_;                            // nick claims not yet decided
-    std::uint64_t claim_ids_ = 0;
-    bool registered_ = false;  // the takeover script ran: this incarnation is the node's
-    bool superseded_ = false;  // another incarnation registered under this node id since
-    struct {
-        bool done = false;            // the predecessor's leaves are in, its nicks freed
-        std::string dead_epoch;
-        std::shared_ptr<leave_job> job;
-    } cleanup_;
-    std::set<std::string> bad_roster_;                            // refused in the last view: counted once
-    std::uint64_t unreported_rejections_ = 0;
-    std::string last_rejection_;
-    bool reported_rejections_ = false;
-    bool rejection_timer_armed_ = false;
-    clock::time_point next_rejection_report_{};
-    connection control_;
-    std::uint64_t control_generation_ = 0;
-    bool control_up_ = false;
-    clock::time_point control_up_since_{};
-    std::uint64_t beats_ = 0;
-    std::size_t held_bytes_ = 0;
-    std::uint64_t local_seq_ = 0;
+    struct one {
+        std::uint64_t sent = 0;  // the last one queued
+        std::uint64_t acked = 0; // the last one Redis took
+        std::uint64_t read = 0;  // the last one read back
+        backplane_context::clock::time_point acked_at{}; // when the oldest one not read back was taken
+        bool deaf = false;
+    };
+    backplane_context& ctx_;
+    std::vector<one> of_;
+};
+
+// What links_changed() finds.
+struct health {
+    bool healthy = false; // everything up and heard
+    bool lasting = false; // a fault that does not pass by itself: degrade now
+    std::string why;      // the first thing that is not well, for the log
+};
+
+template <class Writers, class Readers>
+health assess(const backplane_context& ctx, const Writers& writers, const Readers& readers, const cluster_view& view,
+              const canary_watch& canaries) {
+    health h;
+    auto lasting = [](const redis_link& l) { return l.fault() == reply_fault::auth || l.fault() == reply_fault::refused; };
+    auto check = [&](const redis_link& l, const char* what) {
+        if (l.healthy() || !h.why.empty()) return;
+        h.why = std::string(what) + " to " + ctx.where(l.instance()) +
+                (l.fault_text().empty() ? std::string(" down") : ": " + l.fault_text());
+    };
+    for (std::size_t i = 0; i < writers.size(); ++i) {
+        check(writers[i]->link, "writer");
+        check(readers[i]->link, "reader");
+        h.lasting = h.lasting || lasting(writers[i]->link) || lasting(readers[i]->link) || canaries.deaf(i);
+        if (canaries.deaf(i) && h.why.empty()) h.why = "Redis at " + ctx.where(i) + " is not heard back";
+    }
+    check(view.link, "control link");
+    h.lasting = h.lasting || lasting(view.link) || view.superseded();
+    if (h.why.empty() && !view.ready()) h.why = view.superseded() ? "superseded" : "registering";
+    h.healthy = h.why.empty();
+    return h;
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/reader.hpp>
+
+// The reader of one instance: one XREAD BLOCK at a time over every stream
+// this server reads there (stream_catalog), each from the last ID
+// delivered. After every (re)connect it first checks the ends of those
+// streams for what it cannot vouch for (a gap), then reads on.
+//
+// An error reply (to XREAD or to the check) is a fault, never an empty or
+// missing stream: nothing moves, and the same read is asked again after
+// backoff. The owner hears what each read brought (on_read), with mu held.
+
+// #include <chatroom/redis/detail/streams.hpp>
+
+// The streams this server reads and where it is in each: the rooms with
+// local members, its private-message stream, and a canary per instance.
+// What a read brings back becomes events here, once each and in stream
+// order, and what a read cannot vouch for is told as missed:
+// - Dedupe: an entry carries its writer's epoch and count; a count not
+//   above the last one delivered for that epoch was sent twice.
+// - Gaps: each writer's counts per stream are consecutive, so a count past
+//   the next one means entries that were acknowledged never reached this
+//   reader (a failover to a replica that had not received them). The
+//   room's members are told.
+// - Lines this server delivered at once while degraded are skipped when
+//   read back; its entries that were in Redis before it degraded but not
+//   yet read are delivered when read, late rather than never.
+// - After a reconnect, the ends of each stream are checked (check_gap):
+//   a stream gone, trimmed past where this server had read, or whose IDs
+//   went back (a failover) is told as missed, and reading goes on from
+//   what is there.
+// Called with mu held.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chatroom::detail {
+
+struct read_stream {
+    enum class kind : unsigned char { room, node, canary };
+    kind what = kind::room;
+    std::size_t instance = 0;
+    std::string name;           // a room's display name
+    std::string cursor = "0-0"; // the last ID delivered here
+    std::uint64_t generation = 0;
+    bool readable = false; // cursor known
+    std::unordered_map<std::string, std::uint64_t> seen; // writer epoch -> last count delivered
+    std::set<std::uint64_t> local; // this process's counts delivered at once, not yet read back
+};
+
+// What one read (or gap check) brought.
+struct read_result {
+    std::vector<room_event> events;
+    rejections bad;
+    std::vector<std::string> missed; // rooms to tell
+    std::vector<std::pair<std::size_t, std::uint64_t>> canaries; // instance, sequence read back
+    bool private_gap = false;
+};
+
+class stream_catalog {
+public:
+    struct target {
+        std::string key;
+        std::string cursor;
+        std::uint64_t generation;
+    };
+
+    explicit stream_catalog(backplane_context& ctx) : ctx_(ctx) {}
+
+    std::unordered_map<std::string, read_stream> streams; // by key
+
+    std::uint64_t next_generation() noexcept { return ++generations_; }
+
+    std::vector<target> readable_on(std::size_t instance) const {
+        std::vector<target> out;
+        for (const auto& [key, s] : streams)
+            if (s.readable && s.instance == instance) out.push_back({key, s.cursor, s.generation});
+        return out;
+    }
+
+    // A stream of XREAD's reply: [key, [entry...]].
+    void take(const redis_reply& stream, const std::vector<target>& targets, read_result& out) {
+        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
+        const std::string& key = stream.elements[0].text;
+        auto t = std::find_if(targets.begin(), targets.end(), [&](const target& x) { return x.key == key; });
+        auto it = streams.find(key);
+        if (t == targets.end() || it == streams.end() || it->second.generation != t->generation || !it->second.readable)
+            return;
+        read_stream& s = it->second;
+        if (s.what == read_stream::kind::canary) return take_canary(s, stream.elements[1], out);
+        const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
+        bool gap = false;
+        for (const redis_reply& item : stream.elements[1].elements) {
+            stream_id id;
+            entry_error why = entry_error::none;
+            auto entry = parse_entry(item, id, rules, &why);
+            if (!id.zero()) s.cursor = id.str(); // reading goes on past an entry refused
+            if (!entry) {
+                out.bad.add(key, id, why);
+                continue;
+            }
+            if (!fresh(s, *entry, gap)) continue;
+            room_event& e = entry->event;
+            e.origin = entry->node == ctx_.node && entry->epoch == ctx_.epoch ? entry->member : 0;
+            if (s.what == read_stream::kind::room) e.room = s.name;
+            out.events.push_back(std::move(e));
+        }
+        if (gap) told(s, out);
+    }
+
+    // After a reconnect: the stream's oldest and newest entries (XRANGE and
+    // XREVRANGE COUNT 1) against where this server is.
+    void check_gap(const target& t, const redis_reply& oldest, const redis_reply& newest, read_result& out) {
+        auto it = streams.find(t.key);
+        if (it == streams.end() || it->second.generation != t.generation || it->second.cursor != t.cursor) return;
+        read_stream& s = it->second;
+        const auto at = stream_id::parse(s.cursor);
+        if (!at || at->zero()) return; // nothing read yet: reading from the start misses nothing
+        const auto first = first_id(oldest), last = first_id(newest);
+        if (!last) {
+            s.cursor = "0-0"; // gone (a Redis without its data): read what comes
+        } else if (*last < *at) {
+            s.cursor = last->str(); // IDs went back (a failover): entries read here are gone
+        } else if (first && *at < *first) {
+            stream_id before = *first; // trimmed past: go on from the oldest there
+            if (before.seq > 0) --before.seq;
+            else {
+                --before.ms;
+                before.seq = ~std::uint64_t{0};
+            }
+            s.cursor = before.str();
+        } else {
+            return;
+        }
+        if (s.what != read_stream::kind::canary) told(s, out);
+    }
+
+    // A stream opened here (the marker's reply: its newest entries, newest
+    // first): reading starts after the newest; the counts in them are
+    // primed; the chat and action lines among them are a room's history.
+    // Nothing when the stream closed or reopened since.
+    const read_stream* opened(const std::string& key, std::uint64_t generation, const redis_reply& r,
+                              rejections& bad, std::vector<room_event>& history) {
+        auto it = streams.find(key);
+        if (it == streams.end() || it->second.generation != generation) return nullptr;
+        read_stream& s = it->second;
+        const bool room = s.what == read_stream::kind::room;
+        const entry_rules rules{ctx_.max_line, room ? entry_stream::room : entry_stream::node};
+        std::vector<stream_entry> past; // newest first
+        for (const redis_reply& item : r.elements) {
+            stream_id id;
+            entry_error why = entry_error::none;
+            if (auto entry = parse_entry(item, id, rules, &why)) past.push_back(std::move(*entry));
+            else bad.add(key, id, why);
+        }
+        s.cursor = "0-0";
+        if (!r.elements.empty() && r.elements.front().is_array() && !r.elements.front().elements.empty())
+            s.cursor = r.elements.front().elements[0].text;
+        s.readable = true;
+        for (auto rit = past.rbegin(); rit != past.rend(); ++rit) {
+            std::uint64_t& last = s.seen[rit->epoch];
+            last = std::max(last, rit->count);
+            if (room && (rit->event.kind == room_event_kind::chat || rit->event.kind == room_event_kind::action)) {
+                rit->event.origin = 0;
+                rit->event.room = s.name;
+                history.push_back(std::move(rit->event));
+            }
+        }
+        return &s;
+    }
+
+private:
+    static std::optional<stream_id> first_id(const redis_reply& r) {
+        if (!r.is_array() || r.elements.empty() || !r.elements[0].is_array() || r.elements[0].elements.empty())
+            return std::nullopt;
+        return stream_id::parse(r.elements[0].elements[0].text);
+    }
+
+    // Whether an entry is new here, noting a gap in its writer's counts.
+    bool fresh(read_stream& s, const stream_entry& entry, bool& gap) {
+        if (entry.count == 0) return true; // not ours to dedupe (no writer count)
+        std::uint64_t& last = s.seen[entry.epoch];
+        if (entry.count <= last) return false; // sent twice
+        const bool own = entry.node == ctx_.node && entry.epoch == ctx_.epoch;
+        std::uint64_t between = entry.count - last - 1; // counts skipped
+        bool delivered = false;
+        if (own) {
+            // Those delivered at once here (degraded) were not missed.
+            auto from = s.local.upper_bound(last), to = s.local.lower_bound(entry.count);
+            between -= std::min<std::uint64_t>(between, static_cast<std::uint64_t>(std::distance(from, to)));
+            delivered = s.local.count(entry.count) > 0;
+            s.local.erase(s.local.begin(), s.local.upper_bound(entry.count));
+        }
+        if (last > 0 && between > 0) gap = true;
+        last = entry.count;
+        return !delivered;
+    }
+
+    void take_canary(read_stream& s, const redis_reply& entries, read_result& out) {
+        for (const redis_reply& item : entries.elements) {
+            if (!item.is_array() || item.elements.size() != 2 || !item.elements[1].is_array()) continue;
+            if (auto id = stream_id::parse(item.elements[0].text)) s.cursor = id->str();
+            const auto& f = item.elements[1].elements;
+            std::string epoch;
+            std::uint64_t seq = 0;
+            for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+                if (f[i].text == "e") epoch = f[i + 1].text;
+                if (f[i].text == "q") parse_decimal(f[i + 1].text, seq);
+            }
+            if (epoch == ctx_.epoch) out.canaries.emplace_back(s.instance, seq);
+        }
+    }
+
+    void told(const read_stream& s, read_result& out) {
+        if (s.what == read_stream::kind::node) out.private_gap = true;
+        else if (std::find(out.missed.begin(), out.missed.end(), s.name) == out.missed.end())
+            out.missed.push_back(s.name);
+    }
+
+    backplane_context& ctx_;
+    std::uint64_t generations_ = 0;
+};
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class stream_reader {
+public:
+    static constexpr std::chrono::milliseconds block{1000};
+
+    stream_reader(backplane_context& ctx, std::size_t instance, stream_catalog& streams)
+        : link(ctx, instance, "reader"), ctx_(ctx), streams_(streams), retry_(ctx.ex) {
+        link.on_up = [this] { started(); };
+        link.on_down = [this] {
+            reading_ = checking_ = waiting_ = false;
+            retry_.cancel();
+            id_ = -1;
+        };
+    }
+
+    redis_link link;
+    std::function<void(read_result&)> on_read;
+
+    // With mu held.
+    void read_soon() { read(); }
+    // The CLIENT ID of a connection blocked in XREAD (to unblock it when a
+    // stream is added), or -1.
+    long long blocked_id() const noexcept { return reading_ ? id_ : -1; }
+    void stop() { retry_.cancel(); }
+
+private:
+    void started() {
+        link.conn()->command({"CLIENT", "ID"}, link.handler([this](std::error_code ec, const redis_reply& r) {
+            if (!ec && r.is_integer()) id_ = r.integer;
+        }));
+        check_gaps();
+    }
+
+    // The ends of every stream read here, before reading on.
+    void check_gaps() {
+        auto targets = std::make_shared<std::vector<stream_catalog::target>>(streams_.readable_on(link.instance()));
+        if (targets->empty()) return read();
+        checking_ = true;
+        struct answers {
+            std::vector<redis_reply> oldest, newest;
+            std::size_t left = 0;
+            std::string refused;
+        };
+        auto got = std::make_shared<answers>();
+        got->oldest.resize(targets->size());
+        got->newest.resize(targets->size());
+        got->left = 2 * targets->size();
+        auto one = [this, got, targets](std::size_t i, bool newest) {
+            return link.handler([this, got, targets, i, newest](std::error_code ec, redis_reply r) {
+                if (ec) return; // lost: checked again on the next connection
+                if (r.is_error()) got->refused = r.text;
+                (newest ? got->newest : got->oldest)[i] = std::move(r);
+                if (--got->left == 0) checked(*targets, *got);
+            });
+        };
+        for (std::size_t i = 0; i < targets->size(); ++i) {
+            const std::string& key = (*targets)[i].key;
+            link.conn()->command({"XRANGE", key, "-", "+", "COUNT", "1"}, one(i, false));
+            link.conn()->command({"XREVRANGE", key, "+", "-", "COUNT", "1"}, one(i, true));
+        }
+    }
+
+    template <class Answers>
+    void checked(const std::vector<stream_catalog::target>& targets, const Answers& got) {
+        checking_ = false;
+        if (!got.refused.empty()) return refused(got.refused, true);
+        link.ok();
+        read_result result;
+        for (std::size_t i = 0; i < targets.size(); ++i) streams_.check_gap(targets[i], got.oldest[i], got.newest[i], result);
+        if (on_read) on_read(result);
+        read();
+    }
+
+    void read() {
+        if (!link.up() || reading_ || checking_ || waiting_) return;
+        const auto targets = streams_.readable_on(link.instance());
+        if (targets.empty()) return; // a stream added calls again
+        std::vector<std::string> args{"XREAD", "COUNT", std::to_string(ctx_.opts.read_count),
+                                      "BLOCK", std::to_string(block.count()), "STREAMS"};
+        for (const auto& t : targets) args.push_back(t.key);
+        for (const auto& t : targets) args.push_back(t.cursor);
+        reading_ = true;
+        link.conn()->command(args, link.handler([this, targets](std::error_code ec, const redis_reply& r) {
+            reading_ = false;
+            if (ec) return; // lost: the link reconnects
+            if (r.is_error()) return refused(r.text, false);
+            link.ok();
+            read_result result;
+            if (r.is_array())
+                for (const redis_reply& stream : r.elements) streams_.take(stream, targets, result);
+            if (on_read) on_read(result);
+            read();
+        }), block + ctx_.opts.command_timeout);
+    }
+
+    // An error reply: nothing read moves; the same is asked again after
+    // backoff (or once a restarted link is back).
+    void refused(const std::string& text, bool check) {
+        link.failed();
+        link.fault(classify_error(text), (check ? "XRANGE: " : "XREAD: ") + text);
+        if (!link.up()) return;
+        waiting_ = true;
+        retry_.expires_after(ctx_.backoff(link.failures()));
+        retry_.async_wait(ctx_.guarded([this, check](std::error_code ec) {
+            waiting_ = false;
+            if (ec) return;
+            if (check) check_gaps();
+            else read();
+        }));
+    }
+
+    backplane_context& ctx_;
+    stream_catalog& streams_;
+    asio::steady_timer retry_;
+    long long id_ = -1;
+    bool reading_ = false;
+    bool checking_ = false;
+    bool waiting_ = false;
+};
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class backplane_links : public backplane_context {
+public:
+    backplane_links(room_event_sink& sink, redis_options o)
+        : backplane_context(std::move(o), sink.executor(), sink.max_line_bytes()), rejected_(*this), streams_(*this),
+          view_(*this, rejected_), canaries_(*this), outage_(ex), canary_timer_(ex) {
+        for (std::size_t i = 0; i < opts.instances.size(); ++i) {
+            writers_.push_back(std::make_unique<stream_writer>(*this, i));
+            readers_.push_back(std::make_unique<stream_reader>(*this, i, streams_));
+            writers_[i]->on_done = [this, i](write_op& op, redis_reply& r) { done(i, op, r); };
+            readers_[i]->on_read = [this, i](read_result& r) { read(i, r); };
+        }
+        view_.write = [this](write_op op) { writer_of(op.key).push(std::move(op)); };
+    }
+
+protected:
+    // With mu held: an entry was written (the farewell waits for the last).
+    virtual void written() {}
+
+    // With mu held: every connection starts.
+    void start_parts() {
+        down_since_ = clock::now();
+        arm_outage();
+        // The private-message stream is read from its end as it is now; each
+        // canary from its start (older ones are another process's).
+        read_stream& private_stream = streams_.streams[keys.node_stream()];
+        private_stream.what = read_stream::kind::node;
+        writers_[0]->push(marker(keys.node_stream(), 0));
+        for (std::size_t i = 0; i < writers_.size(); ++i) {
+            read_stream& c = streams_.streams[keys.canary(i)];
+            c.what = read_stream::kind::canary;
+            c.instance = i;
+            c.readable = true;
+            writers_[i]->link.start();
+            readers_[i]->link.start();
+        }
+        view_.start();
+        arm_canary(std::chrono::milliseconds(0));
+    }
+
+    stream_writer& writer_of(const std::string& key) { return *writers_[keys.instance(key, writers_.size())]; }
+    std::size_t held() const {
+        std::size_t n = 0;
+        for (const auto& w : writers_) n += w->held_bytes();
+        return n;
+    }
+    static write_op marker(std::string key, std::uint64_t generation) {
+        write_op op;
+        op.what = write_op::kind::marker;
+        op.key = std::move(key);
+        op.generation = generation;
+        return op;
+    }
+
+    // ---- what Redis ran, and what was read -------------------------------------
+
+    void done(std::size_t instance, write_op& op, redis_reply& r) {
+        if (op.what == write_op::kind::marker) return opened(op, r);
+        if (op.what == write_op::kind::canary) return canaries_.acked(instance, op.count);
+        if (op.job && --op.job->remaining == 0 && op.job->then) op.job->then();
+        written();
+    }
+
+    // A stream opened here: reading starts after its newest entry; the
+    // chat before it is the joiners' history.
+    void opened(const write_op& op, const redis_reply& r) {
+        std::vector<room_event> history;
+        rejections bad;
+        const read_stream* s = streams_.opened(op.key, op.generation, r, bad, history);
+        rejected_.add(std::move(bad));
+        if (!s) return;
+        wake(s->instance);
+        if (!history.empty())
+            to_sink([name = s->name, history = std::move(history)](room_event_sink& k) { k.replay(name, history); });
+    }
+
+    // A stream became readable: a reader blocked in XREAD is unblocked (from
+    // the writer's connection), so it is read at once.
+    void wake(std::size_t i) {
+        const long long id = readers_[i]->blocked_id();
+        if (id >= 0 && writers_[i]->link.up()) writers_[i]->aside({"CLIENT", "UNBLOCK", std::to_string(id)});
+        else readers_[i]->read_soon();
+    }
+
+    void read(std::size_t, read_result& r) {
+        rejected_.add(std::move(r.bad));
+        for (auto& [instance, seq] : r.canaries)
+            if (canaries_.heard(instance, seq)) links_changed();
+        if (r.private_gap) note("private messages to this server may have been lost (its stream lost entries)");
+        for (room_event& e : r.events) e.seq = ++local_seq_;
+        if (!r.events.empty())
+            to_sink([events = std::move(r.events)](room_event_sink& k) { k.deliver_ordered(events); });
+        for (std::string& room : r.missed) to_sink([room = std::move(room)](room_event_sink& k) { k.missed(room); });
+    }
+
+    // ---- canaries -----------------------------------------------------------------
+
+    void arm_canary(std::chrono::milliseconds after) {
+        canary_timer_.expires_after(after);
+        canary_timer_.async_wait(guarded([this](std::error_code ec) {
+            if (ec) return;
+            arm_canary(opts.canary_interval);
+            for (std::size_t i = 0; i < writers_.size(); ++i) {
+                const bool listening = writers_[i]->link.healthy() && readers_[i]->link.healthy();
+                if (canaries_.lost(i, listening, opts.command_timeout + stream_reader::block)) {
+                    readers_[i]->link.restart("canary not read back");
+                    links_changed();
+                }
+                if (auto op = canaries_.next(i)) writers_[i]->push(std::move(*op));
+            }
+        }));
+    }
+
+    // ---- the link's state ---------------------------------------------------------
+
+    void links_changed() override {
+        if (stopped) return;
+        const health h = assess(*this, writers_, readers_, view_, canaries_);
+        if (h.healthy) {
+            if (state_ == backplane_state::connected) return;
+            const bool was_degraded = std::exchange(degraded_, false);
+            outage_.cancel();
+            return set_state(backplane_state::connected,
+                             was_degraded ? std::string(notices::cluster_restored) : std::string(), "the cluster is back");
+        }
+        if (state_ == backplane_state::connected || state_ == backplane_state::none) {
+            down_since_ = clock::now();
+            set_state(backplane_state::holding, {}, h.why);
+            arm_outage();
+        }
+        if (h.lasting && !degraded_) degrade(h.why);
+    }
+
+    void arm_outage() {
+        outage_.expires_at(down_since_ + opts.outage_timeout);
+        outage_.async_wait(guarded([this](std::error_code ec) {
+            if (!ec && state_ != backplane_state::connected && !degraded_)
+                degrade(assess(*this, writers_, readers_, view_, canaries_).why);
+        }));
+    }
+
+    // What local members said while it was held, they hear now; the cluster
+    // when the link is back.
+    void degrade(const std::string& why) {
+        degraded_ = true;
+        std::vector<room_event> held_events;
+        for (const auto& w : writers_)
+            for (stream_entry& entry : w->own_entries(node, epoch, max_line)) {
+                auto s = streams_.streams.find(keys.room(entry.event.room));
+                if (s == streams_.streams.end()) continue;
+                s->second.local.insert(entry.count);
+                entry.event.origin = entry.member;
+                entry.event.room = s->second.name;
+                entry.event.seq = ++local_seq_;
+                held_events.push_back(std::move(entry.event));
+            }
+        set_state(backplane_state::degraded, std::string(notices::cluster_degraded), why);
+        if (!held_events.empty())
+            to_sink([events = std::move(held_events)](room_event_sink& k) { k.deliver_ordered(events); });
+    }
+
+    void set_state(backplane_state state, std::string notice, const std::string& why) {
+        state_ = state;
+        if (state != backplane_state::connected && !why.empty() && why != last_why_) note("backplane: " + why);
+        last_why_ = state == backplane_state::connected ? std::string() : why;
+        to_sink([state, notice = std::move(notice)](room_event_sink& k) mutable { k.link_changed(state, std::move(notice)); });
+    }
+
+    rejection_report rejected_;
+    stream_catalog streams_;
+    std::vector<std::unique_ptr<stream_writer>> writers_;
+    std::vector<std::unique_ptr<stream_reader>> readers_;
+    cluster_view view_;
+    canary_watch canaries_;
+    asio::steady_timer outage_;
+    asio::steady_timer canary_timer_;
+    std::uint64_t local_seq_ = 0; // events handed to the server, numbered
     backplane_state state_ = backplane_state::none;
     bool degraded_ = false;
     clock::time_point down_since_{};
+    std::string last_why_;
+};
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class redis_backplane_core final : public backplane_links,
+                                   public std::enable_shared_from_this<redis_backplane_core> {
+public:
+    static constexpr std::chrono::seconds rejection_report_interval = rejection_report::interval;
+    static constexpr std::chrono::milliseconds farewell_time{1000};
+
+    redis_backplane_core(room_event_sink& sink, redis_options o)
+        : backplane_links(sink, std::move(o)), sink_(&sink), farewell_timer_(ex) {}
+
+    const std::string& node_id() const noexcept { return node; }
+
+    void start() {
+        weak_ = shared_from_this();
+        std::lock_guard<std::mutex> g(mu);
+        start_parts();
+    }
+
+    // The owner is going: no handler touches the sink after this returns.
+    // While the link is up, the cluster hears its members leave ("server
+    // shutting down") and this server forgets itself in Redis, within
+    // farewell_time; else the others' reaping announces them, as after a crash.
+    void stop() {
+        {
+            std::unique_lock<std::shared_mutex> g(sink_guard_);
+            sink_ = nullptr;
+        }
+        {
+            std::lock_guard<std::mutex> g(mu);
+            if (stopping_ || stopped) return;
+            stopping_ = true;
+            const bool linked = view_.ready() && !degraded_ &&
+                                std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->link.up(); });
+            if (linked) return say_farewell();
+        }
+        finish();
+    }
+
+    // ---- room_log, under the server's lock -----------------------------------
+
+    void append(room_event& e) {
+        std::unique_lock<std::mutex> g(mu);
+        if (stopping_ || stopped) return;
+        if (e.kind == room_event_kind::private_message) return send_private(e, g);
+        const std::string key = keys.room(e.room);
+        const std::uint64_t count = ++counts_[key];
+        if (!degraded_) return writer_of(key).push(entry_op(key, e, count, node, epoch, e.origin));
+        // Degraded: local members hear it now; the cluster when the link is
+        // back (unless too much is held), and this server then skips its
+        // own copy as one it delivered.
+        if (held() < opts.max_held_bytes) writer_of(key).push(entry_op(key, e, count, node, epoch, e.origin));
+        auto it = streams_.streams.find(key);
+        if (it != streams_.streams.end()) it->second.local.insert(count);
+        e.seq = ++local_seq_;
+        g.unlock();
+        if (sink_) sink_->deliver(e);
+    }
+
+    void room_opened(const std::string& name) {
+        std::lock_guard<std::mutex> g(mu);
+        const std::string key = keys.room(name);
+        read_stream& s = streams_.streams[key] = read_stream{};
+        s.name = name;
+        s.instance = keys.instance(key, writers_.size());
+        s.generation = streams_.next_generation();
+        writer_of(key).push(marker(key, s.generation));
+    }
+
+    void room_closed(const std::string& name) {
+        std::lock_guard<std::mutex> g(mu);
+        // A reply about it still on its way finds it gone, or reopened under
+        // a new generation, and is ignored.
+        streams_.streams.erase(keys.room(name));
+    }
+
+    void presence(std::string_view nick, std::string_view room) {
+        std::lock_guard<std::mutex> g(mu);
+        if (!stopping_) view_.presence(nick, room);
+    }
+    void gone(std::string_view nick) {
+        std::lock_guard<std::mutex> g(mu);
+        if (!stopping_) view_.gone(nick); // the farewell forgets them all
+    }
+    void claim_nick(const std::string& nick, std::function<void(bool)> done) {
+        std::unique_lock<std::mutex> g(mu);
+        if (stopping_ || stopped) {
+            g.unlock();
+            return done(false);
+        }
+        view_.claim(nick, std::move(done));
+    }
+
+    bool find_remote(std::string_view nick, remote_member* found) const {
+        std::lock_guard<std::mutex> g(mu);
+        return view_.find(nick, found);
+    }
+    void remote_members(std::string_view room, std::vector<std::string>& nicks) const {
+        std::lock_guard<std::mutex> g(mu);
+        view_.members_in(room, nicks);
+    }
+    void remote_rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
+        std::lock_guard<std::mutex> g(mu);
+        view_.rooms(counts);
+    }
+    std::string guest_prefix() const { return "guest-" + node + "-"; }
+    bool accepting() const {
+        std::lock_guard<std::mutex> g(mu);
+        return degraded_ || held() < opts.max_held_bytes;
+    }
+
+private:
+    void send_private(room_event& e, std::unique_lock<std::mutex>& g) {
+        const std::string target = protocol::fold_case(e.target);
+        if (view_.local.count(target)) {
+            e.seq = ++local_seq_;
+            g.unlock();
+            if (sink_) sink_->deliver(e);
+            return;
+        }
+        auto it = view_.remote.find(target);
+        if (it == view_.remote.end()) return; // gone meanwhile
+        const std::string key = keys.node_stream(it->second.node);
+        writers_[0]->push(entry_op(key, e, ++counts_[key], node, epoch, e.origin));
+    }
+
+    // ---- stopping -------------------------------------------------------------------
+
+    void say_farewell() {
+        for (const auto& [folded, m] : view_.local) {
+            if (m.room.empty()) continue;
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = m.nick;
+            e.room = m.room;
+            e.reason = "server shutting down";
+            const std::string key = keys.room(e.room);
+            writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
+        }
+        view_.farewell([this] {
+            forgotten_ = true;
+            farewell_check();
+        });
+        farewell_timer_.expires_after(farewell_time);
+        farewell_timer_.async_wait([w = weak_from_this()](std::error_code ec) {
+            if (auto self = w.lock(); self && !ec) self->finish();
+        });
+    }
+
+    // With mu held: once every leave is in the streams and the server is
+    // forgotten, the connections close.
+    void written() override {
+        if (stopping_) farewell_check();
+    }
+
+    void farewell_check() {
+        if (!forgotten_) return;
+        for (const auto& w : writers_)
+            if (!w->idle()) return;
+        asio::post(ex, [w = weak_from_this()] {
+            if (auto self = w.lock()) self->finish();
+        });
+    }
+
+    void finish() {
+        std::vector<redis_link::connection> ending;
+        {
+            std::lock_guard<std::mutex> g(mu);
+            if (stopped) return;
+            stopped = true;
+            for (std::size_t i = 0; i < writers_.size(); ++i) {
+                ending.push_back(writers_[i]->link.stop());
+                ending.push_back(readers_[i]->link.stop());
+                writers_[i]->stop();
+                readers_[i]->stop();
+            }
+            ending.push_back(view_.link.stop());
+            view_.stop();
+            view_.claims.refuse_all();
+            rejected_.cancel();
+            outage_.cancel();
+            canary_timer_.cancel();
+            farewell_timer_.cancel();
+        }
+        // Unlocked: closing may complete what was in flight at once, and
+        // those handlers take the lock (and then find the core stopped).
+        for (auto& c : ending)
+            if (c) c->close();
+    }
+
+    void with_sink(const std::function<void(room_event_sink&)>& f) override {
+        std::shared_lock<std::shared_mutex> g(sink_guard_);
+        if (sink_) f(*sink_);
+    }
+
+    std::shared_mutex sink_guard_;
+    room_event_sink* sink_;
+    std::unordered_map<std::string, std::uint64_t> counts_; // this process's entries, per stream key
+    asio::steady_timer farewell_timer_;
     bool stopping_ = false;  // saying farewell
     bool forgotten_ = false; // the farewell script ran
-    bool stopped_ = false;   // connections closed
-    std::unique_ptr<asio::steady_timer> farewell_timer_;
-    std::mt19937 rng_{std::random_device{}()};
 };
 
 } // namespace chatroom::detail
@@ -2781,7 +3522,7 @@ public:
     redis_backplane(const redis_backplane&) = delete;
     redis_backplane& operator=(const redis_backplane&) = delete;
 
-    const std::string& node_id() const noexcept { return core_->node(); }
+    const std::string& node_id() const noexcept { return core_->node_id(); }
 
     void append(room_event& e) override { core_->append(e); }
     void room_opened(const std::string& room) override { core_->room_opened(room); }
@@ -2809,38 +3550,6 @@ public:
 private:
     std::shared_ptr<detail::redis_backplane_core> core_;
 };
-
-// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
-inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
-    redis_endpoint e;
-    std::string_view port;
-    if (!text.empty() && text.front() == '[') {
-        const std::size_t close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        e.host = std::string(text.substr(1, close - 1));
-        text.remove_prefix(close + 1);
-        if (!text.empty()) {
-            if (text.front() != ':') return std::nullopt;
-            port = text.substr(1);
-        }
-    } else {
-        const std::size_t colon = text.rfind(':');
-        e.host = std::string(text.substr(0, colon));
-        if (colon != std::string_view::npos) port = text.substr(colon + 1);
-    }
-    if (e.host.empty()) return std::nullopt;
-    if (!port.empty() || text.find(':') != std::string_view::npos) {
-        if (port.empty() || port.size() > 5) return std::nullopt;
-        unsigned long v = 0;
-        for (char c : port) {
-            if (c < '0' || c > '9') return std::nullopt;
-            v = v * 10 + static_cast<unsigned long>(c - '0');
-        }
-        if (v == 0 || v > 65535) return std::nullopt;
-        e.port = static_cast<unsigned short>(v);
-    }
-    return e;
-}
 
 // What basic_server::set_room_log takes. A node id must be a valid nick
 // part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it.

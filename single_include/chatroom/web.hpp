@@ -1790,6 +1790,7 @@ inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-sr
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -1943,8 +1944,10 @@ private:
         if (path == "/")
             response = closing_response(200, web_page_html, "text/html; charset=utf-8",
                                         {{"Content-Security-Policy", web_page_csp}, {"Referrer-Policy", "no-referrer"}});
-        else if (path == "/healthz")
-            response = closing_response(200, "ok\n");
+        else if (path == "/healthz") // 503 while a cluster's link is degraded (docs/scale-out.md)
+            response = hub_->stats().backplane == backplane_state::degraded
+                           ? closing_response(503, "degraded: this server's cluster is unreachable\n")
+                           : closing_response(200, "ok\n");
         else if (path == "/metrics" && o.metrics)
             response = closing_response(200, metrics_text(hub_->stats()), "text/plain; version=0.0.4; charset=utf-8");
         else
@@ -1961,10 +1964,9 @@ private:
         std::string who = client_address(*opts_, address_, req);
         if (who != address_) {
             // Admission moves to the address the proxy vouches for.
-            const std::string_view refusal = hub_->gate().move(address_, who);
-            if (!refusal.empty()) {
+            if (const std::optional<reply> refusal = hub_->gate().move(address_, who)) {
                 hub_->gate().reject();
-                return respond(closing_response(503, std::string(refusal) + "\n"));
+                return respond(closing_response(503, text_of(*refusal) + "\n"));
             }
             address_ = std::move(who);
         }
@@ -2401,8 +2403,8 @@ struct session_factory<web<Protocol>> : web_factory_base {
     }
 
     template <class Socket>
-    void refuse(Socket& socket, std::string_view line) const {
-        refuse_plain(socket, line);
+    void refuse(Socket& socket, const reply& refusal) const {
+        refuse_plain(socket, text_of(refusal));
     }
 };
 
@@ -2423,7 +2425,7 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
     // Before the TLS handshake: a TLS client would read HTTP as garbage, so
     // it just sees the connection close.
     template <class Socket>
-    void refuse(Socket& socket, std::string_view) const {
+    void refuse(Socket& socket, const reply&) const {
         std::error_code ignored;
         socket.close(ignored);
     }
