@@ -53,6 +53,8 @@ struct settings {
     std::string motd_file;  // --motd: the welcome text, reread on SIGHUP
     bool require_login = false;
     std::vector<std::string> redis;  // --redis HOST:PORT, in order: the cluster's instances
+    std::vector<std::string> redis_sentinels; // --redis-sentinel HOST:PORT
+    std::vector<std::string> redis_masters;   // --redis-master NAME, in order: the instances, through Sentinel
     std::string node_id;
     double redis_outage = 5;
     std::size_t redis_maxlen = 10000;
@@ -332,7 +334,7 @@ int serve(asio::io_context& io, settings& s) {
     }
 
     chatroom::server server(io, s.options);
-    if (!s.redis.empty()) {
+    if (!s.redis.empty() || !s.redis_masters.empty()) {
 #if defined(CHATROOM_WITH_REDIS)
         chatroom::redis_options r;
         for (const auto& text : s.redis) {
@@ -340,6 +342,14 @@ int serve(asio::io_context& io, settings& s) {
             if (!ep) throw std::invalid_argument("bad --redis '" + text + "' (HOST:PORT)");
             r.instances.push_back(*ep);
         }
+        for (const auto& text : s.redis_sentinels) {
+            auto ep = chatroom::parse_redis_endpoint(text);
+            if (!ep) throw std::invalid_argument("bad --redis-sentinel '" + text + "' (HOST:PORT)");
+            r.sentinels.push_back(*ep);
+        }
+        r.masters = s.redis_masters;
+        if (!r.masters.empty() && (r.sentinels.empty() || !r.instances.empty()))
+            throw std::invalid_argument("--redis-master needs --redis-sentinel, and no --redis");
         r.node_id = s.node_id;
         r.outage_timeout = std::chrono::milliseconds(static_cast<long long>(s.redis_outage * 1000));
         r.stream_length = s.redis_maxlen;
@@ -354,6 +364,7 @@ int serve(asio::io_context& io, settings& s) {
         log_line("cluster through Redis at " + [&] {
             std::string list;
             for (const auto& text : s.redis) list += (list.empty() ? "" : ", ") + text;
+            for (const auto& name : s.redis_masters) list += (list.empty() ? "master " : ", master ") + name;
             return list;
         }() + (s.node_id.empty() ? std::string() : " as node " + s.node_id));
 #else
@@ -471,6 +482,11 @@ int main(int argc, char** argv) {
     app.add_option("--redis", s.redis,
                    "Join a cluster through this Redis (HOST:PORT; repeat for more instances, same order on every server)");
     app.add_option("--node-id", s.node_id, "This server's name in the cluster (default: made up, unique per process)");
+    app.add_option("--redis-sentinel", s.redis_sentinels,
+                   "Ask this Redis Sentinel (HOST:PORT; repeatable) where each --redis-master is, and follow failovers");
+    app.add_option("--redis-master", s.redis_masters,
+                   "Join a cluster through the Redis primary of this name, found through --redis-sentinel (repeat for "
+                   "more instances, same order on every server; instead of --redis)");
     app.add_option("--redis-outage", s.redis_outage,
                    "Seconds lines are held while Redis is unreachable before this server chats alone")
         ->capture_default_str()->check(CLI::PositiveNumber);

@@ -10,6 +10,8 @@
 // from the test's own thread. It can be paused (SIGSTOP) and resumed
 // (SIGCONT). Errors throw std::runtime_error carrying the server's log.
 //
+// With sentinel_config it is a Sentinel instead (redis-server --sentinel).
+//
 // The binary: $CHATROOM_REDIS_SERVER, else the CHATROOM_REDIS_SERVER path
 // compiled in, else redis-server on PATH.
 
@@ -40,6 +42,9 @@
 namespace test {
 
 struct redis_server_options {
+    // Not empty: a Sentinel (redis-server --sentinel) with these lines in its
+    // configuration file ("sentinel monitor NAME 127.0.0.1 PORT 1", ...).
+    std::vector<std::string> sentinel_config;
     bool appendonly = false;
     std::vector<std::string> extra_args; // appended to the command line
     std::chrono::milliseconds startup_timeout{20000};
@@ -209,7 +214,16 @@ private:
         std::vector<std::string> args{binary_,   "--port",       std::to_string(port_), "--bind",     "127.0.0.1",
                                       "--dir",   dir_,           "--save",              "",           "--daemonize",
                                       "no",      "--logfile",    "",                    "--databases", "16"};
-        if (options_.appendonly) {
+        if (!options_.sentinel_config.empty()) {
+            // Sentinel rewrites its configuration file: one of its own.
+            const std::string conf = dir_ + "/sentinel.conf";
+            std::ofstream out(conf, std::ios::trunc);
+            out << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\ndaemonize no\nlogfile \"\"\n";
+            for (const auto& line : options_.sentinel_config) out << line << '\n';
+            out.close();
+            if (!out) throw std::runtime_error("redis_server: cannot write " + conf);
+            args = {binary_, conf, "--sentinel"};
+        } else if (options_.appendonly) {
             args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
         } else {
             args.insert(args.end(), {"--appendonly", "no"});

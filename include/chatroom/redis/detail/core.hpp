@@ -209,6 +209,7 @@ private:
             }
             ending.push_back(view_.link.stop());
             view_.stop();
+            sentinel_.stop();
             view_.claims.refuse_all();
             rejected_.cancel();
             outage_.cancel();

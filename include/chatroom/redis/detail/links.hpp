@@ -17,6 +17,7 @@
 
 #include <chatroom/redis/detail/health.hpp>
 #include <chatroom/redis/detail/reader.hpp>
+#include <chatroom/redis/detail/sentinel.hpp>
 
 #include <asio/steady_timer.hpp>
 
@@ -34,7 +35,7 @@ class backplane_links : public backplane_context {
 public:
     backplane_links(room_event_sink& sink, redis_options o)
         : backplane_context(std::move(o), sink.executor(), sink.max_line_bytes()), rejected_(*this), streams_(*this),
-          view_(*this, rejected_), canaries_(*this), outage_(ex), canary_timer_(ex) {
+          view_(*this, rejected_), canaries_(*this), sentinel_(*this), outage_(ex), canary_timer_(ex) {
         for (std::size_t i = 0; i < opts.instances.size(); ++i) {
             writers_.push_back(std::make_unique<stream_writer>(*this, i));
             readers_.push_back(std::make_unique<stream_reader>(*this, i, streams_));
@@ -42,16 +43,34 @@ public:
             readers_[i]->on_read = [this, i](read_result& r) { read(i, r); };
         }
         view_.write = [this](write_op op) { writer_of(op.key).push(std::move(op)); };
+        if (!sentinel()) return;
+        // Through Sentinel: each link asks where its instance is now, and a
+        // replica found there (a failover not heard of yet) asks again.
+        for (std::size_t i = 0; i < writers_.size(); ++i)
+            for (redis_link* l : links_of(i)) {
+                l->address = [this, i] { return sentinel_.address(i); };
+                l->on_replica = [this, i] { sentinel_.resolve(i); };
+            }
+        sentinel_.on_moved = [this](std::size_t i, const std::string& why) {
+            for (redis_link* l : links_of(i)) l->restart(why);
+        };
     }
 
 protected:
     // With mu held: an entry was written (the farewell waits for the last).
     virtual void written() {}
 
+    std::vector<redis_link*> links_of(std::size_t i) {
+        std::vector<redis_link*> out{&writers_[i]->link, &readers_[i]->link};
+        if (i == 0) out.push_back(&view_.link);
+        return out;
+    }
+
     // With mu held: every connection starts.
     void start_parts() {
         down_since_ = clock::now();
         arm_outage();
+        if (sentinel()) sentinel_.start();
         // The private-message stream is read from its end as it is now; each
         // canary from its start (older ones are another process's).
         read_stream& private_stream = streams_.streams[keys.node_stream()];
@@ -203,6 +222,7 @@ protected:
     std::vector<std::unique_ptr<stream_reader>> readers_;
     cluster_view view_;
     canary_watch canaries_;
+    sentinel_watch sentinel_;
     asio::steady_timer outage_;
     asio::steady_timer canary_timer_;
     std::uint64_t local_seq_ = 0; // events handed to the server, numbered
