@@ -196,7 +196,9 @@ private:
         ++generation_;
         conn_.reset();
         if (was && on_down) on_down();
-        if (was) ctx_.links_changed();
+        // A link that was up, or a first attempt that failed: the owner
+        // judges the state (a Redis never reached holds lines too).
+        if (was || failures_ == 0) ctx_.links_changed();
         ++failures_;
         retry_.expires_after(ctx_.backoff(failures_));
         retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code ec) {
