@@ -13,11 +13,11 @@
 //   server's own link up for longer than a heartbeat key lives) is reaped
 //   by one survivor (reap_begin's lock, per dead incarnation): leaves
 //   first, then its nicks are freed, so a member back elsewhere is never
-//   announced after it returned. The leaves are the same whoever writes them
-//   (the dead epoch, marked, and a count per room by nick), so readers drop
-//   a second copy.
+//   announced after it returned. The leaves are the same whoever writes
+//   them (leaves.hpp), so readers drop a second copy.
 // Called with mu held.
 
+#include <chatroom/redis/detail/leaves.hpp>
 #include <chatroom/redis/detail/nick_claims.hpp>
 #include <chatroom/redis/detail/rejections.hpp>
 #include <chatroom/redis/detail/writer.hpp>
@@ -319,36 +319,12 @@ private:
             {"EVAL", redis_scripts::reap_end, "0", ctx_.opts.key_prefix, dead, epoch, ctx_.node, ctx_.epoch}, {});
     }
 
-    // One "left (server lost)" entry per member of a dead incarnation that
-    // was in a room; the job calls then() once Redis has them all (nothing
-    // when no room hears of it).
+    // Leaves first; then() once Redis has them all (nothing when no room
+    // hears of it). The dead members leave the view too.
     std::shared_ptr<leave_job> announce(const std::string& dead, const std::string& dead_epoch,
                                         const redis_reply& roster, std::function<void()> then) {
-        std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
-        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
-            const std::string& nick = roster.elements[k].text;
-            const std::string& room = roster.elements[k + 1].text;
-            if (!valid_roster_entry(nick, room)) continue; // refused (and counted) in the view
-            remote.erase(protocol::fold_case(nick));
-            if (room.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = nick;
-            e.room = room;
-            e.reason = "server lost";
-            by_room[ctx_.keys.room(room)][protocol::fold_case(nick)] = std::move(e);
-        }
-        if (by_room.empty()) return nullptr;
-        auto job = std::make_shared<leave_job>();
-        job->then = std::move(then);
-        for (const auto& [key, leaves] : by_room) {
-            std::uint64_t count = 0;
-            for (const auto& [folded, e] : leaves) {
-                ++job->remaining;
-                write(entry_op(key, e, ++count, dead, dead_epoch + ".gone", 0, job));
-            }
-        }
-        return job;
+        for (std::size_t k = 0; k < roster.elements.size(); k += 2) remote.erase(protocol::fold_case(roster.elements[k].text));
+        return announce_leaves(ctx_.keys, dead, dead_epoch, roster, std::move(then), write);
     }
 
     backplane_context& ctx_;
