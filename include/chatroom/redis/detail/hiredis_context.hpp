@@ -43,8 +43,7 @@ struct redis_connection_options {
     std::string host = "127.0.0.1"; // resolved by hiredis (blocking getaddrinfo): give an address
     unsigned short port = 6379;
     std::chrono::milliseconds connect_timeout{2000};
-    // The default deadline of a command, from when it is issued. Blocking
-    // commands (XREAD BLOCK ms) pass a longer one to command().
+    // A command's deadline from when it is issued (XREAD BLOCK gives its own).
     std::chrono::milliseconds command_timeout{2000};
 };
 
@@ -74,9 +73,8 @@ protected:
     // The context is gone (was: the status before): what to tell, queued.
     virtual void torn_down(status was, std::error_code ec) = 0;
 
-    // A result waiting to be delivered once hiredis has returned: a command's,
-    // a connect/subscribed/disconnect notification, or a pub/sub message (for
-    // message_handler_).
+    // A result to deliver once hiredis has returned: a command's, a
+    // notification (connect, subscribed, disconnect), or a pub/sub message.
     struct completion {
         enum class what : unsigned char { command, notify, message } kind;
         command_handler handler;
@@ -105,8 +103,7 @@ protected:
     };
     using formatted_command = std::unique_ptr<char, formatted_deleter>;
 
-    // Commands and notifications only: what needs nothing of the connection,
-    // so that the destructor can post it.
+    // Commands and notifications (the destructor may post them).
     static void deliver(completion& c) {
         if (c.kind == completion::what::command && c.handler)
             c.handler(c.ec, std::move(c.reply));
@@ -291,8 +288,7 @@ protected:
         drain();
     }
 
-    // hiredis_events::owner
-    void ready(bool write) override {
+    void ready(bool write) override { // hiredis_events::owner
         if (!ac_) return;
         if (write) redisAsyncHandleWrite(ac_);
         else redisAsyncHandleRead(ac_);
