@@ -95,125 +95,114 @@
 //   server's own link up for longer than a heartbeat key lives) is reaped
 //   by one survivor (reap_begin's lock, per dead incarnation): leaves
 //   first, then its nicks are freed, so a member back elsewhere is never
-//   announced after it returned. The leaves are the same whoever writes them
-//   (the dead epoch, marked, and a count per room by nick), so readers drop
-//   a second copy.
+//   announced after it returned. The leaves are the same whoever writes
+//   them (leaves.hpp), so readers drop a second copy.
 // Called with mu held.
 
-// #include <chatroom/redis/detail/nick_claims.hpp>
+// #include <chatroom/redis/detail/leaves.hpp>
 
-// Nick claims across the cluster (scripts::claim on the home). A claim is
-// decided only by Redis, and only when it can be: while the control link is
-// down or not yet ready (just back, or this process still cleaning up after
-// its predecessor) it waits; while the nick's holder is a dead server whose
-// leaves are not yet announced (the script answers 2) it is asked again at
-// every heartbeat. It is refused when another live server's member holds
-// the nick, or when its patience runs out (then uniqueness could not be
-// checked: refused rather than risked). A claim lost in flight is asked
-// again (the script counts a nick this server already holds as won).
+// The leaves of a dead server's members (cluster_view.hpp): one "left
+// (server lost)" entry per member that was in a room, written under the
+// dead incarnation's name, marked (its epoch and ".gone"), with a count per
+// room by folded nick. So the entries are the same whoever writes them (a
+// survivor that reaps, the node's successor that cleans up, or both), and
+// readers drop a second copy as one they have seen.
 
-// #include <chatroom/redis/detail/link.hpp>
+// #include <chatroom/redis/detail/keys.hpp>
 
-// One connection of the backplane and its lifecycle (the writer's, the
-// reader's and the control connection each are one).
-//
-// A link is up only once a command round trip succeeded: AUTH when there
-// is a password, then PING (refused with LOADING while Redis reads its data
-// back, BUSY while a script runs), then ROLE, which must say "master" (a
-// replica cannot take entries). An open socket is not enough: a Redis that
-// is stopped (SIGSTOP) still accepts connections. Until then, and after a
-// lost connection, the link is down and tries again with backoff.
-//
-// Its owner reports what its commands meet: an error reply is a fault
-// (reply.hpp), kept with its text until a command succeeds again (ok()).
-// Transient faults keep the connection (the owner asks again with
-// backoff); authentication faults and a read-only replica restart it, the
-// latter after asking the address again (Sentinel).
+// The backplane's Redis keys (docs/scale-out.md#redis-keys), which instance
+// holds each, and the random names of processes.
 
-// #include <chatroom/redis/detail/connection.hpp>
 
-// One hiredis asynchronous connection driven by an Asio executor: hiredis
-// speaks the protocol, this adapter gives it readiness events, deadlines and
-// an owning reply type.
-//
-// - hiredis' event hooks (addRead/delRead/addWrite/delWrite/cleanup) become
-//   async_wait on a posix::stream_descriptor that borrows hiredis' socket: the
-//   descriptor is released (never closed) before hiredis closes the socket.
-// - Every handler of the connection runs on its own strand, so an executor
-//   run by many threads is fine; user callbacks run on that strand too, never
-//   from inside a hiredis call (hiredis' callbacks only queue results, which
-//   are delivered once hiredis has returned), so a callback may issue
-//   commands, close() or drop the last reference.
-// - hiredis 0.14 has no timeouts: each command in flight carries a deadline;
-//   when the oldest in flight passes it the connection is declared failed,
-//   every pending callback gets the error exactly once, then on_disconnect.
-// - There is no reconnection here: a failed connection stays failed and the
-//   owner makes a new one (cheap: a strand, a timer, a descriptor).
-//
-// Outcome of a command: a callback with an error code and an empty reply
-// means the command's effect on the server is unknown (it may have been
-// applied) unless the error is not_connected or unsupported_command, which
-// are given to commands that were never sent. A Redis error reply (-ERR ...)
-// is not an error code: it is a reply of kind error.
-
-// #include <chatroom/redis/detail/error.hpp>
-
-// The error codes of the hiredis adapter (connection.hpp): how a command or
-// a connection failed when no reply came. A Redis error reply (-ERR ...) is
-// not one of these: it is a reply (reply.hpp), classified there.
-
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <random>
 #include <string>
-#include <system_error>
+#include <string_view>
 
 namespace chatroom::detail {
 
-enum class redis_error {
-    command_timeout = 1, // a command in flight passed its deadline; the connection failed
-    connect_timeout,     // the TCP connection was not established within the connect timeout
-    connection_lost,     // the connection failed for a reason without a better code
-    protocol_error,      // hiredis could not parse what the server sent
-    not_connected,       // the command was not sent: connect() not called, or the connection is over
-    unsupported_command, // the command was not sent: empty, one that breaks one-reply-per-command
-                         // (SUBSCRIBE, MONITOR...: see subscribe()), or any on a subscriber connection
-};
-
-class redis_error_category final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "chatroom.redis"; }
-    std::string message(int value) const override {
-        switch (static_cast<redis_error>(value)) {
-        case redis_error::command_timeout: return "redis command timed out";
-        case redis_error::connect_timeout: return "redis connect timed out";
-        case redis_error::connection_lost: return "redis connection lost";
-        case redis_error::protocol_error: return "redis protocol error";
-        case redis_error::not_connected: return "redis connection not established or already over";
-        case redis_error::unsupported_command: return "redis command not supported by this connection";
-        }
-        return "unknown redis error";
+// FNV-1a: every server must put a room on the same instance.
+inline std::size_t instance_of(std::string_view folded_room, std::size_t instances) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : folded_room) {
+        h ^= c;
+        h *= 1099511628211ull;
     }
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<redis_error>(value)) {
-        case redis_error::command_timeout:
-        case redis_error::connect_timeout: return std::errc::timed_out;
-        case redis_error::not_connected: return std::errc::not_connected;
-        default: return {value, *this};
-        }
-    }
-};
-
-inline const std::error_category& redis_category() noexcept {
-    static const redis_error_category category;
-    return category;
+    return instances ? static_cast<std::size_t>(h % instances) : 0;
 }
 
-inline std::error_code make_error_code(redis_error e) noexcept { return {static_cast<int>(e), redis_category()}; }
+inline std::string random_token(std::size_t length) {
+    static constexpr char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::uniform_int_distribution<std::size_t> pick(0, sizeof(digits) - 2);
+    std::string s;
+    for (std::size_t i = 0; i < length; ++i) s += digits[pick(gen)];
+    return s;
+}
+
+// Every key starts with the prefix; names are folded where the server
+// compares them ignoring case. The home (instance 0) holds everything but
+// the rooms' streams, which hash over the instances, and the canaries, one
+// per node on each instance (the stream's owner says which).
+struct redis_keys {
+    std::string prefix;
+    std::string node;
+
+    std::string room(std::string_view name) const { return prefix + "room:" + protocol::fold_case(name); }
+    std::string roster(std::string_view id) const { return prefix + "roster:" + std::string(id); }
+    std::string roster() const { return roster(node); }
+    std::string nicks() const { return prefix + "nicks"; }
+    std::string node_stream(std::string_view id) const { return prefix + "node:" + std::string(id); }
+    std::string node_stream() const { return node_stream(node); }
+    std::string canary(std::size_t instance) const {
+        return prefix + "canary:" + node + ":" + std::to_string(instance);
+    }
+
+    bool is_room(std::string_view key) const {
+        return key.size() > prefix.size() + 5 && key.compare(0, prefix.size(), prefix) == 0 &&
+               key.compare(prefix.size(), 5, "room:") == 0;
+    }
+    // The instance a room's stream lives on.
+    std::size_t instance(std::string_view room_key, std::size_t instances) const {
+        return is_room(room_key) ? instance_of(room_key.substr(prefix.size() + 5), instances) : 0;
+    }
+};
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/writer.hpp>
 
-namespace std {
-template <>
-struct is_error_code_enum<chatroom::detail::redis_error> : true_type {};
-} // namespace std
+// The writer of one instance: what this server appends there, in order,
+// through one connection.
+//
+// Operations wait in a queue and go as one batch at a time (the append
+// script), so Redis takes a prefix of them or nothing: an operation leaves
+// the queue only when Redis ran it. An error reply (the whole batch, or one
+// operation of it) is a fault: the rest stays queued and is sent again,
+// from the first operation that did not run, after backoff (or once the
+// link is back, for faults that restart it). A lost connection leaves the
+// outcome unknown: everything unconfirmed is sent again, and readers drop
+// what they have seen. So what is held is written once the fault clears,
+// in order, never twice for anyone.
+
+// #include <chatroom/redis/detail/entry.hpp>
+
+// How a room event is kept in a Redis stream entry, and stream IDs as
+// numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
+// fuzzed (tests/fuzz/fuzz_redis_entry.cpp).
+//
+// What is read back from Redis is untrusted input: anyone who can write to
+// it, or a buggy or older server, may have put anything in a stream.
+// parse_entry is the one gate every entry passes on its way to members (live
+// reads, a room's history, private messages): it checks the kind against the
+// stream, the writer's fields, every name with the rules of /nick and /join,
+// cleans every line of text with sanitize_append, as client input is
+// cleaned, and holds each line to the server's max_line_bytes. An entry that
+// fails a check is dropped whole, never delivered in part.
+
 // #include <chatroom/redis/detail/reply.hpp>
 
 // A Redis reply owned by C++, and what an error reply means for the link
@@ -314,34 +303,524 @@ inline const char* to_string(reply_fault f) noexcept {
 
 } // namespace chatroom::detail
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// "ms-seq", compared as the pair of numbers Redis orders entries by.
+struct stream_id {
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+
+    static std::optional<stream_id> parse(std::string_view text) {
+        const std::size_t dash = text.find('-');
+        if (dash == std::string_view::npos) return std::nullopt;
+        stream_id id;
+        if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
+        return id;
+    }
+    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+    bool zero() const noexcept { return ms == 0 && seq == 0; }
+    friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
+        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+    }
+
+private:
+    static bool number(std::string_view digits, std::uint64_t& out) {
+        if (digits.empty() || digits.size() > 20) return false;
+        std::uint64_t v = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return false;
+            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
+            if (next / 10 != v) return false; // overflow
+            v = next;
+        }
+        out = v;
+        return true;
+    }
+};
+
+// One stream entry as the backplane writes it. The writer's node, epoch
+// (one per process) and count (per stream, per epoch) let every reader drop
+// an entry it has seen: a command whose reply was lost is sent again after a
+// reconnect, and may then be in the stream twice.
+struct stream_entry {
+    room_event event;
+    std::string node;
+    std::string epoch;
+    std::uint64_t count = 0;
+    std::uint64_t member = 0; // the origin member on its node
+};
+
+inline char kind_code(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return 'c';
+    case room_event_kind::action: return 'a';
+    case room_event_kind::joined: return 'j';
+    case room_event_kind::left: return 'l';
+    case room_event_kind::renamed: return 'r';
+    case room_event_kind::private_message: return 'p';
+    case room_event_kind::notice: return 'n';
+    }
+    return '?';
+}
+
+inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
+    if (code.size() != 1) return std::nullopt;
+    switch (code[0]) {
+    case 'c': return room_event_kind::chat;
+    case 'a': return room_event_kind::action;
+    case 'j': return room_event_kind::joined;
+    case 'l': return room_event_kind::left;
+    case 'r': return room_event_kind::renamed;
+    case 'p': return room_event_kind::private_message;
+    case 'n': return room_event_kind::notice;
+    }
+    return std::nullopt;
+}
+
+// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
+inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
+    const room_event& e = s.event;
+    auto field = [&](const char* name, std::string value) {
+        args.emplace_back(name);
+        args.push_back(std::move(value));
+    };
+    field("k", std::string(1, kind_code(e.kind)));
+    field("n", s.node);
+    field("e", s.epoch);
+    field("s", std::to_string(s.count));
+    if (!e.room.empty()) field("w", e.room);
+    if (!e.nick.empty()) field("u", e.nick);
+    if (!e.text.empty()) field("x", e.text);
+    if (s.member) field("m", std::to_string(s.member));
+    if (!e.old_nick.empty()) field("o", e.old_nick);
+    if (!e.reason.empty()) field("r", e.reason);
+    if (!e.target.empty()) field("t", e.target);
+}
+
+// Which stream an entry was read from: each holds only its own kinds.
+enum class entry_stream : std::uint8_t {
+    any,  // no check (an entry this server queued itself)
+    room, // P room:<name>: every kind but private messages
+    node, // P node:<id>: private messages only
+};
+
+// What parse_entry holds an entry to.
+struct entry_rules {
+    std::size_t max_line_bytes = 4096; // the server's max_line_bytes: the longest line of text, once cleaned
+    entry_stream stream = entry_stream::any;
+};
+
+// Why parse_entry refused an entry.
+enum class entry_error : std::uint8_t {
+    none,
+    malformed,     // not [id, [field, value, ...]] of strings with a valid ID
+    kind,          // no kind, or one this backplane does not write
+    wrong_stream,  // a private message in a room's stream, or the reverse
+    writer,        // node, epoch, count or member missing or not well formed
+    room,          // a room name that /join would refuse
+    nick,          // a nick (sender, joiner, new nick) that /nick would refuse
+    old_nick,      // the old nick of a rename, likewise
+    target,        // the recipient of a private message, likewise
+    no_text,       // no text left once cleaned, where the kind needs some
+    line_too_long, // a line of text longer than max_line_bytes once cleaned
+};
+
+inline const char* to_string(entry_error e) noexcept {
+    switch (e) {
+    case entry_error::none: return "valid";
+    case entry_error::malformed: return "not a stream entry";
+    case entry_error::kind: return "unknown kind";
+    case entry_error::wrong_stream: return "a kind this stream does not hold";
+    case entry_error::writer: return "bad node, epoch, count or member";
+    case entry_error::room: return "a room name that is not a valid name";
+    case entry_error::nick: return "a nick that is not a valid name";
+    case entry_error::old_nick: return "an old nick that is not a valid name";
+    case entry_error::target: return "a target that is not a valid name";
+    case entry_error::no_text: return "no text";
+    case entry_error::line_too_long: return "a line longer than the server's max line";
+    }
+    return "?";
+}
+
+// A count or member id: 1-20 decimal digits that fit in 64 bits.
+inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept {
+    if (digits.empty() || digits.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+        if (v > (~std::uint64_t{0} - d) / 10) return false; // overflow
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
+// One line of text, cleaned as client input is, appended to out; false
+// when what it adds is longer than max.
+inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
+    const std::size_t before = out.size();
+    sanitize_append(out, raw);
+    return out.size() - before <= max;
+}
+
+// A field of an entry as Redis returns it: one letter, and its value.
+using entry_field = std::pair<std::string_view, std::string_view>;
+
+// The checks and cleaning of parse_entry, on an entry's fields. Fields with
+// an empty value are written as absent, and are read so; fields a kind does
+// not use are ignored (they reach nobody); of a field given twice the last
+// counts. Nothing when the entry fails a check (why says which).
+inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+                                                entry_error* why = nullptr) {
+    auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
+        if (why) *why = e;
+        return std::nullopt;
+    };
+    if (why) *why = entry_error::none;
+    std::string_view f[26] = {};
+    for (const auto& [name, value] : fields)
+        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
+    auto field = [&f](char letter) { return f[letter - 'a']; };
+
+    const auto kind = kind_of(field('k'));
+    if (!kind) return refuse(entry_error::kind);
+    const bool private_message = *kind == room_event_kind::private_message;
+    if ((rules.stream == entry_stream::room && private_message) ||
+        (rules.stream == entry_stream::node && !private_message))
+        return refuse(entry_error::wrong_stream);
+
+    stream_entry s;
+    s.event.kind = *kind;
+    // The writer: compared and kept as map keys, never shown, but bounded.
+    if (!protocol::is_valid_name(field('n')) || !protocol::is_valid_name(field('e')) ||
+        !parse_decimal(field('s'), s.count) || (!field('m').empty() && !parse_decimal(field('m'), s.member)))
+        return refuse(entry_error::writer);
+    s.node = std::string(field('n'));
+    s.epoch = std::string(field('e'));
+
+    room_event& e = s.event;
+    if (!private_message && !field('w').empty()) {
+        if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
+        e.room = std::string(field('w'));
+    }
+    if (*kind != room_event_kind::notice) {
+        if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
+        e.nick = std::string(field('u'));
+    }
+    if (*kind == room_event_kind::renamed) {
+        if (!protocol::is_valid_name(field('o'))) return refuse(entry_error::old_nick);
+        e.old_nick = std::string(field('o'));
+    }
+    if (private_message) {
+        if (!protocol::is_valid_name(field('t'))) return refuse(entry_error::target);
+        e.target = std::string(field('t'));
+    }
+    const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
+    switch (*kind) {
+    case room_event_kind::chat: {
+        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
+        // the other controls); a line that cleans to nothing carries nothing.
+        std::string line;
+        bool too_long = false;
+        for_each_line(field('x'), [&](std::string_view raw) {
+            if (too_long) return;
+            line.clear();
+            if (!append_clean_line(line, raw, max)) too_long = true;
+            else if (!line.empty()) e.add_line(line);
+        });
+        if (too_long) return refuse(entry_error::line_too_long);
+        if (e.line_count == 0) return refuse(entry_error::no_text);
+        break;
+    }
+    case room_event_kind::action:
+    case room_event_kind::private_message:
+    case room_event_kind::notice:
+        // One line: a '\n' in it is dropped with the other controls.
+        if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (e.text.empty()) return refuse(entry_error::no_text);
+        break;
+    case room_event_kind::left:
+        // A reason past the limit is left out, not the leave: a kick's
+        // reason may take "kicked by NICK: " past it legitimately.
+        if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
+        break;
+    case room_event_kind::joined:
+    case room_event_kind::renamed: break;
+    }
+    e.node = s.node;
+    return s;
+}
+
+// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
+// and cleaned by decode_entry. Nothing when it fails (why says why); id is
+// set whenever the reply held a valid ID, so a reader moves past an entry it
+// refused (stream IDs are never 0-0).
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    if (why) *why = entry_error::malformed;
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
+        return std::nullopt;
+    auto parsed_id = stream_id::parse(r.elements[0].text);
+    if (!parsed_id || parsed_id->zero()) return std::nullopt;
+    id = *parsed_id;
+    const auto& items = r.elements[1].elements;
+    if (items.size() % 2 != 0) return std::nullopt;
+    std::vector<entry_field> fields;
+    fields.reserve(items.size() / 2);
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
+        fields.emplace_back(items[i].text, items[i + 1].text);
+    }
+    return decode_entry(fields, rules, why);
+}
+
+// A member of another server as its roster in Redis names it: a valid nick,
+// in a valid room or in none (empty) yet.
+inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
+    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/link.hpp>
+
+// One connection of the backplane and its lifecycle (the writer's, the
+// reader's and the control connection each are one).
+//
+// A link is up only once a command round trip succeeded: AUTH when there
+// is a password, then PING (refused with LOADING while Redis reads its data
+// back, BUSY while a script runs), then ROLE, which must say "master" (a
+// replica cannot take entries). An open socket is not enough: a Redis that
+// is stopped (SIGSTOP) still accepts connections. Until then, and after a
+// lost connection, the link is down and tries again with backoff.
+//
+// Its owner reports what its commands meet: an error reply is a fault
+// (reply.hpp), kept with its text until a command succeeds again (ok()).
+// Transient faults keep the connection (the owner asks again with
+// backoff); authentication faults and a read-only replica restart it, the
+// latter after asking the address again (Sentinel).
+
+// #include <chatroom/redis/detail/connection.hpp>
+
+// One Redis connection for commands (and pub/sub): what the backplane's
+// links, the tests and the benches use. hiredis speaks the protocol; the
+// context under it (hiredis_context.hpp) gives it readiness, deadlines and
+// an owning reply type.
+//
+// - Every handler runs on the connection's strand, so an executor run by
+//   many threads is fine; user callbacks run there too, never from inside a
+//   hiredis call, so a callback may issue commands, close() or drop the last
+//   reference.
+// - Each command in flight carries a deadline; when the oldest passes it
+//   the connection is declared failed, every pending callback gets the
+//   error exactly once, then on_disconnect.
+// - There is no reconnection here: a failed connection stays failed and the
+//   owner makes a new one (cheap: a strand, a timer, a descriptor).
+//
+// Outcome of a command: a callback with an error code and an empty reply
+// means the command's effect on the server is unknown (it may have been
+// applied) unless the error is not_connected or unsupported_command, which
+// are given to commands that were never sent. A Redis error reply (-ERR ...)
+// is not an error code: it is a reply of kind error (reply.hpp).
+
+// #include <chatroom/redis/detail/hiredis_context.hpp>
+
+// The hiredis side of redis_connection (connection.hpp): one asynchronous
+// hiredis context driven by an Asio strand.
+//
+// - Readiness comes from hiredis_events (hiredis_events.hpp).
+// - hiredis' callbacks only queue results (completions); they are delivered
+//   once hiredis has returned (drain), so a user callback may issue
+//   commands, close() or drop the last reference.
+// - hiredis 0.14 has no timeouts: one timer serves every deadline (the
+//   connect's, and the owner's next_deadline); the first one passed fails
+//   the connection, and hiredis fails every pending callback.
+
+// #include <chatroom/redis/detail/error.hpp>
+
+// The error codes of the hiredis adapter (connection.hpp): how a command or
+// a connection failed when no reply came. A Redis error reply (-ERR ...) is
+// not one of these: it is a reply (reply.hpp), classified there.
+
+#include <string>
+#include <system_error>
+
+namespace chatroom::detail {
+
+enum class redis_error {
+    command_timeout = 1, // a command in flight passed its deadline; the connection failed
+    connect_timeout,     // the TCP connection was not established within the connect timeout
+    connection_lost,     // the connection failed for a reason without a better code
+    protocol_error,      // hiredis could not parse what the server sent
+    not_connected,       // the command was not sent: connect() not called, or the connection is over
+    unsupported_command, // the command was not sent: empty, one that breaks one-reply-per-command
+                         // (SUBSCRIBE, MONITOR...: see subscribe()), or any on a subscriber connection
+};
+
+class redis_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "chatroom.redis"; }
+    std::string message(int value) const override {
+        switch (static_cast<redis_error>(value)) {
+        case redis_error::command_timeout: return "redis command timed out";
+        case redis_error::connect_timeout: return "redis connect timed out";
+        case redis_error::connection_lost: return "redis connection lost";
+        case redis_error::protocol_error: return "redis protocol error";
+        case redis_error::not_connected: return "redis connection not established or already over";
+        case redis_error::unsupported_command: return "redis command not supported by this connection";
+        }
+        return "unknown redis error";
+    }
+    std::error_condition default_error_condition(int value) const noexcept override {
+        switch (static_cast<redis_error>(value)) {
+        case redis_error::command_timeout:
+        case redis_error::connect_timeout: return std::errc::timed_out;
+        case redis_error::not_connected: return std::errc::not_connected;
+        default: return {value, *this};
+        }
+    }
+};
+
+inline const std::error_category& redis_category() noexcept {
+    static const redis_error_category category;
+    return category;
+}
+
+inline std::error_code make_error_code(redis_error e) noexcept { return {static_cast<int>(e), redis_category()}; }
+
+} // namespace chatroom::detail
+
+namespace std {
+template <>
+struct is_error_code_enum<chatroom::detail::redis_error> : true_type {};
+} // namespace std
+// #include <chatroom/redis/detail/hiredis_events.hpp>
+
+// hiredis' event hooks on Asio: addRead/delRead/addWrite/delWrite become
+// async_wait on a posix::stream_descriptor that borrows hiredis' socket, and
+// cleanup lets go of it (released, never closed) before hiredis closes the
+// socket. The owner (hiredis_context.hpp) is told when the socket is ready
+// for what hiredis wants, and when hiredis frees the context; it runs on the
+// strand the descriptor was made with. The hooks are idempotent and never
+// call back into hiredis.
+
+#include <hiredis/async.h>
+
+#include <asio/error.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+
+#include <memory>
+#include <system_error>
+
+namespace chatroom::detail {
+
+class hiredis_events {
+public:
+    // What the owner does on an event, on the strand.
+    class owner {
+    public:
+        virtual void ready(bool write) = 0; // hiredis wants it, and the socket is ready for it
+        virtual void failed(std::error_code ec) = 0; // a wait failed
+        virtual void cleanup() = 0; // hiredis is freeing the context: the socket is let go
+    protected:
+        ~owner() = default;
+    };
+
+    template <class Executor>
+    explicit hiredis_events(const Executor& strand) : descriptor_(strand) {}
+
+    // Borrows ac's socket and installs the hooks; alive says whether the
+    // owner still exists when a wait completes.
+    std::error_code attach(redisAsyncContext* ac, owner& o, std::weak_ptr<void> alive) {
+        std::error_code ec;
+        descriptor_.assign(ac->c.fd, ec);
+        if (ec) return ec;
+        owner_ = &o;
+        alive_ = std::move(alive);
+        ac->ev.data = this;
+        ac->ev.addRead = &add_read;
+        ac->ev.delRead = &del_read;
+        ac->ev.addWrite = &add_write;
+        ac->ev.delWrite = &del_write;
+        ac->ev.cleanup = &cleanup;
+        return {};
+    }
+
+private:
+    void start_wait(bool write) {
+        (write ? write_waiting_ : read_waiting_) = true;
+        descriptor_.async_wait(write ? asio::posix::descriptor_base::wait_write : asio::posix::descriptor_base::wait_read,
+                               [this, alive = alive_, write](const std::error_code& ec) {
+                                   auto keep = alive.lock();
+                                   if (!keep) return;
+                                   (write ? write_waiting_ : read_waiting_) = false;
+                                   if (released_ || ec == asio::error::operation_aborted) return; // let go at teardown
+                                   if (ec) owner_->failed(ec);
+                                   else if (write ? want_write_ : want_read_) owner_->ready(write);
+                               });
+    }
+
+    static void add_read(void* data) noexcept {
+        auto* self = static_cast<hiredis_events*>(data);
+        self->want_read_ = true;
+        if (!self->read_waiting_) self->start_wait(false);
+    }
+    static void del_read(void* data) noexcept { static_cast<hiredis_events*>(data)->want_read_ = false; }
+    static void add_write(void* data) noexcept {
+        auto* self = static_cast<hiredis_events*>(data);
+        self->want_write_ = true;
+        if (!self->write_waiting_) self->start_wait(true);
+    }
+    static void del_write(void* data) noexcept { static_cast<hiredis_events*>(data)->want_write_ = false; }
+
+    static void cleanup(void* data) noexcept {
+        auto* self = static_cast<hiredis_events*>(data);
+        self->descriptor_.release();
+        self->released_ = true;
+        self->owner_->cleanup();
+    }
+
+    asio::posix::stream_descriptor descriptor_;
+    owner* owner_ = nullptr;
+    std::weak_ptr<void> alive_;
+    bool want_read_ = false;
+    bool want_write_ = false;
+    bool read_waiting_ = false;
+    bool write_waiting_ = false;
+    bool released_ = false;
+};
+
+} // namespace chatroom::detail
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include <asio/any_io_executor.hpp>
-#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <initializer_list>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
-#include <vector>
 
 namespace chatroom::detail {
 
@@ -349,168 +828,38 @@ struct redis_connection_options {
     std::string host = "127.0.0.1"; // resolved by hiredis (blocking getaddrinfo): give an address
     unsigned short port = 6379;
     std::chrono::milliseconds connect_timeout{2000};
-    // The default deadline of a command, from when it is issued. Blocking
-    // commands (XREAD BLOCK ms) pass a longer one to command().
+    // A command's deadline from when it is issued (XREAD BLOCK gives its own).
     std::chrono::milliseconds command_timeout{2000};
 };
 
-class redis_connection : public std::enable_shared_from_this<redis_connection> {
-    struct private_tag {};
-
+class hiredis_context : public std::enable_shared_from_this<hiredis_context>, private hiredis_events::owner {
 public:
     using executor_type = asio::strand<asio::any_io_executor>;
     using clock = std::chrono::steady_clock;
     using connect_handler = std::function<void(std::error_code)>;
-    using disconnect_handler = std::function<void(std::error_code)>;
     using command_handler = std::function<void(std::error_code, redis_reply)>;
-    using message_handler = std::function<void(std::string channel, std::string payload)>;
 
     // closed is final: closed by the owner, failed to connect, or failed after.
     enum class status : unsigned char { idle, connecting, connected, closed };
 
-    static std::shared_ptr<redis_connection> create(const asio::any_io_executor& ex, redis_connection_options options) {
-        return std::make_shared<redis_connection>(private_tag{}, ex, std::move(options));
-    }
-
-    redis_connection(private_tag, const asio::any_io_executor& ex, redis_connection_options options)
-        : options_(std::move(options)), strand_(asio::make_strand(ex)), timer_(strand_), descriptor_(strand_) {}
-
-    redis_connection(const redis_connection&) = delete;
-    redis_connection& operator=(const redis_connection&) = delete;
-
-    // Safe in any state. Commands still pending get operation_aborted (posted
-    // to the strand, as nothing of the connection is left to run them);
-    // on_disconnect is not called.
-    ~redis_connection() {
-        if (ac_) {
-            user_closed_ = true;
-            record_failure(asio::error::operation_aborted);
-            redisAsyncFree(ac_); // fails every pending command into completions_, then cleanup
-        }
-        while (!completions_.empty()) {
-            if (!is_message(completions_.front()))
-                asio::post(strand_, [c = std::move(completions_.front())]() mutable { deliver(c); });
-            completions_.pop_front();
-        }
-    }
-
-    // The strand every handler runs on: the owner may run its own logic on it
-    // to share the connection's serialization.
-    executor_type get_executor() const noexcept { return strand_; }
-
-    // Called at most once, after the callbacks of the commands pending then,
-    // when a connection that was established fails (timeout, server gone,
-    // CLIENT KILL, reset). Not called for close() or destruction. Set it
-    // before connect().
-    void on_disconnect(disconnect_handler handler) {
-        asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
-            self->disconnect_handler_ = std::move(h);
-        });
-    }
-
-    // Starts connecting (once per object); the handler gets {} when the TCP
-    // connection is up, or the reason it is not. Commands may be issued at
-    // once: hiredis buffers them until the connection is up.
-    void connect(connect_handler handler) {
-        asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
-            self->start_connect(std::move(h));
-        });
-    }
-
-    // Sends one command, given as its arguments (each anything a string_view
-    // is made from; binary-safe), and calls handler(ec, reply) exactly once
-    // (an empty handler: nobody is told).
-    // Replies come in the order commands were issued from one thread (or
-    // from the strand). timeout overrides the default command timeout; a
-    // command queued behind another is given at least that one's deadline,
-    // as its reply cannot come before (so put blocking reads on a connection
-    // of their own).
-    template <class Args>
-    void command(const Args& args, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-        using std::begin;
-        using std::end;
-        const auto count = static_cast<std::size_t>(std::distance(begin(args), end(args)));
-        if (count <= small_argc) {
-            std::array<const char*, small_argc> argv{};
-            std::array<std::size_t, small_argc> lengths{};
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        } else {
-            std::vector<const char*> argv(count);
-            std::vector<std::size_t> lengths(count);
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        }
-    }
-
-    void command(std::initializer_list<std::string_view> args, command_handler handler,
-                 std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-        command<std::initializer_list<std::string_view>>(args, std::move(handler), timeout);
-    }
-
-    // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
-    // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
-    // the channels, then calls on_message(channel, payload) for every message,
-    // in order, on the strand; on_subscribed(ec) once, when the server has
-    // confirmed every channel (within the command timeout) or the connection
-    // failed first. Once per connection; from then on command() refuses
-    // everything (unsupported_command), as replies could not be told from
-    // pushed messages. A later failure is reported by on_disconnect.
-    void subscribe(const std::vector<std::string>& channels, connect_handler on_subscribed, message_handler on_message) {
-        if (channels.empty()) {
-            asio::post(strand_, [h = std::move(on_subscribed)] {
-                if (h) h(redis_error::unsupported_command);
-            });
-            return;
-        }
-        std::vector<std::string_view> args{"SUBSCRIBE"};
-        args.insert(args.end(), channels.begin(), channels.end());
-        std::vector<const char*> argv(args.size());
-        std::vector<std::size_t> lengths(args.size());
-        fill_argv(args, argv.data(), lengths.data());
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            asio::post(strand_, [h = std::move(on_subscribed)] {
-                if (h) h(std::make_error_code(std::errc::not_enough_memory));
-            });
-            return;
-        }
-        asio::dispatch(strand_, [self = shared_from_this(), formatted = std::move(formatted), length,
-                                 count = channels.size(), s = std::move(on_subscribed), m = std::move(on_message)]() mutable {
-            self->start_subscribe(formatted.get(), static_cast<std::size_t>(length), count, std::move(s), std::move(m));
-        });
-    }
-
-    // Ends the connection now: commands pending get operation_aborted, a
-    // connect in progress gets operation_aborted, on_disconnect is not called.
-    // Idempotent.
-    void close() {
-        asio::dispatch(strand_, [self = shared_from_this()] { self->do_close(); });
-    }
+    hiredis_context(const hiredis_context&) = delete;
+    hiredis_context& operator=(const hiredis_context&) = delete;
 
     // Readable from any thread (a snapshot).
     status state() const noexcept { return state_.load(std::memory_order_relaxed); }
-    std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
-    // hiredis' description of why the connection failed (for logs); read it
-    // on the strand, e.g. in the on_disconnect handler.
-    const std::string& error_message() const noexcept { return error_message_; }
+protected:
+    hiredis_context(const asio::any_io_executor& ex, redis_connection_options options)
+        : options_(std::move(options)), strand_(asio::make_strand(ex)), timer_(strand_), events_(strand_) {}
+    virtual ~hiredis_context() = default;
 
-    const redis_connection_options& options() const noexcept { return options_; }
+    // The earliest deadline of what is in flight, if any.
+    virtual std::optional<clock::time_point> next_deadline() const = 0;
+    // The context is gone (was: the status before): what to tell, queued.
+    virtual void torn_down(status was, std::error_code ec) = 0;
 
-private:
-    static constexpr std::size_t small_argc = 16;
-
-    struct pending_command {
-        command_handler handler;
-        clock::time_point deadline;
-    };
-
-    // A result waiting to be delivered once hiredis has returned: a command's,
-    // a connect/subscribed/disconnect notification, or a pub/sub message (for
-    // message_handler_).
+    // A result to deliver once hiredis has returned: a command's, a
+    // notification (connect, subscribed, disconnect), or a pub/sub message.
     struct completion {
         enum class what : unsigned char { command, notify, message } kind;
         command_handler handler;
@@ -531,13 +880,15 @@ private:
         }
     };
 
+    // A pub/sub message, delivered.
+    virtual void message(completion&) {}
+
     struct formatted_deleter {
         void operator()(char* p) const noexcept { redisFreeCommand(p); }
     };
     using formatted_command = std::unique_ptr<char, formatted_deleter>;
 
-    // Commands and notifications only: what needs nothing of the connection,
-    // so that the destructor can post it.
+    // Commands and notifications (the destructor may post them).
     static void deliver(completion& c) {
         if (c.kind == completion::what::command && c.handler)
             c.handler(c.ec, std::move(c.reply));
@@ -577,80 +928,6 @@ private:
         return false;
     }
 
-    // Formats the command in the calling thread (so the arguments may be
-    // views of the caller's memory), then queues it on the strand.
-    void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
-               std::optional<std::chrono::milliseconds> timeout) {
-        if (argc == 0 || pushes_replies(argv[0], lengths[0])) {
-            reject(std::move(handler), redis_error::unsupported_command);
-            return;
-        }
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
-            return;
-        }
-        const auto limit = timeout.value_or(options_.command_timeout);
-        asio::dispatch(strand_, [self = shared_from_this(), formatted = std::move(formatted), length,
-                                 h = std::move(handler), limit]() mutable {
-            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
-        });
-    }
-
-    void reject(command_handler handler, std::error_code ec) {
-        asio::post(strand_, [h = std::move(handler), ec]() mutable {
-            if (h) h(ec, redis_reply{});
-        });
-    }
-
-    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit) {
-        const status s = state();
-        if (subscriber_ && ac_) {
-            reject(std::move(handler), redis_error::unsupported_command);
-            return;
-        }
-        if (!ac_ || (s != status::connecting && s != status::connected) ||
-            redisAsyncFormattedCommand(ac_, &on_reply, this, formatted, length) != REDIS_OK) {
-            reject(std::move(handler), redis_error::not_connected);
-            return;
-        }
-        auto deadline = clock::now() + limit;
-        if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
-        if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
-        pending_.push_back({std::move(handler), deadline});
-        in_flight_.store(pending_.size(), std::memory_order_relaxed);
-        arm_timer(deadline);
-    }
-
-    void start_subscribe(const char* formatted, std::size_t length, std::size_t channels, connect_handler on_subscribed,
-                         message_handler on_message) {
-        const status s = state();
-        std::error_code refused;
-        if (subscriber_)
-            refused = asio::error::already_started;
-        else if (!ac_ || (s != status::connecting && s != status::connected) ||
-                 redisAsyncFormattedCommand(ac_, &on_push, this, formatted, length) != REDIS_OK)
-            refused = redis_error::not_connected;
-        if (refused) {
-            asio::post(strand_, [h = std::move(on_subscribed), refused] {
-                if (h) h(refused);
-            });
-            return;
-        }
-        subscriber_ = true;
-        subscriptions_expected_ = channels;
-        subscribed_handler_ = std::move(on_subscribed);
-        message_handler_ = std::move(on_message);
-        auto deadline = clock::now() + options_.command_timeout;
-        if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
-        if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
-        subscribe_deadline_ = deadline;
-        awaiting_subscription_ = true;
-        arm_timer(deadline);
-    }
-
     void start_connect(connect_handler handler) {
         const status s = state();
         if (s != status::idle) {
@@ -678,21 +955,13 @@ private:
             fail_before_start(std::move(handler), ec, message);
             return;
         }
-        std::error_code ec;
-        descriptor_.assign(ac->c.fd, ec);
-        if (ec) {
+        if (const std::error_code ec = events_.attach(ac, *this, weak_from_this())) {
             redisAsyncFree(ac);
             fail_before_start(std::move(handler), ec, ec.message());
             return;
         }
         ac_ = ac;
         ac->data = this;
-        ac->ev.data = this;
-        ac->ev.addRead = &hook_add_read;
-        ac->ev.delRead = &hook_del_read;
-        ac->ev.addWrite = &hook_add_write;
-        ac->ev.delWrite = &hook_del_write;
-        ac->ev.cleanup = &hook_cleanup;
         connect_handler_ = std::move(handler);
         connect_deadline_ = clock::now() + options_.connect_timeout;
         // hiredis learns the connect is done from the first write readiness,
@@ -766,10 +1035,8 @@ private:
         while (!completions_.empty()) {
             completion c = std::move(completions_.front());
             completions_.pop_front();
-            if (!is_message(c))
-                deliver(c);
-            else if (message_handler_)
-                message_handler_(std::move(c.channel), std::move(c.payload));
+            if (!is_message(c)) deliver(c);
+            else message(c);
         }
     }
 
@@ -797,83 +1064,44 @@ private:
                 fail(redis_error::connect_timeout);
             else
                 arm_timer(connect_deadline_);
-        } else if (!pending_.empty() || awaiting_subscription_) {
-            auto next = pending_.empty() ? subscribe_deadline_ : pending_.front().deadline;
-            if (awaiting_subscription_) next = std::min(next, subscribe_deadline_);
-            if (now >= next)
+        } else if (const auto next = next_deadline()) {
+            if (now >= *next)
                 fail(redis_error::command_timeout);
             else
-                arm_timer(next);
+                arm_timer(*next);
         }
         drain();
     }
 
-    void start_wait(bool write) {
-        (write ? write_waiting_ : read_waiting_) = true;
-        descriptor_.async_wait(write ? asio::posix::descriptor_base::wait_write : asio::posix::descriptor_base::wait_read,
-                               [weak = weak_from_this(), write](const std::error_code& ec) {
-                                   if (auto self = weak.lock()) self->on_ready(write, ec);
-                               });
-    }
-
-    void on_ready(bool write, const std::error_code& ec) {
-        (write ? write_waiting_ : read_waiting_) = false;
-        if (!ac_ || ec == asio::error::operation_aborted) return; // released at teardown
-        if (ec) {
-            fail(ec);
-        } else if (write ? want_write_ : want_read_) {
-            if (write)
-                redisAsyncHandleWrite(ac_);
-            else
-                redisAsyncHandleRead(ac_);
-        }
+    void ready(bool write) override { // hiredis_events::owner
+        if (!ac_) return;
+        if (write) redisAsyncHandleWrite(ac_);
+        else redisAsyncHandleRead(ac_);
         drain();
     }
-
-    // The hiredis hooks. They must be idempotent; none calls back into hiredis.
-    static void hook_add_read(void* data) noexcept {
-        auto* self = static_cast<redis_connection*>(data);
-        self->want_read_ = true;
-        if (!self->read_waiting_) self->start_wait(false);
+    void failed(std::error_code ec) override {
+        if (!ac_) return;
+        fail(ec);
+        drain();
     }
-    static void hook_del_read(void* data) noexcept { static_cast<redis_connection*>(data)->want_read_ = false; }
-    static void hook_add_write(void* data) noexcept {
-        auto* self = static_cast<redis_connection*>(data);
-        self->want_write_ = true;
-        if (!self->write_waiting_) self->start_wait(true);
-    }
-    static void hook_del_write(void* data) noexcept { static_cast<redis_connection*>(data)->want_write_ = false; }
-
-    // hiredis is freeing the context (after failing every pending callback)
-    // and will close the socket next: let go of it first.
-    static void hook_cleanup(void* data) noexcept {
-        auto* self = static_cast<redis_connection*>(data);
-        self->record_hiredis_failure(self->ac_);
-        self->descriptor_.release();
-        self->timer_.cancel();
-        self->timer_armed_ = false;
-        self->ac_ = nullptr;
-        self->in_flight_.store(0, std::memory_order_relaxed);
-        const status was = self->state();
-        self->set_state(status::closed);
-        const std::error_code ec = *self->failure_;
+    // hiredis is freeing the context (after failing every pending callback).
+    void cleanup() override {
+        record_hiredis_failure(ac_);
+        timer_.cancel();
+        timer_armed_ = false;
+        ac_ = nullptr;
+        const status was = state();
+        set_state(status::closed);
+        const std::error_code ec = *failure_;
         if (was == status::connecting) {
-            self->completions_.push_back(completion::notification(std::move(self->connect_handler_), ec));
-            self->connect_handler_ = nullptr;
+            completions_.push_back(completion::notification(std::move(connect_handler_), ec));
+            connect_handler_ = nullptr;
         }
-        if (self->awaiting_subscription_) {
-            self->awaiting_subscription_ = false;
-            self->completions_.push_back(completion::notification(std::move(self->subscribed_handler_), ec));
-            self->subscribed_handler_ = nullptr;
-        }
-        if (was == status::connected && !self->user_closed_ && self->disconnect_handler_) {
-            self->completions_.push_back(completion::notification(std::move(self->disconnect_handler_), ec));
-            self->disconnect_handler_ = nullptr;
-        }
+        torn_down(was, ec);
     }
 
     static void on_connect(const redisAsyncContext* ac, int result) noexcept {
-        auto* self = static_cast<redis_connection*>(ac->data);
+        auto* self = static_cast<hiredis_context*>(ac->data);
         if (result == REDIS_OK) {
             self->set_state(status::connected);
             self->completions_.push_back(completion::notification(std::move(self->connect_handler_), {}));
@@ -882,6 +1110,301 @@ private:
             // hiredis frees the context next; cleanup reports this cause.
             self->record_hiredis_failure(ac);
         }
+    }
+
+    const redis_connection_options options_;
+    executor_type strand_;
+    asio::steady_timer timer_;
+    hiredis_events events_;
+
+    // Everything below is touched on the strand only, except the atomic.
+    redisAsyncContext* ac_ = nullptr;
+    std::atomic<status> state_{status::idle};
+    std::deque<completion> completions_;
+    connect_handler connect_handler_;
+    std::optional<std::error_code> failure_;
+    std::string error_message_;
+    clock::time_point connect_deadline_{};
+    clock::time_point timer_expiry_{};
+    unsigned timer_generation_ = 0;
+    bool timer_armed_ = false;
+    bool draining_ = false;
+    bool user_closed_ = false;
+};
+
+} // namespace chatroom::detail
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class redis_connection final : public hiredis_context {
+    struct private_tag {};
+
+public:
+    using disconnect_handler = std::function<void(std::error_code)>;
+    using message_handler = std::function<void(std::string channel, std::string payload)>;
+
+    static std::shared_ptr<redis_connection> create(const asio::any_io_executor& ex, redis_connection_options options) {
+        return std::make_shared<redis_connection>(private_tag{}, ex, std::move(options));
+    }
+
+    redis_connection(private_tag, const asio::any_io_executor& ex, redis_connection_options options)
+        : hiredis_context(ex, std::move(options)) {}
+
+    redis_connection(const redis_connection&) = delete;
+    redis_connection& operator=(const redis_connection&) = delete;
+
+    // Safe in any state. Commands still pending get operation_aborted (posted
+    // to the strand, as nothing of the connection is left to run them);
+    // on_disconnect is not called.
+    ~redis_connection() override {
+        if (ac_) {
+            user_closed_ = true;
+            record_failure(asio::error::operation_aborted);
+            redisAsyncFree(ac_); // fails every pending command into completions_, then cleanup
+        }
+        while (!completions_.empty()) {
+            if (!is_message(completions_.front()))
+                asio::post(strand_, [c = std::move(completions_.front())]() mutable { deliver(c); });
+            completions_.pop_front();
+        }
+    }
+
+    // The strand every handler runs on: the owner may run its own logic on it
+    // to share the connection's serialization.
+    executor_type get_executor() const noexcept { return strand_; }
+
+    // Called at most once, after the callbacks of the commands pending then,
+    // when a connection that was established fails (timeout, server gone,
+    // CLIENT KILL, reset). Not called for close() or destruction. Set it
+    // before connect().
+    void on_disconnect(disconnect_handler handler) {
+        asio::dispatch(strand_, [self = self(), h = std::move(handler)]() mutable {
+            self->disconnect_handler_ = std::move(h);
+        });
+    }
+
+    // Starts connecting (once per object); the handler gets {} when the TCP
+    // connection is up, or the reason it is not. Commands may be issued at
+    // once: hiredis buffers them until the connection is up.
+    void connect(connect_handler handler) {
+        asio::dispatch(strand_, [self = self(), h = std::move(handler)]() mutable {
+            self->start_connect(std::move(h));
+        });
+    }
+
+    // Sends one command, given as its arguments (each anything a string_view
+    // is made from; binary-safe), and calls handler(ec, reply) exactly once
+    // (an empty handler: nobody is told).
+    // Replies come in the order commands were issued from one thread (or
+    // from the strand). timeout overrides the default command timeout; a
+    // command queued behind another is given at least that one's deadline,
+    // as its reply cannot come before (so put blocking reads on a connection
+    // of their own).
+    template <class Args>
+    void command(const Args& args, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        using std::begin;
+        using std::end;
+        const auto count = static_cast<std::size_t>(std::distance(begin(args), end(args)));
+        if (count <= small_argc) {
+            std::array<const char*, small_argc> argv{};
+            std::array<std::size_t, small_argc> lengths{};
+            fill_argv(args, argv.data(), lengths.data());
+            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
+        } else {
+            std::vector<const char*> argv(count);
+            std::vector<std::size_t> lengths(count);
+            fill_argv(args, argv.data(), lengths.data());
+            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
+        }
+    }
+
+    void command(std::initializer_list<std::string_view> args, command_handler handler,
+                 std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        command<std::initializer_list<std::string_view>>(args, std::move(handler), timeout);
+    }
+
+    // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
+    // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
+    // the channels, then calls on_message(channel, payload) for every message,
+    // in order, on the strand; on_subscribed(ec) once, when the server has
+    // confirmed every channel (within the command timeout) or the connection
+    // failed first. Once per connection; from then on command() refuses
+    // everything (unsupported_command), as replies could not be told from
+    // pushed messages. A later failure is reported by on_disconnect.
+    void subscribe(const std::vector<std::string>& channels, connect_handler on_subscribed, message_handler on_message) {
+        if (channels.empty()) {
+            asio::post(strand_, [h = std::move(on_subscribed)] {
+                if (h) h(redis_error::unsupported_command);
+            });
+            return;
+        }
+        std::vector<std::string_view> args{"SUBSCRIBE"};
+        args.insert(args.end(), channels.begin(), channels.end());
+        std::vector<const char*> argv(args.size());
+        std::vector<std::size_t> lengths(args.size());
+        fill_argv(args, argv.data(), lengths.data());
+        char* raw = nullptr;
+        const int length = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
+        formatted_command formatted(raw);
+        if (length < 0 || !formatted) {
+            asio::post(strand_, [h = std::move(on_subscribed)] {
+                if (h) h(std::make_error_code(std::errc::not_enough_memory));
+            });
+            return;
+        }
+        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
+                                 count = channels.size(), s = std::move(on_subscribed), m = std::move(on_message)]() mutable {
+            self->start_subscribe(formatted.get(), static_cast<std::size_t>(length), count, std::move(s), std::move(m));
+        });
+    }
+
+    // Ends the connection now: commands pending get operation_aborted, a
+    // connect in progress gets operation_aborted, on_disconnect is not called.
+    // Idempotent.
+    void close() {
+        asio::dispatch(strand_, [self = self()] { self->do_close(); });
+    }
+
+    // Readable from any thread (a snapshot).
+    std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+
+    // hiredis' description of why the connection failed (for logs); read it
+    // on the strand, e.g. in the on_disconnect handler.
+    const std::string& error_message() const noexcept { return error_message_; }
+
+    const redis_connection_options& options() const noexcept { return options_; }
+
+private:
+    static constexpr std::size_t small_argc = 16;
+
+    std::shared_ptr<redis_connection> self() { return std::static_pointer_cast<redis_connection>(shared_from_this()); }
+
+    std::optional<clock::time_point> next_deadline() const override {
+        if (pending_.empty() && !awaiting_subscription_) return std::nullopt;
+        auto next = pending_.empty() ? subscribe_deadline_ : pending_.front().deadline;
+        if (awaiting_subscription_) next = std::min(next, subscribe_deadline_);
+        return next;
+    }
+
+    void torn_down(status was, std::error_code ec) override {
+        in_flight_.store(0, std::memory_order_relaxed);
+        if (awaiting_subscription_) {
+            awaiting_subscription_ = false;
+            completions_.push_back(completion::notification(std::move(subscribed_handler_), ec));
+            subscribed_handler_ = nullptr;
+        }
+        if (was == status::connected && !user_closed_ && disconnect_handler_) {
+            completions_.push_back(completion::notification(std::move(disconnect_handler_), ec));
+            disconnect_handler_ = nullptr;
+        }
+    }
+
+    void message(completion& c) override {
+        if (message_handler_) message_handler_(std::move(c.channel), std::move(c.payload));
+    }
+
+    struct pending_command {
+        command_handler handler;
+        clock::time_point deadline;
+    };
+
+    // Formats the command in the calling thread (so the arguments may be
+    // views of the caller's memory), then queues it on the strand.
+    void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
+               std::optional<std::chrono::milliseconds> timeout) {
+        if (argc == 0 || pushes_replies(argv[0], lengths[0])) {
+            reject(std::move(handler), redis_error::unsupported_command);
+            return;
+        }
+        char* raw = nullptr;
+        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
+        formatted_command formatted(raw);
+        if (length < 0 || !formatted) {
+            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
+            return;
+        }
+        const auto limit = timeout.value_or(options_.command_timeout);
+        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
+                                 h = std::move(handler), limit]() mutable {
+            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
+        });
+    }
+
+    void reject(command_handler handler, std::error_code ec) {
+        asio::post(strand_, [h = std::move(handler), ec]() mutable {
+            if (h) h(ec, redis_reply{});
+        });
+    }
+
+    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit) {
+        const status s = state();
+        if (subscriber_ && ac_) {
+            reject(std::move(handler), redis_error::unsupported_command);
+            return;
+        }
+        if (!ac_ || (s != status::connecting && s != status::connected) ||
+            redisAsyncFormattedCommand(ac_, &on_reply, this, formatted, length) != REDIS_OK) {
+            reject(std::move(handler), redis_error::not_connected);
+            return;
+        }
+        auto deadline = clock::now() + limit;
+        if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
+        if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
+        pending_.push_back({std::move(handler), deadline});
+        in_flight_.store(pending_.size(), std::memory_order_relaxed);
+        arm_timer(deadline);
+    }
+
+    void start_subscribe(const char* formatted, std::size_t length, std::size_t channels, connect_handler on_subscribed,
+                         message_handler on_message) {
+        const status s = state();
+        std::error_code refused;
+        if (subscriber_)
+            refused = asio::error::already_started;
+        else if (!ac_ || (s != status::connecting && s != status::connected) ||
+                 redisAsyncFormattedCommand(ac_, &on_push, this, formatted, length) != REDIS_OK)
+            refused = redis_error::not_connected;
+        if (refused) {
+            asio::post(strand_, [h = std::move(on_subscribed), refused] {
+                if (h) h(refused);
+            });
+            return;
+        }
+        subscriber_ = true;
+        subscriptions_expected_ = channels;
+        subscribed_handler_ = std::move(on_subscribed);
+        message_handler_ = std::move(on_message);
+        auto deadline = clock::now() + options_.command_timeout;
+        if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
+        if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
+        subscribe_deadline_ = deadline;
+        awaiting_subscription_ = true;
+        arm_timer(deadline);
     }
 
     // A reply, or no reply when hiredis fails the commands pending at teardown.
@@ -921,36 +1444,15 @@ private:
         }
     }
 
-    const redis_connection_options options_;
-    executor_type strand_;
-    asio::steady_timer timer_;
-    asio::posix::stream_descriptor descriptor_;
-
-    // Everything below is touched on the strand only, except the atomics.
-    redisAsyncContext* ac_ = nullptr;
-    std::atomic<status> state_{status::idle};
+    // Touched on the strand only, except the atomic.
     std::atomic<std::size_t> in_flight_{0};
     std::deque<pending_command> pending_;
-    std::deque<completion> completions_;
-    connect_handler connect_handler_;
     disconnect_handler disconnect_handler_;
     connect_handler subscribed_handler_;
     message_handler message_handler_;
     std::size_t subscriptions_expected_ = 0;
     std::size_t subscriptions_confirmed_ = 0;
     clock::time_point subscribe_deadline_{};
-    std::optional<std::error_code> failure_;
-    std::string error_message_;
-    clock::time_point connect_deadline_{};
-    clock::time_point timer_expiry_{};
-    unsigned timer_generation_ = 0;
-    bool timer_armed_ = false;
-    bool want_read_ = false;
-    bool want_write_ = false;
-    bool read_waiting_ = false;
-    bool write_waiting_ = false;
-    bool draining_ = false;
-    bool user_closed_ = false;
     bool subscriber_ = false;
     bool awaiting_subscription_ = false;
 };
@@ -968,71 +1470,6 @@ private:
 // runs unlocked (to_sink). Handlers are made with guarded(), which locks
 // mu and does nothing once the backplane is gone or stopped.
 
-// #include <chatroom/redis/detail/keys.hpp>
-
-// The backplane's Redis keys (docs/scale-out.md#redis-keys), which instance
-// holds each, and the random names of processes.
-
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <random>
-#include <string>
-#include <string_view>
-
-namespace chatroom::detail {
-
-// FNV-1a: every server must put a room on the same instance.
-inline std::size_t instance_of(std::string_view folded_room, std::size_t instances) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : folded_room) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return instances ? static_cast<std::size_t>(h % instances) : 0;
-}
-
-inline std::string random_token(std::size_t length) {
-    static constexpr char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::random_device rd;
-    std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::uniform_int_distribution<std::size_t> pick(0, sizeof(digits) - 2);
-    std::string s;
-    for (std::size_t i = 0; i < length; ++i) s += digits[pick(gen)];
-    return s;
-}
-
-// Every key starts with the prefix; names are folded where the server
-// compares them ignoring case. The home (instance 0) holds everything but
-// the rooms' streams, which hash over the instances, and the canaries, one
-// per node on each instance (the stream's owner says which).
-struct redis_keys {
-    std::string prefix;
-    std::string node;
-
-    std::string room(std::string_view name) const { return prefix + "room:" + protocol::fold_case(name); }
-    std::string roster(std::string_view id) const { return prefix + "roster:" + std::string(id); }
-    std::string roster() const { return roster(node); }
-    std::string nicks() const { return prefix + "nicks"; }
-    std::string node_stream(std::string_view id) const { return prefix + "node:" + std::string(id); }
-    std::string node_stream() const { return node_stream(node); }
-    std::string canary(std::size_t instance) const {
-        return prefix + "canary:" + node + ":" + std::to_string(instance);
-    }
-
-    bool is_room(std::string_view key) const {
-        return key.size() > prefix.size() + 5 && key.compare(0, prefix.size(), prefix) == 0 &&
-               key.compare(prefix.size(), 5, "room:") == 0;
-    }
-    // The instance a room's stream lives on.
-    std::size_t instance(std::string_view room_key, std::size_t instances) const {
-        return is_room(room_key) ? instance_of(room_key.substr(prefix.size() + 5), instances) : 0;
-    }
-};
-
-} // namespace chatroom::detail
 // #include <chatroom/redis/options.hpp>
 
 // How a server joins a cluster through Redis (docs/scale-out.md#options).
@@ -1402,7 +1839,9 @@ private:
         ++generation_;
         conn_.reset();
         if (was && on_down) on_down();
-        if (was) ctx_.links_changed();
+        // A link that was up, or a first attempt that failed: the owner
+        // judges the state (a Redis never reached holds lines too).
+        if (was || failures_ == 0) ctx_.links_changed();
         ++failures_;
         retry_.expires_after(ctx_.backoff(failures_));
         retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code ec) {
@@ -1597,505 +2036,6 @@ return 0)";
 
 } // namespace chatroom::detail
 
-#include <asio/post.hpp>
-
-#include <algorithm>
-#include <chrono>
-#include <cstdint>
-#include <deque>
-#include <functional>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace chatroom::detail {
-
-class nick_claims {
-public:
-    using done_handler = std::function<void(bool)>;
-
-    explicit nick_claims(backplane_context& ctx) : ctx_(ctx) {}
-
-    // How long a claim may wait: a link's outage, or a dead holder's
-    // reaping (its heartbeat's TTL and two views).
-    std::chrono::milliseconds patience() const {
-        return std::max(ctx_.opts.outage_timeout, ctx_.opts.node_ttl + 4 * ctx_.opts.heartbeat);
-    }
-
-    // With mu held.
-    void add(const std::string& folded, done_handler done) {
-        waiting_.push_back(claim{folded, std::move(done), backplane_context::clock::now() + patience()});
-    }
-
-    // With mu held, the link up and ready: each waiting claim not on its way
-    // is asked.
-    void send(redis_link& link) {
-        for (claim& c : waiting_) {
-            if (c.in_flight) continue;
-            c.in_flight = true;
-            c.id = ++ids_;
-            link.conn()->command({"EVAL", redis_scripts::claim, "1", ctx_.keys.nicks(), c.folded, ctx_.node,
-                                  ctx_.opts.key_prefix},
-                                 link.handler([this, &link, id = c.id](std::error_code ec, const redis_reply& r) {
-                                     if (!ec && r.is_error()) link.fault(classify(r), "claim: " + r.text);
-                                     answered(id, ec, r);
-                                 }));
-        }
-    }
-
-    // With mu held: the link was lost; what was on its way is asked again.
-    void lost() {
-        for (claim& c : waiting_) c.in_flight = false;
-    }
-
-    // With mu held, every heartbeat: claims past their patience are refused.
-    void expire() {
-        const auto now = backplane_context::clock::now();
-        for (auto it = waiting_.begin(); it != waiting_.end();) {
-            if (!it->in_flight && now >= it->deadline) {
-                finish(std::move(it->done), false);
-                it = waiting_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
-
-    // With mu held: the backplane stops; every claim is refused.
-    void refuse_all() {
-        for (claim& c : waiting_) finish(std::move(c.done), false);
-        waiting_.clear();
-    }
-
-private:
-    struct claim {
-        std::string folded;
-        done_handler done;
-        backplane_context::clock::time_point deadline;
-        bool in_flight = false;
-        std::uint64_t id = 0;
-    };
-
-    void answered(std::uint64_t id, std::error_code ec, const redis_reply& r) {
-        auto it = std::find_if(waiting_.begin(), waiting_.end(), [id](const claim& c) { return c.id == id; });
-        if (it == waiting_.end()) return;
-        it->in_flight = false;
-        // No answer, an error reply, or "not yet": asked again later.
-        if (ec || !r.is_integer() || r.integer == 2) return;
-        finish(std::move(it->done), r.integer == 1);
-        waiting_.erase(it);
-    }
-
-    // The server's handler runs unlocked, from the strand.
-    void finish(done_handler done, bool won) {
-        if (done) asio::post(ctx_.ex, [done = std::move(done), won] { done(won); });
-    }
-
-    backplane_context& ctx_;
-    std::deque<claim> waiting_;
-    std::uint64_t ids_ = 0;
-};
-
-} // namespace chatroom::detail
-// #include <chatroom/redis/detail/rejections.hpp>
-
-// Entries (and roster names) read from Redis that failed validation: each is
-// counted in the server's stats at once (backplane_rejected); the first is
-// reported to the host's log at once, the ones after it together at most
-// once per interval, with their count and where and why the last one
-// failed, never its bytes.
-
-// #include <chatroom/redis/detail/entry.hpp>
-
-// How a room event is kept in a Redis stream entry, and stream IDs as
-// numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
-// fuzzed (tests/fuzz/fuzz_redis_entry.cpp).
-//
-// What is read back from Redis is untrusted input: anyone who can write to
-// it, or a buggy or older server, may have put anything in a stream.
-// parse_entry is the one gate every entry passes on its way to members (live
-// reads, a room's history, private messages): it checks the kind against the
-// stream, the writer's fields, every name with the rules of /nick and /join,
-// cleans every line of text with sanitize_append, as client input is
-// cleaned, and holds each line to the server's max_line_bytes. An entry that
-// fails a check is dropped whole, never delivered in part.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace chatroom::detail {
-
-// "ms-seq", compared as the pair of numbers Redis orders entries by.
-struct stream_id {
-    std::uint64_t ms = 0;
-    std::uint64_t seq = 0;
-
-    static std::optional<stream_id> parse(std::string_view text) {
-        const std::size_t dash = text.find('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        stream_id id;
-        if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
-        return id;
-    }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
-    bool zero() const noexcept { return ms == 0 && seq == 0; }
-    friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
-        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
-    }
-
-private:
-    static bool number(std::string_view digits, std::uint64_t& out) {
-        if (digits.empty() || digits.size() > 20) return false;
-        std::uint64_t v = 0;
-        for (char c : digits) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
-            if (next / 10 != v) return false; // overflow
-            v = next;
-        }
-        out = v;
-        return true;
-    }
-};
-
-// One stream entry as the backplane writes it. The writer's node, epoch
-// (one per process) and count (per stream, per epoch) let every reader drop
-// an entry it has seen: a command whose reply was lost is sent again after a
-// reconnect, and may then be in the stream twice.
-struct stream_entry {
-    room_event event;
-    std::string node;
-    std::string epoch;
-    std::uint64_t count = 0;
-    std::uint64_t member = 0; // the origin member on its node
-};
-
-inline char kind_code(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return 'c';
-    case room_event_kind::action: return 'a';
-    case room_event_kind::joined: return 'j';
-    case room_event_kind::left: return 'l';
-    case room_event_kind::renamed: return 'r';
-    case room_event_kind::private_message: return 'p';
-    case room_event_kind::notice: return 'n';
-    }
-    return '?';
-}
-
-inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
-    if (code.size() != 1) return std::nullopt;
-    switch (code[0]) {
-    case 'c': return room_event_kind::chat;
-    case 'a': return room_event_kind::action;
-    case 'j': return room_event_kind::joined;
-    case 'l': return room_event_kind::left;
-    case 'r': return room_event_kind::renamed;
-    case 'p': return room_event_kind::private_message;
-    case 'n': return room_event_kind::notice;
-    }
-    return std::nullopt;
-}
-
-// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
-inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
-    const room_event& e = s.event;
-    auto field = [&](const char* name, std::string value) {
-        args.emplace_back(name);
-        args.push_back(std::move(value));
-    };
-    field("k", std::string(1, kind_code(e.kind)));
-    field("n", s.node);
-    field("e", s.epoch);
-    field("s", std::to_string(s.count));
-    if (!e.room.empty()) field("w", e.room);
-    if (!e.nick.empty()) field("u", e.nick);
-    if (!e.text.empty()) field("x", e.text);
-    if (s.member) field("m", std::to_string(s.member));
-    if (!e.old_nick.empty()) field("o", e.old_nick);
-    if (!e.reason.empty()) field("r", e.reason);
-    if (!e.target.empty()) field("t", e.target);
-}
-
-// Which stream an entry was read from: each holds only its own kinds.
-enum class entry_stream : std::uint8_t {
-    any,  // no check (an entry this server queued itself)
-    room, // P room:<name>: every kind but private messages
-    node, // P node:<id>: private messages only
-};
-
-// What parse_entry holds an entry to.
-struct entry_rules {
-    std::size_t max_line_bytes = 4096; // the server's max_line_bytes: the longest line of text, once cleaned
-    entry_stream stream = entry_stream::any;
-};
-
-// Why parse_entry refused an entry.
-enum class entry_error : std::uint8_t {
-    none,
-    malformed,     // not [id, [field, value, ...]] of strings with a valid ID
-    kind,          // no kind, or one this backplane does not write
-    wrong_stream,  // a private message in a room's stream, or the reverse
-    writer,        // node, epoch, count or member missing or not well formed
-    room,          // a room name that /join would refuse
-    nick,          // a nick (sender, joiner, new nick) that /nick would refuse
-    old_nick,      // the old nick of a rename, likewise
-    target,        // the recipient of a private message, likewise
-    no_text,       // no text left once cleaned, where the kind needs some
-    line_too_long, // a line of text longer than max_line_bytes once cleaned
-};
-
-inline const char* to_string(entry_error e) noexcept {
-    switch (e) {
-    case entry_error::none: return "valid";
-    case entry_error::malformed: return "not a stream entry";
-    case entry_error::kind: return "unknown kind";
-    case entry_error::wrong_stream: return "a kind this stream does not hold";
-    case entry_error::writer: return "bad node, epoch, count or member";
-    case entry_error::room: return "a room name that is not a valid name";
-    case entry_error::nick: return "a nick that is not a valid name";
-    case entry_error::old_nick: return "an old nick that is not a valid name";
-    case entry_error::target: return "a target that is not a valid name";
-    case entry_error::no_text: return "no text";
-    case entry_error::line_too_long: return "a line longer than the server's max line";
-    }
-    return "?";
-}
-
-// A count or member id: 1-20 decimal digits that fit in 64 bits.
-inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept {
-    if (digits.empty() || digits.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') return false;
-        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-        if (v > (~std::uint64_t{0} - d) / 10) return false; // overflow
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
-
-// One line of text, cleaned as client input is, appended to out; false
-// when what it adds is longer than max.
-inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
-    const std::size_t before = out.size();
-    sanitize_append(out, raw);
-    return out.size() - before <= max;
-}
-
-// A field of an entry as Redis returns it: one letter, and its value.
-using entry_field = std::pair<std::string_view, std::string_view>;
-
-// The checks and cleaning of parse_entry, on an entry's fields. Fields with
-// an empty value are written as absent, and are read so; fields a kind does
-// not use are ignored (they reach nobody); of a field given twice the last
-// counts. Nothing when the entry fails a check (why says which).
-inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
-                                                entry_error* why = nullptr) {
-    auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
-        if (why) *why = e;
-        return std::nullopt;
-    };
-    if (why) *why = entry_error::none;
-    std::string_view f[26] = {};
-    for (const auto& [name, value] : fields)
-        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
-    auto field = [&f](char letter) { return f[letter - 'a']; };
-
-    const auto kind = kind_of(field('k'));
-    if (!kind) return refuse(entry_error::kind);
-    const bool private_message = *kind == room_event_kind::private_message;
-    if ((rules.stream == entry_stream::room && private_message) ||
-        (rules.stream == entry_stream::node && !private_message))
-        return refuse(entry_error::wrong_stream);
-
-    stream_entry s;
-    s.event.kind = *kind;
-    // The writer: compared and kept as map keys, never shown, but bounded.
-    if (!protocol::is_valid_name(field('n')) || !protocol::is_valid_name(field('e')) ||
-        !parse_decimal(field('s'), s.count) || (!field('m').empty() && !parse_decimal(field('m'), s.member)))
-        return refuse(entry_error::writer);
-    s.node = std::string(field('n'));
-    s.epoch = std::string(field('e'));
-
-    room_event& e = s.event;
-    if (!private_message && !field('w').empty()) {
-        if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
-        e.room = std::string(field('w'));
-    }
-    if (*kind != room_event_kind::notice) {
-        if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
-        e.nick = std::string(field('u'));
-    }
-    if (*kind == room_event_kind::renamed) {
-        if (!protocol::is_valid_name(field('o'))) return refuse(entry_error::old_nick);
-        e.old_nick = std::string(field('o'));
-    }
-    if (private_message) {
-        if (!protocol::is_valid_name(field('t'))) return refuse(entry_error::target);
-        e.target = std::string(field('t'));
-    }
-    const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
-    switch (*kind) {
-    case room_event_kind::chat: {
-        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
-        // the other controls); a line that cleans to nothing carries nothing.
-        std::string line;
-        bool too_long = false;
-        for_each_line(field('x'), [&](std::string_view raw) {
-            if (too_long) return;
-            line.clear();
-            if (!append_clean_line(line, raw, max)) too_long = true;
-            else if (!line.empty()) e.add_line(line);
-        });
-        if (too_long) return refuse(entry_error::line_too_long);
-        if (e.line_count == 0) return refuse(entry_error::no_text);
-        break;
-    }
-    case room_event_kind::action:
-    case room_event_kind::private_message:
-    case room_event_kind::notice:
-        // One line: a '\n' in it is dropped with the other controls.
-        if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
-        if (e.text.empty()) return refuse(entry_error::no_text);
-        break;
-    case room_event_kind::left:
-        // A reason past the limit is left out, not the leave: a kick's
-        // reason may take "kicked by NICK: " past it legitimately.
-        if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
-        break;
-    case room_event_kind::joined:
-    case room_event_kind::renamed: break;
-    }
-    e.node = s.node;
-    return s;
-}
-
-// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
-// and cleaned by decode_entry. Nothing when it fails (why says why); id is
-// set whenever the reply held a valid ID, so a reader moves past an entry it
-// refused (stream IDs are never 0-0).
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
-                                               entry_error* why = nullptr) {
-    if (why) *why = entry_error::malformed;
-    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
-        return std::nullopt;
-    auto parsed_id = stream_id::parse(r.elements[0].text);
-    if (!parsed_id || parsed_id->zero()) return std::nullopt;
-    id = *parsed_id;
-    const auto& items = r.elements[1].elements;
-    if (items.size() % 2 != 0) return std::nullopt;
-    std::vector<entry_field> fields;
-    fields.reserve(items.size() / 2);
-    for (std::size_t i = 0; i < items.size(); i += 2) {
-        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
-        fields.emplace_back(items[i].text, items[i + 1].text);
-    }
-    return decode_entry(fields, rules, why);
-}
-
-// A member of another server as its roster in Redis names it: a valid nick,
-// in a valid room or in none (empty) yet.
-inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
-    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
-}
-
-} // namespace chatroom::detail
-
-#include <asio/steady_timer.hpp>
-
-#include <chrono>
-#include <cstdint>
-#include <string>
-#include <utility>
-
-namespace chatroom::detail {
-
-// What one read refused.
-struct rejections {
-    std::uint64_t count = 0;
-    std::string last;
-
-    void add(std::string what) {
-        ++count;
-        last = std::move(what);
-    }
-    void add(const std::string& key, const stream_id& id, entry_error why) {
-        add(key + (id.zero() ? std::string() : " " + id.str()) + ": " + to_string(why));
-    }
-};
-
-class rejection_report {
-public:
-    static constexpr std::chrono::seconds interval{10};
-
-    explicit rejection_report(backplane_context& ctx) : ctx_(ctx), timer_(ctx.ex) {}
-
-    // With mu held.
-    void add(rejections r) {
-        if (r.count == 0) return;
-        ctx_.to_sink([n = r.count](room_event_sink& s) { s.rejected_entries(n); });
-        unreported_ += r.count;
-        last_ = std::move(r.last);
-        if (armed_) return;
-        const auto now = backplane_context::clock::now();
-        if (now < next_) {
-            armed_ = true;
-            timer_.expires_at(next_);
-            timer_.async_wait(ctx_.guarded([this](std::error_code ec) {
-                armed_ = false;
-                if (!ec && unreported_ > 0) report(backplane_context::clock::now());
-            }));
-            return;
-        }
-        report(now);
-    }
-
-    void cancel() { timer_.cancel(); }
-
-private:
-    void report(backplane_context::clock::time_point now) {
-        const std::uint64_t n = std::exchange(unreported_, 0);
-        ctx_.note("dropped " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
-                  " read from Redis that failed validation" + (reported_ ? " since the last report" : "") +
-                  " (the last: " + last_ + ")");
-        reported_ = true;
-        next_ = now + interval;
-    }
-
-    backplane_context& ctx_;
-    asio::steady_timer timer_;
-    std::uint64_t unreported_ = 0;
-    std::string last_;
-    bool reported_ = false;
-    bool armed_ = false;
-    backplane_context::clock::time_point next_{};
-};
-
-} // namespace chatroom::detail
-// #include <chatroom/redis/detail/writer.hpp>
-
-// The writer of one instance: what this server appends there, in order,
-// through one connection.
-//
-// Operations wait in a queue and go as one batch at a time (the append
-// script), so Redis takes a prefix of them or nothing: an operation leaves
-// the queue only when Redis ran it. An error reply (the whole batch, or one
-// operation of it) is a fault: the rest stays queued and is sent again,
-// from the first operation that did not run, after backoff (or once the
-// link is back, for faults that restart it). A lost connection leaves the
-// outcome unknown: everything unconfirmed is sent again, and readers drop
-// what they have seen. So what is held is written once the fault clears,
-// in order, never twice for anyone.
-
-
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -2268,6 +2208,243 @@ private:
     std::size_t sent_ = 0; // operations of the batch in flight (the queue's first ones)
     std::size_t held_ = 0; // bytes queued
     bool waiting_ = false; // backing off after a fault
+};
+
+} // namespace chatroom::detail
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace chatroom::detail {
+
+// With the roster (nick, room, ...): returns the job whose acknowledgements
+// call then() once Redis has every leave, or nothing when no room hears of
+// any (names that fail the checks are left out: the view refused them).
+inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const std::string& dead,
+                                                  const std::string& dead_epoch, const redis_reply& roster,
+                                                  std::function<void()> then,
+                                                  const std::function<void(write_op)>& write) {
+    std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
+    for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
+        const std::string& nick = roster.elements[k].text;
+        const std::string& room = roster.elements[k + 1].text;
+        if (!valid_roster_entry(nick, room) || room.empty()) continue;
+        room_event e;
+        e.kind = room_event_kind::left;
+        e.nick = nick;
+        e.room = room;
+        e.reason = "server lost";
+        by_room[keys.room(room)][protocol::fold_case(nick)] = std::move(e);
+    }
+    if (by_room.empty()) return nullptr;
+    auto job = std::make_shared<leave_job>();
+    job->then = std::move(then);
+    for (const auto& [key, leaves] : by_room) {
+        std::uint64_t count = 0;
+        for (const auto& [folded, e] : leaves) {
+            ++job->remaining;
+            write(entry_op(key, e, ++count, dead, dead_epoch + ".gone", 0, job));
+        }
+    }
+    return job;
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/nick_claims.hpp>
+
+// Nick claims across the cluster (scripts::claim on the home). A claim is
+// decided only by Redis, and only when it can be: while the control link is
+// down or not yet ready (just back, or this process still cleaning up after
+// its predecessor) it waits; while the nick's holder is a dead server whose
+// leaves are not yet announced (the script answers 2) it is asked again at
+// every heartbeat. It is refused when another live server's member holds
+// the nick, or when its patience runs out (then uniqueness could not be
+// checked: refused rather than risked). A claim lost in flight is asked
+// again (the script counts a nick this server already holds as won).
+
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class nick_claims {
+public:
+    using done_handler = std::function<void(bool)>;
+
+    explicit nick_claims(backplane_context& ctx) : ctx_(ctx) {}
+
+    // How long a claim may wait: a link's outage, or a dead holder's
+    // reaping (its heartbeat's TTL and two views).
+    std::chrono::milliseconds patience() const {
+        return std::max(ctx_.opts.outage_timeout, ctx_.opts.node_ttl + 4 * ctx_.opts.heartbeat);
+    }
+
+    // With mu held.
+    void add(const std::string& folded, done_handler done) {
+        waiting_.push_back(claim{folded, std::move(done), backplane_context::clock::now() + patience()});
+    }
+
+    // With mu held, the link up and ready: each waiting claim not on its way
+    // is asked.
+    void send(redis_link& link) {
+        for (claim& c : waiting_) {
+            if (c.in_flight) continue;
+            c.in_flight = true;
+            c.id = ++ids_;
+            link.conn()->command({"EVAL", redis_scripts::claim, "1", ctx_.keys.nicks(), c.folded, ctx_.node,
+                                  ctx_.opts.key_prefix},
+                                 link.handler([this, &link, id = c.id](std::error_code ec, const redis_reply& r) {
+                                     if (!ec && r.is_error()) link.fault(classify(r), "claim: " + r.text);
+                                     answered(id, ec, r);
+                                 }));
+        }
+    }
+
+    // With mu held: the link was lost; what was on its way is asked again.
+    void lost() {
+        for (claim& c : waiting_) c.in_flight = false;
+    }
+
+    // With mu held, every heartbeat: claims past their patience are refused.
+    void expire() {
+        const auto now = backplane_context::clock::now();
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+            if (!it->in_flight && now >= it->deadline) {
+                finish(std::move(it->done), false);
+                it = waiting_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // With mu held: the backplane stops; every claim is refused.
+    void refuse_all() {
+        for (claim& c : waiting_) finish(std::move(c.done), false);
+        waiting_.clear();
+    }
+
+private:
+    struct claim {
+        std::string folded;
+        done_handler done;
+        backplane_context::clock::time_point deadline;
+        bool in_flight = false;
+        std::uint64_t id = 0;
+    };
+
+    void answered(std::uint64_t id, std::error_code ec, const redis_reply& r) {
+        auto it = std::find_if(waiting_.begin(), waiting_.end(), [id](const claim& c) { return c.id == id; });
+        if (it == waiting_.end()) return;
+        it->in_flight = false;
+        // No answer, an error reply, or "not yet": asked again later.
+        if (ec || !r.is_integer() || r.integer == 2) return;
+        finish(std::move(it->done), r.integer == 1);
+        waiting_.erase(it);
+    }
+
+    // The server's handler runs unlocked, from the strand.
+    void finish(done_handler done, bool won) {
+        if (done) asio::post(ctx_.ex, [done = std::move(done), won] { done(won); });
+    }
+
+    backplane_context& ctx_;
+    std::deque<claim> waiting_;
+    std::uint64_t ids_ = 0;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/rejections.hpp>
+
+// Entries (and roster names) read from Redis that failed validation: each is
+// counted in the server's stats at once (backplane_rejected); the first is
+// reported to the host's log at once, the ones after it together at most
+// once per interval, with their count and where and why the last one
+// failed, never its bytes.
+
+
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace chatroom::detail {
+
+// What one read refused.
+struct rejections {
+    std::uint64_t count = 0;
+    std::string last;
+
+    void add(std::string what) {
+        ++count;
+        last = std::move(what);
+    }
+    void add(const std::string& key, const stream_id& id, entry_error why) {
+        add(key + (id.zero() ? std::string() : " " + id.str()) + ": " + to_string(why));
+    }
+};
+
+class rejection_report {
+public:
+    static constexpr std::chrono::seconds interval{10};
+
+    explicit rejection_report(backplane_context& ctx) : ctx_(ctx), timer_(ctx.ex) {}
+
+    // With mu held.
+    void add(rejections r) {
+        if (r.count == 0) return;
+        ctx_.to_sink([n = r.count](room_event_sink& s) { s.rejected_entries(n); });
+        unreported_ += r.count;
+        last_ = std::move(r.last);
+        if (armed_) return;
+        const auto now = backplane_context::clock::now();
+        if (now < next_) {
+            armed_ = true;
+            timer_.expires_at(next_);
+            timer_.async_wait(ctx_.guarded([this](std::error_code ec) {
+                armed_ = false;
+                if (!ec && unreported_ > 0) report(backplane_context::clock::now());
+            }));
+            return;
+        }
+        report(now);
+    }
+
+    void cancel() { timer_.cancel(); }
+
+private:
+    void report(backplane_context::clock::time_point now) {
+        const std::uint64_t n = std::exchange(unreported_, 0);
+        ctx_.note("dropped " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
+                  " read from Redis that failed validation" + (reported_ ? " since the last report" : "") +
+                  " (the last: " + last_ + ")");
+        reported_ = true;
+        next_ = now + interval;
+    }
+
+    backplane_context& ctx_;
+    asio::steady_timer timer_;
+    std::uint64_t unreported_ = 0;
+    std::string last_;
+    bool reported_ = false;
+    bool armed_ = false;
+    backplane_context::clock::time_point next_{};
 };
 
 } // namespace chatroom::detail
@@ -2569,36 +2746,12 @@ private:
             {"EVAL", redis_scripts::reap_end, "0", ctx_.opts.key_prefix, dead, epoch, ctx_.node, ctx_.epoch}, {});
     }
 
-    // One "left (server lost)" entry per member of a dead incarnation that
-    // was in a room; the job calls then() once Redis has them all (nothing
-    // when no room hears of it).
+    // Leaves first; then() once Redis has them all (nothing when no room
+    // hears of it). The dead members leave the view too.
     std::shared_ptr<leave_job> announce(const std::string& dead, const std::string& dead_epoch,
                                         const redis_reply& roster, std::function<void()> then) {
-        std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
-        for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
-            const std::string& nick = roster.elements[k].text;
-            const std::string& room = roster.elements[k + 1].text;
-            if (!valid_roster_entry(nick, room)) continue; // refused (and counted) in the view
-            remote.erase(protocol::fold_case(nick));
-            if (room.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = nick;
-            e.room = room;
-            e.reason = "server lost";
-            by_room[ctx_.keys.room(room)][protocol::fold_case(nick)] = std::move(e);
-        }
-        if (by_room.empty()) return nullptr;
-        auto job = std::make_shared<leave_job>();
-        job->then = std::move(then);
-        for (const auto& [key, leaves] : by_room) {
-            std::uint64_t count = 0;
-            for (const auto& [folded, e] : leaves) {
-                ++job->remaining;
-                write(entry_op(key, e, ++count, dead, dead_epoch + ".gone", 0, job));
-            }
-        }
-        return job;
+        for (std::size_t k = 0; k < roster.elements.size(); k += 2) remote.erase(protocol::fold_case(roster.elements[k].text));
+        return announce_leaves(ctx_.keys, dead, dead_epoch, roster, std::move(then), write);
     }
 
     backplane_context& ctx_;
@@ -3089,6 +3242,180 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/sentinel.hpp>
+
+// Redis Sentinel: where each instance named by its master is now.
+//
+// - The sentinels are asked in turn (SENTINEL get-master-addr-by-name) when
+//   the backplane starts, when a link finds no address, and when a link
+//   finds a replica where the primary was (READONLY, or ROLE says "slave"):
+//   a failover it has not heard of yet.
+// - One connection to a sentinel listens for +switch-master; a failover
+//   moves the instance's links to the new primary at once. When that
+//   connection is lost, the next sentinel is listened to and every master
+//   asked again (a switch may have been missed meanwhile).
+// What a failover can lose (entries the old primary took but never passed
+// on) is found by the readers (streams.hpp) and told to members as missed.
+// Called with mu held.
+
+
+#include <asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class sentinel_watch {
+public:
+    using connection = std::shared_ptr<redis_connection>;
+
+    explicit sentinel_watch(backplane_context& ctx)
+        : ctx_(ctx), masters_(ctx.opts.masters.size()), listen_retry_(ctx.ex) {
+        for (auto& m : masters_) m.retry = std::make_unique<asio::steady_timer>(ctx.ex);
+    }
+
+    // The instance moved: its links connect again (to the new address).
+    std::function<void(std::size_t instance, const std::string& why)> on_moved;
+
+    void start() {
+        for (std::size_t i = 0; i < masters_.size(); ++i) resolve(i);
+        listen();
+    }
+    void stop() {
+        listen_retry_.cancel();
+        for (auto& m : masters_) m.retry->cancel();
+        if (subscriber_) asio::post(ctx_.ex, [c = std::move(subscriber_)] { c->close(); });
+    }
+
+    // Where instance i is, if a sentinel has said; else it is asked.
+    std::optional<redis_endpoint> address(std::size_t i) {
+        if (!masters_[i].at) resolve(i);
+        return masters_[i].at;
+    }
+
+    // Asks the sentinels where instance i is now (once at a time).
+    void resolve(std::size_t i) {
+        if (masters_[i].asking) return;
+        masters_[i].asking = true;
+        ask(i, 0);
+    }
+
+private:
+    struct master {
+        std::optional<redis_endpoint> at;
+        bool asking = false;
+        unsigned failures = 0;
+        std::unique_ptr<asio::steady_timer> retry;
+    };
+
+    connection open(std::size_t sentinel) {
+        redis_connection_options o;
+        o.host = ctx_.opts.sentinels[sentinel].host;
+        o.port = ctx_.opts.sentinels[sentinel].port;
+        o.command_timeout = ctx_.opts.command_timeout;
+        o.connect_timeout = ctx_.opts.command_timeout;
+        return redis_connection::create(ctx_.ex.get_inner_executor(), o);
+    }
+
+    void ask(std::size_t i, std::size_t sentinel) {
+        master& m = masters_[i];
+        if (sentinel >= ctx_.opts.sentinels.size()) { // none knew: again after backoff
+            m.retry->expires_after(ctx_.backoff(++m.failures));
+            m.retry->async_wait(ctx_.guarded([this, i](std::error_code ec) {
+                if (ec) return;
+                masters_[i].asking = false;
+                resolve(i);
+            }));
+            return;
+        }
+        connection c = open(sentinel);
+        c->connect(ctx_.guarded([this, c, i, sentinel](std::error_code ec) {
+            if (ec) return ask(i, sentinel + 1);
+            c->command({"SENTINEL", "get-master-addr-by-name", ctx_.opts.masters[i]},
+                       ctx_.guarded([this, c, i, sentinel](std::error_code e, const redis_reply& r) {
+                           c->close();
+                           if (e || !r.is_array() || r.elements.size() != 2) return ask(i, sentinel + 1);
+                           masters_[i].asking = false;
+                           masters_[i].failures = 0;
+                           found(i, r.elements[0].text, r.elements[1].text);
+                       }));
+        }));
+    }
+
+    void found(std::size_t i, const std::string& host, const std::string& port_text) {
+        unsigned long port = 0;
+        for (char ch : port_text) {
+            if (ch < '0' || ch > '9' || port > 65535) return;
+            port = port * 10 + static_cast<unsigned long>(ch - '0');
+        }
+        if (host.empty() || port == 0 || port > 65535) return;
+        master& m = masters_[i];
+        const bool moved = m.at && (m.at->host != host || m.at->port != port);
+        m.at = redis_endpoint{host, static_cast<unsigned short>(port)};
+        if (!moved) return;
+        const std::string why = "the primary of " + ctx_.opts.masters[i] + " is now " + host + ":" + port_text;
+        ctx_.note("Sentinel: " + why);
+        if (on_moved) on_moved(i, why);
+    }
+
+    // Listens for failovers on one sentinel; on losing it, on the next.
+    void listen() {
+        if (ctx_.opts.sentinels.empty()) return;
+        const std::size_t sentinel = listening_++ % ctx_.opts.sentinels.size();
+        const unsigned gen = ++listen_gen_;
+        subscriber_ = open(sentinel);
+        subscriber_->on_disconnect(ctx_.guarded([this, gen](std::error_code) { relisten(gen); }));
+        subscriber_->connect(ctx_.guarded([this, gen](std::error_code ec) {
+            if (gen != listen_gen_) return;
+            if (ec) return relisten(gen);
+            subscriber_->subscribe({"+switch-master"}, ctx_.guarded([this, gen](std::error_code e) {
+                if (e) return relisten(gen);
+                if (gen == listen_gen_) listen_failures_ = 0;
+            }),
+                                   ctx_.guarded([this](const std::string&, const std::string& payload) {
+                                       switched(payload);
+                                   }));
+        }));
+    }
+
+    void relisten(unsigned gen) {
+        if (gen != listen_gen_) return;
+        ++listen_gen_;
+        if (subscriber_) asio::post(ctx_.ex, [c = std::move(subscriber_)] { c->close(); });
+        listen_retry_.expires_after(ctx_.backoff(++listen_failures_));
+        listen_retry_.async_wait(ctx_.guarded([this](std::error_code ec) {
+            if (ec) return;
+            for (std::size_t i = 0; i < masters_.size(); ++i) resolve(i); // a switch may have been missed
+            listen();
+        }));
+    }
+
+    // "<name> <old ip> <old port> <new ip> <new port>"
+    void switched(const std::string& payload) {
+        std::istringstream in(payload);
+        std::string name, old_host, old_port, host, port;
+        if (!(in >> name >> old_host >> old_port >> host >> port)) return;
+        for (std::size_t i = 0; i < masters_.size(); ++i)
+            if (ctx_.opts.masters[i] == name) found(i, host, port);
+    }
+
+    backplane_context& ctx_;
+    std::vector<master> masters_;
+    connection subscriber_;
+    asio::steady_timer listen_retry_;
+    std::size_t listening_ = 0;
+    unsigned listen_gen_ = 0;
+    unsigned listen_failures_ = 0;
+};
+
+} // namespace chatroom::detail
 
 #include <asio/steady_timer.hpp>
 
@@ -3106,7 +3433,7 @@ class backplane_links : public backplane_context {
 public:
     backplane_links(room_event_sink& sink, redis_options o)
         : backplane_context(std::move(o), sink.executor(), sink.max_line_bytes()), rejected_(*this), streams_(*this),
-          view_(*this, rejected_), canaries_(*this), outage_(ex), canary_timer_(ex) {
+          view_(*this, rejected_), canaries_(*this), sentinel_(*this), outage_(ex), canary_timer_(ex) {
         for (std::size_t i = 0; i < opts.instances.size(); ++i) {
             writers_.push_back(std::make_unique<stream_writer>(*this, i));
             readers_.push_back(std::make_unique<stream_reader>(*this, i, streams_));
@@ -3114,16 +3441,34 @@ public:
             readers_[i]->on_read = [this, i](read_result& r) { read(i, r); };
         }
         view_.write = [this](write_op op) { writer_of(op.key).push(std::move(op)); };
+        if (!sentinel()) return;
+        // Through Sentinel: each link asks where its instance is now, and a
+        // replica found there (a failover not heard of yet) asks again.
+        for (std::size_t i = 0; i < writers_.size(); ++i)
+            for (redis_link* l : links_of(i)) {
+                l->address = [this, i] { return sentinel_.address(i); };
+                l->on_replica = [this, i] { sentinel_.resolve(i); };
+            }
+        sentinel_.on_moved = [this](std::size_t i, const std::string& why) {
+            for (redis_link* l : links_of(i)) l->restart(why);
+        };
     }
 
 protected:
     // With mu held: an entry was written (the farewell waits for the last).
     virtual void written() {}
 
+    std::vector<redis_link*> links_of(std::size_t i) {
+        std::vector<redis_link*> out{&writers_[i]->link, &readers_[i]->link};
+        if (i == 0) out.push_back(&view_.link);
+        return out;
+    }
+
     // With mu held: every connection starts.
     void start_parts() {
         down_since_ = clock::now();
         arm_outage();
+        if (sentinel()) sentinel_.start();
         // The private-message stream is read from its end as it is now; each
         // canary from its start (older ones are another process's).
         read_stream& private_stream = streams_.streams[keys.node_stream()];
@@ -3275,6 +3620,7 @@ protected:
     std::vector<std::unique_ptr<stream_reader>> readers_;
     cluster_view view_;
     canary_watch canaries_;
+    sentinel_watch sentinel_;
     asio::steady_timer outage_;
     asio::steady_timer canary_timer_;
     std::uint64_t local_seq_ = 0; // events handed to the server, numbered
@@ -3475,6 +3821,7 @@ private:
             }
             ending.push_back(view_.link.stop());
             view_.stop();
+            sentinel_.stop();
             view_.claims.refuse_all();
             rejected_.cancel();
             outage_.cancel();
