@@ -188,408 +188,6 @@ struct redis_keys {
 // what they have seen. So what is held is written once the fault clears,
 // in order, never twice for anyone.
 
-// #include <chatroom/redis/detail/entry.hpp>
-
-// How a room event is kept in a Redis stream entry, and stream IDs as
-// numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
-// fuzzed (tests/fuzz/fuzz_redis_entry.cpp).
-//
-// What is read back from Redis is untrusted input: anyone who can write to
-// it, or a buggy or older server, may have put anything in a stream.
-// parse_entry is the one gate every entry passes on its way to members (live
-// reads, a room's history, private messages): it checks the kind against the
-// stream, the writer's fields, every name with the rules of /nick and /join,
-// cleans every line of text with sanitize_append, as client input is
-// cleaned, and holds each line to the server's max_line_bytes. An entry that
-// fails a check is dropped whole, never delivered in part.
-
-// #include <chatroom/redis/detail/reply.hpp>
-
-// A Redis reply owned by C++, and what an error reply means for the link
-// that got it. Every error reply is a fault, never a success: the caller
-// holds what it was writing and asks again as the fault's class says.
-
-#include <hiredis/hiredis.h>
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace chatroom::detail {
-
-// A reply owned by C++ (hiredis frees its redisReply as soon as the reply
-// callback returns). RESP2 kinds only, as hiredis 0.14 knows no others; a
-// nil array (a BLOCK that timed out) is nil.
-struct redis_reply {
-    enum class kind : unsigned char { nil, integer, status, error, string, array };
-
-    kind type = kind::nil;
-    long long integer = 0;
-    std::string text;                  // string, status and error replies (binary-safe)
-    std::vector<redis_reply> elements; // array replies
-
-    bool is_nil() const noexcept { return type == kind::nil; }
-    bool is_integer() const noexcept { return type == kind::integer; }
-    bool is_status() const noexcept { return type == kind::status; }
-    bool is_error() const noexcept { return type == kind::error; }
-    bool is_string() const noexcept { return type == kind::string; }
-    bool is_array() const noexcept { return type == kind::array; }
-
-    static redis_reply from_hiredis(const redisReply& r) {
-        redis_reply out;
-        switch (r.type) {
-        case REDIS_REPLY_INTEGER:
-            out.type = kind::integer;
-            out.integer = r.integer;
-            break;
-        case REDIS_REPLY_STATUS:
-        case REDIS_REPLY_ERROR:
-        case REDIS_REPLY_STRING:
-            out.type = r.type == REDIS_REPLY_STATUS ? kind::status : r.type == REDIS_REPLY_ERROR ? kind::error : kind::string;
-            if (r.str) out.text.assign(r.str, r.len);
-            break;
-        case REDIS_REPLY_ARRAY:
-            out.type = kind::array;
-            out.elements.reserve(r.elements);
-            for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(from_hiredis(*r.element[i]));
-            break;
-        default: // REDIS_REPLY_NIL
-            break;
-        }
-        return out;
-    }
-};
-
-// What an error reply says about the server that sent it.
-enum class reply_fault : unsigned char {
-    none,      // not an error reply
-    transient, // LOADING, BUSY, TRYAGAIN, MASTERDOWN...: the same command succeeds later; ask again with backoff
-    readonly,  // READONLY: this is (now) a replica; find the primary again (Sentinel), then ask again
-    auth,      // NOAUTH, WRONGPASS, NOPERM: the connection must authenticate (again) or has no right
-    refused,   // anything else (WRONGTYPE, OOM, MISCONF, ERR...): refused until someone fixes it
-};
-
-// The error code: the reply's first word (LOADING, WRONGTYPE, ERR...).
-inline std::string_view error_code_of(std::string_view text) noexcept {
-    const std::size_t space = text.find(' ');
-    return space == std::string_view::npos ? text : text.substr(0, space);
-}
-
-inline reply_fault classify_error(std::string_view text) noexcept {
-    const std::string_view code = error_code_of(text);
-    if (code == "LOADING" || code == "BUSY" || code == "TRYAGAIN" || code == "MASTERDOWN" || code == "CLUSTERDOWN" ||
-        code == "MASTER_DOWN" || code == "UNBLOCKED")
-        return reply_fault::transient;
-    if (code == "READONLY") return reply_fault::readonly;
-    if (code == "NOAUTH" || code == "WRONGPASS" || code == "NOPERM") return reply_fault::auth;
-    return reply_fault::refused;
-}
-
-inline reply_fault classify(const redis_reply& r) noexcept {
-    return r.is_error() ? classify_error(r.text) : reply_fault::none;
-}
-
-inline const char* to_string(reply_fault f) noexcept {
-    switch (f) {
-    case reply_fault::none: return "none";
-    case reply_fault::transient: return "transient";
-    case reply_fault::readonly: return "read-only replica";
-    case reply_fault::auth: return "authentication";
-    case reply_fault::refused: return "refused";
-    }
-    return "?";
-}
-
-} // namespace chatroom::detail
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace chatroom::detail {
-
-// "ms-seq", compared as the pair of numbers Redis orders entries by.
-struct stream_id {
-    std::uint64_t ms = 0;
-    std::uint64_t seq = 0;
-
-    static std::optional<stream_id> parse(std::string_view text) {
-        const std::size_t dash = text.find('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        stream_id id;
-        if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
-        return id;
-    }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
-    bool zero() const noexcept { return ms == 0 && seq == 0; }
-    friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
-        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
-    }
-
-private:
-    static bool number(std::string_view digits, std::uint64_t& out) {
-        if (digits.empty() || digits.size() > 20) return false;
-        std::uint64_t v = 0;
-        for (char c : digits) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
-            if (next / 10 != v) return false; // overflow
-            v = next;
-        }
-        out = v;
-        return true;
-    }
-};
-
-// One stream entry as the backplane writes it. The writer's node, epoch
-// (one per process) and count (per stream, per epoch) let every reader drop
-// an entry it has seen: a command whose reply was lost is sent again after a
-// reconnect, and may then be in the stream twice.
-struct stream_entry {
-    room_event event;
-    std::string node;
-    std::string epoch;
-    std::uint64_t count = 0;
-    std::uint64_t member = 0; // the origin member on its node
-};
-
-inline char kind_code(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return 'c';
-    case room_event_kind::action: return 'a';
-    case room_event_kind::joined: return 'j';
-    case room_event_kind::left: return 'l';
-    case room_event_kind::renamed: return 'r';
-    case room_event_kind::private_message: return 'p';
-    case room_event_kind::notice: return 'n';
-    }
-    return '?';
-}
-
-inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
-    if (code.size() != 1) return std::nullopt;
-    switch (code[0]) {
-    case 'c': return room_event_kind::chat;
-    case 'a': return room_event_kind::action;
-    case 'j': return room_event_kind::joined;
-    case 'l': return room_event_kind::left;
-    case 'r': return room_event_kind::renamed;
-    case 'p': return room_event_kind::private_message;
-    case 'n': return room_event_kind::notice;
-    }
-    return std::nullopt;
-}
-
-// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
-inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
-    const room_event& e = s.event;
-    auto field = [&](const char* name, std::string value) {
-        args.emplace_back(name);
-        args.push_back(std::move(value));
-    };
-    field("k", std::string(1, kind_code(e.kind)));
-    field("n", s.node);
-    field("e", s.epoch);
-    field("s", std::to_string(s.count));
-    if (!e.room.empty()) field("w", e.room);
-    if (!e.nick.empty()) field("u", e.nick);
-    if (!e.text.empty()) field("x", e.text);
-    if (s.member) field("m", std::to_string(s.member));
-    if (!e.old_nick.empty()) field("o", e.old_nick);
-    if (!e.reason.empty()) field("r", e.reason);
-    if (!e.target.empty()) field("t", e.target);
-}
-
-// Which stream an entry was read from: each holds only its own kinds.
-enum class entry_stream : std::uint8_t {
-    any,  // no check (an entry this server queued itself)
-    room, // P room:<name>: every kind but private messages
-    node, // P node:<id>: private messages only
-};
-
-// What parse_entry holds an entry to.
-struct entry_rules {
-    std::size_t max_line_bytes = 4096; // the server's max_line_bytes: the longest line of text, once cleaned
-    entry_stream stream = entry_stream::any;
-};
-
-// Why parse_entry refused an entry.
-enum class entry_error : std::uint8_t {
-    none,
-    malformed,     // not [id, [field, value, ...]] of strings with a valid ID
-    kind,          // no kind, or one this backplane does not write
-    wrong_stream,  // a private message in a room's stream, or the reverse
-    writer,        // node, epoch, count or member missing or not well formed
-    room,          // a room name that /join would refuse
-    nick,          // a nick (sender, joiner, new nick) that /nick would refuse
-    old_nick,      // the old nick of a rename, likewise
-    target,        // the recipient of a private message, likewise
-    no_text,       // no text left once cleaned, where the kind needs some
-    line_too_long, // a line of text longer than max_line_bytes once cleaned
-};
-
-inline const char* to_string(entry_error e) noexcept {
-    switch (e) {
-    case entry_error::none: return "valid";
-    case entry_error::malformed: return "not a stream entry";
-    case entry_error::kind: return "unknown kind";
-    case entry_error::wrong_stream: return "a kind this stream does not hold";
-    case entry_error::writer: return "bad node, epoch, count or member";
-    case entry_error::room: return "a room name that is not a valid name";
-    case entry_error::nick: return "a nick that is not a valid name";
-    case entry_error::old_nick: return "an old nick that is not a valid name";
-    case entry_error::target: return "a target that is not a valid name";
-    case entry_error::no_text: return "no text";
-    case entry_error::line_too_long: return "a line longer than the server's max line";
-    }
-    return "?";
-}
-
-// A count or member id: 1-20 decimal digits that fit in 64 bits.
-inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept {
-    if (digits.empty() || digits.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') return false;
-        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-        if (v > (~std::uint64_t{0} - d) / 10) return false; // overflow
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
-
-// One line of text, cleaned as client input is, appended to out; false
-// when what it adds is longer than max.
-inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
-    const std::size_t before = out.size();
-    sanitize_append(out, raw);
-    return out.size() - before <= max;
-}
-
-// A field of an entry as Redis returns it: one letter, and its value.
-using entry_field = std::pair<std::string_view, std::string_view>;
-
-// The checks and cleaning of parse_entry, on an entry's fields. Fields with
-// an empty value are written as absent, and are read so; fields a kind does
-// not use are ignored (they reach nobody); of a field given twice the last
-// counts. Nothing when the entry fails a check (why says which).
-inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
-                                                entry_error* why = nullptr) {
-    auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
-        if (why) *why = e;
-        return std::nullopt;
-    };
-    if (why) *why = entry_error::none;
-    std::string_view f[26] = {};
-    for (const auto& [name, value] : fields)
-        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
-    auto field = [&f](char letter) { return f[letter - 'a']; };
-
-    const auto kind = kind_of(field('k'));
-    if (!kind) return refuse(entry_error::kind);
-    const bool private_message = *kind == room_event_kind::private_message;
-    if ((rules.stream == entry_stream::room && private_message) ||
-        (rules.stream == entry_stream::node && !private_message))
-        return refuse(entry_error::wrong_stream);
-
-    stream_entry s;
-    s.event.kind = *kind;
-    // The writer: compared and kept as map keys, never shown, but bounded.
-    if (!protocol::is_valid_name(field('n')) || !protocol::is_valid_name(field('e')) ||
-        !parse_decimal(field('s'), s.count) || (!field('m').empty() && !parse_decimal(field('m'), s.member)))
-        return refuse(entry_error::writer);
-    s.node = std::string(field('n'));
-    s.epoch = std::string(field('e'));
-
-    room_event& e = s.event;
-    if (!private_message && !field('w').empty()) {
-        if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
-        e.room = std::string(field('w'));
-    }
-    if (*kind != room_event_kind::notice) {
-        if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
-        e.nick = std::string(field('u'));
-    }
-    if (*kind == room_event_kind::renamed) {
-        if (!protocol::is_valid_name(field('o'))) return refuse(entry_error::old_nick);
-        e.old_nick = std::string(field('o'));
-    }
-    if (private_message) {
-        if (!protocol::is_valid_name(field('t'))) return refuse(entry_error::target);
-        e.target = std::string(field('t'));
-    }
-    const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
-    switch (*kind) {
-    case room_event_kind::chat: {
-        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
-        // the other controls); a line that cleans to nothing carries nothing.
-        std::string line;
-        bool too_long = false;
-        for_each_line(field('x'), [&](std::string_view raw) {
-            if (too_long) return;
-            line.clear();
-            if (!append_clean_line(line, raw, max)) too_long = true;
-            else if (!line.empty()) e.add_line(line);
-        });
-        if (too_long) return refuse(entry_error::line_too_long);
-        if (e.line_count == 0) return refuse(entry_error::no_text);
-        break;
-    }
-    case room_event_kind::action:
-    case room_event_kind::private_message:
-    case room_event_kind::notice:
-        // One line: a '\n' in it is dropped with the other controls.
-        if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
-        if (e.text.empty()) return refuse(entry_error::no_text);
-        break;
-    case room_event_kind::left:
-        // A reason past the limit is left out, not the leave: a kick's
-        // reason may take "kicked by NICK: " past it legitimately.
-        if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
-        break;
-    case room_event_kind::joined:
-    case room_event_kind::renamed: break;
-    }
-    e.node = s.node;
-    return s;
-}
-
-// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
-// and cleaned by decode_entry. Nothing when it fails (why says why); id is
-// set whenever the reply held a valid ID, so a reader moves past an entry it
-// refused (stream IDs are never 0-0).
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
-                                               entry_error* why = nullptr) {
-    if (why) *why = entry_error::malformed;
-    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
-        return std::nullopt;
-    auto parsed_id = stream_id::parse(r.elements[0].text);
-    if (!parsed_id || parsed_id->zero()) return std::nullopt;
-    id = *parsed_id;
-    const auto& items = r.elements[1].elements;
-    if (items.size() % 2 != 0) return std::nullopt;
-    std::vector<entry_field> fields;
-    fields.reserve(items.size() / 2);
-    for (std::size_t i = 0; i < items.size(); i += 2) {
-        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
-        fields.emplace_back(items[i].text, items[i + 1].text);
-    }
-    return decode_entry(fields, rules, why);
-}
-
-// A member of another server as its roster in Redis names it: a valid nick,
-// in a valid room or in none (empty) yet.
-inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
-    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
-}
-
-} // namespace chatroom::detail
 // #include <chatroom/redis/detail/link.hpp>
 
 // One connection of the backplane and its lifecycle (the writer's, the
@@ -797,6 +395,105 @@ private:
     bool write_waiting_ = false;
     bool released_ = false;
 };
+
+} // namespace chatroom::detail
+// #include <chatroom/redis/detail/reply.hpp>
+
+// A Redis reply owned by C++, and what an error reply means for the link
+// that got it. Every error reply is a fault, never a success: the caller
+// holds what it was writing and asks again as the fault's class says.
+
+#include <hiredis/hiredis.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// A reply owned by C++ (hiredis frees its redisReply as soon as the reply
+// callback returns). RESP2 kinds only, as hiredis 0.14 knows no others; a
+// nil array (a BLOCK that timed out) is nil.
+struct redis_reply {
+    enum class kind : unsigned char { nil, integer, status, error, string, array };
+
+    kind type = kind::nil;
+    long long integer = 0;
+    std::string text;                  // string, status and error replies (binary-safe)
+    std::vector<redis_reply> elements; // array replies
+
+    bool is_nil() const noexcept { return type == kind::nil; }
+    bool is_integer() const noexcept { return type == kind::integer; }
+    bool is_status() const noexcept { return type == kind::status; }
+    bool is_error() const noexcept { return type == kind::error; }
+    bool is_string() const noexcept { return type == kind::string; }
+    bool is_array() const noexcept { return type == kind::array; }
+
+    static redis_reply from_hiredis(const redisReply& r) {
+        redis_reply out;
+        switch (r.type) {
+        case REDIS_REPLY_INTEGER:
+            out.type = kind::integer;
+            out.integer = r.integer;
+            break;
+        case REDIS_REPLY_STATUS:
+        case REDIS_REPLY_ERROR:
+        case REDIS_REPLY_STRING:
+            out.type = r.type == REDIS_REPLY_STATUS ? kind::status : r.type == REDIS_REPLY_ERROR ? kind::error : kind::string;
+            if (r.str) out.text.assign(r.str, r.len);
+            break;
+        case REDIS_REPLY_ARRAY:
+            out.type = kind::array;
+            out.elements.reserve(r.elements);
+            for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(from_hiredis(*r.element[i]));
+            break;
+        default: // REDIS_REPLY_NIL
+            break;
+        }
+        return out;
+    }
+};
+
+// What an error reply says about the server that sent it.
+enum class reply_fault : unsigned char {
+    none,      // not an error reply
+    transient, // LOADING, BUSY, TRYAGAIN, MASTERDOWN...: the same command succeeds later; ask again with backoff
+    readonly,  // READONLY: this is (now) a replica; find the primary again (Sentinel), then ask again
+    auth,      // NOAUTH, WRONGPASS, NOPERM: the connection must authenticate (again) or has no right
+    refused,   // anything else (WRONGTYPE, OOM, MISCONF, ERR...): refused until someone fixes it
+};
+
+// The error code: the reply's first word (LOADING, WRONGTYPE, ERR...).
+inline std::string_view error_code_of(std::string_view text) noexcept {
+    const std::size_t space = text.find(' ');
+    return space == std::string_view::npos ? text : text.substr(0, space);
+}
+
+inline reply_fault classify_error(std::string_view text) noexcept {
+    const std::string_view code = error_code_of(text);
+    if (code == "LOADING" || code == "BUSY" || code == "TRYAGAIN" || code == "MASTERDOWN" || code == "CLUSTERDOWN" ||
+        code == "MASTER_DOWN" || code == "UNBLOCKED")
+        return reply_fault::transient;
+    if (code == "READONLY") return reply_fault::readonly;
+    if (code == "NOAUTH" || code == "WRONGPASS" || code == "NOPERM") return reply_fault::auth;
+    return reply_fault::refused;
+}
+
+inline reply_fault classify(const redis_reply& r) noexcept {
+    return r.is_error() ? classify_error(r.text) : reply_fault::none;
+}
+
+inline const char* to_string(reply_fault f) noexcept {
+    switch (f) {
+    case reply_fault::none: return "none";
+    case reply_fault::transient: return "transient";
+    case reply_fault::readonly: return "read-only replica";
+    case reply_fault::auth: return "authentication";
+    case reply_fault::refused: return "refused";
+    }
+    return "?";
+}
 
 } // namespace chatroom::detail
 
@@ -2035,15 +1732,321 @@ return 0)";
 } // namespace redis_scripts
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/write_op.hpp>
 
-#include <asio/steady_timer.hpp>
+// What a writer sends (writer.hpp): an entry of a stream, a marker that
+// opens a room's stream, or a canary; and the leaves of a dead incarnation,
+// counted so its nicks are freed only once Redis has them all.
 
-#include <algorithm>
+// #include <chatroom/redis/detail/entry.hpp>
+
+// How a room event is kept in a Redis stream entry, and stream IDs as
+// numbers. Pure code: no I/O, so it is tested on its own (tests/redis) and
+// fuzzed (tests/fuzz/fuzz_redis_entry.cpp).
+//
+// What is read back from Redis is untrusted input: anyone who can write to
+// it, or a buggy or older server, may have put anything in a stream.
+// parse_entry is the one gate every entry passes on its way to members (live
+// reads, a room's history, private messages): it checks the kind against the
+// stream, the writer's fields, every name with the rules of /nick and /join,
+// cleans every line of text with sanitize_append, as client input is
+// cleaned, and holds each line to the server's max_line_bytes. An entry that
+// fails a check is dropped whole, never delivered in part.
+
+
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// "ms-seq", compared as the pair of numbers Redis orders entries by.
+struct stream_id {
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+
+    static std::optional<stream_id> parse(std::string_view text) {
+        const std::size_t dash = text.find('-');
+        if (dash == std::string_view::npos) return std::nullopt;
+        stream_id id;
+        if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
+        return id;
+    }
+    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+    bool zero() const noexcept { return ms == 0 && seq == 0; }
+    friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
+        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+    }
+
+private:
+    static bool number(std::string_view digits, std::uint64_t& out) {
+        if (digits.empty() || digits.size() > 20) return false;
+        std::uint64_t v = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return false;
+            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
+            if (next / 10 != v) return false; // overflow
+            v = next;
+        }
+        out = v;
+        return true;
+    }
+};
+
+// One stream entry as the backplane writes it. The writer's node, epoch
+// (one per process) and count (per stream, per epoch) let every reader drop
+// an entry it has seen: a command whose reply was lost is sent again after a
+// reconnect, and may then be in the stream twice.
+struct stream_entry {
+    room_event event;
+    std::string node;
+    std::string epoch;
+    std::uint64_t count = 0;
+    std::uint64_t member = 0; // the origin member on its node
+};
+
+inline char kind_code(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return 'c';
+    case room_event_kind::action: return 'a';
+    case room_event_kind::joined: return 'j';
+    case room_event_kind::left: return 'l';
+    case room_event_kind::renamed: return 'r';
+    case room_event_kind::private_message: return 'p';
+    case room_event_kind::notice: return 'n';
+    }
+    return '?';
+}
+
+inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
+    if (code.size() != 1) return std::nullopt;
+    switch (code[0]) {
+    case 'c': return room_event_kind::chat;
+    case 'a': return room_event_kind::action;
+    case 'j': return room_event_kind::joined;
+    case 'l': return room_event_kind::left;
+    case 'r': return room_event_kind::renamed;
+    case 'p': return room_event_kind::private_message;
+    case 'n': return room_event_kind::notice;
+    }
+    return std::nullopt;
+}
+
+// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
+inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
+    const room_event& e = s.event;
+    auto field = [&](const char* name, std::string value) {
+        args.emplace_back(name);
+        args.push_back(std::move(value));
+    };
+    field("k", std::string(1, kind_code(e.kind)));
+    field("n", s.node);
+    field("e", s.epoch);
+    field("s", std::to_string(s.count));
+    if (!e.room.empty()) field("w", e.room);
+    if (!e.nick.empty()) field("u", e.nick);
+    if (!e.text.empty()) field("x", e.text);
+    if (s.member) field("m", std::to_string(s.member));
+    if (!e.old_nick.empty()) field("o", e.old_nick);
+    if (!e.reason.empty()) field("r", e.reason);
+    if (!e.target.empty()) field("t", e.target);
+}
+
+// Which stream an entry was read from: each holds only its own kinds.
+enum class entry_stream : std::uint8_t {
+    any,  // no check (an entry this server queued itself)
+    room, // P room:<name>: every kind but private messages
+    node, // P node:<id>: private messages only
+};
+
+// What parse_entry holds an entry to.
+struct entry_rules {
+    std::size_t max_line_bytes = 4096; // the server's max_line_bytes: the longest line of text, once cleaned
+    entry_stream stream = entry_stream::any;
+};
+
+// Why parse_entry refused an entry.
+enum class entry_error : std::uint8_t {
+    none,
+    malformed,     // not [id, [field, value, ...]] of strings with a valid ID
+    kind,          // no kind, or one this backplane does not write
+    wrong_stream,  // a private message in a room's stream, or the reverse
+    writer,        // node, epoch, count or member missing or not well formed
+    room,          // a room name that /join would refuse
+    nick,          // a nick (sender, joiner, new nick) that /nick would refuse
+    old_nick,      // the old nick of a rename, likewise
+    target,        // the recipient of a private message, likewise
+    no_text,       // no text left once cleaned, where the kind needs some
+    line_too_long, // a line of text longer than max_line_bytes once cleaned
+};
+
+inline const char* to_string(entry_error e) noexcept {
+    switch (e) {
+    case entry_error::none: return "valid";
+    case entry_error::malformed: return "not a stream entry";
+    case entry_error::kind: return "unknown kind";
+    case entry_error::wrong_stream: return "a kind this stream does not hold";
+    case entry_error::writer: return "bad node, epoch, count or member";
+    case entry_error::room: return "a room name that is not a valid name";
+    case entry_error::nick: return "a nick that is not a valid name";
+    case entry_error::old_nick: return "an old nick that is not a valid name";
+    case entry_error::target: return "a target that is not a valid name";
+    case entry_error::no_text: return "no text";
+    case entry_error::line_too_long: return "a line longer than the server's max line";
+    }
+    return "?";
+}
+
+// A count or member id: 1-20 decimal digits that fit in 64 bits.
+inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept {
+    if (digits.empty() || digits.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+        if (v > (~std::uint64_t{0} - d) / 10) return false; // overflow
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
+// One line of text, cleaned as client input is, appended to out; false
+// when what it adds is longer than max.
+inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
+    const std::size_t before = out.size();
+    sanitize_append(out, raw);
+    return out.size() - before <= max;
+}
+
+// A field of an entry as Redis returns it: one letter, and its value.
+using entry_field = std::pair<std::string_view, std::string_view>;
+
+// The checks and cleaning of parse_entry, on an entry's fields. Fields with
+// an empty value are written as absent, and are read so; fields a kind does
+// not use are ignored (they reach nobody); of a field given twice the last
+// counts. Nothing when the entry fails a check (why says which).
+inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+                                                entry_error* why = nullptr) {
+    auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
+        if (why) *why = e;
+        return std::nullopt;
+    };
+    if (why) *why = entry_error::none;
+    std::string_view f[26] = {};
+    for (const auto& [name, value] : fields)
+        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
+    auto field = [&f](char letter) { return f[letter - 'a']; };
+
+    const auto kind = kind_of(field('k'));
+    if (!kind) return refuse(entry_error::kind);
+    const bool private_message = *kind == room_event_kind::private_message;
+    if ((rules.stream == entry_stream::room && private_message) ||
+        (rules.stream == entry_stream::node && !private_message))
+        return refuse(entry_error::wrong_stream);
+
+    stream_entry s;
+    s.event.kind = *kind;
+    // The writer: compared and kept as map keys, never shown, but bounded.
+    if (!protocol::is_valid_name(field('n')) || !protocol::is_valid_name(field('e')) ||
+        !parse_decimal(field('s'), s.count) || (!field('m').empty() && !parse_decimal(field('m'), s.member)))
+        return refuse(entry_error::writer);
+    s.node = std::string(field('n'));
+    s.epoch = std::string(field('e'));
+
+    room_event& e = s.event;
+    if (!private_message && !field('w').empty()) {
+        if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
+        e.room = std::string(field('w'));
+    }
+    if (*kind != room_event_kind::notice) {
+        if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
+        e.nick = std::string(field('u'));
+    }
+    if (*kind == room_event_kind::renamed) {
+        if (!protocol::is_valid_name(field('o'))) return refuse(entry_error::old_nick);
+        e.old_nick = std::string(field('o'));
+    }
+    if (private_message) {
+        if (!protocol::is_valid_name(field('t'))) return refuse(entry_error::target);
+        e.target = std::string(field('t'));
+    }
+    const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
+    switch (*kind) {
+    case room_event_kind::chat: {
+        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
+        // the other controls); a line that cleans to nothing carries nothing.
+        std::string line;
+        bool too_long = false;
+        for_each_line(field('x'), [&](std::string_view raw) {
+            if (too_long) return;
+            line.clear();
+            if (!append_clean_line(line, raw, max)) too_long = true;
+            else if (!line.empty()) e.add_line(line);
+        });
+        if (too_long) return refuse(entry_error::line_too_long);
+        if (e.line_count == 0) return refuse(entry_error::no_text);
+        break;
+    }
+    case room_event_kind::action:
+    case room_event_kind::private_message:
+    case room_event_kind::notice:
+        // One line: a '\n' in it is dropped with the other controls.
+        if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (e.text.empty()) return refuse(entry_error::no_text);
+        break;
+    case room_event_kind::left:
+        // A reason past the limit is left out, not the leave: a kick's
+        // reason may take "kicked by NICK: " past it legitimately.
+        if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
+        break;
+    case room_event_kind::joined:
+    case room_event_kind::renamed: break;
+    }
+    e.node = s.node;
+    return s;
+}
+
+// An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
+// and cleaned by decode_entry. Nothing when it fails (why says why); id is
+// set whenever the reply held a valid ID, so a reader moves past an entry it
+// refused (stream IDs are never 0-0).
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    if (why) *why = entry_error::malformed;
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
+        return std::nullopt;
+    auto parsed_id = stream_id::parse(r.elements[0].text);
+    if (!parsed_id || parsed_id->zero()) return std::nullopt;
+    id = *parsed_id;
+    const auto& items = r.elements[1].elements;
+    if (items.size() % 2 != 0) return std::nullopt;
+    std::vector<entry_field> fields;
+    fields.reserve(items.size() / 2);
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+        if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
+        fields.emplace_back(items[i].text, items[i + 1].text);
+    }
+    return decode_entry(fields, rules, why);
+}
+
+// A member of another server as its roster in Redis names it: a valid nick,
+// in a valid room or in none (empty) yet.
+inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
+    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
+}
+
+} // namespace chatroom::detail
+
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -2085,6 +2088,34 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
     return op;
 }
 
+// An entry of a room written under this process's name, as a reader would
+// decode it (what fails there fails here too); nothing for anything else.
+inline std::optional<stream_entry> own_room_entry(const write_op& op, const std::string& node, const std::string& epoch,
+                                                  std::size_t max_line) {
+    if (op.what != write_op::kind::entry) return std::nullopt;
+    std::vector<entry_field> fields;
+    for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
+    auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
+    if (!entry || entry->node != node || entry->epoch != epoch || entry->event.room.empty()) return std::nullopt;
+    return entry;
+}
+
+} // namespace chatroom::detail
+
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
 class stream_writer {
 public:
     static constexpr std::size_t max_batch_ops = 512;
@@ -2121,14 +2152,8 @@ public:
     // here hear at once when the server degrades.
     std::vector<stream_entry> own_entries(const std::string& node, const std::string& epoch, std::size_t max_line) const {
         std::vector<stream_entry> out;
-        for (const write_op& op : queue_) {
-            if (op.what != write_op::kind::entry) continue;
-            std::vector<entry_field> fields;
-            for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
-            auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
-            if (entry && entry->node == node && entry->epoch == epoch && !entry->event.room.empty())
-                out.push_back(std::move(*entry));
-        }
+        for (const write_op& op : queue_)
+            if (auto entry = own_room_entry(op, node, epoch, max_line)) out.push_back(std::move(*entry));
         return out;
     }
 
@@ -2902,8 +2927,9 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
 //   reader (a failover to a replica that had not received them). The
 //   room's members are told.
 // - Lines this server delivered at once while degraded are skipped when
-//   read back; its entries that were in Redis before it degraded but not
-//   yet read are delivered when read, late rather than never.
+//   read back. Its own entries that Redis took but that are not read back
+//   yet are kept (unread), so that on degrading its members hear them
+//   first, in their order, before anything said after.
 // - After a reconnect, the ends of each stream are checked (check_gap):
 //   a stream gone, trimmed past where this server had read, or whose IDs
 //   went back (a failover) is told as missed, and reading goes on from
@@ -2914,11 +2940,13 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <iterator>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace chatroom::detail {
@@ -2933,6 +2961,7 @@ struct read_stream {
     bool readable = false; // cursor known
     std::unordered_map<std::string, std::uint64_t> seen; // writer epoch -> last count delivered
     std::set<std::uint64_t> local; // this process's counts delivered at once, not yet read back
+    std::deque<write_op> unread;   // this process's entries Redis took, not yet read back
 };
 
 // What one read (or gap check) brought.
@@ -2957,6 +2986,42 @@ public:
     std::unordered_map<std::string, read_stream> streams; // by key
 
     std::uint64_t next_generation() noexcept { return ++generations_; }
+
+    // A room's stream opened anew (or closed): what it kept goes.
+    read_stream& open(const std::string& key) {
+        forget(key);
+        return streams[key];
+    }
+    void forget(const std::string& key) {
+        auto it = streams.find(key);
+        if (it == streams.end()) return;
+        drop_unread(it->second, ~std::uint64_t{0});
+        streams.erase(it);
+    }
+
+    // An own entry Redis took: kept until read back, unless it was already
+    // (a reader may see an entry before the writer hears Redis ran it).
+    void keep_unread(write_op& op) {
+        auto it = streams.find(op.key);
+        if (it == streams.end() || it->second.what != read_stream::kind::room) return;
+        read_stream& s = it->second;
+        auto seen = s.seen.find(ctx_.epoch);
+        if (seen != s.seen.end() && op.count <= seen->second) return;
+        unread_bytes_ += op.bytes;
+        s.unread.push_back(std::move(op));
+    }
+    std::size_t unread_bytes() const noexcept { return unread_bytes_; }
+
+    // Every room's unread own entries, in order, handed over (degrading).
+    std::vector<std::pair<read_stream*, write_op>> take_unread() {
+        std::vector<std::pair<read_stream*, write_op>> out;
+        for (auto& [key, s] : streams) {
+            for (write_op& op : s.unread) out.emplace_back(&s, std::move(op));
+            s.unread.clear();
+        }
+        unread_bytes_ = 0;
+        return out;
+    }
 
     std::vector<target> readable_on(std::size_t instance) const {
         std::vector<target> out;
@@ -3077,6 +3142,7 @@ private:
             between -= std::min<std::uint64_t>(between, static_cast<std::uint64_t>(std::distance(from, to)));
             delivered = s.local.count(entry.count) > 0;
             s.local.erase(s.local.begin(), s.local.upper_bound(entry.count));
+            drop_unread(s, entry.count);
         }
         if (last > 0 && between > 0) gap = true;
         last = entry.count;
@@ -3104,8 +3170,16 @@ private:
             out.missed.push_back(s.name);
     }
 
+    void drop_unread(read_stream& s, std::uint64_t upto) {
+        while (!s.unread.empty() && s.unread.front().count <= upto) {
+            unread_bytes_ -= std::min(unread_bytes_, s.unread.front().bytes);
+            s.unread.pop_front();
+        }
+    }
+
     backplane_context& ctx_;
     std::uint64_t generations_ = 0;
+    std::size_t unread_bytes_ = 0;
 };
 
 } // namespace chatroom::detail
@@ -3490,7 +3564,7 @@ protected:
     std::size_t held() const {
         std::size_t n = 0;
         for (const auto& w : writers_) n += w->held_bytes();
-        return n;
+        return n + streams_.unread_bytes();
     }
     static write_op marker(std::string key, std::uint64_t generation) {
         write_op op;
@@ -3505,7 +3579,11 @@ protected:
     void done(std::size_t instance, write_op& op, redis_reply& r) {
         if (op.what == write_op::kind::marker) return opened(op, r);
         if (op.what == write_op::kind::canary) return canaries_.acked(instance, op.count);
-        if (op.job && --op.job->remaining == 0 && op.job->then) op.job->then();
+        if (op.job) {
+            if (--op.job->remaining == 0 && op.job->then) op.job->then();
+        } else {
+            streams_.keep_unread(op); // its members hear it once it is read back
+        }
         written();
     }
 
@@ -3587,20 +3665,25 @@ protected:
         }));
     }
 
-    // What local members said while it was held, they hear now; the cluster
-    // when the link is back.
+    // What local members said and did not hear yet, they hear now, in
+    // order: first what Redis took but was not read back, then what waits
+    // to be written; the cluster when the link is back.
     void degrade(const std::string& why) {
         degraded_ = true;
         std::vector<room_event> held_events;
+        auto hand = [&](read_stream& s, stream_entry& entry) {
+            if (!s.local.insert(entry.count).second) return; // heard already (degraded before)
+            entry.event.origin = entry.member;
+            entry.event.room = s.name;
+            entry.event.seq = ++local_seq_;
+            held_events.push_back(std::move(entry.event));
+        };
+        for (auto& [s, op] : streams_.take_unread())
+            if (auto entry = own_room_entry(op, node, epoch, max_line)) hand(*s, *entry);
         for (const auto& w : writers_)
             for (stream_entry& entry : w->own_entries(node, epoch, max_line)) {
                 auto s = streams_.streams.find(keys.room(entry.event.room));
-                if (s == streams_.streams.end()) continue;
-                s->second.local.insert(entry.count);
-                entry.event.origin = entry.member;
-                entry.event.room = s->second.name;
-                entry.event.seq = ++local_seq_;
-                held_events.push_back(std::move(entry.event));
+                if (s != streams_.streams.end()) hand(s->second, entry);
             }
         set_state(backplane_state::degraded, std::string(notices::cluster_degraded), why);
         if (!held_events.empty())
@@ -3705,7 +3788,7 @@ public:
     void room_opened(const std::string& name) {
         std::lock_guard<std::mutex> g(mu);
         const std::string key = keys.room(name);
-        read_stream& s = streams_.streams[key] = read_stream{};
+        read_stream& s = streams_.open(key);
         s.name = name;
         s.instance = keys.instance(key, writers_.size());
         s.generation = streams_.next_generation();
@@ -3716,7 +3799,7 @@ public:
         std::lock_guard<std::mutex> g(mu);
         // A reply about it still on its way finds it gone, or reopened under
         // a new generation, and is ignored.
-        streams_.streams.erase(keys.room(name));
+        streams_.forget(keys.room(name));
     }
 
     void presence(std::string_view nick, std::string_view room) {

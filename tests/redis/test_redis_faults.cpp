@@ -229,7 +229,8 @@ TEST_CASE("backplane: a nick claimed while the link is down waits for it instead
           "* rs_a is now known as rs_b");
 }
 
-TEST_CASE("backplane: a degraded server delivers its own lines that reached Redis before its reader could read them",
+TEST_CASE("backplane: a degraded server delivers its own lines that reached Redis before its reader could read them, "
+          "at once and before what is said after",
           "[backplane][faults]") {
     test::redis_server redis;
     auto o = cluster_options({redis.port()}, "a");
@@ -263,6 +264,9 @@ TEST_CASE("backplane: a degraded server delivers its own lines that reached Redi
     redis.pause(); // then Redis stops: the server degrades with those lines unread
     std::vector<std::string> all;
     all.push_back(two.wait_for_prefix("* the cluster is unreachable", &all));
+    // Heard on degrading, not once the link is back (then they would come
+    // after what is said meanwhile: one member saw line 39 before 33).
+    all.push_back(two.wait_for_prefix("<one> acked 4", &all));
     one.send_raw("alone\r\n");
     redis.resume();
     REQUIRE(redis_test::call(*raw, {"CONFIG", "SET", "maxclients", "10000"}).reply.text == "OK");
@@ -274,6 +278,8 @@ TEST_CASE("backplane: a degraded server delivers its own lines that reached Redi
     std::multiset<std::string> seen(got.begin(), got.end());
     for (const auto& line : numbered("one", "acked", 0, 5)) CHECK(seen.count(line) == 1);
     CHECK(seen.count("<one> alone") == 1);
+    const auto at = [&](const std::string& line) { return std::find(got.begin(), got.end(), line) - got.begin(); };
+    for (const auto& line : numbered("one", "acked", 0, 5)) CHECK(at(line) < at("<one> alone"));
 }
 
 TEST_CASE("backplane: a server whose reads stop bringing its canary back says so, degrades, and heals by itself",

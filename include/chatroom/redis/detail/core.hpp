@@ -93,7 +93,7 @@ public:
     void room_opened(const std::string& name) {
         std::lock_guard<std::mutex> g(mu);
         const std::string key = keys.room(name);
-        read_stream& s = streams_.streams[key] = read_stream{};
+        read_stream& s = streams_.open(key);
         s.name = name;
         s.instance = keys.instance(key, writers_.size());
         s.generation = streams_.next_generation();
@@ -104,7 +104,7 @@ public:
         std::lock_guard<std::mutex> g(mu);
         // A reply about it still on its way finds it gone, or reopened under
         // a new generation, and is ignored.
-        streams_.streams.erase(keys.room(name));
+        streams_.forget(keys.room(name));
     }
 
     void presence(std::string_view nick, std::string_view room) {

@@ -92,7 +92,7 @@ protected:
     std::size_t held() const {
         std::size_t n = 0;
         for (const auto& w : writers_) n += w->held_bytes();
-        return n;
+        return n + streams_.unread_bytes();
     }
     static write_op marker(std::string key, std::uint64_t generation) {
         write_op op;
@@ -107,7 +107,11 @@ protected:
     void done(std::size_t instance, write_op& op, redis_reply& r) {
         if (op.what == write_op::kind::marker) return opened(op, r);
         if (op.what == write_op::kind::canary) return canaries_.acked(instance, op.count);
-        if (op.job && --op.job->remaining == 0 && op.job->then) op.job->then();
+        if (op.job) {
+            if (--op.job->remaining == 0 && op.job->then) op.job->then();
+        } else {
+            streams_.keep_unread(op); // its members hear it once it is read back
+        }
         written();
     }
 
@@ -189,20 +193,25 @@ protected:
         }));
     }
 
-    // What local members said while it was held, they hear now; the cluster
-    // when the link is back.
+    // What local members said and did not hear yet, they hear now, in
+    // order: first what Redis took but was not read back, then what waits
+    // to be written; the cluster when the link is back.
     void degrade(const std::string& why) {
         degraded_ = true;
         std::vector<room_event> held_events;
+        auto hand = [&](read_stream& s, stream_entry& entry) {
+            if (!s.local.insert(entry.count).second) return; // heard already (degraded before)
+            entry.event.origin = entry.member;
+            entry.event.room = s.name;
+            entry.event.seq = ++local_seq_;
+            held_events.push_back(std::move(entry.event));
+        };
+        for (auto& [s, op] : streams_.take_unread())
+            if (auto entry = own_room_entry(op, node, epoch, max_line)) hand(*s, *entry);
         for (const auto& w : writers_)
             for (stream_entry& entry : w->own_entries(node, epoch, max_line)) {
                 auto s = streams_.streams.find(keys.room(entry.event.room));
-                if (s == streams_.streams.end()) continue;
-                s->second.local.insert(entry.count);
-                entry.event.origin = entry.member;
-                entry.event.room = s->second.name;
-                entry.event.seq = ++local_seq_;
-                held_events.push_back(std::move(entry.event));
+                if (s != streams_.streams.end()) hand(s->second, entry);
             }
         set_state(backplane_state::degraded, std::string(notices::cluster_degraded), why);
         if (!held_events.empty())

@@ -11,8 +11,9 @@
 //   reader (a failover to a replica that had not received them). The
 //   room's members are told.
 // - Lines this server delivered at once while degraded are skipped when
-//   read back; its entries that were in Redis before it degraded but not
-//   yet read are delivered when read, late rather than never.
+//   read back. Its own entries that Redis took but that are not read back
+//   yet are kept (unread), so that on degrading its members hear them
+//   first, in their order, before anything said after.
 // - After a reconnect, the ends of each stream are checked (check_gap):
 //   a stream gone, trimmed past where this server had read, or whose IDs
 //   went back (a failover) is told as missed, and reading goes on from
@@ -22,15 +23,18 @@
 #include <chatroom/redis/detail/context.hpp>
 #include <chatroom/redis/detail/entry.hpp>
 #include <chatroom/redis/detail/rejections.hpp>
+#include <chatroom/redis/detail/write_op.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <iterator>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace chatroom::detail {
@@ -45,6 +49,7 @@ struct read_stream {
     bool readable = false; // cursor known
     std::unordered_map<std::string, std::uint64_t> seen; // writer epoch -> last count delivered
     std::set<std::uint64_t> local; // this process's counts delivered at once, not yet read back
+    std::deque<write_op> unread;   // this process's entries Redis took, not yet read back
 };
 
 // What one read (or gap check) brought.
@@ -69,6 +74,42 @@ public:
     std::unordered_map<std::string, read_stream> streams; // by key
 
     std::uint64_t next_generation() noexcept { return ++generations_; }
+
+    // A room's stream opened anew (or closed): what it kept goes.
+    read_stream& open(const std::string& key) {
+        forget(key);
+        return streams[key];
+    }
+    void forget(const std::string& key) {
+        auto it = streams.find(key);
+        if (it == streams.end()) return;
+        drop_unread(it->second, ~std::uint64_t{0});
+        streams.erase(it);
+    }
+
+    // An own entry Redis took: kept until read back, unless it was already
+    // (a reader may see an entry before the writer hears Redis ran it).
+    void keep_unread(write_op& op) {
+        auto it = streams.find(op.key);
+        if (it == streams.end() || it->second.what != read_stream::kind::room) return;
+        read_stream& s = it->second;
+        auto seen = s.seen.find(ctx_.epoch);
+        if (seen != s.seen.end() && op.count <= seen->second) return;
+        unread_bytes_ += op.bytes;
+        s.unread.push_back(std::move(op));
+    }
+    std::size_t unread_bytes() const noexcept { return unread_bytes_; }
+
+    // Every room's unread own entries, in order, handed over (degrading).
+    std::vector<std::pair<read_stream*, write_op>> take_unread() {
+        std::vector<std::pair<read_stream*, write_op>> out;
+        for (auto& [key, s] : streams) {
+            for (write_op& op : s.unread) out.emplace_back(&s, std::move(op));
+            s.unread.clear();
+        }
+        unread_bytes_ = 0;
+        return out;
+    }
 
     std::vector<target> readable_on(std::size_t instance) const {
         std::vector<target> out;
@@ -189,6 +230,7 @@ private:
             between -= std::min<std::uint64_t>(between, static_cast<std::uint64_t>(std::distance(from, to)));
             delivered = s.local.count(entry.count) > 0;
             s.local.erase(s.local.begin(), s.local.upper_bound(entry.count));
+            drop_unread(s, entry.count);
         }
         if (last > 0 && between > 0) gap = true;
         last = entry.count;
@@ -216,8 +258,16 @@ private:
             out.missed.push_back(s.name);
     }
 
+    void drop_unread(read_stream& s, std::uint64_t upto) {
+        while (!s.unread.empty() && s.unread.front().count <= upto) {
+            unread_bytes_ -= std::min(unread_bytes_, s.unread.front().bytes);
+            s.unread.pop_front();
+        }
+    }
+
     backplane_context& ctx_;
     std::uint64_t generations_ = 0;
+    std::size_t unread_bytes_ = 0;
 };
 
 } // namespace chatroom::detail

@@ -13,9 +13,9 @@
 // what they have seen. So what is held is written once the fault clears,
 // in order, never twice for anyone.
 
-#include <chatroom/redis/detail/entry.hpp>
 #include <chatroom/redis/detail/link.hpp>
 #include <chatroom/redis/detail/scripts.hpp>
+#include <chatroom/redis/detail/write_op.hpp>
 
 #include <asio/steady_timer.hpp>
 
@@ -30,41 +30,6 @@
 #include <vector>
 
 namespace chatroom::detail {
-
-// Leaves announced for a dead incarnation: once Redis has them all, its
-// nicks may be freed.
-struct leave_job {
-    std::size_t remaining = 0;
-    std::function<void()> then; // with mu held
-};
-
-struct write_op {
-    enum class kind : unsigned char { entry, marker, canary };
-    kind what = kind::entry;
-    std::string key;
-    std::vector<std::string> fields; // entry, canary: field, value, ...
-    std::size_t bytes = 0;
-    std::uint64_t generation = 0; // marker: which opening of the room
-    std::uint64_t count = 0;      // entry: its count; canary: its sequence
-    std::shared_ptr<leave_job> job;
-};
-
-// An event as an entry of the stream key, written under a writer's name:
-// this process's (node, epoch, count, origin member), or a dead
-// incarnation's for its leaves.
-inline write_op entry_op(std::string key, const room_event& e, std::uint64_t count, const std::string& node,
-                         const std::string& epoch, std::uint64_t member, std::shared_ptr<leave_job> job = nullptr) {
-    write_op op;
-    op.key = std::move(key);
-    op.count = count;
-    op.job = std::move(job);
-    stream_entry entry{e, node, epoch, count, member};
-    entry.event.node.clear();
-    append_fields(op.fields, entry);
-    op.bytes = op.key.size();
-    for (const auto& f : op.fields) op.bytes += f.size();
-    return op;
-}
 
 class stream_writer {
 public:
@@ -102,14 +67,8 @@ public:
     // here hear at once when the server degrades.
     std::vector<stream_entry> own_entries(const std::string& node, const std::string& epoch, std::size_t max_line) const {
         std::vector<stream_entry> out;
-        for (const write_op& op : queue_) {
-            if (op.what != write_op::kind::entry) continue;
-            std::vector<entry_field> fields;
-            for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
-            auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
-            if (entry && entry->node == node && entry->epoch == epoch && !entry->event.room.empty())
-                out.push_back(std::move(*entry));
-        }
+        for (const write_op& op : queue_)
+            if (auto entry = own_room_entry(op, node, epoch, max_line)) out.push_back(std::move(*entry));
         return out;
     }
 
