@@ -589,7 +589,7 @@ class Run:
                         continue
                     window = [(t, l) for t, l in o.got if kt <= t <= kt + LEAVE_WINDOW]
                     leaves = [t for t, l in window if l == "* %s left (server lost)" % nick]
-                    back = [t for t, l in window if l.startswith("* %s joined %s" % (nick, room))]
+                    back = [t for t, l in window if l == "* %s joined" % nick]
                     if len(leaves) != 1:
                         problems.append("%s heard %s leave %d times after %s was killed at %.1f s" % (
                             o.nick, nick, len(leaves), node_id, kt - self.t0))

@@ -144,3 +144,35 @@ TEST_CASE("backplane: a member back on another node before its dead node was ann
     watcher.send_raw("/who\r\n");
     CHECK(watcher.wait_for_prefix("* in lobby:").find("c4") != std::string::npos);
 }
+
+TEST_CASE("backplane: /who on another server agrees with the renames and joins its member was shown",
+          "[backplane][identity]") {
+    test::redis_server redis;
+    auto oa = cluster_options({redis.port()}, "a"), ob = cluster_options({redis.port()}, "b");
+    oa.heartbeat = ob.heartbeat = 1000ms; // the rosters' view is a second behind at most: the events are not
+    oa.node_ttl = ob.node_ttl = 3000ms;
+    node a(oa), b(ob);
+    line_client watcher = a.join_as("watcher");
+    line_client other;
+    other.join(b.where());
+    const std::string guest = other.nick;
+    wait_members(watcher, 2);
+    for (int round = 0; round < 3; ++round) {
+        const std::string nick = "alice" + std::to_string(round);
+        other.send_raw("/nick " + nick + "\r\n");
+        watcher.wait_for_prefix("* " + other.nick + " is now known as " + nick);
+        other.nick = nick;
+        watcher.send_raw("/who\r\n");
+        const std::string who = watcher.wait_for_prefix("* in lobby:");
+        INFO(who);
+        CHECK(who.find(nick) != std::string::npos);
+        CHECK(who.find(guest) == std::string::npos);
+    }
+    // A member who joins the watcher's room from elsewhere is in its /who at once.
+    watcher.send_raw("/join side\r\n");
+    watcher.wait_for_prefix("* joined side");
+    other.send_raw("/join side\r\n");
+    watcher.wait_for_prefix("* " + other.nick + " joined");
+    watcher.send_raw("/who\r\n");
+    CHECK(watcher.wait_for_prefix("* in side:").find(other.nick) != std::string::npos);
+}

@@ -19,6 +19,7 @@
 
 #include <chatroom/redis/detail/leaves.hpp>
 #include <chatroom/redis/detail/nick_claims.hpp>
+#include <chatroom/redis/detail/roster_events.hpp>
 #include <chatroom/redis/detail/rejections.hpp>
 #include <chatroom/redis/detail/writer.hpp>
 
@@ -40,11 +41,7 @@ namespace chatroom::detail {
 
 class cluster_view {
 public:
-    struct member_at {
-        std::string nick;
-        std::string room;
-        std::string node;
-    };
+    using member_at = remote_at;
 
     cluster_view(backplane_context& ctx, rejection_report& rejected)
         : link(ctx, 0, "control"), claims(ctx), ctx_(ctx), rejected_(rejected), heartbeat_(ctx.ex) {
@@ -89,6 +86,11 @@ public:
         claims.add(protocol::fold_case(nick), std::move(done));
         if (ready()) claims.send(link);
     }
+
+    // A member of another server joined, left or was renamed in a room (an
+    // event read back, so shown to this server's members): /who and /rooms
+    // follow it at once, not a heartbeat later.
+    void saw(const room_event& e) { recent_.saw(e, remote, backplane_context::clock::now() + 3 * ctx_.opts.heartbeat); }
 
     // The other servers' members, as the last view saw them.
     bool find(std::string_view nick, remote_member* found) const {
@@ -284,6 +286,7 @@ private:
         bad_roster_ = std::move(bad_now);
         rejected_.add(std::move(bad));
         remote = std::move(view);
+        recent_.apply(remote, backplane_context::clock::now());
         // Dead: missing from two views a heartbeat apart, with this server's
         // own link up for longer than a heartbeat key lives (after Redis
         // itself paused, every key may be stale at once).
@@ -329,6 +332,7 @@ private:
 
     backplane_context& ctx_;
     rejection_report& rejected_;
+    roster_events recent_;
     asio::steady_timer heartbeat_;
     backplane_context::clock::time_point up_since_{};
     std::set<std::string> suspects_; // servers missing from the last view

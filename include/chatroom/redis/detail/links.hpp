@@ -141,7 +141,10 @@ protected:
         for (auto& [instance, seq] : r.canaries)
             if (canaries_.heard(instance, seq)) links_changed();
         if (r.private_gap) note("private messages to this server may have been lost (its stream lost entries)");
-        for (room_event& e : r.events) e.seq = ++local_seq_;
+        for (room_event& e : r.events) {
+            e.seq = ++local_seq_;
+            if (e.node != node) view_.saw(e); // /who follows what members are shown
+        }
         if (!r.events.empty())
             to_sink([events = std::move(r.events)](room_event_sink& k) { k.deliver_ordered(events); });
         for (std::string& room : r.missed) to_sink([room = std::move(room)](room_event_sink& k) { k.missed(room); });
