@@ -28,6 +28,8 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
 
 SERVER = sys.argv[1] if len(sys.argv) > 1 else None
 REDIS = os.environ.get("CHATROOM_REDIS_SERVER") or shutil.which("redis-server")
@@ -252,7 +254,17 @@ class Node:
         self.cluster.procs.append(self.proc)
         m = self.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(tcp\)", mark)
         self.port = int(m.group(1))
+        if "--web-port" in self.args:
+            self.web = int(self.wait_log(r"listening on http://127\.0\.0\.1:(\d+) \(web\)", mark).group(1))
         self.wait_log(r"backplane connected", mark)
+
+    def healthz(self):
+        """The status of GET /healthz on the web listener."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.web, timeout=PATIENCE) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
 
     def text(self):
         with open(self.log, errors="replace") as f:
@@ -926,14 +938,20 @@ def check_09a_redis_stopped_past_the_command_timeout_holds():
 def check_09b_redis_stopped_past_the_outage_degrades():
     with Cluster() as cl:
         r = cl.redis()
-        a, b = cl.node("n1", r, "--redis-outage", "1"), cl.node("n2", r, "--redis-outage", "1")
+        a = cl.node("n1", r, "--redis-outage", "1", "--web-port", "0")
+        b = cl.node("n2", r, "--redis-outage", "1")
         a1, a2, b1 = a.connect("a1"), a.connect("a2"), b.connect("b1")
         everyone = [a1, a2, b1]
         settle(everyone)
+        assert a.healthz() == 200
         r.pause()
+        paused = time.time()
         try:
             for c in everyone:
                 c.expect(DEGRADED)
+            degraded_after = time.time() - paused
+            # Degraded is told, and seen from outside: /healthz is 503.
+            assert a.healthz() == 503, a.healthz()
             # Degraded: this server's members still chat with each other.
             a1.send("local while degraded")
             a2.expect("<a1> local while degraded")
@@ -942,6 +960,7 @@ def check_09b_redis_stopped_past_the_outage_degrades():
             r.resume()
         for c in everyone:
             c.expect(RESTORED)
+        assert a.healthz() == 200
         # The cluster spans both servers again (the rooms may take a moment to be read again).
         settle(everyone)
         a1.send("after the outage")
@@ -954,8 +973,9 @@ def check_09b_redis_stopped_past_the_outage_degrades():
         assert a2.seen.count(local) == 1, ("a2 got the degraded-time line %d times" % a2.seen.count(local), a2.seen)
         assert b1.seen.count(local) <= 1, b1.seen
         assert not any(l.startswith("<a1> ") for l in a1.seen), a1.seen
-        print("     n2's member got the line said on n1 while degraded, after the outage: %s"
-              % (local in b1.seen))
+        print("     n2's member got the line said on n1 while degraded, after the outage: %s; degraded %.1f s "
+              "after SIGSTOP (2 s command timeout + 1 s outage); /healthz 503 then 200"
+              % (local in b1.seen, degraded_after))
 
 
 def node_killed(formed):
