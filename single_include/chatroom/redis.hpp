@@ -2473,6 +2473,94 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/roster_events.hpp>
+
+// What /who and /rooms show of the other servers' members follows the rooms'
+// ordered events as this server reads them (a join, a leave, a rename), so
+// it is never behind what its members were shown. The heartbeat's view
+// (the rosters in Redis) may come later than an event it already reflects,
+// or earlier than one it does not yet: each event is laid over the views
+// for a few heartbeats, until the rosters have caught up with it.
+
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+
+namespace chatroom::detail {
+
+struct remote_at {
+    std::string nick;
+    std::string room;
+    std::string node;
+};
+
+class roster_events {
+public:
+    using clock = std::chrono::steady_clock;
+    using view = std::unordered_map<std::string, remote_at>; // by folded nick
+
+    // An event read back from a room's stream, written by another server.
+    void saw(const room_event& e, view& remote, clock::time_point until) {
+        switch (e.kind) {
+        case room_event_kind::joined: return here(e.nick, e.room, e.node, remote, until);
+        case room_event_kind::left: return gone(e.nick, e.room, remote, until);
+        case room_event_kind::renamed:
+            gone(e.old_nick, e.room, remote, until);
+            return here(e.nick, e.room, e.node, remote, until);
+        default: return;
+        }
+    }
+
+    // A new view from the rosters: the recent events still hold over it.
+    void apply(view& remote, clock::time_point now) {
+        for (auto it = recent_.begin(); it != recent_.end();) {
+            if (it->second.until <= now) {
+                it = recent_.erase(it);
+                continue;
+            }
+            set(it->first, it->second, remote);
+            ++it;
+        }
+    }
+
+private:
+    struct change {
+        bool present = false; // joined or renamed to (else: left, or renamed from)
+        remote_at member;     // present: where; else: the room it left
+        clock::time_point until;
+    };
+
+    void here(const std::string& nick, const std::string& room, const std::string& node, view& remote,
+              clock::time_point until) {
+        const std::string folded = protocol::fold_case(nick);
+        change& c = recent_[folded] = change{true, remote_at{nick, room, node}, until};
+        set(folded, c, remote);
+    }
+    void gone(const std::string& nick, const std::string& room, view& remote, clock::time_point until) {
+        const std::string folded = protocol::fold_case(nick);
+        // A leave from a room it has moved out of already (read after its
+        // join elsewhere, from another stream) changes nothing.
+        auto it = recent_.find(folded);
+        if (it != recent_.end() && it->second.present && protocol::fold_case(it->second.member.room) != protocol::fold_case(room))
+            return;
+        change& c = recent_[folded] = change{false, remote_at{nick, room, {}}, until};
+        set(folded, c, remote);
+    }
+    static void set(const std::string& folded, const change& c, view& remote) {
+        if (c.present) {
+            remote[folded] = c.member;
+            return;
+        }
+        auto it = remote.find(folded);
+        if (it != remote.end() && protocol::fold_case(it->second.room) == protocol::fold_case(c.member.room))
+            remote.erase(it);
+    }
+
+    std::unordered_map<std::string, change> recent_;
+};
+
+} // namespace chatroom::detail
 
 #include <asio/steady_timer.hpp>
 
@@ -2492,11 +2580,7 @@ namespace chatroom::detail {
 
 class cluster_view {
 public:
-    struct member_at {
-        std::string nick;
-        std::string room;
-        std::string node;
-    };
+    using member_at = remote_at;
 
     cluster_view(backplane_context& ctx, rejection_report& rejected)
         : link(ctx, 0, "control"), claims(ctx), ctx_(ctx), rejected_(rejected), heartbeat_(ctx.ex) {
@@ -2541,6 +2625,11 @@ public:
         claims.add(protocol::fold_case(nick), std::move(done));
         if (ready()) claims.send(link);
     }
+
+    // A member of another server joined, left or was renamed in a room (an
+    // event read back, so shown to this server's members): /who and /rooms
+    // follow it at once, not a heartbeat later.
+    void saw(const room_event& e) { recent_.saw(e, remote, backplane_context::clock::now() + 3 * ctx_.opts.heartbeat); }
 
     // The other servers' members, as the last view saw them.
     bool find(std::string_view nick, remote_member* found) const {
@@ -2736,6 +2825,7 @@ private:
         bad_roster_ = std::move(bad_now);
         rejected_.add(std::move(bad));
         remote = std::move(view);
+        recent_.apply(remote, backplane_context::clock::now());
         // Dead: missing from two views a heartbeat apart, with this server's
         // own link up for longer than a heartbeat key lives (after Redis
         // itself paused, every key may be stale at once).
@@ -2781,6 +2871,7 @@ private:
 
     backplane_context& ctx_;
     rejection_report& rejected_;
+    roster_events recent_;
     asio::steady_timer heartbeat_;
     backplane_context::clock::time_point up_since_{};
     std::set<std::string> suspects_; // servers missing from the last view
@@ -3613,7 +3704,10 @@ protected:
         for (auto& [instance, seq] : r.canaries)
             if (canaries_.heard(instance, seq)) links_changed();
         if (r.private_gap) note("private messages to this server may have been lost (its stream lost entries)");
-        for (room_event& e : r.events) e.seq = ++local_seq_;
+        for (room_event& e : r.events) {
+            e.seq = ++local_seq_;
+            if (e.node != node) view_.saw(e); // /who follows what members are shown
+        }
         if (!r.events.empty())
             to_sink([events = std::move(r.events)](room_event_sink& k) { k.deliver_ordered(events); });
         for (std::string& room : r.missed) to_sink([room = std::move(room)](room_event_sink& k) { k.missed(room); });

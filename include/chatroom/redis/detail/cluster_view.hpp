@@ -19,8 +19,8 @@
 
 #include <chatroom/redis/detail/leaves.hpp>
 #include <chatroom/redis/detail/nick_claims.hpp>
-#include <chatroom/redis/detail/roster_events.hpp>
 #include <chatroom/redis/detail/rejections.hpp>
+#include <chatroom/redis/detail/roster_events.hpp>
 #include <chatroom/redis/detail/writer.hpp>
 
 #include <asio/steady_timer.hpp>
