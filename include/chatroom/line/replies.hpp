@@ -103,11 +103,6 @@ inline std::string line_too_long(std::size_t limit) {
     return "! line too long (limit " + std::to_string(limit) + " bytes)";
 }
 
-// What local members are told of a cluster link (the Redis backplane keeps
-// its own copy in redis/detail/ once it no longer reads these).
-inline constexpr std::string_view cluster_degraded =
-    "the cluster is unreachable: until it is back you chat with this server's members only";
-inline constexpr std::string_view cluster_restored = "the cluster is back: rooms span every server again";
 inline constexpr std::string_view guest_nick_reserved = "! nicks starting with guest- are given by the servers";
 inline constexpr std::string_view nick_under_way = "! a nick change is already under way";
 inline std::string nick_elsewhere(std::string_view nick) {
