@@ -1,8 +1,9 @@
 #pragma once
 
-// TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
-// header includes this part only when CHATROOM_USE_OPENSSL is defined before
-// it is included; the rest of chatroom needs nothing beyond Asio.
+/// @file
+/// TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
+/// header includes this part only when CHATROOM_USE_OPENSSL is defined before
+/// it is included; the rest of chatroom needs nothing beyond Asio.
 
 #include <chatroom/client.hpp>
 #include <chatroom/core/detail/hub.hpp>
@@ -27,15 +28,16 @@
 
 namespace chatroom {
 
-// Transport tag: TLS over Protocol (asio::ip::tcp).
-//   chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, options, server_context);
-//   chatroom::basic_client<chatroom::tls<asio::ip::tcp>> client(io, {}, client_context);
+/// Transport tag: TLS over Protocol (asio::ip::tcp).
+///   chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, options, server_context);
+///   chatroom::basic_client<chatroom::tls<asio::ip::tcp>> client(io, {}, client_context);
 template <class Protocol>
 struct tls {};
 
+/// An OpenSSL context shared by the listeners or clients made with it.
 using tls_context = std::shared_ptr<asio::ssl::context>;
 
-// TLS 1.2 or newer, with the certificate chain and key (PEM files) the server presents.
+/// TLS 1.2 or newer, with the certificate chain and key (PEM files) the server presents.
 inline tls_context make_server_tls_context(const std::string& certificate_chain_file,
                                            const std::string& private_key_file) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -47,9 +49,9 @@ inline tls_context make_server_tls_context(const std::string& certificate_chain_
     return ctx;
 }
 
-// Verifies the server's certificate (against ca_file, or the system's store
-// when it is empty) and, in the client, its host name. verify = false skips
-// both: for testing only.
+/// Verifies the server's certificate (against ca_file, or the system's store
+/// when it is empty) and, in the client, its host name. verify = false skips
+/// both: for testing only.
 inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool verify = true) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -67,11 +69,11 @@ inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool
 
 namespace detail {
 
-// A TLS connection as a session's stream (the concept is in
-// socket_stream.hpp). An SSL stream takes one write at a time and one
-// buffer, so write() copies up to a block of queued bytes and reports it
-// taken; the session waits for that block before the next. Everything runs
-// on the session's executor, which is what an SSL stream needs.
+/// A TLS connection as a session's stream (the concept is in
+/// socket_stream.hpp). An SSL stream takes one write at a time and one
+/// buffer, so write() copies up to a block of queued bytes and reports it
+/// taken; the session waits for that block before the next. Everything runs
+/// on the session's executor, which is what an SSL stream needs.
 template <class Socket>
 class tls_stream {
 public:
@@ -86,8 +88,8 @@ public:
 
     static const char* transport_name() noexcept { return "tls"; }
 
-    // The verified subject of the client's certificate, when the server's
-    // context asks for one (verify_peer); empty otherwise.
+    /// The verified subject of the client's certificate, when the server's
+    /// context asks for one (verify_peer); empty otherwise.
     std::string peer_subject() {
         if (!handshaken_) return {};
         X509* cert = SSL_get_peer_certificate(stream_.native_handle());
@@ -102,7 +104,7 @@ public:
         return subject;
     }
 
-    // Writes and timers run without a session handler to keep it alive.
+    /// Writes and timers run without a session handler to keep it alive.
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
     template <class Handler>
@@ -157,8 +159,8 @@ public:
         on_writable_ = std::forward<Handler>(h);
     }
 
-    // Last words go out as one more block; the socket closes once it is
-    // written or the handshake timeout passes, whichever comes first.
+    /// Last words go out as one more block; the socket closes once it is
+    /// written or the handshake timeout passes, whichever comes first.
     template <class Reason>
     void write_last(std::string_view bytes, Reason) {
         if (busy_ || error_ || !handshaken_) return;
@@ -166,8 +168,8 @@ public:
         start_write();
     }
 
-    // close_notify, once the block being written is out: an SSL stream must
-    // not shut down while a write is under way.
+    /// close_notify, once the block being written is out: an SSL stream must
+    /// not shut down while a write is under way.
     template <class Reason, class Handler>
     void async_shutdown(Reason, Handler&& h) {
         if (busy_) {
@@ -224,8 +226,8 @@ private:
     std::string address_;
     asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor_type>
         timer_;
-    std::unique_ptr<char[]> buffer_; // made at the first read
-    std::string pending_;            // the block being written
+    std::unique_ptr<char[]> buffer_; ///< made at the first read
+    std::string pending_;            ///< the block being written
     std::function<void(std::error_code)> on_writable_;
     std::error_code error_;
     bool busy_ = false;
@@ -245,7 +247,7 @@ struct session_factory<tls<Protocol>> {
             ->start();
     }
 
-    // Before any handshake, so a TLS client sees the handshake fail.
+    /// Before any handshake, so a TLS client sees the handshake fail.
     template <class Socket>
     void refuse(Socket& socket, const reply& refusal) const {
         stream_transport<Protocol>::refuse(socket, text_of(refusal));
@@ -263,8 +265,8 @@ struct client_transport<tls<Protocol>, Executor> {
     stream_type make_stream(const Executor& ex) const { return stream_type(ex, *context); }
     static socket_type& socket(stream_type& s) { return s.next_layer(); }
 
-    // Sends the host name (SNI) and, when the context verifies peers, checks
-    // that the certificate was issued for it.
+    /// Sends the host name (SNI) and, when the context verifies peers, checks
+    /// that the certificate was issued for it.
     template <class Handler>
     void async_handshake(stream_type& s, const std::string& host, Handler&& h) const {
         if (!host.empty()) {
@@ -279,9 +281,9 @@ struct client_transport<tls<Protocol>, Executor> {
 
 } // namespace detail
 
-// Serves the line protocol over TLS on endpoint, into the same rooms as the
-// server's other listeners; returns the endpoint it bound (the port, when 0
-// was asked for). Throws std::system_error.
+/// Serves the line protocol over TLS on endpoint, into the same rooms as the
+/// server's other listeners; returns the endpoint it bound (the port, when 0
+/// was asked for). Throws std::system_error.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    tls_context context) {

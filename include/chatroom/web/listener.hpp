@@ -1,24 +1,25 @@
 #pragma once
 
-// Browsers in the same rooms: a web listener that serves the chat page at
-// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
-// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
-// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
-// https/wss when CHATROOM_USE_OPENSSL is defined.
-//
-//   chatroom::server server(io);
-//   server.listen(tcp_endpoint);                          // telnet, nc
-//   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
-//   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
-//
-// One browser message is one line of the protocol (CR and LF in it become
-// spaces), with the same sanitizing, line limit, flood control and commands;
-// every line the server sends is one text frame, framed once per event and
-// shared by every browser that receives it. A connection becomes a member
-// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
-// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
-// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
-// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
+/// @file
+/// Browsers in the same rooms: a web listener that serves the chat page at
+/// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
+/// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
+/// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
+/// https/wss when CHATROOM_USE_OPENSSL is defined.
+///
+///   chatroom::server server(io);
+///   server.listen(tcp_endpoint);                          // telnet, nc
+///   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
+///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
+///
+/// One browser message is one line of the protocol (CR and LF in it become
+/// spaces), with the same sanitizing, line limit, flood control and commands;
+/// every line the server sends is one text frame, framed once per event and
+/// shared by every browser that receives it. A connection becomes a member
+/// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
+/// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
+/// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
+/// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/session.hpp>
@@ -47,20 +48,20 @@
 
 namespace chatroom {
 
-// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
-// or tls<asio::ip::tcp> for https and wss).
+/// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
+/// or tls<asio::ip::tcp> for https and wss).
 template <class Stream>
 struct web {};
 
 namespace detail {
 
-// What the two web factories share: the options, and the start of a
-// session once a connection's exchange ended in a 101.
+/// What the two web factories share: the options, and the start of a
+/// session once a connection's exchange ended in a 101.
 struct web_factory_base {
     explicit web_factory_base(web_options o) : options(std::make_shared<const web_options>(std::move(o))) {}
 
-    // The local endpoint is the connection's own, which is what a Host
-    // header names (a listener bound to 0.0.0.0 answers on several).
+    /// The local endpoint is the connection's own, which is what a Host
+    /// header names (a listener bound to 0.0.0.0 answers on several).
     template <class Socket>
     static asio::ip::tcp::endpoint local_of(const Socket& socket) {
         std::error_code ec;
@@ -85,8 +86,8 @@ struct web_factory_base {
         });
     }
 
-    // A refusal at connect (server full, too many from one address) as an
-    // HTTP response, best effort, before reading the request.
+    /// A refusal at connect (server full, too many from one address) as an
+    /// HTTP response, best effort, before reading the request.
     template <class Socket>
     static void refuse_plain(Socket& socket, std::string_view line) {
         const std::string bytes = closing_response(503, std::string(line) + "\n");
@@ -132,8 +133,8 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
         start_web(tls_stream<Socket>(std::move(socket), *context, h, address), local, h, std::move(address), true);
     }
 
-    // Before the TLS handshake: a TLS client would read HTTP as garbage, so
-    // it just sees the connection close.
+    /// Before the TLS handshake: a TLS client would read HTTP as garbage, so
+    /// it just sees the connection close.
     template <class Socket>
     void refuse(Socket& socket, const reply&) const {
         std::error_code ignored;
@@ -146,9 +147,9 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
 
 } // namespace detail
 
-// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
-// /metrics) on endpoint, into the same rooms as the server's other
-// listeners; returns the endpoint it bound. Throws std::system_error.
+/// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
+/// /metrics) on endpoint, into the same rooms as the server's other
+/// listeners; returns the endpoint it bound. Throws std::system_error.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    web_options options = {}) {
@@ -156,7 +157,7 @@ asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, co
 }
 
 #if defined(CHATROOM_USE_OPENSSL)
-// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
+/// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
                                        const asio::ip::tcp::endpoint& endpoint, web_options options,
