@@ -3,6 +3,8 @@
 #   run.sh package SOURCE_DIR WORK_DIR       cmake --install, then find_package (tests/consumer)
 #   run.sh subdirectory SOURCE_DIR WORK_DIR  add_subdirectory (tests/consumer)
 #   run.sh pkgconfig SOURCE_DIR WORK_DIR     cmake --install, then c++ $(pkg-config --cflags --libs chatroom)
+#   run.sh single-header SOURCE_DIR WORK_DIR c++ -std=c++17 -I DIR main.cpp -pthread, with DIR
+#                                            holding single_include/chatroom.hpp alone (README)
 #   run.sh vcpkg SOURCE_DIR WORK_DIR         installed with the overlay port's CMake options
 #                                            (packaging/vcpkg/chatroom/portfile.cmake), then
 #                                            packaging/vcpkg/test, the port's usage, built against it
@@ -66,6 +68,14 @@ case "$mode" in
         "$src/tests/consumer/redis_consumer.cpp" $(pkg-config --cflags --libs chatroom-redis)
       "$work/build/redis_consumer"
     fi
+    ;;
+  single-header)
+    # The README's command, with nothing but the one file and Asio.
+    mkdir -p "$work/single" "$work/build"
+    cp "$src/single_include/chatroom.hpp" "$work/single/"
+    ${CXX:-c++} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$work/single" -o "$work/build/consumer" \
+      "$src/tests/consumer/main.cpp" -pthread
+    "$work/build/consumer"
     ;;
   vcpkg)
     portfile="$src/packaging/vcpkg/chatroom/portfile.cmake"
