@@ -5,7 +5,7 @@ adding it to docs/api/Doxyfile's INPUT (see the PENDING list there):
 
     python3 scripts/doc_comments.py include/chatroom/server.hpp ...
 
-What changes, outside function bodies (and nothing inside them):
+What changes, outside function bodies and namespace detail:
   - a run of // lines right above a declaration (or a nested namespace)
     becomes ///; the first comment of a file at file scope, before any
     declaration, becomes the file's documentation (/// @file);
@@ -17,8 +17,10 @@ What changes, outside function bodies (and nothing inside them):
     undocumented, for doxygen to report and a person to document;
   - a trailing comment after a declaration (`bool op = false; // ...`),
     and the // lines aligned under it, become ///<.
-Comments separated from the code by a blank line (section headings, notes)
-stay as they are, as do comments that are already ///, //! or /* */.
+An indented run of comment lines with a statement in it (an example)
+becomes a @code block. Comments separated from the code by a blank line
+(section headings, notes), comments inside namespace detail, and comments
+that are already ///, //! or /* */ stay as they are.
 The script is idempotent. --check only reports files it would change.
 """
 import re
@@ -28,7 +30,7 @@ COMMENT = re.compile(r"^(\s*)//(?![/!])\s?(.*)$")
 TRAILING = re.compile(r"^(.*?\S)(\s+)//(?![/!<])\s?(.*)$")
 SCOPE_OPENER = re.compile(r"\b(namespace|struct|class|union|enum)\b")
 NOT_DECL = re.compile(r"^\s*(#|}|public:|private:|protected:|namespace\b|$)")
-NESTED_NAMESPACE = re.compile(r"^\s*namespace\s+\w+\s*{")
+NESTED_NAMESPACE = re.compile(r"^\s*namespace\s+(?!detail\b)\w+\s*{")
 
 
 def code_part(line):
@@ -54,10 +56,28 @@ def convert(lines):
     trailing_col = None # the column of the last ///< converted, for its continuation lines
     i = 0
 
-    def flush_pending(as_doc, group_end=None):
+    def flush_pending(as_doc):
         nonlocal pending
-        for _, indent, text in pending:
-            out.append(f"{indent}///{(' ' + text) if text else ''}" if as_doc else f"{indent}//{(' ' + text) if text else ''}")
+        if not as_doc:
+            for _, indent, text in pending:
+                out.append(f"{indent}//{(' ' + text) if text else ''}")
+            pending = []
+            return
+        k = 0
+        while k < len(pending):
+            _, indent, text = pending[k]
+            # An indented run with a statement in it is example code.
+            run = k
+            while run < len(pending) and pending[run][2].startswith("  "):
+                run += 1
+            if run > k and any(t.rstrip().endswith(";") or "; //" in t for _, _, t in pending[k:run]):
+                out.append(f"{indent}/// @code")
+                out.extend(f"{ind}/// {t}" for _, ind, t in pending[k:run])
+                out.append(f"{indent}/// @endcode")
+                k = run
+                continue
+            out.append(f"{indent}///{(' ' + text) if text else ''}")
+            k += 1
         pending = []
 
     while i < len(lines):
@@ -131,7 +151,9 @@ def convert(lines):
         code = code_part(line)
         for ch in code:
             if ch == "{":
-                stack.append(bool(SCOPE_OPENER.search(code)) and not in_body())
+                # namespace detail is internals: treated like a body, left alone.
+                stack.append(bool(SCOPE_OPENER.search(code)) and not in_body()
+                             and not re.search(r"\bnamespace\s+detail\b", code))
             elif ch == "}" and stack:
                 stack.pop()
         i += 1

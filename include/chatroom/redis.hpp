@@ -5,7 +5,9 @@
 /// Needs hiredis (link chatroom::redis, or -lhiredis); the rest of chatroom
 /// does not.
 ///
+/// @code
 ///     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @endcode
 ///
 /// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint)
 /// and redis/backplane.hpp (redis_backplane, redis_backplane_factory); its

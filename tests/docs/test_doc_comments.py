@@ -45,6 +45,16 @@ struct options {
 namespace inner {
 }
 
+// An example:
+//   int x = f();
+//   g(x);
+int example();
+
+namespace detail {
+// internals: left alone
+int hidden();
+}
+
 } // namespace chatroom
 """
 
@@ -85,6 +95,18 @@ struct options {
 
 /// A nested namespace's comment documents it.
 namespace inner {
+}
+
+/// An example:
+/// @code
+///   int x = f();
+///   g(x);
+/// @endcode
+int example();
+
+namespace detail {
+// internals: left alone
+int hidden();
 }
 
 } // namespace chatroom

@@ -9,14 +9,14 @@ namespace chatroom {
 
 namespace detail {
 
-/// Invisible characters that change how the text around them is shown:
-/// the bidi embeddings and overrides U+202A..U+202E and isolates
-/// U+2066..U+2069 (they reorder what others read, "Trojan Source"), the zero
-/// width space and non-joiner U+200B, U+200C and the byte order mark U+FEFF
-/// (they hide inside look-alike words). p points at a valid three-byte
-/// sequence. The zero width joiner U+200D is one too, except right after an
-/// emoji (a four-byte character or the emoji presentation selector U+FE0F),
-/// where it joins emoji sequences such as a person and a laptop.
+// Invisible characters that change how the text around them is shown:
+// the bidi embeddings and overrides U+202A..U+202E and isolates
+// U+2066..U+2069 (they reorder what others read, "Trojan Source"), the zero
+// width space and non-joiner U+200B, U+200C and the byte order mark U+FEFF
+// (they hide inside look-alike words). p points at a valid three-byte
+// sequence. The zero width joiner U+200D is one too, except right after an
+// emoji (a four-byte character or the emoji presentation selector U+FE0F),
+// where it joins emoji sequences such as a person and a laptop.
 inline bool is_invisible_format(const unsigned char* p, bool after_emoji) noexcept {
     if (p[0] == 0xE2 && p[1] == 0x80) {
         if (p[2] == 0x8D) return !after_emoji;

@@ -48,7 +48,7 @@ struct server_stats {
 
 namespace detail {
 
-/// Relaxed counters: each is a tally, read by stats() without ordering.
+// Relaxed counters: each is a tally, read by stats() without ordering.
 struct counters {
     using counter = std::atomic<std::uint64_t>;
     counter connections{0}, rooms{0}, accepted{0}, rejected{0}, lines_in{0}, lines_delivered{0}, bytes_out{0},

@@ -32,7 +32,7 @@ inline asio::ip::address canonical_address(const asio::ip::address& a) {
 }
 
 namespace detail {
-/// Text as an address in its canonical form; nullopt when it is not one.
+// Text as an address in its canonical form; nullopt when it is not one.
 inline std::optional<asio::ip::address> parse_address(std::string_view text) {
     std::error_code ec;
     auto a = asio::ip::make_address(std::string(text), ec);

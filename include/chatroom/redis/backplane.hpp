@@ -4,7 +4,9 @@
 /// The Redis Streams backplane as a room log (docs/scale-out.md): what
 /// basic_server::set_room_log takes to join a cluster.
 ///
+/// @code
 ///     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @endcode
 
 #include <chatroom/redis/detail/core.hpp>
 #include <chatroom/core/names.hpp>

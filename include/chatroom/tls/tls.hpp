@@ -29,8 +29,10 @@
 namespace chatroom {
 
 /// Transport tag: TLS over Protocol (asio::ip::tcp).
+/// @code
 ///   chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, options, server_context);
 ///   chatroom::basic_client<chatroom::tls<asio::ip::tcp>> client(io, {}, client_context);
+/// @endcode
 template <class Protocol>
 struct tls {};
 
@@ -69,11 +71,11 @@ inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool
 
 namespace detail {
 
-/// A TLS connection as a session's stream (the concept is in
-/// socket_stream.hpp). An SSL stream takes one write at a time and one
-/// buffer, so write() copies up to a block of queued bytes and reports it
-/// taken; the session waits for that block before the next. Everything runs
-/// on the session's executor, which is what an SSL stream needs.
+// A TLS connection as a session's stream (the concept is in
+// socket_stream.hpp). An SSL stream takes one write at a time and one
+// buffer, so write() copies up to a block of queued bytes and reports it
+// taken; the session waits for that block before the next. Everything runs
+// on the session's executor, which is what an SSL stream needs.
 template <class Socket>
 class tls_stream {
 public:
@@ -88,8 +90,8 @@ public:
 
     static const char* transport_name() noexcept { return "tls"; }
 
-    /// The verified subject of the client's certificate, when the server's
-    /// context asks for one (verify_peer); empty otherwise.
+    // The verified subject of the client's certificate, when the server's
+    // context asks for one (verify_peer); empty otherwise.
     std::string peer_subject() {
         if (!handshaken_) return {};
         X509* cert = SSL_get_peer_certificate(stream_.native_handle());
@@ -104,7 +106,7 @@ public:
         return subject;
     }
 
-    /// Writes and timers run without a session handler to keep it alive.
+    // Writes and timers run without a session handler to keep it alive.
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
     template <class Handler>
@@ -159,8 +161,8 @@ public:
         on_writable_ = std::forward<Handler>(h);
     }
 
-    /// Last words go out as one more block; the socket closes once it is
-    /// written or the handshake timeout passes, whichever comes first.
+    // Last words go out as one more block; the socket closes once it is
+    // written or the handshake timeout passes, whichever comes first.
     template <class Reason>
     void write_last(std::string_view bytes, Reason) {
         if (busy_ || error_ || !handshaken_) return;
@@ -168,8 +170,8 @@ public:
         start_write();
     }
 
-    /// close_notify, once the block being written is out: an SSL stream must
-    /// not shut down while a write is under way.
+    // close_notify, once the block being written is out: an SSL stream must
+    // not shut down while a write is under way.
     template <class Reason, class Handler>
     void async_shutdown(Reason, Handler&& h) {
         if (busy_) {
@@ -226,8 +228,8 @@ private:
     std::string address_;
     asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor_type>
         timer_;
-    std::unique_ptr<char[]> buffer_; ///< made at the first read
-    std::string pending_;            ///< the block being written
+    std::unique_ptr<char[]> buffer_; // made at the first read
+    std::string pending_;            // the block being written
     std::function<void(std::error_code)> on_writable_;
     std::error_code error_;
     bool busy_ = false;
@@ -247,7 +249,7 @@ struct session_factory<tls<Protocol>> {
             ->start();
     }
 
-    /// Before any handshake, so a TLS client sees the handshake fail.
+    // Before any handshake, so a TLS client sees the handshake fail.
     template <class Socket>
     void refuse(Socket& socket, const reply& refusal) const {
         stream_transport<Protocol>::refuse(socket, text_of(refusal));
@@ -265,8 +267,8 @@ struct client_transport<tls<Protocol>, Executor> {
     stream_type make_stream(const Executor& ex) const { return stream_type(ex, *context); }
     static socket_type& socket(stream_type& s) { return s.next_layer(); }
 
-    /// Sends the host name (SNI) and, when the context verifies peers, checks
-    /// that the certificate was issued for it.
+    // Sends the host name (SNI) and, when the context verifies peers, checks
+    // that the certificate was issued for it.
     template <class Handler>
     void async_handshake(stream_type& s, const std::string& host, Handler&& h) const {
         if (!host.empty()) {

@@ -7,10 +7,12 @@
 /// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
 /// https/wss when CHATROOM_USE_OPENSSL is defined.
 ///
+/// @code
 ///   chatroom::server server(io);
 ///   server.listen(tcp_endpoint);                          // telnet, nc
 ///   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
 ///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
+/// @endcode
 ///
 /// One browser message is one line of the protocol (CR and LF in it become
 /// spaces), with the same sanitizing, line limit, flood control and commands;
@@ -55,13 +57,13 @@ struct web {};
 
 namespace detail {
 
-/// What the two web factories share: the options, and the start of a
-/// session once a connection's exchange ended in a 101.
+// What the two web factories share: the options, and the start of a
+// session once a connection's exchange ended in a 101.
 struct web_factory_base {
     explicit web_factory_base(web_options o) : options(std::make_shared<const web_options>(std::move(o))) {}
 
-    /// The local endpoint is the connection's own, which is what a Host
-    /// header names (a listener bound to 0.0.0.0 answers on several).
+    // The local endpoint is the connection's own, which is what a Host
+    // header names (a listener bound to 0.0.0.0 answers on several).
     template <class Socket>
     static asio::ip::tcp::endpoint local_of(const Socket& socket) {
         std::error_code ec;
@@ -86,8 +88,8 @@ struct web_factory_base {
         });
     }
 
-    /// A refusal at connect (server full, too many from one address) as an
-    /// HTTP response, best effort, before reading the request.
+    // A refusal at connect (server full, too many from one address) as an
+    // HTTP response, best effort, before reading the request.
     template <class Socket>
     static void refuse_plain(Socket& socket, std::string_view line) {
         const std::string bytes = closing_response(503, std::string(line) + "\n");
@@ -133,8 +135,8 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
         start_web(tls_stream<Socket>(std::move(socket), *context, h, address), local, h, std::move(address), true);
     }
 
-    /// Before the TLS handshake: a TLS client would read HTTP as garbage, so
-    /// it just sees the connection close.
+    // Before the TLS handshake: a TLS client would read HTTP as garbage, so
+    // it just sees the connection close.
     template <class Socket>
     void refuse(Socket& socket, const reply&) const {
         std::error_code ignored;
