@@ -1,5 +1,6 @@
-// chatroom: a header-only, embeddable chat-room component on standalone Asio.
-// See README.md; the protocol is in docs/protocol.md.
+/// @file
+/// chatroom: a header-only, embeddable chat-room component on standalone Asio.
+/// See README.md; the protocol is in docs/protocol.md.
 #ifndef CHATROOM_HPP
 #define CHATROOM_HPP
 

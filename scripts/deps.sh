@@ -21,7 +21,9 @@ ensure_packages() {
 BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedit-dev libhiredis-dev libsodium-dev python3 openssl)
 
 # What the tests need besides: the test framework, clang's sanitizers and
-# libFuzzer, redis-server for the backplane's tests, and the real clients the
-# end-to-end suites drive (telnets, busybox, nc, socat, tmux, Chromium).
+# libFuzzer, redis-server for the backplane's tests, the real clients the
+# end-to-end suites drive (telnets, busybox, nc, socat, tmux, Chromium),
+# pkg-config for the pkg-config consumer and doxygen for the API reference.
 TEST_PACKAGES=(catch2 clang libclang-rt-14-dev llvm netcat-openbsd redis-server tmux socat busybox
-               inetutils-telnet telnet-ssl chromium chromium-driver python3-selenium python3-websockets)
+               inetutils-telnet telnet-ssl chromium chromium-driver python3-selenium python3-websockets
+               pkgconf doxygen)

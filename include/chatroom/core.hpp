@@ -1,8 +1,9 @@
 #pragma once
 
-// The core: rooms, members, the room log, delivery and the connection
-// lifecycle, whatever the dialect or transport. It includes nothing outside
-// chatroom/core/ (a test enforces it).
+/// @file
+/// The core: rooms, members, the room log, delivery and the connection
+/// lifecycle, whatever the dialect or transport. It includes nothing outside
+/// chatroom/core/ (a test enforces it).
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/events.hpp>

@@ -1,4 +1,5 @@
 #pragma once
 
-// TLS (OpenSSL): tls<Protocol> for servers and clients. Opt-in: link OpenSSL.
+/// @file
+/// TLS (OpenSSL): tls<Protocol> for servers and clients. Opt-in: link OpenSSL.
 #include <chatroom/tls/tls.hpp>

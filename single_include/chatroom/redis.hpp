@@ -6,23 +6,29 @@
 #include <chatroom.hpp>
 
 
-// Opt-in: many servers act as one through Redis Streams (docs/scale-out.md).
-// Needs hiredis (link chatroom::redis, or -lhiredis); the rest of chatroom
-// does not.
-//
-//     server.set_room_log(chatroom::redis_backplane_factory(options));
-//
-// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint)
-// and redis/backplane.hpp (redis_backplane, redis_backplane_factory); its
-// internals are in redis/detail/. It includes nothing of chatroom but the
-// core and itself.
+/// @file
+/// Opt-in: many servers act as one through Redis Streams (docs/scale-out.md).
+/// Needs hiredis (link chatroom::redis, or -lhiredis); the rest of chatroom
+/// does not.
+///
+/// @code
+///     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @endcode
+///
+/// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint)
+/// and redis/backplane.hpp (redis_backplane, redis_backplane_factory); its
+/// internals are in redis/detail/. It includes nothing of chatroom but the
+/// core and itself.
 
 // #include <chatroom/redis/backplane.hpp>
 
-// The Redis Streams backplane as a room log (docs/scale-out.md): what
-// basic_server::set_room_log takes to join a cluster.
-//
-//     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @file
+/// The Redis Streams backplane as a room log (docs/scale-out.md): what
+/// basic_server::set_room_log takes to join a cluster.
+///
+/// @code
+///     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @endcode
 
 // #include <chatroom/redis/detail/core.hpp>
 
@@ -1169,7 +1175,8 @@ private:
 
 // #include <chatroom/redis/options.hpp>
 
-// How a server joins a cluster through Redis (docs/scale-out.md#options).
+/// @file
+/// How a server joins a cluster through Redis (docs/scale-out.md#options).
 
 #include <chrono>
 #include <cstddef>
@@ -1180,51 +1187,60 @@ private:
 
 namespace chatroom {
 
+/// Where a Redis server (or a Sentinel) listens.
 struct redis_endpoint {
-    std::string host = "127.0.0.1";
-    unsigned short port = 6379;
+    std::string host = "127.0.0.1"; ///< a name or an address
+    unsigned short port = 6379;     ///< its TCP port
 };
 
+/// How a server joins a cluster through Redis: for redis_backplane_factory.
 struct redis_options {
-    // The instances; the first is home (nicks, liveness, rosters, private
-    // messages). A room's stream lives on the instance its name hashes to,
-    // so every server must list the same instances in the same order.
+    /// The instances; the first is home (nicks, liveness, rosters, private
+    /// messages). A room's stream lives on the instance its name hashes to,
+    /// so every server must list the same instances in the same order.
     std::vector<redis_endpoint> instances;
-    // This server's name in the cluster; empty: made up, unique per process.
+    /// This server's name in the cluster; empty: made up, unique per process.
     std::string node_id;
+    /// Put before every Redis key, so several clusters can share an instance.
     std::string key_prefix = "chatroom:";
-    // Sent with AUTH on every connection first, when not empty (Redis
-    // requirepass; "USER PASSWORD" for an ACL user).
+    /// Sent with AUTH on every connection first, when not empty (Redis
+    /// requirepass; "USER PASSWORD" for an ACL user).
     std::string password;
-    // Each room's stream is trimmed to about this many entries (XADD MAXLEN ~).
+    /// Each room's stream is trimmed to about this many entries (XADD MAXLEN ~).
     std::size_t stream_length = 10000;
+    /// A Redis command (or a connection) not answered within this fails,
+    /// and the link is treated as lost.
     std::chrono::milliseconds command_timeout{2000};
-    // Lines are held this long while Redis is unreachable; then the server
-    // is degraded (its members chat among themselves) until it is back.
+    /// Lines are held this long while Redis is unreachable; then the server
+    /// is degraded (its members chat among themselves) until it is back.
     std::chrono::milliseconds outage_timeout{5000};
+    /// How often this server renews its heartbeat key and reads the
+    /// cluster's view (who is alive, where).
     std::chrono::milliseconds heartbeat{1000};
-    // A server whose heartbeat key is this old is dead.
+    /// A server whose heartbeat key is this old is dead.
     std::chrono::milliseconds node_ttl{3000};
-    // Unsent bytes past which senders wait.
+    /// Unsent bytes past which senders wait.
     std::size_t max_held_bytes = 4 * 1024 * 1024;
-    // Entries per stream read at once.
+    /// Entries per stream read at once.
     std::size_t read_count = 1000;
-    // Entries read back when a room opens here: its history, and what lets
-    // the reader drop an entry sent twice across that point.
+    /// Entries read back when a room opens here: its history, and what lets
+    /// the reader drop an entry sent twice across that point.
     std::size_t replay_entries = 200;
-    // Redis Sentinel: with masters given, the instances are the primaries of
-    // those names (in order, the first is home), whose addresses the
-    // sentinels are asked for, and followed through failovers
-    // (+switch-master); instances is then unused.
+    ///@{
+    /// Redis Sentinel: with masters given, the instances are the primaries of
+    /// those names (in order, the first is home), whose addresses the
+    /// sentinels are asked for, and followed through failovers
+    /// (+switch-master); instances is then unused.
     std::vector<redis_endpoint> sentinels;
     std::vector<std::string> masters;
-    // A canary entry is written to each instance this often and read back as
-    // room events are; one that does not come back within the command
-    // timeout and a read's block time degrades the server until it does.
+    ///@}
+    /// A canary entry is written to each instance this often and read back as
+    /// room events are; one that does not come back within the command
+    /// timeout and a read's block time degrades the server until it does.
     std::chrono::milliseconds canary_interval{2000};
 };
 
-// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
+/// "HOST:PORT", "[V6]:PORT" or "HOST" (port 6379).
 inline std::optional<redis_endpoint> parse_redis_endpoint(std::string_view text) {
     redis_endpoint e;
     std::string_view port;
@@ -4035,9 +4051,12 @@ private:
 
 namespace chatroom {
 
-// The room log of a server in a cluster (install it with make_redis_backplane).
+/// The room log of a server in a cluster (install it with redis_backplane_factory).
 class redis_backplane final : public room_log {
 public:
+    /// Starts connecting to the instances on sink's executor; delivers to
+    /// sink, which must outlive it. Connection failures are not thrown: the
+    /// link's state is reported through the sink (stats().backplane).
     redis_backplane(room_event_sink& sink, redis_options options)
         : core_(std::make_shared<detail::redis_backplane_core>(sink, std::move(options))) {
         core_->start();
@@ -4046,6 +4065,7 @@ public:
     redis_backplane(const redis_backplane&) = delete;
     redis_backplane& operator=(const redis_backplane&) = delete;
 
+    /// This server's name in the cluster (redis_options::node_id, or the one made up).
     const std::string& node_id() const noexcept { return core_->node_id(); }
 
     void append(room_event& e) override { core_->append(e); }
@@ -4075,8 +4095,9 @@ private:
     std::shared_ptr<detail::redis_backplane_core> core_;
 };
 
-// What basic_server::set_room_log takes. A node id must be a valid nick
-// part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it.
+/// What basic_server::set_room_log takes. A node id must be a valid nick
+/// part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it:
+/// another throws std::invalid_argument.
 inline std::function<std::unique_ptr<room_log>(room_event_sink&)> redis_backplane_factory(redis_options options) {
     if (!options.node_id.empty() &&
         (options.node_id.size() > 16 || !protocol::is_valid_name(options.node_id)))

@@ -6,30 +6,34 @@
 #include <chatroom.hpp>
 
 
-// Browsers in the same rooms: the web listener (chat page, WebSocket,
-// /healthz, /metrics). Opt-in; Asio only (and OpenSSL for https/wss when
-// CHATROOM_USE_OPENSSL is defined).
+/// @file
+/// Browsers in the same rooms: the web listener (chat page, WebSocket,
+/// /healthz, /metrics). Opt-in; Asio only (and OpenSSL for https/wss when
+/// CHATROOM_USE_OPENSSL is defined).
 // #include <chatroom/web/listener.hpp>
 
-// Browsers in the same rooms: a web listener that serves the chat page at
-// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
-// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
-// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
-// https/wss when CHATROOM_USE_OPENSSL is defined.
-//
-//   chatroom::server server(io);
-//   server.listen(tcp_endpoint);                          // telnet, nc
-//   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
-//   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
-//
-// One browser message is one line of the protocol (CR and LF in it become
-// spaces), with the same sanitizing, line limit, flood control and commands;
-// every line the server sends is one text frame, framed once per event and
-// shared by every browser that receives it. A connection becomes a member
-// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
-// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
-// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
-// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
+/// @file
+/// Browsers in the same rooms: a web listener that serves the chat page at
+/// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
+/// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
+/// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
+/// https/wss when CHATROOM_USE_OPENSSL is defined.
+///
+/// @code
+///   chatroom::server server(io);
+///   server.listen(tcp_endpoint);                          // telnet, nc
+///   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
+///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
+/// @endcode
+///
+/// One browser message is one line of the protocol (CR and LF in it become
+/// spaces), with the same sanitizing, line limit, flood control and commands;
+/// every line the server sends is one text frame, framed once per event and
+/// shared by every browser that receives it. A connection becomes a member
+/// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
+/// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
+/// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
+/// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
 
 // #include <chatroom/web/detail/decoder.hpp>
 
@@ -1087,33 +1091,35 @@ inline std::string status_response(int status) {
 
 namespace chatroom {
 
-// What a web listener (listen_web, chatroom/web.hpp) lets in and how it
-// keeps browsers alive.
+/// What a web listener (listen_web, chatroom/web.hpp) lets in and how it
+/// keeps browsers alive.
 struct web_options {
-    // Origins (exact "scheme://host[:port]", as browsers send them) whose
-    // pages may open the WebSocket. Empty: only the server's own origin, the
-    // scheme of the listener and the request's Host. A request without an
-    // Origin is not from a browser page and is let in: Origin protects
-    // browsers' users from other sites, it is no authentication.
+    /// Origins (exact "scheme://host[:port]", as browsers send them) whose
+    /// pages may open the WebSocket. Empty: only the server's own origin, the
+    /// scheme of the listener and the request's Host. A request without an
+    /// Origin is not from a browser page and is let in: Origin protects
+    /// browsers' users from other sites, it is no authentication.
     std::vector<std::string> allowed_origins;
-    // Host header values the server answers to (compared without case). Empty:
-    // the address and port the connection reached, and localhost, 127.0.0.1,
-    // [::1] and the machine's host name with that port (without the port when
-    // it is the scheme's default). A server reached by another DNS name lists
-    // all its names here. Checked on every request: it is what defeats DNS
-    // rebinding.
+    /// Host header values the server answers to (compared without case). Empty:
+    /// the address and port the connection reached, and localhost, 127.0.0.1,
+    /// [::1] and the machine's host name with that port (without the port when
+    /// it is the scheme's default). A server reached by another DNS name lists
+    /// all its names here. Checked on every request: it is what defeats DNS
+    /// rebinding.
     std::vector<std::string> allowed_hosts;
-    // Peers whose X-Forwarded-For is believed (exact addresses). For them the
-    // member's address, used for per-address limits and logs, is the last hop
-    // in that header that is not itself a trusted proxy.
+    /// Peers whose X-Forwarded-For is believed (exact addresses). For them the
+    /// member's address, used for per-address limits and logs, is the last hop
+    /// in that header that is not itself a trusted proxy.
     std::vector<std::string> trusted_proxies;
-    // Serve GET /metrics (the server's stats in the Prometheus text format).
+    /// Serve GET /metrics (the server's stats in the Prometheus text format).
     bool metrics = false;
-    // A connection nothing was heard from for ping_interval is pinged; one
-    // that still sends nothing within pong_timeout is dropped. 0: no pings.
+    ///@{
+    /// A connection nothing was heard from for ping_interval is pinged; one
+    /// that still sends nothing within pong_timeout is dropped. 0: no pings.
     std::chrono::seconds ping_interval{30};
     std::chrono::seconds pong_timeout{30};
-    // The largest request head (431 beyond).
+    ///@}
+    /// The largest request head (431 beyond).
     std::size_t max_request_bytes = 8192;
 };
 
@@ -2337,8 +2343,8 @@ private:
 
 namespace chatroom {
 
-// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
-// or tls<asio::ip::tcp> for https and wss).
+/// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
+/// or tls<asio::ip::tcp> for https and wss).
 template <class Stream>
 struct web {};
 
@@ -2436,9 +2442,9 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
 
 } // namespace detail
 
-// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
-// /metrics) on endpoint, into the same rooms as the server's other
-// listeners; returns the endpoint it bound. Throws std::system_error.
+/// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
+/// /metrics) on endpoint, into the same rooms as the server's other
+/// listeners; returns the endpoint it bound. Throws std::system_error.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    web_options options = {}) {
@@ -2446,7 +2452,7 @@ asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, co
 }
 
 #if defined(CHATROOM_USE_OPENSSL)
-// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
+/// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
                                        const asio::ip::tcp::endpoint& endpoint, web_options options,

@@ -2,14 +2,16 @@
 
 #include <string_view>
 
-// What a member asks the core to do, whatever the dialect it typed it in:
-// the line protocol parses "/join dev" into one (line/command.hpp), an IRC
-// front would parse "JOIN #dev" into the same. The core executes requests
-// (core/detail/commands.hpp) and never sees the syntax.
+/// @file
+/// What a member asks the core to do, whatever the dialect it typed it in:
+/// the line protocol parses "/join dev" into one (line/command.hpp), an IRC
+/// front would parse "JOIN #dev" into the same. The core executes requests
+/// (core/detail/commands.hpp) and never sees the syntax.
 namespace chatroom::protocol {
 
+/// What a line asks for: a chat line, or one of the built-in commands.
 enum class command_kind {
-    chat,    // not a command: text to the room (also "//text", which sends "/text")
+    chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
     join,
     who,
@@ -18,30 +20,31 @@ enum class command_kind {
     msg,
     quit,
     help,
-    login,  // /login NAME SECRET
-    kick,   // operators: /kick NICK [REASON]
-    ban,    // operators: /ban NICK [LENGTH] [confirm]
-    unban,  // operators: /unban NICK-OR-ADDRESS
-    mute,   // operators: /mute NICK
-    unmute, // operators: /unmute NICK
-    topic,  // operators: /topic TEXT
-    unknown,
+    login,  ///< /login NAME SECRET
+    kick,   ///< operators: /kick NICK [REASON]
+    ban,    ///< operators: /ban NICK [LENGTH] [confirm]
+    unban,  ///< operators: /unban NICK-OR-ADDRESS
+    mute,   ///< operators: /mute NICK
+    unmute, ///< operators: /unmute NICK
+    topic,  ///< operators: /topic TEXT
+    unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 
+/// A line parsed into a request: views into the line, valid while it is.
 struct command {
-    command_kind kind = command_kind::chat;
-    std::string_view name; // the command word as typed, for "unknown command"
-    std::string_view arg;  // first argument (nick, room, target) or the text
-    std::string_view text; // the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
-    std::string_view rest; // everything after the command word, for custom commands
+    command_kind kind = command_kind::chat; ///< what the line asks for
+    std::string_view name; ///< the command word as typed, for "unknown command"
+    std::string_view arg;  ///< first argument (nick, room, target) or the text
+    std::string_view text; ///< the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
+    std::string_view rest; ///< everything after the command word, for custom commands
 };
 
-// Built-in command words, which custom commands may not shadow unless asked to.
+/// Built-in command words, which custom commands may not shadow unless asked to.
 inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
                                                         "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
                                                         "topic"};
 
-// A request's text without the blanks around it.
+/// A request's text without the blanks around it.
 inline std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -9,13 +9,14 @@
 
 namespace chatroom {
 
-// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
-// shared by every recipient: fan-out copies a pointer, never the text.
-// A single allocation holds the reference count, the size and the bytes.
+/// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
+/// shared by every recipient: fan-out copies a pointer, never the text.
+/// A single allocation holds the reference count, the size and the bytes.
 class message {
 public:
     message() noexcept = default;
 
+    /// A block holding a copy of text.
     static message copy_of(std::string_view text) {
         void* raw = ::operator new(sizeof(header) + text.size());
         auto* h = new (raw) header{};
@@ -24,7 +25,7 @@ public:
         return message(h);
     }
 
-    // A block of size bytes, written once by fill(char*) before anyone shares it.
+    /// A block of size bytes, written once by fill(char*) before anyone shares it.
     template <class Fill>
     static message build(std::size_t size, Fill&& fill) {
         void* raw = ::operator new(sizeof(header) + size);
@@ -35,6 +36,9 @@ public:
         return m;
     }
 
+    ///@{
+    /// Copies share the block (a reference count, atomic); a moved-from
+    /// message is empty; the last owner frees the block.
     message(const message& other) noexcept : h_(other.h_) {
         if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
     }
@@ -44,14 +48,16 @@ public:
         return *this;
     }
     ~message() { release(); }
+    ///@}
 
+    /// The bytes; empty for an empty message.
     std::string_view view() const noexcept {
         return h_ ? std::string_view(h_->bytes(), h_->size) : std::string_view();
     }
-    const char* data() const noexcept { return h_ ? h_->bytes() : nullptr; }
-    std::size_t size() const noexcept { return h_ ? h_->size : 0; }
-    bool empty() const noexcept { return size() == 0; }
-    explicit operator bool() const noexcept { return h_ != nullptr; }
+    const char* data() const noexcept { return h_ ? h_->bytes() : nullptr; } ///< the bytes; nullptr when no block
+    std::size_t size() const noexcept { return h_ ? h_->size : 0; }          ///< the number of bytes
+    bool empty() const noexcept { return size() == 0; }                     ///< no bytes
+    explicit operator bool() const noexcept { return h_ != nullptr; }        ///< whether it holds a block
 
 private:
     struct header {

@@ -4,14 +4,17 @@
 #include <string>
 #include <string_view>
 
-// Names of members and rooms, whatever the dialect: which are valid, and the
-// case-insensitive key they are unique by.
+/// @file
+/// Names of members and rooms, whatever the dialect: which are valid, and the
+/// case-insensitive key they are unique by.
 namespace chatroom::protocol {
 
+/// The longest nick or room name, in bytes.
 inline constexpr std::size_t max_name_length = 32;
+/// The room every member starts in.
 inline constexpr std::string_view lobby = "lobby";
 
-// Nicks and room names: 1-32 of A-Z a-z 0-9 _ . -
+/// Nicks and room names: 1-32 of A-Z a-z 0-9 _ . -
 inline bool is_valid_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > max_name_length) return false;
     for (char c : name) {
@@ -22,7 +25,7 @@ inline bool is_valid_name(std::string_view name) noexcept {
     return true;
 }
 
-// Names are unique case-insensitively; this is the key they are compared by.
+/// Names are unique case-insensitively; this is the key they are compared by.
 inline std::string fold_case(std::string_view name) {
     std::string key(name);
     for (char& c : key)

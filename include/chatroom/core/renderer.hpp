@@ -10,33 +10,33 @@
 
 namespace chatroom {
 
-// One dialect of the wire: how a line of the protocol travels (CRLF-ended
-// text for telnet and nc, one WebSocket text frame per line for browsers)
-// and how room events read. The server renders each event once per dialect
-// and shares the block with every recipient of that dialect.
+/// One dialect of the wire: how a line of the protocol travels (CRLF-ended
+/// text for telnet and nc, one WebSocket text frame per line for browsers)
+/// and how room events read. The server renders each event once per dialect
+/// and shares the block with every recipient of that dialect.
 class renderer {
 public:
     virtual ~renderer() = default;
 
-    // Bytes a line of line_size bytes takes on the wire.
+    /// Bytes a line of line_size bytes takes on the wire.
     virtual std::size_t framed_size(std::size_t line_size) const noexcept = 0;
-    // Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
-    // bytes at out; returns the end.
+    /// Writes the line a + b (b may be empty) in framed_size(a.size() + b.size())
+    /// bytes at out; returns the end.
     virtual char* frame(char* out, std::string_view a, std::string_view b) const noexcept = 0;
 
-    // Bytes that end a partly written line so another line can follow (the
-    // server's last words to a member it drops mid-line); empty when the
-    // dialect cannot do that, and then no last words are sent.
+    /// Bytes that end a partly written line so another line can follow (the
+    /// server's last words to a member it drops mid-line); empty when the
+    /// dialect cannot do that, and then no last words are sent.
     virtual std::string_view line_break() const noexcept { return {}; }
 
-    // The event's wire form. The line protocol's text: a dialect that reads
-    // differently (IRC, say) overrides it.
+    /// The event's wire form. The line protocol's text: a dialect that reads
+    /// differently (IRC, say) overrides it.
     virtual message render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
         return line(event_text(e));
     }
 
-    // Chat lines read "<nick> text"; the prefix is made once per event.
+    /// Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);
         std::size_t size = 0;
@@ -46,6 +46,7 @@ public:
         });
     }
 
+    /// "<nick> ": what comes before each line of a chat event.
     static std::string chat_prefix(const room_event& e) {
         std::string prefix;
         prefix.reserve(e.nick.size() + 3);
@@ -55,7 +56,7 @@ public:
         return prefix;
     }
 
-    // The text of a non-chat event as one protocol line.
+    /// The text of a non-chat event as one protocol line.
     static std::string event_text(const room_event& e) {
         switch (e.kind) {
         case room_event_kind::chat: return "<" + e.nick + "> " + e.text;
@@ -70,21 +71,21 @@ public:
         return {};
     }
 
-    // How the dialect words a reply to one member: its lines of text, LF
-    // between them (the line protocol's: line/replies.hpp). Text from
-    // outside is sanitized, so it holds no LF of its own. A dialect that
-    // answers in another shape (IRC numerics, structured messages)
-    // overrides word().
+    /// How the dialect words a reply to one member: its lines of text, LF
+    /// between them (the line protocol's: line/replies.hpp). Text from
+    /// outside is sanitized, so it holds no LF of its own. A dialect that
+    /// answers in another shape (IRC numerics, structured messages)
+    /// overrides word().
     virtual std::string wording(const reply& r) const = 0;
 
-    // A reply as a block of its own.
+    /// A reply as a block of its own.
     virtual message word(const reply& r) const {
         std::string block;
         append(block, r);
         return message::copy_of(block);
     }
 
-    // Appends a reply's lines to a block being built (several replies in one write).
+    /// Appends a reply's lines to a block being built (several replies in one write).
     void append(std::string& out, const reply& r) const {
         const std::string text = wording(r);
         std::string_view rest = text;
@@ -96,12 +97,12 @@ public:
         }
     }
 
-    // One line as a block of its own.
+    /// One line as a block of its own.
     message line(std::string_view text) const {
         return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
     }
 
-    // Appends one framed line to a block being built (several replies in one write).
+    /// Appends one framed line to a block being built (several replies in one write).
     void append(std::string& out, std::string_view text) const {
         const std::size_t at = out.size();
         out.resize(at + framed_size(text.size()));

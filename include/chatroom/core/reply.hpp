@@ -8,80 +8,83 @@
 
 namespace chatroom {
 
-// What the core answers one member, as data. Each dialect words it: the line
-// protocol with the texts of docs/protocol.md (line/replies.hpp), a browser
-// dialect as an object with a machine-readable code, IRC as a numeric. The
-// core never decides how an answer reads.
+/// What the core answers one member, as data. Each dialect words it: the line
+/// protocol with the texts of docs/protocol.md (line/replies.hpp), a browser
+/// dialect as an object with a machine-readable code, IRC as a numeric. The
+/// core never decides how an answer reads.
 enum class reply_kind : unsigned char {
-    // Greeting and rooms.
-    welcome,          // subject: the server's name, detail: the member's nick
-    notice,           // detail: a line of text from the host or the server (the welcome text, /help)
-    joined_room,      // subject: the room, count: its members
-    already_in,       // subject: the room
-    who,              // subject: the room, names: the members
-    rooms,            // rooms: every room with its members and topic
-    topic,            // detail: the room's topic
-    // Refusals of a command's arguments.
+    /// Greeting and rooms.
+    welcome,          ///< subject: the server's name, detail: the member's nick
+    notice,           ///< detail: a line of text from the host or the server (the welcome text, /help)
+    joined_room,      ///< subject: the room, count: its members
+    already_in,       ///< subject: the room
+    who,              ///< subject: the room, names: the members
+    rooms,            ///< rooms: every room with its members and topic
+    topic,            ///< detail: the room's topic
+    /// Refusals of a command's arguments.
     bad_nick,
     bad_room,
-    usage,            // subject: the command ("me", "msg", "login", "kick", "ban", "unban", "mute", "topic")
-    unknown_command,  // subject: the command as typed
-    nick_taken,       // subject: the nick
-    nick_elsewhere,   // subject: the nick, taken on another server of the cluster
-    nick_under_way,   // a nick change is already being decided
+    usage,            ///< subject: the command ("me", "msg", "login", "kick", "ban", "unban", "mute", "topic")
+    unknown_command,  ///< subject: the command as typed
+    nick_taken,       ///< subject: the nick
+    nick_elsewhere,   ///< subject: the nick, taken on another server of the cluster
+    nick_under_way,   ///< a nick change is already being decided
     guest_nick_reserved,
-    nick_registered,  // subject: the nick, an account's: log in to take it
-    no_such_nick,     // subject: the nick
-    line_too_long,    // count: the limit in bytes
-    // Accounts.
+    nick_registered,  ///< subject: the nick, an account's: log in to take it
+    no_such_nick,     ///< subject: the nick
+    line_too_long,    ///< count: the limit in bytes
+    /// Accounts.
     login_first,
     logins_disabled,
     login_under_way,
     already_logged_in,
     too_many_failed_logins,
     too_many_logins_under_way,
-    logged_in,        // subject: the account
-    refused,          // detail: why (the host's hooks, a verifier's reason)
-    // Moderation.
+    logged_in,        ///< subject: the account
+    refused,          ///< detail: why (the host's hooks, a verifier's reason)
+    /// Moderation.
     not_permitted,
-    muted,            // the member is muted and may not speak
-    banned,           // detail: the time left ("for 3 more minutes", "until unbanned")
-    banned_login_only, // detail: the time left; an operator may still log in from here
-    ban_own_address,  // subject: the nick, detail: the address, extra: the ban's length as typed
-    unbanned,         // subject: the name or address
-    no_ban_on,        // subject: the name or address
-    help,             // count: 1 for an operator; commands: the host's commands with their help
-    // Leaving: the last words of a connection the server closes.
-    shutting_down,    // the server is stopping (to a member)
-    refused_stopping, // the server is stopping (to a connection it does not admit)
-    server_full,      // max_connections reached (to a connection it does not admit)
-    too_many_from_address, // max_connections_per_address reached (likewise)
-    kicked_by,        // subject: the operator (or "the host"), detail: the reason
-    banned_by,        // subject: the operator, detail: for how long
+    muted,            ///< the member is muted and may not speak
+    banned,           ///< detail: the time left ("for 3 more minutes", "until unbanned")
+    banned_login_only, ///< detail: the time left; an operator may still log in from here
+    ban_own_address,  ///< subject: the nick, detail: the address, extra: the ban's length as typed
+    unbanned,         ///< subject: the name or address
+    no_ban_on,        ///< subject: the name or address
+    help,             ///< count: 1 for an operator; commands: the host's commands with their help
+    /// Leaving: the last words of a connection the server closes.
+    shutting_down,    ///< the server is stopping (to a member)
+    refused_stopping, ///< the server is stopping (to a connection it does not admit)
+    server_full,      ///< max_connections reached (to a connection it does not admit)
+    too_many_from_address, ///< max_connections_per_address reached (likewise)
+    kicked_by,        ///< subject: the operator (or "the host"), detail: the reason
+    banned_by,        ///< subject: the operator, detail: for how long
     dropped_too_slow,
     dropped_idle,
     dropped_no_first_line,
 };
 
-// A room and its members, for reply_kind::rooms.
+/// A room and its members, for reply_kind::rooms.
 struct room_summary {
-    std::string name;
-    std::size_t members = 0;
-    std::string topic;
+    std::string name;        ///< the room
+    std::size_t members = 0; ///< its members, on every server
+    std::string topic;       ///< its topic; empty: none
 };
 
-// One answer: a kind and the few values its wording needs (which ones, the
-// comments of reply_kind say). Made by the named functions below.
+/// One answer: a kind and the few values its wording needs (which ones, the
+/// comments of reply_kind say). Made by the named functions below.
 struct reply {
-    reply_kind kind = reply_kind::notice;
-    std::string subject;
-    std::string detail;
-    std::string extra;
-    std::size_t count = 0;
-    std::vector<std::string> names;
-    std::vector<room_summary> rooms;
-    std::vector<std::pair<std::string, std::string>> commands; // name, help
+    reply_kind kind = reply_kind::notice; ///< which answer
+    std::string subject;                  ///< the room, nick or command it is about
+    std::string detail;                   ///< a text: a reason, a topic, a notice's line
+    std::string extra;                    ///< a third value (ban_own_address: the ban's length)
+    std::size_t count = 0;                ///< a number: members, a byte limit
+    std::vector<std::string> names;       ///< who: the members
+    std::vector<room_summary> rooms;      ///< rooms: the rooms
+    std::vector<std::pair<std::string, std::string>> commands; ///< name, help
 
+    ///@{
+    /// Makers: each makes the reply its name says (of: any kind), with the
+    /// values the comment of its reply_kind names.
     static reply of(reply_kind k, std::string_view subject = {}, std::string_view detail = {}) {
         reply r;
         r.kind = k;
@@ -121,6 +124,7 @@ struct reply {
         r.extra = std::string(length);
         return r;
     }
+    ///@}
 };
 
 } // namespace chatroom

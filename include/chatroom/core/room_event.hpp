@@ -8,20 +8,20 @@
 
 namespace chatroom {
 
-// What can happen in a room, as data. The protocol turns members' lines into
-// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
-// turn them into what each kind of client reads.
+/// What can happen in a room, as data. The protocol turns members' lines into
+/// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
+/// turn them into what each kind of client reads.
 enum class room_event_kind : std::uint8_t {
-    chat,            // nick said the lines of text
-    action,          // /me: nick does text
-    joined,          // nick came in
-    left,            // nick went, for reason (may be empty)
-    renamed,         // old_nick is now nick
-    private_message, // nick said text to target only (room is empty)
-    notice,          // the host or the server says text to the room
+    chat,            ///< nick said the lines of text
+    action,          ///< /me: nick does text
+    joined,          ///< nick came in
+    left,            ///< nick went, for reason (may be empty)
+    renamed,         ///< old_nick is now nick
+    private_message, ///< nick said text to target only (room is empty)
+    notice,          ///< the host or the server says text to the room
 };
 
-// Calls fn(line) for each '\n'-ended line of text.
+/// Calls fn(line) for each '\n'-ended line of text.
 template <class Fn>
 void for_each_line(std::string_view text, Fn&& fn) {
     while (!text.empty()) {
@@ -32,25 +32,27 @@ void for_each_line(std::string_view text, Fn&& fn) {
     }
 }
 
+/// One thing that happened in a room, as data: what the room log orders and
+/// every renderer reads. Which fields a kind uses, the comments below say.
 struct room_event {
-    room_event_kind kind = room_event_kind::chat;
-    std::string room;      // the room's name as it was created
-    std::string nick;      // who: the speaker, the joiner, the new nick, the sender
-    std::string old_nick;  // renamed
-    std::string target;    // private_message: the recipient's nick
-    std::string text;      // chat: lines, each ended by '\n'; others: one line, no '\n'
-    std::string reason;    // left
-    std::uint64_t seq = 0; // its place in the room's log, given by append()
-    // The local member it came from, which is not sent its own event
-    // (0: the host, or another server); and the server that made it.
+    room_event_kind kind = room_event_kind::chat; ///< what happened
+    std::string room;      ///< the room's name as it was created
+    std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
+    std::string old_nick;  ///< renamed
+    std::string target;    ///< private_message: the recipient's nick
+    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string reason;    ///< left
+    std::uint64_t seq = 0; ///< its place in the room's log, given by append()
+    /// The local member it came from, which is not sent its own event
+    /// (0: the host, or another server); and the server that made it.
     std::uint64_t origin = 0;
-    std::string node;
-    std::size_t line_count = 0; // chat: lines in text
-    // chat: where each line of text ends (its '\n'), so renderers need not
-    // search for them; add_line keeps it, index_lines() rebuilds it.
+    std::string node; ///< the server that made the event (a cluster's node id; empty on one server)
+    std::size_t line_count = 0; ///< chat: lines in text
+    /// chat: where each line of text ends (its '\n'), so renderers need not
+    /// search for them; add_line keeps it, index_lines() rebuilds it.
     std::vector<std::uint32_t> line_ends;
 
-    // Adds one line (no '\n' in it) to a chat event.
+    /// Adds one line (no '\n' in it) to a chat event.
     void add_line(std::string_view line) {
         text.append(line.data(), line.size());
         line_ends.push_back(static_cast<std::uint32_t>(text.size()));
@@ -58,13 +60,14 @@ struct room_event {
         ++line_count;
     }
 
+    /// Empties text and its line index (the event is reused for the next lines).
     void clear_text() noexcept {
         text.clear();
         line_ends.clear();
         line_count = 0;
     }
 
-    // For a chat event whose text was set directly (read from a backplane).
+    /// For a chat event whose text was set directly (read from a backplane).
     void index_lines() {
         line_ends.clear();
         for (std::size_t i = 0; i < text.size(); ++i)
@@ -72,7 +75,7 @@ struct room_event {
         line_count = line_ends.size();
     }
 
-    // Calls fn(line) for each line of a chat event's text.
+    /// Calls fn(line) for each line of a chat event's text.
     template <class Fn>
     void for_each_line(Fn&& fn) const {
         if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
@@ -84,6 +87,7 @@ struct room_event {
     }
 };
 
+/// The kind's name, as in the enum ("chat", "joined", ...).
 inline const char* to_string(room_event_kind k) noexcept {
     switch (k) {
     case room_event_kind::chat: return "chat";

@@ -28,12 +28,12 @@ inline bool is_invisible_format(const unsigned char* p, bool after_emoji) noexce
 
 } // namespace detail
 
-// Turns one received line into text that is safe to show on anyone's terminal
-// or page: invalid UTF-8 becomes U+FFFD; C0 controls (except TAB), DEL and C1
-// controls are removed, so no client can put escape sequences on another's
-// screen; and so are the invisible characters that reorder or disguise text
-// (detail::is_invisible_format). Appends to out and returns the number of
-// bytes appended.
+/// Turns one received line into text that is safe to show on anyone's terminal
+/// or page: invalid UTF-8 becomes U+FFFD; C0 controls (except TAB), DEL and C1
+/// controls are removed, so no client can put escape sequences on another's
+/// screen; and so are the invisible characters that reorder or disguise text
+/// (detail::is_invisible_format). Appends to out and returns the number of
+/// bytes appended.
 inline std::size_t sanitize_append(std::string& out, std::string_view in) {
     static constexpr char replacement[] = "\xEF\xBF\xBD"; // U+FFFD
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
@@ -104,14 +104,15 @@ inline std::size_t sanitize_append(std::string& out, std::string_view in) {
     return out.size() - before;
 }
 
-// True when sanitize_append would copy the line unchanged: the common case,
-// which lets the hot path skip the copy.
+/// True when sanitize_append would copy the line unchanged: the common case,
+/// which lets the hot path skip the copy.
 inline bool is_plain_text(std::string_view in) noexcept {
     for (unsigned char c : in)
         if (!((c >= 0x20 && c < 0x7F) || c == '\t')) return false;
     return true;
 }
 
+/// A clean copy of in, as sanitize_append makes it.
 inline std::string sanitize(std::string_view in) {
     std::string out;
     out.reserve(in.size());
@@ -119,8 +120,8 @@ inline std::string sanitize(std::string_view in) {
     return out;
 }
 
-// True when text is valid UTF-8 holding no C0 control but TAB, no DEL and no
-// C1 control: what every line the server sends must satisfy.
+/// True when text is valid UTF-8 holding no C0 control but TAB, no DEL and no
+/// C1 control: what every line the server sends must satisfy.
 inline bool is_clean_text(std::string_view in) {
     std::string copy;
     sanitize_append(copy, in);

@@ -7,14 +7,16 @@
 #include <string>
 #include <string_view>
 
-// The line protocol's syntax: how a typed line becomes a command request
-// (core/command.hpp), and its /help texts. docs/protocol.md is the prose
-// form of this file.
+/// @file
+/// The line protocol's syntax: how a typed line becomes a command request
+/// (core/command.hpp), and its /help texts. docs/protocol.md is the prose
+/// form of this file.
 namespace chatroom::protocol {
 
+/// The line end the server sends.
 inline constexpr std::string_view crlf = "\r\n";
 
-// Splits off the first space-separated word.
+/// Splits off the first space-separated word.
 inline std::string_view next_word(std::string_view& s) noexcept {
     s = trim(s);
     std::size_t end = s.find_first_of(" \t");
@@ -23,7 +25,7 @@ inline std::string_view next_word(std::string_view& s) noexcept {
     return word;
 }
 
-// Parses one sanitized, non-empty line. The views point into line.
+/// Parses one sanitized, non-empty line. The views point into line.
 inline command parse(std::string_view line) noexcept {
     command cmd;
     if (line.empty() || line.front() != '/') {
@@ -89,6 +91,7 @@ inline command parse(std::string_view line) noexcept {
     return cmd;
 }
 
+/// The lines /help answers with, before the operators' and the host's commands.
 inline constexpr std::string_view help_text[] = {
     "* commands:",
     "*   /nick NAME       change your nick (1-32 of A-Z a-z 0-9 _ . -)",
@@ -103,7 +106,7 @@ inline constexpr std::string_view help_text[] = {
     "*   //text           send a line that starts with /",
 };
 
-// The operators' part of /help, shown to operators only.
+/// The operators' part of /help, shown to operators only.
 inline constexpr std::string_view operator_help_text[] = {
     "* operators:",
     "*   /kick NICK [REASON]    disconnect NICK",

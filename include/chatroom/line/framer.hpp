@@ -11,40 +11,42 @@
 
 namespace chatroom {
 
-// What the framer does with telnet beyond removing it from the text.
+/// What the framer does with telnet beyond removing it from the text.
 enum class telnet_mode : unsigned char {
-    answer, // a server facing telnet clients: negotiates, answers, edits lines (docs/protocol.md, "Telnet")
-    ignore, // IAC sequences are removed and nothing else: nothing is answered or interpreted
+    answer, ///< a server facing telnet clients: negotiates, answers, edits lines (docs/protocol.md, "Telnet")
+    ignore, ///< IAC sequences are removed and nothing else: nothing is answered or interpreted
 };
 
-// Splits a byte stream into lines, removing telnet IAC sequences on the way.
-// A line ends at LF (one CR right before it is dropped), and, once the peer
-// has sent a telnet command, at CR NUL too: telnet's end of line in character
-// mode (only telnet peers send it, and the others are spared a search for NUL
-// bytes). Any other CR is data. Holds at most
-// max_line_bytes + 1 bytes of an unfinished line whatever arrives, so a
-// connection's input memory is bounded.
-//
-// In telnet_mode::answer the framer also speaks the server side of telnet,
-// from the peer's first telnet command on (nothing before it, so plain
-// clients never see a telnet byte): the bytes the peer must get back collect
-// in replies(), which the caller sends to that peer and clears.
+/// Splits a byte stream into lines, removing telnet IAC sequences on the way.
+/// A line ends at LF (one CR right before it is dropped), and, once the peer
+/// has sent a telnet command, at CR NUL too: telnet's end of line in character
+/// mode (only telnet peers send it, and the others are spared a search for NUL
+/// bytes). Any other CR is data. Holds at most
+/// max_line_bytes + 1 bytes of an unfinished line whatever arrives, so a
+/// connection's input memory is bounded.
+///
+/// In telnet_mode::answer the framer also speaks the server side of telnet,
+/// from the peer's first telnet command on (nothing before it, so plain
+/// clients never see a telnet byte): the bytes the peer must get back collect
+/// in replies(), which the caller sends to that peer and clears.
 class line_framer {
 public:
+    /// A framer for lines of at most max_line_bytes (CR and LF not counted).
     explicit line_framer(std::size_t max_line_bytes = 4096, telnet_mode mode = telnet_mode::answer)
         : max_(max_line_bytes), answer_(mode == telnet_mode::answer) {}
 
-    std::size_t max_line_bytes() const noexcept { return max_; }
+    std::size_t max_line_bytes() const noexcept { return max_; } ///< the limit it was made with
+    /// Whether it answers telnet (telnet_mode::answer) or only strips it.
     telnet_mode mode() const noexcept { return answer_ ? telnet_mode::answer : telnet_mode::ignore; }
 
-    // Feeds bytes; calls on(frame_event, std::string_view) for each event.
-    // on returns false to stop early (flow control); feed then returns how many
-    // bytes it consumed, and the caller feeds the rest later.
-    //
-    // Any reply a line causes (the bare CR for a BINARY peer) is in replies()
-    // before on sees the line, so a caller may send replies() first thing in
-    // on to keep them ahead of the output the line produces. One feed adds at
-    // most detail::telnet::max_reply_bytes(size) bytes to replies().
+    /// Feeds bytes; calls on(frame_event, std::string_view) for each event.
+    /// on returns false to stop early (flow control); feed then returns how many
+    /// bytes it consumed, and the caller feeds the rest later.
+    ///
+    /// Any reply a line causes (the bare CR for a BINARY peer) is in replies()
+    /// before on sees the line, so a caller may send replies() first thing in
+    /// on to keep them ahead of the output the line produces. One feed adds at
+    /// most detail::telnet::max_reply_bytes(size) bytes to replies().
     template <class Handler>
     std::size_t feed(const char* data, std::size_t size, Handler&& on) {
         const char* p = data;
@@ -102,10 +104,10 @@ public:
         return size;
     }
 
-    // End of input: a last line without its end is handed to on like any
-    // other (so `printf '/who' | nc -N host port` gets its answer); a telnet
-    // command cut short is dropped. Feed everything before calling it; the
-    // framer is then as new, telnet state aside.
+    /// End of input: a last line without its end is handed to on like any
+    /// other (so `printf '/who' | nc -N host port` gets its answer); a telnet
+    /// command cut short is dropped. Feed everything before calling it; the
+    /// framer is then as new, telnet state aside.
     template <class Handler>
     void finish(Handler&& on) {
         state_ = state::data;
@@ -114,21 +116,21 @@ public:
         last_cr_ = false;
     }
 
-    // Bytes the peer must be sent back (telnet_mode::answer only): option
-    // answers, the AYT reply, a bare CR after a BINARY peer's line. Empty
-    // unless the peer speaks telnet. The caller sends and clears them.
+    /// Bytes the peer must be sent back (telnet_mode::answer only): option
+    /// answers, the AYT reply, a bare CR after a BINARY peer's line. Empty
+    /// unless the peer speaks telnet. The caller sends and clears them.
     std::string& replies() noexcept { return replies_; }
-    const std::string& replies() const noexcept { return replies_; }
-    std::string take_replies() { return std::exchange(replies_, std::string()); }
+    const std::string& replies() const noexcept { return replies_; } ///< the same, read-only
+    std::string take_replies() { return std::exchange(replies_, std::string()); } ///< the replies, cleared here
 
-    // Whether the peer sends BINARY data (its telnet said WILL BINARY).
+    /// Whether the peer sends BINARY data (its telnet said WILL BINARY).
     bool peer_binary() const noexcept { return telnet_.peer_binary(); }
 
-    // Bytes of an unfinished line held right now.
+    /// Bytes of an unfinished line held right now.
     std::size_t buffered() const noexcept { return partial_.size(); }
 
-    // Gives back the memory of an unfinished line that has been consumed,
-    // and of replies that have been sent.
+    /// Gives back the memory of an unfinished line that has been consumed,
+    /// and of replies that have been sent.
     void shrink() {
         if (partial_.empty()) std::string().swap(partial_);
         if (replies_.empty()) std::string().swap(replies_);
@@ -138,8 +140,8 @@ private:
     enum class state : unsigned char { data, iac, option, sub, sub_iac };
     enum class step_result : unsigned char { more, line_end, overflow };
 
-    // The first LF, IAC or (with_nul) NUL in [p, end), or end. Each search
-    // stops at the previous one's find, so a line costs two or three memchr.
+    /// The first LF, IAC or (with_nul) NUL in [p, end), or end. Each search
+    /// stops at the previous one's find, so a line costs two or three memchr.
     static const char* next_special(const char* p, const char* end, bool with_nul) noexcept {
         const char* stop = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
         if (stop == nullptr) stop = end;
@@ -151,7 +153,7 @@ private:
         return stop;
     }
 
-    // A line's end: the reply that goes with it, then the line to on.
+    /// A line's end: the reply that goes with it, then the line to on.
     template <class Handler>
     bool deliver(Handler& on, std::string_view line) {
         if (telnet_.peer_binary()) replies_ += '\r';
@@ -159,7 +161,7 @@ private:
                                   : on(frame_event::line, line);
     }
 
-    // The end of the line held in partial_ (or of the one being discarded).
+    /// The end of the line held in partial_ (or of the one being discarded).
     template <class Handler>
     bool end_of_line(Handler& on) {
         if (discarding_) {
@@ -179,7 +181,7 @@ private:
         return discarding_ ? last_cr_ : !partial_.empty() && partial_.back() == '\r';
     }
 
-    // Consumes one byte of the slow path.
+    /// Consumes one byte of the slow path.
     step_result step(unsigned char c) {
         namespace t = detail::telnet;
         switch (state_) {
@@ -218,7 +220,7 @@ private:
         return step_result::more;
     }
 
-    // A two-byte command from a telnet peer (telnet_mode::answer).
+    /// A two-byte command from a telnet peer (telnet_mode::answer).
     step_result command(unsigned char c) {
         namespace t = detail::telnet;
         switch (c) {
@@ -262,11 +264,11 @@ private:
     std::size_t max_;
     detail::telnet::negotiation telnet_;
     state state_ = state::data;
-    unsigned char verb_ = 0;       // WILL, WONT, DO or DONT, while its option byte is awaited
+    unsigned char verb_ = 0;       ///< WILL, WONT, DO or DONT, while its option byte is awaited
     bool answer_;
-    bool telnet_peer_ = false;     // the peer has sent a telnet command (IAC IAC is data, not one)
-    bool discarding_ = false;      // the line passed the limit; dropped up to its end
-    bool last_cr_ = false;         // while discarding: the last data byte was a CR
+    bool telnet_peer_ = false;     ///< the peer has sent a telnet command (IAC IAC is data, not one)
+    bool discarding_ = false;      ///< the line passed the limit; dropped up to its end
+    bool last_cr_ = false;         ///< while discarding: the last data byte was a CR
 };
 
 } // namespace chatroom

@@ -8,10 +8,10 @@
 
 namespace chatroom {
 
-// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
+/// The line protocol of telnet, nc and chatroom-client: each line ends in CRLF.
 class line_renderer final : public renderer {
 public:
-    // The hot path: a batch of chat lines, sized without a pass and copied once.
+    /// The hot path: a batch of chat lines, sized without a pass and copied once.
     message render(const room_event& e) const override {
         if (e.kind != room_event_kind::chat) return renderer::render(e);
         const std::string prefix = chat_prefix(e);
@@ -39,7 +39,7 @@ private:
     }
 };
 
-// The one instance, so fan-out renders an event once for every line client.
+/// The one instance, so fan-out renders an event once for every line client.
 inline const line_renderer& line_dialect() noexcept {
     static const line_renderer r;
     return r;

@@ -13,9 +13,14 @@
 
 namespace chatroom {
 
-// Every line the server sends, as text without a line end: docs/protocol.md
-// in code. text_of(reply) at the end words the core's typed replies with them.
+/// Every line the server sends, as text without a line end: docs/protocol.md
+/// in code. text_of(reply) at the end words the core's typed replies with them.
 namespace replies {
+
+/// @name Reply texts
+/// Each is the text of one reply, as docs/protocol.md gives it; the
+/// functions fill in the reply's values.
+///@{
 
 inline std::string welcome(std::string_view server_name, std::string_view nick) {
     return "* welcome to " + std::string(server_name) + ", you are " + std::string(nick);
@@ -31,10 +36,11 @@ inline std::string who(std::string_view room, const std::vector<std::string_view
     for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
     return line;
 }
+/// A room as /rooms lists it.
 struct room_count {
-    std::string_view name;
-    std::size_t members;
-    std::string_view topic;
+    std::string_view name; ///< the room
+    std::size_t members;   ///< its members
+    std::string_view topic; ///< its topic; empty: none
 };
 inline std::string rooms(const std::vector<room_count>& list) {
     std::string line = "* rooms:";
@@ -56,7 +62,7 @@ inline std::string no_such_nick(std::string_view nick) { return "! no such nick:
 inline std::string unknown_command(std::string_view name) {
     return "! unknown command: /" + std::string(name) + " (try /help)";
 }
-// Accounts and moderation.
+/// Accounts and moderation.
 inline constexpr std::string_view login_first = "! log in first: /login NAME SECRET";
 inline constexpr std::string_view logins_disabled = "! logins are not enabled";
 inline constexpr std::string_view usage_login = "! usage: /login NAME SECRET";
@@ -65,7 +71,7 @@ inline constexpr std::string_view already_logged_in = "! you are logged in alrea
 inline constexpr std::string_view too_many_failed_logins = "! too many failed logins; try again in a minute";
 inline constexpr std::string_view too_many_logins_under_way =
     "! too many logins under way from your address; try again when they are answered";
-// The reason a refused login gives when the verifier names none.
+/// The reason a refused login gives when the verifier names none.
 inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
@@ -81,11 +87,11 @@ inline std::string nick_registered(std::string_view nick) {
     return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
 }
 inline std::string banned(std::string_view time_left) { return "! you are banned " + std::string(time_left); }
-// A connection from a banned address, let in to log in as an operator only.
+/// A connection from a banned address, let in to log in as an operator only.
 inline std::string banned_login_only(std::string_view time_left) {
     return "! you are banned " + std::string(time_left) + "; only an operator may log in here: /login NAME SECRET";
 }
-// /ban of a member on the operator's own address waits for a confirmation.
+/// /ban of a member on the operator's own address waits for a confirmation.
 inline std::string ban_own_address(std::string_view nick, std::string_view address, std::string_view length) {
     return "! " + std::string(nick) + " is on your own address " + std::string(address) +
            ": banning it refuses everyone there but operators; to ban it anyway: /ban " + std::string(nick) +
@@ -109,7 +115,7 @@ inline std::string nick_elsewhere(std::string_view nick) {
     return "! nick taken: " + std::string(nick) + " (on another server)";
 }
 
-// Refusals at connect, and the last words of a connection the server drops.
+/// Refusals at connect, and the last words of a connection the server drops.
 inline constexpr std::string_view server_full = "! server full";
 inline constexpr std::string_view too_many_from_address = "! too many connections from your address";
 inline constexpr std::string_view shutting_down_refusal = "! server shutting down";
@@ -117,11 +123,12 @@ inline constexpr std::string_view shutting_down = "* server shutting down";
 inline constexpr std::string_view dropped_too_slow = "! disconnected: too slow";
 inline constexpr std::string_view dropped_idle = "! disconnected: idle timeout";
 inline constexpr std::string_view dropped_no_first_line = "! disconnected: no line received in time";
+///@}
 
 } // namespace replies
 
-// The line protocol's wording of a typed reply: its lines of text, without
-// line ends, separated by LF (only /help has more than one).
+/// The line protocol's wording of a typed reply: its lines of text, without
+/// line ends, separated by LF (only /help has more than one).
 inline std::string text_of(const reply& r) {
     switch (r.kind) {
     case reply_kind::welcome: return replies::welcome(r.subject, r.detail);

@@ -1,9 +1,12 @@
 #pragma once
 
-// The Redis Streams backplane as a room log (docs/scale-out.md): what
-// basic_server::set_room_log takes to join a cluster.
-//
-//     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @file
+/// The Redis Streams backplane as a room log (docs/scale-out.md): what
+/// basic_server::set_room_log takes to join a cluster.
+///
+/// @code
+///     server.set_room_log(chatroom::redis_backplane_factory(options));
+/// @endcode
 
 #include <chatroom/redis/detail/core.hpp>
 #include <chatroom/core/names.hpp>
@@ -19,9 +22,12 @@
 
 namespace chatroom {
 
-// The room log of a server in a cluster (install it with make_redis_backplane).
+/// The room log of a server in a cluster (install it with redis_backplane_factory).
 class redis_backplane final : public room_log {
 public:
+    /// Starts connecting to the instances on sink's executor; delivers to
+    /// sink, which must outlive it. Connection failures are not thrown: the
+    /// link's state is reported through the sink (stats().backplane).
     redis_backplane(room_event_sink& sink, redis_options options)
         : core_(std::make_shared<detail::redis_backplane_core>(sink, std::move(options))) {
         core_->start();
@@ -30,6 +36,7 @@ public:
     redis_backplane(const redis_backplane&) = delete;
     redis_backplane& operator=(const redis_backplane&) = delete;
 
+    /// This server's name in the cluster (redis_options::node_id, or the one made up).
     const std::string& node_id() const noexcept { return core_->node_id(); }
 
     void append(room_event& e) override { core_->append(e); }
@@ -59,8 +66,9 @@ private:
     std::shared_ptr<detail::redis_backplane_core> core_;
 };
 
-// What basic_server::set_room_log takes. A node id must be a valid nick
-// part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it.
+/// What basic_server::set_room_log takes. A node id must be a valid nick
+/// part (A-Z a-z 0-9 _ . -, at most 16), as guest nicks are made of it:
+/// another throws std::invalid_argument.
 inline std::function<std::unique_ptr<room_log>(room_event_sink&)> redis_backplane_factory(redis_options options) {
     if (!options.node_id.empty() &&
         (options.node_id.size() > 16 || !protocol::is_valid_name(options.node_id)))

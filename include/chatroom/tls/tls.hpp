@@ -1,8 +1,9 @@
 #pragma once
 
-// TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
-// header includes this part only when CHATROOM_USE_OPENSSL is defined before
-// it is included; the rest of chatroom needs nothing beyond Asio.
+/// @file
+/// TLS for chatroom: opt-in, needs OpenSSL (link OpenSSL::SSL). The single
+/// header includes this part only when CHATROOM_USE_OPENSSL is defined before
+/// it is included; the rest of chatroom needs nothing beyond Asio.
 
 #include <chatroom/client.hpp>
 #include <chatroom/core/detail/hub.hpp>
@@ -27,15 +28,18 @@
 
 namespace chatroom {
 
-// Transport tag: TLS over Protocol (asio::ip::tcp).
-//   chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, options, server_context);
-//   chatroom::basic_client<chatroom::tls<asio::ip::tcp>> client(io, {}, client_context);
+/// Transport tag: TLS over Protocol (asio::ip::tcp).
+/// @code
+///   chatroom::basic_server<chatroom::tls<asio::ip::tcp>> server(io, options, server_context);
+///   chatroom::basic_client<chatroom::tls<asio::ip::tcp>> client(io, {}, client_context);
+/// @endcode
 template <class Protocol>
 struct tls {};
 
+/// An OpenSSL context shared by the listeners or clients made with it.
 using tls_context = std::shared_ptr<asio::ssl::context>;
 
-// TLS 1.2 or newer, with the certificate chain and key (PEM files) the server presents.
+/// TLS 1.2 or newer, with the certificate chain and key (PEM files) the server presents.
 inline tls_context make_server_tls_context(const std::string& certificate_chain_file,
                                            const std::string& private_key_file) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -47,9 +51,9 @@ inline tls_context make_server_tls_context(const std::string& certificate_chain_
     return ctx;
 }
 
-// Verifies the server's certificate (against ca_file, or the system's store
-// when it is empty) and, in the client, its host name. verify = false skips
-// both: for testing only.
+/// Verifies the server's certificate (against ca_file, or the system's store
+/// when it is empty) and, in the client, its host name. verify = false skips
+/// both: for testing only.
 inline tls_context make_client_tls_context(const std::string& ca_file = {}, bool verify = true) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -279,9 +283,9 @@ struct client_transport<tls<Protocol>, Executor> {
 
 } // namespace detail
 
-// Serves the line protocol over TLS on endpoint, into the same rooms as the
-// server's other listeners; returns the endpoint it bound (the port, when 0
-// was asked for). Throws std::system_error.
+/// Serves the line protocol over TLS on endpoint, into the same rooms as the
+/// server's other listeners; returns the endpoint it bound (the port, when 0
+/// was asked for). Throws std::system_error.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    tls_context context) {

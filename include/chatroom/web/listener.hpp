@@ -1,24 +1,27 @@
 #pragma once
 
-// Browsers in the same rooms: a web listener that serves the chat page at
-// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
-// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
-// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
-// https/wss when CHATROOM_USE_OPENSSL is defined.
-//
-//   chatroom::server server(io);
-//   server.listen(tcp_endpoint);                          // telnet, nc
-//   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
-//   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
-//
-// One browser message is one line of the protocol (CR and LF in it become
-// spaces), with the same sanitizing, line limit, flood control and commands;
-// every line the server sends is one text frame, framed once per event and
-// shared by every browser that receives it. A connection becomes a member
-// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
-// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
-// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
-// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
+/// @file
+/// Browsers in the same rooms: a web listener that serves the chat page at
+/// GET /, WebSocket (RFC 6455) at GET /ws, GET /healthz ("ok"), and with
+/// web_options::metrics GET /metrics (Prometheus text); 404 for anything else,
+/// no files are ever served. Opt-in: it needs only Asio, and OpenSSL for
+/// https/wss when CHATROOM_USE_OPENSSL is defined.
+///
+/// @code
+///   chatroom::server server(io);
+///   server.listen(tcp_endpoint);                          // telnet, nc
+///   chatroom::listen_web(server, web_endpoint, chatroom::web_options{});  // browsers
+///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
+/// @endcode
+///
+/// One browser message is one line of the protocol (CR and LF in it become
+/// spaces), with the same sanitizing, line limit, flood control and commands;
+/// every line the server sends is one text frame, framed once per event and
+/// shared by every browser that receives it. A connection becomes a member
+/// only after its 101 response. The policy (Host, Origin, X-Forwarded-For,
+/// pings) is web_options' (options.hpp, detail/policy.hpp); the HTTP exchange
+/// is in detail/exchange.hpp, the pings in detail/keepalive.hpp, the stream in
+/// detail/stream.hpp, the decoder and the wire dialect in detail/decoder.hpp.
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/session.hpp>
@@ -47,8 +50,8 @@
 
 namespace chatroom {
 
-// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
-// or tls<asio::ip::tcp> for https and wss).
+/// Transport tag: browsers over HTTP and WebSocket on Stream (asio::ip::tcp,
+/// or tls<asio::ip::tcp> for https and wss).
 template <class Stream>
 struct web {};
 
@@ -146,9 +149,9 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
 
 } // namespace detail
 
-// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
-// /metrics) on endpoint, into the same rooms as the server's other
-// listeners; returns the endpoint it bound. Throws std::system_error.
+/// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
+/// /metrics) on endpoint, into the same rooms as the server's other
+/// listeners; returns the endpoint it bound. Throws std::system_error.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    web_options options = {}) {
@@ -156,7 +159,7 @@ asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, co
 }
 
 #if defined(CHATROOM_USE_OPENSSL)
-// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
+/// Browsers over https and wss: the same, with TLS (needs chatroom/tls.hpp).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
                                        const asio::ip::tcp::endpoint& endpoint, web_options options,
