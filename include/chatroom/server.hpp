@@ -189,10 +189,10 @@ public:
 
     // notice() and say() that complete when the line is sent, with
     // void(std::error_code): empty, or host_errc::no_such_room. Any Asio
-    // completion token (a callback, asio::use_future, asio::deferred,
-    // asio::use_awaitable); the handler runs on its associated executor (by
-    // default the server's). From any thread; calls made in one order from
-    // one thread are sent in that order, with notice() and say() too.
+    // completion token (a callback, asio::use_future, (experimental::)
+    // deferred, use_awaitable); the handler runs on its associated executor
+    // (by default the server's). From any thread; calls made in one order
+    // from one thread are sent in that order, with notice() and say() too.
     template <class CompletionToken>
     auto async_notice(std::string room, std::string text, CompletionToken&& token) {
         return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room), {},
