@@ -378,3 +378,14 @@ TEST_CASE("an invitation lasts while its member is connected", "[host][rooms]") 
     b.send("/join vip");
     CHECK(b.expect_line() == "! vip is private: ask for an invitation");
 }
+
+TEST_CASE("a stopping server makes no more rooms", "[host][rooms]") {
+    host_server s;
+    line_client a = s.join();
+    s.server.stop();
+    int n = 0;
+    CHECK(eventually([&] {
+        return s.server.create_room("late-" + std::to_string(++n)) == chatroom::host_errc::stopping;
+    }));
+    CHECK(a.wait_closed());
+}
