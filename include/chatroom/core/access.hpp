@@ -64,7 +64,9 @@ struct room_info {
 
 // /login NAME SECRET. The verifier is called with no server lock held; it
 // calls done exactly once, from any thread, now or later (a password hash is
-// slow on purpose: do it on a worker, never on the server's threads).
+// slow on purpose: do it on a worker, never on the server's threads). The
+// member's lines after its /login wait for done (nothing more is read from
+// it meanwhile), then run in order, as the account if it logged in.
 struct login_request {
     std::string name; // as typed
     std::string secret;
