@@ -7,12 +7,14 @@
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/events.hpp>
+#include <chatroom/core/host_error.hpp>
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
+#include <chatroom/core/room_options.hpp>
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/core/stats.hpp>
 #include <chatroom/core/transport.hpp>

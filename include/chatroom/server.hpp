@@ -1,11 +1,14 @@
 #pragma once
 
 #include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/injection.hpp>
 #include <chatroom/core/detail/listener.hpp>
 #include <chatroom/core/detail/session.hpp>
 #include <chatroom/core/detail/socket_stream.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/events.hpp>
+#include <chatroom/core/host_error.hpp>
+#include <chatroom/core/room_options.hpp>
 #include <chatroom/line/detail/interpreter.hpp>
 #include <chatroom/line/framer.hpp>
 #include <chatroom/line/renderer.hpp>
@@ -174,12 +177,31 @@ public:
         impl_->hub->set_event_handler(std::move(handler), kinds);
     }
 
-    // Sends "* text" to every member of a room; from any thread.
+    // Sends "* text" to every member of a room; from any thread. Into a room
+    // that does not exist (on this server) it does nothing: async_notice says so.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }
 
-    // Sends "<from> text" to every member of a room; from any thread.
+    // Sends "<from> text" to every member of a room, and on_event sees it as a
+    // message event with nick `from`; from any thread.
     void say(std::string room, std::string from, std::string text) {
         inject(std::move(room), std::move(from), std::move(text));
+    }
+
+    // notice() and say() that complete when the line is sent, with
+    // void(std::error_code): empty, or host_errc::no_such_room. Any Asio
+    // completion token (a callback, asio::use_future, (experimental::)
+    // deferred, use_awaitable); the handler runs on its associated executor
+    // (by default the server's). From any thread; calls made in one order
+    // from one thread are sent in that order, with notice() and say() too.
+    template <class CompletionToken>
+    auto async_notice(std::string room, std::string text, CompletionToken&& token) {
+        return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room), {},
+                                    std::move(text), std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken>
+    auto async_say(std::string room, std::string from, std::string text, CompletionToken&& token) {
+        return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room),
+                                    std::move(from), std::move(text), std::forward<CompletionToken>(token));
     }
 
     // Replaces the in-process room log, e.g. with a backplane shared by
@@ -210,20 +232,64 @@ public:
     }
 
     // Snapshots and controls, from any thread (not from inside the hooks,
-    // which run with the server's lock held). Each control returns whether
-    // it found its target.
+    // which run with the server's lock held). A control returns a
+    // control_result (host_error.hpp): true when done, else error() says why
+    // (the host_errc values named above each). None throws but bad_alloc.
     std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
     std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    bool kick(std::string_view nick, std::string_view reason = {}) { return impl_->hub->kick(nick, reason); }
-    bool move(std::string_view nick, std::string_view room) { return impl_->hub->move(nick, room); }
-    bool rename(std::string_view nick, std::string_view new_nick) { return impl_->hub->rename(nick, new_nick); }
-    bool set_topic(std::string_view room, std::string_view text) { return impl_->hub->set_topic(room, text); }
+    // no_such_member.
+    control_result kick(std::string_view nick, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
+    }
+    // no_such_member, bad_name (the room's), room_full. A private room is no
+    // obstacle: moving is how the host lets members in.
+    control_result move(std::string_view nick, std::string_view room) {
+        return control([&](auto& c) { return c.move(nick, room); });
+    }
+    // no_such_member, bad_name, name_taken. With a shared room log that claims
+    // nicks the rename is decided by the claim, after this returns.
+    control_result rename(std::string_view nick, std::string_view new_nick) {
+        return control([&](auto& c) { return c.rename(nick, new_nick); });
+    }
+    // no_such_room.
+    control_result set_topic(std::string_view room, std::string_view text) {
+        return control([&](auto& c) { return c.set_topic(room, text, {}); });
+    }
+
+    // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
+
+    // A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
+    // (a room of that name exists on this server), stopping.
+    control_result create_room(std::string_view name, room_options options = {}) {
+        return control([&](auto& c) { return c.create_room(name, std::move(options)); });
+    }
+    // Closes a room, whoever made it: its members are told "* ROOM was
+    // closed by the host[: reason]" and moved to the lobby. no_such_room,
+    // lobby_is_fixed.
+    control_result close_room(std::string_view name, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.close_room(name, reason); });
+    }
+    // Lets a member /join a private room the host made (it is told "* you are
+    // invited to ROOM: /join ROOM") while it is connected and the room
+    // exists. no_such_member, no_such_room (none the host made).
+    control_result invite(std::string_view room, std::string_view nick) {
+        return control([&](auto& c) { return c.invite(room, nick); });
+    }
+    // Every room on this server with its options, private ones included.
+    std::vector<host_room_info> room_details() const {
+        return control([](auto& c) { return c.host_room_list(); });
+    }
 
     server_stats stats() const noexcept { return impl_->hub->stats(); }
     const server_options& options() const noexcept { return impl_->hub->options(); }
     executor_type get_executor() const noexcept { return impl_->executor; }
 
 private:
+    template <class F>
+    auto control(F&& f) const {
+        return impl_->hub->control(std::forward<F>(f));
+    }
+
     template <class Factory>
     std::shared_ptr<detail::listener<Factory, Executor>> open(
         const typename Factory::protocol_type::endpoint& endpoint, std::error_code& ec, Factory factory) {

@@ -4,7 +4,8 @@
 #   run.sh subdirectory SOURCE_DIR WORK_DIR  add_subdirectory (tests/consumer)
 #   run.sh pkgconfig SOURCE_DIR WORK_DIR     cmake --install, then c++ $(pkg-config --cflags --libs chatroom)
 #   run.sh single-header SOURCE_DIR WORK_DIR c++ -std=c++17 -I DIR main.cpp -pthread, with DIR
-#                                            holding single_include/chatroom.hpp alone (README)
+#                                            holding single_include/chatroom.hpp alone (README);
+#                                            then single_web.cpp with chatroom/web.hpp added
 #   run.sh vcpkg SOURCE_DIR WORK_DIR         installed with the overlay port's CMake options
 #                                            (packaging/vcpkg/chatroom/portfile.cmake), then
 #                                            packaging/vcpkg/test, the port's usage, built against it
@@ -76,6 +77,12 @@ case "$mode" in
     ${CXX:-c++} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$work/single" -o "$work/build/consumer" \
       "$src/tests/consumer/main.cpp" -pthread
     "$work/build/consumer"
+    # Browsers the same way: single_include/chatroom/web.hpp beside it, nothing else.
+    mkdir -p "$work/single/chatroom"
+    cp "$src/single_include/chatroom/web.hpp" "$work/single/chatroom/"
+    ${CXX:-c++} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$work/single" -o "$work/build/single_web" \
+      "$src/tests/consumer/single_web.cpp" -pthread
+    "$work/build/single_web"
     ;;
   vcpkg)
     portfile="$src/packaging/vcpkg/chatroom/portfile.cmake"

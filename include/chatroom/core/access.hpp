@@ -13,6 +13,21 @@
 // rooms by (docs/protocol.md, "Accounts and moderation").
 namespace chatroom {
 
+// Names are unique case-insensitively (protocol::fold_case: A-Z as a-z), so
+// every hook that is handed a name is handed it folded too, and should look
+// it up by the folded form: a table keyed by "alice" must answer for "ALICE"
+// and "Alice" as well, or those spellings would pass for another account.
+//
+// A name as the server compares it (folded, the key) and as the member
+// typed it (shown). It converts to its folded form, so a 2.x hook taking a
+// std::string_view still compiles, and is now handed the folded name.
+struct name_ref {
+    std::string_view folded;
+    std::string_view shown;
+
+    operator std::string_view() const noexcept { return folded; }
+};
+
 // A yes, or a no with the reason the member is shown ("! reason").
 struct verdict {
     bool allowed = true;
@@ -49,11 +64,14 @@ struct room_info {
 
 // /login NAME SECRET. The verifier is called with no server lock held; it
 // calls done exactly once, from any thread, now or later (a password hash is
-// slow on purpose: do it on a worker, never on the server's threads).
+// slow on purpose: do it on a worker, never on the server's threads). The
+// member's lines after its /login wait for done (nothing more is read from
+// it meanwhile), then run in order, as the account if it logged in.
 struct login_request {
-    std::string name;
+    std::string name; // as typed
     std::string secret;
     std::string address;
+    std::string folded_name; // name folded (protocol::fold_case): look the account up by this
 };
 struct login_result {
     // The reason a refusal gives when the verifier names none.
@@ -77,18 +95,25 @@ enum class action_kind {
 };
 struct action {
     action_kind kind;
-    std::string_view room;
+    std::string_view room; // as typed in /join, or the room's own spelling
     std::string_view text;
+    std::string_view folded_room = {}; // room folded (protocol::fold_case): compare rooms by this
 };
 
 struct access_hooks {
     // At connect, before the welcome; a refusal closes the connection.
     std::function<verdict(const peer_info&)> admit;
-    // /login; without it, /login answers "! logins are not enabled".
+    // /login; without it, /login answers "! logins are not enabled". One
+    // connection per account: a login the verifier accepts for an account
+    // that another member is logged in to (on this server or, with a shared
+    // room log, another) is refused, "! NAME is logged in elsewhere", and the
+    // first keeps it; a guest merely holding the name gives the name up.
     login_verifier verify;
-    // Whether a name belongs to an account, so no guest and no /nick may take it.
-    std::function<bool(std::string_view name)> is_registered;
-    // Before each join and each line said; a refusal is shown to the member alone.
+    // Whether a name belongs to an account, so no guest and no /nick may take
+    // it. Answer for name.folded: the server asks for every spelling.
+    std::function<bool(const name_ref& name)> is_registered;
+    // Before each join and each line said; a refusal is shown to the member
+    // alone. Compare rooms by action.folded_room.
     std::function<verdict(const member_info&, const action&)> authorize;
     // Until it has logged in a member is in no room, and every line but
     // /login, /help and /quit gets "! log in first: /login NAME SECRET".

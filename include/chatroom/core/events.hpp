@@ -10,7 +10,7 @@ enum class event_kind {
     connected,    // nick, address
     joined,       // nick, room
     left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
-    message,      // nick, room, text (chat lines and /me actions)
+    message,      // nick, room, text; action: a /me (text without "/me "); from the host's say(): nick is its from
     nick_changed, // nick (new), old_nick, room
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
@@ -34,6 +34,7 @@ struct event {
     std::string old_nick;
     std::string address;
     std::string by; // who did it: the operator of a moderation action
+    bool action = false; // message: a /me action ("* nick text"), not a chat line
 };
 
 // Which kinds of event a handler wants, as a bit set: a handler that does

@@ -21,6 +21,10 @@ enum class reply_kind : unsigned char {
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
     topic,            ///< detail: the room's topic
+    room_private,     ///< subject: the room, which the host made private (join by invitation)
+    room_full,        ///< subject: the room, count: its cap
+    room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
+    invited,          ///< subject: the room the host invited the member to
     /// Refusals of a command's arguments.
     bad_nick,
     bad_room,

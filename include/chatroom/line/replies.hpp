@@ -52,6 +52,20 @@ inline std::string rooms(const std::vector<room_count>& list) {
     return line;
 }
 inline std::string topic(std::string_view text) { return "* topic: " + std::string(text); }
+inline std::string room_private(std::string_view room) {
+    return "! " + std::string(room) + " is private: ask for an invitation";
+}
+inline std::string room_full(std::string_view room, std::size_t cap) {
+    return "! " + std::string(room) + " is full (" + std::to_string(cap) + (cap == 1 ? " member)" : " members)");
+}
+inline std::string room_closed(std::string_view room, std::string_view reason) {
+    std::string line = "* " + std::string(room) + " was closed by the host";
+    if (!reason.empty()) (line += ": ").append(reason);
+    return line;
+}
+inline std::string invited(std::string_view room) {
+    return "* you are invited to " + std::string(room) + ": /join " + std::string(room);
+}
 
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
@@ -143,6 +157,10 @@ inline std::string text_of(const reply& r) {
         return replies::rooms(list);
     }
     case reply_kind::topic: return replies::topic(r.detail);
+    case reply_kind::room_private: return replies::room_private(r.subject);
+    case reply_kind::room_full: return replies::room_full(r.subject, r.count);
+    case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
+    case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
     case reply_kind::usage:

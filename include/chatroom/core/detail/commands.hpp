@@ -2,6 +2,7 @@
 
 #include <chatroom/core/detail/fanout.hpp>
 #include <chatroom/core/detail/host_events.hpp>
+#include <chatroom/core/detail/host_rooms.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/moderation.hpp>
@@ -72,10 +73,10 @@ public:
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), mod_(p.mod), graveyard_(p.graveyard),
+          events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
           batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
 
-    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_log(room_log& log) noexcept { policy_.set_log(*(log_ = &log)); }
     void set_stopping() noexcept { stopping_ = true; }
     void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
     const access_hooks& access() const noexcept { return hooks_; }
@@ -224,6 +225,7 @@ public:
         case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
+        if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
         events_.emit(event_kind::disconnected, m, {}, {}, reason);
@@ -231,9 +233,9 @@ public:
     }
 
     // "* text" (from empty) or "<from> text" to a room, from the host.
-    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
+    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
         room* r = rooms_.find(room_name);
-        if (!r) return false;
+        if (!r) return host_errc::no_such_room;
         room_event e;
         e.room = r->name();
         if (from.empty()) {
@@ -245,9 +247,10 @@ public:
             std::string line;
             sanitize_append(line, text);
             e.add_line(line);
+            events_.push(event{event_kind::message, e.nick, e.room, line, {}, {}, {}, {}});
         }
         log_->append(e);
-        return true;
+        return {};
     }
 
 private:
@@ -293,6 +296,8 @@ private:
                 out_.send(m, reply::of(reply_kind::bad_room));
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
                 out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
+            } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
+                out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
@@ -309,12 +314,9 @@ private:
             break;
         }
         case command_kind::rooms: {
-            std::vector<room_summary> list;
-            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             std::vector<std::pair<std::string, std::size_t>> remote;
             log_->remote_rooms(remote);
-            if (!remote.empty()) merge_counts(list, remote);
-            out_.send(m, reply::room_list(std::move(list)));
+            out_.send(m, reply::room_list(policy_.listing(m, remote)));
             break;
         }
         case command_kind::me: {
@@ -327,7 +329,8 @@ private:
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
-            events_.emit(event_kind::message, m, e.room, "/me " + e.text);
+            events_.emit(event_kind::message, m, e.room, e.text);
+            events_.pending_back().action = true;
             break;
         }
         case command_kind::msg: {
@@ -386,7 +389,7 @@ private:
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
-        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
+        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
         if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
@@ -437,7 +440,7 @@ private:
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
-                                                                        m.address()}});
+                                                                        m.address(), protocol::fold_case(cmd.arg)}});
     }
 
 public:
@@ -465,6 +468,7 @@ public:
         }
         const std::string& name = r.account.empty() ? typed : r.account;
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            m.state.nick_pending = true; // the login is decided by the claim
             claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
             return;
         }
@@ -503,20 +507,6 @@ private:
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
-    // Adds the other servers' rooms to /rooms' list (by folded name).
-    static void merge_counts(std::vector<room_summary>& list,
-                             const std::vector<std::pair<std::string, std::size_t>>& remote) {
-        for (const auto& [name, count] : remote) {
-            const std::string key = protocol::fold_case(name);
-            auto it = std::find_if(list.begin(), list.end(),
-                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
-            if (it != list.end()) it->members += count;
-            else list.push_back({name, count, {}});
-        }
-        std::sort(list.begin(), list.end(),
-                  [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
-    }
-
 public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
@@ -541,40 +531,60 @@ public:
 
     // ---- the host's controls (hub.hpp) ------------------------------------
 
-    bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
+    control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
         member* t = members_.find_nick(nick);
-        if (!t) return false;
+        if (!t) return host_errc::no_such_member;
         remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
                       reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
-        return true;
+        return {};
     }
 
-    bool move(std::string_view nick, std::string_view room_name) {
+    control_result move(std::string_view nick, std::string_view room_name) {
         member* t = members_.find_nick(nick);
-        if (!t || !protocol::is_valid_name(room_name)) return false;
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
-            return true;
+            return {};
+        if (policy_.full(room_name)) return host_errc::room_full;
         leave_room(*t, {});
         enter(*t, room_name);
-        return true;
+        return {};
     }
 
-    bool rename(std::string_view nick, std::string_view new_nick) {
+    control_result rename(std::string_view nick, std::string_view new_nick) {
         member* t = members_.find_nick(nick);
-        if (!t || !protocol::is_valid_name(new_nick)) return false;
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(new_nick)) return host_errc::bad_name;
         const member* holder = members_.find_nick(new_nick);
-        if (holder && holder != t) return false;
+        if (holder && holder != t) return host_errc::name_taken;
         if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
             claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
-            return true;
+            return {};
         }
         rename_to(*t, new_nick);
-        return true;
+        return {};
     }
 
-    bool set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+    // ---- rooms the host makes (room_options.hpp) ------------------------------
+
+    control_result create_room(std::string_view name, room_options o) {
+        return stopping_ ? host_errc::stopping : policy_.create(name, std::move(o));
+    }
+    control_result close_room(std::string_view name, std::string_view reason) {
+        return policy_.close(name, reason, [&](member& x, const std::string& why) {
+            leave_room(x, why);
+            enter(x, protocol::lobby);
+        });
+    }
+    control_result invite(std::string_view room_name, std::string_view nick) {
+        member* t = members_.find_nick(nick);
+        return t ? policy_.invite(room_name, *t) : control_result(host_errc::no_such_member);
+    }
+    std::vector<host_room_info> host_room_list() const { return policy_.list(); }
+
+    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
         room* r = rooms_.find(room_name);
-        if (!r) return false;
+        if (!r) return host_errc::no_such_room;
         std::string clean;
         sanitize_append(clean, text);
         r->set_topic(clean);
@@ -585,7 +595,7 @@ public:
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
         events_.push(std::move(ev));
-        return true;
+        return {};
     }
 
 private:
@@ -734,8 +744,8 @@ private:
             return;
         }
         if (m.state.nick == name) return;
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
-            hooks_.is_registered(name))
+        const std::string key = protocol::fold_case(name);
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key && hooks_.is_registered({key, name}))
             return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
@@ -782,7 +792,8 @@ private:
         r->remove(m);
         if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
-        if (r->empty()) {
+        if (r->empty() && !policy_.keeps(r->name())) {
+            policy_.erase(r->name());
             log_->room_closed(r->name());
             rooms_.erase(*r);
             counters::sub(count_.rooms);
@@ -818,6 +829,7 @@ private:
     std::vector<nick_job> claims_;
     // Connections from a banned address, let in to log in as operators only.
     std::unordered_set<member*> probation_;
+    host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;

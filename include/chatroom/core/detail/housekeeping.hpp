@@ -102,7 +102,7 @@ public:
             }
             if (s.held && (!holding || now - s.held_since >= opts_.max_sender_pause)) s.held = false;
             if (s.backlogged && log_open) s.backlogged = false;
-            if (!s.attached || (!s.throttled && !s.held && !s.backlogged)) {
+            if (!s.attached || (!s.throttled && !s.held && !s.backlogged && !s.awaiting_login)) {
                 s.throttled = s.held = s.backlogged = false;
                 if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 else graveyard.push_back(std::move(paused_[i]));
@@ -142,7 +142,7 @@ public:
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
             hub_state& s = paused_[i]->state;
-            if (s.held && !s.throttled && !s.backlogged && s.attached) {
+            if (s.held && !s.throttled && !s.backlogged && !s.awaiting_login && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 s.stash.clear();
@@ -151,6 +151,23 @@ public:
             } else {
                 ++i;
             }
+        }
+    }
+
+    // The login m waited for is decided (and any nick claim it made): its
+    // reading resumes, unless something else still pauses it.
+    void release_login(member& m, decisions& d) {
+        hub_state& s = m.state;
+        if (!s.awaiting_login || s.login_pending || s.nick_pending) return;
+        s.awaiting_login = false;
+        if (s.throttled || s.held || s.backlogged) return;
+        for (std::size_t i = 0; i < paused_.size(); ++i) {
+            if (paused_[i].get() != &m) continue;
+            if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
+            s.stash.clear();
+            paused_[i] = std::move(paused_.back());
+            paused_.pop_back();
+            return;
         }
     }
 

@@ -13,12 +13,14 @@
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/events.hpp>
 #include <chatroom/core/decoder.hpp>
+#include <chatroom/core/host_error.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/detail/event_text.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
+#include <chatroom/core/room_options.hpp>
 #include <chatroom/core/stats.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -216,7 +218,9 @@ public:
                     s.held = true;
                     s.held_since = now;
                 }
-                if (!s.held && !s.throttled) return true;
+                // Lines after a /login wait for its verdict, as a pipelining client expects.
+                if (s.login_pending) s.awaiting_login = true;
+                if (!s.held && !s.throttled && !s.awaiting_login) return true;
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
@@ -235,7 +239,7 @@ public:
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
-            } else if (s.held || s.throttled) {
+            } else if (s.held || s.throttled || s.awaiting_login) {
                 // Kept under the lock, so the tick that resumes the reader
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
@@ -280,11 +284,11 @@ public:
     }
 
     // Sends a line from the host program to everyone in a room ("* text" for
-    // a notice, "<from> text" for a message). Returns false if no such room.
-    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
-        bool found = false;
-        locked([&] { found = commands_.inject(room_name, from, text); });
-        return found;
+    // a notice, "<from> text" for a message): host_errc::no_such_room if none.
+    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
+        control_result r;
+        locked([&] { r = commands_.inject(room_name, from, text); });
+        return r;
     }
 
     // stop(): everyone is told, nobody new gets in, output is flushed within
@@ -343,25 +347,13 @@ public:
         return list;
     }
 
-    bool kick(std::string_view nick, std::string_view reason) {
-        bool found = false;
-        locked([&] { found = commands_.kick(nick, reason, "the host"); });
-        return found;
-    }
-    bool move(std::string_view nick, std::string_view room_name) {
-        bool found = false;
-        locked([&] { found = commands_.move(nick, room_name); });
-        return found;
-    }
-    bool rename(std::string_view nick, std::string_view new_nick) {
-        bool found = false;
-        locked([&] { found = commands_.rename(nick, new_nick); });
-        return found;
-    }
-    bool set_topic(std::string_view room_name, std::string_view text) {
-        bool found = false;
-        locked([&] { found = commands_.set_topic(room_name, text, {}); });
-        return found;
+    // The host's controls and snapshots (server.hpp): f(commands&) runs
+    // locked, and its result is returned.
+    template <class F>
+    auto control(F&& f) {
+        std::optional<decltype(f(commands_))> r;
+        locked([&] { r.emplace(f(commands_)); });
+        return std::move(*r);
     }
 
 private:
@@ -406,7 +398,7 @@ private:
     void start_claim(commands::nick_job job) {
         log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
             asio::post(self->ex_, [self, job, won] {
-                if (auto m = job.who.lock()) self->locked([&] { self->commands_.finish_claim(*m, job, won); });
+                if (auto m = job.who.lock()) self->decide_login(*m, [&] { self->commands_.finish_claim(*m, job, won); });
             });
         });
     }
@@ -417,9 +409,21 @@ private:
         verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
                                         name = std::move(name)](login_result r) {
             asio::post(self->ex_, [self, who, name, r = std::move(r)] {
-                if (auto m = who.lock()) self->locked([&] { self->commands_.finish_login(*m, name, r); });
+                if (auto m = who.lock()) self->decide_login(*m, [&] { self->commands_.finish_login(*m, name, r); });
             });
         });
+    }
+
+    // A login's (or a claim's) answer, locked; the member's held lines then
+    // resume once nothing is left undecided.
+    template <class F>
+    void decide_login(member& m, F&& f) {
+        housekeeping::decisions d;
+        locked([&] {
+            f();
+            house_.release_login(m, d);
+        });
+        for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
 
     // A custom command's handler, unlocked; what it asked for goes out locked.

@@ -80,6 +80,7 @@ struct hub_state {
     bool op = false; // the account's operator role
     bool muted = false;
     bool login_pending = false; // a /login is being verified
+    bool awaiting_login = false; // reading paused until the login under way is decided
     bool nick_pending = false;  // a nick is being claimed across servers
 };
 
