@@ -41,6 +41,21 @@ inline constexpr const char* version_string = "2.0.0"; ///< "major.minor.patch"
 // rooms by (docs/protocol.md, "Accounts and moderation").
 namespace chatroom {
 
+// Names are unique case-insensitively (protocol::fold_case: A-Z as a-z), so
+// every hook that is handed a name is handed it folded too, and should look
+// it up by the folded form: a table keyed by "alice" must answer for "ALICE"
+// and "Alice" as well, or those spellings would pass for another account.
+//
+// A name as the server compares it (folded, the key) and as the member
+// typed it (shown). It converts to its folded form, so a 2.x hook taking a
+// std::string_view still compiles, and is now handed the folded name.
+struct name_ref {
+    std::string_view folded;
+    std::string_view shown;
+
+    operator std::string_view() const noexcept { return folded; }
+};
+
 // A yes, or a no with the reason the member is shown ("! reason").
 struct verdict {
     bool allowed = true;
@@ -77,11 +92,14 @@ struct room_info {
 
 // /login NAME SECRET. The verifier is called with no server lock held; it
 // calls done exactly once, from any thread, now or later (a password hash is
-// slow on purpose: do it on a worker, never on the server's threads).
+// slow on purpose: do it on a worker, never on the server's threads). The
+// member's lines after its /login wait for done (nothing more is read from
+// it meanwhile), then run in order, as the account if it logged in.
 struct login_request {
-    std::string name;
+    std::string name; // as typed
     std::string secret;
     std::string address;
+    std::string folded_name; // name folded (protocol::fold_case): look the account up by this
 };
 struct login_result {
     // The reason a refusal gives when the verifier names none.
@@ -105,18 +123,25 @@ enum class action_kind {
 };
 struct action {
     action_kind kind;
-    std::string_view room;
+    std::string_view room; // as typed in /join, or the room's own spelling
     std::string_view text;
+    std::string_view folded_room = {}; // room folded (protocol::fold_case): compare rooms by this
 };
 
 struct access_hooks {
     // At connect, before the welcome; a refusal closes the connection.
     std::function<verdict(const peer_info&)> admit;
-    // /login; without it, /login answers "! logins are not enabled".
+    // /login; without it, /login answers "! logins are not enabled". One
+    // connection per account: a login the verifier accepts for an account
+    // that another member is logged in to (on this server or, with a shared
+    // room log, another) is refused, "! NAME is logged in elsewhere", and the
+    // first keeps it; a guest merely holding the name gives the name up.
     login_verifier verify;
-    // Whether a name belongs to an account, so no guest and no /nick may take it.
-    std::function<bool(std::string_view name)> is_registered;
-    // Before each join and each line said; a refusal is shown to the member alone.
+    // Whether a name belongs to an account, so no guest and no /nick may take
+    // it. Answer for name.folded: the server asks for every spelling.
+    std::function<bool(const name_ref& name)> is_registered;
+    // Before each join and each line said; a refusal is shown to the member
+    // alone. Compare rooms by action.folded_room.
     std::function<verdict(const member_info&, const action&)> authorize;
     // Until it has logged in a member is in no room, and every line but
     // /login, /help and /quit gets "! log in first: /login NAME SECRET".
@@ -187,7 +212,7 @@ enum class event_kind {
     connected,    // nick, address
     joined,       // nick, room
     left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
-    message,      // nick, room, text (chat lines and /me actions)
+    message,      // nick, room, text; action: a /me (text without "/me "); from the host's say(): nick is its from
     nick_changed, // nick (new), old_nick, room
     disconnected, // nick, reason
     error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
@@ -211,6 +236,7 @@ struct event {
     std::string old_nick;
     std::string address;
     std::string by; // who did it: the operator of a moderation action
+    bool action = false; // message: a /me action ("* nick text"), not a chat line
 };
 
 // Which kinds of event a handler wants, as a bit set: a handler that does
@@ -246,6 +272,97 @@ inline const char* to_string(event_kind k) noexcept {
 }
 
 } // namespace chatroom
+// #include <chatroom/core/host_error.hpp>
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+/// @file
+/// Why a host control (server.hpp: kick, move, rename, set_topic, the room
+/// controls, async_notice) did not do what it was asked: std::error_code
+/// values of the "chatroom.host" category, and the result type the controls
+/// return.
+namespace chatroom {
+
+/// Why a host control failed: the values of host_category(), usable as
+/// std::error_code (std::is_error_code_enum is true for it).
+enum class host_errc {
+    no_such_member = 1, ///< no member has that nick (on this server)
+    no_such_room,       ///< no room has that name (on this server)
+    name_taken,         ///< the new nick is another member's; the room already exists
+    bad_name,           ///< not 1-32 of A-Z a-z 0-9 _ . -
+    room_full,          ///< the room has its max_members
+    lobby_is_fixed,     ///< the lobby cannot be created, made private, capped or closed
+    stopping,           ///< the server is stopping
+};
+
+namespace detail {
+
+class host_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "chatroom.host"; }
+    std::string message(int value) const override {
+        switch (static_cast<host_errc>(value)) {
+        case host_errc::no_such_member: return "no such member";
+        case host_errc::no_such_room: return "no such room";
+        case host_errc::name_taken: return "name taken";
+        case host_errc::bad_name: return "bad name: use 1-32 of A-Z a-z 0-9 _ . -";
+        case host_errc::room_full: return "room full";
+        case host_errc::lobby_is_fixed: return "the lobby cannot be changed that way";
+        case host_errc::stopping: return "server stopping";
+        }
+        return "unknown chatroom host error";
+    }
+};
+
+} // namespace detail
+
+/// The category of host_errc; one object for the whole program.
+inline const std::error_category& host_category() noexcept {
+    static const detail::host_category_impl category;
+    return category;
+}
+
+/// A host_errc as a std::error_code of host_category() (found by ADL, so
+/// `std::error_code ec = host_errc::no_such_room;` works).
+inline std::error_code make_error_code(host_errc e) noexcept { return {static_cast<int>(e), host_category()}; }
+
+/// What a host control did. True when it did what was asked (as the bool the
+/// 2.x controls returned); otherwise error() says why. Compare it with a
+/// host_errc directly: `if (r == chatroom::host_errc::no_such_room)`.
+class control_result {
+public:
+    /// Done.
+    control_result() = default;
+    /// Done when ec is empty, else failed for ec.
+    control_result(std::error_code ec) noexcept : ec_(ec) {}
+    /// Failed for e.
+    control_result(host_errc e) noexcept : ec_(make_error_code(e)) {}
+
+    /// True when the control did what was asked.
+    explicit operator bool() const noexcept { return !ec_; }
+    /// Why it failed; empty when done.
+    const std::error_code& error() const noexcept { return ec_; }
+    /// error().message(), or "done".
+    std::string message() const { return ec_ ? ec_.message() : std::string("done"); }
+
+    /// Whether it failed for e.
+    friend bool operator==(const control_result& r, host_errc e) noexcept { return r.ec_ == make_error_code(e); }
+    /// Whether it did not fail for e (done, or failed otherwise).
+    friend bool operator!=(const control_result& r, host_errc e) noexcept { return !(r == e); }
+
+private:
+    std::error_code ec_;
+};
+
+} // namespace chatroom
+
+namespace std {
+template <>
+struct is_error_code_enum<chatroom::host_errc> : true_type {};
+} // namespace std
 // #include <chatroom/core/message.hpp>
 
 #include <atomic>
@@ -474,6 +591,10 @@ enum class reply_kind : unsigned char {
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
     topic,            ///< detail: the room's topic
+    room_private,     ///< subject: the room, which the host made private (join by invitation)
+    room_full,        ///< subject: the room, count: its cap
+    room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
+    invited,          ///< subject: the room the host invited the member to
     /// Refusals of a command's arguments.
     bad_nick,
     bad_room,
@@ -1007,6 +1128,50 @@ private:
     /// One counter for every room: numbers increase within each room, which
     /// is all that the sequence promises.
     std::uint64_t last_seq_ = 0;
+};
+
+} // namespace chatroom
+// #include <chatroom/core/room_options.hpp>
+
+#include <cstddef>
+#include <string>
+
+/// @file
+/// Rooms the host makes (server.hpp: create_room, invite, close_room,
+/// room_details): a match room, a staff room, a reserved room.
+///
+/// These options are kept by the server the host set them on. With a shared
+/// room log (the Redis backplane) the room's chat is shared as always, but the
+/// options are not: members of the other servers can /join it by name, the cap
+/// counts this server's members only, and closing it moves only this server's
+/// members (docs/protocol.md, "Rooms the host makes").
+namespace chatroom {
+
+/// What the host makes a room with (basic_server::create_room).
+struct room_options {
+    /// Shown to whoever enters, and in /rooms.
+    std::string topic;
+    /// Entered only by the host's move() or after the host's invite(): /join
+    /// answers "! ROOM is private: ask for an invitation", and /rooms lists the
+    /// room only to its members and the members invited to it.
+    bool is_private = false;
+    /// At most this many members (0: no cap). A /join past it is answered
+    /// "! ROOM is full (N members)", and move() returns host_errc::room_full.
+    std::size_t max_members = 0;
+    /// Kept when its last member leaves (until close_room). Without it, a
+    /// room the host made exists, empty, until it has had a member and the
+    /// last one leaves, as any other room.
+    bool persistent = false;
+};
+
+/// A room as the host sees it, with the options the host gave it (default
+/// options for rooms members made with /join).
+struct host_room_info {
+    std::string name;        ///< as first spelt
+    std::size_t members = 0; ///< on this server
+    std::string topic;       ///< the room's topic now (options.topic too)
+    room_options options;    ///< the options the host made it with; defaults for other rooms
+    bool made_by_host = false; ///< made by create_room, not by a member's /join
 };
 
 } // namespace chatroom
@@ -1915,6 +2080,20 @@ inline std::string rooms(const std::vector<room_count>& list) {
     return line;
 }
 inline std::string topic(std::string_view text) { return "* topic: " + std::string(text); }
+inline std::string room_private(std::string_view room) {
+    return "! " + std::string(room) + " is private: ask for an invitation";
+}
+inline std::string room_full(std::string_view room, std::size_t cap) {
+    return "! " + std::string(room) + " is full (" + std::to_string(cap) + (cap == 1 ? " member)" : " members)");
+}
+inline std::string room_closed(std::string_view room, std::string_view reason) {
+    std::string line = "* " + std::string(room) + " was closed by the host";
+    if (!reason.empty()) (line += ": ").append(reason);
+    return line;
+}
+inline std::string invited(std::string_view room) {
+    return "* you are invited to " + std::string(room) + ": /join " + std::string(room);
+}
 
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
@@ -2006,6 +2185,10 @@ inline std::string text_of(const reply& r) {
         return replies::rooms(list);
     }
     case reply_kind::topic: return replies::topic(r.detail);
+    case reply_kind::room_private: return replies::room_private(r.subject);
+    case reply_kind::room_full: return replies::room_full(r.subject, r.count);
+    case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
+    case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
     case reply_kind::usage:
@@ -2442,6 +2625,7 @@ struct hub_state {
     bool op = false; // the account's operator role
     bool muted = false;
     bool login_pending = false; // a /login is being verified
+    bool awaiting_login = false; // reading paused until the login under way is decided
     bool nick_pending = false;  // a nick is being claimed across servers
 };
 
@@ -2961,6 +3145,199 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/host_rooms.hpp>
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The rooms the host makes (room_options.hpp): their options and who is
+// invited to the private ones, by case-folded room name, and the host's room
+// controls. A room has an entry here only while it exists in the room
+// directory; rooms members made with /join have none. Invitations name
+// members by their id, so they follow a member through nick changes and die
+// with its connection. Guarded by the hub's lock.
+class host_rooms {
+public:
+    host_rooms(room_directory& rooms, counters& count, fanout& out) : rooms_dir_(rooms), count_(count), out_(out) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    bool empty() const noexcept { return rooms_.empty(); }
+
+    // A new, empty room with options; commands checks that stopping has not begun.
+    control_result create(std::string_view name, room_options o) {
+        if (!protocol::is_valid_name(name)) return host_errc::bad_name;
+        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
+        if (rooms_dir_.find(name)) return host_errc::name_taken;
+        bool created = false;
+        room& r = rooms_dir_.find_or_create(name, created);
+        counters::add(count_.rooms);
+        log_->room_opened(r.name());
+        std::string clean;
+        sanitize_append(clean, o.topic);
+        r.set_topic(clean);
+        o.topic = std::move(clean);
+        add(name, std::move(o));
+        return {};
+    }
+
+    // Closes a room: each member is told, then relocate(member, reason)
+    // moves it to the lobby; a room left empty goes with its last member, an
+    // empty one here.
+    template <class Relocate>
+    control_result close(std::string_view name, std::string_view reason, Relocate&& relocate) {
+        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
+        room* r = rooms_dir_.find(name);
+        if (!r) return host_errc::no_such_room;
+        const std::string shown = r->name();
+        std::string why;
+        sanitize_append(why, reason);
+        erase(shown); // the last one out now takes the room with it
+        const std::vector<member*> inside = r->members();
+        for (member* x : inside) {
+            out_.send(*x, reply::of(reply_kind::room_closed, shown, why));
+            relocate(*x, why.empty() ? std::string("room closed") : "room closed: " + why);
+        }
+        if (room* still = rooms_dir_.find(shown)) {
+            log_->room_closed(still->name());
+            rooms_dir_.erase(*still);
+            counters::sub(count_.rooms);
+        }
+        return {};
+    }
+
+    // An invitation to a room the host made; the member is told.
+    control_result invite(std::string_view name, member& m) {
+        const room* r = rooms_dir_.find(name);
+        auto it = rooms_.find(protocol::fold_case(name));
+        if (!r || it == rooms_.end()) return host_errc::no_such_room;
+        it->second.invited.insert(m.id());
+        out_.send(m, reply::of(reply_kind::invited, r->name()));
+        return {};
+    }
+
+    // Every room of this server with its options.
+    std::vector<host_room_info> list() const {
+        std::vector<host_room_info> all;
+        for (const room* r : rooms_dir_.sorted()) {
+            host_room_info i{r->name(), r->size(), r->topic(), {}, false};
+            if (const room_options* o = find(r->name())) {
+                i.options = *o;
+                i.made_by_host = true;
+            }
+            i.options.topic = r->topic();
+            all.push_back(std::move(i));
+        }
+        return all;
+    }
+
+    // Whether the room is at its cap (the host's move respects it too).
+    bool full(std::string_view name) {
+        const room_options* o = find(name);
+        if (!o || o->max_members == 0) return false;
+        const room* r = rooms_dir_.find(name);
+        return r && r->size() >= o->max_members;
+    }
+
+    // Why m may not /join the room, if it may not.
+    std::optional<reply> join_refusal(const member& m, std::string_view name) {
+        const room_options* o = find(name);
+        if (!o) return std::nullopt;
+        const room* r = rooms_dir_.find(name);
+        const std::string_view shown = r ? std::string_view(r->name()) : name;
+        if (o->is_private && !invited(name, m)) return reply::of(reply_kind::room_private, shown);
+        if (full(name)) {
+            reply no = reply::of(reply_kind::room_full, shown);
+            no.count = o->max_members;
+            return no;
+        }
+        return std::nullopt;
+    }
+
+    // What /rooms shows m: this server's rooms with the other servers'
+    // counts added (by folded name), but private rooms only to their members
+    // and the invited.
+    std::vector<room_summary> listing(const member& m,
+                                      const std::vector<std::pair<std::string, std::size_t>>& remote) const {
+        std::vector<room_summary> list;
+        for (const room* r : rooms_dir_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+        for (const auto& [name, count] : remote) {
+            const std::string key = protocol::fold_case(name);
+            auto it = std::find_if(list.begin(), list.end(),
+                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
+            if (it != list.end()) it->members += count;
+            else list.push_back({name, count, {}});
+        }
+        if (!remote.empty())
+            std::sort(list.begin(), list.end(),
+                      [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
+        if (rooms_.empty()) return list;
+        const std::string here = m.state.current ? protocol::fold_case(m.state.current->name()) : std::string();
+        list.erase(std::remove_if(list.begin(), list.end(),
+                                  [&](const room_summary& x) {
+                                      const room_options* o = find(x.name);
+                                      return o && o->is_private && protocol::fold_case(x.name) != here &&
+                                             !invited(x.name, m);
+                                  }),
+                   list.end());
+        return list;
+    }
+
+    // The room's options, if the host made it.
+    const room_options* find(std::string_view name) const {
+        if (rooms_.empty()) return nullptr;
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it == rooms_.end() ? nullptr : &it->second.options;
+    }
+
+    void add(std::string_view name, room_options options) {
+        rooms_[protocol::fold_case(name)] = entry{std::move(options), {}};
+    }
+
+    void erase(std::string_view name) {
+        if (!rooms_.empty()) rooms_.erase(protocol::fold_case(name));
+    }
+
+    // Whether the room stays when its last member leaves.
+    bool keeps(std::string_view name) const {
+        const room_options* o = find(name);
+        return o && o->persistent;
+    }
+
+    bool invited(std::string_view name, const member& m) const {
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it != rooms_.end() && it->second.invited.count(m.id()) != 0;
+    }
+
+    // A member that leaves the server takes its invitations with it (its id
+    // may be a later member's).
+    void forget(const member& m) {
+        for (auto& kv : rooms_) kv.second.invited.erase(m.id());
+    }
+
+private:
+    struct entry {
+        room_options options;
+        std::unordered_set<std::uint64_t> invited;
+    };
+    room_directory& rooms_dir_;
+    counters& count_;
+    fanout& out_;
+    room_log* log_ = nullptr;
+    std::map<std::string, entry> rooms_;
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/detail/housekeeping.hpp>
 
 // #include <chatroom/core/detail/registry.hpp>
@@ -3144,7 +3521,7 @@ public:
             }
             if (s.held && (!holding || now - s.held_since >= opts_.max_sender_pause)) s.held = false;
             if (s.backlogged && log_open) s.backlogged = false;
-            if (!s.attached || (!s.throttled && !s.held && !s.backlogged)) {
+            if (!s.attached || (!s.throttled && !s.held && !s.backlogged && !s.awaiting_login)) {
                 s.throttled = s.held = s.backlogged = false;
                 if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 else graveyard.push_back(std::move(paused_[i]));
@@ -3184,7 +3561,7 @@ public:
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
             hub_state& s = paused_[i]->state;
-            if (s.held && !s.throttled && !s.backlogged && s.attached) {
+            if (s.held && !s.throttled && !s.backlogged && !s.awaiting_login && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
                 s.stash.clear();
@@ -3193,6 +3570,23 @@ public:
             } else {
                 ++i;
             }
+        }
+    }
+
+    // The login m waited for is decided (and any nick claim it made): its
+    // reading resumes, unless something else still pauses it.
+    void release_login(member& m, decisions& d) {
+        hub_state& s = m.state;
+        if (!s.awaiting_login || s.login_pending || s.nick_pending) return;
+        s.awaiting_login = false;
+        if (s.throttled || s.held || s.backlogged) return;
+        for (std::size_t i = 0; i < paused_.size(); ++i) {
+            if (paused_[i].get() != &m) continue;
+            if (s.attached) d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
+            s.stash.clear();
+            paused_[i] = std::move(paused_.back());
+            paused_.pop_back();
+            return;
         }
     }
 
@@ -3504,10 +3898,10 @@ public:
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), mod_(p.mod), graveyard_(p.graveyard),
+          events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
           batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
 
-    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_log(room_log& log) noexcept { policy_.set_log(*(log_ = &log)); }
     void set_stopping() noexcept { stopping_ = true; }
     void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
     const access_hooks& access() const noexcept { return hooks_; }
@@ -3656,6 +4050,7 @@ public:
         case leave_reason::banned: reason = std::string(detail); break;
         }
         leave_room(m, reason);
+        if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
         events_.emit(event_kind::disconnected, m, {}, {}, reason);
@@ -3663,9 +4058,9 @@ public:
     }
 
     // "* text" (from empty) or "<from> text" to a room, from the host.
-    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
+    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
         room* r = rooms_.find(room_name);
-        if (!r) return false;
+        if (!r) return host_errc::no_such_room;
         room_event e;
         e.room = r->name();
         if (from.empty()) {
@@ -3677,9 +4072,10 @@ public:
             std::string line;
             sanitize_append(line, text);
             e.add_line(line);
+            events_.push(event{event_kind::message, e.nick, e.room, line, {}, {}, {}, {}});
         }
         log_->append(e);
-        return true;
+        return {};
     }
 
 private:
@@ -3725,6 +4121,8 @@ private:
                 out_.send(m, reply::of(reply_kind::bad_room));
             } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
                 out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
+            } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
+                out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
                 leave_room(m, {});
                 enter(m, cmd.arg);
@@ -3741,12 +4139,9 @@ private:
             break;
         }
         case command_kind::rooms: {
-            std::vector<room_summary> list;
-            for (const room* r : rooms_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
             std::vector<std::pair<std::string, std::size_t>> remote;
             log_->remote_rooms(remote);
-            if (!remote.empty()) merge_counts(list, remote);
-            out_.send(m, reply::room_list(std::move(list)));
+            out_.send(m, reply::room_list(policy_.listing(m, remote)));
             break;
         }
         case command_kind::me: {
@@ -3759,7 +4154,8 @@ private:
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
-            events_.emit(event_kind::message, m, e.room, "/me " + e.text);
+            events_.emit(event_kind::message, m, e.room, e.text);
+            events_.pending_back().action = true;
             break;
         }
         case command_kind::msg: {
@@ -3818,7 +4214,7 @@ private:
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
-        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text});
+        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
         if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
@@ -3869,7 +4265,7 @@ private:
         }
         m.state.login_pending = true;
         logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
-                                                                        m.address()}});
+                                                                        m.address(), protocol::fold_case(cmd.arg)}});
     }
 
 public:
@@ -3897,6 +4293,7 @@ public:
         }
         const std::string& name = r.account.empty() ? typed : r.account;
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+            m.state.nick_pending = true; // the login is decided by the claim
             claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
             return;
         }
@@ -3935,20 +4332,6 @@ private:
         if (!m.state.current) enter_allowed(m, protocol::lobby);
     }
 
-    // Adds the other servers' rooms to /rooms' list (by folded name).
-    static void merge_counts(std::vector<room_summary>& list,
-                             const std::vector<std::pair<std::string, std::size_t>>& remote) {
-        for (const auto& [name, count] : remote) {
-            const std::string key = protocol::fold_case(name);
-            auto it = std::find_if(list.begin(), list.end(),
-                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
-            if (it != list.end()) it->members += count;
-            else list.push_back({name, count, {}});
-        }
-        std::sort(list.begin(), list.end(),
-                  [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
-    }
-
 public:
     // A custom command's handler ran; what it asked for goes out now.
     void finish_call(member& m, const command_call& call) {
@@ -3973,40 +4356,60 @@ public:
 
     // ---- the host's controls (hub.hpp) ------------------------------------
 
-    bool kick(std::string_view nick, std::string_view reason, std::string_view by) {
+    control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
         member* t = members_.find_nick(nick);
-        if (!t) return false;
+        if (!t) return host_errc::no_such_member;
         remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
                       reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
-        return true;
+        return {};
     }
 
-    bool move(std::string_view nick, std::string_view room_name) {
+    control_result move(std::string_view nick, std::string_view room_name) {
         member* t = members_.find_nick(nick);
-        if (!t || !protocol::is_valid_name(room_name)) return false;
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
-            return true;
+            return {};
+        if (policy_.full(room_name)) return host_errc::room_full;
         leave_room(*t, {});
         enter(*t, room_name);
-        return true;
+        return {};
     }
 
-    bool rename(std::string_view nick, std::string_view new_nick) {
+    control_result rename(std::string_view nick, std::string_view new_nick) {
         member* t = members_.find_nick(nick);
-        if (!t || !protocol::is_valid_name(new_nick)) return false;
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(new_nick)) return host_errc::bad_name;
         const member* holder = members_.find_nick(new_nick);
-        if (holder && holder != t) return false;
+        if (holder && holder != t) return host_errc::name_taken;
         if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
             claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
-            return true;
+            return {};
         }
         rename_to(*t, new_nick);
-        return true;
+        return {};
     }
 
-    bool set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+    // ---- rooms the host makes (room_options.hpp) ------------------------------
+
+    control_result create_room(std::string_view name, room_options o) {
+        return stopping_ ? host_errc::stopping : policy_.create(name, std::move(o));
+    }
+    control_result close_room(std::string_view name, std::string_view reason) {
+        return policy_.close(name, reason, [&](member& x, const std::string& why) {
+            leave_room(x, why);
+            enter(x, protocol::lobby);
+        });
+    }
+    control_result invite(std::string_view room_name, std::string_view nick) {
+        member* t = members_.find_nick(nick);
+        return t ? policy_.invite(room_name, *t) : control_result(host_errc::no_such_member);
+    }
+    std::vector<host_room_info> host_room_list() const { return policy_.list(); }
+
+    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
         room* r = rooms_.find(room_name);
-        if (!r) return false;
+        if (!r) return host_errc::no_such_room;
         std::string clean;
         sanitize_append(clean, text);
         r->set_topic(clean);
@@ -4017,7 +4420,7 @@ public:
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
         events_.push(std::move(ev));
-        return true;
+        return {};
     }
 
 private:
@@ -4166,8 +4569,8 @@ private:
             return;
         }
         if (m.state.nick == name) return;
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != protocol::fold_case(name) &&
-            hooks_.is_registered(name))
+        const std::string key = protocol::fold_case(name);
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key && hooks_.is_registered({key, name}))
             return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
@@ -4214,7 +4617,8 @@ private:
         r->remove(m);
         if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
         events_.emit(event_kind::left, m, r->name(), {}, reason);
-        if (r->empty()) {
+        if (r->empty() && !policy_.keeps(r->name())) {
+            policy_.erase(r->name());
             log_->room_closed(r->name());
             rooms_.erase(*r);
             counters::sub(count_.rooms);
@@ -4250,6 +4654,7 @@ private:
     std::vector<nick_job> claims_;
     // Connections from a banned address, let in to log in as operators only.
     std::unordered_set<member*> probation_;
+    host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
     room_event batch_;
     std::string scratch_;
@@ -4454,7 +4859,9 @@ public:
                     s.held = true;
                     s.held_since = now;
                 }
-                if (!s.held && !s.throttled) return true;
+                // Lines after a /login wait for its verdict, as a pipelining client expects.
+                if (s.login_pending) s.awaiting_login = true;
+                if (!s.held && !s.throttled && !s.awaiting_login) return true;
                 commands_.end_batch();
                 house_.pause(m);
                 return false;
@@ -4473,7 +4880,7 @@ public:
             commands_.end_batch();
             if (!s.attached) {
                 keep_reading = false;
-            } else if (s.held || s.throttled) {
+            } else if (s.held || s.throttled || s.awaiting_login) {
                 // Kept under the lock, so the tick that resumes the reader
                 // can never run before the rest is saved.
                 s.stash.assign(data + used, size - used);
@@ -4518,11 +4925,11 @@ public:
     }
 
     // Sends a line from the host program to everyone in a room ("* text" for
-    // a notice, "<from> text" for a message). Returns false if no such room.
-    bool inject(std::string_view room_name, std::string_view from, std::string_view text) {
-        bool found = false;
-        locked([&] { found = commands_.inject(room_name, from, text); });
-        return found;
+    // a notice, "<from> text" for a message): host_errc::no_such_room if none.
+    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
+        control_result r;
+        locked([&] { r = commands_.inject(room_name, from, text); });
+        return r;
     }
 
     // stop(): everyone is told, nobody new gets in, output is flushed within
@@ -4581,25 +4988,13 @@ public:
         return list;
     }
 
-    bool kick(std::string_view nick, std::string_view reason) {
-        bool found = false;
-        locked([&] { found = commands_.kick(nick, reason, "the host"); });
-        return found;
-    }
-    bool move(std::string_view nick, std::string_view room_name) {
-        bool found = false;
-        locked([&] { found = commands_.move(nick, room_name); });
-        return found;
-    }
-    bool rename(std::string_view nick, std::string_view new_nick) {
-        bool found = false;
-        locked([&] { found = commands_.rename(nick, new_nick); });
-        return found;
-    }
-    bool set_topic(std::string_view room_name, std::string_view text) {
-        bool found = false;
-        locked([&] { found = commands_.set_topic(room_name, text, {}); });
-        return found;
+    // The host's controls and snapshots (server.hpp): f(commands&) runs
+    // locked, and its result is returned.
+    template <class F>
+    auto control(F&& f) {
+        std::optional<decltype(f(commands_))> r;
+        locked([&] { r.emplace(f(commands_)); });
+        return std::move(*r);
     }
 
 private:
@@ -4644,7 +5039,7 @@ private:
     void start_claim(commands::nick_job job) {
         log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
             asio::post(self->ex_, [self, job, won] {
-                if (auto m = job.who.lock()) self->locked([&] { self->commands_.finish_claim(*m, job, won); });
+                if (auto m = job.who.lock()) self->decide_login(*m, [&] { self->commands_.finish_claim(*m, job, won); });
             });
         });
     }
@@ -4655,9 +5050,21 @@ private:
         verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
                                         name = std::move(name)](login_result r) {
             asio::post(self->ex_, [self, who, name, r = std::move(r)] {
-                if (auto m = who.lock()) self->locked([&] { self->commands_.finish_login(*m, name, r); });
+                if (auto m = who.lock()) self->decide_login(*m, [&] { self->commands_.finish_login(*m, name, r); });
             });
         });
+    }
+
+    // A login's (or a claim's) answer, locked; the member's held lines then
+    // resume once nothing is left undecided.
+    template <class F>
+    void decide_login(member& m, F&& f) {
+        housekeeping::decisions d;
+        locked([&] {
+            f();
+            house_.release_login(m, d);
+        });
+        for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
 
     // A custom command's handler, unlocked; what it asked for goes out locked.
@@ -4729,6 +5136,44 @@ private:
     // Only a shared log ever refuses lines: the in-process one costs no call per line.
     bool log_may_refuse_ = false;
 };
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/injection.hpp>
+
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace chatroom::detail {
+
+// The host's async_notice / async_say (server.hpp): the line goes through
+// the server's injection strand, so it keeps its place among the host's
+// other lines, and the handler gets void(std::error_code) on its associated
+// executor (ex when it has none), which is kept busy meanwhile.
+template <class Strand, class Executor, class Token>
+auto async_inject(std::shared_ptr<hub> h, const Strand& strand, const Executor& ex, std::string room,
+                  std::string from, std::string text, Token&& token) {
+    auto initiation = [h = std::move(h), strand, ex](auto handler, std::string room, std::string from,
+                                                     std::string text) {
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler, ex));
+        asio::post(strand, [h, room = std::move(room), from = std::move(from), text = std::move(text),
+                            handler = std::move(handler), work = std::move(work)]() mutable {
+            const std::error_code ec = h->inject(room, from, text).error();
+            asio::dispatch(work.get_executor(), [handler = std::move(handler), ec]() mutable { handler(ec); });
+            work.reset();
+        });
+    };
+    return asio::async_initiate<Token, void(std::error_code)>(std::move(initiation), token, std::move(room),
+                                                              std::move(from), std::move(text));
+}
 
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/listener.hpp>
@@ -5570,12 +6015,31 @@ public:
         impl_->hub->set_event_handler(std::move(handler), kinds);
     }
 
-    // Sends "* text" to every member of a room; from any thread.
+    // Sends "* text" to every member of a room; from any thread. Into a room
+    // that does not exist (on this server) it does nothing: async_notice says so.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }
 
-    // Sends "<from> text" to every member of a room; from any thread.
+    // Sends "<from> text" to every member of a room, and on_event sees it as a
+    // message event with nick `from`; from any thread.
     void say(std::string room, std::string from, std::string text) {
         inject(std::move(room), std::move(from), std::move(text));
+    }
+
+    // notice() and say() that complete when the line is sent, with
+    // void(std::error_code): empty, or host_errc::no_such_room. Any Asio
+    // completion token (a callback, asio::use_future, (experimental::)
+    // deferred, use_awaitable); the handler runs on its associated executor
+    // (by default the server's). From any thread; calls made in one order
+    // from one thread are sent in that order, with notice() and say() too.
+    template <class CompletionToken>
+    auto async_notice(std::string room, std::string text, CompletionToken&& token) {
+        return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room), {},
+                                    std::move(text), std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken>
+    auto async_say(std::string room, std::string from, std::string text, CompletionToken&& token) {
+        return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room),
+                                    std::move(from), std::move(text), std::forward<CompletionToken>(token));
     }
 
     // Replaces the in-process room log, e.g. with a backplane shared by
@@ -5606,20 +6070,64 @@ public:
     }
 
     // Snapshots and controls, from any thread (not from inside the hooks,
-    // which run with the server's lock held). Each control returns whether
-    // it found its target.
+    // which run with the server's lock held). A control returns a
+    // control_result (host_error.hpp): true when done, else error() says why
+    // (the host_errc values named above each). None throws but bad_alloc.
     std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
     std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    bool kick(std::string_view nick, std::string_view reason = {}) { return impl_->hub->kick(nick, reason); }
-    bool move(std::string_view nick, std::string_view room) { return impl_->hub->move(nick, room); }
-    bool rename(std::string_view nick, std::string_view new_nick) { return impl_->hub->rename(nick, new_nick); }
-    bool set_topic(std::string_view room, std::string_view text) { return impl_->hub->set_topic(room, text); }
+    // no_such_member.
+    control_result kick(std::string_view nick, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
+    }
+    // no_such_member, bad_name (the room's), room_full. A private room is no
+    // obstacle: moving is how the host lets members in.
+    control_result move(std::string_view nick, std::string_view room) {
+        return control([&](auto& c) { return c.move(nick, room); });
+    }
+    // no_such_member, bad_name, name_taken. With a shared room log that claims
+    // nicks the rename is decided by the claim, after this returns.
+    control_result rename(std::string_view nick, std::string_view new_nick) {
+        return control([&](auto& c) { return c.rename(nick, new_nick); });
+    }
+    // no_such_room.
+    control_result set_topic(std::string_view room, std::string_view text) {
+        return control([&](auto& c) { return c.set_topic(room, text, {}); });
+    }
+
+    // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
+
+    // A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
+    // (a room of that name exists on this server), stopping.
+    control_result create_room(std::string_view name, room_options options = {}) {
+        return control([&](auto& c) { return c.create_room(name, std::move(options)); });
+    }
+    // Closes a room, whoever made it: its members are told "* ROOM was
+    // closed by the host[: reason]" and moved to the lobby. no_such_room,
+    // lobby_is_fixed.
+    control_result close_room(std::string_view name, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.close_room(name, reason); });
+    }
+    // Lets a member /join a private room the host made (it is told "* you are
+    // invited to ROOM: /join ROOM") while it is connected and the room
+    // exists. no_such_member, no_such_room (none the host made).
+    control_result invite(std::string_view room, std::string_view nick) {
+        return control([&](auto& c) { return c.invite(room, nick); });
+    }
+    // Every room on this server with its options, private ones included.
+    std::vector<host_room_info> room_details() const {
+        return control([](auto& c) { return c.host_room_list(); });
+    }
 
     server_stats stats() const noexcept { return impl_->hub->stats(); }
     const server_options& options() const noexcept { return impl_->hub->options(); }
     executor_type get_executor() const noexcept { return impl_->executor; }
 
 private:
+    template <class F>
+    auto control(F&& f) const {
+        return impl_->hub->control(std::forward<F>(f));
+    }
+
     template <class Factory>
     std::shared_ptr<detail::listener<Factory, Executor>> open(
         const typename Factory::protocol_type::endpoint& endpoint, std::error_code& ec, Factory factory) {
