@@ -595,3 +595,94 @@ TEST_CASE("a TLS client reconnects with a fresh TLS stream each time", "[client]
     CHECK(rec.sequence().back() == S::closed);
 }
 #endif
+
+// ---- one line per send, and no TLS without a name to verify ----------------
+
+TEST_CASE("send() refuses a line with CR or LF whole, so nothing can be injected", "[client][send]") {
+    auto srv = start<tcp4_single>();
+    line_client other = srv.join();
+    client_loop loop;
+    recorder rec;
+    chatroom::client c(loop.io);
+    rec.attach(c);
+    c.connect("127.0.0.1", std::to_string(srv.where().port));
+    REQUIRE(rec.wait([](recorder& r) { return r.lines.size() >= 2; }));
+    const std::string nick = rec.lines[0].substr(rec.lines[0].rfind(' ') + 1);
+    other.wait_for_prefix("* " + nick + " joined");
+
+    // What a bot relaying outside text would do.
+    CHECK_THROWS_MATCHES(c.send("hello\n/nick injected"), std::system_error,
+                         Catch::Predicate<std::system_error>([](const std::system_error& e) {
+                             return e.code() == chatroom::client_errc::line_has_newline;
+                         }));
+    std::error_code ec;
+    c.send("carriage\r/nick injected", ec);
+    CHECK(ec == chatroom::client_errc::line_has_newline);
+    c.send("\n", ec);
+    CHECK(ec == chatroom::client_errc::line_has_newline);
+    c.send("one line", ec);
+    CHECK_FALSE(ec);
+
+    // Lines arrive in order, so had any part of the refused ones been sent,
+    // it would come before this one.
+    std::vector<std::string> before;
+    CHECK(other.wait_for_prefix("<" + nick + "> one line", &before) == "<" + nick + "> one line");
+    for (const auto& l : before) {
+        INFO(l);
+        CHECK(l.find("injected") == std::string::npos);
+        CHECK(l.find("hello") == std::string::npos);
+    }
+    c.close();
+    REQUIRE(rec.wait([](recorder& r) { return r.disconnected; }));
+}
+
+#if defined(CHATROOM_USE_OPENSSL)
+TEST_CASE("a verifying TLS client refuses to connect by endpoint without a host name", "[client][tls]") {
+    using tls_client = chatroom::basic_client<chatroom::tls<asio::ip::tcp>>;
+    const tls_files& files = test_certificates();
+    // A server whose certificate, from the trusted CA, is for another name.
+    server_on_port<chatroom::basic_server<chatroom::tls<asio::ip::tcp>>> srv(
+        0, chatroom::make_server_tls_context(files.otherhost_chain, files.otherhost_key));
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), srv.port());
+    client_loop loop;
+
+    SECTION("by endpoint alone: refused before connecting, through every channel") {
+        state_recorder rec;
+        tls_client c(loop.io, {}, chatroom::make_client_tls_context(files.ca));
+        rec.attach(c);
+        c.set_reconnect(quick_reconnect()); // a refusal is final, not retried
+        c.connect(ep);
+        REQUIRE(rec.wait([](recorder& r) { return r.disconnected; }));
+        CHECK(rec.error == chatroom::client_errc::host_name_required);
+        CHECK(rec.reason == "cannot connect: " + rec.error.message());
+        CHECK(rec.lines.empty());
+        using S = chatroom::client_state;
+        CHECK(rec.sequence() == std::vector<S>{S::closed});
+        CHECK(rec.states.back().error == chatroom::client_errc::host_name_required);
+    }
+    SECTION("by endpoint with the wrong name: the handshake fails") {
+        recorder rec;
+        tls_client c(loop.io, {}, chatroom::make_client_tls_context(files.ca));
+        rec.attach(c);
+        c.connect(ep, "localhost");
+        REQUIRE(rec.wait([](recorder& r) { return r.disconnected; }));
+        CHECK(rec.reason.rfind("handshake failed", 0) == 0);
+    }
+    SECTION("by endpoint with the certificate's name: connected") {
+        recorder rec;
+        tls_client c(loop.io, {}, chatroom::make_client_tls_context(files.ca));
+        rec.attach(c);
+        c.connect(ep, "otherhost");
+        REQUIRE(rec.wait([](recorder& r) { return r.lines.size() >= 2; }));
+        CHECK(rec.lines[1].rfind("* joined lobby", 0) == 0);
+    }
+    SECTION("by endpoint with verification explicitly off: connected") {
+        recorder rec;
+        tls_client c(loop.io, {}, chatroom::make_client_tls_context({}, false));
+        rec.attach(c);
+        c.connect(ep);
+        REQUIRE(rec.wait([](recorder& r) { return r.lines.size() >= 2; }));
+        CHECK(rec.lines[1].rfind("* joined lobby", 0) == 0);
+    }
+}
+#endif

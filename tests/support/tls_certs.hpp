@@ -2,7 +2,8 @@
 
 // Certificates made at test time, so no private key is ever committed:
 // a CA, a server certificate it signs (for localhost, 127.0.0.1 and ::1),
-// and a second, unrelated CA for the wrong-CA tests.
+// another it signs for the name otherhost only, and a second, unrelated CA
+// for the wrong-CA tests.
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace test {
 
@@ -23,6 +25,8 @@ struct tls_files {
     std::string other_ca;    // a CA that signed nothing here
     std::string cert_chain;  // server certificate followed by the CA
     std::string key;         // server private key
+    std::string otherhost_chain; // a certificate from the trusted CA for otherhost only, and the CA
+    std::string otherhost_key;
 };
 
 namespace detail {
@@ -43,7 +47,8 @@ inline void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     X509_EXTENSION_free(ext);
 }
 
-inline X509* make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool is_ca, long serial) {
+inline X509* make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool is_ca, long serial,
+                       const char* names = "DNS:localhost,IP:127.0.0.1,IP:::1") {
     X509* cert = X509_new();
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
@@ -60,7 +65,7 @@ inline X509* make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* is
     } else {
         add_ext(cert, signer, NID_basic_constraints, "critical,CA:FALSE");
         add_ext(cert, signer, NID_ext_key_usage, "serverAuth");
-        add_ext(cert, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
+        add_ext(cert, signer, NID_subject_alt_name, names);
     }
     add_ext(cert, signer, NID_subject_key_identifier, "hash");
     if (!X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256())) throw std::runtime_error("signing failed");
@@ -87,6 +92,8 @@ inline const tls_files& test_certificates() {
         f.other_ca = f.dir + "/other-ca.pem";
         f.cert_chain = f.dir + "/server.pem";
         f.key = f.dir + "/server.key";
+        f.otherhost_chain = f.dir + "/otherhost.pem";
+        f.otherhost_key = f.dir + "/otherhost.key";
 
         EVP_PKEY* ca_key = detail::new_key();
         X509* ca = detail::make_cert(ca_key, "chatroom test CA", nullptr, nullptr, true, 1);
@@ -94,18 +101,26 @@ inline const tls_files& test_certificates() {
         X509* other = detail::make_cert(other_key, "unrelated CA", nullptr, nullptr, true, 2);
         EVP_PKEY* server_key = detail::new_key();
         X509* server = detail::make_cert(server_key, "localhost", ca, ca_key, false, 3);
+        EVP_PKEY* otherhost_key = detail::new_key();
+        X509* otherhost = detail::make_cert(otherhost_key, "otherhost", ca, ca_key, false, 4, "DNS:otherhost");
 
         detail::write_cert(f.ca, ca);
         detail::write_cert(f.other_ca, other);
         detail::write_cert(f.cert_chain, server);
         detail::write_cert(f.cert_chain, ca, "a");
-        FILE* k = std::fopen(f.key.c_str(), "w");
-        PEM_write_PrivateKey(k, server_key, nullptr, nullptr, 0, nullptr, nullptr);
-        std::fclose(k);
+        detail::write_cert(f.otherhost_chain, otherhost);
+        detail::write_cert(f.otherhost_chain, ca, "a");
+        for (auto [path, key] : {std::pair{&f.key, server_key}, std::pair{&f.otherhost_key, otherhost_key}}) {
+            FILE* k = std::fopen(path->c_str(), "w");
+            PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+            std::fclose(k);
+        }
 
         X509_free(ca);
         X509_free(other);
         X509_free(server);
+        X509_free(otherhost);
+        EVP_PKEY_free(otherhost_key);
         EVP_PKEY_free(ca_key);
         EVP_PKEY_free(other_key);
         EVP_PKEY_free(server_key);

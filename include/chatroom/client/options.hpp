@@ -11,6 +11,10 @@ struct client_options {
     std::size_t max_line_bytes = 64 * 1024;
     // send() beyond this much unsent output fails the connection.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    // Lines received with no on_line set wait here for async_receive(), up
+    // to this many bytes; lines beyond it are dropped, and one
+    // lines_dropped_marker is received where they were.
+    std::size_t max_receive_queue_bytes = 1024 * 1024;
 };
 
 // Reconnecting after a lost connection or a failed attempt, with exponential
@@ -30,5 +34,9 @@ struct reconnect_policy {
 // client_options::max_line_bytes, which is dropped whole: a line cut short
 // could say something its sender did not.
 inline constexpr std::string_view line_too_long_marker = "! (a line longer than the client's limit was dropped)";
+
+// Received by async_receive() in place of the lines dropped because the
+// receive queue (client_options::max_receive_queue_bytes) was full.
+inline constexpr std::string_view lines_dropped_marker = "! (lines were dropped: the client's receive queue was full)";
 
 } // namespace chatroom

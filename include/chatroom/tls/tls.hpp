@@ -267,6 +267,17 @@ struct client_transport<tls<Protocol>, Executor> {
     stream_type make_stream(const Executor& ex) const { return stream_type(ex, *context); }
     static socket_type& socket(stream_type& s) { return s.next_layer(); }
 
+    // A context that verifies the server needs a name to check the
+    // certificate against: without one, a connection by endpoint would
+    // accept a certificate issued for any name, so it is refused.
+    // make_client_tls_context(ca, false) (no verification at all) is the
+    // explicit way out.
+    std::error_code target_error(const std::string& host) const {
+        if (host.empty() && (SSL_CTX_get_verify_mode(context->native_handle()) & SSL_VERIFY_PEER) != 0)
+            return client_errc::host_name_required;
+        return {};
+    }
+
     // Sends the host name (SNI) and, when the context verifies peers, checks
     // that the certificate was issued for it.
     template <class Handler>

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chatroom/client/detail/backoff.hpp>
+#include <chatroom/client/detail/guarded_handler.hpp>
+#include <chatroom/client/detail/operations.hpp>
+#include <chatroom/client/errors.hpp>
 #include <chatroom/client/options.hpp>
 #include <chatroom/client/state.hpp>
 #include <chatroom/core/sanitize.hpp>
@@ -45,6 +48,8 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     using disconnect_handler = typename Client::disconnect_handler;
     using state_handler = typename Client::state_handler;
     using stream_type = typename transport_type::stream_type;
+    using done_op = client_operations::done_op;
+    using line_op = client_operations::line_op;
 
     template <class... TransportArgs>
     client_connection(const executor_type& ex, client_options opts, TransportArgs&&... args)
@@ -53,31 +58,28 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
           transport{std::forward<TransportArgs>(args)...},
           options(opts),
           framer(opts.max_line_bytes, telnet_mode::ignore),
-          retry_timer(strand) {}
-
-    // Handlers of an earlier connection find a newer generation and do
-    // nothing. Each keeps the stream it was started on alive, since a TLS
-    // stream's pending operation still uses it while it completes.
-    template <class F>
-    struct guarded_handler {
-        std::shared_ptr<impl> self;
-        std::uint64_t gen;
-        std::shared_ptr<stream_type> keep;
-        F f;
-
-        // Constrained, so that Asio's checks of which signature a handler
-        // takes (async_connect has two) see a plain "no".
-        template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, impl&, Args&&...>>>
-        void operator()(Args&&... args) {
-            if (self->done || gen != self->generation) return;
-            f(*self, std::forward<Args>(args)...);
-        }
-    };
+          retry_timer(strand),
+          ops(opts.max_receive_queue_bytes) {}
 
     template <class F>
     auto guarded(F f) {
         return asio::bind_executor(
-            strand, guarded_handler<F>{this->shared_from_this(), generation, stream, std::move(f)});
+            strand, guarded_handler<impl, stream_type, F>{this->shared_from_this(), generation, stream, std::move(f)});
+    }
+
+    // connect() and async_connect(): set_target names the server. One
+    // that comes while the client is connected, connecting or waiting to
+    // reconnect joins what is under way (its target is not used).
+    template <class SetTarget>
+    void start(SetTarget set_target, done_op op) {
+        if (done) return op.complete(client_errc::closed);
+        if (connected) return op.complete(asio::error::already_connected);
+        if (op) ops.connects.push_back(std::move(op));
+        if (started) return;
+        started = true;
+        set_target(*this);
+        if (auto ec = transport.target_error(host_name)) return finish(ec, "cannot connect: " + ec.message());
+        attempt();
     }
 
     void attempt() {
@@ -129,8 +131,10 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         if (on_connect) call(on_connect);
         set_state(client_state::connected, {});
         in_connect_handlers = false;
-        queued.insert(0, front);
+        queued.insert(0, front); // nothing is being written on a new connection
+        ops.put_front_first(out_done, front.size());
         front.clear();
+        ops.connected();
         read();
         if (queued.size() > options.max_queue_bytes)
             return lost(asio::error::no_buffer_space, "send queue full");
@@ -157,23 +161,38 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         read();
     }
 
+    // To on_line when one is set, else to async_receive.
     void deliver(std::string_view line) {
-        if (!on_line) return;
         shown.clear();
         sanitize_append(shown, line);
-        call([&] { on_line(shown); });
+        if (on_line) return call([&] { on_line(shown); });
+        ops.deliver(shown);
     }
 
-    void send(std::string text) {
-        if (done || closing) return;
+    void receive(line_op op) {
+        if (on_line) return op.complete(client_errc::lines_go_to_on_line, {});
+        ops.receive(std::move(op), done, end_error);
+    }
+
+    // op (when there is one) completes once the line is written.
+    void send(std::string text, done_op op = {}) {
+        if (done || closing) return op.complete(client_errc::closed);
         if (!connected && delays.policy().enabled &&
             queued.size() + text.size() + 1 > options.max_queue_bytes)
-            return; // nowhere to send it and no room to keep it
+            return op.complete(asio::error::no_buffer_space); // nowhere to send it and no room to keep it
         queued += text;
         queued += '\n';
+        ops.add_send(out_done + writing.size() + queued.size(), std::move(op));
         if (queued.size() + writing.size() > options.max_queue_bytes)
             return lost(asio::error::no_buffer_space, "send queue full");
         write();
+    }
+
+    // From the connect handlers, on the strand: ahead of the backlog.
+    void send_front(const std::string& text, done_op op = {}) {
+        front += text;
+        front += '\n';
+        ops.add_front_send(front.size(), std::move(op));
     }
 
     void write() {
@@ -184,14 +203,18 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         }
         writing.swap(queued);
         asio::async_write(*stream, asio::buffer(writing), guarded([](impl& self, std::error_code ec, std::size_t) {
-                              self.writing.clear();
                               if (ec) return self.lost(ec, "connection lost: " + ec.message());
+                              self.out_done += self.writing.size();
+                              self.writing.clear();
+                              self.ops.sent_up_to(self.out_done, {});
                               self.write();
                           }));
     }
 
-    void close() {
-        if (done || closing) return;
+    void close(done_op op = {}) {
+        if (done) return op.complete({});
+        if (op) ops.closes.push_back(std::move(op));
+        if (closing) return;
         closing = true;
         if (!connected && !connecting) return finish({}, "closed"); // also ends a wait to reconnect
         write();
@@ -205,6 +228,7 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     }
 
     void abort() {
+        aborting = true;
         on_disconnect = nullptr;
         on_state = nullptr;
         finish({}, "aborted");
@@ -223,9 +247,16 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         connected = connecting = false;
         ++generation; // what is still pending on the old stream is ignored
         close_stream();
+        // What was being written may or may not have arrived: its sends fail.
+        out_done += writing.size();
         writing.clear();
+        ops.sent_up_to(out_done, ec ? ec : make_error_code(asio::error::eof));
         if (was_connected) set_state(client_state::disconnected, ec);
-        if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
+        if (ec == asio::error::no_buffer_space) { // what overflowed is not kept
+            out_done += queued.size();
+            queued.clear();
+            ops.sent_up_to(out_done, ec);
+        }
         // close() while reconnecting: a retry's failure is routine (told
         // through on_state), so it is not the close's outcome. Without
         // reconnects the first attempt's failure is, and is reported.
@@ -254,6 +285,11 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         on_connect = nullptr;
         if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
         if (handler) call([&] { handler(ec, reason); });
+        // Operations fail with what ended the client; async_close succeeds
+        // unless the close itself failed. abort() and the destructor abort them.
+        const std::error_code aborted = asio::error::operation_aborted;
+        end_error = aborting ? aborted : ec ? ec : make_error_code(client_errc::closed);
+        ops.end(end_error, aborting ? aborted : ec);
     }
 
     void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
@@ -291,6 +327,11 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     std::uint64_t generation = 0;
     std::string front; // sent by the connect handlers
     bool in_connect_handlers = false;
+    client_operations ops;
+    std::uint64_t out_done = 0; // output written or discarded: where writing begins
+    std::error_code end_error;  // why the client ended: what later operations fail with
+    bool started = false;       // connect() was called
+    bool aborting = false;
     bool connecting = false; // queued lines and close() wait for the connection
     bool connected = false;
     bool closing = false;
