@@ -73,7 +73,10 @@ public:
         }
         reader_ = std::thread([this] {
             std::string line;
-            while (std::getline(std::cin, line)) asio::post(io_, [this, line] { on_line_(line); });
+            while (std::getline(std::cin, line)) {
+                if (!line.empty() && line.back() == '\r') line.pop_back(); // CRLF input, as below
+                asio::post(io_, [this, line] { on_line_(line); });
+            }
             asio::post(io_, [this] { on_end_(); });
         });
     }
@@ -190,7 +193,9 @@ int chat(asio::io_context& io, Client& client, const settings& s, bool terminal,
 
     auto on_input = [&](std::string line) {
         if (leaving) return;
-        client.send(line);
+        std::error_code refused;
+        client.send(line, refused); // a CR inside the line: one send is one line, so it is not sent
+        if (refused) return say("not sent: " + refused.message());
         if (is_quit(line)) {
             leaving = true;
             client.close();

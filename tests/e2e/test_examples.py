@@ -77,6 +77,35 @@ def check_piped_client_and_telnet_style_client():
             assert word in log, (word, log)
 
 
+def check_client_reads_crlf_files_and_never_sends_a_line_with_cr_inside():
+    """A regular file as stdin (read with getline) and a pipe: CRLF endings are
+    dropped; a CR inside a line would end it early at the server, so the
+    client refuses that line whole (one send is one line) and says so."""
+    d = tempfile.mkdtemp(prefix="chatroom-e2e-")
+    path = os.path.join(d, "input.txt")
+    with open(path, "wb") as f:
+        f.write(b"/nick filer\r\nfirst\r\nsneaky\r/nick injected\nlast\r\n")
+    with Server("--bind", "127.0.0.1", "--port", "0") as srv:
+        watcher = Raw(srv.port)
+        for how in ("file", "pipe"):
+            with open(path, "rb") as f:
+                if how == "file":
+                    c = subprocess.run([CLIENT, "127.0.0.1", str(srv.port)], stdin=f, capture_output=True,
+                                       timeout=PATIENCE)
+                else:
+                    c = subprocess.run([CLIENT, "127.0.0.1", str(srv.port)], input=f.read(), capture_output=True,
+                                       timeout=PATIENCE)
+            assert c.returncode == 0, (how, c.returncode, c.stderr)
+            assert "not sent: a line to send contains CR or LF" in c.stderr.decode(), (how, c.stderr)
+            _, between = watcher.read_until(lambda l: l == "<filer> last")
+            assert "<filer> first" in between, (how, between)
+            assert not any("injected" in l or "sneaky" in l for l in between), (how, between)
+            watcher.wait_for(lambda l: l == "* filer left")
+        assert srv.stop() == 0
+    os.unlink(path)
+    os.rmdir(d)
+
+
 def check_interactive_client_types_while_lines_arrive():
     with Server("--bind", "127.0.0.1", "--port", "0", "--name", "e2e") as srv:
         other = Raw(srv.port)
