@@ -3,7 +3,10 @@
 // asio::use_future, deferred, and use_awaitable where coroutines compile.
 #include "support/running_server.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/detached.hpp>
 #include <asio/use_future.hpp>
 #include <asio/version.hpp>
@@ -13,6 +16,7 @@
 #include <asio/experimental/deferred.hpp>
 #endif
 #if defined(ASIO_HAS_CO_AWAIT)
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #endif
 
@@ -400,6 +404,27 @@ TEST_CASE("destroying the client makes a pending receive fail with operation_abo
                          }));
 }
 
+TEST_CASE("a cancelled receive fails with operation_aborted and takes no line", "[client][async]") {
+    auto srv = start<tcp4_single>();
+    line_client other = srv.join();
+    client_loop loop;
+    chatroom::client c(loop.io);
+    CHECK_FALSE(error_of(c.async_connect("127.0.0.1", std::to_string(srv.where().port), asio::use_future)));
+    const std::string nick = nick_of_welcome(receive_until(c, "* welcome"));
+    receive_until(c, "* joined lobby");
+    other.wait_for_prefix("* " + nick + " joined");
+
+    asio::cancellation_signal signal;
+    callback_result<std::error_code, std::string> cancelled;
+    c.async_receive(asio::bind_cancellation_slot(signal.slot(), cancelled.handler()));
+    signal.emit(asio::cancellation_type::terminal); // the slot's owner is this thread
+    CHECK(std::get<0>(cancelled.get()) == asio::error::operation_aborted);
+    // The next line goes to the next receive.
+    other.send("still here");
+    auto next = c.async_receive(asio::use_future);
+    CHECK(get(next) == "<" + other.nick + "> still here");
+}
+
 #if defined(ASIO_HAS_CO_AWAIT)
 namespace {
 
@@ -441,5 +466,29 @@ TEST_CASE("every operation works with use_awaitable in a coroutine", "[client][a
     CHECK(seen[0].rfind("* welcome", 0) == 0);
     CHECK(seen[seen.size() - 2] == "<" + other.nick + "> !ping");
     CHECK(seen.back() == "error: " + chatroom::make_error_code(chatroom::client_errc::closed).message());
+}
+
+TEST_CASE("a receive raced against a timer in a coroutine is cancelled by it", "[client][async][coro]") {
+    using namespace asio::experimental::awaitable_operators;
+    auto srv = start<tcp4_single>();
+    line_client other = srv.join();
+    client_loop loop;
+    chatroom::client c(loop.io);
+    CHECK_FALSE(error_of(c.async_connect("127.0.0.1", std::to_string(srv.where().port), asio::use_future)));
+    const std::string nick = nick_of_welcome(receive_until(c, "* welcome"));
+    receive_until(c, "* joined lobby");
+    other.wait_for_prefix("* " + nick + " joined");
+
+    // Nothing arrives: the timer wins, and the receive is cancelled, so
+    // the || completes (it waits for both).
+    auto raced = asio::co_spawn(loop.io, [&]() -> asio::awaitable<std::size_t> {
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+        auto r = co_await (c.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+        co_return r.index();
+    }, asio::use_future);
+    CHECK(get(raced) == 1);
+    other.send("after the race");
+    auto next = c.async_receive(asio::use_future);
+    CHECK(get(next) == "<" + other.nick + "> after the race");
 }
 #endif

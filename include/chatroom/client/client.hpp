@@ -9,6 +9,8 @@
 #include <chatroom/core/transport.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/cancellation_type.hpp>
 #include <asio/async_result.hpp>
 #include <asio/execution_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -227,11 +229,29 @@ public:
     // error that closed it, or client_errc::closed after a clean end. Lines
     // go to on_line instead when it is set: then client_errc::lines_go_to_on_line.
     // Receives wait across reconnections; several pending receives get
-    // lines in the order they were started.
+    // lines in the order they were started. A receive may be cancelled
+    // (per-operation cancellation, any type: a bound cancellation slot, an
+    // awaitable operator): it fails with operation_aborted and takes no
+    // line, which goes to the next receive. No other operation is
+    // cancellable; close() or abort() ends them.
     template <class Token = default_token>
     auto async_receive(Token&& token = default_token()) {
-        return initiate<void(std::error_code, std::string)>(std::forward<Token>(token),
-                                                             [](impl& i, line_op op) { i.receive(std::move(op)); });
+        return asio::async_initiate<Token, void(std::error_code, std::string)>(
+            [](auto handler, std::shared_ptr<impl> i) {
+                const std::uint64_t id = ++i->receives;
+                // Emitted by the handler's owner, from its own thread: the
+                // handler only posts to the strand, after the receive itself
+                // (posted first). It is never cleared, so it must find the
+                // receive gone without harm.
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                if (slot.is_connected())
+                    slot.assign([w = std::weak_ptr<impl>(i), id](asio::cancellation_type) {
+                        if (auto s = w.lock()) asio::post(s->strand, [s, id] { s->ops.cancel_receive(id); });
+                    });
+                line_op op(std::move(handler), i->strand);
+                asio::post(i->strand, [i, id, op = std::move(op)]() mutable { i->receive(id, std::move(op)); });
+            },
+            token, impl_);
     }
 
     // Sends what is queued, then closes; stops reconnecting. on_disconnect

@@ -19,6 +19,7 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -169,9 +170,9 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         ops.deliver(shown);
     }
 
-    void receive(line_op op) {
+    void receive(std::uint64_t id, line_op op) {
         if (on_line) return op.complete(client_errc::lines_go_to_on_line, {});
-        ops.receive(std::move(op), done, end_error);
+        ops.receive(id, std::move(op), done, end_error);
     }
 
     // op (when there is one) completes once the line is written.
@@ -330,7 +331,8 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     client_operations ops;
     std::uint64_t out_done = 0; // output written or discarded: where writing begins
     std::error_code end_error;  // why the client ended: what later operations fail with
-    bool started = false;       // connect() was called
+    std::atomic<std::uint64_t> receives{0}; // names each async_receive, for its cancellation
+    bool started = false;                   // connect() was called
     bool aborting = false;
     bool connecting = false; // queued lines and close() wait for the connection
     bool connected = false;

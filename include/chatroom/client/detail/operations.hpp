@@ -4,6 +4,8 @@
 #include <chatroom/client/detail/pending_op.hpp>
 #include <chatroom/client/errors.hpp>
 
+#include <asio/error.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -31,7 +33,7 @@ struct client_operations {
     // A line for the receivers: to the oldest one waiting, else queued.
     void deliver(std::string_view line) {
         if (!receivers.empty()) {
-            line_op op = std::move(receivers.front());
+            line_op op = std::move(receivers.front().op);
             receivers.pop_front();
             op.complete({}, std::string(line));
             return;
@@ -40,10 +42,22 @@ struct client_operations {
     }
 
     // ended: the client is closed for good, with the error in end_error.
-    void receive(line_op op, bool ended, std::error_code end_error) {
+    // id names the receive for cancel_receive.
+    void receive(std::uint64_t id, line_op op, bool ended, std::error_code end_error) {
         if (!received.empty()) return op.complete({}, received.pop());
         if (ended) return op.complete(end_error, {});
-        receivers.push_back(std::move(op));
+        receivers.push_back({id, std::move(op)});
+    }
+
+    // A receive still waiting fails with operation_aborted and takes no
+    // line; one that has completed is left alone.
+    void cancel_receive(std::uint64_t id) {
+        for (auto it = receivers.begin(); it != receivers.end(); ++it) {
+            if (it->id != id) continue;
+            line_op op = std::move(it->op);
+            receivers.erase(it);
+            return op.complete(asio::error::operation_aborted, {});
+        }
     }
 
     // ---- sending ------------------------------------------------------
@@ -87,7 +101,7 @@ struct client_operations {
         sends.clear();
         for (auto& s : front_sends) s.op.complete(ec);
         front_sends.clear();
-        for (auto& op : receivers) op.complete(ec, {});
+        for (auto& r : receivers) r.op.complete(ec, {});
         receivers.clear();
         for (auto& op : closes) op.complete(close_result);
         closes.clear();
@@ -98,8 +112,12 @@ struct client_operations {
         connects.clear();
     }
 
+    struct receiver {
+        std::uint64_t id;
+        line_op op;
+    };
     inbox received;
-    std::deque<line_op> receivers;
+    std::deque<receiver> receivers;
     std::vector<done_op> connects, closes;
 
     struct send_waiter {
