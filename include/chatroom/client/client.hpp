@@ -37,9 +37,10 @@ namespace chatroom {
 // time, except the on_* setters, which are meant for before connect (they
 // are not synchronized with a connection that runs). Callbacks (on_line,
 // on_connect, on_disconnect, on_state) run on the client's strand, one at a
-// time, never inside a member function's call. No member function blocks,
-// and none throws but send(line) (std::system_error, see below; send(line,
-// ec) reports the same through ec) and std::bad_alloc.
+// time, never inside a member function's call. No member function blocks
+// (but the destructor, while a callback runs on another thread), and none
+// throws but send(line) (std::system_error, see below; send(line, ec)
+// reports the same through ec) and std::bad_alloc.
 //
 // Asynchronous operations. async_connect, async_send, async_receive and
 // async_close take any Asio completion token: a callback, asio::use_future,
