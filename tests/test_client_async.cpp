@@ -404,6 +404,24 @@ TEST_CASE("destroying the client makes a pending receive fail with operation_abo
                          }));
 }
 
+TEST_CASE("abort() makes what is pending fail with operation_aborted, and what follows with closed", "[client][async]") {
+    auto srv = start<tcp4_single>();
+    client_loop loop;
+    chatroom::client c(loop.io);
+    CHECK_FALSE(error_of(c.async_connect("127.0.0.1", std::to_string(srv.where().port), asio::use_future)));
+    receive_until(c, "* joined lobby");
+    auto pending = c.async_receive(asio::use_future);
+    c.abort();
+    CHECK_THROWS_MATCHES(get(pending), std::system_error, Catch::Predicate<std::system_error>([](const auto& e) {
+                             return e.code() == asio::error::operation_aborted;
+                         }));
+    CHECK(error_of(c.async_send("later", asio::use_future)) == chatroom::client_errc::closed);
+    auto later = c.async_receive(asio::use_future);
+    CHECK_THROWS_MATCHES(get(later), std::system_error, Catch::Predicate<std::system_error>([](const auto& e) {
+                             return e.code() == chatroom::client_errc::closed;
+                         }));
+}
+
 TEST_CASE("a cancelled receive fails with operation_aborted and takes no line", "[client][async]") {
     auto srv = start<tcp4_single>();
     line_client other = srv.join();

@@ -289,8 +289,8 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         // Operations fail with what ended the client; async_close succeeds
         // unless the close itself failed. abort() and the destructor abort them.
         const std::error_code aborted = asio::error::operation_aborted;
-        end_error = aborting ? aborted : ec ? ec : make_error_code(client_errc::closed);
-        ops.end(end_error, aborting ? aborted : ec);
+        end_error = ec ? ec : make_error_code(client_errc::closed); // for later operations
+        ops.end(aborting ? aborted : end_error, aborting ? aborted : ec);
     }
 
     void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
