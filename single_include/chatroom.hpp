@@ -6200,30 +6200,40 @@ using server = basic_server<asio::ip::tcp>;
 
 namespace chatroom {
 
+/// The limits of a basic_client.
 struct client_options {
-    // Longest line accepted from the server; longer ones are cut.
+    /// Longest line accepted from the server; a longer one is dropped and
+    /// line_too_long_marker is received in its place.
     std::size_t max_line_bytes = 64 * 1024;
-    // send() beyond this much unsent output fails the connection.
+    /// send() beyond this much unsent output fails the connection.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    /// Lines received with no on_line set wait here for async_receive(), up
+    /// to this many bytes; lines beyond it are dropped, and one
+    /// lines_dropped_marker is received where they were.
+    std::size_t max_receive_queue_bytes = 1024 * 1024;
 };
 
-// Reconnecting after a lost connection or a failed attempt, with exponential
-// backoff: attempt n waits d(n) = min(max_delay, initial_delay * multiplier^n),
-// shortened by a random part of up to jitter * d(n), so the clients of a
-// restarted server do not all come back in the same instant. The delay
-// starts from initial_delay again once a connection is up.
+/// Reconnecting after a lost connection or a failed attempt, with exponential
+/// backoff: attempt n waits d(n) = min(max_delay, initial_delay * multiplier^n),
+/// shortened by a random part of up to jitter * d(n), so the clients of a
+/// restarted server do not all come back in the same instant. The delay
+/// starts from initial_delay again once a connection is up.
 struct reconnect_policy {
-    bool enabled = false;
-    std::chrono::milliseconds initial_delay{500};
-    std::chrono::milliseconds max_delay{30000};
-    double multiplier = 2.0; // below 1 counts as 1
-    double jitter = 0.25;    // a fraction in [0, 1]
+    bool enabled = false;                         ///< off: the first loss or failed attempt closes the client
+    std::chrono::milliseconds initial_delay{500}; ///< the first delay, and again after each connection
+    std::chrono::milliseconds max_delay{30000};   ///< the longest delay
+    double multiplier = 2.0; ///< below 1 counts as 1
+    double jitter = 0.25;    ///< a fraction in [0, 1]
 };
 
-// Sent to on_line in place of a line from the server longer than
-// client_options::max_line_bytes, which is dropped whole: a line cut short
-// could say something its sender did not.
+/// Sent to on_line in place of a line from the server longer than
+/// client_options::max_line_bytes, which is dropped whole: a line cut short
+/// could say something its sender did not.
 inline constexpr std::string_view line_too_long_marker = "! (a line longer than the client's limit was dropped)";
+
+/// Received by async_receive() in place of the lines dropped because the
+/// receive queue (client_options::max_receive_queue_bytes) was full.
+inline constexpr std::string_view lines_dropped_marker = "! (lines were dropped: the client's receive queue was full)";
 
 } // namespace chatroom
 
@@ -6269,24 +6279,376 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/client/detail/connection.hpp>
 
+// #include <chatroom/client/detail/guarded_handler.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom::detail {
+
+// A handler of the client's own I/O. Handlers of an earlier connection find
+// a newer generation in Impl and do nothing. Each keeps the stream it was
+// started on alive, since a TLS stream's pending operation still uses it
+// while it completes.
+template <class Impl, class Stream, class F>
+struct guarded_handler {
+    std::shared_ptr<Impl> self;
+    std::uint64_t gen;
+    std::shared_ptr<Stream> keep;
+    F f;
+
+    // Constrained, so that Asio's checks of which signature a handler
+    // takes (async_connect has two) see a plain "no".
+    template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, Impl&, Args&&...>>>
+    void operator()(Args&&... args) {
+        if (self->done || gen != self->generation) return;
+        f(*self, std::forward<Args>(args)...);
+    }
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/client/detail/operations.hpp>
+
+// #include <chatroom/client/detail/inbox.hpp>
+
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Lines received while no async_receive waits for them, up to a bound in
+// bytes. A line that does not fit is dropped, and one lines_dropped_marker
+// takes the place of each run of dropped lines, so the receiver sees the
+// gap where it was. A line always fits into an empty inbox. Markers are
+// not counted: the inbox holds max(bound, one line) bytes of lines and at
+// most one marker more than it holds lines.
+class inbox {
+public:
+    explicit inbox(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    bool empty() const noexcept { return lines_.empty(); }
+
+    void push(std::string_view line) {
+        if (!lines_.empty() && bytes_ + line.size() > max_bytes_) {
+            if (!lines_.back().marker) lines_.push_back({std::string(lines_dropped_marker), true});
+            return;
+        }
+        bytes_ += line.size();
+        lines_.push_back({std::string(line), false});
+    }
+
+    std::string pop() {
+        entry e = std::move(lines_.front());
+        lines_.pop_front();
+        if (!e.marker) bytes_ -= e.text.size();
+        return std::move(e.text);
+    }
+
+private:
+    struct entry {
+        std::string text;
+        bool marker; // stands for dropped lines; not counted in bytes_
+    };
+
+    std::size_t max_bytes_;
+    std::size_t bytes_ = 0;
+    std::deque<entry> lines_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/client/detail/pending_op.hpp>
+
+#include <asio/associated_executor.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom::detail {
+
+// One pending asynchronous operation of the client: the completion handler
+// an asio::async_initiate gave it, erased to its signature void(Args...).
+// Until it completes it keeps its executor busy (outstanding work), like
+// any Asio operation. complete() posts the handler to its associated
+// executor (the client's strand when it has none), never runs it inline,
+// so the client's own state is never re-entered by a handler. Move-only,
+// as completion handlers are; an empty one completes nothing.
+template <class... Args>
+class pending_op {
+public:
+    pending_op() = default;
+
+    template <class Handler, class DefaultExecutor>
+    pending_op(Handler&& handler, const DefaultExecutor& fallback)
+        : op_(std::make_unique<op<std::decay_t<Handler>, DefaultExecutor>>(std::forward<Handler>(handler), fallback)) {}
+
+    explicit operator bool() const noexcept { return op_ != nullptr; }
+
+    void complete(Args... args) {
+        if (!op_) return;
+        auto o = std::move(op_);
+        o->complete(std::move(args)...);
+    }
+
+private:
+    struct base {
+        virtual ~base() = default;
+        virtual void complete(Args... args) = 0;
+    };
+
+    template <class Handler, class DefaultExecutor>
+    struct op final : base {
+        using executor = asio::associated_executor_t<Handler, DefaultExecutor>;
+        using work_executor =
+            std::decay_t<decltype(asio::prefer(std::declval<executor>(), asio::execution::outstanding_work.tracked))>;
+
+        op(Handler h, const DefaultExecutor& fallback)
+            : work(asio::prefer(asio::get_associated_executor(h, fallback), asio::execution::outstanding_work.tracked)),
+              handler(std::move(h)) {}
+
+        void complete(Args... args) override {
+            asio::post(work, [h = std::move(handler), a = std::make_tuple(std::move(args)...)]() mutable {
+                std::apply(std::move(h), std::move(a));
+            });
+        }
+
+        work_executor work;
+        Handler handler;
+    };
+
+    std::unique_ptr<base> op_;
+};
+
+// The pending_op for a completion signature void(Args...).
+template <class Signature>
+struct op_for;
+
+template <class... Args>
+struct op_for<void(Args...)> {
+    using type = pending_op<Args...>;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/client/errors.hpp>
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace chatroom {
+
+/// The client's own errors, as std::error_code values of client_category().
+/// The other codes a client reports are Asio's (asio::error::...) and the
+/// system's (a refused connection, a reset, a failed TLS handshake).
+enum class client_errc {
+    /// send()/async_send() was given a line with CR or LF: one call queues
+    /// one line, so nothing was sent (a relayed text cannot smuggle a
+    /// second line, such as a command, past the caller).
+    line_has_newline = 1,
+    /// A TLS connect by endpoint without a host name, with a context that
+    /// verifies the server: there is no name to verify the certificate
+    /// against. Pass one (connect(endpoint, "name"); an address written as
+    /// text is checked against the certificate's IP entries), or connect by
+    /// host and port, or opt out with make_client_tls_context(ca, false).
+    host_name_required,
+    /// The client is closed: an operation started after close(), or one
+    /// still pending when the client was closed with no error to report.
+    closed,
+    /// async_receive() while on_line is set: lines go to on_line then, so
+    /// the receive would never complete.
+    lines_go_to_on_line,
+};
+
+namespace detail {
+
+class client_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "chatroom.client"; }
+    std::string message(int value) const override {
+        switch (static_cast<client_errc>(value)) {
+        case client_errc::line_has_newline: return "a line to send contains CR or LF";
+        case client_errc::host_name_required:
+            return "a TLS connection by endpoint needs a host name to verify the certificate against";
+        case client_errc::closed: return "the client is closed";
+        case client_errc::lines_go_to_on_line: return "lines go to on_line, so async_receive gets none";
+        }
+        return "unknown chatroom client error";
+    }
+};
+
+} // namespace detail
+
+/// The error category of client_errc ("chatroom.client").
+inline const std::error_category& client_category() noexcept {
+    static const detail::client_error_category category;
+    return category;
+}
+
+/// Makes client_errc values std::error_codes (found by argument-dependent lookup).
+inline std::error_code make_error_code(client_errc e) noexcept {
+    return {static_cast<int>(e), client_category()};
+}
+
+} // namespace chatroom
+
+namespace std {
+template <>
+struct is_error_code_enum<chatroom::client_errc> : true_type {};
+} // namespace std
+
+#include <asio/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The client's pending asynchronous operations and its received lines,
+// kept by client_connection on its strand. Lines to send are tracked by
+// absolute byte offsets in the output: an async_send completes once the
+// output up to the end of its line is written (or discarded, with the
+// error that discarded it).
+struct client_operations {
+    using done_op = pending_op<std::error_code>;
+    using line_op = pending_op<std::error_code, std::string>;
+
+    explicit client_operations(std::size_t max_receive_bytes) : received(max_receive_bytes) {}
+
+    // ---- receiving ----------------------------------------------------
+
+    // A line for the receivers: to the oldest one waiting, else queued.
+    void deliver(std::string_view line) {
+        if (!receivers.empty()) {
+            line_op op = std::move(receivers.front().op);
+            receivers.pop_front();
+            op.complete({}, std::string(line));
+            return;
+        }
+        received.push(line);
+    }
+
+    // ended: the client is closed for good, with the error in end_error.
+    // id names the receive for cancel_receive.
+    void receive(std::uint64_t id, line_op op, bool ended, std::error_code end_error) {
+        if (!received.empty()) return op.complete({}, received.pop());
+        if (ended) return op.complete(end_error, {});
+        receivers.push_back({id, std::move(op)});
+    }
+
+    // A receive still waiting fails with operation_aborted and takes no
+    // line; one that has completed is left alone.
+    void cancel_receive(std::uint64_t id) {
+        for (auto it = receivers.begin(); it != receivers.end(); ++it) {
+            if (it->id != id) continue;
+            line_op op = std::move(it->op);
+            receivers.erase(it);
+            return op.complete(asio::error::operation_aborted, {});
+        }
+    }
+
+    // ---- sending ------------------------------------------------------
+
+    // A line whose last byte is at offset end of the output.
+    void add_send(std::uint64_t end, done_op op) {
+        if (op) sends.push_back({end, std::move(op)});
+    }
+
+    // Everything up to offset upto is written (no ec) or discarded (ec).
+    void sent_up_to(std::uint64_t upto, std::error_code ec) {
+        while (!sends.empty() && sends.front().end <= upto) {
+            done_op op = std::move(sends.front().op);
+            sends.pop_front();
+            op.complete(ec);
+        }
+    }
+
+    // A line sent from the connect handlers, at offset end of that output.
+    void add_front_send(std::uint64_t end, done_op op) {
+        if (op) front_sends.push_back({end, std::move(op)});
+    }
+
+    // The connect handlers' n bytes went in ahead of the output that waits
+    // and starts at offset base: their lines come first now.
+    void put_front_first(std::uint64_t base, std::size_t n) {
+        for (auto& s : sends) s.end += n;
+        for (auto it = front_sends.rbegin(); it != front_sends.rend(); ++it)
+            sends.push_front({base + it->end, std::move(it->op)});
+        front_sends.clear();
+    }
+
+    // ---- the end ------------------------------------------------------
+
+    // The client is closed for good: whatever waits fails with ec (close
+    // waiters succeed unless ec), queued lines stay for async_receive.
+    void end(std::error_code ec, std::error_code close_result) {
+        for (auto& op : connects) op.complete(ec);
+        connects.clear();
+        for (auto& s : sends) s.op.complete(ec);
+        sends.clear();
+        for (auto& s : front_sends) s.op.complete(ec);
+        front_sends.clear();
+        for (auto& r : receivers) r.op.complete(ec, {});
+        receivers.clear();
+        for (auto& op : closes) op.complete(close_result);
+        closes.clear();
+    }
+
+    void connected() {
+        for (auto& op : connects) op.complete({});
+        connects.clear();
+    }
+
+    struct receiver {
+        std::uint64_t id;
+        line_op op;
+    };
+    inbox received;
+    std::deque<receiver> receivers;
+    std::vector<done_op> connects, closes;
+
+    struct send_waiter {
+        std::uint64_t end;
+        done_op op;
+    };
+    std::deque<send_waiter> sends;        // in output order
+    std::vector<send_waiter> front_sends; // ends relative to the front output
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/client/state.hpp>
 
 #include <string_view>
 
 namespace chatroom {
 
-// Where a client is in its life; reported to on_state at each change.
-//   connecting -> connected -> disconnected -> waiting_to_reconnect -> connecting ...
-// A connection attempt that fails goes from connecting straight to
-// waiting_to_reconnect (or to closed when reconnecting is off); closed is last.
+/// Where a client is in its life; reported to on_state at each change.
+///   connecting -> connected -> disconnected -> waiting_to_reconnect -> connecting ...
+/// A connection attempt that fails goes from connecting straight to
+/// waiting_to_reconnect (or to closed when reconnecting is off); closed is last.
 enum class client_state {
-    connecting,           // resolving, connecting, TLS handshake
-    connected,            // lines flow
-    disconnected,         // a connection that was up has ended
-    waiting_to_reconnect, // next_try says how long until the next attempt
-    closed,               // for good: close(), or a loss with reconnecting off
+    connecting,           ///< resolving, connecting, TLS handshake
+    connected,            ///< lines flow
+    disconnected,         ///< a connection that was up has ended
+    waiting_to_reconnect, ///< next_try says how long until the next attempt
+    closed,               ///< for good: close(), or a loss with reconnecting off
 };
 
+/// The state's name, as written in the enum ("waiting_to_reconnect").
 constexpr std::string_view to_string(client_state s) noexcept {
     switch (s) {
     case client_state::connecting: return "connecting";
@@ -6310,6 +6672,7 @@ constexpr std::string_view to_string(client_state s) noexcept {
 #include <asio/write.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -6339,6 +6702,8 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     using disconnect_handler = typename Client::disconnect_handler;
     using state_handler = typename Client::state_handler;
     using stream_type = typename transport_type::stream_type;
+    using done_op = client_operations::done_op;
+    using line_op = client_operations::line_op;
 
     template <class... TransportArgs>
     client_connection(const executor_type& ex, client_options opts, TransportArgs&&... args)
@@ -6347,31 +6712,28 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
           transport{std::forward<TransportArgs>(args)...},
           options(opts),
           framer(opts.max_line_bytes, telnet_mode::ignore),
-          retry_timer(strand) {}
-
-    // Handlers of an earlier connection find a newer generation and do
-    // nothing. Each keeps the stream it was started on alive, since a TLS
-    // stream's pending operation still uses it while it completes.
-    template <class F>
-    struct guarded_handler {
-        std::shared_ptr<impl> self;
-        std::uint64_t gen;
-        std::shared_ptr<stream_type> keep;
-        F f;
-
-        // Constrained, so that Asio's checks of which signature a handler
-        // takes (async_connect has two) see a plain "no".
-        template <class... Args, class = std::enable_if_t<std::is_invocable_v<F&, impl&, Args&&...>>>
-        void operator()(Args&&... args) {
-            if (self->done || gen != self->generation) return;
-            f(*self, std::forward<Args>(args)...);
-        }
-    };
+          retry_timer(strand),
+          ops(opts.max_receive_queue_bytes) {}
 
     template <class F>
     auto guarded(F f) {
         return asio::bind_executor(
-            strand, guarded_handler<F>{this->shared_from_this(), generation, stream, std::move(f)});
+            strand, guarded_handler<impl, stream_type, F>{this->shared_from_this(), generation, stream, std::move(f)});
+    }
+
+    // connect() and async_connect(): set_target names the server. One
+    // that comes while the client is connected, connecting or waiting to
+    // reconnect joins what is under way (its target is not used).
+    template <class SetTarget>
+    void start(SetTarget set_target, done_op op) {
+        if (done) return op.complete(client_errc::closed);
+        if (connected) return op.complete(asio::error::already_connected);
+        if (op) ops.connects.push_back(std::move(op));
+        if (started) return;
+        started = true;
+        set_target(*this);
+        if (auto ec = transport.target_error(host_name)) return finish(ec, "cannot connect: " + ec.message());
+        attempt();
     }
 
     void attempt() {
@@ -6423,8 +6785,10 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         if (on_connect) call(on_connect);
         set_state(client_state::connected, {});
         in_connect_handlers = false;
-        queued.insert(0, front);
+        queued.insert(0, front); // nothing is being written on a new connection
+        ops.put_front_first(out_done, front.size());
         front.clear();
+        ops.connected();
         read();
         if (queued.size() > options.max_queue_bytes)
             return lost(asio::error::no_buffer_space, "send queue full");
@@ -6451,23 +6815,38 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         read();
     }
 
+    // To on_line when one is set, else to async_receive.
     void deliver(std::string_view line) {
-        if (!on_line) return;
         shown.clear();
         sanitize_append(shown, line);
-        call([&] { on_line(shown); });
+        if (on_line) return call([&] { on_line(shown); });
+        ops.deliver(shown);
     }
 
-    void send(std::string text) {
-        if (done || closing) return;
+    void receive(std::uint64_t id, line_op op) {
+        if (on_line) return op.complete(client_errc::lines_go_to_on_line, {});
+        ops.receive(id, std::move(op), done, end_error);
+    }
+
+    // op (when there is one) completes once the line is written.
+    void send(std::string text, done_op op = {}) {
+        if (done || closing) return op.complete(client_errc::closed);
         if (!connected && delays.policy().enabled &&
             queued.size() + text.size() + 1 > options.max_queue_bytes)
-            return; // nowhere to send it and no room to keep it
+            return op.complete(asio::error::no_buffer_space); // nowhere to send it and no room to keep it
         queued += text;
         queued += '\n';
+        ops.add_send(out_done + writing.size() + queued.size(), std::move(op));
         if (queued.size() + writing.size() > options.max_queue_bytes)
             return lost(asio::error::no_buffer_space, "send queue full");
         write();
+    }
+
+    // From the connect handlers, on the strand: ahead of the backlog.
+    void send_front(const std::string& text, done_op op = {}) {
+        front += text;
+        front += '\n';
+        ops.add_front_send(front.size(), std::move(op));
     }
 
     void write() {
@@ -6478,14 +6857,18 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         }
         writing.swap(queued);
         asio::async_write(*stream, asio::buffer(writing), guarded([](impl& self, std::error_code ec, std::size_t) {
-                              self.writing.clear();
                               if (ec) return self.lost(ec, "connection lost: " + ec.message());
+                              self.out_done += self.writing.size();
+                              self.writing.clear();
+                              self.ops.sent_up_to(self.out_done, {});
                               self.write();
                           }));
     }
 
-    void close() {
-        if (done || closing) return;
+    void close(done_op op = {}) {
+        if (done) return op.complete({});
+        if (op) ops.closes.push_back(std::move(op));
+        if (closing) return;
         closing = true;
         if (!connected && !connecting) return finish({}, "closed"); // also ends a wait to reconnect
         write();
@@ -6499,6 +6882,7 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     }
 
     void abort() {
+        aborting = true;
         on_disconnect = nullptr;
         on_state = nullptr;
         finish({}, "aborted");
@@ -6517,9 +6901,16 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         connected = connecting = false;
         ++generation; // what is still pending on the old stream is ignored
         close_stream();
+        // What was being written may or may not have arrived: its sends fail.
+        out_done += writing.size();
         writing.clear();
+        ops.sent_up_to(out_done, ec ? ec : make_error_code(asio::error::eof));
         if (was_connected) set_state(client_state::disconnected, ec);
-        if (ec == asio::error::no_buffer_space) queued.clear(); // what overflowed is not kept
+        if (ec == asio::error::no_buffer_space) { // what overflowed is not kept
+            out_done += queued.size();
+            queued.clear();
+            ops.sent_up_to(out_done, ec);
+        }
         // close() while reconnecting: a retry's failure is routine (told
         // through on_state), so it is not the close's outcome. Without
         // reconnects the first attempt's failure is, and is reported.
@@ -6548,6 +6939,11 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
         on_connect = nullptr;
         if (state) call([&] { state(client_state::closed, ec, std::chrono::milliseconds(0)); });
         if (handler) call([&] { handler(ec, reason); });
+        // Operations fail with what ended the client; async_close succeeds
+        // unless the close itself failed. abort() and the destructor abort them.
+        const std::error_code aborted = asio::error::operation_aborted;
+        end_error = ec ? ec : make_error_code(client_errc::closed); // for later operations
+        ops.end(aborting ? aborted : end_error, aborting ? aborted : ec);
     }
 
     void set_state(client_state s, std::error_code ec, std::chrono::milliseconds next_try = {}) {
@@ -6585,6 +6981,12 @@ struct client_connection : std::enable_shared_from_this<client_connection<Client
     std::uint64_t generation = 0;
     std::string front; // sent by the connect handlers
     bool in_connect_handlers = false;
+    client_operations ops;
+    std::uint64_t out_done = 0; // output written or discarded: where writing begins
+    std::error_code end_error;  // why the client ended: what later operations fail with
+    std::atomic<std::uint64_t> receives{0}; // names each async_receive, for its cancellation
+    bool started = false;                   // connect() was called
+    bool aborting = false;
     bool connecting = false; // queued lines and close() wait for the connection
     bool connected = false;
     bool closing = false;
@@ -6610,6 +7012,10 @@ struct client_transport {
     stream_type make_stream(const Executor& ex) const { return stream_type(ex); }
     static socket_type& socket(stream_type& s) { return s; }
 
+    // Whether a connection may be made with this host name (empty when
+    // connecting by endpoint): plain streams verify nothing, so always.
+    std::error_code target_error(const std::string& /*host*/) const { return {}; }
+
     template <class Handler>
     void async_handshake(stream_type&, const std::string& /*host*/, Handler&& h) const {
         h(std::error_code());
@@ -6619,6 +7025,9 @@ struct client_transport {
 } // namespace chatroom::detail
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/async_result.hpp>
 #include <asio/execution_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -6638,45 +7047,82 @@ struct client_transport {
 
 namespace chatroom {
 
-// A chat client: connects, reports each line the server sends, sends lines.
-// Every public function may be called from any thread; callbacks run on the
-// client's executor, one at a time.
-//
-// Every line received is sanitized (chatroom/sanitize.hpp) before on_line
-// sees it, so a hostile server cannot put escape sequences on a terminal.
-//
-// With a reconnect_policy, a lost connection is followed by new attempts
-// (host names are resolved again each time) until one succeeds or close()
-// is called. Output not yet written when a connection is lost stays queued
-// for the next one; what was being written is dropped, since nobody can
-// tell how much of it the server got. Lines sent while disconnected are
-// queued up to client_options::max_queue_bytes; beyond that they are
-// dropped. Lines sent by the on_connect or on_state(connected) handler go
-// out before that backlog, so a nick or room re-applied there comes first.
+/// A chat client: connects, reports each line the server sends, sends lines.
+///
+/// Threads. Every member function may be called from any thread, at any
+/// time, except the on_* setters, which are meant for before connect (they
+/// are not synchronized with a connection that runs). Callbacks (on_line,
+/// on_connect, on_disconnect, on_state) run on the client's strand, one at a
+/// time, never inside a member function's call. No member function blocks
+/// (but the destructor, while a callback runs on another thread), and none
+/// throws but send(line) (std::system_error, see below; send(line, ec)
+/// reports the same through ec) and std::bad_alloc.
+///
+/// Asynchronous operations. async_connect, async_send, async_receive and
+/// async_close take any Asio completion token: a callback, asio::use_future,
+/// asio::deferred (asio::experimental::deferred before Asio 1.24),
+/// asio::use_awaitable and the like. Each completes exactly once, never
+/// inside the initiating call, on the handler's associated executor (the
+/// client's strand when it has none, so plain callbacks are serialized with
+/// the callbacks above), and keeps that executor busy (outstanding work)
+/// until it completes. When the client closes for good, what is still
+/// pending fails with the error that closed it (what on_disconnect gets), or
+/// client_errc::closed after a clean end; abort() and the destructor make
+/// every pending operation fail with asio::error::operation_aborted. Those
+/// completions may run after the destructor has returned, as with any Asio
+/// I/O object; the callbacks above never do.
+///
+/// Lines received. Each line goes to on_line when one is set; otherwise it
+/// waits for async_receive, in a queue of at most
+/// client_options::max_receive_queue_bytes (past it, lines are dropped and
+/// lines_dropped_marker is received where they were). Lines still queued
+/// when the client closes are received before the error.
+///
+/// Every line received is sanitized (chatroom/sanitize.hpp) before it is
+/// passed on, so a hostile server cannot put escape sequences on a terminal.
+///
+/// With a reconnect_policy, a lost connection is followed by new attempts
+/// (host names are resolved again each time) until one succeeds or close()
+/// is called. Output not yet written when a connection is lost stays queued
+/// for the next one; what was being written is dropped, since nobody can
+/// tell how much of it the server got (its async_sends fail). Lines sent
+/// while disconnected are queued up to client_options::max_queue_bytes;
+/// beyond that they are dropped (async_send: asio::error::no_buffer_space).
+/// Lines sent by the on_connect or on_state(connected) handler go out before
+/// that backlog, so a nick or room re-applied there comes first.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_client {
     using transport_type = detail::client_transport<Transport, Executor>;
     using strand_type = asio::strand<Executor>;
 
 public:
+    /// The executor the client runs on (its strand is made over it).
     using executor_type = Executor;
+    /// The stream protocol under the transport (asio::ip::tcp for TCP and TLS).
     using protocol_type = typename transport_type::protocol_type;
+    /// What connect(endpoint) takes: an address and port, or a Unix socket path.
     using endpoint_type = typename protocol_type::endpoint;
+    /// Used when no completion token is given (Asio's default for the executor).
+    using default_token = typename asio::default_completion_token<executor_type>::type;
 
+    /// Gets each line from the server, sanitized, without its line end.
     using line_handler = std::function<void(std::string_view line)>;
+    /// Called each time a connection is up (the TLS handshake done).
     using connect_handler = std::function<void()>;
-    // ec is empty after close() or a clean end by the server; reason says what happened.
-    // Called once, when the client is closed for good.
+    /// ec is empty after close() or a clean end by the server; reason says what happened.
+    /// Called once, when the client is closed for good.
     using disconnect_handler = std::function<void(std::error_code ec, const std::string& reason)>;
-    // ec: why a connection ended or an attempt failed (empty for a clean end
-    // by either side); next_try: the delay before the next attempt, with
-    // waiting_to_reconnect, otherwise zero.
+    /// ec: why a connection ended or an attempt failed (empty for a clean end
+    /// by either side); next_try: the delay before the next attempt, with
+    /// waiting_to_reconnect, otherwise zero.
     using state_handler = std::function<void(client_state state, std::error_code ec, std::chrono::milliseconds next_try)>;
 
+    /// A client on ex, not connected yet. transport_args: the tls_context for TLS.
     template <class... TransportArgs>
     explicit basic_client(const executor_type& ex, client_options options = {}, TransportArgs&&... args)
         : impl_(std::make_shared<impl>(ex, options, std::forward<TransportArgs>(args)...)) {}
 
+    /// A client on the executor of context (an io_context, a thread_pool).
     template <class ExecutionContext, class... TransportArgs,
               class = std::enable_if_t<std::is_convertible_v<ExecutionContext&, asio::execution_context&>>>
     explicit basic_client(ExecutionContext& context, client_options options = {}, TransportArgs&&... args)
@@ -6685,9 +7131,9 @@ public:
     basic_client(const basic_client&) = delete;
     basic_client& operator=(const basic_client&) = delete;
 
-    // No callback runs once the destructor has returned (it waits for one
-    // that is running on another thread), so they may capture what dies with
-    // the client's owner.
+    /// No callback runs once the destructor has returned (it waits for one
+    /// that is running on another thread), so they may capture what dies with
+    /// the client's owner. Pending operations fail with operation_aborted.
     ~basic_client() {
         if (!impl_) return;
         {
@@ -6697,74 +7143,199 @@ public:
         abort();
     }
 
-    // Set these before connecting. on_connect and on_state(connected) run
-    // each time a connection is up, the first one and every reconnection.
+    /// Set these before connecting. on_connect and on_state(connected) run
+    /// each time a connection is up, the first one and every reconnection.
+    /// While one is set, lines go to it and not to async_receive.
     void on_line(line_handler h) { impl_->on_line = std::move(h); }
+    /// Lines it sends go out ahead of what was queued meanwhile.
     void on_connect(connect_handler h) { impl_->on_connect = std::move(h); }
+    /// Called once, when the client is closed for good.
     void on_disconnect(disconnect_handler h) { impl_->on_disconnect = std::move(h); }
+    /// Called at each change of client_state.
     void on_state(state_handler h) { impl_->on_state = std::move(h); }
 
-    // Reconnecting is off unless a policy with enabled = true is set. May be
-    // called at any time; it applies from the next loss or failed attempt.
+    /// Reconnecting is off unless a policy with enabled = true is set. May be
+    /// called at any time; it applies from the next loss or failed attempt.
     void set_reconnect(reconnect_policy policy) {
         const std::uint32_t seed = std::random_device{}();
         asio::post(impl_->strand, [i = impl_, policy, seed] { i->delays = detail::backoff(policy, seed); });
     }
 
-    // Resolves host and port, connects, and starts reading (TCP and TLS).
+    /// Resolves host and port, connects, and starts reading (TCP and TLS).
+    /// Failures go to on_state and on_disconnect. Once connect was called,
+    /// another connect joins what is under way and its target is ignored.
     void connect(std::string host, std::string port) {
-        asio::post(impl_->strand, [i = impl_, host = std::move(host), port = std::move(port)]() mutable {
-            i->by_name = true;
-            i->host_name = std::move(host);
-            i->port = std::move(port);
-            i->attempt();
-        });
+        async_connect(std::move(host), std::move(port), [](std::error_code) {});
     }
 
-    // Connects to an endpoint (any transport; a path for Unix sockets).
+    /// Connects to an endpoint (any transport; a path for Unix sockets). For
+    /// TLS with a verifying context, host_name is the name the certificate
+    /// must be for (an IP address as text is checked against its IP
+    /// entries); without one the connection is refused with
+    /// client_errc::host_name_required, since nothing could be verified.
     void connect(endpoint_type endpoint, std::string host_name = {}) {
-        asio::post(impl_->strand, [i = impl_, endpoint, host = std::move(host_name)]() mutable {
-            i->by_name = false;
-            i->endpoint = endpoint;
-            i->host_name = std::move(host);
-            i->attempt();
+        async_connect(std::move(endpoint), std::move(host_name), [](std::error_code) {});
+    }
+
+    /// async_connect(host, port, token), async_connect(endpoint, [host_name,]
+    /// token): as connect(), and completes (void(error_code)) once a
+    /// connection is up, after on_connect, or with the error that closed the
+    /// client: the first failure without a reconnect policy; with one, only
+    /// close() ends the tries. asio::error::already_connected when connected.
+    template <class Token = default_token>
+    auto async_connect(std::string host, std::string port, Token&& token = default_token()) {
+        return initiate<void(std::error_code)>(std::forward<Token>(token), [host = std::move(host), port = std::move(port)](impl& i, done_op op) mutable {
+            i.start([&](impl& s) {
+                s.by_name = true;
+                s.host_name = std::move(host);
+                s.port = std::move(port);
+            }, std::move(op));
         });
     }
 
-    // Queues one line (LF is added). Lines sent before the connection is up
-    // wait for it. Output beyond options.max_queue_bytes fails the connection
-    // (with reconnecting on, while disconnected, the line is dropped instead).
+    /// As async_connect(endpoint, {}, token): for TLS, see connect(endpoint).
+    template <class Token = default_token, class = std::enable_if_t<!std::is_convertible_v<Token, std::string>>>
+    auto async_connect(endpoint_type endpoint, Token&& token = default_token()) {
+        return async_connect(std::move(endpoint), std::string(), std::forward<Token>(token));
+    }
+
+    /// As connect(endpoint, host_name), completing as async_connect(host, port, token).
+    template <class Token = default_token>
+    auto async_connect(endpoint_type endpoint, std::string host_name, Token&& token = default_token()) {
+        return initiate<void(std::error_code)>(std::forward<Token>(token), [endpoint, host = std::move(host_name)](impl& i, done_op op) mutable {
+            i.start([&](impl& s) {
+                s.by_name = false;
+                s.endpoint = endpoint;
+                s.host_name = std::move(host);
+            }, std::move(op));
+        });
+    }
+
+    /// Queues one line (LF is added). A line with CR or LF is refused whole
+    /// (client_errc::line_has_newline; nothing is sent): send(line) throws
+    /// std::system_error, send(line, ec) sets ec. Lines sent before the
+    /// connection is up wait for it. Output beyond options.max_queue_bytes
+    /// fails the connection (with reconnecting on, while disconnected, the
+    /// line is dropped instead); async_send tells which lines were written.
     void send(std::string line) {
+        std::error_code ec;
+        send(std::move(line), ec);
+        if (ec) throw std::system_error(ec, "chatroom::basic_client::send");
+    }
+
+    /// As send(line), reporting a refused line through ec instead of throwing.
+    void send(std::string line, std::error_code& ec) {
+        ec = check_line(line);
+        if (ec) return;
         // From the connect handlers (on the strand, so the flag may be read):
         // ahead of the backlog. Anything else is queued in order of arrival.
-        if (impl_->strand.running_in_this_thread() && impl_->in_connect_handlers) {
-            impl_->front += line;
-            impl_->front += '\n';
-            return;
-        }
+        if (impl_->strand.running_in_this_thread() && impl_->in_connect_handlers) return impl_->send_front(line);
         asio::post(impl_->strand, [i = impl_, line = std::move(line)]() mutable { i->send(std::move(line)); });
     }
 
-    // Sends what is queued, then closes; stops reconnecting. on_disconnect
-    // follows with no error.
+    /// As send(), in the same order, and completes (void(error_code)) once
+    /// the line is written to the connection, or with why it was not:
+    /// line_has_newline, no_buffer_space (no room to queue it), the error
+    /// that lost the connection while it was being written,
+    /// client_errc::closed (sent after close()), or the error that closed
+    /// the client. Like send(), from on_connect it goes ahead of the backlog.
+    template <class Token = default_token>
+    auto async_send(std::string line, Token&& token = default_token()) {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [](auto handler, std::shared_ptr<impl> i, std::string l) {
+                done_op op(std::move(handler), i->strand);
+                if (auto ec = check_line(l)) return op.complete(ec);
+                if (i->strand.running_in_this_thread() && i->in_connect_handlers)
+                    return i->send_front(l, std::move(op));
+                asio::post(i->strand, [i, l = std::move(l), op = std::move(op)]() mutable {
+                    i->send(std::move(l), std::move(op));
+                });
+            },
+            token, impl_, std::move(line));
+    }
+
+    /// Completes (void(error_code, std::string line)) with the next line
+    /// received, sanitized (a line queued earlier comes at once), or with an
+    /// error once the client is closed for good and nothing is queued: the
+    /// error that closed it, or client_errc::closed after a clean end. Lines
+    /// go to on_line instead when it is set: then client_errc::lines_go_to_on_line.
+    /// Receives wait across reconnections; several pending receives get
+    /// lines in the order they were started. A receive may be cancelled
+    /// (per-operation cancellation, any type: a bound cancellation slot, an
+    /// awaitable operator): it fails with operation_aborted and takes no
+    /// line, which goes to the next receive. No other operation is
+    /// cancellable; close() or abort() ends them.
+    template <class Token = default_token>
+    auto async_receive(Token&& token = default_token()) {
+        return asio::async_initiate<Token, void(std::error_code, std::string)>(
+            [](auto handler, std::shared_ptr<impl> i) {
+                const std::uint64_t id = ++i->receives;
+                // Emitted by the handler's owner, from its own thread: the
+                // handler only posts to the strand, after the receive itself
+                // (posted first). It is never cleared, so it must find the
+                // receive gone without harm.
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                if (slot.is_connected())
+                    slot.assign([w = std::weak_ptr<impl>(i), id](asio::cancellation_type) {
+                        if (auto s = w.lock()) asio::post(s->strand, [s, id] { s->ops.cancel_receive(id); });
+                    });
+                line_op op(std::move(handler), i->strand);
+                asio::post(i->strand, [i, id, op = std::move(op)]() mutable { i->receive(id, std::move(op)); });
+            },
+            token, impl_);
+    }
+
+    /// Sends what is queued, then closes; stops reconnecting. on_disconnect
+    /// follows with no error.
     void close() {
         asio::post(impl_->strand, [i = impl_] { i->close(); });
     }
 
-    // Closes at once, dropping queued output; on_disconnect and on_state are not called.
+    /// As close(), and completes (void(error_code)) once the client is
+    /// closed, after on_disconnect: with no error, or with what on_disconnect
+    /// got if the connection failed while closing.
+    template <class Token = default_token>
+    auto async_close(Token&& token = default_token()) {
+        return initiate<void(std::error_code)>(std::forward<Token>(token),
+                                                [](impl& i, done_op op) { i.close(std::move(op)); });
+    }
+
+    /// Closes at once, dropping queued output; on_disconnect and on_state are
+    /// not called, pending operations fail with asio::error::operation_aborted.
     void abort() {
         asio::post(impl_->strand, [i = impl_] { i->abort(); });
     }
 
+    /// The executor given at construction.
     executor_type get_executor() const noexcept { return impl_->executor; }
 
 private:
     friend struct detail::client_connection<basic_client>;
     using impl = detail::client_connection<basic_client>;
+    using done_op = detail::client_operations::done_op;
+    using line_op = detail::client_operations::line_op;
+
+    static std::error_code check_line(std::string_view line) {
+        if (line.find_first_of("\r\n") != std::string_view::npos) return client_errc::line_has_newline;
+        return {};
+    }
+
+    /// Starts an operation: its handler becomes a pending op, and start runs
+    /// with it on the strand.
+    template <class Signature, class Token, class Start>
+    auto initiate(Token&& token, Start start) {
+        return asio::async_initiate<Token, Signature>(
+            [](auto handler, std::shared_ptr<impl> i, Start s) {
+                typename detail::op_for<Signature>::type op(std::move(handler), i->strand);
+                asio::post(i->strand, [i, s = std::move(s), op = std::move(op)]() mutable { s(*i, std::move(op)); });
+            },
+            token, impl_, std::move(start));
+    }
 
     std::shared_ptr<impl> impl_;
 };
 
+/// The TCP client.
 using client = basic_client<asio::ip::tcp>;
 
 } // namespace chatroom
@@ -7041,6 +7612,17 @@ struct client_transport<tls<Protocol>, Executor> {
 
     stream_type make_stream(const Executor& ex) const { return stream_type(ex, *context); }
     static socket_type& socket(stream_type& s) { return s.next_layer(); }
+
+    // A context that verifies the server needs a name to check the
+    // certificate against: without one, a connection by endpoint would
+    // accept a certificate issued for any name, so it is refused.
+    // make_client_tls_context(ca, false) (no verification at all) is the
+    // explicit way out.
+    std::error_code target_error(const std::string& host) const {
+        if (host.empty() && (SSL_CTX_get_verify_mode(context->native_handle()) & SSL_VERIFY_PEER) != 0)
+            return client_errc::host_name_required;
+        return {};
+    }
 
     // Sends the host name (SNI) and, when the context verifies peers, checks
     // that the certificate was issued for it.
