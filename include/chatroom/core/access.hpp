@@ -71,7 +71,7 @@ struct login_request {
     std::string name; // as typed
     std::string secret;
     std::string address;
-    std::string folded_name; // name folded (protocol::fold_case): look the account up by this
+    std::string folded_name = {}; // name folded (protocol::fold_case): look the account up by this
 };
 struct login_result {
     // The reason a refusal gives when the verifier names none.
