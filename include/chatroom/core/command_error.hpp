@@ -4,15 +4,17 @@
 #include <system_error>
 #include <type_traits>
 
-// Why basic_server::add_command refused a command: std::error_code values of
-// the "chatroom.command" category.
+/// @file
+/// Why basic_server::add_command refused a command: std::error_code values of
+/// the "chatroom.command" category.
 namespace chatroom {
 
+/// Why add_command refused (an std::error_code enum).
 enum class command_errc {
-    bad_name = 1,       // not 1-32 of A-Z a-z 0-9 _ . -
-    no_handler,         // the handler is empty
-    builtin,            // a built-in command has that name (pass replace to shadow it)
-    already_registered, // a command of the host's has that name (pass replace to replace it)
+    bad_name = 1,       ///< not 1-32 of A-Z a-z 0-9 _ . -
+    no_handler,         ///< the handler is empty
+    builtin,            ///< a built-in command has that name (pass replace to shadow it)
+    already_registered, ///< a command of the host's has that name (pass replace to replace it)
 };
 
 namespace detail {
@@ -33,12 +35,13 @@ public:
 
 } // namespace detail
 
-// The category of command_errc; one object for the whole program.
+/// The category of command_errc; one object for the whole program.
 inline const std::error_category& command_category() noexcept {
     static const detail::command_category_impl category;
     return category;
 }
 
+/// A command_errc as an std::error_code (found by argument-dependent lookup).
 inline std::error_code make_error_code(command_errc e) noexcept { return {static_cast<int>(e), command_category()}; }
 
 } // namespace chatroom

@@ -303,6 +303,7 @@ asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, co
                                    tls_context context) {
     return server.template listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
 }
+/// The same, setting ec instead of throwing (and returning a default endpoint).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    tls_context context, std::error_code& ec) {

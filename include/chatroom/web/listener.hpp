@@ -158,6 +158,7 @@ asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, co
                                    web_options options = {}) {
     return server.template listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
 }
+/// The same, setting ec instead of throwing (and returning a default endpoint).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    web_options options, std::error_code& ec) {
@@ -172,6 +173,7 @@ asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server
                                        tls_context context) {
     return server.template listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
 }
+/// The same, setting ec instead of throwing (and returning a default endpoint).
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
                                        const asio::ip::tcp::endpoint& endpoint, web_options options,
