@@ -56,8 +56,9 @@ struct decoder_output {
 //   it while the session writes;
 // - each session's stream is touched only on the session's executor (a strand
 //   when several threads run the server), see session.hpp.
-// Every public function takes the lock itself; the host's event handler runs
-// after it is released, and so do the destructors of members that left.
+// Every public function takes the lock itself; the host's event handlers run
+// after it is released, by one thread at a time (host_events.hpp), and so do
+// the destructors of members that left and the host's jobs (host_jobs.hpp).
 class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
     friend struct host_jobs;
 
