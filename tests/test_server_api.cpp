@@ -551,7 +551,7 @@ TEST_CASE("event handlers never overlap, and message events come in the order me
     CHECK(std::stoull(messages.front().id) < std::stoull(messages.back().id));
 }
 
-TEST_CASE("the host's say() and /me are message events too, in order", "[events]") {
+TEST_CASE("the host's say() and /me are message events too, in order, with ids", "[events]") {
     running_io run;
     chatroom::server server(run.io);
     event_log log;
@@ -567,7 +567,8 @@ TEST_CASE("the host's say() and /me are message events too, in order", "[events]
     REQUIRE(eventually([&] { return log.count(chatroom::event_kind::message) == 2; }));
     std::lock_guard<std::mutex> g(log.m);
     CHECK(log.events[0].nick == a.nick);
-    CHECK(log.events[0].text == "/me waves");
+    CHECK(log.events[0].text == "waves");
+    CHECK(log.events[0].action);
     CHECK(log.events[1].nick == "host");
     CHECK(log.events[1].text == "hello all");
     CHECK(std::stoull(log.events[0].id) < std::stoull(log.events[1].id));
