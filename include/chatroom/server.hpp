@@ -3,15 +3,14 @@
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/injection.hpp>
 #include <chatroom/core/detail/listener.hpp>
-#include <chatroom/core/detail/session.hpp>
-#include <chatroom/core/detail/socket_stream.hpp>
+#include <chatroom/core/detail/server_core.hpp>
 #include <chatroom/core/access.hpp>
+#include <chatroom/core/command_error.hpp>
+#include <chatroom/core/event_subscription.hpp>
 #include <chatroom/core/events.hpp>
 #include <chatroom/core/host_error.hpp>
 #include <chatroom/core/room_options.hpp>
-#include <chatroom/line/detail/interpreter.hpp>
-#include <chatroom/line/framer.hpp>
-#include <chatroom/line/renderer.hpp>
+#include <chatroom/line/detail/session_factory.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/stats.hpp>
@@ -25,7 +24,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -35,31 +33,6 @@
 
 namespace chatroom {
 
-namespace detail {
-
-// How a transport turns an admitted socket into a running session. Plain
-// stream protocols speak the line protocol on the socket itself; TLS
-// (tls.hpp) and the web listener (web.hpp) specialize it.
-template <class Transport>
-struct session_factory {
-    using protocol_type = Transport;
-
-    template <class Socket>
-    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
-        using stream_type = socket_stream<Socket>;
-        std::make_shared<session<stream_type, line_framer>>(stream_type(std::move(socket)), h, line_dialect(), line_interpreter_instance(),
-                                                            std::move(address), h->options().max_line_bytes)
-            ->start();
-    }
-
-    template <class Socket>
-    void refuse(Socket& socket, const reply& refusal) const {
-        stream_transport<Transport>::refuse(socket, text_of(refusal));
-    }
-};
-
-} // namespace detail
-
 // A chat server: one set of rooms, nicks and limits, served on any number of
 // listeners of any transport at once (docs/protocol.md is the protocol).
 // Transport is what listen(endpoint) serves: an Asio stream protocol
@@ -67,6 +40,13 @@ struct session_factory {
 // extra constructor arguments it takes (TLS: the tls_context). Executor runs
 // every handler: set options.concurrency to threading::single when exactly
 // one thread runs it, and the server takes no locks.
+//
+// Every public function may be called from any thread, also from inside the
+// host's event and command handlers (not from the access hooks, which run
+// with the server's lock held). What the host's code throws is caught and
+// reported (events.hpp, access.hpp); none of it runs once the destructor has
+// returned or async_stop has completed. Each call that throws
+// std::system_error has an overload with a std::error_code& instead.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_server {
     using factory_type = detail::session_factory<Transport>;
@@ -93,9 +73,17 @@ public:
     basic_server(const basic_server&) = delete;
     basic_server& operator=(const basic_server&) = delete;
 
-    // A server that goes out of scope stops (gracefully, on its executor).
+    // No callback of the host's (event and command handlers, access hooks)
+    // runs once the destructor has returned: it waits for those under way on
+    // other threads, so they may capture what dies with the server's owner.
+    // Called from inside one of them (the server's own thread), it does not
+    // wait for that one, which is the last. Then the server stops gracefully
+    // as with stop(), on its executor, without the host's callbacks (the
+    // shutdown's left and disconnected events are not delivered).
     ~basic_server() {
-        if (impl_) stop();
+        if (!impl_) return;
+        impl_->hub->host().detach();
+        stop();
     }
 
     // Binds, listens and starts accepting with the server's own Transport.
@@ -115,13 +103,20 @@ public:
     endpoint_type local_endpoint() const { return first_ ? first_->local_endpoint() : endpoint_type(); }
 
     // More listeners into the same rooms, of other transports. Each returns
-    // the endpoint it bound and throws std::system_error on failure.
+    // the endpoint it bound and throws std::system_error on failure; the
+    // overloads with an error_code return a default endpoint then.
     asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint) {
         return listen_as<asio::ip::tcp>(endpoint);
     }
+    asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint, std::error_code& ec) {
+        return listen_as<asio::ip::tcp>(endpoint, ec);
+    }
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
-    void listen_unix(const std::string& path) {
-        listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
+    asio::local::stream_protocol::endpoint listen_unix(const std::string& path) {
+        return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
+    }
+    asio::local::stream_protocol::endpoint listen_unix(const std::string& path, std::error_code& ec) {
+        return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path), ec);
     }
 #endif
     // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
@@ -143,24 +138,32 @@ public:
     }
 
     // The general form: a listener of transport T, whose factory takes args.
-    template <class T, class... FactoryArgs>
+    template <class T, class... FactoryArgs,
+              std::enable_if_t<!detail::starts_with_error_code<FactoryArgs...>::value, int> = 0>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
         const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, FactoryArgs&&... args) {
         std::error_code ec;
+        auto bound = listen_as<T>(endpoint, ec, std::forward<FactoryArgs>(args)...);
+        if (ec) throw std::system_error(ec, "chatroom: listen");
+        return bound;
+    }
+    template <class T, class... FactoryArgs>
+    typename detail::session_factory<T>::protocol_type::endpoint listen_as(
+        const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, std::error_code& ec,
+        FactoryArgs&&... args) {
         auto l = open<detail::session_factory<T>>(endpoint, ec,
                                                   detail::session_factory<T>{std::forward<FactoryArgs>(args)...});
-        if (ec) throw std::system_error(ec, "chatroom: listen");
-        return l->local_endpoint();
+        return l ? l->local_endpoint() : decltype(l->local_endpoint())();
     }
 
     // Hands the server a connected socket, as if listen() had accepted it.
+    // Throws std::system_error when the socket is not open.
     void adopt(socket_type socket) {
-        auto l = std::make_shared<default_listener>(impl_->executor, impl_->hub, factory_);
-        const auto protocol = socket.local_endpoint().protocol();
-        typename default_listener::socket_type own(l->peer_executor());
-        own.assign(protocol, socket.release());
-        l->admit(std::move(own));
+        std::error_code ec;
+        adopt(std::move(socket), ec);
+        if (ec) throw std::system_error(ec, "chatroom: adopt");
     }
+    void adopt(socket_type socket, std::error_code& ec) { impl_->template adopt<default_listener>(socket, factory_, ec); }
 
     // Graceful stop, callable from any thread: stop accepting, tell every
     // client "* server shutting down", flush for up to
@@ -170,11 +173,26 @@ public:
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // Observes connects, joins, leaves, messages, nick changes and errors
-    // (those in `kinds`). Set it before listen(); the handler runs on the
-    // server's threads.
-    void on_event(event_handler handler, event_mask kinds = all_events) {
-        impl_->hub->set_event_handler(std::move(handler), kinds);
+    // stop(), and completes (signature void()) once it is over: every
+    // connection is closed and gone, and no callback of the host's runs
+    // again (the host gate is detached, as by the destructor). Any Asio
+    // completion token: a callback, asio::use_future, asio::deferred,
+    // asio::use_awaitable. The completion runs on the handler's associated
+    // executor (by default the server's), also when the server object was
+    // destroyed meanwhile, like any Asio operation outstanding; and at once
+    // (posted) when the server had stopped already.
+    template <class CompletionToken>
+    auto async_stop(CompletionToken&& token) {
+        return detail::async_stop(impl_, std::forward<CompletionToken>(token));
+    }
+
+    // Adds a handler of the events of the kinds in `kinds` (connects, joins,
+    // leaves, messages, nick changes, moderation, errors: events.hpp, which
+    // states when and on which thread handlers run, one at a time and in the
+    // room's order). Each call adds one; the returned subscription ends it.
+    // Kinds no handler asked for cost nothing (`message`: nothing per line).
+    event_subscription on_event(event_handler handler, event_mask kinds = all_events) {
+        return impl_->hub->subscribe(std::move(handler), kinds);
     }
 
     // Sends "* text" to every member of a room; from any thread. Into a room
@@ -225,10 +243,20 @@ public:
     void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
 
     // A command of the host's: /name ARGS runs handler, and /help shows help.
-    // Refused (false) for a bad name, or one a built-in command has unless
-    // replace_builtin.
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace_builtin = false) {
-        return impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace_builtin);
+    // Refused (false; ec says why, command_error.hpp) for a bad name or an
+    // empty handler, and for a name a built-in or a command added before has
+    // unless replace (which replaces either). The handler runs on a server
+    // thread with no server lock held; if it throws, the caller gets
+    // "! command failed" (nothing it asked for is sent) and the host an
+    // error event.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace = false) {
+        std::error_code ec;
+        return add_command(std::move(name), std::move(help), std::move(handler), ec, replace);
+    }
+    bool add_command(std::string name, std::string help, command_handler handler, std::error_code& ec,
+                     bool replace = false) {
+        ec = impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace);
+        return !ec;
     }
 
     // Snapshots and controls, from any thread (not from inside the hooks,
@@ -308,35 +336,7 @@ private:
     }
 
     // What outlives the server object while work is pending.
-    struct impl {
-        impl(const executor_type& ex, server_options options)
-            : executor(ex),
-              hub(std::make_shared<detail::hub>(asio::any_io_executor(ex), std::move(options))),
-              injections(asio::make_strand(ex)) {
-            hub->start();
-        }
-
-        void add(std::shared_ptr<detail::listener_base> l) {
-            std::lock_guard<std::mutex> g(mutex);
-            listeners.push_back(std::move(l));
-        }
-
-        void shutdown() {
-            std::vector<std::shared_ptr<detail::listener_base>> all;
-            {
-                std::lock_guard<std::mutex> g(mutex);
-                all.swap(listeners);
-            }
-            for (auto& l : all) l->close();
-            hub->begin_shutdown();
-        }
-
-        executor_type executor;
-        std::shared_ptr<detail::hub> hub;
-        asio::strand<Executor> injections;
-        std::mutex mutex; // the list of listeners
-        std::vector<std::shared_ptr<detail::listener_base>> listeners;
-    };
+    using impl = detail::server_core<Executor>;
 
     std::shared_ptr<impl> impl_;
     factory_type factory_;

@@ -118,6 +118,52 @@ TEST_CASE("backplane: senders on three servers see one order everywhere", "[back
     for (const auto& line : before) CHECK(line.rfind("<sa>", 0) != 0);
 }
 
+TEST_CASE("backplane: message events carry the stream entry's id and time, the same on every server",
+          "[backplane]") {
+    test::redis_server redis;
+    struct kept {
+        std::mutex m;
+        std::vector<chatroom::event> messages;
+        std::size_t size() {
+            std::lock_guard<std::mutex> g(m);
+            return messages.size();
+        }
+    } on_a, on_b;
+    auto keep = [](kept& k) {
+        return [&k](const chatroom::event& e) {
+            if (e.kind != chatroom::event_kind::message) return;
+            std::lock_guard<std::mutex> g(k.m);
+            k.messages.push_back(e);
+        };
+    };
+    node a(cluster_options({redis.port()}, "a"), {}, 2, true, keep(on_a));
+    node b(cluster_options({redis.port()}, "b"), {}, 2, true, keep(on_b));
+    line_client ra = a.join_as("ra"), sa = a.join_as("sa"), sb = b.join_as("sb");
+    wait_members(ra, 3);
+    constexpr int lines = 50;
+    std::thread t1([&] { send_numbered(sa, "a", 0, lines); });
+    std::thread t2([&] { send_numbered(sb, "b", 0, lines); });
+    t1.join();
+    t2.join();
+    const auto seen = read_chat(ra, 2 * lines);
+    REQUIRE(seen.size() == 2 * lines);
+    REQUIRE(eventually([&] { return on_a.size() == 2 * lines && on_b.size() == 2 * lines; }));
+    a.stop();
+    b.stop();
+    std::vector<std::string> told;
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        const chatroom::event& x = on_a.messages[i];
+        const chatroom::event& y = on_b.messages[i];
+        told.push_back("<" + x.nick + "> " + x.text);
+        CHECK(x.id == y.id); // one id on every server, in one order
+        CHECK(x.time == y.time);
+        CHECK(x.id.find('-') != std::string::npos);
+        CHECK(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(x.time.time_since_epoch()).count()) ==
+              x.id.substr(0, x.id.find('-')));
+    }
+    CHECK(told == seen); // in the order members received them
+}
+
 TEST_CASE("backplane: CLIENT KILL mid-traffic loses and repeats nothing", "[backplane]") {
     test::redis_server redis;
     node a(cluster_options({redis.port()}, "a")), b(cluster_options({redis.port()}, "b"));

@@ -100,6 +100,15 @@ struct action {
     std::string_view folded_room = {}; // room folded (protocol::fold_case): compare rooms by this
 };
 
+// admit, is_registered and authorize run on the server's threads with its
+// lock held: keep them short and call nothing of the server's from them
+// (verify runs with no lock held, see login_verifier). What one throws is caught,
+// reported as an error event ("access hook NAME threw: WHAT") and taken as
+// a refusal: admit and authorize refuse with "! server error", a throwing
+// is_registered counts the name as registered, a throwing verify refuses
+// the login with "! server error" (not counted as a failed login). None is
+// called once ~basic_server has returned or async_stop has completed (the
+// same answers then, with no event).
 struct access_hooks {
     // At connect, before the welcome; a refusal closes the connection.
     std::function<verdict(const peer_info&)> admit;
@@ -154,7 +163,10 @@ private:
     std::string refusal_;
 };
 
-// Runs on a server thread with no server lock held; keep it short.
+// Runs on a server thread with no server lock held; keep it short. If it
+// throws, nothing it asked for is sent: the caller gets "! command failed"
+// and the host an error event ("command /NAME threw: WHAT", nick: the
+// caller). Not called once ~basic_server has returned.
 using command_handler = std::function<void(command_call&)>;
 
 } // namespace chatroom

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -43,6 +44,11 @@ struct room_event {
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
+    /// Where a log that orders elsewhere placed it, when it says: the Redis
+    /// backplane's stream entry id and its time. Empty and zero otherwise (the
+    /// host's events then quote seq and the time of delivery).
+    std::string log_id;
+    std::chrono::system_clock::time_point time{}; ///< see log_id
     /// The local member it came from, which is not sent its own event
     /// (0: the host, or another server); and the server that made it.
     std::uint64_t origin = 0;

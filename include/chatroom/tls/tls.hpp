@@ -296,11 +296,18 @@ struct client_transport<tls<Protocol>, Executor> {
 
 /// Serves the line protocol over TLS on endpoint, into the same rooms as the
 /// server's other listeners; returns the endpoint it bound (the port, when 0
-/// was asked for). Throws std::system_error.
+/// was asked for). Throws std::system_error; the overload with an
+/// error_code sets it instead and returns a default endpoint.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    tls_context context) {
     return server.template listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
+}
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   tls_context context, std::error_code& ec) {
+    return server.template listen_as<tls<asio::ip::tcp>>(endpoint, ec, std::move(context));
 }
 
 } // namespace chatroom

@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace chatroom::detail {
 
@@ -55,13 +57,28 @@ public:
 
     // The other half of a successful admit(): the connection is gone.
     void release(const std::string& address) noexcept {
-        std::lock_guard<std::mutex> g(mutex_);
-        --open_;
-        counters::sub(count_.connections);
-        if (opts_.max_connections_per_address != 0 && !address.empty()) {
-            auto it = per_address_.find(address);
-            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+        std::vector<std::function<void()>> empty;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            --open_;
+            counters::sub(count_.connections);
+            if (opts_.max_connections_per_address != 0 && !address.empty()) {
+                auto it = per_address_.find(address);
+                if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+            }
+            if (open_ == 0 && closed()) empty.swap(when_empty_);
         }
+        for (auto& f : empty) f();
+    }
+
+    // After close(): f runs once no connection is left, now or from the
+    // last release(), which may run with the hub's lock held (f only posts).
+    void when_empty(std::function<void()> f) {
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (open_ != 0) return when_empty_.push_back(std::move(f));
+        }
+        f();
     }
 
     void reject() noexcept { counters::add(count_.rejected); }
@@ -77,6 +94,7 @@ private:
     std::atomic<bool> closed_{false};
     std::size_t open_ = 0;
     std::unordered_map<std::string, std::size_t> per_address_;
+    std::vector<std::function<void()>> when_empty_;
 };
 
 } // namespace chatroom::detail

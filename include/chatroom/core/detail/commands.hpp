@@ -9,6 +9,8 @@
 #include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/access.hpp>
+#include <chatroom/core/command_error.hpp>
+#include <chatroom/core/detail/custom_commands.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/command.hpp>
 #include <chatroom/core/names.hpp>
@@ -22,11 +24,11 @@
 
 #include <algorithm>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unordered_set>
 #include <vector>
 
@@ -61,6 +63,7 @@ public:
         std::weak_ptr<member> who;
         command_handler handler;
         command_call call;
+        std::string name; // as registered
     };
     // A nick claimed across servers before the member takes it: a /nick,
     // the host's rename, or a login's account name (with the account's role).
@@ -82,15 +85,9 @@ public:
     const access_hooks& access() const noexcept { return hooks_; }
     void set_motd(std::string text) { motd_ = std::move(text); }
 
-    // Custom commands. A name that a built-in has is refused unless replace.
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
-        if (!protocol::is_valid_name(name) || !handler) return false;
-        const std::string key = protocol::fold_case(name);
-        const bool builtin = std::find(std::begin(protocol::builtin_commands), std::end(protocol::builtin_commands),
-                                       key) != std::end(protocol::builtin_commands);
-        if (builtin && !replace) return false;
-        custom_[key] = custom_command{std::move(name), std::move(help), std::move(handler)};
-        return true;
+    // Custom commands (custom_commands.hpp).
+    std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
@@ -130,7 +127,9 @@ public:
             if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
-            const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
+                return hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            });
             if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
         }
         return {};
@@ -247,7 +246,6 @@ public:
             std::string line;
             sanitize_append(line, text);
             e.add_line(line);
-            events_.push(event{event_kind::message, e.nick, e.room, line, {}, {}, {}, {}});
         }
         log_->append(e);
         return {};
@@ -261,7 +259,6 @@ private:
             batch_.origin = m.id();
         }
         batch_.add_line(text);
-        if (events_.wants(event_kind::message)) events_.emit(event_kind::message, m, batch_.room, text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (batch_.text.size() >= batch_limit_) end_batch();
@@ -278,14 +275,11 @@ private:
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
-        if (cmd.kind != command_kind::chat && !custom_.empty()) {
-            auto it = custom_.find(protocol::fold_case(cmd.name));
-            if (it != custom_.end()) {
-                std::string args;
-                sanitize_append(args, cmd.rest);
-                calls_.push_back(command_job{m.shared_from_this(), it->second.handler, command_call(info(m), args)});
-                return;
-            }
+        if (const custom_commands::entry* c = cmd.kind != command_kind::chat ? custom_.find(cmd.name) : nullptr) {
+            std::string args;
+            sanitize_append(args, cmd.rest);
+            calls_.push_back(command_job{m.shared_from_this(), c->handler, command_call(info(m), args), c->name});
+            return;
         }
         if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
@@ -329,8 +323,6 @@ private:
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
-            events_.emit(event_kind::message, m, e.room, e.text);
-            events_.pending_back().action = true;
             break;
         }
         case command_kind::msg: {
@@ -356,11 +348,7 @@ private:
         case command_kind::help: {
             reply help = reply::of(reply_kind::help);
             help.count = m.state.op ? 1 : 0;
-            for (const auto& [key, c] : custom_) {
-                std::string text;
-                sanitize_append(text, c.help);
-                help.commands.emplace_back(c.name, std::move(text));
-            }
+            custom_.list(help);
             out_.send(m, help);
             break;
         }
@@ -389,7 +377,9 @@ private:
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
-        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
+        const verdict v = events_.hook("authorize", m, verdict::refuse("server error"), [&] {
+            return hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
+        });
         if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
@@ -508,9 +498,11 @@ private:
     }
 
 public:
-    // A custom command's handler ran; what it asked for goes out now.
-    void finish_call(member& m, const command_call& call) {
+    // A custom command's handler ran; what it asked for goes out now. One
+    // that threw (failed) sent nothing: the caller hears so.
+    void finish_call(member& m, const command_call& call, bool failed) {
         if (!m.state.attached) return;
+        if (failed) return out_.send(m, reply::refused("command failed"));
         if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
         for (const std::string& text : call.replies()) {
             std::string line;
@@ -593,7 +585,7 @@ public:
         e.room = r->name();
         e.text = event_text::set_topic(by, clean);
         log_->append(e);
-        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
+        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         events_.push(std::move(ev));
         return {};
     }
@@ -661,7 +653,7 @@ private:
             // An address is shown in its one form, whichever was typed.
             const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
             out_.send(m, reply::of(reply_kind::unbanned, shown));
-            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
+            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by, {}, {}, {}};
             events_.push(std::move(ev));
             // Connections waiting on a ban that is lifted are welcome now.
             std::vector<member*> waiting(probation_.begin(), probation_.end());
@@ -710,7 +702,7 @@ private:
                        bool graceful = false) {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
+        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by), {}, {}, {}};
         events_.push(std::move(ev));
         if (graceful) out_.send(t, last_words);
         // The room hears it as the reason the member left.
@@ -745,7 +737,8 @@ private:
         }
         if (m.state.nick == name) return;
         const std::string key = protocol::fold_case(name);
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key && hooks_.is_registered({key, name}))
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key &&
+            events_.hook("is_registered", m, true, [&] { return hooks_.is_registered({key, name}); }))
             return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
@@ -815,15 +808,9 @@ private:
     host_events& events_;
     moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
-    struct custom_command {
-        std::string name;
-        std::string help;
-        command_handler handler;
-    };
-
     access_hooks hooks_;
     std::string motd_;
-    std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
+    custom_commands custom_;
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
     std::vector<nick_job> claims_;

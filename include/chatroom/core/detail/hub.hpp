@@ -4,6 +4,7 @@
 #include <chatroom/core/detail/commands.hpp>
 #include <chatroom/core/detail/fanout.hpp>
 #include <chatroom/core/detail/host_events.hpp>
+#include <chatroom/core/detail/host_jobs.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/moderation.hpp>
@@ -31,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -54,9 +56,12 @@ struct decoder_output {
 //   it while the session writes;
 // - each session's stream is touched only on the session's executor (a strand
 //   when several threads run the server), see session.hpp.
-// Every public function takes the lock itself; the host's event handler runs
-// after it is released, and so do the destructors of members that left.
+// Every public function takes the lock itself; the host's event handlers run
+// after it is released, by one thread at a time (host_events.hpp), and so do
+// the destructors of members that left and the host's jobs (host_jobs.hpp).
 class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
+    friend struct host_jobs;
+
 public:
     hub(asio::any_io_executor ex, server_options opts)
         : opts_(sanitized(std::move(opts))),
@@ -87,9 +92,16 @@ public:
     counters& count() noexcept { return count_; }
     admission& gate() noexcept { return admission_; }
 
-    void set_event_handler(event_handler h, event_mask wanted) {
+    event_subscription subscribe(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
-        events_.set_handler(std::move(h), wanted);
+        return events_.subscribe(std::move(h), wanted);
+    }
+    host_gate& host() noexcept { return events_.gate(); }
+    // f runs once no host event is pending or being delivered.
+    void when_events_idle(std::function<void()> f) {
+        bool now = false;
+        locked([&] { now = events_.when_idle(f); });
+        if (now) f();
     }
 
     // Replaces the in-process log (a backplane), made by make(sink): the log
@@ -128,7 +140,7 @@ public:
             const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
             if (was == backplane_state::connected && state != backplane_state::connected)
                 counters::add(count_.backplane_outages);
-            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}};
+            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
             events_.push(std::move(ev));
             if (notice.empty()) return;
             for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
@@ -327,7 +339,7 @@ public:
         commands_.set_motd(std::move(text));
     }
 
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+    std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
         optional_lock g(mutex_);
         return commands_.add_command(std::move(name), std::move(help), std::move(handler), replace);
     }
@@ -366,52 +378,22 @@ private:
     // produced and drops the member references f released.
     template <class F>
     void locked(F&& f) {
-        std::vector<event> events;
+        host_events::batch news;
         std::vector<std::shared_ptr<member>> dead;
-        std::vector<commands::login_job> logins;
-        std::vector<commands::command_job> calls;
-        std::vector<commands::nick_job> claims;
-        event_handler handler;
-        login_verifier verify;
+        host_jobs jobs;
+        bool deliver = false;
         {
             optional_lock g(mutex_);
             f();
             // Whatever f queued may have overflowed someone: drop them now,
             // not at some later read that may never come.
             reap();
-            events_.take(events, handler);
+            deliver = events_.take(news);
             dead.swap(graveyard_);
-            logins = commands_.take_logins();
-            calls = commands_.take_calls();
-            claims = commands_.take_claims();
-            if (!logins.empty()) verify = commands_.access().verify;
+            jobs.take(commands_);
         }
-        if (handler)
-            for (const event& e : events) handler(e);
-        for (auto& job : logins) start_login(verify, std::move(job));
-        for (auto& job : calls) run_command(std::move(job));
-        for (auto& job : claims) start_claim(std::move(job));
-    }
-
-    // A nick claimed across servers (room_log::claims_nicks); the answer
-    // comes back on the executor.
-    void start_claim(commands::nick_job job) {
-        log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
-            asio::post(self->ex_, [self, job, won] {
-                if (auto m = job.who.lock()) self->decide_login(*m, [&] { self->commands_.finish_claim(*m, job, won); });
-            });
-        });
-    }
-
-    // The host's verifier, unlocked; its answer comes back on the executor.
-    void start_login(const login_verifier& verify, commands::login_job job) {
-        std::string name = job.request.name;
-        verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
-                                        name = std::move(name)](login_result r) {
-            asio::post(self->ex_, [self, who, name, r = std::move(r)] {
-                if (auto m = who.lock()) self->decide_login(*m, [&] { self->commands_.finish_login(*m, name, r); });
-            });
-        });
+        if (deliver) events_.hand_over(news, mutex_);
+        jobs.run(*this);
     }
 
     // A login's (or a claim's) answer, locked; the member's held lines then
@@ -426,12 +408,6 @@ private:
         for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
 
-    // A custom command's handler, unlocked; what it asked for goes out locked.
-    void run_command(commands::command_job job) {
-        job.handler(job.call);
-        if (auto m = job.who.lock()) locked([&] { commands_.finish_call(*m, job.call); });
-    }
-
     // The sink of the room log: every event reaches local members here, once.
     void deliver(const room_event& e) override {
         if (e.kind == room_event_kind::private_message) {
@@ -443,6 +419,8 @@ private:
         if (!r) return;
         r->remember(e);
         const std::size_t recipients = out_.deliver(*r, e);
+        // The host's message events, in the room's order (the cost of a bit test when nobody asks).
+        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
         else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
     }

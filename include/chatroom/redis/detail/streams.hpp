@@ -26,6 +26,7 @@
 #include <chatroom/redis/detail/write_op.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -143,6 +144,9 @@ public:
             room_event& e = entry->event;
             e.origin = entry->node == ctx_.node && entry->epoch == ctx_.epoch ? entry->member : 0;
             if (s.what == read_stream::kind::room) e.room = s.name;
+            // The entry's id and time, the same on every server (the host's events quote them).
+            e.log_id = id.str();
+            e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
             out.events.push_back(std::move(e));
         }
         if (gap) told(s, out);
