@@ -128,6 +128,15 @@ struct action {
     std::string_view folded_room = {}; // room folded (protocol::fold_case): compare rooms by this
 };
 
+// admit, is_registered and authorize run on the server's threads with its
+// lock held: keep them short and call nothing of the server's from them
+// (verify runs with no lock held, see login_verifier). What one throws is caught,
+// reported as an error event ("access hook NAME threw: WHAT") and taken as
+// a refusal: admit and authorize refuse with "! server error", a throwing
+// is_registered counts the name as registered, a throwing verify refuses
+// the login with "! server error" (not counted as a failed login). None is
+// called once ~basic_server has returned or async_stop has completed (the
+// same answers then, with no event).
 struct access_hooks {
     // At connect, before the welcome; a refusal closes the connection.
     std::function<verdict(const peer_info&)> admit;
@@ -182,7 +191,10 @@ private:
     std::string refusal_;
 };
 
-// Runs on a server thread with no server lock held; keep it short.
+// Runs on a server thread with no server lock held; keep it short. If it
+// throws, nothing it asked for is sent: the caller gets "! command failed"
+// and the host an error event ("command /NAME threw: WHAT", nick: the
+// caller). Not called once ~basic_server has returned.
 using command_handler = std::function<void(command_call&)>;
 
 } // namespace chatroom
@@ -202,6 +214,7 @@ enum class frame_event {
 } // namespace chatroom
 // #include <chatroom/core/events.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -215,7 +228,9 @@ enum class event_kind {
     message,      // nick, room, text; action: a /me (text without "/me "); from the host's say(): nick is its from
     nick_changed, // nick (new), old_nick, room
     disconnected, // nick, reason
-    error,        // text: a server-side problem, e.g. accept failing for lack of file descriptors
+    error,        // text: a server-side problem (accept failing for lack of file descriptors), or what a
+                  // host handler or hook threw (text "event handler threw: WHAT", "command /NAME threw:
+                  // WHAT", "access hook HOOK threw: WHAT"; nick: the member it was running for)
     logged_in,    // nick (the account), address
     login_failed, // nick (the member's own, never what was typed), address, reason
     kicked,       // nick, room, reason, by
@@ -237,6 +252,15 @@ struct event {
     std::string address;
     std::string by; // who did it: the operator of a moderation action
     bool action = false; // message: a /me action ("* nick text"), not a chat line
+    // message: the id of the room event that carried the line, as members
+    // were sent it (the in-process log's sequence number in decimal; with
+    // the Redis backplane the stream entry's id, "MS-N", the same on every
+    // server). The lines a member sent in one read are one room event and
+    // share its id. Empty for the other kinds.
+    std::string id;
+    // When the server made the event: UTC, whole milliseconds. A message
+    // read from the Redis backplane has its stream entry's time.
+    std::chrono::system_clock::time_point time{};
 };
 
 // Which kinds of event a handler wants, as a bit set: a handler that does
@@ -245,8 +269,22 @@ using event_mask = std::uint32_t;
 constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
 inline constexpr event_mask all_events = ~event_mask{0};
 
-// Called after the server's own locks are released, on the thread that ran
-// the handler; it may call any public server function.
+// The host's event handlers (basic_server::on_event, which adds one each
+// time it is called). The contract, whatever thread pool runs the server:
+// - one at a time: no two handler calls ever overlap (of one handler, or of
+//   two), and none runs with a server lock held, so a handler may call any
+//   public server function (what that causes is delivered after it returns,
+//   never from inside it);
+// - in order: events come in the order the server made them; message events
+//   of one room come in the room's order, the order its members received the
+//   lines (with a backplane, the order of the shared log), each once;
+// - on whichever server thread made the event, or on one running the
+//   handlers already (that thread delivers the events others made meanwhile
+//   before it goes on); so keep handlers short, and block in none;
+// - an exception a handler throws is caught: the other handlers get it as an
+//   error event (the throwing one does not), and the server goes on;
+// - none runs once ~basic_server has returned, nor after async_stop
+//   completed.
 using event_handler = std::function<void(const event&)>;
 
 inline const char* to_string(event_kind k) noexcept {
@@ -704,6 +742,7 @@ struct reply {
 } // namespace chatroom
 // #include <chatroom/core/room_event.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -747,6 +786,11 @@ struct room_event {
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
+    /// Where a log that orders elsewhere placed it, when it says: the Redis
+    /// backplane's stream entry id and its time. Empty and zero otherwise (the
+    /// host's events then quote seq and the time of delivery).
+    std::string log_id;
+    std::chrono::system_clock::time_point time{}; ///< see log_id
     /// The local member it came from, which is not sent its own event
     /// (0: the host, or another server); and the server that made it.
     std::uint64_t origin = 0;
@@ -2304,11 +2348,13 @@ inline const line_renderer& line_dialect() noexcept {
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace chatroom::detail {
 
@@ -2353,13 +2399,28 @@ public:
 
     // The other half of a successful admit(): the connection is gone.
     void release(const std::string& address) noexcept {
-        std::lock_guard<std::mutex> g(mutex_);
-        --open_;
-        counters::sub(count_.connections);
-        if (opts_.max_connections_per_address != 0 && !address.empty()) {
-            auto it = per_address_.find(address);
-            if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+        std::vector<std::function<void()>> empty;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            --open_;
+            counters::sub(count_.connections);
+            if (opts_.max_connections_per_address != 0 && !address.empty()) {
+                auto it = per_address_.find(address);
+                if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+            }
+            if (open_ == 0 && closed()) empty.swap(when_empty_);
         }
+        for (auto& f : empty) f();
+    }
+
+    // After close(): f runs once no connection is left, now or from the
+    // last release(), which may run with the hub's lock held (f only posts).
+    void when_empty(std::function<void()> f) {
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (open_ != 0) return when_empty_.push_back(std::move(f));
+        }
+        f();
     }
 
     void reject() noexcept { counters::add(count_.rejected); }
@@ -2375,6 +2436,7 @@ private:
     std::atomic<bool> closed_{false};
     std::size_t open_ = 0;
     std::unordered_map<std::string, std::size_t> per_address_;
+    std::vector<std::function<void()>> when_empty_;
 };
 
 } // namespace chatroom::detail
@@ -3085,7 +3147,177 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/host_events.hpp>
 
+// #include <chatroom/core/detail/host_gate.hpp>
 
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The door every call into the host program's code goes through: event
+// handlers, command handlers, the access hooks. Once it is detached
+// (~basic_server, or async_stop finishing) no call starts any more, and
+// detach() returns only when the calls under way on other threads have
+// returned. A call under way on the detaching thread itself (the server
+// destroyed from inside one of its handlers) is not waited for: it is the
+// last one. Its own lock is held only to count calls, never while one runs,
+// so host code may call anything of the server's, and calls on several
+// threads run at once.
+class host_gate {
+public:
+    // Runs f() unless detached; returns whether it ran. What f throws passes
+    // through (the caller reports it, see describe_exception).
+    template <class F>
+    bool call(F&& f) {
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (detached_) return false;
+            running_.push_back(std::this_thread::get_id());
+        }
+        struct leaving {
+            host_gate& gate;
+            ~leaving() { gate.leave(); }
+        } guard{*this};
+        std::forward<F>(f)();
+        return true;
+    }
+
+    bool detached() const {
+        std::lock_guard<std::mutex> g(mutex_);
+        return detached_;
+    }
+
+    // No call starts from now on; waits for those under way on other threads.
+    void detach() {
+        std::unique_lock<std::mutex> g(mutex_);
+        detached_ = true;
+        const auto me = std::this_thread::get_id();
+        idle_.wait(g, [&] { return std::all_of(running_.begin(), running_.end(), [&](auto id) { return id == me; }); });
+    }
+
+    // No call starts from now on; then() runs once none is under way (now,
+    // or on the thread whose call returns last). Never waits.
+    void detach_then(std::function<void()> then) {
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            detached_ = true;
+            if (!running_.empty()) {
+                waiters_.push_back(std::move(then));
+                return;
+            }
+        }
+        then();
+    }
+
+private:
+    void leave() noexcept {
+        std::vector<std::function<void()>> done;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            running_.erase(std::find(running_.begin(), running_.end(), std::this_thread::get_id()));
+            if (!detached_) return;
+            if (running_.empty()) done.swap(waiters_);
+        }
+        idle_.notify_all();
+        for (auto& f : done) f();
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable idle_;
+    std::vector<std::thread::id> running_; // one entry per call under way
+    std::vector<std::function<void()>> waiters_;
+    bool detached_ = false;
+};
+
+// What the exception being handled says, for an error event.
+inline std::string describe_exception() {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "an exception not derived from std::exception";
+    }
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/core/event_subscription.hpp>
+
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace chatroom {
+
+namespace detail {
+
+// One handler on_event added, with the kinds it asked for. Its lock is held
+// while the handler runs, so unsubscribing waits for a call under way.
+struct event_subscriber {
+    event_subscriber(event_handler f, event_mask m) : fn(std::move(f)), mask(m) {}
+
+    // Calls the handler with e unless it was unsubscribed.
+    void call(const event& e) {
+        std::lock_guard<std::recursive_mutex> g(running);
+        if (active.load(std::memory_order_relaxed)) fn(e);
+    }
+
+    const event_handler fn;
+    const event_mask mask;
+    std::atomic<bool> active{true};
+    std::recursive_mutex running;
+};
+
+} // namespace detail
+
+/// What basic_server::on_event returns: a handle on the subscription it made.
+/// Copyable and cheap. Destroying it changes nothing (the handler stays
+/// subscribed until unsubscribe() or the server's end), so a program that
+/// never unsubscribes may ignore it.
+class event_subscription {
+public:
+    /// A handle on no subscription (active() is false).
+    event_subscription() = default;
+    /// Made by basic_server::on_event.
+    explicit event_subscription(std::weak_ptr<detail::event_subscriber> s) noexcept : sub_(std::move(s)) {}
+
+    /// Ends the subscription, from any thread. Once it has returned the
+    /// handler is not running and is never called again; called from inside
+    /// the handler itself, the call under way is the last. Not from inside an
+    /// access hook (those run with the server's lock held). Idempotent.
+    void unsubscribe() noexcept {
+        if (auto s = sub_.lock()) {
+            std::lock_guard<std::recursive_mutex> g(s->running);
+            s->active.store(false, std::memory_order_relaxed);
+        }
+    }
+
+    /// Whether the handler is still subscribed (false for a default-made one,
+    /// and once the server is gone).
+    bool active() const noexcept {
+        const auto s = sub_.lock();
+        return s && s->active.load(std::memory_order_relaxed);
+    }
+
+private:
+    std::weak_ptr<detail::event_subscriber> sub_;
+};
+
+} // namespace chatroom
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3093,15 +3325,33 @@ private:
 
 namespace chatroom::detail {
 
-// The events the host program asked for, collected under the hub's lock and
-// handed to its handler after the lock is released. Kinds it did not ask for
-// cost one test of a bit.
+// The events the host program asked for, collected under the hub's lock in
+// the order the hub makes them, and handed to the host's handlers after the
+// lock is released by one thread at a time (the first that finds events and
+// nobody delivering them; the others leave theirs to it), which is what
+// keeps the handlers serialized and in order (events.hpp states the
+// contract). Kinds no handler asked for cost one test of a bit. Every call
+// into host code, here and for hooks and commands, goes through gate().
 class host_events {
+    using subscriber_list = std::vector<std::shared_ptr<event_subscriber>>;
+    struct queued {
+        event e;
+        const event_subscriber* skip; // the handler whose exception it reports
+    };
+
 public:
-    void set_handler(event_handler h, event_mask wanted) {
-        handler_ = std::move(h);
-        wanted_ = handler_ ? wanted : event_mask{0};
+    // Adds a handler (under the hub's lock).
+    event_subscription subscribe(event_handler h, event_mask wanted) {
+        auto s = std::make_shared<event_subscriber>(std::move(h), wanted);
+        auto list = std::make_shared<subscriber_list>();
+        for (const auto& x : *subs_)
+            if (x->active.load(std::memory_order_relaxed)) list->push_back(x);
+        list->push_back(s);
+        install(std::move(list));
+        return event_subscription(s);
     }
+
+    host_gate& gate() noexcept { return gate_; }
 
     bool wants(event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
 
@@ -3109,39 +3359,172 @@ public:
               std::string_view reason = {}, std::string_view old_nick = {}) {
         last_wanted_ = wants(kind);
         if (!last_wanted_) return;
-        pending_.push_back(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
-                                 std::string(old_nick), m.address(), {}});
+        queue(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
+                    std::string(old_nick), m.address(), {}, {}, {}, {}});
     }
 
     // An event built by the caller (moderation, which names who did it).
     void push(event e) {
-        if (wants(e.kind)) pending_.push_back(std::move(e));
+        if (wants(e.kind)) queue(std::move(e));
+    }
+
+    // The message events of a room event as it is delivered (chat: one per
+    // line; /me: its text, with action set), in the room's order, whoever
+    // made it (a member, a command's say, the host's say). The caller checks
+    // wants(event_kind::message) first, so nobody asking costs nothing.
+    void messages(const room_event& re) {
+        std::string id = re.log_id.empty() ? std::to_string(re.seq) : re.log_id;
+        const auto at = re.time == std::chrono::system_clock::time_point{} ? now() : re.time;
+        const bool action = re.kind == room_event_kind::action;
+        auto one = [&](std::string_view text) {
+            pending_.push_back({event{event_kind::message, re.nick, re.room, std::string(text), {}, {}, {}, {}, action,
+                                      id, at},
+                                nullptr});
+        };
+        if (action) return one(re.text);
+        re.for_each_line(one);
     }
 
     // The event emit() just made, to add to it; a scratch one when it was not wanted.
     event& pending_back() {
         if (pending_.empty() || !last_wanted_) return scratch_;
-        return pending_.back();
+        return pending_.back().e;
     }
 
-    void error(std::string text) {
-        if (wants(event_kind::error)) pending_.push_back(event{event_kind::error, {}, {}, std::move(text), {}, {}, {}, {}});
+    void error(std::string text, std::string nick = {}, const event_subscriber* skip = nullptr) {
+        if (!wants(event_kind::error)) return;
+        queue(event{event_kind::error, std::move(nick), {}, std::move(text), {}, {}, {}, {}, {}, {}, {}}, skip);
     }
 
-    // What to deliver once unlocked: the events and a copy of the handler.
-    bool take(std::vector<event>& out, event_handler& handler) {
-        if (pending_.empty()) return false;
-        out.swap(pending_);
-        handler = handler_;
+    // Runs host code f through the gate: false when the gate is closed;
+    // what it throws is described in threw ("WHAT threw: ...").
+    template <class F>
+    bool run(F&& f, std::string& threw, std::string_view what) {
+        try {
+            return gate_.call(std::forward<F>(f));
+        } catch (...) {
+            threw = std::string(what) + " threw: " + describe_exception();
+            return true;
+        }
+    }
+
+    // A hook of the host's, called with the hub's lock held: its answer, or
+    // fallback when the gate is closed or it threw (an error event then).
+    template <class R, class F>
+    R hook(std::string_view name, const member& m, R fallback, F&& f) {
+        std::optional<R> r;
+        std::string threw;
+        run([&] { r.emplace(f()); }, threw, "access hook " + std::string(name));
+        if (!threw.empty()) error(std::move(threw), m.state.nick);
+        return r ? std::move(*r) : std::move(fallback);
+    }
+
+    // Under the hub's lock: whether the caller is to deliver (then it holds
+    // what it is to deliver), or someone else delivers or nothing is pending.
+    struct batch {
+        std::vector<queued> events;
+        std::shared_ptr<const subscriber_list> to;
+    };
+    bool take(batch& b) {
+        if (delivering_ || pending_.empty()) return false;
+        delivering_ = true;
+        b.events.swap(pending_);
+        b.to = subs_;
         return true;
     }
 
+    // Unlocked, after take() said so: hands the batch to the handlers, then
+    // the events made meanwhile (which their makers left to this thread),
+    // until none is pending. lock is the hub's.
+    template <class Lock>
+    void hand_over(batch& b, Lock& lock) {
+        std::vector<std::function<void()>> idle;
+        for (bool more = true; more;) {
+            deliver(b, [&](std::string text, const event_subscriber* s) {
+                std::lock_guard<Lock> g(lock);
+                error(std::move(text), {}, s);
+            });
+            std::lock_guard<Lock> g(lock);
+            more = next(b, idle);
+        }
+        for (auto& f : idle) f();
+    }
+
 private:
-    event_handler handler_;
+    // What a handler throws becomes an error event (reported through
+    // report, which takes the lock), delivered after the batch.
+    template <class Report>
+    void deliver(batch& b, Report&& report) {
+        for (const queued& q : b.events) {
+            const event_mask bit = mask_of(q.e.kind);
+            for (const auto& s : *b.to) {
+                if (!(s->mask & bit) || s.get() == q.skip) continue;
+                try {
+                    gate_.call([&] { s->call(q.e); });
+                } catch (...) {
+                    // Reported once: not what a handler throws at an error event.
+                    if (q.e.kind != event_kind::error || !q.skip)
+                        report("event handler threw: " + describe_exception(), s.get());
+                }
+            }
+        }
+        b.events.clear();
+    }
+
+public:
+    // Under the hub's lock, after deliver: the next batch, or false when the
+    // caller is done delivering (then the idle waiters are its to run).
+    bool next(batch& b, std::vector<std::function<void()>>& idle) {
+        delivering_ = false;
+        prune();
+        if (take(b)) return true;
+        idle.swap(idle_);
+        return false;
+    }
+
+    // Runs f once no events are pending or being delivered (now, returning
+    // true, or from the thread that delivers the last).
+    bool when_idle(std::function<void()> f) {
+        if (!delivering_ && pending_.empty()) return true;
+        idle_.push_back(std::move(f));
+        return false;
+    }
+
+private:
+    static std::chrono::system_clock::time_point now() {
+        return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    }
+
+    void queue(event e, const event_subscriber* skip = nullptr) {
+        e.time = now();
+        pending_.push_back({std::move(e), skip});
+    }
+
+    // Drops unsubscribed handlers, so the kinds only they wanted cost nothing again.
+    void prune() {
+        for (const auto& s : *subs_) {
+            if (s->active.load(std::memory_order_relaxed)) continue;
+            auto list = std::make_shared<subscriber_list>();
+            for (const auto& x : *subs_)
+                if (x->active.load(std::memory_order_relaxed)) list->push_back(x);
+            return install(std::move(list));
+        }
+    }
+
+    void install(std::shared_ptr<subscriber_list> list) {
+        wanted_ = 0;
+        for (const auto& x : *list) wanted_ |= x->mask;
+        subs_ = std::move(list);
+    }
+
+    host_gate gate_;
+    std::shared_ptr<const subscriber_list> subs_ = std::make_shared<subscriber_list>();
     event_mask wanted_ = 0;
-    std::vector<event> pending_;
+    std::vector<queued> pending_;
+    std::vector<std::function<void()>> idle_;
     event scratch_{};
     bool last_wanted_ = false;
+    bool delivering_ = false;
 };
 
 } // namespace chatroom::detail
@@ -3812,6 +4195,115 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/command_error.hpp>
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+/// @file
+/// Why basic_server::add_command refused a command: std::error_code values of
+/// the "chatroom.command" category.
+namespace chatroom {
+
+/// Why add_command refused (an std::error_code enum).
+enum class command_errc {
+    bad_name = 1,       ///< not 1-32 of A-Z a-z 0-9 _ . -
+    no_handler,         ///< the handler is empty
+    builtin,            ///< a built-in command has that name (pass replace to shadow it)
+    already_registered, ///< a command of the host's has that name (pass replace to replace it)
+};
+
+namespace detail {
+
+class command_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "chatroom.command"; }
+    std::string message(int value) const override {
+        switch (static_cast<command_errc>(value)) {
+        case command_errc::bad_name: return "bad command name: use 1-32 of A-Z a-z 0-9 _ . -";
+        case command_errc::no_handler: return "no handler";
+        case command_errc::builtin: return "a built-in command has that name";
+        case command_errc::already_registered: return "a command of that name is already registered";
+        }
+        return "unknown chatroom command error";
+    }
+};
+
+} // namespace detail
+
+/// The category of command_errc; one object for the whole program.
+inline const std::error_category& command_category() noexcept {
+    static const detail::command_category_impl category;
+    return category;
+}
+
+/// A command_errc as an std::error_code (found by argument-dependent lookup).
+inline std::error_code make_error_code(command_errc e) noexcept { return {static_cast<int>(e), command_category()}; }
+
+} // namespace chatroom
+
+namespace std {
+template <>
+struct is_error_code_enum<chatroom::command_errc> : true_type {};
+} // namespace std
+// #include <chatroom/core/detail/custom_commands.hpp>
+
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace chatroom::detail {
+
+// The host's commands (basic_server::add_command), by folded name, sorted
+// for /help. Guarded by the hub's lock.
+class custom_commands {
+public:
+    struct entry {
+        std::string name; // as registered
+        std::string help;
+        command_handler handler;
+    };
+
+    // A name that a built-in or a custom command has is refused unless replace.
+    std::error_code add(std::string name, std::string help, command_handler handler, bool replace) {
+        if (!protocol::is_valid_name(name)) return command_errc::bad_name;
+        if (!handler) return command_errc::no_handler;
+        std::string key = protocol::fold_case(name);
+        if (!replace && map_.count(key)) return command_errc::already_registered;
+        if (!replace && std::find(std::begin(protocol::builtin_commands), std::end(protocol::builtin_commands), key) !=
+                            std::end(protocol::builtin_commands))
+            return command_errc::builtin;
+        map_[std::move(key)] = entry{std::move(name), std::move(help), std::move(handler)};
+        return {};
+    }
+
+    // The command typed as name (any case), or null.
+    const entry* find(std::string_view name) const {
+        if (map_.empty()) return nullptr;
+        const auto it = map_.find(protocol::fold_case(name));
+        return it == map_.end() ? nullptr : &it->second;
+    }
+
+    // Each command's name and help, sanitized, into /help's answer.
+    void list(reply& help) const {
+        for (const auto& [key, c] : map_) {
+            std::string text;
+            sanitize_append(text, c.help);
+            help.commands.emplace_back(c.name, std::move(text));
+        }
+    }
+
+private:
+    std::map<std::string, entry> map_;
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/detail/event_text.hpp>
 
 #include <string>
@@ -3847,11 +4339,11 @@ inline constexpr std::string_view missed_events =
 
 #include <algorithm>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unordered_set>
 #include <vector>
 
@@ -3886,6 +4378,7 @@ public:
         std::weak_ptr<member> who;
         command_handler handler;
         command_call call;
+        std::string name; // as registered
     };
     // A nick claimed across servers before the member takes it: a /nick,
     // the host's rename, or a login's account name (with the account's role).
@@ -3907,15 +4400,9 @@ public:
     const access_hooks& access() const noexcept { return hooks_; }
     void set_motd(std::string text) { motd_ = std::move(text); }
 
-    // Custom commands. A name that a built-in has is refused unless replace.
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
-        if (!protocol::is_valid_name(name) || !handler) return false;
-        const std::string key = protocol::fold_case(name);
-        const bool builtin = std::find(std::begin(protocol::builtin_commands), std::end(protocol::builtin_commands),
-                                       key) != std::end(protocol::builtin_commands);
-        if (builtin && !replace) return false;
-        custom_[key] = custom_command{std::move(name), std::move(help), std::move(handler)};
-        return true;
+    // Custom commands (custom_commands.hpp).
+    std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
+        return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
@@ -3955,7 +4442,9 @@ public:
             if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
-            const verdict v = hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
+                return hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            });
             if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
         }
         return {};
@@ -4072,7 +4561,6 @@ public:
             std::string line;
             sanitize_append(line, text);
             e.add_line(line);
-            events_.push(event{event_kind::message, e.nick, e.room, line, {}, {}, {}, {}});
         }
         log_->append(e);
         return {};
@@ -4086,7 +4574,6 @@ private:
             batch_.origin = m.id();
         }
         batch_.add_line(text);
-        if (events_.wants(event_kind::message)) events_.emit(event_kind::message, m, batch_.room, text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (batch_.text.size() >= batch_limit_) end_batch();
@@ -4103,14 +4590,11 @@ private:
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
-        if (cmd.kind != command_kind::chat && !custom_.empty()) {
-            auto it = custom_.find(protocol::fold_case(cmd.name));
-            if (it != custom_.end()) {
-                std::string args;
-                sanitize_append(args, cmd.rest);
-                calls_.push_back(command_job{m.shared_from_this(), it->second.handler, command_call(info(m), args)});
-                return;
-            }
+        if (const custom_commands::entry* c = cmd.kind != command_kind::chat ? custom_.find(cmd.name) : nullptr) {
+            std::string args;
+            sanitize_append(args, cmd.rest);
+            calls_.push_back(command_job{m.shared_from_this(), c->handler, command_call(info(m), args), c->name});
+            return;
         }
         if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
@@ -4154,8 +4638,6 @@ private:
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
-            events_.emit(event_kind::message, m, e.room, e.text);
-            events_.pending_back().action = true;
             break;
         }
         case command_kind::msg: {
@@ -4181,11 +4663,7 @@ private:
         case command_kind::help: {
             reply help = reply::of(reply_kind::help);
             help.count = m.state.op ? 1 : 0;
-            for (const auto& [key, c] : custom_) {
-                std::string text;
-                sanitize_append(text, c.help);
-                help.commands.emplace_back(c.name, std::move(text));
-            }
+            custom_.list(help);
             out_.send(m, help);
             break;
         }
@@ -4214,7 +4692,9 @@ private:
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
         if (!hooks_.authorize) return true;
-        const verdict v = hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
+        const verdict v = events_.hook("authorize", m, verdict::refuse("server error"), [&] {
+            return hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
+        });
         if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
         return v.allowed;
     }
@@ -4333,9 +4813,11 @@ private:
     }
 
 public:
-    // A custom command's handler ran; what it asked for goes out now.
-    void finish_call(member& m, const command_call& call) {
+    // A custom command's handler ran; what it asked for goes out now. One
+    // that threw (failed) sent nothing: the caller hears so.
+    void finish_call(member& m, const command_call& call, bool failed) {
         if (!m.state.attached) return;
+        if (failed) return out_.send(m, reply::refused("command failed"));
         if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
         for (const std::string& text : call.replies()) {
             std::string line;
@@ -4418,7 +4900,7 @@ public:
         e.room = r->name();
         e.text = event_text::set_topic(by, clean);
         log_->append(e);
-        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by)};
+        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         events_.push(std::move(ev));
         return {};
     }
@@ -4486,7 +4968,7 @@ private:
             // An address is shown in its one form, whichever was typed.
             const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
             out_.send(m, reply::of(reply_kind::unbanned, shown));
-            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by};
+            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by, {}, {}, {}};
             events_.push(std::move(ev));
             // Connections waiting on a ban that is lifted are welcome now.
             std::vector<member*> waiting(probation_.begin(), probation_.end());
@@ -4535,7 +5017,7 @@ private:
                        bool graceful = false) {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by)};
+        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by), {}, {}, {}};
         events_.push(std::move(ev));
         if (graceful) out_.send(t, last_words);
         // The room hears it as the reason the member left.
@@ -4570,7 +5052,8 @@ private:
         }
         if (m.state.nick == name) return;
         const std::string key = protocol::fold_case(name);
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key && hooks_.is_registered({key, name}))
+        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key &&
+            events_.hook("is_registered", m, true, [&] { return hooks_.is_registered({key, name}); }))
             return out_.send(m, reply::of(reply_kind::nick_registered, name));
         if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
             // Guest nicks are the servers' to give (each its own), never claimed.
@@ -4640,15 +5123,9 @@ private:
     host_events& events_;
     moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
-    struct custom_command {
-        std::string name;
-        std::string help;
-        command_handler handler;
-    };
-
     access_hooks hooks_;
     std::string motd_;
-    std::map<std::string, custom_command> custom_; // by folded name, sorted for /help
+    custom_commands custom_;
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
     std::vector<nick_job> claims_;
@@ -4663,6 +5140,92 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/host_jobs.hpp>
+
+
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// What one pass under the hub's lock leaves to run once it is released: the
+// host's code (a login verifier, custom commands' handlers), each through
+// the host gate (host_gate.hpp) with what it throws caught, and nick claims
+// across servers. Hub is the hub (hub.hpp), which makes this its friend.
+struct host_jobs {
+    std::vector<commands::login_job> logins;
+    std::vector<commands::command_job> calls;
+    std::vector<commands::nick_job> claims;
+    login_verifier verify;
+
+    // Under the hub's lock.
+    void take(commands& c) {
+        logins = c.take_logins();
+        calls = c.take_calls();
+        claims = c.take_claims();
+        if (!logins.empty()) verify = c.access().verify;
+    }
+
+    // With the lock released.
+    template <class Hub>
+    void run(Hub& h) {
+        for (auto& job : logins) start_login(h, std::move(job));
+        for (auto& job : calls) run_command(h, std::move(job));
+        for (auto& job : claims) start_claim(h, std::move(job));
+    }
+
+private:
+    // The verifier; its answer (the first, if it gives several) comes back
+    // on the executor. Thrown (an error event) or detached: "! server error",
+    // not counted as a failed login.
+    template <class Hub>
+    void start_login(Hub& h, commands::login_job job) {
+        auto done = [self = h.shared_from_this(), who = job.who, name = job.request.name,
+                     once = std::make_shared<std::atomic<bool>>(false)](login_result r) {
+            if (once->exchange(true)) return;
+            asio::post(self->ex_, [self, who, name, r = std::move(r)] {
+                if (auto m = who.lock()) self->decide_login(*m, [&] { self->commands_.finish_login(*m, name, r); });
+            });
+        };
+        std::string threw;
+        if (h.events_.run([&] { verify(std::move(job.request), done); }, threw, "access hook verify") && threw.empty())
+            return;
+        if (!threw.empty()) h.locked([&] { h.events_.error(std::move(threw)); });
+        done(login_result{false, false, "server error", {}, false});
+    }
+
+    // A custom command's handler; what it asked for goes out locked. Thrown:
+    // the caller gets "! command failed", and the host an error event.
+    template <class Hub>
+    void run_command(Hub& h, commands::command_job job) {
+        std::string threw;
+        if (!h.events_.run([&] { job.handler(job.call); }, threw, "command /" + job.name)) return;
+        auto m = job.who.lock();
+        const bool failed = !threw.empty();
+        h.locked([&] {
+            if (failed) h.events_.error(std::move(threw), job.call.caller().nick);
+            if (m) h.commands_.finish_call(*m, job.call, failed);
+        });
+    }
+
+    // A nick claimed across servers (room_log::claims_nicks); the answer
+    // comes back on the executor.
+    template <class Hub>
+    static void start_claim(Hub& h, commands::nick_job job) {
+        h.log_->claim_nick(job.nick, [self = h.shared_from_this(), job](bool won) {
+            asio::post(self->ex_, [self, job, won] {
+                if (auto m = job.who.lock()) self->decide_login(*m, [&] { self->commands_.finish_claim(*m, job, won); });
+            });
+        });
+    }
+};
+
+} // namespace chatroom::detail
 
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
@@ -4672,6 +5235,7 @@ private:
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -4695,9 +5259,12 @@ struct decoder_output {
 //   it while the session writes;
 // - each session's stream is touched only on the session's executor (a strand
 //   when several threads run the server), see session.hpp.
-// Every public function takes the lock itself; the host's event handler runs
-// after it is released, and so do the destructors of members that left.
+// Every public function takes the lock itself; the host's event handlers run
+// after it is released, by one thread at a time (host_events.hpp), and so do
+// the destructors of members that left and the host's jobs (host_jobs.hpp).
 class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
+    friend struct host_jobs;
+
 public:
     hub(asio::any_io_executor ex, server_options opts)
         : opts_(sanitized(std::move(opts))),
@@ -4728,9 +5295,16 @@ public:
     counters& count() noexcept { return count_; }
     admission& gate() noexcept { return admission_; }
 
-    void set_event_handler(event_handler h, event_mask wanted) {
+    event_subscription subscribe(event_handler h, event_mask wanted) {
         optional_lock g(mutex_);
-        events_.set_handler(std::move(h), wanted);
+        return events_.subscribe(std::move(h), wanted);
+    }
+    host_gate& host() noexcept { return events_.gate(); }
+    // f runs once no host event is pending or being delivered.
+    void when_events_idle(std::function<void()> f) {
+        bool now = false;
+        locked([&] { now = events_.when_idle(f); });
+        if (now) f();
     }
 
     // Replaces the in-process log (a backplane), made by make(sink): the log
@@ -4769,7 +5343,7 @@ public:
             const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
             if (was == backplane_state::connected && state != backplane_state::connected)
                 counters::add(count_.backplane_outages);
-            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}};
+            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
             events_.push(std::move(ev));
             if (notice.empty()) return;
             for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
@@ -4968,7 +5542,7 @@ public:
         commands_.set_motd(std::move(text));
     }
 
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace) {
+    std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
         optional_lock g(mutex_);
         return commands_.add_command(std::move(name), std::move(help), std::move(handler), replace);
     }
@@ -5007,52 +5581,22 @@ private:
     // produced and drops the member references f released.
     template <class F>
     void locked(F&& f) {
-        std::vector<event> events;
+        host_events::batch news;
         std::vector<std::shared_ptr<member>> dead;
-        std::vector<commands::login_job> logins;
-        std::vector<commands::command_job> calls;
-        std::vector<commands::nick_job> claims;
-        event_handler handler;
-        login_verifier verify;
+        host_jobs jobs;
+        bool deliver = false;
         {
             optional_lock g(mutex_);
             f();
             // Whatever f queued may have overflowed someone: drop them now,
             // not at some later read that may never come.
             reap();
-            events_.take(events, handler);
+            deliver = events_.take(news);
             dead.swap(graveyard_);
-            logins = commands_.take_logins();
-            calls = commands_.take_calls();
-            claims = commands_.take_claims();
-            if (!logins.empty()) verify = commands_.access().verify;
+            jobs.take(commands_);
         }
-        if (handler)
-            for (const event& e : events) handler(e);
-        for (auto& job : logins) start_login(verify, std::move(job));
-        for (auto& job : calls) run_command(std::move(job));
-        for (auto& job : claims) start_claim(std::move(job));
-    }
-
-    // A nick claimed across servers (room_log::claims_nicks); the answer
-    // comes back on the executor.
-    void start_claim(commands::nick_job job) {
-        log_->claim_nick(job.nick, [self = shared_from_this(), job](bool won) {
-            asio::post(self->ex_, [self, job, won] {
-                if (auto m = job.who.lock()) self->decide_login(*m, [&] { self->commands_.finish_claim(*m, job, won); });
-            });
-        });
-    }
-
-    // The host's verifier, unlocked; its answer comes back on the executor.
-    void start_login(const login_verifier& verify, commands::login_job job) {
-        std::string name = job.request.name;
-        verify(std::move(job.request), [self = shared_from_this(), who = std::move(job.who),
-                                        name = std::move(name)](login_result r) {
-            asio::post(self->ex_, [self, who, name, r = std::move(r)] {
-                if (auto m = who.lock()) self->decide_login(*m, [&] { self->commands_.finish_login(*m, name, r); });
-            });
-        });
+        if (deliver) events_.hand_over(news, mutex_);
+        jobs.run(*this);
     }
 
     // A login's (or a claim's) answer, locked; the member's held lines then
@@ -5067,12 +5611,6 @@ private:
         for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
 
-    // A custom command's handler, unlocked; what it asked for goes out locked.
-    void run_command(commands::command_job job) {
-        job.handler(job.call);
-        if (auto m = job.who.lock()) locked([&] { commands_.finish_call(*m, job.call); });
-    }
-
     // The sink of the room log: every event reaches local members here, once.
     void deliver(const room_event& e) override {
         if (e.kind == room_event_kind::private_message) {
@@ -5084,6 +5622,8 @@ private:
         if (!r) return;
         r->remember(e);
         const std::size_t recipients = out_.deliver(*r, e);
+        // The host's message events, in the room's order (the cost of a bit test when nobody asks).
+        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
         else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
     }
@@ -5391,6 +5931,135 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/server_core.hpp>
+
+
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+#include <asio/strand.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Whether a pack begins with a std::error_code (listen_as's overloads).
+template <class... A>
+struct starts_with_error_code : std::false_type {};
+template <class A, class... R>
+struct starts_with_error_code<A, R...> : std::is_same<std::decay_t<A>, std::error_code> {};
+
+// What outlives a basic_server object while work is pending: the hub, the
+// listeners, the strand of the host's injections, and the end of a stop.
+// A stop is over when every connection is gone, no host event is left to
+// deliver and the host gate is detached (no host callback runs again); the
+// completions of async_stop wait for that.
+template <class Executor>
+struct server_core : std::enable_shared_from_this<server_core<Executor>> {
+    server_core(const Executor& ex, server_options options)
+        : executor(ex),
+          hub(std::make_shared<detail::hub>(asio::any_io_executor(ex), std::move(options))),
+          injections(asio::make_strand(ex)) {
+        hub->start();
+    }
+
+    void add(std::shared_ptr<listener_base> l) {
+        std::lock_guard<std::mutex> g(mutex);
+        listeners.push_back(std::move(l));
+    }
+
+    // On the executor; idempotent. Stops accepting, begins the hub's
+    // graceful shutdown, and watches for its end.
+    void shutdown() {
+        std::vector<std::shared_ptr<listener_base>> all;
+        bool first = false;
+        {
+            std::lock_guard<std::mutex> g(mutex);
+            all.swap(listeners);
+            first = !std::exchange(watching, true);
+        }
+        for (auto& l : all) l->close();
+        hub->begin_shutdown();
+        if (!first) return;
+        // The last connection may go with the hub's lock held: post from there.
+        hub->gate().when_empty([self = this->shared_from_this()] {
+            asio::post(self->executor, [self] {
+                self->hub->when_events_idle([self] { self->hub->host().detach_then([self] { self->stopped(); }); });
+            });
+        });
+    }
+
+    // basic_server::adopt: serves a connected socket through a listener of
+    // its own that never listens (ec: the socket is not open).
+    template <class Listener, class Socket, class Factory>
+    void adopt(Socket& socket, const Factory& factory, std::error_code& ec) {
+        ec.clear();
+        const auto local = socket.local_endpoint(ec);
+        if (ec) return;
+        auto l = std::make_shared<Listener>(executor, hub, factory);
+        typename Listener::socket_type own(l->peer_executor());
+        own.assign(local.protocol(), socket.release(ec), ec);
+        if (!ec) l->admit(std::move(own));
+    }
+
+    // f runs once the stop is over (now, if it is).
+    void when_stopped(std::function<void()> f) {
+        {
+            std::lock_guard<std::mutex> g(mutex);
+            if (!over) return waiters.push_back(std::move(f));
+        }
+        f();
+    }
+
+    Executor executor;
+    std::shared_ptr<detail::hub> hub;
+    asio::strand<Executor> injections;
+
+private:
+    void stopped() {
+        std::vector<std::function<void()>> done;
+        {
+            std::lock_guard<std::mutex> g(mutex);
+            over = true;
+            done.swap(waiters);
+        }
+        for (auto& f : done) f();
+    }
+
+    std::mutex mutex; // the rest
+    std::vector<std::shared_ptr<listener_base>> listeners;
+    std::vector<std::function<void()>> waiters;
+    bool watching = false;
+    bool over = false;
+};
+
+// basic_server::async_stop: shutdown(), completing on the handler's
+// associated executor (which it keeps from running out of work) once over.
+template <class Executor, class CompletionToken>
+auto async_stop(const std::shared_ptr<server_core<Executor>>& core, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void()>(
+        [core](auto handler) {
+            auto work = asio::prefer(asio::get_associated_executor(handler, core->executor),
+                                     asio::execution::outstanding_work.tracked);
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            core->when_stopped([h, work] { asio::post(work, [h] { std::move (*h)(); }); });
+            asio::post(core->executor, [core] { core->shutdown(); });
+        },
+        token);
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/line/detail/session_factory.hpp>
+
 // #include <chatroom/core/detail/session.hpp>
 
 
@@ -5855,25 +6524,11 @@ inline const line_interpreter& line_interpreter_instance() noexcept {
 
 } // namespace chatroom::detail
 
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/local/stream_protocol.hpp>
-#include <asio/post.hpp>
-#include <asio/strand.hpp>
-
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <string_view>
-#include <system_error>
-#include <type_traits>
 #include <utility>
-#include <vector>
 
-namespace chatroom {
-
-namespace detail {
+namespace chatroom::detail {
 
 // How a transport turns an admitted socket into a running session. Plain
 // stream protocols speak the line protocol on the socket itself; TLS
@@ -5896,7 +6551,24 @@ struct session_factory {
     }
 };
 
-} // namespace detail
+} // namespace chatroom::detail
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace chatroom {
 
 // A chat server: one set of rooms, nicks and limits, served on any number of
 // listeners of any transport at once (docs/protocol.md is the protocol).
@@ -5905,6 +6577,13 @@ struct session_factory {
 // extra constructor arguments it takes (TLS: the tls_context). Executor runs
 // every handler: set options.concurrency to threading::single when exactly
 // one thread runs it, and the server takes no locks.
+//
+// Every public function may be called from any thread, also from inside the
+// host's event and command handlers (not from the access hooks, which run
+// with the server's lock held). What the host's code throws is caught and
+// reported (events.hpp, access.hpp); none of it runs once the destructor has
+// returned or async_stop has completed. Each call that throws
+// std::system_error has an overload with a std::error_code& instead.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_server {
     using factory_type = detail::session_factory<Transport>;
@@ -5931,9 +6610,17 @@ public:
     basic_server(const basic_server&) = delete;
     basic_server& operator=(const basic_server&) = delete;
 
-    // A server that goes out of scope stops (gracefully, on its executor).
+    // No callback of the host's (event and command handlers, access hooks)
+    // runs once the destructor has returned: it waits for those under way on
+    // other threads, so they may capture what dies with the server's owner.
+    // Called from inside one of them (the server's own thread), it does not
+    // wait for that one, which is the last. Then the server stops gracefully
+    // as with stop(), on its executor, without the host's callbacks (the
+    // shutdown's left and disconnected events are not delivered).
     ~basic_server() {
-        if (impl_) stop();
+        if (!impl_) return;
+        impl_->hub->host().detach();
+        stop();
     }
 
     // Binds, listens and starts accepting with the server's own Transport.
@@ -5953,13 +6640,20 @@ public:
     endpoint_type local_endpoint() const { return first_ ? first_->local_endpoint() : endpoint_type(); }
 
     // More listeners into the same rooms, of other transports. Each returns
-    // the endpoint it bound and throws std::system_error on failure.
+    // the endpoint it bound and throws std::system_error on failure; the
+    // overloads with an error_code return a default endpoint then.
     asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint) {
         return listen_as<asio::ip::tcp>(endpoint);
     }
+    asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint, std::error_code& ec) {
+        return listen_as<asio::ip::tcp>(endpoint, ec);
+    }
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
-    void listen_unix(const std::string& path) {
-        listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
+    asio::local::stream_protocol::endpoint listen_unix(const std::string& path) {
+        return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path));
+    }
+    asio::local::stream_protocol::endpoint listen_unix(const std::string& path, std::error_code& ec) {
+        return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path), ec);
     }
 #endif
     // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
@@ -5981,24 +6675,32 @@ public:
     }
 
     // The general form: a listener of transport T, whose factory takes args.
-    template <class T, class... FactoryArgs>
+    template <class T, class... FactoryArgs,
+              std::enable_if_t<!detail::starts_with_error_code<FactoryArgs...>::value, int> = 0>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
         const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, FactoryArgs&&... args) {
         std::error_code ec;
+        auto bound = listen_as<T>(endpoint, ec, std::forward<FactoryArgs>(args)...);
+        if (ec) throw std::system_error(ec, "chatroom: listen");
+        return bound;
+    }
+    template <class T, class... FactoryArgs>
+    typename detail::session_factory<T>::protocol_type::endpoint listen_as(
+        const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, std::error_code& ec,
+        FactoryArgs&&... args) {
         auto l = open<detail::session_factory<T>>(endpoint, ec,
                                                   detail::session_factory<T>{std::forward<FactoryArgs>(args)...});
-        if (ec) throw std::system_error(ec, "chatroom: listen");
-        return l->local_endpoint();
+        return l ? l->local_endpoint() : decltype(l->local_endpoint())();
     }
 
     // Hands the server a connected socket, as if listen() had accepted it.
+    // Throws std::system_error when the socket is not open.
     void adopt(socket_type socket) {
-        auto l = std::make_shared<default_listener>(impl_->executor, impl_->hub, factory_);
-        const auto protocol = socket.local_endpoint().protocol();
-        typename default_listener::socket_type own(l->peer_executor());
-        own.assign(protocol, socket.release());
-        l->admit(std::move(own));
+        std::error_code ec;
+        adopt(std::move(socket), ec);
+        if (ec) throw std::system_error(ec, "chatroom: adopt");
     }
+    void adopt(socket_type socket, std::error_code& ec) { impl_->template adopt<default_listener>(socket, factory_, ec); }
 
     // Graceful stop, callable from any thread: stop accepting, tell every
     // client "* server shutting down", flush for up to
@@ -6008,11 +6710,26 @@ public:
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // Observes connects, joins, leaves, messages, nick changes and errors
-    // (those in `kinds`). Set it before listen(); the handler runs on the
-    // server's threads.
-    void on_event(event_handler handler, event_mask kinds = all_events) {
-        impl_->hub->set_event_handler(std::move(handler), kinds);
+    // stop(), and completes (signature void()) once it is over: every
+    // connection is closed and gone, and no callback of the host's runs
+    // again (the host gate is detached, as by the destructor). Any Asio
+    // completion token: a callback, asio::use_future, asio::deferred,
+    // asio::use_awaitable. The completion runs on the handler's associated
+    // executor (by default the server's), also when the server object was
+    // destroyed meanwhile, like any Asio operation outstanding; and at once
+    // (posted) when the server had stopped already.
+    template <class CompletionToken>
+    auto async_stop(CompletionToken&& token) {
+        return detail::async_stop(impl_, std::forward<CompletionToken>(token));
+    }
+
+    // Adds a handler of the events of the kinds in `kinds` (connects, joins,
+    // leaves, messages, nick changes, moderation, errors: events.hpp, which
+    // states when and on which thread handlers run, one at a time and in the
+    // room's order). Each call adds one; the returned subscription ends it.
+    // Kinds no handler asked for cost nothing (`message`: nothing per line).
+    event_subscription on_event(event_handler handler, event_mask kinds = all_events) {
+        return impl_->hub->subscribe(std::move(handler), kinds);
     }
 
     // Sends "* text" to every member of a room; from any thread. Into a room
@@ -6063,10 +6780,20 @@ public:
     void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
 
     // A command of the host's: /name ARGS runs handler, and /help shows help.
-    // Refused (false) for a bad name, or one a built-in command has unless
-    // replace_builtin.
-    bool add_command(std::string name, std::string help, command_handler handler, bool replace_builtin = false) {
-        return impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace_builtin);
+    // Refused (false; ec says why, command_error.hpp) for a bad name or an
+    // empty handler, and for a name a built-in or a command added before has
+    // unless replace (which replaces either). The handler runs on a server
+    // thread with no server lock held; if it throws, the caller gets
+    // "! command failed" (nothing it asked for is sent) and the host an
+    // error event.
+    bool add_command(std::string name, std::string help, command_handler handler, bool replace = false) {
+        std::error_code ec;
+        return add_command(std::move(name), std::move(help), std::move(handler), ec, replace);
+    }
+    bool add_command(std::string name, std::string help, command_handler handler, std::error_code& ec,
+                     bool replace = false) {
+        ec = impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace);
+        return !ec;
     }
 
     // Snapshots and controls, from any thread (not from inside the hooks,
@@ -6146,35 +6873,7 @@ private:
     }
 
     // What outlives the server object while work is pending.
-    struct impl {
-        impl(const executor_type& ex, server_options options)
-            : executor(ex),
-              hub(std::make_shared<detail::hub>(asio::any_io_executor(ex), std::move(options))),
-              injections(asio::make_strand(ex)) {
-            hub->start();
-        }
-
-        void add(std::shared_ptr<detail::listener_base> l) {
-            std::lock_guard<std::mutex> g(mutex);
-            listeners.push_back(std::move(l));
-        }
-
-        void shutdown() {
-            std::vector<std::shared_ptr<detail::listener_base>> all;
-            {
-                std::lock_guard<std::mutex> g(mutex);
-                all.swap(listeners);
-            }
-            for (auto& l : all) l->close();
-            hub->begin_shutdown();
-        }
-
-        executor_type executor;
-        std::shared_ptr<detail::hub> hub;
-        asio::strand<Executor> injections;
-        std::mutex mutex; // the list of listeners
-        std::vector<std::shared_ptr<detail::listener_base>> listeners;
-    };
+    using impl = detail::server_core<Executor>;
 
     std::shared_ptr<impl> impl_;
     factory_type factory_;
@@ -7642,11 +8341,18 @@ struct client_transport<tls<Protocol>, Executor> {
 
 /// Serves the line protocol over TLS on endpoint, into the same rooms as the
 /// server's other listeners; returns the endpoint it bound (the port, when 0
-/// was asked for). Throws std::system_error.
+/// was asked for). Throws std::system_error; the overload with an
+/// error_code sets it instead and returns a default endpoint.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    tls_context context) {
     return server.template listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
+}
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_tls(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   tls_context context, std::error_code& ec) {
+    return server.template listen_as<tls<asio::ip::tcp>>(endpoint, ec, std::move(context));
 }
 
 } // namespace chatroom

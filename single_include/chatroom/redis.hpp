@@ -3045,6 +3045,7 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
 
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -3162,6 +3163,9 @@ public:
             room_event& e = entry->event;
             e.origin = entry->node == ctx_.node && entry->epoch == ctx_.epoch ? entry->member : 0;
             if (s.what == read_stream::kind::room) e.room = s.name;
+            // The entry's id and time, the same on every server (the host's events quote them).
+            e.log_id = id.str();
+            e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
             out.events.push_back(std::move(e));
         }
         if (gap) told(s, out);

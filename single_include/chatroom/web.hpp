@@ -2444,11 +2444,18 @@ struct session_factory<web<tls<Protocol>>> : web_factory_base {
 
 /// Serves browsers (the chat page, WebSocket, /healthz and, when asked,
 /// /metrics) on endpoint, into the same rooms as the server's other
-/// listeners; returns the endpoint it bound. Throws std::system_error.
+/// listeners; returns the endpoint it bound. Throws std::system_error; the
+/// overloads with an error_code set it instead and return a default endpoint.
 template <class Transport, class Executor>
 asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
                                    web_options options = {}) {
     return server.template listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
+}
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_web(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   web_options options, std::error_code& ec) {
+    return server.template listen_as<web<asio::ip::tcp>>(endpoint, ec, std::move(options));
 }
 
 #if defined(CHATROOM_USE_OPENSSL)
@@ -2458,6 +2465,13 @@ asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server
                                        const asio::ip::tcp::endpoint& endpoint, web_options options,
                                        tls_context context) {
     return server.template listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
+}
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_web_tls(basic_server<Transport, Executor>& server,
+                                       const asio::ip::tcp::endpoint& endpoint, web_options options,
+                                       tls_context context, std::error_code& ec) {
+    return server.template listen_as<web<tls<asio::ip::tcp>>>(endpoint, ec, std::move(options), std::move(context));
 }
 #endif
 } // namespace chatroom
