@@ -33,37 +33,38 @@
 
 namespace chatroom {
 
-// A chat server: one set of rooms, nicks and limits, served on any number of
-// listeners of any transport at once (docs/protocol.md is the protocol).
-// Transport is what listen(endpoint) serves: an Asio stream protocol
-// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>, whose
-// extra constructor arguments it takes (TLS: the tls_context). Executor runs
-// every handler: set options.concurrency to threading::single when exactly
-// one thread runs it, and the server takes no locks.
-//
-// Every public function may be called from any thread, also from inside the
-// host's event and command handlers (not from the access hooks, which run
-// with the server's lock held). What the host's code throws is caught and
-// reported (events.hpp, access.hpp); none of it runs once the destructor has
-// returned or async_stop has completed. Each call that throws
-// std::system_error has an overload with a std::error_code& instead.
+/// A chat server: one set of rooms, nicks and limits, served on any number of
+/// listeners of any transport at once (docs/protocol.md is the protocol).
+/// Transport is what listen(endpoint) serves: an Asio stream protocol
+/// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>, whose
+/// extra constructor arguments it takes (TLS: the tls_context). Executor runs
+/// every handler: set options.concurrency to threading::single when exactly
+/// one thread runs it, and the server takes no locks.
+///
+/// Every public function may be called from any thread, also from inside the
+/// host's event and command handlers (not from the access hooks, which run
+/// with the server's lock held). What the host's code throws is caught and
+/// reported (events.hpp, access.hpp); none of it runs once the destructor has
+/// returned or async_stop has completed. Each call that throws
+/// std::system_error has an overload with a std::error_code& instead.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_server {
     using factory_type = detail::session_factory<Transport>;
     using default_listener = detail::listener<factory_type, Executor>;
 
 public:
-    using executor_type = Executor;
-    using protocol_type = typename factory_type::protocol_type;
-    using endpoint_type = typename protocol_type::endpoint;
-    using socket_type = typename protocol_type::socket::template rebind_executor<Executor>::other;
+    using executor_type = Executor; ///< runs every handler
+    using protocol_type = typename factory_type::protocol_type; ///< Transport's Asio protocol (tls<P>, web<P>: P)
+    using endpoint_type = typename protocol_type::endpoint; ///< what listen() binds
+    using socket_type = typename protocol_type::socket::template rebind_executor<Executor>::other; ///< what adopt() takes
 
+    /// A server on ex; args are Transport's extra ones (TLS: the tls_context).
     template <class... TransportArgs>
     explicit basic_server(const executor_type& ex, server_options options = {}, TransportArgs&&... args)
         : impl_(std::make_shared<impl>(ex, std::move(options))),
           factory_{std::forward<TransportArgs>(args)...} {}
 
-    // The executor's context may be a thread_pool or an io_context.
+    /// The same on context's executor: a thread_pool's or an io_context's.
     template <class ExecutionContext, class... TransportArgs,
               class = std::enable_if_t<std::is_convertible_v<ExecutionContext&, asio::execution_context&>>>
     explicit basic_server(ExecutionContext& context, server_options options = {}, TransportArgs&&... args)
@@ -73,38 +74,39 @@ public:
     basic_server(const basic_server&) = delete;
     basic_server& operator=(const basic_server&) = delete;
 
-    // No callback of the host's (event and command handlers, access hooks)
-    // runs once the destructor has returned: it waits for those under way on
-    // other threads, so they may capture what dies with the server's owner.
-    // Called from inside one of them (the server's own thread), it does not
-    // wait for that one, which is the last. Then the server stops gracefully
-    // as with stop(), on its executor, without the host's callbacks (the
-    // shutdown's left and disconnected events are not delivered).
+    /// No callback of the host's (event and command handlers, access hooks)
+    /// runs once the destructor has returned: it waits for those under way on
+    /// other threads, so they may capture what dies with the server's owner.
+    /// Called from inside one of them (the server's own thread), it does not
+    /// wait for that one, which is the last. Then the server stops gracefully
+    /// as with stop(), on its executor, without the host's callbacks (the
+    /// shutdown's left and disconnected events are not delivered).
     ~basic_server() {
         if (!impl_) return;
         impl_->hub->host().detach();
         stop();
     }
 
-    // Binds, listens and starts accepting with the server's own Transport.
-    // May be called again for more endpoints. Throws std::system_error.
+    /// Binds, listens and starts accepting with the server's own Transport.
+    /// May be called again for more endpoints. Throws std::system_error.
     void listen(const endpoint_type& endpoint) {
         std::error_code ec;
         listen(endpoint, ec);
         if (ec) throw std::system_error(ec, "chatroom: listen");
     }
-
+    /// As listen(endpoint), setting ec instead of throwing.
     void listen(const endpoint_type& endpoint, std::error_code& ec) {
         auto l = open<factory_type>(endpoint, ec, factory_);
         if (!ec && !first_) first_ = l;
     }
 
-    // The first endpoint listen() bound (the port, when 0 was asked for).
+    /// The first endpoint listen() bound (the port, when 0 was asked for).
     endpoint_type local_endpoint() const { return first_ ? first_->local_endpoint() : endpoint_type(); }
 
-    // More listeners into the same rooms, of other transports. Each returns
-    // the endpoint it bound and throws std::system_error on failure; the
-    // overloads with an error_code return a default endpoint then.
+    ///@{
+    /// More listeners into the same rooms, of other transports. Each returns
+    /// the endpoint it bound and throws std::system_error on failure; the
+    /// overloads with an error_code return a default endpoint then.
     asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint) {
         return listen_as<asio::ip::tcp>(endpoint);
     }
@@ -119,25 +121,27 @@ public:
         return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path), ec);
     }
 #endif
-    // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
-    // come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
-    // each needs its subsystem's header included all the same.
+    ///@}
+    /// 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
+    /// come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
+    /// each needs its subsystem's header included all the same.
     template <class Context>
     asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint, Context context) {
         return listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
     }
-
+    /// The 2.x form of chatroom::listen_web (chatroom/web.hpp).
     template <class Options>
     asio::ip::tcp::endpoint listen_web(const asio::ip::tcp::endpoint& endpoint, Options options) {
         return listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
     }
+    /// The 2.x form of chatroom::listen_web_tls (chatroom/web.hpp and tls.hpp).
     template <class Options, class Context>
     asio::ip::tcp::endpoint listen_web_tls(const asio::ip::tcp::endpoint& endpoint, Options options,
                                            Context context) {
         return listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
     }
 
-    // The general form: a listener of transport T, whose factory takes args.
+    /// The general form: a listener of transport T, whose factory takes args.
     template <class T, class... FactoryArgs,
               std::enable_if_t<!detail::starts_with_error_code<FactoryArgs...>::value, int> = 0>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
@@ -147,6 +151,7 @@ public:
         if (ec) throw std::system_error(ec, "chatroom: listen");
         return bound;
     }
+    /// The same, setting ec instead of throwing (returning a default endpoint).
     template <class T, class... FactoryArgs>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
         const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, std::error_code& ec,
@@ -156,161 +161,159 @@ public:
         return l ? l->local_endpoint() : decltype(l->local_endpoint())();
     }
 
-    // Hands the server a connected socket, as if listen() had accepted it.
-    // Throws std::system_error when the socket is not open.
+    /// Hands the server a connected socket, as if listen() had accepted it.
+    /// Throws std::system_error when the socket is not open.
     void adopt(socket_type socket) {
         std::error_code ec;
         adopt(std::move(socket), ec);
         if (ec) throw std::system_error(ec, "chatroom: adopt");
     }
+    /// As adopt(socket), setting ec instead of throwing.
     void adopt(socket_type socket, std::error_code& ec) { impl_->template adopt<default_listener>(socket, factory_, ec); }
 
-    // Graceful stop, callable from any thread: stop accepting, tell every
-    // client "* server shutting down", flush for up to
-    // options.shutdown_timeout, close. Once the sockets are closed the server
-    // has no work left on its executor, so run() returns.
+    /// Graceful stop, from any thread: stop accepting, tell every client
+    /// "* server shutting down", flush for up to options.shutdown_timeout,
+    /// close; then the server has no work left on its executor: run() returns.
     void stop() {
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // stop(), and completes (signature void()) once it is over: every
-    // connection is closed and gone, and no callback of the host's runs
-    // again (the host gate is detached, as by the destructor). Any Asio
-    // completion token: a callback, asio::use_future, asio::deferred,
-    // asio::use_awaitable. The completion runs on the handler's associated
-    // executor (by default the server's), also when the server object was
-    // destroyed meanwhile, like any Asio operation outstanding; and at once
-    // (posted) when the server had stopped already.
+    /// stop(), and completes (signature void()) once it is over: every
+    /// connection is closed and gone, and no callback of the host's runs
+    /// again (as after the destructor). Any Asio completion token: a callback,
+    /// asio::use_future, asio::deferred, asio::use_awaitable. The completion
+    /// runs on the handler's associated executor (by default the server's),
+    /// also when the server object was destroyed meanwhile, like any Asio
+    /// operation outstanding; and at once (posted) if it had stopped already.
     template <class CompletionToken>
     auto async_stop(CompletionToken&& token) {
         return detail::async_stop(impl_, std::forward<CompletionToken>(token));
     }
 
-    // Adds a handler of the events of the kinds in `kinds` (connects, joins,
-    // leaves, messages, nick changes, moderation, errors: events.hpp, which
-    // states when and on which thread handlers run, one at a time and in the
-    // room's order). Each call adds one; the returned subscription ends it.
-    // Kinds no handler asked for cost nothing (`message`: nothing per line).
+    /// Adds a handler of the events of the kinds in `kinds` (connects, joins,
+    /// leaves, messages, nick changes, moderation, errors: events.hpp, which
+    /// states when and on which thread handlers run, one at a time and in the
+    /// room's order). Each call adds one; the returned subscription ends it.
+    /// Kinds no handler asked for cost nothing (`message`: nothing per line).
     event_subscription on_event(event_handler handler, event_mask kinds = all_events) {
         return impl_->hub->subscribe(std::move(handler), kinds);
     }
 
-    // Sends "* text" to every member of a room; from any thread. Into a room
-    // that does not exist (on this server) it does nothing: async_notice says so.
+    /// Sends "* text" to every member of a room; from any thread. Into a room
+    /// that does not exist (on this server) it does nothing: async_notice says so.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }
 
-    // Sends "<from> text" to every member of a room, and on_event sees it as a
-    // message event with nick `from`; from any thread.
+    /// Sends "<from> text" to every member of a room, and on_event sees it as a
+    /// message event with nick `from`; from any thread.
     void say(std::string room, std::string from, std::string text) {
         inject(std::move(room), std::move(from), std::move(text));
     }
 
-    // notice() and say() that complete when the line is sent, with
-    // void(std::error_code): empty, or host_errc::no_such_room. Any Asio
-    // completion token (a callback, asio::use_future, (experimental::)
-    // deferred, use_awaitable); the handler runs on its associated executor
-    // (by default the server's). From any thread; calls made in one order
-    // from one thread are sent in that order, with notice() and say() too.
+    /// notice() and say() that complete when the line is sent, with
+    /// void(std::error_code): empty, or host_errc::no_such_room. Any Asio
+    /// completion token (a callback, asio::use_future, (experimental::)
+    /// deferred, use_awaitable); the handler runs on its associated executor
+    /// (by default the server's). From any thread; calls made in one order
+    /// from one thread are sent in that order, with notice() and say() too.
     template <class CompletionToken>
     auto async_notice(std::string room, std::string text, CompletionToken&& token) {
         return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room), {},
                                     std::move(text), std::forward<CompletionToken>(token));
     }
+    /// say() that completes when the line is sent, as async_notice() does.
     template <class CompletionToken>
     auto async_say(std::string room, std::string from, std::string text, CompletionToken&& token) {
         return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room),
                                     std::move(from), std::move(text), std::forward<CompletionToken>(token));
     }
 
-    // Replaces the in-process room log, e.g. with a backplane shared by
-    // several servers: make(sink) builds it, and the server keeps it. A log
-    // that orders events at once delivers them to sink from inside append();
-    // one that orders them elsewhere hands them to deliver_ordered(). Before
-    // the first listen().
+    /// Before the first listen(): replaces the in-process room log, e.g. with a
+    /// backplane shared by several servers; make(sink) builds it, the server
+    /// keeps it. A log that orders events at once delivers them to sink from
+    /// inside append(); one that orders them elsewhere, to deliver_ordered().
     void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
         impl_->hub->set_log(make);
     }
 
-    // The sink a backplane hands the events it ordered to; any thread.
+    /// The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }
 
     // ---- who may do what (access.hpp, docs/protocol.md) -----------------------
 
-    // The host's hooks: admission, login, registered names, authorization.
+    /// The host's hooks: admission, login, registered names, authorization.
     void set_access(access_hooks hooks) { impl_->hub->set_access(std::move(hooks)); }
 
-    // Replaces the welcome text new members get; any thread.
+    /// Replaces the welcome text new members get; any thread.
     void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
 
-    // A command of the host's: /name ARGS runs handler, and /help shows help.
-    // Refused (false; ec says why, command_error.hpp) for a bad name or an
-    // empty handler, and for a name a built-in or a command added before has
-    // unless replace (which replaces either). The handler runs on a server
-    // thread with no server lock held; if it throws, the caller gets
-    // "! command failed" (nothing it asked for is sent) and the host an
-    // error event.
+    /// A command of the host's: /name ARGS runs handler, and /help shows help.
+    /// Refused (false; ec says why, command_error.hpp) for a bad name, an empty
+    /// handler, or a name a built-in or an earlier command has, unless replace
+    /// (which replaces either). The handler runs on a server thread with no
+    /// server lock held; if it throws, the caller gets "! command failed"
+    /// (nothing it asked for is sent) and the host an error event.
     bool add_command(std::string name, std::string help, command_handler handler, bool replace = false) {
         std::error_code ec;
         return add_command(std::move(name), std::move(help), std::move(handler), ec, replace);
     }
+    /// The same, setting ec to why it was refused (clearing it when added).
     bool add_command(std::string name, std::string help, command_handler handler, std::error_code& ec,
                      bool replace = false) {
         ec = impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace);
         return !ec;
     }
 
-    // Snapshots and controls, from any thread (not from inside the hooks,
-    // which run with the server's lock held). A control returns a
-    // control_result (host_error.hpp): true when done, else error() says why
-    // (the host_errc values named above each). None throws but bad_alloc.
+    /// Snapshots and controls, from any thread but the access hooks. A control
+    /// returns a control_result (host_error.hpp): true when done, else error()
+    /// says why (a host_errc named above each). None throws but bad_alloc.
     std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
+    /// The members of a room (any case of its name); none for no such room.
     std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    // no_such_member.
+    /// no_such_member.
     control_result kick(std::string_view nick, std::string_view reason = {}) {
         return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
     }
-    // no_such_member, bad_name (the room's), room_full. A private room is no
-    // obstacle: moving is how the host lets members in.
+    /// no_such_member, bad_name (the room's), room_full. A private room is no
+    /// obstacle: moving is how the host lets members in.
     control_result move(std::string_view nick, std::string_view room) {
         return control([&](auto& c) { return c.move(nick, room); });
     }
-    // no_such_member, bad_name, name_taken. With a shared room log that claims
-    // nicks the rename is decided by the claim, after this returns.
+    /// no_such_member, bad_name, name_taken. With a shared room log that claims
+    /// nicks the rename is decided by the claim, after this returns.
     control_result rename(std::string_view nick, std::string_view new_nick) {
         return control([&](auto& c) { return c.rename(nick, new_nick); });
     }
-    // no_such_room.
+    /// no_such_room.
     control_result set_topic(std::string_view room, std::string_view text) {
         return control([&](auto& c) { return c.set_topic(room, text, {}); });
     }
 
     // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
 
-    // A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
-    // (a room of that name exists on this server), stopping.
+    /// A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
+    /// (a room of that name exists on this server), stopping.
     control_result create_room(std::string_view name, room_options options = {}) {
         return control([&](auto& c) { return c.create_room(name, std::move(options)); });
     }
-    // Closes a room, whoever made it: its members are told "* ROOM was
-    // closed by the host[: reason]" and moved to the lobby. no_such_room,
-    // lobby_is_fixed.
+    /// Closes a room, whoever made it, moving its members to the lobby with
+    /// "* ROOM was closed by the host[: reason]": no_such_room, lobby_is_fixed.
     control_result close_room(std::string_view name, std::string_view reason = {}) {
         return control([&](auto& c) { return c.close_room(name, reason); });
     }
-    // Lets a member /join a private room the host made (it is told "* you are
-    // invited to ROOM: /join ROOM") while it is connected and the room
-    // exists. no_such_member, no_such_room (none the host made).
+    /// Lets a member /join a private room the host made (it is told "* you are
+    /// invited to ROOM: /join ROOM") while it is connected and the room
+    /// exists. no_such_member, no_such_room (none the host made).
     control_result invite(std::string_view room, std::string_view nick) {
         return control([&](auto& c) { return c.invite(room, nick); });
     }
-    // Every room on this server with its options, private ones included.
+    /// Every room on this server with its options, private ones included.
     std::vector<host_room_info> room_details() const {
         return control([](auto& c) { return c.host_room_list(); });
     }
 
-    server_stats stats() const noexcept { return impl_->hub->stats(); }
-    const server_options& options() const noexcept { return impl_->hub->options(); }
-    executor_type get_executor() const noexcept { return impl_->executor; }
+    server_stats stats() const noexcept { return impl_->hub->stats(); }               ///< a snapshot of its counters
+    const server_options& options() const noexcept { return impl_->hub->options(); } ///< the options in force
+    executor_type get_executor() const noexcept { return impl_->executor; }           ///< the executor it runs on
 
 private:
     template <class F>
@@ -335,14 +338,13 @@ private:
                                        text = std::move(text)] { h->inject(room, from, text); });
     }
 
-    // What outlives the server object while work is pending.
-    using impl = detail::server_core<Executor>;
+    using impl = detail::server_core<Executor>; ///< what outlives the server object while work is pending
 
     std::shared_ptr<impl> impl_;
     factory_type factory_;
     std::shared_ptr<default_listener> first_;
 };
 
-using server = basic_server<asio::ip::tcp>;
+using server = basic_server<asio::ip::tcp>; ///< the plain TCP chat server
 
 } // namespace chatroom
