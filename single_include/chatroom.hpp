@@ -36,153 +36,159 @@ inline constexpr const char* version_string = "2.0.0"; ///< "major.minor.patch"
 #include <utility>
 #include <vector>
 
-// Who may do what: the host program's hooks into admission, login and each
-// member's actions, its custom commands, and the snapshots it reads the
-// rooms by (docs/protocol.md, "Accounts and moderation").
+/// @file
+/// Who may do what: the host program's hooks into admission, login and each
+/// member's actions, its custom commands, and the snapshots it reads the
+/// rooms by (docs/protocol.md, "Accounts and moderation").
 namespace chatroom {
 
-// Names are unique case-insensitively (protocol::fold_case: A-Z as a-z), so
-// every hook that is handed a name is handed it folded too, and should look
-// it up by the folded form: a table keyed by "alice" must answer for "ALICE"
-// and "Alice" as well, or those spellings would pass for another account.
-//
-// A name as the server compares it (folded, the key) and as the member
-// typed it (shown). It converts to its folded form, so a 2.x hook taking a
-// std::string_view still compiles, and is now handed the folded name.
+/// A name as the server compares it (folded, the key) and as the member
+/// typed it (shown). It converts to its folded form, so a 2.x hook taking a
+/// std::string_view still compiles, and is now handed the folded name.
+///
+/// Names are unique case-insensitively (protocol::fold_case: A-Z as a-z), so
+/// every hook that is handed a name is handed it folded too, and should look
+/// it up by the folded form: a table keyed by "alice" must answer for "ALICE"
+/// and "Alice" as well, or those spellings would pass for another account.
 struct name_ref {
-    std::string_view folded;
-    std::string_view shown;
+    std::string_view folded; ///< protocol::fold_case of the name: the key
+    std::string_view shown;  ///< as the member typed it
 
-    operator std::string_view() const noexcept { return folded; }
+    operator std::string_view() const noexcept { return folded; } ///< the folded name
 };
 
-// A yes, or a no with the reason the member is shown ("! reason").
+/// A yes, or a no with the reason the member is shown ("! reason").
 struct verdict {
-    bool allowed = true;
-    std::string reason;
+    bool allowed = true; ///< false: refused
+    std::string reason;  ///< a refusal's; empty: "not admitted" (admit), "not permitted" (authorize)
 
-    static verdict allow() { return {}; }
-    static verdict refuse(std::string why) { return {false, std::move(why)}; }
+    static verdict allow() { return {}; }                                      ///< a yes
+    static verdict refuse(std::string why) { return {false, std::move(why)}; } ///< a no, shown as "! why"
 };
 
-// A connection before it is a member.
+/// A connection before it is a member.
 struct peer_info {
-    std::string address;             // canonical (chatroom::canonical_address); empty for Unix sockets
-    std::string transport;           // "tcp", "unix", "tls", "web"
-    std::string certificate_subject; // TLS with client certificates: the verified subject
+    std::string address;             ///< canonical (chatroom::canonical_address); empty for Unix sockets
+    std::string transport;           ///< "tcp", "unix", "tls", "web"
+    std::string certificate_subject; ///< TLS with client certificates: the verified subject
 };
 
-// A member as the host sees it: a snapshot, safe to keep.
+/// A member as the host sees it: a snapshot, safe to keep.
 struct member_info {
-    std::string nick;
-    std::string account; // empty for guests
-    std::string room;    // empty before login when login is required
-    std::string address;
-    std::string transport;
-    std::chrono::system_clock::time_point connected_since{};
-    bool op = false;
-    bool muted = false;
+    std::string nick;      ///< its nick now
+    std::string account;   ///< empty for guests
+    std::string room;      ///< empty before login when login is required (and from a banned address)
+    std::string address;   ///< as peer_info::address
+    std::string transport; ///< as peer_info::transport
+    std::chrono::system_clock::time_point connected_since{}; ///< when it connected
+    bool op = false;       ///< its account has the operator role (login_result::op)
+    bool muted = false;    ///< an operator muted it: its lines are refused ("! you are muted")
 };
 
+/// A room as the host sees it (basic_server::rooms): a snapshot.
 struct room_info {
-    std::string name;
-    std::size_t members = 0;
-    std::string topic;
+    std::string name;        ///< the room's own spelling
+    std::size_t members = 0; ///< members in it on this server
+    std::string topic;       ///< empty: none
 };
 
-// /login NAME SECRET. The verifier is called with no server lock held; it
-// calls done exactly once, from any thread, now or later (a password hash is
-// slow on purpose: do it on a worker, never on the server's threads). The
-// member's lines after its /login wait for done (nothing more is read from
-// it meanwhile), then run in order, as the account if it logged in.
+/// /login NAME SECRET. The verifier is called with no server lock held; it
+/// calls done exactly once, from any thread, now or later (a password hash is
+/// slow on purpose: do it on a worker, never on the server's threads). The
+/// member's lines after its /login wait for done (nothing more is read from
+/// it meanwhile), then run in order, as the account if it logged in.
 struct login_request {
-    std::string name; // as typed
-    std::string secret;
-    std::string address;
-    std::string folded_name = {}; // name folded (protocol::fold_case): look the account up by this
+    std::string name;    ///< as typed
+    std::string secret;  ///< the rest of the /login line
+    std::string address; ///< the member's, as peer_info::address
+    std::string folded_name = {}; ///< name folded (protocol::fold_case): look the account up by this
 };
+/// The verifier's answer, handed to done.
 struct login_result {
-    // The reason a refusal gives when the verifier names none.
+    /// The reason a refusal gives when the verifier names none.
     static constexpr std::string_view default_reason = "wrong name or secret";
 
-    bool ok = false;
-    bool op = false;     // the account has the operator role
-    std::string reason;  // shown when !ok; default "wrong name or secret"
-    std::string account; // the account's own spelling of its name; empty: as typed
-    // Whether a refusal counts toward the address's failed-login limit (not
-    // for "server busy": that says nothing about the secret, and the login
-    // gets back the charge it made when it started).
+    bool ok = false;     ///< accepted: the member logs in as the account (but see access_hooks::verify)
+    bool op = false;     ///< the account has the operator role
+    std::string reason;  ///< shown when !ok; default "wrong name or secret"
+    std::string account; ///< the account's own spelling of its name; empty: as typed
+    /// Whether a refusal counts toward the address's failed-login limit (not
+    /// for "server busy": that says nothing about the secret, and the login
+    /// gets back the charge it made when it started).
     bool counts_as_failure = true;
 };
+/// Checks a /login: calls done once with the answer (see login_request).
 using login_verifier = std::function<void(login_request, std::function<void(login_result)> done)>;
 
-// What a member is about to do, for the authorizer.
+/// What a member is about to do, for the authorizer.
 enum class action_kind {
-    join, // enter room
-    say,  // a chat line or /me in room
+    join, ///< enter room
+    say,  ///< a chat line or /me in room
 };
+/// What authorize is asked about: a member's join or line.
 struct action {
-    action_kind kind;
-    std::string_view room; // as typed in /join, or the room's own spelling
-    std::string_view text;
-    std::string_view folded_room = {}; // room folded (protocol::fold_case): compare rooms by this
+    action_kind kind;      ///< what the member is about to do
+    std::string_view room; ///< as typed in /join, or the room's own spelling
+    std::string_view text; ///< say: the line (a /me's without "/me "); join: empty
+    std::string_view folded_room = {}; ///< room folded (protocol::fold_case): compare rooms by this
 };
 
-// admit, is_registered and authorize run on the server's threads with its
-// lock held: keep them short and call nothing of the server's from them
-// (verify runs with no lock held, see login_verifier). What one throws is caught,
-// reported as an error event ("access hook NAME threw: WHAT") and taken as
-// a refusal: admit and authorize refuse with "! server error", a throwing
-// is_registered counts the name as registered, a throwing verify refuses
-// the login with "! server error" (not counted as a failed login). None is
-// called once ~basic_server has returned or async_stop has completed (the
-// same answers then, with no event).
+/// admit, is_registered and authorize run on the server's threads with its
+/// lock held: keep them short and call nothing of the server's from them
+/// (verify runs with no lock held, see login_verifier). What one throws is caught,
+/// reported as an error event ("access hook NAME threw: WHAT") and taken as
+/// a refusal: admit and authorize refuse with "! server error", a throwing
+/// is_registered counts the name as registered, a throwing verify refuses
+/// the login with "! server error" (not counted as a failed login). None is
+/// called once ~basic_server has returned or async_stop has completed (the
+/// same answers then, with no event).
 struct access_hooks {
-    // At connect, before the welcome; a refusal closes the connection.
+    /// At connect, before the welcome; a refusal closes the connection.
     std::function<verdict(const peer_info&)> admit;
-    // /login; without it, /login answers "! logins are not enabled". One
-    // connection per account: a login the verifier accepts for an account
-    // that another member is logged in to (on this server or, with a shared
-    // room log, another) is refused, "! NAME is logged in elsewhere", and the
-    // first keeps it; a guest merely holding the name gives the name up.
+    /// /login; without it, /login answers "! logins are not enabled". One
+    /// connection per account: a login the verifier accepts for an account
+    /// that another member is logged in to (on this server or, with a shared
+    /// room log, another) is refused, "! NAME is logged in elsewhere", and the
+    /// first keeps it; a guest merely holding the name gives the name up.
     login_verifier verify;
-    // Whether a name belongs to an account, so no guest and no /nick may take
-    // it. Answer for name.folded: the server asks for every spelling.
+    /// Whether a name belongs to an account, so no guest and no /nick may take
+    /// it. Answer for name.folded: the server asks for every spelling.
     std::function<bool(const name_ref& name)> is_registered;
-    // Before each join and each line said; a refusal is shown to the member
-    // alone. Compare rooms by action.folded_room.
+    /// Before each join and each line said; a refusal is shown to the member
+    /// alone. Compare rooms by action.folded_room.
     std::function<verdict(const member_info&, const action&)> authorize;
-    // Until it has logged in a member is in no room, and every line but
-    // /login, /help and /quit gets "! log in first: /login NAME SECRET".
+    /// Until it has logged in a member is in no room, and every line but
+    /// /login, /help and /quit gets "! log in first: /login NAME SECRET".
     bool require_login = false;
-    // Failed logins one address may make per minute; more are refused
-    // unchecked. A login counts when it starts, so checks under way count
-    // too; one that succeeds does not.
+    /// Failed logins one address may make per minute; more are refused
+    /// unchecked. A login counts when it starts, so checks under way count
+    /// too; one that succeeds does not.
     std::size_t failed_logins_per_minute = 5;
-    // Logins from one address being checked at once; more are refused
-    // unchecked ("! too many logins under way from your address"), not
-    // queued. 0: no bound.
+    /// Logins from one address being checked at once; more are refused
+    /// unchecked ("! too many logins under way from your address"), not
+    /// queued. 0: no bound.
     std::size_t logins_under_way_per_address = 2;
 };
 
-// The caller of a custom command, and what the handler may do about it.
+/// The caller of a custom command, and what the handler may do about it.
 class command_call {
 public:
+    /// The server makes one for each call (so may a test of a handler).
     command_call(member_info caller, std::string args) : caller_(std::move(caller)), args_(std::move(args)) {}
 
-    const member_info& caller() const noexcept { return caller_; }
-    const std::string& args() const noexcept { return args_; }
+    const member_info& caller() const noexcept { return caller_; } ///< who typed /NAME
+    const std::string& args() const noexcept { return args_; }     ///< what followed /NAME, trimmed
 
-    // "* text" to the caller alone.
+    /// "* text" to the caller alone.
     void reply(std::string text) { replies_.push_back(std::move(text)); }
-    // "<nick> text" from the caller to its room.
+    /// "<nick> text" from the caller to its room.
     void say(std::string text) { says_.push_back(std::move(text)); }
-    // "! reason" to the caller alone; nothing else the handler asked for is sent.
+    /// "! reason" to the caller alone; nothing else the handler asked for is sent.
     void refuse(std::string reason) { refusal_ = std::move(reason); }
 
-    const std::vector<std::string>& replies() const noexcept { return replies_; }
-    const std::vector<std::string>& says() const noexcept { return says_; }
-    const std::string& refusal() const noexcept { return refusal_; }
+    const std::vector<std::string>& replies() const noexcept { return replies_; } ///< reply()'s texts, in order
+    const std::vector<std::string>& says() const noexcept { return says_; }       ///< say()'s texts, in order
+    const std::string& refusal() const noexcept { return refusal_; }              ///< refuse()'s; empty: none
 
 private:
     member_info caller_;
@@ -191,10 +197,10 @@ private:
     std::string refusal_;
 };
 
-// Runs on a server thread with no server lock held; keep it short. If it
-// throws, nothing it asked for is sent: the caller gets "! command failed"
-// and the host an error event ("command /NAME threw: WHAT", nick: the
-// caller). Not called once ~basic_server has returned.
+/// Runs on a server thread with no server lock held; keep it short. If it
+/// throws, nothing it asked for is sent: the caller gets "! command failed"
+/// and the host an error event ("command /NAME threw: WHAT", nick: the
+/// caller). Not called once ~basic_server has returned.
 using command_handler = std::function<void(command_call&)>;
 
 } // namespace chatroom
@@ -221,72 +227,77 @@ enum class frame_event {
 
 namespace chatroom {
 
+/// What an event reports; each kind lists the fields of event that tell more.
 enum class event_kind {
-    connected,    // nick, address
-    joined,       // nick, room
-    left,         // nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
-    message,      // nick, room, text; action: a /me (text without "/me "); from the host's say(): nick is its from
-    nick_changed, // nick (new), old_nick, room
-    disconnected, // nick, reason
-    error,        // text: a server-side problem (accept failing for lack of file descriptors), or what a
-                  // host handler or hook threw (text "event handler threw: WHAT", "command /NAME threw:
-                  // WHAT", "access hook HOOK threw: WHAT"; nick: the member it was running for)
-    logged_in,    // nick (the account), address
-    login_failed, // nick (the member's own, never what was typed), address, reason
-    kicked,       // nick, room, reason, by
-    banned,       // nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
-    unbanned,     // text (the key), by
-    muted,        // nick, room, by
-    unmuted,      // nick, room, by
-    topic_changed, // room, text, by (empty: the host)
-    backplane_changed, // text: the new state ("connected", "holding", "degraded"), reason: why
+    connected,    ///< nick, address
+    joined,       ///< nick, room
+    left,         ///< nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
+    message,      ///< nick, room, text; action: a /me (text without "/me "); from the host's say(): nick is its from
+    nick_changed, ///< nick (new), old_nick, room
+    disconnected, ///< nick, reason
+    error,        ///< text: a server-side problem (accept failing for lack of file descriptors), or what a
+                  ///< host handler or hook threw (text "event handler threw: WHAT", "command /NAME threw:
+                  ///< WHAT", "access hook HOOK threw: WHAT"; nick: the member it was running for)
+    logged_in,    ///< nick (the account), address
+    login_failed, ///< nick (the member's own, never what was typed), address, reason
+    kicked,       ///< nick, room, reason, by
+    banned,       ///< nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
+    unbanned,     ///< text (the key), by
+    muted,        ///< nick, room, by
+    unmuted,      ///< nick, room, by
+    topic_changed, ///< room, text, by (empty: the host)
+    backplane_changed, ///< text: the new state ("connected", "holding", "degraded"), reason: why
 };
 
+/// Something that happened on the server, as the host's event handlers get it.
 struct event {
-    event_kind kind;
-    std::string nick;
-    std::string room;
-    std::string text;
-    std::string reason;
-    std::string old_nick;
-    std::string address;
-    std::string by; // who did it: the operator of a moderation action
-    bool action = false; // message: a /me action ("* nick text"), not a chat line
-    // message: the id of the room event that carried the line, as members
-    // were sent it (the in-process log's sequence number in decimal; with
-    // the Redis backplane the stream entry's id, "MS-N", the same on every
-    // server). The lines a member sent in one read are one room event and
-    // share its id. Empty for the other kinds.
+    event_kind kind;      ///< what happened, and so which fields are set
+    std::string nick;     ///< the member it is about
+    std::string room;     ///< the room it happened in
+    std::string text;     ///< the line, topic, ban key, new state or error
+    std::string reason;   ///< why it happened (banned: the duration)
+    std::string old_nick; ///< nick_changed: the nick before
+    std::string address;  ///< the member's, as peer_info::address
+    std::string by;       ///< who did it: the operator of a moderation action
+    bool action = false;  ///< message: a /me action ("* nick text"), not a chat line
+    /// message: the id of the room event that carried the line, as members
+    /// were sent it (the in-process log's sequence number in decimal; with
+    /// the Redis backplane the stream entry's id, "MS-N", the same on every
+    /// server). The lines a member sent in one read are one room event and
+    /// share its id. Empty for the other kinds.
     std::string id;
-    // When the server made the event: UTC, whole milliseconds. A message
-    // read from the Redis backplane has its stream entry's time.
+    /// When the server made the event: UTC, whole milliseconds. A message
+    /// read from the Redis backplane has its stream entry's time.
     std::chrono::system_clock::time_point time{};
 };
 
-// Which kinds of event a handler wants, as a bit set: a handler that does
-// not ask for `message` events costs nothing per chat line.
+/// Which kinds of event a handler wants, as a bit set: a handler that does
+/// not ask for `message` events costs nothing per chat line.
 using event_mask = std::uint32_t;
+/// The bit of one kind; combine them with |.
 constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+/// Every kind, those added later too.
 inline constexpr event_mask all_events = ~event_mask{0};
 
-// The host's event handlers (basic_server::on_event, which adds one each
-// time it is called). The contract, whatever thread pool runs the server:
-// - one at a time: no two handler calls ever overlap (of one handler, or of
-//   two), and none runs with a server lock held, so a handler may call any
-//   public server function (what that causes is delivered after it returns,
-//   never from inside it);
-// - in order: events come in the order the server made them; message events
-//   of one room come in the room's order, the order its members received the
-//   lines (with a backplane, the order of the shared log), each once;
-// - on whichever server thread made the event, or on one running the
-//   handlers already (that thread delivers the events others made meanwhile
-//   before it goes on); so keep handlers short, and block in none;
-// - an exception a handler throws is caught: the other handlers get it as an
-//   error event (the throwing one does not), and the server goes on;
-// - none runs once ~basic_server has returned, nor after async_stop
-//   completed.
+/// The host's event handlers (basic_server::on_event, which adds one each
+/// time it is called). The contract, whatever thread pool runs the server:
+/// - one at a time: no two handler calls ever overlap (of one handler, or of
+///   two), and none runs with a server lock held, so a handler may call any
+///   public server function (what that causes is delivered after it returns,
+///   never from inside it);
+/// - in order: events come in the order the server made them; message events
+///   of one room come in the room's order, the order its members received the
+///   lines (with a backplane, the order of the shared log), each once;
+/// - on whichever server thread made the event, or on one running the
+///   handlers already (that thread delivers the events others made meanwhile
+///   before it goes on); so keep handlers short, and block in none;
+/// - an exception a handler throws is caught: the other handlers get it as an
+///   error event (the throwing one does not), and the server goes on;
+/// - none runs once ~basic_server has returned, nor after async_stop
+///   completed.
 using event_handler = std::function<void(const event&)>;
 
+/// The kind's name, as in the enum ("connected", "joined", ...); "?" for any other value.
 inline const char* to_string(event_kind k) noexcept {
     switch (k) {
     case event_kind::connected: return "connected";
@@ -6570,37 +6581,38 @@ struct session_factory {
 
 namespace chatroom {
 
-// A chat server: one set of rooms, nicks and limits, served on any number of
-// listeners of any transport at once (docs/protocol.md is the protocol).
-// Transport is what listen(endpoint) serves: an Asio stream protocol
-// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>, whose
-// extra constructor arguments it takes (TLS: the tls_context). Executor runs
-// every handler: set options.concurrency to threading::single when exactly
-// one thread runs it, and the server takes no locks.
-//
-// Every public function may be called from any thread, also from inside the
-// host's event and command handlers (not from the access hooks, which run
-// with the server's lock held). What the host's code throws is caught and
-// reported (events.hpp, access.hpp); none of it runs once the destructor has
-// returned or async_stop has completed. Each call that throws
-// std::system_error has an overload with a std::error_code& instead.
+/// A chat server: one set of rooms, nicks and limits, served on any number of
+/// listeners of any transport at once (docs/protocol.md is the protocol).
+/// Transport is what listen(endpoint) serves: an Asio stream protocol
+/// (asio::ip::tcp, asio::local::stream_protocol) or chatroom::tls<...>, whose
+/// extra constructor arguments it takes (TLS: the tls_context). Executor runs
+/// every handler: set options.concurrency to threading::single when exactly
+/// one thread runs it, and the server takes no locks.
+///
+/// Every public function may be called from any thread, also from inside the
+/// host's event and command handlers (not from the access hooks, which run
+/// with the server's lock held). What the host's code throws is caught and
+/// reported (events.hpp, access.hpp); none of it runs once the destructor has
+/// returned or async_stop has completed. Each call that throws
+/// std::system_error has an overload with a std::error_code& instead.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
 class basic_server {
     using factory_type = detail::session_factory<Transport>;
     using default_listener = detail::listener<factory_type, Executor>;
 
 public:
-    using executor_type = Executor;
-    using protocol_type = typename factory_type::protocol_type;
-    using endpoint_type = typename protocol_type::endpoint;
-    using socket_type = typename protocol_type::socket::template rebind_executor<Executor>::other;
+    using executor_type = Executor; ///< runs every handler
+    using protocol_type = typename factory_type::protocol_type; ///< Transport's Asio protocol (tls<P>, web<P>: P)
+    using endpoint_type = typename protocol_type::endpoint; ///< what listen() binds
+    using socket_type = typename protocol_type::socket::template rebind_executor<Executor>::other; ///< what adopt() takes
 
+    /// A server on ex; args are Transport's extra ones (TLS: the tls_context).
     template <class... TransportArgs>
     explicit basic_server(const executor_type& ex, server_options options = {}, TransportArgs&&... args)
         : impl_(std::make_shared<impl>(ex, std::move(options))),
           factory_{std::forward<TransportArgs>(args)...} {}
 
-    // The executor's context may be a thread_pool or an io_context.
+    /// The same on context's executor: a thread_pool's or an io_context's.
     template <class ExecutionContext, class... TransportArgs,
               class = std::enable_if_t<std::is_convertible_v<ExecutionContext&, asio::execution_context&>>>
     explicit basic_server(ExecutionContext& context, server_options options = {}, TransportArgs&&... args)
@@ -6610,38 +6622,39 @@ public:
     basic_server(const basic_server&) = delete;
     basic_server& operator=(const basic_server&) = delete;
 
-    // No callback of the host's (event and command handlers, access hooks)
-    // runs once the destructor has returned: it waits for those under way on
-    // other threads, so they may capture what dies with the server's owner.
-    // Called from inside one of them (the server's own thread), it does not
-    // wait for that one, which is the last. Then the server stops gracefully
-    // as with stop(), on its executor, without the host's callbacks (the
-    // shutdown's left and disconnected events are not delivered).
+    /// No callback of the host's (event and command handlers, access hooks)
+    /// runs once the destructor has returned: it waits for those under way on
+    /// other threads, so they may capture what dies with the server's owner.
+    /// Called from inside one of them (the server's own thread), it does not
+    /// wait for that one, which is the last. Then the server stops gracefully
+    /// as with stop(), on its executor, without the host's callbacks (the
+    /// shutdown's left and disconnected events are not delivered).
     ~basic_server() {
         if (!impl_) return;
         impl_->hub->host().detach();
         stop();
     }
 
-    // Binds, listens and starts accepting with the server's own Transport.
-    // May be called again for more endpoints. Throws std::system_error.
+    /// Binds, listens and starts accepting with the server's own Transport.
+    /// May be called again for more endpoints. Throws std::system_error.
     void listen(const endpoint_type& endpoint) {
         std::error_code ec;
         listen(endpoint, ec);
         if (ec) throw std::system_error(ec, "chatroom: listen");
     }
-
+    /// As listen(endpoint), setting ec instead of throwing.
     void listen(const endpoint_type& endpoint, std::error_code& ec) {
         auto l = open<factory_type>(endpoint, ec, factory_);
         if (!ec && !first_) first_ = l;
     }
 
-    // The first endpoint listen() bound (the port, when 0 was asked for).
+    /// The first endpoint listen() bound (the port, when 0 was asked for).
     endpoint_type local_endpoint() const { return first_ ? first_->local_endpoint() : endpoint_type(); }
 
-    // More listeners into the same rooms, of other transports. Each returns
-    // the endpoint it bound and throws std::system_error on failure; the
-    // overloads with an error_code return a default endpoint then.
+    ///@{
+    /// More listeners into the same rooms, of other transports. Each returns
+    /// the endpoint it bound and throws std::system_error on failure; the
+    /// overloads with an error_code return a default endpoint then.
     asio::ip::tcp::endpoint listen_tcp(const asio::ip::tcp::endpoint& endpoint) {
         return listen_as<asio::ip::tcp>(endpoint);
     }
@@ -6656,25 +6669,27 @@ public:
         return listen_as<asio::local::stream_protocol>(asio::local::stream_protocol::endpoint(path), ec);
     }
 #endif
-    // 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
-    // come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
-    // each needs its subsystem's header included all the same.
+    ///@}
+    /// 2.x forms of chatroom::listen_tls, listen_web and listen_web_tls (which
+    /// come with chatroom/tls.hpp and chatroom/web.hpp), kept for 3.0 only:
+    /// each needs its subsystem's header included all the same.
     template <class Context>
     asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint, Context context) {
         return listen_as<tls<asio::ip::tcp>>(endpoint, std::move(context));
     }
-
+    /// The 2.x form of chatroom::listen_web (chatroom/web.hpp).
     template <class Options>
     asio::ip::tcp::endpoint listen_web(const asio::ip::tcp::endpoint& endpoint, Options options) {
         return listen_as<web<asio::ip::tcp>>(endpoint, std::move(options));
     }
+    /// The 2.x form of chatroom::listen_web_tls (chatroom/web.hpp and tls.hpp).
     template <class Options, class Context>
     asio::ip::tcp::endpoint listen_web_tls(const asio::ip::tcp::endpoint& endpoint, Options options,
                                            Context context) {
         return listen_as<web<tls<asio::ip::tcp>>>(endpoint, std::move(options), std::move(context));
     }
 
-    // The general form: a listener of transport T, whose factory takes args.
+    /// The general form: a listener of transport T, whose factory takes args.
     template <class T, class... FactoryArgs,
               std::enable_if_t<!detail::starts_with_error_code<FactoryArgs...>::value, int> = 0>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
@@ -6684,6 +6699,7 @@ public:
         if (ec) throw std::system_error(ec, "chatroom: listen");
         return bound;
     }
+    /// The same, setting ec instead of throwing (returning a default endpoint).
     template <class T, class... FactoryArgs>
     typename detail::session_factory<T>::protocol_type::endpoint listen_as(
         const typename detail::session_factory<T>::protocol_type::endpoint& endpoint, std::error_code& ec,
@@ -6693,161 +6709,159 @@ public:
         return l ? l->local_endpoint() : decltype(l->local_endpoint())();
     }
 
-    // Hands the server a connected socket, as if listen() had accepted it.
-    // Throws std::system_error when the socket is not open.
+    /// Hands the server a connected socket, as if listen() had accepted it.
+    /// Throws std::system_error when the socket is not open.
     void adopt(socket_type socket) {
         std::error_code ec;
         adopt(std::move(socket), ec);
         if (ec) throw std::system_error(ec, "chatroom: adopt");
     }
+    /// As adopt(socket), setting ec instead of throwing.
     void adopt(socket_type socket, std::error_code& ec) { impl_->template adopt<default_listener>(socket, factory_, ec); }
 
-    // Graceful stop, callable from any thread: stop accepting, tell every
-    // client "* server shutting down", flush for up to
-    // options.shutdown_timeout, close. Once the sockets are closed the server
-    // has no work left on its executor, so run() returns.
+    /// Graceful stop, from any thread: stop accepting, tell every client
+    /// "* server shutting down", flush for up to options.shutdown_timeout,
+    /// close; then the server has no work left on its executor: run() returns.
     void stop() {
         asio::post(impl_->executor, [i = impl_] { i->shutdown(); });
     }
 
-    // stop(), and completes (signature void()) once it is over: every
-    // connection is closed and gone, and no callback of the host's runs
-    // again (the host gate is detached, as by the destructor). Any Asio
-    // completion token: a callback, asio::use_future, asio::deferred,
-    // asio::use_awaitable. The completion runs on the handler's associated
-    // executor (by default the server's), also when the server object was
-    // destroyed meanwhile, like any Asio operation outstanding; and at once
-    // (posted) when the server had stopped already.
+    /// stop(), and completes (signature void()) once it is over: every
+    /// connection is closed and gone, and no callback of the host's runs
+    /// again (as after the destructor). Any Asio completion token: a callback,
+    /// asio::use_future, asio::deferred, asio::use_awaitable. The completion
+    /// runs on the handler's associated executor (by default the server's),
+    /// also when the server object was destroyed meanwhile, like any Asio
+    /// operation outstanding; and at once (posted) if it had stopped already.
     template <class CompletionToken>
     auto async_stop(CompletionToken&& token) {
         return detail::async_stop(impl_, std::forward<CompletionToken>(token));
     }
 
-    // Adds a handler of the events of the kinds in `kinds` (connects, joins,
-    // leaves, messages, nick changes, moderation, errors: events.hpp, which
-    // states when and on which thread handlers run, one at a time and in the
-    // room's order). Each call adds one; the returned subscription ends it.
-    // Kinds no handler asked for cost nothing (`message`: nothing per line).
+    /// Adds a handler of the events of the kinds in `kinds` (connects, joins,
+    /// leaves, messages, nick changes, moderation, errors: events.hpp, which
+    /// states when and on which thread handlers run, one at a time and in the
+    /// room's order). Each call adds one; the returned subscription ends it.
+    /// Kinds no handler asked for cost nothing (`message`: nothing per line).
     event_subscription on_event(event_handler handler, event_mask kinds = all_events) {
         return impl_->hub->subscribe(std::move(handler), kinds);
     }
 
-    // Sends "* text" to every member of a room; from any thread. Into a room
-    // that does not exist (on this server) it does nothing: async_notice says so.
+    /// Sends "* text" to every member of a room; from any thread. Into a room
+    /// that does not exist (on this server) it does nothing: async_notice says so.
     void notice(std::string room, std::string text) { inject(std::move(room), {}, std::move(text)); }
 
-    // Sends "<from> text" to every member of a room, and on_event sees it as a
-    // message event with nick `from`; from any thread.
+    /// Sends "<from> text" to every member of a room, and on_event sees it as a
+    /// message event with nick `from`; from any thread.
     void say(std::string room, std::string from, std::string text) {
         inject(std::move(room), std::move(from), std::move(text));
     }
 
-    // notice() and say() that complete when the line is sent, with
-    // void(std::error_code): empty, or host_errc::no_such_room. Any Asio
-    // completion token (a callback, asio::use_future, (experimental::)
-    // deferred, use_awaitable); the handler runs on its associated executor
-    // (by default the server's). From any thread; calls made in one order
-    // from one thread are sent in that order, with notice() and say() too.
+    /// notice() and say() that complete when the line is sent, with
+    /// void(std::error_code): empty, or host_errc::no_such_room. Any Asio
+    /// completion token (a callback, asio::use_future, (experimental::)
+    /// deferred, use_awaitable); the handler runs on its associated executor
+    /// (by default the server's). From any thread; calls made in one order
+    /// from one thread are sent in that order, with notice() and say() too.
     template <class CompletionToken>
     auto async_notice(std::string room, std::string text, CompletionToken&& token) {
         return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room), {},
                                     std::move(text), std::forward<CompletionToken>(token));
     }
+    /// say() that completes when the line is sent, as async_notice() does.
     template <class CompletionToken>
     auto async_say(std::string room, std::string from, std::string text, CompletionToken&& token) {
         return detail::async_inject(impl_->hub, impl_->injections, impl_->executor, std::move(room),
                                     std::move(from), std::move(text), std::forward<CompletionToken>(token));
     }
 
-    // Replaces the in-process room log, e.g. with a backplane shared by
-    // several servers: make(sink) builds it, and the server keeps it. A log
-    // that orders events at once delivers them to sink from inside append();
-    // one that orders them elsewhere hands them to deliver_ordered(). Before
-    // the first listen().
+    /// Before the first listen(): replaces the in-process room log, e.g. with a
+    /// backplane shared by several servers; make(sink) builds it, the server
+    /// keeps it. A log that orders events at once delivers them to sink from
+    /// inside append(); one that orders them elsewhere, to deliver_ordered().
     void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
         impl_->hub->set_log(make);
     }
 
-    // The sink a backplane hands the events it ordered to; any thread.
+    /// The sink a backplane hands the events it ordered to; any thread.
     void deliver_ordered(const room_event& e) { impl_->hub->deliver_ordered(e); }
 
     // ---- who may do what (access.hpp, docs/protocol.md) -----------------------
 
-    // The host's hooks: admission, login, registered names, authorization.
+    /// The host's hooks: admission, login, registered names, authorization.
     void set_access(access_hooks hooks) { impl_->hub->set_access(std::move(hooks)); }
 
-    // Replaces the welcome text new members get; any thread.
+    /// Replaces the welcome text new members get; any thread.
     void set_motd(std::string text) { impl_->hub->set_motd(std::move(text)); }
 
-    // A command of the host's: /name ARGS runs handler, and /help shows help.
-    // Refused (false; ec says why, command_error.hpp) for a bad name or an
-    // empty handler, and for a name a built-in or a command added before has
-    // unless replace (which replaces either). The handler runs on a server
-    // thread with no server lock held; if it throws, the caller gets
-    // "! command failed" (nothing it asked for is sent) and the host an
-    // error event.
+    /// A command of the host's: /name ARGS runs handler, and /help shows help.
+    /// Refused (false; ec says why, command_error.hpp) for a bad name, an empty
+    /// handler, or a name a built-in or an earlier command has, unless replace
+    /// (which replaces either). The handler runs on a server thread with no
+    /// server lock held; if it throws, the caller gets "! command failed"
+    /// (nothing it asked for is sent) and the host an error event.
     bool add_command(std::string name, std::string help, command_handler handler, bool replace = false) {
         std::error_code ec;
         return add_command(std::move(name), std::move(help), std::move(handler), ec, replace);
     }
+    /// The same, setting ec to why it was refused (clearing it when added).
     bool add_command(std::string name, std::string help, command_handler handler, std::error_code& ec,
                      bool replace = false) {
         ec = impl_->hub->add_command(std::move(name), std::move(help), std::move(handler), replace);
         return !ec;
     }
 
-    // Snapshots and controls, from any thread (not from inside the hooks,
-    // which run with the server's lock held). A control returns a
-    // control_result (host_error.hpp): true when done, else error() says why
-    // (the host_errc values named above each). None throws but bad_alloc.
+    /// Snapshots and controls, from any thread but the access hooks. A control
+    /// returns a control_result (host_error.hpp): true when done, else error()
+    /// says why (a host_errc named above each). None throws but bad_alloc.
     std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
+    /// The members of a room (any case of its name); none for no such room.
     std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    // no_such_member.
+    /// no_such_member.
     control_result kick(std::string_view nick, std::string_view reason = {}) {
         return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
     }
-    // no_such_member, bad_name (the room's), room_full. A private room is no
-    // obstacle: moving is how the host lets members in.
+    /// no_such_member, bad_name (the room's), room_full. A private room is no
+    /// obstacle: moving is how the host lets members in.
     control_result move(std::string_view nick, std::string_view room) {
         return control([&](auto& c) { return c.move(nick, room); });
     }
-    // no_such_member, bad_name, name_taken. With a shared room log that claims
-    // nicks the rename is decided by the claim, after this returns.
+    /// no_such_member, bad_name, name_taken. With a shared room log that claims
+    /// nicks the rename is decided by the claim, after this returns.
     control_result rename(std::string_view nick, std::string_view new_nick) {
         return control([&](auto& c) { return c.rename(nick, new_nick); });
     }
-    // no_such_room.
+    /// no_such_room.
     control_result set_topic(std::string_view room, std::string_view text) {
         return control([&](auto& c) { return c.set_topic(room, text, {}); });
     }
 
     // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
 
-    // A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
-    // (a room of that name exists on this server), stopping.
+    /// A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
+    /// (a room of that name exists on this server), stopping.
     control_result create_room(std::string_view name, room_options options = {}) {
         return control([&](auto& c) { return c.create_room(name, std::move(options)); });
     }
-    // Closes a room, whoever made it: its members are told "* ROOM was
-    // closed by the host[: reason]" and moved to the lobby. no_such_room,
-    // lobby_is_fixed.
+    /// Closes a room, whoever made it, moving its members to the lobby with
+    /// "* ROOM was closed by the host[: reason]": no_such_room, lobby_is_fixed.
     control_result close_room(std::string_view name, std::string_view reason = {}) {
         return control([&](auto& c) { return c.close_room(name, reason); });
     }
-    // Lets a member /join a private room the host made (it is told "* you are
-    // invited to ROOM: /join ROOM") while it is connected and the room
-    // exists. no_such_member, no_such_room (none the host made).
+    /// Lets a member /join a private room the host made (it is told "* you are
+    /// invited to ROOM: /join ROOM") while it is connected and the room
+    /// exists. no_such_member, no_such_room (none the host made).
     control_result invite(std::string_view room, std::string_view nick) {
         return control([&](auto& c) { return c.invite(room, nick); });
     }
-    // Every room on this server with its options, private ones included.
+    /// Every room on this server with its options, private ones included.
     std::vector<host_room_info> room_details() const {
         return control([](auto& c) { return c.host_room_list(); });
     }
 
-    server_stats stats() const noexcept { return impl_->hub->stats(); }
-    const server_options& options() const noexcept { return impl_->hub->options(); }
-    executor_type get_executor() const noexcept { return impl_->executor; }
+    server_stats stats() const noexcept { return impl_->hub->stats(); }               ///< a snapshot of its counters
+    const server_options& options() const noexcept { return impl_->hub->options(); } ///< the options in force
+    executor_type get_executor() const noexcept { return impl_->executor; }           ///< the executor it runs on
 
 private:
     template <class F>
@@ -6872,15 +6886,14 @@ private:
                                        text = std::move(text)] { h->inject(room, from, text); });
     }
 
-    // What outlives the server object while work is pending.
-    using impl = detail::server_core<Executor>;
+    using impl = detail::server_core<Executor>; ///< what outlives the server object while work is pending
 
     std::shared_ptr<impl> impl_;
     factory_type factory_;
     std::shared_ptr<default_listener> first_;
 };
 
-using server = basic_server<asio::ip::tcp>;
+using server = basic_server<asio::ip::tcp>; ///< the plain TCP chat server
 
 } // namespace chatroom
 // #include <chatroom/client.hpp>
