@@ -1,6 +1,7 @@
 // basic_client's asynchronous operations (async_connect, async_receive,
 // async_send, async_close) with each kind of completion token: a callback,
 // asio::use_future, deferred, and use_awaitable where coroutines compile.
+#include "support/completion_tokens.hpp"
 #include "support/running_server.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -8,16 +9,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/detached.hpp>
-#include <asio/use_future.hpp>
-#include <asio/version.hpp>
-#if ASIO_VERSION >= 102400
-#include <asio/deferred.hpp>
-#else
-#include <asio/experimental/deferred.hpp>
-#endif
 #if defined(ASIO_HAS_CO_AWAIT)
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/use_awaitable.hpp>
 #endif
 
 #include <chrono>
@@ -31,12 +24,6 @@
 using namespace test;
 
 namespace {
-
-#if ASIO_VERSION >= 102400
-constexpr const auto& deferred = asio::deferred;
-#else
-constexpr const auto& deferred = asio::experimental::deferred;
-#endif
 
 // An io_context run by its own thread for the clients of one test.
 struct client_loop {

@@ -3,6 +3,7 @@
 // the order and threads of events, and the error_code overloads. Run under
 // AddressSanitizer by scripts/test: handlers here capture locals by
 // reference that die right after the server.
+#include "support/completion_tokens.hpp"
 #include "support/running_server.hpp"
 
 #include <chatroom/web.hpp>
@@ -10,15 +11,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/thread_pool.hpp>
-#include <asio/use_future.hpp>
-#if ASIO_VERSION >= 102400
-#include <asio/deferred.hpp>
-#else
-#include <asio/experimental/deferred.hpp>
-#endif
-#if defined(ASIO_HAS_CO_AWAIT)
-#include <asio/use_awaitable.hpp>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -34,12 +26,6 @@
 using namespace test;
 
 namespace {
-
-#if ASIO_VERSION >= 102400
-constexpr const auto& deferred_token = asio::deferred;
-#else
-constexpr const auto& deferred_token = asio::experimental::deferred;
-#endif
 
 target loopback(const chatroom::server& s) {
     target t;
@@ -257,7 +243,7 @@ TEST_CASE("async_stop completes once every session is gone: with use_future", "[
 
 TEST_CASE("async_stop completes once every session is gone: with deferred", "[async_stop]") {
     check_async_stop([](chatroom::server& s, auto done) {
-        auto op = s.async_stop(deferred_token); // nothing happens until it is started
+        auto op = s.async_stop(test::deferred); // nothing happens until it is started
         op(done);
     });
 }
