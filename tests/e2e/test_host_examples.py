@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""End to end: examples/game, a game server's chat embedded in its own io_context.
+"""End to end: the host programs of examples/: game (a game server's chat
+embedded in its own io_context) and embed (README's first example).
 
-Usage: test_game_example.py GAME
+Usage: test_host_examples.py GAME EMBED
 Two players enter match 1's private room through /match (the game moves
 them; /join is refused), chat and /roll there; the mirror on the game's
 stdout has every line in the order the players saw them, each with an id;
 announcements from the game's thread reach the lobby; SIGTERM stops it
-cleanly through async_stop. Prints "N passed, M failed" last.
+cleanly through async_stop. The embedding example prints who joined and
+stops on SIGTERM. Prints "N passed, M failed" last.
 """
 import os
 import re
@@ -19,7 +21,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import chatroom_testkit as kit  # noqa: E402
 
-GAME = sys.argv[1]
+GAME, EMBED = sys.argv[1], sys.argv[2]
 PATIENCE = 20.0
 
 
@@ -72,6 +74,29 @@ def check_players_chat_and_roll_in_a_match_room_and_the_mirror_keeps_their_order
         assert "game: chat stopped, no callback will run again" in game.run_text(), game.run_text()
     finally:
         game.close()
+        os.unlink(out.name)
+
+
+def check_the_embedding_example_reports_joins_and_stops_on_sigterm():
+    out = tempfile.NamedTemporaryFile(prefix="chatroom-embed-", suffix=".out", delete=False)
+    server = kit.ServerProcess(["sh", "-c", 'exec "$0" 0 >"$1"', EMBED, out.name], PATIENCE, prefix="chatroom-embed-")
+    try:
+        server.start()
+        a = kit.LineClient(server.port, PATIENCE)
+        a.greet()
+        a.send("/nick ada")
+        a.wait_for(lambda l: l.endswith(" is now known as ada"))
+        a.send("/join lab-bench")
+        a.wait_for(lambda l: l.startswith("* joined lab-bench"))
+
+        assert server.stop() == 0  # its stdout is a file, so printf's buffer is written at exit
+        a.until_closed()
+        with open(out.name) as f:
+            printed = f.read()
+        assert re.search(r"^guest-\d+ joined lobby$", printed, re.M), printed
+        assert "ada joined lab-bench\n" in printed, printed
+    finally:
+        server.close()
         os.unlink(out.name)
 
 
