@@ -98,7 +98,8 @@
 //   members' leaves are appended, then its nicks are freed (reap_end); this
 //   server claims nothing before that.
 // - Reaping: a server missing from two views a heartbeat apart (with this
-//   server's own link up for longer than a heartbeat key lives) is reaped
+//   server's own link up for longer than a heartbeat key lives plus the
+//   longest reconnection backoff) is reaped
 //   by one survivor (reap_begin's lock, per dead incarnation): leaves
 //   first, then its nicks are freed, so a member back elsewhere is never
 //   announced after it returned. The leaves are the same whoever writes
@@ -1347,8 +1348,10 @@ public:
     // Reconnection delays: 100 ms doubling to 2 s, each with jitter (between
     // half of it and all of it), so a cluster coming back does not reconnect
     // in lockstep. With mu held (the generator).
+    static constexpr std::chrono::milliseconds max_backoff{2000};
     std::chrono::milliseconds backoff(unsigned failures) {
-        const long long base = std::min<long long>(2000, 100LL << std::min(failures ? failures - 1 : 0u, 5u));
+        const long long base =
+            std::min<long long>(max_backoff.count(), 100LL << std::min(failures ? failures - 1 : 0u, 5u));
         std::uniform_int_distribution<long long> jitter(base / 2, base);
         return std::chrono::milliseconds(jitter(rng));
     }
@@ -2843,9 +2846,13 @@ private:
         remote = std::move(view);
         recent_.apply(remote, backplane_context::clock::now());
         // Dead: missing from two views a heartbeat apart, with this server's
-        // own link up for longer than a heartbeat key lives (after Redis
-        // itself paused, every key may be stale at once).
-        const bool trusted = backplane_context::clock::now() - up_since_ > ctx_.opts.node_ttl + ctx_.opts.heartbeat;
+        // own link up for longer than a heartbeat key lives plus the longest
+        // wait between reconnections. After Redis itself paused, restarted or
+        // loaded its data, every key may be stale at once, and a live server
+        // may still be waiting out its backoff: it must have had the time to
+        // come back and beat before its absence means anything.
+        const bool trusted = backplane_context::clock::now() - up_since_ >
+                             ctx_.opts.node_ttl + ctx_.opts.heartbeat + backplane_context::max_backoff;
         for (const std::string& id : missing)
             if (trusted && suspects_.count(id)) reap(id);
         suspects_ = std::move(missing);

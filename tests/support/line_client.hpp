@@ -159,12 +159,20 @@ public:
     std::string wait_for(const std::function<bool(const std::string&)>& pred,
                          std::vector<std::string>* skipped = nullptr, std::chrono::milliseconds timeout = patience) {
         const auto deadline = test_clock::now() + timeout;
+        std::vector<std::string> recent; // the last lines passed over, for the failure message
+        const auto passed_over = [&] {
+            std::string out;
+            for (const auto& l : recent) out += "\n  | " + l;
+            return out.empty() ? std::string(" (none)") : out;
+        };
         for (;;) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - test_clock::now());
-            if (left.count() <= 0) FAIL("the expected line did not arrive in time");
+            if (left.count() <= 0) FAIL("the expected line did not arrive in time; last lines:" << passed_over());
             auto line = read_line(left);
-            if (!line) FAIL("the expected line did not arrive (timeout or closed)");
+            if (!line) FAIL("the expected line did not arrive (timeout or closed); last lines:" << passed_over());
             if (pred(*line)) return *line;
+            if (recent.size() == 12) recent.erase(recent.begin());
+            recent.push_back(*line);
             if (skipped) skipped->push_back(*line);
         }
     }

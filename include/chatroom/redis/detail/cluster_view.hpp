@@ -10,7 +10,8 @@
 //   members' leaves are appended, then its nicks are freed (reap_end); this
 //   server claims nothing before that.
 // - Reaping: a server missing from two views a heartbeat apart (with this
-//   server's own link up for longer than a heartbeat key lives) is reaped
+//   server's own link up for longer than a heartbeat key lives plus the
+//   longest reconnection backoff) is reaped
 //   by one survivor (reap_begin's lock, per dead incarnation): leaves
 //   first, then its nicks are freed, so a member back elsewhere is never
 //   announced after it returned. The leaves are the same whoever writes
@@ -288,9 +289,13 @@ private:
         remote = std::move(view);
         recent_.apply(remote, backplane_context::clock::now());
         // Dead: missing from two views a heartbeat apart, with this server's
-        // own link up for longer than a heartbeat key lives (after Redis
-        // itself paused, every key may be stale at once).
-        const bool trusted = backplane_context::clock::now() - up_since_ > ctx_.opts.node_ttl + ctx_.opts.heartbeat;
+        // own link up for longer than a heartbeat key lives plus the longest
+        // wait between reconnections. After Redis itself paused, restarted or
+        // loaded its data, every key may be stale at once, and a live server
+        // may still be waiting out its backoff: it must have had the time to
+        // come back and beat before its absence means anything.
+        const bool trusted = backplane_context::clock::now() - up_since_ >
+                             ctx_.opts.node_ttl + ctx_.opts.heartbeat + backplane_context::max_backoff;
         for (const std::string& id : missing)
             if (trusted && suspects_.count(id)) reap(id);
         suspects_ = std::move(missing);

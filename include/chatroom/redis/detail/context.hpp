@@ -87,8 +87,10 @@ public:
     // Reconnection delays: 100 ms doubling to 2 s, each with jitter (between
     // half of it and all of it), so a cluster coming back does not reconnect
     // in lockstep. With mu held (the generator).
+    static constexpr std::chrono::milliseconds max_backoff{2000};
     std::chrono::milliseconds backoff(unsigned failures) {
-        const long long base = std::min<long long>(2000, 100LL << std::min(failures ? failures - 1 : 0u, 5u));
+        const long long base =
+            std::min<long long>(max_backoff.count(), 100LL << std::min(failures ? failures - 1 : 0u, 5u));
         std::uniform_int_distribution<long long> jitter(base / 2, base);
         return std::chrono::milliseconds(jitter(rng));
     }
