@@ -321,6 +321,246 @@ inline const char* to_string(event_kind k) noexcept {
 }
 
 } // namespace chatroom
+// #include <chatroom/core/history.hpp>
+
+// #include <chatroom/core/room_event.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom {
+
+/// What can happen in a room, as data. The protocol turns members' lines into
+/// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
+/// turn them into what each kind of client reads.
+enum class room_event_kind : std::uint8_t {
+    chat,            ///< nick said the lines of text
+    action,          ///< /me: nick does text
+    joined,          ///< nick came in
+    left,            ///< nick went, for reason (may be empty)
+    renamed,         ///< old_nick is now nick
+    private_message, ///< nick said text to target only (room is empty)
+    notice,          ///< the host or the server says text to the room
+};
+
+/// Calls fn(line) for each '\n'-ended line of text.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        fn(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+/// One thing that happened in a room, as data: what the room log orders and
+/// every renderer reads. Which fields a kind uses, the comments below say.
+struct room_event {
+    room_event_kind kind = room_event_kind::chat; ///< what happened
+    std::string room;      ///< the room's name as it was created
+    std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
+    std::string old_nick;  ///< renamed
+    std::string target;    ///< private_message: the recipient's nick
+    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string reason;    ///< left
+    std::uint64_t seq = 0; ///< its place in the room's log, given by append()
+    /// Where a log that orders elsewhere placed it, when it says: the Redis
+    /// backplane's stream entry id and its time. Empty and zero otherwise (the
+    /// host's events then quote seq and the time of delivery).
+    std::string log_id;
+    std::chrono::system_clock::time_point time{}; ///< see log_id
+    /// The local member it came from, which is not sent its own event
+    /// (0: the host, or another server); and the server that made it.
+    std::uint64_t origin = 0;
+    std::string node; ///< the server that made the event (a cluster's node id; empty on one server)
+    std::size_t line_count = 0; ///< chat: lines in text
+    /// chat: where each line of text ends (its '\n'), so renderers need not
+    /// search for them; add_line keeps it, index_lines() rebuilds it.
+    std::vector<std::uint32_t> line_ends;
+
+    /// Adds one line (no '\n' in it) to a chat event.
+    void add_line(std::string_view line) {
+        text.append(line.data(), line.size());
+        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
+        text += '\n';
+        ++line_count;
+    }
+
+    /// Empties text and its line index (the event is reused for the next lines).
+    void clear_text() noexcept {
+        text.clear();
+        line_ends.clear();
+        line_count = 0;
+    }
+
+    /// For a chat event whose text was set directly (read from a backplane).
+    void index_lines() {
+        line_ends.clear();
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
+        line_count = line_ends.size();
+    }
+
+    /// Calls fn(line) for each line of a chat event's text.
+    template <class Fn>
+    void for_each_line(Fn&& fn) const {
+        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
+        std::size_t from = 0;
+        for (const std::uint32_t end : line_ends) {
+            fn(std::string_view(text.data() + from, end - from));
+            from = end + 1;
+        }
+    }
+};
+
+/// The kind's name, as in the enum ("chat", "joined", ...).
+inline const char* to_string(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return "chat";
+    case room_event_kind::action: return "action";
+    case room_event_kind::joined: return "joined";
+    case room_event_kind::left: return "left";
+    case room_event_kind::renamed: return "renamed";
+    case room_event_kind::private_message: return "private_message";
+    case room_event_kind::notice: return "notice";
+    }
+    return "?";
+}
+
+} // namespace chatroom
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+/// @file
+/// A room's past beyond the members who heard it: the query a member, a
+/// dialect or the host asks, the page it gets, and the interface a history
+/// store implements (in memory: the rooms' rings; SQLite: chatroom/sqlite/).
+///
+/// Ids: a message's id is the one its room event was given when the room log
+/// ordered it: the in-process log's sequence number in decimal ("41"), or
+/// with the Redis backplane the stream entry's id ("1733486400000-3"). Ids of
+/// one room increase in the room's order; a store compares them as numbers.
+namespace chatroom {
+
+/// Which part of a room's history a query asks for.
+enum class history_range : std::uint8_t {
+    latest,  ///< the last `limit` messages
+    before,  ///< the last `limit` messages older than `id`
+    after,   ///< the first `limit` messages newer than `id` (what a reconnecting client missed)
+    between, ///< the first `limit` from `id` to `until_id`, both included; by time (`since`, `until`) when `id` is empty
+};
+
+/// A question to a room's history.
+struct history_query {
+    std::string room;                              ///< the room's name (any case)
+    history_range range = history_range::latest;   ///< which part
+    std::string id;                                ///< before, after: the bound (excluded); between: the first id
+    std::string until_id;                          ///< between: the last id (included)
+    std::chrono::system_clock::time_point since{}; ///< between by time: from (included)
+    std::chrono::system_clock::time_point until{}; ///< between by time: to (included)
+    std::size_t limit = 100;                       ///< at most this many; the store caps it at its page size
+};
+
+/// A store's answer: one page of a room's messages.
+struct history_page {
+    /// Oldest first, each with the id (seq, or log_id) and the time it was
+    /// given when first said: never restamped.
+    std::vector<room_event> events;
+    /// More messages lie beyond this page in the direction asked (older for
+    /// latest and before, newer for after and between).
+    bool more = false;
+    /// after, before: `id` is not in the kept history (older than what is
+    /// retained, or never given). The page then holds the latest messages,
+    /// and some messages between `id` and them are not available.
+    bool unavailable = false;
+};
+
+/// Why a history query was not answered: the values of history_category().
+enum class history_errc {
+    bad_query = 1, ///< an id that is not one (not digits, or not MS-N), or times out of order
+    not_kept,      ///< this server keeps no history (--history 0 and no store)
+    store_failed,  ///< the store could not read (its error went to the host's log)
+    stopping,      ///< the server is stopping
+};
+
+namespace detail {
+
+class history_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "chatroom.history"; }
+    std::string message(int value) const override {
+        switch (static_cast<history_errc>(value)) {
+        case history_errc::bad_query: return "bad history query: an id is not one this server gives, or times are out of order";
+        case history_errc::not_kept: return "this server keeps no history";
+        case history_errc::store_failed: return "the history store could not be read";
+        case history_errc::stopping: return "server stopping";
+        }
+        return "unknown chatroom history error";
+    }
+};
+
+} // namespace detail
+
+/// The category of history_errc; one object for the whole program.
+inline const std::error_category& history_category() noexcept {
+    static const detail::history_category_impl category;
+    return category;
+}
+
+/// A history_errc as a std::error_code of history_category().
+inline std::error_code make_error_code(history_errc e) noexcept { return {static_cast<int>(e), history_category()}; }
+
+/// A message's id as it is quoted: log_id when the log gave one, else seq.
+inline std::string id_of(const room_event& e) { return e.log_id.empty() ? std::to_string(e.seq) : e.log_id; }
+
+/// What keeps messages beyond a room's ring: the events the room log ordered
+/// (chat and /me actions; joins, leaves and private messages are not kept),
+/// and the queries over them.
+///
+/// Thread contract: keep() is called with the server's lock held, in each
+/// room's order, and must not block (a store that writes to disk queues and
+/// writes on its own thread). query() may be called from any thread and calls
+/// done exactly once, from any thread, never from inside query() with a lock
+/// of the caller's held: the server calls it unlocked.
+class history_store {
+public:
+    virtual ~history_store() = default;
+
+    /// Keeps one ordered message event (its seq or log_id, and time, set).
+    virtual void keep(const room_event& event) = 0;
+
+    /// Answers q; done(ec, page) once. An empty page with no error: nothing
+    /// matches (a room never spoken in).
+    virtual void query(const history_query& q, std::function<void(std::error_code, history_page)> done) = 0;
+
+    /// The highest sequence number kept, read when the store opened: the
+    /// in-process log numbers its events after it, so ids never repeat
+    /// across a restart. 0 when empty (or for ids that are not numbers).
+    virtual std::uint64_t last_seq() const { return 0; }
+
+    /// The server is stopping: what was handed to keep() is written (or, for
+    /// a store that cannot, the loss is documented), and nothing is kept after.
+    virtual void stop() {}
+};
+
+} // namespace chatroom
+
+namespace std {
+template <>
+struct is_error_code_enum<chatroom::history_errc> : true_type {};
+} // namespace std
 // #include <chatroom/core/host_error.hpp>
 
 #include <string>
@@ -749,116 +989,6 @@ struct reply {
     }
     ///@}
 };
-
-} // namespace chatroom
-// #include <chatroom/core/room_event.hpp>
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace chatroom {
-
-/// What can happen in a room, as data. The protocol turns members' lines into
-/// these; a room log (room_log.hpp) orders them; renderers (renderer.hpp)
-/// turn them into what each kind of client reads.
-enum class room_event_kind : std::uint8_t {
-    chat,            ///< nick said the lines of text
-    action,          ///< /me: nick does text
-    joined,          ///< nick came in
-    left,            ///< nick went, for reason (may be empty)
-    renamed,         ///< old_nick is now nick
-    private_message, ///< nick said text to target only (room is empty)
-    notice,          ///< the host or the server says text to the room
-};
-
-/// Calls fn(line) for each '\n'-ended line of text.
-template <class Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        fn(text.substr(0, nl));
-        if (nl == std::string_view::npos) return;
-        text.remove_prefix(nl + 1);
-    }
-}
-
-/// One thing that happened in a room, as data: what the room log orders and
-/// every renderer reads. Which fields a kind uses, the comments below say.
-struct room_event {
-    room_event_kind kind = room_event_kind::chat; ///< what happened
-    std::string room;      ///< the room's name as it was created
-    std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
-    std::string old_nick;  ///< renamed
-    std::string target;    ///< private_message: the recipient's nick
-    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
-    std::string reason;    ///< left
-    std::uint64_t seq = 0; ///< its place in the room's log, given by append()
-    /// Where a log that orders elsewhere placed it, when it says: the Redis
-    /// backplane's stream entry id and its time. Empty and zero otherwise (the
-    /// host's events then quote seq and the time of delivery).
-    std::string log_id;
-    std::chrono::system_clock::time_point time{}; ///< see log_id
-    /// The local member it came from, which is not sent its own event
-    /// (0: the host, or another server); and the server that made it.
-    std::uint64_t origin = 0;
-    std::string node; ///< the server that made the event (a cluster's node id; empty on one server)
-    std::size_t line_count = 0; ///< chat: lines in text
-    /// chat: where each line of text ends (its '\n'), so renderers need not
-    /// search for them; add_line keeps it, index_lines() rebuilds it.
-    std::vector<std::uint32_t> line_ends;
-
-    /// Adds one line (no '\n' in it) to a chat event.
-    void add_line(std::string_view line) {
-        text.append(line.data(), line.size());
-        line_ends.push_back(static_cast<std::uint32_t>(text.size()));
-        text += '\n';
-        ++line_count;
-    }
-
-    /// Empties text and its line index (the event is reused for the next lines).
-    void clear_text() noexcept {
-        text.clear();
-        line_ends.clear();
-        line_count = 0;
-    }
-
-    /// For a chat event whose text was set directly (read from a backplane).
-    void index_lines() {
-        line_ends.clear();
-        for (std::size_t i = 0; i < text.size(); ++i)
-            if (text[i] == '\n') line_ends.push_back(static_cast<std::uint32_t>(i));
-        line_count = line_ends.size();
-    }
-
-    /// Calls fn(line) for each line of a chat event's text.
-    template <class Fn>
-    void for_each_line(Fn&& fn) const {
-        if (line_ends.size() != line_count) return chatroom::for_each_line(text, fn);
-        std::size_t from = 0;
-        for (const std::uint32_t end : line_ends) {
-            fn(std::string_view(text.data() + from, end - from));
-            from = end + 1;
-        }
-    }
-};
-
-/// The kind's name, as in the enum ("chat", "joined", ...).
-inline const char* to_string(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return "chat";
-    case room_event_kind::action: return "action";
-    case room_event_kind::joined: return "joined";
-    case room_event_kind::left: return "left";
-    case room_event_kind::renamed: return "renamed";
-    case room_event_kind::private_message: return "private_message";
-    case room_event_kind::notice: return "notice";
-    }
-    return "?";
-}
 
 } // namespace chatroom
 

@@ -7,6 +7,7 @@
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/events.hpp>
+#include <chatroom/core/history.hpp>
 #include <chatroom/core/host_error.hpp>
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/names.hpp>

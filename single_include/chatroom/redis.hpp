@@ -2845,12 +2845,10 @@ private:
         rejected_.add(std::move(bad));
         remote = std::move(view);
         recent_.apply(remote, backplane_context::clock::now());
-        // Dead: missing from two views a heartbeat apart, with this server's
-        // own link up for longer than a heartbeat key lives plus the longest
-        // wait between reconnections. After Redis itself paused, restarted or
-        // loaded its data, every key may be stale at once, and a live server
-        // may still be waiting out its backoff: it must have had the time to
-        // come back and beat before its absence means anything.
+        // Dead: missing from two views a heartbeat apart, this server's link
+        // up for longer than a heartbeat key lives plus the longest backoff
+        // (after Redis paused or reloaded, every key may be stale at once and
+        // a live server may still be waiting to reconnect).
         const bool trusted = backplane_context::clock::now() - up_since_ >
                              ctx_.opts.node_ttl + ctx_.opts.heartbeat + backplane_context::max_backoff;
         for (const std::string& id : missing)
