@@ -9,13 +9,11 @@
 //   restarted before anyone saw it die) is cleaned up after at once: its
 //   members' leaves are appended, then its nicks are freed (reap_end); this
 //   server claims nothing before that.
-// - Reaping: a server missing from two views a heartbeat apart (with this
-//   server's own link up for longer than a heartbeat key lives plus the
-//   longest reconnection backoff) is reaped
-//   by one survivor (reap_begin's lock, per dead incarnation): leaves
-//   first, then its nicks are freed, so a member back elsewhere is never
-//   announced after it returned. The leaves are the same whoever writes
-//   them (leaves.hpp), so readers drop a second copy.
+// - Reaping: a server missing from two views a heartbeat apart (see
+//   viewed()) is reaped by one survivor (reap_begin's lock, per dead
+//   incarnation): leaves first, then its nicks are freed, so a member back
+//   elsewhere is never announced after it returned. The leaves are the same
+//   whoever writes them (leaves.hpp), so readers drop a second copy.
 // Called with mu held.
 
 #include <chatroom/redis/detail/leaves.hpp>
@@ -300,7 +298,6 @@ private:
     }
 
     // ---- the dead -------------------------------------------------------------------
-
     void reap(const std::string& dead) {
         if (!reaping_.insert(dead).second) return; // this server is at it
         link.conn()->command({"EVAL", redis_scripts::reap_begin, "0", ctx_.opts.key_prefix, dead, ctx_.node,
