@@ -370,10 +370,12 @@ struct room_event {
     std::string reason;    ///< left
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
-    /// backplane's stream entry id and its time. Empty and zero otherwise (the
-    /// host's events then quote seq and the time of delivery).
+    /// backplane's stream entry id. Empty otherwise: the id is then seq.
     std::string log_id;
-    std::chrono::system_clock::time_point time{}; ///< see log_id
+    /// When the log ordered it (UTC, whole milliseconds): set by append(),
+    /// or from the Redis stream entry's id. Kept with it in history, never
+    /// restamped.
+    std::chrono::system_clock::time_point time{};
     /// The local member it came from, which is not sent its own event
     /// (0: the host, or another server); and the server that made it.
     std::uint64_t origin = 0;
@@ -818,6 +820,9 @@ struct server_options {
     std::size_t quiet_room_size = 1000;
     /// Chat lines each room keeps and replays to members who join; 0: none.
     std::size_t history_lines = 0;
+    /// The most lines one history query answers (/history N, async_history,
+    /// a dialect's history requests); larger asks get this many.
+    std::size_t history_page = 100;
 
     ///@{
     /// Flood control: a token bucket per connection, refilled at this many lines
@@ -859,6 +864,7 @@ struct server_options {
 
 // #include <chatroom/core/reply.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -884,6 +890,9 @@ enum class reply_kind : unsigned char {
     room_full,        ///< subject: the room, count: its cap
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host invited the member to
+    history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
+    history_not_kept, ///< the server keeps no history
+    history_failed,   ///< detail: why the history could not be read
     /// Refusals of a command's arguments.
     bad_nick,
     bad_room,
@@ -933,6 +942,14 @@ struct room_summary {
     std::string topic;       ///< its topic; empty: none
 };
 
+/// A line of a room's past, for reply_kind::history.
+struct past_line {
+    std::chrono::system_clock::time_point time{}; ///< when it was said (UTC)
+    std::string nick;                              ///< who said it
+    std::string text;                              ///< the line
+    bool action = false;                           ///< a /me action
+};
+
 /// One answer: a kind and the few values its wording needs (which ones, the
 /// comments of reply_kind say). Made by the named functions below.
 struct reply {
@@ -944,6 +961,7 @@ struct reply {
     std::vector<std::string> names;       ///< who: the members
     std::vector<room_summary> rooms;      ///< rooms: the rooms
     std::vector<std::pair<std::string, std::string>> commands; ///< name, help
+    std::vector<past_line> past;          ///< history: the lines, oldest first
 
     ///@{
     /// Makers: each makes the reply its name says (of: any kind), with the
@@ -1191,6 +1209,8 @@ struct counters {
 
 #include <asio/any_io_executor.hpp>
 
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -1302,10 +1322,18 @@ public:
     /// A log that delivers to sink, which must outlive it.
     explicit local_room_log(room_event_sink& sink) : sink_(sink) {}
 
-    /// Numbers event in its room's order and delivers it at once.
+    /// Numbers event in its room's order, stamps its time (UTC, whole
+    /// milliseconds) and delivers it at once.
     void append(room_event& event) override {
         event.seq = ++last_seq_;
+        event.time = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
         sink_.deliver(event);
+    }
+
+    /// Numbers the next events after seq: a history store's last id, so ids
+    /// never repeat across a restart. Only ever moves forward.
+    void continue_after(std::uint64_t seq) noexcept {
+        if (seq > last_seq_) last_seq_ = seq;
     }
 
 private:
@@ -1649,6 +1677,7 @@ enum class command_kind {
     mute,   ///< operators: /mute NICK
     unmute, ///< operators: /unmute NICK
     topic,  ///< operators: /topic TEXT
+    history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 
@@ -1664,7 +1693,7 @@ struct command {
 /// Built-in command words, which custom commands may not shadow unless asked to.
 inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
                                                         "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
-                                                        "topic"};
+                                                        "topic", "history"};
 
 /// A request's text without the blanks around it.
 inline std::string_view trim(std::string_view s) noexcept {
@@ -1757,6 +1786,9 @@ inline command parse(std::string_view line) noexcept {
     } else if (is("topic")) {
         cmd.kind = command_kind::topic;
         cmd.arg = trim(rest);
+    } else if (is("history")) {
+        cmd.kind = command_kind::history;
+        cmd.arg = trim(rest);
     } else {
         cmd.kind = command_kind::unknown;
     }
@@ -1769,6 +1801,7 @@ inline constexpr std::string_view help_text[] = {
     "*   /nick NAME       change your nick (1-32 of A-Z a-z 0-9 _ . -)",
     "*   /join ROOM       leave this room and join ROOM (created if new)",
     "*   /who             list the members of this room",
+    "*   /history [N]     the last N lines of this room (20; times in UTC)",
     "*   /rooms           list the rooms and their member counts",
     "*   /me ACTION       tell the room what you are doing",
     "*   /msg NICK TEXT   send TEXT to NICK only",
@@ -2218,6 +2251,8 @@ private:
 
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -2280,6 +2315,50 @@ inline std::string invited(std::string_view room) {
     return "* you are invited to " + std::string(room) + ": /join " + std::string(room);
 }
 
+/// A time as /history shows it, in UTC: "[HH:MM]" on the day of `today`,
+/// else "[YYYY-MM-DD HH:MM]".
+inline std::string history_time(std::chrono::system_clock::time_point t, std::chrono::system_clock::time_point today) {
+    using namespace std::chrono;
+    auto civil = [](system_clock::time_point at, long long& days, int& y, unsigned& m, unsigned& d, int& minute) {
+        const long long secs = duration_cast<seconds>(at.time_since_epoch()).count();
+        days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+        minute = static_cast<int>((secs - days * 86400) / 60);
+        // Days to a civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+        const long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+        const unsigned doe = static_cast<unsigned>(z - era * 146097);
+        const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        d = doy - (153 * mp + 2) / 5 + 1;
+        m = mp < 10 ? mp + 3 : mp - 9;
+        y = static_cast<int>(static_cast<long long>(yoe) + era * 400 + (m <= 2));
+    };
+    long long day = 0, now_day = 0;
+    int y = 0, minute = 0, ny = 0, nminute = 0;
+    unsigned mo = 0, d = 0, nmo = 0, nd = 0;
+    civil(t, day, y, mo, d, minute);
+    civil(today, now_day, ny, nmo, nd, nminute);
+    char buf[64];
+    if (day == now_day) std::snprintf(buf, sizeof buf, "[%02d:%02d]", minute / 60, minute % 60);
+    else std::snprintf(buf, sizeof buf, "[%04d-%02u-%02u %02d:%02d]", y, mo, d, minute / 60, minute % 60);
+    return buf;
+}
+/// /history's answer: a heading, then each line with its time.
+inline std::string history(std::string_view room, const std::vector<past_line>& past, bool some_missing,
+                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+    if (past.empty()) return "* no history in " + std::string(room);
+    std::string text = "* history of " + std::string(room) + ", last " + std::to_string(past.size()) +
+                       (past.size() == 1 ? " line" : " lines") + " (UTC)" + (some_missing ? ", some missing:" : ":");
+    for (const past_line& l : past) {
+        text += '\n';
+        text += history_time(l.time, now);
+        text += l.action ? " * " : " <";
+        text += l.nick;
+        text += l.action ? " " : "> ";
+        text += l.text;
+    }
+    return text;
+}
+
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view usage_me = "! usage: /me ACTION";
@@ -2308,6 +2387,9 @@ inline constexpr std::string_view usage_ban =
 inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
 inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
 inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
+inline constexpr std::string_view usage_history = "! usage: /history [N] (a number of lines)";
+inline constexpr std::string_view history_not_kept = "! this server keeps no history";
+inline std::string history_failed(std::string_view why) { return "! history not available: " + std::string(why); }
 inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
 inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
 inline std::string nick_registered(std::string_view nick) {
@@ -2374,6 +2456,9 @@ inline std::string text_of(const reply& r) {
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
+    case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
+    case reply_kind::history_not_kept: return std::string(replies::history_not_kept);
+    case reply_kind::history_failed: return replies::history_failed(r.detail);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
     case reply_kind::usage:
@@ -2385,6 +2470,7 @@ inline std::string text_of(const reply& r) {
         if (r.subject == "unban") return std::string(replies::usage_unban);
         if (r.subject == "mute") return std::string(replies::usage_mute);
         if (r.subject == "topic") return std::string(replies::usage_topic);
+        if (r.subject == "history") return std::string(replies::usage_history);
         return "! usage: /" + r.subject;
     case reply_kind::unknown_command: return replies::unknown_command(r.subject);
     case reply_kind::nick_taken: return replies::nick_taken(r.subject);
@@ -2984,6 +3070,185 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/room.hpp>
 
+// #include <chatroom/core/detail/history_ring.hpp>
+
+// A room's last lines in memory (--history N): what a joiner is sent, and
+// the history store of a server that has no other. One line an entry: a
+// chat event of several lines is kept as one entry per line, all with the
+// event's id and time. Guarded by the hub's lock.
+
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// A message id as two numbers that compare in the room's order: the
+// in-process log's "41" is {41, 0}, a Redis stream id "MS-N" is {MS, N}.
+struct message_key {
+    std::uint64_t major = 0;
+    std::uint64_t minor = 0;
+    friend bool operator<(const message_key& a, const message_key& b) noexcept {
+        return a.major != b.major ? a.major < b.major : a.minor < b.minor;
+    }
+    friend bool operator<=(const message_key& a, const message_key& b) noexcept { return !(b < a); }
+};
+
+inline std::optional<std::uint64_t> parse_number(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    if (s.empty() || s.size() > 20) return std::nullopt;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+// "41" or "MS-N"; nullopt for anything else (an id from outside is untrusted).
+inline std::optional<message_key> parse_message_id(std::string_view id) noexcept {
+    const std::size_t dash = id.find('-');
+    if (dash == std::string_view::npos) {
+        auto n = parse_number(id);
+        if (!n) return std::nullopt;
+        return message_key{*n, 0};
+    }
+    auto ms = parse_number(id.substr(0, dash));
+    auto n = parse_number(id.substr(dash + 1));
+    if (!ms || !n) return std::nullopt;
+    return message_key{*ms, *n};
+}
+
+inline message_key key_of(const room_event& e) noexcept {
+    if (e.log_id.empty()) return {e.seq, 0};
+    return parse_message_id(e.log_id).value_or(message_key{});
+}
+
+class history_ring {
+public:
+    explicit history_ring(std::size_t limit) : limit_(limit) {}
+
+    std::size_t limit() const noexcept { return limit_; }
+    const std::deque<room_event>& events() const noexcept { return kept_; }
+
+    // Chat lines and actions, one line an entry.
+    void remember(const room_event& e) {
+        if (limit_ == 0) return;
+        if (e.kind == room_event_kind::chat && e.line_count != 1) {
+            e.for_each_line([&](std::string_view line) {
+                room_event one = e;
+                one.clear_text();
+                one.add_line(line);
+                keep(std::move(one));
+            });
+        } else if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action) {
+            keep(e);
+        }
+    }
+
+    // Events of the room's past read from elsewhere (a store) that are older
+    // than everything kept: put before it, as far as the limit allows.
+    // Returns how many entries were added at the front.
+    std::size_t remember_older(const std::vector<room_event>& past) {
+        if (limit_ == 0) return 0;
+        history_ring older(limit_);
+        for (const room_event& e : past)
+            if (kept_.empty() || key_of(e) < key_of(kept_.front())) older.remember(e);
+        std::size_t taken = 0;
+        while (!older.kept_.empty() && kept_.size() < limit_) {
+            kept_.push_front(std::move(older.kept_.back()));
+            older.kept_.pop_back();
+            ++taken;
+        }
+        return taken;
+    }
+
+    // Answers q from what is kept (at most page entries); bad_query for an
+    // id that is not one.
+    std::error_code answer(const history_query& q, std::size_t page, history_page& out) const {
+        const std::size_t n = std::min(q.limit, page);
+        out = {};
+        std::optional<message_key> from, to;
+        if (q.range != history_range::latest && !(q.range == history_range::between && q.id.empty())) {
+            from = parse_message_id(q.id);
+            if (!from) return make_error_code(history_errc::bad_query);
+        }
+        if (q.range == history_range::between && !q.id.empty()) {
+            to = parse_message_id(q.until_id);
+            if (!to || *to < *from) return make_error_code(history_errc::bad_query);
+        }
+        if (q.range == history_range::between && q.id.empty() && q.until < q.since)
+            return make_error_code(history_errc::bad_query);
+        auto first_after = [&](message_key k) {
+            return std::find_if(kept_.begin(), kept_.end(), [&](const room_event& e) { return k < key_of(e); });
+        };
+        switch (q.range) {
+        case history_range::latest: return take_last(kept_.end(), n, out);
+        case history_range::before:
+            return take_last(std::find_if(kept_.begin(), kept_.end(), [&](const room_event& e) { return *from <= key_of(e); }),
+                             n, out);
+        case history_range::after:
+            if (trimmed_ && *from < trimmed_through_) { // what followed it is gone
+                out.unavailable = true;
+                return take_last(kept_.end(), n, out);
+            }
+            return take_first(first_after(*from), [](const room_event&) { return true; }, n, out);
+        case history_range::between:
+            if (from)
+                return take_first(std::find_if(kept_.begin(), kept_.end(), [&](const room_event& e) { return *from <= key_of(e); }),
+                                  [&](const room_event& e) { return key_of(e) <= *to; }, n, out);
+            return take_first(std::find_if(kept_.begin(), kept_.end(), [&](const room_event& e) { return q.since <= e.time; }),
+                              [&](const room_event& e) { return e.time <= q.until; }, n, out);
+        }
+        return {};
+    }
+
+private:
+    void keep(room_event e) {
+        if (kept_.size() == limit_) {
+            trimmed_ = true;
+            trimmed_through_ = key_of(kept_.front());
+            kept_.pop_front();
+        }
+        kept_.push_back(std::move(e));
+    }
+
+    using iterator = std::deque<room_event>::const_iterator;
+
+    // The n entries before end (more: some older remain).
+    std::error_code take_last(iterator end, std::size_t n, history_page& out) const {
+        const std::size_t before = static_cast<std::size_t>(end - kept_.begin());
+        const std::size_t count = std::min(n, before);
+        out.events.assign(end - static_cast<std::ptrdiff_t>(count), end);
+        out.more = before > count;
+        return {};
+    }
+
+    // Up to n entries from begin while in(e) holds (more: another follows).
+    template <class In>
+    std::error_code take_first(iterator it, In in, std::size_t n, history_page& out) const {
+        for (; it != kept_.end() && in(*it); ++it) {
+            if (out.events.size() == n) {
+                out.more = true;
+                break;
+            }
+            out.events.push_back(*it);
+        }
+        return {};
+    }
+
+    std::deque<room_event> kept_;
+    std::size_t limit_;
+    bool trimmed_ = false;        // an entry was ever dropped to make room
+    message_key trimmed_through_; // the last one dropped
+};
+
+} // namespace chatroom::detail
 
 #include <algorithm>
 #include <cstddef>
@@ -3001,7 +3266,7 @@ namespace chatroom::detail {
 // has members. Guarded by the hub's lock.
 class room {
 public:
-    room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
+    room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_(history_limit) {}
 
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
@@ -3026,32 +3291,16 @@ public:
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
-    void remember(const room_event& e) {
-        if (history_limit_ == 0) return;
-        if (e.kind == room_event_kind::chat && e.line_count != 1) {
-            e.for_each_line([&](std::string_view line) {
-                room_event one = e;
-                one.clear_text();
-                one.add_line(line);
-                keep(std::move(one));
-            });
-        } else if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action) {
-            keep(e);
-        }
-    }
-    const std::deque<room_event>& history() const noexcept { return history_; }
+    void remember(const room_event& e) { history_.remember(e); }
+    const std::deque<room_event>& history() const noexcept { return history_.events(); }
+    history_ring& ring() noexcept { return history_; }
+    const history_ring& ring() const noexcept { return history_; }
 
 private:
-    void keep(room_event e) {
-        if (history_.size() == history_limit_) history_.pop_front();
-        history_.push_back(std::move(e));
-    }
-
     std::string name_;
     std::string topic_;
     std::vector<member*> members_;
-    std::deque<room_event> history_;
-    std::size_t history_limit_;
+    history_ring history_;
 };
 
 // Every room of the server, by case-folded name. Guarded by the hub's lock.
@@ -3283,6 +3532,128 @@ private:
     std::vector<std::shared_ptr<member>> pressured_;
     bool flush_posted_ = false;
     bool hold_wanted_ = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/history_service.hpp>
+
+// Where a hub's history questions go: the host's store (SQLite, ...) when it
+// set one, else the rooms' rings in memory. It keeps each ordered message in
+// the store, answers queries (a member's /history, the host's
+// async_history), and, when a room opens with a store behind it, fills the
+// room's ring from the store so joiners get lines said before a restart with
+// their original ids and times. Hub is the hub (hub.hpp), which makes this
+// its friend.
+
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+struct history_service {
+    // A member's /history, asked once the hub's lock is released.
+    struct request {
+        std::weak_ptr<member> who;
+        history_query query;
+    };
+
+    // "/history [N]" from m (in a room): the request, or nullopt for an N
+    // that is not a positive number. N defaults to 20, capped at page.
+    static std::optional<request> asked(member& m, std::string_view arg, std::size_t page) {
+        std::uint64_t lines = 20;
+        if (!arg.empty()) {
+            const auto n = parse_number(arg);
+            if (!n || *n == 0) return std::nullopt;
+            lines = *n;
+        }
+        request r{m.weak_from_this(), {}};
+        r.query.room = m.state.current->name();
+        r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        return r;
+    }
+
+    std::unique_ptr<history_store> store;
+
+    // Under the hub's lock, for every ordered event.
+    void keep(const room_event& e) {
+        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+    }
+
+    // Answers q (its limit capped at the page size); done(ec, page) runs
+    // later on the hub's executor, with no lock held. Called unlocked.
+    template <class Hub, class Done>
+    static void ask(Hub& h, history_query q, Done done) {
+        q.limit = std::min(q.limit, h.opts_.history_page);
+        auto later = [self = h.shared_from_this(), done = std::move(done)](std::error_code ec, history_page page) mutable {
+            asio::post(self->ex_, [done = std::move(done), ec, page = std::move(page)]() mutable {
+                done(ec, std::move(page));
+            });
+        };
+        history_store* store = nullptr;
+        std::error_code ec;
+        history_page page;
+        h.locked([&] {
+            if (h.admission_.closed()) ec = make_error_code(history_errc::stopping);
+            else if ((store = h.history_.store.get())) return;
+            else if (h.opts_.history_lines == 0) ec = make_error_code(history_errc::not_kept);
+            else if (const room* r = h.rooms_.find(q.room)) ec = r->ring().answer(q, h.opts_.history_page, page);
+        });
+        if (store) return store->query(q, std::move(later));
+        later(ec, std::move(page));
+    }
+
+    // A room opened here: its ring is filled from the store (the latest
+    // history_lines), and the members already in it get those lines.
+    template <class Hub>
+    static void room_opened(Hub& h, const std::string& room) {
+        if (!h.history_.store || h.opts_.history_lines == 0) return;
+        history_query q;
+        q.room = room;
+        q.limit = h.opts_.history_lines;
+        h.history_.store->query(q, [self = h.shared_from_this(), room](std::error_code ec, history_page page) {
+            if (ec || page.events.empty()) return;
+            asio::post(self->ex_, [self, room, page = std::move(page)] { replay_older(*self, room, page.events); });
+        });
+    }
+
+    // Lines of a room's past from the store, older than its ring: kept, and
+    // sent to the members already in the room.
+    template <class Hub>
+    static void replay_older(Hub& h, const std::string& room_name, const std::vector<room_event>& past) {
+        h.locked([&] {
+            auto* r = h.rooms_.find(room_name);
+            if (!r) return;
+            const std::size_t added = r->ring().remember_older(past);
+            for (member* m : r->members())
+                for (std::size_t i = 0; i < added; ++i) h.out_.push(*m, m->dialect().render(r->history()[i]));
+        });
+    }
+
+    // /history's answer, as the member's dialect words it.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page) {
+        if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
+        if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
+        reply r = reply::of(reply_kind::history, room);
+        r.count = page.unavailable ? 1 : 0;
+        for (const room_event& e : page.events) {
+            if (e.kind == room_event_kind::action) {
+                r.past.push_back({e.time, e.nick, e.text, true});
+                continue;
+            }
+            e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
+        }
+        return r;
+    }
 };
 
 } // namespace chatroom::detail
@@ -4530,6 +4901,8 @@ public:
         bool op = false;
     };
 
+    using history_job = history_service::request;
+
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
           events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
@@ -4549,6 +4922,8 @@ public:
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
     std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+    std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
+    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
 
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
@@ -4815,6 +5190,10 @@ private:
         case command_kind::mute:
         case command_kind::unmute:
         case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::history:
+            if (auto job = history_service::asked(m, cmd.arg, opts_.history_page)) histories_.push_back(std::move(*job));
+            else out_.send(m, reply::usage("history"));
+            break;
         case command_kind::unknown: break;
         }
     }
@@ -5216,6 +5595,7 @@ private:
         if (created) {
             counters::add(count_.rooms);
             log_->room_opened(r.name());
+            opened_.push_back(r.name());
         }
         r.add(m);
         log_->presence(m.state.nick, r.name());
@@ -5278,6 +5658,8 @@ private:
     std::string scratch_;
     const std::size_t batch_limit_;
     bool stopping_ = false;
+    std::vector<history_job> histories_;
+    std::vector<std::string> opened_;
 };
 
 } // namespace chatroom::detail
@@ -5302,6 +5684,8 @@ struct host_jobs {
     std::vector<commands::login_job> logins;
     std::vector<commands::command_job> calls;
     std::vector<commands::nick_job> claims;
+    std::vector<commands::history_job> histories;
+    std::vector<std::string> opened; // rooms that opened here
     login_verifier verify;
 
     // Under the hub's lock.
@@ -5309,6 +5693,8 @@ struct host_jobs {
         logins = c.take_logins();
         calls = c.take_calls();
         claims = c.take_claims();
+        histories = c.take_histories();
+        opened = c.take_opened();
         if (!logins.empty()) verify = c.access().verify;
     }
 
@@ -5318,9 +5704,24 @@ struct host_jobs {
         for (auto& job : logins) start_login(h, std::move(job));
         for (auto& job : calls) run_command(h, std::move(job));
         for (auto& job : claims) start_claim(h, std::move(job));
+        for (auto& room : opened) history_service::room_opened(h, room);
+        for (auto& job : histories) answer_history(h, std::move(job));
     }
 
 private:
+    // A member's /history: the answer goes to it, if it is still here.
+    template <class Hub>
+    static void answer_history(Hub& h, commands::history_job job) {
+        std::string room = job.query.room;
+        history_service::ask(h, std::move(job.query),
+                             [self = h.shared_from_this(), who = job.who, room](std::error_code ec, history_page page) {
+                                 self->locked([&] {
+                                     if (auto m = who.lock(); m && !m->is_closed())
+                                         self->out_.send(*m, history_service::answer_of(room, ec, page));
+                                 });
+                             });
+    }
+
     // The verifier; its answer (the first, if it gives several) comes back
     // on the executor. Thrown (an error event) or detached: "! server error",
     // not counted as a failed login.
@@ -5405,6 +5806,7 @@ struct decoder_output {
 // the destructors of members that left and the host's jobs (host_jobs.hpp).
 class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
     friend struct host_jobs;
+    friend struct history_service;
 
 public:
     hub(asio::any_io_executor ex, server_options opts)
@@ -5457,6 +5859,14 @@ public:
         commands_.set_log(*log_);
         members_.set_guest_prefix(log_->guest_prefix());
         log_may_refuse_ = log_->shared();
+    }
+
+    // The host's history store (history.hpp); before the first listener.
+    // The in-process log numbers its events after the store's last id.
+    void set_history(std::unique_ptr<history_store> store) {
+        optional_lock g(mutex_);
+        if (store) local_log_.continue_after(store->last_seq());
+        history_.store = std::move(store);
     }
 
     // A backplane's reader hands over an event its log ordered.
@@ -5668,7 +6078,8 @@ public:
             graveyard_.insert(graveyard_.end(), all.begin(), all.end());
             house_.ensure_ticking();
         });
-
+        // What was said is written before the server says it has stopped.
+        if (history_.store) history_.store->stop();
     }
 
     // ---- access and the host's controls ---------------------------------------
@@ -5715,6 +6126,7 @@ public:
 private:
     static server_options sanitized(server_options o) {
         if (o.max_line_bytes == 0) o.max_line_bytes = 1;
+        if (o.history_page == 0) o.history_page = 1;
         return o;
     }
 
@@ -5759,6 +6171,7 @@ private:
                 out_.push(*target, target->dialect().render(e));
             return;
         }
+        history_.keep(e);
         room* r = rooms_.find(e.room);
         if (!r) return;
         r->remember(e);
@@ -5814,6 +6227,7 @@ private:
     local_room_log local_log_;
     std::unique_ptr<room_log> own_log_;
     room_log* log_;
+    history_service history_;
     // Only a shared log ever refuses lines: the in-process one costs no call per line.
     bool log_may_refuse_ = false;
 };
@@ -6196,6 +6610,22 @@ auto async_stop(const std::shared_ptr<server_core<Executor>>& core, CompletionTo
             asio::post(core->executor, [core] { core->shutdown(); });
         },
         token);
+}
+
+// basic_server::async_history: the hub's answer, on the handler's
+// associated executor (kept from running out of work meanwhile).
+template <class Executor, class CompletionToken>
+auto async_history(const std::shared_ptr<server_core<Executor>>& core, history_query q, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, history_page)>(
+        [core](auto handler, history_query q) {
+            auto work = asio::prefer(asio::get_associated_executor(handler, core->executor),
+                                     asio::execution::outstanding_work.tracked);
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            history_service::ask(*core->hub, std::move(q), [h, work](std::error_code ec, history_page page) {
+                asio::post(work, [h, ec, page = std::move(page)]() mutable { std::move(*h)(ec, std::move(page)); });
+            });
+        },
+        token, std::move(q));
 }
 
 } // namespace chatroom::detail
@@ -6911,6 +7341,23 @@ public:
     /// inside append(); one that orders them elsewhere, to deliver_ordered().
     void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
         impl_->hub->set_log(make);
+    }
+
+    /// Before the first listen(): where rooms' messages are kept beyond the
+    /// in-memory ring (history.hpp; SQLite: chatroom/sqlite.hpp). Every chat
+    /// line and action is handed to it; /history and async_history ask it; a
+    /// room that opens replays its last options.history_lines from it. The
+    /// server stops it when it stops, so what was said is written.
+    void set_history_store(std::unique_ptr<history_store> store) { impl_->hub->set_history(std::move(store)); }
+
+    /// A page of a room's history (history.hpp: latest, before or after an
+    /// id, between two ids or times), from the store, else the room's ring.
+    /// Completes with void(std::error_code, history_page): history_errc on
+    /// failure. Any completion token; from any thread; the handler runs on
+    /// its associated executor (by default the server's).
+    template <class CompletionToken>
+    auto async_history(history_query query, CompletionToken&& token) {
+        return detail::async_history(impl_, std::move(query), std::forward<CompletionToken>(token));
     }
 
     /// The sink a backplane hands the events it ordered to; any thread.

@@ -515,6 +515,9 @@ int main(int argc, char** argv) {
                    "Rooms this large announce no joins and leaves (0: always announce)")
         ->capture_default_str();
     app.add_option("--history", o.history_lines, "Lines of history replayed to joiners")->capture_default_str();
+    app.add_option("--history-page", o.history_page, "Most lines one history query answers (/history N)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
     app.add_option("--max-line", o.max_line_bytes, "Longest line in bytes")->capture_default_str();
     app.add_option("--max-queue", o.max_queue_bytes, "Output bytes queued per client before it is dropped as too slow")
         ->capture_default_str();

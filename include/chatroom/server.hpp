@@ -8,6 +8,7 @@
 #include <chatroom/core/command_error.hpp>
 #include <chatroom/core/event_subscription.hpp>
 #include <chatroom/core/events.hpp>
+#include <chatroom/core/history.hpp>
 #include <chatroom/core/host_error.hpp>
 #include <chatroom/core/room_options.hpp>
 #include <chatroom/line/detail/session_factory.hpp>
@@ -233,6 +234,23 @@ public:
     /// inside append(); one that orders them elsewhere, to deliver_ordered().
     void set_room_log(std::function<std::unique_ptr<room_log>(room_event_sink&)> make) {
         impl_->hub->set_log(make);
+    }
+
+    /// Before the first listen(): where rooms' messages are kept beyond the
+    /// in-memory ring (history.hpp; SQLite: chatroom/sqlite.hpp). Every chat
+    /// line and action is handed to it; /history and async_history ask it; a
+    /// room that opens replays its last options.history_lines from it. The
+    /// server stops it when it stops, so what was said is written.
+    void set_history_store(std::unique_ptr<history_store> store) { impl_->hub->set_history(std::move(store)); }
+
+    /// A page of a room's history (history.hpp: latest, before or after an
+    /// id, between two ids or times), from the store, else the room's ring.
+    /// Completes with void(std::error_code, history_page): history_errc on
+    /// failure. Any completion token; from any thread; the handler runs on
+    /// its associated executor (by default the server's).
+    template <class CompletionToken>
+    auto async_history(history_query query, CompletionToken&& token) {
+        return detail::async_history(impl_, std::move(query), std::forward<CompletionToken>(token));
     }
 
     /// The sink a backplane hands the events it ordered to; any thread.

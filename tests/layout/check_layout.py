@@ -58,6 +58,9 @@ MAX_LINES = 350
 LONG = {
     "chatroom/core/detail/commands.hpp": 840,
     "chatroom/core/detail/hub.hpp": 500,
+    # The public server class: one concept, its members documented where
+    # they are declared; a class does not split across headers cleanly.
+    "chatroom/server.hpp": 380,
 }
 
 

@@ -27,6 +27,7 @@ enum class command_kind {
     mute,   ///< operators: /mute NICK
     unmute, ///< operators: /unmute NICK
     topic,  ///< operators: /topic TEXT
+    history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 
@@ -42,7 +43,7 @@ struct command {
 /// Built-in command words, which custom commands may not shadow unless asked to.
 inline constexpr std::string_view builtin_commands[] = {"nick",  "join", "who",  "rooms",  "me",    "msg",  "quit",
                                                         "help",  "login", "kick", "ban",   "unban", "mute", "unmute",
-                                                        "topic"};
+                                                        "topic", "history"};
 
 /// A request's text without the blanks around it.
 inline std::string_view trim(std::string_view s) noexcept {

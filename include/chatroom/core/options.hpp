@@ -46,6 +46,9 @@ struct server_options {
     std::size_t quiet_room_size = 1000;
     /// Chat lines each room keeps and replays to members who join; 0: none.
     std::size_t history_lines = 0;
+    /// The most lines one history query answers (/history N, async_history,
+    /// a dialect's history requests); larger asks get this many.
+    std::size_t history_page = 100;
 
     ///@{
     /// Flood control: a token bucket per connection, refilled at this many lines

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ enum class reply_kind : unsigned char {
     room_full,        ///< subject: the room, count: its cap
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host invited the member to
+    history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
+    history_not_kept, ///< the server keeps no history
+    history_failed,   ///< detail: why the history could not be read
     /// Refusals of a command's arguments.
     bad_nick,
     bad_room,
@@ -74,6 +78,14 @@ struct room_summary {
     std::string topic;       ///< its topic; empty: none
 };
 
+/// A line of a room's past, for reply_kind::history.
+struct past_line {
+    std::chrono::system_clock::time_point time{}; ///< when it was said (UTC)
+    std::string nick;                              ///< who said it
+    std::string text;                              ///< the line
+    bool action = false;                           ///< a /me action
+};
+
 /// One answer: a kind and the few values its wording needs (which ones, the
 /// comments of reply_kind say). Made by the named functions below.
 struct reply {
@@ -85,6 +97,7 @@ struct reply {
     std::vector<std::string> names;       ///< who: the members
     std::vector<room_summary> rooms;      ///< rooms: the rooms
     std::vector<std::pair<std::string, std::string>> commands; ///< name, help
+    std::vector<past_line> past;          ///< history: the lines, oldest first
 
     ///@{
     /// Makers: each makes the reply its name says (of: any kind), with the

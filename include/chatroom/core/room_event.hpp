@@ -45,10 +45,12 @@ struct room_event {
     std::string reason;    ///< left
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
-    /// backplane's stream entry id and its time. Empty and zero otherwise (the
-    /// host's events then quote seq and the time of delivery).
+    /// backplane's stream entry id. Empty otherwise: the id is then seq.
     std::string log_id;
-    std::chrono::system_clock::time_point time{}; ///< see log_id
+    /// When the log ordered it (UTC, whole milliseconds): set by append(),
+    /// or from the Redis stream entry's id. Kept with it in history, never
+    /// restamped.
+    std::chrono::system_clock::time_point time{};
     /// The local member it came from, which is not sent its own event
     /// (0: the host, or another server); and the server that made it.
     std::uint64_t origin = 0;

@@ -5,6 +5,8 @@
 
 #include <asio/any_io_executor.hpp>
 
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -116,10 +118,18 @@ public:
     /// A log that delivers to sink, which must outlive it.
     explicit local_room_log(room_event_sink& sink) : sink_(sink) {}
 
-    /// Numbers event in its room's order and delivers it at once.
+    /// Numbers event in its room's order, stamps its time (UTC, whole
+    /// milliseconds) and delivers it at once.
     void append(room_event& event) override {
         event.seq = ++last_seq_;
+        event.time = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
         sink_.deliver(event);
+    }
+
+    /// Numbers the next events after seq: a history store's last id, so ids
+    /// never repeat across a restart. Only ever moves forward.
+    void continue_after(std::uint64_t seq) noexcept {
+        if (seq > last_seq_) last_seq_ = seq;
     }
 
 private:

@@ -85,6 +85,9 @@ inline command parse(std::string_view line) noexcept {
     } else if (is("topic")) {
         cmd.kind = command_kind::topic;
         cmd.arg = trim(rest);
+    } else if (is("history")) {
+        cmd.kind = command_kind::history;
+        cmd.arg = trim(rest);
     } else {
         cmd.kind = command_kind::unknown;
     }
@@ -97,6 +100,7 @@ inline constexpr std::string_view help_text[] = {
     "*   /nick NAME       change your nick (1-32 of A-Z a-z 0-9 _ . -)",
     "*   /join ROOM       leave this room and join ROOM (created if new)",
     "*   /who             list the members of this room",
+    "*   /history [N]     the last N lines of this room (20; times in UTC)",
     "*   /rooms           list the rooms and their member counts",
     "*   /me ACTION       tell the room what you are doing",
     "*   /msg NICK TEXT   send TEXT to NICK only",

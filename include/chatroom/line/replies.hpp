@@ -5,6 +5,8 @@
 #include <chatroom/line/command.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -67,6 +69,50 @@ inline std::string invited(std::string_view room) {
     return "* you are invited to " + std::string(room) + ": /join " + std::string(room);
 }
 
+/// A time as /history shows it, in UTC: "[HH:MM]" on the day of `today`,
+/// else "[YYYY-MM-DD HH:MM]".
+inline std::string history_time(std::chrono::system_clock::time_point t, std::chrono::system_clock::time_point today) {
+    using namespace std::chrono;
+    auto civil = [](system_clock::time_point at, long long& days, int& y, unsigned& m, unsigned& d, int& minute) {
+        const long long secs = duration_cast<seconds>(at.time_since_epoch()).count();
+        days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+        minute = static_cast<int>((secs - days * 86400) / 60);
+        // Days to a civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+        const long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+        const unsigned doe = static_cast<unsigned>(z - era * 146097);
+        const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        d = doy - (153 * mp + 2) / 5 + 1;
+        m = mp < 10 ? mp + 3 : mp - 9;
+        y = static_cast<int>(static_cast<long long>(yoe) + era * 400 + (m <= 2));
+    };
+    long long day = 0, now_day = 0;
+    int y = 0, minute = 0, ny = 0, nminute = 0;
+    unsigned mo = 0, d = 0, nmo = 0, nd = 0;
+    civil(t, day, y, mo, d, minute);
+    civil(today, now_day, ny, nmo, nd, nminute);
+    char buf[64];
+    if (day == now_day) std::snprintf(buf, sizeof buf, "[%02d:%02d]", minute / 60, minute % 60);
+    else std::snprintf(buf, sizeof buf, "[%04d-%02u-%02u %02d:%02d]", y, mo, d, minute / 60, minute % 60);
+    return buf;
+}
+/// /history's answer: a heading, then each line with its time.
+inline std::string history(std::string_view room, const std::vector<past_line>& past, bool some_missing,
+                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+    if (past.empty()) return "* no history in " + std::string(room);
+    std::string text = "* history of " + std::string(room) + ", last " + std::to_string(past.size()) +
+                       (past.size() == 1 ? " line" : " lines") + " (UTC)" + (some_missing ? ", some missing:" : ":");
+    for (const past_line& l : past) {
+        text += '\n';
+        text += history_time(l.time, now);
+        text += l.action ? " * " : " <";
+        text += l.nick;
+        text += l.action ? " " : "> ";
+        text += l.text;
+    }
+    return text;
+}
+
 inline constexpr std::string_view bad_nick = "! bad nick: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view bad_room = "! bad room name: use 1-32 of A-Z a-z 0-9 _ . -";
 inline constexpr std::string_view usage_me = "! usage: /me ACTION";
@@ -95,6 +141,9 @@ inline constexpr std::string_view usage_ban =
 inline constexpr std::string_view usage_unban = "! usage: /unban NAME-OR-ADDRESS";
 inline constexpr std::string_view usage_mute = "! usage: /mute NICK";
 inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
+inline constexpr std::string_view usage_history = "! usage: /history [N] (a number of lines)";
+inline constexpr std::string_view history_not_kept = "! this server keeps no history";
+inline std::string history_failed(std::string_view why) { return "! history not available: " + std::string(why); }
 inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
 inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
 inline std::string nick_registered(std::string_view nick) {
@@ -161,6 +210,9 @@ inline std::string text_of(const reply& r) {
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
+    case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
+    case reply_kind::history_not_kept: return std::string(replies::history_not_kept);
+    case reply_kind::history_failed: return replies::history_failed(r.detail);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
     case reply_kind::usage:
@@ -172,6 +224,7 @@ inline std::string text_of(const reply& r) {
         if (r.subject == "unban") return std::string(replies::usage_unban);
         if (r.subject == "mute") return std::string(replies::usage_mute);
         if (r.subject == "topic") return std::string(replies::usage_topic);
+        if (r.subject == "history") return std::string(replies::usage_history);
         return "! usage: /" + r.subject;
     case reply_kind::unknown_command: return replies::unknown_command(r.subject);
     case reply_kind::nick_taken: return replies::nick_taken(r.subject);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatroom/core/detail/fanout.hpp>
+#include <chatroom/core/detail/history_service.hpp>
 #include <chatroom/core/detail/host_events.hpp>
 #include <chatroom/core/detail/host_rooms.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
@@ -74,6 +75,8 @@ public:
         bool op = false;
     };
 
+    using history_job = history_service::request;
+
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
           events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
@@ -93,6 +96,8 @@ public:
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
     std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+    std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
+    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
 
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
@@ -359,6 +364,10 @@ private:
         case command_kind::mute:
         case command_kind::unmute:
         case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::history:
+            if (auto job = history_service::asked(m, cmd.arg, opts_.history_page)) histories_.push_back(std::move(*job));
+            else out_.send(m, reply::usage("history"));
+            break;
         case command_kind::unknown: break;
         }
     }
@@ -760,6 +769,7 @@ private:
         if (created) {
             counters::add(count_.rooms);
             log_->room_opened(r.name());
+            opened_.push_back(r.name());
         }
         r.add(m);
         log_->presence(m.state.nick, r.name());
@@ -822,6 +832,8 @@ private:
     std::string scratch_;
     const std::size_t batch_limit_;
     bool stopping_ = false;
+    std::vector<history_job> histories_;
+    std::vector<std::string> opened_;
 };
 
 } // namespace chatroom::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatroom/core/detail/commands.hpp>
+#include <chatroom/core/detail/history_service.hpp>
 #include <chatroom/core/access.hpp>
 
 #include <asio/post.hpp>
@@ -21,6 +22,8 @@ struct host_jobs {
     std::vector<commands::login_job> logins;
     std::vector<commands::command_job> calls;
     std::vector<commands::nick_job> claims;
+    std::vector<commands::history_job> histories;
+    std::vector<std::string> opened; // rooms that opened here
     login_verifier verify;
 
     // Under the hub's lock.
@@ -28,6 +31,8 @@ struct host_jobs {
         logins = c.take_logins();
         calls = c.take_calls();
         claims = c.take_claims();
+        histories = c.take_histories();
+        opened = c.take_opened();
         if (!logins.empty()) verify = c.access().verify;
     }
 
@@ -37,9 +42,24 @@ struct host_jobs {
         for (auto& job : logins) start_login(h, std::move(job));
         for (auto& job : calls) run_command(h, std::move(job));
         for (auto& job : claims) start_claim(h, std::move(job));
+        for (auto& room : opened) history_service::room_opened(h, room);
+        for (auto& job : histories) answer_history(h, std::move(job));
     }
 
 private:
+    // A member's /history: the answer goes to it, if it is still here.
+    template <class Hub>
+    static void answer_history(Hub& h, commands::history_job job) {
+        std::string room = job.query.room;
+        history_service::ask(h, std::move(job.query),
+                             [self = h.shared_from_this(), who = job.who, room](std::error_code ec, history_page page) {
+                                 self->locked([&] {
+                                     if (auto m = who.lock(); m && !m->is_closed())
+                                         self->out_.send(*m, history_service::answer_of(room, ec, page));
+                                 });
+                             });
+    }
+
     // The verifier; its answer (the first, if it gives several) comes back
     // on the executor. Thrown (an error event) or detached: "! server error",
     // not counted as a failed login.

@@ -3,6 +3,7 @@
 #include <chatroom/core/detail/admission.hpp>
 #include <chatroom/core/detail/commands.hpp>
 #include <chatroom/core/detail/fanout.hpp>
+#include <chatroom/core/detail/history_service.hpp>
 #include <chatroom/core/detail/host_events.hpp>
 #include <chatroom/core/detail/host_jobs.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
@@ -61,6 +62,7 @@ struct decoder_output {
 // the destructors of members that left and the host's jobs (host_jobs.hpp).
 class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
     friend struct host_jobs;
+    friend struct history_service;
 
 public:
     hub(asio::any_io_executor ex, server_options opts)
@@ -113,6 +115,14 @@ public:
         commands_.set_log(*log_);
         members_.set_guest_prefix(log_->guest_prefix());
         log_may_refuse_ = log_->shared();
+    }
+
+    // The host's history store (history.hpp); before the first listener.
+    // The in-process log numbers its events after the store's last id.
+    void set_history(std::unique_ptr<history_store> store) {
+        optional_lock g(mutex_);
+        if (store) local_log_.continue_after(store->last_seq());
+        history_.store = std::move(store);
     }
 
     // A backplane's reader hands over an event its log ordered.
@@ -324,7 +334,8 @@ public:
             graveyard_.insert(graveyard_.end(), all.begin(), all.end());
             house_.ensure_ticking();
         });
-
+        // What was said is written before the server says it has stopped.
+        if (history_.store) history_.store->stop();
     }
 
     // ---- access and the host's controls ---------------------------------------
@@ -371,6 +382,7 @@ public:
 private:
     static server_options sanitized(server_options o) {
         if (o.max_line_bytes == 0) o.max_line_bytes = 1;
+        if (o.history_page == 0) o.history_page = 1;
         return o;
     }
 
@@ -415,6 +427,7 @@ private:
                 out_.push(*target, target->dialect().render(e));
             return;
         }
+        history_.keep(e);
         room* r = rooms_.find(e.room);
         if (!r) return;
         r->remember(e);
@@ -470,6 +483,7 @@ private:
     local_room_log local_log_;
     std::unique_ptr<room_log> own_log_;
     room_log* log_;
+    history_service history_;
     // Only a shared log ever refuses lines: the in-process one costs no call per line.
     bool log_may_refuse_ = false;
 };

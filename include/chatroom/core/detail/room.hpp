@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatroom/core/detail/history_ring.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
@@ -20,7 +21,7 @@ namespace chatroom::detail {
 // has members. Guarded by the hub's lock.
 class room {
 public:
-    room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_limit_(history_limit) {}
+    room(std::string name, std::size_t history_limit) : name_(std::move(name)), history_(history_limit) {}
 
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
@@ -45,32 +46,16 @@ public:
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
-    void remember(const room_event& e) {
-        if (history_limit_ == 0) return;
-        if (e.kind == room_event_kind::chat && e.line_count != 1) {
-            e.for_each_line([&](std::string_view line) {
-                room_event one = e;
-                one.clear_text();
-                one.add_line(line);
-                keep(std::move(one));
-            });
-        } else if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action) {
-            keep(e);
-        }
-    }
-    const std::deque<room_event>& history() const noexcept { return history_; }
+    void remember(const room_event& e) { history_.remember(e); }
+    const std::deque<room_event>& history() const noexcept { return history_.events(); }
+    history_ring& ring() noexcept { return history_; }
+    const history_ring& ring() const noexcept { return history_; }
 
 private:
-    void keep(room_event e) {
-        if (history_.size() == history_limit_) history_.pop_front();
-        history_.push_back(std::move(e));
-    }
-
     std::string name_;
     std::string topic_;
     std::vector<member*> members_;
-    std::deque<room_event> history_;
-    std::size_t history_limit_;
+    history_ring history_;
 };
 
 // Every room of the server, by case-folded name. Guarded by the hub's lock.

@@ -127,4 +127,20 @@ auto async_stop(const std::shared_ptr<server_core<Executor>>& core, CompletionTo
         token);
 }
 
+// basic_server::async_history: the hub's answer, on the handler's
+// associated executor (kept from running out of work meanwhile).
+template <class Executor, class CompletionToken>
+auto async_history(const std::shared_ptr<server_core<Executor>>& core, history_query q, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, history_page)>(
+        [core](auto handler, history_query q) {
+            auto work = asio::prefer(asio::get_associated_executor(handler, core->executor),
+                                     asio::execution::outstanding_work.tracked);
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            history_service::ask(*core->hub, std::move(q), [h, work](std::error_code ec, history_page page) {
+                asio::post(work, [h, ec, page = std::move(page)]() mutable { std::move(*h)(ec, std::move(page)); });
+            });
+        },
+        token, std::move(q));
+}
+
 } // namespace chatroom::detail

@@ -1,0 +1,127 @@
+#pragma once
+
+// Where a hub's history questions go: the host's store (SQLite, ...) when it
+// set one, else the rooms' rings in memory. It keeps each ordered message in
+// the store, answers queries (a member's /history, the host's
+// async_history), and, when a room opens with a store behind it, fills the
+// room's ring from the store so joiners get lines said before a restart with
+// their original ids and times. Hub is the hub (hub.hpp), which makes this
+// its friend.
+
+#include <chatroom/core/detail/history_ring.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/history.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/core/room_event.hpp>
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+struct history_service {
+    // A member's /history, asked once the hub's lock is released.
+    struct request {
+        std::weak_ptr<member> who;
+        history_query query;
+    };
+
+    // "/history [N]" from m (in a room): the request, or nullopt for an N
+    // that is not a positive number. N defaults to 20, capped at page.
+    static std::optional<request> asked(member& m, std::string_view arg, std::size_t page) {
+        std::uint64_t lines = 20;
+        if (!arg.empty()) {
+            const auto n = parse_number(arg);
+            if (!n || *n == 0) return std::nullopt;
+            lines = *n;
+        }
+        request r{m.weak_from_this(), {}};
+        r.query.room = m.state.current->name();
+        r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        return r;
+    }
+
+    std::unique_ptr<history_store> store;
+
+    // Under the hub's lock, for every ordered event.
+    void keep(const room_event& e) {
+        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+    }
+
+    // Answers q (its limit capped at the page size); done(ec, page) runs
+    // later on the hub's executor, with no lock held. Called unlocked.
+    template <class Hub, class Done>
+    static void ask(Hub& h, history_query q, Done done) {
+        q.limit = std::min(q.limit, h.opts_.history_page);
+        auto later = [self = h.shared_from_this(), done = std::move(done)](std::error_code ec, history_page page) mutable {
+            asio::post(self->ex_, [done = std::move(done), ec, page = std::move(page)]() mutable {
+                done(ec, std::move(page));
+            });
+        };
+        history_store* store = nullptr;
+        std::error_code ec;
+        history_page page;
+        h.locked([&] {
+            if (h.admission_.closed()) ec = make_error_code(history_errc::stopping);
+            else if ((store = h.history_.store.get())) return;
+            else if (h.opts_.history_lines == 0) ec = make_error_code(history_errc::not_kept);
+            else if (const room* r = h.rooms_.find(q.room)) ec = r->ring().answer(q, h.opts_.history_page, page);
+        });
+        if (store) return store->query(q, std::move(later));
+        later(ec, std::move(page));
+    }
+
+    // A room opened here: its ring is filled from the store (the latest
+    // history_lines), and the members already in it get those lines.
+    template <class Hub>
+    static void room_opened(Hub& h, const std::string& room) {
+        if (!h.history_.store || h.opts_.history_lines == 0) return;
+        history_query q;
+        q.room = room;
+        q.limit = h.opts_.history_lines;
+        h.history_.store->query(q, [self = h.shared_from_this(), room](std::error_code ec, history_page page) {
+            if (ec || page.events.empty()) return;
+            asio::post(self->ex_, [self, room, page = std::move(page)] { replay_older(*self, room, page.events); });
+        });
+    }
+
+    // Lines of a room's past from the store, older than its ring: kept, and
+    // sent to the members already in the room.
+    template <class Hub>
+    static void replay_older(Hub& h, const std::string& room_name, const std::vector<room_event>& past) {
+        h.locked([&] {
+            auto* r = h.rooms_.find(room_name);
+            if (!r) return;
+            const std::size_t added = r->ring().remember_older(past);
+            for (member* m : r->members())
+                for (std::size_t i = 0; i < added; ++i) h.out_.push(*m, m->dialect().render(r->history()[i]));
+        });
+    }
+
+    // /history's answer, as the member's dialect words it.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page) {
+        if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
+        if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
+        reply r = reply::of(reply_kind::history, room);
+        r.count = page.unavailable ? 1 : 0;
+        for (const room_event& e : page.events) {
+            if (e.kind == room_event_kind::action) {
+                r.past.push_back({e.time, e.nick, e.text, true});
+                continue;
+            }
+            e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
+        }
+        return r;
+    }
+};
+
+} // namespace chatroom::detail
