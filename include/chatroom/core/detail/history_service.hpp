@@ -9,7 +9,7 @@
 // its friend.
 
 #include <chatroom/core/detail/history_ring.hpp>
-#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/history.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
