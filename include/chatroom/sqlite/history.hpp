@@ -37,7 +37,11 @@ struct sqlite_history_options {
     /// loses no committed message under any of them; a power loss or an OS
     /// crash may lose, with `normal`, the commits since the last checkpoint,
     /// and with `off` may corrupt the file. `full` syncs every commit.
-    enum class sync_mode { off, normal, full };
+    enum class sync_mode {
+        off,    ///< never syncs: a power loss may corrupt the file
+        normal, ///< syncs at checkpoints: a power loss may lose the last commits
+        full,   ///< syncs every commit: a power loss loses nothing committed
+    };
     sync_mode sync = sync_mode::normal; ///< see sync_mode
 
     /// The most messages waiting to be written. Past it keep() drops the
