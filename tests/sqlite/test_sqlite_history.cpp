@@ -6,6 +6,7 @@
 #include <chatroom/sqlite.hpp>
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -309,6 +310,7 @@ TEST_CASE("sqlite history: retention by age", "[sqlite]") {
     auto o = options_for(dir.file("chat.db"));
     o.keep_age = 24h;
     sqlite_history store(o);
+    store.flush(); // the first age check is done: the next flush must check again, not wait its second
     const auto now = std::chrono::system_clock::now();
     for (std::uint64_t seq = 1; seq <= 10; ++seq) store.keep(chat("a", seq, now - 48h + std::chrono::seconds(seq)));
     for (std::uint64_t seq = 11; seq <= 20; ++seq) store.keep(chat("a", seq, now - 1h + std::chrono::seconds(seq)));
@@ -434,4 +436,61 @@ TEST_CASE("sqlite history: keep from two threads into two rooms while queries ru
         for (std::size_t i = 1; i < per_room; ++i) CHECK(all.second.events[i].seq == all.second.events[i - 1].seq + 2);
     }
     CHECK(errors.snapshot().empty());
+}
+
+TEST_CASE("sqlite history: a read or a write that fails is answered store_failed and told", "[sqlite]") {
+    temp_dir dir;
+    const auto path = dir.file("chat.db");
+    error_log errors;
+    auto o = options_for(path);
+    o.on_error = errors.sink();
+    sqlite_history store(o);
+    store.keep(chat("a", 1, time_of(1)));
+    store.flush();
+    REQUIRE(ask(store, make_query("a", history_range::latest)).second.events.size() == 1);
+    { // Another program breaks the file under the store.
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        sqlite3_busy_timeout(raw, 10000);
+        CHECK(sqlite3_exec(raw, "DROP TABLE messages", nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    CHECK(ask(store, make_query("a", history_range::latest)).first == history_errc::store_failed);
+    store.keep(chat("a", 2, time_of(2)));
+    store.flush();
+    CHECK(store.failed() == 1);
+    CHECK(store.committed() == 1);
+    const auto lines = errors.snapshot();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("a query failed") != std::string::npos);
+    CHECK(lines[1].find("1 messages not stored") != std::string::npos);
+}
+
+TEST_CASE("sqlite history: a full query queue refuses at once with store_failed", "[sqlite]") {
+    temp_dir dir;
+    error_log errors;
+    auto o = options_for(dir.file("chat.db"));
+    o.query_limit = 3;
+    o.on_error = errors.sink();
+    sqlite_history store(o);
+    // The first query's done holds the query thread until released.
+    std::promise<void> release, holding;
+    auto released = release.get_future().share();
+    store.query(make_query("a", history_range::latest), [&](std::error_code, history_page) {
+        holding.set_value();
+        released.wait();
+    });
+    REQUIRE(holding.get_future().wait_for(20s) == std::future_status::ready);
+    std::atomic<int> calls{0};
+    for (int i = 0; i < 3; ++i)
+        store.query(make_query("a", history_range::latest), [&](std::error_code ec, history_page) {
+            if (!ec || ec == history_errc::stopping) ++calls;
+        });
+    std::error_code refused;
+    store.query(make_query("a", history_range::latest), [&](std::error_code ec, history_page) { refused = ec; });
+    CHECK(refused == history_errc::store_failed); // answered inside query(), at once
+    CHECK(errors.snapshot().size() == 1);
+    release.set_value();
+    store.stop(); // the queued three are answered (or told stopping) before stop returns
+    CHECK(calls == 3);
 }

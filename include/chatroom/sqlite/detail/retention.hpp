@@ -63,6 +63,9 @@ public:
         return keep_age_.count() > 0 ? next_age_check_ : std::chrono::steady_clock::time_point::max();
     }
 
+    /// Makes retention by age due now (a flush or stop catches up at once).
+    void age_check_now() noexcept { next_age_check_ = {}; }
+
     /// Whether a step() has anything to do now.
     bool due(std::chrono::steady_clock::time_point now) const noexcept { return !over_.empty() || age_due(now); }
 

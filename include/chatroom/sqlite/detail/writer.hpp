@@ -226,6 +226,7 @@ private:
     /// after each batch, or (flush, stop) until it has caught up. After a
     /// failure it rests a second (a full disk is not retried in a loop).
     void clean(bool all) {
+        if (all) retention_.age_check_now();
         try {
             while (retention_due()) {
                 const bool more = retention_.step(s_.batch + 1000, std::chrono::steady_clock::now());
