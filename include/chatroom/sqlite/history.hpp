@@ -67,7 +67,8 @@ struct sqlite_history_options {
 /// the disk); query's done is called from the query thread, or from inside
 /// query() when the query is refused at once (queue full: store_failed;
 /// stopped: stopping). on_error is called from the store's threads, and
-/// from query() when it refuses.
+/// from query() when it refuses. done and on_error must not throw, and
+/// should be quick: queries are answered one at a time.
 ///
 /// Kept: chat and action events with a seq (other kinds, and events with
 /// seq 0, are ignored), with their room (case-folded for lookup, the name as
