@@ -11,12 +11,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 /// @file
 /// The SQLite history's writer: a bounded queue that keep() pushes to (a
@@ -119,6 +119,7 @@ private:
     }
 
     void run() {
+        std::vector<sqlite_message> batch;
         std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
             const auto wanted = [&] {
@@ -138,7 +139,8 @@ private:
                     return queue_.size() >= s_.batch || stopping_ || flush_asked_ > flush_served_;
                 });
             }
-            std::deque<sqlite_message> batch;
+            // Double buffering: the queue gets the last batch's emptied
+            // storage, so keep() rarely allocates under the lock.
             batch.swap(queue_);
             const std::uint64_t asked = flush_asked_;
             const bool flushing = flush_asked_ > flush_served_;
@@ -155,6 +157,7 @@ private:
             }
             if (!batch.empty()) write(batch);
             clean(flushing || stop);
+            batch.clear(); // the strings are freed here, unlocked
 
             lock.lock();
             if (asked > flush_served_) flush_served_ = asked;
@@ -168,7 +171,7 @@ private:
     }
 
     /// One transaction for the whole batch.
-    void write(const std::deque<sqlite_message>& batch) {
+    void write(const std::vector<sqlite_message>& batch) {
         std::uint64_t highest = 0;
         try {
             db_.exec("BEGIN IMMEDIATE");
@@ -248,7 +251,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_; // the writer waits here
     std::condition_variable done_; // flush() waits here
-    std::deque<sqlite_message> queue_;
+    std::vector<sqlite_message> queue_;
     bool stopping_ = false, finished_ = false, overflowing_ = false;
     std::uint64_t flush_asked_ = 0, flush_served_ = 0, overflows_ = 0, reported_ = 0;
     std::atomic<std::uint64_t> committed_{0}, dropped_{0}, failed_{0};
