@@ -4,7 +4,8 @@
 //          text "message <n>\n"; n continues after last_seq()) in chunks,
 //          printing "kept K" (the last seq kept) before each flush and
 //          "committed C" (the last seq committed) after it, until killed;
-//   check: prints "last_seq N" and "rows R" (what the reopened store holds).
+//   check: prints "last_seq N" and how many of the 3 rooms have a latest
+//          message (what the reopened store reads back).
 #include <chatroom/sqlite.hpp>
 
 #include <chrono>
