@@ -8,9 +8,10 @@ inline only what that one does not already hold:
 
     single_include/chatroom/web.hpp     browsers (Asio only)
     single_include/chatroom/redis.hpp   the Redis backplane (needs hiredis)
+    single_include/chatroom/sqlite.hpp  durable history in SQLite (needs libsqlite3)
 
-`#pragma once` lines go (an opt-in part's single header has its own); system, Asio, OpenSSL and
-hiredis includes stay; files are copied as they are (their blank lines too).
+`#pragma once` lines go (an opt-in part's single header has its own); system, Asio, OpenSSL,
+hiredis and SQLite includes stay; files are copied as they are (their blank lines too).
 With --check it writes nothing and fails when a committed file differs from
 what it would generate.
 """
@@ -30,6 +31,7 @@ OUTPUTS = [
     ("chatroom.hpp", "chatroom.hpp", None),
     ("chatroom/web.hpp", "chatroom/web.hpp", "chatroom.hpp"),
     ("chatroom/redis.hpp", "chatroom/redis.hpp", "chatroom.hpp"),
+    ("chatroom/sqlite.hpp", "chatroom/sqlite.hpp", "chatroom.hpp"),
 ]
 
 BANNER = """\

@@ -18,7 +18,7 @@ ensure_packages() {
 }
 
 # What building the library and its examples needs.
-BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedit-dev libhiredis-dev libsodium-dev python3 openssl)
+BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedit-dev libhiredis-dev libsqlite3-dev libsodium-dev python3 openssl)
 
 # What the tests need besides: the test framework, clang's sanitizers and
 # libFuzzer, redis-server for the backplane's tests, the real clients the

@@ -9,6 +9,7 @@ which, and how long a header may grow.
     tls/      core/, line/, client/, tls/, server.hpp, client.hpp
     web/      core/, line/, web/, server.hpp; web/listener.hpp also tls.hpp (https/wss)
     redis/    core/, redis/
+    sqlite/   core/, sqlite/
 
 Nothing inside include/ includes a 2.x forwarding header. A header has at
 most 350 lines; the few that are still longer are listed below with the
@@ -30,6 +31,7 @@ RULES = {  # folder (or top-level file) -> prefixes it may include
             "chatroom/server.hpp", "chatroom/client.hpp"],
     "web": ["chatroom/core/", "chatroom/line/", "chatroom/web/", "chatroom/server.hpp"],
     "redis": ["chatroom/core/", "chatroom/redis/"],
+    "sqlite": ["chatroom/core/", "chatroom/sqlite/"],
     "server.hpp": ["chatroom/core/", "chatroom/line/"],
     "core.hpp": ["chatroom/core/"],
     "line.hpp": ["chatroom/line/"],
@@ -37,6 +39,7 @@ RULES = {  # folder (or top-level file) -> prefixes it may include
     "tls.hpp": ["chatroom/tls/"],
     "web.hpp": ["chatroom/web/"],
     "redis.hpp": ["chatroom/redis/"],
+    "sqlite.hpp": ["chatroom/sqlite/"],
     "version.hpp": [],
 }
 

@@ -1,0 +1,170 @@
+#pragma once
+
+#include <chatroom/core/history.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/sqlite/detail/handle.hpp>
+#include <chatroom/sqlite/detail/schema.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+/// @file
+/// One history_query answered from the history database, on the query
+/// thread's read-only connection: the four ranges, `more`, `unavailable`,
+/// each a short scan of the (room_key, seq) or (room_key, time_ms) index.
+namespace chatroom::detail {
+
+/// A decimal id as a seq; nullopt when it is not one (empty, not digits,
+/// too large for SQLite's INTEGER).
+inline std::optional<std::int64_t> parse_history_id(std::string_view id) {
+    if (id.empty() || id.size() > 19) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : id) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(value);
+}
+
+class sqlite_query_runner {
+public:
+    sqlite_query_runner(sqlite_db& db, std::size_t page_size)
+        : db_(db), page_size_(page_size == 0 ? 1 : page_size),
+          room_(db, "SELECT room, trimmed FROM rooms WHERE room_key = ?1"),
+          latest_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+                      " ORDER BY seq DESC LIMIT ?2"),
+          before_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq < ?3"
+                      " ORDER BY seq DESC LIMIT ?2"),
+          after_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq > ?3"
+                     " ORDER BY seq LIMIT ?2"),
+          between_ids_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+                           " AND seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?2"),
+          between_times_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+                             " AND time_ms BETWEEN ?3 AND ?4 ORDER BY time_ms, seq LIMIT ?2") {}
+
+    /// Answers q (bad_query for ids that are not numbers or bounds out of
+    /// order). Throws sqlite_error when the file cannot be read.
+    std::pair<std::error_code, history_page> answer(const history_query& q) {
+        history_page page;
+        const std::int64_t limit = static_cast<std::int64_t>(std::min(q.limit, page_size_));
+        const std::string key = protocol::fold_case(q.room);
+
+        std::int64_t from = 0, to = 0;
+        switch (q.range) {
+        case history_range::latest: break;
+        case history_range::before:
+        case history_range::after: {
+            const auto id = parse_history_id(q.id);
+            if (!id) return {history_errc::bad_query, {}};
+            from = *id;
+            break;
+        }
+        case history_range::between: {
+            if (q.id.empty()) {
+                if (q.since > q.until) return {history_errc::bad_query, {}};
+                from = to_millis(q.since);
+                to = to_millis(q.until);
+            } else {
+                const auto a = parse_history_id(q.id), b = parse_history_id(q.until_id);
+                if (!a || !b || *a > *b) return {history_errc::bad_query, {}};
+                from = *a;
+                to = *b;
+            }
+            break;
+        }
+        }
+
+        read_transaction txn(db_);
+        std::string room;
+        std::int64_t trimmed = 0;
+        {
+            sqlite_reset_guard g(room_);
+            room_.bind(1, key);
+            if (!room_.step()) return {}; // a room never spoken in: an empty page
+            room = room_.text(0);
+            trimmed = room_.integer(1);
+        }
+        switch (q.range) {
+        case history_range::latest: page.more = fetch(latest_, key, limit, 0, 0, room, page, true); break;
+        case history_range::before: page.more = fetch(before_, key, limit, from, 0, room, page, true); break;
+        case history_range::after:
+            if (from < trimmed) { // retention deleted messages newer than id: say so, give the latest
+                page.unavailable = true;
+                fetch(latest_, key, limit, 0, 0, room, page, true);
+            } else {
+                page.more = fetch(after_, key, limit, from, 0, room, page, false);
+            }
+            break;
+        case history_range::between:
+            page.more = fetch(q.id.empty() ? between_times_ : between_ids_, key, limit, from, to,
+                              room, page, false);
+            break;
+        }
+        return {std::error_code(), std::move(page)};
+    }
+
+private:
+    /// A read transaction, so the room row and the page agree.
+    class read_transaction {
+    public:
+        explicit read_transaction(sqlite_db& db) : db_(db) { db_.exec("BEGIN"); }
+        read_transaction(const read_transaction&) = delete;
+        read_transaction& operator=(const read_transaction&) = delete;
+        ~read_transaction() {
+            try {
+                db_.exec("COMMIT");
+            } catch (const sqlite_error&) {
+            }
+        }
+
+    private:
+        sqlite_db& db_;
+    };
+
+    /// Reads up to limit rows (one more to learn `more`) into page, oldest
+    /// first; `descending`: the statement reads newest first.
+    bool fetch(sqlite_stmt& s, const std::string& key, std::int64_t limit, std::int64_t a, std::int64_t b,
+               const std::string& room, history_page& page, bool descending) {
+        sqlite_reset_guard g(s);
+        s.bind(1, key, true).bind(2, limit + 1);
+        if (&s != &latest_) s.bind(3, a);
+        if (&s == &between_ids_ || &s == &between_times_) s.bind(4, b);
+        bool more = false;
+        while (s.step()) {
+            if (static_cast<std::int64_t>(page.events.size()) == limit) {
+                more = true;
+                break;
+            }
+            page.events.push_back(event_of(s, room));
+        }
+        if (descending) std::reverse(page.events.begin(), page.events.end());
+        return more;
+    }
+
+    static room_event event_of(const sqlite_stmt& s, const std::string& room) {
+        room_event e;
+        e.seq = static_cast<std::uint64_t>(s.integer(0));
+        e.time = from_millis(s.integer(1));
+        e.kind = kind_from_column(s.text(2));
+        e.room = room;
+        e.nick = s.text(3);
+        e.text = s.text(4);
+        if (e.kind == room_event_kind::chat) e.index_lines();
+        return e;
+    }
+
+    sqlite_db& db_;
+    std::size_t page_size_;
+    sqlite_stmt room_, latest_, before_, after_, between_ids_, between_times_;
+};
+
+} // namespace chatroom::detail

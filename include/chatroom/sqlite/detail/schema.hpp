@@ -1,0 +1,109 @@
+#pragma once
+
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/sqlite/detail/handle.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+/// @file
+/// The history database's schema and how a connection to it is opened.
+///
+///     rooms(room_key PRIMARY KEY, room, trimmed)
+///         room_key: the case-folded name; room: the name as first stored;
+///         trimmed: the highest seq retention has deleted (0: none), so a
+///         query "after X" knows whether messages after X were lost.
+///     messages(room_key, seq, time_ms, kind, nick, text), PRIMARY KEY (room_key, seq)
+///         WITHOUT ROWID: a room's messages lie together in seq order, so a
+///         page is one short range scan; messages_time (room_key, time_ms)
+///         serves time ranges and retention by age.
+///     meta(key PRIMARY KEY, value): 'last_seq', the highest seq ever
+///         committed, so ids continue after a restart even when retention
+///         has emptied every room.
+///
+/// The file is in WAL mode: readers (the query connection) never wait for
+/// the writer, and the writer never waits for readers.
+namespace chatroom::detail {
+
+/// SQLite's PRAGMA synchronous, as the store's options name it.
+enum class sqlite_sync : int { off = 0, normal = 1, full = 2 };
+
+/// The kinds a store keeps, as stored ("chat", "action").
+inline bool kept_kind(room_event_kind k) noexcept { return k == room_event_kind::chat || k == room_event_kind::action; }
+
+/// The stored text of a kind, and back (unknown: chat).
+inline const char* kind_column(room_event_kind k) noexcept { return k == room_event_kind::action ? "action" : "chat"; }
+inline room_event_kind kind_from_column(std::string_view s) noexcept {
+    return s == "action" ? room_event_kind::action : room_event_kind::chat;
+}
+
+/// A time as stored: milliseconds since the epoch (UTC), and back.
+inline std::int64_t to_millis(std::chrono::system_clock::time_point t) noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline std::chrono::system_clock::time_point from_millis(std::int64_t ms) noexcept {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
+}
+
+/// Opens (creating) the database for the writer: WAL, the sync level, the
+/// schema. Throws sqlite_error with a message naming the file.
+inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) {
+    sqlite_db db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    try {
+        sqlite3_busy_timeout(db.get(), 5000);
+        db.exec("PRAGMA journal_mode=WAL");
+        switch (sync) {
+        case sqlite_sync::off: db.exec("PRAGMA synchronous=OFF"); break;
+        case sqlite_sync::normal: db.exec("PRAGMA synchronous=NORMAL"); break;
+        case sqlite_sync::full: db.exec("PRAGMA synchronous=FULL"); break;
+        }
+        db.exec("CREATE TABLE IF NOT EXISTS rooms ("
+                " room_key TEXT PRIMARY KEY NOT NULL,"
+                " room TEXT NOT NULL,"
+                " trimmed INTEGER NOT NULL DEFAULT 0)");
+        db.exec("CREATE TABLE IF NOT EXISTS messages ("
+                " room_key TEXT NOT NULL,"
+                " seq INTEGER NOT NULL,"
+                " time_ms INTEGER NOT NULL,"
+                " kind TEXT NOT NULL,"
+                " nick TEXT NOT NULL,"
+                " text TEXT NOT NULL,"
+                " PRIMARY KEY (room_key, seq)) WITHOUT ROWID");
+        db.exec("CREATE INDEX IF NOT EXISTS messages_time ON messages (room_key, time_ms)");
+        db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)");
+        db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0)");
+    } catch (const sqlite_error& e) {
+        throw sqlite_error("cannot use the history database '" + path + "': " + e.what(), e.code());
+    }
+    return db;
+}
+
+/// Opens the database read-only for queries (after open_history_writer made it).
+inline sqlite_db open_history_reader(const std::string& path) {
+    sqlite_db db(path, SQLITE_OPEN_READONLY);
+    sqlite3_busy_timeout(db.get(), 5000);
+    try {
+        db.exec("PRAGMA query_only=1");
+    } catch (const sqlite_error& e) {
+        throw sqlite_error("cannot read the history database '" + path + "': " + e.what(), e.code());
+    }
+    return db;
+}
+
+/// The highest seq ever stored (0 when none): meta's last_seq, which the
+/// writer raises in every commit, so retention emptying a room does not
+/// lower it; and each room's highest row, one index probe per room.
+inline std::uint64_t stored_last_seq(sqlite_db& db) {
+    sqlite_stmt s(db, "SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'last_seq'), 0),"
+                      " COALESCE((SELECT MAX((SELECT MAX(seq) FROM messages m WHERE m.room_key = r.room_key))"
+                      " FROM rooms r), 0))");
+    std::uint64_t last = 0;
+    if (s.step() && !s.is_null(0)) last = static_cast<std::uint64_t>(s.integer(0));
+    s.reset();
+    return last;
+}
+
+} // namespace chatroom::detail
