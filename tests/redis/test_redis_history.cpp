@@ -10,15 +10,15 @@
 #include <chatroom.hpp>
 #include <chatroom/redis.hpp>
 
-#include <asio/use_future.hpp>
-
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <future>
+#include <condition_variable>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -78,17 +78,33 @@ struct answer {
     chatroom::history_page page;
 };
 
+// One answer, waited for with a deadline (a mutex and a condition, not a
+// std::future, whose wake-up TSan cannot see through libstdc++).
+struct waiter {
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<answer> got;
+    auto handler() {
+        return [this](std::error_code ec, chatroom::history_page page) {
+            std::lock_guard<std::mutex> g(m);
+            got = answer{ec, std::move(page)};
+            cv.notify_all();
+        };
+    }
+    answer wait() {
+        std::unique_lock<std::mutex> g(m);
+        REQUIRE(cv.wait_for(g, test::patience, [&] { return got.has_value(); }));
+        return *got;
+    }
+};
+
 // async_history, waited for with a deadline.
 answer ask(node& n, const chatroom::history_query& q) {
-    auto f = n.server().async_history(q, asio::use_future);
-    REQUIRE(f.wait_for(test::patience) == std::future_status::ready);
-    answer a;
-    try {
-        a.page = f.get();
-    } catch (const std::system_error& e) {
-        a.ec = e.code();
-    }
-    return a;
+    auto w = std::make_shared<waiter>();
+    n.server().async_history(q, [w](std::error_code ec, chatroom::history_page page) {
+        w->handler()(ec, std::move(page));
+    });
+    return w->wait();
 }
 
 chatroom::history_query query(chatroom::history_range range, std::string id = {}, std::size_t limit = 100) {
@@ -277,6 +293,42 @@ TEST_CASE("backplane history: an id trimmed away is unavailable; a bad id is ref
     CHECK(ask(a, reversed).ec == chatroom::history_errc::bad_query);
 }
 
+TEST_CASE("backplane history: entries written straight into the stream are checked, cleaned, and shown once",
+          "[backplane][history]") {
+    test::redis_server redis;
+    auto o = cluster_options({redis.port()}, "a");
+    reports told;
+    node a(o, {}, 2, true, {}, with_history(o, told.handler()));
+    redis_test::event_loop loop(1);
+    auto raw = redis_test::make_connection(loop, redis.port());
+    REQUIRE_FALSE(redis_test::connect_now(*raw));
+    std::vector<std::string> added;
+    auto xadd = [&](std::vector<std::string> fields) {
+        std::vector<std::string> args{"XADD", "chatroom:room:lobby", "*", "n", "zz", "e", "zz1"};
+        args.insert(args.end(), fields.begin(), fields.end());
+        const auto r = redis_test::call(*raw, args);
+        REQUIRE_FALSE(r.ec);
+        REQUIRE(r.reply.is_string());
+        added.push_back(r.reply.text);
+    };
+    xadd({"s", "1", "k", "c", "u", "mallory", "x", "two\nlines \x1b[2Jclean\n"}); // kept, cleaned
+    xadd({"s", "2", "k", "c", "u", "alice> fake", "x", "spoofed\n"});            // skipped: not a nick
+    xadd({"s", "3", "k", "j", "u", "mallory"});                                    // a join: not history
+    xadd({"s", "1", "k", "c", "u", "mallory", "x", "two\nlines \x1b[2Jclean\n"}); // the same write again
+    xadd({"s", "4", "k", "a", "u", "mallory", "x", "waves"});                      // kept
+    const auto r = ask(a, query(chatroom::history_range::latest));
+    REQUIRE_FALSE(r.ec);
+    REQUIRE(ids(r.page) == (std::vector<std::string>{added[0], added[4]}));
+    const auto& chat = r.page.events[0];
+    CHECK(chat.line_count == 2);
+    CHECK(chat.text == "two\nlines [2Jclean\n");
+    std::vector<std::string> lines;
+    chat.for_each_line([&](std::string_view l) { lines.emplace_back(l); });
+    CHECK(lines == (std::vector<std::string>{"two", "lines [2Jclean"}));
+    CHECK(r.page.events[1].kind == chatroom::room_event_kind::action);
+    REQUIRE(eventually([&] { return told.size() == 1; })); // the skipped entry, told once
+}
+
 TEST_CASE("backplane history: Redis paused or stopped fails the query within the command timeout, and it reads "
           "again once Redis is back",
           "[backplane][history]") {
@@ -350,11 +402,9 @@ TEST_CASE("backplane history: through Sentinel the store reads the primary the s
     chatroom::redis_options nowhere = o;
     nowhere.masters = {"unknown"};
     chatroom::redis_history lost(nowhere);
-    std::promise<std::error_code> p;
-    lost.query(query(chatroom::history_range::latest), [&](std::error_code ec, chatroom::history_page) { p.set_value(ec); });
-    auto f = p.get_future();
-    REQUIRE(f.wait_for(test::patience) == std::future_status::ready);
-    CHECK(f.get() == chatroom::history_errc::store_failed);
+    waiter w;
+    lost.query(query(chatroom::history_range::latest), w.handler());
+    CHECK(w.wait().ec == chatroom::history_errc::store_failed);
 }
 
 TEST_CASE("backplane history: stop fails what waits, is idempotent, and later queries are told stopping",

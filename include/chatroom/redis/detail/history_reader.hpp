@@ -11,7 +11,7 @@
 // - Every entry passes parse_entry (entry.hpp), as live reads do: what
 //   fails its checks is skipped and counted. An entry written twice (a
 //   writer's epoch and count seen already in this page: a command sent
-//   again after a reconnect) is shown once.
+//   again after a reconnect) is shown once, as the older copy.
 // - after, before: XINFO STREAM, read after the range, says whether the
 //   stream was trimmed past the id (its first entry is newer, and fewer
 //   entries are left than were added): the page is then `unavailable`, and
@@ -30,7 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -99,13 +99,15 @@ inline std::error_code plan_history(const history_query& q, std::size_t max_page
     return {};
 }
 
-// The chat and action entries of a range's replies, in reading order.
+// The chat and action entries of a range's replies, in reading order. Of
+// an entry written twice the older copy is kept (the one live readers
+// delivered), whichever way the range is read.
 class page_builder {
 public:
-    page_builder(std::string room, std::size_t limit, std::size_t max_line)
-        : room_(std::move(room)), limit_(limit), max_line_(max_line) {}
+    page_builder(std::string room, std::size_t limit, std::size_t max_line, bool reverse)
+        : room_(std::move(room)), limit_(limit), max_line_(max_line), reverse_(reverse) {}
 
-    bool full() const noexcept { return events_.size() > limit_; }
+    bool full() const noexcept { return live_ > limit_; }
     std::size_t skipped() const noexcept { return skipped_; }
 
     // One entry of an XRANGE/XREVRANGE reply; its id, when it held a valid one.
@@ -121,23 +123,33 @@ public:
         }
         room_event& e = entry->event;
         if (full() || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) return at;
-        if (entry->count != 0 && !written_.insert(entry->epoch + "/" + std::to_string(entry->count)).second) return at;
+        if (entry->count != 0) {
+            const auto [it, fresh] = taken_.emplace(entry->epoch + "/" + std::to_string(entry->count), events_.size());
+            if (!fresh) {
+                if (!reverse_) return at; // the older copy is taken already
+                dead_[it->second] = true; // this copy is older than the one taken
+                --live_;
+                it->second = events_.size();
+            }
+        }
         e.origin = 0;
         if (e.room.empty()) e.room = room_;
         e.log_id = id.str();
         e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
         events_.push_back(std::move(e));
+        dead_.push_back(false);
+        ++live_;
         return at;
     }
 
     // The page, oldest first; more when an entry beyond it was found.
-    history_page finish(bool reverse) {
+    history_page finish() {
         history_page page;
-        page.more = events_.size() > limit_;
-        if (page.more) events_.resize(limit_);
-        if (reverse) std::reverse(events_.begin(), events_.end());
-        page.events = std::move(events_);
-        events_.clear();
+        for (std::size_t i = 0; i < events_.size(); ++i)
+            if (!dead_[i]) page.events.push_back(std::move(events_[i]));
+        page.more = page.events.size() > limit_;
+        if (page.more) page.events.resize(limit_);
+        if (reverse_) std::reverse(page.events.begin(), page.events.end());
         return page;
     }
 
@@ -145,9 +157,12 @@ private:
     std::string room_;
     std::size_t limit_;
     std::size_t max_line_;
+    bool reverse_;
     std::size_t skipped_ = 0;
+    std::size_t live_ = 0;
     std::vector<room_event> events_;
-    std::set<std::string> written_; // epoch/count of entries taken
+    std::vector<bool> dead_;                   // events_ replaced by an older copy
+    std::map<std::string, std::size_t> taken_; // writer epoch/count -> index in events_
 };
 
 // What XINFO STREAM says of the stream's start; nothing when it failed.
@@ -205,9 +220,9 @@ public:
             return std::move(out);
         };
         std::string why;
-        page_builder b(q.room, p.limit, max_line_);
+        page_builder b(q.room, p.limit, max_line_, p.reverse);
         if (!scan(instance, key, p, b, why)) return fail(why);
-        out.page = b.finish(p.reverse);
+        out.page = b.finish();
         if (p.asked) {
             auto info = links_.command(instance, {"XINFO", "STREAM", key}, why);
             if (!info) return fail(why);
@@ -219,9 +234,9 @@ public:
                 latest.reverse = true;
                 latest.high = "+";
                 latest.low = "-";
-                page_builder l(q.room, p.limit, max_line_);
+                page_builder l(q.room, p.limit, max_line_, true);
                 if (!scan(instance, key, latest, l, why)) return fail(why);
-                out.page = l.finish(true);
+                out.page = l.finish();
                 out.page.unavailable = true;
                 out.skipped += l.skipped();
             }
