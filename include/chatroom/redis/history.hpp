@@ -40,8 +40,9 @@ struct redis_history_options {
     std::size_t max_queued = 256;
     /// Why a query failed (Redis unreachable, a command refused, the queue
     /// full) and entries skipped as not well formed, for the host's log:
-    /// called from the query thread, or from query() when the queue is full.
-    /// Entries skipped are told at most once every 10 s.
+    /// called from the query thread, or from query()'s caller when the queue
+    /// is full, so possibly from two threads at once. Entries skipped are
+    /// told at most once every 10 s.
     std::function<void(std::string)> on_error;
 };
 
@@ -61,6 +62,10 @@ struct redis_history_options {
 ///   stop(). Sentinel (redis_options::masters) is followed: each master's
 ///   address is asked of the sentinels when its connection opens, and again
 ///   after a failure.
+/// - With server_options::history_lines > 0 a room that opens on a server is
+///   filled both from this store and from the backplane's own replay, and
+///   its joiners may get lines twice: chatroom-server uses it only with
+///   --history 0 (docs/history.md#redis-streams).
 /// - Threads: one query thread of its own, with a synchronous connection to
 ///   each instance; query() never blocks and may be called from any thread;
 ///   done runs on the query thread (or inside query() for a query refused
