@@ -60,6 +60,7 @@ struct settings {
     std::size_t redis_maxlen = 10000;
     std::string redis_prefix = "chatroom:";
     std::string redis_password_file;
+    bool no_redis_history = false; // --no-redis-history: /history from the rooms' rings, not the streams
     chatroom::server_options options;
 };
 
@@ -361,6 +362,15 @@ int serve(asio::io_context& io, settings& s) {
             while (!r.password.empty() && (r.password.back() == '\n' || r.password.back() == '\r')) r.password.pop_back();
         }
         server.set_room_log(chatroom::redis_backplane_factory(r));
+        // /history and async_history read the rooms' streams: one answer on every node. Not with --history N
+        // yet: a room opening here would be filled from the store and from the backplane's replay at once,
+        // and joiners could get its lines twice (docs/history.md#redis-streams).
+        if (!s.no_redis_history && s.options.history_lines == 0) {
+            chatroom::redis_history_options h;
+            h.max_line_bytes = s.options.max_line_bytes;
+            h.on_error = [](std::string text) { log_line("error: " + text); };
+            server.set_history_store(std::make_unique<chatroom::redis_history>(r, std::move(h)));
+        }
         log_line("cluster through Redis at " + [&] {
             std::string list;
             for (const auto& text : s.redis) list += (list.empty() ? "" : ", ") + text;
@@ -495,6 +505,8 @@ int main(int argc, char** argv) {
     app.add_option("--redis-prefix", s.redis_prefix, "Prefix of every Redis key")->capture_default_str();
     app.add_option("--redis-password-file", s.redis_password_file,
                    "Read the Redis password (requirepass, or \"USER PASSWORD\") from this file");
+    app.add_flag("--no-redis-history", s.no_redis_history,
+                 "With --redis: /history is not read from the rooms' Redis streams (it is, unless --history N)");
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();

@@ -843,6 +843,34 @@ def check_06_history_from_the_stream():
         assert tail_lines[:20] == said[-20:] and "<alice> said before 05" not in tail_lines, tail_lines
 
 
+def check_06b_history_command_reads_the_stream_on_every_node():
+    """Without --history, /history in the Redis mode reads the room's stream:
+    every node answers the same lines, said on any node; --no-redis-history
+    turns it off."""
+    with Cluster() as cl:
+        r = cl.redis()
+        a, b = cl.node("n1", r), cl.node("n2", r)
+        alice, bob = a.connect("alice"), b.connect("bob")
+        settle([alice, bob])
+        for c, text in ((alice, "one from n1"), (bob, "two from n2"), (alice, "three from n1")):
+            c.send(text)
+            (bob if c is alice else alice).expect("<%s> %s" % (c.nick, text))
+        bob.send("/me waves")
+        alice.expect("* bob waves")
+        answers = []
+        for c in (alice, bob):
+            c.send("/history 3")
+            head = c.wait_for(lambda l: l.startswith("* history of ") or l.startswith("! "))
+            assert head == "* history of lobby, last 3 lines (UTC):", (c, head)
+            answers.append([c.next_line() for _ in range(3)])
+        assert answers[0] == answers[1], answers
+        assert [l.split("] ", 1)[1] for l in answers[0]] == ["<bob> two from n2", "<alice> three from n1",
+                                                             "* bob waves"], answers[0]
+        off = cl.node("n3", r, "--no-redis-history")
+        carol = off.connect("carol")
+        carol.answer("/history", "! this server keeps no history")
+
+
 def two_nodes_with_traffic(cl, *extra, appendonly=False):
     r = cl.redis(appendonly=appendonly)
     a, b = cl.node("n1", r, *extra), cl.node("n2", r, *extra)

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,11 +50,12 @@ inline chatroom::redis_options cluster_options(std::vector<unsigned short> ports
     return o;
 }
 
-// One server of the cluster, with its own threads.
+// One server of the cluster, with its own threads. before_listen may set
+// what must be set before the first listen (a history store).
 class node {
 public:
     node(chatroom::redis_options o, chatroom::server_options so = {}, int threads = 2, bool must_connect = true,
-         chatroom::event_handler on_event = {})
+         chatroom::event_handler on_event = {}, const std::function<void(chatroom::server&)>& before_listen = {})
         : io_(threads), server_(io_.get_executor(), so) {
         if (on_event) server_.on_event(std::move(on_event));
         else if (std::getenv("CHATROOM_TEST_VERBOSE")) // the backplane's log lines, to stderr
@@ -62,6 +64,7 @@ public:
                     std::fprintf(stderr, "[%s] %s %s\n", id.c_str(), e.text.c_str(), e.reason.c_str());
             });
         server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));
+        if (before_listen) before_listen(server_);
         server_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         where_.port = server_.local_endpoint().port();
         for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -96,6 +99,7 @@ public:
     }
 
     chatroom::server_stats stats() const { return server_.stats(); }
+    chatroom::server& server() { return server_; }
     const test::target& where() const { return where_; }
 
     line_client join_as(const std::string& nick) {
