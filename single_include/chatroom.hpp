@@ -483,9 +483,9 @@ struct history_page {
     /// More messages lie beyond this page in the direction asked (older for
     /// latest and before, newer for after and between).
     bool more = false;
-    /// after, before: `id` is not in the kept history (older than what is
-    /// retained, or never given). The page then holds the latest messages,
-    /// and some messages between `id` and them are not available.
+    /// after: messages that followed `id` are no longer kept (retention or a
+    /// trimmed stream removed them). The page then holds the latest
+    /// messages, and some between `id` and them are not available.
     bool unavailable = false;
 };
 
@@ -3616,7 +3616,8 @@ struct history_service {
     // history_lines), and the members already in it get those lines.
     template <class Hub>
     static void room_opened(Hub& h, const std::string& room) {
-        if (!h.history_.store || h.opts_.history_lines == 0) return;
+        // A shared log (a backplane) replays a room that opens itself.
+        if (!h.history_.store || h.opts_.history_lines == 0 || h.log_->shared()) return;
         history_query q;
         q.room = room;
         q.limit = h.opts_.history_lines;
@@ -3640,7 +3641,9 @@ struct history_service {
     }
 
     // /history's answer, as the member's dialect words it.
-    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page) {
+    // A store counts messages, and one may hold several lines: the answer
+    // keeps the last `lines` lines.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines) {
         if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
         if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
         reply r = reply::of(reply_kind::history, room);
@@ -3652,6 +3655,7 @@ struct history_service {
             }
             e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
         }
+        if (r.past.size() > lines) r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;
     }
 };
@@ -5713,11 +5717,12 @@ private:
     template <class Hub>
     static void answer_history(Hub& h, commands::history_job job) {
         std::string room = job.query.room;
+        const std::size_t lines = job.query.limit;
         history_service::ask(h, std::move(job.query),
-                             [self = h.shared_from_this(), who = job.who, room](std::error_code ec, history_page page) {
+                             [self = h.shared_from_this(), who = job.who, room, lines](std::error_code ec, history_page page) {
                                  self->locked([&] {
                                      if (auto m = who.lock(); m && !m->is_closed())
-                                         self->out_.send(*m, history_service::answer_of(room, ec, page));
+                                         self->out_.send(*m, history_service::answer_of(room, ec, page, lines));
                                  });
                              });
     }

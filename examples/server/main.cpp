@@ -8,6 +8,9 @@
 #if defined(CHATROOM_WITH_REDIS)
 #include <chatroom/redis.hpp>
 #endif
+#if defined(CHATROOM_WITH_SQLITE)
+#include <chatroom/sqlite.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
@@ -61,6 +64,10 @@ struct settings {
     std::string redis_prefix = "chatroom:";
     std::string redis_password_file;
     bool no_redis_history = false; // --no-redis-history: /history from the rooms' rings, not the streams
+    std::string history_db;         // --history-db FILE: every line kept in SQLite
+    std::size_t history_keep = 0;   // --history-keep N: per room, at most N (0: all)
+    unsigned history_days = 0;      // --history-days D: none older (0: forever)
+    std::string history_sync = "normal"; // --history-sync off|normal|full
     chatroom::server_options options;
 };
 
@@ -76,7 +83,9 @@ void raise_file_limit() {
 void log_line(const std::string& text) {
     char stamp[32];
     std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+    std::tm local{};
+    localtime_r(&now, &local); // called from the history store's threads too
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &local);
     std::fprintf(stderr, "%s %s\n", stamp, text.c_str());
 }
 
@@ -362,10 +371,8 @@ int serve(asio::io_context& io, settings& s) {
             while (!r.password.empty() && (r.password.back() == '\n' || r.password.back() == '\r')) r.password.pop_back();
         }
         server.set_room_log(chatroom::redis_backplane_factory(r));
-        // /history and async_history read the rooms' streams: one answer on every node. Not with --history N
-        // yet: a room opening here would be filled from the store and from the backplane's replay at once,
-        // and joiners could get its lines twice (docs/history.md#redis-streams).
-        if (!s.no_redis_history && s.options.history_lines == 0) {
+        // /history and async_history read the rooms' streams: one answer on every node.
+        if (!s.no_redis_history) {
             chatroom::redis_history_options h;
             h.max_line_bytes = s.options.max_line_bytes;
             h.on_error = [](std::string text) { log_line("error: " + text); };
@@ -379,6 +386,26 @@ int serve(asio::io_context& io, settings& s) {
         }() + (s.node_id.empty() ? std::string() : " as node " + s.node_id));
 #else
         throw std::invalid_argument("--redis: built without hiredis");
+#endif
+    }
+    if (!s.history_db.empty()) {
+#if defined(CHATROOM_WITH_SQLITE)
+        if (!s.redis.empty() || !s.redis_masters.empty())
+            throw std::invalid_argument("--history-db: not with --redis (the rooms' Redis streams are the history)");
+        chatroom::sqlite_history_options h;
+        h.path = s.history_db;
+        h.page_size = s.options.history_page;
+        h.keep_count = s.history_keep;
+        h.keep_age = std::chrono::hours(24LL * s.history_days);
+        h.sync = s.history_sync == "off"    ? chatroom::sqlite_history_options::sync_mode::off
+                 : s.history_sync == "full" ? chatroom::sqlite_history_options::sync_mode::full
+                                            : chatroom::sqlite_history_options::sync_mode::normal;
+        h.on_error = [](std::string text) { log_line("error: history: " + text); };
+        auto store = std::make_unique<chatroom::sqlite_history>(std::move(h)); // throws: the file cannot be used
+        log_line("history kept in " + s.history_db + " (last id " + std::to_string(store->last_seq()) + ")");
+        server.set_history_store(std::move(store));
+#else
+        throw std::invalid_argument("--history-db: built without SQLite");
 #endif
     }
     if (users) {
@@ -506,7 +533,7 @@ int main(int argc, char** argv) {
     app.add_option("--redis-password-file", s.redis_password_file,
                    "Read the Redis password (requirepass, or \"USER PASSWORD\") from this file");
     app.add_flag("--no-redis-history", s.no_redis_history,
-                 "With --redis: /history is not read from the rooms' Redis streams (it is, unless --history N)");
+                 "With --redis: /history is not read from the rooms' Redis streams (it is by default)");
     app.add_option("--threads", s.threads, "Threads running the server")->capture_default_str()->check(
         CLI::Range(1u, 256u));
     app.add_option("--name", o.name, "Server name shown in the welcome")->capture_default_str();
@@ -530,6 +557,17 @@ int main(int argc, char** argv) {
     app.add_option("--history-page", o.history_page, "Most lines one history query answers (/history N)")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+    app.add_option("--history-db", s.history_db,
+                   "Keep every chat line in this SQLite file: /history, and joiners after a restart, see them");
+    app.add_option("--history-keep", s.history_keep, "With --history-db: per room, keep at most N lines (0: all)")
+        ->capture_default_str();
+    app.add_option("--history-days", s.history_days, "With --history-db: delete lines older than D days (0: never)")
+        ->capture_default_str();
+    app.add_option("--history-sync", s.history_sync,
+                   "With --history-db: off, normal (a power loss may lose the last commits) or full (syncs every "
+                   "commit)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"off", "normal", "full"}));
     app.add_option("--max-line", o.max_line_bytes, "Longest line in bytes")->capture_default_str();
     app.add_option("--max-queue", o.max_queue_bytes, "Output bytes queued per client before it is dropped as too slow")
         ->capture_default_str();

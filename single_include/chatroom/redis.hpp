@@ -15,8 +15,9 @@
 ///     server.set_room_log(chatroom::redis_backplane_factory(options));
 /// @endcode
 ///
-/// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint)
-/// and redis/backplane.hpp (redis_backplane, redis_backplane_factory); its
+/// The Redis folder: redis/options.hpp (redis_options, parse_redis_endpoint),
+/// redis/backplane.hpp (redis_backplane, redis_backplane_factory) and
+/// redis/history.hpp (redis_history: /history from the rooms' streams); its
 /// internals are in redis/detail/. It includes nothing of chatroom but the
 /// core and itself.
 
@@ -4112,5 +4113,644 @@ inline std::function<std::unique_ptr<room_log>(room_event_sink&)> redis_backplan
         return std::make_unique<redis_backplane>(sink, options);
     };
 }
+
+} // namespace chatroom
+// #include <chatroom/redis/history.hpp>
+
+/// @file
+/// A room's history read from its Redis stream (docs/history.md#redis-streams):
+/// the history store of a server in a cluster. The backplane already writes
+/// every line to the room's stream (trimmed to about
+/// redis_options::stream_length entries), so this store keeps nothing
+/// itself; it answers /history and async_history from the stream, and every
+/// node of the cluster answers the same page with the same ids.
+///
+/// @code
+///     server.set_room_log(chatroom::redis_backplane_factory(options));
+///     server.set_history_store(std::make_unique<chatroom::redis_history>(options));
+/// @endcode
+
+// #include <chatroom/redis/detail/history_reader.hpp>
+
+// How the Redis history store (history.hpp) answers a query from a room's
+// stream, on its query thread:
+// - latest: XREVRANGE key + - ; before id: XREVRANGE key (id - ;
+//   after id: XRANGE key (id + ; between ids: XRANGE key id until ;
+//   between times: XRANGE key SINCEms-0 UNTILms-18446744073709551615.
+// - Only chat and /me entries are history; joins, leaves and the rest in
+//   the stream are read past. Reading goes on in batches until the page
+//   and one entry more (which sets `more`) are found, or the range ends.
+// - Every entry passes parse_entry (entry.hpp), as live reads do: what
+//   fails its checks is skipped and counted. An entry written twice (a
+//   writer's epoch and count seen already in this page: a command sent
+//   again after a reconnect) is shown once, as the older copy.
+// - after, before: XINFO STREAM, read after the range, says whether the
+//   stream was trimmed past the id (its first entry is newer, and fewer
+//   entries are left than were added): the page is then `unavailable`, and
+//   for after holds the latest messages instead. A stream that does not
+//   exist holds nothing: unavailable too.
+// Ids are checked (parse_message_id) before anything is sent to Redis.
+
+// #include <chatroom/redis/detail/sync_link.hpp>
+
+// Synchronous hiredis connections for a thread of its own that may block
+// (the history store's query thread, history.hpp), never for an I/O thread.
+//
+// - sync_connection: one blocking context; connect and every command are
+//   bounded by the command timeout (redisConnectWithTimeout,
+//   redisSetTimeout); AUTH first when there is a password, as the
+//   backplane's links do. A failed command closes it.
+// - sync_instances: one connection per instance, opened when first needed
+//   and again after a failure. With Sentinel (redis_options::masters) the
+//   address of each master is asked of the sentinels in turn (SENTINEL
+//   get-master-addr-by-name) when the connection opens, and asked again
+//   after a failure or a READONLY reply (a failover moved the primary).
+
+
+#include <hiredis/hiredis.h>
+
+#include <sys/time.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class sync_connection {
+public:
+    sync_connection() = default;
+    sync_connection(const sync_connection&) = delete;
+    sync_connection& operator=(const sync_connection&) = delete;
+    ~sync_connection() { close(); }
+
+    bool is_open() const noexcept { return c_ != nullptr; }
+
+    // Connects (and authenticates); false with why.
+    bool open(const redis_endpoint& at, const std::string& password, std::chrono::milliseconds timeout,
+              std::string& why) {
+        close();
+        where_ = at.host + ":" + std::to_string(at.port);
+        const long long ms = timeout.count() > 0 ? timeout.count() : 1;
+        timeval tv{};
+        tv.tv_sec = static_cast<time_t>(ms / 1000);
+        tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+        redisContext* c = redisConnectWithTimeout(at.host.c_str(), at.port, tv);
+        if (!c) {
+            why = where_ + ": out of memory";
+            return false;
+        }
+        if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+            why = where_ + ": " + (c->err ? std::string(c->errstr) : std::string("cannot set the timeout"));
+            redisFree(c);
+            return false;
+        }
+        c_ = c;
+        if (password.empty()) return true;
+        std::vector<std::string> auth{"AUTH"};
+        const std::size_t space = password.find(' ');
+        if (space == std::string::npos) auth.push_back(password);
+        else {
+            auth.push_back(password.substr(0, space));
+            auth.push_back(password.substr(space + 1));
+        }
+        auto r = command(auth, why);
+        if (r && r->is_error()) why = where_ + ": AUTH: " + r->text;
+        if (!r || r->is_error()) {
+            close();
+            return false;
+        }
+        return true;
+    }
+
+    // The reply (an error reply is one), or nothing when the connection
+    // failed or timed out: it is closed, and why says what happened.
+    std::optional<redis_reply> command(const std::vector<std::string>& args, std::string& why) {
+        if (!c_) {
+            why = where_ + ": not connected";
+            return std::nullopt;
+        }
+        std::vector<const char*> argv;
+        std::vector<std::size_t> lengths;
+        for (const std::string& a : args) {
+            argv.push_back(a.c_str()); // never null, even when empty
+            lengths.push_back(a.size());
+        }
+        void* raw = redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lengths.data());
+        if (!raw) {
+            why = where_ + ": " + (c_->err ? std::string(c_->errstr) : std::string("no reply"));
+            if (c_->err == REDIS_ERR_IO && why.find("temporarily unavailable") != std::string::npos)
+                why = where_ + ": no reply within the command timeout";
+            close();
+            return std::nullopt;
+        }
+        redis_reply out = redis_reply::from_hiredis(*static_cast<const redisReply*>(raw));
+        freeReplyObject(raw);
+        return out;
+    }
+
+    void close() noexcept {
+        if (c_) redisFree(c_);
+        c_ = nullptr;
+    }
+
+private:
+    redisContext* c_ = nullptr;
+    std::string where_;
+};
+
+class sync_instances {
+public:
+    explicit sync_instances(const redis_options& o)
+        : opts_(o), links_(o.masters.empty() ? (o.instances.empty() ? 1 : o.instances.size()) : o.masters.size()),
+          resolved_(links_.size()) {}
+
+    std::size_t size() const noexcept { return links_.size(); }
+
+    // Runs args on instance i: the reply, or nothing (why says) when it
+    // could not be had. A connection that had been open and fails is opened
+    // once more and the command sent again (Redis restarted between queries):
+    // queries only read, so sending again is harmless.
+    std::optional<redis_reply> command(std::size_t i, const std::vector<std::string>& args, std::string& why) {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            const bool was_open = links_[i].is_open();
+            if (!was_open && !open(i, why)) return std::nullopt;
+            auto r = links_[i].command(args, why);
+            if (r && classify(*r) == reply_fault::readonly) { // a replica now: find the primary again
+                why = "READONLY: " + r->text;
+                forget(i);
+                return std::nullopt;
+            }
+            if (r) return r;
+            forget(i);
+            if (!was_open) return std::nullopt;
+        }
+        return std::nullopt;
+    }
+
+    void close() noexcept {
+        for (auto& l : links_) l.close();
+    }
+
+private:
+    void forget(std::size_t i) {
+        links_[i].close();
+        if (!opts_.masters.empty()) resolved_[i].reset();
+    }
+
+    bool open(std::size_t i, std::string& why) {
+        if (opts_.masters.empty()) {
+            const redis_endpoint at = opts_.instances.empty() ? redis_endpoint{} : opts_.instances[i];
+            return links_[i].open(at, opts_.password, opts_.command_timeout, why);
+        }
+        if (!resolved_[i] && !resolve(i, why)) return false;
+        return links_[i].open(*resolved_[i], opts_.password, opts_.command_timeout, why);
+    }
+
+    // Asks each sentinel in turn where master i is.
+    bool resolve(std::size_t i, std::string& why) {
+        why = "no sentinel knows master " + opts_.masters[i];
+        for (const redis_endpoint& s : opts_.sentinels) {
+            sync_connection c;
+            std::string failed;
+            if (!c.open(s, {}, opts_.command_timeout, failed)) continue;
+            auto r = c.command({"SENTINEL", "get-master-addr-by-name", opts_.masters[i]}, failed);
+            if (!r || !r->is_array() || r->elements.size() != 2 || !r->elements[0].is_string()) continue;
+            unsigned long port = 0;
+            const std::string& text = r->elements[1].text;
+            for (char ch : text) {
+                if (ch < '0' || ch > '9' || port > 65535) {
+                    port = 0;
+                    break;
+                }
+                port = port * 10 + static_cast<unsigned long>(ch - '0');
+            }
+            if (r->elements[0].text.empty() || port == 0 || port > 65535) continue;
+            resolved_[i] = redis_endpoint{r->elements[0].text, static_cast<unsigned short>(port)};
+            return true;
+        }
+        return false;
+    }
+
+    const redis_options opts_;
+    std::vector<sync_connection> links_;
+    std::vector<std::optional<redis_endpoint>> resolved_;
+};
+
+} // namespace chatroom::detail
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <map>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// A query checked, as the range it reads.
+struct history_plan {
+    bool reverse = false; // newest first (latest, before)
+    std::string high;     // XREVRANGE's first bound / XRANGE's second
+    std::string low;
+    std::optional<stream_id> asked; // after, before: the id, for the trim check
+    std::size_t limit = 0;
+};
+
+inline std::string id_text(const message_key& k) { return std::to_string(k.major) + "-" + std::to_string(k.minor); }
+
+inline std::uint64_t ms_of(std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    return ms > 0 ? static_cast<std::uint64_t>(ms) : 0;
+}
+
+// bad_query for an id that is not one, or bounds out of order.
+inline std::error_code plan_history(const history_query& q, std::size_t max_page, history_plan& p) {
+    p = {};
+    p.limit = std::min(q.limit, max_page);
+    std::optional<message_key> from, to;
+    const bool by_time = q.range == history_range::between && q.id.empty();
+    if (q.range != history_range::latest && !by_time) {
+        from = parse_message_id(q.id);
+        if (!from) return make_error_code(history_errc::bad_query);
+    }
+    if (q.range == history_range::between && !by_time) {
+        to = parse_message_id(q.until_id);
+        if (!to || *to < *from) return make_error_code(history_errc::bad_query);
+    }
+    if (by_time && q.until < q.since) return make_error_code(history_errc::bad_query);
+    switch (q.range) {
+    case history_range::latest:
+        p.reverse = true;
+        p.high = "+";
+        p.low = "-";
+        break;
+    case history_range::before:
+        p.reverse = true;
+        p.high = "(" + id_text(*from);
+        p.low = "-";
+        p.asked = stream_id{from->major, from->minor};
+        break;
+    case history_range::after:
+        p.low = "(" + id_text(*from);
+        p.high = "+";
+        p.asked = stream_id{from->major, from->minor};
+        break;
+    case history_range::between:
+        if (by_time) {
+            p.low = std::to_string(ms_of(q.since)) + "-0";
+            p.high = std::to_string(ms_of(q.until)) + "-18446744073709551615";
+        } else {
+            p.low = id_text(*from);
+            p.high = id_text(*to);
+        }
+        break;
+    }
+    return {};
+}
+
+// The chat and action entries of a range's replies, in reading order. Of
+// an entry written twice the older copy is kept (the one live readers
+// delivered), whichever way the range is read.
+class page_builder {
+public:
+    page_builder(std::string room, std::size_t limit, std::size_t max_line, bool reverse)
+        : room_(std::move(room)), limit_(limit), max_line_(max_line), reverse_(reverse) {}
+
+    bool full() const noexcept { return live_ > limit_; }
+    std::size_t skipped() const noexcept { return skipped_; }
+
+    // One entry of an XRANGE/XREVRANGE reply; its id, when it held a valid one.
+    std::optional<stream_id> take(const redis_reply& item) {
+        stream_id id;
+        entry_error why = entry_error::none;
+        auto entry = parse_entry(item, id, entry_rules{max_line_, entry_stream::room}, &why);
+        std::optional<stream_id> at;
+        if (!id.zero()) at = id;
+        if (!entry) {
+            ++skipped_;
+            return at;
+        }
+        room_event& e = entry->event;
+        if (full() || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) return at;
+        if (entry->count != 0) {
+            const auto [it, fresh] = taken_.emplace(entry->epoch + "/" + std::to_string(entry->count), events_.size());
+            if (!fresh) {
+                if (!reverse_) return at; // the older copy is taken already
+                dead_[it->second] = true; // this copy is older than the one taken
+                --live_;
+                it->second = events_.size();
+            }
+        }
+        e.origin = 0;
+        if (e.room.empty()) e.room = room_;
+        e.log_id = id.str();
+        e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
+        events_.push_back(std::move(e));
+        dead_.push_back(false);
+        ++live_;
+        return at;
+    }
+
+    // The page, oldest first; more when an entry beyond it was found.
+    history_page finish() {
+        history_page page;
+        for (std::size_t i = 0; i < events_.size(); ++i)
+            if (!dead_[i]) page.events.push_back(std::move(events_[i]));
+        page.more = page.events.size() > limit_;
+        if (page.more) page.events.resize(limit_);
+        if (reverse_) std::reverse(page.events.begin(), page.events.end());
+        return page;
+    }
+
+private:
+    std::string room_;
+    std::size_t limit_;
+    std::size_t max_line_;
+    bool reverse_;
+    std::size_t skipped_ = 0;
+    std::size_t live_ = 0;
+    std::vector<room_event> events_;
+    std::vector<bool> dead_;                   // events_ replaced by an older copy
+    std::map<std::string, std::size_t> taken_; // writer epoch/count -> index in events_
+};
+
+// What XINFO STREAM says of the stream's start; nothing when it failed.
+struct stream_start {
+    bool exists = false;
+    std::optional<stream_id> first;
+    bool trimmed = true; // entries were removed (assumed when Redis does not say)
+};
+
+inline std::optional<stream_start> read_stream_start(const redis_reply& r) {
+    stream_start s;
+    if (r.is_error()) {
+        if (r.text.find("no such key") != std::string::npos) return s;
+        return std::nullopt;
+    }
+    if (!r.is_array() || r.elements.size() % 2 != 0) return std::nullopt;
+    s.exists = true;
+    std::optional<long long> length, added;
+    for (std::size_t i = 0; i < r.elements.size(); i += 2) {
+        const std::string& name = r.elements[i].text;
+        const redis_reply& v = r.elements[i + 1];
+        if (name == "length" && v.is_integer()) length = v.integer;
+        else if (name == "entries-added" && v.is_integer()) added = v.integer;
+        else if (name == "first-entry" && v.is_array() && !v.elements.empty() && v.elements[0].is_string())
+            s.first = stream_id::parse(v.elements[0].text);
+    }
+    if (length && added) s.trimmed = *added > *length;
+    return s;
+}
+
+// Reads pages for the store: one per call, on one thread.
+class history_reader {
+public:
+    history_reader(const redis_options& o, std::size_t max_line, std::size_t max_page)
+        : keys_{o.key_prefix, {}}, links_(o), max_line_(max_line), max_page_(max_page) {}
+
+    struct result {
+        std::error_code ec;
+        history_page page;
+        std::string failure; // store_failed: why, for the host's log
+        std::size_t skipped = 0; // entries that failed the checks
+    };
+
+    result read(const history_query& q) {
+        result out;
+        history_plan p;
+        if ((out.ec = plan_history(q, max_page_, p))) return out;
+        if (p.limit == 0) return out;
+        const std::string key = keys_.room(q.room);
+        const std::size_t instance = keys_.instance(key, links_.size());
+        auto fail = [&](std::string reason) {
+            out.ec = make_error_code(history_errc::store_failed);
+            out.failure = key + ": " + std::move(reason);
+            out.page = {};
+            return std::move(out);
+        };
+        std::string why;
+        page_builder b(q.room, p.limit, max_line_, p.reverse);
+        if (!scan(instance, key, p, b, why)) return fail(why);
+        out.page = b.finish();
+        if (p.asked) {
+            auto info = links_.command(instance, {"XINFO", "STREAM", key}, why);
+            if (!info) return fail(why);
+            const auto start = read_stream_start(*info);
+            if (!start) return fail("XINFO STREAM: " + (info->is_error() ? info->text : std::string("not a stream")));
+            out.page.unavailable = !start->exists || (start->trimmed && start->first && *p.asked < *start->first);
+            if (out.page.unavailable && q.range == history_range::after) { // the latest instead
+                history_plan latest = p;
+                latest.reverse = true;
+                latest.high = "+";
+                latest.low = "-";
+                page_builder l(q.room, p.limit, max_line_, true);
+                if (!scan(instance, key, latest, l, why)) return fail(why);
+                out.page = l.finish();
+                out.page.unavailable = true;
+                out.skipped += l.skipped();
+            }
+        }
+        out.skipped += b.skipped();
+        return out;
+    }
+
+    void close() noexcept { links_.close(); }
+
+private:
+    // Reads the plan's range in batches until the builder is full or the
+    // range ends; false (why) when Redis could not be read.
+    bool scan(std::size_t instance, const std::string& key, const history_plan& p, page_builder& b, std::string& why) {
+        const std::size_t batch = std::max<std::size_t>(p.limit + 1, 64);
+        std::string high = p.high, low = p.low;
+        while (!b.full()) {
+            std::vector<std::string> args;
+            if (p.reverse) args = {"XREVRANGE", key, high, low, "COUNT", std::to_string(batch)};
+            else args = {"XRANGE", key, low, high, "COUNT", std::to_string(batch)};
+            auto r = links_.command(instance, args, why);
+            if (!r) return false;
+            if (!r->is_array()) {
+                why = args[0] + ": " + (r->is_error() ? r->text : std::string("not an array"));
+                return false;
+            }
+            std::optional<stream_id> last; // the last entry's: where the next batch starts
+            for (const redis_reply& item : r->elements) last = b.take(item);
+            if (r->elements.size() < batch || !last) return true; // the range's end (or nothing to go on from)
+            (p.reverse ? high : low) = "(" + last->str();
+        }
+        return true;
+    }
+
+    const redis_keys keys_;
+    sync_instances links_;
+    std::size_t max_line_;
+    std::size_t max_page_;
+};
+
+} // namespace chatroom::detail
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace chatroom {
+
+/// How a redis_history reads (beyond the redis_options it shares with the backplane).
+struct redis_history_options {
+    /// The server's server_options::max_line_bytes: no line read back is longer.
+    std::size_t max_line_bytes = 4096;
+    /// Most messages one query returns (the server also caps it at its history_page).
+    std::size_t max_page = 1000;
+    /// Queries waiting for the query thread past which a new one fails (store_failed).
+    std::size_t max_queued = 256;
+    /// Why a query failed (Redis unreachable, a command refused, the queue
+    /// full) and entries skipped as not well formed, for the host's log:
+    /// called from the query thread, or from query()'s caller when the queue
+    /// is full, so possibly from two threads at once. Entries skipped are
+    /// told at most once every 10 s.
+    std::function<void(std::string)> on_error;
+};
+
+/// A history_store answering from the rooms' Redis streams.
+///
+/// - Pages: history_range as in history.hpp, counted in messages (a chat
+///   event of several lines is one). Events come oldest first, with the
+///   stream entry's id as log_id and its time as time: the same on every
+///   node. Only chat and /me entries are history; entries that fail the
+///   backplane's checks are skipped, never shown in part.
+/// - after, before: `unavailable` when the stream was trimmed past the id
+///   (or does not exist); after then returns the latest messages, before an
+///   empty page.
+/// - Errors: bad_query for an id that is not one (nothing is sent to
+///   Redis); store_failed when Redis cannot be read within
+///   redis_options::command_timeout (told to on_error); stopping after
+///   stop(). Sentinel (redis_options::masters) is followed: each master's
+///   address is asked of the sentinels when its connection opens, and again
+///   after a failure.
+/// - With server_options::history_lines > 0 a room that opens on a server is
+///   filled both from this store and from the backplane's own replay, and
+///   its joiners may get lines twice: chatroom-server uses it only with
+///   --history 0 (docs/history.md#redis-streams).
+/// - Threads: one query thread of its own, with a synchronous connection to
+///   each instance; query() never blocks and may be called from any thread;
+///   done runs on the query thread (or inside query() for a query refused
+///   at once: stopped, or the queue full).
+class redis_history final : public history_store {
+public:
+    /// Starts the query thread; connects when the first query comes. Throws
+    /// std::system_error if the thread cannot start.
+    explicit redis_history(redis_options redis, redis_history_options options = {})
+        : options_(std::move(options)),
+          reader_(redis, options_.max_line_bytes ? options_.max_line_bytes : 1, options_.max_page) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~redis_history() override { stop(); }
+    redis_history(const redis_history&) = delete;
+    redis_history& operator=(const redis_history&) = delete;
+
+    /// Nothing: the backplane's stream holds every line already.
+    void keep(const room_event&) override {}
+
+    void query(const history_query& q, std::function<void(std::error_code, history_page)> done) override {
+        {
+            std::unique_lock<std::mutex> g(mu_);
+            if (!stopping_ && jobs_.size() < options_.max_queued) {
+                jobs_.push_back({q, std::move(done)});
+                g.unlock();
+                wake_.notify_one();
+                return;
+            }
+            if (!stopping_) {
+                g.unlock();
+                report("history: " + std::to_string(options_.max_queued) + " queries waiting; one refused");
+                return done(make_error_code(history_errc::store_failed), {});
+            }
+        }
+        done(make_error_code(history_errc::stopping), {});
+    }
+
+    /// Waits for the query in flight (bounded by the command timeout), fails
+    /// the waiting ones with stopping, and ends the query thread.
+    /// Idempotent; the destructor calls it.
+    void stop() override {
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        std::lock_guard<std::mutex> j(join_mu_);
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    }
+
+private:
+    struct job {
+        history_query q;
+        std::function<void(std::error_code, history_page)> done;
+    };
+
+    void run() {
+        for (;;) {
+            job next;
+            {
+                std::unique_lock<std::mutex> g(mu_);
+                wake_.wait(g, [&] { return stopping_ || !jobs_.empty(); });
+                if (stopping_) break;
+                next = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            auto r = reader_.read(next.q);
+            if (r.ec == history_errc::store_failed) report("history: " + r.failure);
+            if (r.skipped) skipped(next.q.room, r.skipped);
+            next.done(r.ec, std::move(r.page));
+        }
+        reader_.close();
+        std::deque<job> left;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            left.swap(jobs_);
+        }
+        for (job& j : left) j.done(make_error_code(history_errc::stopping), {});
+    }
+
+    void skipped(const std::string& room, std::size_t n) {
+        const auto now = std::chrono::steady_clock::now();
+        skipped_ += n;
+        if (told_ != std::chrono::steady_clock::time_point{} && now - told_ < std::chrono::seconds(10)) return;
+        told_ = now;
+        report("history: " + std::to_string(skipped_) + " stream entries skipped as not well formed (latest in room " +
+               room + ")");
+        skipped_ = 0;
+    }
+
+    void report(std::string text) const {
+        if (options_.on_error) options_.on_error(std::move(text));
+    }
+
+    const redis_history_options options_;
+    detail::history_reader reader_; // the query thread's only
+    std::size_t skipped_ = 0;       // likewise
+    std::chrono::steady_clock::time_point told_{};
+
+    std::mutex mu_;
+    std::condition_variable wake_;
+    std::deque<job> jobs_;
+    bool stopping_ = false;
+    std::mutex join_mu_;
+    std::thread thread_;
+};
 
 } // namespace chatroom

@@ -49,9 +49,9 @@ struct history_page {
     /// More messages lie beyond this page in the direction asked (older for
     /// latest and before, newer for after and between).
     bool more = false;
-    /// after, before: `id` is not in the kept history (older than what is
-    /// retained, or never given). The page then holds the latest messages,
-    /// and some messages between `id` and them are not available.
+    /// after: messages that followed `id` are no longer kept (retention or a
+    /// trimmed stream removed them). The page then holds the latest
+    /// messages, and some between `id` and them are not available.
     bool unavailable = false;
 };
 

@@ -84,7 +84,8 @@ struct history_service {
     // history_lines), and the members already in it get those lines.
     template <class Hub>
     static void room_opened(Hub& h, const std::string& room) {
-        if (!h.history_.store || h.opts_.history_lines == 0) return;
+        // A shared log (a backplane) replays a room that opens itself.
+        if (!h.history_.store || h.opts_.history_lines == 0 || h.log_->shared()) return;
         history_query q;
         q.room = room;
         q.limit = h.opts_.history_lines;
@@ -108,7 +109,9 @@ struct history_service {
     }
 
     // /history's answer, as the member's dialect words it.
-    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page) {
+    // A store counts messages, and one may hold several lines: the answer
+    // keeps the last `lines` lines.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines) {
         if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
         if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
         reply r = reply::of(reply_kind::history, room);
@@ -120,6 +123,7 @@ struct history_service {
             }
             e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
         }
+        if (r.past.size() > lines) r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;
     }
 };
