@@ -23,11 +23,13 @@ namespace fuzz {
 
 // Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
 // holding no C0 control but TAB, no DEL, no C1 control, no bidi embedding,
-// override or isolate, no zero width space or non-joiner and no BOM (a zero
-// width joiner is judged by its neighbours, which this does not look at).
+// override or isolate, no zero width space or non-joiner, no BOM, and no
+// zero width joiner but right after an emoji (a four-byte character or the
+// presentation selector U+FE0F), where it joins an emoji sequence.
 FUZZ_UNINSTRUMENTED inline bool strictly_clean(std::string_view s) {
     static constexpr std::uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
     std::size_t i = 0;
+    bool after_emoji = false;
     while (i < s.size()) {
         const unsigned b0 = static_cast<unsigned char>(s[i]);
         std::size_t len;
@@ -60,6 +62,8 @@ FUZZ_UNINSTRUMENTED inline bool strictly_clean(std::string_view s) {
         if (cp >= 0x7F && cp <= 0x9F) return false;     // DEL, C1 control
         if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) return false; // bidi
         if (cp == 0x200B || cp == 0x200C || cp == 0xFEFF) return false; // zero width, BOM
+        if (cp == 0x200D && !after_emoji) return false;                 // a joiner with nothing to join
+        after_emoji = cp >= 0x10000 || cp == 0xFE0F;
         i += len;
     }
     return true;
