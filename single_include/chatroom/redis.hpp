@@ -4641,10 +4641,9 @@ struct redis_history_options {
 ///   stop(). Sentinel (redis_options::masters) is followed: each master's
 ///   address is asked of the sentinels when its connection opens, and again
 ///   after a failure.
-/// - With server_options::history_lines > 0 a room that opens on a server is
-///   filled both from this store and from the backplane's own replay, and
-///   its joiners may get lines twice: chatroom-server uses it only with
-///   --history 0 (docs/history.md#redis-streams).
+/// - A room that opens on a server is replayed by the backplane alone: the
+///   server does not fill it from a store under a shared log, so joiners get
+///   its lines once, whatever server_options::history_lines.
 /// - Threads: one query thread of its own, with a synchronous connection to
 ///   each instance; query() never blocks and may be called from any thread;
 ///   done runs on the query thread (or inside query() for a query refused
