@@ -1802,16 +1802,9 @@ struct stream_id {
 
 private:
     static bool number(std::string_view digits, std::uint64_t& out) {
-        if (digits.empty() || digits.size() > 20) return false;
-        std::uint64_t v = 0;
-        for (char c : digits) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
-            if (next / 10 != v) return false; // overflow
-            v = next;
-        }
-        out = v;
-        return true;
+        const auto n = parse_number(digits); // digits only, at most 20, no overflow
+        if (n) out = *n;
+        return n.has_value();
     }
 };
 

@@ -14,6 +14,7 @@
 // fails a check is dropped whole, never delivered in part.
 
 #include <chatroom/redis/detail/reply.hpp>
+#include <chatroom/core/detail/history_ring.hpp> // parse_number, one reading of ids for every part
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/sanitize.hpp>
@@ -48,16 +49,9 @@ struct stream_id {
 
 private:
     static bool number(std::string_view digits, std::uint64_t& out) {
-        if (digits.empty() || digits.size() > 20) return false;
-        std::uint64_t v = 0;
-        for (char c : digits) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t next = v * 10 + static_cast<std::uint64_t>(c - '0');
-            if (next / 10 != v) return false; // overflow
-            v = next;
-        }
-        out = v;
-        return true;
+        const auto n = parse_number(digits); // digits only, at most 20, no overflow
+        if (n) out = *n;
+        return n.has_value();
     }
 };
 
