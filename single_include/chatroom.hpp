@@ -814,6 +814,13 @@ struct server_options {
     std::size_t max_connections = 10000;
     /// Connections from one address beyond this are refused; 0: no limit.
     std::size_t max_connections_per_address = 0;
+    /// Rooms one member may be in at once (dialects that join several: IRC,
+    /// browsers; the line protocol is in one at a time). A join past it is
+    /// refused with reply_kind::too_many_rooms.
+    std::size_t max_rooms_per_member = 20;
+    /// Rooms open on this server at once; a join that would open one more is
+    /// refused with reply_kind::too_many_rooms. 0: no limit.
+    std::size_t max_rooms = 10000;
     /// Rooms with at least this many members announce no joins and leaves:
     /// each notice goes to every member, so a crowd arriving would cost
     /// members squared deliveries. 0: always announce.
@@ -893,6 +900,8 @@ enum class reply_kind : unsigned char {
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
+    too_many_rooms,   ///< subject: the room asked for, count: the limit (per member, or the server's)
+    not_in_room,      ///< subject: the room named, which the member is not in
     /// Refusals of a command's arguments.
     bad_nick,
     bad_room,
@@ -1257,8 +1266,8 @@ public:
 
 /// A member of another server, as a shared log knows it.
 struct remote_member {
-    std::string nick; ///< its nick
-    std::string room; ///< the room it is in (empty: none yet)
+    std::string nick;               ///< its nick
+    std::vector<std::string> rooms; ///< the rooms it is in (none yet: empty)
 };
 
 /// The one place every room event passes on its way to every recipient: the
@@ -1281,8 +1290,10 @@ public:
     virtual void room_opened(const std::string& /*room*/) {}
     /// The last local member left the room.
     virtual void room_closed(const std::string& /*room*/) {}
-    /// A local member holds nick, in room (empty: in none yet).
-    virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
+    /// A local member holds nick and is in rooms (none yet: empty; a member
+    /// of a dialect that joins several rooms may be in several). Called
+    /// whenever either changes.
+    virtual void presence(std::string_view /*nick*/, const std::vector<std::string_view>& /*rooms*/) {}
     /// A local member gave nick up (renamed, or left the server).
     virtual void gone(std::string_view /*nick*/) {}
 
@@ -1663,7 +1674,9 @@ namespace chatroom::protocol {
 enum class command_kind {
     chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
-    join,
+    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms)
+    switch_room, ///< the line protocol's /join: leave the current room for arg
+    part,        ///< leave room (or arg), text: the reason
     who,
     rooms,
     me,
@@ -1688,6 +1701,10 @@ struct command {
     std::string_view arg;  ///< first argument (nick, room, target) or the text
     std::string_view text; ///< the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
     std::string_view rest; ///< everything after the command word, for custom commands
+    /// The room a request addresses (chat, me, who, topic, history, part);
+    /// empty: the member's current room, the last it joined. The line
+    /// protocol never names one: its members are in one room at a time.
+    std::string_view room;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.
@@ -1757,7 +1774,7 @@ inline command parse(std::string_view line) noexcept {
         cmd.kind = command_kind::nick;
         cmd.arg = trim(rest);
     } else if (is("join")) {
-        cmd.kind = command_kind::join;
+        cmd.kind = command_kind::switch_room;
         cmd.arg = trim(rest);
         if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
     } else if (is("who")) {
@@ -2390,6 +2407,12 @@ inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
 inline constexpr std::string_view usage_history = "! usage: /history [N] (a number of lines)";
 inline constexpr std::string_view history_not_kept = "! this server keeps no history";
 inline std::string history_failed(std::string_view why) { return "! history not available: " + std::string(why); }
+inline std::string too_many_rooms(std::string_view room, std::size_t limit) {
+    return "! cannot join " + std::string(room) + ": in " + std::to_string(limit) + " rooms already";
+}
+inline std::string not_in_room(std::string_view room) {
+    return room.empty() ? std::string("! you are not in a room") : "! you are not in " + std::string(room);
+}
 inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
 inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
 inline std::string nick_registered(std::string_view nick) {
@@ -2459,6 +2482,8 @@ inline std::string text_of(const reply& r) {
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
     case reply_kind::history_not_kept: return std::string(replies::history_not_kept);
     case reply_kind::history_failed: return replies::history_failed(r.detail);
+    case reply_kind::too_many_rooms: return replies::too_many_rooms(r.subject, r.count);
+    case reply_kind::not_in_room: return replies::not_in_room(r.subject);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
     case reply_kind::usage:
@@ -2849,6 +2874,7 @@ private:
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace chatroom::detail {
 
@@ -2874,8 +2900,18 @@ enum class leave_reason {
 struct hub_state {
     std::string nick;
     std::string account; // after /login; empty for guests
+    // The rooms it is in, each with its index in that room's member list
+    // (room.hpp keeps both sides), and the one a request that names no room
+    // addresses: the last it joined. The line protocol keeps it in one.
+    struct seat {
+        room* in = nullptr;
+        std::size_t slot = 0;
+    };
+    std::vector<seat> seats;
     room* current = nullptr;
-    std::size_t room_slot = 0;     // index in current's member list
+    // Renames reach a member once, though it may share several rooms with
+    // the one renamed (fanout.hpp): the last one it was sent.
+    std::size_t last_rename = 0;
     std::size_t registry_slot = 0; // index in the registry
     clock::time_point connected_at{};
     clock::time_point last_active{};
@@ -2904,6 +2940,7 @@ struct hub_state {
 
     // Flags together, so they pack (there is one hub_state per connection).
     bool attached = false; // in the registry, a room and the nick table
+    bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
     bool said_something = false;
     bool queued_for_flush = false;
     bool draining = false; // closing with a final flush, under a deadline
@@ -3275,19 +3312,28 @@ public:
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
 
+    // m enters: it becomes m's current room.
     void add(member& m) {
+        m.state.seats.push_back({this, members_.size()});
         m.state.current = this;
-        m.state.room_slot = members_.size();
         members_.push_back(&m);
     }
 
-    // Order of members does not matter, so removal swaps in the last one.
+    // m leaves (it must be in the room). Order of members does not matter, so
+    // removal swaps in the last one. m's current room becomes the last it
+    // joined of those left, or none.
     void remove(member& m) noexcept {
-        const std::size_t slot = m.state.room_slot;
-        members_[slot] = members_.back();
-        members_[slot]->state.room_slot = slot;
+        auto& seats = m.state.seats;
+        auto mine = std::find_if(seats.begin(), seats.end(), [this](const hub_state::seat& s) { return s.in == this; });
+        const std::size_t slot = mine->slot;
+        seats.erase(mine);
+        member* moved = members_.back();
+        members_[slot] = moved;
         members_.pop_back();
-        m.state.current = nullptr;
+        if (moved != &m)
+            for (hub_state::seat& s : moved->state.seats)
+                if (s.in == this) s.slot = slot;
+        if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
@@ -3307,6 +3353,8 @@ private:
 class room_directory {
 public:
     explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
+
+    std::size_t size() const noexcept { return rooms_.size(); }
 
     room* find(std::string_view name) {
         // Deliveries come in runs for one room: the last one found is asked first.
@@ -3352,7 +3400,9 @@ private:
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -3399,8 +3449,12 @@ public:
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0;
+        // A rename is appended to each room of the one renamed: a member
+        // sharing several of them is sent it once.
+        const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
             if (m->id() == e.origin) continue;
+            if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             const renderer* d = &m->dialect();
             std::size_t i = 0;
@@ -3415,6 +3469,14 @@ public:
             push(*m, rendered[i].second);
         }
         return recipients;
+    }
+
+    // Names one rename (never 0), so a member in several of its rooms tells
+    // the copies apart from the next rename.
+    static std::size_t rename_key(const room_event& e) {
+        const std::size_t h = std::hash<std::string>{}(e.old_nick) * 31 + std::hash<std::string>{}(e.nick) +
+                              std::hash<std::string>{}(e.node);
+        return h ? h : 1;
     }
 
     // ---- the slow-consumer policy ------------------------------------------
@@ -3567,9 +3629,10 @@ struct history_service {
         history_query query;
     };
 
-    // "/history [N]" from m (in a room): the request, or nullopt for an N
-    // that is not a positive number. N defaults to 20, capped at page.
-    static std::optional<request> asked(member& m, std::string_view arg, std::size_t page) {
+    // "/history [N]" from m, about room (one it is in): the request, or
+    // nullopt for an N that is not a positive number. N defaults to 20,
+    // capped at page.
+    static std::optional<request> asked(member& m, const std::string& room, std::string_view arg, std::size_t page) {
         std::uint64_t lines = 20;
         if (!arg.empty()) {
             const auto n = parse_number(arg);
@@ -3577,7 +3640,7 @@ struct history_service {
             lines = *n;
         }
         request r{m.weak_from_this(), {}};
-        r.query.room = m.state.current->name();
+        r.query.room = room;
         r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
         return r;
     }
@@ -4090,8 +4153,8 @@ public:
         return {};
     }
 
-    // Closes a room: each member is told, then relocate(member, reason)
-    // moves it to the lobby; a room left empty goes with its last member, an
+    // Closes a room: each member is told, then relocate(member, room, reason)
+    // takes it out (to the lobby, if it is in no other room); a room left empty goes with its last member, an
     // empty one here.
     template <class Relocate>
     control_result close(std::string_view name, std::string_view reason, Relocate&& relocate) {
@@ -4105,7 +4168,7 @@ public:
         const std::vector<member*> inside = r->members();
         for (member* x : inside) {
             out_.send(*x, reply::of(reply_kind::room_closed, shown, why));
-            relocate(*x, why.empty() ? std::string("room closed") : "room closed: " + why);
+            relocate(*x, *r, why.empty() ? std::string("room closed") : "room closed: " + why);
         }
         if (room* still = rooms_dir_.find(shown)) {
             log_->room_closed(still->name());
@@ -4181,12 +4244,16 @@ public:
             std::sort(list.begin(), list.end(),
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
-        const std::string here = m.state.current ? protocol::fold_case(m.state.current->name()) : std::string();
+        auto inside = [&](std::string_view name) { // a private room is listed to its members
+            const std::string key = protocol::fold_case(name);
+            for (const hub_state::seat& s : m.state.seats)
+                if (protocol::fold_case(s.in->name()) == key) return true;
+            return false;
+        };
         list.erase(std::remove_if(list.begin(), list.end(),
                                   [&](const room_summary& x) {
                                       const room_options* o = find(x.name);
-                                      return o && o->is_private && protocol::fold_case(x.name) != here &&
-                                             !invited(x.name, m);
+                                      return o && o->is_private && !inside(x.name) && !invited(x.name, m);
                                   }),
                    list.end());
         return list;
@@ -5001,12 +5068,12 @@ public:
     void request(member& m, const protocol::command& cmd) {
         m.state.said_something = true;
         using protocol::command_kind;
-        if (!m.state.current) {
+        if (!m.state.admitted) {
             end_batch();
             // From a banned address whose ban ended meanwhile: welcome after all.
             if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
         }
-        if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
+        if (!m.state.admitted && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
             if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
                 out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
@@ -5015,7 +5082,9 @@ public:
             return;
         }
         if (cmd.kind == command_kind::chat) {
-            if (may_say(m, cmd.arg)) add_chat(m, cmd.arg);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (may_say(m, *r, cmd.arg)) add_chat(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -5058,7 +5127,7 @@ public:
         case leave_reason::kicked:
         case leave_reason::banned: reason = std::string(detail); break;
         }
-        leave_room(m, reason);
+        while (!m.state.seats.empty()) leave_room(m, *m.state.seats.back().in, reason, false);
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
@@ -5087,9 +5156,10 @@ public:
     }
 
 private:
-    void add_chat(member& m, std::string_view text) {
+    void add_chat(member& m, room& r, std::string_view text) {
+        if (batch_.line_count != 0 && batch_.room != r.name()) end_batch();
         if (batch_.line_count == 0) {
-            batch_.room = m.state.current->name();
+            batch_.room = r.name();
             batch_.nick = m.state.nick;
             batch_.origin = m.id();
         }
@@ -5099,13 +5169,43 @@ private:
         if (batch_.text.size() >= batch_limit_) end_batch();
     }
 
-    room_event event_of(room_event_kind kind, const member& m) const {
+    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
         room_event e;
         e.kind = kind;
-        e.room = m.state.current->name();
+        if (r) e.room = r->name();
         e.nick = m.state.nick;
         e.origin = m.id();
         return e;
+    }
+
+    // The room a request names, if m is in it; m's current room when it names none.
+    static room* room_of(const member& m, std::string_view name) {
+        if (name.empty()) return m.state.current;
+        const auto& seats = m.state.seats;
+        if (seats.size() == 1) // the common case: a member in one room
+            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
+                                                                                            : nullptr;
+        const std::string key = protocol::fold_case(name);
+        for (const hub_state::seat& s : seats)
+            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        return nullptr;
+    }
+
+    void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
+
+    // Why m may not join room_name as well as the rooms it is in, if it may not.
+    std::optional<reply> room_limit(const member& m, std::string_view room_name) {
+        if (opts_.max_rooms_per_member && m.state.seats.size() >= opts_.max_rooms_per_member) {
+            reply r = reply::of(reply_kind::too_many_rooms, room_name);
+            r.count = opts_.max_rooms_per_member;
+            return r;
+        }
+        if (opts_.max_rooms && rooms_.size() >= opts_.max_rooms && !rooms_.find(room_name)) {
+            reply r = reply::of(reply_kind::too_many_rooms, room_name);
+            r.count = opts_.max_rooms;
+            return r;
+        }
+        return std::nullopt;
     }
 
     void run(member& m, const protocol::command& cmd) {
@@ -5121,25 +5221,41 @@ private:
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
         case command_kind::join:
+        case command_kind::switch_room: {
+            // The line protocol's /join switches rooms; other dialects join several.
+            const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
+            room* in = room_of(m, cmd.arg);
             if (!protocol::is_valid_name(cmd.arg)) {
                 out_.send(m, reply::of(reply_kind::bad_room));
-            } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
-                out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
+            } else if (in && (!switching || in == m.state.current)) {
+                out_.send(m, reply::of(reply_kind::already_in, in->name()));
+            } else if (auto full = switching ? std::nullopt : room_limit(m, cmd.arg)) {
+                out_.send(m, *full);
             } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
                 out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
-                leave_room(m, {});
+                if (switching) leave_room(m, *m.state.current, {});
                 enter(m, cmd.arg);
             }
             break;
+        }
+        case command_kind::part: {
+            const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
+            room* r = name.empty() ? nullptr : room_of(m, name);
+            if (!r) return not_in(m, name);
+            leave_room(m, *r, cmd.text);
+            break;
+        }
         case command_kind::who: {
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
             std::vector<std::string> nicks;
-            log_->remote_members(m.state.current->name(), nicks);
-            for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
+            log_->remote_members(r->name(), nicks);
+            for (member* x : r->members()) nicks.push_back(x->state.nick);
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
-            out_.send(m, reply::who(m.state.current->name(), std::move(nicks)));
+            out_.send(m, reply::who(r->name(), std::move(nicks)));
             break;
         }
         case command_kind::rooms: {
@@ -5153,8 +5269,10 @@ private:
                 out_.send(m, reply::usage("me"));
                 break;
             }
-            if (!may_say(m, cmd.arg)) break;
-            room_event e = event_of(room_event_kind::action, m);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (!may_say(m, *r, cmd.arg)) break;
+            room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
@@ -5169,8 +5287,7 @@ private:
                 out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
             }
-            room_event e = event_of(room_event_kind::private_message, m);
-            e.room.clear();
+            room_event e = event_of(room_event_kind::private_message, m, nullptr);
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
             log_->append(e);
@@ -5194,10 +5311,14 @@ private:
         case command_kind::mute:
         case command_kind::unmute:
         case command_kind::topic: moderate(m, cmd); break;
-        case command_kind::history:
-            if (auto job = history_service::asked(m, cmd.arg, opts_.history_page)) histories_.push_back(std::move(*job));
+        case command_kind::history: {
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (auto job = history_service::asked(m, r->name(), cmd.arg, opts_.history_page))
+                histories_.push_back(std::move(*job));
             else out_.send(m, reply::usage("history"));
             break;
+        }
         case command_kind::unknown: break;
         }
     }
@@ -5205,13 +5326,13 @@ private:
     // ---- accounts and moderation ---------------------------------------------
 
     // Muted members and the host's authorizer may refuse a line.
-    bool may_say(member& m, std::string_view text) {
+    bool may_say(member& m, const room& r, std::string_view text) {
         if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
-        return authorized(m, action_kind::say, m.state.current->name(), text);
+        return authorized(m, action_kind::say, r.name(), text);
     }
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
@@ -5223,7 +5344,9 @@ private:
         return v.allowed;
     }
 
+    // A member is admitted (it may use rooms) and sent to its first room.
     void enter_allowed(member& m, std::string_view room_name) {
+        m.state.admitted = true;
         if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
     }
 
@@ -5333,7 +5456,7 @@ private:
         out_.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.current) enter_allowed(m, protocol::lobby);
+        if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
 
 public:
@@ -5348,12 +5471,13 @@ public:
             sanitize_append(line, text);
             out_.send(m, reply::notice(line));
         }
-        if (!m.state.current) return;
+        room* r = m.state.current; // a custom command speaks in the room the member is using
+        if (!r) return;
         for (const std::string& text : call.says()) {
             std::string line;
             sanitize_append(line, text);
             if (line.empty()) continue;
-            room_event e = event_of(room_event_kind::chat, m);
+            room_event e = event_of(room_event_kind::chat, m, r);
             e.add_line(line);
             counters::add(count_.lines_in);
             log_->append(e);
@@ -5377,7 +5501,7 @@ public:
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
-        leave_room(*t, {});
+        if (t->state.current) leave_room(*t, *t->state.current, {});
         enter(*t, room_name);
         return {};
     }
@@ -5402,9 +5526,9 @@ public:
         return stopping_ ? host_errc::stopping : policy_.create(name, std::move(o));
     }
     control_result close_room(std::string_view name, std::string_view reason) {
-        return policy_.close(name, reason, [&](member& x, const std::string& why) {
-            leave_room(x, why);
-            enter(x, protocol::lobby);
+        return policy_.close(name, reason, [&](member& x, room& closing, const std::string& why) {
+            leave_room(x, closing, why);
+            if (x.state.seats.empty()) enter(x, protocol::lobby); // it is somewhere still
         });
     }
     control_result invite(std::string_view room_name, std::string_view nick) {
@@ -5508,28 +5632,38 @@ private:
             if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             t->state.muted = mute;
             announce(*t, event_text::was_muted(t->state.nick, by, mute));
-            if (!t->state.current || t->state.current != m.state.current) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
+            if (!shares_room(*t, m)) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
             events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
                          t->state.current ? t->state.current->name() : std::string());
             events_.pending_back().by = by;
             break;
         }
-        case command_kind::topic:
+        case command_kind::topic: {
             if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
-            set_topic(m.state.current->name(), cmd.arg, by);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            set_topic(r->name(), cmd.arg, by);
             break;
+        }
         default: break;
         }
     }
 
-    // A notice to the target's room (everyone there, the target included).
-    void announce(member& t, std::string text) {
-        if (!t.state.current) return;
-        room_event e;
-        e.kind = room_event_kind::notice;
-        e.room = t.state.current->name();
-        e.text = std::move(text);
-        log_->append(e);
+    // A notice to the target's rooms (everyone there, the target included).
+    void announce(member& t, const std::string& text) {
+        for (const hub_state::seat& s : t.state.seats) {
+            room_event e;
+            e.kind = room_event_kind::notice;
+            e.room = s.in->name();
+            e.text = text;
+            log_->append(e);
+        }
+    }
+
+    static bool shares_room(const member& a, const member& b) {
+        for (const hub_state::seat& s : a.state.seats)
+            if (room_of(b, s.in->name()) == s.in) return true;
+        return false;
     }
 
     // Kicked or banned: the room is told, the member gets its last words and
@@ -5554,14 +5688,18 @@ private:
     void rename_to(member& m, std::string_view name) {
         std::string old = m.state.nick;
         members_.rename(m, name);
-        log_->presence(name, m.state.current ? std::string_view(m.state.current->name()) : std::string_view());
+        publish_presence(m);
         log_->gone(old);
-        if (!m.state.current) return;
-        room_event e = event_of(room_event_kind::renamed, m);
-        e.old_nick = old;
-        e.origin = 0; // the member reads its own rename too
-        log_->append(e);
-        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
+        // Each of its rooms hears it (a member in several of them, once: fanout.hpp).
+        for (const hub_state::seat& s : m.state.seats) {
+            room_event e = event_of(room_event_kind::renamed, m, s.in);
+            e.old_nick = old;
+            e.origin = 0; // the member reads its own rename too
+            log_->append(e);
+        }
+        if (!m.state.seats.empty())
+            events_.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+                         {}, old);
     }
 
     void rename(member& m, std::string_view name) {
@@ -5602,9 +5740,9 @@ private:
             opened_.push_back(r.name());
         }
         r.add(m);
-        log_->presence(m.state.nick, r.name());
+        publish_presence(m);
         if (announces(r.size() - 1)) {
-            room_event e = event_of(room_event_kind::joined, m);
+            room_event e = event_of(room_event_kind::joined, m, &r);
             log_->append(e);
         }
         std::string hello;
@@ -5617,20 +5755,30 @@ private:
         events_.emit(event_kind::joined, m, r.name());
     }
 
-    void leave_room(member& m, std::string_view reason) {
-        room* r = m.state.current;
-        if (!r) return;
-        room_event e = event_of(room_event_kind::left, m);
+    // m leaves r; publish: the shared log hears where m is now (not when m
+    // is leaving the server, which gone() says at once).
+    void leave_room(member& m, room& r, std::string_view reason, bool publish = true) {
+        if (batch_.line_count != 0 && batch_.origin == m.id() && batch_.room == r.name()) end_batch();
+        room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
-        r->remove(m);
-        if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
-        events_.emit(event_kind::left, m, r->name(), {}, reason);
-        if (r->empty() && !policy_.keeps(r->name())) {
-            policy_.erase(r->name());
-            log_->room_closed(r->name());
-            rooms_.erase(*r);
+        r.remove(m);
+        if (publish) publish_presence(m);
+        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
+        events_.emit(event_kind::left, m, r.name(), {}, reason);
+        if (r.empty() && !policy_.keeps(r.name())) {
+            policy_.erase(r.name());
+            log_->room_closed(r.name());
+            rooms_.erase(r);
             counters::sub(count_.rooms);
         }
+    }
+
+    // Tells a shared log where m is: each of its rooms, by name.
+    void publish_presence(const member& m) {
+        std::vector<std::string_view> names;
+        names.reserve(m.state.seats.size());
+        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        log_->presence(m.state.nick, names);
     }
 
     // Joins and leaves are announced in rooms smaller than quiet_room_size

@@ -31,8 +31,9 @@ TEST_CASE("commands parse into kind and arguments", "[protocol]") {
     c = protocol::parse("/NICK  bob ");
     CHECK(c.kind == command_kind::nick);
     CHECK(c.arg == "bob");
-    c = protocol::parse("/join #dev");
-    CHECK(c.kind == command_kind::join);
+    c = protocol::parse("/join #dev"); // the line protocol's members are in one room: /join switches
+    CHECK(c.kind == command_kind::switch_room);
+    CHECK(c.room.empty());
     CHECK(c.arg == "dev");
     CHECK(protocol::parse("/join # dev").arg == "dev");
     c = protocol::parse("/msg  bob  hi  there ");

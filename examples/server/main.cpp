@@ -582,6 +582,11 @@ int main(int argc, char** argv) {
     app.add_option("--max-clients", o.max_connections, "Most connections at once")->capture_default_str();
     app.add_option("--max-per-ip", o.max_connections_per_address, "Most connections from one address (0: no limit)")
         ->capture_default_str();
+    app.add_option("--max-rooms-per-member", o.max_rooms_per_member,
+                   "Most rooms one member may be in at once (IRC and browsers join several; 0: no limit)")
+        ->capture_default_str();
+    app.add_option("--max-rooms", o.max_rooms, "Most rooms open on this server at once (0: no limit)")
+        ->capture_default_str();
     app.add_option("--flood-rate", o.flood_lines_per_second, "Lines per second per client (0: no flood control)")
         ->capture_default_str();
     app.add_option("--flood-burst", o.flood_burst, "Lines a client may send at once before flood control")

@@ -1771,6 +1771,87 @@ return 0)";
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+// #include <chatroom/redis/detail/room_list.hpp>
+
+// The rooms a member is in, as a roster in Redis keeps them: their names
+// separated by single spaces (a name holds no space), empty for none. A
+// member of a dialect that joins several rooms (IRC, browsers) is in up to
+// server_options::max_rooms_per_member of them; the line protocol's in one.
+// What is read from Redis is untrusted: valid_room_list checks every name.
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Calls fn(name) for each room of list; stops early when fn returns false.
+template <class Fn>
+bool for_each_room(std::string_view list, Fn&& fn) {
+    while (!list.empty()) {
+        const std::size_t sp = list.find(' ');
+        if (!fn(list.substr(0, sp))) return false;
+        if (sp == std::string_view::npos) break;
+        list.remove_prefix(sp + 1);
+    }
+    return true;
+}
+
+inline std::string room_list_of(const std::vector<std::string_view>& rooms) {
+    std::string list;
+    for (std::string_view r : rooms) {
+        if (!list.empty()) list += ' ';
+        list.append(r.data(), r.size());
+    }
+    return list;
+}
+
+inline bool has_room(std::string_view list, std::string_view room) {
+    const std::string key = protocol::fold_case(room);
+    return !for_each_room(list, [&](std::string_view r) { return protocol::fold_case(r) != key; });
+}
+
+// list with room added (at the end), unless it is in it already.
+inline std::string with_room(std::string list, std::string_view room) {
+    if (has_room(list, room)) return list;
+    if (!list.empty()) list += ' ';
+    list.append(room.data(), room.size());
+    return list;
+}
+
+// list without room.
+inline std::string without_room(std::string_view list, std::string_view room) {
+    const std::string key = protocol::fold_case(room);
+    std::string rest;
+    for_each_room(list, [&](std::string_view r) {
+        if (protocol::fold_case(r) != key) {
+            if (!rest.empty()) rest += ' ';
+            rest.append(r.data(), r.size());
+        }
+        return true;
+    });
+    return rest;
+}
+
+// Every name valid, single spaces between them, at most max_rooms of them.
+inline bool valid_room_list(std::string_view list, std::size_t max_rooms = 1000) {
+    if (list.empty()) return true;
+    std::size_t count = 0;
+    return for_each_room(list, [&](std::string_view r) { return ++count <= max_rooms && protocol::is_valid_name(r); });
+}
+
+inline std::vector<std::string> split_room_list(std::string_view list) {
+    std::vector<std::string> rooms;
+    for_each_room(list, [&](std::string_view r) {
+        rooms.emplace_back(r);
+        return true;
+    });
+    return rooms;
+}
+
+} // namespace chatroom::detail
 
 #include <cstddef>
 #include <cstdint>
@@ -2046,9 +2127,9 @@ inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& 
 }
 
 // A member of another server as its roster in Redis names it: a valid nick,
-// in a valid room or in none (empty) yet.
-inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
-    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
+// in valid rooms (room_list.hpp) or in none (empty) yet.
+inline bool valid_roster_entry(std::string_view nick, std::string_view rooms) noexcept {
+    return protocol::is_valid_name(nick) && valid_room_list(rooms);
 }
 
 } // namespace chatroom::detail
@@ -2268,14 +2349,17 @@ inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const 
     std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
     for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
         const std::string& nick = roster.elements[k].text;
-        const std::string& room = roster.elements[k + 1].text;
-        if (!valid_roster_entry(nick, room) || room.empty()) continue;
-        room_event e;
-        e.kind = room_event_kind::left;
-        e.nick = nick;
-        e.room = room;
-        e.reason = "server lost";
-        by_room[keys.room(room)][protocol::fold_case(nick)] = std::move(e);
+        const std::string& rooms = roster.elements[k + 1].text;
+        if (!valid_roster_entry(nick, rooms)) continue;
+        for_each_room(rooms, [&](std::string_view room) {
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = nick;
+            e.room = std::string(room);
+            e.reason = "server lost";
+            by_room[keys.room(e.room)][protocol::fold_case(nick)] = std::move(e);
+            return true;
+        });
     }
     if (by_room.empty()) return nullptr;
     auto job = std::make_shared<leave_job>();
@@ -2502,7 +2586,7 @@ namespace chatroom::detail {
 
 struct remote_at {
     std::string nick;
-    std::string room;
+    std::string rooms; // room_list.hpp: names separated by spaces; empty: none
     std::string node;
 };
 
@@ -2514,11 +2598,11 @@ public:
     // An event read back from a room's stream, written by another server.
     void saw(const room_event& e, view& remote, clock::time_point until) {
         switch (e.kind) {
-        case room_event_kind::joined: return here(e.nick, e.room, e.node, remote, until);
-        case room_event_kind::left: return gone(e.nick, e.room, remote, until);
+        case room_event_kind::joined: return note(true, e.nick, e.room, e.node, remote, until);
+        case room_event_kind::left: return note(false, e.nick, e.room, e.node, remote, until);
         case room_event_kind::renamed:
-            gone(e.old_nick, e.room, remote, until);
-            return here(e.nick, e.room, e.node, remote, until);
+            note(false, e.old_nick, e.room, e.node, remote, until);
+            return note(true, e.nick, e.room, e.node, remote, until);
         default: return;
         }
     }
@@ -2530,45 +2614,45 @@ public:
                 it = recent_.erase(it);
                 continue;
             }
-            set(it->first, it->second, remote);
+            set(it->second, remote);
             ++it;
         }
     }
 
 private:
+    // One member in or out of one room (members may be in several; a leave
+    // of one room and a join of another, read from two streams in either
+    // order, are two changes that do not touch each other).
     struct change {
         bool present = false; // joined or renamed to (else: left, or renamed from)
-        remote_at member;     // present: where; else: the room it left
+        std::string nick, room, node;
         clock::time_point until;
     };
 
-    void here(const std::string& nick, const std::string& room, const std::string& node, view& remote,
+    void note(bool present, const std::string& nick, const std::string& room, const std::string& node, view& remote,
               clock::time_point until) {
-        const std::string folded = protocol::fold_case(nick);
-        change& c = recent_[folded] = change{true, remote_at{nick, room, node}, until};
-        set(folded, c, remote);
+        std::string key = protocol::fold_case(nick);
+        key += ' ';
+        key += protocol::fold_case(room);
+        change& c = recent_[key] = change{present, nick, room, node, until};
+        set(c, remote);
     }
-    void gone(const std::string& nick, const std::string& room, view& remote, clock::time_point until) {
-        const std::string folded = protocol::fold_case(nick);
-        // A leave from a room it has moved out of already (read after its
-        // join elsewhere, from another stream) changes nothing.
-        auto it = recent_.find(folded);
-        if (it != recent_.end() && it->second.present && protocol::fold_case(it->second.member.room) != protocol::fold_case(room))
-            return;
-        change& c = recent_[folded] = change{false, remote_at{nick, room, {}}, until};
-        set(folded, c, remote);
-    }
-    static void set(const std::string& folded, const change& c, view& remote) {
+    static void set(const change& c, view& remote) {
+        const std::string folded = protocol::fold_case(c.nick);
+        auto it = remote.find(folded);
         if (c.present) {
-            remote[folded] = c.member;
+            if (it == remote.end()) it = remote.emplace(folded, remote_at{c.nick, {}, c.node}).first;
+            it->second.nick = c.nick;
+            it->second.node = c.node;
+            it->second.rooms = with_room(std::move(it->second.rooms), c.room);
             return;
         }
-        auto it = remote.find(folded);
-        if (it != remote.end() && protocol::fold_case(it->second.room) == protocol::fold_case(c.member.room))
-            remote.erase(it);
+        if (it == remote.end()) return;
+        it->second.rooms = without_room(it->second.rooms, c.room);
+        if (it->second.rooms.empty()) remote.erase(it); // seen again at the next view if still connected
     }
 
-    std::unordered_map<std::string, change> recent_;
+    std::unordered_map<std::string, change> recent_; // by folded nick, space, folded room
 };
 
 } // namespace chatroom::detail
@@ -2621,9 +2705,10 @@ public:
     bool ready() const noexcept { return link.healthy() && registered_ && cleaned_ && !superseded_; }
     bool superseded() const noexcept { return superseded_; }
 
-    void presence(std::string_view nick, std::string_view room) {
-        local[protocol::fold_case(nick)] = member_at{std::string(nick), std::string(room), ctx_.node};
-        if (ready()) link.conn()->command({"HSET", ctx_.keys.roster(), nick, room}, {});
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) {
+        std::string list = room_list_of(rooms);
+        if (ready()) link.conn()->command({"HSET", ctx_.keys.roster(), nick, list}, {});
+        local[protocol::fold_case(nick)] = member_at{std::string(nick), std::move(list), ctx_.node};
     }
     void gone(std::string_view nick) {
         const std::string folded = protocol::fold_case(nick);
@@ -2646,22 +2731,22 @@ public:
     bool find(std::string_view nick, remote_member* found) const {
         auto it = remote.find(protocol::fold_case(nick));
         if (it == remote.end()) return false;
-        if (found) *found = remote_member{it->second.nick, it->second.room};
+        if (found) *found = remote_member{it->second.nick, split_room_list(it->second.rooms)};
         return true;
     }
     void members_in(std::string_view room, std::vector<std::string>& nicks) const {
-        const std::string folded = protocol::fold_case(room);
         for (const auto& [key, m] : remote)
-            if (protocol::fold_case(m.room) == folded) nicks.push_back(m.nick);
+            if (has_room(m.rooms, room)) nicks.push_back(m.nick);
     }
     void rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
         std::map<std::string, std::pair<std::string, std::size_t>> by_key;
-        for (const auto& [key, m] : remote) {
-            if (m.room.empty()) continue;
-            auto& slot = by_key[protocol::fold_case(m.room)];
-            if (slot.first.empty()) slot.first = m.room;
-            ++slot.second;
-        }
+        for (const auto& [key, m] : remote)
+            for_each_room(m.rooms, [&](std::string_view room) {
+                auto& slot = by_key[protocol::fold_case(room)];
+                if (slot.first.empty()) slot.first = std::string(room);
+                ++slot.second;
+                return true;
+            });
         for (auto& [key, v] : by_key) counts.push_back(std::move(v));
     }
 
@@ -2694,7 +2779,7 @@ private:
     void open() {
         std::vector<std::string> roster{"EVAL", std::string(redis_scripts::publish_roster), "0", ctx_.opts.key_prefix,
                                         ctx_.node};
-        for (const auto& [folded, m] : local) roster.insert(roster.end(), {m.nick, m.room});
+        for (const auto& [folded, m] : local) roster.insert(roster.end(), {m.nick, m.rooms});
         link.conn()->command(roster, {});
         const std::string guests = "guest-" + ctx_.node + "-";
         for (const auto& [folded, m] : local) {
@@ -3912,9 +3997,9 @@ public:
         streams_.forget(keys.room(name));
     }
 
-    void presence(std::string_view nick, std::string_view room) {
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) {
         std::lock_guard<std::mutex> g(mu);
-        if (!stopping_) view_.presence(nick, room);
+        if (!stopping_) view_.presence(nick, rooms);
     }
     void gone(std::string_view nick) {
         std::lock_guard<std::mutex> g(mu);
@@ -3965,16 +4050,17 @@ private:
     // ---- stopping -------------------------------------------------------------------
 
     void say_farewell() {
-        for (const auto& [folded, m] : view_.local) {
-            if (m.room.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = m.nick;
-            e.room = m.room;
-            e.reason = "server shutting down";
-            const std::string key = keys.room(e.room);
-            writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
-        }
+        for (const auto& [folded, m] : view_.local)
+            for_each_room(m.rooms, [&](std::string_view room) {
+                room_event e;
+                e.kind = room_event_kind::left;
+                e.nick = m.nick;
+                e.room = std::string(room);
+                e.reason = "server shutting down";
+                const std::string key = keys.room(e.room);
+                writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
+                return true;
+            });
         view_.farewell([this] {
             forgotten_ = true;
             farewell_check();
@@ -4071,7 +4157,9 @@ public:
     void append(room_event& e) override { core_->append(e); }
     void room_opened(const std::string& room) override { core_->room_opened(room); }
     void room_closed(const std::string& room) override { core_->room_closed(room); }
-    void presence(std::string_view nick, std::string_view room) override { core_->presence(nick, room); }
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) override {
+        core_->presence(nick, rooms);
+    }
     void gone(std::string_view nick) override { core_->gone(nick); }
     bool shared() const override { return true; }
     bool claims_nicks() const override { return true; }

@@ -38,10 +38,55 @@ TEST_CASE("a room knows its members and each member knows its room", "[core][roo
     r.remove(*a);
     CHECK(a->state.current == nullptr);
     CHECK(members_of(r) == std::set<member*>{b.get(), c.get()});
-    for (std::size_t i = 0; i < r.members().size(); ++i) CHECK(r.members()[i]->state.room_slot == i);
+    for (std::size_t i = 0; i < r.members().size(); ++i) {
+        REQUIRE(r.members()[i]->state.seats.size() == 1);
+        CHECK(r.members()[i]->state.seats[0].slot == i);
+    }
     r.remove(*c);
     r.remove(*b);
     CHECK(r.empty());
+}
+
+TEST_CASE("a member in several rooms has a seat in each and its current room is the last it joined",
+          "[core][room]") {
+    room dev("dev", 0), ops("ops", 0), lobby("lobby", 0);
+    auto a = std::make_shared<fake_member>(), b = std::make_shared<fake_member>(),
+         c = std::make_shared<fake_member>();
+    dev.add(*a);
+    dev.add(*b);
+    ops.add(*b);
+    ops.add(*a);
+    lobby.add(*c);
+    lobby.add(*a);
+    CHECK(a->state.current == &lobby);
+    CHECK(a->state.seats.size() == 3);
+    // Every seat names the member's place in that room's list, on both sides.
+    auto consistent = [](const room& r) {
+        for (std::size_t i = 0; i < r.members().size(); ++i) {
+            bool found = false;
+            for (const auto& s : r.members()[i]->state.seats)
+                if (s.in == &r) found = s.slot == i;
+            if (!found) return false;
+        }
+        return true;
+    };
+    CHECK(consistent(dev));
+    CHECK(consistent(ops));
+    CHECK(consistent(lobby));
+    // Leaving the room it uses makes the last joined of the others current.
+    lobby.remove(*a);
+    CHECK(a->state.current == &ops);
+    CHECK(consistent(lobby));
+    // Leaving another keeps the current one; the swapped-in member's seat moves.
+    dev.remove(*a);
+    CHECK(a->state.current == &ops);
+    CHECK(dev.members() == std::vector<member*>{b.get()});
+    CHECK(consistent(dev));
+    CHECK(b->state.seats.size() == 2);
+    ops.remove(*a);
+    CHECK(a->state.current == nullptr);
+    CHECK(a->state.seats.empty());
+    CHECK(consistent(ops));
 }
 
 TEST_CASE("rooms are found by name whatever its case and keep the case they were made with", "[core][room]") {

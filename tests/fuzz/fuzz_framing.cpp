@@ -391,7 +391,7 @@ void check_parse(std::string_view line) {
     const std::string w = lower(word);
     command_kind expect = command_kind::unknown;
     if (w == "nick") expect = command_kind::nick;
-    else if (w == "join") expect = command_kind::join;
+    else if (w == "join") expect = command_kind::switch_room;
     else if (w == "who") expect = command_kind::who;
     else if (w == "rooms") expect = command_kind::rooms;
     else if (w == "me") expect = command_kind::me;
@@ -418,7 +418,7 @@ void check_parse(std::string_view line) {
         FUZZ_CHECK_DATA(trimmed(cmd.arg), line);
         FUZZ_CHECK_DATA(cmd.text.empty(), line);
         break;
-    case command_kind::join: // "/join # x" leaves " x", which is_valid_name refuses
+    case command_kind::switch_room: // "/join # x" leaves " x", which is_valid_name refuses
         FUZZ_CHECK_DATA(cmd.text.empty(), line);
         break;
     case command_kind::msg:

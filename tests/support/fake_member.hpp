@@ -62,8 +62,9 @@ private:
 class fake_member final : public detail::member {
 public:
     explicit fake_member(const renderer& dialect = line_dialect(), std::string address = "192.0.2.1",
-                         bool locking = false)
-        : member(locking, dialect, detail::line_interpreter_instance(), std::move(address)) {}
+                         bool locking = false,
+                         const detail::interpreter& interpreter = detail::line_interpreter_instance())
+        : member(locking, dialect, interpreter, std::move(address)) {}
 
     void flush() override { ++flushes; }
     void close_gracefully(detail::leave_reason why) override { closing = why; }

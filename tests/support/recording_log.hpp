@@ -26,14 +26,16 @@ public:
     }
     void room_opened(const std::string& room) override { opened.push_back(room); }
     void room_closed(const std::string& room) override { closed.push_back(room); }
-    void presence(std::string_view nick, std::string_view room) override {
-        presences.push_back(std::string(nick) + "@" + std::string(room));
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) override {
+        std::string where;
+        for (std::string_view r : rooms) where += (where.empty() ? "" : ",") + std::string(r);
+        presences.push_back(std::string(nick) + "@" + where);
     }
     void gone(std::string_view nick) override { gone_nicks.emplace_back(nick); }
 
     std::vector<room_event> appended;
     std::vector<std::string> opened, closed;
-    std::vector<std::string> presences; // "nick@room" ("nick@" before a room)
+    std::vector<std::string> presences; // "nick@room,room" ("nick@" before a room)
     std::vector<std::string> gone_nicks;
 
 private:

@@ -13,7 +13,9 @@ namespace chatroom::protocol {
 enum class command_kind {
     chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
-    join,
+    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms)
+    switch_room, ///< the line protocol's /join: leave the current room for arg
+    part,        ///< leave room (or arg), text: the reason
     who,
     rooms,
     me,
@@ -38,6 +40,10 @@ struct command {
     std::string_view arg;  ///< first argument (nick, room, target) or the text
     std::string_view text; ///< the rest: /msg's text, /login's secret, /kick's reason, /ban's minutes
     std::string_view rest; ///< everything after the command word, for custom commands
+    /// The room a request addresses (chat, me, who, topic, history, part);
+    /// empty: the member's current room, the last it joined. The line
+    /// protocol never names one: its members are in one room at a time.
+    std::string_view room;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.

@@ -40,6 +40,13 @@ struct server_options {
     std::size_t max_connections = 10000;
     /// Connections from one address beyond this are refused; 0: no limit.
     std::size_t max_connections_per_address = 0;
+    /// Rooms one member may be in at once (dialects that join several: IRC,
+    /// browsers; the line protocol is in one at a time). A join past it is
+    /// refused with reply_kind::too_many_rooms.
+    std::size_t max_rooms_per_member = 20;
+    /// Rooms open on this server at once; a join that would open one more is
+    /// refused with reply_kind::too_many_rooms. 0: no limit.
+    std::size_t max_rooms = 10000;
     /// Rooms with at least this many members announce no joins and leaves:
     /// each notice goes to every member, so a crowd arriving would cost
     /// members squared deliveries. 0: always announce.

@@ -53,8 +53,8 @@ public:
 
 /// A member of another server, as a shared log knows it.
 struct remote_member {
-    std::string nick; ///< its nick
-    std::string room; ///< the room it is in (empty: none yet)
+    std::string nick;               ///< its nick
+    std::vector<std::string> rooms; ///< the rooms it is in (none yet: empty)
 };
 
 /// The one place every room event passes on its way to every recipient: the
@@ -77,8 +77,10 @@ public:
     virtual void room_opened(const std::string& /*room*/) {}
     /// The last local member left the room.
     virtual void room_closed(const std::string& /*room*/) {}
-    /// A local member holds nick, in room (empty: in none yet).
-    virtual void presence(std::string_view /*nick*/, std::string_view /*room*/) {}
+    /// A local member holds nick and is in rooms (none yet: empty; a member
+    /// of a dialect that joins several rooms may be in several). Called
+    /// whenever either changes.
+    virtual void presence(std::string_view /*nick*/, const std::vector<std::string_view>& /*rooms*/) {}
     /// A local member gave nick up (renamed, or left the server).
     virtual void gone(std::string_view /*nick*/) {}
 

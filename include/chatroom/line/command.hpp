@@ -56,7 +56,7 @@ inline command parse(std::string_view line) noexcept {
         cmd.kind = command_kind::nick;
         cmd.arg = trim(rest);
     } else if (is("join")) {
-        cmd.kind = command_kind::join;
+        cmd.kind = command_kind::switch_room;
         cmd.arg = trim(rest);
         if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg = trim(cmd.arg.substr(1));
     } else if (is("who")) {

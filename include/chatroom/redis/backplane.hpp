@@ -42,7 +42,9 @@ public:
     void append(room_event& e) override { core_->append(e); }
     void room_opened(const std::string& room) override { core_->room_opened(room); }
     void room_closed(const std::string& room) override { core_->room_closed(room); }
-    void presence(std::string_view nick, std::string_view room) override { core_->presence(nick, room); }
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) override {
+        core_->presence(nick, rooms);
+    }
     void gone(std::string_view nick) override { core_->gone(nick); }
     bool shared() const override { return true; }
     bool claims_nicks() const override { return true; }

@@ -171,12 +171,12 @@ public:
     void request(member& m, const protocol::command& cmd) {
         m.state.said_something = true;
         using protocol::command_kind;
-        if (!m.state.current) {
+        if (!m.state.admitted) {
             end_batch();
             // From a banned address whose ban ended meanwhile: welcome after all.
             if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
         }
-        if (!m.state.current && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
+        if (!m.state.admitted && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
             if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
                 out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
@@ -185,7 +185,9 @@ public:
             return;
         }
         if (cmd.kind == command_kind::chat) {
-            if (may_say(m, cmd.arg)) add_chat(m, cmd.arg);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (may_say(m, *r, cmd.arg)) add_chat(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -228,7 +230,7 @@ public:
         case leave_reason::kicked:
         case leave_reason::banned: reason = std::string(detail); break;
         }
-        leave_room(m, reason);
+        while (!m.state.seats.empty()) leave_room(m, *m.state.seats.back().in, reason, false);
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
@@ -257,9 +259,10 @@ public:
     }
 
 private:
-    void add_chat(member& m, std::string_view text) {
+    void add_chat(member& m, room& r, std::string_view text) {
+        if (batch_.line_count != 0 && batch_.room != r.name()) end_batch();
         if (batch_.line_count == 0) {
-            batch_.room = m.state.current->name();
+            batch_.room = r.name();
             batch_.nick = m.state.nick;
             batch_.origin = m.id();
         }
@@ -269,13 +272,43 @@ private:
         if (batch_.text.size() >= batch_limit_) end_batch();
     }
 
-    room_event event_of(room_event_kind kind, const member& m) const {
+    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
         room_event e;
         e.kind = kind;
-        e.room = m.state.current->name();
+        if (r) e.room = r->name();
         e.nick = m.state.nick;
         e.origin = m.id();
         return e;
+    }
+
+    // The room a request names, if m is in it; m's current room when it names none.
+    static room* room_of(const member& m, std::string_view name) {
+        if (name.empty()) return m.state.current;
+        const auto& seats = m.state.seats;
+        if (seats.size() == 1) // the common case: a member in one room
+            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
+                                                                                            : nullptr;
+        const std::string key = protocol::fold_case(name);
+        for (const hub_state::seat& s : seats)
+            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        return nullptr;
+    }
+
+    void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
+
+    // Why m may not join room_name as well as the rooms it is in, if it may not.
+    std::optional<reply> room_limit(const member& m, std::string_view room_name) {
+        if (opts_.max_rooms_per_member && m.state.seats.size() >= opts_.max_rooms_per_member) {
+            reply r = reply::of(reply_kind::too_many_rooms, room_name);
+            r.count = opts_.max_rooms_per_member;
+            return r;
+        }
+        if (opts_.max_rooms && rooms_.size() >= opts_.max_rooms && !rooms_.find(room_name)) {
+            reply r = reply::of(reply_kind::too_many_rooms, room_name);
+            r.count = opts_.max_rooms;
+            return r;
+        }
+        return std::nullopt;
     }
 
     void run(member& m, const protocol::command& cmd) {
@@ -291,25 +324,41 @@ private:
         case command_kind::chat: break;
         case command_kind::nick: rename(m, cmd.arg); break;
         case command_kind::join:
+        case command_kind::switch_room: {
+            // The line protocol's /join switches rooms; other dialects join several.
+            const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
+            room* in = room_of(m, cmd.arg);
             if (!protocol::is_valid_name(cmd.arg)) {
                 out_.send(m, reply::of(reply_kind::bad_room));
-            } else if (protocol::fold_case(cmd.arg) == protocol::fold_case(m.state.current->name())) {
-                out_.send(m, reply::of(reply_kind::already_in, m.state.current->name()));
+            } else if (in && (!switching || in == m.state.current)) {
+                out_.send(m, reply::of(reply_kind::already_in, in->name()));
+            } else if (auto full = switching ? std::nullopt : room_limit(m, cmd.arg)) {
+                out_.send(m, *full);
             } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
                 out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
-                leave_room(m, {});
+                if (switching) leave_room(m, *m.state.current, {});
                 enter(m, cmd.arg);
             }
             break;
+        }
+        case command_kind::part: {
+            const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
+            room* r = name.empty() ? nullptr : room_of(m, name);
+            if (!r) return not_in(m, name);
+            leave_room(m, *r, cmd.text);
+            break;
+        }
         case command_kind::who: {
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
             std::vector<std::string> nicks;
-            log_->remote_members(m.state.current->name(), nicks);
-            for (member* x : m.state.current->members()) nicks.push_back(x->state.nick);
+            log_->remote_members(r->name(), nicks);
+            for (member* x : r->members()) nicks.push_back(x->state.nick);
             std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
                 return protocol::fold_case(a) < protocol::fold_case(b);
             });
-            out_.send(m, reply::who(m.state.current->name(), std::move(nicks)));
+            out_.send(m, reply::who(r->name(), std::move(nicks)));
             break;
         }
         case command_kind::rooms: {
@@ -323,8 +372,10 @@ private:
                 out_.send(m, reply::usage("me"));
                 break;
             }
-            if (!may_say(m, cmd.arg)) break;
-            room_event e = event_of(room_event_kind::action, m);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (!may_say(m, *r, cmd.arg)) break;
+            room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
@@ -339,8 +390,7 @@ private:
                 out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
             }
-            room_event e = event_of(room_event_kind::private_message, m);
-            e.room.clear();
+            room_event e = event_of(room_event_kind::private_message, m, nullptr);
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
             log_->append(e);
@@ -364,10 +414,14 @@ private:
         case command_kind::mute:
         case command_kind::unmute:
         case command_kind::topic: moderate(m, cmd); break;
-        case command_kind::history:
-            if (auto job = history_service::asked(m, cmd.arg, opts_.history_page)) histories_.push_back(std::move(*job));
+        case command_kind::history: {
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            if (auto job = history_service::asked(m, r->name(), cmd.arg, opts_.history_page))
+                histories_.push_back(std::move(*job));
             else out_.send(m, reply::usage("history"));
             break;
+        }
         case command_kind::unknown: break;
         }
     }
@@ -375,13 +429,13 @@ private:
     // ---- accounts and moderation ---------------------------------------------
 
     // Muted members and the host's authorizer may refuse a line.
-    bool may_say(member& m, std::string_view text) {
+    bool may_say(member& m, const room& r, std::string_view text) {
         if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
-        return authorized(m, action_kind::say, m.state.current->name(), text);
+        return authorized(m, action_kind::say, r.name(), text);
     }
 
     bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
@@ -393,7 +447,9 @@ private:
         return v.allowed;
     }
 
+    // A member is admitted (it may use rooms) and sent to its first room.
     void enter_allowed(member& m, std::string_view room_name) {
+        m.state.admitted = true;
         if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
     }
 
@@ -503,7 +559,7 @@ private:
         out_.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) rename_to(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.current) enter_allowed(m, protocol::lobby);
+        if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
 
 public:
@@ -518,12 +574,13 @@ public:
             sanitize_append(line, text);
             out_.send(m, reply::notice(line));
         }
-        if (!m.state.current) return;
+        room* r = m.state.current; // a custom command speaks in the room the member is using
+        if (!r) return;
         for (const std::string& text : call.says()) {
             std::string line;
             sanitize_append(line, text);
             if (line.empty()) continue;
-            room_event e = event_of(room_event_kind::chat, m);
+            room_event e = event_of(room_event_kind::chat, m, r);
             e.add_line(line);
             counters::add(count_.lines_in);
             log_->append(e);
@@ -547,7 +604,7 @@ public:
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
-        leave_room(*t, {});
+        if (t->state.current) leave_room(*t, *t->state.current, {});
         enter(*t, room_name);
         return {};
     }
@@ -572,9 +629,9 @@ public:
         return stopping_ ? host_errc::stopping : policy_.create(name, std::move(o));
     }
     control_result close_room(std::string_view name, std::string_view reason) {
-        return policy_.close(name, reason, [&](member& x, const std::string& why) {
-            leave_room(x, why);
-            enter(x, protocol::lobby);
+        return policy_.close(name, reason, [&](member& x, room& closing, const std::string& why) {
+            leave_room(x, closing, why);
+            if (x.state.seats.empty()) enter(x, protocol::lobby); // it is somewhere still
         });
     }
     control_result invite(std::string_view room_name, std::string_view nick) {
@@ -678,28 +735,38 @@ private:
             if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
             t->state.muted = mute;
             announce(*t, event_text::was_muted(t->state.nick, by, mute));
-            if (!t->state.current || t->state.current != m.state.current) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
+            if (!shares_room(*t, m)) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
             events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
                          t->state.current ? t->state.current->name() : std::string());
             events_.pending_back().by = by;
             break;
         }
-        case command_kind::topic:
+        case command_kind::topic: {
             if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
-            set_topic(m.state.current->name(), cmd.arg, by);
+            room* r = room_of(m, cmd.room);
+            if (!r) return not_in(m, cmd.room);
+            set_topic(r->name(), cmd.arg, by);
             break;
+        }
         default: break;
         }
     }
 
-    // A notice to the target's room (everyone there, the target included).
-    void announce(member& t, std::string text) {
-        if (!t.state.current) return;
-        room_event e;
-        e.kind = room_event_kind::notice;
-        e.room = t.state.current->name();
-        e.text = std::move(text);
-        log_->append(e);
+    // A notice to the target's rooms (everyone there, the target included).
+    void announce(member& t, const std::string& text) {
+        for (const hub_state::seat& s : t.state.seats) {
+            room_event e;
+            e.kind = room_event_kind::notice;
+            e.room = s.in->name();
+            e.text = text;
+            log_->append(e);
+        }
+    }
+
+    static bool shares_room(const member& a, const member& b) {
+        for (const hub_state::seat& s : a.state.seats)
+            if (room_of(b, s.in->name()) == s.in) return true;
+        return false;
     }
 
     // Kicked or banned: the room is told, the member gets its last words and
@@ -724,14 +791,18 @@ private:
     void rename_to(member& m, std::string_view name) {
         std::string old = m.state.nick;
         members_.rename(m, name);
-        log_->presence(name, m.state.current ? std::string_view(m.state.current->name()) : std::string_view());
+        publish_presence(m);
         log_->gone(old);
-        if (!m.state.current) return;
-        room_event e = event_of(room_event_kind::renamed, m);
-        e.old_nick = old;
-        e.origin = 0; // the member reads its own rename too
-        log_->append(e);
-        events_.emit(event_kind::nick_changed, m, e.room, {}, {}, old);
+        // Each of its rooms hears it (a member in several of them, once: fanout.hpp).
+        for (const hub_state::seat& s : m.state.seats) {
+            room_event e = event_of(room_event_kind::renamed, m, s.in);
+            e.old_nick = old;
+            e.origin = 0; // the member reads its own rename too
+            log_->append(e);
+        }
+        if (!m.state.seats.empty())
+            events_.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+                         {}, old);
     }
 
     void rename(member& m, std::string_view name) {
@@ -772,9 +843,9 @@ private:
             opened_.push_back(r.name());
         }
         r.add(m);
-        log_->presence(m.state.nick, r.name());
+        publish_presence(m);
         if (announces(r.size() - 1)) {
-            room_event e = event_of(room_event_kind::joined, m);
+            room_event e = event_of(room_event_kind::joined, m, &r);
             log_->append(e);
         }
         std::string hello;
@@ -787,20 +858,30 @@ private:
         events_.emit(event_kind::joined, m, r.name());
     }
 
-    void leave_room(member& m, std::string_view reason) {
-        room* r = m.state.current;
-        if (!r) return;
-        room_event e = event_of(room_event_kind::left, m);
+    // m leaves r; publish: the shared log hears where m is now (not when m
+    // is leaving the server, which gone() says at once).
+    void leave_room(member& m, room& r, std::string_view reason, bool publish = true) {
+        if (batch_.line_count != 0 && batch_.origin == m.id() && batch_.room == r.name()) end_batch();
+        room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
-        r->remove(m);
-        if ((!r->empty() || log_->shared()) && !stopping_ && announces(r->size())) log_->append(e);
-        events_.emit(event_kind::left, m, r->name(), {}, reason);
-        if (r->empty() && !policy_.keeps(r->name())) {
-            policy_.erase(r->name());
-            log_->room_closed(r->name());
-            rooms_.erase(*r);
+        r.remove(m);
+        if (publish) publish_presence(m);
+        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
+        events_.emit(event_kind::left, m, r.name(), {}, reason);
+        if (r.empty() && !policy_.keeps(r.name())) {
+            policy_.erase(r.name());
+            log_->room_closed(r.name());
+            rooms_.erase(r);
             counters::sub(count_.rooms);
         }
+    }
+
+    // Tells a shared log where m is: each of its rooms, by name.
+    void publish_presence(const member& m) {
+        std::vector<std::string_view> names;
+        names.reserve(m.state.seats.size());
+        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        log_->presence(m.state.nick, names);
     }
 
     // Joins and leaves are announced in rooms smaller than quiet_room_size

@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -62,8 +64,12 @@ public:
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0;
+        // A rename is appended to each room of the one renamed: a member
+        // sharing several of them is sent it once.
+        const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
             if (m->id() == e.origin) continue;
+            if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             const renderer* d = &m->dialect();
             std::size_t i = 0;
@@ -78,6 +84,14 @@ public:
             push(*m, rendered[i].second);
         }
         return recipients;
+    }
+
+    // Names one rename (never 0), so a member in several of its rooms tells
+    // the copies apart from the next rename.
+    static std::size_t rename_key(const room_event& e) {
+        const std::size_t h = std::hash<std::string>{}(e.old_nick) * 31 + std::hash<std::string>{}(e.nick) +
+                              std::hash<std::string>{}(e.node);
+        return h ? h : 1;
     }
 
     // ---- the slow-consumer policy ------------------------------------------

@@ -35,9 +35,10 @@ struct history_service {
         history_query query;
     };
 
-    // "/history [N]" from m (in a room): the request, or nullopt for an N
-    // that is not a positive number. N defaults to 20, capped at page.
-    static std::optional<request> asked(member& m, std::string_view arg, std::size_t page) {
+    // "/history [N]" from m, about room (one it is in): the request, or
+    // nullopt for an N that is not a positive number. N defaults to 20,
+    // capped at page.
+    static std::optional<request> asked(member& m, const std::string& room, std::string_view arg, std::size_t page) {
         std::uint64_t lines = 20;
         if (!arg.empty()) {
             const auto n = parse_number(arg);
@@ -45,7 +46,7 @@ struct history_service {
             lines = *n;
         }
         request r{m.weak_from_this(), {}};
-        r.query.room = m.state.current->name();
+        r.query.room = room;
         r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
         return r;
     }

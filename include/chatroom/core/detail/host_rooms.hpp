@@ -54,8 +54,8 @@ public:
         return {};
     }
 
-    // Closes a room: each member is told, then relocate(member, reason)
-    // moves it to the lobby; a room left empty goes with its last member, an
+    // Closes a room: each member is told, then relocate(member, room, reason)
+    // takes it out (to the lobby, if it is in no other room); a room left empty goes with its last member, an
     // empty one here.
     template <class Relocate>
     control_result close(std::string_view name, std::string_view reason, Relocate&& relocate) {
@@ -69,7 +69,7 @@ public:
         const std::vector<member*> inside = r->members();
         for (member* x : inside) {
             out_.send(*x, reply::of(reply_kind::room_closed, shown, why));
-            relocate(*x, why.empty() ? std::string("room closed") : "room closed: " + why);
+            relocate(*x, *r, why.empty() ? std::string("room closed") : "room closed: " + why);
         }
         if (room* still = rooms_dir_.find(shown)) {
             log_->room_closed(still->name());
@@ -145,12 +145,16 @@ public:
             std::sort(list.begin(), list.end(),
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
-        const std::string here = m.state.current ? protocol::fold_case(m.state.current->name()) : std::string();
+        auto inside = [&](std::string_view name) { // a private room is listed to its members
+            const std::string key = protocol::fold_case(name);
+            for (const hub_state::seat& s : m.state.seats)
+                if (protocol::fold_case(s.in->name()) == key) return true;
+            return false;
+        };
         list.erase(std::remove_if(list.begin(), list.end(),
                                   [&](const room_summary& x) {
                                       const room_options* o = find(x.name);
-                                      return o && o->is_private && protocol::fold_case(x.name) != here &&
-                                             !invited(x.name, m);
+                                      return o && o->is_private && !inside(x.name) && !invited(x.name, m);
                                   }),
                    list.end());
         return list;

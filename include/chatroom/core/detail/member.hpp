@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace chatroom::detail {
 
@@ -40,8 +41,18 @@ enum class leave_reason {
 struct hub_state {
     std::string nick;
     std::string account; // after /login; empty for guests
+    // The rooms it is in, each with its index in that room's member list
+    // (room.hpp keeps both sides), and the one a request that names no room
+    // addresses: the last it joined. The line protocol keeps it in one.
+    struct seat {
+        room* in = nullptr;
+        std::size_t slot = 0;
+    };
+    std::vector<seat> seats;
     room* current = nullptr;
-    std::size_t room_slot = 0;     // index in current's member list
+    // Renames reach a member once, though it may share several rooms with
+    // the one renamed (fanout.hpp): the last one it was sent.
+    std::size_t last_rename = 0;
     std::size_t registry_slot = 0; // index in the registry
     clock::time_point connected_at{};
     clock::time_point last_active{};
@@ -70,6 +81,7 @@ struct hub_state {
 
     // Flags together, so they pack (there is one hub_state per connection).
     bool attached = false; // in the registry, a room and the nick table
+    bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
     bool said_something = false;
     bool queued_for_flush = false;
     bool draining = false; // closing with a final flush, under a deadline

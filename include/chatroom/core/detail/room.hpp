@@ -30,19 +30,28 @@ public:
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
 
+    // m enters: it becomes m's current room.
     void add(member& m) {
+        m.state.seats.push_back({this, members_.size()});
         m.state.current = this;
-        m.state.room_slot = members_.size();
         members_.push_back(&m);
     }
 
-    // Order of members does not matter, so removal swaps in the last one.
+    // m leaves (it must be in the room). Order of members does not matter, so
+    // removal swaps in the last one. m's current room becomes the last it
+    // joined of those left, or none.
     void remove(member& m) noexcept {
-        const std::size_t slot = m.state.room_slot;
-        members_[slot] = members_.back();
-        members_[slot]->state.room_slot = slot;
+        auto& seats = m.state.seats;
+        auto mine = std::find_if(seats.begin(), seats.end(), [this](const hub_state::seat& s) { return s.in == this; });
+        const std::size_t slot = mine->slot;
+        seats.erase(mine);
+        member* moved = members_.back();
+        members_[slot] = moved;
         members_.pop_back();
-        m.state.current = nullptr;
+        if (moved != &m)
+            for (hub_state::seat& s : moved->state.seats)
+                if (s.in == this) s.slot = slot;
+        if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
@@ -62,6 +71,8 @@ private:
 class room_directory {
 public:
     explicit room_directory(std::size_t history_limit) : history_limit_(history_limit) {}
+
+    std::size_t size() const noexcept { return rooms_.size(); }
 
     room* find(std::string_view name) {
         // Deliveries come in runs for one room: the last one found is asked first.

@@ -70,9 +70,10 @@ public:
     bool ready() const noexcept { return link.healthy() && registered_ && cleaned_ && !superseded_; }
     bool superseded() const noexcept { return superseded_; }
 
-    void presence(std::string_view nick, std::string_view room) {
-        local[protocol::fold_case(nick)] = member_at{std::string(nick), std::string(room), ctx_.node};
-        if (ready()) link.conn()->command({"HSET", ctx_.keys.roster(), nick, room}, {});
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) {
+        std::string list = room_list_of(rooms);
+        if (ready()) link.conn()->command({"HSET", ctx_.keys.roster(), nick, list}, {});
+        local[protocol::fold_case(nick)] = member_at{std::string(nick), std::move(list), ctx_.node};
     }
     void gone(std::string_view nick) {
         const std::string folded = protocol::fold_case(nick);
@@ -95,22 +96,22 @@ public:
     bool find(std::string_view nick, remote_member* found) const {
         auto it = remote.find(protocol::fold_case(nick));
         if (it == remote.end()) return false;
-        if (found) *found = remote_member{it->second.nick, it->second.room};
+        if (found) *found = remote_member{it->second.nick, split_room_list(it->second.rooms)};
         return true;
     }
     void members_in(std::string_view room, std::vector<std::string>& nicks) const {
-        const std::string folded = protocol::fold_case(room);
         for (const auto& [key, m] : remote)
-            if (protocol::fold_case(m.room) == folded) nicks.push_back(m.nick);
+            if (has_room(m.rooms, room)) nicks.push_back(m.nick);
     }
     void rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
         std::map<std::string, std::pair<std::string, std::size_t>> by_key;
-        for (const auto& [key, m] : remote) {
-            if (m.room.empty()) continue;
-            auto& slot = by_key[protocol::fold_case(m.room)];
-            if (slot.first.empty()) slot.first = m.room;
-            ++slot.second;
-        }
+        for (const auto& [key, m] : remote)
+            for_each_room(m.rooms, [&](std::string_view room) {
+                auto& slot = by_key[protocol::fold_case(room)];
+                if (slot.first.empty()) slot.first = std::string(room);
+                ++slot.second;
+                return true;
+            });
         for (auto& [key, v] : by_key) counts.push_back(std::move(v));
     }
 
@@ -143,7 +144,7 @@ private:
     void open() {
         std::vector<std::string> roster{"EVAL", std::string(redis_scripts::publish_roster), "0", ctx_.opts.key_prefix,
                                         ctx_.node};
-        for (const auto& [folded, m] : local) roster.insert(roster.end(), {m.nick, m.room});
+        for (const auto& [folded, m] : local) roster.insert(roster.end(), {m.nick, m.rooms});
         link.conn()->command(roster, {});
         const std::string guests = "guest-" + ctx_.node + "-";
         for (const auto& [folded, m] : local) {

@@ -107,9 +107,9 @@ public:
         streams_.forget(keys.room(name));
     }
 
-    void presence(std::string_view nick, std::string_view room) {
+    void presence(std::string_view nick, const std::vector<std::string_view>& rooms) {
         std::lock_guard<std::mutex> g(mu);
-        if (!stopping_) view_.presence(nick, room);
+        if (!stopping_) view_.presence(nick, rooms);
     }
     void gone(std::string_view nick) {
         std::lock_guard<std::mutex> g(mu);
@@ -160,16 +160,17 @@ private:
     // ---- stopping -------------------------------------------------------------------
 
     void say_farewell() {
-        for (const auto& [folded, m] : view_.local) {
-            if (m.room.empty()) continue;
-            room_event e;
-            e.kind = room_event_kind::left;
-            e.nick = m.nick;
-            e.room = m.room;
-            e.reason = "server shutting down";
-            const std::string key = keys.room(e.room);
-            writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
-        }
+        for (const auto& [folded, m] : view_.local)
+            for_each_room(m.rooms, [&](std::string_view room) {
+                room_event e;
+                e.kind = room_event_kind::left;
+                e.nick = m.nick;
+                e.room = std::string(room);
+                e.reason = "server shutting down";
+                const std::string key = keys.room(e.room);
+                writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
+                return true;
+            });
         view_.farewell([this] {
             forgotten_ = true;
             farewell_check();

@@ -16,6 +16,7 @@
 #include <chatroom/redis/detail/reply.hpp>
 #include <chatroom/core/detail/history_ring.hpp> // parse_number, one reading of ids for every part
 #include <chatroom/core/names.hpp>
+#include <chatroom/redis/detail/room_list.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/sanitize.hpp>
 
@@ -293,9 +294,9 @@ inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& 
 }
 
 // A member of another server as its roster in Redis names it: a valid nick,
-// in a valid room or in none (empty) yet.
-inline bool valid_roster_entry(std::string_view nick, std::string_view room) noexcept {
-    return protocol::is_valid_name(nick) && (room.empty() || protocol::is_valid_name(room));
+// in valid rooms (room_list.hpp) or in none (empty) yet.
+inline bool valid_roster_entry(std::string_view nick, std::string_view rooms) noexcept {
+    return protocol::is_valid_name(nick) && valid_room_list(rooms);
 }
 
 } // namespace chatroom::detail

@@ -30,14 +30,17 @@ inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const 
     std::map<std::string, std::map<std::string, room_event>> by_room; // key -> folded nick -> leave
     for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
         const std::string& nick = roster.elements[k].text;
-        const std::string& room = roster.elements[k + 1].text;
-        if (!valid_roster_entry(nick, room) || room.empty()) continue;
-        room_event e;
-        e.kind = room_event_kind::left;
-        e.nick = nick;
-        e.room = room;
-        e.reason = "server lost";
-        by_room[keys.room(room)][protocol::fold_case(nick)] = std::move(e);
+        const std::string& rooms = roster.elements[k + 1].text;
+        if (!valid_roster_entry(nick, rooms)) continue;
+        for_each_room(rooms, [&](std::string_view room) {
+            room_event e;
+            e.kind = room_event_kind::left;
+            e.nick = nick;
+            e.room = std::string(room);
+            e.reason = "server lost";
+            by_room[keys.room(e.room)][protocol::fold_case(nick)] = std::move(e);
+            return true;
+        });
     }
     if (by_room.empty()) return nullptr;
     auto job = std::make_shared<leave_job>();

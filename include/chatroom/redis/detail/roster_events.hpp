@@ -9,6 +9,7 @@
 
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
+#include <chatroom/redis/detail/room_list.hpp>
 
 #include <chrono>
 #include <string>
@@ -18,7 +19,7 @@ namespace chatroom::detail {
 
 struct remote_at {
     std::string nick;
-    std::string room;
+    std::string rooms; // room_list.hpp: names separated by spaces; empty: none
     std::string node;
 };
 
@@ -30,11 +31,11 @@ public:
     // An event read back from a room's stream, written by another server.
     void saw(const room_event& e, view& remote, clock::time_point until) {
         switch (e.kind) {
-        case room_event_kind::joined: return here(e.nick, e.room, e.node, remote, until);
-        case room_event_kind::left: return gone(e.nick, e.room, remote, until);
+        case room_event_kind::joined: return note(true, e.nick, e.room, e.node, remote, until);
+        case room_event_kind::left: return note(false, e.nick, e.room, e.node, remote, until);
         case room_event_kind::renamed:
-            gone(e.old_nick, e.room, remote, until);
-            return here(e.nick, e.room, e.node, remote, until);
+            note(false, e.old_nick, e.room, e.node, remote, until);
+            return note(true, e.nick, e.room, e.node, remote, until);
         default: return;
         }
     }
@@ -46,45 +47,45 @@ public:
                 it = recent_.erase(it);
                 continue;
             }
-            set(it->first, it->second, remote);
+            set(it->second, remote);
             ++it;
         }
     }
 
 private:
+    // One member in or out of one room (members may be in several; a leave
+    // of one room and a join of another, read from two streams in either
+    // order, are two changes that do not touch each other).
     struct change {
         bool present = false; // joined or renamed to (else: left, or renamed from)
-        remote_at member;     // present: where; else: the room it left
+        std::string nick, room, node;
         clock::time_point until;
     };
 
-    void here(const std::string& nick, const std::string& room, const std::string& node, view& remote,
+    void note(bool present, const std::string& nick, const std::string& room, const std::string& node, view& remote,
               clock::time_point until) {
-        const std::string folded = protocol::fold_case(nick);
-        change& c = recent_[folded] = change{true, remote_at{nick, room, node}, until};
-        set(folded, c, remote);
+        std::string key = protocol::fold_case(nick);
+        key += ' ';
+        key += protocol::fold_case(room);
+        change& c = recent_[key] = change{present, nick, room, node, until};
+        set(c, remote);
     }
-    void gone(const std::string& nick, const std::string& room, view& remote, clock::time_point until) {
-        const std::string folded = protocol::fold_case(nick);
-        // A leave from a room it has moved out of already (read after its
-        // join elsewhere, from another stream) changes nothing.
-        auto it = recent_.find(folded);
-        if (it != recent_.end() && it->second.present && protocol::fold_case(it->second.member.room) != protocol::fold_case(room))
-            return;
-        change& c = recent_[folded] = change{false, remote_at{nick, room, {}}, until};
-        set(folded, c, remote);
-    }
-    static void set(const std::string& folded, const change& c, view& remote) {
+    static void set(const change& c, view& remote) {
+        const std::string folded = protocol::fold_case(c.nick);
+        auto it = remote.find(folded);
         if (c.present) {
-            remote[folded] = c.member;
+            if (it == remote.end()) it = remote.emplace(folded, remote_at{c.nick, {}, c.node}).first;
+            it->second.nick = c.nick;
+            it->second.node = c.node;
+            it->second.rooms = with_room(std::move(it->second.rooms), c.room);
             return;
         }
-        auto it = remote.find(folded);
-        if (it != remote.end() && protocol::fold_case(it->second.room) == protocol::fold_case(c.member.room))
-            remote.erase(it);
+        if (it == remote.end()) return;
+        it->second.rooms = without_room(it->second.rooms, c.room);
+        if (it->second.rooms.empty()) remote.erase(it); // seen again at the next view if still connected
     }
 
-    std::unordered_map<std::string, change> recent_;
+    std::unordered_map<std::string, change> recent_; // by folded nick, space, folded room
 };
 
 } // namespace chatroom::detail
