@@ -309,6 +309,12 @@ def main():
             one, many = medians["chatroom1"]["dps"], medians["chatroom"]["dps"]
             if one and many:
                 out.append(f"  chatroom --threads N / --threads 1 (both unpinned): throughput {fmt(many / one, 2)}")
+        if kind == "persist" and medians.get("chatroom") and medians.get("chatroom1"):
+            plain, kept = medians["chatroom1"], medians["chatroom"]
+            if plain.get("dps") and kept.get("dps"):
+                cpu = kept["cpu"] / plain["cpu"] if kept.get("cpu") and plain.get("cpu") else None
+                out.append(f"  chatroom --history-db / without (chatroom1 here): throughput {fmt(kept['dps'] / plain['dps'], 2)}, "
+                           f"CPU per delivery {fmt(cpu, 2)}")
         if kind == "web":
             out.extend(web_lines(sc, runs, medians, chat_like, row_line))
         out.extend(comparisons(kind, medians, chat_like, extras))

@@ -77,7 +77,8 @@ struct peer_info {
 struct member_info {
     std::string nick;      ///< its nick now
     std::string account;   ///< empty for guests
-    std::string room;      ///< empty before login when login is required (and from a banned address)
+    std::string room;      ///< the room it uses (the last it joined); empty before login when login is required (and from a banned address)
+    std::vector<std::string> rooms; ///< every room it is in (one for the line protocol; IRC and browsers join several)
     std::string address;   ///< as peer_info::address
     std::string transport; ///< as peer_info::transport
     std::chrono::system_clock::time_point connected_since{}; ///< when it connected
@@ -900,7 +901,7 @@ enum class reply_kind : unsigned char {
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
-    too_many_rooms,   ///< subject: the room asked for, count: the limit (per member, or the server's)
+    too_many_rooms,   ///< subject: the room asked for, count: the limit; extra: "server" for the server's limit on open rooms, else the member's
     not_in_room,      ///< subject: the room named, which the member is not in
     /// Refusals of a command's arguments.
     bad_nick,
@@ -2407,8 +2408,9 @@ inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
 inline constexpr std::string_view usage_history = "! usage: /history [N] (a number of lines)";
 inline constexpr std::string_view history_not_kept = "! this server keeps no history";
 inline std::string history_failed(std::string_view why) { return "! history not available: " + std::string(why); }
-inline std::string too_many_rooms(std::string_view room, std::size_t limit) {
-    return "! cannot join " + std::string(room) + ": in " + std::to_string(limit) + " rooms already";
+inline std::string too_many_rooms(std::string_view room, std::size_t limit, bool server_wide) {
+    return "! cannot join " + std::string(room) + (server_wide ? ": the server has " : ": you are in ") +
+           std::to_string(limit) + " rooms, the most it allows";
 }
 inline std::string not_in_room(std::string_view room) {
     return room.empty() ? std::string("! you are not in a room") : "! you are not in " + std::string(room);
@@ -2482,7 +2484,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
     case reply_kind::history_not_kept: return std::string(replies::history_not_kept);
     case reply_kind::history_failed: return replies::history_failed(r.detail);
-    case reply_kind::too_many_rooms: return replies::too_many_rooms(r.subject, r.count);
+    case reply_kind::too_many_rooms: return replies::too_many_rooms(r.subject, r.count, r.extra == "server");
     case reply_kind::not_in_room: return replies::not_in_room(r.subject);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);
@@ -2694,7 +2696,7 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/commands.hpp>
 
-// #include <chatroom/core/detail/fanout.hpp>
+// #include <chatroom/core/detail/chat_batch.hpp>
 
 // #include <chatroom/core/detail/member.hpp>
 
@@ -3394,6 +3396,66 @@ private:
 };
 
 } // namespace chatroom::detail
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Consecutive chat lines of one member to one room, gathered into one event
+// so one block is shared by every recipient (the hub ends a batch when the
+// member's read is used up). Guarded by the hub's lock.
+class chat_batch {
+public:
+    chat_batch(counters& count, std::size_t soft_limit)
+        : count_(count), limit_(std::max<std::size_t>(1024, std::min<std::size_t>(soft_limit / 4, 64 * 1024))) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    // Adds a line m says in r; the lines gathered for another room (or
+    // member) go out first.
+    void add(member& m, const room& r, std::string_view text) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
+        if (event_.line_count == 0) {
+            in_ = &r;
+            event_.room = r.name();
+            event_.nick = m.state.nick;
+            event_.origin = m.id();
+        }
+        event_.add_line(text);
+        // A large burst goes out in pieces, so the slow-consumer policy can
+        // hold its sender before any reader's queue passes the soft mark.
+        if (event_.text.size() >= limit_) end();
+    }
+
+    // The lines gathered so far go out as one event.
+    void end() {
+        if (event_.line_count == 0) return;
+        counters::add(count_.lines_in, event_.line_count);
+        log_->append(event_);
+        event_.clear_text();
+    }
+
+    // Ends the batch if it holds m's lines (to r, when r is given): m is
+    // leaving it, and what it said comes first.
+    void end_of(const member& m, const room* r = nullptr) {
+        if (event_.line_count != 0 && event_.origin == m.id() && (!r || in_ == r)) end();
+    }
+
+private:
+    counters& count_;
+    const std::size_t limit_;
+    room_log* log_ = nullptr;
+    room_event event_;
+    // The room of the lines gathered (a room outlives a batch of its
+    // member's lines: the member's leaving ends the batch first).
+    const room* in_ = nullptr;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/fanout.hpp>
+
 
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
@@ -4581,6 +4643,167 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/membership.hpp>
+
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Who is in which room: members enter and leave rooms (several at once, up
+// to max_rooms_per_member; the line protocol's one), rooms open with their
+// first member and close with their last (unless the host keeps them), the
+// room hears joins and leaves, and a shared log hears every room of a
+// member. Guarded by the hub's lock.
+class membership {
+public:
+    struct parts {
+        const server_options& opts;
+        counters& count;
+        room_directory& rooms;
+        fanout& out;
+        host_events& events;
+        host_rooms& policy;
+        chat_batch& batch;
+    };
+
+    explicit membership(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_stopping() noexcept { stopping_ = true; }
+    // Rooms opened since the last call (the hub fills their history).
+    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
+
+    // The room a request names, if m is in it; m's current room when it names none.
+    static room* room_of(const member& m, std::string_view name) {
+        if (name.empty()) return m.state.current;
+        const auto& seats = m.state.seats;
+        if (seats.size() == 1) // the common case: a member in one room
+            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
+                                                                                            : nullptr;
+        const std::string key = protocol::fold_case(name);
+        for (const hub_state::seat& s : seats)
+            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        return nullptr;
+    }
+
+    static bool share_a_room(const member& a, const member& b) {
+        for (const hub_state::seat& s : a.state.seats)
+            if (room_of(b, s.in->name()) == s.in) return true;
+        return false;
+    }
+
+    // Why m may not go to room_name, if it may not: a bad name, in it
+    // already, a limit, the host's room options. switching: m leaves its
+    // current room for it (the line protocol's /join), so only the
+    // server's limit on open rooms applies.
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+        if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
+        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
+            return reply::of(reply_kind::already_in, in->name());
+        const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
+        if (!switching && per_member && m.state.seats.size() >= per_member)
+            return too_many(room_name, per_member, {});
+        if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
+            return too_many(room_name, per_server, "server");
+        if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
+        return std::nullopt;
+    }
+
+    // Puts m in a room, creating the room, and greets it there: the room's
+    // name and size, its topic, its kept history.
+    void enter(member& m, std::string_view name) {
+        bool created = false;
+        room& r = p_.rooms.find_or_create(name, created);
+        if (created) {
+            counters::add(p_.count.rooms);
+            log_->room_opened(r.name());
+            opened_.push_back(r.name());
+        }
+        r.add(m);
+        publish_presence(m);
+        if (announces(r.size() - 1)) {
+            room_event e = event_of(room_event_kind::joined, m, &r);
+            log_->append(e);
+        }
+        std::string hello;
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
+        p_.out.push(m, message::copy_of(hello));
+        for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
+        p_.events.emit(event_kind::joined, m, r.name());
+    }
+
+    // m leaves r, which hears why (reason may be empty). publish: the shared
+    // log hears where m is now (not when m is leaving the server: gone()
+    // says that at once).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
+        p_.batch.end_of(m, &r);
+        room_event e = event_of(room_event_kind::left, m, &r);
+        e.reason = std::string(reason);
+        r.remove(m);
+        if (publish) publish_presence(m);
+        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
+        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
+        if (r.empty() && !p_.policy.keeps(r.name())) {
+            p_.policy.erase(r.name());
+            log_->room_closed(r.name());
+            p_.rooms.erase(r);
+            counters::sub(p_.count.rooms);
+        }
+    }
+
+    // m leaves every room it is in, each hearing why.
+    void leave_all(member& m, std::string_view reason) {
+        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
+    }
+
+    // Tells a shared log where m is: each of its rooms, by name.
+    void publish_presence(const member& m) {
+        std::vector<std::string_view> names;
+        names.reserve(m.state.seats.size());
+        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        log_->presence(m.state.nick, names);
+    }
+
+    // An event of m's in r (none: a private message).
+    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
+        room_event e;
+        e.kind = kind;
+        if (r) e.room = r->name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        return e;
+    }
+
+private:
+    static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
+        reply r = reply::of(reply_kind::too_many_rooms, room_name);
+        r.count = limit;
+        r.extra = std::string(whose);
+        return r;
+    }
+
+    // Joins and leaves are announced in rooms smaller than quiet_room_size
+    // (counting the others: each announcement costs a delivery per member).
+    bool announces(std::size_t others) const noexcept {
+        return p_.opts.quiet_room_size == 0 || others < p_.opts.quiet_room_size;
+    }
+
+    parts p_;
+    room_log* log_ = nullptr;
+    bool stopping_ = false;
+    std::vector<std::string> opened_;
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/detail/moderation.hpp>
 
 
@@ -4778,6 +5001,326 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/nick_changes.hpp>
+
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Nicks change hands here: a member's /nick, the host's rename, the name an
+// account logs in with. With a shared log a nick is first claimed across
+// the cluster (a nick_job the hub runs unlocked, host_jobs.hpp), then
+// taken. Guarded by the hub's lock.
+class nick_changes {
+public:
+    // A nick claimed across servers before the member takes it: a /nick,
+    // the host's rename, or a login's account name (with the account's role).
+    struct nick_job {
+        std::weak_ptr<member> who;
+        std::string nick;
+        bool login = false;
+        bool op = false;
+    };
+
+    struct parts {
+        registry& members;
+        fanout& out;
+        host_events& events;
+        membership& rooms;
+    };
+
+    explicit nick_changes(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_access(const access_hooks& hooks) noexcept { hooks_ = &hooks; }
+
+    void claim(nick_job job) { claims_.push_back(std::move(job)); }
+    std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+
+    // Whether taking name needs a claim across servers first.
+    bool needs_claim(const member& m, std::string_view name) const {
+        return log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name);
+    }
+
+    // /nick NAME.
+    void asked(member& m, std::string_view name) {
+        if (!protocol::is_valid_name(name)) return p_.out.send(m, reply::of(reply_kind::bad_nick));
+        const member* holder = p_.members.find_nick(name);
+        if (holder && holder != &m) return p_.out.send(m, reply::of(reply_kind::nick_taken, name));
+        if (m.state.nick == name) return;
+        const std::string key = protocol::fold_case(name);
+        if (hooks_ && hooks_->is_registered && protocol::fold_case(m.state.account) != key &&
+            p_.events.hook("is_registered", m, true, [&] { return hooks_->is_registered({key, name}); }))
+            return p_.out.send(m, reply::of(reply_kind::nick_registered, name));
+        if (needs_claim(m, name)) {
+            // Guest nicks are the servers' to give (each its own), never claimed.
+            if (key.rfind("guest-", 0) == 0) return p_.out.send(m, reply::of(reply_kind::guest_nick_reserved));
+            // The claim decides, atomically in the shared log: a view of
+            // the other servers may be a heartbeat old.
+            if (m.state.nick_pending) return p_.out.send(m, reply::of(reply_kind::nick_under_way));
+            m.state.nick_pending = true;
+            return claim(nick_job{m.shared_from_this(), std::string(name)});
+        }
+        take(m, name);
+    }
+
+    // The host renames a member.
+    control_result host_rename(std::string_view nick, std::string_view new_nick) {
+        member* t = p_.members.find_nick(nick);
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(new_nick)) return host_errc::bad_name;
+        const member* holder = p_.members.find_nick(new_nick);
+        if (holder && holder != t) return host_errc::name_taken;
+        if (needs_claim(*t, new_nick)) claim(nick_job{t->shared_from_this(), std::string(new_nick)});
+        else take(*t, new_nick);
+        return {};
+    }
+
+    // A claim for a new nick (not a login's) was decided.
+    void claimed(member& m, const nick_job& job, bool won) {
+        if (!won) return p_.out.send(m, reply::of(reply_kind::nick_elsewhere, job.nick));
+        if (const member* holder = p_.members.find_nick(job.nick); holder && holder != &m) {
+            log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
+            return p_.out.send(m, reply::of(reply_kind::nick_taken, job.nick));
+        }
+        take(m, job.nick);
+    }
+
+    // m takes name (free here, claimed if it had to be); each of its rooms
+    // hears it (a member in several of them, once: fanout.hpp).
+    void take(member& m, std::string_view name) {
+        std::string old = m.state.nick;
+        p_.members.rename(m, name);
+        p_.rooms.publish_presence(m);
+        log_->gone(old);
+        for (const hub_state::seat& s : m.state.seats) {
+            room_event e = membership::event_of(room_event_kind::renamed, m, s.in);
+            e.old_nick = old;
+            e.origin = 0; // the member reads its own rename too
+            log_->append(e);
+        }
+        if (!m.state.seats.empty())
+            p_.events.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+                           {}, old);
+    }
+
+private:
+    parts p_;
+    room_log* log_ = nullptr;
+    const access_hooks* hooks_ = nullptr;
+    std::vector<nick_job> claims_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/operator_commands.hpp>
+
+// #include <chatroom/core/detail/event_text.hpp>
+
+#include <string>
+#include <string_view>
+
+// Texts the core puts into room events (a leave's reason, a notice), which
+// every member receives as they are, whatever its dialect, and which a
+// shared room log stores. What the core answers one member is typed instead
+// (core/reply.hpp) and worded by each dialect.
+namespace chatroom::detail::event_text {
+
+// What rooms hear of moderation.
+// Kicks and bans are the reason in "* nick left (...)".
+inline std::string was_kicked(std::string_view op, std::string_view reason) {
+    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
+}
+inline std::string was_banned(std::string_view op, std::string_view how_long) {
+    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
+}
+inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
+    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
+}
+inline std::string set_topic(std::string_view op, std::string_view text) {
+    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
+           std::string(text);
+}
+
+// The room is told when a shared log lost events before this server read them.
+inline constexpr std::string_view missed_events =
+    "some events of this room were missed: the log was trimmed past them before this server read them";
+
+} // namespace chatroom::detail::event_text
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// How a member is removed by an operator or the host: what its rooms hear,
+// its last words, and the host event.
+struct removal {
+    leave_reason why = leave_reason::kicked;
+    std::string room_text; // the reason its rooms hear
+    reply last_words;
+    event_kind kind = event_kind::kicked;
+    std::string reason, by, key; // for the host event (key: the ban's)
+    // Flush what it was sent first (those removed with a ban's target), so
+    // its last words are not lost behind a write under way.
+    bool graceful = false;
+};
+
+// What operator commands need of the rest of the core (commands.hpp).
+class operator_effects {
+public:
+    virtual void remove_member(member& t, const removal& how) = 0;
+    // Connections waiting on a ban that was lifted are welcomed.
+    virtual void welcome_unbanned() = 0;
+    virtual control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) = 0;
+
+protected:
+    ~operator_effects() = default;
+};
+
+// The operators' commands (docs/protocol.md): /kick, /ban, /unban, /mute,
+// /unmute and /topic, by a member whose account has the operator role; and
+// the host's kick. Guarded by the hub's lock.
+class operator_commands {
+public:
+    struct parts {
+        registry& members;
+        moderation& mod;
+        fanout& out;
+        host_events& events;
+        operator_effects& core;
+    };
+
+    explicit operator_commands(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
+        member* t = p_.members.find_nick(nick);
+        if (!t) return host_errc::no_such_member;
+        p_.core.remove_member(*t, removal{leave_reason::kicked, event_text::was_kicked(by, reason),
+                                          reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked,
+                                          std::string(reason), std::string(by), {}, false});
+        return {};
+    }
+
+    void run(member& m, const protocol::command& cmd) {
+        using protocol::command_kind;
+        if (!m.state.op) return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        switch (cmd.kind) {
+        case command_kind::kick:
+            if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, m.state.nick))
+                p_.out.send(m, cmd.arg.empty() ? reply::usage("kick") : reply::of(reply_kind::no_such_nick, cmd.arg));
+            return;
+        case command_kind::ban: return ban(m, cmd);
+        case command_kind::unban: return unban(m, cmd);
+        case command_kind::mute:
+        case command_kind::unmute: return mute(m, cmd, cmd.kind == command_kind::mute);
+        case command_kind::topic: {
+            if (cmd.arg.empty()) return p_.out.send(m, reply::usage("topic"));
+            room* r = membership::room_of(m, cmd.room);
+            if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+            p_.core.set_topic(r->name(), cmd.arg, m.state.nick);
+            return;
+        }
+        default: return;
+        }
+    }
+
+private:
+    // /ban NICK [LENGTH] [confirm]
+    void ban(member& m, const protocol::command& cmd) {
+        const std::string& by = m.state.nick;
+        std::string_view length_text = cmd.text;
+        const std::size_t sp = length_text.find_last_of(" \t");
+        const std::string_view last = sp == std::string_view::npos ? length_text : length_text.substr(sp + 1);
+        const bool confirmed = protocol::fold_case(last) == "confirm";
+        if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
+        member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
+        const auto length = moderation::parse_duration(length_text);
+        if (cmd.arg.empty() || !length) return p_.out.send(m, reply::usage("ban"));
+        if (!t) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        const std::string address = t->address();
+        // An operator's own address is not banned by her hand unasked.
+        if (!confirmed && !address.empty() && address == m.address())
+            return p_.out.send(m, reply::ban_own_address(t->state.nick, address, length_text));
+        // A guest is banned by address; an account by name and, for the
+        // same time, by the address it last used (it is on it now), so it
+        // cannot come back as a guest.
+        const std::string address_key = moderation::address_key(address);
+        std::string key = address_key;
+        if (!t->state.account.empty()) {
+            key = moderation::account_key(t->state.account);
+            const bool link = !address.empty() && p_.mod.ban_at_least(address_key, *length);
+            p_.mod.ban(key, *length, link ? address_key : std::string());
+        } else {
+            p_.mod.ban(key, *length);
+        }
+        const std::string how_long = moderation::describe(*length);
+        const bool forever = length->count() == 0;
+        removal how{leave_reason::banned, event_text::was_banned(by, how_long),
+                    reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long), event_kind::banned,
+                    how_long, by, key, false};
+        p_.core.remove_member(*t, how);
+        // Whoever else is on that address goes too (operators stay), as new
+        // connections from it are refused.
+        if (address.empty()) return;
+        std::vector<std::shared_ptr<member>> also;
+        for (const auto& x : p_.members.members())
+            if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
+        how.key = address_key;
+        how.graceful = true;
+        for (const auto& x : also)
+            if (x->state.attached) p_.core.remove_member(*x, how);
+    }
+
+    void unban(member& m, const protocol::command& cmd) {
+        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("unban"));
+        const bool by_name = p_.mod.unban(moderation::account_key(cmd.arg));
+        const bool by_address = p_.mod.unban(moderation::address_key(cmd.arg));
+        if (!by_name && !by_address) return p_.out.send(m, reply::of(reply_kind::no_ban_on, cmd.arg));
+        // An address is shown in its one form, whichever was typed.
+        const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
+        p_.out.send(m, reply::of(reply_kind::unbanned, shown));
+        event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, m.state.nick, {}, {}, {}};
+        p_.events.push(std::move(ev));
+        p_.core.welcome_unbanned();
+    }
+
+    void mute(member& m, const protocol::command& cmd, bool on) {
+        member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
+        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("mute"));
+        if (!t) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        const std::string& by = m.state.nick;
+        t->state.muted = on;
+        const std::string text = event_text::was_muted(t->state.nick, by, on);
+        // The target's rooms hear it (the target included); an operator
+        // in none of them is told alone.
+        for (const hub_state::seat& s : t->state.seats) {
+            room_event e;
+            e.kind = room_event_kind::notice;
+            e.room = s.in->name();
+            e.text = text;
+            log_->append(e);
+        }
+        if (!membership::share_a_room(*t, m)) p_.out.send(m, reply::notice(text));
+        p_.events.emit(on ? event_kind::muted : event_kind::unmuted, *t,
+                       t->state.current ? t->state.current->name() : std::string());
+        p_.events.pending_back().by = by;
+    }
+
+    parts p_;
+    room_log* log_ = nullptr;
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/command_error.hpp>
 
 #include <string>
@@ -4887,38 +5430,6 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/event_text.hpp>
-
-#include <string>
-#include <string_view>
-
-// Texts the core puts into room events (a leave's reason, a notice), which
-// every member receives as they are, whatever its dialect, and which a
-// shared room log stores. What the core answers one member is typed instead
-// (core/reply.hpp) and worded by each dialect.
-namespace chatroom::detail::event_text {
-
-// What rooms hear of moderation.
-// Kicks and bans are the reason in "* nick left (...)".
-inline std::string was_kicked(std::string_view op, std::string_view reason) {
-    return "kicked by " + std::string(op) + (reason.empty() ? std::string() : ": " + std::string(reason));
-}
-inline std::string was_banned(std::string_view op, std::string_view how_long) {
-    return "banned by " + std::string(op) + " (" + std::string(how_long) + ")";
-}
-inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
-    return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
-}
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
-
-// The room is told when a shared log lost events before this server read them.
-inline constexpr std::string_view missed_events =
-    "some events of this room were missed: the log was trimmed past them before this server read them";
-
-} // namespace chatroom::detail::event_text
 
 #include <algorithm>
 #include <functional>
@@ -4937,7 +5448,7 @@ namespace chatroom::detail {
 // meant for the member alone go straight to it. Consecutive chat lines of one
 // read become one event, so one block is shared by every recipient.
 // Guarded by the hub's lock.
-class commands {
+class commands final : private operator_effects {
 public:
     struct parts {
         const server_options& opts;
@@ -4963,24 +5474,31 @@ public:
         command_call call;
         std::string name; // as registered
     };
-    // A nick claimed across servers before the member takes it: a /nick,
-    // the host's rename, or a login's account name (with the account's role).
-    struct nick_job {
-        std::weak_ptr<member> who;
-        std::string nick;
-        bool login = false;
-        bool op = false;
-    };
+    using nick_job = nick_changes::nick_job;
 
     using history_job = history_service::request;
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
           events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
-          batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
+          batch_(p.count, p.opts.soft_limit()),
+          membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
+          operators_({p.members, p.mod, p.out, p.events, *this}),
+          nicks_({p.members, p.out, p.events, membership_}) {
+        nicks_.set_access(hooks_);
+    }
 
-    void set_log(room_log& log) noexcept { policy_.set_log(*(log_ = &log)); }
-    void set_stopping() noexcept { stopping_ = true; }
+    void set_log(room_log& log) noexcept {
+        policy_.set_log(*(log_ = &log));
+        batch_.set_log(log);
+        membership_.set_log(log);
+        operators_.set_log(log);
+        nicks_.set_log(log);
+    }
+    void set_stopping() noexcept {
+        stopping_ = true;
+        membership_.set_stopping();
+    }
     void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
     const access_hooks& access() const noexcept { return hooks_; }
     void set_motd(std::string text) { motd_ = std::move(text); }
@@ -4992,9 +5510,9 @@ public:
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
-    std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+    std::vector<nick_job> take_claims() { return nicks_.take_claims(); }
     std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
-    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
+    std::vector<std::string> take_opened() { return membership_.take_opened(); }
 
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
@@ -5009,6 +5527,7 @@ public:
         i.nick = m.state.nick;
         i.account = m.state.account;
         i.room = m.state.current ? m.state.current->name() : std::string();
+        for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
         i.address = m.address();
         i.transport = m.transport();
         // Told in wall-clock time, kept in steady time.
@@ -5084,7 +5603,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (may_say(m, *r, cmd.arg)) add_chat(m, *r, cmd.arg);
+            if (may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -5101,12 +5620,7 @@ public:
     }
 
     // The chat lines gathered so far go out as one event.
-    void end_batch() {
-        if (batch_.line_count == 0) return;
-        counters::add(count_.lines_in, batch_.line_count);
-        log_->append(batch_);
-        batch_.clear_text();
-    }
+    void end_batch() { batch_.end(); }
 
     // The member leaves its room and the server (the room is told why).
     // Idempotent.
@@ -5114,7 +5628,7 @@ public:
         if (!m.state.attached) return;
         end_login(m, false); // a check under way keeps its charge
         probation_.erase(&m);
-        if (batch_.line_count != 0 && batch_.origin == m.id()) end_batch();
+        batch_.end_of(m);
         std::string reason;
         switch (why) {
         case leave_reason::eof: break;
@@ -5127,7 +5641,7 @@ public:
         case leave_reason::kicked:
         case leave_reason::banned: reason = std::string(detail); break;
         }
-        while (!m.state.seats.empty()) leave_room(m, *m.state.seats.back().in, reason, false);
+        membership_.leave_all(m, reason);
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
@@ -5156,57 +5670,12 @@ public:
     }
 
 private:
-    void add_chat(member& m, room& r, std::string_view text) {
-        if (batch_.line_count != 0 && batch_.room != r.name()) end_batch();
-        if (batch_.line_count == 0) {
-            batch_.room = r.name();
-            batch_.nick = m.state.nick;
-            batch_.origin = m.id();
-        }
-        batch_.add_line(text);
-        // A large burst goes out in pieces, so the slow-consumer policy can
-        // hold its sender before any reader's queue passes the soft mark.
-        if (batch_.text.size() >= batch_limit_) end_batch();
-    }
-
     static room_event event_of(room_event_kind kind, const member& m, const room* r) {
-        room_event e;
-        e.kind = kind;
-        if (r) e.room = r->name();
-        e.nick = m.state.nick;
-        e.origin = m.id();
-        return e;
+        return membership::event_of(kind, m, r);
     }
-
-    // The room a request names, if m is in it; m's current room when it names none.
-    static room* room_of(const member& m, std::string_view name) {
-        if (name.empty()) return m.state.current;
-        const auto& seats = m.state.seats;
-        if (seats.size() == 1) // the common case: a member in one room
-            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
-                                                                                            : nullptr;
-        const std::string key = protocol::fold_case(name);
-        for (const hub_state::seat& s : seats)
-            if (protocol::fold_case(s.in->name()) == key) return s.in;
-        return nullptr;
-    }
+    static room* room_of(const member& m, std::string_view name) { return membership::room_of(m, name); }
 
     void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
-
-    // Why m may not join room_name as well as the rooms it is in, if it may not.
-    std::optional<reply> room_limit(const member& m, std::string_view room_name) {
-        if (opts_.max_rooms_per_member && m.state.seats.size() >= opts_.max_rooms_per_member) {
-            reply r = reply::of(reply_kind::too_many_rooms, room_name);
-            r.count = opts_.max_rooms_per_member;
-            return r;
-        }
-        if (opts_.max_rooms && rooms_.size() >= opts_.max_rooms && !rooms_.find(room_name)) {
-            reply r = reply::of(reply_kind::too_many_rooms, room_name);
-            r.count = opts_.max_rooms;
-            return r;
-        }
-        return std::nullopt;
-    }
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
@@ -5219,23 +5688,16 @@ private:
         if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
-        case command_kind::nick: rename(m, cmd.arg); break;
+        case command_kind::nick: nicks_.asked(m, cmd.arg); break;
         case command_kind::join:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            room* in = room_of(m, cmd.arg);
-            if (!protocol::is_valid_name(cmd.arg)) {
-                out_.send(m, reply::of(reply_kind::bad_room));
-            } else if (in && (!switching || in == m.state.current)) {
-                out_.send(m, reply::of(reply_kind::already_in, in->name()));
-            } else if (auto full = switching ? std::nullopt : room_limit(m, cmd.arg)) {
-                out_.send(m, *full);
-            } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
                 out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
-                if (switching) leave_room(m, *m.state.current, {});
-                enter(m, cmd.arg);
+                if (switching) membership_.leave(m, *m.state.current, {});
+                membership_.enter(m, cmd.arg);
             }
             break;
         }
@@ -5243,7 +5705,7 @@ private:
             const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
             room* r = name.empty() ? nullptr : room_of(m, name);
             if (!r) return not_in(m, name);
-            leave_room(m, *r, cmd.text);
+            membership_.leave(m, *r, cmd.text);
             break;
         }
         case command_kind::who: {
@@ -5310,7 +5772,7 @@ private:
         case command_kind::unban:
         case command_kind::mute:
         case command_kind::unmute:
-        case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::topic: operators_.run(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -5347,7 +5809,7 @@ private:
     // A member is admitted (it may use rooms) and sent to its first room.
     void enter_allowed(member& m, std::string_view room_name) {
         m.state.admitted = true;
-        if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
+        if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
     }
 
     // The time left of a ban on m's address, if any (never for Unix sockets).
@@ -5419,10 +5881,9 @@ public:
             return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
-        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+        if (nicks_.needs_claim(m, name)) {
             m.state.nick_pending = true; // the login is decided by the claim
-            claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
-            return;
+            return nicks_.claim(nick_job{m.shared_from_this(), name, true, r.op});
         }
         complete_login(m, name, r.op);
     }
@@ -5435,12 +5896,7 @@ public:
             if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
             return complete_login(m, job.nick, job.op);
         }
-        if (!won) return out_.send(m, reply::of(reply_kind::nick_elsewhere, job.nick));
-        if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
-            log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
-            return out_.send(m, reply::of(reply_kind::nick_taken, job.nick));
-        }
-        rename_to(m, job.nick);
+        nicks_.claimed(m, job, won);
     }
 
 private:
@@ -5448,13 +5904,13 @@ private:
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
-            rename_to(*holder, members_.guest_nick());
+            nicks_.take(*holder, members_.guest_nick());
         }
         m.state.account = name;
         m.state.op = op;
         probation_.erase(&m);
         out_.send(m, reply::of(reply_kind::logged_in, name));
-        if (m.state.nick != name) rename_to(m, name);
+        if (m.state.nick != name) nicks_.take(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
@@ -5487,11 +5943,7 @@ public:
     // ---- the host's controls (hub.hpp) ------------------------------------
 
     control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
-        member* t = members_.find_nick(nick);
-        if (!t) return host_errc::no_such_member;
-        remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
-                      reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
-        return {};
+        return operators_.kick(nick, reason, by);
     }
 
     control_result move(std::string_view nick, std::string_view room_name) {
@@ -5501,23 +5953,13 @@ public:
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
-        if (t->state.current) leave_room(*t, *t->state.current, {});
-        enter(*t, room_name);
+        if (t->state.current) membership_.leave(*t, *t->state.current, {});
+        membership_.enter(*t, room_name);
         return {};
     }
 
     control_result rename(std::string_view nick, std::string_view new_nick) {
-        member* t = members_.find_nick(nick);
-        if (!t) return host_errc::no_such_member;
-        if (!protocol::is_valid_name(new_nick)) return host_errc::bad_name;
-        const member* holder = members_.find_nick(new_nick);
-        if (holder && holder != t) return host_errc::name_taken;
-        if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
-            claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
-            return {};
-        }
-        rename_to(*t, new_nick);
-        return {};
+        return nicks_.host_rename(nick, new_nick);
     }
 
     // ---- rooms the host makes (room_options.hpp) ------------------------------
@@ -5527,8 +5969,8 @@ public:
     }
     control_result close_room(std::string_view name, std::string_view reason) {
         return policy_.close(name, reason, [&](member& x, room& closing, const std::string& why) {
-            leave_room(x, closing, why);
-            if (x.state.seats.empty()) enter(x, protocol::lobby); // it is somewhere still
+            membership_.leave(x, closing, why);
+            if (x.state.seats.empty()) membership_.enter(x, protocol::lobby); // it is somewhere still
         });
     }
     control_result invite(std::string_view room_name, std::string_view nick) {
@@ -5537,7 +5979,7 @@ public:
     }
     std::vector<host_room_info> host_room_list() const { return policy_.list(); }
 
-    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         room* r = rooms_.find(room_name);
         if (!r) return host_errc::no_such_room;
         std::string clean;
@@ -5554,237 +5996,25 @@ public:
     }
 
 private:
-    void moderate(member& m, const protocol::command& cmd) {
-        using protocol::command_kind;
-        if (!m.state.op) return out_.send(m, reply::of(reply_kind::not_permitted));
-        const std::string& by = m.state.nick;
-        switch (cmd.kind) {
-        case command_kind::kick:
-            if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
-                out_.send(m, cmd.arg.empty() ? reply::usage("kick") : reply::of(reply_kind::no_such_nick, cmd.arg));
-            }
-            break;
-        case command_kind::ban: {
-            // /ban NICK [LENGTH] [confirm]
-            std::string_view length_text = cmd.text;
-            const std::size_t sp = length_text.find_last_of(" \t");
-            const std::string_view last = sp == std::string_view::npos ? length_text : length_text.substr(sp + 1);
-            const bool confirmed = protocol::fold_case(last) == "confirm";
-            if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
-            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            const auto length = moderation::parse_duration(length_text);
-            if (cmd.arg.empty() || !length) return out_.send(m, reply::usage("ban"));
-            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
-            const std::string address = t->address();
-            // An operator's own address is not banned by her hand unasked.
-            if (!confirmed && !address.empty() && address == m.address())
-                return out_.send(m, reply::ban_own_address(t->state.nick, address, length_text));
-            // A guest is banned by address; an account by name and, for the
-            // same time, by the address it last used (it is on it now), so
-            // it cannot come back as a guest.
-            const std::string address_key = moderation::address_key(address);
-            std::string key = address_key;
-            if (!t->state.account.empty()) {
-                key = moderation::account_key(t->state.account);
-                const bool link = !address.empty() && mod_.ban_at_least(address_key, *length);
-                mod_.ban(key, *length, link ? address_key : std::string());
-            } else {
-                mod_.ban(key, *length);
-            }
-            const std::string how_long = moderation::describe(*length);
-            const bool forever = length->count() == 0;
-            const reply last_words = reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long);
-            remove_member(*t, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
-                          event_kind::banned, how_long, by, key);
-            // Whoever else is on that address goes too (operators stay), as
-            // new connections from it are refused.
-            if (address.empty()) break;
-            std::vector<std::shared_ptr<member>> also;
-            for (const auto& x : members_.members())
-                if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
-            for (const auto& x : also)
-                if (x->state.attached)
-                    remove_member(*x, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
-                                  event_kind::banned, how_long, by, address_key, true);
-            break;
-        }
-        case command_kind::unban: {
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("unban"));
-            const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
-            const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
-            if (!by_name && !by_address) return out_.send(m, reply::of(reply_kind::no_ban_on, cmd.arg));
-            // An address is shown in its one form, whichever was typed.
-            const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
-            out_.send(m, reply::of(reply_kind::unbanned, shown));
-            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by, {}, {}, {}};
-            events_.push(std::move(ev));
-            // Connections waiting on a ban that is lifted are welcome now.
-            std::vector<member*> waiting(probation_.begin(), probation_.end());
-            for (member* x : waiting)
-                if (!address_ban(*x)) greet(*x);
-            break;
-        }
-        case command_kind::mute:
-        case command_kind::unmute: {
-            const bool mute = cmd.kind == command_kind::mute;
-            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("mute"));
-            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
-            t->state.muted = mute;
-            announce(*t, event_text::was_muted(t->state.nick, by, mute));
-            if (!shares_room(*t, m)) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
-            events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
-                         t->state.current ? t->state.current->name() : std::string());
-            events_.pending_back().by = by;
-            break;
-        }
-        case command_kind::topic: {
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
-            room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
-            set_topic(r->name(), cmd.arg, by);
-            break;
-        }
-        default: break;
-        }
-    }
-
-    // A notice to the target's rooms (everyone there, the target included).
-    void announce(member& t, const std::string& text) {
-        for (const hub_state::seat& s : t.state.seats) {
-            room_event e;
-            e.kind = room_event_kind::notice;
-            e.room = s.in->name();
-            e.text = text;
-            log_->append(e);
-        }
-    }
-
-    static bool shares_room(const member& a, const member& b) {
-        for (const hub_state::seat& s : a.state.seats)
-            if (room_of(b, s.in->name()) == s.in) return true;
-        return false;
-    }
-
-    // Kicked or banned: the room is told, the member gets its last words and
-    // goes. Graceful (those removed with a ban's target): what it was sent
-    // before, the room's news of the target included, is flushed first, so
-    // its last words are not lost behind a write under way.
-    void remove_member(member& t, leave_reason why, std::string room_text, const reply& last_words, event_kind kind,
-                       std::string_view reason, std::string_view by, std::string_view key = {},
-                       bool graceful = false) {
+    // Kicked or banned: its rooms are told, the member gets its last words
+    // and goes.
+    void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by), {}, {}, {}};
+        event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
         events_.push(std::move(ev));
-        if (graceful) out_.send(t, last_words);
-        // The room hears it as the reason the member left.
-        leave_server(t, why, room_text);
-        if (graceful) house_.begin_drain(t, why);
-        else t.close_now(last_words, why);
+        if (how.graceful) out_.send(t, how.last_words);
+        // The rooms hear it as the reason the member left.
+        leave_server(t, how.why, how.room_text);
+        if (how.graceful) house_.begin_drain(t, how.why);
+        else t.close_now(how.last_words, how.why);
         graveyard_.push_back(std::move(keep));
     }
 
-    void rename_to(member& m, std::string_view name) {
-        std::string old = m.state.nick;
-        members_.rename(m, name);
-        publish_presence(m);
-        log_->gone(old);
-        // Each of its rooms hears it (a member in several of them, once: fanout.hpp).
-        for (const hub_state::seat& s : m.state.seats) {
-            room_event e = event_of(room_event_kind::renamed, m, s.in);
-            e.old_nick = old;
-            e.origin = 0; // the member reads its own rename too
-            log_->append(e);
-        }
-        if (!m.state.seats.empty())
-            events_.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
-                         {}, old);
-    }
-
-    void rename(member& m, std::string_view name) {
-        if (!protocol::is_valid_name(name)) {
-            out_.send(m, reply::of(reply_kind::bad_nick));
-            return;
-        }
-        const member* holder = members_.find_nick(name);
-        if (holder && holder != &m) {
-            out_.send(m, reply::of(reply_kind::nick_taken, name));
-            return;
-        }
-        if (m.state.nick == name) return;
-        const std::string key = protocol::fold_case(name);
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key &&
-            events_.hook("is_registered", m, true, [&] { return hooks_.is_registered({key, name}); }))
-            return out_.send(m, reply::of(reply_kind::nick_registered, name));
-        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
-            // Guest nicks are the servers' to give (each its own), never claimed.
-            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, reply::of(reply_kind::guest_nick_reserved));
-            // The claim decides, atomically in the shared log: a view of
-            // the other servers may be a heartbeat old.
-            if (m.state.nick_pending) return out_.send(m, reply::of(reply_kind::nick_under_way));
-            m.state.nick_pending = true;
-            claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
-            return;
-        }
-        rename_to(m, name);
-    }
-
-    // Puts a member in a room, creating the room, and greets it there.
-    void enter(member& m, std::string_view name) {
-        bool created = false;
-        room& r = rooms_.find_or_create(name, created);
-        if (created) {
-            counters::add(count_.rooms);
-            log_->room_opened(r.name());
-            opened_.push_back(r.name());
-        }
-        r.add(m);
-        publish_presence(m);
-        if (announces(r.size() - 1)) {
-            room_event e = event_of(room_event_kind::joined, m, &r);
-            log_->append(e);
-        }
-        std::string hello;
-        std::vector<std::string> elsewhere;
-        log_->remote_members(r.name(), elsewhere);
-        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
-        out_.push(m, message::copy_of(hello));
-        for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
-        events_.emit(event_kind::joined, m, r.name());
-    }
-
-    // m leaves r; publish: the shared log hears where m is now (not when m
-    // is leaving the server, which gone() says at once).
-    void leave_room(member& m, room& r, std::string_view reason, bool publish = true) {
-        if (batch_.line_count != 0 && batch_.origin == m.id() && batch_.room == r.name()) end_batch();
-        room_event e = event_of(room_event_kind::left, m, &r);
-        e.reason = std::string(reason);
-        r.remove(m);
-        if (publish) publish_presence(m);
-        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
-        events_.emit(event_kind::left, m, r.name(), {}, reason);
-        if (r.empty() && !policy_.keeps(r.name())) {
-            policy_.erase(r.name());
-            log_->room_closed(r.name());
-            rooms_.erase(r);
-            counters::sub(count_.rooms);
-        }
-    }
-
-    // Tells a shared log where m is: each of its rooms, by name.
-    void publish_presence(const member& m) {
-        std::vector<std::string_view> names;
-        names.reserve(m.state.seats.size());
-        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
-        log_->presence(m.state.nick, names);
-    }
-
-    // Joins and leaves are announced in rooms smaller than quiet_room_size
-    // (counting the others: each announcement costs a delivery per member).
-    bool announces(std::size_t others) const noexcept {
-        return opts_.quiet_room_size == 0 || others < opts_.quiet_room_size;
+    void welcome_unbanned() override {
+        std::vector<member*> waiting(probation_.begin(), probation_.end());
+        for (member* x : waiting)
+            if (!address_ban(*x)) greet(*x);
     }
 
     const server_options& opts_;
@@ -5801,17 +6031,17 @@ private:
     custom_commands custom_;
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
-    std::vector<nick_job> claims_;
     // Connections from a banned address, let in to log in as operators only.
     std::unordered_set<member*> probation_;
     host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
-    room_event batch_;
+    chat_batch batch_;
+    membership membership_;
+    operator_commands operators_;
+    nick_changes nicks_;
     std::string scratch_;
-    const std::size_t batch_limit_;
     bool stopping_ = false;
     std::vector<history_job> histories_;
-    std::vector<std::string> opened_;
 };
 
 } // namespace chatroom::detail

@@ -2741,12 +2741,11 @@ public:
     void rooms(std::vector<std::pair<std::string, std::size_t>>& counts) const {
         std::map<std::string, std::pair<std::string, std::size_t>> by_key;
         for (const auto& [key, m] : remote)
-            for_each_room(m.rooms, [&](std::string_view room) {
+            for (const std::string& room : split_room_list(m.rooms)) {
                 auto& slot = by_key[protocol::fold_case(room)];
-                if (slot.first.empty()) slot.first = std::string(room);
+                if (slot.first.empty()) slot.first = room;
                 ++slot.second;
-                return true;
-            });
+            }
         for (auto& [key, v] : by_key) counts.push_back(std::move(v));
     }
 

@@ -132,6 +132,12 @@ TEST_CASE("a member joins rooms besides the ones it is in, and hears each room's
     CHECK(c.lines(*alice).empty()); // ops: alice is not there
     say(*c.hub, *bob, "ME dev waves\n");
     CHECK(c.lines(*alice) == lines{"[dev] * bob waves"});
+    // The host sees every room of a member, and the one it uses.
+    for (const auto& info : c.hub->member_snapshot("dev"))
+        if (info.nick == "bob") {
+            CHECK(info.rooms == lines{"lobby", "dev", "ops"});
+            CHECK(info.room == "ops");
+        }
     // Who is per room.
     say(*c.hub, *alice, "WHO dev\n");
     CHECK(c.lines(*alice) == lines{"* in dev: alice, bob"});
@@ -179,20 +185,29 @@ TEST_CASE("joins past max_rooms_per_member or the server's max_rooms are refused
     say(*c.hub, *alice, "JOIN a\nJOIN b\n");
     c.lines(*alice);
     say(*c.hub, *alice, "JOIN c\n");
-    CHECK(c.lines(*alice) == lines{"! cannot join c: in 3 rooms already"});
+    CHECK(c.lines(*alice) == lines{"! cannot join c: you are in 3 rooms, the most it allows"});
     CHECK(alice->state.seats.size() == 3);
     // lobby, a, b are open: one more room may open, then no more.
     say(*c.hub, *bob, "JOIN x\nJOIN y\n");
     const lines told = c.lines(*bob);
     REQUIRE(told.size() == 2);
     CHECK(told[0] == "* joined x (1 member)");
-    CHECK(told[1] == "! cannot join y: in 4 rooms already");
+    CHECK(told[1] == "! cannot join y: the server has 4 rooms, the most it allows");
     // An open room can still be joined.
     say(*c.hub, *bob, "JOIN a\n");
     CHECK(c.lines(*bob) == lines{"* joined a (2 members)"});
     // Already in it.
     say(*c.hub, *bob, "JOIN A\n");
     CHECK(c.lines(*bob) == lines{"* you are already in a"});
+    // The line protocol's /join opens no room past the server's limit either,
+    // and still switches to an open one.
+    auto tom = c.member("tom", false);
+    say(*c.hub, *tom, "/join z\n");
+    CHECK(c.lines(*tom) == lines{"! cannot join z: the server has 4 rooms, the most it allows"});
+    CHECK(tom->state.current->name() == "lobby");
+    say(*c.hub, *tom, "/join x\n");
+    CHECK(tom->state.current->name() == "x");
+    CHECK(tom->state.seats.size() == 1);
 }
 
 TEST_CASE("leaving the server is announced in each of the member's rooms", "[core][rooms]") {

@@ -49,7 +49,8 @@ struct peer_info {
 struct member_info {
     std::string nick;      ///< its nick now
     std::string account;   ///< empty for guests
-    std::string room;      ///< empty before login when login is required (and from a banned address)
+    std::string room;      ///< the room it uses (the last it joined); empty before login when login is required (and from a banned address)
+    std::vector<std::string> rooms; ///< every room it is in (one for the line protocol; IRC and browsers join several)
     std::string address;   ///< as peer_info::address
     std::string transport; ///< as peer_info::transport
     std::chrono::system_clock::time_point connected_since{}; ///< when it connected

@@ -29,7 +29,7 @@ enum class reply_kind : unsigned char {
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
-    too_many_rooms,   ///< subject: the room asked for, count: the limit (per member, or the server's)
+    too_many_rooms,   ///< subject: the room asked for, count: the limit; extra: "server" for the server's limit on open rooms, else the member's
     not_in_room,      ///< subject: the room named, which the member is not in
     /// Refusals of a command's arguments.
     bad_nick,

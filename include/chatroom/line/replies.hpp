@@ -144,8 +144,9 @@ inline constexpr std::string_view usage_topic = "! usage: /topic TEXT";
 inline constexpr std::string_view usage_history = "! usage: /history [N] (a number of lines)";
 inline constexpr std::string_view history_not_kept = "! this server keeps no history";
 inline std::string history_failed(std::string_view why) { return "! history not available: " + std::string(why); }
-inline std::string too_many_rooms(std::string_view room, std::size_t limit) {
-    return "! cannot join " + std::string(room) + ": in " + std::to_string(limit) + " rooms already";
+inline std::string too_many_rooms(std::string_view room, std::size_t limit, bool server_wide) {
+    return "! cannot join " + std::string(room) + (server_wide ? ": the server has " : ": you are in ") +
+           std::to_string(limit) + " rooms, the most it allows";
 }
 inline std::string not_in_room(std::string_view room) {
     return room.empty() ? std::string("! you are not in a room") : "! you are not in " + std::string(room);
@@ -219,7 +220,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
     case reply_kind::history_not_kept: return std::string(replies::history_not_kept);
     case reply_kind::history_failed: return replies::history_failed(r.detail);
-    case reply_kind::too_many_rooms: return replies::too_many_rooms(r.subject, r.count);
+    case reply_kind::too_many_rooms: return replies::too_many_rooms(r.subject, r.count, r.extra == "server");
     case reply_kind::not_in_room: return replies::not_in_room(r.subject);
     case reply_kind::bad_nick: return std::string(replies::bad_nick);
     case reply_kind::bad_room: return std::string(replies::bad_room);

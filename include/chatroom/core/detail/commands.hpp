@@ -1,12 +1,16 @@
 #pragma once
 
+#include <chatroom/core/detail/chat_batch.hpp>
 #include <chatroom/core/detail/fanout.hpp>
 #include <chatroom/core/detail/history_service.hpp>
 #include <chatroom/core/detail/host_events.hpp>
 #include <chatroom/core/detail/host_rooms.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
 #include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/membership.hpp>
 #include <chatroom/core/detail/moderation.hpp>
+#include <chatroom/core/detail/nick_changes.hpp>
+#include <chatroom/core/detail/operator_commands.hpp>
 #include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/access.hpp>
@@ -40,7 +44,7 @@ namespace chatroom::detail {
 // meant for the member alone go straight to it. Consecutive chat lines of one
 // read become one event, so one block is shared by every recipient.
 // Guarded by the hub's lock.
-class commands {
+class commands final : private operator_effects {
 public:
     struct parts {
         const server_options& opts;
@@ -66,24 +70,31 @@ public:
         command_call call;
         std::string name; // as registered
     };
-    // A nick claimed across servers before the member takes it: a /nick,
-    // the host's rename, or a login's account name (with the account's role).
-    struct nick_job {
-        std::weak_ptr<member> who;
-        std::string nick;
-        bool login = false;
-        bool op = false;
-    };
+    using nick_job = nick_changes::nick_job;
 
     using history_job = history_service::request;
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
           events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
-          batch_limit_(std::max<std::size_t>(1024, std::min<std::size_t>(p.opts.soft_limit() / 4, 64 * 1024))) {}
+          batch_(p.count, p.opts.soft_limit()),
+          membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
+          operators_({p.members, p.mod, p.out, p.events, *this}),
+          nicks_({p.members, p.out, p.events, membership_}) {
+        nicks_.set_access(hooks_);
+    }
 
-    void set_log(room_log& log) noexcept { policy_.set_log(*(log_ = &log)); }
-    void set_stopping() noexcept { stopping_ = true; }
+    void set_log(room_log& log) noexcept {
+        policy_.set_log(*(log_ = &log));
+        batch_.set_log(log);
+        membership_.set_log(log);
+        operators_.set_log(log);
+        nicks_.set_log(log);
+    }
+    void set_stopping() noexcept {
+        stopping_ = true;
+        membership_.set_stopping();
+    }
     void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
     const access_hooks& access() const noexcept { return hooks_; }
     void set_motd(std::string text) { motd_ = std::move(text); }
@@ -95,9 +106,9 @@ public:
 
     std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
-    std::vector<nick_job> take_claims() { return std::exchange(claims_, {}); }
+    std::vector<nick_job> take_claims() { return nicks_.take_claims(); }
     std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
-    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
+    std::vector<std::string> take_opened() { return membership_.take_opened(); }
 
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
@@ -112,6 +123,7 @@ public:
         i.nick = m.state.nick;
         i.account = m.state.account;
         i.room = m.state.current ? m.state.current->name() : std::string();
+        for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
         i.address = m.address();
         i.transport = m.transport();
         // Told in wall-clock time, kept in steady time.
@@ -187,7 +199,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (may_say(m, *r, cmd.arg)) add_chat(m, *r, cmd.arg);
+            if (may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -204,12 +216,7 @@ public:
     }
 
     // The chat lines gathered so far go out as one event.
-    void end_batch() {
-        if (batch_.line_count == 0) return;
-        counters::add(count_.lines_in, batch_.line_count);
-        log_->append(batch_);
-        batch_.clear_text();
-    }
+    void end_batch() { batch_.end(); }
 
     // The member leaves its room and the server (the room is told why).
     // Idempotent.
@@ -217,7 +224,7 @@ public:
         if (!m.state.attached) return;
         end_login(m, false); // a check under way keeps its charge
         probation_.erase(&m);
-        if (batch_.line_count != 0 && batch_.origin == m.id()) end_batch();
+        batch_.end_of(m);
         std::string reason;
         switch (why) {
         case leave_reason::eof: break;
@@ -230,7 +237,7 @@ public:
         case leave_reason::kicked:
         case leave_reason::banned: reason = std::string(detail); break;
         }
-        while (!m.state.seats.empty()) leave_room(m, *m.state.seats.back().in, reason, false);
+        membership_.leave_all(m, reason);
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
@@ -259,57 +266,12 @@ public:
     }
 
 private:
-    void add_chat(member& m, room& r, std::string_view text) {
-        if (batch_.line_count != 0 && batch_.room != r.name()) end_batch();
-        if (batch_.line_count == 0) {
-            batch_.room = r.name();
-            batch_.nick = m.state.nick;
-            batch_.origin = m.id();
-        }
-        batch_.add_line(text);
-        // A large burst goes out in pieces, so the slow-consumer policy can
-        // hold its sender before any reader's queue passes the soft mark.
-        if (batch_.text.size() >= batch_limit_) end_batch();
-    }
-
     static room_event event_of(room_event_kind kind, const member& m, const room* r) {
-        room_event e;
-        e.kind = kind;
-        if (r) e.room = r->name();
-        e.nick = m.state.nick;
-        e.origin = m.id();
-        return e;
+        return membership::event_of(kind, m, r);
     }
-
-    // The room a request names, if m is in it; m's current room when it names none.
-    static room* room_of(const member& m, std::string_view name) {
-        if (name.empty()) return m.state.current;
-        const auto& seats = m.state.seats;
-        if (seats.size() == 1) // the common case: a member in one room
-            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
-                                                                                            : nullptr;
-        const std::string key = protocol::fold_case(name);
-        for (const hub_state::seat& s : seats)
-            if (protocol::fold_case(s.in->name()) == key) return s.in;
-        return nullptr;
-    }
+    static room* room_of(const member& m, std::string_view name) { return membership::room_of(m, name); }
 
     void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
-
-    // Why m may not join room_name as well as the rooms it is in, if it may not.
-    std::optional<reply> room_limit(const member& m, std::string_view room_name) {
-        if (opts_.max_rooms_per_member && m.state.seats.size() >= opts_.max_rooms_per_member) {
-            reply r = reply::of(reply_kind::too_many_rooms, room_name);
-            r.count = opts_.max_rooms_per_member;
-            return r;
-        }
-        if (opts_.max_rooms && rooms_.size() >= opts_.max_rooms && !rooms_.find(room_name)) {
-            reply r = reply::of(reply_kind::too_many_rooms, room_name);
-            r.count = opts_.max_rooms;
-            return r;
-        }
-        return std::nullopt;
-    }
 
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
@@ -322,23 +284,16 @@ private:
         if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
         case command_kind::chat: break;
-        case command_kind::nick: rename(m, cmd.arg); break;
+        case command_kind::nick: nicks_.asked(m, cmd.arg); break;
         case command_kind::join:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            room* in = room_of(m, cmd.arg);
-            if (!protocol::is_valid_name(cmd.arg)) {
-                out_.send(m, reply::of(reply_kind::bad_room));
-            } else if (in && (!switching || in == m.state.current)) {
-                out_.send(m, reply::of(reply_kind::already_in, in->name()));
-            } else if (auto full = switching ? std::nullopt : room_limit(m, cmd.arg)) {
-                out_.send(m, *full);
-            } else if (auto no = policy_.empty() ? std::nullopt : policy_.join_refusal(m, cmd.arg)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
                 out_.send(m, *no);
             } else if (authorized(m, action_kind::join, cmd.arg, {})) {
-                if (switching) leave_room(m, *m.state.current, {});
-                enter(m, cmd.arg);
+                if (switching) membership_.leave(m, *m.state.current, {});
+                membership_.enter(m, cmd.arg);
             }
             break;
         }
@@ -346,7 +301,7 @@ private:
             const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
             room* r = name.empty() ? nullptr : room_of(m, name);
             if (!r) return not_in(m, name);
-            leave_room(m, *r, cmd.text);
+            membership_.leave(m, *r, cmd.text);
             break;
         }
         case command_kind::who: {
@@ -413,7 +368,7 @@ private:
         case command_kind::unban:
         case command_kind::mute:
         case command_kind::unmute:
-        case command_kind::topic: moderate(m, cmd); break;
+        case command_kind::topic: operators_.run(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -450,7 +405,7 @@ private:
     // A member is admitted (it may use rooms) and sent to its first room.
     void enter_allowed(member& m, std::string_view room_name) {
         m.state.admitted = true;
-        if (authorized(m, action_kind::join, room_name, {})) enter(m, room_name);
+        if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
     }
 
     // The time left of a ban on m's address, if any (never for Unix sockets).
@@ -522,10 +477,9 @@ public:
             return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
-        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
+        if (nicks_.needs_claim(m, name)) {
             m.state.nick_pending = true; // the login is decided by the claim
-            claims_.push_back(nick_job{m.shared_from_this(), name, true, r.op});
-            return;
+            return nicks_.claim(nick_job{m.shared_from_this(), name, true, r.op});
         }
         complete_login(m, name, r.op);
     }
@@ -538,12 +492,7 @@ public:
             if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
             return complete_login(m, job.nick, job.op);
         }
-        if (!won) return out_.send(m, reply::of(reply_kind::nick_elsewhere, job.nick));
-        if (const member* holder = members_.find_nick(job.nick); holder && holder != &m) {
-            log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
-            return out_.send(m, reply::of(reply_kind::nick_taken, job.nick));
-        }
-        rename_to(m, job.nick);
+        nicks_.claimed(m, job, won);
     }
 
 private:
@@ -551,13 +500,13 @@ private:
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = members_.find_nick(name); holder && holder != &m) {
             if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
-            rename_to(*holder, members_.guest_nick());
+            nicks_.take(*holder, members_.guest_nick());
         }
         m.state.account = name;
         m.state.op = op;
         probation_.erase(&m);
         out_.send(m, reply::of(reply_kind::logged_in, name));
-        if (m.state.nick != name) rename_to(m, name);
+        if (m.state.nick != name) nicks_.take(m, name);
         events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
@@ -590,11 +539,7 @@ public:
     // ---- the host's controls (hub.hpp) ------------------------------------
 
     control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
-        member* t = members_.find_nick(nick);
-        if (!t) return host_errc::no_such_member;
-        remove_member(*t, leave_reason::kicked, event_text::was_kicked(by, reason),
-                      reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked, reason, by);
-        return {};
+        return operators_.kick(nick, reason, by);
     }
 
     control_result move(std::string_view nick, std::string_view room_name) {
@@ -604,23 +549,13 @@ public:
         if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
-        if (t->state.current) leave_room(*t, *t->state.current, {});
-        enter(*t, room_name);
+        if (t->state.current) membership_.leave(*t, *t->state.current, {});
+        membership_.enter(*t, room_name);
         return {};
     }
 
     control_result rename(std::string_view nick, std::string_view new_nick) {
-        member* t = members_.find_nick(nick);
-        if (!t) return host_errc::no_such_member;
-        if (!protocol::is_valid_name(new_nick)) return host_errc::bad_name;
-        const member* holder = members_.find_nick(new_nick);
-        if (holder && holder != t) return host_errc::name_taken;
-        if (log_->claims_nicks() && protocol::fold_case(t->state.nick) != protocol::fold_case(new_nick)) {
-            claims_.push_back(nick_job{t->shared_from_this(), std::string(new_nick)});
-            return {};
-        }
-        rename_to(*t, new_nick);
-        return {};
+        return nicks_.host_rename(nick, new_nick);
     }
 
     // ---- rooms the host makes (room_options.hpp) ------------------------------
@@ -630,8 +565,8 @@ public:
     }
     control_result close_room(std::string_view name, std::string_view reason) {
         return policy_.close(name, reason, [&](member& x, room& closing, const std::string& why) {
-            leave_room(x, closing, why);
-            if (x.state.seats.empty()) enter(x, protocol::lobby); // it is somewhere still
+            membership_.leave(x, closing, why);
+            if (x.state.seats.empty()) membership_.enter(x, protocol::lobby); // it is somewhere still
         });
     }
     control_result invite(std::string_view room_name, std::string_view nick) {
@@ -640,7 +575,7 @@ public:
     }
     std::vector<host_room_info> host_room_list() const { return policy_.list(); }
 
-    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         room* r = rooms_.find(room_name);
         if (!r) return host_errc::no_such_room;
         std::string clean;
@@ -657,237 +592,25 @@ public:
     }
 
 private:
-    void moderate(member& m, const protocol::command& cmd) {
-        using protocol::command_kind;
-        if (!m.state.op) return out_.send(m, reply::of(reply_kind::not_permitted));
-        const std::string& by = m.state.nick;
-        switch (cmd.kind) {
-        case command_kind::kick:
-            if (cmd.arg.empty() || !kick(cmd.arg, cmd.text, by)) {
-                out_.send(m, cmd.arg.empty() ? reply::usage("kick") : reply::of(reply_kind::no_such_nick, cmd.arg));
-            }
-            break;
-        case command_kind::ban: {
-            // /ban NICK [LENGTH] [confirm]
-            std::string_view length_text = cmd.text;
-            const std::size_t sp = length_text.find_last_of(" \t");
-            const std::string_view last = sp == std::string_view::npos ? length_text : length_text.substr(sp + 1);
-            const bool confirmed = protocol::fold_case(last) == "confirm";
-            if (confirmed) length_text = protocol::trim(length_text.substr(0, length_text.size() - last.size()));
-            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            const auto length = moderation::parse_duration(length_text);
-            if (cmd.arg.empty() || !length) return out_.send(m, reply::usage("ban"));
-            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
-            const std::string address = t->address();
-            // An operator's own address is not banned by her hand unasked.
-            if (!confirmed && !address.empty() && address == m.address())
-                return out_.send(m, reply::ban_own_address(t->state.nick, address, length_text));
-            // A guest is banned by address; an account by name and, for the
-            // same time, by the address it last used (it is on it now), so
-            // it cannot come back as a guest.
-            const std::string address_key = moderation::address_key(address);
-            std::string key = address_key;
-            if (!t->state.account.empty()) {
-                key = moderation::account_key(t->state.account);
-                const bool link = !address.empty() && mod_.ban_at_least(address_key, *length);
-                mod_.ban(key, *length, link ? address_key : std::string());
-            } else {
-                mod_.ban(key, *length);
-            }
-            const std::string how_long = moderation::describe(*length);
-            const bool forever = length->count() == 0;
-            const reply last_words = reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long);
-            remove_member(*t, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
-                          event_kind::banned, how_long, by, key);
-            // Whoever else is on that address goes too (operators stay), as
-            // new connections from it are refused.
-            if (address.empty()) break;
-            std::vector<std::shared_ptr<member>> also;
-            for (const auto& x : members_.members())
-                if (x.get() != &m && !x->state.op && x->address() == address) also.push_back(x);
-            for (const auto& x : also)
-                if (x->state.attached)
-                    remove_member(*x, leave_reason::banned, event_text::was_banned(by, how_long), last_words,
-                                  event_kind::banned, how_long, by, address_key, true);
-            break;
-        }
-        case command_kind::unban: {
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("unban"));
-            const bool by_name = mod_.unban(moderation::account_key(cmd.arg));
-            const bool by_address = mod_.unban(moderation::address_key(cmd.arg));
-            if (!by_name && !by_address) return out_.send(m, reply::of(reply_kind::no_ban_on, cmd.arg));
-            // An address is shown in its one form, whichever was typed.
-            const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
-            out_.send(m, reply::of(reply_kind::unbanned, shown));
-            event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, by, {}, {}, {}};
-            events_.push(std::move(ev));
-            // Connections waiting on a ban that is lifted are welcome now.
-            std::vector<member*> waiting(probation_.begin(), probation_.end());
-            for (member* x : waiting)
-                if (!address_ban(*x)) greet(*x);
-            break;
-        }
-        case command_kind::mute:
-        case command_kind::unmute: {
-            const bool mute = cmd.kind == command_kind::mute;
-            member* t = cmd.arg.empty() ? nullptr : members_.find_nick(cmd.arg);
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("mute"));
-            if (!t) return out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
-            t->state.muted = mute;
-            announce(*t, event_text::was_muted(t->state.nick, by, mute));
-            if (!shares_room(*t, m)) out_.send(m, reply::notice(event_text::was_muted(t->state.nick, by, mute)));
-            events_.emit(mute ? event_kind::muted : event_kind::unmuted, *t,
-                         t->state.current ? t->state.current->name() : std::string());
-            events_.pending_back().by = by;
-            break;
-        }
-        case command_kind::topic: {
-            if (cmd.arg.empty()) return out_.send(m, reply::usage("topic"));
-            room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
-            set_topic(r->name(), cmd.arg, by);
-            break;
-        }
-        default: break;
-        }
-    }
-
-    // A notice to the target's rooms (everyone there, the target included).
-    void announce(member& t, const std::string& text) {
-        for (const hub_state::seat& s : t.state.seats) {
-            room_event e;
-            e.kind = room_event_kind::notice;
-            e.room = s.in->name();
-            e.text = text;
-            log_->append(e);
-        }
-    }
-
-    static bool shares_room(const member& a, const member& b) {
-        for (const hub_state::seat& s : a.state.seats)
-            if (room_of(b, s.in->name()) == s.in) return true;
-        return false;
-    }
-
-    // Kicked or banned: the room is told, the member gets its last words and
-    // goes. Graceful (those removed with a ban's target): what it was sent
-    // before, the room's news of the target included, is flushed first, so
-    // its last words are not lost behind a write under way.
-    void remove_member(member& t, leave_reason why, std::string room_text, const reply& last_words, event_kind kind,
-                       std::string_view reason, std::string_view by, std::string_view key = {},
-                       bool graceful = false) {
+    // Kicked or banned: its rooms are told, the member gets its last words
+    // and goes.
+    void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{kind, t.state.nick, room_name, std::string(key), std::string(reason), {}, t.address(), std::string(by), {}, {}, {}};
+        event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
         events_.push(std::move(ev));
-        if (graceful) out_.send(t, last_words);
-        // The room hears it as the reason the member left.
-        leave_server(t, why, room_text);
-        if (graceful) house_.begin_drain(t, why);
-        else t.close_now(last_words, why);
+        if (how.graceful) out_.send(t, how.last_words);
+        // The rooms hear it as the reason the member left.
+        leave_server(t, how.why, how.room_text);
+        if (how.graceful) house_.begin_drain(t, how.why);
+        else t.close_now(how.last_words, how.why);
         graveyard_.push_back(std::move(keep));
     }
 
-    void rename_to(member& m, std::string_view name) {
-        std::string old = m.state.nick;
-        members_.rename(m, name);
-        publish_presence(m);
-        log_->gone(old);
-        // Each of its rooms hears it (a member in several of them, once: fanout.hpp).
-        for (const hub_state::seat& s : m.state.seats) {
-            room_event e = event_of(room_event_kind::renamed, m, s.in);
-            e.old_nick = old;
-            e.origin = 0; // the member reads its own rename too
-            log_->append(e);
-        }
-        if (!m.state.seats.empty())
-            events_.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
-                         {}, old);
-    }
-
-    void rename(member& m, std::string_view name) {
-        if (!protocol::is_valid_name(name)) {
-            out_.send(m, reply::of(reply_kind::bad_nick));
-            return;
-        }
-        const member* holder = members_.find_nick(name);
-        if (holder && holder != &m) {
-            out_.send(m, reply::of(reply_kind::nick_taken, name));
-            return;
-        }
-        if (m.state.nick == name) return;
-        const std::string key = protocol::fold_case(name);
-        if (hooks_.is_registered && protocol::fold_case(m.state.account) != key &&
-            events_.hook("is_registered", m, true, [&] { return hooks_.is_registered({key, name}); }))
-            return out_.send(m, reply::of(reply_kind::nick_registered, name));
-        if (log_->claims_nicks() && protocol::fold_case(m.state.nick) != protocol::fold_case(name)) {
-            // Guest nicks are the servers' to give (each its own), never claimed.
-            if (protocol::fold_case(name).rfind("guest-", 0) == 0) return out_.send(m, reply::of(reply_kind::guest_nick_reserved));
-            // The claim decides, atomically in the shared log: a view of
-            // the other servers may be a heartbeat old.
-            if (m.state.nick_pending) return out_.send(m, reply::of(reply_kind::nick_under_way));
-            m.state.nick_pending = true;
-            claims_.push_back(nick_job{m.shared_from_this(), std::string(name)});
-            return;
-        }
-        rename_to(m, name);
-    }
-
-    // Puts a member in a room, creating the room, and greets it there.
-    void enter(member& m, std::string_view name) {
-        bool created = false;
-        room& r = rooms_.find_or_create(name, created);
-        if (created) {
-            counters::add(count_.rooms);
-            log_->room_opened(r.name());
-            opened_.push_back(r.name());
-        }
-        r.add(m);
-        publish_presence(m);
-        if (announces(r.size() - 1)) {
-            room_event e = event_of(room_event_kind::joined, m, &r);
-            log_->append(e);
-        }
-        std::string hello;
-        std::vector<std::string> elsewhere;
-        log_->remote_members(r.name(), elsewhere);
-        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
-        out_.push(m, message::copy_of(hello));
-        for (const room_event& past : r.history()) out_.push(m, m.dialect().render(past));
-        events_.emit(event_kind::joined, m, r.name());
-    }
-
-    // m leaves r; publish: the shared log hears where m is now (not when m
-    // is leaving the server, which gone() says at once).
-    void leave_room(member& m, room& r, std::string_view reason, bool publish = true) {
-        if (batch_.line_count != 0 && batch_.origin == m.id() && batch_.room == r.name()) end_batch();
-        room_event e = event_of(room_event_kind::left, m, &r);
-        e.reason = std::string(reason);
-        r.remove(m);
-        if (publish) publish_presence(m);
-        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
-        events_.emit(event_kind::left, m, r.name(), {}, reason);
-        if (r.empty() && !policy_.keeps(r.name())) {
-            policy_.erase(r.name());
-            log_->room_closed(r.name());
-            rooms_.erase(r);
-            counters::sub(count_.rooms);
-        }
-    }
-
-    // Tells a shared log where m is: each of its rooms, by name.
-    void publish_presence(const member& m) {
-        std::vector<std::string_view> names;
-        names.reserve(m.state.seats.size());
-        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
-        log_->presence(m.state.nick, names);
-    }
-
-    // Joins and leaves are announced in rooms smaller than quiet_room_size
-    // (counting the others: each announcement costs a delivery per member).
-    bool announces(std::size_t others) const noexcept {
-        return opts_.quiet_room_size == 0 || others < opts_.quiet_room_size;
+    void welcome_unbanned() override {
+        std::vector<member*> waiting(probation_.begin(), probation_.end());
+        for (member* x : waiting)
+            if (!address_ban(*x)) greet(*x);
     }
 
     const server_options& opts_;
@@ -904,17 +627,17 @@ private:
     custom_commands custom_;
     std::vector<login_job> logins_;
     std::vector<command_job> calls_;
-    std::vector<nick_job> claims_;
     // Connections from a banned address, let in to log in as operators only.
     std::unordered_set<member*> probation_;
     host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
-    room_event batch_;
+    chat_batch batch_;
+    membership membership_;
+    operator_commands operators_;
+    nick_changes nicks_;
     std::string scratch_;
-    const std::size_t batch_limit_;
     bool stopping_ = false;
     std::vector<history_job> histories_;
-    std::vector<std::string> opened_;
 };
 
 } // namespace chatroom::detail

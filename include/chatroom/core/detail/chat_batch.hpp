@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/room_log.hpp>
+#include <chatroom/core/stats.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Consecutive chat lines of one member to one room, gathered into one event
+// so one block is shared by every recipient (the hub ends a batch when the
+// member's read is used up). Guarded by the hub's lock.
+class chat_batch {
+public:
+    chat_batch(counters& count, std::size_t soft_limit)
+        : count_(count), limit_(std::max<std::size_t>(1024, std::min<std::size_t>(soft_limit / 4, 64 * 1024))) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    // Adds a line m says in r; the lines gathered for another room (or
+    // member) go out first.
+    void add(member& m, const room& r, std::string_view text) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
+        if (event_.line_count == 0) {
+            in_ = &r;
+            event_.room = r.name();
+            event_.nick = m.state.nick;
+            event_.origin = m.id();
+        }
+        event_.add_line(text);
+        // A large burst goes out in pieces, so the slow-consumer policy can
+        // hold its sender before any reader's queue passes the soft mark.
+        if (event_.text.size() >= limit_) end();
+    }
+
+    // The lines gathered so far go out as one event.
+    void end() {
+        if (event_.line_count == 0) return;
+        counters::add(count_.lines_in, event_.line_count);
+        log_->append(event_);
+        event_.clear_text();
+    }
+
+    // Ends the batch if it holds m's lines (to r, when r is given): m is
+    // leaving it, and what it said comes first.
+    void end_of(const member& m, const room* r = nullptr) {
+        if (event_.line_count != 0 && event_.origin == m.id() && (!r || in_ == r)) end();
+    }
+
+private:
+    counters& count_;
+    const std::size_t limit_;
+    room_log* log_ = nullptr;
+    room_event event_;
+    // The room of the lines gathered (a room outlives a batch of its
+    // member's lines: the member's leaving ends the batch first).
+    const room* in_ = nullptr;
+};
+
+} // namespace chatroom::detail

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <chatroom/core/detail/chat_batch.hpp>
+#include <chatroom/core/detail/fanout.hpp>
+#include <chatroom/core/detail/host_events.hpp>
+#include <chatroom/core/detail/host_rooms.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/events.hpp>
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/options.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/core/room_log.hpp>
+#include <chatroom/core/stats.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Who is in which room: members enter and leave rooms (several at once, up
+// to max_rooms_per_member; the line protocol's one), rooms open with their
+// first member and close with their last (unless the host keeps them), the
+// room hears joins and leaves, and a shared log hears every room of a
+// member. Guarded by the hub's lock.
+class membership {
+public:
+    struct parts {
+        const server_options& opts;
+        counters& count;
+        room_directory& rooms;
+        fanout& out;
+        host_events& events;
+        host_rooms& policy;
+        chat_batch& batch;
+    };
+
+    explicit membership(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_stopping() noexcept { stopping_ = true; }
+    // Rooms opened since the last call (the hub fills their history).
+    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
+
+    // The room a request names, if m is in it; m's current room when it names none.
+    static room* room_of(const member& m, std::string_view name) {
+        if (name.empty()) return m.state.current;
+        const auto& seats = m.state.seats;
+        if (seats.size() == 1) // the common case: a member in one room
+            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
+                                                                                            : nullptr;
+        const std::string key = protocol::fold_case(name);
+        for (const hub_state::seat& s : seats)
+            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        return nullptr;
+    }
+
+    static bool share_a_room(const member& a, const member& b) {
+        for (const hub_state::seat& s : a.state.seats)
+            if (room_of(b, s.in->name()) == s.in) return true;
+        return false;
+    }
+
+    // Why m may not go to room_name, if it may not: a bad name, in it
+    // already, a limit, the host's room options. switching: m leaves its
+    // current room for it (the line protocol's /join), so only the
+    // server's limit on open rooms applies.
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+        if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
+        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
+            return reply::of(reply_kind::already_in, in->name());
+        const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
+        if (!switching && per_member && m.state.seats.size() >= per_member)
+            return too_many(room_name, per_member, {});
+        if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
+            return too_many(room_name, per_server, "server");
+        if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
+        return std::nullopt;
+    }
+
+    // Puts m in a room, creating the room, and greets it there: the room's
+    // name and size, its topic, its kept history.
+    void enter(member& m, std::string_view name) {
+        bool created = false;
+        room& r = p_.rooms.find_or_create(name, created);
+        if (created) {
+            counters::add(p_.count.rooms);
+            log_->room_opened(r.name());
+            opened_.push_back(r.name());
+        }
+        r.add(m);
+        publish_presence(m);
+        if (announces(r.size() - 1)) {
+            room_event e = event_of(room_event_kind::joined, m, &r);
+            log_->append(e);
+        }
+        std::string hello;
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
+        p_.out.push(m, message::copy_of(hello));
+        for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
+        p_.events.emit(event_kind::joined, m, r.name());
+    }
+
+    // m leaves r, which hears why (reason may be empty). publish: the shared
+    // log hears where m is now (not when m is leaving the server: gone()
+    // says that at once).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
+        p_.batch.end_of(m, &r);
+        room_event e = event_of(room_event_kind::left, m, &r);
+        e.reason = std::string(reason);
+        r.remove(m);
+        if (publish) publish_presence(m);
+        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
+        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
+        if (r.empty() && !p_.policy.keeps(r.name())) {
+            p_.policy.erase(r.name());
+            log_->room_closed(r.name());
+            p_.rooms.erase(r);
+            counters::sub(p_.count.rooms);
+        }
+    }
+
+    // m leaves every room it is in, each hearing why.
+    void leave_all(member& m, std::string_view reason) {
+        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
+    }
+
+    // Tells a shared log where m is: each of its rooms, by name.
+    void publish_presence(const member& m) {
+        std::vector<std::string_view> names;
+        names.reserve(m.state.seats.size());
+        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        log_->presence(m.state.nick, names);
+    }
+
+    // An event of m's in r (none: a private message).
+    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
+        room_event e;
+        e.kind = kind;
+        if (r) e.room = r->name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        return e;
+    }
+
+private:
+    static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
+        reply r = reply::of(reply_kind::too_many_rooms, room_name);
+        r.count = limit;
+        r.extra = std::string(whose);
+        return r;
+    }
+
+    // Joins and leaves are announced in rooms smaller than quiet_room_size
+    // (counting the others: each announcement costs a delivery per member).
+    bool announces(std::size_t others) const noexcept {
+        return p_.opts.quiet_room_size == 0 || others < p_.opts.quiet_room_size;
+    }
+
+    parts p_;
+    room_log* log_ = nullptr;
+    bool stopping_ = false;
+    std::vector<std::string> opened_;
+};
+
+} // namespace chatroom::detail
