@@ -1,0 +1,113 @@
+#pragma once
+
+#include <chatroom/core/command.hpp>
+#include <chatroom/core/detail/commands.hpp>
+#include <chatroom/core/detail/interpreter.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/sanitize.hpp>
+#include <chatroom/line/command.hpp>
+#include <chatroom/web/detail/json_command.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// The JSON dialect's interpreter (docs/web-protocol.md): a browser's command
+// object becomes requests to the core, which answers with typed replies that
+// json_renderer words. The session's decoder has already checked every
+// message against the schema and answered the bad ones itself (web_decoder),
+// so what reaches here parses; each string is sanitized as a line is.
+// Stateless: the one instance serves every JSON member, under the hub's lock.
+class json_interpreter final : public interpreter {
+public:
+    void line(commands& core, member& m, std::string_view raw) const override {
+        browser_command c;
+        if (parse_browser_command(raw, c)) return; // refused by the decoder already
+        std::string a, b;
+        protocol::command cmd;
+        auto clean = [](std::string& out, std::string_view in) {
+            out.clear();
+            sanitize_append(out, in);
+            return std::string_view(out);
+        };
+        switch (c.kind) {
+        case browser_command_kind::say:
+            // Each line of text is a chat line; the core gathers those of
+            // one message into one event.
+            for_each_line(c.text, [&](std::string_view l) {
+                if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+                if (!m.state.attached || clean(a, l).empty()) return;
+                cmd.arg = a;
+                core.request(m, cmd);
+            });
+            return;
+        case browser_command_kind::me:
+            cmd.kind = protocol::command_kind::me;
+            cmd.arg = clean(a, one_line(c.text));
+            break;
+        case browser_command_kind::join:
+            cmd.kind = protocol::command_kind::join;
+            cmd.arg = clean(a, c.room);
+            if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg.remove_prefix(1);
+            break;
+        case browser_command_kind::part:
+            // The core has no way to leave a room but joining another yet.
+            cmd.kind = protocol::command_kind::unknown;
+            cmd.name = "part";
+            break;
+        case browser_command_kind::nick:
+            cmd.kind = protocol::command_kind::nick;
+            cmd.arg = clean(a, c.nick);
+            break;
+        case browser_command_kind::msg:
+            cmd.kind = protocol::command_kind::msg;
+            cmd.arg = clean(a, c.to);
+            cmd.text = clean(b, one_line(c.text));
+            break;
+        case browser_command_kind::who: cmd.kind = protocol::command_kind::who; break;
+        case browser_command_kind::rooms: cmd.kind = protocol::command_kind::rooms; break;
+        case browser_command_kind::topic:
+            cmd.kind = protocol::command_kind::topic;
+            cmd.arg = protocol::trim(clean(a, one_line(c.text)));
+            break;
+        case browser_command_kind::history:
+            cmd.kind = protocol::command_kind::history;
+            if (c.limit != 0) cmd.arg = a = std::to_string(c.limit);
+            break;
+        case browser_command_kind::login:
+            cmd.kind = protocol::command_kind::login;
+            cmd.arg = clean(a, c.name);
+            cmd.text = clean(b, c.secret);
+            break;
+        case browser_command_kind::quit:
+            cmd.kind = protocol::command_kind::quit;
+            cmd.arg = clean(a, one_line(c.reason));
+            break;
+        case browser_command_kind::help: cmd.kind = protocol::command_kind::help; break;
+        case browser_command_kind::line:
+            // A line of the line protocol, as typed: the operator commands
+            // and the host's custom commands.
+            if (clean(a, one_line(c.text)).empty()) return;
+            cmd = protocol::parse(a);
+            break;
+        }
+        core.request(m, cmd);
+    }
+
+private:
+    // CR and LF become spaces where one line is expected.
+    static std::string one_line(std::string s) {
+        for (char& ch : s)
+            if (ch == '\r' || ch == '\n') ch = ' ';
+        return s;
+    }
+};
+
+// The one instance, shared by every JSON member.
+inline const json_interpreter& json_interpreter_instance() noexcept {
+    static const json_interpreter i;
+    return i;
+}
+
+} // namespace chatroom::detail
