@@ -165,6 +165,12 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(code(most + "\\nx\"}") == "bad_request");
     CHECK(parse_browser_command(R"({"type":"say","text":"hi","colour":"red"})", c).text == "say has no field \"colour\"");
     CHECK(parse_browser_command("{\"type\":\"say\",", c).text == "expected a key at byte 14");
+    // A long unknown type is cut in its error text, never inside a character
+    // (the text goes out in a WebSocket text frame, which must be UTF-8).
+    const std::string long_type = std::string(63, 'a') + "\xC3\xA9" + std::string(10, 'b');
+    const auto cut = parse_browser_command("{\"type\":\"" + long_type + "\"}", c);
+    CHECK(cut.code == "unknown_type");
+    CHECK(cut.text == "unknown type: " + std::string(63, 'a'));
 }
 
 TEST_CASE("json time: ISO 8601 in UTC with milliseconds", "[json]") {

@@ -84,6 +84,13 @@ inline std::string* slot(browser_command& c, std::string_view key) noexcept {
     return nullptr;
 }
 
+// At most n bytes of s for an error text, never cutting a UTF-8 character.
+inline std::string clipped(std::string_view s, std::size_t n = 64) {
+    if (s.size() <= n) return std::string(s);
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n));
+}
+
 } // namespace json_schema
 
 // The most lines one say may carry: each is a chat line, and flood control
@@ -101,19 +108,19 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
     const json_schema::entry* entry = nullptr;
     for (const json_schema::entry& e : json_schema::table)
         if (e.type == type->text) entry = &e;
-    if (!entry) return refuse("unknown_type", "unknown type: " + type->text.substr(0, 64));
+    if (!entry) return refuse("unknown_type", "unknown type: " + json_schema::clipped(type->text));
     out = browser_command{};
     out.kind = entry->kind;
     for (const json::field& f : obj.fields) {
         if (f.key == "type") continue;
         const bool required = json_schema::listed(entry->required, f.key);
         if (!required && !json_schema::listed(entry->optional, f.key))
-            return refuse("bad_request", std::string(entry->type) + " has no field \"" + f.key.substr(0, 64) + "\"");
+            return refuse("bad_request", std::string(entry->type) + " has no field \"" + json_schema::clipped(f.key) + "\"");
         if (f.key == "limit") {
             if (!f.val.as_count(out.limit)) return refuse("bad_request", "\"limit\" must be a whole number");
             continue;
         }
-        if (f.val.kind != json::value_kind::string) return refuse("bad_request", "\"" + f.key + "\" must be a string");
+        if (f.val.kind != json::value_kind::string) return refuse("bad_request", "\"" + json_schema::clipped(f.key) + "\" must be a string");
         *json_schema::slot(out, f.key) = f.val.text;
     }
     std::string_view need = entry->required;
