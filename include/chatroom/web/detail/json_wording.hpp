@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatroom/core/reply.hpp>
+#include <chatroom/core/room_event.hpp>
 #include <chatroom/line/replies.hpp>
 #include <chatroom/web/detail/json/writer.hpp>
 
@@ -164,7 +165,7 @@ inline std::string json_reply(const reply& r) {
     case reply_kind::help: {
         w.begin_object().field("type", "help").begin_array("lines");
         const std::string text = text_of(r);
-        for_each_line(text, [&](std::string_view l) { w.element(unmarked(l)); });
+        chatroom::for_each_line(text, [&](std::string_view l) { w.element(unmarked(l)); });
         w.end_array();
         break;
     }
