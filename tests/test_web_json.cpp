@@ -158,6 +158,10 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(code(R"({"type":"say","text":7})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":"5"})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":-1})") == "bad_request");
+    CHECK(code(R"({"type":"history","before":"17"})") == "bad_request"); // not in version 1
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"part","room":"dev","reason":"busy"})", c));
+    CHECK(c.kind == browser_command_kind::part);
+    CHECK(c.reason == "busy");
     CHECK(code(R"({"type":"msg","to":"bob"})") == "bad_request");
     std::string most = "{\"type\":\"say\",\"text\":\"x";
     for (std::size_t i = 1; i < chatroom::detail::max_say_lines; ++i) most += "\\nx";
@@ -244,6 +248,12 @@ TEST_CASE("json dialect: typed replies as objects, refusals as error objects wit
           R"({"type":"error","code":"nick_taken","text":"nick taken: bob","subject":"bob"})");
     CHECK(d.wording(reply::line_too_long(4096)) ==
           R"j({"type":"error","code":"line_too_long","text":"line too long (limit 4096 bytes)","limit":4096})j");
+    CHECK(d.wording(reply::of(reply_kind::not_in_room, "dev")) ==
+          R"({"type":"error","code":"not_in_room","text":"you are not in dev","subject":"dev"})");
+    reply many = reply::of(reply_kind::too_many_rooms, "ops");
+    many.count = 20;
+    CHECK(d.wording(many) ==
+          R"({"type":"error","code":"too_many_rooms","text":"cannot join ops: in 20 rooms already","subject":"ops","limit":20})");
     CHECK(d.wording(reply::of(reply_kind::not_permitted)) == R"({"type":"error","code":"not_permitted","text":"not permitted"})");
     CHECK(d.wording(reply::of(reply_kind::kicked_by, "op", "spam")) ==
           R"({"type":"bye","code":"kicked_by","text":"kicked by op: spam","by":"op","reason":"spam"})");

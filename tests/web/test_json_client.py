@@ -13,7 +13,9 @@ joined_room; the kept history is replayed to a joiner as events with ids and
 times; events from the TCP client arrive as typed objects (joined, chat,
 action, renamed, private, left) with ids that grow and ISO 8601 UTC times
 with milliseconds; the JSON client's commands (say with two lines, me, msg,
-nick, who, rooms, join, history, quit) reach the TCP client as the line
+nick, who, rooms, join, history, quit); several rooms at once (join adds a
+room, say and who name theirs, part leaves one, a command for a room left is
+refused with not_in_room) reach the TCP client as the line
 protocol has them; bad input (not JSON, unknown type, missing field, a field
 of the wrong type, a taken nick) is answered with error objects carrying
 their codes, and the connection stays usable. A client that asks for no
@@ -191,6 +193,35 @@ async def conversation(server):
         tcp.send("in dev now")
         chat = await expect(ws, "chat")
         check("chat in dev carries room dev", chat.get("room") == "dev" and chat.get("text") == "in dev now", repr(chat))
+
+        # Several rooms at once: join added dev to the lobby.
+        early.send("still in the lobby")
+        chat = await expect(ws, "chat")
+        check("in two rooms: the lobby's chat still arrives, with room lobby",
+              chat.get("room") == "lobby" and chat.get("text") == "still in the lobby", repr(chat))
+        await ws.send(json.dumps({"type": "say", "room": "lobby", "text": "to the lobby"}))
+        check("say with room lobby reaches the lobby", early.expect(r"^<bot> to") == "<bot> to the lobby")
+        await ws.send(json.dumps({"type": "say", "room": "dev", "text": "to dev"}))
+        check("say with room dev reaches dev", tcp.expect(r"^<bot>") == "<bot> to dev")
+        await ws.send(json.dumps({"type": "who", "room": "lobby"}))
+        who = await expect(ws, "who")
+        check("who with a room names that room's members",
+              who.get("room") == "lobby" and "bot" in who.get("names", []) and "telly" not in who.get("names", []),
+              repr(who))
+        await ws.send(json.dumps({"type": "part", "room": "lobby", "reason": "busy"}))
+        check("part: the lobby sees the JSON client leave with its reason",
+              early.expect(r"^\* bot left") == "* bot left (busy)")
+        await ws.send(json.dumps({"type": "say", "room": "lobby", "text": "after part"}))
+        err = await expect(ws, "error")
+        check("after part, say to the lobby -> error not_in_room",
+              err.get("code") == "not_in_room" and err.get("subject") == "lobby", repr(err))
+        early.send("unheard in the lobby")
+        early.send("/who")  # answered after the line before it went to the lobby's members
+        early.expect(r"^\* in lobby:")
+        tcp.send("heard in dev")
+        chat = await expect(ws, "chat")
+        check("after part, the lobby's lines no longer arrive",
+              chat.get("room") == "dev" and chat.get("text") == "heard in dev", repr(chat))
 
         await ws.send(json.dumps({"type": "quit", "reason": "done"}))
         try:

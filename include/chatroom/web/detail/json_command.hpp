@@ -22,7 +22,7 @@ enum class browser_command_kind : unsigned char {
 // A checked command: the fields its type allows, as sent (not yet sanitized).
 struct browser_command {
     browser_command_kind kind = browser_command_kind::say;
-    std::string room, text, to, nick, name, secret, reason, before, after;
+    std::string room, text, to, nick, name, secret, reason;
     std::uint64_t limit = 0; // history: 0 = the server's default
 };
 
@@ -54,7 +54,7 @@ inline constexpr entry table[] = {
     {"who", browser_command_kind::who, "", "room"},
     {"rooms", browser_command_kind::rooms, "", ""},
     {"topic", browser_command_kind::topic, "text", "room"},
-    {"history", browser_command_kind::history, "", "room limit before after"},
+    {"history", browser_command_kind::history, "", "room limit"},
     {"login", browser_command_kind::login, "name secret", ""},
     {"quit", browser_command_kind::quit, "", "reason"},
     {"help", browser_command_kind::help, "", ""},
@@ -79,8 +79,6 @@ inline std::string* slot(browser_command& c, std::string_view key) noexcept {
     if (key == "name") return &c.name;
     if (key == "secret") return &c.secret;
     if (key == "reason") return &c.reason;
-    if (key == "before") return &c.before;
-    if (key == "after") return &c.after;
     return nullptr;
 }
 

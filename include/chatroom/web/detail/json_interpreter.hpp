@@ -17,20 +17,25 @@ namespace chatroom::detail {
 // object becomes requests to the core, which answers with typed replies that
 // json_renderer words. The session's decoder has already checked every
 // message against the schema and answered the bad ones itself (web_decoder),
-// so what reaches here parses; each string is sanitized as a line is.
+// so what reaches here parses; each string is sanitized as a line is. A
+// member may be in several rooms: join adds one, part leaves one, and the
+// commands that take a room address it (not_in_room when the member is not
+// in it).
 // Stateless: the one instance serves every JSON member, under the hub's lock.
 class json_interpreter final : public interpreter {
 public:
     void line(commands& core, member& m, std::string_view raw) const override {
         browser_command c;
         if (parse_browser_command(raw, c)) return; // refused by the decoder already
-        std::string a, b;
+        std::string a, b, room;
         protocol::command cmd;
         auto clean = [](std::string& out, std::string_view in) {
             out.clear();
             sanitize_append(out, in);
             return std::string_view(out);
         };
+        // The room the command addresses (empty: the member's current one).
+        cmd.room = room_name(room, c.room);
         switch (c.kind) {
         case browser_command_kind::say:
             // Each line of text is a chat line; the core gathers those of
@@ -47,14 +52,14 @@ public:
             cmd.arg = clean(a, one_line(c.text));
             break;
         case browser_command_kind::join:
+            // In addition to the rooms the member is in.
             cmd.kind = protocol::command_kind::join;
-            cmd.arg = clean(a, c.room);
-            if (!cmd.arg.empty() && cmd.arg.front() == '#') cmd.arg.remove_prefix(1);
+            cmd.arg = cmd.room;
+            cmd.room = {};
             break;
         case browser_command_kind::part:
-            // The core has no way to leave a room but joining another yet.
-            cmd.kind = protocol::command_kind::unknown;
-            cmd.name = "part";
+            cmd.kind = protocol::command_kind::part;
+            cmd.text = clean(b, one_line(c.reason));
             break;
         case browser_command_kind::nick:
             cmd.kind = protocol::command_kind::nick;
@@ -96,6 +101,15 @@ public:
     }
 
 private:
+    // A room as named: sanitized, without a leading '#'.
+    static std::string_view room_name(std::string& out, std::string_view in) {
+        out.clear();
+        sanitize_append(out, in);
+        std::string_view name = protocol::trim(out);
+        if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+        return name;
+    }
+
     // CR and LF become spaces where one line is expected.
     static std::string one_line(std::string s) {
         for (char& ch : s)

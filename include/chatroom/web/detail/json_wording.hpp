@@ -60,6 +60,8 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::history: return "history";
     case reply_kind::history_not_kept: return "history_not_kept";
     case reply_kind::history_failed: return "history_failed";
+    case reply_kind::too_many_rooms: return "too_many_rooms";
+    case reply_kind::not_in_room: return "not_in_room";
     case reply_kind::bad_nick: return "bad_nick";
     case reply_kind::bad_room: return "bad_room";
     case reply_kind::usage: return "usage";
@@ -190,7 +192,8 @@ inline std::string json_reply(const reply& r) {
         // Refusals: what the member asked for was not done.
         w.begin_object().field("type", "error").field("code", code).field("text", unmarked(text_of(r)));
         if (!r.subject.empty()) w.field("subject", r.subject);
-        if (r.kind == reply_kind::line_too_long || r.kind == reply_kind::room_full) w.field("limit", static_cast<std::uint64_t>(r.count));
+        if (r.kind == reply_kind::line_too_long || r.kind == reply_kind::room_full || r.kind == reply_kind::too_many_rooms)
+            w.field("limit", static_cast<std::uint64_t>(r.count));
         break;
     }
     w.end_object();
