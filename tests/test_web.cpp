@@ -1057,3 +1057,24 @@ TEST_CASE("web json: bad input is answered with error objects, in order, and the
     CHECK(field(e7, "code") == "line_too_long");
     CHECK(js.close_code() == 1009);
 }
+
+TEST_CASE("web json: a say of several lines costs flood control a token per line, as typed lines do", "[web][json]") {
+    chatroom::server_options o;
+    o.flood_lines_per_second = 10;
+    o.flood_burst = 5;
+    web_server s(o);
+    raw_client js(s.web_port);
+    const std::string jnick = json_join(js, s.web_port);
+    auto tcp = s.tcp_join();
+    next_json(js, "joined");
+    std::string twenty;
+    for (int i = 0; i < 20; ++i) twenty += (i ? "\\n" : "") + std::string("line ") + std::to_string(i);
+    // Both messages in one write: the second waits only if the first emptied the bucket.
+    REQUIRE(js.send(text(R"({"type":"say","text":")" + twenty + "\"}") + text(R"({"type":"say","text":"after"})")));
+    CHECK(tcp.wait_for_prefix("<" + jnick + "> line 19") == "<" + jnick + "> line 19");
+    const auto t0 = test_clock::now();
+    CHECK(tcp.wait_for_prefix("<" + jnick + "> after") == "<" + jnick + "> after");
+    // 20 lines from a bucket of 6 leave it 14 short; reading resumes at 2
+    // tokens, 1.6 s later at 10 a second. Charged one token, it would not wait.
+    CHECK(test_clock::now() - t0 >= 1s);
+}

@@ -40,12 +40,21 @@ public:
         case browser_command_kind::say:
             // Each line of text is a chat line; the core gathers those of
             // one message into one event.
-            for_each_line(c.text, [&](std::string_view l) {
-                if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-                if (!m.state.attached || clean(a, l).empty()) return;
-                cmd.arg = a;
-                core.request(m, cmd);
-            });
+            {
+                std::size_t said = 0;
+                for_each_line(c.text, [&](std::string_view l) {
+                    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+                    if (!m.state.attached || clean(a, l).empty()) return;
+                    cmd.arg = a;
+                    core.request(m, cmd);
+                    ++said;
+                });
+                // Flood control costs a line one token, and the hub charges
+                // one per message: the other lines of a say pay here, so
+                // that 20 lines cost what they cost typed on telnet (the
+                // bucket is only read while flood control is on).
+                if (said > 1) m.state.tokens -= static_cast<double>(said - 1);
+            }
             return;
         case browser_command_kind::me:
             cmd.kind = protocol::command_kind::me;
