@@ -1,10 +1,16 @@
 // The JSON dialect's parts without sockets: the strict reader, the writer,
 // the command schema, how events and replies are worded, and the times.
 
+#include "support/fake_member.hpp"
+
 #include <chatroom.hpp>
 #include <chatroom/web.hpp>
 
+#include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
 
 #include <chrono>
 #include <string>
@@ -39,7 +45,123 @@ std::string frame_payload(const chatroom::message& m) {
     return bytes.substr(header);
 }
 
+// The payloads of the unmasked text frames in bytes (a member's output).
+std::vector<std::string> payloads(std::string_view bytes) {
+    std::vector<std::string> out;
+    while (bytes.size() >= 2) {
+        REQUIRE(static_cast<unsigned char>(bytes[0]) == 0x81);
+        std::size_t len = static_cast<unsigned char>(bytes[1]), at = 2;
+        if (len == 126) {
+            len = static_cast<std::size_t>(static_cast<unsigned char>(bytes[2]) << 8 | static_cast<unsigned char>(bytes[3]));
+            at = 4;
+        }
+        REQUIRE(len != 127);
+        REQUIRE(bytes.size() >= at + len);
+        out.emplace_back(bytes.substr(at, len));
+        bytes.remove_prefix(at + len);
+    }
+    REQUIRE(bytes.empty());
+    return out;
+}
+
+// A hub with members of the JSON dialect and of the line protocol, no sockets.
+struct json_core {
+    asio::io_context io;
+    std::shared_ptr<chatroom::detail::hub> hub;
+
+    json_core() {
+        hub = std::make_shared<chatroom::detail::hub>(io.get_executor(), chatroom::server_options{});
+        hub->start();
+    }
+    std::shared_ptr<chatroom::test::fake_member> browser() {
+        auto m = std::make_shared<chatroom::test::fake_member>(chatroom::detail::json_dialect(), "192.0.2.1", false,
+                                                               chatroom::detail::json_interpreter_instance());
+        hub->attach(m);
+        return m;
+    }
+    std::shared_ptr<chatroom::test::fake_member> telnet() {
+        auto m = std::make_shared<chatroom::test::fake_member>();
+        hub->attach(m);
+        return m;
+    }
+    // The objects m was sent since the last call.
+    std::vector<std::string> objects(chatroom::test::fake_member& m) {
+        m.take(hub->soft_limit());
+        std::vector<std::string> all = payloads(m.received);
+        m.received.clear();
+        return all;
+    }
+    // One message of m's, as the session hands it over after its decoder.
+    void send(chatroom::test::fake_member& m, std::string_view message) {
+        hub->receive(m, message.data(), message.size(), [&](auto&& out) {
+            out(chatroom::frame_event::line, message);
+            return message.size();
+        });
+    }
+};
+
+// The value of "key":"..." in a flat object's text (none: "<none>").
+std::string value_of(const std::string& object, const std::string& key) {
+    const std::size_t at = object.find("\"" + key + "\":\"");
+    if (at == std::string::npos) return "<none>";
+    const std::size_t from = at + key.size() + 4;
+    return object.substr(from, object.find('"', from) - from);
+}
+
 } // namespace
+
+TEST_CASE("json interpreter: commands become the core's requests, with rooms, socket-free", "[json]") {
+    json_core c;
+    auto ann = c.browser();
+    auto bob = c.telnet();
+    const std::vector<std::string> hello = c.objects(*ann);
+    REQUIRE(hello.size() >= 3);
+    CHECK(hello[0] == R"({"type":"hello","protocol":1,"server":"chatroom"})");
+    CHECK(value_of(hello[1], "type") == "welcome");
+    CHECK(hello[2] == R"({"type":"joined_room","room":"lobby","members":1})");
+    const std::string ann_nick = value_of(hello[1], "nick");
+    bob->take(c.hub->soft_limit());
+    const std::string bob_nick = bob->lines()[0].substr(bob->lines()[0].rfind(' ') + 1);
+    bob->new_lines();
+    c.objects(*ann);
+
+    // A say of two lines is one chat event of two lines.
+    c.send(*ann, R"({"type":"say","text":"one\r\ntwo"})");
+    c.send(*ann, R"({"type":"me","text":"waves\nhigh"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> one", "<" + ann_nick + "> two",
+                                                       "* " + ann_nick + " waves high"});
+    // join adds a room; say, who and part name theirs.
+    c.send(*ann, R"({"type":"join","room":"#dev"})");
+    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"joined_room","room":"dev","members":1})"});
+    CHECK(ann->state.seats.size() == 2);
+    c.send(*ann, R"({"type":"say","room":"lobby","text":"to the lobby"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> to the lobby"});
+    c.send(*ann, R"({"type":"who","room":"dev"})");
+    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"who","room":"dev","names":[")" + ann_nick + R"("]})"});
+    c.send(*ann, R"({"type":"part","room":"lobby","reason":"busy"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"* " + ann_nick + " left (busy)"});
+    c.send(*ann, R"({"type":"say","room":"lobby","text":"x"})");
+    CHECK(c.objects(*ann) ==
+          std::vector<std::string>{R"({"type":"error","code":"not_in_room","text":"you are not in lobby","subject":"lobby"})"});
+    // msg and the line escape reach the core as their line-protocol forms.
+    c.send(*ann, R"({"type":"msg","to":")" + bob_nick + R"(","text":"psst"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"*" + ann_nick + "* psst"});
+    c.send(*ann, R"({"type":"line","text":"/nick annie"})");
+    const std::vector<std::string> renamed = c.objects(*ann);
+    REQUIRE(renamed.size() == 1);
+    CHECK(value_of(renamed[0], "type") == "renamed");
+    CHECK(value_of(renamed[0], "old_nick") == ann_nick);
+    // Anything the decoder would have refused is ignored here: nothing happens.
+    c.send(*ann, "not json");
+    c.send(*ann, R"({"type":"dance"})");
+    CHECK(c.objects(*ann).empty());
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines().empty());
+}
 
 TEST_CASE("json reader: flat objects of strings, numbers, booleans and null", "[json]") {
     const json::object o =
