@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,7 @@ public:
     }
 
     chatroom::server_stats stats() const { return server_->stats(); }
+    void set_access(chatroom::access_hooks hooks) { server_->set_access(std::move(hooks)); }
 
     std::vector<chatroom::event> events() const {
         std::lock_guard<std::mutex> g(mutex_);
@@ -1077,4 +1079,34 @@ TEST_CASE("web json: a say of several lines costs flood control a token per line
     // 20 lines from a bucket of 6 leave it 14 short; reading resumes at 2
     // tokens, 1.6 s later at 10 a second. Charged one token, it would not wait.
     CHECK(test_clock::now() - t0 >= 1s);
+}
+
+TEST_CASE("web json: --require-login from a JSON client: login_first, a refused login, then in", "[web][json]") {
+    web_server s;
+    chatroom::access_hooks h;
+    h.require_login = true;
+    h.verify = [](chatroom::login_request r, std::function<void(chatroom::login_result)> done) {
+        std::thread([r = std::move(r), done = std::move(done)] { // answered later, as a real verifier does
+            chatroom::login_result res;
+            res.ok = r.name == "ann" && r.secret == "s3cret";
+            if (!res.ok) res.reason = "wrong name or secret";
+            done(res);
+        }).detach();
+    };
+    s.set_access(std::move(h));
+    raw_client js(s.web_port);
+    REQUIRE(js.send(upgrade_request(s.web_port, json_offer)));
+    REQUIRE(status_of(js.read_head()) == 101);
+    CHECK(js.read_text().value_or("").rfind(R"({"type":"hello","protocol":1)", 0) == 0);
+    next_json(js, "welcome");
+    CHECK(field(next_json(js, "error"), "code") == "login_first");
+    REQUIRE(js.send(text(R"({"type":"say","text":"hi"})")));
+    CHECK(field(next_json(js, "error"), "code") == "login_first");
+    REQUIRE(js.send(text(R"({"type":"login","name":"ann","secret":"wrong"})")));
+    const auto refused = next_json(js, "error");
+    CHECK(field(refused, "code") == "refused");
+    CHECK(field(refused, "text") == "wrong name or secret");
+    REQUIRE(js.send(text(R"({"type":"login","name":"ann","secret":"s3cret"})")));
+    CHECK(field(next_json(js, "logged_in"), "account") == "ann");
+    CHECK(field(next_json(js, "joined_room"), "room") == "lobby");
 }
