@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,7 @@ public:
     }
 
     chatroom::server_stats stats() const { return server_->stats(); }
+    void set_access(chatroom::access_hooks hooks) { server_->set_access(std::move(hooks)); }
 
     std::vector<chatroom::event> events() const {
         std::lock_guard<std::mutex> g(mutex_);
@@ -881,4 +883,230 @@ TEST_CASE("web dialect: one shared frame per line, header included", "[web][poli
     CHECK(first->payload == "<ann> a");
     CHECK(second->payload == "<ann> b");
     CHECK(bytes.empty());
+}
+
+// ---- the JSON dialect (subprotocol chatroom.v1, docs/web-protocol.md) --------
+
+namespace {
+
+const std::string json_offer = "Sec-WebSocket-Protocol: chatroom.v1\r\n";
+
+// The next text frame that reads as a flat JSON object of type `type`
+// (objects with arrays are not flat: look for them with wait_for_prefix).
+chatroom::detail::json::object next_json(raw_client& c, const std::string& type) {
+    const std::string prefix = "{\"type\":\"" + type + "\"";
+    const std::string t = c.wait_for_prefix(prefix);
+    chatroom::detail::json::object o;
+    const auto e = chatroom::detail::json::read_object(t, o);
+    INFO(t << ": " << e.what);
+    REQUIRE_FALSE(e);
+    return o;
+}
+
+std::string field(const chatroom::detail::json::object& o, const char* key) {
+    const auto* v = o.find(key);
+    return v ? v->text : std::string("<none>");
+}
+
+// A JSON browser: upgraded with chatroom.v1, greeted, in the lobby. Returns its nick.
+std::string json_join(raw_client& c, unsigned short port) {
+    REQUIRE(c.send(upgrade_request(port, json_offer)));
+    const std::string head = c.read_head();
+    REQUIRE(status_of(head) == 101);
+    CHECK(head.find("\r\nSec-WebSocket-Protocol: chatroom.v1\r\n") != std::string::npos);
+    // The first message is the hello.
+    const auto hello = c.read_text();
+    REQUIRE(hello);
+    CHECK(*hello == "{\"type\":\"hello\",\"protocol\":1,\"server\":\"chatroom\"}");
+    const auto welcome = next_json(c, "welcome");
+    const auto joined = next_json(c, "joined_room");
+    CHECK(field(joined, "room") == "lobby");
+    return field(welcome, "nick");
+}
+
+// A room log's id on one server: its seq, digits.
+bool id_number(const std::string& id) {
+    return !id.empty() && id.size() < 20 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool iso_utc_ms(const std::string& t) {
+    // 2026-12-06T15:17:38.123Z
+    if (t.size() != 24 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t[19] != '.' ||
+        t[23] != 'Z')
+        return false;
+    return std::all_of(t.begin(), t.begin() + 4, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+} // namespace
+
+TEST_CASE("web json: chatroom.v1 is chosen only when offered; other offers keep the line protocol", "[web][json]") {
+    web_server s;
+    raw_client plain(s.web_port);
+    REQUIRE(plain.send(upgrade_request(s.web_port, "Sec-WebSocket-Protocol: chat, superchat\r\n")));
+    const std::string head = plain.read_head();
+    REQUIRE(status_of(head) == 101);
+    CHECK(head.find("Sec-WebSocket-Protocol") == std::string::npos);
+    plain.wait_for_prefix("* welcome to ");
+
+    raw_client js(s.web_port);
+    REQUIRE(js.send(upgrade_request(s.web_port, "Sec-WebSocket-Protocol: superchat, chatroom.v1\r\n")));
+    const std::string jhead = js.read_head();
+    REQUIRE(status_of(jhead) == 101);
+    CHECK(jhead.find("\r\nSec-WebSocket-Protocol: chatroom.v1\r\n") != std::string::npos);
+    const auto hello = js.read_text();
+    REQUIRE(hello);
+    CHECK(hello->rfind("{\"type\":\"hello\",\"protocol\":1", 0) == 0);
+}
+
+TEST_CASE("web json: a JSON browser and a telnet client share a room both ways, with ids and times", "[web][json]") {
+    web_server s;
+    raw_client js(s.web_port);
+    const std::string jnick = json_join(js, s.web_port);
+    auto tcp = s.tcp_join();
+
+    // The telnet client's arrival and its line, as typed events.
+    const auto joined = next_json(js, "joined");
+    CHECK(field(joined, "nick") == tcp.nick);
+    CHECK(field(joined, "room") == "lobby");
+    tcp.send("hello from <b>telnet</b> & \"co\"");
+    const auto chat = next_json(js, "chat");
+    CHECK(field(chat, "nick") == tcp.nick);
+    CHECK(field(chat, "room") == "lobby");
+    CHECK(field(chat, "text") == "hello from <b>telnet</b> & \"co\"");
+    CHECK(iso_utc_ms(field(chat, "time")));
+    const std::string id1 = field(chat, "id");
+    REQUIRE(id_number(id1));
+    tcp.send("/me waves");
+    const auto action = next_json(js, "action");
+    CHECK(field(action, "text") == "waves");
+    const std::string id2 = field(action, "id");
+    REQUIRE(id_number(id2));
+    CHECK(std::stoull(id2) > std::stoull(id1)); // ids are the room log's order
+
+    // The browser's commands, as the telnet client reads them.
+    REQUIRE(js.send(text(R"({"type":"say","room":"lobby","text":"hi from <i>json</i>\nand a second line"})")));
+    CHECK(tcp.wait_for_prefix("<" + jnick + ">") == "<" + jnick + "> hi from <i>json</i>");
+    CHECK(tcp.expect_line() == "<" + jnick + "> and a second line");
+    REQUIRE(js.send(text(R"({"type":"me","text":"nods"})")));
+    CHECK(tcp.wait_for_prefix("* " + jnick) == "* " + jnick + " nods");
+    REQUIRE(js.send(text(R"({"type":"msg","to":")" + tcp.nick + R"(","text":"psst"})")));
+    CHECK(tcp.wait_for_prefix("*" + jnick + "*") == "*" + jnick + "* psst");
+    tcp.send("/msg " + jnick + " back");
+    const auto priv = next_json(js, "private");
+    CHECK(field(priv, "nick") == tcp.nick);
+    CHECK(field(priv, "to") == jnick);
+    CHECK(field(priv, "text") == "back");
+
+    REQUIRE(js.send(text(R"({"type":"nick","nick":"jason"})")));
+    tcp.wait_for_prefix("* " + jnick + " is now known as jason");
+    const auto own = next_json(js, "renamed"); // a rename is told to the renamer too
+    CHECK(field(own, "old_nick") == jnick);
+    CHECK(field(own, "nick") == "jason");
+    tcp.send("/nick telly");
+    const auto renamed = next_json(js, "renamed");
+    CHECK(field(renamed, "old_nick") == tcp.nick);
+    CHECK(field(renamed, "nick") == "telly");
+
+    REQUIRE(js.send(text(R"({"type":"who"})")));
+    const std::string who = js.wait_for_prefix("{\"type\":\"who\"");
+    CHECK(who == R"({"type":"who","room":"lobby","names":["jason","telly"]})");
+    REQUIRE(js.send(text(R"({"type":"rooms"})")));
+    CHECK(js.wait_for_prefix("{\"type\":\"rooms\"") == R"({"type":"rooms","rooms":[{"name":"lobby","members":2}]})");
+
+    // The line escape hatch: the line protocol's commands.
+    REQUIRE(js.send(text(R"({"type":"line","text":"/help"})")));
+    CHECK(js.wait_for_prefix("{\"type\":\"help\"").find("/msg NICK TEXT") != std::string::npos);
+
+    // Leaving: the telnet client sees the browser go, with its reason.
+    REQUIRE(js.send(text(R"({"type":"quit","reason":"bye now"})")));
+    CHECK(tcp.wait_for_prefix("* jason left") == "* jason left (quit: bye now)");
+    CHECK(js.close_code() == 1000);
+}
+
+TEST_CASE("web json: bad input is answered with error objects, in order, and the member stays", "[web][json]") {
+    web_server s;
+    raw_client js(s.web_port);
+    json_join(js, s.web_port);
+    auto tcp = s.tcp_join();
+    next_json(js, "joined");
+
+    // Several messages in one write: each answered in turn.
+    REQUIRE(js.send(text("this is not json") + text(R"({"type":"dance"})") + text(R"({"type":"say"})") +
+                    text(R"({"type":"nick","nick":"bad nick!"})") + text(R"({"type":"say","text":"still here"})") +
+                    text(R"({"type":"say","text":"x","extra":1})") + text(R"({"type":"nick","nick":")" + tcp.nick + "\"}")));
+    const auto e1 = next_json(js, "error");
+    CHECK(field(e1, "code") == "bad_json");
+    CHECK(field(e1, "text") == "expected an object at byte 0");
+    const auto e2 = next_json(js, "error");
+    CHECK(field(e2, "code") == "unknown_type");
+    const auto e3 = next_json(js, "error");
+    CHECK(field(e3, "code") == "bad_request");
+    CHECK(field(e3, "text") == "say needs \"text\"");
+    const auto e4 = next_json(js, "error");
+    CHECK(field(e4, "code") == "bad_nick");
+    const auto e5 = next_json(js, "error");
+    CHECK(field(e5, "code") == "bad_request");
+    CHECK(field(e5, "text") == "say has no field \"extra\"");
+    const auto e6 = next_json(js, "error");
+    CHECK(field(e6, "code") == "nick_taken");
+    CHECK(field(e6, "subject") == tcp.nick);
+    tcp.wait_for_prefix("<");
+
+    // A message over the line limit: an error, and the connection is closed
+    // with 1009 as for the line protocol.
+    REQUIRE(js.send(text(R"({"type":"say","text":")" + std::string(9000, 'x') + "\"}")));
+    const auto e7 = next_json(js, "error");
+    CHECK(field(e7, "code") == "line_too_long");
+    CHECK(js.close_code() == 1009);
+}
+
+TEST_CASE("web json: a say of several lines costs flood control a token per line, as typed lines do", "[web][json]") {
+    chatroom::server_options o;
+    o.flood_lines_per_second = 10;
+    o.flood_burst = 5;
+    web_server s(o);
+    raw_client js(s.web_port);
+    const std::string jnick = json_join(js, s.web_port);
+    auto tcp = s.tcp_join();
+    next_json(js, "joined");
+    std::string twenty;
+    for (int i = 0; i < 20; ++i) twenty += (i ? "\\n" : "") + std::string("line ") + std::to_string(i);
+    // Both messages in one write: the second waits only if the first emptied the bucket.
+    REQUIRE(js.send(text(R"({"type":"say","text":")" + twenty + "\"}") + text(R"({"type":"say","text":"after"})")));
+    CHECK(tcp.wait_for_prefix("<" + jnick + "> line 19") == "<" + jnick + "> line 19");
+    const auto t0 = test_clock::now();
+    CHECK(tcp.wait_for_prefix("<" + jnick + "> after") == "<" + jnick + "> after");
+    // 20 lines from a bucket of 6 leave it 14 short; reading resumes at 2
+    // tokens, 1.6 s later at 10 a second. Charged one token, it would not wait.
+    CHECK(test_clock::now() - t0 >= 1s);
+}
+
+TEST_CASE("web json: --require-login from a JSON client: login_first, a refused login, then in", "[web][json]") {
+    web_server s;
+    chatroom::access_hooks h;
+    h.require_login = true;
+    h.verify = [](chatroom::login_request r, std::function<void(chatroom::login_result)> done) {
+        std::thread([r = std::move(r), done = std::move(done)] { // answered later, as a real verifier does
+            chatroom::login_result res;
+            res.ok = r.name == "ann" && r.secret == "s3cret";
+            if (!res.ok) res.reason = "wrong name or secret";
+            done(res);
+        }).detach();
+    };
+    s.set_access(std::move(h));
+    raw_client js(s.web_port);
+    REQUIRE(js.send(upgrade_request(s.web_port, json_offer)));
+    REQUIRE(status_of(js.read_head()) == 101);
+    CHECK(js.read_text().value_or("").rfind(R"({"type":"hello","protocol":1)", 0) == 0);
+    next_json(js, "welcome");
+    CHECK(field(next_json(js, "error"), "code") == "login_first");
+    REQUIRE(js.send(text(R"({"type":"say","text":"hi"})")));
+    CHECK(field(next_json(js, "error"), "code") == "login_first");
+    REQUIRE(js.send(text(R"({"type":"login","name":"ann","secret":"wrong"})")));
+    const auto refused = next_json(js, "error");
+    CHECK(field(refused, "code") == "refused");
+    CHECK(field(refused, "text") == "wrong name or secret");
+    REQUIRE(js.send(text(R"({"type":"login","name":"ann","secret":"s3cret"})")));
+    CHECK(field(next_json(js, "logged_in"), "account") == "ann");
+    CHECK(field(next_json(js, "joined_room"), "room") == "lobby");
 }

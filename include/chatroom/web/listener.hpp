@@ -14,7 +14,10 @@
 ///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
 /// @endcode
 ///
-/// One browser message is one line of the protocol (CR and LF in it become
+/// A browser that asks for the WebSocket subprotocol chatroom.v1 speaks the
+/// JSON dialect instead (docs/web-protocol.md): one JSON object per text
+/// message each way, events and replies typed. Otherwise:
+/// one browser message is one line of the protocol (CR and LF in it become
 /// spaces), with the same sanitizing, line limit, flood control and commands;
 /// every line the server sends is one text frame, framed once per event and
 /// shared by every browser that receives it. A connection becomes a member
@@ -28,6 +31,8 @@
 #include <chatroom/core/detail/socket_stream.hpp>
 #include <chatroom/web/detail/decoder.hpp>
 #include <chatroom/web/detail/http_response.hpp>
+#include <chatroom/web/detail/json_interpreter.hpp>
+#include <chatroom/web/detail/json_renderer.hpp>
 #include <chatroom/web/options.hpp>
 #include <chatroom/web/detail/policy.hpp>
 #include <chatroom/web/detail/stream.hpp>
@@ -79,9 +84,14 @@ struct web_factory_base {
                 auto conn = weak.lock();
                 if (!conn) return;
                 using session_type = session<web_stream<Inner>, web_decoder>;
-                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, web_dialect(), line_interpreter_instance(),
-                                                        conn->address(),
-                                                        h->options().max_line_bytes, conn->link());
+                const bool json = conn->wants_json();
+                auto link = conn->link();
+                link->json = json;
+                const renderer& dialect = json ? static_cast<const renderer&>(json_dialect()) : web_dialect();
+                const interpreter& meaning =
+                    json ? static_cast<const interpreter&>(json_interpreter_instance()) : line_interpreter_instance();
+                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, dialect, meaning, conn->address(),
+                                                        h->options().max_line_bytes, link);
                 conn->bind(s);
                 s->start();
             });

@@ -7,6 +7,8 @@
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/line/renderer.hpp>
 #include <chatroom/line/replies.hpp>
+#include <chatroom/web/detail/json_command.hpp>
+#include <chatroom/web/detail/json_wording.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +31,9 @@ struct web_link {
     // The member, for the size of its output queue (the decoder answers no
     // pings while its peer lets output pile up). Set before the session starts.
     member* owner = nullptr;
+    // The browser asked for the JSON dialect (subprotocol chatroom.v1):
+    // each text message must be a command object (json_command.hpp).
+    bool json = false;
 };
 
 // Server frames are unmasked, so a line framed once is the same bytes for
@@ -80,7 +85,9 @@ public:
         bool pong_wanted = false;
         const std::size_t used = ws_.feed(data, size, [&](const ws_event& e) {
             switch (e.kind) {
-            case ws_event_kind::text: return on(frame_event::line, one_line(e.payload));
+            case ws_event_kind::text:
+                if (!link_->json) return on(frame_event::line, one_line(e.payload));
+                return json_message(e.payload, on);
             case ws_event_kind::ping:
                 // The payload lives only during the call.
                 ping_.assign(e.payload.data(), e.payload.size());
@@ -98,10 +105,8 @@ public:
             }
             return true;
         });
-        if (pong_wanted && !ended_ && (!link_->owner || link_->owner->output.bytes() < pong_cutoff)) {
-            replies_.clear();
+        if (pong_wanted && !ended_ && (!link_->owner || link_->owner->output.bytes() < pong_cutoff))
             replies_.append(pong_frame(ping_).view());
-        }
         if (!ws_.in_message()) ws_.shrink();
         return ended_ ? size : used;
     }
@@ -111,6 +116,22 @@ public:
     leave_reason end_reason() const noexcept { return why_; }
 
 private:
+    // A JSON dialect message: a command goes on as the line the interpreter
+    // reads; anything else is answered here with an error object, queued
+    // in order with the answers to the messages around it (the session
+    // sends replies() before the next line), and nothing more happens.
+    template <class On>
+    bool json_message(std::string_view text, On& on) {
+        browser_command command;
+        const browser_command_error e = parse_browser_command(text, command);
+        if (!e) return on(frame_event::line, text);
+        const std::string object = json_error(e.code, e.text);
+        const ws_frame_header h = frame_header(ws_opcode::text, object.size());
+        replies_.append(reinterpret_cast<const char*>(h.data()), h.size());
+        replies_ += object;
+        return true;
+    }
+
     std::string_view one_line(std::string_view text) {
         if (std::memchr(text.data(), '\n', text.size()) == nullptr && std::memchr(text.data(), '\r', text.size()) == nullptr)
             return text;

@@ -63,6 +63,8 @@ public:
     executor_type get_executor() noexcept { return inner_.get_executor(); }
     Inner& inner() noexcept { return inner_; }
     const std::string& address() const noexcept { return address_; }
+    // The browser asked for the JSON dialect (subprotocol chatroom.v1); known after the 101.
+    bool wants_json() const noexcept { return json_; }
 
     // Runs the exchange; on_upgraded() after a 101 was written. On the executor.
     void start_handshake(std::function<void()> on_upgraded) {
@@ -200,6 +202,7 @@ private:
             address_ = std::move(who);
         }
         std::string response = render_handshake_response(u);
+        json_ = !u.subprotocol.empty();
         parser_.reset();
         phase_ = phase::responding;
         write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
@@ -256,6 +259,7 @@ protected:
     std::function<void(std::error_code)> after_write_;
     phase phase_ = phase::exchange;
     bool handed_over_ = false;
+    bool json_ = false; // chatroom.v1 was chosen
 };
 
 } // namespace chatroom::detail

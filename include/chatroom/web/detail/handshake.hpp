@@ -29,7 +29,13 @@ struct websocket_upgrade {
     std::string_view key;      // Sec-WebSocket-Key
     std::string_view host;     // Host, for the caller's policy
     std::optional<std::string_view> origin; // Origin, absent for non-browser clients
+    // The subprotocol chosen from Sec-WebSocket-Protocol: json_subprotocol
+    // when the client offered it, else empty (the line protocol in text frames).
+    std::string_view subprotocol;
 };
+
+// The WebSocket subprotocol of the JSON dialect (docs/web-protocol.md).
+inline constexpr std::string_view json_subprotocol = "chatroom.v1";
 
 // Checks a complete request against RFC 6455 section 4.2.1. The caller
 // decides the path and the Origin/Host policy (403); this decides 400 for a
@@ -59,6 +65,7 @@ inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req)
     if (req.count("Sec-WebSocket-Key") != 1) return refuse(400, "no Sec-WebSocket-Key or more than one");
     r.key = *req.find("Sec-WebSocket-Key");
     if (base64_decoded_size(r.key) != 16) return refuse(400, "Sec-WebSocket-Key is not a base64 16-byte nonce");
+    if (req.has_token("Sec-WebSocket-Protocol", json_subprotocol)) r.subprotocol = json_subprotocol;
     r.status = 101;
     return r;
 }
@@ -67,10 +74,15 @@ inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req)
 // caller's policy refused with 403): the 101 with Sec-WebSocket-Accept, or an
 // error that closes the connection; 426 names the protocol and version this
 // server speaks (RFC 9110 section 15.5.22, RFC 6455 section 4.4).
-// No extension or subprotocol is ever accepted.
+// No extension is ever accepted; the one subprotocol, chatroom.v1, when
+// the client offered it (RFC 6455 section 4.2.2: the server echoes the one
+// it picked, and none when it picked none).
 inline std::string render_handshake_response(const websocket_upgrade& u) {
     if (u.status == 101) {
         const std::string accept = websocket_accept_key(u.key);
+        if (!u.subprotocol.empty())
+            return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept},
+                                         {"Sec-WebSocket-Protocol", u.subprotocol}});
         return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}});
     }
     std::string body(http_status_reason(u.status));

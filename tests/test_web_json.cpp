@@ -1,0 +1,393 @@
+// The JSON dialect's parts without sockets: the strict reader, the writer,
+// the command schema, how events and replies are worded, and the times.
+
+#include "support/fake_member.hpp"
+
+#include <chatroom.hpp>
+#include <chatroom/web.hpp>
+
+#include <asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace json = chatroom::detail::json;
+using chatroom::detail::browser_command;
+using chatroom::detail::browser_command_kind;
+using chatroom::detail::parse_browser_command;
+
+namespace {
+
+json::object read_ok(std::string_view in) {
+    json::object o;
+    const json::read_error e = json::read_object(in, o);
+    INFO(in << " -> " << e.what << " at " << e.at);
+    REQUIRE_FALSE(e);
+    return o;
+}
+
+std::string_view refusal(std::string_view in) {
+    json::object o;
+    return json::read_object(in, o).what;
+}
+
+std::string frame_payload(const chatroom::message& m) {
+    std::string bytes(m.view());
+    REQUIRE(bytes.size() >= 2);
+    REQUIRE(static_cast<unsigned char>(bytes[0]) == 0x81); // one text frame, FIN
+    const auto len = static_cast<unsigned char>(bytes[1]);
+    const std::size_t header = len < 126 ? 2 : len == 126 ? 4 : 10;
+    return bytes.substr(header);
+}
+
+// The payloads of the unmasked text frames in bytes (a member's output).
+std::vector<std::string> payloads(std::string_view bytes) {
+    std::vector<std::string> out;
+    while (bytes.size() >= 2) {
+        REQUIRE(static_cast<unsigned char>(bytes[0]) == 0x81);
+        std::size_t len = static_cast<unsigned char>(bytes[1]), at = 2;
+        if (len == 126) {
+            len = static_cast<std::size_t>(static_cast<unsigned char>(bytes[2]) << 8 | static_cast<unsigned char>(bytes[3]));
+            at = 4;
+        }
+        REQUIRE(len != 127);
+        REQUIRE(bytes.size() >= at + len);
+        out.emplace_back(bytes.substr(at, len));
+        bytes.remove_prefix(at + len);
+    }
+    REQUIRE(bytes.empty());
+    return out;
+}
+
+// A hub with members of the JSON dialect and of the line protocol, no sockets.
+struct json_core {
+    asio::io_context io;
+    std::shared_ptr<chatroom::detail::hub> hub;
+
+    json_core() {
+        hub = std::make_shared<chatroom::detail::hub>(io.get_executor(), chatroom::server_options{});
+        hub->start();
+    }
+    std::shared_ptr<chatroom::test::fake_member> browser() {
+        auto m = std::make_shared<chatroom::test::fake_member>(chatroom::detail::json_dialect(), "192.0.2.1", false,
+                                                               chatroom::detail::json_interpreter_instance());
+        hub->attach(m);
+        return m;
+    }
+    std::shared_ptr<chatroom::test::fake_member> telnet() {
+        auto m = std::make_shared<chatroom::test::fake_member>();
+        hub->attach(m);
+        return m;
+    }
+    // The objects m was sent since the last call.
+    std::vector<std::string> objects(chatroom::test::fake_member& m) {
+        m.take(hub->soft_limit());
+        std::vector<std::string> all = payloads(m.received);
+        m.received.clear();
+        return all;
+    }
+    // One message of m's, as the session hands it over after its decoder.
+    void send(chatroom::test::fake_member& m, std::string_view message) {
+        hub->receive(m, message.data(), message.size(), [&](auto&& out) {
+            out(chatroom::frame_event::line, message);
+            return message.size();
+        });
+    }
+};
+
+// The value of "key":"..." in a flat object's text (none: "<none>").
+std::string value_of(const std::string& object, const std::string& key) {
+    const std::size_t at = object.find("\"" + key + "\":\"");
+    if (at == std::string::npos) return "<none>";
+    const std::size_t from = at + key.size() + 4;
+    return object.substr(from, object.find('"', from) - from);
+}
+
+} // namespace
+
+TEST_CASE("json interpreter: commands become the core's requests, with rooms, socket-free", "[json]") {
+    json_core c;
+    auto ann = c.browser();
+    auto bob = c.telnet();
+    const std::vector<std::string> hello = c.objects(*ann);
+    REQUIRE(hello.size() >= 3);
+    CHECK(hello[0] == R"({"type":"hello","protocol":1,"server":"chatroom"})");
+    CHECK(value_of(hello[1], "type") == "welcome");
+    CHECK(hello[2] == R"({"type":"joined_room","room":"lobby","members":1})");
+    const std::string ann_nick = value_of(hello[1], "nick");
+    bob->take(c.hub->soft_limit());
+    const std::string bob_nick = bob->lines()[0].substr(bob->lines()[0].rfind(' ') + 1);
+    bob->new_lines();
+    c.objects(*ann);
+
+    // A say of two lines is one chat event of two lines.
+    c.send(*ann, R"({"type":"say","text":"one\r\ntwo"})");
+    c.send(*ann, R"({"type":"me","text":"waves\nhigh"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> one", "<" + ann_nick + "> two",
+                                                       "* " + ann_nick + " waves high"});
+    // join adds a room; say, who and part name theirs.
+    c.send(*ann, R"({"type":"join","room":"#dev"})");
+    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"joined_room","room":"dev","members":1})"});
+    CHECK(ann->state.seats.size() == 2);
+    c.send(*ann, R"({"type":"say","room":"lobby","text":"to the lobby"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> to the lobby"});
+    c.send(*ann, R"({"type":"who","room":"dev"})");
+    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"who","room":"dev","names":[")" + ann_nick + R"("]})"});
+    c.send(*ann, R"({"type":"part","room":"lobby","reason":"busy"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"* " + ann_nick + " left (busy)"});
+    c.send(*ann, R"({"type":"say","room":"lobby","text":"x"})");
+    CHECK(c.objects(*ann) ==
+          std::vector<std::string>{R"({"type":"error","code":"not_in_room","text":"you are not in lobby","subject":"lobby"})"});
+    // msg and the line escape reach the core as their line-protocol forms.
+    c.send(*ann, R"({"type":"msg","to":")" + bob_nick + R"(","text":"psst"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"*" + ann_nick + "* psst"});
+    c.send(*ann, R"({"type":"line","text":"/nick annie"})");
+    const std::vector<std::string> renamed = c.objects(*ann);
+    REQUIRE(renamed.size() == 1);
+    CHECK(value_of(renamed[0], "type") == "renamed");
+    CHECK(value_of(renamed[0], "old_nick") == ann_nick);
+    // Anything the decoder would have refused is ignored here: nothing happens.
+    c.send(*ann, "not json");
+    c.send(*ann, R"({"type":"dance"})");
+    CHECK(c.objects(*ann).empty());
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines().empty());
+}
+
+TEST_CASE("json reader: flat objects of strings, numbers, booleans and null", "[json]") {
+    const json::object o =
+        read_ok(" {\"type\" : \"say\", \"text\":\"a\\\"b\\\\c\\/d\\n\\t\\u00e9\\ud83d\\ude00\", \"n\": -12.5e+3, "
+                "\"c\":0, \"t\":true, \"f\":false, \"z\":null}\r\n");
+    REQUIRE(o.fields.size() == 7);
+    CHECK(o.find("type")->text == "say");
+    CHECK(o.find("text")->text == "a\"b\\c/d\n\t\xC3\xA9\xF0\x9F\x98\x80");
+    CHECK(o.find("n")->kind == json::value_kind::number);
+    CHECK(o.find("n")->text == "-12.5e+3");
+    CHECK(o.find("t")->flag);
+    CHECK(o.find("f")->kind == json::value_kind::boolean);
+    CHECK_FALSE(o.find("f")->flag);
+    CHECK(o.find("z")->kind == json::value_kind::null);
+    CHECK(o.find("missing") == nullptr);
+    CHECK(read_ok("{}").fields.empty());
+    std::uint64_t n = 0;
+    CHECK(o.find("c")->as_count(n));
+    CHECK(n == 0);
+    CHECK_FALSE(o.find("n")->as_count(n));
+    CHECK(read_ok("{\"l\":9007199254740992}").find("l")->as_count(n));
+    CHECK_FALSE(read_ok("{\"l\":9007199254740993}").find("l")->as_count(n));
+}
+
+TEST_CASE("json reader: refuses everything that is not strict JSON, saying where", "[json]") {
+    CHECK(refusal("") == "expected an object");
+    CHECK(refusal("[1]") == "expected an object");
+    CHECK(refusal("{\"a\":1,}") == "expected a key");
+    CHECK(refusal("{'a':1}") == "expected a key");
+    CHECK(refusal("{\"a\" 1}") == "expected ':'");
+    CHECK(refusal("{\"a\":1 \"b\":2}") == "expected ',' or '}'");
+    CHECK(refusal("{\"a\":1}x") == "text after the object");
+    CHECK(refusal("{\"a\":1}{}") == "text after the object");
+    CHECK(refusal("{\"a\":{\"b\":1}}") == "nested objects and arrays are not accepted");
+    CHECK(refusal("{\"a\":[]}") == "nested objects and arrays are not accepted");
+    CHECK(refusal("{\"a\":1,\"a\":2}") == "duplicate key");
+    CHECK(refusal("{\"a\":01}") == "a number with a leading zero");
+    CHECK(refusal("{\"a\":1.}") == "expected a digit after '.'");
+    CHECK(refusal("{\"a\":1e}") == "expected a digit in the exponent");
+    CHECK(refusal("{\"a\":-}") == "expected a digit");
+    CHECK(refusal("{\"a\":+1}") == "expected a value");
+    CHECK(refusal("{\"a\":tru}") == "expected a value");
+    CHECK(refusal("{\"a\":\"x\ty\"}") == "a control character in a string");
+    CHECK(refusal("{\"a\":\"x") == "unterminated string");
+    CHECK(refusal("{\"a\":\"\\x\"}") == "an unknown escape");
+    CHECK(refusal("{\"a\":\"\\u12\"}") == "expected four hex digits after \\u");
+    CHECK(refusal("{\"a\":\"\\udc00\"}") == "a lone low surrogate");
+    CHECK(refusal("{\"a\":\"\\ud800x\"}") == "a high surrogate without its low half");
+    CHECK(refusal("{\"a\":\"\\ud800\\u0041\"}") == "a high surrogate without its low half");
+    CHECK(refusal("{\"a\":\"\xC3\"}") == "not valid UTF-8");
+    CHECK(refusal("{\"a\":\"\xED\xA0\x80\"}") == "not valid UTF-8"); // an encoded surrogate
+    CHECK(refusal("{\"a\":" + std::string(40, '1') + "}") == "number too long");
+    std::string many = "{";
+    for (int i = 0; i < 33; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+    CHECK(refusal(many + "}") == "too many fields");
+    json::object o;
+    const json::read_error e = json::read_object("{\"a\": x}", o);
+    CHECK(e.at == 6);
+}
+
+TEST_CASE("json writer: objects, arrays and escapes a browser's JSON.parse reads back", "[json]") {
+    std::string out;
+    json::writer w(out);
+    w.begin_object()
+        .field("type", "who")
+        .field("n", std::uint64_t{42})
+        .field("ok", true)
+        .field("text", std::string_view("q\"b\\s\n\r\t\x01\x1f \xE2\x80\xA8\xE2\x80\xA9 \xE2\x82\xAC"))
+        .begin_array("names")
+        .element("a")
+        .element("b")
+        .end_array()
+        .begin_array("rooms")
+        .element_object()
+        .field("name", "x")
+        .end_object()
+        .element_object()
+        .end_object()
+        .end_array()
+        .end_object();
+    CHECK(out == "{\"type\":\"who\",\"n\":42,\"ok\":true,"
+                 "\"text\":\"q\\\"b\\\\s\\n\\r\\t\\u0001\\u001f \\u2028\\u2029 \xE2\x82\xAC\","
+                 "\"names\":[\"a\",\"b\"],\"rooms\":[{\"name\":\"x\"},{}]}");
+    // What the writer makes of a string, the reader gives back.
+    const std::string tricky = "tab\there \"quoted\" back\\slash \x02 \xE2\x80\xA8 caf\xC3\xA9";
+    std::string obj;
+    json::writer(obj).begin_object().field("s", tricky).end_object();
+    CHECK(read_ok(obj).find("s")->text == tricky);
+}
+
+TEST_CASE("json schema: each type with its fields; errors with codes", "[json]") {
+    browser_command c;
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"say","room":"dev","text":"hi"})", c));
+    CHECK(c.kind == browser_command_kind::say);
+    CHECK(c.room == "dev");
+    CHECK(c.text == "hi");
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"msg","to":"bob","text":"psst"})", c));
+    CHECK(c.kind == browser_command_kind::msg);
+    CHECK(c.to == "bob");
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"history","limit":5})", c));
+    CHECK(c.kind == browser_command_kind::history);
+    CHECK(c.limit == 5);
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"login","name":"ann","secret":"pw"})", c));
+    CHECK(c.secret == "pw");
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"rooms"})", c));
+    CHECK(c.kind == browser_command_kind::rooms);
+
+    auto code = [&](std::string_view in) { return std::string(parse_browser_command(in, c).code); };
+    CHECK(code("not json") == "bad_json");
+    CHECK(code(R"({"text":"hi"})") == "bad_request");
+    CHECK(code(R"({"type":5})") == "bad_request");
+    CHECK(code(R"({"type":"dance"})") == "unknown_type");
+    CHECK(code(R"({"type":"say"})") == "bad_request");
+    CHECK(code(R"({"type":"say","text":"  "})") == "bad_request");
+    CHECK(code(R"({"type":"say","text":"hi","colour":"red"})") == "bad_request");
+    CHECK(code(R"({"type":"say","text":7})") == "bad_request");
+    CHECK(code(R"({"type":"history","limit":"5"})") == "bad_request");
+    CHECK(code(R"({"type":"history","limit":-1})") == "bad_request");
+    CHECK(code(R"({"type":"history","before":"17"})") == "bad_request"); // not in version 1
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"part","room":"dev","reason":"busy"})", c));
+    CHECK(c.kind == browser_command_kind::part);
+    CHECK(c.reason == "busy");
+    CHECK(code(R"({"type":"msg","to":"bob"})") == "bad_request");
+    std::string most = "{\"type\":\"say\",\"text\":\"x";
+    for (std::size_t i = 1; i < chatroom::detail::max_say_lines; ++i) most += "\\nx";
+    CHECK(code(most + "\"}") == "");
+    CHECK(code(most + "\\nx\"}") == "bad_request");
+    CHECK(parse_browser_command(R"({"type":"say","text":"hi","colour":"red"})", c).text == "say has no field \"colour\"");
+    CHECK(parse_browser_command("{\"type\":\"say\",", c).text == "expected a key at byte 14");
+    // A long unknown type is cut in its error text, never inside a character
+    // (the text goes out in a WebSocket text frame, which must be UTF-8).
+    const std::string long_type = std::string(63, 'a') + "\xC3\xA9" + std::string(10, 'b');
+    const auto cut = parse_browser_command("{\"type\":\"" + long_type + "\"}", c);
+    CHECK(cut.code == "unknown_type");
+    CHECK(cut.text == "unknown type: " + std::string(63, 'a'));
+}
+
+TEST_CASE("json time: ISO 8601 in UTC with milliseconds", "[json]") {
+    using namespace std::chrono;
+    const system_clock::time_point t = system_clock::time_point(milliseconds(1796570258123LL));
+    CHECK(chatroom::detail::iso_time(t) == "2026-12-06T15:17:38.123Z");
+    CHECK(chatroom::detail::iso_time(system_clock::time_point(milliseconds(951782400000LL))) ==
+          "2000-02-29T00:00:00.000Z");
+    CHECK(chatroom::detail::iso_time(system_clock::time_point(milliseconds(-1))) == "1969-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("json dialect: room events as one object each, shared by every JSON browser", "[json]") {
+    const chatroom::renderer& d = chatroom::detail::json_dialect();
+    CHECK(&d == &chatroom::detail::json_dialect());
+    chatroom::room_event e;
+    e.kind = chatroom::room_event_kind::chat;
+    e.room = "lobby";
+    e.nick = "ann";
+    e.add_line("hello <b>");
+    e.add_line("second \"line\"");
+    e.seq = 17;
+    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL));
+    CHECK(frame_payload(d.render(e)) == R"({"type":"chat","id":"17","time":"2026-12-06T15:17:38.123Z","room":"lobby",)"
+                                        R"("nick":"ann","text":"hello <b>\nsecond \"line\""})");
+    e.log_id = "1796570258123-0";
+    CHECK(frame_payload(d.render(e)).find(R"("id":"1796570258123-0")") != std::string::npos);
+
+    chatroom::room_event r;
+    r.kind = chatroom::room_event_kind::renamed;
+    r.room = "dev";
+    r.nick = "bob";
+    r.old_nick = "guest-2";
+    r.seq = 3;
+    CHECK(frame_payload(d.render(r)) == R"({"type":"renamed","id":"3","room":"dev","nick":"bob","old_nick":"guest-2"})");
+    r.kind = chatroom::room_event_kind::left;
+    r.reason = "kicked by op: spam";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"left","id":"3","room":"dev","nick":"bob","reason":"kicked by op: spam"})");
+    r.kind = chatroom::room_event_kind::action;
+    r.text = "waves";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"action","id":"3","room":"dev","nick":"bob","text":"waves"})");
+    r.kind = chatroom::room_event_kind::private_message;
+    r.room.clear();
+    r.target = "ann";
+    r.text = "psst";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"private","id":"3","nick":"bob","to":"ann","text":"psst"})");
+    r.kind = chatroom::room_event_kind::notice;
+    r.nick.clear();
+    r.room = "dev";
+    r.text = "server restarting";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"notice","id":"3","room":"dev","text":"server restarting"})");
+}
+
+TEST_CASE("json dialect: typed replies as objects, refusals as error objects with codes", "[json]") {
+    using chatroom::reply;
+    using chatroom::reply_kind;
+    const chatroom::renderer& d = chatroom::detail::json_dialect();
+    CHECK(d.wording(reply::welcome("chatroom", "guest-1")) ==
+          "{\"type\":\"hello\",\"protocol\":1,\"server\":\"chatroom\"}\n"
+          "{\"type\":\"welcome\",\"server\":\"chatroom\",\"nick\":\"guest-1\"}");
+    // The welcome is two frames: hello, then welcome.
+    std::string block;
+    d.append(block, reply::welcome("s", "n"));
+    CHECK(block.rfind("\x81", 0) == 0);
+    CHECK(block.find("\x81", 1) != std::string::npos);
+    CHECK(d.wording(reply::joined_room("lobby", 3)) == R"({"type":"joined_room","room":"lobby","members":3})");
+    CHECK(d.wording(reply::who("lobby", {"ann", "bob"})) == R"({"type":"who","room":"lobby","names":["ann","bob"]})");
+    CHECK(d.wording(reply::room_list({{"dev", 2, "builds"}, {"lobby", 1, ""}})) ==
+          R"({"type":"rooms","rooms":[{"name":"dev","members":2,"topic":"builds"},{"name":"lobby","members":1}]})");
+    CHECK(d.wording(reply::topic("be nice")) == R"({"type":"topic","text":"be nice"})");
+    CHECK(d.wording(reply::of(reply_kind::nick_taken, "bob")) ==
+          R"({"type":"error","code":"nick_taken","text":"nick taken: bob","subject":"bob"})");
+    CHECK(d.wording(reply::line_too_long(4096)) ==
+          R"j({"type":"error","code":"line_too_long","text":"line too long (limit 4096 bytes)","limit":4096})j");
+    CHECK(d.wording(reply::of(reply_kind::not_in_room, "dev")) ==
+          R"({"type":"error","code":"not_in_room","text":"you are not in dev","subject":"dev"})");
+    reply many = reply::of(reply_kind::too_many_rooms, "ops");
+    many.count = 20;
+    CHECK(d.wording(many) ==
+          R"({"type":"error","code":"too_many_rooms","text":"cannot join ops: in 20 rooms already","subject":"ops","limit":20})");
+    CHECK(d.wording(reply::of(reply_kind::not_permitted)) == R"({"type":"error","code":"not_permitted","text":"not permitted"})");
+    CHECK(d.wording(reply::of(reply_kind::kicked_by, "op", "spam")) ==
+          R"({"type":"bye","code":"kicked_by","text":"kicked by op: spam","by":"op","reason":"spam"})");
+    CHECK(d.wording(reply::of(reply_kind::logged_in, "ann")) == R"({"type":"logged_in","account":"ann"})");
+    reply h = reply::of(reply_kind::history, "dev");
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false});
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true});
+    CHECK(d.wording(h) == R"({"type":"history","room":"dev","some_missing":false,"lines":[)"
+                          R"({"type":"chat","time":"2026-12-06T15:17:38.123Z","nick":"ann","text":"hi"},)"
+                          R"({"type":"action","time":"2026-12-06T15:17:39.000Z","nick":"bob","text":"waves"}]})");
+    // Help is one object with its lines.
+    const std::string help = d.wording(reply::of(reply_kind::help));
+    CHECK(help.rfind(R"({"type":"help","lines":["commands:",)", 0) == 0);
+    CHECK(help.find('\n') == std::string::npos);
+}
