@@ -890,10 +890,11 @@ enum class reply_kind : unsigned char {
     welcome,          ///< subject: the server's name, detail: the member's nick
     notice,           ///< detail: a line of text from the host or the server (the welcome text, /help)
     joined_room,      ///< subject: the room, count: its members
+    left_room,        ///< subject: the room the member left (a part; the line protocol never sends one)
     already_in,       ///< subject: the room
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
-    topic,            ///< detail: the room's topic
+    topic,            ///< subject: the room, detail: its topic
     room_private,     ///< subject: the room, which the host made private (join by invitation)
     room_full,        ///< subject: the room, count: its cap
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
@@ -958,6 +959,7 @@ struct past_line {
     std::string nick;                              ///< who said it
     std::string text;                              ///< the line
     bool action = false;                           ///< a /me action
+    std::string id;                                ///< its message's id (history.hpp; the lines of one message share it)
 };
 
 /// One answer: a kind and the few values its wording needs (which ones, the
@@ -1002,7 +1004,7 @@ struct reply {
         r.rooms = std::move(list);
         return r;
     }
-    static reply topic(std::string_view text) { return of(reply_kind::topic, {}, text); }
+    static reply topic(std::string_view room, std::string_view text) { return of(reply_kind::topic, room, text); }
     static reply usage(std::string_view command) { return of(reply_kind::usage, command); }
     static reply line_too_long(std::size_t limit) {
         reply r = of(reply_kind::line_too_long);
@@ -1662,6 +1664,7 @@ struct stream_transport {
 
 // #include <chatroom/core/command.hpp>
 
+
 #include <string_view>
 
 /// @file
@@ -1706,6 +1709,11 @@ struct command {
     /// empty: the member's current room, the last it joined. The line
     /// protocol never names one: its members are in one room at a time.
     std::string_view room;
+    /// history: a dialect's whole question (a range, ids or times: IRC's
+    /// CHATHISTORY, a browser's "load older"); its room and limit are taken
+    /// from room and the query, capped at the page size. Null: arg is N,
+    /// the latest N lines (the line protocol's /history N).
+    const history_query* history = nullptr;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.
@@ -2297,6 +2305,7 @@ inline std::string joined_room(std::string_view room, std::size_t members) {
            (members == 1 ? " member)" : " members)");
 }
 inline std::string already_in(std::string_view room) { return "* you are already in " + std::string(room); }
+inline std::string left_room(std::string_view room) { return "* you left " + std::string(room); }
 inline std::string who(std::string_view room, const std::vector<std::string_view>& nicks) {
     std::string line = "* in " + std::string(room) + ":";
     for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
@@ -2468,6 +2477,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
     case reply_kind::notice: return replies::notice(r.detail);
     case reply_kind::joined_room: return replies::joined_room(r.subject, r.count);
+    case reply_kind::left_room: return replies::left_room(r.subject);
     case reply_kind::already_in: return replies::already_in(r.subject);
     case reply_kind::who: return replies::who(r.subject, std::vector<std::string_view>(r.names.begin(), r.names.end()));
     case reply_kind::rooms: {
@@ -3691,19 +3701,27 @@ struct history_service {
         history_query query;
     };
 
-    // "/history [N]" from m, about room (one it is in): the request, or
-    // nullopt for an N that is not a positive number. N defaults to 20,
-    // capped at page.
-    static std::optional<request> asked(member& m, const std::string& room, std::string_view arg, std::size_t page) {
-        std::uint64_t lines = 20;
-        if (!arg.empty()) {
-            const auto n = parse_number(arg);
-            if (!n || *n == 0) return std::nullopt;
-            lines = *n;
-        }
+    // A history request from m about room (one it is in): a dialect's
+    // whole query (cmd.history), or "/history [N]", the latest N (20 when
+    // not given). Capped at page; nullopt for an N that is not a positive
+    // number or a query with no limit.
+    static std::optional<request> asked(member& m, const std::string& room, const protocol::command& cmd,
+                                        std::size_t page) {
         request r{m.weak_from_this(), {}};
+        if (cmd.history) {
+            if (cmd.history->limit == 0) return std::nullopt;
+            r.query = *cmd.history;
+        } else {
+            std::uint64_t lines = 20;
+            if (!cmd.arg.empty()) {
+                const auto n = parse_number(cmd.arg);
+                if (!n || *n == 0) return std::nullopt;
+                lines = *n;
+            }
+            r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        }
         r.query.room = room;
-        r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        r.query.limit = std::min(r.query.limit, page);
         return r;
     }
 
@@ -3774,11 +3792,13 @@ struct history_service {
         reply r = reply::of(reply_kind::history, room);
         r.count = page.unavailable ? 1 : 0;
         for (const room_event& e : page.events) {
+            const std::string id = id_of(e);
             if (e.kind == room_event_kind::action) {
-                r.past.push_back({e.time, e.nick, e.text, true});
+                r.past.push_back({e.time, e.nick, e.text, true, id});
                 continue;
             }
-            e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
+            e.for_each_line(
+                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
         if (r.past.size() > lines) r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;
@@ -4735,7 +4755,7 @@ public:
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
         p_.out.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
         p_.events.emit(event_kind::joined, m, r.name());
@@ -5705,7 +5725,9 @@ private:
             const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
             room* r = name.empty() ? nullptr : room_of(m, name);
             if (!r) return not_in(m, name);
+            const std::string left = r->name();
             membership_.leave(m, *r, cmd.text);
+            out_.send(m, reply::of(reply_kind::left_room, left));
             break;
         }
         case command_kind::who: {
@@ -5776,7 +5798,7 @@ private:
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (auto job = history_service::asked(m, r->name(), cmd.arg, opts_.history_page))
+            if (auto job = history_service::asked(m, r->name(), cmd, opts_.history_page))
                 histories_.push_back(std::move(*job));
             else out_.send(m, reply::usage("history"));
             break;

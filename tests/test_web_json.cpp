@@ -143,6 +143,7 @@ TEST_CASE("json interpreter: commands become the core's requests, with rooms, so
     c.send(*ann, R"({"type":"part","room":"lobby","reason":"busy"})");
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"* " + ann_nick + " left (busy)"});
+    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"left_room","room":"lobby"})"});
     c.send(*ann, R"({"type":"say","room":"lobby","text":"x"})");
     CHECK(c.objects(*ann) ==
           std::vector<std::string>{R"({"type":"error","code":"not_in_room","text":"you are not in lobby","subject":"lobby"})"});
@@ -280,7 +281,10 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(code(R"({"type":"say","text":7})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":"5"})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":-1})") == "bad_request");
-    CHECK(code(R"({"type":"history","before":"17"})") == "bad_request"); // not in version 1
+    CHECK(code(R"({"type":"history","before":"17","after":"3"})") == "bad_request"); // one bound at a time
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"history","room":"dev","before":"17","limit":5})", c));
+    CHECK(c.before == "17");
+    CHECK(c.limit == 5);
     REQUIRE_FALSE(parse_browser_command(R"({"type":"part","room":"dev","reason":"busy"})", c));
     CHECK(c.kind == browser_command_kind::part);
     CHECK(c.reason == "busy");
@@ -365,7 +369,8 @@ TEST_CASE("json dialect: typed replies as objects, refusals as error objects wit
     CHECK(d.wording(reply::who("lobby", {"ann", "bob"})) == R"({"type":"who","room":"lobby","names":["ann","bob"]})");
     CHECK(d.wording(reply::room_list({{"dev", 2, "builds"}, {"lobby", 1, ""}})) ==
           R"({"type":"rooms","rooms":[{"name":"dev","members":2,"topic":"builds"},{"name":"lobby","members":1}]})");
-    CHECK(d.wording(reply::topic("be nice")) == R"({"type":"topic","text":"be nice"})");
+    CHECK(d.wording(reply::topic("dev", "be nice")) == R"({"type":"topic","room":"dev","text":"be nice"})");
+    CHECK(d.wording(reply::of(reply_kind::left_room, "dev")) == R"({"type":"left_room","room":"dev"})");
     CHECK(d.wording(reply::of(reply_kind::nick_taken, "bob")) ==
           R"({"type":"error","code":"nick_taken","text":"nick taken: bob","subject":"bob"})");
     CHECK(d.wording(reply::line_too_long(4096)) ==
@@ -375,17 +380,17 @@ TEST_CASE("json dialect: typed replies as objects, refusals as error objects wit
     reply many = reply::of(reply_kind::too_many_rooms, "ops");
     many.count = 20;
     CHECK(d.wording(many) ==
-          R"({"type":"error","code":"too_many_rooms","text":"cannot join ops: in 20 rooms already","subject":"ops","limit":20})");
+          R"({"type":"error","code":"too_many_rooms","text":"cannot join ops: you are in 20 rooms, the most it allows","subject":"ops","limit":20})");
     CHECK(d.wording(reply::of(reply_kind::not_permitted)) == R"({"type":"error","code":"not_permitted","text":"not permitted"})");
     CHECK(d.wording(reply::of(reply_kind::kicked_by, "op", "spam")) ==
           R"({"type":"bye","code":"kicked_by","text":"kicked by op: spam","by":"op","reason":"spam"})");
     CHECK(d.wording(reply::of(reply_kind::logged_in, "ann")) == R"({"type":"logged_in","account":"ann"})");
     reply h = reply::of(reply_kind::history, "dev");
-    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false});
-    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true});
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false, "41"});
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true, "42"});
     CHECK(d.wording(h) == R"({"type":"history","room":"dev","some_missing":false,"lines":[)"
-                          R"({"type":"chat","time":"2026-12-06T15:17:38.123Z","nick":"ann","text":"hi"},)"
-                          R"({"type":"action","time":"2026-12-06T15:17:39.000Z","nick":"bob","text":"waves"}]})");
+                          R"({"type":"chat","id":"41","time":"2026-12-06T15:17:38.123Z","nick":"ann","text":"hi"},)"
+                          R"({"type":"action","id":"42","time":"2026-12-06T15:17:39.000Z","nick":"bob","text":"waves"}]})");
     // Help is one object with its lines.
     const std::string help = d.wording(reply::of(reply_kind::help));
     CHECK(help.rfind(R"({"type":"help","lines":["commands:",)", 0) == 0);

@@ -26,7 +26,10 @@
 ///   chatroom::listen_web_tls(server, endpoint, options, chatroom::make_server_tls_context(cert, key));
 /// @endcode
 ///
-/// One browser message is one line of the protocol (CR and LF in it become
+/// A browser that asks for the WebSocket subprotocol chatroom.v1 speaks the
+/// JSON dialect instead (docs/web-protocol.md): one JSON object per text
+/// message each way, events and replies typed. Otherwise:
+/// one browser message is one line of the protocol (CR and LF in it become
 /// spaces), with the same sanitizing, line limit, flood control and commands;
 /// every line the server sends is one text frame, framed once per event and
 /// shared by every browser that receives it. A connection becomes a member
@@ -609,6 +612,770 @@ inline std::string client_frame(ws_opcode op, std::string_view payload, std::arr
 }
 
 } // namespace chatroom::detail
+// #include <chatroom/web/detail/json_command.hpp>
+
+// #include <chatroom/web/detail/json/reader.hpp>
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// A strict reader of the one JSON shape the browser dialect receives: a
+// single flat object whose values are strings, numbers, booleans or null
+// (RFC 8259 grammar, nothing lenient: no comments, no trailing commas, no
+// single quotes, no raw control characters in strings, no lone surrogates,
+// no invalid UTF-8, no duplicate keys, nothing after the object). Nested
+// objects and arrays are refused: the protocol has none, so the depth is one
+// and no input can make the reader recurse. It never throws for bad input;
+// every refusal names the byte offset and what was wrong. Its cost is linear
+// in the input, its output no larger than it.
+
+namespace chatroom::detail::json {
+
+// What a field holds. Numbers are kept as their literal text (the caller
+// reads the few it wants with as_count()).
+enum class value_kind : unsigned char { string, number, boolean, null };
+
+struct value {
+    value_kind kind = value_kind::null;
+    std::string text; // string: decoded (UTF-8); number: the literal
+    bool flag = false; // boolean
+
+    // A number that is a whole count 0..2^53 written without fraction or
+    // exponent; false for anything else.
+    bool as_count(std::uint64_t& out) const noexcept {
+        if (kind != value_kind::number || text.empty() || text.size() > 16 || text[0] == '-') return false;
+        std::uint64_t v = 0;
+        for (const char c : text) {
+            if (c < '0' || c > '9') return false;
+            v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        if (v > (std::uint64_t{1} << 53)) return false;
+        out = v;
+        return true;
+    }
+};
+
+struct field {
+    std::string key;
+    value val;
+};
+
+// A parsed object: its fields in the order they came.
+struct object {
+    std::vector<field> fields;
+
+    const value* find(std::string_view key) const noexcept {
+        for (const field& f : fields)
+            if (f.key == key) return &f.val;
+        return nullptr;
+    }
+};
+
+struct limits {
+    std::size_t max_fields = 32;        // more: refused
+    std::size_t max_number_chars = 32;  // a longer number literal: refused
+};
+
+// Why read() refused an input: at is the offset of the offending byte.
+struct read_error {
+    std::size_t at = 0;
+    std::string_view what; // a static description; empty: no error
+    explicit operator bool() const noexcept { return !what.empty(); }
+};
+
+class reader {
+public:
+    explicit reader(std::string_view in, limits lim = {}) noexcept : in_(in), lim_(lim) {}
+
+    // Parses the whole input as one object into out (cleared first).
+    read_error read(object& out) {
+        out.fields.clear();
+        utf8_validator utf8;
+        if (!utf8.feed(in_.data(), in_.size()) || !utf8.complete()) return fail(0, "not valid UTF-8");
+        skip_space();
+        if (!eat('{')) return fail(pos_, "expected an object");
+        skip_space();
+        if (eat('}')) return finish();
+        for (;;) {
+            skip_space();
+            if (peek() != '"') return fail(pos_, "expected a key");
+            field f;
+            if (auto e = read_string(f.key)) return e;
+            for (const field& seen : out.fields)
+                if (seen.key == f.key) return fail(pos_, "duplicate key");
+            skip_space();
+            if (!eat(':')) return fail(pos_, "expected ':'");
+            skip_space();
+            if (auto e = read_value(f.val)) return e;
+            if (out.fields.size() == lim_.max_fields) return fail(pos_, "too many fields");
+            out.fields.push_back(std::move(f));
+            skip_space();
+            if (eat(',')) continue;
+            if (eat('}')) return finish();
+            return fail(pos_, "expected ',' or '}'");
+        }
+    }
+
+private:
+    static read_error fail(std::size_t at, std::string_view what) noexcept { return read_error{at, what}; }
+
+    read_error finish() {
+        skip_space();
+        if (pos_ != in_.size()) return fail(pos_, "text after the object");
+        return {};
+    }
+
+    int peek() const noexcept { return pos_ < in_.size() ? static_cast<unsigned char>(in_[pos_]) : -1; }
+    bool eat(char c) noexcept {
+        if (peek() != static_cast<unsigned char>(c)) return false;
+        ++pos_;
+        return true;
+    }
+    void skip_space() noexcept {
+        while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\n' || in_[pos_] == '\r'))
+            ++pos_;
+    }
+    bool literal(std::string_view word) noexcept {
+        if (in_.substr(pos_, word.size()) != word) return false;
+        pos_ += word.size();
+        return true;
+    }
+
+    read_error read_value(value& v) {
+        const int c = peek();
+        if (c == '"') {
+            v.kind = value_kind::string;
+            return read_string(v.text);
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) return read_number(v);
+        if (literal("true")) {
+            v.kind = value_kind::boolean;
+            v.flag = true;
+            return {};
+        }
+        if (literal("false")) {
+            v.kind = value_kind::boolean;
+            return {};
+        }
+        if (literal("null")) {
+            v.kind = value_kind::null;
+            return {};
+        }
+        if (c == '{' || c == '[') return fail(pos_, "nested objects and arrays are not accepted");
+        return fail(pos_, "expected a value");
+    }
+
+    // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    read_error read_number(value& v) {
+        const std::size_t from = pos_;
+        auto digits = [&] {
+            const std::size_t at = pos_;
+            while (peek() >= '0' && peek() <= '9') ++pos_;
+            return pos_ > at;
+        };
+        eat('-');
+        if (eat('0')) {
+            if (peek() >= '0' && peek() <= '9') return fail(pos_, "a number with a leading zero");
+        } else if (!digits()) {
+            return fail(pos_, "expected a digit");
+        }
+        if (eat('.') && !digits()) return fail(pos_, "expected a digit after '.'");
+        if (eat('e') || eat('E')) {
+            if (!eat('+')) eat('-');
+            if (!digits()) return fail(pos_, "expected a digit in the exponent");
+        }
+        if (pos_ - from > lim_.max_number_chars) return fail(from, "number too long");
+        v.kind = value_kind::number;
+        v.text.assign(in_.data() + from, pos_ - from);
+        return {};
+    }
+
+    static void put_utf8(std::string& out, std::uint32_t cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+    }
+
+    bool hex4(std::uint32_t& out) noexcept {
+        if (in_.size() - pos_ < 4) return false;
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = in_[pos_ + static_cast<std::size_t>(i)];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else return false;
+        }
+        pos_ += 4;
+        out = v;
+        return true;
+    }
+
+    // At the opening quote; the input is valid UTF-8 (checked up front).
+    read_error read_string(std::string& out) {
+        ++pos_;
+        out.clear();
+        for (;;) {
+            const std::size_t from = pos_;
+            while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\' &&
+                   static_cast<unsigned char>(in_[pos_]) >= 0x20)
+                ++pos_;
+            out.append(in_.data() + from, pos_ - from);
+            const int c = peek();
+            if (c == '"') {
+                ++pos_;
+                return {};
+            }
+            if (c < 0) return fail(pos_, "unterminated string");
+            if (c != '\\') return fail(pos_, "a control character in a string");
+            ++pos_;
+            const int e = peek();
+            ++pos_;
+            switch (e) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case '/': out += '/'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'u': {
+                std::uint32_t cp = 0;
+                if (!hex4(cp)) return fail(pos_, "expected four hex digits after \\u");
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(pos_, "a lone low surrogate");
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    std::uint32_t low = 0;
+                    if (!literal("\\u") || !hex4(low) || low < 0xDC00 || low > 0xDFFF)
+                        return fail(pos_, "a high surrogate without its low half");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                put_utf8(out, cp);
+                break;
+            }
+            default: return fail(pos_ - 1, "an unknown escape");
+            }
+        }
+    }
+
+    std::string_view in_;
+    limits lim_;
+    std::size_t pos_ = 0;
+};
+
+// Reads in as one flat object (see the top of this file).
+inline read_error read_object(std::string_view in, object& out, limits lim = {}) { return reader(in, lim).read(out); }
+
+} // namespace chatroom::detail::json
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// What a browser may send in the JSON dialect (docs/web-protocol.md): one
+// object per WebSocket text message, {"type": ..., fields}. This checks a
+// message against the schema and gives it as a browser_command, or says why
+// not with the machine code of an error object. It decides what a message
+// IS; what it means for the rooms is the interpreter's (json_interpreter.hpp).
+
+namespace chatroom::detail {
+
+enum class browser_command_kind : unsigned char {
+    say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line
+};
+
+// A checked command: the fields its type allows, as sent (not yet sanitized).
+struct browser_command {
+    browser_command_kind kind = browser_command_kind::say;
+    std::string room, text, to, nick, name, secret, reason;
+    std::string before, after; // history: a message id, the bound (excluded)
+    std::uint64_t limit = 0; // history: 0 = the server's default
+};
+
+// Why a message was refused: code "bad_json", "bad_request" or "unknown_type".
+struct browser_command_error {
+    std::string_view code; // empty: no error
+    std::string text;      // for people
+    explicit operator bool() const noexcept { return !code.empty(); }
+};
+
+namespace json_schema {
+
+// One type: its name, its kind, the fields it needs and those it may have
+// (space-separated; "limit" is a number, every other field a string).
+struct entry {
+    std::string_view type;
+    browser_command_kind kind;
+    std::string_view required;
+    std::string_view optional;
+};
+
+inline constexpr entry table[] = {
+    {"say", browser_command_kind::say, "text", "room"},
+    {"me", browser_command_kind::me, "text", "room"},
+    {"join", browser_command_kind::join, "room", ""},
+    {"part", browser_command_kind::part, "room", "reason"},
+    {"nick", browser_command_kind::nick, "nick", ""},
+    {"msg", browser_command_kind::msg, "to text", ""},
+    {"who", browser_command_kind::who, "", "room"},
+    {"rooms", browser_command_kind::rooms, "", ""},
+    {"topic", browser_command_kind::topic, "text", "room"},
+    {"history", browser_command_kind::history, "", "room limit before after"},
+    {"login", browser_command_kind::login, "name secret", ""},
+    {"quit", browser_command_kind::quit, "", "reason"},
+    {"help", browser_command_kind::help, "", ""},
+    {"line", browser_command_kind::line, "text", ""},
+};
+
+inline bool listed(std::string_view list, std::string_view word) noexcept {
+    while (!list.empty()) {
+        const std::size_t sp = list.find(' ');
+        if (list.substr(0, sp) == word) return true;
+        if (sp == std::string_view::npos) break;
+        list.remove_prefix(sp + 1);
+    }
+    return false;
+}
+
+inline std::string* slot(browser_command& c, std::string_view key) noexcept {
+    if (key == "room") return &c.room;
+    if (key == "text") return &c.text;
+    if (key == "to") return &c.to;
+    if (key == "nick") return &c.nick;
+    if (key == "name") return &c.name;
+    if (key == "secret") return &c.secret;
+    if (key == "reason") return &c.reason;
+    if (key == "before") return &c.before;
+    if (key == "after") return &c.after;
+    return nullptr;
+}
+
+// At most n bytes of s for an error text, never cutting a UTF-8 character.
+inline std::string clipped(std::string_view s, std::size_t n = 64) {
+    if (s.size() <= n) return std::string(s);
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n));
+}
+
+} // namespace json_schema
+
+// The most lines one say may carry: each is a chat line, and flood control
+// counts messages.
+inline constexpr std::size_t max_say_lines = 20;
+
+// Checks message (one text message from a browser) and fills out.
+inline browser_command_error parse_browser_command(std::string_view message, browser_command& out) {
+    auto refuse = [](std::string_view code, std::string text) { return browser_command_error{code, std::move(text)}; };
+    json::object obj;
+    if (const json::read_error e = json::read_object(message, obj))
+        return refuse("bad_json", std::string(e.what) + " at byte " + std::to_string(e.at));
+    const json::value* type = obj.find("type");
+    if (!type || type->kind != json::value_kind::string) return refuse("bad_request", "no \"type\" string");
+    const json_schema::entry* entry = nullptr;
+    for (const json_schema::entry& e : json_schema::table)
+        if (e.type == type->text) entry = &e;
+    if (!entry) return refuse("unknown_type", "unknown type: " + json_schema::clipped(type->text));
+    out = browser_command{};
+    out.kind = entry->kind;
+    for (const json::field& f : obj.fields) {
+        if (f.key == "type") continue;
+        const bool required = json_schema::listed(entry->required, f.key);
+        if (!required && !json_schema::listed(entry->optional, f.key))
+            return refuse("bad_request", std::string(entry->type) + " has no field \"" + json_schema::clipped(f.key) + "\"");
+        if (f.key == "limit") {
+            if (!f.val.as_count(out.limit)) return refuse("bad_request", "\"limit\" must be a whole number");
+            continue;
+        }
+        if (f.val.kind != json::value_kind::string) return refuse("bad_request", "\"" + json_schema::clipped(f.key) + "\" must be a string");
+        *json_schema::slot(out, f.key) = f.val.text;
+    }
+    std::string_view need = entry->required;
+    while (!need.empty()) {
+        const std::size_t sp = need.find(' ');
+        const std::string_view key = need.substr(0, sp);
+        if (!obj.find(key)) return refuse("bad_request", std::string(entry->type) + " needs \"" + std::string(key) + "\"");
+        need = sp == std::string_view::npos ? std::string_view() : need.substr(sp + 1);
+    }
+    if (out.kind == browser_command_kind::history && !out.before.empty() && !out.after.empty())
+        return refuse("bad_request", "history takes \"before\" or \"after\", not both");
+    if (out.kind == browser_command_kind::say) {
+        if (out.text.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("bad_request", "say needs a text");
+        std::size_t lines = 1;
+        for (const char c : out.text) lines += c == '\n';
+        if (lines > max_say_lines)
+            return refuse("bad_request", "say takes at most " + std::to_string(max_say_lines) + " lines at once");
+    }
+    return {};
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/web/detail/json_wording.hpp>
+
+// #include <chatroom/web/detail/json/writer.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// A small JSON writer for what the browser dialect sends: objects of
+// strings, whole numbers, booleans, and arrays of strings or of objects,
+// appended to a std::string. Strings are expected to be UTF-8 (the server
+// sanitizes what members send); the writer escapes '"', '\\' and every
+// control character below U+0020, and U+2028/U+2029 so the output is also
+// valid JavaScript. The caller nests begin/end calls correctly; the writer
+// only tracks where commas go (up to max_depth levels).
+
+namespace chatroom::detail::json {
+
+class writer {
+public:
+    static constexpr int max_depth = 8;
+
+    explicit writer(std::string& out) noexcept : out_(out) {}
+
+    writer& begin_object() {
+        open('{');
+        return *this;
+    }
+    writer& begin_object(std::string_view key) {
+        name(key);
+        return begin_object_value();
+    }
+    writer& end_object() {
+        close('}');
+        return *this;
+    }
+    writer& begin_array(std::string_view key) {
+        name(key);
+        out_ += '[';
+        push();
+        return *this;
+    }
+    writer& end_array() {
+        close(']');
+        return *this;
+    }
+
+    // key: "text"
+    writer& field(std::string_view key, std::string_view text) {
+        name(key);
+        quoted(text);
+        return *this;
+    }
+    writer& field(std::string_view key, const char* text) { return field(key, std::string_view(text)); }
+    writer& field(std::string_view key, const std::string& text) { return field(key, std::string_view(text)); }
+    // key: 42
+    writer& field(std::string_view key, std::uint64_t n) {
+        name(key);
+        out_ += std::to_string(n);
+        return *this;
+    }
+    // key: true
+    writer& field(std::string_view key, bool b) {
+        name(key);
+        out_ += b ? "true" : "false";
+        return *this;
+    }
+    // An element of an array.
+    writer& element(std::string_view text) {
+        comma();
+        quoted(text);
+        return *this;
+    }
+    writer& element_object() {
+        comma();
+        return begin_object_value();
+    }
+
+    // Appends text as a JSON string literal.
+    static void quote(std::string& out, std::string_view text) {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += '"';
+        std::size_t from = 0;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            const bool line_sep = c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+                                  (static_cast<unsigned char>(text[i + 2]) & 0xFE) == 0xA8;
+            if (c >= 0x20 && c != '"' && c != '\\' && !line_sep) continue;
+            out.append(text.data() + from, i - from);
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case 0xE2:
+                out += (static_cast<unsigned char>(text[i + 2]) == 0xA8) ? "\\u2028" : "\\u2029";
+                i += 2;
+                break;
+            default:
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            }
+            from = i + 1;
+        }
+        out.append(text.data() + from, text.size() - from);
+        out += '"';
+    }
+
+private:
+    writer& begin_object_value() {
+        out_ += '{';
+        push();
+        return *this;
+    }
+    void open(char c) {
+        comma();
+        out_ += c;
+        push();
+    }
+    void close(char c) {
+        out_ += c;
+        if (depth_ > 0) --depth_;
+    }
+    void push() {
+        if (depth_ < max_depth) first_[depth_] = true;
+        ++depth_;
+    }
+    // A comma before every value but the first of its object or array.
+    void comma() {
+        if (depth_ == 0 || depth_ > max_depth) return;
+        if (first_[depth_ - 1]) first_[depth_ - 1] = false;
+        else out_ += ',';
+    }
+    void name(std::string_view key) {
+        comma();
+        quote(out_, key);
+        out_ += ':';
+    }
+    void quoted(std::string_view text) { quote(out_, text); }
+
+    std::string& out_;
+    bool first_[max_depth] = {};
+    int depth_ = 0;
+};
+
+} // namespace chatroom::detail::json
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+// How the JSON dialect words the core's typed replies (docs/web-protocol.md,
+// "Replies"): answers with a shape of their own (welcome, joined_room, who,
+// rooms, topic, history, help, ...) as objects of that type; refusals as
+// {"type":"error","code":<the reply kind's name>,"text":<for people>}; the
+// last words of a connection the server ends as {"type":"bye",...}. The
+// human text is the line protocol's (line/replies.hpp) without its "! " or
+// "* " marker.
+
+namespace chatroom::detail {
+
+// A time as the JSON dialect sends it: ISO 8601 in UTC with milliseconds,
+// "2026-12-06T15:17:38.123Z".
+inline std::string iso_time(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    const long long ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    const long long secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    const long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    const long long in_day = secs - days * 86400;
+    // Days to a civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+    const long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const long long y = static_cast<long long>(yoe) + era * 400 + (m <= 2);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, static_cast<int>(in_day / 3600),
+                  static_cast<int>(in_day / 60 % 60), static_cast<int>(in_day % 60), static_cast<int>(ms - secs * 1000));
+    return buf;
+}
+
+// The reply kind's name: an error object's code.
+inline const char* reply_code(reply_kind k) noexcept {
+    switch (k) {
+    case reply_kind::welcome: return "welcome";
+    case reply_kind::notice: return "notice";
+    case reply_kind::joined_room: return "joined_room";
+    case reply_kind::left_room: return "left_room";
+    case reply_kind::already_in: return "already_in";
+    case reply_kind::who: return "who";
+    case reply_kind::rooms: return "rooms";
+    case reply_kind::topic: return "topic";
+    case reply_kind::room_private: return "room_private";
+    case reply_kind::room_full: return "room_full";
+    case reply_kind::room_closed: return "room_closed";
+    case reply_kind::invited: return "invited";
+    case reply_kind::history: return "history";
+    case reply_kind::history_not_kept: return "history_not_kept";
+    case reply_kind::history_failed: return "history_failed";
+    case reply_kind::too_many_rooms: return "too_many_rooms";
+    case reply_kind::not_in_room: return "not_in_room";
+    case reply_kind::bad_nick: return "bad_nick";
+    case reply_kind::bad_room: return "bad_room";
+    case reply_kind::usage: return "usage";
+    case reply_kind::unknown_command: return "unknown_command";
+    case reply_kind::nick_taken: return "nick_taken";
+    case reply_kind::nick_elsewhere: return "nick_elsewhere";
+    case reply_kind::nick_under_way: return "nick_under_way";
+    case reply_kind::guest_nick_reserved: return "guest_nick_reserved";
+    case reply_kind::nick_registered: return "nick_registered";
+    case reply_kind::no_such_nick: return "no_such_nick";
+    case reply_kind::line_too_long: return "line_too_long";
+    case reply_kind::login_first: return "login_first";
+    case reply_kind::logins_disabled: return "logins_disabled";
+    case reply_kind::login_under_way: return "login_under_way";
+    case reply_kind::already_logged_in: return "already_logged_in";
+    case reply_kind::too_many_failed_logins: return "too_many_failed_logins";
+    case reply_kind::too_many_logins_under_way: return "too_many_logins_under_way";
+    case reply_kind::logged_in: return "logged_in";
+    case reply_kind::refused: return "refused";
+    case reply_kind::not_permitted: return "not_permitted";
+    case reply_kind::muted: return "muted";
+    case reply_kind::banned: return "banned";
+    case reply_kind::banned_login_only: return "banned_login_only";
+    case reply_kind::ban_own_address: return "ban_own_address";
+    case reply_kind::unbanned: return "unbanned";
+    case reply_kind::no_ban_on: return "no_ban_on";
+    case reply_kind::help: return "help";
+    case reply_kind::shutting_down: return "shutting_down";
+    case reply_kind::refused_stopping: return "refused_stopping";
+    case reply_kind::server_full: return "server_full";
+    case reply_kind::too_many_from_address: return "too_many_from_address";
+    case reply_kind::kicked_by: return "kicked_by";
+    case reply_kind::banned_by: return "banned_by";
+    case reply_kind::dropped_too_slow: return "dropped_too_slow";
+    case reply_kind::dropped_idle: return "dropped_idle";
+    case reply_kind::dropped_no_first_line: return "dropped_no_first_line";
+    }
+    return "error";
+}
+
+// A line of the line protocol's wording without its "! " or "* " marker.
+inline std::string_view unmarked(std::string_view line) noexcept {
+    if (line.size() >= 2 && (line[0] == '!' || line[0] == '*') && line[1] == ' ') line.remove_prefix(2);
+    return line;
+}
+
+// The protocol's version, sent in the hello.
+inline constexpr std::uint64_t json_protocol_version = 1;
+
+// An error object, as the core's refusals and the dialect's own are worded.
+inline std::string json_error(std::string_view code, std::string_view text) {
+    std::string out;
+    json::writer(out).begin_object().field("type", "error").field("code", code).field("text", text).end_object();
+    return out;
+}
+
+// The reply as JSON objects, LF between them (only the welcome has two).
+inline std::string json_reply(const reply& r) {
+    std::string out;
+    json::writer w(out);
+    const char* code = reply_code(r.kind);
+    switch (r.kind) {
+    case reply_kind::welcome:
+        w.begin_object().field("type", "hello").field("protocol", json_protocol_version).field("server", r.subject).end_object();
+        out += '\n';
+        json::writer(out).begin_object().field("type", "welcome").field("server", r.subject).field("nick", r.detail).end_object();
+        return out;
+    case reply_kind::notice: w.begin_object().field("type", "notice").field("text", r.detail); break;
+    case reply_kind::joined_room:
+        w.begin_object().field("type", "joined_room").field("room", r.subject).field("members", static_cast<std::uint64_t>(r.count));
+        break;
+    case reply_kind::left_room: w.begin_object().field("type", "left_room").field("room", r.subject); break;
+    case reply_kind::who:
+        w.begin_object().field("type", "who").field("room", r.subject).begin_array("names");
+        for (const std::string& n : r.names) w.element(n);
+        w.end_array();
+        break;
+    case reply_kind::rooms:
+        w.begin_object().field("type", "rooms").begin_array("rooms");
+        for (const room_summary& s : r.rooms) {
+            w.element_object().field("name", s.name).field("members", static_cast<std::uint64_t>(s.members));
+            if (!s.topic.empty()) w.field("topic", s.topic);
+            w.end_object();
+        }
+        w.end_array();
+        break;
+    case reply_kind::topic:
+        w.begin_object().field("type", "topic");
+        if (!r.subject.empty()) w.field("room", r.subject);
+        w.field("text", r.detail);
+        break;
+    case reply_kind::history:
+        w.begin_object().field("type", "history").field("room", r.subject).field("some_missing", r.count != 0);
+        w.begin_array("lines");
+        for (const past_line& l : r.past)
+            w.element_object()
+                .field("type", l.action ? "action" : "chat")
+                .field("id", l.id)
+                .field("time", iso_time(l.time))
+                .field("nick", l.nick)
+                .field("text", l.text)
+                .end_object();
+        w.end_array();
+        break;
+    case reply_kind::help: {
+        w.begin_object().field("type", "help").begin_array("lines");
+        const std::string text = text_of(r);
+        chatroom::for_each_line(text, [&](std::string_view l) { w.element(unmarked(l)); });
+        w.end_array();
+        break;
+    }
+    case reply_kind::logged_in: w.begin_object().field("type", "logged_in").field("account", r.subject); break;
+    case reply_kind::invited: w.begin_object().field("type", "invited").field("room", r.subject); break;
+    case reply_kind::unbanned: w.begin_object().field("type", "unbanned").field("name", r.subject); break;
+    case reply_kind::room_closed:
+        w.begin_object().field("type", "room_closed").field("room", r.subject).field("reason", r.detail);
+        break;
+    // The last words of a connection the server ends.
+    case reply_kind::shutting_down:
+    case reply_kind::kicked_by:
+    case reply_kind::banned_by:
+    case reply_kind::dropped_too_slow:
+    case reply_kind::dropped_idle:
+    case reply_kind::dropped_no_first_line:
+        w.begin_object().field("type", "bye").field("code", code).field("text", unmarked(text_of(r)));
+        if (r.kind == reply_kind::kicked_by || r.kind == reply_kind::banned_by) w.field("by", r.subject);
+        if (r.kind == reply_kind::kicked_by && !r.detail.empty()) w.field("reason", r.detail);
+        break;
+    default:
+        // Refusals: what the member asked for was not done.
+        w.begin_object().field("type", "error").field("code", code).field("text", unmarked(text_of(r)));
+        if (!r.subject.empty()) w.field("subject", r.subject);
+        if (r.kind == reply_kind::line_too_long || r.kind == reply_kind::room_full || r.kind == reply_kind::too_many_rooms)
+            w.field("limit", static_cast<std::uint64_t>(r.count));
+        break;
+    }
+    w.end_object();
+    return out;
+}
+
+} // namespace chatroom::detail
 
 #include <cstddef>
 #include <cstdint>
@@ -631,6 +1398,9 @@ struct web_link {
     // The member, for the size of its output queue (the decoder answers no
     // pings while its peer lets output pile up). Set before the session starts.
     member* owner = nullptr;
+    // The browser asked for the JSON dialect (subprotocol chatroom.v1):
+    // each text message must be a command object (json_command.hpp).
+    bool json = false;
 };
 
 // Server frames are unmasked, so a line framed once is the same bytes for
@@ -682,7 +1452,9 @@ public:
         bool pong_wanted = false;
         const std::size_t used = ws_.feed(data, size, [&](const ws_event& e) {
             switch (e.kind) {
-            case ws_event_kind::text: return on(frame_event::line, one_line(e.payload));
+            case ws_event_kind::text:
+                if (!link_->json) return on(frame_event::line, one_line(e.payload));
+                return json_message(e.payload, on);
             case ws_event_kind::ping:
                 // The payload lives only during the call.
                 ping_.assign(e.payload.data(), e.payload.size());
@@ -700,10 +1472,8 @@ public:
             }
             return true;
         });
-        if (pong_wanted && !ended_ && (!link_->owner || link_->owner->output.bytes() < pong_cutoff)) {
-            replies_.clear();
+        if (pong_wanted && !ended_ && (!link_->owner || link_->owner->output.bytes() < pong_cutoff))
             replies_.append(pong_frame(ping_).view());
-        }
         if (!ws_.in_message()) ws_.shrink();
         return ended_ ? size : used;
     }
@@ -713,6 +1483,22 @@ public:
     leave_reason end_reason() const noexcept { return why_; }
 
 private:
+    // A JSON dialect message: a command goes on as the line the interpreter
+    // reads; anything else is answered here with an error object, queued
+    // in order with the answers to the messages around it (the session
+    // sends replies() before the next line), and nothing more happens.
+    template <class On>
+    bool json_message(std::string_view text, On& on) {
+        browser_command command;
+        const browser_command_error e = parse_browser_command(text, command);
+        if (!e) return on(frame_event::line, text);
+        const std::string object = json_error(e.code, e.text);
+        const ws_frame_header h = frame_header(ws_opcode::text, object.size());
+        replies_.append(reinterpret_cast<const char*>(h.data()), h.size());
+        replies_ += object;
+        return true;
+    }
+
     std::string_view one_line(std::string_view text) {
         if (std::memchr(text.data(), '\n', text.size()) == nullptr && std::memchr(text.data(), '\r', text.size()) == nullptr)
             return text;
@@ -1079,6 +1865,236 @@ inline std::string status_response(int status) {
     std::string body(http_status_reason(status));
     body += '\n';
     return closing_response(status, body);
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/web/detail/json_interpreter.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// The JSON dialect's interpreter (docs/web-protocol.md): a browser's command
+// object becomes requests to the core, which answers with typed replies that
+// json_renderer words. The session's decoder has already checked every
+// message against the schema and answered the bad ones itself (web_decoder),
+// so what reaches here parses; each string is sanitized as a line is. A
+// member may be in several rooms: join adds one, part leaves one, and the
+// commands that take a room address it (not_in_room when the member is not
+// in it).
+// Stateless: the one instance serves every JSON member, under the hub's lock.
+class json_interpreter final : public interpreter {
+public:
+    void line(commands& core, member& m, std::string_view raw) const override {
+        browser_command c;
+        if (parse_browser_command(raw, c)) return; // refused by the decoder already
+        std::string a, b, room;
+        history_query query;
+        protocol::command cmd;
+        auto clean = [](std::string& out, std::string_view in) {
+            out.clear();
+            sanitize_append(out, in);
+            return std::string_view(out);
+        };
+        // The room the command addresses (empty: the member's current one).
+        cmd.room = room_name(room, c.room);
+        switch (c.kind) {
+        case browser_command_kind::say:
+            // Each line of text is a chat line; the core gathers those of
+            // one message into one event.
+            {
+                std::size_t said = 0;
+                for_each_line(c.text, [&](std::string_view l) {
+                    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+                    if (!m.state.attached || clean(a, l).empty()) return;
+                    cmd.arg = a;
+                    core.request(m, cmd);
+                    ++said;
+                });
+                // Flood control costs a line one token, and the hub charges
+                // one per message: the other lines of a say pay here, so
+                // that 20 lines cost what they cost typed on telnet (the
+                // bucket is only read while flood control is on).
+                if (said > 1) m.state.tokens -= static_cast<double>(said - 1);
+            }
+            return;
+        case browser_command_kind::me:
+            cmd.kind = protocol::command_kind::me;
+            cmd.arg = clean(a, one_line(c.text));
+            break;
+        case browser_command_kind::join:
+            // In addition to the rooms the member is in.
+            cmd.kind = protocol::command_kind::join;
+            cmd.arg = cmd.room;
+            cmd.room = {};
+            break;
+        case browser_command_kind::part:
+            cmd.kind = protocol::command_kind::part;
+            cmd.text = clean(b, one_line(c.reason));
+            break;
+        case browser_command_kind::nick:
+            cmd.kind = protocol::command_kind::nick;
+            cmd.arg = clean(a, c.nick);
+            break;
+        case browser_command_kind::msg:
+            cmd.kind = protocol::command_kind::msg;
+            cmd.arg = clean(a, c.to);
+            cmd.text = clean(b, one_line(c.text));
+            break;
+        case browser_command_kind::who: cmd.kind = protocol::command_kind::who; break;
+        case browser_command_kind::rooms: cmd.kind = protocol::command_kind::rooms; break;
+        case browser_command_kind::topic:
+            cmd.kind = protocol::command_kind::topic;
+            cmd.arg = protocol::trim(clean(a, one_line(c.text)));
+            break;
+        case browser_command_kind::history:
+            cmd.kind = protocol::command_kind::history;
+            if (c.before.empty() && c.after.empty()) {
+                if (c.limit != 0) cmd.arg = a = std::to_string(c.limit);
+                break;
+            }
+            // Older than an id ("load older"), or newer (what a client that
+            // was away missed); the core checks the id and caps the limit.
+            query.range = c.before.empty() ? history_range::after : history_range::before;
+            query.id = c.before.empty() ? c.after : c.before;
+            query.limit = c.limit != 0 ? static_cast<std::size_t>(c.limit) : 100;
+            cmd.history = &query;
+            break;
+        case browser_command_kind::login:
+            cmd.kind = protocol::command_kind::login;
+            cmd.arg = clean(a, c.name);
+            cmd.text = clean(b, c.secret);
+            break;
+        case browser_command_kind::quit:
+            cmd.kind = protocol::command_kind::quit;
+            cmd.arg = clean(a, one_line(c.reason));
+            break;
+        case browser_command_kind::help: cmd.kind = protocol::command_kind::help; break;
+        case browser_command_kind::line:
+            // A line of the line protocol, as typed: the operator commands
+            // and the host's custom commands.
+            if (clean(a, one_line(c.text)).empty()) return;
+            cmd = protocol::parse(a);
+            break;
+        }
+        core.request(m, cmd);
+    }
+
+private:
+    // A room as named: sanitized, without a leading '#'.
+    static std::string_view room_name(std::string& out, std::string_view in) {
+        out.clear();
+        sanitize_append(out, in);
+        std::string_view name = protocol::trim(out);
+        if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+        return name;
+    }
+
+    // CR and LF become spaces where one line is expected.
+    static std::string one_line(std::string s) {
+        for (char& ch : s)
+            if (ch == '\r' || ch == '\n') ch = ' ';
+        return s;
+    }
+};
+
+// The one instance, shared by every JSON member.
+inline const json_interpreter& json_interpreter_instance() noexcept {
+    static const json_interpreter i;
+    return i;
+}
+
+} // namespace chatroom::detail
+// #include <chatroom/web/detail/json_renderer.hpp>
+
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// The event's type in the JSON dialect.
+inline const char* json_event_type(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return "chat";
+    case room_event_kind::action: return "action";
+    case room_event_kind::joined: return "joined";
+    case room_event_kind::left: return "left";
+    case room_event_kind::renamed: return "renamed";
+    case room_event_kind::private_message: return "private";
+    case room_event_kind::notice: return "notice";
+    }
+    return "notice";
+}
+
+// A room event as one JSON object (docs/web-protocol.md, "Room events"). A
+// chat event of several lines is one object whose text holds them joined
+// by "\n" (one id per object; the lines of one event were said together).
+inline std::string json_event(const room_event& e) {
+    std::string out;
+    out.reserve(96 + e.room.size() + e.nick.size() + e.text.size());
+    json::writer w(out);
+    w.begin_object().field("type", json_event_type(e.kind));
+    if (!e.log_id.empty()) w.field("id", e.log_id);
+    else if (e.seq != 0) w.field("id", std::to_string(e.seq));
+    if (e.time != std::chrono::system_clock::time_point{}) w.field("time", iso_time(e.time));
+    if (!e.room.empty()) w.field("room", e.room);
+    if (!e.nick.empty()) w.field("nick", e.nick);
+    switch (e.kind) {
+    case room_event_kind::chat: {
+        // text holds each line ended by '\n': drop the last one.
+        std::string_view text = e.text;
+        if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+        w.field("text", text);
+        break;
+    }
+    case room_event_kind::renamed: w.field("old_nick", e.old_nick); break;
+    case room_event_kind::left:
+        if (!e.reason.empty()) w.field("reason", e.reason);
+        break;
+    case room_event_kind::private_message: w.field("to", e.target).field("text", e.text); break;
+    case room_event_kind::action:
+    case room_event_kind::notice: w.field("text", e.text); break;
+    case room_event_kind::joined: break;
+    }
+    w.end_object();
+    return out;
+}
+
+// The JSON dialect of browsers that ask for the WebSocket subprotocol
+// chatroom.v1: each event and each reply is one JSON object in one text
+// frame. Frames are unmasked, so an event is rendered once and the block
+// shared by every browser of this dialect, as for web_renderer. Stateless:
+// the one instance serves every connection, from any thread.
+class json_renderer final : public renderer {
+public:
+    std::size_t framed_size(std::size_t n) const noexcept override { return frame_header(ws_opcode::text, n).size() + n; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
+        std::memcpy(out, h.data(), h.size());
+        out += h.size();
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        return out + b.size();
+    }
+    std::string_view line_break() const noexcept override { return {}; }
+
+    message render(const room_event& e) const override { return line(json_event(e)); }
+
+    // Each reply is one object (the welcome two: hello, then welcome); the
+    // JSON has no raw LF, so renderer::append frames each object on its own.
+    std::string wording(const reply& r) const override { return json_reply(r); }
+};
+
+// The one instance, so fan-out renders an event once for every JSON browser.
+inline const json_renderer& json_dialect() noexcept {
+    static const json_renderer r;
+    return r;
 }
 
 } // namespace chatroom::detail
@@ -1466,7 +2482,13 @@ struct websocket_upgrade {
     std::string_view key;      // Sec-WebSocket-Key
     std::string_view host;     // Host, for the caller's policy
     std::optional<std::string_view> origin; // Origin, absent for non-browser clients
+    // The subprotocol chosen from Sec-WebSocket-Protocol: json_subprotocol
+    // when the client offered it, else empty (the line protocol in text frames).
+    std::string_view subprotocol;
 };
+
+// The WebSocket subprotocol of the JSON dialect (docs/web-protocol.md).
+inline constexpr std::string_view json_subprotocol = "chatroom.v1";
 
 // Checks a complete request against RFC 6455 section 4.2.1. The caller
 // decides the path and the Origin/Host policy (403); this decides 400 for a
@@ -1496,6 +2518,7 @@ inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req)
     if (req.count("Sec-WebSocket-Key") != 1) return refuse(400, "no Sec-WebSocket-Key or more than one");
     r.key = *req.find("Sec-WebSocket-Key");
     if (base64_decoded_size(r.key) != 16) return refuse(400, "Sec-WebSocket-Key is not a base64 16-byte nonce");
+    if (req.has_token("Sec-WebSocket-Protocol", json_subprotocol)) r.subprotocol = json_subprotocol;
     r.status = 101;
     return r;
 }
@@ -1504,10 +2527,15 @@ inline websocket_upgrade check_websocket_upgrade(const http_request_parser& req)
 // caller's policy refused with 403): the 101 with Sec-WebSocket-Accept, or an
 // error that closes the connection; 426 names the protocol and version this
 // server speaks (RFC 9110 section 15.5.22, RFC 6455 section 4.4).
-// No extension or subprotocol is ever accepted.
+// No extension is ever accepted; the one subprotocol, chatroom.v1, when
+// the client offered it (RFC 6455 section 4.2.2: the server echoes the one
+// it picked, and none when it picked none).
 inline std::string render_handshake_response(const websocket_upgrade& u) {
     if (u.status == 101) {
         const std::string accept = websocket_accept_key(u.key);
+        if (!u.subprotocol.empty())
+            return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept},
+                                         {"Sec-WebSocket-Protocol", u.subprotocol}});
         return render_response(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}});
     }
     std::string body(http_status_reason(u.status));
@@ -1840,6 +2868,8 @@ public:
     executor_type get_executor() noexcept { return inner_.get_executor(); }
     Inner& inner() noexcept { return inner_; }
     const std::string& address() const noexcept { return address_; }
+    // The browser asked for the JSON dialect (subprotocol chatroom.v1); known after the 101.
+    bool wants_json() const noexcept { return json_; }
 
     // Runs the exchange; on_upgraded() after a 101 was written. On the executor.
     void start_handshake(std::function<void()> on_upgraded) {
@@ -1977,6 +3007,7 @@ private:
             address_ = std::move(who);
         }
         std::string response = render_handshake_response(u);
+        json_ = !u.subprotocol.empty();
         parser_.reset();
         phase_ = phase::responding;
         write_all(std::move(response), [self = this->shared_from_this()](std::error_code ec) {
@@ -2033,6 +3064,7 @@ protected:
     std::function<void(std::error_code)> after_write_;
     phase phase_ = phase::exchange;
     bool handed_over_ = false;
+    bool json_ = false; // chatroom.v1 was chosen
 };
 
 } // namespace chatroom::detail
@@ -2372,9 +3404,14 @@ struct web_factory_base {
                 auto conn = weak.lock();
                 if (!conn) return;
                 using session_type = session<web_stream<Inner>, web_decoder>;
-                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, web_dialect(), line_interpreter_instance(),
-                                                        conn->address(),
-                                                        h->options().max_line_bytes, conn->link());
+                const bool json = conn->wants_json();
+                auto link = conn->link();
+                link->json = json;
+                const renderer& dialect = json ? static_cast<const renderer&>(json_dialect()) : web_dialect();
+                const interpreter& meaning =
+                    json ? static_cast<const interpreter&>(json_interpreter_instance()) : line_interpreter_instance();
+                auto s = std::make_shared<session_type>(web_stream<Inner>(conn), h, dialect, meaning, conn->address(),
+                                                        h->options().max_line_bytes, link);
                 conn->bind(s);
                 s->start();
             });

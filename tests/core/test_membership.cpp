@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -49,6 +50,7 @@ public:
 };
 
 class rooms_interpreter final : public chatroom::detail::interpreter {
+    mutable chatroom::history_query query; // the hub's lock serializes line() calls
 public:
     void line(chatroom::detail::commands& core, chatroom::detail::member& m, std::string_view text) const override {
         const std::string_view whole = text;
@@ -66,6 +68,13 @@ public:
         else if (verb == "ME") c.kind = command_kind::me, c.room = word(), c.arg = text;
         else if (verb == "WHO") c.kind = command_kind::who, c.room = word();
         else if (verb == "TOPIC") c.kind = command_kind::topic, c.room = word(), c.arg = text;
+        else if (verb == "AFTER") { // AFTER room id limit: what a reconnecting client missed
+            c.kind = command_kind::history, c.room = word();
+            query.range = chatroom::history_range::after;
+            query.id = std::string(word());
+            query.limit = std::stoul(std::string(word()));
+            c.history = &query;
+        }
         else return chatroom::detail::line_interpreter_instance().line(core, m, whole);
         core.request(m, c);
     }
@@ -76,6 +85,17 @@ const rooms_interpreter interpreter;
 
 struct core {
     asio::io_context io;
+
+    template <class Done>
+    bool run_until(Done done, std::chrono::seconds limit = 10s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            io.restart();
+            io.run_one_for(10ms);
+        }
+        return true;
+    }
     std::shared_ptr<chatroom::detail::hub> hub;
     chatroom::test::recording_log* log = nullptr;
 
@@ -159,6 +179,7 @@ TEST_CASE("a member parts one room and stays in the others; it cannot speak wher
     c.lines(*bob);
     say(*c.hub, *bob, "PART dev off to lunch\n");
     CHECK(c.lines(*alice) == lines{"[dev] * bob left (off to lunch)"});
+    CHECK(c.lines(*bob) == lines{"* you left dev"}); // its own answer: its left event is not sent to it
     CHECK(bob->state.seats.size() == 1);
     CHECK(bob->state.current->name() == "lobby");
     say(*c.hub, *bob, "SAY dev anyone?\n");
@@ -168,6 +189,7 @@ TEST_CASE("a member parts one room and stays in the others; it cannot speak wher
     CHECK(c.lines(*alice).empty());
     // Out of every room: still connected, speaks nowhere, can join again.
     say(*c.hub, *bob, "PART lobby\n");
+    CHECK(c.lines(*bob) == lines{"* you left lobby"});
     CHECK(bob->state.seats.empty());
     CHECK(bob->state.attached);
     say(*c.hub, *bob, "hello?\n");
@@ -296,4 +318,53 @@ TEST_CASE("kicking a member in several rooms removes it from all of them", "[cor
     CHECK(told[0].rfind("[dev] * bob left (kicked", 0) == 0);
     CHECK(told[1].rfind("[lobby] * bob left (kicked", 0) == 0);
     CHECK(c.hub->member_snapshot("dev").size() == 1);
+}
+
+TEST_CASE("a dialect asks the core for a part of a room's history by id, and each line carries its id",
+          "[core][rooms][history]") {
+    chatroom::server_options o;
+    o.history_lines = 10;
+    core c(o);
+    auto alice = c.member("alice"), bob = c.member("bob");
+    say(*c.hub, *alice, "JOIN dev\n");
+    for (int i = 1; i <= 5; ++i) say(*c.hub, *alice, "SAY dev line " + std::to_string(i) + "\n");
+    std::vector<std::uint64_t> ids;
+    for (const auto& e : c.log->appended)
+        if (e.kind == room_event_kind::chat && e.room == "dev") ids.push_back(e.seq);
+    REQUIRE(ids.size() == 5);
+    say(*c.hub, *bob, "JOIN dev\n");
+    c.lines(*bob);
+    // After the second line's id, two lines: the third and the fourth.
+    say(*c.hub, *bob, "AFTER dev " + std::to_string(ids[1]) + " 2\n");
+    std::vector<std::string> got;
+    REQUIRE(c.run_until([&] {
+        for (auto& l : c.lines(*bob)) got.push_back(l);
+        return got.size() >= 3;
+    }));
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].rfind("* history of dev, last 2 lines", 0) == 0);
+    CHECK(got[1].find("<alice> line 3") != std::string::npos);
+    CHECK(got[2].find("<alice> line 4") != std::string::npos);
+    // Not in the room: refused before anything is asked.
+    say(*c.hub, *bob, "AFTER ops 1 2\n");
+    CHECK(c.lines(*bob) == lines{"! you are not in ops"});
+}
+
+TEST_CASE("a history answer's lines carry their message's id", "[core][history]") {
+    chatroom::room_event e;
+    e.kind = room_event_kind::chat;
+    e.room = "dev";
+    e.nick = "alice";
+    e.add_line("one");
+    e.add_line("two");
+    e.seq = 41;
+    chatroom::history_page page;
+    page.events.push_back(e);
+    e.log_id = "1733486400000-3";
+    page.events.push_back(e);
+    const chatroom::reply r = chatroom::detail::history_service::answer_of("dev", {}, page, 10);
+    REQUIRE(r.past.size() == 4);
+    CHECK(r.past[0].id == "41");
+    CHECK(r.past[1].id == "41"); // the lines of one message share its id
+    CHECK(r.past[3].id == "1733486400000-3");
 }

@@ -804,6 +804,84 @@ def check_05_cluster_who_and_rooms():
         poll(alice, "/rooms", "* rooms: ", "* rooms: dev (1), lobby (2)")
 
 
+class JsonClient:
+    """A browser's JSON dialect (chatroom.v1, docs/web-protocol.md) on a node's web port, driven from
+    synchronous checks through an event loop of its own."""
+
+    def __init__(self, node):
+        import asyncio
+        import websockets
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)  # websockets 10 looks for the current loop
+        self.asyncio = asyncio
+        self.ws = self.loop.run_until_complete(websockets.connect(
+            "ws://127.0.0.1:%d/ws" % node.web, subprotocols=["chatroom.v1"], open_timeout=PATIENCE))
+        self.seen = []
+
+    def send(self, **obj):
+        import json
+        self.loop.run_until_complete(self.ws.send(json.dumps(obj)))
+
+    def expect(self, pred, what, patience=PATIENCE):
+        import json
+
+        async def loop():
+            while True:
+                obj = json.loads(await self.ws.recv())
+                self.seen.append(obj)
+                if pred(obj):
+                    return obj
+        try:
+            return self.loop.run_until_complete(self.asyncio.wait_for(loop(), patience))
+        except self.asyncio.TimeoutError:
+            raise AssertionError("JSON client never got %s; last: %r" % (what, self.seen[-10:]))
+
+    def close(self):
+        self.loop.run_until_complete(self.ws.close())
+        self.loop.close()
+
+
+def check_05b_a_member_in_several_rooms_is_seen_in_each_across_nodes():
+    """The roster holds every room of a member: /who and /rooms on another node, parts, and its leaving."""
+    with Cluster() as cl:
+        r = cl.redis()
+        a, b = cl.node("n1", r, "--web-port", "0", "--web-bind", "127.0.0.1"), cl.node("n2", r)
+        bob = b.connect("bob")
+        dave = b.connect("dave", room="dev")
+        olga = b.connect("olga", room="ops")
+        wendy = JsonClient(a)
+        try:
+            wendy.expect(lambda o: o.get("type") == "joined_room", "the lobby")
+            wendy.send(type="nick", nick="wendy")
+            wendy.expect(lambda o: o.get("type") == "renamed" and o.get("nick") == "wendy", "its rename")
+            for room in ("dev", "ops"):
+                wendy.send(type="join", room=room)
+                wendy.expect(lambda o, room=room: o.get("type") == "joined_room" and o.get("room") == room, room)
+            poll_reply(bob, "/who", "* in ", "* in lobby: bob, wendy")
+            poll_reply(dave, "/who", "* in ", "* in dev: dave, wendy")
+            poll_reply(olga, "/who", "* in ", "* in ops: olga, wendy")
+            poll_reply(bob, "/rooms", "* rooms: ", "* rooms: dev (2), lobby (2), ops (2)")
+            # Parting one room: gone from it alone, on the other node too.
+            wendy.send(type="part", room="dev", reason="done here")
+            dave.expect("* wendy left (done here)")
+            poll_reply(dave, "/who", "* in ", "* in dev: dave")
+            poll_reply(olga, "/who", "* in ", "* in ops: olga, wendy")
+            # Its lines reach each room it names, across nodes.
+            wendy.send(type="say", room="ops", text="hello ops")
+            olga.expect("<wendy> hello ops")
+            olga.send("hi wendy")
+            got = wendy.expect(lambda o: o.get("type") == "chat" and o.get("nick") == "olga", "olga's line")
+            assert got.get("room") == "ops", got
+            # A nick is one across the cluster, whatever rooms hold it.
+            assert bob.nick_reply("wendy") == taken_elsewhere("wendy")
+        finally:
+            wendy.close()
+        # Leaving the server: each room it was in hears it, on the other node.
+        olga.wait_for(lambda l: l.startswith("* wendy left"))
+        bob.wait_for(lambda l: l.startswith("* wendy left"))
+        poll_reply(bob, "/rooms", "* rooms: ", "* rooms: dev (1), lobby (1), ops (1)")
+
+
 def check_06_history_from_the_stream():
     with Cluster() as cl:
         r = cl.redis()

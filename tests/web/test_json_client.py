@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import websockets
 
@@ -211,6 +212,8 @@ async def conversation(server):
         await ws.send(json.dumps({"type": "part", "room": "lobby", "reason": "busy"}))
         check("part: the lobby sees the JSON client leave with its reason",
               early.expect(r"^\* bot left") == "* bot left (busy)")
+        left = await expect(ws, "left_room")
+        check("part is answered left_room with the room", left.get("room") == "lobby", repr(left))
         await ws.send(json.dumps({"type": "say", "room": "lobby", "text": "after part"}))
         err = await expect(ws, "error")
         check("after part, say to the lobby -> error not_in_room",
@@ -240,6 +243,55 @@ async def conversation(server):
     early.close()
 
 
+async def away_and_back(server):
+    """A client that was away asks for what it missed after the last id it saw, and gets it once."""
+    web = "ws://127.0.0.1:%d/ws" % server.ports["web"]
+    tcp = LineClient(server.ports["tcp"])
+    tcp.greet()
+    tcp.send("/join news")
+    tcp.expect(r"^\* joined news")
+    async with websockets.connect(web, subprotocols=["chatroom.v1"], open_timeout=PATIENCE) as ws:
+        await ws.send(json.dumps({"type": "join", "room": "news"}))
+        await expect(ws, "joined_room", lambda o: o.get("room") == "news")
+        tcp.send("seen before leaving")
+        last_seen = await expect(ws, "chat", lambda o: o.get("room") == "news")
+    # Away: the room goes on without it.
+    missed = ["missed %d" % i for i in range(1, 5)]  # with the line seen: the 5 a ring keeps (--history 5)
+    for text in missed:
+        tcp.send(text)
+    tcp.send("/who")  # answered once every line before it is ordered
+    tcp.expect(r"^\* in news:")
+    async with websockets.connect(web, subprotocols=["chatroom.v1"], open_timeout=PATIENCE) as ws:
+        await ws.send(json.dumps({"type": "join", "room": "news"}))
+        await expect(ws, "joined_room", lambda o: o.get("room") == "news")
+        # A store commits in batches: ask until the last line said is in it.
+        page = {}
+        deadline = time.monotonic() + PATIENCE
+        while time.monotonic() < deadline:
+            await ws.send(json.dumps({"type": "history", "room": "news", "after": last_seen["id"]}))
+            page = await expect(ws, "history")
+            if [line.get("text") for line in page.get("lines", [])][-1:] == missed[-1:]:
+                break
+            await asyncio.sleep(0.05)
+        texts = [line.get("text") for line in page.get("lines", [])]
+        check("history after the last id seen: exactly what was missed, in order, once", texts == missed, repr(texts))
+        ids = [int(line["id"]) for line in page.get("lines", [])]
+        # Lines read together are one message, and share its id.
+        check("the missed lines carry ids in order, past the last one seen",
+              ids == sorted(ids) and ids and ids[0] > int(last_seen["id"]), repr(ids))
+        await ws.send(json.dumps({"type": "history", "room": "news", "before": str(ids[0]), "limit": 1}))
+        older = await expect(ws, "history")
+        check("history before the first missed id, limit 1: the line seen before leaving",
+              [line.get("text") for line in older.get("lines", [])] == ["seen before leaving"], repr(older))
+        await ws.send(json.dumps({"type": "history", "room": "news", "before": "1", "after": "2"}))
+        err = await expect(ws, "error")
+        check("history with before and after -> error bad_request", err.get("code") == "bad_request", repr(err))
+        await ws.send(json.dumps({"type": "history", "room": "news", "after": "not-an-id"}))
+        err = await expect(ws, "error")
+        check("history after an id that is not one -> an error, nothing asked", err.get("type") == "error", repr(err))
+    tcp.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
@@ -252,6 +304,7 @@ def main():
         server.start("--port", "0", "--web-port", "0", "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
                      "--history", "5", *store, want=("tcp", "web"))
         asyncio.run(conversation(server))
+        asyncio.run(away_and_back(server))
     except Exception as e:  # noqa: BLE001 - reported, then the run fails
         check("the conversation ran to its end", False, repr(e))
     finally:

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chatroom/core/history.hpp>
+
 #include <string_view>
 
 /// @file
@@ -44,6 +46,11 @@ struct command {
     /// empty: the member's current room, the last it joined. The line
     /// protocol never names one: its members are in one room at a time.
     std::string_view room;
+    /// history: a dialect's whole question (a range, ids or times: IRC's
+    /// CHATHISTORY, a browser's "load older"); its room and limit are taken
+    /// from room and the query, capped at the page size. Null: arg is N,
+    /// the latest N lines (the line protocol's /history N).
+    const history_query* history = nullptr;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.

@@ -18,10 +18,11 @@ enum class reply_kind : unsigned char {
     welcome,          ///< subject: the server's name, detail: the member's nick
     notice,           ///< detail: a line of text from the host or the server (the welcome text, /help)
     joined_room,      ///< subject: the room, count: its members
+    left_room,        ///< subject: the room the member left (a part; the line protocol never sends one)
     already_in,       ///< subject: the room
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
-    topic,            ///< detail: the room's topic
+    topic,            ///< subject: the room, detail: its topic
     room_private,     ///< subject: the room, which the host made private (join by invitation)
     room_full,        ///< subject: the room, count: its cap
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
@@ -86,6 +87,7 @@ struct past_line {
     std::string nick;                              ///< who said it
     std::string text;                              ///< the line
     bool action = false;                           ///< a /me action
+    std::string id;                                ///< its message's id (history.hpp; the lines of one message share it)
 };
 
 /// One answer: a kind and the few values its wording needs (which ones, the
@@ -130,7 +132,7 @@ struct reply {
         r.rooms = std::move(list);
         return r;
     }
-    static reply topic(std::string_view text) { return of(reply_kind::topic, {}, text); }
+    static reply topic(std::string_view room, std::string_view text) { return of(reply_kind::topic, room, text); }
     static reply usage(std::string_view command) { return of(reply_kind::usage, command); }
     static reply line_too_long(std::size_t limit) {
         reply r = of(reply_kind::line_too_long);

@@ -33,6 +33,7 @@ inline std::string joined_room(std::string_view room, std::size_t members) {
            (members == 1 ? " member)" : " members)");
 }
 inline std::string already_in(std::string_view room) { return "* you are already in " + std::string(room); }
+inline std::string left_room(std::string_view room) { return "* you left " + std::string(room); }
 inline std::string who(std::string_view room, const std::vector<std::string_view>& nicks) {
     std::string line = "* in " + std::string(room) + ":";
     for (std::size_t i = 0; i < nicks.size(); ++i) (line += i ? ", " : " ").append(nicks[i]);
@@ -204,6 +205,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::welcome: return replies::welcome(r.subject, r.detail);
     case reply_kind::notice: return replies::notice(r.detail);
     case reply_kind::joined_room: return replies::joined_room(r.subject, r.count);
+    case reply_kind::left_room: return replies::left_room(r.subject);
     case reply_kind::already_in: return replies::already_in(r.subject);
     case reply_kind::who: return replies::who(r.subject, std::vector<std::string_view>(r.names.begin(), r.names.end()));
     case reply_kind::rooms: {

@@ -301,7 +301,9 @@ private:
             const std::string_view name = cmd.room.empty() ? cmd.arg : cmd.room;
             room* r = name.empty() ? nullptr : room_of(m, name);
             if (!r) return not_in(m, name);
+            const std::string left = r->name();
             membership_.leave(m, *r, cmd.text);
+            out_.send(m, reply::of(reply_kind::left_room, left));
             break;
         }
         case command_kind::who: {
@@ -372,7 +374,7 @@ private:
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (auto job = history_service::asked(m, r->name(), cmd.arg, opts_.history_page))
+            if (auto job = history_service::asked(m, r->name(), cmd, opts_.history_page))
                 histories_.push_back(std::move(*job));
             else out_.send(m, reply::usage("history"));
             break;

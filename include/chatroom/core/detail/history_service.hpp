@@ -10,6 +10,7 @@
 
 #include <chatroom/core/detail/history_ring.hpp>
 #include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/command.hpp>
 #include <chatroom/core/history.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
@@ -35,19 +36,27 @@ struct history_service {
         history_query query;
     };
 
-    // "/history [N]" from m, about room (one it is in): the request, or
-    // nullopt for an N that is not a positive number. N defaults to 20,
-    // capped at page.
-    static std::optional<request> asked(member& m, const std::string& room, std::string_view arg, std::size_t page) {
-        std::uint64_t lines = 20;
-        if (!arg.empty()) {
-            const auto n = parse_number(arg);
-            if (!n || *n == 0) return std::nullopt;
-            lines = *n;
-        }
+    // A history request from m about room (one it is in): a dialect's
+    // whole query (cmd.history), or "/history [N]", the latest N (20 when
+    // not given). Capped at page; nullopt for an N that is not a positive
+    // number or a query with no limit.
+    static std::optional<request> asked(member& m, const std::string& room, const protocol::command& cmd,
+                                        std::size_t page) {
         request r{m.weak_from_this(), {}};
+        if (cmd.history) {
+            if (cmd.history->limit == 0) return std::nullopt;
+            r.query = *cmd.history;
+        } else {
+            std::uint64_t lines = 20;
+            if (!cmd.arg.empty()) {
+                const auto n = parse_number(cmd.arg);
+                if (!n || *n == 0) return std::nullopt;
+                lines = *n;
+            }
+            r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        }
         r.query.room = room;
-        r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        r.query.limit = std::min(r.query.limit, page);
         return r;
     }
 
@@ -118,11 +127,13 @@ struct history_service {
         reply r = reply::of(reply_kind::history, room);
         r.count = page.unavailable ? 1 : 0;
         for (const room_event& e : page.events) {
+            const std::string id = id_of(e);
             if (e.kind == room_event_kind::action) {
-                r.past.push_back({e.time, e.nick, e.text, true});
+                r.past.push_back({e.time, e.nick, e.text, true, id});
                 continue;
             }
-            e.for_each_line([&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false}); });
+            e.for_each_line(
+                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
         if (r.past.size() > lines) r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;

@@ -104,7 +104,7 @@ public:
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.topic()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
         p_.out.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
         p_.events.emit(event_kind::joined, m, r.name());

@@ -16,15 +16,17 @@
 namespace chatroom::detail {
 
 // Calls fn(name) for each room of list; stops early when fn returns false.
+// A space at either end or two together give an empty name, which
+// valid_room_list refuses.
 template <class Fn>
 bool for_each_room(std::string_view list, Fn&& fn) {
-    while (!list.empty()) {
+    if (list.empty()) return true;
+    for (;;) {
         const std::size_t sp = list.find(' ');
         if (!fn(list.substr(0, sp))) return false;
-        if (sp == std::string_view::npos) break;
+        if (sp == std::string_view::npos) return true;
         list.remove_prefix(sp + 1);
     }
-    return true;
 }
 
 inline std::string room_list_of(const std::vector<std::string_view>& rooms) {

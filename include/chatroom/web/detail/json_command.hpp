@@ -23,6 +23,7 @@ enum class browser_command_kind : unsigned char {
 struct browser_command {
     browser_command_kind kind = browser_command_kind::say;
     std::string room, text, to, nick, name, secret, reason;
+    std::string before, after; // history: a message id, the bound (excluded)
     std::uint64_t limit = 0; // history: 0 = the server's default
 };
 
@@ -54,7 +55,7 @@ inline constexpr entry table[] = {
     {"who", browser_command_kind::who, "", "room"},
     {"rooms", browser_command_kind::rooms, "", ""},
     {"topic", browser_command_kind::topic, "text", "room"},
-    {"history", browser_command_kind::history, "", "room limit"},
+    {"history", browser_command_kind::history, "", "room limit before after"},
     {"login", browser_command_kind::login, "name secret", ""},
     {"quit", browser_command_kind::quit, "", "reason"},
     {"help", browser_command_kind::help, "", ""},
@@ -79,6 +80,8 @@ inline std::string* slot(browser_command& c, std::string_view key) noexcept {
     if (key == "name") return &c.name;
     if (key == "secret") return &c.secret;
     if (key == "reason") return &c.reason;
+    if (key == "before") return &c.before;
+    if (key == "after") return &c.after;
     return nullptr;
 }
 
@@ -128,6 +131,8 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
         if (!obj.find(key)) return refuse("bad_request", std::string(entry->type) + " needs \"" + std::string(key) + "\"");
         need = sp == std::string_view::npos ? std::string_view() : need.substr(sp + 1);
     }
+    if (out.kind == browser_command_kind::history && !out.before.empty() && !out.after.empty())
+        return refuse("bad_request", "history takes \"before\" or \"after\", not both");
     if (out.kind == browser_command_kind::say) {
         if (out.text.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("bad_request", "say needs a text");
         std::size_t lines = 1;

@@ -28,6 +28,7 @@ public:
         browser_command c;
         if (parse_browser_command(raw, c)) return; // refused by the decoder already
         std::string a, b, room;
+        history_query query;
         protocol::command cmd;
         auto clean = [](std::string& out, std::string_view in) {
             out.clear();
@@ -87,7 +88,16 @@ public:
             break;
         case browser_command_kind::history:
             cmd.kind = protocol::command_kind::history;
-            if (c.limit != 0) cmd.arg = a = std::to_string(c.limit);
+            if (c.before.empty() && c.after.empty()) {
+                if (c.limit != 0) cmd.arg = a = std::to_string(c.limit);
+                break;
+            }
+            // Older than an id ("load older"), or newer (what a client that
+            // was away missed); the core checks the id and caps the limit.
+            query.range = c.before.empty() ? history_range::after : history_range::before;
+            query.id = c.before.empty() ? c.after : c.before;
+            query.limit = c.limit != 0 ? static_cast<std::size_t>(c.limit) : 100;
+            cmd.history = &query;
             break;
         case browser_command_kind::login:
             cmd.kind = protocol::command_kind::login;

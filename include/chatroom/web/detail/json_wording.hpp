@@ -49,6 +49,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::welcome: return "welcome";
     case reply_kind::notice: return "notice";
     case reply_kind::joined_room: return "joined_room";
+    case reply_kind::left_room: return "left_room";
     case reply_kind::already_in: return "already_in";
     case reply_kind::who: return "who";
     case reply_kind::rooms: return "rooms";
@@ -133,6 +134,7 @@ inline std::string json_reply(const reply& r) {
     case reply_kind::joined_room:
         w.begin_object().field("type", "joined_room").field("room", r.subject).field("members", static_cast<std::uint64_t>(r.count));
         break;
+    case reply_kind::left_room: w.begin_object().field("type", "left_room").field("room", r.subject); break;
     case reply_kind::who:
         w.begin_object().field("type", "who").field("room", r.subject).begin_array("names");
         for (const std::string& n : r.names) w.element(n);
@@ -158,6 +160,7 @@ inline std::string json_reply(const reply& r) {
         for (const past_line& l : r.past)
             w.element_object()
                 .field("type", l.action ? "action" : "chat")
+                .field("id", l.id)
                 .field("time", iso_time(l.time))
                 .field("nick", l.nick)
                 .field("text", l.text)
