@@ -92,6 +92,8 @@ def main():
     def join_names():
         bob.send("/join dev")
         bob.wait_for(lambda l: l.startswith("* joined dev"))
+        alice.send("NAMES #lobby")
+        alice.expect(r" 366 alice #lobby ")  # not in the lobby: an IRC client is in the channels it joins
         alice.send("JOIN #dev,#bad!name")
         alice.expect(r"^:alice!\S+ JOIN #dev$")
         names = alice.expect(r" 353 alice = #dev :")
@@ -183,10 +185,29 @@ def main():
         alice.expect(r":still-here$")
     runner.run("errors: 401 403 404 417 421 431 433 442 461", errors)
 
+    def several_channels():
+        alice.send("JOIN #ops")
+        alice.expect(r" 366 alice #ops ")
+        plain.send("JOIN #ops")
+        plain.expect(r" 366 carol #ops ")
+        alice.send("PRIVMSG #ops :ops only")
+        plain.expect(r":alice!\S+ PRIVMSG #ops :ops only$")
+        bob.send("still in dev")
+        alice.expect(r":bob!\S+ PRIVMSG #dev :still in dev$")
+        alice.send("PRIVMSG #dev :back in dev")
+        bob.wait_for(lambda l: l == "<alice> back in dev")
+        assert not any("ops only" in l for l in bob.seen), bob.seen[-5:]
+        alice.send("PART #ops")
+        alice.expect(r"^:alice!\S+ PART #ops$")
+        plain.expect(r":alice!\S+ PART #ops$")
+        alice.send("PRIVMSG #ops :gone?")
+        alice.expect(r" 404 alice #ops :")
+    runner.run("several channels at once: each room's events, PART of one keeps the other", several_channels)
+
     def part_quit():
         alice.send("PART #dev :see you")
-        alice.expect(r"^:alice!\S+ PART #dev$")
-        bob.wait_for(lambda l: l.startswith("* alice left"))
+        alice.expect(r"^:alice!\S+ PART #dev :see you$")
+        bob.wait_for(lambda l: l == "* alice left (see you)")
         plain.send("NICK carla")
         bob.wait_for(lambda l: l == "* carol is now known as carla")
         plain.expect(r"^:carol!\S+ NICK carla$")

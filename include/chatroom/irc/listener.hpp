@@ -84,7 +84,7 @@ struct session_factory<irc_transport<Protocol>> {
         auto s = std::make_shared<session<stream_type, irc_decoder>>(
             stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
             config->options.max_line_bytes, conn);
-        conn->bind(*s);
+        conn->bind(*s, h->options().max_rooms_per_member);
         s->start();
     }
 

@@ -41,7 +41,6 @@ struct session_state {
     std::string pending;           // lines for the peer, sent after the line that made them
     asked question = asked::none;
     std::string target;            // the channel or nick asked about
-    std::string last_old, last_new; // the last rename told: one rename, several shared rooms
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -52,8 +51,12 @@ class connection final : public renderer {
 public:
     explicit connection(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)) {}
 
-    // The member this renderer words for; set once, before its session starts.
-    void bind(const chatroom::detail::member& m) noexcept { self_ = &m; }
+    // The member this renderer words for, and the server's limit of rooms
+    // per member (0: none), for CHANLIMIT; set once, before its session starts.
+    void bind(const chatroom::detail::member& m, std::size_t room_limit) noexcept {
+        self_ = &m;
+        chanlimit_ = room_limit;
+    }
 
     session_state& state() const noexcept { return st_; }
     const config& settings() const noexcept { return *cfg_; }
@@ -63,8 +66,8 @@ public:
     // With the hub's lock held.
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
-    const renderer& shared_for(const room_event& e) const noexcept override {
-        if (!st_.registered || e.kind == room_event_kind::renamed) return *this;
+    const renderer& shared_for(const room_event&) const noexcept override {
+        if (!st_.registered) return *this;
         return events();
     }
 
@@ -78,12 +81,6 @@ public:
                 return message::copy_of(framed(welcome() + motd()));
             }
             return {};
-        }
-        if (e.kind == room_event_kind::renamed) {
-            // A rename reaches a member once per room they share: IRC says it once.
-            if (e.old_nick == st_.last_old && e.nick == st_.last_new) return {};
-            st_.last_old = e.old_nick;
-            st_.last_new = e.nick;
         }
         return events().render(e);
     }
@@ -135,6 +132,7 @@ private:
 
     std::shared_ptr<const config> cfg_;
     const chatroom::detail::member* self_ = nullptr;
+    std::size_t chanlimit_ = 0;
     mutable session_state st_;
 };
 

@@ -63,7 +63,7 @@ public:
         if (verb == "PRIVMSG" || verb == "NOTICE") return say(core, m, c, msg, verb == "NOTICE");
         if (verb == "TOPIC") return topic(core, m, c, msg);
         if (verb == "NAMES" || verb == "WHO") return names(core, m, c, msg, verb == "WHO");
-        if (verb == "MODE") return mode(m, c, msg);
+        if (verb == "MODE") return mode(c, msg);
         if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
@@ -87,13 +87,14 @@ private:
 
     // A request whose reply is worded for the question.
     static void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                    std::string_view arg = {}, std::string_view text = {}) {
+                    std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
         st.question = q;
         st.target = std::string(target);
         command cmd;
         cmd.kind = kind;
         cmd.arg = arg;
         cmd.text = text;
+        cmd.room = room;
         core.request(m, cmd);
         st.question = asked::none;
     }
@@ -105,8 +106,12 @@ private:
         return protocol::is_valid_name(room);
     }
 
-    static bool is_current(const member& m, std::string_view room) {
-        return m.state.current && protocol::fold_case(m.state.current->name()) == protocol::fold_case(room);
+    // The member's name for a room it is in (as the room was created), or empty.
+    static std::string seat_in(const member& m, std::string_view room) {
+        const std::string key = protocol::fold_case(room);
+        for (const auto& seat : m.state.seats)
+            if (protocol::fold_case(seat.in->name()) == key) return seat.in->name();
+        return {};
     }
 
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
@@ -191,8 +196,11 @@ private:
         st.registered = true;
         // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
         ask(core, m, st, asked::welcome, {}, command_kind::rooms);
-        // The room every member starts in is a channel it is in.
-        if (m.state.current) ask(core, m, st, asked::join, m.state.current->name(), command_kind::who);
+        // An IRC client is in the channels it joins: the lobby every member
+        // starts in is left (its members read that it left), and JOIN #lobby
+        // takes it back.
+        const std::string lobby = seat_in(m, protocol::lobby);
+        if (!lobby.empty()) ask(core, m, st, asked::part, {}, command_kind::part, {}, {}, lobby);
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
@@ -218,19 +226,19 @@ private:
                 emit(st, c.numeric("403", chan, "No such channel"));
                 continue;
             }
-            if (is_current(m, room)) continue;
-            const std::string before = m.state.current ? m.state.current->name() : std::string();
+            if (!seat_in(m, room).empty()) continue; // already in it: nothing to say
             ask(core, m, st, asked::join, chan, command_kind::join, room);
-            if (!is_current(m, room)) continue; // refused: the reply said why
-            ask(core, m, st, asked::names, chan, command_kind::who);
-            // One room at a time: the one it was in is left.
-            if (!before.empty()) emit(st, c.from_self("PART " + channel_of(before)));
+            const std::string name = seat_in(m, room);
+            if (name.empty()) continue; // refused: the reply said why
+            ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);
         }
     }
 
     static void part(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "PART", "Not enough parameters"));
+        std::string reason;
+        sanitize_append(reason, msg.param(1));
         std::string_view list = msg.params[0];
         while (!list.empty()) {
             const std::size_t comma = list.find(',');
@@ -241,19 +249,14 @@ private:
                 emit(st, c.numeric("403", chan, "No such channel"));
                 continue;
             }
-            if (!is_current(m, room)) {
+            const std::string name = seat_in(m, room);
+            if (name.empty()) {
                 emit(st, c.numeric("442", chan, "You're not on that channel"));
                 continue;
             }
-            if (protocol::fold_case(room) == protocol::lobby) {
-                emit(st, c.from_server("NOTICE " + c.nick() + " :#" + std::string(protocol::lobby) +
-                                       " is where a member is when in no other channel"));
-                continue;
-            }
-            const std::string name = m.state.current->name();
-            ask(core, m, st, asked::part, chan, command_kind::join, protocol::lobby);
-            emit(st, c.from_self("PART " + channel_of(name)));
-            if (m.state.current) ask(core, m, st, asked::names, "#" + m.state.current->name(), command_kind::who);
+            ask(core, m, st, asked::part, chan, command_kind::part, {}, reason, name);
+            if (!seat_in(m, room).empty()) continue;
+            emit(st, c.from_self("PART " + channel_of(name) + (reason.empty() ? std::string() : " :" + reason)));
         }
     }
 
@@ -283,12 +286,14 @@ private:
         const asked q = notice ? asked::notice : asked::none;
         if (target.front() == '#') {
             std::string room;
-            if (!room_of(target, room) || !is_current(m, room)) {
-                if (!notice) emit(st, c.numeric(room_of(target, room) ? "404" : "403", target,
-                                                room_of(target, room) ? "Cannot send to channel" : "No such channel"));
+            const bool valid = room_of(target, room);
+            const std::string name = valid ? seat_in(m, room) : std::string();
+            if (name.empty()) {
+                if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
+                                                valid ? "Cannot send to channel" : "No such channel"));
                 return;
             }
-            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean);
+            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name);
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, command_kind::msg, target, clean);
@@ -300,28 +305,29 @@ private:
         std::string room;
         if (!room_of(msg.params[0], room)) return emit(st, c.numeric("403", msg.params[0], "No such channel"));
         if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
-        if (!is_current(m, room)) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
+        const std::string name = seat_in(m, room);
+        if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
         std::string clean;
         sanitize_append(clean, msg.params[1]);
         if (clean.empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
-        ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean);
+        ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
     }
 
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
         std::string room;
-        if (chan.empty() && m.state.current) room = m.state.current->name();
-        else if (!room_of(chan, room)) room.clear();
-        const std::string shown = room.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(room);
-        if (!room.empty() && is_current(m, room))
-            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who);
-        // Only the members of its own room are listed to a member.
+        if (!room_of(chan, room)) room.clear();
+        const std::string name = room.empty() ? std::string() : seat_in(m, room);
+        const std::string shown = name.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(name);
+        if (!name.empty())
+            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who, {}, {}, name);
+        // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
     }
 
-    static void mode(member& m, const connection& c, const irc_message& msg) {
+    static void mode(const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
@@ -331,7 +337,6 @@ private:
             if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + target + " +nt"));
             const std::string& change = msg.params[1];
             if (change == "b" || change == "+b") return emit(st, c.numeric("368", target, "End of channel ban list"));
-            (void)m;
             return emit(st, c.numeric("482", target, "You're not channel operator"));
         }
         if (protocol::fold_case(target) != protocol::fold_case(c.nick()))

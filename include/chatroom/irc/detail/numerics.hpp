@@ -34,7 +34,8 @@ inline std::string connection::welcome() const {
     add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=,,,nt PREFIX= NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
-                    " TOPICLEN=390 NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 :are supported by this server"));
+                    " TOPICLEN=390" +
+                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 :are supported by this server"));
     return out;
 }
 
@@ -129,6 +130,8 @@ inline std::string connection::wording(const reply& r) const {
         return numeric("433", r.subject, "Nickname is already in use");
     case reply_kind::nick_under_way: return numeric("437", st_.target, "Nick change under way");
     case reply_kind::bad_room: return numeric("403", st_.target, "No such channel");
+    case reply_kind::too_many_rooms: return numeric("405", channel_of(r.subject), "You have joined too many channels");
+    case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
     case reply_kind::no_such_nick:
