@@ -3,9 +3,9 @@
 
 Usage: test_irc_e2e.py PATH/TO/chatroom-server
 
-Starts `SERVER --port 0 --irc-port 0 --bind 127.0.0.1`, reads both ports from
+Starts `SERVER --port 0 --irc-port 0 --bind 127.0.0.1 --welcome ... --history 20`, reads both ports from
 its log, and checks: registration (CAP LS 302/REQ/ACK/NAK/END, NICK, USER,
-001-005, LUSERS, 422), one conversation between an IRC user in #dev and a
+001-005, LUSERS, MOTD or 422), one conversation between an IRC user in #dev and a
 telnet user in dev (chat, /me and CTCP ACTION, private messages both ways,
 server-time and msgid only for a client that asked, long text cut into
 lines of at most 512 bytes at UTF-8 boundaries), NAMES, WHO, MODE, LIST,
@@ -53,7 +53,8 @@ def body_of(line):
 
 
 def main():
-    server = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+    server = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                 "--welcome", "Test server MOTD", "--history", "20"], PATIENCE)
     server.start(want=("tcp", "irc"))
     irc_port, tcp_port = server.ports["irc"], server.ports["tcp"]
     alice = IrcClient(irc_port, "alice (IRC)")
@@ -72,7 +73,9 @@ def main():
         for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
             assert token in isupport, (token, isupport)
         alice.expect(r" 251 alice :There are \d+ users")
-        alice.expect(r" 422 alice :MOTD File is missing")
+        alice.expect(r" 375 alice :")
+        alice.expect(r" 372 alice :- Test server MOTD$")
+        alice.expect(r" 376 alice :End of /MOTD")
         plain.send("CAP LS 302")
         plain.send("CAP REQ :no-such-cap")
         plain.expect(r" CAP \* NAK :no-such-cap$")
@@ -86,16 +89,20 @@ def main():
         plain.expect(r"^:\S+ 001 carol ")
         plain.send("USER again 0 * :Again")
         plain.expect(r" 462 carol :You may not reregister")
-    runner.run("registration: CAP LS/REQ/ACK/NAK/END, NICK, USER, 001-005, LUSERS, 422; 451 432 433 462", registration,
+    runner.run("registration: CAP LS/REQ/ACK/NAK/END, NICK, USER, 001-005, LUSERS, MOTD 375/372/376; 451 432 433 462", registration,
                fatal=True)
 
     def join_names():
         bob.send("/join dev")
         bob.wait_for(lambda l: l.startswith("* joined dev"))
+        bob.send("said before you came")
         alice.send("NAMES #lobby")
         alice.expect(r" 366 alice #lobby ")  # not in the lobby: an IRC client is in the channels it joins
         alice.send("JOIN #dev,#bad!name")
         alice.expect(r"^:alice!\S+ JOIN #dev$")
+        # The room's kept history, with the time it was said (server-time) and its id.
+        past = alice.expect(r"PRIVMSG #dev :said before you came$")
+        assert re.match(r"^@msgid=\S+;time=\S+Z :bob!", past), past
         names = alice.expect(r" 353 alice = #dev :")
         assert set(names.split(":")[-1].split()) == {"alice", "bob"}, names
         alice.expect(r" 366 alice #dev :End of /NAMES list")
@@ -104,7 +111,7 @@ def main():
         plain.send("JOIN #dev")
         plain.expect(r" 366 carol #dev ")
         alice.expect(r"^@\S+ :carol!\S+ JOIN #dev$")
-    runner.run("JOIN several channels (one refused with 403), NAMES 353/366; telnet sees the join", join_names,
+    runner.run("JOIN several channels (one refused with 403), history with its times, NAMES 353/366; telnet sees the join", join_names,
                fatal=True)
 
     def conversation():
@@ -159,7 +166,7 @@ def main():
         alice.send("PING :token-1")
         alice.expect(r" PONG \S+ :token-1$")
         alice.send("MOTD")
-        alice.expect(r" 422 alice ")
+        alice.expect(r" 372 alice :- Test server MOTD$")
         alice.send("LUSERS")
         alice.expect(r" 255 alice :I have \d+ clients")
     runner.run("WHO 352/315, MODE 324/482/221, LIST 321/322/323, TOPIC 331, PING/PONG, MOTD, LUSERS", queries)
@@ -220,6 +227,16 @@ def main():
     for c in (alice, plain, bob):
         c.close()
     server.stop()
+
+    def no_motd():
+        bare = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        bare.start(want=("tcp", "irc"))
+        dave = IrcClient(bare.ports["irc"], "dave (IRC)")
+        dave.register("dave")
+        dave.expect(r" 422 dave :MOTD File is missing")
+        dave.close()
+        bare.stop()
+    runner.run("without --motd or --welcome, registration ends in 422", no_motd)
     return runner.summary()
 
 

@@ -7,17 +7,13 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/message.hpp>
 
 #include <string>
 #include <string_view>
 
 namespace chatroom::irc::detail {
-
-using chatroom::detail::commands;
-using chatroom::detail::member;
-using protocol::command;
-using protocol::command_kind;
 
 // The IRC dialect's interpreter: a line is an IRC message; registration
 // (CAP, PASS, NICK, USER) is the connection's own, the rest becomes requests
@@ -71,49 +67,6 @@ public:
     }
 
 private:
-    // Lines (separated by LF, without CR LF) for the peer, after this line.
-    static void emit(session_state& st, const std::string& lines) {
-        std::string_view rest = lines;
-        while (!rest.empty()) {
-            const std::size_t nl = rest.find('\n');
-            const std::string_view one = rest.substr(0, nl);
-            if (!one.empty()) {
-                st.pending.append(one.data(), one.size());
-                st.pending += "\r\n";
-            }
-            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-        }
-    }
-
-    // A request whose reply is worded for the question.
-    static void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                    std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
-        st.question = q;
-        st.target = std::string(target);
-        command cmd;
-        cmd.kind = kind;
-        cmd.arg = arg;
-        cmd.text = text;
-        cmd.room = room;
-        core.request(m, cmd);
-        st.question = asked::none;
-    }
-
-    // "#dev" names room "dev"; anything else is no channel of ours.
-    static bool room_of(std::string_view channel, std::string& room) {
-        if (channel.size() < 2 || channel.front() != '#') return false;
-        room = std::string(channel.substr(1));
-        return protocol::is_valid_name(room);
-    }
-
-    // The member's name for a room it is in (as the room was created), or empty.
-    static std::string seat_in(const member& m, std::string_view room) {
-        const std::string key = protocol::fold_case(room);
-        for (const auto& seat : m.state.seats)
-            if (protocol::fold_case(seat.in->name()) == key) return seat.in->name();
-        return {};
-    }
-
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         const std::string sub = upper(msg.param(0));
@@ -155,13 +108,6 @@ private:
             return try_register(core, m, c);
         }
         emit(st, c.numeric("410", std::string(msg.param(0)), "Invalid CAP command"));
-    }
-
-    static std::string upper(std::string_view s) {
-        std::string u(s);
-        for (char& ch : u)
-            if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-        return u;
     }
 
     static void nick(commands& core, member& m, const connection& c, const irc_message& msg) {
