@@ -167,9 +167,34 @@ def main():
         alice.expect(r" PONG \S+ :token-1$")
         alice.send("MOTD")
         alice.expect(r" 372 alice :- Test server MOTD$")
+        alice.send("WHOIS bob")
+        alice.expect(r" 311 alice bob bob \S+ \* :bob$")
+        alice.expect(r" 319 alice bob :#dev$")
+        alice.expect(r" 318 alice bob :End of /WHOIS")
+        alice.send("WHOIS alice")
+        alice.expect(r" 311 alice alice alice \S+ \* :The alice$")
+        alice.send("WHOIS nobody")
+        alice.expect(r" 401 alice nobody :")
+        alice.expect(r" 318 alice nobody :")
         alice.send("LUSERS")
         alice.expect(r" 255 alice :I have \d+ clients")
-    runner.run("WHO 352/315, MODE 324/482/221, LIST 321/322/323, TOPIC 331, PING/PONG, MOTD, LUSERS", queries)
+    runner.run("WHO 352/315, WHOIS 311/319/318/401, MODE 324/482/221, LIST 321/322/323, TOPIC 331, PING/PONG, MOTD, "
+               "LUSERS", queries)
+
+    def names_caps():
+        erin = IrcClient(irc_port, "erin (IRC, userhost-in-names)")
+        erin.send("USER erin 0 * :")
+        erin.expect(r" 461 \* USER :Not enough parameters")
+        erin.register("erin", "multi-prefix userhost-in-names")
+        erin.send("CAP LIST")
+        erin.expect(r" CAP erin LIST :multi-prefix userhost-in-names$")
+        erin.send("JOIN #dev")
+        names = erin.expect(r" 353 erin = #dev :")
+        assert "alice!alice@chatroom.irc" in names.split(" :", 1)[1].split(), names
+        erin.send("QUIT")
+        erin.until_closed(PATIENCE)
+    runner.run("userhost-in-names and multi-prefix: NAMES lists nick!user@host; USER with an empty realname is 461",
+               names_caps)
 
     def errors():
         alice.send("FOO bar")
@@ -229,14 +254,15 @@ def main():
     server.stop()
 
     def no_motd():
-        bare = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        bare = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                  "--irc-name", "irc.example.org"], PATIENCE)
         bare.start(want=("tcp", "irc"))
         dave = IrcClient(bare.ports["irc"], "dave (IRC)")
         dave.register("dave")
-        dave.expect(r" 422 dave :MOTD File is missing")
+        dave.expect(r"^:irc\.example\.org 422 dave :MOTD File is missing")
         dave.close()
         bare.stop()
-    runner.run("without --motd or --welcome, registration ends in 422", no_motd)
+    runner.run("--irc-name names the server; without --motd or --welcome, registration ends in 422", no_motd)
     return runner.summary()
 
 

@@ -15,7 +15,8 @@ namespace chatroom {
 struct irc_options {
     /// The server's name: the source of numerics and notices, and the host
     /// part of every member's source (`nick!nick@server_name`): no member's
-    /// address is shown.
+    /// address is shown. Only letters, digits, '.', '-' and '_' are kept
+    /// (of network too); an empty name is "chatroom.irc".
     std::string server_name = "chatroom.irc";
     /// NETWORK in ISUPPORT (005), and named in 001.
     std::string network = "chatroom";

@@ -32,6 +32,9 @@ enum tag_caps : unsigned {
     no_tags = 0,
     server_time = 1,  ///< `time=2026-12-06T15:17:38.123Z`
     message_tags = 2, ///< `msgid=...` (and the client may send tags)
+    // Capabilities that add no tag (the connection's, not the renderer's):
+    multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
+    userhost_in_names = 8, ///< NAMES lists nick!user@host
 };
 
 /// Room `dev` is channel `#dev`.

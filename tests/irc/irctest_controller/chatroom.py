@@ -56,6 +56,7 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
                 "--bind", hostname,
                 "--port", str(telnet_port),
                 "--irc-port", str(port),
+                "--irc-name", "My.Little.Server",  # the name irctest's tests expect
             ]
         )
 

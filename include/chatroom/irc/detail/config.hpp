@@ -4,6 +4,7 @@
 #include <chatroom/irc/renderer.hpp>
 
 #include <chrono>
+#include <utility>
 #include <string>
 
 namespace chatroom::irc::detail {
@@ -13,7 +14,7 @@ namespace chatroom::irc::detail {
 // capabilities, so an event is rendered once per combination.
 struct config {
     explicit config(irc_options o)
-        : options(std::move(o)),
+        : options(cleaned(std::move(o))),
           created(format_time(std::chrono::system_clock::now())),
           plain(options.server_name, no_tags),
           timed(options.server_name, server_time),
@@ -27,6 +28,19 @@ struct config {
         case server_time | message_tags: return both;
         default: return plain;
         }
+    }
+
+    // Names that cannot break a line: letters, digits, '.', '-', '_' only.
+    static irc_options cleaned(irc_options o) {
+        for (std::string* name : {&o.server_name, &o.network}) {
+            std::string kept;
+            for (const char ch : *name)
+                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                    ch == '-' || ch == '_')
+                    kept += ch;
+            *name = kept.empty() ? std::string("chatroom.irc") : kept;
+        }
+        return o;
     }
 
     irc_options options;

@@ -47,9 +47,12 @@ public:
         if (verb == "USER" || verb == "PASS") {
             if (st.registered) return emit(st, c.numeric("462", {}, "You may not reregister"));
             if (verb == "PASS") return; // accepted and unused: the server has no connection password
-            if (msg.params.size() < 4) return emit(st, c.numeric("461", verb, "Not enough parameters"));
-            st.user = std::string(msg.param(0));
-            st.realname = std::string(msg.param(3));
+            if (msg.params.size() < 4 || msg.params[0].empty() || msg.params[3].empty())
+                return emit(st, c.numeric("461", verb, "Not enough parameters"));
+            st.user.clear();
+            st.realname.clear();
+            sanitize_append(st.user, msg.param(0).substr(0, 32));
+            sanitize_append(st.realname, msg.param(3).substr(0, 128));
             st.got_user = true;
             return try_register(core, m, c);
         }
@@ -63,6 +66,7 @@ public:
         if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
+        if (verb == "WHOIS") return whois(m, c, msg);
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
@@ -74,12 +78,14 @@ private:
         const std::string head = "CAP " + me + " ";
         if (sub == "LS") {
             if (!st.registered) st.cap_negotiating = true;
-            return emit(st, c.from_server(head + "LS :message-tags server-time"));
+            return emit(st, c.from_server(head + "LS :message-tags multi-prefix server-time userhost-in-names"));
         }
         if (sub == "LIST") {
             std::string caps;
             if (st.caps & message_tags) caps += "message-tags";
             if (st.caps & server_time) caps += caps.empty() ? "server-time" : " server-time";
+            if (st.caps & multi_prefix) caps += caps.empty() ? "multi-prefix" : " multi-prefix";
+            if (st.caps & userhost_in_names) caps += caps.empty() ? "userhost-in-names" : " userhost-in-names";
             return emit(st, c.from_server(head + "LIST :" + caps));
         }
         if (sub == "REQ") {
@@ -95,7 +101,11 @@ private:
                 if (name.empty()) continue;
                 const bool off = name.front() == '-';
                 if (off) name.remove_prefix(1);
-                const unsigned bit = name == "message-tags" ? message_tags : name == "server-time" ? server_time : 0u;
+                const unsigned bit = name == "message-tags"        ? message_tags
+                                     : name == "server-time"       ? server_time
+                                     : name == "multi-prefix"      ? multi_prefix
+                                     : name == "userhost-in-names" ? userhost_in_names
+                                                                   : 0u;
                 if (bit == 0) ok = false;
                 on = off ? (on & ~bit) : (on | bit);
             }
@@ -271,6 +281,36 @@ private:
         // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
+    }
+
+    // WHOIS: the member itself, or one sharing a channel with it (no one
+    // else is looked up); 311, 319 (shared channels), 318.
+    static void whois(member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
+        if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
+        const std::string key = protocol::fold_case(who);
+        const std::string host = c.settings().options.server_name;
+        std::string nick, user, realname, channels;
+        for (const auto& seat : m.state.seats)
+            for (const member* x : seat.in->members())
+                if (protocol::fold_case(x->state.nick) == key) {
+                    nick = x->state.nick;
+                    channels += (channels.empty() ? "#" : " #") + seat.in->name();
+                }
+        if (key == protocol::fold_case(c.nick())) {
+            nick = c.nick();
+            user = st.user;
+            realname = st.realname;
+        }
+        if (nick.empty()) {
+            emit(st, c.numeric("401", who, "No such nick/channel"));
+            return emit(st, c.numeric("318", who, "End of /WHOIS list."));
+        }
+        if (user.empty()) user = realname = nick;
+        emit(st, c.numeric("311", nick + " " + user + " " + host + " *", realname));
+        if (!channels.empty()) emit(st, c.numeric("319", nick, channels));
+        emit(st, c.numeric("318", nick, "End of /WHOIS list."));
     }
 
     static void mode(const connection& c, const irc_message& msg) {

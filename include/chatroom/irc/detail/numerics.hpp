@@ -53,7 +53,9 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     const std::string chan = channel_of(room);
     const std::string head = numeric("353", "= " + chan, "");
     std::string out, batch;
-    for (const std::string& n : nicks) {
+    const bool long_form = (st_.caps & userhost_in_names) != 0;
+    for (const std::string& shown : nicks) {
+        const std::string n = long_form ? events().source(shown) : shown;
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
             out += head + batch + '\n';
             batch.clear();
