@@ -243,11 +243,17 @@ def main():
         plain.send("NICK carla")
         bob.wait_for(lambda l: l == "* carol is now known as carla")
         plain.expect(r"^:carol!\S+ NICK carla$")
+        alice.send("JOIN #dev,#ops")  # shares both with carla, who quits
+        alice.expect(r" 366 alice #ops ")
         plain.send("QUIT :bye")
         plain.expect(r"^ERROR :Closing link")
         plain.until_closed(PATIENCE)
-        bob.wait_for(lambda l: l.startswith("* carla left"))
-    runner.run("PART and NICK and QUIT, as the telnet user sees them; QUIT ends in ERROR and a close", part_quit)
+        bob.wait_for(lambda l: l == "* carla left (quit: bye)")
+        alice.expect(r"^(@\S+ )?:carla!\S+ QUIT :Quit: bye$")
+        alice.send("PING :after-quit")
+        _, between = alice.read_until(lambda l: l.endswith(":after-quit"))
+        assert not any(" QUIT " in l for l in between), between  # said once, not once per channel
+    runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels); QUIT ends in ERROR and a close", part_quit)
 
     for c in (alice, plain, bob):
         c.close()

@@ -48,8 +48,14 @@ TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
     CHECK(lines_of(r.render(event(chatroom::room_event_kind::joined))).at(0) == ":bob!bob@srv JOIN #dev");
     auto left = event(chatroom::room_event_kind::left);
     CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev");
-    left.reason = "quit: bye now";
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :quit: bye now");
+    left.reason = "see you";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :see you");
+    left.reason = "quit";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit");
+    left.reason = "quit: gone fishing";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit: gone fishing");
+    left.reason = "quitting time"; // a part's reason that only begins like one
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :quitting time");
     auto renamed = event(chatroom::room_event_kind::renamed);
     renamed.old_nick = "bob";
     renamed.nick = "robert";

@@ -37,6 +37,13 @@ enum tag_caps : unsigned {
     userhost_in_names = 8, ///< NAMES lists nick!user@host
 };
 
+/// Whether a left event is its member leaving the server by QUIT (the core's
+/// reason "quit" or "quit: why"), which IRC says once, not per channel.
+inline bool is_quit(const room_event& e) {
+    return e.kind == room_event_kind::left &&
+           (e.reason == "quit" || std::string_view(e.reason).substr(0, 6) == "quit: ");
+}
+
 /// Room `dev` is channel `#dev`.
 inline std::string channel_of(std::string_view room) { return "#" + std::string(room); }
 
@@ -131,6 +138,11 @@ public:
         case room_event_kind::private_message: say("PRIVMSG", e.target, e.text, false); break;
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
+            if (is_quit(e)) {
+                const std::string why = e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
+                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(why, 300).front()));
+                break;
+            }
             std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);
             if (!e.reason.empty()) line += " :" + std::string(split_utf8(e.reason, 300).front());
             plain(line);

@@ -10,6 +10,7 @@
 #include <chatroom/irc/message.hpp>
 #include <chatroom/irc/renderer.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,8 @@ struct session_state {
     std::string pending;           // lines for the peer, sent after the line that made them
     asked question = asked::none;
     std::string target;            // the channel or nick asked about
+    std::string last_quit;         // the last QUIT told, and when it happened
+    std::chrono::system_clock::time_point last_quit_time{};
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -66,8 +69,8 @@ public:
     // With the hub's lock held.
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
-    const renderer& shared_for(const room_event&) const noexcept override {
-        if (!st_.registered) return *this;
+    const renderer& shared_for(const room_event& e) const noexcept override {
+        if (!st_.registered || is_quit(e)) return *this;
         return events();
     }
 
@@ -81,6 +84,14 @@ public:
                 return message::copy_of(framed(welcome() + motd()));
             }
             return {};
+        }
+        if (is_quit(e)) {
+            // A quit is a left event in each room of the one quitting: said
+            // once to a member that shared several of them (its copies are
+            // appended together, so they carry one time).
+            if (e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1)) return {};
+            st_.last_quit = e.nick;
+            st_.last_quit_time = e.time;
         }
         return events().render(e);
     }
