@@ -115,11 +115,7 @@ inline std::string connection::wording(const reply& r) const {
             for (const room_summary& s : r.rooms) users += s.members;
             const std::string lusers = numeric("251", {}, "There are " + std::to_string(users) + " users and 0 invisible on 1 servers") +
                    '\n' + numeric("254", std::to_string(r.rooms.size()), "channels formed") + '\n' +
-                   numeric("255", {}, "I have " + std::to_string(users) + " clients and 0 servers") + '\n' +
-                   numeric("265", std::to_string(users) + " " + std::to_string(users),
-                           "Current local users " + std::to_string(users) + ", max " + std::to_string(users)) + '\n' +
-                   numeric("266", std::to_string(users) + " " + std::to_string(users),
-                           "Current global users " + std::to_string(users) + ", max " + std::to_string(users)) + '\n';
+                   numeric("255", {}, "I have " + std::to_string(users) + " clients and 0 servers") + '\n';
             return st_.question == asked::welcome ? welcome() + lusers + motd() : lusers;
         }
         std::string out = numeric("321", "Channel", "Users  Name") + '\n';
