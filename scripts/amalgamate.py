@@ -7,6 +7,7 @@ single headers of their own, which begin with `#include <chatroom.hpp>` and
 inline only what that one does not already hold:
 
     single_include/chatroom/web.hpp     browsers (Asio only)
+    single_include/chatroom/irc.hpp     IRC clients (Asio only)
     single_include/chatroom/redis.hpp   the Redis backplane (needs hiredis)
     single_include/chatroom/sqlite.hpp  durable history in SQLite (needs libsqlite3)
 
@@ -30,6 +31,7 @@ PRAGMA_ONCE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 OUTPUTS = [
     ("chatroom.hpp", "chatroom.hpp", None),
     ("chatroom/web.hpp", "chatroom/web.hpp", "chatroom.hpp"),
+    ("chatroom/irc.hpp", "chatroom/irc.hpp", "chatroom.hpp"),
     ("chatroom/redis.hpp", "chatroom/redis.hpp", "chatroom.hpp"),
     ("chatroom/sqlite.hpp", "chatroom/sqlite.hpp", "chatroom.hpp"),
 ]

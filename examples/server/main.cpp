@@ -5,6 +5,7 @@
 
 #include <chatroom.hpp>
 #include <chatroom/web.hpp>
+#include <chatroom/irc.hpp>
 #if defined(CHATROOM_WITH_REDIS)
 #include <chatroom/redis.hpp>
 #endif
@@ -44,6 +45,8 @@ struct settings {
     std::string tls_cert, tls_key;
     int tls_port = -1; // -1: TLS, if asked for, on --port instead of plain TCP
     int web_port = -1; // -1: no web listener
+    int irc_port = -1; // -1: no IRC listener
+    std::string irc_name = "chatroom.irc";
     std::string web_bind;
     std::vector<std::string> web_origins;
     std::vector<std::string> trusted_proxies;
@@ -294,6 +297,11 @@ void listen_all(chatroom::server& server, const settings& s) {
         server.listen_unix(s.unix_path);
         announce(s.unix_path, "unix");
     }
+    if (s.irc_port >= 0) {
+        chatroom::irc_options irc;
+        irc.server_name = s.irc_name;
+        announce(describe(chatroom::listen_irc(server, endpoint_of(s.bind, s.irc_port), irc)), "irc");
+    }
     if (s.web_port >= 0) {
         chatroom::web_options web;
         web.allowed_origins = s.web_origins;
@@ -505,6 +513,10 @@ int main(int argc, char** argv) {
     app.add_option("--tls-port", s.tls_port, "Serve TLS on this port too, beside plain TCP on --port")
         ->check(CLI::Range(0, 65535));
 #endif
+    app.add_option("--irc-port", s.irc_port, "Serve IRC clients (irssi, WeeChat, HexChat) on this port: room dev is #dev")
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--irc-name", s.irc_name, "The IRC listener's server name (numerics, notices, users' hosts)")
+        ->capture_default_str();
     app.add_option("--web-port", s.web_port, "Serve browsers (chat page, WebSocket) on this port")
         ->check(CLI::Range(0, 65535));
     app.add_option("--web-bind", s.web_bind, "Address of the web listener (default: --bind)");

@@ -302,3 +302,69 @@ TEST_CASE("a member whose queue went back under the soft mark is no longer under
     c.out->expire_pressure(clock::now() + c.opts.write_deadline);
     CHECK_FALSE(c.out->has_casualties());
 }
+
+namespace {
+// A renderer per member, as a dialect that words some events per member
+// keeps (IRC): chat is rendered by the renderer it shares, renames by itself.
+class per_member_dialect final : public chatroom::renderer {
+public:
+    explicit per_member_dialect(const chatroom::test::tagged_dialect& shared) : shared_(shared) {}
+    const chatroom::renderer& shared_for(const chatroom::room_event& e) const noexcept override {
+        if (e.kind == chatroom::room_event_kind::renamed) return *this;
+        return shared_;
+    }
+    chatroom::message render(const chatroom::room_event& e) const override {
+        ++renders;
+        return chatroom::renderer::render(e);
+    }
+    std::string wording(const chatroom::reply& r) const override { return shared_.wording(r); }
+    std::size_t framed_size(std::size_t n) const noexcept override { return shared_.framed_size(n); }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        return shared_.frame(out, a, b);
+    }
+    mutable std::size_t renders = 0;
+
+private:
+    const chatroom::test::tagged_dialect& shared_;
+};
+} // namespace
+
+TEST_CASE("members whose renderers name one shared renderer for an event get it rendered once", "[core][fanout]") {
+    core c;
+    const chatroom::test::tagged_dialect shared("irc");
+    auto speaker = std::make_shared<fake_member>();
+    std::vector<std::unique_ptr<per_member_dialect>> own;
+    std::vector<std::shared_ptr<fake_member>> members;
+    chatroom::detail::room r("lobby", 0);
+    r.add(*speaker);
+    for (int i = 0; i < 6; ++i) { // more than fan-out's slots, were each its own dialect
+        own.push_back(std::make_unique<per_member_dialect>(shared));
+        members.push_back(std::make_shared<fake_member>(*own.back()));
+        r.add(*members.back());
+    }
+    CHECK(c.out->deliver(r, said(*speaker, "hi")) == 6);
+    CHECK(shared.renders == 1);
+    for (auto& d : own) CHECK(d->renders == 0);
+    chatroom::room_event rename;
+    rename.kind = chatroom::room_event_kind::renamed;
+    rename.room = "lobby";
+    rename.old_nick = "alice";
+    rename.nick = "alicia";
+    CHECK(c.out->deliver(r, rename) == 7);
+    CHECK(shared.renders == 1);
+    for (auto& d : own) CHECK(d->renders == 1);
+    for (auto& m : members) {
+        m->take(c.opts.soft_limit());
+        CHECK(m->received == "irc:<alice> hi\nirc:* alice is now known as alicia\n");
+    }
+}
+
+TEST_CASE("an empty block is not queued, so a dialect may say nothing of an event", "[core][fanout]") {
+    core c;
+    auto m = std::make_shared<fake_member>();
+    c.out->push(*m, chatroom::message::copy_of(""));
+    CHECK(m->output.empty());
+    CHECK(first_block(*m) == nullptr);
+    c.io.poll();
+    CHECK(m->flushes == 0);
+}

@@ -36,6 +36,18 @@ public:
         return line(event_text(e));
     }
 
+    /// The renderer whose render(e) equals this one's, so fan-out renders an
+    /// event once for every member whose renderer names the same one: this
+    /// renderer itself by default. A dialect that keeps a renderer per member
+    /// (IRC: its nick, its negotiated capabilities, its registration) returns
+    /// a renderer it shares with others for the events that read the same to
+    /// all of them, and itself for those it words per member. Called with the
+    /// hub's lock held.
+    virtual const renderer& shared_for(const room_event& e) const noexcept {
+        (void)e;
+        return *this;
+    }
+
     /// Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);

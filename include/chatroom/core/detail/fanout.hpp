@@ -46,7 +46,10 @@ public:
 
     std::size_t soft_limit() const noexcept { return soft_; }
 
+    // An empty block (a dialect that says nothing of an event or a reply to
+    // this member) is not queued: nothing is written for it.
     void push(member& r, const message& msg) {
+        if (msg.empty()) return;
         switch (r.output.push(msg, hard_, soft_)) {
         case output_queue::pushed::already_slow: return;
         case output_queue::pushed::overflow: casualties_.push_back(r.shared_from_this()); return;
@@ -60,7 +63,8 @@ public:
     void send(member& r, const reply& answer) { push(r, r.dialect().word(answer)); }
 
     // An event to every member of a room but the one it came from, rendered
-    // once per dialect among them. Returns the number of recipients.
+    // once per renderer that members share (renderer::shared_for). Returns
+    // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0;
@@ -71,7 +75,7 @@ public:
             if (m->id() == e.origin) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
-            const renderer* d = &m->dialect();
+            const renderer* d = &m->dialect().shared_for(e);
             std::size_t i = 0;
             while (i < kinds && rendered[i].first != d) ++i;
             if (i == kinds) {

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/renderer.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/irc/detail/config.hpp>
+#include <chatroom/irc/message.hpp>
+#include <chatroom/irc/renderer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// What the interpreter asked the core last, so the reply that answers it is
+// worded for that question (the core's `who` is NAMES or WHO, its `rooms`
+// LIST, a TOPIC query or LUSERS).
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part };
+
+// One IRC connection's state, beside its renderer: registration, the
+// capabilities it negotiated, what it was told before registration (the
+// MOTD), and bytes the interpreter has for the peer. Touched with the hub's
+// lock held (the interpreter, the renderer, the decoder's replies, which the
+// session hands over inside the hub's receive), or on the session's
+// executor once the member has left (its last words).
+struct session_state {
+    bool registered = false;
+    bool cap_negotiating = false; // CAP LS or REQ seen, END not yet
+    bool got_user = false;
+    bool registering = false;     // the interpreter is taking the nick from the core
+    unsigned caps = no_tags;
+    std::string wanted_nick; // NICK before registration
+    std::string user, realname;
+    std::vector<std::string> motd; // the server's welcome notices, for 375/372/376
+    std::string last_joined;       // the room a joined_room named: a topic reply is its
+    std::string pending;           // lines for the peer, sent after the line that made them
+    asked question = asked::none;
+    std::string target;            // the channel or nick asked about
+    std::string last_quit;         // the last QUIT told, and when it happened
+    std::chrono::system_clock::time_point last_quit_time{};
+};
+
+// The renderer of one IRC member: numerics need its nick, and what it gets
+// depends on its registration and capabilities. Events that read alike for
+// every member with its capabilities are rendered by the shared
+// event_renderer for them (shared_for); the rest here.
+class connection final : public renderer {
+public:
+    explicit connection(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)) {}
+
+    // The member this renderer words for, and the server's limit of rooms
+    // per member (0: none), for CHANLIMIT; set once, before its session starts.
+    void bind(const chatroom::detail::member& m, std::size_t room_limit) noexcept {
+        self_ = &m;
+        chanlimit_ = room_limit;
+    }
+
+    session_state& state() const noexcept { return st_; }
+    const config& settings() const noexcept { return *cfg_; }
+    const event_renderer& events() const noexcept { return cfg_->events(st_.caps); }
+
+    // The member's nick as numerics name it: "*" until it is registered.
+    // With the hub's lock held.
+    std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
+
+    const renderer& shared_for(const room_event& e) const noexcept override {
+        if (!st_.registered || is_quit(e)) return *this;
+        return events();
+    }
+
+    message render(const room_event& e) const override {
+        if (!st_.registered) {
+            // A nick claimed across servers is decided later: its rename
+            // completes the registration.
+            if (e.kind == room_event_kind::renamed && !st_.registering && self_ && !st_.wanted_nick.empty() && e.nick == st_.wanted_nick &&
+                self_->state.nick == e.nick) {
+                st_.registered = true;
+                return message::copy_of(framed(welcome() + motd()));
+            }
+            return {};
+        }
+        if (is_quit(e)) {
+            // A quit is a left event in each room of the one quitting: said
+            // once to a member that shared several of them (its copies are
+            // appended together, so they carry one time).
+            if (e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1)) return {};
+            st_.last_quit = e.nick;
+            st_.last_quit_time = e.time;
+        }
+        return events().render(e);
+    }
+
+    std::string wording(const reply& r) const override;
+
+    // ---- lines the interpreter and the wording build ---------------------------
+
+    // ":server CODE nick params... :text" (params may be empty; text is
+    // cut to fit the line).
+    std::string numeric(std::string_view code, std::string_view params, std::string_view text) const {
+        std::string line = ":" + cfg_->options.server_name + " " + std::string(code) + " " + nick();
+        if (!params.empty()) line += " " + std::string(params);
+        line += " :";
+        const std::size_t room = max_body_bytes - 2 > line.size() ? max_body_bytes - 2 - line.size() : 0;
+        line += std::string(split_utf8(text, room).front());
+        return line;
+    }
+    // ":server COMMAND params": a line from the server.
+    std::string from_server(std::string_view rest) const { return ":" + cfg_->options.server_name + " " + std::string(rest); }
+    // ":nick!nick@host rest": a line from this member.
+    std::string from_self(std::string_view rest) const { return ":" + events().source(nick()) + " " + std::string(rest); }
+
+    // 001-005 and the MOTD (or 422): what a client reads once registered.
+    std::string welcome() const;
+    std::string motd() const;
+    // 353 and 366 for a room and its members.
+    std::string names(std::string_view room, const std::vector<std::string>& nicks) const;
+
+    // Lines separated by LF, each framed (CR LF), empty ones dropped.
+    std::string framed(std::string_view lines) const {
+        std::string out;
+        while (!lines.empty()) {
+            const std::size_t nl = lines.find('\n');
+            append(out, lines.substr(0, nl));
+            lines = nl == std::string_view::npos ? std::string_view() : lines.substr(nl + 1);
+        }
+        return out;
+    }
+
+    std::size_t framed_size(std::size_t n) const noexcept override { return events().framed_size(n); }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        return events().frame(out, a, b);
+    }
+
+private:
+    std::string numerics_of(const reply& r) const;
+
+    std::shared_ptr<const config> cfg_;
+    const chatroom::detail::member* self_ = nullptr;
+    std::size_t chanlimit_ = 0;
+    mutable session_state st_;
+};
+
+} // namespace chatroom::irc::detail
+
+#include <chatroom/irc/detail/numerics.hpp>

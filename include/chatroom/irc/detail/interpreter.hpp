@@ -1,0 +1,341 @@
+#pragma once
+
+#include <chatroom/core/command.hpp>
+#include <chatroom/core/detail/commands.hpp>
+#include <chatroom/core/detail/interpreter.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/sanitize.hpp>
+#include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/message.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// The IRC dialect's interpreter: a line is an IRC message; registration
+// (CAP, PASS, NICK, USER) is the connection's own, the rest becomes requests
+// to the core, whose typed replies the connection words as numerics. What
+// the interpreter answers itself (CAP, PONG, errors of syntax) waits in the
+// connection's pending bytes, which the session sends right after the line.
+// Called with the hub's lock held.
+class interpreter final : public chatroom::detail::interpreter {
+public:
+    void line(commands& core, member& m, std::string_view raw) const override {
+        const auto& c = static_cast<const connection&>(m.dialect());
+        session_state& st = c.state();
+        const parsed p = parse(raw);
+        if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
+        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long)
+            return emit(st, c.numeric("417", {}, "Input line was too long"));
+        if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
+        if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
+        const irc_message& msg = p.msg;
+        const std::string& verb = msg.command;
+        st.question = asked::none;
+        st.target.clear();
+        if (verb == "CAP") return cap(core, m, c, msg);
+        if (verb == "PING") {
+            if (msg.params.empty()) return emit(st, c.numeric("409", {}, "No origin specified"));
+            return emit(st, c.from_server("PONG " + c.settings().options.server_name + " :" + msg.params.back()));
+        }
+        if (verb == "PONG") return;
+        if (verb == "QUIT") return quit(core, m, c, msg.param(0));
+        if (verb == "NICK") return nick(core, m, c, msg);
+        if (verb == "USER" || verb == "PASS") {
+            if (st.registered) return emit(st, c.numeric("462", {}, "You may not reregister"));
+            if (verb == "PASS") return; // accepted and unused: the server has no connection password
+            if (msg.params.size() < 4 || msg.params[0].empty() || msg.params[3].empty())
+                return emit(st, c.numeric("461", verb, "Not enough parameters"));
+            st.user.clear();
+            st.realname.clear();
+            sanitize_append(st.user, msg.param(0).substr(0, 32));
+            sanitize_append(st.realname, msg.param(3).substr(0, 128));
+            st.got_user = true;
+            return try_register(core, m, c);
+        }
+        if (!st.registered) return emit(st, c.numeric("451", {}, "You have not registered"));
+        if (verb == "JOIN") return join(core, m, c, msg);
+        if (verb == "PART") return part(core, m, c, msg);
+        if (verb == "PRIVMSG" || verb == "NOTICE") return say(core, m, c, msg, verb == "NOTICE");
+        if (verb == "TOPIC") return topic(core, m, c, msg);
+        if (verb == "NAMES" || verb == "WHO") return names(core, m, c, msg, verb == "WHO");
+        if (verb == "MODE") return mode(c, msg);
+        if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
+        if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
+        if (verb == "MOTD") return emit(st, c.motd());
+        if (verb == "WHOIS") return whois(m, c, msg);
+        emit(st, c.numeric("421", verb, "Unknown command"));
+    }
+
+private:
+    static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        const std::string sub = upper(msg.param(0));
+        const std::string me = st.registered ? c.nick() : std::string("*");
+        const std::string head = "CAP " + me + " ";
+        if (sub == "LS") {
+            if (!st.registered) st.cap_negotiating = true;
+            return emit(st, c.from_server(head + "LS :message-tags multi-prefix server-time userhost-in-names"));
+        }
+        if (sub == "LIST") {
+            std::string caps;
+            if (st.caps & message_tags) caps += "message-tags";
+            if (st.caps & server_time) caps += caps.empty() ? "server-time" : " server-time";
+            if (st.caps & multi_prefix) caps += caps.empty() ? "multi-prefix" : " multi-prefix";
+            if (st.caps & userhost_in_names) caps += caps.empty() ? "userhost-in-names" : " userhost-in-names";
+            return emit(st, c.from_server(head + "LIST :" + caps));
+        }
+        if (sub == "REQ") {
+            if (!st.registered) st.cap_negotiating = true;
+            const std::string_view wanted = msg.param(1);
+            unsigned on = st.caps;
+            std::string_view rest = wanted;
+            bool ok = true;
+            while (!rest.empty()) {
+                const std::size_t sp = rest.find(' ');
+                std::string_view name = rest.substr(0, sp);
+                rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+                if (name.empty()) continue;
+                const bool off = name.front() == '-';
+                if (off) name.remove_prefix(1);
+                const unsigned bit = name == "message-tags"        ? message_tags
+                                     : name == "server-time"       ? server_time
+                                     : name == "multi-prefix"      ? multi_prefix
+                                     : name == "userhost-in-names" ? userhost_in_names
+                                                                   : 0u;
+                if (bit == 0) ok = false;
+                on = off ? (on & ~bit) : (on | bit);
+            }
+            if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
+            st.caps = on;
+            return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
+        }
+        if (sub == "END") {
+            st.cap_negotiating = false;
+            return try_register(core, m, c);
+        }
+        emit(st, c.numeric("410", std::string(msg.param(0)), "Invalid CAP command"));
+    }
+
+    static void nick(commands& core, member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
+        const std::string& wanted = msg.params[0];
+        if (!st.registered) {
+            if (!protocol::is_valid_name(wanted)) return emit(st, c.numeric("432", wanted, "Erroneous nickname"));
+            st.wanted_nick = wanted;
+            return try_register(core, m, c);
+        }
+        ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
+    }
+
+    // NICK and USER given, capability negotiation over: the nick is taken
+    // from the core (the guest nick renamed), then 001 and the rest.
+    static void try_register(commands& core, member& m, const connection& c) {
+        session_state& st = c.state();
+        if (st.registered || st.cap_negotiating || st.wanted_nick.empty() || !st.got_user) return;
+        if (m.state.nick != st.wanted_nick) {
+            // Decided now (one server): the rename's own event must not
+            // complete the registration, this function does.
+            st.registering = true;
+            ask(core, m, st, asked::nick, st.wanted_nick, command_kind::nick, st.wanted_nick);
+            st.registering = false;
+            if (m.state.nick != st.wanted_nick) {
+                // Refused (432, 433 went out): the client sends another NICK.
+                if (!m.state.nick_pending) st.wanted_nick.clear();
+                return;
+            }
+        }
+        st.registered = true;
+        // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
+        ask(core, m, st, asked::welcome, {}, command_kind::rooms);
+        // An IRC client is in the channels it joins: the lobby every member
+        // starts in is left (its members read that it left), and JOIN #lobby
+        // takes it back.
+        const std::string lobby = seat_in(m, protocol::lobby);
+        if (!lobby.empty()) ask(core, m, st, asked::part, {}, command_kind::part, {}, {}, lobby);
+    }
+
+    static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
+        emit(c.state(), "ERROR :Closing link: " + c.nick() + " (Quit)");
+        std::string clean;
+        sanitize_append(clean, reason);
+        command cmd;
+        cmd.kind = command_kind::quit;
+        cmd.arg = clean;
+        core.request(m, cmd);
+    }
+
+    static void join(commands& core, member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
+        std::string_view list = msg.params[0];
+        while (!list.empty()) {
+            const std::size_t comma = list.find(',');
+            const std::string_view chan = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            std::string room;
+            if (!room_of(chan, room)) {
+                emit(st, c.numeric("403", chan, "No such channel"));
+                continue;
+            }
+            if (!seat_in(m, room).empty()) continue; // already in it: nothing to say
+            ask(core, m, st, asked::join, chan, command_kind::join, room);
+            const std::string name = seat_in(m, room);
+            if (name.empty()) continue; // refused: the reply said why
+            ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);
+        }
+    }
+
+    static void part(commands& core, member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        if (msg.params.empty()) return emit(st, c.numeric("461", "PART", "Not enough parameters"));
+        std::string reason;
+        sanitize_append(reason, msg.param(1));
+        std::string_view list = msg.params[0];
+        while (!list.empty()) {
+            const std::size_t comma = list.find(',');
+            const std::string_view chan = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            std::string room;
+            if (!room_of(chan, room)) {
+                emit(st, c.numeric("403", chan, "No such channel"));
+                continue;
+            }
+            const std::string name = seat_in(m, room);
+            if (name.empty()) {
+                emit(st, c.numeric("442", chan, "You're not on that channel"));
+                continue;
+            }
+            ask(core, m, st, asked::part, chan, command_kind::part, {}, reason, name);
+            if (!seat_in(m, room).empty()) continue;
+            emit(st, c.from_self("PART " + channel_of(name) + (reason.empty() ? std::string() : " :" + reason)));
+        }
+    }
+
+    static void say(commands& core, member& m, const connection& c, const irc_message& msg, bool notice) {
+        session_state& st = c.state();
+        if (msg.params.empty()) {
+            if (!notice) emit(st, c.numeric("411", {}, "No recipient given (" + msg.command + ")"));
+            return;
+        }
+        if (msg.params.size() < 2 || msg.params[1].empty()) {
+            if (!notice) emit(st, c.numeric("412", {}, "No text to send"));
+            return;
+        }
+        const std::string& target = msg.params[0];
+        std::string_view text = msg.params[1];
+        bool action = false;
+        if (text.front() == '\x01') { // CTCP: ACTION is /me; the rest are not passed on
+            text.remove_prefix(1);
+            if (!text.empty() && text.back() == '\x01') text.remove_suffix(1);
+            if (text.substr(0, 7) != "ACTION ") return;
+            text.remove_prefix(7);
+            action = true;
+        }
+        std::string clean;
+        sanitize_append(clean, text);
+        if (clean.empty()) return;
+        const asked q = notice ? asked::notice : asked::none;
+        if (target.front() == '#') {
+            std::string room;
+            const bool valid = room_of(target, room);
+            const std::string name = valid ? seat_in(m, room) : std::string();
+            if (name.empty()) {
+                if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
+                                                valid ? "Cannot send to channel" : "No such channel"));
+                return;
+            }
+            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name);
+        }
+        if (action) clean = "* " + clean;
+        ask(core, m, st, q, target, command_kind::msg, target, clean);
+    }
+
+    static void topic(commands& core, member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        if (msg.params.empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
+        std::string room;
+        if (!room_of(msg.params[0], room)) return emit(st, c.numeric("403", msg.params[0], "No such channel"));
+        if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
+        const std::string name = seat_in(m, room);
+        if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
+        std::string clean;
+        sanitize_append(clean, msg.params[1]);
+        if (clean.empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
+        ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
+    }
+
+    static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
+        session_state& st = c.state();
+        std::string_view chan = msg.param(0);
+        std::string room;
+        if (!room_of(chan, room)) room.clear();
+        const std::string name = room.empty() ? std::string() : seat_in(m, room);
+        const std::string shown = name.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(name);
+        if (!name.empty())
+            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who, {}, {}, name);
+        // Only the members of rooms it is in are listed to a member.
+        if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
+        emit(st, c.numeric("366", shown, "End of /NAMES list."));
+    }
+
+    // WHOIS: the member itself, or one sharing a channel with it (no one
+    // else is looked up); 311, 319 (shared channels), 318.
+    static void whois(member& m, const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
+        if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
+        const std::string key = protocol::fold_case(who);
+        const std::string host = c.settings().options.server_name;
+        std::string nick, user, realname, channels;
+        for (const auto& seat : m.state.seats)
+            for (const member* x : seat.in->members())
+                if (protocol::fold_case(x->state.nick) == key) {
+                    nick = x->state.nick;
+                    channels += (channels.empty() ? "#" : " #") + seat.in->name();
+                }
+        if (key == protocol::fold_case(c.nick())) {
+            nick = c.nick();
+            user = st.user;
+            realname = st.realname;
+        }
+        if (nick.empty()) {
+            emit(st, c.numeric("401", who, "No such nick/channel"));
+            return emit(st, c.numeric("318", who, "End of /WHOIS list."));
+        }
+        if (user.empty()) user = realname = nick;
+        emit(st, c.numeric("311", nick + " " + user + " " + host + " *", realname));
+        if (!channels.empty()) emit(st, c.numeric("319", nick, channels));
+        emit(st, c.numeric("318", nick, "End of /WHOIS list."));
+    }
+
+    static void mode(const connection& c, const irc_message& msg) {
+        session_state& st = c.state();
+        if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
+        const std::string& target = msg.params[0];
+        if (target.front() == '#') {
+            std::string room;
+            if (!room_of(target, room)) return emit(st, c.numeric("403", target, "No such channel"));
+            if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + target + " +nt"));
+            const std::string& change = msg.params[1];
+            if (change == "b" || change == "+b") return emit(st, c.numeric("368", target, "End of channel ban list"));
+            return emit(st, c.numeric("482", target, "You're not channel operator"));
+        }
+        if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
+            return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
+        if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));
+        emit(st, c.numeric("501", {}, "Unknown MODE flag"));
+    }
+};
+
+// The one instance, shared by every IRC member.
+inline const interpreter& interpreter_instance() noexcept {
+    static const interpreter i;
+    return i;
+}
+
+} // namespace chatroom::irc::detail

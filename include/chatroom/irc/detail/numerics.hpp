@@ -1,0 +1,186 @@
+#pragma once
+
+// The definitions of connection's wording: the core's typed replies as IRC
+// numerics (modern.ircdocs.horse), included at the end of connection.hpp.
+
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/line/replies.hpp>
+#include <chatroom/version.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+inline std::string connection::welcome() const {
+    const irc_options& o = cfg_->options;
+    const std::string me = nick();
+    std::string out;
+    auto add = [&](const std::string& line) {
+        out += line;
+        out += '\n';
+    };
+    add(numeric("001", {}, "Welcome to the " + o.network + " IRC network, " + me));
+    add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
+    add(numeric("003", {}, "This server was created " + cfg_->created));
+    add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " i nt"));
+    // Truthful to the server's rules (core/names.hpp): ASCII case folding,
+    // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
+    // channel prefixes (operators are the server's, not a channel's).
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=,,,nt PREFIX= NICKLEN=" +
+                    std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
+                    std::to_string(protocol::max_name_length + 1) +
+                    " TOPICLEN=390" +
+                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 :are supported by this server"));
+    return out;
+}
+
+inline std::string connection::motd() const {
+    if (st_.motd.empty()) return numeric("422", {}, "MOTD File is missing") + '\n';
+    std::string out = numeric("375", {}, "- " + cfg_->options.server_name + " Message of the day - ") + '\n';
+    const std::string head = numeric("372", {}, "");
+    for (const std::string& line : st_.motd)
+        for (std::string_view piece : split_utf8(line, max_body_bytes - 4 - head.size()))
+            out += numeric("372", {}, "- " + std::string(piece)) + '\n';
+    return out + numeric("376", {}, "End of /MOTD command.") + '\n';
+}
+
+inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
+    const std::string chan = channel_of(room);
+    const std::string head = numeric("353", "= " + chan, "");
+    std::string out, batch;
+    const bool long_form = (st_.caps & userhost_in_names) != 0;
+    for (const std::string& shown : nicks) {
+        const std::string n = long_form ? events().source(shown) : shown;
+        if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
+            out += head + batch + '\n';
+            batch.clear();
+        }
+        if (!batch.empty()) batch += ' ';
+        batch += n;
+    }
+    if (!batch.empty()) out += head + batch + '\n';
+    return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+inline std::string connection::wording(const reply& r) const {
+    const std::string me = nick();
+    switch (r.kind) {
+    // The greeting reaches a connection before it registers: its notices are
+    // the MOTD, its room the one it is in once registered.
+    case reply_kind::welcome: return {};
+    case reply_kind::notice:
+        if (!st_.registered) {
+            st_.motd.push_back(r.detail);
+            return {};
+        }
+        return from_server("NOTICE " + me + " :" + std::string(split_utf8(r.detail, 400).front()));
+    case reply_kind::joined_room:
+        st_.last_joined = r.subject;
+        if (!st_.registered) return {};
+        return from_self("JOIN " + channel_of(r.subject));
+    case reply_kind::topic:
+        if (!st_.registered) return {};
+        return numeric("332", channel_of(st_.last_joined), r.detail);
+    case reply_kind::already_in: return {};
+    case reply_kind::who: {
+        const std::string chan = channel_of(r.subject);
+        if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
+        if (st_.question == asked::who) {
+            std::string out;
+            for (const std::string& n : r.names)
+                out += numeric("352", chan + " " + n + " " + cfg_->options.server_name + " " + cfg_->options.server_name +
+                                          " " + n + " H",
+                               "0 " + n) +
+                       '\n';
+            return out + numeric("315", chan, "End of /WHO list.");
+        }
+        return names(r.subject, r.names);
+    }
+    case reply_kind::rooms: {
+        if (st_.question == asked::topic) {
+            for (const room_summary& s : r.rooms)
+                if (protocol::fold_case(s.name) == protocol::fold_case(st_.target)) {
+                    if (s.topic.empty()) return numeric("331", channel_of(s.name), "No topic is set");
+                    return numeric("332", channel_of(s.name), s.topic);
+                }
+            return numeric("403", "#" + st_.target, "No such channel");
+        }
+        if (st_.question == asked::lusers || st_.question == asked::welcome) {
+            std::size_t users = 0;
+            for (const room_summary& s : r.rooms) users += s.members;
+            const std::string lusers = numeric("251", {}, "There are " + std::to_string(users) + " users and 0 invisible on 1 servers") +
+                   '\n' + numeric("254", std::to_string(r.rooms.size()), "channels formed") + '\n' +
+                   numeric("255", {}, "I have " + std::to_string(users) + " clients and 0 servers") + '\n';
+            return st_.question == asked::welcome ? welcome() + lusers + motd() : lusers;
+        }
+        std::string out = numeric("321", "Channel", "Users  Name") + '\n';
+        for (const room_summary& s : r.rooms)
+            out += numeric("322", channel_of(s.name) + " " + std::to_string(s.members), s.topic) + '\n';
+        return out + numeric("323", {}, "End of /LIST");
+    }
+    case reply_kind::bad_nick:
+    case reply_kind::guest_nick_reserved:
+        return numeric("432", st_.target.empty() ? "*" : st_.target, "Erroneous nickname");
+    case reply_kind::nick_taken:
+    case reply_kind::nick_elsewhere:
+    case reply_kind::nick_registered:
+        return numeric("433", r.subject, "Nickname is already in use");
+    case reply_kind::nick_under_way: return numeric("437", st_.target, "Nick change under way");
+    case reply_kind::bad_room: return numeric("403", st_.target, "No such channel");
+    case reply_kind::too_many_rooms: return numeric("405", channel_of(r.subject), "You have joined too many channels");
+    case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
+    case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
+    case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
+    case reply_kind::no_such_nick:
+        if (st_.question == asked::notice) return {}; // NOTICE is never answered
+        return numeric("401", r.subject, "No such nick/channel");
+    case reply_kind::usage: {
+        std::string cmd;
+        for (const char c : r.subject) cmd += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+        return numeric("461", cmd, "Not enough parameters");
+    }
+    case reply_kind::unknown_command: return numeric("421", r.subject, "Unknown command");
+    case reply_kind::line_too_long: return numeric("417", {}, "Input line was too long");
+    case reply_kind::not_permitted:
+        if (!st_.target.empty()) return numeric("482", st_.target, "You're not channel operator");
+        return numeric("481", {}, "Permission Denied- You're not an IRC operator");
+    case reply_kind::muted:
+        if (st_.question == asked::notice) return {};
+        return numeric("404", st_.target, "Cannot send to channel (muted)");
+    case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // Last words: the connection is closing.
+    case reply_kind::shutting_down:
+    case reply_kind::refused_stopping:
+    case reply_kind::server_full:
+    case reply_kind::too_many_from_address:
+    case reply_kind::kicked_by:
+    case reply_kind::banned_by:
+    case reply_kind::dropped_too_slow:
+    case reply_kind::dropped_idle:
+    case reply_kind::dropped_no_first_line:
+    case reply_kind::banned:
+    {
+        const std::string why = text_of(r);
+        return "ERROR :Closing link: " + std::string(split_utf8(why.substr(0, why.find('\n')), 400).front());
+    }
+    default: break;
+    }
+    // The rest (history, help, accounts, moderation) in the line protocol's
+    // words, as notices from the server.
+    std::string out;
+    const std::string text = text_of(r);
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        out += from_server("NOTICE " + me + " :" + std::string(split_utf8(rest.substr(0, nl), 400).front())) + '\n';
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+    return out;
+}
+
+} // namespace chatroom::irc::detail

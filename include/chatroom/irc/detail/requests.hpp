@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chatroom/core/command.hpp>
+#include <chatroom/core/detail/commands.hpp>
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/irc/detail/connection.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+using chatroom::detail::commands;
+using chatroom::detail::member;
+using protocol::command;
+using protocol::command_kind;
+
+// What the IRC interpreter (interpreter.hpp) builds its commands from: its
+// own lines for the peer, requests to the core worded for a question, and
+// channel names read as rooms. With the hub's lock held.
+
+// Lines (separated by LF, without CR LF) for the peer, after this line.
+inline void emit(session_state& st, const std::string& lines) {
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view one = rest.substr(0, nl);
+        if (!one.empty()) {
+            st.pending.append(one.data(), one.size());
+            st.pending += "\r\n";
+        }
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+}
+
+// A request whose reply is worded for the question.
+inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+    st.question = q;
+    st.target = std::string(target);
+    command cmd;
+    cmd.kind = kind;
+    cmd.arg = arg;
+    cmd.text = text;
+    cmd.room = room;
+    core.request(m, cmd);
+    st.question = asked::none;
+}
+
+// "#dev" names room "dev"; anything else is no channel of ours.
+inline bool room_of(std::string_view channel, std::string& room) {
+    if (channel.size() < 2 || channel.front() != '#') return false;
+    room = std::string(channel.substr(1));
+    return protocol::is_valid_name(room);
+}
+
+// The member's name for a room it is in (as the room was created), or empty.
+inline std::string seat_in(const member& m, std::string_view room) {
+    const std::string key = protocol::fold_case(room);
+    for (const auto& seat : m.state.seats)
+        if (protocol::fold_case(seat.in->name()) == key) return seat.in->name();
+    return {};
+}
+
+// A command or subcommand word as IRC compares them.
+inline std::string upper(std::string_view s) {
+    std::string u(s);
+    for (char& ch : u)
+        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    return u;
+}
+
+} // namespace chatroom::irc::detail

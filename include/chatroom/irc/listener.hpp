@@ -1,0 +1,119 @@
+#pragma once
+
+/// @file
+/// IRC clients in the same rooms: a listener speaking IRC (irssi, WeeChat,
+/// HexChat, irctest's clients) into the rooms of the server's other
+/// listeners. Room `dev` is channel `#dev`; a telnet user in `dev` and an IRC
+/// user in `#dev` read one conversation. Asio only.
+///
+/// @code
+///   chatroom::server server(io);
+///   server.listen(tcp_endpoint);                                  // telnet, nc
+///   chatroom::listen_irc(server, irc_endpoint, chatroom::irc_options{}); // IRC clients
+/// @endcode
+///
+/// What is supported, exactly as tested, is in docs/irc.md. Each connection
+/// is a member like any other (the same nick table, limits, flood control,
+/// bans and slow-consumer policy); its registration and capabilities live
+/// in its own renderer (detail/connection.hpp), its commands are read by
+/// detail/interpreter.hpp, and room events are written by the shared
+/// event_renderer for its capabilities (renderer.hpp).
+
+#include <chatroom/core/detail/hub.hpp>
+#include <chatroom/core/detail/session.hpp>
+#include <chatroom/core/detail/socket_stream.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/core/transport.hpp>
+#include <chatroom/irc/detail/config.hpp>
+#include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/interpreter.hpp>
+#include <chatroom/irc/framer.hpp>
+#include <chatroom/irc/options.hpp>
+#include <chatroom/line/replies.hpp>
+#include <chatroom/server.hpp>
+
+#include <asio/ip/tcp.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace chatroom {
+
+/// Transport tag: IRC on a Protocol socket (asio::ip::tcp).
+template <class Protocol>
+struct irc_transport {};
+
+namespace detail {
+
+// The session's decoder for IRC: the framer's lines, and the connection's
+// pending lines as the bytes the session sends back after each line.
+class irc_decoder {
+public:
+    irc_decoder(std::size_t max_line_bytes, std::shared_ptr<irc::detail::connection> conn)
+        : framer_(max_line_bytes), conn_(std::move(conn)) {}
+
+    template <class Handler>
+    std::size_t feed(const char* data, std::size_t size, Handler&& on) {
+        return framer_.feed(data, size, on);
+    }
+    template <class Handler>
+    void finish(Handler&& on) {
+        framer_.finish(on);
+    }
+    std::string& replies() noexcept { return conn_->state().pending; }
+
+private:
+    irc::framer framer_;
+    std::shared_ptr<irc::detail::connection> conn_; // the member's renderer: it lives as long as the session
+};
+
+template <class Protocol>
+struct session_factory<irc_transport<Protocol>> {
+    using protocol_type = Protocol;
+
+    explicit session_factory(irc_options o = {}) : config(std::make_shared<const irc::detail::config>(std::move(o))) {}
+
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        using stream_type = socket_stream<Socket>;
+        auto conn = std::make_shared<irc::detail::connection>(config);
+        auto s = std::make_shared<session<stream_type, irc_decoder>>(
+            stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
+            config->options.max_line_bytes, conn);
+        conn->bind(*s, h->options().max_rooms_per_member);
+        s->start();
+    }
+
+    template <class Socket>
+    void refuse(Socket& socket, const reply& refusal) const {
+        const std::string why = text_of(refusal);
+        stream_transport<Protocol>::refuse(socket, "ERROR :Closing link: " + why.substr(0, why.find('\n')));
+    }
+
+    std::shared_ptr<const irc::detail::config> config;
+};
+
+} // namespace detail
+
+/// Serves IRC clients on endpoint, into the same rooms as the server's other
+/// listeners; returns the endpoint it bound. Call it before or after run(),
+/// from any thread, like server::listen. Throws std::system_error; the
+/// overload with an error_code sets it instead and returns a default endpoint.
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_irc(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   irc_options options = {}) {
+    return server.template listen_as<irc_transport<asio::ip::tcp>>(endpoint, std::move(options));
+}
+
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_irc(basic_server<Transport, Executor>& server, const asio::ip::tcp::endpoint& endpoint,
+                                   irc_options options, std::error_code& ec) {
+    return server.template listen_as<irc_transport<asio::ip::tcp>>(endpoint, ec, std::move(options));
+}
+
+} // namespace chatroom

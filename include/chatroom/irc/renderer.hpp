@@ -1,0 +1,195 @@
+#pragma once
+
+/// @file
+/// Room events as IRC: a chat line is `:nick!nick@host PRIVMSG #room :text`,
+/// an action a CTCP ACTION, joins, leaves and renames JOIN, PART and NICK, a
+/// notice from the host or the server a NOTICE from the server. Text longer
+/// than a line allows is cut at UTF-8 boundaries, so no line passes 512
+/// bytes (tags aside). Tags follow the capabilities a client negotiated:
+/// `time` with server-time, `msgid` with message-tags, none without.
+/// One event_renderer per combination is shared by every IRC member that
+/// negotiated it (irc/detail/connection.hpp picks it), so an event is
+/// rendered once per combination. render() is const and thread-safe.
+
+#include <chatroom/core/message.hpp>
+#include <chatroom/core/renderer.hpp>
+#include <chatroom/core/reply.hpp>
+#include <chatroom/core/room_event.hpp>
+#include <chatroom/irc/message.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc {
+
+/// Which tags a client gets: one bit per IRCv3 capability that adds one.
+enum tag_caps : unsigned {
+    no_tags = 0,
+    server_time = 1,  ///< `time=2026-12-06T15:17:38.123Z`
+    message_tags = 2, ///< `msgid=...` (and the client may send tags)
+    // Capabilities that add no tag (the connection's, not the renderer's):
+    multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
+    userhost_in_names = 8, ///< NAMES lists nick!user@host
+};
+
+/// Whether a left event is its member leaving the server by QUIT (the core's
+/// reason "quit" or "quit: why"), which IRC says once, not per channel.
+inline bool is_quit(const room_event& e) {
+    return e.kind == room_event_kind::left &&
+           (e.reason == "quit" || std::string_view(e.reason).substr(0, 6) == "quit: ");
+}
+
+/// Room `dev` is channel `#dev`.
+inline std::string channel_of(std::string_view room) { return "#" + std::string(room); }
+
+/// "2026-12-06T15:17:38.123Z": a time as server-time writes it (UTC).
+inline std::string format_time(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    long long days = ms / 86400000, rest = ms % 86400000;
+    if (rest < 0) {
+        rest += 86400000;
+        --days;
+    }
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    days += 719468;
+    const long long era = (days >= 0 ? days : days - 146096) / 146097;
+    const long long doe = days - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const long long d = doy - (153 * mp + 2) / 5 + 1;
+    const long long m = mp < 10 ? mp + 3 : mp - 9;
+    const long long y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    char buf[96];
+    const long long s = rest / 1000;
+    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", y, m, d, s / 3600, s / 60 % 60,
+                  s % 60, rest % 1000);
+    return buf;
+}
+
+/// Writes room events as IRC lines for members with one combination of tag
+/// capabilities; replies are the per-member renderer's (detail/connection.hpp),
+/// which words them as numerics.
+class event_renderer final : public renderer {
+public:
+    /// host: what follows the '@' of every user's source and is the
+    /// server's name in its notices.
+    event_renderer(std::string host, unsigned caps) : host_(std::move(host)), caps_(caps) {}
+
+    unsigned caps() const noexcept { return caps_; }
+    const std::string& host() const noexcept { return host_; }
+
+    message render(const room_event& e) const override {
+        std::string out;
+        append_event(out, e);
+        return message::copy_of(out);
+    }
+
+    /// Appends the event's lines, each ended by CR LF.
+    void append_event(std::string& out, const room_event& e) const {
+        const std::string id = e.log_id.empty() ? std::to_string(e.seq) : e.log_id;
+        std::size_t n = 0; // lines so far, for a msgid per line
+        auto tags = [&](std::string& o) {
+            const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
+            const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
+            if (!time && !msgid) return;
+            o += '@';
+            if (msgid) {
+                o += "msgid=";
+                append_escaped_tag_value(o, id);
+                if (n > 0) o += "-" + std::to_string(n);
+                ++n;
+            }
+            if (time) {
+                if (msgid) o += ';';
+                o += "time=" + format_time(e.time);
+            }
+            o += ' ';
+        };
+        auto say = [&](std::string_view command, std::string_view target, std::string_view text, bool action) {
+            const std::string head = ":" + source(e.nick) + " " + std::string(command) + " " + std::string(target) + " :";
+            const std::size_t wrap = action ? 9 : 0; // "\1ACTION " and "\1"
+            const std::size_t room = max_body_bytes - 2 - head.size() - wrap;
+            for (std::string_view piece : split_utf8(text, room)) {
+                tags(out);
+                out += head;
+                if (action) out += "\x01" "ACTION ";
+                out += piece;
+                if (action) out += '\x01';
+                out += "\r\n";
+            }
+        };
+        auto plain = [&](const std::string& line) {
+            tags(out);
+            out += line;
+            out += "\r\n";
+        };
+        switch (e.kind) {
+        case room_event_kind::chat:
+            e.for_each_line([&](std::string_view l) { say("PRIVMSG", channel_of(e.room), l, false); });
+            break;
+        case room_event_kind::action: say("PRIVMSG", channel_of(e.room), e.text, true); break;
+        case room_event_kind::private_message: say("PRIVMSG", e.target, e.text, false); break;
+        case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
+        case room_event_kind::left: {
+            if (is_quit(e)) {
+                const std::string why = e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
+                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(why, 300).front()));
+                break;
+            }
+            std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);
+            if (!e.reason.empty()) line += " :" + std::string(split_utf8(e.reason, 300).front());
+            plain(line);
+            break;
+        }
+        case room_event_kind::renamed: plain(":" + source(e.old_nick) + " NICK " + e.nick); break;
+        case room_event_kind::notice: {
+            const std::string head = ":" + host_ + " NOTICE " + channel_of(e.room) + " :";
+            for (std::string_view piece : split_utf8(e.text, max_body_bytes - 2 - head.size()))
+                plain(head + std::string(piece));
+            break;
+        }
+        }
+    }
+
+    /// "nick!nick@host": a member as IRC names a message's source.
+    std::string source(std::string_view nick) const {
+        std::string s;
+        s.reserve(nick.size() * 2 + host_.size() + 2);
+        s.append(nick.data(), nick.size());
+        s += '!';
+        s.append(nick.data(), nick.size());
+        s += '@';
+        s += host_;
+        return s;
+    }
+
+    // Replies are worded per member (detail/connection.hpp); here a reply is
+    // a notice from the server in the line protocol's words.
+    std::string wording(const reply& r) const override { return ":" + host_ + " NOTICE * :" + r.detail; }
+
+    std::size_t framed_size(std::size_t n) const noexcept override { return n == 0 ? 0 : n + 2; }
+    std::string_view line_break() const noexcept override { return "\r\n"; }
+    char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
+        if (a.empty() && b.empty()) return out;
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        out += a.size();
+        if (!b.empty()) std::memcpy(out, b.data(), b.size());
+        out += b.size();
+        *out++ = '\r';
+        *out++ = '\n';
+        return out;
+    }
+
+private:
+    std::string host_;
+    unsigned caps_;
+};
+
+} // namespace chatroom::irc

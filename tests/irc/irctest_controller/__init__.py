@@ -1,0 +1,1 @@
+"""irctest's controller for chatroom-server (chatroom.py); see run_irctest.sh."""

@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""chatroom-server --irc-port driven by raw-socket IRC clients beside a telnet-style client.
+
+Usage: test_irc_e2e.py PATH/TO/chatroom-server
+
+Starts `SERVER --port 0 --irc-port 0 --bind 127.0.0.1 --welcome ... --history 20`, reads both ports from
+its log, and checks: registration (CAP LS 302/REQ/ACK/NAK/END, NICK, USER,
+001-005, LUSERS, MOTD or 422), one conversation between an IRC user in #dev and a
+telnet user in dev (chat, /me and CTCP ACTION, private messages both ways,
+server-time and msgid only for a client that asked, long text cut into
+lines of at most 512 bytes at UTF-8 boundaries), NAMES, WHO, MODE, LIST,
+TOPIC, PING, the error numerics (401 403 421 431 432 433 442 451 461 462
+417), PART and QUIT as the telnet user sees them. Every wait has a deadline;
+prints PASS/FAIL per check and "N passed, M failed"; exits 1 on any failure.
+"""
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
+
+PATIENCE = 20.0  # seconds for any one condition; generous for a loaded 2-core machine
+runner = kit.CheckRunner(tracebacks=False)
+
+
+class IrcClient(kit.LineClient):
+    """A raw IRC client: CR LF lines out, every line it reads kept; each wait bounded."""
+
+    def __init__(self, port, name):
+        super().__init__(port, PATIENCE, name=name, require_cr=True)
+
+    def expect(self, pattern):
+        return self.wait_for(lambda l: re.search(pattern, l), PATIENCE)
+
+    def register(self, nick, caps=None):
+        self.send("CAP LS 302")
+        ls = self.expect(r" CAP \* LS :")
+        if caps:
+            self.send("CAP REQ :" + caps)
+            self.expect(r" CAP \* ACK :" + re.escape(caps) + "$")
+        self.send("NICK " + nick)
+        self.send("USER %s 0 * :The %s" % (nick, nick))
+        self.send("CAP END")
+        self.expect(r"^:\S+ 001 %s :" % re.escape(nick))
+        return ls
+
+
+def body_of(line):
+    """The line without its tags."""
+    return line.split(" ", 1)[1] if line.startswith("@") else line
+
+
+def main():
+    server = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                 "--welcome", "Test server MOTD", "--history", "20"], PATIENCE)
+    server.start(want=("tcp", "irc"))
+    irc_port, tcp_port = server.ports["irc"], server.ports["tcp"]
+    alice = IrcClient(irc_port, "alice (IRC)")
+    plain = IrcClient(irc_port, "carol (IRC, no caps)")
+    bob = kit.LineClient(tcp_port, PATIENCE, name="bob (telnet)")
+    bob.greet()
+    bob.send("/nick bob")
+    bob.wait_for(lambda l: "is now known as bob" in l)
+
+    def registration():
+        plain.send("JOIN #dev")
+        plain.expect(r" 451 \* :You have not registered")
+        ls = alice.register("alice", "server-time message-tags")
+        assert "server-time" in ls and "message-tags" in ls, ls
+        isupport = alice.expect(r" 005 alice ")
+        for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
+            assert token in isupport, (token, isupport)
+        alice.expect(r" 251 alice :There are \d+ users")
+        alice.expect(r" 375 alice :")
+        alice.expect(r" 372 alice :- Test server MOTD$")
+        alice.expect(r" 376 alice :End of /MOTD")
+        plain.send("CAP LS 302")
+        plain.send("CAP REQ :no-such-cap")
+        plain.expect(r" CAP \* NAK :no-such-cap$")
+        plain.send("NICK alice")  # taken
+        plain.send("USER carol 0 * :Carol")
+        plain.send("CAP END")
+        plain.expect(r" 433 \* alice :Nickname is already in use")
+        plain.send("NICK bad[nick]")
+        plain.expect(r" 432 \* bad\[nick\] :Erroneous nickname")
+        plain.send("NICK carol")
+        plain.expect(r"^:\S+ 001 carol ")
+        plain.send("USER again 0 * :Again")
+        plain.expect(r" 462 carol :You may not reregister")
+    runner.run("registration: CAP LS/REQ/ACK/NAK/END, NICK, USER, 001-005, LUSERS, MOTD 375/372/376; 451 432 433 462", registration,
+               fatal=True)
+
+    def join_names():
+        bob.send("/join dev")
+        bob.wait_for(lambda l: l.startswith("* joined dev"))
+        bob.send("said before you came")
+        alice.send("NAMES #lobby")
+        alice.expect(r" 366 alice #lobby ")  # not in the lobby: an IRC client is in the channels it joins
+        alice.send("JOIN #dev,#bad!name")
+        alice.expect(r"^:alice!\S+ JOIN #dev$")
+        # The room's kept history, with the time it was said (server-time) and its id.
+        past = alice.expect(r"PRIVMSG #dev :said before you came$")
+        assert re.match(r"^@msgid=\S+;time=\S+Z :bob!", past), past
+        names = alice.expect(r" 353 alice = #dev :")
+        assert set(names.split(":")[-1].split()) == {"alice", "bob"}, names
+        alice.expect(r" 366 alice #dev :End of /NAMES list")
+        alice.expect(r" 403 alice #bad!name :No such channel")
+        bob.wait_for(lambda l: l == "* alice joined")
+        plain.send("JOIN #dev")
+        plain.expect(r" 366 carol #dev ")
+        alice.expect(r"^@\S+ :carol!\S+ JOIN #dev$")
+    runner.run("JOIN several channels (one refused with 403), history with its times, NAMES 353/366; telnet sees the join", join_names,
+               fatal=True)
+
+    def conversation():
+        alice.send("PRIVMSG #dev :hello from IRC é日本")
+        bob.wait_for(lambda l: l == "<alice> hello from IRC é日本")
+        bob.send("hi from telnet")
+        got = alice.expect(r"PRIVMSG #dev :hi from telnet$")
+        assert re.match(r"^@msgid=[^; ]+;time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z :bob!bob@\S+ PRIVMSG", got), got
+        untagged = plain.expect(r"PRIVMSG #dev :hi from telnet$")
+        assert untagged.startswith(":bob!"), untagged  # no tags for a client that did not ask
+        alice.send("PRIVMSG #dev :\x01ACTION waves\x01")
+        bob.wait_for(lambda l: l == "* alice waves")
+        bob.send("/me nods")
+        alice.expect(r":bob!\S+ PRIVMSG #dev :\x01ACTION nods\x01$")
+        alice.send("PRIVMSG bob :psst")
+        bob.wait_for(lambda l: l == "*alice* psst")
+        bob.send("/msg alice back at you")
+        alice.expect(r":bob!\S+ PRIVMSG alice :back at you$")
+    runner.run("one conversation: chat, actions and private messages both ways; tags only when asked", conversation)
+
+    def long_text():
+        text = "é日本語 " * 300
+        bob.send("/me " + "x")  # a marker before the long line
+        alice.expect(r"ACTION x\x01$")
+        bob.send(text.strip())
+        pieces = []
+        while len("".join(pieces)) < len(text.strip()):
+            line = alice.expect(r"PRIVMSG #dev :")
+            body = body_of(line)
+            assert len(body.encode()) + 2 <= 512, len(body.encode())
+            pieces.append(body.split(" :", 1)[1])
+        assert "".join(pieces) == text.strip()
+    runner.run("a long line reaches IRC as several lines of at most 512 bytes, cut at UTF-8 boundaries", long_text)
+
+    def queries():
+        alice.send("WHO #dev")
+        who = [alice.expect(r" 352 alice #dev ")]
+        alice.expect(r" 315 alice #dev :End of /WHO list")
+        assert who
+        alice.send("MODE #dev")
+        alice.expect(r" 324 alice #dev \+nt$")
+        alice.send("MODE #dev +o bob")
+        alice.expect(r" 482 alice #dev :")
+        alice.send("MODE alice")
+        alice.expect(r" 221 alice \+$")
+        alice.send("LIST")
+        alice.expect(r" 321 alice ")
+        alice.expect(r" 322 alice #dev 3 :")
+        alice.expect(r" 323 alice :End of /LIST")
+        alice.send("TOPIC #dev")
+        alice.expect(r" 331 alice #dev :No topic is set")
+        alice.send("PING :token-1")
+        alice.expect(r" PONG \S+ :token-1$")
+        alice.send("MOTD")
+        alice.expect(r" 372 alice :- Test server MOTD$")
+        alice.send("WHOIS bob")
+        alice.expect(r" 311 alice bob bob \S+ \* :bob$")
+        alice.expect(r" 319 alice bob :#dev$")
+        alice.expect(r" 318 alice bob :End of /WHOIS")
+        alice.send("WHOIS alice")
+        alice.expect(r" 311 alice alice alice \S+ \* :The alice$")
+        alice.send("WHOIS nobody")
+        alice.expect(r" 401 alice nobody :")
+        alice.expect(r" 318 alice nobody :")
+        alice.send("LUSERS")
+        alice.expect(r" 255 alice :I have \d+ clients")
+    runner.run("WHO 352/315, WHOIS 311/319/318/401, MODE 324/482/221, LIST 321/322/323, TOPIC 331, PING/PONG, MOTD, "
+               "LUSERS", queries)
+
+    def names_caps():
+        erin = IrcClient(irc_port, "erin (IRC, userhost-in-names)")
+        erin.send("USER erin 0 * :")
+        erin.expect(r" 461 \* USER :Not enough parameters")
+        erin.register("erin", "multi-prefix userhost-in-names")
+        erin.send("CAP LIST")
+        erin.expect(r" CAP erin LIST :multi-prefix userhost-in-names$")
+        erin.send("JOIN #dev")
+        names = erin.expect(r" 353 erin = #dev :")
+        assert "alice!alice@chatroom.irc" in names.split(" :", 1)[1].split(), names
+        erin.send("QUIT")
+        erin.until_closed(PATIENCE)
+    runner.run("userhost-in-names and multi-prefix: NAMES lists nick!user@host; USER with an empty realname is 461",
+               names_caps)
+
+    def errors():
+        alice.send("FOO bar")
+        alice.expect(r" 421 alice FOO :Unknown command")
+        alice.send("JOIN")
+        alice.expect(r" 461 alice JOIN :Not enough parameters")
+        alice.send("NICK")
+        alice.expect(r" 431 alice :No nickname given")
+        alice.send("NICK bob")
+        alice.expect(r" 433 alice bob :Nickname is already in use")
+        alice.send("PRIVMSG nobody :hello?")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("PART #elsewhere")
+        alice.expect(r" 442 alice #elsewhere :You're not on that channel")
+        alice.send("PRIVMSG #elsewhere :hi")
+        alice.expect(r" 404 alice #elsewhere :")
+        alice.send("PRIVMSG #dev :" + "x" * 600)
+        alice.expect(r" 417 alice :Input line was too long")
+        alice.send("PING :still-here")
+        alice.expect(r":still-here$")
+    runner.run("errors: 401 403 404 417 421 431 433 442 461", errors)
+
+    def several_channels():
+        alice.send("JOIN #ops")
+        alice.expect(r" 366 alice #ops ")
+        plain.send("JOIN #ops")
+        plain.expect(r" 366 carol #ops ")
+        alice.send("PRIVMSG #ops :ops only")
+        plain.expect(r":alice!\S+ PRIVMSG #ops :ops only$")
+        bob.send("still in dev")
+        alice.expect(r":bob!\S+ PRIVMSG #dev :still in dev$")
+        alice.send("PRIVMSG #dev :back in dev")
+        bob.wait_for(lambda l: l == "<alice> back in dev")
+        assert not any("ops only" in l for l in bob.seen), bob.seen[-5:]
+        alice.send("PART #ops")
+        alice.expect(r"^:alice!\S+ PART #ops$")
+        plain.expect(r":alice!\S+ PART #ops$")
+        alice.send("PRIVMSG #ops :gone?")
+        alice.expect(r" 404 alice #ops :")
+    runner.run("several channels at once: each room's events, PART of one keeps the other", several_channels)
+
+    def part_quit():
+        alice.send("PART #dev :see you")
+        alice.expect(r"^:alice!\S+ PART #dev :see you$")
+        bob.wait_for(lambda l: l == "* alice left (see you)")
+        plain.send("NICK carla")
+        bob.wait_for(lambda l: l == "* carol is now known as carla")
+        plain.expect(r"^:carol!\S+ NICK carla$")
+        alice.send("JOIN #dev,#ops")  # shares both with carla, who quits
+        alice.expect(r" 366 alice #ops ")
+        plain.send("QUIT :bye")
+        plain.expect(r"^ERROR :Closing link")
+        plain.until_closed(PATIENCE)
+        bob.wait_for(lambda l: l == "* carla left (quit: bye)")
+        alice.expect(r"^(@\S+ )?:carla!\S+ QUIT :Quit: bye$")
+        alice.send("PING :after-quit")
+        _, between = alice.read_until(lambda l: l.endswith(":after-quit"))
+        assert not any(" QUIT " in l for l in between), between  # said once, not once per channel
+    runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels); QUIT ends in ERROR and a close", part_quit)
+
+    for c in (alice, plain, bob):
+        c.close()
+    server.stop()
+
+    def no_motd():
+        bare = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                  "--irc-name", "irc.example.org"], PATIENCE)
+        bare.start(want=("tcp", "irc"))
+        dave = IrcClient(bare.ports["irc"], "dave (IRC)")
+        dave.register("dave")
+        dave.expect(r"^:irc\.example\.org 422 dave :MOTD File is missing")
+        dave.close()
+        bare.stop()
+    runner.run("--irc-name names the server; without --motd or --welcome, registration ends in 422", no_motd)
+    return runner.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+// Room events as IRC (include/chatroom/irc/renderer.hpp): the words of each
+// kind, tags only for the capabilities negotiated, and no line body past
+// 512 bytes, text cut at UTF-8 boundaries.
+#include <chatroom/irc.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::vector<std::string> lines_of(const chatroom::message& m) {
+    std::vector<std::string> out;
+    std::string_view v = m.view();
+    while (!v.empty()) {
+        const std::size_t crlf = v.find("\r\n");
+        REQUIRE(crlf != std::string_view::npos); // every line ends in CR LF
+        out.emplace_back(v.substr(0, crlf));
+        v.remove_prefix(crlf + 2);
+    }
+    return out;
+}
+
+chatroom::room_event event(chatroom::room_event_kind k) {
+    chatroom::room_event e;
+    e.kind = k;
+    e.room = "dev";
+    e.nick = "bob";
+    e.seq = 42;
+    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1765033058123)); // 2025-12-06T14:57:38.123Z
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
+    const chatroom::irc::event_renderer r("srv", chatroom::irc::no_tags);
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line("hello");
+    chat.add_line("again");
+    CHECK(lines_of(r.render(chat)) ==
+          std::vector<std::string>{":bob!bob@srv PRIVMSG #dev :hello", ":bob!bob@srv PRIVMSG #dev :again"});
+    auto action = event(chatroom::room_event_kind::action);
+    action.text = "waves";
+    CHECK(lines_of(r.render(action)).at(0) == ":bob!bob@srv PRIVMSG #dev :\x01" "ACTION waves\x01");
+    CHECK(lines_of(r.render(event(chatroom::room_event_kind::joined))).at(0) == ":bob!bob@srv JOIN #dev");
+    auto left = event(chatroom::room_event_kind::left);
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev");
+    left.reason = "see you";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :see you");
+    left.reason = "quit";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit");
+    left.reason = "quit: gone fishing";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit: gone fishing");
+    left.reason = "quitting time"; // a part's reason that only begins like one
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :quitting time");
+    auto renamed = event(chatroom::room_event_kind::renamed);
+    renamed.old_nick = "bob";
+    renamed.nick = "robert";
+    CHECK(lines_of(r.render(renamed)).at(0) == ":bob!bob@srv NICK robert");
+    auto pm = event(chatroom::room_event_kind::private_message);
+    pm.target = "alice";
+    pm.text = "psst";
+    CHECK(lines_of(r.render(pm)).at(0) == ":bob!bob@srv PRIVMSG alice :psst");
+    auto notice = event(chatroom::room_event_kind::notice);
+    notice.text = "the server restarts soon";
+    CHECK(lines_of(r.render(notice)).at(0) == ":srv NOTICE #dev :the server restarts soon");
+}
+
+TEST_CASE("tags follow the capabilities: time with server-time, msgid with message-tags", "[irc][renderer][tags]") {
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line("one");
+    chat.add_line("two");
+    using namespace chatroom::irc;
+    CHECK(lines_of(event_renderer("srv", server_time).render(chat)).at(0) ==
+          "@time=2025-12-06T14:57:38.123Z :bob!bob@srv PRIVMSG #dev :one");
+    const auto tagged = lines_of(event_renderer("srv", message_tags).render(chat));
+    CHECK(tagged.at(0) == "@msgid=42 :bob!bob@srv PRIVMSG #dev :one");
+    CHECK(tagged.at(1) == "@msgid=42-1 :bob!bob@srv PRIVMSG #dev :two"); // one id per line
+    chat.log_id = "1765033058123-0"; // a backplane's id
+    CHECK(lines_of(event_renderer("srv", server_time | message_tags).render(chat)).at(0) ==
+          "@msgid=1765033058123-0;time=2025-12-06T14:57:38.123Z :bob!bob@srv PRIVMSG #dev :one");
+    // Without either capability no tag at all.
+    CHECK(lines_of(event_renderer("srv", no_tags).render(chat)).at(0).front() == ':');
+}
+
+TEST_CASE("long text is sent in several lines, none past 512 bytes, cut at UTF-8 boundaries", "[irc][renderer][limits]") {
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += "é日";
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line(text);
+    auto action = event(chatroom::room_event_kind::action);
+    action.text = text;
+    for (const auto* e : {&chat, &action}) {
+        const auto lines = lines_of(chatroom::irc::event_renderer("srv", chatroom::irc::server_time).render(*e));
+        REQUIRE(lines.size() > 1);
+        std::string joined;
+        for (const auto& l : lines) {
+            const std::size_t body = l.find(" :bob!");
+            REQUIRE(body != std::string::npos);
+            CHECK(l.size() - body - 1 + 2 <= 512); // the body with its CR LF
+            const std::string piece = l.substr(l.find(" :", body + 2) + 2);
+            CHECK((static_cast<unsigned char>(piece.front()) & 0xC0) != 0x80);
+            joined += piece;
+        }
+        if (e == &chat) CHECK(joined == text);
+    }
+}
+
+TEST_CASE("server-time writes UTC with milliseconds", "[irc][renderer]") {
+    using namespace std::chrono;
+    CHECK(chatroom::irc::format_time(system_clock::time_point(milliseconds(0))) == "1970-01-01T00:00:00.000Z");
+    CHECK(chatroom::irc::format_time(system_clock::time_point(milliseconds(951782400001))) ==
+          "2000-02-29T00:00:00.001Z");
+}
