@@ -1054,6 +1054,18 @@ public:
         return line(event_text(e));
     }
 
+    /// The renderer whose render(e) equals this one's, so fan-out renders an
+    /// event once for every member whose renderer names the same one: this
+    /// renderer itself by default. A dialect that keeps a renderer per member
+    /// (IRC: its nick, its negotiated capabilities, its registration) returns
+    /// a renderer it shares with others for the events that read the same to
+    /// all of them, and itself for those it words per member. Called with the
+    /// hub's lock held.
+    virtual const renderer& shared_for(const room_event& e) const noexcept {
+        (void)e;
+        return *this;
+    }
+
     /// Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);
@@ -3503,7 +3515,10 @@ public:
 
     std::size_t soft_limit() const noexcept { return soft_; }
 
+    // An empty block (a dialect that says nothing of an event or a reply to
+    // this member) is not queued: nothing is written for it.
     void push(member& r, const message& msg) {
+        if (msg.empty()) return;
         switch (r.output.push(msg, hard_, soft_)) {
         case output_queue::pushed::already_slow: return;
         case output_queue::pushed::overflow: casualties_.push_back(r.shared_from_this()); return;
@@ -3517,7 +3532,8 @@ public:
     void send(member& r, const reply& answer) { push(r, r.dialect().word(answer)); }
 
     // An event to every member of a room but the one it came from, rendered
-    // once per dialect among them. Returns the number of recipients.
+    // once per renderer that members share (renderer::shared_for). Returns
+    // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0;
@@ -3528,7 +3544,7 @@ public:
             if (m->id() == e.origin) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
-            const renderer* d = &m->dialect();
+            const renderer* d = &m->dialect().shared_for(e);
             std::size_t i = 0;
             while (i < kinds && rendered[i].first != d) ++i;
             if (i == kinds) {

@@ -85,7 +85,7 @@ inline std::string connection::wording(const reply& r) const {
         return from_self("JOIN " + channel_of(r.subject));
     case reply_kind::topic:
         if (!st_.registered) return {};
-        return numeric("332", channel_of(st_.last_joined), r.detail);
+        return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
     case reply_kind::already_in: return {};
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
@@ -132,6 +132,8 @@ inline std::string connection::wording(const reply& r) const {
         return numeric("433", r.subject, "Nickname is already in use");
     case reply_kind::nick_under_way: return numeric("437", st_.target, "Nick change under way");
     case reply_kind::bad_room: return numeric("403", st_.target, "No such channel");
+    // The interpreter echoes PART itself, with the reason the client gave.
+    case reply_kind::left_room: return {};
     case reply_kind::too_many_rooms: return numeric("405", channel_of(r.subject), "You have joined too many channels");
     case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
