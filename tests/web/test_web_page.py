@@ -29,7 +29,10 @@ import subprocess
 import sys
 import tempfile
 
-SIZE_LIMIT = 12 * 1024
+# 24 KB since the page became a chat app of its own (issue 23: rooms, members,
+# unread counts, mentions, a nick form, the JSON dialect); it was 12 KB when
+# it only showed the line protocol's text. Still one response, no requests.
+SIZE_LIMIT = 24 * 1024
 
 EXPECTED_DIRECTIVES = {
     "default-src": ["'none'"],
@@ -116,7 +119,7 @@ def check_document(html, csp):
         problems.append('no <meta charset="utf-8">')
     if not re.search(r'<meta name="viewport" content="width=device-width[^"]*initial-scale=1', html):
         problems.append("no viewport meta for phones")
-    for tag in ("input", "main", "header", "form"):
+    for tag in ("input", "main", "header", "nav", "form", "h1"):
         if not re.search(r"<%s\b" % tag, html):
             problems.append("no <%s>" % tag)
     return problems
@@ -233,7 +236,7 @@ CHECKS = [
     ("no HTML sinks, no string evaluation, no inline handlers or style attributes", check_no_sinks),
     ("no external URLs or resource loads", check_no_external_urls),
     ("the WebSocket goes to the page's own host at /ws, wss under https", check_websocket_url),
-    ("page is ASCII, under 12 KB and survives the amalgamation", check_portable),
+    ("page is ASCII, under 24 KB and survives the amalgamation", check_portable),
 ]
 
 # Each mutation must make the named check fail.
