@@ -516,6 +516,24 @@ def main():
         a.wait_members(["alice", "tom"])
         a.type("/who")
         a.wait_line("in #dev: alice, tom")
+        # Tab completes a member's nick; Alt+Up/Down walk the room list; /msg opens the conversation.
+        box = a.driver.find_element(By.ID, "i")
+        box.send_keys("to" + Keys.TAB)
+        assert box.get_attribute("value") == "tom: ", "Tab gave %r" % box.get_attribute("value")
+        box.clear()
+        assert list(a.rooms()) == ["#lobby", "@tom", "#dev"], "room list %r" % list(a.rooms())
+        box.send_keys(Keys.ALT, Keys.ARROW_UP, Keys.NULL)
+        a.wait_header(room="@tom")
+        box.send_keys(Keys.ALT, Keys.ARROW_DOWN, Keys.NULL)
+        a.wait_header(room="#dev")
+        a.click_room("#lobby")
+        a.type("/msg tom sent with /msg")
+        a.wait_header(room="@tom")
+        t.expect(re.escape("*alice* sent with /msg"))
+        a.wait(lambda x: x.count("<alice> sent with /msg", from_server=False) == 1, "own /msg line in @tom")
+        assert a.count("<alice> sent with /msg", from_server=False, room="#lobby") == 0, "/msg echoed in the lobby"
+        a.click_room("#dev")
+        a.wait_header(room="#dev")
 
     def reload_keeps_nick_and_rooms():
         a = s["a"]
