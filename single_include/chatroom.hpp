@@ -772,6 +772,19 @@ inline std::string fold_case(std::string_view name) {
     return key;
 }
 
+/// Whether two names are the same name (fold_case(a) == fold_case(b)), with
+/// no copy.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
 } // namespace chatroom::protocol
 // #include <chatroom/core/options.hpp>
 
@@ -1309,6 +1322,9 @@ public:
     /// of a dialect that joins several rooms may be in several). Called
     /// whenever either changes.
     virtual void presence(std::string_view /*nick*/, const std::vector<std::string_view>& /*rooms*/) {}
+    /// Whether the log uses presence() (a log serving one server has no use
+    /// for it, and is not told).
+    virtual bool wants_presence() const { return shared(); }
     /// A local member gave nick up (renamed, or left the server).
     virtual void gone(std::string_view /*nick*/) {}
 
@@ -3536,7 +3552,8 @@ public:
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
-        std::size_t kinds = 0, recipients = 0;
+        std::size_t kinds = 0, recipients = 0, last_slot = 0;
+        const renderer* last_own = nullptr;
         // A rename is appended to each room of the one renamed: a member
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
@@ -3544,15 +3561,23 @@ public:
             if (m->id() == e.origin) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
-            const renderer* d = &m->dialect().shared_for(e);
-            std::size_t i = 0;
-            while (i < kinds && rendered[i].first != d) ++i;
-            if (i == kinds) {
-                if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
-                    push(*m, d->render(e));
-                    continue;
+            // Members of one dialect come in runs: the slot of the last
+            // member's renderer is reused without asking it again.
+            const renderer* own = &m->dialect();
+            std::size_t i = last_slot;
+            if (own != last_own) {
+                const renderer* d = &own->shared_for(e);
+                i = 0;
+                while (i < kinds && rendered[i].first != d) ++i;
+                if (i == kinds) {
+                    if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
+                        push(*m, d->render(e));
+                        continue;
+                    }
+                    rendered[kinds++] = {d, d->render(e)};
                 }
-                rendered[kinds++] = {d, d->render(e)};
+                last_own = own;
+                last_slot = i;
             }
             push(*m, rendered[i].second);
         }
@@ -4718,13 +4743,8 @@ public:
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
         if (name.empty()) return m.state.current;
-        const auto& seats = m.state.seats;
-        if (seats.size() == 1) // the common case: a member in one room
-            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
-                                                                                            : nullptr;
-        const std::string key = protocol::fold_case(name);
-        for (const hub_state::seat& s : seats)
-            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        for (const hub_state::seat& s : m.state.seats)
+            if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
     }
 
@@ -4803,6 +4823,7 @@ public:
 
     // Tells a shared log where m is: each of its rooms, by name.
     void publish_presence(const member& m) {
+        if (!log_->wants_presence()) return;
         std::vector<std::string_view> names;
         names.reserve(m.state.seats.size());
         for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());

@@ -542,6 +542,19 @@ inline ws_frame_header frame_header(ws_opcode op, std::uint64_t payload_size, bo
     return h;
 }
 
+// A text frame holding the line a + b: its size, and writing it at out (the
+// renderers' framing: web_renderer, json_renderer). Returns the end.
+inline std::size_t text_frame_size(std::size_t n) noexcept { return frame_header(ws_opcode::text, n).size() + n; }
+inline char* write_text_frame(char* out, std::string_view a, std::string_view b) noexcept {
+    const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
+    std::memcpy(out, h.data(), h.size());
+    out += h.size();
+    if (!a.empty()) std::memcpy(out, a.data(), a.size());
+    out += a.size();
+    if (!b.empty()) std::memcpy(out, b.data(), b.size());
+    return out + b.size();
+}
+
 // A whole control frame (header and at most 125 bytes of payload), small
 // enough to live in the session rather than on the heap.
 struct ws_control_frame {
@@ -1407,15 +1420,9 @@ struct web_link {
 // every browser: one rendered block shared by all of them, header included.
 class web_renderer final : public renderer {
 public:
-    std::size_t framed_size(std::size_t n) const noexcept override { return frame_header(ws_opcode::text, n).size() + n; }
+    std::size_t framed_size(std::size_t n) const noexcept override { return text_frame_size(n); }
     char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
-        const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
-        std::memcpy(out, h.data(), h.size());
-        out += h.size();
-        if (!a.empty()) std::memcpy(out, a.data(), a.size());
-        out += a.size();
-        if (!b.empty()) std::memcpy(out, b.data(), b.size());
-        return out + b.size();
+        return write_text_frame(out, a, b);
     }
     // Browsers read the line protocol's wording, one line per frame.
     std::string wording(const reply& r) const override { return text_of(r); }
@@ -2072,15 +2079,9 @@ inline std::string json_event(const room_event& e) {
 // the one instance serves every connection, from any thread.
 class json_renderer final : public renderer {
 public:
-    std::size_t framed_size(std::size_t n) const noexcept override { return frame_header(ws_opcode::text, n).size() + n; }
+    std::size_t framed_size(std::size_t n) const noexcept override { return text_frame_size(n); }
     char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
-        const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
-        std::memcpy(out, h.data(), h.size());
-        out += h.size();
-        if (!a.empty()) std::memcpy(out, a.data(), a.size());
-        out += a.size();
-        if (!b.empty()) std::memcpy(out, b.data(), b.size());
-        return out + b.size();
+        return write_text_frame(out, a, b);
     }
     std::string_view line_break() const noexcept override { return {}; }
 
@@ -2554,7 +2555,12 @@ inline std::string render_handshake_response(const websocket_upgrade& u) {
 
 // The chat page the web listener serves at GET /: one self-contained HTML
 // document (inline style and script, no external resources) that speaks the
-// line protocol over a WebSocket at /ws, one text message per line.
+// JSON dialect (subprotocol chatroom.v1, docs/web-protocol.md) over a
+// WebSocket at /ws. It keeps several rooms joined at once (a room list with
+// unread counts and a mention marker, a member list per room, private
+// conversations as their own entries), asks for a nick on the first visit,
+// remembers nick and rooms in localStorage and rejoins them after a reload or
+// a reconnect, and turns typed /commands into JSON commands.
 //
 // The page is sent with web_page_csp as its Content-Security-Policy. That
 // policy allows exactly this inline <style> and <script> by their SHA-256
@@ -2574,187 +2580,437 @@ inline constexpr std::string_view web_page_html = R"chatroom(<!doctype html>
 <link rel="icon" href="data:,">
 <title>chatroom</title>
 <style>
-:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#6b7280;--bar:#fff;--rule:#e3e5ea;--err:#c62828;--priv:#fff3cd;--privb:#e0a800;--acc:#2563eb;--nl:36%;--wait:#fff4e5;--waitf:#8a4b00}
-@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#8c94a3;--bar:#1e2126;--rule:#2d313a;--err:#ff6b6b;--priv:#3a3115;--privb:#c9a227;--acc:#6ea8fe;--nl:70%;--wait:#3a2a12;--waitf:#ffc46b}}
+:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
+@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html,body{height:100%;margin:0}
 body{display:flex;flex-direction:column;height:100vh;height:100dvh;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-header{display:flex;align-items:baseline;gap:.7em;padding:.6em 1em;padding-top:max(.6em,env(safe-area-inset-top));background:var(--bar);border-bottom:1px solid var(--rule);white-space:nowrap}
-#srv{font-weight:700;overflow:hidden;text-overflow:ellipsis;max-width:40%}
+header{display:flex;align-items:center;gap:.7em;padding:.45em 1em;padding-top:max(.45em,env(safe-area-inset-top));background:var(--bar);border-bottom:1px solid var(--rule);white-space:nowrap}
+h1{font-size:1em;margin:0;overflow:hidden;text-overflow:ellipsis;max-width:30%}
+h2{font-size:.8em;text-transform:uppercase;letter-spacing:.05em;color:var(--dim);margin:.8em .8em .3em}
 #room{color:var(--acc);font-weight:600;overflow:hidden;text-overflow:ellipsis}
-#room:before{content:"#"}
 #me{margin-left:auto;color:var(--dim);overflow:hidden;text-overflow:ellipsis}
 #nick{color:var(--fg);font-weight:600}
 #status{padding:.35em 1em;font-size:.9em;background:var(--wait);color:var(--waitf);border-bottom:1px solid var(--rule);cursor:pointer}
 #status[data-state=open]{display:none}
+#wrap{flex:1;display:flex;min-height:0}
+nav,aside{flex:none;width:12em;overflow-y:auto;background:var(--bar);border-right:1px solid var(--rule)}
+aside{border:0;border-left:1px solid var(--rule)}
+ul{list-style:none;margin:0;padding:0}
+#rooms li{display:flex;align-items:center}
+#rooms li.cur{background:var(--sel)}
+#rooms .go{flex:1;display:flex;gap:.4em;background:none;color:var(--fg);font-weight:400;text-align:left;padding:.35em .8em;border-radius:0;min-width:0}
+#rooms .cur .go{font-weight:700}
+.go span:first-child{flex:1;overflow:hidden;text-overflow:ellipsis}
+.u,.at{border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
+.at{background:var(--err)}
+.u:empty,.at:empty{display:none}
+#rooms .x{background:none;color:var(--dim);padding:.2em .6em}
+#jf,#lf{display:flex;flex-wrap:wrap;gap:.3em;padding:.5em .8em}
+#jf label,#lf label{width:100%;font-size:.85em;color:var(--dim)}
+#lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
+#lf label{width:auto;align-self:center;color:var(--fg)}
+#mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
+main{flex:1;display:flex;flex-direction:column;min-width:0}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
-.l{display:flex;gap:.6em;padding:1px 0}
-.t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums;user-select:none}
+.l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
-.n{font-weight:600;color:hsl(var(--h,210),62%,var(--nl))}
+.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
 .p{color:var(--dim)}
-.notice,.cmd{color:var(--dim)}
-.cmd .m{font-style:italic}
-.err{color:var(--err)}
-.priv .m{background:var(--priv);box-shadow:inset 3px 0 var(--privb);padding:0 .4em 0 .6em;border-radius:3px}
-.sys .m{color:var(--dim);font-size:.85em;text-align:center}
-form{display:flex;gap:.5em;padding:.6em 1em;padding-bottom:max(.6em,env(safe-area-inset-bottom));background:var(--bar);border-top:1px solid var(--rule)}
-input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.5em .75em;border:1px solid var(--rule);border-radius:8px;background:var(--bg);color:var(--fg)}
-input:focus{outline:2px solid var(--acc);outline-offset:-1px}
-button{font:inherit;font-weight:600;padding:.5em 1.1em;border:0;border-radius:8px;background:var(--acc);color:#fff;cursor:pointer}
+.act .m{font-style:italic}
+.sys .m{color:var(--dim);font-size:.88em}
+.sys .m:before{content:"\2192  ";font-style:normal}
+.self{background:var(--sel)}
+.err .m{color:var(--err);font-weight:600}
+.hl,.priv{background:var(--hl);box-shadow:inset 3px 0 var(--hlb)}
+a{color:var(--acc)}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+#f{display:flex;gap:.5em;padding:.6em 1em;padding-bottom:max(.6em,env(safe-area-inset-bottom));background:var(--bar);border-top:1px solid var(--rule)}
+input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1px solid var(--dim);border-radius:8px;background:var(--bg);color:var(--fg)}
+:focus-visible{outline:2px solid var(--acc);outline-offset:-1px}
+button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
+#mb{display:none;background:none;color:var(--acc);padding:.2em .4em}
+@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
+@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
 </style>
 </head>
 <body>
-<header><span id="srv">chatroom</span><span id="room">&hellip;</span><span id="me">you are <span id="nick">&hellip;</span></span></header>
+<header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="mb" aria-expanded="false">Rooms</button></header>
 <div id="status" data-state="connecting" role="status">connecting&hellip;</div>
-<main id="log" role="log" aria-live="polite"></main>
-<form id="f" autocomplete="off"><input id="i" aria-label="message" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
+<div id="wrap">
+<nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
+<main>
+<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
+<div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+<form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
+</main>
+<aside aria-label="Members"><h2>Members</h2><ul id="mem"></ul></aside>
+</div>
 <script>
 'use strict';
 (() => {
   const $ = id => document.getElementById(id);
-  const log = $('log'), form = $('f'), input = $('i'), status = $('status');
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const log = $('log'), input = $('i'), status = $('status');
   const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000;
-  let ws = null, nick = '', wantNick = '', wantRoom = '';
-  let welcomed = false, afterWelcome = false, expectJoin = 0, opened = false;
-  let attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
-  let pending = [], drawing = false;
-  const typed = [];
-  let hpos = 0;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
-  // FNV-1a, then a final mix so nicks that differ in their last character
-  // (guest-1, guest-2) get far-apart hues; the same nick gets the same
-  // colour in every browser.
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem('chatroom') || '{}') || {}; } catch (e) { saved = {}; }
+  let ws = null, me = '', wantNick = saved.nick || '', wantRooms = saved.rooms || null, wantCur = saved.cur || '';
+  if (location.hash.length > 1) {
+    wantCur = decodeURIComponent(location.hash.slice(1));
+    wantRooms = (wantRooms || ['lobby']).filter(n => fold(n) !== fold(wantCur)).concat([wantCur]);
+  }
+  let opened = false, welcomed = false, attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
+  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0;
+  const rooms = new Map();
+  let cur = null;
+  const typed = [];
+  let hpos = 0;
+  const save = () => {
+    try {
+      localStorage.setItem('chatroom', JSON.stringify({
+        nick: me && !/^guest-\d+$/.test(me) ? me : wantNick,
+        rooms: Array.from(rooms.values()).filter(r => !r.priv && r.joined).map(r => r.name),
+        cur: cur && !cur.priv ? cur.name : ''}));
+    } catch (e) { /* storage may be off: the page still works */ }
+  };
+  // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
+  // 12 hues at a lightness that keeps 4.5:1 against both themes' background.
   const hue = s => {
     let h = 2166136261;
     for (const c of fold(s)) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
     h = Math.imul(h ^ h >>> 16, 2246822507);
     h = Math.imul(h ^ h >>> 13, 3266489909);
-    return ((h ^ h >>> 16) >>> 0) % 360;
-  };
-  const span = (cls, text) => {
-    const e = document.createElement('span');
-    e.className = cls;
-    e.textContent = text;
-    return e;
+    return ((h ^ h >>> 16) >>> 0) % 12 * 30;
   };
   const who = n => {
-    const e = span('n', n);
+    const e = el('span', 'n', n);
     e.style.setProperty('--h', hue(n));
     return e;
   };
-  // Builds one line's content. Every part is set with textContent, so a
-  // line holding markup shows it literally.
-  const parts = line => {
-    let r;
-    if ((r = /^<([^<> ]+)> ([\s\S]*)$/.exec(line))) return ['chat', span('p', '<'), who(r[1]), span('p', '> '), span('', r[2])];
-    if ((r = /^\*([^* ]+)\* ([\s\S]*)$/.exec(line))) return ['priv', span('p', '*'), who(r[1]), span('p', '* '), span('', r[2])];
-    if (line.startsWith('! ')) return ['err', span('', line)];
-    if ((r = /^\* (\S+) (joined|left)( \(.*\))?$/.exec(line))) return ['notice', span('', '* '), who(r[1]), span('', ' ' + r[2] + (r[3] || ''))];
-    if ((r = /^\* (\S+) is now known as (\S+)$/.exec(line))) return ['notice', span('', '* '), who(r[1]), span('', ' is now known as '), who(r[2])];
-    return [line.startsWith('* ') ? 'notice' : 'chat', span('', line)];
+  // Text with http(s) links; everything set as text, never as markup.
+  const rich = text => {
+    const x = el('span', 'x');
+    x.dir = 'auto';
+    let at = 0, m;
+    const re = /\bhttps?:\/\/[^\s<>"]+/g;
+    while ((m = re.exec(text))) {
+      const u = m[0].replace(/[.,;:!?)\]'"]+$/, '');
+      x.append(text.slice(at, m.index));
+      const a = el('a', '', u);
+      a.href = u;
+      a.rel = 'noopener noreferrer';
+      a.target = '_blank';
+      x.append(a);
+      at = m.index + u.length;
+      re.lastIndex = at;
+    }
+    x.append(text.slice(at));
+    return x;
   };
-  const add = (line, kind) => {
-    pending.push([line, kind, new Date()]);
-    // Hidden tabs get no frames: what waits is trimmed, in amortized O(1).
+  const esc = s => s.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
+  const mentions = text => me && new RegExp('(^|[^\\w-])' + esc(me) + '(?![\\w-])', 'i').test(text);
+  const setTitle = () => {
+    let n = 0;
+    for (const r of rooms.values()) n += r.unread;
+    $('mb').textContent = n ? 'Rooms (' + n + ')' : 'Rooms';
+    document.title = (n ? '(' + n + ') ' : '') + (cur ? (cur.priv ? '' : '#') + cur.name + ' \u2013 ' : '') + $('srv').textContent;
+  };
+  const badge = r => {
+    r.li.querySelector('.u').textContent = r.unread || '';
+    r.li.querySelector('.at').textContent = r.mention ? '@' : '';
+    r.li.querySelector('.go').setAttribute('aria-label', r.label + (r.unread ? ', ' + r.unread + ' unread' : '') + (r.mention ? ', mentioned' : ''));
+    setTitle();
+  };
+  const showMembers = () => {
+    const ul = $('mem');
+    ul.textContent = '';
+    if (!cur) return;
+    for (const n of Array.from(cur.members).sort((a, b) => fold(a) < fold(b) ? -1 : 1)) {
+      const li = el('li');
+      li.append(who(n));
+      ul.append(li);
+    }
+  };
+  const select = r => {
+    if (!r) return;
+    if (cur) cur.pane.hidden = true;
+    if (cur && cur.li) cur.li.classList.remove('cur');
+    cur = r;
+    r.pane.hidden = false;
+    r.li.classList.add('cur');
+    r.li.querySelector('.go').setAttribute('aria-current', 'true');
+    for (const o of rooms.values()) if (o !== r) o.li.querySelector('.go').removeAttribute('aria-current');
+    r.unread = 0;
+    r.mention = false;
+    badge(r);
+    $('room').textContent = r.label;
+    showMembers();
+    log.scrollTop = log.scrollHeight;
+    document.body.classList.remove('side');
+    $('mb').setAttribute('aria-expanded', false);
+    if (!r.priv) history.replaceState(null, '', '#' + r.name);
+    save();
+  };
+  const room = (name, priv) => {
+    const key = (priv ? '@' : '') + fold(name);
+    let r = rooms.get(key);
+    if (r) return r;
+    r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
+         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li')};
+    r.pane.hidden = true;
+    r.pane.dataset.room = r.li.dataset.room = r.label;
+    log.append(r.pane);
+    const go = el('button', 'go');
+    go.append(el('span', '', r.label), el('span', 'u'), el('span', 'at'));
+    go.addEventListener('click', () => { select(r); input.focus(); });
+    const x = el('button', 'x', '\u00d7');
+    x.setAttribute('aria-label', 'leave ' + r.label);
+    x.addEventListener('click', () => leave(r));
+    r.li.append(go, x);
+    $('rooms').append(r.li);
+    rooms.set(key, r);
+    badge(r);
+    return r;
+  };
+  const drop = r => {
+    rooms.delete(r.key);
+    r.pane.remove();
+    r.li.remove();
+    if (cur === r) { cur = null; select(rooms.values().next().value); }
+    save();
+  };
+  const leave = r => {
+    if (!r.priv) send({type: 'part', room: r.name});
+    drop(r);
+  };
+  let pending = [], drawing = false;
+  // Rows are appended once per frame, so a burst costs one layout.
+  const draw = () => {
+    drawing = false;
+    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    for (const [r, row] of pending) {
+      r.pane.append(row);
+      if (r.pane.childElementCount > MAX_LINES) r.pane.firstElementChild.remove();
+    }
+    pending = [];
+    if (stick) log.scrollTop = log.scrollHeight;
+  };
+  // One row: kind is chat, act, sys, priv or err; at is a Date.
+  const add = (r, kind, at, content, self) => {
+    if (!r) r = cur || room('lobby');
+    const row = el('div', 'l ' + kind + (self ? ' self' : ''));
+    const t = el('time', 't', at.toTimeString().slice(0, 5));
+    t.dateTime = at.toISOString();
+    t.title = at.toLocaleString();
+    const m = el('span', 'm');
+    m.append(...content);
+    row.append(t, m);
+    const text = m.textContent;
+    if (!self && (kind === 'chat' || kind === 'act' || kind === 'priv') && mentions(text.slice(text.indexOf(' ') + 1))) row.classList.add('hl');
+    if (r !== cur && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
+      r.unread++;
+      if (row.classList.contains('hl') || r.priv) r.mention = true;
+      badge(r);
+    }
+    pending.push([r, row]);
     if (pending.length > 2 * MAX_LINES) pending = pending.slice(-MAX_LINES);
     if (!drawing) {
       drawing = true;
       requestAnimationFrame(draw);
     }
   };
-  // Lines are drawn once per frame, so a burst costs one layout, not one each.
-  const draw = () => {
-    drawing = false;
-    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
-    const frag = document.createDocumentFragment();
-    for (const [line, kind, at] of pending.slice(-MAX_LINES)) {
-      const [cls, ...content] = kind === 'sys' ? ['sys', span('', line)] : parts(line);
-      const row = document.createElement('div');
-      row.className = 'l ' + (kind || cls);
-      const m = document.createElement('span');
-      m.className = 'm';
-      m.append(...content);
-      row.append(span('t', at.toTimeString().slice(0, 5)), m);
-      frag.append(row);
-    }
-    pending = [];
-    log.append(frag);
-    while (log.childElementCount > MAX_LINES) log.firstElementChild.remove();
-    if (stick) log.scrollTop = log.scrollHeight;
-  };
+  const line = (r, kind, nick, text, at, self) => add(r, kind, at || new Date(),
+    kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)] : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)], self);
+  const sys = (r, text, at) => add(r, 'sys', at || new Date(), [rich(text)]);
   const show = (state, text) => {
     status.dataset.state = state;
     status.textContent = text;
   };
-  const setNick = n => { nick = n; $('nick').textContent = n; };
-  const setRoom = r => {
-    $('room').textContent = r;
-    document.title = '#' + r + ' \u2013 ' + $('srv').textContent;
+  const setNick = n => {
+    me = n;
+    $('nick').textContent = n;
+    $('lf').hidden = !/^guest-\d+$/.test(n) || !!wantNick;
   };
-  const send = text => {
+  const send = o => {
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(text);
+    ws.send(JSON.stringify(o));
     return true;
   };
-  // Tracks who and where we are from the server's own lines. Replies that
-  // anyone could imitate with /me are believed only when one is expected.
-  const track = line => {
-    let r;
-    if (!welcomed && (r = /^\* welcome to (.*), you are (\S+)$/.exec(line))) {
-      welcomed = afterWelcome = true;
-      expectJoin = 1;
-      attempt = 0;
-      $('srv').textContent = r[1];
-      setNick(r[2]);
-      if (wantNick && wantNick !== r[2]) send('/nick ' + wantNick);
-    } else if (expectJoin && (r = /^\* joined (\S+) \(\d+ members?\)$/.exec(line))) {
-      expectJoin--;
-      setRoom(r[1]);
-      if (afterWelcome && wantRoom && fold(wantRoom) !== fold(r[1])) {
-        if (send('/join ' + wantRoom)) expectJoin++;
-      } else {
-        wantRoom = r[1];
-      }
-      afterWelcome = false;
-    } else if ((r = /^\* (\S+) is now known as (\S+)$/.exec(line)) && r[1] === nick) {
-      setNick(wantNick = r[2]);
-    } else if (expectJoin && /^(\* you are already in |! bad room name)/.test(line)) {
-      expectJoin--;
-    } else if (line.startsWith('! disconnected: ')) {
-      dropped = true; // dropped on purpose (idle, too slow): do not come straight back
+  const inRoom = o => cur && !cur.priv ? Object.assign(o, {room: cur.name}) : o;
+  const receive = o => {
+    const at = o.time ? new Date(o.time) : new Date();
+    const r = o.room ? rooms.get(fold(o.room)) : null;
+    if (r && o.id) {
+      // Replayed again after a rejoin; with the time, as a restarted server counts ids anew.
+      const k = o.id + ' ' + o.time;
+      if (r.ids.has(k)) return;
+      if (r.ids.size > 5000) r.ids.clear();
+      r.ids.add(k);
     }
+    switch (o.type) {
+    case 'welcome':
+      welcomed = true;
+      attempt = 0;
+      $('srv').textContent = o.server;
+      setNick(o.nick);
+      nickTries = 0;
+      restoring = !!wantNick && fold(wantNick) !== fold(o.nick);
+      if (restoring) send({type: 'nick', nick: wantNick});
+      if (wantRooms) {
+        for (const n of wantRooms) if (fold(n) !== 'lobby') send({type: 'join', room: n});
+        partLobby = !wantRooms.some(n => fold(n) === 'lobby');
+      }
+      break;
+    case 'joined_room': {
+      if (partLobby && fold(o.room) === 'lobby') {
+        partLobby = false;
+        send({type: 'part', room: o.room});
+        break;
+      }
+      const j = room(o.room);
+      j.joined = true;
+      j.members.clear();
+      sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
+      send({type: 'who', room: o.room});
+      if (!cur || fold(o.room) === fold(switchTo) || fold(o.room) === fold(wantCur)) {
+        switchTo = '';
+        select(j);
+      }
+      save();
+      break;
+    }
+    case 'chat': case 'action':
+      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at);
+      break;
+    case 'joined':
+      if (!r) break;
+      r.members.add(o.nick);
+      sys(r, o.nick + ' joined', at);
+      break;
+    case 'left':
+      if (!r) break;
+      r.members.delete(o.nick);
+      sys(r, o.nick + ' left' + (o.reason ? ' (' + o.reason + ')' : ''), at);
+      break;
+    case 'renamed': {
+      const mine = fold(o.old_nick) === fold(me);
+      for (const x of rooms.values()) {
+        if (x.priv || !(x.members.has(o.old_nick) || x === r)) continue;
+        x.members.delete(o.old_nick);
+        x.members.add(o.nick);
+        sys(x, o.old_nick + ' is now known as ' + o.nick, at);
+      }
+      if (mine) {
+        restoring = false;
+        wantNick = o.nick;
+        setNick(o.nick);
+        save();
+      }
+      break;
+    }
+    case 'notice':
+      sys(r, o.text, at);
+      break;
+    case 'private': {
+      const mine = fold(o.nick) === fold(me);
+      const p = room(mine ? o.to : o.nick, true);
+      line(p, 'priv', o.nick, o.text, at, mine);
+      break;
+    }
+    case 'who': {
+      const w = rooms.get(fold(o.room));
+      if (w) w.members = new Set(o.names);
+      if (showWho > 0) {
+        showWho--;
+        sys(w, 'in #' + o.room + ': ' + o.names.join(', '));
+      }
+      break;
+    }
+    case 'rooms':
+      sys(cur, 'rooms: ' + o.rooms.map(x => '#' + x.name + ' (' + x.members + ')').join(', '));
+      break;
+    case 'topic':
+      sys(o.room ? rooms.get(fold(o.room)) : cur, 'topic: ' + o.text);
+      break;
+    case 'history':
+      sys(rooms.get(fold(o.room)), 'history of #' + o.room + (o.some_missing ? ' (some lines are no longer kept)' : ''));
+      for (const h of o.lines) line(rooms.get(fold(o.room)), h.type === 'action' ? 'act' : 'chat', h.nick, h.text, new Date(h.time));
+      break;
+    case 'help':
+      for (const h of o.lines) sys(cur, h);
+      break;
+    case 'logged_in':
+      sys(cur, 'logged in as ' + o.account);
+      break;
+    case 'invited':
+      sys(cur, 'you are invited to #' + o.room);
+      break;
+    case 'room_closed': {
+      const c = rooms.get(fold(o.room));
+      if (c) drop(c);
+      sys(cur, '#' + o.room + ' was closed: ' + o.reason);
+      break;
+    }
+    case 'error':
+      // Our old connection may still hold the nick for a moment after a reload.
+      if (o.code === 'nick_taken' && restoring && nickTries < 5 && fold(o.subject || '') === fold(wantNick)) {
+        nickTries++;
+        setTimeout(() => send({type: 'nick', nick: wantNick}), 500);
+        break;
+      }
+      if (o.code === 'nick_taken' && restoring) add(cur, 'err', at, [el('span', '', 'could not take back the nick ' + wantNick)]);
+      add(cur, 'err', at, [el('span', '', 'error: ' + o.text)]);
+      break;
+    case 'bye':
+      if (o.code !== 'shutting_down') dropped = true;
+      add(cur, o.code === 'shutting_down' ? 'sys' : 'err', at, [el('span', '', o.text)]);
+      break;
+    }
+    if (cur && /^(who|joined|left|renamed)$/.test(o.type)) showMembers();
   };
   const connect = () => {
     clearTimeout(timer);
     clearInterval(ticker);
     timer = 0;
-    quitting = dropped = welcomed = afterWelcome = false;
-    expectJoin = 0;
+    quitting = dropped = welcomed = partLobby = false;
     show('connecting', 'connecting\u2026');
-    const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
     ws = s;
     // A server that accepts but never answers must not leave the page waiting.
     setTimeout(() => { if (s.readyState === WebSocket.CONNECTING) s.close(); }, 10000);
     s.onopen = () => {
       if (ws !== s) return;
       show('open', 'connected');
-      if (opened) add('reconnected', 'sys');
+      if (opened) {
+        sys(cur, 'reconnected');
+        // Back in the rooms we were in, as the nick we had.
+        const list = Array.from(rooms.values()).filter(r => !r.priv && r.joined);
+        if (list.length) wantRooms = list.map(r => r.name);
+        for (const r of list) r.joined = false;
+        if (cur && !cur.priv) wantCur = cur.name;
+      }
       opened = true;
     };
     s.onmessage = e => {
       if (ws !== s || typeof e.data !== 'string') return;
-      for (const line of e.data.split(/\r?\n/)) {
-        if (!line) continue;
-        track(line);
-        add(line);
-      }
+      let o;
+      try { o = JSON.parse(e.data); } catch (x) { return; }
+      if (o && typeof o.type === 'string') receive(o);
     };
     s.onclose = () => {
       if (ws !== s) return;
       ws = null;
-      if (welcomed) add('connection closed', 'sys');
+      if (welcomed) sys(cur, 'connection closed');
       if (quitting || dropped) show('closed', 'disconnected \u00b7 Send or tap here to connect again');
       else retry();
     };
@@ -2770,7 +3026,56 @@ button{font:inherit;font-weight:600;padding:.5em 1.1em;border:0;border-radius:8p
     ticker = setInterval(tick, 250);
     timer = setTimeout(connect, delay);
   };
-  form.addEventListener('submit', e => {
+  // A typed line: chat for the pane shown, or a /command as a JSON command.
+  const command = text => {
+    const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
+    if (!m || text[1] === '/') {
+      const say = text[0] === '/' ? text.slice(1) : text;
+      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: say})) line(cur, 'priv', me, say, null, true); }
+      else if (send(inRoom({type: 'say', text: say}))) line(cur, 'chat', me, say, null, true);
+      return;
+    }
+    const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
+    if (c === 'me' && arg) {
+      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: '* ' + arg})) line(cur, 'priv', me, '* ' + arg, null, true); }
+      else if (send(inRoom({type: 'me', text: arg}))) line(cur, 'act', me, arg, null, true);
+    } else if (c === 'join' && arg) {
+      switchTo = w[0].replace(/^#/, '');
+      const r = rooms.get(fold(switchTo));
+      if (r && r.joined) select(r);
+      else send({type: 'join', room: switchTo});
+    } else if (c === 'part' || c === 'leave') {
+      const r = w[0] ? rooms.get(fold(w[0].replace(/^#/, ''))) : cur;
+      if (r) leave(r);
+    } else if (c === 'nick' && arg) {
+      wantNick = w[0];
+      send({type: 'nick', nick: w[0]});
+    } else if ((c === 'msg' || c === 'query') && w[0]) {
+      const r = room(w[0], true);
+      select(r);
+      const t = arg.slice(w[0].length).trim();
+      if (t && send({type: 'msg', to: w[0], text: t})) line(r, 'priv', me, t, null, true);
+    } else if (c === 'who') {
+      showWho++;
+      send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
+    } else if (c === 'topic' && arg) {
+      send(inRoom({type: 'topic', text: arg}));
+    } else if (c === 'history') {
+      const o = inRoom({type: 'history'});
+      if (/^\d+$/.test(arg)) o.limit = +arg;
+      send(o);
+    } else if (c === 'rooms' || c === 'help') {
+      send({type: c});
+    } else if (c === 'quit') {
+      quitting = true;
+      send(arg ? {type: 'quit', reason: arg} : {type: 'quit'});
+    } else if (c === 'login' && w.length === 2) {
+      send({type: 'login', name: w[0], secret: w[1]});
+    } else {
+      send({type: 'line', text});
+    }
+  };
+  $('f').addEventListener('submit', e => {
     e.preventDefault();
     if (!ws) { // the typed text stays in the input, to be sent once connected
       connect();
@@ -2778,30 +3083,48 @@ button{font:inherit;font-weight:600;padding:.5em 1.1em;border:0;border-radius:8p
     }
     const lines = input.value.split(/\r?\n/).filter(l => l.trim());
     if (!lines.length || ws.readyState !== WebSocket.OPEN) return;
-    for (const line of lines) {
-      send(line);
-      if (/^\/quit(\s|$)/i.test(line)) quitting = true;
-      else if (/^\/join(\s|$)/i.test(line)) expectJoin++;
-      // The server does not echo one's own chat; commands are shown as typed.
-      const me = /^\/me\s+(\S[\s\S]*)$/i.exec(line);
-      if (line[0] !== '/' || line[1] === '/') add('<' + nick + '> ' + (line[0] === '/' ? line.slice(1) : line), 'chat self');
-      else if (me) add('* ' + nick + ' ' + me[1].trim(), 'notice self');
-      else add(line, 'cmd');
-    }
+    for (const l of lines) command(l);
     typed.push(input.value);
     if (typed.length > 100) typed.shift();
     hpos = typed.length;
     input.value = '';
   });
+  $('jf').addEventListener('submit', e => {
+    e.preventDefault();
+    const v = $('jr').value.trim();
+    if (v) command('/join ' + v);
+    $('jr').value = '';
+  });
+  $('lf').addEventListener('submit', e => {
+    e.preventDefault();
+    const v = $('ln').value.trim();
+    if (v) command('/nick ' + v);
+    input.focus();
+  });
+  $('mb').addEventListener('click', () => {
+    $('mb').setAttribute('aria-expanded', document.body.classList.toggle('side'));
+  });
   input.addEventListener('keydown', e => {
-    if (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') return;
-    hpos = Math.max(0, Math.min(typed.length, hpos + (e.key === 'ArrowUp' ? -1 : 1)));
-    input.value = typed[hpos] || '';
+    if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+      const list = Array.from(rooms.values());
+      select(list[(list.indexOf(cur) + (e.key === 'ArrowUp' ? list.length - 1 : 1)) % list.length]);
+    } else if (e.key === 'Tab' && cur && input.value) {
+      const w = /\S+$/.exec(input.value);
+      const n = w && Array.from(cur.members).find(x => fold(x).startsWith(fold(w[0])));
+      if (!n) return;
+      input.value = input.value.slice(0, w.index) + n + (w.index ? ' ' : ': ');
+    } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+      hpos = Math.max(0, Math.min(typed.length, hpos + (e.key === 'ArrowUp' ? -1 : 1)));
+      input.value = typed[hpos] || '';
+    } else {
+      return;
+    }
     e.preventDefault();
   });
   // Send, a tap on the status line or the network coming back retry at once.
   status.addEventListener('click', () => { if (!ws) connect(); });
   addEventListener('online', () => { if (timer) connect(); });
+  $('lf').hidden = !!wantNick;
   connect();
 })();
 </script>
@@ -2810,8 +3133,8 @@ button{font:inherit;font-weight:600;padding:.5em 1.1em;border:0;border-radius:8p
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-5ft2FGSRvV+aqWKCoIt/q5ET4cMC11Y2Ulq5bY5UBMU='; "
-                                                 "script-src 'sha256-dAROZuUAFb/S2rDup6xGfdQaP/RMv7C+hllfuqXtJ1s='; "
+                                                 "style-src 'sha256-Dk4KkGecaoTkkQebf/OmkCWY3KM5O7ayZcZgPJjZPcM='; "
+                                                 "script-src 'sha256-M15X69O1HS6NkhaiQc2bVtTsnpLpLhSx8a131XJqMOc='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail

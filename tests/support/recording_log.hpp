@@ -32,6 +32,7 @@ public:
         presences.push_back(std::string(nick) + "@" + where);
     }
     void gone(std::string_view nick) override { gone_nicks.emplace_back(nick); }
+    bool wants_presence() const override { return true; }
 
     std::vector<room_event> appended;
     std::vector<std::string> opened, closed;

@@ -33,4 +33,17 @@ inline std::string fold_case(std::string_view name) {
     return key;
 }
 
+/// Whether two names are the same name (fold_case(a) == fold_case(b)), with
+/// no copy.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
 } // namespace chatroom::protocol

@@ -81,6 +81,9 @@ public:
     /// of a dialect that joins several rooms may be in several). Called
     /// whenever either changes.
     virtual void presence(std::string_view /*nick*/, const std::vector<std::string_view>& /*rooms*/) {}
+    /// Whether the log uses presence() (a log serving one server has no use
+    /// for it, and is not told).
+    virtual bool wants_presence() const { return shared(); }
     /// A local member gave nick up (renamed, or left the server).
     virtual void gone(std::string_view /*nick*/) {}
 

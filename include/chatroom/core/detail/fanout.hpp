@@ -67,7 +67,8 @@ public:
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
         std::array<std::pair<const renderer*, message>, 4> rendered{};
-        std::size_t kinds = 0, recipients = 0;
+        std::size_t kinds = 0, recipients = 0, last_slot = 0;
+        const renderer* last_own = nullptr;
         // A rename is appended to each room of the one renamed: a member
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
@@ -75,15 +76,23 @@ public:
             if (m->id() == e.origin) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
-            const renderer* d = &m->dialect().shared_for(e);
-            std::size_t i = 0;
-            while (i < kinds && rendered[i].first != d) ++i;
-            if (i == kinds) {
-                if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
-                    push(*m, d->render(e));
-                    continue;
+            // Members of one dialect come in runs: the slot of the last
+            // member's renderer is reused without asking it again.
+            const renderer* own = &m->dialect();
+            std::size_t i = last_slot;
+            if (own != last_own) {
+                const renderer* d = &own->shared_for(e);
+                i = 0;
+                while (i < kinds && rendered[i].first != d) ++i;
+                if (i == kinds) {
+                    if (kinds == rendered.size()) { // more dialects than slots: render for this one alone
+                        push(*m, d->render(e));
+                        continue;
+                    }
+                    rendered[kinds++] = {d, d->render(e)};
                 }
-                rendered[kinds++] = {d, d->render(e)};
+                last_own = own;
+                last_slot = i;
             }
             push(*m, rendered[i].second);
         }

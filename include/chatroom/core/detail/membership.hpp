@@ -51,13 +51,8 @@ public:
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
         if (name.empty()) return m.state.current;
-        const auto& seats = m.state.seats;
-        if (seats.size() == 1) // the common case: a member in one room
-            return protocol::fold_case(seats.front().in->name()) == protocol::fold_case(name) ? seats.front().in
-                                                                                            : nullptr;
-        const std::string key = protocol::fold_case(name);
-        for (const hub_state::seat& s : seats)
-            if (protocol::fold_case(s.in->name()) == key) return s.in;
+        for (const hub_state::seat& s : m.state.seats)
+            if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
     }
 
@@ -136,6 +131,7 @@ public:
 
     // Tells a shared log where m is: each of its rooms, by name.
     void publish_presence(const member& m) {
+        if (!log_->wants_presence()) return;
         std::vector<std::string_view> names;
         names.reserve(m.state.seats.size());
         for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());

@@ -172,21 +172,26 @@ private:
     static void join(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
-        std::string_view list = msg.params[0];
+        for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
+            if (!seat_in(m, room).empty()) return; // already in it: nothing to say
+            ask(core, m, st, asked::join, chan, command_kind::join, room);
+            const std::string name = seat_in(m, room);
+            if (name.empty()) return; // refused: the reply said why
+            ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);
+        });
+    }
+
+    // Calls fn(channel, room) for each channel of a comma-separated list
+    // that names a room; 403 for one that does not.
+    template <class Fn>
+    static void for_each_channel(const connection& c, std::string_view list, Fn&& fn) {
         while (!list.empty()) {
             const std::size_t comma = list.find(',');
             const std::string_view chan = list.substr(0, comma);
             list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
             std::string room;
-            if (!room_of(chan, room)) {
-                emit(st, c.numeric("403", chan, "No such channel"));
-                continue;
-            }
-            if (!seat_in(m, room).empty()) continue; // already in it: nothing to say
-            ask(core, m, st, asked::join, chan, command_kind::join, room);
-            const std::string name = seat_in(m, room);
-            if (name.empty()) continue; // refused: the reply said why
-            ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);
+            if (!room_of(chan, room)) emit(c.state(), c.numeric("403", chan, "No such channel"));
+            else fn(chan, room);
         }
     }
 
@@ -195,25 +200,13 @@ private:
         if (msg.params.empty()) return emit(st, c.numeric("461", "PART", "Not enough parameters"));
         std::string reason;
         sanitize_append(reason, msg.param(1));
-        std::string_view list = msg.params[0];
-        while (!list.empty()) {
-            const std::size_t comma = list.find(',');
-            const std::string_view chan = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-            std::string room;
-            if (!room_of(chan, room)) {
-                emit(st, c.numeric("403", chan, "No such channel"));
-                continue;
-            }
+        for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
             const std::string name = seat_in(m, room);
-            if (name.empty()) {
-                emit(st, c.numeric("442", chan, "You're not on that channel"));
-                continue;
-            }
+            if (name.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
             ask(core, m, st, asked::part, chan, command_kind::part, {}, reason, name);
-            if (!seat_in(m, room).empty()) continue;
+            if (!seat_in(m, room).empty()) return;
             emit(st, c.from_self("PART " + channel_of(name) + (reason.empty() ? std::string() : " :" + reason)));
-        }
+        });
     }
 
     static void say(commands& core, member& m, const connection& c, const irc_message& msg, bool notice) {

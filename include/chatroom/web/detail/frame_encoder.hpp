@@ -45,6 +45,19 @@ inline ws_frame_header frame_header(ws_opcode op, std::uint64_t payload_size, bo
     return h;
 }
 
+// A text frame holding the line a + b: its size, and writing it at out (the
+// renderers' framing: web_renderer, json_renderer). Returns the end.
+inline std::size_t text_frame_size(std::size_t n) noexcept { return frame_header(ws_opcode::text, n).size() + n; }
+inline char* write_text_frame(char* out, std::string_view a, std::string_view b) noexcept {
+    const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
+    std::memcpy(out, h.data(), h.size());
+    out += h.size();
+    if (!a.empty()) std::memcpy(out, a.data(), a.size());
+    out += a.size();
+    if (!b.empty()) std::memcpy(out, b.data(), b.size());
+    return out + b.size();
+}
+
 // A whole control frame (header and at most 125 bytes of payload), small
 // enough to live in the session rather than on the heap.
 struct ws_control_frame {

@@ -69,15 +69,9 @@ inline std::string json_event(const room_event& e) {
 // the one instance serves every connection, from any thread.
 class json_renderer final : public renderer {
 public:
-    std::size_t framed_size(std::size_t n) const noexcept override { return frame_header(ws_opcode::text, n).size() + n; }
+    std::size_t framed_size(std::size_t n) const noexcept override { return text_frame_size(n); }
     char* frame(char* out, std::string_view a, std::string_view b) const noexcept override {
-        const ws_frame_header h = frame_header(ws_opcode::text, a.size() + b.size());
-        std::memcpy(out, h.data(), h.size());
-        out += h.size();
-        if (!a.empty()) std::memcpy(out, a.data(), a.size());
-        out += a.size();
-        if (!b.empty()) std::memcpy(out, b.data(), b.size());
-        return out + b.size();
+        return write_text_frame(out, a, b);
     }
     std::string_view line_break() const noexcept override { return {}; }
 
