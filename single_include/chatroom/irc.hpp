@@ -53,7 +53,7 @@ struct tag {
 /// A message: tags, source, the command (letters upper-cased, or a
 /// three-digit numeric) and its parameters, the trailing one included.
 struct irc_message {
-    std::vector<tag> tags;
+    std::vector<tag> tags;           ///< IRCv3 tags, in the order sent, values unescaped
     std::string source;              ///< without the ':'; empty when none
     std::string command;             ///< upper-cased
     std::vector<std::string> params; ///< the last may hold spaces (it was the trailing one)
@@ -77,11 +77,12 @@ enum class parse_error {
 
 /// A line's meaning: error none and msg, or the error.
 struct parsed {
-    parse_error error = parse_error::none;
-    irc_message msg;
+    parse_error error = parse_error::none; ///< why the line is not a message (none: it is)
+    irc_message msg;                       ///< the message, when error is none
 };
 
-/// Unescapes a tag value: "\:" ';', "\s" ' ', "\\" '\', "\r" CR, "\n" LF;
+/// Unescapes a tag value: backslash-colon is ';', backslash-s a space, two
+/// backslashes one, backslash-r CR, backslash-n LF;
 /// a backslash before anything else is dropped, and so is a last one.
 inline std::string unescape_tag_value(std::string_view v) {
     std::string out;
@@ -424,7 +425,7 @@ enum tag_caps : unsigned {
     message_tags = 2, ///< `msgid=...` (and the client may send tags)
     // Capabilities that add no tag (the connection's, not the renderer's):
     multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
-    userhost_in_names = 8, ///< NAMES lists nick!user@host
+    userhost_in_names = 8, ///< NAMES lists nick!user\@host
 };
 
 /// Whether a left event is its member leaving the server by QUIT (the core's
@@ -472,7 +473,9 @@ public:
     /// server's name in its notices.
     event_renderer(std::string host, unsigned caps) : host_(std::move(host)), caps_(caps) {}
 
+    /// The capabilities it renders for (a mask of the values above).
     unsigned caps() const noexcept { return caps_; }
+    /// The host part of members' sources (nick!user\@host).
     const std::string& host() const noexcept { return host_; }
 
     message render(const room_event& e) const override {

@@ -22,18 +22,27 @@ PATIENCE = 20  # seconds any one expected thing may take on a loaded machine
 
 def start(server, db):
     proc = subprocess.Popen([server, "--port", "0", "--bind", "127.0.0.1", "--history", "30",
-                             "--history-db", db], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + PATIENCE
+                             "--history-db", db], stderr=subprocess.PIPE)
+    # Read the pipe's bytes as they come (os.read): a buffered readline could
+    # take two lines in one read and leave select() waiting for the second,
+    # which has already arrived. Starting is given longer than other steps:
+    # at the end of ./scripts/test this runs beside the cluster suites.
+    deadline = time.monotonic() + 3 * PATIENCE
+    got = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
-        line = proc.stderr.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break  # it exited
+        got += chunk
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", got)
         if m:
             return proc, int(m.group(1))
     proc.kill()
-    raise AssertionError("chatroom-server did not say where it listens")
+    raise AssertionError("chatroom-server did not say where it listens (exit status %r); it said: %r"
+                         % (proc.wait(), got.decode(errors="replace")))
 
 
 class member:

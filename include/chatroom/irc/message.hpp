@@ -31,7 +31,7 @@ struct tag {
 /// A message: tags, source, the command (letters upper-cased, or a
 /// three-digit numeric) and its parameters, the trailing one included.
 struct irc_message {
-    std::vector<tag> tags;
+    std::vector<tag> tags;           ///< IRCv3 tags, in the order sent, values unescaped
     std::string source;              ///< without the ':'; empty when none
     std::string command;             ///< upper-cased
     std::vector<std::string> params; ///< the last may hold spaces (it was the trailing one)
@@ -55,11 +55,12 @@ enum class parse_error {
 
 /// A line's meaning: error none and msg, or the error.
 struct parsed {
-    parse_error error = parse_error::none;
-    irc_message msg;
+    parse_error error = parse_error::none; ///< why the line is not a message (none: it is)
+    irc_message msg;                       ///< the message, when error is none
 };
 
-/// Unescapes a tag value: "\:" ';', "\s" ' ', "\\" '\', "\r" CR, "\n" LF;
+/// Unescapes a tag value: backslash-colon is ';', backslash-s a space, two
+/// backslashes one, backslash-r CR, backslash-n LF;
 /// a backslash before anything else is dropped, and so is a last one.
 inline std::string unescape_tag_value(std::string_view v) {
     std::string out;

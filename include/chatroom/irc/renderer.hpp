@@ -34,7 +34,7 @@ enum tag_caps : unsigned {
     message_tags = 2, ///< `msgid=...` (and the client may send tags)
     // Capabilities that add no tag (the connection's, not the renderer's):
     multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
-    userhost_in_names = 8, ///< NAMES lists nick!user@host
+    userhost_in_names = 8, ///< NAMES lists nick!user\@host
 };
 
 /// Whether a left event is its member leaving the server by QUIT (the core's
@@ -82,7 +82,9 @@ public:
     /// server's name in its notices.
     event_renderer(std::string host, unsigned caps) : host_(std::move(host)), caps_(caps) {}
 
+    /// The capabilities it renders for (a mask of the values above).
     unsigned caps() const noexcept { return caps_; }
+    /// The host part of members' sources (nick!user\@host).
     const std::string& host() const noexcept { return host_; }
 
     message render(const room_event& e) const override {
