@@ -4051,7 +4051,8 @@ private:
     // ---- stopping -------------------------------------------------------------------
 
     void say_farewell() {
-        for (const auto& [folded, m] : view_.local)
+        for (const auto& entry : view_.local) {
+            const remote_at& m = entry.second; // a structured binding cannot be captured in C++17
             for_each_room(m.rooms, [&](std::string_view room) {
                 room_event e;
                 e.kind = room_event_kind::left;
@@ -4062,6 +4063,7 @@ private:
                 writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
                 return true;
             });
+        }
         view_.farewell([this] {
             forgotten_ = true;
             farewell_check();
