@@ -53,7 +53,9 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
             [
                 *faketime_cmd,
                 binary,
-                "--bind", hostname,
+                # Loopback only, whatever address irctest names (it may
+                # name 0.0.0.0, which a client reaches through loopback too).
+                "--bind", "127.0.0.1",
                 "--port", str(telnet_port),
                 "--irc-port", str(port),
                 "--irc-name", "My.Little.Server",  # the name irctest's tests expect
