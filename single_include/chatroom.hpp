@@ -4368,9 +4368,8 @@ public:
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
         auto inside = [&](std::string_view name) { // a private room is listed to its members
-            const std::string key = protocol::fold_case(name);
             for (const hub_state::seat& s : m.state.seats)
-                if (protocol::fold_case(s.in->name()) == key) return true;
+                if (protocol::same_name(s.in->name(), name)) return true;
             return false;
         };
         list.erase(std::remove_if(list.begin(), list.end(),
@@ -6009,7 +6008,7 @@ public:
         member* t = members_.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
-        if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
+        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
         if (t->state.current) membership_.leave(*t, *t->state.current, {});

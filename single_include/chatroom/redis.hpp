@@ -1811,8 +1811,7 @@ inline std::string room_list_of(const std::vector<std::string_view>& rooms) {
 }
 
 inline bool has_room(std::string_view list, std::string_view room) {
-    const std::string key = protocol::fold_case(room);
-    return !for_each_room(list, [&](std::string_view r) { return protocol::fold_case(r) != key; });
+    return !for_each_room(list, [&](std::string_view r) { return !protocol::same_name(r, room); });
 }
 
 // list with room added (at the end), unless it is in it already.
@@ -1825,10 +1824,9 @@ inline std::string with_room(std::string list, std::string_view room) {
 
 // list without room.
 inline std::string without_room(std::string_view list, std::string_view room) {
-    const std::string key = protocol::fold_case(room);
     std::string rest;
     for_each_room(list, [&](std::string_view r) {
-        if (protocol::fold_case(r) != key) {
+        if (!protocol::same_name(r, room)) {
             if (!rest.empty()) rest += ' ';
             rest.append(r.data(), r.size());
         }

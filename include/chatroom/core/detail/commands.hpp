@@ -548,7 +548,7 @@ public:
         member* t = members_.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
-        if (t->state.current && protocol::fold_case(room_name) == protocol::fold_case(t->state.current->name()))
+        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
             return {};
         if (policy_.full(room_name)) return host_errc::room_full;
         if (t->state.current) membership_.leave(*t, *t->state.current, {});

@@ -146,9 +146,8 @@ public:
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
         auto inside = [&](std::string_view name) { // a private room is listed to its members
-            const std::string key = protocol::fold_case(name);
             for (const hub_state::seat& s : m.state.seats)
-                if (protocol::fold_case(s.in->name()) == key) return true;
+                if (protocol::same_name(s.in->name(), name)) return true;
             return false;
         };
         list.erase(std::remove_if(list.begin(), list.end(),
