@@ -1660,7 +1660,8 @@ redis.call('HSET', p .. 'nodes', me, ep)
 redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
 return out)";
 // ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
-// each, its id, 1 if alive, and its roster (nick, room, ...). The first
+// each, its id, 1 if alive, and its roster (nick, room, ...), which a server
+// keeps until its members' leaves are announced, alive or not. The first
 // element: 0, or 1 when this incarnation was missing from the member list
 // (taken for dead), or 2 when another incarnation of this node id
 // registered since (a second process under the same id): then nothing is
@@ -1682,7 +1683,7 @@ for _, id in ipairs(nodes) do
     local alive = redis.call('EXISTS', p .. 'alive:' .. id)
     table.insert(out, id)
     table.insert(out, alive)
-    if alive == 1 then table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id)) else table.insert(out, {}) end
+    table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id))
   end
 end
 return out)";
@@ -2870,6 +2871,7 @@ private:
     void viewed(const redis_reply& r) {
         if (r.is_error()) return link.fault(classify(r), "heartbeat: " + r.text);
         if (!r.is_array() || r.elements.empty()) return;
+        if (!link.healthy()) up_since_ = backplane_context::clock::now(); // answering again after LOADING, BUSY
         link.ok();
         if (r.elements[0].integer == 2) {
             if (!superseded_)
@@ -2903,10 +2905,9 @@ private:
                 refuse(id, {}, {}, ctx_.opts.key_prefix + "nodes: a server id that is not a valid name");
                 continue;
             }
-            if (r.elements[i + 1].integer != 1) {
-                missing.insert(id);
-                continue;
-            }
+            // Without a heartbeat, its members stay until announced gone (a
+            // reloaded Redis may have let every live server's key expire).
+            if (r.elements[i + 1].integer != 1) missing.insert(id);
             for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
                 const std::string& nick = roster.elements[k].text;
                 const std::string& room = roster.elements[k + 1].text;
@@ -2921,10 +2922,10 @@ private:
         rejected_.add(std::move(bad));
         remote = std::move(view);
         recent_.apply(remote, backplane_context::clock::now());
-        // Dead: missing from two views a heartbeat apart, this server's link
-        // up for longer than a heartbeat key lives plus the longest backoff
-        // (after Redis paused or reloaded, every key may be stale at once and
-        // a live server may still be waiting to reconnect).
+        // Dead: missing from two views a heartbeat apart, Redis answering this
+        // server for longer than a heartbeat key lives plus the longest
+        // backoff (after Redis paused or reloaded, every key may be stale at
+        // once and a live server may still be waiting to reconnect).
         const bool trusted = backplane_context::clock::now() - up_since_ >
                              ctx_.opts.node_ttl + ctx_.opts.heartbeat + backplane_context::max_backoff;
         for (const std::string& id : missing)

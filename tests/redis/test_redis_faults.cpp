@@ -51,8 +51,10 @@ std::vector<std::string> numbered(const std::string& nick, const std::string& ta
 
 TEST_CASE("backplane: lines said while Redis loads its data are held and delivered once, in order",
           "[backplane][faults]") {
-    // 30 keys of 2 KB, 100 ms each to load, events served between keys:
-    // for seconds every command is answered -LOADING.
+    // 50 keys of 2 KB, 100 ms each to load, events served between keys:
+    // for 5 s every command is answered -LOADING, longer than a heartbeat key
+    // lives plus the longest backoff (the servers must not take each other
+    // for dead when Redis answers again with every heartbeat key expired).
     test::redis_server_options ro;
     ro.appendonly = true;
     ro.extra_args = {"--key-load-delay", "100000", "--loading-process-events-interval-bytes", "1024"};
@@ -65,7 +67,7 @@ TEST_CASE("backplane: lines said while Redis loads its data are held and deliver
     line_client reader = b.join_as("reader");
     line_client sender = a.join_as("sender");
     wait_members(reader, 2);
-    for (int i = 0; i < 30; ++i)
+    for (int i = 0; i < 50; ++i)
         REQUIRE(redis_cli(redis.port(), "SET filler" + std::to_string(i) + " " + std::string(2000, 'f')).find("OK") !=
                 std::string::npos);
     REQUIRE(redis_cli(redis.port(), "BGREWRITEAOF").find("rewriting") != std::string::npos);

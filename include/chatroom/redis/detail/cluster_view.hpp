@@ -235,6 +235,7 @@ private:
     void viewed(const redis_reply& r) {
         if (r.is_error()) return link.fault(classify(r), "heartbeat: " + r.text);
         if (!r.is_array() || r.elements.empty()) return;
+        if (!link.healthy()) up_since_ = backplane_context::clock::now(); // answering again after LOADING, BUSY
         link.ok();
         if (r.elements[0].integer == 2) {
             if (!superseded_)
@@ -268,10 +269,9 @@ private:
                 refuse(id, {}, {}, ctx_.opts.key_prefix + "nodes: a server id that is not a valid name");
                 continue;
             }
-            if (r.elements[i + 1].integer != 1) {
-                missing.insert(id);
-                continue;
-            }
+            // Without a heartbeat, its members stay until announced gone (a
+            // reloaded Redis may have let every live server's key expire).
+            if (r.elements[i + 1].integer != 1) missing.insert(id);
             for (std::size_t k = 0; k + 1 < roster.elements.size(); k += 2) {
                 const std::string& nick = roster.elements[k].text;
                 const std::string& room = roster.elements[k + 1].text;
@@ -286,10 +286,10 @@ private:
         rejected_.add(std::move(bad));
         remote = std::move(view);
         recent_.apply(remote, backplane_context::clock::now());
-        // Dead: missing from two views a heartbeat apart, this server's link
-        // up for longer than a heartbeat key lives plus the longest backoff
-        // (after Redis paused or reloaded, every key may be stale at once and
-        // a live server may still be waiting to reconnect).
+        // Dead: missing from two views a heartbeat apart, Redis answering this
+        // server for longer than a heartbeat key lives plus the longest
+        // backoff (after Redis paused or reloaded, every key may be stale at
+        // once and a live server may still be waiting to reconnect).
         const bool trusted = backplane_context::clock::now() - up_since_ >
                              ctx_.opts.node_ttl + ctx_.opts.heartbeat + backplane_context::max_backoff;
         for (const std::string& id : missing)

@@ -81,7 +81,8 @@ redis.call('HSET', p .. 'nodes', me, ep)
 redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
 return out)";
 // ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
-// each, its id, 1 if alive, and its roster (nick, room, ...). The first
+// each, its id, 1 if alive, and its roster (nick, room, ...), which a server
+// keeps until its members' leaves are announced, alive or not. The first
 // element: 0, or 1 when this incarnation was missing from the member list
 // (taken for dead), or 2 when another incarnation of this node id
 // registered since (a second process under the same id): then nothing is
@@ -103,7 +104,7 @@ for _, id in ipairs(nodes) do
     local alive = redis.call('EXISTS', p .. 'alive:' .. id)
     table.insert(out, id)
     table.insert(out, alive)
-    if alive == 1 then table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id)) else table.insert(out, {}) end
+    table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id))
   end
 end
 return out)";
