@@ -1556,8 +1556,8 @@ private:
         if (was && on_down) on_down();
         // A link that was up, or a first attempt that failed: the owner
         // judges the state (a Redis never reached holds lines too).
-        if (was || failures_ == 0) ctx_.links_changed();
-        ++failures_;
+        const bool first_failure = failures_++ == 0;
+        if (was || first_failure) ctx_.links_changed();
         retry_.expires_after(ctx_.backoff(failures_));
         retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code ec) {
             if (!ec && gen == generation_ && !conn_) connect();
@@ -3065,6 +3065,7 @@ struct health {
     bool healthy = false; // everything up and heard
     bool lasting = false; // a fault that does not pass by itself: degrade now
     std::string why;      // the first thing that is not well, for the log
+    bool connecting = false; // that thing is a first connection or the registration, still under way
 };
 
 template <class Writers, class Readers>
@@ -3074,6 +3075,7 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
     auto lasting = [](const redis_link& l) { return l.fault() == reply_fault::auth || l.fault() == reply_fault::refused; };
     auto check = [&](const redis_link& l, const char* what) {
         if (l.healthy() || !h.why.empty()) return;
+        h.connecting = !l.up() && l.failures() == 0 && l.fault() == reply_fault::none;
         h.why = std::string(what) + " to " + ctx.where(l.instance()) +
                 (l.fault_text().empty() ? std::string(" down") : ": " + l.fault_text());
     };
@@ -3085,7 +3087,10 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
     }
     check(view.link, "control link");
     h.lasting = h.lasting || lasting(view.link) || view.superseded();
-    if (h.why.empty() && !view.ready()) h.why = view.superseded() ? "superseded" : "registering";
+    if (h.why.empty() && !view.ready()) {
+        h.why = view.superseded() ? "superseded" : "registering";
+        h.connecting = !view.superseded();
+    }
     h.healthy = h.why.empty();
     return h;
 }
@@ -3845,9 +3850,15 @@ protected:
                              was_degraded ? std::string(notices::cluster_restored) : std::string(), "the cluster is back");
         }
         if (state_ == backplane_state::connected || state_ == backplane_state::none) {
+            // At start, links still making their first connection are no
+            // news; one that failed to connect is.
+            const bool quiet = state_ == backplane_state::none && h.connecting;
             down_since_ = clock::now();
-            set_state(backplane_state::holding, {}, h.why);
+            set_state(backplane_state::holding, {}, quiet ? std::string() : h.why);
             arm_outage();
+        } else if (last_why_.empty() && !h.connecting) { // a quiet start, now with news
+            last_why_ = h.why;
+            note("backplane: " + h.why);
         }
         if (h.lasting && !degraded_) degrade(h.why);
     }

@@ -521,3 +521,49 @@ TEST_CASE("backplane: hostile entries written straight into Redis reach members 
         CHECK(chatroom::is_clean_text(text));
     }
 }
+
+namespace {
+
+// The backplane's log lines (error events), kept for a test to read.
+struct error_log {
+    std::mutex mu;
+    std::vector<std::string> lines;
+    chatroom::event_handler handler() {
+        return [this](const chatroom::event& e) {
+            if (e.kind != chatroom::event_kind::error) return;
+            std::lock_guard<std::mutex> g(mu);
+            lines.push_back(e.text);
+        };
+    }
+    std::vector<std::string> snapshot() {
+        std::lock_guard<std::mutex> g(mu);
+        return lines;
+    }
+};
+
+} // namespace
+
+TEST_CASE("backplane: a server that starts with Redis up logs nothing about its links", "[backplane]") {
+    test::redis_server redis;
+    error_log log;
+    node a(cluster_options({redis.port()}, "a"), {}, 2, true, log.handler());
+    line_client one = a.join_as("one"); // a round trip through the cluster after the links came up
+    wait_members(one, 1);
+    for (const std::string& line : log.snapshot()) {
+        INFO(line);
+        CHECK(line.rfind("backplane:", 0) != 0);
+    }
+}
+
+TEST_CASE("backplane: a server that cannot reach Redis at start says so before the outage timeout", "[backplane]") {
+    auto o = cluster_options({redis_test::unused_port()}, "a");
+    o.outage_timeout = 60s;
+    error_log log;
+    node a(o, {}, 2, false, log.handler());
+    REQUIRE(eventually([&] {
+        for (const std::string& line : log.snapshot())
+            if (line.rfind("backplane:", 0) == 0 && line.find(" down") != std::string::npos) return true;
+        return false;
+    }));
+    CHECK(a.stats().backplane == chatroom::backplane_state::holding);
+}

@@ -101,6 +101,7 @@ struct health {
     bool healthy = false; // everything up and heard
     bool lasting = false; // a fault that does not pass by itself: degrade now
     std::string why;      // the first thing that is not well, for the log
+    bool connecting = false; // that thing is a first connection or the registration, still under way
 };
 
 template <class Writers, class Readers>
@@ -110,6 +111,7 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
     auto lasting = [](const redis_link& l) { return l.fault() == reply_fault::auth || l.fault() == reply_fault::refused; };
     auto check = [&](const redis_link& l, const char* what) {
         if (l.healthy() || !h.why.empty()) return;
+        h.connecting = !l.up() && l.failures() == 0 && l.fault() == reply_fault::none;
         h.why = std::string(what) + " to " + ctx.where(l.instance()) +
                 (l.fault_text().empty() ? std::string(" down") : ": " + l.fault_text());
     };
@@ -121,7 +123,10 @@ health assess(const backplane_context& ctx, const Writers& writers, const Reader
     }
     check(view.link, "control link");
     h.lasting = h.lasting || lasting(view.link) || view.superseded();
-    if (h.why.empty() && !view.ready()) h.why = view.superseded() ? "superseded" : "registering";
+    if (h.why.empty() && !view.ready()) {
+        h.why = view.superseded() ? "superseded" : "registering";
+        h.connecting = !view.superseded();
+    }
     h.healthy = h.why.empty();
     return h;
 }

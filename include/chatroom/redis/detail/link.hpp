@@ -198,8 +198,8 @@ private:
         if (was && on_down) on_down();
         // A link that was up, or a first attempt that failed: the owner
         // judges the state (a Redis never reached holds lines too).
-        if (was || failures_ == 0) ctx_.links_changed();
-        ++failures_;
+        const bool first_failure = failures_++ == 0;
+        if (was || first_failure) ctx_.links_changed();
         retry_.expires_after(ctx_.backoff(failures_));
         retry_.async_wait(ctx_.guarded([this, gen = generation_](std::error_code ec) {
             if (!ec && gen == generation_ && !conn_) connect();

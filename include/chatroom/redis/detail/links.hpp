@@ -181,9 +181,15 @@ protected:
                              was_degraded ? std::string(notices::cluster_restored) : std::string(), "the cluster is back");
         }
         if (state_ == backplane_state::connected || state_ == backplane_state::none) {
+            // At start, links still making their first connection are no
+            // news; one that failed to connect is.
+            const bool quiet = state_ == backplane_state::none && h.connecting;
             down_since_ = clock::now();
-            set_state(backplane_state::holding, {}, h.why);
+            set_state(backplane_state::holding, {}, quiet ? std::string() : h.why);
             arm_outage();
+        } else if (last_why_.empty() && !h.connecting) { // a quiet start, now with news
+            last_why_ = h.why;
+            note("backplane: " + h.why);
         }
         if (h.lasting && !degraded_) degrade(h.why);
     }
