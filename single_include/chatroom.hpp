@@ -4703,163 +4703,16 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/membership.hpp>
+// #include <chatroom/core/detail/logins.hpp>
 
+// Logins (docs/protocol.md, /login; docs/access.md): a member's name and
+// secret go to the host's verifier with the hub's lock released; its answer
+// comes back here with the lock held again. A login is charged to the
+// member's address when it starts (rate limits on failures and on checks
+// under way); the account's name becomes the nick, across the cluster when
+// a shared log claims nicks. Connections from a banned address are on
+// probation: let in only to log in as an operator. Guarded by the hub's lock.
 
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace chatroom::detail {
-
-// Who is in which room: members enter and leave rooms (several at once, up
-// to max_rooms_per_member; the line protocol's one), rooms open with their
-// first member and close with their last (unless the host keeps them), the
-// room hears joins and leaves, and a shared log hears every room of a
-// member. Guarded by the hub's lock.
-class membership {
-public:
-    struct parts {
-        const server_options& opts;
-        counters& count;
-        room_directory& rooms;
-        fanout& out;
-        host_events& events;
-        host_rooms& policy;
-        chat_batch& batch;
-    };
-
-    explicit membership(parts p) : p_(p) {}
-
-    void set_log(room_log& log) noexcept { log_ = &log; }
-    void set_stopping() noexcept { stopping_ = true; }
-    // Rooms opened since the last call (the hub fills their history).
-    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
-
-    // The room a request names, if m is in it; m's current room when it names none.
-    static room* room_of(const member& m, std::string_view name) {
-        if (name.empty()) return m.state.current;
-        for (const hub_state::seat& s : m.state.seats)
-            if (protocol::same_name(s.in->name(), name)) return s.in;
-        return nullptr;
-    }
-
-    static bool share_a_room(const member& a, const member& b) {
-        for (const hub_state::seat& s : a.state.seats)
-            if (room_of(b, s.in->name()) == s.in) return true;
-        return false;
-    }
-
-    // Why m may not go to room_name, if it may not: a bad name, in it
-    // already, a limit, the host's room options. switching: m leaves its
-    // current room for it (the line protocol's /join), so only the
-    // server's limit on open rooms applies.
-    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
-        if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
-        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
-            return reply::of(reply_kind::already_in, in->name());
-        const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
-        if (!switching && per_member && m.state.seats.size() >= per_member)
-            return too_many(room_name, per_member, {});
-        if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
-            return too_many(room_name, per_server, "server");
-        if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
-        return std::nullopt;
-    }
-
-    // Puts m in a room, creating the room, and greets it there: the room's
-    // name and size, its topic, its kept history.
-    void enter(member& m, std::string_view name) {
-        bool created = false;
-        room& r = p_.rooms.find_or_create(name, created);
-        if (created) {
-            counters::add(p_.count.rooms);
-            log_->room_opened(r.name());
-            opened_.push_back(r.name());
-        }
-        r.add(m);
-        publish_presence(m);
-        if (announces(r.size() - 1)) {
-            room_event e = event_of(room_event_kind::joined, m, &r);
-            log_->append(e);
-        }
-        std::string hello;
-        std::vector<std::string> elsewhere;
-        log_->remote_members(r.name(), elsewhere);
-        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
-        p_.out.push(m, message::copy_of(hello));
-        for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
-        p_.events.emit(event_kind::joined, m, r.name());
-    }
-
-    // m leaves r, which hears why (reason may be empty). publish: the shared
-    // log hears where m is now (not when m is leaving the server: gone()
-    // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
-        p_.batch.end_of(m, &r);
-        room_event e = event_of(room_event_kind::left, m, &r);
-        e.reason = std::string(reason);
-        r.remove(m);
-        if (publish) publish_presence(m);
-        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
-        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
-        if (r.empty() && !p_.policy.keeps(r.name())) {
-            p_.policy.erase(r.name());
-            log_->room_closed(r.name());
-            p_.rooms.erase(r);
-            counters::sub(p_.count.rooms);
-        }
-    }
-
-    // m leaves every room it is in, each hearing why.
-    void leave_all(member& m, std::string_view reason) {
-        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
-    }
-
-    // Tells a shared log where m is: each of its rooms, by name.
-    void publish_presence(const member& m) {
-        if (!log_->wants_presence()) return;
-        std::vector<std::string_view> names;
-        names.reserve(m.state.seats.size());
-        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
-        log_->presence(m.state.nick, names);
-    }
-
-    // An event of m's in r (none: a private message).
-    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
-        room_event e;
-        e.kind = kind;
-        if (r) e.room = r->name();
-        e.nick = m.state.nick;
-        e.origin = m.id();
-        return e;
-    }
-
-private:
-    static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
-        reply r = reply::of(reply_kind::too_many_rooms, room_name);
-        r.count = limit;
-        r.extra = std::string(whose);
-        return r;
-    }
-
-    // Joins and leaves are announced in rooms smaller than quiet_room_size
-    // (counting the others: each announcement costs a delivery per member).
-    bool announces(std::size_t others) const noexcept {
-        return p_.opts.quiet_room_size == 0 || others < p_.opts.quiet_room_size;
-    }
-
-    parts p_;
-    room_log* log_ = nullptr;
-    bool stopping_ = false;
-    std::vector<std::string> opened_;
-};
-
-} // namespace chatroom::detail
 // #include <chatroom/core/detail/moderation.hpp>
 
 
@@ -5059,6 +4912,163 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/nick_changes.hpp>
 
+// #include <chatroom/core/detail/membership.hpp>
+
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Who is in which room: members enter and leave rooms (several at once, up
+// to max_rooms_per_member; the line protocol's one), rooms open with their
+// first member and close with their last (unless the host keeps them), the
+// room hears joins and leaves, and a shared log hears every room of a
+// member. Guarded by the hub's lock.
+class membership {
+public:
+    struct parts {
+        const server_options& opts;
+        counters& count;
+        room_directory& rooms;
+        fanout& out;
+        host_events& events;
+        host_rooms& policy;
+        chat_batch& batch;
+    };
+
+    explicit membership(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_stopping() noexcept { stopping_ = true; }
+    // Rooms opened since the last call (the hub fills their history).
+    std::vector<std::string> take_opened() { return std::exchange(opened_, {}); }
+
+    // The room a request names, if m is in it; m's current room when it names none.
+    static room* room_of(const member& m, std::string_view name) {
+        if (name.empty()) return m.state.current;
+        for (const hub_state::seat& s : m.state.seats)
+            if (protocol::same_name(s.in->name(), name)) return s.in;
+        return nullptr;
+    }
+
+    static bool share_a_room(const member& a, const member& b) {
+        for (const hub_state::seat& s : a.state.seats)
+            if (room_of(b, s.in->name()) == s.in) return true;
+        return false;
+    }
+
+    // Why m may not go to room_name, if it may not: a bad name, in it
+    // already, a limit, the host's room options. switching: m leaves its
+    // current room for it (the line protocol's /join), so only the
+    // server's limit on open rooms applies.
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+        if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
+        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
+            return reply::of(reply_kind::already_in, in->name());
+        const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
+        if (!switching && per_member && m.state.seats.size() >= per_member)
+            return too_many(room_name, per_member, {});
+        if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
+            return too_many(room_name, per_server, "server");
+        if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
+        return std::nullopt;
+    }
+
+    // Puts m in a room, creating the room, and greets it there: the room's
+    // name and size, its topic, its kept history.
+    void enter(member& m, std::string_view name) {
+        bool created = false;
+        room& r = p_.rooms.find_or_create(name, created);
+        if (created) {
+            counters::add(p_.count.rooms);
+            log_->room_opened(r.name());
+            opened_.push_back(r.name());
+        }
+        r.add(m);
+        publish_presence(m);
+        if (announces(r.size() - 1)) {
+            room_event e = event_of(room_event_kind::joined, m, &r);
+            log_->append(e);
+        }
+        std::string hello;
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
+        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
+        p_.out.push(m, message::copy_of(hello));
+        for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
+        p_.events.emit(event_kind::joined, m, r.name());
+    }
+
+    // m leaves r, which hears why (reason may be empty). publish: the shared
+    // log hears where m is now (not when m is leaving the server: gone()
+    // says that at once).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
+        p_.batch.end_of(m, &r);
+        room_event e = event_of(room_event_kind::left, m, &r);
+        e.reason = std::string(reason);
+        r.remove(m);
+        if (publish) publish_presence(m);
+        if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
+        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
+        if (r.empty() && !p_.policy.keeps(r.name())) {
+            p_.policy.erase(r.name());
+            log_->room_closed(r.name());
+            p_.rooms.erase(r);
+            counters::sub(p_.count.rooms);
+        }
+    }
+
+    // m leaves every room it is in, each hearing why.
+    void leave_all(member& m, std::string_view reason) {
+        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
+    }
+
+    // Tells a shared log where m is: each of its rooms, by name.
+    void publish_presence(const member& m) {
+        if (!log_->wants_presence()) return;
+        std::vector<std::string_view> names;
+        names.reserve(m.state.seats.size());
+        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        log_->presence(m.state.nick, names);
+    }
+
+    // An event of m's in r (none: a private message).
+    static room_event event_of(room_event_kind kind, const member& m, const room* r) {
+        room_event e;
+        e.kind = kind;
+        if (r) e.room = r->name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        return e;
+    }
+
+private:
+    static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
+        reply r = reply::of(reply_kind::too_many_rooms, room_name);
+        r.count = limit;
+        r.extra = std::string(whose);
+        return r;
+    }
+
+    // Joins and leaves are announced in rooms smaller than quiet_room_size
+    // (counting the others: each announcement costs a delivery per member).
+    bool announces(std::size_t others) const noexcept {
+        return p_.opts.quiet_room_size == 0 || others < p_.opts.quiet_room_size;
+    }
+
+    parts p_;
+    room_log* log_ = nullptr;
+    bool stopping_ = false;
+    std::vector<std::string> opened_;
+};
+
+} // namespace chatroom::detail
 
 #include <memory>
 #include <string>
@@ -5170,6 +5180,174 @@ private:
     room_log* log_ = nullptr;
     const access_hooks* hooks_ = nullptr;
     std::vector<nick_job> claims_;
+};
+
+} // namespace chatroom::detail
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// What logins need of the rest of the core (commands.hpp).
+class login_effects {
+public:
+    // The member may use rooms now; it is sent to its first one.
+    virtual void enter_allowed(member& m, std::string_view room_name) = 0;
+    // The member leaves its rooms and the server (its rooms hear detail).
+    virtual void leave_server(member& m, leave_reason why, std::string_view detail) = 0;
+
+protected:
+    ~login_effects() = default;
+};
+
+class logins {
+public:
+    // A login the host's verifier decides, with the hub's lock released.
+    struct job {
+        std::weak_ptr<member> who;
+        login_request request;
+    };
+
+    struct parts {
+        counters& count;
+        registry& members;
+        moderation& mod;
+        fanout& out;
+        housekeeping& house;
+        host_events& events;
+        nick_changes& nicks;
+        const access_hooks& hooks;
+        login_effects& effects;
+    };
+
+    explicit logins(parts p) : p_(p) {}
+
+    std::vector<job> take_jobs() { return std::exchange(jobs_, {}); }
+
+    // The time left of a ban on m's address, if any (never for Unix sockets).
+    std::optional<moderation::clock::duration> address_ban(const member& m) const {
+        if (m.address().empty()) return std::nullopt;
+        return p_.mod.banned(moderation::address_key(m.address()));
+    }
+
+    // Probation: a connection from a banned address, let in to log in as an
+    // operator only.
+    void set_probation(member& m, bool on) {
+        if (on) probation_.insert(&m);
+        else probation_.erase(&m);
+    }
+    bool on_probation(member& m) const { return !probation_.empty() && probation_.count(&m) != 0; }
+    std::vector<member*> on_probation() const { return {probation_.begin(), probation_.end()}; }
+
+    // The member is going: a check under way keeps its charge.
+    void forget(member& m) {
+        end(m, false);
+        probation_.erase(&m);
+    }
+
+    // /login NAME SECRET: checked and charged here, decided by the verifier.
+    void start(member& m, const protocol::command& cmd) {
+        const access_hooks& hooks = p_.hooks;
+        if (!hooks.verify) return p_.out.send(m, reply::of(reply_kind::logins_disabled));
+        if (cmd.arg.empty() || cmd.text.empty()) return p_.out.send(m, reply::usage("login"));
+        if (!m.state.account.empty()) return p_.out.send(m, reply::of(reply_kind::already_logged_in));
+        if (m.state.login_pending) return p_.out.send(m, reply::of(reply_kind::login_under_way));
+        if (!protocol::is_valid_name(cmd.arg)) return p_.out.send(m, reply::of(reply_kind::bad_nick));
+        if (auto left = p_.mod.banned(moderation::account_key(cmd.arg)))
+            return p_.out.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(*left)));
+        // Charged to the address now, not when it fails: checks under way
+        // count, and only a few run at once per address.
+        switch (p_.mod.start_login(m.address(), hooks.failed_logins_per_minute, hooks.logins_under_way_per_address)) {
+        case moderation::login_gate::go: break;
+        case moderation::login_gate::too_many_failed:
+            counters::add(p_.count.failed_logins);
+            return p_.out.send(m, reply::of(reply_kind::too_many_failed_logins));
+        case moderation::login_gate::too_many_under_way:
+            counters::add(p_.count.failed_logins);
+            return p_.out.send(m, reply::of(reply_kind::too_many_logins_under_way));
+        }
+        m.state.login_pending = true;
+        jobs_.push_back(job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
+                                                                m.address(), protocol::fold_case(cmd.arg)}});
+    }
+
+    // The verifier's answer, with the hub's lock held again. What was typed
+    // after /login (typed is its name) never reaches an event: the
+    // login_failed event names the member by its nick, with its address.
+    void finish(member& m, const std::string& typed, const login_result& r) {
+        // A success, or a refusal that says nothing about the secret, gives
+        // back the charge the login made when it started.
+        end(m, r.ok || !r.counts_as_failure);
+        if (!m.state.attached) return;
+        // From a banned address: an operator's login or nothing.
+        const auto ban_left = on_probation(m) ? address_ban(m) : std::nullopt;
+        if (!r.ok) {
+            if (r.counts_as_failure) counters::add(p_.count.failed_logins);
+            const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
+            p_.events.emit(event_kind::login_failed, m, {}, {}, why);
+            p_.out.send(m, reply::refused(why));
+            if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
+            return;
+        }
+        if (ban_left && !r.op) {
+            p_.events.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
+            return close_banned(m, *ban_left);
+        }
+        const std::string& name = r.account.empty() ? typed : r.account;
+        if (p_.nicks.needs_claim(m, name)) {
+            m.state.nick_pending = true; // the login is decided by the claim
+            return p_.nicks.claim(nick_changes::nick_job{m.shared_from_this(), name, true, r.op});
+        }
+        complete(m, name, r.op);
+    }
+
+    // The cluster decided the claim of a logged-in name (job.login).
+    void claimed(member& m, const nick_changes::nick_job& job, bool won) {
+        if (!won) return p_.out.send(m, reply::refused(job.nick + " is logged in elsewhere"));
+        complete(m, job.nick, job.op);
+    }
+
+private:
+    // The login m had under way is over; refund gives its charge back.
+    void end(member& m, bool refund) {
+        if (!m.state.login_pending) return;
+        m.state.login_pending = false;
+        p_.mod.end_login(m.address(), refund);
+    }
+
+    // A connection from a banned address failed to log in as an operator:
+    // what it was told is flushed, with the ban, and it closes.
+    void close_banned(member& m, moderation::clock::duration left) {
+        p_.out.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(left)));
+        p_.effects.leave_server(m, leave_reason::banned, "banned address");
+        p_.house.begin_drain(m, leave_reason::banned);
+    }
+
+    void complete(member& m, const std::string& name, bool op) {
+        // The account's name becomes the nick; a guest holding it gives it up.
+        if (member* holder = p_.members.find_nick(name); holder && holder != &m) {
+            if (!holder->state.account.empty())
+                return p_.out.send(m, reply::refused(name + " is logged in elsewhere"));
+            p_.nicks.take(*holder, p_.members.guest_nick());
+        }
+        m.state.account = name;
+        m.state.op = op;
+        probation_.erase(&m);
+        p_.out.send(m, reply::of(reply_kind::logged_in, name));
+        if (m.state.nick != name) p_.nicks.take(m, name);
+        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        if (!m.state.admitted) p_.effects.enter_allowed(m, protocol::lobby);
+    }
+
+    parts p_;
+    std::vector<job> jobs_;
+    std::unordered_set<member*> probation_;
 };
 
 } // namespace chatroom::detail
@@ -5494,7 +5672,6 @@ private:
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <unordered_set>
 #include <vector>
 
 namespace chatroom::detail {
@@ -5504,7 +5681,7 @@ namespace chatroom::detail {
 // meant for the member alone go straight to it. Consecutive chat lines of one
 // read become one event, so one block is shared by every recipient.
 // Guarded by the hub's lock.
-class commands final : private operator_effects {
+class commands final : private operator_effects, private login_effects {
 public:
     struct parts {
         const server_options& opts;
@@ -5520,10 +5697,7 @@ public:
 
     // Work that must run with the hub's lock released (host code: a login
     // verifier, a custom command's handler); the hub runs it after unlocking.
-    struct login_job {
-        std::weak_ptr<member> who;
-        login_request request;
-    };
+    using login_job = logins::job;
     struct command_job {
         std::weak_ptr<member> who;
         command_handler handler;
@@ -5536,11 +5710,12 @@ public:
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
+          events_(p.events), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
           batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
-          nicks_({p.members, p.out, p.events, membership_}) {
+          nicks_({p.members, p.out, p.events, membership_}),
+          logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, hooks_, *this}) {
         nicks_.set_access(hooks_);
     }
 
@@ -5564,7 +5739,7 @@ public:
         return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
 
-    std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
+    std::vector<login_job> take_logins() { return logins_.take_jobs(); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
     std::vector<nick_job> take_claims() { return nicks_.take_claims(); }
     std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
@@ -5601,7 +5776,7 @@ public:
     // (greet).
     std::optional<reply> admission_refusal(member& m) {
         if (!hooks_.verify) {
-            if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
+            if (auto left = logins_.address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
@@ -5615,12 +5790,12 @@ public:
     // A new member: the welcome, then the lobby. From a banned address: the
     // ban and no room; only /login (as an operator), /help and /quit work.
     void greet(member& m) {
-        if (auto left = address_ban(m)) {
-            probation_.insert(&m);
+        if (auto left = logins_.address_ban(m)) {
+            logins_.set_probation(m, true);
             out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             return;
         }
-        probation_.erase(&m);
+        logins_.set_probation(m, false);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
@@ -5646,11 +5821,11 @@ public:
         if (!m.state.admitted) {
             end_batch();
             // From a banned address whose ban ended meanwhile: welcome after all.
-            if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
+            if (logins_.on_probation(m) && !logins_.address_ban(m)) greet(m);
         }
         if (!m.state.admitted && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
-            if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
+            if (auto left = logins_.on_probation(m) ? logins_.address_ban(m) : std::nullopt)
                 out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             else
                 out_.send(m, reply::of(reply_kind::login_first)); // not in a room yet: login required
@@ -5680,10 +5855,9 @@ public:
 
     // The member leaves its room and the server (the room is told why).
     // Idempotent.
-    void leave_server(member& m, leave_reason why, std::string_view detail = {}) {
+    void leave_server(member& m, leave_reason why, std::string_view detail = {}) override {
         if (!m.state.attached) return;
-        end_login(m, false); // a check under way keeps its charge
-        probation_.erase(&m);
+        logins_.forget(m); // a check under way keeps its charge
         batch_.end_of(m);
         std::string reason;
         switch (why) {
@@ -5824,7 +5998,7 @@ private:
             out_.send(m, help);
             break;
         }
-        case command_kind::login: login(m, cmd); break;
+        case command_kind::login: logins_.start(m, cmd); break;
         case command_kind::kick:
         case command_kind::ban:
         case command_kind::unban:
@@ -5865,112 +6039,21 @@ private:
     }
 
     // A member is admitted (it may use rooms) and sent to its first room.
-    void enter_allowed(member& m, std::string_view room_name) {
+    void enter_allowed(member& m, std::string_view room_name) override {
         m.state.admitted = true;
         if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
     }
 
-    // The time left of a ban on m's address, if any (never for Unix sockets).
-    std::optional<moderation::clock::duration> address_ban(const member& m) {
-        if (m.address().empty()) return std::nullopt;
-        return mod_.banned(moderation::address_key(m.address()));
-    }
-
-    // The login m had under way is over; refund gives its charge back.
-    void end_login(member& m, bool refund) {
-        if (!m.state.login_pending) return;
-        m.state.login_pending = false;
-        mod_.end_login(m.address(), refund);
-    }
-
-    // A connection from a banned address failed to log in as an operator:
-    // what it was told is flushed, with the ban, and it closes.
-    void close_banned(member& m, moderation::clock::duration left) {
-        out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(left)));
-        leave_server(m, leave_reason::banned, "banned address");
-        house_.begin_drain(m, leave_reason::banned);
-    }
-
-    void login(member& m, const protocol::command& cmd) {
-        if (!hooks_.verify) return out_.send(m, reply::of(reply_kind::logins_disabled));
-        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("login"));
-        if (!m.state.account.empty()) return out_.send(m, reply::of(reply_kind::already_logged_in));
-        if (m.state.login_pending) return out_.send(m, reply::of(reply_kind::login_under_way));
-        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, reply::of(reply_kind::bad_nick));
-        if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
-            return out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(*left)));
-        // Charged to the address now, not when it fails: checks under way
-        // count, and only a few run at once per address.
-        switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
-        case moderation::login_gate::go: break;
-        case moderation::login_gate::too_many_failed:
-            counters::add(count_.failed_logins);
-            return out_.send(m, reply::of(reply_kind::too_many_failed_logins));
-        case moderation::login_gate::too_many_under_way:
-            counters::add(count_.failed_logins);
-            return out_.send(m, reply::of(reply_kind::too_many_logins_under_way));
-        }
-        m.state.login_pending = true;
-        logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
-                                                                        m.address(), protocol::fold_case(cmd.arg)}});
-    }
-
 public:
-    // The verifier's answer, with the hub's lock held again. What was typed
-    // after /login (typed is its name) never reaches an event: the
-    // login_failed event names the member by its nick, with its address.
-    void finish_login(member& m, const std::string& typed, const login_result& r) {
-        // A success, or a refusal that says nothing about the secret, gives
-        // back the charge the login made when it started.
-        end_login(m, r.ok || !r.counts_as_failure);
-        if (!m.state.attached) return;
-        // From a banned address: an operator's login or nothing.
-        const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
-        if (!r.ok) {
-            if (r.counts_as_failure) counters::add(count_.failed_logins);
-            const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
-            events_.emit(event_kind::login_failed, m, {}, {}, why);
-            out_.send(m, reply::refused(why));
-            if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
-            return;
-        }
-        if (ban_left && !r.op) {
-            events_.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
-            return close_banned(m, *ban_left);
-        }
-        const std::string& name = r.account.empty() ? typed : r.account;
-        if (nicks_.needs_claim(m, name)) {
-            m.state.nick_pending = true; // the login is decided by the claim
-            return nicks_.claim(nick_job{m.shared_from_this(), name, true, r.op});
-        }
-        complete_login(m, name, r.op);
-    }
+    // The verifier's answer, with the hub's lock held again (logins.hpp).
+    void finish_login(member& m, const std::string& typed, const login_result& r) { logins_.finish(m, typed, r); }
 
     // A claim across servers was decided.
     void finish_claim(member& m, const nick_job& job, bool won) {
         m.state.nick_pending = false;
         if (!m.state.attached) return;
-        if (job.login) {
-            if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
-            return complete_login(m, job.nick, job.op);
-        }
+        if (job.login) return logins_.claimed(m, job, won);
         nicks_.claimed(m, job, won);
-    }
-
-private:
-    void complete_login(member& m, const std::string& name, bool op) {
-        // The account's name becomes the nick; a guest holding it gives it up.
-        if (member* holder = members_.find_nick(name); holder && holder != &m) {
-            if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
-            nicks_.take(*holder, members_.guest_nick());
-        }
-        m.state.account = name;
-        m.state.op = op;
-        probation_.erase(&m);
-        out_.send(m, reply::of(reply_kind::logged_in, name));
-        if (m.state.nick != name) nicks_.take(m, name);
-        events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
 
 public:
@@ -6070,9 +6153,8 @@ private:
     }
 
     void welcome_unbanned() override {
-        std::vector<member*> waiting(probation_.begin(), probation_.end());
-        for (member* x : waiting)
-            if (!address_ban(*x)) greet(*x);
+        for (member* x : logins_.on_probation())
+            if (!logins_.address_ban(*x)) greet(*x);
     }
 
     const server_options& opts_;
@@ -6082,21 +6164,18 @@ private:
     fanout& out_;
     housekeeping& house_;
     host_events& events_;
-    moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
     access_hooks hooks_;
     std::string motd_;
     custom_commands custom_;
-    std::vector<login_job> logins_;
     std::vector<command_job> calls_;
-    // Connections from a banned address, let in to log in as operators only.
-    std::unordered_set<member*> probation_;
     host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
     chat_batch batch_;
     membership membership_;
     operator_commands operators_;
     nick_changes nicks_;
+    logins logins_;
     std::string scratch_;
     bool stopping_ = false;
     std::vector<history_job> histories_;
@@ -6209,6 +6288,206 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/line_intake.hpp>
+
+// One read of a member's bytes into the hub, with the hub's lock held: the
+// member's decoder splits it, each line goes to the member's interpreter,
+// and the read stops early when the member must wait: its flood bucket is
+// empty, a recipient passed the soft mark (the sender is held), a /login
+// waits for its verdict, or a shared log holds all it may. What was not
+// read is kept in the member's stash, under the lock, so the tick that
+// resumes the reader can never run before it is saved.
+
+
+#include <cstddef>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// What a session's decoder hands the hub while it is fed: lines (call) and
+// the bytes it answers the peer with (reply).
+template <class OnLine, class OnReply>
+struct decoder_output {
+    OnLine& on_line;
+    OnReply& on_reply;
+    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
+    void reply(std::string_view bytes) { on_reply(bytes); }
+};
+
+class line_intake {
+public:
+    line_intake(counters& count, fanout& out, housekeeping& house, commands& cmds)
+        : count_(count), out_(out), house_(house), commands_(cmds) {}
+
+    // The log lines go to; only a shared one ever refuses them, so the
+    // in-process log costs no call per read.
+    void set_log(room_log& log) {
+        log_ = log.shared() ? &log : nullptr;
+    }
+
+    // feed(on) calls on(frame_event, line) for each line and on.reply(bytes)
+    // for what the decoder answers the peer, and returns how many bytes it
+    // used (on returning false stops it early). True: read on; false: the
+    // member left or waits, its unread rest in its stash.
+    template <class Feed>
+    bool take(member& m, const char* data, std::size_t size, Feed& feed) {
+        hub_state& s = m.state;
+        if (!s.attached) return false;
+        const auto now = clock::now();
+        // A shared log holding all it may: the read waits, whole (checked
+        // per read, not per line, so a read may overshoot the bound once).
+        if (log_ && !log_->accepting()) {
+            s.backlogged = true;
+            s.stash.assign(data, size);
+            house_.pause(m);
+            return false;
+        }
+        const bool flood = house_.flood_control();
+        if (flood) house_.refill(m, now);
+        out_.take_hold_request();
+        auto on_line = [&](frame_event ev, std::string_view line) {
+            // Lines keep a member from timing out; negotiation and pongs do not.
+            s.last_active = now;
+            if (ev == frame_event::too_long) commands_.line_too_long(m);
+            else m.interpreter().line(commands_, m, line);
+            if (!s.attached) return false;
+            if (flood && (s.tokens -= 1.0) < 1.0) {
+                s.throttled = true;
+                counters::add(count_.throttled);
+                commands_.end_batch();
+            }
+            if (out_.take_hold_request()) {
+                s.held = true;
+                s.held_since = now;
+            }
+            // Lines after a /login wait for its verdict, as a pipelining client expects.
+            if (s.login_pending) s.awaiting_login = true;
+            if (!s.held && !s.throttled && !s.awaiting_login) return true;
+            commands_.end_batch();
+            house_.pause(m);
+            return false;
+        };
+        // Answers go through the member's bounded queue like everything
+        // else (a peer that negotiates and never reads is dropped as too
+        // slow), and cost flood tokens by their size: a line's worth per 64
+        // bytes, so a telnet client's bare CR after each line costs next to
+        // nothing and a negotiation flood empties the bucket.
+        auto on_reply = [&](std::string_view bytes) {
+            commands_.end_batch();
+            out_.push(m, message::copy_of(bytes));
+            if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
+        };
+        const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
+        commands_.end_batch();
+        if (!s.attached) return false;
+        if (s.held || s.throttled || s.awaiting_login) {
+            s.stash.assign(data + used, size - used);
+            return false;
+        }
+        if (out_.take_hold_request() || (flood && s.tokens < 1.0)) {
+            // The last batch of the read passed someone's soft mark, or the
+            // read's answers emptied the flood bucket.
+            if (flood && s.tokens < 1.0) {
+                s.throttled = true;
+                counters::add(count_.throttled);
+            } else {
+                s.held = true;
+                s.held_since = now;
+            }
+            s.stash.assign(data + used, size - used);
+            house_.pause(m);
+            return false;
+        }
+        return true;
+    }
+
+private:
+    counters& count_;
+    fanout& out_;
+    housekeeping& house_;
+    commands& commands_;
+    room_log* log_ = nullptr;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/room_delivery.hpp>
+
+// Where the room log's ordered events reach this server's members, once
+// each, with the hub's lock held: a room event goes to the room's members
+// through the fan-out (rendered once per dialect), into the room's memory
+// and the history store, and to the host's message events; a private
+// message goes to its one recipient. The log's other news (a replayed
+// history, the link's state, a gap it found) is worded to the rooms here.
+
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+class room_delivery {
+public:
+    room_delivery(counters& count, registry& members, room_directory& rooms, fanout& out, host_events& events,
+                  history_service& history)
+        : count_(count), members_(members), rooms_(rooms), out_(out), events_(events), history_(history) {}
+
+    void deliver(const room_event& e) {
+        if (e.kind == room_event_kind::private_message) {
+            if (member* target = members_.find_nick(e.target); target && target->state.attached)
+                out_.push(*target, target->dialect().render(e));
+            return;
+        }
+        history_.keep(e);
+        room* r = rooms_.find(e.room);
+        if (!r) return;
+        r->remember(e);
+        const std::size_t recipients = out_.deliver(*r, e);
+        // The host's message events, in the room's order (the cost of a bit test when nobody asks).
+        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
+        if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
+        else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
+    }
+
+    // A shared log read the room's past after this server's members joined:
+    // the room remembers it and its members get it.
+    void replay(const std::string& room_name, const std::vector<room_event>& past) {
+        room* r = rooms_.find(room_name);
+        if (!r) return;
+        for (const room_event& e : past) r->remember(e);
+        for (member* m : r->members())
+            for (const room_event& e : r->history()) out_.push(*m, m->dialect().render(e));
+    }
+
+    // The log's link to its peers changed: counted, told to the host, and
+    // its notice (if any) said in every room.
+    void link_changed(backplane_state state, std::string notice) {
+        const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
+        if (was == backplane_state::connected && state != backplane_state::connected)
+            counters::add(count_.backplane_outages);
+        event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
+        events_.push(std::move(ev));
+        if (notice.empty()) return;
+        for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
+    }
+
+    // Some of the room's events never reached this server: its members are told.
+    void missed(const std::string& room_name) {
+        counters::add(count_.missed_gaps);
+        deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
+    }
+
+private:
+    counters& count_;
+    registry& members_;
+    room_directory& rooms_;
+    fanout& out_;
+    host_events& events_;
+    history_service& history_;
+};
+
+} // namespace chatroom::detail
 
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
@@ -6223,16 +6502,6 @@ private:
 #include <vector>
 
 namespace chatroom::detail {
-
-// What a session's decoder hands the hub while it is fed: lines (call) and
-// the bytes it answers the peer with (reply).
-template <class OnLine, class OnReply>
-struct decoder_output {
-    OnLine& on_line;
-    OnReply& on_reply;
-    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
-    void reply(std::string_view bytes) { on_reply(bytes); }
-};
 
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
@@ -6299,7 +6568,7 @@ public:
         log_ = own_log_ ? own_log_.get() : &local_log_;
         commands_.set_log(*log_);
         members_.set_guest_prefix(log_->guest_prefix());
-        log_may_refuse_ = log_->shared();
+        intake_.set_log(*log_);
     }
 
     // The host's history store (history.hpp); before the first listener.
@@ -6312,43 +6581,22 @@ public:
 
     // A backplane's reader hands over an event its log ordered.
     void deliver_ordered(const room_event& e) {
-        locked([&] { deliver(e); });
+        locked([&] { delivery_.deliver(e); });
     }
     void deliver_ordered(const std::vector<room_event>& events) override {
         locked([&] {
-            for (const room_event& e : events) deliver(e);
+            for (const room_event& e : events) delivery_.deliver(e);
         });
     }
-
     void replay(const std::string& room_name, const std::vector<room_event>& past) override {
-        locked([&] {
-            room* r = rooms_.find(room_name);
-            if (!r) return;
-            for (const room_event& e : past) r->remember(e);
-            for (member* m : r->members())
-                for (const room_event& e : r->history()) out_.push(*m, m->dialect().render(e));
-        });
+        locked([&] { delivery_.replay(room_name, past); });
     }
-
     void link_changed(backplane_state state, std::string notice) override {
-        locked([&] {
-            const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
-            if (was == backplane_state::connected && state != backplane_state::connected)
-                counters::add(count_.backplane_outages);
-            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
-            events_.push(std::move(ev));
-            if (notice.empty()) return;
-            for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
-        });
+        locked([&] { delivery_.link_changed(state, std::move(notice)); });
     }
-
     void missed(const std::string& room_name) override {
-        locked([&] {
-            counters::add(count_.missed_gaps);
-            deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
-        });
+        locked([&] { delivery_.missed(room_name); });
     }
-
     void report(std::string text) override {
         locked([&] { events_.error(std::move(text)); });
     }
@@ -6391,81 +6639,7 @@ public:
     template <class Feed>
     bool receive(member& m, const char* data, std::size_t size, Feed&& feed) {
         bool keep_reading = true;
-        locked([&] {
-            hub_state& s = m.state;
-            if (!s.attached) {
-                keep_reading = false;
-                return;
-            }
-            const auto now = clock::now();
-            // A shared log holding all it may: the read waits, whole (checked
-            // per read, not per line, so a read may overshoot the bound once).
-            if (log_may_refuse_ && !log_->accepting()) {
-                s.backlogged = true;
-                s.stash.assign(data, size);
-                house_.pause(m);
-                keep_reading = false;
-                return;
-            }
-            const bool flood = house_.flood_control();
-            if (flood) house_.refill(m, now);
-            out_.take_hold_request();
-            auto on_line = [&](frame_event ev, std::string_view line) {
-                // Lines keep a member from timing out; negotiation and pongs do not.
-                s.last_active = now;
-                if (ev == frame_event::too_long) commands_.line_too_long(m);
-                else m.interpreter().line(commands_, m, line);
-                if (!s.attached) return false;
-                if (flood && (s.tokens -= 1.0) < 1.0) {
-                    s.throttled = true;
-                    counters::add(count_.throttled);
-                    commands_.end_batch();
-                }
-                if (out_.take_hold_request()) {
-                    s.held = true;
-                    s.held_since = now;
-                }
-                // Lines after a /login wait for its verdict, as a pipelining client expects.
-                if (s.login_pending) s.awaiting_login = true;
-                if (!s.held && !s.throttled && !s.awaiting_login) return true;
-                commands_.end_batch();
-                house_.pause(m);
-                return false;
-            };
-            // Answers go through the member's bounded queue like everything
-            // else (a peer that negotiates and never reads is dropped as too
-            // slow), and cost flood tokens by their size: a line's worth per
-            // 64 bytes, so a telnet client's bare CR after each line costs
-            // next to nothing and a negotiation flood empties the bucket.
-            auto on_reply = [&](std::string_view bytes) {
-                commands_.end_batch();
-                out_.push(m, message::copy_of(bytes));
-                if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
-            };
-            const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
-            commands_.end_batch();
-            if (!s.attached) {
-                keep_reading = false;
-            } else if (s.held || s.throttled || s.awaiting_login) {
-                // Kept under the lock, so the tick that resumes the reader
-                // can never run before the rest is saved.
-                s.stash.assign(data + used, size - used);
-                keep_reading = false;
-            } else if (out_.take_hold_request() || (flood && s.tokens < 1.0)) {
-                // The last batch of the read passed someone's soft mark, or
-                // the read's answers emptied the flood bucket.
-                if (flood && s.tokens < 1.0) {
-                    s.throttled = true;
-                    counters::add(count_.throttled);
-                } else {
-                    s.held = true;
-                    s.held_since = now;
-                }
-                s.stash.assign(data + used, size - used);
-                house_.pause(m);
-                keep_reading = false;
-            }
-        });
+        locked([&] { keep_reading = intake_.take(m, data, size, feed); });
         return keep_reading;
     }
 
@@ -6606,22 +6780,7 @@ private:
     }
 
     // The sink of the room log: every event reaches local members here, once.
-    void deliver(const room_event& e) override {
-        if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target); target && target->state.attached)
-                out_.push(*target, target->dialect().render(e));
-            return;
-        }
-        history_.keep(e);
-        room* r = rooms_.find(e.room);
-        if (!r) return;
-        r->remember(e);
-        const std::size_t recipients = out_.deliver(*r, e);
-        // The host's message events, in the room's order (the cost of a bit test when nobody asks).
-        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
-        if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
-        else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
-    }
+    void deliver(const room_event& e) override { delivery_.deliver(e); }
 
     // Disconnects the members that overflowed; telling their rooms may
     // overflow others, so it repeats until none is left.
@@ -6669,8 +6828,8 @@ private:
     std::unique_ptr<room_log> own_log_;
     room_log* log_;
     history_service history_;
-    // Only a shared log ever refuses lines: the in-process one costs no call per line.
-    bool log_may_refuse_ = false;
+    line_intake intake_{count_, out_, house_, commands_};
+    room_delivery delivery_{count_, members_, rooms_, out_, events_, history_};
 };
 
 } // namespace chatroom::detail

@@ -6,6 +6,7 @@
 #include <chatroom/core/detail/host_events.hpp>
 #include <chatroom/core/detail/host_rooms.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
+#include <chatroom/core/detail/logins.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/membership.hpp>
 #include <chatroom/core/detail/moderation.hpp>
@@ -34,7 +35,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <unordered_set>
 #include <vector>
 
 namespace chatroom::detail {
@@ -44,7 +44,7 @@ namespace chatroom::detail {
 // meant for the member alone go straight to it. Consecutive chat lines of one
 // read become one event, so one block is shared by every recipient.
 // Guarded by the hub's lock.
-class commands final : private operator_effects {
+class commands final : private operator_effects, private login_effects {
 public:
     struct parts {
         const server_options& opts;
@@ -60,10 +60,7 @@ public:
 
     // Work that must run with the hub's lock released (host code: a login
     // verifier, a custom command's handler); the hub runs it after unlocking.
-    struct login_job {
-        std::weak_ptr<member> who;
-        login_request request;
-    };
+    using login_job = logins::job;
     struct command_job {
         std::weak_ptr<member> who;
         command_handler handler;
@@ -76,11 +73,12 @@ public:
 
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), mod_(p.mod), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
+          events_(p.events), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
           batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
-          nicks_({p.members, p.out, p.events, membership_}) {
+          nicks_({p.members, p.out, p.events, membership_}),
+          logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, hooks_, *this}) {
         nicks_.set_access(hooks_);
     }
 
@@ -104,7 +102,7 @@ public:
         return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
 
-    std::vector<login_job> take_logins() { return std::exchange(logins_, {}); }
+    std::vector<login_job> take_logins() { return logins_.take_jobs(); }
     std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
     std::vector<nick_job> take_claims() { return nicks_.take_claims(); }
     std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
@@ -141,7 +139,7 @@ public:
     // (greet).
     std::optional<reply> admission_refusal(member& m) {
         if (!hooks_.verify) {
-            if (auto left = address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
+            if (auto left = logins_.address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
         }
         if (hooks_.admit) {
             const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
@@ -155,12 +153,12 @@ public:
     // A new member: the welcome, then the lobby. From a banned address: the
     // ban and no room; only /login (as an operator), /help and /quit work.
     void greet(member& m) {
-        if (auto left = address_ban(m)) {
-            probation_.insert(&m);
+        if (auto left = logins_.address_ban(m)) {
+            logins_.set_probation(m, true);
             out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             return;
         }
-        probation_.erase(&m);
+        logins_.set_probation(m, false);
         std::string hello;
         std::string name;
         sanitize_append(name, opts_.name);
@@ -186,11 +184,11 @@ public:
         if (!m.state.admitted) {
             end_batch();
             // From a banned address whose ban ended meanwhile: welcome after all.
-            if (!probation_.empty() && probation_.count(&m) && !address_ban(m)) greet(m);
+            if (logins_.on_probation(m) && !logins_.address_ban(m)) greet(m);
         }
         if (!m.state.admitted && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
-            if (auto left = probation_.count(&m) ? address_ban(m) : std::nullopt)
+            if (auto left = logins_.on_probation(m) ? logins_.address_ban(m) : std::nullopt)
                 out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
             else
                 out_.send(m, reply::of(reply_kind::login_first)); // not in a room yet: login required
@@ -220,10 +218,9 @@ public:
 
     // The member leaves its room and the server (the room is told why).
     // Idempotent.
-    void leave_server(member& m, leave_reason why, std::string_view detail = {}) {
+    void leave_server(member& m, leave_reason why, std::string_view detail = {}) override {
         if (!m.state.attached) return;
-        end_login(m, false); // a check under way keeps its charge
-        probation_.erase(&m);
+        logins_.forget(m); // a check under way keeps its charge
         batch_.end_of(m);
         std::string reason;
         switch (why) {
@@ -364,7 +361,7 @@ private:
             out_.send(m, help);
             break;
         }
-        case command_kind::login: login(m, cmd); break;
+        case command_kind::login: logins_.start(m, cmd); break;
         case command_kind::kick:
         case command_kind::ban:
         case command_kind::unban:
@@ -405,112 +402,21 @@ private:
     }
 
     // A member is admitted (it may use rooms) and sent to its first room.
-    void enter_allowed(member& m, std::string_view room_name) {
+    void enter_allowed(member& m, std::string_view room_name) override {
         m.state.admitted = true;
         if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
     }
 
-    // The time left of a ban on m's address, if any (never for Unix sockets).
-    std::optional<moderation::clock::duration> address_ban(const member& m) {
-        if (m.address().empty()) return std::nullopt;
-        return mod_.banned(moderation::address_key(m.address()));
-    }
-
-    // The login m had under way is over; refund gives its charge back.
-    void end_login(member& m, bool refund) {
-        if (!m.state.login_pending) return;
-        m.state.login_pending = false;
-        mod_.end_login(m.address(), refund);
-    }
-
-    // A connection from a banned address failed to log in as an operator:
-    // what it was told is flushed, with the ban, and it closes.
-    void close_banned(member& m, moderation::clock::duration left) {
-        out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(left)));
-        leave_server(m, leave_reason::banned, "banned address");
-        house_.begin_drain(m, leave_reason::banned);
-    }
-
-    void login(member& m, const protocol::command& cmd) {
-        if (!hooks_.verify) return out_.send(m, reply::of(reply_kind::logins_disabled));
-        if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("login"));
-        if (!m.state.account.empty()) return out_.send(m, reply::of(reply_kind::already_logged_in));
-        if (m.state.login_pending) return out_.send(m, reply::of(reply_kind::login_under_way));
-        if (!protocol::is_valid_name(cmd.arg)) return out_.send(m, reply::of(reply_kind::bad_nick));
-        if (auto left = mod_.banned(moderation::account_key(cmd.arg)))
-            return out_.send(m, reply::of(reply_kind::banned, {}, moderation::time_left(*left)));
-        // Charged to the address now, not when it fails: checks under way
-        // count, and only a few run at once per address.
-        switch (mod_.start_login(m.address(), hooks_.failed_logins_per_minute, hooks_.logins_under_way_per_address)) {
-        case moderation::login_gate::go: break;
-        case moderation::login_gate::too_many_failed:
-            counters::add(count_.failed_logins);
-            return out_.send(m, reply::of(reply_kind::too_many_failed_logins));
-        case moderation::login_gate::too_many_under_way:
-            counters::add(count_.failed_logins);
-            return out_.send(m, reply::of(reply_kind::too_many_logins_under_way));
-        }
-        m.state.login_pending = true;
-        logins_.push_back(login_job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
-                                                                        m.address(), protocol::fold_case(cmd.arg)}});
-    }
-
 public:
-    // The verifier's answer, with the hub's lock held again. What was typed
-    // after /login (typed is its name) never reaches an event: the
-    // login_failed event names the member by its nick, with its address.
-    void finish_login(member& m, const std::string& typed, const login_result& r) {
-        // A success, or a refusal that says nothing about the secret, gives
-        // back the charge the login made when it started.
-        end_login(m, r.ok || !r.counts_as_failure);
-        if (!m.state.attached) return;
-        // From a banned address: an operator's login or nothing.
-        const auto ban_left = probation_.count(&m) ? address_ban(m) : std::nullopt;
-        if (!r.ok) {
-            if (r.counts_as_failure) counters::add(count_.failed_logins);
-            const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
-            events_.emit(event_kind::login_failed, m, {}, {}, why);
-            out_.send(m, reply::refused(why));
-            if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
-            return;
-        }
-        if (ban_left && !r.op) {
-            events_.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
-            return close_banned(m, *ban_left);
-        }
-        const std::string& name = r.account.empty() ? typed : r.account;
-        if (nicks_.needs_claim(m, name)) {
-            m.state.nick_pending = true; // the login is decided by the claim
-            return nicks_.claim(nick_job{m.shared_from_this(), name, true, r.op});
-        }
-        complete_login(m, name, r.op);
-    }
+    // The verifier's answer, with the hub's lock held again (logins.hpp).
+    void finish_login(member& m, const std::string& typed, const login_result& r) { logins_.finish(m, typed, r); }
 
     // A claim across servers was decided.
     void finish_claim(member& m, const nick_job& job, bool won) {
         m.state.nick_pending = false;
         if (!m.state.attached) return;
-        if (job.login) {
-            if (!won) return out_.send(m, reply::refused(job.nick + " is logged in elsewhere"));
-            return complete_login(m, job.nick, job.op);
-        }
+        if (job.login) return logins_.claimed(m, job, won);
         nicks_.claimed(m, job, won);
-    }
-
-private:
-    void complete_login(member& m, const std::string& name, bool op) {
-        // The account's name becomes the nick; a guest holding it gives it up.
-        if (member* holder = members_.find_nick(name); holder && holder != &m) {
-            if (!holder->state.account.empty()) return out_.send(m, reply::refused(name + " is logged in elsewhere"));
-            nicks_.take(*holder, members_.guest_nick());
-        }
-        m.state.account = name;
-        m.state.op = op;
-        probation_.erase(&m);
-        out_.send(m, reply::of(reply_kind::logged_in, name));
-        if (m.state.nick != name) nicks_.take(m, name);
-        events_.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.admitted) enter_allowed(m, protocol::lobby);
     }
 
 public:
@@ -610,9 +516,8 @@ private:
     }
 
     void welcome_unbanned() override {
-        std::vector<member*> waiting(probation_.begin(), probation_.end());
-        for (member* x : waiting)
-            if (!address_ban(*x)) greet(*x);
+        for (member* x : logins_.on_probation())
+            if (!logins_.address_ban(*x)) greet(*x);
     }
 
     const server_options& opts_;
@@ -622,21 +527,18 @@ private:
     fanout& out_;
     housekeeping& house_;
     host_events& events_;
-    moderation& mod_;
     std::vector<std::shared_ptr<member>>& graveyard_;
     access_hooks hooks_;
     std::string motd_;
     custom_commands custom_;
-    std::vector<login_job> logins_;
     std::vector<command_job> calls_;
-    // Connections from a banned address, let in to log in as operators only.
-    std::unordered_set<member*> probation_;
     host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
     chat_batch batch_;
     membership membership_;
     operator_commands operators_;
     nick_changes nicks_;
+    logins logins_;
     std::string scratch_;
     bool stopping_ = false;
     std::vector<history_job> histories_;

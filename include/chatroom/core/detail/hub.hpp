@@ -7,18 +7,19 @@
 #include <chatroom/core/detail/host_events.hpp>
 #include <chatroom/core/detail/host_jobs.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
+#include <chatroom/core/detail/line_intake.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/moderation.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
 #include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/detail/room_delivery.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/events.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/host_error.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
-#include <chatroom/core/detail/event_text.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
@@ -38,16 +39,6 @@
 #include <vector>
 
 namespace chatroom::detail {
-
-// What a session's decoder hands the hub while it is fed: lines (call) and
-// the bytes it answers the peer with (reply).
-template <class OnLine, class OnReply>
-struct decoder_output {
-    OnLine& on_line;
-    OnReply& on_reply;
-    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
-    void reply(std::string_view bytes) { on_reply(bytes); }
-};
 
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
@@ -114,7 +105,7 @@ public:
         log_ = own_log_ ? own_log_.get() : &local_log_;
         commands_.set_log(*log_);
         members_.set_guest_prefix(log_->guest_prefix());
-        log_may_refuse_ = log_->shared();
+        intake_.set_log(*log_);
     }
 
     // The host's history store (history.hpp); before the first listener.
@@ -127,43 +118,22 @@ public:
 
     // A backplane's reader hands over an event its log ordered.
     void deliver_ordered(const room_event& e) {
-        locked([&] { deliver(e); });
+        locked([&] { delivery_.deliver(e); });
     }
     void deliver_ordered(const std::vector<room_event>& events) override {
         locked([&] {
-            for (const room_event& e : events) deliver(e);
+            for (const room_event& e : events) delivery_.deliver(e);
         });
     }
-
     void replay(const std::string& room_name, const std::vector<room_event>& past) override {
-        locked([&] {
-            room* r = rooms_.find(room_name);
-            if (!r) return;
-            for (const room_event& e : past) r->remember(e);
-            for (member* m : r->members())
-                for (const room_event& e : r->history()) out_.push(*m, m->dialect().render(e));
-        });
+        locked([&] { delivery_.replay(room_name, past); });
     }
-
     void link_changed(backplane_state state, std::string notice) override {
-        locked([&] {
-            const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
-            if (was == backplane_state::connected && state != backplane_state::connected)
-                counters::add(count_.backplane_outages);
-            event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
-            events_.push(std::move(ev));
-            if (notice.empty()) return;
-            for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
-        });
+        locked([&] { delivery_.link_changed(state, std::move(notice)); });
     }
-
     void missed(const std::string& room_name) override {
-        locked([&] {
-            counters::add(count_.missed_gaps);
-            deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
-        });
+        locked([&] { delivery_.missed(room_name); });
     }
-
     void report(std::string text) override {
         locked([&] { events_.error(std::move(text)); });
     }
@@ -206,81 +176,7 @@ public:
     template <class Feed>
     bool receive(member& m, const char* data, std::size_t size, Feed&& feed) {
         bool keep_reading = true;
-        locked([&] {
-            hub_state& s = m.state;
-            if (!s.attached) {
-                keep_reading = false;
-                return;
-            }
-            const auto now = clock::now();
-            // A shared log holding all it may: the read waits, whole (checked
-            // per read, not per line, so a read may overshoot the bound once).
-            if (log_may_refuse_ && !log_->accepting()) {
-                s.backlogged = true;
-                s.stash.assign(data, size);
-                house_.pause(m);
-                keep_reading = false;
-                return;
-            }
-            const bool flood = house_.flood_control();
-            if (flood) house_.refill(m, now);
-            out_.take_hold_request();
-            auto on_line = [&](frame_event ev, std::string_view line) {
-                // Lines keep a member from timing out; negotiation and pongs do not.
-                s.last_active = now;
-                if (ev == frame_event::too_long) commands_.line_too_long(m);
-                else m.interpreter().line(commands_, m, line);
-                if (!s.attached) return false;
-                if (flood && (s.tokens -= 1.0) < 1.0) {
-                    s.throttled = true;
-                    counters::add(count_.throttled);
-                    commands_.end_batch();
-                }
-                if (out_.take_hold_request()) {
-                    s.held = true;
-                    s.held_since = now;
-                }
-                // Lines after a /login wait for its verdict, as a pipelining client expects.
-                if (s.login_pending) s.awaiting_login = true;
-                if (!s.held && !s.throttled && !s.awaiting_login) return true;
-                commands_.end_batch();
-                house_.pause(m);
-                return false;
-            };
-            // Answers go through the member's bounded queue like everything
-            // else (a peer that negotiates and never reads is dropped as too
-            // slow), and cost flood tokens by their size: a line's worth per
-            // 64 bytes, so a telnet client's bare CR after each line costs
-            // next to nothing and a negotiation flood empties the bucket.
-            auto on_reply = [&](std::string_view bytes) {
-                commands_.end_batch();
-                out_.push(m, message::copy_of(bytes));
-                if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
-            };
-            const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
-            commands_.end_batch();
-            if (!s.attached) {
-                keep_reading = false;
-            } else if (s.held || s.throttled || s.awaiting_login) {
-                // Kept under the lock, so the tick that resumes the reader
-                // can never run before the rest is saved.
-                s.stash.assign(data + used, size - used);
-                keep_reading = false;
-            } else if (out_.take_hold_request() || (flood && s.tokens < 1.0)) {
-                // The last batch of the read passed someone's soft mark, or
-                // the read's answers emptied the flood bucket.
-                if (flood && s.tokens < 1.0) {
-                    s.throttled = true;
-                    counters::add(count_.throttled);
-                } else {
-                    s.held = true;
-                    s.held_since = now;
-                }
-                s.stash.assign(data + used, size - used);
-                house_.pause(m);
-                keep_reading = false;
-            }
-        });
+        locked([&] { keep_reading = intake_.take(m, data, size, feed); });
         return keep_reading;
     }
 
@@ -421,22 +317,7 @@ private:
     }
 
     // The sink of the room log: every event reaches local members here, once.
-    void deliver(const room_event& e) override {
-        if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target); target && target->state.attached)
-                out_.push(*target, target->dialect().render(e));
-            return;
-        }
-        history_.keep(e);
-        room* r = rooms_.find(e.room);
-        if (!r) return;
-        r->remember(e);
-        const std::size_t recipients = out_.deliver(*r, e);
-        // The host's message events, in the room's order (the cost of a bit test when nobody asks).
-        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
-        if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
-        else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
-    }
+    void deliver(const room_event& e) override { delivery_.deliver(e); }
 
     // Disconnects the members that overflowed; telling their rooms may
     // overflow others, so it repeats until none is left.
@@ -484,8 +365,8 @@ private:
     std::unique_ptr<room_log> own_log_;
     room_log* log_;
     history_service history_;
-    // Only a shared log ever refuses lines: the in-process one costs no call per line.
-    bool log_may_refuse_ = false;
+    line_intake intake_{count_, out_, house_, commands_};
+    room_delivery delivery_{count_, members_, rooms_, out_, events_, history_};
 };
 
 } // namespace chatroom::detail
