@@ -236,6 +236,54 @@ def main():
         alice.expect(r" 404 alice #ops :")
     runner.run("several channels at once: each room's events, PART of one keeps the other", several_channels)
 
+    def away_and_users():
+        frank = IrcClient(irc_port, "frank (IRC)")
+        gina = IrcClient(irc_port, "gina (IRC)")
+        frank.register("frank")
+        gina.register("gina")  # they share no channel: found through the listener's directory
+        henry = IrcClient(irc_port, "henry (IRC, registering)")
+        henry.send("NICK henry")
+        henry.send("PING :henry-here")
+        henry.expect(r":henry-here$")
+        # Members now: bob (telnet, in dev), alice and carol (IRC, in #dev), frank and gina (IRC, in no
+        # channel); henry is still registering.
+        gina.send("LUSERS")
+        gina.expect(r" 251 gina :There are 5 users and 0 invisible on 1 servers$")
+        gina.expect(r" 253 gina 1 :")
+        gina.expect(r" 255 gina :I have 5 clients and 0 servers$")
+        gina.expect(r" 265 gina :Current local users: 5$")
+        gina.expect(r" 266 gina :Current global users: 5$")
+        henry.close()
+        gina.send("USERHOST frank bob nobody")  # bob, a telnet user sharing no room with gina, is not seen
+        gina.expect(r" 302 gina :frank=\+frank@chatroom\.irc$")
+        frank.send("AWAY :gone fishing")
+        frank.expect(r" 306 frank :You have been marked as being away")
+        gina.send("PRIVMSG frank :there?")
+        frank.expect(r":gina!\S+ PRIVMSG frank :there\?$")
+        gina.expect(r" 301 gina frank :gone fishing$")
+        gina.send("WHOIS frank")
+        gina.expect(r" 311 gina frank frank chatroom\.irc \* :The frank$")
+        gina.expect(r" 312 gina frank chatroom\.irc :")
+        gina.expect(r" 301 gina frank :gone fishing$")
+        gina.expect(r" 318 gina frank :End of /WHOIS")
+        gina.send("USERHOST frank")
+        gina.expect(r" 302 gina :frank=-frank@chatroom\.irc$")
+        gina.send("ISON nobody FRANK")
+        gina.expect(r" 303 gina :frank$")
+        frank.send("AWAY :")
+        frank.expect(r" 305 frank :You are no longer marked as being away")
+        gina.send("PRIVMSG frank :back?")
+        frank.expect(r":gina!\S+ PRIVMSG frank :back\?$")
+        gina.send("PING :after-back")
+        _, between = gina.read_until(lambda l: l.endswith(":after-back"))
+        assert not any(" 301 " in l for l in between), between
+        for c in (frank, gina):
+            c.send("QUIT")
+            c.until_closed(PATIENCE)
+    runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
+               "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
+               "between IRC users sharing no channel", away_and_users)
+
     def part_quit():
         alice.send("PART #dev :see you")
         alice.expect(r"^:alice!\S+ PART #dev :see you$")

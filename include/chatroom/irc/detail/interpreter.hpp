@@ -8,6 +8,7 @@
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/detail/users.hpp>
 #include <chatroom/irc/message.hpp>
 
 #include <string>
@@ -67,6 +68,9 @@ public:
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
         if (verb == "WHOIS") return whois(m, c, msg);
+        if (verb == "AWAY") return away(c, msg);
+        if (verb == "USERHOST") return userhost(m, c, msg);
+        if (verb == "ISON") return ison(m, c, msg);
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
@@ -246,6 +250,7 @@ private:
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, command_kind::msg, target, clean);
+        if (!notice) tell_if_away(m, c, target);
     }
 
     static void topic(commands& core, member& m, const connection& c, const irc_message& msg) {
@@ -274,36 +279,6 @@ private:
         // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
-    }
-
-    // WHOIS: the member itself, or one sharing a channel with it (no one
-    // else is looked up); 311, 319 (shared channels), 318.
-    static void whois(member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
-        if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
-        const std::string key = protocol::fold_case(who);
-        const std::string host = c.settings().options.server_name;
-        std::string nick, user, realname, channels;
-        for (const auto& seat : m.state.seats)
-            for (const member* x : seat.in->members())
-                if (protocol::fold_case(x->state.nick) == key) {
-                    nick = x->state.nick;
-                    channels += (channels.empty() ? "#" : " #") + seat.in->name();
-                }
-        if (key == protocol::fold_case(c.nick())) {
-            nick = c.nick();
-            user = st.user;
-            realname = st.realname;
-        }
-        if (nick.empty()) {
-            emit(st, c.numeric("401", who, "No such nick/channel"));
-            return emit(st, c.numeric("318", who, "End of /WHOIS list."));
-        }
-        if (user.empty()) user = realname = nick;
-        emit(st, c.numeric("311", nick + " " + user + " " + host + " *", realname));
-        if (!channels.empty()) emit(st, c.numeric("319", nick, channels));
-        emit(st, c.numeric("318", nick, "End of /WHOIS list."));
     }
 
     static void mode(const connection& c, const irc_message& msg) {
