@@ -217,6 +217,46 @@ def main():
         alice.expect(r":still-here$")
     runner.run("errors: 401 403 404 417 421 431 433 442 461", errors)
 
+    def channel_operations():
+        plain.send("JOIN #side")  # a room alice is not in
+        plain.expect(r" 366 carol #side ")
+        alice.send("KICK #dev carol :bye")  # alice is no operator: the core refuses
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("KICK #nosuch carol")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("KICK #side carol")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("KICK #dev nobody")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("KICK #dev")
+        alice.expect(r" 461 alice KICK :Not enough parameters")
+        alice.send("MODE #nosuch")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("MODE #nosuch +o alice")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("MODE #side +o carol")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("MODE #dev +o nobody")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("MODE #dev +o bob")
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("MODE #dev +b carol!*@*")  # the server's /ban: operators only
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("MODE #dev +b")
+        alice.expect(r" 368 alice #dev :End of channel ban list")
+        alice.send("INVITE nobody #dev")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("INVITE carol #dev")
+        alice.expect(r" 443 alice carol #dev :is already on channel")
+        alice.send("INVITE carol #side")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("INVITE carol #nosuch")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        plain.send("PART #side")
+        plain.expect(r"^:carol!\S+ PART #side$")
+    runner.run("KICK, MODE #chan +o/+b and INVITE refused as modern.ircdocs orders it: 461 403 442 401 443, then 482 "
+               "from the core for a member that is no operator", channel_operations)
+
     def several_channels():
         alice.send("JOIN #ops")
         alice.expect(r" 366 alice #ops ")
@@ -254,6 +294,13 @@ def main():
         gina.expect(r" 265 gina :Current local users: 5$")
         gina.expect(r" 266 gina :Current global users: 5$")
         henry.close()
+        gina.send("JOIN #gina")
+        gina.expect(r" 366 gina #gina ")
+        gina.send("INVITE frank #gina")
+        gina.expect(r" 341 gina frank :#gina$")
+        frank.expect(r":gina!\S+ PRIVMSG frank :invites you to #gina$")
+        gina.send("TIME")
+        gina.expect(r" 391 gina chatroom\.irc \d+ 0 :\d{4}-")
         gina.send("USERHOST frank bob nobody")  # bob, a telnet user sharing no room with gina, is not seen
         gina.expect(r" 302 gina :frank=\+frank@chatroom\.irc$")
         frank.send("AWAY :gone fishing")
@@ -266,6 +313,9 @@ def main():
         gina.expect(r" 312 gina frank chatroom\.irc :")
         gina.expect(r" 301 gina frank :gone fishing$")
         gina.expect(r" 318 gina frank :End of /WHOIS")
+        gina.send("WHO FRA*")
+        gina.expect(r" 352 gina \* frank chatroom\.irc chatroom\.irc frank G :0 The frank$")
+        gina.expect(r" 315 gina FRA\* :End of /WHO list")
         gina.send("USERHOST frank")
         gina.expect(r" 302 gina :frank=-frank@chatroom\.irc$")
         gina.send("ISON nobody FRANK")
@@ -282,7 +332,8 @@ def main():
             c.until_closed(PATIENCE)
     runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
                "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
-               "between IRC users sharing no channel", away_and_users)
+               "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
+               "as a private message; TIME 391", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")

@@ -20,8 +20,8 @@ namespace chatroom::irc::detail {
 
 // What the interpreter asked the core last, so the reply that answers it is
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
-// LIST, a TOPIC query or LUSERS).
-enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part };
+// LIST, a TOPIC query, LUSERS or whether a room is open).
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
@@ -48,6 +48,7 @@ struct session_state {
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
+    bool exists = false;           // the answer to asked::exists: the room asked about is open
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets

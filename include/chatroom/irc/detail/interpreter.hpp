@@ -6,11 +6,13 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/sanitize.hpp>
+#include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/users.hpp>
 #include <chatroom/irc/message.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -63,7 +65,10 @@ public:
         if (verb == "PRIVMSG" || verb == "NOTICE") return say(core, m, c, msg, verb == "NOTICE");
         if (verb == "TOPIC") return topic(core, m, c, msg);
         if (verb == "NAMES" || verb == "WHO") return names(core, m, c, msg, verb == "WHO");
-        if (verb == "MODE") return mode(c, msg);
+        if (verb == "MODE") return mode(core, m, c, msg);
+        if (verb == "KICK") return kick(core, m, c, msg);
+        if (verb == "INVITE") return invite(core, m, c, msg);
+        if (verb == "TIME") return time(c);
         if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
@@ -224,6 +229,10 @@ private:
             return;
         }
         const std::string& target = msg.params[0];
+        if (target.empty()) {
+            if (!notice) emit(st, c.numeric("411", {}, "No recipient given (" + msg.command + ")"));
+            return;
+        }
         std::string_view text = msg.params[1];
         bool action = false;
         if (text.front() == '\x01') { // CTCP: ACTION is /me; the rest are not passed on
@@ -270,6 +279,7 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
@@ -281,18 +291,19 @@ private:
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
     }
 
-    static void mode(const connection& c, const irc_message& msg) {
+    // 391: the server's time, as seconds since 1970, 0 (no offset) and text.
+    static void time(const connection& c) {
+        const auto now = std::chrono::system_clock::now();
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        emit(c.state(), c.numeric("391", c.settings().options.server_name + " " + std::to_string(secs) + " 0",
+                                  format_time(now)));
+    }
+
+    static void mode(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
-        if (target.front() == '#') {
-            std::string room;
-            if (!room_of(target, room)) return emit(st, c.numeric("403", target, "No such channel"));
-            if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + target + " +nt"));
-            const std::string& change = msg.params[1];
-            if (change == "b" || change == "+b") return emit(st, c.numeric("368", target, "End of channel ban list"));
-            return emit(st, c.numeric("482", target, "You're not channel operator"));
-        }
+        if (!target.empty() && target.front() == '#') return channel_mode(core, m, c, msg);
         if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
             return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
         if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));

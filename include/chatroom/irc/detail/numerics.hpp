@@ -129,6 +129,11 @@ inline std::string connection::wording(const reply& r) const {
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
+        if (st_.question == asked::exists) {
+            for (const room_summary& s : r.rooms)
+                if (protocol::same_name(s.name, st_.target)) st_.exists = true;
+            return {};
+        }
         if (st_.question == asked::topic) {
             for (const room_summary& s : r.rooms)
                 if (protocol::fold_case(s.name) == protocol::fold_case(st_.target)) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatroom::irc::detail {
 
@@ -120,6 +121,59 @@ inline void ison(const member& m, const connection& c, const irc_message& msg) {
         }
     }
     emit(st, c.numeric("303", {}, out));
+}
+
+// Whether nick matches an IRC mask: '*' any run, '?' any one character,
+// ASCII case ignored.
+inline bool mask_matches(std::string_view mask, std::string_view nick) {
+    std::size_t m = 0, n = 0, star = std::string_view::npos, resume = 0;
+    const auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; };
+    while (n < nick.size()) {
+        if (m < mask.size() && (mask[m] == '?' || lower(mask[m]) == lower(nick[n]))) {
+            ++m;
+            ++n;
+        } else if (m < mask.size() && mask[m] == '*') {
+            star = m++;
+            resume = n;
+        } else if (star != std::string_view::npos) {
+            m = star + 1;
+            n = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (m < mask.size() && mask[m] == '*') ++m;
+    return m == mask.size();
+}
+
+// WHO mask (not a channel): 352 with channel "*" for each user seen (see
+// find_user) whose nick matches ("0" and "*" match all), flags H or G
+// (away), then 315 with the mask as sent.
+inline void who_mask(const member& m, const connection& c, std::string_view mask) {
+    session_state& st = c.state();
+    const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
+    const std::string_view pattern = mask.empty() || mask == "0" ? std::string_view("*") : mask;
+    std::vector<std::string> seen;
+    auto consider = [&](const std::string& nick) {
+        if (!mask_matches(pattern, nick)) return;
+        for (const std::string& s : seen)
+            if (protocol::same_name(s, nick)) return;
+        seen.push_back(nick);
+    };
+    for (const auto& seat : m.state.seats)
+        for (const member* x : seat.in->members()) consider(x->state.nick);
+    c.settings().users.each([&](const connection& other) {
+        const member* x = other.self();
+        if (x != nullptr && other.state().registered && x->state.attached) consider(x->state.nick);
+    });
+    const std::string& host = c.settings().options.server_name;
+    for (const std::string& nick : seen) {
+        user_info u;
+        if (!find_user(m, c, nick, u)) continue;
+        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + (u.away.empty() ? " H" : " G"),
+                           "0 " + u.realname));
+    }
+    emit(st, c.numeric("315", shown, "End of /WHO list."));
 }
 
 } // namespace chatroom::irc::detail
