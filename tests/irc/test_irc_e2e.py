@@ -330,10 +330,19 @@ def main():
         for c in (frank, gina):
             c.send("QUIT")
             c.until_closed(PATIENCE)
+        alice.send("WHOWAS FRANK")
+        alice.expect(r" 314 alice frank frank chatroom\.irc \* :The frank$")
+        alice.expect(r" 312 alice frank chatroom\.irc :")
+        alice.expect(r" 369 alice FRANK :End of WHOWAS")
+        alice.send("WHOWAS nobody 1")
+        alice.expect(r" 406 alice nobody :There was no such nickname")
+        alice.expect(r" 369 alice nobody :End of WHOWAS")
+        alice.send("WHOWAS")
+        alice.expect(r" 461 alice WHOWAS :Not enough parameters")
     runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
                "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
                "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
-               "as a private message; TIME 391", away_and_users)
+               "as a private message; TIME 391; WHOWAS 314/312/369, 406", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")

@@ -49,6 +49,7 @@ struct session_state {
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
     bool exists = false;           // the answer to asked::exists: the room asked about is open
+    bool departed = false;         // remembered for WHOWAS already
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -58,8 +59,18 @@ struct session_state {
 class connection final : public renderer {
 public:
     explicit connection(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)) {}
+    // Its member is gone from the hub by now (the session owns this
+    // renderer and outlives its time in the hub): nothing else reads it.
     ~connection() override {
-        if (self_) cfg_->users.remove(this);
+        if (!self_) return;
+        cfg_->users.remove(this);
+        if (st_.registered && !st_.departed) cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
+    }
+    // Remembered for WHOWAS once (QUIT, or the connection's end).
+    void depart() const {
+        if (!self_ || !st_.registered || st_.departed) return;
+        st_.departed = true;
+        cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
     }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;

@@ -76,6 +76,7 @@ public:
         if (verb == "AWAY") return away(c, msg);
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
+        if (verb == "WHOWAS") return whowas(c, msg);
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
@@ -169,6 +170,7 @@ private:
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
+        c.depart();
         emit(c.state(), "ERROR :Closing link: " + c.nick() + " (Quit)");
         std::string clean;
         sanitize_append(clean, reason);

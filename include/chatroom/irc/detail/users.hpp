@@ -123,6 +123,27 @@ inline void ison(const member& m, const connection& c, const irc_message& msg) {
     emit(st, c.numeric("303", {}, out));
 }
 
+// WHOWAS nick [count]: 314 and 312 for each IRC user that used the nick and
+// left, newest first, up to count (none or not positive: all), else 406;
+// then 369.
+inline void whowas(const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "WHOWAS", "Not enough parameters"));
+    const std::string& nick = msg.params[0];
+    long count = 0; // a count that is not a positive number asks for all
+    const std::string_view n = msg.param(1);
+    for (std::size_t i = 0; i < n.size() && i < 9 && n[i] >= '0' && n[i] <= '9'; ++i) count = count * 10 + (n[i] - '0');
+    const std::string& host = c.settings().options.server_name;
+    bool any = false;
+    c.settings().users.recall(nick, count > 0 ? static_cast<std::size_t>(count) : 0, [&](const directory::departed& d) {
+        any = true;
+        emit(st, c.numeric("314", d.nick + " " + d.user + " " + host + " *", d.realname));
+        emit(st, c.numeric("312", d.nick + " " + host, c.settings().options.network));
+    });
+    if (!any) emit(st, c.numeric("406", nick, "There was no such nickname"));
+    emit(st, c.numeric("369", nick, "End of WHOWAS"));
+}
+
 // Whether nick matches an IRC mask: '*' any run, '?' any one character,
 // ASCII case ignored.
 inline bool mask_matches(std::string_view mask, std::string_view nick) {
