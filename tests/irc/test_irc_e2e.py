@@ -213,9 +213,13 @@ def main():
         alice.expect(r" 404 alice #elsewhere :")
         alice.send("PRIVMSG #dev :" + "x" * 600)
         alice.expect(r" 417 alice :Input line was too long")
+        alice.send("@+a=" + "t" * (4094 - 3) + " PRIVMSG #dev :tagged at the limit")  # 4094 bytes of tag data
+        bob.wait_for(lambda l: l == "<alice> tagged at the limit")
+        alice.send("@+a=" + "t" * (4094 - 2) + " PRIVMSG #dev :tagged past the limit")
+        alice.expect(r" 417 alice :Input line was too long")
         alice.send("PING :still-here")
         alice.expect(r":still-here$")
-    runner.run("errors: 401 403 404 417 421 431 433 442 461", errors)
+    runner.run("errors: 401 403 404 417 (a body past 510 bytes, a client's tag data past 4094) 421 431 433 442 461", errors)
 
     def channel_operations():
         plain.send("JOIN #side")  # a room alice is not in
@@ -294,6 +298,10 @@ def main():
         gina.expect(r" 265 gina :Current local users: 5$")
         gina.expect(r" 266 gina :Current global users: 5$")
         henry.close()
+        frank.send("NICK frankie")  # in no channel: the rename is told to itself all the same
+        frank.expect(r"^:frank!\S+ NICK frankie$")
+        frank.send("NICK frank")
+        frank.expect(r"^:frankie!\S+ NICK frank$")
         gina.send("JOIN #gina")
         gina.expect(r" 366 gina #gina ")
         gina.send("INVITE frank #gina")
@@ -342,7 +350,7 @@ def main():
     runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
                "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
                "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
-               "as a private message; TIME 391; WHOWAS 314/312/369, 406", away_and_users)
+               "as a private message; TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")
@@ -377,6 +385,46 @@ def main():
         dave.close()
         bare.stop()
     runner.run("--irc-name names the server; without --motd or --welcome, registration ends in 422", no_motd)
+
+    def oper_kick_ban():
+        import subprocess
+        import tempfile
+        secret = "irc-oper-secret-%d" % os.getpid()
+        r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                           timeout=PATIENCE)
+        assert r.returncode == 0, r
+        with tempfile.TemporaryDirectory(prefix="irc-oper-") as tmp:
+            users = os.path.join(tmp, "users")
+            with open(users, "w") as f:
+                f.write("root:%s:op\n" % r.stdout.decode().strip())
+            srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                     "--users", users], PATIENCE)
+            srv.start(want=("tcp", "irc"))
+            try:
+                zed = IrcClient(srv.ports["irc"], "zed (IRC, becomes an operator)")
+                vic = IrcClient(srv.ports["irc"], "vic (IRC)")
+                zed.register("zed")
+                vic.register("vic")
+                for c, n in ((zed, "zed"), (vic, "vic")):
+                    c.send("JOIN #dev")
+                    c.expect(r" 366 %s #dev " % n)
+                zed.send("OPER root wrong-secret")
+                zed.expect(r" 464 zed :Password incorrect")
+                zed.send("OPER root")
+                zed.expect(r" 461 zed OPER :Not enough parameters")
+                zed.send("KICK #dev vic :out")
+                zed.expect(r" 482 zed #dev :You're not channel operator")
+                zed.send("OPER root " + secret)
+                zed.expect(r" 381 zed :You are now an IRC operator")
+                zed.expect(r"^:zed!\S+ NICK root$")  # then the account's nick
+                zed.send("KICK #dev vic :out")
+                vic.expect(r"^ERROR :Closing link")
+                vic.until_closed(PATIENCE)
+                zed.expect(r":vic!\S+ (PART #dev|QUIT) :.*out")
+            finally:
+                srv.stop()
+    runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
+               "as a rename); an operator's KICK is the server's /kick, 482 before", oper_kick_ban)
     return runner.summary()
 
 

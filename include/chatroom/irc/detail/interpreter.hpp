@@ -31,7 +31,7 @@ public:
         session_state& st = c.state();
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
-        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long)
+        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
@@ -77,10 +77,26 @@ public:
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
+        if (verb == "OPER") {
+            // The server's /login NAME SECRET: its accounts (--users); an
+            // operator's account makes it an operator (381). Decided after
+            // this line (the verifier runs outside the hub's lock).
+            if (msg.params.size() < 2) return emit(st, c.numeric("461", "OPER", "Not enough parameters"));
+            return ask(core, m, st, asked::none, {}, command_kind::login, msg.params[0], msg.params[1]);
+        }
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
 private:
+    // A client's tag data past max_client_tag_bytes (the server's own may be
+    // up to max_tag_bytes).
+    static bool client_tags_too_long(std::string_view raw) {
+        const std::size_t at = raw.find_first_not_of(' ');
+        if (at == std::string_view::npos || raw[at] != '@') return false;
+        const std::size_t sp = raw.find(' ', at);
+        return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
+    }
+
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         const std::string sub = upper(msg.param(0));
@@ -139,7 +155,12 @@ private:
             st.wanted_nick = wanted;
             return try_register(core, m, c);
         }
+        // A rename reaches the rooms it is in, itself among their members;
+        // in none, it is told here.
+        const std::string before = m.state.nick;
         ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
+        if (m.state.seats.empty() && m.state.nick != before)
+            emit(st, ":" + c.events().source(before) + " NICK " + m.state.nick);
     }
 
     // NICK and USER given, capability negotiation over: the nick is taken

@@ -183,6 +183,12 @@ inline std::string connection::wording(const reply& r) const {
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
     case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // OPER (the server's /login): its account's nick comes as a rename.
+    case reply_kind::logged_in:
+        if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
+        return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
+    case reply_kind::refused: return numeric("464", {}, "Password incorrect");
+    case reply_kind::logins_disabled: return numeric("491", {}, "No O-lines for your host");
     // Last words: the connection is closing.
     case reply_kind::shutting_down:
     case reply_kind::refused_stopping:
