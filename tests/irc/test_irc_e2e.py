@@ -386,6 +386,28 @@ def main():
         bare.stop()
     runner.run("--irc-name names the server; without --motd or --welcome, registration ends in 422", no_motd)
 
+    def who_cap():
+        many = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        many.start(want=("tcp", "irc"))
+        try:
+            crowd = []
+            for i in range(101):
+                c = IrcClient(many.ports["irc"], "w%d (IRC)" % i)
+                c.register("w%d" % i)
+                crowd.append(c)
+            asker = crowd[0]
+            asker.send("WHO w*")
+            _, lines = asker.read_until(lambda l: " 315 w0 w* :" in l)
+            assert sum(1 for l in lines if " 352 w0 * " in l) == 100, lines[-3:]
+            asker.send("WHO w10?")  # w100 among them, however many came first
+            _, lines = asker.read_until(lambda l: " 315 w0 w10? :" in l)
+            assert any(" 352 w0 * w100 " in l for l in lines), lines
+            for c in crowd:
+                c.close()
+        finally:
+            many.stop()
+    runner.run("WHO mask lists at most 100 users (each a lookup with the hub's lock held)", who_cap)
+
     def oper_kick_ban():
         import subprocess
         import tempfile

@@ -167,16 +167,20 @@ inline bool mask_matches(std::string_view mask, std::string_view nick) {
     return m == mask.size();
 }
 
+// The most users one WHO mask lists (each costs a lookup with the hub's
+// lock held).
+inline constexpr std::size_t max_who_replies = 100;
+
 // WHO mask (not a channel): 352 with channel "*" for each user seen (see
-// find_user) whose nick matches ("0" and "*" match all), flags H or G
-// (away), then 315 with the mask as sent.
+// find_user) whose nick matches ("0" and "*" match all), up to
+// max_who_replies, flags H or G (away), then 315 with the mask as sent.
 inline void who_mask(const member& m, const connection& c, std::string_view mask) {
     session_state& st = c.state();
     const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
     const std::string_view pattern = mask.empty() || mask == "0" ? std::string_view("*") : mask;
     std::vector<std::string> seen;
     auto consider = [&](const std::string& nick) {
-        if (!mask_matches(pattern, nick)) return;
+        if (seen.size() >= max_who_replies || !mask_matches(pattern, nick)) return;
         for (const std::string& s : seen)
             if (protocol::same_name(s, nick)) return;
         seen.push_back(nick);
