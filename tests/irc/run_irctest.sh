@@ -2,7 +2,9 @@
 # Runs irctest (a snapshot in ../shared/tools/irctest, or IRCTEST_DIR) against
 # chatroom-server --irc-port with irctest's standard selection, server tests
 # only. Usage: run_irctest.sh PATH/TO/chatroom-server [pytest args...]
-# Needs Debian's python3-pytest (and python3-pytest-xdist for -n).
+# Needs Debian's python3-pytest (and python3-pytest-xdist for -n). The gate
+# that ./scripts/test runs is run_irctest_gate.py (per-marker summary and the
+# expected-pass list).
 set -eu
 server=$(realpath "$1"); shift
 here=$(cd "$(dirname "$0")" && pwd)

@@ -213,9 +213,53 @@ def main():
         alice.expect(r" 404 alice #elsewhere :")
         alice.send("PRIVMSG #dev :" + "x" * 600)
         alice.expect(r" 417 alice :Input line was too long")
+        alice.send("@+a=" + "t" * (4094 - 3) + " PRIVMSG #dev :tagged at the limit")  # 4094 bytes of tag data
+        bob.wait_for(lambda l: l == "<alice> tagged at the limit")
+        alice.send("@+a=" + "t" * (4094 - 2) + " PRIVMSG #dev :tagged past the limit")
+        alice.expect(r" 417 alice :Input line was too long")
         alice.send("PING :still-here")
         alice.expect(r":still-here$")
-    runner.run("errors: 401 403 404 417 421 431 433 442 461", errors)
+    runner.run("errors: 401 403 404 417 (a body past 510 bytes, a client's tag data past 4094) 421 431 433 442 461", errors)
+
+    def channel_operations():
+        plain.send("JOIN #side")  # a room alice is not in
+        plain.expect(r" 366 carol #side ")
+        alice.send("KICK #dev carol :bye")  # alice is no operator: the core refuses
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("KICK #nosuch carol")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("KICK #side carol")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("KICK #dev nobody")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("KICK #dev")
+        alice.expect(r" 461 alice KICK :Not enough parameters")
+        alice.send("MODE #nosuch")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("MODE #nosuch +o alice")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        alice.send("MODE #side +o carol")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("MODE #dev +o nobody")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("MODE #dev +o bob")
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("MODE #dev +b carol!*@*")  # the server's /ban: operators only
+        alice.expect(r" 482 alice #dev :You're not channel operator")
+        alice.send("MODE #dev +b")
+        alice.expect(r" 368 alice #dev :End of channel ban list")
+        alice.send("INVITE nobody #dev")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("INVITE carol #dev")
+        alice.expect(r" 443 alice carol #dev :is already on channel")
+        alice.send("INVITE carol #side")
+        alice.expect(r" 442 alice #side :You're not on that channel")
+        alice.send("INVITE carol #nosuch")
+        alice.expect(r" 403 alice #nosuch :No such channel")
+        plain.send("PART #side")
+        plain.expect(r"^:carol!\S+ PART #side$")
+    runner.run("KICK, MODE #chan +o/+b and INVITE refused as modern.ircdocs orders it: 461 403 442 401 443, then 482 "
+               "from the core for a member that is no operator", channel_operations)
 
     def several_channels():
         alice.send("JOIN #ops")
@@ -235,6 +279,78 @@ def main():
         alice.send("PRIVMSG #ops :gone?")
         alice.expect(r" 404 alice #ops :")
     runner.run("several channels at once: each room's events, PART of one keeps the other", several_channels)
+
+    def away_and_users():
+        frank = IrcClient(irc_port, "frank (IRC)")
+        gina = IrcClient(irc_port, "gina (IRC)")
+        frank.register("frank")
+        gina.register("gina")  # they share no channel: found through the listener's directory
+        henry = IrcClient(irc_port, "henry (IRC, registering)")
+        henry.send("NICK henry")
+        henry.send("PING :henry-here")
+        henry.expect(r":henry-here$")
+        # Members now: bob (telnet, in dev), alice and carol (IRC, in #dev), frank and gina (IRC, in no
+        # channel); henry is still registering.
+        gina.send("LUSERS")
+        gina.expect(r" 251 gina :There are 5 users and 0 invisible on 1 servers$")
+        gina.expect(r" 253 gina 1 :")
+        gina.expect(r" 255 gina :I have 5 clients and 0 servers$")
+        gina.expect(r" 265 gina :Current local users: 5$")
+        gina.expect(r" 266 gina :Current global users: 5$")
+        henry.close()
+        frank.send("NICK frankie")  # in no channel: the rename is told to itself all the same
+        frank.expect(r"^:frank!\S+ NICK frankie$")
+        frank.send("NICK frank")
+        frank.expect(r"^:frankie!\S+ NICK frank$")
+        gina.send("JOIN #gina")
+        gina.expect(r" 366 gina #gina ")
+        gina.send("INVITE frank #gina")
+        gina.expect(r" 341 gina frank :#gina$")
+        frank.expect(r":gina!\S+ PRIVMSG frank :invites you to #gina$")
+        gina.send("TIME")
+        gina.expect(r" 391 gina chatroom\.irc \d+ 0 :\d{4}-")
+        gina.send("USERHOST frank bob nobody")  # bob, a telnet user sharing no room with gina, is not seen
+        gina.expect(r" 302 gina :frank=\+frank@chatroom\.irc$")
+        frank.send("AWAY :gone fishing")
+        frank.expect(r" 306 frank :You have been marked as being away")
+        gina.send("PRIVMSG frank :there?")
+        frank.expect(r":gina!\S+ PRIVMSG frank :there\?$")
+        gina.expect(r" 301 gina frank :gone fishing$")
+        gina.send("WHOIS frank")
+        gina.expect(r" 311 gina frank frank chatroom\.irc \* :The frank$")
+        gina.expect(r" 312 gina frank chatroom\.irc :")
+        gina.expect(r" 301 gina frank :gone fishing$")
+        gina.expect(r" 318 gina frank :End of /WHOIS")
+        gina.send("WHO FRA*")
+        gina.expect(r" 352 gina \* frank chatroom\.irc chatroom\.irc frank G :0 The frank$")
+        gina.expect(r" 315 gina FRA\* :End of /WHO list")
+        gina.send("USERHOST frank")
+        gina.expect(r" 302 gina :frank=-frank@chatroom\.irc$")
+        gina.send("ISON nobody FRANK")
+        gina.expect(r" 303 gina :frank$")
+        frank.send("AWAY :")
+        frank.expect(r" 305 frank :You are no longer marked as being away")
+        gina.send("PRIVMSG frank :back?")
+        frank.expect(r":gina!\S+ PRIVMSG frank :back\?$")
+        gina.send("PING :after-back")
+        _, between = gina.read_until(lambda l: l.endswith(":after-back"))
+        assert not any(" 301 " in l for l in between), between
+        for c in (frank, gina):
+            c.send("QUIT")
+            c.until_closed(PATIENCE)
+        alice.send("WHOWAS FRANK")
+        alice.expect(r" 314 alice frank frank chatroom\.irc \* :The frank$")
+        alice.expect(r" 312 alice frank chatroom\.irc :")
+        alice.expect(r" 369 alice FRANK :End of WHOWAS")
+        alice.send("WHOWAS nobody 1")
+        alice.expect(r" 406 alice nobody :There was no such nickname")
+        alice.expect(r" 369 alice nobody :End of WHOWAS")
+        alice.send("WHOWAS")
+        alice.expect(r" 461 alice WHOWAS :Not enough parameters")
+    runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
+               "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
+               "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
+               "as a private message; TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")
@@ -269,6 +385,68 @@ def main():
         dave.close()
         bare.stop()
     runner.run("--irc-name names the server; without --motd or --welcome, registration ends in 422", no_motd)
+
+    def who_cap():
+        many = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        many.start(want=("tcp", "irc"))
+        try:
+            crowd = []
+            for i in range(101):
+                c = IrcClient(many.ports["irc"], "w%d (IRC)" % i)
+                c.register("w%d" % i)
+                crowd.append(c)
+            asker = crowd[0]
+            asker.send("WHO w*")
+            _, lines = asker.read_until(lambda l: " 315 w0 w* :" in l)
+            assert sum(1 for l in lines if " 352 w0 * " in l) == 100, lines[-3:]
+            asker.send("WHO w10?")  # w100 among them, however many came first
+            _, lines = asker.read_until(lambda l: " 315 w0 w10? :" in l)
+            assert any(" 352 w0 * w100 " in l for l in lines), lines
+            for c in crowd:
+                c.close()
+        finally:
+            many.stop()
+    runner.run("WHO mask lists at most 100 users (each a lookup with the hub's lock held)", who_cap)
+
+    def oper_kick_ban():
+        import subprocess
+        import tempfile
+        secret = "irc-oper-secret-%d" % os.getpid()
+        r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                           timeout=PATIENCE)
+        assert r.returncode == 0, r
+        with tempfile.TemporaryDirectory(prefix="irc-oper-") as tmp:
+            users = os.path.join(tmp, "users")
+            with open(users, "w") as f:
+                f.write("root:%s:op\n" % r.stdout.decode().strip())
+            srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                     "--users", users], PATIENCE)
+            srv.start(want=("tcp", "irc"))
+            try:
+                zed = IrcClient(srv.ports["irc"], "zed (IRC, becomes an operator)")
+                vic = IrcClient(srv.ports["irc"], "vic (IRC)")
+                zed.register("zed")
+                vic.register("vic")
+                for c, n in ((zed, "zed"), (vic, "vic")):
+                    c.send("JOIN #dev")
+                    c.expect(r" 366 %s #dev " % n)
+                zed.send("OPER root wrong-secret")
+                zed.expect(r" 464 zed :Password incorrect")
+                zed.send("OPER root")
+                zed.expect(r" 461 zed OPER :Not enough parameters")
+                zed.send("KICK #dev vic :out")
+                zed.expect(r" 482 zed #dev :You're not channel operator")
+                zed.send("OPER root " + secret)
+                zed.expect(r" 381 zed :You are now an IRC operator")
+                zed.expect(r"^:zed!\S+ NICK root$")  # then the account's nick
+                zed.send("KICK #dev vic :out")
+                vic.expect(r"^ERROR :Closing link")
+                vic.until_closed(PATIENCE)
+                zed.expect(r":vic!\S+ (PART #dev|QUIT) :.*out")
+            finally:
+                srv.stop()
+    runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
+               "as a rename); an operator's KICK is the server's /kick, 482 before", oper_kick_ban)
     return runner.summary()
 
 

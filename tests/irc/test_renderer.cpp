@@ -115,3 +115,19 @@ TEST_CASE("server-time writes UTC with milliseconds", "[irc][renderer]") {
     CHECK(chatroom::irc::format_time(system_clock::time_point(milliseconds(951782400001))) ==
           "2000-02-29T00:00:00.001Z");
 }
+
+TEST_CASE("WHO masks: '*' any run, '?' one character, ASCII case ignored", "[irc][who]") {
+    using chatroom::irc::detail::mask_matches;
+    CHECK(mask_matches("*", "alice"));
+    CHECK(mask_matches("*", ""));
+    CHECK(mask_matches("ali*", "ALICE"));
+    CHECK(mask_matches("coolni*", "coolNick"));
+    CHECK(mask_matches("*ic?", "alice"));
+    CHECK(mask_matches("a*c*e", "alice"));
+    CHECK(mask_matches("a**e", "ae"));
+    CHECK_FALSE(mask_matches("alice", "alic"));
+    CHECK_FALSE(mask_matches("ali", "alice"));
+    CHECK_FALSE(mask_matches("?lice?", "alice"));
+    CHECK_FALSE(mask_matches("b*", "alice"));
+    CHECK_FALSE(mask_matches("", "alice"));
+}

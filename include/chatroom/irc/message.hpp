@@ -19,6 +19,9 @@ namespace chatroom::irc {
 inline constexpr std::size_t max_body_bytes = 512;
 /// The longest tag section, its '@' and the space after it included (IRCv3).
 inline constexpr std::size_t max_tag_bytes = 8191;
+/// The longest tag data a client may send, without its '@' and the space
+/// after it (IRCv3 message-tags: a server answers more with 417).
+inline constexpr std::size_t max_client_tag_bytes = 4094;
 /// The most parameters a message may have.
 inline constexpr std::size_t max_params = 15;
 

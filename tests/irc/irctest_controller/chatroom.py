@@ -6,12 +6,33 @@ A telnet listener is opened too, on another free port (chatroom-server
 always has one), and nothing else: no TLS, no server password, no services
 (irctest skips the tests that need those: chatroom offers none of them).
 """
+import ctypes
 import os
 import shutil
+import signal
 from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
+
+
+def _own_group_dying_with_parent() -> None:
+    """Runs in the child before exec: a process group of its own (irctest
+    kills the group) and SIGTERM when the pytest worker that started it
+    exits, however it exits, so that no chatroom-server outlives a run
+    (with -n, pytest-xdist may end a worker without its tests' tearDown)."""
+    os.setsid()
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _note_pid(pid: int) -> None:
+    """Appends pid to the file CHATROOM_IRCTEST_PIDS names, if any, so the
+    gate (run_irctest_gate.py) can end, by PID, any server still running."""
+    path = os.environ.get("CHATROOM_IRCTEST_PIDS")
+    if path:
+        with open(path, "a", encoding="ascii") as f:
+            f.write(f"{pid}\n")
 
 
 class ChatroomController(BaseServerController, DirectoryBasedController):
@@ -59,8 +80,24 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
                 "--port", str(telnet_port),
                 "--irc-port", str(port),
                 "--irc-name", "My.Little.Server",  # the name irctest's tests expect
-            ]
+            ],
+            preexec_fn=_own_group_dying_with_parent,
         )
+        _note_pid(self.proc.pid)
+
+
+    def kill_proc(self) -> None:
+        """Ends the server at once (SIGKILL to its process group): its graceful
+        stop drains for about 2 s, which irctest would wait for after every
+        test (two thirds of the suite's time); no test reads what a server
+        says as it stops."""
+        assert self.proc
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own group (setsid above)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        self.proc = None
 
 
 def get_irctest_controller_class() -> Type[ChatroomController]:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatroom/irc/detail/directory.hpp>
 #include <chatroom/irc/options.hpp>
 #include <chatroom/irc/renderer.hpp>
 
@@ -11,7 +12,8 @@ namespace chatroom::irc::detail {
 
 // What every connection of one IRC listener shares: its options, when it
 // started (003), and one event renderer per combination of tag
-// capabilities, so an event is rendered once per combination.
+// capabilities, so an event is rendered once per combination; and the
+// directory of its connections (directory.hpp).
 struct config {
     explicit config(irc_options o)
         : options(cleaned(std::move(o))),
@@ -46,6 +48,7 @@ struct config {
     irc_options options;
     std::string created;
     event_renderer plain, timed, tagged, both;
+    mutable directory users; // its own lock: the rest is immutable
 };
 
 } // namespace chatroom::irc::detail

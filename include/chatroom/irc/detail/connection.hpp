@@ -20,8 +20,11 @@ namespace chatroom::irc::detail {
 
 // What the interpreter asked the core last, so the reply that answers it is
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
-// LIST, a TOPIC query or LUSERS).
-enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part };
+// LIST, a TOPIC query, LUSERS or whether a room is open).
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+
+// The longest AWAY message kept (AWAYLEN), in bytes.
+inline constexpr std::size_t max_away_bytes = 200;
 
 // One IRC connection's state, beside its renderer: registration, the
 // capabilities it negotiated, what it was told before registration (the
@@ -44,6 +47,9 @@ struct session_state {
     std::string target;            // the channel or nick asked about
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
+    std::string away;              // AWAY's message; empty: not away
+    bool exists = false;           // the answer to asked::exists: the room asked about is open
+    bool departed = false;         // remembered for WHOWAS already
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -53,13 +59,32 @@ struct session_state {
 class connection final : public renderer {
 public:
     explicit connection(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)) {}
+    // Its member is gone from the hub by now (the session owns this
+    // renderer and outlives its time in the hub): nothing else reads it.
+    ~connection() override {
+        if (!self_) return;
+        cfg_->users.remove(this);
+        if (st_.registered && !st_.departed) cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
+    }
+    // Remembered for WHOWAS once (QUIT, or the connection's end).
+    void depart() const {
+        if (!self_ || !st_.registered || st_.departed) return;
+        st_.departed = true;
+        cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     // The member this renderer words for, and the server's limit of rooms
-    // per member (0: none), for CHANLIMIT; set once, before its session starts.
-    void bind(const chatroom::detail::member& m, std::size_t room_limit) noexcept {
+    // per member (0: none), for CHANLIMIT; set once, before its session
+    // starts. From then on the listener's directory lists it.
+    void bind(const chatroom::detail::member& m, std::size_t room_limit) {
         self_ = &m;
         chanlimit_ = room_limit;
+        cfg_->users.add(this);
     }
+    // Its member (null before bind); read its state with the hub's lock held.
+    const chatroom::detail::member* self() const noexcept { return self_; }
 
     session_state& state() const noexcept { return st_; }
     const config& settings() const noexcept { return *cfg_; }
@@ -140,6 +165,8 @@ public:
 
 private:
     std::string numerics_of(const reply& r) const;
+    // 251, 253, 254, 255, 265, 266 (numerics.hpp).
+    std::string lusers_of(const std::vector<room_summary>& rooms) const;
 
     std::shared_ptr<const config> cfg_;
     const chatroom::detail::member* self_ = nullptr;

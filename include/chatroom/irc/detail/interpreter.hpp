@@ -6,10 +6,13 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/sanitize.hpp>
+#include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/detail/users.hpp>
 #include <chatroom/irc/message.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -28,7 +31,7 @@ public:
         session_state& st = c.state();
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
-        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long)
+        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
@@ -62,15 +65,38 @@ public:
         if (verb == "PRIVMSG" || verb == "NOTICE") return say(core, m, c, msg, verb == "NOTICE");
         if (verb == "TOPIC") return topic(core, m, c, msg);
         if (verb == "NAMES" || verb == "WHO") return names(core, m, c, msg, verb == "WHO");
-        if (verb == "MODE") return mode(c, msg);
+        if (verb == "MODE") return mode(core, m, c, msg);
+        if (verb == "KICK") return kick(core, m, c, msg);
+        if (verb == "INVITE") return invite(core, m, c, msg);
+        if (verb == "TIME") return time(c);
         if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
         if (verb == "WHOIS") return whois(m, c, msg);
+        if (verb == "AWAY") return away(c, msg);
+        if (verb == "USERHOST") return userhost(m, c, msg);
+        if (verb == "ISON") return ison(m, c, msg);
+        if (verb == "WHOWAS") return whowas(c, msg);
+        if (verb == "OPER") {
+            // The server's /login NAME SECRET: its accounts (--users); an
+            // operator's account makes it an operator (381). Decided after
+            // this line (the verifier runs outside the hub's lock).
+            if (msg.params.size() < 2) return emit(st, c.numeric("461", "OPER", "Not enough parameters"));
+            return ask(core, m, st, asked::none, {}, command_kind::login, msg.params[0], msg.params[1]);
+        }
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
 private:
+    // A client's tag data past max_client_tag_bytes (the server's own may be
+    // up to max_tag_bytes).
+    static bool client_tags_too_long(std::string_view raw) {
+        const std::size_t at = raw.find_first_not_of(' ');
+        if (at == std::string_view::npos || raw[at] != '@') return false;
+        const std::size_t sp = raw.find(' ', at);
+        return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
+    }
+
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         const std::string sub = upper(msg.param(0));
@@ -129,7 +155,12 @@ private:
             st.wanted_nick = wanted;
             return try_register(core, m, c);
         }
+        // A rename reaches the rooms it is in, itself among their members;
+        // in none, it is told here.
+        const std::string before = m.state.nick;
         ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
+        if (m.state.seats.empty() && m.state.nick != before)
+            emit(st, ":" + c.events().source(before) + " NICK " + m.state.nick);
     }
 
     // NICK and USER given, capability negotiation over: the nick is taken
@@ -160,6 +191,7 @@ private:
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
+        c.depart();
         emit(c.state(), "ERROR :Closing link: " + c.nick() + " (Quit)");
         std::string clean;
         sanitize_append(clean, reason);
@@ -220,6 +252,10 @@ private:
             return;
         }
         const std::string& target = msg.params[0];
+        if (target.empty()) {
+            if (!notice) emit(st, c.numeric("411", {}, "No recipient given (" + msg.command + ")"));
+            return;
+        }
         std::string_view text = msg.params[1];
         bool action = false;
         if (text.front() == '\x01') { // CTCP: ACTION is /me; the rest are not passed on
@@ -246,6 +282,7 @@ private:
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, command_kind::msg, target, clean);
+        if (!notice) tell_if_away(m, c, target);
     }
 
     static void topic(commands& core, member& m, const connection& c, const irc_message& msg) {
@@ -265,6 +302,7 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
@@ -276,48 +314,19 @@ private:
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
     }
 
-    // WHOIS: the member itself, or one sharing a channel with it (no one
-    // else is looked up); 311, 319 (shared channels), 318.
-    static void whois(member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
-        if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
-        const std::string key = protocol::fold_case(who);
-        const std::string host = c.settings().options.server_name;
-        std::string nick, user, realname, channels;
-        for (const auto& seat : m.state.seats)
-            for (const member* x : seat.in->members())
-                if (protocol::fold_case(x->state.nick) == key) {
-                    nick = x->state.nick;
-                    channels += (channels.empty() ? "#" : " #") + seat.in->name();
-                }
-        if (key == protocol::fold_case(c.nick())) {
-            nick = c.nick();
-            user = st.user;
-            realname = st.realname;
-        }
-        if (nick.empty()) {
-            emit(st, c.numeric("401", who, "No such nick/channel"));
-            return emit(st, c.numeric("318", who, "End of /WHOIS list."));
-        }
-        if (user.empty()) user = realname = nick;
-        emit(st, c.numeric("311", nick + " " + user + " " + host + " *", realname));
-        if (!channels.empty()) emit(st, c.numeric("319", nick, channels));
-        emit(st, c.numeric("318", nick, "End of /WHOIS list."));
+    // 391: the server's time, as seconds since 1970, 0 (no offset) and text.
+    static void time(const connection& c) {
+        const auto now = std::chrono::system_clock::now();
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        emit(c.state(), c.numeric("391", c.settings().options.server_name + " " + std::to_string(secs) + " 0",
+                                  format_time(now)));
     }
 
-    static void mode(const connection& c, const irc_message& msg) {
+    static void mode(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
-        if (target.front() == '#') {
-            std::string room;
-            if (!room_of(target, room)) return emit(st, c.numeric("403", target, "No such channel"));
-            if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + target + " +nt"));
-            const std::string& change = msg.params[1];
-            if (change == "b" || change == "+b") return emit(st, c.numeric("368", target, "End of channel ban list"));
-            return emit(st, c.numeric("482", target, "You're not channel operator"));
-        }
+        if (!target.empty() && target.front() == '#') return channel_mode(core, m, c, msg);
         if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
             return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
         if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));

@@ -9,6 +9,7 @@
 #include <chatroom/line/replies.hpp>
 #include <chatroom/version.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -35,7 +36,7 @@ inline std::string connection::welcome() const {
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
-                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 :are supported by this server"));
+                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     return out;
 }
 
@@ -65,6 +66,32 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     }
     if (!batch.empty()) out += head + batch + '\n';
     return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+// LUSERS: the core counts the members of each room (on every server), not
+// members; this listener's directory knows its own IRC connections. Users:
+// the rooms' members, less the seats of this listener's IRC connections,
+// plus those of them registered (an IRC user may be in no room, or in
+// several; one still registering sits in the lobby and is counted apart,
+// 253). Exact for one server whose other dialects hold one room at a time
+// (the line protocol's members); a remote IRC member in several rooms counts
+// once per room.
+inline std::string connection::lusers_of(const std::vector<room_summary>& rooms) const {
+    std::size_t seats = 0, irc_seats = 0, registered = 0, registering = 0;
+    for (const room_summary& s : rooms) seats += s.members;
+    cfg_->users.each([&](const connection& c) {
+        const chatroom::detail::member* x = c.self();
+        if (x == nullptr || !x->state.attached) return;
+        irc_seats += x->state.seats.size();
+        ++(c.st_.registered ? registered : registering);
+    });
+    const std::string users = std::to_string(seats - std::min(seats, irc_seats) + registered);
+    std::string out = numeric("251", {}, "There are " + users + " users and 0 invisible on 1 servers") + '\n';
+    if (registering) out += numeric("253", std::to_string(registering), "unknown connection(s)") + '\n';
+    out += numeric("254", std::to_string(rooms.size()), "channels formed") + '\n';
+    out += numeric("255", {}, "I have " + users + " clients and 0 servers") + '\n';
+    out += numeric("265", {}, "Current local users: " + users) + '\n';
+    return out + numeric("266", {}, "Current global users: " + users) + '\n';
 }
 
 inline std::string connection::wording(const reply& r) const {
@@ -102,6 +129,11 @@ inline std::string connection::wording(const reply& r) const {
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
+        if (st_.question == asked::exists) {
+            for (const room_summary& s : r.rooms)
+                if (protocol::same_name(s.name, st_.target)) st_.exists = true;
+            return {};
+        }
         if (st_.question == asked::topic) {
             for (const room_summary& s : r.rooms)
                 if (protocol::fold_case(s.name) == protocol::fold_case(st_.target)) {
@@ -111,11 +143,7 @@ inline std::string connection::wording(const reply& r) const {
             return numeric("403", "#" + st_.target, "No such channel");
         }
         if (st_.question == asked::lusers || st_.question == asked::welcome) {
-            std::size_t users = 0;
-            for (const room_summary& s : r.rooms) users += s.members;
-            const std::string lusers = numeric("251", {}, "There are " + std::to_string(users) + " users and 0 invisible on 1 servers") +
-                   '\n' + numeric("254", std::to_string(r.rooms.size()), "channels formed") + '\n' +
-                   numeric("255", {}, "I have " + std::to_string(users) + " clients and 0 servers") + '\n';
+            const std::string lusers = lusers_of(r.rooms);
             return st_.question == asked::welcome ? welcome() + lusers + motd() : lusers;
         }
         std::string out = numeric("321", "Channel", "Users  Name") + '\n';
@@ -155,6 +183,12 @@ inline std::string connection::wording(const reply& r) const {
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
     case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // OPER (the server's /login): its account's nick comes as a rename.
+    case reply_kind::logged_in:
+        if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
+        return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
+    case reply_kind::refused: return numeric("464", {}, "Password incorrect");
+    case reply_kind::logins_disabled: return numeric("491", {}, "No O-lines for your host");
     // Last words: the connection is closing.
     case reply_kind::shutting_down:
     case reply_kind::refused_stopping:

@@ -1,0 +1,133 @@
+#pragma once
+
+#include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/names.hpp>
+#include <chatroom/core/sanitize.hpp>
+#include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/detail/users.hpp>
+#include <chatroom/irc/message.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// The channel commands an IRC client sends to channel operators (KICK,
+// INVITE, MODE #chan changes), over a server whose operators are the
+// server's, not a channel's: KICK and MODE +b/-b are the operator commands
+// /kick, /ban and /unban (the core answers a member that is not an operator
+// 482); everything else is checked in the order modern.ircdocs.horse gives
+// (403, 442, 401, 441 or 443) and then refused with 482. With the hub's lock.
+
+// Whether a room of that name is open (asks the core for its rooms).
+inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
+    st.exists = false;
+    ask(core, m, st, asked::exists, room, command_kind::rooms);
+    return st.exists;
+}
+
+// The member's name for the channel's room, when it is in it; otherwise
+// 403 (no such room, or a bad name) or 442 is said and the result is empty.
+inline std::string channel_seat(commands& core, member& m, const connection& c, std::string_view chan) {
+    session_state& st = c.state();
+    std::string room;
+    if (!room_of(chan, room)) {
+        emit(st, c.numeric("403", chan, "No such channel"));
+        return {};
+    }
+    std::string name = seat_in(m, room);
+    if (name.empty()) {
+        if (room_exists(core, m, st, room)) emit(st, c.numeric("442", chan, "You're not on that channel"));
+        else emit(st, c.numeric("403", chan, "No such channel"));
+    }
+    return name;
+}
+
+// Whether nick is a member of the room m is in under that name.
+inline bool in_room(const member& m, std::string_view room, std::string_view nick) {
+    for (const auto& seat : m.state.seats)
+        if (seat.in->name() == room)
+            for (const member* x : seat.in->members())
+                if (protocol::same_name(x->state.nick, nick)) return true;
+    return false;
+}
+
+// 401 when nobody by that nick is seen, 441 when not in the room; true
+// when the nick is in it.
+inline bool target_in(const member& m, const connection& c, std::string_view room, std::string_view nick) {
+    session_state& st = c.state();
+    if (in_room(m, room, nick)) return true;
+    user_info u;
+    if (!find_user(m, c, nick, u)) emit(st, c.numeric("401", nick, "No such nick/channel"));
+    else emit(st, c.numeric("441", std::string(nick) + " " + channel_of(room), "They aren't on that channel"));
+    return false;
+}
+
+// KICK #chan nick[,nick] [:reason]: the server's /kick (the member leaves
+// the server, not only the channel) for each nick in the channel.
+inline void kick(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.size() < 2) return emit(st, c.numeric("461", "KICK", "Not enough parameters"));
+    const std::string room = channel_seat(core, m, c, msg.params[0]);
+    if (room.empty()) return;
+    std::string reason;
+    sanitize_append(reason, msg.param(2));
+    std::string_view list = msg.params[1];
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        const std::string_view nick = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        if (nick.empty() || !target_in(m, c, room, nick)) continue;
+        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason);
+    }
+}
+
+// INVITE nick #chan: channels here are open to all (the host's private
+// rooms aside), so an invitation is a private message saying where to
+// come, and 341; 461, 401, 403, 442, 443 as usual.
+inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
+    const std::string& nick = msg.params[0];
+    user_info u;
+    if (!find_user(m, c, nick, u)) return emit(st, c.numeric("401", nick, "No such nick/channel"));
+    const std::string room = channel_seat(core, m, c, msg.params[1]);
+    if (room.empty()) return;
+    const std::string chan = channel_of(room);
+    if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
+    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
+    emit(st, c.numeric("341", u.nick, chan));
+}
+
+// MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
+// ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
+// mask's nick, other changes checked then refused with 482.
+inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string& chan = msg.params[0];
+    std::string room;
+    if (!room_of(chan, room)) return emit(st, c.numeric("403", chan, "No such channel"));
+    const std::string seat = seat_in(m, room);
+    if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
+    if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + chan + " +nt"));
+    const std::string& change = msg.params[1];
+    const std::string_view arg = msg.param(2);
+    if (change == "b" || ((change == "+b" || change == "-b") && arg.empty()))
+        return emit(st, c.numeric("368", chan, "End of channel ban list"));
+    if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
+    if (change == "+b" || change == "-b") {
+        const std::string_view nick = arg.substr(0, arg.find('!'));
+        if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
+            return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
+        return ask(core, m, st, asked::none, chan, change == "+b" ? command_kind::ban : command_kind::unban, nick);
+    }
+    // A change of a member's status (+o, -v...): who it names is checked first.
+    if (change.size() == 2 && (change[0] == '+' || change[0] == '-') && (change[1] == 'o' || change[1] == 'v') &&
+        !arg.empty() && !target_in(m, c, seat, arg))
+        return;
+    emit(st, c.numeric("482", chan, "You're not channel operator"));
+}
+
+} // namespace chatroom::irc::detail
