@@ -19,8 +19,11 @@ button keep 4.5:1 in light and dark; landmarks, one h1, the polite log inside
 axe.min.js is not found: `npm install --prefix BUILD/axe axe-core`, or
 CHATROOM_AXE_JS); the server is stopped with SIGTERM and started again on the
 same ports, and the pages must come back by themselves with their nick and
-rooms. Screenshots (light and dark, desktop and phone) go to DIR (default: a
-new directory under /tmp).
+rooms. With --with-store, a second server keeps history in SQLite
+(--history-db) for a third browser: "Load older" from the button, the
+keyboard and scrolling to the top, the view kept, "start of history".
+Screenshots (light and dark, desktop and phone, history) go to DIR (default:
+a new directory under /tmp).
 
 Needs Debian's chromium, chromium-driver and python3-selenium; run with
 /usr/bin/python3. Every wait has a deadline; every process started here is
@@ -28,10 +31,12 @@ stopped by its PID. Prints PASS/FAIL per check, then "N passed, M failed";
 exits 1 on any failure.
 """
 import argparse
+import contextlib
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import urllib.error
@@ -87,6 +92,14 @@ return {nick: $('nick').textContent, room: $('room').textContent,
 ROOMS_JS = """return Array.from(document.querySelectorAll('#rooms li'), e =>
   [e.dataset.room, e.querySelector('.u').textContent, e.querySelector('.at').textContent]);"""
 MEMBERS_JS = "return Array.from(document.querySelectorAll('#mem li'), e => e.textContent);"
+# Where a row reading ...arguments[0] is on the screen (its top, in px); with arguments[1], after
+# scrolling the log to its top (the scroll event, and what the page does on it, come later).
+ANCHOR_JS = """const log = document.getElementById('log');
+const row = Array.from(document.querySelectorAll('#log .pane:not([hidden]) .l'))
+  .find(e => e.querySelector('.m').textContent.endsWith(arguments[0]));
+if (arguments[1]) log.scrollTop = 0;
+return row ? row.getBoundingClientRect().top : null;"""
+TOP_JS = "const t = document.querySelector('#log .pane:not([hidden]) .top'); return t ? t.textContent : null;"
 # WCAG relative luminance and contrast, in the page (for colours it computes).
 CONTRAST_JS = """const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
     .map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
@@ -278,6 +291,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", required=True, help="path to chatroom-server")
     parser.add_argument("--screenshot-dir", help="where to save screenshots (default: a new /tmp directory)")
+    parser.add_argument("--with-store", action="store_true",
+                        help="the server was built with SQLite: run the history checks (--history-db)")
     parser.add_argument("--header", default=os.path.join(HERE, "..", "..", "include", "chatroom", "web", "detail",
                                                          "page.hpp"),
                         help="web/detail/page.hpp, for the page and policy the server must send")
@@ -295,6 +310,11 @@ def main():
     browsers = []
     clients = []
     s = {}  # state shared by the steps
+    # A second server for "load older" and reconnects: history in SQLite (it survives a restart), the
+    # last 10 lines replayed to joiners, at most 90 messages a room kept.
+    hs = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-history-")
+    hdir = tempfile.mkdtemp(prefix="chatroom-web-history-")
+    hdb = os.path.join(hdir, "history.db")
 
     def tcp():
         c = TcpClient(server.ports["tcp"])
@@ -673,6 +693,84 @@ def main():
         a.type("still responsive")
         b.wait_line("<alice> still responsive")
 
+    def start_history_server():
+        hs.start("--port", hs.ports.get("tcp", 0), "--web-port", hs.ports.get("web", 0), "--bind", "127.0.0.1",
+                 "--web-bind", "127.0.0.1", "--history", "10", "--history-db", hdb, "--history-keep", "90",
+                 want=("tcp", "web"), retry=True)
+
+    def hurl(path="/"):
+        return "http://127.0.0.1:%d%s" % (hs.ports["web"], path)
+
+    def hs_tcp():
+        c = TcpClient(hs.ports["tcp"])
+        clients.append(c)
+        c.expect(r"\* joined lobby \(\d+ members?\)")
+        return c
+
+    def say_paced(w, rd, texts):
+        """w says each text, once rd saw the one before: one message per line, in this order."""
+        for text in texts:
+            w.send(text)
+            rd.expect(r"<\S+> " + re.escape(text))
+
+    def store(sql):
+        """The first value sql reads from the history file (read-only; the server writes it in batches)."""
+        try:
+            with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % hdb, uri=True, timeout=PATIENCE)) as db:
+                return db.execute(sql).fetchone()[0]
+        except sqlite3.Error:
+            return None
+
+    def committed(n):
+        kit.eventually(lambda: (store("SELECT count(*) FROM messages WHERE room_key = 'lobby'") or 0) >= n,
+                       PATIENCE, "%d lobby messages in the history file" % n)
+
+    def said(x, words=r"older|mine|missed|after|lost"):
+        """The numbered test lines the lobby pane of x shows, top to bottom."""
+        out = []
+        for _, text in x.lines("#lobby"):
+            out += re.findall(r"(?:%s) \d+" % words, text)
+        return out
+
+    def numbered(word, first, end):
+        return ["%s %02d" % (word, i) for i in range(first, end)]
+
+    def load_older():
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        s.update(w=w, rd=rd)
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        say_paced(w, rd, numbered("older", 0, 70))
+        committed(70)
+        h = Browser("history")
+        browsers.append(h)
+        s["h"] = h
+        h.open(hurl("/"))
+        h.wait_header(state="open", room="#lobby")
+        h.driver.find_element(By.ID, "ln").send_keys("dana" + Keys.ENTER)
+        h.wait_header(nick="dana")
+        h.wait(lambda x: said(x) == numbered("older", 60, 70), "the joiner's replay: older 60 to 69")
+        assert h.driver.execute_script(TOP_JS) == "Load older messages", "top reads %r" % h.driver.execute_script(TOP_JS)
+        # The button, from the keyboard: the 50 before the oldest shown go above it, and the
+        # view stays on the newest line (the pane did not scroll before).
+        h.driver.find_element(By.CSS_SELECTOR, "#log .pane:not([hidden]) .top button").send_keys(Keys.ENTER)
+        h.wait(lambda x: said(x) == numbered("older", 10, 70), "older 10 to 69 after Load older")
+        view = h.driver.execute_script(
+            "const log = document.getElementById('log'), r = log.getBoundingClientRect();"
+            "const last = document.querySelector('#log .pane:not([hidden]) .l:last-child').getBoundingClientRect();"
+            "return [log.scrollTop, last.bottom <= r.bottom + 1 && last.top >= r.top];")
+        assert view[0] > 0 and view[1], "the newest line is out of view after Load older: %r" % view
+        h.screenshot(os.path.join(shots, "web-history.png"))
+        # Scrolling to the top: the last 10, then (a short page) one more ask finds nothing older.
+        y = h.driver.execute_script(ANCHOR_JS, "older 10", True)
+        h.wait(lambda x: x.driver.execute_script(TOP_JS) == "start of history", "start of history")
+        assert said(h) == numbered("older", 0, 70), "lines %r" % said(h)
+        y2 = h.driver.execute_script(ANCHOR_JS, "older 10", False)
+        assert abs(y2 - y) <= 1, "older 10 moved from %r to %r px" % (y, y2)
+        h.driver.execute_script("document.getElementById('log').scrollTop = 0")
+        h.screenshot(os.path.join(shots, "web-history-start.png"))
+
     def clean_console():
         assert browsers, "no browser ran"
         bad = []
@@ -711,6 +809,12 @@ def main():
                 fatal=True)
         run.run("/quit from the page leaves; the page stays closed until Send", quit_and_come_back)
         run.run("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
+        if args.with_store:
+            run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
+                    "line, keeps the view, and says start of history", load_older)
+        else:
+            print("SKIP the history checks: the server has no SQLite store (run with --with-store when it has)",
+                  flush=True)
         run.run("no CSP violations or script errors in the consoles", clean_console, always=True)
     finally:
         for c in clients:
@@ -719,8 +823,11 @@ def main():
             x.quit()
         try:
             server.stop()
+            hs.stop()
         finally:
             server.close()
+            hs.close()
+            shutil.rmtree(hdir, ignore_errors=True)
     return run.summary()
 
 

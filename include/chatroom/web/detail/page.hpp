@@ -82,6 +82,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1p
 button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
 #mb{display:none;background:none;color:var(--acc);padding:.2em .4em}
 @media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
+.top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
+.top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
 @media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
 </style>
 </head>
@@ -108,7 +110,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000;
+  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};
@@ -119,7 +121,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     wantRooms = (wantRooms || ['lobby']).filter(n => fold(n) !== fold(wantCur)).concat([wantCur]);
   }
   let opened = false, welcomed = false, attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
-  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0;
+  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0, noHistory = false;
   const rooms = new Map();
   let cur = null;
   const typed = [];
@@ -210,14 +212,80 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     if (!r.priv) history.replaceState(null, '', '#' + r.name);
     save();
   };
+  // Ids of one room ("17", or "1796570258123-0" in a cluster), compared as numbers.
+  const idCmp = (a, b) => {
+    const x = a.split('-'), y = b.split('-');
+    for (let i = 0; i < 2; i++) {
+      const p = x[i] || '', q = y[i] || '';
+      if (p.length !== q.length) return p.length - q.length;
+      if (p !== q) return p < q ? -1 : 1;
+    }
+    return 0;
+  };
+  // The top of a pane: "Load older" while the server may have more.
+  const topline = r => {
+    r.top.textContent = '';
+    if (r.priv) return;
+    if (r.start || noHistory) r.top.textContent = noHistory ? 'this server keeps no history' : 'start of history';
+    else {
+      const b = el('button', '', r.loading ? 'loading\u2026' : 'Load older messages');
+      b.addEventListener('click', () => older(r));
+      r.top.append(b);
+    }
+  };
+  // auto: asked by the page itself, after a short page (it asks no further).
+  const older = (r, auto) => {
+    if (r.priv || r.start || r.loading || noHistory || !r.joined) return;
+    const first = r.pane.querySelector('.l[data-id]');
+    const o = {type: 'history', room: r.name, limit: PAGE};
+    if (first) o.before = first.dataset.id;
+    if (!send(o)) return;
+    r.asked.push(auto ? 'auto' : 'older');
+    r.loading = true;
+    topline(r);
+  };
+  // The newest event of a room, to ask for what followed it after a reconnect.
+  const newest = (r, ev) => {
+    if (!r.last || idCmp(ev.id, r.last.id) > 0 || ev.at > r.last.at) r.last = ev;
+  };
+  // An event already shown (a replay, a page overlapping what is there)?
+  // Keyed with the time too, as a server without a store counts ids anew.
+  const seen = (r, id, at) => {
+    const k = id + ' ' + at;
+    if (r.ids.has(k)) return true;
+    r.ids.add(k);
+    if (r.ids.size > 5000) for (const x of r.ids) { r.ids.delete(x); if (r.ids.size < 4000) break; }
+    return false;
+  };
+  // Our own lines are not sent back, so they have no id; the first time the
+  // server shows one (history, a replay), the row we drew takes its id.
+  const claim = (r, nick, text, id, at) => {
+    if (fold(nick) !== fold(me)) return false;
+    // Lines sent together may come back as one message.
+    const rows = [];
+    for (const t of text.split('\n')) {
+      const x = r.mine.find(x => x.t === t && !rows.includes(x));
+      if (!x) return false;
+      rows.push(x);
+    }
+    for (const x of rows) {
+      r.mine.splice(r.mine.indexOf(x), 1);
+      x.dataset.id = id;
+      x.dataset.at = at;
+    }
+    return true;
+  };
   const room = (name, priv) => {
     const key = (priv ? '@' : '') + fold(name);
     let r = rooms.get(key);
     if (r) return r;
     r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
-         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li')};
+         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
+         asked: [], mine: [], start: false, loading: false};
     r.pane.hidden = true;
     r.pane.dataset.room = r.li.dataset.room = r.label;
+    r.pane.append(r.top);
+    topline(r);
     log.append(r.pane);
     const go = el('button', 'go');
     go.append(el('span', '', r.label), el('span', 'u'), el('span', 'at'));
@@ -248,16 +316,28 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     drawing = false;
     const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
     for (const [r, row] of pending) {
-      r.pane.append(row);
-      if (r.pane.childElementCount > MAX_LINES) r.pane.firstElementChild.remove();
+      // In id order: a line fetched after a reconnect goes before the newer
+      // ones already replayed. Rows without an id stay where they were put.
+      let at = r.pane.lastElementChild;
+      if (row.dataset.id)
+        while (at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
+      at.after(row);
+      if (r.pane.childElementCount > MAX_LINES) {
+        r.top.nextElementSibling.remove();
+        if (r.start) { r.start = false; topline(r); }
+      }
     }
     pending = [];
     if (stick) log.scrollTop = log.scrollHeight;
   };
-  // One row: kind is chat, act, sys, priv or err; at is a Date.
-  const add = (r, kind, at, content, self) => {
-    if (!r) r = cur || room('lobby');
+  // One row: kind is chat, act, sys, priv or err; at is a Date; ev the
+  // event's {id, at} (its time as sent) when it has one.
+  const mk = (kind, at, content, self, ev) => {
     const row = el('div', 'l ' + kind + (self ? ' self' : ''));
+    if (ev) {
+      row.dataset.id = ev.id;
+      row.dataset.at = ev.at;
+    }
     const t = el('time', 't', at.toTimeString().slice(0, 5));
     t.dateTime = at.toISOString();
     t.title = at.toLocaleString();
@@ -266,6 +346,11 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     row.append(t, m);
     const text = m.textContent;
     if (!self && (kind === 'chat' || kind === 'act' || kind === 'priv') && mentions(text.slice(text.indexOf(' ') + 1))) row.classList.add('hl');
+    return row;
+  };
+  const add = (r, kind, at, content, self, ev) => {
+    r = r || cur || room('lobby');
+    const row = mk(kind, at, content, self, ev);
     if (r !== cur && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
       r.unread++;
       if (row.classList.contains('hl') || r.priv) r.mention = true;
@@ -277,10 +362,19 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       drawing = true;
       requestAnimationFrame(draw);
     }
+    return row;
   };
-  const line = (r, kind, nick, text, at, self) => add(r, kind, at || new Date(),
-    kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)] : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)], self);
-  const sys = (r, text, at) => add(r, 'sys', at || new Date(), [rich(text)]);
+  const words = (kind, nick, text) => kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)]
+    : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)];
+  const line = (r, kind, nick, text, at, self, ev) => {
+    r = r || cur || room('lobby');
+    const row = add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
+    if (self && !r.priv) {
+      row.t = text;
+      if (r.mine.push(row) > 50) r.mine.shift();
+    }
+  };
+  const sys = (r, text, at, ev) => add(r, 'sys', at || new Date(), [rich(text)], false, ev);
   const show = (state, text) => {
     status.dataset.state = state;
     status.textContent = text;
@@ -299,12 +393,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const receive = o => {
     const at = o.time ? new Date(o.time) : new Date();
     const r = o.room ? rooms.get(fold(o.room)) : null;
-    if (r && o.id) {
-      // Replayed again after a rejoin; with the time, as a restarted server counts ids anew.
-      const k = o.id + ' ' + o.time;
-      if (r.ids.has(k)) return;
-      if (r.ids.size > 5000) r.ids.clear();
-      r.ids.add(k);
+    const ev = r && o.id ? {id: o.id, at: o.time} : null;
+    if (ev) {
+      if (seen(r, o.id, o.time) || /^(chat|action)$/.test(o.type) && claim(r, o.nick, o.text, o.id, o.time)) return;
+      newest(r, ev);
     }
     switch (o.type) {
     case 'welcome':
@@ -339,17 +431,17 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'chat': case 'action':
-      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at);
+      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, false, ev);
       break;
     case 'joined':
       if (!r) break;
       r.members.add(o.nick);
-      sys(r, o.nick + ' joined', at);
+      sys(r, o.nick + ' joined', at, ev);
       break;
     case 'left':
       if (!r) break;
       r.members.delete(o.nick);
-      sys(r, o.nick + ' left' + (o.reason ? ' (' + o.reason + ')' : ''), at);
+      sys(r, o.nick + ' left' + (o.reason ? ' (' + o.reason + ')' : ''), at, ev);
       break;
     case 'renamed': {
       const mine = fold(o.old_nick) === fold(me);
@@ -357,7 +449,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (x.priv || !(x.members.has(o.old_nick) || x === r)) continue;
         x.members.delete(o.old_nick);
         x.members.add(o.nick);
-        sys(x, o.old_nick + ' is now known as ' + o.nick, at);
+        sys(x, o.old_nick + ' is now known as ' + o.nick, at, x === r ? ev : null);
       }
       if (mine) {
         restoring = false;
@@ -368,7 +460,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'notice':
-      sys(r, o.text, at);
+      sys(r, o.text, at, ev);
       break;
     case 'private': {
       const mine = fold(o.nick) === fold(me);
@@ -391,10 +483,33 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     case 'topic':
       sys(o.room ? rooms.get(fold(o.room)) : cur, 'topic: ' + o.text);
       break;
-    case 'history':
-      sys(rooms.get(fold(o.room)), 'history of #' + o.room + (o.some_missing ? ' (some lines are no longer kept)' : ''));
-      for (const h of o.lines) line(rooms.get(fold(o.room)), h.type === 'action' ? 'act' : 'chat', h.nick, h.text, new Date(h.time));
+    case 'history': {
+      const h = rooms.get(fold(o.room));
+      if (!h) break;
+      const kind = h.asked.shift() || 'older';
+      // The lines of one message share its id: one row, as when it was said.
+      const msgs = [];
+      for (const x of o.lines) {
+        const p = msgs[msgs.length - 1];
+        if (p && p.id === x.id && p.type === 'chat' && x.type === 'chat') p.text += '\n' + x.text;
+        else msgs.push(Object.assign({}, x));
+      }
+      const fresh = msgs.filter(m => !seen(h, m.id, m.time) && !claim(h, m.nick, m.text, m.id, m.time));
+      {
+        // Older lines go above the oldest shown, and what was read stays in place.
+        h.loading = false;
+        h.start = !msgs.length;
+        const first = h.pane.querySelector('.l[data-id]'), ref = first || h.top, y = ref.getBoundingClientRect().top;
+        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
+        if (first) first.before(...rows);
+        else h.pane.append(...rows);
+        log.scrollTop += ref.getBoundingClientRect().top - y;
+        topline(h);
+        // Fewer than asked: most likely the start; one more page tells.
+        if (kind === 'older' && msgs.length && o.lines.length < PAGE) older(h, true);
+      }
       break;
+    }
     case 'help':
       for (const h of o.lines) sys(cur, h);
       break;
@@ -411,6 +526,16 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'error':
+      if (/^history_/.test(o.code)) {
+        // No answer to come for what was asked: Load older offered again, or not at all.
+        noHistory = o.code === 'history_not_kept';
+        for (const x of rooms.values()) {
+          x.asked = [];
+          x.loading = false;
+          topline(x);
+        }
+        if (noHistory) break;
+      }
       // Our old connection may still hold the nick for a moment after a reload.
       if (o.code === 'nick_taken' && restoring && nickTries < 5 && fold(o.subject || '') === fold(wantNick)) {
         nickTries++;
@@ -440,6 +565,11 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     s.onopen = () => {
       if (ws !== s) return;
       show('open', 'connected');
+      for (const r of rooms.values()) {
+        r.asked = [];
+        r.loading = false;
+        topline(r);
+      }
       if (opened) {
         sys(cur, 'reconnected');
         // Back in the rooms we were in, as the nick we had.
@@ -509,10 +639,9 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
     } else if (c === 'topic' && arg) {
       send(inRoom({type: 'topic', text: arg}));
-    } else if (c === 'history') {
-      const o = inRoom({type: 'history'});
-      if (/^\d+$/.test(arg)) o.limit = +arg;
-      send(o);
+    } else if (c === 'history' && cur) {
+      older(cur);
+      log.scrollTop = 0;
     } else if (c === 'rooms' || c === 'help') {
       send({type: c});
     } else if (c === 'quit') {
@@ -572,6 +701,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   });
   // Send, a tap on the status line or the network coming back retry at once.
   status.addEventListener('click', () => { if (!ws) connect(); });
+  log.addEventListener('scroll', () => { if (log.scrollTop < 2 && cur) older(cur); });
   addEventListener('online', () => { if (timer) connect(); });
   $('lf').hidden = !!wantNick;
   connect();
@@ -582,8 +712,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-Dk4KkGecaoTkkQebf/OmkCWY3KM5O7ayZcZgPJjZPcM='; "
-                                                 "script-src 'sha256-M15X69O1HS6NkhaiQc2bVtTsnpLpLhSx8a131XJqMOc='; "
+                                                 "style-src 'sha256-YNL2cf81QpsKfgH4Em8MJ+b66lv/AJO/SDvXGSiCFUo='; "
+                                                 "script-src 'sha256-B2rz4SBAWCas9WiVxpu5wynaSm1EWM19vGX4FBkBFvE='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
