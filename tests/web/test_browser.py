@@ -21,7 +21,10 @@ CHATROOM_AXE_JS); the server is stopped with SIGTERM and started again on the
 same ports, and the pages must come back by themselves with their nick and
 rooms. With --with-store, a second server keeps history in SQLite
 (--history-db) for a third browser: "Load older" from the button, the
-keyboard and scrolling to the top, the view kept, "start of history".
+keyboard and scrolling to the top, the view kept, "start of history"; that
+server restarted twice under the page, kept offline (Chromium's network
+emulation) while a telnet user speaks: every line once and in order, own
+lines too, and a marker when the store no longer has what was missed.
 Screenshots (light and dark, desktop and phone, history) go to DIR (default:
 a new directory under /tmp).
 
@@ -771,6 +774,70 @@ def main():
         h.driver.execute_script("document.getElementById('log').scrollTop = 0")
         h.screenshot(os.path.join(shots, "web-history-start.png"))
 
+    def offline(x, on):
+        """Chromium's network emulation: while offline the page cannot connect again."""
+        x.driver.execute_cdp_cmd("Network.enable", {})
+        x.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                                 {"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+    def history_restart(say):
+        """Stops the history server under the open page, starts it again with the page kept offline,
+        lets say(writer, reader) speak, and lets the page reconnect."""
+        h = s["h"]
+        status = hs.stop()
+        assert status == 0, "history server exited with %r; log:\n%s" % (status, hs.text()[-3000:])
+        for c in (s["w"], s["rd"]):
+            c.expect_eof()
+        h.wait_header(state="wait")
+        offline(h, True)
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        s.update(w=w, rd=rd)
+        say(w, rd)
+        offline(h, False)
+        h.wait_header(state="open", nick="dana", room="#lobby")
+
+    def reconnect_once():
+        h = s["h"]
+        h.type("mine 00")
+        s["rd"].expect(r"<dana> mine 00")
+        # While the page is away: 15 lines, 5 more than a joiner's replay holds.
+        def say(w, rd):
+            say_paced(w, rd, numbered("missed", 0, 15))
+            committed(86)
+        history_restart(say)
+        h.wait(lambda x: "missed 14" in said(x), "missed 14 after the reconnect")
+        s["w"].send("after 00")
+        h.wait(lambda x: said(x)[-1:] == ["after 00"], "after 00, said live")
+        want = numbered("older", 0, 70) + ["mine 00"] + numbered("missed", 0, 15) + ["after 00"]
+        assert said(h) == want, "after the restart the page shows %r" % said(h)
+        assert not any("gap" in cls for cls, _ in h.lines("#lobby")), "a missing-lines marker with nothing missing"
+
+    def reconnect_gap():
+        h = s["h"]
+        # 95 lines while the page is away: the store keeps 90, so what followed its last line is gone.
+        def say(w, rd):
+            say_paced(w, rd, numbered("lost", 0, 95))
+            kit.eventually(lambda: (store("SELECT text FROM messages WHERE room_key = 'lobby' ORDER BY seq DESC")
+                                    or "").strip() == "lost 94" and store("SELECT count(*) FROM messages WHERE room_key = 'lobby'") == 90,
+                           PATIENCE, "the store holding the last 90 lines, up to lost 94",
+                           lambda: "it holds %r, up to %r" % (store("SELECT count(*) FROM messages WHERE room_key = 'lobby'"),
+                                                              store("SELECT text FROM messages WHERE room_key = 'lobby' "
+                                                                    "ORDER BY seq DESC")))
+        history_restart(say)
+        h.wait(lambda x: "lost 94" in said(x), "lost 94 after the reconnect")
+        rows = h.lines("#lobby")
+        gaps = [i for i, (cls, _) in enumerate(rows) if "gap" in cls]
+        assert len(gaps) == 1, "%d missing-lines markers" % len(gaps)
+        assert rows[gaps[0]][1] == "some messages from while you were away are no longer available", rows[gaps[0]]
+        first = next(i for i, (_, t) in enumerate(rows) if "lost" in t)
+        assert gaps[0] < first, "the marker comes after the lines it is about"
+        assert said(h, "lost") == numbered("lost", 5, 95), "lines %r" % said(h, "lost")
+        h.driver.execute_script("document.querySelector('#log .pane:not([hidden]) .gap').scrollIntoView({block: 'center'})")
+        h.screenshot(os.path.join(shots, "web-history-gap.png"))
+
     def clean_console():
         assert browsers, "no browser ran"
         bad = []
@@ -812,6 +879,9 @@ def main():
         if args.with_store:
             run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
                     "line, keeps the view, and says start of history", load_older)
+            run.run("a server restart with lines said while the page was away: each line shown once, in order; "
+                    "own lines too", reconnect_once)
+            run.run("more missed than the store kept: a visible marker, then what is left, once each", reconnect_gap)
         else:
             print("SKIP the history checks: the server has no SQLite store (run with --with-store when it has)",
                   flush=True)

@@ -83,6 +83,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 #mb{display:none;background:none;color:var(--acc);padding:.2em .4em}
 @media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
 .top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
+.gap{border-top:2px dashed var(--err)}
+.gap .m{color:var(--err)}
 .top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
 @media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
 </style>
@@ -247,6 +249,9 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   // The newest event of a room, to ask for what followed it after a reconnect.
   const newest = (r, ev) => {
     if (!r.last || idCmp(ev.id, r.last.id) > 0 || ev.at > r.last.at) r.last = ev;
+  };
+  const missed = r => {
+    if (r.last && !noHistory && send({type: 'history', room: r.name, after: r.last.id, limit: 100})) r.asked.push('after');
   };
   // An event already shown (a replay, a page overlapping what is there)?
   // Keyed with the time too, as a server without a store counts ids anew.
@@ -422,6 +427,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       j.joined = true;
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
+      // Back after a reconnect: what followed the last event we have, once.
+      missed(j);
       send({type: 'who', room: o.room});
       if (!cur || fold(o.room) === fold(switchTo) || fold(o.room) === fold(wantCur)) {
         switchTo = '';
@@ -495,7 +502,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         else msgs.push(Object.assign({}, x));
       }
       const fresh = msgs.filter(m => !seen(h, m.id, m.time) && !claim(h, m.nick, m.text, m.id, m.time));
-      {
+      if (kind !== 'after') {
         // Older lines go above the oldest shown, and what was read stays in place.
         h.loading = false;
         h.start = !msgs.length;
@@ -507,7 +514,16 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         topline(h);
         // Fewer than asked: most likely the start; one more page tells.
         if (kind === 'older' && msgs.length && o.lines.length < PAGE) older(h, true);
+        break;
       }
+      // What was said while we were away, placed by id among what the rejoin replayed.
+      if (o.some_missing) sys(h, 'some messages from while you were away are no longer available', null, msgs.length ? {id: msgs[0].id, at: msgs[0].time} : null).classList.add('gap');
+      for (const m of fresh) {
+        const e = {id: m.id, at: m.time};
+        newest(h, e);
+        line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, e);
+      }
+      if (o.lines.length >= 100) missed(h);
       break;
     }
     case 'help':
@@ -712,8 +728,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-YNL2cf81QpsKfgH4Em8MJ+b66lv/AJO/SDvXGSiCFUo='; "
-                                                 "script-src 'sha256-B2rz4SBAWCas9WiVxpu5wynaSm1EWM19vGX4FBkBFvE='; "
+                                                 "style-src 'sha256-Aa2bZr0m4DVkKMsHpfWeyWiFCZHtLP83aBq2hoqlf38='; "
+                                                 "script-src 'sha256-pFIctoKhNnznZ1B/9xY3ZNPqZZmz7OJV0PPV4frqXA4='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
