@@ -25,7 +25,11 @@ keyboard and scrolling to the top, the view kept, "start of history"; that
 server restarted twice under the page, kept offline (Chromium's network
 emulation) while a telnet user speaks: every line once and in order, own
 lines too, and a marker when the store no longer has what was missed.
-Screenshots (light and dark, desktop and phone, history) go to DIR (default:
+The Notify button asks for the permission on a click, never on load (granted
+through the DevTools protocol; window.Notification spied on); with the tab
+hidden behind another, a mention and a private message make notifications
+and the title counts them. Screenshots (light and dark, desktop and phone,
+history) go to DIR (default:
 a new directory under /tmp).
 
 Needs Debian's chromium, chromium-driver and python3-selenium; run with
@@ -102,6 +106,14 @@ const row = Array.from(document.querySelectorAll('#log .pane:not([hidden]) .l'))
   .find(e => e.querySelector('.m').textContent.endsWith(arguments[0]));
 if (arguments[1]) log.scrollTop = 0;
 return row ? row.getBoundingClientRect().top : null;"""
+# Run before the page's own script (CDP injects it; the page's CSP does not apply): counts
+# Notification.requestPermission calls and records each Notification made, as [title, body].
+NOTIFICATION_SPY = """window.asked = 0; window.made = [];
+const Real = window.Notification;
+const Spy = function (title, options) { window.made.push([title, options && options.body]); return new Real(title, options); };
+Spy.requestPermission = (...a) => { window.asked++; return Real.requestPermission(...a); };
+Object.defineProperty(Spy, 'permission', {get: () => Real.permission});
+window.Notification = Spy;"""
 TOP_JS = "const t = document.querySelector('#log .pane:not([hidden]) .top'); return t ? t.textContent : null;"
 # WCAG relative luminance and contrast, in the page (for colours it computes).
 CONTRAST_JS = """const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
@@ -838,6 +850,45 @@ def main():
         h.driver.execute_script("document.querySelector('#log .pane:not([hidden]) .gap').scrollIntoView({block: 'center'})")
         h.screenshot(os.path.join(shots, "web-history-gap.png"))
 
+    def notifications():
+        a, t = s["a"], s["t"]
+        a.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NOTIFICATION_SPY})
+        a.driver.refresh()
+        a.wait_header(nick="alice", room="#lobby", state="open")
+        a.wait(lambda x: "#dev" in x.rooms(), "#dev rejoined")
+        a.click_room("#dev")  # where tom is since the restart
+        a.wait_header(room="#dev")
+        bell = a.driver.find_element(By.ID, "nb")
+        got = a.driver.execute_script("return [window.asked, Notification.permission]")
+        assert got == [0, "default"], "permission asked on load: %r" % got
+        assert bell.is_displayed() and bell.get_attribute("aria-pressed") == "false", "no bell, or it is on"
+        a.driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["notifications"], "origin": url("")})
+        bell.click()
+        a.wait(lambda x: bell.get_attribute("aria-pressed") == "true", "the bell turned on")
+        assert a.driver.execute_script("return window.asked") == 1, "the click did not ask once"
+        # Focused: a mention makes no notification.
+        t.send("alice: seen while here")
+        a.wait_line("<tom> alice: seen while here")
+        assert a.driver.execute_script("return window.made") == [], "a notification while focused"
+        # Another tab in front hides the page's: a mention and a private message notify, the title counts.
+        page = a.driver.current_window_handle
+        a.driver.switch_to.new_window("tab")
+        try:
+            t.send("alice: ping while away")
+            t.send("/msg alice private while away")
+            title = lambda: next((i["title"] for i in a.driver.execute_cdp_cmd("Target.getTargets", {})["targetInfos"]
+                                  if i["type"] == "page" and i["url"].startswith(url("/"))), "")
+            a.wait(lambda x: title().startswith("(2) "), "the hidden tab's title counting 2 unread (%r)" % title())
+        finally:
+            a.driver.close()
+            a.driver.switch_to.window(page)
+        made = a.driver.execute_script("return window.made")
+        assert made == [["#dev", "<tom> alice: ping while away"], ["tom (private)", "<tom> private while away"]], \
+            "notifications %r" % made
+        # Back: the room shown is read; the private message still counts.
+        a.wait(lambda x: x.rooms().get("#dev") == ("", ""), "#dev read once the tab is back")
+        assert a.driver.title.startswith("(1) "), "title %r" % a.driver.title
+
     def clean_console():
         assert browsers, "no browser ran"
         bad = []
@@ -876,6 +927,8 @@ def main():
                 fatal=True)
         run.run("/quit from the page leaves; the page stays closed until Send", quit_and_come_back)
         run.run("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
+        run.run("notifications: asked for on a click only; a mention and a private message while the tab is "
+                "hidden notify and count in the title", notifications)
         if args.with_store:
             run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
                     "line, keeps the view, and says start of history", load_older)

@@ -80,7 +80,10 @@ a{color:var(--acc)}
 input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1px solid var(--dim);border-radius:8px;background:var(--bg);color:var(--fg)}
 :focus-visible{outline:2px solid var(--acc);outline-offset:-1px}
 button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
-#mb{display:none;background:none;color:var(--acc);padding:.2em .4em}
+#mb,#nb{display:none;background:none;color:var(--acc);padding:.2em .4em}
+#nb{display:block;font-weight:400}
+#nb[aria-pressed=true]{font-weight:700}
+#nb[aria-pressed=true]:before{content:"\2713  "}
 @media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
 .top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
 .gap{border-top:2px dashed var(--err)}
@@ -90,7 +93,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 </style>
 </head>
 <body>
-<header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="mb" aria-expanded="false">Rooms</button></header>
+<header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="nb" aria-pressed="false" title="Notify me of mentions and private messages while this tab is in the background" hidden>Notify</button><button id="mb" aria-expanded="false">Rooms</button></header>
 <div id="status" data-state="connecting" role="status">connecting&hellip;</div>
 <div id="wrap">
 <nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
@@ -123,6 +126,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     wantRooms = (wantRooms || ['lobby']).filter(n => fold(n) !== fold(wantCur)).concat([wantCur]);
   }
   let opened = false, welcomed = false, attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
+  let notify = !!saved.notify && !!window.Notification && Notification.permission === 'granted';
   let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0, noHistory = false;
   const rooms = new Map();
   let cur = null;
@@ -133,7 +137,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       localStorage.setItem('chatroom', JSON.stringify({
         nick: me && !/^guest-\d+$/.test(me) ? me : wantNick,
         rooms: Array.from(rooms.values()).filter(r => !r.priv && r.joined).map(r => r.name),
-        cur: cur && !cur.priv ? cur.name : ''}));
+        cur: cur && !cur.priv ? cur.name : '', notify}));
     } catch (e) { /* storage may be off: the page still works */ }
   };
   // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
@@ -169,6 +173,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     }
     x.append(text.slice(at));
     return x;
+  };
+  const away = () => document.hidden || !document.hasFocus();
+  // A mention or a private message while away, once the user turned it on.
+  const ping = (r, row) => {
+    if (!notify || !away()) return;
+    try {
+      const n = new Notification(r.priv ? r.name + ' (private)' : r.label, {body: row.querySelector('.m').textContent, tag: r.key});
+      n.onclick = () => { focus(); select(r); n.close(); };
+    } catch (e) { /* some browsers allow them only from a service worker */ }
   };
   const esc = s => s.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
   const mentions = text => me && new RegExp('(^|[^\\w-])' + esc(me) + '(?![\\w-])', 'i').test(text);
@@ -356,9 +369,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const add = (r, kind, at, content, self, ev) => {
     r = r || cur || room('lobby');
     const row = mk(kind, at, content, self, ev);
-    if (r !== cur && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
+    // Unread: in another room, or in this one while the tab is in the background.
+    if ((r !== cur || away()) && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
       r.unread++;
-      if (row.classList.contains('hl') || r.priv) r.mention = true;
+      if (row.classList.contains('hl') || r.priv) {
+        r.mention = true;
+        ping(r, row);
+      }
       badge(r);
     }
     pending.push([r, row]);
@@ -695,6 +712,30 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     if (v) command('/nick ' + v);
     input.focus();
   });
+  // Permission is asked only here, on a click: never on load.
+  const bell = () => $('nb').setAttribute('aria-pressed', notify);
+  $('nb').hidden = !window.Notification;
+  bell();
+  $('nb').addEventListener('click', () => {
+    if (notify) notify = false;
+    else Notification.requestPermission().then(p => {
+      notify = p === 'granted';
+      if (!notify) sys(cur, 'this browser blocks notifications from this page');
+      bell();
+      save();
+    });
+    bell();
+    save();
+  });
+  // Back to the tab: the room shown is read.
+  const back = () => {
+    if (away() || !cur || !cur.unread) return;
+    cur.unread = 0;
+    cur.mention = false;
+    badge(cur);
+  };
+  document.addEventListener('visibilitychange', back);
+  addEventListener('focus', back);
   $('mb').addEventListener('click', () => {
     $('mb').setAttribute('aria-expanded', document.body.classList.toggle('side'));
   });
@@ -728,8 +769,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-Aa2bZr0m4DVkKMsHpfWeyWiFCZHtLP83aBq2hoqlf38='; "
-                                                 "script-src 'sha256-pFIctoKhNnznZ1B/9xY3ZNPqZZmz7OJV0PPV4frqXA4='; "
+                                                 "style-src 'sha256-sA6w3J8U3n9ejjDiChCYpHWJFnbbzj7ENvSDt+qu+lI='; "
+                                                 "script-src 'sha256-e4Vm+giXxfq7xMQu1Un/PEn7r8xNiuhVkEF+2Vp2J0k='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
