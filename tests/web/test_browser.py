@@ -24,7 +24,9 @@ rooms. With --with-store, a second server keeps history in SQLite
 keyboard and scrolling to the top, the view kept, "start of history"; that
 server restarted twice under the page, kept offline (Chromium's network
 emulation) while a telnet user speaks: every line once and in order, own
-lines too, and a marker when the store no longer has what was missed.
+lines too, and a marker when the store no longer has what was missed; lines
+of earlier days (their times moved back in the file) under a date each; a
+"New messages below" button when a line comes while scrolled up.
 The Notify button asks for the permission on a click, never on load (granted
 through the DevTools protocol; window.Notification spied on); with the tab
 hidden behind another, a mention and a private message make notifications
@@ -330,6 +332,7 @@ def main():
     hs = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-history-")
     hdir = tempfile.mkdtemp(prefix="chatroom-web-history-")
     hdb = os.path.join(hdir, "history.db")
+    axe = find_axe(shots)
 
     def tcp():
         c = TcpClient(server.ports["tcp"])
@@ -621,12 +624,11 @@ def main():
         assert structure == {"h1": 1, "mains": 1, "log": True, "mainRole": None, "nav": True, "header": True,
                              "unlabelled": []}, "structure %r" % structure
 
-    def axe_core(axe):
-        a, b = s["a"], s["b"]
+    def axe_core(axe, pages=None):
         with open(axe, encoding="utf-8") as f:
             source = f.read()
         bad = []
-        for x, scheme in ((a, "light"), (a, "dark"), (b, "light"), (b, "dark")):
+        for x, scheme in ((x, scheme) for x in (pages or (s["a"], s["b"])) for scheme in ("light", "dark")):
             x.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                      {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
             if not x.driver.execute_script("return !!window.axe"):
@@ -889,6 +891,56 @@ def main():
         a.wait(lambda x: x.rooms().get("#dev") == ("", ""), "#dev read once the tab is back")
         assert a.driver.title.startswith("(1) "), "title %r" % a.driver.title
 
+    def days_and_new_below():
+        h = s["h"]
+        # Lines of yesterday and the day before: the history file changed while its server is stopped.
+        status = hs.stop()
+        assert status == 0, "history server exited with %r" % status
+        for c in (s["w"], s["rd"]):
+            c.expect_eof()
+        day = 24 * 3600 * 1000
+        with contextlib.closing(sqlite3.connect(hdb, timeout=PATIENCE)) as db:
+            db.execute("UPDATE messages SET time_ms = time_ms - ? WHERE room_key = 'lobby' AND text LIKE 'lost 0%'",
+                       (2 * day,))
+            db.execute("UPDATE messages SET time_ms = time_ms - ? WHERE room_key = 'lobby' AND text LIKE 'lost 1%'",
+                       (day,))
+            db.commit()
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        s.update(w=w, rd=rd)
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        h.driver.refresh()
+        h.wait_header(state="open", nick="dana", room="#lobby")
+        h.wait(lambda x: said(x, "lost") == numbered("lost", 85, 95), "the replay of lost 85 to 94")
+        h.driver.find_element(By.CSS_SELECTOR, "#log .pane:not([hidden]) .top button").click()
+        h.wait(lambda x: said(x, "lost") == numbered("lost", 35, 95), "lost 35 to 94")
+        h.driver.execute_script(ANCHOR_JS, "lost 35", True)
+        h.wait(lambda x: x.driver.execute_script(TOP_JS) == "start of history", "start of history")
+        assert said(h, "lost") == numbered("lost", 5, 95), "lines %r" % said(h, "lost")
+        days = h.driver.execute_script(
+            "const f = d => new Date(Date.now() - d * 864e5).toLocaleDateString(undefined,"
+            " {weekday: 'long', year: 'numeric', month: 'long', day: 'numeric'});"
+            "return [[f(2), f(1), f(0)], Array.from(document.querySelectorAll('#log .pane:not([hidden]) .day'),"
+            " e => [e.textContent, e.nextElementSibling.querySelector('.m').textContent])];")
+        assert days[1] == [[days[0][0], "<carol> lost 05"], [days[0][1], "<carol> lost 10"],
+                           [days[0][2], "<carol> lost 20"]], "dates %r, want %r" % (days[1], days[0])
+        # Scrolled up, a new line: a button says so, and the view stays.
+        h.driver.execute_script("document.getElementById('log').scrollTop = 0")
+        w.send("below 00")
+        h.wait(lambda x: said(x, "below") == ["below 00"], "below 00")
+        nm = h.driver.find_element(By.ID, "nm")
+        h.wait(lambda x: nm.is_displayed(), "the New messages below button")
+        assert h.driver.execute_script("return document.getElementById('log').scrollTop") == 0, "the view moved"
+        h.screenshot(os.path.join(shots, "web-history-days.png"))
+        if axe:  # the history page's new parts: dates, the marker, the button, start of history
+            axe_core(axe, [h])
+        nm.click()
+        h.wait(lambda x: not nm.is_displayed(), "the button gone once clicked")
+        assert h.driver.execute_script(
+            "const log = document.getElementById('log');"
+            "return log.scrollHeight - log.scrollTop - log.clientHeight < 2"), "not at the newest line"
+
     def clean_console():
         assert browsers, "no browser ran"
         bad = []
@@ -916,7 +968,6 @@ def main():
         run.run("a reload keeps the nick and the rooms", reload_keeps_nick_and_rooms, fatal=True)
         run.run("screenshots saved; the phone layout fits 390 px with the input at the bottom", screenshots)
         run.run("landmarks (header, nav, main), one h1, the polite log inside main, every input labelled", accessible)
-        axe = find_axe(shots)
         if axe:
             run.run("axe-core (%s): no serious or critical violations, light and dark, desktop and phone" % axe,
                     axe_core, axe)
@@ -935,6 +986,9 @@ def main():
             run.run("a server restart with lines said while the page was away: each line shown once, in order; "
                     "own lines too", reconnect_once)
             run.run("more missed than the store kept: a visible marker, then what is left, once each", reconnect_gap)
+            run.run("a date above each day's first line; scrolled up, a new line shows New messages below; "
+                    "axe-core clean there, light and dark",
+                    days_and_new_below)
         else:
             print("SKIP the history checks: the server has no SQLite store (run with --with-store when it has)",
                   flush=True)

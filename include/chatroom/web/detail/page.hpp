@@ -61,7 +61,9 @@ ul{list-style:none;margin:0;padding:0}
 #lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
 #lf label{width:auto;align-self:center;color:var(--fg)}
 #mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
-main{flex:1;display:flex;flex-direction:column;min-width:0}
+main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
+.day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}
+#nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
@@ -84,7 +86,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 #nb{display:block;font-weight:400}
 #nb[aria-pressed=true]{font-weight:700}
 #nb[aria-pressed=true]:before{content:"\2713  "}
-@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
+@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}#nb{margin-left:auto}}
 .top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
 .gap{border-top:2px dashed var(--err)}
 .gap .m{color:var(--err)}
@@ -100,6 +102,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 <main>
 <form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
 <div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+<button id="nm" hidden>New messages below</button>
 <form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
 </main>
 <aside aria-label="Members"><h2>Members</h2><ul id="mem"></ul></aside>
@@ -222,6 +225,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     $('room').textContent = r.label;
     showMembers();
     log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
     document.body.classList.remove('side');
     $('mb').setAttribute('aria-expanded', false);
     if (!r.priv) history.replaceState(null, '', '#' + r.name);
@@ -332,26 +336,47 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   // Rows are appended once per frame, so a burst costs one layout.
   const draw = () => {
     drawing = false;
-    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    const stick = bottom();
+    let below = false;
     for (const [r, row] of pending) {
+      below = below || r === cur;
       // In id order: a line fetched after a reconnect goes before the newer
       // ones already replayed. Rows without an id stay where they were put.
       let at = r.pane.lastElementChild;
       if (row.dataset.id)
-        while (at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
+        while (at.classList.contains('day') || at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
       at.after(row);
+      dated(row);
       if (r.pane.childElementCount > MAX_LINES) {
-        r.top.nextElementSibling.remove();
+        // The oldest row goes, and its date when no row of that day is left.
+        const d = r.top.nextElementSibling, f = d.day && !d.classList.contains('day') ? d : d.nextElementSibling;
+        f.remove();
+        if (d !== f && (!d.nextElementSibling || d.nextElementSibling.classList.contains('day'))) d.remove();
         if (r.start) { r.start = false; topline(r); }
       }
     }
     pending = [];
     if (stick) log.scrollTop = log.scrollHeight;
+    else if (below) $('nm').hidden = false;
+  };
+  const bottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  // A day's first row has the date above it; a date with no row under it goes.
+  const dated = row => {
+    const p = row.previousElementSibling, n = row.nextElementSibling;
+    if (p.day !== row.day) {
+      const d = el('div', 'day', row.at.toLocaleDateString(undefined, {weekday: 'long', year: 'numeric', month: 'long', day: 'numeric'}));
+      d.day = row.day;
+      row.before(d);
+    }
+    if (n && n.classList.contains('day') && n.day === row.day) n.remove();
+    else if (n && n.day !== row.day && !n.classList.contains('day')) dated(n);
   };
   // One row: kind is chat, act, sys, priv or err; at is a Date; ev the
   // event's {id, at} (its time as sent) when it has one.
   const mk = (kind, at, content, self, ev) => {
     const row = el('div', 'l ' + kind + (self ? ' self' : ''));
+    row.at = at;
+    row.day = at.toDateString();
     if (ev) {
       row.dataset.id = ev.id;
       row.dataset.at = ev.at;
@@ -523,10 +548,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         // Older lines go above the oldest shown, and what was read stays in place.
         h.loading = false;
         h.start = !msgs.length;
-        const first = h.pane.querySelector('.l[data-id]'), ref = first || h.top, y = ref.getBoundingClientRect().top;
+        const ref = h.pane.querySelector('.l') || h.top, y = ref.getBoundingClientRect().top;
         const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
-        if (first) first.before(...rows);
-        else h.pane.append(...rows);
+        h.top.after(...rows);
+        rows.forEach(dated);
         log.scrollTop += ref.getBoundingClientRect().top - y;
         topline(h);
         // Fewer than asked: most likely the start; one more page tells.
@@ -758,7 +783,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   });
   // Send, a tap on the status line or the network coming back retry at once.
   status.addEventListener('click', () => { if (!ws) connect(); });
-  log.addEventListener('scroll', () => { if (log.scrollTop < 2 && cur) older(cur); });
+  log.addEventListener('scroll', () => {
+    if (log.scrollTop < 2 && cur) older(cur);
+    if (bottom()) $('nm').hidden = true;
+  });
+  $('nm').addEventListener('click', () => {
+    log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
+    input.focus();
+  });
   addEventListener('online', () => { if (timer) connect(); });
   $('lf').hidden = !!wantNick;
   connect();
@@ -769,8 +802,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-sA6w3J8U3n9ejjDiChCYpHWJFnbbzj7ENvSDt+qu+lI='; "
-                                                 "script-src 'sha256-e4Vm+giXxfq7xMQu1Un/PEn7r8xNiuhVkEF+2Vp2J0k='; "
+                                                 "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
+                                                 "script-src 'sha256-DHTXwaqKza18TiIQ6CqzV3y+dwqwYAB5FC7/oorl3no='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
