@@ -590,6 +590,8 @@ def main():
         s["t"].send("alice: nice, and a mention")
         assert "hl" in a.wait_line("<tom> alice: nice, and a mention")
         b.wait(lambda x: x.rooms().get("#lobby") is not None, "phone room list")
+        # This server keeps no history: the page asked once, and offers no Load older.
+        a.wait(lambda x: x.driver.execute_script(TOP_JS) == "this server keeps no history", "no Load older offered")
         a.screenshot(os.path.join(shots, "web-desktop.png"))
         b.screenshot(os.path.join(shots, "web-phone.png"))
         dark = [{"name": "prefers-color-scheme", "value": "dark"}]

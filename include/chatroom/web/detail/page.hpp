@@ -130,7 +130,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   }
   let opened = false, welcomed = false, attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
   let notify = !!saved.notify && !!window.Notification && Notification.permission === 'granted';
-  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0, noHistory = false;
+  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0, noHistory = false, probed = false;
   const rooms = new Map();
   let cur = null;
   const typed = [];
@@ -469,6 +469,11 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       j.joined = true;
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
+      // Whether this server keeps history at all (else no Load older); once a connection.
+      if (!probed && send({type: 'history', room: o.room, limit: 1})) {
+        probed = true;
+        j.asked.push('probe');
+      }
       // Back after a reconnect: what followed the last event we have, once.
       missed(j);
       send({type: 'who', room: o.room});
@@ -536,6 +541,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       const h = rooms.get(fold(o.room));
       if (!h) break;
       const kind = h.asked.shift() || 'older';
+      if (kind === 'probe') {
+        if (noHistory) {
+          noHistory = false;
+          rooms.forEach(topline);
+        }
+        break;
+      }
       // The lines of one message share its id: one row, as when it was said.
       const msgs = [];
       for (const x of o.lines) {
@@ -614,7 +626,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     clearTimeout(timer);
     clearInterval(ticker);
     timer = 0;
-    quitting = dropped = welcomed = partLobby = false;
+    quitting = dropped = welcomed = partLobby = probed = false;
     show('connecting', 'connecting\u2026');
     const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
     ws = s;
@@ -803,7 +815,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
                                                  "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-DHTXwaqKza18TiIQ6CqzV3y+dwqwYAB5FC7/oorl3no='; "
+                                                 "script-src 'sha256-UjC51YiTRySs2iMYUIhtHbEqGSVRDGHovs5Od+HNLGQ='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
