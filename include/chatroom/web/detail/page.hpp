@@ -9,7 +9,12 @@
 // unread counts and a mention marker, a member list per room, private
 // conversations as their own entries), asks for a nick on the first visit,
 // remembers nick and rooms in localStorage and rejoins them after a reload or
-// a reconnect, and turns typed /commands into JSON commands.
+// a reconnect, and turns typed /commands into JSON commands. History: "Load
+// older" pages back with `history` `before` the oldest id shown; after a
+// reconnect the page asks `history` `after` the last id it has in each room,
+// places what comes by id, and shows no event twice (keyed by id and time);
+// `some_missing` becomes a visible marker. Notifications (mentions, private
+// messages, while the tab is in the background) only after a click on Notify.
 //
 // The page is sent with web_page_csp as its Content-Security-Policy. That
 // policy allows exactly this inline <style> and <script> by their SHA-256
