@@ -68,8 +68,8 @@ LONG = {
     # they are declared; a class does not split across headers cleanly.
     "chatroom/server.hpp": 380,
     # Data, not code: the chat page's HTML as one raw string, which its CSP
-    # hashes whole; tests/web/test_web_page.py bounds it by size (24 KB).
-    "chatroom/web/detail/page.hpp": 600,
+    # hashes whole; tests/web/test_web_page.py bounds it by size (36 KB).
+    "chatroom/web/detail/page.hpp": 900,
 }
 
 

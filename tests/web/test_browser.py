@@ -19,8 +19,20 @@ button keep 4.5:1 in light and dark; landmarks, one h1, the polite log inside
 axe.min.js is not found: `npm install --prefix BUILD/axe axe-core`, or
 CHATROOM_AXE_JS); the server is stopped with SIGTERM and started again on the
 same ports, and the pages must come back by themselves with their nick and
-rooms. Screenshots (light and dark, desktop and phone) go to DIR (default: a
-new directory under /tmp).
+rooms. With --with-store, a second server keeps history in SQLite
+(--history-db) for a third browser: "Load older" from the button, the
+keyboard and scrolling to the top, the view kept, "start of history"; that
+server restarted twice under the page, kept offline (Chromium's network
+emulation) while a telnet user speaks: every line once and in order, own
+lines too, and a marker when the store no longer has what was missed; lines
+of earlier days (their times moved back in the file) under a date each; a
+"New messages below" button when a line comes while scrolled up.
+The Notify button asks for the permission on a click, never on load (granted
+through the DevTools protocol; window.Notification spied on); with the tab
+hidden behind another, a mention and a private message make notifications
+and the title counts them. Screenshots (light and dark, desktop and phone,
+history) go to DIR (default:
+a new directory under /tmp).
 
 Needs Debian's chromium, chromium-driver and python3-selenium; run with
 /usr/bin/python3. Every wait has a deadline; every process started here is
@@ -28,10 +40,12 @@ stopped by its PID. Prints PASS/FAIL per check, then "N passed, M failed";
 exits 1 on any failure.
 """
 import argparse
+import contextlib
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import urllib.error
@@ -87,6 +101,22 @@ return {nick: $('nick').textContent, room: $('room').textContent,
 ROOMS_JS = """return Array.from(document.querySelectorAll('#rooms li'), e =>
   [e.dataset.room, e.querySelector('.u').textContent, e.querySelector('.at').textContent]);"""
 MEMBERS_JS = "return Array.from(document.querySelectorAll('#mem li'), e => e.textContent);"
+# Where a row reading ...arguments[0] is on the screen (its top, in px); with arguments[1], after
+# scrolling the log to its top (the scroll event, and what the page does on it, come later).
+ANCHOR_JS = """const log = document.getElementById('log');
+const row = Array.from(document.querySelectorAll('#log .pane:not([hidden]) .l'))
+  .find(e => e.querySelector('.m').textContent.endsWith(arguments[0]));
+if (arguments[1]) log.scrollTop = 0;
+return row ? row.getBoundingClientRect().top : null;"""
+# Run before the page's own script (CDP injects it; the page's CSP does not apply): counts
+# Notification.requestPermission calls and records each Notification made, as [title, body].
+NOTIFICATION_SPY = """window.asked = 0; window.made = [];
+const Real = window.Notification;
+const Spy = function (title, options) { window.made.push([title, options && options.body]); return new Real(title, options); };
+Spy.requestPermission = (...a) => { window.asked++; return Real.requestPermission(...a); };
+Object.defineProperty(Spy, 'permission', {get: () => Real.permission});
+window.Notification = Spy;"""
+TOP_JS = "const t = document.querySelector('#log .pane:not([hidden]) .top'); return t ? t.textContent : null;"
 # WCAG relative luminance and contrast, in the page (for colours it computes).
 CONTRAST_JS = """const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
     .map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
@@ -278,6 +308,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", required=True, help="path to chatroom-server")
     parser.add_argument("--screenshot-dir", help="where to save screenshots (default: a new /tmp directory)")
+    parser.add_argument("--with-store", action="store_true",
+                        help="the server was built with SQLite: run the history checks (--history-db)")
     parser.add_argument("--header", default=os.path.join(HERE, "..", "..", "include", "chatroom", "web", "detail",
                                                          "page.hpp"),
                         help="web/detail/page.hpp, for the page and policy the server must send")
@@ -295,6 +327,12 @@ def main():
     browsers = []
     clients = []
     s = {}  # state shared by the steps
+    # A second server for "load older" and reconnects: history in SQLite (it survives a restart), the
+    # last 10 lines replayed to joiners, at most 90 messages a room kept.
+    hs = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-history-")
+    hdir = tempfile.mkdtemp(prefix="chatroom-web-history-")
+    hdb = os.path.join(hdir, "history.db")
+    axe = find_axe(shots)
 
     def tcp():
         c = TcpClient(server.ports["tcp"])
@@ -552,6 +590,8 @@ def main():
         s["t"].send("alice: nice, and a mention")
         assert "hl" in a.wait_line("<tom> alice: nice, and a mention")
         b.wait(lambda x: x.rooms().get("#lobby") is not None, "phone room list")
+        # This server keeps no history: the page asked once, and offers no Load older.
+        a.wait(lambda x: x.driver.execute_script(TOP_JS) == "this server keeps no history", "no Load older offered")
         a.screenshot(os.path.join(shots, "web-desktop.png"))
         b.screenshot(os.path.join(shots, "web-phone.png"))
         dark = [{"name": "prefers-color-scheme", "value": "dark"}]
@@ -586,12 +626,11 @@ def main():
         assert structure == {"h1": 1, "mains": 1, "log": True, "mainRole": None, "nav": True, "header": True,
                              "unlabelled": []}, "structure %r" % structure
 
-    def axe_core(axe):
-        a, b = s["a"], s["b"]
+    def axe_core(axe, pages=None):
         with open(axe, encoding="utf-8") as f:
             source = f.read()
         bad = []
-        for x, scheme in ((a, "light"), (a, "dark"), (b, "light"), (b, "dark")):
+        for x, scheme in ((x, scheme) for x in (pages or (s["a"], s["b"])) for scheme in ("light", "dark")):
             x.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                      {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
             if not x.driver.execute_script("return !!window.axe"):
@@ -673,6 +712,251 @@ def main():
         a.type("still responsive")
         b.wait_line("<alice> still responsive")
 
+    def start_history_server():
+        hs.start("--port", hs.ports.get("tcp", 0), "--web-port", hs.ports.get("web", 0), "--bind", "127.0.0.1",
+                 "--web-bind", "127.0.0.1", "--history", "10", "--history-db", hdb, "--history-keep", "90",
+                 want=("tcp", "web"), retry=True)
+
+    def hurl(path="/"):
+        return "http://127.0.0.1:%d%s" % (hs.ports["web"], path)
+
+    def hs_tcp():
+        c = TcpClient(hs.ports["tcp"])
+        clients.append(c)
+        c.expect(r"\* joined lobby \(\d+ members?\)")
+        return c
+
+    def say_paced(w, rd, texts):
+        """w says each text, once rd saw the one before: one message per line, in this order."""
+        for text in texts:
+            w.send(text)
+            rd.expect(r"<\S+> " + re.escape(text))
+
+    def store(sql):
+        """The first value sql reads from the history file (read-only; the server writes it in batches)."""
+        try:
+            with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % hdb, uri=True, timeout=PATIENCE)) as db:
+                return db.execute(sql).fetchone()[0]
+        except sqlite3.Error:
+            return None
+
+    def committed(n):
+        kit.eventually(lambda: (store("SELECT count(*) FROM messages WHERE room_key = 'lobby'") or 0) >= n,
+                       PATIENCE, "%d lobby messages in the history file" % n)
+
+    def said(x, words=r"older|mine|missed|after|lost"):
+        """The numbered test lines the lobby pane of x shows, top to bottom."""
+        out = []
+        for _, text in x.lines("#lobby"):
+            out += re.findall(r"(?:%s) \d+" % words, text)
+        return out
+
+    def numbered(word, first, end):
+        return ["%s %02d" % (word, i) for i in range(first, end)]
+
+    def load_older():
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        s.update(w=w, rd=rd)
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        say_paced(w, rd, numbered("older", 0, 70))
+        committed(70)
+        h = Browser("history")
+        browsers.append(h)
+        s["h"] = h
+        h.open(hurl("/"))
+        h.wait_header(state="open", room="#lobby")
+        h.driver.find_element(By.ID, "ln").send_keys("dana" + Keys.ENTER)
+        h.wait_header(nick="dana")
+        h.wait(lambda x: said(x) == numbered("older", 60, 70), "the joiner's replay: older 60 to 69")
+        assert h.driver.execute_script(TOP_JS) == "Load older messages", "top reads %r" % h.driver.execute_script(TOP_JS)
+        # The button, from the keyboard: the 50 before the oldest shown go above it, and the
+        # view stays on the newest line (the pane did not scroll before).
+        h.driver.find_element(By.CSS_SELECTOR, "#log .pane:not([hidden]) .top button").send_keys(Keys.ENTER)
+        h.wait(lambda x: said(x) == numbered("older", 10, 70), "older 10 to 69 after Load older")
+        view = h.driver.execute_script(
+            "const log = document.getElementById('log'), r = log.getBoundingClientRect();"
+            "const last = document.querySelector('#log .pane:not([hidden]) .l:last-child').getBoundingClientRect();"
+            "return [log.scrollTop, last.bottom <= r.bottom + 1 && last.top >= r.top];")
+        assert view[0] > 0 and view[1], "the newest line is out of view after Load older: %r" % view
+        h.screenshot(os.path.join(shots, "web-history.png"))
+        # Scrolling to the top: the last 10, then (a short page) one more ask finds nothing older.
+        y = h.driver.execute_script(ANCHOR_JS, "older 10", True)
+        h.wait(lambda x: x.driver.execute_script(TOP_JS) == "start of history", "start of history")
+        assert said(h) == numbered("older", 0, 70), "lines %r" % said(h)
+        y2 = h.driver.execute_script(ANCHOR_JS, "older 10", False)
+        assert abs(y2 - y) <= 1, "older 10 moved from %r to %r px" % (y, y2)
+        h.driver.execute_script("document.getElementById('log').scrollTop = 0")
+        h.screenshot(os.path.join(shots, "web-history-start.png"))
+
+    def offline(x, on):
+        """Chromium's network emulation: while offline the page cannot connect again."""
+        x.driver.execute_cdp_cmd("Network.enable", {})
+        x.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                                 {"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+    def history_restart(say):
+        """Stops the history server under the open page, starts it again with the page kept offline,
+        lets say(writer, reader) speak, and lets the page reconnect."""
+        h = s["h"]
+        status = hs.stop()
+        assert status == 0, "history server exited with %r; log:\n%s" % (status, hs.text()[-3000:])
+        for c in (s["w"], s["rd"]):
+            c.expect_eof()
+        h.wait_header(state="wait")
+        offline(h, True)
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        s.update(w=w, rd=rd)
+        say(w, rd)
+        offline(h, False)
+        h.wait_header(state="open", nick="dana", room="#lobby")
+
+    def reconnect_once():
+        h = s["h"]
+        h.type("mine 00")
+        s["rd"].expect(r"<dana> mine 00")
+        # While the page is away: 15 lines, 5 more than a joiner's replay holds.
+        def say(w, rd):
+            say_paced(w, rd, numbered("missed", 0, 15))
+            committed(86)
+        history_restart(say)
+        h.wait(lambda x: "missed 14" in said(x), "missed 14 after the reconnect")
+        s["w"].send("after 00")
+        h.wait(lambda x: said(x)[-1:] == ["after 00"], "after 00, said live")
+        want = numbered("older", 0, 70) + ["mine 00"] + numbered("missed", 0, 15) + ["after 00"]
+        # The answer to "after" may come after the replay and the live line: placed by id, once.
+        h.wait(lambda x: said(x) == want, "every line once and in order")
+        assert not any("gap" in cls for cls, _ in h.lines("#lobby")), "a missing-lines marker with nothing missing"
+
+    def reconnect_short():
+        h = s["h"]
+        # Two lines while away: the rejoin's replay of 10 holds 8 the page has (one seen live, with the
+        # time the server sent then, now read back from the file), and the answer to "after" the same 2.
+        def say(w, rd):
+            say_paced(w, rd, numbered("short", 0, 2))
+            committed(89)
+        history_restart(say)
+        h.wait(lambda x: said(x, "short") == numbered("short", 0, 2), "short 00 and 01 after the reconnect")
+        want = numbered("older", 0, 70) + ["mine 00"] + numbered("missed", 0, 15) + ["after 00"] + numbered("short", 0, 2)
+        got = said(h, r"older|mine|missed|after|short")
+        assert got == want, "after the second restart the page shows %r" % got
+
+    def reconnect_gap():
+        h = s["h"]
+        # 95 lines while the page is away: the store keeps 90, so what followed its last line is gone.
+        def say(w, rd):
+            say_paced(w, rd, numbered("lost", 0, 95))
+            kit.eventually(lambda: (store("SELECT text FROM messages WHERE room_key = 'lobby' ORDER BY seq DESC")
+                                    or "").strip() == "lost 94" and store("SELECT count(*) FROM messages WHERE room_key = 'lobby'") == 90,
+                           PATIENCE, "the store holding the last 90 lines, up to lost 94",
+                           lambda: "it holds %r, up to %r" % (store("SELECT count(*) FROM messages WHERE room_key = 'lobby'"),
+                                                              store("SELECT text FROM messages WHERE room_key = 'lobby' "
+                                                                    "ORDER BY seq DESC")))
+        history_restart(say)
+        h.wait(lambda x: said(x, "lost") == numbered("lost", 5, 95) and any("gap" in c for c, _ in x.lines("#lobby")),
+               "the marker and lost 05 to 94 once each")
+        rows = h.lines("#lobby")
+        gaps = [i for i, (cls, _) in enumerate(rows) if "gap" in cls]
+        assert len(gaps) == 1, "%d missing-lines markers" % len(gaps)
+        assert rows[gaps[0]][1] == "some messages from while you were away are no longer available", rows[gaps[0]]
+        first = next(i for i, (_, t) in enumerate(rows) if "lost" in t)
+        assert gaps[0] < first, "the marker comes after the lines it is about"
+        h.driver.execute_script("document.querySelector('#log .pane:not([hidden]) .gap').scrollIntoView({block: 'center'})")
+        h.screenshot(os.path.join(shots, "web-history-gap.png"))
+
+    def notifications():
+        a, t = s["a"], s["t"]
+        a.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NOTIFICATION_SPY})
+        a.driver.refresh()
+        a.wait_header(nick="alice", room="#lobby", state="open")
+        a.wait(lambda x: "#dev" in x.rooms(), "#dev rejoined")
+        a.click_room("#dev")  # where tom is since the restart
+        a.wait_header(room="#dev")
+        bell = a.driver.find_element(By.ID, "nb")
+        got = a.driver.execute_script("return [window.asked, Notification.permission]")
+        assert got == [0, "default"], "permission asked on load: %r" % got
+        assert bell.is_displayed() and bell.get_attribute("aria-pressed") == "false", "no bell, or it is on"
+        a.driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["notifications"], "origin": url("")})
+        bell.click()
+        a.wait(lambda x: bell.get_attribute("aria-pressed") == "true", "the bell turned on")
+        assert a.driver.execute_script("return window.asked") == 1, "the click did not ask once"
+        # Focused: a mention makes no notification.
+        t.send("alice: seen while here")
+        a.wait_line("<tom> alice: seen while here")
+        assert a.driver.execute_script("return window.made") == [], "a notification while focused"
+        # Another tab in front hides the page's: a mention and a private message notify, the title counts.
+        page = a.driver.current_window_handle
+        a.driver.switch_to.new_window("tab")
+        try:
+            t.send("alice: ping while away")
+            t.send("/msg alice private while away")
+            title = lambda: next((i["title"] for i in a.driver.execute_cdp_cmd("Target.getTargets", {})["targetInfos"]
+                                  if i["type"] == "page" and i["url"].startswith(url("/"))), "")
+            a.wait(lambda x: title().startswith("(2) "), "the hidden tab's title counting 2 unread (%r)" % title())
+        finally:
+            a.driver.close()
+            a.driver.switch_to.window(page)
+        made = a.driver.execute_script("return window.made")
+        assert made == [["#dev", "<tom> alice: ping while away"], ["tom (private)", "<tom> private while away"]], \
+            "notifications %r" % made
+        # Back: the room shown is read; the private message still counts.
+        a.wait(lambda x: x.rooms().get("#dev") == ("", ""), "#dev read once the tab is back")
+        assert a.driver.title.startswith("(1) "), "title %r" % a.driver.title
+
+    def days_and_new_below():
+        h = s["h"]
+        # Lines of yesterday and the day before: the history file changed while its server is stopped.
+        status = hs.stop()
+        assert status == 0, "history server exited with %r" % status
+        for c in (s["w"], s["rd"]):
+            c.expect_eof()
+        day = 24 * 3600 * 1000
+        with contextlib.closing(sqlite3.connect(hdb, timeout=PATIENCE)) as db:
+            db.execute("UPDATE messages SET time_ms = time_ms - ? WHERE room_key = 'lobby' AND text LIKE 'lost 0%'",
+                       (2 * day,))
+            db.execute("UPDATE messages SET time_ms = time_ms - ? WHERE room_key = 'lobby' AND text LIKE 'lost 1%'",
+                       (day,))
+            db.commit()
+        start_history_server()
+        w, rd = hs_tcp(), hs_tcp()
+        s.update(w=w, rd=rd)
+        w.send("/nick carol")
+        w.expect(r"\* \S+ is now known as carol")
+        h.driver.refresh()
+        h.wait_header(state="open", nick="dana", room="#lobby")
+        h.wait(lambda x: said(x, "lost") == numbered("lost", 85, 95), "the replay of lost 85 to 94")
+        h.driver.find_element(By.CSS_SELECTOR, "#log .pane:not([hidden]) .top button").click()
+        h.wait(lambda x: said(x, "lost") == numbered("lost", 35, 95), "lost 35 to 94")
+        h.driver.execute_script(ANCHOR_JS, "lost 35", True)
+        h.wait(lambda x: x.driver.execute_script(TOP_JS) == "start of history", "start of history")
+        assert said(h, "lost") == numbered("lost", 5, 95), "lines %r" % said(h, "lost")
+        days = h.driver.execute_script(
+            "const f = d => new Date(Date.now() - d * 864e5).toLocaleDateString(undefined,"
+            " {weekday: 'long', year: 'numeric', month: 'long', day: 'numeric'});"
+            "return [[f(2), f(1), f(0)], Array.from(document.querySelectorAll('#log .pane:not([hidden]) .day'),"
+            " e => [e.textContent, e.nextElementSibling.querySelector('.m').textContent])];")
+        assert days[1] == [[days[0][0], "<carol> lost 05"], [days[0][1], "<carol> lost 10"],
+                           [days[0][2], "<carol> lost 20"]], "dates %r, want %r" % (days[1], days[0])
+        # Scrolled up, a new line: a button says so, and the view stays.
+        h.driver.execute_script("document.getElementById('log').scrollTop = 0")
+        w.send("below 00")
+        h.wait(lambda x: said(x, "below") == ["below 00"], "below 00")
+        nm = h.driver.find_element(By.ID, "nm")
+        h.wait(lambda x: nm.is_displayed(), "the New messages below button")
+        assert h.driver.execute_script("return document.getElementById('log').scrollTop") == 0, "the view moved"
+        h.screenshot(os.path.join(shots, "web-history-days.png"))
+        if axe:  # the history page's new parts: dates, the marker, the button, start of history
+            axe_core(axe, [h])
+        nm.click()
+        h.wait(lambda x: not nm.is_displayed(), "the button gone once clicked")
+        assert h.driver.execute_script(
+            "const log = document.getElementById('log');"
+            "return log.scrollHeight - log.scrollTop - log.clientHeight < 2"), "not at the newest line"
+
     def clean_console():
         assert browsers, "no browser ran"
         bad = []
@@ -700,7 +984,6 @@ def main():
         run.run("a reload keeps the nick and the rooms", reload_keeps_nick_and_rooms, fatal=True)
         run.run("screenshots saved; the phone layout fits 390 px with the input at the bottom", screenshots)
         run.run("landmarks (header, nav, main), one h1, the polite log inside main, every input labelled", accessible)
-        axe = find_axe(shots)
         if axe:
             run.run("axe-core (%s): no serious or critical violations, light and dark, desktop and phone" % axe,
                     axe_core, axe)
@@ -711,6 +994,21 @@ def main():
                 fatal=True)
         run.run("/quit from the page leaves; the page stays closed until Send", quit_and_come_back)
         run.run("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
+        run.run("notifications: asked for on a click only; a mention and a private message while the tab is "
+                "hidden notify and count in the title", notifications)
+        if args.with_store:
+            run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
+                    "line, keeps the view, and says start of history", load_older)
+            run.run("a server restart with lines said while the page was away: each line shown once, in order; "
+                    "own lines too", reconnect_once)
+            run.run("a short outage: what the replay repeats is not shown again", reconnect_short)
+            run.run("more missed than the store kept: a visible marker, then what is left, once each", reconnect_gap)
+            run.run("a date above each day's first line; scrolled up, a new line shows New messages below; "
+                    "axe-core clean there, light and dark",
+                    days_and_new_below)
+        else:
+            print("SKIP the history checks: the server has no SQLite store (run with --with-store when it has)",
+                  flush=True)
         run.run("no CSP violations or script errors in the consoles", clean_console, always=True)
     finally:
         for c in clients:
@@ -719,8 +1017,11 @@ def main():
             x.quit()
         try:
             server.stop()
+            hs.stop()
         finally:
             server.close()
+            hs.close()
+            shutil.rmtree(hdir, ignore_errors=True)
     return run.summary()
 
 
