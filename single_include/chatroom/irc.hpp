@@ -41,6 +41,9 @@ namespace chatroom::irc {
 inline constexpr std::size_t max_body_bytes = 512;
 /// The longest tag section, its '@' and the space after it included (IRCv3).
 inline constexpr std::size_t max_tag_bytes = 8191;
+/// The longest tag data a client may send, without its '@' and the space
+/// after it (IRCv3 message-tags: a server answers more with 417).
+inline constexpr std::size_t max_client_tag_bytes = 4094;
 /// The most parameters a message may have.
 inline constexpr std::size_t max_params = 15;
 
@@ -367,6 +370,80 @@ private:
 
 // #include <chatroom/irc/detail/config.hpp>
 
+// #include <chatroom/irc/detail/directory.hpp>
+
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+class connection;
+
+// The IRC connections of one listener, for what IRC asks about a user by
+// nick wherever it is (WHOIS, USERHOST, ISON, the 301 a message to an away
+// user gets, LUSERS' count of connections still registering): the core
+// tells the interpreter only of the rooms its own member is in. A
+// connection is added when it is bound to its member and removed when it is
+// destroyed (before its member is: the session owns it), so each() never
+// sees a dangling one. It also remembers the last users that left (QUIT, or
+// their connection closed) for WHOWAS. Its own mutex, taken inside the hub's lock or
+// without it, never the other way round; fn must not add or remove.
+class directory {
+public:
+    void add(const connection* c) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        all_.push_back(c);
+    }
+    void remove(const connection* c) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = std::find(all_.begin(), all_.end(), c);
+        if (it == all_.end()) return;
+        *it = all_.back(); // order does not matter
+        all_.pop_back();
+    }
+    // fn(const connection&) for each, with the directory locked.
+    template <class Fn>
+    void each(Fn&& fn) const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        for (const connection* c : all_) fn(*c);
+    }
+
+    // WHOWAS: who used a nick, newest last; the oldest are forgotten.
+    struct departed {
+        std::string nick, user, realname;
+    };
+    static constexpr std::size_t remembered = 256;
+    void remember(departed d) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        gone_.push_back(std::move(d));
+        if (gone_.size() > remembered) gone_.pop_front();
+    }
+    // fn(const departed&) for those who used nick (ASCII case ignored),
+    // newest first, at most max of them (0: all).
+    template <class Fn>
+    void recall(std::string_view nick, std::size_t max, Fn&& fn) const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        std::size_t told = 0;
+        for (auto it = gone_.rbegin(); it != gone_.rend() && (max == 0 || told < max); ++it)
+            if (protocol::same_name(it->nick, nick)) {
+                fn(*it);
+                ++told;
+            }
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<const connection*> all_;
+    std::deque<departed> gone_;
+};
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/options.hpp>
 
 /// @file
@@ -595,7 +672,8 @@ namespace chatroom::irc::detail {
 
 // What every connection of one IRC listener shares: its options, when it
 // started (003), and one event renderer per combination of tag
-// capabilities, so an event is rendered once per combination.
+// capabilities, so an event is rendered once per combination; and the
+// directory of its connections (directory.hpp).
 struct config {
     explicit config(irc_options o)
         : options(cleaned(std::move(o))),
@@ -630,6 +708,7 @@ struct config {
     irc_options options;
     std::string created;
     event_renderer plain, timed, tagged, both;
+    mutable directory users; // its own lock: the rest is immutable
 };
 
 } // namespace chatroom::irc::detail
@@ -646,8 +725,11 @@ namespace chatroom::irc::detail {
 
 // What the interpreter asked the core last, so the reply that answers it is
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
-// LIST, a TOPIC query or LUSERS).
-enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part };
+// LIST, a TOPIC query, LUSERS or whether a room is open).
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+
+// The longest AWAY message kept (AWAYLEN), in bytes.
+inline constexpr std::size_t max_away_bytes = 200;
 
 // One IRC connection's state, beside its renderer: registration, the
 // capabilities it negotiated, what it was told before registration (the
@@ -670,6 +752,9 @@ struct session_state {
     std::string target;            // the channel or nick asked about
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
+    std::string away;              // AWAY's message; empty: not away
+    bool exists = false;           // the answer to asked::exists: the room asked about is open
+    bool departed = false;         // remembered for WHOWAS already
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -679,13 +764,32 @@ struct session_state {
 class connection final : public renderer {
 public:
     explicit connection(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)) {}
+    // Its member is gone from the hub by now (the session owns this
+    // renderer and outlives its time in the hub): nothing else reads it.
+    ~connection() override {
+        if (!self_) return;
+        cfg_->users.remove(this);
+        if (st_.registered && !st_.departed) cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
+    }
+    // Remembered for WHOWAS once (QUIT, or the connection's end).
+    void depart() const {
+        if (!self_ || !st_.registered || st_.departed) return;
+        st_.departed = true;
+        cfg_->users.remember({self_->state.nick, st_.user, st_.realname});
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     // The member this renderer words for, and the server's limit of rooms
-    // per member (0: none), for CHANLIMIT; set once, before its session starts.
-    void bind(const chatroom::detail::member& m, std::size_t room_limit) noexcept {
+    // per member (0: none), for CHANLIMIT; set once, before its session
+    // starts. From then on the listener's directory lists it.
+    void bind(const chatroom::detail::member& m, std::size_t room_limit) {
         self_ = &m;
         chanlimit_ = room_limit;
+        cfg_->users.add(this);
     }
+    // Its member (null before bind); read its state with the hub's lock held.
+    const chatroom::detail::member* self() const noexcept { return self_; }
 
     session_state& state() const noexcept { return st_; }
     const config& settings() const noexcept { return *cfg_; }
@@ -766,6 +870,8 @@ public:
 
 private:
     std::string numerics_of(const reply& r) const;
+    // 251, 253, 254, 255, 265, 266 (numerics.hpp).
+    std::string lusers_of(const std::vector<room_summary>& rooms) const;
 
     std::shared_ptr<const config> cfg_;
     const chatroom::detail::member* self_ = nullptr;
@@ -781,6 +887,7 @@ private:
 // numerics (modern.ircdocs.horse), included at the end of connection.hpp.
 
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -807,7 +914,7 @@ inline std::string connection::welcome() const {
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
-                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 :are supported by this server"));
+                    (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     return out;
 }
 
@@ -837,6 +944,32 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     }
     if (!batch.empty()) out += head + batch + '\n';
     return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+// LUSERS: the core counts the members of each room (on every server), not
+// members; this listener's directory knows its own IRC connections. Users:
+// the rooms' members, less the seats of this listener's IRC connections,
+// plus those of them registered (an IRC user may be in no room, or in
+// several; one still registering sits in the lobby and is counted apart,
+// 253). Exact for one server whose other dialects hold one room at a time
+// (the line protocol's members); a remote IRC member in several rooms counts
+// once per room.
+inline std::string connection::lusers_of(const std::vector<room_summary>& rooms) const {
+    std::size_t seats = 0, irc_seats = 0, registered = 0, registering = 0;
+    for (const room_summary& s : rooms) seats += s.members;
+    cfg_->users.each([&](const connection& c) {
+        const chatroom::detail::member* x = c.self();
+        if (x == nullptr || !x->state.attached) return;
+        irc_seats += x->state.seats.size();
+        ++(c.st_.registered ? registered : registering);
+    });
+    const std::string users = std::to_string(seats - std::min(seats, irc_seats) + registered);
+    std::string out = numeric("251", {}, "There are " + users + " users and 0 invisible on 1 servers") + '\n';
+    if (registering) out += numeric("253", std::to_string(registering), "unknown connection(s)") + '\n';
+    out += numeric("254", std::to_string(rooms.size()), "channels formed") + '\n';
+    out += numeric("255", {}, "I have " + users + " clients and 0 servers") + '\n';
+    out += numeric("265", {}, "Current local users: " + users) + '\n';
+    return out + numeric("266", {}, "Current global users: " + users) + '\n';
 }
 
 inline std::string connection::wording(const reply& r) const {
@@ -874,6 +1007,11 @@ inline std::string connection::wording(const reply& r) const {
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
+        if (st_.question == asked::exists) {
+            for (const room_summary& s : r.rooms)
+                if (protocol::same_name(s.name, st_.target)) st_.exists = true;
+            return {};
+        }
         if (st_.question == asked::topic) {
             for (const room_summary& s : r.rooms)
                 if (protocol::fold_case(s.name) == protocol::fold_case(st_.target)) {
@@ -883,11 +1021,7 @@ inline std::string connection::wording(const reply& r) const {
             return numeric("403", "#" + st_.target, "No such channel");
         }
         if (st_.question == asked::lusers || st_.question == asked::welcome) {
-            std::size_t users = 0;
-            for (const room_summary& s : r.rooms) users += s.members;
-            const std::string lusers = numeric("251", {}, "There are " + std::to_string(users) + " users and 0 invisible on 1 servers") +
-                   '\n' + numeric("254", std::to_string(r.rooms.size()), "channels formed") + '\n' +
-                   numeric("255", {}, "I have " + std::to_string(users) + " clients and 0 servers") + '\n';
+            const std::string lusers = lusers_of(r.rooms);
             return st_.question == asked::welcome ? welcome() + lusers + motd() : lusers;
         }
         std::string out = numeric("321", "Channel", "Users  Name") + '\n';
@@ -927,6 +1061,12 @@ inline std::string connection::wording(const reply& r) const {
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
     case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // OPER (the server's /login): its account's nick comes as a rename.
+    case reply_kind::logged_in:
+        if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
+        return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
+    case reply_kind::refused: return numeric("464", {}, "Password incorrect");
+    case reply_kind::logins_disabled: return numeric("491", {}, "No O-lines for your host");
     // Last words: the connection is closing.
     case reply_kind::shutting_down:
     case reply_kind::refused_stopping:
@@ -959,6 +1099,8 @@ inline std::string connection::wording(const reply& r) const {
 
 } // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/interpreter.hpp>
+
+// #include <chatroom/irc/detail/channel_ops.hpp>
 
 // #include <chatroom/irc/detail/requests.hpp>
 
@@ -1029,7 +1171,328 @@ inline std::string upper(std::string_view s) {
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/users.hpp>
 
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// The IRC commands about users by nick (AWAY, WHOIS, USERHOST, ISON) and
+// the 301 a private message to an away user gets. A user is found among
+// the IRC users of this listener (its directory: wherever they are) and the
+// members of the rooms the asker is in (any dialect); a member of another
+// dialect sharing no room with the asker is not seen: the core tells the
+// interpreter of no other member. With the hub's lock held.
+
+struct user_info {
+    std::string nick, user, realname;
+    std::string away;     // its AWAY message (IRC users only); empty: not away
+    std::string channels; // the channels it shares with the asker: "#a #b"
+};
+
+// Looks nick up (see above); false when nobody by that name is seen.
+inline bool find_user(const member& m, const connection& c, std::string_view nick, user_info& out) {
+    out = user_info{};
+    for (const auto& seat : m.state.seats)
+        for (const member* x : seat.in->members())
+            if (protocol::same_name(x->state.nick, nick)) {
+                out.nick = x->state.nick;
+                out.channels += (out.channels.empty() ? "#" : " #") + seat.in->name();
+            }
+    c.settings().users.each([&](const connection& other) {
+        const member* x = other.self();
+        if (x == nullptr || !other.state().registered || !x->state.attached || !protocol::same_name(x->state.nick, nick))
+            return;
+        const session_state& s = other.state();
+        out.nick = x->state.nick;
+        out.user = s.user;
+        out.realname = s.realname;
+        out.away = s.away;
+    });
+    if (out.nick.empty()) return false;
+    if (out.user.empty()) out.user = out.realname = out.nick; // another dialect's member: its nick
+    return true;
+}
+
+// AWAY [:message]: 306 and away with a message; 305 and back without one
+// (or with an empty one).
+inline void away(const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    st.away.clear();
+    sanitize_append(st.away, split_utf8(msg.param(0), max_away_bytes).front());
+    if (st.away.empty()) return emit(st, c.numeric("305", {}, "You are no longer marked as being away"));
+    emit(st, c.numeric("306", {}, "You have been marked as being away"));
+}
+
+// After a private message to nick: 301 when it is an away IRC user.
+inline void tell_if_away(const member& m, const connection& c, std::string_view nick) {
+    user_info u;
+    if (find_user(m, c, nick, u) && !u.away.empty()) emit(c.state(), c.numeric("301", u.nick, u.away));
+}
+
+// WHOIS [server] nick: 311, 312, 301 when away, 319 (the channels shared
+// with the asker), 318; 401 then 318 when nobody is seen.
+inline void whois(const member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
+    if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
+    user_info u;
+    if (!find_user(m, c, who, u)) {
+        emit(st, c.numeric("401", who, "No such nick/channel"));
+        return emit(st, c.numeric("318", who, "End of /WHOIS list."));
+    }
+    const std::string& host = c.settings().options.server_name;
+    emit(st, c.numeric("311", u.nick + " " + u.user + " " + host + " *", u.realname));
+    emit(st, c.numeric("312", u.nick + " " + host, c.settings().options.network));
+    if (!u.away.empty()) emit(st, c.numeric("301", u.nick, u.away));
+    if (!u.channels.empty()) emit(st, c.numeric("319", u.nick, u.channels));
+    emit(st, c.numeric("318", u.nick, "End of /WHOIS list."));
+}
+
+// USERHOST nick...: 302 with "nick=+user@host" ('-' when away) for each
+// seen, up to five.
+inline void userhost(const member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty()) return emit(st, c.numeric("461", "USERHOST", "Not enough parameters"));
+    std::string out;
+    for (std::size_t i = 0; i < msg.params.size() && i < 5; ++i) {
+        user_info u;
+        if (!find_user(m, c, msg.params[i], u)) continue;
+        if (!out.empty()) out += ' ';
+        out += u.nick + "=" + (u.away.empty() ? "+" : "-") + u.user + "@" + c.settings().options.server_name;
+    }
+    emit(st, c.numeric("302", {}, out));
+}
+
+// ISON nick...: 303 with those seen (space-separated, in one or several
+// parameters), as they spell their nicks.
+inline void ison(const member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty()) return emit(st, c.numeric("461", "ISON", "Not enough parameters"));
+    std::string out;
+    for (const std::string& p : msg.params) {
+        std::string_view rest = p;
+        while (!rest.empty()) {
+            const std::size_t sp = rest.find(' ');
+            const std::string_view nick = rest.substr(0, sp);
+            rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+            user_info u;
+            if (nick.empty() || !find_user(m, c, nick, u)) continue;
+            if (!out.empty()) out += ' ';
+            out += u.nick;
+        }
+    }
+    emit(st, c.numeric("303", {}, out));
+}
+
+// WHOWAS nick [count]: 314 and 312 for each IRC user that used the nick and
+// left, newest first, up to count (none or not positive: all), else 406;
+// then 369.
+inline void whowas(const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "WHOWAS", "Not enough parameters"));
+    const std::string& nick = msg.params[0];
+    long count = 0; // a count that is not a positive number asks for all
+    const std::string_view n = msg.param(1);
+    for (std::size_t i = 0; i < n.size() && i < 9 && n[i] >= '0' && n[i] <= '9'; ++i) count = count * 10 + (n[i] - '0');
+    const std::string& host = c.settings().options.server_name;
+    bool any = false;
+    c.settings().users.recall(nick, count > 0 ? static_cast<std::size_t>(count) : 0, [&](const directory::departed& d) {
+        any = true;
+        emit(st, c.numeric("314", d.nick + " " + d.user + " " + host + " *", d.realname));
+        emit(st, c.numeric("312", d.nick + " " + host, c.settings().options.network));
+    });
+    if (!any) emit(st, c.numeric("406", nick, "There was no such nickname"));
+    emit(st, c.numeric("369", nick, "End of WHOWAS"));
+}
+
+// Whether nick matches an IRC mask: '*' any run, '?' any one character,
+// ASCII case ignored.
+inline bool mask_matches(std::string_view mask, std::string_view nick) {
+    std::size_t m = 0, n = 0, star = std::string_view::npos, resume = 0;
+    const auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; };
+    while (n < nick.size()) {
+        if (m < mask.size() && (mask[m] == '?' || lower(mask[m]) == lower(nick[n]))) {
+            ++m;
+            ++n;
+        } else if (m < mask.size() && mask[m] == '*') {
+            star = m++;
+            resume = n;
+        } else if (star != std::string_view::npos) {
+            m = star + 1;
+            n = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (m < mask.size() && mask[m] == '*') ++m;
+    return m == mask.size();
+}
+
+// The most users one WHO mask lists (each costs a lookup with the hub's
+// lock held).
+inline constexpr std::size_t max_who_replies = 100;
+
+// WHO mask (not a channel): 352 with channel "*" for each user seen (see
+// find_user) whose nick matches ("0" and "*" match all), up to
+// max_who_replies, flags H or G (away), then 315 with the mask as sent.
+inline void who_mask(const member& m, const connection& c, std::string_view mask) {
+    session_state& st = c.state();
+    const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
+    const std::string_view pattern = mask.empty() || mask == "0" ? std::string_view("*") : mask;
+    std::vector<std::string> seen;
+    auto consider = [&](const std::string& nick) {
+        if (seen.size() >= max_who_replies || !mask_matches(pattern, nick)) return;
+        for (const std::string& s : seen)
+            if (protocol::same_name(s, nick)) return;
+        seen.push_back(nick);
+    };
+    for (const auto& seat : m.state.seats)
+        for (const member* x : seat.in->members()) consider(x->state.nick);
+    c.settings().users.each([&](const connection& other) {
+        const member* x = other.self();
+        if (x != nullptr && other.state().registered && x->state.attached) consider(x->state.nick);
+    });
+    const std::string& host = c.settings().options.server_name;
+    for (const std::string& nick : seen) {
+        user_info u;
+        if (!find_user(m, c, nick, u)) continue;
+        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + (u.away.empty() ? " H" : " G"),
+                           "0 " + u.realname));
+    }
+    emit(st, c.numeric("315", shown, "End of /WHO list."));
+}
+
+} // namespace chatroom::irc::detail
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// The channel commands an IRC client sends to channel operators (KICK,
+// INVITE, MODE #chan changes), over a server whose operators are the
+// server's, not a channel's: KICK and MODE +b/-b are the operator commands
+// /kick, /ban and /unban (the core answers a member that is not an operator
+// 482); everything else is checked in the order modern.ircdocs.horse gives
+// (403, 442, 401, 441 or 443) and then refused with 482. With the hub's lock.
+
+// Whether a room of that name is open (asks the core for its rooms).
+inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
+    st.exists = false;
+    ask(core, m, st, asked::exists, room, command_kind::rooms);
+    return st.exists;
+}
+
+// The member's name for the channel's room, when it is in it; otherwise
+// 403 (no such room, or a bad name) or 442 is said and the result is empty.
+inline std::string channel_seat(commands& core, member& m, const connection& c, std::string_view chan) {
+    session_state& st = c.state();
+    std::string room;
+    if (!room_of(chan, room)) {
+        emit(st, c.numeric("403", chan, "No such channel"));
+        return {};
+    }
+    std::string name = seat_in(m, room);
+    if (name.empty()) {
+        if (room_exists(core, m, st, room)) emit(st, c.numeric("442", chan, "You're not on that channel"));
+        else emit(st, c.numeric("403", chan, "No such channel"));
+    }
+    return name;
+}
+
+// Whether nick is a member of the room m is in under that name.
+inline bool in_room(const member& m, std::string_view room, std::string_view nick) {
+    for (const auto& seat : m.state.seats)
+        if (seat.in->name() == room)
+            for (const member* x : seat.in->members())
+                if (protocol::same_name(x->state.nick, nick)) return true;
+    return false;
+}
+
+// 401 when nobody by that nick is seen, 441 when not in the room; true
+// when the nick is in it.
+inline bool target_in(const member& m, const connection& c, std::string_view room, std::string_view nick) {
+    session_state& st = c.state();
+    if (in_room(m, room, nick)) return true;
+    user_info u;
+    if (!find_user(m, c, nick, u)) emit(st, c.numeric("401", nick, "No such nick/channel"));
+    else emit(st, c.numeric("441", std::string(nick) + " " + channel_of(room), "They aren't on that channel"));
+    return false;
+}
+
+// KICK #chan nick[,nick] [:reason]: the server's /kick (the member leaves
+// the server, not only the channel) for each nick in the channel.
+inline void kick(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.size() < 2) return emit(st, c.numeric("461", "KICK", "Not enough parameters"));
+    const std::string room = channel_seat(core, m, c, msg.params[0]);
+    if (room.empty()) return;
+    std::string reason;
+    sanitize_append(reason, msg.param(2));
+    std::string_view list = msg.params[1];
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        const std::string_view nick = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        if (nick.empty() || !target_in(m, c, room, nick)) continue;
+        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason);
+    }
+}
+
+// INVITE nick #chan: channels here are open to all (the host's private
+// rooms aside), so an invitation is a private message saying where to
+// come, and 341; 461, 401, 403, 442, 443 as usual.
+inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
+    const std::string& nick = msg.params[0];
+    user_info u;
+    if (!find_user(m, c, nick, u)) return emit(st, c.numeric("401", nick, "No such nick/channel"));
+    const std::string room = channel_seat(core, m, c, msg.params[1]);
+    if (room.empty()) return;
+    const std::string chan = channel_of(room);
+    if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
+    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
+    emit(st, c.numeric("341", u.nick, chan));
+}
+
+// MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
+// ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
+// mask's nick, other changes checked then refused with 482.
+inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string& chan = msg.params[0];
+    std::string room;
+    if (!room_of(chan, room)) return emit(st, c.numeric("403", chan, "No such channel"));
+    const std::string seat = seat_in(m, room);
+    if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
+    if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + chan + " +nt"));
+    const std::string& change = msg.params[1];
+    const std::string_view arg = msg.param(2);
+    if (change == "b" || ((change == "+b" || change == "-b") && arg.empty()))
+        return emit(st, c.numeric("368", chan, "End of channel ban list"));
+    if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
+    if (change == "+b" || change == "-b") {
+        const std::string_view nick = arg.substr(0, arg.find('!'));
+        if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
+            return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
+        return ask(core, m, st, asked::none, chan, change == "+b" ? command_kind::ban : command_kind::unban, nick);
+    }
+    // A change of a member's status (+o, -v...): who it names is checked first.
+    if (change.size() == 2 && (change[0] == '+' || change[0] == '-') && (change[1] == 'o' || change[1] == 'v') &&
+        !arg.empty() && !target_in(m, c, seat, arg))
+        return;
+    emit(st, c.numeric("482", chan, "You're not channel operator"));
+}
+
+} // namespace chatroom::irc::detail
+
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -1048,7 +1511,7 @@ public:
         session_state& st = c.state();
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
-        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long)
+        if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
@@ -1082,15 +1545,38 @@ public:
         if (verb == "PRIVMSG" || verb == "NOTICE") return say(core, m, c, msg, verb == "NOTICE");
         if (verb == "TOPIC") return topic(core, m, c, msg);
         if (verb == "NAMES" || verb == "WHO") return names(core, m, c, msg, verb == "WHO");
-        if (verb == "MODE") return mode(c, msg);
+        if (verb == "MODE") return mode(core, m, c, msg);
+        if (verb == "KICK") return kick(core, m, c, msg);
+        if (verb == "INVITE") return invite(core, m, c, msg);
+        if (verb == "TIME") return time(c);
         if (verb == "LIST") return ask(core, m, st, asked::list, {}, command_kind::rooms);
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
         if (verb == "WHOIS") return whois(m, c, msg);
+        if (verb == "AWAY") return away(c, msg);
+        if (verb == "USERHOST") return userhost(m, c, msg);
+        if (verb == "ISON") return ison(m, c, msg);
+        if (verb == "WHOWAS") return whowas(c, msg);
+        if (verb == "OPER") {
+            // The server's /login NAME SECRET: its accounts (--users); an
+            // operator's account makes it an operator (381). Decided after
+            // this line (the verifier runs outside the hub's lock).
+            if (msg.params.size() < 2) return emit(st, c.numeric("461", "OPER", "Not enough parameters"));
+            return ask(core, m, st, asked::none, {}, command_kind::login, msg.params[0], msg.params[1]);
+        }
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
 
 private:
+    // A client's tag data past max_client_tag_bytes (the server's own may be
+    // up to max_tag_bytes).
+    static bool client_tags_too_long(std::string_view raw) {
+        const std::size_t at = raw.find_first_not_of(' ');
+        if (at == std::string_view::npos || raw[at] != '@') return false;
+        const std::size_t sp = raw.find(' ', at);
+        return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
+    }
+
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         const std::string sub = upper(msg.param(0));
@@ -1149,7 +1635,12 @@ private:
             st.wanted_nick = wanted;
             return try_register(core, m, c);
         }
+        // A rename reaches the rooms it is in, itself among their members;
+        // in none, it is told here.
+        const std::string before = m.state.nick;
         ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
+        if (m.state.seats.empty() && m.state.nick != before)
+            emit(st, ":" + c.events().source(before) + " NICK " + m.state.nick);
     }
 
     // NICK and USER given, capability negotiation over: the nick is taken
@@ -1180,6 +1671,7 @@ private:
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
+        c.depart();
         emit(c.state(), "ERROR :Closing link: " + c.nick() + " (Quit)");
         std::string clean;
         sanitize_append(clean, reason);
@@ -1240,6 +1732,10 @@ private:
             return;
         }
         const std::string& target = msg.params[0];
+        if (target.empty()) {
+            if (!notice) emit(st, c.numeric("411", {}, "No recipient given (" + msg.command + ")"));
+            return;
+        }
         std::string_view text = msg.params[1];
         bool action = false;
         if (text.front() == '\x01') { // CTCP: ACTION is /me; the rest are not passed on
@@ -1266,6 +1762,7 @@ private:
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, command_kind::msg, target, clean);
+        if (!notice) tell_if_away(m, c, target);
     }
 
     static void topic(commands& core, member& m, const connection& c, const irc_message& msg) {
@@ -1285,6 +1782,7 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
@@ -1296,48 +1794,19 @@ private:
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
     }
 
-    // WHOIS: the member itself, or one sharing a channel with it (no one
-    // else is looked up); 311, 319 (shared channels), 318.
-    static void whois(member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        const std::string_view who = msg.params.size() > 1 ? msg.param(1) : msg.param(0);
-        if (who.empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
-        const std::string key = protocol::fold_case(who);
-        const std::string host = c.settings().options.server_name;
-        std::string nick, user, realname, channels;
-        for (const auto& seat : m.state.seats)
-            for (const member* x : seat.in->members())
-                if (protocol::fold_case(x->state.nick) == key) {
-                    nick = x->state.nick;
-                    channels += (channels.empty() ? "#" : " #") + seat.in->name();
-                }
-        if (key == protocol::fold_case(c.nick())) {
-            nick = c.nick();
-            user = st.user;
-            realname = st.realname;
-        }
-        if (nick.empty()) {
-            emit(st, c.numeric("401", who, "No such nick/channel"));
-            return emit(st, c.numeric("318", who, "End of /WHOIS list."));
-        }
-        if (user.empty()) user = realname = nick;
-        emit(st, c.numeric("311", nick + " " + user + " " + host + " *", realname));
-        if (!channels.empty()) emit(st, c.numeric("319", nick, channels));
-        emit(st, c.numeric("318", nick, "End of /WHOIS list."));
+    // 391: the server's time, as seconds since 1970, 0 (no offset) and text.
+    static void time(const connection& c) {
+        const auto now = std::chrono::system_clock::now();
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        emit(c.state(), c.numeric("391", c.settings().options.server_name + " " + std::to_string(secs) + " 0",
+                                  format_time(now)));
     }
 
-    static void mode(const connection& c, const irc_message& msg) {
+    static void mode(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
-        if (target.front() == '#') {
-            std::string room;
-            if (!room_of(target, room)) return emit(st, c.numeric("403", target, "No such channel"));
-            if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + target + " +nt"));
-            const std::string& change = msg.params[1];
-            if (change == "b" || change == "+b") return emit(st, c.numeric("368", target, "End of channel ban list"));
-            return emit(st, c.numeric("482", target, "You're not channel operator"));
-        }
+        if (!target.empty() && target.front() == '#') return channel_mode(core, m, c, msg);
         if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
             return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
         if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));

@@ -2560,7 +2560,12 @@ inline std::string render_handshake_response(const websocket_upgrade& u) {
 // unread counts and a mention marker, a member list per room, private
 // conversations as their own entries), asks for a nick on the first visit,
 // remembers nick and rooms in localStorage and rejoins them after a reload or
-// a reconnect, and turns typed /commands into JSON commands.
+// a reconnect, and turns typed /commands into JSON commands. History: "Load
+// older" pages back with `history` `before` the oldest id shown; after a
+// reconnect the page asks `history` `after` the last id it has in each room,
+// places what comes by id, and shows no event twice (keyed by id and time);
+// `some_missing` becomes a visible marker. Notifications (mentions, private
+// messages, while the tab is in the background) only after a click on Notify.
 //
 // The page is sent with web_page_csp as its Content-Security-Policy. That
 // policy allows exactly this inline <style> and <script> by their SHA-256
@@ -2612,7 +2617,9 @@ ul{list-style:none;margin:0;padding:0}
 #lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
 #lf label{width:auto;align-self:center;color:var(--fg)}
 #mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
-main{flex:1;display:flex;flex-direction:column;min-width:0}
+main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
+.day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}
+#nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
@@ -2631,19 +2638,27 @@ a{color:var(--acc)}
 input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1px solid var(--dim);border-radius:8px;background:var(--bg);color:var(--fg)}
 :focus-visible{outline:2px solid var(--acc);outline-offset:-1px}
 button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
-#mb{display:none;background:none;color:var(--acc);padding:.2em .4em}
-@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}}
+#mb,#nb{display:none;background:none;color:var(--acc);padding:.2em .4em}
+#nb{display:block;font-weight:400}
+#nb[aria-pressed=true]{font-weight:700}
+#nb[aria-pressed=true]:before{content:"\2713  "}
+@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}#nb{margin-left:auto}}
+.top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
+.gap{border-top:2px dashed var(--err)}
+.gap .m{color:var(--err)}
+.top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
 @media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
 </style>
 </head>
 <body>
-<header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="mb" aria-expanded="false">Rooms</button></header>
+<header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="nb" aria-pressed="false" title="Notify me of mentions and private messages while this tab is in the background" hidden>Notify</button><button id="mb" aria-expanded="false">Rooms</button></header>
 <div id="status" data-state="connecting" role="status">connecting&hellip;</div>
 <div id="wrap">
 <nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
 <main>
 <form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
 <div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+<button id="nm" hidden>New messages below</button>
 <form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
 </main>
 <aside aria-label="Members"><h2>Members</h2><ul id="mem"></ul></aside>
@@ -2659,7 +2674,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000;
+  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};
@@ -2670,7 +2685,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     wantRooms = (wantRooms || ['lobby']).filter(n => fold(n) !== fold(wantCur)).concat([wantCur]);
   }
   let opened = false, welcomed = false, attempt = 0, timer = 0, ticker = 0, quitting = false, dropped = false;
-  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0;
+  let notify = !!saved.notify && !!window.Notification && Notification.permission === 'granted';
+  let restoring = false, nickTries = 0, partLobby = false, switchTo = '', showWho = 0, noHistory = false, probed = false;
   const rooms = new Map();
   let cur = null;
   const typed = [];
@@ -2680,7 +2696,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       localStorage.setItem('chatroom', JSON.stringify({
         nick: me && !/^guest-\d+$/.test(me) ? me : wantNick,
         rooms: Array.from(rooms.values()).filter(r => !r.priv && r.joined).map(r => r.name),
-        cur: cur && !cur.priv ? cur.name : ''}));
+        cur: cur && !cur.priv ? cur.name : '', notify}));
     } catch (e) { /* storage may be off: the page still works */ }
   };
   // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
@@ -2716,6 +2732,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     }
     x.append(text.slice(at));
     return x;
+  };
+  const away = () => document.hidden || !document.hasFocus();
+  // A mention or a private message while away, once the user turned it on.
+  const ping = (r, row) => {
+    if (!notify || !away()) return;
+    try {
+      const n = new Notification(r.priv ? r.name + ' (private)' : r.label, {body: row.querySelector('.m').textContent, tag: r.key});
+      n.onclick = () => { focus(); select(r); n.close(); };
+    } catch (e) { /* some browsers allow them only from a service worker */ }
   };
   const esc = s => s.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
   const mentions = text => me && new RegExp('(^|[^\\w-])' + esc(me) + '(?![\\w-])', 'i').test(text);
@@ -2756,19 +2781,89 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     $('room').textContent = r.label;
     showMembers();
     log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
     document.body.classList.remove('side');
     $('mb').setAttribute('aria-expanded', false);
     if (!r.priv) history.replaceState(null, '', '#' + r.name);
     save();
+  };
+  // Ids of one room ("17", or "1796570258123-0" in a cluster), compared as numbers.
+  const idCmp = (a, b) => {
+    const x = a.split('-'), y = b.split('-');
+    for (let i = 0; i < 2; i++) {
+      const p = x[i] || '', q = y[i] || '';
+      if (p.length !== q.length) return p.length - q.length;
+      if (p !== q) return p < q ? -1 : 1;
+    }
+    return 0;
+  };
+  // The top of a pane: "Load older" while the server may have more.
+  const topline = r => {
+    r.top.textContent = '';
+    if (r.priv) return;
+    if (r.start || noHistory) r.top.textContent = noHistory ? 'this server keeps no history' : 'start of history';
+    else {
+      const b = el('button', '', r.loading ? 'loading\u2026' : 'Load older messages');
+      b.addEventListener('click', () => older(r));
+      r.top.append(b);
+    }
+  };
+  // auto: asked by the page itself, after a short page (it asks no further).
+  const older = (r, auto) => {
+    if (r.priv || r.start || r.loading || noHistory || !r.joined) return;
+    const first = r.pane.querySelector('.l[data-id]');
+    const o = {type: 'history', room: r.name, limit: PAGE};
+    if (first) o.before = first.dataset.id;
+    if (!send(o)) return;
+    r.asked.push(auto ? 'auto' : 'older');
+    r.loading = true;
+    topline(r);
+  };
+  // The newest event of a room, to ask for what followed it after a reconnect.
+  const newest = (r, ev) => {
+    if (!r.last || idCmp(ev.id, r.last.id) > 0 || ev.at > r.last.at) r.last = ev;
+  };
+  const missed = r => {
+    if (r.last && !noHistory && send({type: 'history', room: r.name, after: r.last.id, limit: 100})) r.asked.push('after');
+  };
+  // An event already shown (a replay, a page overlapping what is there)?
+  // Keyed with the time too, as a server without a store counts ids anew.
+  const seen = (r, id, at) => {
+    const k = id + ' ' + at;
+    if (r.ids.has(k)) return true;
+    r.ids.add(k);
+    if (r.ids.size > 5000) for (const x of r.ids) { r.ids.delete(x); if (r.ids.size < 4000) break; }
+    return false;
+  };
+  // Our own lines are not sent back, so they have no id; the first time the
+  // server shows one (history, a replay), the row we drew takes its id.
+  const claim = (r, nick, text, id, at) => {
+    if (fold(nick) !== fold(me)) return false;
+    // Lines sent together may come back as one message.
+    const rows = [];
+    for (const t of text.split('\n')) {
+      const x = r.mine.find(x => x.t === t && !rows.includes(x));
+      if (!x) return false;
+      rows.push(x);
+    }
+    for (const x of rows) {
+      r.mine.splice(r.mine.indexOf(x), 1);
+      x.dataset.id = id;
+      x.dataset.at = at;
+    }
+    return true;
   };
   const room = (name, priv) => {
     const key = (priv ? '@' : '') + fold(name);
     let r = rooms.get(key);
     if (r) return r;
     r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
-         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li')};
+         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
+         asked: [], mine: [], start: false, loading: false};
     r.pane.hidden = true;
     r.pane.dataset.room = r.li.dataset.room = r.label;
+    r.pane.append(r.top);
+    topline(r);
     log.append(r.pane);
     const go = el('button', 'go');
     go.append(el('span', '', r.label), el('span', 'u'), el('span', 'at'));
@@ -2797,18 +2892,51 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   // Rows are appended once per frame, so a burst costs one layout.
   const draw = () => {
     drawing = false;
-    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    const stick = bottom();
+    let below = false;
     for (const [r, row] of pending) {
-      r.pane.append(row);
-      if (r.pane.childElementCount > MAX_LINES) r.pane.firstElementChild.remove();
+      below = below || r === cur;
+      // In id order: a line fetched after a reconnect goes before the newer
+      // ones already replayed. Rows without an id stay where they were put.
+      let at = r.pane.lastElementChild;
+      if (row.dataset.id)
+        while (at.classList.contains('day') || at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
+      at.after(row);
+      dated(row);
+      if (r.pane.childElementCount > MAX_LINES) {
+        // The oldest row goes, and its date when no row of that day is left.
+        const d = r.top.nextElementSibling, f = d.day && !d.classList.contains('day') ? d : d.nextElementSibling;
+        f.remove();
+        if (d !== f && (!d.nextElementSibling || d.nextElementSibling.classList.contains('day'))) d.remove();
+        if (r.start) { r.start = false; topline(r); }
+      }
     }
     pending = [];
     if (stick) log.scrollTop = log.scrollHeight;
+    else if (below) $('nm').hidden = false;
   };
-  // One row: kind is chat, act, sys, priv or err; at is a Date.
-  const add = (r, kind, at, content, self) => {
-    if (!r) r = cur || room('lobby');
+  const bottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  // A day's first row has the date above it; a date with no row under it goes.
+  const dated = row => {
+    const p = row.previousElementSibling, n = row.nextElementSibling;
+    if (p.day !== row.day) {
+      const d = el('div', 'day', row.at.toLocaleDateString(undefined, {weekday: 'long', year: 'numeric', month: 'long', day: 'numeric'}));
+      d.day = row.day;
+      row.before(d);
+    }
+    if (n && n.classList.contains('day') && n.day === row.day) n.remove();
+    else if (n && n.day !== row.day && !n.classList.contains('day')) dated(n);
+  };
+  // One row: kind is chat, act, sys, priv or err; at is a Date; ev the
+  // event's {id, at} (its time as sent) when it has one.
+  const mk = (kind, at, content, self, ev) => {
     const row = el('div', 'l ' + kind + (self ? ' self' : ''));
+    row.at = at;
+    row.day = at.toDateString();
+    if (ev) {
+      row.dataset.id = ev.id;
+      row.dataset.at = ev.at;
+    }
     const t = el('time', 't', at.toTimeString().slice(0, 5));
     t.dateTime = at.toISOString();
     t.title = at.toLocaleString();
@@ -2817,9 +2945,18 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     row.append(t, m);
     const text = m.textContent;
     if (!self && (kind === 'chat' || kind === 'act' || kind === 'priv') && mentions(text.slice(text.indexOf(' ') + 1))) row.classList.add('hl');
-    if (r !== cur && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
+    return row;
+  };
+  const add = (r, kind, at, content, self, ev) => {
+    r = r || cur || room('lobby');
+    const row = mk(kind, at, content, self, ev);
+    // Unread: in another room, or in this one while the tab is in the background.
+    if ((r !== cur || away()) && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
       r.unread++;
-      if (row.classList.contains('hl') || r.priv) r.mention = true;
+      if (row.classList.contains('hl') || r.priv) {
+        r.mention = true;
+        ping(r, row);
+      }
       badge(r);
     }
     pending.push([r, row]);
@@ -2828,10 +2965,19 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       drawing = true;
       requestAnimationFrame(draw);
     }
+    return row;
   };
-  const line = (r, kind, nick, text, at, self) => add(r, kind, at || new Date(),
-    kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)] : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)], self);
-  const sys = (r, text, at) => add(r, 'sys', at || new Date(), [rich(text)]);
+  const words = (kind, nick, text) => kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)]
+    : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)];
+  const line = (r, kind, nick, text, at, self, ev) => {
+    r = r || cur || room('lobby');
+    const row = add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
+    if (self && !r.priv) {
+      row.t = text;
+      if (r.mine.push(row) > 50) r.mine.shift();
+    }
+  };
+  const sys = (r, text, at, ev) => add(r, 'sys', at || new Date(), [rich(text)], false, ev);
   const show = (state, text) => {
     status.dataset.state = state;
     status.textContent = text;
@@ -2850,12 +2996,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const receive = o => {
     const at = o.time ? new Date(o.time) : new Date();
     const r = o.room ? rooms.get(fold(o.room)) : null;
-    if (r && o.id) {
-      // Replayed again after a rejoin; with the time, as a restarted server counts ids anew.
-      const k = o.id + ' ' + o.time;
-      if (r.ids.has(k)) return;
-      if (r.ids.size > 5000) r.ids.clear();
-      r.ids.add(k);
+    const ev = r && o.id ? {id: o.id, at: o.time} : null;
+    if (ev) {
+      if (seen(r, o.id, o.time) || /^(chat|action)$/.test(o.type) && claim(r, o.nick, o.text, o.id, o.time)) return;
+      newest(r, ev);
     }
     switch (o.type) {
     case 'welcome':
@@ -2881,6 +3025,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       j.joined = true;
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
+      // Whether this server keeps history at all (else no Load older); once a connection.
+      if (!probed && send({type: 'history', room: o.room, limit: 1})) {
+        probed = true;
+        j.asked.push('probe');
+      }
+      // Back after a reconnect: what followed the last event we have, once.
+      missed(j);
       send({type: 'who', room: o.room});
       if (!cur || fold(o.room) === fold(switchTo) || fold(o.room) === fold(wantCur)) {
         switchTo = '';
@@ -2890,17 +3041,17 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'chat': case 'action':
-      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at);
+      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, false, ev);
       break;
     case 'joined':
       if (!r) break;
       r.members.add(o.nick);
-      sys(r, o.nick + ' joined', at);
+      sys(r, o.nick + ' joined', at, ev);
       break;
     case 'left':
       if (!r) break;
       r.members.delete(o.nick);
-      sys(r, o.nick + ' left' + (o.reason ? ' (' + o.reason + ')' : ''), at);
+      sys(r, o.nick + ' left' + (o.reason ? ' (' + o.reason + ')' : ''), at, ev);
       break;
     case 'renamed': {
       const mine = fold(o.old_nick) === fold(me);
@@ -2908,7 +3059,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (x.priv || !(x.members.has(o.old_nick) || x === r)) continue;
         x.members.delete(o.old_nick);
         x.members.add(o.nick);
-        sys(x, o.old_nick + ' is now known as ' + o.nick, at);
+        sys(x, o.old_nick + ' is now known as ' + o.nick, at, x === r ? ev : null);
       }
       if (mine) {
         restoring = false;
@@ -2919,7 +3070,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'notice':
-      sys(r, o.text, at);
+      sys(r, o.text, at, ev);
       break;
     case 'private': {
       const mine = fold(o.nick) === fold(me);
@@ -2942,10 +3093,49 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     case 'topic':
       sys(o.room ? rooms.get(fold(o.room)) : cur, 'topic: ' + o.text);
       break;
-    case 'history':
-      sys(rooms.get(fold(o.room)), 'history of #' + o.room + (o.some_missing ? ' (some lines are no longer kept)' : ''));
-      for (const h of o.lines) line(rooms.get(fold(o.room)), h.type === 'action' ? 'act' : 'chat', h.nick, h.text, new Date(h.time));
+    case 'history': {
+      const h = rooms.get(fold(o.room));
+      if (!h) break;
+      const kind = h.asked.shift() || 'older';
+      if (kind === 'probe') {
+        if (noHistory) {
+          noHistory = false;
+          rooms.forEach(topline);
+        }
+        break;
+      }
+      // The lines of one message share its id: one row, as when it was said.
+      const msgs = [];
+      for (const x of o.lines) {
+        const p = msgs[msgs.length - 1];
+        if (p && p.id === x.id && p.type === 'chat' && x.type === 'chat') p.text += '\n' + x.text;
+        else msgs.push(Object.assign({}, x));
+      }
+      const fresh = msgs.filter(m => !seen(h, m.id, m.time) && !claim(h, m.nick, m.text, m.id, m.time));
+      if (kind !== 'after') {
+        // Older lines go above the oldest shown, and what was read stays in place.
+        h.loading = false;
+        h.start = !msgs.length;
+        const ref = h.pane.querySelector('.l') || h.top, y = ref.getBoundingClientRect().top;
+        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
+        h.top.after(...rows);
+        rows.forEach(dated);
+        log.scrollTop += ref.getBoundingClientRect().top - y;
+        topline(h);
+        // Fewer than asked: most likely the start; one more page tells.
+        if (kind === 'older' && msgs.length && o.lines.length < PAGE) older(h, true);
+        break;
+      }
+      // What was said while we were away, placed by id among what the rejoin replayed.
+      if (o.some_missing) sys(h, 'some messages from while you were away are no longer available', null, msgs.length ? {id: msgs[0].id, at: msgs[0].time} : null).classList.add('gap');
+      for (const m of fresh) {
+        const e = {id: m.id, at: m.time};
+        newest(h, e);
+        line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, e);
+      }
+      if (o.lines.length >= 100) missed(h);
       break;
+    }
     case 'help':
       for (const h of o.lines) sys(cur, h);
       break;
@@ -2962,6 +3152,16 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'error':
+      if (/^history_/.test(o.code)) {
+        // No answer to come for what was asked: Load older offered again, or not at all.
+        noHistory = o.code === 'history_not_kept';
+        for (const x of rooms.values()) {
+          x.asked = [];
+          x.loading = false;
+          topline(x);
+        }
+        if (noHistory) break;
+      }
       // Our old connection may still hold the nick for a moment after a reload.
       if (o.code === 'nick_taken' && restoring && nickTries < 5 && fold(o.subject || '') === fold(wantNick)) {
         nickTries++;
@@ -2982,7 +3182,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     clearTimeout(timer);
     clearInterval(ticker);
     timer = 0;
-    quitting = dropped = welcomed = partLobby = false;
+    quitting = dropped = welcomed = partLobby = probed = false;
     show('connecting', 'connecting\u2026');
     const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
     ws = s;
@@ -2991,6 +3191,11 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     s.onopen = () => {
       if (ws !== s) return;
       show('open', 'connected');
+      for (const r of rooms.values()) {
+        r.asked = [];
+        r.loading = false;
+        topline(r);
+      }
       if (opened) {
         sys(cur, 'reconnected');
         // Back in the rooms we were in, as the nick we had.
@@ -3060,10 +3265,9 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
     } else if (c === 'topic' && arg) {
       send(inRoom({type: 'topic', text: arg}));
-    } else if (c === 'history') {
-      const o = inRoom({type: 'history'});
-      if (/^\d+$/.test(arg)) o.limit = +arg;
-      send(o);
+    } else if (c === 'history' && cur) {
+      older(cur);
+      log.scrollTop = 0;
     } else if (c === 'rooms' || c === 'help') {
       send({type: c});
     } else if (c === 'quit') {
@@ -3101,6 +3305,30 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     if (v) command('/nick ' + v);
     input.focus();
   });
+  // Permission is asked only here, on a click: never on load.
+  const bell = () => $('nb').setAttribute('aria-pressed', notify);
+  $('nb').hidden = !window.Notification;
+  bell();
+  $('nb').addEventListener('click', () => {
+    if (notify) notify = false;
+    else Notification.requestPermission().then(p => {
+      notify = p === 'granted';
+      if (!notify) sys(cur, 'this browser blocks notifications from this page');
+      bell();
+      save();
+    });
+    bell();
+    save();
+  });
+  // Back to the tab: the room shown is read.
+  const back = () => {
+    if (away() || !cur || !cur.unread) return;
+    cur.unread = 0;
+    cur.mention = false;
+    badge(cur);
+  };
+  document.addEventListener('visibilitychange', back);
+  addEventListener('focus', back);
   $('mb').addEventListener('click', () => {
     $('mb').setAttribute('aria-expanded', document.body.classList.toggle('side'));
   });
@@ -3123,6 +3351,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   });
   // Send, a tap on the status line or the network coming back retry at once.
   status.addEventListener('click', () => { if (!ws) connect(); });
+  log.addEventListener('scroll', () => {
+    if (log.scrollTop < 2 && cur) older(cur);
+    if (bottom()) $('nm').hidden = true;
+  });
+  $('nm').addEventListener('click', () => {
+    log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
+    input.focus();
+  });
   addEventListener('online', () => { if (timer) connect(); });
   $('lf').hidden = !!wantNick;
   connect();
@@ -3133,8 +3370,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 )chatroom";
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-Dk4KkGecaoTkkQebf/OmkCWY3KM5O7ayZcZgPJjZPcM='; "
-                                                 "script-src 'sha256-M15X69O1HS6NkhaiQc2bVtTsnpLpLhSx8a131XJqMOc='; "
+                                                 "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
+                                                 "script-src 'sha256-UjC51YiTRySs2iMYUIhtHbEqGSVRDGHovs5Od+HNLGQ='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
