@@ -368,3 +368,38 @@ TEST_CASE("a history answer's lines carry their message's id", "[core][history]"
     CHECK(r.past[1].id == "41"); // the lines of one message share its id
     CHECK(r.past[3].id == "1733486400000-3");
 }
+
+TEST_CASE("a history answer is cut at whole messages, from the end its range asks for", "[core][history]") {
+    chatroom::history_page page;
+    for (int i = 1; i <= 3; ++i) {
+        chatroom::room_event e;
+        e.kind = room_event_kind::chat;
+        e.room = "dev";
+        e.nick = "alice";
+        e.add_line("m" + std::to_string(i) + " a");
+        e.add_line("m" + std::to_string(i) + " b");
+        e.seq = static_cast<std::uint64_t>(i);
+        page.events.push_back(e);
+    }
+    using chatroom::history_range;
+    using chatroom::detail::history_service;
+    auto texts = [](const chatroom::reply& r) {
+        std::vector<std::string> out;
+        for (const auto& l : r.past) out.push_back(l.text);
+        return out;
+    };
+    // Three lines fit one two-line message: the newest for latest and before,
+    CHECK(texts(history_service::answer_of("dev", {}, page, 3, history_range::latest)) ==
+          std::vector<std::string>{"m3 a", "m3 b"});
+    CHECK(texts(history_service::answer_of("dev", {}, page, 3, history_range::before)) ==
+          std::vector<std::string>{"m3 a", "m3 b"});
+    // the oldest for after and between (what a reconnecting client missed, in order).
+    CHECK(texts(history_service::answer_of("dev", {}, page, 3, history_range::after)) ==
+          std::vector<std::string>{"m1 a", "m1 b"});
+    CHECK(texts(history_service::answer_of("dev", {}, page, 4, history_range::between)) ==
+          std::vector<std::string>{"m1 a", "m1 b", "m2 a", "m2 b"});
+    // A message longer than the page comes whole, never half.
+    CHECK(texts(history_service::answer_of("dev", {}, page, 1, history_range::after)) ==
+          std::vector<std::string>{"m1 a", "m1 b"});
+    CHECK(history_service::answer_of("dev", {}, page, 100, history_range::latest).past.size() == 6);
+}

@@ -118,15 +118,36 @@ struct history_service {
         });
     }
 
-    // /history's answer, as the member's dialect words it.
-    // A store counts messages, and one may hold several lines: the answer
-    // keeps the last `lines` lines.
-    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines) {
+    // /history's answer, as the member's dialect words it. A store counts
+    // messages, and one may hold several lines: the answer holds at most
+    // `lines` lines, in whole messages (a client keeps a message by its id),
+    // the newest for latest and before, the oldest for after and between
+    // (what a reconnecting client missed comes in order, page by page).
+    // A single message longer than `lines` comes whole.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines,
+                           history_range range = history_range::latest) {
         if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
         if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
         reply r = reply::of(reply_kind::history, room);
         r.count = page.unavailable ? 1 : 0;
-        for (const room_event& e : page.events) {
+        const bool oldest_first = range == history_range::after || range == history_range::between;
+        std::size_t first = 0, last = page.events.size(), total = 0; // the messages kept: [first, last)
+        auto size_of = [](const room_event& e) { return e.kind == room_event_kind::action ? 1 : e.line_count; };
+        if (oldest_first) {
+            for (last = 0; last < page.events.size(); ++last) {
+                const std::size_t n = size_of(page.events[last]);
+                if (last > 0 && total + n > lines) break;
+                total += n;
+            }
+        } else {
+            for (first = page.events.size(); first > 0; --first) {
+                const std::size_t n = size_of(page.events[first - 1]);
+                if (first < page.events.size() && total + n > lines) break;
+                total += n;
+            }
+        }
+        for (std::size_t i = first; i < last; ++i) {
+            const room_event& e = page.events[i];
             const std::string id = id_of(e);
             if (e.kind == room_event_kind::action) {
                 r.past.push_back({e.time, e.nick, e.text, true, id});
@@ -135,7 +156,6 @@ struct history_service {
             e.for_each_line(
                 [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
-        if (r.past.size() > lines) r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;
     }
 };

@@ -52,11 +52,13 @@ private:
     static void answer_history(Hub& h, commands::history_job job) {
         std::string room = job.query.room;
         const std::size_t lines = job.query.limit;
+        const history_range range = job.query.range;
         history_service::ask(h, std::move(job.query),
-                             [self = h.shared_from_this(), who = job.who, room, lines](std::error_code ec, history_page page) {
+                             [self = h.shared_from_this(), who = job.who, room, lines, range](std::error_code ec,
+                                                                                             history_page page) {
                                  self->locked([&] {
                                      if (auto m = who.lock(); m && !m->is_closed())
-                                         self->out_.send(*m, history_service::answer_of(room, ec, page, lines));
+                                         self->out_.send(*m, history_service::answer_of(room, ec, page, lines, range));
                                  });
                              });
     }
