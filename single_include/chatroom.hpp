@@ -3826,10 +3826,11 @@ struct history_service {
 
     // /history's answer, as the member's dialect words it. A store counts
     // messages, and one may hold several lines: the answer holds at most
-    // `lines` lines, in whole messages (a client keeps a message by its id),
-    // the newest for latest and before, the oldest for after and between
-    // (what a reconnecting client missed comes in order, page by page).
-    // A single message longer than `lines` comes whole.
+    // `lines` lines. latest: the last lines (/history N prints N lines, as
+    // in 2.0). The others, which a client pages through by id, in whole
+    // messages: the newest for before, the oldest for after and between
+    // (what a reconnecting client missed, in order); a single message
+    // longer than `lines` comes whole.
     static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines,
                            history_range range = history_range::latest) {
         if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
@@ -3852,6 +3853,8 @@ struct history_service {
                 total += n;
             }
         }
+        const bool cut_lines = range == history_range::latest;
+        if (cut_lines) first = 0, last = page.events.size();
         for (std::size_t i = first; i < last; ++i) {
             const room_event& e = page.events[i];
             const std::string id = id_of(e);
@@ -3862,6 +3865,8 @@ struct history_service {
             e.for_each_line(
                 [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
+        if (cut_lines && r.past.size() > lines)
+            r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
         return r;
     }
 };

@@ -369,7 +369,7 @@ TEST_CASE("a history answer's lines carry their message's id", "[core][history]"
     CHECK(r.past[3].id == "1733486400000-3");
 }
 
-TEST_CASE("a history answer is cut at whole messages, from the end its range asks for", "[core][history]") {
+TEST_CASE("a history answer paged by id is cut at whole messages, from the end its range asks for", "[core][history]") {
     chatroom::history_page page;
     for (int i = 1; i <= 3; ++i) {
         chatroom::room_event e;
@@ -388,9 +388,10 @@ TEST_CASE("a history answer is cut at whole messages, from the end its range ask
         for (const auto& l : r.past) out.push_back(l.text);
         return out;
     };
-    // Three lines fit one two-line message: the newest for latest and before,
+    // latest: the last lines, as /history N prints them.
     CHECK(texts(history_service::answer_of("dev", {}, page, 3, history_range::latest)) ==
-          std::vector<std::string>{"m3 a", "m3 b"});
+          std::vector<std::string>{"m2 b", "m3 a", "m3 b"});
+    // Paged by id, whole messages: three lines fit one, the newest for before,
     CHECK(texts(history_service::answer_of("dev", {}, page, 3, history_range::before)) ==
           std::vector<std::string>{"m3 a", "m3 b"});
     // the oldest for after and between (what a reconnecting client missed, in order).
