@@ -2993,6 +2993,9 @@ struct hub_state {
     bool login_pending = false; // a /login is being verified
     bool awaiting_login = false; // reading paused until the login under way is decided
     bool nick_pending = false;  // a nick is being claimed across servers
+    // Its own room events and private messages come back to it, as its
+    // dialect asked (IRC's echo-message); never for the line protocol.
+    bool echo = false;
 };
 
 // The queue between the hub, which fills it from any thread, and the
@@ -3558,7 +3561,7 @@ public:
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
-            if (m->id() == e.origin) continue;
+            if (m->id() == e.origin && !m->state.echo) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             // Members of one dialect come in runs: the slot of the last
@@ -6462,8 +6465,12 @@ public:
 
     void deliver(const room_event& e) {
         if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target); target && target->state.attached)
-                out_.push(*target, target->dialect().render(e));
+            member* target = members_.find_nick(e.target);
+            if (target && target->state.attached) out_.push(*target, target->dialect().render(e));
+            // The sender, when its dialect asked for its own messages back.
+            if (member* from = members_.find_nick(e.nick);
+                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached)
+                out_.push(*from, from->dialect().render(e));
             return;
         }
         history_.keep(e);

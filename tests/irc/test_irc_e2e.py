@@ -280,6 +280,43 @@ def main():
         alice.expect(r" 404 alice #ops :")
     runner.run("several channels at once: each room's events, PART of one keeps the other", several_channels)
 
+    def echo_message():
+        dave = IrcClient(irc_port, "dave (IRC, echo-message)")
+        ls = dave.register("dave", "echo-message message-tags")
+        assert "echo-message" in ls, ls
+        dave.send("CAP LIST")
+        dave.expect(r" CAP dave LIST :echo-message message-tags$")
+        dave.send("JOIN #dev")
+        dave.expect(r" 366 dave #dev ")
+        dave.send("PRIVMSG #dev :echo me")
+        # Back to the sender with the id everyone else gets, once; the others get it once too.
+        mine = dave.expect(r"PRIVMSG #dev :echo me$")
+        assert re.match(r"^@msgid=[^; ]+ :dave!\S+ PRIVMSG #dev :echo me$", mine), mine  # no server-time asked
+        theirs = alice.expect(r":dave!\S+ PRIVMSG #dev :echo me$")
+        msgid = lambda line: re.search(r"msgid=([^; ]+)", line).group(1)
+        assert msgid(theirs) == msgid(mine), (mine, theirs)
+        bob.wait_for(lambda l: l == "<dave> echo me")
+        dave.send("PRIVMSG bob :private echo")
+        bob.wait_for(lambda l: l == "*dave* private echo")
+        dave.expect(r":dave!\S+ PRIVMSG bob :private echo$")
+        # Without the capability nothing comes back: alice's own line reaches bob, not her.
+        alice.send("PRIVMSG #dev :no echo for alice")
+        bob.wait_for(lambda l: l == "<alice> no echo for alice")
+        dave.expect(r":alice!\S+ PRIVMSG #dev :no echo for alice$")
+        alice.send("PING :after-echo")  # answered after anything queued for her before it
+        alice.expect(r" PONG \S+ :after-echo$")
+        assert not any("no echo for alice" in l for l in alice.seen), alice.seen[-5:]
+        dave.send("CAP REQ :-echo-message")
+        dave.expect(r" CAP dave ACK :-echo-message$")
+        dave.send("PRIVMSG #dev :not echoed")
+        alice.expect(r":dave!\S+ PRIVMSG #dev :not echoed$")
+        dave.send("QUIT :bye")
+        dave.expect(r"^ERROR ")
+        assert not any("not echoed" in l for l in dave.seen), dave.seen[-5:]
+        assert sum(l.endswith(":echo me") for l in dave.seen) == 1, dave.seen[-12:]
+    runner.run("echo-message: the sender's channel and private messages come back once, with the id the others get; "
+               "not without the capability", echo_message)
+
     def away_and_users():
         frank = IrcClient(irc_port, "frank (IRC)")
         gina = IrcClient(irc_port, "gina (IRC)")

@@ -73,7 +73,7 @@ public:
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
-            if (m->id() == e.origin) continue;
+            if (m->id() == e.origin && !m->state.echo) continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             // Members of one dialect come in runs: the slot of the last

@@ -94,6 +94,9 @@ struct hub_state {
     bool login_pending = false; // a /login is being verified
     bool awaiting_login = false; // reading paused until the login under way is decided
     bool nick_pending = false;  // a nick is being claimed across servers
+    // Its own room events and private messages come back to it, as its
+    // dialect asked (IRC's echo-message); never for the line protocol.
+    bool echo = false;
 };
 
 // The queue between the hub, which fills it from any thread, and the

@@ -34,8 +34,12 @@ public:
 
     void deliver(const room_event& e) {
         if (e.kind == room_event_kind::private_message) {
-            if (member* target = members_.find_nick(e.target); target && target->state.attached)
-                out_.push(*target, target->dialect().render(e));
+            member* target = members_.find_nick(e.target);
+            if (target && target->state.attached) out_.push(*target, target->dialect().render(e));
+            // The sender, when its dialect asked for its own messages back.
+            if (member* from = members_.find_nick(e.nick);
+                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached)
+                out_.push(*from, from->dialect().render(e));
             return;
         }
         history_.keep(e);

@@ -104,11 +104,12 @@ private:
         const std::string head = "CAP " + me + " ";
         if (sub == "LS") {
             if (!st.registered) st.cap_negotiating = true;
-            return emit(st, c.from_server(head + "LS :message-tags multi-prefix server-time userhost-in-names"));
+            return emit(st,
+                        c.from_server(head + "LS :echo-message message-tags multi-prefix server-time userhost-in-names"));
         }
         if (sub == "LIST") {
-            std::string caps;
-            if (st.caps & message_tags) caps += "message-tags";
+            std::string caps = m.state.echo ? "echo-message" : "";
+            if (st.caps & message_tags) caps += caps.empty() ? "message-tags" : " message-tags";
             if (st.caps & server_time) caps += caps.empty() ? "server-time" : " server-time";
             if (st.caps & multi_prefix) caps += caps.empty() ? "multi-prefix" : " multi-prefix";
             if (st.caps & userhost_in_names) caps += caps.empty() ? "userhost-in-names" : " userhost-in-names";
@@ -118,6 +119,7 @@ private:
             if (!st.registered) st.cap_negotiating = true;
             const std::string_view wanted = msg.param(1);
             unsigned on = st.caps;
+            bool echo = m.state.echo; // the core sends its own lines back (hub_state::echo)
             std::string_view rest = wanted;
             bool ok = true;
             while (!rest.empty()) {
@@ -127,6 +129,10 @@ private:
                 if (name.empty()) continue;
                 const bool off = name.front() == '-';
                 if (off) name.remove_prefix(1);
+                if (name == "echo-message") {
+                    echo = !off;
+                    continue;
+                }
                 const unsigned bit = name == "message-tags"        ? message_tags
                                      : name == "server-time"       ? server_time
                                      : name == "multi-prefix"      ? multi_prefix
@@ -137,6 +143,7 @@ private:
             }
             if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
             st.caps = on;
+            m.state.echo = echo;
             return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
         }
         if (sub == "END") {
