@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +50,33 @@ inline chatroom::redis_options cluster_options(std::vector<unsigned short> ports
     o.node_ttl = 1000ms;
     return o;
 }
+
+// The events of one kind a node told its host, in order, kept for a test
+// to read from its own thread.
+class event_recorder {
+public:
+    explicit event_recorder(chatroom::event_kind kind) : kind_(kind) {}
+    chatroom::event_handler handler() {
+        return [this](const chatroom::event& e) {
+            if (e.kind != kind_) return;
+            std::lock_guard<std::mutex> g(m_);
+            seen_.push_back(e);
+        };
+    }
+    std::size_t size() {
+        std::lock_guard<std::mutex> g(m_);
+        return seen_.size();
+    }
+    std::vector<chatroom::event> all() {
+        std::lock_guard<std::mutex> g(m_);
+        return seen_;
+    }
+
+private:
+    const chatroom::event_kind kind_;
+    std::mutex m_;
+    std::vector<chatroom::event> seen_;
+};
 
 // One server of the cluster, with its own threads. before_listen may set
 // what must be set before the first listen (a history store).

@@ -121,23 +121,9 @@ TEST_CASE("backplane: senders on three servers see one order everywhere", "[back
 TEST_CASE("backplane: message events carry the stream entry's id and time, the same on every server",
           "[backplane]") {
     test::redis_server redis;
-    struct kept {
-        std::mutex m;
-        std::vector<chatroom::event> messages;
-        std::size_t size() {
-            std::lock_guard<std::mutex> g(m);
-            return messages.size();
-        }
-    } on_a, on_b;
-    auto keep = [](kept& k) {
-        return [&k](const chatroom::event& e) {
-            if (e.kind != chatroom::event_kind::message) return;
-            std::lock_guard<std::mutex> g(k.m);
-            k.messages.push_back(e);
-        };
-    };
-    node a(cluster_options({redis.port()}, "a"), {}, 2, true, keep(on_a));
-    node b(cluster_options({redis.port()}, "b"), {}, 2, true, keep(on_b));
+    event_recorder on_a(chatroom::event_kind::message), on_b(chatroom::event_kind::message);
+    node a(cluster_options({redis.port()}, "a"), {}, 2, true, on_a.handler());
+    node b(cluster_options({redis.port()}, "b"), {}, 2, true, on_b.handler());
     line_client ra = a.join_as("ra"), sa = a.join_as("sa"), sb = b.join_as("sb");
     wait_members(ra, 3);
     constexpr int lines = 50;
@@ -150,10 +136,11 @@ TEST_CASE("backplane: message events carry the stream entry's id and time, the s
     REQUIRE(eventually([&] { return on_a.size() == 2 * lines && on_b.size() == 2 * lines; }));
     a.stop();
     b.stop();
+    const std::vector<chatroom::event> told_a = on_a.all(), told_b = on_b.all();
     std::vector<std::string> told;
     for (std::size_t i = 0; i < seen.size(); ++i) {
-        const chatroom::event& x = on_a.messages[i];
-        const chatroom::event& y = on_b.messages[i];
+        const chatroom::event& x = told_a[i];
+        const chatroom::event& y = told_b[i];
         told.push_back("<" + x.nick + "> " + x.text);
         CHECK(x.id == y.id); // one id on every server, in one order
         CHECK(x.time == y.time);
@@ -524,32 +511,22 @@ TEST_CASE("backplane: hostile entries written straight into Redis reach members 
 
 namespace {
 
-// The backplane's log lines (error events), kept for a test to read.
-struct error_log {
-    std::mutex mu;
-    std::vector<std::string> lines;
-    chatroom::event_handler handler() {
-        return [this](const chatroom::event& e) {
-            if (e.kind != chatroom::event_kind::error) return;
-            std::lock_guard<std::mutex> g(mu);
-            lines.push_back(e.text);
-        };
-    }
-    std::vector<std::string> snapshot() {
-        std::lock_guard<std::mutex> g(mu);
-        return lines;
-    }
-};
+// The backplane's log lines: the texts of a node's error events.
+std::vector<std::string> texts_of(event_recorder& errors) {
+    std::vector<std::string> out;
+    for (const chatroom::event& e : errors.all()) out.push_back(e.text);
+    return out;
+}
 
 } // namespace
 
 TEST_CASE("backplane: a server that starts with Redis up logs nothing about its links", "[backplane]") {
     test::redis_server redis;
-    error_log log;
+    event_recorder log(chatroom::event_kind::error);
     node a(cluster_options({redis.port()}, "a"), {}, 2, true, log.handler());
     line_client one = a.join_as("one"); // a round trip through the cluster after the links came up
     wait_members(one, 1);
-    for (const std::string& line : log.snapshot()) {
+    for (const std::string& line : texts_of(log)) {
         INFO(line);
         CHECK(line.rfind("backplane:", 0) != 0);
     }
@@ -558,10 +535,10 @@ TEST_CASE("backplane: a server that starts with Redis up logs nothing about its 
 TEST_CASE("backplane: a server that cannot reach Redis at start says so before the outage timeout", "[backplane]") {
     auto o = cluster_options({redis_test::unused_port()}, "a");
     o.outage_timeout = 60s;
-    error_log log;
+    event_recorder log(chatroom::event_kind::error);
     node a(o, {}, 2, false, log.handler());
     REQUIRE(eventually([&] {
-        for (const std::string& line : log.snapshot())
+        for (const std::string& line : texts_of(log))
             if (line.rfind("backplane:", 0) == 0 && line.find(" down") != std::string::npos) return true;
         return false;
     }));

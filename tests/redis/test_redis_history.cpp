@@ -27,24 +27,8 @@ using namespace cluster_test;
 namespace {
 
 // Message events a node told its host, in order.
-struct messages {
-    std::mutex m;
-    std::vector<chatroom::event> seen;
-    chatroom::event_handler handler() {
-        return [this](const chatroom::event& e) {
-            if (e.kind != chatroom::event_kind::message) return;
-            std::lock_guard<std::mutex> g(m);
-            seen.push_back(e);
-        };
-    }
-    std::size_t size() {
-        std::lock_guard<std::mutex> g(m);
-        return seen.size();
-    }
-    std::vector<chatroom::event> all() {
-        std::lock_guard<std::mutex> g(m);
-        return seen;
-    }
+struct messages : event_recorder {
+    messages() : event_recorder(chatroom::event_kind::message) {}
 };
 
 // Errors the store told, for the host's log.
