@@ -2758,6 +2758,10 @@ class interpreter {
 public:
     virtual ~interpreter() = default;
     virtual void line(commands& core, member& m, std::string_view text) const = 0;
+    // Whether a new member starts in the lobby, as the line protocol's
+    // always did; a dialect whose clients join their rooms themselves (IRC)
+    // says no, and its members are in no room until they join one.
+    virtual bool starts_in_lobby() const noexcept { return true; }
 };
 
 } // namespace chatroom::detail
@@ -5225,8 +5229,8 @@ namespace chatroom::detail {
 // What logins need of the rest of the core (commands.hpp).
 class login_effects {
 public:
-    // The member may use rooms now; it is sent to its first one.
-    virtual void enter_allowed(member& m, std::string_view room_name) = 0;
+    // The member may use rooms now (commands.hpp: the lobby, for dialects that start there).
+    virtual void admit(member& m) = 0;
     // The member leaves its rooms and the server (its rooms hear detail).
     virtual void leave_server(member& m, leave_reason why, std::string_view detail) = 0;
 
@@ -5370,7 +5374,7 @@ private:
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
         p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.admitted) p_.effects.enter_allowed(m, protocol::lobby);
+        if (!m.state.admitted) p_.effects.admit(m);
     }
 
     parts p_;
@@ -5838,7 +5842,7 @@ public:
         }
         if (hooks_.require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
         out_.push(m, message::copy_of(hello));
-        if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
+        if (!hooks_.require_login) admit(m);
     }
 
     // A request a member's interpreter made of one of its lines (sanitized,
@@ -6066,10 +6070,12 @@ private:
         return v.allowed;
     }
 
-    // A member is admitted (it may use rooms) and sent to its first room.
-    void enter_allowed(member& m, std::string_view room_name) override {
+    // A member is admitted (it may use rooms) and sent to the lobby, unless
+    // its dialect's clients join their rooms themselves (IRC).
+    void admit(member& m) override {
         m.state.admitted = true;
-        if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
+        if (!m.interpreter().starts_in_lobby()) return;
+        if (authorized(m, action_kind::join, protocol::lobby, {})) membership_.enter(m, protocol::lobby);
     }
 
 public:

@@ -950,8 +950,7 @@ inline std::string connection::names(std::string_view room, const std::vector<st
 // members; this listener's directory knows its own IRC connections. Users:
 // the rooms' members, less the seats of this listener's IRC connections,
 // plus those of them registered (an IRC user may be in no room, or in
-// several; one still registering sits in the lobby and is counted apart,
-// 253). Exact for one server whose other dialects hold one room at a time
+// several; one still registering is in none and is counted apart, 253). Exact for one server whose other dialects hold one room at a time
 // (the line protocol's members); a remote IRC member in several rooms counts
 // once per room.
 inline std::string connection::lusers_of(const std::vector<room_summary>& rooms) const {
@@ -1506,6 +1505,9 @@ namespace chatroom::irc::detail {
 // Called with the hub's lock held.
 class interpreter final : public chatroom::detail::interpreter {
 public:
+    // An IRC client is in the channels it joins, never in the lobby unasked.
+    bool starts_in_lobby() const noexcept override { return false; }
+
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
@@ -1670,11 +1672,6 @@ private:
         st.registered = true;
         // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
         ask(core, m, st, asked::welcome, {}, command_kind::rooms);
-        // An IRC client is in the channels it joins: the lobby every member
-        // starts in is left (its members read that it left), and JOIN #lobby
-        // takes it back.
-        const std::string lobby = seat_in(m, protocol::lobby);
-        if (!lobby.empty()) ask(core, m, st, asked::part, {}, command_kind::part, {}, {}, lobby);
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {

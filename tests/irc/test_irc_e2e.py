@@ -89,7 +89,14 @@ def main():
         plain.expect(r"^:\S+ 001 carol ")
         plain.send("USER again 0 * :Again")
         plain.expect(r" 462 carol :You may not reregister")
-    runner.run("registration: CAP LS/REQ/ACK/NAK/END, NICK, USER, 001-005, LUSERS, MOTD 375/372/376; 451 432 433 462", registration,
+        # IRC users start in no room: the lobby's telnet user never heard them arrive or go.
+        bob.send("/who")
+        bob.wait_for(lambda l: l == "* in lobby: bob")
+        noise = [l for l in bob.seen
+                 if re.match(r"\* ((guest-\d+|alice|carol) (joined|left)|\S+ is now known as (alice|carol))", l)]
+        assert not noise, noise
+    runner.run("registration: CAP LS/REQ/ACK/NAK/END, NICK, USER, 001-005, LUSERS, MOTD 375/372/376; 451 432 433 462; "
+               "in no room until JOIN (the lobby hears nothing)", registration,
                fatal=True)
 
     def join_names():

@@ -173,7 +173,7 @@ public:
         }
         if (hooks_.require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
         out_.push(m, message::copy_of(hello));
-        if (!hooks_.require_login) enter_allowed(m, protocol::lobby);
+        if (!hooks_.require_login) admit(m);
     }
 
     // A request a member's interpreter made of one of its lines (sanitized,
@@ -401,10 +401,12 @@ private:
         return v.allowed;
     }
 
-    // A member is admitted (it may use rooms) and sent to its first room.
-    void enter_allowed(member& m, std::string_view room_name) override {
+    // A member is admitted (it may use rooms) and sent to the lobby, unless
+    // its dialect's clients join their rooms themselves (IRC).
+    void admit(member& m) override {
         m.state.admitted = true;
-        if (authorized(m, action_kind::join, room_name, {})) membership_.enter(m, room_name);
+        if (!m.interpreter().starts_in_lobby()) return;
+        if (authorized(m, action_kind::join, protocol::lobby, {})) membership_.enter(m, protocol::lobby);
     }
 
 public:

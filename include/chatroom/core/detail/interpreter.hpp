@@ -18,6 +18,10 @@ class interpreter {
 public:
     virtual ~interpreter() = default;
     virtual void line(commands& core, member& m, std::string_view text) const = 0;
+    // Whether a new member starts in the lobby, as the line protocol's
+    // always did; a dialect whose clients join their rooms themselves (IRC)
+    // says no, and its members are in no room until they join one.
+    virtual bool starts_in_lobby() const noexcept { return true; }
 };
 
 } // namespace chatroom::detail

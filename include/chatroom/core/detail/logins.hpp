@@ -35,8 +35,8 @@ namespace chatroom::detail {
 // What logins need of the rest of the core (commands.hpp).
 class login_effects {
 public:
-    // The member may use rooms now; it is sent to its first one.
-    virtual void enter_allowed(member& m, std::string_view room_name) = 0;
+    // The member may use rooms now (commands.hpp: the lobby, for dialects that start there).
+    virtual void admit(member& m) = 0;
     // The member leaves its rooms and the server (its rooms hear detail).
     virtual void leave_server(member& m, leave_reason why, std::string_view detail) = 0;
 
@@ -180,7 +180,7 @@ private:
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
         p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
-        if (!m.state.admitted) p_.effects.enter_allowed(m, protocol::lobby);
+        if (!m.state.admitted) p_.effects.admit(m);
     }
 
     parts p_;

@@ -26,6 +26,9 @@ namespace chatroom::irc::detail {
 // Called with the hub's lock held.
 class interpreter final : public chatroom::detail::interpreter {
 public:
+    // An IRC client is in the channels it joins, never in the lobby unasked.
+    bool starts_in_lobby() const noexcept override { return false; }
+
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
@@ -190,11 +193,6 @@ private:
         st.registered = true;
         // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
         ask(core, m, st, asked::welcome, {}, command_kind::rooms);
-        // An IRC client is in the channels it joins: the lobby every member
-        // starts in is left (its members read that it left), and JOIN #lobby
-        // takes it back.
-        const std::string lobby = seat_in(m, protocol::lobby);
-        if (!lobby.empty()) ask(core, m, st, asked::part, {}, command_kind::part, {}, {}, lobby);
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {

@@ -72,8 +72,7 @@ inline std::string connection::names(std::string_view room, const std::vector<st
 // members; this listener's directory knows its own IRC connections. Users:
 // the rooms' members, less the seats of this listener's IRC connections,
 // plus those of them registered (an IRC user may be in no room, or in
-// several; one still registering sits in the lobby and is counted apart,
-// 253). Exact for one server whose other dialects hold one room at a time
+// several; one still registering is in none and is counted apart, 253). Exact for one server whose other dialects hold one room at a time
 // (the line protocol's members); a remote IRC member in several rooms counts
 // once per room.
 inline std::string connection::lusers_of(const std::vector<room_summary>& rooms) const {
