@@ -1494,6 +1494,7 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatroom::irc::detail {
 
@@ -1579,29 +1580,37 @@ private:
         return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
     }
 
+    // The capabilities offered, as CAP LS and LIST name them: echo-message is
+    // the core's (hub_state::echo), the others the renderer's tag_caps.
+    static constexpr unsigned echo_cap = 1u << 31;
+    static constexpr std::pair<std::string_view, unsigned> offered[] = {{"echo-message", echo_cap},
+                                                                        {"message-tags", message_tags},
+                                                                        {"multi-prefix", multi_prefix},
+                                                                        {"server-time", server_time},
+                                                                        {"userhost-in-names", userhost_in_names}};
+
+    static std::string cap_names(unsigned bits) { // those in bits, space-separated
+        std::string out;
+        for (const auto& [name, bit] : offered)
+            if (bits & bit) out.append(out.empty() ? "" : " ").append(name);
+        return out;
+    }
+
     static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         const std::string sub = upper(msg.param(0));
         const std::string me = st.registered ? c.nick() : std::string("*");
         const std::string head = "CAP " + me + " ";
+        const unsigned current = st.caps | (m.state.echo ? echo_cap : 0u);
         if (sub == "LS") {
             if (!st.registered) st.cap_negotiating = true;
-            return emit(st,
-                        c.from_server(head + "LS :echo-message message-tags multi-prefix server-time userhost-in-names"));
+            return emit(st, c.from_server(head + "LS :" + cap_names(~0u)));
         }
-        if (sub == "LIST") {
-            std::string caps = m.state.echo ? "echo-message" : "";
-            if (st.caps & message_tags) caps += caps.empty() ? "message-tags" : " message-tags";
-            if (st.caps & server_time) caps += caps.empty() ? "server-time" : " server-time";
-            if (st.caps & multi_prefix) caps += caps.empty() ? "multi-prefix" : " multi-prefix";
-            if (st.caps & userhost_in_names) caps += caps.empty() ? "userhost-in-names" : " userhost-in-names";
-            return emit(st, c.from_server(head + "LIST :" + caps));
-        }
+        if (sub == "LIST") return emit(st, c.from_server(head + "LIST :" + cap_names(current)));
         if (sub == "REQ") {
             if (!st.registered) st.cap_negotiating = true;
             const std::string_view wanted = msg.param(1);
-            unsigned on = st.caps;
-            bool echo = m.state.echo; // the core sends its own lines back (hub_state::echo)
+            unsigned on = current;
             std::string_view rest = wanted;
             bool ok = true;
             while (!rest.empty()) {
@@ -1611,21 +1620,14 @@ private:
                 if (name.empty()) continue;
                 const bool off = name.front() == '-';
                 if (off) name.remove_prefix(1);
-                if (name == "echo-message") {
-                    echo = !off;
-                    continue;
-                }
-                const unsigned bit = name == "message-tags"        ? message_tags
-                                     : name == "server-time"       ? server_time
-                                     : name == "multi-prefix"      ? multi_prefix
-                                     : name == "userhost-in-names" ? userhost_in_names
-                                                                   : 0u;
+                unsigned bit = 0;
+                for (const auto& cap : offered) bit = cap.first == name ? cap.second : bit;
                 if (bit == 0) ok = false;
                 on = off ? (on & ~bit) : (on | bit);
             }
             if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
-            st.caps = on;
-            m.state.echo = echo;
+            st.caps = on & ~echo_cap;
+            m.state.echo = (on & echo_cap) != 0;
             return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
         }
         if (sub == "END") {
