@@ -912,7 +912,7 @@ enum class reply_kind : unsigned char {
     room_full,        ///< subject: the room, count: its cap
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host invited the member to
-    history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing
+    history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
     too_many_rooms,   ///< subject: the room asked for, count: the limit; extra: "server" for the server's limit on open rooms, else the member's
@@ -987,6 +987,7 @@ struct reply {
     std::vector<room_summary> rooms;      ///< rooms: the rooms
     std::vector<std::pair<std::string, std::string>> commands; ///< name, help
     std::vector<past_line> past;          ///< history: the lines, oldest first
+    bool more = false;                    ///< history: more lie beyond past in the direction asked (older for latest and before)
 
     ///@{
     /// Makers: each makes the reply its name says (of: any kind), with the
@@ -3872,8 +3873,11 @@ struct history_service {
             e.for_each_line(
                 [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
-        if (cut_lines && r.past.size() > lines)
+        r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
+        if (cut_lines && r.past.size() > lines) {
             r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
+            r.more = true;
+        }
         return r;
     }
 };

@@ -388,7 +388,7 @@ TEST_CASE("json dialect: typed replies as objects, refusals as error objects wit
     reply h = reply::of(reply_kind::history, "dev");
     h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false, "41"});
     h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true, "42"});
-    CHECK(d.wording(h) == R"({"type":"history","room":"dev","some_missing":false,"lines":[)"
+    CHECK(d.wording(h) == R"({"type":"history","room":"dev","some_missing":false,"more":false,"lines":[)"
                           R"({"type":"chat","id":"41","time":"2026-12-06T15:17:38.123Z","nick":"ann","text":"hi"},)"
                           R"({"type":"action","id":"42","time":"2026-12-06T15:17:39.000Z","nick":"bob","text":"waves"}]})");
     // Help is one object with its lines.

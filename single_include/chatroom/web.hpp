@@ -1340,7 +1340,7 @@ inline std::string json_reply(const reply& r) {
         w.field("text", r.detail);
         break;
     case reply_kind::history:
-        w.begin_object().field("type", "history").field("room", r.subject).field("some_missing", r.count != 0);
+        w.begin_object().field("type", "history").field("room", r.subject).field("some_missing", r.count != 0).field("more", r.more);
         w.begin_array("lines");
         for (const past_line& l : r.past)
             w.element_object()
@@ -2808,14 +2808,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       r.top.append(b);
     }
   };
-  // auto: asked by the page itself, after a short page (it asks no further).
-  const older = (r, auto) => {
+  const older = r => {
     if (r.priv || r.start || r.loading || noHistory || !r.joined) return;
     const first = r.pane.querySelector('.l[data-id]');
     const o = {type: 'history', room: r.name, limit: PAGE};
     if (first) o.before = first.dataset.id;
     if (!send(o)) return;
-    r.asked.push(auto ? 'auto' : 'older');
+    r.asked.push('older');
     r.loading = true;
     topline(r);
   };
@@ -3115,25 +3114,21 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       if (kind !== 'after') {
         // Older lines go above the oldest shown, and what was read stays in place.
         h.loading = false;
-        h.start = !msgs.length;
+        h.start = !o.more;
         const ref = h.pane.querySelector('.l') || h.top, y = ref.getBoundingClientRect().top;
         const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
         h.top.after(...rows);
         rows.forEach(dated);
         log.scrollTop += ref.getBoundingClientRect().top - y;
         topline(h);
-        // Fewer than asked: most likely the start; one more page tells.
-        if (kind === 'older' && msgs.length && o.lines.length < PAGE) older(h, true);
         break;
       }
       // What was said while we were away, placed by id among what the rejoin replayed.
       if (o.some_missing) sys(h, 'some messages from while you were away are no longer available', null, msgs.length ? {id: msgs[0].id, at: msgs[0].time} : null).classList.add('gap');
-      for (const m of fresh) {
-        const e = {id: m.id, at: m.time};
-        newest(h, e);
-        line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, e);
-      }
-      if (o.lines.length >= 100) missed(h);
+      for (const m of msgs) newest(h, {id: m.id, at: m.time});
+      for (const m of fresh) line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, {id: m.id, at: m.time});
+      // The server cut the page: ask on from its last id.
+      if (o.more && msgs.length) missed(h);
       break;
     }
     case 'help':
@@ -3371,7 +3366,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
                                                  "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-UjC51YiTRySs2iMYUIhtHbEqGSVRDGHovs5Od+HNLGQ='; "
+                                                 "script-src 'sha256-rsws5kf2WBWvwFsoBT8KLtHQJn0huMT8KHmWnwWn4Dg='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail

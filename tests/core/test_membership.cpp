@@ -404,3 +404,29 @@ TEST_CASE("a history answer paged by id is cut at whole messages, from the end i
           std::vector<std::string>{"m1 a", "m1 b"});
     CHECK(history_service::answer_of("dev", {}, page, 100, history_range::latest).past.size() == 6);
 }
+
+TEST_CASE("a history answer says whether more lie beyond it, cut by the store or by the page", "[core][history]") {
+    chatroom::history_page page;
+    for (int i = 1; i <= 3; ++i) {
+        chatroom::room_event e;
+        e.kind = room_event_kind::chat;
+        e.room = "dev";
+        e.nick = "alice";
+        e.add_line("m" + std::to_string(i) + " a");
+        e.add_line("m" + std::to_string(i) + " b");
+        e.seq = static_cast<std::uint64_t>(i);
+        page.events.push_back(e);
+    }
+    using chatroom::history_range;
+    using chatroom::detail::history_service;
+    // Everything the store gave fits: nothing beyond, in any direction.
+    for (auto range : {history_range::latest, history_range::before, history_range::after, history_range::between})
+        CHECK_FALSE(history_service::answer_of("dev", {}, page, 6, range).more);
+    // Cut here: lines for latest, whole messages for the others.
+    for (auto range : {history_range::latest, history_range::before, history_range::after, history_range::between})
+        CHECK(history_service::answer_of("dev", {}, page, 5, range).more);
+    // The store had more than it gave.
+    page.more = true;
+    CHECK(history_service::answer_of("dev", {}, page, 6, history_range::before).more);
+    CHECK(history_service::answer_of("dev", {}, page, 6, history_range::after).more);
+}

@@ -160,6 +160,12 @@ async def conversation(server):
         check("history: the last lines with times, the action marked",
               hist.get("room") == "lobby" and len(lines) == 2 and lines[-1].get("type") == "action" and
               lines[-1].get("text") == "nods" and all(recent(l.get("time")) for l in lines), repr(hist))
+        check("history: more lie before a page of 2", hist.get("more") is True, repr(hist))
+        await ws.send(json.dumps({"type": "history", "before": lines[0].get("id"), "limit": 100}))
+        older = await expect(ws, "history")
+        check("history before the first id: the rest, and nothing more beyond",
+              older.get("lines") and older.get("more") is False and
+              all(l.get("id") != lines[0].get("id") for l in older.get("lines")), repr(older))
 
         # Bad input: error objects with codes, and the connection goes on.
         await ws.send("{not json")

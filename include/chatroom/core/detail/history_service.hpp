@@ -159,8 +159,11 @@ struct history_service {
             e.for_each_line(
                 [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
         }
-        if (cut_lines && r.past.size() > lines)
+        r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
+        if (cut_lines && r.past.size() > lines) {
             r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
+            r.more = true;
+        }
         return r;
     }
 };

@@ -155,7 +155,7 @@ inline std::string json_reply(const reply& r) {
         w.field("text", r.detail);
         break;
     case reply_kind::history:
-        w.begin_object().field("type", "history").field("room", r.subject).field("some_missing", r.count != 0);
+        w.begin_object().field("type", "history").field("room", r.subject).field("some_missing", r.count != 0).field("more", r.more);
         w.begin_array("lines");
         for (const past_line& l : r.past)
             w.element_object()
