@@ -382,7 +382,7 @@ private:
 // ---------------------------------------------------------------------------
 // Options.
 
-enum class Proto { chat, ws, redis, nats, raw };
+enum class Proto { chat, ws, redis, nats, raw, irc };
 
 const char* proto_name(Proto p) {
     switch (p) {
@@ -391,6 +391,7 @@ const char* proto_name(Proto p) {
         case Proto::redis: return "redis";
         case Proto::nats: return "nats";
         case Proto::raw: return "raw";
+        case Proto::irc: return "irc";
     }
     return "?";
 }
@@ -431,8 +432,9 @@ void usage(FILE* to) {
         "  --host ADDR        IPv4 address of the server (default 127.0.0.1)\n"
         "  --port P[,P2,...]  server port (required); with several, client i connects\n"
         "                     to the (i mod n)-th (servers sharing rooms through a backplane)\n"
-        "  --proto NAME       chat | ws | redis | nats | raw (default chat); ws: the chat\n"
-        "                     protocol over WebSocket, --port being the web listener's\n"
+        "  --proto NAME       chat | ws | redis | nats | raw | irc (default chat); ws: the chat\n"
+        "                     protocol over WebSocket, --port being the web listener's;\n"
+        "                     irc: NICK/USER, JOIN #lobby (or #roomK), PRIVMSG to it\n"
         "  --clients N        number of clients (default 10)\n"
         "  --lines M          lines sent per client (default 1000)\n"
         "  --size S           payload bytes per line (default 64)\n"
@@ -524,6 +526,7 @@ Options parse_options(int argc, char** argv) {
             else if (p == "redis") o.proto = Proto::redis;
             else if (p == "nats") o.proto = Proto::nats;
             else if (p == "raw") o.proto = Proto::raw;
+            else if (p == "irc") o.proto = Proto::irc;
             else usage_error("unknown protocol '" + p + "'");
         } else if (arg == "--clients") {
             o.clients = static_cast<u32>(parse_uint(arg, value(), 2, 1000000));
@@ -602,6 +605,8 @@ Options parse_options(int argc, char** argv) {
     if (o.sync && (o.proto == Proto::redis || o.proto == Proto::nats))
         usage_error("--sync is for the chat, ws and raw protocols");
     if (o.exact && o.idle > 0) usage_error("--exact is for load mode, not --idle");
+    if (o.proto == Proto::irc && (o.idle > 0 || o.sync || o.stalled > 0))
+        usage_error("--proto irc is for load mode, without --sync and --stalled");
     if (!o.fault_cmd.empty() && o.idle > 0) usage_error("--fault-cmd is for load mode, not --idle");
     if (o.fault_at == 0) o.fault_at = 0.3;
     if (o.clients % o.rooms != 0) usage_error("--clients must be a multiple of --rooms");
@@ -690,6 +695,7 @@ private:
     std::size_t parse_ws(Client& c, const char* p, std::size_t n, u64 t);
     void on_ws_text(Client& c, const char* p, std::size_t n, u64 t);
     void on_chat_line(Client& c, const char* p, std::size_t n, u64 t);
+    void on_irc_line(Client& c, const char* p, std::size_t n, u64 t);
     void on_payload(Client& r, const char* p, std::size_t n, u64 t);
     // phases
     void tick(u64 now);
@@ -702,6 +708,7 @@ private:
     int report();
 
     std::string room_name(u32 room) const {
+        if (opt_.proto == Proto::irc) return opt_.rooms == 1 ? "#lobby" : "#room" + std::to_string(room);
         if ((opt_.proto == Proto::chat || opt_.proto == Proto::ws) && opt_.rooms == 1)
             return "lobby";
         return "room" + std::to_string(room);
@@ -867,6 +874,9 @@ bool LoadGen::setup() {
             case Proto::nats:
                 c.prefix = "PUB " + room + " " + std::to_string(opt_.size) + "\r\n";
                 break;
+            case Proto::irc:
+                c.prefix = "PRIVMSG " + room + " :";
+                break;
         }
     }
     for (u32 j = 0; j < opt_.stalled; ++j) {
@@ -1009,6 +1019,11 @@ void LoadGen::on_connected(Client& c) {
                       "CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\nSUB " +
                           room + " 1\r\nPING\r\n");
             break;
+        case Proto::irc:
+            // Then 001 (JOIN), then 366 for the channel (ready).
+            send_text(c, "NICK lg" + std::to_string(c.id) + "\r\nUSER lg" + std::to_string(c.id) +
+                             " 0 * :chatroom-loadgen\r\n");
+            break;
     }
 }
 
@@ -1137,6 +1152,7 @@ void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
             break;
         case Proto::redis:
         case Proto::nats:
+        case Proto::irc:
             c.out += "\r\n";
             break;
         case Proto::ws:
@@ -1218,6 +1234,7 @@ std::size_t LoadGen::parse(Client& c, const char* p, std::size_t n, u64 t) {
     switch (opt_.proto) {
         case Proto::chat:
         case Proto::raw:
+        case Proto::irc:
             return parse_lines(c, p, n, t);
         case Proto::nats:
             return parse_nats(c, p, n, t);
@@ -1240,6 +1257,7 @@ std::size_t LoadGen::parse_lines(Client& c, const char* p, std::size_t n, u64 t)
         if (len && s[len - 1] == '\r') --len;
         if (len == 0) continue;
         if (opt_.proto == Proto::raw) on_payload(c, s, len, t);
+        else if (opt_.proto == Proto::irc) on_irc_line(c, s, len, t);
         else on_chat_line(c, s, len, t);
     }
     return off;
@@ -1281,6 +1299,53 @@ void LoadGen::on_chat_line(Client& c, const char* p, std::size_t n, u64 t) {
         }
     }
     note_error(bad_lines_, "unexpected line", p, n);
+}
+
+// An IRC server's line (RFC 1459 framing, CRLF removed): PING answered,
+// 001 sends the JOIN, 366 for the client's channel makes it ready, a
+// PRIVMSG's trailing parameter is a payload, error numerics (4xx, 5xx) count
+// as server errors; everything else (MOTD, NOTICE, JOIN, 353, ...) is skipped.
+void LoadGen::on_irc_line(Client& c, const char* p, std::size_t n, u64 t) {
+    std::string_view v(p, n);
+    if (v.substr(0, 5) == "PING ") {
+        send_text(c, "PONG " + std::string(v.substr(5)) + "\r\n");
+        return;
+    }
+    if (v.empty() || v[0] != ':') {
+        if (v.substr(0, 6) != "ERROR ") return;
+        note_error(server_errors_, "irc ERROR", p, n);
+        return;
+    }
+    const std::size_t sp = v.find(' ');
+    if (sp == std::string_view::npos) return;
+    v.remove_prefix(sp + 1);
+    const std::size_t sp2 = v.find(' ');
+    const std::string_view cmd = v.substr(0, sp2);
+    const std::string_view rest = sp2 == std::string_view::npos ? std::string_view() : v.substr(sp2 + 1);
+    if (cmd == "PRIVMSG") {
+        const std::size_t colon = rest.find(" :");
+        if (colon == std::string_view::npos) {
+            note_error(bad_lines_, "PRIVMSG without text", p, n);
+            return;
+        }
+        const std::string_view text = rest.substr(colon + 2);
+        on_payload(c, text.data(), text.size(), t);
+        return;
+    }
+    if (cmd.size() != 3 || cmd[0] < '0' || cmd[0] > '9') return;
+    if (cmd == "001" && c.state == State::handshake) {
+        c.state = State::joining;
+        send_text(c, "JOIN " + room_name(c.room) + "\r\n");
+    } else if (cmd == "366" && c.state == State::joining) {
+        // "<nick> <channel> :End of /NAMES list."
+        const std::size_t a = rest.find(' ');
+        const std::string_view chan = a == std::string_view::npos ? std::string_view() : rest.substr(a + 1);
+        const std::string room = room_name(c.room);
+        if (chan.size() > room.size() && chan.substr(0, room.size()) == room && chan[room.size()] == ' ')
+            mark_ready(c);
+    } else if ((cmd[0] == '4' || cmd[0] == '5') && cmd != "422") {  // 422: no MOTD
+        note_error(server_errors_, "irc error numeric", p, n);
+    }
 }
 
 // --- WebSocket ------------------------------------------------------------------

@@ -15,7 +15,8 @@ scenario, each server's deliveries/s with the stalled reader against without.
 A WebSocket scenario (kind "web", e.g. S2w) also shows the plain-TCP rows of
 its twin (the same name without the "w", e.g. S2) and the ratio WebSocket /
 TCP of CPU per delivery and deliveries/s, from the medians and paired by
-repetition.
+repetition. The IRC scenario (kind "irc", SI) compares chatroom's IRC with
+the best of ngircd and inspircd and with its own line protocol (chatroom-line).
 "spread" is (max - min) / median over the valid repetitions, in percent: the
 noise of that row.
 """
@@ -23,8 +24,8 @@ import json
 import statistics
 import sys
 
-FIRST = ["chatroom1", "chatroom"]
-LAST = ["redis", "nats", "seed", "floor"]
+FIRST = ["chatroom1", "chatroom", "chatroom-line"]
+LAST = ["redis", "nats", "seed", "floor", "ngircd", "inspircd"]
 STALL = "+stall"  # row suffix: the run with stalled readers
 
 
@@ -131,6 +132,43 @@ def comparisons(kind, medians, chat_like, extras):
                              f"  {name[:-len(STALL)]}: with a stalled reader / without: deliveries/s "
                              f"{fmt(ratio(row['dps'], base['dps']), 2)}; stalled reader dropped "
                              f"in {row['dropped']}/{row['runs']} runs")
+    return lines
+
+
+def irc_lines(sc, runs, medians):
+    """SI: chatroom's IRC against the best IRC peer (target: 0.1x its CPU per
+    delivery) and against its own line protocol under the same load (target:
+    1.3x), with the same ratios paired by repetition."""
+    lines = []
+    chat = medians.get("chatroom")
+    if not chat:
+        return lines
+
+    def by_rep(server):
+        return {r.get("rep"): r for r in runs.get((sc, server), []) if r.get("ok")}
+
+    def paired_cpu(other):
+        a, b = by_rep("chatroom"), by_rep(other)
+        rs = [ratio(a[c].get("cpu_us_per_1k"), b[c].get("cpu_us_per_1k")) for c in sorted(set(a) & set(b), key=str)]
+        rs = [x for x in rs if x is not None]
+        if len(rs) < 2:
+            return ""
+        return f" (paired by repetition: {fmt(median(rs), 3)}, {fmt(min(rs), 3)}-{fmt(max(rs), 3)})"
+
+    peers = [(medians[s]["cpu"], s) for s in ("ngircd", "inspircd") if medians.get(s, {}).get("cpu")]
+    if peers and chat.get("cpu"):
+        best = min(peers)
+        r = ratio(chat["cpu"], best[0])
+        verdict = "met" if r is not None and r <= 0.1 else "NOT met"
+        lines.append(f"  chatroom (IRC) / best IRC server ({best[1]}): cpu per delivery {fmt(r, 3)}"
+                     f"{paired_cpu(best[1])} (target <= 0.1: {verdict}), deliveries/s "
+                     f"{fmt(ratio(chat['dps'], medians[best[1]]['dps']), 2)}")
+    line = medians.get("chatroom-line")
+    if line and line.get("cpu") and chat.get("cpu"):
+        r = ratio(chat["cpu"], line["cpu"])
+        verdict = "met" if r is not None and r <= 1.3 else "NOT met"
+        lines.append(f"  chatroom IRC / line protocol, same load: cpu per delivery {fmt(r, 2)}"
+                     f"{paired_cpu('chatroom-line')} (target <= 1.3: {verdict})")
     return lines
 
 
@@ -317,6 +355,8 @@ def main():
                            f"CPU per delivery {fmt(cpu, 2)}")
         if kind == "web":
             out.extend(web_lines(sc, runs, medians, chat_like, row_line))
+        if kind == "irc":
+            out.extend(irc_lines(sc, runs, medians))
         out.extend(comparisons(kind, medians, chat_like, extras))
         out.extend(paired(sc, kind, runs, chat_like, extras))
         chat = medians.get("chatroom")
