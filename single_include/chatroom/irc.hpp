@@ -191,6 +191,7 @@ inline parsed parse(std::string_view line) {
     p.msg.command.reserve(cmd.size());
     for (const char c : cmd) p.msg.command += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
     line = end == std::string_view::npos ? std::string_view() : line.substr(end);
+    p.msg.params.reserve(4); // one allocation for what most commands have
     for (;;) {
         skip_spaces();
         if (line.empty()) break;
@@ -245,20 +246,28 @@ inline std::string serialize(const irc_message& m) {
 /// sequence (a piece ends before a continuation byte), preferring the last
 /// space of a piece when there is one in its second half. Every byte of text
 /// is in exactly one piece (a cut at a space keeps the space at the end of
-/// its piece). max_bytes below 4 is taken as 4.
-inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
+/// its piece). max_bytes below 4 is taken as 4. fn(piece) is called once per
+/// piece, in order; once with an empty piece for empty text.
+template <class Fn>
+void for_each_utf8_piece(std::string_view text, std::size_t max_bytes, Fn&& fn) {
     if (max_bytes < 4) max_bytes = 4;
-    std::vector<std::string_view> pieces;
+    if (text.empty()) return fn(text);
     while (text.size() > max_bytes) {
         std::size_t cut = max_bytes;
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
         if (cut == 0) cut = max_bytes; // not UTF-8 at all: cut where the limit is
         const std::size_t space = text.substr(0, cut).rfind(' ');
         if (space != std::string_view::npos && space + 1 > cut / 2) cut = space + 1;
-        pieces.push_back(text.substr(0, cut));
+        fn(text.substr(0, cut));
         text.remove_prefix(cut);
     }
-    if (!text.empty() || pieces.empty()) pieces.push_back(text);
+    if (!text.empty()) fn(text);
+}
+
+/// The pieces of for_each_utf8_piece as a vector (one empty piece for empty text).
+inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
+    std::vector<std::string_view> pieces;
+    for_each_utf8_piece(text, max_bytes, [&](std::string_view piece) { pieces.push_back(piece); });
     return pieces;
 }
 
@@ -557,43 +566,73 @@ public:
 
     message render(const room_event& e) const override {
         std::string out;
+        out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
         return message::copy_of(out);
     }
 
     /// Appends the event's lines, each ended by CR LF.
     void append_event(std::string& out, const room_event& e) const {
-        const std::string id = e.log_id.empty() ? std::to_string(e.seq) : e.log_id;
+        // The tags of this event, the same on each of its lines but the
+        // msgid's "-N" suffix: worked out once.
+        const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
+        const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
+        const std::string id = msgid ? (e.log_id.empty() ? std::to_string(e.seq) : e.log_id) : std::string();
+        const std::string stamp = time ? format_time(e.time) : std::string();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
-            const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
             if (!time && !msgid) return;
             o += '@';
             if (msgid) {
                 o += "msgid=";
                 append_escaped_tag_value(o, id);
-                if (n > 0) o += "-" + std::to_string(n);
+                if (n > 0) {
+                    o += '-';
+                    o += std::to_string(n);
+                }
                 ++n;
             }
             if (time) {
                 if (msgid) o += ';';
-                o += "time=" + format_time(e.time);
+                o += "time=";
+                o += stamp;
             }
             o += ' ';
         };
-        auto say = [&](std::string_view command, std::string_view target, std::string_view text, bool action) {
-            const std::string head = ":" + source(e.nick) + " " + std::string(command) + " " + std::string(target) + " :";
+        // ":nick!nick@host COMMAND [#]target :text", written straight into
+        // out: a chat line is the hot path, rendered once per event.
+        auto say = [&](std::string_view command, bool channel, std::string_view target, std::string_view text,
+                       bool action) {
+            const std::size_t head =
+                3 + 2 * e.nick.size() + host_.size() + 1 + command.size() + 1 + (channel ? 1 : 0) + target.size() + 2;
             const std::size_t wrap = action ? 9 : 0; // "\1ACTION " and "\1"
-            const std::size_t room = max_body_bytes - 2 - head.size() - wrap;
-            for (std::string_view piece : split_utf8(text, room)) {
+            const std::size_t room = max_body_bytes - 2 - head - wrap;
+            for_each_utf8_piece(text, room, [&](std::string_view piece) {
                 tags(out);
-                out += head;
-                if (action) out += "\x01" "ACTION ";
-                out += piece;
-                if (action) out += '\x01';
-                out += "\r\n";
-            }
+                const std::size_t at = out.size();
+                out.resize(at + head + wrap + piece.size() + 2);
+                char* w = &out[at];
+                auto put = [&w](std::string_view v) {
+                    if (!v.empty()) std::memcpy(w, v.data(), v.size());
+                    w += v.size();
+                };
+                *w++ = ':';
+                put(e.nick);
+                *w++ = '!';
+                put(e.nick);
+                *w++ = '@';
+                put(host_);
+                *w++ = ' ';
+                put(command);
+                *w++ = ' ';
+                if (channel) *w++ = '#';
+                put(target);
+                put(" :");
+                if (action) put("\x01" "ACTION ");
+                put(piece);
+                if (action) *w++ = '\x01';
+                put("\r\n");
+            });
         };
         auto plain = [&](const std::string& line) {
             tags(out);
@@ -602,10 +641,10 @@ public:
         };
         switch (e.kind) {
         case room_event_kind::chat:
-            e.for_each_line([&](std::string_view l) { say("PRIVMSG", channel_of(e.room), l, false); });
+            e.for_each_line([&](std::string_view l) { say("PRIVMSG", true, e.room, l, false); });
             break;
-        case room_event_kind::action: say("PRIVMSG", channel_of(e.room), e.text, true); break;
-        case room_event_kind::private_message: say("PRIVMSG", e.target, e.text, false); break;
+        case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
+        case room_event_kind::private_message: say("PRIVMSG", false, e.target, e.text, false); break;
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
@@ -626,6 +665,16 @@ public:
             break;
         }
         }
+    }
+
+    /// Appends ":nick!nick@host", a message's source.
+    void append_source(std::string& out, std::string_view nick) const {
+        out += ':';
+        out.append(nick.data(), nick.size());
+        out += '!';
+        out.append(nick.data(), nick.size());
+        out += '@';
+        out += host_;
     }
 
     /// "nick!nick@host": a member as IRC names a message's source.
@@ -1519,7 +1568,7 @@ public:
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
         const irc_message& msg = p.msg;
-        const std::string& verb = msg.command;
+        const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         st.question = asked::none;
         st.target.clear();
         if (verb == "CAP") return cap(core, m, c, msg);

@@ -169,6 +169,7 @@ inline parsed parse(std::string_view line) {
     p.msg.command.reserve(cmd.size());
     for (const char c : cmd) p.msg.command += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
     line = end == std::string_view::npos ? std::string_view() : line.substr(end);
+    p.msg.params.reserve(4); // one allocation for what most commands have
     for (;;) {
         skip_spaces();
         if (line.empty()) break;
@@ -223,20 +224,28 @@ inline std::string serialize(const irc_message& m) {
 /// sequence (a piece ends before a continuation byte), preferring the last
 /// space of a piece when there is one in its second half. Every byte of text
 /// is in exactly one piece (a cut at a space keeps the space at the end of
-/// its piece). max_bytes below 4 is taken as 4.
-inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
+/// its piece). max_bytes below 4 is taken as 4. fn(piece) is called once per
+/// piece, in order; once with an empty piece for empty text.
+template <class Fn>
+void for_each_utf8_piece(std::string_view text, std::size_t max_bytes, Fn&& fn) {
     if (max_bytes < 4) max_bytes = 4;
-    std::vector<std::string_view> pieces;
+    if (text.empty()) return fn(text);
     while (text.size() > max_bytes) {
         std::size_t cut = max_bytes;
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
         if (cut == 0) cut = max_bytes; // not UTF-8 at all: cut where the limit is
         const std::size_t space = text.substr(0, cut).rfind(' ');
         if (space != std::string_view::npos && space + 1 > cut / 2) cut = space + 1;
-        pieces.push_back(text.substr(0, cut));
+        fn(text.substr(0, cut));
         text.remove_prefix(cut);
     }
-    if (!text.empty() || pieces.empty()) pieces.push_back(text);
+    if (!text.empty()) fn(text);
+}
+
+/// The pieces of for_each_utf8_piece as a vector (one empty piece for empty text).
+inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
+    std::vector<std::string_view> pieces;
+    for_each_utf8_piece(text, max_bytes, [&](std::string_view piece) { pieces.push_back(piece); });
     return pieces;
 }
 

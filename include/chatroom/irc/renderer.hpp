@@ -89,43 +89,73 @@ public:
 
     message render(const room_event& e) const override {
         std::string out;
+        out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
         return message::copy_of(out);
     }
 
     /// Appends the event's lines, each ended by CR LF.
     void append_event(std::string& out, const room_event& e) const {
-        const std::string id = e.log_id.empty() ? std::to_string(e.seq) : e.log_id;
+        // The tags of this event, the same on each of its lines but the
+        // msgid's "-N" suffix: worked out once.
+        const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
+        const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
+        const std::string id = msgid ? (e.log_id.empty() ? std::to_string(e.seq) : e.log_id) : std::string();
+        const std::string stamp = time ? format_time(e.time) : std::string();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
-            const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
             if (!time && !msgid) return;
             o += '@';
             if (msgid) {
                 o += "msgid=";
                 append_escaped_tag_value(o, id);
-                if (n > 0) o += "-" + std::to_string(n);
+                if (n > 0) {
+                    o += '-';
+                    o += std::to_string(n);
+                }
                 ++n;
             }
             if (time) {
                 if (msgid) o += ';';
-                o += "time=" + format_time(e.time);
+                o += "time=";
+                o += stamp;
             }
             o += ' ';
         };
-        auto say = [&](std::string_view command, std::string_view target, std::string_view text, bool action) {
-            const std::string head = ":" + source(e.nick) + " " + std::string(command) + " " + std::string(target) + " :";
+        // ":nick!nick@host COMMAND [#]target :text", written straight into
+        // out: a chat line is the hot path, rendered once per event.
+        auto say = [&](std::string_view command, bool channel, std::string_view target, std::string_view text,
+                       bool action) {
+            const std::size_t head =
+                3 + 2 * e.nick.size() + host_.size() + 1 + command.size() + 1 + (channel ? 1 : 0) + target.size() + 2;
             const std::size_t wrap = action ? 9 : 0; // "\1ACTION " and "\1"
-            const std::size_t room = max_body_bytes - 2 - head.size() - wrap;
-            for (std::string_view piece : split_utf8(text, room)) {
+            const std::size_t room = max_body_bytes - 2 - head - wrap;
+            for_each_utf8_piece(text, room, [&](std::string_view piece) {
                 tags(out);
-                out += head;
-                if (action) out += "\x01" "ACTION ";
-                out += piece;
-                if (action) out += '\x01';
-                out += "\r\n";
-            }
+                const std::size_t at = out.size();
+                out.resize(at + head + wrap + piece.size() + 2);
+                char* w = &out[at];
+                auto put = [&w](std::string_view v) {
+                    if (!v.empty()) std::memcpy(w, v.data(), v.size());
+                    w += v.size();
+                };
+                *w++ = ':';
+                put(e.nick);
+                *w++ = '!';
+                put(e.nick);
+                *w++ = '@';
+                put(host_);
+                *w++ = ' ';
+                put(command);
+                *w++ = ' ';
+                if (channel) *w++ = '#';
+                put(target);
+                put(" :");
+                if (action) put("\x01" "ACTION ");
+                put(piece);
+                if (action) *w++ = '\x01';
+                put("\r\n");
+            });
         };
         auto plain = [&](const std::string& line) {
             tags(out);
@@ -134,10 +164,10 @@ public:
         };
         switch (e.kind) {
         case room_event_kind::chat:
-            e.for_each_line([&](std::string_view l) { say("PRIVMSG", channel_of(e.room), l, false); });
+            e.for_each_line([&](std::string_view l) { say("PRIVMSG", true, e.room, l, false); });
             break;
-        case room_event_kind::action: say("PRIVMSG", channel_of(e.room), e.text, true); break;
-        case room_event_kind::private_message: say("PRIVMSG", e.target, e.text, false); break;
+        case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
+        case room_event_kind::private_message: say("PRIVMSG", false, e.target, e.text, false); break;
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
@@ -158,6 +188,16 @@ public:
             break;
         }
         }
+    }
+
+    /// Appends ":nick!nick@host", a message's source.
+    void append_source(std::string& out, std::string_view nick) const {
+        out += ':';
+        out.append(nick.data(), nick.size());
+        out += '!';
+        out.append(nick.data(), nick.size());
+        out += '@';
+        out += host_;
     }
 
     /// "nick!nick@host": a member as IRC names a message's source.

@@ -40,7 +40,7 @@ public:
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
         const irc_message& msg = p.msg;
-        const std::string& verb = msg.command;
+        const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         st.question = asked::none;
         st.target.clear();
         if (verb == "CAP") return cap(core, m, c, msg);
