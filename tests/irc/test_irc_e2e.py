@@ -69,6 +69,7 @@ def main():
         plain.expect(r" 451 \* :You have not registered")
         ls = alice.register("alice", "server-time message-tags")
         assert "server-time" in ls and "message-tags" in ls, ls
+        alice.expect(r" 004 alice \S+ \S+ iow nt$")  # the user modes kept (user_modes.hpp), the channel modes shown
         isupport = alice.expect(r" 005 alice ")
         for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
             assert token in isupport, (token, isupport)
@@ -414,6 +415,54 @@ def main():
         _, between = alice.read_until(lambda l: l.endswith(":after-quit"))
         assert not any(" QUIT " in l for l in between), between  # said once, not once per channel
     runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels); QUIT ends in ERROR and a close", part_quit)
+
+    def user_modes():
+        alice.send("MODE alice +i")
+        alice.expect(r"^(@\S+ )?:alice!\S+ MODE alice :\+i$")
+        alice.send("MODE alice")
+        alice.expect(r" 221 alice \+i$")
+        alice.send("MODE alice +wZ")  # an unknown letter: 501, the known one applied all the same
+        alice.expect(r"^(@\S+ )?:alice!\S+ MODE alice :\+w$")
+        alice.expect(r" 501 alice :Unknown MODE flag$")
+        alice.send("MODE alice +i")  # no change: nothing to confirm
+        alice.send("MODE alice -iw")
+        line, skipped = alice.read_until(lambda l: " MODE alice " in l)
+        assert re.search(r":alice!\S+ MODE alice :-iw$", line) and not skipped, (line, skipped)
+        alice.send("MODE alice")
+        alice.expect(r" 221 alice \+$")
+        alice.send("MODE bob")
+        alice.expect(r" 502 alice :Can't view modes for other users$")
+        alice.send("MODE bob +i")
+        alice.expect(r" 502 alice :Can't change mode for other users$")
+        alice.send("MODE nobody +i")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("MODE #nowhere")
+        alice.expect(r" 403 alice #nowhere :No such channel")
+    runner.run("user modes: MODE nick +i/+w confirmed by a MODE from the user, 221 shows them, an unknown letter "
+               "is 501 (the known ones applied), 502 for another's nick, 401/403 for none", user_modes)
+
+    def invisible():
+        ivy = IrcClient(irc_port, "ivy (IRC)")
+        ivy.register("ivy")
+        alice.send("WHO ivy")
+        alice.expect(r" 352 alice \* ivy \S+ \S+ ivy H :0 ")
+        alice.expect(r" 315 alice ivy :")
+        ivy.send("MODE ivy +i")
+        ivy.expect(r":ivy!\S+ MODE ivy :\+i$")
+        alice.send("WHO iv*")
+        _, lines = alice.read_until(lambda l: " 315 alice iv* :" in l)
+        assert not any(" 352 " in l for l in lines), lines  # invisible, and no channel shared
+        alice.send("WHO ivy")
+        alice.expect(r" 352 alice \* ivy ")  # its exact nick still finds it
+        ivy.send("WHO iv*")
+        ivy.expect(r" 352 ivy \* ivy ")  # itself, always
+        ivy.send("JOIN #dev")
+        ivy.expect(r" 366 ivy #dev ")
+        alice.send("WHO iv*")
+        alice.expect(r" 352 alice \* ivy ")  # now a channel is shared
+        ivy.close()
+    runner.run("an invisible user (+i) is left out of a WHO mask with wildcards by those sharing no channel with it",
+               invisible)
 
     for c in (alice, plain, bob):
         c.close()
