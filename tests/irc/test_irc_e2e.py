@@ -540,6 +540,60 @@ def main():
                 srv.stop()
     runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
                "as a rename); an operator's KICK is the server's /kick, 482 before", oper_kick_ban)
+    def ping_timeout():
+        import threading
+        srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                 "--irc-ping-interval", "1", "--irc-pong-timeout", "1"], PATIENCE)
+        srv.start(want=("tcp", "irc"))
+        stop = threading.Event()
+
+        def answer_pings(c):  # on a thread of its own: a client that answers PING and reads everything
+            while not stop.is_set():
+                try:
+                    l = c.line(timeout=0.2)
+                except kit.ConnectionClosed:
+                    return
+                except AssertionError:
+                    continue
+                if l.startswith("PING "):
+                    c.send("PONG " + l[5:])
+        try:
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            sleepy = IrcClient(srv.ports["irc"], "sleepy (IRC, silent)")
+            lively = IrcClient(srv.ports["irc"], "lively (IRC, answers PING)")
+            for c, n in ((sleepy, "sleepy"), (lively, "lively")):
+                c.register(n)
+                c.send("JOIN #dev,#ops")
+                c.expect(r" 366 %s #ops " % n)
+            responder = threading.Thread(target=answer_pings, args=(lively,), daemon=True)
+            responder.start()
+            sleepy.expect(r"^PING :\S+$")
+            sleepy.expect(r"^ERROR :Closing link: \S+ \(Ping timeout: 2 seconds\)$")
+            sleepy.until_closed(PATIENCE)
+            tom.wait_for(lambda l: l == "* sleepy left (connection lost: Ping timeout: 2 seconds)")
+            quits = lambda: [l for l in lively.seen if re.search(r":sleepy!\S+ QUIT :Ping timeout: 2 seconds$", l)]
+            kit.eventually(lambda: quits(), PATIENCE, "lively sees sleepy QUIT")
+            # lively answered at least two PINGs since, and is still served.
+            pings = lambda: sum(1 for l in lively.seen if l.startswith("PING "))
+            after = pings()
+            kit.eventually(lambda: pings() >= after + 2, PATIENCE, "two more PINGs answered")
+            stop.set()
+            responder.join(PATIENCE)
+            lively.send("PING :still-here")
+            lively.expect(r" PONG \S+ :still-here$")
+            assert len(quits()) == 1, quits()  # once, though they shared two channels
+            assert not any(l.startswith("ERROR") for l in lively.seen), lively.seen[-5:]
+        finally:
+            stop.set()
+            srv.stop()
+    runner.run("keepalive: a silent IRC client is sent PING, then dropped with ERROR (Ping timeout); its channels "
+               "see one QUIT with that reason, the telnet user the same reason; a client answering PONG stays",
+               ping_timeout)
     return runner.summary()
 
 
