@@ -47,6 +47,7 @@ struct settings {
     int web_port = -1; // -1: no web listener
     int irc_port = -1; // -1: no IRC listener
     std::string irc_name = "chatroom.irc";
+    unsigned irc_ping = 120, irc_pong = 60; // seconds; 0: no keepalive pings
     std::string web_bind;
     std::vector<std::string> web_origins;
     std::vector<std::string> trusted_proxies;
@@ -300,6 +301,8 @@ void listen_all(chatroom::server& server, const settings& s) {
     if (s.irc_port >= 0) {
         chatroom::irc_options irc;
         irc.server_name = s.irc_name;
+        irc.ping_interval = std::chrono::seconds(s.irc_ping);
+        irc.pong_timeout = std::chrono::seconds(s.irc_pong);
         announce(describe(chatroom::listen_irc(server, endpoint_of(s.bind, s.irc_port), irc)), "irc");
     }
     if (s.web_port >= 0) {
@@ -516,6 +519,12 @@ int main(int argc, char** argv) {
     app.add_option("--irc-port", s.irc_port, "Serve IRC clients (irssi, WeeChat, HexChat) on this port: room dev is #dev")
         ->check(CLI::Range(0, 65535));
     app.add_option("--irc-name", s.irc_name, "The IRC listener's server name (numerics, notices, users' hosts)")
+        ->capture_default_str();
+    app.add_option("--irc-ping-interval", s.irc_ping,
+                   "Seconds of silence after which an IRC client is sent a PING (0: never)")
+        ->capture_default_str();
+    app.add_option("--irc-pong-timeout", s.irc_pong,
+                   "Seconds after that PING within which the client must send something, or be dropped")
         ->capture_default_str();
     app.add_option("--web-port", s.web_port, "Serve browsers (chat page, WebSocket) on this port")
         ->check(CLI::Range(0, 65535));

@@ -69,6 +69,7 @@ def main():
         plain.expect(r" 451 \* :You have not registered")
         ls = alice.register("alice", "server-time message-tags")
         assert "server-time" in ls and "message-tags" in ls, ls
+        alice.expect(r" 004 alice \S+ \S+ iow nt$")  # the user modes kept (user_modes.hpp), the channel modes shown
         isupport = alice.expect(r" 005 alice ")
         for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
             assert token in isupport, (token, isupport)
@@ -415,6 +416,54 @@ def main():
         assert not any(" QUIT " in l for l in between), between  # said once, not once per channel
     runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels); QUIT ends in ERROR and a close", part_quit)
 
+    def user_modes():
+        alice.send("MODE alice +i")
+        alice.expect(r"^(@\S+ )?:alice!\S+ MODE alice :\+i$")
+        alice.send("MODE alice")
+        alice.expect(r" 221 alice \+i$")
+        alice.send("MODE alice +wZ")  # an unknown letter: 501, the known one applied all the same
+        alice.expect(r"^(@\S+ )?:alice!\S+ MODE alice :\+w$")
+        alice.expect(r" 501 alice :Unknown MODE flag$")
+        alice.send("MODE alice +i")  # no change: nothing to confirm
+        alice.send("MODE alice -iw")
+        line, skipped = alice.read_until(lambda l: " MODE alice " in l)
+        assert re.search(r":alice!\S+ MODE alice :-iw$", line) and not skipped, (line, skipped)
+        alice.send("MODE alice")
+        alice.expect(r" 221 alice \+$")
+        alice.send("MODE bob")
+        alice.expect(r" 502 alice :Can't view modes for other users$")
+        alice.send("MODE bob +i")
+        alice.expect(r" 502 alice :Can't change mode for other users$")
+        alice.send("MODE nobody +i")
+        alice.expect(r" 401 alice nobody :No such nick")
+        alice.send("MODE #nowhere")
+        alice.expect(r" 403 alice #nowhere :No such channel")
+    runner.run("user modes: MODE nick +i/+w confirmed by a MODE from the user, 221 shows them, an unknown letter "
+               "is 501 (the known ones applied), 502 for another's nick, 401/403 for none", user_modes)
+
+    def invisible():
+        ivy = IrcClient(irc_port, "ivy (IRC)")
+        ivy.register("ivy")
+        alice.send("WHO ivy")
+        alice.expect(r" 352 alice \* ivy \S+ \S+ ivy H :0 ")
+        alice.expect(r" 315 alice ivy :")
+        ivy.send("MODE ivy +i")
+        ivy.expect(r":ivy!\S+ MODE ivy :\+i$")
+        alice.send("WHO iv*")
+        _, lines = alice.read_until(lambda l: " 315 alice iv* :" in l)
+        assert not any(" 352 " in l for l in lines), lines  # invisible, and no channel shared
+        alice.send("WHO ivy")
+        alice.expect(r" 352 alice \* ivy ")  # its exact nick still finds it
+        ivy.send("WHO iv*")
+        ivy.expect(r" 352 ivy \* ivy ")  # itself, always
+        ivy.send("JOIN #dev")
+        ivy.expect(r" 366 ivy #dev ")
+        alice.send("WHO iv*")
+        alice.expect(r" 352 alice \* ivy ")  # now a channel is shared
+        ivy.close()
+    runner.run("an invisible user (+i) is left out of a WHO mask with wildcards by those sharing no channel with it",
+               invisible)
+
     for c in (alice, plain, bob):
         c.close()
     server.stop()
@@ -491,6 +540,60 @@ def main():
                 srv.stop()
     runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
                "as a rename); an operator's KICK is the server's /kick, 482 before", oper_kick_ban)
+    def ping_timeout():
+        import threading
+        srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                 "--irc-ping-interval", "1", "--irc-pong-timeout", "1"], PATIENCE)
+        srv.start(want=("tcp", "irc"))
+        stop = threading.Event()
+
+        def answer_pings(c):  # on a thread of its own: a client that answers PING and reads everything
+            while not stop.is_set():
+                try:
+                    l = c.line(timeout=0.2)
+                except kit.ConnectionClosed:
+                    return
+                except AssertionError:
+                    continue
+                if l.startswith("PING "):
+                    c.send("PONG " + l[5:])
+        try:
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            sleepy = IrcClient(srv.ports["irc"], "sleepy (IRC, silent)")
+            lively = IrcClient(srv.ports["irc"], "lively (IRC, answers PING)")
+            for c, n in ((sleepy, "sleepy"), (lively, "lively")):
+                c.register(n)
+                c.send("JOIN #dev,#ops")
+                c.expect(r" 366 %s #ops " % n)
+            responder = threading.Thread(target=answer_pings, args=(lively,), daemon=True)
+            responder.start()
+            sleepy.expect(r"^PING :\S+$")
+            sleepy.expect(r"^ERROR :Closing link: \S+ \(Ping timeout: 2 seconds\)$")
+            sleepy.until_closed(PATIENCE)
+            tom.wait_for(lambda l: l == "* sleepy left (connection lost: Ping timeout: 2 seconds)")
+            quits = lambda: [l for l in lively.seen if re.search(r":sleepy!\S+ QUIT :Ping timeout: 2 seconds$", l)]
+            kit.eventually(lambda: quits(), PATIENCE, "lively sees sleepy QUIT")
+            # lively answered at least two PINGs since, and is still served.
+            pings = lambda: sum(1 for l in lively.seen if l.startswith("PING "))
+            after = pings()
+            kit.eventually(lambda: pings() >= after + 2, PATIENCE, "two more PINGs answered")
+            stop.set()
+            responder.join(PATIENCE)
+            lively.send("PING :still-here")
+            lively.expect(r" PONG \S+ :still-here$")
+            assert len(quits()) == 1, quits()  # once, though they shared two channels
+            assert not any(l.startswith("ERROR") for l in lively.seen), lively.seen[-5:]
+        finally:
+            stop.set()
+            srv.stop()
+    runner.run("keepalive: a silent IRC client is sent PING, then dropped with ERROR (Ping timeout); its channels "
+               "see one QUIT with that reason, the telnet user the same reason; a client answering PONG stays",
+               ping_timeout)
     return runner.summary()
 
 

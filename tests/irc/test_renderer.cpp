@@ -56,6 +56,10 @@ TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
     CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit: gone fishing");
     left.reason = "quitting time"; // a part's reason that only begins like one
     CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :quitting time");
+    left.reason = "connection lost: Ping timeout: 180 seconds"; // the server's own words: a QUIT
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Ping timeout: 180 seconds");
+    left.reason = "connection lost";
+    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :connection lost");
     auto renamed = event(chatroom::room_event_kind::renamed);
     renamed.old_nick = "bob";
     renamed.nick = "robert";

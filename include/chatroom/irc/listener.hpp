@@ -27,6 +27,7 @@
 #include <chatroom/irc/detail/config.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/interpreter.hpp>
+#include <chatroom/irc/detail/keepalive.hpp>
 #include <chatroom/irc/framer.hpp>
 #include <chatroom/irc/options.hpp>
 #include <chatroom/line/replies.hpp>
@@ -50,14 +51,23 @@ struct irc_transport {};
 namespace detail {
 
 // The session's decoder for IRC: the framer's lines, and the connection's
-// pending lines as the bytes the session sends back after each line.
+// pending lines as the bytes the session sends back after each line. It
+// tells the connection's keepalive (if any) of every read, and stops it
+// when the session is done.
 class irc_decoder {
 public:
-    irc_decoder(std::size_t max_line_bytes, std::shared_ptr<irc::detail::connection> conn)
-        : framer_(max_line_bytes), conn_(std::move(conn)) {}
+    irc_decoder(std::size_t max_line_bytes, std::shared_ptr<irc::detail::connection> conn,
+                std::shared_ptr<irc::detail::keepalive> alive)
+        : framer_(max_line_bytes), conn_(std::move(conn)), alive_(std::move(alive)) {}
+    ~irc_decoder() {
+        if (alive_) alive_->stop();
+    }
+    irc_decoder(const irc_decoder&) = delete;
+    irc_decoder& operator=(const irc_decoder&) = delete;
 
     template <class Handler>
     std::size_t feed(const char* data, std::size_t size, Handler&& on) {
+        if (alive_) alive_->heard();
         return framer_.feed(data, size, on);
     }
     template <class Handler>
@@ -69,6 +79,7 @@ public:
 private:
     irc::framer framer_;
     std::shared_ptr<irc::detail::connection> conn_; // the member's renderer: it lives as long as the session
+    std::shared_ptr<irc::detail::keepalive> alive_; // null: no keepalive (ping_interval 0)
 };
 
 template <class Protocol>
@@ -81,11 +92,17 @@ struct session_factory<irc_transport<Protocol>> {
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = socket_stream<Socket>;
         auto conn = std::make_shared<irc::detail::connection>(config);
+        const irc_options& o = config->options;
+        std::shared_ptr<irc::detail::keepalive> alive;
+        if (o.ping_interval.count() > 0)
+            alive = std::make_shared<irc::detail::keepalive>(socket.get_executor(), o.server_name, o.ping_interval,
+                                                             o.pong_timeout);
         auto s = std::make_shared<session<stream_type, irc_decoder>>(
             stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
-            config->options.max_line_bytes, conn);
+            o.max_line_bytes, conn, alive);
         conn->bind(*s, h->options().max_rooms_per_member);
         s->start();
+        if (alive) alive->start(s, h);
     }
 
     template <class Socket>

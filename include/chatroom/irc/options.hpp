@@ -5,6 +5,7 @@
 
 #include <chatroom/irc/message.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -23,6 +24,16 @@ struct irc_options {
     /// The longest line read, tags included (CR LF not counted); a longer
     /// one is answered 417 and discarded.
     std::size_t max_line_bytes = irc::max_tag_bytes + irc::max_body_bytes;
+    ///@{
+    /// Keepalive: a connection that sends nothing for ping_interval is sent
+    /// `PING :<server_name>`; when still nothing arrives within pong_timeout,
+    /// it gets `ERROR :Closing link: <address> (Ping timeout: N seconds)` (N:
+    /// the two together) and is dropped, and its channels see it QUIT with
+    /// that reason. Any line counts, not only PONG. ping_interval 0: off;
+    /// pong_timeout 0: ping_interval again.
+    std::chrono::seconds ping_interval{120};
+    std::chrono::seconds pong_timeout{60};
+    ///@}
 };
 
 } // namespace chatroom

@@ -38,10 +38,20 @@ enum tag_caps : unsigned {
 };
 
 /// Whether a left event is its member leaving the server by QUIT (the core's
-/// reason "quit" or "quit: why"), which IRC says once, not per channel.
+/// reason "quit" or "quit: why") or by a lost connection the server explains
+/// ("connection lost: why", such as an IRC ping timeout), which IRC says
+/// once, not per channel, as a QUIT.
 inline bool is_quit(const room_event& e) {
+    const std::string_view r = e.reason;
     return e.kind == room_event_kind::left &&
-           (e.reason == "quit" || std::string_view(e.reason).substr(0, 6) == "quit: ");
+           (r == "quit" || r.substr(0, 6) == "quit: " || (r.size() > 17 && r.substr(0, 17) == "connection lost: "));
+}
+
+/// The reason a QUIT gives for a left event that is_quit(): "Quit",
+/// "Quit: why", or the why of a lost connection ("Ping timeout: 180 seconds").
+inline std::string quit_reason(const room_event& e) {
+    if (e.reason.substr(0, 4) != "quit") return e.reason.substr(17);
+    return e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
 }
 
 /// Room `dev` is channel `#dev`.
@@ -171,8 +181,7 @@ public:
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
-                const std::string why = e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
-                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(why, 300).front()));
+                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(quit_reason(e), 300).front()));
                 break;
             }
             std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);

@@ -226,7 +226,9 @@ public:
         switch (why) {
         case leave_reason::eof: break;
         case leave_reason::quit: reason = detail.empty() ? "quit" : "quit: " + std::string(detail); break;
-        case leave_reason::connection_lost: reason = "connection lost"; break;
+        case leave_reason::connection_lost:
+            reason = detail.empty() ? "connection lost" : "connection lost: " + std::string(detail);
+            break;
         case leave_reason::too_slow: reason = "too slow"; break;
         case leave_reason::idle_timeout: reason = "idle timeout"; break;
         case leave_reason::first_line_timeout: reason = "no first line"; break;

@@ -192,10 +192,11 @@ public:
 
     // A member is going: it leaves its room, the nick table and the registry
     // (the room is told why), then its connection is closed, after its queued
-    // output is flushed when graceful. Idempotent.
-    void depart(member& m, leave_reason why, bool graceful) {
+    // output is flushed when graceful. detail says more of why to the rooms
+    // (connection_lost: "connection lost: <detail>"). Idempotent.
+    void depart(member& m, leave_reason why, bool graceful, std::string_view detail = {}) {
         locked([&] {
-            commands_.leave_server(m, why);
+            commands_.leave_server(m, why, detail);
             if (graceful) house_.begin_drain(m, why);
             else m.close_now({}, why);
         });

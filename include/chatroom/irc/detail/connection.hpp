@@ -26,6 +26,9 @@ enum class asked { none, welcome, join, names, who, list, topic, lusers, notice,
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
 
+// The user modes 004 advertises: exactly those 221 may show (user_modes.hpp).
+inline constexpr std::string_view offered_user_modes = "iow";
+
 // One IRC connection's state, beside its renderer: registration, the
 // capabilities it negotiated, what it was told before registration (the
 // MOTD), and bytes the interpreter has for the peer. Touched with the hub's
@@ -50,6 +53,8 @@ struct session_state {
     std::string away;              // AWAY's message; empty: not away
     bool exists = false;           // the answer to asked::exists: the room asked about is open
     bool departed = false;         // remembered for WHOWAS already
+    bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
+    bool wallops = false;          // user mode +w: kept and shown (the server sends no WALLOPS)
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets

@@ -9,6 +9,7 @@
 #include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/detail/user_modes.hpp>
 #include <chatroom/irc/detail/users.hpp>
 #include <chatroom/irc/message.hpp>
 
@@ -330,14 +331,10 @@ private:
     }
 
     static void mode(commands& core, member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
+        if (msg.params.empty()) return emit(c.state(), c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
         if (!target.empty() && target.front() == '#') return channel_mode(core, m, c, msg);
-        if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
-            return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
-        if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));
-        emit(st, c.numeric("501", {}, "Unknown MODE flag"));
+        user_mode(m, c, msg);
     }
 };
 

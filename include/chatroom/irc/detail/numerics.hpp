@@ -28,7 +28,8 @@ inline std::string connection::welcome() const {
     add(numeric("001", {}, "Welcome to the " + o.network + " IRC network, " + me));
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
-    add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " i nt"));
+    add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
+                    std::string(offered_user_modes) + " nt"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).

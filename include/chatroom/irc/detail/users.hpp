@@ -172,7 +172,8 @@ inline bool mask_matches(std::string_view mask, std::string_view nick) {
 inline constexpr std::size_t max_who_replies = 100;
 
 // WHO mask (not a channel): 352 with channel "*" for each user seen (see
-// find_user) whose nick matches ("0" and "*" match all), up to
+// find_user; an invisible one, for a mask with wildcards, only when it
+// shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
 // max_who_replies, flags H or G (away), then 315 with the mask as sent.
 inline void who_mask(const member& m, const connection& c, std::string_view mask) {
     session_state& st = c.state();
@@ -187,9 +188,14 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
     };
     for (const auto& seat : m.state.seats)
         for (const member* x : seat.in->members()) consider(x->state.nick);
+    // Beyond the rooms shared (listed above), a mask with wildcards does not
+    // list an invisible user (+i); its exact nick does.
+    const bool wild = pattern.find_first_of("*?") != std::string_view::npos;
     c.settings().users.each([&](const connection& other) {
         const member* x = other.self();
-        if (x != nullptr && other.state().registered && x->state.attached) consider(x->state.nick);
+        if (x != nullptr && other.state().registered && x->state.attached &&
+            (!wild || !other.state().invisible || &other == &c))
+            consider(x->state.nick);
     });
     const std::string& host = c.settings().options.server_name;
     for (const std::string& nick : seen) {
