@@ -5899,7 +5899,9 @@ public:
         switch (why) {
         case leave_reason::eof: break;
         case leave_reason::quit: reason = detail.empty() ? "quit" : "quit: " + std::string(detail); break;
-        case leave_reason::connection_lost: reason = "connection lost"; break;
+        case leave_reason::connection_lost:
+            reason = detail.empty() ? "connection lost" : "connection lost: " + std::string(detail);
+            break;
         case leave_reason::too_slow: reason = "too slow"; break;
         case leave_reason::idle_timeout: reason = "idle timeout"; break;
         case leave_reason::first_line_timeout: reason = "no first line"; break;
@@ -6699,10 +6701,11 @@ public:
 
     // A member is going: it leaves its room, the nick table and the registry
     // (the room is told why), then its connection is closed, after its queued
-    // output is flushed when graceful. Idempotent.
-    void depart(member& m, leave_reason why, bool graceful) {
+    // output is flushed when graceful. detail says more of why to the rooms
+    // (connection_lost: "connection lost: <detail>"). Idempotent.
+    void depart(member& m, leave_reason why, bool graceful, std::string_view detail = {}) {
         locked([&] {
-            commands_.leave_server(m, why);
+            commands_.leave_server(m, why, detail);
             if (graceful) house_.begin_drain(m, why);
             else m.close_now({}, why);
         });

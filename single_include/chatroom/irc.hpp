@@ -459,6 +459,7 @@ private:
 /// What an IRC listener (irc/listener.hpp) says of itself.
 
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -477,6 +478,16 @@ struct irc_options {
     /// The longest line read, tags included (CR LF not counted); a longer
     /// one is answered 417 and discarded.
     std::size_t max_line_bytes = irc::max_tag_bytes + irc::max_body_bytes;
+    ///@{
+    /// Keepalive: a connection that sends nothing for ping_interval is sent
+    /// `PING :<server_name>`; when still nothing arrives within pong_timeout,
+    /// it gets `ERROR :Closing link: <address> (Ping timeout: N seconds)` (N:
+    /// the two together) and is dropped, and its channels see it QUIT with
+    /// that reason. Any line counts, not only PONG. ping_interval 0: off;
+    /// pong_timeout 0: ping_interval again.
+    std::chrono::seconds ping_interval{120};
+    std::chrono::seconds pong_timeout{60};
+    ///@}
 };
 
 } // namespace chatroom
@@ -515,10 +526,20 @@ enum tag_caps : unsigned {
 };
 
 /// Whether a left event is its member leaving the server by QUIT (the core's
-/// reason "quit" or "quit: why"), which IRC says once, not per channel.
+/// reason "quit" or "quit: why") or by a lost connection the server explains
+/// ("connection lost: why", such as an IRC ping timeout), which IRC says
+/// once, not per channel, as a QUIT.
 inline bool is_quit(const room_event& e) {
+    const std::string_view r = e.reason;
     return e.kind == room_event_kind::left &&
-           (e.reason == "quit" || std::string_view(e.reason).substr(0, 6) == "quit: ");
+           (r == "quit" || r.substr(0, 6) == "quit: " || (r.size() > 17 && r.substr(0, 17) == "connection lost: "));
+}
+
+/// The reason a QUIT gives for a left event that is_quit(): "Quit",
+/// "Quit: why", or the why of a lost connection ("Ping timeout: 180 seconds").
+inline std::string quit_reason(const room_event& e) {
+    if (e.reason.substr(0, 4) != "quit") return e.reason.substr(17);
+    return e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
 }
 
 /// Room `dev` is channel `#dev`.
@@ -648,8 +669,7 @@ public:
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
-                const std::string why = e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
-                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(why, 300).front()));
+                plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(quit_reason(e), 300).front()));
                 break;
             }
             std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);
@@ -780,6 +800,9 @@ enum class asked { none, welcome, join, names, who, list, topic, lusers, notice,
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
 
+// The user modes 004 advertises: exactly those 221 may show (user_modes.hpp).
+inline constexpr std::string_view offered_user_modes = "iow";
+
 // One IRC connection's state, beside its renderer: registration, the
 // capabilities it negotiated, what it was told before registration (the
 // MOTD), and bytes the interpreter has for the peer. Touched with the hub's
@@ -804,6 +827,8 @@ struct session_state {
     std::string away;              // AWAY's message; empty: not away
     bool exists = false;           // the answer to asked::exists: the room asked about is open
     bool departed = false;         // remembered for WHOWAS already
+    bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
+    bool wallops = false;          // user mode +w: kept and shown (the server sends no WALLOPS)
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -955,7 +980,8 @@ inline std::string connection::welcome() const {
     add(numeric("001", {}, "Welcome to the " + o.network + " IRC network, " + me));
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
-    add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " i nt"));
+    add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
+                    std::string(offered_user_modes) + " nt"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
@@ -1386,7 +1412,8 @@ inline bool mask_matches(std::string_view mask, std::string_view nick) {
 inline constexpr std::size_t max_who_replies = 100;
 
 // WHO mask (not a channel): 352 with channel "*" for each user seen (see
-// find_user) whose nick matches ("0" and "*" match all), up to
+// find_user; an invisible one, for a mask with wildcards, only when it
+// shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
 // max_who_replies, flags H or G (away), then 315 with the mask as sent.
 inline void who_mask(const member& m, const connection& c, std::string_view mask) {
     session_state& st = c.state();
@@ -1401,9 +1428,14 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
     };
     for (const auto& seat : m.state.seats)
         for (const member* x : seat.in->members()) consider(x->state.nick);
+    // Beyond the rooms shared (listed above), a mask with wildcards does not
+    // list an invisible user (+i); its exact nick does.
+    const bool wild = pattern.find_first_of("*?") != std::string_view::npos;
     c.settings().users.each([&](const connection& other) {
         const member* x = other.self();
-        if (x != nullptr && other.state().registered && x->state.attached) consider(x->state.nick);
+        if (x != nullptr && other.state().registered && x->state.attached &&
+            (!wild || !other.state().invisible || &other == &c))
+            consider(x->state.nick);
     });
     const std::string& host = c.settings().options.server_name;
     for (const std::string& nick : seen) {
@@ -1536,6 +1568,71 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
         !arg.empty() && !target_in(m, c, seat, arg))
         return;
     emit(st, c.numeric("482", chan, "You're not channel operator"));
+}
+
+} // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/user_modes.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// User modes: MODE <nick> [changes], as modern.ircdocs.horse gives them.
+// A member's modes are its connection's: +i invisible (a WHO mask with
+// wildcards does not list it to those sharing no channel with it,
+// users.hpp), +w wallops (kept and reported; the server sends no WALLOPS),
+// and o, the server's operator (shown, never set or unset by MODE: RFC 2812
+// ignores +o, and -o is ignored too, since operators are the server's
+// accounts). With the hub's lock held.
+
+// "+iw": the member's modes as 221 shows them ("+" for none).
+inline std::string user_modes_of(const member& m, const session_state& st) {
+    std::string out = "+";
+    if (st.invisible) out += 'i';
+    if (m.state.op) out += 'o';
+    if (st.wallops) out += 'w';
+    return out;
+}
+
+// MODE nick: 221 with its modes; MODE nick changes: the known letters
+// applied and confirmed in one MODE from the member (what changed only;
+// nothing when nothing did), then 501 once if a letter was unknown. Another
+// user's nick is 502, a nick nobody has 401.
+inline void user_mode(const member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string& target = msg.params[0];
+    if (!protocol::same_name(target, m.state.nick)) {
+        user_info u;
+        if (!find_user(m, c, target, u)) return emit(st, c.numeric("401", target, "No such nick/channel"));
+        return emit(st, c.numeric("502", {},
+                                  msg.params.size() < 2 ? "Can't view modes for other users"
+                                                        : "Can't change mode for other users"));
+    }
+    if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " " + user_modes_of(m, st)));
+    bool adding = true, unknown = false;
+    char sign = 0;
+    std::string applied;
+    for (const char ch : msg.params[1]) {
+        if (ch == '+' || ch == '-') {
+            adding = ch == '+';
+            continue;
+        }
+        bool* flag = ch == 'i' ? &st.invisible : ch == 'w' ? &st.wallops : nullptr;
+        if (flag == nullptr) {
+            unknown = unknown || ch != 'o';
+            continue;
+        }
+        if (*flag == adding) continue;
+        *flag = adding;
+        const char now = adding ? '+' : '-';
+        if (now != sign) applied += now;
+        sign = now;
+        applied += ch;
+    }
+    if (!applied.empty()) emit(st, c.from_self("MODE " + c.nick() + " :" + applied));
+    if (unknown) emit(st, c.numeric("501", {}, "Unknown MODE flag"));
 }
 
 } // namespace chatroom::irc::detail
@@ -1858,14 +1955,10 @@ private:
     }
 
     static void mode(commands& core, member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        if (msg.params.empty()) return emit(st, c.numeric("461", "MODE", "Not enough parameters"));
+        if (msg.params.empty()) return emit(c.state(), c.numeric("461", "MODE", "Not enough parameters"));
         const std::string& target = msg.params[0];
         if (!target.empty() && target.front() == '#') return channel_mode(core, m, c, msg);
-        if (protocol::fold_case(target) != protocol::fold_case(c.nick()))
-            return emit(st, c.numeric("502", {}, "Can't change mode for other users"));
-        if (msg.params.size() < 2) return emit(st, c.from_server("221 " + c.nick() + " +"));
-        emit(st, c.numeric("501", {}, "Unknown MODE flag"));
+        user_mode(m, c, msg);
     }
 };
 
@@ -1874,6 +1967,103 @@ inline const interpreter& interpreter_instance() noexcept {
     static const interpreter i;
     return i;
 }
+
+} // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/keepalive.hpp>
+
+
+#include <asio/any_io_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace chatroom::irc::detail {
+
+// One IRC connection's keepalive (irc_options::ping_interval): a timer on
+// the connection's executor (its session's: a strand when several threads
+// run the server). The decoder calls heard() for every read; each
+// interval without one, `PING :<server>` goes into the member's queue (so it
+// never lands inside a line being written); with still nothing read
+// pong_timeout later, `ERROR :Closing link: ...` goes after it and the
+// member departs (its rooms told "connection lost: Ping timeout: N
+// seconds", which IRC shows as a QUIT). stop() ends it; the decoder calls
+// it when the session is done with it.
+class keepalive : public std::enable_shared_from_this<keepalive> {
+public:
+    keepalive(asio::any_io_executor ex, std::string server, std::chrono::seconds interval, std::chrono::seconds timeout)
+        : timer_(std::move(ex)),
+          server_(std::move(server)),
+          interval_(interval),
+          timeout_(timeout.count() > 0 ? timeout : interval) {}
+
+    // From any thread: starts the timer for m, whose hub departs it.
+    void start(std::weak_ptr<chatroom::detail::member> m, std::weak_ptr<chatroom::detail::hub> h) {
+        member_ = std::move(m);
+        hub_ = std::move(h);
+        asio::dispatch(timer_.get_executor(), [self = shared_from_this()] { self->arm(self->interval_); });
+    }
+
+    // Something was read from the peer (the session's executor).
+    void heard() noexcept { heard_.store(true, std::memory_order_relaxed); }
+
+    // From any thread: no more pings, the timer cancelled.
+    void stop() {
+        asio::post(timer_.get_executor(), [self = shared_from_this()] {
+            self->stopped_ = true;
+            self->timer_.cancel();
+        });
+    }
+
+    // The silence after which a member is dropped, as its reason says it.
+    std::string timeout_reason() const {
+        return "Ping timeout: " + std::to_string((interval_ + timeout_).count()) + " seconds";
+    }
+
+private:
+    void arm(std::chrono::seconds after) {
+        if (stopped_) return;
+        timer_.expires_after(after);
+        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+            if (!ec && !self->stopped_) self->due();
+        });
+    }
+
+    void due() {
+        auto m = member_.lock();
+        auto h = hub_.lock();
+        if (!m || !h || m->is_closed()) return;
+        if (heard_.exchange(false, std::memory_order_relaxed)) {
+            awaiting_pong_ = false;
+            return arm(interval_);
+        }
+        if (awaiting_pong_) {
+            const std::string why = timeout_reason();
+            m->output.push_own(message::copy_of("ERROR :Closing link: " + m->address() + " (" + why + ")\r\n"));
+            h->depart(*m, chatroom::detail::leave_reason::connection_lost, true, why);
+            return;
+        }
+        awaiting_pong_ = true;
+        m->output.push_own(message::copy_of("PING :" + server_ + "\r\n"));
+        m->flush();
+        arm(timeout_);
+    }
+
+    asio::steady_timer timer_;
+    const std::string server_;
+    const std::chrono::seconds interval_, timeout_;
+    std::weak_ptr<chatroom::detail::member> member_;
+    std::weak_ptr<chatroom::detail::hub> hub_;
+    std::atomic<bool> heard_{false};
+    bool awaiting_pong_ = false; // on the timer's executor, as stopped_
+    bool stopped_ = false;
+};
 
 } // namespace chatroom::irc::detail
 
@@ -1895,14 +2085,23 @@ struct irc_transport {};
 namespace detail {
 
 // The session's decoder for IRC: the framer's lines, and the connection's
-// pending lines as the bytes the session sends back after each line.
+// pending lines as the bytes the session sends back after each line. It
+// tells the connection's keepalive (if any) of every read, and stops it
+// when the session is done.
 class irc_decoder {
 public:
-    irc_decoder(std::size_t max_line_bytes, std::shared_ptr<irc::detail::connection> conn)
-        : framer_(max_line_bytes), conn_(std::move(conn)) {}
+    irc_decoder(std::size_t max_line_bytes, std::shared_ptr<irc::detail::connection> conn,
+                std::shared_ptr<irc::detail::keepalive> alive)
+        : framer_(max_line_bytes), conn_(std::move(conn)), alive_(std::move(alive)) {}
+    ~irc_decoder() {
+        if (alive_) alive_->stop();
+    }
+    irc_decoder(const irc_decoder&) = delete;
+    irc_decoder& operator=(const irc_decoder&) = delete;
 
     template <class Handler>
     std::size_t feed(const char* data, std::size_t size, Handler&& on) {
+        if (alive_) alive_->heard();
         return framer_.feed(data, size, on);
     }
     template <class Handler>
@@ -1914,6 +2113,7 @@ public:
 private:
     irc::framer framer_;
     std::shared_ptr<irc::detail::connection> conn_; // the member's renderer: it lives as long as the session
+    std::shared_ptr<irc::detail::keepalive> alive_; // null: no keepalive (ping_interval 0)
 };
 
 template <class Protocol>
@@ -1926,11 +2126,17 @@ struct session_factory<irc_transport<Protocol>> {
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
         using stream_type = socket_stream<Socket>;
         auto conn = std::make_shared<irc::detail::connection>(config);
+        const irc_options& o = config->options;
+        std::shared_ptr<irc::detail::keepalive> alive;
+        if (o.ping_interval.count() > 0)
+            alive = std::make_shared<irc::detail::keepalive>(socket.get_executor(), o.server_name, o.ping_interval,
+                                                             o.pong_timeout);
         auto s = std::make_shared<session<stream_type, irc_decoder>>(
             stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
-            config->options.max_line_bytes, conn);
+            o.max_line_bytes, conn, alive);
         conn->bind(*s, h->options().max_rooms_per_member);
         s->start();
+        if (alive) alive->start(s, h);
     }
 
     template <class Socket>
