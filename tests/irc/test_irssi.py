@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -175,7 +176,15 @@ def main():
             irssi.wait(r"Welcome to the chatroom IRC network, alice$")
             irssi.wait(r"CASEMAPPING=ascii .* are supported by this")
             irssi.wait(r"MOTD File is missing")
-        runner.run("irssi connects and registers: the welcome, ISUPPORT and the end of the MOTD in its status window",
+            # irssi asks for user mode +i at connect: confirmed, not refused.
+            deadline = time.monotonic() + PATIENCE
+            while b" MODE alice :+i\r\n" not in proxy.stream("s>c") and time.monotonic() < deadline:
+                time.sleep(0.05)  # polling the relay's record, with a deadline
+            seen = proxy.stream("s>c")
+            assert b" MODE alice :+i\r\n" in seen and b" 501 " not in seen, seen[-400:]
+            assert "Unknown MODE flag" not in irssi.text(), irssi.text()
+        runner.run("irssi connects and registers: the welcome, ISUPPORT and the end of the MOTD in its status window; "
+                   "its MODE +i is confirmed",
                    registration, fatal=True)
 
         def join():
