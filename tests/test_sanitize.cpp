@@ -66,3 +66,29 @@ TEST_CASE("invisible characters that reorder or disguise text are removed", "[sa
         CHECK(sanitize(once) == once);
     }
 }
+
+TEST_CASE("the word-at-a-time scan finds every byte that is not plain, at every place and length", "[sanitize]") {
+    // What the scan must agree with: the byte-by-byte definition.
+    auto plain = [](unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; };
+    for (std::size_t len = 0; len <= 19; ++len) {
+        for (std::size_t at = 0; at <= len; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string s(len, 'x');
+                if (at < len) s[at] = static_cast<char>(b);
+                const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+                const unsigned char* want = p + len;
+                for (std::size_t i = 0; i < len; ++i)
+                    if (!plain(p[i])) {
+                        want = p + i;
+                        break;
+                    }
+                REQUIRE(chatroom::detail::plain_ascii_end(p, p + len) == want);
+                REQUIRE(chatroom::is_plain_text(s) == (want == p + len));
+            }
+        }
+    }
+    // A TAB in a word is plain, and what follows it is still scanned.
+    const std::string tabbed = "abc\tdefghijklmnop\x01rest";
+    const auto* q = reinterpret_cast<const unsigned char*>(tabbed.data());
+    CHECK(chatroom::detail::plain_ascii_end(q, q + tabbed.size()) == q + tabbed.find('\x01'));
+}

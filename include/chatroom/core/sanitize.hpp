@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,31 @@ inline bool is_invisible_format(const unsigned char* p, bool after_emoji) noexce
     return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF;
 }
 
+// The first byte at or after p that is not printable ASCII (0x20..0x7E) or
+// TAB; end when there is none. Eight bytes at a time: a word with no byte
+// below 0x20, no byte of 0x7F and none at or above 0x80 is skipped whole
+// (the classic has-less / has-zero bit tests); a word that fails is looked at
+// byte by byte, so TAB, allowed, costs only its own word.
+inline const unsigned char* plain_ascii_end(const unsigned char* p, const unsigned char* end) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    auto plain = [](unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; };
+    while (end - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t below_space = (w - 0x20 * ones) & ~w & highs;
+        const std::uint64_t x7f = w ^ (0x7F * ones);
+        const std::uint64_t del = (x7f - ones) & ~x7f & highs;
+        if ((below_space | del | (w & highs)) == 0) {
+            p += 8;
+            continue;
+        }
+        for (const unsigned char* word_end = p + 8; p < word_end; ++p)
+            if (!plain(*p)) return p;
+    }
+    while (p < end && plain(*p)) ++p;
+    return p;
+}
+
 } // namespace detail
 
 /// Turns one received line into text that is safe to show on anyone's terminal
@@ -44,7 +70,7 @@ inline std::size_t sanitize_append(std::string& out, std::string_view in) {
     while (p < end) {
         // Runs of printable ASCII are copied in one go.
         const auto* run = p;
-        while (p < end && ((*p >= 0x20 && *p < 0x7F) || *p == '\t')) ++p;
+        p = detail::plain_ascii_end(p, end);
         if (p != run) {
             out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
             after_emoji = false;
@@ -107,9 +133,8 @@ inline std::size_t sanitize_append(std::string& out, std::string_view in) {
 /// True when sanitize_append would copy the line unchanged: the common case,
 /// which lets the hot path skip the copy.
 inline bool is_plain_text(std::string_view in) noexcept {
-    for (unsigned char c : in)
-        if (!((c >= 0x20 && c < 0x7F) || c == '\t')) return false;
-    return true;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    return detail::plain_ascii_end(p, p + in.size()) == p + in.size();
 }
 
 /// A clean copy of in, as sanitize_append makes it.
