@@ -188,8 +188,9 @@ inline parsed parse(std::string_view line) {
         p.error = parse_error::bad_command;
         return p;
     }
-    p.msg.command.reserve(cmd.size());
-    for (const char c : cmd) p.msg.command += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    p.msg.command.assign(cmd.data(), cmd.size());
+    for (char& c : p.msg.command)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     line = end == std::string_view::npos ? std::string_view() : line.substr(end);
     p.msg.params.reserve(4); // one allocation for what most commands have
     for (;;) {
@@ -1230,10 +1231,31 @@ inline bool room_of(std::string_view channel, std::string& room) {
 
 // The member's name for a room it is in (as the room was created), or empty.
 inline std::string seat_in(const member& m, std::string_view room) {
-    const std::string key = protocol::fold_case(room);
     for (const auto& seat : m.state.seats)
-        if (protocol::fold_case(seat.in->name()) == key) return seat.in->name();
+        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
     return {};
+}
+
+// The hot path of a registered client: "PRIVMSG #channel :text" with no
+// tags and no source, to a channel the member is in, text plain ASCII (no
+// CTCP, nothing sanitizing would change) and the line within IRC's limit.
+// Asked of the core straight from the received line, with no parsed copy;
+// false, having done nothing, for anything else, which the full parser and
+// its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+    constexpr std::string_view verb = "PRIVMSG #";
+    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    const std::size_t sp = raw.find(' ', verb.size());
+    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
+    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
+    const std::string_view text = raw.substr(sp + 2);
+    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
+    std::string room;
+    if (!room_of(target, room)) return false;
+    const std::string name = seat_in(m, room);
+    if (name.empty()) return false;
+    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
+    return true;
 }
 
 // A command or subcommand word as IRC compares them.
@@ -1658,6 +1680,9 @@ public:
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
+        st.question = asked::none;
+        st.target.clear();
+        if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
@@ -1666,8 +1691,6 @@ public:
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
         const irc_message& msg = p.msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
-        st.question = asked::none;
-        st.target.clear();
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {
             if (msg.params.empty()) return emit(st, c.numeric("409", {}, "No origin specified"));

@@ -166,8 +166,9 @@ inline parsed parse(std::string_view line) {
         p.error = parse_error::bad_command;
         return p;
     }
-    p.msg.command.reserve(cmd.size());
-    for (const char c : cmd) p.msg.command += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    p.msg.command.assign(cmd.data(), cmd.size());
+    for (char& c : p.msg.command)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     line = end == std::string_view::npos ? std::string_view() : line.substr(end);
     p.msg.params.reserve(4); // one allocation for what most commands have
     for (;;) {

@@ -34,6 +34,9 @@ public:
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
+        st.question = asked::none;
+        st.target.clear();
+        if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
@@ -42,8 +45,6 @@ public:
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
         const irc_message& msg = p.msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
-        st.question = asked::none;
-        st.target.clear();
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {
             if (msg.params.empty()) return emit(st, c.numeric("409", {}, "No origin specified"));

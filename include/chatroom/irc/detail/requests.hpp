@@ -4,7 +4,9 @@
 #include <chatroom/core/detail/commands.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/names.hpp>
+#include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/message.hpp>
 
 #include <string>
 #include <string_view>
@@ -57,10 +59,31 @@ inline bool room_of(std::string_view channel, std::string& room) {
 
 // The member's name for a room it is in (as the room was created), or empty.
 inline std::string seat_in(const member& m, std::string_view room) {
-    const std::string key = protocol::fold_case(room);
     for (const auto& seat : m.state.seats)
-        if (protocol::fold_case(seat.in->name()) == key) return seat.in->name();
+        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
     return {};
+}
+
+// The hot path of a registered client: "PRIVMSG #channel :text" with no
+// tags and no source, to a channel the member is in, text plain ASCII (no
+// CTCP, nothing sanitizing would change) and the line within IRC's limit.
+// Asked of the core straight from the received line, with no parsed copy;
+// false, having done nothing, for anything else, which the full parser and
+// its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+    constexpr std::string_view verb = "PRIVMSG #";
+    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    const std::size_t sp = raw.find(' ', verb.size());
+    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
+    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
+    const std::string_view text = raw.substr(sp + 2);
+    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
+    std::string room;
+    if (!room_of(target, room)) return false;
+    const std::string name = seat_in(m, room);
+    if (name.empty()) return false;
+    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
+    return true;
 }
 
 // A command or subcommand word as IRC compares them.
