@@ -19,9 +19,11 @@ while both were there received, except where a fault could lose it (the
 sender's node killed as it said it; data Redis lost: restarted without
 AOF, or a failover) and then only if the receiver was told its room missed
 events. For each killed node, every observer elsewhere heard each of its
-members leave once, before that member was back; each member got its nick
-back. Last, every node answers /healthz 200. Prints the seed, what it did,
-"ok" or the violations; exit status 1 on any.
+members leave once, before that member was back, and not again unless the
+node it came back on was killed too; each member got its nick back. Last,
+every node answers /healthz 200. Prints the seed, what it did, "ok" or the
+violations; exit status 1 on any. With CHATROOM_TEST_KEEP_LOGS set, the
+directory is kept: the processes' logs and each client's transcript.
 
 Every process it starts (on free loopback ports, in a temporary directory)
 is stopped by its PID. A short run (--seconds, default 75 s of faults) is
@@ -114,6 +116,46 @@ def resp(port, *args, timeout=3.0):
             raise ConnectionError("bad reply %r" % line)
 
         return reply()
+
+
+def leave_problems(kills, clients, t0):
+    """Each member of a killed node heard leaving once by every observer that
+    stayed elsewhere, before it was back (its '* NICK joined'); after it was
+    back, never again, unless the node it came back on was killed too within
+    the window (then that leave is the later kill's, checked with it).
+
+    kills: (time, node id, {nick: room}); clients: objects with nick, room,
+    got [(time, line)], present [[start, end or None, node id]] and visits
+    [(time, node id)]."""
+    problems = []
+    by_nick = {c.nick: c for c in clients}
+    for kt, node_id, members in kills:
+        for nick, room in members.items():
+            member = by_nick[nick]
+            later = [kt2 for kt2, nid2, members2 in kills
+                     if kt < kt2 <= kt + LEAVE_WINDOW and (nick in members2 or any(
+                         kt < vt < kt2 and vn == nid2 for vt, vn in member.visits))]
+            for o in clients:
+                if o.room != room or o.nick == nick:
+                    continue
+                if not any(st <= kt - 1 and (en is None or en >= kt + LEAVE_WINDOW) and nid != node_id
+                           for st, en, nid in o.present):
+                    continue
+                window = [(t, l) for t, l in o.got if kt <= t <= kt + LEAVE_WINDOW]
+                leaves = [t for t, l in window if l == "* %s left (server lost)" % nick]
+                back = [t for t, l in window if l == "* %s joined" % nick]
+                before = [t for t in leaves if not back or t <= back[0]]
+                after = [t for t in leaves if back and t > back[0]]
+                if len(before) > 1 or (not before and not after):
+                    problems.append("%s heard %s leave %d times after %s was killed at %.1f s" % (
+                        o.nick, nick, len(before), node_id, kt - t0))
+                elif not before:
+                    problems.append("%s heard %s leave after it was back" % (o.nick, nick))
+                for t in after:
+                    if not any(kt2 <= t for kt2 in later):
+                        problems.append("%s heard %s leave at %.1f s, after it was back at %.1f s" % (
+                            o.nick, nick, t - t0, back[0] - t0))
+    return problems
 
 
 class World:
@@ -270,6 +312,7 @@ class Client(threading.Thread):
         self.got = []         # (time, line)
         self.present = []     # [ready time, end time or None, node id]
         self.reconnects = []  # (time of the connection, time the nick was back or None, answers)
+        self.visits = []      # (time, node id): each connection made
         self.sock = None
         self.buf = b""
         self.pos = 0
@@ -315,6 +358,7 @@ class Client(threading.Thread):
             self.sock = socket.create_connection(("127.0.0.1", node.port), timeout=5)
         except OSError:
             return False
+        self.visits.append((now(), node.id))
         self.buf = b""
         self.pos = len(self.got)
         hello = self.wait(lambda l: l.startswith("* welcome to "), 10)
@@ -545,7 +589,6 @@ class Run:
 
     def check(self, healed):
         problems = []
-        by_nick = {c.nick: c for c in self.clients}
         deliveries = lines = 0
         for r in self.clients:
             got = {}  # sender -> [seq in order]
@@ -578,23 +621,7 @@ class Run:
                         ", and was not told it missed events" if self.lossy(r.room, t) else ""))
         for c in self.clients:
             lines += len(c.sent)
-        # Leaves: each member of a killed node, once, before it is back.
-        for kt, node_id, members in self.kills:
-            for nick, room in members.items():
-                for o in self.clients:
-                    if o.room != room or o.nick == nick:
-                        continue
-                    if not any(st <= kt - 1 and (en is None or en >= kt + LEAVE_WINDOW) and nid != node_id
-                               for st, en, nid in o.present):
-                        continue
-                    window = [(t, l) for t, l in o.got if kt <= t <= kt + LEAVE_WINDOW]
-                    leaves = [t for t, l in window if l == "* %s left (server lost)" % nick]
-                    back = [t for t, l in window if l == "* %s joined" % nick]
-                    if len(leaves) != 1:
-                        problems.append("%s heard %s leave %d times after %s was killed at %.1f s" % (
-                            o.nick, nick, len(leaves), node_id, kt - self.t0))
-                    elif back and back[0] < leaves[0]:
-                        problems.append("%s heard %s leave after it was back" % (o.nick, nick))
+        problems += leave_problems(self.kills, self.clients, self.t0)
         # Nicks: each reconnect got its nick back.
         for c in self.clients:
             for began, back, answers in c.reconnects:
@@ -605,6 +632,13 @@ class Run:
                 problems.append("node %s /healthz is %s at the end" % (n.id, n.healthz()))
         if not healed:
             problems.append("the cluster did not heal within 90 s of the last fault")
+        if os.environ.get("CHATROOM_TEST_KEEP_LOGS"):  # what each member saw, with its connections
+            for c in self.clients:
+                with open(os.path.join(self.world.dir, "client-%s.log" % c.nick), "w") as f:
+                    for t, nid in c.visits:
+                        f.write("%8.2f connected to %s\n" % (t - self.t0, nid))
+                    for t, l in c.got:
+                        f.write("%8.2f %s\n" % (t - self.t0, l))
         kinds = {}
         for f in self.faults:
             kinds[f[2]] = kinds.get(f[2], 0) + 1

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -143,6 +144,45 @@ TEST_CASE("backplane: a member back on another node before its dead node was ann
     for (const auto& l : after) CHECK(l.find("c4 left") == std::string::npos);
     watcher.send_raw("/who\r\n");
     CHECK(watcher.wait_for_prefix("* in lobby:").find("c4") != std::string::npos);
+}
+
+TEST_CASE("backplane: a member back on a node that dies in turn is announced leaving once per death",
+          "[backplane][identity]") {
+    // What the chaos test's seed 33 does: a node killed and restarted at once
+    // under its id, its member back on another node, which is killed and
+    // restarted in turn seconds later. Each death announces the member once.
+    test::redis_server redis;
+    auto ob = cluster_options({redis.port()}, "b"), oc = cluster_options({redis.port()}, "c");
+    node a(cluster_options({redis.port()}, "a"));
+    auto b = std::make_unique<node>(ob);
+    auto c = std::make_unique<node>(oc);
+    line_client watcher = a.join_as("watcher");
+    line_client first = b->join_as("m");
+    wait_members(watcher, 2);
+    b->freeze();
+    node b2(ob);
+    std::vector<std::string> seen;
+    await_line(watcher, "* m left (server lost)", seen);
+    line_client second;
+    second.join(c->where());
+    const std::string guest = second.nick;
+    REQUIRE(take_nick(second, "m", nullptr, 10s));
+    await_line(watcher, "* " + guest + " is now known as m", seen);
+    c->freeze();
+    node c2(oc);
+    await_line(watcher, "* m left (server lost)", seen);
+    // For longer than a reaping takes (TTL 1 s + heartbeats), no third.
+    const auto until = test::test_clock::now() + 2s;
+    while (test::test_clock::now() < until)
+        if (auto l = watcher.read_line(100ms)) seen.push_back(*l);
+    CHECK(std::count(seen.begin(), seen.end(), "* m left (server lost)") == 2);
+    const std::size_t back = index_of(seen, "* " + guest + " is now known as m");
+    REQUIRE(back < seen.size());
+    CHECK(std::count(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(back), "* m left (server lost)") == 1);
+    // And the nick is free after the second death.
+    line_client third;
+    third.join(a.where());
+    REQUIRE(take_nick(third, "m", nullptr, 10s));
 }
 
 TEST_CASE("backplane: /who on another server agrees with the renames and joins its member was shown",
