@@ -369,6 +369,10 @@ struct room_event {
     std::string target;    ///< private_message: the recipient's nick
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
+    /// left: the member left the server, so each of its rooms hears one of
+    /// these (a dialect may say it once: IRC's QUIT); false when it left
+    /// this room only, whatever its reason says.
+    bool left_server = false;
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.
@@ -5069,10 +5073,11 @@ public:
     // m leaves r, which hears why (reason may be empty). publish: the shared
     // log hears where m is now (not when m is leaving the server: gone()
     // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
+    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false) {
         p_.batch.end_of(m, &r);
         room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
+        e.left_server = left_server;
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
@@ -5087,7 +5092,7 @@ public:
 
     // m leaves every room it is in, each hearing why.
     void leave_all(member& m, std::string_view reason) {
-        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
+        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false, true);
     }
 
     // Tells a shared log where m is: each of its rooms, by name.

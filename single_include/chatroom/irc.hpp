@@ -526,21 +526,23 @@ enum tag_caps : unsigned {
     userhost_in_names = 8, ///< NAMES lists nick!user\@host
 };
 
-/// Whether a left event is its member leaving the server by QUIT (the core's
-/// reason "quit" or "quit: why") or by a lost connection the server explains
-/// ("connection lost: why", such as an IRC ping timeout), which IRC says
-/// once, not per channel, as a QUIT.
-inline bool is_quit(const room_event& e) {
-    const std::string_view r = e.reason;
-    return e.kind == room_event_kind::left &&
-           (r == "quit" || r.substr(0, 6) == "quit: " || (r.size() > 17 && r.substr(0, 17) == "connection lost: "));
-}
+/// Whether a left event is its member leaving the server (by QUIT, a lost
+/// connection, a kick from the server, its server's loss), which IRC says
+/// once, not per channel, as a QUIT. Only the core's flag decides: a PART
+/// whose text reads "quit: ..." stays a PART.
+inline bool is_quit(const room_event& e) { return e.kind == room_event_kind::left && e.left_server; }
 
-/// The reason a QUIT gives for a left event that is_quit(): "Quit",
-/// "Quit: why", or the why of a lost connection ("Ping timeout: 180 seconds").
+/// The reason a QUIT gives for a left event that is_quit(), from the core's
+/// words: "quit" is "Quit", "quit: why" "Quit: why", "connection lost: why"
+/// the why ("Ping timeout: 180 seconds"), none (the client closed)
+/// "Connection closed", any other as it is ("too slow", "server lost").
 inline std::string quit_reason(const room_event& e) {
-    if (e.reason.substr(0, 4) != "quit") return e.reason.substr(17);
-    return e.reason.size() > 6 ? "Quit: " + e.reason.substr(6) : std::string("Quit");
+    const std::string_view r = e.reason;
+    if (r == "quit") return "Quit";
+    if (r.substr(0, 6) == "quit: ") return "Quit: " + std::string(r.substr(6));
+    if (r.size() > 17 && r.substr(0, 17) == "connection lost: ") return std::string(r.substr(17));
+    if (r.empty()) return "Connection closed";
+    return std::string(r);
 }
 
 /// Room `dev` is channel `#dev`.

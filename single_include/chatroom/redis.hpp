@@ -1946,6 +1946,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (s.member) field("m", std::to_string(s.member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
+    if (e.left_server) field("q", "1");
     if (!e.target.empty()) field("t", e.target);
 }
 
@@ -2096,6 +2097,7 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         // A reason past the limit is left out, not the leave: a kick's
         // reason may take "kicked by NICK: " past it legitimately.
         if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
+        e.left_server = field('q') == "1";
         break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
@@ -2358,6 +2360,7 @@ inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const 
             e.nick = nick;
             e.room = std::string(room);
             e.reason = "server lost";
+            e.left_server = true;
             by_room[keys.room(e.room)][protocol::fold_case(nick)] = std::move(e);
             return true;
         });
@@ -4069,6 +4072,7 @@ private:
                 e.nick = m.nick;
                 e.room = std::string(room);
                 e.reason = "server shutting down";
+                e.left_server = true;
                 const std::string key = keys.room(e.room);
                 writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
                 return true;

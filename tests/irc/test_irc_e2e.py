@@ -406,6 +406,11 @@ def main():
         plain.expect(r"^:carol!\S+ NICK carla$")
         alice.send("JOIN #dev,#ops")  # shares both with carla, who quits
         alice.expect(r" 366 alice #ops ")
+        # A part whose text reads like a quit is still a part (no spoofed QUIT).
+        plain.send("PART #ops :quit: fooled you")
+        alice.expect(r"^(@\S+ )?:carla!\S+ PART #ops :quit: fooled you$")
+        plain.send("JOIN #ops")
+        alice.expect(r"^(@\S+ )?:carla!\S+ JOIN #ops$")
         plain.send("QUIT :bye")
         plain.expect(r"^ERROR :Closing link")
         plain.until_closed(PATIENCE)
@@ -414,7 +419,8 @@ def main():
         alice.send("PING :after-quit")
         _, between = alice.read_until(lambda l: l.endswith(":after-quit"))
         assert not any(" QUIT " in l for l in between), between  # said once, not once per channel
-    runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels); QUIT ends in ERROR and a close", part_quit)
+    runner.run("PART, NICK and QUIT as the telnet and IRC users see them (QUIT once for two shared channels; a PART "
+               "reading 'quit: ...' stays a PART); QUIT ends in ERROR and a close", part_quit)
 
     def user_modes():
         alice.send("MODE alice +i")

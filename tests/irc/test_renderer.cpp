@@ -50,16 +50,24 @@ TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
     CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev");
     left.reason = "see you";
     CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :see you");
-    left.reason = "quit";
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit");
-    left.reason = "quit: gone fishing";
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Quit: gone fishing");
-    left.reason = "quitting time"; // a part's reason that only begins like one
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :quitting time");
-    left.reason = "connection lost: Ping timeout: 180 seconds"; // the server's own words: a QUIT
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv QUIT :Ping timeout: 180 seconds");
-    left.reason = "connection lost";
-    CHECK(lines_of(r.render(left)).at(0) == ":bob!bob@srv PART #dev :connection lost");
+    // A part's reason that reads like a quit stays a part: only the core's
+    // flag makes a QUIT, which no client can set.
+    for (const char* spoof : {"quit", "quit: gone fishing", "connection lost: Ping timeout: 1 seconds"})
+        CHECK(lines_of(r.render([&] { auto e = left; e.reason = spoof; return e; }())).at(0) ==
+              std::string(":bob!bob@srv PART #dev :") + spoof);
+    // Leaving the server: a QUIT, its reason from the core's words.
+    left.left_server = true;
+    const std::pair<const char*, const char*> quits[] = {{"quit", "Quit"},
+                                                         {"quit: gone fishing", "Quit: gone fishing"},
+                                                         {"connection lost: Ping timeout: 180 seconds", "Ping timeout: 180 seconds"},
+                                                         {"connection lost", "connection lost"},
+                                                         {"too slow", "too slow"},
+                                                         {"server lost", "server lost"},
+                                                         {"", "Connection closed"}};
+    for (const auto& [reason, said] : quits) {
+        left.reason = reason;
+        CHECK(lines_of(r.render(left)).at(0) == std::string(":bob!bob@srv QUIT :") + said);
+    }
     auto renamed = event(chatroom::room_event_kind::renamed);
     renamed.old_nick = "bob";
     renamed.nick = "robert";

@@ -100,6 +100,35 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         REQUIRE(left);
         check_deliverable(*left, max_line);
         CHECK(left->event.reason == "quit: [2Jbye\xEF\xBF\xBD");
+        CHECK_FALSE(left->event.left_server); // a part's text, whatever it says
+    }
+
+    SECTION("a leave of the whole server keeps its mark across nodes, and only q=1 sets it") {
+        stream_entry s;
+        s.event.kind = chatroom::room_event_kind::left;
+        s.event.nick = "bob";
+        s.event.room = "dev";
+        s.event.reason = "too slow";
+        s.event.left_server = true;
+        s.node = "n1";
+        s.epoch = "e1";
+        s.count = 3;
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, s);
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (const auto& a : args) fields.elements.push_back(string_reply(a));
+        redis_reply entry;
+        entry.type = redis_reply::kind::array;
+        entry.elements.push_back(string_reply("7-1"));
+        entry.elements.push_back(std::move(fields));
+        auto back = parse_entry(entry, id);
+        REQUIRE(back);
+        CHECK(back->event.left_server);
+        CHECK(back->event.reason == "too slow");
+        auto other = parse_entry(entry_reply("7-2", {{"k", "l"}, node, epoch, count, {"u", "bob"}, {"q", "yes"}}), id);
+        REQUIRE(other);
+        CHECK_FALSE(other->event.left_server);
     }
 
     SECTION("names that /nick or /join would refuse drop the entry") {

@@ -43,6 +43,10 @@ struct room_event {
     std::string target;    ///< private_message: the recipient's nick
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
+    /// left: the member left the server, so each of its rooms hears one of
+    /// these (a dialect may say it once: IRC's QUIT); false when it left
+    /// this room only, whatever its reason says.
+    bool left_server = false;
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.

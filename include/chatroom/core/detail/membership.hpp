@@ -108,10 +108,11 @@ public:
     // m leaves r, which hears why (reason may be empty). publish: the shared
     // log hears where m is now (not when m is leaving the server: gone()
     // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true) {
+    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false) {
         p_.batch.end_of(m, &r);
         room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
+        e.left_server = left_server;
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
@@ -126,7 +127,7 @@ public:
 
     // m leaves every room it is in, each hearing why.
     void leave_all(member& m, std::string_view reason) {
-        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false);
+        while (!m.state.seats.empty()) leave(m, *m.state.seats.back().in, reason, false, true);
     }
 
     // Tells a shared log where m is: each of its rooms, by name.

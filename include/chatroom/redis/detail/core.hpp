@@ -168,6 +168,7 @@ private:
                 e.nick = m.nick;
                 e.room = std::string(room);
                 e.reason = "server shutting down";
+                e.left_server = true;
                 const std::string key = keys.room(e.room);
                 writer_of(key).push(entry_op(key, e, ++counts_[key], node, epoch, 0));
                 return true;

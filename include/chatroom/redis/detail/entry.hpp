@@ -112,6 +112,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (s.member) field("m", std::to_string(s.member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
+    if (e.left_server) field("q", "1");
     if (!e.target.empty()) field("t", e.target);
 }
 
@@ -262,6 +263,7 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         // A reason past the limit is left out, not the leave: a kick's
         // reason may take "kicked by NICK: " past it legitimately.
         if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
+        e.left_server = field('q') == "1";
         break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;

@@ -38,6 +38,7 @@ inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const 
             e.nick = nick;
             e.room = std::string(room);
             e.reason = "server lost";
+            e.left_server = true;
             by_room[keys.room(e.room)][protocol::fold_case(nick)] = std::move(e);
             return true;
         });
