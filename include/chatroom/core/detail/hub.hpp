@@ -206,7 +206,7 @@ public:
     // a notice, "<from> text" for a message): host_errc::no_such_room if none.
     control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
         control_result r;
-        locked([&] { r = commands_.inject(room_name, from, text); });
+        locked([&] { r = commands_.controls().inject(room_name, from, text); });
         return r;
     }
 
@@ -263,16 +263,16 @@ public:
         std::vector<member_info> list;
         optional_lock g(mutex_);
         if (room* r = rooms_.find(room_name))
-            for (member* m : r->members()) list.push_back(commands_.info(*m));
+            for (member* m : r->members()) list.push_back(info_of(*m));
         return list;
     }
 
-    // The host's controls and snapshots (server.hpp): f(commands&) runs
-    // locked, and its result is returned.
+    // The host's controls (server.hpp): f(host_controls&) runs locked, and
+    // its result is returned.
     template <class F>
     auto control(F&& f) {
-        std::optional<decltype(f(commands_))> r;
-        locked([&] { r.emplace(f(commands_)); });
+        std::optional<decltype(f(commands_.controls()))> r;
+        locked([&] { r.emplace(f(commands_.controls())); });
         return std::move(*r);
     }
 
