@@ -11,6 +11,7 @@
 #include <chatroom/core/history.hpp>
 #include <chatroom/core/host_error.hpp>
 #include <chatroom/core/room_options.hpp>
+#include <chatroom/core/server_controls.hpp>
 #include <chatroom/line/detail/session_factory.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/room_log.hpp>
@@ -47,9 +48,11 @@ namespace chatroom {
 /// with the server's lock held). What the host's code throws is caught and
 /// reported (events.hpp, access.hpp); none of it runs once the destructor has
 /// returned or async_stop has completed. Each call that throws
-/// std::system_error has an overload with a std::error_code& instead.
+/// std::system_error has an overload with a std::error_code& instead. The
+/// host's snapshots and controls (rooms, members, kick, move, rename,
+/// set_topic, the rooms it makes) come from server_controls.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
-class basic_server {
+class basic_server : public server_controls<basic_server<Transport, Executor>> {
     using factory_type = detail::session_factory<Transport>;
     using default_listener = detail::listener<factory_type, Executor>;
 
@@ -281,63 +284,12 @@ public:
         return !ec;
     }
 
-    /// Snapshots and controls, from any thread but the access hooks. A control
-    /// returns a control_result (host_error.hpp): true when done, else error()
-    /// says why (a host_errc named above each). None throws but bad_alloc.
-    std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
-    /// The members of a room (any case of its name); none for no such room.
-    std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    /// no_such_member.
-    control_result kick(std::string_view nick, std::string_view reason = {}) {
-        return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
-    }
-    /// no_such_member, bad_name (the room's), room_full. A private room is no
-    /// obstacle: moving is how the host lets members in.
-    control_result move(std::string_view nick, std::string_view room) {
-        return control([&](auto& c) { return c.move(nick, room); });
-    }
-    /// no_such_member, bad_name, name_taken. With a shared room log that claims
-    /// nicks the rename is decided by the claim, after this returns.
-    control_result rename(std::string_view nick, std::string_view new_nick) {
-        return control([&](auto& c) { return c.rename(nick, new_nick); });
-    }
-    /// no_such_room.
-    control_result set_topic(std::string_view room, std::string_view text) {
-        return control([&](auto& c) { return c.set_topic(room, text, {}); });
-    }
-
-    // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
-
-    /// A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
-    /// (a room of that name exists on this server), stopping.
-    control_result create_room(std::string_view name, room_options options = {}) {
-        return control([&](auto& c) { return c.create_room(name, std::move(options)); });
-    }
-    /// Closes a room, whoever made it, moving its members to the lobby with
-    /// "* ROOM was closed by the host[: reason]": no_such_room, lobby_is_fixed.
-    control_result close_room(std::string_view name, std::string_view reason = {}) {
-        return control([&](auto& c) { return c.close_room(name, reason); });
-    }
-    /// Lets a member /join a private room the host made (it is told "* you are
-    /// invited to ROOM: /join ROOM") while it is connected and the room
-    /// exists. no_such_member, no_such_room (none the host made).
-    control_result invite(std::string_view room, std::string_view nick) {
-        return control([&](auto& c) { return c.invite(room, nick); });
-    }
-    /// Every room on this server with its options, private ones included.
-    std::vector<host_room_info> room_details() const {
-        return control([](auto& c) { return c.host_room_list(); });
-    }
-
     server_stats stats() const noexcept { return impl_->hub->stats(); }               ///< a snapshot of its counters
     const server_options& options() const noexcept { return impl_->hub->options(); } ///< the options in force
     executor_type get_executor() const noexcept { return impl_->executor; }           ///< the executor it runs on
 
 private:
-    template <class F>
-    auto control(F&& f) const {
-        return impl_->hub->control(std::forward<F>(f));
-    }
+    friend class server_controls<basic_server>;
 
     template <class Factory>
     std::shared_ptr<detail::listener<Factory, Executor>> open(

@@ -37,7 +37,7 @@ public:
     void set_log(room_log& log) noexcept { log_ = &log; }
     bool empty() const noexcept { return rooms_.empty(); }
 
-    // A new, empty room with options; commands checks that stopping has not begun.
+    // A new, empty room with options; host_controls checks that stopping has not begun.
     control_result create(std::string_view name, room_options o) {
         if (!protocol::is_valid_name(name)) return host_errc::bad_name;
         if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;

@@ -8,6 +8,7 @@
 #include <chatroom/core/detail/host_jobs.hpp>
 #include <chatroom/core/detail/housekeeping.hpp>
 #include <chatroom/core/detail/line_intake.hpp>
+#include <chatroom/core/detail/log_sink.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/moderation.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
@@ -51,7 +52,8 @@ namespace chatroom::detail {
 // Every public function takes the lock itself; the host's event handlers run
 // after it is released, by one thread at a time (host_events.hpp), and so do
 // the destructors of members that left and the host's jobs (host_jobs.hpp).
-class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
+class hub final : public std::enable_shared_from_this<hub>, private log_sink<hub> {
+    friend class log_sink<hub>;
     friend struct host_jobs;
     friend struct history_service;
 
@@ -116,32 +118,10 @@ public:
         history_.store = std::move(store);
     }
 
-    // A backplane's reader hands over an event its log ordered.
-    void deliver_ordered(const room_event& e) {
-        locked([&] { delivery_.deliver(e); });
-    }
-    void deliver_ordered(const std::vector<room_event>& events) override {
-        locked([&] {
-            for (const room_event& e : events) delivery_.deliver(e);
-        });
-    }
-    void replay(const std::string& room_name, const std::vector<room_event>& past) override {
-        locked([&] { delivery_.replay(room_name, past); });
-    }
-    void link_changed(backplane_state state, std::string notice) override {
-        locked([&] { delivery_.link_changed(state, std::move(notice)); });
-    }
-    void missed(const std::string& room_name) override {
-        locked([&] { delivery_.missed(room_name); });
-    }
-    void report(std::string text) override {
-        locked([&] { events_.error(std::move(text)); });
-    }
-
-    std::size_t max_line_bytes() const override { return opts_.max_line_bytes; }
-    void rejected_entries(std::uint64_t n) override { counters::add(count_.backplane_rejected, n); }
-
-    asio::any_io_executor executor() const override { return ex_; }
+    // The room log's entry points (log_sink.hpp); a backplane's reader
+    // hands over the events its log ordered.
+    using log_sink<hub>::deliver_ordered, log_sink<hub>::replay, log_sink<hub>::link_changed, log_sink<hub>::missed,
+        log_sink<hub>::report, log_sink<hub>::max_line_bytes, log_sink<hub>::rejected_entries, log_sink<hub>::executor;
 
     // A new connection: gets a guest nick, the welcome and the lobby.
     void attach(const std::shared_ptr<member>& m) {
@@ -206,7 +186,7 @@ public:
     // a notice, "<from> text" for a message): host_errc::no_such_room if none.
     control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
         control_result r;
-        locked([&] { r = commands_.inject(room_name, from, text); });
+        locked([&] { r = commands_.controls().inject(room_name, from, text); });
         return r;
     }
 
@@ -263,16 +243,16 @@ public:
         std::vector<member_info> list;
         optional_lock g(mutex_);
         if (room* r = rooms_.find(room_name))
-            for (member* m : r->members()) list.push_back(commands_.info(*m));
+            for (member* m : r->members()) list.push_back(info_of(*m));
         return list;
     }
 
-    // The host's controls and snapshots (server.hpp): f(commands&) runs
-    // locked, and its result is returned.
+    // The host's controls (server.hpp): f(host_controls&) runs locked, and
+    // its result is returned.
     template <class F>
     auto control(F&& f) {
-        std::optional<decltype(f(commands_))> r;
-        locked([&] { r.emplace(f(commands_)); });
+        std::optional<decltype(f(commands_.controls()))> r;
+        locked([&] { r.emplace(f(commands_.controls())); });
         return std::move(*r);
     }
 
@@ -316,9 +296,6 @@ private:
         });
         for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
-
-    // The sink of the room log: every event reaches local members here, once.
-    void deliver(const room_event& e) override { delivery_.deliver(e); }
 
     // Disconnects the members that overflowed; telling their rooms may
     // overflow others, so it repeats until none is left.

@@ -7,7 +7,6 @@
 // message goes to its one recipient. The log's other news (a replayed
 // history, the link's state, a gap it found) is worded to the rooms here.
 
-#include <chatroom/core/detail/commands.hpp>
 #include <chatroom/core/detail/event_text.hpp>
 #include <chatroom/core/detail/fanout.hpp>
 #include <chatroom/core/detail/history_service.hpp>
@@ -72,16 +71,24 @@ public:
         event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
         events_.push(std::move(ev));
         if (notice.empty()) return;
-        for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
+        for (const room* r : rooms_.sorted()) deliver(notice_event(r->name(), notice));
     }
 
     // Some of the room's events never reached this server: its members are told.
     void missed(const std::string& room_name) {
         counters::add(count_.missed_gaps);
-        deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
+        deliver(notice_event(room_name, std::string(event_text::missed_events)));
     }
 
 private:
+    static room_event notice_event(const std::string& room_name, std::string text) {
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = room_name;
+        e.text = std::move(text);
+        return e;
+    }
+
     counters& count_;
     registry& members_;
     room_directory& rooms_;
