@@ -2764,7 +2764,9 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/commands.hpp>
 
-// #include <chatroom/core/detail/chat_batch.hpp>
+// #include <chatroom/core/detail/access_checks.hpp>
+
+// #include <chatroom/core/detail/fanout.hpp>
 
 // #include <chatroom/core/detail/member.hpp>
 
@@ -3472,66 +3474,6 @@ private:
 
 } // namespace chatroom::detail
 
-#include <algorithm>
-#include <cstddef>
-#include <string_view>
-
-namespace chatroom::detail {
-
-// Consecutive chat lines of one member to one room, gathered into one event
-// so one block is shared by every recipient (the hub ends a batch when the
-// member's read is used up). Guarded by the hub's lock.
-class chat_batch {
-public:
-    chat_batch(counters& count, std::size_t soft_limit)
-        : count_(count), limit_(std::max<std::size_t>(1024, std::min<std::size_t>(soft_limit / 4, 64 * 1024))) {}
-
-    void set_log(room_log& log) noexcept { log_ = &log; }
-
-    // Adds a line m says in r; the lines gathered for another room (or
-    // member) go out first.
-    void add(member& m, const room& r, std::string_view text) {
-        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
-        if (event_.line_count == 0) {
-            in_ = &r;
-            event_.room = r.name();
-            event_.nick = m.state.nick;
-            event_.origin = m.id();
-        }
-        event_.add_line(text);
-        // A large burst goes out in pieces, so the slow-consumer policy can
-        // hold its sender before any reader's queue passes the soft mark.
-        if (event_.text.size() >= limit_) end();
-    }
-
-    // The lines gathered so far go out as one event.
-    void end() {
-        if (event_.line_count == 0) return;
-        counters::add(count_.lines_in, event_.line_count);
-        log_->append(event_);
-        event_.clear_text();
-    }
-
-    // Ends the batch if it holds m's lines (to r, when r is given): m is
-    // leaving it, and what it said comes first.
-    void end_of(const member& m, const room* r = nullptr) {
-        if (event_.line_count != 0 && event_.origin == m.id() && (!r || in_ == r)) end();
-    }
-
-private:
-    counters& count_;
-    const std::size_t limit_;
-    room_log* log_ = nullptr;
-    room_event event_;
-    // The room of the lines gathered (a room outlives a batch of its
-    // member's lines: the member's leaving ends the batch first).
-    const room* in_ = nullptr;
-};
-
-} // namespace chatroom::detail
-// #include <chatroom/core/detail/fanout.hpp>
-
-
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
 
@@ -3744,171 +3686,6 @@ private:
     std::vector<std::shared_ptr<member>> pressured_;
     bool flush_posted_ = false;
     bool hold_wanted_ = false;
-};
-
-} // namespace chatroom::detail
-// #include <chatroom/core/detail/history_service.hpp>
-
-// Where a hub's history questions go: the host's store (SQLite, ...) when it
-// set one, else the rooms' rings in memory. It keeps each ordered message in
-// the store, answers queries (a member's /history, the host's
-// async_history), and, when a room opens with a store behind it, fills the
-// room's ring from the store so joiners get lines said before a restart with
-// their original ids and times. Hub is the hub (hub.hpp), which makes this
-// its friend.
-
-
-#include <asio/post.hpp>
-
-#include <algorithm>
-#include <cstddef>
-#include <memory>
-#include <optional>
-#include <string_view>
-#include <string>
-#include <system_error>
-#include <utility>
-#include <vector>
-
-namespace chatroom::detail {
-
-struct history_service {
-    // A member's /history, asked once the hub's lock is released.
-    struct request {
-        std::weak_ptr<member> who;
-        history_query query;
-    };
-
-    // A history request from m about room (one it is in): a dialect's
-    // whole query (cmd.history), or "/history [N]", the latest N (20 when
-    // not given). Capped at page; nullopt for an N that is not a positive
-    // number or a query with no limit.
-    static std::optional<request> asked(member& m, const std::string& room, const protocol::command& cmd,
-                                        std::size_t page) {
-        request r{m.weak_from_this(), {}};
-        if (cmd.history) {
-            if (cmd.history->limit == 0) return std::nullopt;
-            r.query = *cmd.history;
-        } else {
-            std::uint64_t lines = 20;
-            if (!cmd.arg.empty()) {
-                const auto n = parse_number(cmd.arg);
-                if (!n || *n == 0) return std::nullopt;
-                lines = *n;
-            }
-            r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
-        }
-        r.query.room = room;
-        r.query.limit = std::min(r.query.limit, page);
-        return r;
-    }
-
-    std::unique_ptr<history_store> store;
-
-    // Under the hub's lock, for every ordered event.
-    void keep(const room_event& e) {
-        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
-    }
-
-    // Answers q (its limit capped at the page size); done(ec, page) runs
-    // later on the hub's executor, with no lock held. Called unlocked.
-    template <class Hub, class Done>
-    static void ask(Hub& h, history_query q, Done done) {
-        q.limit = std::min(q.limit, h.opts_.history_page);
-        auto later = [self = h.shared_from_this(), done = std::move(done)](std::error_code ec, history_page page) mutable {
-            asio::post(self->ex_, [done = std::move(done), ec, page = std::move(page)]() mutable {
-                done(ec, std::move(page));
-            });
-        };
-        history_store* store = nullptr;
-        std::error_code ec;
-        history_page page;
-        h.locked([&] {
-            if (h.admission_.closed()) ec = make_error_code(history_errc::stopping);
-            else if ((store = h.history_.store.get())) return;
-            else if (h.opts_.history_lines == 0) ec = make_error_code(history_errc::not_kept);
-            else if (const room* r = h.rooms_.find(q.room)) ec = r->ring().answer(q, h.opts_.history_page, page);
-        });
-        if (store) return store->query(q, std::move(later));
-        later(ec, std::move(page));
-    }
-
-    // A room opened here: its ring is filled from the store (the latest
-    // history_lines), and the members already in it get those lines.
-    template <class Hub>
-    static void room_opened(Hub& h, const std::string& room) {
-        // A shared log (a backplane) replays a room that opens itself.
-        if (!h.history_.store || h.opts_.history_lines == 0 || h.log_->shared()) return;
-        history_query q;
-        q.room = room;
-        q.limit = h.opts_.history_lines;
-        h.history_.store->query(q, [self = h.shared_from_this(), room](std::error_code ec, history_page page) {
-            if (ec || page.events.empty()) return;
-            asio::post(self->ex_, [self, room, page = std::move(page)] { replay_older(*self, room, page.events); });
-        });
-    }
-
-    // Lines of a room's past from the store, older than its ring: kept, and
-    // sent to the members already in the room.
-    template <class Hub>
-    static void replay_older(Hub& h, const std::string& room_name, const std::vector<room_event>& past) {
-        h.locked([&] {
-            auto* r = h.rooms_.find(room_name);
-            if (!r) return;
-            const std::size_t added = r->ring().remember_older(past);
-            for (member* m : r->members())
-                for (std::size_t i = 0; i < added; ++i) h.out_.push(*m, m->dialect().render(r->history()[i]));
-        });
-    }
-
-    // /history's answer, as the member's dialect words it. A store counts
-    // messages, and one may hold several lines: the answer holds at most
-    // `lines` lines. latest: the last lines (/history N prints N lines, as
-    // in 2.0). The others, which a client pages through by id, in whole
-    // messages: the newest for before, the oldest for after and between
-    // (what a reconnecting client missed, in order); a single message
-    // longer than `lines` comes whole.
-    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines,
-                           history_range range = history_range::latest) {
-        if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
-        if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
-        reply r = reply::of(reply_kind::history, room);
-        r.count = page.unavailable ? 1 : 0;
-        const bool oldest_first = range == history_range::after || range == history_range::between;
-        std::size_t first = 0, last = page.events.size(), total = 0; // the messages kept: [first, last)
-        auto size_of = [](const room_event& e) { return e.kind == room_event_kind::action ? 1 : e.line_count; };
-        if (oldest_first) {
-            for (last = 0; last < page.events.size(); ++last) {
-                const std::size_t n = size_of(page.events[last]);
-                if (last > 0 && total + n > lines) break;
-                total += n;
-            }
-        } else {
-            for (first = page.events.size(); first > 0; --first) {
-                const std::size_t n = size_of(page.events[first - 1]);
-                if (first < page.events.size() && total + n > lines) break;
-                total += n;
-            }
-        }
-        const bool cut_lines = range == history_range::latest;
-        if (cut_lines) first = 0, last = page.events.size();
-        for (std::size_t i = first; i < last; ++i) {
-            const room_event& e = page.events[i];
-            const std::string id = id_of(e);
-            if (e.kind == room_event_kind::action) {
-                r.past.push_back({e.time, e.nick, e.text, true, id});
-                continue;
-            }
-            e.for_each_line(
-                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
-        }
-        r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
-        if (cut_lines && r.past.size() > lines) {
-            r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
-            r.more = true;
-        }
-        return r;
-    }
 };
 
 } // namespace chatroom::detail
@@ -4295,202 +4072,94 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/host_rooms.hpp>
 
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <map>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
-#include <vector>
 
 namespace chatroom::detail {
 
-// The rooms the host makes (room_options.hpp): their options and who is
-// invited to the private ones, by case-folded room name, and the host's room
-// controls. A room has an entry here only while it exists in the room
-// directory; rooms members made with /join have none. Invitations name
-// members by their id, so they follow a member through nick changes and die
-// with its connection. Guarded by the hub's lock.
-class host_rooms {
+// What the host's code is told of a member (access hooks, custom commands,
+// snapshots). Guarded by the hub's lock.
+inline member_info info_of(const member& m) {
+    member_info i;
+    i.nick = m.state.nick;
+    i.account = m.state.account;
+    i.room = m.state.current ? m.state.current->name() : std::string();
+    for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
+    i.address = m.address();
+    i.transport = m.transport();
+    // Told in wall-clock time, kept in steady time.
+    i.connected_since = std::chrono::system_clock::now() -
+                        std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() -
+                                                                                        m.state.connected_at);
+    i.op = m.state.op;
+    i.muted = m.state.muted;
+    return i;
+}
+
+// The host's access hooks (access.hpp) and the checks that ask them: the
+// admission hook, and whether a member may join a room or say a line (a
+// muted member may not). A refusal is sent to the member here. Guarded by
+// the hub's lock; the hooks run with it held (host_events::hook catches).
+class access_checks {
 public:
-    host_rooms(room_directory& rooms, counters& count, fanout& out) : rooms_dir_(rooms), count_(count), out_(out) {}
+    access_checks(fanout& out, host_events& events) : out_(out), events_(events) {}
 
-    void set_log(room_log& log) noexcept { log_ = &log; }
-    bool empty() const noexcept { return rooms_.empty(); }
+    void set(access_hooks hooks) { hooks_ = std::move(hooks); }
+    const access_hooks& hooks() const noexcept { return hooks_; }
 
-    // A new, empty room with options; commands checks that stopping has not begun.
-    control_result create(std::string_view name, room_options o) {
-        if (!protocol::is_valid_name(name)) return host_errc::bad_name;
-        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
-        if (rooms_dir_.find(name)) return host_errc::name_taken;
-        bool created = false;
-        room& r = rooms_dir_.find_or_create(name, created);
-        counters::add(count_.rooms);
-        log_->room_opened(r.name());
-        std::string clean;
-        sanitize_append(clean, o.topic);
-        r.set_topic(clean);
-        o.topic = std::move(clean);
-        add(name, std::move(o));
-        return {};
-    }
-
-    // Closes a room: each member is told, then relocate(member, room, reason)
-    // takes it out (to the lobby, if it is in no other room); a room left empty goes with its last member, an
-    // empty one here.
-    template <class Relocate>
-    control_result close(std::string_view name, std::string_view reason, Relocate&& relocate) {
-        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
-        room* r = rooms_dir_.find(name);
-        if (!r) return host_errc::no_such_room;
-        const std::string shown = r->name();
-        std::string why;
-        sanitize_append(why, reason);
-        erase(shown); // the last one out now takes the room with it
-        const std::vector<member*> inside = r->members();
-        for (member* x : inside) {
-            out_.send(*x, reply::of(reply_kind::room_closed, shown, why));
-            relocate(*x, *r, why.empty() ? std::string("room closed") : "room closed: " + why);
-        }
-        if (room* still = rooms_dir_.find(shown)) {
-            log_->room_closed(still->name());
-            rooms_dir_.erase(*still);
-            counters::sub(count_.rooms);
+    // The host's admission hook: the refusal, or nothing.
+    std::optional<reply> admission_refusal(member& m) {
+        if (hooks_.admit) {
+            const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
+                return hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
+            });
+            if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
         }
         return {};
     }
 
-    // An invitation to a room the host made; the member is told.
-    control_result invite(std::string_view name, member& m) {
-        const room* r = rooms_dir_.find(name);
-        auto it = rooms_.find(protocol::fold_case(name));
-        if (!r || it == rooms_.end()) return host_errc::no_such_room;
-        it->second.invited.insert(m.id());
-        out_.send(m, reply::of(reply_kind::invited, r->name()));
-        return {};
-    }
-
-    // Every room of this server with its options.
-    std::vector<host_room_info> list() const {
-        std::vector<host_room_info> all;
-        for (const room* r : rooms_dir_.sorted()) {
-            host_room_info i{r->name(), r->size(), r->topic(), {}, false};
-            if (const room_options* o = find(r->name())) {
-                i.options = *o;
-                i.made_by_host = true;
-            }
-            i.options.topic = r->topic();
-            all.push_back(std::move(i));
-        }
-        return all;
-    }
-
-    // Whether the room is at its cap (the host's move respects it too).
-    bool full(std::string_view name) {
-        const room_options* o = find(name);
-        if (!o || o->max_members == 0) return false;
-        const room* r = rooms_dir_.find(name);
-        return r && r->size() >= o->max_members;
-    }
-
-    // Why m may not /join the room, if it may not.
-    std::optional<reply> join_refusal(const member& m, std::string_view name) {
-        const room_options* o = find(name);
-        if (!o) return std::nullopt;
-        const room* r = rooms_dir_.find(name);
-        const std::string_view shown = r ? std::string_view(r->name()) : name;
-        if (o->is_private && !invited(name, m)) return reply::of(reply_kind::room_private, shown);
-        if (full(name)) {
-            reply no = reply::of(reply_kind::room_full, shown);
-            no.count = o->max_members;
-            return no;
-        }
-        return std::nullopt;
-    }
-
-    // What /rooms shows m: this server's rooms with the other servers'
-    // counts added (by folded name), but private rooms only to their members
-    // and the invited.
-    std::vector<room_summary> listing(const member& m,
-                                      const std::vector<std::pair<std::string, std::size_t>>& remote) const {
-        std::vector<room_summary> list;
-        for (const room* r : rooms_dir_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
-        for (const auto& [name, count] : remote) {
-            const std::string key = protocol::fold_case(name);
-            auto it = std::find_if(list.begin(), list.end(),
-                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
-            if (it != list.end()) it->members += count;
-            else list.push_back({name, count, {}});
-        }
-        if (!remote.empty())
-            std::sort(list.begin(), list.end(),
-                      [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
-        if (rooms_.empty()) return list;
-        auto inside = [&](std::string_view name) { // a private room is listed to its members
-            for (const hub_state::seat& s : m.state.seats)
-                if (protocol::same_name(s.in->name(), name)) return true;
+    // Muted members and the host's authorizer may refuse a line.
+    bool may_say(member& m, const room& r, std::string_view text) {
+        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
+        if (m.state.muted) {
+            out_.send(m, reply::of(reply_kind::muted));
             return false;
-        };
-        list.erase(std::remove_if(list.begin(), list.end(),
-                                  [&](const room_summary& x) {
-                                      const room_options* o = find(x.name);
-                                      return o && o->is_private && !inside(x.name) && !invited(x.name, m);
-                                  }),
-                   list.end());
-        return list;
+        }
+        return authorized(m, action_kind::say, r.name(), text);
     }
 
-    // The room's options, if the host made it.
-    const room_options* find(std::string_view name) const {
-        if (rooms_.empty()) return nullptr;
-        auto it = rooms_.find(protocol::fold_case(name));
-        return it == rooms_.end() ? nullptr : &it->second.options;
-    }
-
-    void add(std::string_view name, room_options options) {
-        rooms_[protocol::fold_case(name)] = entry{std::move(options), {}};
-    }
-
-    void erase(std::string_view name) {
-        if (!rooms_.empty()) rooms_.erase(protocol::fold_case(name));
-    }
-
-    // Whether the room stays when its last member leaves.
-    bool keeps(std::string_view name) const {
-        const room_options* o = find(name);
-        return o && o->persistent;
-    }
-
-    bool invited(std::string_view name, const member& m) const {
-        auto it = rooms_.find(protocol::fold_case(name));
-        return it != rooms_.end() && it->second.invited.count(m.id()) != 0;
-    }
-
-    // A member that leaves the server takes its invitations with it (its id
-    // may be a later member's).
-    void forget(const member& m) {
-        for (auto& kv : rooms_) kv.second.invited.erase(m.id());
+    bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
+        if (!hooks_.authorize) return true;
+        const verdict v = events_.hook("authorize", m, verdict::refuse("server error"), [&] {
+            return hooks_.authorize(info_of(m), action{kind, room_name, text, protocol::fold_case(room_name)});
+        });
+        if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
+        return v.allowed;
     }
 
 private:
-    struct entry {
-        room_options options;
-        std::unordered_set<std::uint64_t> invited;
-    };
-    room_directory& rooms_dir_;
-    counters& count_;
     fanout& out_;
-    room_log* log_ = nullptr;
-    std::map<std::string, entry> rooms_;
+    host_events& events_;
+    access_hooks hooks_;
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/arrivals.hpp>
+
+// #include <chatroom/core/detail/logins.hpp>
+
+// Logins (docs/protocol.md, /login; docs/access.md): a member's name and
+// secret go to the host's verifier with the hub's lock released; its answer
+// comes back here with the lock held again. A login is charged to the
+// member's address when it starts (rate limits on failures and on checks
+// under way); the account's name becomes the nick, across the cluster when
+// a shared log claims nicks. Connections from a banned address are on
+// probation: let in only to log in as an operator. Guarded by the hub's lock.
+
 // #include <chatroom/core/detail/housekeeping.hpp>
 
 // #include <chatroom/core/detail/registry.hpp>
@@ -4768,16 +4437,6 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/logins.hpp>
-
-// Logins (docs/protocol.md, /login; docs/access.md): a member's name and
-// secret go to the host's verifier with the hub's lock released; its answer
-// comes back here with the lock held again. A login is charged to the
-// member's address when it starts (rate limits on failures and on checks
-// under way); the account's name becomes the nick, across the cluster when
-// a shared log claims nicks. Connections from a banned address are on
-// probation: let in only to log in as an operator. Guarded by the hub's lock.
-
 // #include <chatroom/core/detail/moderation.hpp>
 
 
@@ -4979,6 +4638,262 @@ private:
 
 // #include <chatroom/core/detail/membership.hpp>
 
+// #include <chatroom/core/detail/chat_batch.hpp>
+
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Consecutive chat lines of one member to one room, gathered into one event
+// so one block is shared by every recipient (the hub ends a batch when the
+// member's read is used up). Guarded by the hub's lock.
+class chat_batch {
+public:
+    chat_batch(counters& count, std::size_t soft_limit)
+        : count_(count), limit_(std::max<std::size_t>(1024, std::min<std::size_t>(soft_limit / 4, 64 * 1024))) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    // Adds a line m says in r; the lines gathered for another room (or
+    // member) go out first.
+    void add(member& m, const room& r, std::string_view text) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
+        if (event_.line_count == 0) {
+            in_ = &r;
+            event_.room = r.name();
+            event_.nick = m.state.nick;
+            event_.origin = m.id();
+        }
+        event_.add_line(text);
+        // A large burst goes out in pieces, so the slow-consumer policy can
+        // hold its sender before any reader's queue passes the soft mark.
+        if (event_.text.size() >= limit_) end();
+    }
+
+    // The lines gathered so far go out as one event.
+    void end() {
+        if (event_.line_count == 0) return;
+        counters::add(count_.lines_in, event_.line_count);
+        log_->append(event_);
+        event_.clear_text();
+    }
+
+    // Ends the batch if it holds m's lines (to r, when r is given): m is
+    // leaving it, and what it said comes first.
+    void end_of(const member& m, const room* r = nullptr) {
+        if (event_.line_count != 0 && event_.origin == m.id() && (!r || in_ == r)) end();
+    }
+
+private:
+    counters& count_;
+    const std::size_t limit_;
+    room_log* log_ = nullptr;
+    room_event event_;
+    // The room of the lines gathered (a room outlives a batch of its
+    // member's lines: the member's leaving ends the batch first).
+    const room* in_ = nullptr;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/host_rooms.hpp>
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The rooms the host makes (room_options.hpp): their options and who is
+// invited to the private ones, by case-folded room name, and the host's room
+// controls. A room has an entry here only while it exists in the room
+// directory; rooms members made with /join have none. Invitations name
+// members by their id, so they follow a member through nick changes and die
+// with its connection. Guarded by the hub's lock.
+class host_rooms {
+public:
+    host_rooms(room_directory& rooms, counters& count, fanout& out) : rooms_dir_(rooms), count_(count), out_(out) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    bool empty() const noexcept { return rooms_.empty(); }
+
+    // A new, empty room with options; host_controls checks that stopping has not begun.
+    control_result create(std::string_view name, room_options o) {
+        if (!protocol::is_valid_name(name)) return host_errc::bad_name;
+        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
+        if (rooms_dir_.find(name)) return host_errc::name_taken;
+        bool created = false;
+        room& r = rooms_dir_.find_or_create(name, created);
+        counters::add(count_.rooms);
+        log_->room_opened(r.name());
+        std::string clean;
+        sanitize_append(clean, o.topic);
+        r.set_topic(clean);
+        o.topic = std::move(clean);
+        add(name, std::move(o));
+        return {};
+    }
+
+    // Closes a room: each member is told, then relocate(member, room, reason)
+    // takes it out (to the lobby, if it is in no other room); a room left empty goes with its last member, an
+    // empty one here.
+    template <class Relocate>
+    control_result close(std::string_view name, std::string_view reason, Relocate&& relocate) {
+        if (protocol::fold_case(name) == protocol::lobby) return host_errc::lobby_is_fixed;
+        room* r = rooms_dir_.find(name);
+        if (!r) return host_errc::no_such_room;
+        const std::string shown = r->name();
+        std::string why;
+        sanitize_append(why, reason);
+        erase(shown); // the last one out now takes the room with it
+        const std::vector<member*> inside = r->members();
+        for (member* x : inside) {
+            out_.send(*x, reply::of(reply_kind::room_closed, shown, why));
+            relocate(*x, *r, why.empty() ? std::string("room closed") : "room closed: " + why);
+        }
+        if (room* still = rooms_dir_.find(shown)) {
+            log_->room_closed(still->name());
+            rooms_dir_.erase(*still);
+            counters::sub(count_.rooms);
+        }
+        return {};
+    }
+
+    // An invitation to a room the host made; the member is told.
+    control_result invite(std::string_view name, member& m) {
+        const room* r = rooms_dir_.find(name);
+        auto it = rooms_.find(protocol::fold_case(name));
+        if (!r || it == rooms_.end()) return host_errc::no_such_room;
+        it->second.invited.insert(m.id());
+        out_.send(m, reply::of(reply_kind::invited, r->name()));
+        return {};
+    }
+
+    // Every room of this server with its options.
+    std::vector<host_room_info> list() const {
+        std::vector<host_room_info> all;
+        for (const room* r : rooms_dir_.sorted()) {
+            host_room_info i{r->name(), r->size(), r->topic(), {}, false};
+            if (const room_options* o = find(r->name())) {
+                i.options = *o;
+                i.made_by_host = true;
+            }
+            i.options.topic = r->topic();
+            all.push_back(std::move(i));
+        }
+        return all;
+    }
+
+    // Whether the room is at its cap (the host's move respects it too).
+    bool full(std::string_view name) {
+        const room_options* o = find(name);
+        if (!o || o->max_members == 0) return false;
+        const room* r = rooms_dir_.find(name);
+        return r && r->size() >= o->max_members;
+    }
+
+    // Why m may not /join the room, if it may not.
+    std::optional<reply> join_refusal(const member& m, std::string_view name) {
+        const room_options* o = find(name);
+        if (!o) return std::nullopt;
+        const room* r = rooms_dir_.find(name);
+        const std::string_view shown = r ? std::string_view(r->name()) : name;
+        if (o->is_private && !invited(name, m)) return reply::of(reply_kind::room_private, shown);
+        if (full(name)) {
+            reply no = reply::of(reply_kind::room_full, shown);
+            no.count = o->max_members;
+            return no;
+        }
+        return std::nullopt;
+    }
+
+    // What /rooms shows m: this server's rooms with the other servers'
+    // counts added (by folded name), but private rooms only to their members
+    // and the invited.
+    std::vector<room_summary> listing(const member& m,
+                                      const std::vector<std::pair<std::string, std::size_t>>& remote) const {
+        std::vector<room_summary> list;
+        for (const room* r : rooms_dir_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+        for (const auto& [name, count] : remote) {
+            const std::string key = protocol::fold_case(name);
+            auto it = std::find_if(list.begin(), list.end(),
+                                   [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
+            if (it != list.end()) it->members += count;
+            else list.push_back({name, count, {}});
+        }
+        if (!remote.empty())
+            std::sort(list.begin(), list.end(),
+                      [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
+        if (rooms_.empty()) return list;
+        auto inside = [&](std::string_view name) { // a private room is listed to its members
+            for (const hub_state::seat& s : m.state.seats)
+                if (protocol::same_name(s.in->name(), name)) return true;
+            return false;
+        };
+        list.erase(std::remove_if(list.begin(), list.end(),
+                                  [&](const room_summary& x) {
+                                      const room_options* o = find(x.name);
+                                      return o && o->is_private && !inside(x.name) && !invited(x.name, m);
+                                  }),
+                   list.end());
+        return list;
+    }
+
+    // The room's options, if the host made it.
+    const room_options* find(std::string_view name) const {
+        if (rooms_.empty()) return nullptr;
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it == rooms_.end() ? nullptr : &it->second.options;
+    }
+
+    void add(std::string_view name, room_options options) {
+        rooms_[protocol::fold_case(name)] = entry{std::move(options), {}};
+    }
+
+    void erase(std::string_view name) {
+        if (!rooms_.empty()) rooms_.erase(protocol::fold_case(name));
+    }
+
+    // Whether the room stays when its last member leaves.
+    bool keeps(std::string_view name) const {
+        const room_options* o = find(name);
+        return o && o->persistent;
+    }
+
+    bool invited(std::string_view name, const member& m) const {
+        auto it = rooms_.find(protocol::fold_case(name));
+        return it != rooms_.end() && it->second.invited.count(m.id()) != 0;
+    }
+
+    // A member that leaves the server takes its invitations with it (its id
+    // may be a later member's).
+    void forget(const member& m) {
+        for (auto& kv : rooms_) kv.second.invited.erase(m.id());
+    }
+
+private:
+    struct entry {
+        room_options options;
+        std::unordered_set<std::uint64_t> invited;
+    };
+    room_directory& rooms_dir_;
+    counters& count_;
+    fanout& out_;
+    room_log* log_ = nullptr;
+    std::map<std::string, entry> rooms_;
+};
+
+} // namespace chatroom::detail
 
 #include <cstddef>
 #include <optional>
@@ -5417,9 +5332,259 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/operator_commands.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace chatroom::detail {
+
+// A connection's arrival as a member (docs/protocol.md, docs/access.md): bans
+// by address and the host's admission hook, the welcome and the message of
+// the day, "login first" when logins are required, then admission to the
+// lobby. Guarded by the hub's lock.
+class arrivals {
+public:
+    struct parts {
+        const server_options& opts;
+        fanout& out;
+        access_checks& access;
+        logins& accounts;
+        membership& places;
+    };
+
+    explicit arrivals(parts p) : p_(p) {}
+
+    void set_motd(std::string text) { motd_ = std::move(text); }
+
+    // A connection's first moment as a member: bans by address, then the
+    // host's admission hook. Returns the refusal, or nothing. With logins
+    // enabled a banned address is let in, but only to log in as an operator
+    // (greet).
+    std::optional<reply> admission_refusal(member& m) {
+        if (!p_.access.hooks().verify) {
+            if (auto left = p_.accounts.address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
+        }
+        return p_.access.admission_refusal(m);
+    }
+
+    // A new member: the welcome, then the lobby. From a banned address: the
+    // ban and no room; only /login (as an operator), /help and /quit work.
+    void greet(member& m) {
+        if (auto left = p_.accounts.address_ban(m)) {
+            p_.accounts.set_probation(m, true);
+            p_.out.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
+            return;
+        }
+        p_.accounts.set_probation(m, false);
+        std::string hello;
+        std::string name;
+        sanitize_append(name, p_.opts.name);
+        m.dialect().append(hello, reply::welcome(name, m.state.nick));
+        std::string_view extra = motd_.empty() ? std::string_view(p_.opts.welcome) : std::string_view(motd_);
+        while (!extra.empty()) {
+            const std::size_t nl = extra.find('\n');
+            std::string line;
+            sanitize_append(line, extra.substr(0, nl));
+            m.dialect().append(hello, reply::notice(line));
+            extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
+        }
+        if (p_.access.hooks().require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
+        p_.out.push(m, message::copy_of(hello));
+        if (!p_.access.hooks().require_login) admit(m);
+    }
+
+    // A member is admitted (it may use rooms) and sent to the lobby, unless
+    // its dialect's clients join their rooms themselves (IRC).
+    void admit(member& m) {
+        m.state.admitted = true;
+        if (!m.interpreter().starts_in_lobby()) return;
+        if (p_.access.authorized(m, action_kind::join, protocol::lobby, {})) p_.places.enter(m, protocol::lobby);
+    }
+
+    // Connections waiting on a ban that was lifted are welcomed.
+    void welcome_unbanned() {
+        for (member* x : p_.accounts.on_probation())
+            if (!p_.accounts.address_ban(*x)) greet(*x);
+    }
+
+private:
+    parts p_;
+    std::string motd_;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/history_service.hpp>
+
+// Where a hub's history questions go: the host's store (SQLite, ...) when it
+// set one, else the rooms' rings in memory. It keeps each ordered message in
+// the store, answers queries (a member's /history, the host's
+// async_history), and, when a room opens with a store behind it, fills the
+// room's ring from the store so joiners get lines said before a restart with
+// their original ids and times. Hub is the hub (hub.hpp), which makes this
+// its friend.
+
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+struct history_service {
+    // A member's /history, asked once the hub's lock is released.
+    struct request {
+        std::weak_ptr<member> who;
+        history_query query;
+    };
+
+    // A history request from m about room (one it is in): a dialect's
+    // whole query (cmd.history), or "/history [N]", the latest N (20 when
+    // not given). Capped at page; nullopt for an N that is not a positive
+    // number or a query with no limit.
+    static std::optional<request> asked(member& m, const std::string& room, const protocol::command& cmd,
+                                        std::size_t page) {
+        request r{m.weak_from_this(), {}};
+        if (cmd.history) {
+            if (cmd.history->limit == 0) return std::nullopt;
+            r.query = *cmd.history;
+        } else {
+            std::uint64_t lines = 20;
+            if (!cmd.arg.empty()) {
+                const auto n = parse_number(cmd.arg);
+                if (!n || *n == 0) return std::nullopt;
+                lines = *n;
+            }
+            r.query.limit = static_cast<std::size_t>(std::min<std::uint64_t>(lines, page));
+        }
+        r.query.room = room;
+        r.query.limit = std::min(r.query.limit, page);
+        return r;
+    }
+
+    std::unique_ptr<history_store> store;
+
+    // Under the hub's lock, for every ordered event.
+    void keep(const room_event& e) {
+        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+    }
+
+    // Answers q (its limit capped at the page size); done(ec, page) runs
+    // later on the hub's executor, with no lock held. Called unlocked.
+    template <class Hub, class Done>
+    static void ask(Hub& h, history_query q, Done done) {
+        q.limit = std::min(q.limit, h.opts_.history_page);
+        auto later = [self = h.shared_from_this(), done = std::move(done)](std::error_code ec, history_page page) mutable {
+            asio::post(self->ex_, [done = std::move(done), ec, page = std::move(page)]() mutable {
+                done(ec, std::move(page));
+            });
+        };
+        history_store* store = nullptr;
+        std::error_code ec;
+        history_page page;
+        h.locked([&] {
+            if (h.admission_.closed()) ec = make_error_code(history_errc::stopping);
+            else if ((store = h.history_.store.get())) return;
+            else if (h.opts_.history_lines == 0) ec = make_error_code(history_errc::not_kept);
+            else if (const room* r = h.rooms_.find(q.room)) ec = r->ring().answer(q, h.opts_.history_page, page);
+        });
+        if (store) return store->query(q, std::move(later));
+        later(ec, std::move(page));
+    }
+
+    // A room opened here: its ring is filled from the store (the latest
+    // history_lines), and the members already in it get those lines.
+    template <class Hub>
+    static void room_opened(Hub& h, const std::string& room) {
+        // A shared log (a backplane) replays a room that opens itself.
+        if (!h.history_.store || h.opts_.history_lines == 0 || h.log_->shared()) return;
+        history_query q;
+        q.room = room;
+        q.limit = h.opts_.history_lines;
+        h.history_.store->query(q, [self = h.shared_from_this(), room](std::error_code ec, history_page page) {
+            if (ec || page.events.empty()) return;
+            asio::post(self->ex_, [self, room, page = std::move(page)] { replay_older(*self, room, page.events); });
+        });
+    }
+
+    // Lines of a room's past from the store, older than its ring: kept, and
+    // sent to the members already in the room.
+    template <class Hub>
+    static void replay_older(Hub& h, const std::string& room_name, const std::vector<room_event>& past) {
+        h.locked([&] {
+            auto* r = h.rooms_.find(room_name);
+            if (!r) return;
+            const std::size_t added = r->ring().remember_older(past);
+            for (member* m : r->members())
+                for (std::size_t i = 0; i < added; ++i) h.out_.push(*m, m->dialect().render(r->history()[i]));
+        });
+    }
+
+    // /history's answer, as the member's dialect words it. A store counts
+    // messages, and one may hold several lines: the answer holds at most
+    // `lines` lines. latest: the last lines (/history N prints N lines, as
+    // in 2.0). The others, which a client pages through by id, in whole
+    // messages: the newest for before, the oldest for after and between
+    // (what a reconnecting client missed, in order); a single message
+    // longer than `lines` comes whole.
+    static reply answer_of(const std::string& room, std::error_code ec, const history_page& page, std::size_t lines,
+                           history_range range = history_range::latest) {
+        if (ec == history_errc::not_kept) return reply::of(reply_kind::history_not_kept);
+        if (ec) return reply::of(reply_kind::history_failed, {}, ec.message());
+        reply r = reply::of(reply_kind::history, room);
+        r.count = page.unavailable ? 1 : 0;
+        const bool oldest_first = range == history_range::after || range == history_range::between;
+        std::size_t first = 0, last = page.events.size(), total = 0; // the messages kept: [first, last)
+        auto size_of = [](const room_event& e) { return e.kind == room_event_kind::action ? 1 : e.line_count; };
+        if (oldest_first) {
+            for (last = 0; last < page.events.size(); ++last) {
+                const std::size_t n = size_of(page.events[last]);
+                if (last > 0 && total + n > lines) break;
+                total += n;
+            }
+        } else {
+            for (first = page.events.size(); first > 0; --first) {
+                const std::size_t n = size_of(page.events[first - 1]);
+                if (first < page.events.size() && total + n > lines) break;
+                total += n;
+            }
+        }
+        const bool cut_lines = range == history_range::latest;
+        if (cut_lines) first = 0, last = page.events.size();
+        for (std::size_t i = first; i < last; ++i) {
+            const room_event& e = page.events[i];
+            const std::string id = id_of(e);
+            if (e.kind == room_event_kind::action) {
+                r.past.push_back({e.time, e.nick, e.text, true, id});
+                continue;
+            }
+            e.for_each_line(
+                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
+        }
+        r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
+        if (cut_lines && r.past.size() > lines) {
+            r.past.erase(r.past.begin(), r.past.end() - static_cast<std::ptrdiff_t>(lines));
+            r.more = true;
+        }
+        return r;
+    }
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/host_controls.hpp>
 
 // #include <chatroom/core/detail/event_text.hpp>
+
 
 #include <string>
 #include <string_view>
@@ -5429,6 +5594,25 @@ private:
 // shared room log stores. What the core answers one member is typed instead
 // (core/reply.hpp) and worded by each dialect.
 namespace chatroom::detail::event_text {
+
+// Why a member left, as its rooms hear it in "* nick left (...)"; detail is
+// what it said with /quit, a kick's or ban's reason, or more of why the
+// connection was lost.
+inline std::string left_because(leave_reason why, std::string_view detail) {
+    switch (why) {
+    case leave_reason::eof: break;
+    case leave_reason::quit: return detail.empty() ? "quit" : "quit: " + std::string(detail);
+    case leave_reason::connection_lost:
+        return detail.empty() ? "connection lost" : "connection lost: " + std::string(detail);
+    case leave_reason::too_slow: return "too slow";
+    case leave_reason::idle_timeout: return "idle timeout";
+    case leave_reason::first_line_timeout: return "no first line";
+    case leave_reason::shutdown: return "server shutting down";
+    case leave_reason::kicked:
+    case leave_reason::banned: return std::string(detail);
+    }
+    return std::string();
+}
 
 // What rooms hear of moderation.
 // Kicks and bans are the reason in "* nick left (...)".
@@ -5451,6 +5635,8 @@ inline constexpr std::string_view missed_events =
     "some events of this room were missed: the log was trimmed past them before this server read them";
 
 } // namespace chatroom::detail::event_text
+// #include <chatroom/core/detail/operator_commands.hpp>
+
 
 #include <memory>
 #include <string>
@@ -5621,6 +5807,119 @@ private:
 };
 
 } // namespace chatroom::detail
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The host program's controls (server.hpp: kick, move, rename, set_topic,
+// the rooms it makes, and notice/say): what the host does to members and
+// rooms, as opposed to what members ask for (commands.hpp). /topic by an
+// operator ends here too. Guarded by the hub's lock.
+class host_controls {
+public:
+    struct parts {
+        registry& members;
+        room_directory& rooms;
+        host_events& events;
+        host_rooms& policy;
+        membership& places;
+        operator_commands& operators;
+        nick_changes& nicks;
+    };
+
+    explicit host_controls(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+    void set_stopping() noexcept { stopping_ = true; }
+
+    // "* text" (from empty) or "<from> text" to a room, from the host.
+    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
+        room* r = p_.rooms.find(room_name);
+        if (!r) return host_errc::no_such_room;
+        room_event e;
+        e.room = r->name();
+        if (from.empty()) {
+            e.kind = room_event_kind::notice;
+            sanitize_append(e.text, text);
+        } else {
+            e.kind = room_event_kind::chat;
+            sanitize_append(e.nick, from);
+            std::string line;
+            sanitize_append(line, text);
+            e.add_line(line);
+        }
+        log_->append(e);
+        return {};
+    }
+
+    control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
+        return p_.operators.kick(nick, reason, by);
+    }
+
+    control_result move(std::string_view nick, std::string_view room_name) {
+        member* t = p_.members.find_nick(nick);
+        if (!t) return host_errc::no_such_member;
+        if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
+        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
+            return {};
+        if (p_.policy.full(room_name)) return host_errc::room_full;
+        if (t->state.current) p_.places.leave(*t, *t->state.current, {});
+        p_.places.enter(*t, room_name);
+        return {};
+    }
+
+    control_result rename(std::string_view nick, std::string_view new_nick) {
+        return p_.nicks.host_rename(nick, new_nick);
+    }
+
+    control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) {
+        room* r = p_.rooms.find(room_name);
+        if (!r) return host_errc::no_such_room;
+        std::string clean;
+        sanitize_append(clean, text);
+        r->set_topic(clean);
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = r->name();
+        e.text = event_text::set_topic(by, clean);
+        log_->append(e);
+        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
+        p_.events.push(std::move(ev));
+        return {};
+    }
+
+    // ---- rooms the host makes (room_options.hpp) ------------------------------
+
+    control_result create_room(std::string_view name, room_options o) {
+        return stopping_ ? host_errc::stopping : p_.policy.create(name, std::move(o));
+    }
+    control_result close_room(std::string_view name, std::string_view reason) {
+        return p_.policy.close(name, reason, [&](member& x, room& closing, const std::string& why) {
+            p_.places.leave(x, closing, why);
+            if (x.state.seats.empty()) p_.places.enter(x, protocol::lobby); // it is somewhere still
+        });
+    }
+    control_result invite(std::string_view room_name, std::string_view nick) {
+        member* t = p_.members.find_nick(nick);
+        return t ? p_.policy.invite(room_name, *t) : control_result(host_errc::no_such_member);
+    }
+    std::vector<host_room_info> host_room_list() const { return p_.policy.list(); }
+
+private:
+    parts p_;
+    room_log* log_ = nullptr;
+    bool stopping_ = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/custom_calls.hpp>
+
+// #include <chatroom/core/detail/custom_commands.hpp>
+
 // #include <chatroom/core/command_error.hpp>
 
 #include <string>
@@ -5673,8 +5972,6 @@ namespace std {
 template <>
 struct is_error_code_enum<chatroom::command_errc> : true_type {};
 } // namespace std
-// #include <chatroom/core/detail/custom_commands.hpp>
-
 
 #include <algorithm>
 #include <iterator>
@@ -5731,8 +6028,73 @@ private:
 
 } // namespace chatroom::detail
 
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// Calls of the host's commands (custom_commands.hpp): a member's /name ARGS
+// becomes a job the hub runs with its lock released (host_jobs.hpp); what
+// the handler asked for comes back here, locked, and goes out. Guarded by
+// the hub's lock.
+class custom_calls {
+public:
+    struct job {
+        std::weak_ptr<member> who;
+        command_handler handler;
+        command_call call;
+        std::string name; // as registered
+    };
+
+    custom_calls(counters& count, fanout& out) : count_(count), out_(out) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    void queue(member& m, const custom_commands::entry& c, std::string_view rest) {
+        std::string args;
+        sanitize_append(args, rest);
+        jobs_.push_back(job{m.shared_from_this(), c.handler, command_call(info_of(m), args), c.name});
+    }
+
+    std::vector<job> take() { return std::exchange(jobs_, {}); }
+
+    // A custom command's handler ran; what it asked for goes out now. One
+    // that threw (failed) sent nothing: the caller hears so.
+    void finish(member& m, const command_call& call, bool failed) {
+        if (!m.state.attached) return;
+        if (failed) return out_.send(m, reply::refused("command failed"));
+        if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
+        for (const std::string& text : call.replies()) {
+            std::string line;
+            sanitize_append(line, text);
+            out_.send(m, reply::notice(line));
+        }
+        room* r = m.state.current; // a custom command speaks in the room the member is using
+        if (!r) return;
+        for (const std::string& text : call.says()) {
+            std::string line;
+            sanitize_append(line, text);
+            if (line.empty()) continue;
+            room_event e = membership::event_of(room_event_kind::chat, m, r);
+            e.add_line(line);
+            counters::add(count_.lines_in);
+            log_->append(e);
+        }
+    }
+
+private:
+    counters& count_;
+    fanout& out_;
+    room_log* log_ = nullptr;
+    std::vector<job> jobs_;
+};
+
+} // namespace chatroom::detail
+
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -5764,41 +6126,40 @@ public:
     // Work that must run with the hub's lock released (host code: a login
     // verifier, a custom command's handler); the hub runs it after unlocking.
     using login_job = logins::job;
-    struct command_job {
-        std::weak_ptr<member> who;
-        command_handler handler;
-        command_call call;
-        std::string name; // as registered
-    };
+    using command_job = custom_calls::job;
     using nick_job = nick_changes::nick_job;
-
     using history_job = history_service::request;
 
     explicit commands(parts p)
-        : opts_(p.opts), count_(p.count), members_(p.members), rooms_(p.rooms), out_(p.out), house_(p.house),
-          events_(p.events), graveyard_(p.graveyard), policy_(p.rooms, p.count, p.out),
+        : opts_(p.opts), count_(p.count), members_(p.members), out_(p.out), house_(p.house),
+          events_(p.events), graveyard_(p.graveyard), access_(p.out, p.events), calls_(p.count, p.out),
+          policy_(p.rooms, p.count, p.out),
           batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
           nicks_({p.members, p.out, p.events, membership_}),
-          logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, hooks_, *this}) {
-        nicks_.set_access(hooks_);
+          logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
+          controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
+          arrivals_({p.opts, p.out, access_, logins_, membership_}) {
+        nicks_.set_access(access_.hooks());
     }
 
     void set_log(room_log& log) noexcept {
         policy_.set_log(*(log_ = &log));
         batch_.set_log(log);
+        calls_.set_log(log);
         membership_.set_log(log);
         operators_.set_log(log);
         nicks_.set_log(log);
+        controls_.set_log(log);
     }
     void set_stopping() noexcept {
-        stopping_ = true;
         membership_.set_stopping();
+        controls_.set_stopping();
     }
-    void set_access(access_hooks hooks) { hooks_ = std::move(hooks); }
-    const access_hooks& access() const noexcept { return hooks_; }
-    void set_motd(std::string text) { motd_ = std::move(text); }
+    void set_access(access_hooks hooks) { access_.set(std::move(hooks)); }
+    const access_hooks& access() const noexcept { return access_.hooks(); }
+    void set_motd(std::string text) { arrivals_.set_motd(std::move(text)); }
 
     // Custom commands (custom_commands.hpp).
     std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
@@ -5806,78 +6167,14 @@ public:
     }
 
     std::vector<login_job> take_logins() { return logins_.take_jobs(); }
-    std::vector<command_job> take_calls() { return std::exchange(calls_, {}); }
+    std::vector<command_job> take_calls() { return calls_.take(); }
     std::vector<nick_job> take_claims() { return nicks_.take_claims(); }
     std::vector<history_job> take_histories() { return std::exchange(histories_, {}); }
     std::vector<std::string> take_opened() { return membership_.take_opened(); }
 
-    static room_event notice_event(const std::string& room_name, std::string text) {
-        room_event e;
-        e.kind = room_event_kind::notice;
-        e.room = room_name;
-        e.text = std::move(text);
-        return e;
-    }
-
-    member_info info(const member& m) const {
-        member_info i;
-        i.nick = m.state.nick;
-        i.account = m.state.account;
-        i.room = m.state.current ? m.state.current->name() : std::string();
-        for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
-        i.address = m.address();
-        i.transport = m.transport();
-        // Told in wall-clock time, kept in steady time.
-        i.connected_since = std::chrono::system_clock::now() -
-                            std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() -
-                                                                                            m.state.connected_at);
-        i.op = m.state.op;
-        i.muted = m.state.muted;
-        return i;
-    }
-
-    // A connection's first moment as a member: bans by address, then the
-    // host's admission hook. Returns the refusal, or nothing. With logins
-    // enabled a banned address is let in, but only to log in as an operator
-    // (greet).
-    std::optional<reply> admission_refusal(member& m) {
-        if (!hooks_.verify) {
-            if (auto left = logins_.address_ban(m)) return reply::of(reply_kind::banned, {}, moderation::time_left(*left));
-        }
-        if (hooks_.admit) {
-            const verdict v = events_.hook("admit", m, verdict::refuse("server error"), [&] {
-                return hooks_.admit(peer_info{m.address(), m.transport(), m.certificate_subject()});
-            });
-            if (!v.allowed) return reply::refused(v.reason.empty() ? "not admitted" : v.reason);
-        }
-        return {};
-    }
-
-    // A new member: the welcome, then the lobby. From a banned address: the
-    // ban and no room; only /login (as an operator), /help and /quit work.
-    void greet(member& m) {
-        if (auto left = logins_.address_ban(m)) {
-            logins_.set_probation(m, true);
-            out_.send(m, reply::of(reply_kind::banned_login_only, {}, moderation::time_left(*left)));
-            return;
-        }
-        logins_.set_probation(m, false);
-        std::string hello;
-        std::string name;
-        sanitize_append(name, opts_.name);
-        m.dialect().append(hello, reply::welcome(name, m.state.nick));
-        std::string_view extra = motd_.empty() ? std::string_view(opts_.welcome) : std::string_view(motd_);
-        while (!extra.empty()) {
-            const std::size_t nl = extra.find('\n');
-            std::string line;
-            sanitize_append(line, extra.substr(0, nl));
-            m.dialect().append(hello, reply::notice(line));
-            extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
-        }
-        if (hooks_.require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
-        out_.push(m, message::copy_of(hello));
-        if (!hooks_.require_login) admit(m);
-    }
+    // A connection's first moment as a member, and its welcome (arrivals.hpp).
+    std::optional<reply> admission_refusal(member& m) { return arrivals_.admission_refusal(m); }
+    void greet(member& m) { arrivals_.greet(m); }
 
     // A request a member's interpreter made of one of its lines (sanitized,
     // not empty): chat for its room, or a command.
@@ -5887,7 +6184,7 @@ public:
         if (!m.state.admitted) {
             end_batch();
             // From a banned address whose ban ended meanwhile: welcome after all.
-            if (logins_.on_probation(m) && !logins_.address_ban(m)) greet(m);
+            if (logins_.on_probation(m) && !logins_.address_ban(m)) arrivals_.greet(m);
         }
         if (!m.state.admitted && cmd.kind != command_kind::login && cmd.kind != command_kind::help &&
             cmd.kind != command_kind::quit) {
@@ -5900,7 +6197,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -5925,46 +6222,13 @@ public:
         if (!m.state.attached) return;
         logins_.forget(m); // a check under way keeps its charge
         batch_.end_of(m);
-        std::string reason;
-        switch (why) {
-        case leave_reason::eof: break;
-        case leave_reason::quit: reason = detail.empty() ? "quit" : "quit: " + std::string(detail); break;
-        case leave_reason::connection_lost:
-            reason = detail.empty() ? "connection lost" : "connection lost: " + std::string(detail);
-            break;
-        case leave_reason::too_slow: reason = "too slow"; break;
-        case leave_reason::idle_timeout: reason = "idle timeout"; break;
-        case leave_reason::first_line_timeout: reason = "no first line"; break;
-        case leave_reason::shutdown: reason = "server shutting down"; break;
-        case leave_reason::kicked:
-        case leave_reason::banned: reason = std::string(detail); break;
-        }
+        const std::string reason = event_text::left_because(why, detail);
         membership_.leave_all(m, reason);
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
         events_.emit(event_kind::disconnected, m, {}, {}, reason);
         if (ref) graveyard_.push_back(std::move(ref));
-    }
-
-    // "* text" (from empty) or "<from> text" to a room, from the host.
-    control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
-        room* r = rooms_.find(room_name);
-        if (!r) return host_errc::no_such_room;
-        room_event e;
-        e.room = r->name();
-        if (from.empty()) {
-            e.kind = room_event_kind::notice;
-            sanitize_append(e.text, text);
-        } else {
-            e.kind = room_event_kind::chat;
-            sanitize_append(e.nick, from);
-            std::string line;
-            sanitize_append(line, text);
-            e.add_line(line);
-        }
-        log_->append(e);
-        return {};
     }
 
 private:
@@ -5978,10 +6242,7 @@ private:
     void run(member& m, const protocol::command& cmd) {
         using protocol::command_kind;
         if (const custom_commands::entry* c = cmd.kind != command_kind::chat ? custom_.find(cmd.name) : nullptr) {
-            std::string args;
-            sanitize_append(args, cmd.rest);
-            calls_.push_back(command_job{m.shared_from_this(), c->handler, command_call(info(m), args), c->name});
-            return;
+            return calls_.queue(m, *c, cmd.rest);
         }
         if (cmd.kind == command_kind::unknown) return out_.send(m, reply::of(reply_kind::unknown_command, cmd.name));
         switch (cmd.kind) {
@@ -5993,7 +6254,7 @@ private:
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
             if (auto no = membership_.refusal(m, cmd.arg, switching)) {
                 out_.send(m, *no);
-            } else if (authorized(m, action_kind::join, cmd.arg, {})) {
+            } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
                 if (switching) membership_.leave(m, *m.state.current, {});
                 membership_.enter(m, cmd.arg);
             }
@@ -6033,7 +6294,7 @@ private:
             }
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (!may_say(m, *r, cmd.arg)) break;
+            if (!access_.may_say(m, *r, cmd.arg)) break;
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
@@ -6087,32 +6348,7 @@ private:
 
     // ---- accounts and moderation ---------------------------------------------
 
-    // Muted members and the host's authorizer may refuse a line.
-    bool may_say(member& m, const room& r, std::string_view text) {
-        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
-        if (m.state.muted) {
-            out_.send(m, reply::of(reply_kind::muted));
-            return false;
-        }
-        return authorized(m, action_kind::say, r.name(), text);
-    }
-
-    bool authorized(member& m, action_kind kind, std::string_view room_name, std::string_view text) {
-        if (!hooks_.authorize) return true;
-        const verdict v = events_.hook("authorize", m, verdict::refuse("server error"), [&] {
-            return hooks_.authorize(info(m), action{kind, room_name, text, protocol::fold_case(room_name)});
-        });
-        if (!v.allowed) out_.send(m, reply::refused(v.reason.empty() ? "not permitted" : v.reason));
-        return v.allowed;
-    }
-
-    // A member is admitted (it may use rooms) and sent to the lobby, unless
-    // its dialect's clients join their rooms themselves (IRC).
-    void admit(member& m) override {
-        m.state.admitted = true;
-        if (!m.interpreter().starts_in_lobby()) return;
-        if (authorized(m, action_kind::join, protocol::lobby, {})) membership_.enter(m, protocol::lobby);
-    }
+    void admit(member& m) override { arrivals_.admit(m); }
 
 public:
     // The verifier's answer, with the hub's lock held again (logins.hpp).
@@ -6126,84 +6362,13 @@ public:
         nicks_.claimed(m, job, won);
     }
 
-public:
-    // A custom command's handler ran; what it asked for goes out now. One
-    // that threw (failed) sent nothing: the caller hears so.
-    void finish_call(member& m, const command_call& call, bool failed) {
-        if (!m.state.attached) return;
-        if (failed) return out_.send(m, reply::refused("command failed"));
-        if (!call.refusal().empty()) return out_.send(m, reply::refused(call.refusal()));
-        for (const std::string& text : call.replies()) {
-            std::string line;
-            sanitize_append(line, text);
-            out_.send(m, reply::notice(line));
-        }
-        room* r = m.state.current; // a custom command speaks in the room the member is using
-        if (!r) return;
-        for (const std::string& text : call.says()) {
-            std::string line;
-            sanitize_append(line, text);
-            if (line.empty()) continue;
-            room_event e = event_of(room_event_kind::chat, m, r);
-            e.add_line(line);
-            counters::add(count_.lines_in);
-            log_->append(e);
-        }
-    }
+    // A custom command's handler ran (custom_calls.hpp).
+    void finish_call(member& m, const command_call& call, bool failed) { calls_.finish(m, call, failed); }
 
-    // ---- the host's controls (hub.hpp) ------------------------------------
-
-    control_result kick(std::string_view nick, std::string_view reason, std::string_view by) {
-        return operators_.kick(nick, reason, by);
-    }
-
-    control_result move(std::string_view nick, std::string_view room_name) {
-        member* t = members_.find_nick(nick);
-        if (!t) return host_errc::no_such_member;
-        if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
-        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
-            return {};
-        if (policy_.full(room_name)) return host_errc::room_full;
-        if (t->state.current) membership_.leave(*t, *t->state.current, {});
-        membership_.enter(*t, room_name);
-        return {};
-    }
-
-    control_result rename(std::string_view nick, std::string_view new_nick) {
-        return nicks_.host_rename(nick, new_nick);
-    }
-
-    // ---- rooms the host makes (room_options.hpp) ------------------------------
-
-    control_result create_room(std::string_view name, room_options o) {
-        return stopping_ ? host_errc::stopping : policy_.create(name, std::move(o));
-    }
-    control_result close_room(std::string_view name, std::string_view reason) {
-        return policy_.close(name, reason, [&](member& x, room& closing, const std::string& why) {
-            membership_.leave(x, closing, why);
-            if (x.state.seats.empty()) membership_.enter(x, protocol::lobby); // it is somewhere still
-        });
-    }
-    control_result invite(std::string_view room_name, std::string_view nick) {
-        member* t = members_.find_nick(nick);
-        return t ? policy_.invite(room_name, *t) : control_result(host_errc::no_such_member);
-    }
-    std::vector<host_room_info> host_room_list() const { return policy_.list(); }
-
+    // The host's controls (host_controls.hpp); /topic by an operator too.
+    host_controls& controls() noexcept { return controls_; }
     control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
-        room* r = rooms_.find(room_name);
-        if (!r) return host_errc::no_such_room;
-        std::string clean;
-        sanitize_append(clean, text);
-        r->set_topic(clean);
-        room_event e;
-        e.kind = room_event_kind::notice;
-        e.room = r->name();
-        e.text = event_text::set_topic(by, clean);
-        log_->append(e);
-        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
-        events_.push(std::move(ev));
-        return {};
+        return controls_.set_topic(room_name, text, by);
     }
 
 private:
@@ -6222,23 +6387,18 @@ private:
         graveyard_.push_back(std::move(keep));
     }
 
-    void welcome_unbanned() override {
-        for (member* x : logins_.on_probation())
-            if (!logins_.address_ban(*x)) greet(*x);
-    }
+    void welcome_unbanned() override { arrivals_.welcome_unbanned(); }
 
     const server_options& opts_;
     counters& count_;
     registry& members_;
-    room_directory& rooms_;
     fanout& out_;
     housekeeping& house_;
     host_events& events_;
     std::vector<std::shared_ptr<member>>& graveyard_;
-    access_hooks hooks_;
-    std::string motd_;
+    access_checks access_;
     custom_commands custom_;
-    std::vector<command_job> calls_;
+    custom_calls calls_;
     host_rooms policy_; // the options of the rooms the host made
     room_log* log_ = nullptr;
     chat_batch batch_;
@@ -6246,8 +6406,9 @@ private:
     operator_commands operators_;
     nick_changes nicks_;
     logins logins_;
+    host_controls controls_;
+    arrivals arrivals_;
     std::string scratch_;
-    bool stopping_ = false;
     std::vector<history_job> histories_;
 };
 
@@ -6482,6 +6643,64 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/log_sink.hpp>
+
+
+#include <asio/any_io_executor.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
+
+// The hub as the room log's sink (room_log.hpp): what a log ordered, and its
+// other news, reach this server's members through the hub's room_delivery.
+// deliver() runs inside the log's append(), with the hub's lock held; every
+// other entry point is called by a log that orders elsewhere (a backplane)
+// and takes the lock itself. Hub is the hub (hub.hpp), which derives from
+// this and makes it its friend.
+template <class Hub>
+class log_sink : public room_event_sink {
+public:
+    // A backplane's reader hands over an event its log ordered.
+    void deliver_ordered(const room_event& e) {
+        hub().locked([&] { hub().delivery_.deliver(e); });
+    }
+    void deliver_ordered(const std::vector<room_event>& events) override {
+        hub().locked([&] {
+            for (const room_event& e : events) hub().delivery_.deliver(e);
+        });
+    }
+    void replay(const std::string& room_name, const std::vector<room_event>& past) override {
+        hub().locked([&] { hub().delivery_.replay(room_name, past); });
+    }
+    void link_changed(backplane_state state, std::string notice) override {
+        hub().locked([&] { hub().delivery_.link_changed(state, std::move(notice)); });
+    }
+    void missed(const std::string& room_name) override {
+        hub().locked([&] { hub().delivery_.missed(room_name); });
+    }
+    void report(std::string text) override {
+        hub().locked([&] { hub().events_.error(std::move(text)); });
+    }
+
+    std::size_t max_line_bytes() const override { return hub().opts_.max_line_bytes; }
+    void rejected_entries(std::uint64_t n) override { counters::add(hub().count_.backplane_rejected, n); }
+
+    asio::any_io_executor executor() const override { return hub().ex_; }
+
+private:
+    // The sink of the room log: every event reaches local members here, once.
+    void deliver(const room_event& e) override { hub().delivery_.deliver(e); }
+
+    Hub& hub() noexcept { return static_cast<Hub&>(*this); }
+    const Hub& hub() const noexcept { return static_cast<const Hub&>(*this); }
+};
+
+} // namespace chatroom::detail
 // #include <chatroom/core/detail/room_delivery.hpp>
 
 // Where the room log's ordered events reach this server's members, once
@@ -6545,16 +6764,24 @@ public:
         event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
         events_.push(std::move(ev));
         if (notice.empty()) return;
-        for (const room* r : rooms_.sorted()) deliver(commands::notice_event(r->name(), notice));
+        for (const room* r : rooms_.sorted()) deliver(notice_event(r->name(), notice));
     }
 
     // Some of the room's events never reached this server: its members are told.
     void missed(const std::string& room_name) {
         counters::add(count_.missed_gaps);
-        deliver(commands::notice_event(room_name, std::string(event_text::missed_events)));
+        deliver(notice_event(room_name, std::string(event_text::missed_events)));
     }
 
 private:
+    static room_event notice_event(const std::string& room_name, std::string text) {
+        room_event e;
+        e.kind = room_event_kind::notice;
+        e.room = room_name;
+        e.text = std::move(text);
+        return e;
+    }
+
     counters& count_;
     registry& members_;
     room_directory& rooms_;
@@ -6590,7 +6817,8 @@ namespace chatroom::detail {
 // Every public function takes the lock itself; the host's event handlers run
 // after it is released, by one thread at a time (host_events.hpp), and so do
 // the destructors of members that left and the host's jobs (host_jobs.hpp).
-class hub final : public std::enable_shared_from_this<hub>, private room_event_sink {
+class hub final : public std::enable_shared_from_this<hub>, private log_sink<hub> {
+    friend class log_sink<hub>;
     friend struct host_jobs;
     friend struct history_service;
 
@@ -6655,32 +6883,10 @@ public:
         history_.store = std::move(store);
     }
 
-    // A backplane's reader hands over an event its log ordered.
-    void deliver_ordered(const room_event& e) {
-        locked([&] { delivery_.deliver(e); });
-    }
-    void deliver_ordered(const std::vector<room_event>& events) override {
-        locked([&] {
-            for (const room_event& e : events) delivery_.deliver(e);
-        });
-    }
-    void replay(const std::string& room_name, const std::vector<room_event>& past) override {
-        locked([&] { delivery_.replay(room_name, past); });
-    }
-    void link_changed(backplane_state state, std::string notice) override {
-        locked([&] { delivery_.link_changed(state, std::move(notice)); });
-    }
-    void missed(const std::string& room_name) override {
-        locked([&] { delivery_.missed(room_name); });
-    }
-    void report(std::string text) override {
-        locked([&] { events_.error(std::move(text)); });
-    }
-
-    std::size_t max_line_bytes() const override { return opts_.max_line_bytes; }
-    void rejected_entries(std::uint64_t n) override { counters::add(count_.backplane_rejected, n); }
-
-    asio::any_io_executor executor() const override { return ex_; }
+    // The room log's entry points (log_sink.hpp); a backplane's reader
+    // hands over the events its log ordered.
+    using log_sink<hub>::deliver_ordered, log_sink<hub>::replay, log_sink<hub>::link_changed, log_sink<hub>::missed,
+        log_sink<hub>::report, log_sink<hub>::max_line_bytes, log_sink<hub>::rejected_entries, log_sink<hub>::executor;
 
     // A new connection: gets a guest nick, the welcome and the lobby.
     void attach(const std::shared_ptr<member>& m) {
@@ -6745,7 +6951,7 @@ public:
     // a notice, "<from> text" for a message): host_errc::no_such_room if none.
     control_result inject(std::string_view room_name, std::string_view from, std::string_view text) {
         control_result r;
-        locked([&] { r = commands_.inject(room_name, from, text); });
+        locked([&] { r = commands_.controls().inject(room_name, from, text); });
         return r;
     }
 
@@ -6802,16 +7008,16 @@ public:
         std::vector<member_info> list;
         optional_lock g(mutex_);
         if (room* r = rooms_.find(room_name))
-            for (member* m : r->members()) list.push_back(commands_.info(*m));
+            for (member* m : r->members()) list.push_back(info_of(*m));
         return list;
     }
 
-    // The host's controls and snapshots (server.hpp): f(commands&) runs
-    // locked, and its result is returned.
+    // The host's controls (server.hpp): f(host_controls&) runs locked, and
+    // its result is returned.
     template <class F>
     auto control(F&& f) {
-        std::optional<decltype(f(commands_))> r;
-        locked([&] { r.emplace(f(commands_)); });
+        std::optional<decltype(f(commands_.controls()))> r;
+        locked([&] { r.emplace(f(commands_.controls())); });
         return std::move(*r);
     }
 
@@ -6855,9 +7061,6 @@ private:
         });
         for (auto& [r, unread] : d.resume) r->resume_reading(std::move(unread));
     }
-
-    // The sink of the room log: every event reaches local members here, once.
-    void deliver(const room_event& e) override { delivery_.deliver(e); }
 
     // Disconnects the members that overflowed; telling their rooms may
     // overflow others, so it repeats until none is left.
@@ -7306,6 +7509,88 @@ auto async_history(const std::shared_ptr<server_core<Executor>>& core, history_q
 }
 
 } // namespace chatroom::detail
+// #include <chatroom/core/server_controls.hpp>
+
+
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom {
+
+/// The host's snapshots and controls of a running server: its rooms and
+/// members, what it does to members (kick, move, rename) and rooms (topic,
+/// the rooms it makes). basic_server (server.hpp) derives from this, so
+/// they are called on the server: `srv.kick("bob")`.
+///
+/// From any thread but the access hooks (which run with the server's lock
+/// held). A control returns a control_result (host_error.hpp): true when
+/// done, else error() says why (a host_errc named above each). None throws
+/// but bad_alloc.
+/// @tparam Server the basic_server that derives from this
+template <class Server>
+class server_controls {
+public:
+    /// The rooms on this server: each one's name, members here and topic.
+    std::vector<room_info> rooms() const { return hub().room_snapshot(); }
+    /// The members of a room (any case of its name); none for no such room.
+    std::vector<member_info> members(std::string_view room) const { return hub().member_snapshot(room); }
+    /// no_such_member.
+    control_result kick(std::string_view nick, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
+    }
+    /// no_such_member, bad_name (the room's), room_full. A private room is no
+    /// obstacle: moving is how the host lets members in.
+    control_result move(std::string_view nick, std::string_view room) {
+        return control([&](auto& c) { return c.move(nick, room); });
+    }
+    /// no_such_member, bad_name, name_taken. With a shared room log that claims
+    /// nicks the rename is decided by the claim, after this returns.
+    control_result rename(std::string_view nick, std::string_view new_nick) {
+        return control([&](auto& c) { return c.rename(nick, new_nick); });
+    }
+    /// no_such_room.
+    control_result set_topic(std::string_view room, std::string_view text) {
+        return control([&](auto& c) { return c.set_topic(room, text, {}); });
+    }
+
+    // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
+
+    /// A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
+    /// (a room of that name exists on this server), stopping.
+    control_result create_room(std::string_view name, room_options options = {}) {
+        return control([&](auto& c) { return c.create_room(name, std::move(options)); });
+    }
+    /// Closes a room, whoever made it, moving its members to the lobby with
+    /// "* ROOM was closed by the host[: reason]": no_such_room, lobby_is_fixed.
+    control_result close_room(std::string_view name, std::string_view reason = {}) {
+        return control([&](auto& c) { return c.close_room(name, reason); });
+    }
+    /// Lets a member /join a private room the host made (it is told "* you are
+    /// invited to ROOM: /join ROOM") while it is connected and the room
+    /// exists. no_such_member, no_such_room (none the host made).
+    control_result invite(std::string_view room, std::string_view nick) {
+        return control([&](auto& c) { return c.invite(room, nick); });
+    }
+    /// Every room on this server with its options, private ones included.
+    std::vector<host_room_info> room_details() const {
+        return control([](auto& c) { return c.host_room_list(); });
+    }
+
+protected:
+    ~server_controls() = default;
+
+private:
+    // The server's hub: Server makes this its friend.
+    auto& hub() const { return *static_cast<const Server&>(*this).impl_->hub; }
+
+    template <class F>
+    auto control(F&& f) const {
+        return hub().control(std::forward<F>(f));
+    }
+};
+
+} // namespace chatroom
 // #include <chatroom/line/detail/session_factory.hpp>
 
 // #include <chatroom/core/detail/session.hpp>
@@ -7831,9 +8116,11 @@ namespace chatroom {
 /// with the server's lock held). What the host's code throws is caught and
 /// reported (events.hpp, access.hpp); none of it runs once the destructor has
 /// returned or async_stop has completed. Each call that throws
-/// std::system_error has an overload with a std::error_code& instead.
+/// std::system_error has an overload with a std::error_code& instead. The
+/// host's snapshots and controls (rooms, members, kick, move, rename,
+/// set_topic, the rooms it makes) come from server_controls.
 template <class Transport = asio::ip::tcp, class Executor = asio::any_io_executor>
-class basic_server {
+class basic_server : public server_controls<basic_server<Transport, Executor>> {
     using factory_type = detail::session_factory<Transport>;
     using default_listener = detail::listener<factory_type, Executor>;
 
@@ -8065,63 +8352,12 @@ public:
         return !ec;
     }
 
-    /// Snapshots and controls, from any thread but the access hooks. A control
-    /// returns a control_result (host_error.hpp): true when done, else error()
-    /// says why (a host_errc named above each). None throws but bad_alloc.
-    std::vector<room_info> rooms() const { return impl_->hub->room_snapshot(); }
-    /// The members of a room (any case of its name); none for no such room.
-    std::vector<member_info> members(std::string_view room) const { return impl_->hub->member_snapshot(room); }
-    /// no_such_member.
-    control_result kick(std::string_view nick, std::string_view reason = {}) {
-        return control([&](auto& c) { return c.kick(nick, reason, "the host"); });
-    }
-    /// no_such_member, bad_name (the room's), room_full. A private room is no
-    /// obstacle: moving is how the host lets members in.
-    control_result move(std::string_view nick, std::string_view room) {
-        return control([&](auto& c) { return c.move(nick, room); });
-    }
-    /// no_such_member, bad_name, name_taken. With a shared room log that claims
-    /// nicks the rename is decided by the claim, after this returns.
-    control_result rename(std::string_view nick, std::string_view new_nick) {
-        return control([&](auto& c) { return c.rename(nick, new_nick); });
-    }
-    /// no_such_room.
-    control_result set_topic(std::string_view room, std::string_view text) {
-        return control([&](auto& c) { return c.set_topic(room, text, {}); });
-    }
-
-    // ---- rooms the host makes (room_options.hpp, docs/protocol.md) ------------
-
-    /// A new room, empty, with options: bad_name, lobby_is_fixed, name_taken
-    /// (a room of that name exists on this server), stopping.
-    control_result create_room(std::string_view name, room_options options = {}) {
-        return control([&](auto& c) { return c.create_room(name, std::move(options)); });
-    }
-    /// Closes a room, whoever made it, moving its members to the lobby with
-    /// "* ROOM was closed by the host[: reason]": no_such_room, lobby_is_fixed.
-    control_result close_room(std::string_view name, std::string_view reason = {}) {
-        return control([&](auto& c) { return c.close_room(name, reason); });
-    }
-    /// Lets a member /join a private room the host made (it is told "* you are
-    /// invited to ROOM: /join ROOM") while it is connected and the room
-    /// exists. no_such_member, no_such_room (none the host made).
-    control_result invite(std::string_view room, std::string_view nick) {
-        return control([&](auto& c) { return c.invite(room, nick); });
-    }
-    /// Every room on this server with its options, private ones included.
-    std::vector<host_room_info> room_details() const {
-        return control([](auto& c) { return c.host_room_list(); });
-    }
-
     server_stats stats() const noexcept { return impl_->hub->stats(); }               ///< a snapshot of its counters
     const server_options& options() const noexcept { return impl_->hub->options(); } ///< the options in force
     executor_type get_executor() const noexcept { return impl_->executor; }           ///< the executor it runs on
 
 private:
-    template <class F>
-    auto control(F&& f) const {
-        return impl_->hub->control(std::forward<F>(f));
-    }
+    friend class server_controls<basic_server>;
 
     template <class Factory>
     std::shared_ptr<detail::listener<Factory, Executor>> open(
