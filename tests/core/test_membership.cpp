@@ -369,7 +369,10 @@ TEST_CASE("a history answer's lines carry their message's id", "[core][history]"
     CHECK(r.past[3].id == "1733486400000-3");
 }
 
-TEST_CASE("a history answer paged by id is cut at whole messages, from the end its range asks for", "[core][history]") {
+namespace {
+
+// Messages m1, m2, m3 of room dev, each of two lines ("mN a", "mN b"), seq N.
+chatroom::history_page three_messages_of_two_lines() {
     chatroom::history_page page;
     for (int i = 1; i <= 3; ++i) {
         chatroom::room_event e;
@@ -381,6 +384,13 @@ TEST_CASE("a history answer paged by id is cut at whole messages, from the end i
         e.seq = static_cast<std::uint64_t>(i);
         page.events.push_back(e);
     }
+    return page;
+}
+
+} // namespace
+
+TEST_CASE("a history answer paged by id is cut at whole messages, from the end its range asks for", "[core][history]") {
+    chatroom::history_page page = three_messages_of_two_lines();
     using chatroom::history_range;
     using chatroom::detail::history_service;
     auto texts = [](const chatroom::reply& r) {
@@ -406,17 +416,7 @@ TEST_CASE("a history answer paged by id is cut at whole messages, from the end i
 }
 
 TEST_CASE("a history answer says whether more lie beyond it, cut by the store or by the page", "[core][history]") {
-    chatroom::history_page page;
-    for (int i = 1; i <= 3; ++i) {
-        chatroom::room_event e;
-        e.kind = room_event_kind::chat;
-        e.room = "dev";
-        e.nick = "alice";
-        e.add_line("m" + std::to_string(i) + " a");
-        e.add_line("m" + std::to_string(i) + " b");
-        e.seq = static_cast<std::uint64_t>(i);
-        page.events.push_back(e);
-    }
+    chatroom::history_page page = three_messages_of_two_lines();
     using chatroom::history_range;
     using chatroom::detail::history_service;
     // Everything the store gave fits: nothing beyond, in any direction.
