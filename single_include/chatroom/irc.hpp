@@ -920,7 +920,12 @@ public:
     // ":server COMMAND params": a line from the server.
     std::string from_server(std::string_view rest) const { return ":" + cfg_->options.server_name + " " + std::string(rest); }
     // ":nick!nick@host rest": a line from this member.
-    std::string from_self(std::string_view rest) const { return ":" + events().source(nick()) + " " + std::string(rest); }
+    // The member's own JOIN, PART and MODE, which the others get as room
+    // events: stamped now with server-time, as theirs are.
+    std::string from_self(std::string_view rest) const {
+        std::string line = (st_.caps & server_time) ? "@time=" + format_time(std::chrono::system_clock::now()) + " " : std::string();
+        return line + ":" + events().source(nick()) + " " + std::string(rest);
+    }
 
     // 001-005 and the MOTD (or 422): what a client reads once registered.
     std::string welcome() const;

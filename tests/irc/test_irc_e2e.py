@@ -107,7 +107,7 @@ def main():
         alice.send("NAMES #lobby")
         alice.expect(r" 366 alice #lobby ")  # not in the lobby: an IRC client is in the channels it joins
         alice.send("JOIN #dev,#bad!name")
-        alice.expect(r"^:alice!\S+ JOIN #dev$")
+        alice.expect(r"^@time=\S+Z :alice!\S+ JOIN #dev$")  # its own JOIN stamped too (server-time)
         # The room's kept history, with the time it was said (server-time) and its id.
         past = alice.expect(r"PRIVMSG #dev :said before you came$")
         assert re.match(r"^@msgid=\S+;time=\S+Z :bob!", past), past
@@ -282,7 +282,7 @@ def main():
         bob.wait_for(lambda l: l == "<alice> back in dev")
         assert not any("ops only" in l for l in bob.seen), bob.seen[-5:]
         alice.send("PART #ops")
-        alice.expect(r"^:alice!\S+ PART #ops$")
+        alice.expect(r"^@time=\S+Z :alice!\S+ PART #ops$")
         plain.expect(r":alice!\S+ PART #ops$")
         alice.send("PRIVMSG #ops :gone?")
         alice.expect(r" 404 alice #ops :")
@@ -399,7 +399,7 @@ def main():
 
     def part_quit():
         alice.send("PART #dev :see you")
-        alice.expect(r"^:alice!\S+ PART #dev :see you$")
+        alice.expect(r"^@time=\S+Z :alice!\S+ PART #dev :see you$")
         bob.wait_for(lambda l: l == "* alice left (see you)")
         plain.send("NICK carla")
         bob.wait_for(lambda l: l == "* carol is now known as carla")
