@@ -690,16 +690,6 @@ public:
         }
     }
 
-    /// Appends ":nick!nick@host", a message's source.
-    void append_source(std::string& out, std::string_view nick) const {
-        out += ':';
-        out.append(nick.data(), nick.size());
-        out += '!';
-        out.append(nick.data(), nick.size());
-        out += '@';
-        out += host_;
-    }
-
     /// "nick!nick@host": a member as IRC names a message's source.
     std::string source(std::string_view nick) const {
         std::string s;
