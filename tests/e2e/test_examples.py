@@ -195,7 +195,7 @@ def check_help_version_and_bad_arguments():
         r = subprocess.run([prog, "--help"], capture_output=True, timeout=PATIENCE)
         assert r.returncode == 0 and b"--" in r.stdout, r
         r = subprocess.run([prog, "--version"], capture_output=True, timeout=PATIENCE)
-        assert r.returncode == 0 and b"2.0.0" in r.stdout, r
+        assert r.returncode == 0 and b"3.0.0" in r.stdout, r
     r = subprocess.run([SERVER, "--bind", "not-an-address"], capture_output=True, timeout=PATIENCE)
     assert r.returncode != 0 and b"bad --bind" in r.stderr, r
 
