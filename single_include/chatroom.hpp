@@ -2828,7 +2828,7 @@ private:
 using optional_lock = std::lock_guard<optional_mutex>;
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/outbox.hpp>
+// #include <chatroom/core/detail/send_ring.hpp>
 
 
 #include <asio/buffer.hpp>
@@ -2840,10 +2840,11 @@ using optional_lock = std::lock_guard<optional_mutex>;
 
 namespace chatroom::detail {
 
-// The bounded queue of messages waiting to be written to one connection.
+// The messages waiting to be written to one connection, in order: the ring
+// inside output_queue (which adds the lock, the limits and the marks).
 // A ring of shared messages that starts empty and gives its slots back when it
 // drains, so an idle connection holds no queue memory at all.
-class outbox {
+class send_ring {
 public:
     // Most iovecs handed to one gather write.
     static constexpr std::size_t max_gather = 64;
@@ -2973,7 +2974,7 @@ enum class leave_reason {
 // What the hub knows of a member. Every field is read and written only with
 // the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
 // housekeeping, commands); the session never touches it.
-struct hub_state {
+struct member_state {
     std::string nick;
     std::string account; // after /login; empty for guests
     // The rooms it is in, each with its index in that room's member list
@@ -3014,7 +3015,7 @@ struct hub_state {
     clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
-    // Flags together, so they pack (there is one hub_state per connection).
+    // Flags together, so they pack (there is one member_state per connection).
     bool attached = false; // in the registry, a room and the nick table
     bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
     bool said_something = false;
@@ -3071,7 +3072,7 @@ public:
         if (!slow_) out_.push(m);
     }
 
-    void fill(outbox::gather& g) {
+    void fill(send_ring::gather& g) {
         optional_lock g2(mutex_);
         out_.fill(g);
     }
@@ -3128,7 +3129,7 @@ public:
 
 private:
     optional_mutex mutex_;
-    outbox out_;
+    send_ring out_;
     clock::duration blocked_total_{};
     clock::time_point blocked_since_{};
     bool blocked_ = false;
@@ -3173,7 +3174,7 @@ public:
     // The verified subject of a TLS client certificate, when the server asked for one.
     virtual std::string certificate_subject() { return {}; }
 
-    hub_state state;     // the hub's lock
+    member_state state;     // the hub's lock
     output_queue output; // its own lock
 
 private:
@@ -3403,14 +3404,14 @@ public:
     // joined of those left, or none.
     void remove(member& m) noexcept {
         auto& seats = m.state.seats;
-        auto mine = std::find_if(seats.begin(), seats.end(), [this](const hub_state::seat& s) { return s.in == this; });
+        auto mine = std::find_if(seats.begin(), seats.end(), [this](const member_state::seat& s) { return s.in == this; });
         const std::size_t slot = mine->slot;
         seats.erase(mine);
         member* moved = members_.back();
         members_[slot] = moved;
         members_.pop_back();
         if (moved != &m)
-            for (hub_state::seat& s : moved->state.seats)
+            for (member_state::seat& s : moved->state.seats)
                 if (s.in == this) s.slot = slot;
         if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }
@@ -3578,7 +3579,7 @@ public:
 
     // A member's queue went back under the soft mark.
     void relieved(member& r) {
-        hub_state& s = r.state;
+        member_state& s = r.state;
         if (!s.pressured) return;
         s.pressured = false;
         const auto now = clock::now();
@@ -3641,13 +3642,13 @@ private:
     // Within its budget: the time its connection refused bytes since it
     // passed the mark, added to what earlier episodes spent.
     bool may_hold(member& m, clock::time_point now) const {
-        const hub_state& s = m.state;
+        const member_state& s = m.state;
         return s.hold_spent + (m.output.blocked_time(now) - s.blocked_mark) < opts_.max_sender_pause;
     }
 
     void pressure(member& r) {
         const auto now = clock::now();
-        hub_state& s = r.state;
+        member_state& s = r.state;
         if (!s.pressured) {
             s.pressured = true;
             s.pressured_since = now;
@@ -4088,7 +4089,7 @@ inline member_info info_of(const member& m) {
     i.nick = m.state.nick;
     i.account = m.state.account;
     i.room = m.state.current ? m.state.current->name() : std::string();
-    for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
+    for (const member_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
     i.address = m.address();
     i.transport = m.transport();
     // Told in wall-clock time, kept in steady time.
@@ -4188,7 +4189,7 @@ public:
 
     // Registers a new member under a fresh guest nick.
     void add(const std::shared_ptr<member>& m) {
-        hub_state& s = m->state;
+        member_state& s = m->state;
         s.nick = next_guest_nick();
         nicks_.emplace(protocol::fold_case(s.nick), m.get());
         s.registry_slot = members_.size();
@@ -4336,7 +4337,7 @@ public:
         const bool log_open = !log_accepting_ || log_accepting_();
         for (std::size_t i = 0; i < paused_.size();) {
             member& m = *paused_[i];
-            hub_state& s = m.state;
+            member_state& s = m.state;
             if (s.attached && s.throttled) {
                 refill(m, now);
                 if (s.tokens >= 2.0) s.throttled = false;
@@ -4382,7 +4383,7 @@ public:
     // than at the next tick.
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
-            hub_state& s = paused_[i]->state;
+            member_state& s = paused_[i]->state;
             if (s.held && !s.throttled && !s.backlogged && !s.awaiting_login && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
@@ -4398,7 +4399,7 @@ public:
     // The login m waited for is decided (and any nick claim it made): its
     // reading resumes, unless something else still pauses it.
     void release_login(member& m, decisions& d) {
-        hub_state& s = m.state;
+        member_state& s = m.state;
         if (!s.awaiting_login || s.login_pending || s.nick_pending) return;
         s.awaiting_login = false;
         if (s.throttled || s.held || s.backlogged) return;
@@ -4415,7 +4416,7 @@ public:
 private:
     void expire_silent(clock::time_point now, const registry& members, decisions& d) const {
         for (const auto& m : members.members()) {
-            const hub_state& s = m->state;
+            const member_state& s = m->state;
             if (opts_.first_line_timeout.count() > 0 && !s.said_something &&
                 now - s.connected_at >= opts_.first_line_timeout)
                 d.expired.emplace_back(m, leave_reason::first_line_timeout);
@@ -4836,7 +4837,7 @@ public:
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
         auto inside = [&](std::string_view name) { // a private room is listed to its members
-            for (const hub_state::seat& s : m.state.seats)
+            for (const member_state::seat& s : m.state.seats)
                 if (protocol::same_name(s.in->name(), name)) return true;
             return false;
         };
@@ -4931,13 +4932,13 @@ public:
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
         if (name.empty()) return m.state.current;
-        for (const hub_state::seat& s : m.state.seats)
+        for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
     }
 
     static bool share_a_room(const member& a, const member& b) {
-        for (const hub_state::seat& s : a.state.seats)
+        for (const member_state::seat& s : a.state.seats)
             if (room_of(b, s.in->name()) == s.in) return true;
         return false;
     }
@@ -5015,7 +5016,7 @@ public:
         if (!log_->wants_presence()) return;
         std::vector<std::string_view> names;
         names.reserve(m.state.seats.size());
-        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        for (const member_state::seat& s : m.state.seats) names.push_back(s.in->name());
         log_->presence(m.state.nick, names);
     }
 
@@ -5145,7 +5146,7 @@ public:
         p_.members.rename(m, name);
         p_.rooms.publish_presence(m);
         log_->gone(old);
-        for (const hub_state::seat& s : m.state.seats) {
+        for (const member_state::seat& s : m.state.seats) {
             room_event e = membership::event_of(room_event_kind::renamed, m, s.in);
             e.old_nick = old;
             e.origin = 0; // the member reads its own rename too
@@ -5789,7 +5790,7 @@ private:
         const std::string text = event_text::was_muted(t->state.nick, by, on);
         // The target's rooms hear it (the target included); an operator
         // in none of them is told alone.
-        for (const hub_state::seat& s : t->state.seats) {
+        for (const member_state::seat& s : t->state.seats) {
             room_event e;
             e.kind = room_event_kind::notice;
             e.room = s.in->name();
@@ -6564,7 +6565,7 @@ public:
     // member left or waits, its unread rest in its stash.
     template <class Feed>
     bool take(member& m, const char* data, std::size_t size, Feed& feed) {
-        hub_state& s = m.state;
+        member_state& s = m.state;
         if (!s.attached) return false;
         const auto now = clock::now();
         // A shared log holding all it may: the read waits, whole (checked
@@ -6808,7 +6809,7 @@ namespace chatroom::detail {
 
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
-// - everything here and every member's hub_state is guarded by the hub's
+// - everything here and every member's member_state is guarded by the hub's
 //   lock, an optional_mutex that threading::single switches off;
 // - a member's output queue has its own lock (member.hpp), so the hub fills
 //   it while the session writes;
@@ -6900,7 +6901,7 @@ public:
                 m->close_now(std::move(refusal), leave_reason::kicked);
                 return;
             }
-            hub_state& s = m->state;
+            member_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
@@ -7830,7 +7831,7 @@ private:
     // Writes until the queue is empty or the stream is full.
     void write_queued() {
         if (writing_ || closed_) return;
-        outbox::gather g;
+        send_ring::gather g;
         for (;;) {
             output.fill(g);
             if (g.count == 0) break;
@@ -7977,7 +7978,7 @@ public:
                            [this, h = std::forward<Handler>(h)](std::error_code ec) mutable { on_readable(ec, h); });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) {
         std::size_t n = socket_.write_some(g, ec);
         if (ec && would_block(ec)) {
             ec.clear();
@@ -9685,7 +9686,7 @@ public:
                                 });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) {
         ec = error_;
         if (busy_ || ec) return 0;
         pending_.clear();

@@ -1,4 +1,4 @@
-// The small pieces: names, command parsing, shared messages, the outbox.
+// The small pieces: names, command parsing, shared messages, the send_ring.
 #include <chatroom.hpp>
 
 #include <catch2/catch.hpp>
@@ -66,13 +66,13 @@ TEST_CASE("a message is one shared immutable block", "[message]") {
     CHECK(message().empty());
 }
 
-TEST_CASE("the outbox gathers and consumes partial writes and gives memory back", "[outbox]") {
-    detail::outbox box;
+TEST_CASE("the send_ring gathers and consumes partial writes and gives memory back", "[send_ring]") {
+    detail::send_ring box;
     CHECK(box.empty());
     box.push(message::copy_of("abc"));
     box.push(message::copy_of("defg"));
     CHECK(box.bytes() == 7);
-    detail::outbox::gather g;
+    detail::send_ring::gather g;
     box.fill(g);
     REQUIRE(g.count == 2);
     box.consume(2);
@@ -86,7 +86,7 @@ TEST_CASE("the outbox gathers and consumes partial writes and gives memory back"
 
     for (int i = 0; i < 1000; ++i) box.push(message::copy_of("x"));
     box.fill(g);
-    CHECK(g.count == detail::outbox::max_gather);
+    CHECK(g.count == detail::send_ring::max_gather);
     box.consume(1000);
     CHECK(box.empty());
     CHECK(box.bytes() == 0);

@@ -3455,7 +3455,7 @@ protected:
 
     void continue_write() {
         while (out_at_ < out_.size()) {
-            outbox::gather g;
+            send_ring::gather g;
             g.buffers[0] = asio::const_buffer(out_.data() + out_at_, out_.size() - out_at_);
             g.count = 1;
             std::error_code ec;
@@ -3761,7 +3761,7 @@ public:
         });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) { return inner_.write(g, ec); }
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) { return inner_.write(g, ec); }
 
     template <class Handler>
     void read_after_close(Handler&& h) {
@@ -3896,7 +3896,7 @@ public:
     void async_read(Handler&& h) {
         c_->async_read(std::forward<Handler>(h));
     }
-    std::size_t write(const outbox::gather& g, std::error_code& ec) { return c_->write(g, ec); }
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) { return c_->write(g, ec); }
     template <class Handler>
     void async_wait_writable(Handler&& h) {
         c_->async_wait_writable(std::forward<Handler>(h));

@@ -52,7 +52,7 @@ chatroom::room_event said(const fake_member& by, std::string text) {
 
 // The first block queued for m, as the address of its bytes.
 const void* first_block(fake_member& m) {
-    chatroom::detail::outbox::gather g;
+    chatroom::detail::send_ring::gather g;
     m.output.fill(g);
     return g.count ? g.buffers[0].data() : nullptr;
 }

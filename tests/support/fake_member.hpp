@@ -81,7 +81,7 @@ public:
     // mark it had passed: a session then calls hub::drained(member).
     bool take(std::size_t soft, std::size_t max = std::numeric_limits<std::size_t>::max()) {
         bool back_under = false;
-        detail::outbox::gather g;
+        detail::send_ring::gather g;
         while (max > 0) {
             output.fill(g);
             if (g.count == 0) break;

@@ -7,7 +7,7 @@
 
 #include <chatroom/client.hpp>
 #include <chatroom/core/detail/hub.hpp>
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/core/detail/session.hpp>
 #include <chatroom/server.hpp>
 
@@ -137,7 +137,7 @@ public:
                                 });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) {
         ec = error_;
         if (busy_ || ec) return 0;
         pending_.clear();

@@ -23,7 +23,7 @@ inline member_info info_of(const member& m) {
     i.nick = m.state.nick;
     i.account = m.state.account;
     i.room = m.state.current ? m.state.current->name() : std::string();
-    for (const hub_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
+    for (const member_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
     i.address = m.address();
     i.transport = m.transport();
     // Told in wall-clock time, kept in steady time.

@@ -114,7 +114,7 @@ public:
 
     // A member's queue went back under the soft mark.
     void relieved(member& r) {
-        hub_state& s = r.state;
+        member_state& s = r.state;
         if (!s.pressured) return;
         s.pressured = false;
         const auto now = clock::now();
@@ -177,13 +177,13 @@ private:
     // Within its budget: the time its connection refused bytes since it
     // passed the mark, added to what earlier episodes spent.
     bool may_hold(member& m, clock::time_point now) const {
-        const hub_state& s = m.state;
+        const member_state& s = m.state;
         return s.hold_spent + (m.output.blocked_time(now) - s.blocked_mark) < opts_.max_sender_pause;
     }
 
     void pressure(member& r) {
         const auto now = clock::now();
-        hub_state& s = r.state;
+        member_state& s = r.state;
         if (!s.pressured) {
             s.pressured = true;
             s.pressured_since = now;

@@ -146,7 +146,7 @@ public:
                       [](const room_summary& a, const room_summary& b) { return a.name < b.name; });
         if (rooms_.empty()) return list;
         auto inside = [&](std::string_view name) { // a private room is listed to its members
-            for (const hub_state::seat& s : m.state.seats)
+            for (const member_state::seat& s : m.state.seats)
                 if (protocol::same_name(s.in->name(), name)) return true;
             return false;
         };

@@ -95,7 +95,7 @@ public:
         const bool log_open = !log_accepting_ || log_accepting_();
         for (std::size_t i = 0; i < paused_.size();) {
             member& m = *paused_[i];
-            hub_state& s = m.state;
+            member_state& s = m.state;
             if (s.attached && s.throttled) {
                 refill(m, now);
                 if (s.tokens >= 2.0) s.throttled = false;
@@ -141,7 +141,7 @@ public:
     // than at the next tick.
     void release_held(decisions& d) {
         for (std::size_t i = 0; i < paused_.size();) {
-            hub_state& s = paused_[i]->state;
+            member_state& s = paused_[i]->state;
             if (s.held && !s.throttled && !s.backlogged && !s.awaiting_login && s.attached) {
                 s.held = false;
                 d.resume.emplace_back(std::move(paused_[i]), std::move(s.stash));
@@ -157,7 +157,7 @@ public:
     // The login m waited for is decided (and any nick claim it made): its
     // reading resumes, unless something else still pauses it.
     void release_login(member& m, decisions& d) {
-        hub_state& s = m.state;
+        member_state& s = m.state;
         if (!s.awaiting_login || s.login_pending || s.nick_pending) return;
         s.awaiting_login = false;
         if (s.throttled || s.held || s.backlogged) return;
@@ -174,7 +174,7 @@ public:
 private:
     void expire_silent(clock::time_point now, const registry& members, decisions& d) const {
         for (const auto& m : members.members()) {
-            const hub_state& s = m->state;
+            const member_state& s = m->state;
             if (opts_.first_line_timeout.count() > 0 && !s.said_something &&
                 now - s.connected_at >= opts_.first_line_timeout)
                 d.expired.emplace_back(m, leave_reason::first_line_timeout);

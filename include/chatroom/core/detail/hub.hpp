@@ -43,7 +43,7 @@ namespace chatroom::detail {
 
 // The shared state of one server: its rooms, members and nicks, however many
 // listeners feed it. Threading, once for the whole server:
-// - everything here and every member's hub_state is guarded by the hub's
+// - everything here and every member's member_state is guarded by the hub's
 //   lock, an optional_mutex that threading::single switches off;
 // - a member's output queue has its own lock (member.hpp), so the hub fills
 //   it while the session writes;
@@ -135,7 +135,7 @@ public:
                 m->close_now(std::move(refusal), leave_reason::kicked);
                 return;
             }
-            hub_state& s = m->state;
+            member_state& s = m->state;
             s.connected_at = s.last_active = s.refilled_at = clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);

@@ -48,7 +48,7 @@ public:
     // member left or waits, its unread rest in its stash.
     template <class Feed>
     bool take(member& m, const char* data, std::size_t size, Feed& feed) {
-        hub_state& s = m.state;
+        member_state& s = m.state;
         if (!s.attached) return false;
         const auto now = clock::now();
         // A shared log holding all it may: the read waits, whole (checked

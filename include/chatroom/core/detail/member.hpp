@@ -2,7 +2,7 @@
 
 #include <chatroom/core/detail/interpreter.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
@@ -38,7 +38,7 @@ enum class leave_reason {
 // What the hub knows of a member. Every field is read and written only with
 // the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
 // housekeeping, commands); the session never touches it.
-struct hub_state {
+struct member_state {
     std::string nick;
     std::string account; // after /login; empty for guests
     // The rooms it is in, each with its index in that room's member list
@@ -79,7 +79,7 @@ struct hub_state {
     clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
-    // Flags together, so they pack (there is one hub_state per connection).
+    // Flags together, so they pack (there is one member_state per connection).
     bool attached = false; // in the registry, a room and the nick table
     bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
     bool said_something = false;
@@ -136,7 +136,7 @@ public:
         if (!slow_) out_.push(m);
     }
 
-    void fill(outbox::gather& g) {
+    void fill(send_ring::gather& g) {
         optional_lock g2(mutex_);
         out_.fill(g);
     }
@@ -193,7 +193,7 @@ public:
 
 private:
     optional_mutex mutex_;
-    outbox out_;
+    send_ring out_;
     clock::duration blocked_total_{};
     clock::time_point blocked_since_{};
     bool blocked_ = false;
@@ -238,7 +238,7 @@ public:
     // The verified subject of a TLS client certificate, when the server asked for one.
     virtual std::string certificate_subject() { return {}; }
 
-    hub_state state;     // the hub's lock
+    member_state state;     // the hub's lock
     output_queue output; // its own lock
 
 private:

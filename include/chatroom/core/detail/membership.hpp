@@ -51,13 +51,13 @@ public:
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
         if (name.empty()) return m.state.current;
-        for (const hub_state::seat& s : m.state.seats)
+        for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
     }
 
     static bool share_a_room(const member& a, const member& b) {
-        for (const hub_state::seat& s : a.state.seats)
+        for (const member_state::seat& s : a.state.seats)
             if (room_of(b, s.in->name()) == s.in) return true;
         return false;
     }
@@ -135,7 +135,7 @@ public:
         if (!log_->wants_presence()) return;
         std::vector<std::string_view> names;
         names.reserve(m.state.seats.size());
-        for (const hub_state::seat& s : m.state.seats) names.push_back(s.in->name());
+        for (const member_state::seat& s : m.state.seats) names.push_back(s.in->name());
         log_->presence(m.state.nick, names);
     }
 

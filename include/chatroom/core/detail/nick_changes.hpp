@@ -107,7 +107,7 @@ public:
         p_.members.rename(m, name);
         p_.rooms.publish_presence(m);
         log_->gone(old);
-        for (const hub_state::seat& s : m.state.seats) {
+        for (const member_state::seat& s : m.state.seats) {
             room_event e = membership::event_of(room_event_kind::renamed, m, s.in);
             e.old_nick = old;
             e.origin = 0; // the member reads its own rename too

@@ -167,7 +167,7 @@ private:
         const std::string text = event_text::was_muted(t->state.nick, by, on);
         // The target's rooms hear it (the target included); an operator
         // in none of them is told alone.
-        for (const hub_state::seat& s : t->state.seats) {
+        for (const member_state::seat& s : t->state.seats) {
             room_event e;
             e.kind = room_event_kind::notice;
             e.room = s.in->name();

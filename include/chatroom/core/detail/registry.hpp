@@ -26,7 +26,7 @@ public:
 
     // Registers a new member under a fresh guest nick.
     void add(const std::shared_ptr<member>& m) {
-        hub_state& s = m->state;
+        member_state& s = m->state;
         s.nick = next_guest_nick();
         nicks_.emplace(protocol::fold_case(s.nick), m.get());
         s.registry_slot = members_.size();

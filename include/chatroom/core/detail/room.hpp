@@ -42,14 +42,14 @@ public:
     // joined of those left, or none.
     void remove(member& m) noexcept {
         auto& seats = m.state.seats;
-        auto mine = std::find_if(seats.begin(), seats.end(), [this](const hub_state::seat& s) { return s.in == this; });
+        auto mine = std::find_if(seats.begin(), seats.end(), [this](const member_state::seat& s) { return s.in == this; });
         const std::size_t slot = mine->slot;
         seats.erase(mine);
         member* moved = members_.back();
         members_[slot] = moved;
         members_.pop_back();
         if (moved != &m)
-            for (hub_state::seat& s : moved->state.seats)
+            for (member_state::seat& s : moved->state.seats)
                 if (s.in == this) s.slot = slot;
         if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }

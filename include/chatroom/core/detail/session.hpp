@@ -2,7 +2,7 @@
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/core/decoder.hpp>
 #include <chatroom/core/message.hpp>
 #include <chatroom/core/renderer.hpp>
@@ -241,7 +241,7 @@ private:
     // Writes until the queue is empty or the stream is full.
     void write_queued() {
         if (writing_ || closed_) return;
-        outbox::gather g;
+        send_ring::gather g;
         for (;;) {
             output.fill(g);
             if (g.count == 0) break;

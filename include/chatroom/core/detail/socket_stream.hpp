@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
@@ -81,7 +81,7 @@ public:
                            [this, h = std::forward<Handler>(h)](std::error_code ec) mutable { on_readable(ec, h); });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) {
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) {
         std::size_t n = socket_.write_some(g, ec);
         if (ec && would_block(ec)) {
             ec.clear();

@@ -104,7 +104,7 @@ private:
     }
 
     // The capabilities offered, as CAP LS and LIST name them: echo-message is
-    // the core's (hub_state::echo), the others the renderer's tag_caps.
+    // the core's (member_state::echo), the others the renderer's tag_caps.
     static constexpr unsigned echo_cap = 1u << 31;
     static constexpr std::pair<std::string_view, unsigned> offered[] = {{"echo-message", echo_cap},
                                                                         {"message-tags", message_tags},

@@ -2,7 +2,7 @@
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/web/detail/handshake.hpp>
 #include <chatroom/web/detail/http_request.hpp>
 #include <chatroom/web/detail/http_response.hpp>
@@ -95,7 +95,7 @@ protected:
 
     void continue_write() {
         while (out_at_ < out_.size()) {
-            outbox::gather g;
+            send_ring::gather g;
             g.buffers[0] = asio::const_buffer(out_.data() + out_at_, out_.size() - out_at_);
             g.count = 1;
             std::error_code ec;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/detail/outbox.hpp>
+#include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/web/detail/decoder.hpp>
 #include <chatroom/web/detail/exchange.hpp>
 #include <chatroom/web/detail/frame.hpp>
@@ -71,7 +71,7 @@ public:
         });
     }
 
-    std::size_t write(const outbox::gather& g, std::error_code& ec) { return inner_.write(g, ec); }
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) { return inner_.write(g, ec); }
 
     template <class Handler>
     void read_after_close(Handler&& h) {
@@ -206,7 +206,7 @@ public:
     void async_read(Handler&& h) {
         c_->async_read(std::forward<Handler>(h));
     }
-    std::size_t write(const outbox::gather& g, std::error_code& ec) { return c_->write(g, ec); }
+    std::size_t write(const send_ring::gather& g, std::error_code& ec) { return c_->write(g, ec); }
     template <class Handler>
     void async_wait_writable(Handler&& h) {
         c_->async_wait_writable(std::forward<Handler>(h));

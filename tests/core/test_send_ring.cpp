@@ -1,4 +1,4 @@
-// A member's output: the gather ring (core/detail/outbox.hpp) and the
+// A member's output: the gather ring (core/detail/send_ring.hpp) and the
 // bounded queue around it with the marks of the slow-consumer policy
 // (output_queue in core/detail/member.hpp; docs/reliability.md "Slow
 // consumers").
@@ -16,16 +16,16 @@ namespace {
 using namespace std::chrono_literals;
 using chatroom::message;
 using chatroom::detail::clock;
-using chatroom::detail::outbox;
+using chatroom::detail::send_ring;
 using chatroom::detail::output_queue;
 using pushed = output_queue::pushed;
 
 message bytes(std::size_t n, char c = 'x') { return message::copy_of(std::string(n, c)); }
 
-// Everything the outbox would write, consumed in writes of at most step bytes.
-std::string write_all(outbox& box, std::size_t step) {
+// Everything the send_ring would write, consumed in writes of at most step bytes.
+std::string write_all(send_ring& box, std::size_t step) {
     std::string out;
-    outbox::gather g;
+    send_ring::gather g;
     while (!box.empty()) {
         box.fill(g);
         std::size_t n = 0;
@@ -42,8 +42,8 @@ std::string write_all(outbox& box, std::size_t step) {
 
 } // namespace
 
-TEST_CASE("the outbox writes what it was given in order, across its ring's growth and partial writes", "[core][outbox]") {
-    outbox box;
+TEST_CASE("the send ring writes what it was given in order, across its ring's growth and partial writes", "[core][send_ring]") {
+    send_ring box;
     std::string expected;
     // Interleave pushes and writes, so the ring wraps and grows while not empty.
     for (int round = 0; round < 20; ++round) {
@@ -54,7 +54,7 @@ TEST_CASE("the outbox writes what it was given in order, across its ring's growt
         }
         // Take roughly half, in odd-sized writes that stop inside messages.
         std::string half;
-        outbox::gather g;
+        send_ring::gather g;
         std::size_t target = box.bytes() / 2;
         while (target > 0) {
             box.fill(g);
@@ -73,18 +73,18 @@ TEST_CASE("the outbox writes what it was given in order, across its ring's growt
     CHECK(box.bytes() == 0);
 }
 
-TEST_CASE("the outbox hands at most max_gather buffers to one write", "[core][outbox]") {
-    outbox box;
-    for (std::size_t i = 0; i < outbox::max_gather * 3; ++i) box.push(bytes(2));
-    outbox::gather g;
+TEST_CASE("the send ring hands at most max_gather buffers to one write", "[core][send_ring]") {
+    send_ring box;
+    for (std::size_t i = 0; i < send_ring::max_gather * 3; ++i) box.push(bytes(2));
+    send_ring::gather g;
     box.fill(g);
-    CHECK(g.count == outbox::max_gather);
-    box.consume(outbox::max_gather * 2);
-    CHECK(box.size() == outbox::max_gather * 2);
-    CHECK(write_all(box, 1000).size() == outbox::max_gather * 4);
+    CHECK(g.count == send_ring::max_gather);
+    box.consume(send_ring::max_gather * 2);
+    CHECK(box.size() == send_ring::max_gather * 2);
+    CHECK(write_all(box, 1000).size() == send_ring::max_gather * 4);
 }
 
-TEST_CASE("a queue past the soft mark says so, and says when it drains back under it once", "[core][outbox][slow]") {
+TEST_CASE("a queue past the soft mark says so, and says when it drains back under it once", "[core][send_ring][slow]") {
     output_queue q(false);
     const std::size_t soft = 100, hard = 400;
     CHECK(q.push(bytes(60), hard, soft) == pushed::below_soft);
@@ -98,7 +98,7 @@ TEST_CASE("a queue past the soft mark says so, and says when it drains back unde
     CHECK(q.bytes() == 90);
 }
 
-TEST_CASE("a push that would pass the hard limit is refused and the queue then takes nothing", "[core][outbox][slow]") {
+TEST_CASE("a push that would pass the hard limit is refused and the queue then takes nothing", "[core][send_ring][slow]") {
     output_queue q(false);
     const std::size_t soft = 100, hard = 300;
     CHECK(q.push(bytes(300), hard, soft) == pushed::over_soft); // exactly the hard limit fits
@@ -112,7 +112,7 @@ TEST_CASE("a push that would pass the hard limit is refused and the queue then t
     CHECK(q.empty());
 }
 
-TEST_CASE("the server's own pings are queued outside the limits", "[core][outbox][slow]") {
+TEST_CASE("the server's own pings are queued outside the limits", "[core][send_ring][slow]") {
     output_queue q(false);
     const std::size_t soft = 10, hard = 20;
     REQUIRE(q.push(bytes(20), hard, soft) == pushed::over_soft);
@@ -120,7 +120,7 @@ TEST_CASE("the server's own pings are queued outside the limits", "[core][outbox
     CHECK(q.bytes() == 25);
 }
 
-TEST_CASE("a queue counts only the time its connection refused bytes", "[core][outbox][slow]") {
+TEST_CASE("a queue counts only the time its connection refused bytes", "[core][send_ring][slow]") {
     output_queue q(false);
     const auto t0 = clock::now();
     CHECK(q.blocked_time(t0 + 1s) == clock::duration::zero());
@@ -135,7 +135,7 @@ TEST_CASE("a queue counts only the time its connection refused bytes", "[core][o
     CHECK(q.blocked_time(t0 + 5s) == 70ms);
 }
 
-TEST_CASE("clearing a queue drops what it held", "[core][outbox]") {
+TEST_CASE("clearing a queue drops what it held", "[core][send_ring]") {
     output_queue q(true);
     q.push(bytes(10), 100, 50);
     q.push(bytes(10), 100, 50);

@@ -11,10 +11,11 @@
 
 namespace chatroom::detail {
 
-// The bounded queue of messages waiting to be written to one connection.
+// The messages waiting to be written to one connection, in order: the ring
+// inside output_queue (which adds the lock, the limits and the marks).
 // A ring of shared messages that starts empty and gives its slots back when it
 // drains, so an idle connection holds no queue memory at all.
-class outbox {
+class send_ring {
 public:
     // Most iovecs handed to one gather write.
     static constexpr std::size_t max_gather = 64;
