@@ -29,11 +29,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " nt"));
+                    std::string(offered_user_modes) + " bnt"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=,,,nt PREFIX= NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,nt PREFIX= NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
