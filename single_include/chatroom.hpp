@@ -3538,7 +3538,11 @@ public:
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
-            if (m->id() == e.origin && !m->state.echo) continue;
+            // A member's own events reach it only as its dialect's echo of
+            // what it said (IRC's echo-message): never its own join.
+            if (m->id() == e.origin && !(m->state.echo && (e.kind == room_event_kind::chat ||
+                                                           e.kind == room_event_kind::action)))
+                continue;
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             // Members of one dialect come in runs: the slot of the last

@@ -69,7 +69,7 @@ def main():
         plain.expect(r" 451 \* :You have not registered")
         ls = alice.register("alice", "server-time message-tags")
         assert "server-time" in ls and "message-tags" in ls, ls
-        alice.expect(r" 004 alice \S+ \S+ iow nt$")  # the user modes kept (user_modes.hpp), the channel modes shown
+        alice.expect(r" 004 alice \S+ \S+ iow bnt$")  # the user modes kept (user_modes.hpp), the channel modes known
         isupport = alice.expect(r" 005 alice ")
         for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
             assert token in isupport, (token, isupport)

@@ -26,8 +26,7 @@ mention highlighted, /me both ways rendered as actions, /join #dev opening a
 second channel that carol then joins (her move seen in both lists), and
 closing the page (public mode: The Lounge quits IRC) seen by carol. On the IRC
 side, no error numeric was sent to The Lounge, and its own JOIN came once
-(that one a known limitation, see docs/irc.md: with echo-message it comes
-twice; KNOWN, not counted unless --strict).
+(with echo-message it once came twice: this test found that).
 
 Screenshots (connect form, #lobby, #dev) and The Lounge's IRC lines both ways
 (thelounge-irc.log) go to the screenshot directory (default: a new /tmp
@@ -356,9 +355,8 @@ def main():
             raw = [l for l in proxy.stream("s>c").decode(errors="replace").split("\r\n")
                    if re.search(r":lounge!\S+ JOIN #lobby$", l)]
             if len(joins) != 1 or len(raw) != 1:
-                raise KnownLimitation("its own JOIN came %d times (%r), The Lounge shows %d join lines: the core "
-                                      "echoes a client's own join when it asked for echo-message, beside the "
-                                      "interpreter's JOIN" % (len(raw), raw, len(joins)))
+                raise AssertionError("its own JOIN came %d times (%r), The Lounge shows %d join lines"
+                                     % (len(raw), raw, len(joins)))
         runner.run("The Lounge's own JOIN of #lobby comes once and shows once", own_join_once)
 
         def second_channel():
