@@ -1084,6 +1084,17 @@ public:
         return *this;
     }
 
+    /// A member's own event, sent back because its dialect asked
+    /// (member_state::echo): false to send it as every other member gets it
+    /// (shared_for, then render); true when this dialect words its own
+    /// events apart (a mark that says "yours"), with out holding them, or
+    /// empty for one it does not send back. Called with the hub's lock held.
+    virtual bool render_own(const room_event& e, message& out) const {
+        (void)e;
+        (void)out;
+        return false;
+    }
+
     /// Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);
@@ -3538,11 +3549,21 @@ public:
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
-            // A member's own events reach it only as its dialect's echo of
-            // what it said (IRC's echo-message): never its own join.
-            if (m->id() == e.origin && !(m->state.echo && (e.kind == room_event_kind::chat ||
-                                                           e.kind == room_event_kind::action)))
-                continue;
+            if (m->id() == e.origin) {
+                // A member's own events reach it only as its dialect's echo
+                // of what it said (IRC's echo-message, the JSON dialect's
+                // echo): never its own join.
+                if (!m->state.echo || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) continue;
+                // In its dialect's words for the sender when it has some
+                // (rendered for this one member).
+                message mine;
+                if (m->dialect().render_own(e, mine)) {
+                    if (mine.empty()) continue;
+                    ++recipients;
+                    push(*m, mine);
+                    continue;
+                }
+            }
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             // Members of one dialect come in runs: the slot of the last
@@ -6735,8 +6756,10 @@ public:
             if (target && target->state.attached) out_.push(*target, target->dialect().render(e));
             // The sender, when its dialect asked for its own messages back.
             if (member* from = members_.find_nick(e.nick);
-                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached)
-                out_.push(*from, from->dialect().render(e));
+                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached) {
+                message mine;
+                out_.push(*from, from->dialect().render_own(e, mine) ? mine : from->dialect().render(e));
+            }
             return;
         }
         history_.keep(e);

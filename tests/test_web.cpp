@@ -983,14 +983,31 @@ TEST_CASE("web json: a JSON browser and a telnet client share a room both ways, 
     REQUIRE(id_number(id2));
     CHECK(std::stoull(id2) > std::stoull(id1)); // ids are the room log's order
 
-    // The browser's commands, as the telnet client reads them.
+    // The browser's commands, as the telnet client reads them; the browser
+    // gets its own lines back as the same events, with ids, marked own,
+    // once it asked with echo.
+    REQUIRE(js.send(text(R"({"type":"echo"})")));
     REQUIRE(js.send(text(R"({"type":"say","room":"lobby","text":"hi from <i>json</i>\nand a second line"})")));
     CHECK(tcp.wait_for_prefix("<" + jnick + ">") == "<" + jnick + "> hi from <i>json</i>");
     CHECK(tcp.expect_line() == "<" + jnick + "> and a second line");
+    const auto own_chat = next_json(js, "chat");
+    CHECK(field(own_chat, "nick") == jnick);
+    CHECK(field(own_chat, "text") == "hi from <i>json</i>\nand a second line");
+    REQUIRE(own_chat.find("own"));
+    CHECK(own_chat.find("own")->kind == chatroom::detail::json::value_kind::boolean);
+    CHECK(std::stoull(field(own_chat, "id")) > std::stoull(id2));
+    CHECK(iso_utc_ms(field(own_chat, "time")));
     REQUIRE(js.send(text(R"({"type":"me","text":"nods"})")));
     CHECK(tcp.wait_for_prefix("* " + jnick) == "* " + jnick + " nods");
+    const auto own_action = next_json(js, "action");
+    CHECK(field(own_action, "text") == "nods");
+    CHECK(std::stoull(field(own_action, "id")) > std::stoull(field(own_chat, "id")));
     REQUIRE(js.send(text(R"({"type":"msg","to":")" + tcp.nick + R"(","text":"psst"})")));
     CHECK(tcp.wait_for_prefix("*" + jnick + "*") == "*" + jnick + "* psst");
+    const auto own_priv = next_json(js, "private");
+    CHECK(field(own_priv, "nick") == jnick);
+    CHECK(field(own_priv, "to") == tcp.nick);
+    CHECK(own_priv.find("own"));
     tcp.send("/msg " + jnick + " back");
     const auto priv = next_json(js, "private");
     CHECK(field(priv, "nick") == tcp.nick);

@@ -125,13 +125,49 @@ TEST_CASE("json interpreter: commands become the core's requests, with rooms, so
     bob->new_lines();
     c.objects(*ann);
 
+    // Without echo, its own lines are not sent back; {"type":"echo"} turns
+    // that on, and is not answered.
+    c.send(*ann, R"({"type":"say","text":"before echo"})");
+    bob->take(c.hub->soft_limit());
+    CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> before echo"});
+    CHECK(c.objects(*ann).empty());
+    c.send(*ann, R"({"type":"echo"})");
+    CHECK(c.objects(*ann).empty());
     // A say of two lines is one chat event of two lines.
     c.send(*ann, R"({"type":"say","text":"one\r\ntwo"})");
     c.send(*ann, R"({"type":"me","text":"waves\nhigh"})");
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> one", "<" + ann_nick + "> two",
                                                        "* " + ann_nick + " waves high"});
-    // join adds a room; say, who and part name theirs.
+    // Its own lines come back to the browser as everyone's do, with id and
+    // time, marked own: the page draws them in the room's order.
+    const std::vector<std::string> own = c.objects(*ann);
+    REQUIRE(own.size() == 2);
+    CHECK(value_of(own[0], "type") == "chat");
+    CHECK(value_of(own[0], "text") == "one\\ntwo");
+    CHECK(value_of(own[1], "type") == "action");
+    for (const std::string& o : own) {
+        CHECK(value_of(o, "nick") == ann_nick);
+        CHECK(value_of(o, "room") == "lobby");
+        CHECK(value_of(o, "id") != "<none>");
+        CHECK(value_of(o, "time") != "<none>");
+        CHECK(o.find(R"(,"own":true,)") != std::string::npos);
+    }
+    CHECK(std::stoul(value_of(own[1], "id")) > std::stoul(value_of(own[0], "id")));
+    // Others get them without the mark.
+    auto cat = c.browser();
+    c.objects(*cat);
+    c.objects(*ann); // cat's joined
+    c.send(*ann, R"({"type":"say","text":"seen by cat"})");
+    const std::vector<std::string> cats = c.objects(*cat);
+    REQUIRE(cats.size() == 1);
+    CHECK(value_of(cats[0], "text") == "seen by cat");
+    CHECK(cats[0].find("own") == std::string::npos);
+    CHECK(c.objects(*ann).size() == 1);
+    bob->take(c.hub->soft_limit());
+    bob->new_lines();
+    // join adds a room; say, who and part name theirs. Its own joined and
+    // left are not sent back: joined_room and left_room say those.
     c.send(*ann, R"({"type":"join","room":"#dev"})");
     CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"joined_room","room":"dev","members":1})"});
     CHECK(ann->state.seats.size() == 2);
@@ -139,7 +175,11 @@ TEST_CASE("json interpreter: commands become the core's requests, with rooms, so
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"<" + ann_nick + "> to the lobby"});
     c.send(*ann, R"({"type":"who","room":"dev"})");
-    CHECK(c.objects(*ann) == std::vector<std::string>{R"({"type":"who","room":"dev","names":[")" + ann_nick + R"("]})"});
+    const std::vector<std::string> echoed = c.objects(*ann);
+    REQUIRE(echoed.size() == 2);
+    CHECK(value_of(echoed[0], "text") == "to the lobby");
+    CHECK(value_of(echoed[0], "room") == "lobby");
+    CHECK(echoed[1] == R"({"type":"who","room":"dev","names":[")" + ann_nick + R"("]})");
     c.send(*ann, R"({"type":"part","room":"lobby","reason":"busy"})");
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"* " + ann_nick + " left (busy)"});
@@ -151,6 +191,11 @@ TEST_CASE("json interpreter: commands become the core's requests, with rooms, so
     c.send(*ann, R"({"type":"msg","to":")" + bob_nick + R"(","text":"psst"})");
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"*" + ann_nick + "* psst"});
+    const std::vector<std::string> sent = c.objects(*ann);
+    REQUIRE(sent.size() == 1);
+    CHECK(value_of(sent[0], "type") == "private");
+    CHECK(value_of(sent[0], "to") == bob_nick);
+    CHECK(sent[0].find(R"(,"own":true,)") != std::string::npos);
     c.send(*ann, R"({"type":"line","text":"/nick annie"})");
     const std::vector<std::string> renamed = c.objects(*ann);
     REQUIRE(renamed.size() == 1);
@@ -269,6 +314,8 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(c.secret == "pw");
     REQUIRE_FALSE(parse_browser_command(R"({"type":"rooms"})", c));
     CHECK(c.kind == browser_command_kind::rooms);
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"echo"})", c));
+    CHECK(c.kind == browser_command_kind::echo);
 
     auto code = [&](std::string_view in) { return std::string(parse_browser_command(in, c).code); };
     CHECK(code("not json") == "bad_json");
@@ -279,6 +326,7 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(code(R"({"type":"say","text":"  "})") == "bad_request");
     CHECK(code(R"({"type":"say","text":"hi","colour":"red"})") == "bad_request");
     CHECK(code(R"({"type":"say","text":7})") == "bad_request");
+    CHECK(code(R"({"type":"echo","on":true})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":"5"})") == "bad_request");
     CHECK(code(R"({"type":"history","limit":-1})") == "bad_request");
     CHECK(code(R"({"type":"history","before":"17","after":"3"})") == "bad_request"); // one bound at a time
@@ -351,6 +399,25 @@ TEST_CASE("json dialect: room events as one object each, shared by every JSON br
     r.room = "dev";
     r.text = "server restarting";
     CHECK(frame_payload(d.render(r)) == R"({"type":"notice","id":"3","room":"dev","text":"server restarting"})");
+
+    // A browser's own events: chat, action and private come back marked
+    // own, rendered for it alone; its own joined and left do not come back.
+    chatroom::message own;
+    REQUIRE(d.render_own(e, own));
+    CHECK(frame_payload(own) == R"({"type":"chat","id":"1796570258123-0","time":"2026-12-06T15:17:38.123Z",)"
+                                R"("room":"lobby","nick":"ann","own":true,"text":"hello <b>\nsecond \"line\""})");
+    r.kind = chatroom::room_event_kind::private_message;
+    r.room.clear();
+    r.nick = "bob";
+    own = {};
+    REQUIRE(d.render_own(r, own));
+    CHECK(frame_payload(own) == R"({"type":"private","id":"3","nick":"bob","own":true,"to":"ann","text":"server restarting"})");
+    for (const auto kind : {chatroom::room_event_kind::joined, chatroom::room_event_kind::left}) {
+        r.kind = kind;
+        own = {};
+        CHECK(d.render_own(r, own));
+        CHECK(own.empty());
+    }
 }
 
 TEST_CASE("json dialect: typed replies as objects, refusals as error objects with codes", "[json]") {

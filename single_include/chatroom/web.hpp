@@ -912,7 +912,7 @@ inline read_error read_object(std::string_view in, object& out, limits lim = {})
 namespace chatroom::detail {
 
 enum class browser_command_kind : unsigned char {
-    say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line
+    say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
 // A checked command: the fields its type allows, as sent (not yet sanitized).
@@ -956,6 +956,7 @@ inline constexpr entry table[] = {
     {"quit", browser_command_kind::quit, "", "reason"},
     {"help", browser_command_kind::help, "", ""},
     {"line", browser_command_kind::line, "text", ""},
+    {"echo", browser_command_kind::echo, "", ""},
 };
 
 inline bool listed(std::string_view list, std::string_view word) noexcept {
@@ -1979,6 +1980,13 @@ public:
             cmd.arg = clean(a, one_line(c.reason));
             break;
         case browser_command_kind::help: cmd.kind = protocol::command_kind::help; break;
+        case browser_command_kind::echo:
+            // From now on its own chat, action and private messages come
+            // back to it, with ids and times, marked own
+            // (json_renderer::render_own): the page draws its lines from
+            // them, where the room ordered them.
+            m.state.echo = true;
+            return;
         case browser_command_kind::line:
             // A line of the line protocol, as typed: the operator commands
             // and the host's custom commands.
@@ -2041,7 +2049,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
 // A room event as one JSON object (docs/web-protocol.md, "Room events"). A
 // chat event of several lines is one object whose text holds them joined
 // by "\n" (one id per object; the lines of one event were said together).
-inline std::string json_event(const room_event& e) {
+// own: the event is the recipient's own, sent back to it, marked "own":true.
+inline std::string json_event(const room_event& e, bool own = false) {
     std::string out;
     out.reserve(96 + e.room.size() + e.nick.size() + e.text.size());
     json::writer w(out);
@@ -2051,6 +2060,7 @@ inline std::string json_event(const room_event& e) {
     if (e.time != std::chrono::system_clock::time_point{}) w.field("time", iso_time(e.time));
     if (!e.room.empty()) w.field("room", e.room);
     if (!e.nick.empty()) w.field("nick", e.nick);
+    if (own) w.field("own", true);
     switch (e.kind) {
     case room_event_kind::chat: {
         // text holds each line ended by '\n': drop the last one.
@@ -2086,6 +2096,17 @@ public:
     std::string_view line_break() const noexcept override { return {}; }
 
     message render(const room_event& e) const override { return line(json_event(e)); }
+
+    // A browser's own chat, action and private message come back to it
+    // (once it sent {"type":"echo"}: the member's echo) as everyone gets them,
+    // with id and time, marked "own"; its own joined and left do not (the
+    // joined_room and left_room replies say those).
+    bool render_own(const room_event& e, message& out) const override {
+        if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action ||
+            e.kind == room_event_kind::private_message)
+            out = line(json_event(e, true));
+        return true;
+    }
 
     // Each reply is one object (the welcome two: hello, then welcome); the
     // JSON has no raw LF, so renderer::append frames each object on its own.
@@ -2564,7 +2585,13 @@ inline std::string render_handshake_response(const websocket_upgrade& u) {
 // older" pages back with `history` `before` the oldest id shown; after a
 // reconnect the page asks `history` `after` the last id it has in each room,
 // places what comes by id, and shows no event twice (keyed by id and time);
-// `some_missing` becomes a visible marker. Notifications (mentions, private
+// `some_missing` becomes a visible marker. The page asks for its own lines
+// back (`echo`) and draws each one when the server sends it, with its id and
+// time, in the room's order: never a guess of which event a line became.
+// A pane keeps at most MAX_LINES rows: past that, rows go from the end
+// farther from what is being read (the oldest while reading the newest; the
+// newest after "Load older", which then offers "Show newest messages"),
+// and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
 //
 // The page is sent with web_page_csp as its Content-Security-Policy. That
@@ -2782,6 +2809,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     showMembers();
     log.scrollTop = log.scrollHeight;
     $('nm').hidden = true;
+    cutline();
     document.body.classList.remove('side');
     $('mb').setAttribute('aria-expanded', false);
     if (!r.priv) history.replaceState(null, '', '#' + r.name);
@@ -2834,31 +2862,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     if (r.ids.size > 5000) for (const x of r.ids) { r.ids.delete(x); if (r.ids.size < 4000) break; }
     return false;
   };
-  // Our own lines are not sent back, so they have no id; the first time the
-  // server shows one (history, a replay), the row we drew takes its id.
-  const claim = (r, nick, text, id, at) => {
-    if (fold(nick) !== fold(me)) return false;
-    // Lines sent together may come back as one message.
-    const rows = [];
-    for (const t of text.split('\n')) {
-      const x = r.mine.find(x => x.t === t && !rows.includes(x));
-      if (!x) return false;
-      rows.push(x);
-    }
-    for (const x of rows) {
-      r.mine.splice(r.mine.indexOf(x), 1);
-      x.dataset.id = id;
-      x.dataset.at = at;
-    }
-    return true;
-  };
   const room = (name, priv) => {
     const key = (priv ? '@' : '') + fold(name);
     let r = rooms.get(key);
     if (r) return r;
     r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
          members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
-         asked: [], mine: [], start: false, loading: false};
+         asked: [], start: false, loading: false, cut: false};
     r.pane.hidden = true;
     r.pane.dataset.room = r.li.dataset.room = r.label;
     r.pane.append(r.top);
@@ -2892,8 +2902,17 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const draw = () => {
     drawing = false;
     const stick = bottom();
+    // What is read stays in place: a row at the top of the view is the mark.
+    const box = log.getBoundingClientRect();
+    const hit = !stick && document.elementFromPoint(box.left + 8, box.top + 8);
+    const mark = hit && hit.closest && hit.closest('.l,.day');
+    const y = mark ? mark.getBoundingClientRect().top : 0;
+    // Which end is far from the reader is judged before the rows go in.
+    const upper = !stick && log.scrollTop + log.clientHeight / 2 < log.scrollHeight / 2;
     let below = false;
     for (const [r, row] of pending) {
+      // A pane cut short of the present takes no new rows (its unread count does).
+      if (r.cut && row.dataset.id) continue;
       below = below || r === cur;
       // In id order: a line fetched after a reconnect goes before the newer
       // ones already replayed. Rows without an id stay where they were put.
@@ -2902,7 +2921,27 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         while (at.classList.contains('day') || at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
       at.after(row);
       dated(row);
-      if (r.pane.childElementCount > MAX_LINES) {
+      trim(r, r === cur && upper);
+    }
+    pending = [];
+    if (stick) log.scrollTop = log.scrollHeight;
+    else if (mark && mark.isConnected) log.scrollTop += mark.getBoundingClientRect().top - y;
+    if (below && !stick) $('nm').hidden = false;
+    cutline();
+  };
+  // At most MAX_LINES rows a pane: they go from the end farther from the
+  // view. The newest (old: the reader is in the older half of the shown
+  // pane, it paged back): the pane no longer reaches the present, and its
+  // new events wait for "Show newest messages".
+  const trim = (r, old) => {
+    if (r.pane.childElementCount <= MAX_LINES) return;
+    while (r.pane.childElementCount > MAX_LINES) {
+      if (old) {
+        const l = r.pane.lastElementChild;
+        l.remove();
+        if (r.pane.lastElementChild.classList.contains('day')) r.pane.lastElementChild.remove();
+        r.cut = true;
+      } else {
         // The oldest row goes, and its date when no row of that day is left.
         const d = r.top.nextElementSibling, f = d.day && !d.classList.contains('day') ? d : d.nextElementSibling;
         f.remove();
@@ -2910,9 +2949,23 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (r.start) { r.start = false; topline(r); }
       }
     }
-    pending = [];
-    if (stick) log.scrollTop = log.scrollHeight;
-    else if (below) $('nm').hidden = false;
+  };
+  // The button under the log: "Show newest messages" while the pane shown
+  // was cut short of the present.
+  const cutline = () => {
+    const c = !!(cur && cur.cut);
+    $('nm').textContent = c ? 'Show newest messages' : 'New messages below';
+    if (c) $('nm').hidden = false;
+  };
+  // Back to the present: the pane again from the room's latest page.
+  const newestPage = r => {
+    while (r.top.nextElementSibling) r.top.nextElementSibling.remove();
+    r.ids.clear();
+    r.cut = r.start = false;
+    r.loading = true;
+    if (send({type: 'history', room: r.name, limit: PAGE})) r.asked.push('latest');
+    topline(r);
+    cutline();
   };
   const bottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   // A day's first row has the date above it; a date with no row under it goes.
@@ -2968,14 +3021,9 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   };
   const words = (kind, nick, text) => kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)]
     : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)];
-  const line = (r, kind, nick, text, at, self, ev) => {
-    r = r || cur || room('lobby');
-    const row = add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
-    if (self && !r.priv) {
-      row.t = text;
-      if (r.mine.push(row) > 50) r.mine.shift();
-    }
-  };
+  const line = (r, kind, nick, text, at, self, ev) => add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
+  // Ours: sent back to us (own), or replayed history under our nick.
+  const ours = o => !!o.own || fold(o.nick) === fold(me);
   const sys = (r, text, at, ev) => add(r, 'sys', at || new Date(), [rich(text)], false, ev);
   const show = (state, text) => {
     status.dataset.state = state;
@@ -2997,13 +3045,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     const r = o.room ? rooms.get(fold(o.room)) : null;
     const ev = r && o.id ? {id: o.id, at: o.time} : null;
     if (ev) {
-      if (seen(r, o.id, o.time) || /^(chat|action)$/.test(o.type) && claim(r, o.nick, o.text, o.id, o.time)) return;
+      if (seen(r, o.id, o.time)) return;
       newest(r, ev);
     }
     switch (o.type) {
     case 'welcome':
       welcomed = true;
       attempt = 0;
+      // Our own lines come back with their ids: they are drawn from that.
+      send({type: 'echo'});
       $('srv').textContent = o.server;
       setNick(o.nick);
       nickTries = 0;
@@ -3040,7 +3090,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'chat': case 'action':
-      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, false, ev);
+      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, ours(o), ev);
       break;
     case 'joined':
       if (!r) break;
@@ -3072,7 +3122,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       sys(r, o.text, at, ev);
       break;
     case 'private': {
-      const mine = fold(o.nick) === fold(me);
+      const mine = ours(o);
       const p = room(mine ? o.to : o.nick, true);
       line(p, 'priv', o.nick, o.text, at, mine);
       break;
@@ -3110,23 +3160,26 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (p && p.id === x.id && p.type === 'chat' && x.type === 'chat') p.text += '\n' + x.text;
         else msgs.push(Object.assign({}, x));
       }
-      const fresh = msgs.filter(m => !seen(h, m.id, m.time) && !claim(h, m.nick, m.text, m.id, m.time));
+      const fresh = msgs.filter(m => !seen(h, m.id, m.time));
       if (kind !== 'after') {
         // Older lines go above the oldest shown, and what was read stays in place.
         h.loading = false;
         h.start = !o.more;
         const ref = h.pane.querySelector('.l') || h.top, y = ref.getBoundingClientRect().top;
-        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
+        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), ours(m), {id: m.id, at: m.time}));
         h.top.after(...rows);
         rows.forEach(dated);
         log.scrollTop += ref.getBoundingClientRect().top - y;
+        if (kind === 'latest') log.scrollTop = log.scrollHeight;
         topline(h);
+        trim(h, h === cur && kind !== 'latest' && log.scrollTop + log.clientHeight / 2 < log.scrollHeight / 2);
+        cutline();
         break;
       }
       // What was said while we were away, placed by id among what the rejoin replayed.
       if (o.some_missing) sys(h, 'some messages from while you were away are no longer available', null, msgs.length ? {id: msgs[0].id, at: msgs[0].time} : null).classList.add('gap');
       for (const m of msgs) newest(h, {id: m.id, at: m.time});
-      for (const m of fresh) line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, {id: m.id, at: m.time});
+      for (const m of fresh) line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), ours(m), {id: m.id, at: m.time});
       // The server cut the page: ask on from its last id.
       if (o.more && msgs.length) missed(h);
       break;
@@ -3231,14 +3284,14 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
     if (!m || text[1] === '/') {
       const say = text[0] === '/' ? text.slice(1) : text;
-      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: say})) line(cur, 'priv', me, say, null, true); }
-      else if (send(inRoom({type: 'say', text: say}))) line(cur, 'chat', me, say, null, true);
+      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: say});
+      else send(inRoom({type: 'say', text: say}));
       return;
     }
     const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
     if (c === 'me' && arg) {
-      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: '* ' + arg})) line(cur, 'priv', me, '* ' + arg, null, true); }
-      else if (send(inRoom({type: 'me', text: arg}))) line(cur, 'act', me, arg, null, true);
+      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: '* ' + arg});
+      else send(inRoom({type: 'me', text: arg}));
     } else if (c === 'join' && arg) {
       switchTo = w[0].replace(/^#/, '');
       const r = rooms.get(fold(switchTo));
@@ -3254,7 +3307,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       const r = room(w[0], true);
       select(r);
       const t = arg.slice(w[0].length).trim();
-      if (t && send({type: 'msg', to: w[0], text: t})) line(r, 'priv', me, t, null, true);
+      if (t) send({type: 'msg', to: w[0], text: t});
     } else if (c === 'who') {
       showWho++;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
@@ -3348,9 +3401,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   status.addEventListener('click', () => { if (!ws) connect(); });
   log.addEventListener('scroll', () => {
     if (log.scrollTop < 2 && cur) older(cur);
-    if (bottom()) $('nm').hidden = true;
+    if (bottom() && !(cur && cur.cut)) $('nm').hidden = true;
   });
   $('nm').addEventListener('click', () => {
+    if (cur && cur.cut) newestPage(cur);
     log.scrollTop = log.scrollHeight;
     $('nm').hidden = true;
     input.focus();
@@ -3366,7 +3420,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
                                                  "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-rsws5kf2WBWvwFsoBT8KLtHQJn0huMT8KHmWnwWn4Dg='; "
+                                                 "script-src 'sha256-BWE+zeogW1Y9TAhGCnjGXT4WUHDocaBSUZ7gME+X2OQ='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail

@@ -95,6 +95,10 @@ class TcpClient(kit.LineClient):
 LINES_JS = """const p = arguments[0] ? document.querySelector('#log .pane[data-room="' + arguments[0] + '"]')
                            : document.querySelector('#log .pane:not([hidden])');
 return p ? Array.from(p.querySelectorAll('.l'), e => [e.className, e.querySelector('.m').textContent]) : [];"""
+# [class, data-id, data-at] of the shown pane's rows reading text (all rows: text null).
+ROW_IDS_JS = """return Array.from(document.querySelectorAll('#log .pane:not([hidden]) .l'))
+  .filter(e => arguments[0] === null || e.querySelector('.m').textContent === arguments[0])
+  .map(e => [e.className, e.dataset.id || '', e.dataset.at || '']);"""
 HEADER_JS = """const $ = id => document.getElementById(id);
 return {nick: $('nick').textContent, room: $('room').textContent,
         state: $('status').dataset.state, status: $('status').textContent};"""
@@ -332,6 +336,8 @@ def main():
     hs = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-history-")
     hdir = tempfile.mkdtemp(prefix="chatroom-web-history-")
     hdb = os.path.join(hdir, "history.db")
+    # A third, for Load older past the page's cap.
+    ds = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-deep-")
     axe = find_axe(shots)
 
     def tcp():
@@ -405,14 +411,27 @@ def main():
         cls = b.wait_line("<alice> hello from the desktop")
         assert "chat" in cls and "self" not in cls, cls
         t.expect(re.escape("<alice> hello from the desktop"))
-        own = [c for c, x in a.lines() if x == "<alice> hello from the desktop"]
-        assert len(own) == 1 and "self" in own[0], "the sender sees its own line once, marked: %r" % own
+        # The sender's own line is drawn from the server's echo: once, marked, with the id and time
+        # every other browser got for it.
+        a.wait(lambda x: x.count("<alice> hello from the desktop", from_server=False) == 1, "own line drawn")
         b.type("hello from the phone")
         a.wait_line("<bob> hello from the phone")
         t.expect(re.escape("<bob> hello from the phone"))
         t.send("hello from telnet")
         a.wait_line("<tom> hello from telnet")
         b.wait_line("<tom> hello from telnet")
+        own = a.driver.execute_script(ROW_IDS_JS, "<alice> hello from the desktop")
+        theirs = b.driver.execute_script(ROW_IDS_JS, "<alice> hello from the desktop")
+        assert len(own) == 1 and "self" in own[0][0].split(), "the sender sees its own line once, marked: %r" % own
+        assert len(theirs) == 1 and "self" not in theirs[0][0].split(), "the others see it once, unmarked: %r" % theirs
+        assert own[0][1] and own[0][1:] == theirs[0][1:], "own line id/time %r, others' %r" % (own, theirs)
+        ids = [i for _, i, _ in a.driver.execute_script(ROW_IDS_JS, None)[-3:]]
+        assert all(ids) and ids == sorted(ids, key=int), "own line in the room's order by id: %r" % ids
+        # /me and a private message come back the same way.
+        a.type("/me waves once")
+        a.wait(lambda x: x.count("* alice waves once", from_server=False) == 1, "own action drawn")
+        assert "act" in a.driver.execute_script(ROW_IDS_JS, "* alice waves once")[0][0]
+        b.wait_line("* alice waves once")
         a.type("//slash at the start")
         b.wait_line("<alice> /slash at the start")
         t.expect(re.escape("<alice> /slash at the start"))
@@ -790,6 +809,72 @@ def main():
         h.driver.execute_script("document.getElementById('log').scrollTop = 0")
         h.screenshot(os.path.join(shots, "web-history-start.png"))
 
+    def older_trimmed():
+        """Load older past the page's cap: rows go from the newest end, the view stays, and "Show newest
+        messages" brings the latest page back. On a third server whose store keeps 2400 messages."""
+        ds.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
+                 "--history", "10", "--history-db", os.path.join(hdir, "deep.db"), "--history-keep", "2400",
+                 "--history-page", "100", want=("tcp", "web"))
+        d = Browser("deep")
+        browsers.append(d)
+        d.open("http://127.0.0.1:%d/" % ds.ports["web"])
+        d.wait_header(state="open", room="#lobby")
+        # 2300 messages from a second JSON connection (say and me alternate: one event each).
+        d.driver.execute_script(
+            "const w = new WebSocket('ws://' + location.host + '/ws', 'chatroom.v1'); window.deep = w;"
+            "w.onopen = () => { for (let i = 0; i < 2300; i++)"
+            " w.send(JSON.stringify({type: i % 2 ? 'me' : 'say', room: 'lobby', text: 'deep ' + String(i).padStart(4, '0')})); };")
+        d.wait(lambda x: any(t.endswith(" deep 2299") for _, t in x.lines()[-3:]), "the flood's last line")
+        d.driver.execute_script("window.deep.close()")
+        db = os.path.join(hdir, "deep.db")
+
+        def stored():
+            try:
+                with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=PATIENCE)) as c:
+                    return c.execute("SELECT count(*) FROM messages WHERE room_key = 'lobby'").fetchone()[0]
+            except sqlite3.Error:
+                return 0
+        kit.eventually(lambda: stored() >= 2300, PATIENCE, "2300 messages in the deep store")
+        d.type("/nick deepreader")
+        d.wait_header(nick="deepreader")
+        d.driver.refresh()  # a fresh pane: the last 10 replayed, the rest only through Load older
+        d.wait_header(state="open", room="#lobby", nick="deepreader")
+        d.wait(lambda x: any(t.endswith(" deep 2299") for _, t in x.lines()), "the replay's last line")
+        rows = lambda: d.driver.execute_script("return document.querySelectorAll('#log .pane:not([hidden]) .l').length")
+        first = lambda: d.driver.execute_script(
+            "return document.querySelector('#log .pane:not([hidden]) .l[data-id] .m').textContent")
+        for _ in range(80):  # 2300 / 50 a page, with room to spare; each round waits for its page
+            if first().endswith(" deep 0000"):
+                break
+            before = first()
+            # At the top, as a reader who pages back is; the button too while the pane cannot scroll.
+            top = d.driver.execute_script(ANCHOR_JS, before[-9:], True)
+            d.driver.execute_script("const b = document.querySelector('#log .pane:not([hidden]) .top button');"
+                                    "if (b) b.click();")
+            d.wait(lambda x: first() != before, "a page older than %r" % before)
+            d.wait(lambda x: x.driver.execute_script(TOP_JS) != "loading\u2026", "the page placed")
+            after = d.driver.execute_script(ANCHOR_JS, before[-9:], False)
+            # (Once the pane is taller than the view: a short one cannot scroll to keep its place.)
+            assert after is not None and (rows() < 200 or abs(after - top) <= 1), \
+                "%r moved from %r to %r px" % (before, top, after)
+            assert rows() <= 2000, "%d rows after Load older" % rows()
+        assert first().endswith(" deep 0000"), "never reached the oldest line: %r" % first()
+        texts = [t for _, t in d.lines()]
+        assert 1900 <= len(texts) <= 2000, "%d rows kept" % len(texts)
+        assert not any(t.endswith(" deep 2299") for t in texts), "the newest end was not trimmed"
+        nums = [int(t[-4:]) for t in texts if re.search(r"deep \d{4}$", t)]
+        assert nums == sorted(nums) and nums[0] == 0 and len(set(nums)) == len(nums), "rows out of order or twice"
+        nm = d.driver.find_element(By.ID, "nm")
+        assert nm.is_displayed() and nm.text == "Show newest messages", "no way back to the present: %r" % nm.text
+        d.screenshot(os.path.join(shots, "web-history-trimmed.png"))
+        # Show newest messages: the room's latest page again, the cut gone.
+        nm.click()
+        d.wait(lambda x: any(t.endswith(" deep 2299") for _, t in x.lines()), "the present again")
+        texts = [t for _, t in d.lines()]
+        assert sum(t.endswith(" deep 2299") for t in texts) == 1, "the present after Show newest: %r" % texts[-3:]
+        assert not d.driver.find_element(By.ID, "nm").is_displayed(), "Show newest still offered"
+        assert len(texts) <= 60, "%d rows after Show newest" % len(texts)
+
     def offline(x, on):
         """Chromium's network emulation: while offline the page cannot connect again."""
         x.driver.execute_cdp_cmd("Network.enable", {})
@@ -1003,6 +1088,8 @@ def main():
                     "own lines too", reconnect_once)
             run.run("a short outage: what the replay repeats is not shown again", reconnect_short)
             run.run("more missed than the store kept: a visible marker, then what is left, once each", reconnect_gap)
+            run.run("Load older past the 2000-row cap trims the newest end, keeps the view, offers "
+                    "Show newest messages, which brings the latest page back", older_trimmed)
             run.run("a date above each day's first line; scrolled up, a new line shows New messages below; "
                     "axe-core clean there, light and dark",
                     days_and_new_below)
@@ -1018,9 +1105,11 @@ def main():
         try:
             server.stop()
             hs.stop()
+            ds.stop()
         finally:
             server.close()
             hs.close()
+            ds.close()
             shutil.rmtree(hdir, ignore_errors=True)
     return run.summary()
 

@@ -120,15 +120,30 @@ async def conversation(server):
         check("ids grow in the room's order", int(action["id"]) > int(chat["id"]) > int(past["id"]),
               "%s %s %s" % (past.get("id"), chat.get("id"), action.get("id")))
 
+        await ws.send(json.dumps({"type": "echo"}))
         await ws.send(json.dumps({"type": "say", "room": "lobby", "text": "first line\nsecond <line>"}))
         check("JSON say -> TCP, line one", tcp.expect(r"^<%s>" % nick) == "<%s> first line" % nick)
         check("JSON say -> TCP, line two", tcp.expect(r"^<%s>" % nick) == "<%s> second <line>" % nick)
+        mine = await expect(ws, "chat")
+        check("own say -> the sender gets it back: one chat event, id after the others', time, own",
+              mine.get("nick") == nick and mine.get("text") == "first line\nsecond <line>" and
+              mine.get("own") is True and int(mine.get("id", "0")) > int(action["id"]) and recent(mine.get("time")),
+              repr(mine))
         await ws.send(json.dumps({"type": "me", "text": "nods"}))
         check("JSON me -> TCP action", tcp.expect(r"^\* %s " % nick) == "* %s nods" % nick)
+        mine_act = await expect(ws, "action")
+        check("own me -> an action event back, own, next id",
+              mine_act.get("nick") == nick and mine_act.get("text") == "nods" and mine_act.get("own") is True and
+              int(mine_act["id"]) > int(mine["id"]), repr(mine_act))
         await ws.send(json.dumps({"type": "msg", "to": tcp_nick, "text": "just you"}))
         check("JSON msg -> TCP private", tcp.expect(r"^\*%s\*" % nick) == "*%s* just you" % nick)
+        mine_priv = await expect(ws, "private")
+        check("own msg -> a private event back, to the one it went to, own",
+              mine_priv.get("nick") == nick and mine_priv.get("to") == tcp_nick and mine_priv.get("own") is True and
+              mine_priv.get("text") == "just you", repr(mine_priv))
         tcp.send("/msg %s right back" % nick)
         priv = await expect(ws, "private")
+        check("others' events carry no own mark", "own" not in priv and "own" not in chat, repr(priv))
         check("TCP /msg -> a private event", priv.get("nick") == tcp_nick and priv.get("to") == nick and
               priv.get("text") == "right back" and "room" not in priv, repr(priv))
 

@@ -48,6 +48,17 @@ public:
         return *this;
     }
 
+    /// A member's own event, sent back because its dialect asked
+    /// (member_state::echo): false to send it as every other member gets it
+    /// (shared_for, then render); true when this dialect words its own
+    /// events apart (a mark that says "yours"), with out holding them, or
+    /// empty for one it does not send back. Called with the hub's lock held.
+    virtual bool render_own(const room_event& e, message& out) const {
+        (void)e;
+        (void)out;
+        return false;
+    }
+
     /// Chat lines read "<nick> text"; the prefix is made once per event.
     message render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);

@@ -73,11 +73,21 @@ public:
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
         for (member* m : r.members()) {
-            // A member's own events reach it only as its dialect's echo of
-            // what it said (IRC's echo-message): never its own join.
-            if (m->id() == e.origin && !(m->state.echo && (e.kind == room_event_kind::chat ||
-                                                           e.kind == room_event_kind::action)))
-                continue;
+            if (m->id() == e.origin) {
+                // A member's own events reach it only as its dialect's echo
+                // of what it said (IRC's echo-message, the JSON dialect's
+                // echo): never its own join.
+                if (!m->state.echo || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) continue;
+                // In its dialect's words for the sender when it has some
+                // (rendered for this one member).
+                message mine;
+                if (m->dialect().render_own(e, mine)) {
+                    if (mine.empty()) continue;
+                    ++recipients;
+                    push(*m, mine);
+                    continue;
+                }
+            }
             if (rename && m->state.seats.size() > 1 && std::exchange(m->state.last_rename, rename) == rename) continue;
             ++recipients;
             // Members of one dialect come in runs: the slot of the last

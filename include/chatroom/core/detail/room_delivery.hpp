@@ -37,8 +37,10 @@ public:
             if (target && target->state.attached) out_.push(*target, target->dialect().render(e));
             // The sender, when its dialect asked for its own messages back.
             if (member* from = members_.find_nick(e.nick);
-                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached)
-                out_.push(*from, from->dialect().render(e));
+                from && from != target && from->state.echo && from->id() == e.origin && from->state.attached) {
+                message mine;
+                out_.push(*from, from->dialect().render_own(e, mine) ? mine : from->dialect().render(e));
+            }
             return;
         }
         history_.keep(e);

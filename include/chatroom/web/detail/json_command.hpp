@@ -16,7 +16,7 @@
 namespace chatroom::detail {
 
 enum class browser_command_kind : unsigned char {
-    say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line
+    say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
 // A checked command: the fields its type allows, as sent (not yet sanitized).
@@ -60,6 +60,7 @@ inline constexpr entry table[] = {
     {"quit", browser_command_kind::quit, "", "reason"},
     {"help", browser_command_kind::help, "", ""},
     {"line", browser_command_kind::line, "text", ""},
+    {"echo", browser_command_kind::echo, "", ""},
 };
 
 inline bool listed(std::string_view list, std::string_view word) noexcept {

@@ -109,6 +109,13 @@ public:
             cmd.arg = clean(a, one_line(c.reason));
             break;
         case browser_command_kind::help: cmd.kind = protocol::command_kind::help; break;
+        case browser_command_kind::echo:
+            // From now on its own chat, action and private messages come
+            // back to it, with ids and times, marked own
+            // (json_renderer::render_own): the page draws its lines from
+            // them, where the room ordered them.
+            m.state.echo = true;
+            return;
         case browser_command_kind::line:
             // A line of the line protocol, as typed: the operator commands
             // and the host's custom commands.

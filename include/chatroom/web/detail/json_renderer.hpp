@@ -31,7 +31,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
 // A room event as one JSON object (docs/web-protocol.md, "Room events"). A
 // chat event of several lines is one object whose text holds them joined
 // by "\n" (one id per object; the lines of one event were said together).
-inline std::string json_event(const room_event& e) {
+// own: the event is the recipient's own, sent back to it, marked "own":true.
+inline std::string json_event(const room_event& e, bool own = false) {
     std::string out;
     out.reserve(96 + e.room.size() + e.nick.size() + e.text.size());
     json::writer w(out);
@@ -41,6 +42,7 @@ inline std::string json_event(const room_event& e) {
     if (e.time != std::chrono::system_clock::time_point{}) w.field("time", iso_time(e.time));
     if (!e.room.empty()) w.field("room", e.room);
     if (!e.nick.empty()) w.field("nick", e.nick);
+    if (own) w.field("own", true);
     switch (e.kind) {
     case room_event_kind::chat: {
         // text holds each line ended by '\n': drop the last one.
@@ -76,6 +78,17 @@ public:
     std::string_view line_break() const noexcept override { return {}; }
 
     message render(const room_event& e) const override { return line(json_event(e)); }
+
+    // A browser's own chat, action and private message come back to it
+    // (once it sent {"type":"echo"}: the member's echo) as everyone gets them,
+    // with id and time, marked "own"; its own joined and left do not (the
+    // joined_room and left_room replies say those).
+    bool render_own(const room_event& e, message& out) const override {
+        if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action ||
+            e.kind == room_event_kind::private_message)
+            out = line(json_event(e, true));
+        return true;
+    }
 
     // Each reply is one object (the welcome two: hello, then welcome); the
     // JSON has no raw LF, so renderer::append frames each object on its own.

@@ -13,7 +13,13 @@
 // older" pages back with `history` `before` the oldest id shown; after a
 // reconnect the page asks `history` `after` the last id it has in each room,
 // places what comes by id, and shows no event twice (keyed by id and time);
-// `some_missing` becomes a visible marker. Notifications (mentions, private
+// `some_missing` becomes a visible marker. The page asks for its own lines
+// back (`echo`) and draws each one when the server sends it, with its id and
+// time, in the room's order: never a guess of which event a line became.
+// A pane keeps at most MAX_LINES rows: past that, rows go from the end
+// farther from what is being read (the oldest while reading the newest; the
+// newest after "Load older", which then offers "Show newest messages"),
+// and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
 //
 // The page is sent with web_page_csp as its Content-Security-Policy. That
@@ -231,6 +237,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     showMembers();
     log.scrollTop = log.scrollHeight;
     $('nm').hidden = true;
+    cutline();
     document.body.classList.remove('side');
     $('mb').setAttribute('aria-expanded', false);
     if (!r.priv) history.replaceState(null, '', '#' + r.name);
@@ -283,31 +290,13 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     if (r.ids.size > 5000) for (const x of r.ids) { r.ids.delete(x); if (r.ids.size < 4000) break; }
     return false;
   };
-  // Our own lines are not sent back, so they have no id; the first time the
-  // server shows one (history, a replay), the row we drew takes its id.
-  const claim = (r, nick, text, id, at) => {
-    if (fold(nick) !== fold(me)) return false;
-    // Lines sent together may come back as one message.
-    const rows = [];
-    for (const t of text.split('\n')) {
-      const x = r.mine.find(x => x.t === t && !rows.includes(x));
-      if (!x) return false;
-      rows.push(x);
-    }
-    for (const x of rows) {
-      r.mine.splice(r.mine.indexOf(x), 1);
-      x.dataset.id = id;
-      x.dataset.at = at;
-    }
-    return true;
-  };
   const room = (name, priv) => {
     const key = (priv ? '@' : '') + fold(name);
     let r = rooms.get(key);
     if (r) return r;
     r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
          members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
-         asked: [], mine: [], start: false, loading: false};
+         asked: [], start: false, loading: false, cut: false};
     r.pane.hidden = true;
     r.pane.dataset.room = r.li.dataset.room = r.label;
     r.pane.append(r.top);
@@ -341,8 +330,17 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const draw = () => {
     drawing = false;
     const stick = bottom();
+    // What is read stays in place: a row at the top of the view is the mark.
+    const box = log.getBoundingClientRect();
+    const hit = !stick && document.elementFromPoint(box.left + 8, box.top + 8);
+    const mark = hit && hit.closest && hit.closest('.l,.day');
+    const y = mark ? mark.getBoundingClientRect().top : 0;
+    // Which end is far from the reader is judged before the rows go in.
+    const upper = !stick && log.scrollTop + log.clientHeight / 2 < log.scrollHeight / 2;
     let below = false;
     for (const [r, row] of pending) {
+      // A pane cut short of the present takes no new rows (its unread count does).
+      if (r.cut && row.dataset.id) continue;
       below = below || r === cur;
       // In id order: a line fetched after a reconnect goes before the newer
       // ones already replayed. Rows without an id stay where they were put.
@@ -351,7 +349,27 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         while (at.classList.contains('day') || at.dataset.id && idCmp(at.dataset.id, row.dataset.id) > 0 && at.dataset.at >= row.dataset.at) at = at.previousElementSibling;
       at.after(row);
       dated(row);
-      if (r.pane.childElementCount > MAX_LINES) {
+      trim(r, r === cur && upper);
+    }
+    pending = [];
+    if (stick) log.scrollTop = log.scrollHeight;
+    else if (mark && mark.isConnected) log.scrollTop += mark.getBoundingClientRect().top - y;
+    if (below && !stick) $('nm').hidden = false;
+    cutline();
+  };
+  // At most MAX_LINES rows a pane: they go from the end farther from the
+  // view. The newest (old: the reader is in the older half of the shown
+  // pane, it paged back): the pane no longer reaches the present, and its
+  // new events wait for "Show newest messages".
+  const trim = (r, old) => {
+    if (r.pane.childElementCount <= MAX_LINES) return;
+    while (r.pane.childElementCount > MAX_LINES) {
+      if (old) {
+        const l = r.pane.lastElementChild;
+        l.remove();
+        if (r.pane.lastElementChild.classList.contains('day')) r.pane.lastElementChild.remove();
+        r.cut = true;
+      } else {
         // The oldest row goes, and its date when no row of that day is left.
         const d = r.top.nextElementSibling, f = d.day && !d.classList.contains('day') ? d : d.nextElementSibling;
         f.remove();
@@ -359,9 +377,23 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (r.start) { r.start = false; topline(r); }
       }
     }
-    pending = [];
-    if (stick) log.scrollTop = log.scrollHeight;
-    else if (below) $('nm').hidden = false;
+  };
+  // The button under the log: "Show newest messages" while the pane shown
+  // was cut short of the present.
+  const cutline = () => {
+    const c = !!(cur && cur.cut);
+    $('nm').textContent = c ? 'Show newest messages' : 'New messages below';
+    if (c) $('nm').hidden = false;
+  };
+  // Back to the present: the pane again from the room's latest page.
+  const newestPage = r => {
+    while (r.top.nextElementSibling) r.top.nextElementSibling.remove();
+    r.ids.clear();
+    r.cut = r.start = false;
+    r.loading = true;
+    if (send({type: 'history', room: r.name, limit: PAGE})) r.asked.push('latest');
+    topline(r);
+    cutline();
   };
   const bottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   // A day's first row has the date above it; a date with no row under it goes.
@@ -417,14 +449,9 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   };
   const words = (kind, nick, text) => kind === 'act' ? [el('span', 'p', '* '), who(nick), ' ', rich(text)]
     : [el('span', 'p', '<'), who(nick), el('span', 'p', '> '), rich(text)];
-  const line = (r, kind, nick, text, at, self, ev) => {
-    r = r || cur || room('lobby');
-    const row = add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
-    if (self && !r.priv) {
-      row.t = text;
-      if (r.mine.push(row) > 50) r.mine.shift();
-    }
-  };
+  const line = (r, kind, nick, text, at, self, ev) => add(r, kind, at || new Date(), words(kind, nick, text), self, ev);
+  // Ours: sent back to us (own), or replayed history under our nick.
+  const ours = o => !!o.own || fold(o.nick) === fold(me);
   const sys = (r, text, at, ev) => add(r, 'sys', at || new Date(), [rich(text)], false, ev);
   const show = (state, text) => {
     status.dataset.state = state;
@@ -446,13 +473,15 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     const r = o.room ? rooms.get(fold(o.room)) : null;
     const ev = r && o.id ? {id: o.id, at: o.time} : null;
     if (ev) {
-      if (seen(r, o.id, o.time) || /^(chat|action)$/.test(o.type) && claim(r, o.nick, o.text, o.id, o.time)) return;
+      if (seen(r, o.id, o.time)) return;
       newest(r, ev);
     }
     switch (o.type) {
     case 'welcome':
       welcomed = true;
       attempt = 0;
+      // Our own lines come back with their ids: they are drawn from that.
+      send({type: 'echo'});
       $('srv').textContent = o.server;
       setNick(o.nick);
       nickTries = 0;
@@ -489,7 +518,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'chat': case 'action':
-      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, false, ev);
+      if (r) line(r, o.type === 'chat' ? 'chat' : 'act', o.nick, o.text, at, ours(o), ev);
       break;
     case 'joined':
       if (!r) break;
@@ -521,7 +550,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       sys(r, o.text, at, ev);
       break;
     case 'private': {
-      const mine = fold(o.nick) === fold(me);
+      const mine = ours(o);
       const p = room(mine ? o.to : o.nick, true);
       line(p, 'priv', o.nick, o.text, at, mine);
       break;
@@ -559,23 +588,26 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
         if (p && p.id === x.id && p.type === 'chat' && x.type === 'chat') p.text += '\n' + x.text;
         else msgs.push(Object.assign({}, x));
       }
-      const fresh = msgs.filter(m => !seen(h, m.id, m.time) && !claim(h, m.nick, m.text, m.id, m.time));
+      const fresh = msgs.filter(m => !seen(h, m.id, m.time));
       if (kind !== 'after') {
         // Older lines go above the oldest shown, and what was read stays in place.
         h.loading = false;
         h.start = !o.more;
         const ref = h.pane.querySelector('.l') || h.top, y = ref.getBoundingClientRect().top;
-        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), false, {id: m.id, at: m.time}));
+        const rows = fresh.map(m => mk(m.type === 'action' ? 'act' : 'chat', new Date(m.time), words(m.type === 'action' ? 'act' : 'chat', m.nick, m.text), ours(m), {id: m.id, at: m.time}));
         h.top.after(...rows);
         rows.forEach(dated);
         log.scrollTop += ref.getBoundingClientRect().top - y;
+        if (kind === 'latest') log.scrollTop = log.scrollHeight;
         topline(h);
+        trim(h, h === cur && kind !== 'latest' && log.scrollTop + log.clientHeight / 2 < log.scrollHeight / 2);
+        cutline();
         break;
       }
       // What was said while we were away, placed by id among what the rejoin replayed.
       if (o.some_missing) sys(h, 'some messages from while you were away are no longer available', null, msgs.length ? {id: msgs[0].id, at: msgs[0].time} : null).classList.add('gap');
       for (const m of msgs) newest(h, {id: m.id, at: m.time});
-      for (const m of fresh) line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), false, {id: m.id, at: m.time});
+      for (const m of fresh) line(h, m.type === 'action' ? 'act' : 'chat', m.nick, m.text, new Date(m.time), ours(m), {id: m.id, at: m.time});
       // The server cut the page: ask on from its last id.
       if (o.more && msgs.length) missed(h);
       break;
@@ -680,14 +712,14 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
     if (!m || text[1] === '/') {
       const say = text[0] === '/' ? text.slice(1) : text;
-      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: say})) line(cur, 'priv', me, say, null, true); }
-      else if (send(inRoom({type: 'say', text: say}))) line(cur, 'chat', me, say, null, true);
+      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: say});
+      else send(inRoom({type: 'say', text: say}));
       return;
     }
     const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
     if (c === 'me' && arg) {
-      if (cur && cur.priv) { if (send({type: 'msg', to: cur.name, text: '* ' + arg})) line(cur, 'priv', me, '* ' + arg, null, true); }
-      else if (send(inRoom({type: 'me', text: arg}))) line(cur, 'act', me, arg, null, true);
+      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: '* ' + arg});
+      else send(inRoom({type: 'me', text: arg}));
     } else if (c === 'join' && arg) {
       switchTo = w[0].replace(/^#/, '');
       const r = rooms.get(fold(switchTo));
@@ -703,7 +735,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       const r = room(w[0], true);
       select(r);
       const t = arg.slice(w[0].length).trim();
-      if (t && send({type: 'msg', to: w[0], text: t})) line(r, 'priv', me, t, null, true);
+      if (t) send({type: 'msg', to: w[0], text: t});
     } else if (c === 'who') {
       showWho++;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
@@ -797,9 +829,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   status.addEventListener('click', () => { if (!ws) connect(); });
   log.addEventListener('scroll', () => {
     if (log.scrollTop < 2 && cur) older(cur);
-    if (bottom()) $('nm').hidden = true;
+    if (bottom() && !(cur && cur.cut)) $('nm').hidden = true;
   });
   $('nm').addEventListener('click', () => {
+    if (cur && cur.cut) newestPage(cur);
     log.scrollTop = log.scrollHeight;
     $('nm').hidden = true;
     input.focus();
@@ -815,7 +848,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
                                                  "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-rsws5kf2WBWvwFsoBT8KLtHQJn0huMT8KHmWnwWn4Dg='; "
+                                                 "script-src 'sha256-BWE+zeogW1Y9TAhGCnjGXT4WUHDocaBSUZ7gME+X2OQ='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail
