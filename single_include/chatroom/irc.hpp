@@ -776,8 +776,237 @@ struct config {
 } // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/connection.hpp>
 
+// #include <chatroom/irc/detail/chathistory_query.hpp>
+
+// IRCv3 draft/chathistory as questions to the history store: a CHATHISTORY
+// command's references read (msgid=..., timestamp=..., *), planned as one
+// history_query of the core's (history.hpp), and the page that answers it
+// cut to what the subcommand asked (bounds excluded, the newest or oldest
+// `limit` lines, or a window around a reference). Pure functions: no
+// connection, no lock; tests/irc/test_chathistory.cpp checks them.
+//
+// The core's query takes ids for before/after and times only for between,
+// and answers one page (--history-page) at most; where a subcommand has no
+// exact query of its own it asks the room's latest page and cuts it
+// (BEFORE timestamp=, AROUND): exact while what it asks about lies within
+// the room's latest page (docs/irc.md).
+
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// A message reference: a line's msgid ("41", "41-2" for the third line of
+// message 41; with Redis "MS-N" and "MS-N-2"), a timestamp, or '*'.
+struct history_ref {
+    enum class kind : std::uint8_t { none, id, time } is = kind::none;
+    chatroom::detail::message_key key; // id: the message's
+    std::uint64_t line = 0;            // id: the line within it
+    std::chrono::system_clock::time_point time{};
+    std::string id;                    // id: the message's id as the store reads it
+};
+
+// Milliseconds since 1970 of "YYYY-MM-DDThh:mm:ss[.sss]Z"; nullopt otherwise.
+inline std::optional<std::chrono::system_clock::time_point> parse_irc_time(std::string_view s) {
+    auto num = [&](std::size_t at, std::size_t n, long long& out) {
+        if (at + n > s.size()) return false;
+        out = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (s[i] < '0' || s[i] > '9') return false;
+            out = out * 10 + (s[i] - '0');
+        }
+        return true;
+    };
+    long long y, mo, d, h, mi, sec, ms = 0;
+    if (s.size() < 20 || s.size() > 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s.back() != 'Z')
+        return std::nullopt;
+    if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, sec))
+        return std::nullopt;
+    if (s.size() > 20) { // ".s" to ".sss"
+        if (s[19] != '.' || s.size() == 21) return std::nullopt;
+        const std::size_t digits = s.size() - 21;
+        if (!num(20, digits, ms)) return std::nullopt;
+        for (std::size_t i = digits; i < 3; ++i) ms *= 10;
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    // Days from civil (H. Hinnant's algorithm), the inverse of format_time's.
+    const long long yy = mo <= 2 ? y - 1 : y;
+    const long long era = yy / 400;
+    const long long yoe = yy - era * 400;
+    const long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const long long days = era * 146097 + doe - 719468;
+    const long long total = ((days * 24 + h) * 60 + mi) * 60 + sec;
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(total * 1000 + ms));
+}
+
+// A msgid as this server writes them: 1 to 3 numbers joined by '-'. Two
+// numbers are a Redis id ("MS-N") when the first is a time in milliseconds
+// (from 10^11), else a message's line ("41-2"): in-process ids are counts.
+inline std::optional<history_ref> parse_msgid(std::string_view s) {
+    std::vector<std::uint64_t> parts;
+    while (parts.size() < 4) {
+        const std::size_t dash = s.find('-');
+        const auto n = chatroom::detail::parse_number(s.substr(0, dash));
+        if (!n) return std::nullopt;
+        parts.push_back(*n);
+        if (dash == std::string_view::npos) break;
+        s.remove_prefix(dash + 1);
+    }
+    if (parts.size() > 3) return std::nullopt;
+    history_ref r;
+    r.is = history_ref::kind::id;
+    const bool redis = parts.size() == 3 || (parts.size() == 2 && parts[0] >= 100000000000ull);
+    r.key = {parts[0], redis ? parts[1] : 0};
+    r.line = parts.size() == 3 ? parts[2] : (!redis && parts.size() == 2 ? parts[1] : 0);
+    r.id = std::to_string(parts[0]) + (redis ? "-" + std::to_string(parts[1]) : std::string());
+    return r;
+}
+
+// "*", "msgid=ID" or "timestamp=TIME"; nullopt for anything else.
+inline std::optional<history_ref> parse_history_ref(std::string_view s, bool star_ok) {
+    if (s == "*") return star_ok ? std::optional<history_ref>(history_ref{}) : std::nullopt;
+    if (s.substr(0, 6) == "msgid=") return parse_msgid(s.substr(6));
+    if (s.substr(0, 10) == "timestamp=") {
+        const auto t = parse_irc_time(s.substr(10));
+        if (!t) return std::nullopt;
+        history_ref r;
+        r.is = history_ref::kind::time;
+        r.time = *t;
+        return r;
+    }
+    return std::nullopt;
+}
+
+// What one CHATHISTORY asked, kept until its page comes back: the page is
+// cut to lines after lo and before hi (either may be none), then the
+// newest, the oldest or those around `around`, `limit` lines at most.
+struct history_ask {
+    enum class pick : std::uint8_t { newest, oldest, around } take = pick::newest;
+    std::string subcommand, target; // as the client sent them, for FAIL
+    std::string room;               // the room it names
+    history_ref lo, hi, around;
+    std::size_t limit = 0;
+    bool empty = false;             // nothing can match (BETWEEN a ref and itself): no query
+};
+
+// Whether a line (its message's key, its line within it, its time) lies
+// after (sign > 0) or before (sign < 0) the reference; a '*' bounds nothing.
+inline bool beyond(const history_ref& r, const chatroom::detail::message_key& key, std::uint64_t line,
+                   std::chrono::system_clock::time_point t, int sign) {
+    using chatroom::detail::message_key;
+    if (r.is == history_ref::kind::none) return true;
+    if (r.is == history_ref::kind::time) return sign > 0 ? r.time < t : t < r.time;
+    if (key < r.key || r.key < key) return sign > 0 ? r.key < key : key < r.key;
+    return sign > 0 ? r.line < line : line < r.line;
+}
+
+// The later of two references of one kind; refs of different kinds are not compared.
+inline bool later(const history_ref& a, const history_ref& b) {
+    if (a.is == history_ref::kind::time) return b.time < a.time;
+    if (a.key < b.key || b.key < a.key) return b.key < a.key;
+    return b.line < a.line;
+}
+
+// The store's id just after a message's: the exclusive bound of "before"
+// that keeps all of the message's lines.
+inline std::string next_id(const history_ref& r) {
+    if (r.id.find('-') == std::string::npos) return std::to_string(r.key.major + 1);
+    return std::to_string(r.key.major) + "-" + std::to_string(r.key.minor + 1);
+}
+
+// Plans the subcommand's query. A page is asked for (the client's limit
+// is applied to what is left once the bounds are cut).
+inline history_query plan_history(history_ask& a, const history_ref& first, const history_ref* second,
+                                  std::size_t page) {
+    using kind = history_ref::kind;
+    using namespace std::chrono;
+    history_query q;
+    q.room = a.room;
+    q.limit = page;
+    const std::string& sub = a.subcommand;
+    if (sub == "LATEST") {
+        a.lo = first; // newer than the reference, the newest of them
+    } else if (sub == "BEFORE") {
+        a.hi = first;
+        if (first.is == kind::id) q.range = history_range::before, q.id = next_id(first);
+    } else if (sub == "AFTER") {
+        a.lo = first;
+        a.take = history_ask::pick::oldest;
+        if (first.is == kind::id) q.range = history_range::after, q.id = first.id;
+        else q.range = history_range::between, q.since = first.time + milliseconds(1), q.until = first.time + hours(24 * 366 * 100);
+    } else if (sub == "AROUND") {
+        a.around = first;
+        a.take = history_ask::pick::around;
+    } else if (second) { // BETWEEN: the lines nearest the first reference
+        const bool backwards = later(first, *second);
+        a.lo = backwards ? *second : first;
+        a.hi = backwards ? first : *second;
+        a.take = backwards ? history_ask::pick::newest : history_ask::pick::oldest;
+        if (first.is == kind::id) {
+            q.range = backwards ? history_range::before : history_range::after;
+            q.id = backwards ? next_id(first) : first.id;
+        } else if (a.hi.time - a.lo.time <= milliseconds(1)) {
+            a.empty = true; // nothing lies strictly between
+        } else {
+            q.range = history_range::between;
+            q.since = a.lo.time + milliseconds(1);
+            q.until = a.hi.time - milliseconds(1);
+        }
+        if (first.is == kind::id && !later(a.hi, a.lo)) a.empty = true;
+    }
+    return q;
+}
+
+// The page's lines that answer the ask, oldest first, each with its line
+// number within its message (for its msgid's "-N"). A message's lines
+// share its id and come together.
+struct history_line {
+    const past_line* line;
+    std::uint64_t index;
+};
+
+inline std::vector<history_line> select_history(const history_ask& a, const std::vector<past_line>& past) {
+    std::vector<history_line> kept;
+    std::uint64_t index = 0;
+    std::size_t pivot = static_cast<std::size_t>(-1); // around: the first line at or after the reference
+    for (std::size_t i = 0; i < past.size(); ++i) {
+        const past_line& p = past[i];
+        index = (i > 0 && past[i - 1].id == p.id) ? index + 1 : 0;
+        const auto key = chatroom::detail::parse_message_id(p.id).value_or(chatroom::detail::message_key{});
+        if (!beyond(a.lo, key, index, p.time, +1) || !beyond(a.hi, key, index, p.time, -1)) continue;
+        if (a.take == history_ask::pick::around && pivot == static_cast<std::size_t>(-1) &&
+            !beyond(a.around, key, index, p.time, -1))
+            pivot = kept.size();
+        kept.push_back({&p, index});
+    }
+    if (kept.size() <= a.limit && a.take != history_ask::pick::around) return kept;
+    std::size_t from = 0;
+    if (a.take == history_ask::pick::newest) from = kept.size() - a.limit;
+    if (a.take == history_ask::pick::around) {
+        if (pivot == static_cast<std::size_t>(-1)) pivot = kept.size(); // all older: the newest of them
+        const std::size_t half = (a.limit - 1) / 2;
+        from = pivot > half ? pivot - half : 0;
+        if (kept.size() >= a.limit && from > kept.size() - a.limit) from = kept.size() - a.limit;
+        if (kept.size() < a.limit) from = 0;
+    }
+    const std::size_t to = from + a.limit < kept.size() ? from + a.limit : kept.size();
+    return std::vector<history_line>(kept.begin() + static_cast<std::ptrdiff_t>(from),
+                                     kept.begin() + static_cast<std::ptrdiff_t>(to));
+}
+
+} // namespace chatroom::irc::detail
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -792,6 +1021,12 @@ enum class asked { none, welcome, join, names, who, list, topic, lusers, notice,
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
+
+// Capabilities of the connection's own, beside the renderer's tag_caps:
+// batch (chathistory answers and JOIN replays in a batch) and
+// draft/chathistory (the CHATHISTORY command; chathistory.hpp).
+inline constexpr unsigned batch_cap = 1u << 12;
+inline constexpr unsigned chathistory_cap = 1u << 13;
 
 // The user modes 004 advertises: exactly those 221 may show (user_modes.hpp).
 inline constexpr std::string_view offered_user_modes = "iow";
@@ -822,6 +1057,10 @@ struct session_state {
     bool departed = false;         // remembered for WHOWAS already
     bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
     bool wallops = false;          // user mode +w: kept and shown (the server sends no WALLOPS)
+    std::deque<history_ask> histories; // CHATHISTORY asked, oldest first, until the core answers
+    bool replaying = false;        // a JOIN with batch: the core's replay goes in a batch
+    std::string replay_batch;      // that batch's id while it is open
+    std::uint64_t batches = 0;     // batch ids given so far
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -850,15 +1089,18 @@ public:
     // The member this renderer words for, and the server's limit of rooms
     // per member (0: none), for CHANLIMIT; set once, before its session
     // starts. From then on the listener's directory lists it.
-    void bind(const chatroom::detail::member& m, std::size_t room_limit) {
+    void bind(const chatroom::detail::member& m, std::size_t room_limit, std::size_t history_page = 100) {
         self_ = &m;
         chanlimit_ = room_limit;
+        history_page_ = history_page == 0 ? 1 : history_page;
         cfg_->users.add(this);
     }
     // Its member (null before bind); read its state with the hub's lock held.
     const chatroom::detail::member* self() const noexcept { return self_; }
 
     session_state& state() const noexcept { return st_; }
+    // The most lines one history query answers (CHATHISTORY=, --history-page).
+    std::size_t history_page() const noexcept { return history_page_; }
     const config& settings() const noexcept { return *cfg_; }
     const event_renderer& events() const noexcept { return cfg_->events(st_.caps); }
 
@@ -890,10 +1132,14 @@ public:
             st_.last_quit = e.nick;
             st_.last_quit_time = e.time;
         }
+        if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
         return events().render(e);
     }
 
     std::string wording(const reply& r) const override;
+    // A JOIN's replayed line in its batch, and the batch's end (chathistory.hpp).
+    message replayed(const room_event& e) const;
+    std::string end_replay() const;
 
     // ---- lines the interpreter and the wording build ---------------------------
 
@@ -948,6 +1194,7 @@ private:
     std::shared_ptr<const config> cfg_;
     const chatroom::detail::member* self_ = nullptr;
     std::size_t chanlimit_ = 0;
+    std::size_t history_page_ = 100;
     mutable session_state st_;
 };
 
@@ -958,6 +1205,272 @@ private:
 // The definitions of connection's wording: the core's typed replies as IRC
 // numerics (modern.ircdocs.horse), included at the end of connection.hpp.
 
+// #include <chatroom/irc/detail/chathistory.hpp>
+
+// IRCv3 batch and draft/chathistory over the core's history: the
+// CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND, BETWEEN) asked of the
+// core as the JSON dialect asks its history pages (protocol::command's
+// history query, answered later by a reply_kind::history that the
+// connection words here as a `chathistory` batch), and the history
+// replayed on JOIN wrapped in such a batch for a client that negotiated
+// `batch`. Included by numerics.hpp, with the connection whole.
+
+// #include <chatroom/irc/detail/requests.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+using chatroom::detail::commands;
+using chatroom::detail::member;
+using protocol::command;
+using protocol::command_kind;
+
+// What the IRC interpreter (interpreter.hpp) builds its commands from: its
+// own lines for the peer, requests to the core worded for a question, and
+// channel names read as rooms. With the hub's lock held.
+
+// Lines (separated by LF, without CR LF) for the peer, after this line.
+inline void emit(session_state& st, const std::string& lines) {
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view one = rest.substr(0, nl);
+        if (!one.empty()) {
+            st.pending.append(one.data(), one.size());
+            st.pending += "\r\n";
+        }
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+}
+
+// A request whose reply is worded for the question.
+inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+    st.question = q;
+    st.target = std::string(target);
+    command cmd;
+    cmd.kind = kind;
+    cmd.arg = arg;
+    cmd.text = text;
+    cmd.room = room;
+    core.request(m, cmd);
+    st.question = asked::none;
+}
+
+// "#dev" names room "dev"; anything else is no channel of ours.
+inline bool room_of(std::string_view channel, std::string& room) {
+    if (channel.size() < 2 || channel.front() != '#') return false;
+    room = std::string(channel.substr(1));
+    return protocol::is_valid_name(room);
+}
+
+// The member's name for a room it is in (as the room was created), or empty.
+inline std::string seat_in(const member& m, std::string_view room) {
+    for (const auto& seat : m.state.seats)
+        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
+    return {};
+}
+
+// The hot path of a registered client: "PRIVMSG #channel :text" with no
+// tags and no source, to a channel the member is in, text plain ASCII (no
+// CTCP, nothing sanitizing would change) and the line within IRC's limit.
+// Asked of the core straight from the received line, with no parsed copy;
+// false, having done nothing, for anything else, which the full parser and
+// its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+    constexpr std::string_view verb = "PRIVMSG #";
+    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    const std::size_t sp = raw.find(' ', verb.size());
+    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
+    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
+    const std::string_view text = raw.substr(sp + 2);
+    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
+    std::string room;
+    if (!room_of(target, room)) return false;
+    const std::string name = seat_in(m, room);
+    if (name.empty()) return false;
+    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
+    return true;
+}
+
+// A command or subcommand word as IRC compares them.
+inline std::string upper(std::string_view s) {
+    std::string u(s);
+    for (char& ch : u)
+        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    return u;
+}
+
+} // namespace chatroom::irc::detail
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// Answers a client may have under way at once; more are refused.
+inline constexpr std::size_t max_histories_under_way = 16;
+
+// A client's word as a middle parameter of a FAIL: '*' when it could not
+// be one (empty, a blank in it, a leading ':'), else at most 64 bytes.
+inline std::string shown_param(std::string_view s) {
+    if (s.empty() || s.front() == ':' || s.find(' ') != std::string_view::npos) return "*";
+    return std::string(split_utf8(s, 64).front());
+}
+
+// Lines of an event renderer (CR LF each) as one batch's: "batch=ID" first
+// in their tags; LF-separated, as wording returns them.
+inline std::string in_batch(std::string_view rendered, std::string_view id) {
+    std::string out;
+    while (!rendered.empty()) {
+        std::size_t end = rendered.find("\r\n");
+        std::string_view line = rendered.substr(0, end);
+        rendered = end == std::string_view::npos ? std::string_view() : rendered.substr(end + 2);
+        if (line.empty()) continue;
+        if (!id.empty()) {
+            out += "@batch=";
+            out.append(id.data(), id.size());
+            const bool tagged = line.front() == '@';
+            if (tagged) line.remove_prefix(1);
+            out += tagged ? ';' : ' ';
+        }
+        out.append(line.data(), line.size());
+        out += '\n';
+    }
+    return out;
+}
+
+// The lines that answer an ask, as PRIVMSG (CTCP ACTION for /me) with
+// their original time and msgid as the client's capabilities allow, in a
+// `chathistory` batch when it negotiated batch. LF-separated.
+inline std::string history_batch(const connection& c, const history_ask& a, const std::vector<history_line>& lines) {
+    session_state& st = c.state();
+    const bool batched = (st.caps & batch_cap) != 0;
+    const std::string id = batched ? "h" + std::to_string(++st.batches) : std::string();
+    std::string out = batched ? c.from_server("BATCH +" + id + " chathistory " + a.target) + '\n' : std::string();
+    for (const history_line& l : lines) {
+        room_event e;
+        e.kind = l.line->action ? room_event_kind::action : room_event_kind::chat;
+        e.room = a.room;
+        e.nick = l.line->nick;
+        e.time = l.line->time;
+        e.log_id = l.index == 0 ? l.line->id : l.line->id + "-" + std::to_string(l.index);
+        if (l.line->action) e.text = l.line->text;
+        else e.add_line(l.line->text);
+        std::string rendered;
+        c.events().append_event(rendered, e);
+        out += in_batch(rendered, id);
+    }
+    if (batched) out += c.from_server("BATCH -" + id) + '\n';
+    return out;
+}
+
+// The core's answer to the oldest CHATHISTORY under way for its room.
+inline std::string history_answer(const connection& c, const reply& r) {
+    session_state& st = c.state();
+    auto it = std::find_if(st.histories.begin(), st.histories.end(),
+                           [&](const history_ask& a) { return r.subject.empty() || protocol::same_name(a.room, r.subject); });
+    if (it == st.histories.end()) it = st.histories.begin();
+    if (it == st.histories.end()) return {};
+    const history_ask a = std::move(*it);
+    st.histories.erase(it);
+    if (r.kind != reply_kind::history)
+        return c.from_server("FAIL CHATHISTORY MESSAGE_ERROR " + a.subcommand + " " + a.target +
+                             " :Messages could not be retrieved" +
+                             (r.kind == reply_kind::history_not_kept ? ": this server keeps no history" : ""));
+    return history_batch(c, a, select_history(a, r.past));
+}
+
+// CHATHISTORY subcommand target ref [ref] limit, for a channel the client
+// is in: checked, planned (chathistory_query.hpp) and asked of the core,
+// whose answer comes later; errors as FAIL CHATHISTORY at once.
+inline void chathistory(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string sub = upper(msg.param(0));
+    auto fail = [&](std::string_view code, const std::string& params, std::string_view text) {
+        emit(st, c.from_server("FAIL CHATHISTORY " + std::string(code) + " " + params + " :" + std::string(text)));
+    };
+    if (sub == "TARGETS")
+        return fail("INVALID_PARAMS", sub, "TARGETS is not supported: private messages are not kept");
+    if (sub != "LATEST" && sub != "BEFORE" && sub != "AFTER" && sub != "AROUND" && sub != "BETWEEN")
+        return fail("INVALID_PARAMS", shown_param(sub), "Unknown subcommand");
+    const bool between = sub == "BETWEEN";
+    if (msg.params.size() < (between ? 5u : 4u)) return fail("NEED_MORE_PARAMS", sub, "Missing parameters");
+    const std::string target = shown_param(msg.params[1]);
+    std::string room;
+    const std::string name = room_of(msg.params[1], room) ? seat_in(m, room) : std::string();
+    if (name.empty()) return fail("INVALID_TARGET", sub + " " + target, "Messages could not be retrieved");
+    const auto first = parse_history_ref(msg.params[2], sub == "LATEST");
+    if (!first) return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[2]), "Invalid message reference");
+    std::optional<history_ref> second;
+    if (between) {
+        second = parse_history_ref(msg.params[3], false);
+        if (!second || second->is != first->is)
+            return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[3]),
+                        "Invalid message reference (both must be msgid= or both timestamp=)");
+    }
+    const std::string& count = msg.params[between ? 4 : 3];
+    const auto limit = chatroom::detail::parse_number(count);
+    if (!limit) return fail("INVALID_PARAMS", sub + " " + shown_param(count), "Invalid limit");
+    if (st.histories.size() >= max_histories_under_way)
+        return fail("MESSAGE_ERROR", sub + " " + target, "Too many requests under way");
+    history_ask a;
+    a.subcommand = sub;
+    a.target = channel_of(name);
+    a.room = name;
+    a.limit = *limit == 0 || *limit > c.history_page() ? c.history_page() : static_cast<std::size_t>(*limit);
+    const history_query q = plan_history(a, *first, second ? &*second : nullptr, c.history_page());
+    if (a.empty) return emit(st, history_batch(c, a, {}));
+    st.histories.push_back(a);
+    protocol::command cmd;
+    cmd.kind = command_kind::history;
+    cmd.room = name;
+    cmd.history = &q;
+    core.request(m, cmd);
+}
+
+// JOIN's request to the core: for a client that negotiated batch, the
+// room's past the core replays goes in a `chathistory` batch, which the
+// names that follow close (connection::names).
+inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
+    session_state& st = c.state();
+    st.replaying = (st.caps & batch_cap) != 0;
+    ask(core, m, st, asked::join, chan, command_kind::join, room);
+    st.replaying = false;
+    if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
+}
+
+// A line of the room's past replayed to this client as it joins, in the
+// join's `chathistory` batch (opened by the first).
+inline message connection::replayed(const room_event& e) const {
+    std::string out;
+    if (st_.replay_batch.empty()) {
+        st_.replay_batch = "h" + std::to_string(++st_.batches);
+        out = from_server("BATCH +" + st_.replay_batch + " chathistory " + channel_of(e.room)) + "\r\n";
+    }
+    std::string rendered;
+    events().append_event(rendered, e);
+    const std::string lines = in_batch(rendered, st_.replay_batch);
+    out += framed(lines);
+    return message::copy_of(out);
+}
+
+// "BATCH -ID" for a join's replay batch still open (empty when none).
+inline std::string connection::end_replay() const {
+    if (st_.replay_batch.empty()) return {};
+    const std::string id = std::exchange(st_.replay_batch, std::string());
+    return from_server("BATCH -" + id) + '\n';
+}
+
+} // namespace chatroom::irc::detail
 
 #include <algorithm>
 #include <cstddef>
@@ -988,6 +1501,8 @@ inline std::string connection::welcome() const {
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
+    add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
+                    " MSGREFTYPES=msgid,timestamp :are supported by this server"));
     return out;
 }
 
@@ -1004,7 +1519,7 @@ inline std::string connection::motd() const {
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
     const std::string head = numeric("353", "= " + chan, "");
-    std::string out, batch;
+    std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0;
     for (const std::string& shown : nicks) {
         const std::string n = long_form ? events().source(shown) : shown;
@@ -1064,6 +1579,9 @@ inline std::string connection::wording(const reply& r) const {
         if (!st_.registered) return {};
         return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
     case reply_kind::already_in: return {};
+    case reply_kind::history:
+    case reply_kind::history_not_kept:
+    case reply_kind::history_failed: return history_answer(*this, r);
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
         if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
@@ -1174,96 +1692,6 @@ inline std::string connection::wording(const reply& r) const {
 
 // #include <chatroom/irc/detail/channel_ops.hpp>
 
-// #include <chatroom/irc/detail/requests.hpp>
-
-
-#include <string>
-#include <string_view>
-
-namespace chatroom::irc::detail {
-
-using chatroom::detail::commands;
-using chatroom::detail::member;
-using protocol::command;
-using protocol::command_kind;
-
-// What the IRC interpreter (interpreter.hpp) builds its commands from: its
-// own lines for the peer, requests to the core worded for a question, and
-// channel names read as rooms. With the hub's lock held.
-
-// Lines (separated by LF, without CR LF) for the peer, after this line.
-inline void emit(session_state& st, const std::string& lines) {
-    std::string_view rest = lines;
-    while (!rest.empty()) {
-        const std::size_t nl = rest.find('\n');
-        const std::string_view one = rest.substr(0, nl);
-        if (!one.empty()) {
-            st.pending.append(one.data(), one.size());
-            st.pending += "\r\n";
-        }
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    }
-}
-
-// A request whose reply is worded for the question.
-inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
-    st.question = q;
-    st.target = std::string(target);
-    command cmd;
-    cmd.kind = kind;
-    cmd.arg = arg;
-    cmd.text = text;
-    cmd.room = room;
-    core.request(m, cmd);
-    st.question = asked::none;
-}
-
-// "#dev" names room "dev"; anything else is no channel of ours.
-inline bool room_of(std::string_view channel, std::string& room) {
-    if (channel.size() < 2 || channel.front() != '#') return false;
-    room = std::string(channel.substr(1));
-    return protocol::is_valid_name(room);
-}
-
-// The member's name for a room it is in (as the room was created), or empty.
-inline std::string seat_in(const member& m, std::string_view room) {
-    for (const auto& seat : m.state.seats)
-        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
-    return {};
-}
-
-// The hot path of a registered client: "PRIVMSG #channel :text" with no
-// tags and no source, to a channel the member is in, text plain ASCII (no
-// CTCP, nothing sanitizing would change) and the line within IRC's limit.
-// Asked of the core straight from the received line, with no parsed copy;
-// false, having done nothing, for anything else, which the full parser and
-// its replies handle.
-inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
-    constexpr std::string_view verb = "PRIVMSG #";
-    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
-    const std::size_t sp = raw.find(' ', verb.size());
-    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
-    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
-    const std::string_view text = raw.substr(sp + 2);
-    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
-    std::string room;
-    if (!room_of(target, room)) return false;
-    const std::string name = seat_in(m, room);
-    if (name.empty()) return false;
-    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
-    return true;
-}
-
-// A command or subcommand word as IRC compares them.
-inline std::string upper(std::string_view s) {
-    std::string u(s);
-    for (char& ch : u)
-        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-    return u;
-}
-
-} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/users.hpp>
 
 
@@ -1726,6 +2154,7 @@ public:
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
+        if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
         if (verb == "OPER") {
             // The server's /login NAME SECRET: its accounts (--users); an
             // operator's account makes it an operator (381). Decided after
@@ -1747,13 +2176,17 @@ private:
     }
 
     // The capabilities offered, as CAP LS and LIST name them: echo-message is
+<<<<<<< HEAD
     // the core's (member_state::echo), the others the renderer's tag_caps.
+=======
+    // the core's (hub_state::echo), batch and draft/chathistory the
+    // connection's (chathistory.hpp), the others the renderer's tag_caps.
+>>>>>>> irc-chathistory
     static constexpr unsigned echo_cap = 1u << 31;
-    static constexpr std::pair<std::string_view, unsigned> offered[] = {{"echo-message", echo_cap},
-                                                                        {"message-tags", message_tags},
-                                                                        {"multi-prefix", multi_prefix},
-                                                                        {"server-time", server_time},
-                                                                        {"userhost-in-names", userhost_in_names}};
+    static constexpr std::pair<std::string_view, unsigned> offered[] = {
+        {"batch", batch_cap},           {"draft/chathistory", chathistory_cap}, {"echo-message", echo_cap},
+        {"message-tags", message_tags}, {"multi-prefix", multi_prefix},         {"server-time", server_time},
+        {"userhost-in-names", userhost_in_names}};
 
     static std::string cap_names(unsigned bits) { // those in bits, space-separated
         std::string out;
@@ -1858,7 +2291,7 @@ private:
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
         for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
             if (!seat_in(m, room).empty()) return; // already in it: nothing to say
-            ask(core, m, st, asked::join, chan, command_kind::join, room);
+            ask_join(core, m, c, chan, room); // chathistory.hpp: its replay in a batch
             const std::string name = seat_in(m, room);
             if (name.empty()) return; // refused: the reply said why
             ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);
@@ -2154,7 +2587,7 @@ struct session_factory<irc_transport<Protocol>> {
         auto s = std::make_shared<session<stream_type, irc_decoder>>(
             stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
             o.max_line_bytes, conn, alive);
-        conn->bind(*s, h->options().max_rooms_per_member);
+        conn->bind(*s, h->options().max_rooms_per_member, h->options().history_page);
         s->start();
         if (alive) alive->start(s, h);
     }

@@ -100,7 +100,7 @@ struct session_factory<irc_transport<Protocol>> {
         auto s = std::make_shared<session<stream_type, irc_decoder>>(
             stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
             o.max_line_bytes, conn, alive);
-        conn->bind(*s, h->options().max_rooms_per_member);
+        conn->bind(*s, h->options().max_rooms_per_member, h->options().history_page);
         s->start();
         if (alive) alive->start(s, h);
     }

@@ -6,11 +6,14 @@
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
+#include <chatroom/irc/detail/chathistory_query.hpp>
 #include <chatroom/irc/detail/config.hpp>
 #include <chatroom/irc/message.hpp>
 #include <chatroom/irc/renderer.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +28,12 @@ enum class asked { none, welcome, join, names, who, list, topic, lusers, notice,
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
+
+// Capabilities of the connection's own, beside the renderer's tag_caps:
+// batch (chathistory answers and JOIN replays in a batch) and
+// draft/chathistory (the CHATHISTORY command; chathistory.hpp).
+inline constexpr unsigned batch_cap = 1u << 12;
+inline constexpr unsigned chathistory_cap = 1u << 13;
 
 // The user modes 004 advertises: exactly those 221 may show (user_modes.hpp).
 inline constexpr std::string_view offered_user_modes = "iow";
@@ -55,6 +64,10 @@ struct session_state {
     bool departed = false;         // remembered for WHOWAS already
     bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
     bool wallops = false;          // user mode +w: kept and shown (the server sends no WALLOPS)
+    std::deque<history_ask> histories; // CHATHISTORY asked, oldest first, until the core answers
+    bool replaying = false;        // a JOIN with batch: the core's replay goes in a batch
+    std::string replay_batch;      // that batch's id while it is open
+    std::uint64_t batches = 0;     // batch ids given so far
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -83,15 +96,18 @@ public:
     // The member this renderer words for, and the server's limit of rooms
     // per member (0: none), for CHANLIMIT; set once, before its session
     // starts. From then on the listener's directory lists it.
-    void bind(const chatroom::detail::member& m, std::size_t room_limit) {
+    void bind(const chatroom::detail::member& m, std::size_t room_limit, std::size_t history_page = 100) {
         self_ = &m;
         chanlimit_ = room_limit;
+        history_page_ = history_page == 0 ? 1 : history_page;
         cfg_->users.add(this);
     }
     // Its member (null before bind); read its state with the hub's lock held.
     const chatroom::detail::member* self() const noexcept { return self_; }
 
     session_state& state() const noexcept { return st_; }
+    // The most lines one history query answers (CHATHISTORY=, --history-page).
+    std::size_t history_page() const noexcept { return history_page_; }
     const config& settings() const noexcept { return *cfg_; }
     const event_renderer& events() const noexcept { return cfg_->events(st_.caps); }
 
@@ -123,10 +139,14 @@ public:
             st_.last_quit = e.nick;
             st_.last_quit_time = e.time;
         }
+        if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
         return events().render(e);
     }
 
     std::string wording(const reply& r) const override;
+    // A JOIN's replayed line in its batch, and the batch's end (chathistory.hpp).
+    message replayed(const room_event& e) const;
+    std::string end_replay() const;
 
     // ---- lines the interpreter and the wording build ---------------------------
 
@@ -181,6 +201,7 @@ private:
     std::shared_ptr<const config> cfg_;
     const chatroom::detail::member* self_ = nullptr;
     std::size_t chanlimit_ = 0;
+    std::size_t history_page_ = 100;
     mutable session_state st_;
 };
 

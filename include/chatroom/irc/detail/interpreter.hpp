@@ -83,6 +83,7 @@ public:
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
+        if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
         if (verb == "OPER") {
             // The server's /login NAME SECRET: its accounts (--users); an
             // operator's account makes it an operator (381). Decided after
@@ -104,13 +105,17 @@ private:
     }
 
     // The capabilities offered, as CAP LS and LIST name them: echo-message is
+<<<<<<< HEAD
     // the core's (member_state::echo), the others the renderer's tag_caps.
+=======
+    // the core's (hub_state::echo), batch and draft/chathistory the
+    // connection's (chathistory.hpp), the others the renderer's tag_caps.
+>>>>>>> irc-chathistory
     static constexpr unsigned echo_cap = 1u << 31;
-    static constexpr std::pair<std::string_view, unsigned> offered[] = {{"echo-message", echo_cap},
-                                                                        {"message-tags", message_tags},
-                                                                        {"multi-prefix", multi_prefix},
-                                                                        {"server-time", server_time},
-                                                                        {"userhost-in-names", userhost_in_names}};
+    static constexpr std::pair<std::string_view, unsigned> offered[] = {
+        {"batch", batch_cap},           {"draft/chathistory", chathistory_cap}, {"echo-message", echo_cap},
+        {"message-tags", message_tags}, {"multi-prefix", multi_prefix},         {"server-time", server_time},
+        {"userhost-in-names", userhost_in_names}};
 
     static std::string cap_names(unsigned bits) { // those in bits, space-separated
         std::string out;
@@ -215,7 +220,7 @@ private:
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
         for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
             if (!seat_in(m, room).empty()) return; // already in it: nothing to say
-            ask(core, m, st, asked::join, chan, command_kind::join, room);
+            ask_join(core, m, c, chan, room); // chathistory.hpp: its replay in a batch
             const std::string name = seat_in(m, room);
             if (name.empty()) return; // refused: the reply said why
             ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);

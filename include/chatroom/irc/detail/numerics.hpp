@@ -6,6 +6,7 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/chathistory.hpp>
 #include <chatroom/line/replies.hpp>
 #include <chatroom/version.hpp>
 
@@ -38,6 +39,8 @@ inline std::string connection::welcome() const {
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
+    add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
+                    " MSGREFTYPES=msgid,timestamp :are supported by this server"));
     return out;
 }
 
@@ -54,7 +57,7 @@ inline std::string connection::motd() const {
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
     const std::string head = numeric("353", "= " + chan, "");
-    std::string out, batch;
+    std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0;
     for (const std::string& shown : nicks) {
         const std::string n = long_form ? events().source(shown) : shown;
@@ -114,6 +117,9 @@ inline std::string connection::wording(const reply& r) const {
         if (!st_.registered) return {};
         return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
     case reply_kind::already_in: return {};
+    case reply_kind::history:
+    case reply_kind::history_not_kept:
+    case reply_kind::history_failed: return history_answer(*this, r);
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
         if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
