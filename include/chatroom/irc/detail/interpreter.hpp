@@ -105,12 +105,8 @@ private:
     }
 
     // The capabilities offered, as CAP LS and LIST name them: echo-message is
-<<<<<<< HEAD
-    // the core's (member_state::echo), the others the renderer's tag_caps.
-=======
-    // the core's (hub_state::echo), batch and draft/chathistory the
+    // the core's (member_state::echo), batch and draft/chathistory the
     // connection's (chathistory.hpp), the others the renderer's tag_caps.
->>>>>>> irc-chathistory
     static constexpr unsigned echo_cap = 1u << 31;
     static constexpr std::pair<std::string_view, unsigned> offered[] = {
         {"batch", batch_cap},           {"draft/chathistory", chathistory_cap}, {"echo-message", echo_cap},
