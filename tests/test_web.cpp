@@ -349,12 +349,45 @@ TEST_CASE("web: GET / serves the page with its security headers, then closes", "
     CHECK(head.find("Content-Security-Policy: " + std::string(chatroom::detail::web_page_csp) + "\r\n") !=
           std::string::npos);
     CHECK(head.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
-    CHECK(head.find("Cache-Control: no-store\r\n") != std::string::npos);
+    CHECK(head.find("Cache-Control: no-cache\r\n") != std::string::npos);
+    CHECK(head.find("ETag: " + chatroom::detail::web_page_etag() + "\r\n") != std::string::npos);
     CHECK(body == chatroom::detail::web_page_html);
     CHECK(c.wait_closed());
     // Nobody joined: a page fetch is not a member.
     CHECK_FALSE(std::any_of(s.events().begin(), s.events().end(),
                             [](const chatroom::event& e) { return e.kind == chatroom::event_kind::connected; }));
+}
+
+TEST_CASE("web: a browser that has the page is answered 304 with no body; another tag gets the page", "[web]") {
+    web_server s;
+    const std::string& tag = chatroom::detail::web_page_etag();
+    REQUIRE(tag.size() == 2 + 2 + 16);
+    const auto fetch = [&](const std::string& extra, const std::string& method = "GET") {
+        raw_client c(s.web_port);
+        std::string request = get_request(s.web_port, "/", extra);
+        request.replace(0, 3, method);
+        REQUIRE(c.send(request));
+        auto response = c.read_response();
+        CHECK(c.wait_closed());
+        return response;
+    };
+    for (const std::string& asked : {tag, "W/" + tag, "\"p-0000000000000000\", " + tag, std::string("*")}) {
+        auto [head, body] = fetch("If-None-Match: " + asked + "\r\n");
+        CAPTURE(asked);
+        CHECK(status_of(head) == 304);
+        CHECK(head.find("ETag: " + tag + "\r\n") != std::string::npos);
+        CHECK(head.find("Content-Length") == std::string::npos);
+        CHECK(body.empty());
+    }
+    auto [head, body] = fetch("If-None-Match: \"p-0000000000000000\"\r\n");
+    CHECK(status_of(head) == 200);
+    CHECK(body == chatroom::detail::web_page_html);
+    auto [head_only, nothing] = fetch("If-None-Match: " + tag + "\r\n", "HEAD");
+    CHECK(status_of(head_only) == 304);
+    CHECK(nothing.empty());
+    CHECK(chatroom::detail::etag_listed(" W/" + tag + " ,x", tag));
+    CHECK_FALSE(chatroom::detail::etag_listed("W/", tag));
+    CHECK_FALSE(chatroom::detail::etag_listed("", tag));
 }
 
 TEST_CASE("web: the 2.x member forms listen_web and listen_web_tls still serve, as the free functions do", "[web]") {

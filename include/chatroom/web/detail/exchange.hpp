@@ -6,7 +6,7 @@
 #include <chatroom/web/detail/handshake.hpp>
 #include <chatroom/web/detail/http_request.hpp>
 #include <chatroom/web/detail/http_response.hpp>
-#include <chatroom/web/detail/page.hpp>
+#include <chatroom/web/detail/page_response.hpp>
 #include <chatroom/web/detail/policy.hpp>
 #include <chatroom/web/options.hpp>
 #include <chatroom/line/replies.hpp>
@@ -173,8 +173,7 @@ private:
             return respond(closing_response(405, "Method Not Allowed\n", "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}}));
         std::string response;
         if (path == "/")
-            response = closing_response(200, web_page_html, "text/html; charset=utf-8",
-                                        {{"Content-Security-Policy", web_page_csp}, {"Referrer-Policy", "no-referrer"}});
+            response = page_response(req);
         else if (path == "/healthz") // 503 while a cluster's link is degraded (docs/scale-out.md)
             response = hub_->stats().backplane == backplane_state::degraded
                            ? closing_response(503, "degraded: this server's cluster is unreachable\n")
