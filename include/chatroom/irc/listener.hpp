@@ -40,6 +40,7 @@
 #endif
 
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -104,6 +105,16 @@ void start_irc_session(Stream stream, const std::shared_ptr<hub>& h, std::string
                                                             irc::detail::interpreter_instance(), std::move(address),
                                                             o.max_line_bytes, conn, alive);
     conn->bind(*s, h->options().max_rooms_per_member);
+    // A refused PASS ends the connection: asked with the hub's lock held, so
+    // posted, like the keepalive's drop.
+    conn->on_drop([ex = s->stream().get_executor(), wm = std::weak_ptr<member>(s), wh = std::weak_ptr<hub>(h)](
+                      std::string why) {
+        asio::post(ex, [wm, wh, why = std::move(why)] {
+            auto m = wm.lock();
+            auto hub_ptr = wh.lock();
+            if (m && hub_ptr && !m->is_closed()) hub_ptr->depart(*m, leave_reason::quit, true, why);
+        });
+    });
     s->start();
     if (alive) alive->start(s, h);
 }

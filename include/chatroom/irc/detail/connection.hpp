@@ -11,9 +11,11 @@
 #include <chatroom/irc/renderer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -22,6 +24,10 @@ namespace chatroom::irc::detail {
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
 // LIST, a TOPIC query, LUSERS or whether a room is open).
 enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+
+// What started the login under way, whose verdict the connection words
+// (login_replies.hpp): SASL, or PASS (OPER's are worded as /login's).
+enum class login_via { none, sasl, pass };
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
@@ -55,6 +61,14 @@ struct session_state {
     bool departed = false;         // remembered for WHOWAS already
     bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
     bool wallops = false;          // user mode +w: kept and shown (the server sends no WALLOPS)
+    // Logging in (registration.hpp): the login under way, a SASL exchange's
+    // base64 so far, PASS's password until its login starts, and a PASS
+    // refused (464: every later line is ignored while the connection closes).
+    login_via via = login_via::none;
+    bool sasl_open = false;
+    std::string sasl_payload;
+    std::string password;
+    bool pass_refused = false;
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -88,6 +102,10 @@ public:
         chanlimit_ = room_limit;
         cfg_->users.add(this);
     }
+    // Ends the connection (ERROR and all said before it go out first): set
+    // once by the listener, called with the hub's lock held (a refused PASS).
+    void on_drop(std::function<void(std::string)> drop) { drop_ = std::move(drop); }
+
     // Its member (null before bind); read its state with the hub's lock held.
     const chatroom::detail::member* self() const noexcept { return self_; }
 
@@ -174,6 +192,9 @@ public:
     }
 
 private:
+    // The verdict of a login SASL or PASS started (login_replies.hpp):
+    // false for a reply that is not one.
+    bool login_reply(const reply& r, std::string& out) const;
     std::string numerics_of(const reply& r) const;
     // 251, 253, 254, 255, 265, 266 (numerics.hpp).
     std::string lusers_of(const std::vector<room_summary>& rooms) const;
@@ -182,8 +203,10 @@ private:
     const chatroom::detail::member* self_ = nullptr;
     std::size_t chanlimit_ = 0;
     mutable session_state st_;
+    std::function<void(std::string)> drop_;
 };
 
 } // namespace chatroom::irc::detail
 
 #include <chatroom/irc/detail/numerics.hpp>
+#include <chatroom/irc/detail/login_replies.hpp>
