@@ -46,6 +46,7 @@ struct settings {
     int tls_port = -1; // -1: TLS, if asked for, on --port instead of plain TCP
     int web_port = -1; // -1: no web listener
     int irc_port = -1; // -1: no IRC listener
+    int irc_tls_port = -1; // -1: no IRC listener over TLS
     std::string irc_name = "chatroom.irc";
     unsigned irc_ping = 120, irc_pong = 60; // seconds; 0: no keepalive pings
     std::string web_bind;
@@ -275,9 +276,11 @@ void listen_all(chatroom::server& server, const settings& s) {
         tls = chatroom::make_server_tls_context(s.tls_cert, s.tls_key);
     } else if (s.tls_port >= 0) {
         throw std::invalid_argument("--tls-port needs --tls-cert and --tls-key");
+    } else if (s.irc_tls_port >= 0) {
+        throw std::invalid_argument("--irc-tls-port needs --tls-cert and --tls-key");
     }
 #else
-    if (tls_on_port || s.tls_port >= 0) throw std::invalid_argument("built without TLS");
+    if (tls_on_port || s.tls_port >= 0 || s.irc_tls_port >= 0) throw std::invalid_argument("built without TLS");
 #endif
     if (!unix_only) {
         const auto ep = endpoint_of(s.bind, s.port);
@@ -298,13 +301,15 @@ void listen_all(chatroom::server& server, const settings& s) {
         server.listen_unix(s.unix_path);
         announce(s.unix_path, "unix");
     }
-    if (s.irc_port >= 0) {
-        chatroom::irc_options irc;
-        irc.server_name = s.irc_name;
-        irc.ping_interval = std::chrono::seconds(s.irc_ping);
-        irc.pong_timeout = std::chrono::seconds(s.irc_pong);
-        announce(describe(chatroom::listen_irc(server, endpoint_of(s.bind, s.irc_port), irc)), "irc");
-    }
+    chatroom::irc_options irc;
+    irc.server_name = s.irc_name;
+    irc.ping_interval = std::chrono::seconds(s.irc_ping);
+    irc.pong_timeout = std::chrono::seconds(s.irc_pong);
+    if (s.irc_port >= 0) announce(describe(chatroom::listen_irc(server, endpoint_of(s.bind, s.irc_port), irc)), "irc");
+#if defined(CHATROOM_USE_OPENSSL)
+    if (s.irc_tls_port >= 0)
+        announce(describe(chatroom::listen_irc_tls(server, endpoint_of(s.bind, s.irc_tls_port), irc, tls)), "ircs");
+#endif
     if (s.web_port >= 0) {
         chatroom::web_options web;
         web.allowed_origins = s.web_origins;
@@ -518,6 +523,11 @@ int main(int argc, char** argv) {
 #endif
     app.add_option("--irc-port", s.irc_port, "Serve IRC clients (irssi, WeeChat, HexChat) on this port: room dev is #dev")
         ->check(CLI::Range(0, 65535));
+#if defined(CHATROOM_USE_OPENSSL)
+    app.add_option("--irc-tls-port", s.irc_tls_port,
+                   "Serve IRC clients over TLS on this port (with --tls-cert and --tls-key; 6697 by convention)")
+        ->check(CLI::Range(0, 65535));
+#endif
     app.add_option("--irc-name", s.irc_name, "The IRC listener's server name (numerics, notices, users' hosts)")
         ->capture_default_str();
     app.add_option("--irc-ping-interval", s.irc_ping,

@@ -369,6 +369,8 @@ private:
 ///   chatroom::server server(io);
 ///   server.listen(tcp_endpoint);                                  // telnet, nc
 ///   chatroom::listen_irc(server, irc_endpoint, chatroom::irc_options{}); // IRC clients
+///   chatroom::listen_irc_tls(server, ircs_endpoint, chatroom::irc_options{},
+///                            chatroom::make_server_tls_context(cert, key));   // IRC over TLS
 /// @endcode
 ///
 /// What is supported, exactly as tested, is in docs/irc.md. Each connection
@@ -1007,9 +1009,11 @@ inline std::vector<history_line> select_history(const history_ask& a, const std:
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -1018,6 +1022,10 @@ namespace chatroom::irc::detail {
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
 // LIST, a TOPIC query, LUSERS or whether a room is open).
 enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+
+// What started the login under way, whose verdict the connection words
+// (login_replies.hpp): SASL, or PASS (OPER's are worded as /login's).
+enum class login_via { none, sasl, pass };
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
@@ -1061,6 +1069,14 @@ struct session_state {
     bool replaying = false;        // a JOIN with batch: the core's replay goes in a batch
     std::string replay_batch;      // that batch's id while it is open
     std::uint64_t batches = 0;     // batch ids given so far
+    // Logging in (registration.hpp): the login under way, a SASL exchange's
+    // base64 so far, PASS's password until its login starts, and a PASS
+    // refused (464: every later line is ignored while the connection closes).
+    login_via via = login_via::none;
+    bool sasl_open = false;
+    std::string sasl_payload;
+    std::string password;
+    bool pass_refused = false;
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -1095,6 +1111,10 @@ public:
         history_page_ = history_page == 0 ? 1 : history_page;
         cfg_->users.add(this);
     }
+    // Ends the connection (ERROR and all said before it go out first): set
+    // once by the listener, called with the hub's lock held (a refused PASS).
+    void on_drop(std::function<void(std::string)> drop) { drop_ = std::move(drop); }
+
     // Its member (null before bind); read its state with the hub's lock held.
     const chatroom::detail::member* self() const noexcept { return self_; }
 
@@ -1187,6 +1207,9 @@ public:
     }
 
 private:
+    // The verdict of a login SASL or PASS started (login_replies.hpp):
+    // false for a reply that is not one.
+    bool login_reply(const reply& r, std::string& out) const;
     std::string numerics_of(const reply& r) const;
     // 251, 253, 254, 255, 265, 266 (numerics.hpp).
     std::string lusers_of(const std::vector<room_summary>& rooms) const;
@@ -1196,6 +1219,7 @@ private:
     std::size_t chanlimit_ = 0;
     std::size_t history_page_ = 100;
     mutable session_state st_;
+    std::function<void(std::string)> drop_;
 };
 
 } // namespace chatroom::irc::detail
@@ -1560,6 +1584,7 @@ inline std::string connection::lusers_of(const std::vector<room_summary>& rooms)
 }
 
 inline std::string connection::wording(const reply& r) const {
+    if (std::string said; st_.via != login_via::none && login_reply(r, said)) return said;
     const std::string me = nick();
     switch (r.kind) {
     // The greeting reaches a connection before it registers: its notices are
@@ -1650,7 +1675,8 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::muted:
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
-    case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // Before registration the interpreter decides (464 with --require-login).
+    case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
     // OPER (the server's /login): its account's nick comes as a rename.
     case reply_kind::logged_in:
         if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
@@ -1685,6 +1711,64 @@ inline std::string connection::wording(const reply& r) const {
         rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     }
     return out;
+}
+
+} // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/login_replies.hpp>
+
+// The verdict of a login that SASL or PASS started (registration.hpp), as
+// IRC numerics: included at the end of connection.hpp. The core's /login
+// answers with logged_in, or one of its refusals, possibly long after the
+// line that started it (the verifier runs outside the hub's lock); the
+// account's name then becomes the member's nick, as /login and OPER do.
+
+
+#include <string>
+
+namespace chatroom::irc::detail {
+
+inline bool connection::login_reply(const reply& r, std::string& out) const {
+    const login_via via = st_.via;
+    switch (r.kind) {
+    case reply_kind::logged_in: break;
+    case reply_kind::refused:
+    case reply_kind::logins_disabled:
+    case reply_kind::usage:
+    case reply_kind::already_logged_in:
+    case reply_kind::login_under_way:
+    case reply_kind::bad_nick:
+    case reply_kind::banned:
+    case reply_kind::too_many_failed_logins:
+    case reply_kind::too_many_logins_under_way:
+        st_.via = login_via::none;
+        if (via == login_via::sasl) {
+            out = numeric("904", {}, "SASL authentication failed");
+            return true;
+        }
+        // PASS: 464, and the connection ends.
+        st_.pass_refused = true;
+        out = numeric("464", {}, "Password incorrect") + "\nERROR :Closing link: " + nick() + " (Password incorrect)";
+        if (drop_) drop_("Password incorrect");
+        return true;
+    default: return false;
+    }
+    st_.via = login_via::none;
+    // Said now, before the core renames the member to its account.
+    const std::string& account = r.subject;
+    const std::string before = self_ ? self_->state.nick : std::string();
+    out = numeric("900", events().source(account) + " " + account, "You are now logged in as " + account) + '\n';
+    if (via == login_via::sasl) out += numeric("903", {}, "SASL authentication successful") + '\n';
+    if (!st_.registered) {
+        st_.wanted_nick = account;
+        // PASS's login started by the last line registration needed: the
+        // client's PONG to this registers it (registration.hpp).
+        if (via == login_via::pass && st_.got_user && !st_.cap_negotiating)
+            out += from_server("PING :" + cfg_->options.server_name) + '\n';
+    } else if (self_ && self_->state.seats.empty() && before != account) {
+        // In no room, it reads its rename here (its rooms would tell it).
+        out += ":" + events().source(before) + " NICK " + account + '\n';
+    }
+    return true;
 }
 
 } // namespace chatroom::irc::detail
@@ -2018,6 +2102,250 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/registration.hpp>
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace chatroom::irc::detail {
+
+// Registration and logging in (docs/irc.md): CAP, PASS, AUTHENTICATE (SASL
+// PLAIN) and what completes a registration. A login, from SASL, PASS or
+// OPER, is the server's /login (its accounts, access_hooks::verify): decided
+// after the line that started it, while the member's later lines wait; the
+// verdict is worded by login_replies.hpp. With the hub's lock held.
+
+// The capabilities offered, as CAP LS and LIST name them: echo-message is
+// the core's (member_state::echo), sasl is offered only when the server has
+// accounts, batch and draft/chathistory are the connection's
+// (chathistory.hpp), the others are the renderer's tag_caps.
+inline constexpr unsigned echo_cap = 1u << 31;
+inline constexpr unsigned sasl_cap = 1u << 30;
+inline constexpr std::pair<std::string_view, unsigned> offered_caps[] = {{"batch", batch_cap},
+                                                                         {"draft/chathistory", chathistory_cap},
+                                                                         {"echo-message", echo_cap},
+                                                                         {"message-tags", message_tags},
+                                                                         {"multi-prefix", multi_prefix},
+                                                                         {"sasl", sasl_cap},
+                                                                         {"server-time", server_time},
+                                                                         {"userhost-in-names", userhost_in_names}};
+
+// The longest SASL response taken, decoded (a name, a password and two NULs
+// fit many times over); a longer one fails (904) as it grows.
+inline constexpr std::size_t max_sasl_bytes = 1024;
+// A SASL response is sent in chunks of this many bytes of base64.
+inline constexpr std::size_t sasl_chunk = 400;
+
+// Those in bits, space-separated; with_values: `sasl=PLAIN` (CAP LS 302).
+inline std::string cap_names(unsigned bits, bool with_values = false) {
+    std::string out;
+    for (const auto& [name, bit] : offered_caps)
+        if (bits & bit) {
+            out.append(out.empty() ? "" : " ").append(name);
+            if (with_values && bit == sasl_cap) out += "=PLAIN";
+        }
+    return out;
+}
+
+// RFC 4648 base64 (with padding, no whitespace); false for anything else.
+inline bool base64_decode(std::string_view in, std::string& out) {
+    auto value = [](char ch) -> int {
+        if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+        if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+        if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+        return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+    };
+    if (in.size() % 4 != 0) return false;
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+        const bool last = i + 4 == in.size();
+        const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=') : 0;
+        if (pad == 1 && in[i + 2] == '=') return false; // "x=y="
+        unsigned bits = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+            const int v = k >= 4u - static_cast<unsigned>(pad) ? 0 : value(in[i + k]);
+            if (v < 0) return false;
+            bits = (bits << 6) | static_cast<unsigned>(v);
+        }
+        out += static_cast<char>((bits >> 16) & 0xff);
+        if (pad < 2) out += static_cast<char>((bits >> 8) & 0xff);
+        if (pad < 1) out += static_cast<char>(bits & 0xff);
+    }
+    return true;
+}
+
+// The server's /login NAME SECRET, started for SASL or PASS: its verdict is
+// worded by login_replies.hpp, for via.
+inline void start_login(commands& core, member& m, session_state& st, login_via via, std::string_view name,
+                        std::string_view secret) {
+    st.via = via;
+    ask(core, m, st, asked::none, {}, command_kind::login, name, secret);
+}
+
+// The member leaves with ERROR (after what was said), as QUIT does.
+inline void close_link(commands& core, member& m, const connection& c, std::string_view why) {
+    emit(c.state(), "ERROR :Closing link: " + c.nick() + " (" + std::string(why) + ")");
+    command cmd;
+    cmd.kind = command_kind::quit;
+    cmd.arg = why;
+    core.request(m, cmd);
+}
+
+// PASS before registration: the password of the account its NICK names,
+// checked as soon as both are known (the login then decides before USER and
+// CAP END are read). Without accounts it is ignored: the server has no
+// connection password.
+inline void pass_login(commands& core, member& m, const connection& c) {
+    session_state& st = c.state();
+    if (st.password.empty() || st.wanted_nick.empty() || !m.state.account.empty() || m.state.login_pending) return;
+    const std::string secret = std::exchange(st.password, {});
+    start_login(core, m, st, login_via::pass, st.wanted_nick, secret);
+}
+
+inline void pass(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "PASS", "Not enough parameters"));
+    if (!core.access().verify) return;
+    st.password = msg.params[0].substr(0, max_body_bytes);
+    pass_login(core, m, c);
+}
+
+// A SASL exchange given up: 906 when it was under way (the client
+// registered, or sent `AUTHENTICATE *`).
+inline void abort_sasl(session_state& st, const connection& c) {
+    if (!st.sasl_open) return;
+    st.sasl_open = false;
+    st.sasl_payload.clear();
+    emit(st, c.numeric("906", {}, "SASL authentication aborted"));
+}
+
+// AUTHENTICATE: PLAIN only (908 names it), its response in 400-byte chunks
+// of base64 (a chunk of exactly 400 is followed by more, or by `+`). The
+// response `authzid NUL authcid NUL password` logs in as authcid; an authzid
+// other than authcid is refused (904): no account acts as another.
+inline void authenticate(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    auto fail = [&] {
+        st.sasl_open = false;
+        st.sasl_payload.clear();
+        emit(st, c.numeric("904", {}, "SASL authentication failed"));
+    };
+    if (!core.access().verify) return emit(st, c.numeric("421", "AUTHENTICATE", "Unknown command"));
+    if (msg.params.empty() || msg.params[0].empty())
+        return emit(st, c.numeric("461", "AUTHENTICATE", "Not enough parameters"));
+    const std::string& arg = msg.params[0];
+    if (!st.sasl_open) {
+        if (!m.state.account.empty()) return emit(st, c.numeric("907", {}, "You have already authenticated using SASL"));
+        if (upper(arg) != "PLAIN") {
+            emit(st, c.numeric("908", "PLAIN", "are available SASL mechanisms"));
+            return fail();
+        }
+        st.sasl_open = true;
+        st.sasl_payload.clear();
+        return emit(st, "AUTHENTICATE +");
+    }
+    if (arg == "*") return abort_sasl(st, c);
+    if (arg.size() > sasl_chunk) {
+        st.sasl_open = false;
+        st.sasl_payload.clear();
+        return emit(st, c.numeric("905", {}, "SASL message too long"));
+    }
+    if (arg != "+") st.sasl_payload += arg;
+    if (st.sasl_payload.size() > (max_sasl_bytes + 2) / 3 * 4) return fail();
+    if (arg.size() == sasl_chunk) return; // more to come
+    std::string plain;
+    const bool decoded = base64_decode(st.sasl_payload, plain);
+    st.sasl_open = false;
+    st.sasl_payload.clear();
+    const std::size_t a = decoded ? plain.find('\0') : std::string::npos;
+    const std::size_t b = a == std::string::npos ? a : plain.find('\0', a + 1);
+    if (b == std::string::npos || plain.find('\0', b + 1) != std::string::npos) return fail();
+    const std::string_view authzid = std::string_view(plain).substr(0, a);
+    const std::string_view authcid = std::string_view(plain).substr(a + 1, b - a - 1);
+    const std::string_view secret = std::string_view(plain).substr(b + 1);
+    if (authcid.empty() || secret.empty() || (!authzid.empty() && !protocol::same_name(authzid, authcid)))
+        return fail();
+    start_login(core, m, st, login_via::sasl, authcid, secret);
+}
+
+// NICK and USER given, capability negotiation over: the nick is taken
+// from the core (the guest nick renamed), then 001 and the rest. A server
+// that requires a login closes a client that has not logged in (464).
+inline void try_register(commands& core, member& m, const connection& c) {
+    session_state& st = c.state();
+    if (st.registered || st.cap_negotiating || st.wanted_nick.empty() || !st.got_user) return;
+    if (m.state.login_pending) return; // PASS's login: its verdict sends a PING, whose PONG registers
+    abort_sasl(st, c);
+    if (!m.state.admitted) {
+        emit(st, c.numeric("464", {}, "Password required: log in with SASL, or PASS as your nick's account"));
+        return close_link(core, m, c, "Password required");
+    }
+    if (m.state.nick != st.wanted_nick) {
+        // Decided now (one server): the rename's own event must not
+        // complete the registration, this function does.
+        st.registering = true;
+        ask(core, m, st, asked::nick, st.wanted_nick, command_kind::nick, st.wanted_nick);
+        st.registering = false;
+        if (m.state.nick != st.wanted_nick) {
+            // Refused (432, 433 went out): the client sends another NICK.
+            if (!m.state.nick_pending) st.wanted_nick.clear();
+            return;
+        }
+    }
+    st.registered = true;
+    // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
+    ask(core, m, st, asked::welcome, {}, command_kind::rooms);
+}
+
+inline void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string sub = upper(msg.param(0));
+    const std::string me = st.registered ? c.nick() : std::string("*");
+    const std::string head = "CAP " + me + " ";
+    const unsigned offered = core.access().verify ? ~0u : ~sasl_cap;
+    const unsigned current = st.caps | (m.state.echo ? echo_cap : 0u);
+    if (sub == "LS") {
+        if (!st.registered) st.cap_negotiating = true;
+        const std::string_view v = msg.param(1); // 302 and later: values (sasl=PLAIN)
+        const bool values = v.find_first_not_of("0123456789") == std::string_view::npos &&
+                            (v.size() > 3 || (v.size() == 3 && v >= "302"));
+        return emit(st, c.from_server(head + "LS :" + cap_names(offered, values)));
+    }
+    if (sub == "LIST") return emit(st, c.from_server(head + "LIST :" + cap_names(current)));
+    if (sub == "REQ") {
+        if (!st.registered) st.cap_negotiating = true;
+        const std::string_view wanted = msg.param(1);
+        unsigned on = current;
+        std::string_view rest = wanted;
+        bool ok = true;
+        while (!rest.empty()) {
+            const std::size_t sp = rest.find(' ');
+            std::string_view name = rest.substr(0, sp);
+            rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+            if (name.empty()) continue;
+            const bool off = name.front() == '-';
+            if (off) name.remove_prefix(1);
+            unsigned bit = 0;
+            for (const auto& offer : offered_caps) bit = offer.first == name ? offer.second : bit;
+            if ((bit & offered) == 0) ok = false;
+            on = off ? (on & ~bit) : (on | bit);
+        }
+        if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
+        st.caps = on & ~echo_cap;
+        m.state.echo = (on & echo_cap) != 0;
+        return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
+    }
+    if (sub == "END") {
+        st.cap_negotiating = false;
+        return try_register(core, m, c);
+    }
+    emit(st, c.numeric("410", std::string(msg.param(0)), "Invalid CAP command"));
+}
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/user_modes.hpp>
 
 
@@ -2105,6 +2433,7 @@ public:
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
+        if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
         st.target.clear();
         if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
@@ -2121,12 +2450,13 @@ public:
             if (msg.params.empty()) return emit(st, c.numeric("409", {}, "No origin specified"));
             return emit(st, c.from_server("PONG " + c.settings().options.server_name + " :" + msg.params.back()));
         }
-        if (verb == "PONG") return;
+        if (verb == "PONG") return try_register(core, m, c); // a login decided after USER: the PING it sent
+        if (verb == "AUTHENTICATE") return authenticate(core, m, c, msg);
         if (verb == "QUIT") return quit(core, m, c, msg.param(0));
         if (verb == "NICK") return nick(core, m, c, msg);
         if (verb == "USER" || verb == "PASS") {
             if (st.registered) return emit(st, c.numeric("462", {}, "You may not reregister"));
-            if (verb == "PASS") return; // accepted and unused: the server has no connection password
+            if (verb == "PASS") return pass(core, m, c, msg);
             if (msg.params.size() < 4 || msg.params[0].empty() || msg.params[3].empty())
                 return emit(st, c.numeric("461", verb, "Not enough parameters"));
             st.user.clear();
@@ -2175,63 +2505,6 @@ private:
         return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
     }
 
-    // The capabilities offered, as CAP LS and LIST name them: echo-message is
-    // the core's (member_state::echo), batch and draft/chathistory the
-    // connection's (chathistory.hpp), the others the renderer's tag_caps.
-    static constexpr unsigned echo_cap = 1u << 31;
-    static constexpr std::pair<std::string_view, unsigned> offered[] = {
-        {"batch", batch_cap},           {"draft/chathistory", chathistory_cap}, {"echo-message", echo_cap},
-        {"message-tags", message_tags}, {"multi-prefix", multi_prefix},         {"server-time", server_time},
-        {"userhost-in-names", userhost_in_names}};
-
-    static std::string cap_names(unsigned bits) { // those in bits, space-separated
-        std::string out;
-        for (const auto& [name, bit] : offered)
-            if (bits & bit) out.append(out.empty() ? "" : " ").append(name);
-        return out;
-    }
-
-    static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        const std::string sub = upper(msg.param(0));
-        const std::string me = st.registered ? c.nick() : std::string("*");
-        const std::string head = "CAP " + me + " ";
-        const unsigned current = st.caps | (m.state.echo ? echo_cap : 0u);
-        if (sub == "LS") {
-            if (!st.registered) st.cap_negotiating = true;
-            return emit(st, c.from_server(head + "LS :" + cap_names(~0u)));
-        }
-        if (sub == "LIST") return emit(st, c.from_server(head + "LIST :" + cap_names(current)));
-        if (sub == "REQ") {
-            if (!st.registered) st.cap_negotiating = true;
-            const std::string_view wanted = msg.param(1);
-            unsigned on = current;
-            std::string_view rest = wanted;
-            bool ok = true;
-            while (!rest.empty()) {
-                const std::size_t sp = rest.find(' ');
-                std::string_view name = rest.substr(0, sp);
-                rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-                if (name.empty()) continue;
-                const bool off = name.front() == '-';
-                if (off) name.remove_prefix(1);
-                unsigned bit = 0;
-                for (const auto& cap : offered) bit = cap.first == name ? cap.second : bit;
-                if (bit == 0) ok = false;
-                on = off ? (on & ~bit) : (on | bit);
-            }
-            if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
-            st.caps = on & ~echo_cap;
-            m.state.echo = (on & echo_cap) != 0;
-            return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
-        }
-        if (sub == "END") {
-            st.cap_negotiating = false;
-            return try_register(core, m, c);
-        }
-        emit(st, c.numeric("410", std::string(msg.param(0)), "Invalid CAP command"));
-    }
-
     static void nick(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
@@ -2239,6 +2512,7 @@ private:
         if (!st.registered) {
             if (!protocol::is_valid_name(wanted)) return emit(st, c.numeric("432", wanted, "Erroneous nickname"));
             st.wanted_nick = wanted;
+            pass_login(core, m, c); // PASS came first: its login decides before registration
             return try_register(core, m, c);
         }
         // A rename reaches the rooms it is in, itself among their members;
@@ -2247,28 +2521,6 @@ private:
         ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
         if (m.state.seats.empty() && m.state.nick != before)
             emit(st, ":" + c.events().source(before) + " NICK " + m.state.nick);
-    }
-
-    // NICK and USER given, capability negotiation over: the nick is taken
-    // from the core (the guest nick renamed), then 001 and the rest.
-    static void try_register(commands& core, member& m, const connection& c) {
-        session_state& st = c.state();
-        if (st.registered || st.cap_negotiating || st.wanted_nick.empty() || !st.got_user) return;
-        if (m.state.nick != st.wanted_nick) {
-            // Decided now (one server): the rename's own event must not
-            // complete the registration, this function does.
-            st.registering = true;
-            ask(core, m, st, asked::nick, st.wanted_nick, command_kind::nick, st.wanted_nick);
-            st.registering = false;
-            if (m.state.nick != st.wanted_nick) {
-                // Refused (432, 433 went out): the client sends another NICK.
-                if (!m.state.nick_pending) st.wanted_nick.clear();
-                return;
-            }
-        }
-        st.registered = true;
-        // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
-        ask(core, m, st, asked::welcome, {}, command_kind::rooms);
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {
@@ -2516,7 +2768,11 @@ private:
 
 } // namespace chatroom::irc::detail
 
+#if defined(CHATROOM_USE_OPENSSL)
+#endif
+
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -2527,7 +2783,8 @@ private:
 
 namespace chatroom {
 
-/// Transport tag: IRC on a Protocol socket (asio::ip::tcp).
+/// Transport tag: IRC on a Protocol socket (asio::ip::tcp), or over TLS
+/// (irc_transport<tls<asio::ip::tcp>>, listen_irc_tls).
 template <class Protocol>
 struct irc_transport {};
 
@@ -2565,6 +2822,35 @@ private:
     std::shared_ptr<irc::detail::keepalive> alive_; // null: no keepalive (ping_interval 0)
 };
 
+// One IRC session on stream (a plain socket's or a TLS stream), with its
+// renderer and keepalive; what the plain and TLS listeners share.
+template <class Stream>
+void start_irc_session(Stream stream, const std::shared_ptr<hub>& h, std::string address,
+                       const std::shared_ptr<const irc::detail::config>& config) {
+    auto conn = std::make_shared<irc::detail::connection>(config);
+    const irc_options& o = config->options;
+    std::shared_ptr<irc::detail::keepalive> alive;
+    if (o.ping_interval.count() > 0)
+        alive = std::make_shared<irc::detail::keepalive>(stream.get_executor(), o.server_name, o.ping_interval,
+                                                         o.pong_timeout);
+    auto s = std::make_shared<session<Stream, irc_decoder>>(std::move(stream), h, *conn,
+                                                            irc::detail::interpreter_instance(), std::move(address),
+                                                            o.max_line_bytes, conn, alive);
+    conn->bind(*s, h->options().max_rooms_per_member, h->options().history_page);
+    // A refused PASS ends the connection: asked with the hub's lock held, so
+    // posted, like the keepalive's drop.
+    conn->on_drop([ex = s->stream().get_executor(), wm = std::weak_ptr<member>(s), wh = std::weak_ptr<hub>(h)](
+                      std::string why) {
+        asio::post(ex, [wm, wh, why = std::move(why)] {
+            auto m = wm.lock();
+            auto hub_ptr = wh.lock();
+            if (m && hub_ptr && !m->is_closed()) hub_ptr->depart(*m, leave_reason::quit, true, why);
+        });
+    });
+    s->start();
+    if (alive) alive->start(s, h);
+}
+
 template <class Protocol>
 struct session_factory<irc_transport<Protocol>> {
     using protocol_type = Protocol;
@@ -2573,19 +2859,7 @@ struct session_factory<irc_transport<Protocol>> {
 
     template <class Socket>
     void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
-        using stream_type = socket_stream<Socket>;
-        auto conn = std::make_shared<irc::detail::connection>(config);
-        const irc_options& o = config->options;
-        std::shared_ptr<irc::detail::keepalive> alive;
-        if (o.ping_interval.count() > 0)
-            alive = std::make_shared<irc::detail::keepalive>(socket.get_executor(), o.server_name, o.ping_interval,
-                                                             o.pong_timeout);
-        auto s = std::make_shared<session<stream_type, irc_decoder>>(
-            stream_type(std::move(socket)), h, *conn, irc::detail::interpreter_instance(), std::move(address),
-            o.max_line_bytes, conn, alive);
-        conn->bind(*s, h->options().max_rooms_per_member, h->options().history_page);
-        s->start();
-        if (alive) alive->start(s, h);
+        start_irc_session(socket_stream<Socket>(std::move(socket)), h, std::move(address), config);
     }
 
     template <class Socket>
@@ -2596,6 +2870,35 @@ struct session_factory<irc_transport<Protocol>> {
 
     std::shared_ptr<const irc::detail::config> config;
 };
+
+#if defined(CHATROOM_USE_OPENSSL)
+// IRC over TLS: the line protocol's TLS stream (tls/tls.hpp), its handshake
+// and handshake timeout, under the same IRC session.
+template <class Protocol>
+struct session_factory<irc_transport<tls<Protocol>>> {
+    using protocol_type = Protocol;
+
+    session_factory(irc_options o, tls_context ctx)
+        : config(std::make_shared<const irc::detail::config>(std::move(o))), context(std::move(ctx)) {}
+
+    template <class Socket>
+    void start(Socket socket, const std::shared_ptr<hub>& h, std::string address) const {
+        tls_stream<Socket> stream(std::move(socket), *context, h, address); // before address is moved
+        start_irc_session(std::move(stream), h, std::move(address), config);
+    }
+
+    // Before the handshake: a TLS client would read IRC text as garbage, so
+    // it sees the connection close.
+    template <class Socket>
+    void refuse(Socket& socket, const reply&) const {
+        std::error_code ignored;
+        socket.close(ignored);
+    }
+
+    std::shared_ptr<const irc::detail::config> config;
+    tls_context context;
+};
+#endif
 
 } // namespace detail
 
@@ -2615,5 +2918,25 @@ asio::ip::tcp::endpoint listen_irc(basic_server<Transport, Executor>& server, co
                                    irc_options options, std::error_code& ec) {
     return server.template listen_as<irc_transport<asio::ip::tcp>>(endpoint, ec, std::move(options));
 }
+
+#if defined(CHATROOM_USE_OPENSSL)
+/// IRC clients over TLS (ircs, port 6697 by convention): the same, on the
+/// TLS transport of listen_tls (chatroom/tls.hpp), with its context.
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_irc_tls(basic_server<Transport, Executor>& server,
+                                       const asio::ip::tcp::endpoint& endpoint, irc_options options,
+                                       tls_context context) {
+    return server.template listen_as<irc_transport<tls<asio::ip::tcp>>>(endpoint, std::move(options),
+                                                                         std::move(context));
+}
+/// The same, setting ec instead of throwing (and returning a default endpoint).
+template <class Transport, class Executor>
+asio::ip::tcp::endpoint listen_irc_tls(basic_server<Transport, Executor>& server,
+                                       const asio::ip::tcp::endpoint& endpoint, irc_options options,
+                                       tls_context context, std::error_code& ec) {
+    return server.template listen_as<irc_transport<tls<asio::ip::tcp>>>(endpoint, ec, std::move(options),
+                                                                         std::move(context));
+}
+#endif
 
 } // namespace chatroom

@@ -3,13 +3,21 @@
 irctest (progval/irctest) starts the server on a port it picks and connects
 its clients there. chatroom-server is found through CHATROOM_SERVER_BINARY.
 A telnet listener is opened too, on another free port (chatroom-server
-always has one), and nothing else: no TLS, no server password, no services
-(irctest skips the tests that need those: chatroom offers none of them).
+always has one), and nothing else: no TLS, no server password. A test that
+asks for services (irctest's `services` marker: accounts made during the
+test, as sasl.py does) gets chatroom-server's own accounts instead: the
+server runs with `--users FILE`, and registerUser adds a line to FILE (an
+Argon2id hash from `--hash-password`) and sends SIGHUP, which rereads it.
+SASL PLAIN is then offered (sasl=PLAIN), as the server does whenever it has
+accounts.
 """
 import ctypes
 import os
 import shutil
 import signal
+import socket
+import subprocess
+import time
 from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
@@ -37,7 +45,7 @@ def _note_pid(pid: int) -> None:
 
 class ChatroomController(BaseServerController, DirectoryBasedController):
     software_name = "chatroom"
-    supported_sasl_mechanisms: Set[str] = set()
+    supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
 
     def run(
@@ -58,14 +66,21 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("TLS")
         if password is not None:
             raise NotImplementedByController("PASS")
-        if run_services:
-            raise NotImplementedByController("services")
         assert self.proc is None
         self.port = port
         self.hostname = hostname
         self.create_config()
         (_, telnet_port) = self.get_hostname_and_port()
         binary = os.environ.get("CHATROOM_SERVER_BINARY", "chatroom-server")
+        self.binary = binary
+        accounts = []
+        self.users_path = None
+        if run_services:  # the server's accounts stand for services (registerUser)
+            assert self.directory
+            self.users_path = os.path.join(self.directory, "users")
+            with open(self.users_path, "w", encoding="ascii"):
+                pass
+            accounts = ["--users", self.users_path]
         faketime_cmd = []
         if faketime and shutil.which("faketime"):
             faketime_cmd = ["faketime", "-f", faketime]
@@ -80,11 +95,37 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
                 "--port", str(telnet_port),
                 "--irc-port", str(port),
                 "--irc-name", "My.Little.Server",  # the name irctest's tests expect
+                *accounts,
             ],
             preexec_fn=_own_group_dying_with_parent,
         )
         _note_pid(self.proc.pid)
 
+    def wait_for_services(self) -> None:
+        """No services to wait for: the accounts are the server's own."""
+
+    def registerUser(self, case, username: str, password: Optional[str] = None) -> None:
+        """An account in the server's --users file, reread on SIGHUP."""
+        if self.users_path is None:
+            raise NotImplementedByController("account registration")
+        assert password is not None and "\n" not in password
+        self.wait_for_port()  # listening, so its SIGHUP handler is installed (SIGHUP would end it before)
+        r = subprocess.run([self.binary, "--hash-password"], input=(password + "\n").encode(),
+                           capture_output=True, timeout=30, check=True)
+        with open(self.users_path, "a", encoding="ascii") as f:
+            f.write(f"{username}:{r.stdout.decode().strip()}\n")
+        assert self.proc
+        self.proc.send_signal(signal.SIGHUP)
+        # A connection and a PING answered after the signal: the server's one
+        # thread handled the SIGHUP (queued before them) by then.
+        with socket.create_connection((self.hostname, self.port), timeout=10) as s:
+            s.sendall(b"PING :reloaded\r\n")
+            data, deadline = b"", time.monotonic() + 10
+            while b"reloaded" not in data and time.monotonic() < deadline:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
 
     def kill_proc(self) -> None:
         """Ends the server at once (SIGKILL to its process group): its graceful

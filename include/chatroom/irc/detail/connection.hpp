@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -25,6 +27,10 @@ namespace chatroom::irc::detail {
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
 // LIST, a TOPIC query, LUSERS or whether a room is open).
 enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+
+// What started the login under way, whose verdict the connection words
+// (login_replies.hpp): SASL, or PASS (OPER's are worded as /login's).
+enum class login_via { none, sasl, pass };
 
 // The longest AWAY message kept (AWAYLEN), in bytes.
 inline constexpr std::size_t max_away_bytes = 200;
@@ -68,6 +74,14 @@ struct session_state {
     bool replaying = false;        // a JOIN with batch: the core's replay goes in a batch
     std::string replay_batch;      // that batch's id while it is open
     std::uint64_t batches = 0;     // batch ids given so far
+    // Logging in (registration.hpp): the login under way, a SASL exchange's
+    // base64 so far, PASS's password until its login starts, and a PASS
+    // refused (464: every later line is ignored while the connection closes).
+    login_via via = login_via::none;
+    bool sasl_open = false;
+    std::string sasl_payload;
+    std::string password;
+    bool pass_refused = false;
 };
 
 // The renderer of one IRC member: numerics need its nick, and what it gets
@@ -102,6 +116,10 @@ public:
         history_page_ = history_page == 0 ? 1 : history_page;
         cfg_->users.add(this);
     }
+    // Ends the connection (ERROR and all said before it go out first): set
+    // once by the listener, called with the hub's lock held (a refused PASS).
+    void on_drop(std::function<void(std::string)> drop) { drop_ = std::move(drop); }
+
     // Its member (null before bind); read its state with the hub's lock held.
     const chatroom::detail::member* self() const noexcept { return self_; }
 
@@ -194,6 +212,9 @@ public:
     }
 
 private:
+    // The verdict of a login SASL or PASS started (login_replies.hpp):
+    // false for a reply that is not one.
+    bool login_reply(const reply& r, std::string& out) const;
     std::string numerics_of(const reply& r) const;
     // 251, 253, 254, 255, 265, 266 (numerics.hpp).
     std::string lusers_of(const std::vector<room_summary>& rooms) const;
@@ -203,8 +224,10 @@ private:
     std::size_t chanlimit_ = 0;
     std::size_t history_page_ = 100;
     mutable session_state st_;
+    std::function<void(std::string)> drop_;
 };
 
 } // namespace chatroom::irc::detail
 
 #include <chatroom/irc/detail/numerics.hpp>
+#include <chatroom/irc/detail/login_replies.hpp>

@@ -8,6 +8,7 @@
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/registration.hpp>
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/user_modes.hpp>
 #include <chatroom/irc/detail/users.hpp>
@@ -34,6 +35,7 @@ public:
     void line(commands& core, member& m, std::string_view raw) const override {
         const auto& c = static_cast<const connection&>(m.dialect());
         session_state& st = c.state();
+        if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
         st.target.clear();
         if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
@@ -50,12 +52,13 @@ public:
             if (msg.params.empty()) return emit(st, c.numeric("409", {}, "No origin specified"));
             return emit(st, c.from_server("PONG " + c.settings().options.server_name + " :" + msg.params.back()));
         }
-        if (verb == "PONG") return;
+        if (verb == "PONG") return try_register(core, m, c); // a login decided after USER: the PING it sent
+        if (verb == "AUTHENTICATE") return authenticate(core, m, c, msg);
         if (verb == "QUIT") return quit(core, m, c, msg.param(0));
         if (verb == "NICK") return nick(core, m, c, msg);
         if (verb == "USER" || verb == "PASS") {
             if (st.registered) return emit(st, c.numeric("462", {}, "You may not reregister"));
-            if (verb == "PASS") return; // accepted and unused: the server has no connection password
+            if (verb == "PASS") return pass(core, m, c, msg);
             if (msg.params.size() < 4 || msg.params[0].empty() || msg.params[3].empty())
                 return emit(st, c.numeric("461", verb, "Not enough parameters"));
             st.user.clear();
@@ -104,63 +107,6 @@ private:
         return (sp == std::string_view::npos ? raw.size() : sp) - at - 1 > max_client_tag_bytes;
     }
 
-    // The capabilities offered, as CAP LS and LIST name them: echo-message is
-    // the core's (member_state::echo), batch and draft/chathistory the
-    // connection's (chathistory.hpp), the others the renderer's tag_caps.
-    static constexpr unsigned echo_cap = 1u << 31;
-    static constexpr std::pair<std::string_view, unsigned> offered[] = {
-        {"batch", batch_cap},           {"draft/chathistory", chathistory_cap}, {"echo-message", echo_cap},
-        {"message-tags", message_tags}, {"multi-prefix", multi_prefix},         {"server-time", server_time},
-        {"userhost-in-names", userhost_in_names}};
-
-    static std::string cap_names(unsigned bits) { // those in bits, space-separated
-        std::string out;
-        for (const auto& [name, bit] : offered)
-            if (bits & bit) out.append(out.empty() ? "" : " ").append(name);
-        return out;
-    }
-
-    static void cap(commands& core, member& m, const connection& c, const irc_message& msg) {
-        session_state& st = c.state();
-        const std::string sub = upper(msg.param(0));
-        const std::string me = st.registered ? c.nick() : std::string("*");
-        const std::string head = "CAP " + me + " ";
-        const unsigned current = st.caps | (m.state.echo ? echo_cap : 0u);
-        if (sub == "LS") {
-            if (!st.registered) st.cap_negotiating = true;
-            return emit(st, c.from_server(head + "LS :" + cap_names(~0u)));
-        }
-        if (sub == "LIST") return emit(st, c.from_server(head + "LIST :" + cap_names(current)));
-        if (sub == "REQ") {
-            if (!st.registered) st.cap_negotiating = true;
-            const std::string_view wanted = msg.param(1);
-            unsigned on = current;
-            std::string_view rest = wanted;
-            bool ok = true;
-            while (!rest.empty()) {
-                const std::size_t sp = rest.find(' ');
-                std::string_view name = rest.substr(0, sp);
-                rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-                if (name.empty()) continue;
-                const bool off = name.front() == '-';
-                if (off) name.remove_prefix(1);
-                unsigned bit = 0;
-                for (const auto& cap : offered) bit = cap.first == name ? cap.second : bit;
-                if (bit == 0) ok = false;
-                on = off ? (on & ~bit) : (on | bit);
-            }
-            if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
-            st.caps = on & ~echo_cap;
-            m.state.echo = (on & echo_cap) != 0;
-            return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
-        }
-        if (sub == "END") {
-            st.cap_negotiating = false;
-            return try_register(core, m, c);
-        }
-        emit(st, c.numeric("410", std::string(msg.param(0)), "Invalid CAP command"));
-    }
-
     static void nick(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("431", {}, "No nickname given"));
@@ -168,6 +114,7 @@ private:
         if (!st.registered) {
             if (!protocol::is_valid_name(wanted)) return emit(st, c.numeric("432", wanted, "Erroneous nickname"));
             st.wanted_nick = wanted;
+            pass_login(core, m, c); // PASS came first: its login decides before registration
             return try_register(core, m, c);
         }
         // A rename reaches the rooms it is in, itself among their members;
@@ -176,28 +123,6 @@ private:
         ask(core, m, st, asked::nick, wanted, command_kind::nick, wanted);
         if (m.state.seats.empty() && m.state.nick != before)
             emit(st, ":" + c.events().source(before) + " NICK " + m.state.nick);
-    }
-
-    // NICK and USER given, capability negotiation over: the nick is taken
-    // from the core (the guest nick renamed), then 001 and the rest.
-    static void try_register(commands& core, member& m, const connection& c) {
-        session_state& st = c.state();
-        if (st.registered || st.cap_negotiating || st.wanted_nick.empty() || !st.got_user) return;
-        if (m.state.nick != st.wanted_nick) {
-            // Decided now (one server): the rename's own event must not
-            // complete the registration, this function does.
-            st.registering = true;
-            ask(core, m, st, asked::nick, st.wanted_nick, command_kind::nick, st.wanted_nick);
-            st.registering = false;
-            if (m.state.nick != st.wanted_nick) {
-                // Refused (432, 433 went out): the client sends another NICK.
-                if (!m.state.nick_pending) st.wanted_nick.clear();
-                return;
-            }
-        }
-        st.registered = true;
-        // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
-        ask(core, m, st, asked::welcome, {}, command_kind::rooms);
     }
 
     static void quit(commands& core, member& m, const connection& c, std::string_view reason) {

@@ -98,6 +98,7 @@ inline std::string connection::lusers_of(const std::vector<room_summary>& rooms)
 }
 
 inline std::string connection::wording(const reply& r) const {
+    if (std::string said; st_.via != login_via::none && login_reply(r, said)) return said;
     const std::string me = nick();
     switch (r.kind) {
     // The greeting reaches a connection before it registers: its notices are
@@ -188,7 +189,8 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::muted:
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
-    case reply_kind::login_first: return numeric("451", {}, "You have not registered");
+    // Before registration the interpreter decides (464 with --require-login).
+    case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
     // OPER (the server's /login): its account's nick comes as a rename.
     case reply_kind::logged_in:
         if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
