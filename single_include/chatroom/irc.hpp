@@ -1229,272 +1229,6 @@ private:
 // The definitions of connection's wording: the core's typed replies as IRC
 // numerics (modern.ircdocs.horse), included at the end of connection.hpp.
 
-// #include <chatroom/irc/detail/chathistory.hpp>
-
-// IRCv3 batch and draft/chathistory over the core's history: the
-// CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND, BETWEEN) asked of the
-// core as the JSON dialect asks its history pages (protocol::command's
-// history query, answered later by a reply_kind::history that the
-// connection words here as a `chathistory` batch), and the history
-// replayed on JOIN wrapped in such a batch for a client that negotiated
-// `batch`. Included by numerics.hpp, with the connection whole.
-
-// #include <chatroom/irc/detail/requests.hpp>
-
-
-#include <string>
-#include <string_view>
-
-namespace chatroom::irc::detail {
-
-using chatroom::detail::commands;
-using chatroom::detail::member;
-using protocol::command;
-using protocol::command_kind;
-
-// What the IRC interpreter (interpreter.hpp) builds its commands from: its
-// own lines for the peer, requests to the core worded for a question, and
-// channel names read as rooms. With the hub's lock held.
-
-// Lines (separated by LF, without CR LF) for the peer, after this line.
-inline void emit(session_state& st, const std::string& lines) {
-    std::string_view rest = lines;
-    while (!rest.empty()) {
-        const std::size_t nl = rest.find('\n');
-        const std::string_view one = rest.substr(0, nl);
-        if (!one.empty()) {
-            st.pending.append(one.data(), one.size());
-            st.pending += "\r\n";
-        }
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    }
-}
-
-// A request whose reply is worded for the question.
-inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
-    st.question = q;
-    st.target = std::string(target);
-    command cmd;
-    cmd.kind = kind;
-    cmd.arg = arg;
-    cmd.text = text;
-    cmd.room = room;
-    core.request(m, cmd);
-    st.question = asked::none;
-}
-
-// "#dev" names room "dev"; anything else is no channel of ours.
-inline bool room_of(std::string_view channel, std::string& room) {
-    if (channel.size() < 2 || channel.front() != '#') return false;
-    room = std::string(channel.substr(1));
-    return protocol::is_valid_name(room);
-}
-
-// The member's name for a room it is in (as the room was created), or empty.
-inline std::string seat_in(const member& m, std::string_view room) {
-    for (const auto& seat : m.state.seats)
-        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
-    return {};
-}
-
-// The hot path of a registered client: "PRIVMSG #channel :text" with no
-// tags and no source, to a channel the member is in, text plain ASCII (no
-// CTCP, nothing sanitizing would change) and the line within IRC's limit.
-// Asked of the core straight from the received line, with no parsed copy;
-// false, having done nothing, for anything else, which the full parser and
-// its replies handle.
-inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
-    constexpr std::string_view verb = "PRIVMSG #";
-    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
-    const std::size_t sp = raw.find(' ', verb.size());
-    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
-    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
-    const std::string_view text = raw.substr(sp + 2);
-    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
-    std::string room;
-    if (!room_of(target, room)) return false;
-    const std::string name = seat_in(m, room);
-    if (name.empty()) return false;
-    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
-    return true;
-}
-
-// A command or subcommand word as IRC compares them.
-inline std::string upper(std::string_view s) {
-    std::string u(s);
-    for (char& ch : u)
-        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-    return u;
-}
-
-} // namespace chatroom::irc::detail
-
-#include <algorithm>
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace chatroom::irc::detail {
-
-// Answers a client may have under way at once; more are refused.
-inline constexpr std::size_t max_histories_under_way = 16;
-
-// A client's word as a middle parameter of a FAIL: '*' when it could not
-// be one (empty, a blank in it, a leading ':'), else at most 64 bytes.
-inline std::string shown_param(std::string_view s) {
-    if (s.empty() || s.front() == ':' || s.find(' ') != std::string_view::npos) return "*";
-    return std::string(split_utf8(s, 64).front());
-}
-
-// Lines of an event renderer (CR LF each) as one batch's: "batch=ID" first
-// in their tags; LF-separated, as wording returns them.
-inline std::string in_batch(std::string_view rendered, std::string_view id) {
-    std::string out;
-    while (!rendered.empty()) {
-        std::size_t end = rendered.find("\r\n");
-        std::string_view line = rendered.substr(0, end);
-        rendered = end == std::string_view::npos ? std::string_view() : rendered.substr(end + 2);
-        if (line.empty()) continue;
-        if (!id.empty()) {
-            out += "@batch=";
-            out.append(id.data(), id.size());
-            const bool tagged = line.front() == '@';
-            if (tagged) line.remove_prefix(1);
-            out += tagged ? ';' : ' ';
-        }
-        out.append(line.data(), line.size());
-        out += '\n';
-    }
-    return out;
-}
-
-// The lines that answer an ask, as PRIVMSG (CTCP ACTION for /me) with
-// their original time and msgid as the client's capabilities allow, in a
-// `chathistory` batch when it negotiated batch. LF-separated.
-inline std::string history_batch(const connection& c, const history_ask& a, const std::vector<history_line>& lines) {
-    session_state& st = c.state();
-    const bool batched = (st.caps & batch_cap) != 0;
-    const std::string id = batched ? "h" + std::to_string(++st.batches) : std::string();
-    std::string out = batched ? c.from_server("BATCH +" + id + " chathistory " + a.target) + '\n' : std::string();
-    for (const history_line& l : lines) {
-        room_event e;
-        e.kind = l.line->action ? room_event_kind::action : room_event_kind::chat;
-        e.room = a.room;
-        e.nick = l.line->nick;
-        e.time = l.line->time;
-        e.log_id = l.index == 0 ? l.line->id : l.line->id + "-" + std::to_string(l.index);
-        if (l.line->action) e.text = l.line->text;
-        else e.add_line(l.line->text);
-        std::string rendered;
-        c.events().append_event(rendered, e);
-        out += in_batch(rendered, id);
-    }
-    if (batched) out += c.from_server("BATCH -" + id) + '\n';
-    return out;
-}
-
-// The core's answer to the oldest CHATHISTORY under way for its room.
-inline std::string history_answer(const connection& c, const reply& r) {
-    session_state& st = c.state();
-    auto it = std::find_if(st.histories.begin(), st.histories.end(),
-                           [&](const history_ask& a) { return r.subject.empty() || protocol::same_name(a.room, r.subject); });
-    if (it == st.histories.end()) it = st.histories.begin();
-    if (it == st.histories.end()) return {};
-    const history_ask a = std::move(*it);
-    st.histories.erase(it);
-    if (r.kind != reply_kind::history)
-        return c.from_server("FAIL CHATHISTORY MESSAGE_ERROR " + a.subcommand + " " + a.target +
-                             " :Messages could not be retrieved" +
-                             (r.kind == reply_kind::history_not_kept ? ": this server keeps no history" : ""));
-    return history_batch(c, a, select_history(a, r.past));
-}
-
-// CHATHISTORY subcommand target ref [ref] limit, for a channel the client
-// is in: checked, planned (chathistory_query.hpp) and asked of the core,
-// whose answer comes later; errors as FAIL CHATHISTORY at once.
-inline void chathistory(commands& core, member& m, const connection& c, const irc_message& msg) {
-    session_state& st = c.state();
-    const std::string sub = upper(msg.param(0));
-    auto fail = [&](std::string_view code, const std::string& params, std::string_view text) {
-        emit(st, c.from_server("FAIL CHATHISTORY " + std::string(code) + " " + params + " :" + std::string(text)));
-    };
-    if (sub == "TARGETS")
-        return fail("INVALID_PARAMS", sub, "TARGETS is not supported: private messages are not kept");
-    if (sub != "LATEST" && sub != "BEFORE" && sub != "AFTER" && sub != "AROUND" && sub != "BETWEEN")
-        return fail("INVALID_PARAMS", shown_param(sub), "Unknown subcommand");
-    const bool between = sub == "BETWEEN";
-    if (msg.params.size() < (between ? 5u : 4u)) return fail("NEED_MORE_PARAMS", sub, "Missing parameters");
-    const std::string target = shown_param(msg.params[1]);
-    std::string room;
-    const std::string name = room_of(msg.params[1], room) ? seat_in(m, room) : std::string();
-    if (name.empty()) return fail("INVALID_TARGET", sub + " " + target, "Messages could not be retrieved");
-    const auto first = parse_history_ref(msg.params[2], sub == "LATEST");
-    if (!first) return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[2]), "Invalid message reference");
-    std::optional<history_ref> second;
-    if (between) {
-        second = parse_history_ref(msg.params[3], false);
-        if (!second || second->is != first->is)
-            return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[3]),
-                        "Invalid message reference (both must be msgid= or both timestamp=)");
-    }
-    const std::string& count = msg.params[between ? 4 : 3];
-    const auto limit = chatroom::detail::parse_number(count);
-    if (!limit) return fail("INVALID_PARAMS", sub + " " + shown_param(count), "Invalid limit");
-    if (st.histories.size() >= max_histories_under_way)
-        return fail("MESSAGE_ERROR", sub + " " + target, "Too many requests under way");
-    history_ask a;
-    a.subcommand = sub;
-    a.target = channel_of(name);
-    a.room = name;
-    a.limit = *limit == 0 || *limit > c.history_page() ? c.history_page() : static_cast<std::size_t>(*limit);
-    const history_query q = plan_history(a, *first, second ? &*second : nullptr, c.history_page());
-    if (a.empty) return emit(st, history_batch(c, a, {}));
-    st.histories.push_back(a);
-    protocol::command cmd;
-    cmd.kind = command_kind::history;
-    cmd.room = name;
-    cmd.history = &q;
-    core.request(m, cmd);
-}
-
-// JOIN's request to the core: for a client that negotiated batch, the
-// room's past the core replays goes in a `chathistory` batch, which the
-// names that follow close (connection::names).
-inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
-    session_state& st = c.state();
-    st.replaying = (st.caps & batch_cap) != 0;
-    ask(core, m, st, asked::join, chan, command_kind::join, room);
-    st.replaying = false;
-    if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
-}
-
-// A line of the room's past replayed to this client as it joins, in the
-// join's `chathistory` batch (opened by the first).
-inline message connection::replayed(const room_event& e) const {
-    std::string out;
-    if (st_.replay_batch.empty()) {
-        st_.replay_batch = "h" + std::to_string(++st_.batches);
-        out = from_server("BATCH +" + st_.replay_batch + " chathistory " + channel_of(e.room)) + "\r\n";
-    }
-    std::string rendered;
-    events().append_event(rendered, e);
-    const std::string lines = in_batch(rendered, st_.replay_batch);
-    out += framed(lines);
-    return message::copy_of(out);
-}
-
-// "BATCH -ID" for a join's replay batch still open (empty when none).
-inline std::string connection::end_replay() const {
-    if (st_.replay_batch.empty()) return {};
-    const std::string id = std::exchange(st_.replay_batch, std::string());
-    return from_server("BATCH -" + id) + '\n';
-}
-
-} // namespace chatroom::irc::detail
 
 #include <algorithm>
 #include <cstddef>
@@ -1503,6 +1237,10 @@ inline std::string connection::end_replay() const {
 #include <vector>
 
 namespace chatroom::irc::detail {
+
+// chathistory_replies.hpp words the history replies; it needs connection whole,
+// so it is included at the end (this file may be reached from it).
+std::string history_answer(const connection& c, const reply& r);
 
 inline std::string connection::welcome() const {
     const irc_options& o = cfg_->options;
@@ -1714,6 +1452,98 @@ inline std::string connection::wording(const reply& r) const {
 }
 
 } // namespace chatroom::irc::detail
+
+// #include <chatroom/irc/detail/chathistory_replies.hpp>
+
+// The words of IRCv3 batch and draft/chathistory: the lines that answer a
+// CHATHISTORY (or a JOIN's replay) as a `chathistory` batch, and FAIL when
+// the core could not answer. Included at the end of numerics.hpp, with the
+// connection whole; the command itself is chathistory.hpp.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// Answers a client may have under way at once; more are refused.
+inline constexpr std::size_t max_histories_under_way = 16;
+
+// A client's word as a middle parameter of a FAIL: '*' when it could not
+// be one (empty, a blank in it, a leading ':'), else at most 64 bytes.
+inline std::string shown_param(std::string_view s) {
+    if (s.empty() || s.front() == ':' || s.find(' ') != std::string_view::npos) return "*";
+    return std::string(split_utf8(s, 64).front());
+}
+
+// Lines of an event renderer (CR LF each) as one batch's: "batch=ID" first
+// in their tags; LF-separated, as wording returns them.
+inline std::string in_batch(std::string_view rendered, std::string_view id) {
+    std::string out;
+    while (!rendered.empty()) {
+        std::size_t end = rendered.find("\r\n");
+        std::string_view line = rendered.substr(0, end);
+        rendered = end == std::string_view::npos ? std::string_view() : rendered.substr(end + 2);
+        if (line.empty()) continue;
+        if (!id.empty()) {
+            out += "@batch=";
+            out.append(id.data(), id.size());
+            const bool tagged = line.front() == '@';
+            if (tagged) line.remove_prefix(1);
+            out += tagged ? ';' : ' ';
+        }
+        out.append(line.data(), line.size());
+        out += '\n';
+    }
+    return out;
+}
+
+// The lines that answer an ask, as PRIVMSG (CTCP ACTION for /me) with
+// their original time and msgid as the client's capabilities allow, in a
+// `chathistory` batch when it negotiated batch. LF-separated.
+inline std::string history_batch(const connection& c, const history_ask& a, const std::vector<history_line>& lines) {
+    session_state& st = c.state();
+    const bool batched = (st.caps & batch_cap) != 0;
+    const std::string id = batched ? "h" + std::to_string(++st.batches) : std::string();
+    std::string out = batched ? c.from_server("BATCH +" + id + " chathistory " + a.target) + '\n' : std::string();
+    for (const history_line& l : lines) {
+        room_event e;
+        e.kind = l.line->action ? room_event_kind::action : room_event_kind::chat;
+        e.room = a.room;
+        e.nick = l.line->nick;
+        e.time = l.line->time;
+        e.log_id = l.index == 0 ? l.line->id : l.line->id + "-" + std::to_string(l.index);
+        if (l.line->action) e.text = l.line->text;
+        else e.add_line(l.line->text);
+        std::string rendered;
+        c.events().append_event(rendered, e);
+        out += in_batch(rendered, id);
+    }
+    if (batched) out += c.from_server("BATCH -" + id) + '\n';
+    return out;
+}
+
+// The core's answer to the oldest CHATHISTORY under way for its room.
+inline std::string history_answer(const connection& c, const reply& r) {
+    session_state& st = c.state();
+    auto it = std::find_if(st.histories.begin(), st.histories.end(),
+                           [&](const history_ask& a) { return r.subject.empty() || protocol::same_name(a.room, r.subject); });
+    if (it == st.histories.end()) it = st.histories.begin();
+    if (it == st.histories.end()) return {};
+    const history_ask a = std::move(*it);
+    st.histories.erase(it);
+    if (r.kind != reply_kind::history)
+        return c.from_server("FAIL CHATHISTORY MESSAGE_ERROR " + a.subcommand + " " + a.target +
+                             " :Messages could not be retrieved" +
+                             (r.kind == reply_kind::history_not_kept ? ": this server keeps no history" : ""));
+    return history_batch(c, a, select_history(a, r.past));
+}
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/login_replies.hpp>
 
 // The verdict of a login that SASL or PASS started (registration.hpp), as
@@ -1776,6 +1606,96 @@ inline bool connection::login_reply(const reply& r, std::string& out) const {
 
 // #include <chatroom/irc/detail/channel_ops.hpp>
 
+// #include <chatroom/irc/detail/requests.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+using chatroom::detail::commands;
+using chatroom::detail::member;
+using protocol::command;
+using protocol::command_kind;
+
+// What the IRC interpreter (interpreter.hpp) builds its commands from: its
+// own lines for the peer, requests to the core worded for a question, and
+// channel names read as rooms. With the hub's lock held.
+
+// Lines (separated by LF, without CR LF) for the peer, after this line.
+inline void emit(session_state& st, const std::string& lines) {
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view one = rest.substr(0, nl);
+        if (!one.empty()) {
+            st.pending.append(one.data(), one.size());
+            st.pending += "\r\n";
+        }
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+}
+
+// A request whose reply is worded for the question.
+inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+    st.question = q;
+    st.target = std::string(target);
+    command cmd;
+    cmd.kind = kind;
+    cmd.arg = arg;
+    cmd.text = text;
+    cmd.room = room;
+    core.request(m, cmd);
+    st.question = asked::none;
+}
+
+// "#dev" names room "dev"; anything else is no channel of ours.
+inline bool room_of(std::string_view channel, std::string& room) {
+    if (channel.size() < 2 || channel.front() != '#') return false;
+    room = std::string(channel.substr(1));
+    return protocol::is_valid_name(room);
+}
+
+// The member's name for a room it is in (as the room was created), or empty.
+inline std::string seat_in(const member& m, std::string_view room) {
+    for (const auto& seat : m.state.seats)
+        if (protocol::same_name(seat.in->name(), room)) return seat.in->name();
+    return {};
+}
+
+// The hot path of a registered client: "PRIVMSG #channel :text" with no
+// tags and no source, to a channel the member is in, text plain ASCII (no
+// CTCP, nothing sanitizing would change) and the line within IRC's limit.
+// Asked of the core straight from the received line, with no parsed copy;
+// false, having done nothing, for anything else, which the full parser and
+// its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+    constexpr std::string_view verb = "PRIVMSG #";
+    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    const std::size_t sp = raw.find(' ', verb.size());
+    if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
+    const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
+    const std::string_view text = raw.substr(sp + 2);
+    if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
+    std::string room;
+    if (!room_of(target, room)) return false;
+    const std::string name = seat_in(m, room);
+    if (name.empty()) return false;
+    ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
+    return true;
+}
+
+// A command or subcommand word as IRC compares them.
+inline std::string upper(std::string_view s) {
+    std::string u(s);
+    for (char& ch : u)
+        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    return u;
+}
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/users.hpp>
 
 
@@ -2099,6 +2019,109 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
         !arg.empty() && !target_in(m, c, seat, arg))
         return;
     emit(st, c.numeric("482", chan, "You're not channel operator"));
+}
+
+} // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/chathistory.hpp>
+
+// IRCv3 batch and draft/chathistory over the core's history: the
+// CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND, BETWEEN) asked of the
+// core as the JSON dialect asks its history pages (protocol::command's
+// history query, answered later by a reply_kind::history that the
+// connection words here as a `chathistory` batch), and the history
+// replayed on JOIN wrapped in such a batch for a client that negotiated
+// `batch`. Its words are chathistory_replies.hpp.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// CHATHISTORY subcommand target ref [ref] limit, for a channel the client
+// is in: checked, planned (chathistory_query.hpp) and asked of the core,
+// whose answer comes later; errors as FAIL CHATHISTORY at once.
+inline void chathistory(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    const std::string sub = upper(msg.param(0));
+    auto fail = [&](std::string_view code, const std::string& params, std::string_view text) {
+        emit(st, c.from_server("FAIL CHATHISTORY " + std::string(code) + " " + params + " :" + std::string(text)));
+    };
+    if (sub == "TARGETS")
+        return fail("INVALID_PARAMS", sub, "TARGETS is not supported: private messages are not kept");
+    if (sub != "LATEST" && sub != "BEFORE" && sub != "AFTER" && sub != "AROUND" && sub != "BETWEEN")
+        return fail("INVALID_PARAMS", shown_param(sub), "Unknown subcommand");
+    const bool between = sub == "BETWEEN";
+    if (msg.params.size() < (between ? 5u : 4u)) return fail("NEED_MORE_PARAMS", sub, "Missing parameters");
+    const std::string target = shown_param(msg.params[1]);
+    std::string room;
+    const std::string name = room_of(msg.params[1], room) ? seat_in(m, room) : std::string();
+    if (name.empty()) return fail("INVALID_TARGET", sub + " " + target, "Messages could not be retrieved");
+    const auto first = parse_history_ref(msg.params[2], sub == "LATEST");
+    if (!first) return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[2]), "Invalid message reference");
+    std::optional<history_ref> second;
+    if (between) {
+        second = parse_history_ref(msg.params[3], false);
+        if (!second || second->is != first->is)
+            return fail("INVALID_PARAMS", sub + " " + shown_param(msg.params[3]),
+                        "Invalid message reference (both must be msgid= or both timestamp=)");
+    }
+    const std::string& count = msg.params[between ? 4 : 3];
+    const auto limit = chatroom::detail::parse_number(count);
+    if (!limit) return fail("INVALID_PARAMS", sub + " " + shown_param(count), "Invalid limit");
+    if (st.histories.size() >= max_histories_under_way)
+        return fail("MESSAGE_ERROR", sub + " " + target, "Too many requests under way");
+    history_ask a;
+    a.subcommand = sub;
+    a.target = channel_of(name);
+    a.room = name;
+    a.limit = *limit == 0 || *limit > c.history_page() ? c.history_page() : static_cast<std::size_t>(*limit);
+    const history_query q = plan_history(a, *first, second ? &*second : nullptr, c.history_page());
+    if (a.empty) return emit(st, history_batch(c, a, {}));
+    st.histories.push_back(a);
+    protocol::command cmd;
+    cmd.kind = command_kind::history;
+    cmd.room = name;
+    cmd.history = &q;
+    core.request(m, cmd);
+}
+
+// JOIN's request to the core: for a client that negotiated batch, the
+// room's past the core replays goes in a `chathistory` batch, which the
+// names that follow close (connection::names).
+inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
+    session_state& st = c.state();
+    st.replaying = (st.caps & batch_cap) != 0;
+    ask(core, m, st, asked::join, chan, command_kind::join, room);
+    st.replaying = false;
+    if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
+}
+
+// A line of the room's past replayed to this client as it joins, in the
+// join's `chathistory` batch (opened by the first).
+inline message connection::replayed(const room_event& e) const {
+    std::string out;
+    if (st_.replay_batch.empty()) {
+        st_.replay_batch = "h" + std::to_string(++st_.batches);
+        out = from_server("BATCH +" + st_.replay_batch + " chathistory " + channel_of(e.room)) + "\r\n";
+    }
+    std::string rendered;
+    events().append_event(rendered, e);
+    const std::string lines = in_batch(rendered, st_.replay_batch);
+    out += framed(lines);
+    return message::copy_of(out);
+}
+
+// "BATCH -ID" for a join's replay batch still open (empty when none).
+inline std::string connection::end_replay() const {
+    if (st_.replay_batch.empty()) return {};
+    const std::string id = std::exchange(st_.replay_batch, std::string());
+    return from_server("BATCH -" + id) + '\n';
 }
 
 } // namespace chatroom::irc::detail

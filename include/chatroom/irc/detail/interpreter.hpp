@@ -7,6 +7,7 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/channel_ops.hpp>
+#include <chatroom/irc/detail/chathistory.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/registration.hpp>
 #include <chatroom/irc/detail/requests.hpp>

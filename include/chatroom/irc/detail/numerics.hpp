@@ -6,7 +6,6 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/irc/detail/connection.hpp>
-#include <chatroom/irc/detail/chathistory.hpp>
 #include <chatroom/line/replies.hpp>
 #include <chatroom/version.hpp>
 
@@ -17,6 +16,10 @@
 #include <vector>
 
 namespace chatroom::irc::detail {
+
+// chathistory_replies.hpp words the history replies; it needs connection whole,
+// so it is included at the end (this file may be reached from it).
+std::string history_answer(const connection& c, const reply& r);
 
 inline std::string connection::welcome() const {
     const irc_options& o = cfg_->options;
@@ -228,3 +231,5 @@ inline std::string connection::wording(const reply& r) const {
 }
 
 } // namespace chatroom::irc::detail
+
+#include <chatroom/irc/detail/chathistory_replies.hpp>
