@@ -2934,14 +2934,19 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   // At most MAX_LINES rows a pane: they go from the end farther from the
   // view. The newest (old: the reader is in the older half of the shown
   // pane, it paged back): the pane no longer reaches the present, and its
-  // new events wait for "Show newest messages".
+  // new events wait for "Show newest messages". There the newest event row
+  // goes, not a row without an id (an answer such as /who's or an error):
+  // dropping the end row would drop the answer just drawn.
   const trim = (r, old) => {
     if (r.pane.childElementCount <= MAX_LINES) return;
     while (r.pane.childElementCount > MAX_LINES) {
       if (old) {
-        const l = r.pane.lastElementChild;
+        let l = r.pane.lastElementChild;
+        while (l !== r.top && !(l.dataset.id && !l.classList.contains('day'))) l = l.previousElementSibling;
+        if (l === r.top) l = r.pane.lastElementChild;
+        const p = l.previousElementSibling, n = l.nextElementSibling;
         l.remove();
-        if (r.pane.lastElementChild.classList.contains('day')) r.pane.lastElementChild.remove();
+        if (p.classList.contains('day') && (!n || n.classList.contains('day') || n.day !== p.day)) p.remove();
         r.cut = true;
       } else {
         // The oldest row goes, and its date when no row of that day is left.
@@ -3422,7 +3427,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 
 inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
                                                  "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-BWE+zeogW1Y9TAhGCnjGXT4WUHDocaBSUZ7gME+X2OQ='; "
+                                                 "script-src 'sha256-Hm/2YnjM5ApEPp7u4/UPavza9efxgXu26wWDX1TSpKU='; "
                                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 } // namespace chatroom::detail

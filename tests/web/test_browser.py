@@ -811,7 +811,9 @@ def main():
 
     def older_trimmed():
         """Load older past the page's cap: rows go from the newest end, the view stays, and "Show newest
-        messages" brings the latest page back. On a third server whose store keeps 2400 messages."""
+        messages" brings the latest page back. While paged back, lines said (own, telnet) wait for it, and
+        /who is answered in the page and to a new TCP client. On a third server whose store keeps 2400
+        messages."""
         ds.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
                  "--history", "10", "--history-db", os.path.join(hdir, "deep.db"), "--history-keep", "2400",
                  "--history-page", "100", want=("tcp", "web"))
@@ -867,11 +869,29 @@ def main():
         nm = d.driver.find_element(By.ID, "nm")
         assert nm.is_displayed() and nm.text == "Show newest messages", "no way back to the present: %r" % nm.text
         d.screenshot(os.path.join(shots, "web-history-trimmed.png"))
+        # Lines said while paged back (the reader's own, a TCP client's) wait for Show newest; answers
+        # do not: /who from the page and from a new TCP client are answered, the server still serving.
+        d.type("said while paged back")
+        tc = TcpClient(ds.ports["tcp"])
+        clients.append(tc)
+        tc.expect(r"\* joined lobby \(\d+ members?\)")
+        tc.send("telnet while paged back")
+        tc.send("/who")
+        tc.expect(r"\* in lobby: deepreader, guest-\d+")
+        d.type("/who")
+        d.wait(lambda x: any(re.fullmatch(r"in #lobby: deepreader, guest-\d+", t) for _, t in x.lines()),
+               "the /who answer while paged back")
+        texts = [t for _, t in d.lines()]
+        assert 1900 <= len(texts) <= 2000 and nums[0] == 0, "%d rows after /who" % len(texts)
+        assert not any("while paged back" in t for t in texts), "a new line drawn into the cut pane"
         # Show newest messages: the room's latest page again, the cut gone.
         nm.click()
-        d.wait(lambda x: any(t.endswith(" deep 2299") for _, t in x.lines()), "the present again")
+        d.wait(lambda x: any(t.endswith(" telnet while paged back") for _, t in x.lines()), "the present again")
         texts = [t for _, t in d.lines()]
         assert sum(t.endswith(" deep 2299") for t in texts) == 1, "the present after Show newest: %r" % texts[-3:]
+        said_back = [t for t in texts if t.endswith("while paged back")]
+        assert len(said_back) == 2 and said_back[0] == "<deepreader> said while paged back" \
+            and re.fullmatch(r"<guest-\d+> telnet while paged back", said_back[1]), "%r" % said_back
         assert not d.driver.find_element(By.ID, "nm").is_displayed(), "Show newest still offered"
         assert len(texts) <= 60, "%d rows after Show newest" % len(texts)
 
@@ -1089,7 +1109,8 @@ def main():
             run.run("a short outage: what the replay repeats is not shown again", reconnect_short)
             run.run("more missed than the store kept: a visible marker, then what is left, once each", reconnect_gap)
             run.run("Load older past the 2000-row cap trims the newest end, keeps the view, offers "
-                    "Show newest messages, which brings the latest page back", older_trimmed)
+                    "Show newest messages; /who while paged back is answered, lines said meanwhile come "
+                    "with the latest page", older_trimmed)
             run.run("a date above each day's first line; scrolled up, a new line shows New messages below; "
                     "axe-core clean there, light and dark",
                     days_and_new_below)
