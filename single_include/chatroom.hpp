@@ -346,7 +346,15 @@ enum class room_event_kind : std::uint8_t {
     renamed,         ///< old_nick is now nick
     private_message, ///< nick said text to target only (room is empty)
     notice,          ///< the host or the server says text to the room
+    topic,           ///< nick set the room's topic to text (nick empty: the host did)
 };
+
+/// What a topic change reads as where there is no topic to set: the line
+/// protocol's "* alice set the topic: text" (after "* "), a notice's text.
+inline std::string topic_wording(std::string_view by, std::string_view text) {
+    return (by.empty() ? std::string("the topic is now") : std::string(by) + " set the topic") + ": " +
+           std::string(text);
+}
 
 /// Calls fn(line) for each '\n'-ended line of text.
 template <class Fn>
@@ -373,6 +381,10 @@ struct room_event {
     /// these (a dialect may say it once: IRC's QUIT); false when it left
     /// this room only, whatever its reason says.
     bool left_server = false;
+    /// chat, private_message: said as a notice (IRC's NOTICE), which no
+    /// client answers automatically; dialects without the notion show a
+    /// plain line.
+    bool as_notice = false;
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.
@@ -435,6 +447,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private_message";
     case room_event_kind::notice: return "notice";
+    case room_event_kind::topic: return "topic";
     }
     return "?";
 }
@@ -1115,6 +1128,7 @@ public:
         case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
         case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
         case room_event_kind::notice: return "* " + e.text;
+        case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         }
         return {};
     }
@@ -1772,6 +1786,9 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
+    /// chat, msg: said as a notice (IRC's NOTICE), kept on the room event
+    /// (room_event::as_notice) for the dialects that show it.
+    bool as_notice = false;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.
@@ -4657,15 +4674,16 @@ public:
 
     void set_log(room_log& log) noexcept { log_ = &log; }
 
-    // Adds a line m says in r; the lines gathered for another room (or
-    // member) go out first.
-    void add(member& m, const room& r, std::string_view text) {
-        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
+    // Adds a line m says in r (as a notice: as_notice); the lines gathered
+    // for another room (or member, or the other form) go out first.
+    void add(member& m, const room& r, std::string_view text, bool as_notice = false) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r || event_.as_notice != as_notice)) end();
         if (event_.line_count == 0) {
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
             event_.origin = m.id();
+            event_.as_notice = as_notice;
         }
         event_.add_line(text);
         // A large burst goes out in pieces, so the slow-consumer policy can
@@ -5625,10 +5643,6 @@ inline std::string was_banned(std::string_view op, std::string_view how_long) {
 inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
     return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
 }
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
 
 // The room is told when a shared log lost events before this server read them.
 inline constexpr std::string_view missed_events =
@@ -5883,9 +5897,10 @@ public:
         sanitize_append(clean, text);
         r->set_topic(clean);
         room_event e;
-        e.kind = room_event_kind::notice;
+        e.kind = room_event_kind::topic;
         e.room = r->name();
-        e.text = event_text::set_topic(by, clean);
+        e.nick = std::string(by);
+        e.text = clean;
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         p_.events.push(std::move(ev));
@@ -6197,7 +6212,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg, cmd.as_notice);
             return;
         }
         end_batch();
@@ -6311,8 +6326,7 @@ private:
                 break;
             }
             room_event e = event_of(room_event_kind::private_message, m, nullptr);
-            e.target = std::string(cmd.arg);
-            e.text = std::string(cmd.text);
+            e.target = std::string(cmd.arg), e.text = std::string(cmd.text), e.as_notice = cmd.as_notice;
             log_->append(e);
             break;
         }

@@ -495,9 +495,10 @@ struct irc_options {
 // #include <chatroom/irc/renderer.hpp>
 
 /// @file
-/// Room events as IRC: a chat line is `:nick!nick@host PRIVMSG #room :text`,
-/// an action a CTCP ACTION, joins, leaves and renames JOIN, PART and NICK, a
-/// notice from the host or the server a NOTICE from the server. Text longer
+/// Room events as IRC: a chat line is `:nick!nick@host PRIVMSG #room :text`
+/// (`NOTICE` when it was said as a notice), an action a CTCP ACTION, joins,
+/// leaves and renames JOIN, PART and NICK, a topic change TOPIC, a notice
+/// from the host or the server a NOTICE from the server. Text longer
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
 /// `time` with server-time, `msgid` with message-tags, none without.
@@ -663,12 +664,14 @@ public:
             out += line;
             out += "\r\n";
         };
+        // A line said as a notice (IRC's NOTICE) is relayed as one.
+        const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
-            e.for_each_line([&](std::string_view l) { say("PRIVMSG", true, e.room, l, false); });
+            e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
-        case room_event_kind::private_message: say("PRIVMSG", false, e.target, e.text, false); break;
+        case room_event_kind::private_message: say(verb, false, e.target, e.text, false); break;
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
@@ -685,6 +688,14 @@ public:
             const std::string head = ":" + host_ + " NOTICE " + channel_of(e.room) + " :";
             for (std::string_view piece : split_utf8(e.text, max_body_bytes - 2 - head.size()))
                 plain(head + std::string(piece));
+            break;
+        }
+        case room_event_kind::topic: {
+            // From its setter, or from the server when the host set it; one
+            // line: a topic past what a line holds is cut at a UTF-8 boundary.
+            const std::string head =
+                ":" + (e.nick.empty() ? host_ : source(e.nick)) + " TOPIC " + channel_of(e.room) + " :";
+            plain(head + std::string(split_utf8(e.text, max_body_bytes - 2 - head.size()).front()));
             break;
         }
         }
@@ -1205,9 +1216,10 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
-// A request whose reply is worded for the question.
+// A request whose reply is worded for the question (said as a notice: as_notice).
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
+                bool as_notice = false) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -1215,6 +1227,7 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
+    cmd.as_notice = as_notice;
     core.request(m, cmd);
     st.question = asked::none;
 }
@@ -1930,10 +1943,12 @@ private:
                                                 valid ? "Cannot send to channel" : "No such channel"));
                 return;
             }
-            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name);
+            // A CTCP ACTION is /me, whatever carried it.
+            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name,
+                       notice && !action);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, command_kind::msg, target, clean);
+        ask(core, m, st, q, target, command_kind::msg, target, clean, {}, notice && !action);
         if (!notice) tell_if_away(m, c, target);
     }
 

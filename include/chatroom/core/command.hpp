@@ -51,6 +51,9 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
+    /// chat, msg: said as a notice (IRC's NOTICE), kept on the room event
+    /// (room_event::as_notice) for the dialects that show it.
+    bool as_notice = false;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.

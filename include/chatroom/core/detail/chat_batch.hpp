@@ -22,15 +22,16 @@ public:
 
     void set_log(room_log& log) noexcept { log_ = &log; }
 
-    // Adds a line m says in r; the lines gathered for another room (or
-    // member) go out first.
-    void add(member& m, const room& r, std::string_view text) {
-        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
+    // Adds a line m says in r (as a notice: as_notice); the lines gathered
+    // for another room (or member, or the other form) go out first.
+    void add(member& m, const room& r, std::string_view text, bool as_notice = false) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r || event_.as_notice != as_notice)) end();
         if (event_.line_count == 0) {
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
             event_.origin = m.id();
+            event_.as_notice = as_notice;
         }
         event_.add_line(text);
         // A large burst goes out in pieces, so the slow-consumer policy can

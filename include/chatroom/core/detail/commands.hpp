@@ -132,7 +132,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg, cmd.as_notice);
             return;
         }
         end_batch();
@@ -246,8 +246,7 @@ private:
                 break;
             }
             room_event e = event_of(room_event_kind::private_message, m, nullptr);
-            e.target = std::string(cmd.arg);
-            e.text = std::string(cmd.text);
+            e.target = std::string(cmd.arg), e.text = std::string(cmd.text), e.as_notice = cmd.as_notice;
             log_->append(e);
             break;
         }

@@ -287,10 +287,12 @@ private:
                                                 valid ? "Cannot send to channel" : "No such channel"));
                 return;
             }
-            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name);
+            // A CTCP ACTION is /me, whatever carried it.
+            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name,
+                       notice && !action);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, command_kind::msg, target, clean);
+        ask(core, m, st, q, target, command_kind::msg, target, clean, {}, notice && !action);
         if (!notice) tell_if_away(m, c, target);
     }
 

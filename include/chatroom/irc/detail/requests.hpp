@@ -36,9 +36,10 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
-// A request whose reply is worded for the question.
+// A request whose reply is worded for the question (said as a notice: as_notice).
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
+                bool as_notice = false) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -46,6 +47,7 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
+    cmd.as_notice = as_notice;
     core.request(m, cmd);
     st.question = asked::none;
 }
