@@ -279,7 +279,7 @@ def main():
             irssi.command("/window goto #dev")
             irssi.wait(r"^\[#dev\]", "#dev to be the active window again")
         runner.run("/topic: 482 shown to a non-operator; after /oper (an operator account, 381) the topic is set "
-                   "and bob, carol and irssi read the server's notice of it", topic)
+                   "and bob and irssi get TOPIC (irssi: 'changed the topic'), carol the line protocol's notice", topic)
 
         def part_quit():
             irssi.command("/part #dev off for now")
