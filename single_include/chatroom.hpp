@@ -1757,6 +1757,8 @@ enum class command_kind {
     rooms,
     me,
     msg,
+    notice,     ///< chat said as a notice (IRC's NOTICE): arg the text, room the room (room_event::as_notice)
+    msg_notice, ///< msg said as a notice: arg the nick, text the text
     quit,
     help,
     login,  ///< /login NAME SECRET
@@ -1786,9 +1788,6 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
-    /// chat, msg: said as a notice (IRC's NOTICE), kept on the room event
-    /// (room_event::as_notice) for the dialects that show it.
-    bool as_notice = false;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.
@@ -4674,21 +4673,31 @@ public:
 
     void set_log(room_log& log) noexcept { log_ = &log; }
 
-    // Adds a line m says in r (as a notice: as_notice); the lines gathered
-    // for another room (or member, or the other form) go out first.
-    void add(member& m, const room& r, std::string_view text, bool as_notice = false) {
-        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r || event_.as_notice != as_notice)) end();
+    // Adds a line m says in r; the lines gathered for another room (or
+    // member) go out first.
+    void add(member& m, const room& r, std::string_view text) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
         if (event_.line_count == 0) {
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
             event_.origin = m.id();
-            event_.as_notice = as_notice;
         }
         event_.add_line(text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (event_.text.size() >= limit_) end();
+    }
+
+    // A line m says in r as a notice (IRC's NOTICE): an event of its own,
+    // after the lines gathered so far (a batch holds plain chat only, so
+    // the chat lines' path tests no flag).
+    void add_notice(member& m, const room& r, std::string_view text) {
+        end();
+        event_.as_notice = true;
+        add(m, r, text);
+        end();
+        event_.as_notice = false;
     }
 
     // The lines gathered so far go out as one event.
@@ -6212,7 +6221,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg, cmd.as_notice);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
             return;
         }
         end_batch();
@@ -6302,31 +6311,30 @@ private:
             out_.send(m, reply::room_list(policy_.listing(m, remote)));
             break;
         }
+        case command_kind::notice: // a chat line said as a notice: an event of its own
         case command_kind::me: {
-            if (cmd.arg.empty()) {
-                out_.send(m, reply::usage("me"));
-                break;
-            }
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("me"));
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
             if (!access_.may_say(m, *r, cmd.arg)) break;
+            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg);
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
             break;
         }
-        case command_kind::msg: {
-            if (cmd.arg.empty() || cmd.text.empty()) {
-                out_.send(m, reply::usage("msg"));
-                break;
-            }
+        case command_kind::msg:
+        case command_kind::msg_notice: {
+            if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("msg"));
             if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
                 out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
             }
             room_event e = event_of(room_event_kind::private_message, m, nullptr);
-            e.target = std::string(cmd.arg), e.text = std::string(cmd.text), e.as_notice = cmd.as_notice;
+            e.target = std::string(cmd.arg);
+            e.text = std::string(cmd.text);
+            e.as_notice = cmd.kind == command_kind::msg_notice;
             log_->append(e);
             break;
         }

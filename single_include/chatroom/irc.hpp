@@ -1216,10 +1216,9 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
-// A request whose reply is worded for the question (said as a notice: as_notice).
+// A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
-                bool as_notice = false) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -1227,7 +1226,6 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
-    cmd.as_notice = as_notice;
     core.request(m, cmd);
     st.question = asked::none;
 }
@@ -1944,11 +1942,11 @@ private:
                 return;
             }
             // A CTCP ACTION is /me, whatever carried it.
-            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name,
-                       notice && !action);
+            const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
+            return ask(core, m, st, q, target, kind, clean, {}, name);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, command_kind::msg, target, clean, {}, notice && !action);
+        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean);
         if (!notice) tell_if_away(m, c, target);
     }
 

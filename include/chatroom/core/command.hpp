@@ -22,6 +22,8 @@ enum class command_kind {
     rooms,
     me,
     msg,
+    notice,     ///< chat said as a notice (IRC's NOTICE): arg the text, room the room (room_event::as_notice)
+    msg_notice, ///< msg said as a notice: arg the nick, text the text
     quit,
     help,
     login,  ///< /login NAME SECRET
@@ -51,9 +53,6 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
-    /// chat, msg: said as a notice (IRC's NOTICE), kept on the room event
-    /// (room_event::as_notice) for the dialects that show it.
-    bool as_notice = false;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.

@@ -22,21 +22,31 @@ public:
 
     void set_log(room_log& log) noexcept { log_ = &log; }
 
-    // Adds a line m says in r (as a notice: as_notice); the lines gathered
-    // for another room (or member, or the other form) go out first.
-    void add(member& m, const room& r, std::string_view text, bool as_notice = false) {
-        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r || event_.as_notice != as_notice)) end();
+    // Adds a line m says in r; the lines gathered for another room (or
+    // member) go out first.
+    void add(member& m, const room& r, std::string_view text) {
+        if (event_.line_count != 0 && (event_.origin != m.id() || in_ != &r)) end();
         if (event_.line_count == 0) {
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
             event_.origin = m.id();
-            event_.as_notice = as_notice;
         }
         event_.add_line(text);
         // A large burst goes out in pieces, so the slow-consumer policy can
         // hold its sender before any reader's queue passes the soft mark.
         if (event_.text.size() >= limit_) end();
+    }
+
+    // A line m says in r as a notice (IRC's NOTICE): an event of its own,
+    // after the lines gathered so far (a batch holds plain chat only, so
+    // the chat lines' path tests no flag).
+    void add_notice(member& m, const room& r, std::string_view text) {
+        end();
+        event_.as_notice = true;
+        add(m, r, text);
+        end();
+        event_.as_notice = false;
     }
 
     // The lines gathered so far go out as one event.

@@ -36,10 +36,9 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
-// A request whose reply is worded for the question (said as a notice: as_notice).
+// A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
-                bool as_notice = false) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -47,7 +46,6 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
-    cmd.as_notice = as_notice;
     core.request(m, cmd);
     st.question = asked::none;
 }
