@@ -73,7 +73,7 @@ void log_line(const std::string& text) {
 // several '\n'-ended lines needs no escaping).
 
 constexpr char format_version = '1';
-constexpr int last_kind = static_cast<int>(room_event_kind::notice);
+constexpr int last_kind = static_cast<int>(room_event_kind::topic);
 
 void put_field(std::string& out, std::string_view v) {
     out += std::to_string(v.size());

@@ -346,7 +346,15 @@ enum class room_event_kind : std::uint8_t {
     renamed,         ///< old_nick is now nick
     private_message, ///< nick said text to target only (room is empty)
     notice,          ///< the host or the server says text to the room
+    topic,           ///< nick set the room's topic to text (nick empty: the host did)
 };
+
+/// What a topic change reads as where there is no topic to set: the line
+/// protocol's "* alice set the topic: text" (after "* "), a notice's text.
+inline std::string topic_wording(std::string_view by, std::string_view text) {
+    return (by.empty() ? std::string("the topic is now") : std::string(by) + " set the topic") + ": " +
+           std::string(text);
+}
 
 /// Calls fn(line) for each '\n'-ended line of text.
 template <class Fn>
@@ -373,6 +381,10 @@ struct room_event {
     /// these (a dialect may say it once: IRC's QUIT); false when it left
     /// this room only, whatever its reason says.
     bool left_server = false;
+    /// chat, private_message: said as a notice (IRC's NOTICE), which no
+    /// client answers automatically; dialects without the notion show a
+    /// plain line.
+    bool as_notice = false;
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.
@@ -435,6 +447,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private_message";
     case room_event_kind::notice: return "notice";
+    case room_event_kind::topic: return "topic";
     }
     return "?";
 }
@@ -1126,6 +1139,7 @@ public:
         case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
         case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
         case room_event_kind::notice: return "* " + e.text;
+        case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         }
         return {};
     }
@@ -1754,6 +1768,8 @@ enum class command_kind {
     rooms,
     me,
     msg,
+    notice,     ///< chat said as a notice (IRC's NOTICE): arg the text, room the room (room_event::as_notice)
+    msg_notice, ///< msg said as a notice: arg the nick, text the text
     quit,
     help,
     login,  ///< /login NAME SECRET
@@ -4699,6 +4715,17 @@ public:
         if (event_.text.size() >= limit_) end();
     }
 
+    // A line m says in r as a notice (IRC's NOTICE): an event of its own,
+    // after the lines gathered so far (a batch holds plain chat only, so
+    // the chat lines' path tests no flag).
+    void add_notice(member& m, const room& r, std::string_view text) {
+        end();
+        event_.as_notice = true;
+        add(m, r, text);
+        end();
+        event_.as_notice = false;
+    }
+
     // The lines gathered so far go out as one event.
     void end() {
         if (event_.line_count == 0) return;
@@ -5651,10 +5678,6 @@ inline std::string was_banned(std::string_view op, std::string_view how_long) {
 inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
     return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
 }
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
 
 // The room is told when a shared log lost events before this server read them.
 inline constexpr std::string_view missed_events =
@@ -5909,9 +5932,10 @@ public:
         sanitize_append(clean, text);
         r->set_topic(clean);
         room_event e;
-        e.kind = room_event_kind::notice;
+        e.kind = room_event_kind::topic;
         e.room = r->name();
-        e.text = event_text::set_topic(by, clean);
+        e.nick = std::string(by);
+        e.text = clean;
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         p_.events.push(std::move(ev));
@@ -6313,25 +6337,22 @@ private:
             out_.send(m, reply::room_list(policy_.listing(m, remote)));
             break;
         }
+        case command_kind::notice: // a chat line said as a notice: an event of its own
         case command_kind::me: {
-            if (cmd.arg.empty()) {
-                out_.send(m, reply::usage("me"));
-                break;
-            }
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("me"));
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
             if (!access_.may_say(m, *r, cmd.arg)) break;
+            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg);
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
             break;
         }
-        case command_kind::msg: {
-            if (cmd.arg.empty() || cmd.text.empty()) {
-                out_.send(m, reply::usage("msg"));
-                break;
-            }
+        case command_kind::msg:
+        case command_kind::msg_notice: {
+            if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("msg"));
             if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
                 out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
@@ -6339,6 +6360,7 @@ private:
             room_event e = event_of(room_event_kind::private_message, m, nullptr);
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
+            e.as_notice = cmd.kind == command_kind::msg_notice;
             log_->append(e);
             break;
         }

@@ -394,6 +394,10 @@ TEST_CASE("json dialect: room events as one object each, shared by every JSON br
     r.target = "ann";
     r.text = "psst";
     CHECK(frame_payload(d.render(r)) == R"({"type":"private","id":"3","nick":"bob","to":"ann","text":"psst"})");
+    r.as_notice = true; // said as a notice (IRC's NOTICE)
+    CHECK(frame_payload(d.render(r)) ==
+          R"({"type":"private","id":"3","nick":"bob","to":"ann","text":"psst","notice":true})");
+    r.as_notice = false;
     r.kind = chatroom::room_event_kind::notice;
     r.nick.clear();
     r.room = "dev";
@@ -418,6 +422,13 @@ TEST_CASE("json dialect: room events as one object each, shared by every JSON br
         CHECK(d.render_own(r, own));
         CHECK(own.empty());
     }
+    // A topic change: a notice as before, its setter and the topic beside.
+    r.kind = chatroom::room_event_kind::topic;
+    r.room = "dev";
+    r.nick = "op";
+    r.text = "builds are green";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"notice","id":"3","room":"dev","nick":"op",)"
+                                        R"("text":"op set the topic: builds are green","topic":"builds are green"})");
 }
 
 TEST_CASE("json dialect: typed replies as objects, refusals as error objects with codes", "[json]") {

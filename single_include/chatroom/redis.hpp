@@ -1910,7 +1910,8 @@ inline char kind_code(room_event_kind k) noexcept {
     case room_event_kind::left: return 'l';
     case room_event_kind::renamed: return 'r';
     case room_event_kind::private_message: return 'p';
-    case room_event_kind::notice: return 'n';
+    case room_event_kind::notice:
+    case room_event_kind::topic: return 'n'; // a topic is a notice with its parts (c, u): old nodes show the notice
     }
     return '?';
 }
@@ -1942,11 +1943,18 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     field("s", std::to_string(s.count));
     if (!e.room.empty()) field("w", e.room);
     if (!e.nick.empty()) field("u", e.nick);
-    if (!e.text.empty()) field("x", e.text);
+    if (e.kind == room_event_kind::topic) {
+        // x as a notice (what nodes that know no topic show), c the topic.
+        field("x", topic_wording(e.nick, e.text));
+        field("c", e.text);
+    } else if (!e.text.empty()) {
+        field("x", e.text);
+    }
     if (s.member) field("m", std::to_string(s.member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
     if (e.left_server) field("q", "1");
+    if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
 }
 
@@ -2036,8 +2044,10 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
     auto field = [&f](char letter) { return f[letter - 'a']; };
 
-    const auto kind = kind_of(field('k'));
+    auto kind = kind_of(field('k'));
     if (!kind) return refuse(entry_error::kind);
+    // A notice with a topic (c) is a topic change, by u when it names one.
+    if (*kind == room_event_kind::notice && !field('c').empty()) kind = room_event_kind::topic;
     const bool private_message = *kind == room_event_kind::private_message;
     if ((rules.stream == entry_stream::room && private_message) ||
         (rules.stream == entry_stream::node && !private_message))
@@ -2057,7 +2067,7 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
         e.room = std::string(field('w'));
     }
-    if (*kind != room_event_kind::notice) {
+    if (*kind != room_event_kind::notice && (*kind != room_event_kind::topic || !field('u').empty())) {
         if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
         e.nick = std::string(field('u'));
     }
@@ -2084,11 +2094,13 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         });
         if (too_long) return refuse(entry_error::line_too_long);
         if (e.line_count == 0) return refuse(entry_error::no_text);
+        e.as_notice = field('v') == "1";
         break;
     }
     case room_event_kind::action:
     case room_event_kind::private_message:
     case room_event_kind::notice:
+        e.as_notice = *kind == room_event_kind::private_message && field('v') == "1";
         // One line: a '\n' in it is dropped with the other controls.
         if (!append_clean_line(e.text, field('x'), max)) return refuse(entry_error::line_too_long);
         if (e.text.empty()) return refuse(entry_error::no_text);
@@ -2098,6 +2110,11 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
         // reason may take "kicked by NICK: " past it legitimately.
         if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
         e.left_server = field('q') == "1";
+        break;
+    case room_event_kind::topic:
+        // One line, as a topic is set; no text left: no change to tell.
+        if (!append_clean_line(e.text, field('c'), max)) return refuse(entry_error::line_too_long);
+        if (e.text.empty()) return refuse(entry_error::no_text);
         break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;

@@ -2041,7 +2041,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
     case room_event_kind::left: return "left";
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private";
-    case room_event_kind::notice: return "notice";
+    case room_event_kind::notice:
+    case room_event_kind::topic: return "notice"; // with a topic field
     }
     return "notice";
 }
@@ -2067,15 +2068,23 @@ inline std::string json_event(const room_event& e, bool own = false) {
         std::string_view text = e.text;
         if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
         w.field("text", text);
+        if (e.as_notice) w.field("notice", true);
         break;
     }
     case room_event_kind::renamed: w.field("old_nick", e.old_nick); break;
     case room_event_kind::left:
         if (!e.reason.empty()) w.field("reason", e.reason);
         break;
-    case room_event_kind::private_message: w.field("to", e.target).field("text", e.text); break;
+    case room_event_kind::private_message:
+        w.field("to", e.target).field("text", e.text);
+        if (e.as_notice) w.field("notice", true);
+        break;
     case room_event_kind::action:
     case room_event_kind::notice: w.field("text", e.text); break;
+    case room_event_kind::topic:
+        // A notice as before (browsers that know no topic show its text), and the topic.
+        w.field("text", topic_wording(e.nick, e.text)).field("topic", e.text);
+        break;
     case room_event_kind::joined: break;
     }
     w.end_object();

@@ -144,6 +144,24 @@ TEST_CASE("every room event passes the room log once, and members receive them i
                                                                "* guest-3 is now known as carol", "* carol left (quit)"});
 }
 
+TEST_CASE("a topic change is a topic event, which the line protocol shows as it always did", "[core][hub][topic]") {
+    core c;
+    auto alice = c.join(chatroom::line_dialect(), "alice");
+    c.log->appended.clear();
+    CHECK(c.hub->control([](auto& h) { return h.set_topic("lobby", "builds are green", "op"); }));
+    CHECK(c.hub->control([](auto& h) { return h.set_topic("lobby", "by the host\x1b[2J", ""); }));
+    REQUIRE(c.log->appended.size() == 2);
+    const auto& set = c.log->appended[0];
+    CHECK(set.kind == room_event_kind::topic);
+    CHECK(set.room == "lobby");
+    CHECK(set.nick == "op"); // who set it (empty: the host)
+    CHECK(set.text == "builds are green");
+    CHECK(c.log->appended[1].nick.empty());
+    CHECK(c.log->appended[1].text == "by the host[2J"); // sanitized as any text
+    CHECK(lines_of(*alice, c.soft()) ==
+          std::vector<std::string>{"* op set the topic: builds are green", "* the topic is now: by the host[2J"});
+}
+
 TEST_CASE("the first member in a room opens it in the log and the last one out closes it", "[core][hub][room]") {
     core c;
     auto alice = c.join(chatroom::line_dialect(), "alice");

@@ -165,7 +165,10 @@ void check_event(const stream_entry& s, const entry_rules& rules) {
     FUZZ_CHECK(valid_name(s.epoch));
     FUZZ_CHECK(e.node == s.node);
     FUZZ_CHECK_DATA(name_or_empty(e.room), e.room);
-    FUZZ_CHECK_DATA(e.kind == room_event_kind::notice ? e.nick.empty() : valid_name(e.nick), e.nick);
+    FUZZ_CHECK_DATA(e.kind == room_event_kind::notice   ? e.nick.empty()
+                    : e.kind == room_event_kind::topic ? name_or_empty(e.nick)
+                                                        : valid_name(e.nick),
+                    e.nick);
     FUZZ_CHECK_DATA(e.kind == room_event_kind::renamed ? valid_name(e.old_nick) : e.old_nick.empty(), e.old_nick);
     FUZZ_CHECK_DATA(pm ? valid_name(e.target) : e.target.empty(), e.target);
     if (pm) FUZZ_CHECK(e.room.empty());
@@ -191,6 +194,7 @@ void check_event(const stream_entry& s, const entry_rules& rules) {
     case room_event_kind::action:
     case room_event_kind::private_message:
     case room_event_kind::notice:
+    case room_event_kind::topic:
         FUZZ_CHECK(!e.text.empty());
         check_text(e.text, max);
         break;

@@ -325,6 +325,33 @@ def main():
     runner.run("echo-message: the sender's channel and private messages come back once, with the id the others get; "
                "not without the capability", echo_message)
 
+    def notices():
+        erin = IrcClient(irc_port, "erin (IRC, echo-message)")
+        erin.register("erin", "echo-message message-tags")
+        erin.send("JOIN #dev")
+        erin.expect(r" 366 erin #dev ")
+        # A PRIVMSG and a NOTICE in one write stay two events: a notice is not batched with chat lines.
+        erin.send_raw(b"PRIVMSG #dev :plain line\r\nNOTICE #dev :heads up\r\n")
+        alice.expect(r"^@\S+ :erin!erin@\S+ PRIVMSG #dev :plain line$")
+        alice.expect(r"^@\S+ :erin!erin@\S+ NOTICE #dev :heads up$")
+        plain.expect(r"^:erin!erin@\S+ NOTICE #dev :heads up$")
+        erin.expect(r"^@msgid=\S+ :erin!erin@\S+ NOTICE #dev :heads up$")  # echoed as a NOTICE
+        # The line protocol shows a notice as it always showed chat: its output is unchanged.
+        bob.wait_for(lambda l: l == "<erin> heads up")
+        erin.send("NOTICE alice :just you")
+        alice.expect(r":erin!erin@\S+ NOTICE alice :just you$")
+        erin.expect(r":erin!erin@\S+ NOTICE alice :just you$")
+        erin.send("NOTICE bob :telnet too")
+        bob.wait_for(lambda l: l == "*erin* telnet too")
+        bob.send("/msg erin a reply")
+        erin.expect(r":bob!bob@\S+ PRIVMSG erin :a reply$")  # what telnet users say stays PRIVMSG
+        erin.send("NOTICE #dev :\x01ACTION shrugs\x01")  # a CTCP ACTION is /me whatever carries it
+        alice.expect(r":erin!\S+ PRIVMSG #dev :\x01ACTION shrugs\x01$")
+        erin.send("QUIT")
+        erin.expect(r"^ERROR ")
+    runner.run("NOTICE is relayed as NOTICE (channel, nick, echo-message), never merged with chat lines; "
+               "the line protocol shows it as before", notices)
+
     def away_and_users():
         frank = IrcClient(irc_port, "frank (IRC)")
         gina = IrcClient(irc_port, "gina (IRC)")
@@ -538,6 +565,19 @@ def main():
                 zed.send("OPER root " + secret)
                 zed.expect(r" 381 zed :You are now an IRC operator")
                 zed.expect(r"^:zed!\S+ NICK root$")  # then the account's nick
+                # A topic change is TOPIC to every IRC member (its setter too); the telnet user
+                # reads it as the line protocol always said it.
+                tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+                tom.greet()
+                tom.send("/join dev")
+                tom.wait_for(lambda l: l.startswith("* joined dev"))
+                zed.send("TOPIC #dev :builds are green é")
+                vic.expect(r"^:root!root@\S+ TOPIC #dev :builds are green é$")
+                zed.expect(r"^:root!root@\S+ TOPIC #dev :builds are green é$")
+                tom.wait_for(lambda l: l == "* root set the topic: builds are green é")
+                vic.send("TOPIC #dev")
+                vic.expect(r" 332 vic #dev :builds are green é$")
+                assert not any(" NOTICE #dev " in l for l in vic.seen), vic.seen[-5:]
                 zed.send("KICK #dev vic :out")
                 vic.expect(r"^ERROR :Closing link")
                 vic.until_closed(PATIENCE)
@@ -545,7 +585,8 @@ def main():
             finally:
                 srv.stop()
     runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
-               "as a rename); an operator's KICK is the server's /kick, 482 before", oper_kick_ban)
+               "as a rename); an operator's TOPIC reaches IRC as TOPIC; an operator's KICK is the server's /kick, "
+               "482 before", oper_kick_ban)
     def ping_timeout():
         import threading
         srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",

@@ -266,11 +266,11 @@ def main():
             irssi.wait(r"You're now known as root$")  # the account's nick
             bob.expect(r"^:alicia!\S+ NICK :?root$")
             irssi.command("/topic a topic from irssi ✓")
-            # The core tells rooms of a new topic as a notice from the server, not as IRC's
-            # TOPIC: irssi shows the notice, and learns the topic itself (332) on its next join.
-            bob.expect(r"^:\S+ NOTICE #dev :root set the topic: a topic from irssi ✓$")
-            carol.wait_for(lambda l: "root set the topic: a topic from irssi ✓" in l)
-            irssi.wait(r"!chatroom\.irc root set the topic: a topic from irssi ✓$")
+            # A topic change reaches IRC as TOPIC from its setter (irssi shows it as such), and
+            # the telnet user as the line protocol always said it.
+            bob.expect(r"^:root!root@\S+ TOPIC #dev :a topic from irssi ✓$")
+            carol.wait_for(lambda l: l == "* root set the topic: a topic from irssi ✓")
+            irssi.wait(r"root changed the topic of #dev to: a topic from irssi ✓$")
             snapshot.append(irssi.text())
             bob.send("TOPIC #dev")
             bob.expect(r" 332 bob #dev :a topic from irssi ✓$")
@@ -279,7 +279,7 @@ def main():
             irssi.command("/window goto #dev")
             irssi.wait(r"^\[#dev\]", "#dev to be the active window again")
         runner.run("/topic: 482 shown to a non-operator; after /oper (an operator account, 381) the topic is set "
-                   "and bob, carol and irssi read the server's notice of it", topic)
+                   "and bob and irssi get TOPIC (irssi: 'changed the topic'), carol the line protocol's notice", topic)
 
         def part_quit():
             irssi.command("/part #dev off for now")

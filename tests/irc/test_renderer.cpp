@@ -79,6 +79,44 @@ TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
     auto notice = event(chatroom::room_event_kind::notice);
     notice.text = "the server restarts soon";
     CHECK(lines_of(r.render(notice)).at(0) == ":srv NOTICE #dev :the server restarts soon");
+    // A topic change is IRC's TOPIC, from its setter or, set by the host, from the server.
+    auto topic = event(chatroom::room_event_kind::topic);
+    topic.text = "builds are green";
+    CHECK(lines_of(r.render(topic)) == std::vector<std::string>{":bob!bob@srv TOPIC #dev :builds are green"});
+    topic.nick.clear();
+    CHECK(lines_of(r.render(topic)) == std::vector<std::string>{":srv TOPIC #dev :builds are green"});
+    std::string long_topic;
+    for (int i = 0; i < 300; ++i) long_topic += "é日";
+    topic.text = long_topic;
+    const auto cut = lines_of(r.render(topic));
+    REQUIRE(cut.size() == 1); // one TOPIC, cut at a UTF-8 boundary
+    CHECK(cut[0].size() + 2 <= 512);
+    CHECK(long_topic.rfind(cut[0].substr(cut[0].find(" :") + 2), 0) == 0);
+}
+
+TEST_CASE("a line said as a notice is relayed as NOTICE, to a channel or a nick", "[irc][renderer][notice]") {
+    const chatroom::irc::event_renderer r("srv", chatroom::irc::message_tags);
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line("heads up");
+    chat.as_notice = true;
+    CHECK(lines_of(r.render(chat)) == std::vector<std::string>{"@msgid=42 :bob!bob@srv NOTICE #dev :heads up"});
+    auto pm = event(chatroom::room_event_kind::private_message);
+    pm.target = "alice";
+    pm.text = "psst";
+    pm.as_notice = true;
+    CHECK(lines_of(r.render(pm)) == std::vector<std::string>{"@msgid=42 :bob!bob@srv NOTICE alice :psst"});
+    // Long text is cut as a PRIVMSG's is, each piece a NOTICE.
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += "é日";
+    auto long_chat = event(chatroom::room_event_kind::chat);
+    long_chat.add_line(text);
+    long_chat.as_notice = true;
+    const auto pieces = lines_of(r.render(long_chat));
+    REQUIRE(pieces.size() > 1);
+    for (const auto& l : pieces) {
+        CHECK(l.find(" :bob!bob@srv NOTICE #dev :") != std::string::npos);
+        CHECK(l.size() - l.find(':') + 2 <= 512);
+    }
 }
 
 TEST_CASE("tags follow the capabilities: time with server-time, msgid with message-tags", "[irc][renderer][tags]") {

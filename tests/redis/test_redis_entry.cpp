@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -53,7 +54,8 @@ void check_deliverable(const stream_entry& s, std::size_t max_line) {
     CHECK(name_or_empty(e.room));
     CHECK(name_or_empty(e.old_nick));
     CHECK(name_or_empty(e.target));
-    if (e.kind == chatroom::room_event_kind::notice) CHECK(name_or_empty(e.nick));
+    if (e.kind == chatroom::room_event_kind::notice || e.kind == chatroom::room_event_kind::topic)
+        CHECK(name_or_empty(e.nick));
     else CHECK(chatroom::protocol::is_valid_name(e.nick));
     CHECK(chatroom::is_clean_text(e.reason));
     CHECK(e.reason.size() <= max_line);
@@ -129,6 +131,85 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         auto other = parse_entry(entry_reply("7-2", {{"k", "l"}, node, epoch, count, {"u", "bob"}, {"q", "yes"}}), id);
         REQUIRE(other);
         CHECK_FALSE(other->event.left_server);
+    }
+
+    SECTION("a line said as a notice keeps its mark across nodes (v=1), old nodes' entries read as plain lines") {
+        auto round_trip = [&](chatroom::room_event_kind kind) {
+            stream_entry s;
+            s.event.kind = kind;
+            s.event.nick = "bob";
+            if (kind == chatroom::room_event_kind::chat) {
+                s.event.room = "dev";
+                s.event.add_line("heads up");
+            } else {
+                s.event.target = "ann";
+                s.event.text = "psst";
+            }
+            s.event.as_notice = true;
+            s.node = "n1";
+            s.epoch = "e1";
+            s.count = 4;
+            std::vector<std::string> args;
+            chatroom::detail::append_fields(args, s);
+            redis_reply fields;
+            fields.type = redis_reply::kind::array;
+            for (const auto& a : args) fields.elements.push_back(string_reply(a));
+            redis_reply entry;
+            entry.type = redis_reply::kind::array;
+            entry.elements.push_back(string_reply("8-1"));
+            entry.elements.push_back(std::move(fields));
+            return parse_entry(entry, id);
+        };
+        for (auto kind : {chatroom::room_event_kind::chat, chatroom::room_event_kind::private_message}) {
+            auto back = round_trip(kind);
+            REQUIRE(back);
+            CHECK(back->event.kind == kind);
+            CHECK(back->event.as_notice);
+        }
+        // Written by a node that knows no notices: no v field, a plain line.
+        auto old = parse_entry(entry_reply("8-2", {{"k", "c"}, node, epoch, count, {"u", "bob"}, {"x", "hi\n"}}), id);
+        REQUIRE(old);
+        CHECK_FALSE(old->event.as_notice);
+        auto odd = parse_entry(entry_reply("8-3", {{"k", "p"}, node, epoch, count, {"u", "bob"}, {"t", "ann"}, {"x", "hi"}, {"v", "yes"}}), id);
+        REQUIRE(odd);
+        CHECK_FALSE(odd->event.as_notice); // only v=1 marks it
+    }
+
+    SECTION("a topic change is a notice with its parts: new nodes read the topic, old ones the notice") {
+        stream_entry s;
+        s.event.kind = chatroom::room_event_kind::topic;
+        s.event.room = "dev";
+        s.event.nick = "op";
+        s.event.text = "builds are green";
+        s.node = "n1";
+        s.epoch = "e1";
+        s.count = 5;
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, s);
+        // What a node that knows no topic reads: k=n, x the notice's words.
+        CHECK(args.at(1) == "n");
+        CHECK(std::find(args.begin(), args.end(), "op set the topic: builds are green") != args.end());
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (const auto& a : args) fields.elements.push_back(string_reply(a));
+        redis_reply entry;
+        entry.type = redis_reply::kind::array;
+        entry.elements.push_back(string_reply("9-1"));
+        entry.elements.push_back(std::move(fields));
+        auto back = parse_entry(entry, id);
+        REQUIRE(back);
+        CHECK(back->event.kind == chatroom::room_event_kind::topic);
+        CHECK(back->event.nick == "op");
+        CHECK(back->event.text == "builds are green");
+        // Set by the host: no u. A bad setter's name drops it; a plain notice stays one.
+        auto host = parse_entry(entry_reply("9-2", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"c", "t"}, {"x", "the topic is now: t"}}), id);
+        REQUIRE(host);
+        CHECK(host->event.kind == chatroom::room_event_kind::topic);
+        CHECK(host->event.nick.empty());
+        CHECK_FALSE(parse_entry(entry_reply("9-3", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"u", "a b"}, {"c", "t"}}), id));
+        auto notice = parse_entry(entry_reply("9-4", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"x", "hello"}}), id);
+        REQUIRE(notice);
+        CHECK(notice->event.kind == chatroom::room_event_kind::notice);
     }
 
     SECTION("names that /nick or /join would refuse drop the entry") {

@@ -22,6 +22,8 @@ enum class command_kind {
     rooms,
     me,
     msg,
+    notice,     ///< chat said as a notice (IRC's NOTICE): arg the text, room the room (room_event::as_notice)
+    msg_notice, ///< msg said as a notice: arg the nick, text the text
     quit,
     help,
     login,  ///< /login NAME SECRET

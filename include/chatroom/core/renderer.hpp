@@ -90,6 +90,7 @@ public:
         case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
         case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
         case room_event_kind::notice: return "* " + e.text;
+        case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         }
         return {};
     }

@@ -20,7 +20,15 @@ enum class room_event_kind : std::uint8_t {
     renamed,         ///< old_nick is now nick
     private_message, ///< nick said text to target only (room is empty)
     notice,          ///< the host or the server says text to the room
+    topic,           ///< nick set the room's topic to text (nick empty: the host did)
 };
+
+/// What a topic change reads as where there is no topic to set: the line
+/// protocol's "* alice set the topic: text" (after "* "), a notice's text.
+inline std::string topic_wording(std::string_view by, std::string_view text) {
+    return (by.empty() ? std::string("the topic is now") : std::string(by) + " set the topic") + ": " +
+           std::string(text);
+}
 
 /// Calls fn(line) for each '\n'-ended line of text.
 template <class Fn>
@@ -47,6 +55,10 @@ struct room_event {
     /// these (a dialect may say it once: IRC's QUIT); false when it left
     /// this room only, whatever its reason says.
     bool left_server = false;
+    /// chat, private_message: said as a notice (IRC's NOTICE), which no
+    /// client answers automatically; dialects without the notion show a
+    /// plain line.
+    bool as_notice = false;
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.
@@ -109,6 +121,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private_message";
     case room_event_kind::notice: return "notice";
+    case room_event_kind::topic: return "topic";
     }
     return "?";
 }

@@ -1,9 +1,10 @@
 #pragma once
 
 /// @file
-/// Room events as IRC: a chat line is `:nick!nick@host PRIVMSG #room :text`,
-/// an action a CTCP ACTION, joins, leaves and renames JOIN, PART and NICK, a
-/// notice from the host or the server a NOTICE from the server. Text longer
+/// Room events as IRC: a chat line is `:nick!nick@host PRIVMSG #room :text`
+/// (`NOTICE` when it was said as a notice), an action a CTCP ACTION, joins,
+/// leaves and renames JOIN, PART and NICK, a topic change TOPIC, a notice
+/// from the host or the server a NOTICE from the server. Text longer
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
 /// `time` with server-time, `msgid` with message-tags, none without.
@@ -174,12 +175,14 @@ public:
             out += line;
             out += "\r\n";
         };
+        // A line said as a notice (IRC's NOTICE) is relayed as one.
+        const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
-            e.for_each_line([&](std::string_view l) { say("PRIVMSG", true, e.room, l, false); });
+            e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
-        case room_event_kind::private_message: say("PRIVMSG", false, e.target, e.text, false); break;
+        case room_event_kind::private_message: say(verb, false, e.target, e.text, false); break;
         case room_event_kind::joined: plain(":" + source(e.nick) + " JOIN " + channel_of(e.room)); break;
         case room_event_kind::left: {
             if (is_quit(e)) {
@@ -196,6 +199,14 @@ public:
             const std::string head = ":" + host_ + " NOTICE " + channel_of(e.room) + " :";
             for (std::string_view piece : split_utf8(e.text, max_body_bytes - 2 - head.size()))
                 plain(head + std::string(piece));
+            break;
+        }
+        case room_event_kind::topic: {
+            // From its setter, or from the server when the host set it; one
+            // line: a topic past what a line holds is cut at a UTF-8 boundary.
+            const std::string head =
+                ":" + (e.nick.empty() ? host_ : source(e.nick)) + " TOPIC " + channel_of(e.room) + " :";
+            plain(head + std::string(split_utf8(e.text, max_body_bytes - 2 - head.size()).front()));
             break;
         }
         }

@@ -38,6 +38,17 @@ public:
         if (event_.text.size() >= limit_) end();
     }
 
+    // A line m says in r as a notice (IRC's NOTICE): an event of its own,
+    // after the lines gathered so far (a batch holds plain chat only, so
+    // the chat lines' path tests no flag).
+    void add_notice(member& m, const room& r, std::string_view text) {
+        end();
+        event_.as_notice = true;
+        add(m, r, text);
+        end();
+        event_.as_notice = false;
+    }
+
     // The lines gathered so far go out as one event.
     void end() {
         if (event_.line_count == 0) return;

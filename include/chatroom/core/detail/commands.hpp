@@ -222,25 +222,22 @@ private:
             out_.send(m, reply::room_list(policy_.listing(m, remote)));
             break;
         }
+        case command_kind::notice: // a chat line said as a notice: an event of its own
         case command_kind::me: {
-            if (cmd.arg.empty()) {
-                out_.send(m, reply::usage("me"));
-                break;
-            }
+            if (cmd.arg.empty()) return out_.send(m, reply::usage("me"));
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
             if (!access_.may_say(m, *r, cmd.arg)) break;
+            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg);
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
             counters::add(count_.lines_in);
             log_->append(e);
             break;
         }
-        case command_kind::msg: {
-            if (cmd.arg.empty() || cmd.text.empty()) {
-                out_.send(m, reply::usage("msg"));
-                break;
-            }
+        case command_kind::msg:
+        case command_kind::msg_notice: {
+            if (cmd.arg.empty() || cmd.text.empty()) return out_.send(m, reply::usage("msg"));
             if (!members_.find_nick(cmd.arg) && !log_->find_remote(cmd.arg)) {
                 out_.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
                 break;
@@ -248,6 +245,7 @@ private:
             room_event e = event_of(room_event_kind::private_message, m, nullptr);
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
+            e.as_notice = cmd.kind == command_kind::msg_notice;
             log_->append(e);
             break;
         }

@@ -41,10 +41,6 @@ inline std::string was_banned(std::string_view op, std::string_view how_long) {
 inline std::string was_muted(std::string_view nick, std::string_view op, bool muted) {
     return std::string(nick) + (muted ? " was muted by " : " was unmuted by ") + std::string(op);
 }
-inline std::string set_topic(std::string_view op, std::string_view text) {
-    return (op.empty() ? std::string("the topic is now") : std::string(op) + " set the topic") + ": " +
-           std::string(text);
-}
 
 // The room is told when a shared log lost events before this server read them.
 inline constexpr std::string_view missed_events =

@@ -92,9 +92,10 @@ public:
         sanitize_append(clean, text);
         r->set_topic(clean);
         room_event e;
-        e.kind = room_event_kind::notice;
+        e.kind = room_event_kind::topic;
         e.room = r->name();
-        e.text = event_text::set_topic(by, clean);
+        e.nick = std::string(by);
+        e.text = clean;
         log_->append(e);
         event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         p_.events.push(std::move(ev));

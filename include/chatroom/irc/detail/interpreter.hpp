@@ -214,10 +214,12 @@ private:
                                                 valid ? "Cannot send to channel" : "No such channel"));
                 return;
             }
-            return ask(core, m, st, q, target, action ? command_kind::me : command_kind::chat, clean, {}, name);
+            // A CTCP ACTION is /me, whatever carried it.
+            const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
+            return ask(core, m, st, q, target, kind, clean, {}, name);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, command_kind::msg, target, clean);
+        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean);
         if (!notice) tell_if_away(m, c, target);
     }
 
