@@ -836,42 +836,6 @@ protected:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/redis/detail/resp.hpp>
-
-#include <charconv>
-#include <cstddef>
-#include <string>
-
-/// @file
-/// A command in RESP, Redis's request encoding: `*N\r\n` and, per argument,
-/// `$LEN\r\n` DATA `\r\n`. hiredis's redisFormatCommandArgv does the same
-/// through sprintf once per argument, the larger part of an XADD's cost on
-/// a node; this writes the lengths with std::to_chars into one buffer.
-namespace chatroom::detail {
-
-/// The RESP encoding of argv[0..argc) (lengths[i] bytes each, binary-safe).
-inline std::string format_resp(std::size_t argc, const char* const* argv, const std::size_t* lengths) {
-    std::size_t size = 16;
-    for (std::size_t i = 0; i < argc; ++i) size += lengths[i] + 24;
-    std::string out;
-    out.reserve(size);
-    char digits[24];
-    const auto number = [&](char kind, std::size_t n) {
-        out += kind;
-        const auto r = std::to_chars(digits, digits + sizeof digits, n);
-        out.append(digits, static_cast<std::size_t>(r.ptr - digits));
-        out += "\r\n";
-    };
-    number('*', argc);
-    for (std::size_t i = 0; i < argc; ++i) {
-        number('$', lengths[i]);
-        out.append(argv[i], lengths[i]);
-        out += "\r\n";
-    }
-    return out;
-}
-
-} // namespace chatroom::detail
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -1080,10 +1044,18 @@ private:
             reject(std::move(handler), redis_error::unsupported_command);
             return;
         }
-        std::string formatted = format_resp(argc, argv, lengths); // not hiredis's: no sprintf per argument
+        char* raw = nullptr;
+        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
+        formatted_command formatted(raw);
+        if (length < 0 || !formatted) {
+            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
+            return;
+        }
         const auto limit = timeout.value_or(options_.command_timeout);
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), h = std::move(handler),
-                                 limit]() mutable { self->submit(formatted.data(), formatted.size(), std::move(h), limit); });
+        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
+                                 h = std::move(handler), limit]() mutable {
+            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
+        });
     }
 
     void reject(command_handler handler, std::error_code ec) {

@@ -5,9 +5,6 @@
 
 #include <chatroom.hpp>
 #include <chatroom/redis/detail/entry.hpp>
-#include <chatroom/redis/detail/resp.hpp>
-
-#include <hiredis/hiredis.h>
 
 #include <catch2/catch.hpp>
 
@@ -273,25 +270,4 @@ TEST_CASE("backplane: the entry decoder's rules", "[backplane][entry]") {
     CHECK_FALSE(chatroom::detail::valid_roster_entry("evil, nick", "lobby"));
     CHECK_FALSE(chatroom::detail::valid_roster_entry("ghost", "bad room!"));
     CHECK_FALSE(chatroom::detail::valid_roster_entry("", "lobby"));
-}
-
-TEST_CASE("backplane: commands are encoded in RESP byte for byte as hiredis encodes them", "[backplane][entry]") {
-    const std::string binary("a\0b\r\n$*", 8);
-    const std::string big(70000, 'x');
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"PING"}, {"XADD", "room:lobby", "MAXLEN", "~", "10000", "*", "n", "alice", "t", "hi"},
-          {"SET", "", binary}, {"XADD", "k", "*", "t", big}}) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const auto& a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
-        }
-        char* raw = nullptr;
-        const int n = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-        REQUIRE(n > 0);
-        const std::string theirs(raw, static_cast<std::size_t>(n));
-        redisFreeCommand(raw);
-        CHECK(chatroom::detail::format_resp(args.size(), argv.data(), lengths.data()) == theirs);
-    }
 }

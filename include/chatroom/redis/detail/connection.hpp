@@ -22,7 +22,6 @@
 // is not an error code: it is a reply of kind error (reply.hpp).
 
 #include <chatroom/redis/detail/hiredis_context.hpp>
-#include <chatroom/redis/detail/resp.hpp>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -231,10 +230,18 @@ private:
             reject(std::move(handler), redis_error::unsupported_command);
             return;
         }
-        std::string formatted = format_resp(argc, argv, lengths); // not hiredis's: no sprintf per argument
+        char* raw = nullptr;
+        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
+        formatted_command formatted(raw);
+        if (length < 0 || !formatted) {
+            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
+            return;
+        }
         const auto limit = timeout.value_or(options_.command_timeout);
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), h = std::move(handler),
-                                 limit]() mutable { self->submit(formatted.data(), formatted.size(), std::move(h), limit); });
+        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
+                                 h = std::move(handler), limit]() mutable {
+            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
+        });
     }
 
     void reject(command_handler handler, std::error_code ec) {
