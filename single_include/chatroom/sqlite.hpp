@@ -219,10 +219,15 @@ private:
 ///         room_key: the case-folded name; room: the name as first stored;
 ///         trimmed: the highest seq retention has deleted (0: none), so a
 ///         query "after X" knows whether messages after X were lost.
-///     messages(room_key, seq, time_ms, kind, nick, text), PRIMARY KEY (room_key, seq)
-///         WITHOUT ROWID: a room's messages lie together in seq order, so a
-///         page is one short range scan; messages_time (room_key, time_ms)
-///         serves time ranges and retention by age.
+///     messages(room_key, seq, time_ms, kind, nick, text), a rowid table:
+///         rows are appended at its end, and a message (a room event: often
+///         several lines, kilobytes) is written once, never compared.
+///         messages_seq UNIQUE (room_key, seq): a room's ids lie together in
+///         order, so a page is one short range scan of small index entries;
+///         messages_time (room_key, time_ms) serves time ranges and
+///         retention by age. (Files made before kept messages WITHOUT ROWID
+///         with PRIMARY KEY (room_key, seq); they are used as they are: every
+///         statement reads and writes both layouts alike.)
 ///     meta(key PRIMARY KEY, value): 'last_seq', the highest seq ever
 ///         committed, so ids continue after a restart even when retention
 ///         has emptied every room.
@@ -252,6 +257,15 @@ inline std::chrono::system_clock::time_point from_millis(std::int64_t ms) noexce
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
 }
 
+/// Whether the messages table is the WITHOUT ROWID one of earlier files
+/// (its primary key already orders a room's ids: no messages_seq index).
+inline bool without_rowid_messages(sqlite_db& db) {
+    sqlite_stmt s(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'");
+    const bool old = s.step() && s.text(0).find("WITHOUT ROWID") != std::string::npos;
+    s.reset();
+    return old;
+}
+
 /// Opens (creating) the database for the writer: WAL, the sync level, the
 /// schema. Throws sqlite_error with a message naming the file.
 inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) {
@@ -268,14 +282,18 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
                 " room_key TEXT PRIMARY KEY NOT NULL,"
                 " room TEXT NOT NULL,"
                 " trimmed INTEGER NOT NULL DEFAULT 0)");
+        // Not WITHOUT ROWID: there the whole row is the b-tree's key, and a
+        // row past about 1 KiB spills to overflow pages that every key
+        // comparison of an insert reads back (and allocates for).
         db.exec("CREATE TABLE IF NOT EXISTS messages ("
                 " room_key TEXT NOT NULL,"
                 " seq INTEGER NOT NULL,"
                 " time_ms INTEGER NOT NULL,"
                 " kind TEXT NOT NULL,"
                 " nick TEXT NOT NULL,"
-                " text TEXT NOT NULL,"
-                " PRIMARY KEY (room_key, seq)) WITHOUT ROWID");
+                " text TEXT NOT NULL)");
+        if (!without_rowid_messages(db))
+            db.exec("CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages (room_key, seq)");
         db.exec("CREATE INDEX IF NOT EXISTS messages_time ON messages (room_key, time_ms)");
         db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)");
         db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0)");
@@ -821,7 +839,8 @@ public:
           insert_room_(db_, "INSERT OR IGNORE INTO rooms (room_key, room) VALUES (?1, ?2)"),
           insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-          last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1") {
+          last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1"),
+          begin_(db_, "BEGIN IMMEDIATE"), commit_(db_, "COMMIT") {
         if (s_.queue_limit == 0) s_.queue_limit = 1;
         if (s_.batch == 0) s_.batch = 1;
         thread_ = std::thread([this] { run(); });
@@ -941,7 +960,7 @@ private:
     void write(const std::vector<sqlite_message>& batch) {
         std::uint64_t highest = 0;
         try {
-            db_.exec("BEGIN IMMEDIATE");
+            begin_.run(); // prepared once, as COMMIT: not parsed per batch
             try {
                 for (const auto& m : batch) {
                     if (!retention_.known(m.room_key)) {
@@ -966,7 +985,7 @@ private:
                     last_seq_.bind(1, static_cast<std::int64_t>(highest));
                     last_seq_.run();
                 }
-                db_.exec("COMMIT");
+                commit_.run();
             } catch (...) {
                 try {
                     db_.exec("ROLLBACK");
@@ -1011,7 +1030,7 @@ private:
     sqlite_db db_;
     sqlite_writer_settings s_;
     sqlite_retention retention_;
-    sqlite_stmt insert_room_, insert_, last_seq_;
+    sqlite_stmt insert_room_, insert_, last_seq_, begin_, commit_;
     bool failing_ = false; // writer thread only
     std::chrono::steady_clock::time_point retention_pause_{}; // writer thread only
 

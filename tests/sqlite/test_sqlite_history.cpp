@@ -275,6 +275,90 @@ TEST_CASE("sqlite history: ids continue after a reopen, even when retention empt
     CHECK(store.last_seq() == 50);
 }
 
+namespace {
+
+/// Runs sql on the file at path (outside the store); throws on error.
+void run_sql(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open(path.c_str(), &db);
+    char* why = nullptr;
+    const int rc2 = rc == SQLITE_OK ? sqlite3_exec(db, sql, nullptr, nullptr, &why) : rc;
+    const std::string message = why ? why : sqlite3_errstr(rc2);
+    sqlite3_free(why);
+    sqlite3_close(db);
+    if (rc2 != SQLITE_OK) throw std::runtime_error(std::string(sql) + ": " + message);
+}
+
+/// The schema's sql of a table or index, "" when absent.
+std::string schema_of(const std::string& path, const std::string& name) {
+    sqlite3* db = nullptr;
+    std::string out;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = ?1", -1, &s, nullptr) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+        }
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+/// A room event of many lines (kilobytes, as a server's batch of a read).
+room_event long_chat(const std::string& room, std::uint64_t seq) {
+    room_event e = chat(room, seq, time_of(seq));
+    for (int i = 0; i < 60; ++i) e.add_line(std::string(64, static_cast<char>('a' + (seq + i) % 26)));
+    return e;
+}
+
+/// Keeps long events 1..n into "a" (n odd ones also into "b"), a duplicate
+/// of each, and checks every page and every text.
+void check_long_rows(const std::string& path, std::uint64_t first, std::uint64_t last) {
+    sqlite_history store(options_for(path));
+    for (std::uint64_t seq = first; seq <= last; ++seq) store.keep(long_chat(seq % 2 ? "b" : "a", seq));
+    for (std::uint64_t seq = first; seq <= last; ++seq) store.keep(long_chat(seq % 2 ? "b" : "a", seq)); // again
+    store.flush();
+    CHECK(store.committed() == 2 * (last - first + 1));
+    ids want_a;
+    for (std::uint64_t seq = 2; seq <= last; seq += 2) want_a.push_back(seq);
+    history_page all;
+    for (std::string after = "0";;) {
+        auto [ec, page] = ask(store, make_query("a", history_range::after, after, {}, 7));
+        REQUIRE(!ec);
+        for (auto& e : page.events) all.events.push_back(std::move(e));
+        if (!page.more) break;
+        after = std::to_string(all.events.back().seq);
+    }
+    CHECK(seqs(all) == want_a); // the duplicates ignored, order kept
+    for (const auto& e : all.events) CHECK(e.text == long_chat("a", e.seq).text);
+    auto before = ask(store, make_query("b", history_range::before, std::to_string(last), {}, 3));
+    CHECK(seqs(before.second) == ids{last - 6, last - 4, last - 2});
+}
+
+} // namespace
+
+TEST_CASE("sqlite history: long rows in a rowid table with a unique id index, and files of the earlier layout",
+          "[sqlite]") {
+    temp_dir dir;
+    SECTION("a new file") {
+        const auto path = dir.file("new.db");
+        check_long_rows(path, 1, 41);
+        CHECK(schema_of(path, "messages").find("WITHOUT ROWID") == std::string::npos);
+        CHECK(schema_of(path, "messages_seq").find("UNIQUE INDEX") != std::string::npos);
+    }
+    SECTION("a file made WITHOUT ROWID, keyed by room and id, as before") {
+        const auto path = dir.file("old.db");
+        run_sql(path, "CREATE TABLE messages (room_key TEXT NOT NULL, seq INTEGER NOT NULL,"
+                      " time_ms INTEGER NOT NULL, kind TEXT NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,"
+                      " PRIMARY KEY (room_key, seq)) WITHOUT ROWID");
+        check_long_rows(path, 1, 41);
+        CHECK(schema_of(path, "messages").find("WITHOUT ROWID") != std::string::npos);
+        CHECK(schema_of(path, "messages_seq").empty()); // its key orders the ids already
+    }
+}
+
 TEST_CASE("sqlite history: retention by count per room", "[sqlite]") {
     temp_dir dir;
     auto o = options_for(dir.file("chat.db"));

@@ -54,7 +54,8 @@ public:
           insert_room_(db_, "INSERT OR IGNORE INTO rooms (room_key, room) VALUES (?1, ?2)"),
           insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-          last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1") {
+          last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1"),
+          begin_(db_, "BEGIN IMMEDIATE"), commit_(db_, "COMMIT") {
         if (s_.queue_limit == 0) s_.queue_limit = 1;
         if (s_.batch == 0) s_.batch = 1;
         thread_ = std::thread([this] { run(); });
@@ -174,7 +175,7 @@ private:
     void write(const std::vector<sqlite_message>& batch) {
         std::uint64_t highest = 0;
         try {
-            db_.exec("BEGIN IMMEDIATE");
+            begin_.run(); // prepared once, as COMMIT: not parsed per batch
             try {
                 for (const auto& m : batch) {
                     if (!retention_.known(m.room_key)) {
@@ -199,7 +200,7 @@ private:
                     last_seq_.bind(1, static_cast<std::int64_t>(highest));
                     last_seq_.run();
                 }
-                db_.exec("COMMIT");
+                commit_.run();
             } catch (...) {
                 try {
                     db_.exec("ROLLBACK");
@@ -244,7 +245,7 @@ private:
     sqlite_db db_;
     sqlite_writer_settings s_;
     sqlite_retention retention_;
-    sqlite_stmt insert_room_, insert_, last_seq_;
+    sqlite_stmt insert_room_, insert_, last_seq_, begin_, commit_;
     bool failing_ = false; // writer thread only
     std::chrono::steady_clock::time_point retention_pause_{}; // writer thread only
 
