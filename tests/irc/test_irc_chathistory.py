@@ -32,24 +32,14 @@ runner = kit.CheckRunner(tracebacks=False)
 CAPS = "batch server-time message-tags draft/chathistory"
 
 
-class IrcClient(kit.LineClient):
-    def __init__(self, port, name):
-        super().__init__(port, PATIENCE, name=name, require_cr=True)
+class IrcClient(kit.IrcClient):
+    """The kit's raw IRC client, registered up to the end of the MOTD."""
 
-    def expect(self, pattern):
-        return self.wait_for(lambda l: re.search(pattern, l), PATIENCE)
+    def __init__(self, port, name):
+        super().__init__(port, name, PATIENCE)
 
     def register(self, nick, caps=None):
-        self.send("CAP LS 302")
-        ls = self.expect(r" CAP \* LS :")
-        if caps:
-            self.send("CAP REQ :" + caps)
-            self.expect(r" CAP \* ACK :" + re.escape(caps) + "$")
-        self.send("NICK " + nick)
-        self.send("USER %s 0 * :The %s" % (nick, nick))
-        self.send("CAP END")
-        self.expect(r" 376 %s |422 %s " % (nick, nick))
-        return ls
+        return super().register(nick, caps, to_motd_end=True)
 
     def batch(self):
         """The next chathistory batch: its target and its lines (tags parsed), in order."""

@@ -25,26 +25,9 @@ PATIENCE = 20.0  # seconds for any one condition; generous for a loaded 2-core m
 runner = kit.CheckRunner(tracebacks=False)
 
 
-class IrcClient(kit.LineClient):
-    """A raw IRC client: CR LF lines out, every line it reads kept; each wait bounded."""
-
-    def __init__(self, port, name):
-        super().__init__(port, PATIENCE, name=name, require_cr=True)
-
-    def expect(self, pattern):
-        return self.wait_for(lambda l: re.search(pattern, l), PATIENCE)
-
-    def register(self, nick, caps=None):
-        self.send("CAP LS 302")
-        ls = self.expect(r" CAP \* LS :")
-        if caps:
-            self.send("CAP REQ :" + caps)
-            self.expect(r" CAP \* ACK :" + re.escape(caps) + "$")
-        self.send("NICK " + nick)
-        self.send("USER %s 0 * :The %s" % (nick, nick))
-        self.send("CAP END")
-        self.expect(r"^:\S+ 001 %s :" % re.escape(nick))
-        return ls
+def IrcClient(port, name):
+    """A raw IRC client (the kit's), patient as this suite is."""
+    return kit.IrcClient(port, name, PATIENCE)
 
 
 def body_of(line):

@@ -43,31 +43,12 @@ PATIENCE = 20.0  # seconds for any one condition; generous for a loaded 2-core m
 runner = kit.CheckRunner(tracebacks=False)
 
 
-class IrcMixin:
-    def expect(self, pattern):
-        return self.wait_for(lambda l: re.search(pattern, l), PATIENCE)
-
-    def register(self, nick, caps=None):
-        self.send("CAP LS 302")
-        ls = self.expect(r" CAP \* LS :")
-        if caps:
-            self.send("CAP REQ :" + caps)
-            self.expect(r" CAP \* ACK :" + re.escape(caps) + "$")
-        self.send("NICK " + nick)
-        self.send("USER %s 0 * :The %s" % (nick, nick))
-        self.send("CAP END")
-        self.expect(r"^:\S+ 001 %s :" % re.escape(nick))
-        return ls
+def IrcClient(port, name):
+    """A raw IRC client over TCP (the kit's)."""
+    return kit.IrcClient(port, name, PATIENCE)
 
 
-class IrcClient(IrcMixin, kit.LineClient):
-    """A raw IRC client over TCP: CR LF lines out, every line it reads kept."""
-
-    def __init__(self, port, name):
-        super().__init__(port, PATIENCE, name=name, require_cr=True)
-
-
-class TlsIrcClient(IrcMixin, kit.LineReader):
+class TlsIrcClient(kit.IrcSpeaker, kit.LineReader):
     """A raw IRC client over TLS, verifying the server's certificate against cafile for "localhost"."""
 
     def __init__(self, port, name, cafile):

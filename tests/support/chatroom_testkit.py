@@ -368,6 +368,42 @@ class LineClient(LineReader):
         self.sock.close()
 
 
+
+class IrcSpeaker:
+    """What a raw IRC client does, over whatever connection the class it is
+    mixed into has (send(), wait_for()): expect a line, register."""
+
+    patience = 20.0
+
+    def expect(self, pattern):
+        """The first line read from now on that matches pattern (re.search)."""
+        return self.wait_for(lambda l: re.search(pattern, l), self.patience)
+
+    def register(self, nick, caps=None, to_motd_end=False):
+        """CAP LS 302, CAP REQ caps (ACKed whole), NICK, USER, CAP END; waits
+        for 001 (to_motd_end: for 376 or 422). Returns the CAP LS line."""
+        self.send("CAP LS 302")
+        ls = self.expect(r" CAP \* LS :")
+        if caps:
+            self.send("CAP REQ :" + caps)
+            self.expect(r" CAP \* ACK :" + re.escape(caps) + "$")
+        self.send("NICK " + nick)
+        self.send("USER %s 0 * :The %s" % (nick, nick))
+        self.send("CAP END")
+        if to_motd_end:
+            self.expect(r" 376 %s |422 %s " % (re.escape(nick), re.escape(nick)))
+        else:
+            self.expect(r"^:\S+ 001 %s :" % re.escape(nick))
+        return ls
+
+
+class IrcClient(IrcSpeaker, LineClient):
+    """A raw IRC client over TCP: CR LF lines out, every line it reads kept; each wait bounded."""
+
+    def __init__(self, port, name, patience=20.0):
+        super().__init__(port, patience, name=name, require_cr=True)
+        self.patience = patience
+
 # ---- tmux --------------------------------------------------------------------------
 
 class Tmux:
