@@ -100,7 +100,8 @@ def main():
         print("SKIP: /usr/bin/python3 has no pytest (apt-get install python3-pytest python3-pytest-xdist)")
         return 77
     if a.workers > 1:
-        probe = subprocess.run(["/usr/bin/python3", "-c", "import xdist"], capture_output=True)
+        # irctest takes a file lock per server under xdist (irc_utils/filelock.py).
+        probe = subprocess.run(["/usr/bin/python3", "-c", "import xdist, filelock"], capture_output=True)
         if probe.returncode != 0:
             a.workers = 1
 
