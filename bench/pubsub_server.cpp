@@ -509,10 +509,10 @@ int main(int argc, char** argv) {
     std::shared_ptr<pubsub_state> state;
     chatroom::server server(io, options);
     server.on_event(
-        [](const chatroom::event& e) {
-            if (e.kind == chatroom::event_kind::error) log_line(e.text);
+        [](const chatroom::server_event& e) {
+            if (e.kind == chatroom::server_event_kind::error) log_line(e.text);
         },
-        chatroom::mask_of(chatroom::event_kind::error));
+        chatroom::mask_of(chatroom::server_event_kind::error));
     server.set_room_log([&](chatroom::room_event_sink& sink) {
         state = std::make_shared<pubsub_state>(sink, s.pubsub);
         state->start();

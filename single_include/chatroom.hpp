@@ -229,7 +229,7 @@ enum class frame_event {
 namespace chatroom {
 
 /// What an event reports; each kind lists the fields of event that tell more.
-enum class event_kind {
+enum class server_event_kind {
     connected,    ///< nick, address
     joined,       ///< nick, room
     left,         ///< nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
@@ -251,8 +251,8 @@ enum class event_kind {
 };
 
 /// Something that happened on the server, as the host's event handlers get it.
-struct event {
-    event_kind kind;      ///< what happened, and so which fields are set
+struct server_event {
+    server_event_kind kind; ///< what happened, and so which fields are set
     std::string nick;     ///< the member it is about
     std::string room;     ///< the room it happened in
     std::string text;     ///< the line, topic, ban key, new state or error
@@ -272,11 +272,17 @@ struct event {
     std::chrono::system_clock::time_point time{};
 };
 
+/// The 2.x names (beside room_event, what a room's members are sent, "event"
+/// did not say whose). They go away in 3.1 (docs/migrating-to-3.0.md).
+using event [[deprecated("chatroom 3.0 renamed chatroom::event to chatroom::server_event")]] = server_event;
+using event_kind [[deprecated("chatroom 3.0 renamed chatroom::event_kind to chatroom::server_event_kind")]] =
+    server_event_kind;
+
 /// Which kinds of event a handler wants, as a bit set: a handler that does
 /// not ask for `message` events costs nothing per chat line.
 using event_mask = std::uint32_t;
 /// The bit of one kind; combine them with |.
-constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+constexpr event_mask mask_of(server_event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
 /// Every kind, those added later too.
 inline constexpr event_mask all_events = ~event_mask{0};
 
@@ -296,27 +302,27 @@ inline constexpr event_mask all_events = ~event_mask{0};
 ///   error event (the throwing one does not), and the server goes on;
 /// - none runs once ~basic_server has returned, nor after async_stop
 ///   completed.
-using event_handler = std::function<void(const event&)>;
+using event_handler = std::function<void(const server_event&)>;
 
 /// The kind's name, as in the enum ("connected", "joined", ...); "?" for any other value.
-inline const char* to_string(event_kind k) noexcept {
+inline const char* to_string(server_event_kind k) noexcept {
     switch (k) {
-    case event_kind::connected: return "connected";
-    case event_kind::joined: return "joined";
-    case event_kind::left: return "left";
-    case event_kind::message: return "message";
-    case event_kind::nick_changed: return "nick_changed";
-    case event_kind::disconnected: return "disconnected";
-    case event_kind::error: return "error";
-    case event_kind::logged_in: return "logged_in";
-    case event_kind::login_failed: return "login_failed";
-    case event_kind::kicked: return "kicked";
-    case event_kind::banned: return "banned";
-    case event_kind::unbanned: return "unbanned";
-    case event_kind::muted: return "muted";
-    case event_kind::unmuted: return "unmuted";
-    case event_kind::topic_changed: return "topic_changed";
-    case event_kind::backplane_changed: return "backplane_changed";
+    case server_event_kind::connected: return "connected";
+    case server_event_kind::joined: return "joined";
+    case server_event_kind::left: return "left";
+    case server_event_kind::message: return "message";
+    case server_event_kind::nick_changed: return "nick_changed";
+    case server_event_kind::disconnected: return "disconnected";
+    case server_event_kind::error: return "error";
+    case server_event_kind::logged_in: return "logged_in";
+    case server_event_kind::login_failed: return "login_failed";
+    case server_event_kind::kicked: return "kicked";
+    case server_event_kind::banned: return "banned";
+    case server_event_kind::unbanned: return "unbanned";
+    case server_event_kind::muted: return "muted";
+    case server_event_kind::unmuted: return "unmuted";
+    case server_event_kind::topic_changed: return "topic_changed";
+    case server_event_kind::backplane_changed: return "backplane_changed";
     }
     return "?";
 }
@@ -672,7 +678,7 @@ namespace std {
 template <>
 struct is_error_code_enum<chatroom::host_errc> : true_type {};
 } // namespace std
-// #include <chatroom/core/message.hpp>
+// #include <chatroom/core/shared_bytes.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -686,45 +692,45 @@ namespace chatroom {
 /// One immutable block of outgoing bytes (one or more CRLF-terminated lines),
 /// shared by every recipient: fan-out copies a pointer, never the text.
 /// A single allocation holds the reference count, the size and the bytes.
-class message {
+class shared_bytes {
 public:
-    message() noexcept = default;
+    shared_bytes() noexcept = default;
 
     /// A block holding a copy of text.
-    static message copy_of(std::string_view text) {
+    static shared_bytes copy_of(std::string_view text) {
         void* raw = ::operator new(sizeof(header) + text.size());
         auto* h = new (raw) header{};
         h->size = text.size();
         if (!text.empty()) std::memcpy(h->bytes(), text.data(), text.size());
-        return message(h);
+        return shared_bytes(h);
     }
 
     /// A block of size bytes, written once by fill(char*) before anyone shares it.
     template <class Fill>
-    static message build(std::size_t size, Fill&& fill) {
+    static shared_bytes build(std::size_t size, Fill&& fill) {
         void* raw = ::operator new(sizeof(header) + size);
         auto* h = new (raw) header{};
         h->size = size;
-        message m(h);
+        shared_bytes m(h);
         fill(h->bytes());
         return m;
     }
 
     ///@{
     /// Copies share the block (a reference count, atomic); a moved-from
-    /// message is empty; the last owner frees the block.
-    message(const message& other) noexcept : h_(other.h_) {
+    /// shared_bytes is empty; the last owner frees the block.
+    shared_bytes(const shared_bytes& other) noexcept : h_(other.h_) {
         if (h_) h_->refs.fetch_add(1, std::memory_order_relaxed);
     }
-    message(message&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
-    message& operator=(message other) noexcept {
+    shared_bytes(shared_bytes&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    shared_bytes& operator=(shared_bytes other) noexcept {
         std::swap(h_, other.h_);
         return *this;
     }
-    ~message() { release(); }
+    ~shared_bytes() { release(); }
     ///@}
 
-    /// The bytes; empty for an empty message.
+    /// The bytes; empty for an empty shared_bytes.
     std::string_view view() const noexcept {
         return h_ ? std::string_view(h_->bytes(), h_->size) : std::string_view();
     }
@@ -740,7 +746,7 @@ private:
         char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
     };
 
-    explicit message(header* h) noexcept : h_(h) {}
+    explicit shared_bytes(header* h) noexcept : h_(h) {}
 
     void release() noexcept {
         if (h_ && h_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -752,6 +758,10 @@ private:
 
     header* h_ = nullptr;
 };
+
+/// The 2.x name of shared_bytes (it named a block of bytes, not a chat message:
+/// that is server_event_kind::message). Goes away in 3.1.
+using message [[deprecated("chatroom 3.0 renamed chatroom::message to chatroom::shared_bytes")]] = shared_bytes;
 
 } // namespace chatroom
 // #include <chatroom/core/names.hpp>
@@ -1080,7 +1090,7 @@ public:
 
     /// The event's wire form. The line protocol's text: a dialect that reads
     /// differently (IRC, say) overrides it.
-    virtual message render(const room_event& e) const {
+    virtual shared_bytes render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
         return line(event_text(e));
     }
@@ -1102,18 +1112,18 @@ public:
     /// (shared_for, then render); true when this dialect words its own
     /// events apart (a mark that says "yours"), with out holding them, or
     /// empty for one it does not send back. Called with the hub's lock held.
-    virtual bool render_own(const room_event& e, message& out) const {
+    virtual bool render_own(const room_event& e, shared_bytes& out) const {
         (void)e;
         (void)out;
         return false;
     }
 
     /// Chat lines read "<nick> text"; the prefix is made once per event.
-    message render_chat(const room_event& e) const {
+    shared_bytes render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);
         std::size_t size = 0;
         e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
-        return message::build(size, [&](char* out) {
+        return shared_bytes::build(size, [&](char* out) {
             e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
         });
     }
@@ -1152,10 +1162,10 @@ public:
     virtual std::string wording(const reply& r) const = 0;
 
     /// A reply as a block of its own.
-    virtual message word(const reply& r) const {
+    virtual shared_bytes word(const reply& r) const {
         std::string block;
         append(block, r);
-        return message::copy_of(block);
+        return shared_bytes::copy_of(block);
     }
 
     /// Appends a reply's lines to a block being built (several replies in one write).
@@ -1171,8 +1181,8 @@ public:
     }
 
     /// One line as a block of its own.
-    message line(std::string_view text) const {
-        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    shared_bytes line(std::string_view text) const {
+        return shared_bytes::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
     }
 
     /// Appends one framed line to a block being built (several replies in one write).
@@ -2654,11 +2664,11 @@ namespace chatroom {
 class line_renderer final : public renderer {
 public:
     /// The hot path: a batch of chat lines, sized without a pass and copied once.
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         if (e.kind != room_event_kind::chat) return renderer::render(e);
         const std::string prefix = chat_prefix(e);
         const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
-        return message::build(size, [&](char* out) {
+        return shared_bytes::build(size, [&](char* out) {
             e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
         });
     }
@@ -2887,7 +2897,7 @@ public:
     bool empty() const noexcept { return count_ == 0; }
     std::size_t size() const noexcept { return count_; }
 
-    void push(message m) {
+    void push(shared_bytes m) {
         if (count_ == capacity_) grow();
         bytes_ += m.size();
         slots_[(head_ + count_) & (capacity_ - 1)] = std::move(m);
@@ -2899,7 +2909,7 @@ public:
         g.count = 0;
         std::size_t n = std::min(count_, max_gather);
         for (std::size_t i = 0; i < n; ++i) {
-            const message& m = slots_[(head_ + i) & (capacity_ - 1)];
+            const shared_bytes& m = slots_[(head_ + i) & (capacity_ - 1)];
             std::size_t skip = i == 0 ? offset_ : 0;
             g.buffers[g.count++] = asio::const_buffer(m.data() + skip, m.size() - skip);
         }
@@ -2909,7 +2919,7 @@ public:
     void consume(std::size_t n) noexcept {
         bytes_ -= n;
         while (n > 0 && count_ > 0) {
-            message& m = slots_[head_];
+            shared_bytes& m = slots_[head_];
             std::size_t left = m.size() - offset_;
             if (n < left) {
                 offset_ += n;
@@ -2933,7 +2943,7 @@ public:
 
 private:
     void pop_front() noexcept {
-        slots_[head_] = message();
+        slots_[head_] = shared_bytes();
         head_ = (head_ + 1) & (capacity_ - 1);
         --count_;
         offset_ = 0;
@@ -2941,7 +2951,7 @@ private:
 
     void grow() {
         std::size_t cap = capacity_ ? capacity_ * 2 : 4;
-        auto next = std::make_unique<message[]>(cap);
+        auto next = std::make_unique<shared_bytes[]>(cap);
         for (std::size_t i = 0; i < count_; ++i)
             next[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
         slots_ = std::move(next);
@@ -2960,7 +2970,7 @@ private:
         offset_ = 0;
     }
 
-    std::unique_ptr<message[]> slots_;
+    std::unique_ptr<shared_bytes[]> slots_;
     std::size_t capacity_ = 0; // zero or a power of two
     std::size_t head_ = 0;
     std::size_t count_ = 0;
@@ -3076,7 +3086,7 @@ public:
         already_slow, // not queued: the member is being dropped
     };
 
-    pushed push(const message& m, std::size_t hard, std::size_t soft) {
+    pushed push(const shared_bytes& m, std::size_t hard, std::size_t soft) {
         optional_lock g(mutex_);
         if (slow_) return pushed::already_slow;
         if (out_.bytes() + m.size() > hard) {
@@ -3094,7 +3104,7 @@ public:
     // Queues bytes the server sends on its own clock (a WebSocket keepalive
     // ping), outside the limits: one small frame per interval, whatever the
     // peer does. What answers the peer's input goes through push().
-    void push_own(const message& m) {
+    void push_own(const shared_bytes& m) {
         optional_lock g(mutex_);
         if (!slow_) out_.push(m);
     }
@@ -3540,7 +3550,7 @@ public:
 
     // An empty block (a dialect that says nothing of an event or a reply to
     // this member) is not queued: nothing is written for it.
-    void push(member& r, const message& msg) {
+    void push(member& r, const shared_bytes& msg) {
         if (msg.empty()) return;
         switch (r.output.push(msg, hard_, soft_)) {
         case output_queue::pushed::already_slow: return;
@@ -3558,7 +3568,7 @@ public:
     // once per renderer that members share (renderer::shared_for). Returns
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
-        std::array<std::pair<const renderer*, message>, 4> rendered{};
+        std::array<std::pair<const renderer*, shared_bytes>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0, last_slot = 0;
         const renderer* last_own = nullptr;
         // A rename is appended to each room of the one renamed: a member
@@ -3572,7 +3582,7 @@ public:
                 if (!m->state.echo || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) continue;
                 // In its dialect's words for the sender when it has some
                 // (rendered for this one member).
-                message mine;
+                shared_bytes mine;
                 if (m->dialect().render_own(e, mine)) {
                     if (mine.empty()) continue;
                     ++recipients;
@@ -3852,7 +3862,7 @@ struct event_subscriber {
     event_subscriber(event_handler f, event_mask m) : fn(std::move(f)), mask(m) {}
 
     // Calls the handler with e unless it was unsubscribed.
-    void call(const event& e) {
+    void call(const server_event& e) {
         std::lock_guard<std::recursive_mutex> g(running);
         if (active.load(std::memory_order_relaxed)) fn(e);
     }
@@ -3921,7 +3931,7 @@ namespace chatroom::detail {
 class host_events {
     using subscriber_list = std::vector<std::shared_ptr<event_subscriber>>;
     struct queued {
-        event e;
+        server_event e;
         const event_subscriber* skip; // the handler whose exception it reports
     };
 
@@ -3939,31 +3949,31 @@ public:
 
     host_gate& gate() noexcept { return gate_; }
 
-    bool wants(event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
+    bool wants(server_event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
 
-    void emit(event_kind kind, const member& m, std::string_view room, std::string_view text = {},
+    void emit(server_event_kind kind, const member& m, std::string_view room, std::string_view text = {},
               std::string_view reason = {}, std::string_view old_nick = {}) {
         last_wanted_ = wants(kind);
         if (!last_wanted_) return;
-        queue(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
+        queue(server_event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
                     std::string(old_nick), m.address(), {}, {}, {}, {}});
     }
 
     // An event built by the caller (moderation, which names who did it).
-    void push(event e) {
+    void push(server_event e) {
         if (wants(e.kind)) queue(std::move(e));
     }
 
     // The message events of a room event as it is delivered (chat: one per
     // line; /me: its text, with action set), in the room's order, whoever
     // made it (a member, a command's say, the host's say). The caller checks
-    // wants(event_kind::message) first, so nobody asking costs nothing.
+    // wants(server_event_kind::message) first, so nobody asking costs nothing.
     void messages(const room_event& re) {
         std::string id = re.log_id.empty() ? std::to_string(re.seq) : re.log_id;
         const auto at = re.time == std::chrono::system_clock::time_point{} ? now() : re.time;
         const bool action = re.kind == room_event_kind::action;
         auto one = [&](std::string_view text) {
-            pending_.push_back({event{event_kind::message, re.nick, re.room, std::string(text), {}, {}, {}, {}, action,
+            pending_.push_back({server_event{server_event_kind::message, re.nick, re.room, std::string(text), {}, {}, {}, {}, action,
                                       id, at},
                                 nullptr});
         };
@@ -3972,14 +3982,14 @@ public:
     }
 
     // The event emit() just made, to add to it; a scratch one when it was not wanted.
-    event& pending_back() {
+    server_event& pending_back() {
         if (pending_.empty() || !last_wanted_) return scratch_;
         return pending_.back().e;
     }
 
     void error(std::string text, std::string nick = {}, const event_subscriber* skip = nullptr) {
-        if (!wants(event_kind::error)) return;
-        queue(event{event_kind::error, std::move(nick), {}, std::move(text), {}, {}, {}, {}, {}, {}, {}}, skip);
+        if (!wants(server_event_kind::error)) return;
+        queue(server_event{server_event_kind::error, std::move(nick), {}, std::move(text), {}, {}, {}, {}, {}, {}, {}}, skip);
     }
 
     // Runs host code f through the gate: false when the gate is closed;
@@ -4049,7 +4059,7 @@ private:
                     gate_.call([&] { s->call(q.e); });
                 } catch (...) {
                     // Reported once: not what a handler throws at an error event.
-                    if (q.e.kind != event_kind::error || !q.skip)
+                    if (q.e.kind != server_event_kind::error || !q.skip)
                         report("event handler threw: " + describe_exception(), s.get());
                 }
             }
@@ -4081,7 +4091,7 @@ private:
         return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     }
 
-    void queue(event e, const event_subscriber* skip = nullptr) {
+    void queue(server_event e, const event_subscriber* skip = nullptr) {
         e.time = now();
         pending_.push_back({std::move(e), skip});
     }
@@ -4108,7 +4118,7 @@ private:
     event_mask wanted_ = 0;
     std::vector<queued> pending_;
     std::vector<std::function<void()>> idle_;
-    event scratch_{};
+    server_event scratch_{};
     bool last_wanted_ = false;
     bool delivering_ = false;
 };
@@ -5033,9 +5043,9 @@ public:
         log_->remote_members(r.name(), elsewhere);
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
         if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
-        p_.out.push(m, message::copy_of(hello));
+        p_.out.push(m, shared_bytes::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
-        p_.events.emit(event_kind::joined, m, r.name());
+        p_.events.emit(server_event_kind::joined, m, r.name());
     }
 
     // m leaves r, which hears why (reason may be empty). publish: the shared
@@ -5049,7 +5059,7 @@ public:
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
-        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
+        p_.events.emit(server_event_kind::left, m, r.name(), {}, reason);
         if (r.empty() && !p_.policy.keeps(r.name())) {
             p_.policy.erase(r.name());
             log_->room_closed(r.name());
@@ -5205,7 +5215,7 @@ public:
             log_->append(e);
         }
         if (!m.state.seats.empty())
-            p_.events.emit(event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+            p_.events.emit(server_event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
                            {}, old);
     }
 
@@ -5324,13 +5334,13 @@ public:
         if (!r.ok) {
             if (r.counts_as_failure) counters::add(p_.count.failed_logins);
             const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
-            p_.events.emit(event_kind::login_failed, m, {}, {}, why);
+            p_.events.emit(server_event_kind::login_failed, m, {}, {}, why);
             p_.out.send(m, reply::refused(why));
             if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
             return;
         }
         if (ban_left && !r.op) {
-            p_.events.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
+            p_.events.emit(server_event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
             return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
@@ -5375,7 +5385,7 @@ private:
         probation_.erase(&m);
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
-        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.admitted) p_.effects.admit(m);
     }
 
@@ -5445,7 +5455,7 @@ public:
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
         if (p_.access.hooks().require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
-        p_.out.push(m, message::copy_of(hello));
+        p_.out.push(m, shared_bytes::copy_of(hello));
         if (!p_.access.hooks().require_login) admit(m);
     }
 
@@ -5701,7 +5711,7 @@ struct removal {
     leave_reason why = leave_reason::kicked;
     std::string room_text; // the reason its rooms hear
     reply last_words;
-    event_kind kind = event_kind::kicked;
+    server_event_kind kind = server_event_kind::kicked;
     std::string reason, by, key; // for the host event (key: the ban's)
     // Flush what it was sent first (those removed with a ban's target), so
     // its last words are not lost behind a write under way.
@@ -5741,7 +5751,7 @@ public:
         member* t = p_.members.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         p_.core.remove_member(*t, removal{leave_reason::kicked, event_text::was_kicked(by, reason),
-                                          reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked,
+                                          reply::of(reply_kind::kicked_by, by, reason), server_event_kind::kicked,
                                           std::string(reason), std::string(by), {}, false});
         return {};
     }
@@ -5801,7 +5811,7 @@ private:
         const std::string how_long = moderation::describe(*length);
         const bool forever = length->count() == 0;
         removal how{leave_reason::banned, event_text::was_banned(by, how_long),
-                    reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long), event_kind::banned,
+                    reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long), server_event_kind::banned,
                     how_long, by, key, false};
         p_.core.remove_member(*t, how);
         // Whoever else is on that address goes too (operators stay), as new
@@ -5824,7 +5834,7 @@ private:
         // An address is shown in its one form, whichever was typed.
         const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
         p_.out.send(m, reply::of(reply_kind::unbanned, shown));
-        event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, m.state.nick, {}, {}, {}};
+        server_event ev{server_event_kind::unbanned, {}, {}, shown, {}, {}, {}, m.state.nick, {}, {}, {}};
         p_.events.push(std::move(ev));
         p_.core.welcome_unbanned();
     }
@@ -5846,7 +5856,7 @@ private:
             log_->append(e);
         }
         if (!membership::share_a_room(*t, m)) p_.out.send(m, reply::notice(text));
-        p_.events.emit(on ? event_kind::muted : event_kind::unmuted, *t,
+        p_.events.emit(on ? server_event_kind::muted : server_event_kind::unmuted, *t,
                        t->state.current ? t->state.current->name() : std::string());
         p_.events.pending_back().by = by;
     }
@@ -5937,7 +5947,7 @@ public:
         e.nick = std::string(by);
         e.text = clean;
         log_->append(e);
-        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
+        server_event ev{server_event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         p_.events.push(std::move(ev));
         return {};
     }
@@ -6277,7 +6287,7 @@ public:
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
-        events_.emit(event_kind::disconnected, m, {}, {}, reason);
+        events_.emit(server_event_kind::disconnected, m, {}, {}, reason);
         if (ref) graveyard_.push_back(std::move(ref));
     }
 
@@ -6425,7 +6435,7 @@ private:
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
+        server_event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
         events_.push(std::move(ev));
         if (how.graceful) out_.send(t, how.last_words);
         // The rooms hear it as the reason the member left.
@@ -6655,7 +6665,7 @@ public:
         // nothing and a negotiation flood empties the bucket.
         auto on_reply = [&](std::string_view bytes) {
             commands_.end_batch();
-            out_.push(m, message::copy_of(bytes));
+            out_.push(m, shared_bytes::copy_of(bytes));
             if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
         };
         const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});
@@ -6779,7 +6789,7 @@ public:
             // The sender, when its dialect asked for its own messages back.
             if (member* from = members_.find_nick(e.nick);
                 from && from != target && from->state.echo && from->id() == e.origin && from->state.attached) {
-                message mine;
+                shared_bytes mine;
                 out_.push(*from, from->dialect().render_own(e, mine) ? mine : from->dialect().render(e));
             }
             return;
@@ -6790,7 +6800,7 @@ public:
         r->remember(e);
         const std::size_t recipients = out_.deliver(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
-        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
+        if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
         else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
     }
@@ -6811,7 +6821,7 @@ public:
         const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
         if (was == backplane_state::connected && state != backplane_state::connected)
             counters::add(count_.backplane_outages);
-        event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
+        server_event ev{server_event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
         events_.push(std::move(ev));
         if (notice.empty()) return;
         for (const room* r : rooms_.sorted()) deliver(notice_event(r->name(), notice));
@@ -6954,7 +6964,7 @@ public:
             s.connected_at = s.last_active = s.refilled_at = clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
-            events_.emit(event_kind::connected, *m, {});
+            events_.emit(server_event_kind::connected, *m, {});
             commands_.greet(*m);
             if (house_.timeouts_enabled()) house_.ensure_ticking();
         });

@@ -21,7 +21,7 @@ namespace {
 struct access_server {
     explicit access_server(chatroom::access_hooks hooks = {}, chatroom::server_options o = {}) : server(io, o) {
         server.set_access(std::move(hooks));
-        server.on_event([this](const chatroom::event& e) {
+        server.on_event([this](const chatroom::server_event& e) {
             std::lock_guard<std::mutex> g(m);
             events.push_back(e);
         });
@@ -40,7 +40,7 @@ struct access_server {
         server.stop();
         for (auto& t : threads) t.join();
     }
-    bool saw(chatroom::event_kind k, const std::string& nick) {
+    bool saw(chatroom::server_event_kind k, const std::string& nick) {
         std::lock_guard<std::mutex> g(m);
         for (const auto& e : events)
             if (e.kind == k && e.nick == nick) return true;
@@ -75,7 +75,7 @@ struct access_server {
     std::vector<std::thread> threads;
     target where, where6, mapped;
     std::mutex m;
-    std::vector<chatroom::event> events;
+    std::vector<chatroom::server_event> events;
 };
 
 // Accounts in memory; the verifier answers from another thread, as a real
@@ -183,7 +183,7 @@ TEST_CASE("no guest can pose as a registered user, and a login takes the account
     CHECK(guest.wait_for_prefix("* " + alice.nick + " is now known as alice") != "");
     alice.send("/login alice wonderland");
     CHECK(alice.expect_line() == "! you are logged in already");
-    CHECK(eventually([&] { return s.saw(chatroom::event_kind::logged_in, "alice"); }));
+    CHECK(eventually([&] { return s.saw(chatroom::server_event_kind::logged_in, "alice"); }));
     auto who = s.server.members("lobby");
     REQUIRE(who.size() == 2);
     bool found = false;
@@ -286,8 +286,8 @@ TEST_CASE("operators kick, ban, unban, mute and set the topic; others are not pe
     op.send("/kick " + carol.nick + " enough");
     CHECK(carol.wait_for_prefix("! kicked") == "! kicked by op: enough");
     CHECK(again.wait_for_prefix("* " + carol.nick + " left") == "* " + carol.nick + " left (kicked by op: enough)");
-    CHECK(eventually([&] { return s.saw(chatroom::event_kind::kicked, carol.nick); }));
-    CHECK(s.saw(chatroom::event_kind::banned, "bob"));
+    CHECK(eventually([&] { return s.saw(chatroom::server_event_kind::kicked, carol.nick); }));
+    CHECK(s.saw(chatroom::server_event_kind::banned, "bob"));
 
     // A guest banned goes by address: bob, on it too, goes with it; the next
     // connection from it may only log in as an operator.
@@ -365,7 +365,7 @@ TEST_CASE("an IPv4 client is one address on every listener: ::ffff:127.0.0.1 is 
     op.send("/ban " + v4_nick + " 5");
     CHECK(via_v4.wait_for_prefix("! banned") == "! banned by op for 5 minutes");
     CHECK(via_v4.wait_closed());
-    CHECK(eventually([&] { return s.saw(chatroom::event_kind::banned, v4_nick); }));
+    CHECK(eventually([&] { return s.saw(chatroom::server_event_kind::banned, v4_nick); }));
     line_client banned;
     CHECK(first_line_when_admitted(banned, s.mapped) == only_operators_5);
     op.send("/unban ::ffff:127.0.0.1");
@@ -424,11 +424,11 @@ TEST_CASE("a failed login's event names the member and its address, never what w
     line_client c = s.join();
     c.send("/login s3cret alice"); // swapped: the secret where the name goes
     CHECK(c.wait_for_prefix("! ") == "! wrong name or secret");
-    CHECK(eventually([&] { return s.saw(chatroom::event_kind::login_failed, c.nick); }));
+    CHECK(eventually([&] { return s.saw(chatroom::server_event_kind::login_failed, c.nick); }));
     CHECK_FALSE(s.any_event_holds("s3cret"));
     std::lock_guard<std::mutex> g(s.m);
     for (const auto& e : s.events)
-        if (e.kind == chatroom::event_kind::login_failed) CHECK(e.address == "127.0.0.1");
+        if (e.kind == chatroom::server_event_kind::login_failed) CHECK(e.address == "127.0.0.1");
 }
 
 TEST_CASE("a banned address still lets an operator log in to lift the ban; its guests stay refused",

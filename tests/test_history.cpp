@@ -133,13 +133,13 @@ TEST_CASE("async_history pages a room by the ids message events carry", "[histor
     o.history_lines = 50;
     server_on_thread s(o);
     std::mutex m;
-    std::vector<chatroom::event> messages;
+    std::vector<chatroom::server_event> messages;
     auto sub = s.server.on_event(
-        [&](const chatroom::event& e) {
+        [&](const chatroom::server_event& e) {
             std::lock_guard<std::mutex> g(m);
             messages.push_back(e);
         },
-        chatroom::mask_of(chatroom::event_kind::message));
+        chatroom::mask_of(chatroom::server_event_kind::message));
     line_client alice = joined(s.where, "alice");
     // One line at a time: lines read together are one room event, one id.
     for (std::size_t i = 1; i <= 6; ++i) {
@@ -149,7 +149,7 @@ TEST_CASE("async_history pages a room by the ids message events carry", "[histor
             return messages.size() == i;
         }));
     }
-    std::vector<chatroom::event> seen;
+    std::vector<chatroom::server_event> seen;
     {
         std::lock_guard<std::mutex> g(m);
         seen = messages;

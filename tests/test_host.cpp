@@ -23,7 +23,7 @@ namespace {
 struct host_server {
     explicit host_server(chatroom::access_hooks hooks = {}) : server(io) {
         server.set_access(std::move(hooks));
-        server.on_event([this](const chatroom::event& e) {
+        server.on_event([this](const chatroom::server_event& e) {
             std::lock_guard<std::mutex> g(m);
             events.push_back(e);
         });
@@ -42,8 +42,8 @@ struct host_server {
     }
     // The first event of kind k that pred accepts, once it came.
     template <class Pred>
-    std::optional<chatroom::event> wait_event(chatroom::event_kind k, Pred pred) {
-        std::optional<chatroom::event> found;
+    std::optional<chatroom::server_event> wait_event(chatroom::server_event_kind k, Pred pred) {
+        std::optional<chatroom::server_event> found;
         eventually([&] {
             std::lock_guard<std::mutex> g(m);
             for (const auto& e : events)
@@ -66,7 +66,7 @@ struct host_server {
     std::vector<std::thread> threads;
     target where;
     std::mutex m;
-    std::vector<chatroom::event> events;
+    std::vector<chatroom::server_event> events;
 };
 
 // A verifier that answers when the test says so (ok when the secret is
@@ -224,7 +224,7 @@ TEST_CASE("the host's say() and members' /me reach the event mirror as messages"
     a.wait_for_prefix("* " + b.nick + " joined");
     s.server.say("lobby", "referee", "round two");
     CHECK(a.expect_line() == "<referee> round two");
-    auto said = s.wait_event(chatroom::event_kind::message, [](const chatroom::event& e) { return e.nick == "referee"; });
+    auto said = s.wait_event(chatroom::server_event_kind::message, [](const chatroom::server_event& e) { return e.nick == "referee"; });
     REQUIRE(said);
     CHECK(said->room == "lobby");
     CHECK(said->text == "round two");
@@ -234,10 +234,10 @@ TEST_CASE("the host's say() and members' /me reach the event mirror as messages"
     CHECK(b.wait_for_prefix("* " + a.nick) == "* " + a.nick + " waves");
     a.send("plain words");
     CHECK(b.expect_line() == "<" + a.nick + "> plain words");
-    auto waved = s.wait_event(chatroom::event_kind::message, [&](const chatroom::event& e) { return e.nick == a.nick && e.action; });
+    auto waved = s.wait_event(chatroom::server_event_kind::message, [&](const chatroom::server_event& e) { return e.nick == a.nick && e.action; });
     REQUIRE(waved);
     CHECK(waved->text == "waves");
-    auto plain = s.wait_event(chatroom::event_kind::message, [&](const chatroom::event& e) { return e.nick == a.nick && !e.action; });
+    auto plain = s.wait_event(chatroom::server_event_kind::message, [&](const chatroom::server_event& e) { return e.nick == a.nick && !e.action; });
     REQUIRE(plain);
     CHECK(plain->text == "plain words");
 }
@@ -325,8 +325,8 @@ TEST_CASE("the host makes a private, capped room; members join it by invitation 
         CHECK(x->wait_for_prefix("* joined") == "* joined lobby (" + std::string(x == &a ? "2" : "3") + " members)");
     }
     CHECK_FALSE(s.details("match-1"));
-    auto left = s.wait_event(chatroom::event_kind::left,
-                             [&](const chatroom::event& e) { return e.nick == a.nick && e.room == "match-1"; });
+    auto left = s.wait_event(chatroom::server_event_kind::left,
+                             [&](const chatroom::server_event& e) { return e.nick == a.nick && e.room == "match-1"; });
     REQUIRE(left);
     CHECK(left->reason == "room closed: game over");
 }

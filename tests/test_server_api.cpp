@@ -38,18 +38,18 @@ const asio::ip::tcp::endpoint any_port{asio::ip::make_address("127.0.0.1"), 0};
 // Events kept for the test to look at, from any thread.
 struct event_log {
     std::mutex m;
-    std::vector<chatroom::event> events;
+    std::vector<chatroom::server_event> events;
 
     chatroom::event_handler handler() {
-        return [this](const chatroom::event& e) {
+        return [this](const chatroom::server_event& e) {
             std::lock_guard<std::mutex> g(m);
             events.push_back(e);
         };
     }
-    std::size_t count(chatroom::event_kind k) {
+    std::size_t count(chatroom::server_event_kind k) {
         std::lock_guard<std::mutex> g(m);
         return static_cast<std::size_t>(
-            std::count_if(events.begin(), events.end(), [&](const chatroom::event& e) { return e.kind == k; }));
+            std::count_if(events.begin(), events.end(), [&](const chatroom::server_event& e) { return e.kind == k; }));
     }
     // The text of the first error event, once there is one.
     std::string error_text() {
@@ -57,7 +57,7 @@ struct event_log {
         eventually([&] {
             std::lock_guard<std::mutex> g(m);
             for (const auto& e : events)
-                if (e.kind == chatroom::event_kind::error) text = e.text;
+                if (e.kind == chatroom::server_event_kind::error) text = e.text;
             return !text.empty();
         });
         return text;
@@ -105,7 +105,7 @@ TEST_CASE("no host callback runs once the server is destroyed, however they capt
             std::lock_guard<std::mutex> g(seen_mutex);
             seen.push_back(what);
         };
-        server.on_event([note](const chatroom::event& e) { note(chatroom::to_string(e.kind)); });
+        server.on_event([note](const chatroom::server_event& e) { note(chatroom::to_string(e.kind)); });
         server.add_command("ping", "answers", [note](chatroom::command_call& c) {
             note("ping");
             c.reply("pong");
@@ -141,14 +141,14 @@ TEST_CASE("the server destroyed from inside its own handler: that call is the la
     auto server = std::make_unique<chatroom::server>(io);
     bool destroyed = false; // the io thread's
     int after = 0;
-    server->on_event([&](const chatroom::event& e) {
+    server->on_event([&](const chatroom::server_event& e) {
         if (destroyed) ++after;
-        if (e.kind == chatroom::event_kind::joined && !destroyed) {
+        if (e.kind == chatroom::server_event_kind::joined && !destroyed) {
             destroyed = true;
             server.reset(); // on the server's own (only) thread: no wait, no deadlock
         }
     });
-    server->on_event([&](const chatroom::event&) { // told nothing from then on either
+    server->on_event([&](const chatroom::server_event&) { // told nothing from then on either
         if (destroyed) ++after;
     });
     server->listen(any_port);
@@ -168,12 +168,12 @@ TEST_CASE("the destructor waits for a handler running on one of the server's thr
     std::atomic<bool> entered{false}, release{false}, finished{false}, destroyed{false}, saw_finished{false};
     auto server = std::make_unique<chatroom::server>(run.io);
     server->on_event(
-        [&](const chatroom::event&) {
+        [&](const chatroom::server_event&) {
             if (entered.exchange(true)) return;
             eventually([&] { return release.load(); });
             finished = true;
         },
-        chatroom::mask_of(chatroom::event_kind::joined));
+        chatroom::mask_of(chatroom::server_event_kind::joined));
     server->listen(any_port);
     line_client c;
     c.connect(loopback(*server));
@@ -204,7 +204,7 @@ void check_async_stop(Stop stop_with) {
     chatroom::server server(run.io);
     std::atomic<bool> completed{false};
     std::atomic<int> after{0};
-    server.on_event([&](const chatroom::event&) {
+    server.on_event([&](const chatroom::server_event&) {
         if (completed) ++after;
     });
     server.listen(any_port);
@@ -280,23 +280,23 @@ TEST_CASE("on_event adds a handler each time; unsubscribe ends one", "[events]")
     chatroom::server server(run.io);
     event_log first, second;
     auto sub1 = server.on_event(first.handler());
-    auto sub2 = server.on_event(second.handler(), chatroom::mask_of(chatroom::event_kind::joined));
+    auto sub2 = server.on_event(second.handler(), chatroom::mask_of(chatroom::server_event_kind::joined));
     CHECK(sub1.active());
     CHECK(chatroom::event_subscription().active() == false);
     server.listen(any_port);
     line_client a;
     a.join(loopback(server));
-    CHECK(eventually([&] { return first.count(chatroom::event_kind::joined) == 1; }));
-    CHECK(eventually([&] { return second.count(chatroom::event_kind::joined) == 1; }));
-    CHECK(second.count(chatroom::event_kind::connected) == 0); // its own mask
+    CHECK(eventually([&] { return first.count(chatroom::server_event_kind::joined) == 1; }));
+    CHECK(eventually([&] { return second.count(chatroom::server_event_kind::joined) == 1; }));
+    CHECK(second.count(chatroom::server_event_kind::connected) == 0); // its own mask
     sub1.unsubscribe();
     sub1.unsubscribe(); // idempotent
     CHECK_FALSE(sub1.active());
-    const std::size_t first_had = first.count(chatroom::event_kind::joined);
+    const std::size_t first_had = first.count(chatroom::server_event_kind::joined);
     line_client b;
     b.join(loopback(server));
-    CHECK(eventually([&] { return second.count(chatroom::event_kind::joined) == 2; }));
-    CHECK(first.count(chatroom::event_kind::joined) == first_had);
+    CHECK(eventually([&] { return second.count(chatroom::server_event_kind::joined) == 2; }));
+    CHECK(first.count(chatroom::server_event_kind::joined) == first_had);
     server.stop();
     run.finish();
 }
@@ -306,17 +306,17 @@ TEST_CASE("a handler may unsubscribe itself: that call is its last", "[events]")
     chatroom::server server(run.io);
     std::atomic<int> calls{0};
     auto sub = std::make_shared<chatroom::event_subscription>();
-    *sub = server.on_event([&calls, sub](const chatroom::event&) {
+    *sub = server.on_event([&calls, sub](const chatroom::server_event&) {
         ++calls;
         sub->unsubscribe();
     });
     event_log log;
-    server.on_event(log.handler(), chatroom::mask_of(chatroom::event_kind::joined));
+    server.on_event(log.handler(), chatroom::mask_of(chatroom::server_event_kind::joined));
     server.listen(any_port);
     line_client a, b;
     a.join(loopback(server));
     b.join(loopback(server));
-    CHECK(eventually([&] { return log.count(chatroom::event_kind::joined) == 2; }));
+    CHECK(eventually([&] { return log.count(chatroom::server_event_kind::joined) == 2; }));
     CHECK(calls == 1);
     server.stop();
     run.finish();
@@ -359,9 +359,9 @@ TEST_CASE("an event handler that throws: the others hear of it, it does not, and
     running_io run;
     chatroom::server server(run.io);
     std::atomic<int> thrower_saw_error{0}, thrower_calls{0};
-    server.on_event([&](const chatroom::event& e) {
+    server.on_event([&](const chatroom::server_event& e) {
         ++thrower_calls;
-        if (e.kind == chatroom::event_kind::error) ++thrower_saw_error;
+        if (e.kind == chatroom::server_event_kind::error) ++thrower_saw_error;
         throw std::runtime_error("boom in " + std::string(chatroom::to_string(e.kind)));
     });
     event_log log;
@@ -375,7 +375,7 @@ TEST_CASE("an event handler that throws: the others hear of it, it does not, and
     CHECK(b.wait_for_prefix("<" + a.nick + ">") == "<" + a.nick + "> hello");
     a.send("/who");
     CHECK(a.wait_for_prefix("* in lobby:").find(b.nick) != std::string::npos);
-    CHECK(eventually([&] { return log.count(chatroom::event_kind::message) == 1; }));
+    CHECK(eventually([&] { return log.count(chatroom::server_event_kind::message) == 1; }));
     CHECK(thrower_calls >= 5); // connected, joined (x2 each) and the message
     CHECK(thrower_saw_error == 0);
     server.stop();
@@ -403,7 +403,7 @@ TEST_CASE("a command handler that throws: \"! command failed\" to the caller, an
     {
         std::lock_guard<std::mutex> g(log.m);
         for (const auto& e : log.events)
-            if (e.kind == chatroom::event_kind::error) CHECK(e.nick == a.nick);
+            if (e.kind == chatroom::server_event_kind::error) CHECK(e.nick == a.nick);
     }
     a.send("after");
     CHECK(b.wait_for_prefix("<" + a.nick + ">") == "<" + a.nick + "> after");
@@ -415,7 +415,7 @@ TEST_CASE("access hooks that throw refuse what they were asked about and report 
     running_io run;
     chatroom::server server(run.io);
     event_log log;
-    server.on_event(log.handler(), chatroom::mask_of(chatroom::event_kind::error));
+    server.on_event(log.handler(), chatroom::mask_of(chatroom::server_event_kind::error));
     std::atomic<bool> admit_throws{false};
     chatroom::access_hooks hooks;
     hooks.admit = [&](const chatroom::peer_info&) {
@@ -447,18 +447,18 @@ TEST_CASE("access hooks that throw refuse what they were asked about and report 
 
     a.send("/nick mallory");
     CHECK(a.wait_for_prefix("! ").rfind("! nick registered", 0) == 0);
-    CHECK(eventually([&] { return log.count(chatroom::event_kind::error) == 2; }));
+    CHECK(eventually([&] { return log.count(chatroom::server_event_kind::error) == 2; }));
 
     a.send("/login bob secret");
     CHECK(a.wait_for_prefix("! ") == "! server error");
-    CHECK(eventually([&] { return log.count(chatroom::event_kind::error) == 3; }));
+    CHECK(eventually([&] { return log.count(chatroom::server_event_kind::error) == 3; }));
 
     admit_throws = true;
     line_client c;
     c.connect(loopback(server));
     CHECK(c.expect_line() == "! server error");
     CHECK(c.wait_closed());
-    CHECK(eventually([&] { return log.count(chatroom::event_kind::error) == 4; }));
+    CHECK(eventually([&] { return log.count(chatroom::server_event_kind::error) == 4; }));
     {
         std::lock_guard<std::mutex> g(log.m);
         CHECK(log.events[1].text == "access hook is_registered threw: no registry");
@@ -478,14 +478,14 @@ TEST_CASE("event handlers never overlap, and message events come in the order me
     asio::thread_pool pool(4);
     chatroom::server server(pool);
     std::atomic<int> inside{0}, most{0};
-    std::vector<chatroom::event> messages; // the handler's alone: handlers never overlap
+    std::vector<chatroom::server_event> messages; // the handler's alone: handlers never overlap
     const auto started = std::chrono::system_clock::now() - 1s;
-    server.on_event([&](const chatroom::event& e) {
+    server.on_event([&](const chatroom::server_event& e) {
         const int now = ++inside;
         int seen = most.load();
         while (now > seen && !most.compare_exchange_weak(seen, now)) {
         }
-        if (e.kind == chatroom::event_kind::message && e.room == "r") messages.push_back(e);
+        if (e.kind == chatroom::server_event_kind::message && e.room == "r") messages.push_back(e);
         volatile unsigned spin = 0; // a handler that takes a moment, as real ones do
         for (unsigned i = 0; i < 2000; ++i) spin = spin + i;
         --inside;
@@ -541,7 +541,7 @@ TEST_CASE("the host's say() and /me are message events too, in order, with ids",
     running_io run;
     chatroom::server server(run.io);
     event_log log;
-    server.on_event(log.handler(), chatroom::mask_of(chatroom::event_kind::message));
+    server.on_event(log.handler(), chatroom::mask_of(chatroom::server_event_kind::message));
     server.listen(any_port);
     line_client a, b;
     a.join(loopback(server));
@@ -550,7 +550,7 @@ TEST_CASE("the host's say() and /me are message events too, in order, with ids",
     CHECK(b.wait_for_prefix("* " + a.nick) == "* " + a.nick + " waves");
     server.say("lobby", "host", "hello all");
     CHECK(b.wait_for_prefix("<host>") == "<host> hello all");
-    REQUIRE(eventually([&] { return log.count(chatroom::event_kind::message) == 2; }));
+    REQUIRE(eventually([&] { return log.count(chatroom::server_event_kind::message) == 2; }));
     std::lock_guard<std::mutex> g(log.m);
     CHECK(log.events[0].nick == a.nick);
     CHECK(log.events[0].text == "waves");

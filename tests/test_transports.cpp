@@ -119,8 +119,8 @@ TEST_CASE("a server bound to :: serves IPv6 and IPv4 clients", "[ipv6]") {
 TEST_CASE("a plain-text client on the TLS port is closed and harms nobody", "[tls]") {
     std::mutex m;
     std::vector<std::string> errors;
-    auto srv = start<tls_threads>({}, [&](const chatroom::event& e) {
-        if (e.kind != chatroom::event_kind::error) return;
+    auto srv = start<tls_threads>({}, [&](const chatroom::server_event& e) {
+        if (e.kind != chatroom::server_event_kind::error) return;
         std::lock_guard<std::mutex> g(m);
         errors.push_back(e.text);
     });

@@ -56,21 +56,21 @@ TEST_CASE("commands parse into kind and arguments", "[protocol]") {
 }
 
 TEST_CASE("a message is one shared immutable block", "[message]") {
-    message a = message::copy_of("line\r\n");
-    message b = a;
+    shared_bytes a = shared_bytes::copy_of("line\r\n");
+    shared_bytes b = a;
     CHECK(a.data() == b.data());
     CHECK(b.view() == "line\r\n");
-    message c = std::move(a);
+    shared_bytes c = std::move(a);
     CHECK_FALSE(a);
     CHECK(c.size() == 6);
-    CHECK(message().empty());
+    CHECK(shared_bytes().empty());
 }
 
 TEST_CASE("the send_ring gathers and consumes partial writes and gives memory back", "[send_ring]") {
     detail::send_ring box;
     CHECK(box.empty());
-    box.push(message::copy_of("abc"));
-    box.push(message::copy_of("defg"));
+    box.push(shared_bytes::copy_of("abc"));
+    box.push(shared_bytes::copy_of("defg"));
     CHECK(box.bytes() == 7);
     detail::send_ring::gather g;
     box.fill(g);
@@ -84,7 +84,7 @@ TEST_CASE("the send_ring gathers and consumes partial writes and gives memory ba
     CHECK(box.empty());
     CHECK_FALSE(box.mid_message());
 
-    for (int i = 0; i < 1000; ++i) box.push(message::copy_of("x"));
+    for (int i = 0; i < 1000; ++i) box.push(shared_bytes::copy_of("x"));
     box.fill(g);
     CHECK(g.count == detail::send_ring::max_gather);
     box.consume(1000);

@@ -55,7 +55,7 @@ public:
         : io_(threads) {
         options.concurrency = threads == 1 ? chatroom::threading::single : chatroom::threading::multi;
         server_ = std::make_unique<chatroom::server>(io_, options);
-        server_->on_event([this](const chatroom::event& e) {
+        server_->on_event([this](const chatroom::server_event& e) {
             std::lock_guard<std::mutex> g(mutex_);
             events_.push_back(e);
         });
@@ -87,12 +87,12 @@ public:
     chatroom::server_stats stats() const { return server_->stats(); }
     void set_access(chatroom::access_hooks hooks) { server_->set_access(std::move(hooks)); }
 
-    std::vector<chatroom::event> events() const {
+    std::vector<chatroom::server_event> events() const {
         std::lock_guard<std::mutex> g(mutex_);
         return events_;
     }
 
-    bool saw(chatroom::event_kind k, const std::string& nick) const {
+    bool saw(chatroom::server_event_kind k, const std::string& nick) const {
         for (const auto& e : events())
             if (e.kind == k && e.nick == nick) return true;
         return false;
@@ -114,7 +114,7 @@ private:
     std::unique_ptr<chatroom::server> server_;
     std::vector<std::thread> threads_;
     mutable std::mutex mutex_;
-    std::vector<chatroom::event> events_;
+    std::vector<chatroom::server_event> events_;
     bool stopped_ = false;
 };
 
@@ -355,7 +355,7 @@ TEST_CASE("web: GET / serves the page with its security headers, then closes", "
     CHECK(c.wait_closed());
     // Nobody joined: a page fetch is not a member.
     CHECK_FALSE(std::any_of(s.events().begin(), s.events().end(),
-                            [](const chatroom::event& e) { return e.kind == chatroom::event_kind::connected; }));
+                            [](const chatroom::server_event& e) { return e.kind == chatroom::server_event_kind::connected; }));
 }
 
 TEST_CASE("web: a browser that has the page is answered 304 with no body; another tag gets the page", "[web]") {
@@ -670,8 +670,8 @@ TEST_CASE("web: a member appears only after the 101", "[web]") {
     // The first join the room sees is the upgraded one.
     CHECK(tcp.wait_for_prefix("* ") == "* " + nick + " joined");
     const auto events = s.events();
-    const auto connected = std::count_if(events.begin(), events.end(), [](const chatroom::event& e) {
-        return e.kind == chatroom::event_kind::connected;
+    const auto connected = std::count_if(events.begin(), events.end(), [](const chatroom::server_event& e) {
+        return e.kind == chatroom::server_event_kind::connected;
     });
     CHECK(connected == 2); // the TCP client and the upgraded browser
 }
@@ -708,8 +708,8 @@ TEST_CASE("web: a browser that never reads is dropped as too slow; the others go
     CHECK(eventually([&] { return s.stats().slow_consumer_disconnects >= 1; }, 20s));
     CHECK(tcp.wait_for_prefix("* " + stalled_nick + " left") == "* " + stalled_nick + " left (too slow)");
     CHECK(received == total);
-    CHECK(s.saw(chatroom::event_kind::disconnected, stalled_nick));
-    CHECK_FALSE(s.saw(chatroom::event_kind::disconnected, reader_nick));
+    CHECK(s.saw(chatroom::server_event_kind::disconnected, stalled_nick));
+    CHECK_FALSE(s.saw(chatroom::server_event_kind::disconnected, reader_nick));
 }
 
 TEST_CASE("web: idle connections are pinged and dropped when they stop answering", "[web]") {
@@ -755,7 +755,7 @@ TEST_CASE("web: X-Forwarded-For is believed only from trusted proxies", "[web]")
         CHECK(status_of(two.read_response().first) == 503);
         const auto events = s.events();
         CHECK(std::any_of(events.begin(), events.end(),
-                          [](const chatroom::event& e) { return e.address == "127.0.0.1"; }));
+                          [](const chatroom::server_event& e) { return e.address == "127.0.0.1"; }));
     }
     SECTION("trusted proxy: the last untrusted hop is the member's address") {
         chatroom::web_options w;
@@ -772,8 +772,8 @@ TEST_CASE("web: X-Forwarded-For is believed only from trusted proxies", "[web]")
         CHECK(body == "! too many connections from your address\n");
         const auto events = s.events();
         auto from = [&](const char* address) {
-            return std::any_of(events.begin(), events.end(), [&](const chatroom::event& e) {
-                return e.kind == chatroom::event_kind::connected && e.address == address;
+            return std::any_of(events.begin(), events.end(), [&](const chatroom::server_event& e) {
+                return e.kind == chatroom::server_event_kind::connected && e.address == address;
             });
         };
         CHECK(from("203.0.113.7"));
@@ -898,10 +898,10 @@ TEST_CASE("web dialect: one shared frame per line, header included", "[web][poli
     const chatroom::renderer& d = chatroom::detail::web_dialect();
     CHECK(&d == &chatroom::detail::web_dialect());
     CHECK(d.line_break().empty());
-    const chatroom::message m = d.line("* hi");
+    const chatroom::shared_bytes m = d.line("* hi");
     CHECK(m.view() == std::string("\x81\x04* hi", 6));
     const std::string long_line(300, 'l');
-    const chatroom::message big = d.line(long_line);
+    const chatroom::shared_bytes big = d.line(long_line);
     REQUIRE(big.size() == 4 + 300);
     CHECK(static_cast<unsigned char>(big.data()[1]) == 126);
     chatroom::room_event e;

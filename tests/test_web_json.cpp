@@ -36,7 +36,7 @@ std::string_view refusal(std::string_view in) {
     return json::read_object(in, o).what;
 }
 
-std::string frame_payload(const chatroom::message& m) {
+std::string frame_payload(const chatroom::shared_bytes& m) {
     std::string bytes(m.view());
     REQUIRE(bytes.size() >= 2);
     REQUIRE(static_cast<unsigned char>(bytes[0]) == 0x81); // one text frame, FIN
@@ -406,7 +406,7 @@ TEST_CASE("json dialect: room events as one object each, shared by every JSON br
 
     // A browser's own events: chat, action and private come back marked
     // own, rendered for it alone; its own joined and left do not come back.
-    chatroom::message own;
+    chatroom::shared_bytes own;
     REQUIRE(d.render_own(e, own));
     CHECK(frame_payload(own) == R"({"type":"chat","id":"1796570258123-0","time":"2026-12-06T15:17:38.123Z",)"
                                 R"("room":"lobby","nick":"ann","own":true,"text":"hello <b>\nsecond \"line\""})");

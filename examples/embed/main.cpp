@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
     options.history_lines = 20;
     options.concurrency = chatroom::threading::single; // only this thread runs io
     chatroom::server server(io, options);
-    server.on_event([](const chatroom::event& e) {
-        if (e.kind == chatroom::event_kind::joined) std::printf("%s joined %s\n", e.nick.c_str(), e.room.c_str());
+    server.on_event([](const chatroom::server_event& e) {
+        if (e.kind == chatroom::server_event_kind::joined) std::printf("%s joined %s\n", e.nick.c_str(), e.room.c_str());
     });
     const auto port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 5000); // 0: any free port
     server.listen({asio::ip::make_address("127.0.0.1"), port});

@@ -43,13 +43,13 @@ int main(int argc, char** argv) {
     // The mirror: every chat line and action, per room in the order the
     // players saw them, with the id and time the server gave it.
     auto mirror = server.on_event(
-        [](const chatroom::event& e) {
+        [](const chatroom::server_event& e) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count();
             std::printf("mirror %s #%s @%lld %s%s: %s\n", e.room.c_str(), e.id.c_str(), static_cast<long long>(ms),
                         e.action ? "* " : "", e.nick.c_str(), e.text.c_str());
             std::fflush(stdout);
         },
-        chatroom::mask_of(chatroom::event_kind::message));
+        chatroom::mask_of(chatroom::server_event_kind::message));
 
     // /match N: the game decides who plays where (here: anyone, if there is room).
     server.add_command("match", "/match N: join match N's room", [&server](chatroom::command_call& call) {

@@ -94,39 +94,39 @@ void log_line(const std::string& text) {
     std::fprintf(stderr, "%s %s\n", stamp, text.c_str());
 }
 
-void log_event(const chatroom::event& e) {
-    using chatroom::event_kind;
+void log_event(const chatroom::server_event& e) {
+    using chatroom::server_event_kind;
     std::string reason = e.reason.empty() ? "" : " (" + e.reason + ")";
     switch (e.kind) {
-    case event_kind::connected: log_line("connect " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
-    case event_kind::joined: log_line("join " + e.nick + " " + e.room); break;
-    case event_kind::left: log_line("leave " + e.nick + " " + e.room + reason); break;
-    case event_kind::nick_changed: log_line("nick " + e.old_nick + " -> " + e.nick); break;
-    case event_kind::disconnected: log_line("disconnect " + e.nick + reason); break;
-    case event_kind::error: log_line("error: " + e.text); break;
-    case event_kind::message: break; // chat is not logged
+    case server_event_kind::connected: log_line("connect " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
+    case server_event_kind::joined: log_line("join " + e.nick + " " + e.room); break;
+    case server_event_kind::left: log_line("leave " + e.nick + " " + e.room + reason); break;
+    case server_event_kind::nick_changed: log_line("nick " + e.old_nick + " -> " + e.nick); break;
+    case server_event_kind::disconnected: log_line("disconnect " + e.nick + reason); break;
+    case server_event_kind::error: log_line("error: " + e.text); break;
+    case server_event_kind::message: break; // chat is not logged
     // Nothing typed after /login reaches the log: a secret typed in the
     // name's place would. A failed login names the connection (its nick and
     // address) and the outcome; a success, the account.
-    case event_kind::logged_in: log_line("login " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
-    case event_kind::login_failed:
+    case server_event_kind::logged_in: log_line("login " + e.nick + (e.address.empty() ? "" : " from " + e.address)); break;
+    case server_event_kind::login_failed:
         log_line("login failed: " + e.nick + (e.address.empty() ? "" : " from " + e.address) + reason);
         break;
-    case event_kind::kicked: log_line("kick " + e.nick + " " + e.room + " by " + e.by + reason); break;
-    case event_kind::banned: {
+    case server_event_kind::kicked: log_line("kick " + e.nick + " " + e.room + " by " + e.by + reason); break;
+    case server_event_kind::banned: {
         // An account's ban bans the address it is on too (docs/protocol.md).
         const bool account = e.text.rfind("account ", 0) == 0 && !e.address.empty();
         log_line("ban " + e.nick + " (" + e.text + (account ? ", address " + e.address : std::string()) + ") by " +
                  e.by + reason);
         break;
     }
-    case event_kind::unbanned: log_line("unban " + e.text + " by " + e.by); break;
-    case event_kind::muted: log_line("mute " + e.nick + " " + e.room + " by " + e.by); break;
-    case event_kind::unmuted: log_line("unmute " + e.nick + " " + e.room + " by " + e.by); break;
-    case event_kind::topic_changed:
+    case server_event_kind::unbanned: log_line("unban " + e.text + " by " + e.by); break;
+    case server_event_kind::muted: log_line("mute " + e.nick + " " + e.room + " by " + e.by); break;
+    case server_event_kind::unmuted: log_line("unmute " + e.nick + " " + e.room + " by " + e.by); break;
+    case server_event_kind::topic_changed:
         log_line("topic " + e.room + " by " + (e.by.empty() ? std::string("the host") : e.by) + ": " + e.text);
         break;
-    case event_kind::backplane_changed: log_line("backplane " + e.text + (e.reason.empty() ? "" : ": " + e.reason)); break;
+    case server_event_kind::backplane_changed: log_line("backplane " + e.text + (e.reason.empty() ? "" : ": " + e.reason)); break;
     }
 }
 
@@ -436,22 +436,22 @@ int serve(asio::io_context& io, settings& s) {
     }
     // Chat itself is not logged, so message events are not asked for. Quiet
     // still logs what an administrator answers for: logins and moderation.
-    using chatroom::event_kind;
+    using chatroom::server_event_kind;
     constexpr chatroom::event_mask accountable =
-        chatroom::mask_of(event_kind::error) | chatroom::mask_of(event_kind::logged_in) |
-        chatroom::mask_of(event_kind::login_failed) | chatroom::mask_of(event_kind::kicked) |
-        chatroom::mask_of(event_kind::banned) | chatroom::mask_of(event_kind::unbanned) |
-        chatroom::mask_of(event_kind::muted) | chatroom::mask_of(event_kind::unmuted) |
-        chatroom::mask_of(event_kind::topic_changed) | chatroom::mask_of(event_kind::backplane_changed);
+        chatroom::mask_of(server_event_kind::error) | chatroom::mask_of(server_event_kind::logged_in) |
+        chatroom::mask_of(server_event_kind::login_failed) | chatroom::mask_of(server_event_kind::kicked) |
+        chatroom::mask_of(server_event_kind::banned) | chatroom::mask_of(server_event_kind::unbanned) |
+        chatroom::mask_of(server_event_kind::muted) | chatroom::mask_of(server_event_kind::unmuted) |
+        chatroom::mask_of(server_event_kind::topic_changed) | chatroom::mask_of(server_event_kind::backplane_changed);
     // What members do by the thousand (connect, join, leave, rename, log
     // in) is logged at most 20 lines a second per address, with a count of
     // what was held back; what the host and operators do is always logged.
     auto limiter = std::make_shared<log_limit::per_address>(20.0, 100.0);
-    auto log_limited = [limiter](const chatroom::event& e) {
+    auto log_limited = [limiter](const chatroom::server_event& e) {
         switch (e.kind) {
-        case event_kind::connected: case event_kind::joined: case event_kind::left:
-        case event_kind::nick_changed: case event_kind::disconnected: case event_kind::logged_in:
-        case event_kind::login_failed: {
+        case server_event_kind::connected: case server_event_kind::joined: case server_event_kind::left:
+        case server_event_kind::nick_changed: case server_event_kind::disconnected: case server_event_kind::logged_in:
+        case server_event_kind::login_failed: {
             std::size_t held_back = 0;
             if (!limiter->allow(e.address, held_back)) return;
             if (held_back > 0)
@@ -464,7 +464,7 @@ int serve(asio::io_context& io, settings& s) {
         log_event(e);
     };
     if (s.quiet) server.on_event(log_limited, accountable);
-    else server.on_event(log_limited, chatroom::all_events & ~chatroom::mask_of(chatroom::event_kind::message));
+    else server.on_event(log_limited, chatroom::all_events & ~chatroom::mask_of(chatroom::server_event_kind::message));
     try {
         listen_all(server, s);
     } catch (const std::system_error& e) {

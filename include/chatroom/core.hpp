@@ -9,7 +9,7 @@
 #include <chatroom/core/events.hpp>
 #include <chatroom/core/history.hpp>
 #include <chatroom/core/host_error.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>

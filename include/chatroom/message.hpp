@@ -1,5 +1,6 @@
 #pragma once
 
-// Deprecated: chatroom 3.0 moved this header (docs/migrating-to-3.0.md).
+// Deprecated: chatroom 3.0 moved and renamed this header
+// (<chatroom/core/shared_bytes.hpp>, docs/migrating-to-3.0.md).
 // This forwarding header goes away in 3.1.
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>

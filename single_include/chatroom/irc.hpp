@@ -591,11 +591,11 @@ public:
     /// The host part of members' sources (nick!user\@host).
     const std::string& host() const noexcept { return host_; }
 
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         std::string out;
         out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
-        return message::copy_of(out);
+        return shared_bytes::copy_of(out);
     }
 
     /// Appends the event's lines, each ended by CR LF.
@@ -1144,14 +1144,14 @@ public:
         return events();
     }
 
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         if (!st_.registered) {
             // A nick claimed across servers is decided later: its rename
             // completes the registration.
             if (e.kind == room_event_kind::renamed && !st_.registering && self_ && !st_.wanted_nick.empty() && e.nick == st_.wanted_nick &&
                 self_->state.nick == e.nick) {
                 st_.registered = true;
-                return message::copy_of(framed(welcome() + motd()));
+                return shared_bytes::copy_of(framed(welcome() + motd()));
             }
             return {};
         }
@@ -1169,7 +1169,7 @@ public:
 
     std::string wording(const reply& r) const override;
     // A JOIN's replayed line in its batch, and the batch's end (chathistory.hpp).
-    message replayed(const room_event& e) const;
+    shared_bytes replayed(const room_event& e) const;
     std::string end_replay() const;
 
     // ---- lines the interpreter and the wording build ---------------------------
@@ -2115,7 +2115,7 @@ inline void ask_join(commands& core, member& m, const connection& c, std::string
 
 // A line of the room's past replayed to this client as it joins, in the
 // join's `chathistory` batch (opened by the first).
-inline message connection::replayed(const room_event& e) const {
+inline shared_bytes connection::replayed(const room_event& e) const {
     std::string out;
     if (st_.replay_batch.empty()) {
         st_.replay_batch = "h" + std::to_string(++st_.batches);
@@ -2125,7 +2125,7 @@ inline message connection::replayed(const room_event& e) const {
     events().append_event(rendered, e);
     const std::string lines = in_batch(rendered, st_.replay_batch);
     out += framed(lines);
-    return message::copy_of(out);
+    return shared_bytes::copy_of(out);
 }
 
 // "BATCH -ID" for a join's replay batch still open (empty when none).
@@ -2782,12 +2782,12 @@ private:
         }
         if (awaiting_pong_) {
             const std::string why = timeout_reason();
-            m->output.push_own(message::copy_of("ERROR :Closing link: " + m->address() + " (" + why + ")\r\n"));
+            m->output.push_own(shared_bytes::copy_of("ERROR :Closing link: " + m->address() + " (" + why + ")\r\n"));
             h->depart(*m, chatroom::detail::leave_reason::connection_lost, true, why);
             return;
         }
         awaiting_pong_ = true;
-        m->output.push_own(message::copy_of("PING :" + server_ + "\r\n"));
+        m->output.push_own(shared_bytes::copy_of("PING :" + server_ + "\r\n"));
         m->flush();
         arm(timeout_);
     }

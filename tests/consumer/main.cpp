@@ -29,8 +29,8 @@ int main() {
     deadline.async_wait([&](std::error_code ec) {
         if (!ec) io.stop();
     });
-    server.on_event([&](const chatroom::event& e) {
-        if (e.kind == chatroom::event_kind::disconnected) deadline.cancel();
+    server.on_event([&](const chatroom::server_event& e) {
+        if (e.kind == chatroom::server_event_kind::disconnected) deadline.cancel();
     });
     io.run();
     std::printf("%s\n", seen.c_str());

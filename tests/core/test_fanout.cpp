@@ -38,7 +38,7 @@ struct core {
     }
 };
 
-chatroom::message piece(std::size_t bytes) { return chatroom::message::copy_of(std::string(bytes, 'x')); }
+chatroom::shared_bytes piece(std::size_t bytes) { return chatroom::shared_bytes::copy_of(std::string(bytes, 'x')); }
 
 chatroom::room_event said(const fake_member& by, std::string text) {
     chatroom::room_event e;
@@ -313,7 +313,7 @@ public:
         if (e.kind == chatroom::room_event_kind::renamed) return *this;
         return shared_;
     }
-    chatroom::message render(const chatroom::room_event& e) const override {
+    chatroom::shared_bytes render(const chatroom::room_event& e) const override {
         ++renders;
         return chatroom::renderer::render(e);
     }
@@ -362,7 +362,7 @@ TEST_CASE("members whose renderers name one shared renderer for an event get it 
 TEST_CASE("an empty block is not queued, so a dialect may say nothing of an event", "[core][fanout]") {
     core c;
     auto m = std::make_shared<fake_member>();
-    c.out->push(*m, chatroom::message::copy_of(""));
+    c.out->push(*m, chatroom::shared_bytes::copy_of(""));
     CHECK(m->output.empty());
     CHECK(first_block(*m) == nullptr);
     c.io.poll();

@@ -32,12 +32,12 @@ using chatroom::test::say;
 // "[room] text" for every event, in the line protocol's words otherwise.
 class rooms_dialect final : public chatroom::renderer {
 public:
-    chatroom::message render(const chatroom::room_event& e) const override {
+    chatroom::shared_bytes render(const chatroom::room_event& e) const override {
         const std::string tag = "[" + e.room + "] ";
         if (e.kind != room_event_kind::chat) return line(tag + event_text(e));
         std::string block;
         e.for_each_line([&](std::string_view l) { append(block, tag + chat_prefix(e) + std::string(l)); });
-        return chatroom::message::copy_of(block);
+        return chatroom::shared_bytes::copy_of(block);
     }
     std::string wording(const chatroom::reply& r) const override { return chatroom::text_of(r); }
     std::size_t framed_size(std::size_t n) const noexcept override { return n + 1; }

@@ -14,13 +14,13 @@
 namespace {
 
 using namespace std::chrono_literals;
-using chatroom::message;
+using chatroom::shared_bytes;
 using chatroom::detail::clock;
 using chatroom::detail::send_ring;
 using chatroom::detail::output_queue;
 using pushed = output_queue::pushed;
 
-message bytes(std::size_t n, char c = 'x') { return message::copy_of(std::string(n, c)); }
+shared_bytes bytes(std::size_t n, char c = 'x') { return shared_bytes::copy_of(std::string(n, c)); }
 
 // Everything the send_ring would write, consumed in writes of at most step bytes.
 std::string write_all(send_ring& box, std::size_t step) {
@@ -50,7 +50,7 @@ TEST_CASE("the send ring writes what it was given in order, across its ring's gr
         for (int i = 0; i < 7 * round + 1; ++i) {
             std::string piece = std::to_string(round) + "." + std::to_string(i) + ";";
             expected += piece;
-            box.push(message::copy_of(piece));
+            box.push(shared_bytes::copy_of(piece));
         }
         // Take roughly half, in odd-sized writes that stop inside messages.
         std::string half;

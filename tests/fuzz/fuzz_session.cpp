@@ -230,11 +230,11 @@ struct host {
     server_type* server = nullptr;
 };
 
-void on_event(host& h, const chatroom::event& e) {
+void on_event(host& h, const chatroom::server_event& e) {
     const std::string_view fields[] = {e.nick, e.room, e.text, e.reason, e.old_nick, e.address};
     for (std::string_view f : fields)
         if (!fuzz::strictly_clean(f)) fail("an event carries text that is not clean", __LINE__, f);
-    if (!h.server || e.kind != chatroom::event_kind::message) return;
+    if (!h.server || e.kind != chatroom::server_event_kind::message) return;
     const std::string_view t = e.text;
     if (t == "!stop") h.server->stop();
     else if (t.substr(0, 8) == "!notice ") h.server->notice(e.room, std::string(t.substr(8)));
@@ -297,7 +297,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         server_type server(*io, opts);
         auto events = std::make_shared<host>();
         events->server = &server;
-        server.on_event([events](const chatroom::event& e) { on_event(*events, e); });
+        server.on_event([events](const chatroom::server_event& e) { on_event(*events, e); });
 
         for (std::size_t i = 0; i < clients; ++i) connect(cs, i, server);
         pump(cs);

@@ -11,7 +11,7 @@
 
 namespace {
 
-std::vector<std::string> lines_of(const chatroom::message& m) {
+std::vector<std::string> lines_of(const chatroom::shared_bytes& m) {
     std::vector<std::string> out;
     std::string_view v = m.view();
     while (!v.empty()) {

@@ -56,7 +56,7 @@ ALLOWED = {
 
 # The 2.x public paths, kept one release as forwarding headers for users only.
 FORWARDING = {"chatroom/options.hpp", "chatroom/events.hpp", "chatroom/stats.hpp", "chatroom/access.hpp",
-              "chatroom/sanitize.hpp", "chatroom/message.hpp", "chatroom/room_event.hpp", "chatroom/room_log.hpp",
+              "chatroom/sanitize.hpp", "chatroom/message.hpp", "chatroom/core/message.hpp", "chatroom/room_event.hpp", "chatroom/room_log.hpp",
               "chatroom/transport.hpp", "chatroom/protocol.hpp", "chatroom/renderer.hpp",
               "chatroom/line_framer.hpp", "chatroom/redis_options.hpp", "chatroom/detail/redis_connection.hpp",
               "chatroom/detail/redis_entry.hpp", "chatroom/detail/web_policy.hpp"}

@@ -55,9 +55,9 @@ inline chatroom::redis_options cluster_options(std::vector<unsigned short> ports
 // to read from its own thread.
 class event_recorder {
 public:
-    explicit event_recorder(chatroom::event_kind kind) : kind_(kind) {}
+    explicit event_recorder(chatroom::server_event_kind kind) : kind_(kind) {}
     chatroom::event_handler handler() {
-        return [this](const chatroom::event& e) {
+        return [this](const chatroom::server_event& e) {
             if (e.kind != kind_) return;
             std::lock_guard<std::mutex> g(m_);
             seen_.push_back(e);
@@ -67,15 +67,15 @@ public:
         std::lock_guard<std::mutex> g(m_);
         return seen_.size();
     }
-    std::vector<chatroom::event> all() {
+    std::vector<chatroom::server_event> all() {
         std::lock_guard<std::mutex> g(m_);
         return seen_;
     }
 
 private:
-    const chatroom::event_kind kind_;
+    const chatroom::server_event_kind kind_;
     std::mutex m_;
-    std::vector<chatroom::event> seen_;
+    std::vector<chatroom::server_event> seen_;
 };
 
 // One server of the cluster, with its own threads. before_listen may set
@@ -87,8 +87,8 @@ public:
         : io_(threads), server_(io_.get_executor(), so) {
         if (on_event) server_.on_event(std::move(on_event));
         else if (std::getenv("CHATROOM_TEST_VERBOSE")) // the backplane's log lines, to stderr
-            server_.on_event([id = o.node_id](const chatroom::event& e) {
-                if (e.kind == chatroom::event_kind::error || e.kind == chatroom::event_kind::backplane_changed)
+            server_.on_event([id = o.node_id](const chatroom::server_event& e) {
+                if (e.kind == chatroom::server_event_kind::error || e.kind == chatroom::server_event_kind::backplane_changed)
                     std::fprintf(stderr, "[%s] %s %s\n", id.c_str(), e.text.c_str(), e.reason.c_str());
             });
         server_.set_room_log(chatroom::redis_backplane_factory(std::move(o)));

@@ -121,7 +121,7 @@ TEST_CASE("backplane: senders on three servers see one order everywhere", "[back
 TEST_CASE("backplane: message events carry the stream entry's id and time, the same on every server",
           "[backplane]") {
     test::redis_server redis;
-    event_recorder on_a(chatroom::event_kind::message), on_b(chatroom::event_kind::message);
+    event_recorder on_a(chatroom::server_event_kind::message), on_b(chatroom::server_event_kind::message);
     node a(cluster_options({redis.port()}, "a"), {}, 2, true, on_a.handler());
     node b(cluster_options({redis.port()}, "b"), {}, 2, true, on_b.handler());
     line_client ra = a.join_as("ra"), sa = a.join_as("sa"), sb = b.join_as("sb");
@@ -136,11 +136,11 @@ TEST_CASE("backplane: message events carry the stream entry's id and time, the s
     REQUIRE(eventually([&] { return on_a.size() == 2 * lines && on_b.size() == 2 * lines; }));
     a.stop();
     b.stop();
-    const std::vector<chatroom::event> told_a = on_a.all(), told_b = on_b.all();
+    const std::vector<chatroom::server_event> told_a = on_a.all(), told_b = on_b.all();
     std::vector<std::string> told;
     for (std::size_t i = 0; i < seen.size(); ++i) {
-        const chatroom::event& x = told_a[i];
-        const chatroom::event& y = told_b[i];
+        const chatroom::server_event& x = told_a[i];
+        const chatroom::server_event& y = told_b[i];
         told.push_back("<" + x.nick + "> " + x.text);
         CHECK(x.id == y.id); // one id on every server, in one order
         CHECK(x.time == y.time);
@@ -364,8 +364,8 @@ TEST_CASE("backplane: hostile entries written straight into Redis reach members 
         std::vector<std::pair<test::test_clock::time_point, std::string>> seen;
     };
     auto errors = std::make_shared<reports>();
-    node a(cluster_options({redis.port()}, "a"), so, 2, true, [errors](const chatroom::event& ev) {
-        if (ev.kind != chatroom::event_kind::error || ev.text.find("failed validation") == std::string::npos) return;
+    node a(cluster_options({redis.port()}, "a"), so, 2, true, [errors](const chatroom::server_event& ev) {
+        if (ev.kind != chatroom::server_event_kind::error || ev.text.find("failed validation") == std::string::npos) return;
         std::lock_guard<std::mutex> g(errors->mutex);
         errors->seen.emplace_back(test::test_clock::now(), ev.text);
     });
@@ -514,7 +514,7 @@ namespace {
 // The backplane's log lines: the texts of a node's error events.
 std::vector<std::string> texts_of(event_recorder& errors) {
     std::vector<std::string> out;
-    for (const chatroom::event& e : errors.all()) out.push_back(e.text);
+    for (const chatroom::server_event& e : errors.all()) out.push_back(e.text);
     return out;
 }
 
@@ -522,7 +522,7 @@ std::vector<std::string> texts_of(event_recorder& errors) {
 
 TEST_CASE("backplane: a server that starts with Redis up logs nothing about its links", "[backplane]") {
     test::redis_server redis;
-    event_recorder log(chatroom::event_kind::error);
+    event_recorder log(chatroom::server_event_kind::error);
     node a(cluster_options({redis.port()}, "a"), {}, 2, true, log.handler());
     line_client one = a.join_as("one"); // a round trip through the cluster after the links came up
     wait_members(one, 1);
@@ -535,7 +535,7 @@ TEST_CASE("backplane: a server that starts with Redis up logs nothing about its 
 TEST_CASE("backplane: a server that cannot reach Redis at start says so before the outage timeout", "[backplane]") {
     auto o = cluster_options({redis_test::unused_port()}, "a");
     o.outage_timeout = 60s;
-    event_recorder log(chatroom::event_kind::error);
+    event_recorder log(chatroom::server_event_kind::error);
     node a(o, {}, 2, false, log.handler());
     REQUIRE(eventually([&] {
         for (const std::string& line : texts_of(log))

@@ -28,7 +28,7 @@ namespace {
 
 // Message events a node told its host, in order.
 struct messages : event_recorder {
-    messages() : event_recorder(chatroom::event_kind::message) {}
+    messages() : event_recorder(chatroom::server_event_kind::message) {}
 };
 
 // Errors the store told, for the host's log.
@@ -106,7 +106,7 @@ std::vector<std::string> ids(const chatroom::history_page& p) {
     return out;
 }
 
-std::vector<std::string> ids(const std::vector<chatroom::event>& seen, std::size_t from, std::size_t to) {
+std::vector<std::string> ids(const std::vector<chatroom::server_event>& seen, std::size_t from, std::size_t to) {
     std::vector<std::string> out;
     for (std::size_t i = from; i < to; ++i) out.push_back(seen[i].id);
     return out;

@@ -31,7 +31,7 @@ class tagged_dialect final : public renderer {
 public:
     explicit tagged_dialect(std::string tag) : prefix_(std::move(tag) + ":") {}
 
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         ++renders;
         return renderer::render(e);
     }

@@ -17,7 +17,7 @@ struct event_subscriber {
     event_subscriber(event_handler f, event_mask m) : fn(std::move(f)), mask(m) {}
 
     // Calls the handler with e unless it was unsubscribed.
-    void call(const event& e) {
+    void call(const server_event& e) {
         std::lock_guard<std::recursive_mutex> g(running);
         if (active.load(std::memory_order_relaxed)) fn(e);
     }

@@ -8,7 +8,7 @@
 namespace chatroom {
 
 /// What an event reports; each kind lists the fields of event that tell more.
-enum class event_kind {
+enum class server_event_kind {
     connected,    ///< nick, address
     joined,       ///< nick, room
     left,         ///< nick, room, reason ("quit: ...", "too slow", "connection lost", ... or empty)
@@ -30,8 +30,8 @@ enum class event_kind {
 };
 
 /// Something that happened on the server, as the host's event handlers get it.
-struct event {
-    event_kind kind;      ///< what happened, and so which fields are set
+struct server_event {
+    server_event_kind kind; ///< what happened, and so which fields are set
     std::string nick;     ///< the member it is about
     std::string room;     ///< the room it happened in
     std::string text;     ///< the line, topic, ban key, new state or error
@@ -51,11 +51,17 @@ struct event {
     std::chrono::system_clock::time_point time{};
 };
 
+/// The 2.x names (beside room_event, what a room's members are sent, "event"
+/// did not say whose). They go away in 3.1 (docs/migrating-to-3.0.md).
+using event [[deprecated("chatroom 3.0 renamed chatroom::event to chatroom::server_event")]] = server_event;
+using event_kind [[deprecated("chatroom 3.0 renamed chatroom::event_kind to chatroom::server_event_kind")]] =
+    server_event_kind;
+
 /// Which kinds of event a handler wants, as a bit set: a handler that does
 /// not ask for `message` events costs nothing per chat line.
 using event_mask = std::uint32_t;
 /// The bit of one kind; combine them with |.
-constexpr event_mask mask_of(event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
+constexpr event_mask mask_of(server_event_kind k) noexcept { return event_mask{1} << static_cast<unsigned>(k); }
 /// Every kind, those added later too.
 inline constexpr event_mask all_events = ~event_mask{0};
 
@@ -75,27 +81,27 @@ inline constexpr event_mask all_events = ~event_mask{0};
 ///   error event (the throwing one does not), and the server goes on;
 /// - none runs once ~basic_server has returned, nor after async_stop
 ///   completed.
-using event_handler = std::function<void(const event&)>;
+using event_handler = std::function<void(const server_event&)>;
 
 /// The kind's name, as in the enum ("connected", "joined", ...); "?" for any other value.
-inline const char* to_string(event_kind k) noexcept {
+inline const char* to_string(server_event_kind k) noexcept {
     switch (k) {
-    case event_kind::connected: return "connected";
-    case event_kind::joined: return "joined";
-    case event_kind::left: return "left";
-    case event_kind::message: return "message";
-    case event_kind::nick_changed: return "nick_changed";
-    case event_kind::disconnected: return "disconnected";
-    case event_kind::error: return "error";
-    case event_kind::logged_in: return "logged_in";
-    case event_kind::login_failed: return "login_failed";
-    case event_kind::kicked: return "kicked";
-    case event_kind::banned: return "banned";
-    case event_kind::unbanned: return "unbanned";
-    case event_kind::muted: return "muted";
-    case event_kind::unmuted: return "unmuted";
-    case event_kind::topic_changed: return "topic_changed";
-    case event_kind::backplane_changed: return "backplane_changed";
+    case server_event_kind::connected: return "connected";
+    case server_event_kind::joined: return "joined";
+    case server_event_kind::left: return "left";
+    case server_event_kind::message: return "message";
+    case server_event_kind::nick_changed: return "nick_changed";
+    case server_event_kind::disconnected: return "disconnected";
+    case server_event_kind::error: return "error";
+    case server_event_kind::logged_in: return "logged_in";
+    case server_event_kind::login_failed: return "login_failed";
+    case server_event_kind::kicked: return "kicked";
+    case server_event_kind::banned: return "banned";
+    case server_event_kind::unbanned: return "unbanned";
+    case server_event_kind::muted: return "muted";
+    case server_event_kind::unmuted: return "unmuted";
+    case server_event_kind::topic_changed: return "topic_changed";
+    case server_event_kind::backplane_changed: return "backplane_changed";
     }
     return "?";
 }

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 
@@ -31,7 +31,7 @@ public:
 
     /// The event's wire form. The line protocol's text: a dialect that reads
     /// differently (IRC, say) overrides it.
-    virtual message render(const room_event& e) const {
+    virtual shared_bytes render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
         return line(event_text(e));
     }
@@ -53,18 +53,18 @@ public:
     /// (shared_for, then render); true when this dialect words its own
     /// events apart (a mark that says "yours"), with out holding them, or
     /// empty for one it does not send back. Called with the hub's lock held.
-    virtual bool render_own(const room_event& e, message& out) const {
+    virtual bool render_own(const room_event& e, shared_bytes& out) const {
         (void)e;
         (void)out;
         return false;
     }
 
     /// Chat lines read "<nick> text"; the prefix is made once per event.
-    message render_chat(const room_event& e) const {
+    shared_bytes render_chat(const room_event& e) const {
         const std::string prefix = chat_prefix(e);
         std::size_t size = 0;
         e.for_each_line([&](std::string_view l) { size += framed_size(prefix.size() + l.size()); });
-        return message::build(size, [&](char* out) {
+        return shared_bytes::build(size, [&](char* out) {
             e.for_each_line([&](std::string_view l) { out = frame(out, prefix, l); });
         });
     }
@@ -103,10 +103,10 @@ public:
     virtual std::string wording(const reply& r) const = 0;
 
     /// A reply as a block of its own.
-    virtual message word(const reply& r) const {
+    virtual shared_bytes word(const reply& r) const {
         std::string block;
         append(block, r);
-        return message::copy_of(block);
+        return shared_bytes::copy_of(block);
     }
 
     /// Appends a reply's lines to a block being built (several replies in one write).
@@ -122,8 +122,8 @@ public:
     }
 
     /// One line as a block of its own.
-    message line(std::string_view text) const {
-        return message::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
+    shared_bytes line(std::string_view text) const {
+        return shared_bytes::build(framed_size(text.size()), [&](char* out) { frame(out, text, {}); });
     }
 
     /// Appends one framed line to a block being built (several replies in one write).

@@ -12,7 +12,7 @@
 /// negotiated it (irc/detail/connection.hpp picks it), so an event is
 /// rendered once per combination. render() is const and thread-safe.
 
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
@@ -100,11 +100,11 @@ public:
     /// The host part of members' sources (nick!user\@host).
     const std::string& host() const noexcept { return host_; }
 
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         std::string out;
         out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
-        return message::copy_of(out);
+        return shared_bytes::copy_of(out);
     }
 
     /// Appends the event's lines, each ended by CR LF.

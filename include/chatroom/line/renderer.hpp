@@ -12,11 +12,11 @@ namespace chatroom {
 class line_renderer final : public renderer {
 public:
     /// The hot path: a batch of chat lines, sized without a pass and copied once.
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         if (e.kind != room_event_kind::chat) return renderer::render(e);
         const std::string prefix = chat_prefix(e);
         const std::size_t size = e.text.size() + e.line_count * (prefix.size() + 1);
-        return message::build(size, [&](char* out) {
+        return shared_bytes::build(size, [&](char* out) {
             e.for_each_line([&](std::string_view l) { out = put(out, prefix, l); });
         });
     }

@@ -7,7 +7,7 @@
 #include <chatroom/core/detail/membership.hpp>
 #include <chatroom/core/detail/moderation.hpp>
 #include <chatroom/core/access.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
@@ -73,7 +73,7 @@ public:
             extra = nl == std::string_view::npos ? std::string_view() : extra.substr(nl + 1);
         }
         if (p_.access.hooks().require_login) m.dialect().append(hello, reply::of(reply_kind::login_first));
-        p_.out.push(m, message::copy_of(hello));
+        p_.out.push(m, shared_bytes::copy_of(hello));
         if (!p_.access.hooks().require_login) admit(m);
     }
 

@@ -162,7 +162,7 @@ public:
         if (!policy_.empty()) policy_.forget(m);
         log_->gone(m.state.nick);
         auto ref = members_.remove(m);
-        events_.emit(event_kind::disconnected, m, {}, {}, reason);
+        events_.emit(server_event_kind::disconnected, m, {}, {}, reason);
         if (ref) graveyard_.push_back(std::move(ref));
     }
 
@@ -310,7 +310,7 @@ private:
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
+        server_event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
         events_.push(std::move(ev));
         if (how.graceful) out_.send(t, how.last_words);
         // The rooms hear it as the reason the member left.

@@ -3,7 +3,7 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
 #include <chatroom/core/detail/room.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
@@ -48,7 +48,7 @@ public:
 
     // An empty block (a dialect that says nothing of an event or a reply to
     // this member) is not queued: nothing is written for it.
-    void push(member& r, const message& msg) {
+    void push(member& r, const shared_bytes& msg) {
         if (msg.empty()) return;
         switch (r.output.push(msg, hard_, soft_)) {
         case output_queue::pushed::already_slow: return;
@@ -66,7 +66,7 @@ public:
     // once per renderer that members share (renderer::shared_for). Returns
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
-        std::array<std::pair<const renderer*, message>, 4> rendered{};
+        std::array<std::pair<const renderer*, shared_bytes>, 4> rendered{};
         std::size_t kinds = 0, recipients = 0, last_slot = 0;
         const renderer* last_own = nullptr;
         // A rename is appended to each room of the one renamed: a member
@@ -80,7 +80,7 @@ public:
                 if (!m->state.echo || (e.kind != room_event_kind::chat && e.kind != room_event_kind::action)) continue;
                 // In its dialect's words for the sender when it has some
                 // (rendered for this one member).
-                message mine;
+                shared_bytes mine;
                 if (m->dialect().render_own(e, mine)) {
                     if (mine.empty()) continue;
                     ++recipients;

@@ -97,7 +97,7 @@ public:
         e.nick = std::string(by);
         e.text = clean;
         log_->append(e);
-        event ev{event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
+        server_event ev{server_event_kind::topic_changed, {}, r->name(), clean, {}, {}, {}, std::string(by), {}, {}, {}};
         p_.events.push(std::move(ev));
         return {};
     }

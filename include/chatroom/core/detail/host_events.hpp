@@ -27,7 +27,7 @@ namespace chatroom::detail {
 class host_events {
     using subscriber_list = std::vector<std::shared_ptr<event_subscriber>>;
     struct queued {
-        event e;
+        server_event e;
         const event_subscriber* skip; // the handler whose exception it reports
     };
 
@@ -45,31 +45,31 @@ public:
 
     host_gate& gate() noexcept { return gate_; }
 
-    bool wants(event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
+    bool wants(server_event_kind kind) const noexcept { return (wanted_ & mask_of(kind)) != 0; }
 
-    void emit(event_kind kind, const member& m, std::string_view room, std::string_view text = {},
+    void emit(server_event_kind kind, const member& m, std::string_view room, std::string_view text = {},
               std::string_view reason = {}, std::string_view old_nick = {}) {
         last_wanted_ = wants(kind);
         if (!last_wanted_) return;
-        queue(event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
+        queue(server_event{kind, m.state.nick, std::string(room), std::string(text), std::string(reason),
                     std::string(old_nick), m.address(), {}, {}, {}, {}});
     }
 
     // An event built by the caller (moderation, which names who did it).
-    void push(event e) {
+    void push(server_event e) {
         if (wants(e.kind)) queue(std::move(e));
     }
 
     // The message events of a room event as it is delivered (chat: one per
     // line; /me: its text, with action set), in the room's order, whoever
     // made it (a member, a command's say, the host's say). The caller checks
-    // wants(event_kind::message) first, so nobody asking costs nothing.
+    // wants(server_event_kind::message) first, so nobody asking costs nothing.
     void messages(const room_event& re) {
         std::string id = re.log_id.empty() ? std::to_string(re.seq) : re.log_id;
         const auto at = re.time == std::chrono::system_clock::time_point{} ? now() : re.time;
         const bool action = re.kind == room_event_kind::action;
         auto one = [&](std::string_view text) {
-            pending_.push_back({event{event_kind::message, re.nick, re.room, std::string(text), {}, {}, {}, {}, action,
+            pending_.push_back({server_event{server_event_kind::message, re.nick, re.room, std::string(text), {}, {}, {}, {}, action,
                                       id, at},
                                 nullptr});
         };
@@ -78,14 +78,14 @@ public:
     }
 
     // The event emit() just made, to add to it; a scratch one when it was not wanted.
-    event& pending_back() {
+    server_event& pending_back() {
         if (pending_.empty() || !last_wanted_) return scratch_;
         return pending_.back().e;
     }
 
     void error(std::string text, std::string nick = {}, const event_subscriber* skip = nullptr) {
-        if (!wants(event_kind::error)) return;
-        queue(event{event_kind::error, std::move(nick), {}, std::move(text), {}, {}, {}, {}, {}, {}, {}}, skip);
+        if (!wants(server_event_kind::error)) return;
+        queue(server_event{server_event_kind::error, std::move(nick), {}, std::move(text), {}, {}, {}, {}, {}, {}, {}}, skip);
     }
 
     // Runs host code f through the gate: false when the gate is closed;
@@ -155,7 +155,7 @@ private:
                     gate_.call([&] { s->call(q.e); });
                 } catch (...) {
                     // Reported once: not what a handler throws at an error event.
-                    if (q.e.kind != event_kind::error || !q.skip)
+                    if (q.e.kind != server_event_kind::error || !q.skip)
                         report("event handler threw: " + describe_exception(), s.get());
                 }
             }
@@ -187,7 +187,7 @@ private:
         return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     }
 
-    void queue(event e, const event_subscriber* skip = nullptr) {
+    void queue(server_event e, const event_subscriber* skip = nullptr) {
         e.time = now();
         pending_.push_back({std::move(e), skip});
     }
@@ -214,7 +214,7 @@ private:
     event_mask wanted_ = 0;
     std::vector<queued> pending_;
     std::vector<std::function<void()>> idle_;
-    event scratch_{};
+    server_event scratch_{};
     bool last_wanted_ = false;
     bool delivering_ = false;
 };

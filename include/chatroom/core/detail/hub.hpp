@@ -139,7 +139,7 @@ public:
             s.connected_at = s.last_active = s.refilled_at = clock::now();
             s.tokens = static_cast<double>(opts_.flood_burst);
             members_.add(m);
-            events_.emit(event_kind::connected, *m, {});
+            events_.emit(server_event_kind::connected, *m, {});
             commands_.greet(*m);
             if (house_.timeouts_enabled()) house_.ensure_ticking();
         });

@@ -91,7 +91,7 @@ public:
         // nothing and a negotiation flood empties the bucket.
         auto on_reply = [&](std::string_view bytes) {
             commands_.end_batch();
-            out_.push(m, message::copy_of(bytes));
+            out_.push(m, shared_bytes::copy_of(bytes));
             if (flood) s.tokens -= static_cast<double>(bytes.size()) / 64.0;
         };
         const std::size_t used = feed(decoder_output<decltype(on_line), decltype(on_reply)>{on_line, on_reply});

@@ -128,13 +128,13 @@ public:
         if (!r.ok) {
             if (r.counts_as_failure) counters::add(p_.count.failed_logins);
             const std::string why = r.reason.empty() ? std::string(login_result::default_reason) : r.reason;
-            p_.events.emit(event_kind::login_failed, m, {}, {}, why);
+            p_.events.emit(server_event_kind::login_failed, m, {}, {}, why);
             p_.out.send(m, reply::refused(why));
             if (ban_left && r.counts_as_failure) close_banned(m, *ban_left);
             return;
         }
         if (ban_left && !r.op) {
-            p_.events.emit(event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
+            p_.events.emit(server_event_kind::login_failed, m, {}, {}, "not an operator, from a banned address");
             return close_banned(m, *ban_left);
         }
         const std::string& name = r.account.empty() ? typed : r.account;
@@ -179,7 +179,7 @@ private:
         probation_.erase(&m);
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
-        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
         if (!m.state.admitted) p_.effects.admit(m);
     }
 

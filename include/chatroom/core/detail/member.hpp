@@ -3,7 +3,7 @@
 #include <chatroom/core/detail/interpreter.hpp>
 #include <chatroom/core/detail/optional_mutex.hpp>
 #include <chatroom/core/detail/send_ring.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
 
@@ -113,7 +113,7 @@ public:
         already_slow, // not queued: the member is being dropped
     };
 
-    pushed push(const message& m, std::size_t hard, std::size_t soft) {
+    pushed push(const shared_bytes& m, std::size_t hard, std::size_t soft) {
         optional_lock g(mutex_);
         if (slow_) return pushed::already_slow;
         if (out_.bytes() + m.size() > hard) {
@@ -131,7 +131,7 @@ public:
     // Queues bytes the server sends on its own clock (a WebSocket keepalive
     // ping), outside the limits: one small frame per interval, whatever the
     // peer does. What answers the peer's input goes through push().
-    void push_own(const message& m) {
+    void push_own(const shared_bytes& m) {
         optional_lock g(mutex_);
         if (!slow_) out_.push(m);
     }

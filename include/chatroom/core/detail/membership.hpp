@@ -7,7 +7,7 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/events.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/options.hpp>
 #include <chatroom/core/reply.hpp>
@@ -100,9 +100,9 @@ public:
         log_->remote_members(r.name(), elsewhere);
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
         if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
-        p_.out.push(m, message::copy_of(hello));
+        p_.out.push(m, shared_bytes::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
-        p_.events.emit(event_kind::joined, m, r.name());
+        p_.events.emit(server_event_kind::joined, m, r.name());
     }
 
     // m leaves r, which hears why (reason may be empty). publish: the shared
@@ -116,7 +116,7 @@ public:
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
-        p_.events.emit(event_kind::left, m, r.name(), {}, reason);
+        p_.events.emit(server_event_kind::left, m, r.name(), {}, reason);
         if (r.empty() && !p_.policy.keeps(r.name())) {
             p_.policy.erase(r.name());
             log_->room_closed(r.name());

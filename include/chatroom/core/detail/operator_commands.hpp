@@ -30,7 +30,7 @@ struct removal {
     leave_reason why = leave_reason::kicked;
     std::string room_text; // the reason its rooms hear
     reply last_words;
-    event_kind kind = event_kind::kicked;
+    server_event_kind kind = server_event_kind::kicked;
     std::string reason, by, key; // for the host event (key: the ban's)
     // Flush what it was sent first (those removed with a ban's target), so
     // its last words are not lost behind a write under way.
@@ -70,7 +70,7 @@ public:
         member* t = p_.members.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         p_.core.remove_member(*t, removal{leave_reason::kicked, event_text::was_kicked(by, reason),
-                                          reply::of(reply_kind::kicked_by, by, reason), event_kind::kicked,
+                                          reply::of(reply_kind::kicked_by, by, reason), server_event_kind::kicked,
                                           std::string(reason), std::string(by), {}, false});
         return {};
     }
@@ -130,7 +130,7 @@ private:
         const std::string how_long = moderation::describe(*length);
         const bool forever = length->count() == 0;
         removal how{leave_reason::banned, event_text::was_banned(by, how_long),
-                    reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long), event_kind::banned,
+                    reply::of(reply_kind::banned_by, by, forever ? how_long : "for " + how_long), server_event_kind::banned,
                     how_long, by, key, false};
         p_.core.remove_member(*t, how);
         // Whoever else is on that address goes too (operators stay), as new
@@ -153,7 +153,7 @@ private:
         // An address is shown in its one form, whichever was typed.
         const std::string shown = by_name ? std::string(cmd.arg) : canonical_address(cmd.arg);
         p_.out.send(m, reply::of(reply_kind::unbanned, shown));
-        event ev{event_kind::unbanned, {}, {}, shown, {}, {}, {}, m.state.nick, {}, {}, {}};
+        server_event ev{server_event_kind::unbanned, {}, {}, shown, {}, {}, {}, m.state.nick, {}, {}, {}};
         p_.events.push(std::move(ev));
         p_.core.welcome_unbanned();
     }
@@ -175,7 +175,7 @@ private:
             log_->append(e);
         }
         if (!membership::share_a_room(*t, m)) p_.out.send(m, reply::notice(text));
-        p_.events.emit(on ? event_kind::muted : event_kind::unmuted, *t,
+        p_.events.emit(on ? server_event_kind::muted : server_event_kind::unmuted, *t,
                        t->state.current ? t->state.current->name() : std::string());
         p_.events.pending_back().by = by;
     }

@@ -38,7 +38,7 @@ public:
             // The sender, when its dialect asked for its own messages back.
             if (member* from = members_.find_nick(e.nick);
                 from && from != target && from->state.echo && from->id() == e.origin && from->state.attached) {
-                message mine;
+                shared_bytes mine;
                 out_.push(*from, from->dialect().render_own(e, mine) ? mine : from->dialect().render(e));
             }
             return;
@@ -49,7 +49,7 @@ public:
         r->remember(e);
         const std::size_t recipients = out_.deliver(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
-        if (e.kind <= room_event_kind::action && events_.wants(event_kind::message)) events_.messages(e);
+        if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
         else if (e.kind == room_event_kind::action) counters::add(count_.lines_delivered, recipients);
     }
@@ -70,7 +70,7 @@ public:
         const backplane_state was = count_.backplane.exchange(state, std::memory_order_relaxed);
         if (was == backplane_state::connected && state != backplane_state::connected)
             counters::add(count_.backplane_outages);
-        event ev{event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
+        server_event ev{server_event_kind::backplane_changed, {}, {}, to_string(state), notice, {}, {}, {}, {}, {}, {}};
         events_.push(std::move(ev));
         if (notice.empty()) return;
         for (const room* r : rooms_.sorted()) deliver(notice_event(r->name(), notice));

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 
 #include <asio/buffer.hpp>
 
@@ -31,7 +31,7 @@ public:
     bool empty() const noexcept { return count_ == 0; }
     std::size_t size() const noexcept { return count_; }
 
-    void push(message m) {
+    void push(shared_bytes m) {
         if (count_ == capacity_) grow();
         bytes_ += m.size();
         slots_[(head_ + count_) & (capacity_ - 1)] = std::move(m);
@@ -43,7 +43,7 @@ public:
         g.count = 0;
         std::size_t n = std::min(count_, max_gather);
         for (std::size_t i = 0; i < n; ++i) {
-            const message& m = slots_[(head_ + i) & (capacity_ - 1)];
+            const shared_bytes& m = slots_[(head_ + i) & (capacity_ - 1)];
             std::size_t skip = i == 0 ? offset_ : 0;
             g.buffers[g.count++] = asio::const_buffer(m.data() + skip, m.size() - skip);
         }
@@ -53,7 +53,7 @@ public:
     void consume(std::size_t n) noexcept {
         bytes_ -= n;
         while (n > 0 && count_ > 0) {
-            message& m = slots_[head_];
+            shared_bytes& m = slots_[head_];
             std::size_t left = m.size() - offset_;
             if (n < left) {
                 offset_ += n;
@@ -77,7 +77,7 @@ public:
 
 private:
     void pop_front() noexcept {
-        slots_[head_] = message();
+        slots_[head_] = shared_bytes();
         head_ = (head_ + 1) & (capacity_ - 1);
         --count_;
         offset_ = 0;
@@ -85,7 +85,7 @@ private:
 
     void grow() {
         std::size_t cap = capacity_ ? capacity_ * 2 : 4;
-        auto next = std::make_unique<message[]>(cap);
+        auto next = std::make_unique<shared_bytes[]>(cap);
         for (std::size_t i = 0; i < count_; ++i)
             next[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
         slots_ = std::move(next);
@@ -104,7 +104,7 @@ private:
         offset_ = 0;
     }
 
-    std::unique_ptr<message[]> slots_;
+    std::unique_ptr<shared_bytes[]> slots_;
     std::size_t capacity_ = 0; // zero or a power of two
     std::size_t head_ = 0;
     std::size_t count_ = 0;

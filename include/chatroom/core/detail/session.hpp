@@ -4,7 +4,7 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/core/decoder.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/renderer.hpp>
 
 #include <asio/dispatch.hpp>

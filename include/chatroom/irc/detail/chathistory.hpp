@@ -90,7 +90,7 @@ inline void ask_join(commands& core, member& m, const connection& c, std::string
 
 // A line of the room's past replayed to this client as it joins, in the
 // join's `chathistory` batch (opened by the first).
-inline message connection::replayed(const room_event& e) const {
+inline shared_bytes connection::replayed(const room_event& e) const {
     std::string out;
     if (st_.replay_batch.empty()) {
         st_.replay_batch = "h" + std::to_string(++st_.batches);
@@ -100,7 +100,7 @@ inline message connection::replayed(const room_event& e) const {
     events().append_event(rendered, e);
     const std::string lines = in_batch(rendered, st_.replay_batch);
     out += framed(lines);
-    return message::copy_of(out);
+    return shared_bytes::copy_of(out);
 }
 
 // "BATCH -ID" for a join's replay batch still open (empty when none).

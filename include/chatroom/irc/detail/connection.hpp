@@ -1,7 +1,7 @@
 #pragma once
 
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/renderer.hpp>
 #include <chatroom/core/reply.hpp>
@@ -138,14 +138,14 @@ public:
         return events();
     }
 
-    message render(const room_event& e) const override {
+    shared_bytes render(const room_event& e) const override {
         if (!st_.registered) {
             // A nick claimed across servers is decided later: its rename
             // completes the registration.
             if (e.kind == room_event_kind::renamed && !st_.registering && self_ && !st_.wanted_nick.empty() && e.nick == st_.wanted_nick &&
                 self_->state.nick == e.nick) {
                 st_.registered = true;
-                return message::copy_of(framed(welcome() + motd()));
+                return shared_bytes::copy_of(framed(welcome() + motd()));
             }
             return {};
         }
@@ -163,7 +163,7 @@ public:
 
     std::string wording(const reply& r) const override;
     // A JOIN's replayed line in its batch, and the batch's end (chathistory.hpp).
-    message replayed(const room_event& e) const;
+    shared_bytes replayed(const room_event& e) const;
     std::string end_replay() const;
 
     // ---- lines the interpreter and the wording build ---------------------------

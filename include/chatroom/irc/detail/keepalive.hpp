@@ -2,7 +2,7 @@
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/dispatch.hpp>
@@ -77,12 +77,12 @@ private:
         }
         if (awaiting_pong_) {
             const std::string why = timeout_reason();
-            m->output.push_own(message::copy_of("ERROR :Closing link: " + m->address() + " (" + why + ")\r\n"));
+            m->output.push_own(shared_bytes::copy_of("ERROR :Closing link: " + m->address() + " (" + why + ")\r\n"));
             h->depart(*m, chatroom::detail::leave_reason::connection_lost, true, why);
             return;
         }
         awaiting_pong_ = true;
-        m->output.push_own(message::copy_of("PING :" + server_ + "\r\n"));
+        m->output.push_own(shared_bytes::copy_of("PING :" + server_ + "\r\n"));
         m->flush();
         arm(timeout_);
     }

@@ -2,7 +2,7 @@
 
 #include <chatroom/core/detail/hub.hpp>
 #include <chatroom/core/detail/member.hpp>
-#include <chatroom/core/message.hpp>
+#include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/web/detail/exchange.hpp>
 #include <chatroom/web/detail/frame_encoder.hpp>
 
@@ -64,7 +64,7 @@ private:
             return;
         }
         awaiting_pong_ = true;
-        m->output.push_own(message::copy_of(ping_frame().view()));
+        m->output.push_own(shared_bytes::copy_of(ping_frame().view()));
         m->flush();
         arm_ping(opts_->pong_timeout.count() > 0 ? opts_->pong_timeout : opts_->ping_interval);
     }
