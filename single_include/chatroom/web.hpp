@@ -2658,6 +2658,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
   const rooms = new Map();
   let cur = null;
   const typed = [];
+  let unacked = [];
   let hpos = 0;
   const save = () => {
     try {
@@ -2735,6 +2736,7 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     clearInterval(ticker);
     timer = 0;
     quitting = dropped = welcomed = partLobby = probed = false;
+    unacked = [];
     show('connecting', 'connecting\u2026');
     const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
     ws = s;
@@ -2768,6 +2770,12 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
       if (ws !== s) return;
       ws = null;
       if (welcomed) sys(cur, 'connection closed');
+      // Sent as the connection went, never sent back: shown as not sent, and
+      // a single such line goes back into an empty input.
+      const lost = unacked.filter(u => Date.now() - u.at < 10000);
+      unacked = [];
+      for (const u of lost) add(rooms.get(u.key) || cur, 'err', new Date(), [el('span', '', 'not sent: ' + u.text)]);
+      if (lost.length === 1 && !input.value) input.value = lost[0].typed;
       if (quitting || dropped) show('closed', 'disconnected \u00b7 Send or tap here to connect again');
       else retry();
     };
@@ -2784,18 +2792,25 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     timer = setTimeout(connect, delay);
   };
   // A typed line: chat for the pane shown, or a /command as a JSON command.
+  // What is said (say, me, msg) is kept until the server sends it back.
+  const said = (o, typed) => {
+    if (!send(o)) return;
+    const key = o.to ? '@' + fold(o.to) : fold(o.room || ''), at = Date.now();
+    for (const text of o.text.split('\n')) unacked.push({key, text, typed, at});
+    if (unacked.length > 200) unacked.shift();
+  };
   const command = text => {
     const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
     if (!m || text[1] === '/') {
       const say = text[0] === '/' ? text.slice(1) : text;
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: say});
-      else send(inRoom({type: 'say', text: say}));
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: say}, text);
+      else said(inRoom({type: 'say', text: say}), text);
       return;
     }
     const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
     if (c === 'me' && arg) {
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: '* ' + arg});
-      else send(inRoom({type: 'me', text: arg}));
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: '* ' + arg}, text);
+      else said(inRoom({type: 'me', text: arg}), text);
     } else if (c === 'join' && arg) {
       switchTo = w[0].replace(/^#/, '');
       const r = rooms.get(fold(switchTo));
@@ -2811,7 +2826,7 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
       const r = room(w[0], true);
       select(r);
       const t = arg.slice(w[0].length).trim();
-      if (t) send({type: 'msg', to: w[0], text: t});
+      if (t) said({type: 'msg', to: w[0], text: t}, text);
     } else if (c === 'who') {
       showWho++;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
@@ -2844,6 +2859,23 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     if (typed.length > 100) typed.shift();
     hpos = typed.length;
     input.value = '';
+  });
+  // A paste of several lines is asked about, then sent as several lines: one
+  // say of up to 20 lines in a room, a message a line in a conversation.
+  // Not sent, it stays in the input with spaces for the line breaks.
+  input.addEventListener('paste', e => {
+    const text = e.clipboardData ? e.clipboardData.getData('text') : '';
+    if (!/[\r\n]/.test(text)) return;
+    e.preventDefault();
+    const v = input.value, all = v.slice(0, input.selectionStart) + text + v.slice(input.selectionEnd);
+    const lines = all.split(/\r\n?|\n/).filter(l => l.trim());
+    if (lines.length > 1 && ready() && confirm('Send ' + lines.length + ' lines?')) {
+      if (cur && cur.priv) for (const l of lines) said({type: 'msg', to: cur.name, text: l}, l);
+      else for (let i = 0; i < lines.length; i += 20) said(inRoom({type: 'say', text: lines.slice(i, i + 20).join('\n')}), lines[i]);
+      input.value = '';
+    } else {
+      input.value = lines.join(' ');
+    }
   });
   status.addEventListener('click', () => { if (!ws) connect(); });
   addEventListener('online', () => { if (timer) connect(); });
@@ -3066,16 +3098,26 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
 // (scripts/amalgamate.py rewrites both).
 namespace chatroom::detail::page_text {
 
-inline constexpr char script_protocol[] = R"chatroom(  const send = o => {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws && ws.readyState === WebSocket.OPEN;
+  const send = o => {
+    if (!ready()) return false;
     ws.send(JSON.stringify(o));
     return true;
+  };
+  // Own lines back from the server: each one sent before the last of them
+  // that is here has its answer (an echo, or an error).
+  const acked = text => {
+    const ls = text.split('\n');
+    let n = 0;
+    unacked.forEach((u, i) => { if (ls.includes(u.text)) n = i + 1; });
+    unacked = unacked.slice(n || 1);
   };
   const inRoom = o => cur && !cur.priv ? Object.assign(o, {room: cur.name}) : o;
   const receive = o => {
     const at = o.time ? new Date(o.time) : new Date();
     const r = o.room ? rooms.get(fold(o.room)) : null;
     const ev = r && o.id ? {id: o.id, at: o.time} : null;
+    if (o.own && typeof o.text === 'string') acked(o.text);
     if (ev) {
       if (seen(r, o.id, o.time)) return;
       newest(r, ev);
@@ -3451,7 +3493,7 @@ ul{list-style:none;margin:0;padding:0}
 #rooms .go{flex:1;display:flex;gap:.4em;background:none;color:var(--fg);font-weight:400;text-align:left;padding:.35em .8em;border-radius:0;min-width:0}
 #rooms .cur .go{font-weight:700}
 .go span:first-child{flex:1;overflow:hidden;text-overflow:ellipsis}
-.u,.at{border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
+.u,.at{display:inline-flex;align-items:center;justify-content:center;align-self:center;min-width:1.6em;height:1.6em;line-height:1;border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
 .at{background:var(--err)}
 .u:empty,.at:empty{display:none}
 #rooms .x{background:none;color:var(--dim);padding:.2em .6em}

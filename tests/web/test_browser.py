@@ -120,6 +120,20 @@ const Spy = function (title, options) { window.made.push([title, options && opti
 Spy.requestPermission = (...a) => { window.asked++; return Real.requestPermission(...a); };
 Object.defineProperty(Spy, 'permission', {get: () => Real.permission});
 window.Notification = Spy;"""
+# Paste text into the message input at its end, as a user would (a paste event with the text); the
+# page's handler runs after this script returns, so a confirmation it opens does not block it; window.pasted
+# is then whether the page left the paste to the browser (true) or took it over (false).
+PASTE_JS = """const i = document.getElementById('i'), d = new DataTransfer();
+d.setData('text/plain', arguments[0]);
+i.focus();
+i.setSelectionRange(i.value.length, i.value.length);
+window.pasted = null;
+setTimeout(() => { window.pasted = i.dispatchEvent(new ClipboardEvent('paste', {clipboardData: d, bubbles: true, cancelable: true})); }, 0);"""
+# How far (px) the text of each shown badge of the room list is from its badge's vertical middle.
+BADGE_JS = """return Array.from(document.querySelectorAll('#rooms .u, #rooms .at')).filter(e => e.textContent).map(e => {
+  const r = document.createRange(); r.selectNodeContents(e);
+  const t = r.getBoundingClientRect(), b = e.getBoundingClientRect();
+  return [e.textContent, (t.top + t.bottom) / 2 - (b.top + b.bottom) / 2]; });"""
 TOP_JS = "const t = document.querySelector('#log .pane:not([hidden]) .top'); return t ? t.textContent : null;"
 # WCAG relative luminance and contrast, in the page (for colours it computes).
 CONTRAST_JS = """const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
@@ -529,6 +543,47 @@ def main():
         s["a"].type("/who")
         s["a"].wait_line("in #lobby: alice, bob, tom")
 
+    def confirmation(x):
+        """The confirmation dialog the page opened (a selenium Alert), waited for."""
+        def present(_):
+            try:
+                return x.driver.switch_to.alert
+            except NoAlertPresentException:
+                return None
+        try:
+            return WebDriverWait(x.driver, PATIENCE, poll_frequency=0.05).until(present)
+        except TimeoutException:
+            raise AssertionError("%s: no confirmation within %.0f s" % (x.name, PATIENCE)) from None
+
+    def paste():
+        a, b, t = s["a"], s["b"], s["t"]
+        box = a.driver.find_element(By.ID, "i")
+        box.send_keys("typed, then ")
+        a.driver.execute_script(PASTE_JS, "pasted one\r\npasted two\n\n  \npasted three")
+        ask = confirmation(a)
+        assert ask.text == "Send 3 lines?", "the confirmation reads %r" % ask.text
+        ask.accept()
+        for text in ("typed, then pasted one", "pasted two", "pasted three"):
+            t.expect(re.escape("<alice> " + text))
+        both = "<alice> typed, then pasted one\npasted two\npasted three"
+        b.wait_line(both)
+        a.wait(lambda x: x.count(both, from_server=False) == 1, "the pasted lines drawn once, as sent back")
+        assert box.get_attribute("value") == "", "input after sending the paste: %r" % box.get_attribute("value")
+        # Declined: nothing is sent, the text stays in the input on one line.
+        a.driver.execute_script(PASTE_JS, "not sent one\nnot sent two")
+        ask = confirmation(a)
+        assert ask.text == "Send 2 lines?", "the confirmation reads %r" % ask.text
+        ask.dismiss()
+        a.wait(lambda x: box.get_attribute("value") == "not sent one not sent two", "the declined paste in the input")
+        box.clear()
+        a.type("after the paste")
+        _, skipped = t.expect(re.escape("<alice> after the paste"))
+        assert not any("not sent" in l for l in skipped), "a declined paste was sent: %r" % skipped
+        # One line is left to the browser to paste, without a question.
+        a.driver.execute_script(PASTE_JS, "a single pasted line")
+        a.wait(lambda x: x.driver.execute_script("return window.pasted") is not None, "the one-line paste handled")
+        assert a.driver.execute_script("return window.pasted") is True, "the page took over a one-line paste"
+
     def rooms():
         a, b, t = s["a"], s["b"], s["t"]
         a.type("/join dev")
@@ -553,6 +608,10 @@ def main():
         assert a.count("<tom> meanwhile in the lobby", room="#lobby") == 1, "the lobby line is not in the lobby"
         t.send("alice: are you there?")
         a.wait(lambda x: x.rooms().get("#lobby") == ("2", "@"), "lobby unread 2 with the mention marker")
+        # The count and the marker sit in the middle of their badges.
+        off = a.driver.execute_script(BADGE_JS)
+        assert len(off) == 2 and all(abs(d) <= 1 for _, d in off), "badge text off its middle (px): %r" % off
+        a.driver.save_screenshot(os.path.join(shots, "web-unread.png"))
         t.send("/join dev")
         t.expect(r"\* joined dev \(3 members\)")
         a.wait_members(["alice", "bob", "tom"])
@@ -1007,6 +1066,35 @@ def main():
         a.wait(lambda x: x.rooms().get("#dev") == ("", ""), "#dev read once the tab is back")
         assert a.driver.title.startswith("(1) "), "title %r" % a.driver.title
 
+    def lost_line():
+        """A line sent just as the server dies (stopped, then killed: no echo) comes back into the input and
+        is marked not sent; a line still being typed stays in its input; both go once the page is back."""
+        a, b = s["a"], s["b"]
+        a.click_room("#lobby")
+        a.wait_header(room="#lobby")
+        b.driver.find_element(By.ID, "i").send_keys("still typing")
+        server.send_signal(signal.SIGSTOP)
+        try:
+            a.type("said as it died")
+        finally:
+            server.kill()
+        a.wait_line("not sent: said as it died")
+        assert "err" in a.wait_line("not sent: said as it died")
+        box = a.driver.find_element(By.ID, "i")
+        a.wait(lambda x: box.get_attribute("value") == "said as it died", "the lost line back in the input")
+        assert a.count("<alice> said as it died", from_server=False) == 0, "the lost line drawn as said"
+        start_server()
+        for x in (a, b):
+            x.wait_header(state="open")
+        assert box.get_attribute("value") == "said as it died", "input after the reconnect: %r" % box.get_attribute("value")
+        t, _ = tcp()
+        s["t"] = t
+        box.send_keys(Keys.ENTER)
+        t.expect(re.escape("<%s> said as it died" % a.header()["nick"]))
+        assert b.driver.find_element(By.ID, "i").get_attribute("value") == "still typing", "the phone's typed text lost"
+        b.type("")
+        t.expect(re.escape("<bob> still typing"))
+
     def days_and_new_below():
         h = s["h"]
         # Lines of yesterday and the day before: the history file changed while its server is stopped.
@@ -1079,6 +1167,8 @@ def main():
         run.run("errors red, server notices apart; a typed '/me joined' is an action", styles)
         run.run("mentions highlighted; a private message opens a conversation with an unread mark", private_and_mention)
         run.run("/who from the page lists the room", who)
+        run.run("a multi-line paste asks 'Send N lines?' and sends them as lines; declined, it stays in the input",
+                paste)
         run.run("several rooms: messages in the right room, unread counts, mention marker, member lists", rooms,
                 fatal=True)
         run.run("a reload keeps the nick and the rooms", reload_keeps_nick_and_rooms, fatal=True)
@@ -1096,6 +1186,8 @@ def main():
         run.run("a burst of 2100 lines leaves at most 2000 in the DOM", bounded_dom)
         run.run("notifications: asked for on a click only; a mention and a private message while the tab is "
                 "hidden notify and count in the title", notifications)
+        run.run("a line sent as the connection dies is marked not sent and put back in the input; typed text "
+                "stays; both are sent once the page is back", lost_line)
         if args.with_store:
             run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
                     "line, keeps the view, and says start of history", load_older)

@@ -18,6 +18,7 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     clearInterval(ticker);
     timer = 0;
     quitting = dropped = welcomed = partLobby = probed = false;
+    unacked = [];
     show('connecting', 'connecting\u2026');
     const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
     ws = s;
@@ -51,6 +52,12 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
       if (ws !== s) return;
       ws = null;
       if (welcomed) sys(cur, 'connection closed');
+      // Sent as the connection went, never sent back: shown as not sent, and
+      // a single such line goes back into an empty input.
+      const lost = unacked.filter(u => Date.now() - u.at < 10000);
+      unacked = [];
+      for (const u of lost) add(rooms.get(u.key) || cur, 'err', new Date(), [el('span', '', 'not sent: ' + u.text)]);
+      if (lost.length === 1 && !input.value) input.value = lost[0].typed;
       if (quitting || dropped) show('closed', 'disconnected \u00b7 Send or tap here to connect again');
       else retry();
     };
@@ -67,18 +74,25 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     timer = setTimeout(connect, delay);
   };
   // A typed line: chat for the pane shown, or a /command as a JSON command.
+  // What is said (say, me, msg) is kept until the server sends it back.
+  const said = (o, typed) => {
+    if (!send(o)) return;
+    const key = o.to ? '@' + fold(o.to) : fold(o.room || ''), at = Date.now();
+    for (const text of o.text.split('\n')) unacked.push({key, text, typed, at});
+    if (unacked.length > 200) unacked.shift();
+  };
   const command = text => {
     const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
     if (!m || text[1] === '/') {
       const say = text[0] === '/' ? text.slice(1) : text;
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: say});
-      else send(inRoom({type: 'say', text: say}));
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: say}, text);
+      else said(inRoom({type: 'say', text: say}), text);
       return;
     }
     const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
     if (c === 'me' && arg) {
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: '* ' + arg});
-      else send(inRoom({type: 'me', text: arg}));
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: '* ' + arg}, text);
+      else said(inRoom({type: 'me', text: arg}), text);
     } else if (c === 'join' && arg) {
       switchTo = w[0].replace(/^#/, '');
       const r = rooms.get(fold(switchTo));
@@ -94,7 +108,7 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
       const r = room(w[0], true);
       select(r);
       const t = arg.slice(w[0].length).trim();
-      if (t) send({type: 'msg', to: w[0], text: t});
+      if (t) said({type: 'msg', to: w[0], text: t}, text);
     } else if (c === 'who') {
       showWho++;
       send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
@@ -127,6 +141,23 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     if (typed.length > 100) typed.shift();
     hpos = typed.length;
     input.value = '';
+  });
+  // A paste of several lines is asked about, then sent as several lines: one
+  // say of up to 20 lines in a room, a message a line in a conversation.
+  // Not sent, it stays in the input with spaces for the line breaks.
+  input.addEventListener('paste', e => {
+    const text = e.clipboardData ? e.clipboardData.getData('text') : '';
+    if (!/[\r\n]/.test(text)) return;
+    e.preventDefault();
+    const v = input.value, all = v.slice(0, input.selectionStart) + text + v.slice(input.selectionEnd);
+    const lines = all.split(/\r\n?|\n/).filter(l => l.trim());
+    if (lines.length > 1 && ready() && confirm('Send ' + lines.length + ' lines?')) {
+      if (cur && cur.priv) for (const l of lines) said({type: 'msg', to: cur.name, text: l}, l);
+      else for (let i = 0; i < lines.length; i += 20) said(inRoom({type: 'say', text: lines.slice(i, i + 20).join('\n')}), lines[i]);
+      input.value = '';
+    } else {
+      input.value = lines.join(' ');
+    }
   });
   status.addEventListener('click', () => { if (!ws) connect(); });
   addEventListener('online', () => { if (timer) connect(); });

@@ -8,16 +8,26 @@
 // (scripts/amalgamate.py rewrites both).
 namespace chatroom::detail::page_text {
 
-inline constexpr char script_protocol[] = R"chatroom(  const send = o => {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws && ws.readyState === WebSocket.OPEN;
+  const send = o => {
+    if (!ready()) return false;
     ws.send(JSON.stringify(o));
     return true;
+  };
+  // Own lines back from the server: each one sent before the last of them
+  // that is here has its answer (an echo, or an error).
+  const acked = text => {
+    const ls = text.split('\n');
+    let n = 0;
+    unacked.forEach((u, i) => { if (ls.includes(u.text)) n = i + 1; });
+    unacked = unacked.slice(n || 1);
   };
   const inRoom = o => cur && !cur.priv ? Object.assign(o, {room: cur.name}) : o;
   const receive = o => {
     const at = o.time ? new Date(o.time) : new Date();
     const r = o.room ? rooms.get(fold(o.room)) : null;
     const ev = r && o.id ? {id: o.id, at: o.time} : null;
+    if (o.own && typeof o.text === 'string') acked(o.text);
     if (ev) {
       if (seen(r, o.id, o.time)) return;
       newest(r, ev);

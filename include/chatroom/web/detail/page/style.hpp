@@ -32,7 +32,7 @@ ul{list-style:none;margin:0;padding:0}
 #rooms .go{flex:1;display:flex;gap:.4em;background:none;color:var(--fg);font-weight:400;text-align:left;padding:.35em .8em;border-radius:0;min-width:0}
 #rooms .cur .go{font-weight:700}
 .go span:first-child{flex:1;overflow:hidden;text-overflow:ellipsis}
-.u,.at{border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
+.u,.at{display:inline-flex;align-items:center;justify-content:center;align-self:center;min-width:1.6em;height:1.6em;line-height:1;border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
 .at{background:var(--err)}
 .u:empty,.at:empty{display:none}
 #rooms .x{background:none;color:var(--dim);padding:.2em .6em}
