@@ -2611,7 +2611,7 @@ inline constexpr char body[] = R"chatroom(</head>
 <div id="wrap">
 <nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
 <main>
-<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
+<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><span id="lw" hidden><label for="lp">Password:</label><input id="lp" type="password" autocomplete="current-password"></span><button>Start</button></form>
 <div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
 <button id="nm" hidden>New messages below</button>
 <form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
@@ -2658,7 +2658,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
   const rooms = new Map();
   let cur = null;
   const typed = [];
-  let unacked = [];
+  let unacked = [], canLogin = false;
   let hpos = 0;
   const save = () => {
     try {
@@ -3051,6 +3051,8 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
   };
   const add = (r, kind, at, content, self, ev) => {
     r = r || cur || room('lobby');
+    // In no room yet (a server that asks for a login first): the pane is shown all the same.
+    if (!cur) select(r);
     const row = mk(kind, at, content, self, ev);
     // Unread: in another room, or in this one while the tab is in the background.
     if ((r !== cur || away()) && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
@@ -3263,6 +3265,14 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       break;
     case 'logged_in':
       sys(cur, 'logged in as ' + o.account);
+      // The account's name is the nick now (said by no renamed while in no room).
+      restoring = false;
+      wantNick = o.account;
+      setNick(o.account);
+      save();
+      $('lf').hidden = true;
+      // Refused before the login: the rooms this page was in.
+      if (wantRooms) for (const n of wantRooms) if (fold(n) !== 'lobby') send({type: 'join', room: n});
       break;
     case 'invited':
       sys(cur, 'you are invited to #' + o.room);
@@ -3274,6 +3284,7 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       break;
     }
     case 'error':
+      if (o.code === 'login_first' || o.code === 'nick_registered') askLogin();
       if (/^history_/.test(o.code)) {
         // No answer to come for what was asked: Load older offered again, or not at all.
         noHistory = o.code === 'history_not_kept';
@@ -3405,12 +3416,23 @@ inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
     if (v) command('/join ' + v);
     $('jr').value = '';
   });
+  // With a password (the server has accounts): a login as that name.
   $('lf').addEventListener('submit', e => {
     e.preventDefault();
-    const v = $('ln').value.trim();
-    if (v) command('/nick ' + v);
+    const v = $('ln').value.trim(), p = $('lp').value;
+    $('lp').value = '';
+    if (v && canLogin && p) {
+      wantNick = v;
+      send({type: 'login', name: v, secret: p});
+    } else if (v) command('/nick ' + v);
     input.focus();
   });
+  // The server has accounts: it asked for a login, or the nick is one.
+  const askLogin = () => {
+    canLogin = true;
+    $('lw').hidden = $('lf').hidden = false;
+    if (!$('ln').value) $('ln').value = wantNick;
+  };
   // Permission is asked only here, on a click: never on load.
   const bell = () => $('nb').setAttribute('aria-pressed', notify);
   $('nb').hidden = !window.Notification;
@@ -3501,6 +3523,7 @@ ul{list-style:none;margin:0;padding:0}
 #jf label,#lf label{width:100%;font-size:.85em;color:var(--dim)}
 #lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
 #lf label{width:auto;align-self:center;color:var(--fg)}
+#lw{display:flex;gap:.3em}
 #mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
 main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 .day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}

@@ -46,6 +46,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -347,6 +348,8 @@ def main():
     hdb = os.path.join(hdir, "history.db")
     # A third, for Load older past the page's cap.
     ds = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-deep-")
+    # A fourth, with accounts and --require-login, for the first visit's password field.
+    ls = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-login-")
     axe = find_axe(shots)
 
     def tcp():
@@ -1095,6 +1098,38 @@ def main():
         b.type("")
         t.expect(re.escape("<bob> still typing"))
 
+    def login():
+        """A server with accounts asks for a login: the first visit's form shows a password field and logs in
+        with it (a wrong secret first); the secret is kept nowhere."""
+        r = subprocess.run([os.path.abspath(args.server), "--hash-password"], input=b"s3cret pass\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=PATIENCE)
+        assert r.returncode == 0, "--hash-password failed: %r" % r.stderr
+        users = os.path.join(hdir, "users")
+        with open(users, "w") as f:
+            f.write("ann:%s\n" % r.stdout.decode().strip())
+        ls.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
+                 "--users", users, "--require-login", want=("tcp", "web"))
+        g = Browser("login")
+        browsers.append(g)
+        g.open("http://127.0.0.1:%d/" % ls.ports["web"])
+        g.wait_header(state="open", nick=GUEST)
+        lw = g.driver.find_element(By.ID, "lp")
+        g.wait(lambda x: lw.is_displayed(), "the password field, once the server asked for a login")
+        g.screenshot(os.path.join(shots, "web-login.png"))
+        if axe:  # the form with its password field
+            axe_core(axe, [g])
+        g.driver.find_element(By.ID, "ln").send_keys("ann")
+        lw.send_keys("not it" + Keys.ENTER)
+        assert "err" in g.wait_line("error: wrong name or secret")
+        assert lw.is_displayed() and lw.get_attribute("value") == "", "after a refused login: %r" % lw.get_attribute("value")
+        lw.send_keys("s3cret pass" + Keys.ENTER)
+        g.wait_header(nick="ann", room="#lobby")
+        g.wait(lambda x: not x.driver.find_element(By.ID, "lf").is_displayed(), "the form gone once logged in")
+        g.type("logged in and talking")
+        g.wait(lambda x: x.count("<ann> logged in and talking", from_server=False) == 1, "own line once logged in")
+        kept = g.driver.execute_script("return JSON.stringify(localStorage) + document.body.textContent")
+        assert "s3cret" not in kept and "not it" not in kept, "a secret kept in the page or its storage"
+
     def days_and_new_below():
         h = s["h"]
         # Lines of yesterday and the day before: the history file changed while its server is stopped.
@@ -1188,6 +1223,8 @@ def main():
                 "hidden notify and count in the title", notifications)
         run.run("a line sent as the connection dies is marked not sent and put back in the input; typed text "
                 "stays; both are sent once the page is back", lost_line)
+        run.run("with --users and --require-login the first visit's form shows a password field and logs in "
+                "with it", login)
         if args.with_store:
             run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
                     "line, keeps the view, and says start of history", load_older)
@@ -1214,10 +1251,12 @@ def main():
             server.stop()
             hs.stop()
             ds.stop()
+            ls.stop()
         finally:
             server.close()
             hs.close()
             ds.close()
+            ls.close()
             shutil.rmtree(hdir, ignore_errors=True)
     return run.summary()
 

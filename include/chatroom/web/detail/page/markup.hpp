@@ -26,7 +26,7 @@ inline constexpr char body[] = R"chatroom(</head>
 <div id="wrap">
 <nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
 <main>
-<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
+<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><span id="lw" hidden><label for="lp">Password:</label><input id="lp" type="password" autocomplete="current-password"></span><button>Start</button></form>
 <div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
 <button id="nm" hidden>New messages below</button>
 <form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>

@@ -35,7 +35,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
   const rooms = new Map();
   let cur = null;
   const typed = [];
-  let unacked = [];
+  let unacked = [], canLogin = false;
   let hpos = 0;
   const save = () => {
     try {

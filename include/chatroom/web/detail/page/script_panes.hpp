@@ -164,6 +164,8 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
   };
   const add = (r, kind, at, content, self, ev) => {
     r = r || cur || room('lobby');
+    // In no room yet (a server that asks for a login first): the pane is shown all the same.
+    if (!cur) select(r);
     const row = mk(kind, at, content, self, ev);
     // Unread: in another room, or in this one while the tab is in the background.
     if ((r !== cur || away()) && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {

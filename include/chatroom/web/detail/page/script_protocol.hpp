@@ -173,6 +173,14 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       break;
     case 'logged_in':
       sys(cur, 'logged in as ' + o.account);
+      // The account's name is the nick now (said by no renamed while in no room).
+      restoring = false;
+      wantNick = o.account;
+      setNick(o.account);
+      save();
+      $('lf').hidden = true;
+      // Refused before the login: the rooms this page was in.
+      if (wantRooms) for (const n of wantRooms) if (fold(n) !== 'lobby') send({type: 'join', room: n});
       break;
     case 'invited':
       sys(cur, 'you are invited to #' + o.room);
@@ -184,6 +192,7 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       break;
     }
     case 'error':
+      if (o.code === 'login_first' || o.code === 'nick_registered') askLogin();
       if (/^history_/.test(o.code)) {
         // No answer to come for what was asked: Load older offered again, or not at all.
         noHistory = o.code === 'history_not_kept';

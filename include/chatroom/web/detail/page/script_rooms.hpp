@@ -100,12 +100,23 @@ inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
     if (v) command('/join ' + v);
     $('jr').value = '';
   });
+  // With a password (the server has accounts): a login as that name.
   $('lf').addEventListener('submit', e => {
     e.preventDefault();
-    const v = $('ln').value.trim();
-    if (v) command('/nick ' + v);
+    const v = $('ln').value.trim(), p = $('lp').value;
+    $('lp').value = '';
+    if (v && canLogin && p) {
+      wantNick = v;
+      send({type: 'login', name: v, secret: p});
+    } else if (v) command('/nick ' + v);
     input.focus();
   });
+  // The server has accounts: it asked for a login, or the nick is one.
+  const askLogin = () => {
+    canLogin = true;
+    $('lw').hidden = $('lf').hidden = false;
+    if (!$('ln').value) $('ln').value = wantNick;
+  };
   // Permission is asked only here, on a click: never on load.
   const bell = () => $('nb').setAttribute('aria-pressed', notify);
   $('nb').hidden = !window.Notification;

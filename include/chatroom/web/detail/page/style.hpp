@@ -40,6 +40,7 @@ ul{list-style:none;margin:0;padding:0}
 #jf label,#lf label{width:100%;font-size:.85em;color:var(--dim)}
 #lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
 #lf label{width:auto;align-self:center;color:var(--fg)}
+#lw{display:flex;gap:.3em}
 #mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
 main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 .day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}
