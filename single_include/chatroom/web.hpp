@@ -3662,6 +3662,10 @@ inline sha256_digest sha256_of(std::string_view text) noexcept {
 // newest after "Load older", which then offers "Show newest messages"),
 // and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
+// A paste of several lines asks "Send N lines?" and goes as lines; a line
+// sent as the connection drops, with no echo back, is marked not sent and
+// put back in the input. Once the server asks for a login (login_first,
+// nick_registered) the nick form has a password field and logs in with it.
 //
 // The document is joined at compile time from the parts in web/detail/page/
 // (markup, style, and the script in five parts by concern, which make one

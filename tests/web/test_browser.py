@@ -13,7 +13,9 @@ show literally, URLs become links only for http(s); own lines, mentions,
 private messages, errors and server notices are styled apart (a typed
 "/me joined" is an action); in two rooms, lines land in the right room, the
 room not shown counts unread lines and marks mentions, member lists follow
-joins and leaves; a reload keeps nick and rooms; every nick hue and the Send
+joins and leaves, the badges' text in their middle; a multi-line paste asks
+"Send N lines?" (accepted: sent as lines; declined: left in the input); a
+reload keeps nick and rooms; every nick hue and the Send
 button keep 4.5:1 in light and dark; landmarks, one h1, the polite log inside
 <main>; axe-core finds nothing serious or critical (skipped, saying so, when
 axe.min.js is not found: `npm install --prefix BUILD/axe axe-core`, or
@@ -30,7 +32,11 @@ of earlier days (their times moved back in the file) under a date each; a
 The Notify button asks for the permission on a click, never on load (granted
 through the DevTools protocol; window.Notification spied on); with the tab
 hidden behind another, a mention and a private message make notifications
-and the title counts them. Screenshots (light and dark, desktop and phone,
+and the title counts them. A line sent as the server dies (SIGSTOP, then
+SIGKILL: no echo) is marked not sent and put back in the input, text being
+typed elsewhere stays, and both go once the page is back. A fourth server
+with --users and --require-login: the first visit's form shows a password
+field and logs in with it (a wrong secret first). Screenshots (light and dark, desktop and phone,
 history) go to DIR (default:
 a new directory under /tmp).
 
