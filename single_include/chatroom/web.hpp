@@ -2905,10 +2905,10 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     }
     return 0;
   };
-  // The top of a pane: "Load older" while the server may have more.
+  // The top of a joined room's pane: "Load older" while the server may have more.
   const topline = r => {
     r.top.textContent = '';
-    if (r.priv) return;
+    if (r.priv || !r.joined) return;
     if (r.start || noHistory) r.top.textContent = noHistory ? 'this server keeps no history' : 'start of history';
     else {
       const b = el('button', '', r.loading ? 'loading\u2026' : 'Load older messages');
@@ -3148,6 +3148,7 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       }
       const j = room(o.room);
       j.joined = true;
+      topline(j);
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
       // Whether this server keeps history at all (else no Load older); once a connection.

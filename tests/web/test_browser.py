@@ -1121,6 +1121,7 @@ def main():
         g.wait_header(state="open", nick=GUEST)
         lw = g.driver.find_element(By.ID, "lp")
         g.wait(lambda x: lw.is_displayed(), "the password field, once the server asked for a login")
+        assert g.driver.execute_script(TOP_JS) == "", "Load older offered in no room: %r" % g.driver.execute_script(TOP_JS)
         g.screenshot(os.path.join(shots, "web-login.png"))
         if axe:  # the form with its password field
             axe_core(axe, [g])

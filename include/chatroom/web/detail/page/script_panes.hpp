@@ -18,10 +18,10 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     }
     return 0;
   };
-  // The top of a pane: "Load older" while the server may have more.
+  // The top of a joined room's pane: "Load older" while the server may have more.
   const topline = r => {
     r.top.textContent = '';
-    if (r.priv) return;
+    if (r.priv || !r.joined) return;
     if (r.start || noHistory) r.top.textContent = noHistory ? 'this server keeps no history' : 'start of history';
     else {
       const b = el('button', '', r.loading ? 'loading\u2026' : 'Load older messages');

@@ -56,6 +56,7 @@ inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws 
       }
       const j = room(o.room);
       j.joined = true;
+      topline(j);
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
       // Whether this server keeps history at all (else no Load older); once a connection.
