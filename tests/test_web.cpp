@@ -346,7 +346,7 @@ TEST_CASE("web: GET / serves the page with its security headers, then closes", "
     auto [head, body] = c.read_response();
     CHECK(status_of(head) == 200);
     CHECK(head.find("Content-Type: text/html; charset=utf-8\r\n") != std::string::npos);
-    CHECK(head.find("Content-Security-Policy: " + std::string(chatroom::detail::web_page_csp) + "\r\n") !=
+    CHECK(head.find("Content-Security-Policy: " + chatroom::detail::web_page_csp() + "\r\n") !=
           std::string::npos);
     CHECK(head.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
     CHECK(head.find("Cache-Control: no-cache\r\n") != std::string::npos);

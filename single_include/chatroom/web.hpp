@@ -2583,38 +2583,18 @@ inline std::string render_handshake_response(const websocket_upgrade& u) {
 
 // #include <chatroom/web/detail/page.hpp>
 
-#include <string_view>
+// #include <chatroom/web/detail/page/markup.hpp>
 
-// The chat page the web listener serves at GET /: one self-contained HTML
-// document (inline style and script, no external resources) that speaks the
-// JSON dialect (subprotocol chatroom.v1, docs/web-protocol.md) over a
-// WebSocket at /ws. It keeps several rooms joined at once (a room list with
-// unread counts and a mention marker, a member list per room, private
-// conversations as their own entries), asks for a nick on the first visit,
-// remembers nick and rooms in localStorage and rejoins them after a reload or
-// a reconnect, and turns typed /commands into JSON commands. History: "Load
-// older" pages back with `history` `before` the oldest id shown; after a
-// reconnect the page asks `history` `after` the last id it has in each room,
-// places what comes by id, and shows no event twice (keyed by id and time);
-// `some_missing` becomes a visible marker. The page asks for its own lines
-// back (`echo`) and draws each one when the server sends it, with its id and
-// time, in the room's order: never a guess of which event a line became.
-// A pane keeps at most MAX_LINES rows: past that, rows go from the end
-// farther from what is being read (the oldest while reading the newest; the
-// newest after "Load older", which then offers "Show newest messages"),
-// and the view stays where it was. Notifications (mentions, private
-// messages, while the tab is in the background) only after a click on Notify.
+// The chat page's markup: the head up to the title, and the body's elements
+// (header, status line, room list with the join form, the log and the input,
+// member list). The script finds them by id; the style by id and element.
 //
-// The page is sent with web_page_csp as its Content-Security-Policy. That
-// policy allows exactly this inline <style> and <script> by their SHA-256
-// hashes, so any edit of the page must update the hashes too;
-// tests/web/test_web_page.py checks them (and prints the right policy with
-// --print-csp). Keep the page free of two blank lines in a row and of
-// `#include <chatroom/...>` lines: scripts/amalgamate.py rewrites both, which
-// would change the hashed text in the single header.
-namespace chatroom::detail {
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
 
-inline constexpr std::string_view web_page_html = R"chatroom(<!doctype html>
+inline constexpr char head[] = R"chatroom(<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -2622,87 +2602,37 @@ inline constexpr std::string_view web_page_html = R"chatroom(<!doctype html>
 <meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
 <title>chatroom</title>
-<style>
-:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
-@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
-*{box-sizing:border-box}
-[hidden]{display:none!important}
-html,body{height:100%;margin:0}
-body{display:flex;flex-direction:column;height:100vh;height:100dvh;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-header{display:flex;align-items:center;gap:.7em;padding:.45em 1em;padding-top:max(.45em,env(safe-area-inset-top));background:var(--bar);border-bottom:1px solid var(--rule);white-space:nowrap}
-h1{font-size:1em;margin:0;overflow:hidden;text-overflow:ellipsis;max-width:30%}
-h2{font-size:.8em;text-transform:uppercase;letter-spacing:.05em;color:var(--dim);margin:.8em .8em .3em}
-#room{color:var(--acc);font-weight:600;overflow:hidden;text-overflow:ellipsis}
-#me{margin-left:auto;color:var(--dim);overflow:hidden;text-overflow:ellipsis}
-#nick{color:var(--fg);font-weight:600}
-#status{padding:.35em 1em;font-size:.9em;background:var(--wait);color:var(--waitf);border-bottom:1px solid var(--rule);cursor:pointer}
-#status[data-state=open]{display:none}
-#wrap{flex:1;display:flex;min-height:0}
-nav,aside{flex:none;width:12em;overflow-y:auto;background:var(--bar);border-right:1px solid var(--rule)}
-aside{border:0;border-left:1px solid var(--rule)}
-ul{list-style:none;margin:0;padding:0}
-#rooms li{display:flex;align-items:center}
-#rooms li.cur{background:var(--sel)}
-#rooms .go{flex:1;display:flex;gap:.4em;background:none;color:var(--fg);font-weight:400;text-align:left;padding:.35em .8em;border-radius:0;min-width:0}
-#rooms .cur .go{font-weight:700}
-.go span:first-child{flex:1;overflow:hidden;text-overflow:ellipsis}
-.u,.at{border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
-.at{background:var(--err)}
-.u:empty,.at:empty{display:none}
-#rooms .x{background:none;color:var(--dim);padding:.2em .6em}
-#jf,#lf{display:flex;flex-wrap:wrap;gap:.3em;padding:.5em .8em}
-#jf label,#lf label{width:100%;font-size:.85em;color:var(--dim)}
-#lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
-#lf label{width:auto;align-self:center;color:var(--fg)}
-#mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
-main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
-.day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}
-#nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
-#log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
-.l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
-.t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
-.m{flex:1;min-width:0}
-.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
-.p{color:var(--dim)}
-.act .m{font-style:italic}
-.sys .m{color:var(--dim);font-size:.88em}
-.sys .m:before{content:"\2192  ";font-style:normal}
-.self{background:var(--sel)}
-.err .m{color:var(--err);font-weight:600}
-.hl,.priv{background:var(--hl);box-shadow:inset 3px 0 var(--hlb)}
-a{color:var(--acc)}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-#f{display:flex;gap:.5em;padding:.6em 1em;padding-bottom:max(.6em,env(safe-area-inset-bottom));background:var(--bar);border-top:1px solid var(--rule)}
-input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1px solid var(--dim);border-radius:8px;background:var(--bg);color:var(--fg)}
-:focus-visible{outline:2px solid var(--acc);outline-offset:-1px}
-button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
-#mb,#nb{display:none;background:none;color:var(--acc);padding:.2em .4em}
-#nb{display:block;font-weight:400}
-#nb[aria-pressed=true]{font-weight:700}
-#nb[aria-pressed=true]:before{content:"\2713  "}
-@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}#nb{margin-left:auto}}
-.top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
-.gap{border-top:2px dashed var(--err)}
-.gap .m{color:var(--err)}
-.top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
-@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
-</style>
-</head>
+)chatroom";
+
+inline constexpr char body[] = R"chatroom(</head>
 <body>
 <header><h1 id="srv">chatroom</h1><span id="room"></span><span id="me">you are <span id="nick">&hellip;</span></span><button id="nb" aria-pressed="false" title="Notify me of mentions and private messages while this tab is in the background" hidden>Notify</button><button id="mb" aria-expanded="false">Rooms</button></header>
 <div id="status" data-state="connecting" role="status">connecting&hellip;</div>
 <div id="wrap">
 <nav aria-label="Rooms"><h2>Rooms</h2><ul id="rooms"></ul><form id="jf" autocomplete="off"><label for="jr">Join a room</label><input id="jr" placeholder="room" autocapitalize="off"><button>Join</button></form></nav>
 <main>
-<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><button>Start</button></form>
+<form id="lf" autocomplete="off" hidden><label for="ln">Pick a nick:</label><input id="ln" autocapitalize="off"><span id="lw" hidden><label for="lp">Password:</label><input id="lp" type="password" autocomplete="current-password"></span><button>Start</button></form>
 <div id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
 <button id="nm" hidden>New messages below</button>
 <form id="f" autocomplete="off"><label class="sr" for="i">Message</label><input id="i" placeholder="Message, or /help" enterkeyhint="send" autocapitalize="off" autofocus><button>Send</button></form>
 </main>
 <aside aria-label="Members"><h2>Members</h2><ul id="mem"></ul></aside>
 </div>
-<script>
-'use strict';
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/script_base.hpp>
+
+// The chat page's script, part 1 of 5 (the parts make one <script>, one
+// arrow function): helpers, the page's state (what localStorage keeps, the
+// connection's flags, the rooms), nick colours, links, mentions.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char script_base[] = R"chatroom('use strict';
 (() => {
   const $ = id => document.getElementById(id);
   const el = (tag, cls, text) => {
@@ -2728,6 +2658,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   const rooms = new Map();
   let cur = null;
   const typed = [];
+  let unacked = [], canLogin = false;
   let hpos = 0;
   const save = () => {
     try {
@@ -2782,52 +2713,190 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   };
   const esc = s => s.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
   const mentions = text => me && new RegExp('(^|[^\\w-])' + esc(me) + '(?![\\w-])', 'i').test(text);
-  const setTitle = () => {
-    let n = 0;
-    for (const r of rooms.values()) n += r.unread;
-    $('mb').textContent = n ? 'Rooms (' + n + ')' : 'Rooms';
-    document.title = (n ? '(' + n + ') ' : '') + (cur ? (cur.priv ? '' : '#') + cur.name + ' \u2013 ' : '') + $('srv').textContent;
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/script_connection.hpp>
+
+// The chat page's script, part 5 of 5: the WebSocket (connect, reconnect
+// with backoff, the status line), typed lines and /commands turned into JSON
+// commands, and the start. It closes the function part 1 opened.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char script_connection[] = R"chatroom(  const show = (state, text) => {
+    status.dataset.state = state;
+    status.textContent = text;
   };
-  const badge = r => {
-    r.li.querySelector('.u').textContent = r.unread || '';
-    r.li.querySelector('.at').textContent = r.mention ? '@' : '';
-    r.li.querySelector('.go').setAttribute('aria-label', r.label + (r.unread ? ', ' + r.unread + ' unread' : '') + (r.mention ? ', mentioned' : ''));
-    setTitle();
+  const connect = () => {
+    clearTimeout(timer);
+    clearInterval(ticker);
+    timer = 0;
+    quitting = dropped = welcomed = partLobby = probed = false;
+    unacked = [];
+    show('connecting', 'connecting\u2026');
+    const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
+    ws = s;
+    // A server that accepts but never answers must not leave the page waiting.
+    setTimeout(() => { if (s.readyState === WebSocket.CONNECTING) s.close(); }, 10000);
+    s.onopen = () => {
+      if (ws !== s) return;
+      show('open', 'connected');
+      for (const r of rooms.values()) {
+        r.asked = [];
+        r.loading = false;
+        topline(r);
+      }
+      if (opened) {
+        sys(cur, 'reconnected');
+        // Back in the rooms we were in, as the nick we had.
+        const list = Array.from(rooms.values()).filter(r => !r.priv && r.joined);
+        if (list.length) wantRooms = list.map(r => r.name);
+        for (const r of list) r.joined = false;
+        if (cur && !cur.priv) wantCur = cur.name;
+      }
+      opened = true;
+    };
+    s.onmessage = e => {
+      if (ws !== s || typeof e.data !== 'string') return;
+      let o;
+      try { o = JSON.parse(e.data); } catch (x) { return; }
+      if (o && typeof o.type === 'string') receive(o);
+    };
+    s.onclose = () => {
+      if (ws !== s) return;
+      ws = null;
+      if (welcomed) sys(cur, 'connection closed');
+      // Sent as the connection went, never sent back: shown as not sent, and
+      // a single such line goes back into an empty input.
+      const lost = unacked.filter(u => Date.now() - u.at < 10000);
+      unacked = [];
+      for (const u of lost) add(rooms.get(u.key) || cur, 'err', new Date(), [el('span', '', 'not sent: ' + u.text)]);
+      if (lost.length === 1 && !input.value) input.value = lost[0].typed;
+      if (quitting || dropped) show('closed', 'disconnected \u00b7 Send or tap here to connect again');
+      else retry();
+    };
   };
-  const showMembers = () => {
-    const ul = $('mem');
-    ul.textContent = '';
-    if (!cur) return;
-    for (const n of Array.from(cur.members).sort((a, b) => fold(a) < fold(b) ? -1 : 1)) {
-      const li = el('li');
-      li.append(who(n));
-      ul.append(li);
+  // Exponential backoff with +-30 % jitter, so a restarted server is not
+  // hit by every page at the same instant.
+  const retry = () => {
+    const delay = Math.min(CAP_MS, BASE_MS * 2 ** Math.min(attempt, 10)) * (0.7 + 0.6 * Math.random());
+    attempt++;
+    const at = Date.now() + delay;
+    const tick = () => show('wait', 'reconnecting in ' + Math.max(1, Math.ceil((at - Date.now()) / 1000)) + ' s\u2026 \u00b7 retry now');
+    tick();
+    ticker = setInterval(tick, 250);
+    timer = setTimeout(connect, delay);
+  };
+  // A typed line: chat for the pane shown, or a /command as a JSON command.
+  // What is said (say, me, msg) is kept until the server sends it back.
+  const said = (o, typed) => {
+    if (!send(o)) return;
+    const key = o.to ? '@' + fold(o.to) : fold(o.room || ''), at = Date.now();
+    for (const text of o.text.split('\n')) unacked.push({key, text, typed, at});
+    if (unacked.length > 200) unacked.shift();
+  };
+  const command = text => {
+    const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
+    if (!m || text[1] === '/') {
+      const say = text[0] === '/' ? text.slice(1) : text;
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: say}, text);
+      else said(inRoom({type: 'say', text: say}), text);
+      return;
+    }
+    const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
+    if (c === 'me' && arg) {
+      if (cur && cur.priv) said({type: 'msg', to: cur.name, text: '* ' + arg}, text);
+      else said(inRoom({type: 'me', text: arg}), text);
+    } else if (c === 'join' && arg) {
+      switchTo = w[0].replace(/^#/, '');
+      const r = rooms.get(fold(switchTo));
+      if (r && r.joined) select(r);
+      else send({type: 'join', room: switchTo});
+    } else if (c === 'part' || c === 'leave') {
+      const r = w[0] ? rooms.get(fold(w[0].replace(/^#/, ''))) : cur;
+      if (r) leave(r);
+    } else if (c === 'nick' && arg) {
+      wantNick = w[0];
+      send({type: 'nick', nick: w[0]});
+    } else if ((c === 'msg' || c === 'query') && w[0]) {
+      const r = room(w[0], true);
+      select(r);
+      const t = arg.slice(w[0].length).trim();
+      if (t) said({type: 'msg', to: w[0], text: t}, text);
+    } else if (c === 'who') {
+      showWho++;
+      send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
+    } else if (c === 'topic' && arg) {
+      send(inRoom({type: 'topic', text: arg}));
+    } else if (c === 'history' && cur) {
+      older(cur);
+      log.scrollTop = 0;
+    } else if (c === 'rooms' || c === 'help') {
+      send({type: c});
+    } else if (c === 'quit') {
+      quitting = true;
+      send(arg ? {type: 'quit', reason: arg} : {type: 'quit'});
+    } else if (c === 'login' && w.length === 2) {
+      send({type: 'login', name: w[0], secret: w[1]});
+    } else {
+      send({type: 'line', text});
     }
   };
-  const select = r => {
-    if (!r) return;
-    if (cur) cur.pane.hidden = true;
-    if (cur && cur.li) cur.li.classList.remove('cur');
-    cur = r;
-    r.pane.hidden = false;
-    r.li.classList.add('cur');
-    r.li.querySelector('.go').setAttribute('aria-current', 'true');
-    for (const o of rooms.values()) if (o !== r) o.li.querySelector('.go').removeAttribute('aria-current');
-    r.unread = 0;
-    r.mention = false;
-    badge(r);
-    $('room').textContent = r.label;
-    showMembers();
-    log.scrollTop = log.scrollHeight;
-    $('nm').hidden = true;
-    cutline();
-    document.body.classList.remove('side');
-    $('mb').setAttribute('aria-expanded', false);
-    if (!r.priv) history.replaceState(null, '', '#' + r.name);
-    save();
-  };
-  // Ids of one room ("17", or "1796570258123-0" in a cluster), compared as numbers.
-  const idCmp = (a, b) => {
+  $('f').addEventListener('submit', e => {
+    e.preventDefault();
+    if (!ws) { // the typed text stays in the input, to be sent once connected
+      connect();
+      return;
+    }
+    const lines = input.value.split(/\r?\n/).filter(l => l.trim());
+    if (!lines.length || ws.readyState !== WebSocket.OPEN) return;
+    for (const l of lines) command(l);
+    typed.push(input.value);
+    if (typed.length > 100) typed.shift();
+    hpos = typed.length;
+    input.value = '';
+  });
+  // A paste of several lines is asked about, then sent as several lines: one
+  // say of up to 20 lines in a room, a message a line in a conversation.
+  // Not sent, it stays in the input with spaces for the line breaks.
+  input.addEventListener('paste', e => {
+    const text = e.clipboardData ? e.clipboardData.getData('text') : '';
+    if (!/[\r\n]/.test(text)) return;
+    e.preventDefault();
+    const v = input.value, all = v.slice(0, input.selectionStart) + text + v.slice(input.selectionEnd);
+    const lines = all.split(/\r\n?|\n/).filter(l => l.trim());
+    if (lines.length > 1 && ready() && confirm('Send ' + lines.length + ' lines?')) {
+      if (cur && cur.priv) for (const l of lines) said({type: 'msg', to: cur.name, text: l}, l);
+      else for (let i = 0; i < lines.length; i += 20) said(inRoom({type: 'say', text: lines.slice(i, i + 20).join('\n')}), lines[i]);
+      input.value = '';
+    } else {
+      input.value = lines.join(' ');
+    }
+  });
+  status.addEventListener('click', () => { if (!ws) connect(); });
+  addEventListener('online', () => { if (timer) connect(); });
+  $('lf').hidden = !!wantNick;
+  connect();
+})();
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/script_panes.hpp>
+
+// The chat page's script, part 2 of 5: the rows of a room's pane. Ids and
+// what was seen, "Load older", rows drawn once a frame in id order, the
+// MAX_LINES cap, dates, and the "New messages below" button.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     const x = a.split('-'), y = b.split('-');
     for (let i = 0; i < 2; i++) {
       const p = x[i] || '', q = y[i] || '';
@@ -2836,10 +2905,10 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     }
     return 0;
   };
-  // The top of a pane: "Load older" while the server may have more.
+  // The top of a joined room's pane: "Load older" while the server may have more.
   const topline = r => {
     r.top.textContent = '';
-    if (r.priv) return;
+    if (r.priv || !r.joined) return;
     if (r.start || noHistory) r.top.textContent = noHistory ? 'this server keeps no history' : 'start of history';
     else {
       const b = el('button', '', r.loading ? 'loading\u2026' : 'Load older messages');
@@ -2872,41 +2941,6 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     r.ids.add(k);
     if (r.ids.size > 5000) for (const x of r.ids) { r.ids.delete(x); if (r.ids.size < 4000) break; }
     return false;
-  };
-  const room = (name, priv) => {
-    const key = (priv ? '@' : '') + fold(name);
-    let r = rooms.get(key);
-    if (r) return r;
-    r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
-         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
-         asked: [], start: false, loading: false, cut: false};
-    r.pane.hidden = true;
-    r.pane.dataset.room = r.li.dataset.room = r.label;
-    r.pane.append(r.top);
-    topline(r);
-    log.append(r.pane);
-    const go = el('button', 'go');
-    go.append(el('span', '', r.label), el('span', 'u'), el('span', 'at'));
-    go.addEventListener('click', () => { select(r); input.focus(); });
-    const x = el('button', 'x', '\u00d7');
-    x.setAttribute('aria-label', 'leave ' + r.label);
-    x.addEventListener('click', () => leave(r));
-    r.li.append(go, x);
-    $('rooms').append(r.li);
-    rooms.set(key, r);
-    badge(r);
-    return r;
-  };
-  const drop = r => {
-    rooms.delete(r.key);
-    r.pane.remove();
-    r.li.remove();
-    if (cur === r) { cur = null; select(rooms.values().next().value); }
-    save();
-  };
-  const leave = r => {
-    if (!r.priv) send({type: 'part', room: r.name});
-    drop(r);
   };
   let pending = [], drawing = false;
   // Rows are appended once per frame, so a burst costs one layout.
@@ -3017,6 +3051,8 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   };
   const add = (r, kind, at, content, self, ev) => {
     r = r || cur || room('lobby');
+    // In no room yet (a server that asks for a login first): the pane is shown all the same.
+    if (!cur) select(r);
     const row = mk(kind, at, content, self, ev);
     // Unread: in another room, or in this one while the tab is in the background.
     if ((r !== cur || away()) && (kind === 'chat' || kind === 'act' || kind === 'priv') && !self) {
@@ -3041,25 +3077,49 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
   // Ours: sent back to us (own), or replayed history under our nick.
   const ours = o => !!o.own || fold(o.nick) === fold(me);
   const sys = (r, text, at, ev) => add(r, 'sys', at || new Date(), [rich(text)], false, ev);
-  const show = (state, text) => {
-    status.dataset.state = state;
-    status.textContent = text;
-  };
-  const setNick = n => {
-    me = n;
-    $('nick').textContent = n;
-    $('lf').hidden = !/^guest-\d+$/.test(n) || !!wantNick;
-  };
+  log.addEventListener('scroll', () => {
+    if (log.scrollTop < 2 && cur) older(cur);
+    if (bottom() && !(cur && cur.cut)) $('nm').hidden = true;
+  });
+  $('nm').addEventListener('click', () => {
+    if (cur && cur.cut) newestPage(cur);
+    log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
+    input.focus();
+  });
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/script_protocol.hpp>
+
+// The chat page's script, part 4 of 5: what the server sends in the JSON
+// dialect (docs/web-protocol.md), each object turned into rows and state.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char script_protocol[] = R"chatroom(  const ready = () => !!ws && ws.readyState === WebSocket.OPEN;
   const send = o => {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    if (!ready()) return false;
     ws.send(JSON.stringify(o));
     return true;
+  };
+  // Own lines back from the server: each one sent before the last of them
+  // that is here has its answer (an echo, or an error).
+  const acked = text => {
+    const ls = text.split('\n');
+    let n = 0;
+    unacked.forEach((u, i) => { if (ls.includes(u.text)) n = i + 1; });
+    unacked = unacked.slice(n || 1);
   };
   const inRoom = o => cur && !cur.priv ? Object.assign(o, {room: cur.name}) : o;
   const receive = o => {
     const at = o.time ? new Date(o.time) : new Date();
     const r = o.room ? rooms.get(fold(o.room)) : null;
     const ev = r && o.id ? {id: o.id, at: o.time} : null;
+    if (o.own && typeof o.text === 'string') acked(o.text);
     if (ev) {
       if (seen(r, o.id, o.time)) return;
       newest(r, ev);
@@ -3088,6 +3148,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       }
       const j = room(o.room);
       j.joined = true;
+      topline(j);
       j.members.clear();
       sys(j, 'you joined #' + o.room + ' (' + o.members + (o.members === 1 ? ' member)' : ' members)'));
       // Whether this server keeps history at all (else no Load older); once a connection.
@@ -3205,6 +3266,14 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     case 'logged_in':
       sys(cur, 'logged in as ' + o.account);
+      // The account's name is the nick now (said by no renamed while in no room).
+      restoring = false;
+      wantNick = o.account;
+      setNick(o.account);
+      save();
+      $('lf').hidden = true;
+      // Refused before the login: the rooms this page was in.
+      if (wantRooms) for (const n of wantRooms) if (fold(n) !== 'lobby') send({type: 'join', room: n});
       break;
     case 'invited':
       sys(cur, 'you are invited to #' + o.room);
@@ -3216,6 +3285,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
       break;
     }
     case 'error':
+      if (o.code === 'login_first' || o.code === 'nick_registered') askLogin();
       if (/^history_/.test(o.code)) {
         // No answer to come for what was asked: Load older offered again, or not at all.
         noHistory = o.code === 'history_not_kept';
@@ -3242,133 +3312,128 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     }
     if (cur && /^(who|joined|left|renamed)$/.test(o.type)) showMembers();
   };
-  const connect = () => {
-    clearTimeout(timer);
-    clearInterval(ticker);
-    timer = 0;
-    quitting = dropped = welcomed = partLobby = probed = false;
-    show('connecting', 'connecting\u2026');
-    const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'chatroom.v1');
-    ws = s;
-    // A server that accepts but never answers must not leave the page waiting.
-    setTimeout(() => { if (s.readyState === WebSocket.CONNECTING) s.close(); }, 10000);
-    s.onopen = () => {
-      if (ws !== s) return;
-      show('open', 'connected');
-      for (const r of rooms.values()) {
-        r.asked = [];
-        r.loading = false;
-        topline(r);
-      }
-      if (opened) {
-        sys(cur, 'reconnected');
-        // Back in the rooms we were in, as the nick we had.
-        const list = Array.from(rooms.values()).filter(r => !r.priv && r.joined);
-        if (list.length) wantRooms = list.map(r => r.name);
-        for (const r of list) r.joined = false;
-        if (cur && !cur.priv) wantCur = cur.name;
-      }
-      opened = true;
-    };
-    s.onmessage = e => {
-      if (ws !== s || typeof e.data !== 'string') return;
-      let o;
-      try { o = JSON.parse(e.data); } catch (x) { return; }
-      if (o && typeof o.type === 'string') receive(o);
-    };
-    s.onclose = () => {
-      if (ws !== s) return;
-      ws = null;
-      if (welcomed) sys(cur, 'connection closed');
-      if (quitting || dropped) show('closed', 'disconnected \u00b7 Send or tap here to connect again');
-      else retry();
-    };
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/script_rooms.hpp>
+
+// The chat page's script, part 3 of 5: the room list (unread counts, mention
+// marker, selecting, joining and leaving), the member list, the nick, the
+// join and nick forms, the Notify button and the keys of the input.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
+    let n = 0;
+    for (const r of rooms.values()) n += r.unread;
+    $('mb').textContent = n ? 'Rooms (' + n + ')' : 'Rooms';
+    document.title = (n ? '(' + n + ') ' : '') + (cur ? (cur.priv ? '' : '#') + cur.name + ' \u2013 ' : '') + $('srv').textContent;
   };
-  // Exponential backoff with +-30 % jitter, so a restarted server is not
-  // hit by every page at the same instant.
-  const retry = () => {
-    const delay = Math.min(CAP_MS, BASE_MS * 2 ** Math.min(attempt, 10)) * (0.7 + 0.6 * Math.random());
-    attempt++;
-    const at = Date.now() + delay;
-    const tick = () => show('wait', 'reconnecting in ' + Math.max(1, Math.ceil((at - Date.now()) / 1000)) + ' s\u2026 \u00b7 retry now');
-    tick();
-    ticker = setInterval(tick, 250);
-    timer = setTimeout(connect, delay);
+  const badge = r => {
+    r.li.querySelector('.u').textContent = r.unread || '';
+    r.li.querySelector('.at').textContent = r.mention ? '@' : '';
+    r.li.querySelector('.go').setAttribute('aria-label', r.label + (r.unread ? ', ' + r.unread + ' unread' : '') + (r.mention ? ', mentioned' : ''));
+    setTitle();
   };
-  // A typed line: chat for the pane shown, or a /command as a JSON command.
-  const command = text => {
-    const m = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
-    if (!m || text[1] === '/') {
-      const say = text[0] === '/' ? text.slice(1) : text;
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: say});
-      else send(inRoom({type: 'say', text: say}));
-      return;
-    }
-    const c = m[1].toLowerCase(), arg = m[2].trim(), w = arg.split(/\s+/);
-    if (c === 'me' && arg) {
-      if (cur && cur.priv) send({type: 'msg', to: cur.name, text: '* ' + arg});
-      else send(inRoom({type: 'me', text: arg}));
-    } else if (c === 'join' && arg) {
-      switchTo = w[0].replace(/^#/, '');
-      const r = rooms.get(fold(switchTo));
-      if (r && r.joined) select(r);
-      else send({type: 'join', room: switchTo});
-    } else if (c === 'part' || c === 'leave') {
-      const r = w[0] ? rooms.get(fold(w[0].replace(/^#/, ''))) : cur;
-      if (r) leave(r);
-    } else if (c === 'nick' && arg) {
-      wantNick = w[0];
-      send({type: 'nick', nick: w[0]});
-    } else if ((c === 'msg' || c === 'query') && w[0]) {
-      const r = room(w[0], true);
-      select(r);
-      const t = arg.slice(w[0].length).trim();
-      if (t) send({type: 'msg', to: w[0], text: t});
-    } else if (c === 'who') {
-      showWho++;
-      send(w[0] ? {type: 'who', room: w[0].replace(/^#/, '')} : inRoom({type: 'who'}));
-    } else if (c === 'topic' && arg) {
-      send(inRoom({type: 'topic', text: arg}));
-    } else if (c === 'history' && cur) {
-      older(cur);
-      log.scrollTop = 0;
-    } else if (c === 'rooms' || c === 'help') {
-      send({type: c});
-    } else if (c === 'quit') {
-      quitting = true;
-      send(arg ? {type: 'quit', reason: arg} : {type: 'quit'});
-    } else if (c === 'login' && w.length === 2) {
-      send({type: 'login', name: w[0], secret: w[1]});
-    } else {
-      send({type: 'line', text});
+  const showMembers = () => {
+    const ul = $('mem');
+    ul.textContent = '';
+    if (!cur) return;
+    for (const n of Array.from(cur.members).sort((a, b) => fold(a) < fold(b) ? -1 : 1)) {
+      const li = el('li');
+      li.append(who(n));
+      ul.append(li);
     }
   };
-  $('f').addEventListener('submit', e => {
-    e.preventDefault();
-    if (!ws) { // the typed text stays in the input, to be sent once connected
-      connect();
-      return;
-    }
-    const lines = input.value.split(/\r?\n/).filter(l => l.trim());
-    if (!lines.length || ws.readyState !== WebSocket.OPEN) return;
-    for (const l of lines) command(l);
-    typed.push(input.value);
-    if (typed.length > 100) typed.shift();
-    hpos = typed.length;
-    input.value = '';
-  });
+  const select = r => {
+    if (!r) return;
+    if (cur) cur.pane.hidden = true;
+    if (cur && cur.li) cur.li.classList.remove('cur');
+    cur = r;
+    r.pane.hidden = false;
+    r.li.classList.add('cur');
+    r.li.querySelector('.go').setAttribute('aria-current', 'true');
+    for (const o of rooms.values()) if (o !== r) o.li.querySelector('.go').removeAttribute('aria-current');
+    r.unread = 0;
+    r.mention = false;
+    badge(r);
+    $('room').textContent = r.label;
+    showMembers();
+    log.scrollTop = log.scrollHeight;
+    $('nm').hidden = true;
+    cutline();
+    document.body.classList.remove('side');
+    $('mb').setAttribute('aria-expanded', false);
+    if (!r.priv) history.replaceState(null, '', '#' + r.name);
+    save();
+  };
+  // Ids of one room ("17", or "1796570258123-0" in a cluster), compared as numbers.
+  const room = (name, priv) => {
+    const key = (priv ? '@' : '') + fold(name);
+    let r = rooms.get(key);
+    if (r) return r;
+    r = {key, name, priv, label: (priv ? '@' : '#') + name, unread: 0, mention: false, joined: false,
+         members: new Set(), ids: new Set(), pane: el('div', 'pane'), li: el('li'), top: el('div', 'top'),
+         asked: [], start: false, loading: false, cut: false};
+    r.pane.hidden = true;
+    r.pane.dataset.room = r.li.dataset.room = r.label;
+    r.pane.append(r.top);
+    topline(r);
+    log.append(r.pane);
+    const go = el('button', 'go');
+    go.append(el('span', '', r.label), el('span', 'u'), el('span', 'at'));
+    go.addEventListener('click', () => { select(r); input.focus(); });
+    const x = el('button', 'x', '\u00d7');
+    x.setAttribute('aria-label', 'leave ' + r.label);
+    x.addEventListener('click', () => leave(r));
+    r.li.append(go, x);
+    $('rooms').append(r.li);
+    rooms.set(key, r);
+    badge(r);
+    return r;
+  };
+  const drop = r => {
+    rooms.delete(r.key);
+    r.pane.remove();
+    r.li.remove();
+    if (cur === r) { cur = null; select(rooms.values().next().value); }
+    save();
+  };
+  const leave = r => {
+    if (!r.priv) send({type: 'part', room: r.name});
+    drop(r);
+  };
+  const setNick = n => {
+    me = n;
+    $('nick').textContent = n;
+    $('lf').hidden = !/^guest-\d+$/.test(n) || !!wantNick;
+  };
   $('jf').addEventListener('submit', e => {
     e.preventDefault();
     const v = $('jr').value.trim();
     if (v) command('/join ' + v);
     $('jr').value = '';
   });
+  // With a password (the server has accounts): a login as that name.
   $('lf').addEventListener('submit', e => {
     e.preventDefault();
-    const v = $('ln').value.trim();
-    if (v) command('/nick ' + v);
+    const v = $('ln').value.trim(), p = $('lp').value;
+    $('lp').value = '';
+    if (v && canLogin && p) {
+      wantNick = v;
+      send({type: 'login', name: v, secret: p});
+    } else if (v) command('/nick ' + v);
     input.focus();
   });
+  // The server has accounts: it asked for a login, or the nick is one.
+  const askLogin = () => {
+    canLogin = true;
+    $('lw').hidden = $('lf').hidden = false;
+    if (!$('ln').value) $('ln').value = wantNick;
+  };
   // Permission is asked only here, on a click: never on load.
   const bell = () => $('nb').setAttribute('aria-pressed', notify);
   $('nb').hidden = !window.Notification;
@@ -3414,30 +3479,243 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
     e.preventDefault();
   });
   // Send, a tap on the status line or the network coming back retry at once.
-  status.addEventListener('click', () => { if (!ws) connect(); });
-  log.addEventListener('scroll', () => {
-    if (log.scrollTop < 2 && cur) older(cur);
-    if (bottom() && !(cur && cur.cut)) $('nm').hidden = true;
-  });
-  $('nm').addEventListener('click', () => {
-    if (cur && cur.cut) newestPage(cur);
-    log.scrollTop = log.scrollHeight;
-    $('nm').hidden = true;
-    input.focus();
-  });
-  addEventListener('online', () => { if (timer) connect(); });
-  $('lf').hidden = !!wantNick;
-  connect();
-})();
-</script>
-</body>
-</html>
 )chatroom";
 
-inline constexpr std::string_view web_page_csp = "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-                                                 "style-src 'sha256-xuj9iScaNqoCdI3Lj8szn6CN6B2Z3exJ//cwZtSG5fU='; "
-                                                 "script-src 'sha256-Hm/2YnjM5ApEPp7u4/UPavza9efxgXu26wWDX1TSpKU='; "
-                                                 "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/page/style.hpp>
+
+// The chat page's style sheet, the text of its one <style> element: light and
+// dark colours by prefers-color-scheme, the three-column layout that folds
+// to one column on a phone, rows of the log, badges of the room list.
+//
+// Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
+// free of two blank lines in a row and of `#include <chatroom/...>` lines
+// (scripts/amalgamate.py rewrites both).
+namespace chatroom::detail::page_text {
+
+inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
+@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
+*{box-sizing:border-box}
+[hidden]{display:none!important}
+html,body{height:100%;margin:0}
+body{display:flex;flex-direction:column;height:100vh;height:100dvh;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+header{display:flex;align-items:center;gap:.7em;padding:.45em 1em;padding-top:max(.45em,env(safe-area-inset-top));background:var(--bar);border-bottom:1px solid var(--rule);white-space:nowrap}
+h1{font-size:1em;margin:0;overflow:hidden;text-overflow:ellipsis;max-width:30%}
+h2{font-size:.8em;text-transform:uppercase;letter-spacing:.05em;color:var(--dim);margin:.8em .8em .3em}
+#room{color:var(--acc);font-weight:600;overflow:hidden;text-overflow:ellipsis}
+#me{margin-left:auto;color:var(--dim);overflow:hidden;text-overflow:ellipsis}
+#nick{color:var(--fg);font-weight:600}
+#status{padding:.35em 1em;font-size:.9em;background:var(--wait);color:var(--waitf);border-bottom:1px solid var(--rule);cursor:pointer}
+#status[data-state=open]{display:none}
+#wrap{flex:1;display:flex;min-height:0}
+nav,aside{flex:none;width:12em;overflow-y:auto;background:var(--bar);border-right:1px solid var(--rule)}
+aside{border:0;border-left:1px solid var(--rule)}
+ul{list-style:none;margin:0;padding:0}
+#rooms li{display:flex;align-items:center}
+#rooms li.cur{background:var(--sel)}
+#rooms .go{flex:1;display:flex;gap:.4em;background:none;color:var(--fg);font-weight:400;text-align:left;padding:.35em .8em;border-radius:0;min-width:0}
+#rooms .cur .go{font-weight:700}
+.go span:first-child{flex:1;overflow:hidden;text-overflow:ellipsis}
+.u,.at{display:inline-flex;align-items:center;justify-content:center;align-self:center;min-width:1.6em;height:1.6em;line-height:1;border-radius:1em;padding:0 .45em;font-size:.8em;font-weight:700;background:var(--fg);color:var(--bg)}
+.at{background:var(--err)}
+.u:empty,.at:empty{display:none}
+#rooms .x{background:none;color:var(--dim);padding:.2em .6em}
+#jf,#lf{display:flex;flex-wrap:wrap;gap:.3em;padding:.5em .8em}
+#jf label,#lf label{width:100%;font-size:.85em;color:var(--dim)}
+#lf{background:var(--hl);border-bottom:1px solid var(--rule);padding:.6em 1em}
+#lf label{width:auto;align-self:center;color:var(--fg)}
+#lw{display:flex;gap:.3em}
+#mem li{padding:.15em .8em;overflow:hidden;text-overflow:ellipsis}
+main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
+.day{text-align:center;color:var(--dim);font-size:.8em;font-weight:600;margin:.6em 0 .2em;border-bottom:1px solid var(--rule)}
+#nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
+#log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
+.l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
+.m{flex:1;min-width:0}
+.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
+.p{color:var(--dim)}
+.act .m{font-style:italic}
+.sys .m{color:var(--dim);font-size:.88em}
+.sys .m:before{content:"\2192  ";font-style:normal}
+.self{background:var(--sel)}
+.err .m{color:var(--err);font-weight:600}
+.hl,.priv{background:var(--hl);box-shadow:inset 3px 0 var(--hlb)}
+a{color:var(--acc)}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+#f{display:flex;gap:.5em;padding:.6em 1em;padding-bottom:max(.6em,env(safe-area-inset-bottom));background:var(--bar);border-top:1px solid var(--rule)}
+input{flex:1;min-width:0;font:inherit;font-size:16px;padding:.4em .7em;border:1px solid var(--dim);border-radius:8px;background:var(--bg);color:var(--fg)}
+:focus-visible{outline:2px solid var(--acc);outline-offset:-1px}
+button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;background:var(--btn);color:#fff;cursor:pointer}
+#mb,#nb{display:none;background:none;color:var(--acc);padding:.2em .4em}
+#nb{display:block;font-weight:400}
+#nb[aria-pressed=true]{font-weight:700}
+#nb[aria-pressed=true]:before{content:"\2713  "}
+@media (max-width:700px){nav,aside{display:none}#mb{display:block}body.side nav,body.side aside{display:block;width:50%}body.side main{display:none}#me{display:none}#nb{margin-left:auto}}
+.top{text-align:center;color:var(--dim);font-size:.85em;padding:.2em}
+.gap{border-top:2px dashed var(--err)}
+.gap .m{color:var(--err)}
+.top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
+@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
+)chatroom";
+
+} // namespace chatroom::detail::page_text
+// #include <chatroom/web/detail/sha256.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+// SHA-256 (FIPS 180-4), only as much as the chat page's Content-Security-
+// Policy needs: the hashes of its inline <style> and <script>, computed once
+// from the bytes served (web/detail/page.hpp), so they cannot go stale.
+
+namespace chatroom::detail {
+
+using sha256_digest = std::array<unsigned char, 32>;
+
+inline sha256_digest sha256_of(std::string_view text) noexcept {
+    static constexpr std::uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const auto rotr = [](std::uint32_t v, int n) { return (v >> n) | (v << (32 - n)); };
+    const auto compress = [&](const unsigned char* block) {
+        std::uint32_t w[64];
+        for (std::size_t i = 0; i < 16; ++i)
+            w[i] = std::uint32_t{block[4 * i]} << 24 | std::uint32_t{block[4 * i + 1]} << 16 |
+                   std::uint32_t{block[4 * i + 2]} << 8 | std::uint32_t{block[4 * i + 3]};
+        for (std::size_t i = 16; i < 64; ++i) {
+            const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], x = h[7];
+        for (std::size_t i = 0; i < 64; ++i) {
+            const std::uint32_t t1 = x + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            x = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
+        }
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
+        h[5] += f;
+        h[6] += g;
+        h[7] += x;
+    };
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    std::size_t left = text.size();
+    for (; left >= 64; left -= 64, p += 64) compress(p);
+    // The tail, 0x80, zeros and the length in bits, big-endian: one block or two.
+    unsigned char last[128] = {};
+    for (std::size_t i = 0; i < left; ++i) last[i] = p[i];
+    last[left] = 0x80;
+    const std::size_t blocks = left < 56 ? 1 : 2;
+    const std::uint64_t bits = static_cast<std::uint64_t>(text.size()) * 8;
+    for (std::size_t i = 0; i < 8; ++i) last[64 * blocks - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+    for (std::size_t b = 0; b < blocks; ++b) compress(last + 64 * b);
+    sha256_digest out{};
+    for (std::size_t i = 0; i < 8; ++i)
+        for (std::size_t j = 0; j < 4; ++j) out[4 * i + j] = static_cast<unsigned char>(h[i] >> (24 - 8 * j));
+    return out;
+}
+
+} // namespace chatroom::detail
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// The chat page the web listener serves at GET /: one self-contained HTML
+// document (inline style and script, no external resources) that speaks the
+// JSON dialect (subprotocol chatroom.v1, docs/web-protocol.md) over a
+// WebSocket at /ws. It keeps several rooms joined at once (a room list with
+// unread counts and a mention marker, a member list per room, private
+// conversations as their own entries), asks for a nick on the first visit,
+// remembers nick and rooms in localStorage and rejoins them after a reload or
+// a reconnect, and turns typed /commands into JSON commands. History: "Load
+// older" pages back with `history` `before` the oldest id shown; after a
+// reconnect the page asks `history` `after` the last id it has in each room,
+// places what comes by id, and shows no event twice (keyed by id and time);
+// `some_missing` becomes a visible marker. The page asks for its own lines
+// back (`echo`) and draws each one when the server sends it, with its id and
+// time, in the room's order: never a guess of which event a line became.
+// A pane keeps at most MAX_LINES rows: past that, rows go from the end
+// farther from what is being read (the oldest while reading the newest; the
+// newest after "Load older", which then offers "Show newest messages"),
+// and the view stays where it was. Notifications (mentions, private
+// messages, while the tab is in the background) only after a click on Notify.
+// A paste of several lines asks "Send N lines?" and goes as lines; a line
+// sent as the connection drops, with no echo back, is marked not sent and
+// put back in the input. Once the server asks for a login (login_first,
+// nick_registered) the nick form has a password field and logs in with it.
+//
+// The document is joined at compile time from the parts in web/detail/page/
+// (markup, style, and the script in five parts by concern, which make one
+// <script> element: one function, one hash). web_page_csp() is the
+// Content-Security-Policy it is sent with: it allows exactly that inline
+// <style> and <script> by their SHA-256 hashes, computed here once from the
+// bytes served, so an edit of a part needs no hash updated by hand.
+// tests/web/test_web_page.py compiles this header, checks the policy against
+// hashes of its own of what GET / returns, and prints the policy with
+// --print-csp.
+namespace chatroom::detail {
+
+// The parts, one after the other, as one NUL-terminated array.
+template <std::size_t... N>
+constexpr std::array<char, (N + ... + 1) - sizeof...(N)> join_page(const char (&... parts)[N]) {
+    std::array<char, (N + ... + 1) - sizeof...(N)> out{};
+    std::size_t at = 0;
+    const auto put = [&](const char* s, std::size_t n) {
+        for (std::size_t i = 0; i + 1 < n; ++i) out[at++] = s[i];
+    };
+    (put(parts, N), ...);
+    return out;
+}
+
+inline constexpr auto web_page_text =
+    join_page(page_text::head, "<style>\n", page_text::style, "</style>\n", page_text::body, "<script>\n",
+              page_text::script_base, page_text::script_panes, page_text::script_rooms, page_text::script_protocol,
+              page_text::script_connection, "</script>\n</body>\n</html>\n");
+
+inline constexpr std::string_view web_page_html(web_page_text.data(), web_page_text.size() - 1);
+
+// The text of the page's one inline <tag> element, as the browser hashes it.
+inline std::string_view web_page_block(std::string_view tag) {
+    const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+    const std::size_t from = web_page_html.find(open) + open.size();
+    return web_page_html.substr(from, web_page_html.find(close, from) - from);
+}
+
+inline const std::string& web_page_csp() {
+    static const std::string csp = [] {
+        const auto hash = [](std::string_view tag) {
+            const sha256_digest d = sha256_of(web_page_block(tag));
+            return "'sha256-" + base64_encode(d.data(), d.size()) + "'";
+        };
+        return "default-src 'none'; connect-src 'self'; img-src 'self' data:; style-src " + hash("style") +
+               "; script-src " + hash("script") + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    }();
+    return csp;
+}
 
 } // namespace chatroom::detail
 
@@ -3496,7 +3774,7 @@ inline std::string page_response(const http_request_parser& req) {
                             {"X-Content-Type-Options", "nosniff"},
                             {"Cache-Control", "no-cache"},
                             {"ETag", tag},
-                            {"Content-Security-Policy", web_page_csp},
+                            {"Content-Security-Policy", web_page_csp()},
                             {"Referrer-Policy", "no-referrer"},
                             {"Connection", "close"}},
                            web_page_html);

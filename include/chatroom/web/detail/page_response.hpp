@@ -59,7 +59,7 @@ inline std::string page_response(const http_request_parser& req) {
                             {"X-Content-Type-Options", "nosniff"},
                             {"Cache-Control", "no-cache"},
                             {"ETag", tag},
-                            {"Content-Security-Policy", web_page_csp},
+                            {"Content-Security-Policy", web_page_csp()},
                             {"Referrer-Policy", "no-referrer"},
                             {"Connection", "close"}},
                            web_page_html);
