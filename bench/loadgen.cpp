@@ -779,6 +779,7 @@ private:
     u64 deliveries_ = 0;
     u64 out_of_order_ = 0;
     u64 self_ = 0;
+    u64 json_chats_ = 0;  // wsjson: chat events received (deliveries / this: lines an event carries)
     u64 bad_lines_ = 0;
     u64 server_errors_ = 0;
     u64 disconnects_ = 0;
@@ -1529,6 +1530,7 @@ void LoadGen::on_json_event(Client& c, const char* p, std::size_t n, u64 t) {
     const std::string_view v(p, n);
     static constexpr std::string_view kChat = "{\"type\":\"chat\",";
     if (v.substr(0, kChat.size()) == kChat) {
+        ++json_chats_;
         std::string_view text = json_field(v, "text");
         if (text.empty()) {
             note_error(bad_lines_, "chat event without text", p, n);
@@ -2176,6 +2178,7 @@ int LoadGen::report() {
         have_cpu && deliveries_ ? cpu_s * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0;
 
     j.num("deliveries", deliveries_);
+    if (opt_.proto == Proto::wsjson) j.num("json_chat_events", json_chats_);
     j.num("expected", expected_);
     j.num("missing", missing);
     j.num("out_of_order", out_of_order_);
