@@ -215,7 +215,8 @@ def main():
             time.sleep(0.1)
         sender.join(BURST_PATIENCE)
         assert "error" not in sent, "the burst's sender: %r" % sent.get("error")
-        print("     the server took the %d lines in %.1f s" % (n, sent["seconds"]), flush=True)
+        print("     sendall of the %d lines returned after %.1f s (socket buffers hold them; the pages' times "
+              "above are the burst's)" % (n, sent["seconds"]), flush=True)
         s["ends"] = ends
 
     def all_arrived():
