@@ -60,6 +60,14 @@ try {
     .observe({type: 'longtask', buffered: true});
   window.__ltOk = true;
 } catch (e) { window.__ltOk = String(e); }
+// Long animation frames (where a slow frame's time went): [start, duration, script ms, style and layout ms].
+window.__loaf = [];
+try {
+  new PerformanceObserver(l => { for (const e of l.getEntries()) window.__loaf.push([e.startTime, e.duration,
+      e.scripts.reduce((a, x) => a + x.duration, 0),
+      e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0]); })
+    .observe({type: 'long-animation-frame', buffered: true});
+} catch (e) { /* older Chromium: no attribution printed */ }
 window.__burst = {n: 0, lastText: null, lastAt: null, drawnAt: null};
 const Real = window.WebSocket;
 window.WebSocket = function (...a) {
@@ -278,6 +286,12 @@ def main():
                 bad.append("%s: %s ms" % (b.name, ", ".join("%.0f" % d for d in after if d > args.long_task_ms)))
         for line in report:
             print("     " + line, flush=True)
+        for i, b in enumerate(browsers):
+            frames = [f for f in b.driver.execute_script("return window.__loaf") if f[0] + f[1] > s["ends"][i]
+                      and f[1] > 50]
+            if frames:
+                print("     %s: long frames after the burst: %s" % (b.name, ", ".join(
+                    "%.0f ms (script %.0f, style and layout %.0f)" % (d, sc, lay) for _, d, sc, lay in frames)))
         if bad and args.report_only:
             print("     (--report-only) long tasks over %.0f ms after the burst: %s" % (args.long_task_ms, bad))
         else:
