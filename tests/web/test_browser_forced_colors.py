@@ -121,6 +121,7 @@ def main():
     badges = {"unread count": '#rooms li[data-room="#lobby"] .u',
               "mention marker": '#rooms li[data-room="#lobby"] .at',
               "room name": '#rooms li[data-room="#lobby"] .go'}
+    everything = dict(rows, **badges)
 
     def start_server():
         server.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
@@ -153,11 +154,11 @@ def main():
         a.wait_line("<una> alice: a mention in dev")
         a.type("my own line")
         a.wait(lambda x: x.count("<alice> my own line", from_server=False) == 1, "own line drawn")
-        for what, sel in list(rows.items()) + list(badges.items()):
+        for what, sel in everything.items():
             assert a.driver.execute_script("return !!document.querySelector(arguments[0])", sel), \
                 "no %s (%s) on the page" % (what, sel)
         s["a"] = a
-        s["normal"] = {w: a.driver.execute_script(STYLE_JS, sel) for w, sel in list(rows.items()) + list(badges.items())}
+        s["normal"] = {w: a.driver.execute_script(STYLE_JS, sel) for w, sel in everything.items()}
         a.screenshot(os.path.join(shots, "web-forced-colors-off.png"))
 
     def forced_on():
@@ -165,7 +166,7 @@ def main():
         a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                  {"features": [{"name": "forced-colors", "value": "active"}]})
         assert a.driver.execute_script(FORCED_JS), "matchMedia('(forced-colors: active)') does not match"
-        s["forced"] = {w: a.driver.execute_script(STYLE_JS, sel) for w, sel in list(rows.items()) + list(badges.items())}
+        s["forced"] = {w: a.driver.execute_script(STYLE_JS, sel) for w, sel in everything.items()}
         for w, style in s["forced"].items():
             kept = {k: v for k, v in style.items() if k in KEEPS and (k, v) not in (("box-shadow", "none"),)}
             print("     forced %-15s %s" % (w + ":", kept))

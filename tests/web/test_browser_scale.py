@@ -257,7 +257,8 @@ def main():
                 bad.append("%s: %r in the DOM but out of view (%.0f px, was %.0f px)"
                            % (b.name, anchor, place[0], s["before"][i]))
             # What was not drawn for them is offered: the button under the log.
-            nm = b.driver.execute_script("const n = document.getElementById('nm'); return n.hidden ? null : n.textContent")
+            nm = b.driver.execute_script(
+                "const n = document.getElementById('nm'); return n.hidden ? null : n.textContent")
             if nm is None:
                 bad.append("%s: no button to the newest lines" % b.name)
         browsers[3].screenshot(os.path.join(shots, "web-scale-reader-after.png"))
@@ -309,8 +310,8 @@ def main():
         run.run("five pages with a long-task observer and a telnet flooder in the lobby", arrive, fatal=True)
         run.run("300 rows; two readers scroll up (far, and a few rows above the newest)", readers_scroll_up,
                 fatal=True)
-        run.run("a telnet client sends %d lines as fast as the server takes them; the pages at the newest show the last in view"
-                "" % n, burst, fatal=True)
+        run.run("a telnet client sends %d lines as fast as the server takes them; the pages at the newest "
+                "show the last in view" % n, burst, fatal=True)
         run.run("every page got all %d events" % n, all_arrived)
         run.run("each pane holds at most %d rows" % MAX_ROWS, dom_capped)
         run.run("the readers' rows are still in the DOM and in view; a button leads to the newest",
