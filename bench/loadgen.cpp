@@ -21,6 +21,14 @@
 // the chat protocol's, so the chat adapter's parsing and flow control apply
 // unchanged and the figures compare with --proto chat on the same server.
 //
+// WebSocket JSON (--proto wsjson): the JSON dialect a browser speaks, chosen
+// by offering the subprotocol chatroom.v1 on GET /ws (docs/web-protocol.md).
+// Each line goes out as one {"type":"say","room":R,"text":PAYLOAD} frame;
+// each chat event's text (several lines joined by \n when the server gathered
+// them) is split back into payloads and counted as the other protocols count
+// lines. A client is ready at its joined_room (a room other than the lobby:
+// join it, then part the lobby).
+//
 // Several servers (--port P1,P2,...): client i connects to the (i mod n)-th
 // port, so a room spans servers that share it through a backplane (bench/run
 // S7: two chatroom-server --redis nodes). Deliveries between clients of
@@ -382,12 +390,13 @@ private:
 // ---------------------------------------------------------------------------
 // Options.
 
-enum class Proto { chat, ws, redis, nats, raw, irc };
+enum class Proto { chat, ws, wsjson, redis, nats, raw, irc };
 
 const char* proto_name(Proto p) {
     switch (p) {
         case Proto::chat: return "chat";
         case Proto::ws: return "ws";
+        case Proto::wsjson: return "wsjson";
         case Proto::redis: return "redis";
         case Proto::nats: return "nats";
         case Proto::raw: return "raw";
@@ -432,8 +441,9 @@ void usage(FILE* to) {
         "  --host ADDR        IPv4 address of the server (default 127.0.0.1)\n"
         "  --port P[,P2,...]  server port (required); with several, client i connects\n"
         "                     to the (i mod n)-th (servers sharing rooms through a backplane)\n"
-        "  --proto NAME       chat | ws | redis | nats | raw | irc (default chat); ws: the chat\n"
-        "                     protocol over WebSocket, --port being the web listener's;\n"
+        "  --proto NAME       chat | ws | wsjson | redis | nats | raw | irc (default chat); ws: the\n"
+        "                     chat protocol over WebSocket, --port being the web listener's;\n"
+        "                     wsjson: the JSON dialect (subprotocol chatroom.v1) there;\n"
         "                     irc: NICK/USER, JOIN #lobby (or #roomK), PRIVMSG to it\n"
         "  --clients N        number of clients (default 10)\n"
         "  --lines M          lines sent per client (default 1000)\n"
@@ -523,6 +533,7 @@ Options parse_options(int argc, char** argv) {
             const std::string p = value();
             if (p == "chat") o.proto = Proto::chat;
             else if (p == "ws" || p == "web") o.proto = Proto::ws;
+            else if (p == "wsjson") o.proto = Proto::wsjson;
             else if (p == "redis") o.proto = Proto::redis;
             else if (p == "nats") o.proto = Proto::nats;
             else if (p == "raw") o.proto = Proto::raw;
@@ -683,7 +694,7 @@ private:
     void send_text(Client& c, std::string_view s);
     void send_line(Client& c, std::string_view line);
     void append_ws_frame(std::string& out, unsigned opcode, std::string_view a,
-                         std::string_view b = {});
+                         std::string_view b = {}, std::string_view c = {}, std::string_view d = {});
     void fill_and_send(Client& c);
     void append_line(Client& c, u32 seq, u64 ts);
     void process_dirty();
@@ -694,6 +705,7 @@ private:
     std::size_t parse_redis(Client& c, const char* p, std::size_t n, u64 t);
     std::size_t parse_ws(Client& c, const char* p, std::size_t n, u64 t);
     void on_ws_text(Client& c, const char* p, std::size_t n, u64 t);
+    void on_json_event(Client& c, const char* p, std::size_t n, u64 t);
     void on_chat_line(Client& c, const char* p, std::size_t n, u64 t);
     void on_irc_line(Client& c, const char* p, std::size_t n, u64 t);
     void on_payload(Client& r, const char* p, std::size_t n, u64 t);
@@ -709,7 +721,8 @@ private:
 
     std::string room_name(u32 room) const {
         if (opt_.proto == Proto::irc) return opt_.rooms == 1 ? "#lobby" : "#room" + std::to_string(room);
-        if ((opt_.proto == Proto::chat || opt_.proto == Proto::ws) && opt_.rooms == 1)
+        if ((opt_.proto == Proto::chat || opt_.proto == Proto::ws || opt_.proto == Proto::wsjson) &&
+            opt_.rooms == 1)
             return "lobby";
         return "room" + std::to_string(room);
     }
@@ -766,6 +779,7 @@ private:
     u64 deliveries_ = 0;
     u64 out_of_order_ = 0;
     u64 self_ = 0;
+    u64 json_chats_ = 0;  // wsjson: chat events received (deliveries / this: lines an event carries)
     u64 bad_lines_ = 0;
     u64 server_errors_ = 0;
     u64 disconnects_ = 0;
@@ -866,6 +880,9 @@ bool LoadGen::setup() {
             case Proto::chat:
             case Proto::ws:
             case Proto::raw:
+                break;
+            case Proto::wsjson:
+                c.prefix = "{\"type\":\"say\",\"room\":\"" + room + "\",\"text\":\"";
                 break;
             case Proto::redis:
                 c.prefix = "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(room.size()) + "\r\n" + room +
@@ -982,7 +999,8 @@ void LoadGen::on_connected(Client& c) {
     switch (opt_.proto) {
         case Proto::chat:
             break;  // wait for "* joined lobby"
-        case Proto::ws: {
+        case Proto::ws:
+        case Proto::wsjson: {
             // Sec-WebSocket-Key: 16 random bytes in base64 (RFC 6455 4.1).
             static constexpr char kB64[] =
                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1004,6 +1022,7 @@ void LoadGen::on_connected(Client& c) {
             send_text(c, "GET /ws HTTP/1.1\r\nHost: " + opt_.host + ":" + std::to_string(opt_.ports[c.node]) +
                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "Sec-WebSocket-Key: " + key +
+                             (opt_.proto == Proto::wsjson ? "\r\nSec-WebSocket-Protocol: chatroom.v1" : "") +
                              "\r\nSec-WebSocket-Version: 13\r\n\r\n");
             break;  // then the 101 response, then "* joined lobby"
         }
@@ -1075,10 +1094,10 @@ u64 LoadGen::next_random() {
 }
 
 // One client frame: FIN, OPCODE, the masked length form of RFC 6455 5.2, a
-// fresh mask, then A and B (one payload in two pieces) masked.
+// fresh mask, then A, B, C and D (one payload in up to four pieces) masked.
 void LoadGen::append_ws_frame(std::string& out, unsigned opcode, std::string_view a,
-                              std::string_view b) {
-    const u64 len = a.size() + b.size();
+                              std::string_view b, std::string_view c, std::string_view d) {
+    const u64 len = a.size() + b.size() + c.size() + d.size();
     out += static_cast<char>(0x80 | opcode);
     if (len < 126) {
         out += static_cast<char>(0x80 | len);
@@ -1097,13 +1116,18 @@ void LoadGen::append_ws_frame(std::string& out, unsigned opcode, std::string_vie
     const std::size_t start = out.size();
     out.append(a.data(), a.size());
     out.append(b.data(), b.size());
+    out.append(c.data(), c.size());
+    out.append(d.data(), d.size());
     for (std::size_t i = 0; i < len; ++i) out[start + i] ^= mask[i & 3];
 }
 
-// A command line of the chat protocol, framed as the transport wants it.
+// A command line of the chat protocol, framed as the transport wants it
+// (wsjson: a text to say, as a say command; the probes are all it sends so).
 void LoadGen::send_line(Client& c, std::string_view line) {
     if (opt_.proto == Proto::ws) {
         append_ws_frame(c.out, 0x1, line);
+    } else if (opt_.proto == Proto::wsjson) {
+        append_ws_frame(c.out, 0x1, c.prefix, line, "\"}");
     } else {
         c.out.append(line.data(), line.size());
         c.out += '\n';
@@ -1142,6 +1166,12 @@ void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
                         std::string_view(pad_).substr(kHeaderLen));
         return;
     }
+    if (opt_.proto == Proto::wsjson) {
+        // The payload is letters, digits and dots: nothing to escape in JSON.
+        append_ws_frame(c.out, 0x1, c.prefix, std::string_view(hdr, kHeaderLen),
+                        std::string_view(pad_).substr(kHeaderLen), "\"}");
+        return;
+    }
     c.out += c.prefix;
     c.out.append(hdr, kHeaderLen);
     c.out.append(pad_, kHeaderLen, std::string::npos);
@@ -1156,6 +1186,7 @@ void LoadGen::append_line(Client& c, u32 seq, u64 ts) {
             c.out += "\r\n";
             break;
         case Proto::ws:
+        case Proto::wsjson:
             break;
     }
 }
@@ -1241,6 +1272,7 @@ std::size_t LoadGen::parse(Client& c, const char* p, std::size_t n, u64 t) {
         case Proto::redis:
             return parse_redis(c, p, n, t);
         case Proto::ws:
+        case Proto::wsjson:
             return parse_ws(c, p, n, t);
     }
     return n;
@@ -1374,6 +1406,11 @@ std::size_t LoadGen::parse_ws(Client& c, const char* p, std::size_t n, u64 t) {
             fail("ws: upgrade refused: " + std::string(v.substr(0, std::min<std::size_t>(eol, 120))));
             return n;
         }
+        if (opt_.proto == Proto::wsjson && v.substr(0, end).find("chatroom.v1") == std::string_view::npos) {
+            note_error(bad_lines_, "ws: no subprotocol chatroom.v1 in the 101", p, end);
+            fail("ws: the server did not choose the JSON dialect (chatroom.v1)");
+            return n;
+        }
         c.upgraded = true;
         off = end + 4;
     }
@@ -1460,7 +1497,71 @@ std::size_t LoadGen::parse_ws(Client& c, const char* p, std::size_t n, u64 t) {
 // comes from the frame, so no search for a newline (a message holding one
 // fails the payload check, as the protocol allows no such message).
 void LoadGen::on_ws_text(Client& c, const char* p, std::size_t n, u64 t) {
-    if (n > 0) on_chat_line(c, p, n, t);
+    if (n == 0) return;
+    if (opt_.proto == Proto::wsjson) on_json_event(c, p, n, t);
+    else on_chat_line(c, p, n, t);
+}
+
+// The string value of "KEY":"..." in a JSON object as the server writes it
+// (no spaces), raw (escapes kept); empty when absent. Stops at the first
+// unescaped quote.
+std::string_view json_field(std::string_view v, std::string_view key) {
+    std::size_t at = 0;
+    for (;;) {
+        at = v.find(key, at);
+        if (at == std::string_view::npos) return {};
+        const std::size_t q = at + key.size();
+        // "key":" exactly: the key quoted, then a colon and a quote.
+        if (at > 0 && v[at - 1] == '"' && q + 2 < v.size() && v[q] == '"' && v[q + 1] == ':' &&
+            v[q + 2] == '"')
+            break;
+        at = q;
+    }
+    const std::size_t start = at + key.size() + 3;
+    std::size_t i = start;
+    while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? 2 : 1;
+    return i < v.size() ? v.substr(start, i - start) : std::string_view();
+}
+
+// One event of the JSON dialect: a chat event's text is one payload, or
+// several joined by \n (two characters in the JSON); joined_room makes the
+// client ready; an error counts as the server's; the rest is skipped.
+void LoadGen::on_json_event(Client& c, const char* p, std::size_t n, u64 t) {
+    const std::string_view v(p, n);
+    static constexpr std::string_view kChat = "{\"type\":\"chat\",";
+    if (v.substr(0, kChat.size()) == kChat) {
+        ++json_chats_;
+        std::string_view text = json_field(v, "text");
+        if (text.empty()) {
+            note_error(bad_lines_, "chat event without text", p, n);
+            return;
+        }
+        for (;;) {
+            const std::size_t nl = text.find("\\n");
+            on_payload(c, text.data(), std::min(nl, text.size()), t);
+            if (nl == std::string_view::npos || c.fd < 0 || phase_ == Phase::done) return;
+            text.remove_prefix(nl + 2);
+        }
+    }
+    const std::string_view type = json_field(v, "type");
+    if (type == "joined_room") {
+        const std::string_view room = json_field(v, "room");
+        const std::string mine = room_name(c.room);
+        if (c.state == State::handshake && room == "lobby") {
+            if (opt_.rooms == 1) {
+                mark_ready(c);
+            } else {
+                c.state = State::joining;
+                append_ws_frame(c.out, 0x1, "{\"type\":\"join\",\"room\":\"", mine, "\"}");
+                append_ws_frame(c.out, 0x1, "{\"type\":\"part\",\"room\":\"lobby\"}");
+                flush(c);
+            }
+        } else if (c.state == State::joining && room == mine) {
+            mark_ready(c);
+        }
+    } else if (type == "error" || type == "bye") {
+        note_error(server_errors_, "server error", p, n);
+    }
 }
 
 std::size_t LoadGen::parse_nats(Client& c, const char* p, std::size_t n, u64 t) {
@@ -2077,6 +2178,7 @@ int LoadGen::report() {
         have_cpu && deliveries_ ? cpu_s * 1e6 / (static_cast<double>(deliveries_) / 1000.0) : 0.0;
 
     j.num("deliveries", deliveries_);
+    if (opt_.proto == Proto::wsjson) j.num("json_chat_events", json_chats_);
     j.num("expected", expected_);
     j.num("missing", missing);
     j.num("out_of_order", out_of_order_);

@@ -12,10 +12,10 @@ chatroom / best (lower is better); chatroom's (and every --extra chatroom
 binary's) CPU per delivery against the floor relay; chatroom against each
 --extra binary (e.g. chatroom10, the 1.0 baseline); and in the stalled-reader
 scenario, each server's deliveries/s with the stalled reader against without.
-A WebSocket scenario (kind "web", e.g. S2w) also shows the plain-TCP rows of
-its twin (the same name without the "w", e.g. S2) and the ratio WebSocket /
-TCP of CPU per delivery and deliveries/s, from the medians and paired by
-repetition. The IRC scenario (kind "irc", SI) compares chatroom's IRC with
+A WebSocket scenario (kind "web", e.g. S2w, or "webjson", S2j: the JSON
+dialect) also shows the plain-TCP rows of its twin (the same name without the
+last letter, e.g. S2) and the ratio WebSocket / TCP of CPU per delivery and
+deliveries/s, from the medians and paired by repetition. The IRC scenario (kind "irc", SI) compares chatroom's IRC with
 the best of ngircd and inspircd and with its own line protocol (chatroom-line).
 "spread" is (max - min) / median over the valid repetitions, in percent: the
 noise of that row.
@@ -55,8 +55,8 @@ def fmt(v, digits=0, thousands=True):
 
 
 def tcp_twin(sc):
-    """The plain-TCP scenario a WebSocket scenario repeats: S2w -> S2."""
-    return sc[:-1] if sc.endswith("w") else None
+    """The plain-TCP scenario a WebSocket scenario repeats: S2w -> S2, S2j -> S2."""
+    return sc[:-1] if sc.endswith(("w", "j")) else None
 
 
 def web_lines(sc, runs, medians, chat_like, row_line):
@@ -275,7 +275,7 @@ def main():
         out.append(f"{sc}: {info[sc].get('description', '')}")
         medians = {}
         w = max([9] + [len(x) for x in servers if (sc, x) in runs or (sc, x) in skipped])
-        if kind == "web":
+        if kind in ("web", "webjson"):
             w = max([w] + [len(f"{x} ({tcp_twin(sc)}, tcp)") for x in chat_like
                            if (tcp_twin(sc), x) in runs])
 
@@ -353,7 +353,7 @@ def main():
                 cpu = kept["cpu"] / plain["cpu"] if kept.get("cpu") and plain.get("cpu") else None
                 out.append(f"  chatroom --history-db / without (chatroom1 here): throughput {fmt(kept['dps'] / plain['dps'], 2)}, "
                            f"CPU per delivery {fmt(cpu, 2)}")
-        if kind == "web":
+        if kind in ("web", "webjson"):
             out.extend(web_lines(sc, runs, medians, chat_like, row_line))
         if kind == "irc":
             out.extend(irc_lines(sc, runs, medians))
@@ -380,7 +380,7 @@ def main():
                     r2 = chat["cpu"] / cbest[0] if cbest[0] else None
                     line += f", cpu {fmt(r2, 2)} (best {cbest[1]})"
                 out.append(line + suffix)
-        elif have_peers and kind != "web" and (ref_sc == sc or kind == "mt"):
+        elif have_peers and kind not in ("web", "webjson") and (ref_sc == sc or kind == "mt"):
             out.append("  chatroom / best: n/a")
     if any(info[sc].get("kind") not in ("idle",) for sc in order):
         out.append("")
