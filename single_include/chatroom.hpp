@@ -403,7 +403,9 @@ struct room_event {
     /// client answers automatically; dialects without the notion show a
     /// plain line.
     bool as_notice = false;
-    /// chat (a single line), action, private_message: the client-only tags
+    /// chat (a single line, or no text at all: IRC's TAGMSG, which other
+    /// dialects render as nothing and history keeps not), action,
+    /// private_message: the client-only tags
     /// an IRC client sent with it (IRCv3 message-tags: "+key=value;+key2"),
     /// as IRC writes them, escaped; at most max_client_tag_bytes (see
     /// is_client_tag_data). Opaque to the core and to every other dialect,
@@ -4774,9 +4776,18 @@ public:
     }
 
     // A chat line: gathered, or with client-only tags an event of its own.
+    // No text (IRC's TAGMSG): an event of client-only tags alone, or nothing.
     void say(member& m, const room& r, std::string_view text, std::string_view tags) {
         if (tags.empty()) return add(m, r, text);
-        add_notice(m, r, text, tags, false);
+        if (!text.empty()) return add_notice(m, r, text, tags, false);
+        if (!is_client_tag_data(tags)) return;
+        end();
+        room_event e;
+        e.room = r.name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        e.set_client_tags(tags);
+        log_->append(e);
     }
 
     // The lines gathered so far go out as one event.
@@ -5608,7 +5619,9 @@ struct history_service {
 
     // Under the hub's lock, for every ordered event.
     void keep(const room_event& e) {
-        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+        // Not a chat event without text (IRC's TAGMSG: room_event::client_tags).
+        if (store && ((e.kind == room_event_kind::chat && !e.text.empty()) || e.kind == room_event_kind::action))
+            store->keep(e);
     }
 
     // Answers q (its limit capped at the page size); done(ec, page) runs

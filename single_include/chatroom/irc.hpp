@@ -677,6 +677,11 @@ public:
         const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
+            // No text: a TAGMSG, to those that negotiated message-tags only.
+            if (e.text.empty()) {
+                if (own) plain(":" + source(e.nick) + " TAGMSG " + channel_of(e.room));
+                break;
+            }
             e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
@@ -2193,6 +2198,59 @@ inline std::string connection::end_replay() const {
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/oper_tags.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// TAGMSG (IRCv3 message-tags) and the server operator's KILL, and INFO.
+// With the hub's lock held.
+
+// TAGMSG #chan: the client-only tags alone, to the channel's members that
+// negotiated message-tags (the sender too, with echo-message): a chat event
+// without text (room_event::client_tags), which no other dialect shows and
+// no history keeps. To a nick it is dropped: a private message without
+// text is no event here. 403/404 as PRIVMSG; 461 without a target.
+inline void tagmsg(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "TAGMSG", "Not enough parameters"));
+    const std::string& target = msg.params[0];
+    if (target.front() != '#') return;
+    std::string room;
+    const bool valid = room_of(target, room);
+    const std::string name = valid ? seat_in(m, room) : std::string();
+    if (name.empty())
+        return emit(st, c.numeric(valid ? "404" : "403", target, valid ? "Cannot send to channel" : "No such channel"));
+    const std::string tags = client_tags_of(msg);
+    if (tags.empty()) return;
+    ask(core, m, st, asked::none, target, command_kind::chat, {}, {}, name, tags);
+}
+
+// KILL nick [:reason]: the server's /kick (operators only: 481 for the
+// others, from the core's refusal): the member leaves the server, with the
+// reason; 401 for no such nick, 461 without one.
+inline void kill_user(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "KILL", "Not enough parameters"));
+    std::string reason;
+    sanitize_append(reason, msg.param(1));
+    ask(core, m, st, asked::none, {}, command_kind::kick, msg.params[0], reason);
+}
+
+// INFO: 371 lines about the server, then 374.
+inline void info(const connection& c) {
+    session_state& st = c.state();
+    emit(st, c.numeric("371", {}, "chatroom-" + std::string(version_string) + ": one set of rooms for telnet, "
+                                                                                "browsers and IRC"));
+    emit(st, c.numeric("371", {}, "Server " + c.settings().options.server_name + ", network " +
+                                      c.settings().options.network + ", up since " + c.settings().created));
+    emit(st, c.numeric("374", {}, "End of /INFO list"));
+}
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/registration.hpp>
 
 
@@ -2576,6 +2634,9 @@ public:
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
         if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
+        if (verb == "TAGMSG") return tagmsg(core, m, c, msg);
+        if (verb == "KILL") return kill_user(core, m, c, msg);
+        if (verb == "INFO") return info(c);
         if (verb == "OPER") {
             // The operator's rights of one of the server's accounts (--users),
             // checked as /login's secret is, without logging in: the nick

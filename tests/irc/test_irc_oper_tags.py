@@ -163,6 +163,24 @@ def main():
                 alice.send("@+draft/reply=2 PRIVMSG carol :psst")
                 plain = carol.expect(r" PRIVMSG carol :psst$")
                 assert "+draft/reply" not in tags_of(plain), plain
+                # TAGMSG: the tags alone, to message-tags members (the sender's echo too); not to carol,
+                # not to the telnet user.
+                alice.send(r"@+typing=active;cat=dog TAGMSG #tags")
+                echo = alice.expect(r" TAGMSG #tags$")
+                relay = bob.expect(r" TAGMSG #tags$")
+                for got in (echo, relay):
+                    t = tags_of(got)
+                    assert t.get("+typing") == "active" and "cat" not in t and "msgid" in t, got
+                    assert got.split(" ", 1)[1].startswith(":alice!alice@"), got
+                assert tags_of(echo)["msgid"] == tags_of(relay)["msgid"], (echo, relay)
+                alice.send("PRIVMSG #tags :after the tagmsg")
+                for c in (carol, bob):
+                    _, between = c.read_until(lambda l: l.endswith("PRIVMSG #tags :after the tagmsg"))
+                    assert c is bob or not any("TAGMSG" in l for l in between), between
+                _, between = tel.read_until(lambda l: l == "<alice> after the tagmsg")
+                assert between == [], between
+                alice.send("TAGMSG #nowhere")
+                alice.expect(r" 404 alice #nowhere ")
                 alice.send("@+baz=%s PRIVMSG #tags :too much" % ("a" * 4090))
                 alice.expect(r" 417 alice :")
                 alice.send("@+baz=%s PRIVMSG #tags :just fits" % ("a" * 4089))
@@ -199,6 +217,29 @@ def main():
                 b.expect(r" PRIVMSG #long :short$")
             runner.run("a long PRIVMSG is relayed as one line of at most 512 bytes, cut at a UTF-8 boundary",
                        long_lines)
+            def kill_and_info():
+                op = IrcClient(irc, "killer")
+                op.register("killer")
+                a = IrcClient(irc, "alice2")
+                a.register("alice2")
+                b = IrcClient(irc, "bob2")
+                b.register("bob2")
+                a.send("KILL bob2 :go")
+                a.expect(r" 481 alice2 :")
+                a.send("KILL nobody")
+                a.expect(r" 481 alice2 :")
+                op.send("OPER operuser operpassword")
+                op.expect(r" 381 killer ")
+                op.send("KILL nobody :x")
+                op.expect(r" 401 killer nobody ")
+                op.send("KILL bob2 :some reason")
+                b.expect(r"^ERROR :Closing link")
+                b.until_closed(PATIENCE)
+                a.send("INFO")
+                _, lines = a.read_until(lambda l: " 374 alice2 :" in l)
+                assert lines and all(re.search(r" 371 alice2 :", l) for l in lines), lines
+            runner.run("KILL: 481 for a non-operator; an operator's closes the member (401 for no such nick); "
+                       "INFO: 371 lines and 374", kill_and_info)
         finally:
             srv.stop()
             print(srv.text()[-2000:] if runner.failed else "", end="")

@@ -152,6 +152,13 @@ TEST_CASE("a client's own tags go to message-tags recipients only, beside msgid"
     pm.seq = 0; // no msgid: the client's tags alone
     pm.client_tags = "+a";
     CHECK(lines_of(event_renderer("srv", message_tags).render(pm)).at(0) == "@+a :bob!bob@srv PRIVMSG carol :psst");
+    // A chat event with tags and no text is a TAGMSG, to message-tags recipients only.
+    auto tagmsg = event(chatroom::room_event_kind::chat);
+    tagmsg.client_tags = "+typing=active";
+    CHECK(lines_of(event_renderer("srv", message_tags | server_time).render(tagmsg)) ==
+          std::vector<std::string>{"@+typing=active;msgid=42;time=2025-12-06T14:57:38.123Z :bob!bob@srv TAGMSG #dev"});
+    CHECK(event_renderer("srv", server_time).render(tagmsg).empty());
+    CHECK(event_renderer("srv", no_tags).render(tagmsg).empty());
     // What a room event may carry: '+' keys, no blank or line end, bounded.
     CHECK(chatroom::is_client_tag_data("+a=1;+b"));
     CHECK_FALSE(chatroom::is_client_tag_data(""));

@@ -77,7 +77,9 @@ struct room_event {
     /// client answers automatically; dialects without the notion show a
     /// plain line.
     bool as_notice = false;
-    /// chat (a single line), action, private_message: the client-only tags
+    /// chat (a single line, or no text at all: IRC's TAGMSG, which other
+    /// dialects render as nothing and history keeps not), action,
+    /// private_message: the client-only tags
     /// an IRC client sent with it (IRCv3 message-tags: "+key=value;+key2"),
     /// as IRC writes them, escaped; at most max_client_tag_bytes (see
     /// is_client_tag_data). Opaque to the core and to every other dialect,

@@ -186,6 +186,11 @@ public:
         const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
+            // No text: a TAGMSG, to those that negotiated message-tags only.
+            if (e.text.empty()) {
+                if (own) plain(":" + source(e.nick) + " TAGMSG " + channel_of(e.room));
+                break;
+            }
             e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;

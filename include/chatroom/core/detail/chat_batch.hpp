@@ -55,9 +55,18 @@ public:
     }
 
     // A chat line: gathered, or with client-only tags an event of its own.
+    // No text (IRC's TAGMSG): an event of client-only tags alone, or nothing.
     void say(member& m, const room& r, std::string_view text, std::string_view tags) {
         if (tags.empty()) return add(m, r, text);
-        add_notice(m, r, text, tags, false);
+        if (!text.empty()) return add_notice(m, r, text, tags, false);
+        if (!is_client_tag_data(tags)) return;
+        end();
+        room_event e;
+        e.room = r.name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        e.set_client_tags(tags);
+        log_->append(e);
     }
 
     // The lines gathered so far go out as one event.

@@ -9,6 +9,7 @@
 #include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/chathistory.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/oper_tags.hpp>
 #include <chatroom/irc/detail/registration.hpp>
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/user_modes.hpp>
@@ -88,6 +89,9 @@ public:
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
         if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
+        if (verb == "TAGMSG") return tagmsg(core, m, c, msg);
+        if (verb == "KILL") return kill_user(core, m, c, msg);
+        if (verb == "INFO") return info(c);
         if (verb == "OPER") {
             // The operator's rights of one of the server's accounts (--users),
             // checked as /login's secret is, without logging in: the nick

@@ -260,7 +260,9 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
             else if (!line.empty()) e.add_line(line);
         });
         if (too_long) return refuse(entry_error::line_too_long);
-        if (e.line_count == 0) return refuse(entry_error::no_text);
+        // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
+        if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
+            return refuse(entry_error::no_text);
         e.as_notice = field('v') == "1";
         break;
     }
@@ -288,7 +290,7 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
     }
     // Client-only tags (IRC's) of a line: kept when well formed, else
     // dropped (the line is not).
-    if ((*kind == room_event_kind::chat && e.line_count == 1) || *kind == room_event_kind::action ||
+    if ((*kind == room_event_kind::chat && e.line_count <= 1) || *kind == room_event_kind::action ||
         *kind == room_event_kind::private_message)
         if (is_client_tag_data(field('g'))) e.client_tags = std::string(field('g'));
     e.node = s.node;
