@@ -239,7 +239,7 @@ enum class server_event_kind {
     error,        ///< text: a server-side problem (accept failing for lack of file descriptors), or what a
                   ///< host handler or hook threw (text "event handler threw: WHAT", "command /NAME threw:
                   ///< WHAT", "access hook HOOK threw: WHAT"; nick: the member it was running for)
-    logged_in,    ///< nick (the account), address
+    logged_in,    ///< nick (the account), address; IRC's OPER: nick the member's own, text "operator ACCOUNT"
     login_failed, ///< nick (the member's own, never what was typed), address, reason
     kicked,       ///< nick, room, reason, by
     banned,       ///< nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by
@@ -373,6 +373,24 @@ void for_each_line(std::string_view text, Fn&& fn) {
     }
 }
 
+/// The most bytes of client-only tags a room event carries (IRCv3
+/// message-tags: a client's tag data is at most 4094 bytes).
+inline constexpr std::size_t max_client_tag_bytes = 4094;
+
+/// Whether s may be a room_event's client_tags: at most
+/// max_client_tag_bytes, ';'-separated tags whose keys begin with '+', and
+/// no space, CR, LF or NUL (values escaped as IRC writes them).
+inline bool is_client_tag_data(std::string_view s) noexcept {
+    if (s.empty() || s.size() > max_client_tag_bytes) return false;
+    bool at_key = true;
+    for (const char ch : s) {
+        if (ch == ' ' || ch == '\r' || ch == '\n' || ch == '\0') return false;
+        if (at_key && ch != '+') return false;
+        at_key = ch == ';';
+    }
+    return !at_key;
+}
+
 /// One thing that happened in a room, as data: what the room log orders and
 /// every renderer reads. Which fields a kind uses, the comments below say.
 struct room_event {
@@ -391,6 +409,19 @@ struct room_event {
     /// client answers automatically; dialects without the notion show a
     /// plain line.
     bool as_notice = false;
+    /// chat (a single line, or no text at all: IRC's TAGMSG, which other
+    /// dialects render as nothing and history keeps not), action,
+    /// private_message: the client-only tags
+    /// an IRC client sent with it (IRCv3 message-tags: "+key=value;+key2"),
+    /// as IRC writes them, escaped; at most max_client_tag_bytes (see
+    /// is_client_tag_data). Opaque to the core and to every other dialect,
+    /// which never show them; IRC relays them to members that negotiated
+    /// message-tags. Empty: none.
+    std::string client_tags;
+    /// Sets client_tags to tags when is_client_tag_data(tags); else leaves it.
+    void set_client_tags(std::string_view tags) {
+        if (is_client_tag_data(tags)) client_tags.assign(tags.data(), tags.size());
+    }
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.
@@ -964,6 +995,7 @@ enum class reply_kind : unsigned char {
     too_many_failed_logins,
     too_many_logins_under_way,
     logged_in,        ///< subject: the account
+    now_operator,     ///< an oper command succeeded; subject: the operator's account
     refused,          ///< detail: why (the host's hooks, a verifier's reason)
     /// Moderation.
     not_permitted,
@@ -1783,6 +1815,11 @@ enum class command_kind {
     quit,
     help,
     login,  ///< /login NAME SECRET
+    /// IRC's OPER NAME SECRET: the operator's rights of account NAME, checked
+    /// as /login's are (the verifier, the same limits), without a login: the
+    /// member keeps its nick and its account, if any. Refused unless the
+    /// account is an operator's.
+    oper,
     kick,   ///< operators: /kick NICK [REASON]
     ban,    ///< operators: /ban NICK [LENGTH] [confirm]
     unban,  ///< operators: /unban NICK-OR-ADDRESS
@@ -1809,6 +1846,9 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
+    /// chat, notice, me, msg, msg_notice: client-only tags the event
+    /// carries (room_event::client_tags; is_client_tag_data). Empty: none.
+    std::string_view tags;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.
@@ -2521,6 +2561,9 @@ inline std::string not_in_room(std::string_view room) {
 }
 inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
 inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
+inline std::string now_operator(std::string_view account) {
+    return "* you have the operator rights of " + std::string(account);
+}
 inline std::string nick_registered(std::string_view nick) {
     return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
 }
@@ -2619,6 +2662,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::too_many_failed_logins: return std::string(replies::too_many_failed_logins);
     case reply_kind::too_many_logins_under_way: return std::string(replies::too_many_logins_under_way);
     case reply_kind::logged_in: return replies::logged_in(r.subject);
+    case reply_kind::now_operator: return replies::now_operator(r.subject);
     case reply_kind::refused: return replies::refused(r.detail);
     case reply_kind::not_permitted: return std::string(replies::not_permitted);
     case reply_kind::muted: return std::string(replies::you_are_muted);
@@ -4728,12 +4772,32 @@ public:
     // A line m says in r as a notice (IRC's NOTICE): an event of its own,
     // after the lines gathered so far (a batch holds plain chat only, so
     // the chat lines' path tests no flag).
-    void add_notice(member& m, const room& r, std::string_view text) {
+    // A line with client-only tags (room_event::client_tags; dropped unless
+    // is_client_tag_data) is an event of its own too.
+    void add_notice(member& m, const room& r, std::string_view text, std::string_view tags = {},
+                    bool notice = true) {
         end();
-        event_.as_notice = true;
+        event_.as_notice = notice;
+        event_.set_client_tags(tags);
         add(m, r, text);
         end();
         event_.as_notice = false;
+        event_.client_tags.clear();
+    }
+
+    // A chat line: gathered, or with client-only tags an event of its own.
+    // No text (IRC's TAGMSG): an event of client-only tags alone, or nothing.
+    void say(member& m, const room& r, std::string_view text, std::string_view tags) {
+        if (tags.empty()) return add(m, r, text);
+        if (!text.empty()) return add_notice(m, r, text, tags, false);
+        if (!is_client_tag_data(tags)) return;
+        end();
+        room_event e;
+        e.room = r.name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        e.set_client_tags(tags);
+        log_->append(e);
     }
 
     // The lines gathered so far go out as one event.
@@ -5293,14 +5357,18 @@ public:
     void forget(member& m) {
         end(m, false);
         probation_.erase(&m);
+        oper_only_.erase(&m);
     }
 
     // /login NAME SECRET: checked and charged here, decided by the verifier.
+    // command_kind::oper: the operator's rights of the account, without
+    // logging in to it.
     void start(member& m, const protocol::command& cmd) {
+        const bool oper_only = cmd.kind == protocol::command_kind::oper;
         const access_hooks& hooks = p_.hooks;
         if (!hooks.verify) return p_.out.send(m, reply::of(reply_kind::logins_disabled));
-        if (cmd.arg.empty() || cmd.text.empty()) return p_.out.send(m, reply::usage("login"));
-        if (!m.state.account.empty()) return p_.out.send(m, reply::of(reply_kind::already_logged_in));
+        if (cmd.arg.empty() || cmd.text.empty()) return p_.out.send(m, reply::usage(oper_only ? "oper" : "login"));
+        if (!oper_only && !m.state.account.empty()) return p_.out.send(m, reply::of(reply_kind::already_logged_in));
         if (m.state.login_pending) return p_.out.send(m, reply::of(reply_kind::login_under_way));
         if (!protocol::is_valid_name(cmd.arg)) return p_.out.send(m, reply::of(reply_kind::bad_nick));
         if (auto left = p_.mod.banned(moderation::account_key(cmd.arg)))
@@ -5317,6 +5385,7 @@ public:
             return p_.out.send(m, reply::of(reply_kind::too_many_logins_under_way));
         }
         m.state.login_pending = true;
+        if (oper_only) oper_only_.insert(&m);
         jobs_.push_back(job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
                                                                 m.address(), protocol::fold_case(cmd.arg)}});
     }
@@ -5327,8 +5396,10 @@ public:
     void finish(member& m, const std::string& typed, const login_result& r) {
         // A success, or a refusal that says nothing about the secret, gives
         // back the charge the login made when it started.
-        end(m, r.ok || !r.counts_as_failure);
+        const bool oper_only = oper_only_.erase(&m) != 0;
+        end(m, (r.ok && (r.op || !oper_only)) || !r.counts_as_failure);
         if (!m.state.attached) return;
+        if (oper_only) return oper(m, typed, r);
         // From a banned address: an operator's login or nothing.
         const auto ban_left = on_probation(m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
@@ -5373,6 +5444,24 @@ private:
         p_.house.begin_drain(m, leave_reason::banned);
     }
 
+    // An oper command's verdict: the rights of an operator's account, the
+    // member's nick and account unchanged (an accepted account that is not
+    // an operator's is refused, and counts as a failure).
+    void oper(member& m, const std::string& typed, const login_result& r) {
+        const std::string& name = r.account.empty() ? typed : r.account;
+        if (!r.ok || !r.op) {
+            if (r.ok || r.counts_as_failure) counters::add(p_.count.failed_logins);
+            const std::string why = !r.ok ? (r.reason.empty() ? std::string(login_result::default_reason) : r.reason)
+                                          : name + " is not an operator";
+            p_.events.emit(event_kind::login_failed, m, {}, {}, "oper: " + why);
+            return p_.out.send(m, reply::refused(why));
+        }
+        m.state.op = true;
+        p_.out.send(m, reply::of(reply_kind::now_operator, name));
+        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
+                       "operator " + name);
+    }
+
     void complete(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = p_.members.find_nick(name); holder && holder != &m) {
@@ -5392,6 +5481,7 @@ private:
     parts p_;
     std::vector<job> jobs_;
     std::unordered_set<member*> probation_;
+    std::unordered_set<member*> oper_only_; // their login under way is an oper command
 };
 
 } // namespace chatroom::detail
@@ -5539,7 +5629,9 @@ struct history_service {
 
     // Under the hub's lock, for every ordered event.
     void keep(const room_event& e) {
-        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+        // Not a chat event without text (IRC's TAGMSG: room_event::client_tags).
+        if (store && ((e.kind == room_event_kind::chat && !e.text.empty()) || e.kind == room_event_kind::action))
+            store->keep(e);
     }
 
     // Answers q (its limit capped at the page size); done(ec, page) runs
@@ -6257,7 +6349,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.say(m, *r, cmd.arg, cmd.tags);
             return;
         }
         end_batch();
@@ -6353,9 +6445,10 @@ private:
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
             if (!access_.may_say(m, *r, cmd.arg)) break;
-            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg);
+            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg, cmd.tags);
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
+            e.set_client_tags(cmd.tags);
             counters::add(count_.lines_in);
             log_->append(e);
             break;
@@ -6371,6 +6464,7 @@ private:
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
             e.as_notice = cmd.kind == command_kind::msg_notice;
+            e.set_client_tags(cmd.tags);
             log_->append(e);
             break;
         }
@@ -6385,7 +6479,8 @@ private:
             out_.send(m, help);
             break;
         }
-        case command_kind::login: logins_.start(m, cmd); break;
+        case command_kind::login:
+        case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
         case command_kind::ban:
         case command_kind::unban:
@@ -6405,7 +6500,6 @@ private:
     }
 
     // ---- accounts and moderation ---------------------------------------------
-
     void admit(member& m) override { arrivals_.admit(m); }
 
 public:

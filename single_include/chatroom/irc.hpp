@@ -503,7 +503,8 @@ struct irc_options {
 /// from the host or the server a NOTICE from the server. Text longer
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
-/// `time` with server-time, `msgid` with message-tags, none without.
+/// `time` with server-time, `msgid` and a client's own `+tags` with
+/// message-tags, none without.
 /// One event_renderer per combination is shared by every IRC member that
 /// negotiated it (irc/detail/connection.hpp picks it), so an event is
 /// rendered once per combination. render() is const and thread-safe.
@@ -606,10 +607,16 @@ public:
         const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
         const std::string id = msgid ? (e.log_id.empty() ? std::to_string(e.seq) : e.log_id) : std::string();
         const std::string stamp = time ? format_time(e.time) : std::string();
+        // A client's own tags, to those that negotiated message-tags only.
+        const bool own = (caps_ & message_tags) && !e.client_tags.empty();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            if (!time && !msgid) return;
+            if (!time && !msgid && !own) return;
             o += '@';
+            if (own) {
+                o += e.client_tags;
+                if (time || msgid) o += ';';
+            }
             if (msgid) {
                 o += "msgid=";
                 append_escaped_tag_value(o, id);
@@ -670,6 +677,11 @@ public:
         const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
+            // No text: a TAGMSG, to those that negotiated message-tags only.
+            if (e.text.empty()) {
+                if (own) plain(":" + source(e.nick) + " TAGMSG " + channel_of(e.room));
+                break;
+            }
             e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;
@@ -1426,10 +1438,10 @@ inline std::string connection::wording(const reply& r) const {
         return numeric("404", st_.target, "Cannot send to channel (muted)");
     // Before registration the interpreter decides (464 with --require-login).
     case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
-    // OPER (the server's /login): its account's nick comes as a rename.
-    case reply_kind::logged_in:
-        if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
-        return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
+    // OPER: the operator's rights, and user mode +o to show it.
+    case reply_kind::now_operator:
+        return numeric("381", {}, "You are now an IRC operator") + '\n' + from_self("MODE " + me + " :+o");
+    case reply_kind::logged_in: return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
     case reply_kind::refused: return numeric("464", {}, "Password incorrect");
     case reply_kind::logins_disabled: return numeric("491", {}, "No O-lines for your host");
     // Last words: the connection is closing.
@@ -1650,7 +1662,8 @@ inline void emit(session_state& st, const std::string& lines) {
 
 // A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
+                std::string_view tags = {}) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -1658,6 +1671,7 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
+    cmd.tags = tags;
     core.request(m, cmd);
     st.question = asked::none;
 }
@@ -1676,19 +1690,43 @@ inline std::string seat_in(const member& m, std::string_view room) {
     return {};
 }
 
+// The most bytes of text that ":nick!nick@host COMMAND target :" (and, for
+// an action, CTCP's "\1ACTION " and "\1") leave in one line of
+// max_body_bytes with its CR LF: what the member's line is relayed as.
+inline std::size_t relay_room(const connection& c, std::string_view nick, std::string_view command,
+                              std::string_view target, bool action) {
+    const std::size_t head = 1 + 2 * nick.size() + 2 + c.settings().options.server_name.size() + 1 + command.size() + 1 +
+                             target.size() + 2 + (action ? 9 : 0);
+    return head + 2 < max_body_bytes ? max_body_bytes - 2 - head : 0;
+}
+
+// The longest start of text of at most max bytes that ends at a UTF-8
+// boundary (a line cut where a multi-byte character would be split ends
+// before it).
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max) {
+    if (text.size() <= max) return text;
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut);
+}
+
 // The hot path of a registered client: "PRIVMSG #channel :text" with no
 // tags and no source, to a channel the member is in, text plain ASCII (no
-// CTCP, nothing sanitizing would change) and the line within IRC's limit.
-// Asked of the core straight from the received line, with no parsed copy;
-// false, having done nothing, for anything else, which the full parser and
-// its replies handle.
-inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+// CTCP, nothing sanitizing would change) and short enough to be relayed in
+// one line (relay_room). Asked of the core straight from the received line,
+// with no parsed copy; false, having done nothing, for anything else, which
+// the full parser and its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, const connection& c, std::string_view raw) {
     constexpr std::string_view verb = "PRIVMSG #";
     if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
     const std::size_t sp = raw.find(' ', verb.size());
     if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
     const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
     const std::string_view text = raw.substr(sp + 2);
+    // ":" nick "!" nick "@" host " " adds this much to the line as the client sent it.
+    if (raw.size() + 4 + 2 * m.state.nick.size() + c.settings().options.server_name.size() > max_body_bytes - 2)
+        return false;
+    session_state& st = c.state();
     if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
     std::string room;
     if (!room_of(target, room)) return false;
@@ -1696,6 +1734,23 @@ inline bool say_plain_to_channel(commands& core, member& m, session_state& st, s
     if (name.empty()) return false;
     ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
     return true;
+}
+
+// The client-only tags of a message ("+key=value", keys beginning with
+// '+'), as IRC writes them, for room_event::client_tags; the others (a
+// client may not set the server's tags) are dropped. Within the client's
+// tag data, which the interpreter bounds (417).
+inline std::string client_tags_of(const irc_message& msg) {
+    std::string out;
+    for (const tag& t : msg.tags) {
+        if (t.key.size() < 2 || t.key.front() != '+' || t.key.find_first_of(" ;=\r\n") != std::string::npos) continue;
+        if (!out.empty()) out += ';';
+        out += t.key;
+        if (t.value.empty()) continue;
+        out += '=';
+        append_escaped_tag_value(out, t.value);
+    }
+    return out;
 }
 
 // A command or subcommand word as IRC compares them.
@@ -1728,7 +1783,11 @@ struct user_info {
     std::string nick, user, realname;
     std::string away;     // its AWAY message (IRC users only); empty: not away
     std::string channels; // the channels it shares with the asker: "#a #b"
+    bool oper = false;    // the server's operator (OPER, or an operator's login)
 };
+
+// WHO's flags: H here or G away, and * for the server's operator.
+inline std::string who_flags(const user_info& u) { return std::string(u.away.empty() ? "H" : "G") + (u.oper ? "*" : ""); }
 
 // Looks nick up (see above); false when nobody by that name is seen.
 inline bool find_user(const member& m, const connection& c, std::string_view nick, user_info& out) {
@@ -1737,6 +1796,7 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
         for (const member* x : seat.in->members())
             if (protocol::same_name(x->state.nick, nick)) {
                 out.nick = x->state.nick;
+                out.oper = x->state.op;
                 out.channels += (out.channels.empty() ? "#" : " #") + seat.in->name();
             }
     c.settings().users.each([&](const connection& other) {
@@ -1745,6 +1805,7 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
             return;
         const session_state& s = other.state();
         out.nick = x->state.nick;
+        out.oper = x->state.op;
         out.user = s.user;
         out.realname = s.realname;
         out.away = s.away;
@@ -1785,6 +1846,7 @@ inline void whois(const member& m, const connection& c, const irc_message& msg) 
     emit(st, c.numeric("311", u.nick + " " + u.user + " " + host + " *", u.realname));
     emit(st, c.numeric("312", u.nick + " " + host, c.settings().options.network));
     if (!u.away.empty()) emit(st, c.numeric("301", u.nick, u.away));
+    if (u.oper) emit(st, c.numeric("313", u.nick, "is an IRC operator"));
     if (!u.channels.empty()) emit(st, c.numeric("319", u.nick, u.channels));
     emit(st, c.numeric("318", u.nick, "End of /WHOIS list."));
 }
@@ -1876,7 +1938,7 @@ inline constexpr std::size_t max_who_replies = 100;
 // WHO mask (not a channel): 352 with channel "*" for each user seen (see
 // find_user; an invisible one, for a mask with wildcards, only when it
 // shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
-// max_who_replies, flags H or G (away), then 315 with the mask as sent.
+// max_who_replies, flags H or G (away) and * (operator), then 315 with the mask as sent.
 inline void who_mask(const member& m, const connection& c, std::string_view mask) {
     session_state& st = c.state();
     const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
@@ -1903,7 +1965,7 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
     for (const std::string& nick : seen) {
         user_info u;
         if (!find_user(m, c, nick, u)) continue;
-        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + (u.away.empty() ? " H" : " G"),
+        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + " " + who_flags(u),
                            "0 " + u.realname));
     }
     emit(st, c.numeric("315", shown, "End of /WHO list."));
@@ -2133,6 +2195,59 @@ inline std::string connection::end_replay() const {
     if (st_.replay_batch.empty()) return {};
     const std::string id = std::exchange(st_.replay_batch, std::string());
     return from_server("BATCH -" + id) + '\n';
+}
+
+} // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/oper_tags.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// TAGMSG (IRCv3 message-tags) and the server operator's KILL, and INFO.
+// With the hub's lock held.
+
+// TAGMSG #chan: the client-only tags alone, to the channel's members that
+// negotiated message-tags (the sender too, with echo-message): a chat event
+// without text (room_event::client_tags), which no other dialect shows and
+// no history keeps. To a nick it is dropped: a private message without
+// text is no event here. 403/404 as PRIVMSG; 461 without a target.
+inline void tagmsg(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "TAGMSG", "Not enough parameters"));
+    const std::string& target = msg.params[0];
+    if (target.front() != '#') return;
+    std::string room;
+    const bool valid = room_of(target, room);
+    const std::string name = valid ? seat_in(m, room) : std::string();
+    if (name.empty())
+        return emit(st, c.numeric(valid ? "404" : "403", target, valid ? "Cannot send to channel" : "No such channel"));
+    const std::string tags = client_tags_of(msg);
+    if (tags.empty()) return;
+    ask(core, m, st, asked::none, target, command_kind::chat, {}, {}, name, tags);
+}
+
+// KILL nick [:reason]: the server's /kick (operators only: 481 for the
+// others, from the core's refusal): the member leaves the server, with the
+// reason; 401 for no such nick, 461 without one.
+inline void kill_user(commands& core, member& m, const connection& c, const irc_message& msg) {
+    session_state& st = c.state();
+    if (msg.params.empty() || msg.params[0].empty()) return emit(st, c.numeric("461", "KILL", "Not enough parameters"));
+    std::string reason;
+    sanitize_append(reason, msg.param(1));
+    ask(core, m, st, asked::none, {}, command_kind::kick, msg.params[0], reason);
+}
+
+// INFO: 371 lines about the server, then 374.
+inline void info(const connection& c) {
+    session_state& st = c.state();
+    emit(st, c.numeric("371", {}, "chatroom-" + std::string(version_string) + ": one set of rooms for telnet, "
+                                                                                "browsers and IRC"));
+    emit(st, c.numeric("371", {}, "Server " + c.settings().options.server_name + ", network " +
+                                      c.settings().options.network + ", up since " + c.settings().created));
+    emit(st, c.numeric("374", {}, "End of /INFO list"));
 }
 
 } // namespace chatroom::irc::detail
@@ -2470,7 +2585,7 @@ public:
         if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
         st.target.clear();
-        if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
+        if (st.registered && say_plain_to_channel(core, m, c, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
@@ -2519,12 +2634,16 @@ public:
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
         if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
+        if (verb == "TAGMSG") return tagmsg(core, m, c, msg);
+        if (verb == "KILL") return kill_user(core, m, c, msg);
+        if (verb == "INFO") return info(c);
         if (verb == "OPER") {
-            // The server's /login NAME SECRET: its accounts (--users); an
-            // operator's account makes it an operator (381). Decided after
-            // this line (the verifier runs outside the hub's lock).
+            // The operator's rights of one of the server's accounts (--users),
+            // checked as /login's secret is, without logging in: the nick
+            // stays. 381 and MODE +o, or 464; decided after this line (the
+            // verifier runs outside the hub's lock).
             if (msg.params.size() < 2) return emit(st, c.numeric("461", "OPER", "Not enough parameters"));
-            return ask(core, m, st, asked::none, {}, command_kind::login, msg.params[0], msg.params[1]);
+            return ask(core, m, st, asked::none, {}, command_kind::oper, msg.params[0], msg.params[1]);
         }
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
@@ -2635,11 +2754,21 @@ private:
         std::string clean;
         sanitize_append(clean, text);
         if (clean.empty()) return;
+        // Relayed in one line: what would not fit is cut (at a UTF-8
+        // boundary), as a recipient reads one line for the one sent.
+        // (A private action is a PRIVMSG starting "* ", below.)
+        const bool channel = target.front() == '#';
+        const std::size_t room = relay_room(c, m.state.nick, notice && !action ? "NOTICE" : "PRIVMSG", target,
+                                            action && channel);
+        const std::size_t fits = action && !channel ? (room > 2 ? room - 2 : 0) : room;
+        clean.resize(utf8_prefix(clean, fits).size());
+        if (clean.empty()) return;
         const asked q = notice ? asked::notice : asked::none;
-        if (target.front() == '#') {
-            std::string room;
-            const bool valid = room_of(target, room);
-            const std::string name = valid ? seat_in(m, room) : std::string();
+        const std::string tags = client_tags_of(msg);
+        if (channel) {
+            std::string room_name;
+            const bool valid = room_of(target, room_name);
+            const std::string name = valid ? seat_in(m, room_name) : std::string();
             if (name.empty()) {
                 if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
                                                 valid ? "Cannot send to channel" : "No such channel"));
@@ -2647,10 +2776,11 @@ private:
             }
             // A CTCP ACTION is /me, whatever carried it.
             const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
-            return ask(core, m, st, q, target, kind, clean, {}, name);
+            return ask(core, m, st, q, target, kind, clean, {}, name, tags);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean);
+        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean, {},
+            tags);
         if (!notice) tell_if_away(m, c, target);
     }
 

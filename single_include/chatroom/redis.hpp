@@ -1956,6 +1956,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (e.left_server) field("q", "1");
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
+    if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
 }
 
 // Which stream an entry was read from: each holds only its own kinds.
@@ -2093,7 +2094,9 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
             else if (!line.empty()) e.add_line(line);
         });
         if (too_long) return refuse(entry_error::line_too_long);
-        if (e.line_count == 0) return refuse(entry_error::no_text);
+        // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
+        if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
+            return refuse(entry_error::no_text);
         e.as_notice = field('v') == "1";
         break;
     }
@@ -2119,6 +2122,11 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
     }
+    // Client-only tags (IRC's) of a line: kept when well formed, else
+    // dropped (the line is not).
+    if ((*kind == room_event_kind::chat && e.line_count <= 1) || *kind == room_event_kind::action ||
+        *kind == room_event_kind::private_message)
+        if (is_client_tag_data(field('g'))) e.client_tags = std::string(field('g'));
     e.node = s.node;
     return s;
 }

@@ -1267,6 +1267,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::too_many_failed_logins: return "too_many_failed_logins";
     case reply_kind::too_many_logins_under_way: return "too_many_logins_under_way";
     case reply_kind::logged_in: return "logged_in";
+    case reply_kind::now_operator: return "now_operator";
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
@@ -2104,14 +2105,18 @@ public:
     }
     std::string_view line_break() const noexcept override { return {}; }
 
-    shared_bytes render(const room_event& e) const override { return line(json_event(e)); }
+    // A chat event without text (IRC's TAGMSG) is nothing to a browser.
+    shared_bytes render(const room_event& e) const override {
+        if (e.kind == room_event_kind::chat && e.text.empty()) return {};
+        return line(json_event(e));
+    }
 
     // A browser's own chat, action and private message come back to it
     // (once it sent {"type":"echo"}: the member's echo) as everyone gets them,
     // with id and time, marked "own"; its own joined and left do not (the
     // joined_room and left_room replies say those).
     bool render_own(const room_event& e, shared_bytes& out) const override {
-        if (e.kind == room_event_kind::chat || e.kind == room_event_kind::action ||
+        if ((e.kind == room_event_kind::chat && !e.text.empty()) || e.kind == room_event_kind::action ||
             e.kind == room_event_kind::private_message)
             out = line(json_event(e, true));
         return true;

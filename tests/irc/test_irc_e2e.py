@@ -547,7 +547,7 @@ def main():
                 zed.expect(r" 482 zed #dev :You're not channel operator")
                 zed.send("OPER root " + secret)
                 zed.expect(r" 381 zed :You are now an IRC operator")
-                zed.expect(r"^:zed!\S+ NICK root$")  # then the account's nick
+                zed.expect(r"^:zed!\S+ MODE zed :\+o$")  # the nick stays: OPER is no login
                 # A topic change is TOPIC to every IRC member (its setter too); the telnet user
                 # reads it as the line protocol always said it.
                 tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
@@ -555,9 +555,9 @@ def main():
                 tom.send("/join dev")
                 tom.wait_for(lambda l: l.startswith("* joined dev"))
                 zed.send("TOPIC #dev :builds are green é")
-                vic.expect(r"^:root!root@\S+ TOPIC #dev :builds are green é$")
-                zed.expect(r"^:root!root@\S+ TOPIC #dev :builds are green é$")
-                tom.wait_for(lambda l: l == "* root set the topic: builds are green é")
+                vic.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
+                zed.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
+                tom.wait_for(lambda l: l == "* zed set the topic: builds are green é")
                 vic.send("TOPIC #dev")
                 vic.expect(r" 332 vic #dev :builds are green é$")
                 assert not any(" NOTICE #dev " in l for l in vic.seen), vic.seen[-5:]
@@ -567,8 +567,8 @@ def main():
                 zed.expect(r":vic!\S+ (PART #dev|QUIT) :.*out")
             finally:
                 srv.stop()
-    runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
-               "as a rename); an operator's TOPIC reaches IRC as TOPIC; an operator's KICK is the server's /kick, "
+    runner.run("OPER gives an operator's account's rights (464 for a wrong secret, 461, 381 and MODE +o for an "
+               "operator's account, the nick kept); an operator's TOPIC reaches IRC as TOPIC; an operator's KICK is the server's /kick, "
                "482 before", oper_kick_ban)
     def ping_timeout():
         import threading

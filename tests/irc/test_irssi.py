@@ -262,15 +262,13 @@ def main():
         def topic():
             irssi.command("/topic a topic from irssi")
             irssi.wait(r"You're not channel operator")
-            irssi.command("/oper root " + secret)  # 381 goes to the status window
-            irssi.wait(r"You're now known as root$")  # the account's nick
-            bob.expect(r"^:alicia!\S+ NICK :?root$")
+            irssi.command("/oper root " + secret)  # 381 goes to the status window; the nick stays
             irssi.command("/topic a topic from irssi ✓")
             # A topic change reaches IRC as TOPIC from its setter (irssi shows it as such), and
             # the telnet user as the line protocol always said it.
-            bob.expect(r"^:root!root@\S+ TOPIC #dev :a topic from irssi ✓$")
-            carol.wait_for(lambda l: l == "* root set the topic: a topic from irssi ✓")
-            irssi.wait(r"root changed the topic of #dev to: a topic from irssi ✓$")
+            bob.expect(r"^:alicia!alicia@\S+ TOPIC #dev :a topic from irssi ✓$")
+            carol.wait_for(lambda l: l == "* alicia set the topic: a topic from irssi ✓")
+            irssi.wait(r"alicia changed the topic of #dev to: a topic from irssi ✓$")
             snapshot.append(irssi.text())
             bob.send("TOPIC #dev")
             bob.expect(r" 332 bob #dev :a topic from irssi ✓$")
@@ -283,19 +281,19 @@ def main():
 
         def part_quit():
             irssi.command("/part #dev off for now")
-            bob.expect(r"^:root!\S+ PART #dev :off for now$")
-            carol.wait_for(lambda l: l.startswith("* root left") and "off for now" in l)
+            bob.expect(r"^:alicia!\S+ PART #dev :off for now$")
+            carol.wait_for(lambda l: l.startswith("* alicia left") and "off for now" in l)
             # irssi closed the window: a /join typed before that would only go back to it
             kit.eventually(lambda: not re.search(r"^\[#dev\]", irssi.text(), re.M), PATIENCE,
                            "irssi to close #dev's window", detail=lambda: "irssi shows:\n" + irssi.last.rstrip())
             irssi.command("/join #dev")
-            bob.expect(r"^:root!\S+ JOIN #dev$")
-            irssi.wait(r"-!- root \[\S+\] has joined #dev$")
+            bob.expect(r"^:alicia!\S+ JOIN #dev$")
+            irssi.wait(r"-!- alicia \[\S+\] has joined #dev$")
             # the topic set above, as 332, then the room's kept history replayed
             irssi.wait(r"-!- Topic for #dev: a topic from irssi ✓\n(.*\n)*.*< bob> still here, alicia\?$")
             irssi.command("/quit see you later")
-            bob.expect(r"^:root!\S+ QUIT :(Quit: )?see you later$")
-            carol.wait_for(lambda l: l.startswith("* root left") and "see you later" in l)
+            bob.expect(r"^:alicia!\S+ QUIT :(Quit: )?see you later$")
+            carol.wait_for(lambda l: l.startswith("* alicia left") and "see you later" in l)
             kit.eventually(lambda: not irssi.running(), PATIENCE, "irssi to exit after /quit",
                            detail=lambda: "irssi showed:\n" + irssi.last.rstrip())
         runner.run("/part seen by bob and carol; /join again (the topic shown); /quit: bob sees QUIT, carol the "

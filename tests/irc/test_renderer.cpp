@@ -136,6 +136,45 @@ TEST_CASE("tags follow the capabilities: time with server-time, msgid with messa
     CHECK(lines_of(event_renderer("srv", no_tags).render(chat)).at(0).front() == ':');
 }
 
+TEST_CASE("a client's own tags go to message-tags recipients only, beside msgid", "[irc][renderer][tags]") {
+    using namespace chatroom::irc;
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line("hi");
+    chat.client_tags = "+draft/reply=7;+baz=b\\sa";
+    CHECK(lines_of(event_renderer("srv", message_tags).render(chat)).at(0) ==
+          "@+draft/reply=7;+baz=b\\sa;msgid=42 :bob!bob@srv PRIVMSG #dev :hi");
+    CHECK(lines_of(event_renderer("srv", server_time).render(chat)).at(0) ==
+          "@time=2025-12-06T14:57:38.123Z :bob!bob@srv PRIVMSG #dev :hi");
+    CHECK(lines_of(event_renderer("srv", no_tags).render(chat)).at(0) == ":bob!bob@srv PRIVMSG #dev :hi");
+    auto pm = event(chatroom::room_event_kind::private_message);
+    pm.target = "carol";
+    pm.text = "psst";
+    pm.seq = 0; // no msgid: the client's tags alone
+    pm.client_tags = "+a";
+    CHECK(lines_of(event_renderer("srv", message_tags).render(pm)).at(0) == "@+a :bob!bob@srv PRIVMSG carol :psst");
+    // A chat event with tags and no text is a TAGMSG, to message-tags recipients only.
+    auto tagmsg = event(chatroom::room_event_kind::chat);
+    tagmsg.client_tags = "+typing=active";
+    CHECK(lines_of(event_renderer("srv", message_tags | server_time).render(tagmsg)) ==
+          std::vector<std::string>{"@+typing=active;msgid=42;time=2025-12-06T14:57:38.123Z :bob!bob@srv TAGMSG #dev"});
+    CHECK(event_renderer("srv", server_time).render(tagmsg).empty());
+    CHECK(event_renderer("srv", no_tags).render(tagmsg).empty());
+    // What a room event may carry: '+' keys, no blank or line end, bounded.
+    CHECK(chatroom::is_client_tag_data("+a=1;+b"));
+    CHECK_FALSE(chatroom::is_client_tag_data(""));
+    CHECK_FALSE(chatroom::is_client_tag_data("msgid=1"));
+    CHECK_FALSE(chatroom::is_client_tag_data("+a;msgid=1"));
+    CHECK_FALSE(chatroom::is_client_tag_data("+a;"));
+    CHECK_FALSE(chatroom::is_client_tag_data("+a=1 PRIVMSG"));
+    CHECK_FALSE(chatroom::is_client_tag_data("+a=\r"));
+    CHECK(chatroom::is_client_tag_data("+" + std::string(chatroom::max_client_tag_bytes - 1, 'a')));
+    CHECK_FALSE(chatroom::is_client_tag_data("+" + std::string(chatroom::max_client_tag_bytes, 'a')));
+    // From a client's message: '+' tags only, escaped again.
+    const auto p = parse("@+x=a\\:b\\s;fizz=buzz;+y PRIVMSG #dev :hi");
+    REQUIRE(p.error == parse_error::none);
+    CHECK(detail::client_tags_of(p.msg) == "+x=a\\:b\\s;+y");
+}
+
 TEST_CASE("long text is sent in several lines, none past 512 bytes, cut at UTF-8 boundaries", "[irc][renderer][limits]") {
     std::string text;
     for (int i = 0; i < 300; ++i) text += "é日";

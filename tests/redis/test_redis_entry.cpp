@@ -175,6 +175,45 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         CHECK_FALSE(odd->event.as_notice); // only v=1 marks it
     }
 
+    SECTION("an IRC client's own tags travel as g, kept when well formed; tags alone are a TAGMSG") {
+        stream_entry s;
+        s.event.kind = chatroom::room_event_kind::chat;
+        s.event.room = "dev";
+        s.event.nick = "bob";
+        s.event.add_line("hi");
+        s.event.client_tags = "+draft/reply=7;+a";
+        s.node = "n1";
+        s.epoch = "e1";
+        s.count = 4;
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, s);
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (const auto& a : args) fields.elements.push_back(string_reply(a));
+        redis_reply entry;
+        entry.type = redis_reply::kind::array;
+        entry.elements.push_back(string_reply("9-1"));
+        entry.elements.push_back(std::move(fields));
+        auto back = parse_entry(entry, id);
+        REQUIRE(back);
+        CHECK(back->event.client_tags == "+draft/reply=7;+a");
+        // Malformed tags are dropped, the line is not.
+        for (const char* bad : {"msgid=1", "+a b", "+a;msgid=2", "+a\r\nPRIVMSG x"}) {
+            auto odd = parse_entry(entry_reply("9-2", {{"k", "c"}, node, epoch, count, {"u", "bob"}, {"x", "hi\n"},
+                                                       {"g", bad}}), id);
+            REQUIRE(odd);
+            CHECK(odd->event.client_tags.empty());
+            CHECK(odd->event.line_count == 1);
+        }
+        auto tagmsg = parse_entry(entry_reply("9-3", {{"k", "c"}, node, epoch, count, {"w", "dev"}, {"u", "bob"},
+                                                     {"g", "+typing=active"}}), id);
+        REQUIRE(tagmsg);
+        CHECK(tagmsg->event.text.empty());
+        CHECK(tagmsg->event.client_tags == "+typing=active");
+        // No text and no tags: nothing.
+        CHECK_FALSE(parse_entry(entry_reply("9-4", {{"k", "c"}, node, epoch, count, {"u", "bob"}}), id));
+    }
+
     SECTION("a topic change is a notice with its parts: new nodes read the topic, old ones the notice") {
         stream_entry s;
         s.event.kind = chatroom::room_event_kind::topic;

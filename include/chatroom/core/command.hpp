@@ -27,6 +27,11 @@ enum class command_kind {
     quit,
     help,
     login,  ///< /login NAME SECRET
+    /// IRC's OPER NAME SECRET: the operator's rights of account NAME, checked
+    /// as /login's are (the verifier, the same limits), without a login: the
+    /// member keeps its nick and its account, if any. Refused unless the
+    /// account is an operator's.
+    oper,
     kick,   ///< operators: /kick NICK [REASON]
     ban,    ///< operators: /ban NICK [LENGTH] [confirm]
     unban,  ///< operators: /unban NICK-OR-ADDRESS
@@ -53,6 +58,9 @@ struct command {
     /// from room and the query, capped at the page size. Null: arg is N,
     /// the latest N lines (the line protocol's /history N).
     const history_query* history = nullptr;
+    /// chat, notice, me, msg, msg_notice: client-only tags the event
+    /// carries (room_event::client_tags; is_client_tag_data). Empty: none.
+    std::string_view tags;
 };
 
 /// Built-in command words, which custom commands may not shadow unless asked to.

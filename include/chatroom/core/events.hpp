@@ -18,7 +18,7 @@ enum class server_event_kind {
     error,        ///< text: a server-side problem (accept failing for lack of file descriptors), or what a
                   ///< host handler or hook threw (text "event handler threw: WHAT", "command /NAME threw:
                   ///< WHAT", "access hook HOOK threw: WHAT"; nick: the member it was running for)
-    logged_in,    ///< nick (the account), address
+    logged_in,    ///< nick (the account), address; IRC's OPER: nick the member's own, text "operator ACCOUNT"
     login_failed, ///< nick (the member's own, never what was typed), address, reason
     kicked,       ///< nick, room, reason, by
     banned,       ///< nick, room, text (the ban's key: "account NAME" or "address ADDR"), reason (duration), by

@@ -52,6 +52,7 @@ enum class reply_kind : unsigned char {
     too_many_failed_logins,
     too_many_logins_under_way,
     logged_in,        ///< subject: the account
+    now_operator,     ///< an oper command succeeded; subject: the operator's account
     refused,          ///< detail: why (the host's hooks, a verifier's reason)
     /// Moderation.
     not_permitted,

@@ -41,6 +41,24 @@ void for_each_line(std::string_view text, Fn&& fn) {
     }
 }
 
+/// The most bytes of client-only tags a room event carries (IRCv3
+/// message-tags: a client's tag data is at most 4094 bytes).
+inline constexpr std::size_t max_client_tag_bytes = 4094;
+
+/// Whether s may be a room_event's client_tags: at most
+/// max_client_tag_bytes, ';'-separated tags whose keys begin with '+', and
+/// no space, CR, LF or NUL (values escaped as IRC writes them).
+inline bool is_client_tag_data(std::string_view s) noexcept {
+    if (s.empty() || s.size() > max_client_tag_bytes) return false;
+    bool at_key = true;
+    for (const char ch : s) {
+        if (ch == ' ' || ch == '\r' || ch == '\n' || ch == '\0') return false;
+        if (at_key && ch != '+') return false;
+        at_key = ch == ';';
+    }
+    return !at_key;
+}
+
 /// One thing that happened in a room, as data: what the room log orders and
 /// every renderer reads. Which fields a kind uses, the comments below say.
 struct room_event {
@@ -59,6 +77,19 @@ struct room_event {
     /// client answers automatically; dialects without the notion show a
     /// plain line.
     bool as_notice = false;
+    /// chat (a single line, or no text at all: IRC's TAGMSG, which other
+    /// dialects render as nothing and history keeps not), action,
+    /// private_message: the client-only tags
+    /// an IRC client sent with it (IRCv3 message-tags: "+key=value;+key2"),
+    /// as IRC writes them, escaped; at most max_client_tag_bytes (see
+    /// is_client_tag_data). Opaque to the core and to every other dialect,
+    /// which never show them; IRC relays them to members that negotiated
+    /// message-tags. Empty: none.
+    std::string client_tags;
+    /// Sets client_tags to tags when is_client_tag_data(tags); else leaves it.
+    void set_client_tags(std::string_view tags) {
+        if (is_client_tag_data(tags)) client_tags.assign(tags.data(), tags.size());
+    }
     std::uint64_t seq = 0; ///< its place in the room's log, given by append()
     /// Where a log that orders elsewhere placed it, when it says: the Redis
     /// backplane's stream entry id. Empty otherwise: the id is then seq.

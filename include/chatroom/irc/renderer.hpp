@@ -7,7 +7,8 @@
 /// from the host or the server a NOTICE from the server. Text longer
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
-/// `time` with server-time, `msgid` with message-tags, none without.
+/// `time` with server-time, `msgid` and a client's own `+tags` with
+/// message-tags, none without.
 /// One event_renderer per combination is shared by every IRC member that
 /// negotiated it (irc/detail/connection.hpp picks it), so an event is
 /// rendered once per combination. render() is const and thread-safe.
@@ -115,10 +116,16 @@ public:
         const bool msgid = (caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty());
         const std::string id = msgid ? (e.log_id.empty() ? std::to_string(e.seq) : e.log_id) : std::string();
         const std::string stamp = time ? format_time(e.time) : std::string();
+        // A client's own tags, to those that negotiated message-tags only.
+        const bool own = (caps_ & message_tags) && !e.client_tags.empty();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            if (!time && !msgid) return;
+            if (!time && !msgid && !own) return;
             o += '@';
+            if (own) {
+                o += e.client_tags;
+                if (time || msgid) o += ';';
+            }
             if (msgid) {
                 o += "msgid=";
                 append_escaped_tag_value(o, id);
@@ -179,6 +186,11 @@ public:
         const std::string_view verb = e.as_notice ? std::string_view("NOTICE") : std::string_view("PRIVMSG");
         switch (e.kind) {
         case room_event_kind::chat:
+            // No text: a TAGMSG, to those that negotiated message-tags only.
+            if (e.text.empty()) {
+                if (own) plain(":" + source(e.nick) + " TAGMSG " + channel_of(e.room));
+                break;
+            }
             e.for_each_line([&](std::string_view l) { say(verb, true, e.room, l, false); });
             break;
         case room_event_kind::action: say("PRIVMSG", true, e.room, e.text, true); break;

@@ -154,6 +154,9 @@ inline std::string not_in_room(std::string_view room) {
 }
 inline std::string refused(std::string_view reason) { return "! " + std::string(reason); }
 inline std::string logged_in(std::string_view account) { return "* logged in as " + std::string(account); }
+inline std::string now_operator(std::string_view account) {
+    return "* you have the operator rights of " + std::string(account);
+}
 inline std::string nick_registered(std::string_view nick) {
     return "! nick registered: log in with /login " + std::string(nick) + " SECRET";
 }
@@ -252,6 +255,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::too_many_failed_logins: return std::string(replies::too_many_failed_logins);
     case reply_kind::too_many_logins_under_way: return std::string(replies::too_many_logins_under_way);
     case reply_kind::logged_in: return replies::logged_in(r.subject);
+    case reply_kind::now_operator: return replies::now_operator(r.subject);
     case reply_kind::refused: return replies::refused(r.detail);
     case reply_kind::not_permitted: return std::string(replies::not_permitted);
     case reply_kind::muted: return std::string(replies::you_are_muted);

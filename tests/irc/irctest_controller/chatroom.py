@@ -10,6 +10,11 @@ server runs with `--users FILE`, and registerUser adds a line to FILE (an
 Argon2id hash from `--hash-password`) and sends SIGHUP, which rereads it.
 SASL PLAIN is then offered (sasl=PLAIN), as the server does whenever it has
 accounts.
+
+Every run has one account, irctest's operator (`operuser`, `operpassword`,
+as its ergo and inspircd controllers configure one) with the operator role
+(`name:hash:op`), so OPER works: the server has accounts in every test, and
+so offers sasl in CAP LS in every test.
 """
 import ctypes
 import os
@@ -32,6 +37,18 @@ def _own_group_dying_with_parent() -> None:
     os.setsid()
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+OPER_NAME, OPER_PASSWORD = "operuser", "operpassword"
+_hashes = {}  # password -> Argon2id hash, made once per process (each takes a while)
+
+
+def _hash(binary: str, password: str) -> str:
+    if password not in _hashes:
+        r = subprocess.run([binary, "--hash-password"], input=(password + "\n").encode(),
+                           capture_output=True, timeout=30, check=True)
+        _hashes[password] = r.stdout.decode().strip()
+    return _hashes[password]
 
 
 def _note_pid(pid: int) -> None:
@@ -73,14 +90,13 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
         (_, telnet_port) = self.get_hostname_and_port()
         binary = os.environ.get("CHATROOM_SERVER_BINARY", "chatroom-server")
         self.binary = binary
-        accounts = []
-        self.users_path = None
-        if run_services:  # the server's accounts stand for services (registerUser)
-            assert self.directory
-            self.users_path = os.path.join(self.directory, "users")
-            with open(self.users_path, "w", encoding="ascii"):
-                pass
-            accounts = ["--users", self.users_path]
+        # The operator's account always; with services, registerUser's too.
+        assert self.directory
+        users_path = os.path.join(self.directory, "users")
+        with open(users_path, "w", encoding="ascii") as f:
+            f.write(f"{OPER_NAME}:{_hash(binary, OPER_PASSWORD)}:op\n")
+        self.users_path = users_path if run_services else None
+        accounts = ["--users", users_path]
         faketime_cmd = []
         if faketime and shutil.which("faketime"):
             faketime_cmd = ["faketime", "-f", faketime]
@@ -110,10 +126,8 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("account registration")
         assert password is not None and "\n" not in password
         self.wait_for_port()  # listening, so its SIGHUP handler is installed (SIGHUP would end it before)
-        r = subprocess.run([self.binary, "--hash-password"], input=(password + "\n").encode(),
-                           capture_output=True, timeout=30, check=True)
         with open(self.users_path, "a", encoding="ascii") as f:
-            f.write(f"{username}:{r.stdout.decode().strip()}\n")
+            f.write(f"{username}:{_hash(self.binary, password)}\n")
         assert self.proc
         self.proc.send_signal(signal.SIGHUP)
         # A connection and a PING answered after the signal: the server's one

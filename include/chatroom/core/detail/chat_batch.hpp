@@ -41,12 +41,32 @@ public:
     // A line m says in r as a notice (IRC's NOTICE): an event of its own,
     // after the lines gathered so far (a batch holds plain chat only, so
     // the chat lines' path tests no flag).
-    void add_notice(member& m, const room& r, std::string_view text) {
+    // A line with client-only tags (room_event::client_tags; dropped unless
+    // is_client_tag_data) is an event of its own too.
+    void add_notice(member& m, const room& r, std::string_view text, std::string_view tags = {},
+                    bool notice = true) {
         end();
-        event_.as_notice = true;
+        event_.as_notice = notice;
+        event_.set_client_tags(tags);
         add(m, r, text);
         end();
         event_.as_notice = false;
+        event_.client_tags.clear();
+    }
+
+    // A chat line: gathered, or with client-only tags an event of its own.
+    // No text (IRC's TAGMSG): an event of client-only tags alone, or nothing.
+    void say(member& m, const room& r, std::string_view text, std::string_view tags) {
+        if (tags.empty()) return add(m, r, text);
+        if (!text.empty()) return add_notice(m, r, text, tags, false);
+        if (!is_client_tag_data(tags)) return;
+        end();
+        room_event e;
+        e.room = r.name();
+        e.nick = m.state.nick;
+        e.origin = m.id();
+        e.set_client_tags(tags);
+        log_->append(e);
     }
 
     // The lines gathered so far go out as one event.

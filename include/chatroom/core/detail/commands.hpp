@@ -132,7 +132,7 @@ public:
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            if (access_.may_say(m, *r, cmd.arg)) batch_.add(m, *r, cmd.arg);
+            if (access_.may_say(m, *r, cmd.arg)) batch_.say(m, *r, cmd.arg, cmd.tags);
             return;
         }
         end_batch();
@@ -228,9 +228,10 @@ private:
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
             if (!access_.may_say(m, *r, cmd.arg)) break;
-            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg);
+            if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg, cmd.tags);
             room_event e = event_of(room_event_kind::action, m, r);
             e.text = std::string(cmd.arg);
+            e.set_client_tags(cmd.tags);
             counters::add(count_.lines_in);
             log_->append(e);
             break;
@@ -246,6 +247,7 @@ private:
             e.target = std::string(cmd.arg);
             e.text = std::string(cmd.text);
             e.as_notice = cmd.kind == command_kind::msg_notice;
+            e.set_client_tags(cmd.tags);
             log_->append(e);
             break;
         }
@@ -260,7 +262,8 @@ private:
             out_.send(m, help);
             break;
         }
-        case command_kind::login: logins_.start(m, cmd); break;
+        case command_kind::login:
+        case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
         case command_kind::ban:
         case command_kind::unban:
@@ -280,7 +283,6 @@ private:
     }
 
     // ---- accounts and moderation ---------------------------------------------
-
     void admit(member& m) override { arrivals_.admit(m); }
 
 public:

@@ -64,7 +64,9 @@ struct history_service {
 
     // Under the hub's lock, for every ordered event.
     void keep(const room_event& e) {
-        if (store && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) store->keep(e);
+        // Not a chat event without text (IRC's TAGMSG: room_event::client_tags).
+        if (store && ((e.kind == room_event_kind::chat && !e.text.empty()) || e.kind == room_event_kind::action))
+            store->keep(e);
     }
 
     // Answers q (its limit capped at the page size); done(ec, page) runs

@@ -87,14 +87,18 @@ public:
     void forget(member& m) {
         end(m, false);
         probation_.erase(&m);
+        oper_only_.erase(&m);
     }
 
     // /login NAME SECRET: checked and charged here, decided by the verifier.
+    // command_kind::oper: the operator's rights of the account, without
+    // logging in to it.
     void start(member& m, const protocol::command& cmd) {
+        const bool oper_only = cmd.kind == protocol::command_kind::oper;
         const access_hooks& hooks = p_.hooks;
         if (!hooks.verify) return p_.out.send(m, reply::of(reply_kind::logins_disabled));
-        if (cmd.arg.empty() || cmd.text.empty()) return p_.out.send(m, reply::usage("login"));
-        if (!m.state.account.empty()) return p_.out.send(m, reply::of(reply_kind::already_logged_in));
+        if (cmd.arg.empty() || cmd.text.empty()) return p_.out.send(m, reply::usage(oper_only ? "oper" : "login"));
+        if (!oper_only && !m.state.account.empty()) return p_.out.send(m, reply::of(reply_kind::already_logged_in));
         if (m.state.login_pending) return p_.out.send(m, reply::of(reply_kind::login_under_way));
         if (!protocol::is_valid_name(cmd.arg)) return p_.out.send(m, reply::of(reply_kind::bad_nick));
         if (auto left = p_.mod.banned(moderation::account_key(cmd.arg)))
@@ -111,6 +115,7 @@ public:
             return p_.out.send(m, reply::of(reply_kind::too_many_logins_under_way));
         }
         m.state.login_pending = true;
+        if (oper_only) oper_only_.insert(&m);
         jobs_.push_back(job{m.shared_from_this(), login_request{std::string(cmd.arg), std::string(cmd.text),
                                                                 m.address(), protocol::fold_case(cmd.arg)}});
     }
@@ -121,8 +126,10 @@ public:
     void finish(member& m, const std::string& typed, const login_result& r) {
         // A success, or a refusal that says nothing about the secret, gives
         // back the charge the login made when it started.
-        end(m, r.ok || !r.counts_as_failure);
+        const bool oper_only = oper_only_.erase(&m) != 0;
+        end(m, (r.ok && (r.op || !oper_only)) || !r.counts_as_failure);
         if (!m.state.attached) return;
+        if (oper_only) return oper(m, typed, r);
         // From a banned address: an operator's login or nothing.
         const auto ban_left = on_probation(m) ? address_ban(m) : std::nullopt;
         if (!r.ok) {
@@ -167,6 +174,24 @@ private:
         p_.house.begin_drain(m, leave_reason::banned);
     }
 
+    // An oper command's verdict: the rights of an operator's account, the
+    // member's nick and account unchanged (an accepted account that is not
+    // an operator's is refused, and counts as a failure).
+    void oper(member& m, const std::string& typed, const login_result& r) {
+        const std::string& name = r.account.empty() ? typed : r.account;
+        if (!r.ok || !r.op) {
+            if (r.ok || r.counts_as_failure) counters::add(p_.count.failed_logins);
+            const std::string why = !r.ok ? (r.reason.empty() ? std::string(login_result::default_reason) : r.reason)
+                                          : name + " is not an operator";
+            p_.events.emit(event_kind::login_failed, m, {}, {}, "oper: " + why);
+            return p_.out.send(m, reply::refused(why));
+        }
+        m.state.op = true;
+        p_.out.send(m, reply::of(reply_kind::now_operator, name));
+        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
+                       "operator " + name);
+    }
+
     void complete(member& m, const std::string& name, bool op) {
         // The account's name becomes the nick; a guest holding it gives it up.
         if (member* holder = p_.members.find_nick(name); holder && holder != &m) {
@@ -186,6 +211,7 @@ private:
     parts p_;
     std::vector<job> jobs_;
     std::unordered_set<member*> probation_;
+    std::unordered_set<member*> oper_only_; // their login under way is an oper command
 };
 
 } // namespace chatroom::detail

@@ -9,6 +9,7 @@
 #include <chatroom/irc/detail/channel_ops.hpp>
 #include <chatroom/irc/detail/chathistory.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/oper_tags.hpp>
 #include <chatroom/irc/detail/registration.hpp>
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/user_modes.hpp>
@@ -39,7 +40,7 @@ public:
         if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
         st.target.clear();
-        if (st.registered && say_plain_to_channel(core, m, st, raw)) return;
+        if (st.registered && say_plain_to_channel(core, m, c, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))
@@ -88,12 +89,16 @@ public:
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);
         if (verb == "CHATHISTORY") return chathistory(core, m, c, msg);
+        if (verb == "TAGMSG") return tagmsg(core, m, c, msg);
+        if (verb == "KILL") return kill_user(core, m, c, msg);
+        if (verb == "INFO") return info(c);
         if (verb == "OPER") {
-            // The server's /login NAME SECRET: its accounts (--users); an
-            // operator's account makes it an operator (381). Decided after
-            // this line (the verifier runs outside the hub's lock).
+            // The operator's rights of one of the server's accounts (--users),
+            // checked as /login's secret is, without logging in: the nick
+            // stays. 381 and MODE +o, or 464; decided after this line (the
+            // verifier runs outside the hub's lock).
             if (msg.params.size() < 2) return emit(st, c.numeric("461", "OPER", "Not enough parameters"));
-            return ask(core, m, st, asked::none, {}, command_kind::login, msg.params[0], msg.params[1]);
+            return ask(core, m, st, asked::none, {}, command_kind::oper, msg.params[0], msg.params[1]);
         }
         emit(st, c.numeric("421", verb, "Unknown command"));
     }
@@ -204,11 +209,21 @@ private:
         std::string clean;
         sanitize_append(clean, text);
         if (clean.empty()) return;
+        // Relayed in one line: what would not fit is cut (at a UTF-8
+        // boundary), as a recipient reads one line for the one sent.
+        // (A private action is a PRIVMSG starting "* ", below.)
+        const bool channel = target.front() == '#';
+        const std::size_t room = relay_room(c, m.state.nick, notice && !action ? "NOTICE" : "PRIVMSG", target,
+                                            action && channel);
+        const std::size_t fits = action && !channel ? (room > 2 ? room - 2 : 0) : room;
+        clean.resize(utf8_prefix(clean, fits).size());
+        if (clean.empty()) return;
         const asked q = notice ? asked::notice : asked::none;
-        if (target.front() == '#') {
-            std::string room;
-            const bool valid = room_of(target, room);
-            const std::string name = valid ? seat_in(m, room) : std::string();
+        const std::string tags = client_tags_of(msg);
+        if (channel) {
+            std::string room_name;
+            const bool valid = room_of(target, room_name);
+            const std::string name = valid ? seat_in(m, room_name) : std::string();
             if (name.empty()) {
                 if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
                                                 valid ? "Cannot send to channel" : "No such channel"));
@@ -216,10 +231,11 @@ private:
             }
             // A CTCP ACTION is /me, whatever carried it.
             const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
-            return ask(core, m, st, q, target, kind, clean, {}, name);
+            return ask(core, m, st, q, target, kind, clean, {}, name, tags);
         }
         if (action) clean = "* " + clean;
-        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean);
+        ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean, {},
+            tags);
         if (!notice) tell_if_away(m, c, target);
     }
 

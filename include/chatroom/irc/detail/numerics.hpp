@@ -194,10 +194,10 @@ inline std::string connection::wording(const reply& r) const {
         return numeric("404", st_.target, "Cannot send to channel (muted)");
     // Before registration the interpreter decides (464 with --require-login).
     case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
-    // OPER (the server's /login): its account's nick comes as a rename.
-    case reply_kind::logged_in:
-        if (self_ && self_->state.op) return numeric("381", {}, "You are now an IRC operator");
-        return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
+    // OPER: the operator's rights, and user mode +o to show it.
+    case reply_kind::now_operator:
+        return numeric("381", {}, "You are now an IRC operator") + '\n' + from_self("MODE " + me + " :+o");
+    case reply_kind::logged_in: return from_server("NOTICE " + me + " :" + text_of(r).substr(2)); // "logged in as NAME"
     case reply_kind::refused: return numeric("464", {}, "Password incorrect");
     case reply_kind::logins_disabled: return numeric("491", {}, "No O-lines for your host");
     // Last words: the connection is closing.

@@ -38,7 +38,8 @@ inline void emit(session_state& st, const std::string& lines) {
 
 // A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
-                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {}) {
+                std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
+                std::string_view tags = {}) {
     st.question = q;
     st.target = std::string(target);
     command cmd;
@@ -46,6 +47,7 @@ inline void ask(commands& core, member& m, session_state& st, asked q, std::stri
     cmd.arg = arg;
     cmd.text = text;
     cmd.room = room;
+    cmd.tags = tags;
     core.request(m, cmd);
     st.question = asked::none;
 }
@@ -64,19 +66,43 @@ inline std::string seat_in(const member& m, std::string_view room) {
     return {};
 }
 
+// The most bytes of text that ":nick!nick@host COMMAND target :" (and, for
+// an action, CTCP's "\1ACTION " and "\1") leave in one line of
+// max_body_bytes with its CR LF: what the member's line is relayed as.
+inline std::size_t relay_room(const connection& c, std::string_view nick, std::string_view command,
+                              std::string_view target, bool action) {
+    const std::size_t head = 1 + 2 * nick.size() + 2 + c.settings().options.server_name.size() + 1 + command.size() + 1 +
+                             target.size() + 2 + (action ? 9 : 0);
+    return head + 2 < max_body_bytes ? max_body_bytes - 2 - head : 0;
+}
+
+// The longest start of text of at most max bytes that ends at a UTF-8
+// boundary (a line cut where a multi-byte character would be split ends
+// before it).
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max) {
+    if (text.size() <= max) return text;
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut);
+}
+
 // The hot path of a registered client: "PRIVMSG #channel :text" with no
 // tags and no source, to a channel the member is in, text plain ASCII (no
-// CTCP, nothing sanitizing would change) and the line within IRC's limit.
-// Asked of the core straight from the received line, with no parsed copy;
-// false, having done nothing, for anything else, which the full parser and
-// its replies handle.
-inline bool say_plain_to_channel(commands& core, member& m, session_state& st, std::string_view raw) {
+// CTCP, nothing sanitizing would change) and short enough to be relayed in
+// one line (relay_room). Asked of the core straight from the received line,
+// with no parsed copy; false, having done nothing, for anything else, which
+// the full parser and its replies handle.
+inline bool say_plain_to_channel(commands& core, member& m, const connection& c, std::string_view raw) {
     constexpr std::string_view verb = "PRIVMSG #";
     if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
     const std::size_t sp = raw.find(' ', verb.size());
     if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
     const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
     const std::string_view text = raw.substr(sp + 2);
+    // ":" nick "!" nick "@" host " " adds this much to the line as the client sent it.
+    if (raw.size() + 4 + 2 * m.state.nick.size() + c.settings().options.server_name.size() > max_body_bytes - 2)
+        return false;
+    session_state& st = c.state();
     if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
     std::string room;
     if (!room_of(target, room)) return false;
@@ -84,6 +110,23 @@ inline bool say_plain_to_channel(commands& core, member& m, session_state& st, s
     if (name.empty()) return false;
     ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
     return true;
+}
+
+// The client-only tags of a message ("+key=value", keys beginning with
+// '+'), as IRC writes them, for room_event::client_tags; the others (a
+// client may not set the server's tags) are dropped. Within the client's
+// tag data, which the interpreter bounds (417).
+inline std::string client_tags_of(const irc_message& msg) {
+    std::string out;
+    for (const tag& t : msg.tags) {
+        if (t.key.size() < 2 || t.key.front() != '+' || t.key.find_first_of(" ;=\r\n") != std::string::npos) continue;
+        if (!out.empty()) out += ';';
+        out += t.key;
+        if (t.value.empty()) continue;
+        out += '=';
+        append_escaped_tag_value(out, t.value);
+    }
+    return out;
 }
 
 // A command or subcommand word as IRC compares them.

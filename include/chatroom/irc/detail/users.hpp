@@ -26,7 +26,11 @@ struct user_info {
     std::string nick, user, realname;
     std::string away;     // its AWAY message (IRC users only); empty: not away
     std::string channels; // the channels it shares with the asker: "#a #b"
+    bool oper = false;    // the server's operator (OPER, or an operator's login)
 };
+
+// WHO's flags: H here or G away, and * for the server's operator.
+inline std::string who_flags(const user_info& u) { return std::string(u.away.empty() ? "H" : "G") + (u.oper ? "*" : ""); }
 
 // Looks nick up (see above); false when nobody by that name is seen.
 inline bool find_user(const member& m, const connection& c, std::string_view nick, user_info& out) {
@@ -35,6 +39,7 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
         for (const member* x : seat.in->members())
             if (protocol::same_name(x->state.nick, nick)) {
                 out.nick = x->state.nick;
+                out.oper = x->state.op;
                 out.channels += (out.channels.empty() ? "#" : " #") + seat.in->name();
             }
     c.settings().users.each([&](const connection& other) {
@@ -43,6 +48,7 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
             return;
         const session_state& s = other.state();
         out.nick = x->state.nick;
+        out.oper = x->state.op;
         out.user = s.user;
         out.realname = s.realname;
         out.away = s.away;
@@ -83,6 +89,7 @@ inline void whois(const member& m, const connection& c, const irc_message& msg) 
     emit(st, c.numeric("311", u.nick + " " + u.user + " " + host + " *", u.realname));
     emit(st, c.numeric("312", u.nick + " " + host, c.settings().options.network));
     if (!u.away.empty()) emit(st, c.numeric("301", u.nick, u.away));
+    if (u.oper) emit(st, c.numeric("313", u.nick, "is an IRC operator"));
     if (!u.channels.empty()) emit(st, c.numeric("319", u.nick, u.channels));
     emit(st, c.numeric("318", u.nick, "End of /WHOIS list."));
 }
@@ -174,7 +181,7 @@ inline constexpr std::size_t max_who_replies = 100;
 // WHO mask (not a channel): 352 with channel "*" for each user seen (see
 // find_user; an invisible one, for a mask with wildcards, only when it
 // shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
-// max_who_replies, flags H or G (away), then 315 with the mask as sent.
+// max_who_replies, flags H or G (away) and * (operator), then 315 with the mask as sent.
 inline void who_mask(const member& m, const connection& c, std::string_view mask) {
     session_state& st = c.state();
     const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
@@ -201,7 +208,7 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
     for (const std::string& nick : seen) {
         user_info u;
         if (!find_user(m, c, nick, u)) continue;
-        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + (u.away.empty() ? " H" : " G"),
+        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + " " + who_flags(u),
                            "0 " + u.realname));
     }
     emit(st, c.numeric("315", shown, "End of /WHO list."));

@@ -81,6 +81,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::too_many_failed_logins: return "too_many_failed_logins";
     case reply_kind::too_many_logins_under_way: return "too_many_logins_under_way";
     case reply_kind::logged_in: return "logged_in";
+    case reply_kind::now_operator: return "now_operator";
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
