@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -926,19 +927,26 @@ const std::string json_offer = "Sec-WebSocket-Protocol: chatroom.v1\r\n";
 
 // The next text frame that reads as a flat JSON object of type `type`
 // (objects with arrays are not flat: look for them with wait_for_prefix).
-chatroom::detail::json::object next_json(raw_client& c, const std::string& type) {
-    const std::string prefix = "{\"type\":\"" + type + "\"";
-    const std::string t = c.wait_for_prefix(prefix);
+// A received object with its text: the reader's strings are views into it
+// (the text is on the heap, so moving this keeps them).
+struct json_object {
+    std::unique_ptr<std::string> text;
     chatroom::detail::json::object o;
-    const auto e = chatroom::detail::json::read_object(t, o);
-    INFO(t << ": " << e.what);
+    const chatroom::detail::json::value* find(std::string_view key) const { return o.find(key); }
+};
+
+json_object next_json(raw_client& c, const std::string& type) {
+    const std::string prefix = "{\"type\":\"" + type + "\"";
+    json_object r{std::make_unique<std::string>(c.wait_for_prefix(prefix)), {}};
+    const auto e = chatroom::detail::json::read_object(*r.text, r.o);
+    INFO(*r.text << ": " << e.what);
     REQUIRE_FALSE(e);
-    return o;
+    return r;
 }
 
-std::string field(const chatroom::detail::json::object& o, const char* key) {
+std::string field(const json_object& o, const char* key) {
     const auto* v = o.find(key);
-    return v ? v->text : std::string("<none>");
+    return v ? std::string(v->text) : std::string("<none>");
 }
 
 // A JSON browser: upgraded with chatroom.v1, greeted, in the lobby. Returns its nick.

@@ -351,6 +351,82 @@ TEST_CASE("json schema: each type with its fields; errors with codes", "[json]")
     CHECK(cut.text == "unknown type: " + std::string(63, 'a'));
 }
 
+TEST_CASE("json reader: plain runs and escapes at every offset; plain strings are views", "[json]") {
+    // The reader scans plain text eight bytes at a time: whatever ends a run
+    // (a quote, an escape, a control character) is found at every offset.
+    for (std::size_t n = 0; n < 26; ++n) {
+        for (const std::string& unit : {std::string("a"), std::string("\xC3\xA9")}) {
+            std::string plain;
+            for (std::size_t i = 0; i < n; ++i) plain += unit;
+            INFO("n=" << n << " unit bytes=" << unit.size());
+            const std::string bare = "{\"k\":\"" + plain + "\"}";
+            const json::object a = read_ok(bare);
+            CHECK(a.find("k")->text == plain);
+            // No escape: a view into the input, nothing copied.
+            CHECK((plain.empty() || a.find("k")->text.data() == bare.data() + 6));
+            const std::string escaped = "{\"k\":\"" + plain + "\\n" + plain + "\\\"\"}";
+            json::object b = read_ok(escaped);
+            CHECK(b.find("k")->text == plain + "\n" + plain + "\"");
+            // Decoded into the object's store: moving the object keeps it.
+            const json::object moved = std::move(b);
+            CHECK(moved.find("k")->text == plain + "\n" + plain + "\"");
+            json::object o;
+            const json::read_error e = json::read_object("{\"k\":\"" + plain + "\x01\"}", o);
+            CHECK(e.what == "a control character in a string");
+            CHECK(e.at == 6 + plain.size());
+            const json::read_error cut = json::read_object("{\"k\":\"" + plain, o);
+            CHECK(cut.what == "unterminated string");
+            CHECK(cut.at == 6 + plain.size());
+        }
+    }
+    // Escaped keys are keys like any other.
+    browser_command c;
+    REQUIRE_FALSE(parse_browser_command(R"({"\u0074ype":"say","te\u0078t":"h\u00e9"})", c));
+    CHECK(c.kind == browser_command_kind::say);
+    CHECK(c.text == "h\xC3\xA9");
+    // A missing field: the first one the type lists is named.
+    CHECK(parse_browser_command(R"({"type":"msg"})", c).text == "msg needs \"to\"");
+    CHECK(parse_browser_command(R"({"type":"msg","to":"bob"})", c).text == "msg needs \"text\"");
+    CHECK(parse_browser_command(R"({"type":"login","secret":"pw"})", c).text == "login needs \"name\"");
+}
+
+TEST_CASE("json schema: the decoder's checked command reaches the interpreter, parsed once", "[json]") {
+    using chatroom::detail::checked_for;
+    using chatroom::detail::checked_scope;
+    const std::string message = R"({"type":"say","text":"as written"})";
+    browser_command checked;
+    REQUIRE_FALSE(parse_browser_command(R"({"type":"say","text":"as checked"})", checked));
+    CHECK(checked_for(message) == nullptr);
+    {
+        const checked_scope scope(message, checked);
+        CHECK(checked_for(message) == &checked);
+        const std::string copy = message; // same bytes elsewhere: not the checked message
+        CHECK(checked_for(copy) == nullptr);
+        CHECK(checked_for(std::string_view(message).substr(1)) == nullptr);
+    }
+    CHECK(checked_for(message) == nullptr);
+
+    // The interpreter acts on the command it is handed, not on a second
+    // parse of the text; without one it parses the text itself.
+    json_core c;
+    auto ann = c.browser();
+    auto bob = c.telnet();
+    c.objects(*ann);
+    bob->take(c.hub->soft_limit());
+    bob->new_lines();
+    {
+        const checked_scope scope(message, checked);
+        c.send(*ann, message);
+    }
+    c.send(*ann, message);
+    bob->take(c.hub->soft_limit());
+    const std::vector<std::string> got = bob->new_lines();
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].size() > 10);
+    CHECK(got[0].substr(got[0].size() - 10) == "as checked");
+    CHECK(got[1].substr(got[1].size() - 10) == "as written");
+}
+
 TEST_CASE("json time: ISO 8601 in UTC with milliseconds", "[json]") {
     using namespace std::chrono;
     const system_clock::time_point t = system_clock::time_point(milliseconds(1796570258123LL));

@@ -629,22 +629,24 @@ inline std::string client_frame(ws_opcode op, std::string_view payload, std::arr
 
 // #include <chatroom/web/detail/json/reader.hpp>
 
+// #include <chatroom/web/detail/json/object.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <string_view>
-#include <vector>
+#include <type_traits>
 
-// A strict reader of the one JSON shape the browser dialect receives: a
-// single flat object whose values are strings, numbers, booleans or null
-// (RFC 8259 grammar, nothing lenient: no comments, no trailing commas, no
-// single quotes, no raw control characters in strings, no lone surrogates,
-// no invalid UTF-8, no duplicate keys, nothing after the object). Nested
-// objects and arrays are refused: the protocol has none, so the depth is one
-// and no input can make the reader recurse. It never throws for bad input;
-// every refusal names the byte offset and what was wrong. Its cost is linear
-// in the input, its output no larger than it.
+// What the strict reader (reader.hpp) gives: a flat object as a fixed table
+// of fields whose keys and values are views. A string without escapes is a
+// view into the input (no copy); one with escapes is decoded into the
+// object's store, one buffer the size of the input, taken on the first
+// escape (a decoded string is never longer than its JSON text, so the store
+// never grows and its views stay put). Nothing here allocates per field.
+// The views live as long as the input and the object (moving the object
+// keeps them; it cannot be copied).
 
 namespace chatroom::detail::json {
 
@@ -654,8 +656,8 @@ enum class value_kind : unsigned char { string, number, boolean, null };
 
 struct value {
     value_kind kind = value_kind::null;
-    std::string text; // string: decoded (UTF-8); number: the literal
-    bool flag = false; // boolean
+    std::string_view text; // string: decoded (UTF-8); number: the literal
+    bool flag = false;     // boolean
 
     // A number that is a whole count 0..2^53 written without fraction or
     // exponent; false for anything else.
@@ -673,23 +675,135 @@ struct value {
 };
 
 struct field {
-    std::string key;
+    std::string_view key;
     value val;
 };
 
-// A parsed object: its fields in the order they came.
+// Whether a and b hold the same bytes (inlined: the keys compared are short).
+inline bool same(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+// The most fields an object can hold (limits::max_fields is capped to it).
+inline constexpr std::size_t max_fields_capacity = 32;
+
+// The fields in the order they came: a fixed table, no allocation. Its
+// slots are raw storage, so an empty table costs nothing to make.
+class field_table {
+public:
+    field_table() noexcept {} // NOLINT: the slots stay raw until add()
+    field_table(const field_table& o) noexcept { copy(o); }
+    field_table& operator=(const field_table& o) noexcept {
+        if (this != &o) copy(o);
+        return *this;
+    }
+
+    std::size_t size() const noexcept { return n_; }
+    bool empty() const noexcept { return n_ == 0; }
+    const field& operator[](std::size_t i) const noexcept { return begin()[i]; }
+    const field* begin() const noexcept { return std::launder(reinterpret_cast<const field*>(raw_)); }
+    const field* end() const noexcept { return begin() + n_; }
+
+    void clear() noexcept { n_ = 0; }
+    // The caller checks size() < max_fields_capacity first.
+    void add(const field& f) noexcept { ::new (static_cast<void*>(raw_ + n_++ * sizeof(field))) field(f); }
+
+private:
+    static_assert(std::is_trivially_copyable_v<field> && std::is_trivially_destructible_v<field>);
+    void copy(const field_table& o) noexcept {
+        n_ = 0;
+        for (const field& f : o) add(f);
+    }
+
+    alignas(field) unsigned char raw_[sizeof(field) * max_fields_capacity];
+    std::size_t n_ = 0;
+};
+
+// Room for the decoded strings of one input: taken once, never grown.
+class text_store {
+public:
+    // Room for n bytes in all (kept if already that large); clears.
+    void reserve(std::size_t n) {
+        if (n > cap_) {
+            buf_ = std::make_unique<char[]>(n);
+            cap_ = n;
+        }
+        used_ = 0;
+    }
+    void clear() noexcept { used_ = 0; }
+    std::size_t capacity() const noexcept { return cap_; }
+    // The next free byte and how many are left.
+    char* tail() noexcept { return buf_.get() + used_; }
+    std::size_t room() const noexcept { return cap_ - used_; }
+    void commit(std::size_t n) noexcept { used_ += n; }
+
+private:
+    std::unique_ptr<char[]> buf_;
+    std::size_t cap_ = 0;
+    std::size_t used_ = 0;
+};
+
+// A parsed object: its fields, and the store holding those that had escapes.
 struct object {
-    std::vector<field> fields;
+    field_table fields;
+    text_store store;
 
     const value* find(std::string_view key) const noexcept {
         for (const field& f : fields)
-            if (f.key == key) return &f.val;
+            if (same(f.key, key)) return &f.val;
         return nullptr;
     }
 };
 
+// The offset of the first '"', '\\' or control character in [p, end), or
+// end - p: eight bytes at a time (a string's common case is a run of plain
+// text), the last few one by one.
+inline std::size_t plain_run(const char* p, const char* end) noexcept {
+    const char* const from = p;
+    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    while (end - p >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        const std::uint64_t quote = v ^ (ones * '"'), slash = v ^ (ones * '\\');
+        // A byte below 0x20, or equal to '"' or '\\', sets its high bit; a
+        // byte above the first such one may too (a borrow), none below it.
+        const std::uint64_t hit = (((v - ones * 0x20) & ~v) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) & highs;
+        if (hit) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return static_cast<std::size_t>(p - from) + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+    return static_cast<std::size_t>(p - from);
+}
+
+} // namespace chatroom::detail::json
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+// A strict reader of the one JSON shape the browser dialect receives: a
+// single flat object whose values are strings, numbers, booleans or null
+// (RFC 8259 grammar, nothing lenient: no comments, no trailing commas, no
+// single quotes, no raw control characters in strings, no lone surrogates,
+// no invalid UTF-8, no duplicate keys, nothing after the object). Nested
+// objects and arrays are refused: the protocol has none, so the depth is one
+// and no input can make the reader recurse. It never throws for bad input;
+// every refusal names the byte offset and what was wrong. Its cost is linear
+// in the input, its output no larger than it: views into the input for the
+// strings without escapes, the rest decoded into one buffer (object.hpp).
+
+namespace chatroom::detail::json {
+
 struct limits {
-    std::size_t max_fields = 32;        // more: refused
+    std::size_t max_fields = max_fields_capacity; // more: refused (capped to the capacity)
     std::size_t max_number_chars = 32;  // a longer number literal: refused
 };
 
@@ -707,6 +821,9 @@ public:
     // Parses the whole input as one object into out (cleared first).
     read_error read(object& out) {
         out.fields.clear();
+        out.store.clear();
+        store_ = &out.store;
+        const std::size_t max_fields = lim_.max_fields < max_fields_capacity ? lim_.max_fields : max_fields_capacity;
         utf8_validator utf8;
         if (!utf8.feed(in_.data(), in_.size()) || !utf8.complete()) return fail(0, "not valid UTF-8");
         skip_space();
@@ -719,13 +836,13 @@ public:
             field f;
             if (auto e = read_string(f.key)) return e;
             for (const field& seen : out.fields)
-                if (seen.key == f.key) return fail(pos_, "duplicate key");
+                if (same(seen.key, f.key)) return fail(pos_, "duplicate key");
             skip_space();
             if (!eat(':')) return fail(pos_, "expected ':'");
             skip_space();
             if (auto e = read_value(f.val)) return e;
-            if (out.fields.size() == lim_.max_fields) return fail(pos_, "too many fields");
-            out.fields.push_back(std::move(f));
+            if (out.fields.size() == max_fields) return fail(pos_, "too many fields");
+            out.fields.add(f);
             skip_space();
             if (eat(',')) continue;
             if (eat('}')) return finish();
@@ -803,26 +920,28 @@ private:
         }
         if (pos_ - from > lim_.max_number_chars) return fail(from, "number too long");
         v.kind = value_kind::number;
-        v.text.assign(in_.data() + from, pos_ - from);
+        v.text = in_.substr(from, pos_ - from);
         return {};
     }
 
-    static void put_utf8(std::string& out, std::uint32_t cp) {
+    // Writes cp as UTF-8 at p; returns the end of what it wrote.
+    static char* put_utf8(char* p, std::uint32_t cp) noexcept {
         if (cp < 0x80) {
-            out += static_cast<char>(cp);
+            *p++ = static_cast<char>(cp);
         } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xC0 | (cp >> 6));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xE0 | (cp >> 12));
+            *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xF0 | (cp >> 18));
+            *p++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         }
+        return p;
     }
 
     bool hex4(std::uint32_t& out) noexcept {
@@ -841,19 +960,40 @@ private:
         return true;
     }
 
+    // The plain text from pos_ on: skipped, its length returned.
+    std::size_t skip_plain() noexcept {
+        const std::size_t n = plain_run(in_.data() + pos_, in_.data() + in_.size());
+        pos_ += n;
+        return n;
+    }
+
     // At the opening quote; the input is valid UTF-8 (checked up front).
-    read_error read_string(std::string& out) {
-        ++pos_;
-        out.clear();
+    // Without escapes the string is a view into the input. With them it is
+    // decoded into the store, which holds the whole input's worth: what the
+    // earlier strings took is less than the text before this one, and a
+    // decoded string is never longer than its JSON text.
+    read_error read_string(std::string_view& out) {
+        const std::size_t start = ++pos_;
+        skip_plain();
+        if (peek() == '"') {
+            out = in_.substr(start, pos_ - start);
+            ++pos_;
+            return {};
+        }
+        if (peek() < 0) return fail(pos_, "unterminated string");
+        if (peek() != '\\') return fail(pos_, "a control character in a string");
+        if (store_->capacity() < in_.size()) store_->reserve(in_.size());
+        if (store_->room() < in_.size() - start) return fail(start, "string too long"); // cannot happen (see above)
+        char* const begin = store_->tail();
+        std::memcpy(begin, in_.data() + start, pos_ - start);
+        char* w = begin + (pos_ - start);
         for (;;) {
-            const std::size_t from = pos_;
-            while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\' &&
-                   static_cast<unsigned char>(in_[pos_]) >= 0x20)
-                ++pos_;
-            out.append(in_.data() + from, pos_ - from);
             const int c = peek();
             if (c == '"') {
                 ++pos_;
+                const auto n = static_cast<std::size_t>(w - begin);
+                store_->commit(n);
+                out = std::string_view(begin, n);
                 return {};
             }
             if (c < 0) return fail(pos_, "unterminated string");
@@ -862,14 +1002,14 @@ private:
             const int e = peek();
             ++pos_;
             switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '/': *w++ = '/'; break;
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
             case 'u': {
                 std::uint32_t cp = 0;
                 if (!hex4(cp)) return fail(pos_, "expected four hex digits after \\u");
@@ -880,17 +1020,22 @@ private:
                         return fail(pos_, "a high surrogate without its low half");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 }
-                put_utf8(out, cp);
+                w = put_utf8(w, cp);
                 break;
             }
             default: return fail(pos_ - 1, "an unknown escape");
             }
+            const std::size_t from = pos_;
+            const std::size_t n = skip_plain();
+            std::memcpy(w, in_.data() + from, n);
+            w += n;
         }
     }
 
     std::string_view in_;
     limits lim_;
     std::size_t pos_ = 0;
+    text_store* store_ = nullptr;
 };
 
 // Reads in as one flat object (see the top of this file).
@@ -915,12 +1060,15 @@ enum class browser_command_kind : unsigned char {
     say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
-// A checked command: the fields its type allows, as sent (not yet sanitized).
+// A checked command: the fields its type allows, as sent (not yet
+// sanitized). The strings are views into the message, or into the command's
+// own store for those that had escapes: valid while both are.
 struct browser_command {
     browser_command_kind kind = browser_command_kind::say;
-    std::string room, text, to, nick, name, secret, reason;
-    std::string before, after; // history: a message id, the bound (excluded)
+    std::string_view room, text, to, nick, name, secret, reason;
+    std::string_view before, after; // history: a message id, the bound (excluded)
     std::uint64_t limit = 0; // history: 0 = the server's default
+    json::object parsed;     // the message read (the store behind the views)
 };
 
 // Why a message was refused: code "bad_json", "bad_request" or "unknown_type".
@@ -932,13 +1080,50 @@ struct browser_command_error {
 
 namespace json_schema {
 
+// The fields a command may carry, as bits; "limit" is a number, every
+// other field a string, kept in the command's member of the same name.
+enum field_id : unsigned { f_room, f_text, f_to, f_nick, f_name, f_secret, f_reason, f_before, f_after, f_limit, no_field };
+inline constexpr std::string_view field_names[] = {"room", "text", "to", "nick", "name", "secret", "reason", "before", "after", "limit"};
+inline constexpr std::string_view browser_command::* field_slots[] = {
+    &browser_command::room, &browser_command::text, &browser_command::to, &browser_command::nick, &browser_command::name,
+    &browser_command::secret, &browser_command::reason, &browser_command::before, &browser_command::after};
+
+constexpr unsigned field_of(std::string_view key) noexcept {
+    for (unsigned i = 0; i < no_field; ++i)
+        if (field_names[i] == key) return i; // constexpr: for the masks below
+    return no_field;
+}
+
+// The same at run time, with the inlined comparison.
+inline unsigned field_id_of(std::string_view key) noexcept {
+    for (unsigned i = 0; i < no_field; ++i)
+        if (json::same(field_names[i], key)) return i;
+    return no_field;
+}
+
+// The bits of a space-separated list of field names.
+constexpr unsigned mask_of(std::string_view list) noexcept {
+    unsigned m = 0;
+    while (!list.empty()) {
+        const std::size_t sp = list.find(' ');
+        m |= 1u << field_of(list.substr(0, sp));
+        if (sp == std::string_view::npos) break;
+        list.remove_prefix(sp + 1);
+    }
+    return m;
+}
+
 // One type: its name, its kind, the fields it needs and those it may have
-// (space-separated; "limit" is a number, every other field a string).
+// (space-separated), and the same as bits.
 struct entry {
     std::string_view type;
     browser_command_kind kind;
     std::string_view required;
     std::string_view optional;
+    unsigned need = 0, allow = 0;
+
+    constexpr entry(std::string_view t, browser_command_kind k, std::string_view req, std::string_view opt) noexcept
+        : type(t), kind(k), required(req), optional(opt), need(mask_of(req)), allow(mask_of(req) | mask_of(opt)) {}
 };
 
 inline constexpr entry table[] = {
@@ -959,29 +1144,6 @@ inline constexpr entry table[] = {
     {"echo", browser_command_kind::echo, "", ""},
 };
 
-inline bool listed(std::string_view list, std::string_view word) noexcept {
-    while (!list.empty()) {
-        const std::size_t sp = list.find(' ');
-        if (list.substr(0, sp) == word) return true;
-        if (sp == std::string_view::npos) break;
-        list.remove_prefix(sp + 1);
-    }
-    return false;
-}
-
-inline std::string* slot(browser_command& c, std::string_view key) noexcept {
-    if (key == "room") return &c.room;
-    if (key == "text") return &c.text;
-    if (key == "to") return &c.to;
-    if (key == "nick") return &c.nick;
-    if (key == "name") return &c.name;
-    if (key == "secret") return &c.secret;
-    if (key == "reason") return &c.reason;
-    if (key == "before") return &c.before;
-    if (key == "after") return &c.after;
-    return nullptr;
-}
-
 // At most n bytes of s for an error text, never cutting a UTF-8 character.
 inline std::string clipped(std::string_view s, std::size_t n = 64) {
     if (s.size() <= n) return std::string(s);
@@ -998,31 +1160,37 @@ inline constexpr std::size_t max_say_lines = 20;
 // Checks message (one text message from a browser) and fills out.
 inline browser_command_error parse_browser_command(std::string_view message, browser_command& out) {
     auto refuse = [](std::string_view code, std::string text) { return browser_command_error{code, std::move(text)}; };
-    json::object obj;
+    json::object& obj = out.parsed;
     if (const json::read_error e = json::read_object(message, obj))
         return refuse("bad_json", std::string(e.what) + " at byte " + std::to_string(e.at));
     const json::value* type = obj.find("type");
     if (!type || type->kind != json::value_kind::string) return refuse("bad_request", "no \"type\" string");
     const json_schema::entry* entry = nullptr;
     for (const json_schema::entry& e : json_schema::table)
-        if (e.type == type->text) entry = &e;
+        if (json::same(e.type, type->text)) {
+            entry = &e;
+            break;
+        }
     if (!entry) return refuse("unknown_type", "unknown type: " + json_schema::clipped(type->text));
-    out = browser_command{};
+    out.room = out.text = out.to = out.nick = out.name = out.secret = out.reason = out.before = out.after = {};
+    out.limit = 0;
     out.kind = entry->kind;
+    unsigned seen = 0;
     for (const json::field& f : obj.fields) {
-        if (f.key == "type") continue;
-        const bool required = json_schema::listed(entry->required, f.key);
-        if (!required && !json_schema::listed(entry->optional, f.key))
+        if (json::same(f.key, "type")) continue;
+        const unsigned id = json_schema::field_id_of(f.key);
+        if (id == json_schema::no_field || !(entry->allow & (1u << id)))
             return refuse("bad_request", std::string(entry->type) + " has no field \"" + json_schema::clipped(f.key) + "\"");
-        if (f.key == "limit") {
+        seen |= 1u << id;
+        if (id == json_schema::f_limit) {
             if (!f.val.as_count(out.limit)) return refuse("bad_request", "\"limit\" must be a whole number");
             continue;
         }
         if (f.val.kind != json::value_kind::string) return refuse("bad_request", "\"" + json_schema::clipped(f.key) + "\" must be a string");
-        *json_schema::slot(out, f.key) = f.val.text;
+        out.*json_schema::field_slots[id] = f.val.text;
     }
-    std::string_view need = entry->required;
-    while (!need.empty()) {
+    // A missing field: the first one the type lists.
+    for (std::string_view need = entry->required; (seen & entry->need) != entry->need && !need.empty();) {
         const std::size_t sp = need.find(' ');
         const std::string_view key = need.substr(0, sp);
         if (!obj.find(key)) return refuse("bad_request", std::string(entry->type) + " needs \"" + std::string(key) + "\"");
@@ -1031,13 +1199,49 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
     if (out.kind == browser_command_kind::history && !out.before.empty() && !out.after.empty())
         return refuse("bad_request", "history takes \"before\" or \"after\", not both");
     if (out.kind == browser_command_kind::say) {
-        if (out.text.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("bad_request", "say needs a text");
+        if (out.text.find_first_not_of(" \t\r\n") == std::string_view::npos) return refuse("bad_request", "say needs a text");
         std::size_t lines = 1;
         for (const char c : out.text) lines += c == '\n';
         if (lines > max_say_lines)
             return refuse("bad_request", "say takes at most " + std::to_string(max_say_lines) + " lines at once");
     }
     return {};
+}
+
+// The command the session's decoder has just checked, handed to the
+// interpreter it calls with the same message in the same call (both run on
+// one thread, under the hub's lock): a message is parsed once. The decoder
+// opens a checked_scope around the call; the interpreter asks checked_for()
+// with the text it got, which matches only that message (same bytes at the
+// same address), and parses anything else itself.
+struct checked_command {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    const browser_command* command = nullptr;
+};
+
+inline checked_command& last_checked() noexcept {
+    static thread_local checked_command c;
+    return c;
+}
+
+class checked_scope {
+public:
+    checked_scope(std::string_view message, const browser_command& c) noexcept : saved_(last_checked()) {
+        last_checked() = checked_command{message.data(), message.size(), &c};
+    }
+    ~checked_scope() { last_checked() = saved_; }
+    checked_scope(const checked_scope&) = delete;
+    checked_scope& operator=(const checked_scope&) = delete;
+
+private:
+    checked_command saved_;
+};
+
+// The command checked for exactly this message, or null.
+inline const browser_command* checked_for(std::string_view message) noexcept {
+    const checked_command& c = last_checked();
+    return c.command && c.data == message.data() && c.size == message.size() ? c.command : nullptr;
 }
 
 } // namespace chatroom::detail
@@ -1500,7 +1704,11 @@ private:
     bool json_message(std::string_view text, On& on) {
         browser_command command;
         const browser_command_error e = parse_browser_command(text, command);
-        if (!e) return on(frame_event::line, text);
+        if (!e) {
+            // The interpreter takes the command as checked here (checked_for).
+            const checked_scope checked(text, command);
+            return on(frame_event::line, text);
+        }
         const std::string object = json_error(e.code, e.text);
         const ws_frame_header h = frame_header(ws_opcode::text, object.size());
         replies_.append(reinterpret_cast<const char*>(h.data()), h.size());
@@ -1880,6 +2088,7 @@ inline std::string status_response(int status) {
 // #include <chatroom/web/detail/json_interpreter.hpp>
 
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -1897,8 +2106,17 @@ namespace chatroom::detail {
 class json_interpreter final : public interpreter {
 public:
     void line(commands& core, member& m, std::string_view raw) const override {
-        browser_command c;
-        if (parse_browser_command(raw, c)) return; // refused by the decoder already
+        // The decoder checked the message just now: its command, parsed
+        // once. Text from elsewhere is parsed here (a refusal was answered
+        // by the decoder already, or has nobody to answer: nothing happens).
+        std::optional<browser_command> own;
+        const browser_command* checked = checked_for(raw);
+        if (!checked) {
+            own.emplace();
+            if (parse_browser_command(raw, *own)) return;
+            checked = &*own;
+        }
+        const browser_command& c = *checked;
         std::string a, b, room;
         history_query query;
         protocol::command cmd;
@@ -2009,7 +2227,8 @@ private:
     }
 
     // CR and LF become spaces where one line is expected.
-    static std::string one_line(std::string s) {
+    static std::string one_line(std::string_view in) {
+        std::string s(in);
         for (char& ch : s)
             if (ch == '\r' || ch == '\n') ch = ' ';
         return s;

@@ -118,7 +118,11 @@ private:
     bool json_message(std::string_view text, On& on) {
         browser_command command;
         const browser_command_error e = parse_browser_command(text, command);
-        if (!e) return on(frame_event::line, text);
+        if (!e) {
+            // The interpreter takes the command as checked here (checked_for).
+            const checked_scope checked(text, command);
+            return on(frame_event::line, text);
+        }
         const std::string object = json_error(e.code, e.text);
         const ws_frame_header h = frame_header(ws_opcode::text, object.size());
         replies_.append(reinterpret_cast<const char*>(h.data()), h.size());

@@ -19,12 +19,15 @@ enum class browser_command_kind : unsigned char {
     say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
-// A checked command: the fields its type allows, as sent (not yet sanitized).
+// A checked command: the fields its type allows, as sent (not yet
+// sanitized). The strings are views into the message, or into the command's
+// own store for those that had escapes: valid while both are.
 struct browser_command {
     browser_command_kind kind = browser_command_kind::say;
-    std::string room, text, to, nick, name, secret, reason;
-    std::string before, after; // history: a message id, the bound (excluded)
+    std::string_view room, text, to, nick, name, secret, reason;
+    std::string_view before, after; // history: a message id, the bound (excluded)
     std::uint64_t limit = 0; // history: 0 = the server's default
+    json::object parsed;     // the message read (the store behind the views)
 };
 
 // Why a message was refused: code "bad_json", "bad_request" or "unknown_type".
@@ -36,13 +39,50 @@ struct browser_command_error {
 
 namespace json_schema {
 
+// The fields a command may carry, as bits; "limit" is a number, every
+// other field a string, kept in the command's member of the same name.
+enum field_id : unsigned { f_room, f_text, f_to, f_nick, f_name, f_secret, f_reason, f_before, f_after, f_limit, no_field };
+inline constexpr std::string_view field_names[] = {"room", "text", "to", "nick", "name", "secret", "reason", "before", "after", "limit"};
+inline constexpr std::string_view browser_command::* field_slots[] = {
+    &browser_command::room, &browser_command::text, &browser_command::to, &browser_command::nick, &browser_command::name,
+    &browser_command::secret, &browser_command::reason, &browser_command::before, &browser_command::after};
+
+constexpr unsigned field_of(std::string_view key) noexcept {
+    for (unsigned i = 0; i < no_field; ++i)
+        if (field_names[i] == key) return i; // constexpr: for the masks below
+    return no_field;
+}
+
+// The same at run time, with the inlined comparison.
+inline unsigned field_id_of(std::string_view key) noexcept {
+    for (unsigned i = 0; i < no_field; ++i)
+        if (json::same(field_names[i], key)) return i;
+    return no_field;
+}
+
+// The bits of a space-separated list of field names.
+constexpr unsigned mask_of(std::string_view list) noexcept {
+    unsigned m = 0;
+    while (!list.empty()) {
+        const std::size_t sp = list.find(' ');
+        m |= 1u << field_of(list.substr(0, sp));
+        if (sp == std::string_view::npos) break;
+        list.remove_prefix(sp + 1);
+    }
+    return m;
+}
+
 // One type: its name, its kind, the fields it needs and those it may have
-// (space-separated; "limit" is a number, every other field a string).
+// (space-separated), and the same as bits.
 struct entry {
     std::string_view type;
     browser_command_kind kind;
     std::string_view required;
     std::string_view optional;
+    unsigned need = 0, allow = 0;
+
+    constexpr entry(std::string_view t, browser_command_kind k, std::string_view req, std::string_view opt) noexcept
+        : type(t), kind(k), required(req), optional(opt), need(mask_of(req)), allow(mask_of(req) | mask_of(opt)) {}
 };
 
 inline constexpr entry table[] = {
@@ -63,29 +103,6 @@ inline constexpr entry table[] = {
     {"echo", browser_command_kind::echo, "", ""},
 };
 
-inline bool listed(std::string_view list, std::string_view word) noexcept {
-    while (!list.empty()) {
-        const std::size_t sp = list.find(' ');
-        if (list.substr(0, sp) == word) return true;
-        if (sp == std::string_view::npos) break;
-        list.remove_prefix(sp + 1);
-    }
-    return false;
-}
-
-inline std::string* slot(browser_command& c, std::string_view key) noexcept {
-    if (key == "room") return &c.room;
-    if (key == "text") return &c.text;
-    if (key == "to") return &c.to;
-    if (key == "nick") return &c.nick;
-    if (key == "name") return &c.name;
-    if (key == "secret") return &c.secret;
-    if (key == "reason") return &c.reason;
-    if (key == "before") return &c.before;
-    if (key == "after") return &c.after;
-    return nullptr;
-}
-
 // At most n bytes of s for an error text, never cutting a UTF-8 character.
 inline std::string clipped(std::string_view s, std::size_t n = 64) {
     if (s.size() <= n) return std::string(s);
@@ -102,31 +119,37 @@ inline constexpr std::size_t max_say_lines = 20;
 // Checks message (one text message from a browser) and fills out.
 inline browser_command_error parse_browser_command(std::string_view message, browser_command& out) {
     auto refuse = [](std::string_view code, std::string text) { return browser_command_error{code, std::move(text)}; };
-    json::object obj;
+    json::object& obj = out.parsed;
     if (const json::read_error e = json::read_object(message, obj))
         return refuse("bad_json", std::string(e.what) + " at byte " + std::to_string(e.at));
     const json::value* type = obj.find("type");
     if (!type || type->kind != json::value_kind::string) return refuse("bad_request", "no \"type\" string");
     const json_schema::entry* entry = nullptr;
     for (const json_schema::entry& e : json_schema::table)
-        if (e.type == type->text) entry = &e;
+        if (json::same(e.type, type->text)) {
+            entry = &e;
+            break;
+        }
     if (!entry) return refuse("unknown_type", "unknown type: " + json_schema::clipped(type->text));
-    out = browser_command{};
+    out.room = out.text = out.to = out.nick = out.name = out.secret = out.reason = out.before = out.after = {};
+    out.limit = 0;
     out.kind = entry->kind;
+    unsigned seen = 0;
     for (const json::field& f : obj.fields) {
-        if (f.key == "type") continue;
-        const bool required = json_schema::listed(entry->required, f.key);
-        if (!required && !json_schema::listed(entry->optional, f.key))
+        if (json::same(f.key, "type")) continue;
+        const unsigned id = json_schema::field_id_of(f.key);
+        if (id == json_schema::no_field || !(entry->allow & (1u << id)))
             return refuse("bad_request", std::string(entry->type) + " has no field \"" + json_schema::clipped(f.key) + "\"");
-        if (f.key == "limit") {
+        seen |= 1u << id;
+        if (id == json_schema::f_limit) {
             if (!f.val.as_count(out.limit)) return refuse("bad_request", "\"limit\" must be a whole number");
             continue;
         }
         if (f.val.kind != json::value_kind::string) return refuse("bad_request", "\"" + json_schema::clipped(f.key) + "\" must be a string");
-        *json_schema::slot(out, f.key) = f.val.text;
+        out.*json_schema::field_slots[id] = f.val.text;
     }
-    std::string_view need = entry->required;
-    while (!need.empty()) {
+    // A missing field: the first one the type lists.
+    for (std::string_view need = entry->required; (seen & entry->need) != entry->need && !need.empty();) {
         const std::size_t sp = need.find(' ');
         const std::string_view key = need.substr(0, sp);
         if (!obj.find(key)) return refuse("bad_request", std::string(entry->type) + " needs \"" + std::string(key) + "\"");
@@ -135,13 +158,49 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
     if (out.kind == browser_command_kind::history && !out.before.empty() && !out.after.empty())
         return refuse("bad_request", "history takes \"before\" or \"after\", not both");
     if (out.kind == browser_command_kind::say) {
-        if (out.text.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("bad_request", "say needs a text");
+        if (out.text.find_first_not_of(" \t\r\n") == std::string_view::npos) return refuse("bad_request", "say needs a text");
         std::size_t lines = 1;
         for (const char c : out.text) lines += c == '\n';
         if (lines > max_say_lines)
             return refuse("bad_request", "say takes at most " + std::to_string(max_say_lines) + " lines at once");
     }
     return {};
+}
+
+// The command the session's decoder has just checked, handed to the
+// interpreter it calls with the same message in the same call (both run on
+// one thread, under the hub's lock): a message is parsed once. The decoder
+// opens a checked_scope around the call; the interpreter asks checked_for()
+// with the text it got, which matches only that message (same bytes at the
+// same address), and parses anything else itself.
+struct checked_command {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    const browser_command* command = nullptr;
+};
+
+inline checked_command& last_checked() noexcept {
+    static thread_local checked_command c;
+    return c;
+}
+
+class checked_scope {
+public:
+    checked_scope(std::string_view message, const browser_command& c) noexcept : saved_(last_checked()) {
+        last_checked() = checked_command{message.data(), message.size(), &c};
+    }
+    ~checked_scope() { last_checked() = saved_; }
+    checked_scope(const checked_scope&) = delete;
+    checked_scope& operator=(const checked_scope&) = delete;
+
+private:
+    checked_command saved_;
+};
+
+// The command checked for exactly this message, or null.
+inline const browser_command* checked_for(std::string_view message) noexcept {
+    const checked_command& c = last_checked();
+    return c.command && c.data == message.data() && c.size == message.size() ? c.command : nullptr;
 }
 
 } // namespace chatroom::detail

@@ -8,6 +8,7 @@
 #include <chatroom/line/command.hpp>
 #include <chatroom/web/detail/json_command.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,8 +26,17 @@ namespace chatroom::detail {
 class json_interpreter final : public interpreter {
 public:
     void line(commands& core, member& m, std::string_view raw) const override {
-        browser_command c;
-        if (parse_browser_command(raw, c)) return; // refused by the decoder already
+        // The decoder checked the message just now: its command, parsed
+        // once. Text from elsewhere is parsed here (a refusal was answered
+        // by the decoder already, or has nobody to answer: nothing happens).
+        std::optional<browser_command> own;
+        const browser_command* checked = checked_for(raw);
+        if (!checked) {
+            own.emplace();
+            if (parse_browser_command(raw, *own)) return;
+            checked = &*own;
+        }
+        const browser_command& c = *checked;
         std::string a, b, room;
         history_query query;
         protocol::command cmd;
@@ -137,7 +147,8 @@ private:
     }
 
     // CR and LF become spaces where one line is expected.
-    static std::string one_line(std::string s) {
+    static std::string one_line(std::string_view in) {
+        std::string s(in);
         for (char& ch : s)
             if (ch == '\r' || ch == '\n') ch = ' ';
         return s;

@@ -1,12 +1,13 @@
 #pragma once
 
+#include <chatroom/web/detail/json/object.hpp>
 #include <chatroom/web/detail/utf8_validator.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
-#include <vector>
 
 // A strict reader of the one JSON shape the browser dialect receives: a
 // single flat object whose values are strings, numbers, booleans or null
@@ -16,52 +17,13 @@
 // objects and arrays are refused: the protocol has none, so the depth is one
 // and no input can make the reader recurse. It never throws for bad input;
 // every refusal names the byte offset and what was wrong. Its cost is linear
-// in the input, its output no larger than it.
+// in the input, its output no larger than it: views into the input for the
+// strings without escapes, the rest decoded into one buffer (object.hpp).
 
 namespace chatroom::detail::json {
 
-// What a field holds. Numbers are kept as their literal text (the caller
-// reads the few it wants with as_count()).
-enum class value_kind : unsigned char { string, number, boolean, null };
-
-struct value {
-    value_kind kind = value_kind::null;
-    std::string text; // string: decoded (UTF-8); number: the literal
-    bool flag = false; // boolean
-
-    // A number that is a whole count 0..2^53 written without fraction or
-    // exponent; false for anything else.
-    bool as_count(std::uint64_t& out) const noexcept {
-        if (kind != value_kind::number || text.empty() || text.size() > 16 || text[0] == '-') return false;
-        std::uint64_t v = 0;
-        for (const char c : text) {
-            if (c < '0' || c > '9') return false;
-            v = v * 10 + static_cast<std::uint64_t>(c - '0');
-        }
-        if (v > (std::uint64_t{1} << 53)) return false;
-        out = v;
-        return true;
-    }
-};
-
-struct field {
-    std::string key;
-    value val;
-};
-
-// A parsed object: its fields in the order they came.
-struct object {
-    std::vector<field> fields;
-
-    const value* find(std::string_view key) const noexcept {
-        for (const field& f : fields)
-            if (f.key == key) return &f.val;
-        return nullptr;
-    }
-};
-
 struct limits {
-    std::size_t max_fields = 32;        // more: refused
+    std::size_t max_fields = max_fields_capacity; // more: refused (capped to the capacity)
     std::size_t max_number_chars = 32;  // a longer number literal: refused
 };
 
@@ -79,6 +41,9 @@ public:
     // Parses the whole input as one object into out (cleared first).
     read_error read(object& out) {
         out.fields.clear();
+        out.store.clear();
+        store_ = &out.store;
+        const std::size_t max_fields = lim_.max_fields < max_fields_capacity ? lim_.max_fields : max_fields_capacity;
         utf8_validator utf8;
         if (!utf8.feed(in_.data(), in_.size()) || !utf8.complete()) return fail(0, "not valid UTF-8");
         skip_space();
@@ -91,13 +56,13 @@ public:
             field f;
             if (auto e = read_string(f.key)) return e;
             for (const field& seen : out.fields)
-                if (seen.key == f.key) return fail(pos_, "duplicate key");
+                if (same(seen.key, f.key)) return fail(pos_, "duplicate key");
             skip_space();
             if (!eat(':')) return fail(pos_, "expected ':'");
             skip_space();
             if (auto e = read_value(f.val)) return e;
-            if (out.fields.size() == lim_.max_fields) return fail(pos_, "too many fields");
-            out.fields.push_back(std::move(f));
+            if (out.fields.size() == max_fields) return fail(pos_, "too many fields");
+            out.fields.add(f);
             skip_space();
             if (eat(',')) continue;
             if (eat('}')) return finish();
@@ -175,26 +140,28 @@ private:
         }
         if (pos_ - from > lim_.max_number_chars) return fail(from, "number too long");
         v.kind = value_kind::number;
-        v.text.assign(in_.data() + from, pos_ - from);
+        v.text = in_.substr(from, pos_ - from);
         return {};
     }
 
-    static void put_utf8(std::string& out, std::uint32_t cp) {
+    // Writes cp as UTF-8 at p; returns the end of what it wrote.
+    static char* put_utf8(char* p, std::uint32_t cp) noexcept {
         if (cp < 0x80) {
-            out += static_cast<char>(cp);
+            *p++ = static_cast<char>(cp);
         } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xC0 | (cp >> 6));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xE0 | (cp >> 12));
+            *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            *p++ = static_cast<char>(0xF0 | (cp >> 18));
+            *p++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            *p++ = static_cast<char>(0x80 | (cp & 0x3F));
         }
+        return p;
     }
 
     bool hex4(std::uint32_t& out) noexcept {
@@ -213,19 +180,40 @@ private:
         return true;
     }
 
+    // The plain text from pos_ on: skipped, its length returned.
+    std::size_t skip_plain() noexcept {
+        const std::size_t n = plain_run(in_.data() + pos_, in_.data() + in_.size());
+        pos_ += n;
+        return n;
+    }
+
     // At the opening quote; the input is valid UTF-8 (checked up front).
-    read_error read_string(std::string& out) {
-        ++pos_;
-        out.clear();
+    // Without escapes the string is a view into the input. With them it is
+    // decoded into the store, which holds the whole input's worth: what the
+    // earlier strings took is less than the text before this one, and a
+    // decoded string is never longer than its JSON text.
+    read_error read_string(std::string_view& out) {
+        const std::size_t start = ++pos_;
+        skip_plain();
+        if (peek() == '"') {
+            out = in_.substr(start, pos_ - start);
+            ++pos_;
+            return {};
+        }
+        if (peek() < 0) return fail(pos_, "unterminated string");
+        if (peek() != '\\') return fail(pos_, "a control character in a string");
+        if (store_->capacity() < in_.size()) store_->reserve(in_.size());
+        if (store_->room() < in_.size() - start) return fail(start, "string too long"); // cannot happen (see above)
+        char* const begin = store_->tail();
+        std::memcpy(begin, in_.data() + start, pos_ - start);
+        char* w = begin + (pos_ - start);
         for (;;) {
-            const std::size_t from = pos_;
-            while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\' &&
-                   static_cast<unsigned char>(in_[pos_]) >= 0x20)
-                ++pos_;
-            out.append(in_.data() + from, pos_ - from);
             const int c = peek();
             if (c == '"') {
                 ++pos_;
+                const auto n = static_cast<std::size_t>(w - begin);
+                store_->commit(n);
+                out = std::string_view(begin, n);
                 return {};
             }
             if (c < 0) return fail(pos_, "unterminated string");
@@ -234,14 +222,14 @@ private:
             const int e = peek();
             ++pos_;
             switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '/': *w++ = '/'; break;
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
             case 'u': {
                 std::uint32_t cp = 0;
                 if (!hex4(cp)) return fail(pos_, "expected four hex digits after \\u");
@@ -252,17 +240,22 @@ private:
                         return fail(pos_, "a high surrogate without its low half");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 }
-                put_utf8(out, cp);
+                w = put_utf8(w, cp);
                 break;
             }
             default: return fail(pos_ - 1, "an unknown escape");
             }
+            const std::size_t from = pos_;
+            const std::size_t n = skip_plain();
+            std::memcpy(w, in_.data() + from, n);
+            w += n;
         }
     }
 
     std::string_view in_;
     limits lim_;
     std::size_t pos_ = 0;
+    text_store* store_ = nullptr;
 };
 
 // Reads in as one flat object (see the top of this file).
