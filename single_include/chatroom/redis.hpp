@@ -218,7 +218,6 @@ struct redis_keys {
 // links, the tests and the benches use. hiredis speaks the protocol; the
 // context under it (hiredis_context.hpp) gives it readiness, deadlines and
 // an owning reply type.
-//
 // - Every handler runs on the connection's strand, so an executor run by
 //   many threads is fine; user callbacks run there too, never from inside a
 //   hiredis call, so a callback may issue commands, close() or drop the last
@@ -239,7 +238,6 @@ struct redis_keys {
 
 // The hiredis side of redis_connection (connection.hpp): one asynchronous
 // hiredis context driven by an Asio strand.
-//
 // - Readiness comes from hiredis_events (hiredis_events.hpp).
 // - hiredis' callbacks only queue results (completions); they are delivered
 //   once hiredis has returned (drain), so a user callback may issue
@@ -403,6 +401,31 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/reply_builder.hpp>
+
+// hiredis' reader building redis_reply (reply.hpp) itself, through
+// redisReplyObjectFunctions: a reply is read once into the C++ form, with
+// no redisReply tree to build, copy and free (that was 43 % of a cluster
+// node's instructions, bench/RESULTS.md).
+//
+// What hiredis 0.14 does with the objects (read.c, async.c):
+// - It creates them depth first, a parent before its children, and hands
+//   a child its parent's object (task->parent->obj); so a child is appended
+//   to its parent's elements only once the sibling before it is complete,
+//   and the pointers it holds (the parents on its stack) stay valid.
+// - It frees only the root (freeObject): after the reply callback, on a
+//   protocol or OOM error, and with the reader.
+// - It reads a root itself as a redisReply in two places: a reply nobody
+//   waits for (type and str: an error is kept as the context's errstr) and
+//   pub/sub pushes (the element tree). So a root starts with a real
+//   redisReply header (type, and str for an error or status), and a
+//   subscriber hands the reader back to hiredis' own functions (hand_back)
+//   for every root after the replies of its earlier commands.
+// A length or count is untrusted: an array's count only bounds what is
+// reserved ahead; elements are appended as they arrive. An allocation that
+// fails is hiredis' OOM error (the connection fails), never an exception
+// through C.
+
 // #include <chatroom/redis/detail/reply.hpp>
 
 // A Redis reply owned by C++, and what an error reply means for the link
@@ -503,6 +526,152 @@ inline const char* to_string(reply_fault f) noexcept {
 
 } // namespace chatroom::detail
 
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace chatroom::detail {
+
+// A root as the builder makes it: hiredis may read head as a redisReply.
+struct built_reply {
+    redisReply head{}; // first, so a pointer to it is a pointer to the whole
+    redis_reply value;
+};
+static_assert(std::is_standard_layout<built_reply>::value, "a root must be read through its redisReply head");
+
+// What a connection's reader carries (its privdata): hiredis' own
+// functions, and whether the next root is theirs.
+struct reply_reader_state {
+    redisReader* reader = nullptr;
+    redisReplyObjectFunctions* hiredis = nullptr; // the reader's functions before ours
+    bool hand_back = false;
+};
+
+class reply_builder {
+public:
+    // The most elements reserved ahead for an array, whatever count it says.
+    static constexpr std::size_t reserve_limit = 1024;
+
+    // Puts the builder in charge of reader (no reply may be under way).
+    static void install(redisReader& reader, reply_reader_state& state) noexcept {
+        state.reader = &reader;
+        state.hiredis = reader.fn;
+        state.hand_back = false;
+        reader.fn = &functions_;
+        reader.privdata = &state;
+    }
+
+    // The reply a root object of this builder carries (the void* that
+    // hiredis hands the reply callback).
+    static redis_reply& value_of(void* root) noexcept { return static_cast<built_reply*>(root)->value; }
+
+    static redisReplyObjectFunctions& functions() noexcept { return functions_; }
+
+private:
+    // A new root, or a child appended to its parent; null when out of memory.
+    template <class Make>
+    static void* create(const redisReadTask* task, Make&& make) noexcept {
+        try {
+            if (!task->parent) {
+                auto root = std::make_unique<built_reply>();
+                make(root->value);
+                fill_head(*root);
+                return &root.release()->head;
+            }
+            redis_reply& parent = parent_of(*task);
+            parent.elements.emplace_back();
+            redis_reply& child = parent.elements.back();
+            make(child);
+            return &child;
+        } catch (...) {
+            return nullptr; // hiredis: out of memory, the connection fails
+        }
+    }
+
+    static redis_reply& parent_of(const redisReadTask& task) noexcept {
+        void* obj = task.parent->obj;
+        return task.parent->parent ? *static_cast<redis_reply*>(obj) : value_of(obj);
+    }
+
+    static void fill_head(built_reply& root) noexcept {
+        redis_reply& v = root.value;
+        redisReply& h = root.head;
+        switch (v.type) {
+        case redis_reply::kind::nil: h.type = REDIS_REPLY_NIL; break;
+        case redis_reply::kind::integer:
+            h.type = REDIS_REPLY_INTEGER;
+            h.integer = v.integer;
+            break;
+        case redis_reply::kind::status:
+        case redis_reply::kind::error:
+        case redis_reply::kind::string:
+            h.type = v.type == redis_reply::kind::status  ? REDIS_REPLY_STATUS
+                     : v.type == redis_reply::kind::error ? REDIS_REPLY_ERROR
+                                                          : REDIS_REPLY_STRING;
+            h.str = &v.text[0]; // NUL-terminated; the root never moves
+            h.len = v.text.size();
+            break;
+        case redis_reply::kind::array: h.type = REDIS_REPLY_ARRAY; break; // no elements: hiredis must not walk ours
+        }
+    }
+
+    // A root of a subscriber: hiredis' own functions from now on.
+    static redisReplyObjectFunctions* handed_back(const redisReadTask* task) noexcept {
+        if (task->parent) return nullptr;
+        auto* state = static_cast<reply_reader_state*>(task->privdata);
+        if (!state || !state->hand_back || !state->hiredis) return nullptr;
+        state->reader->fn = state->hiredis;
+        return state->hiredis;
+    }
+
+    static void* create_string(const redisReadTask* task, char* str, std::size_t len) noexcept {
+        if (auto* fn = handed_back(task)) return fn->createString(task, str, len);
+        return create(task, [&](redis_reply& r) {
+            r.type = task->type == REDIS_REPLY_ERROR    ? redis_reply::kind::error
+                     : task->type == REDIS_REPLY_STATUS ? redis_reply::kind::status
+                                                        : redis_reply::kind::string;
+            r.text.assign(str, len);
+        });
+    }
+    static void* create_array(const redisReadTask* task, int count) noexcept {
+        if (auto* fn = handed_back(task)) return fn->createArray(task, count);
+        return create(task, [&](redis_reply& r) {
+            r.type = redis_reply::kind::array;
+            r.elements.reserve(std::min<std::size_t>(count > 0 ? static_cast<std::size_t>(count) : 0, reserve_limit));
+        });
+    }
+    static void* create_integer(const redisReadTask* task, long long value) noexcept {
+        if (auto* fn = handed_back(task)) return fn->createInteger(task, value);
+        return create(task, [&](redis_reply& r) {
+            r.type = redis_reply::kind::integer;
+            r.integer = value;
+        });
+    }
+    static void* create_nil(const redisReadTask* task) noexcept {
+        if (auto* fn = handed_back(task)) return fn->createNil(task);
+        return create(task, [](redis_reply& r) { r.type = redis_reply::kind::nil; });
+    }
+    static void free_object(void* root) noexcept { delete static_cast<built_reply*>(root); }
+
+    static inline redisReplyObjectFunctions functions_ = {&create_string, &create_array, &create_integer, &create_nil,
+                                                          &free_object};
+};
+
+// A reply that hiredis hands a callback of reader, taken: the builder's,
+// or hiredis' own tree once a subscriber handed the reader back.
+inline redis_reply take_reply(const redisReader& reader, void* reply) {
+    if (reader.fn == &reply_builder::functions()) return std::move(reply_builder::value_of(reply));
+    return redis_reply::from_hiredis(*static_cast<const redisReply*>(reply));
+}
+
+inline bool built_by_hiredis(const redisReader& reader) noexcept { return reader.fn != &reply_builder::functions(); }
+
+} // namespace chatroom::detail
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -600,7 +769,6 @@ protected:
     }
 
     static bool is_message(const completion& c) noexcept { return c.kind == completion::what::message; }
-
     template <class Args>
     static void fill_argv(const Args& args, const char** argv, std::size_t* lengths) {
         std::size_t i = 0;
@@ -665,6 +833,7 @@ protected:
         }
         ac_ = ac;
         ac->data = this;
+        reply_builder::install(*ac->c.reader, reader_state_); // replies read straight into redis_reply
         connect_handler_ = std::move(handler);
         connect_deadline_ = clock::now() + options_.connect_timeout;
         // hiredis learns the connect is done from the first write readiness,
@@ -822,6 +991,7 @@ protected:
 
     // Everything below is touched on the strand only, except the atomic.
     redisAsyncContext* ac_ = nullptr;
+    reply_reader_state reader_state_; // ac_'s reader's privdata
     std::atomic<status> state_{status::idle};
     std::deque<completion> completions_;
     connect_handler connect_handler_;
@@ -1099,6 +1269,7 @@ private:
             return;
         }
         subscriber_ = true;
+        if (pending_.empty()) reader_state_.hand_back = true;
         subscriptions_expected_ = channels;
         subscribed_handler_ = std::move(on_subscribed);
         message_handler_ = std::move(on_message);
@@ -1117,9 +1288,10 @@ private:
         command_handler handler = std::move(self->pending_.front().handler);
         self->pending_.pop_front();
         self->in_flight_.store(self->pending_.size(), std::memory_order_relaxed);
+        // A subscriber's pushes, after these replies, are hiredis' trees.
+        if (self->subscriber_ && self->pending_.empty()) self->reader_state_.hand_back = true;
         if (reply) {
-            self->completions_.push_back(completion::command(
-                std::move(handler), {}, redis_reply::from_hiredis(*static_cast<const redisReply*>(reply))));
+            self->completions_.push_back(completion::command(std::move(handler), {}, take_reply(*ac->c.reader, reply)));
         } else {
             self->record_hiredis_failure(ac);
             self->completions_.push_back(completion::command(std::move(handler), *self->failure_, {}));
@@ -1129,10 +1301,10 @@ private:
     // Every pub/sub reply of a subscriber: ["subscribe", channel, count] or
     // ["message", channel, payload]; none at teardown (failure is reported
     // through on_disconnect and on_subscribed).
-    static void on_push(redisAsyncContext*, void* reply, void* data) noexcept {
+    static void on_push(redisAsyncContext* ac, void* reply, void* data) noexcept {
         auto* self = static_cast<redis_connection*>(data);
         const auto* r = static_cast<const redisReply*>(reply);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
+        if (!r || !built_by_hiredis(*ac->c.reader) || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
         const std::string_view kind(r->element[0]->str, r->element[0]->len);
         const redisReply* channel = r->element[1];
         const redisReply* payload = r->element[2];
@@ -2029,21 +2201,27 @@ inline bool append_clean_line(std::string& out, std::string_view raw, std::size_
 // A field of an entry as Redis returns it: one letter, and its value.
 using entry_field = std::pair<std::string_view, std::string_view>;
 
+// An entry's fields by letter (views of the reply): of a field given twice
+// the last counts; names that are not one letter a-z are ignored.
+struct entry_fields {
+    std::string_view by_letter[26] = {};
+    void set(std::string_view name, std::string_view value) noexcept {
+        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') by_letter[name[0] - 'a'] = value;
+    }
+};
+
 // The checks and cleaning of parse_entry, on an entry's fields. Fields with
 // an empty value are written as absent, and are read so; fields a kind does
-// not use are ignored (they reach nobody); of a field given twice the last
-// counts. Nothing when the entry fails a check (why says which).
-inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+// not use are ignored (they reach nobody). Nothing when the entry fails a
+// check (why says which).
+inline std::optional<stream_entry> decode_entry(const entry_fields& fields, const entry_rules& rules,
                                                 entry_error* why = nullptr) {
     auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
         if (why) *why = e;
         return std::nullopt;
     };
     if (why) *why = entry_error::none;
-    std::string_view f[26] = {};
-    for (const auto& [name, value] : fields)
-        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
-    auto field = [&f](char letter) { return f[letter - 'a']; };
+    auto field = [&fields](char letter) { return fields.by_letter[letter - 'a']; };
 
     auto kind = kind_of(field('k'));
     if (!kind) return refuse(entry_error::kind);
@@ -2131,6 +2309,13 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
     return s;
 }
 
+inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+                                                entry_error* why = nullptr) {
+    entry_fields table;
+    for (const auto& [name, value] : fields) table.set(name, value);
+    return decode_entry(table, rules, why);
+}
+
 // An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
 // and cleaned by decode_entry. Nothing when it fails (why says why); id is
 // set whenever the reply held a valid ID, so a reader moves past an entry it
@@ -2145,11 +2330,10 @@ inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& 
     id = *parsed_id;
     const auto& items = r.elements[1].elements;
     if (items.size() % 2 != 0) return std::nullopt;
-    std::vector<entry_field> fields;
-    fields.reserve(items.size() / 2);
+    entry_fields fields; // no allocation per entry
     for (std::size_t i = 0; i < items.size(); i += 2) {
         if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
-        fields.emplace_back(items[i].text, items[i + 1].text);
+        fields.set(items[i].text, items[i + 1].text);
     }
     return decode_entry(fields, rules, why);
 }

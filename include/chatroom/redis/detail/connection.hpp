@@ -4,7 +4,6 @@
 // links, the tests and the benches use. hiredis speaks the protocol; the
 // context under it (hiredis_context.hpp) gives it readiness, deadlines and
 // an owning reply type.
-//
 // - Every handler runs on the connection's strand, so an executor run by
 //   many threads is fine; user callbacks run there too, never from inside a
 //   hiredis call, so a callback may issue commands, close() or drop the last
@@ -285,6 +284,7 @@ private:
             return;
         }
         subscriber_ = true;
+        if (pending_.empty()) reader_state_.hand_back = true;
         subscriptions_expected_ = channels;
         subscribed_handler_ = std::move(on_subscribed);
         message_handler_ = std::move(on_message);
@@ -303,9 +303,10 @@ private:
         command_handler handler = std::move(self->pending_.front().handler);
         self->pending_.pop_front();
         self->in_flight_.store(self->pending_.size(), std::memory_order_relaxed);
+        // A subscriber's pushes, after these replies, are hiredis' trees.
+        if (self->subscriber_ && self->pending_.empty()) self->reader_state_.hand_back = true;
         if (reply) {
-            self->completions_.push_back(completion::command(
-                std::move(handler), {}, redis_reply::from_hiredis(*static_cast<const redisReply*>(reply))));
+            self->completions_.push_back(completion::command(std::move(handler), {}, take_reply(*ac->c.reader, reply)));
         } else {
             self->record_hiredis_failure(ac);
             self->completions_.push_back(completion::command(std::move(handler), *self->failure_, {}));
@@ -315,10 +316,10 @@ private:
     // Every pub/sub reply of a subscriber: ["subscribe", channel, count] or
     // ["message", channel, payload]; none at teardown (failure is reported
     // through on_disconnect and on_subscribed).
-    static void on_push(redisAsyncContext*, void* reply, void* data) noexcept {
+    static void on_push(redisAsyncContext* ac, void* reply, void* data) noexcept {
         auto* self = static_cast<redis_connection*>(data);
         const auto* r = static_cast<const redisReply*>(reply);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
+        if (!r || !built_by_hiredis(*ac->c.reader) || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
         const std::string_view kind(r->element[0]->str, r->element[0]->len);
         const redisReply* channel = r->element[1];
         const redisReply* payload = r->element[2];

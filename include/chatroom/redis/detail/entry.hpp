@@ -195,21 +195,27 @@ inline bool append_clean_line(std::string& out, std::string_view raw, std::size_
 // A field of an entry as Redis returns it: one letter, and its value.
 using entry_field = std::pair<std::string_view, std::string_view>;
 
+// An entry's fields by letter (views of the reply): of a field given twice
+// the last counts; names that are not one letter a-z are ignored.
+struct entry_fields {
+    std::string_view by_letter[26] = {};
+    void set(std::string_view name, std::string_view value) noexcept {
+        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') by_letter[name[0] - 'a'] = value;
+    }
+};
+
 // The checks and cleaning of parse_entry, on an entry's fields. Fields with
 // an empty value are written as absent, and are read so; fields a kind does
-// not use are ignored (they reach nobody); of a field given twice the last
-// counts. Nothing when the entry fails a check (why says which).
-inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+// not use are ignored (they reach nobody). Nothing when the entry fails a
+// check (why says which).
+inline std::optional<stream_entry> decode_entry(const entry_fields& fields, const entry_rules& rules,
                                                 entry_error* why = nullptr) {
     auto refuse = [why](entry_error e) -> std::optional<stream_entry> {
         if (why) *why = e;
         return std::nullopt;
     };
     if (why) *why = entry_error::none;
-    std::string_view f[26] = {};
-    for (const auto& [name, value] : fields)
-        if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') f[name[0] - 'a'] = value;
-    auto field = [&f](char letter) { return f[letter - 'a']; };
+    auto field = [&fields](char letter) { return fields.by_letter[letter - 'a']; };
 
     auto kind = kind_of(field('k'));
     if (!kind) return refuse(entry_error::kind);
@@ -297,6 +303,13 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
     return s;
 }
 
+inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& fields, const entry_rules& rules,
+                                                entry_error* why = nullptr) {
+    entry_fields table;
+    for (const auto& [name, value] : fields) table.set(name, value);
+    return decode_entry(table, rules, why);
+}
+
 // An entry of an XREAD or XRANGE reply: [id, [field, value, ...]], checked
 // and cleaned by decode_entry. Nothing when it fails (why says why); id is
 // set whenever the reply held a valid ID, so a reader moves past an entry it
@@ -311,11 +324,10 @@ inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& 
     id = *parsed_id;
     const auto& items = r.elements[1].elements;
     if (items.size() % 2 != 0) return std::nullopt;
-    std::vector<entry_field> fields;
-    fields.reserve(items.size() / 2);
+    entry_fields fields; // no allocation per entry
     for (std::size_t i = 0; i < items.size(); i += 2) {
         if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
-        fields.emplace_back(items[i].text, items[i + 1].text);
+        fields.set(items[i].text, items[i + 1].text);
     }
     return decode_entry(fields, rules, why);
 }

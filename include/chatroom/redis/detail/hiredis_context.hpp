@@ -2,7 +2,6 @@
 
 // The hiredis side of redis_connection (connection.hpp): one asynchronous
 // hiredis context driven by an Asio strand.
-//
 // - Readiness comes from hiredis_events (hiredis_events.hpp).
 // - hiredis' callbacks only queue results (completions); they are delivered
 //   once hiredis has returned (drain), so a user callback may issue
@@ -13,7 +12,7 @@
 
 #include <chatroom/redis/detail/error.hpp>
 #include <chatroom/redis/detail/hiredis_events.hpp>
-#include <chatroom/redis/detail/reply.hpp>
+#include <chatroom/redis/detail/reply_builder.hpp>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -112,7 +111,6 @@ protected:
     }
 
     static bool is_message(const completion& c) noexcept { return c.kind == completion::what::message; }
-
     template <class Args>
     static void fill_argv(const Args& args, const char** argv, std::size_t* lengths) {
         std::size_t i = 0;
@@ -177,6 +175,7 @@ protected:
         }
         ac_ = ac;
         ac->data = this;
+        reply_builder::install(*ac->c.reader, reader_state_); // replies read straight into redis_reply
         connect_handler_ = std::move(handler);
         connect_deadline_ = clock::now() + options_.connect_timeout;
         // hiredis learns the connect is done from the first write readiness,
@@ -334,6 +333,7 @@ protected:
 
     // Everything below is touched on the strand only, except the atomic.
     redisAsyncContext* ac_ = nullptr;
+    reply_reader_state reader_state_; // ac_'s reader's privdata
     std::atomic<status> state_{status::idle};
     std::deque<completion> completions_;
     connect_handler connect_handler_;
