@@ -1270,6 +1270,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
+    case reply_kind::room_moderated: return "room_moderated";
     case reply_kind::banned: return "banned";
     case reply_kind::banned_login_only: return "banned_login_only";
     case reply_kind::ban_own_address: return "ban_own_address";
@@ -2042,7 +2043,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private";
     case room_event_kind::notice:
-    case room_event_kind::topic: return "notice"; // with a topic field
+    case room_event_kind::topic: // with a topic field
+    case room_event_kind::mode: return "notice"; // with a mode field
     }
     return "notice";
 }
@@ -2074,6 +2076,7 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::renamed: w.field("old_nick", e.old_nick); break;
     case room_event_kind::left:
         if (!e.reason.empty()) w.field("reason", e.reason);
+        if (!e.kicked_by.empty()) w.field("kicked_by", e.kicked_by);
         break;
     case room_event_kind::private_message:
         w.field("to", e.target).field("text", e.text);
@@ -2084,6 +2087,10 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::topic:
         // A notice as before (browsers that know no topic show its text), and the topic.
         w.field("text", topic_wording(e.nick, e.text)).field("topic", e.text);
+        break;
+    case room_event_kind::mode:
+        // A notice (browsers that know no modes show its text), and the change.
+        w.field("text", mode_wording(e.nick, e.text)).field("mode", e.text);
         break;
     case room_event_kind::joined: break;
     }

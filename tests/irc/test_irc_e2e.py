@@ -536,7 +536,7 @@ def main():
                 vic = IrcClient(srv.ports["irc"], "vic (IRC)")
                 zed.register("zed")
                 vic.register("vic")
-                for c, n in ((zed, "zed"), (vic, "vic")):
+                for c, n in ((vic, "vic"), (zed, "zed")):  # vic first: the channel's operator, not zed
                     c.send("JOIN #dev")
                     c.expect(r" 366 %s #dev " % n)
                 zed.send("OPER root wrong-secret")
@@ -561,15 +561,18 @@ def main():
                 vic.send("TOPIC #dev")
                 vic.expect(r" 332 vic #dev :builds are green é$")
                 assert not any(" NOTICE #dev " in l for l in vic.seen), vic.seen[-5:]
+                # A server operator's KICK puts vic out of the channel, not off the server.
                 zed.send("KICK #dev vic :out")
-                vic.expect(r"^ERROR :Closing link")
-                vic.until_closed(PATIENCE)
-                zed.expect(r":vic!\S+ (PART #dev|QUIT) :.*out")
+                vic.expect(r"^:root!root@\S+ KICK #dev vic :out$")
+                zed.expect(r"^:root!root@\S+ KICK #dev vic :out$")
+                tom.wait_for(lambda l: l == "* vic was kicked out of the room by root (out)")
+                vic.send("PING :still-here")
+                vic.expect(r":still-here$")
             finally:
                 srv.stop()
     runner.run("OPER is the server's /login (464 for a wrong secret, 461, 381 for an operator's account, its nick "
-               "as a rename); an operator's TOPIC reaches IRC as TOPIC; an operator's KICK is the server's /kick, "
-               "482 before", oper_kick_ban)
+               "as a rename); an operator's TOPIC reaches IRC as TOPIC; a server operator's KICK puts the member out of "
+               "the channel (KICK to all, the line protocol's words to telnet), 482 before", oper_kick_ban)
     def ping_timeout():
         import threading
         srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",

@@ -27,12 +27,13 @@ enum class command_kind {
     quit,
     help,
     login,  ///< /login NAME SECRET
-    kick,   ///< operators: /kick NICK [REASON]
+    kick,   ///< operators: /kick NICK [REASON]; naming a room: out of that room, by its operators
     ban,    ///< operators: /ban NICK [LENGTH] [confirm]
     unban,  ///< operators: /unban NICK-OR-ADDRESS
     mute,   ///< operators: /mute NICK
     unmute, ///< operators: /unmute NICK
-    topic,  ///< operators: /topic TEXT
+    topic,  ///< /topic TEXT: operators (of the server, or of a topic-locked room)
+    mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
     history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };

@@ -56,6 +56,7 @@ enum class reply_kind : unsigned char {
     /// Moderation.
     not_permitted,
     muted,            ///< the member is muted and may not speak
+    room_moderated,   ///< subject: the room, moderated (+m): only its operators speak
     banned,           ///< detail: the time left ("for 3 more minutes", "until unbanned")
     banned_login_only, ///< detail: the time left; an operator may still log in from here
     ban_own_address,  ///< subject: the nick, detail: the address, extra: the ban's length as typed

@@ -136,6 +136,7 @@ inline constexpr std::string_view too_many_logins_under_way =
 inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view room_moderated = "! the room is moderated: only its operators speak";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
 inline constexpr std::string_view usage_ban =
     "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
@@ -255,6 +256,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::refused: return replies::refused(r.detail);
     case reply_kind::not_permitted: return std::string(replies::not_permitted);
     case reply_kind::muted: return std::string(replies::you_are_muted);
+    case reply_kind::room_moderated: return std::string(replies::room_moderated);
     case reply_kind::banned: return replies::banned(r.detail);
     case reply_kind::banned_login_only: return replies::banned_login_only(r.detail);
     case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);

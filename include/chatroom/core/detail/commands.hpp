@@ -17,6 +17,7 @@
 #include <chatroom/core/detail/operator_commands.hpp>
 #include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/detail/room_moderation.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/detail/custom_calls.hpp>
 #include <chatroom/core/detail/custom_commands.hpp>
@@ -68,13 +69,13 @@ public:
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), out_(p.out), house_(p.house),
           events_(p.events), graveyard_(p.graveyard), access_(p.out, p.events), calls_(p.count, p.out),
-          policy_(p.rooms, p.count, p.out),
-          batch_(p.count, p.opts.soft_limit()),
+          policy_(p.rooms, p.count, p.out), batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
           nicks_({p.members, p.out, p.events, membership_}),
           logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
           controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
+          room_ops_({p.out, membership_, controls_}),
           arrivals_({p.opts, p.out, access_, logins_, membership_}) {
         nicks_.set_access(access_.hooks());
     }
@@ -87,6 +88,7 @@ public:
         operators_.set_log(log);
         nicks_.set_log(log);
         controls_.set_log(log);
+        room_ops_.set_log(log);
     }
     void set_stopping() noexcept {
         membership_.set_stopping();
@@ -96,7 +98,6 @@ public:
     const access_hooks& access() const noexcept { return access_.hooks(); }
     void set_motd(std::string text) { arrivals_.set_motd(std::move(text)); }
 
-    // Custom commands (custom_commands.hpp).
     std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
         return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
@@ -171,7 +172,6 @@ private:
         return membership::event_of(kind, m, r);
     }
     static room* room_of(const member& m, std::string_view name) { return membership::room_of(m, name); }
-
     void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
 
     void run(member& m, const protocol::command& cmd) {
@@ -262,11 +262,14 @@ private:
         }
         case command_kind::login: logins_.start(m, cmd); break;
         case command_kind::kick:
+            if (!cmd.room.empty()) return room_ops_.kick(m, cmd); // out of a room, by its operator
+            [[fallthrough]];
         case command_kind::ban:
         case command_kind::unban:
         case command_kind::mute:
-        case command_kind::unmute:
-        case command_kind::topic: operators_.run(m, cmd); break;
+        case command_kind::unmute: operators_.run(m, cmd); break;
+        case command_kind::topic: room_ops_.topic(m, cmd); break;
+        case command_kind::mode: room_ops_.mode(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -278,8 +281,6 @@ private:
         case command_kind::unknown: break;
         }
     }
-
-    // ---- accounts and moderation ---------------------------------------------
 
     void admit(member& m) override { arrivals_.admit(m); }
 
@@ -340,6 +341,7 @@ private:
     nick_changes nicks_;
     logins logins_;
     host_controls controls_;
+    room_moderation room_ops_;
     arrivals arrivals_;
     std::string scratch_;
     std::vector<history_job> histories_;

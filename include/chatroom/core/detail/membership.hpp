@@ -95,9 +95,13 @@ public:
             room_event e = event_of(room_event_kind::joined, m, &r);
             log_->append(e);
         }
-        std::string hello;
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
+        // The first member of a room nobody is in (on any server this one
+        // knows of) becomes its operator (room_roles.hpp); not in the lobby.
+        if (r.size() == 1 && elsewhere.empty() && !r.roles().any_op() && !protocol::same_name(r.name(), protocol::lobby))
+            grant_first(m, r);
+        std::string hello;
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
         if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
         p_.out.push(m, message::copy_of(hello));
@@ -107,12 +111,17 @@ public:
 
     // m leaves r, which hears why (reason may be empty). publish: the shared
     // log hears where m is now (not when m is leaving the server: gone()
-    // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false) {
+    // says that at once). kicked_by: the operator who put m out of the room
+    // (m hears it too).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false,
+               std::string_view kicked_by = {}) {
         p_.batch.end_of(m, &r);
         room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
         e.left_server = left_server;
+        e.kicked_by = std::string(kicked_by);
+        if (!kicked_by.empty()) p_.out.push(m, m.dialect().render(e));
+        r.roles().forget(m.state.nick);
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
@@ -150,6 +159,19 @@ public:
     }
 
 private:
+    // The server makes m the operator of r: an event, so other servers
+    // know; applied here at once too (a shared log delivers it later).
+    void grant_first(member& m, room& r) {
+        mode_change c{true, 'o', m.state.nick};
+        r.roles().apply(c);
+        room_event e;
+        e.kind = room_event_kind::mode;
+        e.room = r.name();
+        e.text = mode_text(c);
+        e.origin = m.id(); // m knows: it is alone in the room
+        log_->append(e);
+    }
+
     static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
         reply r = reply::of(reply_kind::too_many_rooms, room_name);
         r.count = limit;

@@ -2,6 +2,7 @@
 
 #include <chatroom/core/detail/history_ring.hpp>
 #include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room_roles.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
 
@@ -26,6 +27,9 @@ public:
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
     void set_topic(std::string text) { topic_ = std::move(text); }
+    // Its operators and modes (room_roles.hpp).
+    room_roles& roles() noexcept { return roles_; }
+    const room_roles& roles() const noexcept { return roles_; }
     const std::vector<member*>& members() const noexcept { return members_; }
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
@@ -63,6 +67,7 @@ public:
 private:
     std::string name_;
     std::string topic_;
+    room_roles roles_;
     std::vector<member*> members_;
     history_ring history_;
 };

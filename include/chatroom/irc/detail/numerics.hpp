@@ -6,6 +6,7 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/prefixes.hpp>
 #include <chatroom/line/replies.hpp>
 #include <chatroom/version.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -33,11 +35,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " bnt"));
+                    std::string(offered_user_modes) + " bmnostv"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,nt PREFIX= NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,mnst PREFIX=(ov)@+ NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
@@ -61,9 +63,10 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     const std::string chan = channel_of(room);
     const std::string head = numeric("353", "= " + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
-    const bool long_form = (st_.caps & userhost_in_names) != 0;
+    const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
+    const chatroom::detail::room* r = seat_room(self_, room);
     for (const std::string& shown : nicks) {
-        const std::string n = long_form ? events().source(shown) : shown;
+        const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
             out += head + batch + '\n';
             batch.clear();
@@ -73,6 +76,33 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     }
     if (!batch.empty()) out += head + batch + '\n';
     return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+// 352: user and real name as the IRC user gave them (another dialect's
+// member: its nick), flags H or G (away) and its prefixes in the room.
+inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
+    const std::string chan = channel_of(room), &host = cfg_->options.server_name;
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool multi = (st_.caps & multi_prefix) != 0;
+    // The IRC users, looked up by nick: one pass over the directory.
+    std::unordered_map<std::string, const session_state*> irc;
+    cfg_->users.each([&](const connection& other) {
+        const chatroom::detail::member* x = other.self();
+        if (x != nullptr && other.st_.registered) irc.emplace(protocol::fold_case(x->state.nick), &other.st_);
+    });
+    std::string out;
+    for (const std::string& n : nicks) {
+        const auto it = irc.find(protocol::fold_case(n));
+        const session_state* s = it == irc.end() ? nullptr : it->second;
+        const std::string& user = s ? s->user : n;
+        const std::string& realname = s ? s->realname : n;
+        const bool away = s && !s->away.empty();
+        out += numeric("352", chan + " " + user + " " + host + " " + host + " " + n + " " + (away ? "G" : "H") +
+                                  prefix_of(r, n, multi),
+                       "0 " + realname) +
+               '\n';
+    }
+    return out + numeric("315", chan, "End of /WHO list.");
 }
 
 // LUSERS: the core counts the members of each room (on every server), not
@@ -127,15 +157,7 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
         if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
-        if (st_.question == asked::who) {
-            std::string out;
-            for (const std::string& n : r.names)
-                out += numeric("352", chan + " " + n + " " + cfg_->options.server_name + " " + cfg_->options.server_name +
-                                          " " + n + " H",
-                               "0 " + n) +
-                       '\n';
-            return out + numeric("315", chan, "End of /WHO list.");
-        }
+        if (st_.question == asked::who) return who_channel(r.subject, r.names);
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
@@ -192,6 +214,9 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::muted:
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
+    case reply_kind::room_moderated:
+        if (st_.question == asked::notice) return {};
+        return numeric("404", channel_of(r.subject), "Cannot send to channel (+m)");
     // Before registration the interpreter decides (464 with --require-login).
     case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
     // OPER (the server's /login): its account's nick comes as a rename.

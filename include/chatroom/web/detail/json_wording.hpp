@@ -84,6 +84,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
+    case reply_kind::room_moderated: return "room_moderated";
     case reply_kind::banned: return "banned";
     case reply_kind::banned_login_only: return "banned_login_only";
     case reply_kind::ban_own_address: return "ban_own_address";
