@@ -69,14 +69,14 @@ struct core {
     }
 
     std::shared_ptr<fake_member> member(const std::string& nick) {
-        auto m = std::make_shared<fake_member>(chatroom::test::line_dialect(), "192.0.2.1", false, interpreter);
+        auto m = std::make_shared<fake_member>(chatroom::line_dialect(), "192.0.2.1", false, interpreter);
         hub->attach(m);
         say(*hub, *m, "/nick " + nick + "\n");
         lines(*m);
         return m;
     }
 
-    lines lines(fake_member& m) {
+    std::vector<std::string> lines(fake_member& m) {
         m.take(hub->soft_limit());
         return m.new_lines();
     }
@@ -177,7 +177,7 @@ TEST_CASE("a room operator gives operator status, kicks out of the room only, an
 
     // A kick naming a room puts the member out of it, not off the server;
     // the kicked member hears it, so does the room.
-    c.lines(*carol);
+    c.lines(*carol), c.lines(*alice);
     say(*c.hub, *carol, "KICK dev bob\n");
     CHECK(c.lines(*carol) == lines{"! not permitted"});
     say(*c.hub, *bob, "KICK dev carol enough\n");
