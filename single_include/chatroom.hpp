@@ -938,11 +938,12 @@ enum class reply_kind : unsigned char {
     already_in,       ///< subject: the room
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
-    topic,            ///< subject: the room, detail: its topic
+    topic,            ///< subject: the room, detail: its topic; on a join, extra: who set it (empty: the host), count: when (seconds since 1970; 0: not known)
     room_private,     ///< subject: the room, which the host made private (join by invitation)
-    room_full,        ///< subject: the room, count: its cap
+    room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
+    bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
-    invited,          ///< subject: the room the host invited the member to
+    invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
@@ -1780,7 +1781,7 @@ namespace chatroom::protocol {
 enum class command_kind {
     chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
-    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms)
+    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms); text: its key (+k)
     switch_room, ///< the line protocol's /join: leave the current room for arg
     part,        ///< leave room (or arg), text: the reason
     who,
@@ -1799,6 +1800,7 @@ enum class command_kind {
     unmute, ///< operators: /unmute NICK
     topic,  ///< /topic TEXT: operators (of the server, or of a topic-locked room)
     mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
+    invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
@@ -2438,6 +2440,9 @@ inline std::string room_private(std::string_view room) {
 inline std::string room_full(std::string_view room, std::size_t cap) {
     return "! " + std::string(room) + " is full (" + std::to_string(cap) + (cap == 1 ? " member)" : " members)");
 }
+inline std::string bad_key(std::string_view room) {
+    return "! " + std::string(room) + " needs a key: its operators set one";
+}
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
     if (!reason.empty()) (line += ": ").append(reason);
@@ -2595,6 +2600,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::topic: return replies::topic(r.detail);
     case reply_kind::room_private: return replies::room_private(r.subject);
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
+    case reply_kind::bad_key: return replies::bad_key(r.subject);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
@@ -3419,6 +3425,7 @@ private:
 
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -3441,14 +3448,42 @@ enum room_mode : std::uint8_t {
     mode_no_external = 2,  // +n: only members speak in it; always set (a non-member cannot address a room)
     mode_moderated = 4,    // +m: only operators (and voiced members) speak
     mode_secret = 8,       // +s: not listed to non-members
+    mode_invite_only = 16, // +i: only those invited (or server operators) join
+    mode_key = 32,         // +k KEY: a join gives the key
+    mode_limit = 64,       // +l N: at most N members join
 };
+
+// The most invitations a room keeps (the oldest is forgotten first).
+inline constexpr std::size_t max_room_invitations = 64;
+// The longest key (RFC 2812), and the largest limit.
+inline constexpr std::size_t max_room_key = 23;
+inline constexpr std::uint32_t max_room_limit = 100000;
 
 // One change as a mode event's text carries it: "+o bob", "-t".
 struct mode_change {
     bool on = true;
-    char letter = 0;  // o, v, t, m or s
-    std::string nick; // o, v: whom it names
+    char letter = 0;  // o, v, t, m, s, i, k or l
+    std::string nick; // o, v: whom it names; +k: the key; +l: the limit, in digits
 };
+
+// A key: 1-23 printable ASCII characters, no space or comma.
+inline bool is_valid_key(std::string_view key) noexcept {
+    if (key.empty() || key.size() > max_room_key) return false;
+    for (const char ch : key)
+        if (ch <= ' ' || ch > '~' || ch == ',') return false;
+    return true;
+}
+
+// A limit: 1 to max_room_limit, in plain digits; 0 when it is not one.
+inline std::uint32_t parse_limit(std::string_view digits) noexcept {
+    if (digits.empty() || digits.size() > 6) return 0;
+    std::uint32_t n = 0;
+    for (const char ch : digits) {
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    return n <= max_room_limit ? n : 0;
+}
 
 // The flag of a setting's letter; 0 for a role letter or one not kept.
 inline std::uint8_t mode_flag(char letter) noexcept {
@@ -3457,6 +3492,9 @@ inline std::uint8_t mode_flag(char letter) noexcept {
     case 'n': return mode_no_external;
     case 'm': return mode_moderated;
     case 's': return mode_secret;
+    case 'i': return mode_invite_only;
+    case 'k': return mode_key;
+    case 'l': return mode_limit;
     default: return 0;
     }
 }
@@ -3473,6 +3511,12 @@ inline std::optional<mode_change> parse_mode_change(std::string_view text) {
     if (is_role_letter(c.letter)) {
         if (text.size() < 4 || text[2] != ' ' || !protocol::is_valid_name(text.substr(3))) return std::nullopt;
         c.nick = std::string(text.substr(3));
+        return c;
+    }
+    if (c.on && (c.letter == 'k' || c.letter == 'l')) { // a value: "+k KEY", "+l N"
+        const std::string_view value = text.size() > 3 && text[2] == ' ' ? text.substr(3) : std::string_view();
+        if (c.letter == 'k' ? !is_valid_key(value) : parse_limit(value) == 0) return std::nullopt;
+        c.nick = std::string(value);
         return c;
     }
     if (text.size() != 2 || mode_flag(c.letter) == 0 || c.letter == 'n') return std::nullopt; // +n is fixed
@@ -3496,13 +3540,34 @@ public:
     bool is_voiced(std::string_view nick) const noexcept { return find(voiced_, nick) != voiced_.end(); }
     bool any_op() const noexcept { return !ops_.empty(); }
 
-    // "+nt": the settings as IRC's 324 shows them.
-    std::string mode_string() const {
-        std::string s = "+";
-        for (const char letter : {'m', 'n', 's', 't'})
+    const std::string& key() const noexcept { return key_; }
+    std::uint32_t limit() const noexcept { return limit_; }
+    bool is_invited(std::string_view nick) const noexcept { return find(invited_, nick) != invited_.end(); }
+
+    // "+nt", "+klnt KEY 5": the settings as IRC's 324 shows them; with
+    // values: the key and limit (shown to the room's members only).
+    std::string mode_string(bool values = false) const {
+        std::string s = "+", args;
+        for (const char letter : {'i', 'k', 'l', 'm', 'n', 's', 't'})
             if (has(mode_flag(letter))) s += letter;
-        return s;
+        if (values && has(mode_key)) args += ' ' + key_;
+        if (values && has(mode_limit)) args += ' ' + std::to_string(limit_);
+        return s + args;
     }
+
+    // An invitation lets nick in past +i, +k and +l (once: joining uses it).
+    void invite(std::string_view nick) {
+        if (is_invited(nick)) return;
+        if (invited_.size() >= max_room_invitations) invited_.erase(invited_.begin());
+        invited_.emplace_back(nick);
+    }
+    void uninvite(std::string_view nick) {
+        if (auto at = find(invited_, nick); at != invited_.end()) invited_.erase(at);
+    }
+
+    // When it opened (IRC's 329), in seconds since 1970.
+    std::int64_t created() const noexcept { return created_; }
+    void set_created(std::int64_t seconds) noexcept { created_ = seconds; }
 
     // Applies one change (idempotent: a server may apply its own at once,
     // then again as the log delivers it).
@@ -3516,6 +3581,8 @@ public:
         }
         const std::uint8_t flag = mode_flag(c.letter);
         modes_ = static_cast<std::uint8_t>(c.on ? (modes_ | flag) : (modes_ & ~flag));
+        if (c.letter == 'k') key_ = c.on ? c.nick : std::string();
+        if (c.letter == 'l') limit_ = c.on ? parse_limit(c.nick) : 0;
     }
 
     // What a delivered event changes: a mode event its change; a member
@@ -3552,13 +3619,17 @@ private:
     }
 
     std::uint8_t modes_ = default_modes;
-    list ops_, voiced_;
+    list ops_, voiced_, invited_;
+    std::string key_;
+    std::uint32_t limit_ = 0;
+    std::int64_t created_ = 0;
 };
 
 } // namespace chatroom::detail
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -3577,7 +3648,14 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
-    void set_topic(std::string text) { topic_ = std::move(text); }
+    // by: who set it (empty: the host); when: seconds since 1970 (IRC's 333).
+    void set_topic(std::string text, std::string by = {}, std::int64_t when = 0) {
+        topic_ = std::move(text);
+        topic_by_ = std::move(by);
+        topic_time_ = when;
+    }
+    const std::string& topic_by() const noexcept { return topic_by_; }
+    std::int64_t topic_time() const noexcept { return topic_time_; }
     // Its operators and modes (room_roles.hpp).
     room_roles& roles() noexcept { return roles_; }
     const room_roles& roles() const noexcept { return roles_; }
@@ -3617,7 +3695,8 @@ public:
 
 private:
     std::string name_;
-    std::string topic_;
+    std::string topic_, topic_by_;
+    std::int64_t topic_time_ = 0;
     room_roles roles_;
     std::vector<member*> members_;
     history_ring history_;
@@ -5133,7 +5212,9 @@ private:
 
 } // namespace chatroom::detail
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -5183,8 +5264,10 @@ public:
     // Why m may not go to room_name, if it may not: a bad name, in it
     // already, a limit, the host's room options. switching: m leaves its
     // current room for it (the line protocol's /join), so only the
-    // server's limit on open rooms applies.
-    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+    // server's limit on open rooms applies. key: what the member gave for
+    // a room with +k (room_roles.hpp).
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching,
+                                 std::string_view key = {}) {
         if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
         if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
             return reply::of(reply_kind::already_in, in->name());
@@ -5193,6 +5276,8 @@ public:
             return too_many(room_name, per_member, {});
         if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
             return too_many(room_name, per_server, "server");
+        if (const room* r = p_.rooms.find(room_name); r && (r->roles().modes() & (mode_invite_only | mode_key | mode_limit)))
+            if (auto no = settings_refusal(m, *r, key)) return no;
         if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
         return std::nullopt;
     }
@@ -5207,7 +5292,9 @@ public:
             log_->room_opened(r.name());
             opened_.push_back(r.name());
         }
+        if (created) r.roles().set_created(seconds_now());
         r.add(m);
+        r.roles().uninvite(m.state.nick);
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
@@ -5221,7 +5308,12 @@ public:
             grant_first(m, r);
         std::string hello;
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
+        if (!r.topic().empty()) {
+            reply topic = reply::topic(r.name(), r.topic());
+            topic.extra = r.topic_by(); // who set it and when (IRC's 333)
+            topic.count = static_cast<std::size_t>(r.topic_time());
+            m.dialect().append(hello, topic);
+        }
         p_.out.push(m, message::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
         p_.events.emit(event_kind::joined, m, r.name());
@@ -5277,6 +5369,30 @@ public:
     }
 
 private:
+    static std::int64_t seconds_now() {
+        using namespace std::chrono;
+        return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    }
+
+    // A room's +i, +k, +l (room_roles.hpp): none stops the server's
+    // operators, nor a member invited.
+    std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
+        const room_roles& s = r.roles();
+        if (m.state.op || s.is_invited(m.state.nick)) return std::nullopt;
+        if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
+        if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());
+        if (s.has(mode_limit)) {
+            std::vector<std::string> elsewhere;
+            log_->remote_members(r.name(), elsewhere);
+            if (r.size() + elsewhere.size() >= s.limit()) {
+                reply full = reply::of(reply_kind::room_full, r.name());
+                full.count = s.limit();
+                return full;
+            }
+        }
+        return std::nullopt;
+    }
+
     // The server makes m the operator of r: an event, so other servers
     // know; applied here at once too (a shared log delivers it later).
     void grant_first(member& m, room& r) {
@@ -6064,6 +6180,7 @@ private:
 
 } // namespace chatroom::detail
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6137,7 +6254,8 @@ public:
         if (!r) return host_errc::no_such_room;
         std::string clean;
         sanitize_append(clean, text);
-        r->set_topic(clean);
+        using namespace std::chrono;
+        r->set_topic(clean, std::string(by), duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
         room_event e;
         e.kind = room_event_kind::topic;
         e.room = r->name();
@@ -6185,7 +6303,7 @@ namespace chatroom::detail {
 // What a room's operators do (room_roles.hpp), asked by a member: set the
 // topic of a topic-locked room, kick a member out of the room (a request
 // naming its room; the line protocol's /kick names none and is the
-// server's), and change a mode or a member's role. A server operator may
+// server's), change a mode or a member's role, and invite. A server operator may
 // in every room. Guarded by the hub's lock.
 class room_moderation {
 public:
@@ -6193,6 +6311,7 @@ public:
         fanout& out;
         membership& places;
         host_controls& controls;
+        registry& members;
     };
 
     explicit room_moderation(parts p) : p_(p) {}
@@ -6246,6 +6365,20 @@ public:
         e.nick = m.state.nick;
         e.text = mode_text(*change);
         log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+    }
+
+    // INVITE nick #room: nick (a member of this server) may join past +i,
+    // +k and +l, and is told who invites it where. Under +i only operators
+    // invite. Answered to the inviter by its dialect (IRC: 341).
+    void invite(member& m, const protocol::command& cmd) {
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        if (r->roles().has(mode_invite_only) && !may_moderate(m, *r))
+            return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
+        if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        r->roles().invite(t->state.nick);
+        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
     }
 
 private:
@@ -6492,7 +6625,7 @@ public:
           nicks_({p.members, p.out, p.events, membership_}),
           logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
           controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
-          room_ops_({p.out, membership_, controls_}),
+          room_ops_({p.out, membership_, controls_, p.members}),
           arrivals_({p.opts, p.out, access_, logins_, membership_}) {
         nicks_.set_access(access_.hooks());
     }
@@ -6604,7 +6737,7 @@ private:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
                 if (switching) membership_.leave(m, *m.state.current, {});
@@ -6687,6 +6820,7 @@ private:
         case command_kind::unmute: operators_.run(m, cmd); break;
         case command_kind::topic: room_ops_.topic(m, cmd); break;
         case command_kind::mode: room_ops_.mode(m, cmd); break;
+        case command_kind::invite: room_ops_.invite(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -6716,7 +6850,6 @@ public:
     // A custom command's handler ran (custom_calls.hpp).
     void finish_call(member& m, const command_call& call, bool failed) { calls_.finish(m, call, failed); }
 
-    // The host's controls (host_controls.hpp); /topic by an operator too.
     host_controls& controls() noexcept { return controls_; }
     control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         return controls_.set_topic(room_name, text, by);

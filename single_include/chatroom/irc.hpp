@@ -1305,11 +1305,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " bmnostv"));
+                    std::string(offered_user_modes) + " biklmnostv"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,mnst PREFIX=(ov)@+ NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,k,l,imnst PREFIX=(ov)@+ NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
@@ -1331,10 +1331,11 @@ inline std::string connection::motd() const {
 
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
-    const std::string head = numeric("353", "= " + chan, "");
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool secret = r && r->roles().has(chatroom::detail::mode_secret); // "@" for a secret channel, "=" public
+    const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
-    const chatroom::detail::room* r = seat_room(self_, room);
     for (const std::string& shown : nicks) {
         const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
@@ -1419,7 +1420,13 @@ inline std::string connection::wording(const reply& r) const {
         return from_self("JOIN " + channel_of(r.subject));
     case reply_kind::topic:
         if (!st_.registered) return {};
-        return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
+    {
+        const std::string chan = channel_of(r.subject.empty() ? st_.last_joined : r.subject);
+        if (r.count == 0) return numeric("332", chan, r.detail);
+        const std::string by = r.extra.empty() ? cfg_->options.server_name : r.extra;
+        return numeric("332", chan, r.detail) + '\n' +
+               from_server("333 " + me + " " + chan + " " + by + " " + std::to_string(r.count));
+    }
     case reply_kind::already_in: return {};
     case reply_kind::history:
     case reply_kind::history_not_kept:
@@ -1468,6 +1475,10 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
+    case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+        if (r.detail.empty()) break;
+        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");
@@ -1784,10 +1795,11 @@ namespace chatroom::irc::detail {
 
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// t, m and s are the room's settings; n is always set; b is the server's
-// ban (channel_ops.hpp). Each change is asked of the core, which checks
-// that m is an operator (482) and tells the room (MODE). Letters kept
-// nowhere: 472.
+// +k a key, +l a limit (696 when not valid; -k may name the key); t, m,
+// s, i and the others are the room's settings; n is always set; b is the
+// server's ban (channel_ops.hpp). Each change is asked of the core, which
+// checks that m is an operator (482) and tells the room (MODE). Letters
+// kept nowhere: 472.
 template <class Ban, class TargetIn>
 void channel_changes(commands& core, member& m, const connection& c, const irc_message& msg, const std::string& seat,
                      Ban&& ban, TargetIn&& target_in) {
@@ -1821,6 +1833,21 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
             }
             if (!target_in(nick)) continue;
             ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, nick, seat);
+            continue;
+        }
+        if (letter == 'k' || letter == 'l') {
+            const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
+            if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
+                emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (value.empty() ? "*" : std::string(value)),
+                                   letter == 'k' ? "Invalid key: 1-23 characters, no space or comma"
+                                                 : "Invalid limit: a number from 1"));
+                continue;
+            }
+            const chatroom::detail::room* r = seat_room(&m, seat);
+            if (!on && r != nullptr && !r->roles().has(chatroom::detail::mode_flag(letter)) &&
+                chatroom::detail::room_moderation::may_moderate(m, *r))
+                continue; // not set: nothing to take away
+            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, on ? value : std::string_view(), seat);
             continue;
         }
         if (letter == 'n') continue; // always set: nothing changes
@@ -2117,9 +2144,9 @@ inline void kick(commands& core, member& m, const connection& c, const irc_messa
     }
 }
 
-// INVITE nick #chan: channels here are open to all (the host's private
-// rooms aside), so an invitation is a private message saying where to
-// come, and 341; 461, 401, 403, 442, 443 as usual.
+// INVITE nick #chan: the core lets nick in past +i, +k and +l and tells it
+// (INVITE from the inviter); 341 to the inviter; 461, 401, 403, 442, 443
+// as usual, 482 under +i for one who is no operator.
 inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
@@ -2130,8 +2157,11 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (room.empty()) return;
     const std::string chan = channel_of(room);
     if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
-    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
-    emit(st, c.numeric("341", u.nick, chan));
+    ask(core, m, st, asked::none, chan, command_kind::invite, nick, {}, room);
+    const chatroom::detail::room* r = seat_room(&m, room);
+    const bool refused = r && r->roles().has(chatroom::detail::mode_invite_only) &&
+                         !chatroom::detail::room_moderation::may_moderate(m, *r); // 482 said
+    if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
 // MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
@@ -2145,10 +2175,14 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     const std::string seat = seat_in(m, room);
     if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
     if (msg.params.size() < 2) {
-        // The room's settings when m is in it (the defaults of a room it is not in).
+        // The room's settings (with its key and limit) and when it opened,
+        // when m is in it; the defaults of a room it is not in.
         const chatroom::detail::room* r = seat_room(&m, seat);
-        const std::string modes = r ? r->roles().mode_string() : chatroom::detail::room_roles().mode_string();
-        return emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        const std::string modes = r ? r->roles().mode_string(true) : chatroom::detail::room_roles().mode_string();
+        emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        if (r && r->roles().created())
+            emit(st, c.from_server("329 " + c.nick() + " " + chan + " " + std::to_string(r->roles().created())));
+        return;
     }
     const std::string& change = msg.params[1];
     if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))
@@ -2236,10 +2270,11 @@ inline void chathistory(commands& core, member& m, const connection& c, const ir
 // JOIN's request to the core: for a client that negotiated batch, the
 // room's past the core replays goes in a `chathistory` batch, which the
 // names that follow close (connection::names).
-inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
+inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room,
+                     std::string_view key = {}) {
     session_state& st = c.state();
     st.replaying = (st.caps & batch_cap) != 0;
-    ask(core, m, st, asked::join, chan, command_kind::join, room);
+    ask(core, m, st, asked::join, chan, command_kind::join, room, key);
     st.replaying = false;
     if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
 }
@@ -2702,9 +2737,13 @@ private:
     static void join(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
+        std::string_view keys = msg.param(1); // "k1,k2": the keys of the channels in turn (+k)
         for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
+            const std::size_t comma = keys.find(',');
+            const std::string_view key = keys.substr(0, comma);
+            keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
             if (!seat_in(m, room).empty()) return; // already in it: nothing to say
-            ask_join(core, m, c, chan, room); // chathistory.hpp: its replay in a batch
+            ask_join(core, m, c, chan, room, key); // chathistory.hpp: its replay in a batch
             const std::string name = seat_in(m, room);
             if (name.empty()) return; // refused: the reply said why
             ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);

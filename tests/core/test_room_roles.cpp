@@ -4,8 +4,9 @@
 // operator status and sets +t/+m/+s; the changes are room events, applied
 // as the log delivers them. Driven through fake members of the line
 // protocol's dialect with a few room commands of a dialect of several rooms:
-// "JOIN room", "SAY room text", "TOPIC room text", "KICK room nick reason",
-// "MODE room change [nick]"; anything else is the line protocol.
+// "JOIN room [key]", "SAY room text", "TOPIC room text", "KICK room nick
+// reason", "MODE room change [nick-or-value]", "INVITE room nick"; anything
+// else is the line protocol.
 #include "../support/fake_member.hpp"
 #include "../support/recording_log.hpp"
 
@@ -41,7 +42,8 @@ public:
         };
         const std::string_view verb = word();
         command c;
-        if (verb == "JOIN") c.kind = command_kind::join, c.arg = word();
+        if (verb == "JOIN") c.kind = command_kind::join, c.arg = word(), c.text = text;
+        else if (verb == "INVITE") c.kind = command_kind::invite, c.room = word(), c.arg = word();
         else if (verb == "SAY") c.kind = command_kind::chat, c.room = word(), c.arg = text;
         else if (verb == "TOPIC") c.kind = command_kind::topic, c.room = word(), c.arg = text;
         else if (verb == "KICK") c.kind = command_kind::kick, c.room = word(), c.arg = word(), c.text = text;
@@ -99,7 +101,14 @@ TEST_CASE("a mode change is read strictly: one change of a letter kept, with a v
     CHECK(parse_mode_change("+t"));
     CHECK(parse_mode_change("-m"));
     CHECK(parse_mode_change("+s"));
-    for (const char* bad : {"", "+", "o bob", "+o", "+o ", "+o bad nick", "+x", "+n", "-n", "+tm", "+t bob", "+k key"})
+    CHECK(parse_mode_change("+k beer"));
+    CHECK(parse_mode_change("-k"));
+    CHECK(parse_mode_change("+l 5"));
+    CHECK(parse_mode_change("-l"));
+    CHECK(parse_mode_change("+i"));
+    for (const char* bad : {"", "+", "o bob", "+o", "+o ", "+o bad nick", "+x", "+n", "-n", "+tm", "+t bob", "+k",
+                            "+k two words", "+k a,b", "+k 012345678901234567890123", "+l", "+l 0", "+l -1", "+l x",
+                            "+l 100001"})
         CHECK_FALSE(parse_mode_change(bad));
     room_roles r;
     CHECK(r.mode_string() == "+nt");
@@ -208,4 +217,44 @@ TEST_CASE("operator status follows a rename and ends with a leave; +s hides a ro
     c.lines(*bob);
     say(*c.hub, *bob, "MODE dev -s\n");
     CHECK(c.lines(*bob) == lines{"! not permitted"}); // nobody gave bob the status
+}
+
+TEST_CASE("+i, +k and +l keep members out unless invited; an invitation reaches the invited member",
+          "[core][roles]") {
+    core c;
+    auto alice = c.member("alice"), bob = c.member("bob"), carol = c.member("carol");
+    say(*c.hub, *alice, "JOIN dev\n");
+    say(*c.hub, *alice, "MODE dev +k beer\n");
+    say(*c.hub, *alice, "MODE dev +l 2\n");
+    c.lines(*alice);
+    say(*c.hub, *bob, "JOIN dev\n");
+    CHECK(c.lines(*bob) == lines{"! dev needs a key: its operators set one"});
+    say(*c.hub, *bob, "JOIN dev wine\n");
+    CHECK(c.lines(*bob) == lines{"! dev needs a key: its operators set one"});
+    say(*c.hub, *bob, "JOIN dev beer\n");
+    CHECK(c.lines(*bob).at(0) == "* joined dev (2 members)");
+    say(*c.hub, *carol, "JOIN dev beer\n");
+    CHECK(c.lines(*carol) == lines{"! dev is full (2 members)"});
+    // Only an operator invites under +i; an invitation lets carol past +l and +k, once.
+    say(*c.hub, *alice, "MODE dev +i\n");
+    say(*c.hub, *bob, "INVITE dev carol\n");
+    CHECK(c.lines(*bob).back() == "! not permitted");
+    say(*c.hub, *alice, "INVITE dev nobody\n");
+    CHECK(c.lines(*alice).back() == "! no such nick: nobody");
+    say(*c.hub, *alice, "INVITE dev carol\n");
+    CHECK(c.lines(*carol) == lines{"* you are invited to dev: /join dev"});
+    say(*c.hub, *carol, "JOIN dev\n");
+    CHECK(c.lines(*carol).at(0) == "* joined dev (3 members)");
+    say(*c.hub, *carol, "/quit\n");
+    auto dan = c.member("dan");
+    say(*c.hub, *dan, "JOIN dev beer\n");
+    CHECK(c.lines(*dan) == lines{"! dev is private: ask for an invitation"});
+    // Settings gone: anyone comes in.
+    say(*c.hub, *alice, "MODE dev -i\n");
+    say(*c.hub, *alice, "MODE dev -k\n");
+    say(*c.hub, *alice, "MODE dev -l\n");
+    say(*c.hub, *dan, "JOIN dev\n");
+    CHECK(c.lines(*dan).at(0) == "* joined dev (3 members)");
+    CHECK(c.modes() == lines{"dev  +o alice", "dev alice +k beer", "dev alice +l 2", "dev alice +i", "dev alice -i",
+                             "dev alice -k", "dev alice -l"});
 }

@@ -52,9 +52,9 @@ def main():
         plain.expect(r" 451 \* :You have not registered")
         ls = alice.register("alice", "server-time message-tags")
         assert "server-time" in ls and "message-tags" in ls, ls
-        alice.expect(r" 004 alice \S+ \S+ iow bmnostv$")  # the user modes kept (user_modes.hpp), the channel modes known
+        alice.expect(r" 004 alice \S+ \S+ iow biklmnostv$")  # the user modes kept (user_modes.hpp), the channel modes known
         isupport = alice.expect(r" 005 alice ")
-        for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "CHANMODES=b,,,mnst", "PREFIX=(ov)@+", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
+        for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "CHANMODES=b,k,l,imnst", "PREFIX=(ov)@+", "NICKLEN=32", "CHANNELLEN=33", "NETWORK="):
             assert token in isupport, (token, isupport)
         alice.expect(r" 251 alice :There are \d+ users")
         alice.expect(r" 375 alice :")
@@ -362,7 +362,32 @@ def main():
         gina.expect(r" 366 gina #gina ")
         gina.send("INVITE frank #gina")
         gina.expect(r" 341 gina frank :#gina$")
-        frank.expect(r":gina!\S+ PRIVMSG frank :invites you to #gina$")
+        frank.expect(r"^:gina!\S+ INVITE frank #gina$")
+        # gina, its first member, is #gina's operator: +i, +k and +l keep others out; her invitation lets frank in.
+        gina.send("MODE #gina +ik-l beer")
+        gina.expect(r"^:gina!\S+ MODE #gina \+i$")
+        gina.expect(r"^:gina!\S+ MODE #gina \+k beer$")
+        gina.send("MODE #gina")
+        gina.expect(r" 324 gina #gina \+iknt beer$")
+        gina.expect(r" 329 gina #gina \d+$")
+        henry2 = IrcClient(irc_port, "henry2 (IRC)")
+        henry2.register("henry2")
+        henry2.send("JOIN #gina")
+        henry2.expect(r" 473 henry2 #gina :Cannot join channel \(\+i\)")
+        gina.send("MODE #gina -i+l 1")
+        gina.expect(r"^:gina!\S+ MODE #gina \+l 1$")
+        henry2.send("JOIN #gina beer")
+        henry2.expect(r" 471 henry2 #gina :Cannot join channel \(\+l\)")
+        gina.send("MODE #gina -l")
+        gina.expect(r"^:gina!\S+ MODE #gina -l$")
+        henry2.send("JOIN #gina wine")
+        henry2.expect(r" 475 henry2 #gina :Cannot join channel \(\+k\)")
+        henry2.send("JOIN #gina beer")
+        henry2.expect(r" 353 henry2 = #gina :")
+        frank.send("JOIN #gina")  # invited: past the key
+        names = frank.expect(r" 353 frank = #gina :")
+        assert set(names.split(":")[-1].split()) == {"@gina", "henry2", "frank"}, names
+        henry2.close()
         gina.send("TIME")
         gina.expect(r" 391 gina chatroom\.irc \d+ 0 :\d{4}-")
         gina.send("USERHOST frank bob nobody")  # bob, a telnet user sharing no room with gina, is not seen

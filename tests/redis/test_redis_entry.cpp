@@ -242,7 +242,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         REQUIRE(first);
         CHECK(first->event.kind == chatroom::room_event_kind::mode);
         CHECK(first->event.nick.empty());
-        for (const char* bad : {"+o a b", "+x", "+n", "+o", "o ann"})
+        for (const char* bad : {"+o a b", "+x", "+n", "+o", "o ann", "+k", "+k a b", "+l 0"})
             CHECK_FALSE(parse_entry(entry_reply("10-3", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"d", bad}}), id));
         auto kick = parse_entry(entry_reply("10-4", {{"k", "l"}, node, epoch, count, {"w", "dev"}, {"u", "bob"}, {"b", "op"}, {"r", "bye"}}), id);
         REQUIRE(kick);

@@ -75,7 +75,7 @@ public:
           nicks_({p.members, p.out, p.events, membership_}),
           logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
           controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
-          room_ops_({p.out, membership_, controls_}),
+          room_ops_({p.out, membership_, controls_, p.members}),
           arrivals_({p.opts, p.out, access_, logins_, membership_}) {
         nicks_.set_access(access_.hooks());
     }
@@ -187,7 +187,7 @@ private:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
                 if (switching) membership_.leave(m, *m.state.current, {});
@@ -270,6 +270,7 @@ private:
         case command_kind::unmute: operators_.run(m, cmd); break;
         case command_kind::topic: room_ops_.topic(m, cmd); break;
         case command_kind::mode: room_ops_.mode(m, cmd); break;
+        case command_kind::invite: room_ops_.invite(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -299,7 +300,6 @@ public:
     // A custom command's handler ran (custom_calls.hpp).
     void finish_call(member& m, const command_call& call, bool failed) { calls_.finish(m, call, failed); }
 
-    // The host's controls (host_controls.hpp); /topic by an operator too.
     host_controls& controls() noexcept { return controls_; }
     control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         return controls_.set_topic(room_name, text, by);

@@ -5,6 +5,7 @@
 #include <chatroom/core/detail/host_controls.hpp>
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/membership.hpp>
+#include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/detail/room_roles.hpp>
 #include <chatroom/core/names.hpp>
@@ -21,7 +22,7 @@ namespace chatroom::detail {
 // What a room's operators do (room_roles.hpp), asked by a member: set the
 // topic of a topic-locked room, kick a member out of the room (a request
 // naming its room; the line protocol's /kick names none and is the
-// server's), and change a mode or a member's role. A server operator may
+// server's), change a mode or a member's role, and invite. A server operator may
 // in every room. Guarded by the hub's lock.
 class room_moderation {
 public:
@@ -29,6 +30,7 @@ public:
         fanout& out;
         membership& places;
         host_controls& controls;
+        registry& members;
     };
 
     explicit room_moderation(parts p) : p_(p) {}
@@ -82,6 +84,20 @@ public:
         e.nick = m.state.nick;
         e.text = mode_text(*change);
         log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+    }
+
+    // INVITE nick #room: nick (a member of this server) may join past +i,
+    // +k and +l, and is told who invites it where. Under +i only operators
+    // invite. Answered to the inviter by its dialect (IRC: 341).
+    void invite(member& m, const protocol::command& cmd) {
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        if (r->roles().has(mode_invite_only) && !may_moderate(m, *r))
+            return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
+        if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        r->roles().invite(t->state.nick);
+        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
     }
 
 private:

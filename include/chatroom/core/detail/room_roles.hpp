@@ -4,6 +4,7 @@
 #include <chatroom/core/room_event.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,14 +27,42 @@ enum room_mode : std::uint8_t {
     mode_no_external = 2,  // +n: only members speak in it; always set (a non-member cannot address a room)
     mode_moderated = 4,    // +m: only operators (and voiced members) speak
     mode_secret = 8,       // +s: not listed to non-members
+    mode_invite_only = 16, // +i: only those invited (or server operators) join
+    mode_key = 32,         // +k KEY: a join gives the key
+    mode_limit = 64,       // +l N: at most N members join
 };
+
+// The most invitations a room keeps (the oldest is forgotten first).
+inline constexpr std::size_t max_room_invitations = 64;
+// The longest key (RFC 2812), and the largest limit.
+inline constexpr std::size_t max_room_key = 23;
+inline constexpr std::uint32_t max_room_limit = 100000;
 
 // One change as a mode event's text carries it: "+o bob", "-t".
 struct mode_change {
     bool on = true;
-    char letter = 0;  // o, v, t, m or s
-    std::string nick; // o, v: whom it names
+    char letter = 0;  // o, v, t, m, s, i, k or l
+    std::string nick; // o, v: whom it names; +k: the key; +l: the limit, in digits
 };
+
+// A key: 1-23 printable ASCII characters, no space or comma.
+inline bool is_valid_key(std::string_view key) noexcept {
+    if (key.empty() || key.size() > max_room_key) return false;
+    for (const char ch : key)
+        if (ch <= ' ' || ch > '~' || ch == ',') return false;
+    return true;
+}
+
+// A limit: 1 to max_room_limit, in plain digits; 0 when it is not one.
+inline std::uint32_t parse_limit(std::string_view digits) noexcept {
+    if (digits.empty() || digits.size() > 6) return 0;
+    std::uint32_t n = 0;
+    for (const char ch : digits) {
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    return n <= max_room_limit ? n : 0;
+}
 
 // The flag of a setting's letter; 0 for a role letter or one not kept.
 inline std::uint8_t mode_flag(char letter) noexcept {
@@ -42,6 +71,9 @@ inline std::uint8_t mode_flag(char letter) noexcept {
     case 'n': return mode_no_external;
     case 'm': return mode_moderated;
     case 's': return mode_secret;
+    case 'i': return mode_invite_only;
+    case 'k': return mode_key;
+    case 'l': return mode_limit;
     default: return 0;
     }
 }
@@ -58,6 +90,12 @@ inline std::optional<mode_change> parse_mode_change(std::string_view text) {
     if (is_role_letter(c.letter)) {
         if (text.size() < 4 || text[2] != ' ' || !protocol::is_valid_name(text.substr(3))) return std::nullopt;
         c.nick = std::string(text.substr(3));
+        return c;
+    }
+    if (c.on && (c.letter == 'k' || c.letter == 'l')) { // a value: "+k KEY", "+l N"
+        const std::string_view value = text.size() > 3 && text[2] == ' ' ? text.substr(3) : std::string_view();
+        if (c.letter == 'k' ? !is_valid_key(value) : parse_limit(value) == 0) return std::nullopt;
+        c.nick = std::string(value);
         return c;
     }
     if (text.size() != 2 || mode_flag(c.letter) == 0 || c.letter == 'n') return std::nullopt; // +n is fixed
@@ -81,13 +119,34 @@ public:
     bool is_voiced(std::string_view nick) const noexcept { return find(voiced_, nick) != voiced_.end(); }
     bool any_op() const noexcept { return !ops_.empty(); }
 
-    // "+nt": the settings as IRC's 324 shows them.
-    std::string mode_string() const {
-        std::string s = "+";
-        for (const char letter : {'m', 'n', 's', 't'})
+    const std::string& key() const noexcept { return key_; }
+    std::uint32_t limit() const noexcept { return limit_; }
+    bool is_invited(std::string_view nick) const noexcept { return find(invited_, nick) != invited_.end(); }
+
+    // "+nt", "+klnt KEY 5": the settings as IRC's 324 shows them; with
+    // values: the key and limit (shown to the room's members only).
+    std::string mode_string(bool values = false) const {
+        std::string s = "+", args;
+        for (const char letter : {'i', 'k', 'l', 'm', 'n', 's', 't'})
             if (has(mode_flag(letter))) s += letter;
-        return s;
+        if (values && has(mode_key)) args += ' ' + key_;
+        if (values && has(mode_limit)) args += ' ' + std::to_string(limit_);
+        return s + args;
     }
+
+    // An invitation lets nick in past +i, +k and +l (once: joining uses it).
+    void invite(std::string_view nick) {
+        if (is_invited(nick)) return;
+        if (invited_.size() >= max_room_invitations) invited_.erase(invited_.begin());
+        invited_.emplace_back(nick);
+    }
+    void uninvite(std::string_view nick) {
+        if (auto at = find(invited_, nick); at != invited_.end()) invited_.erase(at);
+    }
+
+    // When it opened (IRC's 329), in seconds since 1970.
+    std::int64_t created() const noexcept { return created_; }
+    void set_created(std::int64_t seconds) noexcept { created_ = seconds; }
 
     // Applies one change (idempotent: a server may apply its own at once,
     // then again as the log delivers it).
@@ -101,6 +160,8 @@ public:
         }
         const std::uint8_t flag = mode_flag(c.letter);
         modes_ = static_cast<std::uint8_t>(c.on ? (modes_ | flag) : (modes_ & ~flag));
+        if (c.letter == 'k') key_ = c.on ? c.nick : std::string();
+        if (c.letter == 'l') limit_ = c.on ? parse_limit(c.nick) : 0;
     }
 
     // What a delivered event changes: a mode event its change; a member
@@ -137,7 +198,10 @@ private:
     }
 
     std::uint8_t modes_ = default_modes;
-    list ops_, voiced_;
+    list ops_, voiced_, invited_;
+    std::string key_;
+    std::uint32_t limit_ = 0;
+    std::int64_t created_ = 0;
 };
 
 } // namespace chatroom::detail

@@ -22,10 +22,11 @@ namespace chatroom::irc::detail {
 
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// t, m and s are the room's settings; n is always set; b is the server's
-// ban (channel_ops.hpp). Each change is asked of the core, which checks
-// that m is an operator (482) and tells the room (MODE). Letters kept
-// nowhere: 472.
+// +k a key, +l a limit (696 when not valid; -k may name the key); t, m,
+// s, i and the others are the room's settings; n is always set; b is the
+// server's ban (channel_ops.hpp). Each change is asked of the core, which
+// checks that m is an operator (482) and tells the room (MODE). Letters
+// kept nowhere: 472.
 template <class Ban, class TargetIn>
 void channel_changes(commands& core, member& m, const connection& c, const irc_message& msg, const std::string& seat,
                      Ban&& ban, TargetIn&& target_in) {
@@ -59,6 +60,21 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
             }
             if (!target_in(nick)) continue;
             ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, nick, seat);
+            continue;
+        }
+        if (letter == 'k' || letter == 'l') {
+            const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
+            if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
+                emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (value.empty() ? "*" : std::string(value)),
+                                   letter == 'k' ? "Invalid key: 1-23 characters, no space or comma"
+                                                 : "Invalid limit: a number from 1"));
+                continue;
+            }
+            const chatroom::detail::room* r = seat_room(&m, seat);
+            if (!on && r != nullptr && !r->roles().has(chatroom::detail::mode_flag(letter)) &&
+                chatroom::detail::room_moderation::may_moderate(m, *r))
+                continue; // not set: nothing to take away
+            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, on ? value : std::string_view(), seat);
             continue;
         }
         if (letter == 'n') continue; // always set: nothing changes

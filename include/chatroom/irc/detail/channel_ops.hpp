@@ -86,9 +86,9 @@ inline void kick(commands& core, member& m, const connection& c, const irc_messa
     }
 }
 
-// INVITE nick #chan: channels here are open to all (the host's private
-// rooms aside), so an invitation is a private message saying where to
-// come, and 341; 461, 401, 403, 442, 443 as usual.
+// INVITE nick #chan: the core lets nick in past +i, +k and +l and tells it
+// (INVITE from the inviter); 341 to the inviter; 461, 401, 403, 442, 443
+// as usual, 482 under +i for one who is no operator.
 inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
@@ -99,8 +99,11 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (room.empty()) return;
     const std::string chan = channel_of(room);
     if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
-    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
-    emit(st, c.numeric("341", u.nick, chan));
+    ask(core, m, st, asked::none, chan, command_kind::invite, nick, {}, room);
+    const chatroom::detail::room* r = seat_room(&m, room);
+    const bool refused = r && r->roles().has(chatroom::detail::mode_invite_only) &&
+                         !chatroom::detail::room_moderation::may_moderate(m, *r); // 482 said
+    if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
 // MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
@@ -114,10 +117,14 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     const std::string seat = seat_in(m, room);
     if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
     if (msg.params.size() < 2) {
-        // The room's settings when m is in it (the defaults of a room it is not in).
+        // The room's settings (with its key and limit) and when it opened,
+        // when m is in it; the defaults of a room it is not in.
         const chatroom::detail::room* r = seat_room(&m, seat);
-        const std::string modes = r ? r->roles().mode_string() : chatroom::detail::room_roles().mode_string();
-        return emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        const std::string modes = r ? r->roles().mode_string(true) : chatroom::detail::room_roles().mode_string();
+        emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        if (r && r->roles().created())
+            emit(st, c.from_server("329 " + c.nick() + " " + chan + " " + std::to_string(r->roles().created())));
+        return;
     }
     const std::string& change = msg.params[1];
     if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))

@@ -35,11 +35,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " bmnostv"));
+                    std::string(offered_user_modes) + " biklmnostv"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,mnst PREFIX=(ov)@+ NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,k,l,imnst PREFIX=(ov)@+ NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
@@ -61,10 +61,11 @@ inline std::string connection::motd() const {
 
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
-    const std::string head = numeric("353", "= " + chan, "");
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool secret = r && r->roles().has(chatroom::detail::mode_secret); // "@" for a secret channel, "=" public
+    const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
-    const chatroom::detail::room* r = seat_room(self_, room);
     for (const std::string& shown : nicks) {
         const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
@@ -149,7 +150,13 @@ inline std::string connection::wording(const reply& r) const {
         return from_self("JOIN " + channel_of(r.subject));
     case reply_kind::topic:
         if (!st_.registered) return {};
-        return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
+    {
+        const std::string chan = channel_of(r.subject.empty() ? st_.last_joined : r.subject);
+        if (r.count == 0) return numeric("332", chan, r.detail);
+        const std::string by = r.extra.empty() ? cfg_->options.server_name : r.extra;
+        return numeric("332", chan, r.detail) + '\n' +
+               from_server("333 " + me + " " + chan + " " + by + " " + std::to_string(r.count));
+    }
     case reply_kind::already_in: return {};
     case reply_kind::history:
     case reply_kind::history_not_kept:
@@ -198,6 +205,10 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
+    case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+        if (r.detail.empty()) break;
+        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");
