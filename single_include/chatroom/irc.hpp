@@ -1838,7 +1838,9 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
         if (letter == 'k' || letter == 'l') {
             const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
             if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
-                emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (value.empty() ? "*" : std::string(value)),
+                // The value as sent only when it is one word (a bad key is never echoed).
+                const bool shown = letter == 'l' && !value.empty() && value.find(' ') == std::string_view::npos;
+                emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (shown ? std::string(value) : "*"),
                                    letter == 'k' ? "Invalid key: 1-23 characters, no space or comma"
                                                  : "Invalid limit: a number from 1"));
                 continue;

@@ -226,7 +226,7 @@ TEST_CASE("+i, +k and +l keep members out unless invited; an invitation reaches 
     say(*c.hub, *alice, "JOIN dev\n");
     say(*c.hub, *alice, "MODE dev +k beer\n");
     say(*c.hub, *alice, "MODE dev +l 2\n");
-    c.lines(*alice);
+    c.lines(*alice), c.lines(*bob), c.lines(*carol);
     say(*c.hub, *bob, "JOIN dev\n");
     CHECK(c.lines(*bob) == lines{"! dev needs a key: its operators set one"});
     say(*c.hub, *bob, "JOIN dev wine\n");
