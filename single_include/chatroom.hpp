@@ -353,7 +353,17 @@ enum class room_event_kind : std::uint8_t {
     private_message, ///< nick said text to target only (room is empty)
     notice,          ///< the host or the server says text to the room
     topic,           ///< nick set the room's topic to text (nick empty: the host did)
+    /// nick changed the room's settings or roles (nick empty: the server
+    /// did): text is one change as IRC writes it, "+o bob", "-o bob", "+t",
+    /// "-t", "+m", "+s" (core/detail/room_roles.hpp).
+    mode,
 };
+
+/// What a mode change reads as in a dialect with no modes of its own: the
+/// line protocol's "* alice: mode +o bob" (after "* ").
+inline std::string mode_wording(std::string_view by, std::string_view change) {
+    return (by.empty() ? std::string("the server") : std::string(by)) + ": mode " + std::string(change);
+}
 
 /// What a topic change reads as where there is no topic to set: the line
 /// protocol's "* alice set the topic: text" (after "* "), a notice's text.
@@ -401,6 +411,9 @@ struct room_event {
     std::string target;    ///< private_message: the recipient's nick
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
+    /// left: the room operator (or server operator) who kicked nick out of
+    /// the room; empty when nick left by itself.
+    std::string kicked_by;
     /// left: the member left the server, so each of its rooms hears one of
     /// these (a dialect may say it once: IRC's QUIT); false when it left
     /// this room only, whatever its reason says.
@@ -485,6 +498,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::private_message: return "private_message";
     case room_event_kind::notice: return "notice";
     case room_event_kind::topic: return "topic";
+    case room_event_kind::mode: return "mode";
     }
     return "?";
 }
@@ -965,11 +979,12 @@ enum class reply_kind : unsigned char {
     already_in,       ///< subject: the room
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
-    topic,            ///< subject: the room, detail: its topic
+    topic,            ///< subject: the room, detail: its topic; on a join, extra: who set it (empty: the host), count: when (seconds since 1970; 0: not known)
     room_private,     ///< subject: the room, which the host made private (join by invitation)
-    room_full,        ///< subject: the room, count: its cap
+    room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
+    bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
-    invited,          ///< subject: the room the host invited the member to
+    invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
@@ -1000,6 +1015,7 @@ enum class reply_kind : unsigned char {
     /// Moderation.
     not_permitted,
     muted,            ///< the member is muted and may not speak
+    room_moderated,   ///< subject: the room, moderated (+m): only its operators speak
     banned,           ///< detail: the time left ("for 3 more minutes", "until unbanned")
     banned_login_only, ///< detail: the time left; an operator may still log in from here
     ban_own_address,  ///< subject: the nick, detail: the address, extra: the ban's length as typed
@@ -1177,11 +1193,15 @@ public:
         case room_event_kind::action: return "* " + e.nick + " " + e.text;
         case room_event_kind::joined: return "* " + e.nick + " joined";
         case room_event_kind::left:
+            if (!e.kicked_by.empty())
+                return "* " + e.nick + " was kicked out of the room by " + e.kicked_by +
+                       (e.reason.empty() ? std::string() : " (" + e.reason + ")");
             return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
         case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
         case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
         case room_event_kind::notice: return "* " + e.text;
         case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
+        case room_event_kind::mode: return "* " + mode_wording(e.nick, e.text);
         }
         return {};
     }
@@ -1803,7 +1823,7 @@ namespace chatroom::protocol {
 enum class command_kind {
     chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
-    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms)
+    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms); text: its key (+k)
     switch_room, ///< the line protocol's /join: leave the current room for arg
     part,        ///< leave room (or arg), text: the reason
     who,
@@ -1820,12 +1840,14 @@ enum class command_kind {
     /// member keeps its nick and its account, if any. Refused unless the
     /// account is an operator's.
     oper,
-    kick,   ///< operators: /kick NICK [REASON]
+    kick,   ///< operators: /kick NICK [REASON]; naming a room: out of that room, by its operators
     ban,    ///< operators: /ban NICK [LENGTH] [confirm]
     unban,  ///< operators: /unban NICK-OR-ADDRESS
     mute,   ///< operators: /mute NICK
     unmute, ///< operators: /unmute NICK
-    topic,  ///< operators: /topic TEXT
+    topic,  ///< /topic TEXT: operators (of the server, or of a topic-locked room)
+    mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
+    invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
@@ -2468,6 +2490,9 @@ inline std::string room_private(std::string_view room) {
 inline std::string room_full(std::string_view room, std::size_t cap) {
     return "! " + std::string(room) + " is full (" + std::to_string(cap) + (cap == 1 ? " member)" : " members)");
 }
+inline std::string bad_key(std::string_view room) {
+    return "! " + std::string(room) + " needs a key: its operators set one";
+}
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
     if (!reason.empty()) (line += ": ").append(reason);
@@ -2543,6 +2568,7 @@ inline constexpr std::string_view too_many_logins_under_way =
 inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view room_moderated = "! the room is moderated: only its operators speak";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
 inline constexpr std::string_view usage_ban =
     "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
@@ -2627,6 +2653,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::topic: return replies::topic(r.detail);
     case reply_kind::room_private: return replies::room_private(r.subject);
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
+    case reply_kind::bad_key: return replies::bad_key(r.subject);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
@@ -2666,6 +2693,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::refused: return replies::refused(r.detail);
     case reply_kind::not_permitted: return std::string(replies::not_permitted);
     case reply_kind::muted: return std::string(replies::you_are_muted);
+    case reply_kind::room_moderated: return std::string(replies::room_moderated);
     case reply_kind::banned: return replies::banned(r.detail);
     case reply_kind::banned_login_only: return replies::banned_login_only(r.detail);
     case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);
@@ -3447,9 +3475,215 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/room_roles.hpp>
+
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// A room's settings and roles, as IRC names them: who are its operators
+// (a room operator may kick from the room, set a locked topic and give or
+// take operator status; the server's operators may everywhere) and its
+// modes. The first member of a new room becomes its operator (the lobby
+// excepted). Every change is a room event of kind mode, which each server
+// applies as it delivers it (room_delivery.hpp), so all see them in the
+// room's one order. Guarded by the hub's lock.
+
+// The room settings, as one byte of flags: tested per line, a bit test.
+enum room_mode : std::uint8_t {
+    mode_topic_locked = 1, // +t: only operators set the topic
+    mode_no_external = 2,  // +n: only members speak in it; always set (a non-member cannot address a room)
+    mode_moderated = 4,    // +m: only operators (and voiced members) speak
+    mode_secret = 8,       // +s: not listed to non-members
+    mode_invite_only = 16, // +i: only those invited (or server operators) join
+    mode_key = 32,         // +k KEY: a join gives the key
+    mode_limit = 64,       // +l N: at most N members join
+};
+
+// The most invitations a room keeps (the oldest is forgotten first).
+inline constexpr std::size_t max_room_invitations = 64;
+// The longest key (RFC 2812), and the largest limit.
+inline constexpr std::size_t max_room_key = 23;
+inline constexpr std::uint32_t max_room_limit = 100000;
+
+// One change as a mode event's text carries it: "+o bob", "-t".
+struct mode_change {
+    bool on = true;
+    char letter = 0;  // o, v, t, m, s, i, k or l
+    std::string nick; // o, v: whom it names; +k: the key; +l: the limit, in digits
+};
+
+// A key: 1-23 printable ASCII characters, no space or comma.
+inline bool is_valid_key(std::string_view key) noexcept {
+    if (key.empty() || key.size() > max_room_key) return false;
+    for (const char ch : key)
+        if (ch <= ' ' || ch > '~' || ch == ',') return false;
+    return true;
+}
+
+// A limit: 1 to max_room_limit, in plain digits; 0 when it is not one.
+inline std::uint32_t parse_limit(std::string_view digits) noexcept {
+    if (digits.empty() || digits.size() > 6) return 0;
+    std::uint32_t n = 0;
+    for (const char ch : digits) {
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    return n <= max_room_limit ? n : 0;
+}
+
+// The flag of a setting's letter; 0 for a role letter or one not kept.
+inline std::uint8_t mode_flag(char letter) noexcept {
+    switch (letter) {
+    case 't': return mode_topic_locked;
+    case 'n': return mode_no_external;
+    case 'm': return mode_moderated;
+    case 's': return mode_secret;
+    case 'i': return mode_invite_only;
+    case 'k': return mode_key;
+    case 'l': return mode_limit;
+    default: return 0;
+    }
+}
+
+inline bool is_role_letter(char letter) noexcept { return letter == 'o' || letter == 'v'; }
+
+// Reads a mode event's text; nothing when it is not one change this
+// server keeps (untrusted: it may come from another server).
+inline std::optional<mode_change> parse_mode_change(std::string_view text) {
+    if (text.size() < 2 || (text[0] != '+' && text[0] != '-')) return std::nullopt;
+    mode_change c;
+    c.on = text[0] == '+';
+    c.letter = text[1];
+    if (is_role_letter(c.letter)) {
+        if (text.size() < 4 || text[2] != ' ' || !protocol::is_valid_name(text.substr(3))) return std::nullopt;
+        c.nick = std::string(text.substr(3));
+        return c;
+    }
+    if (c.on && (c.letter == 'k' || c.letter == 'l')) { // a value: "+k KEY", "+l N"
+        const std::string_view value = text.size() > 3 && text[2] == ' ' ? text.substr(3) : std::string_view();
+        if (c.letter == 'k' ? !is_valid_key(value) : parse_limit(value) == 0) return std::nullopt;
+        c.nick = std::string(value);
+        return c;
+    }
+    if (text.size() != 2 || mode_flag(c.letter) == 0 || c.letter == 'n') return std::nullopt; // +n is fixed
+    return c;
+}
+
+inline std::string mode_text(const mode_change& c) {
+    std::string s{c.on ? '+' : '-', c.letter};
+    if (!c.nick.empty()) s += ' ' + c.nick;
+    return s;
+}
+
+class room_roles {
+public:
+    static constexpr std::uint8_t default_modes = mode_topic_locked | mode_no_external;
+
+    std::uint8_t modes() const noexcept { return modes_; }
+    bool has(std::uint8_t flag) const noexcept { return (modes_ & flag) != 0; }
+
+    bool is_op(std::string_view nick) const noexcept { return find(ops_, nick) != ops_.end(); }
+    bool is_voiced(std::string_view nick) const noexcept { return find(voiced_, nick) != voiced_.end(); }
+    bool any_op() const noexcept { return !ops_.empty(); }
+
+    const std::string& key() const noexcept { return key_; }
+    std::uint32_t limit() const noexcept { return limit_; }
+    bool is_invited(std::string_view nick) const noexcept { return find(invited_, nick) != invited_.end(); }
+
+    // "+nt", "+klnt KEY 5": the settings as IRC's 324 shows them; with
+    // values: the key and limit (shown to the room's members only).
+    std::string mode_string(bool values = false) const {
+        std::string s = "+", args;
+        for (const char letter : {'i', 'k', 'l', 'm', 'n', 's', 't'})
+            if (has(mode_flag(letter))) s += letter;
+        if (values && has(mode_key)) args += ' ' + key_;
+        if (values && has(mode_limit)) args += ' ' + std::to_string(limit_);
+        return s + args;
+    }
+
+    // An invitation lets nick in past +i, +k and +l (once: joining uses it).
+    void invite(std::string_view nick) {
+        if (is_invited(nick)) return;
+        if (invited_.size() >= max_room_invitations) invited_.erase(invited_.begin());
+        invited_.emplace_back(nick);
+    }
+    void uninvite(std::string_view nick) {
+        if (auto at = find(invited_, nick); at != invited_.end()) invited_.erase(at);
+    }
+
+    // When it opened (IRC's 329), in seconds since 1970.
+    std::int64_t created() const noexcept { return created_; }
+    void set_created(std::int64_t seconds) noexcept { created_ = seconds; }
+
+    // Applies one change (idempotent: a server may apply its own at once,
+    // then again as the log delivers it).
+    void apply(const mode_change& c) {
+        if (c.letter == 'o' || c.letter == 'v') {
+            std::vector<std::string>& list = c.letter == 'o' ? ops_ : voiced_;
+            auto at = find(list, c.nick);
+            if (c.on && at == list.end()) list.push_back(c.nick);
+            else if (!c.on && at != list.end()) list.erase(at);
+            return;
+        }
+        const std::uint8_t flag = mode_flag(c.letter);
+        modes_ = static_cast<std::uint8_t>(c.on ? (modes_ | flag) : (modes_ & ~flag));
+        if (c.letter == 'k') key_ = c.on ? c.nick : std::string();
+        if (c.letter == 'l') limit_ = c.on ? parse_limit(c.nick) : 0;
+    }
+
+    // What a delivered event changes: a mode event its change; a member
+    // leaving loses its roles; a rename carries them.
+    void follow(const room_event& e) {
+        switch (e.kind) {
+        case room_event_kind::mode:
+            if (auto c = parse_mode_change(e.text)) apply(*c);
+            return;
+        case room_event_kind::left: return forget(e.nick);
+        case room_event_kind::renamed:
+            rename(ops_, e.old_nick, e.nick);
+            rename(voiced_, e.old_nick, e.nick);
+            return;
+        default: return;
+        }
+    }
+
+    void forget(std::string_view nick) {
+        if (auto at = find(ops_, nick); at != ops_.end()) ops_.erase(at);
+        if (auto at = find(voiced_, nick); at != voiced_.end()) voiced_.erase(at);
+    }
+
+private:
+    using list = std::vector<std::string>;
+    static list::const_iterator find(const list& l, std::string_view nick) noexcept {
+        return std::find_if(l.begin(), l.end(), [nick](const std::string& x) { return protocol::same_name(x, nick); });
+    }
+    static list::iterator find(list& l, std::string_view nick) noexcept {
+        return std::find_if(l.begin(), l.end(), [nick](const std::string& x) { return protocol::same_name(x, nick); });
+    }
+    static void rename(list& l, std::string_view from, std::string_view to) {
+        if (auto at = find(l, from); at != l.end()) *at = std::string(to);
+    }
+
+    std::uint8_t modes_ = default_modes;
+    list ops_, voiced_, invited_;
+    std::string key_;
+    std::uint32_t limit_ = 0;
+    std::int64_t created_ = 0;
+};
+
+} // namespace chatroom::detail
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -3468,7 +3702,17 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
-    void set_topic(std::string text) { topic_ = std::move(text); }
+    // by: who set it (empty: the host); when: seconds since 1970 (IRC's 333).
+    void set_topic(std::string text, std::string by = {}, std::int64_t when = 0) {
+        topic_ = std::move(text);
+        topic_by_ = std::move(by);
+        topic_time_ = when;
+    }
+    const std::string& topic_by() const noexcept { return topic_by_; }
+    std::int64_t topic_time() const noexcept { return topic_time_; }
+    // Its operators and modes (room_roles.hpp).
+    room_roles& roles() noexcept { return roles_; }
+    const room_roles& roles() const noexcept { return roles_; }
     const std::vector<member*>& members() const noexcept { return members_; }
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
@@ -3505,7 +3749,9 @@ public:
 
 private:
     std::string name_;
-    std::string topic_;
+    std::string topic_, topic_by_;
+    std::int64_t topic_time_ = 0;
+    room_roles roles_;
     std::vector<member*> members_;
     history_ring history_;
 };
@@ -4220,9 +4466,15 @@ public:
 
     // Muted members and the host's authorizer may refuse a line.
     bool may_say(member& m, const room& r, std::string_view text) {
-        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
+        // The common case, inline: one test of flags.
+        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated)) return true;
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
+            return false;
+        }
+        if (r.roles().has(mode_moderated) && !m.state.op && !r.roles().is_op(m.state.nick) &&
+            !r.roles().is_voiced(m.state.nick)) {
+            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
             return false;
         }
         return authorized(m, action_kind::say, r.name(), text);
@@ -4947,11 +5199,23 @@ public:
     // What /rooms shows m: this server's rooms with the other servers'
     // counts added (by folded name), but private rooms only to their members
     // and the invited.
+    static bool is_in(const member& m, const room& r) {
+        for (const member_state::seat& s : m.state.seats)
+            if (s.in == &r) return true;
+        return false;
+    }
+
     std::vector<room_summary> listing(const member& m,
                                       const std::vector<std::pair<std::string, std::size_t>>& remote) const {
         std::vector<room_summary> list;
-        for (const room* r : rooms_dir_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+        std::vector<std::string> secret; // +s (room_roles.hpp): listed to its members only
+        for (const room* r : rooms_dir_.sorted()) {
+            if (r->roles().has(mode_secret) && !m.state.op && !is_in(m, *r)) secret.push_back(protocol::fold_case(r->name()));
+            else list.push_back({r->name(), r->size(), r->topic()});
+        }
         for (const auto& [name, count] : remote) {
+            if (!secret.empty() && std::find(secret.begin(), secret.end(), protocol::fold_case(name)) != secret.end())
+                continue;
             const std::string key = protocol::fold_case(name);
             auto it = std::find_if(list.begin(), list.end(),
                                    [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });
@@ -5022,7 +5286,9 @@ private:
 
 } // namespace chatroom::detail
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -5072,8 +5338,10 @@ public:
     // Why m may not go to room_name, if it may not: a bad name, in it
     // already, a limit, the host's room options. switching: m leaves its
     // current room for it (the line protocol's /join), so only the
-    // server's limit on open rooms applies.
-    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+    // server's limit on open rooms applies. key: what the member gave for
+    // a room with +k (room_roles.hpp).
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching,
+                                 std::string_view key = {}) {
         if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
         if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
             return reply::of(reply_kind::already_in, in->name());
@@ -5082,6 +5350,8 @@ public:
             return too_many(room_name, per_member, {});
         if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
             return too_many(room_name, per_server, "server");
+        if (const room* r = p_.rooms.find(room_name); r && (r->roles().modes() & (mode_invite_only | mode_key | mode_limit)))
+            if (auto no = settings_refusal(m, *r, key)) return no;
         if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
         return std::nullopt;
     }
@@ -5096,17 +5366,28 @@ public:
             log_->room_opened(r.name());
             opened_.push_back(r.name());
         }
+        if (created) r.roles().set_created(seconds_now());
         r.add(m);
+        r.roles().uninvite(m.state.nick);
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
             log_->append(e);
         }
-        std::string hello;
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
+        // The first member of a room nobody is in (on any server this one
+        // knows of) becomes its operator (room_roles.hpp); not in the lobby.
+        if (r.size() == 1 && elsewhere.empty() && !r.roles().any_op() && !protocol::same_name(r.name(), protocol::lobby))
+            grant_first(m, r);
+        std::string hello;
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
+        if (!r.topic().empty()) {
+            reply topic = reply::topic(r.name(), r.topic());
+            topic.extra = r.topic_by(); // who set it and when (IRC's 333)
+            topic.count = static_cast<std::size_t>(r.topic_time());
+            m.dialect().append(hello, topic);
+        }
         p_.out.push(m, shared_bytes::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
         p_.events.emit(server_event_kind::joined, m, r.name());
@@ -5114,12 +5395,17 @@ public:
 
     // m leaves r, which hears why (reason may be empty). publish: the shared
     // log hears where m is now (not when m is leaving the server: gone()
-    // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false) {
+    // says that at once). kicked_by: the operator who put m out of the room
+    // (m hears it too).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false,
+               std::string_view kicked_by = {}) {
         p_.batch.end_of(m, &r);
         room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
         e.left_server = left_server;
+        e.kicked_by = std::string(kicked_by);
+        if (!kicked_by.empty()) p_.out.push(m, m.dialect().render(e));
+        r.roles().forget(m.state.nick);
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
@@ -5157,6 +5443,43 @@ public:
     }
 
 private:
+    static std::int64_t seconds_now() {
+        using namespace std::chrono;
+        return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    }
+
+    // A room's +i, +k, +l (room_roles.hpp): none stops the server's
+    // operators, nor a member invited.
+    std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
+        const room_roles& s = r.roles();
+        if (m.state.op || s.is_invited(m.state.nick)) return std::nullopt;
+        if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
+        if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());
+        if (s.has(mode_limit)) {
+            std::vector<std::string> elsewhere;
+            log_->remote_members(r.name(), elsewhere);
+            if (r.size() + elsewhere.size() >= s.limit()) {
+                reply full = reply::of(reply_kind::room_full, r.name());
+                full.count = s.limit();
+                return full;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The server makes m the operator of r: an event, so other servers
+    // know; applied here at once too (a shared log delivers it later).
+    void grant_first(member& m, room& r) {
+        mode_change c{true, 'o', m.state.nick};
+        r.roles().apply(c);
+        room_event e;
+        e.kind = room_event_kind::mode;
+        e.room = r.name();
+        e.text = mode_text(c);
+        e.origin = m.id(); // m knows: it is alone in the room
+        log_->append(e);
+    }
+
     static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
         reply r = reply::of(reply_kind::too_many_rooms, room_name);
         r.count = limit;
@@ -5959,6 +6282,7 @@ private:
 
 } // namespace chatroom::detail
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6032,7 +6356,8 @@ public:
         if (!r) return host_errc::no_such_room;
         std::string clean;
         sanitize_append(clean, text);
-        r->set_topic(clean);
+        using namespace std::chrono;
+        r->set_topic(clean, std::string(by), duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
         room_event e;
         e.kind = room_event_kind::topic;
         e.room = r->name();
@@ -6065,6 +6390,117 @@ private:
     parts p_;
     room_log* log_ = nullptr;
     bool stopping_ = false;
+};
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/room_moderation.hpp>
+
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// What a room's operators do (room_roles.hpp), asked by a member: set the
+// topic of a topic-locked room, kick a member out of the room (a request
+// naming its room; the line protocol's /kick names none and is the
+// server's), change a mode or a member's role, and invite. A server operator may
+// in every room. Guarded by the hub's lock.
+class room_moderation {
+public:
+    struct parts {
+        fanout& out;
+        membership& places;
+        host_controls& controls;
+        registry& members;
+    };
+
+    explicit room_moderation(parts p) : p_(p) {}
+
+    void set_log(room_log& log) noexcept { log_ = &log; }
+
+    static bool may_moderate(const member& m, const room& r) noexcept {
+        return m.state.op || r.roles().is_op(m.state.nick);
+    }
+
+    // /topic TEXT, TOPIC #room :text.
+    void topic(member& m, const protocol::command& cmd) {
+        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("topic"));
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        if (r->roles().has(mode_topic_locked) && !may_moderate(m, *r))
+            return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        p_.controls.set_topic(r->name(), cmd.arg, m.state.nick);
+    }
+
+    // KICK #room nick :reason: nick leaves the room (and hears it).
+    void kick(member& m, const protocol::command& cmd) {
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("kick"));
+        member* t = local_member(*r, cmd.arg);
+        if (!t) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        p_.places.leave(*t, *r, cmd.text, true, false, m.state.nick);
+    }
+
+    // MODE #room +o nick, -t...: arg the change ("+o"), text whom it names.
+    void mode(member& m, const protocol::command& cmd) {
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        std::string text(cmd.arg);
+        if (!cmd.text.empty()) text += ' ' + std::string(cmd.text);
+        auto change = parse_mode_change(text);
+        if (!change) return p_.out.send(m, reply::usage("mode"));
+        if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        if (is_role_letter(change->letter)) {
+            // Whom it names is in the room, here or on another server.
+            const std::string nick = member_named(*r, change->nick);
+            if (nick.empty()) return p_.out.send(m, reply::of(reply_kind::no_such_nick, change->nick));
+            change->nick = nick;
+        }
+        r->roles().apply(*change);
+        room_event e;
+        e.kind = room_event_kind::mode;
+        e.room = r->name();
+        e.nick = m.state.nick;
+        e.text = mode_text(*change);
+        log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+    }
+
+    // INVITE nick #room: nick (a member of this server) may join past +i,
+    // +k and +l, and is told who invites it where. Under +i only operators
+    // invite. Answered to the inviter by its dialect (IRC: 341).
+    void invite(member& m, const protocol::command& cmd) {
+        room* r = membership::room_of(m, cmd.room);
+        if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        if (r->roles().has(mode_invite_only) && !may_moderate(m, *r))
+            return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
+        if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
+        r->roles().invite(t->state.nick);
+        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
+    }
+
+private:
+    static member* local_member(const room& r, std::string_view nick) {
+        for (member* x : r.members())
+            if (protocol::same_name(x->state.nick, nick)) return x;
+        return nullptr;
+    }
+
+    std::string member_named(const room& r, std::string_view nick) const {
+        if (const member* x = local_member(r, nick)) return x->state.nick;
+        std::vector<std::string> elsewhere;
+        log_->remote_members(r.name(), elsewhere);
+        for (const std::string& n : elsewhere)
+            if (protocol::same_name(n, nick)) return n;
+        return {};
+    }
+
+    parts p_;
+    room_log* log_ = nullptr;
 };
 
 } // namespace chatroom::detail
@@ -6285,13 +6721,13 @@ public:
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), out_(p.out), house_(p.house),
           events_(p.events), graveyard_(p.graveyard), access_(p.out, p.events), calls_(p.count, p.out),
-          policy_(p.rooms, p.count, p.out),
-          batch_(p.count, p.opts.soft_limit()),
+          policy_(p.rooms, p.count, p.out), batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
           nicks_({p.members, p.out, p.events, membership_}),
           logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
           controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
+          room_ops_({p.out, membership_, controls_, p.members}),
           arrivals_({p.opts, p.out, access_, logins_, membership_}) {
         nicks_.set_access(access_.hooks());
     }
@@ -6304,6 +6740,7 @@ public:
         operators_.set_log(log);
         nicks_.set_log(log);
         controls_.set_log(log);
+        room_ops_.set_log(log);
     }
     void set_stopping() noexcept {
         membership_.set_stopping();
@@ -6313,7 +6750,6 @@ public:
     const access_hooks& access() const noexcept { return access_.hooks(); }
     void set_motd(std::string text) { arrivals_.set_motd(std::move(text)); }
 
-    // Custom commands (custom_commands.hpp).
     std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
         return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
@@ -6388,7 +6824,6 @@ private:
         return membership::event_of(kind, m, r);
     }
     static room* room_of(const member& m, std::string_view name) { return membership::room_of(m, name); }
-
     void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
 
     void run(member& m, const protocol::command& cmd) {
@@ -6404,7 +6839,7 @@ private:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
                 if (switching) membership_.leave(m, *m.state.current, {});
@@ -6482,11 +6917,15 @@ private:
         case command_kind::login:
         case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
+            if (!cmd.room.empty()) return room_ops_.kick(m, cmd); // out of a room, by its operator
+            [[fallthrough]];
         case command_kind::ban:
         case command_kind::unban:
         case command_kind::mute:
-        case command_kind::unmute:
-        case command_kind::topic: operators_.run(m, cmd); break;
+        case command_kind::unmute: operators_.run(m, cmd); break;
+        case command_kind::topic: room_ops_.topic(m, cmd); break;
+        case command_kind::mode: room_ops_.mode(m, cmd); break;
+        case command_kind::invite: room_ops_.invite(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -6499,9 +6938,7 @@ private:
         }
     }
 
-    // ---- accounts and moderation ---------------------------------------------
     void admit(member& m) override { arrivals_.admit(m); }
-
 public:
     // The verifier's answer, with the hub's lock held again (logins.hpp).
     void finish_login(member& m, const std::string& typed, const login_result& r) { logins_.finish(m, typed, r); }
@@ -6517,23 +6954,20 @@ public:
     // A custom command's handler ran (custom_calls.hpp).
     void finish_call(member& m, const command_call& call, bool failed) { calls_.finish(m, call, failed); }
 
-    // The host's controls (host_controls.hpp); /topic by an operator too.
     host_controls& controls() noexcept { return controls_; }
     control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         return controls_.set_topic(room_name, text, by);
     }
 
 private:
-    // Kicked or banned: its rooms are told, the member gets its last words
-    // and goes.
+    // Kicked or banned: its rooms are told, the member gets its last words and goes.
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        server_event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
-        events_.push(std::move(ev));
+        events_.push(
+            server_event{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}});
         if (how.graceful) out_.send(t, how.last_words);
-        // The rooms hear it as the reason the member left.
-        leave_server(t, how.why, how.room_text);
+        leave_server(t, how.why, how.room_text); // the rooms hear it as the reason the member left
         if (how.graceful) house_.begin_drain(t, how.why);
         else t.close_now(how.last_words, how.why);
         graveyard_.push_back(std::move(keep));
@@ -6559,6 +6993,7 @@ private:
     nick_changes nicks_;
     logins logins_;
     host_controls controls_;
+    room_moderation room_ops_;
     arrivals arrivals_;
     std::string scratch_;
     std::vector<history_job> histories_;
@@ -6892,6 +7327,7 @@ public:
         room* r = rooms_.find(e.room);
         if (!r) return;
         r->remember(e);
+        if (e.kind != room_event_kind::chat) r->roles().follow(e); // operators, modes (room_roles.hpp)
         const std::size_t recipients = out_.deliver(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
         if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);

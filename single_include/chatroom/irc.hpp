@@ -526,7 +526,7 @@ enum tag_caps : unsigned {
     server_time = 1,  ///< `time=2026-12-06T15:17:38.123Z`
     message_tags = 2, ///< `msgid=...` (and the client may send tags)
     // Capabilities that add no tag (the connection's, not the renderer's):
-    multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
+    multi_prefix = 4,      ///< every prefix in NAMES and WHO (@+), not only the highest
     userhost_in_names = 8, ///< NAMES lists nick!user\@host
 };
 
@@ -692,6 +692,11 @@ public:
                 plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(quit_reason(e), 300).front()));
                 break;
             }
+            if (!e.kicked_by.empty()) { // out of the room by an operator's hand
+                std::string line = ":" + source(e.kicked_by) + " KICK " + channel_of(e.room) + " " + e.nick;
+                plain(line + " :" + std::string(split_utf8(e.reason.empty() ? e.kicked_by : e.reason, 300).front()));
+                break;
+            }
             std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);
             if (!e.reason.empty()) line += " :" + std::string(split_utf8(e.reason, 300).front());
             plain(line);
@@ -712,6 +717,9 @@ public:
             plain(head + std::string(split_utf8(e.text, max_body_bytes - 2 - head.size()).front()));
             break;
         }
+        case room_event_kind::mode: // "+o bob", "-t": one change, as checked (room_roles.hpp)
+            plain(":" + (e.nick.empty() ? host_ : source(e.nick)) + " MODE " + channel_of(e.room) + " " + e.text);
+            break;
         }
     }
 
@@ -1211,6 +1219,8 @@ public:
     std::string motd() const;
     // 353 and 366 for a room and its members.
     std::string names(std::string_view room, const std::vector<std::string>& nicks) const;
+    // 352 for each member of a room and 315 (WHO #chan).
+    std::string who_channel(std::string_view room, const std::vector<std::string>& nicks) const;
 
     // Lines separated by LF, each framed (CR LF), empty ones dropped.
     std::string framed(std::string_view lines) const {
@@ -1252,11 +1262,41 @@ private:
 // The definitions of connection's wording: the core's typed replies as IRC
 // numerics (modern.ircdocs.horse), included at the end of connection.hpp.
 
+// #include <chatroom/irc/detail/prefixes.hpp>
+
+
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// How NAMES and WHO mark a channel's operators (@) and voiced members (+):
+// the roles the core keeps (core/detail/room_roles.hpp). With the hub's lock.
+
+// The room of that name among those m is in, or null.
+inline const chatroom::detail::room* seat_room(const chatroom::detail::member* m, std::string_view room) {
+    if (m == nullptr) return nullptr;
+    for (const auto& seat : m->state.seats)
+        if (protocol::same_name(seat.in->name(), room)) return seat.in;
+    return nullptr;
+}
+
+// "@", "+", "@+" (multi-prefix: every one, highest first) or "".
+inline std::string prefix_of(const chatroom::detail::room* r, std::string_view nick, bool multi) {
+    std::string p;
+    if (r == nullptr) return p;
+    if (r->roles().is_op(nick)) p += '@';
+    if ((multi || p.empty()) && r->roles().is_voiced(nick)) p += '+';
+    return p;
+}
+
+} // namespace chatroom::irc::detail
 
 #include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -1277,11 +1317,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " bnt"));
+                    std::string(offered_user_modes) + " biklmnostv"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,nt PREFIX= NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,k,l,imnst PREFIX=(ov)@+ NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
@@ -1303,11 +1343,13 @@ inline std::string connection::motd() const {
 
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
-    const std::string head = numeric("353", "= " + chan, "");
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool secret = r && r->roles().has(chatroom::detail::mode_secret); // "@" for a secret channel, "=" public
+    const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
-    const bool long_form = (st_.caps & userhost_in_names) != 0;
+    const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
     for (const std::string& shown : nicks) {
-        const std::string n = long_form ? events().source(shown) : shown;
+        const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
             out += head + batch + '\n';
             batch.clear();
@@ -1317,6 +1359,33 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     }
     if (!batch.empty()) out += head + batch + '\n';
     return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+// 352: user and real name as the IRC user gave them (another dialect's
+// member: its nick), flags H or G (away) and its prefixes in the room.
+inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
+    const std::string chan = channel_of(room), &host = cfg_->options.server_name;
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool multi = (st_.caps & multi_prefix) != 0;
+    // The IRC users, looked up by nick: one pass over the directory.
+    std::unordered_map<std::string, const session_state*> irc;
+    cfg_->users.each([&](const connection& other) {
+        const chatroom::detail::member* x = other.self();
+        if (x != nullptr && other.st_.registered) irc.emplace(protocol::fold_case(x->state.nick), &other.st_);
+    });
+    std::string out;
+    for (const std::string& n : nicks) {
+        const auto it = irc.find(protocol::fold_case(n));
+        const session_state* s = it == irc.end() ? nullptr : it->second;
+        const std::string& user = s ? s->user : n;
+        const std::string& realname = s ? s->realname : n;
+        const bool away = s && !s->away.empty();
+        out += numeric("352", chan + " " + user + " " + host + " " + host + " " + n + " " + (away ? "G" : "H") +
+                                  prefix_of(r, n, multi),
+                       "0 " + realname) +
+               '\n';
+    }
+    return out + numeric("315", chan, "End of /WHO list.");
 }
 
 // LUSERS: the core counts the members of each room (on every server), not
@@ -1363,7 +1432,13 @@ inline std::string connection::wording(const reply& r) const {
         return from_self("JOIN " + channel_of(r.subject));
     case reply_kind::topic:
         if (!st_.registered) return {};
-        return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
+    {
+        const std::string chan = channel_of(r.subject.empty() ? st_.last_joined : r.subject);
+        if (r.count == 0) return numeric("332", chan, r.detail);
+        const std::string by = r.extra.empty() ? cfg_->options.server_name : r.extra;
+        return numeric("332", chan, r.detail) + '\n' +
+               from_server("333 " + me + " " + chan + " " + by + " " + std::to_string(r.count));
+    }
     case reply_kind::already_in: return {};
     case reply_kind::history:
     case reply_kind::history_not_kept:
@@ -1371,15 +1446,7 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
         if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
-        if (st_.question == asked::who) {
-            std::string out;
-            for (const std::string& n : r.names)
-                out += numeric("352", chan + " " + n + " " + cfg_->options.server_name + " " + cfg_->options.server_name +
-                                          " " + n + " H",
-                               "0 " + n) +
-                       '\n';
-            return out + numeric("315", chan, "End of /WHO list.");
-        }
+        if (st_.question == asked::who) return who_channel(r.subject, r.names);
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
@@ -1420,6 +1487,10 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
+    case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+        if (r.detail.empty()) break;
+        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");
@@ -1436,6 +1507,9 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::muted:
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
+    case reply_kind::room_moderated:
+        if (st_.question == asked::notice) return {};
+        return numeric("404", channel_of(r.subject), "Cannot send to channel (+m)");
     // Before registration the interpreter decides (464 with --require-login).
     case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
     // OPER: the operator's rights, and user mode +o to show it.
@@ -1629,6 +1703,8 @@ inline bool connection::login_reply(const reply& r, std::string& out) const {
 
 // #include <chatroom/irc/detail/channel_ops.hpp>
 
+// #include <chatroom/irc/detail/channel_modes.hpp>
+
 // #include <chatroom/irc/detail/requests.hpp>
 
 
@@ -1759,6 +1835,89 @@ inline std::string upper(std::string_view s) {
     for (char& ch : u)
         if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
     return u;
+}
+
+} // namespace chatroom::irc::detail
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chatroom::irc::detail {
+
+// What MODE #chan changes of a room's operators and modes (the core keeps
+// them: core/detail/room_roles.hpp). With the hub's lock held.
+
+// MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
+// name): each letter in turn. o and v take a nick (checked: 401, 441);
+// +k a key, +l a limit (696 when not valid; -k may name the key); t, m,
+// s, i and the others are the room's settings; n is always set; b is the
+// server's ban (channel_ops.hpp). Each change is asked of the core, which
+// checks that m is an operator (482) and tells the room (MODE). Letters
+// kept nowhere: 472.
+template <class Ban, class TargetIn>
+void channel_changes(commands& core, member& m, const connection& c, const irc_message& msg, const std::string& seat,
+                     Ban&& ban, TargetIn&& target_in) {
+    session_state& st = c.state();
+    const std::string chan = channel_of(seat);
+    const std::string& changes = msg.params[1];
+    std::size_t next_arg = 2;
+    bool on = true;
+    std::size_t asked_count = 0;
+    for (const char letter : changes) {
+        if (letter == '+' || letter == '-') {
+            on = letter == '+';
+            continue;
+        }
+        if (++asked_count > 8) return; // a line changes a few modes; the rest are dropped
+        const std::string sign(1, on ? '+' : '-');
+        if (letter == 'b') {
+            const std::string_view arg = msg.param(next_arg++);
+            if (arg.empty()) {
+                emit(st, c.numeric("368", chan, "End of channel ban list"));
+                continue;
+            }
+            ban(on, arg);
+            continue;
+        }
+        if (chatroom::detail::is_role_letter(letter)) {
+            const std::string_view nick = msg.param(next_arg++);
+            if (nick.empty()) {
+                emit(st, c.numeric("461", "MODE", "Not enough parameters"));
+                continue;
+            }
+            if (!target_in(nick)) continue;
+            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, nick, seat);
+            continue;
+        }
+        if (letter == 'k' || letter == 'l') {
+            const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
+            if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
+                // The value as sent only when it is one word (a bad key is never echoed).
+                const bool shown = letter == 'l' && !value.empty() && value.find(' ') == std::string_view::npos;
+                emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (shown ? std::string(value) : "*"),
+                                   letter == 'k' ? "Invalid key: 1-23 characters, no space or comma"
+                                                 : "Invalid limit: a number from 1"));
+                continue;
+            }
+            const chatroom::detail::room* r = seat_room(&m, seat);
+            if (!on && r != nullptr && !r->roles().has(chatroom::detail::mode_flag(letter)) &&
+                chatroom::detail::room_moderation::may_moderate(m, *r))
+                continue; // not set: nothing to take away
+            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, on ? value : std::string_view(), seat);
+            continue;
+        }
+        if (letter == 'n') continue; // always set: nothing changes
+        if (chatroom::detail::mode_flag(letter) == 0) {
+            emit(st, c.numeric("472", std::string(1, letter), "is unknown mode char to me"));
+            continue;
+        }
+        const chatroom::detail::room* r = seat_room(&m, seat);
+        if (r != nullptr && r->roles().has(chatroom::detail::mode_flag(letter)) == on &&
+            chatroom::detail::room_moderation::may_moderate(m, *r))
+            continue; // already so: nothing to tell
+        ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, {}, seat);
+    }
 }
 
 } // namespace chatroom::irc::detail
@@ -1979,11 +2138,12 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
 namespace chatroom::irc::detail {
 
 // The channel commands an IRC client sends to channel operators (KICK,
-// INVITE, MODE #chan changes), over a server whose operators are the
-// server's, not a channel's: KICK and MODE +b/-b are the operator commands
-// /kick, /ban and /unban (the core answers a member that is not an operator
-// 482); everything else is checked in the order modern.ircdocs.horse gives
-// (403, 442, 401, 441 or 443) and then refused with 482. With the hub's lock.
+// INVITE, MODE #chan), checked in the order modern.ircdocs.horse gives
+// (403, 442, 401, 441 or 443); the core checks that the sender is an
+// operator of the channel or of the server (482) and does it: KICK puts a
+// member out of the channel, MODE changes a role or a setting
+// (channel_modes.hpp); MODE +b/-b is the server operators' /ban and
+// /unban. With the hub's lock.
 
 // Whether a room of that name is open (asks the core for its rooms).
 inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
@@ -2029,8 +2189,8 @@ inline bool target_in(const member& m, const connection& c, std::string_view roo
     return false;
 }
 
-// KICK #chan nick[,nick] [:reason]: the server's /kick (the member leaves
-// the server, not only the channel) for each nick in the channel.
+// KICK #chan nick[,nick] [:reason]: each nick in the channel is put out of
+// it (the channel hears KICK), when the sender is an operator.
 inline void kick(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "KICK", "Not enough parameters"));
@@ -2044,13 +2204,13 @@ inline void kick(commands& core, member& m, const connection& c, const irc_messa
         const std::string_view nick = list.substr(0, comma);
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         if (nick.empty() || !target_in(m, c, room, nick)) continue;
-        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason);
+        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason, room);
     }
 }
 
-// INVITE nick #chan: channels here are open to all (the host's private
-// rooms aside), so an invitation is a private message saying where to
-// come, and 341; 461, 401, 403, 442, 443 as usual.
+// INVITE nick #chan: the core lets nick in past +i, +k and +l and tells it
+// (INVITE from the inviter); 341 to the inviter; 461, 401, 403, 442, 443
+// as usual, 482 under +i for one who is no operator.
 inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
@@ -2061,13 +2221,16 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (room.empty()) return;
     const std::string chan = channel_of(room);
     if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
-    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
-    emit(st, c.numeric("341", u.nick, chan));
+    ask(core, m, st, asked::none, chan, command_kind::invite, nick, {}, room);
+    const chatroom::detail::room* r = seat_room(&m, room);
+    const bool refused = r && r->roles().has(chatroom::detail::mode_invite_only) &&
+                         !chatroom::detail::room_moderation::may_moderate(m, *r); // 482 said
+    if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
 // MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
 // ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
-// mask's nick, other changes checked then refused with 482.
+// mask's nick, other changes as channel_changes says.
 inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     const std::string& chan = msg.params[0];
@@ -2075,23 +2238,27 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     if (!room_of(chan, room)) return emit(st, c.numeric("403", chan, "No such channel"));
     const std::string seat = seat_in(m, room);
     if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
-    if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + chan + " +nt"));
+    if (msg.params.size() < 2) {
+        // The room's settings (with its key and limit) and when it opened,
+        // when m is in it; the defaults of a room it is not in.
+        const chatroom::detail::room* r = seat_room(&m, seat);
+        const std::string modes = r ? r->roles().mode_string(true) : chatroom::detail::room_roles().mode_string();
+        emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        if (r && r->roles().created())
+            emit(st, c.from_server("329 " + c.nick() + " " + chan + " " + std::to_string(r->roles().created())));
+        return;
+    }
     const std::string& change = msg.params[1];
-    const std::string_view arg = msg.param(2);
-    if (change == "b" || ((change == "+b" || change == "-b") && arg.empty()))
+    if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))
         return emit(st, c.numeric("368", chan, "End of channel ban list"));
     if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
-    if (change == "+b" || change == "-b") {
+    auto ban = [&](bool on, std::string_view arg) {
         const std::string_view nick = arg.substr(0, arg.find('!'));
         if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
             return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
-        return ask(core, m, st, asked::none, chan, change == "+b" ? command_kind::ban : command_kind::unban, nick);
-    }
-    // A change of a member's status (+o, -v...): who it names is checked first.
-    if (change.size() == 2 && (change[0] == '+' || change[0] == '-') && (change[1] == 'o' || change[1] == 'v') &&
-        !arg.empty() && !target_in(m, c, seat, arg))
-        return;
-    emit(st, c.numeric("482", chan, "You're not channel operator"));
+        ask(core, m, st, asked::none, chan, on ? command_kind::ban : command_kind::unban, nick);
+    };
+    channel_changes(core, m, c, msg, seat, ban, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
 }
 
 } // namespace chatroom::irc::detail
@@ -2167,10 +2334,11 @@ inline void chathistory(commands& core, member& m, const connection& c, const ir
 // JOIN's request to the core: for a client that negotiated batch, the
 // room's past the core replays goes in a `chathistory` batch, which the
 // names that follow close (connection::names).
-inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
+inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room,
+                     std::string_view key = {}) {
     session_state& st = c.state();
     st.replaying = (st.caps & batch_cap) != 0;
-    ask(core, m, st, asked::join, chan, command_kind::join, room);
+    ask(core, m, st, asked::join, chan, command_kind::join, room, key);
     st.replaying = false;
     if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
 }
@@ -2690,9 +2858,13 @@ private:
     static void join(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
+        std::string_view keys = msg.param(1); // "k1,k2": the keys of the channels in turn (+k)
         for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
+            const std::size_t comma = keys.find(',');
+            const std::string_view key = keys.substr(0, comma);
+            keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
             if (!seat_in(m, room).empty()) return; // already in it: nothing to say
-            ask_join(core, m, c, chan, room); // chathistory.hpp: its replay in a batch
+            ask_join(core, m, c, chan, room, key); // chathistory.hpp: its replay in a batch
             const std::string name = seat_in(m, room);
             if (name.empty()) return; // refused: the reply said why
             ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);

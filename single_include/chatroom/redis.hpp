@@ -2083,7 +2083,8 @@ inline char kind_code(room_event_kind k) noexcept {
     case room_event_kind::renamed: return 'r';
     case room_event_kind::private_message: return 'p';
     case room_event_kind::notice:
-    case room_event_kind::topic: return 'n'; // a topic is a notice with its parts (c, u): old nodes show the notice
+    case room_event_kind::topic: // a topic is a notice with its parts (c, u): old nodes show the notice
+    case room_event_kind::mode: return 'n'; // so is a mode change (d, u)
     }
     return '?';
 }
@@ -2119,12 +2120,16 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
         // x as a notice (what nodes that know no topic show), c the topic.
         field("x", topic_wording(e.nick, e.text));
         field("c", e.text);
+    } else if (e.kind == room_event_kind::mode) {
+        field("x", mode_wording(e.nick, e.text));
+        field("d", e.text);
     } else if (!e.text.empty()) {
         field("x", e.text);
     }
     if (s.member) field("m", std::to_string(s.member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
+    if (!e.kicked_by.empty()) field("b", e.kicked_by);
     if (e.left_server) field("q", "1");
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
@@ -2227,6 +2232,8 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     if (!kind) return refuse(entry_error::kind);
     // A notice with a topic (c) is a topic change, by u when it names one.
     if (*kind == room_event_kind::notice && !field('c').empty()) kind = room_event_kind::topic;
+    // A notice with a mode change (d) is one (room_roles.hpp), by u when it names one.
+    else if (*kind == room_event_kind::notice && !field('d').empty()) kind = room_event_kind::mode;
     const bool private_message = *kind == room_event_kind::private_message;
     if ((rules.stream == entry_stream::room && private_message) ||
         (rules.stream == entry_stream::node && !private_message))
@@ -2246,7 +2253,8 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         if (!protocol::is_valid_name(field('w'))) return refuse(entry_error::room);
         e.room = std::string(field('w'));
     }
-    if (*kind != room_event_kind::notice && (*kind != room_event_kind::topic || !field('u').empty())) {
+    const bool by_anyone = *kind == room_event_kind::topic || *kind == room_event_kind::mode;
+    if (*kind != room_event_kind::notice && (!by_anyone || !field('u').empty())) {
         if (!protocol::is_valid_name(field('u'))) return refuse(entry_error::nick);
         e.nick = std::string(field('u'));
     }
@@ -2291,12 +2299,23 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         // reason may take "kicked by NICK: " past it legitimately.
         if (!append_clean_line(e.reason, field('r'), max)) e.reason.clear();
         e.left_server = field('q') == "1";
+        if (!field('b').empty()) {
+            if (!protocol::is_valid_name(field('b'))) return refuse(entry_error::nick);
+            e.kicked_by = std::string(field('b'));
+        }
         break;
     case room_event_kind::topic:
         // One line, as a topic is set; no text left: no change to tell.
         if (!append_clean_line(e.text, field('c'), max)) return refuse(entry_error::line_too_long);
         if (e.text.empty()) return refuse(entry_error::no_text);
         break;
+    case room_event_kind::mode: {
+        // One change this server keeps, or the entry carries nothing.
+        auto change = parse_mode_change(field('d'));
+        if (!change) return refuse(entry_error::no_text);
+        e.text = mode_text(*change);
+        break;
+    }
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
     }

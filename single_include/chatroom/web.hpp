@@ -1446,6 +1446,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::topic: return "topic";
     case reply_kind::room_private: return "room_private";
     case reply_kind::room_full: return "room_full";
+    case reply_kind::bad_key: return "bad_key";
     case reply_kind::room_closed: return "room_closed";
     case reply_kind::invited: return "invited";
     case reply_kind::history: return "history";
@@ -1475,6 +1476,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
+    case reply_kind::room_moderated: return "room_moderated";
     case reply_kind::banned: return "banned";
     case reply_kind::banned_login_only: return "banned_login_only";
     case reply_kind::ban_own_address: return "ban_own_address";
@@ -1566,7 +1568,10 @@ inline std::string json_reply(const reply& r) {
         break;
     }
     case reply_kind::logged_in: w.begin_object().field("type", "logged_in").field("account", r.subject); break;
-    case reply_kind::invited: w.begin_object().field("type", "invited").field("room", r.subject); break;
+    case reply_kind::invited:
+        w.begin_object().field("type", "invited").field("room", r.subject);
+        if (!r.detail.empty()) w.field("by", r.detail); // a member of the room, not the host
+        break;
     case reply_kind::unbanned: w.begin_object().field("type", "unbanned").field("name", r.subject); break;
     case reply_kind::room_closed:
         w.begin_object().field("type", "room_closed").field("room", r.subject).field("reason", r.detail);
@@ -2262,7 +2267,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private";
     case room_event_kind::notice:
-    case room_event_kind::topic: return "notice"; // with a topic field
+    case room_event_kind::topic: // with a topic field
+    case room_event_kind::mode: return "notice"; // with a mode field
     }
     return "notice";
 }
@@ -2294,6 +2300,7 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::renamed: w.field("old_nick", e.old_nick); break;
     case room_event_kind::left:
         if (!e.reason.empty()) w.field("reason", e.reason);
+        if (!e.kicked_by.empty()) w.field("kicked_by", e.kicked_by);
         break;
     case room_event_kind::private_message:
         w.field("to", e.target).field("text", e.text);
@@ -2304,6 +2311,10 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::topic:
         // A notice as before (browsers that know no topic show its text), and the topic.
         w.field("text", topic_wording(e.nick, e.text)).field("topic", e.text);
+        break;
+    case room_event_kind::mode:
+        // A notice (browsers that know no modes show its text), and the change.
+        w.field("text", mode_wording(e.nick, e.text)).field("mode", e.text);
         break;
     case room_event_kind::joined: break;
     }

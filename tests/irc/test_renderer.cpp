@@ -94,6 +94,23 @@ TEST_CASE("each kind of room event reads as IRC", "[irc][renderer]") {
     CHECK(long_topic.rfind(cut[0].substr(cut[0].find(" :") + 2), 0) == 0);
 }
 
+TEST_CASE("a room operator's changes read as MODE, a kick out of the room as KICK", "[irc][renderer][chanops]") {
+    const chatroom::irc::event_renderer r("srv", chatroom::irc::no_tags);
+    auto mode = event(chatroom::room_event_kind::mode);
+    mode.text = "+o carol";
+    CHECK(lines_of(r.render(mode)) == std::vector<std::string>{":bob!bob@srv MODE #dev +o carol"});
+    mode.nick.clear(); // the server made the room's first member its operator
+    mode.text = "+o bob";
+    CHECK(lines_of(r.render(mode)) == std::vector<std::string>{":srv MODE #dev +o bob"});
+    auto kicked = event(chatroom::room_event_kind::left);
+    kicked.nick = "carol";
+    kicked.kicked_by = "bob";
+    kicked.reason = "enough";
+    CHECK(lines_of(r.render(kicked)) == std::vector<std::string>{":bob!bob@srv KICK #dev carol :enough"});
+    kicked.reason.clear();
+    CHECK(lines_of(r.render(kicked)) == std::vector<std::string>{":bob!bob@srv KICK #dev carol :bob"});
+}
+
 TEST_CASE("a line said as a notice is relayed as NOTICE, to a channel or a nick", "[irc][renderer][notice]") {
     const chatroom::irc::event_renderer r("srv", chatroom::irc::message_tags);
     auto chat = event(chatroom::room_event_kind::chat);

@@ -251,6 +251,44 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         CHECK(notice->event.kind == chatroom::room_event_kind::notice);
     }
 
+    SECTION("a mode change and a kick out of a room travel with their parts; a change not kept drops the entry") {
+        stream_entry s;
+        s.event.kind = chatroom::room_event_kind::mode;
+        s.event.room = "dev";
+        s.event.nick = "op";
+        s.event.text = "+o bob";
+        s.node = "n1";
+        s.epoch = "e1";
+        s.count = 6;
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, s);
+        CHECK(args.at(1) == "n"); // a node that knows no modes shows a notice
+        CHECK(std::find(args.begin(), args.end(), "op: mode +o bob") != args.end());
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (const auto& a : args) fields.elements.push_back(string_reply(a));
+        redis_reply entry;
+        entry.type = redis_reply::kind::array;
+        entry.elements.push_back(string_reply("10-1"));
+        entry.elements.push_back(std::move(fields));
+        auto back = parse_entry(entry, id);
+        REQUIRE(back);
+        CHECK(back->event.kind == chatroom::room_event_kind::mode);
+        CHECK(back->event.nick == "op");
+        CHECK(back->event.text == "+o bob");
+        // The server's grant to a room's first member: no u.
+        auto first = parse_entry(entry_reply("10-2", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"d", "+o ann"}}), id);
+        REQUIRE(first);
+        CHECK(first->event.kind == chatroom::room_event_kind::mode);
+        CHECK(first->event.nick.empty());
+        for (const char* bad : {"+o a b", "+x", "+n", "+o", "o ann", "+k", "+k a b", "+l 0"})
+            CHECK_FALSE(parse_entry(entry_reply("10-3", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"d", bad}}), id));
+        auto kick = parse_entry(entry_reply("10-4", {{"k", "l"}, node, epoch, count, {"w", "dev"}, {"u", "bob"}, {"b", "op"}, {"r", "bye"}}), id);
+        REQUIRE(kick);
+        CHECK(kick->event.kicked_by == "op");
+        CHECK_FALSE(parse_entry(entry_reply("10-5", {{"k", "l"}, node, epoch, count, {"w", "dev"}, {"u", "bob"}, {"b", "o p"}}), id));
+    }
+
     SECTION("names that /nick or /join would refuse drop the entry") {
         CHECK_FALSE(parse_entry(entry_reply("6-1", {{"k", "c"}, node, epoch, count, {"u", "alice> fake"}, {"x", "hi\n"}}), id));
         CHECK_FALSE(parse_entry(entry_reply("6-2", {{"k", "c"}, node, epoch, count, {"u", ""}, {"x", "hi\n"}}), id));

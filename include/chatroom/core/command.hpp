@@ -15,7 +15,7 @@ namespace chatroom::protocol {
 enum class command_kind {
     chat,    ///< not a command: text to the room (also "//text", which sends "/text")
     nick,
-    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms)
+    join,        ///< join arg as well as the rooms the member is in (dialects with several rooms); text: its key (+k)
     switch_room, ///< the line protocol's /join: leave the current room for arg
     part,        ///< leave room (or arg), text: the reason
     who,
@@ -32,12 +32,14 @@ enum class command_kind {
     /// member keeps its nick and its account, if any. Refused unless the
     /// account is an operator's.
     oper,
-    kick,   ///< operators: /kick NICK [REASON]
+    kick,   ///< operators: /kick NICK [REASON]; naming a room: out of that room, by its operators
     ban,    ///< operators: /ban NICK [LENGTH] [confirm]
     unban,  ///< operators: /unban NICK-OR-ADDRESS
     mute,   ///< operators: /mute NICK
     unmute, ///< operators: /unmute NICK
-    topic,  ///< operators: /topic TEXT
+    topic,  ///< /topic TEXT: operators (of the server, or of a topic-locked room)
+    mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
+    invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };

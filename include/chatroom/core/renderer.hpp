@@ -86,11 +86,15 @@ public:
         case room_event_kind::action: return "* " + e.nick + " " + e.text;
         case room_event_kind::joined: return "* " + e.nick + " joined";
         case room_event_kind::left:
+            if (!e.kicked_by.empty())
+                return "* " + e.nick + " was kicked out of the room by " + e.kicked_by +
+                       (e.reason.empty() ? std::string() : " (" + e.reason + ")");
             return "* " + e.nick + " left" + (e.reason.empty() ? std::string() : " (" + e.reason + ")");
         case room_event_kind::renamed: return "* " + e.old_nick + " is now known as " + e.nick;
         case room_event_kind::private_message: return "*" + e.nick + "* " + e.text;
         case room_event_kind::notice: return "* " + e.text;
         case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
+        case room_event_kind::mode: return "* " + mode_wording(e.nick, e.text);
         }
         return {};
     }

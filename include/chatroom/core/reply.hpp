@@ -22,11 +22,12 @@ enum class reply_kind : unsigned char {
     already_in,       ///< subject: the room
     who,              ///< subject: the room, names: the members
     rooms,            ///< rooms: every room with its members and topic
-    topic,            ///< subject: the room, detail: its topic
+    topic,            ///< subject: the room, detail: its topic; on a join, extra: who set it (empty: the host), count: when (seconds since 1970; 0: not known)
     room_private,     ///< subject: the room, which the host made private (join by invitation)
-    room_full,        ///< subject: the room, count: its cap
+    room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
+    bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
-    invited,          ///< subject: the room the host invited the member to
+    invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
     history_not_kept, ///< the server keeps no history
     history_failed,   ///< detail: why the history could not be read
@@ -57,6 +58,7 @@ enum class reply_kind : unsigned char {
     /// Moderation.
     not_permitted,
     muted,            ///< the member is muted and may not speak
+    room_moderated,   ///< subject: the room, moderated (+m): only its operators speak
     banned,           ///< detail: the time left ("for 3 more minutes", "until unbanned")
     banned_login_only, ///< detail: the time left; an operator may still log in from here
     ban_own_address,  ///< subject: the nick, detail: the address, extra: the ban's length as typed

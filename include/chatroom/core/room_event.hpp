@@ -21,7 +21,17 @@ enum class room_event_kind : std::uint8_t {
     private_message, ///< nick said text to target only (room is empty)
     notice,          ///< the host or the server says text to the room
     topic,           ///< nick set the room's topic to text (nick empty: the host did)
+    /// nick changed the room's settings or roles (nick empty: the server
+    /// did): text is one change as IRC writes it, "+o bob", "-o bob", "+t",
+    /// "-t", "+m", "+s" (core/detail/room_roles.hpp).
+    mode,
 };
+
+/// What a mode change reads as in a dialect with no modes of its own: the
+/// line protocol's "* alice: mode +o bob" (after "* ").
+inline std::string mode_wording(std::string_view by, std::string_view change) {
+    return (by.empty() ? std::string("the server") : std::string(by)) + ": mode " + std::string(change);
+}
 
 /// What a topic change reads as where there is no topic to set: the line
 /// protocol's "* alice set the topic: text" (after "* "), a notice's text.
@@ -69,6 +79,9 @@ struct room_event {
     std::string target;    ///< private_message: the recipient's nick
     std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
     std::string reason;    ///< left
+    /// left: the room operator (or server operator) who kicked nick out of
+    /// the room; empty when nick left by itself.
+    std::string kicked_by;
     /// left: the member left the server, so each of its rooms hears one of
     /// these (a dialect may say it once: IRC's QUIT); false when it left
     /// this room only, whatever its reason says.
@@ -153,6 +166,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::private_message: return "private_message";
     case room_event_kind::notice: return "notice";
     case room_event_kind::topic: return "topic";
+    case room_event_kind::mode: return "mode";
     }
     return "?";
 }

@@ -35,7 +35,7 @@ enum tag_caps : unsigned {
     server_time = 1,  ///< `time=2026-12-06T15:17:38.123Z`
     message_tags = 2, ///< `msgid=...` (and the client may send tags)
     // Capabilities that add no tag (the connection's, not the renderer's):
-    multi_prefix = 4,      ///< every prefix in NAMES (there are none: nothing changes)
+    multi_prefix = 4,      ///< every prefix in NAMES and WHO (@+), not only the highest
     userhost_in_names = 8, ///< NAMES lists nick!user\@host
 };
 
@@ -201,6 +201,11 @@ public:
                 plain(":" + source(e.nick) + " QUIT :" + std::string(split_utf8(quit_reason(e), 300).front()));
                 break;
             }
+            if (!e.kicked_by.empty()) { // out of the room by an operator's hand
+                std::string line = ":" + source(e.kicked_by) + " KICK " + channel_of(e.room) + " " + e.nick;
+                plain(line + " :" + std::string(split_utf8(e.reason.empty() ? e.kicked_by : e.reason, 300).front()));
+                break;
+            }
             std::string line = ":" + source(e.nick) + " PART " + channel_of(e.room);
             if (!e.reason.empty()) line += " :" + std::string(split_utf8(e.reason, 300).front());
             plain(line);
@@ -221,6 +226,9 @@ public:
             plain(head + std::string(split_utf8(e.text, max_body_bytes - 2 - head.size()).front()));
             break;
         }
+        case room_event_kind::mode: // "+o bob", "-t": one change, as checked (room_roles.hpp)
+            plain(":" + (e.nick.empty() ? host_ : source(e.nick)) + " MODE " + channel_of(e.room) + " " + e.text);
+            break;
         }
     }
 

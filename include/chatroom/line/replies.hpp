@@ -61,6 +61,9 @@ inline std::string room_private(std::string_view room) {
 inline std::string room_full(std::string_view room, std::size_t cap) {
     return "! " + std::string(room) + " is full (" + std::to_string(cap) + (cap == 1 ? " member)" : " members)");
 }
+inline std::string bad_key(std::string_view room) {
+    return "! " + std::string(room) + " needs a key: its operators set one";
+}
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
     if (!reason.empty()) (line += ": ").append(reason);
@@ -136,6 +139,7 @@ inline constexpr std::string_view too_many_logins_under_way =
 inline constexpr std::string_view wrong_name_or_secret = login_result::default_reason;
 inline constexpr std::string_view not_permitted = "! not permitted";
 inline constexpr std::string_view you_are_muted = "! you are muted";
+inline constexpr std::string_view room_moderated = "! the room is moderated: only its operators speak";
 inline constexpr std::string_view usage_kick = "! usage: /kick NICK [REASON]";
 inline constexpr std::string_view usage_ban =
     "! usage: /ban NICK [MINUTES, or a number with s, m, h or d] [confirm]";
@@ -220,6 +224,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::topic: return replies::topic(r.detail);
     case reply_kind::room_private: return replies::room_private(r.subject);
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
+    case reply_kind::bad_key: return replies::bad_key(r.subject);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
@@ -259,6 +264,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::refused: return replies::refused(r.detail);
     case reply_kind::not_permitted: return std::string(replies::not_permitted);
     case reply_kind::muted: return std::string(replies::you_are_muted);
+    case reply_kind::room_moderated: return std::string(replies::room_moderated);
     case reply_kind::banned: return replies::banned(r.detail);
     case reply_kind::banned_login_only: return replies::banned_login_only(r.detail);
     case reply_kind::ban_own_address: return replies::ban_own_address(r.subject, r.detail, r.extra);

@@ -59,9 +59,15 @@ public:
 
     // Muted members and the host's authorizer may refuse a line.
     bool may_say(member& m, const room& r, std::string_view text) {
-        if (!m.state.muted && !hooks_.authorize) return true; // the common case, inline
+        // The common case, inline: one test of flags.
+        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated)) return true;
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
+            return false;
+        }
+        if (r.roles().has(mode_moderated) && !m.state.op && !r.roles().is_op(m.state.nick) &&
+            !r.roles().is_voiced(m.state.nick)) {
+            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
             return false;
         }
         return authorized(m, action_kind::say, r.name(), text);

@@ -17,6 +17,7 @@
 #include <chatroom/core/detail/operator_commands.hpp>
 #include <chatroom/core/detail/registry.hpp>
 #include <chatroom/core/detail/room.hpp>
+#include <chatroom/core/detail/room_moderation.hpp>
 #include <chatroom/core/access.hpp>
 #include <chatroom/core/detail/custom_calls.hpp>
 #include <chatroom/core/detail/custom_commands.hpp>
@@ -68,13 +69,13 @@ public:
     explicit commands(parts p)
         : opts_(p.opts), count_(p.count), members_(p.members), out_(p.out), house_(p.house),
           events_(p.events), graveyard_(p.graveyard), access_(p.out, p.events), calls_(p.count, p.out),
-          policy_(p.rooms, p.count, p.out),
-          batch_(p.count, p.opts.soft_limit()),
+          policy_(p.rooms, p.count, p.out), batch_(p.count, p.opts.soft_limit()),
           membership_({p.opts, p.count, p.rooms, p.out, p.events, policy_, batch_}),
           operators_({p.members, p.mod, p.out, p.events, *this}),
           nicks_({p.members, p.out, p.events, membership_}),
           logins_({p.count, p.members, p.mod, p.out, p.house, p.events, nicks_, access_.hooks(), *this}),
           controls_({p.members, p.rooms, p.events, policy_, membership_, operators_, nicks_}),
+          room_ops_({p.out, membership_, controls_, p.members}),
           arrivals_({p.opts, p.out, access_, logins_, membership_}) {
         nicks_.set_access(access_.hooks());
     }
@@ -87,6 +88,7 @@ public:
         operators_.set_log(log);
         nicks_.set_log(log);
         controls_.set_log(log);
+        room_ops_.set_log(log);
     }
     void set_stopping() noexcept {
         membership_.set_stopping();
@@ -96,7 +98,6 @@ public:
     const access_hooks& access() const noexcept { return access_.hooks(); }
     void set_motd(std::string text) { arrivals_.set_motd(std::move(text)); }
 
-    // Custom commands (custom_commands.hpp).
     std::error_code add_command(std::string name, std::string help, command_handler handler, bool replace) {
         return custom_.add(std::move(name), std::move(help), std::move(handler), replace);
     }
@@ -171,7 +172,6 @@ private:
         return membership::event_of(kind, m, r);
     }
     static room* room_of(const member& m, std::string_view name) { return membership::room_of(m, name); }
-
     void not_in(member& m, std::string_view room_name) { out_.send(m, reply::of(reply_kind::not_in_room, room_name)); }
 
     void run(member& m, const protocol::command& cmd) {
@@ -187,7 +187,7 @@ private:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
             const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
-            if (auto no = membership_.refusal(m, cmd.arg, switching)) {
+            if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
                 if (switching) membership_.leave(m, *m.state.current, {});
@@ -265,11 +265,15 @@ private:
         case command_kind::login:
         case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
+            if (!cmd.room.empty()) return room_ops_.kick(m, cmd); // out of a room, by its operator
+            [[fallthrough]];
         case command_kind::ban:
         case command_kind::unban:
         case command_kind::mute:
-        case command_kind::unmute:
-        case command_kind::topic: operators_.run(m, cmd); break;
+        case command_kind::unmute: operators_.run(m, cmd); break;
+        case command_kind::topic: room_ops_.topic(m, cmd); break;
+        case command_kind::mode: room_ops_.mode(m, cmd); break;
+        case command_kind::invite: room_ops_.invite(m, cmd); break;
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
@@ -282,9 +286,7 @@ private:
         }
     }
 
-    // ---- accounts and moderation ---------------------------------------------
     void admit(member& m) override { arrivals_.admit(m); }
-
 public:
     // The verifier's answer, with the hub's lock held again (logins.hpp).
     void finish_login(member& m, const std::string& typed, const login_result& r) { logins_.finish(m, typed, r); }
@@ -300,23 +302,20 @@ public:
     // A custom command's handler ran (custom_calls.hpp).
     void finish_call(member& m, const command_call& call, bool failed) { calls_.finish(m, call, failed); }
 
-    // The host's controls (host_controls.hpp); /topic by an operator too.
     host_controls& controls() noexcept { return controls_; }
     control_result set_topic(std::string_view room_name, std::string_view text, std::string_view by) override {
         return controls_.set_topic(room_name, text, by);
     }
 
 private:
-    // Kicked or banned: its rooms are told, the member gets its last words
-    // and goes.
+    // Kicked or banned: its rooms are told, the member gets its last words and goes.
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
         const std::string room_name = t.state.current ? t.state.current->name() : std::string();
-        server_event ev{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}};
-        events_.push(std::move(ev));
+        events_.push(
+            server_event{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}});
         if (how.graceful) out_.send(t, how.last_words);
-        // The rooms hear it as the reason the member left.
-        leave_server(t, how.why, how.room_text);
+        leave_server(t, how.why, how.room_text); // the rooms hear it as the reason the member left
         if (how.graceful) house_.begin_drain(t, how.why);
         else t.close_now(how.last_words, how.why);
         graveyard_.push_back(std::move(keep));
@@ -342,6 +341,7 @@ private:
     nick_changes nicks_;
     logins logins_;
     host_controls controls_;
+    room_moderation room_ops_;
     arrivals arrivals_;
     std::string scratch_;
     std::vector<history_job> histories_;

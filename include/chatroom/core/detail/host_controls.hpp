@@ -17,6 +17,7 @@
 #include <chatroom/core/room_options.hpp>
 #include <chatroom/core/sanitize.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,7 +91,8 @@ public:
         if (!r) return host_errc::no_such_room;
         std::string clean;
         sanitize_append(clean, text);
-        r->set_topic(clean);
+        using namespace std::chrono;
+        r->set_topic(clean, std::string(by), duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
         room_event e;
         e.kind = room_event_kind::topic;
         e.room = r->name();

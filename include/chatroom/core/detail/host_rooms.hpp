@@ -130,11 +130,23 @@ public:
     // What /rooms shows m: this server's rooms with the other servers'
     // counts added (by folded name), but private rooms only to their members
     // and the invited.
+    static bool is_in(const member& m, const room& r) {
+        for (const member_state::seat& s : m.state.seats)
+            if (s.in == &r) return true;
+        return false;
+    }
+
     std::vector<room_summary> listing(const member& m,
                                       const std::vector<std::pair<std::string, std::size_t>>& remote) const {
         std::vector<room_summary> list;
-        for (const room* r : rooms_dir_.sorted()) list.push_back({r->name(), r->size(), r->topic()});
+        std::vector<std::string> secret; // +s (room_roles.hpp): listed to its members only
+        for (const room* r : rooms_dir_.sorted()) {
+            if (r->roles().has(mode_secret) && !m.state.op && !is_in(m, *r)) secret.push_back(protocol::fold_case(r->name()));
+            else list.push_back({r->name(), r->size(), r->topic()});
+        }
         for (const auto& [name, count] : remote) {
+            if (!secret.empty() && std::find(secret.begin(), secret.end(), protocol::fold_case(name)) != secret.end())
+                continue;
             const std::string key = protocol::fold_case(name);
             auto it = std::find_if(list.begin(), list.end(),
                                    [&](const room_summary& c) { return protocol::fold_case(c.name) == key; });

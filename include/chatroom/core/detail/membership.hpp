@@ -15,7 +15,9 @@
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/stats.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,8 +67,10 @@ public:
     // Why m may not go to room_name, if it may not: a bad name, in it
     // already, a limit, the host's room options. switching: m leaves its
     // current room for it (the line protocol's /join), so only the
-    // server's limit on open rooms applies.
-    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching) {
+    // server's limit on open rooms applies. key: what the member gave for
+    // a room with +k (room_roles.hpp).
+    std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching,
+                                 std::string_view key = {}) {
         if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
         if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
             return reply::of(reply_kind::already_in, in->name());
@@ -75,6 +79,8 @@ public:
             return too_many(room_name, per_member, {});
         if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
             return too_many(room_name, per_server, "server");
+        if (const room* r = p_.rooms.find(room_name); r && (r->roles().modes() & (mode_invite_only | mode_key | mode_limit)))
+            if (auto no = settings_refusal(m, *r, key)) return no;
         if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
         return std::nullopt;
     }
@@ -89,17 +95,28 @@ public:
             log_->room_opened(r.name());
             opened_.push_back(r.name());
         }
+        if (created) r.roles().set_created(seconds_now());
         r.add(m);
+        r.roles().uninvite(m.state.nick);
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
             log_->append(e);
         }
-        std::string hello;
         std::vector<std::string> elsewhere;
         log_->remote_members(r.name(), elsewhere);
+        // The first member of a room nobody is in (on any server this one
+        // knows of) becomes its operator (room_roles.hpp); not in the lobby.
+        if (r.size() == 1 && elsewhere.empty() && !r.roles().any_op() && !protocol::same_name(r.name(), protocol::lobby))
+            grant_first(m, r);
+        std::string hello;
         m.dialect().append(hello, reply::joined_room(r.name(), r.size() + elsewhere.size()));
-        if (!r.topic().empty()) m.dialect().append(hello, reply::topic(r.name(), r.topic()));
+        if (!r.topic().empty()) {
+            reply topic = reply::topic(r.name(), r.topic());
+            topic.extra = r.topic_by(); // who set it and when (IRC's 333)
+            topic.count = static_cast<std::size_t>(r.topic_time());
+            m.dialect().append(hello, topic);
+        }
         p_.out.push(m, shared_bytes::copy_of(hello));
         for (const room_event& past : r.history()) p_.out.push(m, m.dialect().render(past));
         p_.events.emit(server_event_kind::joined, m, r.name());
@@ -107,12 +124,17 @@ public:
 
     // m leaves r, which hears why (reason may be empty). publish: the shared
     // log hears where m is now (not when m is leaving the server: gone()
-    // says that at once).
-    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false) {
+    // says that at once). kicked_by: the operator who put m out of the room
+    // (m hears it too).
+    void leave(member& m, room& r, std::string_view reason, bool publish = true, bool left_server = false,
+               std::string_view kicked_by = {}) {
         p_.batch.end_of(m, &r);
         room_event e = event_of(room_event_kind::left, m, &r);
         e.reason = std::string(reason);
         e.left_server = left_server;
+        e.kicked_by = std::string(kicked_by);
+        if (!kicked_by.empty()) p_.out.push(m, m.dialect().render(e));
+        r.roles().forget(m.state.nick);
         r.remove(m);
         if (publish) publish_presence(m);
         if ((!r.empty() || log_->shared()) && !stopping_ && announces(r.size())) log_->append(e);
@@ -150,6 +172,43 @@ public:
     }
 
 private:
+    static std::int64_t seconds_now() {
+        using namespace std::chrono;
+        return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    }
+
+    // A room's +i, +k, +l (room_roles.hpp): none stops the server's
+    // operators, nor a member invited.
+    std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
+        const room_roles& s = r.roles();
+        if (m.state.op || s.is_invited(m.state.nick)) return std::nullopt;
+        if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
+        if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());
+        if (s.has(mode_limit)) {
+            std::vector<std::string> elsewhere;
+            log_->remote_members(r.name(), elsewhere);
+            if (r.size() + elsewhere.size() >= s.limit()) {
+                reply full = reply::of(reply_kind::room_full, r.name());
+                full.count = s.limit();
+                return full;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The server makes m the operator of r: an event, so other servers
+    // know; applied here at once too (a shared log delivers it later).
+    void grant_first(member& m, room& r) {
+        mode_change c{true, 'o', m.state.nick};
+        r.roles().apply(c);
+        room_event e;
+        e.kind = room_event_kind::mode;
+        e.room = r.name();
+        e.text = mode_text(c);
+        e.origin = m.id(); // m knows: it is alone in the room
+        log_->append(e);
+    }
+
     static reply too_many(std::string_view room_name, std::size_t limit, std::string_view whose) {
         reply r = reply::of(reply_kind::too_many_rooms, room_name);
         r.count = limit;

@@ -2,11 +2,13 @@
 
 #include <chatroom/core/detail/history_ring.hpp>
 #include <chatroom/core/detail/member.hpp>
+#include <chatroom/core/detail/room_roles.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -25,7 +27,17 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     const std::string& topic() const noexcept { return topic_; }
-    void set_topic(std::string text) { topic_ = std::move(text); }
+    // by: who set it (empty: the host); when: seconds since 1970 (IRC's 333).
+    void set_topic(std::string text, std::string by = {}, std::int64_t when = 0) {
+        topic_ = std::move(text);
+        topic_by_ = std::move(by);
+        topic_time_ = when;
+    }
+    const std::string& topic_by() const noexcept { return topic_by_; }
+    std::int64_t topic_time() const noexcept { return topic_time_; }
+    // Its operators and modes (room_roles.hpp).
+    room_roles& roles() noexcept { return roles_; }
+    const room_roles& roles() const noexcept { return roles_; }
     const std::vector<member*>& members() const noexcept { return members_; }
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
@@ -62,7 +74,9 @@ public:
 
 private:
     std::string name_;
-    std::string topic_;
+    std::string topic_, topic_by_;
+    std::int64_t topic_time_ = 0;
+    room_roles roles_;
     std::vector<member*> members_;
     history_ring history_;
 };

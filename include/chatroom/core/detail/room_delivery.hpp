@@ -47,6 +47,7 @@ public:
         room* r = rooms_.find(e.room);
         if (!r) return;
         r->remember(e);
+        if (e.kind != room_event_kind::chat) r->roles().follow(e); // operators, modes (room_roles.hpp)
         const std::size_t recipients = out_.deliver(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
         if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);

@@ -4,6 +4,7 @@
 #include <chatroom/core/detail/room.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/sanitize.hpp>
+#include <chatroom/irc/detail/channel_modes.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/users.hpp>
@@ -15,11 +16,12 @@
 namespace chatroom::irc::detail {
 
 // The channel commands an IRC client sends to channel operators (KICK,
-// INVITE, MODE #chan changes), over a server whose operators are the
-// server's, not a channel's: KICK and MODE +b/-b are the operator commands
-// /kick, /ban and /unban (the core answers a member that is not an operator
-// 482); everything else is checked in the order modern.ircdocs.horse gives
-// (403, 442, 401, 441 or 443) and then refused with 482. With the hub's lock.
+// INVITE, MODE #chan), checked in the order modern.ircdocs.horse gives
+// (403, 442, 401, 441 or 443); the core checks that the sender is an
+// operator of the channel or of the server (482) and does it: KICK puts a
+// member out of the channel, MODE changes a role or a setting
+// (channel_modes.hpp); MODE +b/-b is the server operators' /ban and
+// /unban. With the hub's lock.
 
 // Whether a room of that name is open (asks the core for its rooms).
 inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
@@ -65,8 +67,8 @@ inline bool target_in(const member& m, const connection& c, std::string_view roo
     return false;
 }
 
-// KICK #chan nick[,nick] [:reason]: the server's /kick (the member leaves
-// the server, not only the channel) for each nick in the channel.
+// KICK #chan nick[,nick] [:reason]: each nick in the channel is put out of
+// it (the channel hears KICK), when the sender is an operator.
 inline void kick(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "KICK", "Not enough parameters"));
@@ -80,13 +82,13 @@ inline void kick(commands& core, member& m, const connection& c, const irc_messa
         const std::string_view nick = list.substr(0, comma);
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         if (nick.empty() || !target_in(m, c, room, nick)) continue;
-        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason);
+        ask(core, m, st, asked::none, channel_of(room), command_kind::kick, nick, reason, room);
     }
 }
 
-// INVITE nick #chan: channels here are open to all (the host's private
-// rooms aside), so an invitation is a private message saying where to
-// come, and 341; 461, 401, 403, 442, 443 as usual.
+// INVITE nick #chan: the core lets nick in past +i, +k and +l and tells it
+// (INVITE from the inviter); 341 to the inviter; 461, 401, 403, 442, 443
+// as usual, 482 under +i for one who is no operator.
 inline void invite(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     if (msg.params.size() < 2) return emit(st, c.numeric("461", "INVITE", "Not enough parameters"));
@@ -97,13 +99,16 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (room.empty()) return;
     const std::string chan = channel_of(room);
     if (in_room(m, room, nick)) return emit(st, c.numeric("443", u.nick + " " + chan, "is already on channel"));
-    ask(core, m, st, asked::none, nick, command_kind::msg, nick, "invites you to " + chan);
-    emit(st, c.numeric("341", u.nick, chan));
+    ask(core, m, st, asked::none, chan, command_kind::invite, nick, {}, room);
+    const chatroom::detail::room* r = seat_room(&m, room);
+    const bool refused = r && r->roles().has(chatroom::detail::mode_invite_only) &&
+                         !chatroom::detail::room_moderation::may_moderate(m, *r); // 482 said
+    if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
 // MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
 // ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
-// mask's nick, other changes checked then refused with 482.
+// mask's nick, other changes as channel_changes says.
 inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     const std::string& chan = msg.params[0];
@@ -111,23 +116,27 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     if (!room_of(chan, room)) return emit(st, c.numeric("403", chan, "No such channel"));
     const std::string seat = seat_in(m, room);
     if (seat.empty() && !room_exists(core, m, st, room)) return emit(st, c.numeric("403", chan, "No such channel"));
-    if (msg.params.size() < 2) return emit(st, c.from_server("324 " + c.nick() + " " + chan + " +nt"));
+    if (msg.params.size() < 2) {
+        // The room's settings (with its key and limit) and when it opened,
+        // when m is in it; the defaults of a room it is not in.
+        const chatroom::detail::room* r = seat_room(&m, seat);
+        const std::string modes = r ? r->roles().mode_string(true) : chatroom::detail::room_roles().mode_string();
+        emit(st, c.from_server("324 " + c.nick() + " " + chan + " " + modes));
+        if (r && r->roles().created())
+            emit(st, c.from_server("329 " + c.nick() + " " + chan + " " + std::to_string(r->roles().created())));
+        return;
+    }
     const std::string& change = msg.params[1];
-    const std::string_view arg = msg.param(2);
-    if (change == "b" || ((change == "+b" || change == "-b") && arg.empty()))
+    if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))
         return emit(st, c.numeric("368", chan, "End of channel ban list"));
     if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
-    if (change == "+b" || change == "-b") {
+    auto ban = [&](bool on, std::string_view arg) {
         const std::string_view nick = arg.substr(0, arg.find('!'));
         if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
             return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
-        return ask(core, m, st, asked::none, chan, change == "+b" ? command_kind::ban : command_kind::unban, nick);
-    }
-    // A change of a member's status (+o, -v...): who it names is checked first.
-    if (change.size() == 2 && (change[0] == '+' || change[0] == '-') && (change[1] == 'o' || change[1] == 'v') &&
-        !arg.empty() && !target_in(m, c, seat, arg))
-        return;
-    emit(st, c.numeric("482", chan, "You're not channel operator"));
+        ask(core, m, st, asked::none, chan, on ? command_kind::ban : command_kind::unban, nick);
+    };
+    channel_changes(core, m, c, msg, seat, ban, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
 }
 
 } // namespace chatroom::irc::detail

@@ -80,10 +80,11 @@ inline void chathistory(commands& core, member& m, const connection& c, const ir
 // JOIN's request to the core: for a client that negotiated batch, the
 // room's past the core replays goes in a `chathistory` batch, which the
 // names that follow close (connection::names).
-inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room) {
+inline void ask_join(commands& core, member& m, const connection& c, std::string_view chan, const std::string& room,
+                     std::string_view key = {}) {
     session_state& st = c.state();
     st.replaying = (st.caps & batch_cap) != 0;
-    ask(core, m, st, asked::join, chan, command_kind::join, room);
+    ask(core, m, st, asked::join, chan, command_kind::join, room, key);
     st.replaying = false;
     if (seat_in(m, room).empty()) emit(st, c.end_replay()); // refused: no names follow
 }

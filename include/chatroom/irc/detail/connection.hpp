@@ -193,6 +193,8 @@ public:
     std::string motd() const;
     // 353 and 366 for a room and its members.
     std::string names(std::string_view room, const std::vector<std::string>& nicks) const;
+    // 352 for each member of a room and 315 (WHO #chan).
+    std::string who_channel(std::string_view room, const std::vector<std::string>& nicks) const;
 
     // Lines separated by LF, each framed (CR LF), empty ones dropped.
     std::string framed(std::string_view lines) const {

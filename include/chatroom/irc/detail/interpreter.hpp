@@ -145,9 +145,13 @@ private:
     static void join(commands& core, member& m, const connection& c, const irc_message& msg) {
         session_state& st = c.state();
         if (msg.params.empty()) return emit(st, c.numeric("461", "JOIN", "Not enough parameters"));
+        std::string_view keys = msg.param(1); // "k1,k2": the keys of the channels in turn (+k)
         for_each_channel(c, msg.params[0], [&](std::string_view chan, const std::string& room) {
+            const std::size_t comma = keys.find(',');
+            const std::string_view key = keys.substr(0, comma);
+            keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
             if (!seat_in(m, room).empty()) return; // already in it: nothing to say
-            ask_join(core, m, c, chan, room); // chathistory.hpp: its replay in a batch
+            ask_join(core, m, c, chan, room, key); // chathistory.hpp: its replay in a batch
             const std::string name = seat_in(m, room);
             if (name.empty()) return; // refused: the reply said why
             ask(core, m, st, asked::names, chan, command_kind::who, {}, {}, name);

@@ -6,6 +6,7 @@
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/reply.hpp>
 #include <chatroom/irc/detail/connection.hpp>
+#include <chatroom/irc/detail/prefixes.hpp>
 #include <chatroom/line/replies.hpp>
 #include <chatroom/version.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -33,11 +35,11 @@ inline std::string connection::welcome() const {
     add(numeric("002", {}, "Your host is " + o.server_name + ", running chatroom-" + version_string));
     add(numeric("003", {}, "This server was created " + cfg_->created));
     add(from_server("004 " + me + " " + o.server_name + " chatroom-" + version_string + " " +
-                    std::string(offered_user_modes) + " bnt"));
+                    std::string(offered_user_modes) + " biklmnostv"));
     // Truthful to the server's rules (core/names.hpp): ASCII case folding,
     // names of 1-32 letters, digits, '_', '.', '-'; one channel type; no
     // channel prefixes (operators are the server's, not a channel's).
-    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,,,nt PREFIX= NICKLEN=" +
+    add(from_server("005 " + me + " CASEMAPPING=ascii CHANTYPES=# CHANMODES=b,k,l,imnst PREFIX=(ov)@+ NICKLEN=" +
                     std::to_string(protocol::max_name_length) + " CHANNELLEN=" +
                     std::to_string(protocol::max_name_length + 1) +
                     " TOPICLEN=390" +
@@ -59,11 +61,13 @@ inline std::string connection::motd() const {
 
 inline std::string connection::names(std::string_view room, const std::vector<std::string>& nicks) const {
     const std::string chan = channel_of(room);
-    const std::string head = numeric("353", "= " + chan, "");
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool secret = r && r->roles().has(chatroom::detail::mode_secret); // "@" for a secret channel, "=" public
+    const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
-    const bool long_form = (st_.caps & userhost_in_names) != 0;
+    const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
     for (const std::string& shown : nicks) {
-        const std::string n = long_form ? events().source(shown) : shown;
+        const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
         if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
             out += head + batch + '\n';
             batch.clear();
@@ -73,6 +77,33 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     }
     if (!batch.empty()) out += head + batch + '\n';
     return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+}
+
+// 352: user and real name as the IRC user gave them (another dialect's
+// member: its nick), flags H or G (away) and its prefixes in the room.
+inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
+    const std::string chan = channel_of(room), &host = cfg_->options.server_name;
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool multi = (st_.caps & multi_prefix) != 0;
+    // The IRC users, looked up by nick: one pass over the directory.
+    std::unordered_map<std::string, const session_state*> irc;
+    cfg_->users.each([&](const connection& other) {
+        const chatroom::detail::member* x = other.self();
+        if (x != nullptr && other.st_.registered) irc.emplace(protocol::fold_case(x->state.nick), &other.st_);
+    });
+    std::string out;
+    for (const std::string& n : nicks) {
+        const auto it = irc.find(protocol::fold_case(n));
+        const session_state* s = it == irc.end() ? nullptr : it->second;
+        const std::string& user = s ? s->user : n;
+        const std::string& realname = s ? s->realname : n;
+        const bool away = s && !s->away.empty();
+        out += numeric("352", chan + " " + user + " " + host + " " + host + " " + n + " " + (away ? "G" : "H") +
+                                  prefix_of(r, n, multi),
+                       "0 " + realname) +
+               '\n';
+    }
+    return out + numeric("315", chan, "End of /WHO list.");
 }
 
 // LUSERS: the core counts the members of each room (on every server), not
@@ -119,7 +150,13 @@ inline std::string connection::wording(const reply& r) const {
         return from_self("JOIN " + channel_of(r.subject));
     case reply_kind::topic:
         if (!st_.registered) return {};
-        return numeric("332", channel_of(r.subject.empty() ? st_.last_joined : r.subject), r.detail);
+    {
+        const std::string chan = channel_of(r.subject.empty() ? st_.last_joined : r.subject);
+        if (r.count == 0) return numeric("332", chan, r.detail);
+        const std::string by = r.extra.empty() ? cfg_->options.server_name : r.extra;
+        return numeric("332", chan, r.detail) + '\n' +
+               from_server("333 " + me + " " + chan + " " + by + " " + std::to_string(r.count));
+    }
     case reply_kind::already_in: return {};
     case reply_kind::history:
     case reply_kind::history_not_kept:
@@ -127,15 +164,7 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::who: {
         const std::string chan = channel_of(r.subject);
         if (st_.question == asked::join) return from_self("JOIN " + chan) + '\n' + names(r.subject, r.names);
-        if (st_.question == asked::who) {
-            std::string out;
-            for (const std::string& n : r.names)
-                out += numeric("352", chan + " " + n + " " + cfg_->options.server_name + " " + cfg_->options.server_name +
-                                          " " + n + " H",
-                               "0 " + n) +
-                       '\n';
-            return out + numeric("315", chan, "End of /WHO list.");
-        }
+        if (st_.question == asked::who) return who_channel(r.subject, r.names);
         return names(r.subject, r.names);
     }
     case reply_kind::rooms: {
@@ -176,6 +205,10 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
+    case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+        if (r.detail.empty()) break;
+        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");
@@ -192,6 +225,9 @@ inline std::string connection::wording(const reply& r) const {
     case reply_kind::muted:
         if (st_.question == asked::notice) return {};
         return numeric("404", st_.target, "Cannot send to channel (muted)");
+    case reply_kind::room_moderated:
+        if (st_.question == asked::notice) return {};
+        return numeric("404", channel_of(r.subject), "Cannot send to channel (+m)");
     // Before registration the interpreter decides (464 with --require-login).
     case reply_kind::login_first: return st_.registered ? numeric("451", {}, "You have not registered") : std::string();
     // OPER: the operator's rights, and user mode +o to show it.

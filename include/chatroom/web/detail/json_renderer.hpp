@@ -24,7 +24,8 @@ inline const char* json_event_type(room_event_kind k) noexcept {
     case room_event_kind::renamed: return "renamed";
     case room_event_kind::private_message: return "private";
     case room_event_kind::notice:
-    case room_event_kind::topic: return "notice"; // with a topic field
+    case room_event_kind::topic: // with a topic field
+    case room_event_kind::mode: return "notice"; // with a mode field
     }
     return "notice";
 }
@@ -56,6 +57,7 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::renamed: w.field("old_nick", e.old_nick); break;
     case room_event_kind::left:
         if (!e.reason.empty()) w.field("reason", e.reason);
+        if (!e.kicked_by.empty()) w.field("kicked_by", e.kicked_by);
         break;
     case room_event_kind::private_message:
         w.field("to", e.target).field("text", e.text);
@@ -66,6 +68,10 @@ inline std::string json_event(const room_event& e, bool own = false) {
     case room_event_kind::topic:
         // A notice as before (browsers that know no topic show its text), and the topic.
         w.field("text", topic_wording(e.nick, e.text)).field("topic", e.text);
+        break;
+    case room_event_kind::mode:
+        // A notice (browsers that know no modes show its text), and the change.
+        w.field("text", mode_wording(e.nick, e.text)).field("mode", e.text);
         break;
     case room_event_kind::joined: break;
     }

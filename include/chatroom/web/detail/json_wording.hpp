@@ -56,6 +56,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::topic: return "topic";
     case reply_kind::room_private: return "room_private";
     case reply_kind::room_full: return "room_full";
+    case reply_kind::bad_key: return "bad_key";
     case reply_kind::room_closed: return "room_closed";
     case reply_kind::invited: return "invited";
     case reply_kind::history: return "history";
@@ -85,6 +86,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::refused: return "refused";
     case reply_kind::not_permitted: return "not_permitted";
     case reply_kind::muted: return "muted";
+    case reply_kind::room_moderated: return "room_moderated";
     case reply_kind::banned: return "banned";
     case reply_kind::banned_login_only: return "banned_login_only";
     case reply_kind::ban_own_address: return "ban_own_address";
@@ -176,7 +178,10 @@ inline std::string json_reply(const reply& r) {
         break;
     }
     case reply_kind::logged_in: w.begin_object().field("type", "logged_in").field("account", r.subject); break;
-    case reply_kind::invited: w.begin_object().field("type", "invited").field("room", r.subject); break;
+    case reply_kind::invited:
+        w.begin_object().field("type", "invited").field("room", r.subject);
+        if (!r.detail.empty()) w.field("by", r.detail); // a member of the room, not the host
+        break;
     case reply_kind::unbanned: w.begin_object().field("type", "unbanned").field("name", r.subject); break;
     case reply_kind::room_closed:
         w.begin_object().field("type", "room_closed").field("room", r.subject).field("reason", r.detail);
