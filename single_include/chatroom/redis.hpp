@@ -2025,14 +2025,15 @@ inline std::vector<std::string> split_room_list(std::string_view list) {
 }
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/stream_id.hpp>
 
-#include <cstddef>
+// A Redis stream entry's id as the pair of numbers Redis orders entries by.
+
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace chatroom::detail {
 
@@ -2061,6 +2062,18 @@ private:
         return n.has_value();
     }
 };
+
+} // namespace chatroom::detail
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::detail {
 
 // One stream entry as the backplane writes it. The writer's node, epoch
 // (one per process) and count (per stream, per epoch) let every reader drop

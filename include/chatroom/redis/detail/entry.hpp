@@ -18,6 +18,7 @@
 #include <chatroom/core/detail/room_roles.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/redis/detail/room_list.hpp>
+#include <chatroom/redis/detail/stream_id.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/sanitize.hpp>
 
@@ -30,32 +31,6 @@
 #include <vector>
 
 namespace chatroom::detail {
-
-// "ms-seq", compared as the pair of numbers Redis orders entries by.
-struct stream_id {
-    std::uint64_t ms = 0;
-    std::uint64_t seq = 0;
-
-    static std::optional<stream_id> parse(std::string_view text) {
-        const std::size_t dash = text.find('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        stream_id id;
-        if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
-        return id;
-    }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
-    bool zero() const noexcept { return ms == 0 && seq == 0; }
-    friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
-        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
-    }
-
-private:
-    static bool number(std::string_view digits, std::uint64_t& out) {
-        const auto n = parse_number(digits); // digits only, at most 20, no overflow
-        if (n) out = *n;
-        return n.has_value();
-    }
-};
 
 // One stream entry as the backplane writes it. The writer's node, epoch
 // (one per process) and count (per stream, per epoch) let every reader drop
