@@ -5776,12 +5776,12 @@ private:
             if (r.ok || r.counts_as_failure) counters::add(p_.count.failed_logins);
             const std::string why = !r.ok ? (r.reason.empty() ? std::string(login_result::default_reason) : r.reason)
                                           : name + " is not an operator";
-            p_.events.emit(event_kind::login_failed, m, {}, {}, "oper: " + why);
+            p_.events.emit(server_event_kind::login_failed, m, {}, {}, "oper: " + why);
             return p_.out.send(m, reply::refused(why));
         }
         m.state.op = true;
         p_.out.send(m, reply::of(reply_kind::now_operator, name));
-        p_.events.emit(event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
                        "operator " + name);
     }
 
