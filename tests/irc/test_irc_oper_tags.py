@@ -106,13 +106,16 @@ def main():
                 other.expect(r" 352 other \* baz \S+ \S+ baz G\* :0 ")
                 other.send("WHO other")
                 other.expect(r" 352 other \* other \S+ \S+ other H :0 ")
-                # The server's operator commands are its: a /kick through KICK.
+                # A server operator is an operator of every channel: its KICK puts the
+                # member out of the channel (KILL is the server's /kick).
                 victim = IrcClient(irc, "victim")
                 victim.register("victim")
                 victim.send("JOIN #ops")
                 victim.expect(r" 366 victim #ops ")
                 baz.send("KICK #ops victim :bye")
-                victim.expect(r"^ERROR :Closing link")
+                victim.expect(r"^:baz!baz@\S+ KICK #ops victim :bye$")
+                victim.send("PING :still-here")
+                victim.expect(r":still-here$")
             runner.run("OPER with an operator's account: 381 and MODE baz :+o, the nick kept, no login; 221 +o, "
                        "WHOIS 313, WHO flags H* then G*; KICK permitted", oper_success)
 
