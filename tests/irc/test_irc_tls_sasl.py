@@ -131,7 +131,7 @@ def check_tls(server_path, tmp):
             alice.expect(r":alice!\S+ JOIN #dev$")
             alice.expect(r"PRIVMSG #dev :said before the TLS user came$")
             names = alice.expect(r" 353 alice = #dev :")
-            assert set(names.split(":")[-1].split()) == {"alice", "bob"}, names
+            assert set(names.split(":")[-1].split()) == {"alice", "@bob"}, names  # bob opened the room: its operator
             carol.send("JOIN #dev")
             alice.expect(r":carol!\S+ JOIN #dev$")
             bob.wait_for(lambda l: l == "* carol joined")

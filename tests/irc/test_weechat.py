@@ -220,12 +220,12 @@ def main():
             weechat.wait("chatroom.#dev", logged("-->", r"alice \(alice@\S+\) has joined #dev"))
             weechat.wait("chatroom.#ops", logged("-->", r"alice \(alice@\S+\) has joined #ops"))
             names = weechat.wait("chatroom.#dev", logged("--", r"Nicks #dev: \[(.*)\]")).group(2)
-            assert set(names.split()) == {"alice", "bob", "carol"}, names
-            weechat.wait("chatroom.#dev", logged("--", r"Channel #dev: 3 nicks \(0 ops, 0 voices, 3 normals?\)"))
+            assert set(names.split()) == {"alice", "@bob", "carol"}, names  # bob opened #dev: its operator
+            weechat.wait("chatroom.#dev", logged("--", r"Channel #dev: 3 nicks \(1 op, 0 voices, 2 normals?\)"))
             bob.expect(r"^:alice!alice@\S+ JOIN #dev$")
             bob.expect(r"^:alice!alice@\S+ JOIN #ops$")
             carol.wait_for(lambda l: l == "* alice joined")
-        runner.run("autojoin of #dev and #ops: WeeChat's names of #dev are alice, bob and carol; bob sees both "
+        runner.run("autojoin of #dev and #ops: WeeChat's names of #dev are alice, @bob (who opened it) and carol; bob sees both "
                    "joins, carol the join of dev", autojoin, fatal=True)
 
         def history():
@@ -242,7 +242,7 @@ def main():
             carol.wait_for(lambda l: l == "<alice> hello from weechat é日本")
             weechat.wait("chatroom.#dev", logged("alice", r"hello from weechat é日本"))
             bob.send("PRIVMSG #dev :hi from raw IRC ü")
-            weechat.wait("chatroom.#dev", logged("bob", r"hi from raw IRC ü"))
+            weechat.wait("chatroom.#dev", logged("@bob", r"hi from raw IRC ü"))
             carol.send("hi from telnet 語")
             weechat.wait("chatroom.#dev", logged("carol", r"hi from telnet 語"))
         runner.run("chat: a line typed in WeeChat's #dev reaches bob and carol; theirs show in #dev "
@@ -279,7 +279,7 @@ def main():
             bob.expect(r"^:alice!\S+ PART #ops :off for now$")
             weechat.wait("chatroom.#ops", logged("<--", r"alice \(alice@\S+\) has left #ops \(off for now\)"))
             bob.send("PRIVMSG #dev :still in #dev?")
-            weechat.wait("chatroom.#dev", logged("bob", r"still in #dev\?"))
+            weechat.wait("chatroom.#dev", logged("@bob", r"still in #dev\?"))
         runner.run("/part #ops: bob sees the PART, WeeChat shows it left #ops and still reads #dev", part)
 
         def quit_():
