@@ -272,9 +272,10 @@ struct server_event {
     std::chrono::system_clock::time_point time{};
 };
 
-/// The 2.x names (beside room_event, what a room's members are sent, "event"
-/// did not say whose). They go away in 3.1 (docs/migrating-to-3.0.md).
+/// The 2.x name of server_event (beside room_event, what a room's members
+/// are sent, "event" did not say whose). Goes away in 3.1 (docs/migrating-to-3.0.md).
 using event [[deprecated("chatroom 3.0 renamed chatroom::event to chatroom::server_event")]] = server_event;
+/// The 2.x name of server_event_kind. Goes away in 3.1.
 using event_kind [[deprecated("chatroom 3.0 renamed chatroom::event_kind to chatroom::server_event_kind")]] =
     server_event_kind;
 

@@ -166,7 +166,7 @@ void check_event(const stream_entry& s, const entry_rules& rules) {
     FUZZ_CHECK(e.node == s.node);
     FUZZ_CHECK_DATA(name_or_empty(e.room), e.room);
     FUZZ_CHECK_DATA(e.kind == room_event_kind::notice   ? e.nick.empty()
-                    : e.kind == room_event_kind::topic ? name_or_empty(e.nick)
+                    : e.kind == room_event_kind::topic || e.kind == room_event_kind::mode ? name_or_empty(e.nick)
                                                         : valid_name(e.nick),
                     e.nick);
     FUZZ_CHECK_DATA(e.kind == room_event_kind::renamed ? valid_name(e.old_nick) : e.old_nick.empty(), e.old_nick);
@@ -195,6 +195,7 @@ void check_event(const stream_entry& s, const entry_rules& rules) {
     case room_event_kind::private_message:
     case room_event_kind::notice:
     case room_event_kind::topic:
+    case room_event_kind::mode: // the change, "+o bob" (room_roles.hpp), by anyone or the server
         FUZZ_CHECK(!e.text.empty());
         check_text(e.text, max);
         break;
