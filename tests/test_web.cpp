@@ -387,8 +387,67 @@ TEST_CASE("web: a browser that has the page is answered 304 with no body; anothe
     CHECK(status_of(head_only) == 304);
     CHECK(nothing.empty());
     CHECK(chatroom::detail::etag_listed(" W/" + tag + " ,x", tag));
+    CHECK_FALSE(chatroom::detail::etag_listed(chatroom::detail::web_page_gzip_etag(), tag));
     CHECK_FALSE(chatroom::detail::etag_listed("W/", tag));
     CHECK_FALSE(chatroom::detail::etag_listed("", tag));
+}
+
+TEST_CASE("web: a browser that accepts gzip gets the page compressed, under its own tag", "[web]") {
+    web_server s;
+    const std::string& plain_tag = chatroom::detail::web_page_etag();
+    const std::string& gz_tag = chatroom::detail::web_page_gzip_etag();
+    const std::string& gz = chatroom::detail::web_page_gzip();
+    const auto fetch = [&](const std::string& extra, const std::string& method = "GET") {
+        raw_client c(s.web_port);
+        std::string request = get_request(s.web_port, "/", extra);
+        request.replace(0, 3, method);
+        REQUIRE(c.send(request));
+        auto response = c.read_response();
+        CHECK(c.wait_closed());
+        return response;
+    };
+    const auto has = [](const std::string& head, const std::string& line) { return head.find(line + "\r\n") != std::string::npos; };
+    {
+        auto [head, body] = fetch("Accept-Encoding: gzip, deflate, br\r\n");
+        CHECK(status_of(head) == 200);
+        CHECK(has(head, "Content-Encoding: gzip"));
+        CHECK(has(head, "Vary: Accept-Encoding"));
+        CHECK(has(head, "ETag: " + gz_tag));
+        CHECK(has(head, "Content-Length: " + std::to_string(gz.size())));
+        CHECK(has(head, "Content-Security-Policy: " + chatroom::detail::web_page_csp()));
+        CHECK(body == gz);
+        CHECK(gz.size() < 40 * 1024);
+    }
+    for (const std::string& refuse : {std::string(), std::string("Accept-Encoding: gzip;q=0, *\r\n"),
+                                      std::string("Accept-Encoding: identity\r\n")}) {
+        auto [head, body] = fetch(refuse);
+        CAPTURE(refuse);
+        CHECK(status_of(head) == 200);
+        CHECK(head.find("Content-Encoding") == std::string::npos);
+        CHECK(has(head, "Vary: Accept-Encoding"));
+        CHECK(has(head, "ETag: " + plain_tag));
+        CHECK(body == chatroom::detail::web_page_html);
+    }
+    { // each variant's tag revalidates only that variant
+        auto [head, body] = fetch("Accept-Encoding: *\r\nIf-None-Match: " + gz_tag + "\r\n");
+        CHECK(status_of(head) == 304);
+        CHECK(has(head, "ETag: " + gz_tag));
+        CHECK(has(head, "Vary: Accept-Encoding"));
+        CHECK(body.empty());
+        auto [plain_head, plain_body] = fetch("If-None-Match: " + gz_tag + "\r\n");
+        CHECK(status_of(plain_head) == 200);
+        CHECK(plain_body == chatroom::detail::web_page_html);
+        auto [gz_head, gz_body] = fetch("Accept-Encoding: gzip\r\nIf-None-Match: " + plain_tag + "\r\n");
+        CHECK(status_of(gz_head) == 200);
+        CHECK(gz_body == gz);
+    }
+    { // HEAD: the GET's head, its Content-Length, no body
+        auto [head, body] = fetch("Accept-Encoding: gzip\r\n", "HEAD");
+        CHECK(status_of(head) == 200);
+        CHECK(has(head, "Content-Encoding: gzip"));
+        CHECK(has(head, "Content-Length: " + std::to_string(gz.size())));
+        CHECK(body.empty());
+    }
 }
 
 TEST_CASE("web: the 2.x member forms listen_web and listen_web_tls still serve, as the free functions do", "[web]") {

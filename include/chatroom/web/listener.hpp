@@ -65,7 +65,12 @@ namespace detail {
 // What the two web factories share: the options, and the start of a
 // session once a connection's exchange ended in a 101.
 struct web_factory_base {
-    explicit web_factory_base(web_options o) : options(std::make_shared<const web_options>(std::move(o))) {}
+    // The page's CSP and gzip variant are made here, once, as the listener
+    // starts, not by the first GET / in a handler.
+    explicit web_factory_base(web_options o) : options(std::make_shared<const web_options>(std::move(o))) {
+        (void)web_page_csp();
+        (void)web_page_gzip();
+    }
 
     // The local endpoint is the connection's own, which is what a Host
     // header names (a listener bound to 0.0.0.0 answers on several).

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""The chat page served gzip-compressed, against a real chatroom-server.
+
+Usage: test_web_gzip.py --server PATH/TO/chatroom-server
+
+Starts chatroom-server on loopback (port 0) and fetches GET / over raw
+http.client connections (which add no Accept-Encoding of their own):
+- without Accept-Encoding, and with ones that refuse gzip (gzip;q=0,
+  identity), the page comes plain, with no Content-Encoding;
+- with Accept-Encoding: gzip (or *, or x-gzip), it comes with
+  Content-Encoding: gzip, and Python's gzip module inflates it to exactly the
+  plain body; it is under 40 KB;
+- both carry Vary: Accept-Encoding, the same CSP, and different ETags (the
+  gzip one ends in -gz"); each variant's If-None-Match is answered 304 with
+  no body only for that variant;
+- HEAD gives each variant's head with the GET's Content-Length and no body.
+Prints the sizes: plain, served gzip, and Python's gzip at level 9 (the
+DEFLATE of `gzip -9`) of the same bytes. Exits 1 on any failure.
+"""
+import gzip
+import http.client
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import chatroom_testkit as kit  # noqa: E402
+
+PATIENCE = 30.0
+SIZE_LIMIT = 40 * 1024
+
+
+def fetch(port, headers=None, method="GET"):
+    """(status, {lowercase name: value}, body) of one request to / on its own connection."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=PATIENCE)
+    try:
+        c.putrequest(method, "/", skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            c.putheader(name, value)
+        c.endheaders()
+        r = c.getresponse()
+        fields = {k.lower(): v for k, v in r.getheaders()}
+        return r.status, fields, r.read()
+    finally:
+        c.close()
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] != "--server":
+        print(__doc__)
+        return 2
+    checks = kit.CheckRunner(tracebacks=False)
+    proc = kit.ServerProcess([os.path.abspath(argv[2])], PATIENCE, prefix="chatroom-web-gzip-")
+    try:
+        proc.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1", want=("tcp", "web"))
+        port = proc.ports["web"]
+        status, plain_head, plain = fetch(port)
+        gz_status, gz_head, gz = fetch(port, {"Accept-Encoding": "gzip, deflate, br"})
+
+        def plain_without_gzip():
+            assert status == 200, status
+            assert "content-encoding" not in plain_head, plain_head
+            assert plain_head.get("vary") == "Accept-Encoding", plain_head
+            assert int(plain_head["content-length"]) == len(plain)
+            assert plain.lower().startswith(b"<!doctype html>"), plain[:40]
+            for refusal in ("gzip;q=0", "identity", "gzip;q=0, *", "br, *;q=0", "deflate"):
+                s, h, b = fetch(port, {"Accept-Encoding": refusal})
+                assert s == 200 and "content-encoding" not in h and b == plain, (refusal, s, h)
+
+        def gzip_when_accepted():
+            assert gz_status == 200, gz_status
+            assert gz_head.get("content-encoding") == "gzip", gz_head
+            assert gz_head.get("vary") == "Accept-Encoding", gz_head
+            assert int(gz_head["content-length"]) == len(gz)
+            assert gzip.decompress(gz) == plain, "the gzip body does not inflate to the plain one"
+            assert len(gz) < SIZE_LIMIT, len(gz)
+            assert gz_head["content-security-policy"] == plain_head["content-security-policy"]
+            for accept in ("*", "x-gzip", "GZIP;q=0.5, br;q=1", "br;q=1.0, gzip;q=0.001"):
+                s, h, b = fetch(port, {"Accept-Encoding": accept})
+                assert s == 200 and h.get("content-encoding") == "gzip" and b == gz, (accept, s, h)
+
+        def etags_and_304():
+            plain_tag, gz_tag = plain_head["etag"], gz_head["etag"]
+            assert plain_tag != gz_tag and gz_tag == plain_tag[:-1] + '-gz"', (plain_tag, gz_tag)
+            for accept, tag, body in ((None, plain_tag, plain), ("gzip", gz_tag, gz)):
+                base = {"Accept-Encoding": accept} if accept else {}
+                s, h, b = fetch(port, dict(base, **{"If-None-Match": tag}))
+                assert s == 304 and b == b"" and h.get("etag") == tag, (accept, s, h)
+                assert h.get("vary") == "Accept-Encoding" and "content-length" not in h, h
+                other = gz_tag if tag == plain_tag else plain_tag
+                s, h, b = fetch(port, dict(base, **{"If-None-Match": other}))
+                assert s == 200 and b == body and h.get("etag") == tag, (accept, s, h)
+
+        def head_requests():
+            for accept, head, body in ((None, plain_head, plain), ("gzip", gz_head, gz)):
+                s, h, b = fetch(port, {"Accept-Encoding": accept} if accept else {}, method="HEAD")
+                assert s == 200 and b == b"", (accept, s, len(b))
+                assert int(h["content-length"]) == len(body), (accept, h)
+                assert h.get("content-encoding") == head.get("content-encoding") and h["etag"] == head["etag"], h
+
+        checks.run("GET / without gzip in Accept-Encoding is the plain page", plain_without_gzip)
+        checks.run("GET / with gzip accepted is gzip that inflates to the plain page", gzip_when_accepted)
+        checks.run("each variant has its own ETag and its own 304", etags_and_304)
+        checks.run("HEAD gives each variant's head and Content-Length, no body", head_requests)
+        if status == 200 and gz_status == 200:
+            print("page: %d bytes plain, %d served gzip, %d gzip -9 (Python's gzip.compress, level 9)" % (
+                len(plain), len(gz), len(gzip.compress(plain, compresslevel=9, mtime=0))))
+        proc.stop()
+    finally:
+        proc.close()
+    print("%d passed, %d failed" % (checks.passed, checks.failed))
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
