@@ -14,12 +14,14 @@ http.client connections (which add no Accept-Encoding of their own):
   gzip one ends in -gz"); each variant's If-None-Match is answered 304 with
   no body only for that variant;
 - HEAD gives each variant's head with the GET's Content-Length and no body.
-Prints the sizes: plain, served gzip, and Python's gzip at level 9 (the
-DEFLATE of `gzip -9`) of the same bytes. Exits 1 on any failure.
+Prints the sizes: plain, served gzip, and of the same bytes zlib's level 9
+(Python's gzip module) and, when installed, GNU `gzip -9 -n`. Exits 1 on any failure.
 """
 import gzip
 import http.client
 import os
+import shutil
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -103,8 +105,12 @@ def main(argv):
         checks.run("each variant has its own ETag and its own 304", etags_and_304)
         checks.run("HEAD gives each variant's head and Content-Length, no body", head_requests)
         if status == 200 and gz_status == 200:
-            print("page: %d bytes plain, %d served gzip, %d gzip -9 (Python's gzip.compress, level 9)" % (
-                len(plain), len(gz), len(gzip.compress(plain, compresslevel=9, mtime=0))))
+            line = "page: %d bytes plain, %d served gzip, %d zlib level 9 (Python's gzip.compress)" % (
+                len(plain), len(gz), len(gzip.compress(plain, compresslevel=9, mtime=0)))
+            if shutil.which("gzip"):
+                cli = subprocess.run(["gzip", "-9", "-n", "-c"], input=plain, stdout=subprocess.PIPE, check=True)
+                line += ", %d gzip -9 -n" % len(cli.stdout)
+            print(line)
         proc.stop()
     finally:
         proc.close()
