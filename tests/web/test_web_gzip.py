@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The chat page served gzip-compressed, against a real chatroom-server.
 
-Usage: test_web_gzip.py --server PATH/TO/chatroom-server
+Usage: test_web_gzip.py --server PATH/TO/chatroom-server [--chromium]
 
 Starts chatroom-server on loopback (port 0) and fetches GET / over raw
 http.client connections (which add no Accept-Encoding of their own):
@@ -14,6 +14,11 @@ http.client connections (which add no Accept-Encoding of their own):
   gzip one ends in -gz"); each variant's If-None-Match is answered 304 with
   no body only for that variant;
 - HEAD gives each variant's head with the GET's Content-Length and no body.
+With --chromium (Debian's chromium, chromium-driver, python3-selenium), the
+page in headless Chromium as well: its navigation entry shows the gzip body
+received (encodedBodySize) and the plain one decoded, the script runs (under
+the CSP's hash) and joins the lobby, a reload is a 304 revalidation, and the
+console stays clean.
 Prints the sizes: plain, served gzip, and of the same bytes zlib's level 9
 (Python's gzip module) and, when installed, GNU `gzip -9 -n`. Exits 1 on any failure.
 """
@@ -47,7 +52,37 @@ def fetch(port, headers=None, method="GET"):
         c.close()
 
 
+NAVIGATION_JS = ("const n = performance.getEntriesByType('navigation')[0];"
+                 "return [n.transferSize, n.encodedBodySize, n.decodedBodySize];")
+
+
+def in_chromium(port, plain, gz):
+    """The page in headless Chromium: gzip received, plain decoded, script run, 304 on reload."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from test_browser import Browser
+    b = Browser("gz")
+    try:
+        b.open("http://127.0.0.1:%d/" % port)
+        transfer, encoded, decoded = b.driver.execute_script(NAVIGATION_JS)
+        assert (encoded, decoded) == (len(gz), len(plain)), (transfer, encoded, decoded, len(gz), len(plain))
+        assert transfer > len(gz), transfer
+        b.driver.find_element(By.ID, "ln").send_keys("gz" + Keys.ENTER)
+        b.wait(lambda x: "#lobby" in x.rooms(), "#lobby in the room list")
+        b.driver.refresh()
+        transfer, encoded, decoded = b.driver.execute_script(NAVIGATION_JS)
+        assert decoded == len(plain) and transfer < 1024, ("the reload was not a 304", transfer, encoded, decoded)
+        b.wait(lambda x: "#lobby" in x.rooms(), "#lobby in the room list after the reload")
+        bad = [e for e in b.collect_console() if e.get("level") == "SEVERE"]
+        assert not bad, bad
+    finally:
+        b.quit()
+
+
 def main(argv):
+    chromium = "--chromium" in argv
+    argv = [a for a in argv if a != "--chromium"]
     if len(argv) != 3 or argv[1] != "--server":
         print(__doc__)
         return 2
@@ -104,6 +139,9 @@ def main(argv):
         checks.run("GET / with gzip accepted is gzip that inflates to the plain page", gzip_when_accepted)
         checks.run("each variant has its own ETag and its own 304", etags_and_304)
         checks.run("HEAD gives each variant's head and Content-Length, no body", head_requests)
+        if chromium:
+            checks.run("headless Chromium receives the gzip page, runs it and revalidates it with a 304",
+                       in_chromium, port, plain, gz)
         if status == 200 and gz_status == 200:
             line = "page: %d bytes plain, %d served gzip, %d zlib level 9 (Python's gzip.compress)" % (
                 len(plain), len(gz), len(gzip.compress(plain, compresslevel=9, mtime=0)))
