@@ -4,11 +4,13 @@
 fuzz_framing takes raw client bytes; fuzz_session takes control-byte chunks
 (the format is described at the top of fuzz_session.cpp); fuzz_redis_entry
 takes Redis stream entries as field maps (format at the top of
-fuzz_redis_entry.cpp). Run it again after
+fuzz_redis_entry.cpp); fuzz_deflate takes a control byte (hash-chain bound,
+repetitions: fuzz_deflate.cpp) and bytes to compress. Run it again after
 changing a seed; it rewrites the files it owns and leaves others alone.
 """
 
 import pathlib
+import random
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -132,6 +134,19 @@ ENTRIES = {
 }
 
 
+# ---- fuzz_deflate: a control byte, then the bytes to compress ----------------
+# Byte 0: bits 0-2 the hash-chain bound (1 << b), bits 3-7 the repetitions - 1.
+DEFLATE = {
+    "empty": b"\x07",
+    "html": b"\x00<!doctype html><html><head><style>body{margin:0}</style></head><body>"
+            b"<div class=\"line\">hello</div><div class=\"line\">hello again</div></body></html>\n",
+    "repeated": b"\xf8abcabcabcabd",
+    "random": b"\x10" + random.Random(23).randbytes(300),
+    "script": b"\x03function send(text) { ws.send(JSON.stringify({type: \"say\", text})); }\n"
+              b"function sendAll(lines) { for (const l of lines) send(l); }\n",
+}
+
+
 def write(harness, name, payload):
     d = HERE / "corpus" / harness
     d.mkdir(parents=True, exist_ok=True)
@@ -145,6 +160,8 @@ def main():
         write("fuzz_session", name, payload)
     for name, payload in ENTRIES.items():
         write("fuzz_redis_entry", name, payload)
+    for name, payload in DEFLATE.items():
+        write("fuzz_deflate", name, payload)
 
 
 if __name__ == "__main__":
