@@ -38,7 +38,8 @@ inline const std::string& web_page_etag() {
     return tag;
 }
 
-// The page as a gzip member, compressed on first use and kept.
+// The page as a gzip member, compressed once per process (the web listener
+// asks for it as it starts: web_factory_base) and kept.
 inline const std::string& web_page_gzip() {
     static const std::string gz = gzip_compress(web_page_html);
     return gz;
