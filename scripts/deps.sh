@@ -26,7 +26,9 @@ BUILD_PACKAGES=(cmake ninja-build g++ libasio-dev libssl-dev libcli11-dev libedi
 # pkg-config for the pkg-config consumer, doxygen for the API reference and
 # Debian's pytest (with xdist, and filelock, which irctest needs under xdist) for
 # irctest, the IRC conformance suite; WeeChat
-# needs weechat-plugins (only recommended) for the fifo its test drives it by.
+# needs weechat-plugins (only recommended) for the fifo its test drives it by;
+# zlib1g-dev lets the tests inflate the page's gzip (the library links no zlib).
 TEST_PACKAGES=(catch2 clang libclang-rt-14-dev llvm netcat-openbsd redis-server tmux socat busybox
                inetutils-telnet telnet-ssl chromium chromium-driver python3-selenium python3-websockets
-               pkgconf doxygen python3-pytest python3-pytest-xdist python3-filelock irssi weechat-headless weechat-plugins)
+               pkgconf doxygen python3-pytest python3-pytest-xdist python3-filelock irssi weechat-headless weechat-plugins
+               zlib1g-dev)
