@@ -3791,7 +3791,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 .gap{border-top:2px dashed var(--err)}
 .gap .m{color:var(--err)}
 .top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
-@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
+@media (forced-colors:active){.self{border:1px dashed CanvasText}.hl,.priv{border:2px solid Highlight;border-left-width:6px}#jf button,#lf button,#f button,#nm{border:2px solid ButtonText}}
 )chatroom";
 
 } // namespace chatroom::detail::page_text
