@@ -2904,17 +2904,21 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     } catch (e) { /* storage may be off: the page still works */ }
   };
   // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
-  // 12 hues at a lightness that keeps 4.5:1 against both themes' background.
+  // The hash picks a hue (1 of 360, OKLCH) and, from other bits, one of three
+  // lightness steps inside the band that keeps 4.5:1 against each theme's
+  // backgrounds (style: --nl, --nd), so that nicks differ in two ways.
   const hue = s => {
     let h = 2166136261;
     for (const c of fold(s)) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
     h = Math.imul(h ^ h >>> 16, 2246822507);
     h = Math.imul(h ^ h >>> 13, 3266489909);
-    return ((h ^ h >>> 16) >>> 0) % 12 * 30;
+    h = (h ^ h >>> 16) >>> 0;
+    return [h % 360, (h >>> 16) % 3];
   };
   const who = n => {
-    const e = el('span', 'n', n);
-    e.style.setProperty('--h', hue(n));
+    const e = el('span', 'n', n), [h, v] = hue(n);
+    e.style.setProperty('--h', h);
+    e.style.setProperty('--v', v);
     return e;
   };
   // Text with http(s) links; everything set as text, never as markup.
@@ -3728,8 +3732,8 @@ inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
 // (scripts/amalgamate.py rewrites both).
 namespace chatroom::detail::page_text {
 
-inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
-@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
+inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:.38;--nd:.05;--wait:#fff4e5;--waitf:#7a4200}
+@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:.7;--nd:.07;--wait:#3a2a12;--waitf:#ffd08a}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 html,body{height:100%;margin:0}
@@ -3768,7 +3772,7 @@ main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
-.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
+.n{font-weight:600;color:oklch(calc(var(--nl) + var(--v,0) * var(--nd)) .14 var(--h))}
 .p{color:var(--dim)}
 .act .m{font-style:italic}
 .sys .m{color:var(--dim);font-size:.88em}
