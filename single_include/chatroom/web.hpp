@@ -2877,7 +2877,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
+  const MAX_LINES = 2000, TRIM = 50, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};
@@ -3213,15 +3213,18 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     if (below && !stick) $('nm').hidden = false;
     cutline();
   };
-  // At most MAX_LINES rows a pane: they go from the end farther from the
-  // view. The newest (old: the reader is in the older half of the shown
+  // At most MAX_LINES rows a pane (MAX_LINES - TRIM after a trim): they go
+  // from the end farther from the view. The newest (old: the reader is in the older half of the shown
   // pane, it paged back): the pane no longer reaches the present, and its
   // new events wait for "Show newest messages". There the newest event row
   // goes, not a row without an id (an answer such as /who's or an error):
   // dropping the end row would drop the answer just drawn.
+  // Past the cap, TRIM rows go at once: a row taken from the top moves every
+  // row under it, which costs a frame most of its time (style, layout and
+  // paint of the whole pane); one batch of them every TRIM lines, not every line.
   const trim = (r, old) => {
     if (r.pane.childElementCount <= MAX_LINES) return;
-    while (r.pane.childElementCount > MAX_LINES) {
+    while (r.pane.childElementCount > MAX_LINES - TRIM) {
       if (old) {
         let l = r.pane.lastElementChild;
         while (l !== r.top && !(l.dataset.id && !l.classList.contains('day'))) l = l.previousElementSibling;
@@ -3725,7 +3728,9 @@ inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
 
 // The chat page's style sheet, the text of its one <style> element: light and
 // dark colours by prefers-color-scheme, the three-column layout that folds
-// to one column on a phone, rows of the log, badges of the room list.
+// to one column on a phone, rows of the log (each one contained, so that a
+// row drawn or taken away lays out and paints only itself), badges of the
+// room list.
 //
 // Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
 // free of two blank lines in a row and of `#include <chatroom/...>` lines
@@ -3770,6 +3775,7 @@ main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 #nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.l,.day{contain:content}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
 .n{font-weight:600;color:oklch(calc(var(--nl) + var(--v,0) * var(--nd)) .14 var(--h))}
@@ -3897,10 +3903,10 @@ inline sha256_digest sha256_of(std::string_view text) noexcept {
 // `some_missing` becomes a visible marker. The page asks for its own lines
 // back (`echo`) and draws each one when the server sends it, with its id and
 // time, in the room's order: never a guess of which event a line became.
-// A pane keeps at most MAX_LINES rows: past that, rows go from the end
-// farther from what is being read (the oldest while reading the newest; the
-// newest after "Load older", which then offers "Show newest messages"),
-// and the view stays where it was. Notifications (mentions, private
+// A pane keeps at most MAX_LINES rows: past that, TRIM rows at once go from
+// the end farther from what is being read (the oldest while reading the
+// newest; the newest after "Load older", which then offers "Show newest
+// messages"), and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
 // A paste of several lines asks "Send N lines?" and goes as lines; a line
 // sent as the connection drops, with no echo back, is marked not sent and

@@ -19,7 +19,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
+  const MAX_LINES = 2000, TRIM = 50, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};

@@ -2,7 +2,9 @@
 
 // The chat page's style sheet, the text of its one <style> element: light and
 // dark colours by prefers-color-scheme, the three-column layout that folds
-// to one column on a phone, rows of the log, badges of the room list.
+// to one column on a phone, rows of the log (each one contained, so that a
+// row drawn or taken away lays out and paints only itself), badges of the
+// room list.
 //
 // Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
 // free of two blank lines in a row and of `#include <chatroom/...>` lines
@@ -47,6 +49,7 @@ main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 #nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.l,.day{contain:content}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
 .n{font-weight:600;color:oklch(calc(var(--nl) + var(--v,0) * var(--nd)) .14 var(--h))}
