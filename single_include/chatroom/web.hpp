@@ -3223,7 +3223,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
+  const MAX_LINES = 2000, TRIM = 50, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};
@@ -3250,17 +3250,21 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     } catch (e) { /* storage may be off: the page still works */ }
   };
   // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
-  // 12 hues at a lightness that keeps 4.5:1 against both themes' background.
+  // The hash picks a hue (1 of 360, OKLCH) and, from other bits, one of three
+  // lightness steps inside the band that keeps 4.5:1 against each theme's
+  // backgrounds (style: --nl, --nd), so that nicks differ in two ways.
   const hue = s => {
     let h = 2166136261;
     for (const c of fold(s)) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
     h = Math.imul(h ^ h >>> 16, 2246822507);
     h = Math.imul(h ^ h >>> 13, 3266489909);
-    return ((h ^ h >>> 16) >>> 0) % 12 * 30;
+    h = (h ^ h >>> 16) >>> 0;
+    return [h % 360, (h >>> 16) % 3];
   };
   const who = n => {
-    const e = el('span', 'n', n);
-    e.style.setProperty('--h', hue(n));
+    const e = el('span', 'n', n), [h, v] = hue(n);
+    e.style.setProperty('--h', h);
+    e.style.setProperty('--v', v);
     return e;
   };
   // Text with http(s) links; everything set as text, never as markup.
@@ -3555,15 +3559,18 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     if (below && !stick) $('nm').hidden = false;
     cutline();
   };
-  // At most MAX_LINES rows a pane: they go from the end farther from the
-  // view. The newest (old: the reader is in the older half of the shown
+  // At most MAX_LINES rows a pane (MAX_LINES - TRIM after a trim): they go
+  // from the end farther from the view. The newest (old: the reader is in the older half of the shown
   // pane, it paged back): the pane no longer reaches the present, and its
   // new events wait for "Show newest messages". There the newest event row
   // goes, not a row without an id (an answer such as /who's or an error):
   // dropping the end row would drop the answer just drawn.
+  // Past the cap, TRIM rows go at once: a row taken from the top moves every
+  // row under it, which costs a frame most of its time (style, layout and
+  // paint of the whole pane); one batch of them every TRIM lines, not every line.
   const trim = (r, old) => {
     if (r.pane.childElementCount <= MAX_LINES) return;
-    while (r.pane.childElementCount > MAX_LINES) {
+    while (r.pane.childElementCount > MAX_LINES - TRIM) {
       if (old) {
         let l = r.pane.lastElementChild;
         while (l !== r.top && !(l.dataset.id && !l.classList.contains('day'))) l = l.previousElementSibling;
@@ -4067,15 +4074,17 @@ inline constexpr char script_rooms[] = R"chatroom(  const setTitle = () => {
 
 // The chat page's style sheet, the text of its one <style> element: light and
 // dark colours by prefers-color-scheme, the three-column layout that folds
-// to one column on a phone, rows of the log, badges of the room list.
+// to one column on a phone, rows of the log (each one contained, so that a
+// row drawn or taken away lays out and paints only itself), badges of the
+// room list.
 //
 // Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
 // free of two blank lines in a row and of `#include <chatroom/...>` lines
 // (scripts/amalgamate.py rewrites both).
 namespace chatroom::detail::page_text {
 
-inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
-@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
+inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:.38;--nd:.05;--wait:#fff4e5;--waitf:#7a4200}
+@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:.7;--nd:.07;--wait:#3a2a12;--waitf:#ffd08a}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 html,body{height:100%;margin:0}
@@ -4112,9 +4121,10 @@ main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 #nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.l,.day{contain:content}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
-.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
+.n{font-weight:600;color:oklch(calc(var(--nl) + var(--v,0) * var(--nd)) .14 var(--h))}
 .p{color:var(--dim)}
 .act .m{font-style:italic}
 .sys .m{color:var(--dim);font-size:.88em}
@@ -4137,7 +4147,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 .gap{border-top:2px dashed var(--err)}
 .gap .m{color:var(--err)}
 .top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
-@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
+@media (forced-colors:active){.self{border:1px dashed CanvasText}.hl,.priv{border:2px solid Highlight;border-left-width:6px}#jf button,#lf button,#f button,#nm{border:2px solid ButtonText}}
 )chatroom";
 
 } // namespace chatroom::detail::page_text
@@ -4239,10 +4249,10 @@ inline sha256_digest sha256_of(std::string_view text) noexcept {
 // `some_missing` becomes a visible marker. The page asks for its own lines
 // back (`echo`) and draws each one when the server sends it, with its id and
 // time, in the room's order: never a guess of which event a line became.
-// A pane keeps at most MAX_LINES rows: past that, rows go from the end
-// farther from what is being read (the oldest while reading the newest; the
-// newest after "Load older", which then offers "Show newest messages"),
-// and the view stays where it was. Notifications (mentions, private
+// A pane keeps at most MAX_LINES rows: past that, TRIM rows at once go from
+// the end farther from what is being read (the oldest while reading the
+// newest; the newest after "Load older", which then offers "Show newest
+// messages"), and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
 // A paste of several lines asks "Send N lines?" and goes as lines; a line
 // sent as the connection drops, with no echo back, is marked not sent and

@@ -142,27 +142,61 @@ BADGE_JS = """return Array.from(document.querySelectorAll('#rooms .u, #rooms .at
   const t = r.getBoundingClientRect(), b = e.getBoundingClientRect();
   return [e.textContent, (t.top + t.bottom) / 2 - (b.top + b.bottom) / 2]; });"""
 TOP_JS = "const t = document.querySelector('#log .pane:not([hidden]) .top'); return t ? t.textContent : null;"
-# WCAG relative luminance and contrast, in the page (for colours it computes).
-CONTRAST_JS = """const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255)
+# WCAG relative luminance and contrast, in the page (for colours it computes). A colour is read as
+# sRGB through a canvas (nick colours are oklch(); the canvas maps them to the sRGB that is shown).
+CONTRAST_JS = """const cv = document.createElement('canvas').getContext('2d', {willReadFrequently: true});
+const rgb = c => { cv.clearRect(0, 0, 1, 1); cv.fillStyle = c; cv.fillRect(0, 0, 1, 1);
+  return Array.from(cv.getImageData(0, 0, 1, 1).data.slice(0, 3)); };
+const lum = c => { const v = rgb(c).map(x => x / 255)
     .map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
   return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
 const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
 const out = [], row = document.createElement('div'), box = document.createElement('span');
 row.append(box);
 document.querySelector('#log .pane:not([hidden])').append(row);
-// Nicks on the page's background, on own lines and on highlighted lines (opaque backgrounds).
+// Every colour a nick can get (360 hues, 3 lightness steps: the page's who()) on the page's background,
+// on own lines and on highlighted lines (opaque backgrounds); the worst of each step reported.
 for (const cls of ['', 'l self', 'l hl']) {
   row.className = cls;
   const bg = getComputedStyle(cls ? row : document.body).backgroundColor;
-  for (let h = 0; h < 360; h += 30) {
-    box.className = 'n'; box.style.setProperty('--h', h);
-    out.push(['hue ' + h + (cls ? ' on ' + cls : ''), ratio(getComputedStyle(box).color, bg)]);
+  box.className = 'n';
+  for (let v = 0; v < 3; v++) {
+    box.style.setProperty('--v', v);
+    let worst = null;
+    for (let h = 0; h < 360; h++) {
+      box.style.setProperty('--h', h);
+      const r = ratio(getComputedStyle(box).color, bg);
+      if (!worst || r < worst[1]) worst = ['hue ' + h + ' step ' + v + (cls ? ' on ' + cls : ''), r];
+    }
+    out.push(worst);
   }
 }
 row.remove();
 const b = document.querySelector('#f button');
 out.push(['send button', ratio(getComputedStyle(b).color, getComputedStyle(b).backgroundColor)]);
 return out;"""
+# The shown sRGB colour of each nick in the member list, through a canvas: [[nick, [r, g, b]], ...].
+MEMBER_RGB_JS = """const cv = document.createElement('canvas').getContext('2d', {willReadFrequently: true});
+return Array.from(document.querySelectorAll('#mem .n'), e => { cv.clearRect(0, 0, 1, 1);
+  cv.fillStyle = getComputedStyle(e).color; cv.fillRect(0, 0, 1, 1);
+  return [e.textContent, Array.from(cv.getImageData(0, 0, 1, 1).data.slice(0, 3))]; });"""
+
+
+def oklab(rgb):
+    """OKLab (Ottosson 2020) of an 8-bit sRGB colour: perceptual lightness and two opponent axes."""
+    r, g, b = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in (c / 255 for c in rgb)]
+    lms = (0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b,
+           0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b,
+           0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b)
+    l, m, s = [x ** (1 / 3) for x in lms]
+    return (0.2104542553 * l + 0.7936177850 * m - 0.0040720468 * s,
+            1.9779984951 * l - 2.4285922050 * m + 0.4505937099 * s,
+            0.0259040371 * l + 0.7827717662 * m - 0.8086757660 * s)
+
+
+def delta_e(a, b):
+    """Colour difference in OKLab (Euclidean): about 0.02 is barely seen, 0.1 plain."""
+    return sum((x - y) ** 2 for x, y in zip(oklab(a), oklab(b))) ** 0.5
 
 
 def proc_children(pid):
@@ -468,7 +502,9 @@ def main():
         for scheme in ("light", "dark"):
             a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                      {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
-            for what, ratio in a.driver.execute_script(CONTRAST_JS):
+            got = a.driver.execute_script(CONTRAST_JS)
+            print("     %s: lowest %s" % (scheme, ", ".join("%s %.2f:1" % (w, r) for w, r in got)))
+            for what, ratio in got:
                 if ratio < 4.5:
                     bad.append("%s: %s at %.2f:1" % (scheme, what, ratio))
         a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})

@@ -15,11 +15,15 @@ mention marker. Checked, with forced colours on:
 - the mention and the own line each differ from the plain line in something
   forced colours keep (a border, an outline, a font property, generated
   content, or a colour the page chose from the system colours);
+- the mention and the own line differ from each other the same way (so a
+  mention of you is not taken for your own line);
 - the unread count and the mention marker are shown, their text at least
   4.5:1 against what is behind them, and set apart from the room name they
-  sit beside the same way.
-Printed, not asserted: whether the mention and the own line can be told
-apart from each other. Screenshots with and without forced colours go to DIR.
+  sit beside the same way;
+- the Join and Send buttons have a border on every side (forced colours
+  drop their background, which is what shows them as buttons otherwise),
+  at least 3:1 against what is behind them.
+Screenshots with and without forced colours go to DIR.
 
 Needs Debian's chromium, chromium-driver and python3-selenium; run with
 /usr/bin/python3. Every wait has a deadline; every process started here is
@@ -121,7 +125,8 @@ def main():
     badges = {"unread count": '#rooms li[data-room="#lobby"] .u',
               "mention marker": '#rooms li[data-room="#lobby"] .at',
               "room name": '#rooms li[data-room="#lobby"] .go'}
-    everything = dict(rows, **badges)
+    buttons = {"join button": "#jf button", "send button": "#f button"}
+    everything = dict(rows, **badges, **buttons)
 
     def start_server():
         server.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
@@ -192,8 +197,24 @@ def main():
 
     def mention_vs_own():
         diff = differences(s["forced"]["mention"], s["forced"]["own"])
-        print("     (not asserted) the mention and the own line, with forced colours, differ in: %r"
-              % (diff or "nothing"))
+        print("     the mention and the own line, with forced colours, differ in: %r" % (diff or "nothing"))
+        assert diff, "with forced colours a mention looks like an own line"
+
+    def button_border(which):
+        a, f = s["a"], s["forced"]
+        sides = {k: f[which][k] for k in ("border-top", "border-right", "border-bottom", "border-left")}
+        print("     %s: %r (without forced colours: %r)" % (
+            which, sides, {k: s["normal"][which][k] for k in sides}))
+        assert all(v != "none" for v in sides.values()), "the %s has no border on some side: %r" % (which, sides)
+        # The border's colour against what is behind the button (its parent's background, as it is drawn).
+        _, bg = a.driver.execute_script(BEHIND_JS.replace("let e = document.querySelector(arguments[0]);",
+                                                          "let e = document.querySelector(arguments[0]).parentElement;"),
+                                        buttons[which])
+        colour = a.driver.execute_script("return getComputedStyle(document.querySelector(arguments[0]))"
+                                         ".borderTopColor", buttons[which])
+        ratio = contrast(colour, bg)
+        print("     %s border %s on %s: %.2f:1" % (which, colour, bg, ratio))
+        assert ratio >= 3, "the %s's border is %.2f:1 against what is behind it" % (which, ratio)
 
     try:
         run.run("server starts", start_server, fatal=True)
@@ -204,7 +225,9 @@ def main():
         run.run("forced colours: an own line differs from a plain line", rows_apart, "own")
         run.run("forced colours: the unread count is shown, readable, set apart", badge_shown, "unread count")
         run.run("forced colours: the mention marker is shown, readable, set apart", badge_shown, "mention marker")
-        run.run("the mention and the own line told apart (printed)", mention_vs_own)
+        run.run("forced colours: a mention differs from an own line", mention_vs_own)
+        run.run("forced colours: the Join button has a visible border", button_border, "join button")
+        run.run("forced colours: the Send button has a visible border", button_border, "send button")
     finally:
         for c in clients:
             c.close()

@@ -25,14 +25,17 @@ burst is printed, not asserted: a page busy drawing 10,000 rows on a shared
 their script and style-and-layout shares.
 
 Also checked: every page got all 10,000 events; each pane keeps at most 2000
-rows; two readers scrolled up before the burst (one far up, one a few rows
+rows (and, at the newest, at least 2000 less the page's trim batch of 50); two readers scrolled up before the burst (one far up, one a few rows
 above the newest) still have the row they were reading in the DOM and in
 view afterwards, and the button to the newest lines shown.
 
 With --report-only the long-task target is printed and not asserted (for a
-machine too loaded to measure on: ctest runs it so, since on the shared
-2-core machine the one frame that draws the next line into a full pane took
-50 to 126 ms, mostly style and layout). Needs Debian's chromium, chromium-driver
+machine too loaded to measure on). ctest asserts it: the frame that draws the
+next line into a full pane took 50 to 165 ms on the shared 2-core machine,
+mostly style, layout and paint of the whole pane, while each row taken from
+its top moved every other row; with rows contained (contain: content) and
+trimmed 50 at a time, the longest task after the burst was 0-82 ms in 10 runs
+(none at all in 9). Needs Debian's chromium, chromium-driver
 and python3-selenium; run with /usr/bin/python3. Every wait has a deadline;
 every process started here is stopped by its PID.
 """
@@ -51,6 +54,7 @@ import chatroom_testkit as kit  # noqa: E402
 from test_browser import Browser, GUEST, PATIENCE, TcpClient  # noqa: E402
 
 MAX_ROWS = 2000  # the page's MAX_LINES
+TRIM = 50  # the page's TRIM: past MAX_ROWS, it takes this many rows away at once
 BURST_PATIENCE = 240.0  # seconds for the whole burst to be drawn everywhere
 AFTER_MS = 3000  # the window "after the burst", in each page's clock
 
@@ -240,7 +244,7 @@ def main():
             rows = b.driver.execute_script(ROWS_JS)
             assert rows and max(rows) <= MAX_ROWS, "%s: rows per pane %r" % (b.name, rows)
             if i not in s["anchors"]:
-                assert max(rows) >= MAX_ROWS - 10, "%s: rows per pane %r, the cap not reached" % (b.name, rows)
+                assert max(rows) >= MAX_ROWS - TRIM - 10, "%s: rows per pane %r, the cap not reached" % (b.name, rows)
             print("     %s: %r rows" % (b.name, rows))
 
     def readers_keep_their_line():

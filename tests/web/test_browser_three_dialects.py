@@ -14,7 +14,10 @@ sees the six that are not his, as "<nick> text", in that order; ivy sees the
 six that are not hers, as PRIVMSG #lobby, in that order. One conversation,
 one order, three ways of reading it. Joins are seen across dialects first.
 A screenshot of the page (PATH; default a new /tmp directory) shows the
-conversation.
+conversation. Then alice, bob and una (telnet) join, and the six nicks the
+project's screenshots show (ann, tom, ivy, alice, bob, una) are told apart
+by colour: in the member list, in the light and the dark theme, every two of
+them at least MIN_DELTA_E apart in OKLab (the colours as shown, in sRGB).
 
 Needs Debian's chromium, chromium-driver and python3-selenium; run with
 /usr/bin/python3. Every wait has a deadline; every process started here is
@@ -34,11 +37,15 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import chatroom_testkit as kit  # noqa: E402
-from test_browser import Browser, GUEST, PATIENCE, ROW_IDS_JS, TcpClient  # noqa: E402
+from test_browser import Browser, GUEST, MEMBER_RGB_JS, PATIENCE, ROW_IDS_JS, TcpClient, delta_e  # noqa: E402
 
 ROUNDS = 3
 LINES = {"ann": "from the browser, line %d", "tom": "from telnet, line %d", "ivy": "from IRC, line %d"}
 SAID = re.compile(r"<(ann|tom|ivy)> (from .*, line \d)$")
+# Two nick colours closer than this (OKLab distance) are hard to tell apart at a glance. With 12 hues
+# at one lightness (the page before), tom and ivy had the very same colour (0.000 apart).
+MIN_DELTA_E = 0.04
+MORE = ("alice", "bob", "una")
 
 
 def main():
@@ -127,12 +134,35 @@ def main():
         ann.screenshot(shot)
         print("     screenshot: %s" % shot)
 
+    def colours_apart():
+        ann = s["ann"]
+        for nick in MORE:
+            c = TcpClient(server.ports["tcp"])
+            clients.append(c)
+            c.expect(r"\* joined lobby \(\d+ members?\)")
+            c.send("/nick " + nick)
+            c.expect(r"\* \S+ is now known as %s" % nick)
+        ann.wait_members(sorted(("ann", "ivy", "tom") + MORE))
+        bad = []
+        for scheme in ("light", "dark"):
+            ann.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                       {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+            shown = dict(ann.driver.execute_script(MEMBER_RGB_JS))
+            pairs = sorted((delta_e(shown[x], shown[y]), x, y) for i, x in enumerate(sorted(shown))
+                           for y in sorted(shown)[i + 1:])
+            print("     %s: %s; closest pairs %s" % (scheme, ", ".join("%s %r" % kv for kv in sorted(shown.items())),
+                                                    ", ".join("%s/%s %.3f" % (x, y, d) for d, x, y in pairs[:3])))
+            bad += ["%s: %s and %s %.3f apart" % (scheme, x, y, d) for d, x, y in pairs if d < MIN_DELTA_E]
+        ann.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+        assert not bad, "nick colours closer than %.2f: %s" % (MIN_DELTA_E, "; ".join(bad))
+
     try:
         run.run("server starts with TCP, web and IRC listeners", start_server, fatal=True)
         run.run("a page (ann), a telnet user (tom) and an IRC client (ivy) in the lobby; each sees the others "
                 "arrive", arrive, fatal=True)
         run.run("nine lines back to back: the page, telnet and IRC see one conversation in one order", converse)
         run.run("screenshot of the page", screenshot)
+        run.run("six nicks' colours apart (OKLab >= %.2f) in both themes" % MIN_DELTA_E, colours_apart)
     finally:
         for c in clients:
             c.close()

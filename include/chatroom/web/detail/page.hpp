@@ -29,10 +29,10 @@
 // `some_missing` becomes a visible marker. The page asks for its own lines
 // back (`echo`) and draws each one when the server sends it, with its id and
 // time, in the room's order: never a guess of which event a line became.
-// A pane keeps at most MAX_LINES rows: past that, rows go from the end
-// farther from what is being read (the oldest while reading the newest; the
-// newest after "Load older", which then offers "Show newest messages"),
-// and the view stays where it was. Notifications (mentions, private
+// A pane keeps at most MAX_LINES rows: past that, TRIM rows at once go from
+// the end farther from what is being read (the oldest while reading the
+// newest; the newest after "Load older", which then offers "Show newest
+// messages"), and the view stays where it was. Notifications (mentions, private
 // messages, while the tab is in the background) only after a click on Notify.
 // A paste of several lines asks "Send N lines?" and goes as lines; a line
 // sent as the connection drops, with no echo back, is marked not sent and

@@ -19,7 +19,7 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     return e;
   };
   const log = $('log'), input = $('i'), status = $('status');
-  const MAX_LINES = 2000, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
+  const MAX_LINES = 2000, TRIM = 50, BASE_MS = 500, CAP_MS = 15000, PAGE = 50;
   // Names are ASCII and compared ignoring case, like the server does.
   const fold = s => s.toLowerCase();
   let saved = {};
@@ -46,17 +46,21 @@ inline constexpr char script_base[] = R"chatroom('use strict';
     } catch (e) { /* storage may be off: the page still works */ }
   };
   // FNV-1a, then a final mix; the same nick gets the same colour everywhere.
-  // 12 hues at a lightness that keeps 4.5:1 against both themes' background.
+  // The hash picks a hue (1 of 360, OKLCH) and, from other bits, one of three
+  // lightness steps inside the band that keeps 4.5:1 against each theme's
+  // backgrounds (style: --nl, --nd), so that nicks differ in two ways.
   const hue = s => {
     let h = 2166136261;
     for (const c of fold(s)) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
     h = Math.imul(h ^ h >>> 16, 2246822507);
     h = Math.imul(h ^ h >>> 13, 3266489909);
-    return ((h ^ h >>> 16) >>> 0) % 12 * 30;
+    h = (h ^ h >>> 16) >>> 0;
+    return [h % 360, (h >>> 16) % 3];
   };
   const who = n => {
-    const e = el('span', 'n', n);
-    e.style.setProperty('--h', hue(n));
+    const e = el('span', 'n', n), [h, v] = hue(n);
+    e.style.setProperty('--h', h);
+    e.style.setProperty('--v', v);
     return e;
   };
   // Text with http(s) links; everything set as text, never as markup.

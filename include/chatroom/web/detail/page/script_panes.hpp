@@ -87,15 +87,18 @@ inline constexpr char script_panes[] = R"chatroom(  const idCmp = (a, b) => {
     if (below && !stick) $('nm').hidden = false;
     cutline();
   };
-  // At most MAX_LINES rows a pane: they go from the end farther from the
-  // view. The newest (old: the reader is in the older half of the shown
+  // At most MAX_LINES rows a pane (MAX_LINES - TRIM after a trim): they go
+  // from the end farther from the view. The newest (old: the reader is in the older half of the shown
   // pane, it paged back): the pane no longer reaches the present, and its
   // new events wait for "Show newest messages". There the newest event row
   // goes, not a row without an id (an answer such as /who's or an error):
   // dropping the end row would drop the answer just drawn.
+  // Past the cap, TRIM rows go at once: a row taken from the top moves every
+  // row under it, which costs a frame most of its time (style, layout and
+  // paint of the whole pane); one batch of them every TRIM lines, not every line.
   const trim = (r, old) => {
     if (r.pane.childElementCount <= MAX_LINES) return;
-    while (r.pane.childElementCount > MAX_LINES) {
+    while (r.pane.childElementCount > MAX_LINES - TRIM) {
       if (old) {
         let l = r.pane.lastElementChild;
         while (l !== r.top && !(l.dataset.id && !l.classList.contains('day'))) l = l.previousElementSibling;

@@ -2,15 +2,17 @@
 
 // The chat page's style sheet, the text of its one <style> element: light and
 // dark colours by prefers-color-scheme, the three-column layout that folds
-// to one column on a phone, rows of the log, badges of the room list.
+// to one column on a phone, rows of the log (each one contained, so that a
+// row drawn or taken away lays out and paints only itself), badges of the
+// room list.
 //
 // Raw text, copied into the page as it is (web/detail/page.hpp): keep it ASCII,
 // free of two blank lines in a row and of `#include <chatroom/...>` lines
 // (scripts/amalgamate.py rewrites both).
 namespace chatroom::detail::page_text {
 
-inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:24%;--wait:#fff4e5;--waitf:#7a4200}
-@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:74%;--wait:#3a2a12;--waitf:#ffd08a}}
+inline constexpr char style[] = R"chatroom(:root{--bg:#f6f7f9;--fg:#1c1e22;--dim:#575e6b;--bar:#fff;--rule:#d5d8de;--err:#b71c1c;--hl:#fff1c2;--hlb:#b7791f;--acc:#1d4ed8;--btn:#1d4ed8;--sel:#eaeffa;--nl:.38;--nd:.05;--wait:#fff4e5;--waitf:#7a4200}
+@media (prefers-color-scheme:dark){:root{--bg:#15171b;--fg:#e4e6ea;--dim:#9aa1ae;--bar:#1e2126;--rule:#353a44;--err:#ff8a80;--hl:#2b2412;--hlb:#d4a72c;--acc:#8cb4ff;--btn:#1d4ed8;--sel:#1f242c;--nl:.7;--nd:.07;--wait:#3a2a12;--waitf:#ffd08a}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 html,body{height:100%;margin:0}
@@ -47,9 +49,10 @@ main{flex:1;display:flex;flex-direction:column;min-width:0;position:relative}
 #nm{position:absolute;left:50%;bottom:4.4em;transform:translateX(-50%);box-shadow:0 1px 5px #0005}
 #log{flex:1;overflow-y:auto;padding:.5em 1em;white-space:pre-wrap;overflow-wrap:anywhere;overscroll-behavior:contain}
 .l{display:flex;gap:.6em;padding:1px .3em;border-radius:3px}
+.l,.day{contain:content}
 .t{flex:none;color:var(--dim);font-size:.78em;line-height:1.9;font-variant-numeric:tabular-nums}
 .m{flex:1;min-width:0}
-.n{font-weight:600;color:hsl(var(--h),80%,var(--nl))}
+.n{font-weight:600;color:oklch(calc(var(--nl) + var(--v,0) * var(--nd)) .14 var(--h))}
 .p{color:var(--dim)}
 .act .m{font-style:italic}
 .sys .m{color:var(--dim);font-size:.88em}
@@ -72,7 +75,7 @@ button{font:inherit;font-weight:600;padding:.4em 1em;border:0;border-radius:8px;
 .gap{border-top:2px dashed var(--err)}
 .gap .m{color:var(--err)}
 .top button{background:none;color:var(--acc);font-weight:400;padding:.2em .6em}
-@media (forced-colors:active){.hl,.priv,.self{border:1px solid Highlight}}
+@media (forced-colors:active){.self{border:1px dashed CanvasText}.hl,.priv{border:2px solid Highlight;border-left-width:6px}#jf button,#lf button,#f button,#nm{border:2px solid ButtonText}}
 )chatroom";
 
 } // namespace chatroom::detail::page_text
