@@ -111,9 +111,10 @@ public:
 
 private:
     // A JSON dialect message: a command goes on with the line, read once,
-    // for the interpreter; anything else is answered here with an error object, queued
-    // in order with the answers to the messages around it (the session
-    // sends replies() before the next line), and nothing more happens.
+    // for the interpreter; anything else is answered here with an error
+    // object, queued in order with the answers to the messages around it
+    // (the session sends replies() before the next line), and nothing more
+    // happens.
     template <class On>
     bool json_message(std::string_view text, On& on) {
         browser_command command;
