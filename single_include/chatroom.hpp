@@ -218,6 +218,27 @@ enum class frame_event {
     too_long, ///< the current line passed the limit; the rest of it, up to its end, is discarded
 };
 
+/// What a decoder made of a line beyond its bytes, handed with the line to
+/// the member's interpreter (a decoder calls on(frame_event::line, text, d)
+/// instead of on(frame_event::line, text)): a dialect that must read a line
+/// whole to split or refuse it (the browsers' JSON commands) reads it once,
+/// and its interpreter takes the result. The core passes it on unread. A
+/// dialect derives its own type from this; form() is an address that type
+/// owns, so that an interpreter reads only the form it knows.
+class decoded_line {
+public:
+    const void* form() const noexcept { return form_; }
+
+protected:
+    explicit decoded_line(const void* form) noexcept : form_(form) {}
+    decoded_line(const decoded_line&) = default;
+    decoded_line& operator=(const decoded_line&) = default;
+    ~decoded_line() = default;
+
+private:
+    const void* form_;
+};
+
 } // namespace chatroom
 // #include <chatroom/core/events.hpp>
 
@@ -2882,6 +2903,7 @@ private:
 
 // #include <chatroom/core/detail/interpreter.hpp>
 
+
 #include <string_view>
 
 namespace chatroom::detail {
@@ -2895,11 +2917,19 @@ class member;
 // browsers today. It turns a line into requests to the core's operations
 // (commands.hpp), which answer with typed replies that the member's renderer
 // words. Called with the hub's lock held, once per line: the one virtual
-// call a line costs for the seam.
+// call a line costs for the seam (line or decoded, never both).
 class interpreter {
 public:
     virtual ~interpreter() = default;
     virtual void line(commands& core, member& m, std::string_view text) const = 0;
+    // A line its decoder has read already (core/decoder.hpp): d is what the
+    // decoder made of text, valid during the call. A dialect whose decoder
+    // hands such lines over overrides this to act on d instead of reading
+    // text again; by default the text is read as any line.
+    virtual void decoded(commands& core, member& m, std::string_view text, const decoded_line& d) const {
+        (void)d;
+        line(core, m, text);
+    }
     // Whether a new member starts in the lobby, as the line protocol's
     // always did; a dialect whose clients join their rooms themselves (IRC)
     // says no, and its members are in no room until they join one.
@@ -7125,13 +7155,15 @@ private:
 
 namespace chatroom::detail {
 
-// What a session's decoder hands the hub while it is fed: lines (call) and
-// the bytes it answers the peer with (reply).
+// What a session's decoder hands the hub while it is fed: lines (call), with
+// what the decoder made of them when it read them further (decoded_line),
+// and the bytes it answers the peer with (reply).
 template <class OnLine, class OnReply>
 struct decoder_output {
     OnLine& on_line;
     OnReply& on_reply;
-    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
+    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line, nullptr); }
+    bool operator()(frame_event ev, std::string_view line, const decoded_line& d) { return on_line(ev, line, &d); }
     void reply(std::string_view bytes) { on_reply(bytes); }
 };
 
@@ -7146,7 +7178,7 @@ public:
         log_ = log.shared() ? &log : nullptr;
     }
 
-    // feed(on) calls on(frame_event, line) for each line and on.reply(bytes)
+    // feed(on) calls on(frame_event, line[, decoded]) for each line and on.reply(bytes)
     // for what the decoder answers the peer, and returns how many bytes it
     // used (on returning false stops it early). True: read on; false: the
     // member left or waits, its unread rest in its stash.
@@ -7166,10 +7198,11 @@ public:
         const bool flood = house_.flood_control();
         if (flood) house_.refill(m, now);
         out_.take_hold_request();
-        auto on_line = [&](frame_event ev, std::string_view line) {
+        auto on_line = [&](frame_event ev, std::string_view line, const decoded_line* d) {
             // Lines keep a member from timing out; negotiation and pongs do not.
             s.last_active = now;
             if (ev == frame_event::too_long) commands_.line_too_long(m);
+            else if (d) m.interpreter().decoded(commands_, m, line, *d);
             else m.interpreter().line(commands_, m, line);
             if (!s.attached) return false;
             if (flood && (s.tokens -= 1.0) < 1.0) {
@@ -7502,7 +7535,7 @@ public:
     }
 
     // Bytes a session read, handed to its decoder: feed(on) calls
-    // on(frame_event, line) for each line and on.reply(bytes) for what the
+    // on(frame_event, line[, decoded]) for each line and on.reply(bytes) for what the
     // decoder answers the peer (telnet negotiation, WebSocket pongs), and
     // returns how many bytes it used (on returning false stops it early).
     // Returns true when the session should go on reading; false when the
@@ -8367,12 +8400,14 @@ private:
 
     void consume(const char* data, std::size_t size) {
         const bool go_on = hub_->receive(*this, data, size, [&](auto&& out) {
-            const std::size_t used = decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+            auto on = [&](frame_event ev, std::string_view line, const auto&... decoded) {
                 // What the decoder answers to a line (telnet's bare CR) goes
-                // before what the server answers to it.
+                // before what the server answers to it. A decoder that read
+                // the line further hands that on too (core/decoder.hpp).
                 answer(out);
-                return out(ev, line);
-            });
+                return out(ev, line, decoded...);
+            };
+            const std::size_t used = decoder_.feed(data, size, on);
             answer(out);
             return used;
         });

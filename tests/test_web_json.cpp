@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -390,41 +391,109 @@ TEST_CASE("json reader: plain runs and escapes at every offset; plain strings ar
     CHECK(parse_browser_command(R"({"type":"login","secret":"pw"})", c).text == "login needs \"name\"");
 }
 
-TEST_CASE("json schema: the decoder's checked command reaches the interpreter, parsed once", "[json]") {
-    using chatroom::detail::checked_for;
-    using chatroom::detail::checked_scope;
+// What a web_decoder hands on: lines with what it read of them (decoded)
+// and lines without.
+struct seam_probe {
+    struct seen {
+        std::string text;
+        bool decoded = false;
+        bool same_bytes = false; // the message's own bytes, not a copy
+        bool is_command = false;
+        browser_command_kind kind = browser_command_kind::say;
+        std::string command_text;
+    };
+    std::vector<seen> lines;
+    bool operator()(chatroom::frame_event, std::string_view text) {
+        lines.push_back({std::string(text), false, false, false, {}, {}});
+        return true;
+    }
+    bool operator()(chatroom::frame_event, std::string_view text, const chatroom::decoded_line& d) {
+        seen s{std::string(text), true, false, d.form() == &chatroom::detail::browser_command_form, {}, {}};
+        if (s.is_command) {
+            const auto& c = static_cast<const browser_command&>(d);
+            s.kind = c.kind;
+            s.command_text = std::string(c.text);
+            s.same_bytes = c.text.data() >= text.data() && c.text.data() + c.text.size() <= text.data() + text.size();
+        }
+        lines.push_back(std::move(s));
+        return true;
+    }
+};
+
+TEST_CASE("json seam: the decoder reads each message once and hands its command on with it", "[json]") {
+    using chatroom::detail::client_frame;
+    using chatroom::detail::ws_opcode;
+    constexpr std::array<unsigned char, 4> mask{0x37, 0xfa, 0x21, 0x3d};
+    auto link = std::make_shared<chatroom::detail::web_link>();
+    link->json = true;
+    chatroom::detail::web_decoder dec(4096, link);
+    seam_probe probe;
+    const std::string say = R"({"type":"say","text":"hi there"})";
+    std::string bytes = client_frame(ws_opcode::text, say, mask) + client_frame(ws_opcode::text, "{\"type\":", mask) +
+                        client_frame(ws_opcode::text, R"({"type":"dance"})", mask) +
+                        client_frame(ws_opcode::text, R"({"type":"msg","to":"bob","text":"line\nbreak"})", mask);
+    REQUIRE(dec.feed(bytes.data(), bytes.size(), probe) == bytes.size());
+    // Every command goes on decoded, as sent (the interpreter never reads
+    // its text again); the refusals are answered here and go no further.
+    REQUIRE(probe.lines.size() == 2);
+    CHECK(probe.lines[0].decoded);
+    CHECK(probe.lines[0].is_command);
+    CHECK(probe.lines[0].text == say);
+    CHECK(probe.lines[0].kind == browser_command_kind::say);
+    CHECK(probe.lines[0].command_text == "hi there");
+    CHECK(probe.lines[0].same_bytes);
+    CHECK(probe.lines[1].decoded);
+    CHECK(probe.lines[1].kind == browser_command_kind::msg);
+    CHECK(probe.lines[1].command_text == "line\nbreak"); // decoded from its escape
+    const std::vector<std::string> answers = payloads(dec.replies());
+    REQUIRE(answers.size() == 2);
+    CHECK(value_of(answers[0], "code") == "bad_json");
+    CHECK(value_of(answers[1], "code") == "unknown_type");
+    CHECK_FALSE(dec.ended());
+
+    // The line protocol over WebSocket reads no JSON: its lines go on as text.
+    auto plain_link = std::make_shared<chatroom::detail::web_link>();
+    chatroom::detail::web_decoder plain(4096, plain_link);
+    seam_probe plain_probe;
+    bytes = client_frame(ws_opcode::text, say, mask);
+    plain.feed(bytes.data(), bytes.size(), plain_probe);
+    REQUIRE(plain_probe.lines.size() == 1);
+    CHECK_FALSE(plain_probe.lines[0].decoded);
+    CHECK(plain_probe.lines[0].text == say);
+}
+
+// Another dialect's decoded line, which the JSON interpreter must not read as its own.
+struct other_form : chatroom::decoded_line {
+    static constexpr char tag = 0;
+    other_form() noexcept : decoded_line(&tag) {}
+};
+
+TEST_CASE("json seam: the interpreter acts on the command it is handed, not on its text", "[json]") {
     const std::string message = R"({"type":"say","text":"as written"})";
     browser_command checked;
     REQUIRE_FALSE(parse_browser_command(R"({"type":"say","text":"as checked"})", checked));
-    CHECK(checked_for(message) == nullptr);
-    {
-        const checked_scope scope(message, checked);
-        CHECK(checked_for(message) == &checked);
-        const std::string copy = message; // same bytes elsewhere: not the checked message
-        CHECK(checked_for(copy) == nullptr);
-        CHECK(checked_for(std::string_view(message).substr(1)) == nullptr);
-    }
-    CHECK(checked_for(message) == nullptr);
-
-    // The interpreter acts on the command it is handed, not on a second
-    // parse of the text; without one it parses the text itself.
     json_core c;
     auto ann = c.browser();
     auto bob = c.telnet();
     c.objects(*ann);
     bob->take(c.hub->soft_limit());
     bob->new_lines();
-    {
-        const checked_scope scope(message, checked);
-        c.send(*ann, message);
-    }
-    c.send(*ann, message);
+    auto send = [&](auto&&... decoded) {
+        c.hub->receive(*ann, message.data(), message.size(), [&](auto&& out) {
+            out(chatroom::frame_event::line, message, decoded...);
+            return message.size();
+        });
+    };
+    send(static_cast<const chatroom::decoded_line&>(checked)); // as the decoder hands it: no second read
+    send();                                                    // text no decoder read: read here
+    send(other_form());                                        // not a command: the text is read
     bob->take(c.hub->soft_limit());
     const std::vector<std::string> got = bob->new_lines();
-    REQUIRE(got.size() == 2);
-    CHECK(got[0].size() > 10);
+    REQUIRE(got.size() == 3);
+    for (const std::string& l : got) REQUIRE(l.size() > 10);
     CHECK(got[0].substr(got[0].size() - 10) == "as checked");
     CHECK(got[1].substr(got[1].size() - 10) == "as written");
+    CHECK(got[2].substr(got[2].size() - 10) == "as written");
 }
 
 TEST_CASE("json time: ISO 8601 in UTC with milliseconds", "[json]") {

@@ -1060,10 +1060,17 @@ enum class browser_command_kind : unsigned char {
     say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
+// What tells a browser_command from other decoded lines (its form()).
+inline constexpr char browser_command_form = 0;
+
 // A checked command: the fields its type allows, as sent (not yet
 // sanitized). The strings are views into the message, or into the command's
-// own store for those that had escapes: valid while both are.
-struct browser_command {
+// own store for those that had escapes: valid while both are. The decoder
+// hands it to the interpreter with its message (core/decoder.hpp), so a
+// message is read once.
+struct browser_command : decoded_line {
+    browser_command() noexcept : decoded_line(&browser_command_form) {}
+
     browser_command_kind kind = browser_command_kind::say;
     std::string_view room, text, to, nick, name, secret, reason;
     std::string_view before, after; // history: a message id, the bound (excluded)
@@ -1206,42 +1213,6 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
             return refuse("bad_request", "say takes at most " + std::to_string(max_say_lines) + " lines at once");
     }
     return {};
-}
-
-// The command the session's decoder has just checked, handed to the
-// interpreter it calls with the same message in the same call (both run on
-// one thread, under the hub's lock): a message is parsed once. The decoder
-// opens a checked_scope around the call; the interpreter asks checked_for()
-// with the text it got, which matches only that message (same bytes at the
-// same address), and parses anything else itself.
-struct checked_command {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    const browser_command* command = nullptr;
-};
-
-inline checked_command& last_checked() noexcept {
-    static thread_local checked_command c;
-    return c;
-}
-
-class checked_scope {
-public:
-    checked_scope(std::string_view message, const browser_command& c) noexcept : saved_(last_checked()) {
-        last_checked() = checked_command{message.data(), message.size(), &c};
-    }
-    ~checked_scope() { last_checked() = saved_; }
-    checked_scope(const checked_scope&) = delete;
-    checked_scope& operator=(const checked_scope&) = delete;
-
-private:
-    checked_command saved_;
-};
-
-// The command checked for exactly this message, or null.
-inline const browser_command* checked_for(std::string_view message) noexcept {
-    const checked_command& c = last_checked();
-    return c.command && c.data == message.data() && c.size == message.size() ? c.command : nullptr;
 }
 
 } // namespace chatroom::detail
@@ -1701,19 +1672,17 @@ public:
     leave_reason end_reason() const noexcept { return why_; }
 
 private:
-    // A JSON dialect message: a command goes on as the line the interpreter
-    // reads; anything else is answered here with an error object, queued
-    // in order with the answers to the messages around it (the session
-    // sends replies() before the next line), and nothing more happens.
+    // A JSON dialect message: a command goes on with the line, read once,
+    // for the interpreter; anything else is answered here with an error
+    // object, queued in order with the answers to the messages around it
+    // (the session sends replies() before the next line), and nothing more
+    // happens.
     template <class On>
     bool json_message(std::string_view text, On& on) {
         browser_command command;
         const browser_command_error e = parse_browser_command(text, command);
-        if (!e) {
-            // The interpreter takes the command as checked here (checked_for).
-            const checked_scope checked(text, command);
-            return on(frame_event::line, text);
-        }
+        // The interpreter takes the command as read here (json_interpreter::decoded).
+        if (!e) return on(frame_event::line, text, command);
         const std::string object = json_error(e.code, e.text);
         const ws_frame_header h = frame_header(ws_opcode::text, object.size());
         replies_.append(reinterpret_cast<const char*>(h.data()), h.size());
@@ -2093,7 +2062,6 @@ inline std::string status_response(int status) {
 // #include <chatroom/web/detail/json_interpreter.hpp>
 
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -2101,27 +2069,30 @@ namespace chatroom::detail {
 
 // The JSON dialect's interpreter (docs/web-protocol.md): a browser's command
 // object becomes requests to the core, which answers with typed replies that
-// json_renderer words. The session's decoder has already checked every
-// message against the schema and answered the bad ones itself (web_decoder),
-// so what reaches here parses; each string is sanitized as a line is. A
-// member may be in several rooms: join adds one, part leaves one, and the
-// commands that take a room address it (not_in_room when the member is not
-// in it).
+// json_renderer words. The session's decoder reads every message against the
+// schema, answers the bad ones itself (web_decoder) and hands the others on
+// with their command (decoded), so a message is read once; each string is
+// sanitized as a line is. A member may be in several rooms: join adds one,
+// part leaves one, and the commands that take a room address it
+// (not_in_room when the member is not in it).
 // Stateless: the one instance serves every JSON member, under the hub's lock.
 class json_interpreter final : public interpreter {
 public:
+    // The decoder's command for its message.
+    void decoded(commands& core, member& m, std::string_view raw, const decoded_line& d) const override {
+        if (d.form() != &browser_command_form) return line(core, m, raw);
+        run(core, m, static_cast<const browser_command&>(d));
+    }
+
+    // Text that no decoder read (a host's or a test's): read here. A
+    // refusal has nobody to answer, and nothing happens.
     void line(commands& core, member& m, std::string_view raw) const override {
-        // The decoder checked the message just now: its command, parsed
-        // once. Text from elsewhere is parsed here (a refusal was answered
-        // by the decoder already, or has nobody to answer: nothing happens).
-        std::optional<browser_command> own;
-        const browser_command* checked = checked_for(raw);
-        if (!checked) {
-            own.emplace();
-            if (parse_browser_command(raw, *own)) return;
-            checked = &*own;
-        }
-        const browser_command& c = *checked;
+        browser_command c;
+        if (!parse_browser_command(raw, c)) run(core, m, c);
+    }
+
+private:
+    static void run(commands& core, member& m, const browser_command& c) {
         std::string a, b, room;
         history_query query;
         protocol::command cmd;
@@ -2221,7 +2192,6 @@ public:
         core.request(m, cmd);
     }
 
-private:
     // A room as named: sanitized, without a leading '#'.
     static std::string_view room_name(std::string& out, std::string_view in) {
         out.clear();

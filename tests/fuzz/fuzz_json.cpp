@@ -14,16 +14,26 @@
 //             character, U+2028 or U+2029;
 //   schema  - parse_browser_command refuses with bad_json exactly when the
 //             reader refuses; an accepted command has a known type, a say's
-//             text is not blank and has at most max_say_lines lines.
+//             text is not blank and has at most max_say_lines lines;
+//   seam    - the input as one masked text frame to the JSON dialect's
+//             web_decoder: a command goes on once, decoded (a
+//             browser_command with the fields a fresh read of the message
+//             gives), with the message's own text; a refusal goes on not at
+//             all and is answered with a frame; invalid UTF-8 ends the
+//             conversation.
 
+#include <chatroom/web/detail/decoder.hpp>
+#include <chatroom/web/detail/frame_encoder.hpp>
 #include <chatroom/web/detail/json/reader.hpp>
 #include <chatroom/web/detail/json/writer.hpp>
 #include <chatroom/web/detail/json_command.hpp>
 #include <chatroom/web/detail/utf8_validator.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -148,6 +158,53 @@ void check_schema(std::string_view in) {
     }
 }
 
+// What the decoder hands on, checked as it is handed (the command is valid
+// during the call only).
+struct seam_probe {
+    std::string_view in;
+    int plain = 0, decoded = 0;
+    bool operator()(chatroom::frame_event ev, std::string_view) {
+        CHECK(ev == chatroom::frame_event::line);
+        ++plain;
+        return true;
+    }
+    bool operator()(chatroom::frame_event ev, std::string_view text, const chatroom::decoded_line& d) {
+        using chatroom::detail::browser_command;
+        CHECK(ev == chatroom::frame_event::line);
+        CHECK(text == in);
+        CHECK(d.form() == &chatroom::detail::browser_command_form);
+        const auto& got = static_cast<const browser_command&>(d);
+        browser_command again;
+        CHECK(!chatroom::detail::parse_browser_command(text, again));
+        CHECK(got.kind == again.kind && got.limit == again.limit);
+        CHECK(got.room == again.room && got.text == again.text && got.to == again.to && got.nick == again.nick);
+        CHECK(got.name == again.name && got.secret == again.secret && got.reason == again.reason);
+        CHECK(got.before == again.before && got.after == again.after);
+        ++decoded;
+        return true;
+    }
+};
+
+void check_seam(std::string_view in) {
+    auto link = std::make_shared<chatroom::detail::web_link>();
+    link->json = true;
+    chatroom::detail::web_decoder dec(in.size() + 1, link);
+    const std::string frame =
+        chatroom::detail::client_frame(chatroom::detail::ws_opcode::text, in, std::array<unsigned char, 4>{0x37, 0xfa, 0x21, 0x3d});
+    seam_probe probe{in};
+    dec.feed(frame.data(), frame.size(), probe);
+    CHECK(probe.plain == 0);
+    if (!valid_utf8(in)) {
+        CHECK(probe.decoded == 0 && dec.ended());
+        return;
+    }
+    chatroom::detail::browser_command c;
+    const bool refused = static_cast<bool>(chatroom::detail::parse_browser_command(in, c));
+    CHECK(!dec.ended());
+    CHECK(probe.decoded == (refused ? 0 : 1));
+    CHECK(dec.replies().empty() != refused);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -155,5 +212,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_reader(in);
     check_writer(in);
     check_schema(in);
+    check_seam(in);
     return 0;
 }

@@ -36,7 +36,11 @@ and the title counts them. A line sent as the server dies (SIGSTOP, then
 SIGKILL: no echo) is marked not sent and put back in the input, text being
 typed elsewhere stays, and both go once the page is back. A fourth server
 with --users and --require-login: the first visit's form shows a password
-field and logs in with it (a wrong secret first). Screenshots (light and dark, desktop and phone,
+field and logs in with it (a wrong secret first). A fifth with --users but
+no --require-login: a guest chats, the nick form with an account's nick is
+answered nick_registered and shows the password field, whose login (a wrong
+secret first) takes the nick; a second guest logs in with /login typed in
+the input. Screenshots (light and dark, desktop and phone,
 history) go to DIR (default:
 a new directory under /tmp).
 
@@ -390,6 +394,8 @@ def main():
     ds = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-deep-")
     # A fourth, with accounts and --require-login, for the first visit's password field.
     ls = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-login-")
+    # A fifth, with accounts but no --require-login: guests chat, an account's nick asks for its login.
+    ols = kit.ServerProcess([os.path.abspath(args.server)], PATIENCE, prefix="chatroom-web-open-login-")
     axe = find_axe(shots)
 
     def tcp():
@@ -1173,6 +1179,63 @@ def main():
         kept = g.driver.execute_script("return JSON.stringify(localStorage) + document.body.textContent")
         assert "s3cret" not in kept and "not it" not in kept, "a secret kept in the page or its storage"
 
+    def hashed(secret):
+        r = subprocess.run([os.path.abspath(args.server), "--hash-password"], input=secret.encode() + b"\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=PATIENCE)
+        assert r.returncode == 0, "--hash-password failed: %r" % r.stderr
+        return r.stdout.decode().strip()
+
+    def login_when_registered():
+        """Accounts without --require-login: a guest chats; the nick form with an account's nick gets
+        nick_registered, which shows the password field, and the login from it takes the nick; /login
+        typed in the input logs in too; the secrets are kept nowhere."""
+        users = os.path.join(hdir, "users-open")
+        with open(users, "w") as f:
+            f.write("ann:%s\nbob:%s\n" % (hashed("s3cret pass"), hashed("b0b-pass")))
+        ols.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
+                  "--users", users, want=("tcp", "web"))
+        t = TcpClient(ols.ports["tcp"])
+        clients.append(t)
+        t.expect(r"\* welcome to .*, you are (\S+)")
+        t.expect(r"\* joined lobby \(\d+ members?\)")
+        g = Browser("open-login")
+        browsers.append(g)
+        g.open("http://127.0.0.1:%d/" % ols.ports["web"])
+        guest = g.wait_header(state="open", nick=GUEST, room="#lobby")["nick"]
+        lf, ln, lw = (g.driver.find_element(By.ID, i) for i in ("lf", "ln", "lp"))
+        assert lf.is_displayed() and not lw.is_displayed(), "a guest is asked for a nick, not a password"
+        g.type("a guest may talk")
+        t.expect(re.escape("<%s> a guest may talk" % guest))
+        # The nick of an account: refused with nick_registered, and the form asks for its password.
+        ln.send_keys("ann" + Keys.ENTER)
+        registered = "error: nick registered: log in with /login ann SECRET"
+        assert "err" in g.wait_line(registered)
+        g.wait(lambda x: lf.is_displayed() and lw.is_displayed(), "the password field after nick_registered")
+        assert ln.get_attribute("value") == "ann", "the nick asked for: %r" % ln.get_attribute("value")
+        assert g.header()["nick"] == guest, "renamed without a login: %r" % g.header()
+        lw.send_keys("not it" + Keys.ENTER)
+        assert "err" in g.wait_line("error: wrong name or secret")
+        lw.send_keys("s3cret pass" + Keys.ENTER)
+        g.wait_header(nick="ann", room="#lobby")
+        t.expect(re.escape("* %s is now known as ann" % guest))
+        g.wait(lambda x: not lf.is_displayed(), "the form gone once logged in")
+        g.type("logged in from the form")
+        t.expect(re.escape("<ann> logged in from the form"))
+        g.wait(lambda x: x.count("<ann> logged in from the form", from_server=False) == 1, "own line once")
+        # /login typed in the input, by a second guest.
+        h = Browser("open-login-typed")
+        browsers.append(h)
+        h.open("http://127.0.0.1:%d/" % ols.ports["web"])
+        guest2 = h.wait_header(state="open", nick=GUEST, room="#lobby")["nick"]
+        h.type("/login bob b0b-pass")
+        h.wait_header(nick="bob", room="#lobby")
+        t.expect(re.escape("* %s is now known as bob" % guest2))
+        h.type("typed a login")
+        t.expect(re.escape("<bob> typed a login"))
+        for x, secrets in ((g, ("s3cret", "not it")), (h, ("b0b-pass",))):
+            kept = x.driver.execute_script("return JSON.stringify(localStorage) + document.body.textContent")
+            assert not any(w in kept for w in secrets), "a secret kept in %s's page or its storage" % x.name
+
     def days_and_new_below():
         h = s["h"]
         # Lines of yesterday and the day before: the history file changed while its server is stopped.
@@ -1268,6 +1331,9 @@ def main():
                 "stays; both are sent once the page is back", lost_line)
         run.run("with --users and --require-login the first visit's form shows a password field and logs in "
                 "with it", login)
+        run.run("with --users and no --require-login a guest chats; an account's nick gets nick_registered, "
+                "the password field, and the login from the page (form and typed /login) takes it",
+                login_when_registered)
         if args.with_store:
             run.run("Load older (button, keyboard, scrolling to the top) prepends the page before the oldest "
                     "line, keeps the view, and says start of history", load_older)
@@ -1295,11 +1361,13 @@ def main():
             hs.stop()
             ds.stop()
             ls.stop()
+            ols.stop()
         finally:
             server.close()
             hs.close()
             ds.close()
             ls.close()
+            ols.close()
             shutil.rmtree(hdir, ignore_errors=True)
     return run.summary()
 

@@ -11,4 +11,25 @@ enum class frame_event {
     too_long, ///< the current line passed the limit; the rest of it, up to its end, is discarded
 };
 
+/// What a decoder made of a line beyond its bytes, handed with the line to
+/// the member's interpreter (a decoder calls on(frame_event::line, text, d)
+/// instead of on(frame_event::line, text)): a dialect that must read a line
+/// whole to split or refuse it (the browsers' JSON commands) reads it once,
+/// and its interpreter takes the result. The core passes it on unread. A
+/// dialect derives its own type from this; form() is an address that type
+/// owns, so that an interpreter reads only the form it knows.
+class decoded_line {
+public:
+    const void* form() const noexcept { return form_; }
+
+protected:
+    explicit decoded_line(const void* form) noexcept : form_(form) {}
+    decoded_line(const decoded_line&) = default;
+    decoded_line& operator=(const decoded_line&) = default;
+    ~decoded_line() = default;
+
+private:
+    const void* form_;
+};
+
 } // namespace chatroom

@@ -146,7 +146,7 @@ public:
     }
 
     // Bytes a session read, handed to its decoder: feed(on) calls
-    // on(frame_event, line) for each line and on.reply(bytes) for what the
+    // on(frame_event, line[, decoded]) for each line and on.reply(bytes) for what the
     // decoder answers the peer (telnet negotiation, WebSocket pongs), and
     // returns how many bytes it used (on returning false stops it early).
     // Returns true when the session should go on reading; false when the

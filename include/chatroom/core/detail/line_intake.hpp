@@ -21,13 +21,15 @@
 
 namespace chatroom::detail {
 
-// What a session's decoder hands the hub while it is fed: lines (call) and
-// the bytes it answers the peer with (reply).
+// What a session's decoder hands the hub while it is fed: lines (call), with
+// what the decoder made of them when it read them further (decoded_line),
+// and the bytes it answers the peer with (reply).
 template <class OnLine, class OnReply>
 struct decoder_output {
     OnLine& on_line;
     OnReply& on_reply;
-    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line); }
+    bool operator()(frame_event ev, std::string_view line) { return on_line(ev, line, nullptr); }
+    bool operator()(frame_event ev, std::string_view line, const decoded_line& d) { return on_line(ev, line, &d); }
     void reply(std::string_view bytes) { on_reply(bytes); }
 };
 
@@ -42,7 +44,7 @@ public:
         log_ = log.shared() ? &log : nullptr;
     }
 
-    // feed(on) calls on(frame_event, line) for each line and on.reply(bytes)
+    // feed(on) calls on(frame_event, line[, decoded]) for each line and on.reply(bytes)
     // for what the decoder answers the peer, and returns how many bytes it
     // used (on returning false stops it early). True: read on; false: the
     // member left or waits, its unread rest in its stash.
@@ -62,10 +64,11 @@ public:
         const bool flood = house_.flood_control();
         if (flood) house_.refill(m, now);
         out_.take_hold_request();
-        auto on_line = [&](frame_event ev, std::string_view line) {
+        auto on_line = [&](frame_event ev, std::string_view line, const decoded_line* d) {
             // Lines keep a member from timing out; negotiation and pongs do not.
             s.last_active = now;
             if (ev == frame_event::too_long) commands_.line_too_long(m);
+            else if (d) m.interpreter().decoded(commands_, m, line, *d);
             else m.interpreter().line(commands_, m, line);
             if (!s.attached) return false;
             if (flood && (s.tokens -= 1.0) < 1.0) {

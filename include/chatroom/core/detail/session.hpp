@@ -187,12 +187,14 @@ private:
 
     void consume(const char* data, std::size_t size) {
         const bool go_on = hub_->receive(*this, data, size, [&](auto&& out) {
-            const std::size_t used = decoder_.feed(data, size, [&](frame_event ev, std::string_view line) {
+            auto on = [&](frame_event ev, std::string_view line, const auto&... decoded) {
                 // What the decoder answers to a line (telnet's bare CR) goes
-                // before what the server answers to it.
+                // before what the server answers to it. A decoder that read
+                // the line further hands that on too (core/decoder.hpp).
                 answer(out);
-                return out(ev, line);
-            });
+                return out(ev, line, decoded...);
+            };
+            const std::size_t used = decoder_.feed(data, size, on);
             answer(out);
             return used;
         });

@@ -110,19 +110,17 @@ public:
     leave_reason end_reason() const noexcept { return why_; }
 
 private:
-    // A JSON dialect message: a command goes on as the line the interpreter
-    // reads; anything else is answered here with an error object, queued
-    // in order with the answers to the messages around it (the session
-    // sends replies() before the next line), and nothing more happens.
+    // A JSON dialect message: a command goes on with the line, read once,
+    // for the interpreter; anything else is answered here with an error
+    // object, queued in order with the answers to the messages around it
+    // (the session sends replies() before the next line), and nothing more
+    // happens.
     template <class On>
     bool json_message(std::string_view text, On& on) {
         browser_command command;
         const browser_command_error e = parse_browser_command(text, command);
-        if (!e) {
-            // The interpreter takes the command as checked here (checked_for).
-            const checked_scope checked(text, command);
-            return on(frame_event::line, text);
-        }
+        // The interpreter takes the command as read here (json_interpreter::decoded).
+        if (!e) return on(frame_event::line, text, command);
         const std::string object = json_error(e.code, e.text);
         const ws_frame_header h = frame_header(ws_opcode::text, object.size());
         replies_.append(reinterpret_cast<const char*>(h.data()), h.size());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatroom/core/decoder.hpp>
 #include <chatroom/web/detail/json/reader.hpp>
 
 #include <cstddef>
@@ -19,10 +20,17 @@ enum class browser_command_kind : unsigned char {
     say, me, join, part, nick, msg, who, rooms, topic, history, login, quit, help, line, echo
 };
 
+// What tells a browser_command from other decoded lines (its form()).
+inline constexpr char browser_command_form = 0;
+
 // A checked command: the fields its type allows, as sent (not yet
 // sanitized). The strings are views into the message, or into the command's
-// own store for those that had escapes: valid while both are.
-struct browser_command {
+// own store for those that had escapes: valid while both are. The decoder
+// hands it to the interpreter with its message (core/decoder.hpp), so a
+// message is read once.
+struct browser_command : decoded_line {
+    browser_command() noexcept : decoded_line(&browser_command_form) {}
+
     browser_command_kind kind = browser_command_kind::say;
     std::string_view room, text, to, nick, name, secret, reason;
     std::string_view before, after; // history: a message id, the bound (excluded)
@@ -165,42 +173,6 @@ inline browser_command_error parse_browser_command(std::string_view message, bro
             return refuse("bad_request", "say takes at most " + std::to_string(max_say_lines) + " lines at once");
     }
     return {};
-}
-
-// The command the session's decoder has just checked, handed to the
-// interpreter it calls with the same message in the same call (both run on
-// one thread, under the hub's lock): a message is parsed once. The decoder
-// opens a checked_scope around the call; the interpreter asks checked_for()
-// with the text it got, which matches only that message (same bytes at the
-// same address), and parses anything else itself.
-struct checked_command {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    const browser_command* command = nullptr;
-};
-
-inline checked_command& last_checked() noexcept {
-    static thread_local checked_command c;
-    return c;
-}
-
-class checked_scope {
-public:
-    checked_scope(std::string_view message, const browser_command& c) noexcept : saved_(last_checked()) {
-        last_checked() = checked_command{message.data(), message.size(), &c};
-    }
-    ~checked_scope() { last_checked() = saved_; }
-    checked_scope(const checked_scope&) = delete;
-    checked_scope& operator=(const checked_scope&) = delete;
-
-private:
-    checked_command saved_;
-};
-
-// The command checked for exactly this message, or null.
-inline const browser_command* checked_for(std::string_view message) noexcept {
-    const checked_command& c = last_checked();
-    return c.command && c.data == message.data() && c.size == message.size() ? c.command : nullptr;
 }
 
 } // namespace chatroom::detail

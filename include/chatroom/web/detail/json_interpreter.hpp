@@ -8,7 +8,6 @@
 #include <chatroom/line/command.hpp>
 #include <chatroom/web/detail/json_command.hpp>
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,27 +15,30 @@ namespace chatroom::detail {
 
 // The JSON dialect's interpreter (docs/web-protocol.md): a browser's command
 // object becomes requests to the core, which answers with typed replies that
-// json_renderer words. The session's decoder has already checked every
-// message against the schema and answered the bad ones itself (web_decoder),
-// so what reaches here parses; each string is sanitized as a line is. A
-// member may be in several rooms: join adds one, part leaves one, and the
-// commands that take a room address it (not_in_room when the member is not
-// in it).
+// json_renderer words. The session's decoder reads every message against the
+// schema, answers the bad ones itself (web_decoder) and hands the others on
+// with their command (decoded), so a message is read once; each string is
+// sanitized as a line is. A member may be in several rooms: join adds one,
+// part leaves one, and the commands that take a room address it
+// (not_in_room when the member is not in it).
 // Stateless: the one instance serves every JSON member, under the hub's lock.
 class json_interpreter final : public interpreter {
 public:
+    // The decoder's command for its message.
+    void decoded(commands& core, member& m, std::string_view raw, const decoded_line& d) const override {
+        if (d.form() != &browser_command_form) return line(core, m, raw);
+        run(core, m, static_cast<const browser_command&>(d));
+    }
+
+    // Text that no decoder read (a host's or a test's): read here. A
+    // refusal has nobody to answer, and nothing happens.
     void line(commands& core, member& m, std::string_view raw) const override {
-        // The decoder checked the message just now: its command, parsed
-        // once. Text from elsewhere is parsed here (a refusal was answered
-        // by the decoder already, or has nobody to answer: nothing happens).
-        std::optional<browser_command> own;
-        const browser_command* checked = checked_for(raw);
-        if (!checked) {
-            own.emplace();
-            if (parse_browser_command(raw, *own)) return;
-            checked = &*own;
-        }
-        const browser_command& c = *checked;
+        browser_command c;
+        if (!parse_browser_command(raw, c)) run(core, m, c);
+    }
+
+private:
+    static void run(commands& core, member& m, const browser_command& c) {
         std::string a, b, room;
         history_query query;
         protocol::command cmd;
@@ -136,7 +138,6 @@ public:
         core.request(m, cmd);
     }
 
-private:
     // A room as named: sanitized, without a leading '#'.
     static std::string_view room_name(std::string& out, std::string_view in) {
         out.clear();
