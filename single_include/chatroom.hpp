@@ -986,7 +986,7 @@ enum class reply_kind : unsigned char {
     room_private,     ///< subject: the room, which the host made private (join by invitation)
     room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
     bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
-    room_banned,      ///< subject: the room, one of whose ban masks (+b) matches the member
+    room_banned,      ///< subject: the room, one of whose ban masks (+b) matches the member: no joining it, nor speaking in it
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
@@ -2498,7 +2498,7 @@ inline std::string bad_key(std::string_view room) {
     return "! " + std::string(room) + " needs a key: its operators set one";
 }
 inline std::string room_banned(std::string_view room) {
-    return "! you are banned from " + std::string(room) + " by its operators";
+    return "! you are banned from " + std::string(room) + " by its operators: you may not join it or speak in it";
 }
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
@@ -4674,11 +4674,15 @@ public:
         }
         // +m, and a member banned while in the room (room_bans.hpp): only
         // operators and voiced members speak.
-        const bool privileged = m.state.op || r.roles().is_op(m.state.nick) || r.roles().is_voiced(m.state.nick);
-        if (!privileged &&
-            (r.roles().has(mode_moderated) || r.roles().bans().matches(m.state.nick, m.address()))) {
-            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
-            return false;
+        if (!m.state.op && !r.roles().is_op(m.state.nick) && !r.roles().is_voiced(m.state.nick)) {
+            if (r.roles().has(mode_moderated)) {
+                out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
+                return false;
+            }
+            if (r.roles().bans().matches(m.state.nick, m.address())) {
+                out_.send(m, reply::of(reply_kind::room_banned, r.name()));
+                return false;
+            }
         }
         return authorized(m, action_kind::say, r.name(), text);
     }
@@ -6703,13 +6707,12 @@ public:
     }
 
     // A line to a room m is not in: said when the room is open on this
-    // server and not +n (IRC's -n: "no external messages" off), and m is
-    // not banned from it; otherwise m hears it is not in the room (IRC:
-    // 404). The room's +m and the host's authorizer apply as to members.
+    // server and not +n (IRC's -n: "no external messages" off); otherwise
+    // m hears it is not in the room (IRC: 404). The room's bans, +m and the
+    // host's authorizer apply as to members (access_checks.hpp).
     room* outside_room(member& m, const protocol::command& cmd) {
         room* r = cmd.room.empty() ? nullptr : p_.places.find_room(cmd.room);
-        if (r && !r->roles().has(mode_no_external) && !r->roles().bans().matches(m.state.nick, m.address()))
-            return r;
+        if (r && !r->roles().has(mode_no_external)) return r;
         p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         return nullptr;
     }

@@ -65,7 +65,7 @@ inline std::string bad_key(std::string_view room) {
     return "! " + std::string(room) + " needs a key: its operators set one";
 }
 inline std::string room_banned(std::string_view room) {
-    return "! you are banned from " + std::string(room) + " by its operators";
+    return "! you are banned from " + std::string(room) + " by its operators: you may not join it or speak in it";
 }
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";

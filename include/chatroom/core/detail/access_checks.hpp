@@ -68,11 +68,15 @@ public:
         }
         // +m, and a member banned while in the room (room_bans.hpp): only
         // operators and voiced members speak.
-        const bool privileged = m.state.op || r.roles().is_op(m.state.nick) || r.roles().is_voiced(m.state.nick);
-        if (!privileged &&
-            (r.roles().has(mode_moderated) || r.roles().bans().matches(m.state.nick, m.address()))) {
-            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
-            return false;
+        if (!m.state.op && !r.roles().is_op(m.state.nick) && !r.roles().is_voiced(m.state.nick)) {
+            if (r.roles().has(mode_moderated)) {
+                out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
+                return false;
+            }
+            if (r.roles().bans().matches(m.state.nick, m.address())) {
+                out_.send(m, reply::of(reply_kind::room_banned, r.name()));
+                return false;
+            }
         }
         return authorized(m, action_kind::say, r.name(), text);
     }

@@ -107,13 +107,12 @@ public:
     }
 
     // A line to a room m is not in: said when the room is open on this
-    // server and not +n (IRC's -n: "no external messages" off), and m is
-    // not banned from it; otherwise m hears it is not in the room (IRC:
-    // 404). The room's +m and the host's authorizer apply as to members.
+    // server and not +n (IRC's -n: "no external messages" off); otherwise
+    // m hears it is not in the room (IRC: 404). The room's bans, +m and the
+    // host's authorizer apply as to members (access_checks.hpp).
     room* outside_room(member& m, const protocol::command& cmd) {
         room* r = cmd.room.empty() ? nullptr : p_.places.find_room(cmd.room);
-        if (r && !r->roles().has(mode_no_external) && !r->roles().bans().matches(m.state.nick, m.address()))
-            return r;
+        if (r && !r->roles().has(mode_no_external)) return r;
         p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         return nullptr;
     }
