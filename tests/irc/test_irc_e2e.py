@@ -474,7 +474,8 @@ def main():
     runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
                "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
                "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
-               "as a private message; TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
+               "as a private message; +i +k +l, several changes in one MODE line; ban masks (367 368, 474, 404 (+b), "
+               "696, voice through a ban), -n, TOPIC #chan : clearing the topic (331); TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")
