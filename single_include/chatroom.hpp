@@ -3642,8 +3642,10 @@ inline constexpr std::size_t max_room_invitations = 64;
 inline constexpr std::size_t max_room_key = 23;
 inline constexpr std::uint32_t max_room_limit = 100000;
 
-// The most changes one mode event carries (IRC's MODES).
+// The most changes one mode event carries (IRC's MODES), and its longest
+// text: IRC's MODE line, with its source and channel, stays within 512 bytes.
 inline constexpr std::size_t max_mode_changes = 8;
+inline constexpr std::size_t max_mode_text = 300;
 
 // One change as a mode event's text carries it: "+o bob", "-t", "+b m!u@h".
 struct mode_change {
@@ -3741,8 +3743,12 @@ inline std::string mode_text(const std::vector<mode_change>& changes) {
 }
 
 // Reads a mode event's text of one or more changes (untrusted): nothing
-// unless every change is one this server keeps, 1 to max_mode_changes.
-inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text) {
+// unless every change is one this server keeps, 1 to max_mode_changes,
+// in at most max_text bytes (a request's, bounded by its line, may be
+// longer than an event's).
+inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text,
+                                                                  std::size_t max_text = max_mode_text) {
+    if (text.size() > max_text) return std::nullopt;
     const std::size_t space = text.find(' ');
     const std::string_view letters = text.substr(0, space);
     std::string_view values = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
@@ -6669,15 +6675,18 @@ public:
     // MODE #room +o nick, -int, +b mask...: arg the changes as IRC writes
     // them ("+o", "-int", "+ob"), text their values ("bob", "bob m!u@h"),
     // at most max_mode_changes. One event tells the room every change that
-    // changes something (IRC: one MODE line).
+    // changes something (IRC: one MODE line), or several when their text
+    // would pass max_mode_text (long masks).
     void mode(member& m, const protocol::command& cmd) {
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         std::string text(cmd.arg);
         if (!cmd.text.empty()) text += ' ' + std::string(cmd.text);
-        auto changes = parse_mode_changes(text);
+        auto changes = parse_mode_changes(text, text.size()); // the dialect bounded the line
         if (!changes) return p_.out.send(m, reply::usage("mode"));
         if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        using namespace std::chrono;
+        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
         std::vector<mode_change> kept;
         for (mode_change& c : *changes) {
             if (is_role_letter(c.letter)) {
@@ -6692,18 +6701,29 @@ public:
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }
+            r->roles().apply(c, m.state.nick, now); // at once: a mask twice in one request is added once
             kept.push_back(std::move(c));
         }
         if (kept.empty()) return;
-        using namespace std::chrono;
-        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-        for (const mode_change& c : kept) r->roles().apply(c, m.state.nick, now);
-        room_event e;
-        e.kind = room_event_kind::mode;
-        e.room = r->name();
-        e.nick = m.state.nick;
-        e.text = mode_text(kept);
-        log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        auto tell = [&](const std::vector<mode_change>& changes) {
+            room_event e;
+            e.kind = room_event_kind::mode;
+            e.room = r->name();
+            e.nick = m.state.nick;
+            e.text = mode_text(changes);
+            log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        };
+        std::vector<mode_change> group;
+        for (mode_change& c : kept) {
+            group.push_back(std::move(c));
+            if (group.size() > 1 && mode_text(group).size() > max_mode_text) {
+                mode_change last = std::move(group.back());
+                group.pop_back();
+                tell(group);
+                group.assign(1, std::move(last));
+            }
+        }
+        tell(group);
     }
 
     // A line to a room m is not in: said when the room is open on this

@@ -361,3 +361,30 @@ TEST_CASE("a ban keeps a member out and quiet (voice speaks through it); -n lets
     CHECK(c.modes() == lines{"dev  +o alice", "dev alice +bb carol!*@* *!*@192.0.2.*", "dev alice +v bob",
                              "dev alice -n", "dev alice -bb carol!*@* *!*@192.0.2.*"});
 }
+
+TEST_CASE("changes whose text would pass max_mode_text are told in several events, each within it",
+          "[core][roles]") {
+    core c;
+    auto alice = c.member("alice");
+    say(*c.hub, *alice, "JOIN dev\n");
+    c.lines(*alice);
+    std::string masks, letters = "+";
+    for (char ch = 'a'; ch < 'a' + 8; ++ch) {
+        masks += ' ' + std::string(100, ch) + "!*@*";
+        letters += 'b';
+    }
+    say(*c.hub, *alice, "MODE dev " + letters + masks + "\n");
+    const lines modes = c.modes();
+    REQUIRE(modes.size() >= 3); // the server's +o alice, then the eight masks in two events or more
+    std::size_t told = 0;
+    for (std::size_t i = 1; i < modes.size(); ++i) {
+        const std::string text = modes[i].substr(std::string("dev alice ").size());
+        CHECK(text.size() <= chatroom::detail::max_mode_text);
+        auto back = parse_mode_changes(text);
+        REQUIRE(back);
+        told += back->size();
+    }
+    CHECK(told == 8);
+    say(*c.hub, *alice, "MODE dev +bb twice twice\n"); // a mask twice in one request: added, and told, once
+    CHECK(c.modes().back() == "dev alice +b twice!*@*");
+}

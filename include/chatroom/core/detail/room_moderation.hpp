@@ -69,15 +69,18 @@ public:
     // MODE #room +o nick, -int, +b mask...: arg the changes as IRC writes
     // them ("+o", "-int", "+ob"), text their values ("bob", "bob m!u@h"),
     // at most max_mode_changes. One event tells the room every change that
-    // changes something (IRC: one MODE line).
+    // changes something (IRC: one MODE line), or several when their text
+    // would pass max_mode_text (long masks).
     void mode(member& m, const protocol::command& cmd) {
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         std::string text(cmd.arg);
         if (!cmd.text.empty()) text += ' ' + std::string(cmd.text);
-        auto changes = parse_mode_changes(text);
+        auto changes = parse_mode_changes(text, text.size()); // the dialect bounded the line
         if (!changes) return p_.out.send(m, reply::usage("mode"));
         if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
+        using namespace std::chrono;
+        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
         std::vector<mode_change> kept;
         for (mode_change& c : *changes) {
             if (is_role_letter(c.letter)) {
@@ -92,18 +95,29 @@ public:
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }
+            r->roles().apply(c, m.state.nick, now); // at once: a mask twice in one request is added once
             kept.push_back(std::move(c));
         }
         if (kept.empty()) return;
-        using namespace std::chrono;
-        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-        for (const mode_change& c : kept) r->roles().apply(c, m.state.nick, now);
-        room_event e;
-        e.kind = room_event_kind::mode;
-        e.room = r->name();
-        e.nick = m.state.nick;
-        e.text = mode_text(kept);
-        log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        auto tell = [&](const std::vector<mode_change>& changes) {
+            room_event e;
+            e.kind = room_event_kind::mode;
+            e.room = r->name();
+            e.nick = m.state.nick;
+            e.text = mode_text(changes);
+            log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        };
+        std::vector<mode_change> group;
+        for (mode_change& c : kept) {
+            group.push_back(std::move(c));
+            if (group.size() > 1 && mode_text(group).size() > max_mode_text) {
+                mode_change last = std::move(group.back());
+                group.pop_back();
+                tell(group);
+                group.assign(1, std::move(last));
+            }
+        }
+        tell(group);
     }
 
     // A line to a room m is not in: said when the room is open on this

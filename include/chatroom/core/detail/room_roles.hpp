@@ -40,8 +40,10 @@ inline constexpr std::size_t max_room_invitations = 64;
 inline constexpr std::size_t max_room_key = 23;
 inline constexpr std::uint32_t max_room_limit = 100000;
 
-// The most changes one mode event carries (IRC's MODES).
+// The most changes one mode event carries (IRC's MODES), and its longest
+// text: IRC's MODE line, with its source and channel, stays within 512 bytes.
 inline constexpr std::size_t max_mode_changes = 8;
+inline constexpr std::size_t max_mode_text = 300;
 
 // One change as a mode event's text carries it: "+o bob", "-t", "+b m!u@h".
 struct mode_change {
@@ -139,8 +141,12 @@ inline std::string mode_text(const std::vector<mode_change>& changes) {
 }
 
 // Reads a mode event's text of one or more changes (untrusted): nothing
-// unless every change is one this server keeps, 1 to max_mode_changes.
-inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text) {
+// unless every change is one this server keeps, 1 to max_mode_changes,
+// in at most max_text bytes (a request's, bounded by its line, may be
+// longer than an event's).
+inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text,
+                                                                  std::size_t max_text = max_mode_text) {
+    if (text.size() > max_text) return std::nullopt;
     const std::size_t space = text.find(' ');
     const std::string_view letters = text.substr(0, space);
     std::string_view values = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
