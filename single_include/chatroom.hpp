@@ -389,7 +389,9 @@ inline std::string mode_wording(std::string_view by, std::string_view change) {
 
 /// What a topic change reads as where there is no topic to set: the line
 /// protocol's "* alice set the topic: text" (after "* "), a notice's text.
+/// ("* alice cleared the topic" when text is empty).
 inline std::string topic_wording(std::string_view by, std::string_view text) {
+    if (text.empty()) return by.empty() ? std::string("the topic was cleared") : std::string(by) + " cleared the topic";
     return (by.empty() ? std::string("the topic is now") : std::string(by) + " set the topic") + ": " +
            std::string(text);
 }
@@ -1005,6 +1007,7 @@ enum class reply_kind : unsigned char {
     room_private,     ///< subject: the room, which the host made private (join by invitation)
     room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
     bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
+    room_banned,      ///< subject: the room, one of whose ban masks (+b) matches the member: no joining it, nor speaking in it
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond
@@ -2515,6 +2518,9 @@ inline std::string room_full(std::string_view room, std::size_t cap) {
 inline std::string bad_key(std::string_view room) {
     return "! " + std::string(room) + " needs a key: its operators set one";
 }
+inline std::string room_banned(std::string_view room) {
+    return "! you are banned from " + std::string(room) + " by its operators: you may not join it or speak in it";
+}
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
     if (!reason.empty()) (line += ": ").append(reason);
@@ -2676,6 +2682,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::room_private: return replies::room_private(r.subject);
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
     case reply_kind::bad_key: return replies::bad_key(r.subject);
+    case reply_kind::room_banned: return replies::room_banned(r.subject);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);
@@ -3508,8 +3515,129 @@ private:
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/room_roles.hpp>
 
+// #include <chatroom/core/detail/room_bans.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatroom::detail {
+
+// A room's ban masks (IRC's MODE #chan +b nick!user@host): a member whose
+// "nick!nick@address" matches one may not join the room, nor speak in it
+// while in it (unless an operator or voiced). Every dialect names a member
+// by its nick alone, so the user part is the nick too (IRC shows
+// nick!nick@host); the host part is matched against the member's address
+// (IRC shows every user's host as the server's name, which would match
+// everybody). Wildcards: * (any run) and ? (any one character), compared
+// with the server's case folding (ASCII, as names). Bounded: at most
+// max_room_bans masks of at most max_ban_mask bytes. Part of room_roles,
+// so changed only as mode events are delivered. Guarded by the hub's lock.
+
+inline constexpr std::size_t max_room_bans = 100;
+inline constexpr std::size_t max_ban_mask = 128;
+
+namespace ban_detail {
+inline char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+} // namespace ban_detail
+
+// Whether s matches the wildcard mask: iterative, at most
+// mask.size() * s.size() steps (one backtrack point: the last '*').
+inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
+    std::size_t m = 0, i = 0, star = std::string_view::npos, resume = 0;
+    while (i < s.size()) {
+        if (m < mask.size() && mask[m] == '*') {
+            star = m++;
+            resume = i;
+        } else if (m < mask.size() && (mask[m] == '?' || ban_detail::fold(mask[m]) == ban_detail::fold(s[i]))) {
+            ++m;
+            ++i;
+        } else if (star != std::string_view::npos) {
+            m = star + 1;
+            i = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (m < mask.size() && mask[m] == '*') ++m;
+    return m == mask.size();
+}
+
+// A mask as kept: nick!user@host, each part not empty, printable ASCII
+// with no space or comma, at most max_ban_mask bytes. A short form is
+// completed as IRC servers do: "bar" is bar!*@*, "bar!u" bar!u@*,
+// "u@h" *!u@h. Empty when it is no mask.
+inline std::string full_ban_mask(std::string_view m) {
+    if (m.empty() || m.size() > max_ban_mask) return {};
+    for (const char ch : m)
+        if (ch <= ' ' || ch > '~' || ch == ',') return {};
+    const std::size_t bang = m.find('!'), at = m.find('@');
+    std::string full;
+    if (bang == std::string_view::npos && at == std::string_view::npos) full = std::string(m) + "!*@*";
+    else if (at == std::string_view::npos) full = std::string(m) + "@*";
+    else if (bang == std::string_view::npos) full = "*!" + std::string(m);
+    else full = std::string(m);
+    const std::size_t b = full.find('!'), a = full.find('@');
+    if (b == 0 || a != full.rfind('@') || b != full.rfind('!') || a < b + 2 || a + 1 == full.size() ||
+        full.size() > max_ban_mask)
+        return {};
+    return full;
+}
+
+struct room_ban {
+    std::string mask; // nick!user@host, as full_ban_mask gives it
+    std::string by;   // who set it (empty: the server)
+    std::int64_t at = 0; // when, in seconds since 1970
+};
+
+class room_bans {
+public:
+    const std::vector<room_ban>& list() const noexcept { return bans_; }
+
+    // False when that mask is there already (case folded) or the list is full.
+    bool add(std::string_view mask, std::string_view by, std::int64_t at) {
+        if (find(mask) != bans_.end() || bans_.size() >= max_room_bans) return false;
+        bans_.push_back(room_ban{std::string(mask), std::string(by), at});
+        return true;
+    }
+    bool remove(std::string_view mask) {
+        auto it = find(mask);
+        if (it == bans_.end()) return false;
+        bans_.erase(it);
+        return true;
+    }
+    bool has(std::string_view mask) const { return find(mask) != bans_.end(); }
+    bool full() const noexcept { return bans_.size() >= max_room_bans; }
+
+    // Whether a member of that nick and address is banned.
+    bool matches(std::string_view nick, std::string_view address) const {
+        if (bans_.empty()) return false;
+        std::string who;
+        who.reserve(nick.size() * 2 + address.size() + 2);
+        who.append(nick.data(), nick.size()).append(1, '!').append(nick.data(), nick.size()).append(1, '@');
+        who.append(address.data(), address.size());
+        return std::any_of(bans_.begin(), bans_.end(), [&](const room_ban& b) { return mask_matches(b.mask, who); });
+    }
+
+private:
+    std::vector<room_ban>::const_iterator find(std::string_view mask) const {
+        return std::find_if(bans_.begin(), bans_.end(), [mask](const room_ban& b) {
+            return b.mask.size() == mask.size() &&
+                   std::equal(b.mask.begin(), b.mask.end(), mask.begin(),
+                              [](char x, char y) { return ban_detail::fold(x) == ban_detail::fold(y); });
+        });
+    }
+
+    std::vector<room_ban> bans_;
+};
+
+} // namespace chatroom::detail
+
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -3530,7 +3658,7 @@ namespace chatroom::detail {
 // The room settings, as one byte of flags: tested per line, a bit test.
 enum room_mode : std::uint8_t {
     mode_topic_locked = 1, // +t: only operators set the topic
-    mode_no_external = 2,  // +n: only members speak in it; always set (a non-member cannot address a room)
+    mode_no_external = 2,  // +n: only members speak in it (-n: a non-member may, when the room is open here)
     mode_moderated = 4,    // +m: only operators (and voiced members) speak
     mode_secret = 8,       // +s: not listed to non-members
     mode_invite_only = 16, // +i: only those invited (or server operators) join
@@ -3544,11 +3672,16 @@ inline constexpr std::size_t max_room_invitations = 64;
 inline constexpr std::size_t max_room_key = 23;
 inline constexpr std::uint32_t max_room_limit = 100000;
 
-// One change as a mode event's text carries it: "+o bob", "-t".
+// The most changes one mode event carries (IRC's MODES), and its longest
+// text: IRC's MODE line, with its source and channel, stays within 512 bytes.
+inline constexpr std::size_t max_mode_changes = 8;
+inline constexpr std::size_t max_mode_text = 300;
+
+// One change as a mode event's text carries it: "+o bob", "-t", "+b m!u@h".
 struct mode_change {
     bool on = true;
-    char letter = 0;  // o, v, t, m, s, i, k or l
-    std::string nick; // o, v: whom it names; +k: the key; +l: the limit, in digits
+    char letter = 0;  // o, v, b, t, n, m, s, i, k or l
+    std::string nick; // o, v: whom it names; b: the mask; +k: the key; +l: the limit, in digits
 };
 
 // A key: 1-23 printable ASCII characters, no space or comma.
@@ -3586,6 +3719,11 @@ inline std::uint8_t mode_flag(char letter) noexcept {
 
 inline bool is_role_letter(char letter) noexcept { return letter == 'o' || letter == 'v'; }
 
+// Whether the letter takes a value when set (on) or taken away.
+inline bool takes_value(char letter, bool on) noexcept {
+    return is_role_letter(letter) || letter == 'b' || (on && (letter == 'k' || letter == 'l'));
+}
+
 // Reads a mode event's text; nothing when it is not one change this
 // server keeps (untrusted: it may come from another server).
 inline std::optional<mode_change> parse_mode_change(std::string_view text) {
@@ -3598,13 +3736,19 @@ inline std::optional<mode_change> parse_mode_change(std::string_view text) {
         c.nick = std::string(text.substr(3));
         return c;
     }
+    if (c.letter == 'b') { // "+b MASK", "-b MASK": the mask in full (room_bans.hpp)
+        if (text.size() < 4 || text[2] != ' ') return std::nullopt;
+        c.nick = full_ban_mask(text.substr(3));
+        if (c.nick.empty()) return std::nullopt;
+        return c;
+    }
     if (c.on && (c.letter == 'k' || c.letter == 'l')) { // a value: "+k KEY", "+l N"
         const std::string_view value = text.size() > 3 && text[2] == ' ' ? text.substr(3) : std::string_view();
         if (c.letter == 'k' ? !is_valid_key(value) : parse_limit(value) == 0) return std::nullopt;
         c.nick = std::string(value);
         return c;
     }
-    if (text.size() != 2 || mode_flag(c.letter) == 0 || c.letter == 'n') return std::nullopt; // +n is fixed
+    if (text.size() != 2 || mode_flag(c.letter) == 0) return std::nullopt;
     return c;
 }
 
@@ -3612,6 +3756,55 @@ inline std::string mode_text(const mode_change& c) {
     std::string s{c.on ? '+' : '-', c.letter};
     if (!c.nick.empty()) s += ' ' + c.nick;
     return s;
+}
+
+// Several changes as one event's text, as IRC writes them: "-int",
+// "+o-v bob alice" (one change is as mode_text writes it).
+inline std::string mode_text(const std::vector<mode_change>& changes) {
+    std::string letters, values;
+    char sign = 0;
+    for (const mode_change& c : changes) {
+        const char s = c.on ? '+' : '-';
+        if (s != sign) letters += (sign = s);
+        letters += c.letter;
+        if (!c.nick.empty()) values += ' ' + c.nick;
+    }
+    return letters + values;
+}
+
+// Reads a mode event's text of one or more changes (untrusted): nothing
+// unless every change is one this server keeps, 1 to max_mode_changes,
+// in at most max_text bytes (a request's, bounded by its line, may be
+// longer than an event's).
+inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text,
+                                                                  std::size_t max_text = max_mode_text) {
+    if (text.size() > max_text) return std::nullopt;
+    const std::size_t space = text.find(' ');
+    const std::string_view letters = text.substr(0, space);
+    std::string_view values = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (letters.empty() || (letters[0] != '+' && letters[0] != '-')) return std::nullopt;
+    std::vector<mode_change> out;
+    bool on = true;
+    for (const char letter : letters) {
+        if (letter == '+' || letter == '-') {
+            on = letter == '+';
+            continue;
+        }
+        if (out.size() >= max_mode_changes) return std::nullopt;
+        std::string one{on ? '+' : '-', letter};
+        if (takes_value(letter, on)) {
+            const std::size_t end = values.find(' ');
+            const std::string_view value = values.substr(0, end);
+            values = end == std::string_view::npos ? std::string_view() : values.substr(end + 1);
+            one += ' ';
+            one.append(value.data(), value.size());
+        }
+        auto c = parse_mode_change(one);
+        if (!c) return std::nullopt;
+        out.push_back(std::move(*c));
+    }
+    if (out.empty() || !values.empty()) return std::nullopt;
+    return out;
 }
 
 class room_roles {
@@ -3628,6 +3821,7 @@ public:
     const std::string& key() const noexcept { return key_; }
     std::uint32_t limit() const noexcept { return limit_; }
     bool is_invited(std::string_view nick) const noexcept { return find(invited_, nick) != invited_.end(); }
+    const room_bans& bans() const noexcept { return bans_; }
 
     // "+nt", "+klnt KEY 5": the settings as IRC's 324 shows them; with
     // values: the key and limit (shown to the room's members only).
@@ -3655,8 +3849,13 @@ public:
     void set_created(std::int64_t seconds) noexcept { created_ = seconds; }
 
     // Applies one change (idempotent: a server may apply its own at once,
-    // then again as the log delivers it).
-    void apply(const mode_change& c) {
+    // then again as the log delivers it); a ban keeps who set it and when.
+    void apply(const mode_change& c, std::string_view by = {}, std::int64_t at = 0) {
+        if (c.letter == 'b') {
+            if (c.on) bans_.add(c.nick, by, at);
+            else bans_.remove(c.nick);
+            return;
+        }
         if (c.letter == 'o' || c.letter == 'v') {
             std::vector<std::string>& list = c.letter == 'o' ? ops_ : voiced_;
             auto at = find(list, c.nick);
@@ -3675,7 +3874,11 @@ public:
     void follow(const room_event& e) {
         switch (e.kind) {
         case room_event_kind::mode:
-            if (auto c = parse_mode_change(e.text)) apply(*c);
+            if (auto changes = parse_mode_changes(e.text)) {
+                using namespace std::chrono;
+                const std::int64_t at = duration_cast<seconds>(e.time.time_since_epoch()).count();
+                for (const mode_change& c : *changes) apply(c, e.nick, at);
+            }
             return;
         case room_event_kind::left: return forget(e.nick);
         case room_event_kind::renamed:
@@ -3705,6 +3908,7 @@ private:
 
     std::uint8_t modes_ = default_modes;
     list ops_, voiced_, invited_;
+    room_bans bans_;
     std::string key_;
     std::uint32_t limit_ = 0;
     std::int64_t created_ = 0;
@@ -4498,15 +4702,23 @@ public:
     // Muted members and the host's authorizer may refuse a line.
     bool may_say(member& m, const room& r, std::string_view text) {
         // The common case, inline: one test of flags.
-        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated)) return true;
+        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated) && r.roles().bans().list().empty())
+            return true;
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
-        if (r.roles().has(mode_moderated) && !m.state.op && !r.roles().is_op(m.state.nick) &&
-            !r.roles().is_voiced(m.state.nick)) {
-            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
-            return false;
+        // +m, and a member banned while in the room (room_bans.hpp): only
+        // operators and voiced members speak.
+        if (!m.state.op && !r.roles().is_op(m.state.nick) && !r.roles().is_voiced(m.state.nick)) {
+            if (r.roles().has(mode_moderated)) {
+                out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
+                return false;
+            }
+            if (r.roles().bans().matches(m.state.nick, m.address())) {
+                out_.send(m, reply::of(reply_kind::room_banned, r.name()));
+                return false;
+            }
         }
         return authorized(m, action_kind::say, r.name(), text);
     }
@@ -5103,7 +5315,9 @@ private:
     room_log* log_ = nullptr;
     room_event event_;
     // The room of the lines gathered (a room outlives a batch of its
-    // member's lines: the member's leaving ends the batch first).
+    // member's lines: the member's leaving ends the batch first, and so
+    // does any request but chat, the only ones that may close a room, for
+    // the lines of one who is not in the room: -n).
     const room* in_ = nullptr;
 };
 
@@ -5381,11 +5595,15 @@ public:
             return too_many(room_name, per_member, {});
         if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
             return too_many(room_name, per_server, "server");
-        if (const room* r = p_.rooms.find(room_name); r && (r->roles().modes() & (mode_invite_only | mode_key | mode_limit)))
+        if (const room* r = p_.rooms.find(room_name);
+            r && ((r->roles().modes() & (mode_invite_only | mode_key | mode_limit)) || !r->roles().bans().list().empty()))
             if (auto no = settings_refusal(m, *r, key)) return no;
         if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
         return std::nullopt;
     }
+
+    // The room of that name open on this server, if any.
+    room* find_room(std::string_view name) { return p_.rooms.find(name); }
 
     // Puts m in a room, creating the room, and greets it there: the room's
     // name and size, its topic, its kept history.
@@ -5479,11 +5697,13 @@ private:
         return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
     }
 
-    // A room's +i, +k, +l (room_roles.hpp): none stops the server's
-    // operators, nor a member invited.
+    // A room's +b, +i, +k, +l (room_roles.hpp): none stops the server's
+    // operators; an invitation lets in past all but a ban.
     std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
         const room_roles& s = r.roles();
-        if (m.state.op || s.is_invited(m.state.nick)) return std::nullopt;
+        if (m.state.op) return std::nullopt;
+        if (s.bans().matches(m.state.nick, m.address())) return reply::of(reply_kind::room_banned, r.name());
+        if (s.is_invited(m.state.nick)) return std::nullopt;
         if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
         if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());
         if (s.has(mode_limit)) {
@@ -6424,9 +6644,13 @@ private:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/core/detail/moderation_requests.hpp>
+
 // #include <chatroom/core/detail/room_moderation.hpp>
 
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -6455,9 +6679,11 @@ public:
         return m.state.op || r.roles().is_op(m.state.nick);
     }
 
-    // /topic TEXT, TOPIC #room :text.
+    // /topic TEXT, TOPIC #room :text. No text in a request naming its
+    // room (IRC's TOPIC #room :) clears the topic; the line protocol names
+    // none, and /topic alone is its usage.
     void topic(member& m, const protocol::command& cmd) {
-        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("topic"));
+        if (cmd.arg.empty() && cmd.room.empty()) return p_.out.send(m, reply::usage("topic"));
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         if (r->roles().has(mode_topic_locked) && !may_moderate(m, *r))
@@ -6476,28 +6702,69 @@ public:
         p_.places.leave(*t, *r, cmd.text, true, false, m.state.nick);
     }
 
-    // MODE #room +o nick, -t...: arg the change ("+o"), text whom it names.
+    // MODE #room +o nick, -int, +b mask...: arg the changes as IRC writes
+    // them ("+o", "-int", "+ob"), text their values ("bob", "bob m!u@h"),
+    // at most max_mode_changes. One event tells the room every change that
+    // changes something (IRC: one MODE line), or several when their text
+    // would pass max_mode_text (long masks).
     void mode(member& m, const protocol::command& cmd) {
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         std::string text(cmd.arg);
         if (!cmd.text.empty()) text += ' ' + std::string(cmd.text);
-        auto change = parse_mode_change(text);
-        if (!change) return p_.out.send(m, reply::usage("mode"));
+        auto changes = parse_mode_changes(text, text.size()); // the dialect bounded the line
+        if (!changes) return p_.out.send(m, reply::usage("mode"));
         if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
-        if (is_role_letter(change->letter)) {
-            // Whom it names is in the room, here or on another server.
-            const std::string nick = member_named(*r, change->nick);
-            if (nick.empty()) return p_.out.send(m, reply::of(reply_kind::no_such_nick, change->nick));
-            change->nick = nick;
+        using namespace std::chrono;
+        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+        std::vector<mode_change> kept;
+        for (mode_change& c : *changes) {
+            if (is_role_letter(c.letter)) {
+                // Whom it names is in the room, here or on another server.
+                const std::string nick = member_named(*r, c.nick);
+                if (nick.empty()) {
+                    p_.out.send(m, reply::of(reply_kind::no_such_nick, c.nick));
+                    continue;
+                }
+                c.nick = nick;
+            } else if (c.letter == 'b') {
+                const room_bans& bans = r->roles().bans();
+                if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
+            }
+            r->roles().apply(c, m.state.nick, now); // at once: a mask twice in one request is added once
+            kept.push_back(std::move(c));
         }
-        r->roles().apply(*change);
-        room_event e;
-        e.kind = room_event_kind::mode;
-        e.room = r->name();
-        e.nick = m.state.nick;
-        e.text = mode_text(*change);
-        log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        if (kept.empty()) return;
+        auto tell = [&](const std::vector<mode_change>& changes) {
+            room_event e;
+            e.kind = room_event_kind::mode;
+            e.room = r->name();
+            e.nick = m.state.nick;
+            e.text = mode_text(changes);
+            log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        };
+        std::vector<mode_change> group;
+        for (mode_change& c : kept) {
+            group.push_back(std::move(c));
+            if (group.size() > 1 && mode_text(group).size() > max_mode_text) {
+                mode_change last = std::move(group.back());
+                group.pop_back();
+                tell(group);
+                group.assign(1, std::move(last));
+            }
+        }
+        tell(group);
+    }
+
+    // A line to a room m is not in: said when the room is open on this
+    // server and not +n (IRC's -n: "no external messages" off); otherwise
+    // m hears it is not in the room (IRC: 404). The room's bans, +m and the
+    // host's authorizer apply as to members (access_checks.hpp).
+    room* outside_room(member& m, const protocol::command& cmd) {
+        room* r = cmd.room.empty() ? nullptr : p_.places.find_room(cmd.room);
+        if (r && !r->roles().has(mode_no_external)) return r;
+        p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        return nullptr;
     }
 
     // INVITE nick #room: nick (a member of this server) may join past +i,
@@ -6533,6 +6800,44 @@ private:
     parts p_;
     room_log* log_ = nullptr;
 };
+
+} // namespace chatroom::detail
+
+namespace chatroom::detail {
+
+// Which moderation request goes where (commands.hpp): a room's operators'
+// (room_moderation.hpp: KICK naming a room, TOPIC, MODE, INVITE) or the
+// server operators' (operator_commands.hpp: /kick naming no room, /ban,
+// /unban, /mute, /unmute). Guarded by the hub's lock.
+
+inline bool is_moderation(protocol::command_kind k) noexcept {
+    using protocol::command_kind;
+    switch (k) {
+    case command_kind::kick:
+    case command_kind::ban:
+    case command_kind::unban:
+    case command_kind::mute:
+    case command_kind::unmute:
+    case command_kind::topic:
+    case command_kind::mode:
+    case command_kind::invite: return true;
+    default: return false;
+    }
+}
+
+inline void moderate(operator_commands& server_ops, room_moderation& room_ops, member& m,
+                     const protocol::command& cmd) {
+    using protocol::command_kind;
+    switch (cmd.kind) {
+    case command_kind::kick:
+        if (!cmd.room.empty()) return room_ops.kick(m, cmd); // out of a room, by its operator
+        return server_ops.run(m, cmd);                       // the server's /kick
+    case command_kind::topic: return room_ops.topic(m, cmd);
+    case command_kind::mode: return room_ops.mode(m, cmd);
+    case command_kind::invite: return room_ops.invite(m, cmd);
+    default: return server_ops.run(m, cmd);
+    }
+}
 
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/custom_calls.hpp>
@@ -6815,7 +7120,7 @@ public:
         }
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
+            if (!r && !(r = room_ops_.outside_room(m, cmd))) return; // not in it: -n lets it
             if (access_.may_say(m, *r, cmd.arg)) batch_.say(m, *r, cmd.arg, cmd.tags);
             return;
         }
@@ -6909,7 +7214,7 @@ private:
         case command_kind::me: {
             if (cmd.arg.empty()) return out_.send(m, reply::usage("me"));
             room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
+            if (!r && !(r = room_ops_.outside_room(m, cmd))) break; // not in it: -n lets it
             if (!access_.may_say(m, *r, cmd.arg)) break;
             if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg, cmd.tags);
             room_event e = event_of(room_event_kind::action, m, r);
@@ -6948,15 +7253,13 @@ private:
         case command_kind::login:
         case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
-            if (!cmd.room.empty()) return room_ops_.kick(m, cmd); // out of a room, by its operator
-            [[fallthrough]];
         case command_kind::ban:
         case command_kind::unban:
         case command_kind::mute:
-        case command_kind::unmute: operators_.run(m, cmd); break;
-        case command_kind::topic: room_ops_.topic(m, cmd); break;
-        case command_kind::mode: room_ops_.mode(m, cmd); break;
-        case command_kind::invite: room_ops_.invite(m, cmd); break;
+        case command_kind::unmute:
+        case command_kind::topic:
+        case command_kind::mode:
+        case command_kind::invite: moderate(operators_, room_ops_, m, cmd); break; // moderation_requests.hpp
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);

@@ -1052,7 +1052,9 @@ namespace chatroom::irc::detail {
 // What the interpreter asked the core last, so the reply that answers it is
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
 // LIST, a TOPIC query, LUSERS or whether a room is open).
-enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+// (outside: a PRIVMSG to a channel the client is not in; numerics.hpp
+// answers 404 when it may not speak there.)
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists, outside };
 
 // What started the login under way, whose verdict the connection words
 // (login_replies.hpp): SASL, or PASS (OPER's are worded as /login's).
@@ -1484,10 +1486,17 @@ inline std::string connection::wording(const reply& r) const {
     // The interpreter echoes PART itself, with the reason the client gave.
     case reply_kind::left_room: return {};
     case reply_kind::too_many_rooms: return numeric("405", channel_of(r.subject), "You have joined too many channels");
-    case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
+    case reply_kind::not_in_room: // to a channel not in: 404 (-n would let it), nothing to a NOTICE
+        if (st_.question == asked::notice) return {};
+        if (st_.question == asked::outside) return numeric("404", st_.target, "Cannot send to channel");
+        return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
     case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::room_banned: // refused a JOIN (474), or a line in the channel (404; none to a NOTICE)
+        if (st_.question == asked::join) return numeric("474", channel_of(r.subject), "Cannot join channel (+b)");
+        if (st_.question == asked::notice) return {};
+        return numeric("404", channel_of(r.subject), "Cannot send to channel (+b)");
     case reply_kind::invited: // by a member: its INVITE; by the host: a notice
         if (r.detail.empty()) break;
         return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
@@ -1842,57 +1851,78 @@ inline std::string upper(std::string_view s) {
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatroom::irc::detail {
 
 // What MODE #chan changes of a room's operators and modes (the core keeps
 // them: core/detail/room_roles.hpp). With the hub's lock held.
 
+// The channel's ban list: 367 for each mask (who set it and when), then 368.
+inline void ban_list(const member& m, const connection& c, const std::string& seat, const std::string& chan) {
+    session_state& st = c.state();
+    if (const chatroom::detail::room* r = seat.empty() ? nullptr : seat_room(&m, seat))
+        for (const chatroom::detail::room_ban& b : r->roles().bans().list())
+            emit(st, c.from_server("367 " + c.nick() + " " + chan + " " + b.mask + " " +
+                                   (b.by.empty() ? c.settings().options.server_name : b.by) + " " +
+                                   std::to_string(b.at)));
+    emit(st, c.numeric("368", chan, "End of channel ban list"));
+}
+
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// +k a key, +l a limit (696 when not valid; -k may name the key); t, m,
-// s, i and the others are the room's settings; n is always set; b is the
-// server's ban (channel_ops.hpp). Each change is asked of the core, which
-// checks that m is an operator (482) and tells the room (MODE). Letters
-// kept nowhere: 472.
-template <class Ban, class TargetIn>
+// b a mask (none: the ban list; 478 when it is full); +k a key, +l a
+// limit (696 when not valid; -k may name the key); t, n, m, s, i and the
+// others are the room's settings. The changes that change something are
+// asked of the core at once, which checks that m is an operator (482) and
+// tells the room in one MODE line. Letters kept nowhere: 472.
+template <class TargetIn>
 void channel_changes(commands& core, member& m, const connection& c, const irc_message& msg, const std::string& seat,
-                     Ban&& ban, TargetIn&& target_in) {
+                     TargetIn&& target_in) {
+    namespace core_detail = chatroom::detail;
     session_state& st = c.state();
     const std::string chan = channel_of(seat);
     const std::string& changes = msg.params[1];
+    const core_detail::room* r = seat_room(&m, seat);
+    const bool may = r != nullptr && core_detail::room_moderation::may_moderate(m, *r);
+    std::vector<core_detail::mode_change> asked_for;
     std::size_t next_arg = 2;
     bool on = true;
-    std::size_t asked_count = 0;
+    std::size_t letters = 0;
     for (const char letter : changes) {
         if (letter == '+' || letter == '-') {
             on = letter == '+';
             continue;
         }
-        if (++asked_count > 8) return; // a line changes a few modes; the rest are dropped
-        const std::string sign(1, on ? '+' : '-');
+        if (++letters > core_detail::max_mode_changes) break; // a line changes a few modes; the rest are dropped
+        core_detail::mode_change change{on, letter, {}};
         if (letter == 'b') {
             const std::string_view arg = msg.param(next_arg++);
             if (arg.empty()) {
-                emit(st, c.numeric("368", chan, "End of channel ban list"));
+                ban_list(m, c, seat, chan);
                 continue;
             }
-            ban(on, arg);
-            continue;
-        }
-        if (chatroom::detail::is_role_letter(letter)) {
+            change.nick = core_detail::full_ban_mask(arg);
+            if (change.nick.empty()) {
+                emit(st, c.numeric("696", chan + " b *", "Invalid ban mask: nick!user@host, printable, at most " +
+                                                             std::to_string(core_detail::max_ban_mask) + " bytes"));
+                continue;
+            }
+            if (on && may && r->roles().bans().full() && !r->roles().bans().has(change.nick)) {
+                emit(st, c.numeric("478", chan + " " + change.nick, "Channel ban list is full"));
+                continue;
+            }
+        } else if (core_detail::is_role_letter(letter)) {
             const std::string_view nick = msg.param(next_arg++);
             if (nick.empty()) {
                 emit(st, c.numeric("461", "MODE", "Not enough parameters"));
                 continue;
             }
             if (!target_in(nick)) continue;
-            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, nick, seat);
-            continue;
-        }
-        if (letter == 'k' || letter == 'l') {
+            change.nick = std::string(nick);
+        } else if (letter == 'k' || letter == 'l') {
             const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
-            if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
+            if (on && (letter == 'k' ? !core_detail::is_valid_key(value) : core_detail::parse_limit(value) == 0)) {
                 // The value as sent only when it is one word (a bad key is never echoed).
                 const bool shown = letter == 'l' && !value.empty() && value.find(' ') == std::string_view::npos;
                 emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (shown ? std::string(value) : "*"),
@@ -1900,24 +1930,22 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
                                                  : "Invalid limit: a number from 1"));
                 continue;
             }
-            const chatroom::detail::room* r = seat_room(&m, seat);
-            if (!on && r != nullptr && !r->roles().has(chatroom::detail::mode_flag(letter)) &&
-                chatroom::detail::room_moderation::may_moderate(m, *r))
-                continue; // not set: nothing to take away
-            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, on ? value : std::string_view(), seat);
-            continue;
-        }
-        if (letter == 'n') continue; // always set: nothing changes
-        if (chatroom::detail::mode_flag(letter) == 0) {
+            if (!on && may && !r->roles().has(core_detail::mode_flag(letter))) continue; // not set: nothing to take away
+            if (on) change.nick = std::string(value);
+        } else if (core_detail::mode_flag(letter) == 0) {
             emit(st, c.numeric("472", std::string(1, letter), "is unknown mode char to me"));
             continue;
-        }
-        const chatroom::detail::room* r = seat_room(&m, seat);
-        if (r != nullptr && r->roles().has(chatroom::detail::mode_flag(letter)) == on &&
-            chatroom::detail::room_moderation::may_moderate(m, *r))
+        } else if (may && r->roles().has(core_detail::mode_flag(letter)) == on) {
             continue; // already so: nothing to tell
-        ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, {}, seat);
+        }
+        asked_for.push_back(std::move(change));
     }
+    if (asked_for.empty()) return;
+    // "+o-t bob": the letters as arg, their values as text.
+    const std::string text = core_detail::mode_text(asked_for);
+    const std::size_t space = text.find(' ');
+    const std::string values = space == std::string::npos ? std::string() : text.substr(space + 1);
+    ask(core, m, st, asked::none, chan, command_kind::mode, std::string_view(text).substr(0, space), values, seat);
 }
 
 } // namespace chatroom::irc::detail
@@ -2141,9 +2169,8 @@ namespace chatroom::irc::detail {
 // INVITE, MODE #chan), checked in the order modern.ircdocs.horse gives
 // (403, 442, 401, 441 or 443); the core checks that the sender is an
 // operator of the channel or of the server (482) and does it: KICK puts a
-// member out of the channel, MODE changes a role or a setting
-// (channel_modes.hpp); MODE +b/-b is the server operators' /ban and
-// /unban. With the hub's lock.
+// member out of the channel, MODE changes roles, settings and ban masks
+// (channel_modes.hpp). With the hub's lock.
 
 // Whether a room of that name is open (asks the core for its rooms).
 inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
@@ -2228,9 +2255,8 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
-// MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
-// ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
-// mask's nick, other changes as channel_changes says.
+// MODE #chan [changes]: 324 for a query (403 for no such room), the ban
+// list (367, 368) for b alone, other changes as channel_changes says.
 inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     const std::string& chan = msg.params[0];
@@ -2250,15 +2276,9 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     }
     const std::string& change = msg.params[1];
     if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))
-        return emit(st, c.numeric("368", chan, "End of channel ban list"));
+        return ban_list(m, c, seat, channel_of(seat.empty() ? room : seat)); // a room not in: none shown
     if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
-    auto ban = [&](bool on, std::string_view arg) {
-        const std::string_view nick = arg.substr(0, arg.find('!'));
-        if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
-            return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
-        ask(core, m, st, asked::none, chan, on ? command_kind::ban : command_kind::unban, nick);
-    };
-    channel_changes(core, m, c, msg, seat, ban, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
+    channel_changes(core, m, c, msg, seat, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
 }
 
 } // namespace chatroom::irc::detail
@@ -2940,15 +2960,17 @@ private:
         if (channel) {
             std::string room_name;
             const bool valid = room_of(target, room_name);
-            const std::string name = valid ? seat_in(m, room_name) : std::string();
-            if (name.empty()) {
-                if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
-                                                valid ? "Cannot send to channel" : "No such channel"));
+            if (!valid) {
+                if (!notice) emit(st, c.numeric("403", target, "No such channel"));
                 return;
             }
+            // Not in it: the core says it when the channel is -n (404 if not).
+            const std::string name = seat_in(m, room_name);
+            const asked outside = notice ? asked::notice : asked::outside;
             // A CTCP ACTION is /me, whatever carried it.
             const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
-            return ask(core, m, st, q, target, kind, clean, {}, name, tags);
+            return ask(core, m, st, name.empty() ? outside : q, target, kind, clean, {}, name.empty() ? room_name : name,
+                       tags);
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean, {},
@@ -2964,9 +2986,8 @@ private:
         if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
         const std::string name = seat_in(m, room);
         if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
-        std::string clean;
+        std::string clean; // empty (TOPIC #chan :): the topic is cleared
         sanitize_append(clean, msg.params[1]);
-        if (clean.empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
         ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
     }
 

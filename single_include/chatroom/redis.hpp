@@ -2130,9 +2130,11 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (!e.room.empty()) field("w", e.room);
     if (!e.nick.empty()) field("u", e.nick);
     if (e.kind == room_event_kind::topic) {
-        // x as a notice (what nodes that know no topic show), c the topic.
+        // x as a notice (what nodes that know no topic show), c the topic;
+        // y: it was cleared (no c).
         field("x", topic_wording(e.nick, e.text));
-        field("c", e.text);
+        if (e.text.empty()) field("y", "1");
+        else field("c", e.text);
     } else if (e.kind == room_event_kind::mode) {
         field("x", mode_wording(e.nick, e.text));
         field("d", e.text);
@@ -2243,8 +2245,8 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
 
     auto kind = kind_of(field('k'));
     if (!kind) return refuse(entry_error::kind);
-    // A notice with a topic (c) is a topic change, by u when it names one.
-    if (*kind == room_event_kind::notice && !field('c').empty()) kind = room_event_kind::topic;
+    // A notice with a topic (c), or y (cleared), is a topic change, by u when it names one.
+    if (*kind == room_event_kind::notice && (!field('c').empty() || field('y') == "1")) kind = room_event_kind::topic;
     // A notice with a mode change (d) is one (room_roles.hpp), by u when it names one.
     else if (*kind == room_event_kind::notice && !field('d').empty()) kind = room_event_kind::mode;
     const bool private_message = *kind == room_event_kind::private_message;
@@ -2318,15 +2320,16 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         }
         break;
     case room_event_kind::topic:
-        // One line, as a topic is set; no text left: no change to tell.
+        // One line, as a topic is set; no text left: no change to tell,
+        // unless it says the topic was cleared (y, and no c).
         if (!append_clean_line(e.text, field('c'), max)) return refuse(entry_error::line_too_long);
-        if (e.text.empty()) return refuse(entry_error::no_text);
+        if (e.text.empty() && (field('y') != "1" || !field('c').empty())) return refuse(entry_error::no_text);
         break;
     case room_event_kind::mode: {
-        // One change this server keeps, or the entry carries nothing.
-        auto change = parse_mode_change(field('d'));
-        if (!change) return refuse(entry_error::no_text);
-        e.text = mode_text(*change);
+        // Changes this server keeps (all of them), or the entry carries nothing.
+        auto changes = parse_mode_changes(field('d'));
+        if (!changes) return refuse(entry_error::no_text);
+        e.text = mode_text(*changes);
         break;
     }
     case room_event_kind::joined:

@@ -1418,6 +1418,7 @@ inline const char* reply_code(reply_kind k) noexcept {
     case reply_kind::room_private: return "room_private";
     case reply_kind::room_full: return "room_full";
     case reply_kind::bad_key: return "bad_key";
+    case reply_kind::room_banned: return "room_banned";
     case reply_kind::room_closed: return "room_closed";
     case reply_kind::invited: return "invited";
     case reply_kind::history: return "history";

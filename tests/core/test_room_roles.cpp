@@ -23,6 +23,7 @@ namespace {
 using chatroom::room_event_kind;
 using chatroom::detail::mode_change;
 using chatroom::detail::parse_mode_change;
+using chatroom::detail::parse_mode_changes;
 using chatroom::detail::room_roles;
 using chatroom::protocol::command;
 using chatroom::protocol::command_kind;
@@ -106,9 +107,12 @@ TEST_CASE("a mode change is read strictly: one change of a letter kept, with a v
     CHECK(parse_mode_change("+l 5"));
     CHECK(parse_mode_change("-l"));
     CHECK(parse_mode_change("+i"));
-    for (const char* bad : {"", "+", "o bob", "+o", "+o ", "+o bad nick", "+x", "+n", "-n", "+tm", "+t bob", "+k",
+    CHECK(parse_mode_change("-n"));
+    CHECK(parse_mode_change("+b bar")->nick == "bar!*@*"); // a mask is kept in full
+    CHECK(parse_mode_change("-b *!*@192.0.2.*"));
+    for (const char* bad : {"", "+", "o bob", "+o", "+o ", "+o bad nick", "+x", "+tm", "+t bob", "+k", "+n x",
                             "+k two words", "+k a,b", "+k 012345678901234567890123", "+l", "+l 0", "+l -1", "+l x",
-                            "+l 100001"})
+                            "+l 100001", "+b", "+b ", "+b a b", "+b !u@h", "+b n!@h", "+b n!u@", "+b a!b!c@d"})
         CHECK_FALSE(parse_mode_change(bad));
     room_roles r;
     CHECK(r.mode_string() == "+nt");
@@ -257,4 +261,130 @@ TEST_CASE("+i, +k and +l keep members out unless invited; an invitation reaches 
     CHECK(c.lines(*dan).at(0) == "* joined dev (3 members)");
     CHECK(c.modes() == lines{"dev  +o alice", "dev alice +k beer", "dev alice +l 2", "dev alice +i", "dev alice -i",
                              "dev alice -k", "dev alice -l"});
+}
+
+TEST_CASE("several changes in one event, as IRC writes them; all kept or none", "[core][roles]") {
+    auto c = parse_mode_changes("+o-v+b bob ann bar");
+    REQUIRE(c);
+    REQUIRE(c->size() == 3);
+    CHECK(c->at(0).letter == 'o');
+    CHECK(c->at(1).on == false);
+    CHECK(c->at(1).nick == "ann");
+    CHECK(c->at(2).nick == "bar!*@*");
+    CHECK(chatroom::detail::mode_text(*c) == "+o-v+b bob ann bar!*@*");
+    CHECK(chatroom::detail::mode_text(*parse_mode_changes("-int")) == "-int");
+    CHECK(chatroom::detail::mode_text(*parse_mode_changes("+k-l+l beer 5")) == "+k-l+l beer 5");
+    CHECK(parse_mode_changes("+o bob")->size() == 1); // one change reads as before
+    for (const char* bad : {"", "+", "-", "int", "+ix", "+o", "+o bob extra", "+ob bob", "+k", "+tttttttttt",
+                            "+o  bob", "+l 0"})
+        CHECK_FALSE(parse_mode_changes(bad));
+    CHECK(parse_mode_changes("+tttttttt")); // max_mode_changes
+}
+
+TEST_CASE("ban masks: * and ? with the names' case folding, short forms completed, at most 100 per room",
+          "[core][roles]") {
+    using chatroom::detail::full_ban_mask;
+    using chatroom::detail::mask_matches;
+    CHECK(mask_matches("bar!*@*", "Bar!Bar@127.0.0.1"));
+    CHECK(mask_matches("*", ""));
+    CHECK(mask_matches("b?r!*@127.*", "BAR!bar@127.0.0.1"));
+    CHECK(mask_matches("*a*b*c*", "xxaxxbxxcxx"));
+    CHECK_FALSE(mask_matches("bar!*@*", "barn!barn@h"));
+    CHECK_FALSE(mask_matches("*a*b*c", "xxaxxbxxcxx!"));
+    CHECK_FALSE(mask_matches("?", ""));
+    // Backtracking is bounded: a long run of stars against a long name ends at once.
+    CHECK_FALSE(mask_matches(std::string(60, '*') + "x", std::string(200, 'a')));
+    CHECK(full_ban_mask("bar") == "bar!*@*");
+    CHECK(full_ban_mask("bar!u") == "bar!u@*");
+    CHECK(full_ban_mask("u@h") == "*!u@h");
+    CHECK(full_ban_mask("n!u@h") == "n!u@h");
+    for (const char* bad : {"", "a b", "a,b", "!u@h", "n!@h", "n!u@", "n@h!u", "a!b!c@d", "a@b@c", "caf\xc3\xa9"})
+        CHECK(full_ban_mask(bad).empty());
+    CHECK(full_ban_mask(std::string(chatroom::detail::max_ban_mask - 4, 'a')).size() == chatroom::detail::max_ban_mask);
+    CHECK(full_ban_mask(std::string(chatroom::detail::max_ban_mask - 3, 'a')).empty());
+
+    room_roles r;
+    for (std::size_t i = 0; i < chatroom::detail::max_room_bans + 5; ++i)
+        r.apply(mode_change{true, 'b', "n" + std::to_string(i) + "!*@*"}, "op", 7);
+    CHECK(r.bans().list().size() == chatroom::detail::max_room_bans);
+    CHECK(r.bans().full());
+    CHECK(r.bans().list().front().by == "op");
+    CHECK(r.bans().matches("N42", "192.0.2.1"));
+    r.apply(mode_change{false, 'b', "N42!*@*"}); // removed as the names compare
+    CHECK_FALSE(r.bans().matches("n42", "192.0.2.1"));
+    CHECK_FALSE(r.bans().full());
+    CHECK(r.mode_string() == "+nt"); // bans are no setting of the 324 string
+}
+
+TEST_CASE("a ban keeps a member out and quiet (voice speaks through it); -n lets a non-member speak; an empty "
+          "topic clears it", "[core][roles]") {
+    core c;
+    auto alice = c.member("alice"), bob = c.member("bob"), carol = c.member("carol");
+    say(*c.hub, *alice, "JOIN dev\n");
+    say(*c.hub, *bob, "JOIN dev\n");
+    c.lines(*alice), c.lines(*bob), c.lines(*carol);
+    // Bans match nick!nick@address (the fake members' address is 192.0.2.1).
+    say(*c.hub, *bob, "MODE dev +b carol\n");
+    CHECK(c.lines(*bob) == lines{"! not permitted"});
+    say(*c.hub, *alice, "MODE dev +bb carol *!*@192.0.2.*\n");
+    CHECK(c.lines(*bob) == lines{"* alice: mode +bb carol!*@* *!*@192.0.2.*"});
+    say(*c.hub, *alice, "MODE dev +b CAROL\n"); // there already: nothing to tell
+    CHECK(c.lines(*bob).empty());
+    say(*c.hub, *carol, "JOIN dev\n");
+    CHECK(c.lines(*carol) == lines{"! you are banned from dev by its operators: you may not join it or speak in it"});
+    say(*c.hub, *bob, "SAY dev hello\n"); // banned by address while in the room
+    CHECK(c.lines(*bob) == lines{"! you are banned from dev by its operators: you may not join it or speak in it"});
+    say(*c.hub, *alice, "SAY dev an operator speaks\n");
+    CHECK(c.lines(*bob) == lines{"<alice> an operator speaks"});
+    say(*c.hub, *alice, "MODE dev +v bob\n");
+    say(*c.hub, *bob, "SAY dev voiced\n");
+    CHECK(c.lines(*alice) == lines{"* alice: mode +bb carol!*@* *!*@192.0.2.*", "* alice: mode +v bob", "<bob> voiced"});
+    // +n (the default): carol, outside, may not speak; -n: she may, when not banned.
+    say(*c.hub, *carol, "SAY dev from outside\n");
+    CHECK(c.lines(*carol) == lines{"! you are not in dev"});
+    say(*c.hub, *alice, "MODE dev -n\n");
+    say(*c.hub, *carol, "SAY dev from outside\n");
+    CHECK(c.lines(*carol) == lines{"! you are banned from dev by its operators: you may not join it or speak in it"});
+    say(*c.hub, *alice, "MODE dev -bb carol!*@* *!*@192.0.2.*\n");
+    say(*c.hub, *carol, "SAY dev from outside\n");
+    CHECK(c.lines(*carol).empty());
+    CHECK(c.lines(*bob) == lines{"* alice: mode +v bob", "* alice: mode -n", "* alice: mode -bb carol!*@* *!*@192.0.2.*",
+                                 "<carol> from outside"});
+    say(*c.hub, *carol, "SAY nosuch hello\n");
+    CHECK(c.lines(*carol) == lines{"! you are not in nosuch"});
+    // An empty topic in a request naming its room clears the topic; /topic alone is its usage.
+    say(*c.hub, *alice, "TOPIC dev fish\n");
+    say(*c.hub, *alice, "TOPIC dev\n");
+    CHECK(c.lines(*bob) == lines{"* alice set the topic: fish", "* alice cleared the topic"});
+    say(*c.hub, *alice, "/topic\n");
+    CHECK(c.lines(*alice).back() == "! usage: /topic TEXT");
+    CHECK(c.modes() == lines{"dev  +o alice", "dev alice +bb carol!*@* *!*@192.0.2.*", "dev alice +v bob",
+                             "dev alice -n", "dev alice -bb carol!*@* *!*@192.0.2.*"});
+}
+
+TEST_CASE("changes whose text would pass max_mode_text are told in several events, each within it",
+          "[core][roles]") {
+    core c;
+    auto alice = c.member("alice");
+    say(*c.hub, *alice, "JOIN dev\n");
+    c.lines(*alice);
+    std::string masks, letters = "+";
+    for (char ch = 'a'; ch < 'a' + 8; ++ch) {
+        masks += ' ' + std::string(100, ch) + "!*@*";
+        letters += 'b';
+    }
+    say(*c.hub, *alice, "MODE dev " + letters + masks + "\n");
+    const lines modes = c.modes();
+    REQUIRE(modes.size() >= 3); // the server's +o alice, then the eight masks in two events or more
+    std::size_t told = 0;
+    for (std::size_t i = 1; i < modes.size(); ++i) {
+        const std::string text = modes[i].substr(std::string("dev alice ").size());
+        CHECK(text.size() <= chatroom::detail::max_mode_text);
+        auto back = parse_mode_changes(text);
+        REQUIRE(back);
+        told += back->size();
+    }
+    CHECK(told == 8);
+    say(*c.hub, *alice, "MODE dev +bb twice twice\n"); // a mask twice in one request: added, and told, once
+    CHECK(c.modes().back() == "dev alice +b twice!*@*");
 }

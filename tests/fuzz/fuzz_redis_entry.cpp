@@ -194,9 +194,11 @@ void check_event(const stream_entry& s, const entry_rules& rules) {
     case room_event_kind::action:
     case room_event_kind::private_message:
     case room_event_kind::notice:
-    case room_event_kind::topic:
-    case room_event_kind::mode: // the change, "+o bob" (room_roles.hpp), by anyone or the server
+    case room_event_kind::mode: // the changes, "+o bob", "-int" (room_roles.hpp), by anyone or the server
         FUZZ_CHECK(!e.text.empty());
+        check_text(e.text, max);
+        break;
+    case room_event_kind::topic: // empty: the topic was cleared
         check_text(e.text, max);
         break;
     case room_event_kind::joined:

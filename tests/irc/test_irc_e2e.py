@@ -236,7 +236,7 @@ def main():
         alice.expect(r" 401 alice nobody :No such nick")
         alice.send("MODE #dev +o bob")
         alice.expect(r" 482 alice #dev :You're not channel operator")
-        alice.send("MODE #dev +b carol!*@*")  # the server's /ban: operators only
+        alice.send("MODE #dev +b carol!*@*")  # a channel ban: its operators only
         alice.expect(r" 482 alice #dev :You're not channel operator")
         alice.send("MODE #dev +b")
         alice.expect(r" 368 alice #dev :End of channel ban list")
@@ -364,9 +364,8 @@ def main():
         gina.expect(r" 341 gina frank :#gina$")
         frank.expect(r"^:gina!\S+ INVITE frank #gina$")
         # gina, its first member, is #gina's operator: +i, +k and +l keep others out; her invitation lets frank in.
-        gina.send("MODE #gina +ik-l beer")
-        gina.expect(r"^:gina!\S+ MODE #gina \+i$")
-        gina.expect(r"^:gina!\S+ MODE #gina \+k beer$")
+        gina.send("MODE #gina +ik-l beer")  # -l: not set, nothing to tell; the rest in one MODE line
+        gina.expect(r"^:gina!\S+ MODE #gina \+ik beer$")
         gina.send("MODE #gina")
         gina.expect(r" 324 gina #gina \+iknt beer$")
         gina.expect(r" 329 gina #gina \d+$")
@@ -375,7 +374,7 @@ def main():
         henry2.send("JOIN #gina")
         henry2.expect(r" 473 henry2 #gina :Cannot join channel \(\+i\)")
         gina.send("MODE #gina -i+l 1")
-        gina.expect(r"^:gina!\S+ MODE #gina \+l 1$")
+        gina.expect(r"^:gina!\S+ MODE #gina -i\+l 1$")
         henry2.send("JOIN #gina beer")
         henry2.expect(r" 471 henry2 #gina :Cannot join channel \(\+l\)")
         gina.send("MODE #gina -l")
@@ -388,6 +387,50 @@ def main():
         names = frank.expect(r" 353 frank = #gina :")
         assert set(names.split(":")[-1].split()) == {"@gina", "henry2", "frank"}, names
         henry2.close()
+        # Ban masks, matched on nick!nick@address with the names' case folding: a banned user may not join
+        # (474), nor speak in the channel, from in it or (-n) outside it; a voiced member speaks through one.
+        gina.send("MODE #gina +bb henry3 fr?nk!*@127.*")
+        gina.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
+        frank.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
+        gina.send("MODE #gina +b henry3")  # already there: nothing to tell, nothing added
+        gina.send("MODE #gina b")
+        gina.expect(r" 367 gina #gina henry3!\*@\* gina \d+$")
+        gina.expect(r" 367 gina #gina fr\?nk!\*@127\.\* gina \d+$")
+        gina.expect(r" 368 gina #gina :End of channel ban list")
+        gina.send("MODE #gina +b bad mask")  # "bad" (as bad!*@*) is a mask; "mask" is a stray parameter
+        gina.expect(r"^:gina!\S+ MODE #gina \+b bad!\*@\*$")
+        gina.send("MODE #gina +b !x@y")
+        gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
+        frank.send("PRIVMSG #gina :hello?")
+        frank.expect(r" 404 frank #gina :Cannot send to channel \(\+b\)$")
+        henry3 = IrcClient(irc_port, "henry3 (IRC)")
+        henry3.register("henry3")
+        henry3.send("JOIN #gina beer")
+        henry3.expect(r" 474 henry3 #gina :Cannot join channel \(\+b\)")
+        henry3.send("PRIVMSG #gina :from outside")
+        henry3.expect(r" 404 henry3 #gina :Cannot send to channel$")
+        gina.send("MODE #gina -n")
+        gina.expect(r"^:gina!\S+ MODE #gina -n$")
+        henry3.send("PRIVMSG #gina :still banned")
+        henry3.expect(r" 404 henry3 #gina :Cannot send to channel \(\+b\)$")
+        gina.send("MODE #gina -bb+v HENRY3!*@* bad frank")
+        gina.expect(r"^:gina!\S+ MODE #gina -bb\+v HENRY3!\*@\* bad!\*@\* frank$")
+        frank.send("PRIVMSG #gina :voiced")
+        gina.expect(r"^:frank!\S+ PRIVMSG #gina :voiced$")
+        henry3.send("PRIVMSG #gina :from outside")  # -n, no longer banned: the channel hears it
+        gina.expect(r"^:henry3!\S+ PRIVMSG #gina :from outside$")
+        gina.send("MODE #gina +n")
+        gina.expect(r"^:gina!\S+ MODE #gina \+n$")
+        henry3.send("PRIVMSG #gina :again")
+        henry3.expect(r" 404 henry3 #gina :Cannot send to channel$")
+        henry3.close()
+        gina.send("TOPIC #gina :fish")
+        gina.expect(r"^:gina!\S+ TOPIC #gina :fish$")
+        gina.send("TOPIC #gina :")  # an empty topic clears it
+        gina.expect(r"^:gina!\S+ TOPIC #gina :$")
+        frank.expect(r"^:gina!\S+ TOPIC #gina :$")
+        gina.send("TOPIC #gina")
+        gina.expect(r" 331 gina #gina :No topic is set")
         gina.send("TIME")
         gina.expect(r" 391 gina chatroom\.irc \d+ 0 :\d{4}-")
         gina.send("USERHOST frank bob nobody")  # bob, a telnet user sharing no room with gina, is not seen
@@ -431,7 +474,8 @@ def main():
     runner.run("LUSERS counts members in no channel and apart those registering (251 253 255 265 266); "
                "AWAY 306/305, 301 to a private message and in WHOIS (311 312 301 318), USERHOST 302 (+/-), ISON 303, "
                "between IRC users sharing no channel; WHO mask (352 with G when away); INVITE 341 and the invitation "
-               "as a private message; TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
+               "as a private message; +i +k +l, several changes in one MODE line; ban masks (367 368, 474, 404 (+b), "
+               "696, voice through a ban), -n, TOPIC #chan : clearing the topic (331); TIME 391; NICK told to a user in no channel; WHOWAS 314/312/369, 406", away_and_users)
 
     def part_quit():
         alice.send("PART #dev :see you")

@@ -249,6 +249,33 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         auto notice = parse_entry(entry_reply("9-4", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"x", "hello"}}), id);
         REQUIRE(notice);
         CHECK(notice->event.kind == chatroom::room_event_kind::notice);
+        // A cleared topic: y and no c (old nodes show the notice); y beside a c is refused.
+        {
+            stream_entry cleared;
+            cleared.event.kind = chatroom::room_event_kind::topic;
+            cleared.event.room = "dev";
+            cleared.event.nick = "op";
+            cleared.node = "n1";
+            cleared.epoch = "e1";
+            cleared.count = 6;
+            std::vector<std::string> args;
+            chatroom::detail::append_fields(args, cleared);
+            CHECK(std::find(args.begin(), args.end(), "op cleared the topic") != args.end());
+            CHECK(std::find(args.begin(), args.end(), "c") == args.end());
+            redis_reply fields;
+            fields.type = redis_reply::kind::array;
+            for (const auto& a : args) fields.elements.push_back(string_reply(a));
+            redis_reply entry;
+            entry.type = redis_reply::kind::array;
+            entry.elements.push_back(string_reply("9-5"));
+            entry.elements.push_back(std::move(fields));
+            auto back = parse_entry(entry, id);
+            REQUIRE(back);
+            CHECK(back->event.kind == chatroom::room_event_kind::topic);
+            CHECK(back->event.text.empty());
+            CHECK(back->event.nick == "op");
+            CHECK_FALSE(parse_entry(entry_reply("9-6", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"y", "1"}, {"c", "\x07"}}), id));
+        }
     }
 
     SECTION("a mode change and a kick out of a room travel with their parts; a change not kept drops the entry") {
@@ -281,7 +308,12 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         REQUIRE(first);
         CHECK(first->event.kind == chatroom::room_event_kind::mode);
         CHECK(first->event.nick.empty());
-        for (const char* bad : {"+o a b", "+x", "+n", "+o", "o ann", "+k", "+k a b", "+l 0"})
+        // Several changes in one entry, as IRC writes them; one not kept drops the whole.
+        auto several = parse_entry(entry_reply("10-6", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"u", "op"}, {"d", "-nt+b bar"}}), id);
+        REQUIRE(several);
+        CHECK(several->event.text == "-nt+b bar!*@*");
+        for (const char* bad : {"+o a b", "+x", "+n x", "+o", "o ann", "+k", "+k a b", "+l 0", "+ob ann", "+b !u@h",
+                                "+it+x", "+mmmmmmmmm"})
             CHECK_FALSE(parse_entry(entry_reply("10-3", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"d", bad}}), id));
         auto kick = parse_entry(entry_reply("10-4", {{"k", "l"}, node, epoch, count, {"w", "dev"}, {"u", "bob"}, {"b", "op"}, {"r", "bye"}}), id);
         REQUIRE(kick);

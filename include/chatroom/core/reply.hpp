@@ -26,6 +26,7 @@ enum class reply_kind : unsigned char {
     room_private,     ///< subject: the room, which the host made private (join by invitation)
     room_full,        ///< subject: the room, count: its cap (the host's, or its operators' +l)
     bad_key,          ///< subject: the room, whose operators set a key (+k) the join did not give
+    room_banned,      ///< subject: the room, one of whose ban masks (+b) matches the member: no joining it, nor speaking in it
     room_closed,      ///< subject: the room, detail: the host's reason (may be empty); the member goes to the lobby
     invited,          ///< subject: the room the host (or, detail, a member of it) invited the member to
     history,          ///< subject: the room, past: its last lines (empty: none kept), count: 1 when some are missing, more: more lie beyond

@@ -35,7 +35,9 @@ inline std::string mode_wording(std::string_view by, std::string_view change) {
 
 /// What a topic change reads as where there is no topic to set: the line
 /// protocol's "* alice set the topic: text" (after "* "), a notice's text.
+/// ("* alice cleared the topic" when text is empty).
 inline std::string topic_wording(std::string_view by, std::string_view text) {
+    if (text.empty()) return by.empty() ? std::string("the topic was cleared") : std::string(by) + " cleared the topic";
     return (by.empty() ? std::string("the topic is now") : std::string(by) + " set the topic") + ": " +
            std::string(text);
 }

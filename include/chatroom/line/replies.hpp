@@ -64,6 +64,9 @@ inline std::string room_full(std::string_view room, std::size_t cap) {
 inline std::string bad_key(std::string_view room) {
     return "! " + std::string(room) + " needs a key: its operators set one";
 }
+inline std::string room_banned(std::string_view room) {
+    return "! you are banned from " + std::string(room) + " by its operators: you may not join it or speak in it";
+}
 inline std::string room_closed(std::string_view room, std::string_view reason) {
     std::string line = "* " + std::string(room) + " was closed by the host";
     if (!reason.empty()) (line += ": ").append(reason);
@@ -225,6 +228,7 @@ inline std::string text_of(const reply& r) {
     case reply_kind::room_private: return replies::room_private(r.subject);
     case reply_kind::room_full: return replies::room_full(r.subject, r.count);
     case reply_kind::bad_key: return replies::bad_key(r.subject);
+    case reply_kind::room_banned: return replies::room_banned(r.subject);
     case reply_kind::room_closed: return replies::room_closed(r.subject, r.detail);
     case reply_kind::invited: return replies::invited(r.subject);
     case reply_kind::history: return replies::history(r.subject, r.past, r.count != 0);

@@ -60,15 +60,23 @@ public:
     // Muted members and the host's authorizer may refuse a line.
     bool may_say(member& m, const room& r, std::string_view text) {
         // The common case, inline: one test of flags.
-        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated)) return true;
+        if (!m.state.muted && !hooks_.authorize && !r.roles().has(mode_moderated) && r.roles().bans().list().empty())
+            return true;
         if (m.state.muted) {
             out_.send(m, reply::of(reply_kind::muted));
             return false;
         }
-        if (r.roles().has(mode_moderated) && !m.state.op && !r.roles().is_op(m.state.nick) &&
-            !r.roles().is_voiced(m.state.nick)) {
-            out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
-            return false;
+        // +m, and a member banned while in the room (room_bans.hpp): only
+        // operators and voiced members speak.
+        if (!m.state.op && !r.roles().is_op(m.state.nick) && !r.roles().is_voiced(m.state.nick)) {
+            if (r.roles().has(mode_moderated)) {
+                out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
+                return false;
+            }
+            if (r.roles().bans().matches(m.state.nick, m.address())) {
+                out_.send(m, reply::of(reply_kind::room_banned, r.name()));
+                return false;
+            }
         }
         return authorized(m, action_kind::say, r.name(), text);
     }

@@ -89,7 +89,9 @@ private:
     room_log* log_ = nullptr;
     room_event event_;
     // The room of the lines gathered (a room outlives a batch of its
-    // member's lines: the member's leaving ends the batch first).
+    // member's lines: the member's leaving ends the batch first, and so
+    // does any request but chat, the only ones that may close a room, for
+    // the lines of one who is not in the room: -n).
     const room* in_ = nullptr;
 };
 

@@ -13,6 +13,7 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/detail/membership.hpp>
 #include <chatroom/core/detail/moderation.hpp>
+#include <chatroom/core/detail/moderation_requests.hpp>
 #include <chatroom/core/detail/nick_changes.hpp>
 #include <chatroom/core/detail/operator_commands.hpp>
 #include <chatroom/core/detail/registry.hpp>
@@ -132,7 +133,7 @@ public:
         }
         if (cmd.kind == command_kind::chat) {
             room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
+            if (!r && !(r = room_ops_.outside_room(m, cmd))) return; // not in it: -n lets it
             if (access_.may_say(m, *r, cmd.arg)) batch_.say(m, *r, cmd.arg, cmd.tags);
             return;
         }
@@ -226,7 +227,7 @@ private:
         case command_kind::me: {
             if (cmd.arg.empty()) return out_.send(m, reply::usage("me"));
             room* r = room_of(m, cmd.room);
-            if (!r) return not_in(m, cmd.room);
+            if (!r && !(r = room_ops_.outside_room(m, cmd))) break; // not in it: -n lets it
             if (!access_.may_say(m, *r, cmd.arg)) break;
             if (cmd.kind == command_kind::notice) return batch_.add_notice(m, *r, cmd.arg, cmd.tags);
             room_event e = event_of(room_event_kind::action, m, r);
@@ -265,15 +266,13 @@ private:
         case command_kind::login:
         case command_kind::oper: logins_.start(m, cmd); break; // oper: the rights, no login
         case command_kind::kick:
-            if (!cmd.room.empty()) return room_ops_.kick(m, cmd); // out of a room, by its operator
-            [[fallthrough]];
         case command_kind::ban:
         case command_kind::unban:
         case command_kind::mute:
-        case command_kind::unmute: operators_.run(m, cmd); break;
-        case command_kind::topic: room_ops_.topic(m, cmd); break;
-        case command_kind::mode: room_ops_.mode(m, cmd); break;
-        case command_kind::invite: room_ops_.invite(m, cmd); break;
+        case command_kind::unmute:
+        case command_kind::topic:
+        case command_kind::mode:
+        case command_kind::invite: moderate(operators_, room_ops_, m, cmd); break; // moderation_requests.hpp
         case command_kind::history: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);

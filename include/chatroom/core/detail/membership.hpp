@@ -79,11 +79,15 @@ public:
             return too_many(room_name, per_member, {});
         if (per_server && p_.rooms.size() >= per_server && !p_.rooms.find(room_name))
             return too_many(room_name, per_server, "server");
-        if (const room* r = p_.rooms.find(room_name); r && (r->roles().modes() & (mode_invite_only | mode_key | mode_limit)))
+        if (const room* r = p_.rooms.find(room_name);
+            r && ((r->roles().modes() & (mode_invite_only | mode_key | mode_limit)) || !r->roles().bans().list().empty()))
             if (auto no = settings_refusal(m, *r, key)) return no;
         if (!p_.policy.empty()) return p_.policy.join_refusal(m, room_name);
         return std::nullopt;
     }
+
+    // The room of that name open on this server, if any.
+    room* find_room(std::string_view name) { return p_.rooms.find(name); }
 
     // Puts m in a room, creating the room, and greets it there: the room's
     // name and size, its topic, its kept history.
@@ -177,11 +181,13 @@ private:
         return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
     }
 
-    // A room's +i, +k, +l (room_roles.hpp): none stops the server's
-    // operators, nor a member invited.
+    // A room's +b, +i, +k, +l (room_roles.hpp): none stops the server's
+    // operators; an invitation lets in past all but a ban.
     std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
         const room_roles& s = r.roles();
-        if (m.state.op || s.is_invited(m.state.nick)) return std::nullopt;
+        if (m.state.op) return std::nullopt;
+        if (s.bans().matches(m.state.nick, m.address())) return reply::of(reply_kind::room_banned, r.name());
+        if (s.is_invited(m.state.nick)) return std::nullopt;
         if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
         if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());
         if (s.has(mode_limit)) {

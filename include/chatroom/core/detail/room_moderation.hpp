@@ -13,6 +13,8 @@
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,9 +43,11 @@ public:
         return m.state.op || r.roles().is_op(m.state.nick);
     }
 
-    // /topic TEXT, TOPIC #room :text.
+    // /topic TEXT, TOPIC #room :text. No text in a request naming its
+    // room (IRC's TOPIC #room :) clears the topic; the line protocol names
+    // none, and /topic alone is its usage.
     void topic(member& m, const protocol::command& cmd) {
-        if (cmd.arg.empty()) return p_.out.send(m, reply::usage("topic"));
+        if (cmd.arg.empty() && cmd.room.empty()) return p_.out.send(m, reply::usage("topic"));
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         if (r->roles().has(mode_topic_locked) && !may_moderate(m, *r))
@@ -62,28 +66,69 @@ public:
         p_.places.leave(*t, *r, cmd.text, true, false, m.state.nick);
     }
 
-    // MODE #room +o nick, -t...: arg the change ("+o"), text whom it names.
+    // MODE #room +o nick, -int, +b mask...: arg the changes as IRC writes
+    // them ("+o", "-int", "+ob"), text their values ("bob", "bob m!u@h"),
+    // at most max_mode_changes. One event tells the room every change that
+    // changes something (IRC: one MODE line), or several when their text
+    // would pass max_mode_text (long masks).
     void mode(member& m, const protocol::command& cmd) {
         room* r = membership::room_of(m, cmd.room);
         if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
         std::string text(cmd.arg);
         if (!cmd.text.empty()) text += ' ' + std::string(cmd.text);
-        auto change = parse_mode_change(text);
-        if (!change) return p_.out.send(m, reply::usage("mode"));
+        auto changes = parse_mode_changes(text, text.size()); // the dialect bounded the line
+        if (!changes) return p_.out.send(m, reply::usage("mode"));
         if (!may_moderate(m, *r)) return p_.out.send(m, reply::of(reply_kind::not_permitted));
-        if (is_role_letter(change->letter)) {
-            // Whom it names is in the room, here or on another server.
-            const std::string nick = member_named(*r, change->nick);
-            if (nick.empty()) return p_.out.send(m, reply::of(reply_kind::no_such_nick, change->nick));
-            change->nick = nick;
+        using namespace std::chrono;
+        const std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+        std::vector<mode_change> kept;
+        for (mode_change& c : *changes) {
+            if (is_role_letter(c.letter)) {
+                // Whom it names is in the room, here or on another server.
+                const std::string nick = member_named(*r, c.nick);
+                if (nick.empty()) {
+                    p_.out.send(m, reply::of(reply_kind::no_such_nick, c.nick));
+                    continue;
+                }
+                c.nick = nick;
+            } else if (c.letter == 'b') {
+                const room_bans& bans = r->roles().bans();
+                if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
+            }
+            r->roles().apply(c, m.state.nick, now); // at once: a mask twice in one request is added once
+            kept.push_back(std::move(c));
         }
-        r->roles().apply(*change);
-        room_event e;
-        e.kind = room_event_kind::mode;
-        e.room = r->name();
-        e.nick = m.state.nick;
-        e.text = mode_text(*change);
-        log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        if (kept.empty()) return;
+        auto tell = [&](const std::vector<mode_change>& changes) {
+            room_event e;
+            e.kind = room_event_kind::mode;
+            e.room = r->name();
+            e.nick = m.state.nick;
+            e.text = mode_text(changes);
+            log_->append(e); // origin 0: the setter hears it too, as IRC echoes MODE
+        };
+        std::vector<mode_change> group;
+        for (mode_change& c : kept) {
+            group.push_back(std::move(c));
+            if (group.size() > 1 && mode_text(group).size() > max_mode_text) {
+                mode_change last = std::move(group.back());
+                group.pop_back();
+                tell(group);
+                group.assign(1, std::move(last));
+            }
+        }
+        tell(group);
+    }
+
+    // A line to a room m is not in: said when the room is open on this
+    // server and not +n (IRC's -n: "no external messages" off); otherwise
+    // m hears it is not in the room (IRC: 404). The room's bans, +m and the
+    // host's authorizer apply as to members (access_checks.hpp).
+    room* outside_room(member& m, const protocol::command& cmd) {
+        room* r = cmd.room.empty() ? nullptr : p_.places.find_room(cmd.room);
+        if (r && !r->roles().has(mode_no_external)) return r;
+        p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
+        return nullptr;
     }
 
     // INVITE nick #room: nick (a member of this server) may join past +i,

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <chatroom/core/detail/room_bans.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,7 +26,7 @@ namespace chatroom::detail {
 // The room settings, as one byte of flags: tested per line, a bit test.
 enum room_mode : std::uint8_t {
     mode_topic_locked = 1, // +t: only operators set the topic
-    mode_no_external = 2,  // +n: only members speak in it; always set (a non-member cannot address a room)
+    mode_no_external = 2,  // +n: only members speak in it (-n: a non-member may, when the room is open here)
     mode_moderated = 4,    // +m: only operators (and voiced members) speak
     mode_secret = 8,       // +s: not listed to non-members
     mode_invite_only = 16, // +i: only those invited (or server operators) join
@@ -38,11 +40,16 @@ inline constexpr std::size_t max_room_invitations = 64;
 inline constexpr std::size_t max_room_key = 23;
 inline constexpr std::uint32_t max_room_limit = 100000;
 
-// One change as a mode event's text carries it: "+o bob", "-t".
+// The most changes one mode event carries (IRC's MODES), and its longest
+// text: IRC's MODE line, with its source and channel, stays within 512 bytes.
+inline constexpr std::size_t max_mode_changes = 8;
+inline constexpr std::size_t max_mode_text = 300;
+
+// One change as a mode event's text carries it: "+o bob", "-t", "+b m!u@h".
 struct mode_change {
     bool on = true;
-    char letter = 0;  // o, v, t, m, s, i, k or l
-    std::string nick; // o, v: whom it names; +k: the key; +l: the limit, in digits
+    char letter = 0;  // o, v, b, t, n, m, s, i, k or l
+    std::string nick; // o, v: whom it names; b: the mask; +k: the key; +l: the limit, in digits
 };
 
 // A key: 1-23 printable ASCII characters, no space or comma.
@@ -80,6 +87,11 @@ inline std::uint8_t mode_flag(char letter) noexcept {
 
 inline bool is_role_letter(char letter) noexcept { return letter == 'o' || letter == 'v'; }
 
+// Whether the letter takes a value when set (on) or taken away.
+inline bool takes_value(char letter, bool on) noexcept {
+    return is_role_letter(letter) || letter == 'b' || (on && (letter == 'k' || letter == 'l'));
+}
+
 // Reads a mode event's text; nothing when it is not one change this
 // server keeps (untrusted: it may come from another server).
 inline std::optional<mode_change> parse_mode_change(std::string_view text) {
@@ -92,13 +104,19 @@ inline std::optional<mode_change> parse_mode_change(std::string_view text) {
         c.nick = std::string(text.substr(3));
         return c;
     }
+    if (c.letter == 'b') { // "+b MASK", "-b MASK": the mask in full (room_bans.hpp)
+        if (text.size() < 4 || text[2] != ' ') return std::nullopt;
+        c.nick = full_ban_mask(text.substr(3));
+        if (c.nick.empty()) return std::nullopt;
+        return c;
+    }
     if (c.on && (c.letter == 'k' || c.letter == 'l')) { // a value: "+k KEY", "+l N"
         const std::string_view value = text.size() > 3 && text[2] == ' ' ? text.substr(3) : std::string_view();
         if (c.letter == 'k' ? !is_valid_key(value) : parse_limit(value) == 0) return std::nullopt;
         c.nick = std::string(value);
         return c;
     }
-    if (text.size() != 2 || mode_flag(c.letter) == 0 || c.letter == 'n') return std::nullopt; // +n is fixed
+    if (text.size() != 2 || mode_flag(c.letter) == 0) return std::nullopt;
     return c;
 }
 
@@ -106,6 +124,55 @@ inline std::string mode_text(const mode_change& c) {
     std::string s{c.on ? '+' : '-', c.letter};
     if (!c.nick.empty()) s += ' ' + c.nick;
     return s;
+}
+
+// Several changes as one event's text, as IRC writes them: "-int",
+// "+o-v bob alice" (one change is as mode_text writes it).
+inline std::string mode_text(const std::vector<mode_change>& changes) {
+    std::string letters, values;
+    char sign = 0;
+    for (const mode_change& c : changes) {
+        const char s = c.on ? '+' : '-';
+        if (s != sign) letters += (sign = s);
+        letters += c.letter;
+        if (!c.nick.empty()) values += ' ' + c.nick;
+    }
+    return letters + values;
+}
+
+// Reads a mode event's text of one or more changes (untrusted): nothing
+// unless every change is one this server keeps, 1 to max_mode_changes,
+// in at most max_text bytes (a request's, bounded by its line, may be
+// longer than an event's).
+inline std::optional<std::vector<mode_change>> parse_mode_changes(std::string_view text,
+                                                                  std::size_t max_text = max_mode_text) {
+    if (text.size() > max_text) return std::nullopt;
+    const std::size_t space = text.find(' ');
+    const std::string_view letters = text.substr(0, space);
+    std::string_view values = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (letters.empty() || (letters[0] != '+' && letters[0] != '-')) return std::nullopt;
+    std::vector<mode_change> out;
+    bool on = true;
+    for (const char letter : letters) {
+        if (letter == '+' || letter == '-') {
+            on = letter == '+';
+            continue;
+        }
+        if (out.size() >= max_mode_changes) return std::nullopt;
+        std::string one{on ? '+' : '-', letter};
+        if (takes_value(letter, on)) {
+            const std::size_t end = values.find(' ');
+            const std::string_view value = values.substr(0, end);
+            values = end == std::string_view::npos ? std::string_view() : values.substr(end + 1);
+            one += ' ';
+            one.append(value.data(), value.size());
+        }
+        auto c = parse_mode_change(one);
+        if (!c) return std::nullopt;
+        out.push_back(std::move(*c));
+    }
+    if (out.empty() || !values.empty()) return std::nullopt;
+    return out;
 }
 
 class room_roles {
@@ -122,6 +189,7 @@ public:
     const std::string& key() const noexcept { return key_; }
     std::uint32_t limit() const noexcept { return limit_; }
     bool is_invited(std::string_view nick) const noexcept { return find(invited_, nick) != invited_.end(); }
+    const room_bans& bans() const noexcept { return bans_; }
 
     // "+nt", "+klnt KEY 5": the settings as IRC's 324 shows them; with
     // values: the key and limit (shown to the room's members only).
@@ -149,8 +217,13 @@ public:
     void set_created(std::int64_t seconds) noexcept { created_ = seconds; }
 
     // Applies one change (idempotent: a server may apply its own at once,
-    // then again as the log delivers it).
-    void apply(const mode_change& c) {
+    // then again as the log delivers it); a ban keeps who set it and when.
+    void apply(const mode_change& c, std::string_view by = {}, std::int64_t at = 0) {
+        if (c.letter == 'b') {
+            if (c.on) bans_.add(c.nick, by, at);
+            else bans_.remove(c.nick);
+            return;
+        }
         if (c.letter == 'o' || c.letter == 'v') {
             std::vector<std::string>& list = c.letter == 'o' ? ops_ : voiced_;
             auto at = find(list, c.nick);
@@ -169,7 +242,11 @@ public:
     void follow(const room_event& e) {
         switch (e.kind) {
         case room_event_kind::mode:
-            if (auto c = parse_mode_change(e.text)) apply(*c);
+            if (auto changes = parse_mode_changes(e.text)) {
+                using namespace std::chrono;
+                const std::int64_t at = duration_cast<seconds>(e.time.time_since_epoch()).count();
+                for (const mode_change& c : *changes) apply(c, e.nick, at);
+            }
             return;
         case room_event_kind::left: return forget(e.nick);
         case room_event_kind::renamed:
@@ -199,6 +276,7 @@ private:
 
     std::uint8_t modes_ = default_modes;
     list ops_, voiced_, invited_;
+    room_bans bans_;
     std::string key_;
     std::uint32_t limit_ = 0;
     std::int64_t created_ = 0;

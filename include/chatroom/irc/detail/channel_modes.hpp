@@ -14,57 +14,78 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatroom::irc::detail {
 
 // What MODE #chan changes of a room's operators and modes (the core keeps
 // them: core/detail/room_roles.hpp). With the hub's lock held.
 
+// The channel's ban list: 367 for each mask (who set it and when), then 368.
+inline void ban_list(const member& m, const connection& c, const std::string& seat, const std::string& chan) {
+    session_state& st = c.state();
+    if (const chatroom::detail::room* r = seat.empty() ? nullptr : seat_room(&m, seat))
+        for (const chatroom::detail::room_ban& b : r->roles().bans().list())
+            emit(st, c.from_server("367 " + c.nick() + " " + chan + " " + b.mask + " " +
+                                   (b.by.empty() ? c.settings().options.server_name : b.by) + " " +
+                                   std::to_string(b.at)));
+    emit(st, c.numeric("368", chan, "End of channel ban list"));
+}
+
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// +k a key, +l a limit (696 when not valid; -k may name the key); t, m,
-// s, i and the others are the room's settings; n is always set; b is the
-// server's ban (channel_ops.hpp). Each change is asked of the core, which
-// checks that m is an operator (482) and tells the room (MODE). Letters
-// kept nowhere: 472.
-template <class Ban, class TargetIn>
+// b a mask (none: the ban list; 478 when it is full); +k a key, +l a
+// limit (696 when not valid; -k may name the key); t, n, m, s, i and the
+// others are the room's settings. The changes that change something are
+// asked of the core at once, which checks that m is an operator (482) and
+// tells the room in one MODE line. Letters kept nowhere: 472.
+template <class TargetIn>
 void channel_changes(commands& core, member& m, const connection& c, const irc_message& msg, const std::string& seat,
-                     Ban&& ban, TargetIn&& target_in) {
+                     TargetIn&& target_in) {
+    namespace core_detail = chatroom::detail;
     session_state& st = c.state();
     const std::string chan = channel_of(seat);
     const std::string& changes = msg.params[1];
+    const core_detail::room* r = seat_room(&m, seat);
+    const bool may = r != nullptr && core_detail::room_moderation::may_moderate(m, *r);
+    std::vector<core_detail::mode_change> asked_for;
     std::size_t next_arg = 2;
     bool on = true;
-    std::size_t asked_count = 0;
+    std::size_t letters = 0;
     for (const char letter : changes) {
         if (letter == '+' || letter == '-') {
             on = letter == '+';
             continue;
         }
-        if (++asked_count > 8) return; // a line changes a few modes; the rest are dropped
-        const std::string sign(1, on ? '+' : '-');
+        if (++letters > core_detail::max_mode_changes) break; // a line changes a few modes; the rest are dropped
+        core_detail::mode_change change{on, letter, {}};
         if (letter == 'b') {
             const std::string_view arg = msg.param(next_arg++);
             if (arg.empty()) {
-                emit(st, c.numeric("368", chan, "End of channel ban list"));
+                ban_list(m, c, seat, chan);
                 continue;
             }
-            ban(on, arg);
-            continue;
-        }
-        if (chatroom::detail::is_role_letter(letter)) {
+            change.nick = core_detail::full_ban_mask(arg);
+            if (change.nick.empty()) {
+                emit(st, c.numeric("696", chan + " b *", "Invalid ban mask: nick!user@host, printable, at most " +
+                                                             std::to_string(core_detail::max_ban_mask) + " bytes"));
+                continue;
+            }
+            if (on && may && r->roles().bans().full() && !r->roles().bans().has(change.nick)) {
+                emit(st, c.numeric("478", chan + " " + change.nick, "Channel ban list is full"));
+                continue;
+            }
+        } else if (core_detail::is_role_letter(letter)) {
             const std::string_view nick = msg.param(next_arg++);
             if (nick.empty()) {
                 emit(st, c.numeric("461", "MODE", "Not enough parameters"));
                 continue;
             }
             if (!target_in(nick)) continue;
-            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, nick, seat);
-            continue;
-        }
-        if (letter == 'k' || letter == 'l') {
+            change.nick = std::string(nick);
+        } else if (letter == 'k' || letter == 'l') {
             const std::string_view value = (on || letter == 'k') ? msg.param(next_arg++) : std::string_view();
-            if (on && (letter == 'k' ? !chatroom::detail::is_valid_key(value) : chatroom::detail::parse_limit(value) == 0)) {
+            if (on && (letter == 'k' ? !core_detail::is_valid_key(value) : core_detail::parse_limit(value) == 0)) {
                 // The value as sent only when it is one word (a bad key is never echoed).
                 const bool shown = letter == 'l' && !value.empty() && value.find(' ') == std::string_view::npos;
                 emit(st, c.numeric("696", chan + " " + std::string(1, letter) + " " + (shown ? std::string(value) : "*"),
@@ -72,24 +93,22 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
                                                  : "Invalid limit: a number from 1"));
                 continue;
             }
-            const chatroom::detail::room* r = seat_room(&m, seat);
-            if (!on && r != nullptr && !r->roles().has(chatroom::detail::mode_flag(letter)) &&
-                chatroom::detail::room_moderation::may_moderate(m, *r))
-                continue; // not set: nothing to take away
-            ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, on ? value : std::string_view(), seat);
-            continue;
-        }
-        if (letter == 'n') continue; // always set: nothing changes
-        if (chatroom::detail::mode_flag(letter) == 0) {
+            if (!on && may && !r->roles().has(core_detail::mode_flag(letter))) continue; // not set: nothing to take away
+            if (on) change.nick = std::string(value);
+        } else if (core_detail::mode_flag(letter) == 0) {
             emit(st, c.numeric("472", std::string(1, letter), "is unknown mode char to me"));
             continue;
-        }
-        const chatroom::detail::room* r = seat_room(&m, seat);
-        if (r != nullptr && r->roles().has(chatroom::detail::mode_flag(letter)) == on &&
-            chatroom::detail::room_moderation::may_moderate(m, *r))
+        } else if (may && r->roles().has(core_detail::mode_flag(letter)) == on) {
             continue; // already so: nothing to tell
-        ask(core, m, st, asked::none, chan, command_kind::mode, sign + letter, {}, seat);
+        }
+        asked_for.push_back(std::move(change));
     }
+    if (asked_for.empty()) return;
+    // "+o-t bob": the letters as arg, their values as text.
+    const std::string text = core_detail::mode_text(asked_for);
+    const std::size_t space = text.find(' ');
+    const std::string values = space == std::string::npos ? std::string() : text.substr(space + 1);
+    ask(core, m, st, asked::none, chan, command_kind::mode, std::string_view(text).substr(0, space), values, seat);
 }
 
 } // namespace chatroom::irc::detail

@@ -19,9 +19,8 @@ namespace chatroom::irc::detail {
 // INVITE, MODE #chan), checked in the order modern.ircdocs.horse gives
 // (403, 442, 401, 441 or 443); the core checks that the sender is an
 // operator of the channel or of the server (482) and does it: KICK puts a
-// member out of the channel, MODE changes a role or a setting
-// (channel_modes.hpp); MODE +b/-b is the server operators' /ban and
-// /unban. With the hub's lock.
+// member out of the channel, MODE changes roles, settings and ban masks
+// (channel_modes.hpp). With the hub's lock.
 
 // Whether a room of that name is open (asks the core for its rooms).
 inline bool room_exists(commands& core, member& m, session_state& st, std::string_view room) {
@@ -106,9 +105,8 @@ inline void invite(commands& core, member& m, const connection& c, const irc_mes
     if (r && !refused && r->roles().is_invited(nick)) emit(st, c.numeric("341", u.nick, chan));
 }
 
-// MODE #chan [changes]: 324 for a query (403 for no such room), 368 for the
-// ban list (none is kept per channel), +b/-b mask as /ban and /unban of the
-// mask's nick, other changes as channel_changes says.
+// MODE #chan [changes]: 324 for a query (403 for no such room), the ban
+// list (367, 368) for b alone, other changes as channel_changes says.
 inline void channel_mode(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     const std::string& chan = msg.params[0];
@@ -128,15 +126,9 @@ inline void channel_mode(commands& core, member& m, const connection& c, const i
     }
     const std::string& change = msg.params[1];
     if (change == "b" || ((change == "+b" || change == "-b") && msg.param(2).empty()))
-        return emit(st, c.numeric("368", chan, "End of channel ban list"));
+        return ban_list(m, c, seat, channel_of(seat.empty() ? room : seat)); // a room not in: none shown
     if (seat.empty()) return emit(st, c.numeric("442", chan, "You're not on that channel"));
-    auto ban = [&](bool on, std::string_view arg) {
-        const std::string_view nick = arg.substr(0, arg.find('!'));
-        if (nick.empty() || nick.find_first_of("*?") != std::string_view::npos)
-            return emit(st, c.numeric("482", chan, "Only a nick can be banned here, not a mask"));
-        ask(core, m, st, asked::none, chan, on ? command_kind::ban : command_kind::unban, nick);
-    };
-    channel_changes(core, m, c, msg, seat, ban, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
+    channel_changes(core, m, c, msg, seat, [&](std::string_view nick) { return target_in(m, c, seat, nick); });
 }
 
 } // namespace chatroom::irc::detail

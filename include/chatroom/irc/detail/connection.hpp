@@ -26,7 +26,9 @@ namespace chatroom::irc::detail {
 // What the interpreter asked the core last, so the reply that answers it is
 // worded for that question (the core's `who` is NAMES or WHO, its `rooms`
 // LIST, a TOPIC query, LUSERS or whether a room is open).
-enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists };
+// (outside: a PRIVMSG to a channel the client is not in; numerics.hpp
+// answers 404 when it may not speak there.)
+enum class asked { none, welcome, join, names, who, list, topic, lusers, notice, nick, part, exists, outside };
 
 // What started the login under way, whose verdict the connection words
 // (login_replies.hpp): SASL, or PASS (OPER's are worded as /login's).

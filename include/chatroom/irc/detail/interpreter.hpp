@@ -227,15 +227,17 @@ private:
         if (channel) {
             std::string room_name;
             const bool valid = room_of(target, room_name);
-            const std::string name = valid ? seat_in(m, room_name) : std::string();
-            if (name.empty()) {
-                if (!notice) emit(st, c.numeric(valid ? "404" : "403", target,
-                                                valid ? "Cannot send to channel" : "No such channel"));
+            if (!valid) {
+                if (!notice) emit(st, c.numeric("403", target, "No such channel"));
                 return;
             }
+            // Not in it: the core says it when the channel is -n (404 if not).
+            const std::string name = seat_in(m, room_name);
+            const asked outside = notice ? asked::notice : asked::outside;
             // A CTCP ACTION is /me, whatever carried it.
             const command_kind kind = action ? command_kind::me : notice ? command_kind::notice : command_kind::chat;
-            return ask(core, m, st, q, target, kind, clean, {}, name, tags);
+            return ask(core, m, st, name.empty() ? outside : q, target, kind, clean, {}, name.empty() ? room_name : name,
+                       tags);
         }
         if (action) clean = "* " + clean;
         ask(core, m, st, q, target, notice && !action ? command_kind::msg_notice : command_kind::msg, target, clean, {},
@@ -251,9 +253,8 @@ private:
         if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
         const std::string name = seat_in(m, room);
         if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
-        std::string clean;
+        std::string clean; // empty (TOPIC #chan :): the topic is cleared
         sanitize_append(clean, msg.params[1]);
-        if (clean.empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
         ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
     }
 

@@ -202,10 +202,17 @@ inline std::string connection::wording(const reply& r) const {
     // The interpreter echoes PART itself, with the reason the client gave.
     case reply_kind::left_room: return {};
     case reply_kind::too_many_rooms: return numeric("405", channel_of(r.subject), "You have joined too many channels");
-    case reply_kind::not_in_room: return numeric("442", channel_of(r.subject), "You're not on that channel");
+    case reply_kind::not_in_room: // to a channel not in: 404 (-n would let it), nothing to a NOTICE
+        if (st_.question == asked::notice) return {};
+        if (st_.question == asked::outside) return numeric("404", st_.target, "Cannot send to channel");
+        return numeric("442", channel_of(r.subject), "You're not on that channel");
     case reply_kind::room_full: return numeric("471", channel_of(r.subject), "Cannot join channel (+l)");
     case reply_kind::room_private: return numeric("473", channel_of(r.subject), "Cannot join channel (+i)");
     case reply_kind::bad_key: return numeric("475", channel_of(r.subject), "Cannot join channel (+k)");
+    case reply_kind::room_banned: // refused a JOIN (474), or a line in the channel (404; none to a NOTICE)
+        if (st_.question == asked::join) return numeric("474", channel_of(r.subject), "Cannot join channel (+b)");
+        if (st_.question == asked::notice) return {};
+        return numeric("404", channel_of(r.subject), "Cannot send to channel (+b)");
     case reply_kind::invited: // by a member: its INVITE; by the host: a notice
         if (r.detail.empty()) break;
         return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
