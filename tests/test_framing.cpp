@@ -151,3 +151,36 @@ TEST_CASE("framer stops where its consumer says and resumes from there", "[frami
     CHECK(used == 4);
     CHECK(lines == std::vector<std::string>{"a", "b"});
 }
+
+TEST_CASE("framer finds every line end, IAC and CR NUL at every place in reads of any length", "[framing]") {
+    // Lines of 0 to 40 bytes (the 16-byte SSE2 blocks and their overlapping
+    // last load), some holding an escaped IAC (one 0xFF byte of data), ending
+    // in LF or CR LF; then, after a telnet command, in CR NUL too.
+    std::string input;
+    std::vector<std::string> want;
+    for (int part = 0; part < 2; ++part) {
+        if (part == 1) input += "\xFF\xF1"; // NOP: the peer speaks telnet, CR NUL ends lines
+        for (std::size_t len = 0; len <= 40; ++len) {
+            std::string line(len, static_cast<char>('a' + len % 26));
+            std::string wire = line;
+            if (len % 3 == 0 && len > 0) {
+                line[len / 2] = '\xFF';
+                wire = line.substr(0, len / 2) + "\xFF\xFF" + line.substr(len / 2 + 1);
+            }
+            input += wire;
+            if (part == 1 && len % 4 == 1) input += std::string("\r") + '\0';
+            else input += len % 2 ? "\r\n" : "\n";
+            want.push_back(line);
+        }
+    }
+    for (auto mode : {chatroom::telnet_mode::answer, chatroom::telnet_mode::ignore}) {
+        for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{15}, std::size_t{16},
+                                  std::size_t{17}, std::size_t{31}, std::size_t{33}, std::size_t{64}}) {
+            chatroom::line_framer f(64, mode);
+            auto got = frame(f, input, chunk);
+            CHECK(got.lines == want);
+            CHECK(got.too_long == 0);
+            CHECK(f.buffered() == 0);
+        }
+    }
+}

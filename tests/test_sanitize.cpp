@@ -68,9 +68,11 @@ TEST_CASE("invisible characters that reorder or disguise text are removed", "[sa
 }
 
 TEST_CASE("the word-at-a-time scan finds every byte that is not plain, at every place and length", "[sanitize]") {
-    // What the scan must agree with: the byte-by-byte definition.
+    // What the scan must agree with: the byte-by-byte definition. Lengths up
+    // to 40 cover the 8-byte words, the 16-byte SSE2 blocks and the
+    // overlapping last block of both.
     auto plain = [](unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; };
-    for (std::size_t len = 0; len <= 19; ++len) {
+    for (std::size_t len = 0; len <= 40; ++len) {
         for (std::size_t at = 0; at <= len; ++at) {
             for (int b = 0; b < 256; ++b) {
                 std::string s(len, 'x');
@@ -91,4 +93,25 @@ TEST_CASE("the word-at-a-time scan finds every byte that is not plain, at every 
     const std::string tabbed = "abc\tdefghijklmnop\x01rest";
     const auto* q = reinterpret_cast<const unsigned char*>(tabbed.data());
     CHECK(chatroom::detail::plain_ascii_end(q, q + tabbed.size()) == q + tabbed.find('\x01'));
+}
+
+TEST_CASE("TABs before a byte that is not plain do not hide it, in any block", "[sanitize]") {
+    // A TAB at tab, then a control or a byte above 0x7E at bad, in lines of
+    // 16 to 40 bytes (the SSE2 blocks and their overlapping last one).
+    for (std::size_t len = 16; len <= 40; ++len) {
+        for (std::size_t tab = 0; tab < len; ++tab) {
+            for (std::size_t bad = 0; bad <= len; ++bad) {
+                if (bad == tab) continue;
+                for (const char b : {'\x01', '\x7F', '\x80', '\xFF'}) {
+                    std::string s(len, 'y');
+                    s[tab] = '\t';
+                    if (bad < len) s[bad] = b;
+                    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+                    REQUIRE(chatroom::detail::plain_ascii_end(p, p + len) == p + bad);
+                    // Starting past the first byte, as sanitize_append does after a run.
+                    if (bad > 0) REQUIRE(chatroom::detail::plain_ascii_end(p + 1, p + len) == p + bad);
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,11 @@
 #include <string_view>
 #include <utility>
 
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h>
+#define CHATROOM_FRAMER_SSE2 1
+#endif
+
 namespace chatroom {
 
 /// What the framer does with telnet beyond removing it from the text.
@@ -140,9 +145,33 @@ private:
     enum class state : unsigned char { data, iac, option, sub, sub_iac };
     enum class step_result : unsigned char { more, line_end, overflow };
 
-    /// The first LF, IAC or (with_nul) NUL in [p, end), or end. Each search
-    /// stops at the previous one's find, so a line costs two or three memchr.
+    /// The first LF, IAC or (with_nul) NUL in [p, end), or end. With SSE2
+    /// (every x86-64) one pass looks for all of them, sixteen bytes at a
+    /// time, the last 16 bytes in one overlapping load; elsewhere, and below
+    /// 16 bytes, each memchr stops at the previous one's find, so a line
+    /// costs two or three.
     static const char* next_special(const char* p, const char* end, bool with_nul) noexcept {
+#if defined(CHATROOM_FRAMER_SSE2)
+        if (end - p >= 16) {
+            const __m128i lf = _mm_set1_epi8('\n'), iac = _mm_set1_epi8(static_cast<char>(0xFF));
+            const __m128i nul = _mm_setzero_si128();
+            const char* const last = end - 16;
+            while (p < end) {
+                const char* base = p <= last ? p : last;
+                // Opaque to the compiler: g++ -Warray-bounds otherwise flags this load in
+                // code it inlines for an object under 16 bytes, where it never runs.
+                __asm__("" : "+r"(base));
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base));
+                __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, iac));
+                if (with_nul) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, nul));
+                const unsigned seen = static_cast<unsigned>(p - base); // the overlap of the last load
+                const unsigned found = static_cast<unsigned>(_mm_movemask_epi8(hit)) >> seen << seen;
+                if (found != 0) return base + __builtin_ctz(found);
+                p = base + 16;
+            }
+            return end;
+        }
+#endif
         const char* stop = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
         if (stop == nullptr) stop = end;
         if (const auto* iac = static_cast<const char*>(std::memchr(p, '\xFF', static_cast<std::size_t>(stop - p))))

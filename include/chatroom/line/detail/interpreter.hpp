@@ -22,6 +22,11 @@ public:
             text = clean;
         }
         if (text.empty()) return;
+        if (text.front() != '/') { // chat, the common case: no call into the parser
+            protocol::command chat;
+            chat.arg = text;
+            return core.request(m, chat);
+        }
         core.request(m, protocol::parse(text));
     }
 };
