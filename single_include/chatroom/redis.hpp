@@ -2169,6 +2169,8 @@ inline std::vector<std::string> split_room_list(std::string_view list) {
 // A Redis stream entry's id as the pair of numbers Redis orders entries by.
 
 
+#include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -2188,7 +2190,13 @@ struct stream_id {
         if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
         return id;
     }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+    std::string str() const {
+        char text[42]; // two 20-digit numbers and the dash
+        char* end = std::to_chars(text, text + 20, ms).ptr;
+        *end++ = '-';
+        end = std::to_chars(end, end + 20, seq).ptr;
+        return std::string(text, static_cast<std::size_t>(end - text));
+    }
     bool zero() const noexcept { return ms == 0 && seq == 0; }
     friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
         return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
@@ -3604,11 +3612,12 @@ public:
         if (s.what == read_stream::kind::canary) return take_canary(s, stream.elements[1], out);
         const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
         bool gap = false;
+        stream_id last; // reading goes on past an entry refused
         for (const redis_reply& item : stream.elements[1].elements) {
             stream_id id;
             entry_error why = entry_error::none;
             auto entry = parse_entry(item, id, rules, &why);
-            if (!id.zero()) s.cursor = id.str(); // reading goes on past an entry refused
+            if (!id.zero()) last = id;
             if (!entry) {
                 out.bad.add(key, id, why);
                 continue;
@@ -3622,6 +3631,7 @@ public:
             e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
             out.events.push_back(std::move(e));
         }
+        if (!last.zero()) s.cursor = last.str();
         if (gap) told(s, out);
     }
 
