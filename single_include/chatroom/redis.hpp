@@ -1006,6 +1006,89 @@ protected:
 };
 
 } // namespace chatroom::detail
+// #include <chatroom/redis/detail/resp.hpp>
+
+// A command in RESP, Redis's request encoding: "*N\r\n", then per argument
+// "$LEN\r\n" DATA "\r\n" (binary-safe). hiredis' redisFormatCommandArgv
+// writes the same bytes with one sprintf per argument and a malloc'd
+// buffer; a node's hot commands (the append script's batches, XREAD) are
+// encoded here instead, straight from where their arguments live, and
+// handed to hiredis whole (redisAsyncFormattedCommand copies them into its
+// output buffer).
+//
+// The count is declared first and every argument must follow: complete()
+// says whether they all did, and the connection refuses an incomplete
+// command (a wrong count would desynchronize every reply after it).
+
+#include <charconv>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+class resp_command {
+public:
+    // argc arguments follow; payload: their total size, if known (a hint).
+    explicit resp_command(std::size_t argc, std::size_t payload = 0) : argc_(argc) {
+        buf_.reserve(16 + payload + 16 * argc);
+        header('*', argc);
+    }
+
+    resp_command& arg(std::string_view a) {
+        ++added_;
+        header('$', a.size());
+        buf_.append(a.data(), a.size());
+        buf_.append("\r\n", 2);
+        return *this;
+    }
+    resp_command& arg(std::size_t n) {
+        char digits[24];
+        const auto r = std::to_chars(digits, digits + sizeof digits, n);
+        return arg(std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+    }
+
+    bool complete() const noexcept { return argc_ > 0 && added_ == argc_; }
+    std::size_t argc() const noexcept { return argc_; }
+    // The encoding; buf().data() is NUL-terminated past size() (hiredis'
+    // command parser reads one byte past a one-argument command).
+    const std::string& buf() const noexcept { return buf_; }
+    // The first argument (the command's name), once given.
+    std::string_view name() const noexcept {
+        if (added_ == 0) return {};
+        const std::size_t at = buf_.find('$');
+        const std::size_t data = buf_.find('\n', at) + 1;
+        std::size_t len = 0;
+        std::from_chars(buf_.data() + at + 1, buf_.data() + data - 2, len);
+        return std::string_view(buf_).substr(data, len);
+    }
+
+private:
+    void header(char kind, std::size_t n) {
+        char digits[24];
+        digits[0] = kind;
+        const auto r = std::to_chars(digits + 1, digits + sizeof digits - 2, n);
+        char* end = r.ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        buf_.append(digits, static_cast<std::size_t>(end - digits));
+    }
+
+    std::string buf_;
+    std::size_t argc_ = 0;
+    std::size_t added_ = 0;
+};
+
+// The encoding of argv[0..argc) (lengths[i] bytes each).
+inline resp_command format_resp(std::size_t argc, const char* const* argv, const std::size_t* lengths) {
+    std::size_t payload = 0;
+    for (std::size_t i = 0; i < argc; ++i) payload += lengths[i];
+    resp_command c(argc, payload);
+    for (std::size_t i = 0; i < argc; ++i) c.arg(std::string_view(argv[i], lengths[i]));
+    return c;
+}
+
+} // namespace chatroom::detail
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -1121,6 +1204,20 @@ public:
         command<std::initializer_list<std::string_view>>(args, std::move(handler), timeout);
     }
 
+    // The same, encoded already (resp.hpp); one with fewer or more arguments
+    // than it declared is refused (unsupported_command), never sent.
+    void send_command(resp_command cmd, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        const std::string_view name = cmd.name();
+        if (!cmd.complete() || pushes_replies(name.data(), name.size())) {
+            reject(std::move(handler), redis_error::unsupported_command);
+            return;
+        }
+        const auto limit = timeout.value_or(options_.command_timeout);
+        asio::dispatch(strand_, [self = self(), cmd = std::move(cmd), h = std::move(handler), limit]() mutable {
+            self->submit(cmd.buf().data(), cmd.buf().size(), std::move(h), limit);
+        });
+    }
+
     // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
     // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
     // the channels, then calls on_message(channel, payload) for every message,
@@ -1210,22 +1307,7 @@ private:
     // views of the caller's memory), then queues it on the strand.
     void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
                std::optional<std::chrono::milliseconds> timeout) {
-        if (argc == 0 || pushes_replies(argv[0], lengths[0])) {
-            reject(std::move(handler), redis_error::unsupported_command);
-            return;
-        }
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
-            return;
-        }
-        const auto limit = timeout.value_or(options_.command_timeout);
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
-                                 h = std::move(handler), limit]() mutable {
-            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
-        });
+        send_command(format_resp(argc, argv, lengths), std::move(handler), timeout);
     }
 
     void reject(command_handler handler, std::error_code ec) {
@@ -1944,6 +2026,63 @@ return 0)";
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+// #include <chatroom/redis/detail/entry_text.hpp>
+
+// The lines of text of an entry read back from Redis, cleaned as client
+// input is (entry.hpp's decode_entry): untrusted bytes in, text that is safe
+// to show out, each line held to the server's max_line_bytes.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace chatroom::detail {
+
+// One line of text, cleaned as client input is, appended to out; false
+// when what it adds is longer than max.
+inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
+    const std::size_t before = out.size();
+    sanitize_append(out, raw);
+    return out.size() - before <= max;
+}
+
+// The '\n'-ended lines of text added to a chat event, each cleaned on its
+// own as client input is (a bare CR is dropped with the other controls), in
+// one pass straight into the event: a run of printable ASCII up to the '\n'
+// (the common line) is copied as it is, the rest of a line that holds
+// anything else goes through sanitize_append. A line that cleans to nothing
+// carries nothing; false when one is longer than max once cleaned.
+inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t max) {
+    e.text.reserve(e.text.size() + text.size() + 1);
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* const end = p + text.size();
+    while (p < end) {
+        const std::size_t start = e.text.size();
+        const unsigned char* eol = detail::plain_ascii_end(p, end);
+        e.text.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(eol - p));
+        if (eol != end && *eol != '\n') {
+            const auto* nl = static_cast<const unsigned char*>(std::memchr(eol, '\n', static_cast<std::size_t>(end - eol)));
+            const unsigned char* rest = eol;
+            eol = nl ? nl : end;
+            sanitize_append(e.text, std::string_view(reinterpret_cast<const char*>(rest), static_cast<std::size_t>(eol - rest)));
+        }
+        const std::size_t added = e.text.size() - start;
+        if (added > max) return false;
+        if (added > 0) {
+            e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size()));
+            e.text += '\n';
+            ++e.line_count;
+        }
+        if (eol == end) break;
+        p = eol + 1;
+    }
+    return true;
+}
+
+} // namespace chatroom::detail
 // #include <chatroom/redis/detail/room_list.hpp>
 
 // The rooms a member is in, as a roster in Redis keeps them: their names
@@ -2030,6 +2169,8 @@ inline std::vector<std::string> split_room_list(std::string_view list) {
 // A Redis stream entry's id as the pair of numbers Redis orders entries by.
 
 
+#include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -2049,7 +2190,13 @@ struct stream_id {
         if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
         return id;
     }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+    std::string str() const {
+        char text[42]; // two 20-digit numbers and the dash
+        char* end = std::to_chars(text, text + 20, ms).ptr;
+        *end++ = '-';
+        end = std::to_chars(end, end + 20, seq).ptr;
+        return std::string(text, static_cast<std::size_t>(end - text));
+    }
     bool zero() const noexcept { return ms == 0 && seq == 0; }
     friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
         return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
@@ -2210,14 +2357,6 @@ inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept 
     return true;
 }
 
-// One line of text, cleaned as client input is, appended to out; false
-// when what it adds is longer than max.
-inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
-    const std::size_t before = out.size();
-    sanitize_append(out, raw);
-    return out.size() - before <= max;
-}
-
 // A field of an entry as Redis returns it: one letter, and its value.
 using entry_field = std::pair<std::string_view, std::string_view>;
 
@@ -2284,17 +2423,7 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
     switch (*kind) {
     case room_event_kind::chat: {
-        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
-        // the other controls); a line that cleans to nothing carries nothing.
-        std::string line;
-        bool too_long = false;
-        for_each_line(field('x'), [&](std::string_view raw) {
-            if (too_long) return;
-            line.clear();
-            if (!append_clean_line(line, raw, max)) too_long = true;
-            else if (!line.empty()) e.add_line(line);
-        });
-        if (too_long) return refuse(entry_error::line_too_long);
+        if (!add_clean_lines(e, field('x'), max)) return refuse(entry_error::line_too_long);
         // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
         if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
             return refuse(entry_error::no_text);
@@ -2502,32 +2631,35 @@ public:
     }
 
 private:
+    // The batch is encoded straight from the queue (resp.hpp): no copy of
+    // the fields beside the one into the command.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
-        std::vector<std::string_view> keys;
-        std::vector<std::string> argv;
-        std::size_t bytes = 0;
-        const std::string maxlen = std::to_string(ctx_.opts.stream_length);
+        std::size_t ops = 0, argc = 3, bytes = 0;
         for (const write_op& op : queue_) {
-            if (keys.size() == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
-            keys.push_back(op.key);
+            if (ops == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
+            ++ops;
             bytes += op.bytes;
+            argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
+                    (op.what == write_op::kind::marker ? 0 : op.fields.size());
+        }
+        resp_command cmd(argc, bytes + redis_scripts::append.size());
+        cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
+        for (std::size_t i = 0; i < ops; ++i) cmd.arg(queue_[i].key);
+        const std::size_t replay = std::max<std::size_t>(1, ctx_.opts.replay_entries);
+        for (std::size_t i = 0; i < ops; ++i) {
+            const write_op& op = queue_[i];
             if (op.what == write_op::kind::marker) {
-                argv.insert(argv.end(), {"r", std::to_string(std::max<std::size_t>(1, ctx_.opts.replay_entries))});
+                cmd.arg("r").arg(replay);
                 continue;
             }
-            if (op.what == write_op::kind::canary) argv.insert(argv.end(), {"c", "16", std::to_string(canary_ttl_ms)});
-            else argv.insert(argv.end(), {"x", maxlen});
-            argv.push_back(std::to_string(op.fields.size()));
-            argv.insert(argv.end(), op.fields.begin(), op.fields.end());
+            if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
+            else cmd.arg("x").arg(ctx_.opts.stream_length);
+            cmd.arg(op.fields.size());
+            for (const std::string& f : op.fields) cmd.arg(f);
         }
-        sent_ = keys.size();
-        std::vector<std::string_view> args{"EVAL", redis_scripts::append};
-        const std::string numkeys = std::to_string(keys.size());
-        args.push_back(numkeys);
-        args.insert(args.end(), keys.begin(), keys.end());
-        args.insert(args.end(), argv.begin(), argv.end());
-        link.conn()->command(args, link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+        sent_ = ops;
+        link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
     }
 
     // With mu held: the batch's answer.
@@ -3483,11 +3615,12 @@ public:
         if (s.what == read_stream::kind::canary) return take_canary(s, stream.elements[1], out);
         const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
         bool gap = false;
+        stream_id last; // reading goes on past an entry refused
         for (const redis_reply& item : stream.elements[1].elements) {
             stream_id id;
             entry_error why = entry_error::none;
             auto entry = parse_entry(item, id, rules, &why);
-            if (!id.zero()) s.cursor = id.str(); // reading goes on past an entry refused
+            if (!id.zero()) last = id;
             if (!entry) {
                 out.bad.add(key, id, why);
                 continue;
@@ -3501,6 +3634,7 @@ public:
             e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
             out.events.push_back(std::move(e));
         }
+        if (!last.zero()) s.cursor = last.str();
         if (gap) told(s, out);
     }
 
@@ -3716,12 +3850,13 @@ private:
         if (!link.up() || reading_ || checking_ || waiting_) return;
         const auto targets = streams_.readable_on(link.instance());
         if (targets.empty()) return; // a stream added calls again
-        std::vector<std::string> args{"XREAD", "COUNT", std::to_string(ctx_.opts.read_count),
-                                      "BLOCK", std::to_string(block.count()), "STREAMS"};
-        for (const auto& t : targets) args.push_back(t.key);
-        for (const auto& t : targets) args.push_back(t.cursor);
+        resp_command args(6 + 2 * targets.size());
+        args.arg("XREAD").arg("COUNT").arg(ctx_.opts.read_count).arg("BLOCK");
+        args.arg(static_cast<std::size_t>(block.count())).arg("STREAMS");
+        for (const auto& t : targets) args.arg(t.key);
+        for (const auto& t : targets) args.arg(t.cursor);
         reading_ = true;
-        link.conn()->command(args, link.handler([this, targets](std::error_code ec, const redis_reply& r) {
+        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, const redis_reply& r) {
             reading_ = false;
             if (ec) return; // lost: the link reconnects
             if (r.is_error()) return refused(r.text, false);

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <iterator>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -460,4 +462,35 @@ TEST_CASE("backplane: the entry decoder's rules", "[backplane][entry]") {
     CHECK_FALSE(chatroom::detail::valid_roster_entry("evil, nick", "lobby"));
     CHECK_FALSE(chatroom::detail::valid_roster_entry("ghost", "bad room!"));
     CHECK_FALSE(chatroom::detail::valid_roster_entry("", "lobby"));
+}
+
+TEST_CASE("backplane: a chat entry's lines are cleaned in one pass as line by line", "[backplane][entry]") {
+    // The reference: each '\n'-ended line through sanitize_append on its own.
+    const auto reference = [](std::string_view text, std::size_t max, chatroom::room_event& e) {
+        bool too_long = false;
+        chatroom::for_each_line(text, [&](std::string_view raw) {
+            if (too_long) return;
+            std::string line;
+            chatroom::sanitize_append(line, raw);
+            if (line.size() > max) too_long = true;
+            else if (!line.empty()) e.add_line(line);
+        });
+        return !too_long;
+    };
+    const std::string pieces[] = {"hello", " ", "\n", "\r", "\t", "\x01", "\x7f", "\xc2\x85", "\xc3\xa9", "\xe2\x80\xae",
+                                  "\xe2\x80\x8d", "\xf0\x9f\x98\x80", "\xef\xb8\x8f", "\xff", "\xe2\x82", "abcdefghijklmnop", "\n\n"};
+    std::mt19937 rng(7);
+    for (int round = 0; round < 20000; ++round) {
+        std::string text;
+        const std::size_t n = rng() % 24;
+        for (std::size_t i = 0; i < n; ++i) text += pieces[rng() % std::size(pieces)];
+        const std::size_t max = 1 + rng() % 40;
+        chatroom::room_event want, got;
+        const bool ok = reference(text, max, want);
+        REQUIRE(chatroom::detail::add_clean_lines(got, text, max) == ok);
+        if (!ok) continue;
+        REQUIRE(got.text == want.text);
+        REQUIRE(got.line_count == want.line_count);
+        REQUIRE(got.line_ends == want.line_ends);
+    }
 }

@@ -21,6 +21,7 @@
 // is not an error code: it is a reply of kind error (reply.hpp).
 
 #include <chatroom/redis/detail/hiredis_context.hpp>
+#include <chatroom/redis/detail/resp.hpp>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -136,6 +137,20 @@ public:
         command<std::initializer_list<std::string_view>>(args, std::move(handler), timeout);
     }
 
+    // The same, encoded already (resp.hpp); one with fewer or more arguments
+    // than it declared is refused (unsupported_command), never sent.
+    void send_command(resp_command cmd, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        const std::string_view name = cmd.name();
+        if (!cmd.complete() || pushes_replies(name.data(), name.size())) {
+            reject(std::move(handler), redis_error::unsupported_command);
+            return;
+        }
+        const auto limit = timeout.value_or(options_.command_timeout);
+        asio::dispatch(strand_, [self = self(), cmd = std::move(cmd), h = std::move(handler), limit]() mutable {
+            self->submit(cmd.buf().data(), cmd.buf().size(), std::move(h), limit);
+        });
+    }
+
     // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
     // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
     // the channels, then calls on_message(channel, payload) for every message,
@@ -225,22 +240,7 @@ private:
     // views of the caller's memory), then queues it on the strand.
     void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
                std::optional<std::chrono::milliseconds> timeout) {
-        if (argc == 0 || pushes_replies(argv[0], lengths[0])) {
-            reject(std::move(handler), redis_error::unsupported_command);
-            return;
-        }
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(argc), argv, lengths);
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            reject(std::move(handler), std::make_error_code(std::errc::not_enough_memory));
-            return;
-        }
-        const auto limit = timeout.value_or(options_.command_timeout);
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
-                                 h = std::move(handler), limit]() mutable {
-            self->submit(formatted.get(), static_cast<std::size_t>(length), std::move(h), limit);
-        });
+        send_command(format_resp(argc, argv, lengths), std::move(handler), timeout);
     }
 
     void reject(command_handler handler, std::error_code ec) {

@@ -13,6 +13,7 @@
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+#include <chatroom/redis/detail/entry_text.hpp>
 #include <chatroom/redis/detail/reply.hpp>
 #include <chatroom/core/detail/history_ring.hpp> // parse_number, one reading of ids for every part
 #include <chatroom/core/detail/room_roles.hpp>
@@ -167,14 +168,6 @@ inline bool parse_decimal(std::string_view digits, std::uint64_t& out) noexcept 
     return true;
 }
 
-// One line of text, cleaned as client input is, appended to out; false
-// when what it adds is longer than max.
-inline bool append_clean_line(std::string& out, std::string_view raw, std::size_t max) {
-    const std::size_t before = out.size();
-    sanitize_append(out, raw);
-    return out.size() - before <= max;
-}
-
 // A field of an entry as Redis returns it: one letter, and its value.
 using entry_field = std::pair<std::string_view, std::string_view>;
 
@@ -241,17 +234,7 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
     switch (*kind) {
     case room_event_kind::chat: {
-        // Each '\n'-ended line cleaned on its own (a bare CR is dropped with
-        // the other controls); a line that cleans to nothing carries nothing.
-        std::string line;
-        bool too_long = false;
-        for_each_line(field('x'), [&](std::string_view raw) {
-            if (too_long) return;
-            line.clear();
-            if (!append_clean_line(line, raw, max)) too_long = true;
-            else if (!line.empty()) e.add_line(line);
-        });
-        if (too_long) return refuse(entry_error::line_too_long);
+        if (!add_clean_lines(e, field('x'), max)) return refuse(entry_error::line_too_long);
         // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
         if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
             return refuse(entry_error::no_text);

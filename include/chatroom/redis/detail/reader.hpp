@@ -10,6 +10,7 @@
 // backoff. The owner hears what each read brought (on_read), with mu held.
 
 #include <chatroom/redis/detail/link.hpp>
+#include <chatroom/redis/detail/resp.hpp>
 #include <chatroom/redis/detail/streams.hpp>
 
 #include <asio/steady_timer.hpp>
@@ -100,12 +101,13 @@ private:
         if (!link.up() || reading_ || checking_ || waiting_) return;
         const auto targets = streams_.readable_on(link.instance());
         if (targets.empty()) return; // a stream added calls again
-        std::vector<std::string> args{"XREAD", "COUNT", std::to_string(ctx_.opts.read_count),
-                                      "BLOCK", std::to_string(block.count()), "STREAMS"};
-        for (const auto& t : targets) args.push_back(t.key);
-        for (const auto& t : targets) args.push_back(t.cursor);
+        resp_command args(6 + 2 * targets.size());
+        args.arg("XREAD").arg("COUNT").arg(ctx_.opts.read_count).arg("BLOCK");
+        args.arg(static_cast<std::size_t>(block.count())).arg("STREAMS");
+        for (const auto& t : targets) args.arg(t.key);
+        for (const auto& t : targets) args.arg(t.cursor);
         reading_ = true;
-        link.conn()->command(args, link.handler([this, targets](std::error_code ec, const redis_reply& r) {
+        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, const redis_reply& r) {
             reading_ = false;
             if (ec) return; // lost: the link reconnects
             if (r.is_error()) return refused(r.text, false);

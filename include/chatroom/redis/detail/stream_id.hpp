@@ -4,6 +4,8 @@
 
 #include <chatroom/core/detail/history_ring.hpp> // parse_number, one reading of ids for every part
 
+#include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,7 +25,13 @@ struct stream_id {
         if (!number(text.substr(0, dash), id.ms) || !number(text.substr(dash + 1), id.seq)) return std::nullopt;
         return id;
     }
-    std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+    std::string str() const {
+        char text[42]; // two 20-digit numbers and the dash
+        char* end = std::to_chars(text, text + 20, ms).ptr;
+        *end++ = '-';
+        end = std::to_chars(end, end + 20, seq).ptr;
+        return std::string(text, static_cast<std::size_t>(end - text));
+    }
     bool zero() const noexcept { return ms == 0 && seq == 0; }
     friend bool operator<(const stream_id& a, const stream_id& b) noexcept {
         return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);

@@ -131,11 +131,12 @@ public:
         if (s.what == read_stream::kind::canary) return take_canary(s, stream.elements[1], out);
         const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
         bool gap = false;
+        stream_id last; // reading goes on past an entry refused
         for (const redis_reply& item : stream.elements[1].elements) {
             stream_id id;
             entry_error why = entry_error::none;
             auto entry = parse_entry(item, id, rules, &why);
-            if (!id.zero()) s.cursor = id.str(); // reading goes on past an entry refused
+            if (!id.zero()) last = id;
             if (!entry) {
                 out.bad.add(key, id, why);
                 continue;
@@ -149,6 +150,7 @@ public:
             e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(id.ms));
             out.events.push_back(std::move(e));
         }
+        if (!last.zero()) s.cursor = last.str();
         if (gap) told(s, out);
     }
 

@@ -14,6 +14,7 @@
 // in order, never twice for anyone.
 
 #include <chatroom/redis/detail/link.hpp>
+#include <chatroom/redis/detail/resp.hpp>
 #include <chatroom/redis/detail/scripts.hpp>
 #include <chatroom/redis/detail/write_op.hpp>
 
@@ -78,32 +79,35 @@ public:
     }
 
 private:
+    // The batch is encoded straight from the queue (resp.hpp): no copy of
+    // the fields beside the one into the command.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
-        std::vector<std::string_view> keys;
-        std::vector<std::string> argv;
-        std::size_t bytes = 0;
-        const std::string maxlen = std::to_string(ctx_.opts.stream_length);
+        std::size_t ops = 0, argc = 3, bytes = 0;
         for (const write_op& op : queue_) {
-            if (keys.size() == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
-            keys.push_back(op.key);
+            if (ops == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
+            ++ops;
             bytes += op.bytes;
+            argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
+                    (op.what == write_op::kind::marker ? 0 : op.fields.size());
+        }
+        resp_command cmd(argc, bytes + redis_scripts::append.size());
+        cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
+        for (std::size_t i = 0; i < ops; ++i) cmd.arg(queue_[i].key);
+        const std::size_t replay = std::max<std::size_t>(1, ctx_.opts.replay_entries);
+        for (std::size_t i = 0; i < ops; ++i) {
+            const write_op& op = queue_[i];
             if (op.what == write_op::kind::marker) {
-                argv.insert(argv.end(), {"r", std::to_string(std::max<std::size_t>(1, ctx_.opts.replay_entries))});
+                cmd.arg("r").arg(replay);
                 continue;
             }
-            if (op.what == write_op::kind::canary) argv.insert(argv.end(), {"c", "16", std::to_string(canary_ttl_ms)});
-            else argv.insert(argv.end(), {"x", maxlen});
-            argv.push_back(std::to_string(op.fields.size()));
-            argv.insert(argv.end(), op.fields.begin(), op.fields.end());
+            if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
+            else cmd.arg("x").arg(ctx_.opts.stream_length);
+            cmd.arg(op.fields.size());
+            for (const std::string& f : op.fields) cmd.arg(f);
         }
-        sent_ = keys.size();
-        std::vector<std::string_view> args{"EVAL", redis_scripts::append};
-        const std::string numkeys = std::to_string(keys.size());
-        args.push_back(numkeys);
-        args.insert(args.end(), keys.begin(), keys.end());
-        args.insert(args.end(), argv.begin(), argv.end());
-        link.conn()->command(args, link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+        sent_ = ops;
+        link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
     }
 
     // With mu held: the batch's answer.

@@ -1,0 +1,140 @@
+// The RESP encoder (include/chatroom/redis/detail/resp.hpp) against
+// hiredis' own formatter: the same bytes for random commands (binary,
+// empty and large arguments), and a command that does not hold the
+// arguments it declared is never sent.
+
+#include <chatroom/redis/detail/connection.hpp>
+#include <chatroom/redis/detail/resp.hpp>
+
+#include "redis_test_support.hpp"
+
+#include "../support/redis_server.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <chrono>
+#include <future>
+#include <system_error>
+#include <utility>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using chatroom::detail::resp_command;
+
+namespace {
+
+std::string hiredis_bytes(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const auto& a : args) {
+        argv.push_back(a.empty() ? "" : a.data());
+        lengths.push_back(a.size());
+    }
+    char* raw = nullptr;
+    const int n = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
+    REQUIRE(n > 0);
+    REQUIRE(raw != nullptr);
+    std::string out(raw, static_cast<std::size_t>(n));
+    redisFreeCommand(raw);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("resp: commands are encoded byte for byte as hiredis encodes them", "[resp]") {
+    std::mt19937 rng(20261207);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_int_distribution<int> shape(0, 9);
+    for (int round = 0; round < 500; ++round) {
+        const std::size_t argc = 1 + static_cast<std::size_t>(rng() % 40);
+        std::vector<std::string> args;
+        for (std::size_t i = 0; i < argc; ++i) {
+            const int s = shape(rng);
+            // Mostly short, some empty, some past hiredis' and our small sizes
+            // (a 70 kB one now and then), any byte including \0, \r, \n, $ and *.
+            const std::size_t size = s == 0   ? 0
+                                     : s < 7  ? rng() % 20
+                                     : s < 9  ? rng() % 2000
+                                              : (round % 25 == 0 ? 70000 : rng() % 20000);
+            std::string a(size, '\0');
+            for (auto& c : a) c = static_cast<char>(byte(rng));
+            args.push_back(std::move(a));
+        }
+        std::vector<const char*> argv;
+        std::vector<std::size_t> lengths;
+        std::size_t payload = 0;
+        for (const auto& a : args) {
+            argv.push_back(a.data());
+            lengths.push_back(a.size());
+            payload += a.size();
+        }
+        const std::string expected = hiredis_bytes(args);
+        const auto encoded = chatroom::detail::format_resp(argc, argv.data(), lengths.data());
+        REQUIRE(encoded.complete());
+        REQUIRE(encoded.buf() == expected);
+        CHECK(encoded.buf().c_str()[encoded.buf().size()] == '\0');
+        CHECK(encoded.name() == std::string_view(args[0]));
+        // Argument by argument, with numbers given as numbers.
+        resp_command piecewise(argc + 1, payload);
+        for (const auto& a : args) piecewise.arg(a);
+        const std::size_t number = rng() % 1000000;
+        piecewise.arg(number);
+        args.push_back(std::to_string(number));
+        REQUIRE(piecewise.complete());
+        CHECK(piecewise.buf() == hiredis_bytes(args));
+    }
+    CHECK(resp_command(1).arg("PING").buf() == "*1\r\n$4\r\nPING\r\n");
+    CHECK(resp_command(2).arg("GET").arg("").buf() == "*2\r\n$3\r\nGET\r\n$0\r\n\r\n");
+}
+
+TEST_CASE("resp: a command short of, or past, the arguments it declared is incomplete", "[resp]") {
+    resp_command none(0);
+    CHECK_FALSE(none.complete());
+    resp_command shorter(3);
+    shorter.arg("SET").arg("k");
+    CHECK_FALSE(shorter.complete());
+    resp_command longer(1);
+    longer.arg("PING").arg("extra");
+    CHECK_FALSE(longer.complete());
+    CHECK(longer.name() == "PING");
+    CHECK(resp_command(2).name().empty());
+}
+
+TEST_CASE("resp: a connection refuses an incomplete or pushing command and goes on serving others", "[resp][connection]") {
+    test::redis_server redis;
+    redis_test::event_loop loop(1);
+    auto conn = redis_test::make_connection(loop, redis.port());
+    REQUIRE_FALSE(redis_test::connect_now(*conn));
+    const auto sent = [&](resp_command cmd) {
+        std::promise<std::pair<std::error_code, chatroom::detail::redis_reply>> p;
+        auto f = p.get_future();
+        conn->send_command(std::move(cmd), [&p](std::error_code ec, chatroom::detail::redis_reply r) {
+            p.set_value({ec, std::move(r)});
+        });
+        REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        return f.get();
+    };
+    resp_command shorter(3);
+    shorter.arg("SET").arg("k");
+    CHECK(sent(std::move(shorter)).first == chatroom::detail::redis_error::unsupported_command);
+    resp_command sub(2);
+    sub.arg("subscribe").arg("c");
+    CHECK(sent(std::move(sub)).first == chatroom::detail::redis_error::unsupported_command);
+    const std::string value("v\0\r\n$1\r\nx", 9);
+    resp_command set(3);
+    set.arg("SET").arg("k").arg(value);
+    const auto r = sent(std::move(set));
+    CHECK_FALSE(r.first);
+    CHECK(r.second.text == "OK");
+    resp_command get(2);
+    get.arg("GET").arg("k");
+    const auto g = sent(std::move(get));
+    CHECK_FALSE(g.first);
+    CHECK(g.second.text == value);
+    CHECK(redis_test::call(*conn, {"PING"}).reply.text == "PONG");
+}
