@@ -20,11 +20,16 @@ enum class frame_event {
 /// owns, so that an interpreter reads only the form it knows.
 class decoded_line {
 public:
+    /// The address that names the deriving dialect's type (compare it with
+    /// that dialect's own tag before reading the derived object).
     const void* form() const noexcept { return form_; }
 
 protected:
+    /// Made only as part of a dialect's own type, which passes its tag.
     explicit decoded_line(const void* form) noexcept : form_(form) {}
+    /// Copied only as part of the deriving type.
     decoded_line(const decoded_line&) = default;
+    /// Assigned only as part of the deriving type.
     decoded_line& operator=(const decoded_line&) = default;
     ~decoded_line() = default;
 
