@@ -17,7 +17,7 @@ joins and leaves, the badges' text in their middle; a multi-line paste asks
 "Send N lines?" (accepted: sent as lines; declined: left in the input); a
 reload keeps nick and rooms; every nick hue and the Send
 button keep 4.5:1 in light and dark; landmarks, one h1, the polite log inside
-<main>; axe-core finds nothing serious or critical (skipped, saying so, when
+<main>; axe-core finds no violation of any impact (skipped, saying so, when
 axe.min.js is not found: `npm install --prefix BUILD/axe axe-core`, or
 CHATROOM_AXE_JS); the server is stopped with SIGTERM and started again on the
 same ports, and the pages must come back by themselves with their nick and
@@ -766,8 +766,7 @@ def main():
                 " v.nodes[0].target.join(' ')])), e => done([['axe failed', 'critical', 0, String(e)]]));")
             for v in found:
                 print("     axe %s %s: %r" % (x.name, scheme, v))
-                if v[1] in ("serious", "critical"):
-                    bad.append("%s %s: %r" % (x.name, scheme, v))
+                bad.append("%s %s: %r" % (x.name, scheme, v))  # any impact: the issue asks for zero
             x.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
         assert not bad, "axe-core: %s" % bad
 
@@ -1316,7 +1315,7 @@ def main():
         run.run("screenshots saved; the phone layout fits 390 px with the input at the bottom", screenshots)
         run.run("landmarks (header, nav, main), one h1, the polite log inside main, every input labelled", accessible)
         if axe:
-            run.run("axe-core (%s): no serious or critical violations, light and dark, desktop and phone" % axe,
+            run.run("axe-core (%s): no violations, light and dark, desktop and phone" % axe,
                     axe_core, axe)
         else:
             print("SKIP axe-core: axe.min.js not found (npm install --prefix BUILD/axe axe-core, or set "
