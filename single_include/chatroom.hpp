@@ -3595,7 +3595,8 @@ namespace chatroom::detail {
 // by its nick alone, so the user part is the nick too (IRC shows
 // nick!nick@host); the host part is matched against the member's address
 // (IRC shows every user's host as the server's name, which would match
-// everybody). Wildcards: * (any run) and ? (any one character), compared
+// everybody; so only a server operator sets a mask whose host part is not
+// *: room_moderation.hpp). Wildcards: * (any run) and ? (any one character), compared
 // with the server's case folding (ASCII, as names). Bounded: at most
 // max_room_bans masks of at most max_ban_mask bytes. Part of room_roles,
 // so changed only as mode events are delivered. Guarded by the hub's lock.
@@ -6791,6 +6792,12 @@ public:
                 }
                 c.nick = nick;
             } else if (c.letter == 'b') {
+                // Its host part is matched against the member's real address, which
+                // no dialect shows: only a server operator (who may see it) bans by it.
+                if (c.on && !m.state.op && c.nick.substr(c.nick.find('@') + 1) != "*") {
+                    p_.out.send(m, reply::refused("only server operators may ban by address"));
+                    continue;
+                }
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }

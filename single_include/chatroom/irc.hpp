@@ -1871,7 +1871,8 @@ inline void ban_list(const member& m, const connection& c, const std::string& se
 
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// b a mask (none: the ban list; 478 when it is full); +k a key, +l a
+// b a mask (none: the ban list; 478 when it is full; 696 when its host
+// part is not * and m is no server operator); +k a key, +l a
 // limit (696 when not valid; -k may name the key); t, n, m, s, i and the
 // others are the room's settings. The changes that change something are
 // asked of the core at once, which checks that m is an operator (482) and
@@ -1906,6 +1907,12 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
             if (change.nick.empty()) {
                 emit(st, c.numeric("696", chan + " b *", "Invalid ban mask: nick!user@host, printable, at most " +
                                                              std::to_string(core_detail::max_ban_mask) + " bytes"));
+                continue;
+            }
+            // The host part is matched against the member's address, which IRC
+            // never shows: only a server operator (who may see it) bans by it.
+            if (on && !m.state.op && change.nick.substr(change.nick.find('@') + 1) != "*") {
+                emit(st, c.numeric("696", chan + " b " + change.nick, "only server operators may ban by address"));
                 continue;
             }
             if (on && may && r->roles().bans().full() && !r->roles().bans().has(change.nick)) {

@@ -389,13 +389,16 @@ def main():
         henry2.close()
         # Ban masks, matched on nick!nick@address with the names' case folding: a banned user may not join
         # (474), nor speak in the channel, from in it or (-n) outside it; a voiced member speaks through one.
-        gina.send("MODE #gina +bb henry3 fr?nk!*@127.*")
-        gina.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
-        frank.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
+        # A host part other than * matches real addresses, which IRC never shows: a server operator's only.
+        gina.send("MODE #gina +b fr?nk!*@127.*")
+        gina.expect(r" 696 gina #gina b fr\?nk!\*@127\.\* :only server operators may ban by address$")
+        gina.send("MODE #gina +bb henry3 fr?nk!*@*")
+        gina.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@\*$")
+        frank.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@\*$")
         gina.send("MODE #gina +b henry3")  # already there: nothing to tell, nothing added
         gina.send("MODE #gina b")
         gina.expect(r" 367 gina #gina henry3!\*@\* gina \d+$")
-        gina.expect(r" 367 gina #gina fr\?nk!\*@127\.\* gina \d+$")
+        gina.expect(r" 367 gina #gina fr\?nk!\*@\* gina \d+$")
         gina.expect(r" 368 gina #gina :End of channel ban list")
         gina.send("MODE #gina +b bad mask")  # "bad" (as bad!*@*) is a mask; "mask" is a stray parameter
         gina.expect(r"^:gina!\S+ MODE #gina \+b bad!\*@\*$")
@@ -618,6 +621,8 @@ def main():
                 zed.send("OPER root " + secret)
                 zed.expect(r" 381 zed :You are now an IRC operator")
                 zed.expect(r"^:zed!\S+ MODE zed :\+o$")  # the nick stays: OPER is no login
+                zed.send("MODE #dev +b nobody!*@10.*")  # a server operator may ban by address
+                zed.expect(r"^:zed!\S+ MODE #dev \+b nobody!\*@10\.\*$")
                 # A topic change is TOPIC to every IRC member (its setter too); the telnet user
                 # reads it as the line protocol always said it.
                 tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")

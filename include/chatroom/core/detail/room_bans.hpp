@@ -15,7 +15,8 @@ namespace chatroom::detail {
 // by its nick alone, so the user part is the nick too (IRC shows
 // nick!nick@host); the host part is matched against the member's address
 // (IRC shows every user's host as the server's name, which would match
-// everybody). Wildcards: * (any run) and ? (any one character), compared
+// everybody; so only a server operator sets a mask whose host part is not
+// *: room_moderation.hpp). Wildcards: * (any run) and ? (any one character), compared
 // with the server's case folding (ASCII, as names). Bounded: at most
 // max_room_bans masks of at most max_ban_mask bytes. Part of room_roles,
 // so changed only as mode events are delivered. Guarded by the hub's lock.

@@ -92,6 +92,12 @@ public:
                 }
                 c.nick = nick;
             } else if (c.letter == 'b') {
+                // Its host part is matched against the member's real address, which
+                // no dialect shows: only a server operator (who may see it) bans by it.
+                if (c.on && !m.state.op && c.nick.substr(c.nick.find('@') + 1) != "*") {
+                    p_.out.send(m, reply::refused("only server operators may ban by address"));
+                    continue;
+                }
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }
