@@ -326,6 +326,11 @@ TEST_CASE("a ban keeps a member out and quiet (voice speaks through it); -n lets
     // Bans match nick!nick@address (the fake members' address is 192.0.2.1).
     say(*c.hub, *bob, "MODE dev +b carol\n");
     CHECK(c.lines(*bob) == lines{"! not permitted"});
+    // A host part other than * matches addresses no dialect shows: a server operator's only.
+    say(*c.hub, *alice, "MODE dev +b *!*@192.0.2.*\n");
+    CHECK(c.lines(*alice) == lines{"! only server operators may ban by address"});
+    CHECK(c.lines(*bob).empty());
+    alice->state.op = true; // as OPER makes it (single-threaded test: no other thread holds the hub)
     say(*c.hub, *alice, "MODE dev +bb carol *!*@192.0.2.*\n");
     CHECK(c.lines(*bob) == lines{"* alice: mode +bb carol!*@* *!*@192.0.2.*"});
     say(*c.hub, *alice, "MODE dev +b CAROL\n"); // there already: nothing to tell
