@@ -404,6 +404,8 @@ def main():
         gina.expect(r"^:gina!\S+ MODE #gina \+b bad!\*@\*$")
         gina.send("MODE #gina +b !x@y")
         gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
+        gina.send("MODE #gina +b ::x")  # ":x" would read as a trailing parameter in 367 and MODE
+        gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
         frank.send("PRIVMSG #gina :hello?")
         frank.expect(r" 404 frank #gina :Cannot send to channel \(\+b\)$")
         henry3 = IrcClient(irc_port, "henry3 (IRC)")

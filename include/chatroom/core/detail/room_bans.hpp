@@ -51,11 +51,12 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
 }
 
 // A mask as kept: nick!user@host, each part not empty, printable ASCII
-// with no space or comma, at most max_ban_mask bytes. A short form is
+// with no space or comma, not starting with ':' (IRC would read it as a
+// line's last parameter), at most max_ban_mask bytes. A short form is
 // completed as IRC servers do: "bar" is bar!*@*, "bar!u" bar!u@*,
 // "u@h" *!u@h. Empty when it is no mask.
 inline std::string full_ban_mask(std::string_view m) {
-    if (m.empty() || m.size() > max_ban_mask) return {};
+    if (m.empty() || m.size() > max_ban_mask || m.front() == ':') return {};
     for (const char ch : m)
         if (ch <= ' ' || ch > '~' || ch == ',') return {};
     const std::size_t bang = m.find('!'), at = m.find('@');
