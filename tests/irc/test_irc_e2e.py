@@ -408,8 +408,8 @@ def main():
         gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
         frank.send("PRIVMSG #gina :hello?")
         frank.expect(r" 404 frank #gina :Cannot send to channel \(\+b\)$")
-        henry3 = IrcClient(irc_port, "henry3 (IRC)")
-        henry3.register("henry3")
+        henry3 = IrcClient(irc_port, "henry3 (IRC, echo-message)")
+        henry3.register("henry3", "echo-message")
         henry3.send("JOIN #gina beer")
         henry3.expect(r" 474 henry3 #gina :Cannot join channel \(\+b\)")
         henry3.send("PRIVMSG #gina :from outside")
@@ -424,6 +424,7 @@ def main():
         gina.expect(r"^:frank!\S+ PRIVMSG #gina :voiced$")
         henry3.send("PRIVMSG #gina :from outside")  # -n, no longer banned: the channel hears it
         gina.expect(r"^:henry3!\S+ PRIVMSG #gina :from outside$")
+        henry3.expect(r"^:henry3!\S+ PRIVMSG #gina :from outside$")  # echo-message from outside the channel too
         gina.send("MODE #gina +n")
         gina.expect(r"^:gina!\S+ MODE #gina \+n$")
         henry3.send("PRIVMSG #gina :again")
