@@ -432,6 +432,8 @@ def main():
         henry3.close()
         gina.send("TOPIC #gina :fish")
         gina.expect(r"^:gina!\S+ TOPIC #gina :fish$")
+        gina.send("TOPIC #gina :\x02\x03")  # text that sanitizes to nothing is no topic, and clears nothing
+        gina.expect(r" 461 gina TOPIC :Not enough parameters$")
         gina.send("TOPIC #gina :")  # an empty topic clears it
         gina.expect(r"^:gina!\S+ TOPIC #gina :$")
         frank.expect(r"^:gina!\S+ TOPIC #gina :$")

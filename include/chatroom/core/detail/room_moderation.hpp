@@ -44,8 +44,9 @@ public:
     }
 
     // /topic TEXT, TOPIC #room :text. No text in a request naming its
-    // room (IRC's TOPIC #room :) clears the topic; the line protocol names
-    // none, and /topic alone is its usage.
+    // room (IRC's TOPIC #room :, JSON's "text":"") clears the topic; the
+    // line protocol names none, and /topic alone is its usage. The dialects
+    // send text that sanitizes to nothing as no room (usage) or refuse it.
     void topic(member& m, const protocol::command& cmd) {
         if (cmd.arg.empty() && cmd.room.empty()) return p_.out.send(m, reply::usage("topic"));
         room* r = membership::room_of(m, cmd.room);
