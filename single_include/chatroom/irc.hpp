@@ -1849,6 +1849,7 @@ inline std::string upper(std::string_view s) {
 } // namespace chatroom::irc::detail
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -1890,6 +1891,13 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
     std::size_t next_arg = 2;
     bool on = true;
     std::size_t letters = 0;
+    // The room's settings as this request leaves them so far ("+t-t" on a
+    // -t room is both changes, and ends -t).
+    std::uint8_t now_on = 0, now_off = 0;
+    auto has_now = [&](char letter) {
+        const std::uint8_t f = core_detail::mode_flag(letter);
+        return (now_on & f) != 0 || ((now_off & f) == 0 && r->roles().has(f));
+    };
     for (const char letter : changes) {
         if (letter == '+' || letter == '-') {
             on = letter == '+';
@@ -1937,13 +1945,17 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
                                                  : "Invalid limit: a number from 1"));
                 continue;
             }
-            if (!on && may && !r->roles().has(core_detail::mode_flag(letter))) continue; // not set: nothing to take away
+            if (!on && may && !has_now(letter)) continue; // not set: nothing to take away
             if (on) change.nick = std::string(value);
         } else if (core_detail::mode_flag(letter) == 0) {
             emit(st, c.numeric("472", std::string(1, letter), "is unknown mode char to me"));
             continue;
-        } else if (may && r->roles().has(core_detail::mode_flag(letter)) == on) {
+        } else if (may && has_now(letter) == on) {
             continue; // already so: nothing to tell
+        }
+        if (const std::uint8_t f = core_detail::mode_flag(letter)) {
+            now_on = static_cast<std::uint8_t>(on ? now_on | f : now_on & ~f);
+            now_off = static_cast<std::uint8_t>(on ? now_off & ~f : now_off | f);
         }
         asked_for.push_back(std::move(change));
     }

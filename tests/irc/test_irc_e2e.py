@@ -430,6 +430,10 @@ def main():
         henry3.send("PRIVMSG #gina :again")
         henry3.expect(r" 404 henry3 #gina :Cannot send to channel$")
         henry3.close()
+        gina.send("MODE #gina -t+t")  # each letter against the settings as the line leaves them so far
+        gina.expect(r"^:gina!\S+ MODE #gina -t\+t$")
+        gina.send("MODE #gina")
+        gina.expect(r" 324 gina #gina \+knt beer$")
         gina.send("TOPIC #gina :fish")
         gina.expect(r"^:gina!\S+ TOPIC #gina :fish$")
         gina.send("TOPIC #gina :\x02\x03")  # text that sanitizes to nothing is no topic, and clears nothing
