@@ -3600,7 +3600,8 @@ namespace chatroom::detail {
 // by its nick alone, so the user part is the nick too (IRC shows
 // nick!nick@host); the host part is matched against the member's address
 // (IRC shows every user's host as the server's name, which would match
-// everybody). Wildcards: * (any run) and ? (any one character), compared
+// everybody; so only a server operator sets a mask whose host part is not
+// *: room_moderation.hpp). Wildcards: * (any run) and ? (any one character), compared
 // with the server's case folding (ASCII, as names). Bounded: at most
 // max_room_bans masks of at most max_ban_mask bytes. Part of room_roles,
 // so changed only as mode events are delivered. Guarded by the hub's lock.
@@ -3635,11 +3636,12 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
 }
 
 // A mask as kept: nick!user@host, each part not empty, printable ASCII
-// with no space or comma, at most max_ban_mask bytes. A short form is
+// with no space or comma, not starting with ':' (IRC would read it as a
+// line's last parameter), at most max_ban_mask bytes. A short form is
 // completed as IRC servers do: "bar" is bar!*@*, "bar!u" bar!u@*,
 // "u@h" *!u@h. Empty when it is no mask.
 inline std::string full_ban_mask(std::string_view m) {
-    if (m.empty() || m.size() > max_ban_mask) return {};
+    if (m.empty() || m.size() > max_ban_mask || m.front() == ':') return {};
     for (const char ch : m)
         if (ch <= ' ' || ch > '~' || ch == ',') return {};
     const std::size_t bang = m.find('!'), at = m.find('@');
@@ -6748,8 +6750,9 @@ public:
     }
 
     // /topic TEXT, TOPIC #room :text. No text in a request naming its
-    // room (IRC's TOPIC #room :) clears the topic; the line protocol names
-    // none, and /topic alone is its usage.
+    // room (IRC's TOPIC #room :, JSON's "text":"") clears the topic; the
+    // line protocol names none, and /topic alone is its usage. The dialects
+    // send text that sanitizes to nothing as no room (usage) or refuse it.
     void topic(member& m, const protocol::command& cmd) {
         if (cmd.arg.empty() && cmd.room.empty()) return p_.out.send(m, reply::usage("topic"));
         room* r = membership::room_of(m, cmd.room);
@@ -6796,6 +6799,12 @@ public:
                 }
                 c.nick = nick;
             } else if (c.letter == 'b') {
+                // Its host part is matched against the member's real address, which
+                // no dialect shows: only a server operator (who may see it) bans by it.
+                if (c.on && !m.state.op && c.nick.substr(c.nick.find('@') + 1) != "*") {
+                    p_.out.send(m, reply::refused("only server operators may ban by address"));
+                    continue;
+                }
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }
@@ -7733,7 +7742,13 @@ public:
         if (!r) return;
         r->remember(e);
         if (e.kind != room_event_kind::chat) r->roles().follow(e); // operators, modes (room_roles.hpp)
-        const std::size_t recipients = out_.deliver(*r, e);
+        std::size_t recipients = out_.deliver(*r, e);
+        // A line from outside a -n room: the fan-out echoes to members only,
+        // so its sender, when its dialect asked for its own lines back, is
+        // sent it here (as a private message's is, above).
+        if ((e.kind == room_event_kind::chat || e.kind == room_event_kind::action) && e.origin != 0 &&
+            !r->roles().has(mode_no_external))
+            recipients += echo_outside(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
         if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
@@ -7769,6 +7784,18 @@ public:
     }
 
 private:
+    std::size_t echo_outside(const room& r, const room_event& e) {
+        member* from = members_.find_nick(e.nick);
+        if (!from || from->id() != e.origin || !from->state.echo || !from->state.attached) return 0;
+        for (const member_state::seat& s : from->state.seats)
+            if (s.in == &r) return 0; // a member: the fan-out echoed it
+        shared_bytes mine;
+        if (!from->dialect().render_own(e, mine)) mine = from->dialect().render(e);
+        if (mine.empty()) return 0;
+        out_.push(*from, mine);
+        return 1;
+    }
+
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
         e.kind = room_event_kind::notice;

@@ -181,6 +181,29 @@ TEST_CASE("json interpreter: commands become the core's requests, with rooms, so
     CHECK(value_of(echoed[0], "text") == "to the lobby");
     CHECK(value_of(echoed[0], "room") == "lobby");
     CHECK(echoed[1] == R"({"type":"who","room":"dev","names":[")" + ann_nick + R"("]})");
+    // Only "" clears a topic: text of spaces or control characters is the usage it was.
+    auto topic_of_dev = [&] {
+        c.send(*ann, R"({"type":"rooms"})");
+        const std::vector<std::string> r = c.objects(*ann);
+        REQUIRE(r.size() == 1);
+        const std::size_t at = r[0].find(R"({"name":"dev")");
+        REQUIRE(at != std::string::npos);
+        return value_of(r[0].substr(at, r[0].find('}', at) - at + 1), "topic");
+    };
+    c.send(*ann, R"({"type":"topic","room":"dev","text":"fish"})");
+    c.objects(*ann);
+    CHECK(topic_of_dev() == "fish");
+    for (const char* blank : {R"("  ")", R"("\u0002\u0003")"}) {
+        c.send(*ann, std::string(R"({"type":"topic","room":"dev","text":)") + blank + "}");
+        const std::vector<std::string> usage = c.objects(*ann);
+        REQUIRE(usage.size() == 1);
+        CHECK(value_of(usage[0], "type") == "error");
+        CHECK(value_of(usage[0], "code") == "usage");
+    }
+    CHECK(topic_of_dev() == "fish");
+    c.send(*ann, R"({"type":"topic","room":"dev","text":""})");
+    for (const std::string& o : c.objects(*ann)) CHECK(value_of(o, "type") != "error");
+    CHECK(topic_of_dev() == "<none>");
     c.send(*ann, R"({"type":"part","room":"lobby","reason":"busy"})");
     bob->take(c.hub->soft_limit());
     CHECK(bob->new_lines() == std::vector<std::string>{"* " + ann_nick + " left (busy)"});

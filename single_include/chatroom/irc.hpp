@@ -1849,6 +1849,7 @@ inline std::string upper(std::string_view s) {
 } // namespace chatroom::irc::detail
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -1871,7 +1872,8 @@ inline void ban_list(const member& m, const connection& c, const std::string& se
 
 // MODE #chan CHANGES [ARGS...] by a member in the room (seat: the room's
 // name): each letter in turn. o and v take a nick (checked: 401, 441);
-// b a mask (none: the ban list; 478 when it is full); +k a key, +l a
+// b a mask (none: the ban list; 478 when it is full; 696 when its host
+// part is not * and m is no server operator); +k a key, +l a
 // limit (696 when not valid; -k may name the key); t, n, m, s, i and the
 // others are the room's settings. The changes that change something are
 // asked of the core at once, which checks that m is an operator (482) and
@@ -1889,6 +1891,13 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
     std::size_t next_arg = 2;
     bool on = true;
     std::size_t letters = 0;
+    // The room's settings as this request leaves them so far ("+t-t" on a
+    // -t room is both changes, and ends -t).
+    std::uint8_t now_on = 0, now_off = 0;
+    auto has_now = [&](char letter) {
+        const std::uint8_t f = core_detail::mode_flag(letter);
+        return (now_on & f) != 0 || ((now_off & f) == 0 && r->roles().has(f));
+    };
     for (const char letter : changes) {
         if (letter == '+' || letter == '-') {
             on = letter == '+';
@@ -1906,6 +1915,12 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
             if (change.nick.empty()) {
                 emit(st, c.numeric("696", chan + " b *", "Invalid ban mask: nick!user@host, printable, at most " +
                                                              std::to_string(core_detail::max_ban_mask) + " bytes"));
+                continue;
+            }
+            // The host part is matched against the member's address, which IRC
+            // never shows: only a server operator (who may see it) bans by it.
+            if (on && !m.state.op && change.nick.substr(change.nick.find('@') + 1) != "*") {
+                emit(st, c.numeric("696", chan + " b " + change.nick, "only server operators may ban by address"));
                 continue;
             }
             if (on && may && r->roles().bans().full() && !r->roles().bans().has(change.nick)) {
@@ -1930,13 +1945,17 @@ void channel_changes(commands& core, member& m, const connection& c, const irc_m
                                                  : "Invalid limit: a number from 1"));
                 continue;
             }
-            if (!on && may && !r->roles().has(core_detail::mode_flag(letter))) continue; // not set: nothing to take away
+            if (!on && may && !has_now(letter)) continue; // not set: nothing to take away
             if (on) change.nick = std::string(value);
         } else if (core_detail::mode_flag(letter) == 0) {
             emit(st, c.numeric("472", std::string(1, letter), "is unknown mode char to me"));
             continue;
-        } else if (may && r->roles().has(core_detail::mode_flag(letter)) == on) {
+        } else if (may && has_now(letter) == on) {
             continue; // already so: nothing to tell
+        }
+        if (const std::uint8_t f = core_detail::mode_flag(letter)) {
+            now_on = static_cast<std::uint8_t>(on ? now_on | f : now_on & ~f);
+            now_off = static_cast<std::uint8_t>(on ? now_off & ~f : now_off | f);
         }
         asked_for.push_back(std::move(change));
     }
@@ -2986,8 +3005,9 @@ private:
         if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
         const std::string name = seat_in(m, room);
         if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
-        std::string clean; // empty (TOPIC #chan :): the topic is cleared
+        std::string clean; // empty as sent (TOPIC #chan :): the topic is cleared
         sanitize_append(clean, msg.params[1]);
+        if (clean.empty() && !msg.params[1].empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
         ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
     }
 

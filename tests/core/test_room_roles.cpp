@@ -298,7 +298,7 @@ TEST_CASE("ban masks: * and ? with the names' case folding, short forms complete
     CHECK(full_ban_mask("bar!u") == "bar!u@*");
     CHECK(full_ban_mask("u@h") == "*!u@h");
     CHECK(full_ban_mask("n!u@h") == "n!u@h");
-    for (const char* bad : {"", "a b", "a,b", "!u@h", "n!@h", "n!u@", "n@h!u", "a!b!c@d", "a@b@c", "caf\xc3\xa9"})
+    for (const char* bad : {"", "a b", "a,b", "!u@h", "n!@h", "n!u@", "n@h!u", "a!b!c@d", "a@b@c", "caf\xc3\xa9", ":x", ":x!*@*", "::x"})
         CHECK(full_ban_mask(bad).empty());
     CHECK(full_ban_mask(std::string(chatroom::detail::max_ban_mask - 4, 'a')).size() == chatroom::detail::max_ban_mask);
     CHECK(full_ban_mask(std::string(chatroom::detail::max_ban_mask - 3, 'a')).empty());
@@ -326,6 +326,11 @@ TEST_CASE("a ban keeps a member out and quiet (voice speaks through it); -n lets
     // Bans match nick!nick@address (the fake members' address is 192.0.2.1).
     say(*c.hub, *bob, "MODE dev +b carol\n");
     CHECK(c.lines(*bob) == lines{"! not permitted"});
+    // A host part other than * matches addresses no dialect shows: a server operator's only.
+    say(*c.hub, *alice, "MODE dev +b *!*@192.0.2.*\n");
+    CHECK(c.lines(*alice) == lines{"! only server operators may ban by address"});
+    CHECK(c.lines(*bob).empty());
+    alice->state.op = true; // as OPER makes it (single-threaded test: no other thread holds the hub)
     say(*c.hub, *alice, "MODE dev +bb carol *!*@192.0.2.*\n");
     CHECK(c.lines(*bob) == lines{"* alice: mode +bb carol!*@* *!*@192.0.2.*"});
     say(*c.hub, *alice, "MODE dev +b CAROL\n"); // there already: nothing to tell

@@ -389,22 +389,27 @@ def main():
         henry2.close()
         # Ban masks, matched on nick!nick@address with the names' case folding: a banned user may not join
         # (474), nor speak in the channel, from in it or (-n) outside it; a voiced member speaks through one.
-        gina.send("MODE #gina +bb henry3 fr?nk!*@127.*")
-        gina.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
-        frank.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@127\.\*$")
+        # A host part other than * matches real addresses, which IRC never shows: a server operator's only.
+        gina.send("MODE #gina +b fr?nk!*@127.*")
+        gina.expect(r" 696 gina #gina b fr\?nk!\*@127\.\* :only server operators may ban by address$")
+        gina.send("MODE #gina +bb henry3 fr?nk!*@*")
+        gina.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@\*$")
+        frank.expect(r"^:gina!\S+ MODE #gina \+bb henry3!\*@\* fr\?nk!\*@\*$")
         gina.send("MODE #gina +b henry3")  # already there: nothing to tell, nothing added
         gina.send("MODE #gina b")
         gina.expect(r" 367 gina #gina henry3!\*@\* gina \d+$")
-        gina.expect(r" 367 gina #gina fr\?nk!\*@127\.\* gina \d+$")
+        gina.expect(r" 367 gina #gina fr\?nk!\*@\* gina \d+$")
         gina.expect(r" 368 gina #gina :End of channel ban list")
         gina.send("MODE #gina +b bad mask")  # "bad" (as bad!*@*) is a mask; "mask" is a stray parameter
         gina.expect(r"^:gina!\S+ MODE #gina \+b bad!\*@\*$")
         gina.send("MODE #gina +b !x@y")
         gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
+        gina.send("MODE #gina +b ::x")  # ":x" would read as a trailing parameter in 367 and MODE
+        gina.expect(r" 696 gina #gina b \* :Invalid ban mask")
         frank.send("PRIVMSG #gina :hello?")
         frank.expect(r" 404 frank #gina :Cannot send to channel \(\+b\)$")
-        henry3 = IrcClient(irc_port, "henry3 (IRC)")
-        henry3.register("henry3")
+        henry3 = IrcClient(irc_port, "henry3 (IRC, echo-message)")
+        henry3.register("henry3", "echo-message")
         henry3.send("JOIN #gina beer")
         henry3.expect(r" 474 henry3 #gina :Cannot join channel \(\+b\)")
         henry3.send("PRIVMSG #gina :from outside")
@@ -419,13 +424,20 @@ def main():
         gina.expect(r"^:frank!\S+ PRIVMSG #gina :voiced$")
         henry3.send("PRIVMSG #gina :from outside")  # -n, no longer banned: the channel hears it
         gina.expect(r"^:henry3!\S+ PRIVMSG #gina :from outside$")
+        henry3.expect(r"^:henry3!\S+ PRIVMSG #gina :from outside$")  # echo-message from outside the channel too
         gina.send("MODE #gina +n")
         gina.expect(r"^:gina!\S+ MODE #gina \+n$")
         henry3.send("PRIVMSG #gina :again")
         henry3.expect(r" 404 henry3 #gina :Cannot send to channel$")
         henry3.close()
+        gina.send("MODE #gina -t+t")  # each letter against the settings as the line leaves them so far
+        gina.expect(r"^:gina!\S+ MODE #gina -t\+t$")
+        gina.send("MODE #gina")
+        gina.expect(r" 324 gina #gina \+knt beer$")
         gina.send("TOPIC #gina :fish")
         gina.expect(r"^:gina!\S+ TOPIC #gina :fish$")
+        gina.send("TOPIC #gina :\x02\x03")  # text that sanitizes to nothing is no topic, and clears nothing
+        gina.expect(r" 461 gina TOPIC :Not enough parameters$")
         gina.send("TOPIC #gina :")  # an empty topic clears it
         gina.expect(r"^:gina!\S+ TOPIC #gina :$")
         frank.expect(r"^:gina!\S+ TOPIC #gina :$")
@@ -618,6 +630,8 @@ def main():
                 zed.send("OPER root " + secret)
                 zed.expect(r" 381 zed :You are now an IRC operator")
                 zed.expect(r"^:zed!\S+ MODE zed :\+o$")  # the nick stays: OPER is no login
+                zed.send("MODE #dev +b nobody!*@10.*")  # a server operator may ban by address
+                zed.expect(r"^:zed!\S+ MODE #dev \+b nobody!\*@10\.\*$")
                 # A topic change is TOPIC to every IRC member (its setter too); the telnet user
                 # reads it as the line protocol always said it.
                 tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")

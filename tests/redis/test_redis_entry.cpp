@@ -315,7 +315,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         REQUIRE(several);
         CHECK(several->event.text == "-nt+b bar!*@*");
         for (const char* bad : {"+o a b", "+x", "+n x", "+o", "o ann", "+k", "+k a b", "+l 0", "+ob ann", "+b !u@h",
-                                "+it+x", "+mmmmmmmmm"})
+                                "+b :x!*@*", "+b :x", "+b x!*@*\t", "+it+x", "+mmmmmmmmm"})
             CHECK_FALSE(parse_entry(entry_reply("10-3", {{"k", "n"}, node, epoch, count, {"w", "dev"}, {"d", bad}}), id));
         auto kick = parse_entry(entry_reply("10-4", {{"k", "l"}, node, epoch, count, {"w", "dev"}, {"u", "bob"}, {"b", "op"}, {"r", "bye"}}), id);
         REQUIRE(kick);

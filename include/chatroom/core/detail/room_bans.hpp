@@ -15,7 +15,8 @@ namespace chatroom::detail {
 // by its nick alone, so the user part is the nick too (IRC shows
 // nick!nick@host); the host part is matched against the member's address
 // (IRC shows every user's host as the server's name, which would match
-// everybody). Wildcards: * (any run) and ? (any one character), compared
+// everybody; so only a server operator sets a mask whose host part is not
+// *: room_moderation.hpp). Wildcards: * (any run) and ? (any one character), compared
 // with the server's case folding (ASCII, as names). Bounded: at most
 // max_room_bans masks of at most max_ban_mask bytes. Part of room_roles,
 // so changed only as mode events are delivered. Guarded by the hub's lock.
@@ -50,11 +51,12 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
 }
 
 // A mask as kept: nick!user@host, each part not empty, printable ASCII
-// with no space or comma, at most max_ban_mask bytes. A short form is
+// with no space or comma, not starting with ':' (IRC would read it as a
+// line's last parameter), at most max_ban_mask bytes. A short form is
 // completed as IRC servers do: "bar" is bar!*@*, "bar!u" bar!u@*,
 // "u@h" *!u@h. Empty when it is no mask.
 inline std::string full_ban_mask(std::string_view m) {
-    if (m.empty() || m.size() > max_ban_mask) return {};
+    if (m.empty() || m.size() > max_ban_mask || m.front() == ':') return {};
     for (const char ch : m)
         if (ch <= ' ' || ch > '~' || ch == ',') return {};
     const std::size_t bang = m.find('!'), at = m.find('@');

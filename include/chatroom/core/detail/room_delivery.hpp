@@ -48,7 +48,13 @@ public:
         if (!r) return;
         r->remember(e);
         if (e.kind != room_event_kind::chat) r->roles().follow(e); // operators, modes (room_roles.hpp)
-        const std::size_t recipients = out_.deliver(*r, e);
+        std::size_t recipients = out_.deliver(*r, e);
+        // A line from outside a -n room: the fan-out echoes to members only,
+        // so its sender, when its dialect asked for its own lines back, is
+        // sent it here (as a private message's is, above).
+        if ((e.kind == room_event_kind::chat || e.kind == room_event_kind::action) && e.origin != 0 &&
+            !r->roles().has(mode_no_external))
+            recipients += echo_outside(*r, e);
         // The host's message events, in the room's order (the cost of a bit test when nobody asks).
         if (e.kind <= room_event_kind::action && events_.wants(server_event_kind::message)) events_.messages(e);
         if (e.kind == room_event_kind::chat) counters::add(count_.lines_delivered, e.line_count * recipients);
@@ -84,6 +90,18 @@ public:
     }
 
 private:
+    std::size_t echo_outside(const room& r, const room_event& e) {
+        member* from = members_.find_nick(e.nick);
+        if (!from || from->id() != e.origin || !from->state.echo || !from->state.attached) return 0;
+        for (const member_state::seat& s : from->state.seats)
+            if (s.in == &r) return 0; // a member: the fan-out echoed it
+        shared_bytes mine;
+        if (!from->dialect().render_own(e, mine)) mine = from->dialect().render(e);
+        if (mine.empty()) return 0;
+        out_.push(*from, mine);
+        return 1;
+    }
+
     static room_event notice_event(const std::string& room_name, std::string text) {
         room_event e;
         e.kind = room_event_kind::notice;

@@ -44,8 +44,9 @@ public:
     }
 
     // /topic TEXT, TOPIC #room :text. No text in a request naming its
-    // room (IRC's TOPIC #room :) clears the topic; the line protocol names
-    // none, and /topic alone is its usage.
+    // room (IRC's TOPIC #room :, JSON's "text":"") clears the topic; the
+    // line protocol names none, and /topic alone is its usage. The dialects
+    // send text that sanitizes to nothing as no room (usage) or refuse it.
     void topic(member& m, const protocol::command& cmd) {
         if (cmd.arg.empty() && cmd.room.empty()) return p_.out.send(m, reply::usage("topic"));
         room* r = membership::room_of(m, cmd.room);
@@ -92,6 +93,12 @@ public:
                 }
                 c.nick = nick;
             } else if (c.letter == 'b') {
+                // Its host part is matched against the member's real address, which
+                // no dialect shows: only a server operator (who may see it) bans by it.
+                if (c.on && !m.state.op && c.nick.substr(c.nick.find('@') + 1) != "*") {
+                    p_.out.send(m, reply::refused("only server operators may ban by address"));
+                    continue;
+                }
                 const room_bans& bans = r->roles().bans();
                 if (c.on ? (bans.has(c.nick) || bans.full()) : !bans.has(c.nick)) continue; // nothing changes
             }

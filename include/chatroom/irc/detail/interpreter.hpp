@@ -253,8 +253,9 @@ private:
         if (msg.params.size() < 2) return ask(core, m, st, asked::topic, room, command_kind::rooms);
         const std::string name = seat_in(m, room);
         if (name.empty()) return emit(st, c.numeric("442", msg.params[0], "You're not on that channel"));
-        std::string clean; // empty (TOPIC #chan :): the topic is cleared
+        std::string clean; // empty as sent (TOPIC #chan :): the topic is cleared
         sanitize_append(clean, msg.params[1]);
+        if (clean.empty() && !msg.params[1].empty()) return emit(st, c.numeric("461", "TOPIC", "Not enough parameters"));
         ask(core, m, st, asked::none, msg.params[0], command_kind::topic, clean, {}, name);
     }
 

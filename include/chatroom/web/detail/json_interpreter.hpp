@@ -97,6 +97,9 @@ private:
         case browser_command_kind::topic:
             cmd.kind = protocol::command_kind::topic;
             cmd.arg = protocol::trim(clean(a, one_line(c.text)));
+            // Only "" clears the topic (with a room named): text that cleans
+            // to nothing names no room, so the core answers with its usage.
+            if (cmd.arg.empty() && !c.text.empty()) cmd.room = {};
             break;
         case browser_command_kind::history:
             cmd.kind = protocol::command_kind::history;
