@@ -865,11 +865,13 @@ inline bool is_valid_name(std::string_view name) noexcept {
     return true;
 }
 
+/// One character as names are compared: A-Z as a-z, anything else as it is.
+constexpr char fold_char(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 /// Names are unique case-insensitively; this is the key they are compared by.
 inline std::string fold_case(std::string_view name) {
     std::string key(name);
-    for (char& c : key)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    for (char& c : key) c = fold_char(c);
     return key;
 }
 
@@ -877,12 +879,8 @@ inline std::string fold_case(std::string_view name) {
 /// no copy.
 inline bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (fold_char(a[i]) != fold_char(b[i])) return false;
     return true;
 }
 
@@ -3585,6 +3583,7 @@ private:
 
 // #include <chatroom/core/detail/room_bans.hpp>
 
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -3609,10 +3608,6 @@ namespace chatroom::detail {
 inline constexpr std::size_t max_room_bans = 100;
 inline constexpr std::size_t max_ban_mask = 128;
 
-namespace ban_detail {
-inline char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-} // namespace ban_detail
-
 // Whether s matches the wildcard mask: iterative, at most
 // mask.size() * s.size() steps (one backtrack point: the last '*').
 inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
@@ -3621,7 +3616,7 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
         if (m < mask.size() && mask[m] == '*') {
             star = m++;
             resume = i;
-        } else if (m < mask.size() && (mask[m] == '?' || ban_detail::fold(mask[m]) == ban_detail::fold(s[i]))) {
+        } else if (m < mask.size() && (mask[m] == '?' || protocol::fold_char(mask[m]) == protocol::fold_char(s[i]))) {
             ++m;
             ++i;
         } else if (star != std::string_view::npos) {
@@ -3694,11 +3689,8 @@ public:
 
 private:
     std::vector<room_ban>::const_iterator find(std::string_view mask) const {
-        return std::find_if(bans_.begin(), bans_.end(), [mask](const room_ban& b) {
-            return b.mask.size() == mask.size() &&
-                   std::equal(b.mask.begin(), b.mask.end(), mask.begin(),
-                              [](char x, char y) { return ban_detail::fold(x) == ban_detail::fold(y); });
-        });
+        return std::find_if(bans_.begin(), bans_.end(),
+                            [mask](const room_ban& b) { return protocol::same_name(b.mask, mask); });
     }
 
     std::vector<room_ban> bans_;

@@ -25,11 +25,13 @@ inline bool is_valid_name(std::string_view name) noexcept {
     return true;
 }
 
+/// One character as names are compared: A-Z as a-z, anything else as it is.
+constexpr char fold_char(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 /// Names are unique case-insensitively; this is the key they are compared by.
 inline std::string fold_case(std::string_view name) {
     std::string key(name);
-    for (char& c : key)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    for (char& c : key) c = fold_char(c);
     return key;
 }
 
@@ -37,12 +39,8 @@ inline std::string fold_case(std::string_view name) {
 /// no copy.
 inline bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (fold_char(a[i]) != fold_char(b[i])) return false;
     return true;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chatroom/core/names.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -24,10 +26,6 @@ namespace chatroom::detail {
 inline constexpr std::size_t max_room_bans = 100;
 inline constexpr std::size_t max_ban_mask = 128;
 
-namespace ban_detail {
-inline char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-} // namespace ban_detail
-
 // Whether s matches the wildcard mask: iterative, at most
 // mask.size() * s.size() steps (one backtrack point: the last '*').
 inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
@@ -36,7 +34,7 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
         if (m < mask.size() && mask[m] == '*') {
             star = m++;
             resume = i;
-        } else if (m < mask.size() && (mask[m] == '?' || ban_detail::fold(mask[m]) == ban_detail::fold(s[i]))) {
+        } else if (m < mask.size() && (mask[m] == '?' || protocol::fold_char(mask[m]) == protocol::fold_char(s[i]))) {
             ++m;
             ++i;
         } else if (star != std::string_view::npos) {
@@ -109,11 +107,8 @@ public:
 
 private:
     std::vector<room_ban>::const_iterator find(std::string_view mask) const {
-        return std::find_if(bans_.begin(), bans_.end(), [mask](const room_ban& b) {
-            return b.mask.size() == mask.size() &&
-                   std::equal(b.mask.begin(), b.mask.end(), mask.begin(),
-                              [](char x, char y) { return ban_detail::fold(x) == ban_detail::fold(y); });
-        });
+        return std::find_if(bans_.begin(), bans_.end(),
+                            [mask](const room_ban& b) { return protocol::same_name(b.mask, mask); });
     }
 
     std::vector<room_ban> bans_;
