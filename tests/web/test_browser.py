@@ -1190,7 +1190,7 @@ def main():
         typed in the input logs in too; the secrets are kept nowhere."""
         users = os.path.join(hdir, "users-open")
         with open(users, "w") as f:
-            f.write("ann:%s\nbob:%s\n" % (hashed("s3cret pass"), hashed("b0b-pass")))
+            f.write("ann:%s\nbob:%s\n" % (hashed("s3cret pass"), hashed("b0b two words")))
         ols.start("--port", 0, "--web-port", 0, "--bind", "127.0.0.1", "--web-bind", "127.0.0.1",
                   "--users", users, want=("tcp", "web"))
         t = TcpClient(ols.ports["tcp"])
@@ -1226,12 +1226,12 @@ def main():
         browsers.append(h)
         h.open("http://127.0.0.1:%d/" % ols.ports["web"])
         guest2 = h.wait_header(state="open", nick=GUEST, room="#lobby")["nick"]
-        h.type("/login bob b0b-pass")
+        h.type("/login bob b0b two words")  # a secret with spaces
         h.wait_header(nick="bob", room="#lobby")
         t.expect(re.escape("* %s is now known as bob" % guest2))
         h.type("typed a login")
         t.expect(re.escape("<bob> typed a login"))
-        for x, secrets in ((g, ("s3cret", "not it")), (h, ("b0b-pass",))):
+        for x, secrets in ((g, ("s3cret", "not it")), (h, ("b0b two",))):
             kept = x.driver.execute_script("return JSON.stringify(localStorage) + document.body.textContent")
             assert not any(w in kept for w in secrets), "a secret kept in %s's page or its storage" % x.name
 

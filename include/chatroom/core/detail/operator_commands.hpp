@@ -49,9 +49,10 @@ protected:
     ~operator_effects() = default;
 };
 
-// The operators' commands (docs/protocol.md): /kick, /ban, /unban, /mute,
-// /unmute and /topic, by a member whose account has the operator role; and
-// the host's kick. Guarded by the hub's lock.
+// The server operators' commands (docs/protocol.md): /kick naming no room,
+// /ban, /unban, /mute and /unmute, by a member whose account has the
+// operator role; and the host's kick. /topic goes to the room's operators
+// (room_moderation.hpp, moderation_requests.hpp). Guarded by the hub's lock.
 class operator_commands {
 public:
     struct parts {
@@ -87,13 +88,6 @@ public:
         case command_kind::unban: return unban(m, cmd);
         case command_kind::mute:
         case command_kind::unmute: return mute(m, cmd, cmd.kind == command_kind::mute);
-        case command_kind::topic: {
-            if (cmd.arg.empty()) return p_.out.send(m, reply::usage("topic"));
-            room* r = membership::room_of(m, cmd.room);
-            if (!r) return p_.out.send(m, reply::of(reply_kind::not_in_room, cmd.room));
-            p_.core.set_topic(r->name(), cmd.arg, m.state.nick);
-            return;
-        }
         default: return;
         }
     }

@@ -57,6 +57,17 @@ inline constexpr std::string_view trim_ows(std::string_view s) noexcept {
     return s;
 }
 
+// Takes the first member off a comma-separated field value (RFC 9110 5.6.1:
+// Connection, Accept-Encoding, If-None-Match, X-Forwarded-For), without its
+// surrounding whitespace; an empty member comes back empty. Callers loop
+// while the list is not empty.
+inline constexpr std::string_view next_list_member(std::string_view& list) noexcept {
+    const std::size_t comma = list.find(',');
+    const std::string_view member = trim_ows(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    return member;
+}
+
 // Parses one request head fed in pieces of any size. Lines may end in CRLF
 // or a bare LF (RFC 9112 section 2.2 allows a server to accept the latter);
 // empty lines before the request line are skipped. Everything else that is
@@ -143,13 +154,8 @@ public:
     bool has_token(std::string_view name, std::string_view token) const noexcept {
         for (const auto& f : fields_) {
             if (!ascii_iequals(part(f.name), name)) continue;
-            std::string_view v = part(f.value);
-            while (!v.empty()) {
-                const std::size_t comma = v.find(',');
-                if (ascii_iequals(trim_ows(v.substr(0, comma)), token)) return true;
-                if (comma == std::string_view::npos) break;
-                v.remove_prefix(comma + 1);
-            }
+            for (std::string_view v = part(f.value); !v.empty();)
+                if (ascii_iequals(next_list_member(v), token)) return true;
         }
         return false;
     }

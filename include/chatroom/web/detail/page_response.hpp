@@ -75,40 +75,44 @@ inline int accept_qvalue(std::string_view params) noexcept {
 // Whether Accept-Encoding values (every such field of a request, in order)
 // allow gzip: "gzip" or "x-gzip" with q > 0, or, when neither is named, "*"
 // with q > 0. A malformed member counts as absent.
-template <class Values>
-bool gzip_accepted_in(const Values& values) noexcept {
-    int named = -1, any = -1;
-    for (std::string_view list : values)
+class gzip_acceptance {
+public:
+    void add(std::string_view list) noexcept {
         while (!list.empty()) {
-            const std::size_t comma = list.find(',');
-            const std::string_view member = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            const std::string_view member = next_list_member(list);
             const std::size_t semi = member.find(';');
             const std::string_view coding = trim_ows(member.substr(0, semi));
             const int q = semi == std::string_view::npos ? 1000 : accept_qvalue(member.substr(semi + 1));
             if (q < 0) continue;
-            if (ascii_iequals(coding, "gzip") || ascii_iequals(coding, "x-gzip")) named = std::max(named, q);
-            else if (coding == "*") any = std::max(any, q);
+            if (ascii_iequals(coding, "gzip") || ascii_iequals(coding, "x-gzip")) named_ = std::max(named_, q);
+            else if (coding == "*") any_ = std::max(any_, q);
         }
-    return named >= 0 ? named > 0 : any > 0;
+    }
+    bool accepted() const noexcept { return named_ >= 0 ? named_ > 0 : any_ > 0; }
+
+private:
+    int named_ = -1, any_ = -1; // the best q seen, in thousandths; -1: not named
+};
+
+template <class Values>
+bool gzip_accepted_in(const Values& values) noexcept {
+    gzip_acceptance a;
+    for (std::string_view list : values) a.add(list);
+    return a.accepted();
 }
 
-inline bool gzip_accepted(const http_request_parser& req) {
-    std::vector<std::string_view> values;
+inline bool gzip_accepted(const http_request_parser& req) noexcept {
+    gzip_acceptance a;
     for (std::size_t i = 0; i < req.field_count(); ++i)
-        if (ascii_iequals(req.field(i).name, "Accept-Encoding")) values.push_back(req.field(i).value);
-    return gzip_accepted_in(values);
+        if (ascii_iequals(req.field(i).name, "Accept-Encoding")) a.add(req.field(i).value);
+    return a.accepted();
 }
 
 // Whether an If-None-Match value names tag: "*", or a comma-separated list
 // of tags compared weakly (RFC 9110 13.1.2: a W/ prefix is ignored).
 inline bool etag_listed(std::string_view list, std::string_view tag) noexcept {
     while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        std::string_view one = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
-        while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+        std::string_view one = next_list_member(list);
         if (one.size() > 2 && one[0] == 'W' && one[1] == '/') one.remove_prefix(2);
         if (one == "*" || one == tag) return true;
     }

@@ -42,13 +42,7 @@ inline std::string client_address(const web_options& o, const std::string& peer,
     for (std::size_t i = 0; i < req.field_count(); ++i) {
         const http_field f = req.field(i);
         if (!ascii_iequals(f.name, "X-Forwarded-For")) continue;
-        std::string_view v = f.value;
-        while (!v.empty()) {
-            const std::size_t comma = v.find(',');
-            hops.push_back(trim_ows(v.substr(0, comma)));
-            if (comma == std::string_view::npos) break;
-            v.remove_prefix(comma + 1);
-        }
+        for (std::string_view v = f.value; !v.empty();) hops.push_back(next_list_member(v));
     }
     asio::ip::address best = *here;
     for (auto it = hops.rbegin(); it != hops.rend(); ++it) {

@@ -122,8 +122,8 @@ inline constexpr char script_connection[] = R"chatroom(  const show = (state, te
     } else if (c === 'quit') {
       quitting = true;
       send(arg ? {type: 'quit', reason: arg} : {type: 'quit'});
-    } else if (c === 'login' && w.length === 2) {
-      send({type: 'login', name: w[0], secret: w[1]});
+    } else if (c === 'login' && w.length >= 2) { // the secret is the rest, spaces and all
+      send({type: 'login', name: w[0], secret: arg.slice(w[0].length).trim()});
     } else {
       send({type: 'line', text});
     }
