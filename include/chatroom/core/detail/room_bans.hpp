@@ -37,6 +37,13 @@ inline constexpr std::size_t max_ban_mask = 128;
 // few word operations per character of s: no backtracking at all. Masks
 // longer than max_ban_mask characters other than '*' match nothing.
 inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
+    // Quick refusals first: more characters to match than s has, or a
+    // first character that differs (most masks are "nick!*@*").
+    const auto stars = static_cast<std::size_t>(std::count(mask.begin(), mask.end(), '*'));
+    if (mask.size() - stars > s.size()) return false;
+    if (!mask.empty() && mask[0] != '*' && mask[0] != '?' &&
+        protocol::fold_char(mask[0]) != protocol::fold_char(s[0]))
+        return false;
     constexpr std::size_t words = (max_ban_mask + 1 + 63) / 64;
     using bits = std::uint64_t[words];
     // at[c]: the states a character c leads into (valid where seen[c]);
@@ -63,15 +70,17 @@ inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
         }
         at[c][j / 64] |= bit;
     }
+    const std::size_t used = j / 64 + 1; // the words the states take
+    constexpr bits none = {};
     bits now = {1};
     for (const char sc : s) {
         const auto c = static_cast<unsigned char>(protocol::fold_char(sc));
-        const bool known = (seen[c / 64] >> (c % 64)) & 1;
+        const std::uint64_t* into = (seen[c / 64] >> (c % 64)) & 1 ? at[c] : none;
         std::uint64_t carry = 0, alive = 0;
-        for (std::size_t w = 0; w < words; ++w) {
+        for (std::size_t w = 0; w < used; ++w) {
             const std::uint64_t shifted = (now[w] << 1) | carry;
             carry = now[w] >> 63;
-            now[w] = (shifted & ((known ? at[c][w] : 0) | any[w])) | (now[w] & stay[w]);
+            now[w] = (shifted & (into[w] | any[w])) | (now[w] & stay[w]);
             alive |= now[w];
         }
         if (!alive) return false;
