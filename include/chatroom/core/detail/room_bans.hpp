@@ -32,9 +32,9 @@ inline constexpr std::size_t max_ban_mask = 128;
 // Whether s matches the wildcard mask. Linear, whatever the mask: the
 // mask is read as an automaton (state j: its first j characters other
 // than '*' matched; a '*' lets the state before it stay on any
-// character), and all its states are followed at once as the bits of
-// three words (shift-and), so it costs one pass over the mask and then a
-// few word operations per character of s: no backtracking at all. Masks
+// character), and all its states are followed at once as the bits of at
+// most three words (shift-and), so it costs one pass over the mask and then
+// a few word operations per character of s: no backtracking at all. Masks
 // longer than max_ban_mask characters other than '*' match nothing.
 inline bool mask_matches(std::string_view mask, std::string_view s) noexcept {
     // Quick refusals first: more characters to match than s has, or a
