@@ -393,3 +393,134 @@ TEST_CASE("changes whose text would pass max_mode_text are told in several event
     say(*c.hub, *alice, "MODE dev +bb twice twice\n"); // a mask twice in one request: added, and told, once
     CHECK(c.modes().back() == "dev alice +b twice!*@*");
 }
+
+namespace {
+
+// The matcher room_bans had before it was made linear (two pointers,
+// backtracking to the last '*'): what the new one must agree with.
+bool backtracking_match(std::string_view mask, std::string_view s) {
+    std::size_t m = 0, i = 0, star = std::string_view::npos, resume = 0;
+    auto fold = chatroom::protocol::fold_char;
+    while (i < s.size()) {
+        if (m < mask.size() && mask[m] == '*') star = m++, resume = i;
+        else if (m < mask.size() && (mask[m] == '?' || fold(mask[m]) == fold(s[i]))) ++m, ++i;
+        else if (star != std::string_view::npos) m = star + 1, i = ++resume;
+        else return false;
+    }
+    while (m < mask.size() && mask[m] == '*') ++m;
+    return m == mask.size();
+}
+
+// "*a?a?...a?" then tail: one of the masks that made the backtracking matcher
+// take ~2,000 steps against a long nick.
+std::string crafted_mask(std::string_view tail) {
+    std::string m = "*";
+    for (int i = 0; i < 60; ++i) m += "a?";
+    return m + std::string(tail) + "!*@*";
+}
+
+} // namespace
+
+TEST_CASE("ban masks match in one pass: the same answers as the backtracking matcher, crafted masks included",
+          "[core][roles]") {
+    using chatroom::detail::mask_matches;
+    std::uint32_t seed = 12345;
+    auto next = [&seed](std::uint32_t n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) % n;
+    };
+    const std::string mask_chars = "ab?*A!", text_chars = "abB!";
+    std::size_t matched = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string mask, s;
+        for (std::uint32_t i = next(12); i > 0; --i) mask += mask_chars[next(mask_chars.size())];
+        for (std::uint32_t i = next(14); i > 0; --i) s += text_chars[next(text_chars.size())];
+        const bool expected = backtracking_match(mask, s);
+        matched += expected;
+        INFO(mask << " against " << s);
+        REQUIRE(mask_matches(mask, s) == expected);
+    }
+    CHECK(matched > 1000); // both answers were tried, many times
+    // Long masks against long names, across the words the states are kept in.
+    const std::string nick(32, 'a'), who = nick + "!" + nick + "@aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa";
+    for (const std::string& mask :
+         {crafted_mask("b"), crafted_mask(""), "*" + std::string(122, 'a') + "b!*@*", "*" + std::string(60, 'a') + "*" +
+          std::string(60, 'a') + "!*@*", std::string(32, 'a') + "!" + std::string(32, '?') + "@" + std::string(39, '?'),
+          std::string(32, 'A') + "!*" + std::string(31, 'a') + "@*a:aaaa", std::string(60, '*') + "x"}) {
+        INFO(mask);
+        CHECK(mask_matches(mask, who) == backtracking_match(mask, who));
+    }
+    CHECK(mask_matches(std::string(32, 'A') + "!*" + std::string(31, 'a') + "@*a:aaaa", who));
+    CHECK(mask_matches("*" + std::string(chatroom::detail::max_ban_mask, '?'), std::string(200, 'x')));
+    CHECK_FALSE(mask_matches(std::string(chatroom::detail::max_ban_mask + 1, '?'), std::string(129, 'x')));
+}
+
+TEST_CASE("a member's ban is kept per list generation: asked again when the list changes, not on every line",
+          "[core][roles]") {
+    chatroom::detail::room_bans bans;
+    std::uint64_t seen = 0;
+    CHECK_FALSE(bans.matches(seen, "carol", "192.0.2.1"));
+    CHECK(bans.evaluations() == 0); // no masks: nothing to compare
+    for (int i = 0; i < 99; ++i) CHECK(bans.add(crafted_mask(std::to_string(i)), "op", 1));
+    const std::uint64_t g = bans.generation();
+    for (int line = 0; line < 50; ++line) CHECK_FALSE(bans.matches(seen, "carol", "192.0.2.1"));
+    CHECK(bans.evaluations() == 1);
+    CHECK(bans.add("carol!*@*", "op", 2));
+    CHECK(bans.generation() == g + 1);
+    for (int line = 0; line < 50; ++line) CHECK(bans.matches(seen, "carol", "192.0.2.1"));
+    CHECK(bans.evaluations() == 2);
+    CHECK_FALSE(bans.add("CAROL!*@*", "op", 3)); // there already: the generation stays
+    CHECK(bans.generation() == g + 1);
+    CHECK(bans.matches(seen, "carol", "192.0.2.1"));
+    CHECK(bans.evaluations() == 2);
+    CHECK(bans.remove("Carol!*@*"));
+    CHECK_FALSE(bans.matches(seen, "carol", "192.0.2.1"));
+    CHECK(bans.evaluations() == 3);
+    CHECK_FALSE(bans.remove("carol!*@*"));
+    CHECK(bans.generation() == g + 2);
+}
+
+TEST_CASE("in a room with 100 bans a member's lines ask the masks once; a ban, an unban and a rename ask again",
+          "[core][roles]") {
+    core c;
+    auto alice = c.member("alice"), bob = c.member("bob");
+    say(*c.hub, *alice, "JOIN dev\n");
+    say(*c.hub, *bob, "JOIN dev\n");
+    REQUIRE(bob->state.seats.size() == 2); // the lobby and dev
+    chatroom::detail::room& dev = *bob->state.seats.back().in;
+    REQUIRE(dev.name() == "dev");
+    // 98 crafted masks, then bob's and robert's (and carol's, robert's gone): 100 at most.
+    for (int i = 0; i < 98; ++i) dev.roles().apply(mode_change{true, 'b', crafted_mask(std::to_string(i))}, "alice");
+    const chatroom::detail::room_bans& bans = dev.roles().bans();
+    c.lines(*alice), c.lines(*bob);
+    for (int i = 0; i < 20; ++i) say(*c.hub, *bob, "SAY dev line " + std::to_string(i) + "\n");
+    CHECK(c.lines(*alice).size() == 20);
+    CHECK(bans.evaluations() == 1); // bob's first line; alice, its operator, is never asked
+    const std::string refused = "! you are banned from dev by its operators: you may not join it or speak in it";
+    say(*c.hub, *alice, "MODE dev +b bob\n");
+    c.lines(*alice), c.lines(*bob);
+    for (int i = 0; i < 5; ++i) say(*c.hub, *bob, "SAY dev muffled\n");
+    CHECK(c.lines(*bob) == lines(5, refused));
+    CHECK(bans.evaluations() == 2);
+    say(*c.hub, *bob, "/nick robert\n"); // the mask was bob's nick: robert speaks
+    c.lines(*alice), c.lines(*bob);
+    say(*c.hub, *bob, "SAY dev robert here\n");
+    say(*c.hub, *bob, "SAY dev and again\n");
+    CHECK(c.lines(*alice) == lines{"<robert> robert here", "<robert> and again"});
+    CHECK(bans.evaluations() == 3);
+    say(*c.hub, *alice, "MODE dev +b robert\n");
+    say(*c.hub, *bob, "SAY dev still here?\n");
+    CHECK(c.lines(*alice) == lines{"* alice: mode +b robert!*@*"});
+    CHECK(bans.full());
+    CHECK(c.lines(*bob) == lines{"* alice: mode +b robert!*@*", refused});
+    say(*c.hub, *alice, "MODE dev -b robert\n");
+    say(*c.hub, *bob, "SAY dev back\n");
+    CHECK(c.lines(*alice).back() == "<robert> back");
+    CHECK(bans.evaluations() == 5);
+    // A join is compared with the masks (it has no seat in the room yet).
+    auto carol = c.member("carol");
+    say(*c.hub, *alice, "MODE dev +b carol\n");
+    say(*c.hub, *carol, "JOIN dev\n");
+    CHECK(c.lines(*carol) == lines{refused});
+    CHECK(bans.evaluations() == 6);
+}

@@ -73,7 +73,7 @@ public:
                 out_.send(m, reply::of(reply_kind::room_moderated, r.name()));
                 return false;
             }
-            if (r.roles().bans().matches(m.state.nick, m.address())) {
+            if (r.banned(m)) {
                 out_.send(m, reply::of(reply_kind::room_banned, r.name()));
                 return false;
             }

@@ -47,6 +47,9 @@ struct member_state {
     struct seat {
         room* in = nullptr;
         std::size_t slot = 0;
+        // Whether its bans match the member, as room_bans::matches keeps it
+        // (0: not asked yet); cleared when the nick changes (registry.hpp).
+        mutable std::uint64_t bans_seen = 0;
     };
     std::vector<seat> seats;
     room* current = nullptr;

@@ -186,7 +186,7 @@ private:
     std::optional<reply> settings_refusal(const member& m, const room& r, std::string_view key) {
         const room_roles& s = r.roles();
         if (m.state.op) return std::nullopt;
-        if (s.bans().matches(m.state.nick, m.address())) return reply::of(reply_kind::room_banned, r.name());
+        if (r.banned(m)) return reply::of(reply_kind::room_banned, r.name());
         if (s.is_invited(m.state.nick)) return std::nullopt;
         if (s.has(mode_invite_only)) return reply::of(reply_kind::room_private, r.name());
         if (s.has(mode_key) && key != s.key()) return reply::of(reply_kind::bad_key, r.name());

@@ -39,6 +39,7 @@ public:
         nicks_.erase(protocol::fold_case(m.state.nick));
         m.state.nick = std::string(nick);
         nicks_.emplace(protocol::fold_case(nick), &m);
+        for (member_state::seat& s : m.state.seats) s.bans_seen = 0; // its bans ask again (room_bans.hpp)
     }
 
     // Unregisters m and hands back the registry's reference, which the

@@ -42,6 +42,17 @@ public:
     std::size_t size() const noexcept { return members_.size(); }
     bool empty() const noexcept { return members_.empty(); }
 
+    // Whether m is banned here (room_bans.hpp): every check of a ban comes
+    // here. A member in the room keeps the answer in its seat until the
+    // list or its nick changes (its address never does); one outside (a
+    // join, a line from outside under -n) is compared with the masks.
+    bool banned(const member& m) const {
+        if (roles_.bans().list().empty()) return false;
+        for (const member_state::seat& s : m.state.seats)
+            if (s.in == this) return roles_.bans().matches(s.bans_seen, m.state.nick, m.address());
+        return roles_.bans().matches(m.state.nick, m.address());
+    }
+
     // m enters: it becomes m's current room.
     void add(member& m) {
         m.state.seats.push_back({this, members_.size()});
