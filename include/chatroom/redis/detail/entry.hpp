@@ -74,17 +74,19 @@ inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
     return std::nullopt;
 }
 
-// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
-inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
-    const room_event& e = s.event;
+// The field-value arguments of XADD for an event written under a writer's
+// name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
+inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
+                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
+    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
     auto field = [&](const char* name, std::string value) {
         args.emplace_back(name);
         args.push_back(std::move(value));
     };
     field("k", std::string(1, kind_code(e.kind)));
-    field("n", s.node);
-    field("e", s.epoch);
-    field("s", std::to_string(s.count));
+    field("n", node);
+    field("e", epoch);
+    field("s", std::to_string(count));
     if (!e.room.empty()) field("w", e.room);
     if (!e.nick.empty()) field("u", e.nick);
     if (e.kind == room_event_kind::topic) {
@@ -99,7 +101,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     } else if (!e.text.empty()) {
         field("x", e.text);
     }
-    if (s.member) field("m", std::to_string(s.member));
+    if (member) field("m", std::to_string(member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
     if (!e.kicked_by.empty()) field("b", e.kicked_by);
@@ -107,6 +109,10 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+}
+
+inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
+    append_fields(args, s.event, s.node, s.epoch, s.count, s.member);
 }
 
 // Which stream an entry was read from: each holds only its own kinds.
