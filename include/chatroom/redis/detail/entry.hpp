@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -181,6 +182,7 @@ using entry_field = std::pair<std::string_view, std::string_view>;
 // the last counts; names that are not one letter a-z are ignored.
 struct entry_fields {
     std::string_view by_letter[26] = {};
+    std::string* text_owner = nullptr; // the string x views, when the caller gives it up (parse_entry of an rvalue)
     void set(std::string_view name, std::string_view value) noexcept {
         if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') by_letter[name[0] - 'a'] = value;
     }
@@ -240,7 +242,7 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
     switch (*kind) {
     case room_event_kind::chat: {
-        if (!add_clean_lines(e, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (!add_clean_lines(e, field('x'), max, fields.text_owner)) return refuse(entry_error::line_too_long);
         // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
         if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
             return refuse(entry_error::no_text);
@@ -301,22 +303,37 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
 // and cleaned by decode_entry. Nothing when it fails (why says why); id is
 // set whenever the reply held a valid ID, so a reader moves past an entry it
 // refused (stream IDs are never 0-0).
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
-                                               entry_error* why = nullptr) {
+// Given an rvalue, the entry's text may be moved out of the reply (a chat
+// line's text that is clean as it stands, add_clean_lines): the same entry,
+// one copy fewer; the reply is left valid but its text unspecified.
+template <class Reply>
+inline std::optional<stream_entry> parse_entry_of(Reply& r, stream_id& id, const entry_rules& rules, entry_error* why) {
     if (why) *why = entry_error::malformed;
     if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
         return std::nullopt;
     auto parsed_id = stream_id::parse(r.elements[0].text);
     if (!parsed_id || parsed_id->zero()) return std::nullopt;
     id = *parsed_id;
-    const auto& items = r.elements[1].elements;
+    auto& items = r.elements[1].elements;
     if (items.size() % 2 != 0) return std::nullopt;
     entry_fields fields; // no allocation per entry
     for (std::size_t i = 0; i < items.size(); i += 2) {
         if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
         fields.set(items[i].text, items[i + 1].text);
+        if constexpr (!std::is_const_v<Reply>)
+            if (items[i].text == "x") fields.text_owner = &items[i + 1].text; // the last x counts, as in set
     }
     return decode_entry(fields, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(redis_reply&& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
 }
 
 // A member of another server as its roster in Redis names it: a valid nick,
