@@ -2038,6 +2038,7 @@ return 0)";
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatroom::detail {
 
@@ -2051,17 +2052,37 @@ inline bool append_clean_line(std::string& out, std::string_view raw, std::size_
 
 // The '\n'-ended lines of text added to a chat event, each cleaned on its
 // own as client input is (a bare CR is dropped with the other controls), in
-// one pass straight into the event: a run of printable ASCII up to the '\n'
-// (the common line) is copied as it is, the rest of a line that holds
-// anything else goes through sanitize_append. A line that cleans to nothing
+// one pass straight into the event. A line that is clean as it stands
+// (printable ASCII or TAB up to its '\n', found sixteen bytes at a time by
+// the sanitizer's own detail::plain_ascii_end, not empty, within max) is
+// not copied on its own: the run of such lines goes in with one append, their
+// '\n's with them, and only their ends are noted. Any other line ends the
+// run and goes through sanitize_append. A line that cleans to nothing
 // carries nothing; false when one is longer than max once cleaned.
-inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t max) {
-    e.text.reserve(e.text.size() + text.size() + 1);
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+// owner, when given, is the string text views and may be taken: when every
+// line is clean as it stands and the event has no text yet, the string is
+// moved into the event instead of copied (the text is then what it was).
+inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t max, std::string* owner = nullptr) {
+    const auto* const begin = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* p = begin;
     const auto* const end = p + text.size();
+    const unsigned char* run = p; // the clean lines not yet appended start here
+    bool reserved = false;
     while (p < end) {
-        const std::size_t start = e.text.size();
         const unsigned char* eol = detail::plain_ascii_end(p, end);
+        if (eol != end && *eol == '\n' && eol != p && static_cast<std::size_t>(eol - p) <= max) {
+            // Clean as it stands: it ends where the run's bytes up to it will.
+            e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size() + static_cast<std::size_t>(eol - run)));
+            ++e.line_count;
+            p = eol + 1;
+            continue;
+        }
+        if (!reserved) {
+            e.text.reserve(e.text.size() + text.size() + 1);
+            reserved = true;
+        }
+        e.text.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+        const std::size_t start = e.text.size();
         e.text.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(eol - p));
         if (eol != end && *eol != '\n') {
             const auto* nl = static_cast<const unsigned char*>(std::memchr(eol, '\n', static_cast<std::size_t>(end - eol)));
@@ -2076,9 +2097,14 @@ inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t ma
             e.text += '\n';
             ++e.line_count;
         }
-        if (eol == end) break;
-        p = eol + 1;
+        p = eol == end ? end : eol + 1;
+        run = p;
     }
+    if (run == begin && e.text.empty() && owner && owner->data() == text.data() && owner->size() == text.size()) {
+        e.text = std::move(*owner); // every line as it stands, each with its '\n'
+        return true;
+    }
+    e.text.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
     return true;
 }
 
@@ -2217,6 +2243,7 @@ private:
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -2263,17 +2290,19 @@ inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
     return std::nullopt;
 }
 
-// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
-inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
-    const room_event& e = s.event;
+// The field-value arguments of XADD for an event written under a writer's
+// name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
+inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
+                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
+    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
     auto field = [&](const char* name, std::string value) {
         args.emplace_back(name);
         args.push_back(std::move(value));
     };
     field("k", std::string(1, kind_code(e.kind)));
-    field("n", s.node);
-    field("e", s.epoch);
-    field("s", std::to_string(s.count));
+    field("n", node);
+    field("e", epoch);
+    field("s", std::to_string(count));
     if (!e.room.empty()) field("w", e.room);
     if (!e.nick.empty()) field("u", e.nick);
     if (e.kind == room_event_kind::topic) {
@@ -2288,7 +2317,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     } else if (!e.text.empty()) {
         field("x", e.text);
     }
-    if (s.member) field("m", std::to_string(s.member));
+    if (member) field("m", std::to_string(member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
     if (!e.kicked_by.empty()) field("b", e.kicked_by);
@@ -2296,6 +2325,10 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+}
+
+inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
+    append_fields(args, s.event, s.node, s.epoch, s.count, s.member);
 }
 
 // Which stream an entry was read from: each holds only its own kinds.
@@ -2364,6 +2397,7 @@ using entry_field = std::pair<std::string_view, std::string_view>;
 // the last counts; names that are not one letter a-z are ignored.
 struct entry_fields {
     std::string_view by_letter[26] = {};
+    std::string* text_owner = nullptr; // the string x views, when the caller gives it up (parse_entry of an rvalue)
     void set(std::string_view name, std::string_view value) noexcept {
         if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') by_letter[name[0] - 'a'] = value;
     }
@@ -2423,7 +2457,7 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
     switch (*kind) {
     case room_event_kind::chat: {
-        if (!add_clean_lines(e, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (!add_clean_lines(e, field('x'), max, fields.text_owner)) return refuse(entry_error::line_too_long);
         // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
         if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
             return refuse(entry_error::no_text);
@@ -2484,22 +2518,37 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
 // and cleaned by decode_entry. Nothing when it fails (why says why); id is
 // set whenever the reply held a valid ID, so a reader moves past an entry it
 // refused (stream IDs are never 0-0).
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
-                                               entry_error* why = nullptr) {
+// Given an rvalue, the entry's text may be moved out of the reply (a chat
+// line's text that is clean as it stands, add_clean_lines): the same entry,
+// one copy fewer; the reply is left valid but its text unspecified.
+template <class Reply>
+inline std::optional<stream_entry> parse_entry_of(Reply& r, stream_id& id, const entry_rules& rules, entry_error* why) {
     if (why) *why = entry_error::malformed;
     if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
         return std::nullopt;
     auto parsed_id = stream_id::parse(r.elements[0].text);
     if (!parsed_id || parsed_id->zero()) return std::nullopt;
     id = *parsed_id;
-    const auto& items = r.elements[1].elements;
+    auto& items = r.elements[1].elements;
     if (items.size() % 2 != 0) return std::nullopt;
     entry_fields fields; // no allocation per entry
     for (std::size_t i = 0; i < items.size(); i += 2) {
         if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
         fields.set(items[i].text, items[i + 1].text);
+        if constexpr (!std::is_const_v<Reply>)
+            if (items[i].text == "x") fields.text_owner = &items[i + 1].text; // the last x counts, as in set
     }
     return decode_entry(fields, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(redis_reply&& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
 }
 
 // A member of another server as its roster in Redis names it: a valid nick,
@@ -2548,9 +2597,7 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
     op.key = std::move(key);
     op.count = count;
     op.job = std::move(job);
-    stream_entry entry{e, node, epoch, count, member};
-    entry.event.node.clear();
-    append_fields(op.fields, entry);
+    append_fields(op.fields, e, node, epoch, count, member); // no copy of the event
     op.bytes = op.key.size();
     for (const auto& f : op.fields) op.bytes += f.size();
     return op;
@@ -3603,8 +3650,9 @@ public:
         return out;
     }
 
-    // A stream of XREAD's reply: [key, [entry...]].
-    void take(const redis_reply& stream, const std::vector<target>& targets, read_result& out) {
+    // A stream of XREAD's reply: [key, [entry...]]; entries' text is moved
+    // out of it (parse_entry of an rvalue).
+    void take(redis_reply& stream, const std::vector<target>& targets, read_result& out) {
         if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
         const std::string& key = stream.elements[0].text;
         auto t = std::find_if(targets.begin(), targets.end(), [&](const target& x) { return x.key == key; });
@@ -3616,10 +3664,10 @@ public:
         const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
         bool gap = false;
         stream_id last; // reading goes on past an entry refused
-        for (const redis_reply& item : stream.elements[1].elements) {
+        for (redis_reply& item : stream.elements[1].elements) {
             stream_id id;
             entry_error why = entry_error::none;
-            auto entry = parse_entry(item, id, rules, &why);
+            auto entry = parse_entry(std::move(item), id, rules, &why);
             if (!id.zero()) last = id;
             if (!entry) {
                 out.bad.add(key, id, why);
@@ -3856,14 +3904,14 @@ private:
         for (const auto& t : targets) args.arg(t.key);
         for (const auto& t : targets) args.arg(t.cursor);
         reading_ = true;
-        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, const redis_reply& r) {
+        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, redis_reply r) {
             reading_ = false;
             if (ec) return; // lost: the link reconnects
             if (r.is_error()) return refused(r.text, false);
             link.ok();
             read_result result;
             if (r.is_array())
-                for (const redis_reply& stream : r.elements) streams_.take(stream, targets, result);
+                for (redis_reply& stream : r.elements) streams_.take(stream, targets, result); // entries' text moved out
             if (on_read) on_read(result);
             read();
         }), block + ctx_.opts.command_timeout);

@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -261,6 +262,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     stream_id id;
     entry_error why = entry_error::none;
     const auto entry = chatroom::detail::parse_entry(reply, id, rules, &why);
+    // The reader's way: a copy of the reply given up (its text may be moved
+    // into the event); the same verdict and the same event.
+    {
+        redis_reply given = reply;
+        stream_id id2;
+        entry_error why2 = entry_error::none;
+        const auto taken = chatroom::detail::parse_entry(std::move(given), id2, rules, &why2);
+        FUZZ_CHECK(why2 == why && id2.str() == id.str() && taken.has_value() == entry.has_value());
+        if (entry) {
+            FUZZ_CHECK_DATA(taken->event.text == entry->event.text, taken->event.text);
+            FUZZ_CHECK(taken->event.line_count == entry->event.line_count && taken->event.line_ends == entry->event.line_ends);
+        }
+    }
     const auto valid_id = stream_id::parse(id_text);
     if (valid_id && !valid_id->zero()) FUZZ_CHECK(id.str() == valid_id->str());
     else FUZZ_CHECK(id.zero());

@@ -488,9 +488,66 @@ TEST_CASE("backplane: a chat entry's lines are cleaned in one pass as line by li
         chatroom::room_event want, got;
         const bool ok = reference(text, max, want);
         REQUIRE(chatroom::detail::add_clean_lines(got, text, max) == ok);
+        // The same with the text's string given up: moved in when every line
+        // is clean as it stands, else copied from as above.
+        chatroom::room_event taken;
+        std::string owner = text;
+        REQUIRE(chatroom::detail::add_clean_lines(taken, owner, max, &owner) == ok);
         if (!ok) continue;
         REQUIRE(got.text == want.text);
         REQUIRE(got.line_count == want.line_count);
         REQUIRE(got.line_ends == want.line_ends);
+        REQUIRE(taken.text == want.text);
+        REQUIRE(taken.line_count == want.line_count);
+        REQUIRE(taken.line_ends == want.line_ends);
+    }
+    // A string that is not the one viewed is never taken.
+    chatroom::room_event e;
+    std::string other = "a\n";
+    REQUIRE(chatroom::detail::add_clean_lines(e, std::string_view("b\n"), 10, &other));
+    CHECK(e.text == "b\n");
+    CHECK(other == "a\n");
+}
+
+TEST_CASE("backplane: an entry parsed from a reply given up is the entry parsed from a copy", "[backplane][entry]") {
+    using chatroom::detail::redis_reply;
+    const auto str = [](std::string t) {
+        redis_reply r;
+        r.type = redis_reply::kind::string;
+        r.text = std::move(t);
+        return r;
+    };
+    const std::string texts[] = {"hello\nworld\n", "hello\nworld", "a\x01b\n", "\n\nx\n", "", "caf\xc3\xa9\n",
+                                 std::string(50, 'y') + "\n", "tab\there\n"};
+    for (const std::string& text : texts) {
+        for (int twice = 0; twice < 2; ++twice) {
+            redis_reply fields;
+            fields.type = redis_reply::kind::array;
+            for (const char* kv : {"k", "c", "n", "node1", "e", "ep1", "s", "7", "u", "alice"})
+                fields.elements.push_back(str(kv));
+            if (twice) { // of a field given twice the last counts, in both
+                fields.elements.push_back(str("x"));
+                fields.elements.push_back(str("ignored\n"));
+            }
+            fields.elements.push_back(str("x"));
+            fields.elements.push_back(str(text));
+            redis_reply entry;
+            entry.type = redis_reply::kind::array;
+            entry.elements.push_back(str("5-1"));
+            entry.elements.push_back(fields);
+            const redis_reply copy = entry;
+            chatroom::detail::stream_id a, b;
+            chatroom::detail::entry_error wa{}, wb{};
+            const chatroom::detail::entry_rules rules{20, chatroom::detail::entry_stream::room};
+            auto from_copy = chatroom::detail::parse_entry(copy, a, rules, &wa);
+            auto given_up = chatroom::detail::parse_entry(std::move(entry), b, rules, &wb);
+            REQUIRE(wa == wb);
+            REQUIRE((a.ms == b.ms && a.seq == b.seq));
+            REQUIRE(from_copy.has_value() == given_up.has_value());
+            if (!from_copy) continue;
+            CHECK(from_copy->event.text == given_up->event.text);
+            CHECK(from_copy->event.line_ends == given_up->event.line_ends);
+            CHECK(from_copy->event.line_count == given_up->event.line_count);
+        }
     }
 }

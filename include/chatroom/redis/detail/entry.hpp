@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -74,17 +75,19 @@ inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
     return std::nullopt;
 }
 
-// The field-value arguments of XADD for an entry (after "XADD key MAXLEN ~ N *").
-inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
-    const room_event& e = s.event;
+// The field-value arguments of XADD for an event written under a writer's
+// name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
+inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
+                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
+    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
     auto field = [&](const char* name, std::string value) {
         args.emplace_back(name);
         args.push_back(std::move(value));
     };
     field("k", std::string(1, kind_code(e.kind)));
-    field("n", s.node);
-    field("e", s.epoch);
-    field("s", std::to_string(s.count));
+    field("n", node);
+    field("e", epoch);
+    field("s", std::to_string(count));
     if (!e.room.empty()) field("w", e.room);
     if (!e.nick.empty()) field("u", e.nick);
     if (e.kind == room_event_kind::topic) {
@@ -99,7 +102,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     } else if (!e.text.empty()) {
         field("x", e.text);
     }
-    if (s.member) field("m", std::to_string(s.member));
+    if (member) field("m", std::to_string(member));
     if (!e.old_nick.empty()) field("o", e.old_nick);
     if (!e.reason.empty()) field("r", e.reason);
     if (!e.kicked_by.empty()) field("b", e.kicked_by);
@@ -107,6 +110,10 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+}
+
+inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
+    append_fields(args, s.event, s.node, s.epoch, s.count, s.member);
 }
 
 // Which stream an entry was read from: each holds only its own kinds.
@@ -175,6 +182,7 @@ using entry_field = std::pair<std::string_view, std::string_view>;
 // the last counts; names that are not one letter a-z are ignored.
 struct entry_fields {
     std::string_view by_letter[26] = {};
+    std::string* text_owner = nullptr; // the string x views, when the caller gives it up (parse_entry of an rvalue)
     void set(std::string_view name, std::string_view value) noexcept {
         if (name.size() == 1 && name[0] >= 'a' && name[0] <= 'z') by_letter[name[0] - 'a'] = value;
     }
@@ -234,7 +242,7 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
     const std::size_t max = rules.max_line_bytes ? rules.max_line_bytes : 1;
     switch (*kind) {
     case room_event_kind::chat: {
-        if (!add_clean_lines(e, field('x'), max)) return refuse(entry_error::line_too_long);
+        if (!add_clean_lines(e, field('x'), max, fields.text_owner)) return refuse(entry_error::line_too_long);
         // No text: IRC's TAGMSG, client-only tags alone (below), or nothing.
         if (e.line_count == 0 && (!e.text.empty() || !is_client_tag_data(field('g'))))
             return refuse(entry_error::no_text);
@@ -295,22 +303,37 @@ inline std::optional<stream_entry> decode_entry(const std::vector<entry_field>& 
 // and cleaned by decode_entry. Nothing when it fails (why says why); id is
 // set whenever the reply held a valid ID, so a reader moves past an entry it
 // refused (stream IDs are never 0-0).
-inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
-                                               entry_error* why = nullptr) {
+// Given an rvalue, the entry's text may be moved out of the reply (a chat
+// line's text that is clean as it stands, add_clean_lines): the same entry,
+// one copy fewer; the reply is left valid but its text unspecified.
+template <class Reply>
+inline std::optional<stream_entry> parse_entry_of(Reply& r, stream_id& id, const entry_rules& rules, entry_error* why) {
     if (why) *why = entry_error::malformed;
     if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() || !r.elements[1].is_array())
         return std::nullopt;
     auto parsed_id = stream_id::parse(r.elements[0].text);
     if (!parsed_id || parsed_id->zero()) return std::nullopt;
     id = *parsed_id;
-    const auto& items = r.elements[1].elements;
+    auto& items = r.elements[1].elements;
     if (items.size() % 2 != 0) return std::nullopt;
     entry_fields fields; // no allocation per entry
     for (std::size_t i = 0; i < items.size(); i += 2) {
         if (!items[i].is_string() || !items[i + 1].is_string()) return std::nullopt;
         fields.set(items[i].text, items[i + 1].text);
+        if constexpr (!std::is_const_v<Reply>)
+            if (items[i].text == "x") fields.text_owner = &items[i + 1].text; // the last x counts, as in set
     }
     return decode_entry(fields, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(const redis_reply& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
+}
+
+inline std::optional<stream_entry> parse_entry(redis_reply&& r, stream_id& id, const entry_rules& rules = {},
+                                               entry_error* why = nullptr) {
+    return parse_entry_of(r, id, rules, why);
 }
 
 // A member of another server as its roster in Redis names it: a valid nick,

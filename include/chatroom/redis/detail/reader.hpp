@@ -107,14 +107,14 @@ private:
         for (const auto& t : targets) args.arg(t.key);
         for (const auto& t : targets) args.arg(t.cursor);
         reading_ = true;
-        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, const redis_reply& r) {
+        link.conn()->send_command(std::move(args), link.handler([this, targets](std::error_code ec, redis_reply r) {
             reading_ = false;
             if (ec) return; // lost: the link reconnects
             if (r.is_error()) return refused(r.text, false);
             link.ok();
             read_result result;
             if (r.is_array())
-                for (const redis_reply& stream : r.elements) streams_.take(stream, targets, result);
+                for (redis_reply& stream : r.elements) streams_.take(stream, targets, result); // entries' text moved out
             if (on_read) on_read(result);
             read();
         }), block + ctx_.opts.command_timeout);

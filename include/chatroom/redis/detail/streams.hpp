@@ -119,8 +119,9 @@ public:
         return out;
     }
 
-    // A stream of XREAD's reply: [key, [entry...]].
-    void take(const redis_reply& stream, const std::vector<target>& targets, read_result& out) {
+    // A stream of XREAD's reply: [key, [entry...]]; entries' text is moved
+    // out of it (parse_entry of an rvalue).
+    void take(redis_reply& stream, const std::vector<target>& targets, read_result& out) {
         if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array()) return;
         const std::string& key = stream.elements[0].text;
         auto t = std::find_if(targets.begin(), targets.end(), [&](const target& x) { return x.key == key; });
@@ -132,10 +133,10 @@ public:
         const entry_rules rules{ctx_.max_line, s.what == read_stream::kind::node ? entry_stream::node : entry_stream::room};
         bool gap = false;
         stream_id last; // reading goes on past an entry refused
-        for (const redis_reply& item : stream.elements[1].elements) {
+        for (redis_reply& item : stream.elements[1].elements) {
             stream_id id;
             entry_error why = entry_error::none;
-            auto entry = parse_entry(item, id, rules, &why);
+            auto entry = parse_entry(std::move(item), id, rules, &why);
             if (!id.zero()) last = id;
             if (!entry) {
                 out.bad.add(key, id, why);

@@ -44,9 +44,7 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
     op.key = std::move(key);
     op.count = count;
     op.job = std::move(job);
-    stream_entry entry{e, node, epoch, count, member};
-    entry.event.node.clear();
-    append_fields(op.fields, entry);
+    append_fields(op.fields, e, node, epoch, count, member); // no copy of the event
     op.bytes = op.key.size();
     for (const auto& f : op.fields) op.bytes += f.size();
     return op;
