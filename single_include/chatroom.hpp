@@ -3038,7 +3038,7 @@ public:
     seat_list(const seat_list&) = delete;
     seat_list& operator=(const seat_list&) = delete;
     ~seat_list() {
-        if (spilled()) delete[] many_;
+        if (spilled()) delete[] heap_.many;
     }
 
     seat* begin() noexcept { return data(); }
@@ -3052,9 +3052,21 @@ public:
     seat& back() noexcept { return data()[size_ - 1]; }
     const seat& back() const noexcept { return data()[size_ - 1]; }
 
+    // The last seat's room, or none: one load, since every line asks for it
+    // (the room a request that names none addresses). Both forms of the
+    // union start with it (a common initial sequence, which may be read
+    // whichever form is active).
+    room* last_room() const noexcept { return one_.in; }
+
     void push_back(seat s) {
         if (size_ == capacity_) grow();
-        data()[size_++] = s;
+        if (spilled()) {
+            heap_.many[size_++] = s;
+            heap_.last = s.in;
+        } else {
+            one_ = s;
+            ++size_;
+        }
     }
 
     // Removes *at (one of this list's), keeping the others' order: the last
@@ -3062,26 +3074,35 @@ public:
     void erase(seat* at) noexcept {
         std::copy(at + 1, end(), at);
         --size_;
+        if (spilled()) heap_.last = size_ ? heap_.many[size_ - 1].in : nullptr;
+        else one_ = seat{};
     }
 
 private:
     bool spilled() const noexcept { return capacity_ > 1; }
-    seat* data() noexcept { return spilled() ? many_ : &one_; }
-    const seat* data() const noexcept { return spilled() ? many_ : &one_; }
+    seat* data() noexcept { return spilled() ? heap_.many : &one_; }
+    const seat* data() const noexcept { return spilled() ? heap_.many : &one_; }
 
     void grow() {
         const std::uint32_t cap = capacity_ * 2;
         seat* next = new seat[cap];
         std::copy(begin(), end(), next);
-        if (spilled()) delete[] many_;
-        many_ = next;
+        if (spilled()) delete[] heap_.many;
+        heap_.last = size_ ? next[size_ - 1].in : nullptr;
+        heap_.many = next;
         capacity_ = cap;
     }
 
-    // capacity_ 1: the seat is one_; above: many_ holds capacity_ seats.
+    // capacity_ 1: the seat, if any, is one_ (one_.in is null without one).
+    // Above: heap_.many holds capacity_ seats and heap_.last is the last
+    // one's room, so last_room() reads the same word either way.
+    struct spilled_seats {
+        room* last;
+        seat* many;
+    };
     union {
         seat one_;
-        seat* many_;
+        spilled_seats heap_;
     };
     std::uint32_t size_ = 0;
     std::uint32_t capacity_ = 1;
@@ -3255,7 +3276,7 @@ struct member_state {
     // The room a request that names no room addresses: the last it joined
     // of those it is still in (room.hpp keeps the order). The line protocol
     // keeps it in one.
-    room* current() const noexcept { return seats.empty() ? nullptr : seats.back().in; }
+    room* current() const noexcept { return seats.last_room(); }
     // Renames reach a member once, though it may share several rooms with
     // the one renamed (fanout.hpp): the last one it was sent.
     std::size_t last_rename = 0;

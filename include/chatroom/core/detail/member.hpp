@@ -55,7 +55,7 @@ struct member_state {
     // The room a request that names no room addresses: the last it joined
     // of those it is still in (room.hpp keeps the order). The line protocol
     // keeps it in one.
-    room* current() const noexcept { return seats.empty() ? nullptr : seats.back().in; }
+    room* current() const noexcept { return seats.last_room(); }
     // Renames reach a member once, though it may share several rooms with
     // the one renamed (fanout.hpp): the last one it was sent.
     std::size_t last_rename = 0;
