@@ -42,9 +42,11 @@ public:
     // The next bytes to write, as up to max_gather buffers.
     void fill(gather& g) const noexcept {
         g.count = 0;
-        const std::size_t n = std::min<std::size_t>(count_, max_gather);
-        for (std::size_t i = 0; i < n; ++i) {
-            const shared_bytes& m = slots_[(head_ + i) & (capacity_ - 1)];
+        // Indices in 32 bits, as the counts are: no widening per slot.
+        const std::uint32_t n = count_ < max_gather ? count_ : static_cast<std::uint32_t>(max_gather);
+        const std::uint32_t mask = capacity_ - 1;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const shared_bytes& m = slots_[(head_ + i) & mask];
             std::size_t skip = i == 0 ? offset_ : 0;
             g.buffers[g.count++] = asio::const_buffer(m.data() + skip, m.size() - skip);
         }
