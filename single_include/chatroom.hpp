@@ -3010,35 +3010,107 @@ public:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/core/detail/optional_mutex.hpp>
+// #include <chatroom/core/detail/seat_list.hpp>
 
-#include <mutex>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 
 namespace chatroom::detail {
 
-// A mutex that can be switched off. A server whose executor is run by a
-// single thread has nothing to exclude, so it pays one predictable branch
-// instead of an atomic read-modify-write on every lock.
-class optional_mutex {
-public:
-    explicit optional_mutex(bool enabled = true) noexcept : enabled_(enabled) {}
-    optional_mutex(const optional_mutex&) = delete;
-    optional_mutex& operator=(const optional_mutex&) = delete;
+class room;
 
-    void lock() {
-        if (enabled_) mutex_.lock();
+// The rooms one member is in, each with its index in that room's member list
+// (room.hpp keeps both sides), in the order it joined them. Most members are
+// in one room (the line protocol keeps every member in exactly one), so the
+// first seat is kept inline and only a member in several rooms allocates:
+// 32 bytes against the std::vector's 24 and its heap block (48 bytes with
+// malloc's header) for every connected member. A tenth of a KiB per idle
+// connection is what issue 19's S5 measures.
+class seat_list {
+public:
+    struct seat {
+        room* in = nullptr;
+        std::size_t slot = 0;
+        // Whether that room's bans match the member, as room_bans::matches
+        // keeps it (0: not asked yet); cleared when the nick changes
+        // (registry.hpp).
+        mutable std::uint64_t bans_seen = 0;
+    };
+
+    seat_list() noexcept : one_{} {}
+    seat_list(const seat_list&) = delete;
+    seat_list& operator=(const seat_list&) = delete;
+    ~seat_list() {
+        if (spilled()) delete[] heap_.many;
     }
-    void unlock() {
-        if (enabled_) mutex_.unlock();
+
+    seat* begin() noexcept { return data(); }
+    seat* end() noexcept { return data() + size_; }
+    const seat* begin() const noexcept { return data(); }
+    const seat* end() const noexcept { return data() + size_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    seat& operator[](std::size_t i) noexcept { return data()[i]; }
+    const seat& operator[](std::size_t i) const noexcept { return data()[i]; }
+    seat& back() noexcept { return data()[size_ - 1]; }
+    const seat& back() const noexcept { return data()[size_ - 1]; }
+
+    // The last seat's room, or none: one load, since every line asks for it
+    // (the room a request that names none addresses). Both forms of the
+    // union start with it (a common initial sequence, which may be read
+    // whichever form is active).
+    room* last_room() const noexcept { return one_.in; }
+
+    void push_back(seat s) {
+        if (size_ == capacity_) grow();
+        if (spilled()) {
+            heap_.many[size_++] = s;
+            heap_.last = s.in;
+        } else {
+            one_ = s;
+            ++size_;
+        }
     }
-    bool enabled() const noexcept { return enabled_; }
+
+    // Removes *at (one of this list's), keeping the others' order: the last
+    // one is the member's current room.
+    void erase(seat* at) noexcept {
+        std::copy(at + 1, end(), at);
+        --size_;
+        if (spilled()) heap_.last = size_ ? heap_.many[size_ - 1].in : nullptr;
+        else one_ = seat{};
+    }
 
 private:
-    std::mutex mutex_;
-    bool enabled_;
-};
+    bool spilled() const noexcept { return capacity_ > 1; }
+    seat* data() noexcept { return spilled() ? heap_.many : &one_; }
+    const seat* data() const noexcept { return spilled() ? heap_.many : &one_; }
 
-using optional_lock = std::lock_guard<optional_mutex>;
+    void grow() {
+        const std::uint32_t cap = capacity_ * 2;
+        seat* next = new seat[cap];
+        std::copy(begin(), end(), next);
+        if (spilled()) delete[] heap_.many;
+        heap_.last = size_ ? next[size_ - 1].in : nullptr;
+        heap_.many = next;
+        capacity_ = cap;
+    }
+
+    // capacity_ 1: the seat, if any, is one_ (one_.in is null without one).
+    // Above: heap_.many holds capacity_ seats and heap_.last is the last
+    // one's room, so last_room() reads the same word either way.
+    struct spilled_seats {
+        room* last;
+        seat* many;
+    };
+    union {
+        seat one_;
+        spilled_seats heap_;
+    };
+    std::uint32_t size_ = 0;
+    std::uint32_t capacity_ = 1;
+};
 
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/send_ring.hpp>
@@ -3048,6 +3120,7 @@ using optional_lock = std::lock_guard<optional_mutex>;
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -3083,9 +3156,11 @@ public:
     // The next bytes to write, as up to max_gather buffers.
     void fill(gather& g) const noexcept {
         g.count = 0;
-        std::size_t n = std::min(count_, max_gather);
-        for (std::size_t i = 0; i < n; ++i) {
-            const shared_bytes& m = slots_[(head_ + i) & (capacity_ - 1)];
+        // Indices in 32 bits, as the counts are: no widening per slot.
+        const std::uint32_t n = count_ < max_gather ? count_ : static_cast<std::uint32_t>(max_gather);
+        const std::uint32_t mask = capacity_ - 1;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const shared_bytes& m = slots_[(head_ + i) & mask];
             std::size_t skip = i == 0 ? offset_ : 0;
             g.buffers[g.count++] = asio::const_buffer(m.data() + skip, m.size() - skip);
         }
@@ -3126,7 +3201,7 @@ private:
     }
 
     void grow() {
-        std::size_t cap = capacity_ ? capacity_ * 2 : 4;
+        const std::uint32_t cap = capacity_ ? capacity_ * 2 : 4;
         auto next = std::make_unique<shared_bytes[]>(cap);
         for (std::size_t i = 0; i < count_; ++i)
             next[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
@@ -3146,12 +3221,15 @@ private:
         offset_ = 0;
     }
 
+    // One ring per connection: the slot counts are 32 bits (a queue is
+    // bounded by the output limits, megabytes, never 2^32 messages), which
+    // takes the ring from 48 to 40 bytes.
     std::unique_ptr<shared_bytes[]> slots_;
-    std::size_t capacity_ = 0; // zero or a power of two
-    std::size_t head_ = 0;
-    std::size_t count_ = 0;
     std::size_t offset_ = 0; // bytes of the first message already written
     std::size_t bytes_ = 0;  // bytes queued, minus offset_
+    std::uint32_t capacity_ = 0; // zero or a power of two
+    std::uint32_t head_ = 0;
+    std::uint32_t count_ = 0;
 };
 
 } // namespace chatroom::detail
@@ -3160,6 +3238,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -3172,7 +3251,7 @@ class room;
 using clock = std::chrono::steady_clock;
 
 // Why a member left; the room is told the reason's text.
-enum class leave_reason {
+enum class leave_reason : std::uint8_t { // one byte: a session keeps one beside its flags
     eof,                // the client closed the connection
     quit,               // /quit
     connection_lost,    // reset, failed write, keepalive
@@ -3186,26 +3265,27 @@ enum class leave_reason {
 
 // What the hub knows of a member. Every field is read and written only with
 // the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
-// housekeeping, commands); the session never touches it.
+// housekeeping, commands); the session never touches it. There is one per
+// connection, idle ones included (issue 19's S5 counts the bytes), hence the
+// layout: the flags are bits, packed with the registry index into one word.
 struct member_state {
+    member_state() noexcept
+        : attached(false), admitted(false), said_something(false), queued_for_flush(false), draining(false),
+          throttled(false), held(false), backlogged(false), pressured(false), op(false), muted(false),
+          login_pending(false), awaiting_login(false), nick_pending(false), echo(false) {}
+
     std::string nick;
     std::string account; // after /login; empty for guests
-    // The rooms it is in, each with its index in that room's member list
-    // (room.hpp keeps both sides), and the one a request that names no room
-    // addresses: the last it joined. The line protocol keeps it in one.
-    struct seat {
-        room* in = nullptr;
-        std::size_t slot = 0;
-        // Whether its bans match the member, as room_bans::matches keeps it
-        // (0: not asked yet); cleared when the nick changes (registry.hpp).
-        mutable std::uint64_t bans_seen = 0;
-    };
-    std::vector<seat> seats;
-    room* current = nullptr;
+    // The rooms it is in, in the order it joined them (seat_list.hpp).
+    using seat = seat_list::seat;
+    seat_list seats;
+    // The room a request that names no room addresses: the last it joined
+    // of those it is still in (room.hpp keeps the order). The line protocol
+    // keeps it in one.
+    room* current() const noexcept { return seats.last_room(); }
     // Renames reach a member once, though it may share several rooms with
     // the one renamed (fanout.hpp): the last one it was sent.
     std::size_t last_rename = 0;
-    std::size_t registry_slot = 0; // index in the registry
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
@@ -3231,32 +3311,51 @@ struct member_state {
     clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
-    // Flags together, so they pack (there is one member_state per connection).
-    bool attached = false; // in the registry, a room and the nick table
-    bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
-    bool said_something = false;
-    bool queued_for_flush = false;
-    bool draining = false; // closing with a final flush, under a deadline
-    bool throttled = false;
-    bool held = false;
-    bool backlogged = false; // paused until a shared room log takes lines again
-    bool pressured = false;
-    bool op = false; // the account's operator role
-    bool muted = false;
-    bool login_pending = false; // a /login is being verified
-    bool awaiting_login = false; // reading paused until the login under way is decided
-    bool nick_pending = false;  // a nick is being claimed across servers
+    // Index in the registry; 32 bits (connections are file descriptors), so
+    // that it and the flags below share one 8-byte word.
+    std::uint32_t registry_slot = 0;
+    // Flags together, as bits (C++17 has no default member initializers for
+    // bit-fields: the constructor clears them). The hub's lock guards them
+    // all, so sharing bytes is safe.
+    bool attached : 1; // in the registry, a room and the nick table
+    bool admitted : 1; // welcomed and, if logins are required, logged in: may use rooms
+    bool said_something : 1;
+    bool queued_for_flush : 1;
+    bool draining : 1; // closing with a final flush, under a deadline
+    bool throttled : 1;
+    bool held : 1;
+    bool backlogged : 1; // paused until a shared room log takes lines again
+    bool pressured : 1;
+    bool op : 1; // the account's operator role
+    bool muted : 1;
+    bool login_pending : 1;  // a /login is being verified
+    bool awaiting_login : 1; // reading paused until the login under way is decided
+    bool nick_pending : 1;   // a nick is being claimed across servers
     // Its own room events and private messages come back to it, as its
     // dialect asked (IRC's echo-message); never for the line protocol.
-    bool echo = false;
+    bool echo : 1;
 };
 
 // The queue between the hub, which fills it from any thread, and the
 // session, which writes it on its own executor. Every member function takes
 // the queue's own lock.
 class output_queue {
+    // optional_mutex by hand: the switch sits with the flags at the end
+    // rather than in a padded word of its own (one queue per connection).
+    struct lock {
+        explicit lock(output_queue& q) : q_(q) {
+            if (q_.locking_) q_.mutex_.lock();
+        }
+        ~lock() {
+            if (q_.locking_) q_.mutex_.unlock();
+        }
+        lock(const lock&) = delete;
+        lock& operator=(const lock&) = delete;
+        output_queue& q_;
+    };
+
 public:
-    explicit output_queue(bool locking) : mutex_(locking) {}
+    explicit output_queue(bool locking) : locking_(locking) {}
 
     enum class pushed {
         below_soft,   // queued, under the soft mark
@@ -3266,7 +3365,7 @@ public:
     };
 
     pushed push(const shared_bytes& m, std::size_t hard, std::size_t soft) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (slow_) return pushed::already_slow;
         if (out_.bytes() + m.size() > hard) {
             slow_ = true;
@@ -3284,19 +3383,19 @@ public:
     // ping), outside the limits: one small frame per interval, whatever the
     // peer does. What answers the peer's input goes through push().
     void push_own(const shared_bytes& m) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!slow_) out_.push(m);
     }
 
     void fill(send_ring::gather& g) {
-        optional_lock g2(mutex_);
+        lock g2(*this);
         out_.fill(g);
     }
 
     // Drops n written bytes; true when that took the queue back under the
     // soft mark it had passed.
     bool consume(std::size_t n, std::size_t soft) {
-        optional_lock g(mutex_);
+        lock g(*this);
         out_.consume(n);
         if (over_soft_ && out_.bytes() <= soft) {
             over_soft_ = false;
@@ -3306,19 +3405,19 @@ public:
     }
 
     bool empty() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.empty();
     }
     std::size_t bytes() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.bytes();
     }
     bool mid_message() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.mid_message();
     }
     void clear() {
-        optional_lock g(mutex_);
+        lock g(*this);
         out_.clear();
     }
 
@@ -3327,27 +3426,28 @@ public:
     // slow-consumer policy charges it for (fanout.hpp), rather than time
     // the server spent elsewhere.
     void blocked(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!blocked_) blocked_since_ = now;
         blocked_ = true;
     }
     void unblocked(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!blocked_) return;
         blocked_total_ += now - blocked_since_;
         blocked_ = false;
     }
     // The time spent blocked so far, the present stretch included.
     clock::duration blocked_time(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         return blocked_total_ + (blocked_ ? now - blocked_since_ : clock::duration::zero());
     }
 
 private:
-    optional_mutex mutex_;
+    std::mutex mutex_; // taken only when locking_ (several threads run the server)
     send_ring out_;
     clock::duration blocked_total_{};
     clock::time_point blocked_since_{};
+    const bool locking_;
     bool blocked_ = false;
     bool slow_ = false;      // overflowed; a disconnection is on its way
     bool over_soft_ = false; // past the soft mark since the last time it drained
@@ -3399,6 +3499,37 @@ private:
     const std::string address_; // the peer, for logs and per-address limits
     const char* const transport_; // a string literal
 };
+
+} // namespace chatroom::detail
+// #include <chatroom/core/detail/optional_mutex.hpp>
+
+#include <mutex>
+
+namespace chatroom::detail {
+
+// A mutex that can be switched off. A server whose executor is run by a
+// single thread has nothing to exclude, so it pays one predictable branch
+// instead of an atomic read-modify-write on every lock.
+class optional_mutex {
+public:
+    explicit optional_mutex(bool enabled = true) noexcept : enabled_(enabled) {}
+    optional_mutex(const optional_mutex&) = delete;
+    optional_mutex& operator=(const optional_mutex&) = delete;
+
+    void lock() {
+        if (enabled_) mutex_.lock();
+    }
+    void unlock() {
+        if (enabled_) mutex_.unlock();
+    }
+    bool enabled() const noexcept { return enabled_; }
+
+private:
+    std::mutex mutex_;
+    bool enabled_;
+};
+
+using optional_lock = std::lock_guard<optional_mutex>;
 
 } // namespace chatroom::detail
 // #include <chatroom/core/detail/room.hpp>
@@ -4090,16 +4221,15 @@ public:
         return roles_.bans().matches(m.state.nick, m.address());
     }
 
-    // m enters: it becomes m's current room.
+    // m enters: it becomes m's current room (its last seat).
     void add(member& m) {
         m.state.seats.push_back({this, members_.size()});
-        m.state.current = this;
         members_.push_back(&m);
     }
 
     // m leaves (it must be in the room). Order of members does not matter, so
-    // removal swaps in the last one. m's current room becomes the last it
-    // joined of those left, or none.
+    // removal swaps in the last one. m's seats keep their order, so its
+    // current room becomes the last it joined of those left, or none.
     void remove(member& m) noexcept {
         auto& seats = m.state.seats;
         auto mine = std::find_if(seats.begin(), seats.end(), [this](const member_state::seat& s) { return s.in == this; });
@@ -4111,7 +4241,6 @@ public:
         if (moved != &m)
             for (member_state::seat& s : moved->state.seats)
                 if (s.in == this) s.slot = slot;
-        if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
@@ -4802,7 +4931,7 @@ inline member_info info_of(const member& m) {
     member_info i;
     i.nick = m.state.nick;
     i.account = m.state.account;
-    i.room = m.state.current ? m.state.current->name() : std::string();
+    i.room = m.state.current() ? m.state.current()->name() : std::string();
     for (const member_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
     i.address = m.address();
     i.transport = m.transport();
@@ -4894,6 +5023,7 @@ private:
 // #include <chatroom/core/detail/registry.hpp>
 
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -4920,7 +5050,7 @@ public:
         member_state& s = m->state;
         s.nick = next_guest_nick();
         nicks_.emplace(protocol::fold_case(s.nick), m.get());
-        s.registry_slot = members_.size();
+        s.registry_slot = static_cast<std::uint32_t>(members_.size());
         members_.push_back(m);
         s.attached = true;
     }
@@ -4943,7 +5073,7 @@ public:
         std::shared_ptr<member> ref = std::move(members_[slot]);
         if (slot + 1 != members_.size()) {
             members_[slot] = std::move(members_.back());
-            members_[slot]->state.registry_slot = slot;
+            members_[slot]->state.registry_slot = static_cast<std::uint32_t>(slot);
         }
         members_.pop_back();
         return ref;
@@ -5707,7 +5837,7 @@ public:
 
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
-        if (name.empty()) return m.state.current;
+        if (name.empty()) return m.state.current();
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
@@ -5727,7 +5857,7 @@ public:
     std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching,
                                  std::string_view key = {}) {
         if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
-        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
+        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current()))
             return reply::of(reply_kind::already_in, in->name());
         const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
         if (!switching && per_member && m.state.seats.size() >= per_member)
@@ -5992,7 +6122,7 @@ public:
             log_->append(e);
         }
         if (!m.state.seats.empty())
-            p_.events.emit(server_event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+            p_.events.emit(server_event_kind::nick_changed, m, m.state.current() ? m.state.current()->name() : std::string(), {},
                            {}, old);
     }
 
@@ -6171,7 +6301,7 @@ private:
         }
         m.state.op = true;
         p_.out.send(m, reply::of(reply_kind::now_operator, name));
-        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current() ? m.state.current()->name() : std::string(),
                        "operator " + name);
     }
 
@@ -6187,7 +6317,7 @@ private:
         probation_.erase(&m);
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
-        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current() ? m.state.current()->name() : std::string());
         if (!m.state.admitted) p_.effects.admit(m);
     }
 
@@ -6656,7 +6786,7 @@ private:
         }
         if (!membership::share_a_room(*t, m)) p_.out.send(m, reply::notice(text));
         p_.events.emit(on ? server_event_kind::muted : server_event_kind::unmuted, *t,
-                       t->state.current ? t->state.current->name() : std::string());
+                       t->state.current() ? t->state.current()->name() : std::string());
         p_.events.pending_back().by = by;
     }
 
@@ -6723,10 +6853,10 @@ public:
         member* t = p_.members.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
-        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
+        if (t->state.current() && protocol::same_name(room_name, t->state.current()->name()))
             return {};
         if (p_.policy.full(room_name)) return host_errc::room_full;
-        if (t->state.current) p_.places.leave(*t, *t->state.current, {});
+        if (t->state.current()) p_.places.leave(*t, *t->state.current(), {});
         p_.places.enter(*t, room_name);
         return {};
     }
@@ -7136,7 +7266,7 @@ public:
             sanitize_append(line, text);
             out_.send(m, reply::notice(line));
         }
-        room* r = m.state.current; // a custom command speaks in the room the member is using
+        room* r = m.state.current(); // a custom command speaks in the room the member is using
         if (!r) return;
         for (const std::string& text : call.says()) {
             std::string line;
@@ -7314,11 +7444,11 @@ private:
         case command_kind::join:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
-            const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
+            const bool switching = cmd.kind == command_kind::switch_room && m.state.current();
             if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
-                if (switching) membership_.leave(m, *m.state.current, {});
+                if (switching) membership_.leave(m, *m.state.current(), {});
                 membership_.enter(m, cmd.arg);
             }
             break;
@@ -7437,7 +7567,7 @@ private:
     // Kicked or banned: its rooms are told, the member gets its last words and goes.
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
-        const std::string room_name = t.state.current ? t.state.current->name() : std::string();
+        const std::string room_name = t.state.current() ? t.state.current()->name() : std::string();
         events_.push(
             server_event{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}});
         if (how.graceful) out_.send(t, how.last_words);

@@ -141,7 +141,7 @@ TEST_CASE("a member joins rooms besides the ones it is in, and hears each room's
     CHECK(c.lines(*alice) == lines{"[dev] * bob joined"});
     CHECK(alice->state.seats.size() == 2); // lobby and dev
     CHECK(bob->state.seats.size() == 3);
-    CHECK(bob->state.current->name() == "ops"); // the last it joined
+    CHECK(bob->state.current()->name() == "ops"); // the last it joined
     c.lines(*bob);
     c.lines(*carol);
     say(*c.hub, *alice, "SAY dev hello dev\nSAY lobby hello lobby\n");
@@ -181,7 +181,7 @@ TEST_CASE("a member parts one room and stays in the others; it cannot speak wher
     CHECK(c.lines(*alice) == lines{"[dev] * bob left (off to lunch)"});
     CHECK(c.lines(*bob) == lines{"* you left dev"}); // its own answer: its left event is not sent to it
     CHECK(bob->state.seats.size() == 1);
-    CHECK(bob->state.current->name() == "lobby");
+    CHECK(bob->state.current()->name() == "lobby");
     say(*c.hub, *bob, "SAY dev anyone?\n");
     CHECK(c.lines(*bob) == lines{"! you are not in dev"});
     say(*c.hub, *bob, "PART dev\n");
@@ -226,9 +226,9 @@ TEST_CASE("joins past max_rooms_per_member or the server's max_rooms are refused
     auto tom = c.member("tom", false);
     say(*c.hub, *tom, "/join z\n");
     CHECK(c.lines(*tom) == lines{"! cannot join z: the server has 4 rooms, the most it allows"});
-    CHECK(tom->state.current->name() == "lobby");
+    CHECK(tom->state.current()->name() == "lobby");
     say(*c.hub, *tom, "/join x\n");
-    CHECK(tom->state.current->name() == "x");
+    CHECK(tom->state.current()->name() == "x");
     CHECK(tom->state.seats.size() == 1);
 }
 
@@ -283,7 +283,7 @@ TEST_CASE("the line protocol's /join still switches rooms, beside members of sev
     c.lines(*alice);
     say(*c.hub, *telnet, "/join dev\n");
     CHECK(telnet->state.seats.size() == 1);
-    CHECK(telnet->state.current->name() == "dev");
+    CHECK(telnet->state.current()->name() == "dev");
     CHECK(c.lines(*alice) == lines{"[lobby] * tom left", "[dev] * tom joined"});
     say(*c.hub, *telnet, "/join dev\n");
     CHECK(c.lines(*telnet).back() == "* you are already in dev");
@@ -300,9 +300,9 @@ TEST_CASE("a room closed by the host sends its members to the lobby only if they
     c.lines(*bob);
     REQUIRE(c.hub->control([](auto& x) { return x.close_room("dev", "done"); }));
     CHECK(alice->state.seats.size() == 1);
-    CHECK(alice->state.current->name() == "lobby");
+    CHECK(alice->state.current()->name() == "lobby");
     CHECK(bob->state.seats.size() == 1);
-    CHECK(bob->state.current->name() == "ops");
+    CHECK(bob->state.current()->name() == "ops");
 }
 
 TEST_CASE("kicking a member in several rooms removes it from all of them", "[core][rooms]") {

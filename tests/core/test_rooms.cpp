@@ -33,10 +33,10 @@ TEST_CASE("a room knows its members and each member knows its room", "[core][roo
     r.add(*b);
     r.add(*c);
     CHECK(r.size() == 3);
-    CHECK(a->state.current == &r);
+    CHECK(a->state.current() == &r);
     // Removing one from the middle keeps the others findable where they are.
     r.remove(*a);
-    CHECK(a->state.current == nullptr);
+    CHECK(a->state.current() == nullptr);
     CHECK(members_of(r) == std::set<member*>{b.get(), c.get()});
     for (std::size_t i = 0; i < r.members().size(); ++i) {
         REQUIRE(r.members()[i]->state.seats.size() == 1);
@@ -58,7 +58,7 @@ TEST_CASE("a member in several rooms has a seat in each and its current room is 
     ops.add(*a);
     lobby.add(*c);
     lobby.add(*a);
-    CHECK(a->state.current == &lobby);
+    CHECK(a->state.current() == &lobby);
     CHECK(a->state.seats.size() == 3);
     // Every seat names the member's place in that room's list, on both sides.
     auto consistent = [](const room& r) {
@@ -75,18 +75,55 @@ TEST_CASE("a member in several rooms has a seat in each and its current room is 
     CHECK(consistent(lobby));
     // Leaving the room it uses makes the last joined of the others current.
     lobby.remove(*a);
-    CHECK(a->state.current == &ops);
+    CHECK(a->state.current() == &ops);
     CHECK(consistent(lobby));
     // Leaving another keeps the current one; the swapped-in member's seat moves.
     dev.remove(*a);
-    CHECK(a->state.current == &ops);
+    CHECK(a->state.current() == &ops);
     CHECK(dev.members() == std::vector<member*>{b.get()});
     CHECK(consistent(dev));
     CHECK(b->state.seats.size() == 2);
     ops.remove(*a);
-    CHECK(a->state.current == nullptr);
+    CHECK(a->state.current() == nullptr);
     CHECK(a->state.seats.empty());
     CHECK(consistent(ops));
+}
+
+TEST_CASE("a member's seats keep their order inline and past the first, and across many rooms",
+          "[core][room]") {
+    // seat_list keeps one seat inline and moves to the heap at the second:
+    // both sides of that, and back down to one and none, in join order.
+    std::vector<std::unique_ptr<room>> rooms;
+    for (int i = 0; i < 9; ++i) rooms.push_back(std::make_unique<room>("r" + std::to_string(i), 0));
+    auto a = std::make_shared<fake_member>(), b = std::make_shared<fake_member>();
+    rooms[0]->add(*b);
+    for (auto& r : rooms) r->add(*a);
+    REQUIRE(a->state.seats.size() == 9);
+    for (std::size_t i = 0; i < 9; ++i) {
+        CHECK(a->state.seats[i].in == rooms[i].get());
+        CHECK(a->state.seats[i].slot == (i == 0 ? 1u : 0u));
+    }
+    CHECK(a->state.current() == rooms[8].get());
+    // Leaving from the middle and the front keeps the rest in order.
+    rooms[4]->remove(*a);
+    rooms[0]->remove(*a);
+    std::vector<std::string> names;
+    for (const auto& s : a->state.seats) names.push_back(s.in->name());
+    CHECK(names == std::vector<std::string>{"r1", "r2", "r3", "r5", "r6", "r7", "r8"});
+    CHECK(a->state.current() == rooms[8].get());
+    for (std::size_t i = 8; i >= 2; --i)
+        if (i != 4) rooms[i]->remove(*a);
+    REQUIRE(a->state.seats.size() == 1);
+    CHECK(a->state.current() == rooms[1].get());
+    rooms[1]->remove(*a);
+    CHECK(a->state.seats.empty());
+    CHECK(a->state.current() == nullptr);
+    // A member that comes back starts over with one seat.
+    rooms[3]->add(*a);
+    CHECK(a->state.current() == rooms[3].get());
+    CHECK(b->state.seats.size() == 1);
+    CHECK(b->state.current() == rooms[0].get());
+    rooms[3]->remove(*a);
 }
 
 TEST_CASE("rooms are found by name whatever its case and keep the case they were made with", "[core][room]") {

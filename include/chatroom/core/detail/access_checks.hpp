@@ -22,7 +22,7 @@ inline member_info info_of(const member& m) {
     member_info i;
     i.nick = m.state.nick;
     i.account = m.state.account;
-    i.room = m.state.current ? m.state.current->name() : std::string();
+    i.room = m.state.current() ? m.state.current()->name() : std::string();
     for (const member_state::seat& s : m.state.seats) i.rooms.push_back(s.in->name());
     i.address = m.address();
     i.transport = m.transport();

@@ -187,11 +187,11 @@ private:
         case command_kind::join:
         case command_kind::switch_room: {
             // The line protocol's /join switches rooms; other dialects join several.
-            const bool switching = cmd.kind == command_kind::switch_room && m.state.current;
+            const bool switching = cmd.kind == command_kind::switch_room && m.state.current();
             if (auto no = membership_.refusal(m, cmd.arg, switching, cmd.text)) {
                 out_.send(m, *no);
             } else if (access_.authorized(m, action_kind::join, cmd.arg, {})) {
-                if (switching) membership_.leave(m, *m.state.current, {});
+                if (switching) membership_.leave(m, *m.state.current(), {});
                 membership_.enter(m, cmd.arg);
             }
             break;
@@ -310,7 +310,7 @@ private:
     // Kicked or banned: its rooms are told, the member gets its last words and goes.
     void remove_member(member& t, const removal& how) override {
         auto keep = t.shared_from_this();
-        const std::string room_name = t.state.current ? t.state.current->name() : std::string();
+        const std::string room_name = t.state.current() ? t.state.current()->name() : std::string();
         events_.push(
             server_event{how.kind, t.state.nick, room_name, how.key, how.reason, {}, t.address(), how.by, {}, {}, {}});
         if (how.graceful) out_.send(t, how.last_words);

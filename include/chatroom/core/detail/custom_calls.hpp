@@ -57,7 +57,7 @@ public:
             sanitize_append(line, text);
             out_.send(m, reply::notice(line));
         }
-        room* r = m.state.current; // a custom command speaks in the room the member is using
+        room* r = m.state.current(); // a custom command speaks in the room the member is using
         if (!r) return;
         for (const std::string& text : call.says()) {
             std::string line;

@@ -74,10 +74,10 @@ public:
         member* t = p_.members.find_nick(nick);
         if (!t) return host_errc::no_such_member;
         if (!protocol::is_valid_name(room_name)) return host_errc::bad_name;
-        if (t->state.current && protocol::same_name(room_name, t->state.current->name()))
+        if (t->state.current() && protocol::same_name(room_name, t->state.current()->name()))
             return {};
         if (p_.policy.full(room_name)) return host_errc::room_full;
-        if (t->state.current) p_.places.leave(*t, *t->state.current, {});
+        if (t->state.current()) p_.places.leave(*t, *t->state.current(), {});
         p_.places.enter(*t, room_name);
         return {};
     }

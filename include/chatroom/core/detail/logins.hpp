@@ -188,7 +188,7 @@ private:
         }
         m.state.op = true;
         p_.out.send(m, reply::of(reply_kind::now_operator, name));
-        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string(),
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current() ? m.state.current()->name() : std::string(),
                        "operator " + name);
     }
 
@@ -204,7 +204,7 @@ private:
         probation_.erase(&m);
         p_.out.send(m, reply::of(reply_kind::logged_in, name));
         if (m.state.nick != name) p_.nicks.take(m, name);
-        p_.events.emit(server_event_kind::logged_in, m, m.state.current ? m.state.current->name() : std::string());
+        p_.events.emit(server_event_kind::logged_in, m, m.state.current() ? m.state.current()->name() : std::string());
         if (!m.state.admitted) p_.effects.admit(m);
     }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <chatroom/core/detail/interpreter.hpp>
-#include <chatroom/core/detail/optional_mutex.hpp>
+#include <chatroom/core/detail/seat_list.hpp>
 #include <chatroom/core/detail/send_ring.hpp>
 #include <chatroom/core/shared_bytes.hpp>
 #include <chatroom/core/renderer.hpp>
@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,7 @@ class room;
 using clock = std::chrono::steady_clock;
 
 // Why a member left; the room is told the reason's text.
-enum class leave_reason {
+enum class leave_reason : std::uint8_t { // one byte: a session keeps one beside its flags
     eof,                // the client closed the connection
     quit,               // /quit
     connection_lost,    // reset, failed write, keepalive
@@ -37,26 +38,27 @@ enum class leave_reason {
 
 // What the hub knows of a member. Every field is read and written only with
 // the hub's lock held, by the hub and its parts (registry, rooms, fan-out,
-// housekeeping, commands); the session never touches it.
+// housekeeping, commands); the session never touches it. There is one per
+// connection, idle ones included (issue 19's S5 counts the bytes), hence the
+// layout: the flags are bits, packed with the registry index into one word.
 struct member_state {
+    member_state() noexcept
+        : attached(false), admitted(false), said_something(false), queued_for_flush(false), draining(false),
+          throttled(false), held(false), backlogged(false), pressured(false), op(false), muted(false),
+          login_pending(false), awaiting_login(false), nick_pending(false), echo(false) {}
+
     std::string nick;
     std::string account; // after /login; empty for guests
-    // The rooms it is in, each with its index in that room's member list
-    // (room.hpp keeps both sides), and the one a request that names no room
-    // addresses: the last it joined. The line protocol keeps it in one.
-    struct seat {
-        room* in = nullptr;
-        std::size_t slot = 0;
-        // Whether its bans match the member, as room_bans::matches keeps it
-        // (0: not asked yet); cleared when the nick changes (registry.hpp).
-        mutable std::uint64_t bans_seen = 0;
-    };
-    std::vector<seat> seats;
-    room* current = nullptr;
+    // The rooms it is in, in the order it joined them (seat_list.hpp).
+    using seat = seat_list::seat;
+    seat_list seats;
+    // The room a request that names no room addresses: the last it joined
+    // of those it is still in (room.hpp keeps the order). The line protocol
+    // keeps it in one.
+    room* current() const noexcept { return seats.last_room(); }
     // Renames reach a member once, though it may share several rooms with
     // the one renamed (fanout.hpp): the last one it was sent.
     std::size_t last_rename = 0;
-    std::size_t registry_slot = 0; // index in the registry
     clock::time_point connected_at{};
     clock::time_point last_active{};
     clock::time_point deadline = clock::time_point::max(); // forced close while draining
@@ -82,32 +84,51 @@ struct member_state {
     clock::duration blocked_mark{};
     clock::time_point hold_accounted{};
 
-    // Flags together, so they pack (there is one member_state per connection).
-    bool attached = false; // in the registry, a room and the nick table
-    bool admitted = false; // welcomed and, if logins are required, logged in: may use rooms
-    bool said_something = false;
-    bool queued_for_flush = false;
-    bool draining = false; // closing with a final flush, under a deadline
-    bool throttled = false;
-    bool held = false;
-    bool backlogged = false; // paused until a shared room log takes lines again
-    bool pressured = false;
-    bool op = false; // the account's operator role
-    bool muted = false;
-    bool login_pending = false; // a /login is being verified
-    bool awaiting_login = false; // reading paused until the login under way is decided
-    bool nick_pending = false;  // a nick is being claimed across servers
+    // Index in the registry; 32 bits (connections are file descriptors), so
+    // that it and the flags below share one 8-byte word.
+    std::uint32_t registry_slot = 0;
+    // Flags together, as bits (C++17 has no default member initializers for
+    // bit-fields: the constructor clears them). The hub's lock guards them
+    // all, so sharing bytes is safe.
+    bool attached : 1; // in the registry, a room and the nick table
+    bool admitted : 1; // welcomed and, if logins are required, logged in: may use rooms
+    bool said_something : 1;
+    bool queued_for_flush : 1;
+    bool draining : 1; // closing with a final flush, under a deadline
+    bool throttled : 1;
+    bool held : 1;
+    bool backlogged : 1; // paused until a shared room log takes lines again
+    bool pressured : 1;
+    bool op : 1; // the account's operator role
+    bool muted : 1;
+    bool login_pending : 1;  // a /login is being verified
+    bool awaiting_login : 1; // reading paused until the login under way is decided
+    bool nick_pending : 1;   // a nick is being claimed across servers
     // Its own room events and private messages come back to it, as its
     // dialect asked (IRC's echo-message); never for the line protocol.
-    bool echo = false;
+    bool echo : 1;
 };
 
 // The queue between the hub, which fills it from any thread, and the
 // session, which writes it on its own executor. Every member function takes
 // the queue's own lock.
 class output_queue {
+    // optional_mutex by hand: the switch sits with the flags at the end
+    // rather than in a padded word of its own (one queue per connection).
+    struct lock {
+        explicit lock(output_queue& q) : q_(q) {
+            if (q_.locking_) q_.mutex_.lock();
+        }
+        ~lock() {
+            if (q_.locking_) q_.mutex_.unlock();
+        }
+        lock(const lock&) = delete;
+        lock& operator=(const lock&) = delete;
+        output_queue& q_;
+    };
+
 public:
-    explicit output_queue(bool locking) : mutex_(locking) {}
+    explicit output_queue(bool locking) : locking_(locking) {}
 
     enum class pushed {
         below_soft,   // queued, under the soft mark
@@ -117,7 +138,7 @@ public:
     };
 
     pushed push(const shared_bytes& m, std::size_t hard, std::size_t soft) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (slow_) return pushed::already_slow;
         if (out_.bytes() + m.size() > hard) {
             slow_ = true;
@@ -135,19 +156,19 @@ public:
     // ping), outside the limits: one small frame per interval, whatever the
     // peer does. What answers the peer's input goes through push().
     void push_own(const shared_bytes& m) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!slow_) out_.push(m);
     }
 
     void fill(send_ring::gather& g) {
-        optional_lock g2(mutex_);
+        lock g2(*this);
         out_.fill(g);
     }
 
     // Drops n written bytes; true when that took the queue back under the
     // soft mark it had passed.
     bool consume(std::size_t n, std::size_t soft) {
-        optional_lock g(mutex_);
+        lock g(*this);
         out_.consume(n);
         if (over_soft_ && out_.bytes() <= soft) {
             over_soft_ = false;
@@ -157,19 +178,19 @@ public:
     }
 
     bool empty() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.empty();
     }
     std::size_t bytes() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.bytes();
     }
     bool mid_message() {
-        optional_lock g(mutex_);
+        lock g(*this);
         return out_.mid_message();
     }
     void clear() {
-        optional_lock g(mutex_);
+        lock g(*this);
         out_.clear();
     }
 
@@ -178,27 +199,28 @@ public:
     // slow-consumer policy charges it for (fanout.hpp), rather than time
     // the server spent elsewhere.
     void blocked(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!blocked_) blocked_since_ = now;
         blocked_ = true;
     }
     void unblocked(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         if (!blocked_) return;
         blocked_total_ += now - blocked_since_;
         blocked_ = false;
     }
     // The time spent blocked so far, the present stretch included.
     clock::duration blocked_time(clock::time_point now) {
-        optional_lock g(mutex_);
+        lock g(*this);
         return blocked_total_ + (blocked_ ? now - blocked_since_ : clock::duration::zero());
     }
 
 private:
-    optional_mutex mutex_;
+    std::mutex mutex_; // taken only when locking_ (several threads run the server)
     send_ring out_;
     clock::duration blocked_total_{};
     clock::time_point blocked_since_{};
+    const bool locking_;
     bool blocked_ = false;
     bool slow_ = false;      // overflowed; a disconnection is on its way
     bool over_soft_ = false; // past the soft mark since the last time it drained

@@ -52,7 +52,7 @@ public:
 
     // The room a request names, if m is in it; m's current room when it names none.
     static room* room_of(const member& m, std::string_view name) {
-        if (name.empty()) return m.state.current;
+        if (name.empty()) return m.state.current();
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
@@ -72,7 +72,7 @@ public:
     std::optional<reply> refusal(const member& m, std::string_view room_name, bool switching,
                                  std::string_view key = {}) {
         if (!protocol::is_valid_name(room_name)) return reply::of(reply_kind::bad_room);
-        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current))
+        if (room* in = room_of(m, room_name); in && (!switching || in == m.state.current()))
             return reply::of(reply_kind::already_in, in->name());
         const std::size_t per_member = p_.opts.max_rooms_per_member, per_server = p_.opts.max_rooms;
         if (!switching && per_member && m.state.seats.size() >= per_member)

@@ -114,7 +114,7 @@ public:
             log_->append(e);
         }
         if (!m.state.seats.empty())
-            p_.events.emit(server_event_kind::nick_changed, m, m.state.current ? m.state.current->name() : std::string(), {},
+            p_.events.emit(server_event_kind::nick_changed, m, m.state.current() ? m.state.current()->name() : std::string(), {},
                            {}, old);
     }
 

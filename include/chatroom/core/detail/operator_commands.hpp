@@ -170,7 +170,7 @@ private:
         }
         if (!membership::share_a_room(*t, m)) p_.out.send(m, reply::notice(text));
         p_.events.emit(on ? server_event_kind::muted : server_event_kind::unmuted, *t,
-                       t->state.current ? t->state.current->name() : std::string());
+                       t->state.current() ? t->state.current()->name() : std::string());
         p_.events.pending_back().by = by;
     }
 

@@ -3,6 +3,7 @@
 #include <chatroom/core/detail/member.hpp>
 #include <chatroom/core/names.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +30,7 @@ public:
         member_state& s = m->state;
         s.nick = next_guest_nick();
         nicks_.emplace(protocol::fold_case(s.nick), m.get());
-        s.registry_slot = members_.size();
+        s.registry_slot = static_cast<std::uint32_t>(members_.size());
         members_.push_back(m);
         s.attached = true;
     }
@@ -52,7 +53,7 @@ public:
         std::shared_ptr<member> ref = std::move(members_[slot]);
         if (slot + 1 != members_.size()) {
             members_[slot] = std::move(members_.back());
-            members_[slot]->state.registry_slot = slot;
+            members_[slot]->state.registry_slot = static_cast<std::uint32_t>(slot);
         }
         members_.pop_back();
         return ref;

@@ -53,16 +53,15 @@ public:
         return roles_.bans().matches(m.state.nick, m.address());
     }
 
-    // m enters: it becomes m's current room.
+    // m enters: it becomes m's current room (its last seat).
     void add(member& m) {
         m.state.seats.push_back({this, members_.size()});
-        m.state.current = this;
         members_.push_back(&m);
     }
 
     // m leaves (it must be in the room). Order of members does not matter, so
-    // removal swaps in the last one. m's current room becomes the last it
-    // joined of those left, or none.
+    // removal swaps in the last one. m's seats keep their order, so its
+    // current room becomes the last it joined of those left, or none.
     void remove(member& m) noexcept {
         auto& seats = m.state.seats;
         auto mine = std::find_if(seats.begin(), seats.end(), [this](const member_state::seat& s) { return s.in == this; });
@@ -74,7 +73,6 @@ public:
         if (moved != &m)
             for (member_state::seat& s : moved->state.seats)
                 if (s.in == this) s.slot = slot;
-        if (m.state.current == this) m.state.current = seats.empty() ? nullptr : seats.back().in;
     }
 
     // Chat lines and actions are kept for members who join later, one line each.
