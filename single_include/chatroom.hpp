@@ -884,6 +884,18 @@ inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// Whether a sorts before b by their keys (fold_case(a) < fold_case(b),
+/// bytes compared unsigned, as std::string compares them), with no copy.
+inline bool name_less(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(fold_char(a[i]));
+        const auto y = static_cast<unsigned char>(fold_char(b[i]));
+        if (x != y) return x < y;
+    }
+    return a.size() < b.size();
+}
+
 } // namespace chatroom::protocol
 // #include <chatroom/core/options.hpp>
 
@@ -5593,6 +5605,7 @@ private:
 
 } // namespace chatroom::detail
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -5634,6 +5647,22 @@ public:
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
+    }
+
+    // The nicks of a room's members and of others (a shared log's remote
+    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES):
+    // sorted as pointers, compared with no folded copy.
+    static std::vector<std::string> sorted_nicks(const room& r, const std::vector<std::string>& others) {
+        std::vector<const std::string*> order;
+        order.reserve(others.size() + r.members().size());
+        for (const std::string& n : others) order.push_back(&n);
+        for (const member* x : r.members()) order.push_back(&x->state.nick);
+        std::sort(order.begin(), order.end(),
+                  [](const std::string* a, const std::string* b) { return protocol::name_less(*a, *b); });
+        std::vector<std::string> nicks;
+        nicks.reserve(order.size());
+        for (const std::string* n : order) nicks.push_back(*n);
+        return nicks;
     }
 
     static bool share_a_room(const member& a, const member& b) {
@@ -7264,12 +7293,9 @@ private:
         case command_kind::who: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            std::vector<std::string> nicks;
-            log_->remote_members(r->name(), nicks);
-            for (member* x : r->members()) nicks.push_back(x->state.nick);
-            std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
-                return protocol::fold_case(a) < protocol::fold_case(b);
-            });
+            std::vector<std::string> remote;
+            log_->remote_members(r->name(), remote);
+            std::vector<std::string> nicks = membership::sorted_nicks(*r, remote);
             out_.send(m, reply::who(r->name(), std::move(nicks)));
             break;
         }

@@ -15,6 +15,7 @@
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/stats.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,22 @@ public:
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
+    }
+
+    // The nicks of a room's members and of others (a shared log's remote
+    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES):
+    // sorted as pointers, compared with no folded copy.
+    static std::vector<std::string> sorted_nicks(const room& r, const std::vector<std::string>& others) {
+        std::vector<const std::string*> order;
+        order.reserve(others.size() + r.members().size());
+        for (const std::string& n : others) order.push_back(&n);
+        for (const member* x : r.members()) order.push_back(&x->state.nick);
+        std::sort(order.begin(), order.end(),
+                  [](const std::string* a, const std::string* b) { return protocol::name_less(*a, *b); });
+        std::vector<std::string> nicks;
+        nicks.reserve(order.size());
+        for (const std::string* n : order) nicks.push_back(*n);
+        return nicks;
     }
 
     static bool share_a_room(const member& a, const member& b) {
