@@ -60,18 +60,31 @@ public:
     }
 
     // The nicks of a room's members and of others (a shared log's remote
-    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES):
-    // sorted as pointers, compared with no folded copy.
+    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES).
+    // Sorted as pointers, each with its first 8 folded bytes as one number
+    // (big-endian, zero-padded: the same order as comparing those bytes),
+    // so most comparisons are one; equal prefixes compare in full.
     static std::vector<std::string> sorted_nicks(const room& r, const std::vector<std::string>& others) {
-        std::vector<const std::string*> order;
+        struct keyed {
+            std::uint64_t prefix;
+            const std::string* nick;
+        };
+        std::vector<keyed> order;
         order.reserve(others.size() + r.members().size());
-        for (const std::string& n : others) order.push_back(&n);
-        for (const member* x : r.members()) order.push_back(&x->state.nick);
-        std::sort(order.begin(), order.end(),
-                  [](const std::string* a, const std::string* b) { return protocol::name_less(*a, *b); });
+        auto add = [&](const std::string& n) {
+            std::uint64_t k = 0;
+            for (std::size_t i = 0; i < 8; ++i)
+                k = k << 8 | (i < n.size() ? static_cast<unsigned char>(protocol::fold_char(n[i])) : 0u);
+            order.push_back({k, &n});
+        };
+        for (const std::string& n : others) add(n);
+        for (const member* x : r.members()) add(x->state.nick);
+        std::sort(order.begin(), order.end(), [](const keyed& a, const keyed& b) {
+            return a.prefix != b.prefix ? a.prefix < b.prefix : protocol::name_less(*a.nick, *b.nick);
+        });
         std::vector<std::string> nicks;
         nicks.reserve(order.size());
-        for (const std::string* n : order) nicks.push_back(*n);
+        for (const keyed& k : order) nicks.push_back(*k.nick);
         return nicks;
     }
 
