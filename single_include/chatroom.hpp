@@ -884,6 +884,18 @@ inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// Whether a sorts before b by their keys (fold_case(a) < fold_case(b),
+/// bytes compared unsigned, as std::string compares them), with no copy.
+inline bool name_less(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(fold_char(a[i]));
+        const auto y = static_cast<unsigned char>(fold_char(b[i]));
+        if (x != y) return x < y;
+    }
+    return a.size() < b.size();
+}
+
 } // namespace chatroom::protocol
 // #include <chatroom/core/options.hpp>
 
@@ -5800,6 +5812,7 @@ private:
 
 } // namespace chatroom::detail
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -5841,6 +5854,35 @@ public:
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
+    }
+
+    // The nicks of a room's members and of others (a shared log's remote
+    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES).
+    // Sorted as pointers, each with its first 8 folded bytes as one number
+    // (big-endian, zero-padded: the same order as comparing those bytes),
+    // so most comparisons are one; equal prefixes compare in full.
+    static std::vector<std::string> sorted_nicks(const room& r, const std::vector<std::string>& others) {
+        struct keyed {
+            std::uint64_t prefix;
+            const std::string* nick;
+        };
+        std::vector<keyed> order;
+        order.reserve(others.size() + r.members().size());
+        auto add = [&](const std::string& n) {
+            std::uint64_t k = 0;
+            for (std::size_t i = 0; i < 8; ++i)
+                k = k << 8 | (i < n.size() ? static_cast<unsigned char>(protocol::fold_char(n[i])) : 0u);
+            order.push_back({k, &n});
+        };
+        for (const std::string& n : others) add(n);
+        for (const member* x : r.members()) add(x->state.nick);
+        std::sort(order.begin(), order.end(), [](const keyed& a, const keyed& b) {
+            return a.prefix != b.prefix ? a.prefix < b.prefix : protocol::name_less(*a.nick, *b.nick);
+        });
+        std::vector<std::string> nicks;
+        nicks.reserve(order.size());
+        for (const keyed& k : order) nicks.push_back(*k.nick);
+        return nicks;
     }
 
     static bool share_a_room(const member& a, const member& b) {
@@ -7465,12 +7507,9 @@ private:
         case command_kind::who: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            std::vector<std::string> nicks;
-            log_->remote_members(r->name(), nicks);
-            for (member* x : r->members()) nicks.push_back(x->state.nick);
-            std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
-                return protocol::fold_case(a) < protocol::fold_case(b);
-            });
+            std::vector<std::string> remote;
+            log_->remote_members(r->name(), remote);
+            std::vector<std::string> nicks = membership::sorted_nicks(*r, remote);
             out_.send(m, reply::who(r->name(), std::move(nicks)));
             break;
         }

@@ -265,6 +265,18 @@ void for_each_utf8_piece(std::string_view text, std::size_t max_bytes, Fn&& fn) 
     if (!text.empty()) fn(text);
 }
 
+/// The first piece for_each_utf8_piece would give (split_utf8(...).front()),
+/// with no vector: a numeric's text cut to fit its line.
+inline std::string_view first_utf8_piece(std::string_view text, std::size_t max_bytes) {
+    std::string_view first;
+    bool got = false;
+    for_each_utf8_piece(text, max_bytes, [&](std::string_view piece) {
+        if (!got) first = piece;
+        got = true;
+    });
+    return first;
+}
+
 /// The pieces of for_each_utf8_piece as a vector (one empty piece for empty text).
 inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
     std::vector<std::string_view> pieces;
@@ -593,10 +605,70 @@ public:
     const std::string& host() const noexcept { return host_; }
 
     shared_bytes render(const room_event& e) const override {
+        if (e.kind == room_event_kind::chat && !e.text.empty()) {
+            shared_bytes lines;
+            if (render_chat(e, lines)) return lines;
+        }
         std::string out;
         out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
         return shared_bytes::copy_of(out);
+    }
+
+    /// A chat event's lines when each fits one IRC line and all carry the
+    /// same tags (no msgid, whose "-N" differs line to line): the tags and
+    /// ":nick!nick@host PRIVMSG #room :" are written once, then each line
+    /// after them straight into the block, as append_event would write
+    /// them. False, having done nothing, for any other.
+    bool render_chat(const room_event& e, shared_bytes& out) const {
+        if ((caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty())) return false; // msgid
+        const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
+        const bool own = (caps_ & message_tags) && !e.client_tags.empty();
+        std::string head;
+        head.reserve(e.client_tags.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 48);
+        if (time || own) {
+            head += '@';
+            if (own) {
+                head += e.client_tags;
+                if (time) head += ';';
+            }
+            if (time) {
+                head += "time=";
+                head += format_time(e.time);
+            }
+            head += ' ';
+        }
+        const std::size_t tags = head.size();
+        head += ':';
+        head += e.nick;
+        head += '!';
+        head += e.nick;
+        head += '@';
+        head += host_;
+        head += e.as_notice ? " NOTICE #" : " PRIVMSG #";
+        head += e.room;
+        head += " :";
+        const std::size_t source = head.size() - tags;
+        if (source + 2 + 4 > max_body_bytes) return false;
+        const std::size_t room = max_body_bytes - 2 - source; // what a line's text may take
+        std::size_t size = 0;
+        bool fits = true;
+        e.for_each_line([&](std::string_view l) {
+            fits = fits && l.size() <= room;
+            size += head.size() + l.size() + 2;
+        });
+        if (!fits) return false;
+        out = shared_bytes::build(size, [&](char* w) {
+            e.for_each_line([&](std::string_view l) {
+                std::memcpy(w, head.data(), head.size());
+                w += head.size();
+                if (!l.empty()) std::memcpy(w, l.data(), l.size());
+                w += l.size();
+                *w++ = '\r';
+                *w++ = '\n';
+            });
+        });
+        return true;
     }
 
     /// Appends the event's lines, each ended by CR LF.
@@ -1162,7 +1234,19 @@ public:
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
     const renderer& shared_for(const room_event& e) const noexcept override {
-        if (!st_.registered || is_quit(e)) return *this;
+        if (!st_.registered) return *this;
+        if (is_quit(e)) {
+            // Said once to a member that shared several rooms with the one
+            // quitting (render() words the copies as nothing); else the
+            // QUIT is rendered once for every member with these
+            // capabilities, this one noted as told.
+            if (told_quit(e)) return *this;
+            try {
+                note_quit(e);
+            } catch (...) {
+                return *this; // render() notes it
+            }
+        }
         return events();
     }
 
@@ -1178,12 +1262,8 @@ public:
             return {};
         }
         if (is_quit(e)) {
-            // A quit is a left event in each room of the one quitting: said
-            // once to a member that shared several of them (its copies are
-            // appended together, so they carry one time).
-            if (e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1)) return {};
-            st_.last_quit = e.nick;
-            st_.last_quit_time = e.time;
+            if (told_quit(e)) return {};
+            note_quit(e);
         }
         if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
         return events().render(e);
@@ -1199,11 +1279,24 @@ public:
     // ":server CODE nick params... :text" (params may be empty; text is
     // cut to fit the line).
     std::string numeric(std::string_view code, std::string_view params, std::string_view text) const {
-        std::string line = ":" + cfg_->options.server_name + " " + std::string(code) + " " + nick();
-        if (!params.empty()) line += " " + std::string(params);
+        const std::string& server = cfg_->options.server_name;
+        const std::string_view me = st_.registered && self_ ? std::string_view(self_->state.nick) : std::string_view("*");
+        std::string line;
+        line.reserve(server.size() + code.size() + me.size() + params.size() + text.size() + 8);
+        line += ':';
+        line += server;
+        line += ' ';
+        line.append(code.data(), code.size());
+        line += ' ';
+        line.append(me.data(), me.size());
+        if (!params.empty()) {
+            line += ' ';
+            line.append(params.data(), params.size());
+        }
         line += " :";
         const std::size_t room = max_body_bytes - 2 > line.size() ? max_body_bytes - 2 - line.size() : 0;
-        line += std::string(split_utf8(text, room).front());
+        const std::string_view piece = first_utf8_piece(text, room);
+        line.append(piece.data(), piece.size());
         return line;
     }
     // ":server COMMAND params": a line from the server.
@@ -1242,6 +1335,17 @@ public:
     }
 
 private:
+    // A quit is a left event in each room of the one quitting: said once to
+    // a member that shared several of them (its copies are appended
+    // together, so they carry one time).
+    bool told_quit(const room_event& e) const noexcept {
+        return e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1);
+    }
+    void note_quit(const room_event& e) const {
+        st_.last_quit = e.nick;
+        st_.last_quit_time = e.time;
+    }
+
     // The verdict of a login SASL or PASS started (login_replies.hpp):
     // false for a reply that is not one.
     bool login_reply(const reply& r, std::string& out) const;
@@ -1350,17 +1454,26 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
+    // Appended in place (a JOIN lists the whole room): no string per nick.
+    auto end_batch = [&] {
+        out += head;
+        out += batch;
+        out += '\n';
+        batch.clear();
+    };
     for (const std::string& shown : nicks) {
-        const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
-        if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
-            out += head + batch + '\n';
-            batch.clear();
-        }
+        const std::string prefix = prefix_of(r, shown, multi);
+        const std::size_t n = prefix.size() + (long_form ? 2 + 2 * shown.size() + events().host().size() : shown.size());
+        if (!batch.empty() && head.size() + batch.size() + 1 + n > max_body_bytes - 2) end_batch();
         if (!batch.empty()) batch += ' ';
-        batch += n;
+        batch += prefix;
+        if (long_form) batch += events().source(shown);
+        else batch += shown;
     }
-    if (!batch.empty()) out += head + batch + '\n';
-    return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+    if (!batch.empty()) end_batch();
+    out += numeric("366", chan, "End of /NAMES list.");
+    out += '\n';
+    return out;
 }
 
 // 352: user and real name as the IRC user gave them (another dialect's
@@ -1745,12 +1858,21 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
+// Whether a and b hold the same bytes: a channel's name as sent, on the
+// hot path, where most names are a few bytes (no library call).
+inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 // A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
                 std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
                 std::string_view tags = {}) {
     st.question = q;
-    st.target = std::string(target);
+    if (!same_bytes(st.target, target)) st.target.assign(target.data(), target.size()); // the same channel line after line
     command cmd;
     cmd.kind = kind;
     cmd.arg = arg;
@@ -1803,7 +1925,8 @@ inline std::string_view utf8_prefix(std::string_view text, std::size_t max) {
 // the full parser and its replies handle.
 inline bool say_plain_to_channel(commands& core, member& m, const connection& c, std::string_view raw) {
     constexpr std::string_view verb = "PRIVMSG #";
-    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    if (raw.size() > max_body_bytes - 2 || raw.size() < verb.size() || !same_bytes(raw.substr(0, verb.size()), verb))
+        return false;
     const std::size_t sp = raw.find(' ', verb.size());
     if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
     const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
@@ -1813,10 +1936,19 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
         return false;
     session_state& st = c.state();
     if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
-    std::string room;
-    if (!room_of(target, room)) return false;
-    const std::string name = seat_in(m, room);
-    if (name.empty()) return false;
+    // The seat's room, found with no copy of the name: a name that matches a
+    // room's is as valid as it (room_of's check).
+    const std::string_view wanted = target.substr(1);
+    const chatroom::detail::room* in = nullptr;
+    for (const auto& seat : m.state.seats)
+        if (same_bytes(seat.in->name(), wanted) || protocol::same_name(seat.in->name(), wanted)) {
+            in = seat.in;
+            break;
+        }
+    if (!in) return false;
+    // Its current room (the last it joined) is named by no name, so the
+    // core does not look it up again.
+    const std::string_view name = in == m.state.current ? std::string_view() : std::string_view(in->name());
     ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
     return true;
 }
@@ -2791,8 +2923,8 @@ public:
         session_state& st = c.state();
         if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
+        if (st.registered && say_plain_to_channel(core, m, c, raw)) return; // sets the target
         st.target.clear();
-        if (st.registered && say_plain_to_channel(core, m, c, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))

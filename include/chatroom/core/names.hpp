@@ -44,4 +44,16 @@ inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// Whether a sorts before b by their keys (fold_case(a) < fold_case(b),
+/// bytes compared unsigned, as std::string compares them), with no copy.
+inline bool name_less(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(fold_char(a[i]));
+        const auto y = static_cast<unsigned char>(fold_char(b[i]));
+        if (x != y) return x < y;
+    }
+    return a.size() < b.size();
+}
+
 } // namespace chatroom::protocol

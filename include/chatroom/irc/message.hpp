@@ -243,6 +243,18 @@ void for_each_utf8_piece(std::string_view text, std::size_t max_bytes, Fn&& fn) 
     if (!text.empty()) fn(text);
 }
 
+/// The first piece for_each_utf8_piece would give (split_utf8(...).front()),
+/// with no vector: a numeric's text cut to fit its line.
+inline std::string_view first_utf8_piece(std::string_view text, std::size_t max_bytes) {
+    std::string_view first;
+    bool got = false;
+    for_each_utf8_piece(text, max_bytes, [&](std::string_view piece) {
+        if (!got) first = piece;
+        got = true;
+    });
+    return first;
+}
+
 /// The pieces of for_each_utf8_piece as a vector (one empty piece for empty text).
 inline std::vector<std::string_view> split_utf8(std::string_view text, std::size_t max_bytes) {
     std::vector<std::string_view> pieces;

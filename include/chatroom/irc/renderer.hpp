@@ -102,10 +102,70 @@ public:
     const std::string& host() const noexcept { return host_; }
 
     shared_bytes render(const room_event& e) const override {
+        if (e.kind == room_event_kind::chat && !e.text.empty()) {
+            shared_bytes lines;
+            if (render_chat(e, lines)) return lines;
+        }
         std::string out;
         out.reserve(e.text.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 96);
         append_event(out, e);
         return shared_bytes::copy_of(out);
+    }
+
+    /// A chat event's lines when each fits one IRC line and all carry the
+    /// same tags (no msgid, whose "-N" differs line to line): the tags and
+    /// ":nick!nick@host PRIVMSG #room :" are written once, then each line
+    /// after them straight into the block, as append_event would write
+    /// them. False, having done nothing, for any other.
+    bool render_chat(const room_event& e, shared_bytes& out) const {
+        if ((caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty())) return false; // msgid
+        const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
+        const bool own = (caps_ & message_tags) && !e.client_tags.empty();
+        std::string head;
+        head.reserve(e.client_tags.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 48);
+        if (time || own) {
+            head += '@';
+            if (own) {
+                head += e.client_tags;
+                if (time) head += ';';
+            }
+            if (time) {
+                head += "time=";
+                head += format_time(e.time);
+            }
+            head += ' ';
+        }
+        const std::size_t tags = head.size();
+        head += ':';
+        head += e.nick;
+        head += '!';
+        head += e.nick;
+        head += '@';
+        head += host_;
+        head += e.as_notice ? " NOTICE #" : " PRIVMSG #";
+        head += e.room;
+        head += " :";
+        const std::size_t source = head.size() - tags;
+        if (source + 2 + 4 > max_body_bytes) return false;
+        const std::size_t room = max_body_bytes - 2 - source; // what a line's text may take
+        std::size_t size = 0;
+        bool fits = true;
+        e.for_each_line([&](std::string_view l) {
+            fits = fits && l.size() <= room;
+            size += head.size() + l.size() + 2;
+        });
+        if (!fits) return false;
+        out = shared_bytes::build(size, [&](char* w) {
+            e.for_each_line([&](std::string_view l) {
+                std::memcpy(w, head.data(), head.size());
+                w += head.size();
+                if (!l.empty()) std::memcpy(w, l.data(), l.size());
+                w += l.size();
+                *w++ = '\r';
+                *w++ = '\n';
+            });
+        });
+        return true;
     }
 
     /// Appends the event's lines, each ended by CR LF.

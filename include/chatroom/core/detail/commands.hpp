@@ -208,12 +208,9 @@ private:
         case command_kind::who: {
             room* r = room_of(m, cmd.room);
             if (!r) return not_in(m, cmd.room);
-            std::vector<std::string> nicks;
-            log_->remote_members(r->name(), nicks);
-            for (member* x : r->members()) nicks.push_back(x->state.nick);
-            std::sort(nicks.begin(), nicks.end(), [](std::string_view a, std::string_view b) {
-                return protocol::fold_case(a) < protocol::fold_case(b);
-            });
+            std::vector<std::string> remote;
+            log_->remote_members(r->name(), remote);
+            std::vector<std::string> nicks = membership::sorted_nicks(*r, remote);
             out_.send(m, reply::who(r->name(), std::move(nicks)));
             break;
         }

@@ -15,6 +15,7 @@
 #include <chatroom/core/room_log.hpp>
 #include <chatroom/core/stats.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,35 @@ public:
         for (const member_state::seat& s : m.state.seats)
             if (protocol::same_name(s.in->name(), name)) return s.in;
         return nullptr;
+    }
+
+    // The nicks of a room's members and of others (a shared log's remote
+    // members), sorted case-insensitively (a /who, an IRC JOIN's NAMES).
+    // Sorted as pointers, each with its first 8 folded bytes as one number
+    // (big-endian, zero-padded: the same order as comparing those bytes),
+    // so most comparisons are one; equal prefixes compare in full.
+    static std::vector<std::string> sorted_nicks(const room& r, const std::vector<std::string>& others) {
+        struct keyed {
+            std::uint64_t prefix;
+            const std::string* nick;
+        };
+        std::vector<keyed> order;
+        order.reserve(others.size() + r.members().size());
+        auto add = [&](const std::string& n) {
+            std::uint64_t k = 0;
+            for (std::size_t i = 0; i < 8; ++i)
+                k = k << 8 | (i < n.size() ? static_cast<unsigned char>(protocol::fold_char(n[i])) : 0u);
+            order.push_back({k, &n});
+        };
+        for (const std::string& n : others) add(n);
+        for (const member* x : r.members()) add(x->state.nick);
+        std::sort(order.begin(), order.end(), [](const keyed& a, const keyed& b) {
+            return a.prefix != b.prefix ? a.prefix < b.prefix : protocol::name_less(*a.nick, *b.nick);
+        });
+        std::vector<std::string> nicks;
+        nicks.reserve(order.size());
+        for (const keyed& k : order) nicks.push_back(*k.nick);
+        return nicks;
     }
 
     static bool share_a_room(const member& a, const member& b) {

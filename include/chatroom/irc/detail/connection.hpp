@@ -136,7 +136,19 @@ public:
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
     const renderer& shared_for(const room_event& e) const noexcept override {
-        if (!st_.registered || is_quit(e)) return *this;
+        if (!st_.registered) return *this;
+        if (is_quit(e)) {
+            // Said once to a member that shared several rooms with the one
+            // quitting (render() words the copies as nothing); else the
+            // QUIT is rendered once for every member with these
+            // capabilities, this one noted as told.
+            if (told_quit(e)) return *this;
+            try {
+                note_quit(e);
+            } catch (...) {
+                return *this; // render() notes it
+            }
+        }
         return events();
     }
 
@@ -152,12 +164,8 @@ public:
             return {};
         }
         if (is_quit(e)) {
-            // A quit is a left event in each room of the one quitting: said
-            // once to a member that shared several of them (its copies are
-            // appended together, so they carry one time).
-            if (e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1)) return {};
-            st_.last_quit = e.nick;
-            st_.last_quit_time = e.time;
+            if (told_quit(e)) return {};
+            note_quit(e);
         }
         if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
         return events().render(e);
@@ -173,11 +181,24 @@ public:
     // ":server CODE nick params... :text" (params may be empty; text is
     // cut to fit the line).
     std::string numeric(std::string_view code, std::string_view params, std::string_view text) const {
-        std::string line = ":" + cfg_->options.server_name + " " + std::string(code) + " " + nick();
-        if (!params.empty()) line += " " + std::string(params);
+        const std::string& server = cfg_->options.server_name;
+        const std::string_view me = st_.registered && self_ ? std::string_view(self_->state.nick) : std::string_view("*");
+        std::string line;
+        line.reserve(server.size() + code.size() + me.size() + params.size() + text.size() + 8);
+        line += ':';
+        line += server;
+        line += ' ';
+        line.append(code.data(), code.size());
+        line += ' ';
+        line.append(me.data(), me.size());
+        if (!params.empty()) {
+            line += ' ';
+            line.append(params.data(), params.size());
+        }
         line += " :";
         const std::size_t room = max_body_bytes - 2 > line.size() ? max_body_bytes - 2 - line.size() : 0;
-        line += std::string(split_utf8(text, room).front());
+        const std::string_view piece = first_utf8_piece(text, room);
+        line.append(piece.data(), piece.size());
         return line;
     }
     // ":server COMMAND params": a line from the server.
@@ -216,6 +237,17 @@ public:
     }
 
 private:
+    // A quit is a left event in each room of the one quitting: said once to
+    // a member that shared several of them (its copies are appended
+    // together, so they carry one time).
+    bool told_quit(const room_event& e) const noexcept {
+        return e.nick == st_.last_quit && e.time - st_.last_quit_time < std::chrono::seconds(1);
+    }
+    void note_quit(const room_event& e) const {
+        st_.last_quit = e.nick;
+        st_.last_quit_time = e.time;
+    }
+
     // The verdict of a login SASL or PASS started (login_replies.hpp):
     // false for a reply that is not one.
     bool login_reply(const reply& r, std::string& out) const;

@@ -39,8 +39,8 @@ public:
         session_state& st = c.state();
         if (st.pass_refused) return; // 464: the connection is closing
         st.question = asked::none;
+        if (st.registered && say_plain_to_channel(core, m, c, raw)) return; // sets the target
         st.target.clear();
-        if (st.registered && say_plain_to_channel(core, m, c, raw)) return;
         const parsed p = parse(raw);
         if (p.error == parse_error::empty || p.error == parse_error::no_command) return;
         if (p.error == parse_error::line_too_long || p.error == parse_error::tags_too_long || client_tags_too_long(raw))

@@ -66,17 +66,26 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     const std::string head = numeric("353", (secret ? "@ " : "= ") + chan, "");
     std::string out = end_replay(), batch; // a JOIN's replay ends before its names
     const bool long_form = (st_.caps & userhost_in_names) != 0, multi = (st_.caps & multi_prefix) != 0;
+    // Appended in place (a JOIN lists the whole room): no string per nick.
+    auto end_batch = [&] {
+        out += head;
+        out += batch;
+        out += '\n';
+        batch.clear();
+    };
     for (const std::string& shown : nicks) {
-        const std::string n = prefix_of(r, shown, multi) + (long_form ? events().source(shown) : shown);
-        if (!batch.empty() && head.size() + batch.size() + 1 + n.size() > max_body_bytes - 2) {
-            out += head + batch + '\n';
-            batch.clear();
-        }
+        const std::string prefix = prefix_of(r, shown, multi);
+        const std::size_t n = prefix.size() + (long_form ? 2 + 2 * shown.size() + events().host().size() : shown.size());
+        if (!batch.empty() && head.size() + batch.size() + 1 + n > max_body_bytes - 2) end_batch();
         if (!batch.empty()) batch += ' ';
-        batch += n;
+        batch += prefix;
+        if (long_form) batch += events().source(shown);
+        else batch += shown;
     }
-    if (!batch.empty()) out += head + batch + '\n';
-    return out + numeric("366", chan, "End of /NAMES list.") + '\n';
+    if (!batch.empty()) end_batch();
+    out += numeric("366", chan, "End of /NAMES list.");
+    out += '\n';
+    return out;
 }
 
 // 352: user and real name as the IRC user gave them (another dialect's

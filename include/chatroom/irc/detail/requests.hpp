@@ -36,12 +36,21 @@ inline void emit(session_state& st, const std::string& lines) {
     }
 }
 
+// Whether a and b hold the same bytes: a channel's name as sent, on the
+// hot path, where most names are a few bytes (no library call).
+inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 // A request whose reply is worded for the question.
 inline void ask(commands& core, member& m, session_state& st, asked q, std::string_view target, command_kind kind,
                 std::string_view arg = {}, std::string_view text = {}, std::string_view room = {},
                 std::string_view tags = {}) {
     st.question = q;
-    st.target = std::string(target);
+    if (!same_bytes(st.target, target)) st.target.assign(target.data(), target.size()); // the same channel line after line
     command cmd;
     cmd.kind = kind;
     cmd.arg = arg;
@@ -94,7 +103,8 @@ inline std::string_view utf8_prefix(std::string_view text, std::size_t max) {
 // the full parser and its replies handle.
 inline bool say_plain_to_channel(commands& core, member& m, const connection& c, std::string_view raw) {
     constexpr std::string_view verb = "PRIVMSG #";
-    if (raw.size() > max_body_bytes - 2 || raw.substr(0, verb.size()) != verb) return false;
+    if (raw.size() > max_body_bytes - 2 || raw.size() < verb.size() || !same_bytes(raw.substr(0, verb.size()), verb))
+        return false;
     const std::size_t sp = raw.find(' ', verb.size());
     if (sp == std::string_view::npos || raw.size() < sp + 3 || raw[sp + 1] != ':') return false;
     const std::string_view target = raw.substr(verb.size() - 1, sp - (verb.size() - 1));
@@ -104,10 +114,19 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
         return false;
     session_state& st = c.state();
     if (text.front() == '\x01' || !is_plain_text(text) || protocol::trim(text).empty()) return false;
-    std::string room;
-    if (!room_of(target, room)) return false;
-    const std::string name = seat_in(m, room);
-    if (name.empty()) return false;
+    // The seat's room, found with no copy of the name: a name that matches a
+    // room's is as valid as it (room_of's check).
+    const std::string_view wanted = target.substr(1);
+    const chatroom::detail::room* in = nullptr;
+    for (const auto& seat : m.state.seats)
+        if (same_bytes(seat.in->name(), wanted) || protocol::same_name(seat.in->name(), wanted)) {
+            in = seat.in;
+            break;
+        }
+    if (!in) return false;
+    // Its current room (the last it joined) is named by no name, so the
+    // core does not look it up again.
+    const std::string_view name = in == m.state.current ? std::string_view() : std::string_view(in->name());
     ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
     return true;
 }
