@@ -126,7 +126,7 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
     if (!in) return false;
     // Its current room (the last it joined) is named by no name, so the
     // core does not look it up again.
-    const std::string_view name = in == m.state.current ? std::string_view() : std::string_view(in->name());
+    const std::string_view name = in == m.state.current() ? std::string_view() : std::string_view(in->name());
     ask(core, m, st, asked::none, target, command_kind::chat, text, {}, name);
     return true;
 }
