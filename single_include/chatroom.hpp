@@ -384,6 +384,10 @@ enum class room_event_kind : std::uint8_t {
     /// did): text is one change as IRC writes it, "+o bob", "-o bob", "+t",
     /// "-t", "+m", "+s" (core/detail/room_roles.hpp).
     mode,
+    /// nick set itself away with text as its message, or came back (text
+    /// empty): said to the rooms it is in for dialects that show it (IRC's
+    /// away-notify); the others render nothing, and history keeps none.
+    away,
 };
 
 /// What a mode change reads as in a dialect with no modes of its own: the
@@ -436,9 +440,12 @@ struct room_event {
     room_event_kind kind = room_event_kind::chat; ///< what happened
     std::string room;      ///< the room's name as it was created
     std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
+    /// The account nick was logged in to when the event was made (empty: a
+    /// guest, the host or another server): IRC's account-tag.
+    std::string account;
     std::string old_nick;  ///< renamed
     std::string target;    ///< private_message: the recipient's nick
-    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'; joined: the joiner's away message
     std::string reason;    ///< left
     /// left: the room operator (or server operator) who kicked nick out of
     /// the room; empty when nick left by itself.
@@ -528,6 +535,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::notice: return "notice";
     case room_event_kind::topic: return "topic";
     case room_event_kind::mode: return "mode";
+    case room_event_kind::away: return "away";
     }
     return "?";
 }
@@ -1168,6 +1176,7 @@ public:
     /// differently (IRC, say) overrides it.
     virtual shared_bytes render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
+        if (e.kind == room_event_kind::away) return {}; // not shown in the line protocol
         return line(event_text(e));
     }
 
@@ -1230,6 +1239,7 @@ public:
         case room_event_kind::notice: return "* " + e.text;
         case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         case room_event_kind::mode: return "* " + mode_wording(e.nick, e.text);
+        case room_event_kind::away: return {};
         }
         return {};
     }
@@ -1911,6 +1921,7 @@ enum class command_kind {
     mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
     invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
+    away,    ///< IRC's AWAY: arg the message (empty: back), told to the member's rooms (room_event_kind::away)
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 
@@ -3190,6 +3201,7 @@ enum class leave_reason {
 struct member_state {
     std::string nick;
     std::string account; // after /login; empty for guests
+    std::string away;    // its away message (IRC's AWAY); empty: here
     // The rooms it is in, each with its index in that room's member list
     // (room.hpp keeps both sides), and the one a request that names no room
     // addresses: the last it joined. The line protocol keeps it in one.
@@ -5318,6 +5330,7 @@ public:
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
+            event_.account = m.state.account;
             event_.origin = m.id();
         }
         event_.add_line(text);
@@ -5352,6 +5365,7 @@ public:
         room_event e;
         e.room = r.name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         e.set_client_tags(tags);
         log_->append(e);
@@ -5683,6 +5697,7 @@ public:
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
+            e.text = m.state.away; // those told of away members hear it after the join
             log_->append(e);
         }
         std::vector<std::string> elsewhere;
@@ -5749,8 +5764,36 @@ public:
         e.kind = kind;
         if (r) e.room = r->name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         return e;
+    }
+
+    // m is away with text as its message (sanitized, at most max_away_bytes
+    // at a UTF-8 boundary), or back (none): an away event in each of its
+    // rooms, for the dialects that tell it (IRC's away-notify). Nothing when
+    // nothing changed.
+    void set_away(member& m, std::string_view text) {
+        std::string clean;
+        sanitize_append(clean, text.substr(0, utf8_cut(text, max_away_bytes)));
+        if (clean == m.state.away) return;
+        m.state.away = clean;
+        for (const member_state::seat& s : m.state.seats) {
+            room_event e = event_of(room_event_kind::away, m, s.in);
+            e.text = clean;
+            log_->append(e);
+        }
+    }
+
+    // The longest AWAY message kept (IRC's AWAYLEN), in bytes.
+    static constexpr std::size_t max_away_bytes = 200;
+
+    // Bytes of the longest start of text of at most max that ends at a
+    // UTF-8 character boundary.
+    static std::size_t utf8_cut(std::string_view text, std::size_t max) noexcept {
+        if (text.size() <= max) return text.size();
+        while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+        return max;
     }
 
 private:
@@ -7331,6 +7374,7 @@ private:
             else out_.send(m, reply::usage("history"));
             break;
         }
+        case command_kind::away: membership_.set_away(m, cmd.arg); break;
         case command_kind::unknown: break;
         }
     }

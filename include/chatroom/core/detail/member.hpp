@@ -41,6 +41,7 @@ enum class leave_reason {
 struct member_state {
     std::string nick;
     std::string account; // after /login; empty for guests
+    std::string away;    // its away message (IRC's AWAY); empty: here
     // The rooms it is in, each with its index in that room's member list
     // (room.hpp keeps both sides), and the one a request that names no room
     // addresses: the last it joined. The line protocol keeps it in one.

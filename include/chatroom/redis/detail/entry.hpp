@@ -56,6 +56,7 @@ inline char kind_code(room_event_kind k) noexcept {
     case room_event_kind::notice:
     case room_event_kind::topic: // a topic is a notice with its parts (c, u): old nodes show the notice
     case room_event_kind::mode: return 'n'; // so is a mode change (d, u)
+    case room_event_kind::away: return 'y';   // old nodes refuse it: nothing they show
     }
     return '?';
 }
@@ -70,6 +71,7 @@ inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
     case 'r': return room_event_kind::renamed;
     case 'p': return room_event_kind::private_message;
     case 'n': return room_event_kind::notice;
+    case 'y': return room_event_kind::away;
     }
     return std::nullopt;
 }
@@ -107,6 +109,7 @@ inline void append_fields(std::vector<std::string>& args, const stream_entry& s)
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+    if (!e.account.empty()) field("a", e.account);         // IRC's account-tag
 }
 
 // Which stream an entry was read from: each holds only its own kinds.
@@ -272,9 +275,14 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         e.text = mode_text(*changes);
         break;
     }
+    case room_event_kind::away:
+        // Its message, or none: back. A message past the limit is left out.
+        if (!append_clean_line(e.text, field('x'), max)) e.text.clear();
+        break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
     }
+    if (protocol::is_valid_name(field('a'))) e.account = std::string(field('a'));
     // Client-only tags (IRC's) of a line: kept when well formed, else
     // dropped (the line is not).
     if ((*kind == room_event_kind::chat && e.line_count <= 1) || *kind == room_event_kind::action ||
