@@ -1092,7 +1092,7 @@ struct reply {
     reply_kind kind = reply_kind::notice; ///< which answer
     std::string subject;                  ///< the room, nick or command it is about
     std::string detail;                   ///< a text: a reason, a topic, a notice's line
-    std::string extra;                    ///< a third value (ban_own_address: the ban's length)
+    std::string extra;                    ///< a third value (ban_own_address: the ban's length; invited: the inviter's account)
     std::size_t count = 0;                ///< a number: members, a byte limit
     std::vector<std::string> names;       ///< who: the members
     std::vector<room_summary> rooms;      ///< rooms: the rooms
@@ -6884,7 +6884,9 @@ public:
         member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
         if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
         r->roles().invite(t->state.nick);
-        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
+        reply invited = reply::of(reply_kind::invited, r->name(), m.state.nick);
+        invited.extra = m.state.account; // IRC's account-tag
+        p_.out.send(*t, invited);
     }
 
 private:
