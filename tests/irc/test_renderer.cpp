@@ -305,4 +305,6 @@ TEST_CASE("away-notify: an away event reads as AWAY to a client with the cap onl
     away.text = "lunch";
     CHECK(line_like().render(away).empty());
     CHECK(chatroom::renderer::event_text(away).empty());
+    joined.text = "gone"; // the line protocol's join reads as always
+    CHECK(chatroom::renderer::event_text(joined) == "* bob joined");
 }
