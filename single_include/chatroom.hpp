@@ -384,6 +384,10 @@ enum class room_event_kind : std::uint8_t {
     /// did): text is one change as IRC writes it, "+o bob", "-o bob", "+t",
     /// "-t", "+m", "+s" (core/detail/room_roles.hpp).
     mode,
+    /// nick set itself away with text as its message, or came back (text
+    /// empty): said to the rooms it is in for dialects that show it (IRC's
+    /// away-notify); the others render nothing, and history keeps none.
+    away,
 };
 
 /// What a mode change reads as in a dialect with no modes of its own: the
@@ -436,9 +440,12 @@ struct room_event {
     room_event_kind kind = room_event_kind::chat; ///< what happened
     std::string room;      ///< the room's name as it was created
     std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
+    /// The account nick was logged in to when the event was made (empty: a
+    /// guest, the host or another server): IRC's account-tag.
+    std::string account;
     std::string old_nick;  ///< renamed
     std::string target;    ///< private_message: the recipient's nick
-    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'; joined: the joiner's away message
     std::string reason;    ///< left
     /// left: the room operator (or server operator) who kicked nick out of
     /// the room; empty when nick left by itself.
@@ -528,6 +535,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::notice: return "notice";
     case room_event_kind::topic: return "topic";
     case room_event_kind::mode: return "mode";
+    case room_event_kind::away: return "away";
     }
     return "?";
 }
@@ -1096,7 +1104,7 @@ struct reply {
     reply_kind kind = reply_kind::notice; ///< which answer
     std::string subject;                  ///< the room, nick or command it is about
     std::string detail;                   ///< a text: a reason, a topic, a notice's line
-    std::string extra;                    ///< a third value (ban_own_address: the ban's length)
+    std::string extra;                    ///< a third value (ban_own_address: the ban's length; invited: the inviter's account)
     std::size_t count = 0;                ///< a number: members, a byte limit
     std::vector<std::string> names;       ///< who: the members
     std::vector<room_summary> rooms;      ///< rooms: the rooms
@@ -1180,6 +1188,7 @@ public:
     /// differently (IRC, say) overrides it.
     virtual shared_bytes render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
+        if (e.kind == room_event_kind::away) return {}; // not shown in the line protocol
         return line(event_text(e));
     }
 
@@ -1242,6 +1251,7 @@ public:
         case room_event_kind::notice: return "* " + e.text;
         case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         case room_event_kind::mode: return "* " + mode_wording(e.nick, e.text);
+        case room_event_kind::away: return {};
         }
         return {};
     }
@@ -1923,6 +1933,7 @@ enum class command_kind {
     mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
     invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
+    away,    ///< IRC's AWAY: arg the message (empty: back), told to the member's rooms (room_event_kind::away)
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 
@@ -3288,6 +3299,9 @@ struct member_state {
 
     std::string nick;
     std::string account; // after /login; empty for guests
+    // Its away message (IRC's AWAY; membership.hpp), or none: here. Held
+    // apart, so that members who are never away (most) pay 8 bytes, not 32.
+    std::unique_ptr<const std::string> away;
     // The rooms it is in, in the order it joined them (seat_list.hpp).
     using seat = seat_list::seat;
     seat_list seats;
@@ -5537,6 +5551,7 @@ public:
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
+            event_.account = m.state.account;
             event_.origin = m.id();
         }
         event_.add_line(text);
@@ -5571,6 +5586,7 @@ public:
         room_event e;
         e.room = r.name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         e.set_client_tags(tags);
         log_->append(e);
@@ -5816,6 +5832,7 @@ private:
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -5932,6 +5949,7 @@ public:
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
+            if (m.state.away) e.text = *m.state.away; // those told of away members hear it after the join
             log_->append(e);
         }
         std::vector<std::string> elsewhere;
@@ -5998,8 +6016,36 @@ public:
         e.kind = kind;
         if (r) e.room = r->name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         return e;
+    }
+
+    // m is away with text as its message (sanitized, at most max_away_bytes
+    // at a UTF-8 boundary), or back (none): an away event in each of its
+    // rooms, for the dialects that tell it (IRC's away-notify). Nothing when
+    // nothing changed.
+    void set_away(member& m, std::string_view text) {
+        std::string clean;
+        sanitize_append(clean, text.substr(0, utf8_cut(text, max_away_bytes)));
+        if (clean == (m.state.away ? std::string_view(*m.state.away) : std::string_view())) return;
+        m.state.away = clean.empty() ? nullptr : std::make_unique<const std::string>(clean);
+        for (const member_state::seat& s : m.state.seats) {
+            room_event e = event_of(room_event_kind::away, m, s.in);
+            e.text = clean;
+            log_->append(e);
+        }
+    }
+
+    // The longest AWAY message kept (IRC's AWAYLEN), in bytes.
+    static constexpr std::size_t max_away_bytes = 200;
+
+    // Bytes of the longest start of text of at most max that ends at a
+    // UTF-8 character boundary.
+    static std::size_t utf8_cut(std::string_view text, std::size_t max) noexcept {
+        if (text.size() <= max) return text.size();
+        while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+        return max;
     }
 
 private:
@@ -7090,7 +7136,9 @@ public:
         member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
         if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
         r->roles().invite(t->state.nick);
-        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
+        reply invited = reply::of(reply_kind::invited, r->name(), m.state.nick);
+        invited.extra = m.state.account; // IRC's account-tag
+        p_.out.send(*t, invited);
     }
 
 private:
@@ -7577,6 +7625,7 @@ private:
             else out_.send(m, reply::usage("history"));
             break;
         }
+        case command_kind::away: membership_.set_away(m, cmd.arg); break;
         case command_kind::unknown: break;
         }
     }

@@ -597,6 +597,16 @@ TEST_CASE("json dialect: room events as one object each, shared by every JSON br
     r.text = "builds are green";
     CHECK(frame_payload(d.render(r)) == R"({"type":"notice","id":"3","room":"dev","nick":"op",)"
                                         R"("text":"op set the topic: builds are green","topic":"builds are green"})");
+    // An away event (IRC's away-notify) is nothing to a browser, nor is an
+    // account on an event (IRC's account-tag) shown: the objects are as before.
+    r.kind = chatroom::room_event_kind::away;
+    r.nick = "bob";
+    r.text = "lunch";
+    CHECK(d.render(r).empty());
+    r.kind = chatroom::room_event_kind::joined;
+    r.text = "lunch"; // a joined event carries the joiner's away message
+    r.account = "bob";
+    CHECK(frame_payload(d.render(r)) == R"({"type":"joined","id":"3","room":"dev","nick":"bob"})");
 }
 
 TEST_CASE("json dialect: typed replies as objects, refusals as error objects with codes", "[json]") {

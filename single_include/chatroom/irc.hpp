@@ -516,7 +516,7 @@ struct irc_options {
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
 /// `time` with server-time, `msgid` and a client's own `+tags` with
-/// message-tags, none without.
+/// message-tags, `account` with account-tag, none without.
 /// One event_renderer per combination is shared by every IRC member that
 /// negotiated it (irc/detail/connection.hpp picks it), so an event is
 /// rendered once per combination. render() is const and thread-safe.
@@ -540,6 +540,8 @@ enum tag_caps : unsigned {
     // Capabilities that add no tag (the connection's, not the renderer's):
     multi_prefix = 4,      ///< every prefix in NAMES and WHO (@+), not only the highest
     userhost_in_names = 8, ///< NAMES lists nick!user\@host
+    away_notify = 16,      ///< AWAY lines of members sharing a channel (detail/connection.hpp)
+    account_tag = 32,      ///< `account=NAME` on what a logged-in member says or does
 };
 
 /// Whether a left event is its member leaving the server (by QUIT, a lost
@@ -681,10 +683,16 @@ public:
         const std::string stamp = time ? format_time(e.time) : std::string();
         // A client's own tags, to those that negotiated message-tags only.
         const bool own = (caps_ & message_tags) && !e.client_tags.empty();
+        const bool account = (caps_ & account_tag) && !e.account.empty();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            if (!time && !msgid && !own) return;
+            if (!time && !msgid && !own && !account) return;
             o += '@';
+            if (account) {
+                o += "account=";
+                append_escaped_tag_value(o, e.account);
+                if (own || time || msgid) o += ';';
+            }
             if (own) {
                 o += e.client_tags;
                 if (time || msgid) o += ';';
@@ -792,6 +800,10 @@ public:
         case room_event_kind::mode: // "+o bob", "-t": one change, as checked (room_roles.hpp)
             plain(":" + (e.nick.empty() ? host_ : source(e.nick)) + " MODE " + channel_of(e.room) + " " + e.text);
             break;
+        case room_event_kind::away: // to those with away-notify only (detail/connection.hpp)
+            if (e.text.empty()) plain(":" + source(e.nick) + " AWAY");
+            else plain(":" + source(e.nick) + " AWAY :" + std::string(split_utf8(e.text, 300).front()));
+            break;
         }
     }
 
@@ -831,6 +843,7 @@ private:
 
 } // namespace chatroom::irc
 
+#include <array>
 #include <chrono>
 #include <utility>
 #include <string>
@@ -845,18 +858,19 @@ struct config {
     explicit config(irc_options o)
         : options(cleaned(std::move(o))),
           created(format_time(std::chrono::system_clock::now())),
-          plain(options.server_name, no_tags),
-          timed(options.server_name, server_time),
-          tagged(options.server_name, message_tags),
-          both(options.server_name, server_time | message_tags) {}
+          renderers{{{options.server_name, no_tags},
+                     {options.server_name, server_time},
+                     {options.server_name, message_tags},
+                     {options.server_name, server_time | message_tags},
+                     {options.server_name, account_tag},
+                     {options.server_name, account_tag | server_time},
+                     {options.server_name, account_tag | message_tags},
+                     {options.server_name, account_tag | server_time | message_tags}}} {}
 
+    // The renderer of the tags these capabilities add (away-notify adds
+    // lines, not tags: the connection's, detail/connection.hpp).
     const event_renderer& events(unsigned caps) const noexcept {
-        switch (caps & (server_time | message_tags)) {
-        case server_time: return timed;
-        case message_tags: return tagged;
-        case server_time | message_tags: return both;
-        default: return plain;
-        }
+        return renderers[(caps & (server_time | message_tags)) + ((caps & account_tag) ? 4 : 0)];
     }
 
     // Names that cannot break a line: letters, digits, '.', '-', '_' only.
@@ -874,7 +888,7 @@ struct config {
 
     irc_options options;
     std::string created;
-    event_renderer plain, timed, tagged, both;
+    std::array<event_renderer, 8> renderers; // by server-time, message-tags and account-tag
     mutable directory users; // its own lock: the rest is immutable
 };
 
@@ -1166,6 +1180,8 @@ struct session_state {
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
+    std::string last_away, last_away_text; // the last AWAY told (away-notify), and when it happened
+    std::chrono::system_clock::time_point last_away_time{};
     bool exists = false;           // the answer to asked::exists: the room asked about is open
     bool departed = false;         // remembered for WHOWAS already
     bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
@@ -1233,8 +1249,11 @@ public:
     // With the hub's lock held.
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
+    // An away event, and the join of a member who is away, are worded here:
+    // they read differently with away-notify.
     const renderer& shared_for(const room_event& e) const noexcept override {
-        if (!st_.registered) return *this;
+        if (!st_.registered || e.kind == room_event_kind::away || (e.kind == room_event_kind::joined && !e.text.empty()))
+            return *this;
         if (is_quit(e)) {
             // Said once to a member that shared several rooms with the one
             // quitting (render() words the copies as nothing); else the
@@ -1266,6 +1285,35 @@ public:
             note_quit(e);
         }
         if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
+        if (e.kind == room_event_kind::away || (e.kind == room_event_kind::joined && !e.text.empty())) return away_of(e);
+        return events().render(e);
+    }
+
+    // With away-notify, an away event as AWAY, said once to a member that
+    // shares several of the rooms told (appended together: one time), and an
+    // away member's JOIN followed by its AWAY; without it, none and the JOIN.
+    shared_bytes away_of(const room_event& e) const {
+        const bool notify = (st_.caps & away_notify) != 0;
+        if (e.kind == room_event_kind::joined) {
+            std::string out;
+            events().append_event(out, e);
+            if (notify) {
+                room_event a;
+                a.kind = room_event_kind::away;
+                a.nick = e.nick;
+                a.account = e.account;
+                a.text = e.text;
+                a.time = e.time;
+                events().append_event(out, a);
+            }
+            return shared_bytes::copy_of(out);
+        }
+        if (!notify || (e.nick == st_.last_away && e.text == st_.last_away_text &&
+                        e.time - st_.last_away_time < std::chrono::seconds(1)))
+            return {};
+        st_.last_away = e.nick;
+        st_.last_away_text = e.text;
+        st_.last_away_time = e.time;
         return events().render(e);
     }
 
@@ -1610,9 +1658,16 @@ inline std::string connection::wording(const reply& r) const {
         if (st_.question == asked::join) return numeric("474", channel_of(r.subject), "Cannot join channel (+b)");
         if (st_.question == asked::notice) return {};
         return numeric("404", channel_of(r.subject), "Cannot send to channel (+b)");
-    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+    case reply_kind::invited: { // by a member: its INVITE (account-tag: its account); by the host: a notice
         if (r.detail.empty()) break;
-        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
+        std::string line;
+        if ((st_.caps & account_tag) && !r.extra.empty()) {
+            line = "@account=";
+            append_escaped_tag_value(line, r.extra);
+            line += ' ';
+        }
+        return line + ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
+    }
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");
@@ -2154,11 +2209,13 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
 }
 
 // AWAY [:message]: 306 and away with a message; 305 and back without one
-// (or with an empty one).
-inline void away(const connection& c, const irc_message& msg) {
+// (or with an empty one). The core tells the member's rooms (an away event:
+// IRC members with away-notify read it as AWAY; connection.hpp).
+inline void away(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     st.away.clear();
     sanitize_append(st.away, split_utf8(msg.param(0), max_away_bytes).front());
+    ask(core, m, st, asked::none, {}, command_kind::away, st.away);
     if (st.away.empty()) return emit(st, c.numeric("305", {}, "You are no longer marked as being away"));
     emit(st, c.numeric("306", {}, "You have been marked as being away"));
 }
@@ -2612,7 +2669,9 @@ namespace chatroom::irc::detail {
 // (chathistory.hpp), the others are the renderer's tag_caps.
 inline constexpr unsigned echo_cap = 1u << 31;
 inline constexpr unsigned sasl_cap = 1u << 30;
-inline constexpr std::pair<std::string_view, unsigned> offered_caps[] = {{"batch", batch_cap},
+inline constexpr std::pair<std::string_view, unsigned> offered_caps[] = {{"account-tag", account_tag},
+                                                                         {"away-notify", away_notify},
+                                                                         {"batch", batch_cap},
                                                                          {"draft/chathistory", chathistory_cap},
                                                                          {"echo-message", echo_cap},
                                                                          {"message-tags", message_tags},
@@ -2968,7 +3027,7 @@ public:
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
         if (verb == "WHOIS") return whois(m, c, msg);
-        if (verb == "AWAY") return away(c, msg);
+        if (verb == "AWAY") return away(core, m, c, msg);
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);

@@ -2026,6 +2026,53 @@ return 0)";
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+// #include <chatroom/redis/detail/entry_kind.hpp>
+
+// The one-letter kind of a Redis stream entry (its "k" field, entry.hpp) for
+// each room event kind, and back. A letter an older node does not know makes
+// it refuse the entry whole, which is what a new kind wants when old nodes
+// should show nothing of it (away); a kind old nodes should show in a simpler
+// form travels under an old letter with more fields (topic and mode, as
+// notices).
+
+
+#include <optional>
+#include <string_view>
+
+namespace chatroom::detail {
+
+inline char kind_code(room_event_kind k) noexcept {
+    switch (k) {
+    case room_event_kind::chat: return 'c';
+    case room_event_kind::action: return 'a';
+    case room_event_kind::joined: return 'j';
+    case room_event_kind::left: return 'l';
+    case room_event_kind::renamed: return 'r';
+    case room_event_kind::private_message: return 'p';
+    case room_event_kind::notice:
+    case room_event_kind::topic: // a topic is a notice with its parts (c, u): old nodes show the notice
+    case room_event_kind::mode: return 'n'; // so is a mode change (d, u)
+    case room_event_kind::away: return 'y';   // old nodes refuse it: nothing they show
+    }
+    return '?';
+}
+
+inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
+    if (code.size() != 1) return std::nullopt;
+    switch (code[0]) {
+    case 'c': return room_event_kind::chat;
+    case 'a': return room_event_kind::action;
+    case 'j': return room_event_kind::joined;
+    case 'l': return room_event_kind::left;
+    case 'r': return room_event_kind::renamed;
+    case 'p': return room_event_kind::private_message;
+    case 'n': return room_event_kind::notice;
+    case 'y': return room_event_kind::away;
+    }
+    return std::nullopt;
+}
+
+} // namespace chatroom::detail
 // #include <chatroom/redis/detail/entry_text.hpp>
 
 // The lines of text of an entry read back from Redis, cleaned as client
@@ -2261,35 +2308,6 @@ struct stream_entry {
     std::uint64_t member = 0; // the origin member on its node
 };
 
-inline char kind_code(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return 'c';
-    case room_event_kind::action: return 'a';
-    case room_event_kind::joined: return 'j';
-    case room_event_kind::left: return 'l';
-    case room_event_kind::renamed: return 'r';
-    case room_event_kind::private_message: return 'p';
-    case room_event_kind::notice:
-    case room_event_kind::topic: // a topic is a notice with its parts (c, u): old nodes show the notice
-    case room_event_kind::mode: return 'n'; // so is a mode change (d, u)
-    }
-    return '?';
-}
-
-inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
-    if (code.size() != 1) return std::nullopt;
-    switch (code[0]) {
-    case 'c': return room_event_kind::chat;
-    case 'a': return room_event_kind::action;
-    case 'j': return room_event_kind::joined;
-    case 'l': return room_event_kind::left;
-    case 'r': return room_event_kind::renamed;
-    case 'p': return room_event_kind::private_message;
-    case 'n': return room_event_kind::notice;
-    }
-    return std::nullopt;
-}
-
 // The field-value arguments of XADD for an event written under a writer's
 // name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
 inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
@@ -2325,6 +2343,7 @@ inline void append_fields(std::vector<std::string>& args, const room_event& e, c
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+    if (!e.account.empty()) field("a", e.account);         // IRC's account-tag
 }
 
 inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
@@ -2495,9 +2514,14 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         e.text = mode_text(*changes);
         break;
     }
+    case room_event_kind::away:
+        // Its message, or none: back. A message past the limit is left out.
+        if (!append_clean_line(e.text, field('x'), max)) e.text.clear();
+        break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
     }
+    if (protocol::is_valid_name(field('a'))) e.account = std::string(field('a'));
     // Client-only tags (IRC's) of a line: kept when well formed, else
     // dropped (the line is not).
     if ((*kind == room_event_kind::chat && e.line_count <= 1) || *kind == room_event_kind::action ||

@@ -2249,6 +2249,7 @@ inline const char* json_event_type(room_event_kind k) noexcept {
     case room_event_kind::notice:
     case room_event_kind::topic: // with a topic field
     case room_event_kind::mode: return "notice"; // with a mode field
+    case room_event_kind::away: return "away"; // never rendered (json_renderer::render)
     }
     return "notice";
 }
@@ -2296,7 +2297,8 @@ inline std::string json_event(const room_event& e, bool own = false) {
         // A notice (browsers that know no modes show its text), and the change.
         w.field("text", mode_wording(e.nick, e.text)).field("mode", e.text);
         break;
-    case room_event_kind::joined: break;
+    case room_event_kind::joined:
+    case room_event_kind::away: break;
     }
     w.end_object();
     return out;
@@ -2315,9 +2317,10 @@ public:
     }
     std::string_view line_break() const noexcept override { return {}; }
 
-    // A chat event without text (IRC's TAGMSG) is nothing to a browser.
+    // A chat event without text (IRC's TAGMSG) is nothing to a browser, nor
+    // is an away event (IRC's away-notify).
     shared_bytes render(const room_event& e) const override {
-        if (e.kind == room_event_kind::chat && e.text.empty()) return {};
+        if ((e.kind == room_event_kind::chat && e.text.empty()) || e.kind == room_event_kind::away) return {};
         return line(json_event(e));
     }
 

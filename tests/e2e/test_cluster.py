@@ -1190,6 +1190,49 @@ def check_12_nodes_stop_cleanly_on_sigterm():
                 first = False
 
 
+def check_13_irc_away_notify_and_account_tag_across_nodes():
+    """IRC's away-notify and account-tag between two nodes: the away event and the speaker's account travel in
+    the room's stream entry."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+    import chatroom_testkit as kit
+    with Cluster() as cl:
+        secret = "cluster-acct-%d" % os.getpid()
+        h = subprocess.run([SERVER, "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                           timeout=PATIENCE)
+        assert h.returncode == 0, h
+        users = os.path.join(cl.dir, "users")
+        # All three log in: an IRC guest on a cluster node is never welcomed today (its nick's claim completes
+        # with a rename told to its rooms, and it is in none; so on main c4fe555 too), which is another issue.
+        with open(users, "w") as f:
+            f.write("".join("%s:%s\n" % (n, h.stdout.decode().strip()) for n in ("ann", "wes", "bo")))
+        r = cl.redis()
+        a = cl.node("n1", r, "--irc-port", "0", "--users", users)
+        b = cl.node("n2", r, "--irc-port", "0", "--users", users)
+        irc = lambda n: int(n.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(irc\)").group(1))
+        ann = kit.IrcClient(irc(a), "ann (IRC on n1, logged in)", PATIENCE)
+        wes = kit.IrcClient(irc(b), "wes (IRC on n2, away-notify account-tag)", PATIENCE)
+        bo = kit.IrcClient(irc(b), "bo (IRC on n2, no caps)", PATIENCE)
+        cl.conns += [ann, wes, bo]
+        for c, n, caps in ((ann, "ann", None), (bo, "bo", None), (wes, "wes", "away-notify account-tag")):
+            c.send("PASS " + secret)
+            c.register(n, caps)
+        for c, n in ((wes, "wes"), (bo, "bo"), (ann, "ann")):
+            c.send("JOIN #dev")
+            c.expect(r" 366 %s #dev " % n)
+        wes.expect(r":ann!\S+ JOIN #dev$")
+        ann.send("PRIVMSG #dev :across nodes")
+        wes.expect(r"^@account=ann :ann!ann@\S+ PRIVMSG #dev :across nodes$")
+        bo.expect(r"^:ann!ann@\S+ PRIVMSG #dev :across nodes$")
+        ann.send("AWAY :lunch")
+        ann.expect(r" 306 ann :")
+        wes.expect(r"^@account=ann :ann!ann@\S+ AWAY :lunch$")
+        ann.send("AWAY")
+        wes.expect(r"^@account=ann :ann!ann@\S+ AWAY$")
+        bo.send("PING :sync")
+        bo.expect(r" PONG \S+ :sync$")
+        assert not any(re.search(r" AWAY( |$)", l) for l in bo.seen), bo.seen[-5:]
+
+
 def main():
     if not SERVER or not REDIS:
         print("usage: test_cluster.py SERVER [WORD...] (redis-server on PATH or $CHATROOM_REDIS_SERVER)")

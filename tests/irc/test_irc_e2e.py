@@ -712,6 +712,86 @@ def main():
     runner.run("keepalive: a silent IRC client is sent PING, then dropped with ERROR (Ping timeout); its channels "
                "see one QUIT with that reason, the telnet user the same reason; a client answering PONG stays",
                ping_timeout)
+
+    def away_notify_account_tag():
+        import subprocess
+        import tempfile
+        secret = "irc-acct-secret-%d" % os.getpid()
+        r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                           timeout=PATIENCE)
+        assert r.returncode == 0, r
+        with tempfile.TemporaryDirectory(prefix="irc-acct-") as tmp:
+            users = os.path.join(tmp, "users")
+            with open(users, "w") as f:
+                f.write("ann:%s\n" % r.stdout.decode().strip())
+            srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                     "--users", users], PATIENCE)
+            srv.start(want=("tcp", "irc"))
+            try:
+                ann = IrcClient(srv.ports["irc"], "ann (IRC, logged in by PASS)")
+                ann.send("PASS " + secret)
+                ls = ann.register("ann")
+                assert "away-notify" in ls and "account-tag" in ls, ls
+                assert any(" 900 * ann!" in l for l in ann.seen), ann.seen  # logged in before 001
+                watcher = IrcClient(srv.ports["irc"], "wes (IRC, away-notify and account-tag)")
+                watcher.register("wes", "away-notify account-tag")
+                bare = IrcClient(srv.ports["irc"], "bo (IRC, no caps)")
+                bare.register("bo")
+                tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+                tom.greet()
+                tom.send("/nick tom")
+                tom.wait_for(lambda l: "is now known as tom" in l)
+                tom.send("/join dev")
+                tom.wait_for(lambda l: l.startswith("* joined dev"))
+                for c, n in ((watcher, "wes"), (bare, "bo"), (ann, "ann")):
+                    c.send("JOIN #dev,#ops")
+                    c.expect(r" 366 %s #ops " % n)
+                # A logged-in member's PRIVMSG carries account= to a client with account-tag only.
+                ann.send("PRIVMSG #dev :hello with an account")
+                watcher.expect(r"^@account=ann :ann!ann@\S+ PRIVMSG #dev :hello with an account$")
+                bare.expect(r"^:ann!ann@\S+ PRIVMSG #dev :hello with an account$")
+                tom.wait_for(lambda l: l == "<ann> hello with an account")
+                # A guest's line carries none.
+                bare.send("PRIVMSG #dev :a guest speaks")
+                watcher.expect(r"^:bo!bo@\S+ PRIVMSG #dev :a guest speaks$")
+                # AWAY: told once (they share two channels) to the client with away-notify, not to the others.
+                ann.send("AWAY :lunch, back soon")
+                ann.expect(r" 306 ann :")
+                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :lunch, back soon$")
+                ann.send("AWAY")
+                ann.expect(r" 305 ann :")
+                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY$")
+                ann.send("AWAY :gone again")
+                ann.expect(r" 306 ann :")
+                watcher.expect(r"AWAY :gone again$")
+                # Joining while away: the JOIN, then the AWAY, to a client with away-notify.
+                ann.send("JOIN #more")
+                ann.expect(r" 366 ann #more ")
+                watcher.send("JOIN #more")
+                watcher.expect(r" 366 wes #more ")
+                ann.send("PART #more")
+                ann.expect(r"PART #more")
+                ann.send("JOIN #more")
+                ann.expect(r" 366 ann #more ")
+                watcher.expect(r"^@account=ann :ann!ann@\S+ JOIN #more$")
+                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :gone again$")
+                for c in (watcher, bare, ann):  # all said before this answer has arrived
+                    c.send("PING :sync")
+                    c.expect(r" PONG \S+ :sync$")
+                is_away = lambda l: re.search(r"^(@\S+ )?:\S+ AWAY( |$)", l)
+                aways = [l for l in watcher.seen if is_away(l)]
+                assert len(aways) == 4, aways  # once each, though two channels were shared
+                assert not any(is_away(l) for l in bare.seen), bare.seen[-5:]
+                assert not any(l.startswith("@") for l in bare.seen), bare.seen[-5:]
+                assert not any(is_away(l) for l in ann.seen), ann.seen[-5:]
+                tom.send("/who")  # the telnet user read nothing of it
+                tom.wait_for(lambda l: "tom" in l and "ann" in l)
+                assert not any("away" in l.lower() or "lunch" in l for l in tom.seen), tom.seen[-8:]
+            finally:
+                srv.stop()
+    runner.run("away-notify: AWAY set and cleared reaches a client with the cap once (two shared channels), and "
+               "after the JOIN of an away member; account-tag: a logged-in member's lines carry account= to a client "
+               "with the cap, not to one without, nor a guest's; the telnet user sees no AWAY", away_notify_account_tag)
     return runner.summary()
 
 

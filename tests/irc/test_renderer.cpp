@@ -237,3 +237,74 @@ TEST_CASE("WHO masks: '*' any run, '?' one character, ASCII case ignored", "[irc
     CHECK_FALSE(mask_matches("b*", "alice"));
     CHECK_FALSE(mask_matches("", "alice"));
 }
+
+TEST_CASE("account-tag: a logged-in member's events carry account=, once per capability set", "[irc][renderer][account]") {
+    using namespace chatroom::irc;
+    const detail::config cfg(chatroom::irc_options{});
+    auto chat = event(chatroom::room_event_kind::chat);
+    chat.add_line("hi");
+    chat.account = "bob";
+    // Each combination of the tag capabilities has its own shared renderer.
+    CHECK(&cfg.events(account_tag) != &cfg.events(no_tags));
+    CHECK(&cfg.events(account_tag | away_notify) == &cfg.events(account_tag));
+    CHECK(&cfg.events(server_time | message_tags | account_tag) != &cfg.events(server_time | message_tags));
+    CHECK(lines_of(cfg.events(account_tag).render(chat)) ==
+          std::vector<std::string>{"@account=bob :bob!bob@chatroom.irc PRIVMSG #dev :hi"});
+    CHECK(lines_of(cfg.events(account_tag | server_time | message_tags).render(chat)) ==
+          std::vector<std::string>{"@account=bob;msgid=42;time=2025-12-06T14:57:38.123Z :bob!bob@chatroom.irc PRIVMSG #dev :hi"});
+    CHECK(lines_of(cfg.events(no_tags).render(chat)) == std::vector<std::string>{":bob!bob@chatroom.irc PRIVMSG #dev :hi"});
+    // With client tags, which come first as the client sent them.
+    chat.client_tags = "+typing=active";
+    CHECK(lines_of(cfg.events(account_tag | message_tags).render(chat)) ==
+          std::vector<std::string>{"@account=bob;+typing=active;msgid=42 :bob!bob@chatroom.irc PRIVMSG #dev :hi"});
+    // A guest's event carries none; an account's value is escaped as a tag value.
+    chat.client_tags.clear();
+    chat.account.clear();
+    CHECK(lines_of(cfg.events(account_tag).render(chat)) == std::vector<std::string>{":bob!bob@chatroom.irc PRIVMSG #dev :hi"});
+    auto joined = event(chatroom::room_event_kind::joined);
+    joined.account = "a b;c";
+    CHECK(lines_of(cfg.events(account_tag).render(joined)) ==
+          std::vector<std::string>{"@account=a\\sb\\:c :bob!bob@chatroom.irc JOIN #dev"});
+}
+
+TEST_CASE("away-notify: an away event reads as AWAY to a client with the cap only, once across rooms",
+          "[irc][renderer][away]") {
+    using namespace chatroom::irc;
+    auto cfg = std::make_shared<const detail::config>(chatroom::irc_options{});
+    detail::connection with(cfg), without(cfg);
+    with.state().registered = without.state().registered = true;
+    with.state().caps = away_notify;
+    auto away = event(chatroom::room_event_kind::away);
+    away.text = "lunch";
+    // Worded per member (not by the shared renderer), and by nobody else.
+    CHECK(&with.shared_for(away) == &with);
+    CHECK(lines_of(with.render(away)) == std::vector<std::string>{":bob!bob@chatroom.irc AWAY :lunch"});
+    CHECK(without.render(away).empty());
+    // The same event from a second shared room: said once.
+    away.room = "ops";
+    CHECK(with.render(away).empty());
+    // Back: AWAY with no parameter.
+    away.text.clear();
+    CHECK(lines_of(with.render(away)) == std::vector<std::string>{":bob!bob@chatroom.irc AWAY"});
+    // The JOIN of a member who is away: JOIN then AWAY with the cap, JOIN alone without.
+    auto joined = event(chatroom::room_event_kind::joined);
+    joined.text = "gone";
+    CHECK(&with.shared_for(joined) == &with);
+    CHECK(lines_of(with.render(joined)) ==
+          std::vector<std::string>{":bob!bob@chatroom.irc JOIN #dev", ":bob!bob@chatroom.irc AWAY :gone"});
+    CHECK(lines_of(without.render(joined)) == std::vector<std::string>{":bob!bob@chatroom.irc JOIN #dev"});
+    joined.text.clear();
+    CHECK(&with.shared_for(joined) == &with.events());
+    // Other dialects show nothing of it: the base renderer's render (the
+    // line protocol's for every kind but chat).
+    struct line_like final : chatroom::renderer {
+        std::size_t framed_size(std::size_t n) const noexcept override { return n + 2; }
+        char* frame(char* out, std::string_view, std::string_view) const noexcept override { return out; }
+        std::string wording(const chatroom::reply&) const override { return {}; }
+    };
+    away.text = "lunch";
+    CHECK(line_like().render(away).empty());
+    CHECK(chatroom::renderer::event_text(away).empty());
+    joined.text = "gone"; // the line protocol's join reads as always
+    CHECK(chatroom::renderer::event_text(joined) == "* bob joined");
+}

@@ -216,6 +216,43 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         CHECK_FALSE(parse_entry(entry_reply("9-4", {{"k", "c"}, node, epoch, count, {"u", "bob"}}), id));
     }
 
+    SECTION("an away event and a speaker's account travel (IRC's away-notify and account-tag)") {
+        stream_entry s;
+        s.event.kind = chatroom::room_event_kind::away;
+        s.event.room = "dev";
+        s.event.nick = "bob";
+        s.event.account = "bob";
+        s.event.text = "lunch";
+        s.node = "n1";
+        s.epoch = "e1";
+        s.count = 5;
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, s);
+        redis_reply fields;
+        fields.type = redis_reply::kind::array;
+        for (const auto& a : args) fields.elements.push_back(string_reply(a));
+        redis_reply entry;
+        entry.type = redis_reply::kind::array;
+        entry.elements.push_back(string_reply("9-5"));
+        entry.elements.push_back(std::move(fields));
+        auto back = parse_entry(entry, id);
+        REQUIRE(back);
+        CHECK(back->event.kind == chatroom::room_event_kind::away);
+        CHECK(back->event.text == "lunch");
+        CHECK(back->event.account == "bob");
+        // Back (no message) is an away event too; an account that is no name is dropped, not the entry.
+        auto here = parse_entry(entry_reply("9-6", {{"k", "y"}, node, epoch, count, {"w", "dev"}, {"u", "bob"},
+                                                   {"a", "bad name\r\n"}}), id);
+        REQUIRE(here);
+        CHECK(here->event.kind == chatroom::room_event_kind::away);
+        CHECK(here->event.text.empty());
+        CHECK(here->event.account.empty());
+        auto said = parse_entry(entry_reply("9-7", {{"k", "c"}, node, epoch, count, {"w", "dev"}, {"u", "ann"},
+                                                   {"x", "hi\n"}, {"a", "ann"}}), id);
+        REQUIRE(said);
+        CHECK(said->event.account == "ann");
+    }
+
     SECTION("a topic change is a notice with its parts: new nodes read the topic, old ones the notice") {
         stream_entry s;
         s.event.kind = chatroom::room_event_kind::topic;

@@ -41,6 +41,7 @@ enum class command_kind {
     mode,   ///< a room's operators: arg a change ("+o", "-t"), text the nick it names (IRC's MODE #room)
     invite, ///< arg the nick invited to room (IRC's INVITE): past +i, +k, +l (operators only under +i)
     history, ///< /history [N]: the room's last N lines, with their times
+    away,    ///< IRC's AWAY: arg the message (empty: back), told to the member's rooms (room_event_kind::away)
     unknown, ///< a /word that is not a built-in (a custom command, or an error)
 };
 

@@ -33,6 +33,7 @@ public:
     /// differently (IRC, say) overrides it.
     virtual shared_bytes render(const room_event& e) const {
         if (e.kind == room_event_kind::chat) return render_chat(e);
+        if (e.kind == room_event_kind::away) return {}; // not shown in the line protocol
         return line(event_text(e));
     }
 
@@ -95,6 +96,7 @@ public:
         case room_event_kind::notice: return "* " + e.text;
         case room_event_kind::topic: return "* " + topic_wording(e.nick, e.text);
         case room_event_kind::mode: return "* " + mode_wording(e.nick, e.text);
+        case room_event_kind::away: return {};
         }
         return {};
     }

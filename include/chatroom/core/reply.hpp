@@ -100,7 +100,7 @@ struct reply {
     reply_kind kind = reply_kind::notice; ///< which answer
     std::string subject;                  ///< the room, nick or command it is about
     std::string detail;                   ///< a text: a reason, a topic, a notice's line
-    std::string extra;                    ///< a third value (ban_own_address: the ban's length)
+    std::string extra;                    ///< a third value (ban_own_address: the ban's length; invited: the inviter's account)
     std::size_t count = 0;                ///< a number: members, a byte limit
     std::vector<std::string> names;       ///< who: the members
     std::vector<room_summary> rooms;      ///< rooms: the rooms

@@ -25,6 +25,10 @@ enum class room_event_kind : std::uint8_t {
     /// did): text is one change as IRC writes it, "+o bob", "-o bob", "+t",
     /// "-t", "+m", "+s" (core/detail/room_roles.hpp).
     mode,
+    /// nick set itself away with text as its message, or came back (text
+    /// empty): said to the rooms it is in for dialects that show it (IRC's
+    /// away-notify); the others render nothing, and history keeps none.
+    away,
 };
 
 /// What a mode change reads as in a dialect with no modes of its own: the
@@ -77,9 +81,12 @@ struct room_event {
     room_event_kind kind = room_event_kind::chat; ///< what happened
     std::string room;      ///< the room's name as it was created
     std::string nick;      ///< who: the speaker, the joiner, the new nick, the sender
+    /// The account nick was logged in to when the event was made (empty: a
+    /// guest, the host or another server): IRC's account-tag.
+    std::string account;
     std::string old_nick;  ///< renamed
     std::string target;    ///< private_message: the recipient's nick
-    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'
+    std::string text;      ///< chat: lines, each ended by '\n'; others: one line, no '\n'; joined: the joiner's away message
     std::string reason;    ///< left
     /// left: the room operator (or server operator) who kicked nick out of
     /// the room; empty when nick left by itself.
@@ -169,6 +176,7 @@ inline const char* to_string(room_event_kind k) noexcept {
     case room_event_kind::notice: return "notice";
     case room_event_kind::topic: return "topic";
     case room_event_kind::mode: return "mode";
+    case room_event_kind::away: return "away";
     }
     return "?";
 }

@@ -8,7 +8,7 @@
 /// than a line allows is cut at UTF-8 boundaries, so no line passes 512
 /// bytes (tags aside). Tags follow the capabilities a client negotiated:
 /// `time` with server-time, `msgid` and a client's own `+tags` with
-/// message-tags, none without.
+/// message-tags, `account` with account-tag, none without.
 /// One event_renderer per combination is shared by every IRC member that
 /// negotiated it (irc/detail/connection.hpp picks it), so an event is
 /// rendered once per combination. render() is const and thread-safe.
@@ -37,6 +37,8 @@ enum tag_caps : unsigned {
     // Capabilities that add no tag (the connection's, not the renderer's):
     multi_prefix = 4,      ///< every prefix in NAMES and WHO (@+), not only the highest
     userhost_in_names = 8, ///< NAMES lists nick!user\@host
+    away_notify = 16,      ///< AWAY lines of members sharing a channel (detail/connection.hpp)
+    account_tag = 32,      ///< `account=NAME` on what a logged-in member says or does
 };
 
 /// Whether a left event is its member leaving the server (by QUIT, a lost
@@ -178,10 +180,16 @@ public:
         const std::string stamp = time ? format_time(e.time) : std::string();
         // A client's own tags, to those that negotiated message-tags only.
         const bool own = (caps_ & message_tags) && !e.client_tags.empty();
+        const bool account = (caps_ & account_tag) && !e.account.empty();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            if (!time && !msgid && !own) return;
+            if (!time && !msgid && !own && !account) return;
             o += '@';
+            if (account) {
+                o += "account=";
+                append_escaped_tag_value(o, e.account);
+                if (own || time || msgid) o += ';';
+            }
             if (own) {
                 o += e.client_tags;
                 if (time || msgid) o += ';';
@@ -288,6 +296,10 @@ public:
         }
         case room_event_kind::mode: // "+o bob", "-t": one change, as checked (room_roles.hpp)
             plain(":" + (e.nick.empty() ? host_ : source(e.nick)) + " MODE " + channel_of(e.room) + " " + e.text);
+            break;
+        case room_event_kind::away: // to those with away-notify only (detail/connection.hpp)
+            if (e.text.empty()) plain(":" + source(e.nick) + " AWAY");
+            else plain(":" + source(e.nick) + " AWAY :" + std::string(split_utf8(e.text, 300).front()));
             break;
         }
     }

@@ -30,6 +30,7 @@ public:
             in_ = &r;
             event_.room = r.name();
             event_.nick = m.state.nick;
+            event_.account = m.state.account;
             event_.origin = m.id();
         }
         event_.add_line(text);
@@ -64,6 +65,7 @@ public:
         room_event e;
         e.room = r.name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         e.set_client_tags(tags);
         log_->append(e);

@@ -278,6 +278,7 @@ private:
             else out_.send(m, reply::usage("history"));
             break;
         }
+        case command_kind::away: membership_.set_away(m, cmd.arg); break;
         case command_kind::unknown: break;
         }
     }

@@ -49,6 +49,9 @@ struct member_state {
 
     std::string nick;
     std::string account; // after /login; empty for guests
+    // Its away message (IRC's AWAY; membership.hpp), or none: here. Held
+    // apart, so that members who are never away (most) pay 8 bytes, not 32.
+    std::unique_ptr<const std::string> away;
     // The rooms it is in, in the order it joined them (seat_list.hpp).
     using seat = seat_list::seat;
     seat_list seats;

@@ -13,12 +13,14 @@
 #include <chatroom/core/reply.hpp>
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/room_log.hpp>
+#include <chatroom/core/sanitize.hpp>
 #include <chatroom/core/stats.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -135,6 +137,7 @@ public:
         publish_presence(m);
         if (announces(r.size() - 1)) {
             room_event e = event_of(room_event_kind::joined, m, &r);
+            if (m.state.away) e.text = *m.state.away; // those told of away members hear it after the join
             log_->append(e);
         }
         std::vector<std::string> elsewhere;
@@ -201,8 +204,36 @@ public:
         e.kind = kind;
         if (r) e.room = r->name();
         e.nick = m.state.nick;
+        e.account = m.state.account;
         e.origin = m.id();
         return e;
+    }
+
+    // m is away with text as its message (sanitized, at most max_away_bytes
+    // at a UTF-8 boundary), or back (none): an away event in each of its
+    // rooms, for the dialects that tell it (IRC's away-notify). Nothing when
+    // nothing changed.
+    void set_away(member& m, std::string_view text) {
+        std::string clean;
+        sanitize_append(clean, text.substr(0, utf8_cut(text, max_away_bytes)));
+        if (clean == (m.state.away ? std::string_view(*m.state.away) : std::string_view())) return;
+        m.state.away = clean.empty() ? nullptr : std::make_unique<const std::string>(clean);
+        for (const member_state::seat& s : m.state.seats) {
+            room_event e = event_of(room_event_kind::away, m, s.in);
+            e.text = clean;
+            log_->append(e);
+        }
+    }
+
+    // The longest AWAY message kept (IRC's AWAYLEN), in bytes.
+    static constexpr std::size_t max_away_bytes = 200;
+
+    // Bytes of the longest start of text of at most max that ends at a
+    // UTF-8 character boundary.
+    static std::size_t utf8_cut(std::string_view text, std::size_t max) noexcept {
+        if (text.size() <= max) return text.size();
+        while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+        return max;
     }
 
 private:

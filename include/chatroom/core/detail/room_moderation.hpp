@@ -149,7 +149,9 @@ public:
         member* t = cmd.arg.empty() ? nullptr : p_.members.find_nick(cmd.arg);
         if (!t || !t->state.attached) return p_.out.send(m, reply::of(reply_kind::no_such_nick, cmd.arg));
         r->roles().invite(t->state.nick);
-        p_.out.send(*t, reply::of(reply_kind::invited, r->name(), m.state.nick));
+        reply invited = reply::of(reply_kind::invited, r->name(), m.state.nick);
+        invited.extra = m.state.account; // IRC's account-tag
+        p_.out.send(*t, invited);
     }
 
 private:

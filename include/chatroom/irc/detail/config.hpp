@@ -4,6 +4,7 @@
 #include <chatroom/irc/options.hpp>
 #include <chatroom/irc/renderer.hpp>
 
+#include <array>
 #include <chrono>
 #include <utility>
 #include <string>
@@ -18,18 +19,19 @@ struct config {
     explicit config(irc_options o)
         : options(cleaned(std::move(o))),
           created(format_time(std::chrono::system_clock::now())),
-          plain(options.server_name, no_tags),
-          timed(options.server_name, server_time),
-          tagged(options.server_name, message_tags),
-          both(options.server_name, server_time | message_tags) {}
+          renderers{{{options.server_name, no_tags},
+                     {options.server_name, server_time},
+                     {options.server_name, message_tags},
+                     {options.server_name, server_time | message_tags},
+                     {options.server_name, account_tag},
+                     {options.server_name, account_tag | server_time},
+                     {options.server_name, account_tag | message_tags},
+                     {options.server_name, account_tag | server_time | message_tags}}} {}
 
+    // The renderer of the tags these capabilities add (away-notify adds
+    // lines, not tags: the connection's, detail/connection.hpp).
     const event_renderer& events(unsigned caps) const noexcept {
-        switch (caps & (server_time | message_tags)) {
-        case server_time: return timed;
-        case message_tags: return tagged;
-        case server_time | message_tags: return both;
-        default: return plain;
-        }
+        return renderers[(caps & (server_time | message_tags)) + ((caps & account_tag) ? 4 : 0)];
     }
 
     // Names that cannot break a line: letters, digits, '.', '-', '_' only.
@@ -47,7 +49,7 @@ struct config {
 
     irc_options options;
     std::string created;
-    event_renderer plain, timed, tagged, both;
+    std::array<event_renderer, 8> renderers; // by server-time, message-tags and account-tag
     mutable directory users; // its own lock: the rest is immutable
 };
 

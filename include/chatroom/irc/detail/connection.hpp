@@ -68,6 +68,8 @@ struct session_state {
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
+    std::string last_away, last_away_text; // the last AWAY told (away-notify), and when it happened
+    std::chrono::system_clock::time_point last_away_time{};
     bool exists = false;           // the answer to asked::exists: the room asked about is open
     bool departed = false;         // remembered for WHOWAS already
     bool invisible = false;        // user mode +i: hidden from WHO masks of those sharing no channel
@@ -135,8 +137,11 @@ public:
     // With the hub's lock held.
     std::string nick() const { return st_.registered && self_ ? self_->state.nick : std::string("*"); }
 
+    // An away event, and the join of a member who is away, are worded here:
+    // they read differently with away-notify.
     const renderer& shared_for(const room_event& e) const noexcept override {
-        if (!st_.registered) return *this;
+        if (!st_.registered || e.kind == room_event_kind::away || (e.kind == room_event_kind::joined && !e.text.empty()))
+            return *this;
         if (is_quit(e)) {
             // Said once to a member that shared several rooms with the one
             // quitting (render() words the copies as nothing); else the
@@ -168,6 +173,35 @@ public:
             note_quit(e);
         }
         if (st_.replaying && (e.kind == room_event_kind::chat || e.kind == room_event_kind::action)) return replayed(e);
+        if (e.kind == room_event_kind::away || (e.kind == room_event_kind::joined && !e.text.empty())) return away_of(e);
+        return events().render(e);
+    }
+
+    // With away-notify, an away event as AWAY, said once to a member that
+    // shares several of the rooms told (appended together: one time), and an
+    // away member's JOIN followed by its AWAY; without it, none and the JOIN.
+    shared_bytes away_of(const room_event& e) const {
+        const bool notify = (st_.caps & away_notify) != 0;
+        if (e.kind == room_event_kind::joined) {
+            std::string out;
+            events().append_event(out, e);
+            if (notify) {
+                room_event a;
+                a.kind = room_event_kind::away;
+                a.nick = e.nick;
+                a.account = e.account;
+                a.text = e.text;
+                a.time = e.time;
+                events().append_event(out, a);
+            }
+            return shared_bytes::copy_of(out);
+        }
+        if (!notify || (e.nick == st_.last_away && e.text == st_.last_away_text &&
+                        e.time - st_.last_away_time < std::chrono::seconds(1)))
+            return {};
+        st_.last_away = e.nick;
+        st_.last_away_text = e.text;
+        st_.last_away_time = e.time;
         return events().render(e);
     }
 

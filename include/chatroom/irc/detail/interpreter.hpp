@@ -84,7 +84,7 @@ public:
         if (verb == "LUSERS") return ask(core, m, st, asked::lusers, {}, command_kind::rooms);
         if (verb == "MOTD") return emit(st, c.motd());
         if (verb == "WHOIS") return whois(m, c, msg);
-        if (verb == "AWAY") return away(c, msg);
+        if (verb == "AWAY") return away(core, m, c, msg);
         if (verb == "USERHOST") return userhost(m, c, msg);
         if (verb == "ISON") return ison(m, c, msg);
         if (verb == "WHOWAS") return whowas(c, msg);

@@ -222,9 +222,16 @@ inline std::string connection::wording(const reply& r) const {
         if (st_.question == asked::join) return numeric("474", channel_of(r.subject), "Cannot join channel (+b)");
         if (st_.question == asked::notice) return {};
         return numeric("404", channel_of(r.subject), "Cannot send to channel (+b)");
-    case reply_kind::invited: // by a member: its INVITE; by the host: a notice
+    case reply_kind::invited: { // by a member: its INVITE (account-tag: its account); by the host: a notice
         if (r.detail.empty()) break;
-        return ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
+        std::string line;
+        if ((st_.caps & account_tag) && !r.extra.empty()) {
+            line = "@account=";
+            append_escaped_tag_value(line, r.extra);
+            line += ' ';
+        }
+        return line + ":" + events().source(r.detail) + " INVITE " + me + " " + channel_of(r.subject);
+    }
     case reply_kind::no_such_nick:
         if (st_.question == asked::notice) return {}; // NOTICE is never answered
         return numeric("401", r.subject, "No such nick/channel");

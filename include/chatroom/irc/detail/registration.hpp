@@ -27,7 +27,9 @@ namespace chatroom::irc::detail {
 // (chathistory.hpp), the others are the renderer's tag_caps.
 inline constexpr unsigned echo_cap = 1u << 31;
 inline constexpr unsigned sasl_cap = 1u << 30;
-inline constexpr std::pair<std::string_view, unsigned> offered_caps[] = {{"batch", batch_cap},
+inline constexpr std::pair<std::string_view, unsigned> offered_caps[] = {{"account-tag", account_tag},
+                                                                         {"away-notify", away_notify},
+                                                                         {"batch", batch_cap},
                                                                          {"draft/chathistory", chathistory_cap},
                                                                          {"echo-message", echo_cap},
                                                                          {"message-tags", message_tags},

@@ -59,11 +59,13 @@ inline bool find_user(const member& m, const connection& c, std::string_view nic
 }
 
 // AWAY [:message]: 306 and away with a message; 305 and back without one
-// (or with an empty one).
-inline void away(const connection& c, const irc_message& msg) {
+// (or with an empty one). The core tells the member's rooms (an away event:
+// IRC members with away-notify read it as AWAY; connection.hpp).
+inline void away(commands& core, member& m, const connection& c, const irc_message& msg) {
     session_state& st = c.state();
     st.away.clear();
     sanitize_append(st.away, split_utf8(msg.param(0), max_away_bytes).front());
+    ask(core, m, st, asked::none, {}, command_kind::away, st.away);
     if (st.away.empty()) return emit(st, c.numeric("305", {}, "You are no longer marked as being away"));
     emit(st, c.numeric("306", {}, "You have been marked as being away"));
 }

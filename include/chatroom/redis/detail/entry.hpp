@@ -13,6 +13,7 @@
 // cleaned, and holds each line to the server's max_line_bytes. An entry that
 // fails a check is dropped whole, never delivered in part.
 
+#include <chatroom/redis/detail/entry_kind.hpp>
 #include <chatroom/redis/detail/entry_text.hpp>
 #include <chatroom/redis/detail/reply.hpp>
 #include <chatroom/core/detail/history_ring.hpp> // parse_number, one reading of ids for every part
@@ -45,35 +46,6 @@ struct stream_entry {
     std::uint64_t count = 0;
     std::uint64_t member = 0; // the origin member on its node
 };
-
-inline char kind_code(room_event_kind k) noexcept {
-    switch (k) {
-    case room_event_kind::chat: return 'c';
-    case room_event_kind::action: return 'a';
-    case room_event_kind::joined: return 'j';
-    case room_event_kind::left: return 'l';
-    case room_event_kind::renamed: return 'r';
-    case room_event_kind::private_message: return 'p';
-    case room_event_kind::notice:
-    case room_event_kind::topic: // a topic is a notice with its parts (c, u): old nodes show the notice
-    case room_event_kind::mode: return 'n'; // so is a mode change (d, u)
-    }
-    return '?';
-}
-
-inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
-    if (code.size() != 1) return std::nullopt;
-    switch (code[0]) {
-    case 'c': return room_event_kind::chat;
-    case 'a': return room_event_kind::action;
-    case 'j': return room_event_kind::joined;
-    case 'l': return room_event_kind::left;
-    case 'r': return room_event_kind::renamed;
-    case 'p': return room_event_kind::private_message;
-    case 'n': return room_event_kind::notice;
-    }
-    return std::nullopt;
-}
 
 // The field-value arguments of XADD for an event written under a writer's
 // name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
@@ -110,6 +82,7 @@ inline void append_fields(std::vector<std::string>& args, const room_event& e, c
     if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
     if (!e.target.empty()) field("t", e.target);
     if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
+    if (!e.account.empty()) field("a", e.account);         // IRC's account-tag
 }
 
 inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
@@ -280,9 +253,14 @@ inline std::optional<stream_entry> decode_entry(const entry_fields& fields, cons
         e.text = mode_text(*changes);
         break;
     }
+    case room_event_kind::away:
+        // Its message, or none: back. A message past the limit is left out.
+        if (!append_clean_line(e.text, field('x'), max)) e.text.clear();
+        break;
     case room_event_kind::joined:
     case room_event_kind::renamed: break;
     }
+    if (protocol::is_valid_name(field('a'))) e.account = std::string(field('a'));
     // Client-only tags (IRC's) of a line: kept when well formed, else
     // dropped (the line is not).
     if ((*kind == room_event_kind::chat && e.line_count <= 1) || *kind == room_event_kind::action ||
