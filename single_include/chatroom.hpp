@@ -6193,7 +6193,16 @@ public:
             log_->gone(job.nick); // ours in the cluster, but taken here meanwhile
             return p_.out.send(m, reply::of(reply_kind::nick_taken, job.nick));
         }
+        const std::string old = m.state.nick;
         take(m, job.nick);
+        // Decided after the request, so no reply said it: a member in no
+        // room (an IRC client still registering, or one in no channel)
+        // would hear nothing, and its dialect may wait for it (IRC's 001).
+        if (m.state.seats.empty()) {
+            room_event e = membership::event_of(room_event_kind::renamed, m, nullptr);
+            e.old_nick = old;
+            p_.out.push(m, m.dialect().render(e));
+        }
     }
 
     // m takes name (free here, claimed if it had to be); each of its rooms

@@ -626,10 +626,16 @@ public:
         if ((caps_ & message_tags) && (e.seq != 0 || !e.log_id.empty())) return false; // msgid
         const bool time = (caps_ & server_time) && e.time != std::chrono::system_clock::time_point{};
         const bool own = (caps_ & message_tags) && !e.client_tags.empty();
+        const bool account = (caps_ & account_tag) && !e.account.empty();
         std::string head;
-        head.reserve(e.client_tags.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 48);
-        if (time || own) {
+        head.reserve(e.client_tags.size() + e.account.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 64);
+        if (time || own || account) { // in append_event's order
             head += '@';
+            if (account) {
+                head += "account=";
+                append_escaped_tag_value(head, e.account);
+                if (own || time) head += ';';
+            }
             if (own) {
                 head += e.client_tags;
                 if (time) head += ';';

@@ -1201,8 +1201,7 @@ def check_13_irc_away_notify_and_account_tag_across_nodes():
                            timeout=PATIENCE)
         assert h.returncode == 0, h
         users = os.path.join(cl.dir, "users")
-        # All three log in: an IRC guest on a cluster node is never welcomed today (its nick's claim completes
-        # with a rename told to its rooms, and it is in none; so on main c4fe555 too), which is another issue.
+        # Three log in; gus is a guest, whose nick is claimed across the nodes while it registers, in no room.
         with open(users, "w") as f:
             f.write("".join("%s:%s\n" % (n, h.stdout.decode().strip()) for n in ("ann", "wes", "bo")))
         r = cl.redis()
@@ -1231,6 +1230,16 @@ def check_13_irc_away_notify_and_account_tag_across_nodes():
         bo.send("PING :sync")
         bo.expect(r" PONG \S+ :sync$")
         assert not any(re.search(r" AWAY( |$)", l) for l in bo.seen), bo.seen[-5:]
+        # A guest: welcomed once its nick's claim is decided (the rename is told to it, in no room), and told of
+        # a NICK it changes while in no channel; then in the room like the others.
+        gus = kit.IrcClient(irc(a), "gus (IRC guest on n1)", PATIENCE)
+        cl.conns.append(gus)
+        gus.register("gus")
+        gus.send("NICK gus2")
+        gus.expect(r"^:gus!\S+ NICK :?gus2$")
+        gus.send("JOIN #dev")
+        gus.expect(r" 366 gus2 #dev ")
+        wes.expect(r":gus2!\S+ JOIN #dev$")
 
 
 def main():
