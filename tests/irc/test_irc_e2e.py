@@ -13,9 +13,12 @@ TOPIC, PING, the error numerics (401 403 421 431 432 433 442 451 461 462
 417), PART and QUIT as the telnet user sees them. Every wait has a deadline;
 prints PASS/FAIL per check and "N passed, M failed"; exits 1 on any failure.
 """
+import contextlib
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -28,6 +31,27 @@ runner = kit.CheckRunner(tracebacks=False)
 def IrcClient(port, name):
     """A raw IRC client (the kit's), patient as this suite is."""
     return kit.IrcClient(port, name, PATIENCE)
+
+
+@contextlib.contextmanager
+def account_server(name, role=""):
+    """chatroom-server (telnet and IRC) with a --users file of one account, name with a fresh secret (role
+    ":op": a server operator's); yields the server and the secret, and stops the server."""
+    secret = "irc-secret-%s-%d" % (name, os.getpid())
+    r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
+                       timeout=PATIENCE)
+    assert r.returncode == 0, r
+    with tempfile.TemporaryDirectory(prefix="irc-users-") as tmp:
+        users = os.path.join(tmp, "users")
+        with open(users, "w") as f:
+            f.write("%s:%s%s\n" % (name, r.stdout.decode().strip(), role))
+        srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
+                                 "--users", users], PATIENCE)
+        srv.start(want=("tcp", "irc"))
+        try:
+            yield srv, secret
+        finally:
+            srv.stop()
 
 
 def body_of(line):
@@ -600,60 +624,45 @@ def main():
     runner.run("WHO mask lists at most 100 users (each a lookup with the hub's lock held)", who_cap)
 
     def oper_kick_ban():
-        import subprocess
-        import tempfile
-        secret = "irc-oper-secret-%d" % os.getpid()
-        r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
-                           timeout=PATIENCE)
-        assert r.returncode == 0, r
-        with tempfile.TemporaryDirectory(prefix="irc-oper-") as tmp:
-            users = os.path.join(tmp, "users")
-            with open(users, "w") as f:
-                f.write("root:%s:op\n" % r.stdout.decode().strip())
-            srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
-                                     "--users", users], PATIENCE)
-            srv.start(want=("tcp", "irc"))
-            try:
-                zed = IrcClient(srv.ports["irc"], "zed (IRC, becomes an operator)")
-                vic = IrcClient(srv.ports["irc"], "vic (IRC)")
-                zed.register("zed")
-                vic.register("vic")
-                for c, n in ((vic, "vic"), (zed, "zed")):  # vic first: the channel's operator, not zed
-                    c.send("JOIN #dev")
-                    c.expect(r" 366 %s #dev " % n)
-                zed.send("OPER root wrong-secret")
-                zed.expect(r" 464 zed :Password incorrect")
-                zed.send("OPER root")
-                zed.expect(r" 461 zed OPER :Not enough parameters")
-                zed.send("KICK #dev vic :out")
-                zed.expect(r" 482 zed #dev :You're not channel operator")
-                zed.send("OPER root " + secret)
-                zed.expect(r" 381 zed :You are now an IRC operator")
-                zed.expect(r"^:zed!\S+ MODE zed :\+o$")  # the nick stays: OPER is no login
-                zed.send("MODE #dev +b nobody!*@10.*")  # a server operator may ban by address
-                zed.expect(r"^:zed!\S+ MODE #dev \+b nobody!\*@10\.\*$")
-                # A topic change is TOPIC to every IRC member (its setter too); the telnet user
-                # reads it as the line protocol always said it.
-                tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-                tom.greet()
-                tom.send("/join dev")
-                tom.wait_for(lambda l: l.startswith("* joined dev"))
-                zed.send("TOPIC #dev :builds are green é")
-                vic.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
-                zed.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
-                tom.wait_for(lambda l: l == "* zed set the topic: builds are green é")
-                vic.send("TOPIC #dev")
-                vic.expect(r" 332 vic #dev :builds are green é$")
-                assert not any(" NOTICE #dev " in l for l in vic.seen), vic.seen[-5:]
-                # A server operator's KICK puts vic out of the channel, not off the server.
-                zed.send("KICK #dev vic :out")
-                vic.expect(r"^:zed!zed@\S+ KICK #dev vic :out$")
-                zed.expect(r"^:zed!zed@\S+ KICK #dev vic :out$")
-                tom.wait_for(lambda l: l == "* vic was kicked out of the room by zed (out)")
-                vic.send("PING :still-here")
-                vic.expect(r":still-here$")
-            finally:
-                srv.stop()
+        with account_server("root", ":op") as (srv, secret):
+            zed = IrcClient(srv.ports["irc"], "zed (IRC, becomes an operator)")
+            vic = IrcClient(srv.ports["irc"], "vic (IRC)")
+            zed.register("zed")
+            vic.register("vic")
+            for c, n in ((vic, "vic"), (zed, "zed")):  # vic first: the channel's operator, not zed
+                c.send("JOIN #dev")
+                c.expect(r" 366 %s #dev " % n)
+            zed.send("OPER root wrong-secret")
+            zed.expect(r" 464 zed :Password incorrect")
+            zed.send("OPER root")
+            zed.expect(r" 461 zed OPER :Not enough parameters")
+            zed.send("KICK #dev vic :out")
+            zed.expect(r" 482 zed #dev :You're not channel operator")
+            zed.send("OPER root " + secret)
+            zed.expect(r" 381 zed :You are now an IRC operator")
+            zed.expect(r"^:zed!\S+ MODE zed :\+o$")  # the nick stays: OPER is no login
+            zed.send("MODE #dev +b nobody!*@10.*")  # a server operator may ban by address
+            zed.expect(r"^:zed!\S+ MODE #dev \+b nobody!\*@10\.\*$")
+            # A topic change is TOPIC to every IRC member (its setter too); the telnet user
+            # reads it as the line protocol always said it.
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            zed.send("TOPIC #dev :builds are green é")
+            vic.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
+            zed.expect(r"^:zed!zed@\S+ TOPIC #dev :builds are green é$")
+            tom.wait_for(lambda l: l == "* zed set the topic: builds are green é")
+            vic.send("TOPIC #dev")
+            vic.expect(r" 332 vic #dev :builds are green é$")
+            assert not any(" NOTICE #dev " in l for l in vic.seen), vic.seen[-5:]
+            # A server operator's KICK puts vic out of the channel, not off the server.
+            zed.send("KICK #dev vic :out")
+            vic.expect(r"^:zed!zed@\S+ KICK #dev vic :out$")
+            zed.expect(r"^:zed!zed@\S+ KICK #dev vic :out$")
+            tom.wait_for(lambda l: l == "* vic was kicked out of the room by zed (out)")
+            vic.send("PING :still-here")
+            vic.expect(r":still-here$")
     runner.run("OPER gives an operator's account's rights (464 for a wrong secret, 461, 381 and MODE +o for an "
                "operator's account, the nick kept); an operator's TOPIC reaches IRC as TOPIC; a server operator's KICK "
                "puts the member out of the channel (KICK to all, the line protocol's words to telnet), 482 before",
@@ -714,81 +723,66 @@ def main():
                ping_timeout)
 
     def away_notify_account_tag():
-        import subprocess
-        import tempfile
-        secret = "irc-acct-secret-%d" % os.getpid()
-        r = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(), capture_output=True,
-                           timeout=PATIENCE)
-        assert r.returncode == 0, r
-        with tempfile.TemporaryDirectory(prefix="irc-acct-") as tmp:
-            users = os.path.join(tmp, "users")
-            with open(users, "w") as f:
-                f.write("ann:%s\n" % r.stdout.decode().strip())
-            srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1",
-                                     "--users", users], PATIENCE)
-            srv.start(want=("tcp", "irc"))
-            try:
-                ann = IrcClient(srv.ports["irc"], "ann (IRC, logged in by PASS)")
-                ann.send("PASS " + secret)
-                ls = ann.register("ann")
-                assert "away-notify" in ls and "account-tag" in ls, ls
-                assert any(" 900 * ann!" in l for l in ann.seen), ann.seen  # logged in before 001
-                watcher = IrcClient(srv.ports["irc"], "wes (IRC, away-notify and account-tag)")
-                watcher.register("wes", "away-notify account-tag")
-                bare = IrcClient(srv.ports["irc"], "bo (IRC, no caps)")
-                bare.register("bo")
-                tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-                tom.greet()
-                tom.send("/nick tom")
-                tom.wait_for(lambda l: "is now known as tom" in l)
-                tom.send("/join dev")
-                tom.wait_for(lambda l: l.startswith("* joined dev"))
-                for c, n in ((watcher, "wes"), (bare, "bo"), (ann, "ann")):
-                    c.send("JOIN #dev,#ops")
-                    c.expect(r" 366 %s #ops " % n)
-                # A logged-in member's PRIVMSG carries account= to a client with account-tag only.
-                ann.send("PRIVMSG #dev :hello with an account")
-                watcher.expect(r"^@account=ann :ann!ann@\S+ PRIVMSG #dev :hello with an account$")
-                bare.expect(r"^:ann!ann@\S+ PRIVMSG #dev :hello with an account$")
-                tom.wait_for(lambda l: l == "<ann> hello with an account")
-                # A guest's line carries none.
-                bare.send("PRIVMSG #dev :a guest speaks")
-                watcher.expect(r"^:bo!bo@\S+ PRIVMSG #dev :a guest speaks$")
-                # AWAY: told once (they share two channels) to the client with away-notify, not to the others.
-                ann.send("AWAY :lunch, back soon")
-                ann.expect(r" 306 ann :")
-                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :lunch, back soon$")
-                ann.send("AWAY")
-                ann.expect(r" 305 ann :")
-                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY$")
-                ann.send("AWAY :gone again")
-                ann.expect(r" 306 ann :")
-                watcher.expect(r"AWAY :gone again$")
-                # Joining while away: the JOIN, then the AWAY, to a client with away-notify.
-                ann.send("JOIN #more")
-                ann.expect(r" 366 ann #more ")
-                watcher.send("JOIN #more")
-                watcher.expect(r" 366 wes #more ")
-                ann.send("PART #more")
-                ann.expect(r"PART #more")
-                ann.send("JOIN #more")
-                ann.expect(r" 366 ann #more ")
-                watcher.expect(r"^@account=ann :ann!ann@\S+ JOIN #more$")
-                watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :gone again$")
-                for c in (watcher, bare, ann):  # all said before this answer has arrived
-                    c.send("PING :sync")
-                    c.expect(r" PONG \S+ :sync$")
-                is_away = lambda l: re.search(r"^(@\S+ )?:\S+ AWAY( |$)", l)
-                aways = [l for l in watcher.seen if is_away(l)]
-                assert len(aways) == 4, aways  # once each, though two channels were shared
-                assert not any(is_away(l) for l in bare.seen), bare.seen[-5:]
-                assert not any(l.startswith("@") for l in bare.seen), bare.seen[-5:]
-                assert not any(is_away(l) for l in ann.seen), ann.seen[-5:]
-                tom.send("/who")  # the telnet user read nothing of it
-                tom.wait_for(lambda l: "tom" in l and "ann" in l)
-                assert not any("away" in l.lower() or "lunch" in l for l in tom.seen), tom.seen[-8:]
-            finally:
-                srv.stop()
+        with account_server("ann") as (srv, secret):
+            ann = IrcClient(srv.ports["irc"], "ann (IRC, logged in by PASS)")
+            ann.send("PASS " + secret)
+            ls = ann.register("ann")
+            assert "away-notify" in ls and "account-tag" in ls, ls
+            assert any(" 900 * ann!" in l for l in ann.seen), ann.seen  # logged in before 001
+            watcher = IrcClient(srv.ports["irc"], "wes (IRC, away-notify and account-tag)")
+            watcher.register("wes", "away-notify account-tag")
+            bare = IrcClient(srv.ports["irc"], "bo (IRC, no caps)")
+            bare.register("bo")
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            for c, n in ((watcher, "wes"), (bare, "bo"), (ann, "ann")):
+                c.send("JOIN #dev,#ops")
+                c.expect(r" 366 %s #ops " % n)
+            # A logged-in member's PRIVMSG carries account= to a client with account-tag only.
+            ann.send("PRIVMSG #dev :hello with an account")
+            watcher.expect(r"^@account=ann :ann!ann@\S+ PRIVMSG #dev :hello with an account$")
+            bare.expect(r"^:ann!ann@\S+ PRIVMSG #dev :hello with an account$")
+            tom.wait_for(lambda l: l == "<ann> hello with an account")
+            # A guest's line carries none.
+            bare.send("PRIVMSG #dev :a guest speaks")
+            watcher.expect(r"^:bo!bo@\S+ PRIVMSG #dev :a guest speaks$")
+            # AWAY: told once (they share two channels) to the client with away-notify, not to the others.
+            ann.send("AWAY :lunch, back soon")
+            ann.expect(r" 306 ann :")
+            watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :lunch, back soon$")
+            ann.send("AWAY")
+            ann.expect(r" 305 ann :")
+            watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY$")
+            ann.send("AWAY :gone again")
+            ann.expect(r" 306 ann :")
+            watcher.expect(r"AWAY :gone again$")
+            # Joining while away: the JOIN, then the AWAY, to a client with away-notify.
+            ann.send("JOIN #more")
+            ann.expect(r" 366 ann #more ")
+            watcher.send("JOIN #more")
+            watcher.expect(r" 366 wes #more ")
+            ann.send("PART #more")
+            ann.expect(r"PART #more")
+            ann.send("JOIN #more")
+            ann.expect(r" 366 ann #more ")
+            watcher.expect(r"^@account=ann :ann!ann@\S+ JOIN #more$")
+            watcher.expect(r"^@account=ann :ann!ann@\S+ AWAY :gone again$")
+            for c in (watcher, bare, ann):  # all said before this answer has arrived
+                c.send("PING :sync")
+                c.expect(r" PONG \S+ :sync$")
+            is_away = lambda l: re.search(r"^(@\S+ )?:\S+ AWAY( |$)", l)
+            aways = [l for l in watcher.seen if is_away(l)]
+            assert len(aways) == 4, aways  # once each, though two channels were shared
+            assert not any(is_away(l) for l in bare.seen), bare.seen[-5:]
+            assert not any(l.startswith("@") for l in bare.seen), bare.seen[-5:]
+            assert not any(is_away(l) for l in ann.seen), ann.seen[-5:]
+            tom.send("/who")  # the telnet user read nothing of it
+            tom.wait_for(lambda l: "tom" in l and "ann" in l)
+            assert not any("away" in l.lower() or "lunch" in l for l in tom.seen), tom.seen[-8:]
     runner.run("away-notify: AWAY set and cleared reaches a client with the cap once (two shared channels), and "
                "after the JOIN of an away member; account-tag: a logged-in member's lines carry account= to a client "
                "with the cap, not to one without, nor a guest's; the telnet user sees no AWAY", away_notify_account_tag)
