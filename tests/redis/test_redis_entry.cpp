@@ -47,6 +47,18 @@ redis_reply entry_reply(const std::string& id, std::initializer_list<std::pair<s
     return r;
 }
 
+// An entry as XREAD returns it, of the field-value list append_fields wrote.
+redis_reply written_reply(const std::string& id, const std::vector<std::string>& args) {
+    redis_reply r;
+    r.type = redis_reply::kind::array;
+    r.elements.push_back(string_reply(id));
+    redis_reply list;
+    list.type = redis_reply::kind::array;
+    for (const auto& a : args) list.elements.push_back(string_reply(a));
+    r.elements.push_back(std::move(list));
+    return r;
+}
+
 bool name_or_empty(const std::string& s) { return s.empty() || chatroom::protocol::is_valid_name(s); }
 
 // What every member may receive, whatever the entry said.
@@ -119,13 +131,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         s.count = 3;
         std::vector<std::string> args;
         chatroom::detail::append_fields(args, s);
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (const auto& a : args) fields.elements.push_back(string_reply(a));
-        redis_reply entry;
-        entry.type = redis_reply::kind::array;
-        entry.elements.push_back(string_reply("7-1"));
-        entry.elements.push_back(std::move(fields));
+        redis_reply entry = written_reply("7-1", args);
         auto back = parse_entry(entry, id);
         REQUIRE(back);
         CHECK(back->event.left_server);
@@ -153,13 +159,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
             s.count = 4;
             std::vector<std::string> args;
             chatroom::detail::append_fields(args, s);
-            redis_reply fields;
-            fields.type = redis_reply::kind::array;
-            for (const auto& a : args) fields.elements.push_back(string_reply(a));
-            redis_reply entry;
-            entry.type = redis_reply::kind::array;
-            entry.elements.push_back(string_reply("8-1"));
-            entry.elements.push_back(std::move(fields));
+            redis_reply entry = written_reply("8-1", args);
             return parse_entry(entry, id);
         };
         for (auto kind : {chatroom::room_event_kind::chat, chatroom::room_event_kind::private_message}) {
@@ -189,13 +189,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         s.count = 4;
         std::vector<std::string> args;
         chatroom::detail::append_fields(args, s);
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (const auto& a : args) fields.elements.push_back(string_reply(a));
-        redis_reply entry;
-        entry.type = redis_reply::kind::array;
-        entry.elements.push_back(string_reply("9-1"));
-        entry.elements.push_back(std::move(fields));
+        redis_reply entry = written_reply("9-1", args);
         auto back = parse_entry(entry, id);
         REQUIRE(back);
         CHECK(back->event.client_tags == "+draft/reply=7;+a");
@@ -228,13 +222,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         s.count = 5;
         std::vector<std::string> args;
         chatroom::detail::append_fields(args, s);
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (const auto& a : args) fields.elements.push_back(string_reply(a));
-        redis_reply entry;
-        entry.type = redis_reply::kind::array;
-        entry.elements.push_back(string_reply("9-5"));
-        entry.elements.push_back(std::move(fields));
+        redis_reply entry = written_reply("9-5", args);
         auto back = parse_entry(entry, id);
         REQUIRE(back);
         CHECK(back->event.kind == chatroom::room_event_kind::away);
@@ -267,13 +255,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         // What a node that knows no topic reads: k=n, x the notice's words.
         CHECK(args.at(1) == "n");
         CHECK(std::find(args.begin(), args.end(), "op set the topic: builds are green") != args.end());
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (const auto& a : args) fields.elements.push_back(string_reply(a));
-        redis_reply entry;
-        entry.type = redis_reply::kind::array;
-        entry.elements.push_back(string_reply("9-1"));
-        entry.elements.push_back(std::move(fields));
+        redis_reply entry = written_reply("9-1", args);
         auto back = parse_entry(entry, id);
         REQUIRE(back);
         CHECK(back->event.kind == chatroom::room_event_kind::topic);
@@ -301,13 +283,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
             chatroom::detail::append_fields(args, cleared);
             CHECK(std::find(args.begin(), args.end(), "op cleared the topic") != args.end());
             CHECK(std::find(args.begin(), args.end(), "c") == args.end());
-            redis_reply fields;
-            fields.type = redis_reply::kind::array;
-            for (const auto& a : args) fields.elements.push_back(string_reply(a));
-            redis_reply entry;
-            entry.type = redis_reply::kind::array;
-            entry.elements.push_back(string_reply("9-5"));
-            entry.elements.push_back(std::move(fields));
+            redis_reply entry = written_reply("9-5", args);
             auto back = parse_entry(entry, id);
             REQUIRE(back);
             CHECK(back->event.kind == chatroom::room_event_kind::topic);
@@ -330,13 +306,7 @@ TEST_CASE("backplane: entries read back are checked and cleaned before anyone se
         chatroom::detail::append_fields(args, s);
         CHECK(args.at(1) == "n"); // a node that knows no modes shows a notice
         CHECK(std::find(args.begin(), args.end(), "op: mode +o bob") != args.end());
-        redis_reply fields;
-        fields.type = redis_reply::kind::array;
-        for (const auto& a : args) fields.elements.push_back(string_reply(a));
-        redis_reply entry;
-        entry.type = redis_reply::kind::array;
-        entry.elements.push_back(string_reply("10-1"));
-        entry.elements.push_back(std::move(fields));
+        redis_reply entry = written_reply("10-1", args);
         auto back = parse_entry(entry, id);
         REQUIRE(back);
         CHECK(back->event.kind == chatroom::room_event_kind::mode);
