@@ -126,23 +126,7 @@ public:
         const bool account = (caps_ & account_tag) && !e.account.empty();
         std::string head;
         head.reserve(e.client_tags.size() + e.account.size() + 2 * e.nick.size() + host_.size() + e.room.size() + 64);
-        if (time || own || account) { // in append_event's order
-            head += '@';
-            if (account) {
-                head += "account=";
-                append_escaped_tag_value(head, e.account);
-                if (own || time) head += ';';
-            }
-            if (own) {
-                head += e.client_tags;
-                if (time) head += ';';
-            }
-            if (time) {
-                head += "time=";
-                head += format_time(e.time);
-            }
-            head += ' ';
-        }
+        append_tags(head, e, account, own, {}, 0, time ? format_time(e.time) : std::string());
         const std::size_t tags = head.size();
         head += ':';
         head += e.nick;
@@ -189,32 +173,8 @@ public:
         const bool account = (caps_ & account_tag) && !e.account.empty();
         std::size_t n = 0; // lines so far, for a msgid per line
         auto tags = [&](std::string& o) {
-            if (!time && !msgid && !own && !account) return;
-            o += '@';
-            if (account) {
-                o += "account=";
-                append_escaped_tag_value(o, e.account);
-                if (own || time || msgid) o += ';';
-            }
-            if (own) {
-                o += e.client_tags;
-                if (time || msgid) o += ';';
-            }
-            if (msgid) {
-                o += "msgid=";
-                append_escaped_tag_value(o, id);
-                if (n > 0) {
-                    o += '-';
-                    o += std::to_string(n);
-                }
-                ++n;
-            }
-            if (time) {
-                if (msgid) o += ';';
-                o += "time=";
-                o += stamp;
-            }
-            o += ' ';
+            append_tags(o, e, account, own, id, n, stamp);
+            if (msgid) ++n;
         };
         // ":nick!nick@host COMMAND [#]target :text", written straight into
         // out: a chat line is the hot path, rendered once per event.
@@ -340,6 +300,41 @@ public:
     }
 
 private:
+    // A line's tags, in the one order both writers use (render_chat,
+    // append_event): the speaker's account, the client's own tags, the msgid
+    // (none: empty; "-N" on a line after the first) and the time (none:
+    // empty), then a space; nothing without any.
+    static void append_tags(std::string& o, const room_event& e, bool account, bool own, std::string_view msgid,
+                            std::size_t n, std::string_view stamp) {
+        if (!account && !own && msgid.empty() && stamp.empty()) return;
+        const std::size_t at = o.size();
+        auto next = [&] { o += o.size() == at ? '@' : ';'; };
+        if (account) {
+            next();
+            o += "account=";
+            append_escaped_tag_value(o, e.account);
+        }
+        if (own) {
+            next();
+            o += e.client_tags;
+        }
+        if (!msgid.empty()) {
+            next();
+            o += "msgid=";
+            append_escaped_tag_value(o, msgid);
+            if (n > 0) {
+                o += '-';
+                o += std::to_string(n);
+            }
+        }
+        if (!stamp.empty()) {
+            next();
+            o += "time=";
+            o += stamp;
+        }
+        o += ' ';
+    }
+
     std::string host_;
     unsigned caps_;
 };
