@@ -1096,6 +1096,7 @@ struct past_line {
     std::string text;                              ///< the line
     bool action = false;                           ///< a /me action
     std::string id;                                ///< its message's id (history.hpp; the lines of one message share it)
+    std::string account;                           ///< the account it was said under (empty: none; IRC's account-tag)
 };
 
 /// One answer: a kind and the few values its wording needs (which ones, the
@@ -6660,11 +6661,11 @@ struct history_service {
             const room_event& e = page.events[i];
             const std::string id = id_of(e);
             if (e.kind == room_event_kind::action) {
-                r.past.push_back({e.time, e.nick, e.text, true, id});
+                r.past.push_back({e.time, e.nick, e.text, true, id, e.account});
                 continue;
             }
             e.for_each_line(
-                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
+                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id, e.account}); });
         }
         r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
         if (cut_lines && r.past.size() > lines) {

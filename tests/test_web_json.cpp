@@ -642,8 +642,8 @@ TEST_CASE("json dialect: typed replies as objects, refusals as error objects wit
           R"({"type":"bye","code":"kicked_by","text":"kicked by op: spam","by":"op","reason":"spam"})");
     CHECK(d.wording(reply::of(reply_kind::logged_in, "ann")) == R"({"type":"logged_in","account":"ann"})");
     reply h = reply::of(reply_kind::history, "dev");
-    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false, "41"});
-    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true, "42"});
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570258123LL)), "ann", "hi", false, "41", ""});
+    h.past.push_back({std::chrono::system_clock::time_point(std::chrono::milliseconds(1796570259000LL)), "bob", "waves", true, "42", ""});
     CHECK(d.wording(h) == R"({"type":"history","room":"dev","some_missing":false,"more":false,"lines":[)"
                           R"({"type":"chat","id":"41","time":"2026-12-06T15:17:38.123Z","nick":"ann","text":"hi"},)"
                           R"({"type":"action","id":"42","time":"2026-12-06T15:17:39.000Z","nick":"bob","text":"waves"}]})");

@@ -1790,6 +1790,7 @@ inline std::string history_batch(const connection& c, const history_ask& a, cons
         e.kind = l.line->action ? room_event_kind::action : room_event_kind::chat;
         e.room = a.room;
         e.nick = l.line->nick;
+        e.account = l.line->account;
         e.time = l.line->time;
         e.log_id = l.index == 0 ? l.line->id : l.line->id + "-" + std::to_string(l.index);
         if (l.line->action) e.text = l.line->text;

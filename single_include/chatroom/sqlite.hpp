@@ -178,6 +178,13 @@ public:
         return data ? std::string(data, static_cast<std::size_t>(size)) : std::string();
     }
 
+    /// The column's text in SQLite's own memory: valid until the next step or reset.
+    std::string_view view(int column) const noexcept {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        const int size = sqlite3_column_bytes(stmt_, column);
+        return data ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
+    }
+
     explicit operator bool() const noexcept { return stmt_ != nullptr; }
 
 private:
@@ -266,6 +273,15 @@ inline bool without_rowid_messages(sqlite_db& db) {
     return old;
 }
 
+/// Whether table has a column of that name.
+inline bool has_column(sqlite_db& db, const char* table, const char* column) {
+    sqlite_stmt s(db, "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2");
+    s.bind(1, std::string_view(table), true).bind(2, std::string_view(column), true);
+    const bool found = s.step() && s.integer(0) > 0;
+    s.reset();
+    return found;
+}
+
 /// Opens (creating) the database for the writer: WAL, the sync level, the
 /// schema. Throws sqlite_error with a message naming the file.
 inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) {
@@ -291,7 +307,12 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
                 " time_ms INTEGER NOT NULL,"
                 " kind TEXT NOT NULL,"
                 " nick TEXT NOT NULL,"
-                " text TEXT NOT NULL)");
+                " text TEXT NOT NULL,"
+                " account TEXT NOT NULL DEFAULT '')");
+        // Files from before account-tag was kept: the column added, empty
+        // for the rows already there.
+        if (!has_column(db, "messages", "account"))
+            db.exec("ALTER TABLE messages ADD COLUMN account TEXT NOT NULL DEFAULT ''");
         if (!without_rowid_messages(db))
             db.exec("CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages (room_key, seq)");
         db.exec("CREATE INDEX IF NOT EXISTS messages_time ON messages (room_key, time_ms)");
@@ -303,10 +324,17 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
     return db;
 }
 
+/// The most bytes a value read back may have: far above any event this
+/// server keeps (lines of at most max_line_bytes, a read's worth); a file
+/// with a larger one (written by something else) fails that query with
+/// store_failed instead of being loaded whole.
+inline constexpr int max_history_value_bytes = 16 << 20;
+
 /// Opens the database read-only for queries (after open_history_writer made it).
 inline sqlite_db open_history_reader(const std::string& path) {
     sqlite_db db(path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(db.get(), 5000);
+    sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, max_history_value_bytes);
     try {
         db.exec("PRAGMA query_only=1");
     } catch (const sqlite_error& e) {
@@ -364,15 +392,15 @@ public:
     sqlite_query_runner(sqlite_db& db, std::size_t page_size)
         : db_(db), page_size_(page_size == 0 ? 1 : page_size),
           room_(db, "SELECT room, trimmed FROM rooms WHERE room_key = ?1"),
-          latest_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          latest_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                       " ORDER BY seq DESC LIMIT ?2"),
-          before_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq < ?3"
+          before_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1 AND seq < ?3"
                       " ORDER BY seq DESC LIMIT ?2"),
-          after_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq > ?3"
+          after_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1 AND seq > ?3"
                      " ORDER BY seq LIMIT ?2"),
-          between_ids_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          between_ids_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                            " AND seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?2"),
-          between_times_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          between_times_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                              " AND time_ms BETWEEN ?3 AND ?4 ORDER BY time_ms, seq LIMIT ?2") {}
 
     /// Answers q (bad_query for ids that are not numbers or bounds out of
@@ -415,6 +443,8 @@ public:
             room_.bind(1, key);
             if (!room_.step()) return {}; // a room never spoken in: an empty page
             room = room_.text(0);
+            // The name as first given; the asker's when the file's is not a name of that room.
+            if (!protocol::is_valid_name(room) || protocol::fold_case(room) != key) room = q.room;
             trimmed = room_.integer(1);
         }
         switch (q.range) {
@@ -468,22 +498,44 @@ private:
                 more = true;
                 break;
             }
-            page.events.push_back(event_of(s, room));
+            room_event e;
+            if (event_of(s, room, e)) page.events.push_back(std::move(e));
         }
         if (descending) std::reverse(page.events.begin(), page.events.end());
         return more;
     }
 
-    static room_event event_of(const sqlite_stmt& s, const std::string& room) {
-        room_event e;
+    /// The row s is on as an event, checked as any input from outside the
+    /// process (the file may have been written by something else): false
+    /// for a nick that is not a valid name or a text with no line left
+    /// once cleaned (the row is left out of the page); each line is
+    /// cleaned as the sanitizer cleans a member's line (no control
+    /// character, valid UTF-8); an account that is not a valid name is
+    /// dropped.
+    static bool event_of(const sqlite_stmt& s, const std::string& room, room_event& e) {
+        const std::string_view nick = s.view(3);
+        if (!protocol::is_valid_name(nick)) return false;
         e.seq = static_cast<std::uint64_t>(s.integer(0));
         e.time = from_millis(s.integer(1));
-        e.kind = kind_from_column(s.text(2));
+        e.kind = kind_from_column(s.view(2));
         e.room = room;
-        e.nick = s.text(3);
-        e.text = s.text(4);
-        if (e.kind == room_event_kind::chat) e.index_lines();
-        return e;
+        e.nick = std::string(nick);
+        const std::string_view text = s.view(4);
+        if (e.kind == room_event_kind::chat) {
+            std::string line;
+            for_each_line(text, [&](std::string_view raw) {
+                line.clear();
+                sanitize_append(line, raw);
+                if (!line.empty()) e.add_line(line);
+            });
+            if (e.line_count == 0) return false;
+        } else {
+            sanitize_append(e.text, text); // one line: a newline in it is cleaned away too
+            if (e.text.empty()) return false;
+        }
+        const std::string_view account = s.view(5);
+        if (protocol::is_valid_name(account)) e.account = std::string(account);
+        return true;
     }
 
     sqlite_db& db_;
@@ -819,6 +871,7 @@ struct sqlite_message {
     room_event_kind kind = room_event_kind::chat;
     std::string nick;
     std::string text;
+    std::string account; ///< IRC's account-tag (empty: none)
 };
 
 /// What the writer is told at construction.
@@ -837,8 +890,8 @@ public:
     sqlite_writer(sqlite_db db, sqlite_writer_settings s)
         : db_(std::move(db)), s_(std::move(s)), retention_(db_, s_.keep_count, s_.keep_age),
           insert_room_(db_, "INSERT OR IGNORE INTO rooms (room_key, room) VALUES (?1, ?2)"),
-          insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+          insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text, account)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
           last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1"),
           begin_(db_, "BEGIN IMMEDIATE"), commit_(db_, "COMMIT") {
         if (s_.queue_limit == 0) s_.queue_limit = 1;
@@ -975,7 +1028,8 @@ private:
                         .bind(3, m.time_ms)
                         .bind(4, kind_column(m.kind), true)
                         .bind(5, m.nick, true)
-                        .bind(6, m.text, true);
+                        .bind(6, m.text, true)
+                        .bind(7, m.account, true);
                     insert_.run();
                     if (db_.changes() == 1) retention_.added(m.room_key);
                     highest = std::max<std::uint64_t>(highest, m.seq);
@@ -1161,6 +1215,7 @@ public:
         m.kind = event.kind;
         m.nick = event.nick;
         m.text = event.text;
+        m.account = event.account;
         writer_->push(std::move(m));
     }
 

@@ -26,7 +26,7 @@ const time_point t0(milliseconds(1765033058000)); // 2025-12-06T14:57:38.000Z
 std::vector<past_line> ten() {
     std::vector<past_line> out;
     for (int i = 0; i < 10; ++i)
-        out.push_back({t0 + milliseconds(10 * i), "bob", "m" + std::to_string(i), false, std::to_string(11 + i)});
+        out.push_back({t0 + milliseconds(10 * i), "bob", "m" + std::to_string(i), false, std::to_string(11 + i), ""});
     return out;
 }
 
@@ -143,8 +143,8 @@ TEST_CASE("each chathistory subcommand answers what the spec asks, bounds exclud
 
 TEST_CASE("the lines of one message keep their msgid's line number", "[irc][chathistory]") {
     // Message 30 of three lines (gathered from one read), then message 31.
-    std::vector<past_line> page = {{t0, "bob", "a", false, "30"}, {t0, "bob", "b", false, "30"},
-                                   {t0, "bob", "c", false, "30"}, {t0 + milliseconds(5), "ann", "d", true, "31"}};
+    std::vector<past_line> page = {{t0, "bob", "a", false, "30", ""}, {t0, "bob", "b", false, "30", ""},
+                                   {t0, "bob", "c", false, "30", ""}, {t0 + milliseconds(5), "ann", "d", true, "31", "ann"}};
     history_ask ask;
     ask.subcommand = "BEFORE";
     ask.room = "dev";
@@ -177,6 +177,13 @@ TEST_CASE("the lines of one message keep their msgid's line number", "[irc][chat
     all.limit = 1;
     CHECK(history_batch(c, all, select_history(all, page)) ==
           ":ann!ann@chatroom.irc PRIVMSG #dev :\x01" "ACTION d\x01\n");
+    // With account-tag: a line said under an account carries it, as it did live.
+    c.state().caps = chatroom::irc::account_tag;
+    CHECK(history_batch(c, all, select_history(all, page)) ==
+          "@account=ann :ann!ann@chatroom.irc PRIVMSG #dev :\x01" "ACTION d\x01\n");
+    all.limit = 10;
+    CHECK(history_batch(c, all, select_history(all, page)).rfind(":bob!bob@chatroom.irc PRIVMSG #dev :a\n", 0) == 0);
+    all.limit = 1;
     // With batch alone: tagged with the batch only.
     CHECK(in_batch(":x PRIVMSG #dev :hi\r\n@time=T :y PRIVMSG #dev :yo\r\n", "h7") ==
           "@batch=h7 :x PRIVMSG #dev :hi\n@batch=h7;time=T :y PRIVMSG #dev :yo\n");

@@ -191,13 +191,23 @@ def main():
     def store():
         with tempfile.TemporaryDirectory() as d:
             db = os.path.join(d, "chat.db")
+            # dan has an account: what he says is kept with it, and replayed with account= after a restart.
+            secret = "dan-secret-%d" % os.getpid()
+            hashed = subprocess.run([sys.argv[1], "--hash-password"], input=(secret + "\n").encode(),
+                                    capture_output=True, timeout=PATIENCE)
+            assert hashed.returncode == 0, hashed
+            users = os.path.join(d, "users")
+            with open(users, "w") as f:
+                f.write("dan:%s\n" % hashed.stdout.decode().strip())
             argv = [sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1", "--history", "5",
-                    "--history-db", db]
+                    "--history-db", db, "--users", users]
             first = kit.ServerProcess(argv, PATIENCE)
             first.start(want=("tcp", "irc"))
             try:
                 t = kit.LineClient(first.ports["tcp"], PATIENCE, name="dan (telnet)")
                 t.greet()
+                t.send("/login dan %s" % secret)
+                t.wait_for(lambda l: l == "* logged in as dan")
                 for i in range(12):
                     t.send("kept %d" % i)
                 # The store commits in groups (10 ms): asked again until /history shows the last line.
@@ -216,12 +226,13 @@ def main():
             second.start(want=("tcp", "irc"))
             try:
                 erin = IrcClient(second.ports["irc"], "erin (IRC, after a restart)")
-                erin.register("erin", CAPS)
+                erin.register("erin", CAPS + " account-tag")
                 erin.send("JOIN #lobby")
                 erin.expect(r" 366 erin #lobby ")
                 erin.send("CHATHISTORY LATEST #lobby * 10")
                 target, lines = erin.batch()
                 assert texts(lines) == ["kept %d" % i for i in range(2, 12)], lines
+                assert all(l["tags"].get("account") == "dan" for l in lines), lines  # kept with the line
                 erin.send("CHATHISTORY BEFORE #lobby %s 3" % ("msgid=" + lines[0]["tags"]["msgid"]))
                 _, older = erin.batch()
                 assert texts(older) == ["kept 0", "kept 1"], older
@@ -230,7 +241,7 @@ def main():
     usage = subprocess.run([sys.argv[1], "--help"], capture_output=True, text=True, timeout=PATIENCE)
     if "--history-db" in usage.stdout + usage.stderr:
         runner.run("--history-db: after a restart, CHATHISTORY LATEST and BEFORE answer from the SQLite store, "
-                   "past what the ring keeps", store)
+                   "past what the ring keeps, with the account each line was said under", store)
     else:
         print("SKIP --history-db: this chatroom-server has no SQLite")
     return runner.summary()

@@ -356,7 +356,60 @@ TEST_CASE("sqlite history: long rows in a rowid table with a unique id index, an
         check_long_rows(path, 1, 41);
         CHECK(schema_of(path, "messages").find("WITHOUT ROWID") != std::string::npos);
         CHECK(schema_of(path, "messages_seq").empty()); // its key orders the ids already
+        CHECK(schema_of(path, "messages").find("account") != std::string::npos); // the column added
     }
+}
+
+TEST_CASE("sqlite history: the account a line was said under is kept (IRC's account-tag on replay)", "[sqlite]") {
+    temp_dir dir;
+    const auto path = dir.file("account.db");
+    sqlite_history store(options_for(path));
+    room_event said = chat("dev", 1, time_of(1));
+    said.account = "bobby";
+    store.keep(said);
+    room_event guest = chat("dev", 2, time_of(2));
+    store.keep(guest);
+    store.flush();
+    auto [ec, page] = ask(store, make_query("dev", history_range::latest));
+    REQUIRE(!ec);
+    REQUIRE(page.events.size() == 2);
+    CHECK(page.events[0].account == "bobby");
+    CHECK(page.events[1].account.empty());
+}
+
+TEST_CASE("sqlite history: rows written by something else are checked as any outside input", "[sqlite]") {
+    temp_dir dir;
+    const auto path = dir.file("hostile.db");
+    sqlite_history store(options_for(path));
+    store.keep(chat("dev", 1, time_of(1))); // makes the room's row
+    store.flush();
+    // Rows another program put there: a nick that would break an IRC line,
+    // text with control characters and broken UTF-8, text that cleans to
+    // nothing, an account that is no name; and the room's own name changed.
+    run_sql(path, "INSERT INTO messages (room_key, seq, time_ms, kind, nick, text, account) VALUES"
+                  " ('dev', 2, 1700000002000, 'chat', 'evil' || char(13) || char(10) || 'KILL', 'hi' || char(10), ''),"
+                  " ('dev', 3, 1700000003000, 'chat', 'mallory', 'a' || char(27) || '[31mred' || char(7) || char(10)"
+                  "   || char(1) || char(10) || 'b' || char(10), 'not an account'),"
+                  " ('dev', 4, 1700000004000, 'action', 'mallory', 'waves' || char(13) || char(10) || 'PRIVMSG', 'ok_acc'),"
+                  " ('dev', 5, 1700000005000, 'chat', 'mallory', char(1) || char(2) || char(10), ''),"
+                  " ('dev', 6, 1700000006000, 'chat', 'mallory', CAST(x'c3' AS TEXT) || 'x' || char(10), '');"
+                  "UPDATE rooms SET room = 'dev' || char(10) || 'x' WHERE room_key = 'dev'");
+    auto [ec, page] = ask(store, make_query("Dev", history_range::latest));
+    REQUIRE(!ec);
+    CHECK(seqs(page) == ids{1, 3, 4, 6}); // 2: no valid nick; 5: nothing left once cleaned
+    for (const auto& e : page.events) {
+        CHECK(e.room == "Dev"); // the asker's name, not the file's
+        CHECK(chatroom::is_clean_text(e.text.substr(0, e.text.find('\n'))));
+        CHECK(e.text.find('\r') == std::string::npos);
+    }
+    REQUIRE(page.events.size() == 4);
+    CHECK(page.events[1].text == "a[31mred\nb\n"); // the empty line left out
+    CHECK(page.events[1].line_count == 2);
+    CHECK(page.events[1].account.empty());
+    CHECK(page.events[2].kind == room_event_kind::action);
+    CHECK(page.events[2].text.find('\n') == std::string::npos);
+    CHECK(page.events[2].account == "ok_acc");
+    CHECK(chatroom::is_clean_text(page.events[3].text.substr(0, page.events[3].text.size() - 1)));
 }
 
 TEST_CASE("sqlite history: retention by count per room", "[sqlite]") {

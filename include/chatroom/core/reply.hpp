@@ -92,6 +92,7 @@ struct past_line {
     std::string text;                              ///< the line
     bool action = false;                           ///< a /me action
     std::string id;                                ///< its message's id (history.hpp; the lines of one message share it)
+    std::string account;                           ///< the account it was said under (empty: none; IRC's account-tag)
 };
 
 /// One answer: a kind and the few values its wording needs (which ones, the

@@ -120,6 +120,7 @@ public:
         m.kind = event.kind;
         m.nick = event.nick;
         m.text = event.text;
+        m.account = event.account;
         writer_->push(std::move(m));
     }
 

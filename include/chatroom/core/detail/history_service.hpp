@@ -155,11 +155,11 @@ struct history_service {
             const room_event& e = page.events[i];
             const std::string id = id_of(e);
             if (e.kind == room_event_kind::action) {
-                r.past.push_back({e.time, e.nick, e.text, true, id});
+                r.past.push_back({e.time, e.nick, e.text, true, id, e.account});
                 continue;
             }
             e.for_each_line(
-                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id}); });
+                [&](std::string_view line) { r.past.push_back({e.time, e.nick, std::string(line), false, id, e.account}); });
         }
         r.more = page.more || (oldest_first ? last < page.events.size() : first > 0);
         if (cut_lines && r.past.size() > lines) {

@@ -150,6 +150,13 @@ public:
         return data ? std::string(data, static_cast<std::size_t>(size)) : std::string();
     }
 
+    /// The column's text in SQLite's own memory: valid until the next step or reset.
+    std::string_view view(int column) const noexcept {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        const int size = sqlite3_column_bytes(stmt_, column);
+        return data ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
+    }
+
     explicit operator bool() const noexcept { return stmt_ != nullptr; }
 
 private:

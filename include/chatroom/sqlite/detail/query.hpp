@@ -3,6 +3,7 @@
 #include <chatroom/core/history.hpp>
 #include <chatroom/core/names.hpp>
 #include <chatroom/core/room_event.hpp>
+#include <chatroom/core/sanitize.hpp>
 #include <chatroom/sqlite/detail/handle.hpp>
 #include <chatroom/sqlite/detail/schema.hpp>
 
@@ -40,15 +41,15 @@ public:
     sqlite_query_runner(sqlite_db& db, std::size_t page_size)
         : db_(db), page_size_(page_size == 0 ? 1 : page_size),
           room_(db, "SELECT room, trimmed FROM rooms WHERE room_key = ?1"),
-          latest_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          latest_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                       " ORDER BY seq DESC LIMIT ?2"),
-          before_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq < ?3"
+          before_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1 AND seq < ?3"
                       " ORDER BY seq DESC LIMIT ?2"),
-          after_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1 AND seq > ?3"
+          after_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1 AND seq > ?3"
                      " ORDER BY seq LIMIT ?2"),
-          between_ids_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          between_ids_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                            " AND seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?2"),
-          between_times_(db, "SELECT seq, time_ms, kind, nick, text FROM messages WHERE room_key = ?1"
+          between_times_(db, "SELECT seq, time_ms, kind, nick, text, account FROM messages WHERE room_key = ?1"
                              " AND time_ms BETWEEN ?3 AND ?4 ORDER BY time_ms, seq LIMIT ?2") {}
 
     /// Answers q (bad_query for ids that are not numbers or bounds out of
@@ -91,6 +92,8 @@ public:
             room_.bind(1, key);
             if (!room_.step()) return {}; // a room never spoken in: an empty page
             room = room_.text(0);
+            // The name as first given; the asker's when the file's is not a name of that room.
+            if (!protocol::is_valid_name(room) || protocol::fold_case(room) != key) room = q.room;
             trimmed = room_.integer(1);
         }
         switch (q.range) {
@@ -144,22 +147,44 @@ private:
                 more = true;
                 break;
             }
-            page.events.push_back(event_of(s, room));
+            room_event e;
+            if (event_of(s, room, e)) page.events.push_back(std::move(e));
         }
         if (descending) std::reverse(page.events.begin(), page.events.end());
         return more;
     }
 
-    static room_event event_of(const sqlite_stmt& s, const std::string& room) {
-        room_event e;
+    /// The row s is on as an event, checked as any input from outside the
+    /// process (the file may have been written by something else): false
+    /// for a nick that is not a valid name or a text with no line left
+    /// once cleaned (the row is left out of the page); each line is
+    /// cleaned as the sanitizer cleans a member's line (no control
+    /// character, valid UTF-8); an account that is not a valid name is
+    /// dropped.
+    static bool event_of(const sqlite_stmt& s, const std::string& room, room_event& e) {
+        const std::string_view nick = s.view(3);
+        if (!protocol::is_valid_name(nick)) return false;
         e.seq = static_cast<std::uint64_t>(s.integer(0));
         e.time = from_millis(s.integer(1));
-        e.kind = kind_from_column(s.text(2));
+        e.kind = kind_from_column(s.view(2));
         e.room = room;
-        e.nick = s.text(3);
-        e.text = s.text(4);
-        if (e.kind == room_event_kind::chat) e.index_lines();
-        return e;
+        e.nick = std::string(nick);
+        const std::string_view text = s.view(4);
+        if (e.kind == room_event_kind::chat) {
+            std::string line;
+            for_each_line(text, [&](std::string_view raw) {
+                line.clear();
+                sanitize_append(line, raw);
+                if (!line.empty()) e.add_line(line);
+            });
+            if (e.line_count == 0) return false;
+        } else {
+            sanitize_append(e.text, text); // one line: a newline in it is cleaned away too
+            if (e.text.empty()) return false;
+        }
+        const std::string_view account = s.view(5);
+        if (protocol::is_valid_name(account)) e.account = std::string(account);
+        return true;
     }
 
     sqlite_db& db_;

@@ -62,6 +62,15 @@ inline bool without_rowid_messages(sqlite_db& db) {
     return old;
 }
 
+/// Whether table has a column of that name.
+inline bool has_column(sqlite_db& db, const char* table, const char* column) {
+    sqlite_stmt s(db, "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2");
+    s.bind(1, std::string_view(table), true).bind(2, std::string_view(column), true);
+    const bool found = s.step() && s.integer(0) > 0;
+    s.reset();
+    return found;
+}
+
 /// Opens (creating) the database for the writer: WAL, the sync level, the
 /// schema. Throws sqlite_error with a message naming the file.
 inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) {
@@ -87,7 +96,12 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
                 " time_ms INTEGER NOT NULL,"
                 " kind TEXT NOT NULL,"
                 " nick TEXT NOT NULL,"
-                " text TEXT NOT NULL)");
+                " text TEXT NOT NULL,"
+                " account TEXT NOT NULL DEFAULT '')");
+        // Files from before account-tag was kept: the column added, empty
+        // for the rows already there.
+        if (!has_column(db, "messages", "account"))
+            db.exec("ALTER TABLE messages ADD COLUMN account TEXT NOT NULL DEFAULT ''");
         if (!without_rowid_messages(db))
             db.exec("CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages (room_key, seq)");
         db.exec("CREATE INDEX IF NOT EXISTS messages_time ON messages (room_key, time_ms)");
@@ -99,10 +113,17 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
     return db;
 }
 
+/// The most bytes a value read back may have: far above any event this
+/// server keeps (lines of at most max_line_bytes, a read's worth); a file
+/// with a larger one (written by something else) fails that query with
+/// store_failed instead of being loaded whole.
+inline constexpr int max_history_value_bytes = 16 << 20;
+
 /// Opens the database read-only for queries (after open_history_writer made it).
 inline sqlite_db open_history_reader(const std::string& path) {
     sqlite_db db(path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(db.get(), 5000);
+    sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, max_history_value_bytes);
     try {
         db.exec("PRAGMA query_only=1");
     } catch (const sqlite_error& e) {

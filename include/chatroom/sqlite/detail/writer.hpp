@@ -34,6 +34,7 @@ struct sqlite_message {
     room_event_kind kind = room_event_kind::chat;
     std::string nick;
     std::string text;
+    std::string account; ///< IRC's account-tag (empty: none)
 };
 
 /// What the writer is told at construction.
@@ -52,8 +53,8 @@ public:
     sqlite_writer(sqlite_db db, sqlite_writer_settings s)
         : db_(std::move(db)), s_(std::move(s)), retention_(db_, s_.keep_count, s_.keep_age),
           insert_room_(db_, "INSERT OR IGNORE INTO rooms (room_key, room) VALUES (?1, ?2)"),
-          insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+          insert_(db_, "INSERT OR IGNORE INTO messages (room_key, seq, time_ms, kind, nick, text, account)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
           last_seq_(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq' AND value < ?1"),
           begin_(db_, "BEGIN IMMEDIATE"), commit_(db_, "COMMIT") {
         if (s_.queue_limit == 0) s_.queue_limit = 1;
@@ -190,7 +191,8 @@ private:
                         .bind(3, m.time_ms)
                         .bind(4, kind_column(m.kind), true)
                         .bind(5, m.nick, true)
-                        .bind(6, m.text, true);
+                        .bind(6, m.text, true)
+                        .bind(7, m.account, true);
                     insert_.run();
                     if (db_.changes() == 1) retention_.added(m.room_key);
                     highest = std::max<std::uint64_t>(highest, m.seq);
