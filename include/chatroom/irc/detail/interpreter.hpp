@@ -262,13 +262,17 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
-        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan, msg.param(1));
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
         const std::string shown = name.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(name);
-        if (!name.empty())
-            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who, {}, {}, name);
+        if (!name.empty() && who) {
+            st.who_format = msg.param(1); // WHOX: how connection::who_channel words the answer
+            ask(core, m, st, asked::who, shown, command_kind::who, {}, {}, name);
+            return st.who_format.clear();
+        }
+        if (!name.empty()) return ask(core, m, st, asked::names, shown, command_kind::who, {}, {}, name);
         // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));
