@@ -1483,7 +1483,7 @@ inline std::string connection::welcome() const {
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
-                    " MSGREFTYPES=msgid,timestamp WHOX :are supported by this server"));
+                    " MSGREFTYPES=msgid,timestamp UTF8ONLY WHOX :are supported by this server"));
     return out;
 }
 
@@ -2020,6 +2020,7 @@ inline std::string connection::who_channel(std::string_view room, const std::vec
 // #include <chatroom/irc/detail/requests.hpp>
 
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -2145,12 +2146,20 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
 
 // The client-only tags of a message ("+key=value", keys beginning with
 // '+'), as IRC writes them, for room_event::client_tags; the others (a
-// client may not set the server's tags) are dropped. Within the client's
-// tag data, which the interpreter bounds (417).
+// client may not set the server's tags), and keys of other characters than
+// IRCv3's (letters, digits, '-', and a vendor's '.' and '/'), are dropped.
+// Within the client's tag data, which the interpreter bounds (417); values
+// are UTF-8 (the interpreter repairs a line that is not: utf8_only.hpp).
 inline std::string client_tags_of(const irc_message& msg) {
     std::string out;
+    auto key_char = [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+               ch == '.' || ch == '/';
+    };
     for (const tag& t : msg.tags) {
-        if (t.key.size() < 2 || t.key.front() != '+' || t.key.find_first_of(" ;=\r\n") != std::string::npos) continue;
+        bool valid = t.key.size() >= 2 && t.key.front() == '+';
+        for (std::size_t i = 1; valid && i < t.key.size(); ++i) valid = key_char(t.key[i]);
+        if (!valid) continue;
         if (!out.empty()) out += ';';
         out += t.key;
         if (t.value.empty()) continue;
@@ -3089,6 +3098,109 @@ inline void user_mode(const member& m, const connection& c, const irc_message& m
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/utf8_only.hpp>
+
+// UTF8ONLY (IRCv3, advertised in 005): nothing a client sends reaches anyone
+// as anything but UTF-8. The text of PRIVMSG, NOTICE, TOPIC, AWAY, PART,
+// KICK, QUIT and USER is sanitized where it is read (invalid UTF-8 becomes
+// U+FFFD, core/sanitize.hpp); a line holding invalid UTF-8 anywhere (a tag,
+// a target echoed in a numeric) has every field repaired so, once parsed, and
+// its sender is told WARN <command> INVALID_UTF8 (the interpreter).
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// The length of the valid UTF-8 character at p (1 for any ASCII byte,
+// controls too), or 0 when the bytes there are none: not a lead byte, an
+// overlong form, a surrogate, past U+10FFFF, or cut short; then *bad is the
+// length of that broken piece (what one U+FFFD stands for).
+inline std::size_t utf8_char(const unsigned char* p, const unsigned char* end, std::size_t* bad) noexcept {
+    const unsigned char lead = *p;
+    if (lead < 0x80) return 1;
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) len = 2;
+    else if (lead == 0xE0) { len = 3; lo = 0xA0; }
+    else if (lead >= 0xE1 && lead <= 0xEC) len = 3;
+    else if (lead == 0xED) { len = 3; hi = 0x9F; }
+    else if (lead >= 0xEE && lead <= 0xEF) len = 3;
+    else if (lead == 0xF0) { len = 4; lo = 0x90; }
+    else if (lead >= 0xF1 && lead <= 0xF3) len = 4;
+    else if (lead == 0xF4) { len = 4; hi = 0x8F; }
+    std::size_t got = 1;
+    while (len != 0 && got < len && p + got < end) {
+        const unsigned char c = p[got];
+        if (c < (got == 1 ? lo : 0x80) || c > (got == 1 ? hi : 0xBF)) break;
+        ++got;
+    }
+    if (len != 0 && got == len) return len;
+    *bad = got;
+    return 0;
+}
+
+// Whether s is valid UTF-8 (runs of printable ASCII skipped whole).
+inline bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        p = chatroom::detail::plain_ascii_end(p, end);
+        if (p == end) break;
+        std::size_t bad = 0;
+        const std::size_t n = utf8_char(p, end, &bad);
+        if (n == 0) return false;
+        p += n;
+    }
+    return true;
+}
+
+// s with each broken piece replaced by U+FFFD (controls are left to the
+// sanitizing of each command), no longer than it was: cut at a character's
+// boundary when the replacements made it longer, so no bound on what was
+// read grows.
+inline void repair_utf8(std::string& s) {
+    if (valid_utf8(s)) return;
+    std::string out;
+    out.reserve(s.size() + 8);
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        std::size_t bad = 0;
+        const std::size_t n = utf8_char(p, end, &bad);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            p += bad;
+            continue;
+        }
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+    }
+    std::size_t cut = out.size() > s.size() ? s.size() : out.size();
+    while (cut < out.size() && cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    s = std::move(out);
+}
+
+// Every field of msg repaired (repair_utf8), but a tag whose key is not
+// UTF-8 is dropped: a repaired key would be another key.
+inline void repair_utf8(irc_message& msg) {
+    std::vector<tag> kept;
+    for (tag& t : msg.tags) {
+        if (!valid_utf8(t.key)) continue;
+        repair_utf8(t.value);
+        kept.push_back(std::move(t));
+    }
+    msg.tags = std::move(kept);
+    repair_utf8(msg.source);
+    for (std::string& p : msg.params) repair_utf8(p);
+}
+
+} // namespace chatroom::irc::detail
 
 #include <chrono>
 #include <string>
@@ -3121,7 +3233,20 @@ public:
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
-        const irc_message& msg = p.msg;
+        // UTF8ONLY (utf8_only.hpp): a line with invalid UTF-8 is repaired and
+        // its sender warned; secrets (never shown to anyone) are left as sent.
+        irc_message repaired;
+        const irc_message* parsed_msg = &p.msg;
+        const std::string_view sent = p.msg.command;
+        if (sent != "PASS" && sent != "OPER" && sent != "AUTHENTICATE" && !valid_utf8(raw)) {
+            repaired = p.msg;
+            repair_utf8(repaired);
+            parsed_msg = &repaired;
+            if (sent != "NOTICE") // NOTICE is never answered
+                emit(st, c.from_server("WARN " + repaired.command + " INVALID_UTF8 :Your message was not correctly "
+                                       "encoded as UTF-8 and had to be modified"));
+        }
+        const irc_message& msg = *parsed_msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {

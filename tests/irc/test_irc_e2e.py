@@ -833,6 +833,50 @@ def main():
                 c.close()
     runner.run("WHOX: 005 advertises WHOX; WHO #chan and WHO mask with %fields,token answer 354 with the fields asked "
                "in WHOX's order, the account (0 for a guest and a telnet user), G when away, the token", whox)
+
+    def utf8_only():
+        # Every IrcClient decodes what it reads as strict UTF-8: a byte that is not fails the check.
+        srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        srv.start(want=("tcp", "irc"))
+        try:
+            uma = IrcClient(srv.ports["irc"], "uma (IRC, sends invalid UTF-8)")
+            uma.register("uma", to_motd_end=True)
+            isupport = [l for l in uma.seen if " 005 uma " in l]
+            assert any(re.search(r" UTF8ONLY( |$)", l.split(" :", 1)[0]) for l in isupport), isupport
+            vic = IrcClient(srv.ports["irc"], "vic (IRC, message-tags)")
+            vic.register("vic", "message-tags")
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            for c, n in ((uma, "uma"), (vic, "vic")):
+                c.send("JOIN #dev")
+                c.expect(r" 366 %s #dev " % n)
+            # Latin-1 text and a tag value: WARN to the sender; the others read U+FFFD, no field longer than sent;
+            # a tag whose key is not UTF-8 is dropped.
+            uma.send_raw(b"@+x=v\xaa;+k\xaa=1 PRIVMSG #dev :caf\xe9 au lait\r\n")
+            uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
+            vic.expect(r"^@\+x=v;msgid=\S+ :uma!\S+ PRIVMSG #dev :caf\ufffd au la$")
+            tom.wait_for(lambda l: l == "<uma> caf\ufffd au la")
+            # A target echoed in a numeric is repaired too (the core's answer comes first, then WARN).
+            uma.send_raw(b"PRIVMSG nobody\xaa :x\r\n")
+            uma.expect(r" 401 uma nobody :")
+            uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
+            # A NOTICE is never answered, not even with WARN; it is repaired all the same.
+            uma.send_raw(b"NOTICE #dev :n\xff\xfe more text\r\n")
+            vic.expect(r":uma!\S+ NOTICE #dev :n\ufffd")
+            uma.send("PING :sync")
+            uma.expect(r" PONG \S+ :sync$")
+            assert not any("WARN NOTICE" in l for l in uma.seen), uma.seen[-5:]
+            for c in (uma, vic, tom):
+                c.close()
+        finally:
+            srv.stop()
+    runner.run("UTF8ONLY: 005 advertises it; a line with invalid UTF-8 gets WARN <command> INVALID_UTF8 (none for "
+               "NOTICE) and reaches IRC and telnet users repaired (U+FFFD), a tag with a non-UTF-8 key dropped",
+               utf8_only)
     return runner.summary()
 
 

@@ -14,6 +14,7 @@
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/user_modes.hpp>
 #include <chatroom/irc/detail/users.hpp>
+#include <chatroom/irc/detail/utf8_only.hpp>
 #include <chatroom/irc/message.hpp>
 
 #include <chrono>
@@ -47,7 +48,20 @@ public:
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
-        const irc_message& msg = p.msg;
+        // UTF8ONLY (utf8_only.hpp): a line with invalid UTF-8 is repaired and
+        // its sender warned; secrets (never shown to anyone) are left as sent.
+        irc_message repaired;
+        const irc_message* parsed_msg = &p.msg;
+        const std::string_view sent = p.msg.command;
+        if (sent != "PASS" && sent != "OPER" && sent != "AUTHENTICATE" && !valid_utf8(raw)) {
+            repaired = p.msg;
+            repair_utf8(repaired);
+            parsed_msg = &repaired;
+            if (sent != "NOTICE") // NOTICE is never answered
+                emit(st, c.from_server("WARN " + repaired.command + " INVALID_UTF8 :Your message was not correctly "
+                                       "encoded as UTF-8 and had to be modified"));
+        }
+        const irc_message& msg = *parsed_msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {

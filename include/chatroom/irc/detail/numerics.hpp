@@ -44,7 +44,7 @@ inline std::string connection::welcome() const {
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
-                    " MSGREFTYPES=msgid,timestamp WHOX :are supported by this server"));
+                    " MSGREFTYPES=msgid,timestamp UTF8ONLY WHOX :are supported by this server"));
     return out;
 }
 
