@@ -854,15 +854,15 @@ def main():
             for c, n in ((uma, "uma"), (vic, "vic")):
                 c.send("JOIN #dev")
                 c.expect(r" 366 %s #dev " % n)
-            # Latin-1 text and a tag value: WARN to the sender; the others read U+FFFD, no field longer than sent;
+            # Latin-1 text and a tag value: WARN to the sender; the others read U+FFFD, nothing after it lost;
             # a tag whose key is not UTF-8 is dropped.
             uma.send_raw(b"@+x=v\xaa;+k\xaa=1 PRIVMSG #dev :caf\xe9 au lait\r\n")
             uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
-            vic.expect(r"^@\+x=v;msgid=\S+ :uma!\S+ PRIVMSG #dev :caf\ufffd au la$")
-            tom.wait_for(lambda l: l == "<uma> caf\ufffd au la")
+            vic.expect(r"^@\+x=v\ufffd;msgid=\S+ :uma!\S+ PRIVMSG #dev :caf\ufffd au lait$")
+            tom.wait_for(lambda l: l == "<uma> caf\ufffd au lait")
             # A target echoed in a numeric is repaired too (the core's answer comes first, then WARN).
             uma.send_raw(b"PRIVMSG nobody\xaa :x\r\n")
-            uma.expect(r" 401 uma nobody :")
+            uma.expect(r" 401 uma nobody\ufffd :")
             uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
             # A NOTICE is never answered, not even with WARN; it is repaired all the same.
             uma.send_raw(b"NOTICE #dev :n\xff\xfe more text\r\n")

@@ -1,5 +1,5 @@
 // UTF8ONLY (include/chatroom/irc/detail/utf8_only.hpp): invalid UTF-8 found
-// and each broken piece repaired as U+FFFD, never growing a field; a
+// and each broken piece repaired as U+FFFD, nothing after it lost; a
 // client's tag keys limited to IRCv3's characters (requests.hpp).
 #include <chatroom/irc.hpp>
 
@@ -29,14 +29,14 @@ TEST_CASE("UTF8ONLY: valid UTF-8 is kept, each broken piece becomes U+FFFD", "[i
     CHECK_FALSE(valid_utf8("\xe6\x97"));                       // cut short
     CHECK_FALSE(valid_utf8(std::string(40, 'a') + "\xff"));   // after a long ASCII run
     CHECK(repaired("ok \xc3\xa9") == "ok \xc3\xa9");
-    // "ab" and one broken byte: U+FFFD (3 bytes) does not fit in 3 bytes after "ab"; cut at a boundary.
-    CHECK(repaired("ab\xaa") == "ab");
-    CHECK(repaired("\xaa" "abcd") == "\xef\xbf\xbd" "ab");
-    CHECK(repaired("x\xe6\x97yz") == "x\xef\xbf\xbdy"); // one U+FFFD for the broken sequence, cut to 5 bytes
-    CHECK(repaired("\xff\xfe\xfd") == "\xef\xbf\xbd");
+    // Nothing the sender wrote after a broken piece is lost (the field may grow).
+    CHECK(repaired("ab\xaa") == "ab\xef\xbf\xbd");
+    CHECK(repaired("\xaa" "abcd") == "\xef\xbf\xbd" "abcd");
+    CHECK(repaired("x\xe6\x97yz") == "x\xef\xbf\xbdyz"); // one U+FFFD for the broken sequence
+    CHECK(repaired("\xff\xfe\xfd") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     const std::string long_bad(500, '\xaa');
     const std::string r = repaired(long_bad);
-    CHECK(r.size() <= long_bad.size());
+    CHECK(r.size() == 3 * long_bad.size());
     CHECK(valid_utf8(r));
     chatroom::irc::irc_message msg;
     msg.tags.push_back({"+x", "v\xaa"});
@@ -46,11 +46,11 @@ TEST_CASE("UTF8ONLY: valid UTF-8 is kept, each broken piece becomes U+FFFD", "[i
     msg.params = {"#dev\xaa", "hi \xe8t\xe9 there"};
     repair_utf8(msg);
     REQUIRE(msg.tags.size() == 2);
-    CHECK(msg.tags[0].value == "v");
+    CHECK(msg.tags[0].value == "v\xef\xbf\xbd");
     CHECK(msg.tags[1].key == "+y");
     CHECK(msg.tags[1].value == "\xc3\xa9");
-    CHECK(msg.params[0] == "#dev");
-    CHECK(msg.params[1] == "hi \xef\xbf\xbdt\xef\xbf\xbd t"); // 12 bytes, as sent
+    CHECK(msg.params[0] == "#dev\xef\xbf\xbd");
+    CHECK(msg.params[1] == "hi \xef\xbf\xbdt\xef\xbf\xbd there");
 }
 
 TEST_CASE("client-only tags: keys of IRCv3's characters only", "[irc][utf8]") {

@@ -19,31 +19,10 @@
 namespace chatroom::irc::detail {
 
 // The length of the valid UTF-8 character at p (1 for any ASCII byte,
-// controls too), or 0 when the bytes there are none: not a lead byte, an
-// overlong form, a surrogate, past U+10FFFF, or cut short; then *bad is the
-// length of that broken piece (what one U+FFFD stands for).
+// controls too), or 0 when the bytes there are none (then *bad is the
+// length of that broken piece): the sanitizer's own decoder.
 inline std::size_t utf8_char(const unsigned char* p, const unsigned char* end, std::size_t* bad) noexcept {
-    const unsigned char lead = *p;
-    if (lead < 0x80) return 1;
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) len = 2;
-    else if (lead == 0xE0) { len = 3; lo = 0xA0; }
-    else if (lead >= 0xE1 && lead <= 0xEC) len = 3;
-    else if (lead == 0xED) { len = 3; hi = 0x9F; }
-    else if (lead >= 0xEE && lead <= 0xEF) len = 3;
-    else if (lead == 0xF0) { len = 4; lo = 0x90; }
-    else if (lead >= 0xF1 && lead <= 0xF3) len = 4;
-    else if (lead == 0xF4) { len = 4; hi = 0x8F; }
-    std::size_t got = 1;
-    while (len != 0 && got < len && p + got < end) {
-        const unsigned char c = p[got];
-        if (c < (got == 1 ? lo : 0x80) || c > (got == 1 ? hi : 0xBF)) break;
-        ++got;
-    }
-    if (len != 0 && got == len) return len;
-    *bad = got;
-    return 0;
+    return *p < 0x80 ? 1 : chatroom::detail::utf8_sequence(p, end, *bad);
 }
 
 // Whether s is valid UTF-8 (runs of printable ASCII skipped whole).
@@ -62,9 +41,10 @@ inline bool valid_utf8(std::string_view s) noexcept {
 }
 
 // s with each broken piece replaced by U+FFFD (controls are left to the
-// sanitizing of each command), no longer than it was: cut at a character's
-// boundary when the replacements made it longer, so no bound on what was
-// read grows.
+// sanitizing of each command). It may grow (one byte to three): each
+// field is bounded where it is used (names are checked, text is split to
+// lines by the renderers, client tags held to their limit), and cutting it
+// back would lose what the sender wrote after a Latin-1 accent.
 inline void repair_utf8(std::string& s) {
     if (valid_utf8(s)) return;
     std::string out;
@@ -82,9 +62,6 @@ inline void repair_utf8(std::string& s) {
         out.append(reinterpret_cast<const char*>(p), n);
         p += n;
     }
-    std::size_t cut = out.size() > s.size() ? s.size() : out.size();
-    while (cut < out.size() && cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
     s = std::move(out);
 }
 
