@@ -1663,6 +1663,44 @@ inline const unsigned char* plain_ascii_end(const unsigned char* p, const unsign
 
 } // namespace detail
 
+namespace detail {
+
+/// The length of the valid UTF-8 sequence that starts at p (its first byte
+/// not ASCII), or 0 when there is none: not a lead byte, an overlong form, a
+/// surrogate, past U+10FFFF, or cut short; then `broken` is how many bytes
+/// the broken piece takes (the maximal valid prefix, what one U+FFFD stands
+/// for).
+inline std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std::size_t& broken) noexcept {
+    // Expected length and the allowed range of the first continuation byte,
+    // which rules out overlong forms, surrogates and > U+10FFFF.
+    const unsigned char lead = *p;
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) len = 2;
+    else if (lead == 0xE0) { len = 3; lo = 0xA0; }
+    else if (lead >= 0xE1 && lead <= 0xEC) len = 3;
+    else if (lead == 0xED) { len = 3; hi = 0x9F; }
+    else if (lead >= 0xEE && lead <= 0xEF) len = 3;
+    else if (lead == 0xF0) { len = 4; lo = 0x90; }
+    else if (lead >= 0xF1 && lead <= 0xF3) len = 4;
+    else if (lead == 0xF4) { len = 4; hi = 0x8F; }
+    if (len == 0) { // not a lead byte
+        broken = 1;
+        return 0;
+    }
+    std::size_t got = 1;
+    while (got < len && p + got < end) {
+        const unsigned char c = p[got];
+        if (c < (got == 1 ? lo : 0x80) || c > (got == 1 ? hi : 0xBF)) break;
+        ++got;
+    }
+    if (got == len) return len;
+    broken = got;
+    return 0;
+}
+
+} // namespace detail
+
 /// Turns one received line into text that is safe to show on anyone's terminal
 /// or page: invalid UTF-8 becomes U+FFFD; C0 controls (except TAB), DEL and C1
 /// controls are removed, so no client can put escape sequences on another's
@@ -1694,37 +1732,12 @@ inline std::size_t sanitize_append(std::string& out, std::string_view in) {
             continue;
         }
 
-        // Expected length and the allowed range of the first continuation
-        // byte, which rules out overlong forms, surrogates and > U+10FFFF.
-        std::size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (lead >= 0xC2 && lead <= 0xDF) len = 2;
-        else if (lead == 0xE0) { len = 3; lo = 0xA0; }
-        else if (lead >= 0xE1 && lead <= 0xEC) len = 3;
-        else if (lead == 0xED) { len = 3; hi = 0x9F; }
-        else if (lead >= 0xEE && lead <= 0xEF) len = 3;
-        else if (lead == 0xF0) { len = 4; lo = 0x90; }
-        else if (lead >= 0xF1 && lead <= 0xF3) len = 4;
-        else if (lead == 0xF4) { len = 4; hi = 0x8F; }
-
-        if (len == 0) { // not a lead byte
+        // A broken sequence becomes one U+FFFD.
+        std::size_t broken = 0;
+        const std::size_t len = detail::utf8_sequence(p, end, broken);
+        if (len == 0) {
             out.append(replacement, 3);
-            ++p;
-            continue;
-        }
-
-        // Consume the maximal valid prefix; a broken sequence becomes one U+FFFD.
-        std::size_t got = 1;
-        while (got < len && p + got < end) {
-            const unsigned char c = p[got];
-            const unsigned char min = got == 1 ? lo : 0x80;
-            const unsigned char max = got == 1 ? hi : 0xBF;
-            if (c < min || c > max) break;
-            ++got;
-        }
-        if (got < len) {
-            out.append(replacement, 3);
-            p += got;
+            p += broken;
             continue;
         }
         // C1 controls U+0080..U+009F are encoded C2 80..C2 9F.

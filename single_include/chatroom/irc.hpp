@@ -1178,6 +1178,7 @@ struct session_state {
     std::string pending;           // lines for the peer, sent after the line that made them
     asked question = asked::none;
     std::string target;            // the channel or nick asked about
+    std::string who_format;        // WHO #chan's second argument (WHOX: "%fields,token") while it is answered
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
@@ -1363,7 +1364,8 @@ public:
     std::string motd() const;
     // 353 and 366 for a room and its members.
     std::string names(std::string_view room, const std::vector<std::string>& nicks) const;
-    // 352 for each member of a room and 315 (WHO #chan).
+    // 352 (or WHOX's 354, as who_format asks) for each member of a room and
+    // 315 (WHO #chan; who.hpp).
     std::string who_channel(std::string_view room, const std::vector<std::string>& nicks) const;
 
     // Lines separated by LF, each framed (CR LF), empty ones dropped.
@@ -1451,7 +1453,6 @@ inline std::string prefix_of(const chatroom::detail::room* r, std::string_view n
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -1482,7 +1483,7 @@ inline std::string connection::welcome() const {
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
-                    " MSGREFTYPES=msgid,timestamp :are supported by this server"));
+                    " MSGREFTYPES=msgid,timestamp UTF8ONLY WHOX :are supported by this server"));
     return out;
 }
 
@@ -1523,33 +1524,6 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     out += numeric("366", chan, "End of /NAMES list.");
     out += '\n';
     return out;
-}
-
-// 352: user and real name as the IRC user gave them (another dialect's
-// member: its nick), flags H or G (away) and its prefixes in the room.
-inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
-    const std::string chan = channel_of(room), &host = cfg_->options.server_name;
-    const chatroom::detail::room* r = seat_room(self_, room);
-    const bool multi = (st_.caps & multi_prefix) != 0;
-    // The IRC users, looked up by nick: one pass over the directory.
-    std::unordered_map<std::string, const session_state*> irc;
-    cfg_->users.each([&](const connection& other) {
-        const chatroom::detail::member* x = other.self();
-        if (x != nullptr && other.st_.registered) irc.emplace(protocol::fold_case(x->state.nick), &other.st_);
-    });
-    std::string out;
-    for (const std::string& n : nicks) {
-        const auto it = irc.find(protocol::fold_case(n));
-        const session_state* s = it == irc.end() ? nullptr : it->second;
-        const std::string& user = s ? s->user : n;
-        const std::string& realname = s ? s->realname : n;
-        const bool away = s && !s->away.empty();
-        out += numeric("352", chan + " " + user + " " + host + " " + host + " " + n + " " + (away ? "G" : "H") +
-                                  prefix_of(r, n, multi),
-                       "0 " + realname) +
-               '\n';
-    }
-    return out + numeric("315", chan, "End of /WHO list.");
 }
 
 // LUSERS: the core counts the members of each room (on every server), not
@@ -1878,6 +1852,166 @@ inline bool connection::login_reply(const reply& r, std::string& out) const {
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/who.hpp>
+
+// WHO's replies, 352 and WHOX's 354 (IRCv3 WHOX: "WHO mask %fields[,token]"),
+// from one gathering of what WHO shows of a user (who_index::entry): 354 only
+// chooses and orders its fields. Included at the end of connection.hpp
+// (connection::who_channel is defined here); WHO mask is in users.hpp.
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// WHOX's fields, in the order 354 gives them whatever order they were asked
+// in: token, channel, user, IP, host, server, nick, flags, hop count, idle
+// seconds, account, op level, real name.
+inline constexpr std::string_view whox_fields = "tcuihsnfdlaor";
+
+// WHO's second argument read as WHOX: "%" and field letters (unknown ones,
+// and any flags before the '%', ignored), then "," and a token of 1-3 digits,
+// which 't' gives back ("0" when the token is missing or not 1-3 digits).
+// No '%': plain WHO (352).
+struct whox_query {
+    bool extended = false;
+    unsigned fields = 0; // bit i: whox_fields[i] asked
+    std::string token = "0";
+    bool has(char field) const noexcept {
+        const std::size_t i = whox_fields.find(field);
+        return i != std::string_view::npos && (fields & (1u << i)) != 0;
+    }
+};
+
+inline whox_query parse_whox(std::string_view arg) {
+    whox_query q;
+    const std::size_t pct = arg.find('%');
+    if (pct == std::string_view::npos) return q;
+    q.extended = true;
+    const std::string_view rest = arg.substr(pct + 1);
+    const std::size_t comma = rest.find(',');
+    for (const char ch : rest.substr(0, comma)) {
+        const std::size_t i = whox_fields.find(ch);
+        if (i != std::string_view::npos) q.fields |= 1u << i;
+    }
+    if (comma == std::string_view::npos) return q;
+    const std::string_view token = rest.substr(comma + 1);
+    bool digits = !token.empty() && token.size() <= 3;
+    for (const char ch : token) digits = digits && ch >= '0' && ch <= '9';
+    if (digits) q.token = std::string(token);
+    return q;
+}
+
+// What WHO shows of one user. user and realname are an IRC user's USER (a
+// member of another dialect, or of another node: its nick); flags H or G
+// (away), * for the server's operator, then its prefixes in the channel;
+// account empty for a guest.
+struct who_entry {
+    std::string channel; // "#chan", or "*" (WHO mask)
+    std::string user, nick, flags, account, realname;
+};
+
+// What WHO may show of a user: this listener's IRC users (their USER and
+// AWAY) and the members of the rooms added, looked up by nick. Built once per
+// WHO, with the hub's lock held.
+class who_index {
+public:
+    explicit who_index(const connection& c) {
+        c.settings().users.each([&](const connection& other) {
+            const chatroom::detail::member* x = other.self();
+            if (x != nullptr && other.state().registered && x->state.attached)
+                known_[protocol::fold_case(x->state.nick)] = {x, &other.state()};
+        });
+    }
+    // The room's members (any dialect) not known yet.
+    void add(const chatroom::detail::room& r) {
+        for (const chatroom::detail::member* x : r.members()) known_.emplace(protocol::fold_case(x->state.nick), seen{x, nullptr});
+    }
+
+    // The user by that nick (the nick as given when nobody here holds it: a
+    // member on another node), in channel ("*" for none) whose roles r holds.
+    who_entry entry(std::string_view nick, std::string_view channel, const chatroom::detail::room* r, bool multi) const {
+        const auto it = known_.find(protocol::fold_case(nick));
+        const seen found = it == known_.end() ? seen{} : it->second;
+        const chatroom::detail::member* x = found.member;
+        const session_state* s = found.session;
+        who_entry e;
+        e.channel = std::string(channel);
+        e.nick = x ? x->state.nick : std::string(nick);
+        // A middle parameter: one word, not empty, not beginning with ':'.
+        const bool word = s && !s->user.empty() && s->user.front() != ':' && s->user.find(' ') == std::string::npos;
+        e.user = word ? s->user : e.nick;
+        e.realname = s && !s->realname.empty() ? s->realname : e.nick;
+        const bool away = (s && !s->away.empty()) || (x && x->state.away);
+        e.flags = away ? "G" : "H";
+        if (x && x->state.op) e.flags += '*';
+        e.flags += prefix_of(r, e.nick, multi);
+        if (x) e.account = x->state.account;
+        return e;
+    }
+
+private:
+    struct seen {
+        const chatroom::detail::member* member = nullptr;
+        const session_state* session = nullptr; // an IRC user of this listener
+    };
+    std::unordered_map<std::string, seen> known_;
+};
+
+// One user's reply: 352 ("chan user host server nick flags :0 realname"), or
+// with WHOX 354 with the fields asked, in whox_fields' order. The host and
+// server are the server's name (no address is shown: 255.255.255.255 for
+// the IP), hop count 0, idle 0 (not kept), account 0 for a guest, op level
+// n/a; the real name, last, is the trailing parameter.
+inline std::string who_line(const connection& c, const who_entry& e, const whox_query& q) {
+    const std::string& host = c.settings().options.server_name;
+    if (!q.extended)
+        return c.numeric("352", e.channel + " " + e.user + " " + host + " " + host + " " + e.nick + " " + e.flags,
+                         "0 " + e.realname);
+    std::string params;
+    for (std::size_t i = 0; i + 1 < whox_fields.size(); ++i) { // 'r' is the trailing parameter
+        if ((q.fields & (1u << i)) == 0) continue;
+        if (!params.empty()) params += ' ';
+        switch (whox_fields[i]) {
+        case 't': params += q.token; break;
+        case 'c': params += e.channel; break;
+        case 'u': params += e.user; break;
+        case 'i': params += "255.255.255.255"; break;
+        case 'h':
+        case 's': params += host; break;
+        case 'n': params += e.nick; break;
+        case 'f': params += e.flags; break;
+        case 'd':
+        case 'l': params += '0'; break;
+        case 'a': params += e.account.empty() ? std::string("0") : e.account; break;
+        default: params += "n/a"; break; // 'o'
+        }
+    }
+    if (q.has('r')) return c.numeric("354", params, e.realname);
+    return c.from_server("354 " + c.nick() + (params.empty() ? std::string() : " " + params));
+}
+
+// WHO #chan: a reply for each member of the room, then 315.
+inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
+    const std::string chan = channel_of(room);
+    const chatroom::detail::room* r = seat_room(self_, room);
+    const bool multi = (st_.caps & multi_prefix) != 0;
+    const whox_query q = parse_whox(st_.who_format);
+    who_index index(*this);
+    if (r) index.add(*r);
+    std::string out;
+    for (const std::string& n : nicks) {
+        out += who_line(*this, index.entry(n, chan, r, multi), q);
+        out += '\n';
+    }
+    return out + numeric("315", chan, "End of /WHO list.");
+}
+
+} // namespace chatroom::irc::detail
 // #include <chatroom/irc/detail/interpreter.hpp>
 
 // #include <chatroom/irc/detail/channel_ops.hpp>
@@ -1887,6 +2021,7 @@ inline bool connection::login_reply(const reply& r, std::string& out) const {
 // #include <chatroom/irc/detail/requests.hpp>
 
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -2012,12 +2147,20 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
 
 // The client-only tags of a message ("+key=value", keys beginning with
 // '+'), as IRC writes them, for room_event::client_tags; the others (a
-// client may not set the server's tags) are dropped. Within the client's
-// tag data, which the interpreter bounds (417).
+// client may not set the server's tags), and keys of other characters than
+// IRCv3's (letters, digits, '-', and a vendor's '.' and '/'), are dropped.
+// Within the client's tag data, which the interpreter bounds (417); values
+// are UTF-8 (the interpreter repairs a line that is not: utf8_only.hpp).
 inline std::string client_tags_of(const irc_message& msg) {
     std::string out;
+    auto key_char = [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+               ch == '.' || ch == '/';
+    };
     for (const tag& t : msg.tags) {
-        if (t.key.size() < 2 || t.key.front() != '+' || t.key.find_first_of(" ;=\r\n") != std::string::npos) continue;
+        bool valid = t.key.size() >= 2 && t.key.front() == '+';
+        for (std::size_t i = 1; valid && i < t.key.size(); ++i) valid = key_char(t.key[i]);
+        if (!valid) continue;
         if (!out.empty()) out += ';';
         out += t.key;
         if (t.value.empty()) continue;
@@ -2181,9 +2324,6 @@ struct user_info {
     bool oper = false;    // the server's operator (OPER, or an operator's login)
 };
 
-// WHO's flags: H here or G away, and * for the server's operator.
-inline std::string who_flags(const user_info& u) { return std::string(u.away.empty() ? "H" : "G") + (u.oper ? "*" : ""); }
-
 // Looks nick up (see above); false when nobody by that name is seen.
 inline bool find_user(const member& m, const connection& c, std::string_view nick, user_info& out) {
     out = user_info{};
@@ -2332,11 +2472,12 @@ inline bool mask_matches(std::string_view mask, std::string_view nick) {
 // lock held).
 inline constexpr std::size_t max_who_replies = 100;
 
-// WHO mask (not a channel): 352 with channel "*" for each user seen (see
-// find_user; an invisible one, for a mask with wildcards, only when it
-// shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
-// max_who_replies, flags H or G (away) and * (operator), then 315 with the mask as sent.
-inline void who_mask(const member& m, const connection& c, std::string_view mask) {
+// WHO mask [%fields[,token]] (not a channel): a reply (who.hpp: 352, or
+// WHOX's 354) with channel "*" for each user seen (see find_user; an
+// invisible one, for a mask with wildcards, only when it shares a room with
+// the asker or is the asker) whose nick matches ("0" and "*" match all), up
+// to max_who_replies, then 315 with the mask as sent.
+inline void who_mask(const member& m, const connection& c, std::string_view mask, std::string_view format) {
     session_state& st = c.state();
     const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
     const std::string_view pattern = mask.empty() || mask == "0" ? std::string_view("*") : mask;
@@ -2347,8 +2488,11 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
             if (protocol::same_name(s, nick)) return;
         seen.push_back(nick);
     };
-    for (const auto& seat : m.state.seats)
+    who_index index(c);
+    for (const auto& seat : m.state.seats) {
+        index.add(*seat.in);
         for (const member* x : seat.in->members()) consider(x->state.nick);
+    }
     // Beyond the rooms shared (listed above), a mask with wildcards does not
     // list an invisible user (+i); its exact nick does.
     const bool wild = pattern.find_first_of("*?") != std::string_view::npos;
@@ -2358,13 +2502,8 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
             (!wild || !other.state().invisible || &other == &c))
             consider(x->state.nick);
     });
-    const std::string& host = c.settings().options.server_name;
-    for (const std::string& nick : seen) {
-        user_info u;
-        if (!find_user(m, c, nick, u)) continue;
-        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + " " + who_flags(u),
-                           "0 " + u.realname));
-    }
+    const whox_query q = parse_whox(format);
+    for (const std::string& nick : seen) emit(st, who_line(c, index.entry(nick, "*", nullptr, false), q));
     emit(st, c.numeric("315", shown, "End of /WHO list."));
 }
 
@@ -2960,6 +3099,86 @@ inline void user_mode(const member& m, const connection& c, const irc_message& m
 }
 
 } // namespace chatroom::irc::detail
+// #include <chatroom/irc/detail/utf8_only.hpp>
+
+// UTF8ONLY (IRCv3, advertised in 005): nothing a client sends reaches anyone
+// as anything but UTF-8. The text of PRIVMSG, NOTICE, TOPIC, AWAY, PART,
+// KICK, QUIT and USER is sanitized where it is read (invalid UTF-8 becomes
+// U+FFFD, core/sanitize.hpp); a line holding invalid UTF-8 anywhere (a tag,
+// a target echoed in a numeric) has every field repaired so, once parsed, and
+// its sender is told WARN <command> INVALID_UTF8 (the interpreter).
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatroom::irc::detail {
+
+// The length of the valid UTF-8 character at p (1 for any ASCII byte,
+// controls too), or 0 when the bytes there are none (then *bad is the
+// length of that broken piece): the sanitizer's own decoder.
+inline std::size_t utf8_char(const unsigned char* p, const unsigned char* end, std::size_t* bad) noexcept {
+    return *p < 0x80 ? 1 : chatroom::detail::utf8_sequence(p, end, *bad);
+}
+
+// Whether s is valid UTF-8 (runs of printable ASCII skipped whole).
+inline bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        p = chatroom::detail::plain_ascii_end(p, end);
+        if (p == end) break;
+        std::size_t bad = 0;
+        const std::size_t n = utf8_char(p, end, &bad);
+        if (n == 0) return false;
+        p += n;
+    }
+    return true;
+}
+
+// s with each broken piece replaced by U+FFFD (controls are left to the
+// sanitizing of each command). It may grow (one byte to three): each
+// field is bounded where it is used (names are checked, text is split to
+// lines by the renderers, client tags held to their limit), and cutting it
+// back would lose what the sender wrote after a Latin-1 accent.
+inline void repair_utf8(std::string& s) {
+    if (valid_utf8(s)) return;
+    std::string out;
+    out.reserve(s.size() + 8);
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        std::size_t bad = 0;
+        const std::size_t n = utf8_char(p, end, &bad);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            p += bad;
+            continue;
+        }
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+    }
+    s = std::move(out);
+}
+
+// Every field of msg repaired (repair_utf8), but a tag whose key is not
+// UTF-8 is dropped: a repaired key would be another key.
+inline void repair_utf8(irc_message& msg) {
+    std::vector<tag> kept;
+    for (tag& t : msg.tags) {
+        if (!valid_utf8(t.key)) continue;
+        repair_utf8(t.value);
+        kept.push_back(std::move(t));
+    }
+    msg.tags = std::move(kept);
+    repair_utf8(msg.source);
+    for (std::string& p : msg.params) repair_utf8(p);
+}
+
+} // namespace chatroom::irc::detail
 
 #include <chrono>
 #include <string>
@@ -2992,7 +3211,20 @@ public:
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
-        const irc_message& msg = p.msg;
+        // UTF8ONLY (utf8_only.hpp): a line with invalid UTF-8 is repaired and
+        // its sender warned; secrets (never shown to anyone) are left as sent.
+        irc_message repaired;
+        const irc_message* parsed_msg = &p.msg;
+        const std::string_view sent = p.msg.command;
+        if (sent != "PASS" && sent != "OPER" && sent != "AUTHENTICATE" && !valid_utf8(raw)) {
+            repaired = p.msg;
+            repair_utf8(repaired);
+            parsed_msg = &repaired;
+            if (sent != "NOTICE") // NOTICE is never answered
+                emit(st, c.from_server("WARN " + repaired.command + " INVALID_UTF8 :Your message was not correctly "
+                                       "encoded as UTF-8 and had to be modified"));
+        }
+        const irc_message& msg = *parsed_msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {
@@ -3207,13 +3439,17 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
-        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan, msg.param(1));
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
         const std::string shown = name.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(name);
-        if (!name.empty())
-            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who, {}, {}, name);
+        if (!name.empty() && who) {
+            st.who_format = msg.param(1); // WHOX: how connection::who_channel words the answer
+            ask(core, m, st, asked::who, shown, command_kind::who, {}, {}, name);
+            return st.who_format.clear();
+        }
+        if (!name.empty()) return ask(core, m, st, asked::names, shown, command_kind::who, {}, {}, name);
         // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));

@@ -786,6 +786,97 @@ def main():
     runner.run("away-notify: AWAY set and cleared reaches a client with the cap once (two shared channels), and "
                "after the JOIN of an away member; account-tag: a logged-in member's lines carry account= to a client "
                "with the cap, not to one without, nor a guest's; the telnet user sees no AWAY", away_notify_account_tag)
+
+    def whox():
+        with account_server("ann") as (srv, secret):
+            ann = IrcClient(srv.ports["irc"], "ann (IRC, logged in by PASS)")
+            ann.send("PASS " + secret)
+            ann.register("ann", to_motd_end=True)
+            isupport = [l for l in ann.seen if " 005 ann " in l]
+            assert any(re.search(r" WHOX( |$)", l.split(" :", 1)[0]) for l in isupport), isupport
+            wes = IrcClient(srv.ports["irc"], "wes (IRC, a guest)")
+            wes.register("wes")
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            for c, n in ((ann, "ann"), (wes, "wes")):
+                c.send("JOIN #dev")
+                c.expect(r" 366 %s #dev " % n)
+            ann.send("AWAY :out")
+            ann.expect(r" 306 ann :")
+            # WHO #chan with WHOX: a 354 per member (no 352), the fields in WHOX's order (t c u n f a r) whatever
+            # the order asked; a logged-in member's account, 0 for a guest and for the telnet user.
+            wes.send("WHO #dev %raftnuc,42")
+            _, lines = wes.read_until(lambda l: " 315 wes #dev :" in l)
+            assert not any(" 352 " in l for l in lines), lines
+            rows = sorted(l.split(" 354 wes ", 1)[1] for l in lines if " 354 wes " in l)
+            assert len(rows) == 3, rows
+            for row, want in zip(rows, (r"42 #dev ann ann G[@+]* ann :The ann", r"42 #dev tom tom H[@+]* 0 :tom",
+                                        r"42 #dev wes wes H[@+]* 0 :The wes")):
+                assert re.fullmatch(want, row), (row, want)
+            # WHO mask with WHOX: channel "*"; unknown letters ignored; a token of more than 3 digits refused (0).
+            wes.send("WHO ann %acn")
+            wes.expect(r" 354 wes \* ann ann$")
+            wes.send("WHO WES %zna!")
+            wes.expect(r" 354 wes wes 0$")
+            wes.send("WHO ann %tf,1234")
+            wes.expect(r" 354 wes 0 G$")
+            wes.expect(r" 315 wes ann :End of /WHO list")
+            # Without '%', WHO is 352 as before.
+            wes.send("WHO #dev")
+            wes.expect(r" 352 wes #dev ")
+            wes.expect(r" 315 wes #dev :End of /WHO list")
+            for c in (ann, wes, tom):
+                c.close()
+    runner.run("WHOX: 005 advertises WHOX; WHO #chan and WHO mask with %fields,token answer 354 with the fields asked "
+               "in WHOX's order, the account (0 for a guest and a telnet user), G when away, the token", whox)
+
+    def utf8_only():
+        # Every IrcClient decodes what it reads as strict UTF-8: a byte that is not fails the check.
+        srv = kit.ServerProcess([sys.argv[1], "--port", "0", "--irc-port", "0", "--bind", "127.0.0.1"], PATIENCE)
+        srv.start(want=("tcp", "irc"))
+        try:
+            uma = IrcClient(srv.ports["irc"], "uma (IRC, sends invalid UTF-8)")
+            uma.register("uma", to_motd_end=True)
+            isupport = [l for l in uma.seen if " 005 uma " in l]
+            assert any(re.search(r" UTF8ONLY( |$)", l.split(" :", 1)[0]) for l in isupport), isupport
+            vic = IrcClient(srv.ports["irc"], "vic (IRC, message-tags)")
+            vic.register("vic", "message-tags")
+            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+            tom.greet()
+            tom.send("/nick tom")
+            tom.wait_for(lambda l: "is now known as tom" in l)
+            tom.send("/join dev")
+            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            for c, n in ((uma, "uma"), (vic, "vic")):
+                c.send("JOIN #dev")
+                c.expect(r" 366 %s #dev " % n)
+            # Latin-1 text and a tag value: WARN to the sender; the others read U+FFFD, nothing after it lost;
+            # a tag whose key is not UTF-8 is dropped.
+            uma.send_raw(b"@+x=v\xaa;+k\xaa=1 PRIVMSG #dev :caf\xe9 au lait\r\n")
+            uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
+            vic.expect(r"^@\+x=v\ufffd;msgid=\S+ :uma!\S+ PRIVMSG #dev :caf\ufffd au lait$")
+            tom.wait_for(lambda l: l == "<uma> caf\ufffd au lait")
+            # A target echoed in a numeric is repaired too (the core's answer comes first, then WARN).
+            uma.send_raw(b"PRIVMSG nobody\xaa :x\r\n")
+            uma.expect(r" 401 uma nobody\ufffd :")
+            uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
+            # A NOTICE is never answered, not even with WARN; it is repaired all the same.
+            uma.send_raw(b"NOTICE #dev :n\xff\xfe more text\r\n")
+            vic.expect(r":uma!\S+ NOTICE #dev :n\ufffd")
+            uma.send("PING :sync")
+            uma.expect(r" PONG \S+ :sync$")
+            assert not any("WARN NOTICE" in l for l in uma.seen), uma.seen[-5:]
+            for c in (uma, vic, tom):
+                c.close()
+        finally:
+            srv.stop()
+    runner.run("UTF8ONLY: 005 advertises it; a line with invalid UTF-8 gets WARN <command> INVALID_UTF8 (none for "
+               "NOTICE) and reaches IRC and telnet users repaired (U+FFFD), a tag with a non-UTF-8 key dropped",
+               utf8_only)
     return runner.summary()
 
 

@@ -65,6 +65,7 @@ struct session_state {
     std::string pending;           // lines for the peer, sent after the line that made them
     asked question = asked::none;
     std::string target;            // the channel or nick asked about
+    std::string who_format;        // WHO #chan's second argument (WHOX: "%fields,token") while it is answered
     std::string last_quit;         // the last QUIT told, and when it happened
     std::chrono::system_clock::time_point last_quit_time{};
     std::string away;              // AWAY's message; empty: not away
@@ -250,7 +251,8 @@ public:
     std::string motd() const;
     // 353 and 366 for a room and its members.
     std::string names(std::string_view room, const std::vector<std::string>& nicks) const;
-    // 352 for each member of a room and 315 (WHO #chan).
+    // 352 (or WHOX's 354, as who_format asks) for each member of a room and
+    // 315 (WHO #chan; who.hpp).
     std::string who_channel(std::string_view room, const std::vector<std::string>& nicks) const;
 
     // Lines separated by LF, each framed (CR LF), empty ones dropped.
@@ -301,3 +303,4 @@ private:
 
 #include <chatroom/irc/detail/numerics.hpp>
 #include <chatroom/irc/detail/login_replies.hpp>
+#include <chatroom/irc/detail/who.hpp>

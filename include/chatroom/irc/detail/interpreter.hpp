@@ -14,6 +14,7 @@
 #include <chatroom/irc/detail/requests.hpp>
 #include <chatroom/irc/detail/user_modes.hpp>
 #include <chatroom/irc/detail/users.hpp>
+#include <chatroom/irc/detail/utf8_only.hpp>
 #include <chatroom/irc/message.hpp>
 
 #include <chrono>
@@ -47,7 +48,20 @@ public:
             return emit(st, c.numeric("417", {}, "Input line was too long"));
         if (p.error == parse_error::bad_command) return emit(st, c.numeric("421", "*", "Unknown command"));
         if (p.error == parse_error::too_many_params) return emit(st, c.numeric("461", p.msg.command, "Too many parameters"));
-        const irc_message& msg = p.msg;
+        // UTF8ONLY (utf8_only.hpp): a line with invalid UTF-8 is repaired and
+        // its sender warned; secrets (never shown to anyone) are left as sent.
+        irc_message repaired;
+        const irc_message* parsed_msg = &p.msg;
+        const std::string_view sent = p.msg.command;
+        if (sent != "PASS" && sent != "OPER" && sent != "AUTHENTICATE" && !valid_utf8(raw)) {
+            repaired = p.msg;
+            repair_utf8(repaired);
+            parsed_msg = &repaired;
+            if (sent != "NOTICE") // NOTICE is never answered
+                emit(st, c.from_server("WARN " + repaired.command + " INVALID_UTF8 :Your message was not correctly "
+                                       "encoded as UTF-8 and had to be modified"));
+        }
+        const irc_message& msg = *parsed_msg;
         const std::string_view verb = msg.command; // compared inline, not through std::string::compare
         if (verb == "CAP") return cap(core, m, c, msg);
         if (verb == "PING") {
@@ -262,13 +276,17 @@ private:
     static void names(commands& core, member& m, const connection& c, const irc_message& msg, bool who) {
         session_state& st = c.state();
         std::string_view chan = msg.param(0);
-        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan);
+        if (who && (chan.empty() || chan.front() != '#')) return who_mask(m, c, chan, msg.param(1));
         std::string room;
         if (!room_of(chan, room)) room.clear();
         const std::string name = room.empty() ? std::string() : seat_in(m, room);
         const std::string shown = name.empty() ? std::string(chan.empty() ? "*" : chan) : channel_of(name);
-        if (!name.empty())
-            return ask(core, m, st, who ? asked::who : asked::names, shown, command_kind::who, {}, {}, name);
+        if (!name.empty() && who) {
+            st.who_format = msg.param(1); // WHOX: how connection::who_channel words the answer
+            ask(core, m, st, asked::who, shown, command_kind::who, {}, {}, name);
+            return st.who_format.clear();
+        }
+        if (!name.empty()) return ask(core, m, st, asked::names, shown, command_kind::who, {}, {}, name);
         // Only the members of rooms it is in are listed to a member.
         if (who) return emit(st, c.numeric("315", shown, "End of /WHO list."));
         emit(st, c.numeric("366", shown, "End of /NAMES list."));

@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace chatroom::irc::detail {
@@ -45,7 +44,7 @@ inline std::string connection::welcome() const {
                     " TOPICLEN=390" +
                     (chanlimit_ ? " CHANLIMIT=#:" + std::to_string(chanlimit_) : std::string()) + " NETWORK=" + o.network + " TARGMAX=PRIVMSG:1,NOTICE:1 AWAYLEN=" + std::to_string(max_away_bytes) + " :are supported by this server"));
     add(from_server("005 " + me + " CHATHISTORY=" + std::to_string(history_page_) +
-                    " MSGREFTYPES=msgid,timestamp :are supported by this server"));
+                    " MSGREFTYPES=msgid,timestamp UTF8ONLY WHOX :are supported by this server"));
     return out;
 }
 
@@ -86,33 +85,6 @@ inline std::string connection::names(std::string_view room, const std::vector<st
     out += numeric("366", chan, "End of /NAMES list.");
     out += '\n';
     return out;
-}
-
-// 352: user and real name as the IRC user gave them (another dialect's
-// member: its nick), flags H or G (away) and its prefixes in the room.
-inline std::string connection::who_channel(std::string_view room, const std::vector<std::string>& nicks) const {
-    const std::string chan = channel_of(room), &host = cfg_->options.server_name;
-    const chatroom::detail::room* r = seat_room(self_, room);
-    const bool multi = (st_.caps & multi_prefix) != 0;
-    // The IRC users, looked up by nick: one pass over the directory.
-    std::unordered_map<std::string, const session_state*> irc;
-    cfg_->users.each([&](const connection& other) {
-        const chatroom::detail::member* x = other.self();
-        if (x != nullptr && other.st_.registered) irc.emplace(protocol::fold_case(x->state.nick), &other.st_);
-    });
-    std::string out;
-    for (const std::string& n : nicks) {
-        const auto it = irc.find(protocol::fold_case(n));
-        const session_state* s = it == irc.end() ? nullptr : it->second;
-        const std::string& user = s ? s->user : n;
-        const std::string& realname = s ? s->realname : n;
-        const bool away = s && !s->away.empty();
-        out += numeric("352", chan + " " + user + " " + host + " " + host + " " + n + " " + (away ? "G" : "H") +
-                                  prefix_of(r, n, multi),
-                       "0 " + realname) +
-               '\n';
-    }
-    return out + numeric("315", chan, "End of /WHO list.");
 }
 
 // LUSERS: the core counts the members of each room (on every server), not

@@ -8,6 +8,7 @@
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/message.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -133,12 +134,20 @@ inline bool say_plain_to_channel(commands& core, member& m, const connection& c,
 
 // The client-only tags of a message ("+key=value", keys beginning with
 // '+'), as IRC writes them, for room_event::client_tags; the others (a
-// client may not set the server's tags) are dropped. Within the client's
-// tag data, which the interpreter bounds (417).
+// client may not set the server's tags), and keys of other characters than
+// IRCv3's (letters, digits, '-', and a vendor's '.' and '/'), are dropped.
+// Within the client's tag data, which the interpreter bounds (417); values
+// are UTF-8 (the interpreter repairs a line that is not: utf8_only.hpp).
 inline std::string client_tags_of(const irc_message& msg) {
     std::string out;
+    auto key_char = [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+               ch == '.' || ch == '/';
+    };
     for (const tag& t : msg.tags) {
-        if (t.key.size() < 2 || t.key.front() != '+' || t.key.find_first_of(" ;=\r\n") != std::string::npos) continue;
+        bool valid = t.key.size() >= 2 && t.key.front() == '+';
+        for (std::size_t i = 1; valid && i < t.key.size(); ++i) valid = key_char(t.key[i]);
+        if (!valid) continue;
         if (!out.empty()) out += ';';
         out += t.key;
         if (t.value.empty()) continue;

@@ -6,6 +6,7 @@
 #include <chatroom/core/sanitize.hpp>
 #include <chatroom/irc/detail/connection.hpp>
 #include <chatroom/irc/detail/requests.hpp>
+#include <chatroom/irc/detail/who.hpp>
 #include <chatroom/irc/message.hpp>
 
 #include <cstddef>
@@ -28,9 +29,6 @@ struct user_info {
     std::string channels; // the channels it shares with the asker: "#a #b"
     bool oper = false;    // the server's operator (OPER, or an operator's login)
 };
-
-// WHO's flags: H here or G away, and * for the server's operator.
-inline std::string who_flags(const user_info& u) { return std::string(u.away.empty() ? "H" : "G") + (u.oper ? "*" : ""); }
 
 // Looks nick up (see above); false when nobody by that name is seen.
 inline bool find_user(const member& m, const connection& c, std::string_view nick, user_info& out) {
@@ -180,11 +178,12 @@ inline bool mask_matches(std::string_view mask, std::string_view nick) {
 // lock held).
 inline constexpr std::size_t max_who_replies = 100;
 
-// WHO mask (not a channel): 352 with channel "*" for each user seen (see
-// find_user; an invisible one, for a mask with wildcards, only when it
-// shares a room with the asker or is the asker) whose nick matches ("0" and "*" match all), up to
-// max_who_replies, flags H or G (away) and * (operator), then 315 with the mask as sent.
-inline void who_mask(const member& m, const connection& c, std::string_view mask) {
+// WHO mask [%fields[,token]] (not a channel): a reply (who.hpp: 352, or
+// WHOX's 354) with channel "*" for each user seen (see find_user; an
+// invisible one, for a mask with wildcards, only when it shares a room with
+// the asker or is the asker) whose nick matches ("0" and "*" match all), up
+// to max_who_replies, then 315 with the mask as sent.
+inline void who_mask(const member& m, const connection& c, std::string_view mask, std::string_view format) {
     session_state& st = c.state();
     const std::string shown = mask.empty() ? std::string("*") : std::string(mask);
     const std::string_view pattern = mask.empty() || mask == "0" ? std::string_view("*") : mask;
@@ -195,8 +194,11 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
             if (protocol::same_name(s, nick)) return;
         seen.push_back(nick);
     };
-    for (const auto& seat : m.state.seats)
+    who_index index(c);
+    for (const auto& seat : m.state.seats) {
+        index.add(*seat.in);
         for (const member* x : seat.in->members()) consider(x->state.nick);
+    }
     // Beyond the rooms shared (listed above), a mask with wildcards does not
     // list an invisible user (+i); its exact nick does.
     const bool wild = pattern.find_first_of("*?") != std::string_view::npos;
@@ -206,13 +208,8 @@ inline void who_mask(const member& m, const connection& c, std::string_view mask
             (!wild || !other.state().invisible || &other == &c))
             consider(x->state.nick);
     });
-    const std::string& host = c.settings().options.server_name;
-    for (const std::string& nick : seen) {
-        user_info u;
-        if (!find_user(m, c, nick, u)) continue;
-        emit(st, c.numeric("352", "* " + u.user + " " + host + " " + host + " " + u.nick + " " + who_flags(u),
-                           "0 " + u.realname));
-    }
+    const whox_query q = parse_whox(format);
+    for (const std::string& nick : seen) emit(st, who_line(c, index.entry(nick, "*", nullptr, false), q));
     emit(st, c.numeric("315", shown, "End of /WHO list."));
 }
 
