@@ -66,7 +66,9 @@ public:
     // once per renderer that members share (renderer::shared_for). Returns
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
-        std::array<std::pair<const renderer*, shared_bytes>, 4> rendered{};
+        // Eight: IRC alone words chat lines in up to eight ways (its
+        // capability sets), beside the line protocol's and the web's.
+        std::array<std::pair<const renderer*, shared_bytes>, 8> rendered{};
         std::size_t kinds = 0, recipients = 0, last_slot = 0;
         const renderer* last_own = nullptr;
         // A chat line or action reads alike to every member whose renderer
