@@ -1205,6 +1205,12 @@ public:
         return *this;
     }
 
+    /// What shared_for(e) returns for a chat line or action, when the
+    /// dialect keeps it at hand: fan-out then makes no virtual call per
+    /// member for the events most sent. Null: ask shared_for. Read with the
+    /// hub's lock held.
+    const renderer* chat_share() const noexcept { return chat_share_; }
+
     /// A member's own event, sent back because its dialect asked
     /// (member_state::echo): false to send it as every other member gets it
     /// (shared_for, then render); true when this dialect words its own
@@ -1294,6 +1300,15 @@ public:
         out.resize(at + framed_size(text.size()));
         frame(&out[at], text, {});
     }
+
+protected:
+    /// Kept current by a dialect whose shared_for answers every chat line
+    /// and action alike (its own state decides, not the event): set with
+    /// the hub's lock held whenever that state changes.
+    void share_chats_with(const renderer* r) const noexcept { chat_share_ = r; }
+
+private:
+    mutable const renderer* chat_share_ = nullptr;
 };
 
 } // namespace chatroom
@@ -4400,9 +4415,14 @@ public:
     // once per renderer that members share (renderer::shared_for). Returns
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
-        std::array<std::pair<const renderer*, shared_bytes>, 4> rendered{};
+        // Eight: IRC alone words chat lines in up to eight ways (its
+        // capability sets), beside the line protocol's and the web's.
+        std::array<std::pair<const renderer*, shared_bytes>, 8> rendered{};
         std::size_t kinds = 0, recipients = 0, last_slot = 0;
         const renderer* last_own = nullptr;
+        // A chat line or action reads alike to every member whose renderer
+        // keeps its share at hand (chat_share): no virtual call for those.
+        const bool chat = e.kind == room_event_kind::chat || e.kind == room_event_kind::action;
         // A rename is appended to each room of the one renamed: a member
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
@@ -4429,7 +4449,8 @@ public:
             const renderer* own = &m->dialect();
             std::size_t i = last_slot;
             if (own != last_own) {
-                const renderer* d = &own->shared_for(e);
+                const renderer* share = chat ? own->chat_share() : nullptr;
+                const renderer* d = share ? share : &own->shared_for(e);
                 i = 0;
                 while (i < kinds && rendered[i].first != d) ++i;
                 if (i == kinds) {

@@ -1246,6 +1246,9 @@ public:
     std::size_t history_page() const noexcept { return history_page_; }
     const config& settings() const noexcept { return *cfg_; }
     const event_renderer& events() const noexcept { return cfg_->events(st_.caps); }
+    // What shared_for answers a chat line or action with, kept at hand for
+    // fan-out: called wherever registered or caps change.
+    void refresh_share() const noexcept { share_chats_with(st_.registered ? &events() : nullptr); }
 
     // The member's nick as numerics name it: "*" until it is registered.
     // With the hub's lock held.
@@ -1278,6 +1281,7 @@ public:
             if (e.kind == room_event_kind::renamed && !st_.registering && self_ && !st_.wanted_nick.empty() && e.nick == st_.wanted_nick &&
                 self_->state.nick == e.nick) {
                 st_.registered = true;
+                refresh_share();
                 return shared_bytes::copy_of(framed(welcome() + motd()));
             }
             return {};
@@ -2984,6 +2988,7 @@ inline void try_register(commands& core, member& m, const connection& c) {
         }
     }
     st.registered = true;
+    c.refresh_share();
     // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
     ask(core, m, st, asked::welcome, {}, command_kind::rooms);
 }
@@ -3023,6 +3028,7 @@ inline void cap(commands& core, member& m, const connection& c, const irc_messag
         }
         if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
         st.caps = on & ~echo_cap;
+        c.refresh_share();
         m.state.echo = (on & echo_cap) != 0;
         return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
     }

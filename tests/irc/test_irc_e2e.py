@@ -360,6 +360,31 @@ def main():
     runner.run("NOTICE is relayed as NOTICE (channel, nick, echo-message), never merged with chat lines; "
                "the line protocol shows it as before", notices)
 
+    def caps_after_registration():
+        # Fan-out keeps each IRC member's shared renderer for chat lines at
+        # hand: a CAP REQ after 001 must change what the next line reads.
+        fay = IrcClient(irc_port, "fay (IRC, caps later)")
+        fay.register("fay")
+        fay.send("JOIN #dev")
+        fay.expect(r" 366 fay #dev ")
+        bob.send("before the caps")
+        assert fay.expect(r"PRIVMSG #dev :before the caps$").startswith(":bob!")
+        fay.send("CAP REQ :server-time")
+        fay.expect(r" CAP fay ACK :server-time$")
+        bob.send("with server-time")
+        got = fay.expect(r"PRIVMSG #dev :with server-time$")
+        assert re.match(r"^@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z :bob!", got), got
+        bob.send("/me acts timed")
+        got = fay.expect(r"PRIVMSG #dev :\x01ACTION acts timed\x01$")
+        assert got.startswith("@time="), got
+        fay.send("CAP REQ :-server-time")
+        fay.expect(r" CAP fay ACK :-server-time$")
+        bob.send("untimed again")
+        assert fay.expect(r"PRIVMSG #dev :untimed again$").startswith(":bob!")
+        fay.send("QUIT")
+        fay.expect(r"^ERROR ")
+    runner.run("capabilities asked after registration change how the next chat line and action read", caps_after_registration)
+
     def away_and_users():
         frank = IrcClient(irc_port, "frank (IRC)")
         gina = IrcClient(irc_port, "gina (IRC)")

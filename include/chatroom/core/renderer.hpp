@@ -49,6 +49,12 @@ public:
         return *this;
     }
 
+    /// What shared_for(e) returns for a chat line or action, when the
+    /// dialect keeps it at hand: fan-out then makes no virtual call per
+    /// member for the events most sent. Null: ask shared_for. Read with the
+    /// hub's lock held.
+    const renderer* chat_share() const noexcept { return chat_share_; }
+
     /// A member's own event, sent back because its dialect asked
     /// (member_state::echo): false to send it as every other member gets it
     /// (shared_for, then render); true when this dialect words its own
@@ -138,6 +144,15 @@ public:
         out.resize(at + framed_size(text.size()));
         frame(&out[at], text, {});
     }
+
+protected:
+    /// Kept current by a dialect whose shared_for answers every chat line
+    /// and action alike (its own state decides, not the event): set with
+    /// the hub's lock held whenever that state changes.
+    void share_chats_with(const renderer* r) const noexcept { chat_share_ = r; }
+
+private:
+    mutable const renderer* chat_share_ = nullptr;
 };
 
 } // namespace chatroom

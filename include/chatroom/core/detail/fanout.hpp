@@ -66,9 +66,14 @@ public:
     // once per renderer that members share (renderer::shared_for). Returns
     // the number of recipients.
     std::size_t deliver(const room& r, const room_event& e) {
-        std::array<std::pair<const renderer*, shared_bytes>, 4> rendered{};
+        // Eight: IRC alone words chat lines in up to eight ways (its
+        // capability sets), beside the line protocol's and the web's.
+        std::array<std::pair<const renderer*, shared_bytes>, 8> rendered{};
         std::size_t kinds = 0, recipients = 0, last_slot = 0;
         const renderer* last_own = nullptr;
+        // A chat line or action reads alike to every member whose renderer
+        // keeps its share at hand (chat_share): no virtual call for those.
+        const bool chat = e.kind == room_event_kind::chat || e.kind == room_event_kind::action;
         // A rename is appended to each room of the one renamed: a member
         // sharing several of them is sent it once.
         const std::size_t rename = e.kind == room_event_kind::renamed ? rename_key(e) : 0;
@@ -95,7 +100,8 @@ public:
             const renderer* own = &m->dialect();
             std::size_t i = last_slot;
             if (own != last_own) {
-                const renderer* d = &own->shared_for(e);
+                const renderer* share = chat ? own->chat_share() : nullptr;
+                const renderer* d = share ? share : &own->shared_for(e);
                 i = 0;
                 while (i < kinds && rendered[i].first != d) ++i;
                 if (i == kinds) {

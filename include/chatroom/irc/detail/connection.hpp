@@ -133,6 +133,9 @@ public:
     std::size_t history_page() const noexcept { return history_page_; }
     const config& settings() const noexcept { return *cfg_; }
     const event_renderer& events() const noexcept { return cfg_->events(st_.caps); }
+    // What shared_for answers a chat line or action with, kept at hand for
+    // fan-out: called wherever registered or caps change.
+    void refresh_share() const noexcept { share_chats_with(st_.registered ? &events() : nullptr); }
 
     // The member's nick as numerics name it: "*" until it is registered.
     // With the hub's lock held.
@@ -165,6 +168,7 @@ public:
             if (e.kind == room_event_kind::renamed && !st_.registering && self_ && !st_.wanted_nick.empty() && e.nick == st_.wanted_nick &&
                 self_->state.nick == e.nick) {
                 st_.registered = true;
+                refresh_share();
                 return shared_bytes::copy_of(framed(welcome() + motd()));
             }
             return {};

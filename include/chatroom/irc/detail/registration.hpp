@@ -201,6 +201,7 @@ inline void try_register(commands& core, member& m, const connection& c) {
         }
     }
     st.registered = true;
+    c.refresh_share();
     // One reply carries the welcome, LUSERS and the MOTD, so they go in order.
     ask(core, m, st, asked::welcome, {}, command_kind::rooms);
 }
@@ -240,6 +241,7 @@ inline void cap(commands& core, member& m, const connection& c, const irc_messag
         }
         if (!ok) return emit(st, c.from_server(head + "NAK :" + std::string(wanted)));
         st.caps = on & ~echo_cap;
+        c.refresh_share();
         m.state.echo = (on & echo_cap) != 0;
         return emit(st, c.from_server(head + "ACK :" + std::string(wanted)));
     }
