@@ -1574,10 +1574,12 @@ public:
     virtual void with_sink(const std::function<void(room_event_sink&)>& f) = 0;
 
     // Calls f(sink) later, from the strand, unlocked; in the order posted.
+    // f goes to with_sink by reference: a std::function made of f itself
+    // would copy what it holds (a read's events, texts and all).
     template <class F>
     void to_sink(F f) {
         asio::post(ex, [w = weak_, f = std::move(f)]() mutable {
-            if (auto self = w.lock()) self->with_sink(f);
+            if (auto self = w.lock()) self->with_sink(std::ref(f));
         });
     }
     // A line for the host's log (an error event).
@@ -2080,6 +2082,7 @@ inline std::optional<room_event_kind> kind_of(std::string_view code) noexcept {
 // to show out, each line held to the server's max_line_bytes.
 
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -2115,10 +2118,21 @@ inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t ma
     const auto* const end = p + text.size();
     const unsigned char* run = p; // the clean lines not yet appended start here
     bool reserved = false;
+    bool ends_reserved = false;
+    // The line ends' room, once, guessed from the first line's length (the
+    // lines of one entry are often alike): at most one end per 8 bytes of
+    // text, so a guess from a short line costs at most half the text's size.
+    auto reserve_ends = [&](std::size_t line) {
+        if (ends_reserved) return;
+        ends_reserved = true;
+        const std::size_t guess = std::min(text.size() / (line + 1), text.size() / 8) + 1;
+        e.line_ends.reserve(e.line_ends.size() + guess);
+    };
     while (p < end) {
         const unsigned char* eol = detail::plain_ascii_end(p, end);
         if (eol != end && *eol == '\n' && eol != p && static_cast<std::size_t>(eol - p) <= max) {
             // Clean as it stands: it ends where the run's bytes up to it will.
+            reserve_ends(static_cast<std::size_t>(eol - p));
             e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size() + static_cast<std::size_t>(eol - run)));
             ++e.line_count;
             p = eol + 1;
@@ -2140,6 +2154,7 @@ inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t ma
         const std::size_t added = e.text.size() - start;
         if (added > max) return false;
         if (added > 0) {
+            reserve_ends(added);
             e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size()));
             e.text += '\n';
             ++e.line_count;

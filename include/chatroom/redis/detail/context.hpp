@@ -60,10 +60,12 @@ public:
     virtual void with_sink(const std::function<void(room_event_sink&)>& f) = 0;
 
     // Calls f(sink) later, from the strand, unlocked; in the order posted.
+    // f goes to with_sink by reference: a std::function made of f itself
+    // would copy what it holds (a read's events, texts and all).
     template <class F>
     void to_sink(F f) {
         asio::post(ex, [w = weak_, f = std::move(f)]() mutable {
-            if (auto self = w.lock()) self->with_sink(f);
+            if (auto self = w.lock()) self->with_sink(std::ref(f));
         });
     }
     // A line for the host's log (an error event).

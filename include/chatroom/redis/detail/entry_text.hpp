@@ -7,6 +7,7 @@
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/sanitize.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -42,10 +43,21 @@ inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t ma
     const auto* const end = p + text.size();
     const unsigned char* run = p; // the clean lines not yet appended start here
     bool reserved = false;
+    bool ends_reserved = false;
+    // The line ends' room, once, guessed from the first line's length (the
+    // lines of one entry are often alike): at most one end per 8 bytes of
+    // text, so a guess from a short line costs at most half the text's size.
+    auto reserve_ends = [&](std::size_t line) {
+        if (ends_reserved) return;
+        ends_reserved = true;
+        const std::size_t guess = std::min(text.size() / (line + 1), text.size() / 8) + 1;
+        e.line_ends.reserve(e.line_ends.size() + guess);
+    };
     while (p < end) {
         const unsigned char* eol = detail::plain_ascii_end(p, end);
         if (eol != end && *eol == '\n' && eol != p && static_cast<std::size_t>(eol - p) <= max) {
             // Clean as it stands: it ends where the run's bytes up to it will.
+            reserve_ends(static_cast<std::size_t>(eol - p));
             e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size() + static_cast<std::size_t>(eol - run)));
             ++e.line_count;
             p = eol + 1;
@@ -67,6 +79,7 @@ inline bool add_clean_lines(room_event& e, std::string_view text, std::size_t ma
         const std::size_t added = e.text.size() - start;
         if (added > max) return false;
         if (added > 0) {
+            reserve_ends(added);
             e.line_ends.push_back(static_cast<std::uint32_t>(e.text.size()));
             e.text += '\n';
             ++e.line_count;
