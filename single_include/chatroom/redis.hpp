@@ -1027,6 +1027,19 @@ protected:
 
 namespace chatroom::detail {
 
+// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
+inline void append_resp_arg(std::string& out, std::string_view a) {
+    char head[24];
+    head[0] = '$';
+    const auto r = std::to_chars(head + 1, head + sizeof head - 2, a.size());
+    char* end = r.ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(head, static_cast<std::size_t>(end - head));
+    out.append(a.data(), a.size());
+    out.append("\r\n", 2);
+}
+
 class resp_command {
 public:
     // argc arguments follow; payload: their total size, if known (a hint).
@@ -1040,6 +1053,12 @@ public:
         header('$', a.size());
         buf_.append(a.data(), a.size());
         buf_.append("\r\n", 2);
+        return *this;
+    }
+    // n arguments already encoded (append_resp_arg), appended as they are.
+    resp_command& encoded(std::string_view args, std::size_t n) {
+        added_ += n;
+        buf_.append(args.data(), args.size());
         return *this;
     }
     resp_command& arg(std::size_t n) {
@@ -2300,6 +2319,7 @@ private:
 
 } // namespace chatroom::detail
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -2325,40 +2345,52 @@ struct stream_entry {
 
 // The field-value arguments of XADD for an event written under a writer's
 // name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
-inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
-                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
-    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
-    auto field = [&](const char* name, std::string value) {
-        args.emplace_back(name);
-        args.push_back(std::move(value));
+// emit(name, value) for each field, in order (string_views, valid for the call).
+template <class Emit>
+inline void for_each_field(const room_event& e, std::string_view node, std::string_view epoch, std::uint64_t count,
+                           std::uint64_t member, Emit&& emit) {
+    char digits[24];
+    auto number = [&digits](std::uint64_t n) {
+        const auto r = std::to_chars(digits, digits + sizeof digits, n);
+        return std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
     };
-    field("k", std::string(1, kind_code(e.kind)));
-    field("n", node);
-    field("e", epoch);
-    field("s", std::to_string(count));
-    if (!e.room.empty()) field("w", e.room);
-    if (!e.nick.empty()) field("u", e.nick);
+    const char kind = kind_code(e.kind);
+    emit("k", std::string_view(&kind, 1));
+    emit("n", node);
+    emit("e", epoch);
+    emit("s", number(count));
+    if (!e.room.empty()) emit("w", e.room);
+    if (!e.nick.empty()) emit("u", e.nick);
     if (e.kind == room_event_kind::topic) {
         // x as a notice (what nodes that know no topic show), c the topic;
         // y: it was cleared (no c).
-        field("x", topic_wording(e.nick, e.text));
-        if (e.text.empty()) field("y", "1");
-        else field("c", e.text);
+        emit("x", topic_wording(e.nick, e.text));
+        if (e.text.empty()) emit("y", "1");
+        else emit("c", e.text);
     } else if (e.kind == room_event_kind::mode) {
-        field("x", mode_wording(e.nick, e.text));
-        field("d", e.text);
+        emit("x", mode_wording(e.nick, e.text));
+        emit("d", e.text);
     } else if (!e.text.empty()) {
-        field("x", e.text);
+        emit("x", e.text);
     }
-    if (member) field("m", std::to_string(member));
-    if (!e.old_nick.empty()) field("o", e.old_nick);
-    if (!e.reason.empty()) field("r", e.reason);
-    if (!e.kicked_by.empty()) field("b", e.kicked_by);
-    if (e.left_server) field("q", "1");
-    if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
-    if (!e.target.empty()) field("t", e.target);
-    if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
-    if (!e.account.empty()) field("a", e.account);         // IRC's account-tag
+    if (member) emit("m", number(member));
+    if (!e.old_nick.empty()) emit("o", e.old_nick);
+    if (!e.reason.empty()) emit("r", e.reason);
+    if (!e.kicked_by.empty()) emit("b", e.kicked_by);
+    if (e.left_server) emit("q", "1");
+    if (e.as_notice) emit("v", "1"); // absent on old nodes' entries: a plain line
+    if (!e.target.empty()) emit("t", e.target);
+    if (!e.client_tags.empty()) emit("g", e.client_tags); // IRC's client-only tags
+    if (!e.account.empty()) emit("a", e.account);         // IRC's account-tag
+}
+
+inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
+                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
+    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
+    for_each_field(e, node, epoch, count, member, [&args](std::string_view name, std::string_view value) {
+        args.emplace_back(name);
+        args.emplace_back(value);
+    });
 }
 
 inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {
@@ -2598,12 +2630,14 @@ inline bool valid_roster_entry(std::string_view nick, std::string_view rooms) no
 
 } // namespace chatroom::detail
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -2620,11 +2654,54 @@ struct write_op {
     enum class kind : unsigned char { entry, marker, canary };
     kind what = kind::entry;
     std::string key;
-    std::vector<std::string> fields; // entry, canary: field, value, ...
-    std::size_t bytes = 0;
+    // entry, canary: field, value, ... encoded as the command's arguments
+    // (resp.hpp) when the operation is made: the writer's batch appends
+    // them as they are, with no string of its own per field.
+    std::string fields;
+    std::size_t field_count = 0; // arguments in fields
+    std::size_t bytes = 0;       // the key's and the fields' own sizes
     std::uint64_t generation = 0; // marker: which opening of the room
     std::uint64_t count = 0;      // entry: its count; canary: its sequence
     std::shared_ptr<leave_job> job;
+
+    void add_field(std::string_view name, std::string_view value) {
+        if (name.size() == 1) { // every field this backplane writes: "$1\r\n" N "\r\n$LEN\r\n" in one append
+            char head[32] = {'$', '1', '\r', '\n', name[0], '\r', '\n', '$'};
+            const auto r = std::to_chars(head + 8, head + sizeof head - 2, value.size());
+            char* end = r.ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            fields.append(head, static_cast<std::size_t>(end - head));
+            fields.append(value.data(), value.size());
+            fields.append("\r\n", 2);
+        } else {
+            append_resp_arg(fields, name);
+            append_resp_arg(fields, value);
+        }
+        field_count += 2;
+        bytes += name.size() + value.size();
+    }
+
+    // The fields again as (name, value) views of fields; what add_field
+    // wrote, so well formed.
+    std::vector<entry_field> decoded_fields() const {
+        std::vector<entry_field> out;
+        out.reserve(field_count / 2);
+        std::string_view rest = fields;
+        auto next = [&rest] {
+            const std::size_t nl = rest.find('\n');
+            std::size_t len = 0;
+            std::from_chars(rest.data() + 1, rest.data() + nl - 1, len);
+            const std::string_view arg = rest.substr(nl + 1, len);
+            rest.remove_prefix(nl + 1 + len + 2);
+            return arg;
+        };
+        for (std::size_t i = 0; i + 1 < field_count; i += 2) {
+            const std::string_view name = next();
+            out.emplace_back(name, next());
+        }
+        return out;
+    }
 };
 
 // An event as an entry of the stream key, written under a writer's name:
@@ -2636,9 +2713,12 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
     op.key = std::move(key);
     op.count = count;
     op.job = std::move(job);
-    append_fields(op.fields, e, node, epoch, count, member); // no copy of the event
     op.bytes = op.key.size();
-    for (const auto& f : op.fields) op.bytes += f.size();
+    op.fields.reserve(e.text.size() + e.room.size() + e.nick.size() + node.size() + epoch.size() + 96);
+    // Straight from the event: no copy of it, nor of its text but the one into the command.
+    for_each_field(e, node, epoch, count, member, [&op](std::string_view name, std::string_view value) {
+        op.add_field(name, value);
+    });
     return op;
 }
 
@@ -2647,9 +2727,7 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
 inline std::optional<stream_entry> own_room_entry(const write_op& op, const std::string& node, const std::string& epoch,
                                                   std::size_t max_line) {
     if (op.what != write_op::kind::entry) return std::nullopt;
-    std::vector<entry_field> fields;
-    for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
-    auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
+    auto entry = decode_entry(op.decoded_fields(), entry_rules{max_line, entry_stream::room});
     if (!entry || entry->node != node || entry->epoch != epoch || entry->event.room.empty()) return std::nullopt;
     return entry;
 }
@@ -2727,7 +2805,7 @@ private:
             ++ops;
             bytes += op.bytes;
             argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
-                    (op.what == write_op::kind::marker ? 0 : op.fields.size());
+                    (op.what == write_op::kind::marker ? 0 : op.field_count);
         }
         resp_command cmd(argc, bytes + redis_scripts::append.size());
         cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
@@ -2741,8 +2819,7 @@ private:
             }
             if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
             else cmd.arg("x").arg(ctx_.opts.stream_length);
-            cmd.arg(op.fields.size());
-            for (const std::string& f : op.fields) cmd.arg(f);
+            cmd.arg(op.field_count).encoded(op.fields, op.field_count);
         }
         sent_ = ops;
         link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
@@ -3496,7 +3573,9 @@ public:
         op.what = write_op::kind::canary;
         op.key = ctx_.keys.canary(i);
         op.count = ++c.sent;
-        op.fields = {"e", ctx_.epoch, "q", std::to_string(op.count)};
+        op.add_field("e", ctx_.epoch);
+        op.add_field("q", std::to_string(op.count));
+        op.bytes = 0; // not held as lines are
         return op;
     }
     void acked(std::size_t i, std::uint64_t seq) {

@@ -5,6 +5,7 @@
 
 #include <chatroom/redis/detail/connection.hpp>
 #include <chatroom/redis/detail/resp.hpp>
+#include <chatroom/redis/detail/write_op.hpp>
 
 #include "redis_test_support.hpp"
 
@@ -137,4 +138,61 @@ TEST_CASE("resp: a connection refuses an incomplete or pushing command and goes 
     CHECK_FALSE(g.first);
     CHECK(g.second.text == value);
     CHECK(redis_test::call(*conn, {"PING"}).reply.text == "PONG");
+}
+
+TEST_CASE("resp: an entry's fields encoded when it is queued are the bytes of append_fields' arguments, and read back the same", "[resp][entry]") {
+    std::mt19937 rng(20261207);
+    const chatroom::room_event_kind kinds[] = {chatroom::room_event_kind::chat, chatroom::room_event_kind::action,
+                                               chatroom::room_event_kind::topic, chatroom::room_event_kind::left,
+                                               chatroom::room_event_kind::renamed, chatroom::room_event_kind::private_message};
+    for (int round = 0; round < 300; ++round) {
+        chatroom::room_event e;
+        e.kind = kinds[rng() % (sizeof kinds / sizeof kinds[0])];
+        e.room = "lobby";
+        e.nick = "alice" + std::to_string(round);
+        if (e.kind == chatroom::room_event_kind::renamed) e.old_nick = "bob";
+        if (e.kind == chatroom::room_event_kind::private_message) {
+            e.room.clear();
+            e.target = "carol";
+        }
+        if (e.kind == chatroom::room_event_kind::left) {
+            e.reason = "bye";
+            e.left_server = rng() % 2 == 0;
+        } else if (e.kind != chatroom::room_event_kind::renamed) {
+            const std::size_t lines = e.kind == chatroom::room_event_kind::chat ? 1 + rng() % 50 : 1;
+            for (std::size_t i = 0; i < lines; ++i) {
+                std::string line(1 + rng() % (round % 10 == 0 ? 3000 : 80), 'a');
+                for (auto& c : line) c = static_cast<char>('a' + rng() % 26);
+                if (e.kind == chatroom::room_event_kind::chat) e.add_line(line);
+                else e.text = line;
+            }
+        }
+        if (rng() % 3 == 0) e.account = "acct";
+        const std::uint64_t count = rng(), member = rng() % 2 ? rng() : 0;
+        const auto op = chatroom::detail::entry_op("P room:lobby", e, count, "node-1", "epoch-xyz", member);
+        std::vector<std::string> args;
+        chatroom::detail::append_fields(args, e, "node-1", "epoch-xyz", count, member);
+        REQUIRE(op.field_count == args.size());
+        std::size_t bytes = op.key.size();
+        std::string expected;
+        for (const auto& a : args) {
+            chatroom::detail::append_resp_arg(expected, a);
+            bytes += a.size();
+        }
+        CHECK(op.fields == expected);
+        CHECK(op.bytes == bytes);
+        // The bytes hiredis would write for them (after a command name).
+        args.insert(args.begin(), "XADD");
+        CHECK(hiredis_bytes(args) == "*" + std::to_string(args.size()) + "\r\n$4\r\nXADD\r\n" + expected);
+        const auto back = op.decoded_fields();
+        REQUIRE(back.size() * 2 == op.field_count);
+        for (std::size_t i = 0; i < back.size(); ++i) {
+            CHECK(back[i].first == args[1 + 2 * i]);
+            CHECK(back[i].second == args[2 + 2 * i]);
+        }
+        // Batched as the writer does: a count, then the fields as they are.
+        resp_command batch(2 + op.field_count);
+        batch.arg("x").arg(op.field_count).encoded(op.fields, op.field_count);
+        CHECK(batch.complete());
+    }
 }

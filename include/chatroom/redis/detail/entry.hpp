@@ -24,6 +24,7 @@
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/core/sanitize.hpp>
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -49,40 +50,52 @@ struct stream_entry {
 
 // The field-value arguments of XADD for an event written under a writer's
 // name (after "XADD key MAXLEN ~ N *"); the event's own node is not written.
-inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
-                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
-    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
-    auto field = [&](const char* name, std::string value) {
-        args.emplace_back(name);
-        args.push_back(std::move(value));
+// emit(name, value) for each field, in order (string_views, valid for the call).
+template <class Emit>
+inline void for_each_field(const room_event& e, std::string_view node, std::string_view epoch, std::uint64_t count,
+                           std::uint64_t member, Emit&& emit) {
+    char digits[24];
+    auto number = [&digits](std::uint64_t n) {
+        const auto r = std::to_chars(digits, digits + sizeof digits, n);
+        return std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
     };
-    field("k", std::string(1, kind_code(e.kind)));
-    field("n", node);
-    field("e", epoch);
-    field("s", std::to_string(count));
-    if (!e.room.empty()) field("w", e.room);
-    if (!e.nick.empty()) field("u", e.nick);
+    const char kind = kind_code(e.kind);
+    emit("k", std::string_view(&kind, 1));
+    emit("n", node);
+    emit("e", epoch);
+    emit("s", number(count));
+    if (!e.room.empty()) emit("w", e.room);
+    if (!e.nick.empty()) emit("u", e.nick);
     if (e.kind == room_event_kind::topic) {
         // x as a notice (what nodes that know no topic show), c the topic;
         // y: it was cleared (no c).
-        field("x", topic_wording(e.nick, e.text));
-        if (e.text.empty()) field("y", "1");
-        else field("c", e.text);
+        emit("x", topic_wording(e.nick, e.text));
+        if (e.text.empty()) emit("y", "1");
+        else emit("c", e.text);
     } else if (e.kind == room_event_kind::mode) {
-        field("x", mode_wording(e.nick, e.text));
-        field("d", e.text);
+        emit("x", mode_wording(e.nick, e.text));
+        emit("d", e.text);
     } else if (!e.text.empty()) {
-        field("x", e.text);
+        emit("x", e.text);
     }
-    if (member) field("m", std::to_string(member));
-    if (!e.old_nick.empty()) field("o", e.old_nick);
-    if (!e.reason.empty()) field("r", e.reason);
-    if (!e.kicked_by.empty()) field("b", e.kicked_by);
-    if (e.left_server) field("q", "1");
-    if (e.as_notice) field("v", "1"); // absent on old nodes' entries: a plain line
-    if (!e.target.empty()) field("t", e.target);
-    if (!e.client_tags.empty()) field("g", e.client_tags); // IRC's client-only tags
-    if (!e.account.empty()) field("a", e.account);         // IRC's account-tag
+    if (member) emit("m", number(member));
+    if (!e.old_nick.empty()) emit("o", e.old_nick);
+    if (!e.reason.empty()) emit("r", e.reason);
+    if (!e.kicked_by.empty()) emit("b", e.kicked_by);
+    if (e.left_server) emit("q", "1");
+    if (e.as_notice) emit("v", "1"); // absent on old nodes' entries: a plain line
+    if (!e.target.empty()) emit("t", e.target);
+    if (!e.client_tags.empty()) emit("g", e.client_tags); // IRC's client-only tags
+    if (!e.account.empty()) emit("a", e.account);         // IRC's account-tag
+}
+
+inline void append_fields(std::vector<std::string>& args, const room_event& e, const std::string& node,
+                          const std::string& epoch, std::uint64_t count, std::uint64_t member) {
+    args.reserve(args.size() + 18); // a chat line's fields (k n e s w u x m) and one more, without a regrowth
+    for_each_field(e, node, epoch, count, member, [&args](std::string_view name, std::string_view value) {
+        args.emplace_back(name);
+        args.emplace_back(value);
+    });
 }
 
 inline void append_fields(std::vector<std::string>& args, const stream_entry& s) {

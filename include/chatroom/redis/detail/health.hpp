@@ -67,7 +67,9 @@ public:
         op.what = write_op::kind::canary;
         op.key = ctx_.keys.canary(i);
         op.count = ++c.sent;
-        op.fields = {"e", ctx_.epoch, "q", std::to_string(op.count)};
+        op.add_field("e", ctx_.epoch);
+        op.add_field("q", std::to_string(op.count));
+        op.bytes = 0; // not held as lines are
         return op;
     }
     void acked(std::size_t i, std::uint64_t seq) {

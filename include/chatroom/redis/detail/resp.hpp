@@ -19,6 +19,19 @@
 
 namespace chatroom::detail {
 
+// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
+inline void append_resp_arg(std::string& out, std::string_view a) {
+    char head[24];
+    head[0] = '$';
+    const auto r = std::to_chars(head + 1, head + sizeof head - 2, a.size());
+    char* end = r.ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(head, static_cast<std::size_t>(end - head));
+    out.append(a.data(), a.size());
+    out.append("\r\n", 2);
+}
+
 class resp_command {
 public:
     // argc arguments follow; payload: their total size, if known (a hint).
@@ -32,6 +45,12 @@ public:
         header('$', a.size());
         buf_.append(a.data(), a.size());
         buf_.append("\r\n", 2);
+        return *this;
+    }
+    // n arguments already encoded (append_resp_arg), appended as they are.
+    resp_command& encoded(std::string_view args, std::size_t n) {
+        added_ += n;
+        buf_.append(args.data(), args.size());
         return *this;
     }
     resp_command& arg(std::size_t n) {

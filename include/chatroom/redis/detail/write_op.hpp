@@ -5,13 +5,16 @@
 // counted so its nicks are freed only once Redis has them all.
 
 #include <chatroom/redis/detail/entry.hpp>
+#include <chatroom/redis/detail/resp.hpp>
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,11 +31,54 @@ struct write_op {
     enum class kind : unsigned char { entry, marker, canary };
     kind what = kind::entry;
     std::string key;
-    std::vector<std::string> fields; // entry, canary: field, value, ...
-    std::size_t bytes = 0;
+    // entry, canary: field, value, ... encoded as the command's arguments
+    // (resp.hpp) when the operation is made: the writer's batch appends
+    // them as they are, with no string of its own per field.
+    std::string fields;
+    std::size_t field_count = 0; // arguments in fields
+    std::size_t bytes = 0;       // the key's and the fields' own sizes
     std::uint64_t generation = 0; // marker: which opening of the room
     std::uint64_t count = 0;      // entry: its count; canary: its sequence
     std::shared_ptr<leave_job> job;
+
+    void add_field(std::string_view name, std::string_view value) {
+        if (name.size() == 1) { // every field this backplane writes: "$1\r\n" N "\r\n$LEN\r\n" in one append
+            char head[32] = {'$', '1', '\r', '\n', name[0], '\r', '\n', '$'};
+            const auto r = std::to_chars(head + 8, head + sizeof head - 2, value.size());
+            char* end = r.ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            fields.append(head, static_cast<std::size_t>(end - head));
+            fields.append(value.data(), value.size());
+            fields.append("\r\n", 2);
+        } else {
+            append_resp_arg(fields, name);
+            append_resp_arg(fields, value);
+        }
+        field_count += 2;
+        bytes += name.size() + value.size();
+    }
+
+    // The fields again as (name, value) views of fields; what add_field
+    // wrote, so well formed.
+    std::vector<entry_field> decoded_fields() const {
+        std::vector<entry_field> out;
+        out.reserve(field_count / 2);
+        std::string_view rest = fields;
+        auto next = [&rest] {
+            const std::size_t nl = rest.find('\n');
+            std::size_t len = 0;
+            std::from_chars(rest.data() + 1, rest.data() + nl - 1, len);
+            const std::string_view arg = rest.substr(nl + 1, len);
+            rest.remove_prefix(nl + 1 + len + 2);
+            return arg;
+        };
+        for (std::size_t i = 0; i + 1 < field_count; i += 2) {
+            const std::string_view name = next();
+            out.emplace_back(name, next());
+        }
+        return out;
+    }
 };
 
 // An event as an entry of the stream key, written under a writer's name:
@@ -44,9 +90,12 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
     op.key = std::move(key);
     op.count = count;
     op.job = std::move(job);
-    append_fields(op.fields, e, node, epoch, count, member); // no copy of the event
     op.bytes = op.key.size();
-    for (const auto& f : op.fields) op.bytes += f.size();
+    op.fields.reserve(e.text.size() + e.room.size() + e.nick.size() + node.size() + epoch.size() + 96);
+    // Straight from the event: no copy of it, nor of its text but the one into the command.
+    for_each_field(e, node, epoch, count, member, [&op](std::string_view name, std::string_view value) {
+        op.add_field(name, value);
+    });
     return op;
 }
 
@@ -55,9 +104,7 @@ inline write_op entry_op(std::string key, const room_event& e, std::uint64_t cou
 inline std::optional<stream_entry> own_room_entry(const write_op& op, const std::string& node, const std::string& epoch,
                                                   std::size_t max_line) {
     if (op.what != write_op::kind::entry) return std::nullopt;
-    std::vector<entry_field> fields;
-    for (std::size_t i = 0; i + 1 < op.fields.size(); i += 2) fields.emplace_back(op.fields[i], op.fields[i + 1]);
-    auto entry = decode_entry(fields, entry_rules{max_line, entry_stream::room});
+    auto entry = decode_entry(op.decoded_fields(), entry_rules{max_line, entry_stream::room});
     if (!entry || entry->node != node || entry->epoch != epoch || entry->event.room.empty()) return std::nullopt;
     return entry;
 }

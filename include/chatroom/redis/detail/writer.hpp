@@ -89,7 +89,7 @@ private:
             ++ops;
             bytes += op.bytes;
             argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
-                    (op.what == write_op::kind::marker ? 0 : op.fields.size());
+                    (op.what == write_op::kind::marker ? 0 : op.field_count);
         }
         resp_command cmd(argc, bytes + redis_scripts::append.size());
         cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
@@ -103,8 +103,7 @@ private:
             }
             if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
             else cmd.arg("x").arg(ctx_.opts.stream_length);
-            cmd.arg(op.fields.size());
-            for (const std::string& f : op.fields) cmd.arg(f);
+            cmd.arg(op.field_count).encoded(op.fields, op.field_count);
         }
         sent_ = ops;
         link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
