@@ -140,7 +140,7 @@ TEST_CASE("resp: a connection refuses an incomplete or pushing command and goes 
     CHECK(redis_test::call(*conn, {"PING"}).reply.text == "PONG");
 }
 
-TEST_CASE("resp: an entry's fields encoded when it is queued are the bytes of append_fields' arguments, and read back the same", "[resp][entry]") {
+TEST_CASE("resp: an entry's fields encoded when it is queued are the bytes of append_fields' arguments and read back the same", "[resp][entry]") {
     std::mt19937 rng(20261207);
     const chatroom::room_event_kind kinds[] = {chatroom::room_event_kind::chat, chatroom::room_event_kind::action,
                                                chatroom::room_event_kind::topic, chatroom::room_event_kind::left,
