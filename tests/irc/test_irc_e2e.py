@@ -54,6 +54,24 @@ def account_server(name, role=""):
             srv.stop()
 
 
+def telnet_tom_in_dev(srv):
+    """A telnet user of srv, named tom, in room dev."""
+    tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
+    tom.greet()
+    tom.send("/nick tom")
+    tom.wait_for(lambda l: "is now known as tom" in l)
+    tom.send("/join dev")
+    tom.wait_for(lambda l: l.startswith("* joined dev"))
+    return tom
+
+
+def join_dev(*clients):
+    """Each (IRC client, nick) joins #dev, waiting for the end of its NAMES."""
+    for c, n in clients:
+        c.send("JOIN #dev")
+        c.expect(r" 366 %s #dev " % n)
+
+
 def body_of(line):
     """The line without its tags."""
     return line.split(" ", 1)[1] if line.startswith("@") else line
@@ -710,12 +728,7 @@ def main():
                 if l.startswith("PING "):
                     c.send("PONG " + l[5:])
         try:
-            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-            tom.greet()
-            tom.send("/nick tom")
-            tom.wait_for(lambda l: "is now known as tom" in l)
-            tom.send("/join dev")
-            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            tom = telnet_tom_in_dev(srv)
             sleepy = IrcClient(srv.ports["irc"], "sleepy (IRC, silent)")
             lively = IrcClient(srv.ports["irc"], "lively (IRC, answers PING)")
             for c, n in ((sleepy, "sleepy"), (lively, "lively")):
@@ -758,12 +771,7 @@ def main():
             watcher.register("wes", "away-notify account-tag")
             bare = IrcClient(srv.ports["irc"], "bo (IRC, no caps)")
             bare.register("bo")
-            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-            tom.greet()
-            tom.send("/nick tom")
-            tom.wait_for(lambda l: "is now known as tom" in l)
-            tom.send("/join dev")
-            tom.wait_for(lambda l: l.startswith("* joined dev"))
+            tom = telnet_tom_in_dev(srv)
             for c, n in ((watcher, "wes"), (bare, "bo"), (ann, "ann")):
                 c.send("JOIN #dev,#ops")
                 c.expect(r" 366 %s #ops " % n)
@@ -821,15 +829,8 @@ def main():
             assert any(re.search(r" WHOX( |$)", l.split(" :", 1)[0]) for l in isupport), isupport
             wes = IrcClient(srv.ports["irc"], "wes (IRC, a guest)")
             wes.register("wes")
-            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-            tom.greet()
-            tom.send("/nick tom")
-            tom.wait_for(lambda l: "is now known as tom" in l)
-            tom.send("/join dev")
-            tom.wait_for(lambda l: l.startswith("* joined dev"))
-            for c, n in ((ann, "ann"), (wes, "wes")):
-                c.send("JOIN #dev")
-                c.expect(r" 366 %s #dev " % n)
+            tom = telnet_tom_in_dev(srv)
+            join_dev((ann, "ann"), (wes, "wes"))
             ann.send("AWAY :out")
             ann.expect(r" 306 ann :")
             # WHO #chan with WHOX: a 354 per member (no 352), the fields in WHOX's order (t c u n f a r) whatever
@@ -870,15 +871,8 @@ def main():
             assert any(re.search(r" UTF8ONLY( |$)", l.split(" :", 1)[0]) for l in isupport), isupport
             vic = IrcClient(srv.ports["irc"], "vic (IRC, message-tags)")
             vic.register("vic", "message-tags")
-            tom = kit.LineClient(srv.ports["tcp"], PATIENCE, name="tom (telnet)")
-            tom.greet()
-            tom.send("/nick tom")
-            tom.wait_for(lambda l: "is now known as tom" in l)
-            tom.send("/join dev")
-            tom.wait_for(lambda l: l.startswith("* joined dev"))
-            for c, n in ((uma, "uma"), (vic, "vic")):
-                c.send("JOIN #dev")
-                c.expect(r" 366 %s #dev " % n)
+            tom = telnet_tom_in_dev(srv)
+            join_dev((uma, "uma"), (vic, "vic"))
             # Latin-1 text and a tag value: WARN to the sender; the others read U+FFFD, nothing after it lost;
             # a tag whose key is not UTF-8 is dropped.
             uma.send_raw(b"@+x=v\xaa;+k\xaa=1 PRIVMSG #dev :caf\xe9 au lait\r\n")
