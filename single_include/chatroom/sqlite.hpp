@@ -214,7 +214,9 @@ private:
 // #include <chatroom/sqlite/detail/schema.hpp>
 
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -259,7 +261,12 @@ inline room_event_kind kind_from_column(std::string_view s) noexcept {
 inline std::int64_t to_millis(std::chrono::system_clock::time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+/// A time read back is held to what the clock can hold (a file written by
+/// something else may say anything): no overflow converting it.
 inline std::chrono::system_clock::time_point from_millis(std::int64_t ms) noexcept {
+    constexpr std::int64_t most =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::duration::max()).count();
+    ms = std::max(-most, std::min(most, ms));
     return std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
 }
@@ -329,6 +336,11 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
 /// with a larger one (written by something else) fails that query with
 /// store_failed instead of being loaded whole.
 inline constexpr int max_history_value_bytes = 16 << 20;
+
+/// The most text one page gathers before it stops and says `more` (a
+/// page of this server's own events, at most a read's worth each, stays
+/// well below it; a doctored file cannot make a query hold more).
+inline constexpr std::size_t max_history_page_bytes = 8u << 20;
 
 /// Opens the database read-only for queries (after open_history_writer made it).
 inline sqlite_db open_history_reader(const std::string& path) {
@@ -485,7 +497,10 @@ private:
     };
 
     /// Reads up to limit rows (one more to learn `more`) into page, oldest
-    /// first; `descending`: the statement reads newest first.
+    /// first; `descending`: the statement reads newest first. `more` counts
+    /// rows read, kept or not (event_of leaves out a row it refuses), and
+    /// is also set when the page's text reaches max_history_page_bytes: the
+    /// asker pages on from the last message given.
     bool fetch(sqlite_stmt& s, const std::string& key, std::int64_t limit, std::int64_t a, std::int64_t b,
                const std::string& room, history_page& page, bool descending) {
         sqlite_reset_guard g(s);
@@ -493,13 +508,18 @@ private:
         if (&s != &latest_) s.bind(3, a);
         if (&s == &between_ids_ || &s == &between_times_) s.bind(4, b);
         bool more = false;
+        std::int64_t rows = 0;
+        std::size_t bytes = 0;
         while (s.step()) {
-            if (static_cast<std::int64_t>(page.events.size()) == limit) {
+            if (rows == limit || bytes >= max_history_page_bytes) {
                 more = true;
                 break;
             }
+            ++rows;
             room_event e;
-            if (event_of(s, room, e)) page.events.push_back(std::move(e));
+            if (!event_of(s, room, e)) continue;
+            bytes += e.text.size();
+            page.events.push_back(std::move(e));
         }
         if (descending) std::reverse(page.events.begin(), page.events.end());
         return more;

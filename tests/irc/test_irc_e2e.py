@@ -883,6 +883,9 @@ def main():
             uma.send_raw(b"PRIVMSG nobody\xaa :x\r\n")
             uma.expect(r" 401 uma nobody\ufffd :")
             uma.expect(r"^:\S+ WARN PRIVMSG INVALID_UTF8 :")
+            # Tags repaired past the client's 4,094 bytes (each byte becomes three) are refused as too long.
+            uma.send_raw(b"@+x=" + b"\xe9" * 1400 + b" TAGMSG #dev\r\n")
+            uma.expect(r" 417 uma :Input line was too long")
             # A NOTICE is never answered, not even with WARN; it is repaired all the same.
             uma.send_raw(b"NOTICE #dev :n\xff\xfe more text\r\n")
             vic.expect(r":uma!\S+ NOTICE #dev :n\ufffd")

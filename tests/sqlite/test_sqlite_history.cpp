@@ -410,6 +410,44 @@ TEST_CASE("sqlite history: rows written by something else are checked as any out
     CHECK(page.events[2].text.find('\n') == std::string::npos);
     CHECK(page.events[2].account == "ok_acc");
     CHECK(chatroom::is_clean_text(page.events[3].text.substr(0, page.events[3].text.size() - 1)));
+
+    // `more` counts the rows read, kept or not: rows 6, 5 (left out) and 4
+    // fill a limit of 3, and older rows are there.
+    auto [ec3, three] = ask(store, make_query("dev", history_range::latest, {}, {}, 3));
+    REQUIRE(!ec3);
+    CHECK(seqs(three) == ids{4, 6});
+    CHECK(three.more);
+
+    // A time no clock holds is held to the clock's range (no overflow).
+    run_sql(path, "INSERT INTO messages (room_key, seq, time_ms, kind, nick, text, account) VALUES"
+                  " ('dev', 7, 9223372036854775807, 'chat', 'mallory', 'late' || char(10), ''),"
+                  " ('dev', 8, -9223372036854775807, 'chat', 'mallory', 'early' || char(10), '')");
+    auto [ec4, times] = ask(store, make_query("dev", history_range::after, "6"));
+    REQUIRE(!ec4);
+    REQUIRE(seqs(times) == ids{7, 8});
+    CHECK(times.events[0].time > base_time);
+    CHECK(times.events[1].time < base_time);
+}
+
+TEST_CASE("sqlite history: a page holds at most 8 MiB of text, then says more", "[sqlite]") {
+    temp_dir dir;
+    const auto path = dir.file("big.db");
+    sqlite_history store(options_for(path));
+    store.keep(chat("dev", 1, time_of(1)));
+    store.flush();
+    // Rows of 5 MB (one line each), as only a file written by something else holds.
+    run_sql(path, "INSERT INTO messages (room_key, seq, time_ms, kind, nick, text, account)"
+                  " SELECT 'dev', 1 + value, 1700000000000 + value, 'chat', 'mallory',"
+                  " substr(hex(zeroblob(2500000)), 1, 5000000) || char(10), ''"
+                  " FROM (SELECT 1 AS value UNION ALL SELECT 2 UNION ALL SELECT 3)");
+    auto [ec, page] = ask(store, make_query("dev", history_range::latest, {}, {}, 10));
+    REQUIRE(!ec);
+    CHECK(seqs(page) == ids{3, 4}); // the newest two reach 8 MiB
+    CHECK(page.more);
+    auto [ec2, rest] = ask(store, make_query("dev", history_range::before, "3", {}, 10));
+    REQUIRE(!ec2);
+    CHECK(seqs(rest) == ids{1, 2});
+    CHECK_FALSE(rest.more);
 }
 
 TEST_CASE("sqlite history: retention by count per room", "[sqlite]") {

@@ -56,6 +56,10 @@ public:
         if (sent != "PASS" && sent != "OPER" && sent != "AUTHENTICATE" && !valid_utf8(raw)) {
             repaired = p.msg;
             repair_utf8(repaired);
+            // Repairs grow a tag's value (a byte becomes U+FFFD's three):
+            // past the client's tag limit it is refused as a long one is.
+            if (client_tags_of(repaired).size() > max_client_tag_bytes)
+                return emit(st, c.numeric("417", {}, "Input line was too long"));
             parsed_msg = &repaired;
             if (sent != "NOTICE") // NOTICE is never answered
                 emit(st, c.from_server("WARN " + repaired.command + " INVALID_UTF8 :Your message was not correctly "

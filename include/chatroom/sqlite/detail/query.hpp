@@ -134,7 +134,10 @@ private:
     };
 
     /// Reads up to limit rows (one more to learn `more`) into page, oldest
-    /// first; `descending`: the statement reads newest first.
+    /// first; `descending`: the statement reads newest first. `more` counts
+    /// rows read, kept or not (event_of leaves out a row it refuses), and
+    /// is also set when the page's text reaches max_history_page_bytes: the
+    /// asker pages on from the last message given.
     bool fetch(sqlite_stmt& s, const std::string& key, std::int64_t limit, std::int64_t a, std::int64_t b,
                const std::string& room, history_page& page, bool descending) {
         sqlite_reset_guard g(s);
@@ -142,13 +145,18 @@ private:
         if (&s != &latest_) s.bind(3, a);
         if (&s == &between_ids_ || &s == &between_times_) s.bind(4, b);
         bool more = false;
+        std::int64_t rows = 0;
+        std::size_t bytes = 0;
         while (s.step()) {
-            if (static_cast<std::int64_t>(page.events.size()) == limit) {
+            if (rows == limit || bytes >= max_history_page_bytes) {
                 more = true;
                 break;
             }
+            ++rows;
             room_event e;
-            if (event_of(s, room, e)) page.events.push_back(std::move(e));
+            if (!event_of(s, room, e)) continue;
+            bytes += e.text.size();
+            page.events.push_back(std::move(e));
         }
         if (descending) std::reverse(page.events.begin(), page.events.end());
         return more;

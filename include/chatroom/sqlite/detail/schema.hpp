@@ -3,7 +3,9 @@
 #include <chatroom/core/room_event.hpp>
 #include <chatroom/sqlite/detail/handle.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,7 +50,12 @@ inline room_event_kind kind_from_column(std::string_view s) noexcept {
 inline std::int64_t to_millis(std::chrono::system_clock::time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+/// A time read back is held to what the clock can hold (a file written by
+/// something else may say anything): no overflow converting it.
 inline std::chrono::system_clock::time_point from_millis(std::int64_t ms) noexcept {
+    constexpr std::int64_t most =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::duration::max()).count();
+    ms = std::max(-most, std::min(most, ms));
     return std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
 }
@@ -118,6 +125,11 @@ inline sqlite_db open_history_writer(const std::string& path, sqlite_sync sync) 
 /// with a larger one (written by something else) fails that query with
 /// store_failed instead of being loaded whole.
 inline constexpr int max_history_value_bytes = 16 << 20;
+
+/// The most text one page gathers before it stops and says `more` (a
+/// page of this server's own events, at most a read's worth each, stays
+/// well below it; a doctored file cannot make a query hold more).
+inline constexpr std::size_t max_history_page_bytes = 8u << 20;
 
 /// Opens the database read-only for queries (after open_history_writer made it).
 inline sqlite_db open_history_reader(const std::string& path) {
