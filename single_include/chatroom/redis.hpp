@@ -1027,15 +1027,20 @@ protected:
 
 namespace chatroom::detail {
 
-// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
-inline void append_resp_arg(std::string& out, std::string_view a) {
+// A header, kind ('*' or '$') then n and CR LF, appended to out.
+inline void append_resp_header(std::string& out, char kind, std::size_t n) {
     char head[24];
-    head[0] = '$';
-    const auto r = std::to_chars(head + 1, head + sizeof head - 2, a.size());
+    head[0] = kind;
+    const auto r = std::to_chars(head + 1, head + sizeof head - 2, n);
     char* end = r.ptr;
     *end++ = '\r';
     *end++ = '\n';
     out.append(head, static_cast<std::size_t>(end - head));
+}
+
+// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
+inline void append_resp_arg(std::string& out, std::string_view a) {
+    append_resp_header(out, '$', a.size());
     out.append(a.data(), a.size());
     out.append("\r\n", 2);
 }
@@ -1045,14 +1050,12 @@ public:
     // argc arguments follow; payload: their total size, if known (a hint).
     explicit resp_command(std::size_t argc, std::size_t payload = 0) : argc_(argc) {
         buf_.reserve(16 + payload + 16 * argc);
-        header('*', argc);
+        append_resp_header(buf_, '*', argc);
     }
 
     resp_command& arg(std::string_view a) {
         ++added_;
-        header('$', a.size());
-        buf_.append(a.data(), a.size());
-        buf_.append("\r\n", 2);
+        append_resp_arg(buf_, a);
         return *this;
     }
     // n arguments already encoded (append_resp_arg), appended as they are.
@@ -1083,16 +1086,6 @@ public:
     }
 
 private:
-    void header(char kind, std::size_t n) {
-        char digits[24];
-        digits[0] = kind;
-        const auto r = std::to_chars(digits + 1, digits + sizeof digits - 2, n);
-        char* end = r.ptr;
-        *end++ = '\r';
-        *end++ = '\n';
-        buf_.append(digits, static_cast<std::size_t>(end - digits));
-    }
-
     std::string buf_;
     std::size_t argc_ = 0;
     std::size_t added_ = 0;
@@ -2665,19 +2658,8 @@ struct write_op {
     std::shared_ptr<leave_job> job;
 
     void add_field(std::string_view name, std::string_view value) {
-        if (name.size() == 1) { // every field this backplane writes: "$1\r\n" N "\r\n$LEN\r\n" in one append
-            char head[32] = {'$', '1', '\r', '\n', name[0], '\r', '\n', '$'};
-            const auto r = std::to_chars(head + 8, head + sizeof head - 2, value.size());
-            char* end = r.ptr;
-            *end++ = '\r';
-            *end++ = '\n';
-            fields.append(head, static_cast<std::size_t>(end - head));
-            fields.append(value.data(), value.size());
-            fields.append("\r\n", 2);
-        } else {
-            append_resp_arg(fields, name);
-            append_resp_arg(fields, value);
-        }
+        append_resp_arg(fields, name);
+        append_resp_arg(fields, value);
         field_count += 2;
         bytes += name.size() + value.size();
     }

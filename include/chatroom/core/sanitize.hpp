@@ -86,10 +86,6 @@ inline const unsigned char* plain_ascii_end(const unsigned char* p, const unsign
     return p;
 }
 
-} // namespace detail
-
-namespace detail {
-
 /// The length of the valid UTF-8 sequence that starts at p (its first byte
 /// not ASCII), or 0 when there is none: not a lead byte, an overlong form, a
 /// surrogate, past U+10FFFF, or cut short; then `broken` is how many bytes

@@ -19,15 +19,20 @@
 
 namespace chatroom::detail {
 
-// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
-inline void append_resp_arg(std::string& out, std::string_view a) {
+// A header, kind ('*' or '$') then n and CR LF, appended to out.
+inline void append_resp_header(std::string& out, char kind, std::size_t n) {
     char head[24];
-    head[0] = '$';
-    const auto r = std::to_chars(head + 1, head + sizeof head - 2, a.size());
+    head[0] = kind;
+    const auto r = std::to_chars(head + 1, head + sizeof head - 2, n);
     char* end = r.ptr;
     *end++ = '\r';
     *end++ = '\n';
     out.append(head, static_cast<std::size_t>(end - head));
+}
+
+// One argument's encoding, "$LEN\r\n" DATA "\r\n", appended to out.
+inline void append_resp_arg(std::string& out, std::string_view a) {
+    append_resp_header(out, '$', a.size());
     out.append(a.data(), a.size());
     out.append("\r\n", 2);
 }
@@ -37,14 +42,12 @@ public:
     // argc arguments follow; payload: their total size, if known (a hint).
     explicit resp_command(std::size_t argc, std::size_t payload = 0) : argc_(argc) {
         buf_.reserve(16 + payload + 16 * argc);
-        header('*', argc);
+        append_resp_header(buf_, '*', argc);
     }
 
     resp_command& arg(std::string_view a) {
         ++added_;
-        header('$', a.size());
-        buf_.append(a.data(), a.size());
-        buf_.append("\r\n", 2);
+        append_resp_arg(buf_, a);
         return *this;
     }
     // n arguments already encoded (append_resp_arg), appended as they are.
@@ -75,16 +78,6 @@ public:
     }
 
 private:
-    void header(char kind, std::size_t n) {
-        char digits[24];
-        digits[0] = kind;
-        const auto r = std::to_chars(digits + 1, digits + sizeof digits - 2, n);
-        char* end = r.ptr;
-        *end++ = '\r';
-        *end++ = '\n';
-        buf_.append(digits, static_cast<std::size_t>(end - digits));
-    }
-
     std::string buf_;
     std::size_t argc_ = 0;
     std::size_t added_ = 0;

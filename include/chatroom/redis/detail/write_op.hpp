@@ -42,19 +42,8 @@ struct write_op {
     std::shared_ptr<leave_job> job;
 
     void add_field(std::string_view name, std::string_view value) {
-        if (name.size() == 1) { // every field this backplane writes: "$1\r\n" N "\r\n$LEN\r\n" in one append
-            char head[32] = {'$', '1', '\r', '\n', name[0], '\r', '\n', '$'};
-            const auto r = std::to_chars(head + 8, head + sizeof head - 2, value.size());
-            char* end = r.ptr;
-            *end++ = '\r';
-            *end++ = '\n';
-            fields.append(head, static_cast<std::size_t>(end - head));
-            fields.append(value.data(), value.size());
-            fields.append("\r\n", 2);
-        } else {
-            append_resp_arg(fields, name);
-            append_resp_arg(fields, value);
-        }
+        append_resp_arg(fields, name);
+        append_resp_arg(fields, value);
         field_count += 2;
         bytes += name.size() + value.size();
     }
