@@ -184,15 +184,23 @@ struct redis_keys {
 // The writer of one instance: what this server appends there, in order,
 // through one connection.
 //
-// Operations wait in a queue and go as one batch at a time (the append
-// script), so Redis takes a prefix of them or nothing: an operation leaves
-// the queue only when Redis ran it. An error reply (the whole batch, or one
-// operation of it) is a fault: the rest stays queued and is sent again,
-// from the first operation that did not run, after backoff (or once the
-// link is back, for faults that restart it). A lost connection leaves the
-// outcome unknown: everything unconfirmed is sent again, and readers drop
-// what they have seen. So what is held is written once the fault clears,
-// in order, never twice for anyone.
+// Operations wait in a queue and go as one batch at a time, a transaction
+// (MULTI, an XADD per entry, EXEC), so Redis runs all of them or none: a
+// command refused before it runs (LOADING, READONLY, NOAUTH, OOM, MISCONF,
+// BUSY) discards the whole batch. An operation leaves the queue only when
+// Redis ran it. An error reply is a fault: what did not run stays queued,
+// in order, and is sent again after backoff (or once the link is back, for
+// faults that restart it). The one error a transaction's command meets
+// while running is a key of the wrong type: every operation on that key
+// fails, the others run, and only the failed ones wait. A lost connection,
+// or an answer that does not say what ran, leaves the outcome unknown:
+// everything unconfirmed is sent again, and readers drop what they have
+// seen. So what is held is written once the fault clears, in order, never
+// twice for anyone.
+//
+// (Not a Lua script, as before: Redis interns every argument of a script
+// in Lua, hashing each byte of the text, then copies it back for XADD; a
+// transaction costs it about a third as much per entry (bench/RESULTS.md).)
 
 // #include <chatroom/redis/detail/link.hpp>
 
@@ -1011,7 +1019,7 @@ protected:
 // A command in RESP, Redis's request encoding: "*N\r\n", then per argument
 // "$LEN\r\n" DATA "\r\n" (binary-safe). hiredis' redisFormatCommandArgv
 // writes the same bytes with one sprintf per argument and a malloc'd
-// buffer; a node's hot commands (the append script's batches, XREAD) are
+// buffer; a node's hot commands (the writer's XADDs, XREAD) are
 // encoded here instead, straight from where their arguments live, and
 // handed to hiredis whole (redisAsyncFormattedCommand copies them into its
 // output buffer).
@@ -1845,180 +1853,6 @@ private:
 };
 
 } // namespace chatroom::detail
-// #include <chatroom/redis/detail/scripts.hpp>
-
-// The backplane's Lua scripts (core.hpp): each check-and-set on
-// the home instance is one atomic step, whatever the other servers do.
-
-#include <string_view>
-
-namespace chatroom::detail {
-
-// Lua, so each check-and-set is one atomic step in Redis.
-namespace redis_scripts {
-// The writer's one command (writer.hpp): a batch of operations, each on the
-// stream KEYS[i], run in order until one fails. ARGV, per operation:
-//   'x', maxlen, n, n field/value arguments: XADD key MAXLEN ~ maxlen * ...
-//   'c', maxlen, ttl ms, n, fields: the same, then PEXPIRE (a canary)
-//   'r', count: XREVRANGE key + - COUNT count (a room's end, and its past)
-// Returns {done, {result, ...}} or {done, {result, ...}, error}: exactly the
-// first `done` operations ran, so a batch refused halfway (a Redis loading,
-// read-only, out of memory, a key of the wrong type) is taken up again at
-// the first one that did not run: nothing twice, nothing out of order.
-inline constexpr std::string_view append = R"(
-local out, a = {}, 1
-for i = 1, #KEYS do
-  local op, r = ARGV[a], nil
-  if op == 'r' then
-    r = redis.pcall('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[a + 1])
-    a = a + 2
-  else
-    local at = op == 'c' and a + 3 or a + 2
-    local n = tonumber(ARGV[at])
-    local args = {'XADD', KEYS[i], 'MAXLEN', '~', ARGV[a + 1], '*'}
-    for j = 1, n do args[6 + j] = ARGV[at + j] end
-    r = redis.pcall(unpack(args))
-    if op == 'c' and type(r) ~= 'table' then redis.pcall('PEXPIRE', KEYS[i], ARGV[a + 2]) end
-    a = at + n + 1
-  end
-  if type(r) == 'table' and r.err then return {i - 1, out, r.err} end
-  out[i] = r
-end
-return {#KEYS, out})";
-// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
-// is free or already this server's). 0: taken (its holder's server is
-// alive). 2: not yet: its holder's server is dead or being cleaned up after,
-// and the nick is free only once its members' leaves are in the rooms'
-// streams (reap_end); ask again.
-inline constexpr std::string_view claim = R"(
-local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if owner and owner ~= ARGV[2] then
-  if redis.call('EXISTS', ARGV[3] .. 'reap:' .. owner) == 1 then return 2 end
-  if redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
-  if redis.call('HEXISTS', ARGV[3] .. 'nodes', owner) == 1 then return 2 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1)";
-// KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
-inline constexpr std::string_view release = R"(
-for i = 2, #ARGV do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
-end
-return 0)";
-// ARGV: prefix, node, epoch, ttl ms, lock ms. A process's first word to the
-// cluster: it registers its incarnation (epoch) under its node id and, when
-// an earlier incarnation of that id is still registered (a node restarted
-// before anyone saw it die), takes over the cleanup after it: returns that
-// epoch and its roster (nick, room, ...), holding the lock reap:<node> so
-// that other servers' claims of its nicks wait (claim answers 2) until
-// reap_end, once the leaves are in the streams. Else returns {''}. Asked
-// again by the same incarnation (its answer was lost), it answers the same.
-inline constexpr std::string_view takeover = R"(
-local p, me, ep = ARGV[1], ARGV[2], ARGV[3]
-local old = redis.call('HGET', p .. 'nodes', me)
-local lock = redis.call('GET', p .. 'reap:' .. me)
-local out = {''}
-if old and old ~= ep then
-  redis.call('SET', p .. 'reap:' .. me, old .. ' ' .. me .. ' ' .. ep, 'PX', ARGV[5])
-  out = {old, redis.call('HGETALL', p .. 'roster:' .. me)}
-elseif lock and string.sub(lock, -(#me + #ep + 2)) == ' ' .. me .. ' ' .. ep then
-  out = {string.match(lock, '^%S+'), redis.call('HGETALL', p .. 'roster:' .. me)}
-end
-redis.call('HSET', p .. 'nodes', me, ep)
-redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
-return out)";
-// ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
-// each, its id, 1 if alive, and its roster (nick, room, ...), which a server
-// keeps until its members' leaves are announced, alive or not. The first
-// element: 0, or 1 when this incarnation was missing from the member list
-// (taken for dead), or 2 when another incarnation of this node id
-// registered since (a second process under the same id): then nothing is
-// written.
-inline constexpr std::string_view beat = R"(
-local p, me = ARGV[1], ARGV[2]
-local registered = redis.call('HGET', p .. 'nodes', me)
-if registered and registered ~= ARGV[3] then return {2} end
-local fresh = 0
-if not registered then
-  fresh = 1
-  redis.call('HSET', p .. 'nodes', me, ARGV[3])
-end
-redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
-local out = {fresh}
-local nodes = redis.call('HKEYS', p .. 'nodes')
-for _, id in ipairs(nodes) do
-  if id ~= me then
-    local alive = redis.call('EXISTS', p .. 'alive:' .. id)
-    table.insert(out, id)
-    table.insert(out, alive)
-    table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id))
-  end
-end
-return out)";
-// ARGV: prefix, dead node, reaper node, reaper epoch, lock ms. The first
-// step of announcing a dead node's members: if its heartbeat is gone and
-// nobody is at it for this incarnation (the lock reap:<node> names the dead
-// epoch and who holds it), takes the lock and returns the dead incarnation's
-// epoch and roster (nick, room, ...); else an empty list. The lock is
-// for one incarnation, released by reap_end and expiring after lock ms (a
-// reaper that died at it), so it never holds back the next death.
-inline constexpr std::string_view reap_begin = R"(
-local p, dead = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
-local ep = redis.call('HGET', p .. 'nodes', dead)
-if not ep then return {} end
-local lock = redis.call('GET', p .. 'reap:' .. dead)
-if lock and string.match(lock, '^%S+') == ep then return {} end
-redis.call('SET', p .. 'reap:' .. dead, ep .. ' ' .. ARGV[3] .. ' ' .. ARGV[4], 'PX', ARGV[5])
-return {ep, redis.call('HGETALL', p .. 'roster:' .. dead)}
-)";
-// ARGV: prefix, dead node, dead epoch, holder node, holder epoch. The last
-// step, once the leaves are in the streams: frees the dead incarnation's
-// nicks and forgets the node (its roster and private stream), by whoever
-// holds the lock; or, by the node's successor (holder = the dead node's id,
-// registered under the holder epoch), frees the nicks and the roster, lock
-// or not (its own members claim nothing before this). 1 if done, else 0.
-inline constexpr std::string_view reap_end = R"(
-local p, dead, ep = ARGV[1], ARGV[2], ARGV[3]
-local lock = redis.call('GET', p .. 'reap:' .. dead)
-local mine = lock == ep .. ' ' .. ARGV[4] .. ' ' .. ARGV[5]
-local registered = redis.call('HGET', p .. 'nodes', dead)
-local successor = ARGV[4] == dead and registered == ARGV[5]
-if not mine and not successor then return 0 end
-local nicks = redis.call('HGETALL', p .. 'nicks')
-for i = 1, #nicks, 2 do
-  if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
-end
-if registered == ep then
-  redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
-  redis.call('HDEL', p .. 'nodes', dead)
-elseif successor then
-  redis.call('DEL', p .. 'roster:' .. dead)
-end
-if mine then redis.call('DEL', p .. 'reap:' .. dead) end
-return 1)";
-// ARGV: prefix, node, epoch. A server stopping forgets itself: its nicks,
-// roster, private stream and liveness; not when another incarnation of its
-// node id registered since (then they are that one's).
-inline constexpr std::string_view farewell = R"(
-local p, me = ARGV[1], ARGV[2]
-if redis.call('HGET', p .. 'nodes', me) ~= ARGV[3] then return 0 end
-local nicks = redis.call('HGETALL', p .. 'nicks')
-for i = 1, #nicks, 2 do
-  if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
-end
-redis.call('DEL', p .. 'roster:' .. me, p .. 'node:' .. me, p .. 'alive:' .. me)
-redis.call('HDEL', p .. 'nodes', me)
-return 0)";
-// ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
-inline constexpr std::string_view publish_roster = R"(
-local key = ARGV[1] .. 'roster:' .. ARGV[2]
-redis.call('DEL', key)
-for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-return 0)";
-} // namespace redis_scripts
-
-} // namespace chatroom::detail
 // #include <chatroom/redis/detail/write_op.hpp>
 
 // What a writer sends (writer.hpp): an entry of a stream, a marker that
@@ -2716,6 +2550,7 @@ inline std::optional<stream_entry> own_room_entry(const write_op& op, const std:
 
 } // namespace chatroom::detail
 
+#include <asio/dispatch.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -2778,52 +2613,110 @@ public:
 
 private:
     // The batch is encoded straight from the queue (resp.hpp): no copy of
-    // the fields beside the one into the command.
+    // the fields beside the one into its command. Its commands go to the
+    // connection in one step on its strand, so nothing comes between them.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
-        std::size_t ops = 0, argc = 3, bytes = 0;
+        std::size_t ops = 0, bytes = 0;
         for (const write_op& op : queue_) {
             if (ops == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
             ++ops;
             bytes += op.bytes;
-            argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
-                    (op.what == write_op::kind::marker ? 0 : op.field_count);
         }
-        resp_command cmd(argc, bytes + redis_scripts::append.size());
-        cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
-        for (std::size_t i = 0; i < ops; ++i) cmd.arg(queue_[i].key);
+        // One entry is atomic alone: a transaction only around several.
+        const bool transaction = ops > 1 || queue_.front().what == write_op::kind::canary;
+        std::vector<resp_command> commands;
+        commands.reserve(ops + 3);
+        if (transaction) commands.emplace_back(1).arg("MULTI");
         const std::size_t replay = std::max<std::size_t>(1, ctx_.opts.replay_entries);
         for (std::size_t i = 0; i < ops; ++i) {
             const write_op& op = queue_[i];
             if (op.what == write_op::kind::marker) {
-                cmd.arg("r").arg(replay);
+                commands.emplace_back(6).arg("XREVRANGE").arg(op.key).arg("+").arg("-").arg("COUNT").arg(replay);
                 continue;
             }
-            if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
-            else cmd.arg("x").arg(ctx_.opts.stream_length);
-            cmd.arg(op.field_count).encoded(op.fields, op.field_count);
+            const bool canary = op.what == write_op::kind::canary;
+            commands.emplace_back(6 + op.field_count, op.bytes + 16 * op.field_count)
+                .arg("XADD").arg(op.key).arg("MAXLEN").arg("~").arg(canary ? 16 : ctx_.opts.stream_length).arg("*")
+                .encoded(op.fields, op.field_count);
+            if (canary) commands.emplace_back(3).arg("PEXPIRE").arg(op.key).arg(static_cast<std::size_t>(canary_ttl_ms));
         }
         sent_ = ops;
-        link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+        if (!transaction) {
+            link.conn()->send_command(std::move(commands.front()), link.handler([this](std::error_code ec, redis_reply r) {
+                if (ec) return void(sent_ = 0);
+                ran(&r, 1);
+            }));
+            return;
+        }
+        commands.emplace_back(1).arg("EXEC");
+        // The replies before EXEC's are kept for it; its handler, last to
+        // run and last to go, owns them.
+        auto replies = std::make_shared<std::vector<redis_reply>>(commands.size());
+        redis_connection::command_handler last = link.handler([this, replies](std::error_code ec, redis_reply exec) {
+            replies->back() = std::move(exec);
+            answered(ec, *replies);
+        });
+        const redis_link::connection& conn = link.conn();
+        asio::dispatch(conn->get_executor(), [conn, kept = replies.get(), commands = std::move(commands), last = std::move(last)]() mutable {
+            const std::size_t n = commands.size();
+            for (std::size_t i = 0; i + 1 < n; ++i)
+                conn->send_command(std::move(commands[i]), [kept, i](std::error_code, redis_reply r) { (*kept)[i] = std::move(r); });
+            conn->send_command(std::move(commands[n - 1]), std::move(last));
+        });
     }
 
-    // With mu held: the batch's answer.
-    void answered(std::error_code ec, redis_reply& r) {
-        const std::size_t sent = std::exchange(sent_, 0);
-        if (ec) return; // lost: the link goes down and everything unconfirmed is sent again
-        if (r.is_error()) return refused(r.text);
-        if (!r.is_array() || r.elements.size() < 2 || !r.elements[0].is_integer() || !r.elements[1].is_array())
-            return refused("ERR unexpected reply to the append script");
-        const auto done = static_cast<std::size_t>(std::clamp<long long>(r.elements[0].integer, 0, static_cast<long long>(sent)));
-        auto& results = r.elements[1].elements;
-        for (std::size_t i = 0; i < done && !queue_.empty(); ++i) {
+    // With mu held: the batch's answers, MULTI's first and EXEC's last.
+    void answered(std::error_code ec, std::vector<redis_reply>& replies) {
+        if (ec) return void(sent_ = 0); // lost: the link goes down and everything unconfirmed is sent again
+        const redis_reply& multi = replies.front();
+        redis_reply& exec = replies.back();
+        std::string refusal; // why a command was not queued, or EXEC not run
+        for (const redis_reply& r : replies)
+            if (r.is_error()) {
+                refusal = r.text;
+                break;
+            }
+        const bool nothing_queued = std::all_of(replies.begin() + 1, replies.end() - 1, [](const redis_reply& r) { return r.is_error(); });
+        if (multi.is_error() && !nothing_queued) {
+            // Outside a transaction (or inside one left open): what ran is
+            // not known. A new connection, and everything sent again.
+            sent_ = 0;
+            return link.restart("MULTI refused: " + multi.text);
+        }
+        if (!exec.is_array() || exec.elements.size() != replies.size() - 2) {
+            sent_ = 0;
+            // Refused as a whole: nothing ran. An EXEC refused while a script
+            // runs leaves the transaction open: it is discarded first.
+            if (exec.is_error() && !multi.is_error()) link.conn()->command({"DISCARD"}, {});
+            if (refusal.empty()) refusal = "ERR unexpected reply to EXEC";
+            return refused(refusal);
+        }
+        ran(exec.elements.data(), exec.elements.size());
+    }
+
+    // With mu held: each operation's result, an error for those that did
+    // not run (their key of the wrong type); the others are done.
+    void ran(redis_reply* results, std::size_t n) {
+        std::vector<write_op> failed;
+        std::string fault;
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < sent_ && !queue_.empty(); ++i) {
             write_op op = std::move(queue_.front());
             queue_.pop_front();
+            redis_reply& result = results[std::min(at, n - 1)];
+            at += op.what == write_op::kind::canary ? 2 : 1;
+            if (result.is_error()) {
+                if (fault.empty()) fault = result.text;
+                failed.push_back(std::move(op));
+                continue;
+            }
             held_ -= std::min(held_, op.bytes);
-            redis_reply none;
-            if (on_done) on_done(op, i < results.size() ? results[i] : none);
+            if (on_done) on_done(op, result);
         }
-        if (r.elements.size() > 2) return refused(r.elements[2].text);
+        sent_ = 0;
+        for (auto op = failed.rbegin(); op != failed.rend(); ++op) queue_.push_front(std::move(*op));
+        if (!fault.empty()) return refused(fault);
         link.ok();
         pump();
     }
@@ -2846,7 +2739,7 @@ private:
     backplane_context& ctx_;
     asio::steady_timer retry_;
     std::deque<write_op> queue_;
-    std::size_t sent_ = 0; // operations of the batch in flight (the queue's first ones)
+    std::size_t sent_ = 0; // operations of the batch in flight or being answered (the queue's first ones)
     std::size_t held_ = 0; // bytes queued
     bool waiting_ = false; // backing off after a fault
 };
@@ -2912,6 +2805,151 @@ inline std::shared_ptr<leave_job> announce_leaves(const redis_keys& keys, const 
 // checked: refused rather than risked). A claim lost in flight is asked
 // again (the script counts a nick this server already holds as won).
 
+// #include <chatroom/redis/detail/scripts.hpp>
+
+// The backplane's Lua scripts (core.hpp): each check-and-set on
+// the home instance is one atomic step, whatever the other servers do.
+
+#include <string_view>
+
+namespace chatroom::detail {
+
+// Lua, so each check-and-set is one atomic step in Redis.
+namespace redis_scripts {
+// KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
+// is free or already this server's). 0: taken (its holder's server is
+// alive). 2: not yet: its holder's server is dead or being cleaned up after,
+// and the nick is free only once its members' leaves are in the rooms'
+// streams (reap_end); ask again.
+inline constexpr std::string_view claim = R"(
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] then
+  if redis.call('EXISTS', ARGV[3] .. 'reap:' .. owner) == 1 then return 2 end
+  if redis.call('EXISTS', ARGV[3] .. 'alive:' .. owner) == 1 then return 0 end
+  if redis.call('HEXISTS', ARGV[3] .. 'nodes', owner) == 1 then return 2 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1)";
+// KEYS[1] nicks hash; ARGV: node, folded nicks... Gives up the listed nicks if ours.
+inline constexpr std::string_view release = R"(
+for i = 2, #ARGV do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 0)";
+// ARGV: prefix, node, epoch, ttl ms, lock ms. A process's first word to the
+// cluster: it registers its incarnation (epoch) under its node id and, when
+// an earlier incarnation of that id is still registered (a node restarted
+// before anyone saw it die), takes over the cleanup after it: returns that
+// epoch and its roster (nick, room, ...), holding the lock reap:<node> so
+// that other servers' claims of its nicks wait (claim answers 2) until
+// reap_end, once the leaves are in the streams. Else returns {''}. Asked
+// again by the same incarnation (its answer was lost), it answers the same.
+inline constexpr std::string_view takeover = R"(
+local p, me, ep = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HGET', p .. 'nodes', me)
+local lock = redis.call('GET', p .. 'reap:' .. me)
+local out = {''}
+if old and old ~= ep then
+  redis.call('SET', p .. 'reap:' .. me, old .. ' ' .. me .. ' ' .. ep, 'PX', ARGV[5])
+  out = {old, redis.call('HGETALL', p .. 'roster:' .. me)}
+elseif lock and string.sub(lock, -(#me + #ep + 2)) == ' ' .. me .. ' ' .. ep then
+  out = {string.match(lock, '^%S+'), redis.call('HGETALL', p .. 'roster:' .. me)}
+end
+redis.call('HSET', p .. 'nodes', me, ep)
+redis.call('SET', p .. 'alive:' .. me, ep, 'PX', ARGV[4])
+return out)";
+// ARGV: prefix, node, epoch, ttl ms. The heartbeat, then the others: for
+// each, its id, 1 if alive, and its roster (nick, room, ...), which a server
+// keeps until its members' leaves are announced, alive or not. The first
+// element: 0, or 1 when this incarnation was missing from the member list
+// (taken for dead), or 2 when another incarnation of this node id
+// registered since (a second process under the same id): then nothing is
+// written.
+inline constexpr std::string_view beat = R"(
+local p, me = ARGV[1], ARGV[2]
+local registered = redis.call('HGET', p .. 'nodes', me)
+if registered and registered ~= ARGV[3] then return {2} end
+local fresh = 0
+if not registered then
+  fresh = 1
+  redis.call('HSET', p .. 'nodes', me, ARGV[3])
+end
+redis.call('SET', p .. 'alive:' .. me, ARGV[3], 'PX', ARGV[4])
+local out = {fresh}
+local nodes = redis.call('HKEYS', p .. 'nodes')
+for _, id in ipairs(nodes) do
+  if id ~= me then
+    local alive = redis.call('EXISTS', p .. 'alive:' .. id)
+    table.insert(out, id)
+    table.insert(out, alive)
+    table.insert(out, redis.call('HGETALL', p .. 'roster:' .. id))
+  end
+end
+return out)";
+// ARGV: prefix, dead node, reaper node, reaper epoch, lock ms. The first
+// step of announcing a dead node's members: if its heartbeat is gone and
+// nobody is at it for this incarnation (the lock reap:<node> names the dead
+// epoch and who holds it), takes the lock and returns the dead incarnation's
+// epoch and roster (nick, room, ...); else an empty list. The lock is
+// for one incarnation, released by reap_end and expiring after lock ms (a
+// reaper that died at it), so it never holds back the next death.
+inline constexpr std::string_view reap_begin = R"(
+local p, dead = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'alive:' .. dead) == 1 then return {} end
+local ep = redis.call('HGET', p .. 'nodes', dead)
+if not ep then return {} end
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+if lock and string.match(lock, '^%S+') == ep then return {} end
+redis.call('SET', p .. 'reap:' .. dead, ep .. ' ' .. ARGV[3] .. ' ' .. ARGV[4], 'PX', ARGV[5])
+return {ep, redis.call('HGETALL', p .. 'roster:' .. dead)}
+)";
+// ARGV: prefix, dead node, dead epoch, holder node, holder epoch. The last
+// step, once the leaves are in the streams: frees the dead incarnation's
+// nicks and forgets the node (its roster and private stream), by whoever
+// holds the lock; or, by the node's successor (holder = the dead node's id,
+// registered under the holder epoch), frees the nicks and the roster, lock
+// or not (its own members claim nothing before this). 1 if done, else 0.
+inline constexpr std::string_view reap_end = R"(
+local p, dead, ep = ARGV[1], ARGV[2], ARGV[3]
+local lock = redis.call('GET', p .. 'reap:' .. dead)
+local mine = lock == ep .. ' ' .. ARGV[4] .. ' ' .. ARGV[5]
+local registered = redis.call('HGET', p .. 'nodes', dead)
+local successor = ARGV[4] == dead and registered == ARGV[5]
+if not mine and not successor then return 0 end
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == dead then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+if registered == ep then
+  redis.call('DEL', p .. 'roster:' .. dead, p .. 'node:' .. dead)
+  redis.call('HDEL', p .. 'nodes', dead)
+elseif successor then
+  redis.call('DEL', p .. 'roster:' .. dead)
+end
+if mine then redis.call('DEL', p .. 'reap:' .. dead) end
+return 1)";
+// ARGV: prefix, node, epoch. A server stopping forgets itself: its nicks,
+// roster, private stream and liveness; not when another incarnation of its
+// node id registered since (then they are that one's).
+inline constexpr std::string_view farewell = R"(
+local p, me = ARGV[1], ARGV[2]
+if redis.call('HGET', p .. 'nodes', me) ~= ARGV[3] then return 0 end
+local nicks = redis.call('HGETALL', p .. 'nicks')
+for i = 1, #nicks, 2 do
+  if nicks[i + 1] == me then redis.call('HDEL', p .. 'nicks', nicks[i]) end
+end
+redis.call('DEL', p .. 'roster:' .. me, p .. 'node:' .. me, p .. 'alive:' .. me)
+redis.call('HDEL', p .. 'nodes', me)
+return 0)";
+// ARGV: prefix, node, then nick, room, ...: this node's roster, anew.
+inline constexpr std::string_view publish_roster = R"(
+local key = ARGV[1] .. 'roster:' .. ARGV[2]
+redis.call('DEL', key)
+for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+return 0)";
+} // namespace redis_scripts
+
+} // namespace chatroom::detail
 
 #include <asio/post.hpp>
 

@@ -154,6 +154,66 @@ TEST_CASE("backplane: a room key of the wrong type degrades the server until it 
     CHECK(redis_cli(redis.port(), "XLEN chatroom:room:other").find('0') == std::string::npos);
 }
 
+TEST_CASE("backplane: a room key of the wrong type holds that room's lines only: another room's lines, sent in the same "
+          "batches, are written at once; everyone gets everything once when the key is fixed",
+          "[backplane][faults]") {
+    test::redis_server redis;
+    auto oa = cluster_options({redis.port()}, "a");
+    oa.outage_timeout = 60s;
+    auto ob = oa;
+    ob.node_id = "b";
+    node a(oa), b(ob);
+    line_client one = a.join_as("one");
+    line_client three = a.join_as("three");
+    line_client two = b.join_as("two");
+    line_client four = b.join_as("four");
+    for (line_client* c : {&three, &four}) {
+        c->send_raw("/join other\r\n");
+        c->wait_for_prefix("* joined other");
+    }
+    // Each node opens the room's stream after telling its member it joined:
+    // said until the other node reads it.
+    bool linked = false;
+    for (int i = 0; i < 50 && !linked; ++i) {
+        three.send_raw("ready " + std::to_string(i) + "\r\n");
+        while (auto l = four.read_line(200ms))
+            if (l->rfind("<three> ready", 0) == 0) linked = true;
+    }
+    REQUIRE(linked);
+    one.send_raw("first\r\n");
+    two.wait_for_prefix("<one> first");
+    REQUIRE(redis_cli(redis.port(), "DEL chatroom:room:lobby").find('1') != std::string::npos);
+    REQUIRE(redis_cli(redis.port(), "SET chatroom:room:lobby oops").find("OK") != std::string::npos);
+    for (int i = 0; i < 40; ++i) { // interleaved: the writer's batches carry both rooms
+        one.send_raw("bad " + std::to_string(i) + "\r\n");
+        three.send_raw("good " + std::to_string(i) + "\r\n");
+    }
+    auto from = [](const std::vector<std::string>& lines, const std::string& prefix) {
+        std::vector<std::string> out;
+        for (const auto& l : lines)
+            if (l.rfind(prefix, 0) == 0) out.push_back(l);
+        return out;
+    };
+    // The other room's lines are in its stream while the lobby's key is
+    // still wrong (reading stops, though: each node reads all its rooms in
+    // one XREAD, which the wrong key fails, so both nodes are degraded).
+    auto good_written = [&] {
+        const std::string all = redis_cli(redis.port(), "XRANGE chatroom:room:other - +");
+        std::size_t n = 0;
+        for (std::size_t at = all.find("good "); at != std::string::npos; at = all.find("good ", at + 1)) ++n;
+        return n;
+    };
+    CHECK(eventually([&] { return good_written() == 40; }));
+    CHECK(redis_cli(redis.port(), "TYPE chatroom:room:lobby").find("string") != std::string::npos);
+    CHECK(eventually([&] { return a.stats().backplane != chatroom::backplane_state::connected; }));
+    REQUIRE(redis_cli(redis.port(), "DEL chatroom:room:lobby").find('1') != std::string::npos);
+    CHECK(from(lines_through(four, "<three> good 39", 40s), "<three> good") == numbered("three", "good", 0, 40));
+    CHECK(from(lines_through(two, "<one> bad 39"), "<one> bad") == numbered("one", "bad", 0, 40));
+    CHECK(good_written() == 40);
+    one.send_raw("after\r\n");
+    CHECK(from(lines_through(two, "<one> after"), "<one> ") == std::vector<std::string>{"<one> after"});
+}
+
 TEST_CASE("backplane: a long script (BUSY) holds lines; out of memory (OOM) degrades; both deliver everything once, "
           "in order",
           "[backplane][faults]") {

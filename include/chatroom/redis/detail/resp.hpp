@@ -3,7 +3,7 @@
 // A command in RESP, Redis's request encoding: "*N\r\n", then per argument
 // "$LEN\r\n" DATA "\r\n" (binary-safe). hiredis' redisFormatCommandArgv
 // writes the same bytes with one sprintf per argument and a malloc'd
-// buffer; a node's hot commands (the append script's batches, XREAD) are
+// buffer; a node's hot commands (the writer's XADDs, XREAD) are
 // encoded here instead, straight from where their arguments live, and
 // handed to hiredis whole (redisAsyncFormattedCommand copies them into its
 // output buffer).

@@ -9,35 +9,6 @@ namespace chatroom::detail {
 
 // Lua, so each check-and-set is one atomic step in Redis.
 namespace redis_scripts {
-// The writer's one command (writer.hpp): a batch of operations, each on the
-// stream KEYS[i], run in order until one fails. ARGV, per operation:
-//   'x', maxlen, n, n field/value arguments: XADD key MAXLEN ~ maxlen * ...
-//   'c', maxlen, ttl ms, n, fields: the same, then PEXPIRE (a canary)
-//   'r', count: XREVRANGE key + - COUNT count (a room's end, and its past)
-// Returns {done, {result, ...}} or {done, {result, ...}, error}: exactly the
-// first `done` operations ran, so a batch refused halfway (a Redis loading,
-// read-only, out of memory, a key of the wrong type) is taken up again at
-// the first one that did not run: nothing twice, nothing out of order.
-inline constexpr std::string_view append = R"(
-local out, a = {}, 1
-for i = 1, #KEYS do
-  local op, r = ARGV[a], nil
-  if op == 'r' then
-    r = redis.pcall('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[a + 1])
-    a = a + 2
-  else
-    local at = op == 'c' and a + 3 or a + 2
-    local n = tonumber(ARGV[at])
-    local args = {'XADD', KEYS[i], 'MAXLEN', '~', ARGV[a + 1], '*'}
-    for j = 1, n do args[6 + j] = ARGV[at + j] end
-    r = redis.pcall(unpack(args))
-    if op == 'c' and type(r) ~= 'table' then redis.pcall('PEXPIRE', KEYS[i], ARGV[a + 2]) end
-    a = at + n + 1
-  end
-  if type(r) == 'table' and r.err then return {i - 1, out, r.err} end
-  out[i] = r
-end
-return {#KEYS, out})";
 // KEYS[1] nicks hash; ARGV: folded nick, node, prefix. 1: won (the nick
 // is free or already this server's). 0: taken (its holder's server is
 // alive). 2: not yet: its holder's server is dead or being cleaned up after,

@@ -3,21 +3,29 @@
 // The writer of one instance: what this server appends there, in order,
 // through one connection.
 //
-// Operations wait in a queue and go as one batch at a time (the append
-// script), so Redis takes a prefix of them or nothing: an operation leaves
-// the queue only when Redis ran it. An error reply (the whole batch, or one
-// operation of it) is a fault: the rest stays queued and is sent again,
-// from the first operation that did not run, after backoff (or once the
-// link is back, for faults that restart it). A lost connection leaves the
-// outcome unknown: everything unconfirmed is sent again, and readers drop
-// what they have seen. So what is held is written once the fault clears,
-// in order, never twice for anyone.
+// Operations wait in a queue and go as one batch at a time, a transaction
+// (MULTI, an XADD per entry, EXEC), so Redis runs all of them or none: a
+// command refused before it runs (LOADING, READONLY, NOAUTH, OOM, MISCONF,
+// BUSY) discards the whole batch. An operation leaves the queue only when
+// Redis ran it. An error reply is a fault: what did not run stays queued,
+// in order, and is sent again after backoff (or once the link is back, for
+// faults that restart it). The one error a transaction's command meets
+// while running is a key of the wrong type: every operation on that key
+// fails, the others run, and only the failed ones wait. A lost connection,
+// or an answer that does not say what ran, leaves the outcome unknown:
+// everything unconfirmed is sent again, and readers drop what they have
+// seen. So what is held is written once the fault clears, in order, never
+// twice for anyone.
+//
+// (Not a Lua script, as before: Redis interns every argument of a script
+// in Lua, hashing each byte of the text, then copies it back for XADD; a
+// transaction costs it about a third as much per entry (bench/RESULTS.md).)
 
 #include <chatroom/redis/detail/link.hpp>
 #include <chatroom/redis/detail/resp.hpp>
-#include <chatroom/redis/detail/scripts.hpp>
 #include <chatroom/redis/detail/write_op.hpp>
 
+#include <asio/dispatch.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -80,52 +88,110 @@ public:
 
 private:
     // The batch is encoded straight from the queue (resp.hpp): no copy of
-    // the fields beside the one into the command.
+    // the fields beside the one into its command. Its commands go to the
+    // connection in one step on its strand, so nothing comes between them.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
-        std::size_t ops = 0, argc = 3, bytes = 0;
+        std::size_t ops = 0, bytes = 0;
         for (const write_op& op : queue_) {
             if (ops == max_batch_ops || (bytes > 0 && bytes + op.bytes > max_batch_bytes)) break;
             ++ops;
             bytes += op.bytes;
-            argc += 1 + (op.what == write_op::kind::marker ? 2 : op.what == write_op::kind::canary ? 4 : 3) +
-                    (op.what == write_op::kind::marker ? 0 : op.field_count);
         }
-        resp_command cmd(argc, bytes + redis_scripts::append.size());
-        cmd.arg("EVAL").arg(redis_scripts::append).arg(ops);
-        for (std::size_t i = 0; i < ops; ++i) cmd.arg(queue_[i].key);
+        // One entry is atomic alone: a transaction only around several.
+        const bool transaction = ops > 1 || queue_.front().what == write_op::kind::canary;
+        std::vector<resp_command> commands;
+        commands.reserve(ops + 3);
+        if (transaction) commands.emplace_back(1).arg("MULTI");
         const std::size_t replay = std::max<std::size_t>(1, ctx_.opts.replay_entries);
         for (std::size_t i = 0; i < ops; ++i) {
             const write_op& op = queue_[i];
             if (op.what == write_op::kind::marker) {
-                cmd.arg("r").arg(replay);
+                commands.emplace_back(6).arg("XREVRANGE").arg(op.key).arg("+").arg("-").arg("COUNT").arg(replay);
                 continue;
             }
-            if (op.what == write_op::kind::canary) cmd.arg("c").arg("16").arg(static_cast<std::size_t>(canary_ttl_ms));
-            else cmd.arg("x").arg(ctx_.opts.stream_length);
-            cmd.arg(op.field_count).encoded(op.fields, op.field_count);
+            const bool canary = op.what == write_op::kind::canary;
+            commands.emplace_back(6 + op.field_count, op.bytes + 16 * op.field_count)
+                .arg("XADD").arg(op.key).arg("MAXLEN").arg("~").arg(canary ? 16 : ctx_.opts.stream_length).arg("*")
+                .encoded(op.fields, op.field_count);
+            if (canary) commands.emplace_back(3).arg("PEXPIRE").arg(op.key).arg(static_cast<std::size_t>(canary_ttl_ms));
         }
         sent_ = ops;
-        link.conn()->send_command(std::move(cmd), link.handler([this](std::error_code ec, redis_reply r) { answered(ec, r); }));
+        if (!transaction) {
+            link.conn()->send_command(std::move(commands.front()), link.handler([this](std::error_code ec, redis_reply r) {
+                if (ec) return void(sent_ = 0);
+                ran(&r, 1);
+            }));
+            return;
+        }
+        commands.emplace_back(1).arg("EXEC");
+        // The replies before EXEC's are kept for it; its handler, last to
+        // run and last to go, owns them.
+        auto replies = std::make_shared<std::vector<redis_reply>>(commands.size());
+        redis_connection::command_handler last = link.handler([this, replies](std::error_code ec, redis_reply exec) {
+            replies->back() = std::move(exec);
+            answered(ec, *replies);
+        });
+        const redis_link::connection& conn = link.conn();
+        asio::dispatch(conn->get_executor(), [conn, kept = replies.get(), commands = std::move(commands), last = std::move(last)]() mutable {
+            const std::size_t n = commands.size();
+            for (std::size_t i = 0; i + 1 < n; ++i)
+                conn->send_command(std::move(commands[i]), [kept, i](std::error_code, redis_reply r) { (*kept)[i] = std::move(r); });
+            conn->send_command(std::move(commands[n - 1]), std::move(last));
+        });
     }
 
-    // With mu held: the batch's answer.
-    void answered(std::error_code ec, redis_reply& r) {
-        const std::size_t sent = std::exchange(sent_, 0);
-        if (ec) return; // lost: the link goes down and everything unconfirmed is sent again
-        if (r.is_error()) return refused(r.text);
-        if (!r.is_array() || r.elements.size() < 2 || !r.elements[0].is_integer() || !r.elements[1].is_array())
-            return refused("ERR unexpected reply to the append script");
-        const auto done = static_cast<std::size_t>(std::clamp<long long>(r.elements[0].integer, 0, static_cast<long long>(sent)));
-        auto& results = r.elements[1].elements;
-        for (std::size_t i = 0; i < done && !queue_.empty(); ++i) {
+    // With mu held: the batch's answers, MULTI's first and EXEC's last.
+    void answered(std::error_code ec, std::vector<redis_reply>& replies) {
+        if (ec) return void(sent_ = 0); // lost: the link goes down and everything unconfirmed is sent again
+        const redis_reply& multi = replies.front();
+        redis_reply& exec = replies.back();
+        std::string refusal; // why a command was not queued, or EXEC not run
+        for (const redis_reply& r : replies)
+            if (r.is_error()) {
+                refusal = r.text;
+                break;
+            }
+        const bool nothing_queued = std::all_of(replies.begin() + 1, replies.end() - 1, [](const redis_reply& r) { return r.is_error(); });
+        if (multi.is_error() && !nothing_queued) {
+            // Outside a transaction (or inside one left open): what ran is
+            // not known. A new connection, and everything sent again.
+            sent_ = 0;
+            return link.restart("MULTI refused: " + multi.text);
+        }
+        if (!exec.is_array() || exec.elements.size() != replies.size() - 2) {
+            sent_ = 0;
+            // Refused as a whole: nothing ran. An EXEC refused while a script
+            // runs leaves the transaction open: it is discarded first.
+            if (exec.is_error() && !multi.is_error()) link.conn()->command({"DISCARD"}, {});
+            if (refusal.empty()) refusal = "ERR unexpected reply to EXEC";
+            return refused(refusal);
+        }
+        ran(exec.elements.data(), exec.elements.size());
+    }
+
+    // With mu held: each operation's result, an error for those that did
+    // not run (their key of the wrong type); the others are done.
+    void ran(redis_reply* results, std::size_t n) {
+        std::vector<write_op> failed;
+        std::string fault;
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < sent_ && !queue_.empty(); ++i) {
             write_op op = std::move(queue_.front());
             queue_.pop_front();
+            redis_reply& result = results[std::min(at, n - 1)];
+            at += op.what == write_op::kind::canary ? 2 : 1;
+            if (result.is_error()) {
+                if (fault.empty()) fault = result.text;
+                failed.push_back(std::move(op));
+                continue;
+            }
             held_ -= std::min(held_, op.bytes);
-            redis_reply none;
-            if (on_done) on_done(op, i < results.size() ? results[i] : none);
+            if (on_done) on_done(op, result);
         }
-        if (r.elements.size() > 2) return refused(r.elements[2].text);
+        sent_ = 0;
+        for (auto op = failed.rbegin(); op != failed.rend(); ++op) queue_.push_front(std::move(*op));
+        if (!fault.empty()) return refused(fault);
         link.ok();
         pump();
     }
@@ -148,7 +214,7 @@ private:
     backplane_context& ctx_;
     asio::steady_timer retry_;
     std::deque<write_op> queue_;
-    std::size_t sent_ = 0; // operations of the batch in flight (the queue's first ones)
+    std::size_t sent_ = 0; // operations of the batch in flight or being answered (the queue's first ones)
     std::size_t held_ = 0; // bytes queued
     bool waiting_ = false; // backing off after a fault
 };
