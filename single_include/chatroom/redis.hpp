@@ -763,11 +763,6 @@ protected:
     // A pub/sub message, delivered.
     virtual void message(completion&) {}
 
-    struct formatted_deleter {
-        void operator()(char* p) const noexcept { redisFreeCommand(p); }
-    };
-    using formatted_command = std::unique_ptr<char, formatted_deleter>;
-
     // Commands and notifications (the destructor may post them).
     static void deliver(completion& c) {
         if (c.kind == completion::what::command && c.handler)
@@ -777,18 +772,6 @@ protected:
     }
 
     static bool is_message(const completion& c) noexcept { return c.kind == completion::what::message; }
-    template <class Args>
-    static void fill_argv(const Args& args, const char** argv, std::size_t* lengths) {
-        std::size_t i = 0;
-        for (const auto& a : args) {
-            const std::string_view v(a);
-            // An empty view may have a null data(); hiredis memcpy()s from it.
-            argv[i] = v.empty() ? "" : v.data();
-            lengths[i] = v.size();
-            ++i;
-        }
-    }
-
     // Commands after which the server sends replies nobody asked for (pub/sub
     // pushes, MONITOR's feed), which would break one reply per command.
     static bool pushes_replies(const char* name, std::size_t size) {
@@ -1119,7 +1102,6 @@ inline resp_command format_resp(std::size_t argc, const char* const* argv, const
 #include <asio/post.hpp>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -1195,28 +1177,15 @@ public:
 
     // Sends one command, given as its arguments (each anything a string_view
     // is made from; binary-safe), and calls handler(ec, reply) exactly once
-    // (an empty handler: nobody is told).
-    // Replies come in the order commands were issued from one thread (or
-    // from the strand). timeout overrides the default command timeout; a
-    // command queued behind another is given at least that one's deadline,
-    // as its reply cannot come before (so put blocking reads on a connection
-    // of their own).
+    // (an empty handler: nobody is told). Replies come in the order commands
+    // were issued from one thread (or from the strand). timeout overrides the
+    // default; a command queued behind another gets at least that one's
+    // deadline (so put blocking reads on a connection of their own).
     template <class Args>
     void command(const Args& args, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-        using std::begin;
-        using std::end;
-        const auto count = static_cast<std::size_t>(std::distance(begin(args), end(args)));
-        if (count <= small_argc) {
-            std::array<const char*, small_argc> argv{};
-            std::array<std::size_t, small_argc> lengths{};
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        } else {
-            std::vector<const char*> argv(count);
-            std::vector<std::size_t> lengths(count);
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        }
+        resp_command cmd(static_cast<std::size_t>(std::distance(std::begin(args), std::end(args))));
+        for (const auto& a : args) cmd.arg(std::string_view(a));
+        send_command(std::move(cmd), std::move(handler), timeout);
     }
 
     void command(std::initializer_list<std::string_view> args, command_handler handler,
@@ -1238,6 +1207,23 @@ public:
         });
     }
 
+    // Several commands sent back to back with nothing between them (a
+    // transaction: MULTI ... EXEC); handler(ec, reply) once, after the
+    // last, the reply an array of every command's reply, in order.
+    void send_commands(std::vector<resp_command> cmds, command_handler handler,
+                       std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        const bool refused = cmds.empty() || std::any_of(cmds.begin(), cmds.end(), [](const resp_command& c) {
+            return !c.complete() || pushes_replies(c.name().data(), c.name().size());
+        });
+        if (refused) return reject(std::move(handler), redis_error::unsupported_command);
+        const auto limit = timeout.value_or(options_.command_timeout);
+        asio::dispatch(strand_, [self = self(), cmds = std::move(cmds), h = std::move(handler), limit]() mutable {
+            for (std::size_t i = 0; i + 1 < cmds.size(); ++i)
+                self->submit(cmds[i].buf().data(), cmds[i].buf().size(), {}, limit, pending_command::gathered);
+            self->submit(cmds.back().buf().data(), cmds.back().buf().size(), std::move(h), limit, pending_command::last);
+        });
+    }
+
     // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
     // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
     // the channels, then calls on_message(channel, payload) for every message,
@@ -1253,23 +1239,12 @@ public:
             });
             return;
         }
-        std::vector<std::string_view> args{"SUBSCRIBE"};
-        args.insert(args.end(), channels.begin(), channels.end());
-        std::vector<const char*> argv(args.size());
-        std::vector<std::size_t> lengths(args.size());
-        fill_argv(args, argv.data(), lengths.data());
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            asio::post(strand_, [h = std::move(on_subscribed)] {
-                if (h) h(std::make_error_code(std::errc::not_enough_memory));
-            });
-            return;
-        }
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
-                                 count = channels.size(), s = std::move(on_subscribed), m = std::move(on_message)]() mutable {
-            self->start_subscribe(formatted.get(), static_cast<std::size_t>(length), count, std::move(s), std::move(m));
+        resp_command cmd(1 + channels.size());
+        cmd.arg("SUBSCRIBE");
+        for (const std::string& c : channels) cmd.arg(c);
+        asio::dispatch(strand_, [self = self(), cmd = std::move(cmd), count = channels.size(), s = std::move(on_subscribed),
+                                 m = std::move(on_message)]() mutable {
+            self->start_subscribe(cmd.buf().data(), cmd.buf().size(), count, std::move(s), std::move(m));
         });
     }
 
@@ -1290,8 +1265,6 @@ public:
     const redis_connection_options& options() const noexcept { return options_; }
 
 private:
-    static constexpr std::size_t small_argc = 16;
-
     std::shared_ptr<redis_connection> self() { return std::static_pointer_cast<redis_connection>(shared_from_this()); }
 
     std::optional<clock::time_point> next_deadline() const override {
@@ -1319,16 +1292,11 @@ private:
     }
 
     struct pending_command {
+        enum role : unsigned char { alone, gathered, last }; // send_commands: kept for the last, then all
         command_handler handler;
         clock::time_point deadline;
+        role part = alone;
     };
-
-    // Formats the command in the calling thread (so the arguments may be
-    // views of the caller's memory), then queues it on the strand.
-    void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
-               std::optional<std::chrono::milliseconds> timeout) {
-        send_command(format_resp(argc, argv, lengths), std::move(handler), timeout);
-    }
 
     void reject(command_handler handler, std::error_code ec) {
         asio::post(strand_, [h = std::move(handler), ec]() mutable {
@@ -1336,7 +1304,8 @@ private:
         });
     }
 
-    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit) {
+    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit,
+                pending_command::role part = pending_command::alone) {
         const status s = state();
         if (subscriber_ && ac_) {
             reject(std::move(handler), redis_error::unsupported_command);
@@ -1350,7 +1319,7 @@ private:
         auto deadline = clock::now() + limit;
         if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
         if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
-        pending_.push_back({std::move(handler), deadline});
+        pending_.push_back({std::move(handler), deadline, part});
         in_flight_.store(pending_.size(), std::memory_order_relaxed);
         arm_timer(deadline);
     }
@@ -1388,13 +1357,25 @@ private:
         auto* self = static_cast<redis_connection*>(data);
         if (self->pending_.empty()) return; // cannot happen: one callback per pending command
         command_handler handler = std::move(self->pending_.front().handler);
+        const auto part = self->pending_.front().part;
         self->pending_.pop_front();
         self->in_flight_.store(self->pending_.size(), std::memory_order_relaxed);
         // A subscriber's pushes, after these replies, are hiredis' trees.
         if (self->subscriber_ && self->pending_.empty()) self->reader_state_.hand_back = true;
-        if (reply) {
+        if (reply && part == pending_command::gathered) {
+            self->gathered_.push_back(take_reply(*ac->c.reader, reply));
+        } else if (reply && part == pending_command::last) {
+            redis_reply all;
+            all.type = redis_reply::kind::array;
+            all.elements = std::exchange(self->gathered_, {});
+            all.elements.push_back(take_reply(*ac->c.reader, reply));
+            self->completions_.push_back(completion::command(std::move(handler), {}, std::move(all)));
+        } else if (reply) {
             self->completions_.push_back(completion::command(std::move(handler), {}, take_reply(*ac->c.reader, reply)));
+        } else if (part == pending_command::gathered) {
+            self->gathered_.clear(); // the last one's callback tells
         } else {
+            self->gathered_.clear();
             self->record_hiredis_failure(ac);
             self->completions_.push_back(completion::command(std::move(handler), *self->failure_, {}));
         }
@@ -1424,6 +1405,7 @@ private:
     // Touched on the strand only, except the atomic.
     std::atomic<std::size_t> in_flight_{0};
     std::deque<pending_command> pending_;
+    std::vector<redis_reply> gathered_; // replies of a send_commands not yet complete
     disconnect_handler disconnect_handler_;
     connect_handler subscribed_handler_;
     message_handler message_handler_;
@@ -2550,7 +2532,6 @@ inline std::optional<stream_entry> own_room_entry(const write_op& op, const std:
 
 } // namespace chatroom::detail
 
-#include <asio/dispatch.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -2614,7 +2595,7 @@ public:
 private:
     // The batch is encoded straight from the queue (resp.hpp): no copy of
     // the fields beside the one into its command. Its commands go to the
-    // connection in one step on its strand, so nothing comes between them.
+    // connection together (send_commands), so nothing comes between them.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
         std::size_t ops = 0, bytes = 0;
@@ -2650,25 +2631,15 @@ private:
             return;
         }
         commands.emplace_back(1).arg("EXEC");
-        // The replies before EXEC's are kept for it; its handler, last to
-        // run and last to go, owns them.
-        auto replies = std::make_shared<std::vector<redis_reply>>(commands.size());
-        redis_connection::command_handler last = link.handler([this, replies](std::error_code ec, redis_reply exec) {
-            replies->back() = std::move(exec);
-            answered(ec, *replies);
-        });
-        const redis_link::connection& conn = link.conn();
-        asio::dispatch(conn->get_executor(), [conn, kept = replies.get(), commands = std::move(commands), last = std::move(last)]() mutable {
-            const std::size_t n = commands.size();
-            for (std::size_t i = 0; i + 1 < n; ++i)
-                conn->send_command(std::move(commands[i]), [kept, i](std::error_code, redis_reply r) { (*kept)[i] = std::move(r); });
-            conn->send_command(std::move(commands[n - 1]), std::move(last));
-        });
+        link.conn()->send_commands(std::move(commands), link.handler([this](std::error_code ec, redis_reply all) {
+            if (ec) return void(sent_ = 0); // lost: everything unconfirmed goes again
+            if (all.elements.size() < 2) return void((sent_ = 0, link.restart("a transaction answered in part")));
+            answered(all.elements);
+        }));
     }
 
     // With mu held: the batch's answers, MULTI's first and EXEC's last.
-    void answered(std::error_code ec, std::vector<redis_reply>& replies) {
-        if (ec) return void(sent_ = 0); // lost: the link goes down and everything unconfirmed is sent again
+    void answered(std::vector<redis_reply>& replies) {
         const redis_reply& multi = replies.front();
         redis_reply& exec = replies.back();
         std::string refusal; // why a command was not queued, or EXEC not run

@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include <cstddef>
 #include <chrono>
 #include <future>
@@ -138,6 +140,58 @@ TEST_CASE("resp: a connection refuses an incomplete or pushing command and goes 
     CHECK_FALSE(g.first);
     CHECK(g.second.text == value);
     CHECK(redis_test::call(*conn, {"PING"}).reply.text == "PONG");
+}
+
+TEST_CASE("resp: commands sent together are answered once, every reply in order; a transaction refused before it runs "
+          "runs nothing",
+          "[resp][connection]") {
+    test::redis_server redis;
+    redis_test::event_loop loop(1);
+    auto conn = redis_test::make_connection(loop, redis.port());
+    REQUIRE_FALSE(redis_test::connect_now(*conn));
+    const auto together = [&](std::vector<std::vector<std::string>> commands) {
+        std::vector<resp_command> cmds;
+        for (const auto& args : commands) {
+            resp_command c(args.size());
+            for (const auto& a : args) c.arg(a);
+            cmds.push_back(std::move(c));
+        }
+        std::promise<std::pair<std::error_code, chatroom::detail::redis_reply>> p;
+        auto f = p.get_future();
+        std::atomic<int> calls{0};
+        conn->send_commands(std::move(cmds), [&](std::error_code ec, chatroom::detail::redis_reply r) {
+            if (++calls == 1) p.set_value({ec, std::move(r)});
+        });
+        REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        CHECK(redis_test::call(*conn, {"PING"}).reply.text == "PONG"); // after every reply of the batch
+        CHECK(calls == 1);
+        return f.get();
+    };
+    const auto tx = together({{"MULTI"}, {"SET", "k", "1"}, {"INCR", "k"}, {"LPUSH", "k", "x"}, {"EXEC"}});
+    REQUIRE_FALSE(tx.first);
+    REQUIRE(tx.second.elements.size() == 5);
+    CHECK(tx.second.elements[0].text == "OK");
+    CHECK(tx.second.elements[1].text == "QUEUED");
+    const auto& exec = tx.second.elements[4];
+    REQUIRE(exec.elements.size() == 3); // ran: the wrong type fails its command alone
+    CHECK(exec.elements[1].integer == 2);
+    CHECK(exec.elements[2].is_error());
+    CHECK(exec.elements[2].text.rfind("WRONGTYPE", 0) == 0);
+    // A command refused while queued (here: unknown) discards the whole batch.
+    const auto refused = together({{"MULTI"}, {"INCR", "k"}, {"NOSUCHCOMMAND"}, {"EXEC"}});
+    REQUIRE(refused.second.elements.size() == 4);
+    CHECK(refused.second.elements[2].is_error());
+    CHECK(refused.second.elements[3].text.rfind("EXECABORT", 0) == 0);
+    CHECK(redis_test::call(*conn, {"GET", "k"}).reply.text == "2");
+    // One command alone is an array of one; an incomplete one refuses the batch unsent.
+    CHECK(together({{"PING"}}).second.elements.at(0).text == "PONG");
+    std::vector<resp_command> bad;
+    bad.emplace_back(2).arg("GET");
+    std::promise<std::error_code> p;
+    conn->send_commands(std::move(bad), [&p](std::error_code ec, chatroom::detail::redis_reply) { p.set_value(ec); });
+    auto f = p.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(f.get() == chatroom::detail::redis_error::unsupported_command);
 }
 
 TEST_CASE("resp: an entry's fields encoded when it is queued are the bytes of append_fields' arguments and read back the same", "[resp][entry]") {

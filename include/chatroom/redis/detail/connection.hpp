@@ -32,7 +32,6 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -108,28 +107,15 @@ public:
 
     // Sends one command, given as its arguments (each anything a string_view
     // is made from; binary-safe), and calls handler(ec, reply) exactly once
-    // (an empty handler: nobody is told).
-    // Replies come in the order commands were issued from one thread (or
-    // from the strand). timeout overrides the default command timeout; a
-    // command queued behind another is given at least that one's deadline,
-    // as its reply cannot come before (so put blocking reads on a connection
-    // of their own).
+    // (an empty handler: nobody is told). Replies come in the order commands
+    // were issued from one thread (or from the strand). timeout overrides the
+    // default; a command queued behind another gets at least that one's
+    // deadline (so put blocking reads on a connection of their own).
     template <class Args>
     void command(const Args& args, command_handler handler, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-        using std::begin;
-        using std::end;
-        const auto count = static_cast<std::size_t>(std::distance(begin(args), end(args)));
-        if (count <= small_argc) {
-            std::array<const char*, small_argc> argv{};
-            std::array<std::size_t, small_argc> lengths{};
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        } else {
-            std::vector<const char*> argv(count);
-            std::vector<std::size_t> lengths(count);
-            fill_argv(args, argv.data(), lengths.data());
-            issue(count, argv.data(), lengths.data(), std::move(handler), timeout);
-        }
+        resp_command cmd(static_cast<std::size_t>(std::distance(std::begin(args), std::end(args))));
+        for (const auto& a : args) cmd.arg(std::string_view(a));
+        send_command(std::move(cmd), std::move(handler), timeout);
     }
 
     void command(std::initializer_list<std::string_view> args, command_handler handler,
@@ -151,6 +137,23 @@ public:
         });
     }
 
+    // Several commands sent back to back with nothing between them (a
+    // transaction: MULTI ... EXEC); handler(ec, reply) once, after the
+    // last, the reply an array of every command's reply, in order.
+    void send_commands(std::vector<resp_command> cmds, command_handler handler,
+                       std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        const bool refused = cmds.empty() || std::any_of(cmds.begin(), cmds.end(), [](const resp_command& c) {
+            return !c.complete() || pushes_replies(c.name().data(), c.name().size());
+        });
+        if (refused) return reject(std::move(handler), redis_error::unsupported_command);
+        const auto limit = timeout.value_or(options_.command_timeout);
+        asio::dispatch(strand_, [self = self(), cmds = std::move(cmds), h = std::move(handler), limit]() mutable {
+            for (std::size_t i = 0; i + 1 < cmds.size(); ++i)
+                self->submit(cmds[i].buf().data(), cmds[i].buf().size(), {}, limit, pending_command::gathered);
+            self->submit(cmds.back().buf().data(), cmds.back().buf().size(), std::move(h), limit, pending_command::last);
+        });
+    }
+
     // Makes this a subscriber connection (Redis pub/sub: at-most-once, for
     // comparisons; the backplane itself reads streams). Sends SUBSCRIBE for
     // the channels, then calls on_message(channel, payload) for every message,
@@ -166,23 +169,12 @@ public:
             });
             return;
         }
-        std::vector<std::string_view> args{"SUBSCRIBE"};
-        args.insert(args.end(), channels.begin(), channels.end());
-        std::vector<const char*> argv(args.size());
-        std::vector<std::size_t> lengths(args.size());
-        fill_argv(args, argv.data(), lengths.data());
-        char* raw = nullptr;
-        const int length = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-        formatted_command formatted(raw);
-        if (length < 0 || !formatted) {
-            asio::post(strand_, [h = std::move(on_subscribed)] {
-                if (h) h(std::make_error_code(std::errc::not_enough_memory));
-            });
-            return;
-        }
-        asio::dispatch(strand_, [self = self(), formatted = std::move(formatted), length,
-                                 count = channels.size(), s = std::move(on_subscribed), m = std::move(on_message)]() mutable {
-            self->start_subscribe(formatted.get(), static_cast<std::size_t>(length), count, std::move(s), std::move(m));
+        resp_command cmd(1 + channels.size());
+        cmd.arg("SUBSCRIBE");
+        for (const std::string& c : channels) cmd.arg(c);
+        asio::dispatch(strand_, [self = self(), cmd = std::move(cmd), count = channels.size(), s = std::move(on_subscribed),
+                                 m = std::move(on_message)]() mutable {
+            self->start_subscribe(cmd.buf().data(), cmd.buf().size(), count, std::move(s), std::move(m));
         });
     }
 
@@ -203,8 +195,6 @@ public:
     const redis_connection_options& options() const noexcept { return options_; }
 
 private:
-    static constexpr std::size_t small_argc = 16;
-
     std::shared_ptr<redis_connection> self() { return std::static_pointer_cast<redis_connection>(shared_from_this()); }
 
     std::optional<clock::time_point> next_deadline() const override {
@@ -232,16 +222,11 @@ private:
     }
 
     struct pending_command {
+        enum role : unsigned char { alone, gathered, last }; // send_commands: kept for the last, then all
         command_handler handler;
         clock::time_point deadline;
+        role part = alone;
     };
-
-    // Formats the command in the calling thread (so the arguments may be
-    // views of the caller's memory), then queues it on the strand.
-    void issue(std::size_t argc, const char** argv, const std::size_t* lengths, command_handler handler,
-               std::optional<std::chrono::milliseconds> timeout) {
-        send_command(format_resp(argc, argv, lengths), std::move(handler), timeout);
-    }
 
     void reject(command_handler handler, std::error_code ec) {
         asio::post(strand_, [h = std::move(handler), ec]() mutable {
@@ -249,7 +234,8 @@ private:
         });
     }
 
-    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit) {
+    void submit(const char* formatted, std::size_t length, command_handler handler, std::chrono::milliseconds limit,
+                pending_command::role part = pending_command::alone) {
         const status s = state();
         if (subscriber_ && ac_) {
             reject(std::move(handler), redis_error::unsupported_command);
@@ -263,7 +249,7 @@ private:
         auto deadline = clock::now() + limit;
         if (s == status::connecting) deadline = std::max(deadline, connect_deadline_);
         if (!pending_.empty()) deadline = std::max(deadline, pending_.back().deadline);
-        pending_.push_back({std::move(handler), deadline});
+        pending_.push_back({std::move(handler), deadline, part});
         in_flight_.store(pending_.size(), std::memory_order_relaxed);
         arm_timer(deadline);
     }
@@ -301,13 +287,25 @@ private:
         auto* self = static_cast<redis_connection*>(data);
         if (self->pending_.empty()) return; // cannot happen: one callback per pending command
         command_handler handler = std::move(self->pending_.front().handler);
+        const auto part = self->pending_.front().part;
         self->pending_.pop_front();
         self->in_flight_.store(self->pending_.size(), std::memory_order_relaxed);
         // A subscriber's pushes, after these replies, are hiredis' trees.
         if (self->subscriber_ && self->pending_.empty()) self->reader_state_.hand_back = true;
-        if (reply) {
+        if (reply && part == pending_command::gathered) {
+            self->gathered_.push_back(take_reply(*ac->c.reader, reply));
+        } else if (reply && part == pending_command::last) {
+            redis_reply all;
+            all.type = redis_reply::kind::array;
+            all.elements = std::exchange(self->gathered_, {});
+            all.elements.push_back(take_reply(*ac->c.reader, reply));
+            self->completions_.push_back(completion::command(std::move(handler), {}, std::move(all)));
+        } else if (reply) {
             self->completions_.push_back(completion::command(std::move(handler), {}, take_reply(*ac->c.reader, reply)));
+        } else if (part == pending_command::gathered) {
+            self->gathered_.clear(); // the last one's callback tells
         } else {
+            self->gathered_.clear();
             self->record_hiredis_failure(ac);
             self->completions_.push_back(completion::command(std::move(handler), *self->failure_, {}));
         }
@@ -337,6 +335,7 @@ private:
     // Touched on the strand only, except the atomic.
     std::atomic<std::size_t> in_flight_{0};
     std::deque<pending_command> pending_;
+    std::vector<redis_reply> gathered_; // replies of a send_commands not yet complete
     disconnect_handler disconnect_handler_;
     connect_handler subscribed_handler_;
     message_handler message_handler_;

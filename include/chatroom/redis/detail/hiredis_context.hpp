@@ -97,11 +97,6 @@ protected:
     // A pub/sub message, delivered.
     virtual void message(completion&) {}
 
-    struct formatted_deleter {
-        void operator()(char* p) const noexcept { redisFreeCommand(p); }
-    };
-    using formatted_command = std::unique_ptr<char, formatted_deleter>;
-
     // Commands and notifications (the destructor may post them).
     static void deliver(completion& c) {
         if (c.kind == completion::what::command && c.handler)
@@ -111,18 +106,6 @@ protected:
     }
 
     static bool is_message(const completion& c) noexcept { return c.kind == completion::what::message; }
-    template <class Args>
-    static void fill_argv(const Args& args, const char** argv, std::size_t* lengths) {
-        std::size_t i = 0;
-        for (const auto& a : args) {
-            const std::string_view v(a);
-            // An empty view may have a null data(); hiredis memcpy()s from it.
-            argv[i] = v.empty() ? "" : v.data();
-            lengths[i] = v.size();
-            ++i;
-        }
-    }
-
     // Commands after which the server sends replies nobody asked for (pub/sub
     // pushes, MONITOR's feed), which would break one reply per command.
     static bool pushes_replies(const char* name, std::size_t size) {

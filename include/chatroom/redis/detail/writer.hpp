@@ -25,7 +25,6 @@
 #include <chatroom/redis/detail/resp.hpp>
 #include <chatroom/redis/detail/write_op.hpp>
 
-#include <asio/dispatch.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -89,7 +88,7 @@ public:
 private:
     // The batch is encoded straight from the queue (resp.hpp): no copy of
     // the fields beside the one into its command. Its commands go to the
-    // connection in one step on its strand, so nothing comes between them.
+    // connection together (send_commands), so nothing comes between them.
     void pump() {
         if (!link.up() || sent_ > 0 || waiting_ || queue_.empty()) return;
         std::size_t ops = 0, bytes = 0;
@@ -125,25 +124,15 @@ private:
             return;
         }
         commands.emplace_back(1).arg("EXEC");
-        // The replies before EXEC's are kept for it; its handler, last to
-        // run and last to go, owns them.
-        auto replies = std::make_shared<std::vector<redis_reply>>(commands.size());
-        redis_connection::command_handler last = link.handler([this, replies](std::error_code ec, redis_reply exec) {
-            replies->back() = std::move(exec);
-            answered(ec, *replies);
-        });
-        const redis_link::connection& conn = link.conn();
-        asio::dispatch(conn->get_executor(), [conn, kept = replies.get(), commands = std::move(commands), last = std::move(last)]() mutable {
-            const std::size_t n = commands.size();
-            for (std::size_t i = 0; i + 1 < n; ++i)
-                conn->send_command(std::move(commands[i]), [kept, i](std::error_code, redis_reply r) { (*kept)[i] = std::move(r); });
-            conn->send_command(std::move(commands[n - 1]), std::move(last));
-        });
+        link.conn()->send_commands(std::move(commands), link.handler([this](std::error_code ec, redis_reply all) {
+            if (ec) return void(sent_ = 0); // lost: everything unconfirmed goes again
+            if (all.elements.size() < 2) return void((sent_ = 0, link.restart("a transaction answered in part")));
+            answered(all.elements);
+        }));
     }
 
     // With mu held: the batch's answers, MULTI's first and EXEC's last.
-    void answered(std::error_code ec, std::vector<redis_reply>& replies) {
-        if (ec) return void(sent_ = 0); // lost: the link goes down and everything unconfirmed is sent again
+    void answered(std::vector<redis_reply>& replies) {
         const redis_reply& multi = replies.front();
         redis_reply& exec = replies.back();
         std::string refusal; // why a command was not queued, or EXEC not run
