@@ -171,8 +171,8 @@ TEST_CASE("backplane: a room key of the wrong type holds that room's lines only:
         c->send_raw("/join other\r\n");
         c->wait_for_prefix("* joined other");
     }
-    // Each node opens the room's stream after telling its member it joined:
-    // said until the other node reads it.
+    // A join takes effect where the stream puts it (docs/scale-out.md,
+    // Known limits): said until the other node's member hears it.
     bool linked = false;
     for (int i = 0; i < 50 && !linked; ++i) {
         three.send_raw("ready " + std::to_string(i) + "\r\n");
