@@ -302,10 +302,9 @@ private:
             self->completions_.push_back(completion::command(std::move(handler), {}, std::move(all)));
         } else if (reply) {
             self->completions_.push_back(completion::command(std::move(handler), {}, take_reply(*ac->c.reader, reply)));
-        } else if (part == pending_command::gathered) {
-            self->gathered_.clear(); // the last one's callback tells
         } else {
             self->gathered_.clear();
+            if (part == pending_command::gathered) return; // the last one's callback tells
             self->record_hiredis_failure(ac);
             self->completions_.push_back(completion::command(std::move(handler), *self->failure_, {}));
         }

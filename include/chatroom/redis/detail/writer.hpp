@@ -115,19 +115,13 @@ private:
                 .encoded(op.fields, op.field_count);
             if (canary) commands.emplace_back(3).arg("PEXPIRE").arg(op.key).arg(static_cast<std::size_t>(canary_ttl_ms));
         }
+        if (transaction) commands.emplace_back(1).arg("EXEC");
         sent_ = ops;
-        if (!transaction) {
-            link.conn()->send_command(std::move(commands.front()), link.handler([this](std::error_code ec, redis_reply r) {
-                if (ec) return void(sent_ = 0);
-                ran(&r, 1);
-            }));
-            return;
-        }
-        commands.emplace_back(1).arg("EXEC");
-        link.conn()->send_commands(std::move(commands), link.handler([this](std::error_code ec, redis_reply all) {
+        // One reply per command, as an array (send_commands).
+        link.conn()->send_commands(std::move(commands), link.handler([this, transaction](std::error_code ec, redis_reply all) {
             if (ec) return void(sent_ = 0); // lost: everything unconfirmed goes again
-            if (all.elements.size() < 2) return void((sent_ = 0, link.restart("a transaction answered in part")));
-            answered(all.elements);
+            if (transaction) answered(all.elements);
+            else ran(all.elements.data(), all.elements.size());
         }));
     }
 
